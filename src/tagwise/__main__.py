@@ -1,0 +1,3 @@
+from tagwise.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The Azure-compatible HTTP API (plus tagwise's own routes under /language/tagwise)."""

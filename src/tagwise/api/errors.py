@@ -1,0 +1,81 @@
+"""The ONE place where domain errors become HTTP: status codes and the Azure error envelope."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tagwise.errors import (
+    Conflict,
+    Forbidden,
+    InvalidArgument,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    QuotaError,
+    TagwiseError,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+
+log = logging.getLogger("tagwise.api")
+
+STATUS_BY_ERROR: dict[type[TagwiseError], int] = {
+    InvalidRequest: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    QuotaError: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    TooManyRequests: 429,
+}
+
+
+def status_for(exc: TagwiseError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def error_response(exc: TagwiseError) -> JSONResponse:
+    headers = {}
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)  # only 429 carries it: azure-core retries any 4xx that has one
+    return JSONResponse({"error": exc.to_error_object()}, status_code=status_for(exc), headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(TagwiseError)
+    async def _domain(_request: Request, exc: TagwiseError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        message = f"{where}: {first.get('msg', 'invalid value')}" if where else first.get("msg", "The request is invalid.")
+        return error_response(InvalidArgument(f"The request is invalid: {message}.", target=where or None))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return error_response(NotFound("No such route: check the URL and method against the API reference at /docs."))
+        if exc.status_code == 405:
+            err = InvalidRequest("This method is not allowed on this URL.")
+            return JSONResponse({"error": err.to_error_object()}, status_code=405)
+        err = TagwiseError(str(exc.detail))
+        return JSONResponse({"error": err.to_error_object()}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        err = TagwiseError(f"An unexpected error occurred ({type(exc).__name__}); the server log has the details.")
+        return JSONResponse({"error": err.to_error_object()}, status_code=500)

@@ -1,0 +1,98 @@
+"""Runtime: asynchronous analyze-text jobs (Azure) and the synchronous :classify route (tagwise)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from tagwise.api.deps import absolute, api_version, check_key, context, int_param, json_body
+from tagwise.api.responses import accepted, job_state
+from tagwise.core import analyze, jobs
+from tagwise.errors import InvalidArgument
+
+router = APIRouter(dependencies=[Depends(check_key)])
+
+
+@router.post("/language/analyze-text/jobs", tags=["runtime"], summary="Submit documents for classification (asynchronous, Azure)")
+async def submit(request: Request, version: str = Depends(api_version)) -> Response:
+    ctx = context(request)
+    job = analyze.submit(ctx, await json_body(request))
+    request.app.state.runner.notify()
+    return accepted(request, f"/analyze-text/jobs/{job['id']}", version)
+
+
+@router.get("/language/analyze-text/jobs/{job_id}", tags=["runtime"], summary="Analyze job status and results (paged by top/skip)")
+def job_status(request: Request, job_id: str, version: str = Depends(api_version)) -> JSONResponse:
+    ctx = context(request)
+    show_stats = (request.query_params.get("showStats") or "false").lower() == "true"
+    top = int_param(request, "top", None, minimum=1)
+    skip = int_param(request, "skip", 0) or 0
+    body, next_page = analyze.describe_job(jobs.get(ctx, job_id, "analyze"), top=top, skip=skip, show_stats=show_stats,
+                                           page_size=ctx.settings.max_documents_per_request)
+    if next_page:
+        body["nextLink"] = absolute(request, f"/analyze-text/jobs/{job_id}", **{"api-version": version, "top": next_page[0], "skip": next_page[1]})
+    return job_state(body)
+
+
+@router.post("/language/analyze-text/jobs/{job_id}:cancel", tags=["runtime"], summary="Cancel an analyze job")
+def cancel(request: Request, job_id: str, version: str = Depends(api_version)) -> Response:
+    ctx = context(request)
+    jobs.get(ctx, job_id, "analyze")
+    jobs.request_cancel(ctx, job_id)
+    return accepted(request, f"/analyze-text/jobs/{job_id}", version)
+
+
+class ClassifyDocument(BaseModel):
+    id: str = Field(description="Caller's id, echoed in the result; unique within the request.")
+    text: str = Field(description="The text to classify.")
+    language: str | None = None
+
+
+class ClassifyRequest(BaseModel):
+    documents: list[ClassifyDocument] = Field(description="Up to TAGWISE_MAX_SYNC_DOCUMENTS (default 1,000) documents.")
+    top: int | None = Field(None, ge=1, description="Also list the next best classes, up to this many entries per document.")
+
+
+class ClassifyClass(BaseModel):
+    category: str
+    confidenceScore: float
+
+
+class ClassifyResult(BaseModel):
+    id: str
+    class_: list[ClassifyClass] = Field(alias="class")
+    warnings: list[dict[str, Any]] = []
+
+
+class ClassifyResponse(BaseModel):
+    projectName: str
+    deploymentName: str
+    documents: list[ClassifyResult]
+    errors: list[dict[str, Any]]
+
+
+@router.post(
+    "/language/tagwise/projects/{project}/deployments/{deployment}:classify",
+    tags=["tagwise: runtime"],
+    summary="Classify up to 1,000 texts synchronously (low latency)",
+    response_model=ClassifyResponse,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": ClassifyRequest.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
+)
+async def classify(request: Request, project: str, deployment: str) -> JSONResponse:
+    ctx = context(request)
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise InvalidArgument("The body must be a JSON object: {\"documents\": [{\"id\": \"1\", \"text\": \"...\"}]}.")
+    top = body.get("top")
+    if top is not None and (not isinstance(top, int) or isinstance(top, bool) or top < 1):
+        raise InvalidArgument("top must be a whole number of at least 1.", target="top")
+    docs = analyze.check_documents(body.get("documents"), ctx.settings.max_sync_documents, None)
+    results = analyze.classify_documents(ctx, project, deployment, docs, top=top)
+    results.pop("kind")
+    for key in ("documents", "errors"):
+        for item in results[key]:
+            item.pop("index", None)
+    return JSONResponse(results)

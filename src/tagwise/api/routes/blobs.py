@@ -1,0 +1,40 @@
+"""tagwise's stand-in for the Azure blob container that holds document texts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import PlainTextResponse
+
+from tagwise.api.deps import check_key, context
+from tagwise.api.responses import page
+from tagwise.core import blobs
+from tagwise.errors import InvalidArgument
+
+router = APIRouter(prefix="/language/tagwise/containers/{container}/blobs", dependencies=[Depends(check_key)], tags=["tagwise: document containers"])
+
+
+@router.put("/{location}", summary="Upload one document's text (UTF-8)")
+async def put_blob(request: Request, container: str, location: str) -> Response:
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidArgument(f"The blob {location!r} is not UTF-8 text.", inner_code="InvalidDocument") from None
+    created = blobs.put(context(request), container, location, text)
+    return Response(status_code=201 if created else 200)
+
+
+@router.get("/{location}", response_class=PlainTextResponse, summary="Read one document's text")
+def get_blob(request: Request, container: str, location: str) -> PlainTextResponse:
+    return PlainTextResponse(blobs.get(context(request), container, location), media_type="text/plain; charset=utf-8")
+
+
+@router.delete("/{location}", status_code=204, summary="Delete one document's text")
+def delete_blob(request: Request, container: str, location: str) -> Response:
+    blobs.delete(context(request), container, location)
+    return Response(status_code=204)
+
+
+@router.get("", summary="List the container's blobs")
+def list_blobs(request: Request, container: str) -> dict:
+    return page(request, blobs.list_all(context(request), container))

@@ -1,0 +1,56 @@
+"""Authoring: deployments (deploy, get, list, delete, swap) and their job states."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from tagwise.api.deps import api_version, check_key, context, json_body
+from tagwise.api.responses import accepted, job_state, page
+from tagwise.core import deployments, jobs
+
+router = APIRouter(prefix="/language/authoring/analyze-text/projects/{project}/deployments", dependencies=[Depends(check_key)], tags=["authoring: deployments"])
+
+
+@router.get("", summary="List deployments")
+def list_deployments(request: Request, project: str, _v: str = Depends(api_version)) -> dict:
+    return page(request, [deployments.describe(d) for d in deployments.list_all(context(request), project)])
+
+
+@router.post("/:swap", summary="Swap the models of two deployments")
+async def swap(request: Request, project: str, version: str = Depends(api_version)) -> Response:
+    ctx = context(request)
+    deployments.swap(ctx, project, await json_body(request))
+    job = jobs.record_done(ctx, "swap", project, {})
+    return accepted(request, f"/authoring/analyze-text/projects/{project}/deployments/swap/jobs/{job['id']}", version)
+
+
+@router.get("/swap/jobs/{job_id}", summary="Swap job status")
+def swap_job(request: Request, project: str, job_id: str, _v: str = Depends(api_version)) -> JSONResponse:
+    return job_state(jobs.describe(jobs.get(context(request), job_id, "swap", project)))
+
+
+@router.get("/{deployment}", summary="Get a deployment")
+def get_deployment(request: Request, project: str, deployment: str, _v: str = Depends(api_version)) -> dict:
+    return deployments.describe(deployments.get(context(request), project, deployment))
+
+
+@router.put("/{deployment}", summary="Deploy a trained model under a name (replaces what the name served)")
+async def deploy(request: Request, project: str, deployment: str, version: str = Depends(api_version)) -> Response:
+    ctx = context(request)
+    deployments.deploy(ctx, project, deployment, await json_body(request))
+    job = jobs.record_done(ctx, "deployment", project, {"deploymentName": deployment})
+    return accepted(request, f"/authoring/analyze-text/projects/{project}/deployments/{deployment}/jobs/{job['id']}", version)
+
+
+@router.delete("/{deployment}", summary="Delete a deployment")
+def delete_deployment(request: Request, project: str, deployment: str, version: str = Depends(api_version)) -> Response:
+    ctx = context(request)
+    deployments.delete(ctx, project, deployment)
+    job = jobs.record_done(ctx, "deployment", project, {"deploymentName": deployment})
+    return accepted(request, f"/authoring/analyze-text/projects/{project}/deployments/{deployment}/jobs/{job['id']}", version)
+
+
+@router.get("/{deployment}/jobs/{job_id}", summary="Deploy or delete-deployment job status")
+def deployment_job(request: Request, project: str, deployment: str, job_id: str, _v: str = Depends(api_version)) -> JSONResponse:
+    return job_state(jobs.describe(jobs.get(context(request), job_id, "deployment", project)))

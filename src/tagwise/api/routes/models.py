@@ -1,0 +1,37 @@
+"""Authoring: trained models and their evaluation."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from tagwise.api.deps import api_version, check_key, context
+from tagwise.api.responses import page
+from tagwise.core import models
+
+router = APIRouter(prefix="/language/authoring/analyze-text/projects/{project}/models", dependencies=[Depends(check_key)], tags=["authoring: models"])
+
+
+@router.get("", summary="List trained models")
+def list_models(request: Request, project: str, _v: str = Depends(api_version)) -> dict:
+    return page(request, [models.describe(m) for m in models.list_all(context(request), project)])
+
+
+@router.get("/{label}", summary="Get a trained model")
+def get_model(request: Request, project: str, label: str, _v: str = Depends(api_version)) -> dict:
+    return models.describe(models.get(context(request), project, label))
+
+
+@router.delete("/{label}", status_code=204, summary="Delete a trained model (409 while deployed)")
+def delete_model(request: Request, project: str, label: str, _v: str = Depends(api_version)) -> Response:
+    models.delete(context(request), project, label)
+    return Response(status_code=204)
+
+
+@router.get("/{label}/evaluation/summary-result", summary="Evaluation summary: micro/macro scores, per class, confusion matrix")
+def evaluation_summary(request: Request, project: str, label: str, _v: str = Depends(api_version)) -> dict:
+    return models.get(context(request), project, label)["evaluation"]
+
+
+@router.get("/{label}/evaluation/result", summary="Per-document evaluation results (test set), paged")
+def evaluation_results(request: Request, project: str, label: str, _v: str = Depends(api_version)) -> dict:
+    return page(request, models.get(context(request), project, label)["evaluation_results"])

@@ -1,0 +1,83 @@
+"""Authoring: projects, import/export, training config versions, and their job states."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from tagwise.api.deps import absolute, api_version, check_key, context, json_body
+from tagwise.api.responses import accepted, job_state, page
+from tagwise.core import documents, jobs, projects, training
+
+router = APIRouter(prefix="/language/authoring/analyze-text/projects", dependencies=[Depends(check_key)], tags=["authoring: projects"])
+
+
+@router.get("", summary="List projects")
+def list_projects(request: Request, _v: str = Depends(api_version)) -> dict:
+    return page(request, [projects.describe(p) for p in projects.list_all(context(request))])
+
+
+@router.get("/global/training-config-versions", summary="List training config versions (one per model recipe)")
+def list_config_versions(request: Request, _v: str = Depends(api_version)) -> dict:
+    return page(request, training.describe_config_versions())
+
+
+@router.get("/global/deletion-jobs/{job_id}", summary="Project deletion job status")
+def deletion_job(request: Request, job_id: str, _v: str = Depends(api_version)) -> JSONResponse:
+    return job_state(jobs.describe(jobs.get(context(request), job_id, "delete")))
+
+
+@router.patch("/{project}", summary="Create or update a project (JSON merge patch)")
+async def upsert_project(request: Request, project: str, _v: str = Depends(api_version)) -> JSONResponse:
+    body = await json_body(request)
+    record, created = projects.upsert(context(request), project, body)
+    return JSONResponse(projects.describe(record), status_code=201 if created else 200)
+
+
+@router.get("/{project}", summary="Get a project")
+def get_project(request: Request, project: str, _v: str = Depends(api_version)) -> dict:
+    return projects.describe(projects.get(context(request), project))
+
+
+@router.delete("/{project}", summary="Delete a project with its documents, models and deployments")
+def delete_project(request: Request, project: str, version: str = Depends(api_version)) -> Response:
+    ctx = context(request)
+    projects.delete(ctx, project)
+    job = jobs.record_done(ctx, "delete", None, {"projectName": project})
+    return accepted(request, f"/authoring/analyze-text/projects/global/deletion-jobs/{job['id']}", version)
+
+
+@router.post("/{project}/:import", summary="Import a project file (replaces the project's data, all or nothing)")
+async def import_project(request: Request, project: str, version: str = Depends(api_version)) -> Response:
+    ctx = context(request)
+    counts = documents.import_project(ctx, project, await json_body(request))
+    job = jobs.record_done(ctx, "import", project, {}, result=counts)
+    return accepted(request, f"/authoring/analyze-text/projects/{project}/import/jobs/{job['id']}", version)
+
+
+@router.get("/{project}/import/jobs/{job_id}", summary="Import job status")
+def import_job(request: Request, project: str, job_id: str, _v: str = Depends(api_version)) -> JSONResponse:
+    return job_state(jobs.describe(jobs.get(context(request), job_id, "import", project)))
+
+
+@router.post("/{project}/:export", summary="Export the project file (with each document's text)")
+def export_project(request: Request, project: str, version: str = Depends(api_version)) -> Response:
+    ctx = context(request)
+    projects.get(ctx, project)
+    job = jobs.record_done(ctx, "export", project, {})
+    return accepted(request, f"/authoring/analyze-text/projects/{project}/export/jobs/{job['id']}", version)
+
+
+@router.get("/{project}/export/jobs/{job_id}", summary="Export job status (with resultUrl)")
+def export_job(request: Request, project: str, job_id: str, version: str = Depends(api_version)) -> JSONResponse:
+    job = jobs.get(context(request), job_id, "export", project)
+    body = jobs.describe(job)
+    body["resultUrl"] = absolute(request, f"/authoring/analyze-text/projects/{project}/export/jobs/{job_id}/result", **{"api-version": version})
+    return job_state(body)
+
+
+@router.get("/{project}/export/jobs/{job_id}/result", summary="The exported project file")
+def export_result(request: Request, project: str, job_id: str, _v: str = Depends(api_version)) -> dict:
+    ctx = context(request)
+    jobs.get(ctx, job_id, "export", project)
+    return documents.export_project(ctx, project)

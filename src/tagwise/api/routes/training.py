@@ -1,0 +1,40 @@
+"""Authoring: training jobs (start, status, list, cancel)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from tagwise.api.deps import api_version, check_key, context, json_body
+from tagwise.api.responses import accepted, job_state, page
+from tagwise.core import jobs, projects, training
+
+router = APIRouter(prefix="/language/authoring/analyze-text/projects/{project}", dependencies=[Depends(check_key)], tags=["authoring: training"])
+
+
+@router.post("/:train", summary="Start training a model (trainingConfigVersion picks the recipe)")
+async def train(request: Request, project: str, version: str = Depends(api_version)) -> Response:
+    ctx = context(request)
+    job = training.start(ctx, project, await json_body(request))
+    request.app.state.runner.notify()
+    return accepted(request, f"/authoring/analyze-text/projects/{project}/train/jobs/{job['id']}", version)
+
+
+@router.get("/train/jobs", summary="List training jobs")
+def list_training_jobs(request: Request, project: str, _v: str = Depends(api_version)) -> dict:
+    ctx = context(request)
+    projects.get(ctx, project)
+    return page(request, [training.describe_job(j) for j in jobs.list_for(ctx, "train", project)])
+
+
+@router.get("/train/jobs/{job_id}", summary="Training job status with percentComplete")
+def training_job(request: Request, project: str, job_id: str, _v: str = Depends(api_version)) -> JSONResponse:
+    return job_state(training.describe_job(jobs.get(context(request), job_id, "train", project)))
+
+
+@router.post("/train/jobs/{job_id}/:cancel", summary="Cancel a training job")
+def cancel_training(request: Request, project: str, job_id: str, version: str = Depends(api_version)) -> Response:
+    ctx = context(request)
+    jobs.get(ctx, job_id, "train", project)
+    jobs.request_cancel(ctx, job_id)
+    return accepted(request, f"/authoring/analyze-text/projects/{project}/train/jobs/{job_id}", version)

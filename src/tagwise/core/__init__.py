@@ -1,0 +1,1 @@
+"""The domain: projects, documents, training, models, deployments, analysis. No HTTP, no SQL."""

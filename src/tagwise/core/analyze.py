@@ -1,0 +1,198 @@
+"""Classification at run time: the asynchronous analyze-text jobs and the synchronous route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tagwise.core import jobs
+from tagwise.core.context import Context
+from tagwise.core.deployments import require_deployment
+from tagwise.core.predictors import Prediction, decide
+from tagwise.core.projects import require
+from tagwise.core.timefmt import iso
+from tagwise.core.validation import MULTI, PROJECT_KINDS
+from tagwise.errors import InvalidArgument, NotFound, PayloadTooLarge, TagwiseError
+from tagwise.storage import records
+from tagwise.storage.records import utcnow
+
+RESULT_KIND = {kind: f"{kind}LROResults" for kind in PROJECT_KINDS}
+
+
+def classify(ctx: Context, project_name: str, deployment_name: str, texts: list[str]) -> tuple[dict[str, Any], list[Prediction]]:
+    """Classify texts with a deployment's model. Returns (project, predictions)."""
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        deployment = require_deployment(conn, project, deployment_name)
+        model_row = records.get_model(conn, project["id"], deployment["model_label"])
+    if model_row is None or model_row["model_id"] != deployment["model_id"]:
+        raise NotFound(f"The model behind deployment {deployment_name} is gone; deploy a trained model again.")
+    model = ctx.predictors.get(model_row["model_id"], model_row["artifact"])
+    if not texts:
+        return project, []
+    threshold = float((project["settings"] or {}).get("confidenceThreshold") or 0.0)
+    return project, decide(model, model.predict_proba(texts), threshold)
+
+
+def document_result(doc_id: str, kind: str, prediction: Prediction, top: int | None = None) -> dict[str, Any]:
+    if kind == MULTI:
+        chosen = set(prediction.labels)
+        classes = [{"category": c, "confidenceScore": round(s, 6)} for c, s in prediction.scores if c in chosen]
+    else:
+        label = prediction.labels[0]
+        score = dict(prediction.scores).get(label, prediction.scores[0][1])
+        classes = [{"category": label, "confidenceScore": round(score, 6)}]
+    if top:
+        classes += [{"category": c, "confidenceScore": round(s, 6)} for c, s in prediction.scores if c not in {x["category"] for x in classes}][: max(top - len(classes), 0)]
+    return {"id": doc_id, "class": classes, "warnings": []}
+
+
+def document_error(doc_id: str, message: str) -> dict[str, Any]:
+    return {"id": doc_id, "error": {"code": "InvalidArgument", "message": "Invalid document in request.",
+                                    "innererror": {"code": "InvalidDocument", "message": message}}}
+
+
+def check_documents(raw: Any, max_documents: int, max_total_chars: int | None) -> list[dict[str, Any]]:
+    """Request-level checks: a non-empty list of {id, text}, unique ids, within the limits."""
+    if not isinstance(raw, list) or not raw:
+        raise InvalidArgument("The request has no documents: send analysisInput.documents as a non-empty list.", inner_code="MissingInputDocuments")
+    if len(raw) > max_documents:
+        raise InvalidArgument(
+            f"The request has {len(raw)} documents; the limit is {max_documents} per request. Split it into several requests.",
+            inner_code="InvalidDocumentBatch",
+        )
+    docs, seen = [], set()
+    for index, doc in enumerate(raw):
+        if not isinstance(doc, dict) or not isinstance(doc.get("id"), str) or not doc["id"]:
+            raise InvalidArgument(f"documents[{index}] needs a string 'id'.", inner_code="InvalidDocument")
+        if doc["id"] in seen:
+            raise InvalidArgument(f"The document id {doc['id']!r} is used twice; ids must be unique.", inner_code="InvalidDocument")
+        seen.add(doc["id"])
+        text = doc.get("text")
+        if text is not None and not isinstance(text, str):
+            raise InvalidArgument(f"The document {doc['id']!r}: 'text' must be a string.", inner_code="InvalidDocument")
+        docs.append({"id": doc["id"], "text": text or "", "language": doc.get("language")})
+    total = sum(len(d["text"]) for d in docs)
+    if max_total_chars is not None and total > max_total_chars:
+        raise PayloadTooLarge(
+            f"The documents have {total:,} characters in all; the limit is {max_total_chars:,} per request.",
+            inner_code="InvalidDocumentBatch",
+        )
+    return docs
+
+
+def classify_documents(ctx: Context, project_name: str, deployment_name: str, docs: list[dict[str, Any]], top: int | None = None) -> dict[str, Any]:
+    """Classify valid documents, report the others as per-document errors (input order kept)."""
+    limit = ctx.settings.max_document_characters
+    valid, errors = [], []
+    for index, doc in enumerate(docs):
+        if not doc["text"].strip():
+            errors.append(dict(document_error(doc["id"], "Document text is empty."), index=index))
+        elif len(doc["text"]) > limit:
+            errors.append(dict(document_error(doc["id"], f"Document text is too long: {len(doc['text']):,} characters, the limit is {limit:,}."), index=index))
+        else:
+            valid.append((index, doc))
+    project, predictions = classify(ctx, project_name, deployment_name, [d["text"] for _, d in valid])
+    documents = [dict(document_result(d["id"], project["kind"], p, top), index=i) for (i, d), p in zip(valid, predictions, strict=True)]
+    return {"projectName": project_name, "deploymentName": deployment_name, "documents": documents, "errors": errors, "kind": project["kind"]}
+
+
+# -- asynchronous jobs --------------------------------------------------------------------------
+
+def submit(ctx: Context, body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidArgument("The body must be a JSON object with analysisInput and tasks.", inner_code="InvalidRequestBodyFormat")
+    docs = check_documents((body.get("analysisInput") or {}).get("documents"), ctx.settings.max_documents_per_request, ctx.settings.max_characters_per_request)
+    tasks = body.get("tasks")
+    if not isinstance(tasks, list) or not tasks:
+        raise InvalidArgument("The request has no tasks: add a CustomSingleLabelClassification or CustomMultiLabelClassification task.")
+    clean = []
+    for index, task in enumerate(tasks):
+        kind = task.get("kind") if isinstance(task, dict) else None
+        if kind not in PROJECT_KINDS:
+            raise InvalidArgument(f"tasks[{index}].kind {kind!r} is not supported: use {' or '.join(PROJECT_KINDS)}.", target=f"tasks[{index}].kind")
+        params = task.get("parameters") or {}
+        if not params.get("projectName") or not params.get("deploymentName"):
+            raise InvalidArgument(f"tasks[{index}].parameters needs projectName and deploymentName.", target=f"tasks[{index}].parameters")
+        clean.append({"taskName": str(task.get("taskName", index)), "kind": kind,
+                      "projectName": params["projectName"], "deploymentName": params["deploymentName"]})
+    payload = {"displayName": body.get("displayName"), "documents": docs, "tasks": clean}
+    with ctx.db.write() as conn:
+        return jobs.create(conn, "analyze", None, payload)
+
+
+def run_job(ctx: Context, job_id: str) -> None:
+    """Run every task of an analyze job the caller has claimed; a task that cannot run fails alone."""
+    with ctx.db.read() as conn:
+        job = records.get_job(conn, job_id)
+    if job is None or job["status"] != "running":
+        return
+    payload = job["payload"]
+    items, errors = [], []
+    for index, task in enumerate(payload["tasks"]):
+        item = {"kind": RESULT_KIND[task["kind"]], "taskName": task["taskName"], "lastUpdateDateTime": iso(utcnow())}
+        try:
+            results = classify_documents(ctx, task["projectName"], task["deploymentName"], payload["documents"])
+            if results.pop("kind") != task["kind"]:
+                raise InvalidArgument(f"The project {task['projectName']} is not a {task['kind']} project.")
+            item.update(status="succeeded", results=results)
+        except TagwiseError as exc:
+            item["status"] = "failed"
+            errors.append({"code": "InvalidRequest", "message": exc.message, "target": f"#/tasks/items/{index}"})
+        items.append(item)
+    failed = sum(1 for i in items if i["status"] == "failed")
+    status = "succeeded" if not failed else "failed" if failed == len(items) else "partiallyCompleted"
+    with ctx.db.write() as conn:
+        current = records.get_job(conn, job_id)
+        if current["cancel_requested"]:
+            status = "cancelled"
+            items = [_cancelled_item(t, i) for t, i in zip(payload["tasks"], items, strict=True)]
+            errors = []
+        records.update_job(conn, job_id, {"status": status, "result": {"items": items}, "errors": errors, "finished_at": utcnow(), "percent": 100})
+
+
+def _cancelled_item(task: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    return dict(item, status="cancelled", results={"projectName": task["projectName"], "deploymentName": task["deploymentName"], "documents": [], "errors": []})
+
+
+def describe_job(job: dict[str, Any], *, top: int | None, skip: int, show_stats: bool, page_size: int) -> tuple[dict[str, Any], tuple[int, int] | None]:
+    """The AnalyzeTextJobState; returns (body, (top, skip) of the next page or None)."""
+    payload = job["payload"]
+    top = top or page_size
+    total = len(payload["documents"])
+    out = jobs.describe(job)
+    out.pop("warnings")
+    if payload.get("displayName"):
+        out["displayName"] = payload["displayName"]
+    items = (job["result"] or {}).get("items", [])
+    if job["status"] == "cancelled" and not items:
+        items = [_cancelled_item(t, {"kind": RESULT_KIND[t["kind"]], "taskName": t["taskName"], "lastUpdateDateTime": iso(job["updated_at"])}) for t in payload["tasks"]]
+    page_items = []
+    for item in items:
+        item = dict(item)
+        if "results" in item:
+            results = dict(item["results"])
+            for key in ("documents", "errors"):
+                results[key] = [_strip(d) for d in results[key] if skip <= d.get("index", 0) < skip + top]
+            if show_stats:
+                valid = len(results["documents"])
+                for d in results["documents"]:
+                    text = payload["documents"][_index_of(payload, d["id"])]["text"]
+                    d["statistics"] = {"charactersCount": len(text), "transactionsCount": 1}
+                results["statistics"] = {"documentsCount": valid + len(results["errors"]), "validDocumentsCount": valid,
+                                         "erroneousDocumentsCount": len(results["errors"]), "transactionsCount": valid}
+            item["results"] = results
+        page_items.append(item)
+    done = sum(1 for i in items if i["status"] == "succeeded")
+    failed = sum(1 for i in items if i["status"] in ("failed", "cancelled"))
+    out["tasks"] = {"completed": done, "failed": failed, "inProgress": len(payload["tasks"]) - done - failed,
+                    "total": len(payload["tasks"]), "items": page_items}
+    next_page = (top, skip + top) if job["status"] in jobs.TERMINAL and skip + top < total else None
+    return out, next_page
+
+
+def _strip(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k != "index"}
+
+
+def _index_of(payload: dict[str, Any], doc_id: str) -> int:
+    return next(i for i, d in enumerate(payload["documents"]) if d["id"] == doc_id)

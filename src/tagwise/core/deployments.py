@@ -1,0 +1,92 @@
+"""Deployments: a name that serves one trained model; deploy, swap, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tagwise.core.context import Context
+from tagwise.core.models import require_model
+from tagwise.core.projects import require
+from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
+from tagwise.core.validation import check_name
+from tagwise.errors import InvalidArgument, NotFound
+from tagwise.storage import records
+from tagwise.storage.records import utcnow
+
+MAX_DEPLOYMENTS = 10
+
+
+def require_deployment(conn, project: dict[str, Any], name: str) -> dict[str, Any]:  # noqa: ANN001
+    deployment = records.get_deployment(conn, project["id"], name)
+    if deployment is None:
+        raise NotFound(f"The deployment {name} could not be found in project {project['name']}.", target="deploymentName")
+    return deployment
+
+
+def get(ctx: Context, project_name: str, name: str) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        return require_deployment(conn, require(conn, project_name), name)
+
+
+def list_all(ctx: Context, project_name: str) -> list[dict[str, Any]]:
+    with ctx.db.read() as conn:
+        return records.list_deployments(conn, require(conn, project_name)["id"])
+
+
+def deploy(ctx: Context, project_name: str, name: str, body: Any) -> dict[str, Any]:
+    check_name(name, "deployment")
+    label = body.get("trainedModelLabel") if isinstance(body, dict) else None
+    if not label:
+        raise InvalidArgument("The deploy body needs trainedModelLabel, the label of a trained model.", target="trainedModelLabel")
+    now = utcnow()
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        model = require_model(conn, project, label)
+        existing = records.list_deployments(conn, project["id"])
+        if name not in {d["name"] for d in existing} and len(existing) >= MAX_DEPLOYMENTS:
+            raise InvalidArgument(f"The project already has {MAX_DEPLOYMENTS} deployments, the limit; delete one first.")
+        records.upsert_deployment(conn, project["id"], {
+            "name": name, "model_label": label, "model_id": model["model_id"], "trained_at": model["trained_at"],
+            "config_version": model["config_version"], "deployed_at": now,
+        })
+        records.update_project(conn, project["id"], {"last_deployed_at": now})
+        return records.get_deployment(conn, project["id"], name)
+
+
+def delete(ctx: Context, project_name: str, name: str) -> None:
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        require_deployment(conn, project, name)
+        records.delete_deployment(conn, project["id"], name)
+
+
+def swap(ctx: Context, project_name: str, body: Any) -> None:
+    first = body.get("firstDeploymentName") if isinstance(body, dict) else None
+    second = body.get("secondDeploymentName") if isinstance(body, dict) else None
+    if not first or not second:
+        raise InvalidArgument("The swap body needs firstDeploymentName and secondDeploymentName.")
+    if first == second:
+        raise InvalidArgument("Swapping a deployment with itself does nothing; name two different deployments.")
+    now = utcnow()
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        a = require_deployment(conn, project, first)
+        b = require_deployment(conn, project, second)
+        moved = ("model_label", "model_id", "trained_at", "config_version")
+        records.upsert_deployment(conn, project["id"], dict({k: b[k] for k in moved}, name=first, deployed_at=now))
+        records.upsert_deployment(conn, project["id"], dict({k: a[k] for k in moved}, name=second, deployed_at=now))
+        records.update_project(conn, project["id"], {"last_deployed_at": now})
+
+
+def describe(deployment: dict[str, Any]) -> dict[str, Any]:
+    """The Azure Deployment shape."""
+    return {
+        "deploymentName": deployment["name"],
+        "modelId": deployment["model_id"],
+        "lastTrainedDateTime": iso(deployment["trained_at"]),
+        "lastDeployedDateTime": iso(deployment["deployed_at"]),
+        "deploymentExpirationDate": NO_EXPIRY_DATE,
+        "modelTrainingConfigVersion": deployment["config_version"],
+        "assignedResources": [],
+        "trainedModelLabel": deployment["model_label"],
+    }

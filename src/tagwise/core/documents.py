@@ -1,0 +1,186 @@
+"""Project files: import (all or nothing) and export (round-trips), in Azure's format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tagwise.core.context import Context
+from tagwise.core.projects import new_project_values, check_quota, describe
+from tagwise.core.validation import MULTI, check_class_name, check_kind, check_location, check_text
+from tagwise.errors import Conflict, InvalidArgument, ProjectNotFound
+from tagwise.storage import records
+from tagwise.storage.records import utcnow
+
+PROJECT_FILE_VERSION = "2022-05-01"
+
+
+def import_project(ctx: Context, name: str, body: Any) -> dict[str, int]:
+    """Validate the whole project file, then replace the project's data in ONE transaction.
+
+    Nothing is written unless every document is valid. Returns counts for the job's result.
+    """
+    if not isinstance(body, dict):
+        raise InvalidArgument("The import body must be a JSON project file with 'metadata' and 'assets'.")
+    metadata = body.get("metadata")
+    assets = body.get("assets")
+    if not isinstance(metadata, dict) or not isinstance(assets, dict):
+        raise InvalidArgument("The project file needs a 'metadata' object and an 'assets' object.", target="assets")
+    if metadata.get("projectName") not in (None, name):
+        raise InvalidArgument(
+            f"metadata.projectName {metadata['projectName']!r} differs from {name!r} in the URL.", target="projectName"
+        )
+    kind = check_kind(assets.get("projectKind") or metadata.get("projectKind"))
+    if metadata.get("projectKind") not in (None, kind):
+        raise InvalidArgument("metadata.projectKind and assets.projectKind differ.", target="projectKind")
+    classes = _classes(ctx, assets.get("classes"))
+    docs = assets.get("documents") or []
+    if not isinstance(docs, list):
+        raise InvalidArgument("assets.documents must be a list.", target="documents")
+
+    with ctx.db.write() as conn:
+        project = records.get_project(conn, name)
+        meta = dict(metadata, projectKind=kind)
+        container = meta.get("storageInputContainerName") or (project or {}).get("storage_container") or name
+        meta.setdefault("storageInputContainerName", container)
+        language = meta.get("language") or (project or {}).get("language") or "en"
+        meta.setdefault("language", language)
+        rows = _document_rows(ctx, conn, docs, kind, set(classes), container, language)
+        now = utcnow()
+        if project is None:
+            check_quota(ctx, conn)
+            values = new_project_values(ctx, conn, name, meta)
+            values.update(classes=classes, created_at=now, modified_at=now)
+            project_id = records.insert_project(conn, values)
+        else:
+            if project["kind"] != kind:
+                raise Conflict(f"The project {name} is {project['kind']}; the file is {kind}. Import it into a new project.")
+            values = new_project_values(ctx, conn, name, dict(describe(project), **meta))
+            for key in ("name", "kind"):
+                values.pop(key)
+            values.update(classes=classes, modified_at=now)
+            project_id = project["id"]
+            records.update_project(conn, project_id, values)
+        records.replace_documents(conn, project_id, rows)
+    return {"documents": len(rows), "classes": len(classes)}
+
+
+def _classes(ctx: Context, raw: Any) -> list[str]:
+    if raw is None:
+        raw = []
+    if not isinstance(raw, list):
+        raise InvalidArgument("assets.classes must be a list of {\"category\": ...} objects.", target="classes")
+    names: list[str] = []
+    for item in raw:
+        category = item.get("category") if isinstance(item, dict) else None
+        check_class_name(category)
+        if category in names:
+            raise InvalidArgument(f"The class {category!r} is listed twice in assets.classes.", target="classes")
+        names.append(category)
+    if len(names) > ctx.settings.max_classes:
+        raise InvalidArgument(f"The project has {len(names)} classes; the limit is {ctx.settings.max_classes}.", target="classes")
+    return names
+
+
+def _document_rows(ctx, conn, docs, kind, classes, container, language) -> list[dict[str, Any]]:  # noqa: ANN001
+    locations: list[str] = []
+    for index, doc in enumerate(docs):
+        if not isinstance(doc, dict):
+            raise InvalidArgument(f"assets.documents[{index}] must be an object.", inner_code="InvalidDocument")
+        locations.append(check_location(doc.get("location")))
+    seen: set[str] = set()
+    for location in locations:
+        if location in seen:
+            raise InvalidArgument(f"The document location {location!r} appears twice.", inner_code="InvalidDocument", target=location)
+        seen.add(location)
+    need_blobs = [loc for doc, loc in zip(docs, locations, strict=True) if doc.get("text") is None]
+    blob_texts = records.get_blobs(conn, container, need_blobs) if need_blobs else {}
+    rows = []
+    for doc, location in zip(docs, locations, strict=True):
+        text = doc.get("text")
+        if text is None:
+            text = blob_texts.get(location)
+            if text is None:
+                raise InvalidArgument(
+                    f"The document {location!r} has no inline 'text' and no blob {location!r} in container {container!r}. "
+                    "Add a 'text' field or upload it with PUT /language/tagwise/containers/{container}/blobs/{location}.",
+                    inner_code="InvalidDocument",
+                    target=location,
+                )
+        check_text(text, location, ctx.settings.max_document_characters)
+        rows.append(
+            {
+                "location": location,
+                "text": text,
+                "language": doc.get("language") or language,
+                "dataset": _dataset(doc.get("dataset"), location),
+                "labels": _labels(doc, kind, classes, location),
+            }
+        )
+    return rows
+
+
+def _dataset(value: Any, location: str) -> str | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, str) and value.lower() in ("train", "test"):
+        return value.capitalize()
+    raise InvalidArgument(f"The document {location!r} has dataset {value!r}; use 'Train' or 'Test'.", inner_code="InvalidDocument", target=location)
+
+
+def _labels(doc: dict[str, Any], kind: str, classes: set[str], location: str) -> list[str] | None:
+    """None = not tagged yet; [] = tagged with no class (multi-label only)."""
+    if kind == MULTI:
+        raw = doc.get("classes")
+        if raw is None:
+            return None
+        if not isinstance(raw, list):
+            raise InvalidArgument(f"The document {location!r}: 'classes' must be a list.", inner_code="InvalidDocument", target=location)
+        labels = [item.get("category") if isinstance(item, dict) else item for item in raw]
+    else:
+        raw = doc.get("class")
+        if raw is None:
+            return None
+        labels = [raw.get("category") if isinstance(raw, dict) else raw]
+    for label in labels:
+        if label not in classes:
+            raise InvalidArgument(
+                f"The document {location!r} is tagged {label!r}, which is not a class of the project "
+                f"({', '.join(sorted(classes)) or 'no classes defined'}). Add it to assets.classes or fix the tag.",
+                inner_code="InvalidDocument",
+                target=location,
+            )
+    return sorted(set(labels), key=labels.index)
+
+
+def export_project(ctx: Context, name: str) -> dict[str, Any]:
+    """The project file; includes each document's inline ``text`` so it re-imports anywhere."""
+    with ctx.db.read() as conn:
+        project = records.get_project(conn, name)
+        if project is None:
+            raise ProjectNotFound(f"The project {name} could not be found.")
+        docs = records.list_documents(conn, project["id"])
+    meta = describe(project)
+    metadata = {k: meta[k] for k in ("projectKind", "storageInputContainerName", "projectName", "multilingual", "language", "settings")}
+    metadata["description"] = project["description"] or ""
+    out_docs = []
+    for doc in docs:
+        item: dict[str, Any] = {"location": doc["location"], "language": doc["language"] or project["language"]}
+        if doc["dataset"]:
+            item["dataset"] = doc["dataset"]
+        if doc["labels"] is not None:
+            if project["kind"] == MULTI:
+                item["classes"] = [{"category": c} for c in doc["labels"]]
+            elif doc["labels"]:
+                item["class"] = {"category": doc["labels"][0]}
+        item["text"] = doc["text"]
+        out_docs.append(item)
+    return {
+        "projectFileVersion": PROJECT_FILE_VERSION,
+        "stringIndexType": "Utf16CodeUnit",
+        "metadata": metadata,
+        "assets": {
+            "projectKind": project["kind"],
+            "classes": [{"category": c} for c in project["classes"]],
+            "documents": out_docs,
+        },
+    }

@@ -1,0 +1,75 @@
+"""Evaluation in Azure's shapes, built from the pure report of ``tagwise.ml.evaluate``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tagwise.core.validation import MULTI, SINGLE
+
+NONE_CLASS = "None"
+
+
+def build_summary(kind: str, options: dict[str, Any], y_true: list, y_pred: list, labels: list[str], proba: Any = None, model: Any = None) -> dict[str, Any]:
+    """The evaluation summary as ``GET .../evaluation/summary-result`` returns it."""
+    from tagwise.ml import evaluate
+
+    multi = kind == MULTI
+    known = list(model.classes_) if model is not None else list(labels)
+    eval_labels = sorted(set(labels) | set(known))
+    # Calibration needs probability columns in the report's label order.
+    y_proba = proba if proba is not None and known == eval_labels else None
+    report = evaluate(y_true, y_pred, labels=eval_labels, multi_label=multi, y_proba=y_proba)
+    classes = {
+        label: {
+            "f1": m.f1, "precision": m.precision, "recall": m.recall,
+            "truePositiveCount": int(m.tp), "trueNegativeCount": int(m.tn),
+            "falsePositiveCount": int(m.fp), "falseNegativeCount": int(m.fn),
+        }
+        for label, m in report.per_class.items()
+    }
+    body: dict[str, Any] = {
+        "classes": classes,
+        "microF1": report.micro_f1, "microPrecision": report.micro_precision, "microRecall": report.micro_recall,
+        "macroF1": report.macro_f1, "macroPrecision": report.macro_precision, "macroRecall": report.macro_recall,
+    }
+    if not multi:
+        body["confusionMatrix"] = _confusion(report.confusion or {})
+    summary: dict[str, Any] = {
+        "projectKind": kind,
+        "evaluationOptions": options,
+        "customMultiLabelClassificationEvaluation" if multi else "customSingleLabelClassificationEvaluation": body,
+    }
+    # tagwise extras (ignored by the SDK): accuracy, calibration error, test-set size.
+    summary["tagwise"] = {"accuracy": report.accuracy, "expectedCalibrationError": report.ece, "testDocuments": len(y_true)}
+    return summary
+
+
+def _confusion(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, dict[str, float]]]:
+    matrix: dict[str, dict[str, dict[str, float]]] = {}
+    for expected, row in counts.items():
+        total = sum(row.values())
+        cells = {
+            predicted: {"normalizedValue": round(100.0 * n / total, 4), "rawValue": float(n)}
+            for predicted, n in row.items()
+            if n
+        }
+        if cells:
+            matrix[expected] = cells
+    return matrix
+
+
+def per_document_results(project: dict[str, Any], docs: list[dict[str, Any]], predicted: list[list[str]]) -> list[dict[str, Any]]:
+    """One item per test document, as ``GET .../evaluation/result`` pages them."""
+    kind = project["kind"]
+    out = []
+    for doc, labels in zip(docs, predicted, strict=True):
+        item: dict[str, Any] = {"projectKind": kind, "location": doc["location"], "language": doc["language"] or project["language"]}
+        if kind == SINGLE:
+            item["customSingleLabelClassificationResult"] = {
+                "expectedClass": doc["labels"][0],
+                "predictedClass": labels[0] if labels else NONE_CLASS,
+            }
+        else:
+            item["customMultiLabelClassificationResult"] = {"expectedClasses": list(doc["labels"]), "predictedClasses": list(labels)}
+        out.append(item)
+    return out

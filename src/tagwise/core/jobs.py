@@ -1,0 +1,106 @@
+"""Job records: every long operation is a row that survives a restart.
+
+Statuses follow Azure: notStarted, running, succeeded, failed, cancelling, cancelled.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from tagwise.core.context import Context
+from tagwise.core.timefmt import iso
+from tagwise.errors import OperationNotFound
+from tagwise.storage import records
+from tagwise.storage.records import utcnow
+
+TERMINAL = frozenset({"succeeded", "failed", "cancelled", "partiallyCompleted"})
+AUTHORING_TTL = timedelta(days=7)
+RUNTIME_TTL = timedelta(hours=24)
+
+
+def new_id() -> str:
+    # Azure's shape: <uuid>_<ticks>; URL-safe.
+    return f"{uuid.uuid4()}_{int(utcnow().timestamp() * 10_000_000) + 621_355_968_000_000_000}"
+
+
+def create(
+    conn,  # noqa: ANN001
+    kind: str,
+    project_name: str | None,
+    payload: dict[str, Any],
+    *,
+    status: str = "notStarted",
+    result: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    now = utcnow()
+    values = {
+        "id": new_id(),
+        "kind": kind,
+        "project_name": project_name,
+        "status": status,
+        "percent": 100 if status == "succeeded" else 0,
+        "payload": payload,
+        "result": result,
+        "errors": [],
+        "warnings": [],
+        "cancel_requested": False,
+        "created_at": now,
+        "updated_at": now,
+        "started_at": now if status != "notStarted" else None,
+        "finished_at": now if status in TERMINAL else None,
+        "expires_at": now + (RUNTIME_TTL if kind == "analyze" else AUTHORING_TTL),
+    }
+    records.insert_job(conn, values)
+    return values
+
+
+def record_done(ctx: Context, kind: str, project_name: str | None, payload: dict[str, Any], result: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A job for an operation that already finished inside the request (import, deploy, ...)."""
+    with ctx.db.write() as conn:
+        return create(conn, kind, project_name, payload, status="succeeded", result=result)
+
+
+def get(ctx: Context, job_id: str, kind: str, project_name: str | None = None) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        job = records.get_job(conn, job_id)
+    if job is None or job["kind"] != kind or (project_name is not None and job["project_name"] != project_name):
+        raise OperationNotFound(f"The {kind} job {job_id} could not be found.", target="jobId")
+    return job
+
+
+def list_for(ctx: Context, kind: str, project_name: str | None = None) -> list[dict[str, Any]]:
+    with ctx.db.read() as conn:
+        return records.list_jobs(conn, kind, project_name)
+
+
+def fail(ctx: Context, job_id: str, message: str, code: str = "InternalServerError") -> bool:
+    """Mark a job failed unless it already ended. Returns whether it changed."""
+    with ctx.db.write() as conn:
+        return records.update_job(
+            conn,
+            job_id,
+            {"status": "failed", "errors": [{"code": code, "message": message}], "finished_at": utcnow()},
+            only_if_status=("notStarted", "running", "cancelling"),
+        )
+
+
+def request_cancel(ctx: Context, job_id: str) -> None:
+    """Cancel: a job not started yet ends at once; a running one is stopped by its runner."""
+    with ctx.db.write() as conn:
+        records.update_job(conn, job_id, {"status": "cancelled", "cancel_requested": True, "finished_at": utcnow()}, only_if_status=("notStarted",))
+        records.update_job(conn, job_id, {"status": "cancelling", "cancel_requested": True}, only_if_status=("running",))
+
+
+def describe(job: dict[str, Any]) -> dict[str, Any]:
+    """Fields common to every job state."""
+    return {
+        "jobId": job["id"],
+        "createdDateTime": iso(job["created_at"]),
+        "lastUpdatedDateTime": iso(job["updated_at"]),
+        "expirationDateTime": iso(job["expires_at"]),
+        "status": job["status"],
+        "warnings": job["warnings"] or [],
+        "errors": job["errors"] or [],
+    }

@@ -1,0 +1,55 @@
+"""Trained models: list, read, delete, and their evaluation."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from tagwise.core.context import Context
+from tagwise.core.projects import require
+from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
+from tagwise.errors import Conflict, NotFound
+from tagwise.storage import records
+
+
+def require_model(conn, project: dict[str, Any], label: str) -> dict[str, Any]:  # noqa: ANN001
+    model = records.get_model(conn, project["id"], label)
+    if model is None:
+        raise NotFound(f"The trained model {label} could not be found in project {project['name']}.", target="trainedModelLabel")
+    return model
+
+
+def get(ctx: Context, project_name: str, label: str) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        return require_model(conn, require(conn, project_name), label)
+
+
+def list_all(ctx: Context, project_name: str) -> list[dict[str, Any]]:
+    with ctx.db.read() as conn:
+        return records.list_models(conn, require(conn, project_name)["id"])
+
+
+def delete(ctx: Context, project_name: str, label: str) -> None:
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        model = require_model(conn, project, label)
+        users = [d["name"] for d in records.list_deployments(conn, project["id"]) if d["model_id"] == model["model_id"]]
+        if users:
+            raise Conflict(f"The model {label} is deployed as {', '.join(users)}; delete or redeploy those deployments first.")
+        records.delete_model(conn, project["id"], label)
+    ctx.predictors.forget(model["model_id"])
+    shutil.rmtree(Path(model["artifact"]), ignore_errors=True)
+
+
+def describe(model: dict[str, Any]) -> dict[str, Any]:
+    """The Azure TrainedModel shape."""
+    return {
+        "label": model["label"],
+        "modelId": model["model_id"],
+        "lastTrainedDateTime": iso(model["trained_at"]),
+        "lastTrainingDurationInSeconds": int(round(model["duration_s"])),
+        "modelExpirationDate": NO_EXPIRY_DATE,
+        "modelTrainingConfigVersion": model["config_version"],
+        "hasSnapshot": False,
+    }

@@ -1,0 +1,164 @@
+"""Projects: create or update (JSON merge patch), read, list, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tagwise.core.context import Context
+from tagwise.core.timefmt import iso
+from tagwise.core.validation import check_kind, check_name
+from tagwise.errors import Conflict, InvalidArgument, ProjectNotFound, QuotaError
+from tagwise.storage import records
+from tagwise.storage.records import utcnow
+
+_OPTIONAL = ("multilingual", "description", "settings")
+
+
+def get(ctx: Context, name: str) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        return require(conn, name)
+
+
+def require(conn, name: str) -> dict[str, Any]:  # noqa: ANN001
+    project = records.get_project(conn, name)
+    if project is None:
+        raise ProjectNotFound(f"The project {name} could not be found.", target="projectName")
+    return project
+
+
+def list_all(ctx: Context) -> list[dict[str, Any]]:
+    with ctx.db.read() as conn:
+        return records.list_projects(conn)
+
+
+def upsert(ctx: Context, name: str, patch: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Create the project or merge ``patch`` into it (RFC 7396). Returns (project, created)."""
+    check_name(name, "project")
+    if not isinstance(patch, dict):
+        raise InvalidArgument("The request body must be a JSON object with the project's metadata.")
+    if "projectName" in patch and patch["projectName"] != name:
+        raise InvalidArgument(
+            f"projectName {patch['projectName']!r} in the body differs from {name!r} in the URL.", target="projectName"
+        )
+    with ctx.db.write() as conn:
+        existing = records.get_project(conn, name)
+        now = utcnow()
+        if existing is None:
+            check_quota(ctx, conn)
+            values = new_project_values(ctx, conn, name, patch)
+            values.update(created_at=now, modified_at=now)
+            records.insert_project(conn, values)
+            return records.get_project(conn, name), True
+        values = _merge(existing, patch)
+        values["modified_at"] = now
+        records.update_project(conn, existing["id"], values)
+        return records.get_project(conn, name), False
+
+
+def delete(ctx: Context, name: str) -> None:
+    with ctx.db.write() as conn:
+        project = require(conn, name)
+        records.delete_project(conn, project["id"])
+
+
+def check_quota(ctx: Context, conn) -> None:  # noqa: ANN001
+    if records.count_projects(conn) >= ctx.settings.max_projects:
+        raise QuotaError(f"This server already holds {ctx.settings.max_projects} projects, its limit; delete one first.")
+
+
+def new_project_values(ctx: Context, conn, name: str, body: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+    missing = [k for k in ("projectKind", "language", "storageInputContainerName") if body.get(k) in (None, "")]
+    if missing:
+        raise InvalidArgument(f"Creating project {name} needs {', '.join(missing)} in the body.", target=missing[0])
+    return {
+        "name": name,
+        "kind": check_kind(body["projectKind"]),
+        "language": _language(body["language"]),
+        "storage_container": _container(body["storageInputContainerName"]),
+        "multilingual": _bool(body.get("multilingual", False), "multilingual"),
+        "description": _description(body.get("description")),
+        "settings": _settings(body.get("settings") or {}),
+        "classes": [],
+    }
+
+
+def _merge(existing: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if "projectKind" in patch and patch["projectKind"] != existing["kind"]:
+        raise Conflict(
+            f"The project {existing['name']} is {existing['kind']}; its kind cannot change. Create a new project instead."
+        )
+    if patch.get("language") is not None:
+        values["language"] = _language(patch["language"])
+    if patch.get("storageInputContainerName") is not None:
+        values["storage_container"] = _container(patch["storageInputContainerName"])
+    if "multilingual" in patch:
+        values["multilingual"] = _bool(patch["multilingual"] or False, "multilingual")
+    if "description" in patch:
+        values["description"] = _description(patch["description"])
+    if "settings" in patch:
+        if patch["settings"] is None:
+            values["settings"] = {}
+        else:
+            merged = dict(existing["settings"] or {})
+            for key, value in (patch["settings"] or {}).items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+            values["settings"] = _settings(merged)
+    return values
+
+
+def _language(value: object) -> str:
+    if not isinstance(value, str) or not (1 <= len(value) <= 16) or not value.replace("-", "").isalnum():
+        raise InvalidArgument(f"The language {value!r} is not a language code such as 'en' or 'pt-BR'.", target="language")
+    return value
+
+
+def _container(value: object) -> str:
+    if not isinstance(value, str) or not value or len(value) > 200 or "/" in value or any(ord(c) < 32 for c in value):
+        raise InvalidArgument(f"The storage container name {value!r} is invalid.", target="storageInputContainerName")
+    return value
+
+
+def _bool(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidArgument(f"{what} must be true or false, not {value!r}.", target=what)
+    return value
+
+
+def _description(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidArgument("description must be a string.", target="description")
+    return value
+
+
+def _settings(value: object) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidArgument("settings must be a JSON object.", target="settings")
+    threshold = value.get("confidenceThreshold")
+    if threshold is not None and (not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1):
+        raise InvalidArgument(f"settings.confidenceThreshold must be a number from 0 to 1, not {threshold!r}.", target="confidenceThreshold")
+    return dict(value)
+
+
+def describe(project: dict[str, Any]) -> dict[str, Any]:
+    """The Azure ProjectDetails shape."""
+    out: dict[str, Any] = {
+        "projectName": project["name"],
+        "projectKind": project["kind"],
+        "language": project["language"],
+        "storageInputContainerName": project["storage_container"],
+        "multilingual": project["multilingual"],
+        "settings": project["settings"] or {},
+        "createdDateTime": iso(project["created_at"]),
+        "lastModifiedDateTime": iso(project["modified_at"]),
+    }
+    if project["description"] is not None:
+        out["description"] = project["description"]
+    if project["last_trained_at"]:
+        out["lastTrainedDateTime"] = iso(project["last_trained_at"])
+    if project["last_deployed_at"]:
+        out["lastDeployedDateTime"] = iso(project["last_deployed_at"])
+    return out

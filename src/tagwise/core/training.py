@@ -1,0 +1,231 @@
+"""Training: validate and queue a job, then (in a worker process) split, fit, evaluate, save."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from tagwise.core import jobs
+from tagwise.core.context import Context
+from tagwise.core.evaluation import build_summary, per_document_results
+from tagwise.core.projects import require
+from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
+from tagwise.core.validation import MULTI, check_name
+from tagwise.errors import Conflict, InvalidArgument
+from tagwise.storage import records
+from tagwise.storage.records import utcnow
+
+MIN_DOCUMENTS = 10
+SEED = 42
+LATEST = "latest"
+
+
+def config_versions() -> dict[str, str]:
+    """trainingConfigVersion -> model recipe. ``latest`` and Azure's ``2022-05-01`` mean the default."""
+    from tagwise.ml import DEFAULT_RECIPE, RECIPES
+
+    versions = {name: name for name in RECIPES}
+    versions["2022-05-01"] = DEFAULT_RECIPE
+    return versions
+
+
+def describe_config_versions() -> list[dict[str, str]]:
+    return [{"trainingConfigVersion": v, "modelExpirationDate": NO_EXPIRY_DATE} for v in config_versions()]
+
+
+def resolve_version(value: Any) -> str:
+    from tagwise.ml import DEFAULT_RECIPE
+
+    versions = config_versions()
+    if value in (None, "", LATEST):
+        return DEFAULT_RECIPE
+    if value not in versions:
+        raise InvalidArgument(
+            f"trainingConfigVersion {value!r} is unknown; use 'latest' or one of: {', '.join(versions)}.",
+            target="trainingConfigVersion",
+        )
+    return value
+
+
+def parse_options(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidArgument("The training body must be a JSON object with modelLabel and trainingConfigVersion.")
+    label = check_name(body.get("modelLabel"), "model")
+    version = resolve_version(body.get("trainingConfigVersion"))
+    generation = body.get("dataGenerationSettings") or {}
+    if isinstance(generation, dict) and generation.get("enableDataGeneration"):
+        raise InvalidArgument("Data generation with Azure OpenAI is not available in tagwise.", target="dataGenerationSettings")
+    options = body.get("evaluationOptions") or {"kind": "percentage"}
+    if not isinstance(options, dict):
+        raise InvalidArgument("evaluationOptions must be an object.", target="evaluationOptions")
+    kind = options.get("kind") or "percentage"
+    if kind == "manual":
+        evaluation = {"kind": "manual"}
+    elif kind == "percentage":
+        train_pct = options.get("trainingSplitPercentage", 80)
+        test_pct = options.get("testingSplitPercentage", 100 - train_pct if isinstance(train_pct, int) else 20)
+        if not all(isinstance(v, int) and 0 < v < 100 for v in (train_pct, test_pct)) or train_pct + test_pct != 100:
+            raise InvalidArgument(
+                "trainingSplitPercentage and testingSplitPercentage must be whole numbers from 1 to 99 that add up to 100.",
+                target="evaluationOptions",
+            )
+        evaluation = {"kind": "percentage", "trainingSplitPercentage": train_pct, "testingSplitPercentage": test_pct}
+    else:
+        raise InvalidArgument(f"evaluationOptions.kind {kind!r} is unknown; use 'percentage' or 'manual'.", target="evaluationOptions")
+    version_name = body.get("trainingConfigVersion") or LATEST
+    return {"modelLabel": label, "trainingConfigVersion": version, "requestedVersion": version_name, "evaluationOptions": evaluation}
+
+
+def start(ctx: Context, project_name: str, body: Any) -> dict[str, Any]:
+    """Queue a training job after checking what can be checked now (so errors come back as 400s)."""
+    options = parse_options(body)
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        for job in records.jobs_in_status(conn, "train", ("notStarted", "running", "cancelling")):
+            if job["project_name"] == project_name:
+                raise Conflict(f"The project {project_name} is already training (job {job['id']}); wait for it or cancel it.")
+        docs = records.list_documents(conn, project["id"])
+        train, test = split(docs, project["kind"], options["evaluationOptions"])
+        _check_trainable(project, train, test)
+        return jobs.create(conn, "train", project_name, options)
+
+
+def _check_trainable(project: dict[str, Any], train: list[dict], test: list[dict]) -> None:
+    if len(train) + len(test) < MIN_DOCUMENTS:
+        raise InvalidArgument(
+            f"The project {project['name']} has {len(train) + len(test)} tagged documents; training needs at least {MIN_DOCUMENTS}.",
+            target="documents",
+        )
+    if not test:
+        raise InvalidArgument("No documents are in the test set: tag some with dataset 'Test' or use a percentage split.", target="evaluationOptions")
+    if not train:
+        raise InvalidArgument("No documents are in the training set.", target="evaluationOptions")
+    if project["kind"] != MULTI and len({d["labels"][0] for d in train}) < 2:
+        raise InvalidArgument("Training a single-label model needs documents of at least two classes in the training set.", target="documents")
+
+
+def split(docs: list[dict[str, Any]], kind: str, evaluation: dict[str, Any]) -> tuple[list[dict], list[dict]]:
+    """Tagged documents into (train, test): by each document's dataset, or stratified and seeded."""
+    tagged = [d for d in docs if d["labels"] is not None and (kind == MULTI or d["labels"])]
+    if evaluation["kind"] == "manual":
+        return [d for d in tagged if d["dataset"] != "Test"], [d for d in tagged if d["dataset"] == "Test"]
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for doc in tagged:
+        groups[doc["labels"][0] if doc["labels"] else ""].append(doc)
+    rng = random.Random(SEED)
+    fraction = evaluation["testingSplitPercentage"] / 100
+    train, test = [], []
+    for key in sorted(groups):
+        group = sorted(groups[key], key=lambda d: d["location"])
+        rng.shuffle(group)
+        n_test = round(len(group) * fraction) if len(group) > 1 else 0
+        n_test = min(max(n_test, 1 if len(group) >= 2 else 0), len(group) - 1)
+        test.extend(group[:n_test])
+        train.extend(group[n_test:])
+    return train, test
+
+
+def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
+    """The job body (runs in a worker process): everything it needs is reopened from ids."""
+    from tagwise.ml import build_model, save_model
+
+    job = jobs.get(ctx, job_id, "train")
+    options = job["payload"]
+    started = time.monotonic()
+    with ctx.db.read() as conn:
+        project = require(conn, job["project_name"])
+        docs = records.list_documents(conn, project["id"])
+    multi = project["kind"] == MULTI
+    train, test = split(docs, project["kind"], options["evaluationOptions"])
+    _check_trainable(project, train, test)
+    labels = project["classes"]
+
+    def y(rows: list[dict]) -> list:
+        return [r["labels"] for r in rows] if multi else [r["labels"][0] for r in rows]
+
+    model = build_model(
+        options["trainingConfigVersion"], multi_label=multi, seed=SEED, language=project["language"], cache_dir=ctx.settings.cache_dir
+    )
+    model.fit([d["text"] for d in train], y(train), progress=lambda f: progress(int(5 + 80 * min(max(f, 0.0), 1.0))))
+    progress(86)
+    threshold = float((project["settings"] or {}).get("confidenceThreshold") or 0.0)
+    from tagwise.core.predictors import decide
+
+    proba = model.predict_proba([d["text"] for d in test])
+    predicted = decide(model, proba, threshold)
+    summary = build_summary(project["kind"], options["evaluationOptions"], y(test), [p.labels for p in predicted], labels, proba, model)
+    results = per_document_results(project, test, [p.labels for p in predicted])
+    progress(95)
+
+    trained_at = utcnow()
+    model_id = f"{options['modelLabel']}-{trained_at.strftime('%Y%m%dT%H%M%S')}-{job_id[:8]}"
+    artifact = ctx.models_dir / project["name"] / model_id
+    metadata = {"project": project["name"], "modelLabel": options["modelLabel"], "modelId": model_id, "jobId": job_id,
+                "trainedAt": iso(trained_at), "trainDocuments": len(train), "testDocuments": len(test)}
+    save_model(model, artifact, metadata)
+    duration = time.monotonic() - started
+    with ctx.db.write() as conn:
+        current = records.get_job(conn, job_id)
+        if current is None or current["cancel_requested"]:
+            shutil.rmtree(artifact, ignore_errors=True)
+            return
+        project_now = records.get_project(conn, project["name"])
+        if project_now is None or project_now["id"] != project["id"]:
+            shutil.rmtree(artifact, ignore_errors=True)
+            raise InvalidArgument(f"The project {project['name']} was deleted while training.")
+        previous = records.get_model(conn, project["id"], options["modelLabel"])
+        records.upsert_model(conn, project["id"], {
+            "label": options["modelLabel"], "model_id": model_id, "recipe": options["trainingConfigVersion"],
+            "config_version": options["trainingConfigVersion"], "trained_at": trained_at, "duration_s": duration,
+            "artifact": str(artifact), "evaluation": summary, "evaluation_results": results,
+        })
+        records.update_project(conn, project["id"], {"last_trained_at": trained_at})
+        result = dict(job["result"] or {}, modelId=model_id)
+        records.update_job(conn, job_id, {"status": "succeeded", "percent": 100, "finished_at": utcnow(), "result": result})
+    if previous and previous["artifact"] != str(artifact):
+        _remove_unless_deployed(ctx, project["id"], previous)
+
+
+def _remove_unless_deployed(ctx: Context, project_id: int, previous: dict[str, Any]) -> None:
+    with ctx.db.read() as conn:
+        in_use = any(d["model_id"] == previous["model_id"] for d in records.list_deployments(conn, project_id))
+    if not in_use:
+        shutil.rmtree(Path(previous["artifact"]), ignore_errors=True)
+
+
+def describe_job(job: dict[str, Any]) -> dict[str, Any]:
+    """The Azure training job state; ``result`` is present from the start."""
+    out = jobs.describe(job)
+    status = job["status"]
+    percent = int(job["percent"] or 0)
+    options = job["payload"]
+    train_status = {"percentComplete": min(percent * 100 // 85, 100), "status": "notStarted"}
+    eval_status = {"percentComplete": 0, "status": "notStarted"}
+    if job["started_at"]:
+        train_status["startDateTime"] = iso(job["started_at"])
+    if status == "running":
+        train_status["status"] = "running" if percent < 85 else "succeeded"
+        if percent >= 85:
+            eval_status.update(status="running", percentComplete=min((percent - 85) * 100 // 15, 99))
+    elif status in ("succeeded",):
+        train_status.update(status="succeeded", percentComplete=100, endDateTime=iso(job["finished_at"]))
+        eval_status.update(status="succeeded", percentComplete=100, endDateTime=iso(job["finished_at"]))
+    elif status in ("failed", "cancelled", "cancelling"):
+        train_status["status"] = status if percent < 85 else "succeeded"
+        eval_status["status"] = status if percent >= 85 else "notStarted"
+    result: dict[str, Any] = {
+        "modelLabel": options["modelLabel"],
+        "trainingConfigVersion": options["trainingConfigVersion"],
+        "trainingStatus": train_status,
+        "evaluationStatus": eval_status,
+    }
+    if status in ("notStarted", "running") and job["started_at"]:
+        result["estimatedEndDateTime"] = iso(job["updated_at"] + timedelta(seconds=30))
+    out["result"] = result
+    return out

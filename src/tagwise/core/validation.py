@@ -1,0 +1,71 @@
+"""Checks on names and values shared by every service (Azure's naming rules, section 7)."""
+
+from __future__ import annotations
+
+import re
+
+from tagwise.errors import InvalidArgument
+
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,50}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+SINGLE = "CustomSingleLabelClassification"
+MULTI = "CustomMultiLabelClassification"
+PROJECT_KINDS = (SINGLE, MULTI)
+
+
+def check_name(value: object, what: str) -> str:
+    """Project, model and deployment names: letters, digits, ``_ . -``, at most 50 characters."""
+    if not isinstance(value, str) or not _NAME.match(value) or value in (".", ".."):
+        raise InvalidArgument(
+            f"The {what} name {value!r} is invalid: use 1 to 50 letters, digits, '_', '.' or '-', with no spaces.",
+            target=what,
+        )
+    return value
+
+
+def check_class_name(value: object) -> str:
+    if not isinstance(value, str) or not value.strip() or ":" in value or len(value) > 50 or _CONTROL.search(value):
+        raise InvalidArgument(
+            f"The class name {value!r} is invalid: use 1 to 50 characters, no ':' and no control characters.",
+            target="category",
+        )
+    return value
+
+
+def check_location(value: object) -> str:
+    """A document's location (file name in its container): no '/', no '..', no control characters."""
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > 1024
+        or "/" in value
+        or "\\" in value
+        or value in (".", "..")
+        or _CONTROL.search(value)
+    ):
+        raise InvalidArgument(
+            f"The document location {value!r} is invalid: give a file name without '/', '\\' or control characters.",
+            inner_code="InvalidDocument",
+            target="location",
+        )
+    return value
+
+
+def check_kind(value: object) -> str:
+    if value not in PROJECT_KINDS:
+        raise InvalidArgument(
+            f"The project kind {value!r} is not supported: use {SINGLE} or {MULTI}.", target="projectKind"
+        )
+    return value  # type: ignore[return-value]
+
+
+def check_text(value: object, location: str, max_chars: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgument(f"The document {location!r} has no text.", inner_code="InvalidDocument", target=location)
+    if len(value) > max_chars:
+        raise InvalidArgument(
+            f"The document {location!r} has {len(value):,} characters; the limit is {max_chars:,}.",
+            inner_code="InvalidDocument",
+            target=location,
+        )
+    return value

@@ -1,0 +1,122 @@
+"""Domain errors: a machine code and a message a person can act on, never HTTP.
+
+The API maps each class to a status code and the Azure error envelope in ONE table
+(`tagwise.api.errors.STATUS_BY_ERROR`). The tree::
+
+    TagwiseError                     InternalServerError
+    ├── InvalidRequest               InvalidRequest      (400)
+    │   └── InvalidArgument          InvalidArgument     (400)
+    ├── Unauthorized                 Unauthorized        (401)
+    ├── Forbidden                    Forbidden           (403)
+    ├── NotFound                     NotFound            (404)
+    │   ├── ProjectNotFound          ProjectNotFound     (404)
+    │   └── OperationNotFound        OperationNotFound   (404)
+    ├── Conflict                     Conflict            (409)
+    ├── QuotaError                   QuotaExceeded       (403)
+    ├── PayloadTooLarge              InvalidRequest      (413)
+    ├── UnsupportedMediaType         InvalidRequest      (415)
+    ├── TooManyRequests              TooManyRequests     (429)
+    └── JobCancelled                 (internal: a job body noticed a cancel request)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TagwiseError(Exception):
+    """Base of every error tagwise raises on purpose.
+
+    ``code`` is the Azure ``error.code``; ``inner_code`` the optional ``innererror.code``
+    (for example ``InvalidParameterValue`` or ``InvalidDocument``).
+    """
+
+    code = "InternalServerError"
+    default_inner_code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        inner_code: str | None = None,
+        target: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.inner_code = inner_code or self.default_inner_code
+        self.target = target
+        self.details = details
+
+    def to_error_object(self) -> dict[str, Any]:
+        """The Azure error object (the value of ``{"error": ...}``)."""
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.target:
+            error["target"] = self.target
+        if self.inner_code:
+            inner: dict[str, Any] = {"code": self.inner_code, "message": self.message}
+            if self.details:
+                inner["details"] = {k: str(v) for k, v in self.details.items()}
+            error["innererror"] = inner
+        return error
+
+
+class InvalidRequest(TagwiseError):
+    code = "InvalidRequest"
+    default_inner_code = "InvalidParameterValue"
+
+
+class InvalidArgument(InvalidRequest):
+    code = "InvalidArgument"
+
+
+class Unauthorized(TagwiseError):
+    code = "Unauthorized"
+
+
+class Forbidden(TagwiseError):
+    code = "Forbidden"
+
+
+class NotFound(TagwiseError):
+    code = "NotFound"
+
+
+class ProjectNotFound(NotFound):
+    code = "ProjectNotFound"
+
+
+class OperationNotFound(NotFound):
+    code = "OperationNotFound"
+
+
+class Conflict(TagwiseError):
+    code = "Conflict"
+
+
+class QuotaError(TagwiseError):
+    code = "QuotaExceeded"
+
+
+class PayloadTooLarge(TagwiseError):
+    code = "InvalidRequest"
+    default_inner_code = "InvalidDocumentBatch"
+
+
+class UnsupportedMediaType(TagwiseError):
+    code = "InvalidRequest"
+    default_inner_code = "InvalidRequestBodyFormat"
+
+
+class TooManyRequests(TagwiseError):
+    code = "TooManyRequests"
+
+    def __init__(self, message: str, *, retry_after: int = 1, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class JobCancelled(TagwiseError):
+    """Raised inside a job body when the job's cancel flag is seen."""
+
+    code = "Cancelled"

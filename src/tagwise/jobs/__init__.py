@@ -1,0 +1,1 @@
+"""Running long work: the in-server job runner and the training worker process."""

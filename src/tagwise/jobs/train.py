@@ -1,0 +1,54 @@
+"""The training worker process: ``python -m tagwise.jobs.train JOB_ID``.
+
+It reopens everything from the job id (settings come from the environment), reports
+progress into the job row, and stops itself when it sees the job's cancel flag.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+
+from tagwise.core import jobs, training
+from tagwise.core.context import Context
+from tagwise.errors import JobCancelled, TagwiseError
+from tagwise.settings import Settings
+from tagwise.storage import records
+
+
+def main(job_id: str) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    ctx = Context.open(Settings(), migrate=False)
+    last = [0.0]
+
+    def progress(percent: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.5 and percent < 100:
+            return
+        last[0] = now
+        with ctx.db.write() as conn:
+            job = records.get_job(conn, job_id)
+            if job is None or job["cancel_requested"]:
+                raise JobCancelled("cancelled")
+            records.update_job(conn, job_id, {"percent": percent}, only_if_status=("running",))
+
+    try:
+        training.run(ctx, job_id, progress)
+        return 0
+    except JobCancelled:
+        return 0
+    except TagwiseError as exc:
+        jobs.fail(ctx, job_id, exc.message, code=exc.code)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a job must end failed with a reason, whatever broke
+        traceback.print_exc()
+        jobs.fail(ctx, job_id, f"Training failed: {type(exc).__name__}: {exc}")
+        return 1
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,60 @@
+"""The application factory: ``create_app(Settings(...))``; nothing happens at import time."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from tagwise import __version__
+from tagwise.api import errors
+from tagwise.api.routes import analyze, blobs, deployments, models, projects, training
+from tagwise.core.context import Context
+from tagwise.jobs.runner import JobRunner
+from tagwise.settings import Settings
+
+log = logging.getLogger("tagwise")
+_SLASHES = re.compile(r"/{2,}")
+
+
+def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> FastAPI:
+    """Build the ASGI app. ``run_jobs=False`` leaves jobs to separate ``tagwise worker`` processes."""
+    settings = settings or Settings()
+    settings.ensure_api_key()
+    ctx = Context.open(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if run_jobs:
+            app.state.runner.start()
+        try:
+            yield
+        finally:
+            if run_jobs:
+                app.state.runner.stop()
+            ctx.close()
+
+    app = FastAPI(
+        title="tagwise",
+        version=__version__,
+        description="Self-hosted custom text classification with an Azure AI Language compatible API. "
+        "Send the key in the `Ocp-Apim-Subscription-Key` header.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.state.runner = JobRunner(ctx)
+    errors.install(app)
+
+    @app.middleware("http")
+    async def collapse_slashes(request, call_next):  # noqa: ANN001, ANN202
+        path = request.scope["path"]
+        if "//" in path:
+            request.scope["path"] = _SLASHES.sub("/", path)
+        return await call_next(request)
+
+    for module in (projects, training, models, deployments, analyze, blobs):
+        app.include_router(module.router)
+    return app

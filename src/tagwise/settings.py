@@ -1,0 +1,75 @@
+"""Every setting tagwise reads, declared once (environment prefix ``TAGWISE_``).
+
+The declaration drives ``tagwise serve --help``, ``docs/settings.md`` and a test that fails
+when the two drift apart.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Build it explicitly in tests: ``Settings(data_dir=tmp_path)``."""
+
+    model_config = SettingsConfigDict(env_prefix="TAGWISE_", extra="ignore")
+
+    data_dir: Path = Field(Path("./tagwise-data"), description="Folder for the SQLite file, model artifacts, the generated API key and the embedding cache.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL of the store; default: SQLite file `tagwise.db` in the data dir. `postgresql://...` selects PostgreSQL (psycopg 3).")
+    host: str = Field("127.0.0.1", description="Interface the server listens on.")
+    port: int = Field(8080, description="TCP port the server listens on.")
+    api_key: str | None = Field(None, description="Key expected in `Ocp-Apim-Subscription-Key`. If unset, one is generated on first start, kept in `<data dir>/api-key` and printed.")
+    public_url: str | None = Field(None, description="Absolute base URL used in `Operation-Location` and `nextLink` (e.g. behind a proxy); default: taken from the request's Host.")
+    max_documents_per_request: int = Field(25, description="Documents per asynchronous analyze request (Azure: 25).")
+    max_characters_per_request: int = Field(125_000, description="Total characters per asynchronous analyze request (Azure: 125,000).")
+    max_document_characters: int = Field(128_000, description="Characters in one document, at import and at classification time (Azure: 128,000).")
+    max_sync_documents: int = Field(1_000, description="Documents per call of the synchronous `:classify` route.")
+    max_body_bytes: int = Field(256 * 1024 * 1024, description="Largest accepted request body in bytes (imports of big projects are the largest).")
+    max_projects: int = Field(500, description="Projects per server (Azure: 500).")
+    max_classes: int = Field(200, description="Classes per project (Azure: 200).")
+    max_page_size: int = Field(100, description="Largest page a list route returns (`top`/`maxpagesize` are capped to it).")
+    training_timeout_s: int = Field(3_600, description="A training job running longer than this is stopped and marked failed.")
+    analyze_workers: int = Field(2, description="Threads that run asynchronous analyze jobs in the server process.")
+    log_level: str = Field("info", description="Server log level (debug, info, warning, error).")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            return url
+        return f"sqlite:///{(self.data_dir / 'tagwise.db').resolve()}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def api_key_from_env(self) -> bool:
+        import os
+
+        return bool(os.environ.get("TAGWISE_API_KEY"))
+
+    def ensure_api_key(self) -> tuple[str, bool]:
+        """Return the API key and whether it was generated now (and so should be printed)."""
+        if self.api_key:
+            return self.api_key, False
+        path = self.data_dir / "api-key"
+        if path.exists():
+            self.api_key = path.read_text().strip()
+            return self.api_key, False
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(16)
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+        self.api_key = key
+        return key, True

@@ -1,0 +1,1 @@
+"""Persistence: the relational store (SQLite or PostgreSQL) and the model artifact folders."""

@@ -1,0 +1,188 @@
+"""Queries: small functions taking an open Connection, returning plain dicts.
+
+The core decides the transaction boundaries (``db.write()``); nothing here commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from tagwise.storage.tables import blobs, deployments, documents, jobs, models, projects
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes: they were written in UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _row(row: Any) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    out = dict(row._mapping)
+    for key, value in out.items():
+        if isinstance(value, datetime):
+            out[key] = as_utc(value)
+    return out
+
+
+# -- projects -------------------------------------------------------------------------------
+
+def get_project(conn: Connection, name: str) -> dict[str, Any] | None:
+    return _row(conn.execute(select(projects).where(projects.c.name == name)).first())
+
+
+def list_projects(conn: Connection) -> list[dict[str, Any]]:
+    return [_row(r) for r in conn.execute(select(projects).order_by(projects.c.created_at, projects.c.id))]
+
+
+def count_projects(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(projects)).scalar_one()
+
+
+def insert_project(conn: Connection, values: dict[str, Any]) -> int:
+    return conn.execute(insert(projects).values(**values)).inserted_primary_key[0]
+
+
+def update_project(conn: Connection, project_id: int, values: dict[str, Any]) -> None:
+    conn.execute(update(projects).where(projects.c.id == project_id).values(**values))
+
+
+def delete_project(conn: Connection, project_id: int) -> None:
+    for table in (documents, models, deployments):
+        conn.execute(delete(table).where(table.c.project_id == project_id))
+    conn.execute(delete(projects).where(projects.c.id == project_id))
+
+
+# -- documents ------------------------------------------------------------------------------
+
+def replace_documents(conn: Connection, project_id: int, rows: Sequence[dict[str, Any]]) -> None:
+    conn.execute(delete(documents).where(documents.c.project_id == project_id))
+    if rows:
+        conn.execute(insert(documents), [dict(r, project_id=project_id) for r in rows])
+
+
+def list_documents(conn: Connection, project_id: int) -> list[dict[str, Any]]:
+    query = select(documents).where(documents.c.project_id == project_id).order_by(documents.c.id)
+    return [_row(r) for r in conn.execute(query)]
+
+
+def count_documents(conn: Connection, project_id: int) -> int:
+    query = select(func.count()).select_from(documents).where(documents.c.project_id == project_id)
+    return conn.execute(query).scalar_one()
+
+
+# -- trained models -------------------------------------------------------------------------
+
+def get_model(conn: Connection, project_id: int, label: str) -> dict[str, Any] | None:
+    query = select(models).where(models.c.project_id == project_id, models.c.label == label)
+    return _row(conn.execute(query).first())
+
+
+def list_models(conn: Connection, project_id: int) -> list[dict[str, Any]]:
+    query = select(models).where(models.c.project_id == project_id).order_by(models.c.trained_at)
+    return [_row(r) for r in conn.execute(query)]
+
+
+def upsert_model(conn: Connection, project_id: int, values: dict[str, Any]) -> None:
+    conn.execute(delete(models).where(models.c.project_id == project_id, models.c.label == values["label"]))
+    conn.execute(insert(models).values(project_id=project_id, **values))
+
+
+def delete_model(conn: Connection, project_id: int, label: str) -> None:
+    conn.execute(delete(models).where(models.c.project_id == project_id, models.c.label == label))
+
+
+# -- deployments ----------------------------------------------------------------------------
+
+def get_deployment(conn: Connection, project_id: int, name: str) -> dict[str, Any] | None:
+    query = select(deployments).where(deployments.c.project_id == project_id, deployments.c.name == name)
+    return _row(conn.execute(query).first())
+
+
+def list_deployments(conn: Connection, project_id: int) -> list[dict[str, Any]]:
+    query = select(deployments).where(deployments.c.project_id == project_id).order_by(deployments.c.id)
+    return [_row(r) for r in conn.execute(query)]
+
+
+def upsert_deployment(conn: Connection, project_id: int, values: dict[str, Any]) -> None:
+    existing = get_deployment(conn, project_id, values["name"])
+    if existing:
+        conn.execute(update(deployments).where(deployments.c.id == existing["id"]).values(**values))
+    else:
+        conn.execute(insert(deployments).values(project_id=project_id, **values))
+
+
+def delete_deployment(conn: Connection, project_id: int, name: str) -> None:
+    conn.execute(delete(deployments).where(deployments.c.project_id == project_id, deployments.c.name == name))
+
+
+# -- jobs -----------------------------------------------------------------------------------
+
+def insert_job(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(insert(jobs).values(**values))
+
+
+def get_job(conn: Connection, job_id: str) -> dict[str, Any] | None:
+    return _row(conn.execute(select(jobs).where(jobs.c.id == job_id)).first())
+
+
+def list_jobs(conn: Connection, kind: str, project_name: str | None = None) -> list[dict[str, Any]]:
+    query = select(jobs).where(jobs.c.kind == kind)
+    if project_name is not None:
+        query = query.where(jobs.c.project_name == project_name)
+    return [_row(r) for r in conn.execute(query.order_by(jobs.c.created_at, jobs.c.id))]
+
+
+def update_job(conn: Connection, job_id: str, values: dict[str, Any], *, only_if_status: Iterable[str] | None = None) -> bool:
+    query = update(jobs).where(jobs.c.id == job_id)
+    if only_if_status is not None:
+        query = query.where(jobs.c.status.in_(list(only_if_status)))
+    return conn.execute(query.values(updated_at=utcnow(), **values)).rowcount > 0
+
+
+def jobs_in_status(conn: Connection, kind: str, statuses: Iterable[str]) -> list[dict[str, Any]]:
+    query = select(jobs).where(jobs.c.kind == kind, jobs.c.status.in_(list(statuses))).order_by(jobs.c.created_at)
+    return [_row(r) for r in conn.execute(query)]
+
+
+# -- blobs (the tagwise stand-in for an Azure storage container) -----------------------------
+
+def put_blob(conn: Connection, container: str, location: str, text: str) -> bool:
+    """Store a blob; True when it was created, False when replaced."""
+    existed = conn.execute(delete(blobs).where(blobs.c.container == container, blobs.c.location == location)).rowcount > 0
+    conn.execute(insert(blobs).values(container=container, location=location, text=text, modified_at=utcnow()))
+    return not existed
+
+
+def get_blob(conn: Connection, container: str, location: str) -> str | None:
+    query = select(blobs.c.text).where(blobs.c.container == container, blobs.c.location == location)
+    return conn.execute(query).scalar_one_or_none()
+
+
+def get_blobs(conn: Connection, container: str, locations: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(locations), 500):
+        chunk = list(locations[start : start + 500])
+        query = select(blobs.c.location, blobs.c.text).where(blobs.c.container == container, blobs.c.location.in_(chunk))
+        found.update({r.location: r.text for r in conn.execute(query)})
+    return found
+
+
+def delete_blob(conn: Connection, container: str, location: str) -> bool:
+    query = delete(blobs).where(blobs.c.container == container, blobs.c.location == location)
+    return conn.execute(query).rowcount > 0
+
+
+def list_blobs(conn: Connection, container: str) -> list[dict[str, Any]]:
+    query = select(blobs.c.location, func.length(blobs.c.text).label("size")).where(blobs.c.container == container)
+    return [dict(r._mapping) for r in conn.execute(query.order_by(blobs.c.location))]

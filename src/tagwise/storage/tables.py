@@ -1,0 +1,115 @@
+"""The relational schema, as SQLAlchemy Core tables (the migrations create the same)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(50), nullable=False, unique=True),
+    Column("kind", String(64), nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("multilingual", Boolean, nullable=False, default=False),
+    Column("description", Text, nullable=True),
+    Column("storage_container", String(200), nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("classes", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("modified_at", DateTime(timezone=True), nullable=False),
+    Column("last_trained_at", DateTime(timezone=True), nullable=True),
+    Column("last_deployed_at", DateTime(timezone=True), nullable=True),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("location", String(1024), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("language", String(16), nullable=True),
+    Column("dataset", String(8), nullable=True),
+    Column("labels", JSON, nullable=False),
+    UniqueConstraint("project_id", "location", name="uq_documents_location"),
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("label", String(50), nullable=False),
+    Column("model_id", String(128), nullable=False, unique=True),
+    Column("recipe", String(64), nullable=False),
+    Column("config_version", String(64), nullable=False),
+    Column("trained_at", DateTime(timezone=True), nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("artifact", String(1024), nullable=False),
+    Column("evaluation", JSON, nullable=False),
+    Column("evaluation_results", JSON, nullable=False),
+    UniqueConstraint("project_id", "label", name="uq_models_label"),
+)
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(50), nullable=False),
+    Column("model_label", String(50), nullable=False),
+    Column("model_id", String(128), nullable=False),
+    Column("trained_at", DateTime(timezone=True), nullable=False),
+    Column("config_version", String(64), nullable=False),
+    Column("deployed_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("project_id", "name", name="uq_deployments_name"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(80), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("project_name", String(50), nullable=True),
+    Column("status", String(32), nullable=False),
+    Column("percent", Integer, nullable=False, default=0),
+    Column("payload", JSON, nullable=False),
+    Column("result", JSON, nullable=True),
+    Column("errors", JSON, nullable=False),
+    Column("warnings", JSON, nullable=False),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("claimed_by", String(128), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_jobs_kind_status", "kind", "status"),
+    Index("ix_jobs_project", "project_name", "kind"),
+)
+
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("container", String(200), primary_key=True),
+    Column("location", String(1024), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("modified_at", DateTime(timezone=True), nullable=False),
+)
