@@ -58,3 +58,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     for module in (projects, training, models, deployments, analyze, blobs):
         app.include_router(module.router)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (several worker processes): settings from the environment."""
+    return create_app(Settings())

@@ -159,7 +159,8 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
 
     proba = model.predict_proba([d["text"] for d in test])
     predicted = decide(model, proba, threshold)
-    summary = build_summary(project["kind"], options["evaluationOptions"], y(test), [p.labels for p in predicted], labels, proba, model)
+    y_pred = [p.labels for p in predicted] if multi else [p.labels[0] for p in predicted]
+    summary = build_summary(project["kind"], options["evaluationOptions"], y(test), y_pred, labels, proba, model)
     results = per_document_results(project, test, [p.labels for p in predicted])
     progress(95)
 

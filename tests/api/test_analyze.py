@@ -1,0 +1,151 @@
+"""Runtime: asynchronous analyze-text jobs and the synchronous :classify route."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tagwise.server import create_app
+from tagwise.settings import Settings
+from tests.api.conftest import MULTI, SINGLE, V, create_and_import, deploy, train, wait
+from tests.conftest import KEY
+
+JOBS = "/language/analyze-text/jobs"
+CLASSIFY = "/language/tagwise/projects/{p}/deployments/{d}:classify"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, banking, emotions):
+    """One server with a deployed single-label and multi-label model."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"), api_key=KEY, max_characters_per_request=5_000)
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        client.headers["Ocp-Apim-Subscription-Key"] = KEY
+        create_and_import(client, "bank", SINGLE, banking["train"])
+        train(client, "bank")
+        deploy(client, "bank", "prod", "m1")
+        create_and_import(client, "emo", MULTI, emotions)
+        train(client, "emo")
+        deploy(client, "emo", "prod", "m1")
+        yield client
+
+
+def task(kind=SINGLE, project="bank", deployment="prod", name="0"):
+    return {"taskName": name, "kind": kind, "parameters": {"projectName": project, "deploymentName": deployment}}
+
+
+def submit(client, docs, tasks):
+    return client.post(JOBS, params=V, json={"analysisInput": {"documents": docs}, "tasks": tasks})
+
+
+def run(client, docs, tasks, **query):
+    response = submit(client, docs, tasks)
+    assert response.status_code == 202, response.text
+    location = response.headers["Operation-Location"]
+    assert location.startswith("http://testserver/language/analyze-text/jobs/") and "api-version=2023-04-01" in location
+    final = wait(client, location)
+    if query:
+        final = client.get(location, params=dict(V, **query)).json()
+    return final
+
+
+def test_single_label_classification_is_accurate(served, banking):
+    held_out = banking["test"][:25]
+    docs = [{"id": str(i), "text": r["text"], "language": "en"} for i, r in enumerate(held_out)]
+    job = run(served, docs, [task(name="mine")])
+    assert job["status"] == "succeeded"
+    item = job["tasks"]["items"][0]
+    assert item["kind"] == "CustomSingleLabelClassificationLROResults" and item["taskName"] == "mine"
+    results = item["results"]["documents"]
+    assert [d["id"] for d in results] == [d["id"] for d in docs]
+    assert all(len(d["class"]) == 1 and 0 <= d["class"][0]["confidenceScore"] <= 1 for d in results)
+    correct = sum(d["class"][0]["category"] == r["labels"][0] for d, r in zip(results, held_out, strict=True))
+    assert correct / len(held_out) > 0.6
+
+
+def test_multi_label_returns_zero_or_more_classes(served):
+    docs = [{"id": "a", "text": "Thank you so much, this is wonderful!"}, {"id": "b", "text": "I love you guys"}]
+    job = run(served, docs, [task(MULTI, "emo")])
+    item = job["tasks"]["items"][0]
+    assert item["kind"] == "CustomMultiLabelClassificationLROResults"
+    assert {c["category"] for c in item["results"]["documents"][0]["class"]} >= {"gratitude"}
+
+
+def test_per_document_errors_and_statistics(served):
+    docs = [{"id": "1", "text": "where is my card"}, {"id": "2", "text": ""}]
+    job = run(served, docs, [task()], showStats="true")
+    results = job["tasks"]["items"][0]["results"]
+    assert [d["id"] for d in results["documents"]] == ["1"]
+    assert results["errors"][0]["id"] == "2"
+    assert results["errors"][0]["error"]["innererror"]["code"] == "InvalidDocument"
+    assert results["statistics"]["erroneousDocumentsCount"] == 1
+
+
+def test_unknown_deployment_fails_the_task_with_a_reason(served):
+    job = run(served, [{"id": "1", "text": "hello"}], [task(deployment="missing")])
+    assert job["status"] == "failed"
+    assert job["tasks"]["items"][0]["status"] == "failed"
+    assert "missing" in job["errors"][0]["message"] and job["errors"][0]["target"] == "#/tasks/items/0"
+
+
+def test_one_failed_task_of_two_is_partial(served):
+    job = run(served, [{"id": "1", "text": "hello"}], [task(name="ok"), task(deployment="missing", name="bad")])
+    assert job["status"] == "partiallyCompleted"
+    assert job["errors"][0]["target"] == "#/tasks/items/1"
+
+
+def test_request_limits(served):
+    too_many = submit(served, [{"id": str(i), "text": "x"} for i in range(26)], [task()])
+    assert too_many.status_code == 400
+    assert too_many.json()["error"]["innererror"]["code"] == "InvalidDocumentBatch"
+    too_long = submit(served, [{"id": "1", "text": "x" * 5_001}], [task()])
+    assert too_long.status_code == 413
+    assert "5,000" in too_long.json()["error"]["message"]
+    empty = submit(served, [], [task()])
+    assert empty.status_code == 400 and empty.json()["error"]["innererror"]["code"] == "MissingInputDocuments"
+    dup = submit(served, [{"id": "1", "text": "a"}, {"id": "1", "text": "b"}], [task()])
+    assert dup.status_code == 400
+    bad_kind = submit(served, [{"id": "1", "text": "a"}], [dict(task(), kind="EntityRecognition")])
+    assert bad_kind.status_code == 400
+
+
+def test_paging_with_top_and_skip(served):
+    docs = [{"id": str(i), "text": f"my card number {i} does not work"} for i in range(7)]
+    first = run(served, docs, [task()], top=3, skip=0)
+    assert len(first["tasks"]["items"][0]["results"]["documents"]) == 3
+    assert "top=3" in first["nextLink"] and "skip=3" in first["nextLink"] and first["nextLink"].startswith("http://testserver/")
+    second = served.get(first["nextLink"]).json()
+    assert [d["id"] for d in second["tasks"]["items"][0]["results"]["documents"]] == ["3", "4", "5"]
+
+
+def test_cancel_an_analyze_job(served):
+    response = submit(served, [{"id": "1", "text": "hello"}], [task()])
+    job_id = response.headers["Operation-Location"].split("/jobs/")[1].split("?")[0]
+    cancel = served.post(f"{JOBS}/{job_id}:cancel", params=V)
+    assert cancel.status_code == 202
+    final = wait(served, response.headers["Operation-Location"])
+    assert final["status"] in ("cancelled", "succeeded")
+    if final["status"] == "cancelled":
+        assert final["tasks"]["items"][0]["results"]["documents"] == []
+    assert served.get(f"{JOBS}/nope", params=V).status_code == 404
+
+
+def test_synchronous_classify_route(served, banking):
+    docs = [{"id": str(i), "text": banking["test"][i % 50]["text"]} for i in range(1_000)]
+    response = served.post(CLASSIFY.format(p="bank", d="prod"), json={"documents": docs, "top": 3})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert len(body["documents"]) == 1_000 and body["errors"] == []
+    assert len(body["documents"][0]["class"]) == 3
+    scores = [c["confidenceScore"] for c in body["documents"][0]["class"]]
+    assert scores == sorted(scores, reverse=True)
+
+    too_many = served.post(CLASSIFY.format(p="bank", d="prod"), json={"documents": docs + [{"id": "x", "text": "y"}]})
+    assert too_many.status_code == 400
+    missing = served.post(CLASSIFY.format(p="bank", d="nope"), json={"documents": docs[:1]})
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "NotFound"
+    assert served.post(CLASSIFY.format(p="bank", d="prod"), json={"texts": ["a"]}).status_code == 400
+
+
+def test_openapi_documents_the_sync_route(served):
+    spec = served.get("/openapi.json").json()
+    assert "/language/tagwise/projects/{project}/deployments/{deployment}:classify" in spec["paths"]

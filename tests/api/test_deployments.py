@@ -1,0 +1,41 @@
+"""Deployments: deploy, read, list, swap, delete."""
+
+from __future__ import annotations
+
+from tests.api.conftest import A, SINGLE, V, create_and_import, deploy, train, wait
+
+
+def test_deploy_swap_delete(client, banking):
+    create_and_import(client, "bank", SINGLE, banking["train"])
+    train(client, "bank", "a")
+    train(client, "bank", "b")
+    deploy(client, "bank", "production", "a")
+    deploy(client, "bank", "staging", "b")
+    production = client.get(f"{A}/bank/deployments/production", params=V).json()
+    assert production["deploymentName"] == "production"
+    assert production["modelId"] == client.get(f"{A}/bank/models/a", params=V).json()["modelId"]
+    assert [d["deploymentName"] for d in client.get(f"{A}/bank/deployments", params=V).json()["value"]] == ["production", "staging"]
+
+    swap = client.post(f"{A}/bank/deployments/:swap", params=V, json={"firstDeploymentName": "production", "secondDeploymentName": "staging"})
+    assert swap.status_code == 202
+    assert "/deployments/swap/jobs/" in swap.headers["Operation-Location"]
+    assert wait(client, swap.headers["Operation-Location"])["status"] == "succeeded"
+    assert client.get(f"{A}/bank/deployments/production", params=V).json()["modelId"] == client.get(f"{A}/bank/models/b", params=V).json()["modelId"]
+
+    in_use = client.delete(f"{A}/bank/models/b", params=V)
+    assert in_use.status_code == 409 and "production" in in_use.json()["error"]["message"]
+
+    deleted = client.delete(f"{A}/bank/deployments/staging", params=V)
+    assert deleted.status_code == 202
+    assert client.get(f"{A}/bank/deployments/staging", params=V).status_code == 404
+    assert client.get(f"{A}/bank", params=V).json()["lastDeployedDateTime"]
+
+
+def test_deploy_errors(client, banking):
+    create_and_import(client, "bank", SINGLE, banking["train"])
+    unknown_model = client.put(f"{A}/bank/deployments/prod", params=V, json={"trainedModelLabel": "nope"})
+    assert unknown_model.status_code == 404
+    no_label = client.put(f"{A}/bank/deployments/prod", params=V, json={})
+    assert no_label.status_code == 400
+    swap_missing = client.post(f"{A}/bank/deployments/:swap", params=V, json={"firstDeploymentName": "a", "secondDeploymentName": "b"})
+    assert swap_missing.status_code == 404

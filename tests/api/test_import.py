@@ -1,0 +1,93 @@
+"""Import (inline text or container blobs) lands whole or not at all; export round-trips."""
+
+from __future__ import annotations
+
+import copy
+
+from tests.api.conftest import A, MULTI, SINGLE, V, create_and_import, project_file, wait
+
+BLOBS = "/language/tagwise/containers"
+
+
+def export(client, name: str) -> dict:
+    response = client.post(f"{A}/{name}/:export", params=dict(V, stringIndexType="Utf16CodeUnit"))
+    assert response.status_code == 202
+    job = wait(client, response.headers["Operation-Location"])
+    assert job["resultUrl"].startswith("http://testserver/")
+    return client.get(job["resultUrl"]).json()
+
+
+def test_import_inline_text_then_export_round_trips(client, banking):
+    create_and_import(client, "bank", SINGLE, banking["train"][:60])
+    exported = export(client, "bank")
+    assert len(exported["assets"]["documents"]) == 60
+    assert exported["assets"]["documents"][0]["text"] == banking["train"][0]["text"]
+
+    copy_file = copy.deepcopy(exported)
+    copy_file["metadata"]["projectName"] = "bank2"
+    response = client.post(f"{A}/bank2/:import", params=V, json=copy_file)
+    assert wait(client, response.headers["Operation-Location"])["status"] == "succeeded"
+    again = export(client, "bank2")
+    assert again["assets"] == exported["assets"]
+
+
+def test_import_reads_texts_from_the_container(client, banking):
+    rows = banking["train"][:12]
+    for i, row in enumerate(rows):
+        put = client.put(f"{BLOBS}/bank-docs/blobs/doc{i}.txt", content=row["text"].encode(), headers={"Content-Type": "text/plain; charset=utf-8"})
+        assert put.status_code == 201
+    assert client.put(f"{BLOBS}/bank-docs/blobs/doc0.txt", content=rows[0]["text"].encode()).status_code == 200
+    assert client.get(f"{BLOBS}/bank-docs/blobs/doc3.txt").text == rows[3]["text"]
+    assert len(client.get(f"{BLOBS}/bank-docs/blobs").json()["value"]) == 12
+
+    body = project_file("fromblobs", SINGLE, rows, container="bank-docs")
+    for doc in body["assets"]["documents"]:
+        del doc["text"]
+    response = client.post(f"{A}/fromblobs/:import", params=V, json=body)
+    assert response.status_code == 202
+    assert export(client, "fromblobs")["assets"]["documents"][5]["text"] == rows[5]["text"]
+
+
+def test_a_bad_document_rejects_the_whole_import(client, banking):
+    create_and_import(client, "keep", SINGLE, banking["train"][:20])
+    before = export(client, "keep")
+
+    broken = project_file("keep", SINGLE, banking["train"][20:40])
+    broken["assets"]["documents"][7]["class"] = {"category": "not-a-class"}
+    response = client.post(f"{A}/keep/:import", params=V, json=broken)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["innererror"]["code"] == "InvalidDocument"
+    assert "not-a-class" in error["message"] and "doc7.txt" in error["message"]
+    assert export(client, "keep") == before  # nothing half-written
+
+
+def test_import_rejects_bad_documents_with_reasons(client, banking):
+    rows = banking["train"][:10]
+    cases = {}
+    empty = project_file("p", SINGLE, rows)
+    empty["assets"]["documents"][2]["text"] = "   "
+    cases["has no text"] = empty
+    dup = project_file("p", SINGLE, rows)
+    dup["assets"]["documents"][3]["location"] = "doc0.txt"
+    cases["appears twice"] = dup
+    missing = project_file("p", SINGLE, rows)
+    del missing["assets"]["documents"][4]["text"]
+    cases["no blob"] = missing
+    traversal = project_file("p", SINGLE, rows)
+    traversal["assets"]["documents"][1]["location"] = "../etc/passwd"
+    cases["invalid"] = traversal
+    dataset = project_file("p", SINGLE, rows)
+    dataset["assets"]["documents"][1]["dataset"] = "Validation"
+    cases["'Train' or 'Test'"] = dataset
+    for phrase, body in cases.items():
+        response = client.post(f"{A}/p/:import", params=V, json=body)
+        assert response.status_code == 400, phrase
+        assert phrase in response.json()["error"]["message"]
+    assert client.get(f"{A}/p", params=V).status_code == 404  # no project was created either
+
+
+def test_multi_label_documents_keep_all_their_classes(client, emotions):
+    create_and_import(client, "emo", MULTI, emotions[:30])
+    docs = export(client, "emo")["assets"]["documents"]
+    assert [sorted(c["category"] for c in d["classes"]) for d in docs] == [sorted(r["labels"]) for r in emotions[:30]]

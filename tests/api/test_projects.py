@@ -1,0 +1,91 @@
+"""Projects: create/update by merge patch, read, list with paging, delete, and the error envelope."""
+
+from __future__ import annotations
+
+from tests.api.conftest import A, SINGLE, V
+
+BODY = {"projectName": "tickets", "projectKind": SINGLE, "language": "en", "storageInputContainerName": "tickets-docs"}
+PATCH = {"Content-Type": "application/merge-patch+json"}
+
+
+def test_create_then_merge_patch(client):
+    created = client.patch(f"{A}/tickets", params=V, json=BODY, headers=PATCH)
+    assert created.status_code == 201
+    assert created.json()["projectKind"] == SINGLE and created.json()["createdDateTime"].endswith("Z")
+
+    updated = client.patch(f"{A}/tickets", params=V, json={"description": "support", "settings": {"confidenceThreshold": 0.3}}, headers=PATCH)
+    assert updated.status_code == 200
+    assert updated.json()["description"] == "support"
+    assert updated.json()["language"] == "en"  # untouched keys stay
+
+    cleared = client.patch(f"{A}/tickets", params=V, json={"settings": {"confidenceThreshold": None}}, headers=PATCH).json()
+    assert cleared["settings"] == {}
+    assert client.get(f"{A}/tickets", params=V).json()["description"] == "support"
+
+
+def test_list_pages_with_absolute_next_link(client):
+    for name in ("a1", "a2", "a3"):
+        client.patch(f"{A}/{name}", params=V, json=dict(BODY, projectName=name), headers=PATCH)
+    first = client.get(A, params=dict(V, maxpagesize=2)).json()
+    assert [p["projectName"] for p in first["value"]] == ["a1", "a2"]
+    assert first["nextLink"].startswith("http://testserver/language/authoring/analyze-text/projects?")
+    second = client.get(first["nextLink"]).json()
+    assert [p["projectName"] for p in second["value"]] == ["a3"] and second["nextLink"] is None
+
+
+def test_delete_is_a_finished_operation(client):
+    client.patch(f"{A}/gone", params=V, json=dict(BODY, projectName="gone"), headers=PATCH)
+    response = client.delete(f"{A}/gone", params=V)
+    assert response.status_code == 202
+    location = response.headers["Operation-Location"]
+    assert location.startswith("http://testserver/language/authoring/analyze-text/projects/global/deletion-jobs/")
+    assert client.get(location).json()["status"] == "succeeded"
+    missing = client.get(f"{A}/gone", params=V)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "ProjectNotFound"
+
+
+def test_bad_requests_get_the_envelope(client):
+    cases = [
+        (client.patch(f"{A}/bad name", params=V, json=BODY, headers=PATCH), 400, "InvalidArgument"),
+        (client.patch(f"{A}/x", params=V, json=dict(BODY, projectName="x", projectKind="CustomEntityRecognition"), headers=PATCH), 400, "InvalidArgument"),
+        (client.patch(f"{A}/x", params=V, json={"projectName": "x"}, headers=PATCH), 400, "InvalidArgument"),
+        (client.patch(f"{A}/x", params=V, json=dict(BODY, projectName="y"), headers=PATCH), 400, "InvalidArgument"),
+        (client.get(A), 400, "InvalidRequest"),
+        (client.get(A, params={"api-version": "1999-01-01"}), 400, "InvalidRequest"),
+        (client.patch(f"{A}/x", params=V, content=b"{not json", headers=PATCH), 400, "InvalidArgument"),
+        (client.get(f"{A}/nope", params=V), 404, "ProjectNotFound"),
+        (client.get("/language/no/such/route", params=V), 404, "NotFound"),
+    ]
+    for response, status, code in cases:
+        assert response.status_code == status, response.text
+        error = response.json()["error"]
+        assert error["code"] == code and error["message"]
+        assert "Retry-After" not in response.headers  # azure-core would retry a 4xx that has one
+
+
+def test_kind_cannot_change(client):
+    client.patch(f"{A}/k", params=V, json=dict(BODY, projectName="k"), headers=PATCH)
+    response = client.patch(f"{A}/k", params=V, json={"projectKind": "CustomMultiLabelClassification"}, headers=PATCH)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "Conflict"
+
+
+def test_key_is_required(client):
+    no_key = client.get(A, params=V, headers={"Ocp-Apim-Subscription-Key": ""})
+    wrong = client.get(A, params=V, headers={"Ocp-Apim-Subscription-Key": "wrong"})
+    for response in (no_key, wrong):
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "Unauthorized"
+
+
+def test_repeated_slashes_are_collapsed(client):
+    client.patch(f"{A}/slash", params=V, json=dict(BODY, projectName="slash"), headers=PATCH)
+    assert client.get("/language//authoring/analyze-text/projects/slash", params=V).status_code == 200
+
+
+def test_training_config_versions_list_the_recipes(client):
+    versions = client.get(f"{A}/global/training-config-versions", params=V).json()["value"]
+    names = {v["trainingConfigVersion"] for v in versions}
+    assert {"linear", "2022-05-01"} <= names
+    assert all(v["modelExpirationDate"] for v in versions)

@@ -1,0 +1,107 @@
+"""Training jobs, trained models and their evaluation, for both project kinds."""
+
+from __future__ import annotations
+
+from tests.api.conftest import A, MULTI, SINGLE, V, create_and_import, train, wait
+
+
+def test_train_percentage_split_and_read_the_evaluation(client, banking):
+    create_and_import(client, "bank", SINGLE, banking["train"])
+    job = train(client, "bank")
+    assert job["status"] == "succeeded", job
+    assert job["result"]["trainingStatus"] == {**job["result"]["trainingStatus"], "percentComplete": 100, "status": "succeeded"}
+    assert job["result"]["evaluationStatus"]["status"] == "succeeded"
+
+    model = client.get(f"{A}/bank/models/m1", params=V).json()
+    assert model["label"] == "m1" and model["modelTrainingConfigVersion"] == "linear"
+    assert [m["label"] for m in client.get(f"{A}/bank/models", params=V).json()["value"]] == ["m1"]
+
+    summary = client.get(f"{A}/bank/models/m1/evaluation/summary-result", params=V).json()
+    assert summary["projectKind"] == SINGLE
+    assert summary["evaluationOptions"] == {"kind": "percentage", "trainingSplitPercentage": 80, "testingSplitPercentage": 20}
+    evaluation = summary["customSingleLabelClassificationEvaluation"]
+    assert evaluation["microF1"] == evaluation["microPrecision"] == evaluation["microRecall"]
+    assert evaluation["microF1"] > 0.6  # 6 banking77 intents, 20 training examples each
+    assert set(evaluation["classes"]) == {r["labels"][0] for r in banking["train"]}
+    for row in evaluation["confusionMatrix"].values():
+        assert abs(sum(cell["normalizedValue"] for cell in row.values()) - 100) < 1e-6
+
+    results = client.get(f"{A}/bank/models/m1/evaluation/result", params=dict(V, stringIndexType="Utf16CodeUnit", maxpagesize=10)).json()
+    total, page = len(results["value"]), results
+    while page["nextLink"]:
+        page = client.get(page["nextLink"]).json()
+        total += len(page["value"])
+    assert total == 30  # 20% of 25 documents in each of 6 classes
+    first = results["value"][0]["customSingleLabelClassificationResult"]
+    assert set(first) == {"expectedClass", "predictedClass"}
+
+    assert client.get(f"{A}/bank/train/jobs", params=V).json()["value"][0]["jobId"] == job["jobId"]
+
+
+def test_manual_split_uses_the_documents_dataset(client, banking):
+    rows = [dict(r, dataset="Train") for r in banking["train"]] + [dict(r, dataset="Test") for r in banking["test"][:40]]
+    create_and_import(client, "manual", SINGLE, rows)
+    assert train(client, "manual", evaluation={"kind": "manual"})["status"] == "succeeded"
+    summary = client.get(f"{A}/manual/models/m1/evaluation/summary-result", params=V).json()
+    assert summary["evaluationOptions"] == {"kind": "manual"}
+    assert summary["tagwise"]["testDocuments"] == 40
+
+
+def test_multi_label_training_tunes_thresholds_and_has_no_confusion_matrix(client, emotions):
+    create_and_import(client, "emo", MULTI, emotions)
+    assert train(client, "emo")["status"] == "succeeded"
+    summary = client.get(f"{A}/emo/models/m1/evaluation/summary-result", params=V).json()
+    evaluation = summary["customMultiLabelClassificationEvaluation"]
+    assert "confusionMatrix" not in evaluation
+    assert evaluation["microF1"] > 0.4
+    item = client.get(f"{A}/emo/models/m1/evaluation/result", params=V).json()["value"][0]
+    assert set(item["customMultiLabelClassificationResult"]) == {"expectedClasses", "predictedClasses"}
+
+
+def test_same_data_and_seed_give_the_same_evaluation(client, banking):
+    create_and_import(client, "again", SINGLE, banking["train"])
+    train(client, "again", "a")
+    train(client, "again", "b")
+    first = client.get(f"{A}/again/models/a/evaluation/result", params=V).json()["value"]
+    second = client.get(f"{A}/again/models/b/evaluation/result", params=V).json()["value"]
+    assert first == second
+
+
+def test_training_requests_are_checked_before_queuing(client, banking):
+    create_and_import(client, "small", SINGLE, banking["train"][:6])
+    create_and_import(client, "ok", SINGLE, banking["train"])
+    cases = [
+        ("small", {"modelLabel": "m", "trainingConfigVersion": "linear"}, "at least 10"),
+        ("ok", {"modelLabel": "m", "trainingConfigVersion": "v99"}, "trainingConfigVersion"),
+        ("ok", {"modelLabel": "bad label", "trainingConfigVersion": "linear"}, "model name"),
+        ("ok", {"modelLabel": "m", "evaluationOptions": {"kind": "percentage", "trainingSplitPercentage": 70, "testingSplitPercentage": 20}}, "add up to 100"),
+        ("ok", {"modelLabel": "m", "evaluationOptions": {"kind": "manual"}}, "test set"),
+    ]
+    for project, body, phrase in cases:
+        response = client.post(f"{A}/{project}/:train", params=V, json=body)
+        assert response.status_code == 400, response.text
+        assert phrase in response.json()["error"]["message"]
+    assert client.post(f"{A}/nope/:train", params=V, json={"modelLabel": "m"}).status_code == 404
+
+
+def test_cancel_a_training_job(client, banking):
+    create_and_import(client, "cancel", SINGLE, banking["train"])
+    started = client.post(f"{A}/cancel/:train", params=V, json={"modelLabel": "m1", "trainingConfigVersion": "linear"})
+    second = client.post(f"{A}/cancel/:train", params=V, json={"modelLabel": "m2", "trainingConfigVersion": "linear"})
+    assert second.status_code == 409  # one training at a time per project
+    job_url = started.headers["Operation-Location"]
+    job_id = job_url.split("/jobs/")[1].split("?")[0]
+    cancel = client.post(f"{A}/cancel/train/jobs/{job_id}/:cancel", params=V)
+    assert cancel.status_code == 202 and cancel.headers["Operation-Location"] == job_url
+    final = wait(client, job_url)
+    assert final["status"] in ("cancelled", "succeeded")  # a fast training may finish first
+    if final["status"] == "cancelled":
+        assert client.get(f"{A}/cancel/models/m1", params=V).status_code == 404
+
+
+def test_delete_a_model(client, banking):
+    create_and_import(client, "del", SINGLE, banking["train"])
+    train(client, "del")
+    assert client.delete(f"{A}/del/models/m1", params=V).status_code == 204
+    response = client.get(f"{A}/del/models/m1", params=V)
+    assert response.status_code == 404 and response.json()["error"]["code"] == "NotFound"

@@ -1,0 +1,83 @@
+"""Shared fixtures: a real SQLite store in a temp dir, the app in process, the shared datasets."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT.parent / "shared" / "datasets"
+KEY = "test-key-0123456789"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def datasets() -> Path:
+    if not DATASETS.is_dir():
+        message = f"the shared datasets are missing at {DATASETS} (they live in ../shared beside the repo)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return DATASETS
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from tagwise.settings import Settings
+
+    return Settings(data_dir=tmp_path / "data", api_key=KEY)
+
+
+@pytest.fixture
+def ctx(settings):
+    from tagwise.core.context import Context
+
+    context = Context.open(settings)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def client(settings):
+    """The real app (real store, real job runner) through an in-process HTTP client."""
+    from fastapi.testclient import TestClient
+
+    from tagwise.server import create_app
+
+    with TestClient(create_app(settings), base_url="http://testserver") as test_client:
+        test_client.headers["Ocp-Apim-Subscription-Key"] = KEY
+        yield test_client
+
+
+def take_per_class(rows: list[dict], n_classes: int, per_class: int) -> list[dict]:
+    by_class: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_class[row["labels"][0]].append(row)
+    chosen = sorted(by_class)[:n_classes]
+    return [row for label in chosen for row in by_class[label][:per_class]]
+
+
+@pytest.fixture(scope="session")
+def banking(datasets) -> dict[str, list[dict]]:
+    train = take_per_class(read_jsonl(datasets / "banking77" / "train.jsonl"), 6, 25)
+    labels = {r["labels"][0] for r in train}
+    test = [r for r in read_jsonl(datasets / "banking77" / "test.jsonl") if r["labels"][0] in labels]
+    return {"train": train, "test": test}
+
+
+@pytest.fixture(scope="session")
+def emotions(datasets) -> list[dict]:
+    rows = read_jsonl(datasets / "goemotions" / "train.jsonl")
+    keep = {"gratitude", "love", "anger", "amusement"}
+    out = [r for r in rows if set(r["labels"]) & keep][:240]
+    return [dict(r, labels=[label for label in r["labels"] if label in keep]) for r in out]

@@ -1,0 +1,37 @@
+"""The percentage split is stratified, seeded and uses only tagged documents."""
+
+from __future__ import annotations
+
+from tagwise.core.training import split
+
+PERCENT = {"kind": "percentage", "trainingSplitPercentage": 80, "testingSplitPercentage": 20}
+
+
+def docs(n_per_class: dict[str, int]) -> list[dict]:
+    out = []
+    for label, n in n_per_class.items():
+        out += [{"location": f"{label}{i}", "labels": [label], "dataset": None} for i in range(n)]
+    return out
+
+
+def test_each_class_keeps_its_share():
+    train, test = split(docs({"a": 50, "b": 10, "c": 2}), "CustomSingleLabelClassification", PERCENT)
+    count = lambda rows, label: sum(r["labels"][0] == label for r in rows)  # noqa: E731
+    assert (count(test, "a"), count(test, "b"), count(test, "c")) == (10, 2, 1)
+    assert count(train, "c") == 1  # a class is never emptied out of the training set
+
+
+def test_split_is_reproducible_and_ignores_untagged():
+    rows = docs({"a": 30, "b": 30}) + [{"location": "u", "labels": None, "dataset": None}]
+    first = split(rows, "CustomSingleLabelClassification", PERCENT)
+    second = split(list(reversed(rows)), "CustomSingleLabelClassification", PERCENT)
+    assert [r["location"] for r in first[1]] == [r["location"] for r in second[1]]
+    assert all(r["location"] != "u" for r in first[0] + first[1])
+
+
+def test_manual_split_follows_the_dataset_field():
+    rows = [{"location": "1", "labels": ["a"], "dataset": "Train"}, {"location": "2", "labels": ["a"], "dataset": "Test"},
+            {"location": "3", "labels": [], "dataset": None}]
+    train, test = split(rows, "CustomMultiLabelClassification", {"kind": "manual"})
+    assert [r["location"] for r in test] == ["2"]
+    assert [r["location"] for r in train] == ["1", "3"]  # multi-label: no label is valid training data

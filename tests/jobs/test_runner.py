@@ -1,0 +1,62 @@
+"""The job runner: a training process that dies leaves its job failed with a reason, never running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from tagwise.core import jobs, training
+from tagwise.core.documents import import_project
+from tagwise.jobs.runner import JobRunner
+from tagwise.storage import records
+from tests.api.conftest import SINGLE, project_file
+
+
+def wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_killed_training_process_fails_the_job(ctx, banking):
+    import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"]))
+    runner = JobRunner(ctx, poll_s=0.05)
+    runner.start()
+    try:
+        job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"})
+        runner.notify()
+        child = wait_for(lambda: runner._child)
+        os.kill(child.pid, signal.SIGKILL)
+        final = wait_for(lambda: (j := jobs.get(ctx, job["id"], "train"))["status"] in jobs.TERMINAL and j)
+    finally:
+        runner.stop()
+    assert final["status"] == "failed"
+    assert "ended unexpectedly" in final["errors"][0]["message"]
+    with ctx.db.read() as conn:
+        assert records.list_models(conn, records.get_project(conn, "bank")["id"]) == []
+
+
+def test_restart_fails_training_left_running_and_requeues_analysis(ctx, banking):
+    import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"]))
+    job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"})
+    with ctx.db.write() as conn:
+        # as if a server died mid-training: running, claimed by a process that no longer exists
+        records.update_job(conn, job["id"], {"status": "running", "claimed_by": "nohost:1"})
+        analyze = jobs.create(conn, "analyze", None, {"documents": [], "tasks": []})
+        records.update_job(conn, analyze["id"], {"status": "running", "claimed_by": "nohost:1"})
+    JobRunner(ctx).recover()
+    failed = jobs.get(ctx, job["id"], "train")
+    assert failed["status"] == "failed" and "restarted" in failed["errors"][0]["message"]
+    assert jobs.get(ctx, analyze["id"], "analyze")["status"] == "notStarted"
+
+
+def test_cancel_before_start_ends_at_once(ctx, banking):
+    import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"]))
+    job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"})
+    jobs.request_cancel(ctx, job["id"])
+    assert jobs.get(ctx, job["id"], "train")["status"] == "cancelled"
