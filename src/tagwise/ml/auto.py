@@ -1,0 +1,147 @@
+"""The ``auto`` recipe: fit what the time budget allows, keep what cross-validation says is best.
+
+Steps: fit ``linear`` (seconds; its out-of-fold probabilities come for free). If the language is
+English and embedding the training texts fits in what is left of ``time_budget_s`` (measured on
+a small probe, cached vectors are free), fit ``embedding`` too and mix both as ``ensemble``. Then
+keep the candidate with the best out-of-fold score (single-label: accuracy, then log loss;
+multi-label: micro-F1 at tuned thresholds). ``info_`` says what was tried, the scores, the
+timings and why the winner won.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .base import TextClassifier
+from .embedding import EmbeddingClassifier, embed
+from .embedding_cache import EmbeddingCache
+from .encoder import DEFAULT_BACKEND, get_encoder
+from .ensemble import EnsembleClassifier, _log_loss
+from .head import MIN_DOCS_FOR_CV
+from .linear import LinearTextClassifier
+from .progress import Progress, scaled
+from .thresholds import tune_thresholds
+
+PROBE_DOCS = 64
+# head fits + cross-validation on top of embedding, as a share of the embedding time (measured ~0.3)
+HEAD_OVERHEAD = 0.5
+
+
+def oof_score(proba: np.ndarray, y: np.ndarray, multi_label: bool) -> dict[str, float]:
+    """Out-of-fold quality of one candidate: the number ``auto`` ranks by, plus log loss."""
+    if multi_label:
+        pred = proba >= tune_thresholds(y, proba)
+        tp = float((pred & y).sum())
+        f1 = 2 * tp / (pred.sum() + y.sum()) if (pred.sum() + y.sum()) else 0.0
+        return {"micro_f1": round(f1, 5), "log_loss": round(_log_loss(proba, y, True), 5)}
+    return {"accuracy": round(float((proba.argmax(axis=1) == y).mean()), 5),
+            "log_loss": round(_log_loss(proba, y, False), 5)}
+
+
+class AutoClassifier(TextClassifier):
+    """Chooses among ``linear``, ``embedding`` and ``ensemble`` by cross-validation, within a time budget."""
+
+    recipe_name = "auto"
+
+    def __init__(self, multi_label: bool = False, seed: int = 0, language: str = "en", time_budget_s: float = 60.0,
+                 cv_folds: int = 3, backend: str = DEFAULT_BACKEND, cache_dir: Path | str | None = None) -> None:
+        self.multi_label = multi_label
+        self.seed = seed
+        self.language = language
+        self.time_budget_s = time_budget_s
+        self.cv_folds = cv_folds
+        self.backend = backend
+        self.cache_dir = cache_dir
+
+    def _fit(self, texts: list[str], y: np.ndarray, progress: Progress | None) -> None:
+        t0 = time.perf_counter()
+        common = {"multi_label": self.multi_label, "seed": self.seed, "language": self.language,
+                  "cv_folds": self.cv_folds}
+        linear = LinearTextClassifier(**common)
+        linear.classes_ = self.classes_
+        linear._fit(texts, y, scaled(progress, 0.0, 0.25))
+        timings = {"linear": round(time.perf_counter() - t0, 3)}
+        candidates: dict[str, TextClassifier] = {"linear": linear}
+        scores: dict[str, dict[str, float]] = {}
+        if linear.head_.oof_proba_ is not None:
+            scores["linear"] = oof_score(linear.head_.oof_proba_, y, self.multi_label)
+
+        skip = self._why_not_embedding(texts, time.perf_counter() - t0)
+        if skip is None:
+            t1 = time.perf_counter()
+            embedding = EmbeddingClassifier(**common, backend=self.backend, cache_dir=self.cache_dir)
+            embedding.classes_ = self.classes_
+            embedding._fit(texts, y, scaled(progress, 0.25, 0.95))
+            ensemble = EnsembleClassifier(**common, backend=self.backend, cache_dir=self.cache_dir)
+            ensemble.classes_ = self.classes_
+            ensemble.combine(linear, embedding, y)
+            timings["embedding"] = round(time.perf_counter() - t1, 3)
+            candidates.update(embedding=embedding, ensemble=ensemble)
+            scores["embedding"] = oof_score(embedding.head_.oof_proba_, y, self.multi_label)
+            scores["ensemble"] = oof_score(ensemble.oof_proba_, y, self.multi_label)
+            key = "micro_f1" if self.multi_label else "accuracy"
+            chosen = max(scores, key=lambda name: (scores[name][key], -scores[name]["log_loss"]))
+            reason = f"best out-of-fold {key} ({scores[chosen][key]:.4f}) among {', '.join(scores)}"
+        else:
+            chosen, reason = "linear", skip
+        self.model_ = candidates[chosen]
+        timings["total"] = round(time.perf_counter() - t0, 3)
+        self.info_ = {
+            "recipe": self.recipe_name,
+            "hyperparameters": {**self.get_params(), "cache_dir": None},
+            "chosen": chosen,
+            "reason": reason,
+            "cv_scores": scores,
+            "timings_s": timings,
+            "model": self.model_.info_,
+        }
+
+    def _why_not_embedding(self, texts: list[str], elapsed: float) -> str | None:
+        """``None`` when the embedding candidate should be tried, else the reason it is not."""
+        if not self.language.lower().startswith("en"):
+            return f"language {self.language!r}: the sentence encoder is English-only"
+        if len(texts) < MIN_DOCS_FOR_CV:
+            return f"only {len(texts)} documents: too few to compare recipes by cross-validation"
+        try:
+            encoder = get_encoder(self.backend)
+        except Exception as exc:  # noqa: BLE001  (no encoder here: linear still works)
+            return f"sentence encoder unavailable: {exc}"
+        missing = list(range(len(texts)))
+        if self.cache_dir:
+            _, missing = EmbeddingCache(Path(self.cache_dir) / encoder.name, encoder.dim).get_many(texts)
+        probe = [texts[i] for i in missing[:PROBE_DOCS]]
+        t = time.perf_counter()
+        embed(probe, encoder, Path(self.cache_dir) if self.cache_dir else None)  # cached, so not wasted
+        per_doc = (time.perf_counter() - t) / max(1, len(probe))
+        estimate = per_doc * max(0, len(missing) - len(probe)) * (1 + HEAD_OVERHEAD)
+        if elapsed + estimate > self.time_budget_s:
+            return (f"embedding {len(missing)} new texts would take about {estimate:.0f} s, over the time budget "
+                    f"({self.time_budget_s:.0f} s, {elapsed:.0f} s used)")
+        return None
+
+    @property
+    def thresholds_(self) -> np.ndarray | None:
+        return self.model_.thresholds_
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.model_.predict_proba(texts)
+
+    def export_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        config, arrays = self.model_.export_state()
+        return {"params": {**self.get_params(), "cache_dir": None}, "classes": self.classes_, "info": self.info_,
+                "chosen": self.info_["chosen"], "model": config}, arrays
+
+    @classmethod
+    def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> AutoClassifier:
+        from .recipes import MODEL_CLASSES
+
+        self = cls(**config["params"])
+        self.classes_ = list(config["classes"])
+        self.info_ = config["info"]
+        self.model_ = MODEL_CLASSES[config["chosen"]].from_state(config["model"], arrays)
+        return self

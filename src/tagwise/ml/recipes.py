@@ -1,0 +1,77 @@
+"""The recipe registry: a name -> a factory that builds an unfitted model.
+
+``build_model(name, multi_label=..., seed=..., language=..., cache_dir=...)`` is the one way the
+rest of tagwise makes a model; ``MODEL_CLASSES`` is the allow-list ``load_model`` trusts.
+
+| recipe      | what                                                  | when                              |
+|-------------|-------------------------------------------------------|-----------------------------------|
+| `linear`    | word + char TF-IDF, calibrated linear SVM             | any language, fastest             |
+| `embedding` | MiniLM sentence embeddings + logistic regression      | English, paraphrase-heavy data    |
+| `ensemble`  | both, probabilities averaged (weight tuned by CV)     | English, best accuracy            |
+| `auto`      | linear, then embedding/ensemble if the budget allows; | the default                       |
+|             | keeps the best by cross-validation                    |                                   |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tagwise.errors import InvalidArgument
+
+from .auto import AutoClassifier
+from .embedding import EmbeddingClassifier
+from .ensemble import EnsembleClassifier
+from .linear import LinearTextClassifier
+
+
+def _without_cache(cls: type) -> Callable[..., Any]:
+    def factory(*, multi_label: bool, seed: int, language: str, cache_dir: Path | None, **params: Any):
+        return cls(multi_label=multi_label, seed=seed, language=language, **params)
+
+    return factory
+
+
+def _with_cache(cls: type) -> Callable[..., Any]:
+    def factory(*, multi_label: bool, seed: int, language: str, cache_dir: Path | None, **params: Any):
+        return cls(multi_label=multi_label, seed=seed, language=language, cache_dir=cache_dir, **params)
+
+    return factory
+
+
+RECIPES: dict[str, Callable[..., Any]] = {
+    "auto": _with_cache(AutoClassifier),
+    "embedding": _with_cache(EmbeddingClassifier),
+    "ensemble": _with_cache(EnsembleClassifier),
+    "linear": _without_cache(LinearTextClassifier),
+}
+DEFAULT_RECIPE = "linear"  # "auto" once benchmarks confirm it (see docs/benchmarks.md)
+
+MODEL_CLASSES: dict[str, type] = {
+    "auto": AutoClassifier,
+    "embedding": EmbeddingClassifier,
+    "ensemble": EnsembleClassifier,
+    "linear": LinearTextClassifier,
+}
+
+
+def model_class_key(model: Any) -> str:
+    for key, cls in MODEL_CLASSES.items():
+        if type(model) is cls:
+            return key
+    raise InvalidArgument(f"cannot save a {type(model).__name__}: not a tagwise model class")
+
+
+def build_model(name: str = DEFAULT_RECIPE, *, multi_label: bool = False, seed: int = 0, language: str = "en",
+                cache_dir: Path | None = None, **params: Any):
+    """An unfitted model of recipe ``name``; extra ``params`` go to the recipe's constructor."""
+    factory = RECIPES.get(name)
+    if factory is None:
+        raise InvalidArgument(
+            f"unknown model recipe {name!r}; valid recipes: {', '.join(sorted(RECIPES))}", target="recipe"
+        )
+    try:
+        return factory(multi_label=multi_label, seed=seed, language=language, cache_dir=cache_dir, **params)
+    except TypeError as exc:
+        raise InvalidArgument(f"bad parameters for recipe {name!r}: {exc}") from exc

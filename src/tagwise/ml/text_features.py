@@ -1,0 +1,97 @@
+"""TF-IDF features: word (1-2)-grams and character (2-5)-grams, stacked side by side.
+
+Saved without pickle: each vocabulary as a JSON list of terms in column order, each idf as an
+array; loading rebuilds the scikit-learn vectorizers with ``vocabulary`` and ``idf_`` set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+
+class TextFeaturizer(TransformerMixin, BaseEstimator):
+    """Word + character TF-IDF, L2-normalised per block, sublinear tf.
+
+    >>> f = TextFeaturizer(min_df=1).fit(["card lost", "card stolen"])
+    >>> f.transform(["lost card"]).shape[0]
+    1
+    """
+
+    def __init__(
+        self,
+        word_ngram_range: tuple[int, int] = (1, 2),
+        char_ngram_range: tuple[int, int] = (2, 5),
+        min_df: int = 2,
+        max_features: int | None = 300_000,
+        dtype: str = "float32",
+    ) -> None:
+        self.word_ngram_range = word_ngram_range
+        self.char_ngram_range = char_ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
+        self.dtype = dtype
+
+    def _vectorizer_params(self) -> dict[str, dict[str, Any]]:
+        common = {"sublinear_tf": True, "lowercase": True, "dtype": np.dtype(self.dtype)}
+        word = {**common, "analyzer": "word", "ngram_range": tuple(self.word_ngram_range),
+                "token_pattern": r"(?u)\b\w+\b"}
+        char = {**common, "analyzer": "char_wb", "ngram_range": tuple(self.char_ngram_range)}
+        return {"word": word, "char": char}
+
+    def fit(self, texts: list[str], y: Any = None) -> TextFeaturizer:
+        self.fit_transform(texts)
+        return self
+
+    def fit_transform(self, texts: list[str], y: Any = None) -> sp.csr_matrix:
+        params = self._vectorizer_params()
+        # min_df only when there is enough data for it to mean something
+        min_df = self.min_df if len(texts) >= 10 * self.min_df else 1
+        blocks = []
+        self.vectorizers_ = {}
+        for name, kw in params.items():
+            vec = TfidfVectorizer(min_df=min_df, max_features=self.max_features, **kw)
+            try:
+                blocks.append(vec.fit_transform(texts))
+            except ValueError:  # empty vocabulary (e.g. only punctuation): fall back to no pruning
+                vec = TfidfVectorizer(min_df=1, **kw)
+                blocks.append(vec.fit_transform(texts))
+            self.vectorizers_[name] = vec
+        self.n_features_ = sum(b.shape[1] for b in blocks)
+        return sp.hstack(blocks, format="csr")
+
+    def transform(self, texts: list[str]) -> sp.csr_matrix:
+        return sp.hstack([v.transform(texts) for v in self.vectorizers_.values()], format="csr")
+
+    # --- persistence (no pickle) -------------------------------------------------------------
+    def export_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        config: dict[str, Any] = {"params": _jsonable(self.get_params()), "vocabularies": {}}
+        arrays = {}
+        for name, vec in self.vectorizers_.items():
+            terms = [""] * len(vec.vocabulary_)
+            for term, col in vec.vocabulary_.items():
+                terms[col] = term
+            config["vocabularies"][name] = terms
+            arrays[f"idf_{name}"] = np.asarray(vec.idf_, dtype=np.float64)
+        return config, arrays
+
+    @classmethod
+    def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> TextFeaturizer:
+        params = config["params"]
+        self = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+        self.vectorizers_ = {}
+        for name, kw in self._vectorizer_params().items():
+            terms = config["vocabularies"][name]
+            vec = TfidfVectorizer(vocabulary={t: i for i, t in enumerate(terms)}, **kw)
+            vec.idf_ = arrays[f"idf_{name}"]
+            self.vectorizers_[name] = vec
+        self.n_features_ = sum(len(t) for t in config["vocabularies"].values())
+        return self
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}

@@ -1,0 +1,89 @@
+"""The embedding recipe with the real bundled MiniLM model (exported to ONNX once per machine)."""
+
+import numpy as np
+import pytest
+
+from tagwise.ml import build_model, load_model, save_model
+from tagwise.ml.embedding import embed, get_encoder
+from tagwise.ml.embedding_cache import EmbeddingCache
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return get_encoder()
+
+
+def test_encoder_is_shared_and_normalised(encoder):
+    assert get_encoder() is encoder
+    vectors = encoder.encode(["I lost my card", "my card is gone", "what a lovely day", ""])
+    assert vectors.shape == (4, 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors[:3], axis=1), 1.0, rtol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]  # meaning, not words
+
+
+def test_encode_order_does_not_matter(encoder):
+    texts = ["short", "a much longer sentence about bank transfers", "mid length text"]
+    forward = encoder.encode(texts)
+    backward = encoder.encode(texts[::-1])[::-1]
+    np.testing.assert_allclose(forward, backward, atol=1e-5)
+
+
+def test_cache_means_no_re_embedding(tmp_path, encoder):
+    texts = ["one", "two", "three"]
+    first = embed(texts, encoder, tmp_path)
+    cache = EmbeddingCache(tmp_path / encoder.name, encoder.dim)
+    cached, missing = cache.get_many(texts + ["four"])
+    assert missing == [3]
+    np.testing.assert_array_equal(cached[:3], first)
+
+    class Exploding:
+        name, dim = encoder.name, encoder.dim
+
+        def encode(self, texts, batch_size=32):
+            raise AssertionError(f"re-embedded {texts}")
+
+    np.testing.assert_array_equal(embed(texts, Exploding(), tmp_path), first)
+
+
+def test_embedding_recipe_round_trip(tmp_path, single_label_data):
+    texts, labels = single_label_data
+    model = build_model("embedding", cache_dir=tmp_path / "cache").fit(texts[:120], labels[:120])
+    assert model.info_["encoder"]["backend"] in {"onnx-int8", "onnx", "torch"}
+    proba = model.predict_proba(texts[120:])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert (np.array(model.classes_)[proba.argmax(axis=1)] == np.array(labels[120:])).mean() >= 0.9
+    save_model(model, tmp_path / "m", metadata={})
+    np.testing.assert_allclose(load_model(tmp_path / "m").predict_proba(texts[120:]), proba, atol=1e-6)
+
+
+@pytest.mark.parametrize("multi_label", [False, True])
+def test_ensemble_round_trip(tmp_path, single_label_data, multi_label_data, multi_label):
+    texts, labels = multi_label_data if multi_label else single_label_data
+    model = build_model("ensemble", multi_label=multi_label, cache_dir=tmp_path / "cache").fit(texts, labels)
+    assert 0.0 <= model.info_["weight_linear"] <= 1.0
+    if multi_label:
+        assert model.thresholds_.shape == (len(model.classes_),)
+    else:
+        np.testing.assert_allclose(model.predict_proba(texts[:5]).sum(axis=1), 1.0)
+    save_model(model, tmp_path / "m", metadata={})
+    loaded = load_model(tmp_path / "m")
+    np.testing.assert_allclose(loaded.predict_proba(texts), model.predict_proba(texts), atol=1e-6)
+    assert loaded.predict(texts) == model.predict(texts)
+
+
+def test_auto_compares_candidates_and_explains(tmp_path, single_label_data):
+    texts, labels = single_label_data
+    model = build_model("auto", cache_dir=tmp_path / "cache", time_budget_s=300).fit(texts, labels)
+    info = model.info_
+    assert info["chosen"] in {"linear", "embedding", "ensemble"} and info["reason"]
+    assert set(info["cv_scores"]) == {"linear", "embedding", "ensemble"}
+    save_model(model, tmp_path / "m", metadata={})
+    np.testing.assert_allclose(load_model(tmp_path / "m").predict_proba(texts), model.predict_proba(texts), atol=1e-6)
+
+
+def test_auto_stays_linear_when_budget_or_language_says_so(single_label_data):
+    texts, labels = single_label_data
+    german = build_model("auto", language="de").fit(texts, labels)
+    assert german.info_["chosen"] == "linear" and "English" in german.info_["reason"]
+    hurried = build_model("auto", time_budget_s=0.0).fit(texts, labels)
+    assert hurried.info_["chosen"] == "linear" and "budget" in hurried.info_["reason"]
