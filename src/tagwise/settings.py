@@ -73,3 +73,17 @@ class Settings(BaseSettings):
         path.chmod(0o600)
         self.api_key = key
         return key, True
+
+
+def settings_table() -> str:
+    """The markdown table in docs/settings.md (a test keeps the two identical)."""
+    lines = ["| environment variable | default | what it does |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = "(unset)" if default is None else f"`{default}`"
+        lines.append(f"| `TAGWISE_{name.upper()}` | {shown} | {field.description} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(settings_table(), end="")

@@ -1,0 +1,28 @@
+"""Settings: read from TAGWISE_* variables, documented in docs/settings.md, key generated once."""
+
+from __future__ import annotations
+
+from tagwise.settings import Settings, settings_table
+from tests.conftest import ROOT
+
+
+def test_docs_list_every_setting():
+    docs = (ROOT / "docs" / "settings.md").read_text()
+    block = docs.split("<!-- settings-table -->\n")[1].split("<!-- /settings-table -->")[0]
+    assert block == settings_table(), "docs/settings.md is stale: regenerate it with `python -m tagwise.settings`"
+
+
+def test_environment_overrides(monkeypatch, tmp_path):
+    monkeypatch.setenv("TAGWISE_PORT", "9999")
+    monkeypatch.setenv("TAGWISE_DATA_DIR", str(tmp_path))
+    settings = Settings()
+    assert settings.port == 9999 and settings.data_dir == tmp_path
+    assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'tagwise.db'}"
+    assert Settings(database_url="postgresql://u@h/db").resolved_database_url == "postgresql+psycopg://u@h/db"
+
+
+def test_api_key_is_generated_once_and_kept(tmp_path):
+    first, generated = Settings(data_dir=tmp_path).ensure_api_key()
+    again, generated_again = Settings(data_dir=tmp_path).ensure_api_key()
+    assert generated and not generated_again and first == again and len(first) >= 32
+    assert (tmp_path / "api-key").stat().st_mode & 0o077 == 0
