@@ -6,8 +6,8 @@ from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.projects import new_project_values, check_quota, describe
-from tagwise.core.validation import MULTI, check_class_name, check_kind, check_location, check_text
-from tagwise.errors import Conflict, InvalidArgument, ProjectNotFound
+from tagwise.core.validation import MULTI, check_class_name, check_kind, check_location, check_name, check_text
+from tagwise.errors import Conflict, InvalidArgument, InvalidRequest, ProjectNotFound
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -19,6 +19,7 @@ def import_project(ctx: Context, name: str, body: Any) -> dict[str, int]:
 
     Nothing is written unless every document is valid. Returns counts for the job's result.
     """
+    check_name(name, "project")  # the name becomes a folder of the model store: no '..', no '/'
     if not isinstance(body, dict):
         raise InvalidArgument("The import body must be a JSON project file with 'metadata' and 'assets'.")
     metadata = body.get("metadata")
@@ -85,12 +86,12 @@ def _document_rows(ctx, conn, docs, kind, classes, container, language) -> list[
     locations: list[str] = []
     for index, doc in enumerate(docs):
         if not isinstance(doc, dict):
-            raise InvalidArgument(f"assets.documents[{index}] must be an object.", inner_code="InvalidDocument")
+            raise InvalidRequest(f"assets.documents[{index}] must be an object.", inner_code="InvalidDocument")
         locations.append(check_location(doc.get("location")))
     seen: set[str] = set()
     for location in locations:
         if location in seen:
-            raise InvalidArgument(f"The document location {location!r} appears twice.", inner_code="InvalidDocument", target=location)
+            raise InvalidRequest(f"The document location {location!r} appears twice.", inner_code="InvalidDocument", target=location)
         seen.add(location)
     need_blobs = [loc for doc, loc in zip(docs, locations, strict=True) if doc.get("text") is None]
     blob_texts = records.get_blobs(conn, container, need_blobs) if need_blobs else {}
@@ -100,7 +101,7 @@ def _document_rows(ctx, conn, docs, kind, classes, container, language) -> list[
         if text is None:
             text = blob_texts.get(location)
             if text is None:
-                raise InvalidArgument(
+                raise InvalidRequest(
                     f"The document {location!r} has no inline 'text' and no blob {location!r} in container {container!r}. "
                     "Add a 'text' field or upload it with PUT /language/tagwise/containers/{container}/blobs/{location}.",
                     inner_code="InvalidDocument",
@@ -124,7 +125,7 @@ def _dataset(value: Any, location: str) -> str | None:
         return None
     if isinstance(value, str) and value.lower() in ("train", "test"):
         return value.capitalize()
-    raise InvalidArgument(f"The document {location!r} has dataset {value!r}; use 'Train' or 'Test'.", inner_code="InvalidDocument", target=location)
+    raise InvalidRequest(f"The document {location!r} has dataset {value!r}; use 'Train' or 'Test'.", inner_code="InvalidDocument", target=location)
 
 
 def _labels(doc: dict[str, Any], kind: str, classes: set[str], location: str) -> list[str] | None:
@@ -134,7 +135,7 @@ def _labels(doc: dict[str, Any], kind: str, classes: set[str], location: str) ->
         if raw is None:
             return None
         if not isinstance(raw, list):
-            raise InvalidArgument(f"The document {location!r}: 'classes' must be a list.", inner_code="InvalidDocument", target=location)
+            raise InvalidRequest(f"The document {location!r}: 'classes' must be a list.", inner_code="InvalidDocument", target=location)
         labels = [item.get("category") if isinstance(item, dict) else item for item in raw]
     else:
         raw = doc.get("class")
@@ -143,7 +144,7 @@ def _labels(doc: dict[str, Any], kind: str, classes: set[str], location: str) ->
         labels = [raw.get("category") if isinstance(raw, dict) else raw]
     for label in labels:
         if label not in classes:
-            raise InvalidArgument(
+            raise InvalidRequest(
                 f"The document {location!r} is tagged {label!r}, which is not a class of the project "
                 f"({', '.join(sorted(classes)) or 'no classes defined'}). Add it to assets.classes or fix the tag.",
                 inner_code="InvalidDocument",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tagwise.errors import InvalidArgument
+from tagwise.errors import InvalidArgument, InvalidRequest
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,50}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -43,7 +43,7 @@ def check_location(value: object) -> str:
         or value in (".", "..")
         or _CONTROL.search(value)
     ):
-        raise InvalidArgument(
+        raise InvalidRequest(
             f"The document location {value!r} is invalid: give a file name without '/', '\\' or control characters.",
             inner_code="InvalidDocument",
             target="location",
@@ -61,9 +61,9 @@ def check_kind(value: object) -> str:
 
 def check_text(value: object, location: str, max_chars: int) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidArgument(f"The document {location!r} has no text.", inner_code="InvalidDocument", target=location)
+        raise InvalidRequest(f"The document {location!r} has no text.", inner_code="InvalidDocument", target=location)
     if len(value) > max_chars:
-        raise InvalidArgument(
+        raise InvalidRequest(
             f"The document {location!r} has {len(value):,} characters; the limit is {max_chars:,}.",
             inner_code="InvalidDocument",
             target=location,

@@ -1,0 +1,1 @@
+"""Official Azure SDKs against a live tagwise server (see test_lifecycle.py)."""
