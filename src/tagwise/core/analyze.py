@@ -23,7 +23,7 @@ def classify(ctx: Context, project_name: str, deployment_name: str, texts: list[
     with ctx.db.read() as conn:
         project = require(conn, project_name)
         deployment = require_deployment(conn, project, deployment_name)
-        model_row = records.get_model(conn, project["id"], deployment["model_label"])
+        model_row = records.get_model_ref(conn, project["id"], deployment["model_label"])
     if model_row is None or model_row["model_id"] != deployment["model_id"]:
         raise NotFound(f"The model behind deployment {deployment_name} is gone; deploy a trained model again.")
     model = ctx.predictors.get(model_row["model_id"], model_row["artifact"])
@@ -34,16 +34,14 @@ def classify(ctx: Context, project_name: str, deployment_name: str, texts: list[
 
 
 def document_result(doc_id: str, kind: str, prediction: Prediction, top: int | None = None) -> dict[str, Any]:
-    if kind == MULTI:
-        chosen = set(prediction.labels)
-        classes = [{"category": c, "confidenceScore": round(s, 6)} for c, s in prediction.scores if c in chosen]
-    else:
-        label = prediction.labels[0]
-        score = dict(prediction.scores).get(label, prediction.scores[0][1])
-        classes = [{"category": label, "confidenceScore": round(score, 6)}]
-    if top:
-        classes += [{"category": c, "confidenceScore": round(s, 6)} for c, s in prediction.scores if c not in {x["category"] for x in classes}][: max(top - len(classes), 0)]
-    return {"id": doc_id, "class": classes, "warnings": []}
+    """One document's result: the chosen class(es), then up to ``top`` entries in all when asked."""
+    chosen = [(label, prediction.score_of(label)) for label in prediction.labels]
+    if kind != MULTI:
+        chosen = chosen[:1]
+    if top and top > len(chosen):
+        picked = {label for label, _ in chosen}
+        chosen += [(c, s) for c, s in prediction.ranked(top) if c not in picked][: top - len(chosen)]
+    return {"id": doc_id, "class": [{"category": c, "confidenceScore": round(s, 6)} for c, s in chosen], "warnings": []}
 
 
 def document_error(doc_id: str, message: str) -> dict[str, Any]:

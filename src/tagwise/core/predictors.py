@@ -15,33 +15,58 @@ NONE_CLASS = "None"
 
 @dataclass(frozen=True)
 class Prediction:
-    """What one document gets: chosen labels, and every (class, confidence) best first."""
+    """What one document gets: the chosen labels and its probability row.
+
+    The full ranking (``scores``) is built only when asked for: classifying thousands of
+    documents per second needs just the chosen classes and, at most, the top few.
+    """
 
     labels: list[str]
-    scores: list[tuple[str, float]]
+    row: np.ndarray
+    classes: list[str]
+
+    def score_of(self, label: str) -> float:
+        """The probability of ``label``; for ``"None"`` (abstained), the best class's."""
+        try:
+            return float(self.row[self.classes.index(label)])
+        except ValueError:
+            return float(self.row.max())
+
+    def ranked(self, k: int | None = None) -> list[tuple[str, float]]:
+        """The ``k`` most probable classes, best first (all of them when ``k`` is None)."""
+        row = self.row
+        if k is not None and k < len(row):
+            top = np.argpartition(-row, k - 1)[:k]
+            order = top[np.argsort(-row[top], kind="stable")]
+        else:
+            order = np.argsort(-row, kind="stable")
+        return [(self.classes[i], float(row[i])) for i in order]
+
+    @property
+    def scores(self) -> list[tuple[str, float]]:
+        return self.ranked()
 
 
 def decide(model: Any, proba: np.ndarray, confidence_threshold: float = 0.0) -> list[Prediction]:
     """Turn probabilities into decisions.
 
     Single-label: the top class, or ``"None"`` when its confidence is below the project's
-    ``confidenceThreshold``. Multi-label: every class at or above its tuned threshold.
+    ``confidenceThreshold``. Multi-label: every class at or above its tuned threshold, most
+    probable first.
     """
     classes = list(model.classes_)
-    out = []
+    proba = np.asarray(proba, dtype=float)
     if getattr(model, "multi_label", False):
-        thresholds = np.asarray(model.thresholds_, dtype=float)
-        for row in proba:
-            order = np.argsort(-row)
-            chosen = [classes[i] for i in order if row[i] >= thresholds[i]]
-            out.append(Prediction(chosen, [(classes[i], float(row[i])) for i in order]))
+        chosen = proba >= np.asarray(model.thresholds_, dtype=float)
+        out = []
+        for row, mask in zip(proba, chosen, strict=True):
+            idx = np.flatnonzero(mask)
+            idx = idx[np.argsort(-row[idx], kind="stable")]
+            out.append(Prediction([classes[i] for i in idx], row, classes))
         return out
-    for row in proba:
-        order = np.argsort(-row)
-        top = int(order[0])
-        label = classes[top] if row[top] >= confidence_threshold else NONE_CLASS
-        out.append(Prediction([label], [(classes[i], float(row[i])) for i in order]))
-    return out
+    top = proba.argmax(axis=1)
+    confident = proba[np.arange(len(proba)), top] >= confidence_threshold
+    return [Prediction([classes[t] if ok else NONE_CLASS], row, classes) for t, ok, row in zip(top, confident, proba, strict=True)]
 
 
 class PredictorCache:
