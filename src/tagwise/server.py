@@ -11,7 +11,9 @@ from fastapi import FastAPI
 
 from tagwise import __version__
 from tagwise.api import errors
-from tagwise.api.routes import analyze, blobs, deployments, models, projects, training
+from tagwise.api.limits import BodyLimit
+from tagwise.api.ratelimit import RateLimiter
+from tagwise.api.routes import analyze, blobs, deployments, keys, models, projects, training
 from tagwise.core.context import Context
 from tagwise.jobs.runner import JobRunner
 from tagwise.settings import Settings
@@ -46,7 +48,9 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     )
     app.state.ctx = ctx
     app.state.runner = JobRunner(ctx)
+    app.state.rate_limiter = RateLimiter()
     errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.middleware("http")
     async def collapse_slashes(request, call_next):  # noqa: ANN001, ANN202
@@ -55,7 +59,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
             request.scope["path"] = _SLASHES.sub("/", path)
         return await call_next(request)
 
-    for module in (projects, training, models, deployments, analyze, blobs):
+    for module in (projects, training, models, deployments, analyze, blobs, keys):
         app.include_router(module.router)
     return app
 

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     max_page_size: int = Field(100, description="Largest page a list route returns (`top`/`maxpagesize` are capped to it).")
     training_timeout_s: int = Field(3_600, description="A training job running longer than this is stopped and marked failed.")
     analyze_workers: int = Field(2, description="Threads that run asynchronous analyze jobs in the server process.")
+    model_store_dir: Path | None = Field(None, description="Folder of trained model artifacts; default `<data dir>/models`. With several processes or hosts (and Ray), point all of them at one shared folder mounted at the same path.")
+    rate_limit_per_minute: int = Field(0, description="Requests per minute per API key (token bucket, bursts up to that many); 0 = unlimited. Counted per process: with N processes a key gets up to N times this. A key created with its own `rateLimitPerMinute` uses that instead.")
+    job_heartbeat_s: float = Field(5.0, description="How often a job runner records that its running jobs are alive, and looks for jobs whose process died.")
+    job_lease_s: float = Field(60.0, description="A running job whose process is on another host and sent no heartbeat for this long is taken as dead: training fails with a reason, analysis runs again.")
     log_level: str = Field("info", description="Server log level (debug, info, warning, error).")
 
     @property
@@ -47,7 +51,7 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.data_dir / "models"
+        return self.model_store_dir or self.data_dir / "models"
 
     @property
     def cache_dir(self) -> Path:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
+import sys
 import time
 
 from tagwise.core import jobs, training
@@ -21,6 +24,13 @@ def wait_for(predicate, timeout=60.0):
             return value
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def dead_pid() -> int:
+    """The pid of a process that has just exited (so, for a while, of no process)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
 
 
 def test_killed_training_process_fails_the_job(ctx, banking):
@@ -44,11 +54,12 @@ def test_killed_training_process_fails_the_job(ctx, banking):
 def test_restart_fails_training_left_running_and_requeues_analysis(ctx, banking):
     import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"]))
     job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"})
+    gone = f"{socket.gethostname()}:{dead_pid()}"
     with ctx.db.write() as conn:
         # as if a server died mid-training: running, claimed by a process that no longer exists
-        records.update_job(conn, job["id"], {"status": "running", "claimed_by": "nohost:1"})
+        records.update_job(conn, job["id"], {"status": "running", "claimed_by": gone})
         analyze = jobs.create(conn, "analyze", None, {"documents": [], "tasks": []})
-        records.update_job(conn, analyze["id"], {"status": "running", "claimed_by": "nohost:1"})
+        records.update_job(conn, analyze["id"], {"status": "running", "claimed_by": gone})
     JobRunner(ctx).recover()
     failed = jobs.get(ctx, job["id"], "train")
     assert failed["status"] == "failed" and "restarted" in failed["errors"][0]["message"]

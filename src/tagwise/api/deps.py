@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
 
+from tagwise.api.ratelimit import RateLimiter
+from tagwise.core import keys
 from tagwise.core.context import Context
-from tagwise.errors import InvalidArgument, InvalidRequest, PayloadTooLarge, Unauthorized, UnsupportedMediaType
+from tagwise.errors import Forbidden, InvalidArgument, InvalidRequest, PayloadTooLarge, Unauthorized, UnsupportedMediaType
 
 API_VERSIONS = ("2022-05-01", "2023-04-01", "2024-11-15-preview", "2025-05-15-preview", "2026-05-15-preview")
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
@@ -20,13 +21,42 @@ def context(request: Request) -> Context:
     return request.app.state.ctx
 
 
-def check_key(request: Request) -> None:
+# Routes a runtime key may call: classification only (Azure's prediction key), nothing that changes projects.
+RUNTIME_ROUTES = frozenset({
+    ("POST", "/language/analyze-text/jobs"),
+    ("GET", "/language/analyze-text/jobs/{job_id}"),
+    ("POST", "/language/analyze-text/jobs/{job_id}:cancel"),
+    ("POST", "/language/tagwise/projects/{project}/deployments/{deployment}:classify"),
+})
+
+
+def check_key(request: Request) -> keys.ApiKey:
+    """Who calls: a valid key (401 otherwise), allowed on this route (403), within its rate limit (429)."""
     given = request.headers.get(KEY_HEADER)
-    expected = request.app.state.ctx.settings.api_key
     if not given:
         raise Unauthorized(f"Access denied: send your tagwise API key in the {KEY_HEADER} header.")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Unauthorized("Access denied: the API key is wrong. The key is printed when the server starts and kept in <data dir>/api-key.")
+    ctx = request.app.state.ctx
+    key = keys.verify(ctx, given)
+    if key is None:
+        raise Unauthorized("Access denied: the API key is wrong or revoked. The first key is printed when the server starts and kept in <data dir>/api-key.")
+    if key.role != keys.AUTHORING and _route(request) not in RUNTIME_ROUTES:
+        raise Forbidden("This key is a runtime key: it can classify (analyze-text jobs, :classify) but not read or change projects. Use an authoring key.")
+    per_minute = key.rate_limit_per_minute if key.rate_limit_per_minute is not None else ctx.settings.rate_limit_per_minute
+    _limiter(request).check(key.id, per_minute)
+    request.state.api_key = key
+    return key
+
+
+def _route(request: Request) -> tuple[str, str]:
+    route = request.scope.get("route")
+    return request.method, getattr(route, "path", request.url.path)
+
+
+def _limiter(request: Request) -> RateLimiter:
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.rate_limiter = RateLimiter()
+    return limiter
 
 
 def api_version(request: Request) -> str:
@@ -55,6 +85,8 @@ async def json_body(request: Request) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidArgument(f"The request body is not valid JSON: {exc}.", inner_code="InvalidRequestBodyFormat") from None
+    except RecursionError:
+        raise InvalidArgument("The request body nests JSON too deeply.", inner_code="InvalidRequestBodyFormat") from None
 
 
 def base_url(request: Request) -> str:

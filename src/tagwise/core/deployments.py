@@ -36,7 +36,7 @@ def list_all(ctx: Context, project_name: str) -> list[dict[str, Any]]:
 def deploy(ctx: Context, project_name: str, name: str, body: Any) -> dict[str, Any]:
     check_name(name, "deployment")
     label = body.get("trainedModelLabel") if isinstance(body, dict) else None
-    if not label:
+    if not label or not isinstance(label, str):
         raise InvalidArgument("The deploy body needs trainedModelLabel, the label of a trained model.", target="trainedModelLabel")
     now = utcnow()
     with ctx.db.write() as conn:
@@ -63,7 +63,7 @@ def delete(ctx: Context, project_name: str, name: str) -> None:
 def swap(ctx: Context, project_name: str, body: Any) -> None:
     first = body.get("firstDeploymentName") if isinstance(body, dict) else None
     second = body.get("secondDeploymentName") if isinstance(body, dict) else None
-    if not first or not second:
+    if not first or not second or not isinstance(first, str) or not isinstance(second, str):
         raise InvalidArgument("The swap body needs firstDeploymentName and secondDeploymentName.")
     if first == second:
         raise InvalidArgument("Swapping a deployment with itself does nothing; name two different deployments.")

@@ -1,8 +1,13 @@
-"""The job runner inside a server process.
+"""The job runner: inside each server process, or alone in ``tagwise worker`` processes.
 
 Training jobs run one at a time in a child process (so a crash or a cancel cannot hurt
 the server, and the API stays responsive); analyze jobs run on a small thread pool.
-A job left ``running`` by a process that is gone is failed with a reason at start-up.
+Any number of runners share one store: each job is claimed exactly once
+(``records.claim_jobs``). Every ``job_heartbeat_s`` a runner records that its running jobs
+are alive and sweeps up jobs whose process died: on this host, a claimed process that no
+longer exists; elsewhere, a job with no heartbeat for ``job_lease_s``. Training left that way
+fails with a reason (its model was never recorded, so nothing half-written is listed);
+analysis goes back to the queue and runs again from its stored input.
 """
 
 from __future__ import annotations
@@ -34,10 +39,12 @@ class JobRunner:
         self._pool = ThreadPoolExecutor(max_workers=max(ctx.settings.analyze_workers, 1), thread_name_prefix="analyze")
         self._threads: list[threading.Thread] = []
         self._child: subprocess.Popen | None = None
+        self._owned: set[str] = set()  # running jobs this runner answers for (heartbeats)
+        self._owned_lock = threading.Lock()
 
     def start(self) -> None:
         self.recover()
-        for target in (self._train_loop, self._analyze_loop):
+        for target in (self._train_loop, self._analyze_loop, self._heartbeat_loop):
             thread = threading.Thread(target=target, name=target.__name__, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -56,16 +63,37 @@ class JobRunner:
         self._wake.set()
 
     def recover(self) -> None:
-        """Fail training jobs whose process is gone; run analyze jobs again from their stored input."""
+        """Fail training jobs whose process is gone; queue analyze jobs again (they rerun from their stored input)."""
+        lease = self.ctx.settings.job_lease_s
         with self.ctx.db.write() as conn:
             for job in records.jobs_in_status(conn, "train", ("running", "cancelling")):
-                if not _alive(job["claimed_by"]):
+                if job["id"] not in self._owned and _dead(job, lease):
                     status = "cancelled" if job["cancel_requested"] else "failed"
-                    errors = [] if status == "cancelled" else [{"code": "InternalServerError", "message": "The training process stopped before it finished (the server or worker was restarted). Start the training again."}]
-                    records.update_job(conn, job["id"], {"status": status, "errors": errors, "finished_at": utcnow()})
+                    errors = [] if status == "cancelled" else [{"code": "InternalServerError", "message": "The training process stopped before it finished (the server or worker was restarted or killed). Start the training again."}]
+                    records.update_job(conn, job["id"], {"status": status, "errors": errors, "finished_at": utcnow()}, only_if_status=("running", "cancelling"))
+                    log.warning("training job %s: its process %s is gone; marked %s", job["id"], job["claimed_by"], status)
             for job in records.jobs_in_status(conn, "analyze", ("running",)):
-                if not _alive(job["claimed_by"]):
-                    records.update_job(conn, job["id"], {"status": "notStarted"})
+                if job["id"] not in self._owned and _dead(job, lease):
+                    records.update_job(conn, job["id"], {"status": "notStarted", "claimed_by": None}, only_if_status=("running",))
+                    log.warning("analyze job %s: its process %s is gone; queued again", job["id"], job["claimed_by"])
+        self.notify()
+
+    def _heartbeat_loop(self) -> None:
+        interval = max(self.ctx.settings.job_heartbeat_s, 0.05)
+        while not self._stop.wait(interval):
+            try:
+                with self._owned_lock:
+                    owned = list(self._owned)
+                if owned:
+                    with self.ctx.db.write() as conn:
+                        records.heartbeat(conn, owned)
+                self.recover()
+            except Exception:  # noqa: BLE001 - a database hiccup must not stop the heartbeats
+                log.exception("heartbeat")
+
+    def _own(self, job_id: str, owned: bool) -> None:
+        with self._owned_lock:
+            (self._owned.add if owned else self._owned.discard)(job_id)
 
     # -- analyze ----------------------------------------------------------------------------
 
@@ -85,16 +113,14 @@ class JobRunner:
         except Exception as exc:  # noqa: BLE001
             log.exception("analyze job %s", job_id)
             jobs.fail(self.ctx, job_id, f"The analysis failed: {type(exc).__name__}: {exc}")
+        finally:
+            self._own(job_id, False)
 
     def _claim(self, kind: str, limit: int = 32) -> list[str]:
-        claimed = []
         with self.ctx.db.write() as conn:
-            for job in records.jobs_in_status(conn, kind, ("notStarted",))[:limit]:
-                claim = {"claimed_by": WORKER_ID, "status": "running", "started_at": utcnow()}
-                if records.update_job(conn, job["id"], claim, only_if_status=("notStarted",)):
-                    claimed.append(job["id"])
-                if kind == "train":
-                    break
+            claimed = records.claim_jobs(conn, kind, WORKER_ID, limit)
+        for job_id in claimed:
+            self._own(job_id, True)
         return claimed
 
     # -- training ---------------------------------------------------------------------------
@@ -110,8 +136,15 @@ class JobRunner:
             self._wake.clear()
 
     def _run_training(self, job_id: str) -> None:
-        env = dict(os.environ, TAGWISE_DATA_DIR=str(self.ctx.settings.data_dir), TAGWISE_DATABASE_URL=self.ctx.settings.resolved_database_url,
-                   HF_HUB_OFFLINE="1")
+        try:
+            self._supervise_training(job_id)
+        finally:
+            self._own(job_id, False)
+
+    def _supervise_training(self, job_id: str) -> None:
+        settings = self.ctx.settings
+        env = dict(os.environ, TAGWISE_DATA_DIR=str(settings.data_dir), TAGWISE_DATABASE_URL=settings.resolved_database_url,
+                   TAGWISE_MODEL_STORE_DIR=str(settings.models_dir), TAGWISE_PARENT_PID=str(os.getpid()), HF_HUB_OFFLINE="1")
         self._child = child = subprocess.Popen([sys.executable, "-m", "tagwise.jobs.train", job_id], env=env,
                                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         with self.ctx.db.write() as conn:
@@ -145,6 +178,16 @@ class JobRunner:
         elif job["status"] not in jobs.TERMINAL:
             tail = "".join(stderr_chunks).strip().splitlines()[-1:] or [f"exit code {child.returncode}"]
             jobs.fail(self.ctx, job_id, reason or f"The training process ended unexpectedly ({tail[0]}).")
+
+
+def _dead(job: dict, lease_s: float) -> bool:
+    """Whether the process that claimed a running job is gone (see the module docstring)."""
+    claimed_by = job["claimed_by"] or ""
+    host, _, pid = claimed_by.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        return not _alive(claimed_by)
+    seen = [t for t in (job.get("heartbeat_at"), job["updated_at"], job["started_at"]) if t is not None]
+    return not seen or (utcnow() - max(seen)).total_seconds() > lease_s
 
 
 def _alive(claimed_by: str | None) -> bool:

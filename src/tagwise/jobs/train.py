@@ -18,7 +18,26 @@ from tagwise.settings import Settings
 from tagwise.storage import records
 
 
+def _die_with_parent() -> None:
+    """Linux: get SIGKILL when the runner that started us dies, so a killed worker leaves no orphan.
+
+    Its job is then failed by the next runner's sweep (the claimed process is gone), instead of
+    an unsupervised process finishing it with no timeout and no cancel.
+    """
+    parent = os.environ.get("TAGWISE_PARENT_PID")
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if str(os.getppid()) != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def main(job_id: str) -> int:
+    _die_with_parent()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     ctx = Context.open(Settings(), migrate=False)
     last = [0.0]

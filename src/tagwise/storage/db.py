@@ -14,10 +14,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_KEY = 7_415_001  # any constant: the PostgreSQL advisory lock id of "tagwise migrates"
 
 
 class Database:
@@ -55,6 +56,10 @@ class Database:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         with self.write() as conn:
+            if not self.is_sqlite:
+                # Several processes start at once (serve --workers N, workers): one migrates,
+                # the others wait here and then find the schema at head. SQLite's writer lock does this.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from tagwise.storage.tables import blobs, deployments, documents, jobs, models, projects
+from tagwise.storage.tables import api_keys, blobs, deployments, documents, jobs, models, projects
 
 
 def utcnow() -> datetime:
@@ -85,6 +85,12 @@ def count_documents(conn: Connection, project_id: int) -> int:
 
 def get_model(conn: Connection, project_id: int, label: str) -> dict[str, Any] | None:
     query = select(models).where(models.c.project_id == project_id, models.c.label == label)
+    return _row(conn.execute(query).first())
+
+
+def get_model_ref(conn: Connection, project_id: int, label: str) -> dict[str, Any] | None:
+    """Only what serving needs (model_id, artifact): the evaluation columns are large JSON."""
+    query = select(models.c.label, models.c.model_id, models.c.artifact).where(models.c.project_id == project_id, models.c.label == label)
     return _row(conn.execute(query).first())
 
 
@@ -186,3 +192,58 @@ def delete_blob(conn: Connection, container: str, location: str) -> bool:
 def list_blobs(conn: Connection, container: str) -> list[dict[str, Any]]:
     query = select(blobs.c.location, func.length(blobs.c.text).label("size")).where(blobs.c.container == container)
     return [dict(r._mapping) for r in conn.execute(query.order_by(blobs.c.location))]
+
+
+# -- job claims and heartbeats (several processes share one store) ---------------------------
+
+def claim_jobs(conn: Connection, kind: str, worker_id: str, limit: int = 1) -> list[str]:
+    """Mark up to ``limit`` queued jobs of ``kind`` running under ``worker_id``; return their ids.
+
+    Each job is claimed exactly once, whatever number of processes ask at the same time:
+    PostgreSQL skips rows another transaction is claiming (``FOR UPDATE SKIP LOCKED``); SQLite
+    holds its one writer lock for the transaction (``BEGIN IMMEDIATE``). The UPDATE re-checks
+    the status either way.
+    """
+    query = select(jobs.c.id).where(jobs.c.kind == kind, jobs.c.status == "notStarted")
+    query = query.order_by(jobs.c.created_at, jobs.c.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(conn.execute(query).scalars())
+    if not ids:
+        return []
+    now = utcnow()
+    claim = update(jobs).where(jobs.c.id.in_(ids), jobs.c.status == "notStarted")
+    claim = claim.values(status="running", claimed_by=worker_id, started_at=now, heartbeat_at=now, updated_at=now)
+    claimed = set(conn.execute(claim.returning(jobs.c.id)).scalars())
+    return [job_id for job_id in ids if job_id in claimed]
+
+
+def heartbeat(conn: Connection, job_ids: Sequence[str]) -> None:
+    """Tell other processes these running jobs are still alive."""
+    if job_ids:
+        conn.execute(update(jobs).where(jobs.c.id.in_(list(job_ids))).values(heartbeat_at=utcnow()))
+
+
+# -- API keys (only their SHA-256 is stored) -------------------------------------------------
+
+def insert_api_key(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(insert(api_keys).values(**values))
+
+
+def get_api_key(conn: Connection, key_id: str) -> dict[str, Any] | None:
+    return _row(conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first())
+
+
+def find_api_key(conn: Connection, key_hash: str) -> dict[str, Any] | None:
+    """The active (not revoked) key with this hash."""
+    query = select(api_keys).where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
+    return _row(conn.execute(query).first())
+
+
+def list_api_keys(conn: Connection) -> list[dict[str, Any]]:
+    return [_row(r) for r in conn.execute(select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id))]
+
+
+def revoke_api_key(conn: Connection, key_id: str) -> bool:
+    query = update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)).values(revoked_at=utcnow())
+    return conn.execute(query).rowcount > 0

@@ -56,6 +56,22 @@ class ClassifyRequest(BaseModel):
     top: int | None = Field(None, ge=1, description="Also list the next best classes, up to this many entries per document.")
 
 
+def _inlined(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its ``$defs`` inlined (a ``$ref`` to a model not in components is unresolvable)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return walk(defs[ref.removeprefix("#/$defs/")])
+            return {k: walk(v) for k, v in node.items()}
+        return [walk(v) for v in node] if isinstance(node, list) else node
+
+    return walk(schema)
+
+
 class ClassifyClass(BaseModel):
     category: str
     confidenceScore: float
@@ -79,7 +95,7 @@ class ClassifyResponse(BaseModel):
     tags=["tagwise: runtime"],
     summary="Classify up to 1,000 texts synchronously (low latency)",
     response_model=ClassifyResponse,
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": ClassifyRequest.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _inlined(ClassifyRequest)}}}},
 )
 async def classify(request: Request, project: str, deployment: str) -> JSONResponse:
     ctx = context(request)

@@ -1,0 +1,1 @@
+"""Bulk classification engines that go beyond one process (``ray_engine``)."""

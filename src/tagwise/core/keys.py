@@ -1,0 +1,145 @@
+"""API keys: stored hashed, each with a role; create, list, revoke, verify.
+
+Two roles: ``authoring`` may do everything; ``runtime`` may only classify (the analyze-text
+jobs and the synchronous ``:classify`` route). The bootstrap key (``TAGWISE_API_KEY`` or
+``<data dir>/api-key``) is always an authoring key.
+
+Only the SHA-256 of a key is stored. That is enough for keys tagwise generates (24 random
+bytes): nobody can search a 192-bit space, so a slow salted hash would only slow every request.
+Rotation without downtime: create a new key, move the clients to it, revoke the old one; a
+revocation reaches every process within ``CACHE_S`` seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from tagwise.core.context import Context
+from tagwise.core.timefmt import iso
+from tagwise.errors import InvalidArgument, NotFound
+from tagwise.storage import records
+from tagwise.storage.records import utcnow
+
+AUTHORING = "authoring"
+RUNTIME = "runtime"
+ROLES = (AUTHORING, RUNTIME)
+BOOTSTRAP_ID = "bootstrap"
+CACHE_S = 1.0
+_CACHE_MAX = 10_000
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """Who is calling: the key's id, its role and its own rate limit (None: the server default)."""
+
+    id: str
+    role: str
+    rate_limit_per_minute: int | None = None
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create(ctx: Context, name: Any, role: Any, rate_limit_per_minute: Any = None) -> tuple[dict[str, Any], str]:
+    """A new key. Returns (record, secret); the secret is shown once and never stored."""
+    if not isinstance(name, str) or not name.strip() or len(name) > 100 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InvalidArgument("The key needs a name: 1 to 100 characters, no control characters.", target="name")
+    if role not in ROLES:
+        raise InvalidArgument(f"The key role {role!r} is unknown; use {AUTHORING!r} or {RUNTIME!r}.", target="role")
+    if rate_limit_per_minute is not None and (
+        not isinstance(rate_limit_per_minute, int) or isinstance(rate_limit_per_minute, bool) or rate_limit_per_minute < 0
+    ):
+        raise InvalidArgument("rateLimitPerMinute must be a whole number, 0 or more (0 = unlimited).", target="rateLimitPerMinute")
+    secret = secrets.token_hex(24)
+    values = {
+        "id": "k" + secrets.token_hex(6),
+        "name": name.strip(),
+        "role": role,
+        "key_hash": digest(secret),
+        "prefix": secret[:6],
+        "rate_limit_per_minute": rate_limit_per_minute,
+        "created_at": utcnow(),
+        "revoked_at": None,
+    }
+    with ctx.db.write() as conn:
+        records.insert_api_key(conn, values)
+    return values, secret
+
+
+def list_all(ctx: Context) -> list[dict[str, Any]]:
+    with ctx.db.read() as conn:
+        return records.list_api_keys(conn)
+
+
+def revoke(ctx: Context, key_id: str) -> None:
+    with ctx.db.write() as conn:
+        key = records.get_api_key(conn, key_id)
+        if key is None:
+            raise NotFound(f"The API key {key_id} could not be found.", target="keyId")
+        records.revoke_api_key(conn, key_id)
+    _verified.clear()
+
+
+def verify(ctx: Context, given: str) -> ApiKey | None:
+    """The key ``given`` belongs to, or None. Compares digests in constant time."""
+    hashed = digest(given)
+    bootstrap = ctx.settings.api_key
+    if bootstrap and hmac.compare_digest(hashed, digest(bootstrap)):
+        return ApiKey(BOOTSTRAP_ID, AUTHORING)
+    now = time.monotonic()
+    cached = _verified.get(hashed)
+    if cached is not None and cached[1] > now:
+        return cached[0]
+    with ctx.db.read() as conn:
+        row = records.find_api_key(conn, hashed)
+    key = None
+    if row is not None and hmac.compare_digest(row["key_hash"], hashed):
+        key = ApiKey(row["id"], row["role"], row["rate_limit_per_minute"])
+    _verified.put(hashed, key, now + CACHE_S)
+    return key
+
+
+def describe(key: dict[str, Any], secret: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "keyId": key["id"],
+        "name": key["name"],
+        "role": key["role"],
+        "keyPrefix": key["prefix"],
+        "rateLimitPerMinute": key["rate_limit_per_minute"],
+        "createdDateTime": iso(key["created_at"]),
+        "revokedDateTime": iso(key["revoked_at"]) if key["revoked_at"] else None,
+    }
+    if secret is not None:
+        out["key"] = secret
+    return out
+
+
+class _Cache:
+    """digest -> (ApiKey or None, expiry); bounded, so garbage keys cannot grow it without end."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[ApiKey | None, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, hashed: str) -> tuple[ApiKey | None, float] | None:
+        return self._items.get(hashed)
+
+    def put(self, hashed: str, key: ApiKey | None, expires: float) -> None:
+        with self._lock:
+            if len(self._items) >= _CACHE_MAX:
+                self._items.clear()
+            self._items[hashed] = (key, expires)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_verified = _Cache()

@@ -1,0 +1,51 @@
+"""Runners on several hosts: a job is dead when its host's process is gone, or its heartbeats stop."""
+
+from __future__ import annotations
+
+import socket
+from datetime import timedelta
+
+from tagwise.core import jobs, training
+from tagwise.core.documents import import_project
+from tagwise.jobs.runner import JobRunner, _dead
+from tagwise.storage import records
+from tagwise.storage.records import utcnow
+from tests.api.conftest import SINGLE, project_file
+from tests.jobs.test_runner import dead_pid, wait_for
+
+
+def test_a_job_on_another_host_is_dead_only_after_its_lease(ctx, banking):
+    import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"]))
+    fresh = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"})
+    with ctx.db.write() as conn:
+        stale = jobs.create(conn, "analyze", None, {"documents": [], "tasks": []})
+        records.update_job(conn, fresh["id"], {"status": "running", "claimed_by": "other-host:42", "heartbeat_at": utcnow()})
+        records.update_job(conn, stale["id"], {"status": "running", "claimed_by": "other-host:43"})
+    with ctx.db.write() as conn:  # update_job stamps updated_at: age the stale one by hand
+        records.update_job(conn, stale["id"], {"heartbeat_at": utcnow() - timedelta(minutes=5), "started_at": utcnow() - timedelta(minutes=5)})
+    with ctx.db.read() as conn:
+        stale_row = dict(records.get_job(conn, stale["id"]), updated_at=utcnow() - timedelta(minutes=5))
+        assert not _dead(records.get_job(conn, fresh["id"]), lease_s=60)
+        assert _dead(stale_row, lease_s=60)
+
+
+def test_a_running_runner_heartbeats_its_jobs_and_sweeps_dead_ones(ctx, banking):
+    ctx.settings.job_heartbeat_s = 0.1
+    import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"]))
+    runner = JobRunner(ctx, poll_s=0.05)
+    runner.start()
+    try:
+        with ctx.db.write() as conn:
+            mine = jobs.create(conn, "analyze", None, {"documents": [], "tasks": []})
+            records.update_job(conn, mine["id"], {"status": "running", "claimed_by": "elsewhere:1", "heartbeat_at": utcnow() - timedelta(hours=1)})
+        runner._own(mine["id"], True)  # as if this runner were running it
+        job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"})
+        with ctx.db.write() as conn:  # claimed by a process of this host that died after the runner started
+            records.update_job(conn, job["id"], {"status": "running", "claimed_by": f"{socket.gethostname()}:{dead_pid()}"})
+        failed = wait_for(lambda: (j := jobs.get(ctx, job["id"], "train"))["status"] == "failed" and j, timeout=10)
+        assert "stopped before it finished" in failed["errors"][0]["message"]
+        beat = wait_for(lambda: (j := jobs.get(ctx, mine["id"], "analyze"))["heartbeat_at"] > utcnow() - timedelta(seconds=5) and j, timeout=10)
+        assert beat["status"] == "running", "a job this runner owns is never swept"
+    finally:
+        runner._own(mine["id"], False)
+        runner.stop()

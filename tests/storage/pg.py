@@ -1,0 +1,100 @@
+"""A real PostgreSQL server for the tests, started once per test session.
+
+Debian's PostgreSQL refuses to run as root (tests run as root here and in CI), so as root the
+server runs as the ``postgres`` user through ``runuser``, from a folder it owns. It listens on
+127.0.0.1 with trust authentication and fsync off (the tests want speed, not durability).
+Each test gets its own database (:meth:`PostgresServer.create_database`).
+
+A missing PostgreSQL skips the tests that need it, except in CI (``CI=true``), where it fails.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PG_BIN = Path(os.environ.get("TAGWISE_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+@dataclass
+class PostgresServer:
+    root: Path
+    port: int
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self) -> str:
+        """A new empty database; returns its ``postgresql://`` URL."""
+        import psycopg
+
+        name = "t_" + uuid.uuid4().hex[:12]
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        import psycopg
+
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def stop(self) -> None:
+        _as_owner([str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop"], check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+_server: PostgresServer | None = None
+
+
+def server() -> PostgresServer:
+    """The session's PostgreSQL (started on first use, stopped when the tests end)."""
+    global _server
+    if _server is None:
+        if not (PG_BIN / "pg_ctl").exists():
+            message = f"PostgreSQL is not installed ({PG_BIN / 'pg_ctl'} is missing; apt-get install postgresql)"
+            if os.environ.get("CI") == "true":
+                pytest.fail(message)
+            pytest.skip(message)
+        _server = _start()
+        atexit.register(_server.stop)
+    return _server
+
+
+def _start() -> PostgresServer:
+    root = Path(tempfile.mkdtemp(prefix="tagwise-pg-"))
+    root.chmod(0o755)
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    data = root / "data"
+    _as_owner([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
+    port = _free_port()
+    options = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+               "-c full_page_writes=off -c max_connections=300")
+    _as_owner([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "server.log"), "-w", "-t", "60", "start"])
+    return PostgresServer(root, port)
+
+
+def _as_owner(command: list[str], *, check: bool = True) -> subprocess.CompletedProcess:
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    result = subprocess.run(command, capture_output=True, text=True, cwd="/")
+    if check and result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

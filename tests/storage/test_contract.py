@@ -1,0 +1,186 @@
+"""The store's contract, run against SQLite and a real PostgreSQL (``store`` is parametrized).
+
+Whatever the backend: migrations are recorded and re-runnable by several processes at once,
+a failed transaction leaves nothing, values round-trip (JSON null vs [], aware UTC datetimes,
+Unicode), and a queued job is claimed by exactly one of many competing processes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from tagwise.core import jobs
+from tagwise.storage import records
+from tagwise.storage.records import utcnow
+
+HEAD = "0002_keys_and_heartbeats"
+
+
+def project_values(name: str = "p") -> dict:
+    now = utcnow()
+    return {"name": name, "kind": "CustomSingleLabelClassification", "language": "en", "multilingual": False, "description": None,
+            "storage_container": "c", "settings": {"confidenceThreshold": 0.25}, "classes": ["a", "b"], "created_at": now, "modified_at": now}
+
+
+def test_migrations_are_recorded_and_idempotent(store):
+    with store.db.read() as conn:
+        assert conn.execute(text("select version_num from alembic_version")).scalar_one() == HEAD
+    store.db.migrate()  # a second start changes nothing
+    with store.db.read() as conn:
+        assert conn.execute(text("select count(*) from alembic_version")).scalar_one() == 1
+
+
+def _migrate(url: str) -> str:
+    from tagwise.storage.db import Database
+
+    db = Database(url)
+    try:
+        db.migrate()
+        return "ok"
+    finally:
+        db.dispose()
+
+
+def test_several_processes_migrate_a_new_database_at_once(backend_url, tmp_path):
+    from tagwise.settings import Settings
+
+    url = Settings(data_dir=tmp_path / "fresh", database_url=backend_url).resolved_database_url
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        assert pool.map(_migrate, [url] * 4) == ["ok"] * 4
+
+
+def test_a_failed_write_leaves_nothing(store):
+    with pytest.raises(RuntimeError), store.db.write() as conn:
+        records.insert_project(conn, project_values())
+        raise RuntimeError("crash in the middle")
+    with store.db.read() as conn:
+        assert records.get_project(conn, "p") is None
+
+
+def test_a_constraint_violation_rolls_back_the_whole_transaction(store):
+    with store.db.write() as conn:
+        project_id = records.insert_project(conn, project_values())
+    rows = [{"location": "a.txt", "text": "one", "language": "en", "dataset": None, "labels": ["a"]}]
+    with store.db.write() as conn:
+        records.replace_documents(conn, project_id, rows)
+    with pytest.raises(IntegrityError), store.db.write() as conn:
+        records.update_project(conn, project_id, {"description": "changed"})
+        records.replace_documents(conn, project_id, rows * 2)  # the same location twice
+    with store.db.read() as conn:
+        assert records.get_project(conn, "p")["description"] is None
+        assert [d["location"] for d in records.list_documents(conn, project_id)] == ["a.txt"]
+
+
+def test_values_round_trip(store):
+    with store.db.write() as conn:
+        project_id = records.insert_project(conn, project_values())
+        records.replace_documents(conn, project_id, [
+            {"location": "untagged.txt", "text": "ünïcödé ✓ 中文", "language": "en", "dataset": None, "labels": None},
+            {"location": "none.txt", "text": "x", "language": None, "dataset": "Test", "labels": []},
+            {"location": "two.txt", "text": "y", "language": "en", "dataset": "Train", "labels": ["b", "a"]},
+        ])
+    with store.db.read() as conn:
+        project = records.get_project(conn, "p")
+        docs = {d["location"]: d for d in records.list_documents(conn, project_id)}
+        assert records.count_documents(conn, project_id) == 3
+    assert project["settings"] == {"confidenceThreshold": 0.25} and project["classes"] == ["a", "b"]
+    assert project["created_at"].utcoffset() == timedelta(0)
+    assert abs(project["created_at"] - utcnow()) < timedelta(minutes=1)
+    assert docs["untagged.txt"]["labels"] is None and docs["untagged.txt"]["text"] == "ünïcödé ✓ 中文"
+    assert docs["none.txt"]["labels"] == [] and docs["none.txt"]["dataset"] == "Test"
+    assert docs["two.txt"]["labels"] == ["b", "a"]
+
+
+def test_models_deployments_and_cascading_delete(store):
+    now = utcnow()
+    with store.db.write() as conn:
+        project_id = records.insert_project(conn, project_values())
+        model = {"label": "m1", "model_id": "m1-x", "recipe": "linear", "config_version": "linear", "trained_at": now, "duration_s": 1.5,
+                 "artifact": "/x", "evaluation": {"microF1": 1.0}, "evaluation_results": []}
+        records.upsert_model(conn, project_id, model)
+        records.upsert_model(conn, project_id, dict(model, model_id="m1-y"))  # retraining a label replaces it
+        deployment = {"name": "prod", "model_label": "m1", "model_id": "m1-y", "trained_at": now, "config_version": "linear", "deployed_at": now}
+        records.upsert_deployment(conn, project_id, deployment)
+        records.upsert_deployment(conn, project_id, dict(deployment, model_id="m1-z"))
+    with store.db.read() as conn:
+        assert [m["model_id"] for m in records.list_models(conn, project_id)] == ["m1-y"]
+        assert [d["model_id"] for d in records.list_deployments(conn, project_id)] == ["m1-z"]
+    with store.db.write() as conn:
+        records.delete_project(conn, project_id)
+    with store.db.read() as conn:
+        assert records.list_models(conn, project_id) == [] and records.list_deployments(conn, project_id) == []
+
+
+def test_blobs(store):
+    with store.db.write() as conn:
+        assert records.put_blob(conn, "c", "a.txt", "first") is True
+        assert records.put_blob(conn, "c", "a.txt", "second ✓") is False
+        records.put_blob(conn, "c", "b.txt", "bb")
+    with store.db.read() as conn:
+        assert records.get_blob(conn, "c", "a.txt") == "second ✓"
+        assert records.get_blobs(conn, "c", ["a.txt", "missing"]) == {"a.txt": "second ✓"}
+        assert [b["location"] for b in records.list_blobs(conn, "c")] == ["a.txt", "b.txt"]
+    with store.db.write() as conn:
+        assert records.delete_blob(conn, "c", "a.txt") and not records.delete_blob(conn, "c", "a.txt")
+
+
+def test_job_status_changes_are_conditional(store):
+    with store.db.write() as conn:
+        job = jobs.create(conn, "train", "p", {"modelLabel": "m"})
+    with store.db.write() as conn:
+        assert records.update_job(conn, job["id"], {"status": "running"}, only_if_status=("notStarted",))
+        assert not records.update_job(conn, job["id"], {"status": "running"}, only_if_status=("notStarted",))
+        records.heartbeat(conn, [job["id"]])
+    with store.db.read() as conn:
+        stored = records.get_job(conn, job["id"])
+    assert stored["status"] == "running" and stored["payload"] == {"modelLabel": "m"} and stored["heartbeat_at"] is not None
+
+
+def _claim_all(args: tuple[str, str]) -> list[str]:
+    url, worker = args
+    from tagwise.storage import records
+    from tagwise.storage.db import Database
+
+    db = Database(url)
+    mine: list[str] = []
+    try:
+        while True:
+            with db.write() as conn:
+                got = records.claim_jobs(conn, "analyze", worker, limit=3)
+            if not got:
+                return mine
+            mine.extend(got)
+    finally:
+        db.dispose()
+
+
+def test_each_job_is_claimed_by_exactly_one_of_several_processes(store):
+    with store.db.write() as conn:
+        created = [jobs.create(conn, "analyze", None, {"documents": [], "tasks": []})["id"] for _ in range(120)]
+        jobs.create(conn, "train", "p", {})  # another kind: not claimed
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        claims = pool.map(_claim_all, [(store.db.url, f"w{i}") for i in range(4)])
+    claimed = [job_id for part in claims for job_id in part]
+    assert sorted(claimed) == sorted(created), "every job claimed, none twice"
+    with store.db.read() as conn:
+        owners = {records.get_job(conn, job_id)["claimed_by"] for job_id in created}
+        assert all(records.get_job(conn, j)["status"] == "running" for j in created)
+    assert owners <= {"w0", "w1", "w2", "w3"}
+
+
+def test_api_keys_are_found_by_hash_until_revoked(store):
+    with store.db.write() as conn:
+        records.insert_api_key(conn, {"id": "k1", "name": "ci", "role": "runtime", "key_hash": "h" * 64, "prefix": "abc123",
+                                      "rate_limit_per_minute": None, "created_at": utcnow(), "revoked_at": None})
+    with store.db.read() as conn:
+        assert records.find_api_key(conn, "h" * 64)["role"] == "runtime"
+    with store.db.write() as conn:
+        assert records.revoke_api_key(conn, "k1") and not records.revoke_api_key(conn, "k1")
+    with store.db.read() as conn:
+        assert records.find_api_key(conn, "h" * 64) is None
+        assert records.list_api_keys(conn)[0]["revoked_at"] is not None
