@@ -1,0 +1,66 @@
+"""The ``tagwise`` command line: thin shells over the services the server uses.
+
+By default every command works on the local data dir (``TAGWISE_DATA_DIR``) with no server;
+``--endpoint URL --key KEY`` (or ``TAGWISE_ENDPOINT``/``TAGWISE_API_KEY``) sends the same
+calls to a running server. One module per command group:
+
+    projects.py  project create|list|show|delete      data.py      import, export (formats.py: file readers)
+    training.py  train, evaluate, deploy               classify.py  classify (streaming, resumable)
+    serve.py     serve, worker                         common.py    backend choice, errors, progress
+    backends.py  the local services or a remote server, behind the same calls
+"""
+
+from __future__ import annotations
+
+import typer
+
+from tagwise import __version__
+from tagwise.cli import classify, data, projects, serve, training
+from tagwise.cli.common import Options, set_options
+
+app = typer.Typer(
+    help="tagwise: self-hosted custom text classification with an Azure-compatible API.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tagwise {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    endpoint: str = typer.Option(None, envvar="TAGWISE_ENDPOINT", help="URL of a tagwise server; default: work on the local data dir."),
+    key: str = typer.Option(None, envvar="TAGWISE_API_KEY", help="API key of that server.", show_envvar=True),
+    data_dir: str = typer.Option(None, envvar="TAGWISE_DATA_DIR", help="Local data dir (default ./tagwise-data).", show_envvar=True),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """tagwise: self-hosted custom text classification with an Azure-compatible API.
+
+    Every command works on the local data dir by default, or on a server with --endpoint/--key.
+
+    Quickstart: tagwise project create banking --kind single; tagwise import banking train.jsonl;
+    tagwise train banking --model v1; tagwise deploy banking prod --model v1;
+    tagwise classify banking prod queries.txt -o out.jsonl
+    """
+    set_options(Options(endpoint=endpoint, key=key, data_dir=data_dir))
+
+
+app.command()(serve.serve)
+app.command()(serve.worker)
+app.add_typer(projects.app, name="project")
+app.command("import")(data.import_)
+app.command()(training.train)
+app.command()(training.evaluate)
+app.command()(training.deploy)
+app.command()(classify.classify)
+app.command()(data.export)
+
+
+def main() -> None:
+    app(prog_name="tagwise")

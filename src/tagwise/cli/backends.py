@@ -1,0 +1,164 @@
+"""Where a command's work happens: the local store (services in-process) or a remote server.
+
+Both backends answer with the API's JSON shapes, so the commands print the same thing either way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tagwise.errors import TagwiseError
+
+if TYPE_CHECKING:
+    from tagwise.settings import Settings
+
+PercentCallback = Callable[[int], None]
+
+
+class Backend(Protocol):
+    where: str
+
+    def list_projects(self) -> list[dict[str, Any]]: ...
+    def get_project(self, name: str) -> dict[str, Any]: ...
+    def upsert_project(self, name: str, body: dict[str, Any]) -> dict[str, Any]: ...
+    def delete_project(self, name: str) -> None: ...
+    def import_project(self, name: str, project_file: dict[str, Any]) -> None: ...
+    def export_project(self, name: str) -> dict[str, Any]: ...
+    def start_training(self, name: str, body: dict[str, Any]) -> str: ...
+    def wait_training(self, name: str, job: str, on_percent: PercentCallback) -> dict[str, Any]: ...
+    def list_models(self, name: str) -> list[dict[str, Any]]: ...
+    def evaluation_summary(self, name: str, label: str) -> dict[str, Any]: ...
+    def list_deployments(self, name: str) -> list[dict[str, Any]]: ...
+    def deploy(self, name: str, deployment: str, label: str) -> dict[str, Any]: ...
+    def classify(self, name: str, deployment: str, documents: list[dict[str, str]], top: int | None) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+def overall_percent(state: dict[str, Any]) -> int:
+    """One 0-100 number from a training job state (training is 85 % of the work, evaluation 15 %)."""
+    result = state.get("result") or {}
+    train = (result.get("trainingStatus") or {}).get("percentComplete", 0)
+    evaluation = (result.get("evaluationStatus") or {}).get("percentComplete", 0)
+    return 100 if state.get("status") == "succeeded" else int(0.85 * train + 0.15 * evaluation)
+
+
+def _raise_if_failed(state: dict[str, Any]) -> dict[str, Any]:
+    if state["status"] == "succeeded":
+        return state
+    errors = state.get("errors") or []
+    message = errors[0]["message"] if errors else f"the training job ended {state['status']}"
+    raise TagwiseError(message)
+
+
+class LocalBackend:
+    """The services on the local store, as the server calls them."""
+
+    def __init__(self, settings: Settings, *, migrate: bool = True) -> None:
+        from tagwise.core.context import Context
+
+        self.ctx = Context.open(settings, migrate=migrate)
+        self.where = f"data dir {settings.data_dir}"
+
+    def close(self) -> None:
+        self.ctx.close()
+
+    def list_projects(self) -> list[dict[str, Any]]:
+        from tagwise.core import projects
+
+        return [projects.describe(p) for p in projects.list_all(self.ctx)]
+
+    def get_project(self, name: str) -> dict[str, Any]:
+        from tagwise.core import projects
+
+        return projects.describe(projects.get(self.ctx, name))
+
+    def upsert_project(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        from tagwise.core import projects
+
+        return projects.describe(projects.upsert(self.ctx, name, body)[0])
+
+    def delete_project(self, name: str) -> None:
+        from tagwise.core import projects
+
+        projects.delete(self.ctx, name)
+
+    def import_project(self, name: str, project_file: dict[str, Any]) -> None:
+        from tagwise.core import documents
+
+        documents.import_project(self.ctx, name, project_file)
+
+    def export_project(self, name: str) -> dict[str, Any]:
+        from tagwise.core import documents
+
+        return documents.export_project(self.ctx, name)
+
+    def start_training(self, name: str, body: dict[str, Any]) -> str:
+        from tagwise.core import training
+
+        return training.start(self.ctx, name, body)["id"]
+
+    def wait_training(self, name: str, job: str, on_percent: PercentCallback) -> dict[str, Any]:
+        """Run the job here; if a server or worker on the same store claimed it first, follow it."""
+        from tagwise.core import cli_support, jobs, training
+
+        if cli_support.claim(self.ctx, job):
+            cli_support.run_training(self.ctx, job, on_percent)
+        while True:
+            state = training.describe_job(jobs.get(self.ctx, job, "train", name))
+            on_percent(overall_percent(state))
+            if state["status"] in jobs.TERMINAL:
+                return _raise_if_failed(state)
+            time.sleep(0.5)
+
+    def list_models(self, name: str) -> list[dict[str, Any]]:
+        from tagwise.core import models
+
+        return [models.describe(m) for m in models.list_all(self.ctx, name)]
+
+    def evaluation_summary(self, name: str, label: str) -> dict[str, Any]:
+        from tagwise.core import models
+
+        return models.get(self.ctx, name, label)["evaluation"]
+
+    def list_deployments(self, name: str) -> list[dict[str, Any]]:
+        from tagwise.core import deployments
+
+        return [deployments.describe(d) for d in deployments.list_all(self.ctx, name)]
+
+    def deploy(self, name: str, deployment: str, label: str) -> dict[str, Any]:
+        from tagwise.core import deployments
+
+        return deployments.describe(deployments.deploy(self.ctx, name, deployment, {"trainedModelLabel": label}))
+
+    def classify(self, name: str, deployment: str, documents: list[dict[str, str]], top: int | None) -> dict[str, Any]:
+        from tagwise.core import analyze
+
+        results = analyze.classify_documents(self.ctx, name, deployment, documents, top=top)
+        results.pop("kind", None)
+        return results
+
+
+class RemoteBackend:
+    """The same calls through a server's HTTP API."""
+
+    def __init__(self, endpoint: str, key: str) -> None:
+        from tagwise.client import Client
+
+        self.client = Client(endpoint, key)
+        self.where = endpoint
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __getattr__(self, name: str) -> Any:
+        # list_projects, get_project, upsert_project, ... are the client's own methods.
+        return getattr(self.client, name)
+
+    def import_project(self, name: str, project_file: dict[str, Any]) -> None:
+        self.client.import_project(name, project_file)
+
+    def wait_training(self, name: str, job: str, on_percent: PercentCallback) -> dict[str, Any]:
+        # Client.wait raises with the job's error message when the training failed.
+        return self.client.wait(job, lambda state: on_percent(overall_percent(state)))

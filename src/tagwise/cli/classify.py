@@ -1,0 +1,299 @@
+"""``tagwise classify``: stream documents through a deployment, in constant memory, resumable.
+
+The input is read lazily in batches; each batch is classified (locally through
+``analyze.classify_documents``, remotely through the synchronous ``:classify`` route) and its
+output lines are written in input order and flushed before the next batch is read. So an
+interrupted run leaves a prefix of the output, and a rerun skips as many documents as the
+output already holds.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import multiprocessing
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
+from enum import Enum
+from itertools import chain, islice
+from pathlib import Path
+from typing import IO, Any
+
+import typer
+
+from tagwise.cli.common import UsageError, err, handle_errors, opened, progress
+
+CSV_FIELDS = ("id", "category", "confidenceScore", "error")
+
+
+class InputFormat(str, Enum):
+    auto = "auto"
+    jsonl = "jsonl"
+    csv = "csv"
+    txt = "txt"
+
+
+class OutputFormat(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+# -- reading --------------------------------------------------------------------------------
+
+def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_column: str = "id") -> Iterator[tuple[str, str]]:
+    """(id, text) pairs, lazily. Blank lines are skipped; a missing id is the line number."""
+    if fmt == "auto":
+        first = stream.readline()
+        fmt = "jsonl" if first.lstrip().startswith("{") else "txt"
+        lines: Iterable[str] = chain([first], stream)
+    else:
+        lines = stream
+    if fmt == "csv":
+        yield from _csv_documents(stream, text_column, id_column)
+        return
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        if fmt == "txt":
+            yield str(number), line.rstrip("\r\n")
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"input line {number}: not a JSON line ({exc.msg})") from None
+        if not isinstance(row, dict) or not isinstance(row.get(text_column), str):
+            raise UsageError(f"input line {number}: needs a JSON object with a string {text_column!r}")
+        doc_id = row.get(id_column)
+        yield (str(doc_id) if doc_id not in (None, "") else str(number)), row[text_column]
+
+
+def _csv_documents(stream: IO[str], text_column: str, id_column: str) -> Iterator[tuple[str, str]]:
+    csv.field_size_limit(sys.maxsize)
+    reader = csv.DictReader(stream)
+    if text_column not in (reader.fieldnames or []):
+        columns = ", ".join(reader.fieldnames or [])
+        raise UsageError(f"the CSV input has no column {text_column!r} (columns: {columns}); pick one with --text-column")
+    for number, row in enumerate(reader, start=2):
+        doc_id = row.get(id_column)
+        yield (doc_id if doc_id else str(number)), row[text_column] or ""
+
+
+def batches(docs: Iterator[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
+    while batch := list(islice(docs, size)):
+        yield batch
+
+
+# -- resuming -------------------------------------------------------------------------------
+
+def complete_lines(path: Path) -> int:
+    """Count the file's complete lines and cut off a partial last line (an interrupted write)."""
+    count, end_of_last = 0, 0
+    position = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk.rfind(b"\n")
+            if last >= 0:
+                end_of_last = position + last + 1
+            position += len(chunk)
+    if end_of_last != position:
+        with open(path, "r+b") as fh:
+            fh.truncate(end_of_last)
+    return count
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+
+
+# -- classifying ----------------------------------------------------------------------------
+
+Batch = list[tuple[str, str]]
+
+
+def _payload(batch: Batch) -> list[dict[str, str]]:
+    # Ids are positions in the batch: unique even when the input's own ids are not.
+    return [{"id": str(i), "text": text} for i, (_id, text) in enumerate(batch)]
+
+
+def classify_batches(be: Any, name: str, deployment: str, source: Iterator[Batch], top: int | None,
+                     jobs: int) -> Iterator[tuple[Batch, dict]]:
+    """(batch, result) in input order. With ``jobs`` > 1 up to ``2 * jobs`` batches are in flight
+    (worker processes locally, concurrent requests remotely), so memory stays bounded."""
+    if jobs == 1:
+        for batch in source:
+            yield batch, be.classify(name, deployment, _payload(batch), top)
+        return
+    from tagwise.cli.backends import LocalBackend
+
+    if isinstance(be, LocalBackend):
+        be.classify(name, deployment, [], top)  # fail fast (unknown deployment) before starting workers
+        settings = be.ctx.settings
+        pool: Executor = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
+                                             initargs=(settings.model_dump(),))
+        call: Callable[..., dict] = _classify_in_worker
+    else:
+        pool, call = ThreadPoolExecutor(jobs), be.classify
+    pending: deque[tuple[Batch, Future]] = deque()
+    try:
+        for batch in source:
+            pending.append((batch, pool.submit(call, name, deployment, _payload(batch), top)))
+            if len(pending) >= 2 * jobs:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+_worker_backend: Any = None
+
+
+def _start_worker(settings: dict[str, Any]) -> None:
+    global _worker_backend
+    from tagwise.cli.backends import LocalBackend
+    from tagwise.settings import Settings
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _worker_backend = LocalBackend(Settings(**settings), migrate=False)
+
+
+def _classify_in_worker(name: str, deployment: str, payload: list[dict[str, str]], top: int | None) -> dict:
+    return _worker_backend.classify(name, deployment, payload, top)
+
+
+# -- writing --------------------------------------------------------------------------------
+
+def records(batch: list[tuple[str, str]], results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Output records in input order, from a result whose ids are the batch positions."""
+    by_position: dict[int, dict[str, Any]] = {}
+    for doc in results["documents"]:
+        predictions = [{"category": c["category"], "confidenceScore": c["confidenceScore"]} for c in doc["class"]]
+        by_position[int(doc["id"])] = {"predictions": predictions}
+    for error in results["errors"]:
+        inner = (error.get("error") or {}).get("innererror") or error.get("error") or {}
+        by_position[int(error["id"])] = {"predictions": [], "error": inner.get("message", "invalid document")}
+    return [{"id": doc_id, **by_position[i]} for i, (doc_id, _text) in enumerate(batch)]
+
+
+class Writer:
+    def __init__(self, stream: IO[str], fmt: str, header: bool) -> None:
+        self.stream = stream
+        self.fmt = fmt
+        if fmt == "csv" and header:
+            self._csv_rows([dict(zip(CSV_FIELDS, CSV_FIELDS))])
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        if self.fmt == "csv":
+            self._csv_rows([{
+                "id": row["id"],
+                "category": ";".join(p["category"] for p in row["predictions"]),
+                "confidenceScore": ";".join(str(p["confidenceScore"]) for p in row["predictions"]),
+                "error": row.get("error", ""),
+            } for row in rows])
+        else:
+            self.stream.write("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+        self.stream.flush()
+
+    def _csv_rows(self, rows: list[dict[str, Any]]) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
+        # One record per line, always: resuming counts lines.
+        writer.writerows({k: str(v).replace("\r", " ").replace("\n", " ") for k, v in row.items()} for row in rows)
+        self.stream.write(buffer.getvalue())
+
+
+# -- the command ----------------------------------------------------------------------------
+
+@handle_errors
+def classify(
+    name: str = typer.Argument(..., metavar="NAME", help="Project."),
+    deployment: str = typer.Argument(..., metavar="DEPLOYMENT", help="Deployment to classify with."),
+    input_path: str = typer.Argument(..., metavar="INPUT", help="jsonl ({\"id\"?, \"text\"}), csv (text[, id] columns) "
+                                    "or txt (one document per line); '-' for stdin."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write here instead of stdout; an existing file is RESUMED (see below)."),
+    fmt: OutputFormat = typer.Option(None, "--format", help="Output format (default: csv for a .csv output, else jsonl)."),
+    top: int = typer.Option(None, "--top", min=1, help="Also list the next best classes, up to K predictions per document."),
+    input_format: InputFormat = typer.Option(InputFormat.auto,
+                                             help="auto: from INPUT's name (.jsonl, .csv, else txt); stdin: jsonl if it starts with '{'."),
+    text_column: str = typer.Option("text", help="Field/column with the text (jsonl, csv)."),
+    id_column: str = typer.Option("id", help="Field/column with the id (jsonl, csv); default: the line number."),
+    batch_size: int = typer.Option(1000, min=1, max=1000, help="Documents per classification call (the server's limit is 1,000)."),
+    restart: bool = typer.Option(False, "--restart", help="Overwrite OUTPUT instead of resuming it."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64,
+                             help="Batches classified in parallel: processes locally, concurrent requests remotely."),
+) -> None:
+    """Classify documents, streaming: constant memory on any input size.
+
+    Writes one line per document, in input order: jsonl {"id", "predictions": [{"category",
+    "confidenceScore"}, ...]} (plus "error" for a document that could not be classified), or
+    csv id,category,confidenceScore,error (several predictions joined by ';').
+
+    Resuming: when OUTPUT exists, its complete lines are counted, that many input documents are
+    skipped and the rest is appended; a half-written last line is cut off first. So rerunning
+    the same command after an interruption finishes the job without redoing finished lines.
+    Pass --restart to start over.
+
+    \b
+    Example:
+      tagwise classify banking production queries.txt -o predictions.jsonl --top 3
+    """
+    out_fmt = (fmt.value if fmt else ("csv" if output and output.suffix.lower() == ".csv" else "jsonl"))
+    in_fmt = input_format.value
+    if input_path != "-":
+        source = Path(input_path)
+        if not source.is_file():
+            raise UsageError(f"{input_path}: no such file")
+        if in_fmt == "auto":
+            suffix = source.suffix.lower()
+            in_fmt = "jsonl" if suffix in (".jsonl", ".ndjson") else "csv" if suffix == ".csv" else "txt"
+    resume = output is not None and output.exists() and not restart
+    done = complete_lines(output) if resume else 0
+    has_content = bool(resume and output.stat().st_size)
+    if out_fmt == "csv" and done:
+        done -= 1  # the header
+    console = err()
+    total = _count_lines(Path(input_path)) if input_path != "-" and console.is_terminal else None
+
+    started = time.monotonic()
+    classified = failed = 0
+    with opened() as be, _open_input(input_path) as stream, _open_output(output, append=resume) as sink:
+        writer = Writer(sink, out_fmt, header=not has_content)
+        docs = read_documents(stream, in_fmt, text_column, id_column)
+        if done:
+            skipped = sum(1 for _ in islice(docs, done))
+            console.print(f"resuming: {skipped:,} documents already in {output}", markup=False)
+        with progress(total_known=total is not None) as bar:
+            task = bar.add_task("classifying", total=total, completed=done)
+            for batch, result in classify_batches(be, name, deployment, batches(docs, batch_size), top, jobs):
+                rows = records(batch, result)
+                writer.write(rows)
+                classified += len(rows)
+                failed += sum(1 for r in rows if "error" in r)
+                bar.advance(task, len(rows))
+    seconds = time.monotonic() - started
+    rate = f" ({classified / seconds:,.0f} docs/s)" if classified >= 1000 and seconds > 0 else ""
+    note = f"; {failed:,} could not be classified (see their error field)" if failed else ""
+    noun = "document" if classified == 1 else "documents"
+    console.print(f"classified {classified:,} {noun} in {seconds:.1f} s{rate}{note}", markup=False)
+
+
+def _open_input(path: str) -> AbstractContextManager[IO[str]]:
+    if path == "-":
+        return nullcontext(sys.stdin)
+    return open(path, encoding="utf-8-sig", newline="" if path.lower().endswith(".csv") else None)
+
+
+def _open_output(path: Path | None, append: bool) -> AbstractContextManager[IO[str]]:
+    if path is None:
+        return nullcontext(sys.stdout)
+    return open(path, "a" if append else "w", encoding="utf-8", newline="")

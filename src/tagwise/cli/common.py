@@ -1,0 +1,141 @@
+"""What every command shares: the backend choice, error handling and exit codes, consoles, progress bars.
+
+Exit codes: 0 ok; 1 the service (local or remote) refused or failed, printed as one line
+``error: <message>``; 2 usage error (bad option, missing argument, unreadable input file);
+130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from tagwise.errors import TagwiseError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Options:
+    """The root options (``tagwise --endpoint URL --key KEY --data-dir DIR COMMAND``)."""
+
+    endpoint: str | None = None
+    key: str | None = None
+    data_dir: str | None = None
+
+
+class UsageError(Exception):
+    """A problem with what the user typed or gave us (exit code 2), found after parsing."""
+
+
+def out() -> Console:
+    """Where results go (stdout); wide when redirected, so tables keep whole class names."""
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = 200
+    return console
+
+
+def err() -> Console:
+    """Where progress, notes and errors go (stderr), so stdout stays clean for pipes."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+_current = Options()
+
+
+def set_options(value: Options) -> None:
+    """Called by the root callback on every invocation."""
+    global _current
+    _current = value
+
+
+def options() -> Options:
+    return _current
+
+
+def backend():  # noqa: ANN201 - Backend, imported lazily
+    """The local store, or the remote server when an endpoint is given."""
+    from tagwise.cli.backends import LocalBackend, RemoteBackend
+
+    opts = options()
+    endpoint = opts.endpoint or os.environ.get("TAGWISE_ENDPOINT")
+    if endpoint:
+        key = opts.key or os.environ.get("TAGWISE_API_KEY")
+        if not key:
+            raise UsageError("--endpoint needs an API key: pass --key KEY or set TAGWISE_API_KEY.")
+        return RemoteBackend(endpoint, key)
+    from tagwise.settings import Settings
+
+    settings = Settings(data_dir=opts.data_dir) if opts.data_dir else Settings()
+    return LocalBackend(settings)
+
+
+@contextmanager
+def opened() -> Iterator[Any]:
+    be = backend()
+    try:
+        yield be
+    finally:
+        be.close()
+
+
+def handle_errors(func: F) -> F:
+    """Turn domain/remote errors into one ``error:`` line and exit code 1, usage problems into 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UsageError as exc:
+            err().print(f"error: {exc}", markup=False)
+            raise typer.Exit(EXIT_USAGE) from None
+        except TagwiseError as exc:
+            err().print(f"error: {exc.message}", markup=False)
+            raise typer.Exit(EXIT_ERROR) from None
+        except KeyboardInterrupt:
+            err().print("interrupted", markup=False)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:  # `tagwise classify ... | head`: the reader left, nothing to report
+            _silence_stdout()
+            raise typer.Exit(0) from None
+        except OSError as exc:  # a file we could not read or write
+            where = f"{exc.filename}: " if exc.filename else ""
+            err().print(f"error: {where}{exc.strerror or exc}", markup=False)
+            raise typer.Exit(EXIT_ERROR) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file descriptor (e.g. captured in tests)
+        pass
+
+
+def progress(*, total_known: bool = True) -> Progress:
+    """A progress bar on stderr; silent when stderr is not a terminal (pipes, CI, tests)."""
+    console = err()
+    columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn()]
+    columns += [MofNCompleteColumn(), TimeRemainingColumn()] if total_known else [TextColumn("{task.completed:,.0f}")]
+    columns.append(TimeElapsedColumn())
+    return Progress(*columns, console=console, disable=not console.is_terminal, transient=False)
+
+
+def kind_name(project_kind: str) -> str:
+    return "multi" if "Multi" in project_kind else "single"

@@ -1,0 +1,142 @@
+"""``tagwise import`` and ``tagwise export``: labelled documents in and out of a project."""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from tagwise.cli import formats
+from tagwise.cli.common import err, handle_errors, opened, progress
+from tagwise.cli.projects import KINDS, Kind
+from tagwise.errors import ProjectNotFound, TagwiseError
+
+
+class Split(str, Enum):
+    train = "train"
+    test = "test"
+
+
+class Format(str, Enum):
+    auto = "auto"
+    jsonl = "jsonl"
+    csv = "csv"
+    azure = "azure"
+    txt_dir = "txt-dir"
+
+
+def _project_or_none(be: Any, name: str) -> dict[str, Any] | None:
+    try:
+        return be.get_project(name)
+    except TagwiseError as exc:
+        if exc.code != "ProjectNotFound":
+            raise
+        return None
+
+
+def _no_project(name: str) -> ProjectNotFound:
+    return ProjectNotFound(f"the project {name} does not exist; create it first (tagwise project create {name} --kind single|multi) "
+                           "or pass --kind")
+
+
+@handle_errors
+def import_(
+    name: str = typer.Argument(..., metavar="NAME", help="Project to import into."),
+    files: list[Path] = typer.Argument(..., metavar="FILE...", help="Files (or, for txt-dir, folders) to import together."),
+    split: Split = typer.Option(None, help="Put documents that do not name their own split into this set "
+                                "(default: none; a percentage split decides at training)."),
+    fmt: Format = typer.Option(Format.auto, "--format",
+                               help="auto: from the name (.jsonl, .csv/.tsv, .json = Azure project file, a folder = txt-dir)."),
+    text_column: str = typer.Option("text", help="CSV column with the text."),
+    label_column: str = typer.Option("labels", help="CSV column with the label(s)."),
+    label_separator: str = typer.Option(";", help="Separator of several labels in one CSV cell (multi-label projects)."),
+    append: bool = typer.Option(False, "--append", help="Keep the project's documents and add these (same location: replaced). "
+                                "Without it the import REPLACES them."),
+    kind: Kind = typer.Option(None, "--kind", help="Create the project with this kind if it does not exist yet."),
+    language: str = typer.Option("en", help="Language of a project created by this import."),
+) -> None:
+    """Import labelled documents; all files go in ONE import (all or nothing).
+
+    jsonl: one {"id"?, "text", "labels": [...], "split"?} per line. csv: columns text and labels
+    (plus optional id, split). azure: an Azure project file (tagwise export writes one).
+    txt-dir: a folder whose <class>/*.txt files are tagged with the subfolder name (top-level
+    .txt files are untagged).
+
+    Like Azure, an import replaces the project's documents; use --append to add to them.
+
+    \b
+    Example:
+      tagwise import banking train.jsonl --split train && tagwise import banking test.jsonl --split test --append
+    """
+    columns = formats.CsvColumns(text_column, label_column, label_separator)
+    with opened() as be:
+        project = _project_or_none(be, name)
+        known_kind = project["projectKind"] if project else KINDS[kind.value] if kind else None
+        docs: list[formats.Doc] = []
+        metadata: dict[str, Any] = {}
+        classes: list[str] = []
+        with progress() as bar:
+            task = bar.add_task("reading", total=len(files))
+            for path in files:
+                bar.update(task, description=f"reading {path.name}")
+                if known_kind is None and formats.detect(path, fmt.value) != "azure":
+                    raise _no_project(name)
+                file_docs, file_meta = formats.read(path, fmt.value, known_kind == formats.MULTI, columns)
+                if file_meta:
+                    metadata = {**file_meta, **metadata}
+                    classes += file_meta["classes"]
+                docs.extend(file_docs)
+                bar.advance(task)
+            project_kind = known_kind or metadata.get("projectKind")
+            if project_kind is None:
+                raise _no_project(name)
+            if split is not None:
+                for doc in docs:
+                    doc.dataset = doc.dataset or split.value.capitalize()
+            if append and project is not None:
+                bar.update(task, description="reading existing documents")
+                existing, existing_meta = formats.azure_docs(be.export_project(name))
+                docs = formats.merge(existing, docs)
+                classes = existing_meta["classes"] + classes
+            if project is not None:
+                metadata.update({k: v for k, v in project.items() if k in formats.METADATA_KEYS})
+            metadata.setdefault("language", language)
+            metadata.setdefault("storageInputContainerName", name)
+            body = formats.project_file(name, project_kind, metadata, docs, classes)
+            bar.update(task, description=f"importing {len(docs):,} documents")
+            be.import_project(name, body)
+    tagged = [d for d in docs if d.labels is not None]
+    counts = {s: sum(1 for d in tagged if d.dataset == s) for s in ("Train", "Test")}
+    err().print(
+        f"imported {len(docs):,} documents into {name} ({len(body['assets']['classes'])} classes; "
+        f"{len(tagged):,} tagged: {counts['Train']:,} train, {counts['Test']:,} test, "
+        f"{len(tagged) - counts['Train'] - counts['Test']:,} unassigned; {len(docs) - len(tagged):,} untagged)",
+        markup=False,
+    )
+
+
+@handle_errors
+def export(
+    name: str = typer.Argument(..., metavar="NAME", help="Project to export."),
+    output: Path = typer.Option(..., "--output", "-o", help="File to write ('-' for stdout)."),
+) -> None:
+    """Write the project as an Azure project file (documents with their text); re-import it with tagwise import.
+
+    \b
+    Example:
+      tagwise export banking -o banking.json
+    """
+    with opened() as be:
+        body = be.export_project(name)
+    text = json.dumps(body, ensure_ascii=False, indent=1)
+    if str(output) == "-":
+        typer.echo(text)
+        return
+    tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    os.replace(tmp, output)
+    err().print(f"exported {len(body['assets']['documents']):,} documents of {name} to {output}", markup=False)

@@ -1,0 +1,127 @@
+"""``tagwise project create|list|show|delete``."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+
+import typer
+from rich.table import Table
+
+from tagwise.cli.common import UsageError, err, handle_errors, kind_name, opened, out
+
+app = typer.Typer(help="Create, list, show and delete projects.", no_args_is_help=True)
+
+KINDS = {"single": "CustomSingleLabelClassification", "multi": "CustomMultiLabelClassification"}
+
+
+class Kind(str, Enum):
+    single = "single"
+    multi = "multi"
+
+
+@app.command("create")
+@handle_errors
+def create(
+    name: str = typer.Argument(..., metavar="NAME", help="Project name: letters, digits, '_', '.', '-' (at most 50)."),
+    kind: Kind = typer.Option(..., "--kind", help="single: one class per document; multi: any number of classes."),
+    language: str = typer.Option("en", help="Language code of the documents, e.g. en, de, pt-BR."),
+    description: str = typer.Option(None, help="Free text shown with the project."),
+) -> None:
+    """Create an empty project.
+
+    \b
+    Example:
+      tagwise project create banking --kind single --language en
+    """
+    from tagwise.errors import Conflict, TagwiseError
+
+    with opened() as be:
+        try:
+            be.get_project(name)
+        except TagwiseError as exc:  # locally ProjectNotFound; remotely a RemoteError with that code
+            if exc.code != "ProjectNotFound":
+                raise
+        else:
+            raise Conflict(f"the project {name} already exists ({be.where})")
+        body = {"projectKind": KINDS[kind.value], "language": language, "storageInputContainerName": name}
+        if description is not None:
+            body["description"] = description
+        project = be.upsert_project(name, body)
+    err().print(f"created project {project['projectName']} ({kind.value}-label, {project['language']})", markup=False)
+
+
+@app.command("list")
+@handle_errors
+def list_projects() -> None:
+    """List the projects.
+
+    \b
+    Example:
+      tagwise project list
+    """
+    with opened() as be:
+        projects = be.list_projects()
+    table = Table("name", "kind", "language", "last trained", "last deployed", "description", box=None)
+    for p in projects:
+        table.add_row(p["projectName"], kind_name(p["projectKind"]), p["language"], p.get("lastTrainedDateTime", "-"),
+                      p.get("lastDeployedDateTime", "-"), p.get("description") or "")
+    if projects:
+        out().print(table)
+    else:
+        err().print("no projects yet; create one with: tagwise project create NAME --kind single", markup=False)
+
+
+@app.command("show")
+@handle_errors
+def show(name: str = typer.Argument(..., metavar="NAME", help="Project name.")) -> None:
+    """Show a project with its trained models and deployments.
+
+    \b
+    Example:
+      tagwise project show banking
+    """
+    with opened() as be:
+        project = be.get_project(name)
+        models = be.list_models(name)
+        deployments = be.list_deployments(name)
+    console = out()
+    info = Table(box=None, show_header=False)
+    for key, value in (("name", project["projectName"]), ("kind", f"{kind_name(project['projectKind'])}-label"),
+                       ("language", project["language"]), ("description", project.get("description") or ""),
+                       ("created", project["createdDateTime"]), ("last trained", project.get("lastTrainedDateTime", "-")),
+                       ("last deployed", project.get("lastDeployedDateTime", "-"))):
+        info.add_row(key, value)
+    console.print(info)
+    if models:
+        table = Table("model", "model id", "trained", "recipe", "seconds", title="models", title_justify="left", box=None)
+        for m in models:
+            table.add_row(m["label"], m["modelId"], m["lastTrainedDateTime"], m["modelTrainingConfigVersion"],
+                          str(m["lastTrainingDurationInSeconds"]))
+        console.print(table)
+    if deployments:
+        table = Table("deployment", "model", "deployed", title="deployments", title_justify="left", box=None)
+        for d in deployments:
+            table.add_row(d["deploymentName"], d["trainedModelLabel"], d["lastDeployedDateTime"])
+        console.print(table)
+
+
+@app.command("delete")
+@handle_errors
+def delete(
+    name: str = typer.Argument(..., metavar="NAME", help="Project name."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed when not on a terminal)."),
+) -> None:
+    """Delete a project with its documents, models and deployments.
+
+    \b
+    Example:
+      tagwise project delete banking --yes
+    """
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"deleting {name} needs confirmation: pass --yes")
+        typer.confirm(f"Delete project {name} with its documents, models and deployments?", abort=True)
+    with opened() as be:
+        be.delete_project(name)
+    err().print(f"deleted project {name}", markup=False)

@@ -1,0 +1,84 @@
+"""``tagwise serve`` (the HTTP API, what ``make serve`` runs) and ``tagwise worker`` (jobs only)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import typer
+
+from tagwise.cli.common import options
+
+
+def _settings():  # noqa: ANN202 - Settings, imported lazily
+    from tagwise.settings import Settings
+
+    data_dir = options().data_dir
+    return Settings(data_dir=data_dir) if data_dir else Settings()
+
+
+def serve(
+    host: str = typer.Option(None, help="Interface to listen on (default: TAGWISE_HOST or 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port to listen on (default: TAGWISE_PORT or 8080)."),
+    workers: int = typer.Option(1, min=1, help="Server processes; each runs its own job runner (job claims are atomic)."),
+) -> None:
+    """Start the API server on the configured store.
+
+    \b
+    Example:
+      tagwise serve --host 0.0.0.0 --port 8080
+    """
+    import os
+
+    import uvicorn
+
+    settings = _settings()
+    if host:
+        settings.host = host
+    if port:
+        settings.port = port
+    key, generated = settings.ensure_api_key()
+    where = f"http://{settings.host}:{settings.port}"
+    typer.echo(f"tagwise listening on {where}  (data: {settings.data_dir.resolve()}, API docs: {where}/docs)")
+    if generated:
+        typer.echo(f"Generated API key (kept in {settings.data_dir / 'api-key'}): {key}")
+    else:
+        typer.echo("API key: from TAGWISE_API_KEY" if settings.api_key_from_env else f"API key: in {settings.data_dir / 'api-key'}")
+    if workers > 1:
+        # Each worker process builds its own app from the environment.
+        os.environ["TAGWISE_DATA_DIR"] = str(settings.data_dir)
+        uvicorn.run("tagwise.server:create_app_from_env", factory=True, workers=workers, host=settings.host, port=settings.port,
+                    log_level=settings.log_level, access_log=False)
+        return
+    from tagwise.server import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
+
+
+def worker() -> None:
+    """Run queued jobs (training, analyze) without serving HTTP, until SIGTERM or Ctrl-C.
+
+    Start as many as you like next to `tagwise serve` on the same store; each job runs once.
+
+    \b
+    Example:
+      TAGWISE_DATA_DIR=/srv/tagwise tagwise worker
+    """
+    from tagwise.core.context import Context
+    from tagwise.jobs.runner import JobRunner
+
+    settings = _settings()
+    ctx = Context.open(settings)
+    runner = JobRunner(ctx)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    runner.start()
+    typer.echo(f"tagwise worker running jobs on {settings.data_dir.resolve()} (Ctrl-C to stop)")
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        runner.stop()
+        ctx.close()
+    typer.echo("tagwise worker stopped")

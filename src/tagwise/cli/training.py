@@ -1,0 +1,168 @@
+"""``tagwise train``, ``tagwise evaluate`` and ``tagwise deploy``."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from tagwise.cli.backends import LocalBackend
+from tagwise.cli.common import UsageError, err, handle_errors, opened, out, progress
+
+MATRIX_MAX_CLASSES = 12
+
+
+def training_body(label: str, recipe: str, split_percent: int, manual_split: bool) -> dict[str, Any]:
+    if manual_split:
+        evaluation: dict[str, Any] = {"kind": "manual"}
+    else:
+        if not 1 <= split_percent <= 99:
+            raise UsageError("--split-percent must be from 1 to 99 (the share of documents used for training)")
+        evaluation = {"kind": "percentage", "trainingSplitPercentage": split_percent, "testingSplitPercentage": 100 - split_percent}
+    return {"modelLabel": label, "trainingConfigVersion": recipe, "evaluationOptions": evaluation}
+
+
+@handle_errors
+def train(
+    name: str = typer.Argument(..., metavar="NAME", help="Project to train."),
+    model: str = typer.Option(..., "--model", help="Label of the model to create (an existing label is retrained)."),
+    recipe: str = typer.Option("auto", help="Model recipe (a trainingConfigVersion): auto, linear, embedding, ensemble, "
+                               "or latest (the server's default)."),
+    split_percent: int = typer.Option(80, help="Train on this share of the tagged documents, test on the rest (stratified)."),
+    manual_split: bool = typer.Option(False, "--manual-split", help="Use each document's own split (imported with split/--split) instead."),
+    no_wait: bool = typer.Option(False, "--no-wait", help="Queue the job and return its id (locally a running serve/worker picks it up)."),
+) -> None:
+    """Train a model and show its evaluation; waits with a progress bar.
+
+    Locally the training runs in this process unless a server or worker on the same data dir
+    takes the job first. With --endpoint, the server trains and this command follows the job.
+
+    \b
+    Example:
+      tagwise train banking --model v1 --recipe linear --manual-split
+    """
+    body = training_body(model, recipe, split_percent, manual_split)
+    with opened() as be:
+        job = be.start_training(name, body)
+        if no_wait:
+            typer.echo(job)
+            local = isinstance(be, LocalBackend)
+            where = "a tagwise serve or tagwise worker on this data dir will run it" if local else "follow it at that URL"
+            err().print(f"queued training of {name}/{model}; {where}", markup=False)
+            return
+        started = time.monotonic()
+        with progress() as bar, _sigterm_as_interrupt():
+            task = bar.add_task(f"training {name}/{model}", total=100)
+            be.wait_training(name, job, lambda percent: bar.update(task, completed=percent))
+        summary = be.evaluation_summary(name, model)
+    scores = _scores(summary)
+    err().print(
+        f"trained {name}/{model} in {time.monotonic() - started:.1f} s: accuracy {scores['accuracy']:.3f}, "
+        f"macro F1 {scores['macroF1']:.3f}, micro F1 {scores['microF1']:.3f} on {scores['testDocuments']} test documents",
+        markup=False,
+    )
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends a local training like Ctrl-C: the job is marked failed instead of left running."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _scores(summary: dict[str, Any]) -> dict[str, Any]:
+    body = summary.get("customSingleLabelClassificationEvaluation") or summary.get("customMultiLabelClassificationEvaluation") or {}
+    extras = summary.get("tagwise") or {}
+    return {**body, "accuracy": extras.get("accuracy", body.get("microF1", 0.0)), "testDocuments": extras.get("testDocuments", "?"),
+            "ece": extras.get("expectedCalibrationError")}
+
+
+@handle_errors
+def evaluate(
+    name: str = typer.Argument(..., metavar="NAME", help="Project."),
+    model: str = typer.Option(..., "--model", help="Label of a trained model."),
+    as_json: bool = typer.Option(False, "--json", help="Print the evaluation summary as JSON (the API's summary-result)."),
+) -> None:
+    """Show a trained model's evaluation: summary, per-class table and confusion matrix.
+
+    With more than 12 classes the confusion matrix is shown as the most frequent confusions.
+
+    \b
+    Example:
+      tagwise evaluate banking --model v1
+    """
+    with opened() as be:
+        summary = be.evaluation_summary(name, model)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    console = out()
+    scores = _scores(summary)
+    head = Table("metric", "value", box=None, title=f"{name}/{model}", title_justify="left")
+    for key in ("accuracy", "microPrecision", "microRecall", "microF1", "macroPrecision", "macroRecall", "macroF1", "ece"):
+        if scores.get(key) is not None:
+            head.add_row(key, f"{scores[key]:.4f}")
+    head.add_row("testDocuments", str(scores["testDocuments"]))
+    console.print(head)
+    console.print(_class_table(scores.get("classes") or {}))
+    matrix = scores.get("confusionMatrix")
+    if matrix is not None:
+        console.print(_confusion(matrix))
+
+
+def _class_table(classes: dict[str, dict[str, Any]]) -> Table:
+    table = Table("class", "precision", "recall", "f1", "support", "tp", "fp", "fn", box=None, title="per class", title_justify="left")
+    for label, m in sorted(classes.items()):
+        support = m["truePositiveCount"] + m["falseNegativeCount"]
+        table.add_row(label, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(support),
+                      str(m["truePositiveCount"]), str(m["falsePositiveCount"]), str(m["falseNegativeCount"]))
+    return table
+
+
+def _confusion(matrix: dict[str, dict[str, dict[str, float]]]) -> Table:
+    labels = sorted(set(matrix) | {p for row in matrix.values() for p in row})
+    if len(labels) <= MATRIX_MAX_CLASSES:
+        table = Table("expected \\ predicted", *labels, box=None, title="confusion matrix (counts)", title_justify="left")
+        for expected in labels:
+            row = matrix.get(expected, {})
+            table.add_row(expected, *(str(int(row[p]["rawValue"])) if p in row else "." for p in labels))
+        return table
+    pairs = sorted(((cell["rawValue"], e, p) for e, row in matrix.items() for p, cell in row.items() if e != p), reverse=True)
+    table = Table("expected", "predicted", "count", box=None, title="most frequent confusions", title_justify="left")
+    for count, expected, predicted in pairs[:15]:
+        table.add_row(expected, predicted, str(int(count)))
+    return table
+
+
+@handle_errors
+def deploy(
+    name: str = typer.Argument(..., metavar="NAME", help="Project."),
+    deployment: str = typer.Argument(..., metavar="DEPLOYMENT", help="Deployment name (created, or switched to the new model)."),
+    model: str = typer.Option(..., "--model", help="Label of the trained model to serve."),
+) -> None:
+    """Serve a trained model under a deployment name.
+
+    \b
+    Example:
+      tagwise deploy banking production --model v1
+    """
+    with opened() as be:
+        result = be.deploy(name, deployment, model)
+    err().print(f"deployed {name}/{model} as {deployment} (model id {result['modelId']})", markup=False)

@@ -1,0 +1,163 @@
+"""A small HTTP client for a remote tagwise server (what ``tagwise --endpoint URL`` uses).
+
+It speaks the same Azure-compatible API as the official SDKs and returns the same JSON shapes
+the services' ``describe`` functions produce, so callers need not care where a project lives.
+Error envelopes become :class:`RemoteError`, a :class:`~tagwise.errors.TagwiseError`.
+
+>>> client = Client("http://127.0.0.1:8080", key="...")        # doctest: +SKIP
+>>> [p["projectName"] for p in client.list_projects()]           # doctest: +SKIP
+['banking']
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+
+from tagwise.errors import TagwiseError
+
+API_VERSION = "2023-04-01"
+KEY_HEADER = "Ocp-Apim-Subscription-Key"
+AUTHORING = "/language/authoring/analyze-text/projects"
+TERMINAL = frozenset({"succeeded", "failed", "cancelled", "partiallyCompleted"})
+MAX_RETRIES = 20
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return min(max(float(response.headers.get("Retry-After", "1")), 0.1), 60.0)
+    except ValueError:
+        return 1.0
+
+
+class RemoteError(TagwiseError):
+    """An error envelope from the server (or no answer at all); ``status`` is the HTTP status or None."""
+
+    def __init__(self, message: str, *, code: str = "InternalServerError", status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class Client:
+    """Authoring and runtime calls against ``endpoint`` with the API ``key``."""
+
+    def __init__(self, endpoint: str, key: str, *, timeout_s: float = 300.0, poll_s: float = 0.5,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.poll_s = poll_s
+        self._http = httpx.Client(base_url=self.endpoint, headers={KEY_HEADER: key}, timeout=timeout_s, transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def request(self, method: str, url: str, *, json: Any = None, params: dict[str, Any] | None = None) -> httpx.Response:
+        """Send one request; raise :class:`RemoteError` unless the status is 2xx."""
+        query = {"api-version": API_VERSION, **(params or {})} if not url.startswith("http") else params
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                response = self._http.request(method, url, json=json, params=query)
+            except httpx.HTTPError as exc:
+                raise RemoteError(f"cannot reach the tagwise server at {self.endpoint}: {exc}") from None
+            if response.status_code != 429 or attempt == MAX_RETRIES:
+                break
+            # Rate limited (TAGWISE_RATE_LIMIT_PER_MINUTE): wait as told and send it again.
+            time.sleep(_retry_after(response))
+        if response.is_success:
+            return response
+        try:
+            error = response.json()["error"]
+            code, message = error.get("code", "InternalServerError"), error.get("message") or response.text
+        except (ValueError, KeyError, TypeError, AttributeError):
+            code, message = "InternalServerError", f"HTTP {response.status_code}: {response.text[:200]}"
+        raise RemoteError(message, code=code, status=response.status_code)
+
+    def _pages(self, path: str) -> Iterator[dict[str, Any]]:
+        body = self.request("GET", path).json()
+        while True:
+            yield from body.get("value", [])
+            if not body.get("nextLink"):
+                return
+            body = self.request("GET", body["nextLink"]).json()
+
+    def wait(self, operation_url: str, on_update: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """Poll a long-running operation until it ends; raise if it failed or was cancelled."""
+        while True:
+            state = self.request("GET", operation_url).json()
+            if on_update is not None:
+                on_update(state)
+            if state.get("status") in TERMINAL:
+                break
+            time.sleep(self.poll_s)
+        if state["status"] in ("failed", "cancelled"):
+            errors = state.get("errors") or []
+            message = errors[0].get("message") if errors else f"the operation was {state['status']}"
+            raise RemoteError(message, code=(errors[0].get("code") if errors else "Cancelled") or "InternalServerError")
+        return state
+
+    def _operation(self, method: str, path: str, body: Any = None) -> str:
+        response = self.request(method, path, json=body)
+        location = response.headers.get("Operation-Location")
+        if not location:
+            raise RemoteError(f"{method} {path} answered {response.status_code} without an Operation-Location header")
+        return location
+
+    # -- projects ---------------------------------------------------------------------------
+
+    def list_projects(self) -> list[dict[str, Any]]:
+        return list(self._pages(AUTHORING))
+
+    def get_project(self, name: str) -> dict[str, Any]:
+        return self.request("GET", f"{AUTHORING}/{name}").json()
+
+    def upsert_project(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.request("PATCH", f"{AUTHORING}/{name}", json=body).json()
+
+    def delete_project(self, name: str) -> None:
+        self.wait(self._operation("DELETE", f"{AUTHORING}/{name}"))
+
+    def import_project(self, name: str, project_file: dict[str, Any]) -> dict[str, Any]:
+        return self.wait(self._operation("POST", f"{AUTHORING}/{name}/:import", project_file))
+
+    def export_project(self, name: str) -> dict[str, Any]:
+        state = self.wait(self._operation("POST", f"{AUTHORING}/{name}/:export"))
+        return self.request("GET", state["resultUrl"]).json()
+
+    # -- training, models, deployments ------------------------------------------------------
+
+    def start_training(self, name: str, body: dict[str, Any]) -> str:
+        """Queue a training job; returns its operation URL (poll it with :meth:`wait`)."""
+        return self._operation("POST", f"{AUTHORING}/{name}/:train", body)
+
+    def list_models(self, name: str) -> list[dict[str, Any]]:
+        return list(self._pages(f"{AUTHORING}/{name}/models"))
+
+    def evaluation_summary(self, name: str, label: str) -> dict[str, Any]:
+        return self.request("GET", f"{AUTHORING}/{name}/models/{label}/evaluation/summary-result").json()
+
+    def list_deployments(self, name: str) -> list[dict[str, Any]]:
+        return list(self._pages(f"{AUTHORING}/{name}/deployments"))
+
+    def deploy(self, name: str, deployment: str, label: str) -> dict[str, Any]:
+        self.wait(self._operation("PUT", f"{AUTHORING}/{name}/deployments/{deployment}", {"trainedModelLabel": label}))
+        return self.request("GET", f"{AUTHORING}/{name}/deployments/{deployment}").json()
+
+    # -- runtime ----------------------------------------------------------------------------
+
+    def classify(self, name: str, deployment: str, documents: list[dict[str, str]], top: int | None = None) -> dict[str, Any]:
+        """The synchronous route: up to the server's TAGWISE_MAX_SYNC_DOCUMENTS (default 1,000) per call."""
+        body: dict[str, Any] = {"documents": documents}
+        if top:
+            body["top"] = top
+        return self.request("POST", f"/language/tagwise/projects/{name}/deployments/{deployment}:classify", json=body).json()

@@ -1,0 +1,87 @@
+"""Running a queued training job in the calling process (the CLI's local mode).
+
+The job runner of a server or worker does the same with a child process; both claim the job
+atomically first, so a server watching the same store never runs it twice.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+from tagwise.core import jobs, training
+from tagwise.core.context import Context
+from tagwise.errors import JobCancelled, TagwiseError
+from tagwise.storage import records
+from tagwise.storage.records import utcnow
+
+
+def claim(ctx: Context, job_id: str) -> bool:
+    """Mark the job running under this process; False when someone else claimed it first."""
+    with ctx.db.write() as conn:
+        values = {"claimed_by": f"{socket.gethostname()}:{os.getpid()}", "status": "running", "started_at": utcnow()}
+        return records.update_job(conn, job_id, values, only_if_status=("notStarted",))
+
+
+def run_training(ctx: Context, job_id: str, on_percent: Callable[[int], None] | None = None) -> None:
+    """Run a claimed training job here, recording progress in the job row (throttled) as the runner does.
+
+    Whatever happens, the job ends in a terminal state: a domain error or a crash fails it with
+    its message, Ctrl-C fails it as interrupted (and re-raises).
+    """
+    last = [0.0]
+
+    def progress(percent: int) -> None:
+        if on_percent is not None:
+            on_percent(percent)
+        now = time.monotonic()
+        if now - last[0] < 0.5 and percent < 100:
+            return
+        last[0] = now
+        with ctx.db.write() as conn:
+            job = records.get_job(conn, job_id)
+            if job is None or job["cancel_requested"]:
+                raise JobCancelled("cancelled")
+            records.update_job(conn, job_id, {"percent": percent}, only_if_status=("running",))
+
+    alive = _Heartbeat(ctx, job_id)
+    try:
+        training.run(ctx, job_id, progress)
+    except JobCancelled:
+        with ctx.db.write() as conn:
+            records.update_job(conn, job_id, {"status": "cancelled", "finished_at": utcnow()}, only_if_status=("running", "cancelling"))
+    except TagwiseError as exc:
+        jobs.fail(ctx, job_id, exc.message, code=exc.code)
+    except KeyboardInterrupt:
+        jobs.fail(ctx, job_id, "Training was interrupted (the tagwise command was stopped). Start it again.")
+        raise
+    except Exception as exc:  # noqa: BLE001 - a job must end failed with a reason, whatever broke
+        jobs.fail(ctx, job_id, f"Training failed: {type(exc).__name__}: {exc}")
+    finally:
+        alive.stop()
+
+
+class _Heartbeat:
+    """Records every ``job_heartbeat_s`` that the job is alive, as a runner does for its jobs,
+    so runners on other hosts (shared PostgreSQL) do not take it for dead during a long fit."""
+
+    def __init__(self, ctx: Context, job_id: str) -> None:
+        self.ctx, self.job_id = ctx, job_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(max(self.ctx.settings.job_heartbeat_s, 0.05)):
+            try:
+                with self.ctx.db.write() as conn:
+                    records.heartbeat(conn, [self.job_id])
+            except Exception:  # noqa: BLE001, S110 - a missed beat is retried at the next one
+                pass
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

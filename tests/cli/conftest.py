@@ -1,0 +1,111 @@
+"""Driving ``tagwise`` as a user would: real files from the shared datasets, a real data dir.
+
+``cli(...)`` runs the command in-process (``typer.testing.CliRunner``) with its own environment,
+so a test reads like a shell session: ``cli("train", "bank", "--model", "v1")``.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import read_jsonl, take_per_class
+
+N_CLASSES, TRAIN_PER_CLASS, TEST_PER_CLASS = 8, 20, 5
+
+
+@dataclass
+class Slice:
+    """A small banking77 slice written as the files a user would have."""
+
+    folder: Path
+    train: list[dict]
+    test: list[dict]
+
+    @property
+    def classes(self) -> list[str]:
+        return sorted({r["labels"][0] for r in self.train})
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def bank(datasets, tmp_path_factory) -> Slice:
+    train = take_per_class(read_jsonl(datasets / "banking77" / "train.jsonl"), N_CLASSES, TRAIN_PER_CLASS)
+    classes = sorted({r["labels"][0] for r in train})
+    test_rows = [r for r in read_jsonl(datasets / "banking77" / "test.jsonl") if r["labels"][0] in classes]
+    test = take_per_class(test_rows, N_CLASSES, TEST_PER_CLASS)
+    folder = tmp_path_factory.mktemp("bank-files")
+    write_jsonl(folder / "train.jsonl", [{"id": r["id"], "text": r["text"], "labels": r["labels"]} for r in train])
+    write_jsonl(folder / "test.jsonl", [{"id": r["id"], "text": r["text"], "labels": r["labels"]} for r in test])
+    (folder / "queries.txt").write_text("".join(r["text"].replace("\n", " ") + "\n" for r in test), encoding="utf-8")
+    return Slice(folder, train, test)
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+CliFn = Callable[..., Result]
+
+
+def make_cli(env: dict[str, str]) -> CliFn:
+    from tagwise.cli import app
+
+    runner = CliRunner()
+
+    def cli(*args: str, input: str | None = None) -> Result:
+        argv = list(args) if len(args) != 1 else shlex.split(args[0])
+        result = runner.invoke(app, argv, env=env, input=input, catch_exceptions=False)
+        return Result(result.exit_code, result.stdout, result.stderr)
+
+    return cli
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def cli(data_dir) -> CliFn:
+    """``tagwise`` on a fresh local data dir (no server)."""
+    return make_cli({"TAGWISE_DATA_DIR": str(data_dir), "TAGWISE_ENDPOINT": "", "TAGWISE_API_KEY": ""})
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    return result
+
+
+@dataclass
+class Deployed:
+    cli: CliFn
+    data_dir: Path
+
+
+@pytest.fixture(scope="session")
+def deployed(bank, tmp_path_factory) -> Deployed:
+    """A local data dir where project ``bank`` is trained (``v1``, linear) and deployed as ``prod``."""
+    data = tmp_path_factory.mktemp("deployed") / "data"
+    cli = make_cli({"TAGWISE_DATA_DIR": str(data), "TAGWISE_ENDPOINT": "", "TAGWISE_API_KEY": ""})
+    ok(cli("project", "create", "bank", "--kind", "single"))
+    ok(cli("import", "bank", str(bank.path("train.jsonl"))))
+    ok(cli("train", "bank", "--model", "v1", "--recipe", "linear"))
+    ok(cli("deploy", "bank", "prod", "--model", "v1"))
+    return Deployed(cli, data)

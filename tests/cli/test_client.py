@@ -1,0 +1,55 @@
+"""The remote client (``tagwise.Client``): error envelopes, rate limits, paging, long operations."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tagwise.client import Client, RemoteError
+
+
+def client_for(handler) -> Client:
+    return Client("http://tagwise.test", key="k", poll_s=0.01, transport=httpx.MockTransport(handler))
+
+
+def test_error_envelope_becomes_remote_error():
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.headers["Ocp-Apim-Subscription-Key"] == "k" and request.url.params["api-version"]
+        return httpx.Response(404, json={"error": {"code": "ProjectNotFound", "message": "The project x could not be found."}})
+
+    with pytest.raises(RemoteError) as caught:
+        client_for(handler).get_project("x")
+    assert (caught.value.code, caught.value.status, caught.value.message) == ("ProjectNotFound", 404, "The project x could not be found.")
+
+
+def test_rate_limited_requests_are_retried_after_the_advertised_wait():
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) < 3:
+            return httpx.Response(429, headers={"Retry-After": "0"}, json={"error": {"code": "TooManyRequests", "message": "slow down"}})
+        return httpx.Response(200, json={"projectName": "p", "deploymentName": "d", "documents": [], "errors": []})
+
+    assert client_for(handler).classify("p", "d", [{"id": "0", "text": "hi"}])["documents"] == []
+    assert len(calls) == 3
+
+
+NEXT = "http://tagwise.test/language/authoring/analyze-text/projects?skip=1&api-version=2023-04-01"
+
+
+def test_pages_follow_next_link_and_operations_are_polled():
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/projects") and "skip" not in request.url.params:
+            return httpx.Response(200, json={"value": [{"projectName": "a"}], "nextLink": NEXT})
+        if path.endswith("/projects"):
+            return httpx.Response(200, json={"value": [{"projectName": "b"}], "nextLink": None})
+        if path.endswith(":train"):
+            return httpx.Response(202, headers={"Operation-Location": "http://tagwise.test/language/job/1?api-version=2023-04-01"})
+        return httpx.Response(200, json={"status": "failed", "errors": [{"code": "InvalidArgument", "message": "too few documents"}]})
+
+    client = client_for(handler)
+    assert [p["projectName"] for p in client.list_projects()] == ["a", "b"]
+    with pytest.raises(RemoteError, match="too few documents"):
+        client.wait(client.start_training("p", {"modelLabel": "v1"}))

@@ -1,0 +1,81 @@
+"""Exit codes and messages: 0 ok, 1 one ``error:`` line from the service, 2 usage; help everywhere."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import ok
+
+COMMANDS = [
+    ["serve"], ["worker"], ["project", "create"], ["project", "list"], ["project", "show"], ["project", "delete"],
+    ["import"], ["train"], ["evaluate"], ["deploy"], ["classify"], ["export"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help_with_an_example(cli, command):
+    text = ok(cli(*command, "--help")).stdout
+    assert "Example:" in text and f"tagwise {' '.join(command)}" in text
+
+
+def test_root_help_and_version(cli):
+    assert "project" in ok(cli("--help")).stdout
+    assert ok(cli("--version")).stdout.startswith("tagwise ")
+
+
+def one_error_line(result, code: int = 1) -> str:
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+def test_service_errors_exit_1_with_one_line(cli, bank):
+    assert "could not be found" in one_error_line(cli("project", "show", "nope"))
+    ok(cli("project", "create", "bank", "--kind", "single"))
+    assert "already exists" in one_error_line(cli("project", "create", "bank", "--kind", "single"))
+    assert "invalid" in one_error_line(cli("project", "create", "bad name", "--kind", "single"))
+    assert "training needs at least" in one_error_line(cli("train", "bank", "--model", "v1"))
+    assert "could not be found" in one_error_line(cli("deploy", "bank", "prod", "--model", "v1"))
+    queries = bank.path("queries.txt")
+    assert "deployment prod could not be found" in one_error_line(cli("classify", "bank", "prod", str(queries)))
+    assert "does not exist" in one_error_line(cli("import", "missing", str(bank.path("train.jsonl"))))
+
+
+def test_usage_errors_exit_2(cli, bank, tmp_path):
+    assert cli("project", "create", "bank").exit_code == 2  # --kind missing
+    assert cli("project", "create", "bank", "--kind", "triple").exit_code == 2
+    assert cli("train", "bank").exit_code == 2  # --model missing
+    assert cli("frobnicate").exit_code == 2
+    ok(cli("project", "create", "bank", "--kind", "single"))
+    assert "no such file" in one_error_line(cli("import", "bank", str(tmp_path / "absent.jsonl")), code=2)
+    assert "no such file" in one_error_line(cli("classify", "bank", "prod", str(tmp_path / "absent.txt")), code=2)
+    odd = tmp_path / "data.xml"
+    odd.write_text("<x/>")
+    assert "--format" in one_error_line(cli("import", "bank", str(odd)), code=2)
+    assert "split-percent" in one_error_line(cli("train", "bank", "--model", "v1", "--split-percent", "100"), code=2)
+
+
+def test_endpoint_without_key_is_a_usage_error(cli):
+    assert "--key" in one_error_line(cli("--endpoint", "http://127.0.0.1:9", "project", "list"), code=2)
+
+
+def test_unreachable_server_is_one_line(cli):
+    line = one_error_line(cli("--endpoint", "http://127.0.0.1:9", "--key", "k", "project", "list"))
+    assert "cannot reach" in line
+
+
+def test_the_installed_command_runs(tmp_path):
+    script = Path(sys.executable).parent / "tagwise"
+    if not script.exists():
+        pytest.skip("tagwise is not installed in this environment (make install)")
+    env = dict(os.environ, TAGWISE_DATA_DIR=str(tmp_path), TAGWISE_ENDPOINT="")
+    listed = subprocess.run([str(script), "project", "list"], env=env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and "no projects yet" in listed.stderr
+    missing = subprocess.run([str(script), "project", "show", "x"], env=env, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1 and missing.stderr == "error: The project x could not be found.\n"

@@ -1,0 +1,81 @@
+"""``tagwise import`` of every input format, merging several files, --append, all-or-nothing."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from tests.cli.conftest import ok, write_jsonl
+from tests.conftest import read_jsonl
+
+
+def exported(cli, tmp_path, name: str) -> dict:
+    path = tmp_path / f"{name}-export.json"
+    ok(cli("export", name, "-o", str(path)))
+    return json.loads(path.read_text())
+
+
+def test_several_files_are_one_import(cli, bank, tmp_path):
+    ok(cli("project", "create", "bank", "--kind", "single"))
+    ok(cli("import", "bank", str(bank.path("train.jsonl")), str(bank.path("test.jsonl"))))
+    docs = exported(cli, tmp_path, "bank")["assets"]["documents"]
+    assert len(docs) == len(bank.train) + len(bank.test)
+    assert {d["location"] for d in docs} == {r["id"] for r in bank.train + bank.test}
+    # Without --append an import replaces the documents (Azure semantics).
+    ok(cli("import", "bank", str(bank.path("test.jsonl"))))
+    assert len(exported(cli, tmp_path, "bank")["assets"]["documents"]) == len(bank.test)
+
+
+def test_csv_multi_label_with_separator_and_columns(cli, datasets, tmp_path):
+    all_rows = read_jsonl(datasets / "goemotions" / "train.jsonl")
+    rows = [r for r in all_rows if len(r["labels"]) > 1][:30] + [r for r in all_rows if len(r["labels"]) == 1][:30]
+    path = tmp_path / "emotions.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "comment", "emotions"])
+        for r in rows:
+            writer.writerow([r["id"], r["text"], "|".join(r["labels"])])
+    ok(cli("import", "emo", str(path), "--kind", "multi",
+           "--text-column", "comment", "--label-column", "emotions", "--label-separator", "|"))
+    body = exported(cli, tmp_path, "emo")
+    assert body["metadata"]["projectKind"] == "CustomMultiLabelClassification"
+    by_location = {d["location"]: d for d in body["assets"]["documents"]}
+    for r in rows:
+        assert sorted(c["category"] for c in by_location[r["id"]]["classes"]) == sorted(r["labels"])
+
+
+def test_txt_folder_subfolders_are_classes(cli, bank, tmp_path):
+    folder = tmp_path / "texts"
+    for r in bank.train[:30]:
+        target = folder / r["labels"][0]
+        target.mkdir(parents=True, exist_ok=True)
+        (target / f"{r['id']}.txt").write_text(r["text"], encoding="utf-8")
+    (folder / "untagged.txt").write_text("where is my card?", encoding="utf-8")
+    ok(cli("import", "folder", str(folder), "--kind", "single"))
+    docs = exported(cli, tmp_path, "folder")["assets"]["documents"]
+    assert len(docs) == 31
+    tagged = {d["location"]: d["class"]["category"] for d in docs if "class" in d}
+    assert tagged[f"{bank.train[0]['labels'][0]}__{bank.train[0]['id']}.txt"] == bank.train[0]["labels"][0]
+
+
+def test_append_keeps_existing_and_replaces_same_location(cli, bank, tmp_path):
+    ok(cli("import", "bank", str(bank.path("train.jsonl")), "--kind", "single", "--split", "train"))
+    changed = dict(bank.train[0], text="changed text")
+    new = {"id": "new-1", "text": "brand new", "labels": bank.train[0]["labels"], "split": "test"}
+    extra = write_jsonl(tmp_path / "extra.jsonl", [changed, new])
+    ok(cli("import", "bank", str(extra), "--append"))
+    docs = {d["location"]: d for d in exported(cli, tmp_path, "bank")["assets"]["documents"]}
+    assert len(docs) == len(bank.train) + 1
+    assert docs[changed["id"]]["text"] == "changed text"
+    assert docs["new-1"]["dataset"] == "Test" and docs[bank.train[1]["id"]]["dataset"] == "Train"
+
+
+def test_a_bad_document_imports_nothing(cli, bank, tmp_path):
+    ok(cli("import", "bank", str(bank.path("train.jsonl")), "--kind", "single"))
+    two_labels = [{"id": "a", "text": "fine", "labels": ["x"]}, {"id": "b", "text": "two", "labels": ["x", "y"]}]
+    bad = write_jsonl(tmp_path / "bad.jsonl", two_labels)
+    result = cli("import", "bank", str(bank.path("test.jsonl")), str(bad), "--append")
+    assert result.exit_code == 1 and "single-label" in result.stderr
+    empty = write_jsonl(tmp_path / "empty.jsonl", [{"id": "c", "text": "   ", "labels": ["x"]}])
+    assert cli("import", "bank", str(empty), "--append").exit_code == 1
+    assert len(exported(cli, tmp_path, "bank")["assets"]["documents"]) == len(bank.train)

@@ -1,0 +1,121 @@
+"""The whole lifecycle on a local data dir, no server: create, import, train, evaluate, deploy, classify, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from tests.cli.conftest import ok
+
+
+def test_local_lifecycle(cli, bank, tmp_path):
+    ok(cli("project", "create", "bank", "--kind", "single", "--description", "banking intents"))
+    assert "bank" in ok(cli("project", "list")).stdout
+
+    imported = ok(cli("import", "bank", str(bank.path("train.jsonl")), "--split", "train"))
+    assert "160 documents" in imported.stderr
+    appended = ok(cli("import", "bank", str(bank.path("test.jsonl")), "--split", "test", "--append"))
+    assert "200 documents" in appended.stderr and "160 train, 40 test" in appended.stderr
+
+    trained = ok(cli("train", "bank", "--model", "v1", "--recipe", "linear", "--manual-split"))
+    assert "trained bank/v1" in trained.stderr and "on 40 test documents" in trained.stderr
+
+    summary = json.loads(ok(cli("evaluate", "bank", "--model", "v1", "--json")).stdout)
+    scores = summary["customSingleLabelClassificationEvaluation"]
+    assert set(scores["classes"]) == set(bank.classes)
+    assert scores["microF1"] > 0.6
+    table = ok(cli("evaluate", "bank", "--model", "v1")).stdout
+    assert "per class" in table and "confusion matrix" in table and bank.classes[0][:20] in table
+
+    ok(cli("deploy", "bank", "prod", "--model", "v1"))
+    shown = ok(cli("project", "show", "bank")).stdout
+    assert "v1" in shown and "prod" in shown
+
+    out = tmp_path / "predictions.jsonl"
+    ok(cli("classify", "bank", "prod", str(bank.path("queries.txt")), "-o", str(out), "--top", "3"))
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [str(i) for i in range(1, len(bank.test) + 1)]
+    assert all(len(r["predictions"]) == 3 and r["predictions"][0]["category"] in bank.classes for r in rows)
+    hits = sum(r["predictions"][0]["category"] == t["labels"][0] for r, t in zip(rows, bank.test))
+    assert hits / len(rows) > 0.6
+
+    as_csv = ok(cli("classify", "bank", "prod", str(bank.path("test.jsonl")), "--format", "csv")).stdout
+    records = list(csv.DictReader(io.StringIO(as_csv)))
+    assert [r["id"] for r in records] == [t["id"] for t in bank.test]
+    assert all(r["category"] in bank.classes and 0 < float(r["confidenceScore"]) <= 1 for r in records)
+
+    stdin = "".join(json.dumps({"id": f"q{i}", "text": t["text"]}) + "\n" for i, t in enumerate(bank.test[:5]))
+    piped = ok(cli("classify", "bank", "prod", "-", input=stdin)).stdout.splitlines()
+    assert [json.loads(line)["id"] for line in piped] == [f"q{i}" for i in range(5)]
+
+    exported = tmp_path / "bank.json"
+    ok(cli("export", "bank", "-o", str(exported)))
+    ok(cli("import", "copy", str(exported)))  # an Azure project file creates the project
+    copy = tmp_path / "copy.json"
+    ok(cli("export", "copy", "-o", str(copy)))
+    original, again = json.loads(exported.read_text()), json.loads(copy.read_text())
+    assert again["assets"] == original["assets"] and again["metadata"]["projectName"] == "copy"
+
+    refused = cli("project", "delete", "bank")
+    assert refused.exit_code == 2 and "--yes" in refused.stderr
+    ok(cli("project", "delete", "bank", "--yes"))
+    gone = cli("project", "show", "bank")
+    assert gone.exit_code == 1 and gone.stderr.startswith("error: ") and len(gone.stderr.strip().splitlines()) == 1
+
+
+def test_train_no_wait_leaves_the_job_queued_for_a_worker(cli, bank, data_dir):
+    ok(cli("import", "bank", str(bank.path("train.jsonl")), "--kind", "single"))
+    queued = ok(cli("train", "bank", "--model", "v1", "--recipe", "linear", "--no-wait"))
+    job_id = queued.stdout.strip()
+    assert "worker" in queued.stderr
+
+    from tagwise.core import jobs
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+
+    ctx = Context.open(Settings(data_dir=data_dir))
+    try:
+        assert jobs.get(ctx, job_id, "train", "bank")["status"] == "notStarted"
+    finally:
+        ctx.close()
+    busy = cli("train", "bank", "--model", "v2", "--recipe", "linear")
+    assert busy.exit_code == 1 and "already training" in busy.stderr
+
+
+def test_multi_label_lifecycle(cli, datasets, tmp_path):
+    from tests.cli.conftest import write_jsonl
+    from tests.conftest import read_jsonl
+
+    keep = {"gratitude", "love", "anger", "amusement"}
+    rows = [dict(r, labels=[x for x in r["labels"] if x in keep]) for r in read_jsonl(datasets / "goemotions" / "train.jsonl")
+            if set(r["labels"]) & keep][:240]
+    path = write_jsonl(tmp_path / "emotions.jsonl", [{"id": r["id"], "text": r["text"], "labels": r["labels"]} for r in rows])
+    ok(cli("import", "emo", str(path), "--kind", "multi"))
+    ok(cli("train", "emo", "--model", "v1", "--recipe", "linear", "--split-percent", "75"))
+    summary = json.loads(ok(cli("evaluate", "emo", "--model", "v1", "--json")).stdout)
+    assert set(summary["customMultiLabelClassificationEvaluation"]["classes"]) == keep
+    assert "confusion" not in ok(cli("evaluate", "emo", "--model", "v1")).stdout
+    ok(cli("deploy", "emo", "live", "--model", "v1"))
+    piped = ok(cli("classify", "emo", "live", "-", input="thank you so much!\nthis is hilarious lol\n")).stdout
+    first = json.loads(piped.splitlines()[0])
+    assert first["id"] == "1" and [p["category"] for p in first["predictions"]] == ["gratitude"]
+
+
+def test_local_training_sends_heartbeats_like_a_runner(bank, data_dir):
+    from tests.cli.conftest import make_cli
+
+    cli = make_cli({"TAGWISE_DATA_DIR": str(data_dir), "TAGWISE_ENDPOINT": "", "TAGWISE_JOB_HEARTBEAT_S": "0.05"})
+    ok(cli("import", "bank", str(bank.path("train.jsonl")), "--kind", "single"))
+    ok(cli("train", "bank", "--model", "v1", "--recipe", "linear"))
+
+    from tagwise.core import jobs
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+
+    ctx = Context.open(Settings(data_dir=data_dir))
+    try:
+        [job] = jobs.list_for(ctx, "train", "bank")
+    finally:
+        ctx.close()
+    assert job["status"] == "succeeded" and job["heartbeat_at"] is not None

@@ -1,0 +1,82 @@
+"""The same lifecycle against a running server (``--endpoint``/``--key``), over real HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.cli.conftest import make_cli, ok
+from tests.support.live_server import live_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with live_server(tmp_path_factory.mktemp("server") / "data") as running:
+        yield running
+
+
+@pytest.fixture
+def remote(server, tmp_path):
+    # TAGWISE_DATA_DIR points at an empty folder: nothing may be read or written locally.
+    return make_cli({"TAGWISE_ENDPOINT": server.url, "TAGWISE_API_KEY": server.key, "TAGWISE_DATA_DIR": str(tmp_path / "unused")})
+
+
+def test_remote_lifecycle(remote, server, bank, tmp_path):
+    ok(remote("project", "create", "bank", "--kind", "single", "--language", "en"))
+    assert "bank" in ok(remote("project", "list")).stdout
+    ok(remote("import", "bank", str(bank.path("train.jsonl")), "--split", "train"))
+    ok(remote("import", "bank", str(bank.path("test.jsonl")), "--split", "test", "--append"))
+
+    trained = ok(remote("train", "bank", "--model", "v1", "--recipe", "linear", "--manual-split"))
+    assert "on 40 test documents" in trained.stderr
+    summary = json.loads(ok(remote("evaluate", "bank", "--model", "v1", "--json")).stdout)
+    assert set(summary["customSingleLabelClassificationEvaluation"]["classes"]) == set(bank.classes)
+    assert "confusion matrix" in ok(remote("evaluate", "bank", "--model", "v1")).stdout
+
+    ok(remote("deploy", "bank", "prod", "--model", "v1"))
+    assert "prod" in ok(remote("project", "show", "bank")).stdout
+    out = tmp_path / "out.jsonl"
+    ok(remote("classify", "bank", "prod", str(bank.path("queries.txt")), "-o", str(out), "--batch-size", "16"))
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == len(bank.test) and all(r["predictions"][0]["category"] in bank.classes for r in rows)
+    concurrent = tmp_path / "concurrent.jsonl"
+    ok(remote("classify", "bank", "prod", str(bank.path("queries.txt")), "-o", str(concurrent), "--batch-size", "7", "--jobs", "3"))
+    assert concurrent.read_text() == out.read_text()
+
+    exported = tmp_path / "bank.json"
+    ok(remote("export", "bank", "-o", str(exported)))
+    assert len(json.loads(exported.read_text())["assets"]["documents"]) == len(bank.train) + len(bank.test)
+    ok(remote("project", "delete", "bank", "--yes"))
+    gone = remote("project", "show", "bank")
+    assert gone.exit_code == 1 and gone.stderr.startswith("error: The project bank could not be found")
+    assert not (tmp_path / "unused").exists()
+
+
+def test_remote_and_local_classify_agree(remote, deployed, bank, tmp_path):
+    """Export the local project, import it on the server, train the same recipe: same predictions."""
+    exported = tmp_path / "bank.json"
+    ok(deployed.cli("export", "bank", "-o", str(exported)))
+    ok(remote("import", "same", str(exported)))
+    ok(remote("train", "same", "--model", "v1", "--recipe", "linear"))
+    ok(remote("deploy", "same", "prod", "--model", "v1"))
+    local = ok(deployed.cli("classify", "bank", "prod", str(bank.path("queries.txt")))).stdout
+    there = ok(remote("classify", "same", "prod", str(bank.path("queries.txt")))).stdout
+    assert local == there
+
+
+def test_wrong_key_is_one_error_line(server, tmp_path):
+    bad = make_cli({"TAGWISE_ENDPOINT": server.url, "TAGWISE_API_KEY": "wrong", "TAGWISE_DATA_DIR": str(tmp_path)})
+    result = bad("project", "list")
+    assert result.exit_code == 1 and result.stderr.startswith("error: Access denied")
+
+
+def test_no_wait_returns_the_operation_url(remote, bank):
+    ok(remote("import", "quick", str(bank.path("train.jsonl")), "--kind", "single"))
+    queued = ok(remote("train", "quick", "--model", "v1", "--recipe", "linear", "--no-wait"))
+    assert "/train/jobs/" in queued.stdout
+
+
+def test_remote_service_errors_are_one_line(remote):
+    result = remote("train", "nowhere", "--model", "v1")
+    assert result.exit_code == 1 and result.stderr.strip() == "error: The project nowhere could not be found."

@@ -1,0 +1,93 @@
+"""Processes: ``tagwise worker`` runs queued jobs without HTTP; ``tagwise serve --workers N`` serves from N
+processes; a local ``tagwise train`` stopped by a signal fails its job."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.cli.conftest import make_cli, ok
+from tests.support.live_server import LiveServer, _wait_until_ready, free_port
+
+
+def _jobs(data_dir) -> list[dict]:
+    """The training jobs in the store, oldest first."""
+    from tagwise.core import jobs
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+
+    ctx = Context.open(Settings(data_dir=data_dir))
+    try:
+        return jobs.list_for(ctx, "train")
+    finally:
+        ctx.close()
+
+
+def _job_status(data_dir, job_id: str) -> str:
+    return next(j["status"] for j in _jobs(data_dir) if j["id"] == job_id)
+
+
+def test_worker_runs_a_queued_training_and_stops_on_sigterm(cli, bank, data_dir, tmp_path):
+    ok(cli("import", "bank", str(bank.path("train.jsonl")), "--kind", "single"))
+    job_id = ok(cli("train", "bank", "--model", "v1", "--recipe", "linear", "--no-wait")).stdout.strip()
+    env = dict(os.environ, TAGWISE_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1")
+    worker = subprocess.Popen([sys.executable, "-m", "tagwise", "worker"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while _job_status(data_dir, job_id) not in ("succeeded", "failed") and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert _job_status(data_dir, job_id) == "succeeded"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=30)
+    assert worker.returncode == 0 and "worker stopped" in output
+    assert "accuracy" in ok(cli("evaluate", "bank", "--model", "v1")).stdout
+
+
+def test_serve_with_two_workers(tmp_path):
+    data, key, port = tmp_path / "data", secrets.token_hex(8), free_port()
+    env = dict(os.environ, TAGWISE_DATA_DIR=str(data), TAGWISE_API_KEY=key, HF_HUB_OFFLINE="1")
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "tagwise", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+                                   env=env, stdout=sink, stderr=subprocess.STDOUT)
+    server = LiveServer(f"http://127.0.0.1:{port}", key, data, process, log)
+    try:
+        _wait_until_ready(server, 60)
+        remote = make_cli({"TAGWISE_ENDPOINT": server.url, "TAGWISE_API_KEY": key, "TAGWISE_DATA_DIR": str(tmp_path / "unused")})
+        for i in range(4):
+            ok(remote("project", "create", f"p{i}", "--kind", "multi"))
+        listed = ok(remote("project", "list")).stdout
+        assert all(f"p{i}" in listed for i in range(4))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert "Started parent process" in log.read_text() or "worker" in log.read_text().lower()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_stopping_a_local_training_fails_its_job_instead_of_leaving_it_running(cli, datasets, data_dir, signum):
+    ok(cli("import", "big", str(datasets / "banking77" / "train.jsonl"), "--kind", "single"))
+    env = dict(os.environ, TAGWISE_DATA_DIR=str(data_dir), TAGWISE_ENDPOINT="", HF_HUB_OFFLINE="1")
+    train = subprocess.Popen([sys.executable, "-m", "tagwise", "train", "big", "--model", "v1", "--recipe", "linear"],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _jobs(data_dir) or _jobs(data_dir)[0]["status"] != "running":
+            assert time.monotonic() < deadline and train.poll() is None, train.communicate()
+            time.sleep(0.1)
+        train.send_signal(signum)
+        _out, err = train.communicate(timeout=60)
+    finally:
+        if train.poll() is None:
+            train.kill()
+    [job] = _jobs(data_dir)
+    assert train.returncode == 130 and err.strip().endswith("interrupted")
+    assert job["status"] == "failed" and "interrupted" in job["errors"][0]["message"]

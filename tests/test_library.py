@@ -1,0 +1,86 @@
+"""The Python library: ``tagwise.TextClassifier`` and ``tagwise.evaluate``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tagwise
+from tagwise import TextClassifier, evaluate
+from tagwise.errors import InvalidArgument
+from tests.conftest import read_jsonl, take_per_class
+
+
+@pytest.fixture(scope="module")
+def bank(datasets):
+    train = take_per_class(read_jsonl(datasets / "banking77" / "train.jsonl"), 6, 30)
+    classes = {r["labels"][0] for r in train}
+    test = [r for r in read_jsonl(datasets / "banking77" / "test.jsonl") if r["labels"][0] in classes]
+    return train, test
+
+
+def test_single_label_fit_predict_save_load(bank, tmp_path):
+    train, test = bank
+    clf = TextClassifier(recipe="linear").fit([r["text"] for r in train], [r["labels"][0] for r in train])
+    texts = [r["text"] for r in test]
+    predicted = clf.predict(texts)
+    assert all(isinstance(p, str) for p in predicted) and not clf.multi_label
+    proba = clf.predict_proba(texts)
+    assert proba.shape == (len(test), 6) and np.allclose(proba.sum(axis=1), 1)
+    assert [clf.classes_[i] for i in proba.argmax(axis=1)] == predicted
+    report = evaluate([r["labels"][0] for r in test], predicted)
+    assert report.accuracy > 0.7 and set(report.per_class) == set(clf.classes_)
+
+    clf.save(tmp_path / "model")
+    assert (tmp_path / "model" / "manifest.json").is_file()
+    loaded = TextClassifier.load(tmp_path / "model")
+    assert loaded.predict(texts) == predicted and np.array_equal(loaded.predict_proba(texts), proba)
+
+
+def test_multi_label_from_lists_of_labels(datasets):
+    rows = [r for r in read_jsonl(datasets / "goemotions" / "train.jsonl")
+            if set(r["labels"]) <= {"gratitude", "love", "anger", "amusement"}][:300]
+    clf = TextClassifier(recipe="linear").fit([r["text"] for r in rows], [r["labels"] for r in rows])
+    assert clf.multi_label and len(clf.thresholds_) == len(clf.classes_)
+    predicted = clf.predict(["thank you so much, I love it"])
+    assert isinstance(predicted[0], list) and set(predicted[0]) <= set(clf.classes_)
+    report = evaluate([r["labels"] for r in rows], clf.predict([r["text"] for r in rows]))
+    assert report.confusion is None and report.micro_f1 > 0.5
+
+
+def test_it_is_a_scikit_learn_estimator(bank):
+    from sklearn.base import clone
+
+    train, _test = bank
+    clf = TextClassifier(recipe="linear", seed=3, params={"C": 1.0})
+    assert clone(clf).get_params() == clf.get_params()
+    fitted = clf.fit([r["text"] for r in train], [r["labels"][0] for r in train])
+    assert fitted is clf and 0.9 < clf.score([r["text"] for r in train], [r["labels"][0] for r in train]) <= 1.0
+
+
+def test_clear_errors():
+    with pytest.raises(InvalidArgument, match="not trained yet"):
+        TextClassifier().predict(["x"])
+    with pytest.raises(InvalidArgument, match="list of texts"):
+        TextClassifier(recipe="linear").fit(["a b", "c d", "a c", "b d"], ["x", "y", "x", "y"]).predict("a b")
+    with pytest.raises(InvalidArgument, match="unknown model recipe"):
+        TextClassifier(recipe="nope").fit(["a", "b"], ["x", "y"])
+
+
+def test_evaluate_matches_the_ml_report_and_infers_labels():
+    from tagwise.ml import evaluate as ml_evaluate
+
+    y_true, y_pred = ["a", "b", "b", "c"], ["a", "b", "None", "a"]
+    assert evaluate(y_true, y_pred) == ml_evaluate(y_true, y_pred, labels=["a", "b", "c"], multi_label=False)
+    multi = evaluate([["a"], ["a", "b"]], [["a"], ["b"]])
+    assert multi == ml_evaluate([["a"], ["a", "b"]], [["a"], ["b"]], labels=["a", "b"], multi_label=True)
+    assert evaluate(y_true, y_pred).to_dict()["per_class"]["a"]["fp"] == 1
+
+
+def test_import_tagwise_is_cheap():
+    code = "import sys, tagwise; assert 'sklearn' not in sys.modules and 'numpy' not in sys.modules; print(tagwise.__all__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "TextClassifier" in out and tagwise.__all__ == sorted(tagwise.__all__)
