@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from tagwise import __version__
+from tagwise import __version__, studio
 from tagwise.api import errors
 from tagwise.api.limits import BodyLimit
 from tagwise.api.ratelimit import RateLimiter
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
 
     for module in (projects, training, models, deployments, analyze, blobs, keys):
         app.include_router(module.router)
+    app.include_router(studio.router)  # the web studio at /studio (serves its own static assets)
     return app
 
 

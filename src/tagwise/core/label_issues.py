@@ -1,0 +1,127 @@
+"""Tagged documents whose tag looks wrong, found with out-of-fold predictions judged by ``cleanlab``.
+
+Each fold trains a fresh ``linear`` model on the other folds; cleanlab ranks the tags that the
+out-of-fold probabilities disagree with, and each issue carries the class the folds suggest.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tagwise.core.context import Context
+from tagwise.core.predictors import decide
+from tagwise.core.projects import require
+from tagwise.core.training import MIN_DOCUMENTS, SEED
+from tagwise.core.validation import MULTI
+from tagwise.errors import InvalidArgument
+from tagwise.storage import document_records as docs_db
+from tagwise.storage.records import utcnow
+
+__all__ = ["LabelIssue", "LabelIssues", "find_label_issues", "label_issues"]
+
+
+@dataclass(frozen=True)
+class LabelIssue:
+    doc_id: int
+    location: str
+    given: list[str]
+    suggested: list[str]
+    quality: float  # cleanlab's label quality (0 = surely wrong, 1 = surely right)
+
+
+@dataclass(frozen=True)
+class LabelIssues:
+    issues: list[LabelIssue]
+    checked: int
+    folds: int
+    seconds: float
+    computed_at: Any
+
+
+_issues_lock = threading.Lock()
+_issues: dict[tuple[str, int], LabelIssues] = {}
+
+
+def label_issues(ctx: Context, project_name: str) -> LabelIssues | None:
+    """The last ``find_label_issues`` result for the project (kept in memory), if any."""
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+    with _issues_lock:
+        return _issues.get((ctx.settings.resolved_database_url, project["id"]))
+
+
+def find_label_issues(ctx: Context, project_name: str, *, folds: int = 5, limit: int = 200) -> LabelIssues:
+    """Tagged documents whose tag disagrees with out-of-fold predictions, worst first (cleanlab)."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    from tagwise.ml import build_model
+
+    started = time.monotonic()
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        rows = docs_db.tagged_rows(conn, project["id"], with_text=True)
+    multi = project["kind"] == MULTI
+    if not multi:
+        counts = Counter(r["labels"][0] for r in rows if r["labels"])
+        rows = [r for r in rows if r["labels"] and counts[r["labels"][0]] >= 2]
+    classes = sorted({label for r in rows for label in r["labels"]})
+    if len(rows) < MIN_DOCUMENTS or len(classes) < 2:
+        raise InvalidArgument(f"Finding label issues needs at least {MIN_DOCUMENTS} tagged documents of two classes or more.")
+    index = {c: j for j, c in enumerate(classes)}
+    texts = [r["text"] for r in rows]
+    if multi:
+        y = [r["labels"] for r in rows]
+        n_splits = max(2, min(folds, len(rows) // 5))
+        splits = KFold(n_splits, shuffle=True, random_state=SEED).split(np.zeros(len(rows)))
+    else:
+        y = [r["labels"][0] for r in rows]
+        n_splits = max(2, min(folds, min(Counter(y).values())))
+        splits = StratifiedKFold(n_splits, shuffle=True, random_state=SEED).split(np.zeros(len(rows)), y)
+    proba = np.zeros((len(rows), len(classes)))
+    predicted: list[list[str]] = [[] for _ in rows]
+    for train_idx, test_idx in splits:
+        model = build_model("linear", multi_label=multi, seed=SEED, language=project["language"], cache_dir=ctx.settings.cache_dir)
+        model.fit([texts[i] for i in train_idx], [y[i] for i in train_idx])
+        fold_proba = model.predict_proba([texts[i] for i in test_idx])
+        columns = [index[c] for c in model.classes_]
+        proba[np.ix_(test_idx, columns)] = fold_proba
+        for i, prediction in zip(test_idx, decide(model, fold_proba), strict=True):
+            predicted[i] = prediction.labels
+    found = _cleanlab_issues(multi, [[index[c] for c in r["labels"]] for r in rows], proba)
+    issues = []
+    for i, quality in found:
+        given = list(rows[i]["labels"])
+        suggested = predicted[i] if multi else [classes[int(proba[i].argmax())]]
+        if sorted(suggested) != sorted(given):
+            issues.append(LabelIssue(rows[i]["id"], rows[i]["location"], given, suggested, round(float(quality), 4)))
+    result = LabelIssues(issues[:limit], len(rows), n_splits, round(time.monotonic() - started, 2), utcnow())
+    with _issues_lock:
+        _issues[(ctx.settings.resolved_database_url, project["id"])] = result
+    return result
+
+
+def _cleanlab_issues(multi: bool, labels: list[list[int]], proba: np.ndarray) -> list[tuple[int, float]]:
+    """(row, label quality) of each likely label error, worst first.
+
+    ``n_jobs=1``: cleanlab otherwise forks a process pool, which can deadlock inside a threaded server.
+    """
+    if multi:
+        from cleanlab.multilabel_classification.filter import find_label_issues as find
+        from cleanlab.multilabel_classification.rank import get_label_quality_scores
+
+        quality = get_label_quality_scores(labels, proba)
+        ranked = find(labels=labels, pred_probs=proba, return_indices_ranked_by="self_confidence", n_jobs=1)
+    else:
+        from cleanlab.filter import find_label_issues as find
+        from cleanlab.rank import get_label_quality_scores
+
+        y = np.array([row[0] for row in labels])
+        quality = get_label_quality_scores(y, proba)
+        ranked = find(labels=y, pred_probs=proba, return_indices_ranked_by="self_confidence", n_jobs=1)
+    return [(int(i), float(quality[i])) for i in ranked]

@@ -1,0 +1,71 @@
+"""What the studio shows of a trained model's results: its mispredicted test documents and per-class counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tagwise.core.context import Context
+from tagwise.core.projects import require
+from tagwise.errors import NotFound
+from tagwise.storage import document_records as docs_db
+from tagwise.storage import records
+
+__all__ = ["evaluation_details", "latest_model", "mispredictions"]
+
+
+def latest_model(conn, project: dict[str, Any]) -> dict[str, Any] | None:  # noqa: ANN001
+    models = records.list_models(conn, project["id"])
+    return models[-1] if models else None
+
+
+def mispredictions(model: dict[str, Any]) -> list[dict[str, Any]]:
+    """The test documents a model got wrong: location, expected and predicted labels."""
+    out = []
+    for item in model["evaluation_results"] or []:
+        result = item.get("customSingleLabelClassificationResult")
+        if result is not None:
+            expected, predicted = [result["expectedClass"]], [result["predictedClass"]]
+        else:
+            result = item["customMultiLabelClassificationResult"]
+            expected, predicted = result["expectedClasses"], result["predictedClasses"]
+        if sorted(expected) != sorted(predicted):
+            out.append({"location": item["location"], "expected": expected, "predicted": predicted})
+    return out
+
+
+def evaluation_details(ctx: Context, project_name: str, model_label: str | None = None) -> dict[str, Any]:
+    """A model's evaluation with what the studio shows around it.
+
+    ``counts``: class -> {"train", "test"} (test from the evaluation; train = tagged documents
+    outside the test set, as they are now); ``wrong``: the mispredicted test documents with their
+    id, snippet and current labels (None once deleted); ``models``: every model of the project.
+    """
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        models = records.list_models(conn, project["id"])
+        if model_label is None and models:
+            model = models[-1]
+        else:
+            model = next((m for m in models if m["label"] == model_label), None)
+            if model is None and model_label is not None:
+                raise NotFound(f"The trained model {model_label} could not be found in project {project_name}.", target="model")
+        if model is None:
+            return {"project": project, "model": None, "models": models}
+        wrong = mispredictions(model)
+        found = docs_db.by_locations(conn, project["id"], [w["location"] for w in wrong], with_text=False)
+        tagged = docs_db.tagged_rows(conn, project["id"], with_text=False)
+    test_locations = set()
+    counts = {c: {"train": 0, "test": 0} for c in project["classes"]}
+    for item in model["evaluation_results"] or []:
+        test_locations.add(item["location"])
+        result = item.get("customSingleLabelClassificationResult")
+        expected = [result["expectedClass"]] if result else item["customMultiLabelClassificationResult"]["expectedClasses"]
+        for label in expected:
+            counts.setdefault(label, {"train": 0, "test": 0})["test"] += 1
+    for row in tagged:
+        if row["location"] not in test_locations:
+            for label in row["labels"]:
+                counts.setdefault(label, {"train": 0, "test": 0})["train"] += 1
+    for item in wrong:
+        item["doc"] = found.get(item["location"])
+    return {"project": project, "model": model, "models": models, "counts": counts, "wrong": wrong}

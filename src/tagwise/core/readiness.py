@@ -1,0 +1,83 @@
+"""A project's overview: document counts, per-class Train/Test numbers, and whether it is ready to train."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from tagwise.core.context import Context
+from tagwise.core.projects import require
+from tagwise.core.training import MIN_DOCUMENTS
+from tagwise.core.validation import MULTI
+from tagwise.storage import document_records as docs_db
+from tagwise.storage import records
+
+FEW_EXAMPLES = 10          # below this a class is flagged as having too few examples
+IMBALANCE_RATIO = 10       # largest class / smallest class above this is flagged
+
+__all__ = ["overview"]
+
+
+def overview(ctx: Context, project_name: str) -> dict[str, Any]:
+    """Counts, per-class Train/Test numbers, readiness guidance, models and deployments."""
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        status = docs_db.status_counts(conn, project["id"])
+        per_class = docs_db.class_counts(conn, project["id"])
+        models = records.list_models(conn, project["id"])
+        deployments = records.list_deployments(conn, project["id"])
+    tagged = sum(n for (is_tagged, _), n in status.items() if is_tagged)
+    total = sum(status.values())
+    by_dataset = Counter()
+    for (_, dataset), n in status.items():
+        by_dataset[dataset or "none"] += n
+    classes = []
+    for name in project["classes"]:
+        counts = {ds: per_class.get((name, ds), 0) for ds in ("Train", "Test", None)}
+        classes.append({"name": name, "train": counts["Train"], "test": counts["Test"], "unassigned": counts[None],
+                        "total": sum(counts.values())})
+    return {
+        "project": project, "total": total, "tagged": tagged, "untagged": total - tagged,
+        "datasets": {"Train": by_dataset["Train"], "Test": by_dataset["Test"], "none": by_dataset["none"]},
+        "classes": classes, "guidance": _guidance(project, tagged, total, classes, by_dataset),
+        "models": models[::-1], "deployments": deployments,
+    }
+
+
+def _guidance(project: dict[str, Any], tagged: int, total: int, classes: list[dict], by_dataset: Counter) -> list[dict[str, str]]:
+    tips: list[dict[str, str]] = []
+    if not project["classes"]:
+        tips.append({"level": "error", "message": "The project has no classes yet: add them on the Schema page."})
+    if total == 0:
+        tips.append({"level": "error", "message": "The project has no documents yet: upload some on the Data page."})
+    elif total > tagged:
+        tips.append({"level": "info", "message": f"{total - tagged:,} of {total:,} documents are untagged."})
+    if 0 < total and tagged < MIN_DOCUMENTS:
+        tips.append({"level": "error", "message": f"Training needs at least {MIN_DOCUMENTS} tagged documents; {tagged} are tagged."})
+    used = [c for c in classes if c["total"] > 0]
+    if project["kind"] != MULTI and tagged and len(used) < 2:
+        tips.append({"level": "error", "message": "A single-label model needs tagged documents of at least two classes."})
+    empty = [c["name"] for c in classes if c["total"] == 0]
+    if empty and tagged:
+        tips.append({"level": "warning", "message": f"No tagged examples yet for: {_names(empty)}."})
+    few = [c["name"] for c in used if c["total"] < FEW_EXAMPLES]
+    if few:
+        tips.append({"level": "warning", "message": f"Too few examples (under {FEW_EXAMPLES}) for: {_names(few)}. Tag more of these."})
+    if len(used) >= 2:
+        largest = max(used, key=lambda c: c["total"])
+        smallest = min(used, key=lambda c: c["total"])
+        if largest["total"] >= IMBALANCE_RATIO * smallest["total"]:
+            tips.append({"level": "warning", "message": (
+                f"The classes are imbalanced: {largest['name']} has {largest['total']:,} examples, "
+                f"{smallest['name']} only {smallest['total']:,}. Tag more of the small classes.")})
+    if by_dataset["Test"]:
+        missing = [c["name"] for c in used if c["test"] == 0]
+        if missing:
+            tips.append({"level": "warning", "message": f"With a manual split these classes have no Test documents: {_names(missing)}."})
+    if not tips:
+        tips.append({"level": "ok", "message": "Ready to train."})
+    return tips
+
+
+def _names(names: list[str], limit: int = 8) -> str:
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")

@@ -1,0 +1,133 @@
+"""The project's most recently trained model helping with tagging: its suggestion, and what to tag next.
+
+``suggest`` gives the model's classes for a document; ``next_in_queue`` orders the untagged
+documents by how unsure the model is (smallest margin between the two best classes, or a class
+probability closest to its threshold for multi-label) so each tag teaches it the most.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tagwise.core.context import Context
+from tagwise.core.model_results import latest_model
+from tagwise.core.predictors import Prediction, decide
+from tagwise.core.projects import require
+from tagwise.storage import document_records as docs_db
+
+QUEUE_POOL = 1_000         # untagged documents a model scores at once for the active-learning queue
+QUEUE_REFILL = 100         # score a new pool when fewer scored untagged documents are left
+log = logging.getLogger("tagwise.tagging")
+
+__all__ = ["Suggestion", "next_in_queue", "prefetch", "suggest"]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    model_label: str
+    labels: list[str]
+    scores: list[tuple[str, float]]  # best first
+
+    @property
+    def confidence(self) -> float:
+        chosen = dict(self.scores)
+        return min((chosen.get(label, 0.0) for label in self.labels), default=0.0)
+
+
+def _predict(ctx: Context, project: dict[str, Any], model_row: dict[str, Any], texts: list[str]) -> tuple[Any, np.ndarray, list[Prediction]]:
+    model = ctx.predictors.get(model_row["model_id"], model_row["artifact"])
+    proba = model.predict_proba(texts)
+    threshold = float((project["settings"] or {}).get("confidenceThreshold") or 0.0)
+    return model, proba, decide(model, proba, threshold)
+
+
+def suggest(ctx: Context, project: dict[str, Any], doc: dict[str, Any]) -> Suggestion | None:
+    """The newest model's classes for a document, or None when the project has no model."""
+    with ctx.db.read() as conn:
+        model_row = latest_model(conn, project)
+    if model_row is None:
+        return None
+    _, _, [prediction] = _predict(ctx, project, model_row, [doc["text"]])
+    return Suggestion(model_row["label"], prediction.labels, prediction.scores)
+
+
+_queue_lock = threading.Lock()
+_queue_scores: OrderedDict[tuple[str, str], dict[int, float]] = OrderedDict()
+
+
+def next_in_queue(ctx: Context, project_name: str, skip: tuple[int, ...] = ()) -> tuple[int | None, bool]:
+    """The untagged document to tag next: (id or None, whether it was ranked by a model's uncertainty).
+
+    Pool-based active learning: a seeded random pool of up to ``QUEUE_POOL`` untagged documents
+    is scored once per model (kept in memory) and refilled when fewer than ``QUEUE_REFILL`` of
+    them are left untagged, so a page never scores a whole large project.
+    """
+    skipped = set(skip)
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        untagged = [i for i in docs_db.untagged_ids(conn, project["id"]) if i not in skipped]
+        model_row = latest_model(conn, project)
+        if not untagged or model_row is None:
+            return (untagged[0] if untagged else None), False
+        key = (ctx.settings.resolved_database_url, model_row["model_id"])
+        with _queue_lock:
+            scores = _queue_scores.setdefault(key, {})
+            _queue_scores.move_to_end(key)
+            while len(_queue_scores) > 8:
+                _queue_scores.popitem(last=False)
+            ranked = [i for i in untagged if i in scores]
+        missing: list[int] = []
+        if len(ranked) < min(QUEUE_REFILL, len(untagged)):
+            missing = [i for i in untagged if i not in scores]
+            if len(missing) > QUEUE_POOL:
+                missing = sorted(random.Random(model_row["model_id"]).sample(missing, QUEUE_POOL))
+            texts = docs_db.texts(conn, project["id"], missing)
+    if missing:
+        model, proba, _ = _predict(ctx, project, model_row, [texts[i] for i in missing])
+        with _queue_lock:
+            scores.update(zip(missing, _uncertainty(model, proba).tolist(), strict=True))
+        ranked = [i for i in untagged if i in scores]
+    return min(ranked, key=lambda i: (scores[i], i)), True
+
+
+_prefetching: set[tuple[str, str]] = set()
+
+
+def prefetch(ctx: Context, project_name: str) -> None:
+    """Load the newest model and rank the queue in a background thread (the tagging page is then quick).
+
+    The first use of a model after a start pays for importing the ML libraries and loading it.
+    """
+    key = (ctx.settings.resolved_database_url, project_name)
+    with _queue_lock:
+        if key in _prefetching:
+            return
+        _prefetching.add(key)
+
+    def work() -> None:
+        try:
+            next_in_queue(ctx, project_name)
+        except Exception:  # noqa: BLE001 - a warm-up that fails changes nothing; the page will say why
+            log.debug("prefetch of %s failed", project_name, exc_info=True)
+        finally:
+            with _queue_lock:
+                _prefetching.discard(key)
+
+    threading.Thread(target=work, name="tagwise-prefetch", daemon=True).start()
+
+
+def _uncertainty(model: Any, proba: np.ndarray) -> np.ndarray:
+    """Smaller = less sure: top-two margin (single-label) or distance of the closest class to its threshold."""
+    if getattr(model, "multi_label", False):
+        return np.abs(proba - np.asarray(model.thresholds_, dtype=float)).min(axis=1)
+    if proba.shape[1] < 2:
+        return np.ones(proba.shape[0])
+    top2 = -np.sort(-proba, axis=1)[:, :2]
+    return top2[:, 0] - top2[:, 1]

@@ -1,0 +1,290 @@
+"""Documents and the class schema of a project: add documents, tag them, edit the classes.
+
+The web studio calls these; they know nothing of HTTP. Every write is one ``ctx.db.write()``
+transaction (renaming a class rewrites every document's tags in the same transaction as the
+schema). Lists are filtered and paged in SQL (``tagwise.storage.document_records``).
+
+What a trained model adds lives beside this module: ``review_queue`` (suggestions and what to
+tag next), ``label_issues`` (tags that look wrong), ``model_results`` (a model's mispredictions)
+and ``readiness`` (the overview and whether the project is ready to train).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tagwise.core.context import Context
+from tagwise.core.model_results import latest_model, mispredictions
+from tagwise.core.projects import check_quota, new_project_values, require
+from tagwise.core.review_queue import Suggestion, next_in_queue, suggest
+from tagwise.core.validation import MULTI, check_class_name, check_location, check_name, check_text
+from tagwise.errors import Conflict, InvalidArgument, NotFound
+from tagwise.storage import document_records as docs_db
+from tagwise.storage import records
+from tagwise.storage.document_records import DocumentFilter
+from tagwise.storage.records import utcnow
+
+DATASETS = ("Train", "Test")
+
+__all__ = [
+    "DocumentPage", "TaggingView", "add_class", "add_documents", "create_project", "current_labels", "delete_class",
+    "get_document", "list_documents", "neighbours", "rename_class", "set_dataset", "set_labels", "tagging_view",
+]
+
+
+# -- projects -------------------------------------------------------------------------------
+
+def create_project(ctx: Context, name: str, kind: str, language: str, description: str | None = None) -> dict[str, Any]:
+    """Create a project (never touches an existing one, unlike the API's merge-patch)."""
+    check_name(name, "project")
+    body = {"projectKind": kind, "language": language, "storageInputContainerName": name, "description": description or None}
+    with ctx.db.write() as conn:
+        if records.get_project(conn, name) is not None:
+            raise Conflict(f"A project named {name} already exists; pick another name.")
+        check_quota(ctx, conn)
+        values = new_project_values(ctx, conn, name, body)
+        now = utcnow()
+        values.update(created_at=now, modified_at=now)
+        records.insert_project(conn, values)
+        return records.get_project(conn, name)
+
+
+# -- documents ------------------------------------------------------------------------------
+
+def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], *, prefix: str = "doc") -> dict[str, Any]:
+    """Append documents (all or nothing). Each item: ``text``, optional ``location``, ``labels``, ``dataset``.
+
+    Items without a location get ``<prefix>-<n>.txt``. Classes a tagged item uses that the
+    project lacks are added to it. Returns ``{"added": n, "classesAdded": [...]}``.
+    """
+    if not items:
+        raise InvalidArgument("The upload has no documents.")
+    limit = ctx.settings.max_document_characters
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        multi = project["kind"] == MULTI
+        classes = list(project["classes"])
+        start = docs_db.locations_with_prefix(conn, project["id"], f"{prefix}-")
+        rows, seen, new_classes = [], set(), []
+        for index, item in enumerate(items):
+            location = item.get("location") or f"{prefix}-{start + index + 1:06d}.txt"
+            check_location(location)
+            if location in seen:
+                raise InvalidArgument(f"The document {location!r} appears twice in the upload.", target=location)
+            seen.add(location)
+            text = check_text(item.get("text"), location, limit)
+            labels = _clean_labels(item.get("labels"), multi, location)
+            for label in labels or []:
+                if label not in classes:
+                    check_class_name(label)
+                    classes.append(label)
+                    new_classes.append(label)
+            rows.append({"location": location, "text": text, "language": project["language"],
+                         "dataset": _dataset(item.get("dataset")), "labels": labels})
+        taken = docs_db.existing_locations(conn, project["id"], [r["location"] for r in rows])
+        if taken:
+            names = ", ".join(sorted(taken)[:5]) + (" ..." if len(taken) > 5 else "")
+            raise Conflict(f"{len(taken)} document(s) already exist in {project_name}: {names}. Rename or remove them from the upload.")
+        _check_class_limit(ctx, classes)
+        docs_db.insert_many(conn, project["id"], rows)
+        _touch(conn, project, classes if new_classes else None)
+    return {"added": len(rows), "classesAdded": new_classes}
+
+
+def _clean_labels(raw: Any, multi: bool, location: str) -> list[str] | None:
+    if raw is None or raw == "":
+        return None
+    labels = [raw] if isinstance(raw, str) else list(raw)
+    labels = [str(label).strip() for label in labels if str(label).strip()]
+    if not labels:
+        return [] if multi else None
+    if not multi and len(set(labels)) > 1:
+        raise InvalidArgument(f"The document {location!r} has {len(labels)} classes; this project is single-label.", target=location)
+    return list(dict.fromkeys(labels))
+
+
+def _dataset(value: Any) -> str | None:
+    if value in (None, "", "none"):
+        return None
+    if isinstance(value, str) and value.capitalize() in DATASETS:
+        return value.capitalize()
+    raise InvalidArgument(f"The dataset {value!r} is unknown; use Train, Test or leave it empty.", target="dataset")
+
+
+def get_document(ctx: Context, project_name: str, doc_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(project, document)."""
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        doc = docs_db.get(conn, project["id"], doc_id)
+    if doc is None:
+        raise NotFound(f"The document {doc_id} could not be found in project {project_name}.", target="document")
+    return project, doc
+
+
+def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] | None) -> tuple[dict[str, Any], list[str] | None]:
+    """Tag one document (``None`` makes it untagged again). Returns (document, its previous labels)."""
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        doc = docs_db.get(conn, project["id"], doc_id)
+        if doc is None:
+            raise NotFound(f"The document {doc_id} could not be found in project {project_name}.", target="document")
+        if labels is not None:
+            unknown = [label for label in labels if label not in project["classes"]]
+            if unknown:
+                raise InvalidArgument(f"{', '.join(map(repr, unknown))} is not a class of {project_name}; add it on the Schema page first.")
+            labels = list(dict.fromkeys(labels))
+            if project["kind"] != MULTI and len(labels) != 1:
+                raise InvalidArgument("A single-label document takes exactly one class.")
+        docs_db.set_labels(conn, project["id"], doc_id, labels)
+        _touch(conn, project)
+    return dict(doc, labels=labels), doc["labels"]
+
+
+def set_dataset(ctx: Context, project_name: str, dataset: str | None, *, ids: list[int] | None = None,
+                flt: DocumentFilter | None = None) -> int:
+    """Put the given documents (or every document matching ``flt``) in Train, Test or neither."""
+    dataset = _dataset(dataset)
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        targets = ids if ids is not None else docs_db.matching_ids(conn, project["id"], flt or DocumentFilter())
+        changed = docs_db.set_dataset(conn, project["id"], targets, dataset)
+        _touch(conn, project)
+    return changed
+
+
+@dataclass(frozen=True)
+class DocumentPage:
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    page_size: int
+    predicted: dict[str, list[str]] = field(default_factory=dict)  # location -> labels, when filtering mismatches
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def list_documents(ctx: Context, project_name: str, flt: DocumentFilter, *, page: int = 1, page_size: int = 50,
+                   mismatch: bool = False) -> DocumentPage:
+    """A page of documents. ``mismatch``: only those the newest model predicted differently from their tag."""
+    page = max(page, 1)
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        predicted: dict[str, list[str]] = {}
+        if mismatch:
+            model = latest_model(conn, project)
+            predicted = {m["location"]: m["predicted"] for m in mispredictions(model)} if model else {}
+            flt = DocumentFilter(**{**flt.__dict__, "locations": tuple(predicted)})
+        items, total = docs_db.page(conn, project["id"], flt, page_size, (page - 1) * page_size)
+    return DocumentPage(items, total, page, page_size, predicted)
+
+
+def current_labels(ctx: Context, project_name: str, ids: list[int]) -> dict[int, list[str] | None]:
+    """id -> labels now, for documents listed from an earlier computation."""
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        return docs_db.labels_of(conn, project["id"], ids)
+
+
+def neighbours(ctx: Context, project_name: str, flt: DocumentFilter, doc_id: int) -> tuple[int | None, int | None]:
+    """(previous, next) document ids around ``doc_id`` among those matching ``flt``."""
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        return (docs_db.neighbour(conn, project["id"], flt, doc_id, after=False),
+                docs_db.neighbour(conn, project["id"], flt, doc_id, after=True))
+
+
+@dataclass(frozen=True)
+class TaggingView:
+    """What the tagging page shows: the document, the model's suggestion and where to go next."""
+
+    project: dict[str, Any]
+    doc: dict[str, Any] | None
+    suggestion: Suggestion | None
+    previous: int | None
+    next: int | None
+    ranked: bool            # the document came from the uncertainty queue
+    tagged: int
+    total: int
+
+
+def tagging_view(ctx: Context, project_name: str, doc_id: int | None = None, flt: DocumentFilter | None = None,
+                 skip: tuple[int, ...] = ()) -> TaggingView:
+    """A given document (browsing ``flt`` in id order), or the next one of the queue when ``doc_id`` is None."""
+    ranked = False
+    if doc_id is None:
+        doc_id, ranked = next_in_queue(ctx, project_name, skip)
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        status = docs_db.status_counts(conn, project["id"])
+        doc = docs_db.get(conn, project["id"], doc_id) if doc_id is not None else None
+        previous = following = None
+        if doc is not None and not ranked:
+            previous = docs_db.neighbour(conn, project["id"], flt or DocumentFilter(), doc["id"], after=False)
+            following = docs_db.neighbour(conn, project["id"], flt or DocumentFilter(), doc["id"], after=True)
+    if doc_id is not None and doc is None:
+        raise NotFound(f"The document {doc_id} could not be found in project {project_name}.", target="document")
+    suggestion = suggest(ctx, project, doc) if doc is not None else None
+    tagged = sum(n for (is_tagged, _), n in status.items() if is_tagged)
+    return TaggingView(project, doc, suggestion, previous, following, ranked, tagged, sum(status.values()))
+
+
+# -- the class schema -------------------------------------------------------------------------
+
+def add_class(ctx: Context, project_name: str, name: str) -> None:
+    name = check_class_name((name or "").strip())
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        if name in project["classes"]:
+            raise Conflict(f"The class {name!r} already exists in {project_name}.")
+        classes = [*project["classes"], name]
+        _check_class_limit(ctx, classes)
+        _touch(conn, project, classes)
+
+
+def rename_class(ctx: Context, project_name: str, old: str, new: str) -> int:
+    """Rename a class and every tag that uses it, in one transaction. Returns the documents changed."""
+    new = check_class_name((new or "").strip())
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        _require_class(project, old)
+        if new == old:
+            return 0
+        if new in project["classes"]:
+            raise Conflict(f"The class {new!r} already exists; pick another name.")
+        tagged = docs_db.labelled_with(conn, project["id"], old)
+        changes = {doc_id: list(dict.fromkeys(new if label == old else label for label in labels)) for doc_id, labels in tagged.items()}
+        docs_db.set_labels_many(conn, project["id"], changes)
+        _touch(conn, project, [new if c == old else c for c in project["classes"]])
+    return len(changes)
+
+
+def delete_class(ctx: Context, project_name: str, name: str) -> int:
+    """Remove a class; documents left with no class become untagged. Returns the documents changed."""
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        _require_class(project, name)
+        tagged = docs_db.labelled_with(conn, project["id"], name)
+        changes = {doc_id: ([label for label in labels if label != name] or None) for doc_id, labels in tagged.items()}
+        docs_db.set_labels_many(conn, project["id"], changes)
+        _touch(conn, project, [c for c in project["classes"] if c != name])
+    return len(changes)
+
+
+def _require_class(project: dict[str, Any], name: str) -> None:
+    if name not in project["classes"]:
+        raise NotFound(f"The class {name!r} is not in project {project['name']}.", target="class")
+
+
+def _check_class_limit(ctx: Context, classes: list[str]) -> None:
+    if len(classes) > ctx.settings.max_classes:
+        raise InvalidArgument(f"A project holds at most {ctx.settings.max_classes} classes; this would make {len(classes)}.")
+
+
+def _touch(conn, project: dict[str, Any], classes: list[str] | None = None) -> None:  # noqa: ANN001
+    values: dict[str, Any] = {"modified_at": utcnow()}
+    if classes is not None:
+        values["classes"] = classes
+    records.update_project(conn, project["id"], values)

@@ -1,0 +1,207 @@
+"""Document queries for the studio's services: filtered pages, counts, bulk tag and dataset changes.
+
+SQLAlchemy Core on the ``documents`` table, taking an open Connection; nothing here commits.
+Filtering, counting and paging happen in SQL so a page of a 10,000-document project costs a
+few milliseconds. ``labels`` is a JSON column: a list of class names, or JSON ``null`` for a
+document nobody has tagged yet (``[]`` is "tagged with no class", multi-label only). Looking
+inside it needs the dialect's JSON functions (SQLite ``json_each``, PostgreSQL ``jsonb``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, String, and_, bindparam, cast, func, insert, not_, or_, select, text, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from tagwise.storage.tables import documents
+
+_CHUNK = 500
+SNIPPET_CHARS = 240
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    """Which documents of a project a list, a bulk change or a tagging session is about.
+
+    ``status``: ``"untagged"``, ``"tagged"`` or None (all); ``dataset``: ``"Train"``, ``"Test"``,
+    ``"none"`` (unassigned) or None; ``label``: documents tagged with this class;
+    ``locations``: only these locations (e.g. the mispredicted ones of an evaluation).
+    """
+
+    search: str | None = None
+    status: str | None = None
+    label: str | None = None
+    dataset: str | None = None
+    locations: tuple[str, ...] | None = None
+
+
+def untagged_clause() -> ColumnElement[bool]:
+    # SQLAlchemy writes Python None into a JSON column as the JSON text 'null', not SQL NULL.
+    return or_(documents.c.labels.is_(None), cast(documents.c.labels, String) == "null")
+
+
+def has_label_clause(conn: Connection, label: str) -> ColumnElement[bool]:
+    if conn.dialect.name == "postgresql":
+        return text("(CAST(documents.labels AS jsonb) @> jsonb_build_array(CAST(:has_label AS text)))").bindparams(has_label=label)
+    return text("EXISTS (SELECT 1 FROM json_each(documents.labels) AS je WHERE je.value = :has_label)").bindparams(has_label=label)
+
+
+def _where(conn: Connection, project_id: int, flt: DocumentFilter) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = [documents.c.project_id == project_id]
+    if flt.search:
+        pattern = "%" + flt.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        clauses.append(or_(documents.c.text.ilike(pattern, escape="\\"), documents.c.location.ilike(pattern, escape="\\")))
+    if flt.status == "untagged":
+        clauses.append(untagged_clause())
+    elif flt.status == "tagged":
+        clauses.append(not_(untagged_clause()))
+    if flt.label:
+        clauses.append(has_label_clause(conn, flt.label))
+    if flt.dataset == "none":
+        clauses.append(documents.c.dataset.is_(None))
+    elif flt.dataset:
+        clauses.append(documents.c.dataset == flt.dataset)
+    if flt.locations is not None:
+        clauses.append(documents.c.location.in_(list(flt.locations)) if flt.locations else text("1 = 0"))
+    return clauses
+
+
+def _summary_columns() -> list[Any]:
+    return [documents.c.id, documents.c.location, documents.c.dataset, documents.c.labels,
+            func.substr(documents.c.text, 1, SNIPPET_CHARS).label("snippet"), func.length(documents.c.text).label("length")]
+
+
+def page(conn: Connection, project_id: int, flt: DocumentFilter, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """One page of matching documents (id order) without their full text, and the number matching."""
+    where = and_(*_where(conn, project_id, flt))
+    total = conn.execute(select(func.count()).select_from(documents).where(where)).scalar_one()
+    query = select(*_summary_columns()).where(where).order_by(documents.c.id).limit(limit).offset(offset)
+    return [dict(r._mapping) for r in conn.execute(query)], total
+
+
+def matching_ids(conn: Connection, project_id: int, flt: DocumentFilter) -> list[int]:
+    query = select(documents.c.id).where(*_where(conn, project_id, flt)).order_by(documents.c.id)
+    return list(conn.execute(query).scalars())
+
+
+def neighbour(conn: Connection, project_id: int, flt: DocumentFilter, doc_id: int, *, after: bool) -> int | None:
+    """The id of the next (``after``) or previous matching document in id order."""
+    order = documents.c.id if after else documents.c.id.desc()
+    step = documents.c.id > doc_id if after else documents.c.id < doc_id
+    query = select(documents.c.id).where(*_where(conn, project_id, flt), step).order_by(order).limit(1)
+    return conn.execute(query).scalar_one_or_none()
+
+
+def get(conn: Connection, project_id: int, doc_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(documents).where(documents.c.project_id == project_id, documents.c.id == doc_id)).first()
+    return dict(row._mapping) if row else None
+
+
+def by_locations(conn: Connection, project_id: int, locations: Sequence[str], *, with_text: bool = True) -> dict[str, dict[str, Any]]:
+    columns = [documents] if with_text else _summary_columns()
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(locations), _CHUNK):
+        chunk = list(locations[start : start + _CHUNK])
+        query = select(*columns).where(documents.c.project_id == project_id, documents.c.location.in_(chunk))
+        found.update({r.location: dict(r._mapping) for r in conn.execute(query)})
+    return found
+
+
+def existing_locations(conn: Connection, project_id: int, locations: Sequence[str]) -> set[str]:
+    return set(by_locations(conn, project_id, locations, with_text=False))
+
+
+def locations_with_prefix(conn: Connection, project_id: int, prefix: str) -> int:
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    query = select(func.count()).select_from(documents).where(documents.c.project_id == project_id,
+                                                             documents.c.location.like(pattern, escape="\\"))
+    return conn.execute(query).scalar_one()
+
+
+def insert_many(conn: Connection, project_id: int, rows: Sequence[dict[str, Any]]) -> None:
+    """Append documents (``location``, ``text``, ``language``, ``dataset``, ``labels``)."""
+    if rows:
+        conn.execute(insert(documents), [dict(r, project_id=project_id) for r in rows])
+
+
+def set_labels(conn: Connection, project_id: int, doc_id: int, labels: list[str] | None) -> None:
+    conn.execute(update(documents).where(documents.c.project_id == project_id, documents.c.id == doc_id).values(labels=labels))
+
+
+def set_labels_many(conn: Connection, project_id: int, changes: dict[int, list[str] | None]) -> None:
+    if not changes:
+        return
+    stmt = (update(documents).where(documents.c.project_id == project_id, documents.c.id == bindparam("doc_id"))
+            .values(labels=bindparam("new_labels")))
+    conn.execute(stmt, [{"doc_id": k, "new_labels": v} for k, v in changes.items()])
+
+
+def set_dataset(conn: Connection, project_id: int, ids: Iterable[int], dataset: str | None) -> int:
+    ids = list(ids)
+    changed = 0
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        stmt = update(documents).where(documents.c.project_id == project_id, documents.c.id.in_(chunk)).values(dataset=dataset)
+        changed += conn.execute(stmt).rowcount
+    return changed
+
+
+def labelled_with(conn: Connection, project_id: int, label: str) -> dict[int, list[str]]:
+    """id -> labels of every document tagged with ``label``."""
+    query = select(documents.c.id, documents.c.labels).where(documents.c.project_id == project_id, has_label_clause(conn, label))
+    return {r.id: list(r.labels) for r in conn.execute(query)}
+
+
+def status_counts(conn: Connection, project_id: int) -> dict[tuple[bool, str | None], int]:
+    """(tagged, dataset) -> number of documents."""
+    tagged = not_(untagged_clause()).label("tagged")
+    query = (select(tagged, documents.c.dataset, func.count()).where(documents.c.project_id == project_id)
+             .group_by(tagged, documents.c.dataset))
+    return {(bool(r[0]), r[1]): r[2] for r in conn.execute(query)}
+
+
+def class_counts(conn: Connection, project_id: int) -> dict[tuple[str, str | None], int]:
+    """(class, dataset) -> number of documents tagged with the class."""
+    if conn.dialect.name == "postgresql":
+        sql = ("SELECT e.label, d.dataset, count(*) FROM documents d, LATERAL jsonb_array_elements_text("
+               "CASE WHEN jsonb_typeof(CAST(d.labels AS jsonb)) = 'array' THEN CAST(d.labels AS jsonb) ELSE '[]'::jsonb END) AS e(label) "
+               "WHERE d.project_id = :project_id GROUP BY e.label, d.dataset")
+    else:
+        sql = ("SELECT je.value, d.dataset, count(*) FROM documents d, json_each(d.labels) AS je "
+               "WHERE d.project_id = :project_id AND json_type(d.labels) = 'array' GROUP BY je.value, d.dataset")
+    return {(r[0], r[1]): r[2] for r in conn.execute(text(sql), {"project_id": project_id})}
+
+
+def tagged_rows(conn: Connection, project_id: int, *, with_text: bool) -> list[dict[str, Any]]:
+    """Every tagged document (id order): id, location, dataset, labels, and text if asked."""
+    columns = [documents.c.id, documents.c.location, documents.c.dataset, documents.c.labels]
+    if with_text:
+        columns.append(documents.c.text)
+    query = select(*columns).where(documents.c.project_id == project_id, not_(untagged_clause())).order_by(documents.c.id)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def untagged_ids(conn: Connection, project_id: int) -> list[int]:
+    query = select(documents.c.id).where(documents.c.project_id == project_id, untagged_clause()).order_by(documents.c.id)
+    return list(conn.execute(query).scalars())
+
+
+def texts(conn: Connection, project_id: int, ids: Sequence[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        query = select(documents.c.id, documents.c.text).where(documents.c.project_id == project_id, documents.c.id.in_(chunk))
+        found.update({r.id: r.text for r in conn.execute(query)})
+    return found
+
+
+def labels_of(conn: Connection, project_id: int, ids: Sequence[int]) -> dict[int, list[str] | None]:
+    found: dict[int, list[str] | None] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        query = select(documents.c.id, documents.c.labels).where(documents.c.project_id == project_id, documents.c.id.in_(chunk))
+        found.update({r.id: r.labels for r in conn.execute(query)})
+    return found

@@ -1,0 +1,45 @@
+"""The document filters of the Data page, read from a query string or a form, and written back into links."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tagwise.core.tagging import DocumentFilter
+
+STATUSES = ("untagged", "tagged")
+DATASETS = ("Train", "Test", "none")
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    status: str = ""
+    label: str = ""
+    dataset: str = ""
+    mismatch: bool = False
+
+    @classmethod
+    def read(cls, params: Mapping[str, Any]) -> Filters:
+        status = str(params.get("status") or "")
+        dataset = str(params.get("dataset") or "")
+        return cls(
+            q=str(params.get("q") or "").strip()[:200],
+            status=status if status in STATUSES else "",
+            label=str(params.get("label") or ""),
+            dataset=dataset if dataset in DATASETS else "",
+            mismatch=str(params.get("mismatch") or "") in ("1", "on", "true"),
+        )
+
+    def to_filter(self) -> DocumentFilter:
+        return DocumentFilter(search=self.q or None, status=self.status or None, label=self.label or None, dataset=self.dataset or None)
+
+    def params(self) -> dict[str, str]:
+        """Non-empty fields, for query strings and hidden form fields."""
+        out = {"q": self.q, "status": self.status, "label": self.label, "dataset": self.dataset, "mismatch": "1" if self.mismatch else ""}
+        return {k: v for k, v in out.items() if v}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.params())

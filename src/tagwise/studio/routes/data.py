@@ -1,0 +1,80 @@
+"""The Data page: upload, list with search and filters, assign to Train/Test."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from tagwise.core import projects, tagging
+from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
+from tagwise.studio import uploads
+from tagwise.studio.auth import Session, require_csrf, require_session
+from tagwise.studio.filters import Filters
+from tagwise.studio.web import StudioRoute, context, query, redirect, render, set_flash, status_for
+
+router = APIRouter(prefix="/studio", route_class=StudioRoute)
+PAGE_SIZE = 50
+
+
+@router.get("/p/{project}/data", response_class=HTMLResponse)
+def data(request: Request, project: str, page: int = 1, _s: Session = Depends(require_session)) -> Response:
+    filters = Filters.read(request.query_params)
+    result = tagging.list_documents(context(request), project, filters.to_filter(), page=page, page_size=PAGE_SIZE, mismatch=filters.mismatch)
+    record = projects.get(context(request), project)
+    return render(request, "data.html", project=record, nav="data", result=result, filters=filters, query=query)
+
+
+@router.post("/p/{project}/data/upload")
+async def upload(request: Request, project: str, files: list[UploadFile], _s: Session = Depends(require_csrf)) -> Response:
+    """Add the documents of every uploaded file. Answers JSON to the page's script, a redirect otherwise."""
+    wants_json = "application/json" in request.headers.get("accept", "")
+    try:
+        items = []
+        limit = context(request).settings.max_body_bytes
+        for file in files:
+            data = await file.read()
+            if len(data) > limit:
+                raise PayloadTooLarge(f"{file.filename} has {len(data):,} bytes; the limit is {limit:,} (TAGWISE_MAX_BODY_BYTES).")
+            items.extend(uploads.parse(file.filename or "upload.txt", data))
+        if not files or not items:
+            raise InvalidArgument("Choose one or more files to upload.")
+        prefix = PurePath(files[0].filename or "upload").stem or "upload"
+        result = tagging.add_documents(context(request), project, items, prefix=prefix)
+    except TagwiseError as exc:
+        if wants_json:
+            return JSONResponse({"ok": False, "message": exc.message}, status_code=status_for(exc))
+        raise
+    message = f"Added {result['added']:,} document(s)."
+    if result["classesAdded"]:
+        message += f" New classes from the file: {', '.join(result['classesAdded'])}."
+    target = f"/studio/p/{project}/data"
+    if wants_json:
+        response: Response = JSONResponse({"ok": True, "message": message, "redirect": target})
+        set_flash(response, message)
+        return response
+    return redirect(target, message)
+
+
+@router.post("/p/{project}/data/dataset")
+async def assign(request: Request, project: str, to: str = Form(""), scope: str = Form("selected"),
+                 _s: Session = Depends(require_csrf)) -> Response:
+    """Move documents to Train, Test or no set (``to``); the other fields are the list's filters."""
+    form = await request.form()
+    filters = Filters.read(form)
+    back = f"/studio/p/{project}/data" + query(**filters.params())
+    if scope == "all":
+        if filters.mismatch:
+            raise InvalidArgument("Assign the mismatched documents by selecting them on the page.")
+        changed = tagging.set_dataset(context(request), project, to, flt=filters.to_filter())
+    else:
+        try:
+            ids = [int(v) for v in form.getlist("ids")]
+        except ValueError:
+            raise InvalidArgument("The selection is not a list of document ids.") from None
+        if not ids:
+            return redirect(back, "Select documents first (or apply to every matching document).", "error")
+        changed = tagging.set_dataset(context(request), project, to, ids=ids)
+    where = {"Train": "the training set", "Test": "the test set"}.get(to, "no set (a percentage split decides)")
+    return redirect(back, f"{changed:,} document(s) moved to {where}.")

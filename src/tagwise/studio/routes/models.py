@@ -1,0 +1,136 @@
+"""Train, evaluate, deploy and try: the model side of the studio."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from tagwise.core import analyze, deployments, jobs, label_issues, model_results, models, projects, tagging, training
+from tagwise.errors import InvalidArgument
+from tagwise.studio import views
+from tagwise.studio.auth import Session, require_csrf, require_session
+from tagwise.studio.web import StudioRoute, context, query, redirect, render
+
+router = APIRouter(prefix="/studio", route_class=StudioRoute)
+MAX_TRY_CHARS = 5_000
+
+
+# -- train ------------------------------------------------------------------------------------
+
+@router.get("/p/{project}/train", response_class=HTMLResponse)
+def train_page(request: Request, project: str, _s: Session = Depends(require_session)) -> Response:
+    record = projects.get(context(request), project)
+    history = jobs.list_for(context(request), "train", project)[::-1][:20]
+    existing = models.list_all(context(request), project)
+    return render(request, "train.html", project=record, nav="train", jobs=history, recipes=list(training.config_versions()),
+                  default_label=f"model-{len(existing) + 1}")
+
+
+@router.post("/p/{project}/train")
+def start_training(request: Request, project: str, label: str = Form(""), recipe: str = Form("latest"), split: str = Form("percentage"),
+                   train_pct: int = Form(80), _s: Session = Depends(require_csrf)) -> Response:
+    options = {"kind": "manual"} if split == "manual" else {
+        "kind": "percentage", "trainingSplitPercentage": train_pct, "testingSplitPercentage": 100 - train_pct}
+    job = training.start(context(request), project, {"modelLabel": label.strip(), "trainingConfigVersion": recipe, "evaluationOptions": options})
+    request.app.state.runner.notify()
+    return redirect(f"/studio/p/{project}/train/{job['id']}")
+
+
+@router.get("/p/{project}/train/{job_id}.json")
+def job_status(request: Request, project: str, job_id: str, _s: Session = Depends(require_session)) -> dict:
+    """What the progress page polls."""
+    return _job_state(jobs.get(context(request), job_id, "train", project))
+
+
+@router.get("/p/{project}/train/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, project: str, job_id: str, _s: Session = Depends(require_session)) -> Response:
+    record = projects.get(context(request), project)
+    job = jobs.get(context(request), job_id, "train", project)
+    return render(request, "job.html", project=record, nav="train", job=job, state=_job_state(job))
+
+
+def _job_state(job: dict) -> dict:
+    return {"status": job["status"], "percent": 100 if job["status"] == "succeeded" else int(job["percent"] or 0),
+            "done": job["status"] in jobs.TERMINAL, "modelLabel": job["payload"]["modelLabel"],
+            "errors": [e.get("message", "") for e in job["errors"] or []]}
+
+
+@router.post("/p/{project}/train/{job_id}/cancel")
+def cancel(request: Request, project: str, job_id: str, _s: Session = Depends(require_csrf)) -> Response:
+    jobs.get(context(request), job_id, "train", project)
+    jobs.request_cancel(context(request), job_id)
+    return redirect(f"/studio/p/{project}/train/{job_id}", "Cancel requested.")
+
+
+# -- evaluate ---------------------------------------------------------------------------------
+
+@router.get("/p/{project}/evaluate", response_class=HTMLResponse)
+def evaluate(request: Request, project: str, model: str | None = None, norm: int = 0, _s: Session = Depends(require_session)) -> Response:
+    details = model_results.evaluation_details(context(request), project, model or None)
+    trained = details["model"]
+    view = {}
+    if trained is not None:
+        view = {"metrics": views.metrics(trained), "rows": views.class_rows(trained, details["counts"]),
+                "confusion": views.confusion(trained, bool(norm)), "label_confusion": views.label_confusion(trained),
+                "extra": (trained["evaluation"] or {}).get("tagwise", {})}
+    issues = label_issues.label_issues(context(request), project)
+    current = {}
+    if issues:
+        current = tagging.current_labels(context(request), project, [i.doc_id for i in issues.issues])
+    return render(request, "evaluate.html", project=details["project"], nav="evaluate", details=details, view=view, norm=bool(norm),
+                  issues=issues, current=current, query=query, here=str(request.url.path) + query(model=model, norm=norm or None))
+
+
+@router.post("/p/{project}/evaluate/issues")
+def find_issues(request: Request, project: str, _s: Session = Depends(require_csrf)) -> Response:
+    result = label_issues.find_label_issues(context(request), project)
+    return redirect(f"/studio/p/{project}/evaluate#issues",
+                    f"Checked {result.checked:,} tagged documents with {result.folds}-fold cross-validation in {result.seconds:.1f} s: "
+                    f"{len(result.issues)} look mistagged.")
+
+
+# -- deploy -----------------------------------------------------------------------------------
+
+@router.get("/p/{project}/deployments", response_class=HTMLResponse)
+def deployments_page(request: Request, project: str, _s: Session = Depends(require_session)) -> Response:
+    record = projects.get(context(request), project)
+    return render(request, "deployments.html", project=record, nav="deploy", models=models.list_all(context(request), project)[::-1],
+                  deployments=deployments.list_all(context(request), project))
+
+
+@router.post("/p/{project}/deployments")
+def deploy(request: Request, project: str, name: str = Form(""), model: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+    deployments.deploy(context(request), project, name.strip(), {"trainedModelLabel": model})
+    return redirect(f"/studio/p/{project}/deployments", f"Model {model} is deployed as {name.strip()}.")
+
+
+@router.post("/p/{project}/deployments/swap")
+def swap(request: Request, project: str, first: str = Form(""), second: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+    deployments.swap(context(request), project, {"firstDeploymentName": first, "secondDeploymentName": second})
+    return redirect(f"/studio/p/{project}/deployments", f"Swapped the models of {first} and {second}.")
+
+
+@router.post("/p/{project}/deployments/delete")
+def delete_deployment(request: Request, project: str, name: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+    deployments.delete(context(request), project, name)
+    return redirect(f"/studio/p/{project}/deployments", f"Deployment {name} deleted.")
+
+
+# -- try --------------------------------------------------------------------------------------
+
+@router.get("/p/{project}/try", response_class=HTMLResponse)
+def try_page(request: Request, project: str, deployment: str = "", _s: Session = Depends(require_session)) -> Response:
+    record = projects.get(context(request), project)
+    return render(request, "try.html", project=record, nav="try", deployments=deployments.list_all(context(request), project),
+                  chosen=deployment, text="", result=None)
+
+
+@router.post("/p/{project}/try", response_class=HTMLResponse)
+def try_text(request: Request, project: str, deployment: str = Form(""), text: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+    if not text.strip():
+        raise InvalidArgument("Paste some text to classify.")
+    if len(text) > MAX_TRY_CHARS:
+        raise InvalidArgument(f"The text has {len(text):,} characters; paste at most {MAX_TRY_CHARS:,} here.")
+    record, [prediction] = analyze.classify(context(request), project, deployment, [text])
+    return render(request, "try.html", project=record, nav="try", deployments=deployments.list_all(context(request), project),
+                  chosen=deployment, text=text, result=prediction)

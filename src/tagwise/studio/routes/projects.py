@@ -1,0 +1,93 @@
+"""Sign-in, the project list, a project's overview and its class schema."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from tagwise.core import projects, readiness, review_queue, tagging
+from tagwise.core.validation import MULTI, SINGLE
+from tagwise.errors import TagwiseError
+from tagwise.studio import auth
+from tagwise.studio.auth import Session, require_csrf, require_session
+from tagwise.studio.web import StudioRoute, context, redirect, render
+
+router = APIRouter(prefix="/studio", route_class=StudioRoute)
+
+
+@router.get("", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    """The project list, or the sign-in page for a visitor who is not signed in."""
+    if auth.session(request) is None:
+        token = auth.login_token(request)
+        response = render(request, "login.html", login_token=token)
+        auth.remember_login_token(request, response, token)
+        return response
+    return render(request, "projects.html", projects=projects.list_all(context(request)), kinds={SINGLE: "Single-label", MULTI: "Multi-label"})
+
+
+@router.post("/login")
+async def login(request: Request, key: str = Form(""), token: str = Form("")) -> Response:
+    if not auth.login_token_matches(request, token):
+        return redirect("/studio", "The sign-in form expired; please try again.", "error")
+    try:
+        signed_in = auth.sign_in_key(request, key)
+    except TagwiseError as exc:
+        return redirect("/studio", exc.message, "error")
+    response = redirect("/studio")
+    auth.start_session(request, response, signed_in)
+    return response
+
+
+@router.post("/logout")
+def logout(_s: Session = Depends(require_csrf)) -> Response:
+    response = redirect("/studio", "Signed out.")
+    auth.end_session(response)
+    return response
+
+
+@router.post("/projects")
+def create_project(request: Request, name: str = Form(""), kind: str = Form(SINGLE), language: str = Form("en"),
+                   description: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+    project = tagging.create_project(context(request), name.strip(), kind, language.strip() or "en", description.strip())
+    return redirect(f"/studio/p/{project['name']}", f"Project {project['name']} created. Next: add classes, or upload tagged data.")
+
+
+@router.post("/p/{project}/delete")
+def delete_project(request: Request, project: str, confirm: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+    if confirm.strip() != project:
+        return redirect("/studio", f"Type the project name {project} to confirm deleting it.", "error")
+    projects.delete(context(request), project)
+    return redirect("/studio", f"Project {project} deleted with its documents, models and deployments.")
+
+
+@router.get("/p/{project}", response_class=HTMLResponse)
+def overview(request: Request, project: str, _s: Session = Depends(require_session)) -> Response:
+    view = readiness.overview(context(request), project)
+    if view["models"] and view["untagged"]:
+        review_queue.prefetch(context(request), project)  # warm the model and the tagging queue in the background
+    return render(request, "overview.html", project=view["project"], nav="overview", view=view)
+
+
+@router.get("/p/{project}/schema", response_class=HTMLResponse)
+def schema(request: Request, project: str, _s: Session = Depends(require_session)) -> Response:
+    view = readiness.overview(context(request), project)
+    return render(request, "schema.html", project=view["project"], nav="schema", view=view)
+
+
+@router.post("/p/{project}/classes/add")
+def add_class(request: Request, project: str, name: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+    tagging.add_class(context(request), project, name)
+    return redirect(f"/studio/p/{project}/schema", f"Class {name.strip()} added.")
+
+
+@router.post("/p/{project}/classes/rename")
+def rename_class(request: Request, project: str, old: str = Form(""), new: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+    changed = tagging.rename_class(context(request), project, old, new)
+    return redirect(f"/studio/p/{project}/schema", f"Class {old} renamed to {new.strip()}; {changed:,} document(s) keep their tag.")
+
+
+@router.post("/p/{project}/classes/delete")
+def delete_class(request: Request, project: str, name: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+    changed = tagging.delete_class(context(request), project, name)
+    return redirect(f"/studio/p/{project}/schema", f"Class {name} deleted; {changed:,} document(s) lost that tag.")

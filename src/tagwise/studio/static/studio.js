@@ -1,0 +1,162 @@
+// tagwise studio: a little vanilla JS on top of pages that work without it.
+// Keyboard tagging, upload progress, training progress polling, select-all.
+(function () {
+  "use strict";
+
+  function typing(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    return tag === "TEXTAREA" || tag === "SELECT" || (tag === "INPUT" && !/^(checkbox|radio|submit|button)$/.test(el.type));
+  }
+  function interactive(el) {
+    return el && (typing(el) || /^(BUTTON|A|SUMMARY|INPUT)$/.test(el.tagName));
+  }
+  function click(id) {
+    var el = document.getElementById(id);
+    if (el) { el.click(); return true; }
+    return false;
+  }
+
+  // -- tagging ----------------------------------------------------------------------------
+  function setupTagging() {
+    if (document.body.dataset.page !== "tag") return;
+    var form = document.getElementById("tag-form");
+    var multi = !!form && form.dataset.kind === "multi";
+    var filter = document.getElementById("class-filter");
+    var items = Array.prototype.slice.call(document.querySelectorAll("#class-list li"));
+
+    function control(li) { return li.querySelector(multi ? "input[type=checkbox]" : "button"); }
+    function visible() { return items.filter(function (li) { return !li.hidden; }); }
+    function applyFilter() {
+      var q = filter.value.trim().toLowerCase();
+      items.forEach(function (li) { li.hidden = q !== "" && li.dataset.name.indexOf(q) === -1; li.classList.remove("first-match"); });
+      var first = visible()[0];
+      if (q && first) first.classList.add("first-match");
+    }
+    function pick(li) {
+      var c = control(li);
+      if (!c) return;
+      if (multi) { c.checked = !c.checked; } else { c.click(); }
+    }
+    if (filter) {
+      filter.addEventListener("input", applyFilter);
+      filter.addEventListener("keydown", function (e) {
+        if (e.key === "Enter") {
+          e.preventDefault();
+          var first = visible()[0];
+          if (filter.value.trim() === "") { if (multi) form.requestSubmit(); return; }
+          if (first) { pick(first); if (multi) { filter.value = ""; applyFilter(); filter.blur(); } }
+        } else if (e.key === "Escape") {
+          filter.value = ""; applyFilter(); filter.blur();
+        } else if (e.key === "ArrowDown") {
+          var v = visible()[0];
+          if (v) { e.preventDefault(); control(v).focus(); }
+        }
+      });
+    }
+
+    document.addEventListener("keydown", function (e) {
+      if (e.ctrlKey || e.metaKey || e.altKey) {
+        if ((e.ctrlKey || e.metaKey) && e.key === "z" && !typing(e.target)) { if (click("undo")) e.preventDefault(); }
+        return;
+      }
+      if (typing(e.target)) return;
+      var key = e.key;
+      if (/^[0-9]$/.test(key) && form) {
+        var target = form.querySelector('[data-key="' + key + '"]');
+        if (target) { e.preventDefault(); if (multi) { target.checked = !target.checked; } else { target.click(); } }
+        return;
+      }
+      if (key === "Enter" && !interactive(e.target)) {
+        e.preventDefault();
+        if (multi) { form.requestSubmit(); } else if (form) { click("accept"); }
+        return;
+      }
+      if (key === "ArrowRight") { if (click("next")) e.preventDefault(); return; }
+      if (key === "ArrowLeft") { if (click("prev")) e.preventDefault(); return; }
+      if (key === "Backspace") { if (click("undo")) e.preventDefault(); return; }
+      if (key === "Escape" && filter) { filter.value = ""; applyFilter(); return; }
+      if (filter && key.length === 1 && /\S/.test(key)) {
+        // Start type-to-filter: the character lands in the filter box.
+        filter.focus();
+      }
+    });
+  }
+
+  // -- uploads with progress ------------------------------------------------------------------
+  function setupUpload() {
+    var form = document.getElementById("upload-form");
+    if (!form || !window.XMLHttpRequest || !window.FormData) return;
+    var bar = document.getElementById("upload-progress");
+    var status = document.getElementById("upload-status");
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("Accept", "application/json");
+      bar.hidden = false; bar.value = 0; status.textContent = "Uploading…";
+      xhr.upload.addEventListener("progress", function (ev) {
+        if (ev.lengthComputable) {
+          bar.value = Math.round(100 * ev.loaded / ev.total);
+          status.textContent = ev.loaded < ev.total ? "Uploading… " + bar.value + "%" : "Processing…";
+        }
+      });
+      xhr.addEventListener("load", function () {
+        var body = {};
+        try { body = JSON.parse(xhr.responseText); } catch (err) { body = {message: "The server answered " + xhr.status + "."}; }
+        if (xhr.status < 300 && body.ok) { window.location.assign(body.redirect); return; }
+        bar.hidden = true; status.textContent = body.message || "The upload failed."; status.className = "small flash error";
+      });
+      xhr.addEventListener("error", function () { bar.hidden = true; status.textContent = "The upload failed: the server could not be reached."; });
+      xhr.send(new FormData(form));
+    });
+  }
+
+  // -- training progress -----------------------------------------------------------------------
+  function setupJob() {
+    var box = document.getElementById("job");
+    if (!box || box.dataset.done === "true") return;
+    var url = box.dataset.statusUrl;
+    function poll() {
+      fetch(url, {headers: {"Accept": "application/json"}, credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (s) {
+        var status = document.getElementById("job-status");
+        status.textContent = s.status; status.className = "status " + s.status;
+        document.getElementById("job-progress").value = s.percent;
+        document.getElementById("job-percent").textContent = s.percent + "%";
+        if (s.errors && s.errors.length) {
+          var errors = document.getElementById("job-errors");
+          errors.textContent = "";
+          s.errors.forEach(function (m) { var p = document.createElement("p"); p.className = "flash error"; p.textContent = m; errors.appendChild(p); });
+        }
+        if (s.done) {
+          var cancel = document.getElementById("cancel-form");
+          if (cancel) cancel.hidden = true;
+          if (s.status === "succeeded") { document.getElementById("job-done").hidden = false; document.getElementById("open-evaluation").focus(); }
+          return;
+        }
+        setTimeout(poll, 700);
+      }).catch(function () { setTimeout(poll, 2000); });
+    }
+    setTimeout(poll, 300);
+  }
+
+  // -- small things ----------------------------------------------------------------------------
+  function setupSelectAll() {
+    document.querySelectorAll("[data-select-all]").forEach(function (box) {
+      box.addEventListener("change", function () {
+        document.querySelectorAll('input[name="' + box.dataset.selectAll + '"]').forEach(function (c) { c.checked = box.checked; });
+      });
+    });
+  }
+  function setupTry() {
+    var text = document.getElementById("try-text");
+    if (!text) return;
+    text.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); document.getElementById("try-form").requestSubmit(); }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setupTagging(); setupUpload(); setupJob(); setupSelectAll(); setupTry();
+  });
+})();

@@ -1,0 +1,73 @@
+"""Pure helpers that turn a stored evaluation into what the evaluation page draws."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from tagwise.core.validation import MULTI
+
+
+def metrics(model: dict[str, Any]) -> dict[str, Any]:
+    """The kind-specific evaluation body (micro/macro scores, per-class counts, confusion matrix)."""
+    summary = model["evaluation"] or {}
+    return summary.get("customMultiLabelClassificationEvaluation") or summary.get("customSingleLabelClassificationEvaluation") or {}
+
+
+def class_rows(model: dict[str, Any], counts: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    """One row per class: Train/Test counts, precision, recall, F1, false positives and negatives."""
+    per_class = metrics(model).get("classes", {})
+    names = list(dict.fromkeys([*counts, *per_class]))
+    rows = []
+    for name in names:
+        m = per_class.get(name, {})
+        rows.append({"name": name, "train": counts.get(name, {}).get("train", 0), "test": counts.get(name, {}).get("test", 0),
+                     "precision": m.get("precision"), "recall": m.get("recall"), "f1": m.get("f1"),
+                     "fp": m.get("falsePositiveCount", 0), "fn": m.get("falseNegativeCount", 0)})
+    return sorted(rows, key=lambda r: (r["f1"] if r["f1"] is not None else 2, r["name"]))
+
+
+def confusion(model: dict[str, Any], normalised: bool) -> dict[str, Any] | None:
+    """Single-label confusion matrix: labels (rows = tagged, columns = predicted) and cells with a 0-1 shade."""
+    matrix = metrics(model).get("confusionMatrix")
+    if not matrix:
+        return None
+    labels = sorted({*matrix, *(p for row in matrix.values() for p in row)})
+    key = "normalizedValue" if normalised else "rawValue"
+    peak = max((cell[key] for row in matrix.values() for cell in row.values()), default=1) or 1
+    rows = []
+    for expected in labels:
+        cells = []
+        for predicted in labels:
+            cell = matrix.get(expected, {}).get(predicted)
+            value = cell[key] if cell else 0
+            cells.append({"predicted": predicted, "value": value, "shade": round(value / peak, 3),
+                          "text": (f"{value:.0f}%" if normalised else f"{value:.0f}") if value else "",
+                          "diagonal": expected == predicted})
+        rows.append({"expected": expected, "cells": cells})
+    return {"labels": labels, "rows": rows, "normalised": normalised}
+
+
+def label_confusion(model: dict[str, Any]) -> dict[str, Any] | None:
+    """Multi-label: per class how often it was missed or added wrongly, and the commonest (missed, added) pairs."""
+    if (model["evaluation"] or {}).get("projectKind") != MULTI:
+        return None
+    missed: Counter[str] = Counter()
+    added: Counter[str] = Counter()
+    pairs: Counter[tuple[str, str]] = Counter()
+    for item in model["evaluation_results"] or []:
+        result = item["customMultiLabelClassificationResult"]
+        expected, predicted = set(result["expectedClasses"]), set(result["predictedClasses"])
+        missed.update(expected - predicted)
+        added.update(predicted - expected)
+        for m in expected - predicted or {"(none)"}:
+            for a in predicted - expected or {"(none)"}:
+                if (m, a) != ("(none)", "(none)"):
+                    pairs[(m, a)] += 1
+    names = sorted(set(missed) | set(added), key=lambda n: -(missed[n] + added[n]))
+    peak = max([*missed.values(), *added.values(), 1])
+    return {
+        "classes": [{"name": n, "missed": missed[n], "added": added[n], "missed_pct": 100 * missed[n] / peak,
+                     "added_pct": 100 * added[n] / peak} for n in names],
+        "pairs": [{"missed": m, "added": a, "count": c} for (m, a), c in pairs.most_common(20)],
+    }

@@ -1,0 +1,157 @@
+"""What every studio page shares: templates, rendering, flash messages, redirects, error pages.
+
+Domain errors raised by a service become a readable message: on a POST, a flash message on the
+page the form came from; on a GET, an error page with the matching status code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urlencode, urlsplit
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from tagwise import __version__
+from tagwise.core.context import Context
+from tagwise.errors import Conflict, Forbidden, InvalidArgument, InvalidRequest, NotFound, PayloadTooLarge, TagwiseError, Unauthorized
+from tagwise.studio.auth import NotSignedIn, session
+
+log = logging.getLogger("tagwise.studio")
+HERE = Path(__file__).parent
+FLASH_COOKIE = "tagwise_studio_flash"
+SECURITY_HEADERS = {
+    # Scripts only from tagwise itself (no inline script); inline style attributes draw the bars.
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                               "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+STATUS = ((NotFound, 404), (Unauthorized, 401), (Forbidden, 403), (Conflict, 409), (PayloadTooLarge, 413), (InvalidRequest, 400))
+
+
+def _percent(value: Any, digits: int = 1) -> str:
+    return "–" if value is None else f"{100 * float(value):.{digits}f}%"
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "–"
+
+
+env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True, default_for_string=True),
+                  trim_blocks=True, lstrip_blocks=True)
+env.filters.update(percent=_percent, when=_when, urlq=lambda v: quote(str(v), safe=""))
+env.globals.update(version=__version__)
+
+
+def context(request: Request) -> Context:
+    """The services' Context of the app serving the request."""
+    return request.app.state.ctx
+
+
+def render(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+    """A page; ``values`` are the template's variables (``session``, ``flash``, ``request`` are added)."""
+    flash = _read_flash(request)
+    body = env.get_template(template).render(request=request, session=session(request), flash=flash, **values)
+    response = HTMLResponse(body, status_code=status_code)
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path="/studio")
+    return response
+
+
+def redirect(url: str, message: str | None = None, level: str = "ok") -> RedirectResponse:
+    """303 to a studio page, with an optional message shown once there."""
+    response = RedirectResponse(url, status_code=303)
+    if message:
+        set_flash(response, message, level)
+    return response
+
+
+def set_flash(response: Response, message: str, level: str = "ok") -> None:
+    value = quote(json.dumps({"level": level, "message": message[:600]}), safe="")
+    response.set_cookie(FLASH_COOKIE, value, max_age=60, path="/studio", httponly=True, samesite="strict")
+
+
+def _read_flash(request: Request) -> dict[str, str] | None:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = json.loads(unquote(raw))
+        return {"level": str(data["level"]), "message": str(data["message"])}
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def safe_back(request: Request, candidate: str | None, default: str) -> str:
+    """A same-site studio path to return to (never an open redirect)."""
+    for value in (candidate, request.headers.get("referer")):
+        if not value:
+            continue
+        parts = urlsplit(value)
+        if parts.netloc and parts.netloc != request.headers.get("host"):
+            continue
+        if parts.path.startswith("/studio") and "//" not in parts.path and "\\" not in value:
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    return default
+
+
+def query(**params: Any) -> str:
+    """A query string of the non-empty params (with the leading ``?``), for links that keep filters."""
+    clean = {k: v for k, v in params.items() if v not in (None, "", False)}
+    return "?" + urlencode(clean, doseq=True) if clean else ""
+
+
+def status_for(exc: TagwiseError) -> int:
+    return next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
+
+
+class StudioRoute(APIRoute):
+    """Route class of the studio router: HTML errors, sign-in redirects and security headers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def studio_handler(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except NotSignedIn as exc:
+                response = _not_signed_in(request, exc)
+            except TagwiseError as exc:
+                response = _error(request, exc)
+            except RequestValidationError as exc:  # a malformed form field or query parameter
+                response = _error(request, InvalidArgument(_validation_message(exc)))
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+            return response
+
+        return studio_handler
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+    return f"The value of {where or 'a field'} is not valid: {first.get('msg', 'invalid value')}."
+
+
+def _not_signed_in(request: Request, exc: TagwiseError) -> Response:
+    if request.url.path.endswith(".json") or request.method != "GET":
+        return JSONResponse({"error": exc.to_error_object()}, status_code=401)
+    return RedirectResponse("/studio", status_code=303)
+
+
+def _error(request: Request, exc: TagwiseError) -> Response:
+    if request.url.path.endswith(".json"):
+        return JSONResponse({"error": exc.to_error_object()}, status_code=status_for(exc))
+    if request.method == "POST":
+        return redirect(safe_back(request, None, "/studio"), exc.message, "error")
+    return render(request, "error.html", status_code=status_for(exc), message=exc.message, code=exc.code)

@@ -1,0 +1,98 @@
+"""Documents and the class schema: add, tag, datasets, filtered pages, class edits.
+
+Every test runs on SQLite and on a real PostgreSQL (``ctx`` in ``tests/core/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tagwise.core import readiness, tagging
+from tagwise.errors import Conflict, InvalidRequest, NotFound
+from tagwise.storage.document_records import DocumentFilter
+
+MULTI = "CustomMultiLabelClassification"
+
+
+def _ids(ctx, flt, **kw):
+    return [d["location"] for d in tagging.list_documents(ctx, "p", flt, **kw).items]
+
+
+def test_create_project_never_overwrites(ctx, project):
+    with pytest.raises(Conflict):
+        tagging.create_project(ctx, "p", MULTI, "de")
+
+
+def test_add_documents_appends_and_adds_classes(ctx, project):
+    view = readiness.overview(ctx, "p")
+    assert view["project"]["classes"] == ["card", "fx"] and (view["total"], view["tagged"], view["untagged"]) == (5, 3, 2)
+    assert _ids(ctx, DocumentFilter())[-1] == "doc-000005.txt"
+    tagging.add_documents(ctx, "p", [{"text": "one more"}])
+    assert readiness.overview(ctx, "p")["total"] == 6
+
+
+def test_add_documents_is_all_or_nothing(ctx, project):
+    with pytest.raises(Conflict, match="a.txt"):
+        tagging.add_documents(ctx, "p", [{"location": "new.txt", "text": "x"}, {"location": "a.txt", "text": "y"}])
+    with pytest.raises(InvalidRequest, match="single-label"):
+        tagging.add_documents(ctx, "p", [{"location": "two.txt", "text": "x", "labels": ["card", "fx"]}])
+    with pytest.raises(InvalidRequest, match="no text"):
+        tagging.add_documents(ctx, "p", [{"location": "empty.txt", "text": "  "}])
+    assert readiness.overview(ctx, "p")["total"] == 5
+
+
+def test_filters_search_status_class_and_dataset(ctx, project):
+    assert _ids(ctx, DocumentFilter(search="CARD")) == ["a.txt", "c.txt"]
+    assert _ids(ctx, DocumentFilter(search="100%")) == ["d.txt"]  # LIKE wildcards are literal
+    assert _ids(ctx, DocumentFilter(search="the_r")) == ["d.txt"]
+    assert _ids(ctx, DocumentFilter(status="untagged")) == ["d.txt", "doc-000005.txt"]
+    assert _ids(ctx, DocumentFilter(status="tagged", label="card")) == ["a.txt", "c.txt"]
+    assert _ids(ctx, DocumentFilter(dataset="Test")) == ["b.txt"]
+    assert _ids(ctx, DocumentFilter(dataset="none")) == ["c.txt", "d.txt", "doc-000005.txt"]
+    page = tagging.list_documents(ctx, "p", DocumentFilter(), page=2, page_size=2)
+    assert [d["location"] for d in page.items] == ["c.txt", "d.txt"] and page.total == 5 and page.pages == 3
+
+
+def test_set_labels_returns_the_previous_ones(ctx, project):
+    doc_id = tagging.list_documents(ctx, "p", DocumentFilter(search="100%")).items[0]["id"]
+    doc, previous = tagging.set_labels(ctx, "p", doc_id, ["fx"])
+    assert previous is None and doc["labels"] == ["fx"]
+    _, previous = tagging.set_labels(ctx, "p", doc_id, None)
+    assert previous == ["fx"]
+    with pytest.raises(InvalidRequest):
+        tagging.set_labels(ctx, "p", doc_id, ["card", "fx"])
+    with pytest.raises(InvalidRequest, match="not a class"):
+        tagging.set_labels(ctx, "p", doc_id, ["nope"])
+    with pytest.raises(NotFound):
+        tagging.set_labels(ctx, "p", 999, ["fx"])
+
+
+def test_set_dataset_by_ids_or_filter(ctx, project):
+    assert tagging.set_dataset(ctx, "p", "Test", flt=DocumentFilter(label="card")) == 2
+    assert _ids(ctx, DocumentFilter(dataset="Test")) == ["a.txt", "b.txt", "c.txt"]
+    first = tagging.list_documents(ctx, "p", DocumentFilter()).items[0]["id"]
+    assert tagging.set_dataset(ctx, "p", "none", ids=[first]) == 1
+    with pytest.raises(InvalidRequest):
+        tagging.set_dataset(ctx, "p", "Validation", ids=[first])
+
+
+def test_rename_keeps_every_tag_and_delete_untags(ctx, project):
+    assert tagging.rename_class(ctx, "p", "card", 'card "problems"') == 2
+    assert _ids(ctx, DocumentFilter(label='card "problems"')) == ["a.txt", "c.txt"]
+    assert readiness.overview(ctx, "p")["project"]["classes"] == ['card "problems"', "fx"]
+    with pytest.raises(Conflict):
+        tagging.rename_class(ctx, "p", "fx", 'card "problems"')
+    assert tagging.delete_class(ctx, "p", "fx") == 1
+    assert _ids(ctx, DocumentFilter(status="untagged")) == ["b.txt", "d.txt", "doc-000005.txt"]
+    with pytest.raises(NotFound):
+        tagging.delete_class(ctx, "p", "fx")
+
+
+def test_multi_label_rename_merges_and_delete_keeps_other_tags(ctx):
+    tagging.create_project(ctx, "m", MULTI, "en")
+    tagging.add_documents(ctx, "m", [{"location": "x", "text": "t", "labels": ["a", "b"]}, {"location": "y", "text": "t", "labels": []}])
+    tagging.add_class(ctx, "m", "c")
+    tagging.rename_class(ctx, "m", "a", "z")
+    tagging.delete_class(ctx, "m", "b")
+    docs = {d["location"]: d["labels"] for d in tagging.list_documents(ctx, "m", DocumentFilter()).items}
+    assert docs == {"x": ["z"], "y": []}  # [] = tagged with no class, still tagged

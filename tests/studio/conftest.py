@@ -1,0 +1,129 @@
+"""Fixtures of the studio tests: a real tagwise server, real headless Chromium (Debian's), screenshots.
+
+Chromium is driven by Playwright for Python with ``executable_path`` (no ``playwright install``).
+Without Chromium the browser tests are skipped locally and FAIL in CI (``CI=true``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tests.support.live_server import LiveServer, live_server  # noqa: E402
+
+DATASETS_DIR = REPO_ROOT.parent / "shared" / "datasets"
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "studio"
+CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+DESKTOP = {"width": 1280, "height": 800}
+NARROW = {"width": 390, "height": 844}
+
+
+def _missing(message: str) -> None:
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    for candidate in CHROMIUM_CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    found = shutil.which("chromium")
+    if found:
+        return found
+    _missing("Chromium is not installed: apt-get install -y chromium")
+    raise AssertionError  # unreachable
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[LiveServer]:
+    with live_server(tmp_path_factory.mktemp("studio-server")) as live:
+        yield live
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path, tmp_path_factory):
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright is not installed: pip install playwright")
+    home = tmp_path_factory.mktemp("chromium-home")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "cache"), "HOME": str(home)}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True, env=env)
+        yield browser
+        browser.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.studio_failed = report.failed
+
+
+@pytest.fixture
+def page(request, browser, server):
+    context = browser.new_context(viewport=DESKTOP, base_url=server.url)
+    context.set_default_timeout(30_000)  # the machines running CI may be busy
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    if getattr(request.node, "studio_failed", False):
+        # What the browser showed and what the server said, for the failure report.
+        screenshot(page, f"FAILED-{request.node.name}")
+        print(f"--- page {page.url} ---\n{page.content()[:3000]}\n--- server log (tail) ---\n{server.log()[-4000:]}")
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def sign_in(page, server: LiveServer) -> None:
+    page.goto("/studio")
+    page.get_by_label("API key").fill(server.key)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Projects", exact=True).wait_for()
+
+
+def screenshot(page, name: str) -> Path:
+    """Keep a screenshot of the page as a test artifact (test-artifacts/studio/<name>.png)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def fits_width(page) -> bool:
+    """No horizontal scrolling of the whole page (wide tables scroll inside their own box)."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def banking_rows(classes: list[str], per_class: int, split: str = "train") -> list[dict]:
+    path = DATASETS_DIR / "banking77" / f"{split}.jsonl"
+    if not path.exists():
+        _missing(f"shared datasets not found at {DATASETS_DIR}")
+    counts = {c: 0 for c in classes}
+    out = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            label = row["labels"][0]
+            if label in counts and counts[label] < per_class:
+                counts[label] += 1
+                out.append(row)
+    return out

@@ -1,0 +1,90 @@
+"""Keyboard alone: sign in, create a multi-label project, tag with number keys, type-to-filter and Enter."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.studio.conftest import screenshot
+
+PROJECT = "emotions-kb"
+
+
+def _tab_to(page, element_id: str, limit: int = 40) -> None:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.id") == element_id:
+            return
+    raise AssertionError(f"#{element_id} cannot be reached with Tab")
+
+
+def _labels(server, location: str):
+    from tagwise.core import tagging
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+    from tagwise.storage.document_records import DocumentFilter
+
+    ctx = Context.open(Settings(data_dir=server.data_dir, api_key=server.key), migrate=False)
+    try:
+        items = tagging.list_documents(ctx, PROJECT, DocumentFilter(search=location)).items
+        return items[0]["labels"]
+    finally:
+        ctx.close()
+
+
+def test_keyboard_only_multi_label_tagging(page, server, tmp_path):
+    page.goto("/studio")
+    page.keyboard.type(server.key)  # the key field has the focus
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Projects", exact=True)).to_be_visible()
+
+    _tab_to(page, "name")
+    page.keyboard.type(PROJECT)
+    page.keyboard.press("Tab")            # kind: radio group
+    page.keyboard.press("ArrowDown")      # -> multi-label
+    page.keyboard.press("Enter")          # submits the form
+    expect(page.get_by_role("heading", name=PROJECT)).to_be_visible()
+    expect(page.locator("h1")).to_contain_text("multi-label")
+
+    # classes on the schema page, by keyboard
+    page.goto(f"/studio/p/{PROJECT}/schema")
+    for name in ("joy", "anger", "surprise", "gratitude"):
+        page.get_by_placeholder("Class name").focus()
+        page.keyboard.type(name)
+        page.keyboard.press("Enter")
+        expect(page.locator(".flash.ok")).to_contain_text(f"Class {name} added")
+    screenshot(page, "schema")
+
+    # two .txt uploads
+    files = []
+    for name, text in (("thanks.txt", "Thank you so much, what a wonderful surprise!"), ("rage.txt", "This is outrageous, I am furious.")):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        files.append(str(path))
+    page.goto(f"/studio/p/{PROJECT}/data")
+    page.locator("#files").set_input_files(files)
+    page.locator("#files").focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator(".flash.ok")).to_contain_text("Added 2 document(s)")
+
+    page.goto(f"/studio/p/{PROJECT}/tag")
+    expect(page.locator("#doc-title")).to_contain_text("thanks.txt")
+    page.keyboard.press("1")          # toggle joy
+    page.keyboard.type("grat")        # type-to-filter, Enter toggles the first match
+    page.keyboard.press("Enter")
+    expect(page.locator("#class-filter")).to_have_value("")
+    page.keyboard.press("3")          # surprise
+    page.keyboard.press("3")          # ... and off again
+    page.keyboard.press("3")          # ... and on
+    screenshot(page, "keyboard-multi-label")
+    page.keyboard.press("Enter")      # saves
+    expect(page.locator("#doc-title")).to_contain_text("rage.txt")
+    assert sorted(_labels(server, "thanks.txt")) == ["gratitude", "joy", "surprise"]
+
+    page.keyboard.press("2")          # anger
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Nothing left to tag")).to_be_visible()
+    assert _labels(server, "rage.txt") == ["anger"]
+    page.keyboard.press("Backspace")  # undo the last one
+    expect(page.locator("#doc-title")).to_contain_text("rage.txt")
+    assert _labels(server, "rage.txt") is None

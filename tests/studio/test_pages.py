@@ -1,0 +1,112 @@
+"""Studio pages and writes in process (real store, real models): deploy/swap/delete, cancel, multi-label evaluation, bulk sets."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tagwise.core import deployments, jobs, readiness, tagging, training
+from tests.conftest import KEY
+
+SINGLE = "CustomSingleLabelClassification"
+MULTI = "CustomMultiLabelClassification"
+
+
+@pytest.fixture
+def studio(settings):
+    from tagwise.server import create_app
+
+    with TestClient(create_app(settings, run_jobs=False), base_url="http://127.0.0.1") as client:
+        token = re.search(r'name="token" value="([^"]+)"', client.get("/studio").text).group(1)
+        page = client.post("/studio/login", data={"key": KEY, "token": token})
+        client.csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        client.ctx = client.app.state.ctx
+        yield client
+
+
+def _train(ctx, project: str, label: str) -> None:
+    job = training.start(ctx, project, {"modelLabel": label, "trainingConfigVersion": "linear"})
+    training.run(ctx, job["id"], lambda _: None)
+
+
+def _flash(html: str) -> str:
+    found = re.search(r'class="flash [a-z]+"[^>]*>([^<]+)<', html)
+    return found.group(1) if found else ""
+
+
+def test_deploy_swap_and_delete(studio, banking):
+    ctx = studio.ctx
+    tagging.create_project(ctx, "bank", SINGLE, "en")
+    tagging.add_documents(ctx, "bank", [{"location": r["id"], "text": r["text"], "labels": r["labels"]} for r in banking["train"]])
+    _train(ctx, "bank", "one")
+    _train(ctx, "bank", "two")
+    for name, model in (("prod", "one"), ("staging", "two")):
+        page = studio.post("/studio/p/bank/deployments", data={"csrf": studio.csrf, "name": name, "model": model})
+        assert f"deployed as {name}" in _flash(page.text)
+    page = studio.post("/studio/p/bank/deployments/swap", data={"csrf": studio.csrf, "first": "prod", "second": "staging"})
+    assert "Swapped" in _flash(page.text)
+    assert {d["name"]: d["model_label"] for d in deployments.list_all(ctx, "bank")} == {"prod": "two", "staging": "one"}
+    page = studio.post("/studio/p/bank/deployments/delete", data={"csrf": studio.csrf, "name": "staging"})
+    assert "deleted" in _flash(page.text) and [d["name"] for d in deployments.list_all(ctx, "bank")] == ["prod"]
+    tried = studio.post("/studio/p/bank/try", data={"csrf": studio.csrf, "deployment": "prod", "text": banking["test"][0]["text"]})
+    assert 'data-predicted' in tried.text and tried.text.count('class="bar') >= 2
+    overview = studio.get("/studio/p/bank").text
+    assert "prod" in overview and "two" in overview
+
+
+def test_cancel_a_training_job(studio, banking):
+    ctx = studio.ctx
+    tagging.create_project(ctx, "c", SINGLE, "en")
+    tagging.add_documents(ctx, "c", [{"location": r["id"], "text": r["text"], "labels": r["labels"]} for r in banking["train"][:40]])
+    page = studio.post("/studio/p/c/train", data={"csrf": studio.csrf, "label": "m", "recipe": "linear", "split": "percentage", "train_pct": "75"})
+    job_id = str(page.url).rsplit("/", 1)[1]
+    assert "Training m" in page.text and "Cancel training" in page.text
+    assert studio.get(f"/studio/p/c/train/{job_id}.json").json()["status"] == "notStarted"
+    page = studio.post(f"/studio/p/c/train/{job_id}/cancel", data={"csrf": studio.csrf})
+    assert "Cancel requested" in _flash(page.text)
+    state = studio.get(f"/studio/p/c/train/{job_id}.json").json()
+    assert state["status"] == "cancelled" and state["done"]
+    assert jobs.get(ctx, job_id, "train")["payload"]["evaluationOptions"]["trainingSplitPercentage"] == 75
+
+
+def test_training_errors_are_shown_on_the_page(studio):
+    tagging.create_project(studio.ctx, "few", SINGLE, "en")
+    page = studio.post("/studio/p/few/train", data={"csrf": studio.csrf, "label": "m"}, headers={"referer": "http://127.0.0.1/studio/p/few/train"})
+    assert page.url.path == "/studio/p/few/train" and "at least 10" in _flash(page.text)
+
+
+def test_multi_label_evaluation_shows_label_confusion(studio, emotions):
+    ctx = studio.ctx
+    tagging.create_project(ctx, "emo", MULTI, "en")
+    tagging.add_documents(ctx, "emo", [{"location": f"d{i}", "text": r["text"], "labels": r["labels"]} for i, r in enumerate(emotions)])
+    _train(ctx, "emo", "m")
+    page = studio.get("/studio/p/emo/evaluate")
+    assert page.status_code == 200
+    assert 'id="label-confusion"' in page.text and 'id="confusion"' not in page.text
+    assert "Micro" in page.text and 'id="class-table"' in page.text
+    mismatched = studio.get("/studio/p/emo/data?mismatch=1")
+    assert mismatched.status_code == 200 and "predicted differently" in mismatched.text
+
+
+def test_bulk_move_to_test_by_selection_and_by_filter(studio):
+    ctx = studio.ctx
+    tagging.create_project(ctx, "b", SINGLE, "en")
+    tagging.add_documents(ctx, "b", [{"location": f"{i}.txt", "text": f"text {i}", "labels": ["x" if i % 2 else "y"]} for i in range(6)])
+    page = studio.post("/studio/p/b/data/dataset", data={"csrf": studio.csrf, "to": "Test", "scope": "selected", "ids": ["1", "2"]})
+    assert "2 document(s) moved to the test set" in _flash(page.text)
+    page = studio.post("/studio/p/b/data/dataset", data={"csrf": studio.csrf, "to": "Train", "scope": "all", "label": "x", "dataset": "none"})
+    assert "2 document(s) moved to the training set" in _flash(page.text)
+    assert page.url.path == "/studio/p/b/data" and "label=x" in str(page.url)
+    view = readiness.overview(ctx, "b")
+    assert view["datasets"] == {"Train": 2, "Test": 2, "none": 2}  # the x in Test stayed: the filter said "none"
+
+
+def test_schema_rename_keeps_tags(studio):
+    ctx = studio.ctx
+    tagging.create_project(ctx, "s", SINGLE, "en")
+    tagging.add_documents(ctx, "s", [{"location": "a", "text": "t", "labels": ["old"]}])
+    page = studio.post("/studio/p/s/classes/rename", data={"csrf": studio.csrf, "old": "old", "new": "new"})
+    assert "1 document(s) keep their tag" in _flash(page.text)
+    assert readiness.overview(ctx, "s")["classes"][0] == {"name": "new", "train": 0, "test": 0, "unassigned": 1, "total": 1}

@@ -1,0 +1,172 @@
+"""Sign-in, CSRF, cookie flags, headers and escaping of the studio (in-process client, real store)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import KEY
+
+SINGLE = "CustomSingleLabelClassification"
+PAGES = ["", "/schema", "/data", "/tag", "/train", "/evaluate", "/deployments", "/try"]
+
+
+def _login(client: TestClient, key: str = KEY):
+    page = client.get("/studio")
+    token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+    return client.post("/studio/login", data={"key": key, "token": token})
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def studio(settings):
+    from tagwise.server import create_app
+
+    with TestClient(create_app(settings, run_jobs=False), base_url="http://127.0.0.1") as client:
+        yield client
+
+
+@pytest.fixture
+def signed_in(studio):
+    response = _login(studio)
+    studio.csrf = _csrf(response.text)
+    return studio
+
+
+def test_visitor_sees_only_the_sign_in_page(studio):
+    from tagwise.core import tagging
+
+    tagging.create_project(studio.app.state.ctx, "secret-project", SINGLE, "en")
+    home = studio.get("/studio")
+    assert home.status_code == 200 and "Sign in" in home.text and "secret-project" not in home.text
+    for path in PAGES:
+        response = studio.get(f"/studio/p/secret-project{path}", follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == "/studio", path
+    assert studio.get("/studio/p/secret-project/train/x.json").status_code == 401
+    assert studio.post("/studio/projects", data={"name": "x"}, follow_redirects=False).status_code == 401
+    assert studio.get("/studio/static/studio.css").status_code == 200  # assets are public
+
+
+def test_wrong_key_is_refused(studio):
+    response = _login(studio, "wrong")
+    assert "not an API key" in response.text and "tagwise_studio" not in studio.cookies
+
+
+def test_sign_in_form_needs_its_token(studio):
+    studio.get("/studio")
+    response = studio.post("/studio/login", data={"key": KEY, "token": "forged"})
+    assert "expired" in response.text and "tagwise_studio" not in studio.cookies
+
+
+def test_session_cookie_flags_on_http(studio):
+    studio.get("/studio")
+    token = re.search(r'name="token" value="([^"]+)"', studio.get("/studio").text).group(1)
+    response = studio.post("/studio/login", data={"key": KEY, "token": token}, follow_redirects=False)
+    cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith("tagwise_studio="))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/studio" in cookie
+    assert "Secure" not in cookie  # Chromium would not send it back to http://127.0.0.1
+
+
+def test_session_cookie_is_secure_over_https(settings):
+    from tagwise.server import create_app
+
+    with TestClient(create_app(settings, run_jobs=False), base_url="https://tagwise.example") as client:
+        token = re.search(r'name="token" value="([^"]+)"', client.get("/studio").text).group(1)
+        response = client.post("/studio/login", data={"key": KEY, "token": token}, follow_redirects=False)
+        cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith("tagwise_studio="))
+        assert "Secure" in cookie and "HttpOnly" in cookie
+
+
+def test_writes_need_the_csrf_token(signed_in):
+    response = signed_in.post("/studio/projects", data={"name": "p1", "kind": SINGLE, "language": "en", "csrf": "nope"})
+    assert "security token" in response.text
+    assert signed_in.post("/studio/projects", data={"name": "p1", "kind": SINGLE, "language": "en"}).status_code == 200
+    assert "p1" not in [p["name"] for p in _projects(signed_in)]
+    signed_in.post("/studio/projects", data={"name": "p1", "kind": SINGLE, "language": "en", "csrf": signed_in.csrf})
+    assert "p1" in [p["name"] for p in _projects(signed_in)]
+
+
+def test_sign_out_ends_the_session(signed_in):
+    signed_in.post("/studio/logout", data={"csrf": signed_in.csrf})
+    assert "Sign in" in signed_in.get("/studio").text
+
+
+def test_security_headers(signed_in):
+    response = signed_in.get("/studio")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY" and response.headers["cache-control"] == "no-store"
+    assert "<script>" not in response.text and "https://" not in response.text  # no inline script, no CDN
+
+
+def test_text_and_class_names_are_escaped(signed_in):
+    from tagwise.core import tagging
+
+    ctx = signed_in.app.state.ctx
+    evil = '<img src=x onerror="alert(1)">'
+    tagging.create_project(ctx, "xss", SINGLE, "en", description=f"<script>alert('d')</script>{evil}")
+    tagging.add_class(ctx, "xss", evil)
+    tagging.add_documents(ctx, "xss", [{"location": "a.txt", "text": f"</div><script>alert('t')</script>{evil}", "labels": [evil]}])
+    for path in ["", "/schema", "/data", "/tag", "/tag?doc=1", "/evaluate"]:
+        html = signed_in.get(f"/studio/p/xss{path}").text
+        assert "<script>alert" not in html and "<img src=x" not in html, path
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in signed_in.get("/studio/p/xss/tag?doc=1").text
+
+
+def test_domain_errors_are_readable_pages(signed_in):
+    missing = signed_in.get("/studio/p/nope")
+    assert missing.status_code == 404 and "could not be found" in missing.text
+    signed_in.post("/studio/projects", data={"name": "dup", "kind": SINGLE, "language": "en", "csrf": signed_in.csrf})
+    again = signed_in.post("/studio/projects", data={"name": "dup", "kind": SINGLE, "language": "en", "csrf": signed_in.csrf},
+                           headers={"referer": "http://127.0.0.1/studio"})
+    assert again.status_code == 200 and "already exists" in again.text
+
+
+def test_redirects_stay_on_the_studio(signed_in):
+    from tagwise.core import tagging
+
+    ctx = signed_in.app.state.ctx
+    tagging.create_project(ctx, "r", SINGLE, "en")
+    tagging.add_class(ctx, "r", "a")
+    tagging.add_documents(ctx, "r", [{"location": "d.txt", "text": "hello"}])
+    response = signed_in.post("/studio/p/r/tag", data={"csrf": signed_in.csrf, "doc": "1", "label": "a", "then": "back",
+                                                       "back": "https://evil.example/phish"}, follow_redirects=False)
+    assert response.headers["location"].startswith("/studio/")
+
+
+def _projects(client: TestClient) -> list[dict]:
+    from tagwise.core import projects
+
+    return projects.list_all(client.app.state.ctx)
+
+
+def test_malformed_fields_give_a_readable_message(signed_in):
+    from tagwise.core import tagging
+
+    tagging.create_project(signed_in.app.state.ctx, "v", SINGLE, "en")
+    page = signed_in.get("/studio/p/v/tag?doc=abc")
+    assert page.status_code == 400 and "is not valid" in page.text and "<html" in page.text
+    posted = signed_in.post("/studio/p/v/train", data={"csrf": signed_in.csrf, "label": "m", "train_pct": "lots"},
+                            headers={"referer": "http://127.0.0.1/studio/p/v/train"})
+    assert posted.status_code == 200 and "train_pct" in posted.text and posted.url.path == "/studio/p/v/train"
+
+
+def test_managed_keys_authoring_signs_in_runtime_does_not_and_revoking_ends_the_session(studio):
+    import time
+
+    from tagwise.core import keys
+
+    ctx = studio.app.state.ctx
+    runtime, runtime_secret = keys.create(ctx, "classifier", keys.RUNTIME)
+    refused = _login(studio, runtime_secret)
+    assert "runtime key" in refused.text and "tagwise_studio" not in studio.cookies
+
+    authoring, secret = keys.create(ctx, "alice", keys.AUTHORING)
+    assert "Your projects" in _login(studio, secret).text
+    keys.revoke(ctx, authoring["id"])
+    time.sleep(keys.CACHE_S + 0.1)
+    assert "Sign in" in studio.get("/studio").text

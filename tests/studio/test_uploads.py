@@ -1,0 +1,40 @@
+"""Reading uploaded .txt, CSV and JSONL files into documents."""
+
+from __future__ import annotations
+
+import pytest
+
+from tagwise.errors import InvalidRequest
+from tagwise.studio.uploads import parse
+
+
+def test_txt_is_one_document_named_by_the_file():
+    assert parse("C:\\Users\\me\\note.txt", "\ufeff  Hello there \n".encode()) == [{"location": "note.txt", "text": "Hello there"}]
+
+
+def test_csv_with_labels_location_and_dataset():
+    data = "ID,Text,Labels,Split\n1,\"card, lost\",card|lost,Train\n2,hello,,\n".encode()
+    assert parse("x.csv", data) == [
+        {"text": "card, lost", "location": "1", "labels": ["card", "lost"], "dataset": "Train"},
+        {"text": "hello", "location": "2", "labels": None, "dataset": None},
+    ]
+
+
+def test_jsonl_in_the_shared_datasets_format_and_azure_classes():
+    data = b'{"id": "a", "text": "t1", "labels": ["x"]}\n\n{"text": "t2", "classes": [{"category": "y"}], "dataset": "Test"}\n'
+    assert parse("d.jsonl", data) == [
+        {"text": "t1", "location": "a", "labels": ["x"], "dataset": None},
+        {"text": "t2", "location": None, "labels": ["y"], "dataset": "Test"},
+    ]
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("a.csv", b"label\nx\n", "no text"),
+    ("a.jsonl", b'{"text": "ok"}\nnot json\n', "line 2"),
+    ("a.jsonl", b'["list"]\n', "JSON object"),
+    ("a.pdf", b"%PDF", "upload .txt"),
+    ("a.txt", b"\xff\xfe\x00", "UTF-8"),
+])
+def test_bad_files_say_what_is_wrong(name, data, message):
+    with pytest.raises(InvalidRequest, match=message):
+        parse(name, data)
