@@ -8,6 +8,9 @@ import sys
 
 import pytest
 
+from typer.testing import CliRunner
+
+from tagwise.cli import app
 from tagwise.settings import Settings
 from tests.production.conftest import KEY, prepare
 
@@ -39,6 +42,14 @@ def test_ray_engine_matches_the_local_engine(tmp_path, banking, local_ray):
 
     ray_out = tmp_path / "ray.jsonl"
     assert classify_file_with_ray(settings, "bank", "prod", source, ray_out, batch_size=500, top=2) == len(rows)
+
+    # what a user runs: `tagwise classify ... --engine ray` (in process, so it joins the Ray started above)
+    cli_out = tmp_path / "cli-ray.jsonl"
+    result = CliRunner().invoke(app, ["classify", "bank", "prod", str(source), "-o", str(cli_out), "--top", "2", "--engine", "ray",
+                                      "--batch-size", "500"],
+                                env={"TAGWISE_DATA_DIR": str(settings.data_dir), "TAGWISE_MAX_DOCUMENT_CHARACTERS": "300"})
+    assert result.exit_code == 0, result.output
+    assert cli_out.read_text() == ray_out.read_text()
 
     local_out = tmp_path / "local.jsonl"
     env = {"TAGWISE_DATA_DIR": str(settings.data_dir), "TAGWISE_MAX_DOCUMENT_CHARACTERS": "300", "HF_HUB_OFFLINE": "1",

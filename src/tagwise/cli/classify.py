@@ -44,6 +44,11 @@ class OutputFormat(str, Enum):
     csv = "csv"
 
 
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
 # -- reading --------------------------------------------------------------------------------
 
 def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_column: str = "id") -> Iterator[tuple[str, str]]:
@@ -231,6 +236,9 @@ def classify(
     restart: bool = typer.Option(False, "--restart", help="Overwrite OUTPUT instead of resuming it."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64,
                              help="Batches classified in parallel: processes locally, concurrent requests remotely."),
+    engine: Engine = typer.Option(Engine.local, help="local: this process (or --jobs workers); ray: map the deployed model "
+                                  "over the input with Ray Data (local data dir only)."),
+    address: str = typer.Option(None, help="With --engine ray: the cluster to join (e.g. ray://head:10001); default: a local Ray."),
 ) -> None:
     """Classify documents, streaming: constant memory on any input size.
 
@@ -246,6 +254,7 @@ def classify(
     \b
     Example:
       tagwise classify banking production queries.txt -o predictions.jsonl --top 3
+      tagwise classify banking production big.jsonl -o out.jsonl --engine ray
     """
     out_fmt = (fmt.value if fmt else ("csv" if output and output.suffix.lower() == ".csv" else "jsonl"))
     in_fmt = input_format.value
@@ -274,8 +283,7 @@ def classify(
             console.print(f"resuming: {skipped:,} documents already in {output}", markup=False)
         with progress(total_known=total is not None) as bar:
             task = bar.add_task("classifying", total=total, completed=done)
-            for batch, result in classify_batches(be, name, deployment, batches(docs, batch_size), top, jobs):
-                rows = records(batch, result)
+            for rows in _row_batches(be, engine, address, name, deployment, docs, batch_size, top, jobs):
                 writer.write(rows)
                 classified += len(rows)
                 failed += sum(1 for r in rows if "error" in r)
@@ -285,6 +293,22 @@ def classify(
     note = f"; {failed:,} could not be classified (see their error field)" if failed else ""
     noun = "document" if classified == 1 else "documents"
     console.print(f"classified {classified:,} {noun} in {seconds:.1f} s{rate}{note}", markup=False)
+
+
+def _row_batches(be: Any, engine: Engine, address: str | None, name: str, deployment: str, docs: Iterator[tuple[str, str]],
+                 batch_size: int, top: int | None, jobs: int) -> Iterator[list[dict[str, Any]]]:
+    """Output rows in input order, a batch at a time, from the chosen engine."""
+    if engine is Engine.ray:
+        from tagwise.cli.backends import LocalBackend
+
+        if not isinstance(be, LocalBackend):
+            raise UsageError("--engine ray runs on the local data dir; drop --endpoint (or run it where the data dir is)")
+        from tagwise.bulk.ray_engine import classify_with_ray
+
+        yield from classify_with_ray(be.ctx.settings, name, deployment, docs, address=address, batch_size=batch_size, top=top)
+        return
+    for batch, result in classify_batches(be, name, deployment, batches(docs, batch_size), top, jobs):
+        yield records(batch, result)
 
 
 def _open_input(path: str) -> AbstractContextManager[IO[str]]:
