@@ -39,3 +39,15 @@ def test_deploy_errors(client, banking):
     assert no_label.status_code == 400
     swap_missing = client.post(f"{A}/bank/deployments/:swap", params=V, json={"firstDeploymentName": "a", "secondDeploymentName": "b"})
     assert swap_missing.status_code == 404
+
+
+def test_retraining_a_deployed_label_keeps_the_deployment_serving(client, banking):
+    create_and_import(client, "bank", SINGLE, banking["train"])
+    train(client, "bank", "a")
+    deploy(client, "bank", "production", "a")
+    served = client.get(f"{A}/bank/deployments/production", params=V).json()["modelId"]
+    train(client, "bank", "a")  # same label again: a new model replaces the label's model
+    assert client.get(f"{A}/bank/models/a", params=V).json()["modelId"] != served
+    response = client.post("/language/tagwise/projects/bank/deployments/production:classify", json={"documents": [{"id": "1", "text": "where is my card"}]})
+    assert response.status_code == 200 and response.json()["documents"][0]["class"]
+    assert client.get(f"{A}/bank/deployments/production", params=V).json()["modelId"] == served  # until deployed again

@@ -32,26 +32,22 @@ RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_DAT
 def resolve(settings: Settings, project: str, deployment: str) -> dict[str, Any]:
     """What a Ray worker needs to classify with a deployment: plain values, no connections."""
     from tagwise.core.context import Context
-    from tagwise.core.deployments import require_deployment
+    from tagwise.core.deployments import require_deployment, served_model
     from tagwise.core.projects import require
-    from tagwise.errors import NotFound
-    from tagwise.storage import records
 
     ctx = Context.open(settings, migrate=False)
     try:
         with ctx.db.read() as conn:
             project_row = require(conn, project)
             deployment_row = require_deployment(conn, project_row, deployment)
-            model = records.get_model(conn, project_row["id"], deployment_row["model_label"])
+            model_id, artifact = served_model(ctx, conn, project_row, deployment_row)
     finally:
         ctx.close()
-    if model is None or model["model_id"] != deployment_row["model_id"]:
-        raise NotFound(f"The model behind deployment {deployment} is gone; deploy a trained model again.")
     return {
         "kind": project_row["kind"],
         "threshold": float((project_row["settings"] or {}).get("confidenceThreshold") or 0.0),
-        "model_id": model["model_id"],
-        "artifact": str(model["artifact"]),
+        "model_id": model_id,
+        "artifact": str(artifact),
         "max_chars": settings.max_document_characters,
     }
 

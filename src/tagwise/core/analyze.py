@@ -6,12 +6,12 @@ from typing import Any
 
 from tagwise.core import jobs
 from tagwise.core.context import Context
-from tagwise.core.deployments import require_deployment
+from tagwise.core.deployments import require_deployment, served_model
 from tagwise.core.predictors import Prediction, decide
 from tagwise.core.projects import require
 from tagwise.core.timefmt import iso
 from tagwise.core.validation import MULTI, PROJECT_KINDS
-from tagwise.errors import InvalidArgument, NotFound, PayloadTooLarge, TagwiseError
+from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -23,10 +23,8 @@ def classify(ctx: Context, project_name: str, deployment_name: str, texts: list[
     with ctx.db.read() as conn:
         project = require(conn, project_name)
         deployment = require_deployment(conn, project, deployment_name)
-        model_row = records.get_model_ref(conn, project["id"], deployment["model_label"])
-    if model_row is None or model_row["model_id"] != deployment["model_id"]:
-        raise NotFound(f"The model behind deployment {deployment_name} is gone; deploy a trained model again.")
-    model = ctx.predictors.get(model_row["model_id"], model_row["artifact"])
+        model_id, artifact = served_model(ctx, conn, project, deployment)
+    model = ctx.predictors.get(model_id, artifact)
     if not texts:
         return project, []
     threshold = float((project["settings"] or {}).get("confidenceThreshold") or 0.0)

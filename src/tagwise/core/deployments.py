@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tagwise.core.context import Context
@@ -21,6 +22,21 @@ def require_deployment(conn, project: dict[str, Any], name: str) -> dict[str, An
     if deployment is None:
         raise NotFound(f"The deployment {name} could not be found in project {project['name']}.", target="deploymentName")
     return deployment
+
+
+def served_model(ctx: Context, conn, project: dict[str, Any], deployment: dict[str, Any]) -> tuple[str, Path]:  # noqa: ANN001
+    """(model id, artifact folder) that a deployment serves.
+
+    Retraining a deployed label replaces the label's model, but the deployment keeps serving
+    the version it was given (as in Azure) until it is deployed again: that folder is kept.
+    """
+    model = records.get_model_ref(conn, project["id"], deployment["model_label"])
+    if model is not None and model["model_id"] == deployment["model_id"]:
+        return model["model_id"], Path(model["artifact"])
+    kept = ctx.models_dir / project["name"] / deployment["model_id"]
+    if (kept / "manifest.json").is_file():
+        return deployment["model_id"], kept
+    raise NotFound(f"The model behind deployment {deployment['name']} is gone; deploy a trained model again.")
 
 
 def get(ctx: Context, project_name: str, name: str) -> dict[str, Any]:
