@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable
 
 from tagwise.core import jobs, training
@@ -32,21 +31,7 @@ def run_training(ctx: Context, job_id: str, on_percent: Callable[[int], None] | 
     Whatever happens, the job ends in a terminal state: a domain error or a crash fails it with
     its message, Ctrl-C fails it as interrupted (and re-raises).
     """
-    last = [0.0]
-
-    def progress(percent: int) -> None:
-        if on_percent is not None:
-            on_percent(percent)
-        now = time.monotonic()
-        if now - last[0] < 0.5 and percent < 100:
-            return
-        last[0] = now
-        with ctx.db.write() as conn:
-            job = records.get_job(conn, job_id)
-            if job is None or job["cancel_requested"]:
-                raise JobCancelled("cancelled")
-            records.update_job(conn, job_id, {"percent": percent}, only_if_status=("running",))
-
+    progress = jobs.progress_recorder(ctx, job_id, on_percent)
     alive = _Heartbeat(ctx, job_id)
     try:
         training.run(ctx, job_id, progress)

@@ -5,13 +5,15 @@ Statuses follow Azure: notStarted, running, succeeded, failed, cancelling, cance
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
-from tagwise.errors import OperationNotFound
+from tagwise.errors import JobCancelled, OperationNotFound
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -73,6 +75,28 @@ def get(ctx: Context, job_id: str, kind: str, project_name: str | None = None) -
 def list_for(ctx: Context, kind: str, project_name: str | None = None) -> list[dict[str, Any]]:
     with ctx.db.read() as conn:
         return records.list_jobs(conn, kind, project_name)
+
+
+def progress_recorder(ctx: Context, job_id: str, on_percent: Callable[[int], None] | None = None,
+                      every_s: float = 0.5) -> Callable[[int], None]:
+    """A training progress callback: records ``percent`` in the job row (at most every ``every_s``)
+    and raises JobCancelled once the job's cancel flag is set."""
+    last = [0.0]
+
+    def progress(percent: int) -> None:
+        if on_percent is not None:
+            on_percent(percent)
+        now = time.monotonic()
+        if now - last[0] < every_s and percent < 100:
+            return
+        last[0] = now
+        with ctx.db.write() as conn:
+            job = records.get_job(conn, job_id)
+            if job is None or job["cancel_requested"]:
+                raise JobCancelled("cancelled")
+            records.update_job(conn, job_id, {"percent": percent}, only_if_status=("running",))
+
+    return progress
 
 
 def fail(ctx: Context, job_id: str, message: str, code: str = "InternalServerError") -> bool:

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 import traceback
 
 from tagwise.core import jobs, training
 from tagwise.core.context import Context
 from tagwise.errors import JobCancelled, TagwiseError
 from tagwise.settings import Settings
-from tagwise.storage import records
 
 
 def _die_with_parent() -> None:
@@ -40,18 +38,7 @@ def main(job_id: str) -> int:
     _die_with_parent()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     ctx = Context.open(Settings(), migrate=False)
-    last = [0.0]
-
-    def progress(percent: int) -> None:
-        now = time.monotonic()
-        if now - last[0] < 0.5 and percent < 100:
-            return
-        last[0] = now
-        with ctx.db.write() as conn:
-            job = records.get_job(conn, job_id)
-            if job is None or job["cancel_requested"]:
-                raise JobCancelled("cancelled")
-            records.update_job(conn, job_id, {"percent": percent}, only_if_status=("running",))
+    progress = jobs.progress_recorder(ctx, job_id)
 
     try:
         training.run(ctx, job_id, progress)
