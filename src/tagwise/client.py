@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -112,6 +113,18 @@ class Client:
         if not location:
             raise RemoteError(f"{method} {path} answered {response.status_code} without an Operation-Location header")
         return location
+
+    # -- API keys ---------------------------------------------------------------------------
+
+    def create_key(self, name: str, role: str, rate_limit_per_minute: int | None = None) -> dict[str, Any]:
+        body = {"name": name, "role": role, "rateLimitPerMinute": rate_limit_per_minute}
+        return self.request("POST", "/language/tagwise/keys", json=body).json()
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        return list(self._pages("/language/tagwise/keys"))
+
+    def revoke_key(self, key_id: str) -> None:
+        self.request("DELETE", f"/language/tagwise/keys/{quote(key_id, safe='')}")
 
     # -- projects ---------------------------------------------------------------------------
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -30,6 +32,9 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Import the ML stack in the background: the first classification or studio suggestion
+        # after a start would otherwise wait seconds for scikit-learn to load.
+        threading.Thread(target=importlib.import_module, args=("tagwise.ml",), name="warm-up", daemon=True).start()
         if run_jobs:
             app.state.runner.start()
         try:

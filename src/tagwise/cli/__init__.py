@@ -15,7 +15,7 @@ from __future__ import annotations
 import typer
 
 from tagwise import __version__
-from tagwise.cli import classify, data, projects, serve, training
+from tagwise.cli import classify, data, keys, projects, serve, training
 from tagwise.cli.common import Options, set_options
 
 app = typer.Typer(
@@ -54,6 +54,7 @@ def _root(
 app.command()(serve.serve)
 app.command()(serve.worker)
 app.add_typer(projects.app, name="project")
+app.add_typer(keys.app, name="key")
 app.command("import")(data.import_)
 app.command()(training.train)
 app.command()(training.evaluate)

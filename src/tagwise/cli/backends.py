@@ -64,6 +64,21 @@ class LocalBackend:
     def close(self) -> None:
         self.ctx.close()
 
+    def create_key(self, name: str, role: str, rate_limit_per_minute: int | None = None) -> dict[str, Any]:
+        from tagwise.core import keys
+
+        return keys.describe(*keys.create(self.ctx, name, role, rate_limit_per_minute))
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        from tagwise.core import keys
+
+        return [keys.describe(k) for k in keys.list_all(self.ctx)]
+
+    def revoke_key(self, key_id: str) -> None:
+        from tagwise.core import keys
+
+        keys.revoke(self.ctx, key_id)
+
     def list_projects(self) -> list[dict[str, Any]]:
         from tagwise.core import projects
 

@@ -1,0 +1,70 @@
+"""``tagwise key create|list|revoke``: API keys, hashed in the store; rotate by create, switch, revoke."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import typer
+from rich.table import Table
+
+from tagwise.cli.common import err, handle_errors, opened, out
+
+app = typer.Typer(help="Create, list and revoke API keys (authoring or runtime).", no_args_is_help=True)
+
+
+class Role(str, Enum):
+    authoring = "authoring"
+    runtime = "runtime"
+
+
+@app.command("create")
+@handle_errors
+def create(
+    name: str = typer.Argument(..., metavar="NAME", help="What the key is for, e.g. 'ticket router'."),
+    role: Role = typer.Option(Role.runtime, help="runtime: classification only; authoring: everything."),
+    rate_limit: int = typer.Option(None, "--rate-limit", min=0, help="Requests per minute for this key (0 = unlimited); "
+                                   "default: TAGWISE_RATE_LIMIT_PER_MINUTE."),
+) -> None:
+    """Create a key and print its secret (the only time it is shown; only its hash is stored).
+
+    \b
+    Example (rotation without downtime):
+      tagwise key create router-2026 --role runtime     # give the new key to the clients
+      tagwise key revoke <old key id>                   # then revoke the old one
+    """
+    with opened() as be:
+        key = be.create_key(name, role.value, rate_limit)
+    err().print(f"created {key['role']} key {key['keyId']} ({key['name']}); its secret, shown once:", markup=False)
+    out().print(key["key"], markup=False)
+
+
+@app.command("list")
+@handle_errors
+def list_keys() -> None:
+    """List keys (never their secrets), revoked ones included.
+
+    \b
+    Example:
+      tagwise key list
+    """
+    with opened() as be:
+        keys = be.list_keys()
+    table = Table("id", "name", "role", "prefix", "rate limit/min", "created", "revoked", box=None)
+    for k in keys:
+        table.add_row(k["keyId"], k["name"], k["role"], k["keyPrefix"], str(k["rateLimitPerMinute"] if k["rateLimitPerMinute"] is not None else "default"),
+                      k["createdDateTime"], k["revokedDateTime"] or "-")
+    out().print(table)
+
+
+@app.command("revoke")
+@handle_errors
+def revoke(key_id: str = typer.Argument(..., metavar="KEY_ID", help="The key's id (see `tagwise key list`).")) -> None:
+    """Revoke a key: every server process refuses it within a second.
+
+    \b
+    Example:
+      tagwise key revoke 3f2a9c
+    """
+    with opened() as be:
+        be.revoke_key(key_id)
+    err().print(f"revoked key {key_id}", markup=False)

@@ -1,0 +1,30 @@
+"""`tagwise key`: create a runtime key, list it, revoke it — locally and against a server that honours each step."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.cli.conftest import make_cli, ok
+from tests.support.live_server import live_server
+
+
+def test_create_list_revoke_locally(cli):
+    created = ok(cli("key", "create", "router", "--role", "runtime"))
+    secret = created.stdout.strip()
+    assert len(secret) >= 32
+    listed = ok(cli("key", "list")).stdout
+    assert "router" in listed and "runtime" in listed and secret not in listed
+    missing = cli("key", "revoke", "no-such-key")
+    assert missing.exit_code == 1 and "error:" in missing.stderr
+
+
+def test_rotation_against_a_server(tmp_path):
+    with live_server(tmp_path / "server") as server:
+        cli = make_cli({"TAGWISE_ENDPOINT": server.url, "TAGWISE_API_KEY": server.key, "TAGWISE_DATA_DIR": str(tmp_path / "unused")})
+        secret = ok(cli("key", "create", "router", "--role", "runtime")).stdout.strip()
+        projects = f"{server.url}/language/authoring/analyze-text/projects?api-version=2023-04-01"
+        forbidden = httpx.get(projects, headers={"Ocp-Apim-Subscription-Key": secret})
+        assert forbidden.status_code == 403  # a runtime key cannot author
+        key_id = next(line.split()[0] for line in ok(cli("key", "list")).stdout.splitlines() if "router" in line)
+        ok(cli("key", "revoke", key_id))
+        assert httpx.get(projects, headers={"Ocp-Apim-Subscription-Key": secret}).status_code == 401
