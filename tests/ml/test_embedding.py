@@ -47,38 +47,41 @@ def test_cache_means_no_re_embedding(tmp_path, encoder):
 
 def test_embedding_recipe_round_trip(tmp_path, single_label_data):
     texts, labels = single_label_data
-    model = build_model("embedding", cache_dir=tmp_path / "cache").fit(texts[:120], labels[:120])
+    model = build_model("embedding", cache_dir=tmp_path / "cache").fit(texts[:100], labels[:100])
     assert model.info_["encoder"]["backend"] in {"onnx-int8", "onnx", "torch"}
-    proba = model.predict_proba(texts[120:])
+    proba = model.predict_proba(texts[100:140])
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    assert (np.array(model.classes_)[proba.argmax(axis=1)] == np.array(labels[120:])).mean() >= 0.9
+    assert (np.array(model.classes_)[proba.argmax(axis=1)] == np.array(labels[100:140])).mean() >= 0.9
     save_model(model, tmp_path / "m", metadata={})
-    np.testing.assert_allclose(load_model(tmp_path / "m").predict_proba(texts[120:]), proba, atol=1e-6)
+    np.testing.assert_allclose(load_model(tmp_path / "m").predict_proba(texts[100:140]), proba, atol=1e-6)
 
 
 @pytest.mark.parametrize("multi_label", [False, True])
 def test_ensemble_round_trip(tmp_path, single_label_data, multi_label_data, multi_label):
     texts, labels = multi_label_data if multi_label else single_label_data
+    texts, labels, probe = texts[:80], labels[:80], texts[80:100]
     model = build_model("ensemble", multi_label=multi_label, cache_dir=tmp_path / "cache").fit(texts, labels)
-    assert 0.0 <= model.info_["weight_linear"] <= 1.0
+    assert model.info_["encoder"]["backend"] in {"onnx-int8", "onnx", "torch"}
+    proba = model.predict_proba(probe)
     if multi_label:
         assert model.thresholds_.shape == (len(model.classes_),)
     else:
-        np.testing.assert_allclose(model.predict_proba(texts[:5]).sum(axis=1), 1.0)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     save_model(model, tmp_path / "m", metadata={})
     loaded = load_model(tmp_path / "m")
-    np.testing.assert_allclose(loaded.predict_proba(texts), model.predict_proba(texts), atol=1e-6)
-    assert loaded.predict(texts) == model.predict(texts)
+    np.testing.assert_allclose(loaded.predict_proba(probe), proba, atol=1e-6)
+    assert loaded.predict(probe) == model.predict(probe)
 
 
 def test_auto_compares_candidates_and_explains(tmp_path, single_label_data):
     texts, labels = single_label_data
+    texts, labels, probe = texts[:80], labels[:80], texts[80:100]
     model = build_model("auto", cache_dir=tmp_path / "cache", time_budget_s=300).fit(texts, labels)
     info = model.info_
     assert info["chosen"] in {"linear", "embedding", "ensemble"} and info["reason"]
-    assert set(info["cv_scores"]) == {"linear", "embedding", "ensemble"}
+    assert set(info["cv_scores"]) == {"linear", "ensemble"}
     save_model(model, tmp_path / "m", metadata={})
-    np.testing.assert_allclose(load_model(tmp_path / "m").predict_proba(texts), model.predict_proba(texts), atol=1e-6)
+    np.testing.assert_allclose(load_model(tmp_path / "m").predict_proba(probe), model.predict_proba(probe), atol=1e-6)
 
 
 def test_auto_stays_linear_when_budget_or_language_says_so(single_label_data):

@@ -24,7 +24,7 @@ def test_single_label_fit_predict(single_label_data):
     assert report.accuracy >= 0.9
     assert progress[0] == 0.0 and progress[-1] == 1.0 and progress == sorted(progress)
     assert model.info_["recipe"] == "linear" and "timings_s" in model.info_
-    assert model.get_params()["C"] == 0.5
+    assert model.get_params()["C"] is None and model.info_["hyperparameters"]["C"] == 0.5
 
 
 def test_multi_label_fit_predict_with_tuned_thresholds(multi_label_data):

@@ -1,4 +1,7 @@
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -51,3 +54,18 @@ def test_load_rejects_non_model(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"kind": "other"}))
     with pytest.raises(InvalidArgument):
         load_model(tmp_path)
+
+
+def test_linear_predicts_without_torch(tmp_path, single_label_data):
+    """A saved linear model loads and predicts with numpy/scipy/scikit-learn only."""
+    texts, labels = single_label_data
+    save_model(build_model("linear").fit(texts, labels), tmp_path / "m", metadata={})
+    code = (
+        "import sys; from tagwise.ml import load_model; "
+        f"m = load_model({str(tmp_path / 'm')!r}); print(m.predict(['reset my pin'])); "
+        "assert not {'torch', 'sentence_transformers', 'onnxruntime'} & set(sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert result.returncode == 0, result.stderr
+    assert "pin" in result.stdout

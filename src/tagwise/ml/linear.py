@@ -29,7 +29,7 @@ class LinearTextClassifier(TextClassifier):
 
     recipe_name = "linear"
 
-    def __init__(self, multi_label: bool = False, seed: int = 0, language: str = "en", C: float = 0.5,
+    def __init__(self, multi_label: bool = False, seed: int = 0, language: str = "en", C: float | None = None,
                  cv_folds: int = 3, min_df: int = 2, max_features: int | None = 300_000) -> None:
         self.multi_label = multi_label
         self.seed = seed
@@ -41,20 +41,27 @@ class LinearTextClassifier(TextClassifier):
 
     def _fit(self, texts: list[str], y: np.ndarray, progress: Progress | None) -> None:
         t0 = time.perf_counter()
-        self.featurizer_ = TextFeaturizer(min_df=self.min_df, max_features=self.max_features)
-        X = self.featurizer_.fit_transform(texts)
+        featurizer = TextFeaturizer(min_df=self.min_df, max_features=self.max_features)
+        X = featurizer.fit_transform(texts)
         report(progress, 0.1)
+        self.fit_features(featurizer, X, y, scaled(progress, 0.1, 1.0))
+        self.info_["timings_s"]["features"] = round(time.perf_counter() - t0 - self.info_["timings_s"]["classifier"], 3)
+
+    def fit_features(self, featurizer: TextFeaturizer, X, y: np.ndarray, progress: Progress | None = None) -> None:
+        """Fit the head on features ``featurizer`` already made (``classes_`` already set)."""
         t1 = time.perf_counter()
-        self.head_ = LinearHead(multi_label=self.multi_label, C=self.C, cv_folds=self.cv_folds, seed=self.seed)
-        self.head_.fit(X, y, len(self.classes_), scaled(progress, 0.1, 1.0))
+        self.featurizer_ = featurizer
+        self.head_ = LinearHead(multi_label=self.multi_label, C=default_C(self.C, self.multi_label),
+                                cv_folds=self.cv_folds, seed=self.seed)
+        self.head_.fit(X, y, len(self.classes_), progress)
         self.info_ = {
             "recipe": self.recipe_name,
-            "hyperparameters": self.get_params(),
+            "hyperparameters": {**self.get_params(), "C": self.head_.C},
             "n_features": int(X.shape[1]),
-            "n_train": len(texts),
+            "n_train": int(X.shape[0]),
             "cv_folds": self.head_.cv_folds_used_,
             "inverse_temperature": self.head_.inverse_temperature_,
-            "timings_s": {"features": round(t1 - t0, 3), "classifier": round(time.perf_counter() - t1, 3)},
+            "timings_s": {"classifier": round(time.perf_counter() - t1, 3)},
         }
 
     @property
@@ -83,6 +90,14 @@ class LinearTextClassifier(TextClassifier):
         self.featurizer_ = TextFeaturizer.from_state(config["featurizer"], _prefixed(arrays, "featurizer."))
         self.head_ = LinearHead.from_state(config["head"], _prefixed(arrays, "head."))
         return self
+
+
+def default_C(C: float | None, multi_label: bool) -> float:
+    """SVM regularisation: ``C`` if given, else what measured best (banking77: 0.3-1 all equal;
+    goemotions macro-F1 0.470 at 0.5, 0.488 at 0.2, 0.490 at 0.1)."""
+    if C is not None:
+        return float(C)
+    return 0.1 if multi_label else 0.5
 
 
 def _prefixed(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:

@@ -46,7 +46,7 @@ RECIPES: dict[str, Callable[..., Any]] = {
     "ensemble": _with_cache(EnsembleClassifier),
     "linear": _without_cache(LinearTextClassifier),
 }
-DEFAULT_RECIPE = "linear"  # "auto" once benchmarks confirm it (see docs/benchmarks.md)
+DEFAULT_RECIPE = "auto"
 
 MODEL_CLASSES: dict[str, type] = {
     "auto": AutoClassifier,
