@@ -50,7 +50,8 @@ def test_several_processes_migrate_a_new_database_at_once(backend_url, tmp_path)
     from tagwise.settings import Settings
 
     url = Settings(data_dir=tmp_path / "fresh", database_url=backend_url).resolved_database_url
-    with multiprocessing.get_context("fork").Pool(4) as pool:
+    # spawn, not fork: forking a process that has threads (earlier tests leave some) can deadlock the child
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
         assert pool.map(_migrate, [url] * 4) == ["ok"] * 4
 
 
@@ -163,7 +164,8 @@ def test_each_job_is_claimed_by_exactly_one_of_several_processes(store):
     with store.db.write() as conn:
         created = [jobs.create(conn, "analyze", None, {"documents": [], "tasks": []})["id"] for _ in range(120)]
         jobs.create(conn, "train", "p", {})  # another kind: not claimed
-    with multiprocessing.get_context("fork").Pool(4) as pool:
+    # spawn, not fork: forking a process that has threads (earlier tests leave some) can deadlock the child
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
         claims = pool.map(_claim_all, [(store.db.url, f"w{i}") for i in range(4)])
     claimed = [job_id for part in claims for job_id in part]
     assert sorted(claimed) == sorted(created), "every job claimed, none twice"
