@@ -10,13 +10,13 @@ reports. A failed check is reported with the SDK call, the request and what came
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import missing_component
 from tests.sdk import slices
 from tests.support.live_server import live_server
 
@@ -32,16 +32,10 @@ MIN_HELDOUT_SCORE = {"single": 0.75, "multi": 0.4}
 MIN_EVALUATION_MICRO_F1 = {"single": 0.6, "multi": 0.3}
 
 
-def _missing(message: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
-
-
 def _python(sdk: str) -> Path:
     python = VENVS[sdk] / "bin" / "python"
     if not python.exists():
-        _missing(f"{python.relative_to(REPO_ROOT)} is missing: run `make sdk-venvs` to create the SDK environments")
+        missing_component(f"{python.relative_to(REPO_ROOT)} is missing: run `make sdk-venvs` to create the SDK environments")
     return python
 
 
@@ -50,7 +44,7 @@ def server(tmp_path_factory):
     for sdk in VENVS:
         _python(sdk)
     if not slices.DATASETS_DIR.is_dir():
-        _missing(f"shared datasets not found at {slices.DATASETS_DIR}")
+        missing_component(f"shared datasets not found at {slices.DATASETS_DIR}")
     with live_server(tmp_path_factory.mktemp("tagwise-sdk-server")) as live:
         yield live
 

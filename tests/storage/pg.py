@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from tests.conftest import missing_component
 
 PG_BIN = Path(os.environ.get("TAGWISE_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -62,10 +62,7 @@ def server() -> PostgresServer:
     global _server
     if _server is None:
         if not (PG_BIN / "pg_ctl").exists():
-            message = f"PostgreSQL is not installed ({PG_BIN / 'pg_ctl'} is missing; apt-get install postgresql)"
-            if os.environ.get("CI") == "true":
-                pytest.fail(message)
-            pytest.skip(message)
+            missing_component(f"PostgreSQL is not installed ({PG_BIN / 'pg_ctl'} is missing; apt-get install postgresql)")
         _server = _start()
         atexit.register(_server.stop)
     return _server

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import missing_component
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
@@ -31,12 +33,6 @@ DESKTOP = {"width": 1280, "height": 800}
 NARROW = {"width": 390, "height": 844}
 
 
-def _missing(message: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     for candidate in CHROMIUM_CANDIDATES:
@@ -45,7 +41,7 @@ def chromium_path() -> str:
     found = shutil.which("chromium")
     if found:
         return found
-    _missing("Chromium is not installed: apt-get install -y chromium")
+    missing_component("Chromium is not installed: apt-get install -y chromium")
     raise AssertionError  # unreachable
 
 
@@ -60,7 +56,7 @@ def browser(chromium_path, tmp_path_factory):
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _missing("playwright is not installed: pip install playwright")
+        missing_component("playwright is not installed: pip install playwright")
     home = tmp_path_factory.mktemp("chromium-home")
     env = {**os.environ, "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "cache"), "HOME": str(home)}
     with sync_playwright() as playwright:
@@ -116,7 +112,7 @@ def fits_width(page) -> bool:
 def banking_rows(classes: list[str], per_class: int, split: str = "train") -> list[dict]:
     path = DATASETS_DIR / "banking77" / f"{split}.jsonl"
     if not path.exists():
-        _missing(f"shared datasets not found at {DATASETS_DIR}")
+        missing_component(f"shared datasets not found at {DATASETS_DIR}")
     counts = {c: 0 for c in classes}
     out = []
     with path.open(encoding="utf-8") as handle:

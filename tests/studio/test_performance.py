@@ -9,7 +9,8 @@ import time
 import httpx
 import pytest
 
-from tests.studio.conftest import DATASETS_DIR, _missing
+from tests.conftest import missing_component
+from tests.studio.conftest import DATASETS_DIR
 
 PROJECT = "perf-10k"
 N_DOCS = 10_000
@@ -24,7 +25,7 @@ def _items() -> list[dict]:
     for split in ("train", "test"):
         path = DATASETS_DIR / "banking77" / f"{split}.jsonl"
         if not path.exists():
-            _missing(f"shared datasets not found at {DATASETS_DIR}")
+            missing_component(f"shared datasets not found at {DATASETS_DIR}")
         rows += [json.loads(line) for line in path.open(encoding="utf-8")]
     rows = rows[:N_DOCS]
     counts: dict[str, int] = {}
