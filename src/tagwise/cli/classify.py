@@ -238,7 +238,7 @@ def classify(
                              help="Batches classified in parallel: processes locally, concurrent requests remotely."),
     engine: Engine = typer.Option(Engine.local, help="local: this process (or --jobs workers); ray: map the deployed model "
                                   "over the input with Ray Data (local data dir only)."),
-    address: str = typer.Option(None, help="With --engine ray: the cluster to join (e.g. ray://head:10001); default: a local Ray."),
+    address: str = typer.Option(None, help="With --engine ray: the cluster to join (its head's address, e.g. head-node:6379, or ray://head:10001 for Ray Client); default: a local Ray."),
 ) -> None:
     """Classify documents, streaming: constant memory on any input size.
 
