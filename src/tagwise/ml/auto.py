@@ -58,7 +58,7 @@ class AutoClassifier(TextClassifier):
 
     recipe_name = "auto"
 
-    def __init__(self, multi_label: bool = False, seed: int = 0, language: str = "en", time_budget_s: float = 60.0,
+    def __init__(self, multi_label: bool = False, seed: int = 0, language: str = "en", time_budget_s: float = 120.0,
                  cv_folds: int = 3, backend: str = DEFAULT_BACKEND, cache_dir: Path | str | None = None) -> None:
         self.multi_label = multi_label
         self.seed = seed
