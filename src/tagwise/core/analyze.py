@@ -168,14 +168,17 @@ def describe_job(job: dict[str, Any], *, top: int | None, skip: int, show_stats:
         if "results" in item:
             results = dict(item["results"])
             for key in ("documents", "errors"):
-                results[key] = [_strip(d) for d in results[key] if skip <= d.get("index", 0) < skip + top]
+                results[key] = [d for d in results[key] if skip <= d.get("index", 0) < skip + top]
             if show_stats:
                 valid = len(results["documents"])
-                for d in results["documents"]:
-                    text = payload["documents"][_index_of(payload, d["id"])]["text"]
-                    d["statistics"] = {"charactersCount": len(text), "transactionsCount": 1}
+                results["documents"] = [
+                    dict(d, statistics={"charactersCount": len(payload["documents"][d["index"]]["text"]), "transactionsCount": 1})
+                    for d in results["documents"]
+                ]
                 results["statistics"] = {"documentsCount": valid + len(results["errors"]), "validDocumentsCount": valid,
                                          "erroneousDocumentsCount": len(results["errors"]), "transactionsCount": valid}
+            for key in ("documents", "errors"):
+                results[key] = [_strip(d) for d in results[key]]
             item["results"] = results
         page_items.append(item)
     done = sum(1 for i in items if i["status"] == "succeeded")
@@ -188,7 +191,3 @@ def describe_job(job: dict[str, Any], *, top: int | None, skip: int, show_stats:
 
 def _strip(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k != "index"}
-
-
-def _index_of(payload: dict[str, Any], doc_id: str) -> int:
-    return next(i for i, d in enumerate(payload["documents"]) if d["id"] == doc_id)

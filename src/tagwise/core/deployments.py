@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tagwise.core.context import Context
-from tagwise.core.models import require_model
+from tagwise.core.models import artifact_dir, require_model
 from tagwise.core.projects import require
 from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
 from tagwise.core.validation import check_name
@@ -33,7 +33,7 @@ def served_model(ctx: Context, conn, project: dict[str, Any], deployment: dict[s
     model = records.get_model_ref(conn, project["id"], deployment["model_label"])
     if model is not None and model["model_id"] == deployment["model_id"]:
         return model["model_id"], Path(model["artifact"])
-    kept = ctx.models_dir / project["name"] / deployment["model_id"]
+    kept = artifact_dir(ctx, project["name"], deployment["model_id"])
     if (kept / "manifest.json").is_file():
         return deployment["model_id"], kept
     raise NotFound(f"The model behind deployment {deployment['name']} is gone; deploy a trained model again.")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tagwise.core.predictors import NONE_CLASS
 from tagwise.core.validation import MULTI, SINGLE
 
-NONE_CLASS = "None"
 
 
 def build_summary(kind: str, options: dict[str, Any], y_true: list, y_pred: list, labels: list[str], proba: Any = None, model: Any = None) -> dict[str, Any]:

@@ -13,6 +13,11 @@ from tagwise.errors import Conflict, NotFound
 from tagwise.storage import records
 
 
+def artifact_dir(ctx: Context, project_name: str, model_id: str) -> Path:
+    """Where a trained model's folder lives in the model store."""
+    return ctx.models_dir / project_name / model_id
+
+
 def require_model(conn, project: dict[str, Any], label: str) -> dict[str, Any]:  # noqa: ANN001
     model = records.get_model(conn, project["id"], label)
     if model is None:

@@ -14,6 +14,7 @@ from typing import Any
 from tagwise.core import jobs
 from tagwise.core.context import Context
 from tagwise.core.evaluation import build_summary, per_document_results
+from tagwise.core.models import artifact_dir
 from tagwise.core.projects import require
 from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
 from tagwise.core.validation import MULTI, check_name
@@ -166,7 +167,7 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
 
     trained_at = utcnow()
     model_id = f"{options['modelLabel']}-{trained_at.strftime('%Y%m%dT%H%M%S')}-{job_id[:8]}"
-    artifact = ctx.models_dir / project["name"] / model_id
+    artifact = artifact_dir(ctx, project["name"], model_id)
     metadata = {"project": project["name"], "modelLabel": options["modelLabel"], "modelId": model_id, "jobId": job_id,
                 "trainedAt": iso(trained_at), "trainDocuments": len(train), "testDocuments": len(test)}
     save_model(model, artifact, metadata)
