@@ -33,7 +33,9 @@ def _labels(server, location: str):
 
 def test_keyboard_only_multi_label_tagging(page, server, tmp_path):
     page.goto("/studio")
-    page.keyboard.type(server.key)  # the key field has the focus
+    # the key field has the focus once the page has loaded; typing before that loses keystrokes
+    expect(page.get_by_label("API key")).to_be_focused()
+    page.keyboard.type(server.key)
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Projects", exact=True)).to_be_visible()
 
