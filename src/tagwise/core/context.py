@@ -20,7 +20,9 @@ class Context:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.settings.resolved_database_url)
         from tagwise.core.predictors import PredictorCache  # local: keeps ml imports lazy
+        from tagwise.ml import encoder
 
+        encoder.configure(self.settings.encoder_threads)
         self.predictors = PredictorCache()
 
     @classmethod

