@@ -150,8 +150,10 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
     def y(rows: list[dict]) -> list:
         return [r["labels"] for r in rows] if multi else [r["labels"][0] for r in rows]
 
+    # a multilingual project gets the multilingual sentence encoder whatever its main language
+    language = "mul" if project["multilingual"] else project["language"]
     model = build_model(
-        options["trainingConfigVersion"], multi_label=multi, seed=SEED, language=project["language"], cache_dir=ctx.settings.cache_dir
+        options["trainingConfigVersion"], multi_label=multi, seed=SEED, language=language, cache_dir=ctx.settings.cache_dir
     )
     model.fit([d["text"] for d in train], y(train), progress=lambda f: progress(int(5 + 80 * min(max(f, 0.0), 1.0))))
     progress(86)

@@ -1,9 +1,9 @@
 """The ``auto`` recipe: fit what the time budget allows, keep what cross-validation says is best.
 
-Steps: fit ``linear`` (seconds; its out-of-fold probabilities come for free). If the language is
-English and embedding the training texts plus a bigger head fit in what is left of
-``time_budget_s`` (measured on a small probe; cached vectors are free), fit ``ensemble`` too,
-reusing the TF-IDF features. Keep the candidate with the best out-of-fold score (single-label:
+Steps: fit ``linear`` (seconds; its out-of-fold probabilities come for free). If embedding the
+training texts plus a bigger head fit in what is left of ``time_budget_s`` (measured on a small
+probe; cached vectors are free), fit ``ensemble`` too, reusing the TF-IDF features; its encoder
+follows the language (MiniLM for English, USE multilingual for the rest). Keep the candidate with the best out-of-fold score (single-label:
 accuracy, then log loss; multi-label: micro-F1 at tuned thresholds). ``embedding`` alone is not
 tried: on every benchmark set the ensemble, which contains it, scored higher. ``info_`` says what
 was tried, the scores, the timings and why the winner won.
@@ -21,7 +21,7 @@ import numpy as np
 from .base import TextClassifier
 from .embedding import embed
 from .embedding_cache import EmbeddingCache
-from .encoder import DEFAULT_BACKEND, MODEL_NAME, get_encoder
+from .encoder import DEFAULT_BACKEND, backend_for, backend_of, get_encoder
 from .ensemble import EnsembleClassifier
 from .head import MIN_DOCS_FOR_CV
 from .linear import LinearTextClassifier
@@ -87,11 +87,11 @@ class AutoClassifier(TextClassifier):
         skip = self._why_not_embedding(texts, time.perf_counter() - t0, head_s)
         if skip is None:
             t1 = time.perf_counter()
-            encoder = get_encoder(self.backend)
+            encoder = get_encoder(backend_for(self.language, self.backend))
             E = embed(texts, encoder, Path(self.cache_dir) if self.cache_dir else None, scaled(progress, 0.25, 0.6))
             ensemble = EnsembleClassifier(**common, backend=self.backend, cache_dir=self.cache_dir)
             ensemble.classes_ = self.classes_
-            ensemble.fit_features(featurizer, T, encoder.name.removeprefix(f"{MODEL_NAME}-"), E, y,
+            ensemble.fit_features(featurizer, T, backend_of(encoder), E, y,
                                   scaled(progress, 0.6, 1.0))
             timings["ensemble"] = round(time.perf_counter() - t1, 3)
             candidates["ensemble"] = ensemble
@@ -115,12 +115,10 @@ class AutoClassifier(TextClassifier):
 
     def _why_not_embedding(self, texts: list[str], elapsed: float, head_s: float) -> str | None:
         """``None`` when the ensemble should be tried, else the reason it is not."""
-        if not self.language.lower().startswith("en"):
-            return f"language {self.language!r}: the sentence encoder is English-only"
         if len(texts) < MIN_DOCS_FOR_CV:
             return f"only {len(texts)} documents: too few to compare recipes by cross-validation"
         try:
-            encoder = get_encoder(self.backend)
+            encoder = get_encoder(backend_for(self.language, self.backend))
         except Exception as exc:  # noqa: BLE001  (no encoder here: linear still works)
             return f"sentence encoder unavailable: {exc}"
         missing = list(range(len(texts)))

@@ -16,7 +16,7 @@ import numpy as np
 
 from .base import TextClassifier, _check_texts
 from .embedding_cache import EmbeddingCache
-from .encoder import BATCH_SIZE, DEFAULT_BACKEND, MODEL_NAME, Encoder, get_encoder
+from .encoder import BATCH_SIZE, DEFAULT_BACKEND, Encoder, backend_for, backend_of, get_encoder, model_of
 from .head import LinearHead
 from .progress import Progress, report, scaled
 
@@ -67,7 +67,7 @@ class EmbeddingClassifier(TextClassifier):
         self.batch_size = batch_size
 
     def _encoder(self) -> Encoder:
-        return get_encoder(getattr(self, "backend_", None) or self.backend)
+        return get_encoder(getattr(self, "backend_", None) or backend_for(self.language, self.backend))
 
     def embed(self, texts: list[str], progress: Progress | None = None, use_cache: bool = False) -> np.ndarray:
         cache_dir = Path(self.cache_dir) if (use_cache and self.cache_dir) else None
@@ -75,8 +75,8 @@ class EmbeddingClassifier(TextClassifier):
 
     def _fit(self, texts: list[str], y: np.ndarray, progress: Progress | None) -> None:
         t0 = time.perf_counter()
-        encoder = get_encoder(self.backend)
-        self.backend_ = encoder.name.removeprefix(f"{MODEL_NAME}-")
+        encoder = get_encoder(backend_for(self.language, self.backend))
+        self.backend_ = backend_of(encoder)
         E = self.embed(texts, scaled(progress, 0.0, 0.8), use_cache=True)
         t1 = time.perf_counter()
         self.fit_embedded(E, y, scaled(progress, 0.8, 1.0))
@@ -90,7 +90,7 @@ class EmbeddingClassifier(TextClassifier):
         self.info_ = {
             "recipe": self.recipe_name,
             "hyperparameters": {**self.get_params(), "cache_dir": None},
-            "encoder": {"model": MODEL_NAME, "backend": self.backend_},
+            "encoder": {"model": model_of(self.backend_), "backend": self.backend_},
             "n_train": int(E.shape[0]),
             "cv_folds": self.head_.cv_folds_used_,
             "inverse_temperature": self.head_.inverse_temperature_,

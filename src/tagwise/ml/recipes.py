@@ -3,13 +3,16 @@
 ``build_model(name, multi_label=..., seed=..., language=..., cache_dir=...)`` is the one way the
 rest of tagwise makes a model; ``MODEL_CLASSES`` is the allow-list ``load_model`` trusts.
 
-| recipe      | what                                                  | when                              |
-|-------------|-------------------------------------------------------|-----------------------------------|
-| `linear`    | word + char TF-IDF, calibrated linear SVM             | any language, fastest             |
-| `embedding` | MiniLM sentence embeddings + logistic regression      | English, paraphrase-heavy data    |
-| `ensemble`  | both, probabilities averaged (weight tuned by CV)     | English, best accuracy            |
-| `auto`      | linear, then embedding/ensemble if the budget allows; | the default                       |
-|             | keeps the best by cross-validation                    |                                   |
+| recipe      | what                                                      | when                          |
+|-------------|-----------------------------------------------------------|-------------------------------|
+| `linear`    | word + char TF-IDF, calibrated linear SVM                 | any language, fastest         |
+| `embedding` | sentence embeddings + logistic regression                 | paraphrase-heavy data         |
+| `ensemble`  | TF-IDF and sentence embeddings in one calibrated SVM      | best accuracy                 |
+| `auto`      | linear, then the ensemble if the time budget allows;      | the default                   |
+|             | keeps the better by cross-validation                      |                               |
+
+Sentence embeddings: all-MiniLM-L6-v2 for English, USE multilingual v3 for other languages
+and multilingual projects (``language="mul"``).
 """
 
 from __future__ import annotations
