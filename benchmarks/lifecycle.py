@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
 V = {"api-version": "2023-04-01"}
 A = "/language/authoring/analyze-text/projects"
+# projects not in English (one language per project is the Azure way; sib200 mixes three)
+LANGUAGE = {"sib200_de_es_fr": {"language": "de", "multilingual": True}}
 KIND = {"goemotions": "CustomMultiLabelClassification"}
 
 
@@ -58,7 +60,7 @@ def run(client: httpx.Client, name: str, recipe: str) -> dict:
             doc.update({"classes": [{"category": c} for c in r["labels"]]} if multi else {"class": {"category": r["labels"][0]}})
             docs.append(doc)
     body = {"projectFileVersion": "2022-05-01", "stringIndexType": "Utf16CodeUnit",
-            "metadata": {"projectName": name, "projectKind": kind, "language": "en", "storageInputContainerName": name},
+            "metadata": {"projectName": name, "projectKind": kind, "storageInputContainerName": name, **LANGUAGE.get(name, {"language": "en"})},
             "assets": {"projectKind": kind, "classes": [{"category": c} for c in classes], "documents": docs}}
     started = time.perf_counter()
     response = client.post(f"{A}/{name}/:import", params=V, json=body)

@@ -135,6 +135,7 @@ class OnnxEncoder(Encoder):
         threads = threads or _threads or (os.cpu_count() or 1)
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="encoder") if threads > 1 else None
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self.path = onnx_path
         self.name = name
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
