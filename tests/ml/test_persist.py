@@ -65,7 +65,7 @@ def test_linear_predicts_without_torch(tmp_path, single_label_data):
         f"m = load_model({str(tmp_path / 'm')!r}); print(m.predict(['reset my pin'])); "
         "assert not {'torch', 'sentence_transformers', 'onnxruntime'} & set(sys.modules)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert result.returncode == 0, result.stderr
     assert "pin" in result.stdout

@@ -3,9 +3,10 @@
 Steps: fit ``linear`` (seconds; its out-of-fold probabilities come for free). If embedding the
 training texts plus a bigger head fit in what is left of ``time_budget_s`` (measured on a small
 probe; cached vectors are free), fit ``ensemble`` too, reusing the TF-IDF features; its encoder
-follows the language (MiniLM for English, USE multilingual for the rest). Keep the candidate with the best out-of-fold score (single-label:
-accuracy, then log loss; multi-label: micro-F1 at tuned thresholds). ``embedding`` alone is not
-tried: on every benchmark set the ensemble, which contains it, scored higher. ``info_`` says what
+follows the language (MiniLM for English, USE multilingual for the rest). Keep the candidate with
+the best out-of-fold score (:mod:`.selection`: single-label accuracy, multi-label macro-F1 at
+tuned thresholds). ``embedding`` alone is not tried: on every benchmark set the ensemble, which
+contains it, scored higher. ``info_`` says what
 was tried, the scores, the timings and why the winner won.
 """
 
@@ -26,31 +27,12 @@ from .ensemble import EnsembleClassifier
 from .head import MIN_DOCS_FOR_CV
 from .linear import LinearTextClassifier
 from .progress import Progress, scaled
+from .selection import main_metric, oof_score, rank_key
 from .text_features import TextFeaturizer
-from .thresholds import tune_thresholds
 
 PROBE_DOCS = 64
 # the ensemble head fit relative to the linear head (measured 3.8x on banking77: 384 dense columns more)
 ENSEMBLE_HEAD_COST = 4.0
-_EPS = 1e-12
-
-
-def _log_loss(proba: np.ndarray, y: np.ndarray, multi_label: bool) -> float:
-    p = np.clip(proba, _EPS, 1 - _EPS)
-    if multi_label:
-        return float(-np.mean(np.where(y, np.log(p), np.log(1 - p))))
-    return float(-np.mean(np.log(p[np.arange(len(y)), y])))
-
-
-def oof_score(proba: np.ndarray, y: np.ndarray, multi_label: bool) -> dict[str, float]:
-    """Out-of-fold quality of one candidate: the number ``auto`` ranks by, plus log loss."""
-    if multi_label:
-        pred = proba >= tune_thresholds(y, proba)
-        tp = float((pred & y).sum())
-        f1 = 2 * tp / (pred.sum() + y.sum()) if (pred.sum() + y.sum()) else 0.0
-        return {"micro_f1": round(f1, 5), "log_loss": round(_log_loss(proba, y, True), 5)}
-    return {"accuracy": round(float((proba.argmax(axis=1) == y).mean()), 5),
-            "log_loss": round(_log_loss(proba, y, False), 5)}
 
 
 class AutoClassifier(TextClassifier):
@@ -96,8 +78,8 @@ class AutoClassifier(TextClassifier):
             timings["ensemble"] = round(time.perf_counter() - t1, 3)
             candidates["ensemble"] = ensemble
             scores["ensemble"] = oof_score(ensemble.head_.oof_proba_, y, self.multi_label)
-            key = "micro_f1" if self.multi_label else "accuracy"
-            chosen = max(scores, key=lambda name: (scores[name][key], -scores[name]["log_loss"]))
+            key = main_metric(self.multi_label)
+            chosen = max(scores, key=lambda name: rank_key(scores[name]))
             reason = f"best out-of-fold {key} ({scores[chosen][key]:.4f}) among {', '.join(scores)}"
         else:
             chosen, reason = "linear", skip
