@@ -53,7 +53,7 @@ def library_blocks(markdown: str) -> list[str]:
 
 
 def test_extraction_follows_headings():
-    text = "\n".join([
+    text = "\n".join([  # noqa: FLY002 - one README line per item reads better
         "# tagwise", "```python", "skip = 1", "```",
         "## Python library", "```python", "a = 1", "```", "### More", "```py", "b = a + 1", "```", "```bash", "echo no", "```",
         "## CLI", "```python", "skip = 2", "```",
@@ -68,5 +68,5 @@ def test_library_example_runs(tmp_path, document):
     script = tmp_path / "readme_example.py"
     script.write_text("\n".join(blocks), encoding="utf-8")
     env = dict(os.environ, HF_HUB_OFFLINE="1", TAGWISE_DATA_DIR=str(tmp_path / "data"))
-    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, str(script)], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"the {document} example failed:\n{result.stderr[-3000:]}"

@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.middleware("http")
-    async def collapse_slashes(request, call_next):  # noqa: ANN001, ANN202
+    async def collapse_slashes(request, call_next):
         path = request.scope["path"]
         if "//" in path:
             request.scope["path"] = _SLASHES.sub("/", path)

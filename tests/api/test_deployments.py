@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import A, SINGLE, V, create_and_import, deploy, train, wait
+from tests.api.conftest import SINGLE, A, V, create_and_import, deploy, train, wait
 
 
 def test_deploy_swap_delete(client, banking):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from tests.api.conftest import A, MULTI, SINGLE, V, create_and_import, project_file, wait
+from tests.api.conftest import MULTI, SINGLE, A, V, create_and_import, project_file, wait
 
 BLOBS = "/language/tagwise/containers"
 

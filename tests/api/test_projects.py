@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import A, SINGLE, V
+from tests.api.conftest import SINGLE, A, V
 
 BODY = {"projectName": "tickets", "projectKind": SINGLE, "language": "en", "storageInputContainerName": "tickets-docs"}
 PATCH = {"Content-Type": "application/merge-patch+json"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from tagwise.server import create_app
-from tests.api.conftest import A, SINGLE, V, create_and_import, deploy, train
+from tests.api.conftest import SINGLE, A, V, create_and_import, deploy, train
 from tests.conftest import KEY
 
 CLASSIFY = "/language/tagwise/projects/bank/deployments/prod:classify"

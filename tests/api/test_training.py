@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import A, MULTI, SINGLE, V, create_and_import, train, wait
+from tests.api.conftest import MULTI, SINGLE, A, V, create_and_import, train, wait
 
 
 def test_train_percentage_split_and_read_the_evaluation(client, banking):

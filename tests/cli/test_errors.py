@@ -75,7 +75,7 @@ def test_the_installed_command_runs(tmp_path):
     if not script.exists():
         pytest.skip("tagwise is not installed in this environment (make install)")
     env = dict(os.environ, TAGWISE_DATA_DIR=str(tmp_path), TAGWISE_ENDPOINT="")
-    listed = subprocess.run([str(script), "project", "list"], env=env, capture_output=True, text=True, timeout=60)
+    listed = subprocess.run([str(script), "project", "list"], check=False, env=env, capture_output=True, text=True, timeout=60)
     assert listed.returncode == 0 and "no projects yet" in listed.stderr
-    missing = subprocess.run([str(script), "project", "show", "x"], env=env, capture_output=True, text=True, timeout=60)
+    missing = subprocess.run([str(script), "project", "show", "x"], check=False, env=env, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and missing.stderr == "error: The project x could not be found.\n"

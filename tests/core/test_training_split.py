@@ -16,7 +16,7 @@ def docs(n_per_class: dict[str, int]) -> list[dict]:
 
 def test_each_class_keeps_its_share():
     train, test = split(docs({"a": 50, "b": 10, "c": 2}), "CustomSingleLabelClassification", PERCENT)
-    count = lambda rows, label: sum(r["labels"][0] == label for r in rows)  # noqa: E731
+    count = lambda rows, label: sum(r["labels"][0] == label for r in rows)
     assert (count(test, "a"), count(test, "b"), count(test, "c")) == (10, 2, 1)
     assert count(train, "c") == 1  # a class is never emptied out of the training set
 

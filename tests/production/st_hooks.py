@@ -8,7 +8,7 @@ import schemathesis
 
 
 @schemathesis.hook
-def map_query(ctx, query):  # noqa: ANN001, ANN201
+def map_query(ctx, query):
     query = dict(query or {})
     query.setdefault("api-version", "2023-04-01")
     return query

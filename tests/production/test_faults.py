@@ -15,7 +15,7 @@ from tagwise.core.documents import import_project
 from tagwise.errors import NotFound
 from tagwise.settings import Settings
 from tagwise.storage import records
-from tests.api.conftest import A, SINGLE, V, project_file
+from tests.api.conftest import SINGLE, A, V, project_file
 from tests.conftest import DATASETS, read_jsonl
 from tests.production.conftest import KEY
 from tests.production.procs import HEADER, alive, environment, parent_pid, start_server, start_worker, wait_for

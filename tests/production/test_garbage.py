@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import A, SINGLE, V
+from tests.api.conftest import SINGLE, A, V
 
 GARBAGE = [
     b"", b"null", b"[]", b"\"text\"", b"12", b"{", b"\xff\xfe", b"{\"a\": NaN}", b"[" * 5000 + b"]" * 5000,

@@ -12,7 +12,7 @@ import time
 
 import httpx
 
-from tests.api.conftest import A, SINGLE, V
+from tests.api.conftest import SINGLE, A, V
 from tests.production.conftest import KEY
 from tests.production.procs import HEADER, environment, start_server, start_worker, wait_for
 

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from tagwise.server import create_app
 from tagwise.settings import Settings
-from tests.api.conftest import A, SINGLE, V, project_file
+from tests.api.conftest import SINGLE, A, V, project_file
 from tests.conftest import KEY
 
 HEADER = "Ocp-Apim-Subscription-Key"

@@ -63,7 +63,7 @@ def run_script(sdk: str, script: str, server, project, *extra: str) -> dict:
     command = [str(_python(sdk)), str(SCRIPTS / script), "--endpoint", server.url, "--key", server.key,
                "--project", project["name"], "--data", str(project["data"]), *extra]
     try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S, cwd=REPO_ROOT)
+        completed = subprocess.run(command, check=False, capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S, cwd=REPO_ROOT)
     except subprocess.TimeoutExpired as exc:
         stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
         pytest.fail(f"{script} ({project['kind']}) did not finish within {SCRIPT_TIMEOUT_S} s; it was at:\n"

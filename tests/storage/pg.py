@@ -85,7 +85,7 @@ def _start() -> PostgresServer:
 def _as_owner(command: list[str], *, check: bool = True) -> subprocess.CompletedProcess:
     if os.geteuid() == 0:
         command = ["runuser", "-u", "postgres", "--", *command]
-    result = subprocess.run(command, capture_output=True, text=True, cwd="/")
+    result = subprocess.run(command, check=False, capture_output=True, text=True, cwd="/")
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result

@@ -22,7 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.support.live_server import LiveServer, live_server  # noqa: E402
+from tests.support.live_server import LiveServer, live_server
 
 DATASETS_DIR = REPO_ROOT.parent / "shared" / "datasets"
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "studio"

@@ -161,7 +161,7 @@ def test_managed_keys_authoring_signs_in_runtime_does_not_and_revoking_ends_the_
     from tagwise.core import keys
 
     ctx = studio.app.state.ctx
-    runtime, runtime_secret = keys.create(ctx, "classifier", keys.RUNTIME)
+    _, runtime_secret = keys.create(ctx, "classifier", keys.RUNTIME)
     refused = _login(studio, runtime_secret)
     assert "runtime key" in refused.text and "tagwise_studio" not in studio.cookies
 

@@ -13,7 +13,7 @@ def test_txt_is_one_document_named_by_the_file():
 
 
 def test_csv_with_labels_location_and_dataset():
-    data = "ID,Text,Labels,Split\n1,\"card, lost\",card|lost,Train\n2,hello,,\n".encode()
+    data = b"ID,Text,Labels,Split\n1,\"card, lost\",card|lost,Train\n2,hello,,\n"
     assert parse("x.csv", data) == [
         {"text": "card, lost", "location": "1", "labels": ["card", "lost"], "dataset": "Train"},
         {"text": "hello", "location": "2", "labels": None, "dataset": None},

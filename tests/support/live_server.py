@@ -23,9 +23,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 SRC_DIR = Path(__file__).resolve().parents[2] / "src"
 READY_PATH = "/language/authoring/analyze-text/projects?api-version=2023-04-01"

@@ -66,7 +66,7 @@ def options() -> Options:
     return _current
 
 
-def backend():  # noqa: ANN201 - Backend, imported lazily
+def backend():
     """The local store, or the remote server when an endpoint is given."""
     from tagwise.cli.backends import LocalBackend, RemoteBackend
 

@@ -10,7 +10,7 @@ import typer
 from tagwise.cli.common import options
 
 
-def _settings():  # noqa: ANN202 - Settings, imported lazily
+def _settings():
     from tagwise.settings import Settings
 
     data_dir = options().data_dir

@@ -17,14 +17,14 @@ from tagwise.storage.records import utcnow
 MAX_DEPLOYMENTS = 10
 
 
-def require_deployment(conn, project: dict[str, Any], name: str) -> dict[str, Any]:  # noqa: ANN001
+def require_deployment(conn, project: dict[str, Any], name: str) -> dict[str, Any]:
     deployment = records.get_deployment(conn, project["id"], name)
     if deployment is None:
         raise NotFound(f"The deployment {name} could not be found in project {project['name']}.", target="deploymentName")
     return deployment
 
 
-def served_model(ctx: Context, conn, project: dict[str, Any], deployment: dict[str, Any]) -> tuple[str, Path]:  # noqa: ANN001
+def served_model(ctx: Context, conn, project: dict[str, Any], deployment: dict[str, Any]) -> tuple[str, Path]:
     """(model id, artifact folder) that a deployment serves.
 
     Retraining a deployed label replaces the label's model, but the deployment keeps serving

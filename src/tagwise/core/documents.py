@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tagwise.core.context import Context
-from tagwise.core.projects import new_project_values, check_quota, describe
+from tagwise.core.projects import check_quota, describe, new_project_values
 from tagwise.core.validation import MULTI, check_class_name, check_kind, check_location, check_name, check_text
 from tagwise.errors import Conflict, InvalidArgument, InvalidRequest, ProjectNotFound
 from tagwise.storage import records
@@ -82,7 +82,7 @@ def _classes(ctx: Context, raw: Any) -> list[str]:
     return names
 
 
-def _document_rows(ctx, conn, docs, kind, classes, container, language) -> list[dict[str, Any]]:  # noqa: ANN001
+def _document_rows(ctx, conn, docs, kind, classes, container, language) -> list[dict[str, Any]]:
     locations: list[str] = []
     for index, doc in enumerate(docs):
         if not isinstance(doc, dict):

@@ -8,7 +8,6 @@ from tagwise.core.predictors import NONE_CLASS
 from tagwise.core.validation import MULTI, SINGLE
 
 
-
 def build_summary(kind: str, options: dict[str, Any], y_true: list, y_pred: list, labels: list[str], proba: Any = None, model: Any = None) -> dict[str, Any]:
     """The evaluation summary as ``GET .../evaluation/summary-result`` returns it."""
     from tagwise.ml import evaluate

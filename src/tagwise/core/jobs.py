@@ -28,7 +28,7 @@ def new_id() -> str:
 
 
 def create(
-    conn,  # noqa: ANN001
+    conn,
     kind: str,
     project_name: str | None,
     payload: dict[str, Any],

@@ -13,7 +13,7 @@ from tagwise.storage import records
 __all__ = ["evaluation_details", "latest_model", "mispredictions"]
 
 
-def latest_model(conn, project: dict[str, Any]) -> dict[str, Any] | None:  # noqa: ANN001
+def latest_model(conn, project: dict[str, Any]) -> dict[str, Any] | None:
     models = records.list_models(conn, project["id"])
     return models[-1] if models else None
 

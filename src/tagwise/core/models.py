@@ -18,7 +18,7 @@ def artifact_dir(ctx: Context, project_name: str, model_id: str) -> Path:
     return ctx.models_dir / project_name / model_id
 
 
-def require_model(conn, project: dict[str, Any], label: str) -> dict[str, Any]:  # noqa: ANN001
+def require_model(conn, project: dict[str, Any], label: str) -> dict[str, Any]:
     model = records.get_model(conn, project["id"], label)
     if model is None:
         raise NotFound(f"The trained model {label} could not be found in project {project['name']}.", target="trainedModelLabel")
@@ -53,7 +53,7 @@ def describe(model: dict[str, Any]) -> dict[str, Any]:
         "label": model["label"],
         "modelId": model["model_id"],
         "lastTrainedDateTime": iso(model["trained_at"]),
-        "lastTrainingDurationInSeconds": int(round(model["duration_s"])),
+        "lastTrainingDurationInSeconds": round(model["duration_s"]),
         "modelExpirationDate": NO_EXPIRY_DATE,
         "modelTrainingConfigVersion": model["config_version"],
         "hasSnapshot": False,

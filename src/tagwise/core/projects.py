@@ -19,7 +19,7 @@ def get(ctx: Context, name: str) -> dict[str, Any]:
         return require(conn, name)
 
 
-def require(conn, name: str) -> dict[str, Any]:  # noqa: ANN001
+def require(conn, name: str) -> dict[str, Any]:
     project = records.get_project(conn, name)
     if project is None:
         raise ProjectNotFound(f"The project {name} could not be found.", target="projectName")
@@ -61,12 +61,12 @@ def delete(ctx: Context, name: str) -> None:
         records.delete_project(conn, project["id"])
 
 
-def check_quota(ctx: Context, conn) -> None:  # noqa: ANN001
+def check_quota(ctx: Context, conn) -> None:
     if records.count_projects(conn) >= ctx.settings.max_projects:
         raise QuotaError(f"This server already holds {ctx.settings.max_projects} projects, its limit; delete one first.")
 
 
-def new_project_values(ctx: Context, conn, name: str, body: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+def new_project_values(ctx: Context, conn, name: str, body: dict[str, Any]) -> dict[str, Any]:
     missing = [k for k in ("projectKind", "language", "storageInputContainerName") if body.get(k) in (None, "")]
     if missing:
         raise InvalidArgument(f"Creating project {name} needs {', '.join(missing)} in the body.", target=missing[0])

@@ -283,7 +283,7 @@ def _check_class_limit(ctx: Context, classes: list[str]) -> None:
         raise InvalidArgument(f"A project holds at most {ctx.settings.max_classes} classes; this would make {len(classes)}.")
 
 
-def _touch(conn, project: dict[str, Any], classes: list[str] | None = None) -> None:  # noqa: ANN001
+def _touch(conn, project: dict[str, Any], classes: list[str] | None = None) -> None:
     values: dict[str, Any] = {"modified_at": utcnow()}
     if classes is not None:
         values["classes"] = classes

@@ -88,7 +88,7 @@ class JobRunner:
                     with self.ctx.db.write() as conn:
                         records.heartbeat(conn, owned)
                 self.recover()
-            except Exception:  # noqa: BLE001 - a database hiccup must not stop the heartbeats
+            except Exception:
                 log.exception("heartbeat")
 
     def _own(self, job_id: str, owned: bool) -> None:
@@ -102,7 +102,7 @@ class JobRunner:
             try:
                 for job_id in self._claim("analyze"):
                     self._pool.submit(self._run_analyze, job_id)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("analyze loop")
             self._wake.wait(self.poll_s)
             self._wake.clear()
@@ -110,7 +110,7 @@ class JobRunner:
     def _run_analyze(self, job_id: str) -> None:
         try:
             analyze.run_job(self.ctx, job_id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.exception("analyze job %s", job_id)
             jobs.fail(self.ctx, job_id, f"The analysis failed: {type(exc).__name__}: {exc}")
         finally:
@@ -130,7 +130,7 @@ class JobRunner:
             try:
                 for job_id in self._claim("train", limit=1):
                     self._run_training(job_id)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("train loop")
             self._wake.wait(self.poll_s)
             self._wake.clear()

@@ -10,10 +10,9 @@ import math
 import time
 from urllib.parse import quote
 
+from _common import Report, micro_f1
 from azure.ai.textanalytics.authoring import TextAuthoringClient, TextAuthoringProjectClient
 from azure.core.rest import HttpRequest
-
-from _common import Report, micro_f1
 
 POLL = 0.5
 BLOB_DOCUMENTS = 5  # documents whose text travels only through the container-upload route (section 5)

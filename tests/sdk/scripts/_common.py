@@ -14,8 +14,8 @@ import json
 import sys
 import time
 import traceback
-from typing import Any, Callable, Iterator
-
+from collections.abc import Callable, Iterator
+from typing import Any
 
 # Passed to every SDK client. azure-core retries 5xx (and anything carrying Retry-After) up to
 # 10 times with exponential backoff, which turns one server bug into minutes of silence; three
@@ -51,7 +51,7 @@ class Report:
         start = time.monotonic()
         try:
             yield
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.failures.append({"check": name, "error": _describe(exc), "fatal": "yes"})
             raise _Stop() from exc
         finally:

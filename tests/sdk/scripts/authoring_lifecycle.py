@@ -18,6 +18,21 @@ import json
 import math
 import time
 
+from _authoring_checks import (
+    BLOB_DOCUMENTS,
+    POLL,
+    blob_path,
+    doc_labels,
+    evaluation_results,
+    evaluation_summary,
+    export,
+    label_field,
+    metadata,
+    project_file,
+    put_blob,
+    wire_details,
+)
+from _common import CLIENT_OPTIONS, Report, base_parser, load_data, run
 from azure.ai.textanalytics.authoring import TextAuthoringClient, TextAuthoringProjectClient
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import (
@@ -27,12 +42,6 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
 )
 from azure.core.rest import HttpRequest
-
-from _authoring_checks import (
-    BLOB_DOCUMENTS, POLL, blob_path, doc_labels, evaluation_results, evaluation_summary, export, label_field,
-    metadata, project_file, put_blob, wire_details,
-)
-from _common import CLIENT_OPTIONS, Report, base_parser, load_data, run
 
 SPLIT = {"kind": "percentage", "trainingSplitPercentage": 80, "testingSplitPercentage": 20}
 

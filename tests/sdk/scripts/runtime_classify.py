@@ -11,6 +11,7 @@ Prints the JSON report described in ``_common.py``; ``summary.heldoutScore`` is 
 
 from __future__ import annotations
 
+from _common import CLIENT_OPTIONS, Report, base_parser, load_data, micro_f1, run
 from azure.ai.textanalytics import (
     MultiLabelClassifyAction,
     SingleLabelClassifyAction,
@@ -18,8 +19,6 @@ from azure.ai.textanalytics import (
 )
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
-
-from _common import CLIENT_OPTIONS, Report, base_parser, load_data, micro_f1, run
 
 POLL = 0.5
 BATCH = 25
@@ -82,7 +81,7 @@ def main(report: Report, args) -> None:
     with report.check("show_stats"):
         poller = classify([{"id": "s1", "text": sample[0]["text"]}], project, deployment,
                           show_stats=True, polling_interval=POLL)
-        result = list(poller.result())[0]
+        result = next(iter(poller.result()))
         assert result.statistics is not None, "show_stats=True gave no document statistics"
         assert result.statistics.character_count == len(sample[0]["text"]), result.statistics
 
