@@ -104,7 +104,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             raise InvalidArgument("This TextClassifier is not trained yet: call fit(texts, labels) or TextClassifier.load(path).")
         return model
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self):  # -> sklearn's Tags
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         return tags
@@ -117,7 +117,7 @@ def _texts(texts: Sequence[str]) -> list[str]:
 
 
 def evaluate(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[str] | None = None,
-             multi_label: bool | None = None, y_proba: np.ndarray | None = None):
+             multi_label: bool | None = None, y_proba: np.ndarray | None = None):  # -> tagwise.ml.EvaluationReport
     """Score predictions: the same report a training job stores (accuracy, micro/macro P/R/F1, per class, confusion).
 
     ``labels`` defaults to every label seen in ``y_true`` and ``y_pred`` (sorted; give it when

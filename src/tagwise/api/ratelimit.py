@@ -18,7 +18,7 @@ from tagwise.errors import TooManyRequests
 class RateLimiter:
     """``check(key_id, per_minute)`` raises TooManyRequests when the key is over its limit."""
 
-    def __init__(self, clock=time.monotonic) -> None:
+    def __init__(self, clock=time.monotonic) -> None:  # clock: monotonic, replaceable in tests
         self._clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}  # key id -> (tokens, last refill time)
         self._lock = threading.Lock()

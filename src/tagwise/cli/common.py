@@ -66,7 +66,7 @@ def options() -> Options:
     return _current
 
 
-def backend():
+def backend():  # -> Backend, imported lazily
     """The local store, or the remote server when an endpoint is given."""
     from tagwise.cli.backends import LocalBackend, RemoteBackend
 

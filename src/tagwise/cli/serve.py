@@ -10,7 +10,7 @@ import typer
 from tagwise.cli.common import options
 
 
-def _settings():
+def _settings():  # -> Settings, imported lazily
     from tagwise.settings import Settings
 
     data_dir = options().data_dir

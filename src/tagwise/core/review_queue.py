@@ -114,7 +114,7 @@ def prefetch(ctx: Context, project_name: str) -> None:
     def work() -> None:
         try:
             next_in_queue(ctx, project_name)
-        except Exception:
+        except Exception:  # a warm-up that fails changes nothing; the page will say why
             log.debug("prefetch of %s failed", project_name, exc_info=True)
         finally:
             with _queue_lock:

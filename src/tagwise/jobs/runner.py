@@ -88,7 +88,7 @@ class JobRunner:
                     with self.ctx.db.write() as conn:
                         records.heartbeat(conn, owned)
                 self.recover()
-            except Exception:
+            except Exception:  # a database hiccup must not stop the heartbeats
                 log.exception("heartbeat")
 
     def _own(self, job_id: str, owned: bool) -> None:
