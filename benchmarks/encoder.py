@@ -23,17 +23,11 @@ from tagwise.ml import encoder as enc
 
 
 def build(backend: str, threads: int) -> enc.Encoder:
-    """A private encoder (not the process-wide one) with ``threads`` batches at a time."""
-    enc.configure(threads)
-    try:
-        if backend == enc.MULTILINGUAL:
-            return enc.UseEncoder()
-        shared = enc.get_encoder(backend)  # exports the ONNX file once if needed
-        if isinstance(shared, enc.OnnxEncoder):
-            return enc.OnnxEncoder(shared.path, shared.name, threads=threads)
-        return shared
-    finally:
-        enc.configure(0)
+    """An ONNX encoder running ``threads`` batches at a time; other backends as they are."""
+    shared = enc.get_encoder(backend)  # exports the ONNX file once if needed
+    if isinstance(shared, enc.OnnxEncoder):
+        return enc.OnnxEncoder(shared.path, shared.name, threads=threads)
+    return shared
 
 
 def main(argv: list[str] | None = None) -> int:

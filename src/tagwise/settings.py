@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     max_page_size: int = Field(100, description="Largest page a list route returns (`top`/`maxpagesize` are capped to it).")
     training_timeout_s: int = Field(3_600, description="A training job running longer than this is stopped and marked failed.")
     analyze_workers: int = Field(2, description="Threads that run asynchronous analyze jobs in the server process.")
-    encoder_threads: int = Field(0, description="Threads of the sentence encoder (ONNX Runtime) in each process; 0 = one per core. On a small machine shared with heavy API traffic, 1 can keep latency lower.")
+    encoder_threads: int = Field(0, description="Batches the MiniLM sentence encoder embeds at once in each process (one ONNX Runtime thread each); 0 = one per core. On a small machine shared with heavy API traffic, 1 can keep latency lower.")
     model_store_dir: Path | None = Field(None, description="Folder of trained model artifacts; default `<data dir>/models`. With several processes or hosts (and Ray), point all of them at one shared folder mounted at the same path.")
     rate_limit_per_minute: int = Field(0, description="Requests per minute per API key (token bucket, bursts up to that many); 0 = unlimited. Counted per process: with N processes a key gets up to N times this. A key created with its own `rateLimitPerMinute` uses that instead.")
     job_heartbeat_s: float = Field(5.0, description="How often a job runner records that its running jobs are alive, and looks for jobs whose process died.")

@@ -48,7 +48,7 @@ BATCH_SIZE = 16  # banking77, 2 cores: 16 -> ~1,100 docs/s, 32 -> ~970, 64 -> ~9
 # bump when the export changes (quantisation, opset): old files are then not reused
 EXPORT_REVISION = 2
 
-_threads = 0  # ONNX Runtime intra-op threads; 0 = one per core (see configure)
+_threads = 0  # batches an ONNX encoder runs at once; 0 = one per core (see configure)
 
 _ENCODERS: dict[str, Encoder] = {}
 _LOCK = threading.Lock()
@@ -98,7 +98,6 @@ class Encoder:
     """Texts -> L2-normalised float32 vectors of size ``dim``."""
 
     name: str
-    model = MODEL_NAME
     dim = 384
 
     pool: ThreadPoolExecutor | None = None  # runs batches side by side (ONNX Runtime releases the GIL)
@@ -167,7 +166,6 @@ class UseEncoder(Encoder):
     """USE multilingual v3 in numpy: deterministic per text (no batch effects), ~400-600 docs/s."""
 
     name = MULTILINGUAL
-    model = MULTILINGUAL_MODEL
     dim = 512
 
     def __init__(self) -> None:

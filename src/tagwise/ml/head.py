@@ -65,21 +65,18 @@ class LinearHead(BaseEstimator):
         # in worker processes (banking77 ensemble head: ~40 s -> ~25 s on 2 cores). Processes, not
         # threads: liblinear draws from one global random generator, so threaded fits are not
         # reproducible. One BLAS thread each: more oversubscribe small machines (measured 5x slower).
-        workers = max(1, min(len(subsets), self.n_jobs or os.cpu_count() or 1))
-        if X.shape[0] < PARALLEL_MIN_DOCS:
-            workers = 1
-        with threadpool_limits(limits=1, user_api="blas"):
-            if workers == 1:
-                units = len(subsets) * (n_classes if self.multi_label else 1)
-                ticks = iter(range(1, units + 1))
-                fitted = [self._fit_linear(X if rows is None else X[rows], y if rows is None else y[rows], n_classes,
-                                           lambda: report(progress, next(ticks) / units)) for rows in subsets]
-            else:
-                jobs = (delayed(_fit_subset)(self, X, y, rows, n_classes) for rows in subsets)
-                fitted = []
-                for result in Parallel(n_jobs=workers, backend="loky", return_as="generator")(jobs):
-                    fitted.append(result)
-                    report(progress, len(fitted) / len(subsets))
+        workers = 1 if X.shape[0] < PARALLEL_MIN_DOCS else min(len(subsets), self.n_jobs or os.cpu_count() or 1)
+        if workers <= 1:
+            units = len(subsets) * (n_classes if self.multi_label else 1)
+            ticks = iter(range(1, units + 1))
+            fitted = [_fit_subset(self, X, y, rows, n_classes, lambda: report(progress, next(ticks) / units))
+                      for rows in subsets]
+        else:
+            jobs = (delayed(_fit_subset)(self, X, y, rows, n_classes) for rows in subsets)
+            fitted = []
+            for result in Parallel(n_jobs=workers, backend="loky", return_as="generator")(jobs):
+                fitted.append(result)
+                report(progress, len(fitted) / len(subsets))
         for (_, test), (coef, intercept) in zip(folds, fitted):
             oof[test] = _scores(X[test], coef.T, intercept)
         self.coef_, self.intercept_ = fitted[-1]
@@ -186,12 +183,13 @@ class LinearHead(BaseEstimator):
         return self
 
 
-def _fit_subset(head: LinearHead, X, y: np.ndarray, rows: np.ndarray | None, n_classes: int):
-    """One fit in a worker process (module level: it must be importable there)."""
+def _fit_subset(head: LinearHead, X, y: np.ndarray, rows: np.ndarray | None, n_classes: int,
+                tick: Callable[[], None] = lambda: None):
+    """One fit on ``rows`` (None: all), here or in a worker process (module level: importable there)."""
     with threadpool_limits(limits=1, user_api="blas"):
         if rows is not None:
             X, y = X[rows], y[rows]
-        return head._fit_linear(X, y, n_classes, lambda: None)
+        return head._fit_linear(X, y, n_classes, tick)
 
 
 def _scores(X, coef_t: np.ndarray, intercept: np.ndarray) -> np.ndarray:
