@@ -8,3 +8,36 @@ from sqlalchemy import text
 def test_sqlite_runs_in_wal_mode(ctx):
     with ctx.db.read() as conn:
         assert conn.execute(text("pragma journal_mode")).scalar_one() == "wal"
+
+
+
+
+def _journal_modes(paths: list[str], start_at: float) -> set[str]:
+    import time
+
+    from tagwise.storage.db import Database
+
+    modes = set()
+    for i, path in enumerate(paths):
+        time.sleep(max(0.0, start_at + i * 0.02 - time.time()))  # every process opens file i at the same moment
+        db = Database(f"sqlite:///{path}")
+        try:
+            with db.read() as conn:
+                modes.add(conn.execute(text("pragma journal_mode")).scalar_one())
+        finally:
+            db.dispose()
+    return modes
+
+
+def test_processes_opening_new_databases_at_once_all_get_wal(tmp_path):
+    """Switching a new file to WAL answers "database is locked" at once (no busy wait) when another
+    process is doing the same (serve --workers N on a new data dir): 8 processes open the same
+    200 new files in step, and every open must end in WAL."""
+    import multiprocessing
+    import time
+
+    paths = [str(tmp_path / f"new-{i}.db") for i in range(200)]
+    with multiprocessing.get_context("spawn").Pool(8) as pool:  # spawn: forking a threaded pytest can deadlock
+        start_at = time.time() + 3.0  # after the workers have started and imported
+        modes = pool.starmap(_journal_modes, [(paths, start_at)] * 8, chunksize=1)
+    assert set().union(*modes) == {"wal"}
