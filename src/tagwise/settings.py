@@ -1,7 +1,7 @@
 """Every setting tagwise reads, declared once (environment prefix ``TAGWISE_``).
 
-The declaration drives ``tagwise serve --help``, ``docs/settings.md`` and a test that fails
-when the two drift apart.
+The declaration drives ``python -m tagwise.settings`` (the table ``tagwise serve --help`` points
+to), ``docs/settings.md`` and a test that fails when the two drift apart.
 """
 
 from __future__ import annotations

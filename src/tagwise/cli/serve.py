@@ -24,6 +24,9 @@ def serve(
 ) -> None:
     """Start the API server on the configured store.
 
+    Every other setting (store URL, limits, encoder threads, ...) is a TAGWISE_* environment
+    variable: `python -m tagwise.settings` prints them all, as docs/settings.md lists them.
+
     \b
     Example:
       tagwise serve --host 0.0.0.0 --port 8080
