@@ -28,6 +28,15 @@ def test_encode_order_does_not_matter(encoder):
     np.testing.assert_allclose(forward, backward, atol=1e-5)
 
 
+def test_padding_never_changes_a_vector():
+    # the exact (fp32) backend: a text alone, or batched beside much longer texts, gets one vector
+    exact = get_encoder("onnx")
+    texts = ["card", "my card payment was declined at the supermarket this morning, twice", "refund please"]
+    batched = exact.encode(texts, batch_size=3)
+    alone = np.vstack([exact.encode([text]) for text in texts])
+    np.testing.assert_allclose(batched, alone, atol=1e-5)
+
+
 def test_cache_means_no_re_embedding(tmp_path, encoder):
     texts = ["one", "two", "three"]
     first = embed(texts, encoder, tmp_path)

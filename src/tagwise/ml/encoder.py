@@ -18,7 +18,7 @@ Pick it with :func:`backend_for`.
 
 The ONNX files are exported on first use (a few seconds, needs torch and onnx) into
 ``export_dir`` (default: a folder in the system temp dir) and reused afterwards. Texts are
-sorted by length and batched so padding stays small; embeddings are mean-pooled and L2-normalised.
+tokenised, sorted by token count and batched so padding stays small; embeddings are mean-pooled and L2-normalised.
 """
 
 from __future__ import annotations
@@ -103,16 +103,21 @@ class Encoder:
     pool: ThreadPoolExecutor | None = None  # runs batches side by side (ONNX Runtime releases the GIL)
 
     def encode(self, texts: list[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
-        texts = list(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        batches = [order[start:start + batch_size] for start in range(0, len(texts), batch_size)]
+        items, lengths = self._prepare(list(texts))
+        out = np.zeros((len(items), self.dim), dtype=np.float32)
+        # batch inputs of similar length so little compute goes to padding
+        order = np.argsort(lengths, kind="stable")
+        batches = [order[start:start + batch_size] for start in range(0, len(items), batch_size)]
         run = self.pool.map if self.pool is not None and len(batches) > 1 else map
-        for idx, vectors in zip(batches, run(lambda idx: self._encode_batch([texts[i] for i in idx]), batches)):
+        for idx, vectors in zip(batches, run(lambda idx: self._encode_batch([items[i] for i in idx]), batches)):
             out[idx] = vectors
         return out
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+    def _prepare(self, texts: list[str]) -> tuple[list, list[int]]:
+        """What ``_encode_batch`` takes for each text, and its length (to batch similar lengths)."""
+        return texts, [len(t) for t in texts]
+
+    def _encode_batch(self, items: list) -> np.ndarray:
         raise NotImplementedError
 
 
@@ -125,7 +130,7 @@ class OnnxEncoder(Encoder):
         max_len = json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"]
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_len)
-        self.tokenizer.enable_padding()
+        self.tokenizer.no_padding()  # tokenizer.json pads to 128: we pad each batch ourselves
         # one thread per batch and `threads` batches at once: on short texts a 1-thread GEMM wastes
         # less than splitting one small batch over cores (banking77: ~1,000 vs ~830 docs/s on 2 cores)
         options = ort.SessionOptions()
@@ -137,10 +142,18 @@ class OnnxEncoder(Encoder):
         self.path = onnx_path
         self.name = name
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        encodings = self.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    def _prepare(self, texts: list[str]) -> tuple[list, list[int]]:
+        # tokenise everything first and batch by token count: sorting by characters left 20% of
+        # banking77's tokens as padding, by tokens 1%, which embeds ~30% more docs/s
+        token_ids = [e.ids for e in self.tokenizer.encode_batch(texts)]
+        return token_ids, [len(t) for t in token_ids]
+
+    def _encode_batch(self, items: list[list[int]]) -> np.ndarray:
+        ids = np.zeros((len(items), max(len(t) for t in items)), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, tokens in enumerate(items):
+            ids[row, :len(tokens)] = tokens
+            mask[row, :len(tokens)] = 1
         hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask,
                                          "token_type_ids": np.zeros_like(ids)})[0]
         weights = mask[..., None].astype(np.float32)
