@@ -37,6 +37,24 @@ def test_padding_never_changes_a_vector():
     np.testing.assert_allclose(batched, alone, atol=1e-5)
 
 
+def test_encoder_backend_setting_picks_what_new_models_use(single_label_data):
+    from tagwise.ml import encoder as encoder_module
+
+    texts, labels = single_label_data
+    encoder_module.configure(backend="onnx")
+    try:
+        exact = build_model("embedding").fit(texts[:60], labels[:60])
+        before = exact.predict_proba(texts[60:70])
+    finally:
+        encoder_module.configure()
+    assert exact.info_["encoder"]["backend"] == "onnx"
+    assert build_model("embedding").fit(texts[:60], labels[:60]).info_["encoder"]["backend"] == "onnx-int8"
+    # a trained model keeps its backend whatever the process default is now (fp32: same numbers)
+    np.testing.assert_allclose(exact.predict_proba(texts[60:70]), before, atol=1e-6)
+    with pytest.raises(Exception, match="unknown encoder backend"):
+        encoder_module.configure(backend="gpu")
+
+
 def test_cache_means_no_re_embedding(tmp_path, encoder):
     texts = ["one", "two", "three"]
     first = embed(texts, encoder, tmp_path)
