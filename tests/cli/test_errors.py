@@ -79,3 +79,14 @@ def test_the_installed_command_runs(tmp_path):
     assert listed.returncode == 0 and "no projects yet" in listed.stderr
     missing = subprocess.run([str(script), "project", "show", "x"], check=False, env=env, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and missing.stderr == "error: The project x could not be found.\n"
+
+
+@pytest.mark.parametrize("command", [["serve"], ["worker"], ["project", "list"]], ids=" ".join)
+def test_a_bad_setting_is_one_clear_line_not_a_traceback(data_dir, command):
+    from tests.cli.conftest import make_cli
+
+    cli = make_cli({"TAGWISE_DATA_DIR": str(data_dir), "TAGWISE_ENDPOINT": "", "TAGWISE_ENCODER_BACKEND": "gpu"})
+    result = cli(*command)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: TAGWISE_ENCODER_BACKEND='gpu': ") and "'onnx'" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

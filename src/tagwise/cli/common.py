@@ -77,10 +77,24 @@ def backend():  # -> Backend, imported lazily
         if not key:
             raise UsageError("--endpoint needs an API key: pass --key KEY or set TAGWISE_API_KEY.")
         return RemoteBackend(endpoint, key)
+    return LocalBackend(load_settings())
+
+
+def load_settings():  # -> Settings, imported lazily
+    """The TAGWISE_* settings (``--data-dir`` wins); a bad value is one ``error:`` line per
+    variable and exit code 2, not a traceback."""
+    from pydantic import ValidationError
+
     from tagwise.settings import Settings
 
-    settings = Settings(data_dir=opts.data_dir) if opts.data_dir else Settings()
-    return LocalBackend(settings)
+    data_dir = options().data_dir
+    try:
+        return Settings(data_dir=data_dir) if data_dir else Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "TAGWISE_" + "_".join(str(part) for part in error["loc"]).upper()
+            err().print(f"error: {name}={error.get('input')!r}: {error['msg']}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 @contextmanager

@@ -7,14 +7,7 @@ import threading
 
 import typer
 
-from tagwise.cli.common import options
-
-
-def _settings():  # -> Settings, imported lazily
-    from tagwise.settings import Settings
-
-    data_dir = options().data_dir
-    return Settings(data_dir=data_dir) if data_dir else Settings()
+from tagwise.cli.common import load_settings
 
 
 def serve(
@@ -35,7 +28,7 @@ def serve(
 
     import uvicorn
 
-    settings = _settings()
+    settings = load_settings()
     if host:
         settings.host = host
     if port:
@@ -70,7 +63,7 @@ def worker() -> None:
     from tagwise.core.context import Context
     from tagwise.jobs.runner import JobRunner
 
-    settings = _settings()
+    settings = load_settings()
     ctx = Context.open(settings)
     runner = JobRunner(ctx)
     stop = threading.Event()
