@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from tagwise.errors import InvalidArgument
 from tagwise.ml import build_model, load_model, save_model
 from tagwise.ml.embedding import embed, get_encoder
 from tagwise.ml.embedding_cache import EmbeddingCache
@@ -51,7 +52,7 @@ def test_encoder_backend_setting_picks_what_new_models_use(single_label_data):
     assert build_model("embedding").fit(texts[:60], labels[:60]).info_["encoder"]["backend"] == "onnx-int8"
     # a trained model keeps its backend whatever the process default is now (fp32: same numbers)
     np.testing.assert_allclose(exact.predict_proba(texts[60:70]), before, atol=1e-6)
-    with pytest.raises(Exception, match="unknown encoder backend"):
+    with pytest.raises(InvalidArgument, match="unknown encoder backend 'gpu'; valid: auto, onnx-int8, onnx, torch"):
         encoder_module.configure(backend="gpu")
 
 

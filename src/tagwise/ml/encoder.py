@@ -65,13 +65,17 @@ def configure(threads: int = 0, backend: str = DEFAULT_BACKEND) -> None:
     it was trained with and keeps using it, so ``backend`` only changes new trainings.
     """
     global _threads, _preferred
-    if backend != DEFAULT_BACKEND and backend not in BACKENDS:
-        raise InvalidArgument(f"unknown encoder backend {backend!r}; valid: auto, {', '.join(BACKENDS)}")
+    _check_backend(backend, BACKENDS)
     _threads = max(0, int(threads))
     with _LOCK:
         if backend != _preferred:
             _ENCODERS.pop(DEFAULT_BACKEND, None)  # "auto" resolves again on next use
         _preferred = backend
+
+
+def _check_backend(backend: str, valid: tuple[str, ...]) -> None:
+    if backend != DEFAULT_BACKEND and backend not in valid:
+        raise InvalidArgument(f"unknown encoder backend {backend!r}; valid: {', '.join((DEFAULT_BACKEND, *valid))}")
 
 
 def model_dir() -> Path:
@@ -268,8 +272,7 @@ def _build(backend: str, export_dir: Path | None) -> Encoder:
 
 def get_encoder(backend: str = DEFAULT_BACKEND, export_dir: Path | None = None) -> Encoder:
     """The process-wide encoder for ``backend`` (``"auto"``: the fastest that works here)."""
-    if backend != DEFAULT_BACKEND and backend not in (*BACKENDS, MULTILINGUAL):
-        raise InvalidArgument(f"unknown encoder backend {backend!r}; valid: auto, {', '.join(BACKENDS)}, {MULTILINGUAL}")
+    _check_backend(backend, (*BACKENDS, MULTILINGUAL))
     with _LOCK:
         if backend in _ENCODERS:
             return _ENCODERS[backend]
