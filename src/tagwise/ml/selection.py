@@ -1,4 +1,4 @@
-"""How candidates are compared on out-of-fold probabilities (``auto`` and the ensemble's blend).
+"""How ``auto`` compares its candidates on out-of-fold probabilities.
 
 Single-label: accuracy, ties broken by log loss. Multi-label: macro-F1 at per-class thresholds
 tuned on the same probabilities (what those thresholds maximise, class by class), ties broken
