@@ -7,7 +7,7 @@ Backends, fastest first:
   Dynamic quantisation scales activations per batch, so a text's vector moves slightly
   (cosine > 0.98 to fp32) with the texts batched beside it. On banking77 that costs the
   ensemble 0.3-0.5 points of accuracy against fp32, depending on the batching.
-* ``onnx``: the same without quantisation (embeddings match PyTorch to 1e-6), about half the
+* ``onnx``: the same without quantisation (embeddings match PyTorch to 1e-6), about 40% of the
   speed; exact and batch-independent. ``TAGWISE_ENCODER_BACKEND=onnx`` makes it the default.
 * ``torch``: plain sentence-transformers (the fallback when the export is impossible).
 
