@@ -12,6 +12,9 @@ CLINC150: trained on the in-scope training set only; the caller-side confidence 
 (abstain when the top probability is below it) is tuned on dev + oos_dev: the highest threshold
 that costs at most 2 points of in-scope accuracy there (also: at most 1 point, and the highest
 that keeps OOS_FLOOR in-scope accuracy there); then applied to test + oos_test.
+``clinc150_none`` is the same data with the 100 labelled out-of-scope training queries added as
+the class ``None`` (the paper's "oos-train" setting; how a tagwise user teaches a model what is
+out of scope): a query is caught when the model predicts ``None`` or is below the threshold.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import numpy as np
 DATASETS = {  # name -> (multi_label, language)
     "banking77": (False, "en"),
     "clinc150": (False, "en"),
+    "clinc150_none": (False, "en"),  # clinc150 + oos_train as the class "None"
     "goemotions": (True, "en"),
     "hadoop_jira_priority": (False, "en"),
     "sib200_de_es_fr": (False, "mul"),
@@ -41,6 +45,9 @@ RECIPE_SYSTEMS = ("linear", "embedding", "ensemble", "auto")
 REFERENCE_SYSTEMS = ("fasttext", "tfidf-svc")
 QUICK_TRAIN, QUICK_TEST = 2000, 500
 PRED_REPEATS = 3
+FOLDERS = {"clinc150_none": "clinc150"}
+# the class a project gives its out-of-scope examples: predicting it is the same answer as abstaining
+NONE_CLASS = "None"
 # clinc150: the in-scope accuracy a caller needs while catching out-of-scope queries (issue 3's target)
 OOS_FLOOR = 0.94
 
@@ -170,8 +177,11 @@ def run_one(dataset: str, system: str, data_dir: Path, quick: bool, seed: int, c
     from tagwise.ml import evaluate
 
     multi_label, language = DATASETS[dataset]
-    folder = data_dir / dataset
+    folder = data_dir / FOLDERS.get(dataset, dataset)
     train = _subsample(*load_split(folder, "train", multi_label), QUICK_TRAIN if quick else None, seed)
+    if dataset == "clinc150_none":
+        oos_texts, _ = load_split(folder, "oos_train", multi_label)
+        train = (train[0] + oos_texts, train[1] + [NONE_CLASS] * len(oos_texts))
     test = _subsample(*load_split(folder, "test", multi_label), QUICK_TEST if quick else None, seed)
     model = build(system, multi_label, language, seed, cache_dir)
     t0 = time.perf_counter()
@@ -197,7 +207,7 @@ def run_one(dataset: str, system: str, data_dir: Path, quick: bool, seed: int, c
            "ece": report.ece, "train_s": train_s, "pred_per_s": per_s, "pred_per_s_first": rates[0]}
     if hasattr(model, "info_") and "chosen" in model.info_:
         row["chosen"] = model.info_["chosen"]
-    if dataset == "clinc150" and proba is not None:
+    if folder.name == "clinc150" and proba is not None:
         row.update(_oos_metrics(model, folder, quick, seed))
     row["peak_mem_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return row
@@ -211,6 +221,9 @@ def _oos_metrics(model: Any, folder: Path, quick: bool, seed: int) -> dict:
     oos_mask = np.r_[np.zeros(len(dev[0]), bool), np.ones(len(oos_dev[0]), bool)]
     p = model.predict_proba(test[0] + oos_test[0])
     correct = np.array([model.classes_[j] == t for j, t in zip(p.argmax(axis=1), test[1] + oos_test[1])])
+    top = p.max(axis=1)
+    if NONE_CLASS in model.classes_:  # a predicted None is caught at any threshold
+        top = np.where(p.argmax(axis=1) == list(model.classes_).index(NONE_CLASS), -1.0, top)
     k = len(test[0])
     out: dict[str, float] = {}
     # two caller policies, both tuned on dev only: give up at most 2 points of in-scope accuracy
@@ -218,12 +231,11 @@ def _oos_metrics(model: Any, folder: Path, quick: bool, seed: int) -> dict:
     # accuracy (the "_floor" keys: the caller states the accuracy they need, as the target does)
     for max_drop, floor, suffix in ((0.02, None, ""), (0.01, None, "_1pt"), (0.0, OOS_FLOOR, "_floor")):
         threshold = tune_oos_threshold(p_dev, dev[1] + oos_dev[1], model.classes_, oos_mask, max_drop, floor)
-        answered = p.max(axis=1) >= threshold
+        answered = top >= threshold
         out.update({f"oos_threshold{suffix}": threshold,
                     f"in_scope_acc_at_threshold{suffix}": float((correct & answered)[:k].mean()),
                     f"oos_recall{suffix}": float((~answered)[k:].mean())})
     # the whole trade-off on test, for reading only (never used to pick a threshold)
-    top = p.max(axis=1)
     out["test_curve"] = [(float(t), round(float((correct & (top >= t))[:k].mean()), 4), round(float((top < t)[k:].mean()), 4))
                          for t in np.round(np.arange(0.30, 0.91, 0.05), 2)]
     return out
@@ -262,8 +274,9 @@ def markdown_table(rows: list[dict]) -> str:
     oos_rows = [row for row in rows if "oos_threshold" in row]
     if oos_rows:
         title = ("clinc150 out-of-scope, threshold tuned on dev: at most 2 / 1 points of in-scope accuracy given up, "
-                 f"or the highest that keeps {OOS_FLOOR} in-scope accuracy on dev:")
-        header = ("| system | threshold | in-scope acc | oos recall | threshold (1 pt) | in-scope acc (1 pt) | oos recall (1 pt) "
+                 f"or the highest that keeps {OOS_FLOOR} in-scope accuracy on dev (clinc150_none: a predicted None "
+                 "is caught too):")
+        header = ("| dataset, system | threshold | in-scope acc | oos recall | threshold (1 pt) | in-scope acc (1 pt) | oos recall (1 pt) "
                   f"| threshold (>= {OOS_FLOOR}) | in-scope acc (>= {OOS_FLOOR}) | oos recall (>= {OOS_FLOOR}) |")
         lines += ["", title, "", header, "|---|---|---|---|---|---|---|---|---|---|"]
         for row in oos_rows:
@@ -271,7 +284,7 @@ def markdown_table(rows: list[dict]) -> str:
             cells = [_fmt(row.get(key), 2 if key == "oos_threshold" else 4) for key in keys]
             for suffix in ("_1pt", "_floor"):
                 cells += [_fmt(row.get(f"{key}{suffix}"), 2 if key == "oos_threshold" else 4) for key in keys]
-            lines.append(f"| {row['system']} | " + " | ".join(cells) + " |")
+            lines.append(f"| {row['dataset']} {row['system']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
