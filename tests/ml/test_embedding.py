@@ -116,3 +116,19 @@ def test_auto_stays_linear_when_the_budget_says_so(single_label_data):
     texts, labels = single_label_data
     hurried = build_model("auto", time_budget_s=0.0).fit(texts, labels)
     assert hurried.info_["chosen"] == "linear" and "budget" in hurried.info_["reason"]
+
+
+def test_auto_choice_depends_on_the_data_only(tmp_path, single_label_data):
+    """The budget check is estimated from the data, not timed: a warm cache or a busy machine
+    cannot change which recipe the same data and seed get."""
+    texts, labels = single_label_data
+    texts, labels = texts[:80], labels[:80]
+    cold = build_model("auto", cache_dir=tmp_path / "cache").fit(texts, labels)
+    estimate = cold.info_["estimated_s"]
+    needed = estimate["linear"] + estimate["ensemble"]
+    warm = build_model("auto", cache_dir=tmp_path / "cache").fit(texts, labels)
+    assert warm.info_["estimated_s"] == estimate and warm.info_["chosen"] == cold.info_["chosen"]
+    just_under = build_model("auto", cache_dir=tmp_path / "cache", time_budget_s=needed - 0.05).fit(texts, labels)
+    assert just_under.info_["chosen"] == "linear" and "over the time budget" in just_under.info_["reason"]
+    just_over = build_model("auto", cache_dir=tmp_path / "cache", time_budget_s=needed + 0.05).fit(texts, labels)
+    assert set(just_over.info_["cv_scores"]) == {"linear", "ensemble"}

@@ -1,13 +1,17 @@
 """The ``auto`` recipe: fit what the time budget allows, keep what cross-validation says is best.
 
-Steps: fit ``linear`` (seconds; its out-of-fold probabilities come for free). If embedding the
-training texts plus a bigger head fit in what is left of ``time_budget_s`` (measured on a small
-probe; cached vectors are free), fit ``ensemble`` too, reusing the TF-IDF features; its encoder
+Steps: fit ``linear`` (seconds; its out-of-fold probabilities come for free). If both recipes
+together fit in ``time_budget_s``, fit ``ensemble`` too, reusing the TF-IDF features; its encoder
 follows the language (MiniLM for English, USE multilingual for the rest). Keep the candidate with
 the best out-of-fold score (:mod:`.selection`: single-label accuracy, multi-label macro-F1 at
 tuned thresholds). ``embedding`` alone is not tried: on every benchmark set the ensemble, which
-contains it, scored higher. ``info_`` says what
-was tried, the scores, the timings and why the winner won.
+contains it, scored higher. ``info_`` says what was tried, the scores, the timings and why the
+winner won.
+
+Whether the ensemble fits is estimated from the data alone (characters to encode, non-zero
+features times classes), with speeds measured on the 2-core reference machine: so the same data
+and seed always give the same choice, however busy the machine is and whatever is cached. (It
+used to time a probe: near the budget, clinc150 chose ``linear`` or ``ensemble`` by the load.)
 """
 
 from __future__ import annotations
@@ -21,8 +25,7 @@ import numpy as np
 
 from .base import TextClassifier
 from .embedding import embed
-from .embedding_cache import EmbeddingCache
-from .encoder import DEFAULT_BACKEND, backend_for, backend_of, get_encoder
+from .encoder import DEFAULT_BACKEND, MULTILINGUAL, backend_for, backend_of, get_encoder
 from .ensemble import EnsembleClassifier
 from .head import MIN_DOCS_FOR_CV
 from .linear import LinearTextClassifier
@@ -30,9 +33,15 @@ from .progress import Progress, scaled
 from .selection import main_metric, oof_score, rank_key
 from .text_features import TextFeaturizer
 
-PROBE_DOCS = 64
-# the ensemble head fit relative to the linear head (measured 3.8x on banking77: 384 dense columns more)
-ENSEMBLE_HEAD_COST = 4.0
+# The cost model behind the budget, measured on the 2-core reference machine (docs/benchmarks.md,
+# "auto's time estimate"); within ~25% of the measured times on banking77, clinc150, goemotions.
+# characters encoded per second by each backend (benchmarks/encoder.py: docs/s x 59.5 characters)
+CHARS_PER_S = {"onnx-int8": 100_000, "onnx": 40_000, "torch": 5_000, MULTILINGUAL: 70_000}
+MAX_CHARS = 1_200  # the encoders read at most 256 tokens, ~1,200 characters of English
+FEATURIZE_CHARS_PER_S = 300_000  # TF-IDF word + char n-grams, fit and transform
+# seconds per (non-zero feature x binary problem) of a head fit: 3 cross-validation fits and the
+# final fit, on 2 cores. Multi-label problems are one-vs-rest on rare classes and converge slower.
+HEAD_S_PER_UNIT = {False: 5.2e-8, True: 1.8e-7}
 
 
 class AutoClassifier(TextClassifier):
@@ -65,8 +74,7 @@ class AutoClassifier(TextClassifier):
         if linear.head_.oof_proba_ is not None:
             scores["linear"] = oof_score(linear.head_.oof_proba_, y, self.multi_label)
 
-        head_s = linear.info_["timings_s"]["classifier"] * ENSEMBLE_HEAD_COST
-        skip = self._why_not_embedding(texts, time.perf_counter() - t0, head_s)
+        skip, estimate = self._why_not_ensemble(texts, T.nnz)
         if skip is None:
             t1 = time.perf_counter()
             encoder = get_encoder(backend_for(self.language, self.backend))
@@ -91,32 +99,27 @@ class AutoClassifier(TextClassifier):
             "chosen": chosen,
             "reason": reason,
             "cv_scores": scores,
+            "estimated_s": estimate,
             "timings_s": timings,
             "model": self.model_.info_,
         }
 
-    def _why_not_embedding(self, texts: list[str], elapsed: float, head_s: float) -> str | None:
-        """``None`` when the ensemble should be tried, else the reason it is not."""
+    def _why_not_ensemble(self, texts: list[str], nnz: int) -> tuple[str | None, dict[str, float]]:
+        """(``None`` when the ensemble should be tried, else the reason it is not; the time estimate)."""
         if len(texts) < MIN_DOCS_FOR_CV:
-            return f"only {len(texts)} documents: too few to compare recipes by cross-validation"
+            return f"only {len(texts)} documents: too few to compare recipes by cross-validation", {}
         try:
             encoder = get_encoder(backend_for(self.language, self.backend))
         except Exception as exc:  # noqa: BLE001  (no encoder here: linear still works)
-            return f"sentence encoder unavailable: {exc}"
-        missing = list(range(len(texts)))
-        if self.cache_dir:
-            _, missing = EmbeddingCache(Path(self.cache_dir) / encoder.name, encoder.dim).get_many(texts)
-        # an evenly spread sample (lengths vary along the data), timed after one warm-up call
-        probe = [texts[i] for i in missing[:: max(1, len(missing) // PROBE_DOCS)][:PROBE_DOCS]]
-        encoder.encode(["warm up"])
-        t = time.perf_counter()
-        embed(probe, encoder, Path(self.cache_dir) if self.cache_dir else None)  # cached, so not wasted
-        per_doc = (time.perf_counter() - t) / max(1, len(probe))
-        estimate = per_doc * max(0, len(missing) - len(probe)) + head_s
-        if elapsed + estimate > self.time_budget_s:
-            return (f"the ensemble would need about {estimate:.0f} s more ({len(missing)} texts to embed), over the "
-                    f"time budget ({self.time_budget_s:.0f} s, {elapsed:.0f} s used)")
-        return None
+            return f"sentence encoder unavailable: {exc}", {}
+        estimate = estimate_seconds(texts, nnz, encoder.dim, len(self.classes_), self.multi_label,
+                                    backend_of(encoder))
+        total = estimate["linear"] + estimate["ensemble"]
+        if total > self.time_budget_s:
+            return (f"the ensemble would need about {estimate['ensemble']:.0f} s more than linear "
+                    f"({estimate['linear']:.0f} s; estimated from {len(texts)} texts and {len(self.classes_)} "
+                    f"classes), over the time budget ({self.time_budget_s:.0f} s)"), estimate
+        return None, estimate
 
     @property
     def thresholds_(self) -> np.ndarray | None:
@@ -139,3 +142,14 @@ class AutoClassifier(TextClassifier):
         self.info_ = config["info"]
         self.model_ = MODEL_CLASSES[config["chosen"]].from_state(config["model"], arrays)
         return self
+
+
+def estimate_seconds(texts: list[str], nnz: int, dim: int, n_classes: int, multi_label: bool,
+                     backend: str) -> dict[str, float]:
+    """Training seconds of ``linear`` and of the ``ensemble`` beyond it, on the reference machine."""
+    chars = sum(min(len(t), MAX_CHARS) for t in texts)
+    problems = n_classes if multi_label or n_classes > 2 else 1
+    per_unit = HEAD_S_PER_UNIT[multi_label]
+    linear = chars / FEATURIZE_CHARS_PER_S + per_unit * nnz * problems
+    ensemble = chars / CHARS_PER_S.get(backend, min(CHARS_PER_S.values())) + per_unit * (nnz + len(texts) * dim) * problems
+    return {"linear": round(linear, 2), "ensemble": round(ensemble, 2)}
