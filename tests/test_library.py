@@ -78,6 +78,9 @@ def test_evaluate_matches_the_ml_report_and_infers_labels():
     multi = evaluate([["a"], ["a", "b"]], [["a"], ["b"]])
     assert multi == ml_evaluate([["a"], ["a", "b"]], [["a"], ["b"]], labels=["a", "b"], multi_label=True)
     assert evaluate(y_true, y_pred).to_dict()["per_class"]["a"]["fp"] == 1
+    # out-of-scope examples tagged None: a class like any other, and catching them is right
+    with_none = evaluate(["a", "None", "None"], ["a", "None", "a"])
+    assert with_none.accuracy == 2 / 3 and with_none.per_class["None"].tp == 1
 
 
 def test_import_tagwise_is_cheap():

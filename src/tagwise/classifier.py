@@ -121,8 +121,9 @@ def evaluate(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[str]
     """Score predictions: the same report a training job stores (accuracy, micro/macro P/R/F1, per class, confusion).
 
     ``labels`` defaults to every label seen in ``y_true`` and ``y_pred`` (sorted; give it when
-    passing ``y_proba``, whose columns follow it); ``multi_label`` defaults to whether the
-    items of ``y_true`` are lists.
+    passing ``y_proba``, whose columns follow it; a single-label ``"None"`` counts as an
+    abstention unless ``y_true`` has it); ``multi_label`` defaults to whether the items of
+    ``y_true`` are lists.
 
     >>> report = evaluate(["a", "b", "b"], ["a", "b", "a"])
     >>> round(report.accuracy, 3), report.per_class["a"].precision
@@ -134,9 +135,7 @@ def evaluate(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[str]
     if multi_label is None:
         multi_label = bool(y_true) and not isinstance(y_true[0], str)
     if labels is None:
-        seen: set[str] = set()
-        for items in (y_true, y_pred):
-            for item in items:
-                seen.update(item if multi_label else [item])
-        labels = sorted(seen - ({"None"} if not multi_label else set()))
+        true, predicted = ({x for item in items for x in (item if multi_label else [item])} for items in (y_true, y_pred))
+        # single-label "None" is an abstention, unless it is a true label (out-of-scope examples)
+        labels = sorted(true | (predicted - ({"None"} if not multi_label else set())))
     return ml_evaluate(y_true, y_pred, labels=list(labels), multi_label=multi_label, y_proba=y_proba)
