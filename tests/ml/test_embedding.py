@@ -73,6 +73,17 @@ def test_cache_means_no_re_embedding(tmp_path, encoder):
     np.testing.assert_array_equal(embed(texts, Exploding(), tmp_path), first)
 
 
+def test_a_warm_cache_gives_the_vectors_a_cold_one_did(tmp_path, encoder):
+    # int8 vectors depend a little on their batch: copies of a text in different batches (here
+    # 20 copies, batches of 16) must still share one vector, or retraining from the cache (one
+    # vector per text) would give a different model
+    texts = [f"{'very ' * (i % 9)}long text number {i}" for i in range(60)] + ["refund please, my card was charged twice"] * 20
+    cold = embed(texts, encoder, tmp_path, batch_size=16)
+    assert (cold[-20:] == cold[-1]).all()
+    np.testing.assert_array_equal(embed(texts, encoder, tmp_path), cold)
+    np.testing.assert_array_equal(embed(texts, encoder, None), cold)
+
+
 def test_embedding_recipe_round_trip(tmp_path, single_label_data):
     texts, labels = single_label_data
     model = build_model("embedding", cache_dir=tmp_path / "cache").fit(texts[:100], labels[:100])

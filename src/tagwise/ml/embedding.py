@@ -34,17 +34,26 @@ def embed(texts: list[str], encoder: Encoder, cache_dir: Path | None = None,
         out, missing = np.zeros((len(texts), encoder.dim), dtype=np.float32), list(range(len(texts)))
     else:
         out, missing = cache.get_many(texts)
+    # Each distinct text is encoded once and its copies share the vector: with the int8 encoder a
+    # vector depends a little on its batch, so copies in different batches would differ, and a
+    # warm cache (one vector per text) would give another model than a cold one.
+    first: dict[str, int] = {}
+    for i in missing:
+        first.setdefault(texts[i], i)
     # chunks of similar length (the encoder sorts within a chunk; sorting only there left ~25%
     # more padding and cost ~25% of the throughput on banking77)
-    missing = sorted(missing, key=lambda i: len(texts[i]))
-    for start in range(0, len(missing), _CHUNK):
-        idx = missing[start:start + _CHUNK]
+    unique = sorted(first.values(), key=lambda i: len(texts[i]))
+    for start in range(0, len(unique), _CHUNK):
+        idx = unique[start:start + _CHUNK]
         chunk = [texts[i] for i in idx]
         vectors = encoder.encode(chunk, batch_size=batch_size)
         out[idx] = vectors
         if cache is not None:
             cache.put_many(chunk, vectors)
-        report(progress, (start + len(idx)) / len(missing))
+        report(progress, (start + len(idx)) / len(unique))
+    if len(unique) < len(missing):
+        copies = [i for i in missing if first[texts[i]] != i]
+        out[copies] = out[[first[texts[i]] for i in copies]]
     report(progress, 1.0)
     return out
 
