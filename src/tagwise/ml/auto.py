@@ -10,8 +10,7 @@ winner won.
 
 Whether the ensemble fits is estimated from the data alone (characters to encode, non-zero
 features times classes), with speeds measured on the 2-core reference machine: so the same data
-and seed always give the same choice, however busy the machine is and whatever is cached. (It
-used to time a probe: near the budget, clinc150 chose ``linear`` or ``ensemble`` by the load.)
+and seed always give the same choice, however busy the machine is and whatever is cached.
 """
 
 from __future__ import annotations
