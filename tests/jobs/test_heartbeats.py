@@ -39,9 +39,11 @@ def test_a_running_runner_heartbeats_its_jobs_and_sweeps_dead_ones(ctx, banking)
             mine = jobs.create(conn, "analyze", None, {"documents": [], "tasks": []})
             records.update_job(conn, mine["id"], {"status": "running", "claimed_by": "elsewhere:1", "heartbeat_at": utcnow() - timedelta(hours=1)})
         runner._own(mine["id"], True)  # as if this runner were running it
-        job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"})
-        with ctx.db.write() as conn:  # claimed by a process of this host that died after the runner started
-            records.update_job(conn, job["id"], {"status": "running", "claimed_by": f"{socket.gethostname()}:{dead_pid()}"})
+        # claimed by a process of this host that died after the runner started; created running in
+        # one transaction, so the runner cannot claim it first (it did on a busy machine)
+        with ctx.db.write() as conn:
+            job = jobs.create(conn, "train", "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"}, status="running")
+            records.update_job(conn, job["id"], {"claimed_by": f"{socket.gethostname()}:{dead_pid()}"})
         failed = wait_for(lambda: (j := jobs.get(ctx, job["id"], "train"))["status"] == "failed" and j, timeout=10)
         assert "stopped before it finished" in failed["errors"][0]["message"]
         beat = wait_for(lambda: (j := jobs.get(ctx, mine["id"], "analyze"))["heartbeat_at"] > utcnow() - timedelta(seconds=5) and j, timeout=10)
