@@ -105,3 +105,12 @@ def test_delete_a_model(client, banking):
     assert client.delete(f"{A}/del/models/m1", params=V).status_code == 204
     response = client.get(f"{A}/del/models/m1", params=V)
     assert response.status_code == 404 and response.json()["error"]["code"] == "NotFound"
+
+
+def test_the_default_recipe_says_what_it_chose_and_why(client, banking):
+    create_and_import(client, "bank", SINGLE, banking["train"])
+    assert train(client, "bank", version="latest")["status"] == "succeeded"
+    extra = client.get(f"{A}/bank/models/m1/evaluation/summary-result", params=V).json()["tagwise"]
+    assert extra["chosenRecipe"] in {"linear", "ensemble"} and "out-of-fold accuracy" in extra["chosenBecause"]
+    assert train(client, "bank", label="m2")["status"] == "succeeded"  # a named recipe chooses nothing
+    assert "chosenRecipe" not in client.get(f"{A}/bank/models/m2/evaluation/summary-result", params=V).json()["tagwise"]

@@ -26,8 +26,8 @@ def studio(settings):
         yield client
 
 
-def _train(ctx, project: str, label: str) -> None:
-    job = training.start(ctx, project, {"modelLabel": label, "trainingConfigVersion": "linear"})
+def _train(ctx, project: str, label: str, recipe: str = "linear") -> None:
+    job = training.start(ctx, project, {"modelLabel": label, "trainingConfigVersion": recipe})
     training.run(ctx, job["id"], lambda _: None)
 
 
@@ -88,6 +88,17 @@ def test_multi_label_evaluation_shows_label_confusion(studio, emotions):
     assert "Micro" in page.text and 'id="class-table"' in page.text
     mismatched = studio.get("/studio/p/emo/data?mismatch=1")
     assert mismatched.status_code == 200 and "predicted differently" in mismatched.text
+
+
+def test_evaluation_says_what_the_default_recipe_chose_and_why(studio, banking):
+    ctx = studio.ctx
+    tagging.create_project(ctx, "bank", SINGLE, "en")
+    tagging.add_documents(ctx, "bank", [{"location": r["id"], "text": r["text"], "labels": r["labels"]} for r in banking["train"]])
+    _train(ctx, "bank", "m", recipe="latest")
+    page = studio.get("/studio/p/bank/evaluate").text
+    chosen = re.search(r'id="chosen-recipe">([a-z]+)<', page)
+    assert chosen and chosen.group(1) in {"linear", "ensemble"}
+    assert re.search(r'id="chosen-because">Chosen by <code>auto</code>: best out-of-fold accuracy', page)
 
 
 def test_bulk_move_to_test_by_selection_and_by_filter(studio):
