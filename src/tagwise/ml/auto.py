@@ -86,8 +86,11 @@ class AutoClassifier(TextClassifier):
             candidates["ensemble"] = ensemble
             scores["ensemble"] = oof_score(ensemble.head_.oof_proba_, y, self.multi_label)
             key = main_metric(self.multi_label)
-            chosen = max(scores, key=lambda name: rank_key(scores[name]))
+            ranked = sorted(scores, key=lambda name: rank_key(scores[name]), reverse=True)
+            chosen = ranked[0]
             reason = f"best out-of-fold {key} ({scores[chosen][key]:.4f}) among {', '.join(scores)}"
+            if scores[ranked[1]][key] == scores[chosen][key]:
+                reason += f"; tied with {ranked[1]}, won on {'micro-F1, then ' if self.multi_label else ''}log loss"
         else:
             chosen, reason = "linear", skip
         self.model_ = candidates[chosen]
