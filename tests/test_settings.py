@@ -26,3 +26,12 @@ def test_api_key_is_generated_once_and_kept(tmp_path):
     again, generated_again = Settings(data_dir=tmp_path).ensure_api_key()
     assert generated and not generated_again and first == again and len(first) >= 32
     assert (tmp_path / "api-key").stat().st_mode & 0o077 == 0
+
+
+def test_encoder_backend_choices_are_the_encoders():
+    # settings must not import the ml layer, so it spells the backends out: keep the twins equal
+    from typing import get_args
+
+    from tagwise.ml.encoder import BACKENDS, DEFAULT_BACKEND
+
+    assert get_args(Settings.model_fields["encoder_backend"].annotation) == (DEFAULT_BACKEND, *BACKENDS)

@@ -129,6 +129,7 @@ def evaluate(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[str]
     >>> round(report.accuracy, 3), report.per_class["a"].precision
     (0.667, 0.5)
     """
+    from tagwise.core.predictors import NONE_CLASS
     from tagwise.ml import evaluate as ml_evaluate
 
     y_true, y_pred = list(y_true), list(y_pred)
@@ -137,5 +138,5 @@ def evaluate(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[str]
     if labels is None:
         true, predicted = ({x for item in items for x in (item if multi_label else [item])} for items in (y_true, y_pred))
         # single-label "None" is an abstention, unless it is a true label (out-of-scope examples)
-        labels = sorted(true | (predicted - ({"None"} if not multi_label else set())))
+        labels = sorted(true | (predicted - ({NONE_CLASS} if not multi_label else set())))
     return ml_evaluate(y_true, y_pred, labels=list(labels), multi_label=multi_label, y_proba=y_proba)

@@ -17,8 +17,6 @@ from tagwise.errors import InvalidArgument
 
 from .progress import Progress, report
 
-NO_LABEL = "None"
-
 
 class TextClassifier(ClassifierMixin, BaseEstimator):
     multi_label: bool
