@@ -8,6 +8,8 @@ V = {"api-version": "2023-04-01"}
 A = "/language/authoring/analyze-text/projects"
 SINGLE = "CustomSingleLabelClassification"
 MULTI = "CustomMultiLabelClassification"
+PATCH = {"Content-Type": "application/merge-patch+json"}  # what PATCH requests send
+CLASSIFY = "/language/tagwise/projects/{p}/deployments/{d}:classify"  # the synchronous route
 
 
 def project_file(name: str, kind: str, rows: list[dict], *, dataset: str | None = None, container: str = "docs") -> dict:

@@ -7,11 +7,10 @@ from fastapi.testclient import TestClient
 
 from tagwise.server import create_app
 from tagwise.settings import Settings
-from tests.api.conftest import MULTI, SINGLE, V, create_and_import, deploy, train, wait
+from tests.api.conftest import CLASSIFY, MULTI, SINGLE, V, create_and_import, deploy, train, wait
 from tests.conftest import KEY
 
 JOBS = "/language/analyze-text/jobs"
-CLASSIFY = "/language/tagwise/projects/{p}/deployments/{d}:classify"
 
 
 @pytest.fixture(scope="module")

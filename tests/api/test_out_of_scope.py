@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import SINGLE, A, V, create_and_import, deploy, train
+from tests.api.conftest import CLASSIFY, PATCH, SINGLE, A, V, create_and_import, deploy, train
 from tests.conftest import read_jsonl, take_per_class
-
-PATCH = {"Content-Type": "application/merge-patch+json"}
-CLASSIFY = "/language/tagwise/projects/{p}/deployments/{d}:classify"
 
 
 @pytest.fixture(scope="module")

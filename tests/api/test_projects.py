@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import SINGLE, A, V
+from tests.api.conftest import PATCH, SINGLE, A, V
 
 BODY = {"projectName": "tickets", "projectKind": SINGLE, "language": "en", "storageInputContainerName": "tickets-docs"}
-PATCH = {"Content-Type": "application/merge-patch+json"}
 
 
 def test_create_then_merge_patch(client):
