@@ -33,7 +33,8 @@ from .selection import main_metric, oof_score, rank_key
 from .text_features import TextFeaturizer
 
 # The cost model behind the budget, measured on the 2-core reference machine (docs/benchmarks.md,
-# "auto's time estimate"); within ~25% of the measured times on banking77, clinc150, goemotions.
+# "auto's time estimate"; re-measure with benchmarks/auto_estimate.py); within ~25% of the
+# measured times on banking77, clinc150, goemotions.
 # characters encoded per second by each backend (benchmarks/encoder.py: docs/s x 59.5 characters)
 CHARS_PER_S = {"onnx-int8": 100_000, "onnx": 40_000, "torch": 5_000, MULTILINGUAL: 70_000}
 MAX_CHARS = 1_200  # the encoders read at most 256 tokens, ~1,200 characters of English
