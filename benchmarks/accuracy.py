@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json-out", type=Path, default=None, help="also write the rows as JSON lines here")
     parser.add_argument("--encoder-backend", default="auto",
-                        help="MiniLM backend for the recipes: auto (= onnx-int8), onnx (fp32), onnx-int8, torch")
+                        help="MiniLM backend for the recipes: auto (= onnx-int8), onnx-int8, torch-bf16, onnx (fp32), torch")
     parser.add_argument("--one", nargs=2, metavar=("DATASET", "SYSTEM"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:

@@ -27,12 +27,18 @@ def build(backend: str, threads: int) -> enc.Encoder:
     shared = enc.get_encoder(backend)  # exports the ONNX file once if needed
     if isinstance(shared, enc.OnnxEncoder):
         return enc.OnnxEncoder(shared.path, shared.name, threads=threads)
+    if isinstance(shared, enc.Bf16Encoder):
+        if threads == 1:
+            import torch
+
+            torch.set_num_threads(os.cpu_count() or 1)  # one batch at a time over every core
+        return enc.Bf16Encoder(threads=threads)
     return shared
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backends", default=f"onnx-int8,onnx,{enc.MULTILINGUAL}")
+    parser.add_argument("--backends", default=f"onnx-int8,torch-bf16,onnx,{enc.MULTILINGUAL}")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--batch-sizes", default="16,32")
     parser.add_argument("--repeats", type=int, default=3)

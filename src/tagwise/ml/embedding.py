@@ -16,7 +16,7 @@ import numpy as np
 
 from .base import TextClassifier, _check_texts
 from .embedding_cache import EmbeddingCache
-from .encoder import BATCH_SIZE, DEFAULT_BACKEND, Encoder, backend_for, backend_of, get_encoder, model_of
+from .encoder import DEFAULT_BACKEND, Encoder, backend_for, backend_of, get_encoder, model_of
 from .head import LinearHead
 from .progress import Progress, report, scaled
 
@@ -27,7 +27,7 @@ _CHUNK = 512
 
 
 def embed(texts: list[str], encoder: Encoder, cache_dir: Path | None = None,
-          progress: Progress | None = None, batch_size: int = BATCH_SIZE) -> np.ndarray:
+          progress: Progress | None = None, batch_size: int | None = None) -> np.ndarray:
     """Embeddings of ``texts``, reading and filling the disk cache when ``cache_dir`` is set."""
     cache = EmbeddingCache(Path(cache_dir) / encoder.name, encoder.dim) if cache_dir else None
     if cache is None:
@@ -65,7 +65,7 @@ class EmbeddingClassifier(TextClassifier):
 
     def __init__(self, multi_label: bool = False, seed: int = 0, language: str = "en", C: float = 10.0,
                  cv_folds: int = 3, backend: str = DEFAULT_BACKEND, cache_dir: Path | str | None = None,
-                 batch_size: int = BATCH_SIZE) -> None:
+                 batch_size: int | None = None) -> None:
         self.multi_label = multi_label
         self.seed = seed
         self.language = language

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from .base import TextClassifier, _check_texts
 from .embedding import embed
-from .encoder import BATCH_SIZE, DEFAULT_BACKEND, MULTILINGUAL, backend_for, backend_of, get_encoder, model_of
+from .encoder import DEFAULT_BACKEND, MULTILINGUAL, backend_for, backend_of, get_encoder, model_of
 from .head import LinearHead
 from .linear import default_C
 from .progress import Progress, report, scaled
@@ -41,7 +41,7 @@ class EnsembleClassifier(TextClassifier):
 
     def __init__(self, multi_label: bool = False, seed: int = 0, language: str = "en", embedding_weight: float | None = None,
                  C: float | None = None, cv_folds: int = 3, min_df: int = 2, backend: str = DEFAULT_BACKEND,
-                 cache_dir: Path | str | None = None, batch_size: int = BATCH_SIZE) -> None:
+                 cache_dir: Path | str | None = None, batch_size: int | None = None) -> None:
         self.multi_label = multi_label
         self.seed = seed
         self.language = language
