@@ -35,3 +35,17 @@ def test_encoder_backend_choices_are_the_encoders():
     from tagwise.ml.encoder import BACKENDS, DEFAULT_BACKEND
 
     assert get_args(Settings.model_fields["encoder_backend"].annotation) == (DEFAULT_BACKEND, *BACKENDS)
+
+
+def test_a_child_process_gets_the_same_settings(monkeypatch, tmp_path):
+    # a training job runs in its own process, configured from these variables
+    given = Settings(data_dir=tmp_path, api_key="secret", auto_time_budget_s=0, encoder_backend="onnx", port=9000)
+    env = given.environment()
+    assert "TAGWISE_API_KEY" not in env
+    for name in Settings.model_fields:
+        monkeypatch.delenv(f"TAGWISE_{name.upper()}", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    child = Settings()
+    assert child.auto_time_budget_s == 0 and child.encoder_backend == "onnx" and child.port == 9000
+    assert child.resolved_database_url == given.resolved_database_url and child.models_dir == given.models_dir

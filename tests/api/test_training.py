@@ -114,3 +114,19 @@ def test_the_default_recipe_says_what_it_chose_and_why(client, banking):
     assert extra["chosenRecipe"] in {"linear", "ensemble"} and "out-of-fold accuracy" in extra["chosenBecause"]
     assert train(client, "bank", label="m2")["status"] == "succeeded"  # a named recipe chooses nothing
     assert "chosenRecipe" not in client.get(f"{A}/bank/models/m2/evaluation/summary-result", params=V).json()["tagwise"]
+
+
+def test_the_operator_sets_the_default_recipes_time_budget(tmp_path, banking):
+    from fastapi.testclient import TestClient
+
+    from tagwise.server import create_app
+    from tagwise.settings import Settings
+    from tests.conftest import KEY
+
+    hurried = Settings(data_dir=tmp_path / "data", api_key=KEY, auto_time_budget_s=0)
+    with TestClient(create_app(hurried), base_url="http://testserver") as client:
+        client.headers["Ocp-Apim-Subscription-Key"] = KEY
+        create_and_import(client, "bank", SINGLE, banking["train"][:200])
+        assert train(client, "bank", version="latest")["status"] == "succeeded"
+        extra = client.get(f"{A}/bank/models/m1/evaluation/summary-result", params=V).json()["tagwise"]
+    assert extra["chosenRecipe"] == "linear" and "over the time budget (0 s)" in extra["chosenBecause"]

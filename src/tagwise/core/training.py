@@ -152,9 +152,9 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
 
     # a multilingual project gets the multilingual sentence encoder whatever its main language
     language = "mul" if project["multilingual"] else project["language"]
-    model = build_model(
-        options["trainingConfigVersion"], multi_label=multi, seed=SEED, language=language, cache_dir=ctx.settings.cache_dir
-    )
+    recipe = options["trainingConfigVersion"]
+    params = {"time_budget_s": ctx.settings.auto_time_budget_s} if recipe == "auto" else {}
+    model = build_model(recipe, multi_label=multi, seed=SEED, language=language, cache_dir=ctx.settings.cache_dir, **params)
     model.fit([d["text"] for d in train], y(train), progress=lambda f: progress(int(5 + 80 * min(max(f, 0.0), 1.0))))
     progress(86)
     threshold = float((project["settings"] or {}).get("confidenceThreshold") or 0.0)

@@ -143,8 +143,9 @@ class JobRunner:
 
     def _supervise_training(self, job_id: str) -> None:
         settings = self.ctx.settings
-        env = dict(os.environ, TAGWISE_DATA_DIR=str(settings.data_dir), TAGWISE_DATABASE_URL=settings.resolved_database_url,
-                   TAGWISE_MODEL_STORE_DIR=str(settings.models_dir), TAGWISE_PARENT_PID=str(os.getpid()), HF_HUB_OFFLINE="1")
+        # every setting, not only those from the environment: a server built with Settings(...)
+        # trains with what it was given
+        env = dict(os.environ, **settings.environment(), TAGWISE_PARENT_PID=str(os.getpid()), HF_HUB_OFFLINE="1")
         self._child = child = subprocess.Popen([sys.executable, "-m", "tagwise.jobs.train", job_id], env=env,
                                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         with self.ctx.db.write() as conn:
