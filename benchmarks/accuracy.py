@@ -138,14 +138,16 @@ class TfidfSvcModel:
 
 
 # --- one run (in a child process) ---------------------------------------------------------------
-def build(system: str, multi_label: bool, language: str, seed: int, cache_dir: Path | None):
+def build(system: str, multi_label: bool, language: str, seed: int, cache_dir: Path | None,
+          auto_budget_s: float | None = None):
     if system == "fasttext":
         return FastTextModel(multi_label, seed)
     if system == "tfidf-svc":
         return TfidfSvcModel(multi_label, seed)
     from tagwise.ml import build_model
 
-    return build_model(system, multi_label=multi_label, seed=seed, language=language, cache_dir=cache_dir)
+    params = {"time_budget_s": auto_budget_s} if system == "auto" and auto_budget_s is not None else {}
+    return build_model(system, multi_label=multi_label, seed=seed, language=language, cache_dir=cache_dir, **params)
 
 
 def predict_labels(model: Any, proba: np.ndarray | None, texts: list[str], multi_label: bool) -> list[Any]:
@@ -171,7 +173,8 @@ def tune_oos_threshold(proba: np.ndarray, y: list[str], classes: list[str], oos:
     return best
 
 
-def run_one(dataset: str, system: str, data_dir: Path, quick: bool, seed: int, cache_dir: Path | None) -> dict:
+def run_one(dataset: str, system: str, data_dir: Path, quick: bool, seed: int, cache_dir: Path | None,
+            auto_budget_s: float | None = None) -> dict:
     from tagwise.core.predictors import NONE_CLASS  # out-of-scope examples' class: the same answer as abstaining
     from tagwise.ml import evaluate
 
@@ -182,7 +185,7 @@ def run_one(dataset: str, system: str, data_dir: Path, quick: bool, seed: int, c
         oos_texts, _ = load_split(folder, "oos_train", multi_label)
         train = (train[0] + oos_texts, train[1] + [NONE_CLASS] * len(oos_texts))
     test = _subsample(*load_split(folder, "test", multi_label), QUICK_TEST if quick else None, seed)
-    model = build(system, multi_label, language, seed, cache_dir)
+    model = build(system, multi_label, language, seed, cache_dir, auto_budget_s)
     t0 = time.perf_counter()
     model.fit(*train)
     train_s = time.perf_counter() - t0
@@ -301,14 +304,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json-out", type=Path, default=None, help="also write the rows as JSON lines here")
     parser.add_argument("--encoder-backend", default="auto",
                         help="MiniLM backend for the recipes: auto (= onnx-int8), onnx-int8, torch-bf16, onnx (fp32), torch")
+    parser.add_argument("--auto-budget", type=float, default=None,
+                        help="time budget of `auto` in seconds (default: the recipe's, 120; TAGWISE_AUTO_TIME_BUDGET_S on a server)")
     parser.add_argument("--one", nargs=2, metavar=("DATASET", "SYSTEM"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
         from tagwise.ml import encoder
 
         encoder.configure(backend=args.encoder_backend)
-        row = run_one(args.one[0], args.one[1], args.data_dir, args.quick, args.seed, args.cache_dir)
+        row = run_one(args.one[0], args.one[1], args.data_dir, args.quick, args.seed, args.cache_dir, args.auto_budget)
         row["encoder_backend"] = args.encoder_backend
+        if args.auto_budget is not None:
+            row["auto_budget_s"] = args.auto_budget
         print("RESULT " + json.dumps(row))
         return 0
     rows = []
@@ -317,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd = [sys.executable, "-m", "benchmarks.accuracy", "--one", dataset, system, "--data-dir",
                    str(args.data_dir), "--seed", str(args.seed), "--encoder-backend", args.encoder_backend]
             cmd += ["--quick"] if args.quick else []
+            if args.auto_budget is not None:
+                cmd += ["--auto-budget", str(args.auto_budget)]
             if args.cache_dir:
                 cmd += ["--cache-dir", str(args.cache_dir)]
             proc = subprocess.run(cmd, check=False, capture_output=True, text=True)

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     max_projects: int = Field(500, description="Projects per server (Azure: 500).")
     max_classes: int = Field(200, description="Classes per project (Azure: 200).")
     max_page_size: int = Field(100, description="Largest page a list route returns (`top`/`maxpagesize` are capped to it).")
-    auto_time_budget_s: float = Field(120.0, ge=0, description="Seconds of training the default recipe (`auto`) may plan for: it fits the slower, more accurate `ensemble` only when its estimate of the training time (from the data's size, docs/models.md) fits. At 120 s, banking77 (10,000 short texts) gets the ensemble and goemotions (43,000 comments, 28 classes, ~210 s estimated) gets `linear`; 300 gives goemotions the ensemble (macro-F1 0.501 vs 0.496).")
+    auto_time_budget_s: float = Field(120.0, ge=0, description="Seconds of training the default recipe (`auto`) may plan for: it fits the slower, more accurate `ensemble` only when its estimate of the training time (from the data's size, docs/models.md) fits. At 120 s, banking77 (10,000 short texts) gets the ensemble and goemotions (43,000 comments, 28 classes, ~210 s estimated) gets `linear` without trying the ensemble. Within the budget, `auto` still keeps whichever scores better out of fold.")
     training_timeout_s: int = Field(3_600, description="A training job running longer than this is stopped and marked failed.")
     analyze_workers: int = Field(2, description="Threads that run asynchronous analyze jobs in the server process.")
     encoder_threads: int = Field(0, description="Batches the MiniLM sentence encoder embeds at once in each process (one ONNX Runtime thread each); 0 = one per core. On a small machine shared with heavy API traffic, 1 can keep latency lower.")
