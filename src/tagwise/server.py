@@ -16,12 +16,21 @@ from tagwise.api import errors
 from tagwise.api.limits import BodyLimit
 from tagwise.api.ratelimit import RateLimiter
 from tagwise.api.routes import analyze, blobs, deployments, keys, models, projects, training
+from tagwise.core import deployments as deployments_core
 from tagwise.core.context import Context
 from tagwise.jobs.runner import JobRunner
 from tagwise.settings import Settings
 
 log = logging.getLogger("tagwise")
 _SLASHES = re.compile(r"/{2,}")
+
+
+def _warm_up(ctx: Context) -> None:
+    try:
+        importlib.import_module("tagwise.ml")
+        deployments_core.warm_up_all(ctx)
+    except Exception:  # e.g. the server stopping meanwhile: requests load what they need
+        log.warning("warm-up stopped", exc_info=True)
 
 
 def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> FastAPI:
@@ -32,9 +41,10 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Import the ML stack in the background: the first classification or studio suggestion
-        # after a start would otherwise wait seconds for scikit-learn to load.
-        threading.Thread(target=importlib.import_module, args=("tagwise.ml",), name="warm-up", daemon=True).start()
+        # Import the ML stack and load the deployed models in the background: the first
+        # classification or studio suggestion after a start would otherwise wait seconds for
+        # scikit-learn (and PyTorch, for the bf16 encoder) to load.
+        threading.Thread(target=_warm_up, args=(ctx,), name="warm-up", daemon=True).start()
         if run_jobs:
             app.state.runner.start()
         try:

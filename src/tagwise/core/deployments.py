@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from tagwise.core.validation import check_name
 from tagwise.errors import InvalidArgument, NotFound
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
+
+log = logging.getLogger(__name__)
 
 MAX_DEPLOYMENTS = 10
 
@@ -67,6 +70,32 @@ def deploy(ctx: Context, project_name: str, name: str, body: Any) -> dict[str, A
         })
         records.update_project(conn, project["id"], {"last_deployed_at": now})
         return records.get_deployment(conn, project["id"], name)
+
+
+def warm_up(ctx: Context, project_name: str, name: str) -> None:
+    """Load what a deployment serves (its model and sentence encoder) so that the first
+    classification does not wait for it: seconds for the bf16 encoder, which imports PyTorch.
+    Best effort, meant for a background thread: a failure is logged, and the first request
+    then loads the model itself and reports what is wrong."""
+    try:
+        with ctx.db.read() as conn:
+            project = require(conn, project_name)
+            model_id, artifact = served_model(ctx, conn, project, require_deployment(conn, project, name))
+        ctx.predictors.get(model_id, artifact).predict_proba(["warm up"])
+    except Exception:  # never let a warm-up take the server down
+        log.warning("could not warm up deployment %s/%s", project_name, name, exc_info=True)
+
+
+def warm_up_all(ctx: Context) -> None:
+    """Warm up every deployment, most recently deployed first, as many as the predictor cache
+    keeps (a server start: the first requests after an upgrade are then as fast as the rest)."""
+    with ctx.db.read() as conn:
+        served = [(project["name"], deployment["name"], deployment["deployed_at"])
+                  for project in records.list_projects(conn)
+                  for deployment in records.list_deployments(conn, project["id"])]
+    served.sort(key=lambda row: row[2], reverse=True)
+    for project_name, name, _ in served[:ctx.predictors.capacity]:
+        warm_up(ctx, project_name, name)
 
 
 def delete(ctx: Context, project_name: str, name: str) -> None:

@@ -76,20 +76,36 @@ class PredictorCache:
         self.capacity = capacity
         self._models: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}  # one load per model at a time
 
     def get(self, model_id: str, artifact: str | Path) -> Any:
         with self._lock:
             if model_id in self._models:
                 self._models.move_to_end(model_id)
                 return self._models[model_id]
-        from tagwise.ml import load_model
+            loading = self._loading.setdefault(model_id, threading.Lock())
+        with loading:  # a request arriving while a warm-up loads the model waits for that load
+            with self._lock:
+                if model_id in self._models:
+                    return self._models[model_id]
+            from tagwise.ml import load_model
 
-        model = load_model(Path(artifact))
-        with self._lock:
-            self._models[model_id] = model
-            while len(self._models) > self.capacity:
-                self._models.popitem(last=False)
+            try:
+                model = load_model(Path(artifact))
+            except BaseException:
+                with self._lock:
+                    self._loading.pop(model_id, None)
+                raise
+            with self._lock:
+                self._models[model_id] = model
+                while len(self._models) > self.capacity:
+                    self._models.popitem(last=False)
+                self._loading.pop(model_id, None)
         return model
+
+    def __contains__(self, model_id: str) -> bool:
+        with self._lock:
+            return model_id in self._models
 
     def forget(self, model_id: str) -> None:
         with self._lock:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -39,6 +41,7 @@ def get_deployment(request: Request, project: str, deployment: str, _v: str = De
 async def deploy(request: Request, project: str, deployment: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
     deployments.deploy(ctx, project, deployment, await json_body(request))
+    threading.Thread(target=deployments.warm_up, args=(ctx, project, deployment), name="warm-up", daemon=True).start()
     job = jobs.record_done(ctx, "deployment", project, {"deploymentName": deployment})
     return accepted(request, f"/authoring/analyze-text/projects/{project}/deployments/{deployment}/jobs/{job['id']}", version)
 

@@ -1,0 +1,32 @@
+"""The cache of loaded models that the server classifies with."""
+
+from __future__ import annotations
+
+import threading
+
+import tagwise.ml
+from tagwise.core.predictors import PredictorCache
+from tagwise.ml import build_model, save_model
+
+
+def test_a_model_is_loaded_once_however_many_ask_at_once(tmp_path, monkeypatch):
+    # a deployment's warm-up and the first request can arrive together: one load, one model
+    texts = [f"refund for order {i}" for i in range(10)] + [f"card {i} was declined" for i in range(10)]
+    save_model(build_model("linear").fit(texts, ["refund"] * 10 + ["card"] * 10), tmp_path / "m", metadata={})
+    loads = []
+    real_load = tagwise.ml.load_model
+
+    def counted(path):
+        loads.append(path)
+        return real_load(path)
+
+    monkeypatch.setattr(tagwise.ml, "load_model", counted)
+    cache = PredictorCache()
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(cache.get("m", tmp_path / "m"))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(loads) == 1 and len({id(model) for model in got}) == 1 and "m" in cache
+    assert cache.get("m", tmp_path / "m").predict(["my card was declined"]) == ["card"]
