@@ -224,10 +224,11 @@ def _oos_metrics(model: Any, folder: Path, quick: bool, seed: int) -> dict:
     p = model.predict_proba(test[0] + oos_test[0])
     from tagwise.core.predictors import NONE_CLASS
 
-    correct = np.array([model.classes_[j] == t for j, t in zip(p.argmax(axis=1), test[1] + oos_test[1])])
+    best = p.argmax(axis=1)
+    correct = np.array([model.classes_[j] == t for j, t in zip(best, test[1] + oos_test[1])])
     top = p.max(axis=1)
     if NONE_CLASS in model.classes_:  # a predicted None is caught at any threshold
-        top = np.where(p.argmax(axis=1) == list(model.classes_).index(NONE_CLASS), -1.0, top)
+        top = np.where(best == list(model.classes_).index(NONE_CLASS), -1.0, top)
     k = len(test[0])
     out: dict[str, float] = {}
     # two caller policies, both tuned on dev only: give up at most 2 points of in-scope accuracy

@@ -32,15 +32,11 @@ RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_DAT
 def resolve(settings: Settings, project: str, deployment: str) -> dict[str, Any]:
     """What a Ray worker needs to classify with a deployment: plain values, no connections."""
     from tagwise.core.context import Context
-    from tagwise.core.deployments import require_deployment, served_model
-    from tagwise.core.projects import require
+    from tagwise.core.deployments import lookup_served
 
     ctx = Context.open(settings, migrate=False)
     try:
-        with ctx.db.read() as conn:
-            project_row = require(conn, project)
-            deployment_row = require_deployment(conn, project_row, deployment)
-            model_id, artifact = served_model(ctx, conn, project_row, deployment_row)
+        project_row, model_id, artifact = lookup_served(ctx, project, deployment)
     finally:
         ctx.close()
     return {

@@ -6,9 +6,8 @@ from typing import Any
 
 from tagwise.core import jobs
 from tagwise.core.context import Context
-from tagwise.core.deployments import require_deployment, served_model
+from tagwise.core.deployments import lookup_served
 from tagwise.core.predictors import Prediction, decide
-from tagwise.core.projects import require
 from tagwise.core.timefmt import iso
 from tagwise.core.validation import MULTI, PROJECT_KINDS
 from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
@@ -20,10 +19,7 @@ RESULT_KIND = {kind: f"{kind}LROResults" for kind in PROJECT_KINDS}
 
 def classify(ctx: Context, project_name: str, deployment_name: str, texts: list[str]) -> tuple[dict[str, Any], list[Prediction]]:
     """Classify texts with a deployment's model. Returns (project, predictions)."""
-    with ctx.db.read() as conn:
-        project = require(conn, project_name)
-        deployment = require_deployment(conn, project, deployment_name)
-        model_id, artifact = served_model(ctx, conn, project, deployment)
+    project, model_id, artifact = lookup_served(ctx, project_name, deployment_name)
     model = ctx.predictors.get(model_id, artifact)
     if not texts:
         return project, []

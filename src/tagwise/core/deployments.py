@@ -72,15 +72,21 @@ def deploy(ctx: Context, project_name: str, name: str, body: Any) -> dict[str, A
         return records.get_deployment(conn, project["id"], name)
 
 
+def lookup_served(ctx: Context, project_name: str, name: str) -> tuple[dict[str, Any], str, Path]:
+    """(project, model id, artifact folder) that deployment ``name`` of ``project_name`` serves."""
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        model_id, artifact = served_model(ctx, conn, project, require_deployment(conn, project, name))
+    return project, model_id, artifact
+
+
 def warm_up(ctx: Context, project_name: str, name: str) -> None:
     """Load what a deployment serves (its model and sentence encoder) so that the first
     classification does not wait for it: seconds for the bf16 encoder, which imports PyTorch.
     Best effort, meant for a background thread: a failure is logged, and the first request
     then loads the model itself and reports what is wrong."""
     try:
-        with ctx.db.read() as conn:
-            project = require(conn, project_name)
-            model_id, artifact = served_model(ctx, conn, project, require_deployment(conn, project, name))
+        _, model_id, artifact = lookup_served(ctx, project_name, name)
         ctx.predictors.get(model_id, artifact).predict_proba(["warm up"])
     except Exception:  # never let a warm-up take the server down
         log.warning("could not warm up deployment %s/%s", project_name, name, exc_info=True)
