@@ -51,15 +51,22 @@ def ctx(settings):
     context.close()
 
 
-@pytest.fixture
-def client(settings):
-    """The real app (real store, real job runner) through an in-process HTTP client."""
+def open_client(settings):
+    """The real app (real store, real job runner) through an in-process HTTP client, with the
+    key; use it as a context manager (that runs the app's start and stop)."""
     from fastapi.testclient import TestClient
 
     from tagwise.server import create_app
 
-    with TestClient(create_app(settings), base_url="http://testserver") as test_client:
-        test_client.headers["Ocp-Apim-Subscription-Key"] = KEY
+    test_client = TestClient(create_app(settings), base_url="http://testserver")
+    test_client.headers["Ocp-Apim-Subscription-Key"] = KEY
+    return test_client
+
+
+@pytest.fixture
+def client(settings):
+    """The real app (real store, real job runner) through an in-process HTTP client."""
+    with open_client(settings) as test_client:
         yield test_client
 
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from tagwise.server import create_app
 from tagwise.settings import Settings
 from tests.api.conftest import CLASSIFY, MULTI, SINGLE, V, create_and_import, deploy, train, wait
-from tests.conftest import KEY
+from tests.conftest import KEY, open_client
 
 JOBS = "/language/analyze-text/jobs"
 
@@ -17,8 +15,7 @@ JOBS = "/language/analyze-text/jobs"
 def served(tmp_path_factory, banking, emotions):
     """One server with a deployed single-label and multi-label model."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("data"), api_key=KEY, max_characters_per_request=5_000)
-    with TestClient(create_app(settings), base_url="http://testserver") as client:
-        client.headers["Ocp-Apim-Subscription-Key"] = KEY
+    with open_client(settings) as client:
         create_and_import(client, "bank", SINGLE, banking["train"])
         train(client, "bank")
         deploy(client, "bank", "prod", "m1")

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import time
 
-from fastapi.testclient import TestClient
-
-from tagwise.server import create_app
 from tests.api.conftest import SINGLE, A, V, create_and_import, deploy, train
-from tests.conftest import KEY
+from tests.conftest import open_client
 
 CLASSIFY = "/language/tagwise/projects/bank/deployments/prod:classify"
-
-
-def open_client(settings) -> TestClient:
-    client = TestClient(create_app(settings), base_url="http://testserver")
-    client.headers["Ocp-Apim-Subscription-Key"] = KEY
-    return client
 
 
 def test_a_deployed_model_serves_after_a_restart(settings, banking):

@@ -117,15 +117,11 @@ def test_the_default_recipe_says_what_it_chose_and_why(client, banking):
 
 
 def test_the_operator_sets_the_default_recipes_time_budget(tmp_path, banking):
-    from fastapi.testclient import TestClient
-
-    from tagwise.server import create_app
     from tagwise.settings import Settings
-    from tests.conftest import KEY
+    from tests.conftest import KEY, open_client
 
     hurried = Settings(data_dir=tmp_path / "data", api_key=KEY, auto_time_budget_s=0)
-    with TestClient(create_app(hurried), base_url="http://testserver") as client:
-        client.headers["Ocp-Apim-Subscription-Key"] = KEY
+    with open_client(hurried) as client:
         create_and_import(client, "bank", SINGLE, banking["train"][:200])
         assert train(client, "bank", version="latest")["status"] == "succeeded"
         extra = client.get(f"{A}/bank/models/m1/evaluation/summary-result", params=V).json()["tagwise"]
