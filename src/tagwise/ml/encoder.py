@@ -144,10 +144,12 @@ class _TokenEncoder(Encoder):
     """MiniLM tokenised by ``tokenizers``, batched by token count, mean-pooled: the transformer
     itself is up to the subclass (``_hidden``)."""
 
-    def _load_tokenizer(self, threads: int | None) -> None:
+    def _load_tokenizer(self, threads: int | None, folder: Path | None = None) -> None:
+        """Tokenizer and vector size from a sentence-transformers ``folder`` (default: the bundled MiniLM)."""
         from tokenizers import Tokenizer
 
-        folder = model_dir()
+        folder = folder or model_dir()
+        self.dim = json.loads((folder / "config.json").read_text())["hidden_size"]
         max_len = json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"]
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_len)
@@ -178,22 +180,23 @@ class _TokenEncoder(Encoder):
 
 
 class OnnxEncoder(_TokenEncoder):
-    def __init__(self, onnx_path: Path, name: str, threads: int | None = None) -> None:
+    def __init__(self, onnx_path: Path, name: str, threads: int | None = None, folder: Path | None = None) -> None:
         import onnxruntime as ort
 
         # one thread per batch and `threads` batches at once: on short texts a 1-thread GEMM wastes
         # less than splitting one small batch over cores (banking77: ~1,000 vs ~830 docs/s on 2 cores)
-        self._load_tokenizer(threads)
+        self._load_tokenizer(threads, folder)
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self.path = onnx_path
         self.name = name
+        self._inputs = {i.name for i in self.session.get_inputs()}  # MPNet-style models take no token types
 
     def _hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                       "token_type_ids": np.zeros_like(ids)})[0]
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        return self.session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
 
 
 class Bf16Encoder(_TokenEncoder):
@@ -205,15 +208,16 @@ class Bf16Encoder(_TokenEncoder):
     name = f"{MODEL_NAME}-torch-bf16"
     batch_size = 64  # banking77, 2 cores: 16 -> ~1,170 docs/s, 32 -> ~1,140, 64 -> ~1,520
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, folder: Path | None = None) -> None:
         import torch
         from transformers import AutoModel
 
         if not supports_bf16():
             log.warning("torch-bf16: this CPU has no AMX tiles, bfloat16 runs slowly here (onnx-int8 or onnx are faster)")
-        self._load_tokenizer(threads)
+        self._load_tokenizer(threads, folder)
         self.torch = torch
-        self.model = AutoModel.from_pretrained(str(model_dir()), dtype=torch.bfloat16).eval()
+        self.model = AutoModel.from_pretrained(str(folder or model_dir()), dtype=torch.bfloat16,
+                                               use_safetensors=True).eval()
         if self.pool is not None:
             torch.set_num_threads(1)  # one thread per batch, batches side by side (as for ONNX)
 
@@ -272,8 +276,11 @@ class UseEncoder(Encoder):
         return np.asarray(self.use.encode(texts), dtype=np.float32)
 
 
-def _export_onnx(target: Path, quantize: bool) -> Path:
-    """Export the transformer to ``target`` (atomically); quantise weights to int8 if asked."""
+def _export_onnx(target: Path, quantize: bool, folder: Path | None = None) -> Path:
+    """Export the transformer in ``folder`` (default: the bundled MiniLM) to ``target`` (atomically);
+    quantise weights to int8 if asked."""
+    import inspect
+
     import torch
     from transformers import AutoModel
 
@@ -282,20 +289,22 @@ def _export_onnx(target: Path, quantize: bool) -> Path:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.model(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+        def forward(self, input_ids, attention_mask, token_type_ids=None):
+            types = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+            return self.model(input_ids=input_ids, attention_mask=attention_mask, **types).last_hidden_state
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}"
-    model = AutoModel.from_pretrained(str(model_dir())).eval()
+    model = AutoModel.from_pretrained(str(folder or model_dir()), use_safetensors=True).eval()
     dummy = torch.ones((2, 8), dtype=torch.long)
     names = ["input_ids", "attention_mask", "token_type_ids"]
+    if "token_type_ids" not in inspect.signature(model.forward).parameters:
+        names.pop()
     fp32 = tmp.parent / f"{tmp.name}.fp32.onnx"
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer chatter about constant shapes: checked equal to torch
-            torch.onnx.export(_Body(model), (dummy, dummy, torch.zeros_like(dummy)), str(fp32), input_names=names,
+            torch.onnx.export(_Body(model), (dummy, dummy, torch.zeros_like(dummy))[:len(names)], str(fp32), input_names=names,
                               output_names=["last_hidden_state"], opset_version=17, dynamo=False,
                               dynamic_axes={n: {0: "batch", 1: "seq"} for n in [*names, "last_hidden_state"]})
         if quantize:
