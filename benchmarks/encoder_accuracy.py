@@ -2,8 +2,9 @@
 
 tagwise bundles all-MiniLM-L6-v2 (6 layers, 384 dimensions). This runs the ``ensemble``
 recipe's model (word + char TF-IDF | 2 x sentence vector -> LinearSVC, 3-fold calibration) with
-the vectors of any sentence-transformers folder (weights as safetensors, mean pooling), through
-tagwise's own encoders: int8 ONNX Runtime (the default backend) and bfloat16 PyTorch (AMX).
+the vectors of any sentence-transformers folder (weights as safetensors, mean pooling), run as a
+server runs ``TAGWISE_ENCODER_MODEL_DIR``: int8 ONNX Runtime (the default backend) and bfloat16
+PyTorch (AMX).
 Each row is trained on banking77's training set and scored on its test set, on this machine.
 Prints a markdown table.
 
@@ -25,12 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from tagwise.errors import InvalidArgument
 from tagwise.ml import encoder as enc
 from tagwise.ml.ensemble import EnsembleClassifier
 from tagwise.ml.text_features import TextFeaturizer
@@ -41,23 +42,17 @@ def load(folder: Path, split: str) -> tuple[list[str], list[str]]:
     return [r["text"] for r in rows], [r["labels"][0] for r in rows]
 
 
-def build(folder: Path | None, precision: str, export_dir: Path) -> enc.Encoder:
-    name = folder.name if folder else enc.MODEL_NAME
-    if precision == "bf16":
-        return enc.Bf16Encoder(folder=folder)
-    path = export_dir / f"{name}-int8.onnx"
-    if not path.is_file():
-        enc._export_onnx(path, quantize=True, folder=folder)
-    return enc.OnnxEncoder(path, f"{name}-int8", folder=folder)
+PRECISIONS = {"int8": "onnx-int8", "bf16": "torch-bf16"}
 
 
-def run(folder: Path | None, precision: str, data: Path, export_dir: Path) -> dict:
+def run(folder: Path | None, precision: str, data: Path) -> dict:
     train_texts, train_labels = load(data, "train")
     test_texts, test_labels = load(data, "test")
     classes = sorted(set(train_labels))
     y = np.array([classes.index(c) for c in train_labels])
     y_test = np.array([classes.index(c) for c in test_labels])
-    encoder = build(folder, precision, export_dir)
+    enc.configure(backend=PRECISIONS[precision], model_folder=folder)  # what the server's settings do
+    encoder = enc.get_encoder()
     encoder.encode(test_texts[:64])  # warm
 
     t0 = time.perf_counter()
@@ -84,18 +79,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precisions", default="int8,bf16", help="int8 (ONNX Runtime) and/or bf16 (PyTorch)")
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("TAGWISE_DATASETS", "/work/shared/datasets"))
                         / "banking77")
-    parser.add_argument("--export-dir", type=Path, default=Path(tempfile.gettempdir()) / "tagwise-onnx-bench")
     args = parser.parse_args(argv)
     if args.model_dir is not None:
-        pooling = json.loads((args.model_dir / "1_Pooling" / "config.json").read_text())
-        if not pooling.get("pooling_mode_mean_tokens"):
-            parser.error(f"{args.model_dir} does not mean-pool its tokens; tagwise's encoders do")
+        try:
+            enc.check_model_folder(args.model_dir)
+        except InvalidArgument as exc:
+            parser.error(exc.message)
     print(f"banking77 from {args.data}, {os.cpu_count()} cores\n")
     print("| encoder | precision | dim | accuracy | embedding train set (s) | training (s) | encoded docs/s "
           "| predictions/s |")
     print("|---|---|---|---|---|---|---|---|")
     for precision in args.precisions.split(","):
-        r = run(args.model_dir, precision, args.data, args.export_dir)
+        r = run(args.model_dir, precision, args.data)
         print(f"| {r['model']} | {precision} | {r['dim']} | {r['accuracy']:.4f} | {r['embed_s']:.1f} | "
               f"{r['train_s']:.1f} | {r['encode_per_s']:,.0f} | {r['predict_per_s']:,.0f} |", flush=True)
     return 0

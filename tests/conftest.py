@@ -35,6 +35,28 @@ def datasets() -> Path:
     return DATASETS
 
 
+@pytest.fixture(scope="session")
+def encoder_folder(tmp_path_factory) -> Path:
+    """A sentence-transformers folder (what TAGWISE_ENCODER_MODEL_DIR takes) holding a tiny MPNet
+    with random weights: another architecture than MiniLM (no token types), small enough for
+    tests. The tokenizer is the bundled MiniLM's (its ids fit MPNet's vocabulary)."""
+    import shutil
+
+    import torch
+    from transformers import MPNetConfig, MPNetModel
+
+    from tagwise.ml.encoder import model_dir
+
+    folder = tmp_path_factory.mktemp("encoders") / "tiny-mpnet"
+    torch.manual_seed(0)
+    MPNetModel(MPNetConfig(vocab_size=30527, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                           intermediate_size=128)).save_pretrained(folder)  # model.safetensors
+    for name in ("tokenizer.json", "sentence_bert_config.json", "1_Pooling/config.json"):
+        (folder / name).parent.mkdir(exist_ok=True)
+        shutil.copy(model_dir() / name, folder / name)
+    return folder
+
+
 @pytest.fixture
 def settings(tmp_path):
     from tagwise.settings import Settings

@@ -16,6 +16,7 @@ The API maps each class to a status code and the Azure error envelope in ONE tab
     ├── PayloadTooLarge              InvalidRequest      (413)
     ├── UnsupportedMediaType         InvalidRequest      (415)
     ├── TooManyRequests              TooManyRequests     (429)
+    ├── EncoderUnavailable           InternalServerError (500: the server lacks a model's sentence encoder)
     └── JobCancelled                 (internal: a job body noticed a cancel request)
 """
 
@@ -114,6 +115,10 @@ class TooManyRequests(TagwiseError):
     def __init__(self, message: str, *, retry_after: int = 1, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class EncoderUnavailable(TagwiseError):
+    """A model needs a sentence encoder this server cannot build (its configuration lacks it)."""
 
 
 class JobCancelled(TagwiseError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import MULTI, SINGLE, A, V, create_and_import, train, wait
+from tests.api.conftest import CLASSIFY, MULTI, SINGLE, A, V, create_and_import, deploy, train, wait
 
 
 def test_train_percentage_split_and_read_the_evaluation(client, banking):
@@ -126,3 +126,26 @@ def test_the_operator_sets_the_default_recipes_time_budget(tmp_path, banking):
         assert train(client, "bank", version="latest")["status"] == "succeeded"
         extra = client.get(f"{A}/bank/models/m1/evaluation/summary-result", params=V).json()["tagwise"]
     assert extra["chosenRecipe"] == "linear" and "over the time budget (0 s)" in extra["chosenBecause"]
+
+
+def test_the_operator_brings_a_sentence_encoder(tmp_path, banking, encoder_folder):
+    # TAGWISE_ENCODER_MODEL_DIR: the training job's process embeds with the folder, the model
+    # remembers it, and a server without it says so instead of classifying with another encoder
+    from tagwise.ml.encoder import folder_model_id
+    from tagwise.settings import Settings
+    from tests.conftest import KEY, open_client
+
+    docs = {"documents": [{"id": "1", "text": banking["test"][0]["text"]}]}
+    own = Settings(data_dir=tmp_path / "data", api_key=KEY, encoder_model_dir=encoder_folder)
+    with open_client(own) as client:
+        create_and_import(client, "bank", SINGLE, banking["train"][:200])
+        assert train(client, "bank", version="ensemble")["status"] == "succeeded"
+        extra = client.get(f"{A}/bank/models/m1/evaluation/summary-result", params=V).json()["tagwise"]
+        deploy(client, "bank", "prod", "m1")
+        assert client.post(CLASSIFY.format(p="bank", d="prod"), json=docs).status_code == 200
+    assert extra["sentenceEncoder"] == folder_model_id(encoder_folder)
+    with open_client(Settings(data_dir=tmp_path / "data", api_key=KEY)) as client:
+        response = client.post(CLASSIFY.format(p="bank", d="prod"), json=docs)
+    error = response.json()["error"]
+    assert response.status_code == 500 and error["code"] == "InternalServerError"
+    assert "TAGWISE_ENCODER_MODEL_DIR is not set" in error["message"]

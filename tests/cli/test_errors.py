@@ -90,3 +90,12 @@ def test_a_bad_setting_is_one_clear_line_not_a_traceback(data_dir, command):
     assert result.exit_code == 2
     assert result.stderr.startswith("error: TAGWISE_ENCODER_BACKEND='gpu': ") and "'onnx'" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_folder_that_is_no_encoder_is_one_clear_line(data_dir, tmp_path):
+    from tests.cli.conftest import make_cli
+
+    cli = make_cli({"TAGWISE_DATA_DIR": str(data_dir), "TAGWISE_ENDPOINT": "", "TAGWISE_ENCODER_MODEL_DIR": str(tmp_path)})
+    result = cli("serve")
+    assert result.exit_code == 2 and "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.startswith(f"error: TAGWISE_ENCODER_MODEL_DIR: encoder folder {tmp_path}: missing config.json")

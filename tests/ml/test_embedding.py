@@ -52,35 +52,6 @@ def test_bf16_backend_gives_fp32_vectors_whatever_the_batch():
     np.testing.assert_array_equal(bf16.encode(texts), batched)  # same batches, same bits
 
 
-def test_encoders_take_another_sentence_transformers_folder(tmp_path):
-    # benchmarks/encoder_accuracy.py runs larger encoders (all-mpnet-base-v2) through these classes:
-    # a model without token types exports, and both backends give its mean-pooled PyTorch vectors
-    import shutil
-
-    import torch
-    from transformers import MPNetConfig, MPNetModel
-
-    from tagwise.ml.encoder import Bf16Encoder, OnnxEncoder, _export_onnx, model_dir
-
-    folder = tmp_path / "tiny-mpnet"
-    torch.manual_seed(0)
-    model = MPNetModel(MPNetConfig(vocab_size=30527, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                                   intermediate_size=128)).eval()
-    model.save_pretrained(folder)  # safetensors
-    for name in ("tokenizer.json", "sentence_bert_config.json"):
-        shutil.copy(model_dir() / name, folder / name)
-    texts = ["card", "my card payment was declined at the supermarket this morning", "refund please"]
-    onnx = OnnxEncoder(_export_onnx(tmp_path / "tiny.onnx", quantize=False, folder=folder), "tiny", folder=folder)
-    vectors = onnx.encode(texts)
-    assert vectors.shape == (3, 64)
-    with torch.no_grad():
-        for text, vector in zip(texts, vectors):
-            ids = torch.tensor([onnx.tokenizer.encode(text).ids])
-            pooled = model(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state.mean(dim=1)[0]
-            np.testing.assert_allclose(vector, (pooled / pooled.norm()).numpy(), atol=1e-5)
-    assert (Bf16Encoder(folder=folder).encode(texts) * vectors).sum(axis=1).min() > 0.99
-
-
 def test_encoder_backend_setting_picks_what_new_models_use(single_label_data):
     from tagwise.ml import encoder as encoder_module
 

@@ -99,6 +99,8 @@ def test_evaluation_says_what_the_default_recipe_chose_and_why(studio, banking):
     chosen = re.search(r'id="chosen-recipe">([a-z]+)<', page)
     assert chosen and chosen.group(1) in {"linear", "ensemble"}
     assert re.search(r'id="chosen-because">Chosen by <code>auto</code>: best out-of-fold accuracy', page)
+    # a model that embeds text names its sentence encoder
+    assert ('id="sentence-encoder">all-MiniLM-L6-v2<' in page) == (chosen.group(1) == "ensemble")
 
 
 def test_bulk_move_to_test_by_selection_and_by_filter(studio):

@@ -89,12 +89,21 @@ def load_settings():  # -> Settings, imported lazily
 
     data_dir = options().data_dir
     try:
-        return Settings(data_dir=data_dir) if data_dir else Settings()
+        settings = Settings(data_dir=data_dir) if data_dir else Settings()
     except ValidationError as exc:
         for error in exc.errors():
             name = "TAGWISE_" + "_".join(str(part) for part in error["loc"]).upper()
             err().print(f"error: {name}={error.get('input')!r}: {error['msg']}", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
+    if settings.encoder_model_dir is not None:  # a folder that cannot be an encoder: say so before anything starts
+        from tagwise.ml.encoder import check_model_folder
+
+        try:
+            check_model_folder(settings.encoder_model_dir)
+        except TagwiseError as exc:
+            err().print(f"error: TAGWISE_ENCODER_MODEL_DIR: {exc.message}", markup=False)
+            raise typer.Exit(EXIT_USAGE) from None
+    return settings
 
 
 @contextmanager

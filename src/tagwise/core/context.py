@@ -22,7 +22,7 @@ class Context:
         from tagwise.core.predictors import PredictorCache  # local: keeps ml imports lazy
         from tagwise.ml import encoder
 
-        encoder.configure(self.settings.encoder_threads, self.settings.encoder_backend)
+        encoder.configure(self.settings.encoder_threads, self.settings.encoder_backend, self.settings.encoder_model_dir)
         self.predictors = PredictorCache()
 
     @classmethod

@@ -38,12 +38,15 @@ def build_summary(kind: str, options: dict[str, Any], y_true: list, y_pred: list
         "evaluationOptions": options,
         "customMultiLabelClassificationEvaluation" if multi else "customSingleLabelClassificationEvaluation": body,
     }
-    # tagwise extras (ignored by the SDK): accuracy, calibration error, test-set size, and for
-    # `auto` the recipe it chose and why (from the model's manifest).
+    # tagwise extras (ignored by the SDK): accuracy, calibration error, test-set size, for `auto`
+    # the recipe it chose and why, and the sentence encoder the model runs (from its manifest).
     summary["tagwise"] = {"accuracy": report.accuracy, "expectedCalibrationError": report.ece, "testDocuments": len(y_true)}
     info = getattr(model, "info_", None) or {}
     if "chosen" in info:
         summary["tagwise"].update(chosenRecipe=info["chosen"], chosenBecause=info.get("reason", ""))
+    encoder = (info.get("model") or info).get("encoder")
+    if encoder:
+        summary["tagwise"]["sentenceEncoder"] = encoder["model"]
     return summary
 
 

@@ -116,7 +116,7 @@ class AutoClassifier(TextClassifier):
         except Exception as exc:  # noqa: BLE001  (no encoder here: linear still works)
             return f"sentence encoder unavailable: {exc}", {}
         estimate = estimate_seconds(texts, nnz, encoder.dim, len(self.classes_), self.multi_label,
-                                    backend_of(encoder))
+                                    backend_of(encoder), encoder.relative_cost)
         total = estimate["linear"] + estimate["ensemble"]
         if total > self.time_budget_s:
             return (f"the ensemble would need about {estimate['ensemble']:.0f} s more than linear "
@@ -148,11 +148,17 @@ class AutoClassifier(TextClassifier):
 
 
 def estimate_seconds(texts: list[str], nnz: int, dim: int, n_classes: int, multi_label: bool,
-                     backend: str) -> dict[str, float]:
-    """Training seconds of ``linear`` and of the ``ensemble`` beyond it, on the reference machine."""
+                     backend: str, relative_cost: float = 1.0) -> dict[str, float]:
+    """Training seconds of ``linear`` and of the ``ensemble`` beyond it, on the reference machine.
+
+    ``relative_cost``: the encoder's compute per character against MiniLM-L6's (a server's own,
+    larger encoder). Layers x width^2 overstates what small models lose to overheads:
+    all-mpnet-base-v2 counts 8x and measured 3-4x, so its estimates err long.
+    """
     chars = sum(min(len(t), MAX_CHARS) for t in texts)
     problems = n_classes if multi_label or n_classes > 2 else 1
     per_unit = HEAD_S_PER_UNIT[multi_label]
     linear = chars / FEATURIZE_CHARS_PER_S + per_unit * nnz * problems
-    ensemble = chars / CHARS_PER_S.get(backend, min(CHARS_PER_S.values())) + per_unit * (nnz + len(texts) * dim) * problems
+    chars_per_s = CHARS_PER_S.get(backend.partition(":")[0], min(CHARS_PER_S.values())) / relative_cost
+    ensemble = chars / chars_per_s + per_unit * (nnz + len(texts) * dim) * problems
     return {"linear": round(linear, 2), "ensemble": round(ensemble, 2)}

