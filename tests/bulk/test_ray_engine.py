@@ -60,3 +60,15 @@ def test_ray_engine_matches_the_local_engine(tmp_path, banking, local_ray):
     parsed = [json.loads(line) for line in ray_lines]
     assert parsed[5]["id"] == "6" and parsed[7]["error"] == "Document text is empty." and "too long" in parsed[9]["error"]
     assert len(parsed[0]["predictions"]) == 2
+
+
+def test_ray_workers_embed_with_the_servers_own_encoder(tmp_path, banking, local_ray, encoder_folder):
+    # TAGWISE_ENCODER_MODEL_DIR reaches the workers, which are processes of their own
+    from tagwise.bulk.ray_engine import classify_with_ray
+
+    settings = Settings(data_dir=tmp_path / "data", api_key=KEY, encoder_model_dir=encoder_folder)
+    prepare(settings, banking["train"][:300], recipe="ensemble")
+    docs = [(f"t{i}", row["text"]) for i, row in enumerate(banking["test"][:200])]
+    rows = [row for chunk in classify_with_ray(settings, "bank", "prod", docs, batch_size=100, top=1) for row in chunk]
+    assert [row["id"] for row in rows] == [doc_id for doc_id, _ in docs]
+    assert all("error" not in row and len(row["predictions"]) == 1 for row in rows)

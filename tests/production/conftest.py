@@ -17,8 +17,8 @@ def postgres() -> pg.PostgresServer:
     return pg.server()
 
 
-def prepare(settings, rows: list[dict]) -> None:
-    """Project ``bank`` with models m1 (80/20 split) and m2 (60/40), deployed as prod and staging.
+def prepare(settings, rows: list[dict], recipe: str = "linear") -> None:
+    """Project ``bank`` with models m1 (80/20 split) and m2 (60/40) of ``recipe``, deployed as prod and staging.
 
     Trained in this process (no job runner): the tests are about what happens after.
     """
@@ -31,7 +31,7 @@ def prepare(settings, rows: list[dict]) -> None:
     try:
         import_project(ctx, "bank", project_file("bank", SINGLE, rows))
         for label, train_pct in (("m1", 80), ("m2", 60)):
-            body = {"modelLabel": label, "trainingConfigVersion": "linear",
+            body = {"modelLabel": label, "trainingConfigVersion": recipe,
                     "evaluationOptions": {"kind": "percentage", "trainingSplitPercentage": train_pct, "testingSplitPercentage": 100 - train_pct}}
             job = training.start(ctx, "bank", body)
             with ctx.db.write() as conn:

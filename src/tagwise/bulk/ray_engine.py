@@ -45,6 +45,7 @@ def resolve(settings: Settings, project: str, deployment: str) -> dict[str, Any]
         "model_id": model_id,
         "artifact": str(artifact),
         "max_chars": settings.max_document_characters,
+        "encoder_model_dir": str(settings.encoder_model_dir) if settings.encoder_model_dir else None,
     }
 
 
@@ -137,8 +138,10 @@ def _classify_batch(batch: Any, spec: dict[str, Any]) -> Any:
 
     model = _models.get(spec["model_id"])
     if model is None:
-        from tagwise.ml import load_model
+        from tagwise.ml import encoder, load_model
 
+        if spec["encoder_model_dir"]:  # the server's own sentence encoder, at the same path on every host
+            encoder.configure(model_folder=spec["encoder_model_dir"])
         model = _models[spec["model_id"]] = load_model(Path(spec["artifact"]))
     rows: dict[int, dict[str, Any]] = {}
     valid = []
