@@ -101,7 +101,8 @@ def check_model_folder(path: Path | str) -> Path:
     Weights must be safetensors: tagwise never loads pickled weights (``pytorch_model.bin``).
     """
     folder = Path(path).expanduser().resolve()
-    missing = [name for name in ("config.json", "tokenizer.json", "model.safetensors") if not (folder / name).is_file()]
+    required = ("config.json", "tokenizer.json", "sentence_bert_config.json", "model.safetensors")
+    missing = [name for name in required if not (folder / name).is_file()]
     if missing:
         raise InvalidArgument(f"encoder folder {path}: missing {', '.join(missing)}. It must be a sentence-transformers "
                               "model folder with its weights as model.safetensors (pickled weights are never loaded)")
