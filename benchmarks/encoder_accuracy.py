@@ -2,7 +2,7 @@
 
 tagwise bundles all-MiniLM-L6-v2 (6 layers, 384 dimensions). This runs the ``ensemble``
 recipe's model (word + char TF-IDF | 2 x sentence vector -> LinearSVC, 3-fold calibration) with
-the vectors of any sentence-transformers folder (weights as safetensors, mean pooling), run as a
+the vectors of any sentence-transformers folder (weights as safetensors, mean or CLS pooling), run as a
 server runs ``TAGWISE_ENCODER_MODEL_DIR``: int8 ONNX Runtime (the default backend) and bfloat16
 PyTorch (AMX).
 Each row is trained on banking77's training set and scored on its test set, on this machine.

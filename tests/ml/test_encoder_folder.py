@@ -37,6 +37,24 @@ def test_both_backends_give_the_folders_mean_pooled_vectors(tmp_path, encoder_fo
     assert (Bf16Encoder(folder=encoder_folder).encode(texts) * vectors).sum(axis=1).min() > 0.99
 
 
+def test_a_cls_pooled_folder_gets_its_first_tokens_vector(tmp_path, encoder_folder):
+    # bge-style models pool by the first ([CLS]) token instead of the mean
+    import torch
+    from transformers import AutoModel
+
+    cls = tmp_path / "cls"
+    shutil.copytree(encoder_folder, cls)
+    (cls / "1_Pooling" / "config.json").write_text('{"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}')
+    encoder = OnnxEncoder(_export_onnx(tmp_path / "cls.onnx", quantize=False, folder=cls), "cls", folder=cls)
+    texts = ["card", "my card payment was declined at the supermarket this morning"]
+    model = AutoModel.from_pretrained(cls).eval()
+    with torch.no_grad():
+        for text, vector in zip(texts, encoder.encode(texts)):
+            ids = torch.tensor([encoder.tokenizer.encode(text).ids])
+            first = model(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state[0, 0]
+            np.testing.assert_allclose(vector, (first / first.norm()).numpy(), atol=1e-5)
+
+
 def test_models_remember_the_folders_encoder(tmp_path, configured, single_label_data):
     texts, labels = single_label_data
     before = build_model("ensemble")  # the bundled MiniLM, trained before the folder was configured
@@ -68,11 +86,11 @@ def test_a_folder_must_hold_safetensors_weights_and_mean_pool(tmp_path, encoder_
     (pickled / "model.safetensors").rename(pickled / "pytorch_model.bin")
     with pytest.raises(InvalidArgument, match="missing model.safetensors.*pickled weights are never loaded"):
         encoder_module.configure(model_folder=pickled)
-    cls = tmp_path / "cls"
-    shutil.copytree(encoder_folder, cls)
-    (cls / "1_Pooling" / "config.json").write_text('{"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}')
-    with pytest.raises(InvalidArgument, match="pools its tokens another way than the mean"):
-        encoder_module.configure(model_folder=cls)
+    max_pooled = tmp_path / "max"
+    shutil.copytree(encoder_folder, max_pooled)
+    (max_pooled / "1_Pooling" / "config.json").write_text('{"pooling_mode_max_tokens": true, "pooling_mode_mean_tokens": false}')
+    with pytest.raises(InvalidArgument, match="pools its tokens in a way tagwise does not.*mean and CLS"):
+        encoder_module.configure(model_folder=max_pooled)
     with pytest.raises(InvalidArgument, match="backend 'torch' cannot run an encoder folder"):
         encoder_module.configure(backend="torch", model_folder=encoder_folder)
     assert get_encoder().name == "all-MiniLM-L6-v2-onnx-int8"  # nothing changed

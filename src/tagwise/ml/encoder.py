@@ -15,7 +15,7 @@ Backends, fastest first:
 * ``torch``: plain sentence-transformers (the fallback when the export is impossible).
 
 A server can bring its own encoder instead (``TAGWISE_ENCODER_MODEL_DIR``, :func:`configure`): a
-sentence-transformers folder with safetensors weights that mean-pools its tokens, run by the
+sentence-transformers folder with safetensors weights that mean- or CLS-pools its tokens, run by the
 ``onnx-int8``, ``torch-bf16`` or ``onnx`` backend for every project. Its backend names carry the
 model's identity, ``onnx-int8:<folder name>@<12 hex digits of the weights' sha256>``, so a model
 trained with it asks for exactly those weights again and fails clearly where they are missing.
@@ -28,7 +28,8 @@ Pick it with :func:`backend_for`.
 
 The ONNX files are exported on first use (a few seconds, needs torch and onnx) into
 ``export_dir`` (default: a folder in the system temp dir) and reused afterwards. Texts are
-tokenised, sorted by token count and batched so padding stays small; embeddings are mean-pooled and L2-normalised.
+tokenised, sorted by token count and batched so padding stays small; embeddings are mean-pooled (or
+CLS-pooled, for a folder whose model says so) and L2-normalised.
 """
 
 from __future__ import annotations
@@ -106,11 +107,21 @@ def check_model_folder(path: Path | str) -> Path:
     if missing:
         raise InvalidArgument(f"encoder folder {path}: missing {', '.join(missing)}. It must be a sentence-transformers "
                               "model folder with its weights as model.safetensors (pickled weights are never loaded)")
-    pooling = folder / "1_Pooling" / "config.json"
-    if pooling.is_file() and not json.loads(pooling.read_text()).get("pooling_mode_mean_tokens"):
-        raise InvalidArgument(f"encoder folder {path}: the model pools its tokens another way than the mean "
-                              "(1_Pooling/config.json); tagwise's encoders mean-pool")
+    if pooling_of(folder) is None:
+        raise InvalidArgument(f"encoder folder {path}: the model pools its tokens in a way tagwise does not "
+                              "(1_Pooling/config.json); tagwise runs mean and CLS pooling")
     return folder
+
+
+def pooling_of(folder: Path) -> str | None:
+    """``"mean"`` or ``"cls"``: how the sentence-transformers model in ``folder`` pools its tokens
+    into one vector (mean without a ``1_Pooling`` module, as sentence-transformers does); ``None``
+    for anything else (max, weighted, several modes at once)."""
+    config = folder / "1_Pooling" / "config.json"
+    if not config.is_file():
+        return "mean"
+    modes = {key for key, on in json.loads(config.read_text()).items() if key.startswith("pooling_mode") and on is True}
+    return {frozenset({"pooling_mode_mean_tokens"}): "mean", frozenset({"pooling_mode_cls_token"}): "cls"}.get(frozenset(modes))
 
 
 def folder_model_id(folder: Path) -> str:
@@ -209,8 +220,10 @@ class Encoder:
 
 
 class _TokenEncoder(Encoder):
-    """MiniLM tokenised by ``tokenizers``, batched by token count, mean-pooled: the transformer
-    itself is up to the subclass (``_hidden``)."""
+    """MiniLM (or a folder's model) tokenised by ``tokenizers``, batched by token count, pooled as
+    the model says (mean, or CLS): the transformer itself is up to the subclass (``_hidden``)."""
+
+    pooling = "mean"
 
     def _load_tokenizer(self, threads: int | None, folder: Path | None = None) -> None:
         """Tokenizer and vector size from a sentence-transformers ``folder`` (default: the bundled MiniLM)."""
@@ -220,6 +233,7 @@ class _TokenEncoder(Encoder):
         config = json.loads((folder / "config.json").read_text())
         self.dim = config["hidden_size"]
         self.relative_cost = config["num_hidden_layers"] * config["hidden_size"] ** 2 / (6 * 384 ** 2)
+        self.pooling = pooling_of(folder) or "mean"
         max_len = json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"]
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_len)
@@ -240,8 +254,11 @@ class _TokenEncoder(Encoder):
             ids[row, :len(tokens)] = tokens
             mask[row, :len(tokens)] = 1
         hidden = self._hidden(ids, mask)
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        if self.pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
     def _hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
