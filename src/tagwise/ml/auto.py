@@ -151,9 +151,8 @@ def estimate_seconds(texts: list[str], nnz: int, dim: int, n_classes: int, multi
                      backend: str, relative_cost: float = 1.0) -> dict[str, float]:
     """Training seconds of ``linear`` and of the ``ensemble`` beyond it, on the reference machine.
 
-    ``relative_cost``: the encoder's compute per character against MiniLM-L6's (a server's own,
-    larger encoder). Layers x width^2 overstates what small models lose to overheads:
-    all-mpnet-base-v2 counts 8x and measured 3-4x, so its estimates err long.
+    ``relative_cost``: the encoder's time per character against MiniLM-L6's (a server's own,
+    larger encoder; ``Encoder.relative_cost``).
     """
     chars = sum(min(len(t), MAX_CHARS) for t in texts)
     problems = n_classes if multi_label or n_classes > 2 else 1
