@@ -63,7 +63,7 @@ def run(folder: Path | None, precision: str, data: Path) -> dict:
     t2 = time.perf_counter()
     model = EnsembleClassifier()
     model.classes_ = classes
-    model.fit_features(featurizer, T, encoder.name, E, y)
+    model.fit_features(featurizer, T, enc.backend_of(encoder), E, y)
     t3 = time.perf_counter()
     proba = model.head_.predict_proba(model._stack(featurizer.transform(test_texts), encoder.encode(test_texts)))
     t4 = time.perf_counter()

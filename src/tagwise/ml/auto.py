@@ -24,7 +24,7 @@ import numpy as np
 
 from .base import TextClassifier
 from .embedding import embed
-from .encoder import DEFAULT_BACKEND, MULTILINGUAL, backend_for, backend_of, get_encoder
+from .encoder import DEFAULT_BACKEND, MULTILINGUAL, backend_for, backend_of, get_encoder, split_backend
 from .ensemble import EnsembleClassifier
 from .head import MIN_DOCS_FOR_CV
 from .linear import LinearTextClassifier
@@ -158,6 +158,6 @@ def estimate_seconds(texts: list[str], nnz: int, dim: int, n_classes: int, multi
     problems = n_classes if multi_label or n_classes > 2 else 1
     per_unit = HEAD_S_PER_UNIT[multi_label]
     linear = chars / FEATURIZE_CHARS_PER_S + per_unit * nnz * problems
-    chars_per_s = CHARS_PER_S.get(backend.partition(":")[0], min(CHARS_PER_S.values())) / relative_cost
+    chars_per_s = CHARS_PER_S.get(split_backend(backend)[0], min(CHARS_PER_S.values())) / relative_cost
     ensemble = chars / chars_per_s + per_unit * (nnz + len(texts) * dim) * problems
     return {"linear": round(linear, 2), "ensemble": round(ensemble, 2)}

