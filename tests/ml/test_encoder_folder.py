@@ -19,40 +19,40 @@ def configured(encoder_folder):
     encoder_module.configure()
 
 
-def test_both_backends_give_the_folders_mean_pooled_vectors(tmp_path, encoder_folder):
+def pytorch_vectors(folder, tokenizer, texts: list[str], pooling: str) -> np.ndarray:
+    """What PyTorch gives for each text alone: the mean of the last hidden state, or its first token; normalised."""
     import torch
     from transformers import AutoModel
 
+    model = AutoModel.from_pretrained(folder).eval()
+    out = []
+    with torch.no_grad():
+        for text in texts:
+            ids = torch.tensor([tokenizer.encode(text).ids])
+            hidden = model(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state[0]
+            pooled = hidden[0] if pooling == "cls" else hidden.mean(dim=0)
+            out.append((pooled / pooled.norm()).numpy())
+    return np.array(out)
+
+
+def test_both_backends_give_the_folders_mean_pooled_vectors(tmp_path, encoder_folder):
     texts = ["card", "my card payment was declined at the supermarket this morning", "refund please"]
     onnx = OnnxEncoder(_export_onnx(tmp_path / "tiny.onnx", quantize=False, folder=encoder_folder), "tiny",
                        folder=encoder_folder)
     vectors = onnx.encode(texts)
     assert vectors.shape == (3, 64) and onnx.relative_cost == pytest.approx(2 * 64 / (6 * 384))
-    model = AutoModel.from_pretrained(encoder_folder).eval()
-    with torch.no_grad():
-        for text, vector in zip(texts, vectors):
-            ids = torch.tensor([onnx.tokenizer.encode(text).ids])
-            pooled = model(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state.mean(dim=1)[0]
-            np.testing.assert_allclose(vector, (pooled / pooled.norm()).numpy(), atol=1e-5)
+    np.testing.assert_allclose(vectors, pytorch_vectors(encoder_folder, onnx.tokenizer, texts, "mean"), atol=1e-5)
     assert (Bf16Encoder(folder=encoder_folder).encode(texts) * vectors).sum(axis=1).min() > 0.99
 
 
 def test_a_cls_pooled_folder_gets_its_first_tokens_vector(tmp_path, encoder_folder):
     # bge-style models pool by the first ([CLS]) token instead of the mean
-    import torch
-    from transformers import AutoModel
-
     cls = tmp_path / "cls"
     shutil.copytree(encoder_folder, cls)
     (cls / "1_Pooling" / "config.json").write_text('{"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}')
     encoder = OnnxEncoder(_export_onnx(tmp_path / "cls.onnx", quantize=False, folder=cls), "cls", folder=cls)
     texts = ["card", "my card payment was declined at the supermarket this morning"]
-    model = AutoModel.from_pretrained(cls).eval()
-    with torch.no_grad():
-        for text, vector in zip(texts, encoder.encode(texts)):
-            ids = torch.tensor([encoder.tokenizer.encode(text).ids])
-            first = model(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state[0, 0]
-            np.testing.assert_allclose(vector, (first / first.norm()).numpy(), atol=1e-5)
+    np.testing.assert_allclose(encoder.encode(texts), pytorch_vectors(cls, encoder.tokenizer, texts, "cls"), atol=1e-5)
 
 
 def test_models_remember_the_folders_encoder(tmp_path, configured, single_label_data):
