@@ -24,10 +24,13 @@ def test_schemathesis_finds_no_server_error(sqlite_store, tmp_path):
     try:
         st = Path(sys.executable).with_name("st")
         env = dict(os.environ, SCHEMATHESIS_HOOKS="st_hooks", PYTHONPATH=str(HERE))
+        # one worker: with two threads, hypothesis's ast.parse calls can race into CPython 3.11.7's
+        # "AST constructor recursion depth mismatch" SystemError (cpython#106905), a failure of the
+        # tool, not of the server; one worker also ran faster here (12 s against 18 s)
         result = subprocess.run(  # noqa: PLW1510 - the exit code is asserted below, with the output
             [str(st), "--config-file", str(config), "--no-color", "run", f"{server.url}/openapi.json",
              "-H", f"Ocp-Apim-Subscription-Key: {KEY}", "--checks", "not_a_server_error,response_schema_conformance",
-             "--phases", "examples,coverage,fuzzing", "--max-examples", "25", "--generation-deterministic", "--workers", "2",
+             "--phases", "examples,coverage,fuzzing", "--max-examples", "25", "--generation-deterministic", "--workers", "1",
              "--request-timeout", "30"],
             capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,  # st writes .schemathesis/ in its cwd
         )
