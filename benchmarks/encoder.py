@@ -2,8 +2,9 @@
 
 Encodes the banking77 test texts (3,080 short queries) with every backend tagwise has, warm
 (one small call first), best of ``--repeats`` runs, in this process. Also prints how far each
-vector moves when its text is encoded alone instead of in a batch (int8 dynamic quantisation
-scales activations per batch). Prints a markdown table.
+vector moves when its text is encoded alone instead of in a batch (``onnx-int8`` scales
+activations per batch, ``onnx-int8-token`` per token) and the lowest cosine to the fp32 (``onnx``)
+vectors. Prints a markdown table.
 
     .venv/bin/python -m benchmarks.encoder
     .venv/bin/python -m benchmarks.encoder --backends onnx-int8 --threads 1,2 --batch-sizes 8,16,32
@@ -38,7 +39,7 @@ def build(backend: str, threads: int) -> enc.Encoder:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backends", default=f"onnx-int8,torch-bf16,onnx,{enc.MULTILINGUAL}")
+    parser.add_argument("--backends", default=f"onnx-int8,onnx-int8-token,torch-bf16,onnx,{enc.MULTILINGUAL}")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--batch-sizes", default="16,32")
     parser.add_argument("--repeats", type=int, default=3)
@@ -47,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     texts = [json.loads(line)["text"] for line in args.data.open(encoding="utf-8")]
     print(f"{len(texts)} texts from {args.data}, {os.cpu_count()} cores\n")
-    print(f"| backend | threads | batch | docs/s (best of {args.repeats}) | max change alone vs batched |")
-    print("|---|---|---|---|---|")
+    exact = enc.get_encoder("onnx").encode(texts)
+    print(f"| backend | threads | batch | docs/s (best of {args.repeats}) | max change alone vs batched "
+          "| lowest cosine to fp32 |")
+    print("|---|---|---|---|---|---|")
     for backend in args.backends.split(","):
         for threads in (int(t) for t in args.threads.split(",")):
             encoder = build(backend, threads)
@@ -61,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
                     best = max(best, len(texts) / (time.perf_counter() - t0))
                 alone = np.vstack([encoder.encode([t]) for t in texts[:200]])
                 drift = float(np.abs(alone - vectors[:200]).max())
-                print(f"| {backend} | {threads} | {batch} | {best:,.0f} | {drift:.1e} |", flush=True)
+                cosine = f"{(vectors * exact).sum(axis=1).min():.4f}" if vectors.shape == exact.shape else "-"
+                print(f"| {backend} | {threads} | {batch} | {best:,.0f} | {drift:.1e} | {cosine} |", flush=True)
     return 0
 
 

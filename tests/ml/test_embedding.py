@@ -52,6 +52,22 @@ def test_bf16_backend_gives_fp32_vectors_whatever_the_batch():
     np.testing.assert_array_equal(bf16.encode(texts), batched)  # same batches, same bits
 
 
+def test_per_token_int8_gives_a_text_one_vector_whatever_its_batch():
+    # int8 scaled per batch: a text's vector moves with the texts beside it (banking77: 24 of 3,080
+    # ensemble predictions change when each text is classified alone); scaled per token it does not
+    texts = ["card", "my card payment was declined at the supermarket this morning, twice", "refund please",
+             "what is the exchange rate for euros", "I want to close my account"]
+    token, tensor, exact = get_encoder("onnx-int8-token"), get_encoder("onnx-int8"), get_encoder("onnx")
+
+    def alone(encoder):
+        return np.vstack([encoder.encode([text]) for text in texts])
+
+    batched = token.encode(texts)
+    np.testing.assert_allclose(batched, alone(token), atol=1e-5)
+    assert np.abs(tensor.encode(texts) - alone(tensor)).max() > 1e-3
+    assert (batched * exact.encode(texts)).sum(axis=1).min() > 0.99
+
+
 def test_encoder_backend_setting_picks_what_new_models_use(single_label_data):
     from tagwise.ml import encoder as encoder_module
 
@@ -66,7 +82,7 @@ def test_encoder_backend_setting_picks_what_new_models_use(single_label_data):
     assert build_model("embedding").fit(texts[:60], labels[:60]).info_["encoder"]["backend"] == "onnx-int8"
     # a trained model keeps its backend whatever the process default is now (fp32: same numbers)
     np.testing.assert_allclose(exact.predict_proba(texts[60:70]), before, atol=1e-6)
-    with pytest.raises(InvalidArgument, match="unknown encoder backend 'gpu'; valid: auto, onnx-int8, torch-bf16, onnx, torch"):
+    with pytest.raises(InvalidArgument, match="unknown encoder backend 'gpu'; valid: auto, onnx-int8, onnx-int8-token, torch-bf16, onnx, torch"):
         encoder_module.configure(backend="gpu")
 
 

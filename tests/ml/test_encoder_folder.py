@@ -37,7 +37,7 @@ def pytorch_vectors(folder, tokenizer, texts: list[str], pooling: str) -> np.nda
 
 def test_both_backends_give_the_folders_mean_pooled_vectors(tmp_path, encoder_folder):
     texts = ["card", "my card payment was declined at the supermarket this morning", "refund please"]
-    onnx = OnnxEncoder(_export_onnx(tmp_path / "tiny.onnx", quantize=False, folder=encoder_folder), "tiny",
+    onnx = OnnxEncoder(_export_onnx(tmp_path / "tiny.onnx", quantize=None, folder=encoder_folder), "tiny",
                        folder=encoder_folder)
     vectors = onnx.encode(texts)
     assert vectors.shape == (3, 64) and onnx.relative_cost == pytest.approx(2 * 64 / (6 * 384))
@@ -45,12 +45,23 @@ def test_both_backends_give_the_folders_mean_pooled_vectors(tmp_path, encoder_fo
     assert (Bf16Encoder(folder=encoder_folder).encode(texts) * vectors).sum(axis=1).min() > 0.99
 
 
+def test_per_token_int8_runs_a_folder_too(tmp_path, encoder_folder):
+    texts = ["card", "my card payment was declined at the supermarket this morning", "refund please"]
+    exact = OnnxEncoder(_export_onnx(tmp_path / "fp32.onnx", quantize=None, folder=encoder_folder), "fp32",
+                        folder=encoder_folder)
+    token = OnnxEncoder(_export_onnx(tmp_path / "token.onnx", quantize="token", folder=encoder_folder), "token",
+                        folder=encoder_folder)
+    batched = token.encode(texts)
+    np.testing.assert_allclose(batched, np.vstack([token.encode([text]) for text in texts]), atol=1e-5)
+    assert (batched * exact.encode(texts)).sum(axis=1).min() > 0.99
+
+
 def test_a_cls_pooled_folder_gets_its_first_tokens_vector(tmp_path, encoder_folder):
     # bge-style models pool by the first ([CLS]) token instead of the mean
     cls = tmp_path / "cls"
     shutil.copytree(encoder_folder, cls)
     (cls / "1_Pooling" / "config.json").write_text('{"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}')
-    encoder = OnnxEncoder(_export_onnx(tmp_path / "cls.onnx", quantize=False, folder=cls), "cls", folder=cls)
+    encoder = OnnxEncoder(_export_onnx(tmp_path / "cls.onnx", quantize=None, folder=cls), "cls", folder=cls)
     texts = ["card", "my card payment was declined at the supermarket this morning"]
     np.testing.assert_allclose(encoder.encode(texts), pytorch_vectors(cls, encoder.tokenizer, texts, "cls"), atol=1e-5)
 

@@ -36,7 +36,7 @@ from .text_features import TextFeaturizer
 # "auto's time estimate"; re-measure with benchmarks/auto_estimate.py); within ~25% of the
 # measured times on banking77, clinc150, goemotions.
 # characters encoded per second by each backend (benchmarks/encoder.py: docs/s x 59.5 characters)
-CHARS_PER_S = {"onnx-int8": 100_000, "torch-bf16": 90_000, "onnx": 40_000, "torch": 5_000, MULTILINGUAL: 70_000}
+CHARS_PER_S = {"onnx-int8": 100_000, "onnx-int8-token": 85_000, "torch-bf16": 90_000, "onnx": 40_000, "torch": 5_000, MULTILINGUAL: 70_000}
 MAX_CHARS = 1_200  # the encoders read at most 256 tokens, ~1,200 characters of English
 FEATURIZE_CHARS_PER_S = 300_000  # TF-IDF word + char n-grams, fit and transform
 # seconds per (non-zero feature x binary problem) of a head fit: 3 cross-validation fits and the
