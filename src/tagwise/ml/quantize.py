@@ -55,16 +55,19 @@ def per_token_activations(model: Any) -> int:
         ]
     # quantize_dynamic writes y = float(MatMulInteger(...)) * (input scale * weight scale): find
     # the product of each rewritten scale, then the Mul that applies it, and scale its output
-    products = {node.output[0]: token_scale[node.input[0]] for node in nodes
-                if node.op_type == "Mul" and node.input[0] in token_scale}
-    rewritten = []
+    consumers = [node for node in nodes if set(node.input) & token_scale.keys() and node.op_type != "Identity"]
+    products = {node.output[0]: token_scale[next(i for i in node.input if i in token_scale)]
+                for node in consumers if node.op_type == "Mul"}
+    rewritten, applied = [], set()
     for node in nodes:
         rewritten.append(node)
-        if node.op_type == "Mul" and node.input[1] in products:
+        product = next((i for i in node.input if i in products), None)
+        if node.op_type == "Mul" and product is not None:
             out = node.output[0]
             node.output[0] = out + "_tw_unscaled"
-            rewritten.append(helper.make_node("Mul", [out + "_tw_unscaled", products[node.input[1]]], [out]))
-    if len(rewritten) - len(nodes) < len(token_scale):
+            rewritten.append(helper.make_node("Mul", [out + "_tw_unscaled", products[product]], [out]))
+            applied.add(product)
+    if len(products) != len(consumers) or applied != products.keys():
         raise ValueError("per-token quantisation: the graph is not the one quantize_dynamic writes")
     del graph.node[:]
     graph.node.extend(rewritten)
