@@ -66,11 +66,11 @@ def run(folder: Path | None, precision: str, data: Path) -> dict:
     model.classes_ = classes
     model.fit_features(featurizer, T, enc.backend_of(encoder), E, y)
     t3 = time.perf_counter()
-    proba = model.head_.predict_proba(model._stack(featurizer.transform(test_texts), encoder.encode(test_texts)))
+    T_test = featurizer.transform(test_texts)
+    proba = model.head_.predict_proba(model._stack(T_test, encoder.encode(test_texts)))
     t4 = time.perf_counter()
     # what a client sending one text at a time gets: the same class, or (int8 per batch) not always
-    alone = model.head_.predict_proba(model._stack(featurizer.transform(test_texts),
-                                                   np.vstack([encoder.encode([text]) for text in test_texts])))
+    alone = model.head_.predict_proba(model._stack(T_test, np.vstack([encoder.encode([text]) for text in test_texts])))
     return {"changed_alone": int((alone.argmax(axis=1) != proba.argmax(axis=1)).sum()), "n_test": len(test_texts),
             "model": folder.name if folder else enc.MODEL_NAME, "precision": precision, "dim": encoder.dim,
             "accuracy": float((proba.argmax(axis=1) == y_test).mean()), "embed_s": t2 - t1,
