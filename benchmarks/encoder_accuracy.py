@@ -3,8 +3,9 @@
 tagwise bundles all-MiniLM-L6-v2 (6 layers, 384 dimensions). This runs the ``ensemble``
 recipe's model (word + char TF-IDF | 2 x sentence vector -> LinearSVC, 3-fold calibration) with
 the vectors of any sentence-transformers folder (weights as safetensors, mean or CLS pooling), run as a
-server runs ``TAGWISE_ENCODER_MODEL_DIR``: int8 ONNX Runtime (the default backend, activations
-scaled per batch), int8 with a scale per token (``onnx-int8-token``) and bfloat16 PyTorch (AMX).
+server runs ``TAGWISE_ENCODER_MODEL_DIR``: int8 ONNX Runtime with activations scaled per batch
+(``onnx-int8``, MiniLM's default), int8 with a scale per token (``onnx-int8-token``, the default
+for a folder) and bfloat16 PyTorch (AMX).
 The last column counts test predictions that change when each text is classified alone.
 Each row is trained on banking77's training set and scored on its test set, on this machine.
 Prints a markdown table.
