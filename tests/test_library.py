@@ -38,6 +38,7 @@ def test_single_label_fit_predict_save_load(bank, tmp_path):
     assert (tmp_path / "model" / "manifest.json").is_file()
     loaded = TextClassifier.load(tmp_path / "model")
     assert loaded.predict(texts) == predicted and np.array_equal(loaded.predict_proba(texts), proba)
+    assert loaded.predict([]) == [] and loaded.predict_proba([]).shape == (0, 6)  # nothing in, nothing out
 
 
 def test_multi_label_from_lists_of_labels(datasets):
@@ -47,6 +48,7 @@ def test_multi_label_from_lists_of_labels(datasets):
     assert clf.multi_label and len(clf.thresholds_) == len(clf.classes_)
     predicted = clf.predict(["thank you so much, I love it"])
     assert isinstance(predicted[0], list) and set(predicted[0]) <= set(clf.classes_)
+    assert clf.predict([]) == []
     report = evaluate([r["labels"] for r in rows], clf.predict([r["text"] for r in rows]))
     assert report.confusion is None and report.micro_f1 > 0.5
 

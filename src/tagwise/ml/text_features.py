@@ -117,6 +117,8 @@ def _tfidf(vec: TfidfVectorizer, texts: list[str]) -> sp.csr_matrix:
         np.log(X.data, out=X.data)
         X.data += 1
     X.data *= np.asarray(vec.idf_, dtype=dtype)[X.indices]
+    if not len(texts):  # scikit-learn's normalize refuses a matrix without rows
+        return X
     return normalize(X, norm=vec.norm, copy=False)
 
 
