@@ -68,6 +68,10 @@ def test_clear_errors():
         TextClassifier().predict(["x"])
     with pytest.raises(InvalidArgument, match="list of texts"):
         TextClassifier(recipe="linear").fit(["a b", "c d", "a c", "b d"], ["x", "y", "x", "y"]).predict("a b")
+    with pytest.raises(InvalidArgument, match="single-label .* document 1 has None"):
+        TextClassifier(recipe="linear").fit(["a b", "c d", "a c"], ["x", None, "y"])
+    with pytest.raises(InvalidArgument, match="multi-label .* document 2 has 'y'"):
+        TextClassifier(recipe="linear").fit(["a b", "c d", "a c"], [["x"], [], "y"])
     with pytest.raises(InvalidArgument, match="unknown model recipe"):
         TextClassifier(recipe="nope").fit(["a", "b"], ["x", "y"])
 

@@ -31,9 +31,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             raise InvalidArgument("cannot train on zero documents")
         if self.multi_label:
             label_sets = []
-            for labels in y:
+            for i, labels in enumerate(y):
                 if isinstance(labels, str) or not isinstance(labels, Sequence | set | frozenset):
-                    raise InvalidArgument("multi-label training needs a list of labels per document")
+                    raise InvalidArgument("multi-label training needs a list of labels per document (an empty "
+                                          f"list for none); document {i} has {_shown(labels)}")
                 label_sets.append({str(label) for label in labels})
             self.classes_ = sorted(set().union(*label_sets))
             if not self.classes_:
@@ -43,8 +44,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             for i, labels in enumerate(label_sets):
                 encoded[i, [index[label] for label in labels]] = True
         else:
-            if any(not isinstance(label, str) for label in y):
-                raise InvalidArgument("single-label training needs exactly one string label per document")
+            wrong = next((i for i, label in enumerate(y) if not isinstance(label, str)), None)
+            if wrong is not None:
+                raise InvalidArgument("single-label training needs exactly one string label per document; "
+                                      f"document {wrong} has {_shown(y[wrong])}")
             self.classes_ = sorted(set(y))
             index = {c: j for j, c in enumerate(self.classes_)}
             encoded = np.array([index[label] for label in y], dtype=np.int64)
@@ -73,6 +76,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     def export_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         raise NotImplementedError
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:
