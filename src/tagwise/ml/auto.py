@@ -24,7 +24,7 @@ import numpy as np
 
 from .base import TextClassifier
 from .embedding import embed
-from .encoder import DEFAULT_BACKEND, MULTILINGUAL, backend_for, backend_of, get_encoder, split_backend
+from .encoder import DEFAULT_BACKEND, MULTILINGUAL, Encoder, backend_for, backend_of, get_encoder, split_backend
 from .ensemble import EnsembleClassifier
 from .head import MIN_DOCS_FOR_CV
 from .linear import LinearTextClassifier
@@ -74,10 +74,9 @@ class AutoClassifier(TextClassifier):
         if linear.head_.oof_proba_ is not None:
             scores["linear"] = oof_score(linear.head_.oof_proba_, y, self.multi_label)
 
-        skip, estimate = self._why_not_ensemble(texts, T.nnz)
+        skip, estimate, encoder = self._why_not_ensemble(texts, T.nnz)
         if skip is None:
             t1 = time.perf_counter()
-            encoder = get_encoder(backend_for(self.language, self.backend))
             E = embed(texts, encoder, Path(self.cache_dir) if self.cache_dir else None, scaled(progress, 0.25, 0.6))
             ensemble = EnsembleClassifier(**common, backend=self.backend, cache_dir=self.cache_dir)
             ensemble.classes_ = self.classes_
@@ -107,22 +106,23 @@ class AutoClassifier(TextClassifier):
             "model": self.model_.info_,
         }
 
-    def _why_not_ensemble(self, texts: list[str], nnz: int) -> tuple[str | None, dict[str, float]]:
-        """(``None`` when the ensemble should be tried, else the reason it is not; the time estimate)."""
+    def _why_not_ensemble(self, texts: list[str], nnz: int) -> tuple[str | None, dict[str, float], Encoder | None]:
+        """(``None`` when the ensemble should be tried, else the reason it is not; the time estimate;
+        the sentence encoder, when there is one)."""
         if len(texts) < MIN_DOCS_FOR_CV:
-            return f"only {len(texts)} documents: too few to compare recipes by cross-validation", {}
+            return f"only {len(texts)} documents: too few to compare recipes by cross-validation", {}, None
         try:
             encoder = get_encoder(backend_for(self.language, self.backend))
         except Exception as exc:  # noqa: BLE001  (no encoder here: linear still works)
-            return f"sentence encoder unavailable: {exc}", {}
+            return f"sentence encoder unavailable: {exc}", {}, None
         estimate = estimate_seconds(texts, nnz, encoder.dim, len(self.classes_), self.multi_label,
                                     backend_of(encoder), encoder.relative_cost)
         total = estimate["linear"] + estimate["ensemble"]
         if total > self.time_budget_s:
             return (f"the ensemble would need about {estimate['ensemble']:.0f} s more than linear "
                     f"({estimate['linear']:.0f} s; estimated from {len(texts)} texts and {len(self.classes_)} "
-                    f"classes), over the time budget ({self.time_budget_s:.0f} s)"), estimate
-        return None, estimate
+                    f"classes), over the time budget ({self.time_budget_s:.0f} s)"), estimate, None
+        return None, estimate, encoder
 
     @property
     def thresholds_(self) -> np.ndarray | None:
