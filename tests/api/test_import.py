@@ -91,3 +91,41 @@ def test_multi_label_documents_keep_all_their_classes(client, emotions):
     create_and_import(client, "emo", MULTI, emotions[:30])
     docs = export(client, "emo")["assets"]["documents"]
     assert [sorted(c["category"] for c in d["classes"]) for d in docs] == [sorted(r["labels"]) for r in emotions[:30]]
+
+
+def test_a_malformed_file_never_reads_as_an_empty_one(client, banking, emotions):
+    # documents that are null or an object must not replace the project's documents with none, and
+    # tags under the other kind's key must not be dropped silently
+    create_and_import(client, "keep", SINGLE, banking["train"][:20])
+    create_and_import(client, "emo", MULTI, emotions[:20])
+    before = export(client, "keep"), export(client, "emo")
+    cases = []
+    for documents in (None, {}):
+        body = project_file("keep", SINGLE, banking["train"][:20])
+        body["assets"]["documents"] = documents
+        cases.append(("keep", body, "assets.documents must be a list"))
+    single_tagged_as_multi = project_file("keep", SINGLE, banking["train"][:20])
+    doc = single_tagged_as_multi["assets"]["documents"][3]
+    doc["classes"] = [doc.pop("class")]
+    cases.append(("keep", single_tagged_as_multi, "'doc3.txt' is tagged with 'classes', but the project is single-label"))
+    multi_tagged_as_single = project_file("emo", MULTI, emotions[:20])
+    doc = multi_tagged_as_single["assets"]["documents"][5]
+    doc["class"] = doc.pop("classes")[0]
+    cases.append(("emo", multi_tagged_as_single, "'doc5.txt' is tagged with 'class', but the project is multi-label"))
+    # values of the wrong JSON type: 400s that name the document, not 500s
+    for field, value, phrase in (("class", ["x"], "has the tag ['x']"), ("class", {"category": ["x"]}, "has the tag ['x']"),
+                                 ("language", ["en"], "has language ['en']")):
+        body = project_file("keep", SINGLE, banking["train"][:20])
+        body["assets"]["documents"][1][field] = value
+        cases.append(("keep", body, phrase))
+    nested = project_file("emo", MULTI, emotions[:20])
+    nested["assets"]["documents"][0]["classes"] = [["joy"]]
+    cases.append(("emo", nested, "has the tag ['joy']"))
+    container = project_file("keep", SINGLE, banking["train"][:20])
+    container["metadata"]["storageInputContainerName"] = ["docs"]
+    cases.append(("keep", container, "storageInputContainerName must be a string"))
+    for name, body, phrase in cases:
+        response = client.post(f"{A}/{name}/:import", params=V, json=body)
+        assert response.status_code == 400, (phrase, response.text)
+        assert phrase in response.json()["error"]["message"], phrase
+    assert (export(client, "keep"), export(client, "emo")) == before

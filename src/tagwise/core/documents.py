@@ -34,9 +34,14 @@ def import_project(ctx: Context, name: str, body: Any) -> dict[str, int]:
     if metadata.get("projectKind") not in (None, kind):
         raise InvalidArgument("metadata.projectKind and assets.projectKind differ.", target="projectKind")
     classes = _classes(ctx, assets.get("classes"))
-    docs = assets.get("documents") or []
-    if not isinstance(docs, list):
-        raise InvalidArgument("assets.documents must be a list.", target="documents")
+    docs = assets.get("documents", [])
+    if not isinstance(docs, list):  # null or an object must not read as "no documents": that would erase them all
+        raise InvalidArgument(f"assets.documents must be a list of documents, not {_json_type(docs)}; an empty list "
+                              "removes every document of the project.", target="documents")
+    container = metadata.get("storageInputContainerName")
+    if container is not None and not isinstance(container, str):
+        raise InvalidArgument(f"metadata.storageInputContainerName must be a string, not {_json_type(container)}.",
+                              target="storageInputContainerName")
 
     with ctx.db.write() as conn:
         project = records.get_project(conn, name)
@@ -112,7 +117,7 @@ def _document_rows(ctx, conn, docs, kind, classes, container, language) -> list[
             {
                 "location": location,
                 "text": text,
-                "language": doc.get("language") or language,
+                "language": _language(doc.get("language"), location) or language,
                 "dataset": _dataset(doc.get("dataset"), location),
                 "labels": _labels(doc, kind, classes, location),
             }
@@ -128,21 +133,35 @@ def _dataset(value: Any, location: str) -> str | None:
     raise InvalidRequest(f"The document {location!r} has dataset {value!r}; use 'Train' or 'Test'.", inner_code="InvalidDocument", target=location)
 
 
+def _language(value: Any, location: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidRequest(f"The document {location!r} has language {value!r}; give a language code such as 'en', or "
+                         "leave it out to use the project's.", inner_code="InvalidDocument", target=location)
+
+
 def _labels(doc: dict[str, Any], kind: str, classes: set[str], location: str) -> list[str] | None:
     """None = not tagged yet; [] = tagged with no class (multi-label only)."""
+    key, other = ("classes", "class") if kind == MULTI else ("class", "classes")
+    if doc.get(key) is None and doc.get(other) not in (None, []):  # tags under the other kind's key: never drop them
+        shape = "'classes': [{'category': ...}, ...]" if kind == MULTI else "'class': {'category': ...}"
+        raise InvalidRequest(f"The document {location!r} is tagged with '{other}', but the project is "
+                             f"{'multi' if kind == MULTI else 'single'}-label: use {shape}.",
+                             inner_code="InvalidDocument", target=location)
+    raw = doc.get(key)
+    if raw is None:
+        return None
     if kind == MULTI:
-        raw = doc.get("classes")
-        if raw is None:
-            return None
         if not isinstance(raw, list):
             raise InvalidRequest(f"The document {location!r}: 'classes' must be a list.", inner_code="InvalidDocument", target=location)
         labels = [item.get("category") if isinstance(item, dict) else item for item in raw]
     else:
-        raw = doc.get("class")
-        if raw is None:
-            return None
         labels = [raw.get("category") if isinstance(raw, dict) else raw]
     for label in labels:
+        if not isinstance(label, str):
+            shape = "[{'category': 'name'}, ...]" if kind == MULTI else "{'category': 'name'}"
+            raise InvalidRequest(f"The document {location!r} has the tag {label!r}; a tag is a class name, "
+                                 f"written '{key}': {shape}.", inner_code="InvalidDocument", target=location)
         if label not in classes:
             raise InvalidRequest(
                 f"The document {location!r} is tagged {label!r}, which is not a class of the project "
@@ -151,6 +170,11 @@ def _labels(doc: dict[str, Any], kind: str, classes: set[str], location: str) ->
                 target=location,
             )
     return sorted(set(labels), key=labels.index)
+
+
+def _json_type(value: Any) -> str:
+    return {type(None): "null", dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number")
 
 
 def export_project(ctx: Context, name: str) -> dict[str, Any]:
