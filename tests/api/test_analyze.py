@@ -102,6 +102,13 @@ def test_request_limits(served):
     assert dup.status_code == 400
     bad_kind = submit(served, [{"id": "1", "text": "a"}], [dict(task(), kind="EntityRecognition")])
     assert bad_kind.status_code == 400
+    # values of the wrong JSON type: 400s at submit, not a 500 or a job that fails later
+    one = [{"id": "1", "text": "a"}]
+    for body, phrase in (({"analysisInput": [1], "tasks": [task()]}, "analysisInput must be an object"),
+                         ({"analysisInput": {"documents": one}, "tasks": [dict(task(), parameters="x")]}, "as strings"),
+                         ({"analysisInput": {"documents": one}, "tasks": [task(project=["bank"])]}, "as strings")):
+        response = served.post(JOBS, params=V, json=body)
+        assert response.status_code == 400 and phrase in response.json()["error"]["message"], response.text
 
 
 def test_paging_with_top_and_skip(served):
@@ -139,7 +146,8 @@ def test_synchronous_classify_route(served, banking):
     assert too_many.status_code == 400
     missing = served.post(CLASSIFY.format(p="bank", d="nope"), json={"documents": docs[:1]})
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "NotFound"
-    assert served.post(CLASSIFY.format(p="bank", d="prod"), json={"texts": ["a"]}).status_code == 400
+    no_documents = served.post(CLASSIFY.format(p="bank", d="prod"), json={"texts": ["a"]})
+    assert no_documents.status_code == 400 and "send documents as" in no_documents.json()["error"]["message"]
 
 
 def test_openapi_documents_the_sync_route(served):

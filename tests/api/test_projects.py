@@ -53,6 +53,7 @@ def test_bad_requests_get_the_envelope(client):
         (client.get(A), 400, "InvalidRequest"),
         (client.get(A, params={"api-version": "1999-01-01"}), 400, "InvalidRequest"),
         (client.patch(f"{A}/x", params=V, content=b"{not json", headers=PATCH), 400, "InvalidArgument"),
+        (client.patch(f"{A}/x", params=V, json=dict(BODY, projectName="x", settings="x"), headers=PATCH), 400, "InvalidArgument"),
         (client.get(f"{A}/nope", params=V), 404, "ProjectNotFound"),
         (client.get("/language/no/such/route", params=V), 404, "NotFound"),
     ]
@@ -61,6 +62,17 @@ def test_bad_requests_get_the_envelope(client):
         error = response.json()["error"]
         assert error["code"] == code and error["message"]
         assert "Retry-After" not in response.headers  # azure-core would retry a 4xx that has one
+
+
+def test_a_patch_of_the_wrong_type_is_refused_and_changes_nothing(client):
+    client.patch(f"{A}/k", params=V, json=dict(BODY, projectName="k"), headers=PATCH)
+    before = client.get(f"{A}/k", params=V).json()
+    for patch, phrase in (({"settings": "x"}, "settings must be a JSON object"), ({"settings": [1]}, "settings must be a JSON object"),
+                          ({"language": None}, "language cannot be removed"),
+                          ({"storageInputContainerName": None}, "storageInputContainerName cannot be removed")):
+        response = client.patch(f"{A}/k", params=V, json=patch, headers=PATCH)
+        assert response.status_code == 400 and phrase in response.json()["error"]["message"], response.text
+    assert client.get(f"{A}/k", params=V).json() == before
 
 
 def test_kind_cannot_change(client):

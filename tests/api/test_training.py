@@ -67,15 +67,19 @@ def test_same_data_and_seed_give_the_same_evaluation(client, banking):
     assert first == second
 
 
-def test_training_requests_are_checked_before_queuing(client, banking):
+def test_training_requests_are_checked_before_queuing(client, banking, emotions):
     create_and_import(client, "small", SINGLE, banking["train"][:6])
     create_and_import(client, "ok", SINGLE, banking["train"])
+    untagged = [dict(row, labels=[]) for row in emotions[:30]]  # multi-label: tagged, but with no class at all
+    create_and_import(client, "none", MULTI, untagged)
     cases = [
         ("small", {"modelLabel": "m", "trainingConfigVersion": "linear"}, "at least 10"),
         ("ok", {"modelLabel": "m", "trainingConfigVersion": "v99"}, "trainingConfigVersion"),
         ("ok", {"modelLabel": "bad label", "trainingConfigVersion": "linear"}, "model name"),
         ("ok", {"modelLabel": "m", "evaluationOptions": {"kind": "percentage", "trainingSplitPercentage": 70, "testingSplitPercentage": 20}}, "add up to 100"),
         ("ok", {"modelLabel": "m", "evaluationOptions": {"kind": "manual"}}, "test set"),
+        ("ok", {"modelLabel": "m", "trainingConfigVersion": ["latest"]}, "trainingConfigVersion ['latest'] is unknown"),
+        ("none", {"modelLabel": "m", "trainingConfigVersion": "linear"}, "No document of the training set has a class"),
     ]
     for project, body, phrase in cases:
         response = client.post(f"{A}/{project}/:train", params=V, json=body)

@@ -227,7 +227,7 @@ def classify(
                                     "or txt (one document per line); '-' for stdin."),
     output: Path = typer.Option(None, "--output", "-o", help="Write here instead of stdout; an existing file is RESUMED (see below)."),
     fmt: OutputFormat = typer.Option(None, "--format", help="Output format (default: csv for a .csv output, else jsonl)."),
-    top: int = typer.Option(None, "--top", min=1, help="Also list the next best classes, up to K predictions per document."),
+    top: int = typer.Option(None, "--top", min=1, help="Also list the next best classes, up to K predictions per document (a multi-label document keeps all its chosen classes, even more than K)."),
     input_format: InputFormat = typer.Option(InputFormat.auto,
                                              help="auto: from INPUT's name (.jsonl, .csv, else txt); stdin: jsonl if it starts with '{'."),
     text_column: str = typer.Option("text", help="Field/column with the text (jsonl, csv)."),

@@ -43,10 +43,12 @@ def document_error(doc_id: str, message: str) -> dict[str, Any]:
                                     "innererror": {"code": "InvalidDocument", "message": message}}}
 
 
-def check_documents(raw: Any, max_documents: int, max_total_chars: int | None) -> list[dict[str, Any]]:
-    """Request-level checks: a non-empty list of {id, text}, unique ids, within the limits."""
+def check_documents(raw: Any, max_documents: int, max_total_chars: int | None,
+                    field: str = "analysisInput.documents") -> list[dict[str, Any]]:
+    """Request-level checks: a non-empty list of {id, text}, unique ids, within the limits
+    (``field``: where the request carries them, for the error message)."""
     if not isinstance(raw, list) or not raw:
-        raise InvalidArgument("The request has no documents: send analysisInput.documents as a non-empty list.", inner_code="MissingInputDocuments")
+        raise InvalidArgument(f"The request has no documents: send {field} as a non-empty list.", inner_code="MissingInputDocuments")
     if len(raw) > max_documents:
         raise InvalidArgument(
             f"The request has {len(raw)} documents; the limit is {max_documents} per request. Split it into several requests.",
@@ -93,7 +95,11 @@ def classify_documents(ctx: Context, project_name: str, deployment_name: str, do
 def submit(ctx: Context, body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidArgument("The body must be a JSON object with analysisInput and tasks.", inner_code="InvalidRequestBodyFormat")
-    docs = check_documents((body.get("analysisInput") or {}).get("documents"), ctx.settings.max_documents_per_request, ctx.settings.max_characters_per_request)
+    analysis_input = body.get("analysisInput") or {}
+    if not isinstance(analysis_input, dict):
+        raise InvalidArgument('analysisInput must be an object: {"documents": [{"id": "1", "text": "..."}]}.',
+                              inner_code="MissingInputDocuments", target="analysisInput")
+    docs = check_documents(analysis_input.get("documents"), ctx.settings.max_documents_per_request, ctx.settings.max_characters_per_request)
     tasks = body.get("tasks")
     if not isinstance(tasks, list) or not tasks:
         raise InvalidArgument("The request has no tasks: add a CustomSingleLabelClassification or CustomMultiLabelClassification task.")
@@ -103,8 +109,10 @@ def submit(ctx: Context, body: Any) -> dict[str, Any]:
         if kind not in PROJECT_KINDS:
             raise InvalidArgument(f"tasks[{index}].kind {kind!r} is not supported: use {' or '.join(PROJECT_KINDS)}.", target=f"tasks[{index}].kind")
         params = task.get("parameters") or {}
-        if not params.get("projectName") or not params.get("deploymentName"):
-            raise InvalidArgument(f"tasks[{index}].parameters needs projectName and deploymentName.", target=f"tasks[{index}].parameters")
+        names = [params.get(key) for key in ("projectName", "deploymentName")] if isinstance(params, dict) else []
+        if len(names) != 2 or not all(isinstance(n, str) and n for n in names):
+            raise InvalidArgument(f"tasks[{index}].parameters needs projectName and deploymentName as strings.",
+                                  target=f"tasks[{index}].parameters")
         clean.append({"taskName": str(task.get("taskName", index)), "kind": kind,
                       "projectName": params["projectName"], "deploymentName": params["deploymentName"]})
     payload = {"displayName": body.get("displayName"), "documents": docs, "tasks": clean}

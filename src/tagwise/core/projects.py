@@ -88,9 +88,12 @@ def _merge(existing: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
         raise Conflict(
             f"The project {existing['name']} is {existing['kind']}; its kind cannot change. Create a new project instead."
         )
-    if patch.get("language") is not None:
+    for field in ("language", "storageInputContainerName"):  # JSON merge patch: null would delete a required field
+        if field in patch and patch[field] is None:
+            raise InvalidArgument(f"{field} cannot be removed; send a new value or leave it out.", target=field)
+    if "language" in patch:
         values["language"] = _language(patch["language"])
-    if patch.get("storageInputContainerName") is not None:
+    if "storageInputContainerName" in patch:
         values["storage_container"] = _container(patch["storageInputContainerName"])
     if "multilingual" in patch:
         values["multilingual"] = _bool(patch["multilingual"] or False, "multilingual")
@@ -101,7 +104,7 @@ def _merge(existing: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
             values["settings"] = {}
         else:
             merged = dict(existing["settings"] or {})
-            for key, value in (patch["settings"] or {}).items():
+            for key, value in _settings(patch["settings"]).items():  # _settings refuses what is not an object
                 if value is None:
                     merged.pop(key, None)
                 else:

@@ -57,6 +57,8 @@ def _guidance(project: dict[str, Any], tagged: int, total: int, classes: list[di
     used = [c for c in classes if c["total"] > 0]
     if project["kind"] != MULTI and tagged and len(used) < 2:
         tips.append({"level": "error", "message": "A single-label model needs tagged documents of at least two classes."})
+    if project["kind"] == MULTI and tagged and not used:
+        tips.append({"level": "error", "message": "No document has a class yet: a multi-label model needs some documents tagged with at least one."})
     empty = [c["name"] for c in classes if c["total"] == 0]
     if empty and tagged:
         tips.append({"level": "warning", "message": f"No tagged examples yet for: {_names(empty)}."})

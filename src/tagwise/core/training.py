@@ -46,7 +46,7 @@ def resolve_version(value: Any) -> str:
     versions = config_versions()
     if value in (None, "", LATEST):
         return DEFAULT_RECIPE
-    if value not in versions:
+    if not isinstance(value, str) or value not in versions:
         raise InvalidArgument(
             f"trainingConfigVersion {value!r} is unknown; use 'latest' or one of: {', '.join(versions)}.",
             target="trainingConfigVersion",
@@ -109,6 +109,9 @@ def _check_trainable(project: dict[str, Any], train: list[dict], test: list[dict
         raise InvalidArgument("No documents are in the training set.", target="evaluationOptions")
     if project["kind"] != MULTI and len({d["labels"][0] for d in train}) < 2:
         raise InvalidArgument("Training a single-label model needs documents of at least two classes in the training set.", target="documents")
+    if project["kind"] == MULTI and not any(d["labels"] for d in train):
+        raise InvalidArgument("No document of the training set has a class: a multi-label model needs some documents "
+                              "tagged with at least one class (documents with none are fine next to them).", target="documents")
 
 
 def split(docs: list[dict[str, Any]], kind: str, evaluation: dict[str, Any]) -> tuple[list[dict], list[dict]]:

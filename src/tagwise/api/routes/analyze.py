@@ -53,7 +53,7 @@ class ClassifyDocument(BaseModel):
 
 class ClassifyRequest(BaseModel):
     documents: list[ClassifyDocument] = Field(description="Up to TAGWISE_MAX_SYNC_DOCUMENTS (default 1,000) documents.")
-    top: int | None = Field(None, ge=1, description="Also list the next best classes, up to this many entries per document.")
+    top: int | None = Field(None, ge=1, description="Also list the next best classes, up to this many entries per document. The chosen classes are always all listed, so a multi-label document may have more.")
 
 
 def _inlined(model: type[BaseModel]) -> dict[str, Any]:
@@ -105,7 +105,7 @@ async def classify(request: Request, project: str, deployment: str) -> JSONRespo
     top = body.get("top")
     if top is not None and (not isinstance(top, int) or isinstance(top, bool) or top < 1):
         raise InvalidArgument("top must be a whole number of at least 1.", target="top")
-    docs = analyze.check_documents(body.get("documents"), ctx.settings.max_sync_documents, None)
+    docs = analyze.check_documents(body.get("documents"), ctx.settings.max_sync_documents, None, field="documents")
     results = analyze.classify_documents(ctx, project, deployment, docs, top=top)
     results.pop("kind")
     for key in ("documents", "errors"):
