@@ -74,6 +74,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
             request.scope["path"] = _SLASHES.sub("/", path)
         return await call_next(request)
 
+    app.add_middleware(errors.UnexpectedErrors)  # added last, so it wraps the other middleware too
+
     for module in (projects, training, models, deployments, analyze, blobs, keys):
         app.include_router(module.router)
     app.include_router(studio.router)  # the web studio at /studio (serves its own static assets)

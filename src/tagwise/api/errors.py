@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -75,7 +76,40 @@ def install(app: FastAPI) -> None:
         return JSONResponse({"error": err.to_error_object()}, status_code=exc.status_code)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:  # what UnexpectedErrors did not see
         log.exception("unexpected error")
-        err = TagwiseError(f"An unexpected error occurred ({type(exc).__name__}); the server log has the details.")
-        return JSONResponse({"error": err.to_error_object()}, status_code=500)
+        return unexpected_response(exc)
+
+
+def unexpected_response(exc: Exception) -> JSONResponse:
+    err = TagwiseError(f"An unexpected error occurred ({type(exc).__name__}); the server log has the details.")
+    return JSONResponse({"error": err.to_error_object()}, status_code=500)
+
+
+class UnexpectedErrors:
+    """ASGI middleware, outside the others: an exception that no handler took becomes the 500
+    envelope here, logged once. Starlette's own last resort (the ``Exception`` handler above) answers
+    and then re-raises, so uvicorn logged the traceback a second time and closed the connection,
+    and a client's next request on it failed."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:  # half a response is out: nothing sensible can follow it
+                raise
+            log.exception("unexpected error")
+            await unexpected_response(exc)(scope, receive, send)
