@@ -44,7 +44,7 @@ def run_training(ctx: Context, job_id: str, on_percent: Callable[[int], None] | 
         jobs.fail(ctx, job_id, "Training was interrupted (the tagwise command was stopped). Start it again.")
         raise
     except Exception as exc:  # noqa: BLE001 - a job must end failed with a reason, whatever broke
-        jobs.fail(ctx, job_id, f"Training failed: {type(exc).__name__}: {exc}")
+        jobs.fail(ctx, job_id, jobs.crash_reason("Training", exc))
     finally:
         alive.stop()
 

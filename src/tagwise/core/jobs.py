@@ -110,6 +110,14 @@ def fail(ctx: Context, job_id: str, message: str, code: str = "InternalServerErr
         )
 
 
+def crash_reason(what: str, exc: BaseException) -> str:
+    """A failed job's message for an unexpected exception: its type and first line (a database
+    error's following lines hold the SQL statement and its parameters, which belong in the log)."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    first = first if len(first) <= 300 else first[:297] + "..."
+    return f"{what} failed: {type(exc).__name__}" + (f": {first}" if first else "")
+
+
 def request_cancel(ctx: Context, job_id: str) -> None:
     """Cancel: a job not started yet ends at once; a running one is stopped by its runner."""
     with ctx.db.write() as conn:

@@ -112,7 +112,7 @@ class JobRunner:
             analyze.run_job(self.ctx, job_id)
         except Exception as exc:
             log.exception("analyze job %s", job_id)
-            jobs.fail(self.ctx, job_id, f"The analysis failed: {type(exc).__name__}: {exc}")
+            jobs.fail(self.ctx, job_id, jobs.crash_reason("The analysis", exc))
         finally:
             self._own(job_id, False)
 

@@ -50,7 +50,7 @@ def main(job_id: str) -> int:
         return 1
     except Exception as exc:  # noqa: BLE001 - a job must end failed with a reason, whatever broke
         traceback.print_exc()
-        jobs.fail(ctx, job_id, f"Training failed: {type(exc).__name__}: {exc}")
+        jobs.fail(ctx, job_id, jobs.crash_reason("Training", exc))
         return 1
     finally:
         ctx.close()
