@@ -106,7 +106,8 @@ def test_request_limits(served):
     one = [{"id": "1", "text": "a"}]
     for body, phrase in (({"analysisInput": [1], "tasks": [task()]}, "analysisInput must be an object"),
                          ({"analysisInput": {"documents": one}, "tasks": [dict(task(), parameters="x")]}, "as strings"),
-                         ({"analysisInput": {"documents": one}, "tasks": [task(project=["bank"])]}, "as strings")):
+                         ({"analysisInput": {"documents": one}, "tasks": [task(project=["bank"])]}, "as strings"),
+                         ({"analysisInput": {"documents": one}, "tasks": [task()], "displayName": {"a": 1}}, "displayName must be a string")):
         response = served.post(JOBS, params=V, json=body)
         assert response.status_code == 400 and phrase in response.json()["error"]["message"], response.text
 
@@ -117,6 +118,7 @@ def test_paging_with_top_and_skip(served):
     assert len(first["tasks"]["items"][0]["results"]["documents"]) == 3
     assert "top=3" in first["nextLink"] and "skip=3" in first["nextLink"] and first["nextLink"].startswith("http://testserver/")
     second = served.get(first["nextLink"]).json()
+    assert "must be true or false" in served.get(first["nextLink"] + "&showStats=maybe").json()["error"]["message"]
     assert [d["id"] for d in second["tasks"]["items"][0]["results"]["documents"]] == ["3", "4", "5"]
 
 

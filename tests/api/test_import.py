@@ -129,3 +129,9 @@ def test_a_malformed_file_never_reads_as_an_empty_one(client, banking, emotions)
         assert response.status_code == 400, (phrase, response.text)
         assert phrase in response.json()["error"]["message"], phrase
     assert (export(client, "keep"), export(client, "emo")) == before
+
+
+def test_export_refuses_a_model_label_that_does_not_exist(client, banking):
+    create_and_import(client, "bank", SINGLE, banking["train"][:20])
+    response = client.post(f"{A}/bank/:export", params=dict(V, stringIndexType="Utf16CodeUnit", trainedModelLabel="nosuch"))
+    assert response.status_code == 404 and "nosuch" in response.json()["error"]["message"]

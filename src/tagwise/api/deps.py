@@ -114,3 +114,12 @@ def int_param(request: Request, name: str, default: int | None = None, *, minimu
     if value < minimum:
         raise InvalidArgument(f"The query parameter {name} must be at least {minimum}.", target=name)
     return value
+
+
+def bool_param(request: Request, name: str, default: bool = False) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() not in ("true", "false"):
+        raise InvalidArgument(f"The query parameter {name} must be true or false, not {raw!r}.", target=name)
+    return raw.lower() == "true"

@@ -115,7 +115,10 @@ def submit(ctx: Context, body: Any) -> dict[str, Any]:
                                   target=f"tasks[{index}].parameters")
         clean.append({"taskName": str(task.get("taskName", index)), "kind": kind,
                       "projectName": params["projectName"], "deploymentName": params["deploymentName"]})
-    payload = {"displayName": body.get("displayName"), "documents": docs, "tasks": clean}
+    display_name = body.get("displayName")
+    if display_name is not None and not isinstance(display_name, str):
+        raise InvalidArgument("displayName must be a string.", target="displayName")
+    payload = {"displayName": display_name, "documents": docs, "tasks": clean}
     with ctx.db.write() as conn:
         return jobs.create(conn, "analyze", None, payload)
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from tagwise.api.deps import absolute, api_version, check_key, context, int_param, json_body
+from tagwise.api.deps import absolute, api_version, bool_param, check_key, context, int_param, json_body
 from tagwise.api.responses import accepted, job_state
 from tagwise.core import analyze, jobs
 from tagwise.errors import InvalidArgument
@@ -27,7 +27,7 @@ async def submit(request: Request, version: str = Depends(api_version)) -> Respo
 @router.get("/language/analyze-text/jobs/{job_id}", tags=["runtime"], summary="Analyze job status and results (paged by top/skip)")
 def job_status(request: Request, job_id: str, version: str = Depends(api_version)) -> JSONResponse:
     ctx = context(request)
-    show_stats = (request.query_params.get("showStats") or "false").lower() == "true"
+    show_stats = bool_param(request, "showStats")
     top = int_param(request, "top", None, minimum=1)
     skip = int_param(request, "skip", 0) or 0
     body, next_page = analyze.describe_job(jobs.get(ctx, job_id, "analyze"), top=top, skip=skip, show_stats=show_stats,

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from tagwise.api.deps import absolute, api_version, check_key, context, json_body
 from tagwise.api.responses import accepted, job_state, page
-from tagwise.core import documents, jobs, projects, training
+from tagwise.core import documents, jobs, models, projects, training
 
 router = APIRouter(prefix="/language/authoring/analyze-text/projects", dependencies=[Depends(check_key)], tags=["authoring: projects"])
 
@@ -64,6 +64,9 @@ def import_job(request: Request, project: str, job_id: str, _v: str = Depends(ap
 def export_project(request: Request, project: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
     projects.get(ctx, project)
+    label = request.query_params.get("trainedModelLabel")
+    if label:  # tagwise exports the project's current documents; a model label must at least exist
+        models.get(ctx, project, label)
     job = jobs.record_done(ctx, "export", project, {})
     return accepted(request, f"/authoring/analyze-text/projects/{project}/export/jobs/{job['id']}", version)
 
