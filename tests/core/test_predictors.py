@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 import tagwise.ml
+from tagwise.api.errors import status_for
 from tagwise.core.predictors import PredictorCache
+from tagwise.errors import TagwiseError
 from tagwise.ml import build_model, save_model
 
 
@@ -30,3 +34,13 @@ def test_a_model_is_loaded_once_however_many_ask_at_once(tmp_path, monkeypatch):
         thread.join()
     assert len(loads) == 1 and len({id(model) for model in got}) == 1 and "m" in cache
     assert cache.get("m", tmp_path / "m").predict(["my card was declined"]) == ["card"]
+
+
+def test_a_damaged_model_folder_is_the_servers_fault_not_the_requests(tmp_path):
+    texts = [f"refund for order {i}" for i in range(10)] + [f"card {i} was declined" for i in range(10)]
+    save_model(build_model("linear").fit(texts, ["refund"] * 10 + ["card"] * 10), tmp_path / "m", metadata={})
+    (tmp_path / "m" / "arrays.npz").unlink()
+    cache = PredictorCache()
+    with pytest.raises(TagwiseError, match="model store cannot be loaded: .*arrays.npz is missing") as caught:
+        cache.get("m", tmp_path / "m")
+    assert status_for(caught.value) == 500 and "m" not in cache

@@ -48,6 +48,52 @@ def test_save_replaces_atomically(tmp_path, single_label_data):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no temp folders left behind
 
 
+def test_save_never_deletes_what_is_not_a_model(tmp_path, single_label_data):
+    texts, labels = single_label_data
+    model = build_model("linear").fit(texts, labels)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "important.txt").write_text("keep me")
+    (tmp_path / "afile").write_text("keep me too")
+    for taken in ("notes", "afile"):
+        with pytest.raises(InvalidArgument, match="exists and is not a tagwise model folder"):
+            save_model(model, tmp_path / taken, metadata={})
+    assert (tmp_path / "notes" / "important.txt").read_text() == "keep me"
+    assert (tmp_path / "afile").read_text() == "keep me too"
+    (tmp_path / "empty").mkdir()
+    save_model(model, tmp_path / "empty", metadata={})  # an empty folder is fine to fill
+    assert load_model(tmp_path / "empty").predict(texts[:5]) == model.predict(texts[:5])
+
+
+def test_a_damaged_folder_says_which_part(tmp_path, single_label_data):
+    texts, labels = single_label_data
+    good = tmp_path / "good"
+    save_model(build_model("linear").fit(texts, labels), good, metadata={})
+    manifest = json.loads((good / "manifest.json").read_text())
+
+    def damaged(name, change):
+        folder = tmp_path / name
+        folder.mkdir()
+        for part in good.iterdir():
+            (folder / part.name).write_bytes(part.read_bytes())
+        change(folder)
+        return folder
+
+    cases = {
+        "manifest.json cannot be read as JSON": lambda f: (f / "manifest.json").write_text("{not json"),
+        "is not a tagwise model folder": lambda f: (f / "manifest.json").write_text("[1, 2]"),
+        "unknown model class None": lambda f: (f / "manifest.json").write_text(
+            json.dumps({k: v for k, v in manifest.items() if k != "model_class"})),
+        "state.json cannot be read": lambda f: (f / "state.json").unlink(),
+        "arrays.npz is missing": lambda f: (f / "arrays.npz").unlink(),
+        "arrays.npz is not a numpy .npz archive": lambda f: (f / "arrays.npz").write_bytes(b"junk" * 10),
+        "does not hold a complete linear model": lambda f: (f / "state.json").write_text("{}"),
+    }
+    for i, (phrase, change) in enumerate(cases.items()):
+        with pytest.raises(InvalidArgument, match=phrase) as caught:
+            load_model(damaged(f"d{i}", change))
+        assert "allow_pickle" not in str(caught.value)
+
+
 def test_load_rejects_non_model(tmp_path):
     with pytest.raises(InvalidArgument):
         load_model(tmp_path)

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from tagwise.errors import InvalidArgument, TagwiseError
+
 NONE_CLASS = "None"
 
 
@@ -92,9 +94,11 @@ class PredictorCache:
 
             try:
                 model = load_model(Path(artifact))
-            except BaseException:
+            except BaseException as exc:
                 with self._lock:
                     self._loading.pop(model_id, None)
+                if isinstance(exc, InvalidArgument):  # the store's files, not the request, are wrong: a 500
+                    raise TagwiseError(f"The model's files in the model store cannot be loaded: {exc.message}") from None
                 raise
             with self._lock:
                 self._models[model_id] = model

@@ -43,10 +43,12 @@ def library_versions() -> dict[str, str]:
 
 
 def save_model(model: Any, path: Path, metadata: dict[str, Any]) -> None:
-    """Write ``model`` as a folder at ``path`` (replacing any model already there)."""
+    """Write ``model`` as a folder at ``path``, replacing a model folder already there; anything
+    else at ``path`` (a file, a folder of other things) is refused, never deleted."""
     from .recipes import model_class_key
 
     path = Path(path)
+    _check_replaceable(path)
     key = model_class_key(model)
     config, arrays = model.export_state()
     thresholds = model.thresholds_
@@ -84,29 +86,63 @@ def save_model(model: Any, path: Path, metadata: dict[str, Any]) -> None:
         raise
 
 
+def _check_replaceable(path: Path) -> None:
+    if not path.exists() and not path.is_symlink():
+        return
+    if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+        return
+    try:
+        read_manifest(path)
+    except InvalidArgument:
+        raise InvalidArgument(f"{path} exists and is not a tagwise model folder: save the model somewhere else, "
+                              "or remove it first (tagwise only replaces a model it saved)") from None
+
+
 def read_manifest(path: Path) -> dict[str, Any]:
     manifest_path = Path(path) / "manifest.json"
     if not manifest_path.is_file():
         raise InvalidArgument(f"no saved model at {path} (manifest.json missing)")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    if manifest.get("kind") != MANIFEST_KIND or manifest.get("format_version") != FORMAT_VERSION:
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidArgument(f"{manifest_path} cannot be read as JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("kind") != MANIFEST_KIND or manifest.get("format_version") != FORMAT_VERSION:
         raise InvalidArgument(f"{path} is not a tagwise model folder of format {FORMAT_VERSION}")
     return manifest
 
 
 def load_model(path: Path) -> Any:
-    """Load a folder written by :func:`save_model`; predictions match the saved model exactly."""
+    """Load a folder written by :func:`save_model`; predictions match the saved model exactly.
+
+    ``state.json`` and ``arrays.npz`` are what the model is made of; the manifest's classes,
+    thresholds and info describe them for people and tools, and editing them changes nothing.
+    A folder that is damaged or incomplete raises ``InvalidArgument`` saying which part."""
+    import zipfile
+
     from .recipes import MODEL_CLASSES
 
     path = Path(path)
     manifest = read_manifest(path)
-    cls = MODEL_CLASSES.get(manifest["model_class"])
+    key = manifest.get("model_class")
+    cls = MODEL_CLASSES.get(key) if isinstance(key, str) else None
     if cls is None:
-        raise InvalidArgument(f"unknown model class {manifest['model_class']!r} in {path}")
-    config = json.loads((path / "state.json").read_text(encoding="utf-8"))
-    with np.load(path / "arrays.npz", allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    return cls.from_state(config, arrays)
+        raise InvalidArgument(f"unknown model class {key!r} in {path}/manifest.json; known: {', '.join(MODEL_CLASSES)}")
+    try:
+        config = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidArgument(f"{path}/state.json cannot be read ({exc}); the model folder is incomplete") from None
+    try:
+        with np.load(path / "arrays.npz", allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except FileNotFoundError:
+        raise InvalidArgument(f"{path}/arrays.npz is missing; the model folder is incomplete") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # numpy's own message suggests unpickling: not here
+        raise InvalidArgument(f"{path}/arrays.npz is not a numpy .npz archive of plain arrays") from None
+    try:
+        return cls.from_state(config, arrays)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise InvalidArgument(f"{path} does not hold a complete {key} model ({type(exc).__name__}: {exc}); "
+                              "save or train it again") from None
 
 
 def _write_json(path: Path, obj: Any) -> None:
