@@ -72,6 +72,17 @@ def test_clear_errors():
         TextClassifier(recipe="linear").fit(["a b", "c d", "a c"], ["x", None, "y"])
     with pytest.raises(InvalidArgument, match="multi-label .* document 2 has 'y'"):
         TextClassifier(recipe="linear").fit(["a b", "c d", "a c"], [["x"], [], "y"])
+    fitted = TextClassifier(recipe="linear").fit(np.array(["a b", "c d", "a c", "b d"]), np.array(["x", "y", "x", "y"]))
+    assert fitted.classes_ == ["x", "y"] and type(fitted.classes_[0]) is str and type(fitted.predict(["a b"])[0]) is str
+    for table in (np.array([["a b"], ["c d"]]), {"text": "a b"}):  # a DataFrame's df[['text']] or a dict gave its keys
+        with pytest.raises(InvalidArgument, match="one-dimensional list of texts"):
+            fitted.predict(table)
+    with pytest.raises(InvalidArgument, match="one label per text"):
+        TextClassifier(recipe="linear").fit(["a b", "c d"], {"a b": "x", "c d": "y"})
+    with pytest.raises(InvalidArgument, match=r"y_true\[1\] is 2: every item must be a class name"):
+        evaluate(["a", 2], ["a", "a"])
+    with pytest.raises(InvalidArgument, match="2 true labels but 1 predictions"):
+        evaluate(["a", "b"], ["a"])
     with pytest.raises(InvalidArgument, match="unknown model recipe"):
         TextClassifier(recipe="nope").fit(["a", "b"], ["x", "y"])
 

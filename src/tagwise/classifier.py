@@ -13,7 +13,7 @@ model saved here is the same kind of folder a training job writes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +45,15 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """Learn from the texts; returns ``self``."""
         from tagwise.ml import build_model
 
+        texts = _texts(texts)
+        if isinstance(labels, Mapping) or getattr(labels, "ndim", 1) != 1:
+            raise InvalidArgument("Pass one label per text: a list or a column such as df['label'] (for multi-label, "
+                                  "a list of lists of labels), not a table or a dict.")
         labels = list(labels)
         multi = bool(labels) and not isinstance(labels[0], str)
         self.model_ = build_model(self._recipe_name(), multi_label=multi, seed=self.seed, language=self.language,
                                   cache_dir=Path(self.cache_dir) if self.cache_dir else None, **(self.params or {}))
-        self.model_.fit(list(texts), labels)
+        self.model_.fit(texts, labels)
         return self
 
     def _recipe_name(self) -> str:
@@ -113,6 +117,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 def _texts(texts: Sequence[str]) -> list[str]:
     if isinstance(texts, str):
         raise InvalidArgument("Pass a list of texts, e.g. predict([text]), not a single string.")
+    if isinstance(texts, Mapping) or getattr(texts, "ndim", 1) != 1:  # a dict or a DataFrame would give its keys
+        raise InvalidArgument("Pass a one-dimensional list of texts: a column such as df['text'], "
+                              "not a table (df[['text']]) or a dict.")
     return list(texts)
 
 
@@ -133,8 +140,17 @@ def evaluate(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[str]
     from tagwise.ml import evaluate as ml_evaluate
 
     y_true, y_pred = list(y_true), list(y_pred)
+    if len(y_true) != len(y_pred):
+        raise InvalidArgument(f"got {len(y_true)} true labels but {len(y_pred)} predictions")
     if multi_label is None:
         multi_label = bool(y_true) and not isinstance(y_true[0], str)
+    for name, items in (("y_true", y_true), ("y_pred", y_pred)):
+        for i, item in enumerate(items):
+            ok = (not isinstance(item, str) and isinstance(item, Sequence | set | frozenset)
+                  and all(isinstance(x, str) for x in item)) if multi_label else isinstance(item, str)
+            if not ok:
+                raise InvalidArgument(f"{name}[{i}] is {item!r}: every item must be a "
+                                      f"{'list of class names' if multi_label else 'class name (a string)'}")
     if labels is None:
         true, predicted = ({x for item in items for x in (item if multi_label else [item])} for items in (y_true, y_pred))
         # single-label "None" is an abstention, unless it is a true label (out-of-scope examples)

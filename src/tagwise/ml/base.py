@@ -48,6 +48,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             if wrong is not None:
                 raise InvalidArgument("single-label training needs exactly one string label per document; "
                                       f"document {wrong} has {_shown(y[wrong])}")
+            y = [str(label) for label in y]  # numpy's str_ too: classes come back as plain strings
             self.classes_ = sorted(set(y))
             index = {c: j for j, c in enumerate(self.classes_)}
             encoded = np.array([index[label] for label in y], dtype=np.int64)
