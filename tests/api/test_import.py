@@ -80,6 +80,9 @@ def test_import_rejects_bad_documents_with_reasons(client, banking):
     dataset = project_file("p", SINGLE, rows)
     dataset["assets"]["documents"][1]["dataset"] = "Validation"
     cases["'Train' or 'Test'"] = dataset
+    number = project_file("p", SINGLE, rows)
+    number["assets"]["documents"][6]["text"] = 5
+    cases["'doc6.txt': 'text' must be a string, not 5"] = number
     for phrase, body in cases.items():
         response = client.post(f"{A}/p/:import", params=V, json=body)
         assert response.status_code == 400, phrase

@@ -60,6 +60,8 @@ def check_kind(value: object) -> str:
 
 
 def check_text(value: object, location: str, max_chars: int) -> str:
+    if value is not None and not isinstance(value, str):
+        raise InvalidRequest(f"The document {location!r}: 'text' must be a string, not {value!r}.", inner_code="InvalidDocument", target=location)
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest(f"The document {location!r} has no text.", inner_code="InvalidDocument", target=location)
     if len(value) > max_chars:
