@@ -87,3 +87,66 @@ def test_parallel_jobs_give_the_same_output_in_order(deployed, bank, tmp_path):
     assert parallel.read_text() == serial.read_text()
     missing = deployed.cli("classify", "bank", "nope", str(source), "-o", str(tmp_path / "x.jsonl"), "--jobs", "2")
     assert missing.exit_code == 1 and "deployment nope could not be found" in missing.stderr
+
+
+def jsonl_queries(bank, path, prefix: str, n: int):
+    path.write_text("".join(json.dumps({"id": f"{prefix}{i}", "text": bank.test[i % len(bank.test)]["text"]}) + "\n" for i in range(n)))
+    return path
+
+
+def test_resume_refuses_an_output_that_is_not_this_inputs(deployed, bank, tmp_path):
+    from tests.cli.test_errors import one_error_line
+
+    first, other = jsonl_queries(bank, tmp_path / "a.jsonl", "a", 30), jsonl_queries(bank, tmp_path / "b.jsonl", "b", 30)
+    out = tmp_path / "out.jsonl"
+    ok(deployed.cli("classify", "bank", "prod", str(first), "-o", str(out)))
+    before = out.read_text()
+
+    def refused(*args: str) -> str:
+        message = one_error_line(deployed.cli("classify", "bank", "prod", *args), code=2)
+        assert out.read_text() == before
+        return message
+
+    # (a) jsonl in OUT, csv asked for
+    message = refused(str(first), "-o", str(out), "--format", "csv")
+    assert f"{out} holds jsonl, not csv" in message and "--restart" in message
+    # (b) OUT was written for another input
+    message = refused(str(other), "-o", str(out))
+    assert f"{out} does not look like the output of {other}" in message and "--restart" in message
+    # (c) OUT holds more documents than the input has
+    shorter = jsonl_queries(bank, tmp_path / "short.jsonl", "a", 10)
+    message = refused(str(shorter), "-o", str(out))
+    assert f"{out} holds 30 documents but {shorter} has only 10" in message and "--restart" in message
+    # a csv OUT and a jsonl run: refused the other way round too
+    as_csv = tmp_path / "out.csv"
+    ok(deployed.cli("classify", "bank", "prod", str(first), "-o", str(as_csv)))
+    csv_before = as_csv.read_text()
+    assert "--restart" in one_error_line(deployed.cli("classify", "bank", "prod", str(first), "-o", str(as_csv), "--format", "jsonl"), code=2)
+    assert as_csv.read_text() == csv_before
+    # the same input still resumes (nothing left to do)
+    assert "classified 0 documents" in ok(deployed.cli("classify", "bank", "prod", str(first), "-o", str(out))).stderr
+    assert "classified 0 documents" in ok(deployed.cli("classify", "bank", "prod", str(first), "-o", str(as_csv))).stderr
+
+
+def test_output_cannot_be_the_input(deployed, bank, tmp_path):
+    from tests.cli.test_errors import one_error_line
+
+    source = jsonl_queries(bank, tmp_path / "in.jsonl", "a", 5)
+    before = source.read_text()
+    for extra in ([], ["--restart"]):
+        message = one_error_line(deployed.cli("classify", "bank", "prod", str(source), "-o", str(source), *extra), code=2)
+        assert "is the input" in message and source.read_text() == before
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_bad_line_stops_after_writing_every_document_before_it(deployed, bank, tmp_path, jobs):
+    from tests.cli.test_errors import one_error_line
+
+    source = jsonl_queries(bank, tmp_path / "in.jsonl", "q", 400)
+    lines = source.read_text().splitlines(keepends=True)
+    lines[250] = "not json\n"
+    source.write_text("".join(lines))
+    out = tmp_path / "out.jsonl"
+    result = deployed.cli("classify", "bank", "prod", str(source), "-o", str(out), "--batch-size", "100", "--jobs", jobs)
+    assert f"{source}:251: not a JSON line" in one_error_line(result, code=2)
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [f"q{i}" for i in range(250)]

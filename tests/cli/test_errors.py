@@ -99,3 +99,21 @@ def test_a_folder_that_is_no_encoder_is_one_clear_line(data_dir, tmp_path):
     result = cli("serve")
     assert result.exit_code == 2 and "Traceback" not in result.stderr + result.stdout
     assert result.stderr.startswith(f"error: TAGWISE_ENCODER_MODEL_DIR: encoder folder {tmp_path}: missing config.json")
+
+
+def test_export_to_a_folder_or_a_missing_folder_names_the_path_and_leaves_nothing(cli, tmp_path):
+    ok(cli("project", "create", "bank", "--kind", "single"))
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    assert f"{folder} is a folder" in one_error_line(cli("export", "bank", "-o", str(folder)), code=2)
+    missing = tmp_path / "nowhere" / "bank.json"
+    message = one_error_line(cli("export", "bank", "-o", str(missing)), code=2)
+    assert f"{missing}: no folder {missing.parent}" in message and ".tmp-" not in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "data"] and not any(folder.iterdir())
+
+
+def test_a_bad_recipe_is_a_usage_error(cli, bank):
+    ok(cli("import", "bank", str(bank.path("train.jsonl")), "--kind", "single"))
+    message = one_error_line(cli("train", "bank", "--model", "v1", "--recipe", "bogus"), code=2)
+    assert "--recipe 'bogus' is unknown" in message and "linear" in message
+    assert "--recipe" in one_error_line(cli("train", "bank", "--model", "v1", "--recipe", ""), code=2)

@@ -14,12 +14,12 @@ def test_local_lifecycle(cli, bank, tmp_path):
     assert "bank" in ok(cli("project", "list")).stdout
 
     imported = ok(cli("import", "bank", str(bank.path("train.jsonl")), "--split", "train"))
-    assert "160 documents" in imported.stderr
+    assert "160 documents" in imported.stdout  # results on stdout, for pipes
     appended = ok(cli("import", "bank", str(bank.path("test.jsonl")), "--split", "test", "--append"))
-    assert "200 documents" in appended.stderr and "160 train, 40 test" in appended.stderr
+    assert "200 documents" in appended.stdout and "160 train, 40 test" in appended.stdout
 
     trained = ok(cli("train", "bank", "--model", "v1", "--recipe", "linear", "--manual-split"))
-    assert "trained bank/v1" in trained.stderr and "on 40 test documents" in trained.stderr
+    assert "trained bank/v1" in trained.stdout and "on 40 test documents" in trained.stdout
 
     summary = json.loads(ok(cli("evaluate", "bank", "--model", "v1", "--json")).stdout)
     scores = summary["customSingleLabelClassificationEvaluation"]
@@ -80,7 +80,18 @@ def test_train_no_wait_leaves_the_job_queued_for_a_worker(cli, bank, data_dir):
     finally:
         ctx.close()
     busy = cli("train", "bank", "--model", "v2", "--recipe", "linear")
-    assert busy.exit_code == 1 and "already training" in busy.stderr
+    assert busy.exit_code == 1 and "already training" in busy.stderr and "tagwise train bank --cancel" in busy.stderr
+
+    cancelled = ok(cli("train", "bank", "--cancel"))
+    assert f"cancelled training job {job_id}" in cancelled.stderr
+    ctx = Context.open(Settings(data_dir=data_dir))
+    try:
+        assert jobs.get(ctx, job_id, "train", "bank")["status"] == "cancelled"
+    finally:
+        ctx.close()
+    assert "no training of bank is queued or running" in ok(cli("train", "bank", "--cancel")).stderr
+    ok(cli("train", "bank", "--model", "v2", "--recipe", "linear", "--no-wait"))  # no longer refused
+    assert cli("train", "nope", "--cancel").exit_code == 1
 
 
 def test_multi_label_lifecycle(cli, datasets, tmp_path):

@@ -29,7 +29,7 @@ def test_remote_lifecycle(remote, server, bank, tmp_path):
     ok(remote("import", "bank", str(bank.path("test.jsonl")), "--split", "test", "--append"))
 
     trained = ok(remote("train", "bank", "--model", "v1", "--recipe", "linear", "--manual-split"))
-    assert "on 40 test documents" in trained.stderr
+    assert "on 40 test documents" in trained.stdout
     summary = json.loads(ok(remote("evaluate", "bank", "--model", "v1", "--json")).stdout)
     assert set(summary["customSingleLabelClassificationEvaluation"]["classes"]) == set(bank.classes)
     assert "confusion matrix" in ok(remote("evaluate", "bank", "--model", "v1")).stdout
@@ -75,6 +75,12 @@ def test_no_wait_returns_the_operation_url(remote, bank):
     ok(remote("import", "quick", str(bank.path("train.jsonl")), "--kind", "single"))
     queued = ok(remote("train", "quick", "--model", "v1", "--recipe", "linear", "--no-wait"))
     assert "/train/jobs/" in queued.stdout
+    # The server's runner may already have finished the job: then there is nothing to cancel.
+    cancelled = ok(remote("train", "quick", "--cancel")).stderr
+    job_id = queued.stdout.strip().split("/train/jobs/")[1].split("?")[0]
+    assert f"training job {job_id}" in cancelled or "no training of quick is queued or running" in cancelled
+    busy = remote("train", "quick", "--model", "v2", "--recipe", "linear", "--no-wait")
+    assert busy.exit_code == 0 or "tagwise train quick --cancel" in busy.stderr
 
 
 def test_remote_service_errors_are_one_line(remote):

@@ -5,9 +5,10 @@ By default every command works on the local data dir (``TAGWISE_DATA_DIR``) with
 calls to a running server. One module per command group:
 
     projects.py  project create|list|show|delete      data.py      import, export (formats.py: file readers)
-    training.py  train, evaluate, deploy               classify.py  classify (streaming, resumable)
+    training.py  train (--cancel), evaluate, deploy    classify.py  classify (streaming; resume.py: resuming)
     serve.py     serve, worker                         common.py    backend choice, errors, progress
     backends.py  the local services or a remote server, behind the same calls
+    textfiles.py what the readers share: not UTF-8, CSV quotes, JSON errors as one FILE:LINE error
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from tagwise.settings import Settings
 
 PercentCallback = Callable[[int], None]
+ACTIVE = ("notStarted", "running", "cancelling")  # a training job in one of these blocks the next one
 
 
 class Backend(Protocol):
@@ -28,6 +29,7 @@ class Backend(Protocol):
     def export_project(self, name: str) -> dict[str, Any]: ...
     def start_training(self, name: str, body: dict[str, Any]) -> str: ...
     def wait_training(self, name: str, job: str, on_percent: PercentCallback) -> dict[str, Any]: ...
+    def cancel_training(self, name: str) -> list[dict[str, Any]]: ...
     def list_models(self, name: str) -> list[dict[str, Any]]: ...
     def evaluation_summary(self, name: str, label: str) -> dict[str, Any]: ...
     def list_deployments(self, name: str) -> list[dict[str, Any]]: ...
@@ -127,6 +129,16 @@ class LocalBackend:
                 return _raise_if_failed(state)
             time.sleep(0.5)
 
+    def cancel_training(self, name: str) -> list[dict[str, Any]]:
+        """Cancel the project's unfinished training jobs: ``[{"jobId", "status"}]`` after the request."""
+        from tagwise.core import jobs, projects
+
+        projects.get(self.ctx, name)
+        active = [job["id"] for job in jobs.list_for(self.ctx, "train", name) if job["status"] in ACTIVE]
+        for job_id in active:
+            jobs.request_cancel(self.ctx, job_id)
+        return [{"jobId": job_id, "status": jobs.get(self.ctx, job_id, "train", name)["status"]} for job_id in active]
+
     def list_models(self, name: str) -> list[dict[str, Any]]:
         from tagwise.core import models
 
@@ -177,3 +189,18 @@ class RemoteBackend:
     def wait_training(self, name: str, job: str, on_percent: PercentCallback) -> dict[str, Any]:
         # Client.wait raises with the job's error message when the training failed.
         return self.client.wait(job, lambda state: on_percent(overall_percent(state)))
+
+    def cancel_training(self, name: str) -> list[dict[str, Any]]:
+        """The API's ``POST .../train/jobs/{id}/:cancel`` for each unfinished job of ``GET .../train/jobs``."""
+        from tagwise.client import AUTHORING
+
+        jobs_url = f"{AUTHORING}/{name}/train/jobs"
+        active, page = [], self.client.request("GET", jobs_url).json()
+        while True:
+            active += [job["jobId"] for job in page.get("value", []) if job.get("status") in ACTIVE]
+            if not page.get("nextLink"):
+                break
+            page = self.client.request("GET", page["nextLink"]).json()
+        for job_id in active:
+            self.client.request("POST", f"{jobs_url}/{job_id}/:cancel")
+        return [{"jobId": job_id, "status": self.client.request("GET", f"{jobs_url}/{job_id}").json()["status"]} for job_id in active]

@@ -4,7 +4,8 @@ The input is read lazily in batches; each batch is classified (locally through
 ``analyze.classify_documents``, remotely through the synchronous ``:classify`` route) and its
 output lines are written in input order and flushed before the next batch is read. So an
 interrupted run leaves a prefix of the output, and a rerun skips as many documents as the
-output already holds.
+output already holds, after checking that the output is this input's (same format, and the id on
+its last line is the id of the input's document at that place).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import csv
 import io
 import json
 import multiprocessing
+import os
 import signal
 import sys
 import time
@@ -21,15 +23,15 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from enum import Enum
-from itertools import chain, islice
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
 import typer
 
 from tagwise.cli.common import UsageError, err, handle_errors, opened, progress
-
-CSV_FIELDS = ("id", "category", "confidenceScore", "error")
+from tagwise.cli.resume import CSV_FIELDS, Done, as_written, check_same_input, existing_output, skip
+from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, not_utf8
 
 
 class InputFormat(str, Enum):
@@ -51,8 +53,10 @@ class Engine(str, Enum):
 
 # -- reading --------------------------------------------------------------------------------
 
-def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_column: str = "id") -> Iterator[tuple[str, str]]:
-    """(id, text) pairs, lazily. Blank lines are skipped; a missing id is the line number."""
+def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_column: str = "id", *, where: str = "stdin",
+                   delimiter: str = ",") -> Iterator[tuple[str, str]]:
+    """(id, text) pairs, lazily. Blank lines are skipped; a missing id is the line number. ``where``
+    names the input in errors (``FILE:LINE: ...``)."""
     if fmt == "auto":
         first = stream.readline()
         fmt = "jsonl" if first.lstrip().startswith("{") else "txt"
@@ -60,7 +64,7 @@ def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_colu
     else:
         lines = stream
     if fmt == "csv":
-        yield from _csv_documents(stream, text_column, id_column)
+        yield from _csv_documents(stream, text_column, id_column, where, delimiter)
         return
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -71,46 +75,39 @@ def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_colu
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise UsageError(f"input line {number}: not a JSON line ({exc.msg})") from None
+            raise UsageError(f"{where}:{number}: not a JSON line ({json_problem(exc)})") from None
         if not isinstance(row, dict) or not isinstance(row.get(text_column), str):
-            raise UsageError(f"input line {number}: needs a JSON object with a string {text_column!r}")
+            raise UsageError(f"{where}:{number}: needs a JSON object with a string {text_column!r}")
         doc_id = row.get(id_column)
         yield (str(doc_id) if doc_id not in (None, "") else str(number)), row[text_column]
 
 
-def _csv_documents(stream: IO[str], text_column: str, id_column: str) -> Iterator[tuple[str, str]]:
-    csv.field_size_limit(sys.maxsize)
-    reader = csv.DictReader(stream)
+def _csv_documents(stream: IO[str], text_column: str, id_column: str, where: str, delimiter: str) -> Iterator[tuple[str, str]]:
+    reader = csv_reader(stream, where, delimiter)
     if text_column not in (reader.fieldnames or []):
         columns = ", ".join(reader.fieldnames or [])
-        raise UsageError(f"the CSV input has no column {text_column!r} (columns: {columns}); pick one with --text-column")
-    for number, row in enumerate(reader, start=2):
+        raise UsageError(f"{where}: no column {text_column!r} (columns: {columns}); pick one with --text-column")
+    for number, row in enumerate(csv_rows(reader, where), start=2):
         doc_id = row.get(id_column)
         yield (doc_id if doc_id else str(number)), row[text_column] or ""
 
 
 def batches(docs: Iterator[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
-    while batch := list(islice(docs, size)):
+    """Lists of ``size`` documents; when reading fails (a bad line), the documents before it still come
+    as a last batch, so the output holds everything up to the bad line and a rerun resumes there."""
+    batch: list[tuple[str, str]] = []
+    try:
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) == size:
+                yield batch
+                batch = []
+    except Exception:
+        if batch:
+            yield batch
+        raise
+    if batch:
         yield batch
-
-
-# -- resuming -------------------------------------------------------------------------------
-
-def complete_lines(path: Path) -> int:
-    """Count the file's complete lines and cut off a partial last line (an interrupted write)."""
-    count, end_of_last = 0, 0
-    position = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            count += chunk.count(b"\n")
-            last = chunk.rfind(b"\n")
-            if last >= 0:
-                end_of_last = position + last + 1
-            position += len(chunk)
-    if end_of_last != position:
-        with open(path, "r+b") as fh:
-            fh.truncate(end_of_last)
-    return count
 
 
 def _count_lines(path: Path) -> int:
@@ -147,8 +144,9 @@ def classify_batches(be: Any, name: str, deployment: str, source: Iterator[Batch
     else:
         pool, call = ThreadPoolExecutor(jobs), be.classify
     pending: deque[tuple[Batch, Future]] = deque()
+    read_error: list[Exception] = []
     try:
-        for batch in source:
+        for batch in _until_error(source, read_error):
             pending.append((batch, pool.submit(call, name, deployment, _payload(batch), top)))
             if len(pending) >= 2 * jobs:
                 done, future = pending.popleft()
@@ -156,8 +154,17 @@ def classify_batches(be: Any, name: str, deployment: str, source: Iterator[Batch
         while pending:
             done, future = pending.popleft()
             yield done, future.result()
+        if read_error:  # reported once the batches read before it are written, as with --jobs 1
+            raise read_error[0]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _until_error(source: Iterator[Batch], caught: list[Exception]) -> Iterator[Batch]:
+    try:
+        yield from source
+    except Exception as exc:  # noqa: BLE001 - kept and raised by the caller after the batches in flight
+        caught.append(exc)
 
 
 _worker_backend: Any = None
@@ -213,7 +220,7 @@ class Writer:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
         # One record per line, always: resuming counts lines.
-        writer.writerows({k: str(v).replace("\r", " ").replace("\n", " ") for k, v in row.items()} for row in rows)
+        writer.writerows({k: as_written(str(v), "csv") for k, v in row.items()} for row in rows)
         self.stream.write(buffer.getvalue())
 
 
@@ -229,7 +236,8 @@ def classify(
     fmt: OutputFormat = typer.Option(None, "--format", help="Output format (default: csv for a .csv output, else jsonl)."),
     top: int = typer.Option(None, "--top", min=1, help="Also list the next best classes, up to K predictions per document (a multi-label document keeps all its chosen classes, even more than K)."),
     input_format: InputFormat = typer.Option(InputFormat.auto,
-                                             help="auto: from INPUT's name (.jsonl, .csv, else txt); stdin: jsonl if it starts with '{'."),
+                                             help="auto: from INPUT's name (.jsonl, .csv, .tsv = tab-separated csv, else txt); "
+                                             "stdin: jsonl if it starts with '{'."),
     text_column: str = typer.Option("text", help="Field/column with the text (jsonl, csv)."),
     id_column: str = typer.Option("id", help="Field/column with the id (jsonl, csv); default: the line number."),
     batch_size: int = typer.Option(1000, min=1, max=1000, help="Documents per classification call (the server's limit is 1,000)."),
@@ -249,6 +257,7 @@ def classify(
     Resuming: when OUTPUT exists, its complete lines are counted, that many input documents are
     skipped and the rest is appended; a half-written last line is cut off first. So rerunning
     the same command after an interruption finishes the job without redoing finished lines.
+    An OUTPUT in the other format, or whose last id is not the input's at that place, is refused.
     Pass --restart to start over.
 
     \b
@@ -258,36 +267,42 @@ def classify(
     """
     out_fmt = (fmt.value if fmt else ("csv" if output and output.suffix.lower() == ".csv" else "jsonl"))
     in_fmt = input_format.value
+    where = "stdin" if input_path == "-" else input_path
+    delimiter = "\t" if input_path.lower().endswith(".tsv") else ","
     if input_path != "-":
         source = Path(input_path)
         if not source.is_file():
             raise UsageError(f"{input_path}: no such file")
+        if output is not None and output.exists() and os.path.samefile(output, source):
+            raise UsageError(f"-o {output} is the input file; write the output to another file")
         if in_fmt == "auto":
             suffix = source.suffix.lower()
-            in_fmt = "jsonl" if suffix in (".jsonl", ".ndjson") else "csv" if suffix == ".csv" else "txt"
+            in_fmt = "jsonl" if suffix in (".jsonl", ".ndjson") else "csv" if suffix in (".csv", ".tsv") else "txt"
     resume = output is not None and output.exists() and not restart
-    done = complete_lines(output) if resume else 0
+    done = existing_output(output, out_fmt) if resume else Done()
     has_content = bool(resume and output.stat().st_size)
-    if out_fmt == "csv" and done:
-        done -= 1  # the header
     console = err()
     total = _count_lines(Path(input_path)) if input_path != "-" and console.is_terminal else None
 
     started = time.monotonic()
     classified = failed = 0
-    with opened() as be, _open_input(input_path) as stream, _open_output(output, append=resume) as sink:
-        writer = Writer(sink, out_fmt, header=not has_content)
-        docs = read_documents(stream, in_fmt, text_column, id_column)
-        if done:
-            skipped = sum(1 for _ in islice(docs, done))
-            console.print(f"resuming: {skipped:,} documents already in {output}", markup=False)
-        with progress(total_known=total is not None) as bar:
-            task = bar.add_task("classifying", total=total, completed=done)
-            for rows in _row_batches(be, engine, address, name, deployment, docs, batch_size, top, jobs):
-                writer.write(rows)
-                classified += len(rows)
-                failed += sum(1 for r in rows if "error" in r)
-                bar.advance(task, len(rows))
+    try:
+        with opened() as be, _open_input(input_path, in_fmt) as stream, _open_output(output, append=resume) as sink:
+            writer = Writer(sink, out_fmt, header=not has_content)
+            docs = read_documents(stream, in_fmt, text_column, id_column, where=where, delimiter=delimiter)
+            if done.count:
+                skipped, last_id = skip(docs, done.count)
+                check_same_input(output, where, done, skipped, last_id, out_fmt)
+                console.print(f"resuming: {skipped:,} documents already in {output}", markup=False)
+            with progress(total_known=total is not None) as bar:
+                task = bar.add_task("classifying", total=total, completed=done.count)
+                for rows in _row_batches(be, engine, address, name, deployment, docs, batch_size, top, jobs):
+                    writer.write(rows)
+                    classified += len(rows)
+                    failed += sum(1 for r in rows if "error" in r)
+                    bar.advance(task, len(rows))
+    except UnicodeDecodeError as exc:  # the documents before the bad byte's chunk are written: a rerun resumes
+        raise not_utf8(input_path, exc) from None
     seconds = time.monotonic() - started
     rate = f" ({classified / seconds:,.0f} docs/s)" if classified >= 1000 and seconds > 0 else ""
     note = f"; {failed:,} could not be classified (see their error field)" if failed else ""
@@ -311,10 +326,10 @@ def _row_batches(be: Any, engine: Engine, address: str | None, name: str, deploy
         yield records(batch, result)
 
 
-def _open_input(path: str) -> AbstractContextManager[IO[str]]:
+def _open_input(path: str, fmt: str) -> AbstractContextManager[IO[str]]:
     if path == "-":
         return nullcontext(sys.stdin)
-    return open(path, encoding="utf-8-sig", newline="" if path.lower().endswith(".csv") else None)
+    return open(path, encoding="utf-8-sig", newline="" if fmt == "csv" else None)
 
 
 def _open_output(path: Path | None, append: bool) -> AbstractContextManager[IO[str]]:

@@ -1,7 +1,8 @@
 """What every command shares: the backend choice, error handling and exit codes, consoles, progress bars.
 
 Exit codes: 0 ok; 1 the service (local or remote) refused or failed, printed as one line
-``error: <message>``; 2 usage error (bad option, missing argument, unreadable input file);
+``error: <message>``; 2 usage error, also one line (bad option, missing argument, an input file
+that cannot be read as its format);
 130 interrupted (Ctrl-C).
 """
 
@@ -134,6 +135,9 @@ def handle_errors(func: F) -> F:
         except BrokenPipeError:  # `tagwise classify ... | head`: the reader left, nothing to report
             _silence_stdout()
             raise typer.Exit(0) from None
+        except UnicodeDecodeError as exc:  # a reader that could not say which file (the readers name it)
+            err().print(f"error: an input is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save it as UTF-8", markup=False)
+            raise typer.Exit(EXIT_USAGE) from None
         except OSError as exc:  # a file we could not read or write
             where = f"{exc.filename}: " if exc.filename else ""
             err().print(f"error: {where}{exc.strerror or exc}", markup=False)

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from tagwise.cli import formats
-from tagwise.cli.common import err, handle_errors, opened, progress
+from tagwise.cli.common import UsageError, err, handle_errors, opened, out, progress
 from tagwise.cli.projects import KINDS, Kind
 from tagwise.errors import ProjectNotFound, TagwiseError
 
@@ -67,6 +67,7 @@ def import_(
     .txt files are untagged).
 
     Like Azure, an import replaces the project's documents; use --append to add to them.
+    Files are UTF-8; a file or folder with no documents is refused (it would empty the project).
 
     \b
     Example:
@@ -86,6 +87,8 @@ def import_(
                 if known_kind is None and formats.detect(path, fmt.value) != "azure":
                     raise _no_project(name)
                 file_docs, file_meta = formats.read(path, fmt.value, known_kind == formats.MULTI, columns)
+                if not file_docs:  # an import replaces the project's documents: an empty file would erase them all
+                    raise UsageError(f"{path} holds no documents; nothing was imported")
                 if file_meta:
                     metadata = {**file_meta, **metadata}
                     classes += file_meta["classes"]
@@ -109,9 +112,13 @@ def import_(
             body = formats.project_file(name, project_kind, metadata, docs, classes)
             bar.update(task, description=f"importing {len(docs):,} documents")
             be.import_project(name, body)
+    renamed = [d.renamed for d in docs if d.renamed]
+    if renamed:
+        more = f" (and {len(renamed) - 1:,} more)" if len(renamed) > 1 else ""
+        err().print(f"note: a location cannot hold '/' or '\\': {renamed[0]}{more}", markup=False)
     tagged = [d for d in docs if d.labels is not None]
     counts = {s: sum(1 for d in tagged if d.dataset == s) for s in ("Train", "Test")}
-    err().print(
+    out().print(
         f"imported {len(docs):,} documents into {name} ({len(body['assets']['classes'])} classes; "
         f"{len(tagged):,} tagged: {counts['Train']:,} train, {counts['Test']:,} test, "
         f"{len(tagged) - counts['Train'] - counts['Test']:,} unassigned; {len(docs) - len(tagged):,} untagged)",
@@ -130,13 +137,22 @@ def export(
     Example:
       tagwise export banking -o banking.json
     """
+    if str(output) != "-":
+        if output.is_dir():
+            raise UsageError(f"{output} is a folder; give the file to write, e.g. -o {output / (name + '.json')}")
+        if not output.parent.is_dir():
+            raise UsageError(f"{output}: no folder {output.parent}")
     with opened() as be:
         body = be.export_project(name)
     text = json.dumps(body, ensure_ascii=False, indent=1)
     if str(output) == "-":
         typer.echo(text)
         return
-    tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, output)
+    tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")  # a whole file or none: written aside, then renamed
+    try:
+        tmp.write_text(text + "\n", encoding="utf-8")
+        os.replace(tmp, output)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(output)) from None
     err().print(f"exported {len(body['assets']['documents']):,} documents of {name} to {output}", markup=False)

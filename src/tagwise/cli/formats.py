@@ -1,20 +1,20 @@
 """Reading labelled documents from files (jsonl, csv, Azure project JSON, a folder of .txt) into one project file.
 
 Every reader yields the same plain shape, ``Doc``; :func:`project_file` turns a list of them into
-the Azure project file that ``documents.import_project`` (or ``POST :import``) takes.
+the Azure project file that ``documents.import_project`` (or ``POST :import``) takes. A file that
+cannot be read as its format says is a :class:`UsageError` naming the file (and line, or document).
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tagwise.cli.common import UsageError
+from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, not_utf8
 from tagwise.errors import InvalidArgument
 
 FORMATS = ("auto", "jsonl", "csv", "azure", "txt-dir")
@@ -31,6 +31,7 @@ class Doc:
     labels: list[str] | None  # None: not tagged
     dataset: str | None = None  # "Train", "Test" or None
     language: str | None = None
+    renamed: str | None = None  # "FILE:LINE: id 'a/b' imported as 'a_b'" when the id could not be a location
 
 
 @dataclass
@@ -64,12 +65,15 @@ def read(path: Path, fmt: str, multi: bool, columns: CsvColumns) -> tuple[list[D
         if not path.is_dir():
             raise UsageError(f"{path} is not a folder (--format txt-dir reads a folder of .txt files)")
         return list(_txt_dir(path)), None
-    if fmt == "azure":
-        return _azure(path)
-    if fmt == "jsonl":
-        return list(_jsonl(path)), None
-    if fmt == "csv":
-        return list(_csv(path, multi, columns)), None
+    try:
+        if fmt == "azure":
+            return _azure(path)
+        if fmt == "jsonl":
+            return list(_jsonl(path)), None
+        if fmt == "csv":
+            return list(_csv(path, multi, columns)), None
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, exc) from None
     raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
@@ -80,7 +84,7 @@ def _labels(value: Any, where: str) -> list[str] | None:
         return [value] if value else []
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return list(value)
-    raise InvalidArgument(f"{where}: 'labels' must be a list of strings or a string, not {value!r}")
+    raise UsageError(f"{where}: 'labels' must be a list of strings or a string, not {_shown(value)}")
 
 
 def _dataset(value: Any, where: str) -> str | None:
@@ -88,15 +92,26 @@ def _dataset(value: Any, where: str) -> str | None:
         return None
     if isinstance(value, str) and value.lower() in ("train", "test"):
         return value.capitalize()
-    raise InvalidArgument(f"{where}: split {value!r} must be 'train' or 'test'")
+    raise UsageError(f"{where}: split {value!r} must be 'train' or 'test'")
 
 
-def _location(raw: Any, fallback: str) -> str:
-    return str(raw).replace("/", "_").replace("\\", "_") if raw not in (None, "") else fallback
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _doc(raw_id: Any, fallback: str, where: str, text: str, labels: list[str] | None, dataset: str | None,
+         language: Any) -> Doc:
+    """A document from a jsonl or csv row; an id with '/' or '\\' (not allowed in a location) gets '_' instead."""
+    if raw_id in (None, ""):
+        return Doc(fallback, text, labels, dataset, language)
+    location = str(raw_id).replace("/", "_").replace("\\", "_")
+    renamed = f"{where}: id {str(raw_id)!r} imported as {location!r}" if location != str(raw_id) else None
+    return Doc(location, text, labels, dataset, language, renamed)
 
 
 def _jsonl(path: Path) -> Iterator[Doc]:
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8-sig") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
@@ -104,24 +119,23 @@ def _jsonl(path: Path) -> Iterator[Doc]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InvalidArgument(f"{where}: not a JSON line ({exc.msg})") from None
+                raise UsageError(f"{where}: not a JSON line ({json_problem(exc)})") from None
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                raise InvalidArgument(f"{where}: each line needs a JSON object with a string 'text'")
+                raise UsageError(f"{where}: each line needs a JSON object with a string 'text'")
             labels = _labels(row.get("labels", row.get("label")), where)
-            yield Doc(_location(row.get("id"), f"{path.stem}-{number}"), row["text"], labels,
-                      _dataset(row.get("split", row.get("dataset")), where), row.get("language"))
+            yield _doc(row.get("id"), f"{path.stem}-{number}", where, row["text"], labels,
+                       _dataset(row.get("split", row.get("dataset")), where), row.get("language"))
 
 
 def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:
-    csv.field_size_limit(sys.maxsize)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh, delimiter=delimiter)
+        reader = csv_reader(fh, str(path), delimiter)
         fields = reader.fieldnames or []
         if columns.text not in fields:
             raise UsageError(f"{path}: no column {columns.text!r} (columns: {', '.join(fields)}); pick one with --text-column")
         has_labels = columns.labels in fields
-        for number, row in enumerate(reader, start=2):
+        for number, row in enumerate(csv_rows(reader, str(path)), start=2):
             where = f"{path}:{number}"
             raw = (row.get(columns.labels) or "").strip() if has_labels else ""
             if not raw:
@@ -130,8 +144,8 @@ def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:
                 labels = [part.strip() for part in raw.split(columns.separator) if part.strip()]
             else:
                 labels = [raw]
-            yield Doc(_location(row.get("id"), f"{path.stem}-{number}"), row[columns.text], labels,
-                      _dataset(row.get("split"), where), row.get("language") or None)
+            yield _doc(row.get("id"), f"{path.stem}-{number}", where, row[columns.text], labels,
+                       _dataset(row.get("split"), where), row.get("language") or None)
 
 
 def _txt_dir(path: Path) -> Iterator[Doc]:
@@ -139,36 +153,74 @@ def _txt_dir(path: Path) -> Iterator[Doc]:
     for file in sorted(path.rglob("*.txt")):
         relative = file.relative_to(path)
         labels = [relative.parts[0]] if len(relative.parts) > 1 else None
-        yield Doc("__".join(relative.parts), file.read_text(encoding="utf-8"), labels)
+        try:
+            text = file.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise not_utf8(file, exc) from None
+        yield Doc("__".join(relative.parts), text, labels)
 
 
 def _azure(path: Path) -> tuple[list[Doc], dict[str, Any]]:
     try:
-        body = json.loads(path.read_text(encoding="utf-8"))
+        body = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
-        raise InvalidArgument(f"{path}: not a JSON project file ({exc.msg} at line {exc.lineno})") from None
+        raise UsageError(f"{path}: not a JSON project file ({json_problem(exc)}, line {exc.lineno})") from None
     return azure_docs(body, str(path))
 
 
 def azure_docs(body: Any, where: str = "project file") -> tuple[list[Doc], dict[str, Any]]:
-    """Documents and metadata (with ``classes``) of an Azure project file."""
+    """Documents and metadata (with ``classes``) of an Azure project file; anything of the wrong shape is
+    an error naming the document (its location, or its index when it has none)."""
     if not isinstance(body, dict) or not isinstance(body.get("assets"), dict):
-        raise InvalidArgument(f"{where}: an Azure project file needs 'metadata' and 'assets'")
-    docs = []
-    for item in body["assets"].get("documents") or []:
-        if not isinstance(item, dict):
-            raise InvalidArgument(f"{where}: every item of assets.documents must be an object")
-        if "classes" in item:
-            labels = [c.get("category") if isinstance(c, dict) else c for c in item["classes"] or []]
-        elif item.get("class") is not None:
-            labels = [item["class"].get("category") if isinstance(item["class"], dict) else item["class"]]
-        else:
-            labels = None
-        docs.append(Doc(item.get("location"), item.get("text"), labels, _dataset(item.get("dataset"), where), item.get("language")))
-    metadata = dict(body.get("metadata") or {})
-    metadata.setdefault("projectKind", body["assets"].get("projectKind"))
-    metadata["classes"] = [c.get("category") for c in body["assets"].get("classes") or [] if isinstance(c, dict)]
+        raise UsageError(f"{where}: an Azure project file needs 'metadata' and 'assets' objects")
+    assets = body["assets"]
+    items = assets.get("documents") or []
+    if not isinstance(items, list):
+        raise UsageError(f"{where}: assets.documents must be a list of documents, not {_shown(items)}")
+    docs = [_azure_doc(item, index, where) for index, item in enumerate(items)]
+    metadata = body.get("metadata") or {}
+    classes = assets.get("classes") or []
+    if not isinstance(metadata, dict):
+        raise UsageError(f"{where}: metadata must be an object, not {_shown(metadata)}")
+    if not isinstance(classes, list):
+        raise UsageError(f"{where}: assets.classes must be a list of {{\"category\": ...}} objects, not {_shown(classes)}")
+    metadata = dict(metadata)
+    metadata.setdefault("projectKind", assets.get("projectKind"))
+    metadata["classes"] = [_category(c, f"assets.classes[{i}]", where) for i, c in enumerate(classes)]
     return docs, metadata
+
+
+def _azure_doc(item: Any, index: int, where: str) -> Doc:
+    name = f"assets.documents[{index}]"
+    if not isinstance(item, dict):
+        raise UsageError(f"{where}: {name} must be an object, not {_shown(item)}")
+    location = item.get("location")
+    if location in (None, ""):
+        raise UsageError(f"{where}: {name} has no 'location'")
+    if not isinstance(location, str):
+        raise UsageError(f"{where}: {name}: 'location' must be a string, not {_shown(location)}")
+    name = f"document {location!r}"
+    for key in ("text", "language"):
+        if item.get(key) is not None and not isinstance(item[key], str):
+            raise UsageError(f"{where}: {name}: {key!r} must be a string, not {_shown(item[key])}")
+    if "classes" in item:
+        tags = item["classes"] or []
+        if not isinstance(tags, list):
+            raise UsageError(f"{where}: {name}: 'classes' must be a list of {{\"category\": ...}} objects, not {_shown(tags)}")
+        labels: list[str] | None = [_category(c, f"{name}: classes[{i}]", where) for i, c in enumerate(tags)]
+    elif item.get("class") is not None:
+        labels = [_category(item["class"], f"{name}: class", where)]
+    else:
+        labels = None
+    return Doc(location, item.get("text"), labels, _dataset(item.get("dataset"), f"{where}: {name}"), item.get("language"))
+
+
+def _category(value: Any, what: str, where: str) -> str:
+    """The class of ``{"category": "x"}`` (or of a bare ``"x"``)."""
+    category = value.get("category") if isinstance(value, dict) else value
+    if isinstance(category, str) and category.strip():
+        return category
+    raise UsageError(f"{where}: {what} must be {{\"category\": \"<class name>\"}}, not {_shown(value)}")
 
 
 def merge(existing: list[Doc], new: list[Doc]) -> list[Doc]:

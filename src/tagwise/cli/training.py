@@ -15,11 +15,14 @@ from rich.table import Table
 
 from tagwise.cli.backends import LocalBackend
 from tagwise.cli.common import UsageError, err, handle_errors, opened, out, progress
+from tagwise.errors import TagwiseError
 
 MATRIX_MAX_CLASSES = 12
 
 
 def training_body(label: str, recipe: str, split_percent: int, manual_split: bool) -> dict[str, Any]:
+    if not recipe.strip():  # the service reads an empty trainingConfigVersion as its default: say what was meant
+        raise UsageError("--recipe needs a name: auto, linear, embedding, ensemble or latest")
     if manual_split:
         evaluation: dict[str, Any] = {"kind": "manual"}
     else:
@@ -32,29 +35,39 @@ def training_body(label: str, recipe: str, split_percent: int, manual_split: boo
 @handle_errors
 def train(
     name: str = typer.Argument(..., metavar="NAME", help="Project to train."),
-    model: str = typer.Option(..., "--model", help="Label of the model to create (an existing label is retrained)."),
+    model: str = typer.Option(None, "--model", help="Label of the model to create (an existing label is retrained); "
+                              "required unless --cancel."),
     recipe: str = typer.Option("auto", help="Model recipe (a trainingConfigVersion): auto, linear, embedding, ensemble, "
                                "or latest (the server's default)."),
     split_percent: int = typer.Option(80, help="Train on this share of the tagged documents, test on the rest (stratified)."),
     manual_split: bool = typer.Option(False, "--manual-split", help="Use each document's own split (imported with split/--split) instead."),
     no_wait: bool = typer.Option(False, "--no-wait", help="Queue the job and return its id (locally a running serve/worker picks it up)."),
+    cancel: bool = typer.Option(False, "--cancel", help="Cancel the project's queued or running training instead of starting one."),
 ) -> None:
     """Train a model and show its evaluation; waits with a progress bar.
 
     Locally the training runs in this process unless a server or worker on the same data dir
     takes the job first. With --endpoint, the server trains and this command follows the job.
+    A project trains one model at a time: --cancel cancels its queued or running training.
 
     \b
     Example:
       tagwise train banking --model v1 --recipe linear --manual-split
+      tagwise train banking --cancel
     """
+    if cancel:
+        _cancel(name)
+        return
+    if model is None:
+        raise UsageError("train needs --model LABEL (or --cancel)")
     body = training_body(model, recipe, split_percent, manual_split)
     with opened() as be:
-        job = be.start_training(name, body)
+        job = _start(be, name, body)
         if no_wait:
             typer.echo(job)
             local = isinstance(be, LocalBackend)
             where = "a tagwise serve or tagwise worker on this data dir will run it" if local else "follow it at that URL"
+            where += f" (tagwise train {name} --cancel drops it)"
             err().print(f"queued training of {name}/{model}; {where}", markup=False)
             return
         started = time.monotonic()
@@ -63,11 +76,35 @@ def train(
             be.wait_training(name, job, lambda percent: bar.update(task, completed=percent))
         summary = be.evaluation_summary(name, model)
     scores = _scores(summary)
-    err().print(
+    out().print(
         f"trained {name}/{model} in {time.monotonic() - started:.1f} s: accuracy {scores['accuracy']:.3f}, "
         f"macro F1 {scores['macroF1']:.3f}, micro F1 {scores['microF1']:.3f} on {scores['testDocuments']} test documents",
         markup=False,
     )
+
+
+def _start(be: Any, name: str, body: dict[str, Any]) -> str:
+    try:
+        return be.start_training(name, body)
+    except TagwiseError as exc:
+        if exc.message.startswith("trainingConfigVersion"):  # the service knows the recipes (a server may know others)
+            raise UsageError(exc.message.replace("trainingConfigVersion", "--recipe", 1)) from None
+        if exc.code == "Conflict" and "already training" in exc.message:
+            exc.message = f"{exc.message.rstrip('.')} (tagwise train {name} --cancel)."
+        raise
+
+
+def _cancel(name: str) -> None:
+    with opened() as be:
+        cancelled = be.cancel_training(name)
+    console = err()
+    if not cancelled:
+        console.print(f"no training of {name} is queued or running", markup=False)
+    for job in cancelled:
+        if job["status"] == "cancelled":
+            console.print(f"cancelled training job {job['jobId']} of {name}", markup=False)
+        else:  # running: its process stops at its next progress step
+            console.print(f"cancelling training job {job['jobId']} of {name}: it stops at its next progress step", markup=False)
 
 
 @contextmanager

@@ -1,0 +1,112 @@
+"""Resuming ``tagwise classify -o OUTPUT``: how much of OUTPUT is done, and whether it is this input's output.
+
+An interrupted run leaves complete lines and maybe half a line. :func:`existing_output` cuts the
+half line off, checks OUTPUT is in the format asked for, and returns how many documents it holds
+and the id on its last line. After skipping that many input documents, :func:`check_same_input`
+compares that id with the input's, so an OUTPUT written for another input is refused (exit code 2)
+instead of appended to.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+from tagwise.cli.common import UsageError
+
+CSV_FIELDS = ("id", "category", "confidenceScore", "error")
+ELSE = "pass --restart to overwrite it, or another -o"
+
+
+@dataclass
+class Done:
+    """What an existing OUTPUT holds: ``count`` documents, the last with id ``last_id``."""
+
+    count: int = 0
+    last_id: str | None = None
+
+
+def complete_lines(path: Path) -> int:
+    """Count the file's complete lines and cut off a partial last line (an interrupted write)."""
+    count, end_of_last = 0, 0
+    position = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk.rfind(b"\n")
+            if last >= 0:
+                end_of_last = position + last + 1
+            position += len(chunk)
+    if end_of_last != position:
+        with open(path, "r+b") as fh:
+            fh.truncate(end_of_last)
+    return count
+
+
+def existing_output(path: Path, fmt: str) -> Done:
+    """The documents ``path`` holds, after cutting off a half-written last line; refuses a file that is not
+    classify output in ``fmt`` (jsonl lines after a csv header would corrupt both)."""
+    lines = complete_lines(path)
+    if not lines:
+        return Done()
+    with open(path, "rb") as fh:
+        first = fh.readline().rstrip(b"\r\n")
+    held = "csv" if first == ",".join(CSV_FIELDS).encode() else "jsonl" if first.startswith(b"{") else None
+    if held is None:
+        raise UsageError(f"{path} does not look like the output of tagwise classify; {ELSE}")
+    if held != fmt:
+        raise UsageError(f"{path} holds {held}, not {fmt}: pass --format {held} to resume it, --restart to overwrite it, "
+                         "or another -o")
+    count = lines - (held == "csv")
+    return Done(count, _last_id(path, held)) if count else Done()
+
+
+def skip(docs: Iterator[tuple[str, str]], count: int) -> tuple[int, str | None]:
+    """Consume up to ``count`` input documents: how many there were, and the last one's id."""
+    skipped, last = 0, None
+    for doc_id, _text in islice(docs, count):
+        skipped, last = skipped + 1, doc_id
+    return skipped, last
+
+
+def check_same_input(output: Path, source: str, done: Done, skipped: int, last_input_id: str | None, fmt: str) -> None:
+    """Refuse to append to an OUTPUT whose last line is not the input's document at that place."""
+    if skipped < done.count:
+        raise UsageError(f"{output} holds {done.count:,} documents but {source} has only {skipped:,}: "
+                         f"it is not the output of this input; {ELSE}")
+    expected = as_written(last_input_id or "", fmt)
+    if expected != done.last_id:
+        raise UsageError(f"{output} does not look like the output of {source}: its last line is document {done.last_id!r}, "
+                         f"but document {done.count:,} of the input is {expected!r}; {ELSE}")
+
+
+def as_written(value: str, fmt: str) -> str:
+    """A value as a csv output line holds it: one record per line, always (resuming counts lines)."""
+    return value.replace("\r", " ").replace("\n", " ") if fmt == "csv" else value
+
+
+def _last_id(path: Path, fmt: str) -> str:
+    line = _last_line(path)
+    try:
+        value = next(csv.reader([line.decode("utf-8")]))[0] if fmt == "csv" else json.loads(line)["id"]
+    except (ValueError, LookupError, TypeError, StopIteration, csv.Error):
+        raise UsageError(f"{path}: its last line is not a line of tagwise classify output; {ELSE}") from None
+    return str(value)
+
+
+def _last_line(path: Path) -> bytes:
+    """The last complete line, read from the end (OUTPUT may be gigabytes)."""
+    with open(path, "rb") as fh:
+        end = fh.seek(0, 2)
+        size = min(end, 1 << 16)
+        while True:
+            fh.seek(end - size)
+            chunk = fh.read(size)
+            cut = chunk.rfind(b"\n", 0, len(chunk) - 1)
+            if cut >= 0 or size == end:
+                return chunk[cut + 1:]
+            size = min(end, size * 2)

@@ -1,0 +1,73 @@
+"""What the input readers of ``import`` and ``classify`` share, so a bad file is ONE ``error: FILE:LINE: ...``.
+
+A file that is not UTF-8 (the line and byte of the first bad byte), a CSV whose quote is never
+closed (the line the record starts on), a JSON line that does not parse (its column). Each is a
+:class:`UsageError`: exit code 2, and nothing imported.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from tagwise.cli.common import UsageError
+
+CSV_UNCLOSED = "unexpected end of data"  # what csv says, in strict mode, when a file ends inside quotes
+
+
+def not_utf8(path: Path | str, exc: UnicodeDecodeError) -> UsageError:
+    """The error for a file that is not UTF-8, with the place of its first bad byte (found by rereading it:
+    the decoder's own position counts from the start of whatever chunk it was given)."""
+    if str(path) == "-":
+        return UsageError(f"stdin: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); send UTF-8")
+    with open(path, "rb") as fh:
+        if fh.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return UsageError(f"{path}:1: UTF-16 text, not UTF-8; save it as UTF-8")
+        fh.seek(0)
+        for number, line in enumerate(fh, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                column = len(line[: bad.start].decode("utf-8")) + 1
+                return UsageError(f"{path}:{number}: not UTF-8 text (byte 0x{line[bad.start]:02x} at column {column}); "
+                                  "save it as UTF-8")
+    return UsageError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8")
+
+
+def json_problem(exc: json.JSONDecodeError) -> str:
+    """``Invalid control character at column 25``: the decoder's short message ends in 'at' before a position."""
+    return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
+
+
+def csv_reader(stream: Iterator[str], where: str, delimiter: str = ",") -> csv.DictReader:
+    """A strict DictReader (a quote never closed is an error, not the rest of the file read as one field)
+    whose header has been read; ``where`` names the input in errors."""
+    csv.field_size_limit(sys.maxsize)
+    reader = csv.DictReader(stream, delimiter=delimiter, strict=True)
+    try:
+        reader.fieldnames  # noqa: B018 - reads the header now, so its errors come from here
+    except csv.Error as exc:
+        raise _csv_error(where, 1, exc) from None
+    return reader
+
+
+def csv_rows(reader: csv.DictReader, where: str) -> Iterator[dict[str, str | None]]:
+    """The reader's rows; a malformed record is an error naming the line it starts on."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _csv_error(where, start, exc) from None
+        yield row
+
+
+def _csv_error(where: str, line: int, exc: csv.Error) -> UsageError:
+    problem = "a quoted field is never closed" if CSV_UNCLOSED in str(exc) else f"not valid CSV ({exc})"
+    return UsageError(f"{where}:{line}: {problem}")

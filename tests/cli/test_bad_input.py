@@ -1,0 +1,148 @@
+"""Input files a user gets wrong: one ``error: FILE:LINE: ...`` line, exit code 2, nothing imported or classified."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.cli.conftest import ok, write_jsonl
+from tests.cli.test_errors import one_error_line
+
+NOT_UTF8 = {  # file name -> (bytes, the line of the first bad byte)
+    "latin1.jsonl": ('{"id": "a", "text": "fine", "labels": ["x"]}\n{"id": "b", "text": "caf\xe9", "labels": ["x"]}\n'.encode("latin-1"), 2),
+    "latin1.csv": ("text,labels\nfine,x\ncaf\xe9,x\n".encode("latin-1"), 3),
+    "latin1.txt": ("fine\ncaf\xe9\n".encode("latin-1"), 2),
+}
+
+
+def documents_of(cli, tmp_path, name: str) -> list[dict]:
+    path = tmp_path / f"{name}-export.json"
+    ok(cli("export", name, "-o", str(path)))
+    return json.loads(path.read_text())["assets"]["documents"]
+
+
+@pytest.fixture
+def imported(cli, bank, tmp_path):
+    """Project ``bank`` holding the training slice: a failed import must leave it as it is."""
+    ok(cli("import", "bank", str(bank.path("train.jsonl")), "--kind", "single"))
+    return len(bank.train)
+
+
+@pytest.mark.parametrize("name", ["latin1.jsonl", "latin1.csv"])
+def test_import_of_a_file_that_is_not_utf8_is_refused(cli, tmp_path, imported, name):
+    data, line = NOT_UTF8[name]
+    path = tmp_path / name
+    path.write_bytes(data)
+    message = one_error_line(cli("import", "bank", str(path)), code=2)
+    assert f"{path}:{line}: not UTF-8 text (byte 0xe9" in message and "save it as UTF-8" in message
+    assert len(documents_of(cli, tmp_path, "bank")) == imported
+
+
+def test_import_of_a_utf16_csv_or_a_latin1_txt_in_a_folder_is_refused(cli, tmp_path, imported):
+    utf16 = tmp_path / "excel.csv"
+    utf16.write_bytes("text,labels\ncafé,x\n".encode("utf-16"))
+    assert f"{utf16}:1: UTF-16 text" in one_error_line(cli("import", "bank", str(utf16)), code=2)
+    folder = tmp_path / "texts"
+    (folder / "x").mkdir(parents=True)
+    (folder / "x" / "a.txt").write_bytes("caf\xe9".encode("latin-1"))
+    assert f"{folder / 'x' / 'a.txt'}:1: not UTF-8" in one_error_line(cli("import", "bank", str(folder)), code=2)
+    assert len(documents_of(cli, tmp_path, "bank")) == imported
+
+
+@pytest.mark.parametrize("name", ["latin1.jsonl", "latin1.csv", "latin1.txt"])
+def test_classify_of_a_file_that_is_not_utf8_is_refused(deployed, tmp_path, name):
+    data, line = NOT_UTF8[name]
+    path = tmp_path / name
+    path.write_bytes(data)
+    message = one_error_line(deployed.cli("classify", "bank", "prod", str(path), "-o", str(tmp_path / "out.jsonl")), code=2)
+    assert f"{path}:{line}: not UTF-8 text (byte 0xe9" in message
+
+
+QUOTE = 'text,labels\n"unterminated,a\nmore,b\nand more,c\n'
+
+
+def test_an_unclosed_quote_in_a_csv_imports_nothing(cli, tmp_path, imported):
+    path = tmp_path / "quote.csv"
+    path.write_text(QUOTE)
+    assert f"{path}:2: a quoted field is never closed" in one_error_line(cli("import", "bank", str(path)), code=2)
+    assert len(documents_of(cli, tmp_path, "bank")) == imported
+
+
+def test_an_unclosed_quote_in_a_csv_classifies_nothing(deployed, tmp_path):
+    path, out = tmp_path / "quote.csv", tmp_path / "out.jsonl"
+    path.write_text("id,text\n" + QUOTE.split("\n", 1)[1])
+    result = deployed.cli("classify", "bank", "prod", str(path), "-o", str(out))
+    assert f"{path}:2: a quoted field is never closed" in one_error_line(result, code=2)
+    assert not out.exists() or out.read_text() == ""
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "text,labels\n", "folder"], ids=["empty", "blank lines", "csv header only", "empty folder"])
+def test_an_input_without_documents_does_not_wipe_the_project(cli, tmp_path, imported, content):
+    if content == "folder":
+        path = tmp_path / "nothing"
+        path.mkdir()
+    else:
+        path = tmp_path / ("in.csv" if content.startswith("text") else "in.jsonl")
+        path.write_text(content)
+    message = one_error_line(cli("import", "bank", str(path)), code=2)
+    assert f"{path} holds no documents; nothing was imported" in message
+    assert len(documents_of(cli, tmp_path, "bank")) == imported
+
+
+def azure_file(documents, classes=None, kind="CustomSingleLabelClassification") -> dict:
+    return {"projectFileVersion": "2022-05-01", "metadata": {"projectKind": kind, "language": "en"},
+            "assets": {"projectKind": kind, "classes": classes if classes is not None else [{"category": "x"}],
+                       "documents": documents}}
+
+
+MULTI = "CustomMultiLabelClassification"
+BAD_AZURE = {
+    "category null": (azure_file([{"location": "a", "text": "t", "class": {"category": None}}]), "document 'a': class"),
+    "category number": (azure_file([{"location": "a", "text": "t", "class": {"category": 7}}]), "document 'a': class"),
+    "bad assets.classes": (azure_file([{"location": "a", "text": "t"}], classes=["x", {"category": 3}]), "assets.classes[1]"),
+    "classes a string": (azure_file([{"location": "a", "text": "t", "classes": "anger"}], kind=MULTI), "document 'a': 'classes'"),
+    "no location": (azure_file([{"location": "a", "text": "t"}, {"text": "u"}]), "assets.documents[1] has no 'location'"),
+    "documents an object": (azure_file({"location": "a"}), "assets.documents must be a list"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_AZURE, ids=list(BAD_AZURE))
+def test_a_malformed_azure_project_file_is_one_line_naming_the_document(cli, tmp_path, case):
+    body, expected = BAD_AZURE[case]
+    path = tmp_path / "project.json"
+    path.write_text(json.dumps(body))
+    message = one_error_line(cli("import", "az", str(path)), code=2)
+    assert message.startswith(f"error: {path}: ") and expected in message
+    assert cli("project", "show", "az").exit_code == 1  # not created
+
+
+def test_a_json_error_says_where(cli, deployed, tmp_path, imported):
+    path = tmp_path / "control.jsonl"
+    path.write_text('{"id": "a", "text": "fine", "labels": ["x"]}\n{"id": "b", "text": "tab\there", "labels": ["x"]}\n')
+    message = one_error_line(cli("import", "bank", str(path)), code=2)
+    assert f"{path}:2: not a JSON line (Invalid control character at column 25)" in message
+    message = one_error_line(deployed.cli("classify", "bank", "prod", str(path)), code=2)
+    assert f"{path}:2: not a JSON line (Invalid control character at column 25)" in message
+
+
+def test_import_accepts_a_byte_order_mark(cli, bank, tmp_path):
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + bank.path("train.jsonl").read_bytes())
+    ok(cli("import", "bank", str(path), "--kind", "single"))
+    assert {d["location"] for d in documents_of(cli, tmp_path, "bank")} == {r["id"] for r in bank.train}
+
+
+def test_ids_with_a_slash_are_renamed_and_the_user_is_told(cli, tmp_path):
+    path = write_jsonl(tmp_path / "ids.jsonl", [{"id": "2024/05/a", "text": "my card is lost", "labels": ["card"]},
+                                                 {"id": "b", "text": "top up failed", "labels": ["top_up"]}])
+    result = ok(cli("import", "p", str(path), "--kind", "single"))
+    assert f"{path}:1: id '2024/05/a' imported as '2024_05_a'" in result.stderr
+    assert {d["location"] for d in documents_of(cli, tmp_path, "p")} == {"2024_05_a", "b"}
+
+
+def test_a_tsv_input_is_classified_like_a_tsv_import_reads_it(deployed, tmp_path):
+    path = tmp_path / "queries.tsv"
+    path.write_text("id\ttext\nq1\tmy card has not arrived\nq2\thow do I top up\n")
+    rows = [json.loads(line) for line in ok(deployed.cli("classify", "bank", "prod", str(path))).stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["q1", "q2"]
