@@ -17,6 +17,7 @@ The API maps each class to a status code and the Azure error envelope in ONE tab
     ├── UnsupportedMediaType         InvalidRequest      (415)
     ├── TooManyRequests              TooManyRequests     (429)
     ├── EncoderUnavailable           InternalServerError (500: the server lacks a model's sentence encoder)
+    ├── StoreUnavailable             InternalServerError (500: the database cannot be reached)
     └── JobCancelled                 (internal: a job body noticed a cancel request)
 """
 
@@ -119,6 +120,10 @@ class TooManyRequests(TagwiseError):
 
 class EncoderUnavailable(TagwiseError):
     """A model needs a sentence encoder this server cannot build (its configuration lacks it)."""
+
+
+class StoreUnavailable(TagwiseError):
+    """The database (TAGWISE_DATABASE_URL) cannot be reached or opened."""
 
 
 class JobCancelled(TagwiseError):

@@ -10,7 +10,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     job_heartbeat_s: float = Field(5.0, description="How often a job runner records that its running jobs are alive, and looks for jobs whose process died.")
     job_lease_s: float = Field(60.0, description="A running job whose process is on another host and sent no heartbeat for this long is taken as dead: training fails with a reason, analysis runs again.")
     log_level: str = Field("info", description="Server log level (debug, info, warning, error).")
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_store(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("tagwise stores its data in SQLite (sqlite:///path) or PostgreSQL (postgresql://...)")
+        return value
 
     @property
     def resolved_database_url(self) -> str:

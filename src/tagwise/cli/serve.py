@@ -7,9 +7,10 @@ import threading
 
 import typer
 
-from tagwise.cli.common import load_settings
+from tagwise.cli.common import handle_errors, load_settings
 
 
+@handle_errors
 def serve(
     host: str = typer.Option(None, help="Interface to listen on (default: TAGWISE_HOST or 127.0.0.1)."),
     port: int = typer.Option(None, help="Port to listen on (default: TAGWISE_PORT or 8080)."),
@@ -34,23 +35,27 @@ def serve(
     if port:
         settings.port = port
     key, generated = settings.ensure_api_key()
+    app = None
+    if workers == 1:  # opens the store now: one it cannot reach is an error line before "listening"
+        from tagwise.server import create_app
+
+        app = create_app(settings)
     where = f"http://{settings.host}:{settings.port}"
     typer.echo(f"tagwise listening on {where}  (data: {settings.data_dir.resolve()}, API docs: {where}/docs)")
     if generated:
         typer.echo(f"Generated API key (kept in {settings.data_dir / 'api-key'}): {key}")
     else:
         typer.echo("API key: from TAGWISE_API_KEY" if settings.api_key_from_env else f"API key: in {settings.data_dir / 'api-key'}")
-    if workers > 1:
+    if app is None:
         # Each worker process builds its own app from the environment.
         os.environ["TAGWISE_DATA_DIR"] = str(settings.data_dir)
         uvicorn.run("tagwise.server:create_app_from_env", factory=True, workers=workers, host=settings.host, port=settings.port,
                     log_level=settings.log_level, access_log=False)
         return
-    from tagwise.server import create_app
-
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
 
 
+@handle_errors
 def worker() -> None:
     """Run queued jobs (training, analyze) without serving HTTP, until SIGTERM or Ctrl-C.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tagwise.errors import StoreUnavailable
 from tagwise.settings import Settings
 from tagwise.storage.db import Database
 
@@ -27,9 +28,20 @@ class Context:
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Context:
+        """The context, with the store reachable (and migrated): a store that cannot be reached is
+        one ``StoreUnavailable`` naming it (password hidden), not the driver's traceback."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import OperationalError
+
         ctx = cls(settings)
-        if migrate:
-            ctx.db.migrate()
+        try:
+            if migrate:
+                ctx.db.migrate()
+        except OperationalError as exc:
+            ctx.close()
+            where = make_url(settings.database_url or settings.resolved_database_url).render_as_string(hide_password=True)
+            reason = (str(exc.orig).strip().splitlines() or ["no reason given"])[0]
+            raise StoreUnavailable(f"Cannot open the store at {where} (TAGWISE_DATABASE_URL): {reason}") from None
         return ctx
 
     @property
