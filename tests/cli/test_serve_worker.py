@@ -97,10 +97,10 @@ def test_stopping_a_local_training_fails_its_job_instead_of_leaving_it_running(c
 def test_a_store_that_cannot_be_reached_is_one_error_line(tmp_path, command):
     env = dict(os.environ, TAGWISE_DATA_DIR=str(tmp_path / "data"), TAGWISE_API_KEY="k", HF_HUB_OFFLINE="1",
                TAGWISE_DATABASE_URL=f"postgresql://tagwise:s3cret@127.0.0.1:{free_port()}/tagwise")  # nobody listens there
-    done = subprocess.run([sys.executable, "-m", "tagwise", command], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "tagwise", command], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith("error: Cannot open the store at postgresql://tagwise:***@127.0.0.1:")
     assert done.stderr.count("\n") == 1 and "s3cret" not in done.stderr and "listening" not in done.stdout
     env["TAGWISE_DATABASE_URL"] = "mysql://tagwise@db/tagwise"
-    done = subprocess.run([sys.executable, "-m", "tagwise", command], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "tagwise", command], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "SQLite (sqlite:///path) or PostgreSQL" in done.stderr
