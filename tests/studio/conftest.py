@@ -12,11 +12,12 @@ import re
 import shutil
 import sys
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import missing_component
+from tests.conftest import KEY, missing_component
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
@@ -43,6 +44,66 @@ def chromium_path() -> str:
         return found
     missing_component("Chromium is not installed: apt-get install -y chromium")
     raise AssertionError  # unreachable
+
+
+@pytest.fixture
+def studio(settings):
+    """The app in process, signed in: ``client.csrf`` is the session's token, ``client.ctx`` its Context."""
+    from fastapi.testclient import TestClient
+
+    from tagwise.server import create_app
+
+    with TestClient(create_app(settings, run_jobs=False), base_url="http://127.0.0.1") as client:
+        token = re.search(r'name="token" value="([^"]+)"', client.get("/studio").text).group(1)
+        page = client.post("/studio/login", data={"key": KEY, "token": token})
+        client.csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        client.ctx = client.app.state.ctx
+        yield client
+
+
+def flash(html: str) -> str:
+    """The page's flash message, or ''."""
+    found = re.search(r'class="flash [a-z]+"[^>]*>([^<]+)<', html)
+    return found.group(1) if found else ""
+
+
+class _Form(HTMLParser):
+    def __init__(self, form_id: str) -> None:
+        super().__init__()
+        self.form_id, self.inside, self.controls = form_id, False, []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.inside = attrs.get("id") == self.form_id
+        elif self.inside and tag in ("input", "button") and attrs.get("name"):
+            self.controls.append((tag, attrs))
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+
+
+def form_data(html: str, form_id: str, *, tick: tuple[str, ...] = (), untick: tuple[str, ...] = (),
+              press: str | None = None) -> dict[str, list[str]]:
+    """What a browser posts for the form ``form_id`` of a page: its hidden fields, the ticked checkboxes
+    (after ticking/unticking those with the given values) and the submit button whose value is ``press``."""
+    parser = _Form(form_id)
+    parser.feed(html)
+    assert parser.controls, f"no form #{form_id} on the page"
+    out: dict[str, list[str]] = {}
+    pressed = False
+    for tag, attrs in parser.controls:
+        value = attrs.get("value", "")
+        if tag == "button" or attrs.get("type") == "submit":
+            if press is None or value != press:
+                continue
+            pressed = True
+        elif attrs.get("type") == "checkbox" and not (value in tick or ("checked" in attrs and value not in untick)):
+            continue
+        out.setdefault(attrs["name"], []).append(value)
+    assert press is None or pressed, f"no button {press!r} in #{form_id}"
+    return out
 
 
 @pytest.fixture(scope="session")

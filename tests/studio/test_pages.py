@@ -4,36 +4,16 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from fastapi.testclient import TestClient
-
 from tagwise.core import deployments, jobs, readiness, tagging, training
-from tests.conftest import KEY
+from tests.studio.conftest import flash
 
 SINGLE = "CustomSingleLabelClassification"
 MULTI = "CustomMultiLabelClassification"
 
 
-@pytest.fixture
-def studio(settings):
-    from tagwise.server import create_app
-
-    with TestClient(create_app(settings, run_jobs=False), base_url="http://127.0.0.1") as client:
-        token = re.search(r'name="token" value="([^"]+)"', client.get("/studio").text).group(1)
-        page = client.post("/studio/login", data={"key": KEY, "token": token})
-        client.csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-        client.ctx = client.app.state.ctx
-        yield client
-
-
 def _train(ctx, project: str, label: str, recipe: str = "linear") -> None:
     job = training.start(ctx, project, {"modelLabel": label, "trainingConfigVersion": recipe})
     training.run(ctx, job["id"], lambda _: None)
-
-
-def _flash(html: str) -> str:
-    found = re.search(r'class="flash [a-z]+"[^>]*>([^<]+)<', html)
-    return found.group(1) if found else ""
 
 
 def test_deploy_swap_and_delete(studio, banking):
@@ -44,14 +24,19 @@ def test_deploy_swap_and_delete(studio, banking):
     _train(ctx, "bank", "two")
     for name, model in (("prod", "one"), ("staging", "two")):
         page = studio.post("/studio/p/bank/deployments", data={"csrf": studio.csrf, "name": name, "model": model})
-        assert f"deployed as {name}" in _flash(page.text)
+        assert f"deployed as {name}" in flash(page.text)
     page = studio.post("/studio/p/bank/deployments/swap", data={"csrf": studio.csrf, "first": "prod", "second": "staging"})
-    assert "Swapped" in _flash(page.text)
+    assert "Swapped" in flash(page.text)
     assert {d["name"]: d["model_label"] for d in deployments.list_all(ctx, "bank")} == {"prod": "two", "staging": "one"}
     page = studio.post("/studio/p/bank/deployments/delete", data={"csrf": studio.csrf, "name": "staging"})
-    assert "deleted" in _flash(page.text) and [d["name"] for d in deployments.list_all(ctx, "bank")] == ["prod"]
+    assert "deleted" in flash(page.text) and [d["name"] for d in deployments.list_all(ctx, "bank")] == ["prod"]
     tried = studio.post("/studio/p/bank/try", data={"csrf": studio.csrf, "deployment": "prod", "text": banking["test"][0]["text"]})
     assert 'data-predicted' in tried.text and tried.text.count('class="bar') >= 2
+    # a text that cannot be classified stays in the form, with the reason
+    for text, reason in (("pasted " * 1000, "paste at most 5,000"), ("   ", "Paste some text")):
+        refused = studio.post("/studio/p/bank/try", data={"csrf": studio.csrf, "deployment": "prod", "text": text},
+                              headers={"referer": "http://127.0.0.1/studio/p/bank/try"})
+        assert reason in flash(refused.text) and f">{text}</textarea>" in refused.text
     overview = studio.get("/studio/p/bank").text
     assert "prod" in overview and "two" in overview
 
@@ -65,7 +50,7 @@ def test_cancel_a_training_job(studio, banking):
     assert "Training m" in page.text and "Cancel training" in page.text
     assert studio.get(f"/studio/p/c/train/{job_id}.json").json()["status"] == "notStarted"
     page = studio.post(f"/studio/p/c/train/{job_id}/cancel", data={"csrf": studio.csrf})
-    assert "Cancel requested" in _flash(page.text)
+    assert "Cancel requested" in flash(page.text)
     state = studio.get(f"/studio/p/c/train/{job_id}.json").json()
     assert state["status"] == "cancelled" and state["done"]
     assert jobs.get(ctx, job_id, "train")["payload"]["evaluationOptions"]["trainingSplitPercentage"] == 75
@@ -74,7 +59,7 @@ def test_cancel_a_training_job(studio, banking):
 def test_training_errors_are_shown_on_the_page(studio):
     tagging.create_project(studio.ctx, "few", SINGLE, "en")
     page = studio.post("/studio/p/few/train", data={"csrf": studio.csrf, "label": "m"}, headers={"referer": "http://127.0.0.1/studio/p/few/train"})
-    assert page.url.path == "/studio/p/few/train" and "at least 10" in _flash(page.text)
+    assert page.url.path == "/studio/p/few/train" and "at least 10" in flash(page.text)
 
 
 def test_multi_label_evaluation_shows_label_confusion(studio, emotions):
@@ -108,9 +93,9 @@ def test_bulk_move_to_test_by_selection_and_by_filter(studio):
     tagging.create_project(ctx, "b", SINGLE, "en")
     tagging.add_documents(ctx, "b", [{"location": f"{i}.txt", "text": f"text {i}", "labels": ["x" if i % 2 else "y"]} for i in range(6)])
     page = studio.post("/studio/p/b/data/dataset", data={"csrf": studio.csrf, "to": "Test", "scope": "selected", "ids": ["1", "2"]})
-    assert "2 document(s) moved to the test set" in _flash(page.text)
+    assert "2 document(s) moved to the test set" in flash(page.text)
     page = studio.post("/studio/p/b/data/dataset", data={"csrf": studio.csrf, "to": "Train", "scope": "all", "label": "x", "dataset": "none"})
-    assert "2 document(s) moved to the training set" in _flash(page.text)
+    assert "2 document(s) moved to the training set" in flash(page.text)
     assert page.url.path == "/studio/p/b/data" and "label=x" in str(page.url)
     view = readiness.overview(ctx, "b")
     assert view["datasets"] == {"Train": 2, "Test": 2, "none": 2}  # the x in Test stayed: the filter said "none"
@@ -121,5 +106,29 @@ def test_schema_rename_keeps_tags(studio):
     tagging.create_project(ctx, "s", SINGLE, "en")
     tagging.add_documents(ctx, "s", [{"location": "a", "text": "t", "labels": ["old"]}])
     page = studio.post("/studio/p/s/classes/rename", data={"csrf": studio.csrf, "old": "old", "new": "new"})
-    assert "1 document(s) keep their tag" in _flash(page.text)
+    assert "1 document(s) keep their tag" in flash(page.text)
     assert readiness.overview(ctx, "s")["classes"][0] == {"name": "new", "train": 0, "test": 0, "unassigned": 1, "total": 1}
+
+
+def test_page_numbers_past_the_end_and_huge_ids_are_not_server_errors(studio):
+    ctx = studio.ctx
+    tagging.create_project(ctx, "many", SINGLE, "en")
+    tagging.add_class(ctx, "many", "a")
+    tagging.add_documents(ctx, "many", [{"location": f"{i}.txt", "text": f"text {i}"} for i in range(120)])  # 3 pages
+    for page in ("4", str(10**20)):
+        response = studio.get(f"/studio/p/many/data?page={page}&status=untagged")
+        assert response.status_code == 200 and "Page 3 of 3" in response.text, page
+        assert 'value="untagged" selected' in response.text  # the filters stay
+    for path in (f"/tag?doc={10**20}", f"/tag?doc=1&undo={10**20}"):
+        response = studio.get(f"/studio/p/many{path}")
+        assert response.status_code in (400, 404) and "<html" in response.text, path
+    posted = studio.post("/studio/p/many/tag", data={"csrf": studio.csrf, "doc": str(10**20), "tag": "a"},
+                         headers={"referer": "http://127.0.0.1/studio/p/many/data"})
+    assert posted.status_code == 200 and posted.url.path == "/studio/p/many/data" and "doc" in flash(posted.text)
+
+
+def test_an_upload_without_documents_says_so(studio):
+    tagging.create_project(studio.ctx, "empty", SINGLE, "en")
+    for name, content in (("empty.csv", b""), ("header.csv", b"text,label\n")):
+        page = studio.post("/studio/p/empty/data/upload", data={"csrf": studio.csrf}, files={"files": (name, content, "text/csv")})
+        assert f"{name} has no documents" in flash(page.text)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import KEY
+from tests.studio.conftest import flash
 
 SINGLE = "CustomSingleLabelClassification"
 PAGES = ["", "/schema", "/data", "/tag", "/train", "/evaluate", "/deployments", "/try"]
@@ -46,9 +48,11 @@ def test_visitor_sees_only_the_sign_in_page(studio):
     assert home.status_code == 200 and "Sign in" in home.text and "secret-project" not in home.text
     for path in PAGES:
         response = studio.get(f"/studio/p/secret-project{path}", follow_redirects=False)
-        assert response.status_code == 303 and response.headers["location"] == "/studio", path
+        assert response.status_code == 303 and response.headers["location"] == f"/studio?next=%2Fstudio%2Fp%2Fsecret-project{quote(path, safe='')}", path
     assert studio.get("/studio/p/secret-project/train/x.json").status_code == 401
-    assert studio.post("/studio/projects", data={"name": "x"}, follow_redirects=False).status_code == 401
+    refused = studio.post("/studio/projects", data={"name": "x"})
+    assert "Sign in" in refused.text and "secret-project" not in refused.text
+    assert [p["name"] for p in _projects(studio)] == ["secret-project"]
     assert studio.get("/studio/static/studio.css").status_code == 200  # assets are public
 
 
@@ -96,6 +100,35 @@ def test_sign_out_ends_the_session(signed_in):
     assert "Sign in" in signed_in.get("/studio").text
 
 
+def test_a_form_sent_after_the_session_ended_asks_to_sign_in_again_and_comes_back(signed_in):
+    from tagwise.core import tagging
+
+    tagging.create_project(signed_in.app.state.ctx, "t", SINGLE, "en")
+    signed_in.post("/studio/logout", data={"csrf": signed_in.csrf})  # e.g. in another tab
+    sent = signed_in.post("/studio/p/t/try", data={"csrf": signed_in.csrf, "deployment": "d", "text": "hello"},
+                          headers={"referer": "http://127.0.0.1/studio/p/t/try?deployment=d"})
+    assert sent.status_code == 200 and sent.url.path == "/studio" and "sign in again" in flash(sent.text)
+    # the studio's JSON endpoints (the page's script) still answer 401
+    assert signed_in.get("/studio/p/t/train/x.json").status_code == 401
+    uploaded = signed_in.post("/studio/p/t/data/upload", data={"csrf": signed_in.csrf}, files={"files": ("a.txt", b"hi")},
+                              headers={"accept": "application/json"})
+    assert uploaded.status_code == 401 and uploaded.json()["error"]["code"] == "Unauthorized"
+    # signing in goes back to the page the form was on
+    token = re.search(r'name="token" value="([^"]+)"', sent.text).group(1)
+    back = re.search(r'name="next" value="([^"]+)"', sent.text).group(1)
+    page = signed_in.post("/studio/login", data={"key": KEY, "token": token, "next": back})
+    assert page.url.path == "/studio/p/t/try" and page.url.query == b"deployment=d" and "Try it" in page.text
+
+
+def test_an_upload_with_a_stale_token_answers_the_script_in_json(signed_in):
+    from tagwise.core import tagging
+
+    tagging.create_project(signed_in.app.state.ctx, "u", SINGLE, "en")
+    response = signed_in.post("/studio/p/u/data/upload", data={"csrf": "stale"}, files={"files": ("a.txt", b"hi")},
+                              headers={"accept": "application/json"})
+    assert response.status_code == 403 and "security token is missing or stale" in response.json()["error"]["message"]
+
+
 def test_security_headers(signed_in):
     response = signed_in.get("/studio")
     assert "script-src 'self'" in response.headers["content-security-policy"]
@@ -133,9 +166,15 @@ def test_redirects_stay_on_the_studio(signed_in):
     tagging.create_project(ctx, "r", SINGLE, "en")
     tagging.add_class(ctx, "r", "a")
     tagging.add_documents(ctx, "r", [{"location": "d.txt", "text": "hello"}])
-    response = signed_in.post("/studio/p/r/tag", data={"csrf": signed_in.csrf, "doc": "1", "label": "a", "then": "back",
+    response = signed_in.post("/studio/p/r/tag", data={"csrf": signed_in.csrf, "doc": "1", "tag": "a", "then": "back",
                                                        "back": "https://evil.example/phish"}, follow_redirects=False)
     assert response.headers["location"].startswith("/studio/")
+    signed_in.post("/studio/logout", data={"csrf": signed_in.csrf})
+    token = re.search(r'name="token" value="([^"]+)"', signed_in.get("/studio").text).group(1)
+    for target in ("https://evil.example/phish", "//evil.example/x", "/elsewhere"):
+        response = signed_in.post("/studio/login", data={"key": KEY, "token": token, "next": target}, follow_redirects=False)
+        assert response.headers["location"] == "/studio", target
+        signed_in.cookies.delete("tagwise_studio", path="/studio")
 
 
 def _projects(client: TestClient) -> list[dict]:

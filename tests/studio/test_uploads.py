@@ -34,6 +34,9 @@ def test_jsonl_in_the_shared_datasets_format_and_azure_classes():
     ("a.jsonl", b'["list"]\n', "JSON object"),
     ("a.pdf", b"%PDF", "upload .txt"),
     ("a.txt", b"\xff\xfe\x00", "UTF-8"),
+    ("a.csv", b"", "a.csv has no documents"),
+    ("a.csv", b"text,labels\r\n", "a.csv has no documents"),
+    ("a.jsonl", b"\n\n", "a.jsonl has no documents"),
 ])
 def test_bad_files_say_what_is_wrong(name, data, message):
     with pytest.raises(InvalidRequest, match=message):

@@ -174,11 +174,16 @@ def list_documents(ctx: Context, project_name: str, flt: DocumentFilter, *, page
         project = require(conn, project_name)
         predicted: dict[str, list[str]] = {}
         if mismatch:
-            model = latest_model(conn, project)
-            predicted = {m["location"]: m["predicted"] for m in mispredictions(model)} if model else {}
-            flt = DocumentFilter(**{**flt.__dict__, "locations": tuple(predicted)})
+            flt, predicted = _mismatched(conn, project, flt)
         items, total = docs_db.page(conn, project["id"], flt, page_size, (page - 1) * page_size)
     return DocumentPage(items, total, page, page_size, predicted)
+
+
+def _mismatched(conn, project: dict[str, Any], flt: DocumentFilter) -> tuple[DocumentFilter, dict[str, list[str]]]:
+    """``flt`` narrowed to the documents the newest model mispredicted in its evaluation, and their predictions."""
+    model = latest_model(conn, project)
+    predicted = {m["location"]: m["predicted"] for m in mispredictions(model)} if model else {}
+    return DocumentFilter(**{**flt.__dict__, "locations": tuple(predicted)}), predicted
 
 
 def current_labels(ctx: Context, project_name: str, ids: list[int]) -> dict[int, list[str] | None]:
@@ -188,10 +193,13 @@ def current_labels(ctx: Context, project_name: str, ids: list[int]) -> dict[int,
         return docs_db.labels_of(conn, project["id"], ids)
 
 
-def neighbours(ctx: Context, project_name: str, flt: DocumentFilter, doc_id: int) -> tuple[int | None, int | None]:
-    """(previous, next) document ids around ``doc_id`` among those matching ``flt``."""
+def neighbours(ctx: Context, project_name: str, flt: DocumentFilter, doc_id: int, *,
+               mismatch: bool = False) -> tuple[int | None, int | None]:
+    """(previous, next) document ids around ``doc_id`` among those matching ``flt`` (and mispredicted, with ``mismatch``)."""
     with ctx.db.read() as conn:
         project = require(conn, project_name)
+        if mismatch:
+            flt = _mismatched(conn, project, flt)[0]
         return (docs_db.neighbour(conn, project["id"], flt, doc_id, after=False),
                 docs_db.neighbour(conn, project["id"], flt, doc_id, after=True))
 
@@ -211,13 +219,16 @@ class TaggingView:
 
 
 def tagging_view(ctx: Context, project_name: str, doc_id: int | None = None, flt: DocumentFilter | None = None,
-                 skip: tuple[int, ...] = ()) -> TaggingView:
-    """A given document (browsing ``flt`` in id order), or the next one of the queue when ``doc_id`` is None."""
+                 skip: tuple[int, ...] = (), *, mismatch: bool = False) -> TaggingView:
+    """A given document (browsing ``flt`` in id order, only the mispredicted ones with ``mismatch``), or the
+    next one of the queue when ``doc_id`` is None."""
     ranked = False
     if doc_id is None:
         doc_id, ranked = next_in_queue(ctx, project_name, skip)
     with ctx.db.read() as conn:
         project = require(conn, project_name)
+        if mismatch:
+            flt = _mismatched(conn, project, flt or DocumentFilter())[0]
         status = docs_db.status_counts(conn, project["id"])
         doc = docs_db.get(conn, project["id"], doc_id) if doc_id is not None else None
         previous = following = None

@@ -62,9 +62,11 @@ def _csv(name: str, content: str) -> list[dict[str, Any]]:
             raw = _pick(row, LABEL_KEYS)
             labels = [p.strip() for p in raw.split("|") if p.strip()] if isinstance(raw, str) else None
             out.append(_document(name, reader.line_num, row, labels))
-        return out
     except csv.Error as exc:
         raise InvalidArgument(f"{name} is not valid CSV: {exc}.") from None
+    if not out:
+        raise InvalidArgument(f"{name} has no documents: it is empty or has only a header row.")
+    return out
 
 
 def _jsonl(name: str, content: str) -> list[dict[str, Any]]:
@@ -79,6 +81,8 @@ def _jsonl(name: str, content: str) -> list[dict[str, Any]]:
         if not isinstance(row, dict):
             raise InvalidArgument(f"{name}, line {number}: each line must be a JSON object.")
         out.append(_document(name, number, row, _json_labels(name, number, _pick(row, LABEL_KEYS))))
+    if not out:
+        raise InvalidArgument(f"{name} has no documents: it has no JSON lines.")
     return out
 
 

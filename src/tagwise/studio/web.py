@@ -1,7 +1,9 @@
 """What every studio page shares: templates, rendering, flash messages, redirects, error pages.
 
 Domain errors raised by a service become a readable message: on a POST, a flash message on the
-page the form came from; on a GET, an error page with the matching status code.
+page the form came from; on a GET, an error page with the matching status code; to the page's
+script (a ``.json`` path or ``Accept: application/json``), the API's JSON error envelope.
+Without a valid session, pages and forms lead to the sign-in page, which leads back to them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from tagwise import __version__
 from tagwise.core.context import Context
 from tagwise.errors import Conflict, Forbidden, InvalidArgument, InvalidRequest, NotFound, PayloadTooLarge, TagwiseError, Unauthorized
-from tagwise.studio.auth import NotSignedIn, session
+from tagwise.studio.auth import SESSION_COOKIE, NotSignedIn, session
 
 log = logging.getLogger("tagwise.studio")
 HERE = Path(__file__).parent
@@ -92,17 +94,31 @@ def _read_flash(request: Request) -> dict[str, str] | None:
         return None
 
 
+def studio_path(request: Request, value: str | None) -> str | None:
+    """``value`` as a path (with query and fragment) of this studio, or None: never an open redirect."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.netloc and parts.netloc != request.headers.get("host"):
+        return None
+    if not parts.path.startswith("/studio") or "//" in parts.path or "\\" in value:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+
+
 def safe_back(request: Request, candidate: str | None, default: str) -> str:
-    """A same-site studio path to return to (never an open redirect)."""
-    for value in (candidate, request.headers.get("referer")):
-        if not value:
-            continue
-        parts = urlsplit(value)
-        if parts.netloc and parts.netloc != request.headers.get("host"):
-            continue
-        if parts.path.startswith("/studio") and "//" not in parts.path and "\\" not in value:
-            return parts.path + (f"?{parts.query}" if parts.query else "")
-    return default
+    """A same-site studio path to return to: ``candidate``, else the page the request came from, else ``default``."""
+    return studio_path(request, candidate) or studio_path(request, request.headers.get("referer")) or default
+
+
+def sign_in_url(next_path: str | None) -> str:
+    """The sign-in page, which leads back to ``next_path`` (a studio path) once signed in."""
+    return "/studio" + query(next=next_path if next_path and next_path != "/studio" else None)
+
+
+def wants_json(request: Request) -> bool:
+    """Whether the page's script (not a browser form or link) sent the request."""
+    return request.url.path.endswith(".json") or "application/json" in request.headers.get("accept", "")
 
 
 def query(**params: Any) -> str:
@@ -144,13 +160,21 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 def _not_signed_in(request: Request, exc: TagwiseError) -> Response:
-    if request.url.path.endswith(".json") or request.method != "GET":
+    if wants_json(request):
         return JSONResponse({"error": exc.to_error_object()}, status_code=401)
-    return RedirectResponse("/studio", status_code=303)
+    if request.method == "GET":
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        # a session cookie that no longer works: signed out elsewhere, expired, or its key revoked
+        ended = "Your session has ended: sign in again." if request.cookies.get(SESSION_COOKIE) else None
+        return redirect(sign_in_url(here), ended, "error")
+    if request.url.path == "/studio/logout":
+        return redirect("/studio", "Signed out.")
+    # A form sent without a session (e.g. signed out in another tab): nothing was saved.
+    return redirect(sign_in_url(safe_back(request, None, "/studio")), "You are signed out, so that was not saved: sign in again.", "error")
 
 
 def _error(request: Request, exc: TagwiseError) -> Response:
-    if request.url.path.endswith(".json"):
+    if wants_json(request):
         return JSONResponse({"error": exc.to_error_object()}, status_code=status_for(exc))
     if request.method == "POST":
         return redirect(safe_back(request, None, "/studio"), exc.message, "error")

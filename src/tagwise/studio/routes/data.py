@@ -12,16 +12,20 @@ from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
 from tagwise.studio import uploads
 from tagwise.studio.auth import Session, require_csrf, require_session
 from tagwise.studio.filters import Filters
-from tagwise.studio.web import StudioRoute, context, query, redirect, render, set_flash, status_for
+from tagwise.studio.web import StudioRoute, context, query, redirect, render, set_flash, status_for, wants_json
 
 router = APIRouter(prefix="/studio", route_class=StudioRoute)
 PAGE_SIZE = 50
+MAX_PAGE = 10**9  # far past any list; keeps the SQL offset within the store's integers
 
 
 @router.get("/p/{project}/data", response_class=HTMLResponse)
 def data(request: Request, project: str, page: int = 1, _s: Session = Depends(require_session)) -> Response:
     filters = Filters.read(request.query_params)
-    result = tagging.list_documents(context(request), project, filters.to_filter(), page=page, page_size=PAGE_SIZE, mismatch=filters.mismatch)
+    result = tagging.list_documents(context(request), project, filters.to_filter(), page=min(page, MAX_PAGE), page_size=PAGE_SIZE,
+                                    mismatch=filters.mismatch)
+    if page > result.pages:  # an old link to a list that got shorter, or a typed number: its last page
+        return redirect(f"/studio/p/{project}/data" + query(page=result.pages if result.pages > 1 else None, **filters.params()))
     record = projects.get(context(request), project)
     return render(request, "data.html", project=record, nav="data", result=result, filters=filters, query=query)
 
@@ -29,28 +33,29 @@ def data(request: Request, project: str, page: int = 1, _s: Session = Depends(re
 @router.post("/p/{project}/data/upload")
 async def upload(request: Request, project: str, files: list[UploadFile], _s: Session = Depends(require_csrf)) -> Response:
     """Add the documents of every uploaded file. Answers JSON to the page's script, a redirect otherwise."""
-    wants_json = "application/json" in request.headers.get("accept", "")
+    json_answer = wants_json(request)
     try:
         items = []
         limit = context(request).settings.max_body_bytes
+        files = [f for f in files if f.filename or f.size]  # a form sent with no file chosen has one empty part
+        if not files:
+            raise InvalidArgument("Choose one or more files to upload.")
         for file in files:
             data = await file.read()
             if len(data) > limit:
                 raise PayloadTooLarge(f"{file.filename} has {len(data):,} bytes; the limit is {limit:,} (TAGWISE_MAX_BODY_BYTES).")
             items.extend(uploads.parse(file.filename or "upload.txt", data))
-        if not files or not items:
-            raise InvalidArgument("Choose one or more files to upload.")
         prefix = PurePath(files[0].filename or "upload").stem or "upload"
         result = tagging.add_documents(context(request), project, items, prefix=prefix)
     except TagwiseError as exc:
-        if wants_json:
+        if json_answer:
             return JSONResponse({"ok": False, "message": exc.message}, status_code=status_for(exc))
         raise
     message = f"Added {result['added']:,} document(s)."
     if result["classesAdded"]:
         message += f" New classes from the file: {', '.join(result['classesAdded'])}."
     target = f"/studio/p/{project}/data"
-    if wants_json:
+    if json_answer:
         response: Response = JSONResponse({"ok": True, "message": message, "redirect": target})
         set_flash(response, message)
         return response

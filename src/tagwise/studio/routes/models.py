@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tagwise.core import analyze, deployments, jobs, label_issues, model_results, models, projects, tagging, training
-from tagwise.errors import InvalidArgument
+from tagwise.errors import InvalidArgument, TagwiseError
 from tagwise.studio import views
 from tagwise.studio.auth import Session, require_csrf, require_session
-from tagwise.studio.web import StudioRoute, context, query, redirect, render
+from tagwise.studio.web import StudioRoute, context, query, redirect, render, status_for
 
 router = APIRouter(prefix="/studio", route_class=StudioRoute)
 MAX_TRY_CHARS = 5_000
@@ -127,10 +127,15 @@ def try_page(request: Request, project: str, deployment: str = "", _s: Session =
 
 @router.post("/p/{project}/try", response_class=HTMLResponse)
 def try_text(request: Request, project: str, deployment: str = Form(""), text: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
-    if not text.strip():
-        raise InvalidArgument("Paste some text to classify.")
-    if len(text) > MAX_TRY_CHARS:
-        raise InvalidArgument(f"The text has {len(text):,} characters; paste at most {MAX_TRY_CHARS:,} here.")
-    record, [prediction] = analyze.classify(context(request), project, deployment, [text])
+    """Classify the text; when it cannot be, say why on the page and keep the text in the form."""
+    try:
+        if not text.strip():
+            raise InvalidArgument("Paste some text to classify.")
+        if len(text) > MAX_TRY_CHARS:
+            raise InvalidArgument(f"The text has {len(text):,} characters; paste at most {MAX_TRY_CHARS:,} here.")
+        record, [prediction] = analyze.classify(context(request), project, deployment, [text])
+    except TagwiseError as exc:
+        return render(request, "try.html", status_code=status_for(exc), project=projects.get(context(request), project), nav="try",
+                      deployments=deployments.list_all(context(request), project), chosen=deployment, text=text, result=None, error=exc.message)
     return render(request, "try.html", project=record, nav="try", deployments=deployments.list_all(context(request), project),
                   chosen=deployment, text=text, result=prediction)

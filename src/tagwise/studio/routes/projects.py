@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tagwise.core import projects, readiness, review_queue, tagging
@@ -10,31 +10,38 @@ from tagwise.core.validation import MULTI, SINGLE
 from tagwise.errors import TagwiseError
 from tagwise.studio import auth
 from tagwise.studio.auth import Session, require_csrf, require_session
-from tagwise.studio.web import StudioRoute, context, redirect, render
+from tagwise.studio.web import StudioRoute, context, redirect, render, sign_in_url, studio_path
 
 router = APIRouter(prefix="/studio", route_class=StudioRoute)
 
 
 @router.get("", response_class=HTMLResponse)
-def home(request: Request) -> Response:
-    """The project list, or the sign-in page for a visitor who is not signed in."""
+def home(request: Request, next_page: str = Query("", alias="next")) -> Response:
+    """The project list, or the sign-in page (leading back to ``next``) for a visitor who is not signed in."""
     if auth.session(request) is None:
         token = auth.login_token(request)
-        response = render(request, "login.html", login_token=token)
+        response = render(request, "login.html", login_token=token, next=_next(request, next_page) or "")
         auth.remember_login_token(request, response, token)
         return response
     return render(request, "projects.html", projects=projects.list_all(context(request)), kinds={SINGLE: "Single-label", MULTI: "Multi-label"})
 
 
+def _next(request: Request, value: str) -> str | None:
+    """Where to go once signed in: a studio page (the project list or a project's), never elsewhere."""
+    path = studio_path(request, value)
+    return path if path and (path == "/studio" or path.startswith("/studio/p/")) else None
+
+
 @router.post("/login")
-async def login(request: Request, key: str = Form(""), token: str = Form("")) -> Response:
+async def login(request: Request, key: str = Form(""), token: str = Form(""), next_page: str = Form("", alias="next")) -> Response:
+    back = _next(request, next_page)
     if not auth.login_token_matches(request, token):
-        return redirect("/studio", "The sign-in form expired; please try again.", "error")
+        return redirect(sign_in_url(back), "The sign-in form expired; please try again.", "error")
     try:
         signed_in = auth.sign_in_key(request, key)
     except TagwiseError as exc:
-        return redirect("/studio", exc.message, "error")
-    response = redirect("/studio")
+        return redirect(sign_in_url(back), exc.message, "error")
+    response = redirect(back or "/studio")
     auth.start_session(request, response, signed_in)
     return response
 

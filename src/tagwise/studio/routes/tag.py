@@ -1,10 +1,15 @@
-"""The tagging page: one document at a time, keyboard first, with the model's suggestion."""
+"""The tagging page: one document at a time, keyboard first, with the model's suggestion.
+
+Two modes: the **queue** (no ``doc``, or ``queue=1`` to show one of its documents again: the last
+tagged, restored or skipped one) and **browsing** a filtered list of the Data page in id order.
+The tag forms post the picked classes as ``tag``; ``label`` is the list's class filter.
+"""
 
 from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tagwise.core import tagging
@@ -15,10 +20,11 @@ from tagwise.studio.web import StudioRoute, context, query, redirect, render, sa
 
 router = APIRouter(prefix="/studio", route_class=StudioRoute)
 MAX_SKIP = 200
+MAX_ID = 2**63 - 1  # the store's integer ids; a larger number is a malformed request, not a missing document
 
 
 def _ids(raw: str | None) -> tuple[int, ...]:
-    return tuple(int(p) for p in (raw or "").split(",") if p.strip().isdigit())[-MAX_SKIP:]
+    return tuple(int(p) for p in (raw or "").split(",") if p.strip().isdigit() and int(p) <= MAX_ID)[-MAX_SKIP:]
 
 
 def _was(raw: str | None) -> list[str] | None:
@@ -31,36 +37,45 @@ def _was(raw: str | None) -> list[str] | None:
 
 
 @router.get("/p/{project}/tag", response_class=HTMLResponse)
-def tag_page(request: Request, project: str, doc: int | None = None, skip: str = "", back: str = "",
-             undo: int | None = None, was: str = "", _s: Session = Depends(require_session)) -> Response:
+def tag_page(request: Request, project: str, doc: int | None = Query(None, le=MAX_ID), skip: str = "", back: str = "",
+             undo: int | None = Query(None, le=MAX_ID), was: str = "", queue: bool = False,
+             _s: Session = Depends(require_session)) -> Response:
     filters = Filters.read(request.query_params)
     skipped = _ids(skip)
-    view = tagging.tagging_view(context(request), project, doc, filters.to_filter(), skipped)
+    in_queue = doc is None or queue
+    view = tagging.tagging_view(context(request), project, doc, filters.to_filter(), skipped, mismatch=filters.mismatch)
     return render(request, "tag.html", project=view.project, nav="tag", view=view, filters=filters, query=query,
-                  mode="browse" if doc is not None else "queue",
+                  mode="queue" if in_queue else "browse", pinned=in_queue and doc is not None,
                   back=safe_back(request, back, "") if back else "", skip=",".join(map(str, skipped)),
                   undo=undo, was=_was(was), was_raw=was)
 
 
 @router.post("/p/{project}/tag")
-async def tag(request: Request, project: str, doc: int = Form(...), action: str = Form("save"), then: str = Form("queue"),
-              _s: Session = Depends(require_csrf)) -> Response:
+async def tag(request: Request, project: str, doc: int = Form(..., le=MAX_ID), action: str = Form("save"), then: str = Form("queue"),
+              queue: bool = Form(False), _s: Session = Depends(require_csrf)) -> Response:
+    """Save the classes posted as ``tag`` (or make the document untagged), then go where ``then`` says:
+    ``queue`` (the next of the queue), ``next`` (the next of the browsed list), ``back`` (the ``back`` page),
+    ``stay`` or ``undo`` (this document again, in the queue with ``queue``)."""
     form = await request.form()
-    labels = None if action == "untag" else [str(v) for v in form.getlist("label")]
+    labels = None if action == "untag" else [str(v) for v in form.getlist("tag")]
     if action not in ("save", "untag"):
         raise InvalidArgument(f"Unknown action {action!r}.")
     record, previous = tagging.set_labels(context(request), project, doc, labels)
     done = f"{record['location']}: " + (", ".join(labels) if labels else "untagged" if labels is None else "no class")
     undo = {"undo": doc, "was": json.dumps(previous)}
     filters = Filters.read(form)
+    skip = str(form.get("skip") or "")
     base = f"/studio/p/{project}/tag"
     if then == "back":
         return redirect(safe_back(request, str(form.get("back") or ""), f"/studio/p/{project}/data"), f"Tagged {done}.")
-    if then == "stay":
-        return redirect(base + query(doc=doc, **filters.params()), f"Restored {done}.")
+    if then in ("stay", "undo"):
+        message = f"Restored {done}." if then == "undo" else f"Marked {record['location']} untagged." if labels is None else f"Tagged {done}."
+        if queue:
+            return redirect(base + query(doc=doc, queue=1, skip=skip), message)
+        return redirect(base + query(doc=doc, back=str(form.get("back") or ""), **filters.params()), message)
     if then == "next":
-        _, following = tagging.neighbours(context(request), project, filters.to_filter(), doc)
+        _, following = tagging.neighbours(context(request), project, filters.to_filter(), doc, mismatch=filters.mismatch)
         if following is None:
             return redirect(f"/studio/p/{project}/data" + query(**filters.params()), f"Tagged {done}. That was the last document of this list.")
         return redirect(base + query(doc=following, **filters.params(), **undo))
-    return redirect(base + query(skip=str(form.get("skip") or ""), **undo))
+    return redirect(base + query(skip=skip, **undo))

@@ -16,6 +16,14 @@
     if (el) { el.click(); return true; }
     return false;
   }
+  // The session is gone (signed out in another tab, expired, key revoked): say so, with a link back here.
+  function signedOut(el) {
+    var link = document.createElement("a");
+    link.href = "/studio?next=" + encodeURIComponent(window.location.pathname + window.location.search);
+    link.textContent = "sign in again";
+    el.textContent = "Signed out: ";
+    el.appendChild(link);
+  }
 
   // -- tagging ----------------------------------------------------------------------------
   function setupTagging() {
@@ -102,10 +110,13 @@
         }
       });
       xhr.addEventListener("load", function () {
+        bar.hidden = true; status.className = "small flash error";
+        if (xhr.status === 401) { signedOut(status); return; }
         var body = {};
         try { body = JSON.parse(xhr.responseText); } catch (err) { body = {message: "The server answered " + xhr.status + "."}; }
         if (xhr.status < 300 && body.ok) { window.location.assign(body.redirect); return; }
-        bar.hidden = true; status.textContent = body.message || "The upload failed."; status.className = "small flash error";
+        // the upload's own answer ({ok, message}) or the studio's error envelope ({error: {code, message}})
+        status.textContent = body.message || (body.error && body.error.message) || "The upload failed.";
       });
       xhr.addEventListener("error", function () { bar.hidden = true; status.textContent = "The upload failed: the server could not be reached."; });
       xhr.send(new FormData(form));
@@ -117,8 +128,17 @@
     var box = document.getElementById("job");
     if (!box || box.dataset.done === "true") return;
     var url = box.dataset.statusUrl;
+    var stop = {};
     function poll() {
-      fetch(url, {headers: {"Accept": "application/json"}, credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (s) {
+      fetch(url, {headers: {"Accept": "application/json"}, credentials: "same-origin"}).then(function (r) {
+        if (r.status === 401) {
+          var p = document.createElement("p"); p.className = "flash error"; signedOut(p);
+          document.getElementById("job-errors").appendChild(p);
+          throw stop;  // asking again cannot help until the user signs in
+        }
+        if (!r.ok) throw new Error("status " + r.status);
+        return r.json();
+      }).then(function (s) {
         var status = document.getElementById("job-status");
         status.textContent = s.status; status.className = "status " + s.status;
         document.getElementById("job-progress").value = s.percent;
@@ -135,7 +155,7 @@
           return;
         }
         setTimeout(poll, 700);
-      }).catch(function () { setTimeout(poll, 2000); });
+      }).catch(function (err) { if (err !== stop) setTimeout(poll, 2000); });
     }
     setTimeout(poll, 300);
   }

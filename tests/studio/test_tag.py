@@ -1,0 +1,139 @@
+"""The tagging page in process (real store): what its forms post is what gets saved, and where it goes next.
+
+The forms are read from the rendered page and posted as a browser would (``form_data``).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from tagwise.core import model_results, tagging, training
+from tests.studio.conftest import flash, form_data
+
+SINGLE = "CustomSingleLabelClassification"
+MULTI = "CustomMultiLabelClassification"
+
+
+def _project(ctx, name: str, kind: str, classes: list[str], labels: list[list[str] | None]) -> None:
+    tagging.create_project(ctx, name, kind, "en")
+    for c in classes:
+        tagging.add_class(ctx, name, c)
+    tagging.add_documents(ctx, name, [{"location": f"{i}.txt", "text": f"text {i}", "labels": ls} for i, ls in enumerate(labels, 1)])
+
+
+def _labels(ctx, project: str, doc_id: int) -> list[str] | None:
+    return tagging.get_document(ctx, project, doc_id)[1]["labels"]
+
+
+def _submit(studio, project: str, data: dict[str, list[str]]):
+    """Post a form of the tagging page; the redirect's target (path and query) and its parsed query."""
+    response = studio.post(f"/studio/p/{project}/tag", data=data, follow_redirects=False)
+    assert response.status_code == 303, response.text[:300]
+    location = response.headers["location"]
+    return location, {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def _title(page_html: str) -> str:
+    return re.search(r'id="doc-title"[^>]*>\s*([^<\s]+)', page_html).group(1)
+
+
+def _link(page_html: str, element_id: str) -> str | None:
+    found = re.search(rf'id="{element_id}"[^>]*href="([^"]+)"', page_html)
+    return html.unescape(found.group(1)) if found else None
+
+
+def test_multi_label_in_a_list_filtered_by_class_saves_what_is_ticked(studio):
+    _project(studio.ctx, "emo", MULTI, ["joy", "neutral", "anger"], [["joy"], ["joy"], ["anger"], ["joy"]])
+    page = studio.get("/studio/p/emo/tag?doc=1&label=joy")
+    _, following = _submit(studio, "emo", form_data(page.text, "tag-form", tick=("neutral",), untick=("joy",)))
+    assert _labels(studio.ctx, "emo", 1) == ["neutral"]
+    assert following["doc"] == "2" and following["label"] == "joy"  # still the joy list
+
+
+def test_single_label_pick_in_a_list_filtered_by_class(studio):
+    _project(studio.ctx, "s", SINGLE, ["a", "b"], [["a"], ["a"], ["b"], ["a"]])
+    page = studio.get("/studio/p/s/tag?doc=1&label=a")
+    location, following = _submit(studio, "s", form_data(page.text, "tag-form", press="b"))
+    assert _labels(studio.ctx, "s", 1) == ["b"]
+    assert following["doc"] == "2" and following["label"] == "a"
+    assert "single-label" not in flash(studio.get(location).text)
+
+
+def test_picking_a_class_goes_on_to_the_next_document_of_the_list(studio):
+    _project(studio.ctx, "u", SINGLE, ["a", "b", "c"], [None] * 5)
+    page = studio.get("/studio/p/u/tag?doc=1")
+    _, following = _submit(studio, "u", form_data(page.text, "tag-form", press="b"))
+    assert _labels(studio.ctx, "u", 1) == ["b"] and following["doc"] == "2" and "label" not in following
+    # in the list of untagged documents
+    page = studio.get("/studio/p/u/tag?doc=2&status=untagged")
+    _, following = _submit(studio, "u", form_data(page.text, "tag-form", press="a"))
+    assert following["doc"] == "3" and following["status"] == "untagged"
+
+
+def test_browsing_the_mispredicted_documents_walks_only_those(studio, banking):
+    ctx = studio.ctx
+    rows = banking["train"]
+    classes = sorted({r["labels"][0] for r in rows})
+    # every fourth document tagged with another class: the model will disagree with some of those
+    items = [{"location": r["id"], "text": r["text"],
+              "labels": [classes[(classes.index(r["labels"][0]) + 1) % len(classes)]] if i % 4 == 0 else r["labels"]}
+             for i, r in enumerate(rows)]
+    tagging.create_project(ctx, "bank", SINGLE, "en")
+    tagging.add_documents(ctx, "bank", items)
+    job = training.start(ctx, "bank", {"modelLabel": "m", "trainingConfigVersion": "linear"})
+    training.run(ctx, job["id"], lambda _: None)
+    wrong = sorted(w["doc"]["id"] for w in model_results.evaluation_details(ctx, "bank")["wrong"])
+    assert len(wrong) >= 3, "the test needs a model with a few mispredictions"
+
+    listed = studio.get("/studio/p/bank/data?mismatch=1").text
+    one_by_one = html.unescape(re.search(r'href="([^"]+)">Tag these one by one', listed).group(1))
+    page = studio.get(one_by_one).text
+    assert parse_qs(urlsplit(_link(page, "next")).query)["doc"] == [str(wrong[1])]
+    _, following = _submit(studio, "bank", form_data(page, "tag-form", press=classes[2]))
+    assert following["doc"] == str(wrong[1]) and following["mismatch"] == "1"
+    page = studio.get(f"/studio/p/bank/tag?doc={wrong[2]}&mismatch=1").text
+    assert parse_qs(urlsplit(_link(page, "prev")).query)["doc"] == [str(wrong[1])]
+
+
+def test_undo_and_going_back_in_the_queue_stay_in_the_queue(studio):
+    _project(studio.ctx, "q", SINGLE, ["a", "b"], [None] * 4)
+    page = studio.get("/studio/p/q/tag").text
+    assert _title(page) == "1.txt" and "Queue" in page
+    queue, _ = _submit(studio, "q", form_data(page, "tag-form", press="a"))
+    page = studio.get(queue).text
+    assert _title(page) == "2.txt"
+
+    # Backspace (Undo) brings back the document, still in the queue
+    restored, _ = _submit(studio, "q", form_data(page, "undo-form"))
+    page = studio.get(restored).text
+    assert _labels(studio.ctx, "q", 1) is None and _title(page) == "1.txt"
+    assert "Restored 1.txt: untagged" in flash(page) and "Browsing" not in page
+    queue, following = _submit(studio, "q", form_data(page, "tag-form", press="b"))
+    assert "doc" not in following and _title(studio.get(queue).text) == "2.txt"
+
+    # ← after tagging: the last tagged document, in the queue
+    page = studio.get(_link(studio.get(queue).text, "prev")).text
+    assert _title(page) == "1.txt" and "Browsing" not in page
+    # → skips, ← goes back to the skipped document
+    page = studio.get("/studio/p/q/tag").text
+    skipped = studio.get(_link(page, "next")).text
+    assert _title(skipped) == "3.txt"
+    back = studio.get(_link(skipped, "prev")).text
+    assert _title(back) == "2.txt" and "Browsing" not in back
+    queue, _ = _submit(studio, "q", form_data(back, "tag-form", press="a"))
+    assert _title(studio.get(queue).text) == "3.txt"
+
+
+def test_mark_untagged_says_so(studio):
+    _project(studio.ctx, "m", SINGLE, ["a"], [["a"]])
+    page = studio.post("/studio/p/m/tag", data={"csrf": studio.csrf, "doc": "1", "action": "untag", "then": "stay"})
+    assert flash(page.text) == "Marked 1.txt untagged." and _labels(studio.ctx, "m", 1) is None
+
+
+def test_tagging_from_the_evaluation_page_returns_to_the_same_section(studio):
+    _project(studio.ctx, "e", SINGLE, ["a", "b"], [["a"]])
+    back = "/studio/p/e/evaluate?model=m#wrong-title"
+    location, _ = _submit(studio, "e", {"csrf": [studio.csrf], "doc": ["1"], "tag": ["b"], "then": ["back"], "back": [back]})
+    assert location == back and _labels(studio.ctx, "e", 1) == ["b"]
