@@ -138,3 +138,12 @@ def test_export_refuses_a_model_label_that_does_not_exist(client, banking):
     create_and_import(client, "bank", SINGLE, banking["train"][:20])
     response = client.post(f"{A}/bank/:export", params=dict(V, stringIndexType="Utf16CodeUnit", trainedModelLabel="nosuch"))
     assert response.status_code == 404 and "nosuch" in response.json()["error"]["message"]
+
+
+def test_a_file_of_the_other_kind_is_refused_for_its_kind(client, banking):
+    # the documents of a multi-label file still written as single-label ones: the answer is about the kind
+    create_and_import(client, "ps", SINGLE, banking["train"][:20])
+    body = project_file("ps", SINGLE, banking["train"][:20])
+    body["metadata"]["projectKind"] = body["assets"]["projectKind"] = MULTI
+    response = client.post(f"{A}/ps/:import", params=V, json=body)
+    assert response.status_code == 409 and "Import it into a new project" in response.json()["error"]["message"]

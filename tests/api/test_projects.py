@@ -55,6 +55,8 @@ def test_bad_requests_get_the_envelope(client):
         (client.patch(f"{A}/x", params=V, content=b"{not json", headers=PATCH), 400, "InvalidArgument"),
         (client.patch(f"{A}/x", params=V, json=dict(BODY, projectName="x", settings="x"), headers=PATCH), 400, "InvalidArgument"),
         (client.get(f"{A}/nope", params=V), 404, "ProjectNotFound"),
+        (client.patch(f"{A}/global", params=V, json=dict(BODY, projectName="global"), headers=PATCH), 400, "InvalidArgument"),
+        (client.get(f"{A}/global/deployments/resources", params=V), 404, "NotFound"),  # an Azure route tagwise lacks
         (client.get("/language/no/such/route", params=V), 404, "NotFound"),
     ]
     for response, status, code in cases:

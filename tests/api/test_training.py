@@ -118,6 +118,9 @@ def test_the_default_recipe_says_what_it_chose_and_why(client, banking):
     assert extra["chosenRecipe"] in {"linear", "ensemble"} and "out-of-fold accuracy" in extra["chosenBecause"]
     assert train(client, "bank", label="m2")["status"] == "succeeded"  # a named recipe chooses nothing
     assert "chosenRecipe" not in client.get(f"{A}/bank/models/m2/evaluation/summary-result", params=V).json()["tagwise"]
+    # Azure's dated version, which training-config-versions lists, is the default recipe too
+    assert train(client, "bank", label="m3", version="2022-05-01")["status"] == "succeeded"
+    assert client.get(f"{A}/bank/models/m3/evaluation/summary-result", params=V).json()["tagwise"]["chosenRecipe"] == extra["chosenRecipe"]
 
 
 def test_the_operator_sets_the_default_recipes_time_budget(tmp_path, banking):

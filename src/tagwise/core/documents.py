@@ -45,6 +45,8 @@ def import_project(ctx: Context, name: str, body: Any) -> dict[str, int]:
 
     with ctx.db.write() as conn:
         project = records.get_project(conn, name)
+        if project is not None and project["kind"] != kind:  # before the documents: their errors would assume the file's kind
+            raise Conflict(f"The project {name} is {project['kind']}; the file is {kind}. Import it into a new project.")
         meta = dict(metadata, projectKind=kind)
         container = meta.get("storageInputContainerName") or (project or {}).get("storage_container") or name
         meta.setdefault("storageInputContainerName", container)
@@ -58,8 +60,6 @@ def import_project(ctx: Context, name: str, body: Any) -> dict[str, int]:
             values.update(classes=classes, created_at=now, modified_at=now)
             project_id = records.insert_project(conn, values)
         else:
-            if project["kind"] != kind:
-                raise Conflict(f"The project {name} is {project['kind']}; the file is {kind}. Import it into a new project.")
             values = new_project_values(ctx, conn, name, dict(describe(project), **meta))
             for key in ("name", "kind"):
                 values.pop(key)

@@ -6,8 +6,8 @@ from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
-from tagwise.core.validation import check_kind, check_name
-from tagwise.errors import Conflict, InvalidArgument, ProjectNotFound, QuotaError
+from tagwise.core.validation import RESERVED_PROJECT, check_kind, check_name
+from tagwise.errors import Conflict, InvalidArgument, NotFound, ProjectNotFound, QuotaError
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -21,6 +21,8 @@ def get(ctx: Context, name: str) -> dict[str, Any]:
 
 def require(conn, name: str) -> dict[str, Any]:
     project = records.get_project(conn, name)
+    if project is None and name == RESERVED_PROJECT:  # an Azure …/projects/global/… route tagwise does not have
+        raise NotFound("No such route: check the URL and method against the API reference at /docs.")
     if project is None:
         raise ProjectNotFound(f"The project {name} could not be found.", target="projectName")
     return project

@@ -51,7 +51,7 @@ def resolve_version(value: Any) -> str:
             f"trainingConfigVersion {value!r} is unknown; use 'latest' or one of: {', '.join(versions)}.",
             target="trainingConfigVersion",
         )
-    return value
+    return versions[value]  # Azure's dated version names the default recipe
 
 
 def parse_options(body: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SINGLE = "CustomSingleLabelClassification"
 MULTI = "CustomMultiLabelClassification"
 PROJECT_KINDS = (SINGLE, MULTI)
+RESERVED_PROJECT = "global"  # …/projects/global/… are Azure's account-wide routes
 
 
 def check_name(value: object, what: str) -> str:
@@ -20,6 +21,9 @@ def check_name(value: object, what: str) -> str:
             f"The {what} name {value!r} is invalid: use 1 to 50 letters, digits, '_', '.' or '-', with no spaces.",
             target=what,
         )
+    if what == "project" and value == RESERVED_PROJECT:
+        raise InvalidArgument("The project name 'global' is taken by the API's own routes "
+                              "(…/projects/global/…): choose another name.", target=what)
     return value
 
 
