@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from tagwise.settings import Settings, settings_table
 from tests.conftest import ROOT
 
@@ -49,3 +52,13 @@ def test_a_child_process_gets_the_same_settings(monkeypatch, tmp_path):
     child = Settings()
     assert child.auto_time_budget_s == 0 and child.encoder_backend == "onnx" and child.port == 9000
     assert child.resolved_database_url == given.resolved_database_url and child.models_dir == given.models_dir
+
+
+def test_a_value_that_cannot_work_is_refused_at_start(tmp_path):
+    # each of these started a server that then failed every request or job, or listened elsewhere
+    for bad in ({"port": 70_000}, {"max_body_bytes": 0}, {"max_documents_per_request": -5}, {"max_sync_documents": 0},
+                {"training_timeout_s": 0}, {"rate_limit_per_minute": -1}, {"job_heartbeat_s": 0}, {"max_page_size": 0},
+                {"job_lease_s": 5, "job_heartbeat_s": 5}, {"log_level": "verbose"}, {"public_url": "notaurl"}):
+        with pytest.raises(ValidationError):
+            Settings(data_dir=tmp_path, **bad)
+    assert Settings(data_dir=tmp_path, log_level="WARNING").log_level == "warning"

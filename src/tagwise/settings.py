@@ -10,7 +10,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,28 +22,47 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("./tagwise-data"), description="Folder for the SQLite file, model artifacts, the generated API key and the embedding cache.")
     database_url: str | None = Field(None, description="SQLAlchemy URL of the store; default: SQLite file `tagwise.db` in the data dir. `postgresql://...` selects PostgreSQL (psycopg 3).")
     host: str = Field("127.0.0.1", description="Interface the server listens on.")
-    port: int = Field(8080, description="TCP port the server listens on.")
+    port: int = Field(8080, ge=1, le=65535, description="TCP port the server listens on.")
     api_key: str | None = Field(None, description="Key expected in `Ocp-Apim-Subscription-Key`. If unset, one is generated on first start, kept in `<data dir>/api-key` and printed.")
     public_url: str | None = Field(None, description="Absolute base URL used in `Operation-Location` and `nextLink` (e.g. behind a proxy); default: taken from the request's Host.")
-    max_documents_per_request: int = Field(25, description="Documents per asynchronous analyze request (Azure: 25).")
-    max_characters_per_request: int = Field(125_000, description="Total characters per asynchronous analyze request (Azure: 125,000).")
-    max_document_characters: int = Field(128_000, description="Characters in one document, at import and at classification time (Azure: 128,000).")
-    max_sync_documents: int = Field(1_000, description="Documents per call of the synchronous `:classify` route.")
-    max_body_bytes: int = Field(256 * 1024 * 1024, description="Largest accepted request body in bytes (imports of big projects are the largest).")
-    max_projects: int = Field(500, description="Projects per server (Azure: 500).")
-    max_classes: int = Field(200, description="Classes per project (Azure: 200).")
-    max_page_size: int = Field(100, description="Largest page a list route returns (`top`/`maxpagesize` are capped to it).")
+    max_documents_per_request: int = Field(25, ge=1, description="Documents per asynchronous analyze request (Azure: 25).")
+    max_characters_per_request: int = Field(125_000, ge=1, description="Total characters per asynchronous analyze request (Azure: 125,000).")
+    max_document_characters: int = Field(128_000, ge=1, description="Characters in one document, at import and at classification time (Azure: 128,000).")
+    max_sync_documents: int = Field(1_000, ge=1, description="Documents per call of the synchronous `:classify` route.")
+    max_body_bytes: int = Field(256 * 1024 * 1024, ge=1, description="Largest accepted request body in bytes (imports of big projects are the largest).")
+    max_projects: int = Field(500, ge=1, description="Projects per server (Azure: 500).")
+    max_classes: int = Field(200, ge=2, description="Classes per project (Azure: 200).")
+    max_page_size: int = Field(100, ge=1, description="Largest page a list route returns (`top`/`maxpagesize` are capped to it).")
     auto_time_budget_s: float = Field(120.0, ge=0, description="Seconds of training the default recipe (`auto`) may plan for: it fits the slower, more accurate `ensemble` only when its estimate of the training time (from the data's size, docs/models.md) fits. At 120 s, banking77 (10,000 short texts) gets the ensemble and goemotions (43,000 comments, 28 classes, ~210 s estimated) gets `linear` without trying the ensemble. Within the budget, `auto` still keeps whichever scores better out of fold.")
-    training_timeout_s: int = Field(3_600, description="A training job running longer than this is stopped and marked failed.")
-    analyze_workers: int = Field(2, description="Threads that run asynchronous analyze jobs in the server process.")
-    encoder_threads: int = Field(0, description="Batches the MiniLM sentence encoder embeds at once in each process (one ONNX Runtime thread each); 0 = one per core. On a small machine shared with heavy API traffic, 1 can keep latency lower.")
+    training_timeout_s: int = Field(3_600, ge=1, description="A training job running longer than this is stopped and marked failed.")
+    analyze_workers: int = Field(2, ge=1, description="Threads that run asynchronous analyze jobs in the server process.")
+    encoder_threads: int = Field(0, ge=0, description="Batches the MiniLM sentence encoder embeds at once in each process (one ONNX Runtime thread each); 0 = one per core. On a small machine shared with heavy API traffic, 1 can keep latency lower.")
     encoder_backend: Literal["auto", "onnx-int8", "onnx-int8-token", "torch-bf16", "onnx", "torch"] = Field("auto", description="How models trained from now on run the English sentence encoder (MiniLM). `auto` = `onnx-int8`: int8 ONNX Runtime, fastest; activations are scaled per batch, so a text's vector moves slightly with the texts batched beside it. `onnx-int8-token`: the same with a scale per token, so a text gets the same vector (and prediction) alone or in any batch, at ~85% of the speed. `torch-bf16`: bfloat16 PyTorch, for CPUs with AMX (Xeon Sapphire Rapids and later): fp32 accuracy (banking77 0.943 vs 0.940) at ~70-100% of int8's speed, and a text's vector hardly depends on its batch; loads PyTorch (+0.5 GB). `onnx`: fp32, about 40% of int8's speed, vectors independent of the batch. `torch`: plain PyTorch. A trained model keeps the backend it was trained with (docs/benchmarks.md).")
     encoder_model_dir: Path | None = Field(None, description="A sentence-transformers model folder (weights as `model.safetensors`, mean or CLS pooling) that models trained from now on embed with, for every project language, instead of the bundled encoders; run by `TAGWISE_ENCODER_BACKEND` (`auto` = `onnx-int8-token`: int8 ONNX Runtime with a scale per token, so a text's vector does not depend on its batch). A larger encoder can be more accurate and is slower: all-mpnet-base-v2 lifts banking77 from 0.94 to 0.945-0.949, trains in 62-103 s instead of 27-53 s and classifies ~200-300 texts/s instead of ~1,000 (docs/models.md). A model keeps the encoder it was trained with and fails with a clear error on a server without that folder. Every process and host that trains or classifies needs it at this path.")
     model_store_dir: Path | None = Field(None, description="Folder of trained model artifacts; default `<data dir>/models`. With several processes or hosts (and Ray), point all of them at one shared folder mounted at the same path.")
-    rate_limit_per_minute: int = Field(0, description="Requests per minute per API key (token bucket, bursts up to that many); 0 = unlimited. Counted per process: with N processes a key gets up to N times this. A key created with its own `rateLimitPerMinute` uses that instead.")
-    job_heartbeat_s: float = Field(5.0, description="How often a job runner records that its running jobs are alive, and looks for jobs whose process died.")
-    job_lease_s: float = Field(60.0, description="A running job whose process is on another host and sent no heartbeat for this long is taken as dead: training fails with a reason, analysis runs again.")
-    log_level: str = Field("info", description="Server log level (debug, info, warning, error).")
+    rate_limit_per_minute: int = Field(0, ge=0, description="Requests per minute per API key (token bucket, bursts up to that many); 0 = unlimited. Counted per process: with N processes a key gets up to N times this. A key created with its own `rateLimitPerMinute` uses that instead.")
+    job_heartbeat_s: float = Field(5.0, gt=0, description="How often a job runner records that its running jobs are alive, and looks for jobs whose process died.")
+    job_lease_s: float = Field(60.0, gt=0, description="A running job whose process is on another host and sent no heartbeat for this long is taken as dead: training fails with a reason, analysis runs again.")
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info", description="Server log level (debug, info, warning, error, critical).")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("give the absolute URL clients reach the server at, e.g. https://tagwise.example.com")
+        return value
+
+    @model_validator(mode="after")
+    def _lease_outlives_heartbeats(self) -> Settings:
+        if self.job_lease_s <= self.job_heartbeat_s:
+            raise ValueError(f"job_lease_s ({self.job_lease_s:g}) must be longer than job_heartbeat_s "
+                             f"({self.job_heartbeat_s:g}), or live jobs would be taken for dead")
+        return self
 
     @field_validator("database_url")
     @classmethod

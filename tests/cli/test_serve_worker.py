@@ -93,14 +93,23 @@ def test_stopping_a_local_training_fails_its_job_instead_of_leaving_it_running(c
     assert job["status"] == "failed" and "interrupted" in job["errors"][0]["message"]
 
 
-@pytest.mark.parametrize("command", ["serve", "worker"])
+@pytest.mark.parametrize("command", ["serve", "serve --workers 2", "worker"])
 def test_a_store_that_cannot_be_reached_is_one_error_line(tmp_path, command):
+    # with --workers 2 each worker failed and was respawned forever, printing tracebacks
     env = dict(os.environ, TAGWISE_DATA_DIR=str(tmp_path / "data"), TAGWISE_API_KEY="k", HF_HUB_OFFLINE="1",
                TAGWISE_DATABASE_URL=f"postgresql://tagwise:s3cret@127.0.0.1:{free_port()}/tagwise")  # nobody listens there
-    done = subprocess.run([sys.executable, "-m", "tagwise", command], env=env, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run([sys.executable, "-m", "tagwise", *command.split()], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith("error: Cannot open the store at postgresql://tagwise:***@127.0.0.1:")
     assert done.stderr.count("\n") == 1 and "s3cret" not in done.stderr and "listening" not in done.stdout
     env["TAGWISE_DATABASE_URL"] = "mysql://tagwise@db/tagwise"
-    done = subprocess.run([sys.executable, "-m", "tagwise", command], env=env, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run([sys.executable, "-m", "tagwise", *command.split()], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "SQLite (sqlite:///path) or PostgreSQL" in done.stderr
+
+
+def test_a_model_store_that_cannot_be_written_is_refused_at_start(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    env = dict(os.environ, TAGWISE_DATA_DIR=str(tmp_path / "data"), TAGWISE_API_KEY="k", HF_HUB_OFFLINE="1",
+               TAGWISE_MODEL_STORE_DIR=str(tmp_path / "a-file" / "models"))
+    done = subprocess.run([sys.executable, "-m", "tagwise", "serve"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1 and "(TAGWISE_MODEL_STORE_DIR) is not writable" in done.stderr and "listening" not in done.stdout

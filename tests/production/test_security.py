@@ -100,7 +100,9 @@ def test_rotation_without_downtime(client):
 
 def test_key_requests_are_validated(client):
     for body in ({"name": "x", "role": "admin"}, {"role": "runtime"}, {"name": "a\x00b", "role": "runtime"},
-                 {"name": "x", "role": "runtime", "rateLimitPerMinute": -1}, ["not", "an", "object"]):
+                 {"name": "x", "role": "runtime", "rateLimitPerMinute": -1},
+                 {"name": "x", "role": "runtime", "rateLimitPerMinute": 2**31}, {"name": "x", "role": "runtime", "rateLimitPerMinute": 2**63},
+                 {"name": "x"}, ["not", "an", "object"]):
         assert client.post(KEYS, json=body).status_code == 400, body
 
 

@@ -40,6 +40,10 @@ def serve(
         from tagwise.server import create_app
 
         app = create_app(settings)
+    else:  # each worker opens it itself: check it once here, or every worker would fail and be respawned forever
+        from tagwise.core.context import Context
+
+        Context.open(settings).close()
     where = f"http://{settings.host}:{settings.port}"
     typer.echo(f"tagwise listening on {where}  (data: {settings.data_dir.resolve()}, API docs: {where}/docs)")
     if generated:

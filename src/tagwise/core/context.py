@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +43,21 @@ class Context:
             where = make_url(settings.database_url or settings.resolved_database_url).render_as_string(hide_password=True)
             reason = (str(exc.orig).strip().splitlines() or ["no reason given"])[0]
             raise StoreUnavailable(f"Cannot open the store at {where} (TAGWISE_DATABASE_URL): {reason}") from None
+        if migrate:  # a process that trains must be able to save models: find out now, not after a training
+            ctx._check_model_store()
         return ctx
+
+    def _check_model_store(self) -> None:
+        folder = self.models_dir
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / f".write-check-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            self.close()
+            raise StoreUnavailable(f"The model store {folder} (TAGWISE_MODEL_STORE_DIR) is not writable: "
+                                   f"{exc.strerror or exc}") from None
 
     @property
     def models_dir(self) -> Path:

@@ -32,6 +32,7 @@ ROLES = (AUTHORING, RUNTIME)
 BOOTSTRAP_ID = "bootstrap"
 CACHE_S = 1.0
 _CACHE_MAX = 10_000
+MAX_RATE_LIMIT = 2**31 - 1  # the store's integer column (PostgreSQL int4)
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,16 @@ def create(ctx: Context, name: Any, role: Any, rate_limit_per_minute: Any = None
     """A new key. Returns (record, secret); the secret is shown once and never stored."""
     if not isinstance(name, str) or not name.strip() or len(name) > 100 or any(ord(c) < 32 or ord(c) == 127 for c in name):
         raise InvalidArgument("The key needs a name: 1 to 100 characters, no control characters.", target="name")
+    if role is None:
+        raise InvalidArgument(f"The key needs a role: {AUTHORING!r} or {RUNTIME!r}.", target="role")
     if role not in ROLES:
         raise InvalidArgument(f"The key role {role!r} is unknown; use {AUTHORING!r} or {RUNTIME!r}.", target="role")
     if rate_limit_per_minute is not None and (
-        not isinstance(rate_limit_per_minute, int) or isinstance(rate_limit_per_minute, bool) or rate_limit_per_minute < 0
+        not isinstance(rate_limit_per_minute, int) or isinstance(rate_limit_per_minute, bool)
+        or not 0 <= rate_limit_per_minute <= MAX_RATE_LIMIT
     ):
-        raise InvalidArgument("rateLimitPerMinute must be a whole number, 0 or more (0 = unlimited).", target="rateLimitPerMinute")
+        raise InvalidArgument(f"rateLimitPerMinute must be a whole number from 0 (unlimited) to {MAX_RATE_LIMIT:,}.",
+                              target="rateLimitPerMinute")
     secret = secrets.token_hex(24)
     values = {
         "id": "k" + secrets.token_hex(6),
