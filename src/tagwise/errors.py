@@ -17,7 +17,7 @@ The API maps each class to a status code and the Azure error envelope in ONE tab
     ├── UnsupportedMediaType         InvalidRequest      (415)
     ├── TooManyRequests              TooManyRequests     (429)
     ├── EncoderUnavailable           InternalServerError (500: the server lacks a model's sentence encoder)
-    ├── StoreUnavailable             InternalServerError (500: the database cannot be reached)
+    ├── StoreUnavailable             ServiceUnavailable  (503 + Retry-After: the database cannot be reached)
     └── JobCancelled                 (internal: a job body noticed a cancel request)
 """
 
@@ -125,8 +125,32 @@ class EncoderUnavailable(TagwiseError):
 class StoreUnavailable(TagwiseError):
     """The database (TAGWISE_DATABASE_URL) cannot be reached or opened."""
 
+    code = "ServiceUnavailable"
+
 
 class JobCancelled(TagwiseError):
     """Raised inside a job body when the job's cancel flag is seen."""
 
     code = "Cancelled"
+
+
+def store_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the store cannot be reached right now (worth retrying), not a bug.
+
+    That is ``StoreUnavailable``, or a database driver error about the connection: SQLAlchemy's
+    ``OperationalError`` (connection refused or lost, server shutting down, SQLite file that cannot
+    be opened or is locked) or ``DisconnectionError``, or any driver error that invalidated its
+    connection. SQLite also reports bad SQL ("no such table") as ``OperationalError``; its generic
+    ``SQLITE_ERROR`` code tells that apart, and it stays a bug.
+    """
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+
+    if isinstance(exc, StoreUnavailable | DisconnectionError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if isinstance(exc.orig, sqlite3.Error) and getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_ERROR:
+        return False
+    return isinstance(exc, OperationalError) or bool(exc.connection_invalidated)

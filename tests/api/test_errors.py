@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from fastapi.testclient import TestClient
 
@@ -27,3 +28,40 @@ def test_an_unexpected_exception_is_a_500_envelope_logged_once(settings, caplog)
     assert error["code"] == "InternalServerError" and "(RuntimeError)" in error["message"] and "a bug" not in error["message"]
     logged = [r for r in caplog.records if r.exc_info and isinstance(r.exc_info[1], RuntimeError)]
     assert len(logged) == 1 and logged[0].name == "tagwise.api"
+
+
+def test_an_unreachable_store_is_a_503_envelope_with_retry_after_and_few_log_lines(tmp_path, caplog):
+    """PostgreSQL stopped under a running server: every request answers 503 ServiceUnavailable with
+    Retry-After (azure-core clients retry it), the job runner's loops log the outage once instead of
+    a traceback per poll, and everything answers again when PostgreSQL is back."""
+    from tagwise.settings import Settings
+    from tests.storage import pg
+
+    postgres = pg.start_private()  # stopped below: not the session's server
+    try:
+        settings = Settings(data_dir=tmp_path / "data", api_key=KEY, database_url=postgres.create_database())
+        app = create_app(settings)
+        app.state.runner.poll_s = 0.05  # the loops poll often: a traceback per poll would show at once
+        with TestClient(app, headers={"Ocp-Apim-Subscription-Key": KEY}) as client, caplog.at_level(logging.INFO):
+            projects = "/language/authoring/analyze-text/projects"
+            assert client.get(projects, params={"api-version": "2023-04-01"}).status_code == 200
+            before = len(caplog.records)
+            postgres.go_down()
+            time.sleep(2.0)
+            response = client.get(projects, params={"api-version": "2023-04-01"})
+            outage = [r for r in caplog.records[before:] if r.name.startswith("tagwise")]
+            postgres.come_back()
+            assert client.get(projects, params={"api-version": "2023-04-01"}).status_code == 200
+            deadline = time.monotonic() + 10  # the loops back off: at most 5 s between tries
+            while not (back := [r for r in caplog.records if r.name == "tagwise.jobs" and "is back after" in r.getMessage()]):
+                assert time.monotonic() < deadline, "the end of the outage is never logged"
+                time.sleep(0.1)
+    finally:
+        postgres.stop()
+    assert response.status_code == 503, response.text
+    error = response.json()["error"]
+    assert error["code"] == "ServiceUnavailable" and "retry" in error["message"].lower()
+    assert 1 <= int(response.headers["Retry-After"]) <= 30
+    assert not [r for r in outage if r.exc_info], "a store outage is not a bug: no traceback"
+    assert 1 <= len(outage) <= 4, [r.getMessage() for r in outage]
+    assert len(back) == 1 and back[0].levelno == logging.INFO

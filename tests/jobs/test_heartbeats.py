@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 from tagwise.core import jobs, training
 from tagwise.core.documents import import_project
@@ -51,3 +55,15 @@ def test_a_running_runner_heartbeats_its_jobs_and_sweeps_dead_ones(ctx, banking)
     finally:
         runner._own(mine["id"], False)
         runner.stop()
+
+
+def test_a_claimed_process_that_exited_unreaped_is_dead():
+    """A zombie (exited, not yet waited for) still answers kill(pid, 0): it must count as gone, or
+    its job would stay running while its runner is up."""
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        wait_for(lambda: Path(f"/proc/{zombie.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z", timeout=10)
+        assert _dead({"claimed_by": f"{socket.gethostname()}:{zombie.pid}"}, lease_s=60)
+        assert not _dead({"claimed_by": f"{socket.gethostname()}:{os.getpid()}"}, lease_s=60)
+    finally:
+        zombie.wait()

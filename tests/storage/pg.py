@@ -4,6 +4,8 @@ Debian's PostgreSQL refuses to run as root (tests run as root here and in CI), s
 server runs as the ``postgres`` user through ``runuser``, from a folder it owns. It listens on
 127.0.0.1 with trust authentication and fsync off (the tests want speed, not durability).
 Each test gets its own database (:meth:`PostgresServer.create_database`).
+A test that stops PostgreSQL (an outage: :meth:`PostgresServer.go_down`, then ``come_back``)
+starts a server of its own (:func:`start_private`).
 
 A missing PostgreSQL skips the tests that need it, except in CI (``CI=true``), where it fails.
 """
@@ -29,6 +31,7 @@ PG_BIN = Path(os.environ.get("TAGWISE_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"
 class PostgresServer:
     root: Path
     port: int
+    options: str = ""
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -53,6 +56,15 @@ class PostgresServer:
         _as_owner([str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop"], check=False)
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def go_down(self) -> None:
+        """An outage: stop the server as an operator would (``pg_ctl -m fast stop``: sessions are
+        ended, new connections refused); :meth:`come_back` starts it again with its data."""
+        _as_owner([str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w", "stop"])
+
+    def come_back(self) -> None:
+        _as_owner([str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-o", self.options, "-l", str(self.root / "server.log"),
+                   "-w", "-t", "60", "start"])
+
 
 _server: PostgresServer | None = None
 
@@ -61,11 +73,16 @@ def server() -> PostgresServer:
     """The session's PostgreSQL (started on first use, stopped when the tests end)."""
     global _server
     if _server is None:
-        if not (PG_BIN / "pg_ctl").exists():
-            missing_component(f"PostgreSQL is not installed ({PG_BIN / 'pg_ctl'} is missing; apt-get install postgresql)")
-        _server = _start()
+        _server = start_private()
         atexit.register(_server.stop)
     return _server
+
+
+def start_private() -> PostgresServer:
+    """A server of the caller's own, for a test that stops it (the caller calls ``stop()`` at the end)."""
+    if not (PG_BIN / "pg_ctl").exists():
+        missing_component(f"PostgreSQL is not installed ({PG_BIN / 'pg_ctl'} is missing; apt-get install postgresql)")
+    return _start()
 
 
 def _start() -> PostgresServer:
@@ -78,8 +95,9 @@ def _start() -> PostgresServer:
     port = _free_port()
     options = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
                "-c full_page_writes=off -c max_connections=300")
-    _as_owner([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "server.log"), "-w", "-t", "60", "start"])
-    return PostgresServer(root, port)
+    server = PostgresServer(root, port, options)
+    server.come_back()
+    return server
 
 
 def _as_owner(command: list[str], *, check: bool = True) -> subprocess.CompletedProcess:

@@ -18,10 +18,12 @@ from tagwise.errors import (
     NotFound,
     PayloadTooLarge,
     QuotaError,
+    StoreUnavailable,
     TagwiseError,
     TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
+    store_unavailable,
 )
 
 log = logging.getLogger("tagwise.api")
@@ -36,7 +38,9 @@ STATUS_BY_ERROR: dict[type[TagwiseError], int] = {
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     TooManyRequests: 429,
+    StoreUnavailable: 503,
 }
+STORE_RETRY_AFTER_S = 5  # a store outage (a restart, a failover) usually lasts seconds
 
 
 def status_for(exc: TagwiseError) -> int:
@@ -48,9 +52,14 @@ def status_for(exc: TagwiseError) -> int:
 
 def error_response(exc: TagwiseError) -> JSONResponse:
     headers = {}
+    status = status_for(exc)
+    # Of the 4xx only 429 carries it: azure-core retries any 4xx that has one. It retries a 503
+    # anyway, and waits as long as Retry-After says.
     if isinstance(exc, TooManyRequests):
-        headers["Retry-After"] = str(exc.retry_after)  # only 429 carries it: azure-core retries any 4xx that has one
-    return JSONResponse({"error": exc.to_error_object()}, status_code=status_for(exc), headers=headers)
+        headers["Retry-After"] = str(exc.retry_after)
+    elif status == 503:
+        headers["Retry-After"] = str(STORE_RETRY_AFTER_S)
+    return JSONResponse({"error": exc.to_error_object()}, status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -77,11 +86,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:  # what UnexpectedErrors did not see
-        log.exception("unexpected error")
         return unexpected_response(exc)
 
 
 def unexpected_response(exc: Exception) -> JSONResponse:
+    """An exception no handler took, logged: the store being unreachable is a 503 the client may
+    retry (one log line, its reason); anything else is a bug, a 500 (the traceback in the log)."""
+    if store_unavailable(exc):
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        log.warning("answered 503: the store cannot be reached (%s)", reason)
+        return error_response(StoreUnavailable("The store (database) cannot be reached right now. Retry in a few seconds."))
+    log.error("unexpected error", exc_info=exc)
     err = TagwiseError(f"An unexpected error occurred ({type(exc).__name__}); the server log has the details.")
     return JSONResponse({"error": err.to_error_object()}, status_code=500)
 
@@ -111,5 +126,4 @@ class UnexpectedErrors:
         except Exception as exc:
             if started:  # half a response is out: nothing sensible can follow it
                 raise
-            log.exception("unexpected error")
             await unexpected_response(exc)(scope, receive, send)

@@ -13,7 +13,7 @@ from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
-from tagwise.errors import JobCancelled, OperationNotFound
+from tagwise.errors import JobCancelled, OperationNotFound, store_unavailable
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -80,7 +80,8 @@ def list_for(ctx: Context, kind: str, project_name: str | None = None) -> list[d
 def progress_recorder(ctx: Context, job_id: str, on_percent: Callable[[int], None] | None = None,
                       every_s: float = 0.5) -> Callable[[int], None]:
     """A training progress callback: records ``percent`` in the job row (at most every ``every_s``)
-    and raises JobCancelled once the job's cancel flag is set."""
+    and raises JobCancelled once the job's cancel flag is set. While the store cannot be reached
+    the training goes on: a later report records the percent (and sees a cancel)."""
     last = [0.0]
 
     def progress(percent: int) -> None:
@@ -90,11 +91,15 @@ def progress_recorder(ctx: Context, job_id: str, on_percent: Callable[[int], Non
         if now - last[0] < every_s and percent < 100:
             return
         last[0] = now
-        with ctx.db.write() as conn:
-            job = records.get_job(conn, job_id)
-            if job is None or job["cancel_requested"]:
-                raise JobCancelled("cancelled")
-            records.update_job(conn, job_id, {"percent": percent}, only_if_status=("running",))
+        try:
+            with ctx.db.write() as conn:
+                job = records.get_job(conn, job_id)
+                if job is None or job["cancel_requested"]:
+                    raise JobCancelled("cancelled")
+                records.update_job(conn, job_id, {"percent": percent}, only_if_status=("running",))
+        except Exception as exc:
+            if not store_unavailable(exc):
+                raise
 
     return progress
 

@@ -8,6 +8,10 @@ are alive and sweeps up jobs whose process died: on this host, a claimed process
 longer exists; elsewhere, a job with no heartbeat for ``job_lease_s``. Training left that way
 fails with a reason (its model was never recorded, so nothing half-written is listed);
 analysis goes back to the queue and runs again from its stored input.
+
+While the store cannot be reached, the loops log that once (and once when it is back) and
+poll less often; a training child goes on, and its runner records how it ended once the store
+answers again. Every child is waited for: an exited, unreaped one would look alive to the sweep.
 """
 
 from __future__ import annotations
@@ -19,15 +23,20 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
 
 from tagwise.core import analyze, jobs
 from tagwise.core.context import Context
+from tagwise.errors import store_unavailable
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
 log = logging.getLogger("tagwise.jobs")
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+T = TypeVar("T")
 
 
 class JobRunner:
@@ -40,7 +49,9 @@ class JobRunner:
         self._threads: list[threading.Thread] = []
         self._child: subprocess.Popen | None = None
         self._owned: set[str] = set()  # running jobs this runner answers for (heartbeats)
+        self._abandoned: set[str] = set()  # running jobs whose end could not be recorded: the sweep takes them
         self._owned_lock = threading.Lock()
+        self._store = _StoreWatch(poll_s)
 
     def start(self) -> None:
         self.recover()
@@ -65,18 +76,29 @@ class JobRunner:
     def recover(self) -> None:
         """Fail training jobs whose process is gone; queue analyze jobs again (they rerun from their stored input)."""
         lease = self.ctx.settings.job_lease_s
+        with self._owned_lock:
+            abandoned = set(self._abandoned)
         with self.ctx.db.write() as conn:
             for job in records.jobs_in_status(conn, "train", ("running", "cancelling")):
-                if job["id"] not in self._owned and _dead(job, lease):
+                if self._orphaned(job, lease, abandoned):
                     status = "cancelled" if job["cancel_requested"] else "failed"
                     errors = [] if status == "cancelled" else [{"code": "InternalServerError", "message": "The training process stopped before it finished (the server or worker was restarted or killed). Start the training again."}]
                     records.update_job(conn, job["id"], {"status": status, "errors": errors, "finished_at": utcnow()}, only_if_status=("running", "cancelling"))
                     log.warning("training job %s: its process %s is gone; marked %s", job["id"], job["claimed_by"], status)
             for job in records.jobs_in_status(conn, "analyze", ("running",)):
-                if job["id"] not in self._owned and _dead(job, lease):
+                if self._orphaned(job, lease, abandoned):
                     records.update_job(conn, job["id"], {"status": "notStarted", "claimed_by": None}, only_if_status=("running",))
                     log.warning("analyze job %s: its process %s is gone; queued again", job["id"], job["claimed_by"])
+        with self._owned_lock:
+            self._abandoned -= abandoned
         self.notify()
+
+    def _orphaned(self, job: dict, lease_s: float, abandoned: set[str]) -> bool:
+        """A running job nobody will finish: its process is gone, or this runner gave it up."""
+        with self._owned_lock:
+            if job["id"] in self._owned:
+                return False
+        return job["id"] in abandoned or _dead(job, lease_s)
 
     def _heartbeat_loop(self) -> None:
         interval = max(self.ctx.settings.job_heartbeat_s, 0.05)
@@ -88,31 +110,66 @@ class JobRunner:
                     with self.ctx.db.write() as conn:
                         records.heartbeat(conn, owned)
                 self.recover()
-            except Exception:  # a database hiccup must not stop the heartbeats
-                log.exception("heartbeat")
+                self._store.answered()
+            except Exception as exc:  # noqa: BLE001 - a database hiccup must not stop the heartbeats (_trouble logs it)
+                self._trouble(exc, "heartbeat")
 
     def _own(self, job_id: str, owned: bool) -> None:
         with self._owned_lock:
             (self._owned.add if owned else self._owned.discard)(job_id)
 
+    def _abandon(self, job_id: str) -> None:
+        with self._owned_lock:
+            self._abandoned.add(job_id)
+
+    def _trouble(self, exc: Exception, where: str) -> float:
+        """Log a loop's exception; returns how long the loop waits before it polls again. The store
+        being unreachable is logged when it starts and when it ends, not on every poll."""
+        if store_unavailable(exc):
+            return self._store.failed(exc)
+        log.exception(where)
+        return self.poll_s
+
+    def _until_stored(self, action: Callable[[], T]) -> T:
+        """``action()``, tried again while the store cannot be reached (unless the runner stops)."""
+        while True:
+            try:
+                result = action()
+            except Exception as exc:
+                if not store_unavailable(exc) or self._stop.is_set():
+                    raise
+                self._stop.wait(self._store.failed(exc))
+            else:
+                self._store.answered()
+                return result
+
     # -- analyze ----------------------------------------------------------------------------
 
     def _analyze_loop(self) -> None:
         while not self._stop.is_set():
+            wait = self.poll_s
             try:
                 for job_id in self._claim("analyze"):
                     self._pool.submit(self._run_analyze, job_id)
-            except Exception:
-                log.exception("analyze loop")
-            self._wake.wait(self.poll_s)
+                self._store.answered()
+            except Exception as exc:  # noqa: BLE001 - a loop must outlive any error: _trouble logs it
+                wait = self._trouble(exc, "analyze loop")
+            self._wake.wait(wait)
             self._wake.clear()
 
     def _run_analyze(self, job_id: str) -> None:
         try:
-            analyze.run_job(self.ctx, job_id)
-        except Exception as exc:
-            log.exception("analyze job %s", job_id)
-            jobs.fail(self.ctx, job_id, jobs.crash_reason("The analysis", exc))
+            try:
+                analyze.run_job(self.ctx, job_id)
+            except Exception as exc:
+                if store_unavailable(exc):
+                    raise
+                log.exception("analyze job %s", job_id)
+                jobs.fail(self.ctx, job_id, jobs.crash_reason("The analysis", exc))
+        except Exception as exc:  # noqa: BLE001 - logged by _trouble
+            if store_unavailable(exc):  # its end is not recorded: the sweep queues it again once the store is back
+                self._abandon(job_id)
+            self._trouble(exc, f"analyze job {job_id}")
         finally:
             self._own(job_id, False)
 
@@ -127,17 +184,22 @@ class JobRunner:
 
     def _train_loop(self) -> None:
         while not self._stop.is_set():
+            wait = self.poll_s
             try:
                 for job_id in self._claim("train", limit=1):
                     self._run_training(job_id)
-            except Exception:
-                log.exception("train loop")
-            self._wake.wait(self.poll_s)
+                self._store.answered()
+            except Exception as exc:  # noqa: BLE001 - a loop must outlive any error: _trouble logs it
+                wait = self._trouble(exc, "train loop")
+            self._wake.wait(wait)
             self._wake.clear()
 
     def _run_training(self, job_id: str) -> None:
         try:
             self._supervise_training(job_id)
+        except Exception:
+            self._abandon(job_id)  # its child is gone (always reaped): the sweep fails it unless it ended
+            raise
         finally:
             self._own(job_id, False)
 
@@ -148,37 +210,94 @@ class JobRunner:
         env = dict(os.environ, **settings.environment(), TAGWISE_PARENT_PID=str(os.getpid()), HF_HUB_OFFLINE="1")
         self._child = child = subprocess.Popen([sys.executable, "-m", "tagwise.jobs.train", job_id], env=env,
                                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        with self.ctx.db.write() as conn:
-            records.update_job(conn, job_id, {"claimed_by": f"{socket.gethostname()}:{child.pid}"})
-        deadline = time.monotonic() + self.ctx.settings.training_timeout_s
         stderr_chunks: list[str] = []
         reader = threading.Thread(target=lambda: stderr_chunks.append(child.stderr.read()), daemon=True)
         reader.start()
-        reason = None
+        try:
+            def record_pid() -> None:
+                with self.ctx.db.write() as conn:
+                    records.update_job(conn, job_id, {"claimed_by": f"{socket.gethostname()}:{child.pid}"})
+
+            self._until_stored(record_pid)
+            reason = self._watch_training(job_id, child)
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait()  # always reaped: an exited child that is never waited for looks alive to the sweep
+            reader.join(timeout=5)
+            self._child = None
+
+        def record_end() -> None:
+            job = jobs.get(self.ctx, job_id, "train")
+            if job["cancel_requested"]:
+                with self.ctx.db.write() as conn:
+                    records.update_job(conn, job_id, {"status": "cancelled", "finished_at": utcnow()}, only_if_status=("running", "cancelling"))
+            elif job["status"] not in jobs.TERMINAL:
+                tail = "".join(stderr_chunks).strip().splitlines()[-1:] or [f"exit code {child.returncode}"]
+                jobs.fail(self.ctx, job_id, reason or f"The training process ended unexpectedly ({tail[0]}).")
+
+        # if the runner stops first, the job stays running with its pid gone: the next sweep fails it
+        self._until_stored(record_end)
+
+    def _watch_training(self, job_id: str, child: subprocess.Popen) -> str | None:
+        """Wait for the training child, stopping it on a cancel, a timeout or the runner's stop.
+        Returns why it was stopped, if not by a cancel. While the store cannot be reached the child
+        goes on training (a cancel is seen once the store is back)."""
+        timeout_s = self.ctx.settings.training_timeout_s
+        deadline = time.monotonic() + timeout_s
         while child.poll() is None:
             if self._stop.is_set():
                 child.kill()
-                reason = "The server stopped while this job was training. Start the training again."
-                break
-            job = jobs.get(self.ctx, job_id, "train")
-            if job["cancel_requested"]:
+                return "The server stopped while this job was training. Start the training again."
+            wait = 0.2
+            try:
+                cancel = jobs.get(self.ctx, job_id, "train")["cancel_requested"]
+            except Exception as exc:
+                if not store_unavailable(exc):
+                    raise
+                cancel, wait = False, min(self._store.failed(exc), 1.0)
+            else:
+                self._store.answered()
+            if cancel:
                 child.kill()
-                break
+                return None
             if time.monotonic() > deadline:
                 child.kill()
-                reason = f"Training ran longer than {self.ctx.settings.training_timeout_s} s (TAGWISE_TRAINING_TIMEOUT_S) and was stopped."
-                break
-            time.sleep(0.2)
-        child.wait()
-        reader.join(timeout=5)
-        self._child = None
-        job = jobs.get(self.ctx, job_id, "train")
-        if job["cancel_requested"]:
-            with self.ctx.db.write() as conn:
-                records.update_job(conn, job_id, {"status": "cancelled", "finished_at": utcnow()}, only_if_status=("running", "cancelling"))
-        elif job["status"] not in jobs.TERMINAL:
-            tail = "".join(stderr_chunks).strip().splitlines()[-1:] or [f"exit code {child.returncode}"]
-            jobs.fail(self.ctx, job_id, reason or f"The training process ended unexpectedly ({tail[0]}).")
+                return f"Training ran longer than {timeout_s} s (TAGWISE_TRAINING_TIMEOUT_S) and was stopped."
+            try:
+                child.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                pass
+        return None
+
+
+class _StoreWatch:
+    """Whether the store answers, as the runner's loops see it: an outage is one warning when it
+    starts and one info line when it ends (not a traceback per poll), and the loops back off
+    meanwhile: they wait half as long as the outage has lasted, at most ``MAX_BACKOFF_S``."""
+
+    MAX_BACKOFF_S = 5.0
+
+    def __init__(self, poll_s: float) -> None:
+        self._poll_s = max(poll_s, 0.01)
+        self._lock = threading.Lock()
+        self._down_since: float | None = None
+
+    def failed(self, exc: Exception) -> float:
+        """Note a store error; returns how long to wait before trying again."""
+        now = time.monotonic()
+        with self._lock:
+            if self._down_since is None:
+                self._down_since = now
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                log.warning("the store cannot be reached (%s); jobs wait until it is back", reason)
+            return min(self.MAX_BACKOFF_S, max(self._poll_s, (now - self._down_since) / 2))
+
+    def answered(self) -> None:
+        with self._lock:
+            if self._down_since is not None:
+                log.info("the store is back after %.1f s; jobs go on", time.monotonic() - self._down_since)
+            self._down_since = None
 
 
 def _dead(job: dict, lease_s: float) -> bool:
@@ -201,4 +320,15 @@ def _alive(claimed_by: str | None) -> bool:
         os.kill(int(pid), 0)
     except OSError:
         return False
-    return True
+    # a zombie (exited, not yet waited for by its parent) still answers kill(pid, 0)
+    return _process_state(int(pid)) not in ("Z", "X")
+
+
+def _process_state(pid: int) -> str | None:
+    """The state letter of a process from ``/proc/<pid>/stat`` (Linux; None elsewhere or once it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # the command name in (...) may hold spaces
+    return fields[0] if fields else None

@@ -46,14 +46,22 @@ def main(job_id: str) -> int:
     except JobCancelled:
         return 0
     except TagwiseError as exc:
-        jobs.fail(ctx, job_id, exc.message, code=exc.code)
+        _fail(ctx, job_id, exc.message, exc.code)
         return 1
     except Exception as exc:  # noqa: BLE001 - a job must end failed with a reason, whatever broke
         traceback.print_exc()
-        jobs.fail(ctx, job_id, jobs.crash_reason("Training", exc))
+        _fail(ctx, job_id, jobs.crash_reason("Training", exc))
         return 1
     finally:
         ctx.close()
+
+
+def _fail(ctx: Context, job_id: str, message: str, code: str = "InternalServerError") -> None:
+    try:
+        jobs.fail(ctx, job_id, message, code=code)
+    except Exception:  # noqa: BLE001 - the store is unreachable too
+        # the runner fails the job with the last line we wrote once it reaches the store
+        print(message, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

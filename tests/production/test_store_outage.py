@@ -1,0 +1,108 @@
+"""A PostgreSQL outage during a training, with real processes: ``tagwise serve`` on a PostgreSQL of
+the test's own, stopped (``pg_ctl -m fast stop``) while the training child fits and started again.
+
+Meanwhile requests answer 503 with the Azure envelope and ``Retry-After``, and the log stays a few
+lines; afterwards the training ends (succeeded, or failed with a reason), its process is reaped,
+and the project trains and cancels again without a restart.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tagwise.core import jobs
+from tagwise.core.context import Context
+from tagwise.core.documents import import_project
+from tagwise.settings import Settings
+from tests.api.conftest import SINGLE, A, V, project_file
+from tests.production.conftest import KEY
+from tests.production.procs import HEADER, environment, start_server, wait_for
+from tests.production.test_faults import banking_rows
+from tests.storage import pg
+
+OUTAGE_S = 3.0
+
+
+@pytest.fixture
+def private_postgres():
+    server = pg.start_private()  # this test stops it: the session's server stays up for the others
+    yield server
+    server.stop()
+
+
+def process_state(pid: int) -> str | None:
+    """The state letter of a process (``Z``: exited, never reaped), None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def test_a_postgresql_outage_mid_training_does_not_wedge_the_project(tmp_path, datasets, private_postgres):
+    settings = Settings(data_dir=tmp_path / "data", api_key=KEY, database_url=private_postgres.create_database())
+    ctx = Context.open(settings)
+    try:
+        import_project(ctx, "bank", project_file("bank", SINGLE, banking_rows(40)))
+    finally:
+        ctx.close()
+    server = start_server(environment(settings.data_dir, KEY, settings.database_url, TAGWISE_JOB_HEARTBEAT_S="0.3"))
+    client = httpx.Client(base_url=server.url, headers={HEADER: KEY}, timeout=30)
+    ctx = Context.open(settings, migrate=False)
+    try:
+        response = client.post(f"{A}/bank/:train", params=V, json={"modelLabel": "m1", "trainingConfigVersion": "ensemble"})
+        assert response.status_code == 202, response.text
+        job_url = response.headers["Operation-Location"]
+        job_id = job_url.split("/jobs/")[1].split("?")[0]
+
+        def fitting() -> int | None:  # the training child's pid, once it reports progress from inside the fit
+            job = jobs.get(ctx, job_id, "train")
+            pid = int((job["claimed_by"] or ":0").rpartition(":")[2])
+            return pid if job["percent"] >= 9 and pid != server.pid else None
+
+        child = wait_for(fitting, timeout=60, message="the training never started fitting")
+        log_lines_before = len(server.log().splitlines())
+
+        private_postgres.go_down()
+        down_at = time.monotonic()
+        during = [client.get(job_url), client.post(f"{A}/bank/:train", params=V, json={"modelLabel": "m2", "trainingConfigVersion": "linear"})]
+        time.sleep(max(0.0, down_at + OUTAGE_S - time.monotonic()))
+        private_postgres.come_back()
+
+        for answer in during:
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["error"]["code"] == "ServiceUnavailable"
+            assert "retry" in answer.json()["error"]["message"].lower()
+            assert 1 <= int(answer.headers["Retry-After"]) <= 30
+
+        final = wait_for(lambda: (s := client.get(job_url)).status_code == 200 and s.json()["status"] in jobs.TERMINAL and s.json(),
+                         timeout=40, interval=0.3, message="the training stayed running after the store came back")
+        assert final["status"] in ("succeeded", "failed"), final
+        if final["status"] == "failed":
+            assert final["errors"] and final["errors"][0]["message"], final
+        wait_for(lambda: process_state(child) is None, timeout=10, message=f"the training process is {process_state(child)} (never reaped)")
+
+        outage_log = server.log().splitlines()[log_lines_before:]
+        assert "Traceback" not in "\n".join(outage_log)
+        assert len(outage_log) <= 10, f"{len(outage_log)} log lines for a {OUTAGE_S} s outage:\n" + "\n".join(outage_log[:20])
+
+        # the project is not wedged: it trains again, and a cancel stops that training
+        response = client.post(f"{A}/bank/:train", params=V, json={"modelLabel": "m2", "trainingConfigVersion": "ensemble"})
+        assert response.status_code == 202, response.text
+        again = response.headers["Operation-Location"]
+        wait_for(lambda: client.get(again).json()["status"] == "running", timeout=30, message="the second training never ran")
+        again_id = again.split("/jobs/")[1].split("?")[0]
+        assert client.post(f"{A}/bank/train/jobs/{again_id}/:cancel", params=V).status_code == 202
+        cancelled = wait_for(lambda: (s := client.get(again).json())["status"] in jobs.TERMINAL and s, timeout=30,
+                             message="the cancelled training stayed cancelling")
+        assert cancelled["status"] == "cancelled", cancelled
+    finally:
+        client.close()
+        ctx.close()
+        server.stop()
+    reason = f" ({final['errors'][0]['message']})" if final["errors"] else ""
+    print(f"\na {OUTAGE_S} s PostgreSQL outage mid-training: the job {final['status']}{reason}; {len(outage_log)} log lines:",
+          *outage_log, sep="\n  ")
