@@ -134,6 +134,12 @@ class JobCancelled(TagwiseError):
     code = "Cancelled"
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message, or ``""``: what a person is shown (a database error's
+    further lines hold the SQL statement and its parameters, which belong in the log)."""
+    return (str(exc).strip().splitlines() or [""])[0]
+
+
 def store_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` means the store cannot be reached right now (worth retrying), not a bug.
 

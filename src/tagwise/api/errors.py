@@ -23,6 +23,7 @@ from tagwise.errors import (
     TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
+    first_line,
     store_unavailable,
 )
 
@@ -93,7 +94,7 @@ def unexpected_response(exc: Exception) -> JSONResponse:
     """An exception no handler took, logged: the store being unreachable is a 503 the client may
     retry (one log line, its reason); anything else is a bug, a 500 (the traceback in the log)."""
     if store_unavailable(exc):
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        reason = first_line(exc) or type(exc).__name__
         log.warning("answered 503: the store cannot be reached (%s)", reason)
         return error_response(StoreUnavailable("The store (database) cannot be reached right now. Retry in a few seconds."))
     log.error("unexpected error", exc_info=exc)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tagwise.errors import StoreUnavailable
+from tagwise.errors import StoreUnavailable, first_line
 from tagwise.settings import Settings
 from tagwise.storage.db import Database
 
@@ -41,7 +41,7 @@ class Context:
         except OperationalError as exc:
             ctx.close()
             where = make_url(settings.database_url or settings.resolved_database_url).render_as_string(hide_password=True)
-            reason = (str(exc.orig).strip().splitlines() or ["no reason given"])[0]
+            reason = first_line(exc.orig) or "no reason given"
             raise StoreUnavailable(f"Cannot open the store at {where} (TAGWISE_DATABASE_URL): {reason}") from None
         if migrate:  # a process that trains must be able to save models: find out now, not after a training
             ctx._check_model_store()

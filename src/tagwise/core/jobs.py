@@ -13,7 +13,7 @@ from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
-from tagwise.errors import JobCancelled, OperationNotFound, store_unavailable
+from tagwise.errors import JobCancelled, OperationNotFound, first_line, store_unavailable
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -116,9 +116,8 @@ def fail(ctx: Context, job_id: str, message: str, code: str = "InternalServerErr
 
 
 def crash_reason(what: str, exc: BaseException) -> str:
-    """A failed job's message for an unexpected exception: its type and first line (a database
-    error's following lines hold the SQL statement and its parameters, which belong in the log)."""
-    first = (str(exc).strip().splitlines() or [""])[0]
+    """A failed job's message for an unexpected exception: its type and its message's first line."""
+    first = first_line(exc)
     first = first if len(first) <= 300 else first[:297] + "..."
     return f"{what} failed: {type(exc).__name__}" + (f": {first}" if first else "")
 

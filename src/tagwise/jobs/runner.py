@@ -30,7 +30,7 @@ from typing import TypeVar
 
 from tagwise.core import analyze, jobs
 from tagwise.core.context import Context
-from tagwise.errors import store_unavailable
+from tagwise.errors import first_line, store_unavailable
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -289,7 +289,7 @@ class _StoreWatch:
         with self._lock:
             if self._down_since is None:
                 self._down_since = now
-                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                reason = first_line(exc) or type(exc).__name__
                 log.warning("the store cannot be reached (%s); jobs wait until it is back", reason)
             return min(self.MAX_BACKOFF_S, max(self._poll_s, (now - self._down_since) / 2))
 
