@@ -84,4 +84,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
 
 def create_app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` (several worker processes): settings from the environment."""
-    return create_app(Settings())
+    from tagwise import logs
+
+    settings = Settings()
+    logs.configure(settings.log_level)
+    return create_app(settings)

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(0, ge=0, description="Requests per minute per API key (token bucket, bursts up to that many); 0 = unlimited. Counted per process: with N processes a key gets up to N times this. A key created with its own `rateLimitPerMinute` uses that instead.")
     job_heartbeat_s: float = Field(5.0, gt=0, description="How often a job runner records that its running jobs are alive, and looks for jobs whose process died.")
     job_lease_s: float = Field(60.0, gt=0, description="A running job whose process is on another host and sent no heartbeat for this long is taken as dead: training fails with a reason, analysis runs again.")
-    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info", description="Server log level (debug, info, warning, error, critical).")
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info", description="Log level of `serve` and `worker` (debug, info, warning, error, critical), for uvicorn's lines and tagwise's own: at `info`, each training's start and end; at `warning`, failed trainings and store outages.")
 
     @field_validator("log_level", mode="before")
     @classmethod

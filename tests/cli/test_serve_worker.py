@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -36,7 +37,7 @@ def _job_status(data_dir, job_id: str) -> str:
 def test_worker_runs_a_queued_training_and_stops_on_sigterm(cli, bank, data_dir, tmp_path):
     ok(cli("import", "bank", str(bank.path("train.jsonl")), "--kind", "single"))
     job_id = ok(cli("train", "bank", "--model", "v1", "--recipe", "linear", "--no-wait")).stdout.strip()
-    env = dict(os.environ, TAGWISE_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1")
+    env = dict(os.environ, TAGWISE_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", TAGWISE_LOG_LEVEL="info")
     worker = subprocess.Popen([sys.executable, "-m", "tagwise", "worker"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -48,6 +49,9 @@ def test_worker_runs_a_queued_training_and_stops_on_sigterm(cli, bank, data_dir,
         worker.send_signal(signal.SIGTERM)
         output, _ = worker.communicate(timeout=30)
     assert worker.returncode == 0 and "worker stopped" in output
+    # TAGWISE_LOG_LEVEL reaches tagwise's own loggers: the job's start and end are in the log
+    assert f"tagwise.jobs: training job {job_id} started" in output
+    assert f"tagwise.jobs: training job {job_id} (project 'bank') succeeded after" in output
     assert "accuracy" in ok(cli("evaluate", "bank", "--model", "v1")).stdout
 
 
@@ -113,3 +117,16 @@ def test_a_model_store_that_cannot_be_written_is_refused_at_start(tmp_path):
                TAGWISE_MODEL_STORE_DIR=str(tmp_path / "a-file" / "models"))
     done = subprocess.run([sys.executable, "-m", "tagwise", "serve"], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1 and "(TAGWISE_MODEL_STORE_DIR) is not writable" in done.stderr and "listening" not in done.stdout
+
+
+def test_a_port_in_use_is_one_error_line_before_listening(tmp_path):
+    # uvicorn printed "listening" and then a bind error, exit 3
+    env = dict(os.environ, TAGWISE_DATA_DIR=str(tmp_path / "data"), TAGWISE_API_KEY="k", HF_HUB_OFFLINE="1")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "tagwise", "serve", "--port", str(port)], env=env, capture_output=True,
+                              text=True, timeout=60, check=False)
+    assert done.returncode == 1 and "listening" not in done.stdout, done.stdout + done.stderr
+    assert done.stderr == f"error: cannot listen on 127.0.0.1:{port}: Address already in use (another process is listening there: stop it or pick another --port)\n"

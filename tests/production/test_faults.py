@@ -1,4 +1,5 @@
-"""Faults, with real processes killed by SIGKILL: a worker mid-training, a server mid-import and mid-analysis."""
+"""Faults, with real processes killed by SIGKILL (a worker mid-training, a server mid-import and mid-analysis)
+or stopped by SIGTERM (a server mid-training)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,35 @@ def test_worker_killed_mid_training_fails_the_job_and_lists_no_model(tmp_path, d
     finally:
         for worker in workers:
             worker.kill()
+        ctx.close()
+
+
+def test_server_stopped_mid_training_queues_the_job_again_and_the_next_start_trains_it(tmp_path, datasets):
+    """SIGTERM to the whole process group, as systemd stops a service and Ctrl-C stops a terminal's:
+    the training child leaves the stop to its runner, which queues the job again (not "failed")."""
+    settings = Settings(data_dir=tmp_path / "data", api_key=KEY)
+    ctx = Context.open(settings)
+    env = environment(settings.data_dir, KEY, TAGWISE_LOG_LEVEL="info")
+    server = start_server(env)
+    try:
+        import_project(ctx, "bank", project_file("bank", SINGLE, banking_rows(20)))
+        job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "ensemble"})
+        wait_for(lambda: jobs.get(ctx, job["id"], "train")["percent"] >= 5, timeout=60, interval=0.05,
+                 message="training never started")
+        server.stop()
+        stopped = jobs.get(ctx, job["id"], "train")
+        assert (stopped["status"], stopped["percent"], stopped["errors"]) == ("notStarted", 0, [])
+        assert "queued again" in server.log()
+
+        server = start_server(env)
+        done = wait_for(lambda: (j := jobs.get(ctx, job["id"], "train"))["status"] in jobs.TERMINAL and j, timeout=120,
+                        message="the queued training did not run after the restart")
+        assert done["status"] == "succeeded", done["errors"]
+        wait_for(lambda: f"training job {job['id']} (project 'bank') succeeded" in server.log(), timeout=10,
+                 message="the server's log does not say how the training ended")
+        deployments.deploy(ctx, "bank", "prod", {"trainedModelLabel": "m1"})
+    finally:
+        server.stop()
         ctx.close()
 
 

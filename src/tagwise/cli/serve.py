@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 import threading
 
 import typer
 
 from tagwise.cli.common import handle_errors, load_settings
+from tagwise.errors import TagwiseError
+
+
+class AddressUnavailable(TagwiseError):
+    code = "AddressUnavailable"
+
+
+def check_address(host: str, port: int) -> None:
+    """Bind the address once and let it go, so a port in use (or a host that is not this
+    machine's) is one error line before "listening", not a uvicorn traceback after it."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise AddressUnavailable(f"cannot listen on {host}: {exc.strerror} (TAGWISE_HOST or --host)") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            hint = "another process is listening there: stop it or pick another --port" if exc.errno == errno.EADDRINUSE else "TAGWISE_HOST/TAGWISE_PORT or --host/--port"
+            raise AddressUnavailable(f"cannot listen on {host}:{port}: {exc.strerror} ({hint})") from None
 
 
 @handle_errors
@@ -29,11 +52,15 @@ def serve(
 
     import uvicorn
 
+    from tagwise import logs
+
     settings = load_settings()
     if host:
         settings.host = host
     if port:
         settings.port = port
+    check_address(settings.host, settings.port)
+    logs.configure(settings.log_level)
     key, generated = settings.ensure_api_key()
     app = None
     if workers == 1:  # opens the store now: one it cannot reach is an error line before "listening"
@@ -69,10 +96,12 @@ def worker() -> None:
     Example:
       TAGWISE_DATA_DIR=/srv/tagwise tagwise worker
     """
+    from tagwise import logs
     from tagwise.core.context import Context
     from tagwise.jobs.runner import JobRunner
 
     settings = load_settings()
+    logs.configure(settings.log_level)
     ctx = Context.open(settings)
     runner = JobRunner(ctx)
     stop = threading.Event()

@@ -37,6 +37,7 @@ from tagwise.storage.records import utcnow
 log = logging.getLogger("tagwise.jobs")
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 T = TypeVar("T")
+_STOPPED = "stopped with its runner"  # a training the runner stopped: it goes back to the queue
 
 
 class JobRunner:
@@ -61,6 +62,8 @@ class JobRunner:
             self._threads.append(thread)
 
     def stop(self) -> None:
+        """Stop the loops. A training in progress is stopped too and goes back to the queue: it
+        starts over on the next runner (another one already up, or this one's after a restart)."""
         self._stop.set()
         self._wake.set()
         if self._child and self._child.poll() is None:
@@ -219,7 +222,11 @@ class JobRunner:
                     records.update_job(conn, job_id, {"claimed_by": f"{socket.gethostname()}:{child.pid}"})
 
             self._until_stored(record_pid)
+            log.info("training job %s started (process %s)", job_id, child.pid)
+            started = time.monotonic()
             reason = self._watch_training(job_id, child)
+            if self._stop.is_set():  # the runner stopped it (or it ended as the runner stopped)
+                reason = _STOPPED
         finally:
             if child.poll() is None:
                 child.kill()
@@ -232,12 +239,31 @@ class JobRunner:
             if job["cancel_requested"]:
                 with self.ctx.db.write() as conn:
                     records.update_job(conn, job_id, {"status": "cancelled", "finished_at": utcnow()}, only_if_status=("running", "cancelling"))
+            elif reason is _STOPPED and job["status"] == "running":
+                with self.ctx.db.write() as conn:
+                    queued = {"status": "notStarted", "percent": 0, "claimed_by": None, "started_at": None, "heartbeat_at": None}
+                    records.update_job(conn, job_id, queued, only_if_status=("running",))
+                log.warning("training job %s was stopped with its runner (a server or worker shutting down); "
+                            "queued again, it starts over on the next runner", job_id)
             elif job["status"] not in jobs.TERMINAL:
                 tail = "".join(stderr_chunks).strip().splitlines()[-1:] or [f"exit code {child.returncode}"]
                 jobs.fail(self.ctx, job_id, reason or f"The training process ended unexpectedly ({tail[0]}).")
 
         # if the runner stops first, the job stays running with its pid gone: the next sweep fails it
         self._until_stored(record_end)
+        self._log_end(job_id, time.monotonic() - started)
+
+    def _log_end(self, job_id: str, seconds: float) -> None:
+        """One line per finished training, for whoever reads the server's log."""
+        try:
+            job = jobs.get(self.ctx, job_id, "train")
+        except Exception:  # noqa: BLE001 - only a log line is lost
+            return
+        where = f"training job {job_id} (project {job['project_name']!r})"
+        if job["status"] == "failed":
+            log.warning("%s failed after %.1f s: %s", where, seconds, (job["errors"] or [{}])[0].get("message"))
+        elif job["status"] != "notStarted":  # queued again: said above
+            log.info("%s %s after %.1f s", where, job["status"], seconds)
 
     def _watch_training(self, job_id: str, child: subprocess.Popen) -> str | None:
         """Wait for the training child, stopping it on a cancel, a timeout or the runner's stop.
@@ -248,7 +274,7 @@ class JobRunner:
         while child.poll() is None:
             if self._stop.is_set():
                 child.kill()
-                return "The server stopped while this job was training. Start the training again."
+                return _STOPPED
             wait = 0.2
             try:
                 cancel = jobs.get(self.ctx, job_id, "train")["cancel_requested"]

@@ -34,8 +34,19 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
+def _leave_signals_to_the_runner() -> None:
+    """Ctrl-C in a terminal, or a service manager's SIGTERM, reaches every process of the group.
+    The runner decides what a stop means for the job (it queues it again) and then kills this
+    process; stopping on our own first would read as a crash ("Training failed: KeyboardInterrupt")."""
+    import signal
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def main(job_id: str) -> int:
     _die_with_parent()
+    _leave_signals_to_the_runner()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     ctx = Context.open(Settings(), migrate=False)
     progress = jobs.progress_recorder(ctx, job_id)
