@@ -88,6 +88,19 @@ def test_evaluation_says_what_the_default_recipe_chose_and_why(studio, banking):
     assert ('id="sentence-encoder">all-MiniLM-L6-v2<' in page) == (chosen.group(1) == "ensemble")
 
 
+def test_evaluation_train_column_is_what_the_model_was_trained_on(studio, banking):
+    ctx = studio.ctx
+    tagging.create_project(ctx, "bank", SINGLE, "en")
+    tagging.add_documents(ctx, "bank", [{"location": r["id"], "text": r["text"], "labels": r["labels"]} for r in banking["train"]])
+    _train(ctx, "bank", "m")
+    gone = min(r["labels"][0] for r in banking["train"])
+    assert tagging.delete_class(ctx, "bank", gone) == 25  # its documents are untagged after the training
+    page = studio.get("/studio/p/bank/evaluate").text
+    assert '<th scope="col" title="Documents of this class the model was trained on">Train</th>' in page
+    row = re.search(rf'<a href="[^"]*label={gone}">{gone}</a></th><td>(\d+)</td><td>(\d+)</td>', page)
+    assert row and row.groups() == ("20", "5")  # 25 tagged, 80/20 split: still what the model saw
+
+
 def test_bulk_move_to_test_by_selection_and_by_filter(studio):
     ctx = studio.ctx
     tagging.create_project(ctx, "b", SINGLE, "en")

@@ -36,8 +36,9 @@ def mispredictions(model: dict[str, Any]) -> list[dict[str, Any]]:
 def evaluation_details(ctx: Context, project_name: str, model_label: str | None = None) -> dict[str, Any]:
     """A model's evaluation with what the studio shows around it.
 
-    ``counts``: class -> {"train", "test"} (test from the evaluation; train = tagged documents
-    outside the test set, as they are now); ``wrong``: the mispredicted test documents with their
+    ``counts``: class -> {"train", "test"} (test from the evaluation; train as recorded at training,
+    or for models trained before that was recorded, the tagged documents outside the test set as
+    they are now: ``train_counts_recorded`` says which); ``wrong``: the mispredicted test documents with their
     id, snippet and current labels (None once deleted); ``models``: every model of the project.
     """
     with ctx.db.read() as conn:
@@ -62,10 +63,16 @@ def evaluation_details(ctx: Context, project_name: str, model_label: str | None 
         expected = [result["expectedClass"]] if result else item["customMultiLabelClassificationResult"]["expectedClasses"]
         for label in expected:
             counts.setdefault(label, {"train": 0, "test": 0})["test"] += 1
-    for row in tagged:
-        if row["location"] not in test_locations:
-            for label in row["labels"]:
-                counts.setdefault(label, {"train": 0, "test": 0})["train"] += 1
+    recorded = ((model["evaluation"] or {}).get("tagwise") or {}).get("trainDocumentsPerClass")
+    if recorded is not None:  # what the model was trained on (models trained since this was recorded)
+        for label, n in recorded.items():
+            counts.setdefault(label, {"train": 0, "test": 0})["train"] = n
+    else:  # older models: the tagged documents outside its test set, as they are now
+        for row in tagged:
+            if row["location"] not in test_locations:
+                for label in row["labels"]:
+                    counts.setdefault(label, {"train": 0, "test": 0})["train"] += 1
     for item in wrong:
         item["doc"] = found.get(item["location"])
-    return {"project": project, "model": model, "models": models, "counts": counts, "wrong": wrong}
+    return {"project": project, "model": model, "models": models, "counts": counts, "wrong": wrong,
+            "train_counts_recorded": recorded is not None}

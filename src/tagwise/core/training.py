@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import shutil
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -167,6 +167,8 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
     predicted = decide(model, proba, threshold)
     y_pred = [p.labels for p in predicted] if multi else [p.labels[0] for p in predicted]
     summary = build_summary(project["kind"], options["evaluationOptions"], y(test), y_pred, labels, proba, model)
+    trained_on = Counter(label for doc in train for label in doc["labels"])  # what Evaluate's Train column shows
+    summary["tagwise"]["trainDocumentsPerClass"] = {label: trained_on.get(label, 0) for label in labels}
     results = per_document_results(project, test, [p.labels for p in predicted])
     progress(95)
 
