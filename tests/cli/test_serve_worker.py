@@ -130,3 +130,18 @@ def test_a_port_in_use_is_one_error_line_before_listening(tmp_path):
                               text=True, timeout=60, check=False)
     assert done.returncode == 1 and "listening" not in done.stdout, done.stdout + done.stderr
     assert done.stderr == f"error: cannot listen on 127.0.0.1:{port}: Address already in use (another process is listening there: stop it or pick another --port)\n"
+
+
+def test_a_store_that_hangs_is_given_up_after_the_connect_timeout(tmp_path):
+    # a socket that listens and never answers, like a firewalled host: libpq waited for the OS's TCP timeout
+    from tagwise.storage.db import PG_CONNECT_TIMEOUT_S
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"postgresql://tagwise@127.0.0.1:{silent.getsockname()[1]}/tagwise"
+        env = dict(os.environ, TAGWISE_DATA_DIR=str(tmp_path / "data"), TAGWISE_API_KEY="k", HF_HUB_OFFLINE="1", TAGWISE_DATABASE_URL=url)
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "tagwise", "serve"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1 and done.stderr.startswith("error: Cannot open the store at postgresql://tagwise@127.0.0.1:")
+    assert PG_CONNECT_TIMEOUT_S <= time.monotonic() - started < PG_CONNECT_TIMEOUT_S + 15
