@@ -10,10 +10,14 @@ import sys
 import time
 
 from tagwise.core import jobs, training
+from tagwise.core.context import Context
 from tagwise.core.documents import import_project
-from tagwise.jobs.runner import JobRunner
+from tagwise.jobs import train
+from tagwise.jobs.runner import JobRunner, ended_unexpectedly
+from tagwise.settings import Settings
 from tagwise.storage import records
 from tests.api.conftest import SINGLE, project_file
+from tests.support.live_server import free_port
 
 
 def wait_for(predicate, timeout=60.0):
@@ -71,3 +75,18 @@ def test_cancel_before_start_ends_at_once(ctx, banking):
     job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"})
     jobs.request_cancel(ctx, job["id"])
     assert jobs.get(ctx, job["id"], "train")["status"] == "cancelled"
+
+
+def test_a_failure_the_child_could_not_record_keeps_its_own_message(tmp_path, capsys):
+    # the child cannot reach the store (nobody listens there), so it leaves its message as its last line for the runner
+    settings = Settings(data_dir=tmp_path, database_url=f"postgresql://tagwise@127.0.0.1:{free_port()}/tagwise")
+    away = Context.open(settings, migrate=False)
+    try:
+        train._fail(away, "job-1", "Training failed: OperationalError: the server closed the connection")
+    finally:
+        away.close()
+    stderr = capsys.readouterr().err
+    assert ended_unexpectedly("Traceback ...\n" + stderr, 1) == "Training failed: OperationalError: the server closed the connection"
+    # before, it read "The training process ended unexpectedly (Training failed: ...)"
+    assert ended_unexpectedly("Traceback ...\nMemoryError\n", 1) == "The training process ended unexpectedly (MemoryError)."
+    assert ended_unexpectedly("", -9) == "The training process ended unexpectedly (exit code -9)."

@@ -20,6 +20,9 @@ from tagwise.storage.records import utcnow
 TERMINAL = frozenset({"succeeded", "failed", "cancelled", "partiallyCompleted"})
 AUTHORING_TTL = timedelta(days=7)
 RUNTIME_TTL = timedelta(hours=24)
+# how a training child that cannot reach the store hands its failure to its runner: the last line
+# of its stderr, which the runner records as the job's message once the store answers
+FAILURE_LINE_PREFIX = "tagwise-training-failed: "
 
 
 def new_id() -> str:

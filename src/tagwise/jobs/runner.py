@@ -246,8 +246,7 @@ class JobRunner:
                 log.warning("training job %s was stopped with its runner (a server or worker shutting down); "
                             "queued again, it starts over on the next runner", job_id)
             elif job["status"] not in jobs.TERMINAL:
-                tail = "".join(stderr_chunks).strip().splitlines()[-1:] or [f"exit code {child.returncode}"]
-                jobs.fail(self.ctx, job_id, reason or f"The training process ended unexpectedly ({tail[0]}).")
+                jobs.fail(self.ctx, job_id, reason or ended_unexpectedly("".join(stderr_chunks), child.returncode))
 
         # if the runner stops first, the job stays running with its pid gone: the next sweep fails it
         self._until_stored(record_end)
@@ -295,6 +294,15 @@ class JobRunner:
             except subprocess.TimeoutExpired:
                 pass
         return None
+
+
+def ended_unexpectedly(stderr: str, returncode: int) -> str:
+    """The message of a training whose child exited without recording how it ended: the child's
+    own message when it could not record it (the store was away), else its last words."""
+    last = stderr.strip().splitlines()[-1:] or [f"exit code {returncode}"]
+    if last[0].startswith(jobs.FAILURE_LINE_PREFIX):
+        return last[0].removeprefix(jobs.FAILURE_LINE_PREFIX)
+    return f"The training process ended unexpectedly ({last[0]})."
 
 
 class _StoreWatch:

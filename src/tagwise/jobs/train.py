@@ -72,7 +72,7 @@ def _fail(ctx: Context, job_id: str, message: str, code: str = "InternalServerEr
         jobs.fail(ctx, job_id, message, code=code)
     except Exception:  # noqa: BLE001 - the store is unreachable too
         # the runner fails the job with the last line we wrote once it reaches the store
-        print(message, file=sys.stderr, flush=True)
+        print(jobs.FAILURE_LINE_PREFIX + message, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
