@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import SINGLE, A, V, create_and_import, deploy, train, wait
+from tests.api.conftest import CLASSIFY, SINGLE, A, V, create_and_import, deploy, train, wait
 
 
 def test_deploy_swap_delete(client, banking):
@@ -51,3 +51,33 @@ def test_retraining_a_deployed_label_keeps_the_deployment_serving(client, bankin
     response = client.post("/language/tagwise/projects/bank/deployments/production:classify", json={"documents": [{"id": "1", "text": "where is my card"}]})
     assert response.status_code == 200 and response.json()["documents"][0]["class"]
     assert client.get(f"{A}/bank/deployments/production", params=V).json()["modelId"] == served  # until deployed again
+
+
+def test_model_folders_go_when_nothing_refers_to_them(client, banking, settings):
+    # the folders of versions kept only for a deployment, and of deleted projects, stayed on disk forever
+    folders = settings.models_dir / "bank"
+    model_id = lambda label: client.get(f"{A}/bank/models/{label}", params=V).json()["modelId"]
+    create_and_import(client, "bank", SINGLE, banking["train"])
+    train(client, "bank", "a")
+    first = model_id("a")
+    deploy(client, "bank", "prod", "a")
+    train(client, "bank", "a")  # retrained: prod keeps serving the first version
+    assert {p.name for p in folders.iterdir()} == {first, model_id("a")}
+
+    deploy(client, "bank", "prod", "a")  # nothing serves the first version any more
+    assert {p.name for p in folders.iterdir()} == {model_id("a")}
+
+    train(client, "bank", "b")
+    deploy(client, "bank", "staging", "b")
+    assert wait(client, client.delete(f"{A}/bank/deployments/staging", params=V).headers["Operation-Location"])["status"] == "succeeded"
+    assert (folders / model_id("b")).is_dir()  # still a trained model of the project
+    train(client, "bank", "b")
+    deploy(client, "bank", "staging", "b")
+    kept = model_id("b")
+    train(client, "bank", "b")  # staging keeps `kept`, only for itself
+    assert wait(client, client.delete(f"{A}/bank/deployments/staging", params=V).headers["Operation-Location"])["status"] == "succeeded"
+    assert not (folders / kept).exists() and (folders / model_id("b")).is_dir()
+
+    assert client.post(CLASSIFY.format(p="bank", d="prod"), json={"documents": [{"id": "1", "text": "my card"}]}).status_code == 200
+    assert wait(client, client.delete(f"{A}/bank", params=V).headers["Operation-Location"])["status"] == "succeeded"
+    assert not folders.exists()

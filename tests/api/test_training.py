@@ -78,6 +78,7 @@ def test_training_requests_are_checked_before_queuing(client, banking, emotions)
         ("ok", {"modelLabel": "m", "trainingConfigVersion": "v99"}, "trainingConfigVersion"),
         ("ok", {"modelLabel": "bad label", "trainingConfigVersion": "linear"}, "model name"),
         ("ok", {"modelLabel": "m", "evaluationOptions": {"kind": "percentage", "trainingSplitPercentage": 70, "testingSplitPercentage": 20}}, "add up to 100"),
+        ("ok", {"modelLabel": "m", "evaluationOptions": {"kind": "percentage", "trainingSplitPercentage": True, "testingSplitPercentage": 99}}, "whole numbers"),
         ("ok", {"modelLabel": "m", "evaluationOptions": {"kind": "manual"}}, "test set"),
         ("ok", {"modelLabel": "m", "trainingConfigVersion": ["latest"]}, "trainingConfigVersion ['latest'] is unknown"),
         ("none", {"modelLabel": "m", "trainingConfigVersion": "linear"}, "No document of the training set has a class"),

@@ -8,7 +8,7 @@ import pytest
 
 import tagwise.ml
 from tagwise.api.errors import status_for
-from tagwise.core.predictors import PredictorCache
+from tagwise.core.predictors import PredictorCache, decide
 from tagwise.errors import TagwiseError
 from tagwise.ml import build_model, save_model
 
@@ -44,3 +44,17 @@ def test_a_damaged_model_folder_is_the_servers_fault_not_the_requests(tmp_path):
     with pytest.raises(TagwiseError, match="model store cannot be loaded: .*arrays.npz is missing") as caught:
         cache.get("m", tmp_path / "m")
     assert status_for(caught.value) == 500 and "m" not in cache
+
+
+def test_an_abstention_scores_the_best_class_even_in_a_project_with_a_none_class():
+    # with a class named None (how out-of-scope is taught), an abstention reported None's own
+    # probability, e.g. 0.00002, instead of the confidence that fell below the threshold
+    texts = ([f"refund for order {i}" for i in range(10)] + [f"card {i} was declined" for i in range(10)]
+             + [f"what is the weather on day {i}" for i in range(10)])
+    model = build_model("linear").fit(texts, ["refund"] * 10 + ["card"] * 10 + ["None"] * 10)
+    proba = model.predict_proba(["refund my card order"])
+    [abstained] = decide(model, proba, confidence_threshold=proba.max() + 1e-6)  # just above its best class
+    assert abstained.labels == ["None"] and abstained.score_of("None") == pytest.approx(proba.max())
+    [chosen] = decide(model, model.predict_proba(["what is the weather on day 3"]))
+    assert chosen.labels == ["None"] and not chosen.abstained
+    assert chosen.score_of("None") == pytest.approx(chosen.row[list(model.classes_).index("None")])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tagwise.core.training import split
+from tagwise.core.training import parse_options, split
 
 PERCENT = {"kind": "percentage", "trainingSplitPercentage": 80, "testingSplitPercentage": 20}
 
@@ -35,3 +35,20 @@ def test_manual_split_follows_the_dataset_field():
     train, test = split(rows, "CustomMultiLabelClassification", {"kind": "manual"})
     assert [r["location"] for r in test] == ["2"]
     assert [r["location"] for r in train] == ["1", "3"]  # multi-label: no label is valid training data
+
+
+def test_the_split_and_its_order_do_not_depend_on_import_order_or_class_order():
+    # the model's folds follow the row order: the same documents must give the same rows
+    rows = [{"location": f"d{i:02}", "labels": [["x", "y"], ["y"], ["y", "x"], []][i % 4], "dataset": "Test" if i % 5 == 0 else None}
+            for i in range(40)]
+    reordered = [dict(r, labels=r["labels"][::-1]) for r in reversed(rows)]
+    for options in (PERCENT, {"kind": "manual"}):
+        first = split(rows, "CustomMultiLabelClassification", options)
+        second = split(reordered, "CustomMultiLabelClassification", options)
+        assert [[r["location"] for r in part] for part in first] == [[r["location"] for r in part] for part in second]
+
+
+def test_either_split_percentage_alone_is_enough():
+    for given, expected in (({"testingSplitPercentage": 30}, (70, 30)), ({"trainingSplitPercentage": 90}, (90, 10)), ({}, (80, 20))):
+        options = parse_options({"modelLabel": "m", "evaluationOptions": {"kind": "percentage", **given}})["evaluationOptions"]
+        assert (options["trainingSplitPercentage"], options["testingSplitPercentage"]) == expected

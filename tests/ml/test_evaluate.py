@@ -25,6 +25,18 @@ def test_single_label_hand_computed():
     assert r.ece is None
 
 
+def test_macro_averages_leave_out_classes_neither_in_the_truth_nor_predicted():
+    # "c" has no test documents and is never chosen: a perfect model scores 1, not 2/3
+    r = evaluate(["a", "b"], ["a", "b"], labels=["a", "b", "c"], multi_label=False)
+    assert (r.macro_precision, r.macro_recall, r.macro_f1) == (1.0, 1.0, 1.0)
+    assert r.per_class["c"].support == 0
+    # a class predicted but absent from the truth still counts (its precision is 0)
+    r = evaluate(["a", "a"], ["a", "c"], labels=["a", "b", "c"], multi_label=False)
+    assert r.macro_precision == pytest.approx((1.0 + 0.0) / 2)
+    multi = evaluate([["x"], []], [["x"], []], labels=["x", "y"], multi_label=True)
+    assert multi.macro_f1 == 1.0
+
+
 def test_single_label_abstention_is_wrong_with_no_class():
     r = evaluate(["a", "b", "b"], ["a", "None", "b"], labels=["a", "b"], multi_label=False)
     assert r.accuracy == pytest.approx(2 / 3)

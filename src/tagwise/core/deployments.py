@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tagwise.core.context import Context
-from tagwise.core.models import artifact_dir, require_model
+from tagwise.core.models import artifact_dir, delete_folders, remove_unused, require_model
 from tagwise.core.projects import require
 from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
 from tagwise.core.validation import check_name
@@ -69,7 +69,11 @@ def deploy(ctx: Context, project_name: str, name: str, body: Any) -> dict[str, A
             "config_version": model["config_version"], "deployed_at": now,
         })
         records.update_project(conn, project["id"], {"last_deployed_at": now})
-        return records.get_deployment(conn, project["id"], name)
+        # the version it served before, if only this deployment still kept it (its label retrained since)
+        unused = remove_unused(ctx, conn, project, {d["model_id"] for d in existing if d["name"] == name})
+        deployment = records.get_deployment(conn, project["id"], name)
+    delete_folders(unused)
+    return deployment
 
 
 def lookup_served(ctx: Context, project_name: str, name: str) -> tuple[dict[str, Any], str, Path]:
@@ -107,8 +111,10 @@ def warm_up_all(ctx: Context) -> None:
 def delete(ctx: Context, project_name: str, name: str) -> None:
     with ctx.db.write() as conn:
         project = require(conn, project_name)
-        require_deployment(conn, project, name)
+        deployment = require_deployment(conn, project, name)
         records.delete_deployment(conn, project["id"], name)
+        unused = remove_unused(ctx, conn, project, {deployment["model_id"]})
+    delete_folders(unused)
 
 
 def swap(ctx: Context, project_name: str, body: Any) -> None:

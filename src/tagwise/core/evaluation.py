@@ -15,8 +15,18 @@ def build_summary(kind: str, options: dict[str, Any], y_true: list, y_pred: list
     multi = kind == MULTI
     known = list(model.classes_) if model is not None else list(labels)
     eval_labels = sorted(set(labels) | set(known))
-    # Calibration needs probability columns in the report's label order.
-    y_proba = proba if proba is not None and known == eval_labels else None
+    # Calibration needs probability columns in the report's label order; a class the model never
+    # saw (no training documents) has probability 0.
+    y_proba = None
+    if proba is not None:
+        import numpy as np
+
+        proba = np.asarray(proba, dtype=float)
+        column = {label: j for j, label in enumerate(known)}
+        y_proba = np.zeros((proba.shape[0], len(eval_labels)))
+        for j, label in enumerate(eval_labels):
+            if label in column:
+                y_proba[:, j] = proba[:, column[label]]
     report = evaluate(y_true, y_pred, labels=eval_labels, multi_label=multi, y_proba=y_proba)
     classes = {
         label: {

@@ -18,6 +18,21 @@ def artifact_dir(ctx: Context, project_name: str, model_id: str) -> Path:
     return ctx.models_dir / project_name / model_id
 
 
+def remove_unused(ctx: Context, conn, project: dict[str, Any], model_ids: set[str]) -> list[Path]:
+    """Of ``model_ids``, those no trained model or deployment of the project refers to any more:
+    forgotten by the predictor cache; returns their folders, for the caller to delete once its
+    transaction has committed (``delete_folders``)."""
+    unused = {model_id for model_id in model_ids if model_id} - records.model_ids_in_use(conn, project["id"])
+    for model_id in unused:
+        ctx.predictors.forget(model_id)
+    return [artifact_dir(ctx, project["name"], model_id) for model_id in sorted(unused)]
+
+
+def delete_folders(folders: list[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def require_model(conn, project: dict[str, Any], label: str) -> dict[str, Any]:
     model = records.get_model(conn, project["id"], label)
     if model is None:

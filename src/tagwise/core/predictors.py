@@ -26,9 +26,13 @@ class Prediction:
     labels: list[str]
     row: np.ndarray
     classes: list[str]
+    abstained: bool = False  # single-label: the best class was below the confidence threshold
 
     def score_of(self, label: str) -> float:
-        """The probability of ``label``; for ``"None"`` (abstained), the best class's."""
+        """The probability of ``label``; for ``"None"`` when abstained, the best class's (also in a
+        project that has a class named None: an abstention scores alike in every project)."""
+        if self.abstained and label == NONE_CLASS:
+            return float(self.row.max())
         try:
             return float(self.row[self.classes.index(label)])
         except ValueError:
@@ -68,7 +72,8 @@ def decide(model: Any, proba: np.ndarray, confidence_threshold: float = 0.0) -> 
         return out
     top = proba.argmax(axis=1)
     confident = proba[np.arange(len(proba)), top] >= confidence_threshold
-    return [Prediction([classes[t] if ok else NONE_CLASS], row, classes) for t, ok, row in zip(top, confident, proba, strict=True)]
+    return [Prediction([classes[t] if ok else NONE_CLASS], row, classes, abstained=not ok)
+            for t, ok, row in zip(top, confident, proba, strict=True)]
 
 
 class PredictorCache:

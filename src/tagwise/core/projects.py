@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 from tagwise.core.context import Context
@@ -58,9 +60,18 @@ def upsert(ctx: Context, name: str, patch: dict[str, Any]) -> tuple[dict[str, An
 
 
 def delete(ctx: Context, name: str) -> None:
+    """Delete a project with its documents, models and deployments, and its models' folders."""
     with ctx.db.write() as conn:
         project = require(conn, name)
+        refs = records.model_refs(conn, project["id"])
+        model_ids = records.model_ids_in_use(conn, project["id"])
         records.delete_project(conn, project["id"])
+    for model_id in model_ids:
+        ctx.predictors.forget(model_id)
+    # each model's recorded folder (it may predate a change of TAGWISE_MODEL_STORE_DIR), then the
+    # project's folder in the store, which holds those and the versions only deployments kept
+    for folder in [*(Path(ref["artifact"]) for ref in refs), ctx.models_dir / name]:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def check_quota(ctx: Context, conn) -> None:
@@ -143,7 +154,7 @@ def _settings(value: object) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidArgument("settings must be a JSON object.", target="settings")
     threshold = value.get("confidenceThreshold")
-    if threshold is not None and (not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1):
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1):
         raise InvalidArgument(f"settings.confidenceThreshold must be a number from 0 to 1, not {threshold!r}.", target="confidenceThreshold")
     return dict(value)
 

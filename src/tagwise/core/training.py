@@ -8,13 +8,12 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from tagwise.core import jobs
 from tagwise.core.context import Context
 from tagwise.core.evaluation import build_summary, per_document_results
-from tagwise.core.models import artifact_dir
+from tagwise.core.models import artifact_dir, delete_folders, remove_unused
 from tagwise.core.projects import require
 from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
 from tagwise.core.validation import MULTI, check_name
@@ -69,9 +68,13 @@ def parse_options(body: Any) -> dict[str, Any]:
     if kind == "manual":
         evaluation = {"kind": "manual"}
     elif kind == "percentage":
-        train_pct = options.get("trainingSplitPercentage", 80)
-        test_pct = options.get("testingSplitPercentage", 100 - train_pct if isinstance(train_pct, int) else 20)
-        if not all(isinstance(v, int) and 0 < v < 100 for v in (train_pct, test_pct)) or train_pct + test_pct != 100:
+        # either one alone is enough (the other is what remains); neither: 80/20
+        train_pct, test_pct = options.get("trainingSplitPercentage"), options.get("testingSplitPercentage")
+        if train_pct is None:
+            train_pct = 100 - test_pct if _whole(test_pct) else 80
+        if test_pct is None:
+            test_pct = 100 - train_pct if _whole(train_pct) else 20
+        if not all(_whole(v) and 0 < v < 100 for v in (train_pct, test_pct)) or train_pct + test_pct != 100:
             raise InvalidArgument(
                 "trainingSplitPercentage and testingSplitPercentage must be whole numbers from 1 to 99 that add up to 100.",
                 target="evaluationOptions",
@@ -81,6 +84,10 @@ def parse_options(body: Any) -> dict[str, Any]:
         raise InvalidArgument(f"evaluationOptions.kind {kind!r} is unknown; use 'percentage' or 'manual'.", target="evaluationOptions")
     version_name = body.get("trainingConfigVersion") or LATEST
     return {"modelLabel": label, "trainingConfigVersion": version, "requestedVersion": version_name, "evaluationOptions": evaluation}
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)  # JSON true is not a percentage
 
 
 def start(ctx: Context, project_name: str, body: Any) -> dict[str, Any]:
@@ -115,13 +122,17 @@ def _check_trainable(project: dict[str, Any], train: list[dict], test: list[dict
 
 
 def split(docs: list[dict[str, Any]], kind: str, evaluation: dict[str, Any]) -> tuple[list[dict], list[dict]]:
-    """Tagged documents into (train, test): by each document's dataset, or stratified and seeded."""
-    tagged = [d for d in docs if d["labels"] is not None and (kind == MULTI or d["labels"])]
+    """Tagged documents into (train, test): by each document's dataset, or stratified and seeded.
+
+    Both come in an order that depends on the documents alone (by location), not on the order they
+    were imported in nor on the order of a document's classes: the model's cross-validation folds
+    follow the row order, so the same documents always give the same model and evaluation."""
+    tagged = sorted((d for d in docs if d["labels"] is not None and (kind == MULTI or d["labels"])), key=lambda d: d["location"])
     if evaluation["kind"] == "manual":
         return [d for d in tagged if d["dataset"] != "Test"], [d for d in tagged if d["dataset"] == "Test"]
     groups: dict[str, list[dict]] = defaultdict(list)
-    for doc in tagged:
-        groups[doc["labels"][0] if doc["labels"] else ""].append(doc)
+    for doc in tagged:  # multi-label: stratified by the document's first class in name order
+        groups[min(doc["labels"]) if doc["labels"] else ""].append(doc)
     rng = random.Random(SEED)
     fraction = evaluation["testingSplitPercentage"] / 100
     train, test = [], []
@@ -188,7 +199,7 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
         if project_now is None or project_now["id"] != project["id"]:
             shutil.rmtree(artifact, ignore_errors=True)
             raise InvalidArgument(f"The project {project['name']} was deleted while training.")
-        previous = records.get_model(conn, project["id"], options["modelLabel"])
+        previous = records.get_model_ref(conn, project["id"], options["modelLabel"])
         records.upsert_model(conn, project["id"], {
             "label": options["modelLabel"], "model_id": model_id, "recipe": options["trainingConfigVersion"],
             "config_version": options["trainingConfigVersion"], "trained_at": trained_at, "duration_s": duration,
@@ -197,15 +208,9 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
         records.update_project(conn, project["id"], {"last_trained_at": trained_at})
         result = dict(job["result"] or {}, modelId=model_id)
         records.update_job(conn, job_id, {"status": "succeeded", "percent": 100, "finished_at": utcnow(), "result": result})
-    if previous and previous["artifact"] != str(artifact):
-        _remove_unless_deployed(ctx, project["id"], previous)
-
-
-def _remove_unless_deployed(ctx: Context, project_id: int, previous: dict[str, Any]) -> None:
-    with ctx.db.read() as conn:
-        in_use = any(d["model_id"] == previous["model_id"] for d in records.list_deployments(conn, project_id))
-    if not in_use:
-        shutil.rmtree(Path(previous["artifact"]), ignore_errors=True)
+        # the label's previous model, unless a deployment still serves it (until it is deployed again)
+        unused = remove_unused(ctx, conn, project, {previous["model_id"]} if previous else set())
+    delete_folders(unused)
 
 
 def describe_job(job: dict[str, Any]) -> dict[str, Any]:

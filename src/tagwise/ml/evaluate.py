@@ -109,8 +109,12 @@ def evaluate(
 
 
 def _summarise(per_class: dict[str, ClassMetrics], tp: int, fp: int, fn: int) -> tuple[float, ...]:
+    """Micro and macro precision, recall and F1. The macro averages leave out classes that are
+    neither in the truth nor predicted (as scikit-learn does): a class with no test documents that
+    the model never chose has no precision or recall to average, and counting it as 0 would
+    punish a perfect model for a class the test set does not have."""
     micro_p, micro_r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
-    values = list(per_class.values())
+    values = [m for m in per_class.values() if m.tp + m.fp + m.fn]
     if values:
         macro = [float(np.mean([getattr(m, k) for m in values])) for k in ("precision", "recall", "f1")]
     else:

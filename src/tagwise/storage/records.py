@@ -94,6 +94,19 @@ def get_model_ref(conn: Connection, project_id: int, label: str) -> dict[str, An
     return _row(conn.execute(query).first())
 
 
+def model_refs(conn: Connection, project_id: int) -> list[dict[str, Any]]:
+    """(label, model_id, artifact) of every trained model of a project, without the evaluations."""
+    query = select(models.c.label, models.c.model_id, models.c.artifact).where(models.c.project_id == project_id)
+    return [_row(r) for r in conn.execute(query)]
+
+
+def model_ids_in_use(conn: Connection, project_id: int) -> set[str]:
+    """The model ids a project's trained models or deployments refer to: their folders must stay."""
+    trained = select(models.c.model_id).where(models.c.project_id == project_id)
+    served = select(deployments.c.model_id).where(deployments.c.project_id == project_id)
+    return set(conn.execute(trained.union(served)).scalars())
+
+
 def list_models(conn: Connection, project_id: int) -> list[dict[str, Any]]:
     query = select(models).where(models.c.project_id == project_id).order_by(models.c.trained_at)
     return [_row(r) for r in conn.execute(query)]
