@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from tests.api.conftest import CLASSIFY, MULTI, SINGLE, A, V, create_and_import, deploy, train, wait
 
 
@@ -158,3 +160,26 @@ def test_the_operator_brings_a_sentence_encoder(tmp_path, banking, encoder_folde
     error = response.json()["error"]
     assert response.status_code == 500 and error["code"] == "InternalServerError"
     assert "TAGWISE_ENCODER_MODEL_DIR is not set" in error["message"]
+
+
+def test_deleting_a_project_stops_its_training_and_a_new_one_of_that_name_is_not_touched(client, datasets, emotions):
+    # the training went on; a project created under the same name got 409 "already training", and
+    # (SQLite reuses a deleted row's id) the old training then wrote its model into the new project
+    from tests.conftest import read_jsonl
+
+    create_and_import(client, "reuse", SINGLE, read_jsonl(datasets / "banking77" / "train.jsonl")[:3000])
+    started = client.post(f"{A}/reuse/:train", params=V, json={"modelLabel": "old", "trainingConfigVersion": "ensemble"})
+    old_job = started.headers["Operation-Location"]
+    deadline = time.monotonic() + 60
+    while client.get(old_job).json()["status"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert wait(client, client.delete(f"{A}/reuse", params=V).headers["Operation-Location"])["status"] == "succeeded"
+    assert client.get(old_job).json()["status"] in ("cancelling", "cancelled")
+
+    create_and_import(client, "reuse", MULTI, emotions[:200])
+    new = client.post(f"{A}/reuse/:train", params=V, json={"modelLabel": "new", "trainingConfigVersion": "linear"})
+    assert new.status_code == 202, new.text
+    assert wait(client, old_job)["status"] == "cancelled"
+    assert wait(client, new.headers["Operation-Location"])["status"] == "succeeded"
+    assert [m["label"] for m in client.get(f"{A}/reuse/models", params=V).json()["value"]] == ["new"]

@@ -186,3 +186,49 @@ def test_api_keys_are_found_by_hash_until_revoked(store):
     with store.db.read() as conn:
         assert records.find_api_key(conn, "h" * 64) is None
         assert records.list_api_keys(conn)[0]["revoked_at"] is not None
+
+
+def test_concurrent_requests_on_one_project_keep_its_rules(store, banking):
+    """Twelve trainings, eight creations and twelve deploys at once, from threads with their own
+    connections: one training starts and the others get the 409 (PostgreSQL started two: the check
+    and the insert ran in parallel); every creation answers (one creates, the rest merge; PostgreSQL
+    answered one with a 500 from the unique name); at most 10 deployments exist."""
+    import threading
+
+    from tagwise.core import deployments, projects, training
+    from tagwise.core.documents import import_project
+    from tagwise.errors import Conflict, InvalidArgument
+    from tests.api.conftest import SINGLE, project_file
+
+    def at_once(n: int, action) -> list:
+        barrier, outcomes = threading.Barrier(n), []
+
+        def run(i: int) -> None:
+            barrier.wait()
+            try:
+                outcomes.append(action(i))
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                outcomes.append(exc)
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return outcomes
+
+    body = {"projectKind": SINGLE, "language": "en", "storageInputContainerName": "c"}
+    created = at_once(8, lambda i: projects.upsert(store, "newp", dict(body, description=f"from {i}"))[1])
+    assert sorted(created) == [False] * 7 + [True], created
+
+    import_project(store, "bank", project_file("bank", SINGLE, banking["train"]))
+    started = at_once(12, lambda i: training.start(store, "bank", {"modelLabel": f"m{i}", "trainingConfigVersion": "linear"}))
+    assert sum(isinstance(o, dict) for o in started) == 1 and sum(isinstance(o, Conflict) for o in started) == 11, started
+
+    [job] = [o for o in started if isinstance(o, dict)]
+    with store.db.write() as conn:
+        records.claim_jobs(conn, "train", "test", 1)
+    training.run(store, job["id"], lambda _percent: None)
+    label = job["payload"]["modelLabel"]
+    deployed = at_once(12, lambda i: deployments.deploy(store, "bank", f"d{i}", {"trainedModelLabel": label}))
+    assert sum(isinstance(o, dict) for o in deployed) == 10 and sum(isinstance(o, InvalidArgument) for o in deployed) == 2, deployed

@@ -59,7 +59,7 @@ def deploy(ctx: Context, project_name: str, name: str, body: Any) -> dict[str, A
         raise InvalidArgument("The deploy body needs trainedModelLabel, the label of a trained model.", target="trainedModelLabel")
     now = utcnow()
     with ctx.db.write() as conn:
-        project = require(conn, project_name)
+        project = require(conn, project_name, lock=True)  # the deployment limit holds under concurrent deploys
         model = require_model(conn, project, label)
         existing = records.list_deployments(conn, project["id"])
         if name not in {d["name"] for d in existing} and len(existing) >= MAX_DEPLOYMENTS:

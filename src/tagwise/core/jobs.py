@@ -128,8 +128,13 @@ def crash_reason(what: str, exc: BaseException) -> str:
 def request_cancel(ctx: Context, job_id: str) -> None:
     """Cancel: a job not started yet ends at once; a running one is stopped by its runner."""
     with ctx.db.write() as conn:
-        records.update_job(conn, job_id, {"status": "cancelled", "cancel_requested": True, "finished_at": utcnow()}, only_if_status=("notStarted",))
-        records.update_job(conn, job_id, {"status": "cancelling", "cancel_requested": True}, only_if_status=("running",))
+        cancel_in(conn, job_id)
+
+
+def cancel_in(conn, job_id: str) -> None:
+    """``request_cancel`` inside the caller's transaction."""
+    records.update_job(conn, job_id, {"status": "cancelled", "cancel_requested": True, "finished_at": utcnow()}, only_if_status=("notStarted",))
+    records.update_job(conn, job_id, {"status": "cancelling", "cancel_requested": True}, only_if_status=("running",))
 
 
 def describe(job: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
+from tagwise.core import jobs
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
 from tagwise.core.validation import RESERVED_PROJECT, check_kind, check_name
@@ -21,8 +24,9 @@ def get(ctx: Context, name: str) -> dict[str, Any]:
         return require(conn, name)
 
 
-def require(conn, name: str) -> dict[str, Any]:
-    project = records.get_project(conn, name)
+def require(conn, name: str, *, lock: bool = False) -> dict[str, Any]:
+    """The project, or ProjectNotFound; ``lock``: see ``records.get_project``."""
+    project = records.get_project(conn, name, lock=lock)
     if project is None and name == RESERVED_PROJECT:  # an Azure …/projects/global/… route tagwise does not have
         raise NotFound("No such route: check the URL and method against the API reference at /docs.")
     if project is None:
@@ -51,8 +55,14 @@ def upsert(ctx: Context, name: str, patch: dict[str, Any]) -> tuple[dict[str, An
             check_quota(ctx, conn)
             values = new_project_values(ctx, conn, name, patch)
             values.update(created_at=now, modified_at=now)
-            records.insert_project(conn, values)
-            return records.get_project(conn, name), True
+            try:
+                with conn.begin_nested():
+                    records.insert_project(conn, values)
+                return records.get_project(conn, name), True
+            except IntegrityError:  # PostgreSQL: a concurrent request created it first; merge into that one
+                existing = records.get_project(conn, name, lock=True)
+                if existing is None:
+                    raise
         values = _merge(existing, patch)
         values["modified_at"] = now
         records.update_project(conn, existing["id"], values)
@@ -62,10 +72,15 @@ def upsert(ctx: Context, name: str, patch: dict[str, Any]) -> tuple[dict[str, An
 def delete(ctx: Context, name: str) -> None:
     """Delete a project with its documents, models and deployments, and its models' folders."""
     with ctx.db.write() as conn:
-        project = require(conn, name)
+        project = require(conn, name, lock=True)
         refs = records.model_refs(conn, project["id"])
         model_ids = records.model_ids_in_use(conn, project["id"])
         records.delete_project(conn, project["id"])
+        # its trainings stop: a queued one ends now, a running one at its next progress step (it
+        # would otherwise go on, and block a new project of the same name with "already training")
+        for job in records.jobs_in_status(conn, "train", ("notStarted", "running")):
+            if job["project_name"] == name:
+                jobs.cancel_in(conn, job["id"])
     for model_id in model_ids:
         ctx.predictors.forget(model_id)
     # each model's recorded folder (it may predate a change of TAGWISE_MODEL_STORE_DIR), then the

@@ -94,9 +94,10 @@ def start(ctx: Context, project_name: str, body: Any) -> dict[str, Any]:
     """Queue a training job after checking what can be checked now (so errors come back as 400s)."""
     options = parse_options(body)
     with ctx.db.write() as conn:
-        project = require(conn, project_name)
+        project = require(conn, project_name, lock=True)  # two requests at once: one trains, the other gets the 409
         for job in records.jobs_in_status(conn, "train", ("notStarted", "running", "cancelling")):
-            if job["project_name"] == project_name:
+            # a job still stopping for a deleted project of the same name does not count
+            if job["project_name"] == project_name and not (job["cancel_requested"] and job["created_at"] < project["created_at"]):
                 raise Conflict(f"The project {project_name} is already training (job {job['id']}); wait for it or cancel it.")
         docs = records.list_documents(conn, project["id"])
         train, test = split(docs, project["kind"], options["evaluationOptions"])
@@ -196,7 +197,8 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
             shutil.rmtree(artifact, ignore_errors=True)
             return
         project_now = records.get_project(conn, project["name"])
-        if project_now is None or project_now["id"] != project["id"]:
+        # SQLite may give a deleted project's id to the next one: the creation time tells them apart
+        if project_now is None or (project_now["id"], project_now["created_at"]) != (project["id"], project["created_at"]):
             shutil.rmtree(artifact, ignore_errors=True)
             raise InvalidArgument(f"The project {project['name']} was deleted while training.")
         previous = records.get_model_ref(conn, project["id"], options["modelLabel"])

@@ -37,8 +37,14 @@ def _row(row: Any) -> dict[str, Any] | None:
 
 # -- projects -------------------------------------------------------------------------------
 
-def get_project(conn: Connection, name: str) -> dict[str, Any] | None:
-    return _row(conn.execute(select(projects).where(projects.c.name == name)).first())
+def get_project(conn: Connection, name: str, *, lock: bool = False) -> dict[str, Any] | None:
+    """The project row; ``lock`` holds it until the transaction ends (PostgreSQL ``FOR UPDATE``:
+    check-then-insert on its jobs or deployments runs one request at a time; SQLite's single
+    writer already does that)."""
+    query = select(projects).where(projects.c.name == name)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return _row(conn.execute(query).first())
 
 
 def list_projects(conn: Connection) -> list[dict[str, Any]]:
