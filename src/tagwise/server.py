@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tagwise import __version__, studio
-from tagwise.api import errors
+from tagwise.api import errors, openapi
 from tagwise.api.limits import BodyLimit
 from tagwise.api.ratelimit import RateLimiter
 from tagwise.api.routes import analyze, blobs, deployments, keys, models, projects, training
@@ -58,8 +58,10 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         title="tagwise",
         version=__version__,
         description="Self-hosted custom text classification with an Azure AI Language compatible API. "
-        "Send the key in the `Ocp-Apim-Subscription-Key` header.",
+        "Send the key in the `Ocp-Apim-Subscription-Key` header (on this page: Authorize).",
         lifespan=lifespan,
+        docs_url=None,  # openapi.install serves /docs without a CDN
+        redoc_url=None,
     )
     app.state.ctx = ctx
     app.state.runner = JobRunner(ctx)
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     for module in (projects, training, models, deployments, analyze, blobs, keys):
         app.include_router(module.router)
     app.include_router(studio.router)  # the web studio at /studio (serves its own static assets)
+    openapi.install(app)
     return app
 
 

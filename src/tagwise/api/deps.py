@@ -6,7 +6,9 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel
 
 from tagwise.api.ratelimit import RateLimiter
 from tagwise.core import keys
@@ -15,6 +17,9 @@ from tagwise.errors import Forbidden, InvalidArgument, InvalidRequest, PayloadTo
 
 API_VERSIONS = ("2022-05-01", "2023-04-01", "2024-11-15-preview", "2025-05-15-preview", "2026-05-15-preview")
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
+# Declares the key in the OpenAPI schema (Swagger's "Authorize"); check_key does the checking itself.
+KEY_SCHEME = APIKeyHeader(name=KEY_HEADER, scheme_name="subscriptionKey", auto_error=False,
+                          description="A tagwise API key: the first one is printed when the server starts and kept in <data dir>/api-key.")
 
 
 def context(request: Request) -> Context:
@@ -30,9 +35,8 @@ RUNTIME_ROUTES = frozenset({
 })
 
 
-def check_key(request: Request) -> keys.ApiKey:
+def check_key(request: Request, given: str | None = Security(KEY_SCHEME)) -> keys.ApiKey:
     """Who calls: a valid key (401 otherwise), allowed on this route (403), within its rate limit (429)."""
-    given = request.headers.get(KEY_HEADER)
     if not given:
         raise Unauthorized(f"Access denied: send your tagwise API key in the {KEY_HEADER} header.")
     ctx = request.app.state.ctx
@@ -60,6 +64,8 @@ def _limiter(request: Request) -> RateLimiter:
 
 
 def api_version(request: Request) -> str:
+    """The api-version query parameter, checked here (not by FastAPI) so that a missing or unknown one
+    gets the Azure error; ``tagwise.api.openapi`` declares it on every route that depends on this."""
     version = request.query_params.get("api-version")
     if not version:
         raise InvalidRequest(f"The api-version query parameter is missing; use one of {', '.join(API_VERSIONS)}.", target="api-version")
@@ -87,6 +93,26 @@ async def json_body(request: Request) -> Any:
         raise InvalidArgument(f"The request body is not valid JSON: {exc}.", inner_code="InvalidRequestBodyFormat") from None
     except RecursionError:
         raise InvalidArgument("The request body nests JSON too deeply.", inner_code="InvalidRequestBodyFormat") from None
+
+
+def declared_body(model: type[BaseModel], media_types: tuple[str, ...] = ("application/json",)) -> dict[str, Any]:
+    """``openapi_extra`` declaring ``model`` as the request body of a route that reads it with
+    ``json_body``: the schema documents the body, json_body and the services still validate it (an
+    Azure error, not FastAPI's 422). The model's ``$defs`` are inlined: a ``$ref`` to a model that
+    is not in the schema's components would not resolve."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return walk(defs[ref.removeprefix("#/$defs/")])
+            return {k: walk(v) for k, v in node.items()}
+        return [walk(v) for v in node] if isinstance(node, list) else node
+
+    inlined = walk(schema)
+    return {"requestBody": {"required": True, "content": {media: {"schema": inlined} for media in media_types}}}
 
 
 def base_url(request: Request) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tagwise.errors import (
@@ -42,6 +43,37 @@ STATUS_BY_ERROR: dict[type[TagwiseError], int] = {
     StoreUnavailable: 503,
 }
 STORE_RETRY_AFTER_S = 5  # a store outage (a restart, a failover) usually lasts seconds
+
+
+class InnerError(BaseModel):
+    code: str
+    message: str
+    details: dict[str, str] | None = None
+
+
+class ErrorObject(BaseModel):
+    code: str
+    message: str
+    target: str | None = None
+    innererror: InnerError | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The Azure error envelope every error answers with (the OpenAPI schema's ``ErrorResponse``)."""
+
+    error: ErrorObject
+
+
+# What every API router declares: errors are the envelope, never FastAPI's 422 (a "4XX" entry keeps
+# FastAPI from adding it; a body or parameter it rejects becomes a 400 in _validation below).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "model": ErrorResponse,
+        "description": "400 invalid request, 401 missing or wrong key, 403 runtime key or quota, 404 not found, "
+        "405 method not allowed, 409 conflict, 413 body too large, 415 not JSON, 429 rate limit (with Retry-After).",
+    },
+    "5XX": {"model": ErrorResponse, "description": "500 unexpected error; 503 the store cannot be reached (Retry-After: 5)."},
+}
 
 
 def status_for(exc: TagwiseError) -> int:

@@ -10,6 +10,18 @@ from fastapi.responses import JSONResponse
 from tagwise.api.deps import absolute, int_param
 from tagwise.core.jobs import TERMINAL
 
+# What a route answering with accepted() declares in the schema: 202, its headers, no body. The
+# route returns a Response itself, so these change the documentation only.
+ACCEPTED: dict[str, Any] = {
+    "status_code": 202,
+    "response_class": Response,
+    "response_description": "Accepted: poll the job at Operation-Location.",
+    "responses": {202: {"headers": {
+        "Operation-Location": {"description": "The job's absolute URL.", "schema": {"type": "string", "format": "uri"}},
+        "Retry-After": {"description": "Seconds to wait before polling.", "schema": {"type": "integer"}},
+    }}},
+}
+
 
 def accepted(request: Request, job_path: str, api_version: str | None) -> Response:
     """202 with an absolute Operation-Location and Retry-After: 1 (SDK pollers otherwise wait 30 s)."""

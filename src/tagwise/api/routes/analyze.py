@@ -2,21 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from tagwise.api.deps import absolute, api_version, bool_param, check_key, context, int_param, json_body
-from tagwise.api.responses import accepted, job_state
+from tagwise.api.deps import absolute, api_version, bool_param, check_key, context, declared_body, int_param, json_body
+from tagwise.api.errors import ERROR_RESPONSES
+from tagwise.api.responses import ACCEPTED, accepted, job_state
 from tagwise.core import analyze, jobs
 from tagwise.errors import InvalidArgument
 
-router = APIRouter(dependencies=[Depends(check_key)])
+router = APIRouter(dependencies=[Depends(check_key)], responses=ERROR_RESPONSES)
 
 
-@router.post("/language/analyze-text/jobs", tags=["runtime"], summary="Submit documents for classification (asynchronous, Azure)")
+# The bodies are declared for the schema only: the routes validate them (an Azure error, not a 422).
+class AnalyzeDocument(BaseModel):
+    id: str = Field(description="Caller's id, echoed in the result; unique within the request.")
+    text: str
+    language: str | None = None
+
+
+class AnalyzeInput(BaseModel):
+    documents: list[AnalyzeDocument] = Field(description="Up to TAGWISE_MAX_DOCUMENTS_PER_REQUEST (default 25) documents.")
+
+
+class TaskParameters(BaseModel):
+    projectName: str
+    deploymentName: str
+
+
+class AnalyzeTask(BaseModel):
+    kind: Literal["CustomSingleLabelClassification", "CustomMultiLabelClassification"]
+    taskName: str | None = None
+    parameters: TaskParameters
+
+
+class AnalyzeRequest(BaseModel):
+    displayName: str | None = None
+    analysisInput: AnalyzeInput
+    tasks: list[AnalyzeTask]
+
+
+@router.post("/language/analyze-text/jobs", tags=["runtime"], summary="Submit documents for classification (asynchronous, Azure)",
+             openapi_extra=declared_body(AnalyzeRequest), **ACCEPTED)
 async def submit(request: Request, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
     job = analyze.submit(ctx, await json_body(request))
@@ -37,7 +67,7 @@ def job_status(request: Request, job_id: str, version: str = Depends(api_version
     return job_state(body)
 
 
-@router.post("/language/analyze-text/jobs/{job_id}:cancel", tags=["runtime"], summary="Cancel an analyze job")
+@router.post("/language/analyze-text/jobs/{job_id}:cancel", tags=["runtime"], summary="Cancel an analyze job", **ACCEPTED)
 def cancel(request: Request, job_id: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
     jobs.get(ctx, job_id, "analyze")
@@ -54,22 +84,6 @@ class ClassifyDocument(BaseModel):
 class ClassifyRequest(BaseModel):
     documents: list[ClassifyDocument] = Field(description="Up to TAGWISE_MAX_SYNC_DOCUMENTS (default 1,000) documents.")
     top: int | None = Field(None, ge=1, description="Also list the next best classes, up to this many entries per document. The chosen classes are always all listed, so a multi-label document may have more.")
-
-
-def _inlined(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema with its ``$defs`` inlined (a ``$ref`` to a model not in components is unresolvable)."""
-    schema = model.model_json_schema()
-    defs = schema.pop("$defs", {})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref", "")
-            if ref.startswith("#/$defs/"):
-                return walk(defs[ref.removeprefix("#/$defs/")])
-            return {k: walk(v) for k, v in node.items()}
-        return [walk(v) for v in node] if isinstance(node, list) else node
-
-    return walk(schema)
 
 
 class ClassifyClass(BaseModel):
@@ -95,7 +109,7 @@ class ClassifyResponse(BaseModel):
     tags=["tagwise: runtime"],
     summary="Classify up to 1,000 texts synchronously (low latency)",
     response_model=ClassifyResponse,
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _inlined(ClassifyRequest)}}}},
+    openapi_extra=declared_body(ClassifyRequest),
 )
 async def classify(request: Request, project: str, deployment: str) -> JSONResponse:
     ctx = context(request)

@@ -6,14 +6,24 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from tagwise.api.deps import check_key, context
+from tagwise.api.errors import ERROR_RESPONSES
 from tagwise.api.responses import page
 from tagwise.core import blobs
 from tagwise.errors import InvalidArgument
 
-router = APIRouter(prefix="/language/tagwise/containers/{container}/blobs", dependencies=[Depends(check_key)], tags=["tagwise: document containers"])
+router = APIRouter(prefix="/language/tagwise/containers/{container}/blobs", dependencies=[Depends(check_key)],
+                   tags=["tagwise: document containers"], responses=ERROR_RESPONSES)
 
 
-@router.put("/{location}", summary="Upload one document's text (UTF-8)")
+@router.put(
+    "/{location}",
+    summary="Upload one document's text (UTF-8)",
+    status_code=201,  # the route answers itself: these declare the schema only
+    response_class=Response,
+    response_description="Created",
+    responses={200: {"description": "Replaced the blob's text"}},
+    openapi_extra={"requestBody": {"required": True, "content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 async def put_blob(request: Request, container: str, location: str) -> Response:
     raw = await request.body()
     try:
@@ -24,7 +34,12 @@ async def put_blob(request: Request, container: str, location: str) -> Response:
     return Response(status_code=201 if created else 200)
 
 
-@router.get("/{location}", response_class=PlainTextResponse, summary="Read one document's text")
+@router.get(
+    "/{location}",
+    summary="Read one document's text",
+    response_class=Response,  # declared as text/plain below: the errors stay application/json in the schema
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 def get_blob(request: Request, container: str, location: str) -> PlainTextResponse:
     return PlainTextResponse(blobs.get(context(request), container, location), media_type="text/plain; charset=utf-8")
 

@@ -6,12 +6,25 @@ import threading
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
-from tagwise.api.deps import api_version, check_key, context, json_body
-from tagwise.api.responses import accepted, job_state, page
+from tagwise.api.deps import api_version, check_key, context, declared_body, json_body
+from tagwise.api.errors import ERROR_RESPONSES
+from tagwise.api.responses import ACCEPTED, accepted, job_state, page
 from tagwise.core import deployments, jobs
 
-router = APIRouter(prefix="/language/authoring/analyze-text/projects/{project}/deployments", dependencies=[Depends(check_key)], tags=["authoring: deployments"])
+router = APIRouter(prefix="/language/authoring/analyze-text/projects/{project}/deployments", dependencies=[Depends(check_key)],
+                   tags=["authoring: deployments"], responses=ERROR_RESPONSES)
+
+
+# Declared for the schema only: the services validate the bodies (an Azure error, not a 422).
+class DeployRequest(BaseModel):
+    trainedModelLabel: str = Field(description="The trained model to serve under this name.", examples=["m1"])
+
+
+class SwapRequest(BaseModel):
+    firstDeploymentName: str
+    secondDeploymentName: str
 
 
 @router.get("", summary="List deployments")
@@ -19,7 +32,7 @@ def list_deployments(request: Request, project: str, _v: str = Depends(api_versi
     return page(request, [deployments.describe(d) for d in deployments.list_all(context(request), project)])
 
 
-@router.post("/:swap", summary="Swap the models of two deployments")
+@router.post("/:swap", summary="Swap the models of two deployments", openapi_extra=declared_body(SwapRequest), **ACCEPTED)
 async def swap(request: Request, project: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
     deployments.swap(ctx, project, await json_body(request))
@@ -37,7 +50,8 @@ def get_deployment(request: Request, project: str, deployment: str, _v: str = De
     return deployments.describe(deployments.get(context(request), project, deployment))
 
 
-@router.put("/{deployment}", summary="Deploy a trained model under a name (replaces what the name served)")
+@router.put("/{deployment}", summary="Deploy a trained model under a name (replaces what the name served)",
+            openapi_extra=declared_body(DeployRequest), **ACCEPTED)
 async def deploy(request: Request, project: str, deployment: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
     deployments.deploy(ctx, project, deployment, await json_body(request))
@@ -46,7 +60,7 @@ async def deploy(request: Request, project: str, deployment: str, version: str =
     return accepted(request, f"/authoring/analyze-text/projects/{project}/deployments/{deployment}/jobs/{job['id']}", version)
 
 
-@router.delete("/{deployment}", summary="Delete a deployment")
+@router.delete("/{deployment}", summary="Delete a deployment", **ACCEPTED)
 def delete_deployment(request: Request, project: str, deployment: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
     deployments.delete(ctx, project, deployment)

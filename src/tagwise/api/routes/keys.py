@@ -6,12 +6,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from tagwise.api.deps import check_key, context, json_body
+from tagwise.api.deps import check_key, context, declared_body, json_body
+from tagwise.api.errors import ERROR_RESPONSES
 from tagwise.api.responses import page
 from tagwise.core import keys
 from tagwise.errors import InvalidArgument
 
-router = APIRouter(prefix="/language/tagwise/keys", dependencies=[Depends(check_key)], tags=["tagwise: API keys"])
+router = APIRouter(prefix="/language/tagwise/keys", dependencies=[Depends(check_key)], tags=["tagwise: API keys"],
+                   responses=ERROR_RESPONSES)
 
 
 class KeyCreate(BaseModel):
@@ -24,7 +26,7 @@ class KeyCreate(BaseModel):
     "",
     status_code=201,
     summary="Create an API key; the response is the only time its secret is shown",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": KeyCreate.model_json_schema()}}}},
+    openapi_extra=declared_body(KeyCreate),
 )
 async def create_key(request: Request) -> JSONResponse:
     body = await json_body(request)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from tagwise.api.deps import api_version, check_key, context
+from tagwise.api.errors import ERROR_RESPONSES
 from tagwise.api.responses import page
 from tagwise.core import models
 
-router = APIRouter(prefix="/language/authoring/analyze-text/projects/{project}/models", dependencies=[Depends(check_key)], tags=["authoring: models"])
+router = APIRouter(prefix="/language/authoring/analyze-text/projects/{project}/models", dependencies=[Depends(check_key)], tags=["authoring: models"],
+                   responses=ERROR_RESPONSES)
 
 
 @router.get("", summary="List trained models")

@@ -2,14 +2,75 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
-from tagwise.api.deps import absolute, api_version, check_key, context, json_body
-from tagwise.api.responses import accepted, job_state, page
+from tagwise.api.deps import absolute, api_version, check_key, context, declared_body, json_body
+from tagwise.api.errors import ERROR_RESPONSES
+from tagwise.api.responses import ACCEPTED, accepted, job_state, page
 from tagwise.core import documents, jobs, models, projects, training
 
-router = APIRouter(prefix="/language/authoring/analyze-text/projects", dependencies=[Depends(check_key)], tags=["authoring: projects"])
+router = APIRouter(prefix="/language/authoring/analyze-text/projects", dependencies=[Depends(check_key)],
+                   tags=["authoring: projects"], responses=ERROR_RESPONSES)
+
+# The bodies below are declared for the schema only: json_body and the services validate them.
+ProjectKind = Literal["CustomSingleLabelClassification", "CustomMultiLabelClassification"]
+
+
+class ProjectSettings(BaseModel):
+    confidenceThreshold: float | None = Field(None, ge=0, le=1, description="Single-label: below this confidence the class is \"None\".")
+
+
+class ProjectPatch(BaseModel):
+    """Creating a project needs projectKind, language and storageInputContainerName; an update sends what changes."""
+
+    projectKind: ProjectKind | None = Field(None, description="Cannot change once the project exists.")
+    language: str | None = Field(None, examples=["en"])
+    storageInputContainerName: str | None = Field(None, description="The document container imports read texts from.")
+    multilingual: bool | None = None
+    description: str | None = None
+    settings: ProjectSettings | None = None
+
+
+class ClassRef(BaseModel):
+    category: str
+
+
+class ProjectDocument(BaseModel):
+    location: str = Field(description="Unique in the project, e.g. doc1.txt.")
+    text: str | None = Field(None, description="tagwise: the text inline; without it, read from the blob {container}/{location}.")
+    language: str | None = None
+    dataset: Literal["Train", "Test"] | None = Field(None, description="Used by manual evaluation.")
+    class_: ClassRef | None = Field(None, alias="class", description="Single-label projects.")
+    classes: list[ClassRef] | None = Field(None, description="Multi-label projects.")
+
+
+class ProjectMetadata(BaseModel):
+    projectName: str | None = Field(None, description="The name in the URL, if given.")
+    projectKind: ProjectKind | None = None
+    language: str | None = None
+    storageInputContainerName: str | None = None
+    multilingual: bool | None = None
+    description: str | None = None
+    settings: ProjectSettings | None = None
+
+
+class ProjectAssets(BaseModel):
+    projectKind: ProjectKind | None = Field(None, description="Or metadata.projectKind.")
+    classes: list[ClassRef] = []
+    documents: list[ProjectDocument] = Field([], description="Replaces every document of the project ([] removes them all).")
+
+
+class ProjectFile(BaseModel):
+    """What :export gives back and :import takes."""
+
+    projectFileVersion: str | None = Field(None, examples=["2022-05-01"])
+    stringIndexType: str | None = Field(None, examples=["Utf16CodeUnit"])
+    metadata: ProjectMetadata
+    assets: ProjectAssets
 
 
 @router.get("", summary="List projects")
@@ -27,7 +88,12 @@ def deletion_job(request: Request, job_id: str, _v: str = Depends(api_version)) 
     return job_state(jobs.describe(jobs.get(context(request), job_id, "delete")))
 
 
-@router.patch("/{project}", summary="Create or update a project (JSON merge patch)")
+@router.patch(
+    "/{project}",
+    summary="Create or update a project (JSON merge patch)",
+    responses={201: {"description": "Created", "content": {"application/json": {"schema": {}}}}},
+    openapi_extra=declared_body(ProjectPatch, ("application/merge-patch+json", "application/json")),
+)
 async def upsert_project(request: Request, project: str, _v: str = Depends(api_version)) -> JSONResponse:
     body = await json_body(request)
     record, created = projects.upsert(context(request), project, body)
@@ -39,7 +105,7 @@ def get_project(request: Request, project: str, _v: str = Depends(api_version)) 
     return projects.describe(projects.get(context(request), project))
 
 
-@router.delete("/{project}", summary="Delete a project with its documents, models and deployments")
+@router.delete("/{project}", summary="Delete a project with its documents, models and deployments", **ACCEPTED)
 def delete_project(request: Request, project: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
     projects.delete(ctx, project)
@@ -47,7 +113,8 @@ def delete_project(request: Request, project: str, version: str = Depends(api_ve
     return accepted(request, f"/authoring/analyze-text/projects/global/deletion-jobs/{job['id']}", version)
 
 
-@router.post("/{project}/:import", summary="Import a project file (replaces the project's data, all or nothing)")
+@router.post("/{project}/:import", summary="Import a project file (replaces the project's data, all or nothing)",
+             openapi_extra=declared_body(ProjectFile), **ACCEPTED)
 async def import_project(request: Request, project: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
     counts = documents.import_project(ctx, project, await json_body(request))
@@ -60,7 +127,7 @@ def import_job(request: Request, project: str, job_id: str, _v: str = Depends(ap
     return job_state(jobs.describe(jobs.get(context(request), job_id, "import", project)))
 
 
-@router.post("/{project}/:export", summary="Export the project file (with each document's text)")
+@router.post("/{project}/:export", summary="Export the project file (with each document's text)", **ACCEPTED)
 def export_project(request: Request, project: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
     projects.get(ctx, project)

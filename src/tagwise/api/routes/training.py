@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
-from tagwise.api.deps import api_version, check_key, context, json_body
-from tagwise.api.responses import accepted, job_state, page
+from tagwise.api.deps import api_version, check_key, context, declared_body, json_body
+from tagwise.api.errors import ERROR_RESPONSES
+from tagwise.api.responses import ACCEPTED, accepted, job_state, page
 from tagwise.core import jobs, projects, training
 
-router = APIRouter(prefix="/language/authoring/analyze-text/projects/{project}", dependencies=[Depends(check_key)], tags=["authoring: training"])
+router = APIRouter(prefix="/language/authoring/analyze-text/projects/{project}", dependencies=[Depends(check_key)],
+                   tags=["authoring: training"], responses=ERROR_RESPONSES)
 
 
-@router.post("/:train", summary="Start training a model (trainingConfigVersion picks the recipe)")
+class EvaluationOptions(BaseModel):
+    kind: Literal["percentage", "manual"] = Field("percentage", description="manual: by each document's dataset (Train/Test).")
+    trainingSplitPercentage: int | None = Field(None, ge=1, le=99, description="Default 80; the two add up to 100.")
+    testingSplitPercentage: int | None = Field(None, ge=1, le=99, description="Default 20.")
+
+
+# Declared for the schema only: training.start validates the body (an Azure error, not a 422).
+class TrainRequest(BaseModel):
+    modelLabel: str = Field(description="The model's name; training it again replaces it.", examples=["m1"])
+    trainingConfigVersion: str = Field(
+        "latest", description="'latest' or '2022-05-01' (the default recipe), or a recipe name from GET /global/training-config-versions.",
+    )
+    evaluationOptions: EvaluationOptions | None = None
+
+
+@router.post("/:train", summary="Start training a model (trainingConfigVersion picks the recipe)",
+             openapi_extra=declared_body(TrainRequest), **ACCEPTED)
 async def train(request: Request, project: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
     job = training.start(ctx, project, await json_body(request))
@@ -32,7 +53,7 @@ def training_job(request: Request, project: str, job_id: str, _v: str = Depends(
     return job_state(training.describe_job(jobs.get(context(request), job_id, "train", project)))
 
 
-@router.post("/train/jobs/{job_id}/:cancel", summary="Cancel a training job")
+@router.post("/train/jobs/{job_id}/:cancel", summary="Cancel a training job", **ACCEPTED)
 def cancel_training(request: Request, project: str, job_id: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
     jobs.get(ctx, job_id, "train", project)

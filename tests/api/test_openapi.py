@@ -1,0 +1,106 @@
+"""The API reference: /docs works offline, and /openapi.json describes what the server does."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.api.conftest import A, V
+
+ASSET = re.compile(r"""(?:src|href)=["']([^"']+)["']|url:\s*["']([^"']+)["']""")
+TRAIN = "/language/authoring/analyze-text/projects/{project}/:train"
+
+
+@pytest.fixture
+def schema(client) -> dict:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_reference_page_loads_nothing_from_the_internet(client):
+    response = client.get("/docs", headers={"Ocp-Apim-Subscription-Key": ""})  # no key needed to read the reference
+    assert response.status_code == 200
+    html = response.text
+    assert not re.search(r"""["'(]\s*(https?:)?//""", html), "the page references another host"
+    urls = [a or b for a, b in ASSET.findall(html)]
+    assert "/openapi.json" in urls
+    assets = [u for u in urls if u != "/openapi.json"]
+    assert any(u.endswith(".js") for u in assets)
+    for url in assets:
+        assert client.get(url).status_code == 200, url
+
+
+def test_swagger_ui_is_a_version_that_renders_openapi_3_1(client, schema):
+    assert schema["openapi"].startswith("3.1")
+    bundle = client.get("/docs/assets/swagger-ui-bundle.js").text
+    assert "SwaggerUIBundle" in bundle
+    assert '"validatorUrl": null' in client.get("/docs").text  # no badge fetched from validator.swagger.io
+    assert client.get("/redoc").status_code == 404  # ReDoc would load its logo from redoc.ly
+
+
+def test_the_key_is_an_api_key_security_scheme_on_api_routes_only(schema):
+    schemes = schema["components"]["securitySchemes"]
+    [(name, scheme)] = schemes.items()
+    assert scheme == {**scheme, "type": "apiKey", "in": "header", "name": "Ocp-Apim-Subscription-Key"}
+    operations = [op for path in schema["paths"].values() for op in path.values()]
+    assert all(op["security"] == [{name: []}] for op in operations)
+    assert not any(p.startswith(("/studio", "/docs")) for p in schema["paths"])
+
+
+def test_azure_routes_declare_api_version(schema):
+    [param] = [p for p in schema["paths"][TRAIN]["post"]["parameters"] if p["name"] == "api-version"]
+    assert param["in"] == "query" and param["required"] is True
+    assert V["api-version"] in param["schema"]["enum"] and param["schema"]["default"] in param["schema"]["enum"]
+    job = schema["paths"]["/language/analyze-text/jobs/{job_id}"]["get"]
+    assert "api-version" in [p["name"] for p in job["parameters"]]
+    classify = schema["paths"]["/language/tagwise/projects/{project}/deployments/{deployment}:classify"]["post"]
+    assert "api-version" not in [p["name"] for p in classify["parameters"]]  # tagwise's own routes do not read it
+
+
+def test_request_bodies_are_declared(schema):
+    paths = schema["paths"]
+    train = paths[TRAIN]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"modelLabel", "trainingConfigVersion", "evaluationOptions"} <= set(train["properties"])
+    project_file = paths["/language/authoring/analyze-text/projects/{project}/:import"]["post"]["requestBody"]
+    assert {"metadata", "assets"} <= set(project_file["content"]["application/json"]["schema"]["properties"])
+    patch = paths["/language/authoring/analyze-text/projects/{project}"]["patch"]["requestBody"]["content"]
+    assert "application/merge-patch+json" in patch
+    for path, method in [("/language/authoring/analyze-text/projects/{project}/deployments/{deployment}", "put"),
+                         ("/language/authoring/analyze-text/projects/{project}/deployments/:swap", "post"),
+                         ("/language/analyze-text/jobs", "post")]:
+        assert "$ref" not in str(paths[path][method]["requestBody"]), path  # inlined: nothing left to resolve
+
+
+def test_responses_are_the_real_status_codes_and_the_error_envelope(schema):
+    paths = schema["paths"]
+    assert list(paths[TRAIN]["post"]["responses"]) == ["202", "4XX", "5XX"]
+    assert "Operation-Location" in paths[TRAIN]["post"]["responses"]["202"]["headers"]
+    assert {"200", "201"} <= set(paths["/language/authoring/analyze-text/projects/{project}"]["patch"]["responses"])
+    assert "ErrorResponse" in schema["components"]["schemas"]
+    for path in paths.values():
+        for op in path.values():
+            assert "422" not in op["responses"]
+            assert op["responses"]["4XX"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+
+
+def test_declaring_bodies_leaves_validation_to_the_azure_errors(client):
+    """The bodies are in the schema only: a bad one still gets the Azure envelope, never a 422."""
+    bad_train = client.post(f"{A}/nope/:train", params=V, json={"modelLabel": 5})
+    assert bad_train.status_code == 400 and bad_train.json()["error"]["code"] == "InvalidArgument"
+    no_version = client.post(f"{A}/nope/:train", json={"modelLabel": "m1"})
+    assert no_version.status_code == 400 and no_version.json()["error"]["target"] == "api-version"
+    not_json = client.post(f"{A}/nope/:import", params=V, content=b"{", headers={"Content-Type": "application/json"})
+    assert not_json.status_code == 400 and not_json.json()["error"]["code"] == "InvalidArgument"
+    assert not_json.json()["error"]["innererror"]["code"] == "InvalidRequestBodyFormat"
+    wrong_type = client.post(f"{A}/nope/:import", params=V, content=b"<a/>", headers={"Content-Type": "application/xml"})
+    assert wrong_type.status_code == 415 and wrong_type.json()["error"]["code"] == "InvalidRequest"
+
+
+def test_schema_errors_match_what_the_server_answers(client, schema):
+    response = client.get(f"{A}/nope", params=V, headers={"Ocp-Apim-Subscription-Key": "wrong"})
+    assert response.status_code == 401
+    required = schema["components"]["schemas"]["ErrorObject"]["required"]
+    assert set(required) <= set(response.json()["error"])
