@@ -11,6 +11,7 @@ import time
 import pytest
 
 from tests.cli.conftest import ok
+from tests.cli.test_errors import one_error_line
 
 
 def queries(bank, path, n: int, words: int | None = None):
@@ -41,6 +42,22 @@ def test_resume_appends_only_the_missing_lines(deployed, bank, tmp_path, fmt):
     assert "classified 0 documents" in again.stderr and partial.read_text() == full.read_text()
     ok(deployed.cli(*args, "-o", str(partial), "--restart"))
     assert partial.read_text() == full.read_text()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_resume_with_another_top_is_refused(deployed, bank, tmp_path, fmt):
+    source, out = queries(bank, tmp_path / "in.txt", 30), tmp_path / f"out.{fmt}"
+    args = ["classify", "bank", "prod", str(source), "-o", str(out), "--batch-size", "10"]
+    ok(deployed.cli(*args, "--top", "3"))
+    full = out.read_text()
+    out.write_text("".join(full.splitlines(keepends=True)[:13]))  # interrupted after 12 or 13 documents
+    before = out.read_text()
+    for other, now in (([], "no --top it gets 1"), (["--top", "1"], "--top 1 it gets 1"), (["--top", "2"], "--top 2 it gets 2")):
+        message = one_error_line(deployed.cli(*args, *other), code=2)
+        assert f"{out} was written with another --top: its last document" in message and "has 3 predictions" in message
+        assert now in message and out.read_text() == before
+    ok(deployed.cli(*args, "--top", "3"))  # the same --top resumes
+    assert out.read_text() == full
 
 
 def test_empty_lines_are_skipped_and_empty_texts_reported(deployed, tmp_path):

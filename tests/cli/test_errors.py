@@ -61,6 +61,31 @@ def test_usage_errors_exit_2(cli, bank, tmp_path):
     assert "split-percent" in one_error_line(cli("train", "bank", "--model", "v1", "--split-percent", "100"), code=2)
 
 
+CLICK_USAGE_ERRORS = {  # what click refuses while parsing -> (what the line says, the command its hint names)
+    "train bank --bogus": ("No such option: --bogus", "train"),
+    "train": ("Missing argument 'NAME'", "train"),
+    "classify bank prod in.txt --top 0": ("Invalid value for '--top'", "classify"),
+    "project create bank --kind triple": ("Invalid value for '--kind'", "project create"),
+    "frobnicate": ("No such command 'frobnicate'", ""),
+    "key revoke": ("Missing argument 'KEY_ID'", "key revoke"),
+    "--bogus project list": ("No such option: --bogus", ""),
+}
+
+
+@pytest.mark.parametrize("argv", CLICK_USAGE_ERRORS)
+def test_click_usage_errors_are_one_error_line(cli, argv):
+    message, command = CLICK_USAGE_ERRORS[argv]
+    line = one_error_line(cli(argv), code=2)
+    assert line.startswith(f"error: {message}") and line.endswith(f"(see {f'tagwise {command}'.strip()} --help)"), line
+
+
+def test_help_and_no_arguments_still_show_the_help(cli):
+    assert ok(cli("train", "--help")).stdout.startswith("Usage: ")
+    assert "Usage: " in ok(cli("key", "-h")).stdout
+    bare = cli("project")
+    assert bare.exit_code == 2 and "create" in bare.stdout + bare.stderr
+
+
 def test_endpoint_without_key_is_a_usage_error(cli):
     assert "--key" in one_error_line(cli("--endpoint", "http://127.0.0.1:9", "project", "list"), code=2)
 

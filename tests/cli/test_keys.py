@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from tests.cli.conftest import make_cli, ok
@@ -28,3 +30,20 @@ def test_rotation_against_a_server(tmp_path):
         key_id = next(line.split()[0] for line in ok(cli("key", "list")).stdout.splitlines() if "router" in line)
         ok(cli("key", "revoke", key_id))
         assert httpx.get(projects, headers={"Ocp-Apim-Subscription-Key": secret}).status_code == 401
+
+
+def test_revoke_by_the_id_or_the_prefix_key_list_shows(cli):
+    example = ok(cli("key", "revoke", "--help")).stdout
+    ids = re.findall(r"^ +tagwise key revoke (\S+)", example, re.MULTILINE)
+    assert ids and all(re.fullmatch(r"k[0-9a-f]{12}|[0-9a-f]{6}", i) for i in ids), example  # the forms key ids and prefixes have
+
+    first = ok(cli("key", "create", "router", "--role", "runtime")).stdout.strip()
+    ok(cli("key", "create", "batch", "--role", "runtime"))
+    rows = {line.split()[1]: line.split() for line in ok(cli("key", "list")).stdout.splitlines()[1:]}
+    key_id, prefix = rows["router"][0], rows["router"][3]
+    assert re.fullmatch(r"k[0-9a-f]{12}", key_id) and prefix == first[:6]
+    revoked = ok(cli("key", "revoke", prefix))
+    assert f"revoked key {key_id} (prefix {prefix})" in revoked.stderr
+    after = {line.split()[1]: line.split() for line in ok(cli("key", "list")).stdout.splitlines()[1:]}
+    assert after["router"][-1] != "-" and after["batch"][-1] == "-"  # only that key is revoked
+    assert "could not be found" in cli("key", "revoke", "abcdef" if prefix != "abcdef" else "fedcba").stderr

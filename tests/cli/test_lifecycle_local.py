@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 from tests.cli.conftest import ok
 
@@ -130,3 +131,41 @@ def test_local_training_sends_heartbeats_like_a_runner(bank, data_dir):
     finally:
         ctx.close()
     assert job["status"] == "succeeded" and job["heartbeat_at"] is not None
+
+
+def test_local_training_is_stopped_at_the_training_timeout(datasets, data_dir):
+    from tests.cli.conftest import make_cli
+    from tests.cli.test_errors import one_error_line
+
+    # All of banking77's 10,003 training texts: a linear fit of several seconds, reporting progress all along.
+    cli = make_cli({"TAGWISE_DATA_DIR": str(data_dir), "TAGWISE_ENDPOINT": "", "TAGWISE_TRAINING_TIMEOUT_S": "1"})
+    ok(cli("import", "bank", str(datasets / "banking77" / "train.jsonl"), "--kind", "single"))
+    message = one_error_line(cli("train", "bank", "--model", "v1", "--recipe", "linear"), code=1)
+    assert message == "error: Training ran longer than 1 s (TAGWISE_TRAINING_TIMEOUT_S) and was stopped."
+
+    from tagwise.core import jobs
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+
+    ctx = Context.open(Settings(data_dir=data_dir))
+    try:
+        [job] = jobs.list_for(ctx, "train", "bank")
+    finally:
+        ctx.close()
+    assert job["status"] == "failed" and "TAGWISE_TRAINING_TIMEOUT_S" in job["errors"][0]["message"]
+    assert cli("evaluate", "bank", "--model", "v1").exit_code == 1  # no model was recorded
+
+
+def test_notes_go_to_stderr_off_a_terminal_but_progress_bars_do_not(cli, bank):
+    """What docs/cli.md promises: notes on stderr terminal or not, progress bars only on a terminal."""
+    created = ok(cli("project", "create", "bank", "--kind", "single"))
+    assert created.stdout == "" and created.stderr.startswith("created project bank (single-label")
+    imported = ok(cli("import", "bank", str(bank.path("train.jsonl"))))
+    trained = ok(cli("train", "bank", "--model", "v1", "--recipe", "linear"))
+    assert imported.stderr == "" and trained.stderr == ""  # no progress bar
+    assert ok(cli("deploy", "bank", "prod", "--model", "v1")).stderr.startswith("deployed bank/v1 as prod")
+    classified = ok(cli("classify", "bank", "prod", str(bank.path("queries.txt"))))
+    assert classified.stderr.startswith(f"classified {len(bank.test)} documents in ") and len(classified.stderr.splitlines()) == 1
+    docs = " ".join((Path(__file__).parents[2] / "docs" / "cli.md").read_text().split())
+    assert "`classified N documents ...`) always go to stderr, terminal or not" in docs
+    assert "and only when stderr is a terminal" in docs

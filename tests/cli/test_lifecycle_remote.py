@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -86,3 +87,24 @@ def test_no_wait_returns_the_operation_url(remote, bank):
 def test_remote_service_errors_are_one_line(remote):
     result = remote("train", "nowhere", "--model", "v1")
     assert result.exit_code == 1 and result.stderr.strip() == "error: The project nowhere could not be found."
+
+
+def test_classify_keeps_to_a_servers_smaller_document_limit(deployed, bank, tmp_path):
+    """A server started with TAGWISE_MAX_SYNC_DOCUMENTS=10 gets the 1,000-document batches in requests of 10."""
+    data = tmp_path / "data"
+    shutil.copytree(deployed.data_dir, data)
+    with live_server(data, env={"TAGWISE_MAX_SYNC_DOCUMENTS": "10"}) as server:
+        remote = make_cli({"TAGWISE_ENDPOINT": server.url, "TAGWISE_API_KEY": server.key, "TAGWISE_DATA_DIR": str(tmp_path / "unused")})
+        out, concurrent = tmp_path / "out.jsonl", tmp_path / "concurrent.jsonl"
+        ok(remote("classify", "bank", "prod", str(bank.path("test.jsonl")), "-o", str(out), "--top", "2"))
+        ok(remote("classify", "bank", "prod", str(bank.path("test.jsonl")), "-o", str(concurrent), "--top", "2",
+                  "--batch-size", "25", "--jobs", "2"))
+    local = ok(deployed.cli("classify", "bank", "prod", str(bank.path("test.jsonl")), "--top", "2")).stdout
+    assert len(bank.test) > 10 and out.read_text() == local and concurrent.read_text() == local
+
+
+def test_a_classify_that_fails_leaves_no_empty_output(deployed, bank, tmp_path):
+    out = tmp_path / "out.jsonl"
+    result = deployed.cli("classify", "bank", "nowhere", str(bank.path("queries.txt")), "-o", str(out))
+    assert result.exit_code == 1 and "deployment nowhere could not be found" in result.stderr
+    assert not out.exists()

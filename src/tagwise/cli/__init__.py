@@ -17,9 +17,10 @@ import typer
 
 from tagwise import __version__
 from tagwise.cli import classify, data, keys, projects, serve, training
-from tagwise.cli.common import Options, set_options
+from tagwise.cli.common import OneLineErrors, Options, set_options
 
 app = typer.Typer(
+    cls=OneLineErrors,
     help="tagwise: self-hosted custom text classification with an Azure-compatible API.",
     no_args_is_help=True,
     add_completion=False,
@@ -36,7 +37,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    endpoint: str = typer.Option(None, envvar="TAGWISE_ENDPOINT", help="URL of a tagwise server; default: work on the local data dir."),
+    endpoint: str = typer.Option(None, envvar="TAGWISE_ENDPOINT", help="URL of a tagwise server; default: work on the local data dir.", show_envvar=True),
     key: str = typer.Option(None, envvar="TAGWISE_API_KEY", help="API key of that server.", show_envvar=True),
     data_dir: str = typer.Option(None, envvar="TAGWISE_DATA_DIR", help="Local data dir (default ./tagwise-data).", show_envvar=True),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),

@@ -5,6 +5,7 @@ Both backends answer with the API's JSON shapes, so the commands print the same 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
     from tagwise.settings import Settings
 
 PercentCallback = Callable[[int], None]
+# How the :classify route refuses a request over TAGWISE_MAX_SYNC_DOCUMENTS (core/analyze.py check_documents);
+# the error envelope has no field with the limit, so it is read from the message.
+_DOCUMENT_LIMIT = re.compile(r"The request has \d+ documents; the limit is (\d+) per request")
 ACTIVE = ("notStarted", "running", "cancelling")  # a training job in one of these blocks the next one
 
 
@@ -175,6 +179,7 @@ class RemoteBackend:
 
         self.client = Client(endpoint, key)
         self.where = endpoint
+        self.max_documents: int | None = None  # the server's TAGWISE_MAX_SYNC_DOCUMENTS, once it has said it
 
     def close(self) -> None:
         self.client.close()
@@ -185,6 +190,23 @@ class RemoteBackend:
 
     def import_project(self, name: str, project_file: dict[str, Any]) -> None:
         self.client.import_project(name, project_file)
+
+    def classify(self, name: str, deployment: str, documents: list[dict[str, str]], top: int | None) -> dict[str, Any]:
+        """The ``:classify`` route, in requests of at most the server's ``TAGWISE_MAX_SYNC_DOCUMENTS``: learned
+        from the first request it refuses as too large, then used up front for every later batch."""
+        limit = self.max_documents
+        if limit is None or len(documents) <= limit:
+            try:
+                return self.client.classify(name, deployment, documents, top)
+            except TagwiseError as exc:
+                found = _DOCUMENT_LIMIT.search(exc.message) if getattr(exc, "status", None) == 400 else None
+                if found is None or not 0 < int(found.group(1)) < len(documents):
+                    raise
+                limit = self.max_documents = int(found.group(1))
+        parts = [self.client.classify(name, deployment, documents[i:i + limit], top) for i in range(0, len(documents), limit)]
+        # Document ids are positions in the whole batch, so the parts' results just follow each other.
+        return {**parts[0], "documents": [d for part in parts for d in part["documents"]],
+                "errors": [e for part in parts for e in part["errors"]]}
 
     def wait_training(self, name: str, job: str, on_percent: PercentCallback) -> dict[str, Any]:
         # Client.wait raises with the job's error message when the training failed.

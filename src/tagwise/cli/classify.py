@@ -30,7 +30,7 @@ from typing import IO, Any
 import typer
 
 from tagwise.cli.common import UsageError, err, handle_errors, opened, progress
-from tagwise.cli.resume import CSV_FIELDS, Done, as_written, check_same_input, existing_output, skip
+from tagwise.cli.resume import CSV_FIELDS, Done, as_written, check_same_input, check_same_top, existing_output, skip
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, not_utf8
 
 
@@ -240,7 +240,8 @@ def classify(
                                              "stdin: jsonl if it starts with '{'."),
     text_column: str = typer.Option("text", help="Field/column with the text (jsonl, csv)."),
     id_column: str = typer.Option("id", help="Field/column with the id (jsonl, csv); default: the line number."),
-    batch_size: int = typer.Option(1000, min=1, max=1000, help="Documents per classification call (the server's limit is 1,000)."),
+    batch_size: int = typer.Option(1000, min=1, max=1000, help="Documents read, classified and written at a time; remotely "
+                                   "sent in requests of at most the server's TAGWISE_MAX_SYNC_DOCUMENTS."),
     restart: bool = typer.Option(False, "--restart", help="Overwrite OUTPUT instead of resuming it."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64,
                              help="Batches classified in parallel: processes locally, concurrent requests remotely."),
@@ -257,7 +258,8 @@ def classify(
     Resuming: when OUTPUT exists, its complete lines are counted, that many input documents are
     skipped and the rest is appended; a half-written last line is cut off first. So rerunning
     the same command after an interruption finishes the job without redoing finished lines.
-    An OUTPUT in the other format, or whose last id is not the input's at that place, is refused.
+    An OUTPUT in the other format, whose last id is not the input's at that place, or written
+    with another --top, is refused.
     Pass --restart to start over.
 
     \b
@@ -286,13 +288,18 @@ def classify(
 
     started = time.monotonic()
     classified = failed = 0
+    created = False  # OUTPUT opened afresh: removed again when the run fails before writing a document
     try:
         with opened() as be, _open_input(input_path, in_fmt) as stream, _open_output(output, append=resume) as sink:
+            created = output is not None and not resume
             writer = Writer(sink, out_fmt, header=not has_content)
             docs = read_documents(stream, in_fmt, text_column, id_column, where=where, delimiter=delimiter)
             if done.count:
-                skipped, last_id = skip(docs, done.count)
-                check_same_input(output, where, done, skipped, last_id, out_fmt)
+                skipped, last = skip(docs, done.count)
+                check_same_input(output, where, done, skipped, last[0] if last else None, out_fmt)
+                if last is not None and done.last_predictions is not None:  # the same --top: classify it again
+                    [again] = records([last], be.classify(name, deployment, _payload([last]), top))
+                    check_same_top(output, done, len(again["predictions"]), top)
                 console.print(f"resuming: {skipped:,} documents already in {output}", markup=False)
             with progress(total_known=total is not None) as bar:
                 task = bar.add_task("classifying", total=total, completed=done.count)
@@ -302,7 +309,11 @@ def classify(
                     failed += sum(1 for r in rows if "error" in r)
                     bar.advance(task, len(rows))
     except UnicodeDecodeError as exc:  # the documents before the bad byte's chunk are written: a rerun resumes
+        _drop_if_empty(output, created and not classified)
         raise not_utf8(input_path, exc) from None
+    except BaseException:
+        _drop_if_empty(output, created and not classified)
+        raise
     seconds = time.monotonic() - started
     rate = f" ({classified / seconds:,.0f} docs/s)" if classified >= 1000 and seconds > 0 else ""
     note = f"; {failed:,} could not be classified (see their error field)" if failed else ""
@@ -324,6 +335,12 @@ def _row_batches(be: Any, engine: Engine, address: str | None, name: str, deploy
         return
     for batch, result in classify_batches(be, name, deployment, batches(docs, batch_size), top, jobs):
         yield records(batch, result)
+
+
+def _drop_if_empty(output: Path | None, drop: bool) -> None:
+    """A new OUTPUT of a run that failed before writing a document is removed (even with its csv header)."""
+    if drop and output is not None:
+        output.unlink(missing_ok=True)
 
 
 def _open_input(path: str, fmt: str) -> AbstractContextManager[IO[str]]:

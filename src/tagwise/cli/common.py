@@ -2,8 +2,8 @@
 
 Exit codes: 0 ok; 1 the service (local or remote) refused or failed, printed as one line
 ``error: <message>``; 2 usage error, also one line (bad option, missing argument, an input file
-that cannot be read as its format);
-130 interrupted (Ctrl-C).
+that cannot be read as its format: :class:`UsageError` after parsing, :class:`OneLineErrors`
+for what click finds while parsing); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer._click.exceptions import UsageError as ClickUsageError
+from typer.core import TyperGroup
 
 from tagwise.errors import TagwiseError
 
@@ -144,6 +147,42 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(EXIT_ERROR) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+class OneLineErrors(TyperGroup):
+    """The root command: what click refuses while parsing (an unknown option or command, a missing
+    argument, a bad value) is one ``error: ... (see tagwise CMD --help)`` line and exit code 2, like the
+    usage errors the commands find themselves, instead of click's usage block."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            # Not standalone, click (vendored by typer, which is pinned) raises its errors instead of printing
+            # them, and an Exit comes back as its code.
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except NoArgsIsHelpError as exc:  # `tagwise` or `tagwise project` alone: the help
+            exc.show()
+            code = exc.exit_code
+        except ClickUsageError as exc:
+            err().print(usage_line(exc), markup=False)
+            code = EXIT_USAGE
+        except ClickException as exc:
+            err().print(f"error: {' '.join(exc.format_message().split())}", markup=False)
+            code = exc.exit_code
+        except typer.Abort:
+            err().print("aborted", markup=False)
+            code = EXIT_ERROR
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_line(exc: ClickUsageError) -> str:
+    """``error: No such option: --bogus (see tagwise train --help)``: click's message on one line."""
+    message = " ".join(exc.format_message().split())
+    message = message.removesuffix(".")
+    hint = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+    return f"error: {message}{hint}"
 
 
 def _silence_stdout() -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from enum import Enum
+from typing import Any
 
 import typer
 from rich.table import Table
 
-from tagwise.cli.common import err, handle_errors, opened, out
+from tagwise.cli.common import UsageError, err, handle_errors, opened, out
+
+PREFIX = re.compile(r"[0-9a-f]{6}")  # what `key list` shows of a secret (core/keys.py: the first 6 of its hex digits)
 
 app = typer.Typer(help="Create, list and revoke API keys (authoring or runtime).", no_args_is_help=True)
 
@@ -58,13 +62,28 @@ def list_keys() -> None:
 
 @app.command("revoke")
 @handle_errors
-def revoke(key_id: str = typer.Argument(..., metavar="KEY_ID", help="The key's id (see `tagwise key list`).")) -> None:
+def revoke(key_id: str = typer.Argument(..., metavar="KEY_ID", help="The key's id, or its prefix when no other key "
+                                        "has it (both in `tagwise key list`).")) -> None:
     """Revoke a key: every server process refuses it within a second.
 
     \b
     Example:
-      tagwise key revoke 3f2a9c
+      tagwise key revoke k9861facb9b21      # the id `tagwise key list` shows
+      tagwise key revoke 3f2a9c             # or the key's prefix (its secret's first 6 characters)
     """
     with opened() as be:
-        be.revoke_key(key_id)
-    err().print(f"revoked key {key_id}", markup=False)
+        resolved = _by_prefix(be, key_id)
+        be.revoke_key(resolved)
+    named = f"{resolved} (prefix {key_id})" if resolved != key_id else key_id
+    err().print(f"revoked key {named}", markup=False)
+
+
+def _by_prefix(be: Any, given: str) -> str:
+    """The id of the one unrevoked key whose prefix is ``given``; anything else is taken as an id.
+    Ids (``k`` + 12 hex digits) and prefixes (6 hex digits) never look alike."""
+    if not PREFIX.fullmatch(given):
+        return given
+    matches = [k["keyId"] for k in be.list_keys() if k["keyPrefix"] == given and not k["revokedDateTime"]]
+    if len(matches) > 1:
+        raise UsageError(f"the keys {', '.join(matches)} all have the prefix {given}; revoke one by its id")
+    return matches[0] if matches else given

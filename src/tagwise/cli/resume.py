@@ -1,10 +1,11 @@
 """Resuming ``tagwise classify -o OUTPUT``: how much of OUTPUT is done, and whether it is this input's output.
 
 An interrupted run leaves complete lines and maybe half a line. :func:`existing_output` cuts the
-half line off, checks OUTPUT is in the format asked for, and returns how many documents it holds
-and the id on its last line. After skipping that many input documents, :func:`check_same_input`
-compares that id with the input's, so an OUTPUT written for another input is refused (exit code 2)
-instead of appended to.
+half line off, checks OUTPUT is in the format asked for, and returns how many documents it holds,
+the id on its last line and how many predictions that line has. After skipping that many input
+documents, :func:`check_same_input` compares that id with the input's, so an OUTPUT written for
+another input is refused (exit code 2) instead of appended to; :func:`check_same_top` compares the
+predictions with what this run gives the same document, so lines of another ``--top`` are not mixed in.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ ELSE = "pass --restart to overwrite it, or another -o"
 
 @dataclass
 class Done:
-    """What an existing OUTPUT holds: ``count`` documents, the last with id ``last_id``."""
+    """What an existing OUTPUT holds: ``count`` documents, the last with id ``last_id`` and
+    ``last_predictions`` predictions (None when that document could not be classified)."""
 
     count: int = 0
     last_id: str | None = None
+    last_predictions: int | None = None
 
 
 def complete_lines(path: Path) -> int:
@@ -62,14 +65,14 @@ def existing_output(path: Path, fmt: str) -> Done:
         raise UsageError(f"{path} holds {held}, not {fmt}: pass --format {held} to resume it, --restart to overwrite it, "
                          "or another -o")
     count = lines - (held == "csv")
-    return Done(count, _last_id(path, held)) if count else Done()
+    return Done(count, *_last_record(path, held)) if count else Done()
 
 
-def skip(docs: Iterator[tuple[str, str]], count: int) -> tuple[int, str | None]:
-    """Consume up to ``count`` input documents: how many there were, and the last one's id."""
+def skip(docs: Iterator[tuple[str, str]], count: int) -> tuple[int, tuple[str, str] | None]:
+    """Consume up to ``count`` input documents: how many there were, and the last one (id, text)."""
     skipped, last = 0, None
-    for doc_id, _text in islice(docs, count):
-        skipped, last = skipped + 1, doc_id
+    for doc in islice(docs, count):
+        skipped, last = skipped + 1, doc
     return skipped, last
 
 
@@ -84,18 +87,35 @@ def check_same_input(output: Path, source: str, done: Done, skipped: int, last_i
                          f"but document {done.count:,} of the input is {expected!r}; {ELSE}")
 
 
+def check_same_top(output: Path, done: Done, predictions_now: int, top: int | None) -> None:
+    """Refuse to append to an OUTPUT whose last document has another number of predictions than this
+    run gives it: it was written with another ``--top``, and the lines would mix."""
+    if done.last_predictions is None or done.last_predictions == predictions_now:
+        return
+    now = f"--top {top}" if top else "no --top"
+    raise UsageError(f"{output} was written with another --top: its last document ({done.last_id!r}) has "
+                     f"{done.last_predictions} predictions, with {now} it gets {predictions_now}; rerun with the --top "
+                     f"it was written with, or {ELSE}")
+
+
 def as_written(value: str, fmt: str) -> str:
     """A value as a csv output line holds it: one record per line, always (resuming counts lines)."""
     return value.replace("\r", " ").replace("\n", " ") if fmt == "csv" else value
 
 
-def _last_id(path: Path, fmt: str) -> str:
+def _last_record(path: Path, fmt: str) -> tuple[str, int | None]:
+    """The last line's id and number of predictions (None for a document that could not be classified)."""
     line = _last_line(path)
     try:
-        value = next(csv.reader([line.decode("utf-8")]))[0] if fmt == "csv" else json.loads(line)["id"]
+        if fmt == "csv":
+            doc_id, _categories, scores, error = next(csv.reader([line.decode("utf-8")]))
+            predictions = None if error else len(scores.split(";")) if scores else 0
+        else:
+            row = json.loads(line)
+            doc_id, predictions = row["id"], None if row.get("error") else len(row["predictions"])
     except (ValueError, LookupError, TypeError, StopIteration, csv.Error):
         raise UsageError(f"{path}: its last line is not a line of tagwise classify output; {ELSE}") from None
-    return str(value)
+    return str(doc_id), predictions
 
 
 def _last_line(path: Path) -> bytes:

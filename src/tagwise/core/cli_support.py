@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 from tagwise.core import jobs, training
@@ -25,16 +26,33 @@ def claim(ctx: Context, job_id: str) -> bool:
         return records.update_job(conn, job_id, values, only_if_status=("notStarted",))
 
 
+class _TimedOut(Exception):
+    """Raised from the progress callback once the training has run past ``TAGWISE_TRAINING_TIMEOUT_S``."""
+
+
 def run_training(ctx: Context, job_id: str, on_percent: Callable[[int], None] | None = None) -> None:
     """Run a claimed training job here, recording progress in the job row (throttled) as the runner does.
 
     Whatever happens, the job ends in a terminal state: a domain error or a crash fails it with
-    its message, Ctrl-C fails it as interrupted (and re-raises).
+    its message, a run past ``TAGWISE_TRAINING_TIMEOUT_S`` fails it as the runner's timeout does,
+    Ctrl-C fails it as interrupted (and re-raises).
     """
-    progress = jobs.progress_recorder(ctx, job_id, on_percent)
+    record = jobs.progress_recorder(ctx, job_id, on_percent)
+    timeout_s = ctx.settings.training_timeout_s
+    deadline = time.monotonic() + timeout_s
+
+    def progress(percent: int) -> None:
+        # A runner kills its training child at the deadline; in this process the fit can only be
+        # stopped where it reports progress, as a cancel is.
+        if time.monotonic() > deadline:
+            raise _TimedOut
+        record(percent)
+
     alive = _Heartbeat(ctx, job_id)
     try:
         training.run(ctx, job_id, progress)
+    except _TimedOut:  # the runner's words, so a timeout reads the same wherever it ran
+        jobs.fail(ctx, job_id, jobs.timeout_reason(timeout_s))
     except JobCancelled:
         with ctx.db.write() as conn:
             records.update_job(conn, job_id, {"status": "cancelled", "finished_at": utcnow()}, only_if_status=("running", "cancelling"))

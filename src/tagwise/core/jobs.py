@@ -118,6 +118,11 @@ def fail(ctx: Context, job_id: str, message: str, code: str = "InternalServerErr
         )
 
 
+def timeout_reason(timeout_s: float) -> str:
+    """A training stopped at ``TAGWISE_TRAINING_TIMEOUT_S``, by a runner or by the local CLI."""
+    return f"Training ran longer than {timeout_s} s (TAGWISE_TRAINING_TIMEOUT_S) and was stopped."
+
+
 def crash_reason(what: str, exc: BaseException) -> str:
     """A failed job's message for an unexpected exception: its type and its message's first line."""
     first = first_line(exc)

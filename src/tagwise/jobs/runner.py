@@ -288,7 +288,7 @@ class JobRunner:
                 return None
             if time.monotonic() > deadline:
                 child.kill()
-                return f"Training ran longer than {timeout_s} s (TAGWISE_TRAINING_TIMEOUT_S) and was stopped."
+                return jobs.timeout_reason(timeout_s)
             try:
                 child.wait(timeout=wait)
             except subprocess.TimeoutExpired:
