@@ -181,6 +181,8 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
     summary = build_summary(project["kind"], options["evaluationOptions"], y(test), y_pred, labels, proba, model)
     trained_on = Counter(label for doc in train for label in doc["labels"])  # what Evaluate's Train column shows
     summary["tagwise"]["trainDocumentsPerClass"] = {label: trained_on.get(label, 0) for label in labels}
+    if not multi:  # the project's abstain threshold the evaluation was scored at (None below it counts as wrong)
+        summary["tagwise"]["confidenceThreshold"] = threshold
     results = per_document_results(project, test, [p.labels for p in predicted])
     progress(95)
 
