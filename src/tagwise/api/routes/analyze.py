@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from tagwise.api.deps import absolute, api_version, bool_param, check_key, context, declared_body, int_param, json_body
 from tagwise.api.errors import ERROR_RESPONSES
@@ -49,7 +50,7 @@ class AnalyzeRequest(BaseModel):
              openapi_extra=declared_body(AnalyzeRequest), **ACCEPTED)
 async def submit(request: Request, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
-    job = analyze.submit(ctx, await json_body(request))
+    job = await run_in_threadpool(analyze.submit, ctx, await json_body(request))
     request.app.state.runner.notify()
     return accepted(request, f"/analyze-text/jobs/{job['id']}", version)
 
@@ -120,7 +121,8 @@ async def classify(request: Request, project: str, deployment: str) -> JSONRespo
     if top is not None and (not isinstance(top, int) or isinstance(top, bool) or top < 1):
         raise InvalidArgument("top must be a whole number of at least 1.", target="top")
     docs = analyze.check_documents(body.get("documents"), ctx.settings.max_sync_documents, None, field="documents")
-    results = analyze.classify_documents(ctx, project, deployment, docs, top=top)
+    # the model runs in the thread pool: on the event loop it held up every other request of this process
+    results = await run_in_threadpool(analyze.classify_documents, ctx, project, deployment, docs, top=top)
     results.pop("kind")
     for key in ("documents", "errors"):
         for item in results[key]:

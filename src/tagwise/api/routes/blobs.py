@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
+from starlette.concurrency import run_in_threadpool
 
 from tagwise.api.deps import check_key, context
 from tagwise.api.errors import ERROR_RESPONSES
@@ -30,7 +31,7 @@ async def put_blob(request: Request, container: str, location: str) -> Response:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidArgument(f"The blob {location!r} is not UTF-8 text.", inner_code="InvalidDocument") from None
-    created = blobs.put(context(request), container, location, text)
+    created = await run_in_threadpool(blobs.put, context(request), container, location, text)
     return Response(status_code=201 if created else 200)
 
 

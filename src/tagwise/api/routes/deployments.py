@@ -7,6 +7,7 @@ import threading
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from tagwise.api.deps import api_version, check_key, context, declared_body, json_body
 from tagwise.api.errors import ERROR_RESPONSES
@@ -35,8 +36,8 @@ def list_deployments(request: Request, project: str, _v: str = Depends(api_versi
 @router.post("/:swap", summary="Swap the models of two deployments", openapi_extra=declared_body(SwapRequest), **ACCEPTED)
 async def swap(request: Request, project: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
-    deployments.swap(ctx, project, await json_body(request))
-    job = jobs.record_done(ctx, "swap", project, {})
+    await run_in_threadpool(deployments.swap, ctx, project, await json_body(request))
+    job = await run_in_threadpool(jobs.record_done, ctx, "swap", project, {})
     return accepted(request, f"/authoring/analyze-text/projects/{project}/deployments/swap/jobs/{job['id']}", version)
 
 
@@ -54,9 +55,9 @@ def get_deployment(request: Request, project: str, deployment: str, _v: str = De
             openapi_extra=declared_body(DeployRequest), **ACCEPTED)
 async def deploy(request: Request, project: str, deployment: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
-    deployments.deploy(ctx, project, deployment, await json_body(request))
+    await run_in_threadpool(deployments.deploy, ctx, project, deployment, await json_body(request))
     threading.Thread(target=deployments.warm_up, args=(ctx, project, deployment), name="warm-up", daemon=True).start()
-    job = jobs.record_done(ctx, "deployment", project, {"deploymentName": deployment})
+    job = await run_in_threadpool(jobs.record_done, ctx, "deployment", project, {"deploymentName": deployment})
     return accepted(request, f"/authoring/analyze-text/projects/{project}/deployments/{deployment}/jobs/{job['id']}", version)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from tagwise.api.deps import check_key, context, declared_body, json_body
 from tagwise.api.errors import ERROR_RESPONSES
@@ -32,7 +33,7 @@ async def create_key(request: Request) -> JSONResponse:
     body = await json_body(request)
     if not isinstance(body, dict):
         raise InvalidArgument('The body must be a JSON object: {"name": "...", "role": "runtime"}.')
-    record, secret = keys.create(context(request), body.get("name"), body.get("role"), body.get("rateLimitPerMinute"))
+    record, secret = await run_in_threadpool(keys.create, context(request), body.get("name"), body.get("role"), body.get("rateLimitPerMinute"))
     return JSONResponse(keys.describe(record, secret), status_code=201)
 
 

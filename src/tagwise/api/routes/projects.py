@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from tagwise.api.deps import absolute, api_version, check_key, context, declared_body, json_body
 from tagwise.api.errors import ERROR_RESPONSES
@@ -96,7 +97,7 @@ def deletion_job(request: Request, job_id: str, _v: str = Depends(api_version)) 
 )
 async def upsert_project(request: Request, project: str, _v: str = Depends(api_version)) -> JSONResponse:
     body = await json_body(request)
-    record, created = projects.upsert(context(request), project, body)
+    record, created = await run_in_threadpool(projects.upsert, context(request), project, body)
     return JSONResponse(projects.describe(record), status_code=201 if created else 200)
 
 
@@ -117,8 +118,8 @@ def delete_project(request: Request, project: str, version: str = Depends(api_ve
              openapi_extra=declared_body(ProjectFile), **ACCEPTED)
 async def import_project(request: Request, project: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
-    counts = documents.import_project(ctx, project, await json_body(request))
-    job = jobs.record_done(ctx, "import", project, {}, result=counts)
+    counts = await run_in_threadpool(documents.import_project, ctx, project, await json_body(request))
+    job = await run_in_threadpool(jobs.record_done, ctx, "import", project, {}, result=counts)
     return accepted(request, f"/authoring/analyze-text/projects/{project}/import/jobs/{job['id']}", version)
 
 

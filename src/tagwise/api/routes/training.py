@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from tagwise.api.deps import api_version, check_key, context, declared_body, json_body
 from tagwise.api.errors import ERROR_RESPONSES
@@ -36,7 +37,7 @@ class TrainRequest(BaseModel):
              openapi_extra=declared_body(TrainRequest), **ACCEPTED)
 async def train(request: Request, project: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
-    job = training.start(ctx, project, await json_body(request))
+    job = await run_in_threadpool(training.start, ctx, project, await json_body(request))
     request.app.state.runner.notify()
     return accepted(request, f"/authoring/analyze-text/projects/{project}/train/jobs/{job['id']}", version)
 

@@ -6,6 +6,7 @@ from pathlib import PurePath
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from tagwise.core import projects, tagging
 from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
@@ -44,9 +45,10 @@ async def upload(request: Request, project: str, files: list[UploadFile], _s: Se
             data = await file.read()
             if len(data) > limit:
                 raise PayloadTooLarge(f"{file.filename} has {len(data):,} bytes; the limit is {limit:,} (TAGWISE_MAX_BODY_BYTES).")
-            items.extend(uploads.parse(file.filename or "upload.txt", data))
+            items.extend(await run_in_threadpool(uploads.parse, file.filename or "upload.txt", data))
         prefix = PurePath(files[0].filename or "upload").stem or "upload"
-        result = tagging.add_documents(context(request), project, items, prefix=prefix)
+        # parsing and storing run in the thread pool: on the event loop a big file held up every request
+        result = await run_in_threadpool(tagging.add_documents, context(request), project, items, prefix=prefix)
     except TagwiseError as exc:
         if json_answer:
             return JSONResponse({"ok": False, "message": exc.message}, status_code=status_for(exc))
@@ -72,7 +74,7 @@ async def assign(request: Request, project: str, to: str = Form(""), scope: str 
     if scope == "all":
         if filters.mismatch:
             raise InvalidArgument("Assign the mismatched documents by selecting them on the page.")
-        changed = tagging.set_dataset(context(request), project, to, flt=filters.to_filter())
+        changed = await run_in_threadpool(tagging.set_dataset, context(request), project, to, flt=filters.to_filter())
     else:
         try:
             ids = [int(v) for v in form.getlist("ids")]
@@ -80,6 +82,6 @@ async def assign(request: Request, project: str, to: str = Form(""), scope: str 
             raise InvalidArgument("The selection is not a list of document ids.") from None
         if not ids:
             return redirect(back, "Select documents first (or apply to every matching document).", "error")
-        changed = tagging.set_dataset(context(request), project, to, ids=ids)
+        changed = await run_in_threadpool(tagging.set_dataset, context(request), project, to, ids=ids)
     where = {"Train": "the training set", "Test": "the test set"}.get(to, "no set (a percentage split decides)")
     return redirect(back, f"{changed:,} document(s) moved to {where}.")

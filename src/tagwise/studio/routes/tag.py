@@ -11,6 +11,8 @@ import json
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from tagwise.core import tagging
 from tagwise.errors import InvalidArgument
@@ -57,6 +59,11 @@ async def tag(request: Request, project: str, doc: int = Form(..., le=MAX_ID), a
     ``queue`` (the next of the queue), ``next`` (the next of the browsed list), ``back`` (the ``back`` page),
     ``stay`` or ``undo`` (this document again, in the queue with ``queue``)."""
     form = await request.form()
+    # the store's work (and the next document's lookup) runs in the thread pool, as in a def route
+    return await run_in_threadpool(_tag, request, project, doc, action, then, queue, form)
+
+
+def _tag(request: Request, project: str, doc: int, action: str, then: str, queue: bool, form: FormData) -> Response:
     labels = None if action == "untag" else [str(v) for v in form.getlist("tag")]
     if action not in ("save", "untag"):
         raise InvalidArgument(f"Unknown action {action!r}.")
