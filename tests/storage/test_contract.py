@@ -197,7 +197,7 @@ def test_concurrent_requests_on_one_project_keep_its_rules(store, banking):
 
     from tagwise.core import deployments, projects, training
     from tagwise.core.documents import import_project
-    from tagwise.errors import Conflict, InvalidArgument
+    from tagwise.errors import Conflict, InvalidArgument, QuotaError
     from tests.api.conftest import SINGLE, project_file
 
     def at_once(n: int, action) -> list:
@@ -220,6 +220,10 @@ def test_concurrent_requests_on_one_project_keep_its_rules(store, banking):
     body = {"projectKind": SINGLE, "language": "en", "storageInputContainerName": "c"}
     created = at_once(8, lambda i: projects.upsert(store, "newp", dict(body, description=f"from {i}"))[1])
     assert sorted(created) == [False] * 7 + [True], created
+    store.settings.max_projects = 4  # newp and three of these eight; PostgreSQL let them all count 1 at once
+    others = at_once(8, lambda i: projects.upsert(store, f"p{i}", body)[1])
+    assert others.count(True) == 3 and sum(isinstance(o, QuotaError) for o in others) == 5, others
+    store.settings.max_projects = 100
 
     import_project(store, "bank", project_file("bank", SINGLE, banking["train"]))
     started = at_once(12, lambda i: training.start(store, "bank", {"modelLabel": f"m{i}", "trainingConfigVersion": "linear"}))

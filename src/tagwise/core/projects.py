@@ -90,6 +90,9 @@ def delete(ctx: Context, name: str) -> None:
 
 
 def check_quota(ctx: Context, conn) -> None:
+    """Before creating a project: refuse past TAGWISE_MAX_PROJECTS. Holds the creation lock for the
+    rest of the transaction, so concurrent creations cannot both pass the count."""
+    records.lock_project_creation(conn)
     if records.count_projects(conn) >= ctx.settings.max_projects:
         raise QuotaError(f"This server already holds {ctx.settings.max_projects} projects, its limit; delete one first.")
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from tagwise.storage.tables import api_keys, blobs, deployments, documents, jobs, models, projects
 
@@ -36,6 +36,16 @@ def _row(row: Any) -> dict[str, Any] | None:
 
 
 # -- projects -------------------------------------------------------------------------------
+
+PROJECT_CREATION_LOCK_KEY = 7_415_002  # the PostgreSQL advisory lock id of "a project is being created"
+
+
+def lock_project_creation(conn: Connection) -> None:
+    """Until the transaction ends, no other one creates a project (PostgreSQL; SQLite's single
+    writer already does that), so the project limit holds under concurrent creations."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROJECT_CREATION_LOCK_KEY})
+
 
 def get_project(conn: Connection, name: str, *, lock: bool = False) -> dict[str, Any] | None:
     """The project row; ``lock`` holds it until the transaction ends (PostgreSQL ``FOR UPDATE``:
