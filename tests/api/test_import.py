@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 
-from tests.api.conftest import MULTI, SINGLE, A, V, create_and_import, project_file, wait
+from tests.api.conftest import CLASSIFY, MULTI, SINGLE, A, V, create_and_import, project_file, wait
 
 BLOBS = "/language/tagwise/containers"
 
@@ -36,7 +37,8 @@ def test_import_reads_texts_from_the_container(client, banking):
     for i, row in enumerate(rows):
         put = client.put(f"{BLOBS}/bank-docs/blobs/doc{i}.txt", content=row["text"].encode(), headers={"Content-Type": "text/plain; charset=utf-8"})
         assert put.status_code == 201
-    assert client.put(f"{BLOBS}/bank-docs/blobs/doc0.txt", content=rows[0]["text"].encode()).status_code == 200
+    assert client.put(f"{BLOBS}/bank-docs/blobs/doc0.txt", content=rows[0]["text"].encode("utf-8-sig")).status_code == 200
+    assert client.get(f"{BLOBS}/bank-docs/blobs/doc0.txt").text == rows[0]["text"]  # a byte-order mark is not text
     assert client.get(f"{BLOBS}/bank-docs/blobs/doc3.txt").text == rows[3]["text"]
     assert len(client.get(f"{BLOBS}/bank-docs/blobs").json()["value"]) == 12
 
@@ -87,7 +89,30 @@ def test_import_rejects_bad_documents_with_reasons(client, banking):
         response = client.post(f"{A}/p/:import", params=V, json=body)
         assert response.status_code == 400, phrase
         assert phrase in response.json()["error"]["message"]
+    # a lone surrogate (JSON's "\ud800") in a text or a class name was a 500 from the store
+    for where, value in (("documents[3].text", "lone \ud800 high"), ("classes[0].category", "\udc00")):
+        body = project_file("p", SINGLE, rows)
+        if where.startswith("documents"):
+            body["assets"]["documents"][3]["text"] = value
+        else:
+            body["assets"]["classes"][0]["category"] = value
+        response = client.post(f"{A}/p/:import", params=V, content=json.dumps(body), headers={"content-type": "application/json"})
+        assert response.status_code == 400, response.text
+        assert f"assets.{where}: it has a lone UTF-16 surrogate" in response.json()["error"]["message"]
     assert client.get(f"{A}/p", params=V).status_code == 404  # no project was created either
+
+
+def test_a_lone_surrogate_is_refused_by_every_route_that_reads_text(client, banking):
+    # raw bytes too: Python's JSON parser reads ED A0 80 as "\ud800"
+    create_and_import(client, "bank", SINGLE, banking["train"])
+    for raw in (b'{"documents": [{"id": "1", "text": "fine"}, {"id": "2", "text": "lone \\ud800"}]}',
+                b'{"documents": [{"id": "1", "text": "fine"}, {"id": "2", "text": "lone \xed\xa0\x80"}]}'):
+        response = client.post(CLASSIFY.format(p="bank", d="nope"), content=raw, headers={"content-type": "application/json"})
+        assert response.status_code == 400 and "documents[1].text: it has a lone UTF-16 surrogate (\\ud800)" in response.json()["error"]["message"]
+    described = client.patch(f"{A}/bank", params=V, content=b'{"description": "\\udfff"}', headers={"content-type": "application/merge-patch+json"})
+    assert described.status_code == 400 and "description: it has a lone" in described.json()["error"]["message"]
+    pair = client.patch(f"{A}/bank", params=V, content=b'{"description": "\\ud83d\\ude00"}', headers={"content-type": "application/merge-patch+json"})
+    assert pair.status_code == 200 and pair.json()["description"] == "\U0001f600"  # an emoji as its escaped pair is fine
 
 
 def test_multi_label_documents_keep_all_their_classes(client, emotions):

@@ -146,3 +146,21 @@ def test_a_tsv_input_is_classified_like_a_tsv_import_reads_it(deployed, tmp_path
     path.write_text("id\ttext\nq1\tmy card has not arrived\nq2\thow do I top up\n")
     rows = [json.loads(line) for line in ok(deployed.cli("classify", "bank", "prod", str(path))).stdout.splitlines()]
     assert [r["id"] for r in rows] == ["q1", "q2"]
+
+
+def test_a_lone_surrogate_in_a_jsonl_file_is_one_line_and_imports_nothing(cli, tmp_path, imported):
+    # JSON's "\ud800" escape reads as a string no store can hold: it was a traceback
+    path = tmp_path / "surrogate.jsonl"
+    path.write_text('{"id": "a", "text": "fine", "labels": ["x"]}\n{"id": "s1", "text": "lone \\ud800 x", "labels": ["x"]}\n')
+    message = one_error_line(cli("import", "bank", str(path), "--append"))
+    assert "its text is not valid Unicode: it has a lone UTF-16 surrogate (\\ud800)" in message
+    assert len(documents_of(cli, tmp_path, "bank")) == imported
+
+
+def test_a_lone_surrogate_in_a_document_to_classify_is_that_document_s_error(deployed, tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": "1", "text": "my card was declined"}\n{"id": "2", "text": "lone \\ud800"}\n')
+    out = tmp_path / "out.jsonl"
+    ok(deployed.cli("classify", "bank", "prod", str(path), "-o", str(out)))
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows[0]["predictions"] and "not valid Unicode" in rows[1]["error"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 from tagwise.api.ratelimit import RateLimiter
 from tagwise.core import keys
 from tagwise.core.context import Context
+from tagwise.core.validation import first_lone_surrogate
 from tagwise.errors import Forbidden, InvalidArgument, InvalidRequest, PayloadTooLarge, Unauthorized, UnsupportedMediaType
 
 API_VERSIONS = ("2022-05-01", "2023-04-01", "2024-11-15-preview", "2025-05-15-preview", "2026-05-15-preview")
@@ -74,6 +76,9 @@ def api_version(request: Request) -> str:
     return version
 
 
+_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
 async def json_body(request: Request) -> Any:
     limit = request.app.state.ctx.settings.max_body_bytes
     declared = request.headers.get("content-length")
@@ -88,11 +93,17 @@ async def json_body(request: Request) -> Any:
     if not raw.strip():
         raise InvalidArgument("The request body is empty; send a JSON object.", inner_code="InvalidRequestBodyFormat")
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidArgument(f"The request body is not valid JSON: {exc}.", inner_code="InvalidRequestBodyFormat") from None
     except RecursionError:
         raise InvalidArgument("The request body nests JSON too deeply.", inner_code="InvalidRequestBodyFormat") from None
+    # JSON's parser lets a lone surrogate through ("\ud800", or its UTF-8-like bytes); nothing after it can
+    # store or encode one. Only a body with such an escape or bytes is walked.
+    if _MAYBE_SURROGATE.search(raw) and (where := first_lone_surrogate(body)):
+        raise InvalidArgument(f"The request body has text that is not valid Unicode: {where}. Send each character whole "
+                              "(an emoji as its pair of \\u escapes, or as UTF-8).", inner_code="InvalidRequestBodyFormat")
+    return body
 
 
 def declared_body(model: type[BaseModel], media_types: tuple[str, ...] = ("application/json",)) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from tagwise.core.context import Context
 from tagwise.core.deployments import lookup_served
 from tagwise.core.predictors import Prediction, decide
 from tagwise.core.timefmt import iso
-from tagwise.core.validation import MULTI, PROJECT_KINDS
+from tagwise.core.validation import MULTI, PROJECT_KINDS, lone_surrogate
 from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -83,6 +83,8 @@ def classify_documents(ctx: Context, project_name: str, deployment_name: str, do
             errors.append(dict(document_error(doc["id"], "Document text is empty."), index=index))
         elif len(doc["text"]) > limit:
             errors.append(dict(document_error(doc["id"], f"Document text is too long: {len(doc['text']):,} characters, the limit is {limit:,}."), index=index))
+        elif reason := lone_surrogate(doc["text"]):  # only from Python callers: the API refuses the body
+            errors.append(dict(document_error(doc["id"], f"Document text is not valid Unicode: {reason}."), index=index))
         else:
             valid.append((index, doc))
     project, predictions = classify(ctx, project_name, deployment_name, [d["text"] for _, d in valid])

@@ -134,9 +134,9 @@ def _dataset(value: Any, location: str) -> str | None:
 
 
 def _language(value: Any, location: str) -> str | None:
-    if value is None or isinstance(value, str):
+    if value is None or (isinstance(value, str) and len(value) <= 16 and value.isprintable()):  # the column holds 16
         return value
-    raise InvalidRequest(f"The document {location!r} has language {value!r}; give a language code such as 'en', or "
+    raise InvalidRequest(f"The document {location!r} has language {value!r}; give a language code such as 'en' (at most 16 characters), or "
                          "leave it out to use the project's.", inner_code="InvalidDocument", target=location)
 
 

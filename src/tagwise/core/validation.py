@@ -8,10 +8,41 @@ from tagwise.errors import InvalidArgument, InvalidRequest
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,50}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# a UTF-16 surrogate on its own (JSON lets "\ud800" through): not a character, and no store or
+# tokenizer can encode it; a whole emoji is one code point in a Python string, never two
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 SINGLE = "CustomSingleLabelClassification"
 MULTI = "CustomMultiLabelClassification"
 PROJECT_KINDS = (SINGLE, MULTI)
 RESERVED_PROJECT = "global"  # …/projects/global/… are Azure's account-wide routes
+
+
+def lone_surrogate(value: str) -> str | None:
+    """Why ``value`` is not valid Unicode text (a lone surrogate, and where), or None."""
+    found = _LONE_SURROGATE.search(value)
+    if found is None:
+        return None
+    return f"it has a lone UTF-16 surrogate (\\u{ord(found.group()):04x}) at character {found.start()}, which is not a character"
+
+
+def first_lone_surrogate(value: object, path: str = "") -> str | None:
+    """Where the first string in ``value`` (nested dicts and lists, keys included) is not valid
+    Unicode, and why; None when every string is."""
+    where = path or "the body"
+    if isinstance(value, str):
+        reason = lone_surrogate(value)
+        return f"{where}: {reason}" if reason else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            reason = lone_surrogate(key) if isinstance(key, str) else None
+            found = f"{where}: a key {reason}" if reason else first_lone_surrogate(item, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if found := first_lone_surrogate(item, f"{path}[{index}]"):
+                return found
+    return None
 
 
 def check_name(value: object, what: str) -> str:
@@ -28,9 +59,10 @@ def check_name(value: object, what: str) -> str:
 
 
 def check_class_name(value: object) -> str:
-    if not isinstance(value, str) or not value.strip() or ":" in value or len(value) > 50 or _CONTROL.search(value):
+    if (not isinstance(value, str) or not value.strip() or ":" in value or len(value) > 50 or _CONTROL.search(value)
+            or _LONE_SURROGATE.search(value)):
         raise InvalidArgument(
-            f"The class name {value!r} is invalid: use 1 to 50 characters, no ':' and no control characters.",
+            f"The class name {value!r} is invalid: use 1 to 50 characters, no ':', no control characters and no lone surrogates.",
             target="category",
         )
     return value
@@ -46,9 +78,10 @@ def check_location(value: object) -> str:
         or "\\" in value
         or value in (".", "..")
         or _CONTROL.search(value)
+        or _LONE_SURROGATE.search(value)
     ):
         raise InvalidRequest(
-            f"The document location {value!r} is invalid: give a file name without '/', '\\' or control characters.",
+            f"The document location {value!r} is invalid: give a file name without '/', '\\', control characters or lone surrogates.",
             inner_code="InvalidDocument",
             target="location",
         )
@@ -68,6 +101,8 @@ def check_text(value: object, location: str, max_chars: int) -> str:
         raise InvalidRequest(f"The document {location!r}: 'text' must be a string, not {value!r}.", inner_code="InvalidDocument", target=location)
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest(f"The document {location!r} has no text.", inner_code="InvalidDocument", target=location)
+    if reason := lone_surrogate(value):
+        raise InvalidRequest(f"The document {location!r}: its text is not valid Unicode: {reason}.", inner_code="InvalidDocument", target=location)
     if len(value) > max_chars:
         raise InvalidRequest(
             f"The document {location!r} has {len(value):,} characters; the limit is {max_chars:,}.",

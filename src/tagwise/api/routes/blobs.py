@@ -28,7 +28,7 @@ router = APIRouter(prefix="/language/tagwise/containers/{container}/blobs", depe
 async def put_blob(request: Request, container: str, location: str) -> Response:
     raw = await request.body()
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark marks the encoding; it is not the text's first character
     except UnicodeDecodeError:
         raise InvalidArgument(f"The blob {location!r} is not UTF-8 text.", inner_code="InvalidDocument") from None
     created = await run_in_threadpool(blobs.put, context(request), container, location, text)
