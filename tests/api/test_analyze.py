@@ -146,6 +146,11 @@ def test_synchronous_classify_route(served, banking):
 
     too_many = served.post(CLASSIFY.format(p="bank", d="prod"), json={"documents": docs + [{"id": "x", "text": "y"}]})
     assert too_many.status_code == 400
+    # 50 documents of 128,000 characters each kept a server busy for 25 s: the total is bounded too
+    long_texts = [{"id": str(i), "text": "card " * 25_600} for i in range(20)]
+    too_long = served.post(CLASSIFY.format(p="bank", d="prod"), json={"documents": long_texts})
+    assert too_long.status_code == 413 and too_long.json()["error"]["message"] == (
+        "The documents have 2,560,000 characters in all; the limit is 2,000,000 per request.")
     missing = served.post(CLASSIFY.format(p="bank", d="nope"), json={"documents": docs[:1]})
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "NotFound"
     no_documents = served.post(CLASSIFY.format(p="bank", d="prod"), json={"texts": ["a"]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 
 from tests.api.conftest import CLASSIFY, MULTI, SINGLE, A, V, create_and_import, project_file, wait
 
@@ -172,3 +173,13 @@ def test_a_file_of_the_other_kind_is_refused_for_its_kind(client, banking):
     body["metadata"]["projectKind"] = body["assets"]["projectKind"] = MULTI
     response = client.post(f"{A}/ps/:import", params=V, json=body)
     assert response.status_code == 409 and "Import it into a new project" in response.json()["error"]["message"]
+
+
+def test_a_class_list_far_over_the_limit_is_refused_at_once(client):
+    # each class was compared with every earlier one before the limit was checked: 100,000 took minutes
+    body = project_file("many", SINGLE, [])
+    body["assets"]["classes"] = [{"category": f"c{i}"} for i in range(100_000)]
+    started = time.monotonic()
+    response = client.post(f"{A}/many/:import", params=V, json=body)
+    assert response.status_code == 400 and "100000 classes; the limit is" in response.json()["error"]["message"]
+    assert time.monotonic() - started < 10

@@ -105,3 +105,13 @@ def test_training_config_versions_list_the_recipes(client):
     names = {v["trainingConfigVersion"] for v in versions}
     assert {"linear", "2022-05-01"} <= names
     assert all(v["modelExpirationDate"] for v in versions)
+
+
+def test_a_name_ending_in_a_newline_is_refused(client):
+    # "$" matched before a final newline: the project was created, and its Operation-Location header
+    # then broke the connection; a model label made a model-store folder whose name ends in a newline
+    response = client.patch(f"{A}/nl%0A", params=V, json=BODY, headers=PATCH)
+    assert response.status_code == 400 and "The project name 'nl\\n' is invalid" in response.json()["error"]["message"]
+    client.patch(f"{A}/tickets", params=V, json=BODY, headers=PATCH)
+    trained = client.post(f"{A}/tickets/:train", params=V, json={"modelLabel": "m2\n"})
+    assert trained.status_code == 400 and "model name" in trained.json()["error"]["message"]

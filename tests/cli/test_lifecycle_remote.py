@@ -89,11 +89,13 @@ def test_remote_service_errors_are_one_line(remote):
     assert result.exit_code == 1 and result.stderr.strip() == "error: The project nowhere could not be found."
 
 
-def test_classify_keeps_to_a_servers_smaller_document_limit(deployed, bank, tmp_path):
-    """A server started with TAGWISE_MAX_SYNC_DOCUMENTS=10 gets the 1,000-document batches in requests of 10."""
+@pytest.mark.parametrize("limit", [{"TAGWISE_MAX_SYNC_DOCUMENTS": "10"}, {"TAGWISE_MAX_SYNC_CHARACTERS": "500"}], ids=["documents", "characters"])
+def test_classify_keeps_to_a_servers_smaller_limits(deployed, bank, tmp_path, limit):
+    """A server started with TAGWISE_MAX_SYNC_DOCUMENTS=10 gets the 1,000-document batches in requests of 10;
+    one with TAGWISE_MAX_SYNC_CHARACTERS=500 in requests of at most 500 characters."""
     data = tmp_path / "data"
     shutil.copytree(deployed.data_dir, data)
-    with live_server(data, env={"TAGWISE_MAX_SYNC_DOCUMENTS": "10"}) as server:
+    with live_server(data, env=limit) as server:
         remote = make_cli({"TAGWISE_ENDPOINT": server.url, "TAGWISE_API_KEY": server.key, "TAGWISE_DATA_DIR": str(tmp_path / "unused")})
         out, concurrent = tmp_path / "out.jsonl", tmp_path / "concurrent.jsonl"
         ok(remote("classify", "bank", "prod", str(bank.path("test.jsonl")), "-o", str(out), "--top", "2"))

@@ -145,3 +145,15 @@ def test_a_store_that_hangs_is_given_up_after_the_connect_timeout(tmp_path):
         done = subprocess.run([sys.executable, "-m", "tagwise", "serve"], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1 and done.stderr.startswith("error: Cannot open the store at postgresql://tagwise@127.0.0.1:")
     assert PG_CONNECT_TIMEOUT_S <= time.monotonic() - started < PG_CONNECT_TIMEOUT_S + 15
+
+
+def test_an_empty_api_key_file_is_refused_at_start(tmp_path):
+    # every key was refused by the API, and the studio signed its sessions with "": anyone could forge one
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "api-key").write_text("\n")
+    env = dict(os.environ, TAGWISE_DATA_DIR=str(tmp_path / "data"), HF_HUB_OFFLINE="1")
+    env.pop("TAGWISE_API_KEY", None)
+    done = subprocess.run([sys.executable, "-m", "tagwise", "serve", "--port", str(free_port())], env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 1 and "listening" not in done.stdout
+    assert done.stderr == f"error: {tmp_path / 'data' / 'api-key'} is empty: delete it to have a new key generated at the next start, or set TAGWISE_API_KEY.\n"

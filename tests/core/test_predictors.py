@@ -36,14 +36,16 @@ def test_a_model_is_loaded_once_however_many_ask_at_once(tmp_path, monkeypatch):
     assert cache.get("m", tmp_path / "m").predict(["my card was declined"]) == ["card"]
 
 
-def test_a_damaged_model_folder_is_the_servers_fault_not_the_requests(tmp_path):
+def test_a_damaged_model_folder_is_the_servers_fault_not_the_requests(tmp_path, caplog):
     texts = [f"refund for order {i}" for i in range(10)] + [f"card {i} was declined" for i in range(10)]
     save_model(build_model("linear").fit(texts, ["refund"] * 10 + ["card"] * 10), tmp_path / "m", metadata={})
     (tmp_path / "m" / "arrays.npz").unlink()
     cache = PredictorCache()
-    with pytest.raises(TagwiseError, match="model store cannot be loaded: .*arrays.npz is missing") as caught:
+    with pytest.raises(TagwiseError, match=r"model store cannot be loaded \(model m\); the server's log says") as caught:
         cache.get("m", tmp_path / "m")
     assert status_for(caught.value) == 500 and "m" not in cache
+    assert str(tmp_path) not in caught.value.message  # a runtime key's caller learns no path of the server
+    assert "arrays.npz is missing" in caplog.text and str(tmp_path) in caplog.text
 
 
 def test_an_abstention_scores_the_best_class_even_in_a_project_with_a_none_class():

@@ -5,6 +5,8 @@ Every test runs on SQLite and on a real PostgreSQL (``ctx`` in ``tests/core/conf
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tagwise.core import readiness, tagging
@@ -38,6 +40,16 @@ def test_add_documents_is_all_or_nothing(ctx, project):
         tagging.add_documents(ctx, "p", [{"location": "two.txt", "text": "x", "labels": ["card", "fx"]}])
     with pytest.raises(InvalidRequest, match="no text"):
         tagging.add_documents(ctx, "p", [{"location": "empty.txt", "text": "  "}])
+    assert readiness.overview(ctx, "p")["total"] == 5
+
+
+def test_an_upload_naming_too_many_classes_is_refused_at_the_first_one_over(ctx, project):
+    # each label was looked up in a list inside the write transaction: 40,000 took 25 s and held every write
+    items = [{"location": f"u{i}.txt", "text": "t", "labels": f"L{i}"} for i in range(40_000)]
+    started = time.monotonic()
+    with pytest.raises(InvalidRequest, match="at most 200 classes; this would make 201"):
+        tagging.add_documents(ctx, "p", items)
+    assert time.monotonic() - started < 5
     assert readiness.overview(ctx, "p")["total"] == 5
 
 

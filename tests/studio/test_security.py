@@ -95,6 +95,19 @@ def test_writes_need_the_csrf_token(signed_in):
     assert "p1" in [p["name"] for p in _projects(signed_in)]
 
 
+def test_studio_writes_count_against_the_keys_rate_limit(studio):
+    # a key limited to 5 a minute got 429 from the API's 6th request and 30 studio tries in a row
+    from tagwise.core import keys
+
+    _, secret = keys.create(studio.app.state.ctx, "slow", "authoring", 5)
+    studio.csrf = _csrf(_login(studio, secret).text)
+    answers = [studio.post("/studio/projects", data={"name": f"p{i}", "kind": SINGLE, "language": "en", "csrf": studio.csrf})
+               for i in range(7)]
+    assert not any("limit" in flash(a.text) for a in answers[:5])
+    assert "Too many requests for this key: its limit is 5 a minute" in flash(answers[5].text)
+    assert sorted(p["name"] for p in _projects(studio)) == ["p0", "p1", "p2", "p3", "p4"]
+
+
 def test_sign_out_ends_the_session(signed_in):
     signed_in.post("/studio/logout", data={"csrf": signed_in.csrf})
     assert "Sign in" in signed_in.get("/studio").text

@@ -16,9 +16,30 @@ if TYPE_CHECKING:
     from tagwise.settings import Settings
 
 PercentCallback = Callable[[int], None]
-# How the :classify route refuses a request over TAGWISE_MAX_SYNC_DOCUMENTS (core/analyze.py check_documents);
+# How the :classify route refuses a request over TAGWISE_MAX_SYNC_DOCUMENTS or _CHARACTERS (core/analyze.py check_documents);
 # the error envelope has no field with the limit, so it is read from the message.
 _DOCUMENT_LIMIT = re.compile(r"The request has \d+ documents; the limit is (\d+) per request")
+_CHARACTER_LIMIT = re.compile(r"The documents have [\d,]+ characters in all; the limit is ([\d,]+) per request")
+
+
+def _characters(documents: list[dict[str, str]]) -> int:
+    return sum(len(d.get("text") or "") for d in documents)
+
+
+def _split(documents: list[dict[str, str]], max_documents: int | None, max_characters: int | None) -> list[list[dict[str, str]]]:
+    """``documents`` in order, in parts of at most ``max_documents`` and ``max_characters`` (a longer
+    document goes alone: the server reports it as that document's error)."""
+    parts: list[list[dict[str, str]]] = [[]]
+    size = 0
+    for doc in documents:
+        length = len(doc.get("text") or "")
+        full = (max_documents is not None and len(parts[-1]) >= max_documents) or (max_characters is not None and size + length > max_characters)
+        if parts[-1] and full:
+            parts.append([])
+            size = 0
+        parts[-1].append(doc)
+        size += length
+    return parts
 ACTIVE = ("notStarted", "running", "cancelling")  # a training job in one of these blocks the next one
 
 
@@ -180,6 +201,7 @@ class RemoteBackend:
         self.client = Client(endpoint, key)
         self.where = endpoint
         self.max_documents: int | None = None  # the server's TAGWISE_MAX_SYNC_DOCUMENTS, once it has said it
+        self.max_characters: int | None = None  # and its TAGWISE_MAX_SYNC_CHARACTERS
 
     def close(self) -> None:
         self.client.close()
@@ -192,21 +214,34 @@ class RemoteBackend:
         self.client.import_project(name, project_file)
 
     def classify(self, name: str, deployment: str, documents: list[dict[str, str]], top: int | None) -> dict[str, Any]:
-        """The ``:classify`` route, in requests of at most the server's ``TAGWISE_MAX_SYNC_DOCUMENTS``: learned
-        from the first request it refuses as too large, then used up front for every later batch."""
-        limit = self.max_documents
-        if limit is None or len(documents) <= limit:
+        """The ``:classify`` route, in requests within the server's limits (``TAGWISE_MAX_SYNC_DOCUMENTS``
+        and ``TAGWISE_MAX_SYNC_CHARACTERS``): each learned from the first request it refuses, then kept
+        to up front for every later batch."""
+        while True:
+            parts = _split(documents, self.max_documents, self.max_characters)
             try:
-                return self.client.classify(name, deployment, documents, top)
+                results = [self.client.classify(name, deployment, part, top) for part in parts]
+                break
             except TagwiseError as exc:
-                found = _DOCUMENT_LIMIT.search(exc.message) if getattr(exc, "status", None) == 400 else None
-                if found is None or not 0 < int(found.group(1)) < len(documents):
+                if not self._learn_limit(exc, parts):
                     raise
-                limit = self.max_documents = int(found.group(1))
-        parts = [self.client.classify(name, deployment, documents[i:i + limit], top) for i in range(0, len(documents), limit)]
         # Document ids are positions in the whole batch, so the parts' results just follow each other.
-        return {**parts[0], "documents": [d for part in parts for d in part["documents"]],
-                "errors": [e for part in parts for e in part["errors"]]}
+        return {**results[0], "documents": [d for part in results for d in part["documents"]],
+                "errors": [e for part in results for e in part["errors"]]}
+
+    def _learn_limit(self, exc: TagwiseError, parts: list[list[dict[str, str]]]) -> bool:
+        """Whether ``exc`` told a limit that ``parts`` broke and smaller parts would keep to (now
+        remembered; another thread may have learned it meanwhile)."""
+        if getattr(exc, "status", None) not in (400, 413):
+            return False
+        if (found := _DOCUMENT_LIMIT.search(exc.message)) and any(len(part) > (limit := int(found.group(1))) > 0 for part in parts):
+            self.max_documents = min(limit, self.max_documents or limit)
+            return True
+        if (found := _CHARACTER_LIMIT.search(exc.message)) and any(
+                len(part) > 1 and _characters(part) > (limit := int(found.group(1).replace(",", ""))) > 0 for part in parts):
+            self.max_characters = min(limit, self.max_characters or limit)  # one document longer than it: refused again, raised
+            return True
+        return False
 
     def wait_training(self, name: str, job: str, on_percent: PercentCallback) -> dict[str, Any]:
         # Client.wait raises with the job's error message when the training failed.

@@ -241,7 +241,7 @@ def classify(
     text_column: str = typer.Option("text", help="Field/column with the text (jsonl, csv)."),
     id_column: str = typer.Option("id", help="Field/column with the id (jsonl, csv); default: the line number."),
     batch_size: int = typer.Option(1000, min=1, max=1000, help="Documents read, classified and written at a time; remotely "
-                                   "sent in requests of at most the server's TAGWISE_MAX_SYNC_DOCUMENTS."),
+                                   "sent in requests within the server's TAGWISE_MAX_SYNC_DOCUMENTS and TAGWISE_MAX_SYNC_CHARACTERS."),
     restart: bool = typer.Option(False, "--restart", help="Overwrite OUTPUT instead of resuming it."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64,
                              help="Batches classified in parallel: processes locally, concurrent requests remotely."),

@@ -75,16 +75,16 @@ def _classes(ctx: Context, raw: Any) -> list[str]:
         raw = []
     if not isinstance(raw, list):
         raise InvalidArgument("assets.classes must be a list of {\"category\": ...} objects.", target="classes")
-    names: list[str] = []
+    if len(raw) > ctx.settings.max_classes:  # before any per-class work: a list can be long
+        raise InvalidArgument(f"The project has {len(raw)} classes; the limit is {ctx.settings.max_classes}.", target="classes")
+    names: dict[str, None] = {}
     for item in raw:
         category = item.get("category") if isinstance(item, dict) else None
         check_class_name(category)
         if category in names:
             raise InvalidArgument(f"The class {category!r} is listed twice in assets.classes.", target="classes")
-        names.append(category)
-    if len(names) > ctx.settings.max_classes:
-        raise InvalidArgument(f"The project has {len(names)} classes; the limit is {ctx.settings.max_classes}.", target="classes")
-    return names
+        names[category] = None
+    return list(names)
 
 
 def _document_rows(ctx, conn, docs, kind, classes, container, language) -> list[dict[str, Any]]:
@@ -169,7 +169,7 @@ def _labels(doc: dict[str, Any], kind: str, classes: set[str], location: str) ->
                 inner_code="InvalidDocument",
                 target=location,
             )
-    return sorted(set(labels), key=labels.index)
+    return list(dict.fromkeys(labels))  # each once, in the document's order
 
 
 def _json_type(value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import numpy as np
 from tagwise.errors import InvalidArgument, TagwiseError
 
 NONE_CLASS = "None"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,10 @@ class PredictorCache:
                 with self._lock:
                     self._loading.pop(model_id, None)
                 if isinstance(exc, InvalidArgument):  # the store's files, not the request, are wrong: a 500
-                    raise TagwiseError(f"The model's files in the model store cannot be loaded: {exc.message}") from None
+                    # the part and its path go to the operator's log, not to whoever called (a runtime key)
+                    log.error("model %s cannot be loaded: %s", model_id, exc.message)
+                    raise TagwiseError(f"The model's files in the model store cannot be loaded (model {model_id}); "
+                                       "the server's log says which part is wrong.") from None
                 raise
             with self._lock:
                 self._models[model_id] = model

@@ -65,6 +65,7 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
         project = require(conn, project_name)
         multi = project["kind"] == MULTI
         classes = list(project["classes"])
+        known = set(classes)
         start = docs_db.locations_with_prefix(conn, project["id"], f"{prefix}-")
         rows, seen, new_classes = [], set(), []
         for index, item in enumerate(items):
@@ -76,10 +77,12 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
             text = check_text(item.get("text"), location, limit)
             labels = _clean_labels(item.get("labels"), multi, location)
             for label in labels or []:
-                if label not in classes:
+                if label not in known:
                     check_class_name(label)
+                    known.add(label)
                     classes.append(label)
                     new_classes.append(label)
+                    _check_class_limit(ctx, classes)  # at once: a file can name thousands of classes
             rows.append({"location": location, "text": text, "language": project["language"],
                          "dataset": _dataset(item.get("dataset")), "labels": labels})
         taken = docs_db.existing_locations(conn, project["id"], [r["location"] for r in rows])

@@ -47,7 +47,7 @@ def first_lone_surrogate(value: object, path: str = "") -> str | None:
 
 def check_name(value: object, what: str) -> str:
     """Project, model and deployment names: letters, digits, ``_ . -``, at most 50 characters."""
-    if not isinstance(value, str) or not _NAME.match(value) or value in (".", ".."):
+    if not isinstance(value, str) or not _NAME.fullmatch(value) or value in (".", ".."):  # not match: "$" also matches before a final newline
         raise InvalidArgument(
             f"The {what} name {value!r} is invalid: use 1 to 50 letters, digits, '_', '.' or '-', with no spaces.",
             target=what,

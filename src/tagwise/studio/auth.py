@@ -47,7 +47,10 @@ def _sign(key: str, purpose: str, value: str) -> str:
 
 
 def _key(request: Request) -> str:
-    return request.app.state.ctx.settings.api_key
+    key = request.app.state.ctx.settings.api_key
+    if not key:  # Settings.ensure_api_key refuses this at start; never sign with an empty secret
+        raise NotSignedIn("This server has no API key.")
+    return key
 
 
 def sign_in_key(request: Request, given: str) -> keys.ApiKey:
@@ -110,7 +113,20 @@ async def require_csrf(request: Request) -> Session:
         given = str((await request.form()).get(CSRF_FIELD) or "")
     if not hmac.compare_digest(given.encode(), found.csrf.encode()):
         raise Forbidden("The form's security token is missing or stale; reload the page and try again.")
+    _charge(request, found.key_id)
     return found
+
+
+def _charge(request: Request, key_id: str) -> None:
+    """A studio write counts against its key's rate limit, as the same work through the API does
+    (a try, a training, an upload, a search for mistagged documents)."""
+    ctx = request.app.state.ctx
+    per_minute = ctx.settings.rate_limit_per_minute
+    if key_id != keys.BOOTSTRAP_ID:
+        record = next((k for k in keys.list_all(ctx) if k["id"] == key_id), None)
+        if record is not None and record["rate_limit_per_minute"] is not None:
+            per_minute = record["rate_limit_per_minute"]
+    request.app.state.rate_limiter.check(key_id, per_minute)
 
 
 def is_https(request: Request) -> bool:

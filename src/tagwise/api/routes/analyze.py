@@ -120,7 +120,7 @@ async def classify(request: Request, project: str, deployment: str) -> JSONRespo
     top = body.get("top")
     if top is not None and (not isinstance(top, int) or isinstance(top, bool) or top < 1):
         raise InvalidArgument("top must be a whole number of at least 1.", target="top")
-    docs = analyze.check_documents(body.get("documents"), ctx.settings.max_sync_documents, None, field="documents")
+    docs = analyze.check_documents(body.get("documents"), ctx.settings.max_sync_documents, ctx.settings.max_sync_characters, field="documents")
     # the model runs in the thread pool: on the event loop it held up every other request of this process
     results = await run_in_threadpool(analyze.classify_documents, ctx, project, deployment, docs, top=top)
     results.pop("kind")
