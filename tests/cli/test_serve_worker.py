@@ -80,8 +80,10 @@ def test_serve_with_two_workers(tmp_path):
 def test_stopping_a_local_training_fails_its_job_instead_of_leaving_it_running(cli, datasets, data_dir, signum):
     ok(cli("import", "big", str(datasets / "banking77" / "train.jsonl"), "--kind", "single"))
     env = dict(os.environ, TAGWISE_DATA_DIR=str(data_dir), TAGWISE_ENDPOINT="", HF_HUB_OFFLINE="1")
+    # a shell's background job (`make test &`) starts with SIGINT ignored, which a child inherits; a terminal's does not
     train = subprocess.Popen([sys.executable, "-m", "tagwise", "train", "big", "--model", "v1", "--recipe", "linear"],
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509 - sets one disposition, takes no lock
     try:
         deadline = time.monotonic() + 60
         while not _jobs(data_dir) or _jobs(data_dir)[0]["status"] != "running":
