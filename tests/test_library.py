@@ -73,7 +73,7 @@ def test_clear_errors():
     with pytest.raises(InvalidArgument, match="multi-label .* document 2 has 'y'"):
         TextClassifier(recipe="linear").fit(["a b", "c d", "a c"], [["x"], [], "y"])
     fitted = TextClassifier(recipe="linear").fit(np.array(["a b", "c d", "a c", "b d"]), np.array(["x", "y", "x", "y"]))
-    assert fitted.classes_ == ["x", "y"] and type(fitted.classes_[0]) is str and type(fitted.predict(["a b"])[0]) is str
+    assert list(fitted.classes_) == ["x", "y"] and type(fitted.classes_[0]) is str and type(fitted.predict(["a b"])[0]) is str
     for table in (np.array([["a b"], ["c d"]]), {"text": "a b"}):  # a DataFrame's df[['text']] or a dict gave its keys
         with pytest.raises(InvalidArgument, match="one-dimensional list of texts"):
             fitted.predict(table)
@@ -104,3 +104,44 @@ def test_import_tagwise_is_cheap():
     code = "import sys, tagwise; assert 'sklearn' not in sys.modules and 'numpy' not in sys.modules; print(tagwise.__all__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "TextClassifier" in out and tagwise.__all__ == sorted(tagwise.__all__)
+
+
+def test_scikit_learn_tools_work_with_any_label_type(tmp_path):
+    """Whole numbers and booleans are single-label classes as in any scikit-learn classifier (they were taken
+    for multi-label data, so cross_val_predict(method="predict_proba"), VotingClassifier and StackingClassifier,
+    which encode labels as ints, failed); classes_ is an array, so binary scorers work."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.metrics import get_scorer
+    from sklearn.model_selection import cross_val_predict
+
+    texts = ["my card arrived", "card came today", "card delivered", "card is here",
+             "rate for euro", "exchange rate", "fx rate usd", "currency rate"] * 5
+    for labels in ([1, 1, 1, 1, 0, 0, 0, 0] * 5, [True, True, True, True, False, False, False, False] * 5):
+        clf = TextClassifier(recipe="linear").fit(texts, labels)
+        assert list(clf.classes_) == sorted(set(labels)) and type(clf.predict(["card came"])[0]) is type(labels[0])
+        clf.save(tmp_path / "m")
+        assert TextClassifier.load(tmp_path / "m").predict(["card came"]) == clf.predict(["card came"])
+    names = ["card", "card", "card", "card", "fx", "fx", "fx", "fx"] * 5
+    assert cross_val_predict(TextClassifier(recipe="linear"), texts, names, cv=2, method="predict_proba").shape == (40, 2)
+    assert get_scorer("roc_auc")(TextClassifier(recipe="linear").fit(texts, names), texts, names) == 1.0
+    with pytest.raises(InvalidArgument, match="mix int and str"):
+        TextClassifier(recipe="linear").fit(texts, [1, "fx"] * 20)
+    with pytest.raises(NotFittedError):
+        TextClassifier().predict(["x"])
+    assert not hasattr(TextClassifier(), "classes_")
+
+
+def test_saved_params_come_back_and_clashing_ones_are_refused(tmp_path):
+    texts = ["card lost", "card stolen", "hello", "hi there"] * 10
+    labels = ["card", "card", "greet", "greet"] * 10
+    TextClassifier(recipe="linear", params={"C": 0.05}).fit(texts, labels).save(tmp_path / "m")
+    assert TextClassifier.load(tmp_path / "m").get_params()["params"] == {"C": 0.05}  # so clone() trains the same model
+    with pytest.raises(InvalidArgument, match="params cannot set seed"):
+        TextClassifier(recipe="linear", params={"seed": 1}).fit(texts, labels)
+
+
+def test_texts_with_no_words_still_train_on_their_characters():
+    emoji = TextClassifier(recipe="linear").fit(["🙂🙂", "😡😡", "🙂", "😡", "🙂😀", "😡🤬"] * 5, ["pos", "neg"] * 15)
+    assert emoji.predict(["🙂"]) == ["pos"]
+    with pytest.raises(InvalidArgument, match="nothing to learn from"):
+        TextClassifier(recipe="linear").fit(["  ", "   "] * 10, ["a", "b"] * 10)

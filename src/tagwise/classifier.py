@@ -19,14 +19,23 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError
 
 from tagwise.errors import InvalidArgument
 
 AUTO = "auto"
+_OWN_ARGUMENTS = ("seed", "multi_label", "language", "cache_dir")  # build_model's, set by TextClassifier itself
+
+
+class NotTrained(InvalidArgument, NotFittedError):
+    """Predicting before ``fit`` or ``load``: scikit-learn's NotFittedError too, so ``check_is_fitted``
+    and ``hasattr(clf, "classes_")`` behave as with any estimator."""
 
 
 class TextClassifier(ClassifierMixin, BaseEstimator):
-    """Train on ``texts`` and labels; ``str`` labels make it single-label, ``list[str]`` labels multi-label.
+    """Train on ``texts`` and labels: one label per text makes it single-label, a list of labels per
+    text multi-label. Labels are strings, whole numbers or booleans (all of one type); predictions
+    and ``classes_`` (an array, as in scikit-learn) give them back in that type.
 
     ``recipe``: a name of ``tagwise.ml.RECIPES`` or ``"auto"`` (the default recipe).
     ``params``: extra keyword arguments for the recipe's model (e.g. ``{"C": 1.0}`` for ``linear``).
@@ -50,10 +59,16 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             raise InvalidArgument("Pass one label per text: a list or a column such as df['label'] (for multi-label, "
                                   "a list of lists of labels), not a table or a dict.")
         labels = list(labels)
-        multi = bool(labels) and not isinstance(labels[0], str)
-        self.model_ = build_model(self._recipe_name(), multi_label=multi, seed=self.seed, language=self.language,
-                                  cache_dir=Path(self.cache_dir) if self.cache_dir else None, **(self.params or {}))
-        self.model_.fit(texts, labels)
+        multi = bool(labels) and _is_label_set(labels[0])
+        params = dict(self.params or {})
+        if clash := [name for name in _OWN_ARGUMENTS if name in params]:
+            raise InvalidArgument(f"params cannot set {', '.join(clash)}: give seed and language to TextClassifier itself "
+                                  "(multi-label follows the labels).")
+        self.label_type_ = _label_type(labels, multi)
+        model = build_model(self._recipe_name(), multi_label=multi, seed=self.seed, language=self.language,
+                            cache_dir=Path(self.cache_dir) if self.cache_dir else None, **params)
+        model.fit(texts, [_encode(label, multi) for label in labels])  # the model's classes are strings
+        self.model_ = model
         return self
 
     def _recipe_name(self) -> str:
@@ -62,9 +77,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return DEFAULT_RECIPE if self.recipe == AUTO and AUTO not in RECIPES else self.recipe
 
     @property
-    def classes_(self) -> list[str]:
-        """The labels, in the order of :meth:`predict_proba`'s columns."""
-        return list(self._fitted().classes_)
+    def classes_(self) -> np.ndarray:
+        """The labels (of the type they were given in: str, int or bool), in the order of
+        :meth:`predict_proba`'s columns."""
+        decoded = [self._decode(c) for c in self._fitted().classes_]
+        return np.array(decoded, dtype=object if self._label_type() == "str" else None)
 
     @property
     def multi_label(self) -> bool:
@@ -75,9 +92,14 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """Per-class decision thresholds of a multi-label model (None for single-label)."""
         return self._fitted().thresholds_
 
-    def predict(self, texts: Sequence[str]) -> list[str] | list[list[str]]:
+    def predict(self, texts: Sequence[str]) -> list[Any] | list[list[Any]]:
         """The top label per text (single-label) or every label at or above its threshold (multi-label)."""
-        return self._fitted().predict(_texts(texts))
+        predicted = self._fitted().predict(_texts(texts))
+        if self._label_type() == "str":
+            return predicted
+        if self.multi_label:
+            return [[self._decode(label) for label in labels] for labels in predicted]
+        return [self._decode(label) for label in predicted]
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probabilities, one row per text, columns in the order of ``classes_``."""
@@ -88,7 +110,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         from tagwise.ml import save_model
 
         save_model(self._fitted(), Path(path), {"savedBy": "tagwise.TextClassifier", "recipe": self._recipe_name(),
-                                               "seed": self.seed, "language": self.language})
+                                               "seed": self.seed, "language": self.language, "params": self.params,
+                                               "labelType": self._label_type()})
 
     @classmethod
     def load(cls, path: str | Path) -> TextClassifier:
@@ -97,21 +120,66 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         from tagwise.ml.persist import read_manifest
 
         manifest = read_manifest(Path(path))
-        meta = manifest.get("metadata") or {}
-        clf = cls(recipe=manifest.get("recipe", AUTO), seed=meta.get("seed", 0), language=meta.get("language", "en"))
+        meta = manifest.get("metadata")
+        meta = meta if isinstance(meta, dict) else {}
+        params = meta.get("params") if isinstance(meta.get("params"), dict) else None
+        clf = cls(recipe=manifest.get("recipe", AUTO), seed=meta.get("seed", 0), language=meta.get("language", "en"), params=params)
         clf.model_ = load_model(Path(path))
+        clf.label_type_ = meta.get("labelType") if meta.get("labelType") in _DECODE else "str"
         return clf
 
     def _fitted(self) -> Any:
         model = getattr(self, "model_", None)
         if model is None:
-            raise InvalidArgument("This TextClassifier is not trained yet: call fit(texts, labels) or TextClassifier.load(path).")
+            raise NotTrained("This TextClassifier is not trained yet: call fit(texts, labels) or TextClassifier.load(path).")
         return model
+
+    def _label_type(self) -> str:
+        return getattr(self, "label_type_", "str")
+
+    def _decode(self, label: str) -> Any:
+        return _DECODE[self._label_type()](label)
 
     def __sklearn_tags__(self):  # -> sklearn's Tags
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         return tags
+
+
+_DECODE = {"str": str, "int": int, "bool": lambda label: label == "True"}
+
+
+def _is_label_set(label: Any) -> bool:
+    """A multi-label document's labels: a list, tuple, set or 1-D array (not a string)."""
+    return not isinstance(label, str | bytes) and isinstance(label, Sequence | set | frozenset | np.ndarray)
+
+
+def _kind(label: Any) -> str | None:
+    if isinstance(label, str):
+        return "str"
+    if isinstance(label, bool | np.bool_):
+        return "bool"
+    if isinstance(label, int | np.integer):
+        return "int"
+    return None
+
+
+def _label_type(labels: list[Any], multi: bool) -> str:
+    """Which one of str, int or bool the labels are (the model keeps them as strings; predictions
+    and ``classes_`` give them back in their type, as scikit-learn estimators do)."""
+    kinds = {_kind(label) for item in labels for label in (item if multi and _is_label_set(item) else [item])}
+    if kinds <= {"str"} or None in kinds:  # the model's own checks say which document is wrong
+        return "str"
+    if len(kinds) > 1:
+        raise InvalidArgument(f"The labels mix {' and '.join(sorted(k for k in kinds if k))}: give every label as the same "
+                              "type (strings, whole numbers or booleans).")
+    return kinds.pop()
+
+
+def _encode(label: Any, multi: bool) -> Any:
+    if multi and _is_label_set(label):
+        return [_encode(item, False) for item in label]
+    return str(bool(label)) if isinstance(label, np.bool_) else str(label) if _kind(label) in ("int", "bool") else label
 
 
 def _texts(texts: Sequence[str]) -> list[str]:

@@ -139,7 +139,14 @@ def load_model(path: Path) -> Any:
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # numpy's own message suggests unpickling: not here
         raise InvalidArgument(f"{path}/arrays.npz is not a numpy .npz archive of plain arrays") from None
     try:
-        return cls.from_state(config, arrays)
+        model = cls.from_state(config, arrays)
+        # the parts must fit each other (classes, coefficients, thresholds): find out now, with
+        # one text, rather than at the first prediction
+        proba = model.predict_proba(["tagwise"])
+        fits = proba.shape == (1, len(model.classes_)) and (not model.multi_label or len(model.thresholds_) == len(model.classes_))
+        if not fits:
+            raise ValueError(f"{proba.shape[1]} probability columns for {len(model.classes_)} classes")
+        return model
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise InvalidArgument(f"{path} does not hold a complete {key} model ({type(exc).__name__}: {exc}); "
                               "save or train it again") from None

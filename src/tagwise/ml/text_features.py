@@ -16,6 +16,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
+from tagwise.errors import InvalidArgument
+
 
 class TextFeaturizer(TransformerMixin, BaseEstimator):
     """Word + character TF-IDF, L2-normalised per block, sublinear tf.
@@ -62,8 +64,13 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
                 blocks.append(vec.fit_transform(texts))
             except ValueError:  # empty vocabulary (e.g. only punctuation): fall back to no pruning
                 vec = TfidfVectorizer(min_df=1, **kw)
-                blocks.append(vec.fit_transform(texts))
+                try:
+                    blocks.append(vec.fit_transform(texts))
+                except ValueError:  # still none: no text has a word (emoji or punctuation only): the block is left out
+                    continue
             self.vectorizers_[name] = vec
+        if not blocks:
+            raise InvalidArgument("The texts have nothing to learn from: no words and no characters other than spaces.")
         self.n_features_ = sum(b.shape[1] for b in blocks)
         return sp.hstack(blocks, format="csr")
 
@@ -88,6 +95,8 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         self = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
         self.vectorizers_ = {}
         for name, kw in self._vectorizer_params().items():
+            if name not in config["vocabularies"]:  # left out at training: no text had one
+                continue
             terms = config["vocabularies"][name]
             vec = TfidfVectorizer(vocabulary={t: i for i, t in enumerate(terms)}, **kw)
             vec.idf_ = arrays[f"idf_{name}"]
