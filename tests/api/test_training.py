@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.api.conftest import CLASSIFY, MULTI, SINGLE, A, V, create_and_import, deploy, train, wait
+from tests.api.conftest import CLASSIFY, MULTI, SINGLE, A, V, create_and_import, deploy, project_file, train, wait
 
 
 def test_train_percentage_split_and_read_the_evaluation(client, banking):
@@ -184,3 +184,29 @@ def test_deleting_a_project_stops_its_training_and_a_new_one_of_that_name_is_not
     assert wait(client, old_job)["status"] == "cancelled"
     assert wait(client, new.headers["Operation-Location"])["status"] == "succeeded"
     assert [m["label"] for m in client.get(f"{A}/reuse/models", params=V).json()["value"]] == ["new"]
+
+
+def test_an_english_project_with_texts_in_other_languages_says_so_or_trains_multilingual(client, datasets):
+    # sib200's German, Spanish and French in a project left at "en" trained with the English-only encoder:
+    # 0.709 against 0.861 with the multilingual one, and nothing said why
+    from tests.conftest import read_jsonl
+
+    rows = read_jsonl(datasets / "sib200_de_es_fr" / "train.jsonl")[:300]
+    create_and_import(client, "sib", SINGLE, rows)
+    job = train(client, "sib", version="linear")
+    assert job["status"] == "succeeded" and job["warnings"][0]["code"] == "TrainingDataWarning"
+    assert "do not look English" in job["warnings"][0]["message"]
+    summary = client.get(f"{A}/sib/models/m1/evaluation/summary-result", params=V).json()
+    assert "multilingual: true" in summary["tagwise"]["notes"][0]
+
+    # documents that declare their language: the model uses the multilingual encoder on its own
+    declared = project_file("declared", SINGLE, rows)
+    for doc, row in zip(declared["assets"]["documents"], rows, strict=True):
+        doc["language"] = row["meta"]["lang"]
+    assert wait(client, client.post(f"{A}/declared/:import", params=V, json=declared).headers["Operation-Location"])["status"] == "succeeded"
+    train(client, "declared", version="embedding")
+    extra = client.get(f"{A}/declared/models/m1/evaluation/summary-result", params=V).json()["tagwise"]
+    assert extra["sentenceEncoder"] != "all-MiniLM-L6-v2" and "multilingual sentence encoder" in extra["notes"][0]
+
+    create_and_import(client, "en", SINGLE, read_jsonl(datasets / "banking77" / "train.jsonl")[:300])
+    assert train(client, "en", version="linear")["warnings"] == []  # English data says nothing
