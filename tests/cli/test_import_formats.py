@@ -79,3 +79,13 @@ def test_a_bad_document_imports_nothing(cli, bank, tmp_path):
     empty = write_jsonl(tmp_path / "empty.jsonl", [{"id": "c", "text": "   ", "labels": ["x"]}])
     assert cli("import", "bank", str(empty), "--append").exit_code == 1
     assert len(exported(cli, tmp_path, "bank")["assets"]["documents"]) == len(bank.train)
+
+
+def test_a_tsv_field_is_everything_between_two_tabs(cli, tmp_path):
+    # TSV exports (SIB-200's among them) quote nothing: a text starting with a quote was refused as bad CSV,
+    # and doubled quotes were turned into single ones
+    path = tmp_path / "quotes.tsv"
+    texts = ['"Zitat" am Anfang eines Satzes', 'Allerdings ""geltende"" Regeln', "plain text"]
+    path.write_text("text\tlabels\n" + "".join(f"{t}\t{label}\n" for t, label in zip(texts, "aab", strict=True)))
+    ok(cli("import", "q", str(path), "--kind", "single"))
+    assert sorted(d["text"] for d in exported(cli, tmp_path, "q")["assets"]["documents"]) == sorted(texts)

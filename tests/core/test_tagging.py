@@ -65,6 +65,16 @@ def test_filters_search_status_class_and_dataset(ctx, project):
     assert [d["location"] for d in page.items] == ["c.txt", "d.txt"] and page.total == 5 and page.pages == 3
 
 
+def test_search_ignores_case_in_every_script(ctx, project):
+    # SQLite's LIKE folded ASCII only: TÜRKEI, ЗАКАЗ and ÉTATS found nothing
+    tagging.add_documents(ctx, "p", [{"location": "tr.txt", "text": "Die Türkei und die Straße"},
+                                     {"location": "ru.txt", "text": "мой заказ"},
+                                     {"location": "fr.txt", "text": "Les États-Unis"}])
+    assert _ids(ctx, DocumentFilter(search="TÜRKEI")) == ["tr.txt"]
+    assert _ids(ctx, DocumentFilter(search="ЗАКАЗ")) == ["ru.txt"]
+    assert _ids(ctx, DocumentFilter(search="états")) == ["fr.txt"]
+
+
 def test_set_labels_returns_the_previous_ones(ctx, project):
     doc_id = tagging.list_documents(ctx, "p", DocumentFilter(search="100%")).items[0]["id"]
     doc, previous = tagging.set_labels(ctx, "p", doc_id, ["fx"])

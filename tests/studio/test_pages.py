@@ -145,3 +145,11 @@ def test_an_upload_without_documents_says_so(studio):
     for name, content in (("empty.csv", b""), ("header.csv", b"text,label\n")):
         page = studio.post("/studio/p/empty/data/upload", data={"csrf": studio.csrf}, files={"files": (name, content, "text/csv")})
         assert f"{name} has no documents" in flash(page.text)
+
+
+def test_texts_take_their_direction_from_their_own_script(studio):
+    # Arabic and Hebrew texts were laid out left to right, which misplaces their punctuation and numbers
+    tagging.create_project(studio.ctx, "rtl", SINGLE, "ar")
+    tagging.add_documents(studio.ctx, "rtl", [{"location": "a.txt", "text": "أين بطاقتي؟ طلبتها قبل 3 أيام."}])
+    assert '<div class="doc-text" id="doc-text" dir="auto">أين بطاقتي؟' in studio.get("/studio/p/rtl/tag").text
+    assert '<div class="snippet" dir="auto">أين بطاقتي؟' in studio.get("/studio/p/rtl/data").text

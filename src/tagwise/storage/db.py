@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -91,6 +92,12 @@ def _enable_wal(cursor, wait_s: float = 30.0) -> None:
             time.sleep(0.02)
 
 
+def fold(value: str | None) -> str | None:
+    """Text as search compares it: Unicode-normalised (NFKC) and case-folded, so ``STRASSE``
+    finds ``Straße``, ``ЗАКАЗ`` finds ``заказ`` and a decomposed ``é`` finds a composed one."""
+    return unicodedata.normalize("NFKC", value).casefold() if value is not None else None
+
+
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     engine = create_engine(url, poolclass=NullPool if immediate else None, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -103,6 +110,8 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # SQLite's LIKE folds ASCII only: the studio's search compares texts folded by Python instead
+        dbapi_conn.create_function("tagwise_fold", 1, fold, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:

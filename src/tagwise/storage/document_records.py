@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, String, and_, bindparam, cast, func, insert, not_, or_, select, text, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from tagwise.storage.db import fold
 from tagwise.storage.tables import documents
 
 _CHUNK = 500
@@ -52,8 +53,14 @@ def has_label_clause(conn: Connection, label: str) -> ColumnElement[bool]:
 def _where(conn: Connection, project_id: int, flt: DocumentFilter) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = [documents.c.project_id == project_id]
     if flt.search:
-        pattern = "%" + flt.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        clauses.append(or_(documents.c.text.ilike(pattern, escape="\\"), documents.c.location.ilike(pattern, escape="\\")))
+        postgres = conn.dialect.name == "postgresql"  # its ILIKE folds every script's case; SQLite's only ASCII
+        search = flt.search if postgres else fold(flt.search)  # folded before escaping: NFKC turns a full-width ％ into %
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        if postgres:
+            clauses.append(or_(documents.c.text.ilike(pattern, escape="\\"), documents.c.location.ilike(pattern, escape="\\")))
+        else:
+            folded = func.tagwise_fold
+            clauses.append(or_(folded(documents.c.text).like(pattern, escape="\\"), folded(documents.c.location).like(pattern, escape="\\")))
     if flt.status == "untagged":
         clauses.append(untagged_clause())
     elif flt.status == "tagged":
