@@ -7,7 +7,7 @@ import io
 import json
 from pathlib import Path
 
-from tests.cli.conftest import ok
+from tests.cli.conftest import ok, write_jsonl
 
 
 def test_local_lifecycle(cli, bank, tmp_path):
@@ -169,3 +169,13 @@ def test_notes_go_to_stderr_off_a_terminal_but_progress_bars_do_not(cli, bank):
     docs = " ".join((Path(__file__).parents[2] / "docs" / "cli.md").read_text().split())
     assert "`classified N documents ...`) always go to stderr, terminal or not" in docs
     assert "and only when stderr is a terminal" in docs
+
+
+def test_a_multilingual_project_from_the_command_line(cli, tmp_path):
+    # only the API could set multilingual: the CLI and the studio had no way to
+    assert "(single-label, de, multilingual)" in ok(cli("project", "create", "mix", "--kind", "single", "--language", "de",
+                                                        "--multilingual")).stderr
+    assert "de (multilingual)" in ok(cli("project", "show", "mix")).stdout
+    path = write_jsonl(tmp_path / "docs.jsonl", [{"text": "hola", "labels": ["greet"]}, {"text": "adiós", "labels": ["bye"]}])
+    ok(cli("import", "fresh", str(path), "--kind", "single", "--language", "es", "--multilingual"))
+    assert "es (multilingual)" in ok(cli("project", "show", "fresh")).stdout

@@ -93,6 +93,8 @@ def test_writes_need_the_csrf_token(signed_in):
     assert "p1" not in [p["name"] for p in _projects(signed_in)]
     signed_in.post("/studio/projects", data={"name": "p1", "kind": SINGLE, "language": "en", "csrf": signed_in.csrf})
     assert "p1" in [p["name"] for p in _projects(signed_in)]
+    page = signed_in.post("/studio/projects", data={"name": "p2", "kind": SINGLE, "language": "de", "multilingual": "true", "csrf": signed_in.csrf})
+    assert "de, multilingual" in page.text and next(p for p in _projects(signed_in) if p["name"] == "p2")["multilingual"]
 
 
 def test_studio_writes_count_against_the_keys_rate_limit(studio):

@@ -58,6 +58,8 @@ def import_(
                                 "Without it the import REPLACES them."),
     kind: Kind = typer.Option(None, "--kind", help="Create the project with this kind if it does not exist yet."),
     language: str = typer.Option("en", help="Language of a project created by this import."),
+    multilingual: bool = typer.Option(False, "--multilingual", help="A project created by this import holds several "
+                                      "languages (the multilingual sentence encoder)."),
 ) -> None:
     """Import labelled documents; all files go in ONE import (all or nothing).
 
@@ -108,6 +110,8 @@ def import_(
             if project is not None:
                 metadata.update({k: v for k, v in project.items() if k in formats.METADATA_KEYS})
             metadata.setdefault("language", language)
+            if multilingual:
+                metadata.setdefault("multilingual", True)
             metadata.setdefault("storageInputContainerName", name)
             body = formats.project_file(name, project_kind, metadata, docs, classes)
             bar.update(task, description=f"importing {len(docs):,} documents")

@@ -26,6 +26,8 @@ def create(
     name: str = typer.Argument(..., metavar="NAME", help="Project name: letters, digits, '_', '.', '-' (at most 50)."),
     kind: Kind = typer.Option(..., "--kind", help="single: one class per document; multi: any number of classes."),
     language: str = typer.Option("en", help="Language code of the documents, e.g. en, de, pt-BR."),
+    multilingual: bool = typer.Option(False, "--multilingual", help="Documents in several languages: models embed them "
+                                      "with the multilingual sentence encoder, whatever --language says."),
     description: str = typer.Option(None, help="Free text shown with the project."),
 ) -> None:
     """Create an empty project.
@@ -44,11 +46,12 @@ def create(
                 raise
         else:
             raise Conflict(f"the project {name} already exists ({be.where})")
-        body = {"projectKind": KINDS[kind.value], "language": language, "storageInputContainerName": name}
+        body = {"projectKind": KINDS[kind.value], "language": language, "storageInputContainerName": name, "multilingual": multilingual}
         if description is not None:
             body["description"] = description
         project = be.upsert_project(name, body)
-    err().print(f"created project {project['projectName']} ({kind.value}-label, {project['language']})", markup=False)
+    languages = f"{project['language']}, multilingual" if project.get("multilingual") else project["language"]
+    err().print(f"created project {project['projectName']} ({kind.value}-label, {languages})", markup=False)
 
 
 @app.command("list")
@@ -88,7 +91,8 @@ def show(name: str = typer.Argument(..., metavar="NAME", help="Project name.")) 
     console = out()
     info = Table(box=None, show_header=False)
     for key, value in (("name", project["projectName"]), ("kind", f"{kind_name(project['projectKind'])}-label"),
-                       ("language", project["language"]), ("description", project.get("description") or ""),
+                       ("language", project["language"] + (" (multilingual)" if project.get("multilingual") else "")),
+                       ("description", project.get("description") or ""),
                        ("created", project["createdDateTime"]), ("last trained", project.get("lastTrainedDateTime", "-")),
                        ("last deployed", project.get("lastDeployedDateTime", "-"))):
         info.add_row(key, value)

@@ -35,10 +35,12 @@ __all__ = [
 
 # -- projects -------------------------------------------------------------------------------
 
-def create_project(ctx: Context, name: str, kind: str, language: str, description: str | None = None) -> dict[str, Any]:
+def create_project(ctx: Context, name: str, kind: str, language: str, description: str | None = None, *,
+                   multilingual: bool = False) -> dict[str, Any]:
     """Create a project (never touches an existing one, unlike the API's merge-patch)."""
     check_name(name, "project")
-    body = {"projectKind": kind, "language": language, "storageInputContainerName": name, "description": description or None}
+    body = {"projectKind": kind, "language": language, "storageInputContainerName": name, "description": description or None,
+            "multilingual": multilingual}
     with ctx.db.write() as conn:
         if records.get_project(conn, name) is not None:
             raise Conflict(f"A project named {name} already exists; pick another name.")

@@ -55,8 +55,9 @@ def logout(_s: Session = Depends(require_csrf)) -> Response:
 
 @router.post("/projects")
 def create_project(request: Request, name: str = Form(""), kind: str = Form(SINGLE), language: str = Form("en"),
-                   description: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
-    project = tagging.create_project(context(request), name.strip(), kind, language.strip() or "en", description.strip())
+                   description: str = Form(""), multilingual: bool = Form(False), _s: Session = Depends(require_csrf)) -> Response:
+    project = tagging.create_project(context(request), name.strip(), kind, language.strip() or "en", description.strip(),
+                                     multilingual=multilingual)
     return redirect(f"/studio/p/{project['name']}", f"Project {project['name']} created. Next: add classes, or upload tagged data.")
 
 
