@@ -74,7 +74,12 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         path = request.scope["path"]
         if "//" in path:
             request.scope["path"] = _SLASHES.sub("/", path)
-        return await call_next(request)
+        response = await call_next(request)
+        # every answer: no content sniffing, and no page of the server (/docs too) inside another site's frame;
+        # the studio adds its own stricter set
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
 
     app.add_middleware(errors.UnexpectedErrors)  # added last, so it wraps the other middleware too
 

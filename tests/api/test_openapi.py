@@ -30,6 +30,9 @@ def test_the_reference_page_loads_nothing_from_the_internet(client):
     assert any(u.endswith(".js") for u in assets)
     for url in assets:
         assert client.get(url).status_code == 200, url
+    # nor can another site frame it; API answers are not sniffed into another type either
+    assert response.headers["x-frame-options"] == "DENY" and response.headers["x-content-type-options"] == "nosniff"
+    assert client.get("/language/authoring/analyze-text/projects").headers["x-content-type-options"] == "nosniff"
 
 
 def test_swagger_ui_is_a_version_that_renders_openapi_3_1(client, schema):
