@@ -62,3 +62,13 @@ def test_a_value_that_cannot_work_is_refused_at_start(tmp_path):
         with pytest.raises(ValidationError):
             Settings(data_dir=tmp_path, **bad)
     assert Settings(data_dir=tmp_path, log_level="WARNING").log_level == "warning"
+
+
+def test_postgres_urls_in_libpq_spelling_are_accepted():
+    settings = Settings(database_url="postgres://tagwise:secret@db:5432/tagwise")
+    assert settings.resolved_database_url == "postgresql+psycopg://tagwise:secret@db:5432/tagwise"
+
+
+def test_the_model_store_is_an_absolute_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert Settings(data_dir="tagwise-data").models_dir == tmp_path / "tagwise-data" / "models"

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _supported_store(cls, value: str | None) -> str | None:
+        if value and value.startswith("postgres://"):  # libpq's and many platforms' spelling
+            value = "postgresql://" + value[len("postgres://"):]
         if value and not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
             raise ValueError("tagwise stores its data in SQLite (sqlite:///path) or PostgreSQL (postgresql://...)")
         return value
@@ -83,7 +85,9 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.model_store_dir or self.data_dir / "models"
+        """Absolute: a model's folder is recorded in the store by this path, which must not depend on
+        the folder a server was started from."""
+        return (self.model_store_dir or self.data_dir / "models").resolve()
 
     @property
     def cache_dir(self) -> Path:

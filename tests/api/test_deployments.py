@@ -81,3 +81,28 @@ def test_model_folders_go_when_nothing_refers_to_them(client, banking, settings)
     assert client.post(CLASSIFY.format(p="bank", d="prod"), json={"documents": [{"id": "1", "text": "my card"}]}).status_code == 200
     assert wait(client, client.delete(f"{A}/bank", params=V).headers["Operation-Location"])["status"] == "succeeded"
     assert not folders.exists()
+
+
+def test_models_are_found_whatever_folder_the_server_starts_from(tmp_path, monkeypatch, banking):
+    # the default data dir is relative: model folders were recorded as tagwise-data/models/..., so a
+    # server started from another folder (a service manager, a restore) answered 500 for every model
+    from tagwise.settings import Settings
+    from tagwise.storage import records
+    from tests.conftest import KEY, open_client
+
+    monkeypatch.chdir(tmp_path)
+    with open_client(Settings(data_dir="tagwise-data", api_key=KEY)) as client:
+        create_and_import(client, "bank", SINGLE, banking["train"])
+        train(client, "bank", "a")
+        deploy(client, "bank", "prod", "a")
+        ctx = client.app.state.ctx
+        with ctx.db.write() as conn:
+            project_id = records.get_project(conn, "bank")["id"]
+            [model] = records.model_refs(conn, project_id)
+            assert model["artifact"] == str(tmp_path / "tagwise-data" / "models" / "bank" / model["model_id"])
+            # what older versions recorded: still found, through the model store's own place for it
+            conn.execute(records.models.update().values(artifact=f"tagwise-data/models/bank/{model['model_id']}"))
+    monkeypatch.chdir(tmp_path.parent)
+    with open_client(Settings(data_dir=tmp_path / "tagwise-data", api_key=KEY)) as client:
+        response = client.post(CLASSIFY.format(p="bank", d="prod"), json={"documents": [{"id": "1", "text": "my card"}]})
+        assert response.status_code == 200, response.text

@@ -108,9 +108,10 @@ def test_a_store_that_cannot_be_reached_is_one_error_line(tmp_path, command):
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith("error: Cannot open the store at postgresql://tagwise:***@127.0.0.1:")
     assert done.stderr.count("\n") == 1 and "s3cret" not in done.stderr and "listening" not in done.stdout
-    env["TAGWISE_DATABASE_URL"] = "mysql://tagwise@db/tagwise"
+    env["TAGWISE_DATABASE_URL"] = "mysql://tagwise:hunter2@db/tagwise"
     done = subprocess.run([sys.executable, "-m", "tagwise", *command.split()], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "SQLite (sqlite:///path) or PostgreSQL" in done.stderr
+    assert "mysql://tagwise:***@db/tagwise" in done.stderr and "hunter2" not in done.stderr  # it was printed whole
 
 
 def test_a_model_store_that_cannot_be_written_is_refused_at_start(tmp_path):

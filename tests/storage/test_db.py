@@ -1,8 +1,11 @@
-"""SQLite specifics: WAL mode. (Everything both backends promise is in test_contract.py.)"""
+"""SQLite specifics (WAL mode) and PostgreSQL's rights. (Everything both backends promise is in test_contract.py.)"""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
+
+from tests.storage.pg import server
 
 
 def test_sqlite_runs_in_wal_mode(ctx):
@@ -41,3 +44,27 @@ def test_processes_opening_new_databases_at_once_all_get_wal(tmp_path):
         start_at = time.time() + 3.0  # after the workers have started and imported
         modes = pool.starmap(_journal_modes, [(paths, start_at)] * 8, chunksize=1)
     assert set().union(*modes) == {"wal"}
+
+
+def test_a_database_the_user_cannot_create_tables_in_is_one_line_saying_what_to_do(tmp_path):
+    # the documented "createdb tagwise" made by a superuser leaves the user no right to create tables
+    # in PostgreSQL 15: a 362-line traceback ending in InsufficientPrivilege
+    import psycopg
+
+    from tagwise.core.context import Context
+    from tagwise.errors import StoreUnavailable
+    from tagwise.settings import Settings
+
+    pg = server()
+    url = pg.create_database()
+    with psycopg.connect(pg.url(), autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS tagwise_plain")
+        conn.execute("CREATE ROLE tagwise_plain LOGIN")
+    try:
+        plain = url.replace("postgresql://postgres@", "postgresql://tagwise_plain@")
+        with pytest.raises(StoreUnavailable, match=r"permission denied for schema public \(tagwise creates its tables .*createdb -O"):
+            Context.open(Settings(data_dir=tmp_path, api_key="k", database_url=plain))
+    finally:
+        pg.drop_database(url)
+        with psycopg.connect(pg.url(), autocommit=True) as conn:
+            conn.execute("DROP ROLE IF EXISTS tagwise_plain")

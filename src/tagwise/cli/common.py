@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -97,7 +98,10 @@ def load_settings():  # -> Settings, imported lazily
     except ValidationError as exc:
         for error in exc.errors():
             name = "TAGWISE_" + "_".join(str(part) for part in error["loc"]).upper()
-            err().print(f"error: {name}={error.get('input')!r}: {error['msg']}", markup=False)
+            shown = error.get("input")
+            if name == "TAGWISE_DATABASE_URL" and isinstance(shown, str):  # never print its password
+                shown = re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", shown)
+            err().print(f"error: {name}={shown!r}: {error['msg']}", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
     if settings.encoder_model_dir is not None:  # a folder that cannot be an encoder: say so before anything starts
         from tagwise.ml.encoder import check_model_folder

@@ -32,16 +32,18 @@ class Context:
         """The context, with the store reachable (and migrated): a store that cannot be reached is
         one ``StoreUnavailable`` naming it (password hidden), not the driver's traceback."""
         from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import OperationalError, ProgrammingError
 
         ctx = cls(settings)
         try:
             if migrate:
                 ctx.db.migrate()
-        except OperationalError as exc:
+        except (OperationalError, ProgrammingError) as exc:  # unreachable; or reachable, without the rights to create tables
             ctx.close()
             where = make_url(settings.database_url or settings.resolved_database_url).render_as_string(hide_password=True)
             reason = first_line(exc.orig) or "no reason given"
+            if "permission denied" in reason:  # PostgreSQL 15 gives only a database's owner the right to create tables in it
+                reason += " (tagwise creates its tables at start: make the user it connects as the database's owner, e.g. createdb -O tagwise tagwise)"
             raise StoreUnavailable(f"Cannot open the store at {where} (TAGWISE_DATABASE_URL): {reason}") from None
         if migrate:  # a process that trains must be able to save models: find out now, not after a training
             ctx._check_model_store()

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tagwise.core.context import Context
-from tagwise.core.models import artifact_dir, delete_folders, remove_unused, require_model
+from tagwise.core.models import artifact_dir, delete_folders, located, remove_unused, require_model
 from tagwise.core.projects import require
 from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
 from tagwise.core.validation import check_name
@@ -35,7 +35,7 @@ def served_model(ctx: Context, conn, project: dict[str, Any], deployment: dict[s
     """
     model = records.get_model_ref(conn, project["id"], deployment["model_label"])
     if model is not None and model["model_id"] == deployment["model_id"]:
-        return model["model_id"], Path(model["artifact"])
+        return model["model_id"], located(ctx, project, model)
     kept = artifact_dir(ctx, project["name"], deployment["model_id"])
     if (kept / "manifest.json").is_file():
         return deployment["model_id"], kept

@@ -18,6 +18,16 @@ def artifact_dir(ctx: Context, project_name: str, model_id: str) -> Path:
     return ctx.models_dir / project_name / model_id
 
 
+def located(ctx: Context, project: dict[str, Any], model: dict[str, Any]) -> Path:
+    """Where a trained model's folder is: the path recorded at training, or, when nothing is there,
+    the model store's own place for it. Older versions recorded a path relative to the folder the
+    server was started from; a store restored on another host or path points elsewhere too."""
+    recorded = Path(model["artifact"])
+    if recorded.is_absolute() and (recorded / "manifest.json").is_file():
+        return recorded
+    return artifact_dir(ctx, project["name"], model["model_id"])
+
+
 def remove_unused(ctx: Context, conn, project: dict[str, Any], model_ids: set[str]) -> list[Path]:
     """Of ``model_ids``, those no trained model or deployment of the project refers to any more:
     forgotten by the predictor cache; returns their folders, for the caller to delete once its
@@ -59,7 +69,7 @@ def delete(ctx: Context, project_name: str, label: str) -> None:
             raise Conflict(f"The model {label} is deployed as {', '.join(users)}; delete or redeploy those deployments first.")
         records.delete_model(conn, project["id"], label)
     ctx.predictors.forget(model["model_id"])
-    shutil.rmtree(Path(model["artifact"]), ignore_errors=True)
+    shutil.rmtree(located(ctx, project, model), ignore_errors=True)
 
 
 def describe(model: dict[str, Any]) -> dict[str, Any]:
