@@ -15,7 +15,7 @@ from tagwise import __version__, studio
 from tagwise.api import errors, openapi
 from tagwise.api.limits import BodyLimit
 from tagwise.api.ratelimit import RateLimiter
-from tagwise.api.routes import analyze, blobs, deployments, keys, models, projects, training
+from tagwise.api.routes import analyze, blobs, deployments, health, keys, models, projects, training
 from tagwise.core import deployments as deployments_core
 from tagwise.core.context import Context
 from tagwise.jobs.runner import JobRunner
@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
 
     app.add_middleware(errors.UnexpectedErrors)  # added last, so it wraps the other middleware too
 
-    for module in (projects, training, models, deployments, analyze, blobs, keys):
+    for module in (projects, training, models, deployments, analyze, blobs, keys, health):
         app.include_router(module.router)
     app.include_router(studio.router)  # the web studio at /studio (serves its own static assets)
     openapi.install(app)

@@ -65,3 +65,8 @@ def test_an_unreachable_store_is_a_503_envelope_with_retry_after_and_few_log_lin
     assert not [r for r in outage if r.exc_info], "a store outage is not a bug: no traceback"
     assert 1 <= len(outage) <= 4, [r.getMessage() for r in outage]
     assert len(back) == 1 and back[0].levelno == logging.INFO
+
+
+def test_health_needs_no_key_and_says_the_store_answers(client):
+    response = client.get("/health", headers={"Ocp-Apim-Subscription-Key": ""})
+    assert response.status_code == 200 and response.json()["status"] == "ok"

@@ -69,8 +69,12 @@ def test_a_postgresql_outage_mid_training_does_not_wedge_the_project(tmp_path, d
         private_postgres.go_down()
         down_at = time.monotonic()
         during = [client.get(job_url), client.post(f"{A}/bank/:train", params=V, json={"modelLabel": "m2", "trainingConfigVersion": "linear"})]
+        health_during = httpx.get(f"{server.url}/health", timeout=30)  # what a load balancer sees (no key)
         time.sleep(max(0.0, down_at + OUTAGE_S - time.monotonic()))
         private_postgres.come_back()
+        assert health_during.status_code == 503 and health_during.json()["status"] == "unavailable"
+        wait_for(lambda: httpx.get(f"{server.url}/health", timeout=30).status_code == 200, timeout=30,
+                 message="/health did not answer 200 once the store was back")
 
         for answer in during:
             assert answer.status_code == 503, answer.text
