@@ -67,3 +67,20 @@ def test_a_claimed_process_that_exited_unreaped_is_dead():
         assert not _dead({"claimed_by": f"{socket.gethostname()}:{os.getpid()}"}, lease_s=60)
     finally:
         zombie.wait()
+
+
+def test_a_training_stays_claimed_by_its_runner_so_no_other_runner_sweeps_it(ctx, banking):
+    # it was claimed by its child's pid: when the child ended during a store outage, another runner on the
+    # host swept the job ("its process is gone") before its own runner could record how it ended
+    import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"]))
+    runner = JobRunner(ctx, poll_s=0.05)
+    runner.start()
+    try:
+        job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "ensemble"})
+        runner.notify()
+        wait_for(lambda: runner._child)
+        assert jobs.get(ctx, job["id"], "train")["claimed_by"] == f"{socket.gethostname()}:{os.getpid()}"
+        JobRunner(ctx).recover()  # another runner's sweep on this host
+        assert jobs.get(ctx, job["id"], "train")["status"] == "running"
+    finally:
+        runner.stop()

@@ -100,6 +100,24 @@ def parent_pid(pid: int) -> int:
     return int(stat.rsplit(")", 1)[1].split()[1])
 
 
+def claimant(job: dict) -> int:
+    """The process id a running job is claimed by (its runner: a server or worker process)."""
+    return int((job["claimed_by"] or ":0").rpartition(":")[2])
+
+
+def training_child(runner_pid: int) -> int | None:
+    """The training process a runner started (its child running ``tagwise.jobs.train``), if any."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if parent_pid(int(entry.name)) == runner_pid and b"tagwise.jobs.train" in (entry / "cmdline").read_bytes():
+                return int(entry.name)
+        except (OSError, ValueError, IndexError):  # it ended meanwhile
+            continue
+    return None
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

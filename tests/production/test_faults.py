@@ -19,7 +19,7 @@ from tagwise.storage import records
 from tests.api.conftest import SINGLE, A, V, project_file
 from tests.conftest import DATASETS, read_jsonl
 from tests.production.conftest import KEY
-from tests.production.procs import HEADER, alive, environment, parent_pid, start_server, start_worker, wait_for
+from tests.production.procs import HEADER, alive, claimant, environment, parent_pid, start_server, start_worker, training_child, wait_for
 
 FAST_SWEEP = {"TAGWISE_JOB_HEARTBEAT_S": "0.3"}
 
@@ -40,12 +40,12 @@ def test_worker_killed_mid_training_fails_the_job_and_lists_no_model(tmp_path, d
         import_project(ctx, "bank", project_file("bank", SINGLE, banking_rows(40)))
         job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"})
 
-        def training_child() -> int | None:  # the job runs in a child of one worker, and is fitting
+        def fitting() -> int | None:  # the job runs in a child of one worker, and is fitting
             state = jobs.get(ctx, job["id"], "train")
-            pid = int((state["claimed_by"] or ":0").rpartition(":")[2])
-            return pid if state["percent"] >= 5 and pid not in {w.pid for w in workers} and alive(pid) else None
+            child = training_child(claimant(state)) if state["status"] == "running" else None
+            return child if state["percent"] >= 5 and child and alive(child) else None
 
-        child = wait_for(training_child, timeout=60, message="training never started")
+        child = wait_for(fitting, timeout=60, message="training never started")
         owner = next(w for w in workers if w.pid == parent_pid(child))
         os.kill(owner.pid, signal.SIGKILL)  # the worker dies; its training child must not go on alone
         final = wait_for(lambda: (j := jobs.get(ctx, job["id"], "train"))["status"] in jobs.TERMINAL and j, timeout=30,

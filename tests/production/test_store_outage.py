@@ -20,7 +20,7 @@ from tagwise.core.documents import import_project
 from tagwise.settings import Settings
 from tests.api.conftest import SINGLE, A, V, project_file
 from tests.production.conftest import KEY
-from tests.production.procs import HEADER, environment, start_server, wait_for
+from tests.production.procs import HEADER, claimant, environment, start_server, training_child, wait_for
 from tests.production.test_faults import banking_rows
 from tests.storage import pg
 
@@ -60,8 +60,7 @@ def test_a_postgresql_outage_mid_training_does_not_wedge_the_project(tmp_path, d
 
         def fitting() -> int | None:  # the training child's pid, once it reports progress from inside the fit
             job = jobs.get(ctx, job_id, "train")
-            pid = int((job["claimed_by"] or ":0").rpartition(":")[2])
-            return pid if job["percent"] >= 9 and pid != server.pid else None
+            return training_child(claimant(job)) if job["status"] == "running" and job["percent"] >= 9 else None
 
         child = wait_for(fitting, timeout=60, message="the training never started fitting")
         log_lines_before = len(server.log().splitlines())

@@ -4,8 +4,9 @@ Training jobs run one at a time in a child process (so a crash or a cancel canno
 the server, and the API stays responsive); analyze jobs run on a small thread pool.
 Any number of runners share one store: each job is claimed exactly once
 (``records.claim_jobs``). Every ``job_heartbeat_s`` a runner records that its running jobs
-are alive and sweeps up jobs whose process died: on this host, a claimed process that no
-longer exists; elsewhere, a job with no heartbeat for ``job_lease_s``. Training left that way
+are alive and sweeps up jobs whose process died: on this host, a job whose claiming process
+(the runner; a training's child dies with it) no longer exists; elsewhere, a job with no
+heartbeat for ``job_lease_s``. Training left that way
 fails with a reason (its model was never recorded, so nothing half-written is listed);
 analysis goes back to the queue and runs again from its stored input.
 
@@ -217,11 +218,9 @@ class JobRunner:
         reader = threading.Thread(target=lambda: stderr_chunks.append(child.stderr.read()), daemon=True)
         reader.start()
         try:
-            def record_pid() -> None:
-                with self.ctx.db.write() as conn:
-                    records.update_job(conn, job_id, {"claimed_by": f"{socket.gethostname()}:{child.pid}"})
-
-            self._until_stored(record_pid)
+            # the job stays claimed by this runner's process (not the child's): while it lives it
+            # records how the child ended, even after a store outage, and no sweep takes the job;
+            # if it dies, the child dies with it (parent-death signal) and the sweep fails the job
             log.info("training job %s started (process %s)", job_id, child.pid)
             started = time.monotonic()
             reason = self._watch_training(job_id, child)
