@@ -83,9 +83,9 @@ def test_a_postgresql_outage_mid_training_does_not_wedge_the_project(tmp_path, d
 
         final = wait_for(lambda: (s := client.get(job_url)).status_code == 200 and s.json()["status"] in jobs.TERMINAL and s.json(),
                          timeout=40, interval=0.3, message="the training stayed running after the store came back")
-        assert final["status"] in ("succeeded", "failed"), final
-        if final["status"] == "failed":
-            assert final["errors"] and final["errors"][0]["message"], final
+        # the model was saved during or after the outage: its end is recorded once the store is back
+        # (it was lost when the training finished while the store was away: failed, an orphan folder)
+        assert final["status"] == "succeeded", final
         wait_for(lambda: process_state(child) is None, timeout=10, message=f"the training process is {process_state(child)} (never reaped)")
 
         outage_log = server.log().splitlines()[log_lines_before:]

@@ -17,7 +17,7 @@ from tagwise.core.models import artifact_dir, delete_folders, remove_unused
 from tagwise.core.projects import require
 from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
 from tagwise.core.validation import MULTI, check_name
-from tagwise.errors import Conflict, InvalidArgument
+from tagwise.errors import Conflict, InvalidArgument, store_unavailable
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -86,6 +86,7 @@ def parse_options(body: Any) -> dict[str, Any]:
     return {"modelLabel": label, "trainingConfigVersion": version, "requestedVersion": version_name, "evaluationOptions": evaluation}
 
 
+RECORD_RETRY_S = 120.0  # how long a finished training waits for the store to record its model
 NON_ENGLISH_SHARE = 0.2  # of training documents declaring another language: train with the multilingual encoder
 ENGLISH_WORD_SHARE = 0.12  # below this share of common English words the texts do not look English
 
@@ -240,30 +241,45 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
                 "trainedAt": iso(trained_at), "trainDocuments": len(train), "testDocuments": len(test)}
     save_model(model, artifact, metadata)
     duration = time.monotonic() - started
-    with ctx.db.write() as conn:
-        current = records.get_job(conn, job_id)
-        if current is None or current["cancel_requested"]:
-            shutil.rmtree(artifact, ignore_errors=True)
-            return
-        project_now = records.get_project(conn, project["name"])
-        # SQLite may give a deleted project's id to the next one: the creation time tells them apart
-        if project_now is None or (project_now["id"], project_now["created_at"]) != (project["id"], project["created_at"]):
-            shutil.rmtree(artifact, ignore_errors=True)
-            raise InvalidArgument(f"The project {project['name']} was deleted while training.")
-        previous = records.get_model_ref(conn, project["id"], options["modelLabel"])
-        records.upsert_model(conn, project["id"], {
-            "label": options["modelLabel"], "model_id": model_id, "recipe": options["trainingConfigVersion"],
-            "config_version": options["trainingConfigVersion"], "trained_at": trained_at, "duration_s": duration,
-            "artifact": str(artifact), "evaluation": summary, "evaluation_results": results,
-        })
-        records.update_project(conn, project["id"], {"last_trained_at": trained_at})
-        result = dict(job["result"] or {}, modelId=model_id)
-        warnings = [{"code": "TrainingDataWarning", "message": note} for note in notes]
-        records.update_job(conn, job_id, {"status": "succeeded", "percent": 100, "finished_at": utcnow(), "result": result,
-                                          "warnings": warnings})
-        # the label's previous model, unless a deployment still serves it (until it is deployed again)
-        unused = remove_unused(ctx, conn, project, {previous["model_id"]} if previous else set())
-    delete_folders(unused)
+
+    def record() -> None:
+        with ctx.db.write() as conn:
+            current = records.get_job(conn, job_id)
+            if current is None or current["cancel_requested"]:
+                shutil.rmtree(artifact, ignore_errors=True)
+                return
+            project_now = records.get_project(conn, project["name"])
+            # SQLite may give a deleted project's id to the next one: the creation time tells them apart
+            if project_now is None or (project_now["id"], project_now["created_at"]) != (project["id"], project["created_at"]):
+                shutil.rmtree(artifact, ignore_errors=True)
+                raise InvalidArgument(f"The project {project['name']} was deleted while training.")
+            previous = records.get_model_ref(conn, project["id"], options["modelLabel"])
+            records.upsert_model(conn, project["id"], {
+                "label": options["modelLabel"], "model_id": model_id, "recipe": options["trainingConfigVersion"],
+                "config_version": options["trainingConfigVersion"], "trained_at": trained_at, "duration_s": duration,
+                "artifact": str(artifact), "evaluation": summary, "evaluation_results": results,
+            })
+            records.update_project(conn, project["id"], {"last_trained_at": trained_at})
+            result = dict(job["result"] or {}, modelId=model_id)
+            warnings = [{"code": "TrainingDataWarning", "message": note} for note in notes]
+            records.update_job(conn, job_id, {"status": "succeeded", "percent": 100, "finished_at": utcnow(), "result": result,
+                                              "warnings": warnings})
+            # the label's previous model, unless a deployment still serves it (until it is deployed again)
+            unused = remove_unused(ctx, conn, project, {previous["model_id"]} if previous else set())
+        delete_folders(unused)
+
+    # the model is saved; a store that is away for a while (a PostgreSQL restart or failover) must not
+    # lose it: the end is recorded once the store answers again, for up to RECORD_RETRY_S
+    deadline = time.monotonic() + RECORD_RETRY_S
+    while True:
+        try:
+            return record()
+        except Exception as exc:
+            if not store_unavailable(exc) or time.monotonic() > deadline:
+                if store_unavailable(exc):  # never recorded: the folder would be an orphan
+                    shutil.rmtree(artifact, ignore_errors=True)
+                raise
+            time.sleep(2.0)
 
 
 def describe_job(job: dict[str, Any]) -> dict[str, Any]:
