@@ -63,7 +63,8 @@ def test_append_keeps_existing_and_replaces_same_location(cli, bank, tmp_path):
     changed = dict(bank.train[0], text="changed text")
     new = {"id": "new-1", "text": "brand new", "labels": bank.train[0]["labels"], "split": "test"}
     extra = write_jsonl(tmp_path / "extra.jsonl", [changed, new])
-    ok(cli("import", "bank", str(extra), "--append"))
+    said = ok(cli("import", "bank", str(extra), "--append")).stdout
+    assert said.startswith(f"imported 2 documents into bank (it now holds {len(bank.train) + 1:,}: ")  # it said the total
     docs = {d["location"]: d for d in exported(cli, tmp_path, "bank")["assets"]["documents"]}
     assert len(docs) == len(bank.train) + 1
     assert docs[changed["id"]]["text"] == "changed text"

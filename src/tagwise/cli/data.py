@@ -102,6 +102,7 @@ def import_(
             if split is not None:
                 for doc in docs:
                     doc.dataset = doc.dataset or split.value.capitalize()
+            read = len(docs)
             if append and project is not None:
                 bar.update(task, description="reading existing documents")
                 existing, existing_meta = formats.azure_docs(be.export_project(name))
@@ -122,8 +123,9 @@ def import_(
         err().print(f"note: a location cannot hold '/' or '\\': {renamed[0]}{more}", markup=False)
     tagged = [d for d in docs if d.labels is not None]
     counts = {s: sum(1 for d in tagged if d.dataset == s) for s in ("Train", "Test")}
+    holds = f"it now holds {len(docs):,}: " if len(docs) != read else ""  # --append: the project's total, not this import's
     out().print(
-        f"imported {len(docs):,} documents into {name} ({len(body['assets']['classes'])} classes; "
+        f"imported {read:,} documents into {name} ({holds}{len(body['assets']['classes'])} classes; "
         f"{len(tagged):,} tagged: {counts['Train']:,} train, {counts['Test']:,} test, "
         f"{len(tagged) - counts['Train'] - counts['Test']:,} unassigned; {len(docs) - len(tagged):,} untagged)",
         markup=False,

@@ -72,7 +72,7 @@ def serve(
 
         Context.open(settings).close()
     where = f"http://{settings.host}:{settings.port}"
-    typer.echo(f"tagwise listening on {where}  (data: {settings.data_dir.resolve()}, API docs: {where}/docs)")
+    typer.echo(f"tagwise listening on {where}  (studio: {where}/studio, API docs: {where}/docs, data: {settings.data_dir.resolve()})")
     if generated:
         typer.echo(f"Generated API key (kept in {settings.data_dir / 'api-key'}): {key}")
     else:

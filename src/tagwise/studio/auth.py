@@ -57,7 +57,8 @@ def sign_in_key(request: Request, given: str) -> keys.ApiKey:
     """The authoring key ``given`` belongs to; a wrong, revoked or runtime key is refused."""
     key = keys.verify(request.app.state.ctx, (given or "").strip()) if given and given.strip() else None
     if key is None:
-        raise Unauthorized("That is not an API key of this server. The first key is printed at start-up and kept in <data dir>/api-key.")
+        raise Unauthorized("That is not an API key of this server: use the one set in TAGWISE_API_KEY, or the one tagwise "
+                           "generated at its first start (kept in <data dir>/api-key).")
     if key.role != keys.AUTHORING:
         raise Forbidden("That is a runtime key: it can only classify. Sign in to the studio with an authoring key.")
     return key
