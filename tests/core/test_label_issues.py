@@ -5,6 +5,8 @@ Every test runs on SQLite and on a real PostgreSQL (``ctx`` in ``tests/core/conf
 
 from __future__ import annotations
 
+import numpy as np
+
 from tagwise.core import label_issues, tagging
 
 SINGLE = "CustomSingleLabelClassification"
@@ -21,4 +23,16 @@ def test_label_issues_find_a_planted_mistake(ctx, banking):
     assert result.checked == len(rows) and result.folds == 5
     found = {i.location: i for i in result.issues}
     assert planted in found and found[planted].suggested == rows[0]["labels"]
+    assert found[planted].snippet == " ".join(rows[0]["text"].split())[:160]  # to judge it without opening it
     assert label_issues.label_issues(ctx, "bank") is result
+
+
+def test_a_suggestion_weighs_each_class_by_how_confident_the_folds_are_about_it():
+    # a skewed project: the folds give "big" 0.8 to almost everything; a document tagged "big" whose
+    # "small" probability (0.45) is far above what "small" documents usually get (0.3) belongs to "small"
+    from tagwise.core.label_issues import suggest
+
+    proba = np.array([[0.8, 0.2]] * 8 + [[0.7, 0.3]] * 2 + [[0.55, 0.45]])
+    labels = np.array([0] * 8 + [1] * 2 + [0])
+    assert suggest(proba, labels)[-1] == 1  # the plain argmax said "big"
+    assert list(suggest(proba, labels)[:8]) == [0] * 8

@@ -155,7 +155,7 @@ def test_studio_journey(page, server, tmp_path):
     issues = page.locator("#issue-table tbody tr")
     assert issues.count() >= 1
     screenshot(page, "10-label-issues")
-    first_issue = issues.first.locator("td").first.inner_text()
+    first_issue = issues.first.locator("td a").first.inner_text()  # the location (the cell also holds a snippet)
     issues.first.get_by_role("button", name="Use suggestion").click()
     expect(page.locator("#issue-table tbody tr", has_text=first_issue)).to_contain_text("fixed")
 

@@ -231,6 +231,9 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
     summary["tagwise"]["trainDocumentsPerClass"] = {label: trained_on.get(label, 0) for label in labels}
     if not multi:  # the project's abstain threshold the evaluation was scored at (None below it counts as wrong)
         summary["tagwise"]["confidenceThreshold"] = threshold
+        # what always answering the test set's commonest class would score: the bar a skewed project's model must clear
+        commonest, count = Counter(y(test)).most_common(1)[0]
+        summary["tagwise"]["majorityBaseline"] = {"class": commonest, "accuracy": count / len(test)}
     results = per_document_results(project, test, [p.labels for p in predicted])
     progress(95)
 

@@ -14,6 +14,15 @@ def metrics(model: dict[str, Any]) -> dict[str, Any]:
     return summary.get("customMultiLabelClassificationEvaluation") or summary.get("customSingleLabelClassificationEvaluation") or {}
 
 
+def never_predicted(model: dict[str, Any]) -> list[str]:
+    """Classes the test set has that the model never chose: a model can score well on a skewed
+    project by answering its biggest class every time."""
+    per_class = metrics(model).get("classes", {})
+    return sorted(name for name, m in per_class.items()
+                  if m.get("truePositiveCount", 0) + m.get("falseNegativeCount", 0) > 0
+                  and m.get("truePositiveCount", 0) + m.get("falsePositiveCount", 0) == 0)
+
+
 def class_rows(model: dict[str, Any], counts: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
     """One row per class: Train/Test counts, precision, recall, F1, false positives and negatives."""
     per_class = metrics(model).get("classes", {})

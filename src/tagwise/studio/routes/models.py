@@ -71,6 +71,7 @@ def evaluate(request: Request, project: str, model: str | None = None, norm: int
     view = {}
     if trained is not None:
         view = {"metrics": views.metrics(trained), "rows": views.class_rows(trained, details["counts"]),
+                "never_predicted": views.never_predicted(trained),
                 "confusion": views.confusion(trained, bool(norm)), "label_confusion": views.label_confusion(trained),
                 "extra": (trained["evaluation"] or {}).get("tagwise", {})}
     issues = label_issues.label_issues(context(request), project)
