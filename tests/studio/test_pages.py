@@ -171,3 +171,16 @@ def test_evaluation_shows_the_majority_baseline_and_classes_never_chosen(studio,
         "rare": {"truePositiveCount": 0, "falsePositiveCount": 0, "falseNegativeCount": 2},
         "absent": {"truePositiveCount": 0, "falsePositiveCount": 0, "falseNegativeCount": 0}}}}}
     assert views.never_predicted(crafted) == ["rare"]  # "absent" has no test documents to miss
+
+
+def test_a_finished_training_says_how_it_went_and_the_recipes_say_what_they_are(studio, banking):
+    # the page said only "succeeded 100%": the scores were a click away, the recipes bare names
+    ctx = studio.ctx
+    tagging.create_project(ctx, "bank", SINGLE, "en")
+    tagging.add_documents(ctx, "bank", [{"location": r["id"], "text": r["text"], "labels": r["labels"]} for r in banking["train"]])
+    assert "linear: word and character TF-IDF" in studio.get("/studio/p/bank/train").text
+    job = training.start(ctx, "bank", {"modelLabel": "m", "trainingConfigVersion": "linear"})
+    training.run(ctx, job["id"], lambda _: None)
+    page = studio.get(f"/studio/p/bank/train/{job['id']}").text
+    assert re.search(r'id="job-scores">On 30 test documents: accuracy \d+\.\d% \(always answering \w+: 16\.7%\), macro F1 \d+\.\d%\.', page)
+    assert studio.get(f"/studio/p/bank/train/{job['id']}.json").json()["scores"].startswith("On 30 test documents")

@@ -17,13 +17,23 @@ MAX_TRY_CHARS = 5_000
 
 # -- train ------------------------------------------------------------------------------------
 
+# what each recipe is, for the Train page's choice (docs/models.md has the measurements)
+RECIPE_NOTES = {
+    "auto": "fits linear, then ensemble if time allows, keeps the better by cross-validation",
+    "linear": "word and character TF-IDF: trains in seconds, classifies fastest",
+    "embedding": "sentence embeddings: knows synonyms and paraphrases",
+    "ensemble": "both together: usually the most accurate, about 1,000 texts/s",
+    "2022-05-01": "Azure's config version name: the default recipe",
+}
+
+
 @router.get("/p/{project}/train", response_class=HTMLResponse)
 def train_page(request: Request, project: str, _s: Session = Depends(require_session)) -> Response:
     record = projects.get(context(request), project)
     history = jobs.list_for(context(request), "train", project)[::-1][:20]
     existing = models.list_all(context(request), project)
     return render(request, "train.html", project=record, nav="train", jobs=history, recipes=list(training.config_versions()),
-                  default_label=f"model-{len(existing) + 1}")
+                  notes=RECIPE_NOTES, default_label=f"model-{len(existing) + 1}")
 
 
 @router.post("/p/{project}/train")
@@ -39,20 +49,41 @@ def start_training(request: Request, project: str, label: str = Form(""), recipe
 @router.get("/p/{project}/train/{job_id}.json")
 def job_status(request: Request, project: str, job_id: str, _s: Session = Depends(require_session)) -> dict:
     """What the progress page polls."""
-    return _job_state(jobs.get(context(request), job_id, "train", project))
+    ctx = context(request)
+    return _job_state(ctx, project, jobs.get(ctx, job_id, "train", project))
 
 
 @router.get("/p/{project}/train/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, project: str, job_id: str, _s: Session = Depends(require_session)) -> Response:
-    record = projects.get(context(request), project)
-    job = jobs.get(context(request), job_id, "train", project)
-    return render(request, "job.html", project=record, nav="train", job=job, state=_job_state(job))
+    ctx = context(request)
+    record = projects.get(ctx, project)
+    job = jobs.get(ctx, job_id, "train", project)
+    return render(request, "job.html", project=record, nav="train", job=job, state=_job_state(ctx, project, job))
 
 
-def _job_state(job: dict) -> dict:
+def _job_state(ctx, project: str, job: dict) -> dict:
     return {"status": job["status"], "percent": 100 if job["status"] == "succeeded" else int(job["percent"] or 0),
             "done": job["status"] in jobs.TERMINAL, "modelLabel": job["payload"]["modelLabel"],
-            "errors": [e.get("message", "") for e in job["errors"] or []]}
+            "errors": [e.get("message", "") for e in job["errors"] or []],
+            "scores": _scores(ctx, project, job) if job["status"] == "succeeded" else "",
+            "warnings": [w.get("message", "") for w in job["warnings"] or []]}
+
+
+def _scores(ctx, project: str, job: dict) -> str:
+    """The headline of a finished training's evaluation, so the page says how it went."""
+    try:
+        model = models.get(ctx, project, job["payload"]["modelLabel"])
+    except TagwiseError:  # deleted since
+        return ""
+    if model["model_id"] != (job["result"] or {}).get("modelId"):
+        return ""  # retrained since: the evaluation is another model's
+    body, extra = views.metrics(model), (model["evaluation"] or {}).get("tagwise", {})
+    parts = [f"micro F1 {body.get('microF1', 0):.1%}", f"macro F1 {body.get('macroF1', 0):.1%}"]
+    if extra.get("accuracy") is not None and "customSingleLabelClassificationEvaluation" in (model["evaluation"] or {}):
+        parts[0] = f"accuracy {extra['accuracy']:.1%}"
+        if baseline := extra.get("majorityBaseline"):
+            parts[0] += f" (always answering {baseline['class']}: {baseline['accuracy']:.1%})"
+    return f"On {extra.get('testDocuments', '?')} test documents: " + ", ".join(parts) + "."
 
 
 @router.post("/p/{project}/train/{job_id}/cancel")

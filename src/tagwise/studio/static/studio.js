@@ -151,6 +151,10 @@
         if (s.done) {
           var cancel = document.getElementById("cancel-form");
           if (cancel) cancel.hidden = true;
+          document.getElementById("job-scores").textContent = s.scores || "";
+          var warnings = document.getElementById("job-warnings");
+          warnings.textContent = "";
+          (s.warnings || []).forEach(function (m) { var p = document.createElement("p"); p.className = "warning"; p.textContent = m; warnings.appendChild(p); });
           if (s.status === "succeeded") { document.getElementById("job-done").hidden = false; document.getElementById("open-evaluation").focus(); }
           return;
         }
