@@ -184,3 +184,11 @@ def test_a_finished_training_says_how_it_went_and_the_recipes_say_what_they_are(
     page = studio.get(f"/studio/p/bank/train/{job['id']}").text
     assert re.search(r'id="job-scores">On 30 test documents: accuracy \d+\.\d% \(always answering \w+: 16\.7%\), macro F1 \d+\.\d%\.', page)
     assert studio.get(f"/studio/p/bank/train/{job['id']}.json").json()["scores"].startswith("On 30 test documents")
+
+
+def test_a_class_never_chosen_has_no_precision_rather_than_zero():
+    crafted = {"evaluation": {"customSingleLabelClassificationEvaluation": {"classes": {
+        "rare": {"truePositiveCount": 0, "falsePositiveCount": 0, "falseNegativeCount": 2, "precision": 0.0, "recall": 0.0, "f1": 0.0},
+        "big": {"truePositiveCount": 9, "falsePositiveCount": 2, "falseNegativeCount": 0, "precision": 0.818, "recall": 1.0, "f1": 0.9}}}}}
+    rows = {r["name"]: r for r in views.class_rows(crafted, {})}
+    assert rows["rare"]["precision"] is None and rows["rare"]["recall"] == 0.0 and rows["big"]["precision"] == 0.818

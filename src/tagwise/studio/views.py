@@ -30,8 +30,10 @@ def class_rows(model: dict[str, Any], counts: dict[str, dict[str, int]]) -> list
     rows = []
     for name in names:
         m = per_class.get(name, {})
+        chosen = m.get("truePositiveCount", 0) + m.get("falsePositiveCount", 0)
         rows.append({"name": name, "train": counts.get(name, {}).get("train", 0), "test": counts.get(name, {}).get("test", 0),
-                     "precision": m.get("precision"), "recall": m.get("recall"), "f1": m.get("f1"),
+                     # never chosen: its precision is undefined (0 of 0), not 0%
+                     "precision": m.get("precision") if chosen or not m else None, "recall": m.get("recall"), "f1": m.get("f1"),
                      "fp": m.get("falsePositiveCount", 0), "fn": m.get("falseNegativeCount", 0)})
     return sorted(rows, key=lambda r: (r["f1"] if r["f1"] is not None else 2, r["name"]))
 
