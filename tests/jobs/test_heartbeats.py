@@ -15,7 +15,7 @@ from tagwise.jobs.runner import JobRunner, _dead
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 from tests.api.conftest import SINGLE, project_file
-from tests.jobs.test_runner import dead_pid, wait_for
+from tests.jobs.test_runner import dead_pid, training_in_a_runner, wait_for
 
 
 def test_a_job_on_another_host_is_dead_only_after_its_lease(ctx, banking):
@@ -72,15 +72,7 @@ def test_a_claimed_process_that_exited_unreaped_is_dead():
 def test_a_training_stays_claimed_by_its_runner_so_no_other_runner_sweeps_it(ctx, banking):
     # it was claimed by its child's pid: when the child ended during a store outage, another runner on the
     # host swept the job ("its process is gone") before its own runner could record how it ended
-    import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"]))
-    runner = JobRunner(ctx, poll_s=0.05)
-    runner.start()
-    try:
-        job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "ensemble"})
-        runner.notify()
-        wait_for(lambda: runner._child)
+    with training_in_a_runner(ctx, banking, "ensemble") as (job, _child):
         assert jobs.get(ctx, job["id"], "train")["claimed_by"] == f"{socket.gethostname()}:{os.getpid()}"
         JobRunner(ctx).recover()  # another runner's sweep on this host
         assert jobs.get(ctx, job["id"], "train")["status"] == "running"
-    finally:
-        runner.stop()

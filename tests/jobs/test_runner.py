@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from tagwise.core import jobs, training
 from tagwise.core.context import Context
@@ -37,18 +39,24 @@ def dead_pid() -> int:
     return process.pid
 
 
-def test_killed_training_process_fails_the_job(ctx, banking):
+@contextmanager
+def training_in_a_runner(ctx, banking, recipe: str = "linear") -> Iterator[tuple[dict, subprocess.Popen]]:
+    """A runner of this process training project ``bank``: yields the job and its training child; stops the runner after."""
     import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"]))
     runner = JobRunner(ctx, poll_s=0.05)
     runner.start()
     try:
-        job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"})
+        job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": recipe})
         runner.notify()
-        child = wait_for(lambda: runner._child)
-        os.kill(child.pid, signal.SIGKILL)
-        final = wait_for(lambda: (j := jobs.get(ctx, job["id"], "train"))["status"] in jobs.TERMINAL and j)
+        yield job, wait_for(lambda: runner._child)
     finally:
         runner.stop()
+
+
+def test_killed_training_process_fails_the_job(ctx, banking):
+    with training_in_a_runner(ctx, banking) as (job, child):
+        os.kill(child.pid, signal.SIGKILL)
+        final = wait_for(lambda: (j := jobs.get(ctx, job["id"], "train"))["status"] in jobs.TERMINAL and j)
     assert final["status"] == "failed"
     assert "ended unexpectedly" in final["errors"][0]["message"]
     with ctx.db.read() as conn:
