@@ -68,3 +68,11 @@ def test_a_database_the_user_cannot_create_tables_in_is_one_line_saying_what_to_
         pg.drop_database(url)
         with psycopg.connect(pg.url(), autocommit=True) as conn:
             conn.execute("DROP ROLE IF EXISTS tagwise_plain")
+
+
+def test_a_new_sqlite_store_is_readable_by_its_owner_only(tmp_path):
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+
+    Context.open(Settings(data_dir=tmp_path / "data", api_key="k")).close()
+    assert (tmp_path / "data" / "tagwise.db").stat().st_mode & 0o777 == 0o600  # it was 0644: all documents

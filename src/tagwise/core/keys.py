@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -26,6 +27,7 @@ from tagwise.errors import InvalidArgument, NotFound
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
+log = logging.getLogger(__name__)
 AUTHORING = "authoring"
 RUNTIME = "runtime"
 ROLES = (AUTHORING, RUNTIME)
@@ -75,6 +77,7 @@ def create(ctx: Context, name: Any, role: Any, rate_limit_per_minute: Any = None
     }
     with ctx.db.write() as conn:
         records.insert_api_key(conn, values)
+    log.info("API key %s (%r, %s, prefix %s) created", values["id"], values["name"], role, values["prefix"])
     return values, secret
 
 
@@ -90,6 +93,7 @@ def revoke(ctx: Context, key_id: str) -> None:
             raise NotFound(f"The API key {key_id} could not be found.", target="keyId")
         records.revoke_api_key(conn, key_id)
     _verified.clear()
+    log.info("API key %s (%r) revoked", key_id, key["name"])
 
 
 def verify(ctx: Context, given: str) -> ApiKey | None:

@@ -36,6 +36,10 @@ class Database:
         if self.is_sqlite:
             path = url.removeprefix("sqlite:///")
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if path != ":memory:" and not Path(path).exists():
+                # every document and the keys' hashes: readable by its owner only, as the api-key file is
+                # (SQLite gives its -wal and -shm files the same mode)
+                Path(path).touch(mode=0o600)
             self.reader = _sqlite_engine(url, immediate=False)
             self.writer = _sqlite_engine(url, immediate=True)
         else:
