@@ -124,6 +124,10 @@ def test_scikit_learn_tools_work_with_any_label_type(tmp_path):
     names = ["card", "card", "card", "card", "fx", "fx", "fx", "fx"] * 5
     assert cross_val_predict(TextClassifier(recipe="linear"), texts, names, cv=2, method="predict_proba").shape == (40, 2)
     assert get_scorer("roc_auc")(TextClassifier(recipe="linear").fit(texts, names), texts, names) == 1.0
+    # whole numbers sort as numbers, with the probability columns: '11' came before '2'
+    many = TextClassifier(recipe="linear").fit([f"word{i % 12} text {i % 12}" for i in range(240)], [i % 12 for i in range(240)])
+    assert list(many.classes_) == list(range(12))
+    assert list(many.classes_[many.predict_proba(["word11 text 11", "word2 text 2"]).argmax(axis=1)]) == [11, 2]
     with pytest.raises(InvalidArgument, match="mix int and str"):
         TextClassifier(recipe="linear").fit(texts, [1, "fx"] * 20)
     with pytest.raises(NotFittedError):

@@ -80,8 +80,16 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def classes_(self) -> np.ndarray:
         """The labels (of the type they were given in: str, int or bool), in the order of
         :meth:`predict_proba`'s columns."""
-        decoded = [self._decode(c) for c in self._fitted().classes_]
-        return np.array(decoded, dtype=object if self._label_type() == "str" else None)
+        decoded = np.array([self._decode(c) for c in self._fitted().classes_], dtype=object if self._label_type() == "str" else None)
+        return decoded[self._order()]
+
+    def _order(self) -> np.ndarray:
+        """The model's columns in the order of ``classes_``: its classes are strings, sorted as text
+        ('11' before '2'); whole numbers come back sorted as numbers, as scikit-learn sorts them."""
+        inner = self._fitted().classes_
+        if self._label_type() != "int":
+            return np.arange(len(inner))
+        return np.argsort([int(c) for c in inner], kind="stable")
 
     @property
     def multi_label(self) -> bool:
@@ -89,8 +97,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     @property
     def thresholds_(self) -> np.ndarray | None:
-        """Per-class decision thresholds of a multi-label model (None for single-label)."""
-        return self._fitted().thresholds_
+        """Per-class decision thresholds of a multi-label model (None for single-label), in the order of ``classes_``."""
+        thresholds = self._fitted().thresholds_
+        return None if thresholds is None else np.asarray(thresholds)[self._order()]
 
     def predict(self, texts: Sequence[str]) -> list[Any] | list[list[Any]]:
         """The top label per text (single-label) or every label at or above its threshold (multi-label)."""
@@ -103,7 +112,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probabilities, one row per text, columns in the order of ``classes_``."""
-        return self._fitted().predict_proba(_texts(texts))
+        return self._fitted().predict_proba(_texts(texts))[:, self._order()]
 
     def save(self, path: str | Path) -> None:
         """Write the model as a folder (``manifest.json`` + arrays, no pickle)."""

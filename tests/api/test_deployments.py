@@ -106,3 +106,24 @@ def test_models_are_found_whatever_folder_the_server_starts_from(tmp_path, monke
     with open_client(Settings(data_dir=tmp_path / "tagwise-data", api_key=KEY)) as client:
         response = client.post(CLASSIFY.format(p="bank", d="prod"), json={"documents": [{"id": "1", "text": "my card"}]})
         assert response.status_code == 200, response.text
+
+
+def test_a_copied_data_dir_never_touches_the_original_model_folders(tmp_path, banking):
+    # the store records absolute folders: a copy (a staging server from a backup) deleting a model or a
+    # project removed the original instance's folders
+    import shutil
+
+    from tagwise.settings import Settings
+    from tests.conftest import KEY, open_client
+
+    with open_client(Settings(data_dir=tmp_path / "prod", api_key=KEY)) as client:
+        create_and_import(client, "bank", SINGLE, banking["train"])
+        train(client, "bank", "a")
+        train(client, "bank", "b")
+    shutil.copytree(tmp_path / "prod", tmp_path / "copy")
+    original = sorted(p.name for p in (tmp_path / "prod" / "models" / "bank").iterdir())
+    with open_client(Settings(data_dir=tmp_path / "copy", api_key=KEY)) as client:
+        assert client.delete(f"{A}/bank/models/a", params=V).status_code == 204
+        assert wait(client, client.delete(f"{A}/bank", params=V).headers["Operation-Location"])["status"] == "succeeded"
+    assert sorted(p.name for p in (tmp_path / "prod" / "models" / "bank").iterdir()) == original
+    assert not (tmp_path / "copy" / "models" / "bank").exists()

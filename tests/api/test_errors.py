@@ -70,3 +70,4 @@ def test_an_unreachable_store_is_a_503_envelope_with_retry_after_and_few_log_lin
 def test_health_needs_no_key_and_says_the_store_answers(client):
     response = client.get("/health", headers={"Ocp-Apim-Subscription-Key": ""})
     assert response.status_code == 200 and response.json()["status"] == "ok"
+    assert client.head("/health").status_code == 200  # load balancers that probe with HEAD

@@ -82,11 +82,18 @@ def test_a_bad_document_imports_nothing(cli, bank, tmp_path):
     assert len(exported(cli, tmp_path, "bank")["assets"]["documents"]) == len(bank.train)
 
 
-def test_a_tsv_field_is_everything_between_two_tabs(cli, tmp_path):
-    # TSV exports (SIB-200's among them) quote nothing: a text starting with a quote was refused as bad CSV,
-    # and doubled quotes were turned into single ones
-    path = tmp_path / "quotes.tsv"
-    texts = ['"Zitat" am Anfang eines Satzes', 'Allerdings ""geltende"" Regeln', "plain text"]
-    path.write_text("text\tlabels\n" + "".join(f"{t}\t{label}\n" for t, label in zip(texts, "aab", strict=True)))
+def test_a_tsv_is_read_as_pandas_and_spreadsheets_write_it(cli, tmp_path):
+    # quoted fields (an inner quote doubled, a newline inside) are one document each; reading TSV with no
+    # quoting at all split them into wrong documents without a word
+    texts = ['He said "hello" to me', "line one\nline two", "plain text"]
+    path = tmp_path / "pandas.tsv"
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh, delimiter="\t")
+        writer.writerow(["text", "labels"])
+        writer.writerows(zip(texts, "aba", strict=True))
     ok(cli("import", "q", str(path), "--kind", "single"))
     assert sorted(d["text"] for d in exported(cli, tmp_path, "q")["assets"]["documents"]) == sorted(texts)
+    raw = tmp_path / "raw.tsv"  # a raw export whose text starts with a quote: refused with its line, not misread
+    raw.write_text('text\tlabels\nplain\ta\n"Zitat" am Anfang\tb\n')
+    result = cli("import", "r", str(raw), "--kind", "single")
+    assert result.exit_code == 2 and f"{raw}:3:" in result.stderr

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tests.cli.conftest import make_cli, ok
+from tests.cli.conftest import make_cli, ok, write_jsonl
 from tests.support.live_server import live_server
 
 
@@ -110,3 +110,16 @@ def test_a_classify_that_fails_leaves_no_empty_output(deployed, bank, tmp_path):
     result = deployed.cli("classify", "bank", "nowhere", str(bank.path("queries.txt")), "-o", str(out))
     assert result.exit_code == 1 and "deployment nowhere could not be found" in result.stderr
     assert not out.exists()
+
+
+def test_a_document_longer_than_a_servers_request_limit_is_its_own_error(deployed, tmp_path):
+    # the whole run stopped ("The documents have 200 characters in all; the limit is 100 per request")
+    data = tmp_path / "data"
+    shutil.copytree(deployed.data_dir, data)
+    path = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "card " * 10}, {"id": "b", "text": "card " * 40},
+                                               {"id": "c", "text": "lost card"}])
+    with live_server(data, env={"TAGWISE_MAX_SYNC_CHARACTERS": "100"}) as server:
+        remote = make_cli({"TAGWISE_ENDPOINT": server.url, "TAGWISE_API_KEY": server.key, "TAGWISE_DATA_DIR": str(tmp_path / "unused")})
+        rows = [json.loads(line) for line in ok(remote("classify", "bank", "prod", str(path))).stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b", "c"] and rows[0]["predictions"] and rows[2]["predictions"]
+    assert "too long for one request to this server: 200 characters, it takes at most 100" in rows[1]["error"]

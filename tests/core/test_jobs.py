@@ -7,7 +7,9 @@ import sqlite3
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import StatementError
 
+from tagwise.core import jobs
 from tagwise.core.jobs import crash_reason
+from tagwise.storage import records
 
 
 def test_a_crash_reason_keeps_the_first_line_not_the_sql():
@@ -23,3 +25,18 @@ def test_a_crash_reason_keeps_the_first_line_not_the_sql():
     assert "secret_column" not in reason and "\n" not in reason
     assert crash_reason("Training", MemoryError()) == "Training failed: MemoryError"
     assert len(crash_reason("Training", ValueError("x" * 1_000))) < 350
+
+
+def test_an_analyze_job_cancelled_between_its_claim_and_its_run_ends_cancelled(ctx):
+    # its run saw "cancelling", not "running", and returned: the job stayed cancelling for good
+    from tagwise.core import analyze
+
+    body = {"analysisInput": {"documents": [{"id": "1", "text": "hello"}]},
+            "tasks": [{"kind": "CustomSingleLabelClassification", "taskName": "t", "parameters": {"projectName": "p", "deploymentName": "d"}}]}
+    job = analyze.submit(ctx, body)
+    with ctx.db.write() as conn:
+        assert records.claim_jobs(conn, "analyze", "test", 1) == [job["id"]]
+    jobs.request_cancel(ctx, job["id"])
+    assert jobs.get(ctx, job["id"], "analyze")["status"] == "cancelling"
+    analyze.run_job(ctx, job["id"])
+    assert jobs.get(ctx, job["id"], "analyze")["status"] == "cancelled"

@@ -108,6 +108,8 @@ def test_studio_writes_count_against_the_keys_rate_limit(studio):
     assert not any("limit" in flash(a.text) for a in answers[:5])
     assert "Too many requests for this key: its limit is 5 a minute" in flash(answers[5].text)
     assert sorted(p["name"] for p in _projects(studio)) == ["p0", "p1", "p2", "p3", "p4"]
+    studio.post("/studio/logout", data={"csrf": studio.csrf})  # signing out works at the limit too
+    assert "Sign in" in studio.get("/studio").text
 
 
 def test_sign_out_ends_the_session(signed_in):

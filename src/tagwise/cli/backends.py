@@ -220,7 +220,7 @@ class RemoteBackend:
         while True:
             parts = _split(documents, self.max_documents, self.max_characters)
             try:
-                results = [self.client.classify(name, deployment, part, top) for part in parts]
+                results = [self._classify_part(name, deployment, part, top) for part in parts]
                 break
             except TagwiseError as exc:
                 if not self._learn_limit(exc, parts):
@@ -228,6 +228,22 @@ class RemoteBackend:
         # Document ids are positions in the whole batch, so the parts' results just follow each other.
         return {**results[0], "documents": [d for part in results for d in part["documents"]],
                 "errors": [e for part in results for e in part["errors"]]}
+
+    def _classify_part(self, name: str, deployment: str, part: list[dict[str, str]], top: int | None) -> dict[str, Any]:
+        """One request; a single document longer than the server takes in one request becomes that
+        document's error, as a document over the per-document limit is (the others go on)."""
+        try:
+            return self.client.classify(name, deployment, part, top)
+        except TagwiseError as exc:
+            found = _CHARACTER_LIMIT.search(exc.message) if len(part) == 1 else None
+            if found is None or (self.max_characters is not None and _characters(part) <= self.max_characters):
+                raise
+            self.max_characters = int(found.group(1).replace(",", ""))
+            message = (f"Document text is too long for one request to this server: {_characters(part):,} characters, "
+                       f"it takes at most {self.max_characters:,} (TAGWISE_MAX_SYNC_CHARACTERS).")
+            from tagwise.core.analyze import document_error
+
+            return {"documents": [], "errors": [document_error(part[0]["id"], message)]}
 
     def _learn_limit(self, exc: TagwiseError, parts: list[list[dict[str, str]]]) -> bool:
         """Whether ``exc`` told a limit that ``parts`` broke and smaller parts would keep to (now

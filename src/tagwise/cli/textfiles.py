@@ -45,11 +45,11 @@ def json_problem(exc: json.JSONDecodeError) -> str:
 
 def csv_reader(stream: Iterator[str], where: str, delimiter: str = ",") -> csv.DictReader:
     """A strict DictReader (a quote never closed is an error, not the rest of the file read as one field)
-    whose header has been read; ``where`` names the input in errors. Tab-separated files have no
-    quoting: a field is everything between two tabs, quotes included (as TSV exports write them)."""
+    whose header has been read; ``where`` names the input in errors. Tab-separated files are read
+    with the same quoting as CSV, as pandas and spreadsheets write them: a field that starts with a
+    quote is quoted (raw TSV with such a field is refused, naming the line, never read wrong)."""
     csv.field_size_limit(sys.maxsize)
-    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    reader = csv.DictReader(stream, delimiter=delimiter, strict=True, quoting=quoting)
+    reader = csv.DictReader(stream, delimiter=delimiter, strict=True)
     try:
         reader.fieldnames  # noqa: B018 - reads the header now, so its errors come from here
     except csv.Error as exc:

@@ -129,12 +129,16 @@ def run_job(ctx: Context, job_id: str) -> None:
     """Run every task of an analyze job the caller has claimed; a task that cannot run fails alone."""
     with ctx.db.read() as conn:
         job = records.get_job(conn, job_id)
-    if job is None or job["status"] != "running":
+    # cancelled between its claim and now: "cancelling", which only this run ends (it stayed so for good)
+    if job is None or job["status"] not in ("running", "cancelling"):
         return
     payload = job["payload"]
     items, errors = [], []
     for index, task in enumerate(payload["tasks"]):
         item = {"kind": RESULT_KIND[task["kind"]], "taskName": task["taskName"], "lastUpdateDateTime": iso(utcnow())}
+        if job["cancel_requested"]:
+            items.append(dict(item, status="cancelled"))
+            continue
         try:
             results = classify_documents(ctx, task["projectName"], task["deploymentName"], payload["documents"])
             if results.pop("kind") != task["kind"]:

@@ -23,9 +23,15 @@ def located(ctx: Context, project: dict[str, Any], model: dict[str, Any]) -> Pat
     the model store's own place for it. Older versions recorded a path relative to the folder the
     server was started from; a store restored on another host or path points elsewhere too."""
     recorded = Path(model["artifact"])
-    if recorded.is_absolute() and (recorded / "manifest.json").is_file():
+    if in_model_store(ctx, recorded) and (recorded / "manifest.json").is_file():
         return recorded
     return artifact_dir(ctx, project["name"], model["model_id"])
+
+
+def in_model_store(ctx: Context, path: Path) -> bool:
+    """Whether ``path`` is inside this server's model store. A store copied or restored from
+    another instance records that instance's folders: never read or delete those."""
+    return path.is_absolute() and path.resolve().is_relative_to(ctx.models_dir)
 
 
 def remove_unused(ctx: Context, conn, project: dict[str, Any], model_ids: set[str]) -> list[Path]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -73,7 +72,6 @@ def delete(ctx: Context, name: str) -> None:
     """Delete a project with its documents, models and deployments, and its models' folders."""
     with ctx.db.write() as conn:
         project = require(conn, name, lock=True)
-        refs = records.model_refs(conn, project["id"])
         model_ids = records.model_ids_in_use(conn, project["id"])
         records.delete_project(conn, project["id"])
         # its trainings stop: a queued one ends now, a running one at its next progress step (it
@@ -83,10 +81,10 @@ def delete(ctx: Context, name: str) -> None:
                 jobs.cancel_in(conn, job["id"])
     for model_id in model_ids:
         ctx.predictors.forget(model_id)
-    # each model's recorded folder (it may predate a change of TAGWISE_MODEL_STORE_DIR), then the
-    # project's folder in the store, which holds those and the versions only deployments kept
-    for folder in [*(Path(ref["artifact"]) for ref in refs), ctx.models_dir / name]:
-        shutil.rmtree(folder, ignore_errors=True)
+    # the project's folder in this server's model store holds its models and the versions only
+    # deployments kept; the paths recorded in the store are not followed: a store copied or
+    # restored from another instance records that instance's folders
+    shutil.rmtree(ctx.models_dir / name, ignore_errors=True)
 
 
 def check_quota(ctx: Context, conn) -> None:

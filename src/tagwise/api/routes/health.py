@@ -29,6 +29,7 @@ def _store_answers(request: Request) -> bool:
     return True
 
 
+@router.head("/health", include_in_schema=False)  # load balancers that probe with HEAD
 @router.get("/health", summary="Whether this process can serve: the store answers (no key needed)",
             responses={200: {"description": '{"status": "ok", "version": ...}'},
                        503: {"description": '{"status": "unavailable", ...} with Retry-After: the store cannot be reached'}})

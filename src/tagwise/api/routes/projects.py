@@ -22,7 +22,7 @@ ProjectKind = Literal["CustomSingleLabelClassification", "CustomMultiLabelClassi
 
 
 class ProjectSettings(BaseModel):
-    confidenceThreshold: float | None = Field(None, ge=0, le=1, description="Single-label: below this confidence the class is \"None\".")
+    confidenceThreshold: float | None = Field(None, ge=0, le=1, examples=[0.5], description="Single-label: below this confidence the class is \"None\".")
 
 
 class ProjectPatch(BaseModel):
@@ -31,7 +31,7 @@ class ProjectPatch(BaseModel):
     projectKind: ProjectKind | None = Field(None, description="Cannot change once the project exists.")
     language: str | None = Field(None, examples=["en"])
     storageInputContainerName: str | None = Field(None, description="The document container imports read texts from.")
-    multilingual: bool | None = None
+    multilingual: bool | None = Field(None, examples=[False])
     description: str | None = None
     settings: ProjectSettings | None = None
 
@@ -50,11 +50,11 @@ class ProjectDocument(BaseModel):
 
 
 class ProjectMetadata(BaseModel):
-    projectName: str | None = Field(None, description="The name in the URL, if given.")
+    projectName: str | None = Field(None, examples=[None], description="The name in the URL, if given (leave it out, or give the URL's).")
     projectKind: ProjectKind | None = None
     language: str | None = None
     storageInputContainerName: str | None = None
-    multilingual: bool | None = None
+    multilingual: bool | None = Field(None, examples=[False])
     description: str | None = None
     settings: ProjectSettings | None = None
 

@@ -20,8 +20,8 @@ router = APIRouter(prefix="/language/authoring/analyze-text/projects/{project}",
 
 class EvaluationOptions(BaseModel):
     kind: Literal["percentage", "manual"] = Field("percentage", description="manual: by each document's dataset (Train/Test).")
-    trainingSplitPercentage: int | None = Field(None, ge=1, le=99, description="Default 80; the two add up to 100.")
-    testingSplitPercentage: int | None = Field(None, ge=1, le=99, description="Default 20.")
+    trainingSplitPercentage: int | None = Field(None, ge=1, le=99, examples=[80], description="Default 80; the two add up to 100.")
+    testingSplitPercentage: int | None = Field(None, ge=1, le=99, examples=[20], description="Default 20.")
 
 
 # Declared for the schema only: training.start validates the body (an Azure error, not a 422).
