@@ -25,6 +25,7 @@ KEY_HEADER = "Ocp-Apim-Subscription-Key"
 AUTHORING = "/language/authoring/analyze-text/projects"
 TERMINAL = frozenset({"succeeded", "failed", "cancelled", "partiallyCompleted"})
 MAX_RETRIES = 20
+MAX_RETRIES_UNAVAILABLE = 6  # 503s (Retry-After: 5): about 30 s
 
 
 def _retry_after(response: httpx.Response) -> float:
@@ -71,9 +72,12 @@ class Client:
                 response = self._http.request(method, url, json=json, params=query)
             except httpx.HTTPError as exc:
                 raise RemoteError(f"cannot reach the tagwise server at {self.endpoint}: {exc}") from None
-            if response.status_code != 429 or attempt == MAX_RETRIES:
+            if response.status_code not in (429, 503) or attempt == MAX_RETRIES:
                 break
-            # Rate limited (TAGWISE_RATE_LIMIT_PER_MINUTE): wait as told and send it again.
+            if response.status_code == 503 and attempt == MAX_RETRIES_UNAVAILABLE:
+                break  # the store has been away for half a minute: say so rather than wait on
+            # Rate limited (TAGWISE_RATE_LIMIT_PER_MINUTE), or the server's store is away for a moment
+            # (nothing was done): wait as told and send it again, as the Azure SDKs do.
             time.sleep(_retry_after(response))
         if response.is_success:
             return response

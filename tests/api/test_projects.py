@@ -115,3 +115,11 @@ def test_a_name_ending_in_a_newline_is_refused(client):
     client.patch(f"{A}/tickets", params=V, json=BODY, headers=PATCH)
     trained = client.post(f"{A}/tickets/:train", params=V, json={"modelLabel": "m2\n"})
     assert trained.status_code == 400 and "model name" in trained.json()["error"]["message"]
+
+
+def test_language_codes_are_checked_for_their_shape_and_locales_spelling_is_taken(client):
+    created = client.patch(f"{A}/loc", params=V, json=dict(BODY, projectName="loc", language="en_US"), headers=PATCH)
+    assert created.status_code == 201 and created.json()["language"] == "en-US"
+    for wrong in ("123", "日本", "en--", ""):  # were accepted (isalnum)
+        response = client.patch(f"{A}/loc", params=V, json={"language": wrong}, headers=PATCH)
+        assert response.status_code == 400 and "not a language code" in response.json()["error"]["message"], wrong

@@ -8,6 +8,7 @@ and the project trains and cancels again without a restart.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -109,3 +110,25 @@ def test_a_postgresql_outage_mid_training_does_not_wedge_the_project(tmp_path, d
     reason = f" ({final['errors'][0]['message']})" if final["errors"] else ""
     print(f"\na {OUTAGE_S} s PostgreSQL outage mid-training: the job {final['status']}{reason}; {len(outage_log)} log lines:",
           *outage_log, sep="\n  ")
+
+
+def test_the_cli_client_waits_out_a_short_outage_as_the_sdks_do(tmp_path, private_postgres):
+    # the CLI's client retried 429 only: a 503 during a PostgreSQL restart ended the command
+    from tagwise.client import Client
+
+    settings = Settings(data_dir=tmp_path / "data", api_key=KEY, database_url=private_postgres.create_database())
+    Context.open(settings).close()
+    server = start_server(environment(settings.data_dir, KEY, settings.database_url))
+    client = Client(server.url, KEY)
+    try:
+        private_postgres.go_down()
+        listed: list = []
+        waiting = threading.Thread(target=lambda: listed.append(client.list_projects()))
+        waiting.start()
+        time.sleep(2)
+        private_postgres.come_back()
+        waiting.join(timeout=60)
+        assert listed == [[]]
+    finally:
+        client.close()
+        server.stop()

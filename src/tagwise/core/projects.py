@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from typing import Any
 
@@ -16,6 +17,7 @@ from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
 _OPTIONAL = ("multilingual", "description", "settings")
+_LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8}){0,3}")
 
 
 def get(ctx: Context, name: str) -> dict[str, Any]:
@@ -143,9 +145,12 @@ def _merge(existing: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 
 def _language(value: object) -> str:
-    if not isinstance(value, str) or not (1 <= len(value) <= 16) or not value.replace("-", "").isalnum():
+    """A language code's shape (BCP 47: letters first, then '-'-separated letters or digits); a '_'
+    (en_US, as locales spell it) becomes '-'."""
+    code = value.replace("_", "-") if isinstance(value, str) else value
+    if not isinstance(code, str) or not _LANGUAGE.fullmatch(code):
         raise InvalidArgument(f"The language {value!r} is not a language code such as 'en' or 'pt-BR'.", target="language")
-    return value
+    return code
 
 
 def _container(value: object) -> str:
