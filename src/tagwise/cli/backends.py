@@ -22,17 +22,24 @@ _DOCUMENT_LIMIT = re.compile(r"The request has \d+ documents; the limit is (\d+)
 _CHARACTER_LIMIT = re.compile(r"The documents have [\d,]+ characters in all; the limit is ([\d,]+) per request")
 
 
+ACTIVE = ("notStarted", "running", "cancelling")  # a training job in one of these blocks the next one
+
+
+def _length(document: dict[str, str]) -> int:
+    return len(document.get("text") or "")
+
+
 def _characters(documents: list[dict[str, str]]) -> int:
-    return sum(len(d.get("text") or "") for d in documents)
+    return sum(map(_length, documents))
 
 
 def _split(documents: list[dict[str, str]], max_documents: int | None, max_characters: int | None) -> list[list[dict[str, str]]]:
     """``documents`` in order, in parts of at most ``max_documents`` and ``max_characters`` (a longer
-    document goes alone: the server reports it as that document's error)."""
+    document goes alone: ``_classify_part`` makes it that document's error)."""
     parts: list[list[dict[str, str]]] = [[]]
     size = 0
     for doc in documents:
-        length = len(doc.get("text") or "")
+        length = _length(doc)
         full = (max_documents is not None and len(parts[-1]) >= max_documents) or (max_characters is not None and size + length > max_characters)
         if parts[-1] and full:
             parts.append([])
@@ -40,7 +47,6 @@ def _split(documents: list[dict[str, str]], max_documents: int | None, max_chara
         parts[-1].append(doc)
         size += length
     return parts
-ACTIVE = ("notStarted", "running", "cancelling")  # a training job in one of these blocks the next one
 
 
 class Backend(Protocol):
