@@ -79,23 +79,27 @@ def session(request: Request) -> Session | None:
 
 
 _active_lock = threading.Lock()
-_active: dict[str, tuple[bool, float]] = {}  # key id -> (not revoked, until when that holds)
+# key id -> (the key when it is not revoked, else None; until when that holds)
+_active: dict[str, tuple[dict | None, float]] = {}
 
 
-def _still_active(request: Request, key_id: str) -> bool:
-    if key_id == keys.BOOTSTRAP_ID:
-        return True
+def _active_key(request: Request, key_id: str) -> dict | None:
+    """The session's key record while it is not revoked (looked up at most every ``keys.CACHE_S``)."""
     now = time.monotonic()
     with _active_lock:
         known = _active.get(key_id)
     if known is not None and known[1] > now:
         return known[0]
-    active = any(k["id"] == key_id and not k["revoked_at"] for k in keys.list_all(request.app.state.ctx))
+    record = next((k for k in keys.list_all(request.app.state.ctx) if k["id"] == key_id and not k["revoked_at"]), None)
     with _active_lock:
         if len(_active) > 1_000:
             _active.clear()
-        _active[key_id] = (active, now + keys.CACHE_S)
-    return active
+        _active[key_id] = (record, now + keys.CACHE_S)
+    return record
+
+
+def _still_active(request: Request, key_id: str) -> bool:
+    return key_id == keys.BOOTSTRAP_ID or _active_key(request, key_id) is not None
 
 
 def require_session(request: Request) -> Session:
@@ -122,12 +126,10 @@ async def require_csrf(request: Request) -> Session:
 def _charge(request: Request, key_id: str) -> None:
     """A studio write counts against its key's rate limit, as the same work through the API does
     (a try, a training, an upload, a search for mistagged documents)."""
-    ctx = request.app.state.ctx
-    per_minute = ctx.settings.rate_limit_per_minute
-    if key_id != keys.BOOTSTRAP_ID:
-        record = next((k for k in keys.list_all(ctx) if k["id"] == key_id), None)
-        if record is not None and record["rate_limit_per_minute"] is not None:
-            per_minute = record["rate_limit_per_minute"]
+    per_minute = request.app.state.ctx.settings.rate_limit_per_minute
+    record = _active_key(request, key_id) if key_id != keys.BOOTSTRAP_ID else None
+    if record is not None and record["rate_limit_per_minute"] is not None:
+        per_minute = record["rate_limit_per_minute"]
     request.app.state.rate_limiter.check(key_id, per_minute)
 
 
