@@ -18,7 +18,7 @@ from tagwise.core import jobs
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
-HEAD = "0002_keys_and_heartbeats"
+HEAD = "0003_studio_sessions"
 
 
 def project_values(name: str = "p") -> dict:
@@ -33,6 +33,31 @@ def test_migrations_are_recorded_and_idempotent(store):
     store.db.migrate()  # a second start changes nothing
     with store.db.read() as conn:
         assert conn.execute(text("select count(*) from alembic_version")).scalar_one() == 1
+
+
+def test_an_older_store_upgrades_keeping_its_data(backend_url, tmp_path):
+    # a store written by an earlier tagwise (schema 0002) is brought to head on start, losing nothing
+    from tagwise.core import keys
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+    from tagwise.storage.db import Database
+
+    settings = Settings(data_dir=tmp_path / "old", api_key="k", database_url=backend_url)
+    old = Database(settings.resolved_database_url)
+    old.migrate("0002_keys_and_heartbeats")
+    with old.write() as conn:
+        records.insert_project(conn, project_values("kept"))
+        records.insert_api_key(conn, {"id": "kold", "name": "old", "role": keys.AUTHORING, "key_hash": keys.digest("s"),
+                                      "prefix": "s", "rate_limit_per_minute": None, "created_at": utcnow(), "revoked_at": None})
+    old.dispose()
+    context = Context.open(settings)
+    try:
+        with context.db.read() as conn:
+            assert conn.execute(text("select version_num from alembic_version")).scalar_one() == HEAD
+            assert [p["name"] for p in records.list_projects(conn)] == ["kept"]
+        assert keys.verify(context, "s").id == "kold"
+    finally:
+        context.close()
 
 
 def _migrate(url: str) -> str:

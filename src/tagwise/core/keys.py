@@ -92,6 +92,7 @@ def revoke(ctx: Context, key_id: str) -> None:
         if key is None:
             raise NotFound(f"The API key {key_id} could not be found.", target="keyId")
         records.revoke_api_key(conn, key_id)
+        records.delete_studio_sessions(conn, key_id=key_id)  # its studio sessions end with it
     _verified.clear()
     log.info("API key %s (%r) revoked", key_id, key["name"])
 

@@ -63,8 +63,8 @@ class Database:
             with self.writer.begin() as conn:
                 yield conn
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest migration (recorded in ``alembic_version``)."""
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to the newest migration (recorded in ``alembic_version``), or to ``revision``."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         with self.write() as conn:
@@ -73,7 +73,7 @@ class Database:
                 # the others wait here and then find the schema at head. SQLite's writer lock does this.
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
     def dispose(self) -> None:
         self.reader.dispose()

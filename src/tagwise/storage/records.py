@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, text, update
 
-from tagwise.storage.tables import api_keys, blobs, deployments, documents, jobs, models, projects
+from tagwise.storage.tables import api_keys, blobs, deployments, documents, jobs, models, projects, studio_sessions
 
 
 def utcnow() -> datetime:
@@ -276,3 +276,29 @@ def list_api_keys(conn: Connection) -> list[dict[str, Any]]:
 def revoke_api_key(conn: Connection, key_id: str) -> bool:
     query = update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)).values(revoked_at=utcnow())
     return conn.execute(query).rowcount > 0
+
+
+# -- studio sessions ------------------------------------------------------------------------
+
+
+def insert_studio_session(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(insert(studio_sessions).values(**values))
+
+
+def get_studio_session(conn: Connection, token_hash: str) -> dict[str, Any] | None:
+    return _row(conn.execute(select(studio_sessions).where(studio_sessions.c.token_hash == token_hash)).first())
+
+
+def delete_studio_sessions(conn: Connection, *, token_hash: str | None = None, key_id: str | None = None,
+                           expired_before: datetime | None = None) -> int:
+    """Delete one session, every session of a key, or those expired before a time."""
+    if token_hash is None and key_id is None and expired_before is None:
+        raise ValueError("which studio sessions to delete was not said")
+    query = delete(studio_sessions)
+    if token_hash is not None:
+        query = query.where(studio_sessions.c.token_hash == token_hash)
+    if key_id is not None:
+        query = query.where(studio_sessions.c.key_id == key_id)
+    if expired_before is not None:
+        query = query.where(studio_sessions.c.expires_at < expired_before)
+    return conn.execute(query).rowcount

@@ -127,3 +127,15 @@ api_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
 )
+
+studio_sessions = Table(
+    "studio_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # SHA-256 of the cookie's random token
+    Column("key_id", String(32), nullable=False),
+    Column("key_hash", String(64), nullable=True),  # the bootstrap key's digest at sign-in (bootstrap sessions)
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_studio_sessions_key", "key_id"),
+)

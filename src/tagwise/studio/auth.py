@@ -1,56 +1,36 @@
-"""Studio sign-in: an authoring API key buys a signed session cookie; every write carries a CSRF token.
+"""Studio sign-in: an authoring API key buys a session; every write carries a CSRF token.
 
-The session cookie is ``<issued>.<nonce>.<key id>.<HMAC(server key, issued.nonce.key id)>``, signed
-with the server's bootstrap key: nothing is stored on the server, changing that key signs
-everybody out, and revoking the key someone signed in with ends their session (checked on every
-request, cached for a second). The CSRF token is a second HMAC of the session (a per-session
-token), sent as the ``csrf`` form field or the ``X-CSRF-Token`` header.
+The session cookie holds a random token; the session lives in the store (``core.sessions``), so
+signing out, revoking the key signed in with, or changing the bootstrap key ends it in every
+process at once, and nothing in the cookie is derived from a key. The CSRF token is random per
+session, sent as the ``csrf`` form field or the ``X-CSRF-Token`` header.
 The cookie is ``HttpOnly; SameSite=Strict`` and ``Secure`` when the request came over https
 (Chromium does not send a Secure cookie to http://127.0.0.1, so plain-http use would break).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import threading
 import time
-from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.responses import Response
 
-from tagwise.core import keys
+from tagwise.core import keys, sessions
+from tagwise.core.sessions import StudioSession as Session
 from tagwise.errors import Forbidden, Unauthorized
 
 SESSION_COOKIE = "tagwise_studio"
 LOGIN_COOKIE = "tagwise_studio_login"  # double-submit token of the sign-in form (before any session exists)
-SESSION_TTL_S = 12 * 3600
+SESSION_TTL_S = sessions.SESSION_TTL_S
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 
 
 class NotSignedIn(Unauthorized):
     """The request has no valid studio session: pages redirect to the sign-in page."""
-
-
-@dataclass(frozen=True)
-class Session:
-    nonce: str
-    key_id: str
-    csrf: str
-
-
-def _sign(key: str, purpose: str, value: str) -> str:
-    return hmac.new(key.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
-
-
-def _key(request: Request) -> str:
-    key = request.app.state.ctx.settings.api_key
-    if not key:  # Settings.ensure_api_key refuses this at start; never sign with an empty secret
-        raise NotSignedIn("This server has no API key.")
-    return key
 
 
 def sign_in_key(request: Request, given: str) -> keys.ApiKey:
@@ -64,18 +44,20 @@ def sign_in_key(request: Request, given: str) -> keys.ApiKey:
     return key
 
 
+_UNKNOWN = object()
+
+
 def session(request: Request) -> Session | None:
-    """The request's valid session, or None."""
-    parts = (request.cookies.get(SESSION_COOKIE) or "").split(".")
-    if len(parts) != 4 or not parts[0].isdigit():
-        return None
-    issued, nonce_part, key_id, signature = parts
-    nonce = f"{issued}.{nonce_part}.{key_id}"
-    if not hmac.compare_digest(signature, _sign(_key(request), "session", nonce)):
-        return None
-    if not 0 <= time.time() - int(issued) <= SESSION_TTL_S or not _still_active(request, key_id):
-        return None
-    return Session(nonce, key_id, _sign(_key(request), "csrf", nonce))
+    """The request's live session, or None (looked up once per request)."""
+    found = getattr(request.state, "studio_session", _UNKNOWN)
+    if found is _UNKNOWN:
+        found = request.state.studio_session = _lookup(request)
+    return found
+
+
+def _lookup(request: Request) -> Session | None:
+    found = sessions.find(request.app.state.ctx, request.cookies.get(SESSION_COOKIE) or "")
+    return found if found is not None and _still_active(request, found.key_id) else None
 
 
 _active_lock = threading.Lock()
@@ -138,14 +120,16 @@ def is_https(request: Request) -> bool:
 
 
 def start_session(request: Request, response: Response, key: keys.ApiKey) -> None:
-    nonce = f"{int(time.time())}.{secrets.token_hex(16)}.{key.id}"
-    value = f"{nonce}.{_sign(_key(request), 'session', nonce)}"
-    response.set_cookie(SESSION_COOKIE, value, max_age=SESSION_TTL_S, path="/studio", httponly=True,
+    token = sessions.start(request.app.state.ctx, key)
+    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_TTL_S, path="/studio", httponly=True,
                         samesite="strict", secure=is_https(request))
     response.delete_cookie(LOGIN_COOKIE, path="/studio")
 
 
-def end_session(response: Response) -> None:
+def end_session(request: Request, response: Response) -> None:
+    """Sign out: the session ends in the store (a copy of the cookie no longer works) and in the browser."""
+    sessions.end(request.app.state.ctx, request.cookies.get(SESSION_COOKIE) or "")
+    request.state.studio_session = None
     response.delete_cookie(SESSION_COOKIE, path="/studio")
 
 

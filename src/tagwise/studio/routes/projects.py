@@ -47,9 +47,9 @@ async def login(request: Request, key: str = Form(""), token: str = Form(""), ne
 
 
 @router.post("/logout")
-def logout(_s: Session = Depends(require_csrf)) -> Response:
+def logout(request: Request, _s: Session = Depends(require_csrf)) -> Response:
     response = redirect("/studio", "Signed out.")
-    auth.end_session(response)
+    auth.end_session(request, response)
     return response
 
 

@@ -1,0 +1,67 @@
+"""Studio sessions, kept in the store: an authoring key buys a random token, which signing out,
+revoking the key or changing the bootstrap key ends in every process at once.
+
+The cookie holds 32 random bytes; the store keeps only their SHA-256, so a copy of the database
+does not sign anybody in. Nothing is derived from an API key, so a stolen cookie tells nothing
+about the key behind it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tagwise.core import keys
+from tagwise.core.context import Context
+from tagwise.storage import records
+from tagwise.storage.records import utcnow
+
+SESSION_TTL_S = 12 * 3600
+
+
+@dataclass(frozen=True)
+class StudioSession:
+    key_id: str
+    csrf: str  # the session's token for forms (CSRF), random and kept with the session
+
+
+def start(ctx: Context, key: keys.ApiKey) -> str:
+    """A new session for ``key``; returns the token for the cookie (shown nowhere else)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    with ctx.db.write() as conn:
+        records.delete_studio_sessions(conn, expired_before=now)
+        records.insert_studio_session(conn, {
+            "token_hash": keys.digest(token),
+            "key_id": key.id,
+            "key_hash": _bootstrap_digest(ctx) if key.id == keys.BOOTSTRAP_ID else None,
+            "csrf": secrets.token_urlsafe(32),
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=SESSION_TTL_S),
+        })
+    return token
+
+
+def find(ctx: Context, token: str) -> StudioSession | None:
+    """The live session of ``token``, or None: unknown, ended, expired, or signed in with a bootstrap
+    key that has changed since. (Whether a managed key was revoked is the caller's check, cached.)"""
+    if not token or len(token) > 100:
+        return None
+    with ctx.db.read() as conn:
+        row = records.get_studio_session(conn, keys.digest(token))
+    if row is None or row["expires_at"] <= utcnow():
+        return None
+    if row["key_id"] == keys.BOOTSTRAP_ID and row["key_hash"] != _bootstrap_digest(ctx):
+        return None
+    return StudioSession(row["key_id"], row["csrf"])
+
+
+def end(ctx: Context, token: str) -> None:
+    if token:
+        with ctx.db.write() as conn:
+            records.delete_studio_sessions(conn, token_hash=keys.digest(token))
+
+
+def _bootstrap_digest(ctx: Context) -> str | None:
+    return keys.digest(ctx.settings.api_key) if ctx.settings.api_key else None
