@@ -44,6 +44,24 @@ def test_resume_appends_only_the_missing_lines(deployed, bank, tmp_path, fmt):
     assert partial.read_text() == full.read_text()
 
 
+def test_csv_output_cannot_run_as_a_spreadsheet_formula_and_still_resumes(deployed, bank, tmp_path):
+    # a document id (or a class name) such as =HYPERLINK(...) would run when the output is opened in a spreadsheet
+    ids = ["=HYPERLINK(\"http://evil\",\"x\")", "@SUM(A1)", "-2+3", "+1", "-1.5", "'=x", "plain"]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"id": i, "text": bank.test[n]["text"]}) + "\n" for n, i in enumerate(ids)))
+    out = tmp_path / "out.csv"
+    args = ["classify", "bank", "prod", str(source), "-o", str(out)]
+    ok(deployed.cli(*args))
+    import csv
+
+    cells = [row[0] for row in csv.reader(out.read_text().splitlines()[1:])]
+    assert cells == ["'=HYPERLINK(\"http://evil\",\"x\")", "'@SUM(A1)", "'-2+3", "+1", "-1.5", "''=x", "plain"]
+    full = out.read_text()
+    out.write_text("".join(full.splitlines(keepends=True)[:3]))  # interrupted after "@SUM(A1)"
+    assert "resuming: 2 documents already" in ok(deployed.cli(*args)).stderr
+    assert out.read_text() == full
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_resume_with_another_top_is_refused(deployed, bank, tmp_path, fmt):
     source, out = queries(bank, tmp_path / "in.txt", 30), tmp_path / f"out.{fmt}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -99,8 +100,18 @@ def check_same_top(output: Path, done: Done, predictions_now: int, top: int | No
 
 
 def as_written(value: str, fmt: str) -> str:
-    """A value as a csv output line holds it: one record per line, always (resuming counts lines)."""
-    return value.replace("\r", " ").replace("\n", " ") if fmt == "csv" else value
+    """A value as a csv output line holds it: one record per line, always (resuming counts lines), and a
+    cell a spreadsheet would run as a formula (``=HYPERLINK(...)`` as a document id or a class name)
+    starts with ``'``, which spreadsheets show as text (OWASP's CSV injection advice). Numbers such as
+    ``-1.5`` stay as they are. Resuming compares ids in this written form."""
+    if fmt != "csv":
+        return value
+    value = value.replace("\r", " ").replace("\n", " ")
+    return "'" + value if _FORMULA.match(value) and not _NUMBER.fullmatch(value) else value
+
+
+_FORMULA = re.compile(r"'*[=+\-@\t|%]")  # leading quotes too: '=x and =x stay two different ids
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _last_record(path: Path, fmt: str) -> tuple[str, int | None]:
