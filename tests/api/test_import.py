@@ -183,3 +183,20 @@ def test_a_class_list_far_over_the_limit_is_refused_at_once(client):
     response = client.post(f"{A}/many/:import", params=V, json=body)
     assert response.status_code == 400 and "100000 classes; the limit is" in response.json()["error"]["message"]
     assert time.monotonic() - started < 10
+
+
+def test_a_class_spelled_with_a_composed_or_a_decomposed_accent_is_one_class(client, banking):
+    composed, decomposed = "caf\u00e9", "cafe\u0301"  # both show as "café"
+    body = project_file("cafe", SINGLE, [{"text": "un cafe", "labels": [composed]}, {"text": "a tea", "labels": ["tea"]}])
+    body["assets"]["documents"][0]["class"]["category"] = decomposed  # e.g. typed on another machine
+    response = client.post(f"{A}/cafe/:import", params=V, json=body)
+    assert wait(client, response.headers["Operation-Location"])["status"] == "succeeded"
+    assets = export(client, "cafe")["assets"]
+    assert [c["category"] for c in assets["classes"]] == [composed, "tea"]
+    assert assets["documents"][0]["class"]["category"] == composed
+
+    twice = project_file("cafe2", SINGLE, [{"text": "x", "labels": [composed]}])
+    twice["assets"]["classes"].append({"category": decomposed})
+    refused = client.post(f"{A}/cafe2/:import", params=V, json=twice)
+    assert refused.status_code == 400 and "listed twice" in refused.json()["error"]["message"]
+    assert "accent" in refused.json()["error"]["message"]

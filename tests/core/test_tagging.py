@@ -43,6 +43,17 @@ def test_add_documents_is_all_or_nothing(ctx, project):
     assert readiness.overview(ctx, "p")["total"] == 5
 
 
+def test_a_decomposed_accent_tags_with_the_same_class(ctx, project):
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    tagging.add_class(ctx, "p", decomposed)
+    tagging.add_documents(ctx, "p", [{"location": "c1.txt", "text": "un cafe", "labels": composed},
+                                     {"location": "c2.txt", "text": "un autre", "labels": decomposed}])
+    view = readiness.overview(ctx, "p")
+    assert view["project"]["classes"] == ["card", "fx", composed]
+    with pytest.raises(Conflict):
+        tagging.add_class(ctx, "p", composed)
+
+
 def test_an_upload_naming_too_many_classes_is_refused_at_the_first_one_over(ctx, project):
     # each label was looked up in a list inside the write transaction: 40,000 took 25 s and held every write
     items = [{"location": f"u{i}.txt", "text": "t", "labels": f"L{i}"} for i in range(40_000)]

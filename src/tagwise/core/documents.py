@@ -6,7 +6,7 @@ from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.projects import check_quota, describe, new_project_values
-from tagwise.core.validation import MULTI, check_class_name, check_kind, check_location, check_name, check_text
+from tagwise.core.validation import MULTI, check_class_name, check_kind, check_location, check_name, check_text, class_form
 from tagwise.errors import Conflict, InvalidArgument, InvalidRequest, ProjectNotFound
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -79,10 +79,10 @@ def _classes(ctx: Context, raw: Any) -> list[str]:
         raise InvalidArgument(f"The project has {len(raw)} classes; the limit is {ctx.settings.max_classes}.", target="classes")
     names: dict[str, None] = {}
     for item in raw:
-        category = item.get("category") if isinstance(item, dict) else None
-        check_class_name(category)
+        category = check_class_name(item.get("category") if isinstance(item, dict) else None)
         if category in names:
-            raise InvalidArgument(f"The class {category!r} is listed twice in assets.classes.", target="classes")
+            raise InvalidArgument(f"The class {category!r} is listed twice in assets.classes (spellings that differ only in "
+                                  "how an accent is encoded count as one).", target="classes")
         names[category] = None
     return list(names)
 
@@ -162,6 +162,8 @@ def _labels(doc: dict[str, Any], kind: str, classes: set[str], location: str) ->
             shape = "[{'category': 'name'}, ...]" if kind == MULTI else "{'category': 'name'}"
             raise InvalidRequest(f"The document {location!r} has the tag {label!r}; a tag is a class name, "
                                  f"written '{key}': {shape}.", inner_code="InvalidDocument", target=location)
+    labels = [class_form(label) for label in labels]
+    for label in labels:
         if label not in classes:
             raise InvalidRequest(
                 f"The document {location!r} is tagged {label!r}, which is not a class of the project "

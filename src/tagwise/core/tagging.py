@@ -18,7 +18,7 @@ from tagwise.core.context import Context
 from tagwise.core.model_results import latest_model, mispredictions
 from tagwise.core.projects import check_quota, new_project_values, require
 from tagwise.core.review_queue import Suggestion, next_in_queue, suggest
-from tagwise.core.validation import MULTI, check_class_name, check_location, check_name, check_text
+from tagwise.core.validation import MULTI, check_class_name, check_location, check_name, check_text, class_form
 from tagwise.errors import Conflict, InvalidArgument, NotFound
 from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
@@ -101,7 +101,7 @@ def _clean_labels(raw: Any, multi: bool, location: str) -> list[str] | None:
     if raw is None or raw == "":
         return None
     labels = [raw] if isinstance(raw, str) else list(raw)
-    labels = [str(label).strip() for label in labels if str(label).strip()]
+    labels = [class_form(str(label).strip()) for label in labels if str(label).strip()]
     if not labels:
         return [] if multi else None
     if not multi and len(set(labels)) > 1:
@@ -135,6 +135,7 @@ def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] |
         if doc is None:
             raise NotFound(f"The document {doc_id} could not be found in project {project_name}.", target="document")
         if labels is not None:
+            labels = [label if label in project["classes"] else class_form(label) for label in labels]
             unknown = [label for label in labels if label not in project["classes"]]
             if unknown:
                 raise InvalidArgument(f"{', '.join(map(repr, unknown))} is not a class of {project_name}; add it on the Schema page first.")

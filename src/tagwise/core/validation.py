@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from tagwise.errors import InvalidArgument, InvalidRequest
 
@@ -58,14 +59,21 @@ def check_name(value: object, what: str) -> str:
     return value
 
 
+def class_form(value: str) -> str:
+    """A class name as tagwise keeps it: Unicode NFC, so "Café" typed with a composed é and one with
+    e + a combining accent (macOS file names, some keyboards) are one class, not two that look alike."""
+    return unicodedata.normalize("NFC", value)
+
+
 def check_class_name(value: object) -> str:
+    """``value`` checked, in its kept form (``class_form``)."""
     if (not isinstance(value, str) or not value.strip() or ":" in value or len(value) > 50 or _CONTROL.search(value)
             or _LONE_SURROGATE.search(value)):
         raise InvalidArgument(
             f"The class name {value!r} is invalid: use 1 to 50 characters, no ':', no control characters and no lone surrogates.",
             target="category",
         )
-    return value
+    return class_form(value)
 
 
 def check_location(value: object) -> str:
