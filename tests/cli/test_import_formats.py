@@ -97,3 +97,13 @@ def test_a_tsv_is_read_as_pandas_and_spreadsheets_write_it(cli, tmp_path):
     raw.write_text('text\tlabels\nplain\ta\n"Zitat" am Anfang\tb\n')
     result = cli("import", "r", str(raw), "--kind", "single")
     assert result.exit_code == 2 and f"{raw}:3:" in result.stderr
+
+
+def test_a_class_spelled_with_two_accent_encodings_imports_as_one(cli, tmp_path):
+    composed, decomposed = "caf\u00e9", "cafe\u0301"  # both show as "café"
+    path = tmp_path / "drinks.csv"
+    path.write_text(f"text,labels\nan espresso,{composed}\na latte,{decomposed}\nsome tea,tea\n", encoding="utf-8")
+    ok(cli("import", "drinks", str(path), "--kind", "single"))
+    assets = exported(cli, tmp_path, "drinks")["assets"]
+    assert [c["category"] for c in assets["classes"]] == [composed, "tea"]
+    assert [d["class"]["category"] for d in assets["documents"]] == [composed, composed, "tea"]

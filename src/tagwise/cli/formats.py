@@ -15,6 +15,7 @@ from typing import Any
 
 from tagwise.cli.common import UsageError
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, not_utf8
+from tagwise.core.validation import class_form
 from tagwise.errors import InvalidArgument
 
 FORMATS = ("auto", "jsonl", "csv", "azure", "txt-dir")
@@ -231,7 +232,7 @@ def merge(existing: list[Doc], new: list[Doc]) -> list[Doc]:
 
 def project_file(name: str, kind: str, metadata: dict[str, Any], docs: list[Doc], extra_classes: list[str] = ()) -> dict[str, Any]:
     """The Azure project file for ``docs``; classes are those the documents use (plus ``extra_classes``)."""
-    classes: list[str] = list(dict.fromkeys(extra_classes))
+    classes: list[str] = list(dict.fromkeys(class_form(c) for c in extra_classes))
     out_docs = []
     for doc in docs:
         item: dict[str, Any] = {"location": doc.location}
@@ -242,18 +243,19 @@ def project_file(name: str, kind: str, metadata: dict[str, Any], docs: list[Doc]
         if doc.dataset:
             item["dataset"] = doc.dataset
         if doc.labels is not None:
-            for label in doc.labels:
+            labels = list(dict.fromkeys(class_form(label) for label in doc.labels))  # as the server keeps them
+            for label in labels:
                 if label not in classes:
                     classes.append(label)
             if kind == MULTI:
-                item["classes"] = [{"category": c} for c in doc.labels]
-            elif len(doc.labels) > 1:
+                item["classes"] = [{"category": c} for c in labels]
+            elif len(labels) > 1:
                 raise InvalidArgument(
-                    f"document {doc.location!r} has {len(doc.labels)} labels but project {name} is single-label; "
+                    f"document {doc.location!r} has {len(labels)} labels but project {name} is single-label; "
                     "give one label per document or use a multi-label project"
                 )
-            elif doc.labels:
-                item["class"] = {"category": doc.labels[0]}
+            elif labels:
+                item["class"] = {"category": labels[0]}
         out_docs.append(item)
     meta = {k: v for k, v in metadata.items() if k in METADATA_KEYS and v is not None}
     meta.update(projectName=name, projectKind=kind)
