@@ -1,0 +1,324 @@
+"""Two trained models of a project side by side: did the retrained one get better, and where?
+
+``compare`` is pure: it takes two stored model records (``evaluation`` and ``evaluation_results``
+as training wrote them) and returns the headline scores with their change, the per-class F1 with
+its change, and what the two evaluations have in common. Scores are only comparable on the same
+test documents, so it counts the documents the two test sets share, scores both models on those,
+and lists the shared documents whose prediction changed. ``load`` fetches the records.
+
+>>> def model(label, predicted):
+...     results = [{"location": "d1", "customSingleLabelClassificationResult": {"expectedClass": "x", "predictedClass": predicted}}]
+...     return {"label": label, "trained_at": None, "evaluation": {}, "evaluation_results": results}
+>>> diff = compare(model("v1", "y"), model("v2", "x"))
+>>> diff.overlap.same_documents, [c.location for c in diff.fixed], diff.broken
+(True, ['d1'], [])
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tagwise.core.context import Context
+from tagwise.core.models import located
+from tagwise.core.projects import require
+from tagwise.core.validation import MULTI
+from tagwise.errors import NotFound
+from tagwise.storage import document_records as docs_db
+from tagwise.storage import records
+
+__all__ = ["Change", "ClassRow", "ClassScores", "Comparison", "DocChange", "Overlap", "Side", "compare", "load", "pick"]
+
+SAME = 0.0005  # under 0.05 points a change shows as "0.0": call it the same rather than better or worse
+CHANGES_SHOWN = 50  # documents listed per kind of change; the page says how many more there are
+
+
+@dataclass(frozen=True)
+class Change:
+    """A number of model a, the same number of model b, and which way b moved it."""
+
+    a: float | None
+    b: float | None
+    higher_is_better: bool = True
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.a is None or self.b is None else self.b - self.a
+
+    @property
+    def verdict(self) -> str | None:
+        """``better``, ``worse`` or ``same`` for b; None when a side has no value."""
+        delta = self.delta
+        if delta is None:
+            return None
+        if abs(delta) < SAME:
+            return "same"
+        return "better" if (delta > 0) == self.higher_is_better else "worse"
+
+
+@dataclass(frozen=True)
+class Side:
+    """What the headline says of one model besides its scores."""
+
+    label: str
+    recipe: str
+    chosen_recipe: str | None
+    trained_at: Any
+    train_documents: int | None
+    test_documents: int
+
+
+@dataclass(frozen=True)
+class ClassScores:
+    precision: float | None  # None: the model never chose the class, so precision is 0 of 0
+    recall: float | None
+    f1: float | None
+    support: int  # test documents of the class
+
+
+@dataclass(frozen=True)
+class ClassRow:
+    name: str
+    a: ClassScores | None  # None: the class did not exist when a was trained (or was deleted before b)
+    b: ClassScores | None
+
+    @property
+    def f1(self) -> Change:
+        return Change(self.a.f1 if self.a else None, self.b.f1 if self.b else None)
+
+    @property
+    def only_in(self) -> str | None:
+        """``a`` or ``b`` when only that model knows the class."""
+        return None if self.a and self.b else ("a" if self.a else "b")
+
+
+@dataclass(frozen=True)
+class DocChange:
+    """A shared test document whose prediction differs between the two models."""
+
+    location: str
+    expected: list[str]  # the tag it is scored against (see Overlap.truth)
+    a: list[str]
+    b: list[str]
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """How the two test sets relate, and both models scored on the documents they share."""
+
+    shared: int
+    only_a: int
+    only_b: int
+    retagged: int  # shared documents whose tag differs between the two evaluations
+    truth: str  # the model whose tags score the shared documents: the more recently trained
+    scores: list[tuple[str, Change]]
+
+    @property
+    def same_documents(self) -> bool:
+        return self.only_a == 0 and self.only_b == 0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    a: Side
+    b: Side
+    multi: bool
+    headline: list[tuple[str, Change]]
+    classes: list[ClassRow]  # biggest F1 change first; classes only one model has come last
+    overlap: Overlap
+    fixed: list[DocChange]  # wrong by a, right by b
+    broken: list[DocChange]  # right by a, wrong by b
+    still_wrong: int  # prediction changed, wrong both times
+
+
+def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | None, int | None] = (None, None)) -> Comparison:
+    """Model b against model a (changes are b − a). ``train_documents``: the counts from the models'
+    manifests when known; the evaluation itself records them only per class."""
+    multi = MULTI in (_summary(a).get("projectKind"), _summary(b).get("projectKind"))
+    first = "Micro F1" if multi else "Accuracy"
+    headline = [(first, Change(_headline(a, multi), _headline(b, multi))),
+                ("Macro F1", Change(_body(a).get("macroF1"), _body(b).get("macroF1"))),
+                ("Calibration error (ECE)", Change(_extra(a).get("expectedCalibrationError"),
+                                                   _extra(b).get("expectedCalibrationError"), higher_is_better=False))]
+    shared = _shared(a, b)
+    fixed, broken, still_wrong = _changes(shared)
+    overlap = _overlap(shared, _labels(a) | _labels(b), first)
+    return Comparison(a=_side(a, train_documents[0], multi), b=_side(b, train_documents[1], multi), multi=multi, headline=headline,
+                      classes=_class_rows(a, b), overlap=overlap, fixed=fixed, broken=broken, still_wrong=still_wrong)
+
+
+def _shared(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], dict, dict, dict, str]:
+    """The shared test locations, each model's outcomes, the outcomes whose tags are the truth, and that model's label.
+
+    A document retagged between the two trainings has two tags; the later training's is the one the
+    user meant (often the very fix that prompted the retraining), whichever side that model is on."""
+    outcomes_a, outcomes_b = _outcomes(a), _outcomes(b)
+    truth_model = a if _newer(a, b) else b
+    truth = outcomes_a if truth_model is a else outcomes_b
+    return sorted(set(outcomes_a) & set(outcomes_b)), outcomes_a, outcomes_b, truth, truth_model["label"]
+
+
+def _overlap(found: tuple, labels: set[str], first: str) -> Overlap:
+    shared, outcomes_a, outcomes_b, truth, truth_label = found
+    scores: list[tuple[str, Change]] = []
+    if shared:
+        on_a = _scores([(truth[loc][0], outcomes_a[loc][1]) for loc in shared], labels)
+        on_b = _scores([(truth[loc][0], outcomes_b[loc][1]) for loc in shared], labels)
+        scores = [(first, Change(on_a[first], on_b[first])), ("Macro F1", Change(on_a["Macro F1"], on_b["Macro F1"]))]
+    return Overlap(shared=len(shared), only_a=len(outcomes_a) - len(shared), only_b=len(outcomes_b) - len(shared),
+                   retagged=sum(outcomes_a[loc][0] != outcomes_b[loc][0] for loc in shared), truth=truth_label, scores=scores)
+
+
+def _changes(found: tuple) -> tuple[list[DocChange], list[DocChange], int]:
+    """The shared documents b fixed, those it broke, and how many changed prediction but are wrong both times."""
+    shared, outcomes_a, outcomes_b, truth, _ = found
+    fixed, broken, still_wrong = [], [], 0
+    for location in shared:
+        expected, pa, pb = truth[location][0], outcomes_a[location][1], outcomes_b[location][1]
+        if pa == pb:
+            continue
+        if pa != expected and pb == expected:
+            fixed.append(DocChange(location, expected, pa, pb))
+        elif pa == expected and pb != expected:
+            broken.append(DocChange(location, expected, pa, pb))
+        else:
+            still_wrong += 1
+    return fixed, broken, still_wrong
+
+
+def pick(labels: list[str], a: str | None, b: str | None, project_name: str) -> tuple[str, str] | None:
+    """The two models to compare: those asked for, else the newest (b) and the newest other (a).
+
+    ``labels`` are the project's models, oldest first. None when the project has fewer than two.
+
+    >>> pick(["v1", "v2", "v3"], None, None, "p"), pick(["v1", "v2", "v3"], "v3", None, "p")
+    (('v2', 'v3'), ('v3', 'v2'))
+    """
+    for label in (a, b):
+        if label is not None and label not in labels:
+            known = ", ".join(labels) if labels else "none yet"
+            raise NotFound(f"The trained model {label} could not be found in project {project_name}. "
+                           f"Its trained models: {known}.", target="model")
+    if len(labels) < 2:
+        return None
+    b = b or next(label for label in reversed(labels) if label != a)
+    a = a or next(label for label in reversed(labels) if label != b)
+    return a, b
+
+
+def load(ctx: Context, project_name: str, a: str | None = None, b: str | None = None, limit: int = CHANGES_SHOWN) -> dict[str, Any]:
+    """The comparison of models ``a`` and ``b`` of a project, with what the studio shows around it.
+
+    ``models``: every model of the project, oldest first; ``comparison``: None with fewer than two;
+    ``docs``: location -> the document (id, snippet, labels) of the first ``limit`` fixed and broken
+    documents, where it still exists.
+    """
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        listed = records.list_models(conn, project["id"])
+        picked = pick([m["label"] for m in listed], a, b, project_name)
+        if picked is None:
+            return {"project": project, "models": listed, "comparison": None, "limit": limit}
+        by_label = {m["label"]: m for m in listed}
+        model_a, model_b = by_label[picked[0]], by_label[picked[1]]
+        result = compare(model_a, model_b, (_train_documents(ctx, project, model_a), _train_documents(ctx, project, model_b)))
+        shown = [c.location for c in result.fixed[:limit] + result.broken[:limit]]
+        docs = docs_db.by_locations(conn, project["id"], shown, with_text=False)
+    return {"project": project, "models": listed, "comparison": result, "docs": docs, "limit": limit}
+
+
+# -- reading a stored evaluation ----------------------------------------------------------------
+
+def _summary(model: dict[str, Any]) -> dict[str, Any]:
+    return model.get("evaluation") or {}
+
+
+def _body(model: dict[str, Any]) -> dict[str, Any]:
+    summary = _summary(model)
+    return summary.get("customMultiLabelClassificationEvaluation") or summary.get("customSingleLabelClassificationEvaluation") or {}
+
+
+def _extra(model: dict[str, Any]) -> dict[str, Any]:
+    return _summary(model).get("tagwise") or {}
+
+
+def _labels(model: dict[str, Any]) -> set[str]:
+    return set(_body(model).get("classes", {}))
+
+
+def _headline(model: dict[str, Any], multi: bool) -> float | None:
+    return _body(model).get("microF1") if multi else _extra(model).get("accuracy")
+
+
+def _newer(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether a was trained after b (ties and unknown times: b)."""
+    return a.get("trained_at") is not None and b.get("trained_at") is not None and a["trained_at"] > b["trained_at"]
+
+
+def _outcomes(model: dict[str, Any]) -> dict[str, tuple[list[str], list[str]]]:
+    """location -> (expected, predicted) classes, sorted, of each test document."""
+    out = {}
+    for item in model.get("evaluation_results") or []:
+        single = item.get("customSingleLabelClassificationResult")
+        if single is not None:
+            out[item["location"]] = ([single["expectedClass"]], [single["predictedClass"]])
+        else:
+            multi = item["customMultiLabelClassificationResult"]
+            out[item["location"]] = (sorted(multi["expectedClasses"]), sorted(multi["predictedClasses"]))
+    return out
+
+
+def _side(model: dict[str, Any], train_documents: int | None, multi: bool) -> Side:
+    extra = _extra(model)
+    if train_documents is None and not multi and extra.get("trainDocumentsPerClass") is not None:
+        train_documents = sum(extra["trainDocumentsPerClass"].values())  # one class per document: the sum is the count
+    return Side(label=model["label"], recipe=model.get("recipe") or model.get("config_version") or "",
+                chosen_recipe=extra.get("chosenRecipe"),
+                trained_at=model.get("trained_at"), train_documents=train_documents,
+                test_documents=extra.get("testDocuments", len(model.get("evaluation_results") or [])))
+
+
+def _class_scores(counts: dict[str, Any]) -> ClassScores:
+    chosen = counts.get("truePositiveCount", 0) + counts.get("falsePositiveCount", 0)
+    return ClassScores(precision=counts.get("precision") if chosen else None, recall=counts.get("recall"), f1=counts.get("f1"),
+                       support=counts.get("truePositiveCount", 0) + counts.get("falseNegativeCount", 0))
+
+
+def _class_rows(a: dict[str, Any], b: dict[str, Any]) -> list[ClassRow]:
+    in_a, in_b = _body(a).get("classes", {}), _body(b).get("classes", {})
+    rows = [ClassRow(name, _class_scores(in_a[name]) if name in in_a else None, _class_scores(in_b[name]) if name in in_b else None)
+            for name in {*in_a, *in_b}]
+    return sorted(rows, key=lambda r: (r.only_in is not None, -abs(r.f1.delta or 0.0), r.name.casefold(), r.name))
+
+
+def _scores(pairs: list[tuple[list[str], list[str]]], labels: set[str]) -> dict[str, float]:
+    """Accuracy, micro F1 and macro F1 of (expected, predicted) pairs, by the conventions of
+    ``tagwise.ml.evaluate`` (not imported: it loads numpy and scikit-learn for three ratios). A
+    predicted class outside ``labels`` (the abstention "None") is a miss; the macro average leaves
+    out classes neither expected nor predicted."""
+    counts = {label: [0, 0, 0] for label in labels}  # tp, fp, fn
+    for expected, predicted in pairs:
+        for label in (set(expected) | set(predicted)) & labels:
+            if label in expected and label in predicted:
+                counts[label][0] += 1
+            else:
+                counts[label][1 if label in predicted else 2] += 1
+    tp, fp, fn = (sum(c[i] for c in counts.values()) for i in range(3))
+    active = [_f1(*c) for c in counts.values() if any(c)]
+    return {"Accuracy": sum(expected == predicted for expected, predicted in pairs) / len(pairs),
+            "Micro F1": _f1(tp, fp, fn), "Macro F1": sum(active) / len(active) if active else 0.0}
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def _train_documents(ctx: Context, project: dict[str, Any], model: dict[str, Any]) -> int | None:
+    """How many documents the model was trained on, from its manifest (a multi-label document counts
+    once per class in the evaluation's per-class counts). None when the folder cannot be read."""
+    try:
+        manifest = json.loads((located(ctx, project, model) / "manifest.json").read_text(encoding="utf-8"))
+        return int(manifest["metadata"]["trainDocuments"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

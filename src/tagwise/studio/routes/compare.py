@@ -1,0 +1,26 @@
+"""The Compare page: two trained models of a project side by side, reached from the Evaluate page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from tagwise.core import comparison
+from tagwise.studio.auth import Session, require_session
+from tagwise.studio.web import StudioRoute, context, query, render
+
+router = APIRouter(prefix="/studio", route_class=StudioRoute)
+SORTS = ("change", "name")
+
+
+@router.get("/p/{project}/compare", response_class=HTMLResponse)
+def compare(request: Request, project: str, a: str = "", b: str = "", sort: str = "change",
+            _s: Session = Depends(require_session)) -> Response:
+    """Model b against model a; without them, the newest model against the one before it."""
+    details = comparison.load(context(request), project, a or None, b or None)
+    sort = sort if sort in SORTS else "change"
+    result = details["comparison"]
+    picked = {"a": result.a.label, "b": result.b.label} if result else {}
+    here = str(request.url.path) + query(**picked, sort=None if sort == "change" else sort)
+    return render(request, "compare.html", project=details["project"], nav="evaluate", details=details, result=result,
+                  picked=picked, sort=sort, query=query, here=here)

@@ -1,0 +1,141 @@
+"""Comparing two trained models: changes b − a, per-class F1, shared test documents, changed predictions.
+
+The model records are built the way training stores them (``build_summary`` and ``per_document_results``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tagwise.core.comparison import Change, compare, pick
+from tagwise.core.evaluation import build_summary, per_document_results
+from tagwise.errors import NotFound
+
+SINGLE = "CustomSingleLabelClassification"
+MULTI = "CustomMultiLabelClassification"
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _model(label: str, docs: dict[str, tuple], kind: str = SINGLE, classes=("x", "y", "z"), day: int = 0, ece: float | None = None) -> dict:
+    """A stored model evaluated on ``docs``: location -> (tagged, predicted); single-label values are class names."""
+    multi = kind == MULTI
+    locations = sorted(docs)
+    tagged = [list(docs[loc][0]) if multi else [docs[loc][0]] for loc in locations]
+    predicted = [list(docs[loc][1]) if multi else [docs[loc][1]] for loc in locations]
+    y_true = tagged if multi else [t[0] for t in tagged]
+    y_pred = predicted if multi else [p[0] for p in predicted]
+    summary = build_summary(kind, {"kind": "manual"}, y_true, y_pred, list(classes))
+    summary["tagwise"]["expectedCalibrationError"] = ece
+    if not multi:
+        summary["tagwise"]["trainDocumentsPerClass"] = {c: 10 for c in classes}
+    results = per_document_results({"kind": kind, "language": "en"},
+                                   [{"location": loc, "language": None, "labels": t} for loc, t in zip(locations, tagged)], predicted)
+    return {"label": label, "recipe": "linear", "trained_at": T0 + timedelta(days=day), "evaluation": summary,
+            "evaluation_results": results}
+
+
+def _metric(rows, name: str) -> Change:
+    return dict(rows)[name]
+
+
+def test_headline_changes_are_b_minus_a_and_say_better_or_worse():
+    a = _model("v1", {"1": ("x", "x"), "2": ("x", "y"), "3": ("y", "y"), "4": ("z", "x")}, ece=0.20)
+    b = _model("v2", {"1": ("x", "x"), "2": ("x", "x"), "3": ("y", "y"), "4": ("z", "x")}, day=1, ece=0.25)
+    diff = compare(a, b)
+    accuracy = _metric(diff.headline, "Accuracy")
+    assert (accuracy.a, accuracy.b, accuracy.delta, accuracy.verdict) == (0.5, 0.75, 0.25, "better")
+    ece = _metric(diff.headline, "Calibration error (ECE)")
+    assert ece.delta == pytest.approx(0.05) and ece.verdict == "worse"  # a higher calibration error is worse
+    assert _metric(diff.headline, "Macro F1").verdict == "better"
+    assert (diff.a.label, diff.b.label, diff.a.train_documents, diff.a.test_documents) == ("v1", "v2", 30, 4)
+    assert Change(0.5, 0.5004).verdict == "same" and Change(None, 0.5).verdict is None
+
+
+def test_classes_sorted_by_biggest_f1_change_with_classes_of_one_model_last():
+    a = _model("v1", {"1": ("x", "x"), "2": ("y", "x"), "3": ("y", "y"), "4": ("z", "z"), "5": ("y", "z")}, classes=("x", "y", "z", "old"))
+    b = _model("v2", {"1": ("x", "x"), "2": ("y", "y"), "3": ("y", "y"), "4": ("z", "z"), "5": ("y", "y")},
+               classes=("x", "y", "z", "new"), day=1)
+    rows = compare(a, b).classes
+    assert [r.name for r in rows] == ["y", "x", "z", "new", "old"]  # y: +0.5; x and z: +0.33 each, by name
+    assert rows[0].f1.delta == pytest.approx(0.5) and rows[1].f1.delta == pytest.approx(1 / 3) and rows[0].f1.verdict == "better"
+    assert [(r.name, r.only_in) for r in rows[3:]] == [("new", "b"), ("old", "a")]
+    assert rows[3].f1.delta is None
+
+
+def test_a_class_never_chosen_has_no_precision_rather_than_zero():
+    a = _model("v1", {"1": ("x", "y"), "2": ("y", "y")}, classes=("x", "y"))
+    b = _model("v2", {"1": ("x", "x"), "2": ("y", "y")}, classes=("x", "y"), day=1)
+    x = next(r for r in compare(a, b).classes if r.name == "x")
+    assert x.a.precision is None and x.a.recall == 0.0 and x.b.precision == 1.0 and x.a.support == 1
+
+
+def test_predictions_that_changed_on_the_same_test_documents():
+    a = _model("v1", {"fix": ("x", "y"), "break": ("y", "y"), "other": ("z", "x"), "same": ("x", "x")})
+    b = _model("v2", {"fix": ("x", "x"), "break": ("y", "z"), "other": ("z", "y"), "same": ("x", "x")}, day=1)
+    diff = compare(a, b)
+    assert diff.overlap.same_documents and diff.overlap.shared == 4
+    assert [(c.location, c.expected, c.a, c.b) for c in diff.fixed] == [("fix", ["x"], ["y"], ["x"])]
+    assert [c.location for c in diff.broken] == ["break"] and diff.still_wrong == 1
+
+
+def test_different_test_documents_are_scored_on_the_shared_ones():
+    a = _model("v1", {"1": ("x", "x"), "2": ("y", "x"), "3": ("z", "z"), "a-only": ("x", "x")})
+    b = _model("v2", {"1": ("x", "x"), "2": ("y", "y"), "3": ("z", "x"), "b-only": ("y", "x"), "b-only2": ("z", "z")}, day=1)
+    overlap = compare(a, b).overlap
+    assert (overlap.same_documents, overlap.shared, overlap.only_a, overlap.only_b) == (False, 3, 1, 2)
+    accuracy = _metric(overlap.scores, "Accuracy")
+    assert (accuracy.a, accuracy.b) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
+
+
+def test_test_sets_without_a_shared_document():
+    diff = compare(_model("v1", {"1": ("x", "x")}), _model("v2", {"2": ("x", "y")}, day=1))
+    assert diff.overlap.shared == 0 and diff.overlap.scores == [] and not diff.fixed and not diff.broken
+
+
+def test_retagged_documents_are_scored_against_the_newer_models_tags():
+    # the user fixed the tag of "1" (y -> x) after v1's training: v2 is not "fixing" it by predicting x
+    old = _model("v1", {"1": ("y", "x"), "2": ("y", "y")}, day=0)
+    new = _model("v2", {"1": ("x", "x"), "2": ("y", "x")}, day=1)
+    for a, b in ((old, new), (new, old)):  # whichever side the newer model is on
+        diff = compare(a, b)
+        assert diff.overlap.retagged == 1 and diff.overlap.truth == "v2"
+        assert {c.location for c in diff.fixed + diff.broken} == {"2"}  # "1": same prediction, nothing changed
+    assert _metric(compare(old, new).overlap.scores, "Accuracy").a == 1.0  # v1 was right, by today's tag
+
+
+@pytest.mark.parametrize("kind", [SINGLE, MULTI])
+def test_shared_scores_follow_the_evaluation_conventions(kind):
+    # on the same documents, the shared-document scores are the evaluation's own (abstentions and empty sets included)
+    if kind == SINGLE:
+        docs = {"1": ("x", "x"), "2": ("x", "None"), "3": ("y", "x"), "4": ("z", "z"), "5": ("y", "y")}
+    else:
+        docs = {"1": (["x"], ["x", "y"]), "2": (["x", "z"], ["x"]), "3": ([], []), "4": (["y"], []), "5": (["z"], ["z"])}
+    model = _model("v1", docs, kind=kind)
+    diff = compare(model, dict(model, label="v2"))
+    body = model["evaluation"]["customMultiLabelClassificationEvaluation" if kind == MULTI else "customSingleLabelClassificationEvaluation"]
+    first = "Micro F1" if kind == MULTI else "Accuracy"
+    expected = body["microF1"] if kind == MULTI else model["evaluation"]["tagwise"]["accuracy"]
+    assert _metric(diff.overlap.scores, first).a == pytest.approx(expected)
+    assert _metric(diff.overlap.scores, "Macro F1").a == pytest.approx(body["macroF1"])
+    assert [name for name, _ in diff.headline] == [first, "Macro F1", "Calibration error (ECE)"]
+
+
+def test_multi_label_train_documents_come_from_the_manifest_count():
+    a = _model("v1", {"1": (["x"], ["x"])}, kind=MULTI)
+    diff = compare(a, dict(a, label="v2"), train_documents=(12, None))
+    assert diff.multi and diff.a.train_documents == 12 and diff.b.train_documents is None  # per-class counts are not documents
+
+
+def test_pick_defaults_to_the_newest_two_and_names_the_models_when_one_is_unknown():
+    labels = ["v1", "v2", "v3"]
+    assert pick(labels, None, None, "p") == ("v2", "v3")
+    assert pick(labels, "v1", None, "p") == ("v1", "v3")
+    assert pick(labels, None, "v3", "p") == ("v2", "v3")
+    assert pick(labels, None, "v2", "p") == ("v3", "v2")
+    assert pick(["v1"], None, None, "p") is None and pick([], None, None, "p") is None
+    with pytest.raises(NotFound, match="could not be found in project p. Its trained models: v1, v2, v3."):
+        pick(labels, "v9", None, "p")
+    with pytest.raises(NotFound, match="Its trained models: none yet"):
+        pick([], None, "v1", "p")

@@ -1,0 +1,258 @@
+"""The Compare page: two trained models of a project side by side (real store, real linear models).
+
+One project is trained three times and shared by the in-process tests: ``v1`` on 3 training documents
+per class, ``v2`` on 20 per class, both tested on the same 5 per class (each document's Train/Test
+set), and ``pct`` with an automatic percentage split, so its test set is another one.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from playwright.sync_api import expect
+
+from tagwise.core import comparison, models, tagging, training
+from tests.conftest import KEY
+from tests.studio.conftest import NARROW, fits_width, screenshot, sign_in
+
+SINGLE = "CustomSingleLabelClassification"
+MULTI = "CustomMultiLabelClassification"
+
+
+def _documents(rows: list[dict], train_per_class: int) -> list[dict]:
+    """The first 5 documents of each class in Test, the next ``train_per_class`` in Train."""
+    seen: dict[str, int] = {}
+    out = []
+    for row in rows:
+        n = seen[row["labels"][0]] = seen.get(row["labels"][0], 0) + 1
+        if n <= 5 + train_per_class:
+            out.append({"location": row["id"], "text": row["text"], "labels": row["labels"], "dataset": "Test" if n <= 5 else "Train"})
+    return out
+
+
+def _train(ctx, project: str, label: str, split: str = "manual") -> None:
+    options = {"kind": "manual"} if split == "manual" else {
+        "kind": "percentage", "trainingSplitPercentage": 80, "testingSplitPercentage": 20}
+    job = training.start(ctx, project, {"modelLabel": label, "trainingConfigVersion": "linear", "evaluationOptions": options})
+    training.run(ctx, job["id"], lambda _: None)
+
+
+def _text(page: str, element_id: str) -> str:
+    """The text of the element with that id (its tags dropped, spaces folded), for assertions on what a person reads."""
+    start = page.index(f'id="{element_id}"')
+    tag = page.rfind("<", 0, start)
+    name = re.match(r"<(\w+)", page[tag:]).group(1)
+    end = page.index(f"</{name}>", start)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page[tag:end])).split())
+
+
+def _row(table: str, name: str) -> str:
+    found = re.search(rf"{re.escape(name)}( \(lower is better\))? ([^A-Z]+?)(?= [A-Z]|$)", table)
+    assert found, f"no row {name} in: {table}"
+    return found.group(2)
+
+
+def _shown(change: comparison.Change) -> str:
+    """A change as the page writes it: arrow, points, and a word."""
+    if change.verdict == "same":
+        return "= 0.0 pts same"
+    arrow = "▲" if change.delta > 0 else "▼"
+    return f"{arrow} {100 * change.delta:+.1f} pts {change.verdict}".replace("-", "−")
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory, banking):
+    """A signed-in client on a store whose project ``bank`` has the models v1, v2 and pct."""
+    from tagwise.server import create_app
+    from tagwise.settings import Settings
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("compare") / "data", api_key=KEY)
+    with TestClient(create_app(settings, run_jobs=False), base_url="http://127.0.0.1") as client:
+        token = re.search(r'name="token" value="([^"]+)"', client.get("/studio").text).group(1)
+        client.post("/studio/login", data={"key": KEY, "token": token})
+        ctx = client.ctx = client.app.state.ctx
+        tagging.create_project(ctx, "bank", SINGLE, "en")
+        few = _documents(banking["train"], 3)
+        tagging.add_documents(ctx, "bank", few)
+        _train(ctx, "bank", "v1")
+        known = {d["location"] for d in few}
+        tagging.add_documents(ctx, "bank", [d for d in _documents(banking["train"], 20) if d["location"] not in known])
+        _train(ctx, "bank", "v2")
+        _train(ctx, "bank", "pct", split="percentage")
+        yield client
+
+
+def _stored(client, a: str, b: str) -> comparison.Comparison:
+    """What the page should show, from the stored models."""
+    return comparison.compare(models.get(client.ctx, "bank", a), models.get(client.ctx, "bank", b))
+
+
+def test_headline_shows_both_models_and_the_change_with_a_word_not_only_a_colour(bank):
+    page = bank.get("/studio/p/bank/compare?a=v1&b=v2")
+    assert page.status_code == 200
+    headline = _text(page.text, "headline")
+    v1, v2 = (models.get(bank.ctx, "bank", label)["evaluation"]["tagwise"] for label in ("v1", "v2"))
+    changes = dict(_stored(bank, "v1", "v2").headline)
+    assert "A: v1 B: v2 Change (B − A)" in headline
+    assert _row(headline, "Train documents") == "18 120 +102" and _row(headline, "Test documents") == "30 30"
+    assert _row(headline, "Recipe") == "linear linear"
+    assert v2["accuracy"] > v1["accuracy"], "20 training documents per class beat 3"
+    assert _row(headline, "Accuracy") == f"{100 * v1['accuracy']:.1f}% {100 * v2['accuracy']:.1f}% {_shown(changes['Accuracy'])}"
+    assert _shown(changes["Accuracy"]).startswith("▲ +") and _shown(changes["Accuracy"]).endswith(" better")
+    ece = changes["Calibration error (ECE)"]
+    assert (ece.a, ece.b) == (v1["expectedCalibrationError"], v2["expectedCalibrationError"])
+    assert _row(headline, "Calibration error (ECE)").endswith(_shown(ece))
+    assert ece.verdict == ("better" if ece.b < ece.a else "worse")  # lower is better
+    assert "Both were evaluated on the same 30 test documents." in page.text and 'id="split-warning"' not in page.text
+    print(f"\nv1 → v2: {headline}")
+
+
+def test_per_class_rows_start_with_the_biggest_change_and_can_be_sorted_by_name(bank):
+    expected = _stored(bank, "v1", "v2").classes
+    page = bank.get("/studio/p/bank/compare?a=v1&b=v2").text
+    shown = re.findall(r'<tr data-class="([^"]+)">', page)
+    assert shown == [r.name for r in expected] and len(shown) == 6
+    top = expected[0]
+    assert abs(top.f1.delta) > 0 and _shown(top.f1) in _text(page, "class-compare")
+    by_name = bank.get("/studio/p/bank/compare?a=v1&b=v2&sort=name").text
+    assert re.findall(r'<tr data-class="([^"]+)">', by_name) == sorted(shown, key=str.casefold) and "Sort by biggest change" in by_name
+
+
+def test_documents_whose_prediction_changed_are_listed_with_a_link_to_them(bank):
+    diff = _stored(bank, "v1", "v2")
+    assert diff.fixed, "v2, trained on far more documents, fixes some of v1's mistakes"
+    page = bank.get("/studio/p/bank/compare?a=v1&b=v2").text
+    assert f"Fixed by v2 ({len(diff.fixed)})" in _text(page, "fixed-title")
+    assert f"Broken by v2 ({len(diff.broken)})" in _text(page, "broken-title")
+    fixed = _text(page, "fixed")
+    doc = tagging.list_documents(bank.ctx, "bank", tagging.DocumentFilter(search=diff.fixed[0].location)).items[0]
+    assert f"{diff.fixed[0].location} {doc['snippet'][:30]}" in fixed  # the location, then the start of the text
+    assert f'href="/studio/p/bank/tag?doc={doc["id"]}&amp;back=%2Fstudio%2Fp%2Fbank%2Fcompare%3Fa%3Dv1%26b%3Dv2"' in page
+    opened = bank.get(f"/studio/p/bank/tag?doc={doc['id']}")
+    assert opened.status_code == 200 and diff.fixed[0].location in opened.text
+
+
+def test_models_tested_on_different_documents_are_flagged_and_compared_on_the_shared_ones(bank):
+    diff = _stored(bank, "v2", "pct")
+    assert not diff.overlap.same_documents and 0 < diff.overlap.shared < 30
+    page = bank.get("/studio/p/bank/compare?a=v2&b=pct").text
+    warning = _text(page, "split-warning")
+    assert warning.startswith("Not the same test documents. v2 was evaluated on 30 test documents and pct on 30;")
+    assert f"they share {diff.overlap.shared}." in warning
+    shared = _text(page, "shared-scores")
+    accuracy = dict(diff.overlap.scores)["Accuracy"]
+    assert _row(shared, "Accuracy").startswith(f"{100 * accuracy.a:.1f}% {100 * accuracy.b:.1f}%")
+    assert f"On the {diff.overlap.shared} shared test documents" in page
+
+
+def test_without_a_and_b_the_newest_two_are_compared(bank):
+    page = bank.get("/studio/p/bank/compare").text
+    assert re.search(r'<select id="pick-a" name="a">.*?<option value="v2" selected>', page)
+    assert re.search(r'<select id="pick-b" name="b">.*?<option value="pct" selected>', page)
+    assert 'href="/studio/p/bank/compare?a=pct&amp;b=v2" id="swap"' in page
+
+
+def test_the_evaluate_page_offers_the_other_models_to_compare_with(bank):
+    page = bank.get("/studio/p/bank/evaluate?model=v2").text
+    form = re.search(r'<form method="get" action="/studio/p/bank/compare" class="row" id="compare-with">.*?</form>',
+                     page, re.DOTALL).group(0)
+    assert '<input type="hidden" name="b" value="v2">' in form and "Compare with…" in form
+    assert re.findall(r'<option value="([^"]+)"( selected)?', form) == [("pct", ""), ("v1", " selected")]  # the one before v2 first chosen
+
+
+def test_unknown_models_and_projects_are_pages_saying_what_to_do(bank):
+    for path, message in (("/studio/p/bank/compare?a=v9",
+                           "The trained model v9 could not be found in project bank. Its trained models: v1, v2, pct."),
+                          ("/studio/p/bank/compare?a=v1&b=gone", "The trained model gone could not be found"),
+                          ("/studio/p/nope/compare", "The project nope could not be found.")):
+        page = bank.get(path)
+        assert page.status_code == 404 and "Something is not right" in page.text, path
+        assert message in _text(page.text, "main"), path
+    signed_out = TestClient(bank.app, base_url="http://127.0.0.1").get("/studio/p/bank/compare?a=v1&b=v2", follow_redirects=False)
+    assert signed_out.status_code == 303 and signed_out.headers["location"].startswith("/studio?next=")
+
+
+def test_a_project_with_fewer_than_two_models_says_so(bank, banking):
+    tagging.create_project(bank.ctx, "one", SINGLE, "en")
+    page = bank.get("/studio/p/one/compare").text
+    assert "This project has 0 trained models: comparing needs two. Train one" in _text(page, "too-few")
+    tagging.add_documents(bank.ctx, "one", _documents(banking["train"], 3))
+    _train(bank.ctx, "one", "only")
+    page = bank.get("/studio/p/one/compare").text
+    assert "This project has 1 trained model: comparing needs two. Train another" in _text(page, "too-few")
+    assert 'id="compare-with"' not in bank.get("/studio/p/one/evaluate").text
+
+
+def test_multi_label_models_compare_micro_f1_and_count_documents_not_tags(bank, emotions):
+    tagging.create_project(bank.ctx, "emo", MULTI, "en")
+    rows = [{"location": f"d{i:03d}", "text": r["text"], "labels": r["labels"]} for i, r in enumerate(emotions)]
+    tagging.add_documents(bank.ctx, "emo", rows[:120])
+    _train(bank.ctx, "emo", "m1", split="percentage")
+    tagging.add_documents(bank.ctx, "emo", rows[120:])
+    _train(bank.ctx, "emo", "m2", split="percentage")
+    headline = _text(bank.get("/studio/p/emo/compare").text, "headline")
+    assert "Micro F1" in headline and "Accuracy" not in headline
+    train, test = (_row(headline, name).split() for name in ("Train documents", "Test documents"))
+    # documents, however many tags each has: train and test add up to the tagged documents at each training
+    assert (int(train[0]) + int(test[0]), int(train[1]) + int(test[1])) == (120, 240)
+
+
+SERVER_PROJECT = "compare-ui"
+
+
+@pytest.fixture(scope="module")
+def two_models_on_the_server(server, banking):
+    """The project on the live server, trained twice by its job runner: v1 on few documents, v2 on more."""
+    from tagwise.core import jobs
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+
+    ctx = Context.open(Settings(data_dir=server.data_dir, api_key=server.key), migrate=False)
+    try:
+        tagging.create_project(ctx, SERVER_PROJECT, SINGLE, "en")
+        few = _documents(banking["train"], 3)
+        tagging.add_documents(ctx, SERVER_PROJECT, few)
+        for label in ("v1", "v2"):
+            if label == "v2":
+                known = {d["location"] for d in few}
+                tagging.add_documents(ctx, SERVER_PROJECT, [d for d in _documents(banking["train"], 20) if d["location"] not in known])
+            job = training.start(ctx, SERVER_PROJECT, {"modelLabel": label, "trainingConfigVersion": "linear",
+                                                       "evaluationOptions": {"kind": "manual"}})
+            deadline = time.monotonic() + 120
+            while jobs.get(ctx, job["id"], "train")["status"] not in jobs.TERMINAL:
+                assert time.monotonic() < deadline, "training did not finish"
+                time.sleep(0.2)
+            assert jobs.get(ctx, job["id"], "train")["status"] == "succeeded"
+        yield comparison.compare(models.get(ctx, SERVER_PROJECT, "v1"), models.get(ctx, SERVER_PROJECT, "v2"))
+    finally:
+        ctx.close()
+
+
+@pytest.mark.timeout(300)
+def test_compare_from_the_evaluate_page_by_keyboard(page, server, two_models_on_the_server):
+    diff = two_models_on_the_server
+    sign_in(page, server)
+    page.goto(f"/studio/p/{SERVER_PROJECT}/evaluate")
+    expect(page.get_by_label("Compare with…")).to_have_value("v1")
+    page.get_by_label("Compare with…").focus()
+    page.keyboard.press("Tab")  # to the form's Compare button
+    expect(page.locator("#compare-with button")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Compare models")).to_be_visible()
+    expect(page.locator("#pick-a")).to_have_value("v1")
+    expect(page.locator("#pick-b")).to_have_value("v2")
+    accuracy = dict(diff.headline)["Accuracy"]
+    expect(page.locator('#headline tr[data-metric="Accuracy"]')).to_contain_text(_shown(accuracy))
+    expect(page.locator("#split-same")).to_contain_text("same 30 test documents")
+    expect(page.locator("#fixed tbody tr")).to_have_count(len(diff.fixed))
+    screenshot(page, "compare")
+    page.set_viewport_size(NARROW)
+    assert fits_width(page), "the Compare page scrolls sideways on a narrow screen"
+    screenshot(page, "narrow-compare")
+    # a fixed document opens on the Tag page, which leads back here
+    page.locator("#fixed tbody tr").first.get_by_role("link").click()
+    expect(page.locator("#doc-title")).to_contain_text(diff.fixed[0].location)
