@@ -9,11 +9,15 @@ reports. A failed check is reported with the SDK call, the request and what came
 
 from __future__ import annotations
 
+import html
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import missing_component
@@ -122,7 +126,27 @@ def test_runtime_classify(authored, server, project):
     assert summary["heldoutScore"] >= MIN_HELDOUT_SCORE[project["kind"]], summary
 
 
+def test_the_studio_try_it_code_runs_as_shown(authored, server, project):
+    # the Try it page's "call it from code": its curl command and its Python (runtime SDK) run as printed
+    with httpx.Client(base_url=server.url, follow_redirects=True, timeout=60) as studio:
+        token = re.search(r'name="token" value="([^"]+)"', studio.get("/studio").text).group(1)
+        studio.post("/studio/login", data={"key": server.key, "token": token})
+        page = studio.get(f"/studio/p/{project['name']}/try", params={"deployment": "production"}).text
+    assert "try-code" in page, page[-2000:]
+    code = {name: html.unescape(re.search(rf'<code id="try-code-{name}">(.*?)</code>', page, re.DOTALL).group(1))
+            for name in ("curl", "python")}
+    assert server.key not in page
+    env = dict(os.environ, TAGWISE_API_KEY=server.key)
+    curl = subprocess.run(["bash", "-c", code["curl"]], capture_output=True, text=True, env=env, timeout=60, check=True)
+    answer = json.loads(curl.stdout)
+    assert answer["deploymentName"] == "production" and answer["documents"][0]["class"], answer
+    python = subprocess.run([str(_python("runtime")), "-c", code["python"]], check=False, capture_output=True, text=True, env=env,
+                            timeout=SCRIPT_TIMEOUT_S)
+    assert python.returncode == 0 and python.stdout.strip(), python.stderr[-2000:]
+
+
 def test_authoring_cleanup(authored, server, project):
     report = run_script("authoring", "authoring_lifecycle.py", server, project,
                         "--phase", "cleanup", "--deployment", "production")
     assert_ok(report, server)
+

@@ -9,6 +9,7 @@ from tagwise.core import analyze, deployments, jobs, label_issues, model_results
 from tagwise.errors import InvalidArgument, TagwiseError
 from tagwise.studio import views
 from tagwise.studio.auth import Session, require_csrf, require_session
+from tagwise.studio.snippets import classify_snippets
 from tagwise.studio.web import StudioRoute, context, query, redirect, render, status_for
 
 router = APIRouter(prefix="/studio", route_class=StudioRoute)
@@ -152,9 +153,7 @@ def delete_deployment(request: Request, project: str, name: str = Form(""), _s: 
 
 @router.get("/p/{project}/try", response_class=HTMLResponse)
 def try_page(request: Request, project: str, deployment: str = "", _s: Session = Depends(require_session)) -> Response:
-    record = projects.get(context(request), project)
-    return render(request, "try.html", project=record, nav="try", deployments=deployments.list_all(context(request), project),
-                  chosen=deployment, text="", result=None)
+    return _try(request, projects.get(context(request), project), deployment, "")
 
 
 @router.post("/p/{project}/try", response_class=HTMLResponse)
@@ -167,7 +166,14 @@ def try_text(request: Request, project: str, deployment: str = Form(""), text: s
             raise InvalidArgument(f"The text has {len(text):,} characters; paste at most {MAX_TRY_CHARS:,} here.")
         record, [prediction] = analyze.classify(context(request), project, deployment, [text])
     except TagwiseError as exc:
-        return render(request, "try.html", status_code=status_for(exc), project=projects.get(context(request), project), nav="try",
-                      deployments=deployments.list_all(context(request), project), chosen=deployment, text=text, result=None, error=exc.message)
-    return render(request, "try.html", project=record, nav="try", deployments=deployments.list_all(context(request), project),
-                  chosen=deployment, text=text, result=prediction)
+        return _try(request, projects.get(context(request), project), deployment, text, status_code=status_for(exc), error=exc.message)
+    return _try(request, record, deployment, text, result=prediction)
+
+
+def _try(request: Request, project: dict, deployment: str, text: str, status_code: int = 200, **values) -> Response:
+    """The Try it page, with the same call as code for the chosen (else the first) deployment."""
+    listed = deployments.list_all(context(request), project["name"])
+    shown = deployment if any(d["name"] == deployment for d in listed) else (listed[0]["name"] if listed else "")
+    code = classify_snippets(str(request.base_url).rstrip("/"), project["name"], shown, project["kind"], text) if shown else None
+    return render(request, "try.html", status_code=status_code, project=project, nav="try", deployments=listed, chosen=deployment,
+                  text=text, code=code, code_deployment=shown, **{"result": None, **values})
