@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import re
 
-from tagwise.core import deployments, jobs, readiness, tagging, training
+from tagwise.core import deployments, jobs, models, readiness, tagging, training
+from tagwise.storage.document_records import DocumentFilter
 from tagwise.studio import views
 from tests.studio.conftest import flash
 
@@ -100,6 +102,36 @@ def test_evaluation_train_column_is_what_the_model_was_trained_on(studio, bankin
     assert '<th scope="col" title="Documents of this class the model was trained on">Train</th>' in page
     row = re.search(rf'<a href="[^"]*label={gone}">{gone}</a></th><td>(\d+)</td><td>(\d+)</td>', page)
     assert row and row.groups() == ("20", "5")  # 25 tagged, 80/20 split: still what the model saw
+
+
+def test_keeping_a_models_test_set_scores_the_next_model_on_the_same_documents(studio, banking):
+    ctx = studio.ctx
+    tagging.create_project(ctx, "bank", SINGLE, "en")
+    tagging.add_documents(ctx, "bank", [{"location": r["id"], "text": r["text"], "labels": r["labels"]} for r in banking["train"]])
+    _train(ctx, "bank", "v1")  # the default split: 80/20 drawn at random
+    first = models.get(ctx, "bank", "v1")
+    tested = sorted(r["location"] for r in first["evaluation_results"])
+    stray = next(r["id"] for r in banking["train"] if r["id"] not in tested)
+    stray_id = tagging.list_documents(ctx, "bank", DocumentFilter(locations=(stray,))).items[0]["id"]
+    tagging.set_dataset(ctx, "bank", "Test", ids=[stray_id])  # put in Test by hand earlier
+
+    page = studio.get("/studio/p/bank/evaluate?model=v1").text
+    assert 'id="keep-test-set"' in page and f"Make its {len(tested)} documents the project's Test set" in page
+    kept = studio.post("/studio/p/bank/evaluate/keep-test-set", data={"csrf": studio.csrf, "model": "v1"})
+    assert kept.url.path == "/studio/p/bank/train"
+    assert (f"The {len(tested)} test documents of v1 are now the project's Test set; 1 other document moved from Test to Train"
+            in html.unescape(flash(kept.text)))
+    assert re.search(r'value="manual" checked> Use each document\'s Train/Test set \(Data page: <span id="in-test">(\d+)</span>', kept.text).group(1) == str(len(tested))
+
+    studio.post("/studio/p/bank/train", data={"csrf": studio.csrf, "label": "v2", "recipe": "linear", "split": "manual"})
+    job = next(j for j in jobs.list_for(ctx, "train", "bank") if j["payload"]["modelLabel"] == "v2")
+    training.run(ctx, job["id"], lambda _: None)
+    second = models.get(ctx, "bank", "v2")
+    assert sorted(r["location"] for r in second["evaluation_results"]) == tested
+    assert 'id="keep-test-set"' not in studio.get("/studio/p/bank/evaluate?model=v2").text  # already the project's Test set
+    missing = studio.post("/studio/p/bank/evaluate/keep-test-set", data={"csrf": studio.csrf, "model": "nope"},
+                          headers={"referer": "http://127.0.0.1/studio/p/bank/evaluate"})
+    assert missing.url.path == "/studio/p/bank/evaluate" and "The trained model nope could not be found" in flash(missing.text)
 
 
 def test_bulk_move_to_test_by_selection_and_by_filter(studio):

@@ -159,6 +159,28 @@ def set_dataset(ctx: Context, project_name: str, dataset: str | None, *, ids: li
     return changed
 
 
+def keep_test_set(ctx: Context, project_name: str, model_label: str) -> dict[str, int]:
+    """Make a trained model's test documents the project's Test set, so models trained next with the
+    manual split ("each document's Train/Test set") are scored on the same documents and can be
+    compared fairly. Documents in Test that were not in the model's test set move to Train; the rest
+    keep their assignment (unassigned counts as Train in the manual split).
+
+    Returns ``test`` (documents now in Test), ``gone`` (test documents deleted or renamed since the
+    training) and ``to_train`` (documents moved out of Test)."""
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        model = records.get_model(conn, project["id"], model_label)
+        if model is None:
+            raise NotFound(f"The trained model {model_label} could not be found in project {project_name}.", target="model")
+        locations = [r["location"] for r in model["evaluation_results"] or []]
+        test_ids = {d["id"] for d in docs_db.by_locations(conn, project["id"], locations, with_text=False).values()}
+        in_test = set(docs_db.matching_ids(conn, project["id"], DocumentFilter(dataset="Test")))
+        to_train = docs_db.set_dataset(conn, project["id"], sorted(in_test - test_ids), "Train")
+        docs_db.set_dataset(conn, project["id"], sorted(test_ids - in_test), "Test")
+        _touch(conn, project)
+    return {"test": len(test_ids), "gone": len(locations) - len(test_ids), "to_train": to_train}
+
+
 @dataclass(frozen=True)
 class DocumentPage:
     items: list[dict[str, Any]]

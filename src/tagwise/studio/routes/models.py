@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from tagwise.core import analyze, deployments, jobs, label_issues, model_results, models, projects, tagging, training
 from tagwise.errors import InvalidArgument, TagwiseError
+from tagwise.storage.document_records import DocumentFilter
 from tagwise.studio import views
 from tagwise.studio.auth import Session, require_csrf, require_session
 from tagwise.studio.snippets import classify_snippets
@@ -33,8 +34,9 @@ def train_page(request: Request, project: str, _s: Session = Depends(require_ses
     record = projects.get(context(request), project)
     history = jobs.list_for(context(request), "train", project)[::-1][:20]
     existing = models.list_all(context(request), project)
+    in_test = tagging.list_documents(context(request), project, DocumentFilter(dataset="Test"), page_size=1).total
     return render(request, "train.html", project=record, nav="train", jobs=history, recipes=list(training.config_versions()),
-                  notes=RECIPE_NOTES, default_label=f"model-{len(existing) + 1}")
+                  notes=RECIPE_NOTES, default_label=f"model-{len(existing) + 1}", in_test=in_test)
 
 
 @router.post("/p/{project}/train")
@@ -112,6 +114,17 @@ def evaluate(request: Request, project: str, model: str | None = None, norm: int
         current = tagging.current_labels(context(request), project, [i.doc_id for i in issues.issues])
     return render(request, "evaluate.html", project=details["project"], nav="evaluate", details=details, view=view, norm=bool(norm),
                   issues=issues, current=current, query=query, here=str(request.url.path) + query(model=model, norm=norm or None))
+
+
+@router.post("/p/{project}/evaluate/keep-test-set")
+def keep_test_set(request: Request, project: str, model: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+    kept = tagging.keep_test_set(context(request), project, model)
+    gone = f" ({kept['gone']:,} of its test documents no longer exist)" if kept["gone"] else ""
+    moved = (f"; {kept['to_train']:,} other document{'' if kept['to_train'] == 1 else 's'} moved from Test to Train"
+             if kept["to_train"] else "")
+    return redirect(f"/studio/p/{project}/train",
+                    f"The {kept['test']:,} test documents of {model} are now the project's Test set{gone}{moved}. "
+                    "Train with \"each document's Train/Test set\" to score the next model on them.")
 
 
 @router.post("/p/{project}/evaluate/issues")
