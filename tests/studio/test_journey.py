@@ -17,6 +17,7 @@ from tests.studio.conftest import NARROW, banking_rows, fits_width, screenshot, 
 CLASSES = ["card_arrival", "exchange_rate", "lost_or_stolen_card", "top_up_failed", "change_pin"]
 PROJECT = "bank-journey"
 # names the elements wider than the window, for a readable failure
+IN_VIEW = "e => { const r = e.getBoundingClientRect(); return r.left >= 0 && r.right <= window.innerWidth + 1 && r.height > 0; }"
 WIDEST = """[...document.querySelectorAll('body *')].filter(e => {
     if (e.getBoundingClientRect().right <= window.innerWidth + 1) return false;
     for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
@@ -180,4 +181,6 @@ def test_studio_journey(page, server, tmp_path):
         page.goto(f"/studio/p/{PROJECT}{path}")
         screenshot(page, f"narrow-{name}")
         assert fits_width(page), f"the {name} page scrolls sideways at {NARROW['width']} px: {page.evaluate(WIDEST)}"
+        tabs = page.locator("nav.tabs a")
+        assert all(tabs.nth(i).evaluate(IN_VIEW) for i in range(tabs.count())), f"a tab of the {name} page is out of sight"
     assert re.search(r"\d+ of 125 tagged", page.goto(f"/studio/p/{PROJECT}/tag").text())
