@@ -15,10 +15,12 @@ from tagwise import __version__, studio
 from tagwise.api import errors, openapi
 from tagwise.api.limits import BodyLimit
 from tagwise.api.ratelimit import RateLimiter
-from tagwise.api.routes import analyze, blobs, deployments, health, keys, models, projects, training
+from tagwise.api.routes import analyze, blobs, deployments, health, keys, metrics, models, projects, training
+from tagwise.api.telemetry import Telemetry
 from tagwise.core import deployments as deployments_core
 from tagwise.core.context import Context
 from tagwise.jobs.runner import JobRunner
+from tagwise.metrics import Metrics
 from tagwise.settings import Settings
 
 log = logging.getLogger("tagwise")
@@ -64,7 +66,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         redoc_url=None,
     )
     app.state.ctx = ctx
-    app.state.runner = JobRunner(ctx)
+    app.state.metrics = Metrics(ctx)
+    app.state.runner = JobRunner(ctx, metrics=app.state.metrics)
     app.state.rate_limiter = RateLimiter()
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -81,9 +84,11 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
-    app.add_middleware(errors.UnexpectedErrors)  # added last, so it wraps the other middleware too
+    app.add_middleware(errors.UnexpectedErrors)  # added last but one, so it wraps the other middleware too
+    # outermost: it times and logs every answer, a 500 of UnexpectedErrors or a 413 of BodyLimit too
+    app.add_middleware(Telemetry, metrics=app.state.metrics, access_log=settings.access_log)
 
-    for module in (projects, training, models, deployments, analyze, blobs, keys, health):
+    for module in (projects, training, models, deployments, analyze, blobs, keys, health, metrics):
         app.include_router(module.router)
     app.include_router(studio.router)  # the web studio at /studio (serves its own static assets)
     openapi.install(app)
@@ -91,7 +96,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
 
 
 def create_app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory`` (several worker processes): settings from the environment."""
+    """Factory for ``uvicorn --factory`` (several worker processes): settings from the environment.
+    Their metrics add up only with ``PROMETHEUS_MULTIPROC_DIR`` set (``serve --workers N`` sets it: tagwise.metrics)."""
     from tagwise import logs
 
     settings = Settings()

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     job_heartbeat_s: float = Field(5.0, gt=0, description="How often a job runner records that its running jobs are alive, and looks for jobs whose process died.")
     job_lease_s: float = Field(60.0, gt=0, description="A running job whose process is on another host and sent no heartbeat for this long is taken as dead: training fails with a reason, analysis runs again.")
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field("info", description="Log level of `serve` and `worker` (debug, info, warning, error, critical), for uvicorn's lines and tagwise's own: at `info`, each training's start and end; at `warning`, failed trainings and store outages.")
+    access_log: bool = Field(True, description="One log line per HTTP request from `serve` (logger `tagwise.access`, at `info`): client address, the id of the API key used (never the key), method, path without the query string, status, bytes sent, milliseconds (docs/operations.md). `false` turns the lines off; `GET /metrics` counts requests either way.")
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -167,6 +167,22 @@ def test_job_status_changes_are_conditional(store):
     assert stored["status"] == "running" and stored["payload"] == {"modelLabel": "m"} and stored["heartbeat_at"] is not None
 
 
+def test_jobs_and_deployments_are_counted_for_the_metrics(store):
+    now = utcnow()
+    with store.db.write() as conn:
+        for kind, status in [("train", "notStarted"), ("train", "notStarted"), ("train", "running"), ("analyze", "notStarted"),
+                             ("analyze", "succeeded"), ("import", "succeeded")]:
+            jobs.create(conn, kind, "p", {}, status=status)
+        project_id = records.insert_project(conn, project_values())
+        for name in ("prod", "staging"):
+            records.upsert_deployment(conn, project_id, {"name": name, "model_label": "m1", "model_id": "m1-x", "trained_at": now,
+                                                         "config_version": "linear", "deployed_at": now})
+    with store.db.read() as conn:
+        counts = records.count_jobs(conn, ("train", "analyze"), ("notStarted", "running", "cancelling"))
+        assert counts == {("train", "notStarted"): 2, ("train", "running"): 1, ("analyze", "notStarted"): 1}
+        assert records.count_deployments(conn) == 2
+
+
 def _claim_all(args: tuple[str, str]) -> list[str]:
     url, worker = args
     from tagwise.storage import records

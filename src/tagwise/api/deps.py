@@ -28,12 +28,14 @@ def context(request: Request) -> Context:
     return request.app.state.ctx
 
 
-# Routes a runtime key may call: classification only (Azure's prediction key), nothing that changes projects.
+# Routes a runtime key may call: classification only (Azure's prediction key), nothing that changes projects;
+# and the metrics, which name no project, so that a scraper needs no key that could change anything.
 RUNTIME_ROUTES = frozenset({
     ("POST", "/language/analyze-text/jobs"),
     ("GET", "/language/analyze-text/jobs/{job_id}"),
     ("POST", "/language/analyze-text/jobs/{job_id}:cancel"),
     ("POST", "/language/tagwise/projects/{project}/deployments/{deployment}:classify"),
+    ("GET", "/metrics"),
 })
 
 
@@ -45,11 +47,11 @@ def check_key(request: Request, given: str | None = Security(KEY_SCHEME)) -> key
     key = keys.verify(ctx, given)
     if key is None:
         raise Unauthorized("Access denied: the API key is wrong or revoked. The first key is printed when the server starts and kept in <data dir>/api-key.")
+    request.state.api_key = key  # the access log names it, also when this request is refused below (403, 429)
     if key.role != keys.AUTHORING and _route(request) not in RUNTIME_ROUTES:
         raise Forbidden("This key is a runtime key: it can classify (analyze-text jobs, :classify) but not read or change projects. Use an authoring key.")
     per_minute = key.rate_limit_per_minute if key.rate_limit_per_minute is not None else ctx.settings.rate_limit_per_minute
     _limiter(request).check(key.id, per_minute)
-    request.state.api_key = key
     return key
 
 

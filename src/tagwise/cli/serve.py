@@ -77,11 +77,16 @@ def serve(
         typer.echo(f"Generated API key (kept in {settings.data_dir / 'api-key'}): {key}")
     else:
         typer.echo("API key: from TAGWISE_API_KEY" if settings.api_key_from_env else f"API key: in {settings.data_dir / 'api-key'}")
+    # access_log=False: tagwise logs each request itself (api/telemetry.py), with the key's id and without the query string
     if app is None:
-        # Each worker process builds its own app from the environment.
+        from tagwise import metrics
+
+        # Each worker process builds its own app from the environment, and keeps its metrics in a
+        # folder they share, so that a scrape answered by any of them counts them all.
         os.environ["TAGWISE_DATA_DIR"] = str(settings.data_dir)
-        uvicorn.run("tagwise.server:create_app_from_env", factory=True, workers=workers, host=settings.host, port=settings.port,
-                    log_level=settings.log_level, access_log=False)
+        with metrics.shared_between_processes():
+            uvicorn.run("tagwise.server:create_app_from_env", factory=True, workers=workers, host=settings.host, port=settings.port,
+                        log_level=settings.log_level, access_log=False)
         return
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
 

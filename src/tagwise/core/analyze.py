@@ -125,15 +125,16 @@ def submit(ctx: Context, body: Any) -> dict[str, Any]:
         return jobs.create(conn, "analyze", None, payload)
 
 
-def run_job(ctx: Context, job_id: str) -> None:
-    """Run every task of an analyze job the caller has claimed; a task that cannot run fails alone."""
+def run_job(ctx: Context, job_id: str) -> int:
+    """Run every task of an analyze job the caller has claimed; a task that cannot run fails alone.
+    Returns how many documents it classified (those of every task that ran)."""
     with ctx.db.read() as conn:
         job = records.get_job(conn, job_id)
     # cancelled between its claim and now: "cancelling", which only this run ends (it stayed so for good)
     if job is None or job["status"] not in ("running", "cancelling"):
-        return
+        return 0
     payload = job["payload"]
-    items, errors = [], []
+    items, errors, classified = [], [], 0
     for index, task in enumerate(payload["tasks"]):
         item = {"kind": RESULT_KIND[task["kind"]], "taskName": task["taskName"], "lastUpdateDateTime": iso(utcnow())}
         if job["cancel_requested"]:
@@ -144,6 +145,7 @@ def run_job(ctx: Context, job_id: str) -> None:
             if results.pop("kind") != task["kind"]:
                 raise InvalidArgument(f"The project {task['projectName']} is not a {task['kind']} project.")
             item.update(status="succeeded", results=results)
+            classified += len(results["documents"])
         except TagwiseError as exc:
             item["status"] = "failed"
             errors.append({"code": "InvalidRequest", "message": exc.message, "target": f"#/tasks/items/{index}"})
@@ -157,6 +159,7 @@ def run_job(ctx: Context, job_id: str) -> None:
             items = [_cancelled_item(t, i) for t, i in zip(payload["tasks"], items, strict=True)]
             errors = []
         records.update_job(conn, job_id, {"status": status, "result": {"items": items}, "errors": errors, "finished_at": utcnow(), "percent": 100})
+    return classified
 
 
 def _cancelled_item(task: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:

@@ -121,6 +121,11 @@ class PredictorCache:
         with self._lock:
             return model_id in self._models
 
+    def __len__(self) -> int:
+        """Models loaded now (``GET /metrics`` reports it)."""
+        with self._lock:
+            return len(self._models)
+
     def forget(self, model_id: str) -> None:
         with self._lock:
             self._models.pop(model_id, None)

@@ -27,13 +27,16 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from tagwise.core import analyze, jobs
 from tagwise.core.context import Context
 from tagwise.errors import first_line, store_unavailable
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
+
+if TYPE_CHECKING:
+    from tagwise.metrics import Metrics
 
 log = logging.getLogger("tagwise.jobs")
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
@@ -42,9 +45,10 @@ _STOPPED = "stopped with its runner"  # a training the runner stopped: it goes b
 
 
 class JobRunner:
-    def __init__(self, ctx: Context, poll_s: float = 0.25) -> None:
+    def __init__(self, ctx: Context, poll_s: float = 0.25, metrics: Metrics | None = None) -> None:
         self.ctx = ctx
         self.poll_s = poll_s
+        self.metrics = metrics  # a server's (GET /metrics); None in a `tagwise worker`, which serves no HTTP
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=max(ctx.settings.analyze_workers, 1), thread_name_prefix="analyze")
@@ -82,17 +86,23 @@ class JobRunner:
         lease = self.ctx.settings.job_lease_s
         with self._owned_lock:
             abandoned = set(self._abandoned)
+        ended: list[str] = []  # final statuses of the trainings failed or cancelled here, counted once committed
         with self.ctx.db.write() as conn:
             for job in records.jobs_in_status(conn, "train", ("running", "cancelling")):
                 if self._orphaned(job, lease, abandoned):
                     status = "cancelled" if job["cancel_requested"] else "failed"
                     errors = [] if status == "cancelled" else [{"code": "InternalServerError", "message": "The training process stopped before it finished (the server or worker was restarted or killed). Start the training again."}]
-                    records.update_job(conn, job["id"], {"status": status, "errors": errors, "finished_at": utcnow()}, only_if_status=("running", "cancelling"))
+                    if records.update_job(conn, job["id"], {"status": status, "errors": errors, "finished_at": utcnow()},
+                                          only_if_status=("running", "cancelling")):
+                        ended.append(status)
                     log.warning("training job %s: its process %s is gone; marked %s", job["id"], job["claimed_by"], status)
             for job in records.jobs_in_status(conn, "analyze", ("running",)):
                 if self._orphaned(job, lease, abandoned):
                     records.update_job(conn, job["id"], {"status": "notStarted", "claimed_by": None}, only_if_status=("running",))
                     log.warning("analyze job %s: its process %s is gone; queued again", job["id"], job["claimed_by"])
+        if self.metrics is not None:
+            for status in ended:
+                self.metrics.training_ended(status)
         with self._owned_lock:
             self._abandoned -= abandoned
         self.notify()
@@ -164,7 +174,9 @@ class JobRunner:
     def _run_analyze(self, job_id: str) -> None:
         try:
             try:
-                analyze.run_job(self.ctx, job_id)
+                classified = analyze.run_job(self.ctx, job_id)
+                if self.metrics is not None:
+                    self.metrics.classified("analyze", classified)
             except Exception as exc:
                 if store_unavailable(exc):
                     raise
@@ -252,11 +264,13 @@ class JobRunner:
         self._log_end(job_id, time.monotonic() - started)
 
     def _log_end(self, job_id: str, seconds: float) -> None:
-        """One line per finished training, for whoever reads the server's log."""
+        """One line per finished training, for whoever reads the server's log, and its count in the metrics."""
         try:
             job = jobs.get(self.ctx, job_id, "train")
-        except Exception:  # noqa: BLE001 - only a log line is lost
+        except Exception:  # noqa: BLE001 - only a log line and a count are lost
             return
+        if self.metrics is not None:
+            self.metrics.training_ended(job["status"])
         where = f"training job {job_id} (project {job['project_name']!r})"
         if job["status"] == "failed":
             log.warning("%s failed after %.1f s: %s", where, seconds, (job["errors"] or [{}])[0].get("message"))

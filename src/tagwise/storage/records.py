@@ -161,6 +161,10 @@ def delete_deployment(conn: Connection, project_id: int, name: str) -> None:
     conn.execute(delete(deployments).where(deployments.c.project_id == project_id, deployments.c.name == name))
 
 
+def count_deployments(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(deployments)).scalar_one()
+
+
 # -- jobs -----------------------------------------------------------------------------------
 
 def insert_job(conn: Connection, values: dict[str, Any]) -> None:
@@ -188,6 +192,12 @@ def update_job(conn: Connection, job_id: str, values: dict[str, Any], *, only_if
 def jobs_in_status(conn: Connection, kind: str, statuses: Iterable[str]) -> list[dict[str, Any]]:
     query = select(jobs).where(jobs.c.kind == kind, jobs.c.status.in_(list(statuses))).order_by(jobs.c.created_at)
     return [_row(r) for r in conn.execute(query)]
+
+
+def count_jobs(conn: Connection, kinds: Iterable[str], statuses: Iterable[str]) -> dict[tuple[str, str], int]:
+    """(kind, status) -> how many jobs; only the pairs that have any. Answered from ``ix_jobs_kind_status``."""
+    query = select(jobs.c.kind, jobs.c.status, func.count()).where(jobs.c.kind.in_(list(kinds)), jobs.c.status.in_(list(statuses)))
+    return {(kind, status): count for kind, status, count in conn.execute(query.group_by(jobs.c.kind, jobs.c.status))}
 
 
 # -- blobs (the tagwise stand-in for an Azure storage container) -----------------------------

@@ -123,6 +123,7 @@ async def classify(request: Request, project: str, deployment: str) -> JSONRespo
     docs = analyze.check_documents(body.get("documents"), ctx.settings.max_sync_documents, ctx.settings.max_sync_characters, field="documents")
     # the model runs in the thread pool: on the event loop it held up every other request of this process
     results = await run_in_threadpool(analyze.classify_documents, ctx, project, deployment, docs, top=top)
+    request.app.state.metrics.classified("classify", len(results["documents"]))
     results.pop("kind")
     for key in ("documents", "errors"):
         for item in results[key]:
