@@ -135,6 +135,14 @@ def test_keeping_a_models_test_set_scores_the_next_model_on_the_same_documents(s
     assert missing.url.path == "/studio/p/bank/evaluate" and "The trained model nope could not be found" in flash(missing.text)
 
 
+def test_a_class_filter_with_a_decomposed_accent_finds_the_class(studio):
+    ctx = studio.ctx
+    tagging.create_project(ctx, "cafe", SINGLE, "en")
+    tagging.add_documents(ctx, "cafe", [{"location": "a", "text": "un cafe", "labels": "caf\u00e9"}, {"location": "b", "text": "tea", "labels": "tea"}])
+    page = studio.get("/studio/p/cafe/data", params={"label": "cafe\u0301"}).text
+    assert 'id="result-count">1 document(s)' in page  # it found none: the filter compared the decomposed form
+
+
 def test_bulk_move_to_test_by_selection_and_by_filter(studio):
     ctx = studio.ctx
     tagging.create_project(ctx, "b", SINGLE, "en")
@@ -204,6 +212,36 @@ def test_evaluation_shows_the_majority_baseline_and_classes_never_chosen(studio,
         "rare": {"truePositiveCount": 0, "falsePositiveCount": 0, "falseNegativeCount": 2},
         "absent": {"truePositiveCount": 0, "falsePositiveCount": 0, "falseNegativeCount": 0}}}}}
     assert views.never_predicted(crafted) == ["rare"]  # "absent" has no test documents to miss
+
+
+def test_a_model_no_better_than_the_commonest_class_is_called_so_on_every_page(studio):
+    # a non-ML user read "Status: succeeded, accuracy 64.8%" with a big Deploy button, while always
+    # answering Major scored 71.8%; the tag check then suggested moving the rare tickets into Major
+    ctx = studio.ctx
+    tagging.create_project(ctx, "prio", SINGLE, "en")
+    words = ["disk", "queue", "lock", "token", "retry", "quota", "shard", "cache"]
+    docs = [{"location": f"t{i:03d}", "text": f"{words[i % 8]} {words[(i * 3) % 8]} fails on node {i}",
+             "labels": ["Major" if i % 5 else "Minor"]} for i in range(60)]  # no word tells the classes apart
+    tagging.add_documents(ctx, "prio", docs)
+    _train(ctx, "prio", "m1")
+    _train(ctx, "prio", "m2")
+    verdict = "than always answering Major"
+    job = next(j for j in jobs.list_for(ctx, "train", "prio") if j["payload"]["modelLabel"] == "m1")
+    page = html.unescape(studio.get(f"/studio/p/prio/train/{job['id']}").text)
+    assert re.search(r'id="job-verdict" class="flash error" role="alert">This model is (no better|worse) than always answering Major', page)
+    assert studio.get(f"/studio/p/prio/train/{job['id']}.json").json()["verdict"].startswith("This model is")
+    assert 'id="baseline-verdict"' in studio.get("/studio/p/prio/evaluate?model=m1").text
+    assert "⚠ no better than always Major" in studio.get("/studio/p/prio").text
+    assert "m1 (" in (deploy_page := studio.get("/studio/p/prio/deployments").text) and "no better than always answering Major" in deploy_page
+    deployed = studio.post("/studio/p/prio/deployments", data={"csrf": studio.csrf, "name": "prod", "model": "m1"})
+    assert "Model m1 is deployed as prod." in html.unescape(flash(deployed.text)) and verdict in html.unescape(flash(deployed.text))
+    compared = studio.get("/studio/p/prio/compare?a=m1&b=m2").text
+    assert 'data-below-baseline="m1"' in compared and 'id="baseline-row"' in compared
+
+    # the tag check says its suggestions are not to be trusted, and stays on the model that was shown
+    checked = studio.post("/studio/p/prio/evaluate/issues", data={"csrf": studio.csrf, "model": "m1"})
+    assert checked.url.path == "/studio/p/prio/evaluate" and checked.url.query == b"model=m1"
+    assert 'id="issues-unreliable"' in checked.text and "would move those into Major" in checked.text
 
 
 def test_a_finished_training_says_how_it_went_and_the_recipes_say_what_they_are(studio, banking):

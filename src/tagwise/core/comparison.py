@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tagwise.core.context import Context
+from tagwise.core.model_results import against_baseline
 from tagwise.core.models import located
 from tagwise.core.projects import require
 from tagwise.core.validation import MULTI
@@ -41,6 +42,7 @@ class Change:
     a: float | None
     b: float | None
     higher_is_better: bool = True
+    same_within: float = SAME  # a smaller change is "same": on n test documents, about one document's worth
 
     @property
     def delta(self) -> float | None:
@@ -52,7 +54,7 @@ class Change:
         delta = self.delta
         if delta is None:
             return None
-        if abs(delta) < SAME:
+        if abs(delta) < max(self.same_within, SAME) - 1e-9:  # exactly one document's worth is a change, float error or not
             return "same"
         return "better" if (delta > 0) == self.higher_is_better else "worse"
 
@@ -67,6 +69,8 @@ class Side:
     trained_at: Any
     train_documents: int | None
     test_documents: int
+    baseline: tuple[str, float] | None = None  # (class, accuracy) of always answering the test set's commonest class
+    below_baseline: bool = False  # the model does not beat that (single-label)
 
 
 @dataclass(frozen=True)
@@ -137,8 +141,11 @@ def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | N
     manifests when known; the evaluation itself records them only per class."""
     multi = MULTI in (_summary(a).get("projectKind"), _summary(b).get("projectKind"))
     first = "Micro F1" if multi else "Accuracy"
-    headline = [(first, Change(_headline(a, multi), _headline(b, multi))),
-                ("Macro F1", Change(_body(a).get("macroF1"), _body(b).get("macroF1"))),
+    # a change smaller than one test document's worth is not "better": 0.1 point on 71 documents is nothing.
+    # One document moves a macro average by less than it moves accuracy, hence half of one for it.
+    one = 1 / max(min(_test_count(a), _test_count(b)), 1)
+    headline = [(first, Change(_headline(a, multi), _headline(b, multi), same_within=one)),
+                ("Macro F1", Change(_body(a).get("macroF1"), _body(b).get("macroF1"), same_within=one / 2)),
                 ("Calibration error (ECE)", Change(_extra(a).get("expectedCalibrationError"),
                                                    _extra(b).get("expectedCalibrationError"), higher_is_better=False))]
     shared = _shared(a, b)
@@ -165,7 +172,9 @@ def _overlap(found: tuple, labels: set[str], first: str) -> Overlap:
     if shared:
         on_a = _scores([(truth[loc][0], outcomes_a[loc][1]) for loc in shared], labels)
         on_b = _scores([(truth[loc][0], outcomes_b[loc][1]) for loc in shared], labels)
-        scores = [(first, Change(on_a[first], on_b[first])), ("Macro F1", Change(on_a["Macro F1"], on_b["Macro F1"]))]
+        one = 1 / len(shared)
+        scores = [(first, Change(on_a[first], on_b[first], same_within=one)),
+                  ("Macro F1", Change(on_a["Macro F1"], on_b["Macro F1"], same_within=one / 2))]
     return Overlap(shared=len(shared), only_a=len(outcomes_a) - len(shared), only_b=len(outcomes_b) - len(shared),
                    retagged=sum(outcomes_a[loc][0] != outcomes_b[loc][0] for loc in shared), truth=truth_label, scores=scores)
 
@@ -269,14 +278,21 @@ def _outcomes(model: dict[str, Any]) -> dict[str, tuple[list[str], list[str]]]:
     return out
 
 
+def _test_count(model: dict[str, Any]) -> int:
+    return _extra(model).get("testDocuments", len(model.get("evaluation_results") or []))
+
+
 def _side(model: dict[str, Any], train_documents: int | None, multi: bool) -> Side:
     extra = _extra(model)
+    baseline = extra.get("majorityBaseline")
     if train_documents is None and not multi and extra.get("trainDocumentsPerClass") is not None:
         train_documents = sum(extra["trainDocumentsPerClass"].values())  # one class per document: the sum is the count
     return Side(label=model["label"], recipe=model.get("recipe") or model.get("config_version") or "",
                 chosen_recipe=extra.get("chosenRecipe"),
                 trained_at=model.get("trained_at"), train_documents=train_documents,
-                test_documents=extra.get("testDocuments", len(model.get("evaluation_results") or [])))
+                test_documents=_test_count(model),
+                baseline=(baseline["class"], baseline["accuracy"]) if baseline and not multi else None,
+                below_baseline=not multi and against_baseline(model) is not None)
 
 
 def _class_scores(counts: dict[str, Any]) -> ClassScores:

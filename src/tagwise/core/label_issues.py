@@ -43,6 +43,15 @@ class LabelIssues:
     folds: int
     seconds: float
     computed_at: Any
+    # single-label: how the folds' models scored, and always answering the commonest class would
+    accuracy: float | None = None
+    baseline: tuple[str, float] | None = None
+
+    @property
+    def unreliable(self) -> bool:
+        """The folds do no better than the commonest class: their doubts say little, and following
+        them would move the small classes' documents into the big one."""
+        return self.accuracy is not None and self.baseline is not None and self.accuracy <= self.baseline[1]
 
 
 _issues_lock = threading.Lock()
@@ -103,7 +112,12 @@ def find_label_issues(ctx: Context, project_name: str, *, folds: int = 5, limit:
         if sorted(suggested) != sorted(given):
             issues.append(LabelIssue(rows[i]["id"], rows[i]["location"], given, suggested, round(float(quality), 4),
                                      " ".join(rows[i]["text"].split())[:160]))
-    result = LabelIssues(issues[:limit], len(rows), n_splits, round(time.monotonic() - started, 2), utcnow())
+    accuracy = baseline = None
+    if not multi:
+        accuracy = sum(p == [given] for p, given in zip(predicted, y, strict=True)) / len(rows)
+        commonest, count = Counter(y).most_common(1)[0]
+        baseline = (commonest, count / len(rows))
+    result = LabelIssues(issues[:limit], len(rows), n_splits, round(time.monotonic() - started, 2), utcnow(), accuracy, baseline)
     with _issues_lock:
         _issues[(ctx.settings.resolved_database_url, project["id"])] = result
     return result

@@ -33,6 +33,21 @@ def mispredictions(model: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def against_baseline(model: dict[str, Any]) -> dict[str, Any] | None:
+    """How a single-label model's test accuracy stands against always answering the test set's
+    commonest class, when it does not beat it: ``{"class", "baseline", "accuracy", "worse"}``.
+    None when it beats it (or the evaluation records no baseline: multi-label, older models).
+
+    A skewed project can score 70% by answering its biggest class every time, and a model below
+    that line has learned nothing worth deploying, however good 70% sounds."""
+    extra = (model.get("evaluation") or {}).get("tagwise") or {}
+    baseline, accuracy = extra.get("majorityBaseline"), extra.get("accuracy")
+    if not baseline or accuracy is None or accuracy > baseline["accuracy"]:
+        return None
+    return {"class": baseline["class"], "baseline": baseline["accuracy"], "accuracy": accuracy,
+            "worse": accuracy < baseline["accuracy"]}
+
+
 def evaluation_details(ctx: Context, project_name: str, model_label: str | None = None) -> dict[str, Any]:
     """A model's evaluation with what the studio shows around it.
 

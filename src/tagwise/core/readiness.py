@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from tagwise.core.context import Context
+from tagwise.core.model_results import against_baseline
 from tagwise.core.projects import require
 from tagwise.core.training import MIN_DOCUMENTS
 from tagwise.core.validation import MULTI
@@ -41,6 +42,7 @@ def overview(ctx: Context, project_name: str) -> dict[str, Any]:
         "datasets": {"Train": by_dataset["Train"], "Test": by_dataset["Test"], "none": by_dataset["none"]},
         "classes": classes, "guidance": _guidance(project, tagged, total, classes, by_dataset),
         "models": models[::-1], "deployments": deployments,
+        "below_baseline": {m["label"]: against_baseline(m) for m in models},
     }
 
 

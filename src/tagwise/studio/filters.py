@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tagwise.core.tagging import DocumentFilter
+from tagwise.core.validation import class_form
 
 STATUSES = ("untagged", "tagged")
 DATASETS = ("Train", "Test", "none")
@@ -27,7 +28,7 @@ class Filters:
         return cls(
             q=str(params.get("q") or "").strip()[:200],
             status=status if status in STATUSES else "",
-            label=str(params.get("label") or ""),
+            label=class_form(str(params.get("label") or "")),  # as class names are kept: a decomposed é finds them
             dataset=dataset if dataset in DATASETS else "",
             mismatch=str(params.get("mismatch") or "") in ("1", "on", "true"),
         )

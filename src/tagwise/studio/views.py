@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from tagwise.core.model_results import against_baseline
 from tagwise.core.validation import MULTI
 
 
@@ -12,6 +13,17 @@ def metrics(model: dict[str, Any]) -> dict[str, Any]:
     """The kind-specific evaluation body (micro/macro scores, per-class counts, confusion matrix)."""
     summary = model["evaluation"] or {}
     return summary.get("customMultiLabelClassificationEvaluation") or summary.get("customSingleLabelClassificationEvaluation") or {}
+
+
+def baseline_warning(model: dict[str, Any]) -> str | None:
+    """What to tell the user when the model does not beat always answering the commonest class."""
+    found = against_baseline(model)
+    if found is None:
+        return None
+    how = "worse than" if found["worse"] else "no better than"
+    return (f"This model is {how} always answering {found['class']} ({found['accuracy']:.1%} against {found['baseline']:.1%} "
+            f"on the test set): it has not learned to tell the classes apart yet. Do not deploy it; tag more examples of "
+            f"the classes other than {found['class']}, then train again.")
 
 
 def never_predicted(model: dict[str, Any]) -> list[str]:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tagwise.core import analyze, deployments, jobs, label_issues, model_results, models, projects, tagging, training
+from tagwise.core.model_results import against_baseline
 from tagwise.errors import InvalidArgument, TagwiseError
 from tagwise.storage.document_records import DocumentFilter
 from tagwise.studio import views
@@ -68,18 +69,31 @@ def _job_state(ctx, project: str, job: dict) -> dict:
     return {"status": job["status"], "percent": 100 if job["status"] == "succeeded" else int(job["percent"] or 0),
             "done": job["status"] in jobs.TERMINAL, "modelLabel": job["payload"]["modelLabel"],
             "errors": [e.get("message", "") for e in job["errors"] or []],
-            "scores": _scores(ctx, project, job) if job["status"] == "succeeded" else "",
+            **_scores(ctx, project, job),
             "warnings": [w.get("message", "") for w in job["warnings"] or []]}
 
 
-def _scores(ctx, project: str, job: dict) -> str:
-    """The headline of a finished training's evaluation, so the page says how it went."""
+def _scores(ctx, project: str, job: dict) -> dict[str, str | None]:
+    """The headline of a finished training's evaluation, so the page says how it went (``scores``),
+    and ``verdict``: a warning when it does no better than always answering the commonest class."""
+    model = _trained_by(ctx, project, job)
+    if model is None:
+        return {"scores": "", "verdict": None}
+    return {"scores": _headline(model), "verdict": views.baseline_warning(model)}
+
+
+def _trained_by(ctx, project: str, job: dict) -> dict | None:
+    """The model a succeeded training job made, unless deleted or retrained since."""
+    if job["status"] != "succeeded":
+        return None
     try:
         model = models.get(ctx, project, job["payload"]["modelLabel"])
     except TagwiseError:  # deleted since
-        return ""
-    if model["model_id"] != (job["result"] or {}).get("modelId"):
-        return ""  # retrained since: the evaluation is another model's
+        return None
+    return model if model["model_id"] == (job["result"] or {}).get("modelId") else None  # else: retrained since
+
+
+def _headline(model: dict) -> str:
     body, extra = views.metrics(model), (model["evaluation"] or {}).get("tagwise", {})
     parts = [f"micro F1 {body.get('microF1', 0):.1%}", f"macro F1 {body.get('macroF1', 0):.1%}"]
     if extra.get("accuracy") is not None and "customSingleLabelClassificationEvaluation" in (model["evaluation"] or {}):
@@ -107,7 +121,7 @@ def evaluate(request: Request, project: str, model: str | None = None, norm: int
         view = {"metrics": views.metrics(trained), "rows": views.class_rows(trained, details["counts"]),
                 "never_predicted": views.never_predicted(trained),
                 "confusion": views.confusion(trained, bool(norm)), "label_confusion": views.label_confusion(trained),
-                "extra": (trained["evaluation"] or {}).get("tagwise", {})}
+                "extra": (trained["evaluation"] or {}).get("tagwise", {}), "verdict": views.baseline_warning(trained)}
     issues = label_issues.label_issues(context(request), project)
     current = {}
     if issues:
@@ -128,9 +142,10 @@ def keep_test_set(request: Request, project: str, model: str = Form(""), _s: Ses
 
 
 @router.post("/p/{project}/evaluate/issues")
-def find_issues(request: Request, project: str, _s: Session = Depends(require_csrf)) -> Response:
+def find_issues(request: Request, project: str, model: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
     result = label_issues.find_label_issues(context(request), project)
-    return redirect(f"/studio/p/{project}/evaluate#issues",
+    back = f"/studio/p/{project}/evaluate" + query(model=model or None)  # the model that was on the page, not the newest
+    return redirect(f"{back}#issues",
                     f"Checked {result.checked:,} tagged documents with {result.folds}-fold cross-validation in {result.seconds:.1f} s: "
                     f"{len(result.issues)} look mistagged.")
 
@@ -140,14 +155,19 @@ def find_issues(request: Request, project: str, _s: Session = Depends(require_cs
 @router.get("/p/{project}/deployments", response_class=HTMLResponse)
 def deployments_page(request: Request, project: str, _s: Session = Depends(require_session)) -> Response:
     record = projects.get(context(request), project)
-    return render(request, "deployments.html", project=record, nav="deploy", models=models.list_all(context(request), project)[::-1],
+    trained = models.list_all(context(request), project)[::-1]
+    return render(request, "deployments.html", project=record, nav="deploy", models=trained,
+                  below_baseline={m["label"]: against_baseline(m) for m in trained},
                   deployments=deployments.list_all(context(request), project))
 
 
 @router.post("/p/{project}/deployments")
 def deploy(request: Request, project: str, name: str = Form(""), model: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
     deployments.deploy(context(request), project, name.strip(), {"trainedModelLabel": model})
-    return redirect(f"/studio/p/{project}/deployments", f"Model {model} is deployed as {name.strip()}.")
+    done = f"Model {model} is deployed as {name.strip()}."
+    if warning := views.baseline_warning(models.get(context(request), project, model)):
+        return redirect(f"/studio/p/{project}/deployments", f"{done} {warning}", "error")
+    return redirect(f"/studio/p/{project}/deployments", done)
 
 
 @router.post("/p/{project}/deployments/swap")

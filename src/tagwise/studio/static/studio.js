@@ -36,7 +36,7 @@
     function control(li) { return li.querySelector(multi ? "input[type=checkbox]" : "button"); }
     function visible() { return items.filter(function (li) { return !li.hidden; }); }
     function applyFilter() {
-      var q = filter.value.trim().toLowerCase();
+      var q = filter.value.trim().normalize("NFC").toLowerCase();  // class names are kept in NFC
       items.forEach(function (li) { li.hidden = q !== "" && li.dataset.name.indexOf(q) === -1; li.classList.remove("first-match"); });
       var first = visible()[0];
       if (q && first) first.classList.add("first-match");
@@ -152,6 +152,8 @@
           var cancel = document.getElementById("cancel-form");
           if (cancel) cancel.hidden = true;
           document.getElementById("job-scores").textContent = s.scores || "";
+          var verdict = document.getElementById("job-verdict");
+          verdict.textContent = s.verdict || ""; verdict.hidden = !s.verdict;
           var warnings = document.getElementById("job-warnings");
           warnings.textContent = "";
           (s.warnings || []).forEach(function (m) { var p = document.createElement("p"); p.className = "warning"; p.textContent = m; warnings.appendChild(p); });
