@@ -123,3 +123,24 @@ def test_language_codes_are_checked_for_their_shape_and_locales_spelling_is_take
     for wrong in ("123", "日本", "en--", ""):  # were accepted (isalnum)
         response = client.patch(f"{A}/loc", params=V, json={"language": wrong}, headers=PATCH)
         assert response.status_code == 400 and "not a language code" in response.json()["error"]["message"], wrong
+
+
+def test_a_project_whose_language_an_older_tagwise_took_still_takes_imports_and_patches(client):
+    # tagwise before b8d4e91 took '日本' and '123'; after the upgrade every import of such a project was refused
+    from sqlalchemy import update
+
+    from tagwise.storage.tables import projects
+
+    assert client.patch(f"{A}/old", params=V, json=dict(BODY, projectName="old"), headers=PATCH).status_code == 201
+    with client.app.state.ctx.db.write() as conn:
+        conn.execute(update(projects).where(projects.c.name == "old").values(language="日本"))
+    same = client.patch(f"{A}/old", params=V, json=dict(BODY, projectName="old", language="日本"), headers=PATCH)
+    assert same.status_code == 200 and same.json()["language"] == "日本"  # what the SDK's create_project sends again
+    body = {"projectFileVersion": "2022-05-01", "stringIndexType": "Utf16CodeUnit",
+            "metadata": dict(BODY, projectName="old", language="日本"),
+            "assets": {"projectKind": SINGLE, "classes": [{"category": "a"}], "documents": [
+                {"location": "1.txt", "text": "hello", "class": {"category": "a"}}]}}
+    imported = client.post(f"{A}/old/:import", params=V, json=body)
+    assert imported.status_code == 202, imported.text
+    changed = client.patch(f"{A}/old", params=V, json={"language": "123"}, headers=PATCH)  # a new value is still checked
+    assert changed.status_code == 400 and "not a language code" in changed.json()["error"]["message"]

@@ -7,7 +7,7 @@ from tagwise.errors import InvalidArgument
 from tagwise.ml import build_model, load_model, save_model
 from tagwise.ml.embedding import embed, get_encoder
 from tagwise.ml.embedding_cache import EmbeddingCache
-from tagwise.ml.encoder import BACKENDS
+from tagwise.ml.encoder import BACKENDS, EXPORT_REVISION
 
 
 @pytest.fixture(scope="module")
@@ -89,13 +89,16 @@ def test_encoder_backend_setting_picks_what_new_models_use(single_label_data):
 def test_cache_means_no_re_embedding(tmp_path, encoder):
     texts = ["one", "two", "three"]
     first = embed(texts, encoder, tmp_path)
-    cache = EmbeddingCache(tmp_path / encoder.name, encoder.dim)
+    # the folder names the export (package version, export revision, backend), not only the model:
+    # an upgrade that re-exports the encoder must not train on the old export's vectors
+    assert encoder.cache_key == encoder.path.stem and f"-r{EXPORT_REVISION}-" in encoder.cache_key
+    cache = EmbeddingCache(tmp_path / encoder.cache_key, encoder.dim)
     cached, missing = cache.get_many(texts + ["four"])
     assert missing == [3]
     np.testing.assert_array_equal(cached[:3], first)
 
     class Exploding:
-        name, dim = encoder.name, encoder.dim
+        name, cache_key, dim = encoder.name, encoder.cache_key, encoder.dim
 
         def encode(self, texts, batch_size=32):
             raise AssertionError(f"re-embedded {texts}")
@@ -123,6 +126,25 @@ def test_embedding_recipe_round_trip(tmp_path, single_label_data):
     assert (np.array(model.classes_)[proba.argmax(axis=1)] == np.array(labels[100:140])).mean() >= 0.9
     save_model(model, tmp_path / "m", metadata={})
     np.testing.assert_allclose(load_model(tmp_path / "m").predict_proba(texts[100:140]), proba, atol=1e-6)
+
+
+@pytest.mark.parametrize("recipe", ["embedding", "ensemble"])
+def test_a_model_records_its_encoder_export_and_warns_when_it_runs_on_another(tmp_path, single_label_data, encoder, recipe, caplog,
+                                                                              monkeypatch):
+    from tagwise.ml import encoder as encoder_module
+
+    monkeypatch.setattr(encoder_module, "_warned_exports", set())
+    # an upgrade re-exported the encoder (per-channel weights) under the same backend name: old
+    # multi-label deployments then changed 44 of 300 answers, and nothing said so
+    texts, labels = single_label_data
+    model = build_model(recipe).fit(texts[:60], labels[:60])
+    assert model.info_["encoder"]["export"] == encoder.cache_key
+    model.info_["encoder"]["export"] = "all-MiniLM-L6-v2-0.0.1-r1-onnx-int8"
+    with caplog.at_level("WARNING", logger="tagwise.ml.encoder"):
+        model.predict_proba(texts[60:62])
+        model.predict_proba(texts[62:64])
+    warned = [r.getMessage() for r in caplog.records if "encoder export" in r.getMessage()]
+    assert len(warned) == 1 and "train it again" in warned[0]  # once, not on every call
 
 
 @pytest.mark.parametrize("multi_label", [False, True])

@@ -76,7 +76,8 @@ def test_models_remember_the_folders_encoder(tmp_path, configured, single_label_
     model = build_model("ensemble").fit(texts[:80], labels[:80])
     model_id = folder_model_id(configured)
     assert model_id.startswith("tiny-mpnet@") and len(model_id) == len("tiny-mpnet@") + 12
-    assert model.info_["encoder"] == {"model": model_id, "backend": f"onnx-int8-token:{model_id}"}
+    assert model.info_["encoder"] == {"model": model_id, "backend": f"onnx-int8-token:{model_id}",
+                                      "export": f"{model_id}-r{encoder_module.EXPORT_REVISION}-onnx-int8-token"}
     assert model.info_["n_features"] == model.featurizer_.n_features_ + 64
     assert build_model("ensemble", language="de").fit(texts[:80], labels[:80]).info_["encoder"]["model"] == model_id
     save_model(model, tmp_path / "m", {})

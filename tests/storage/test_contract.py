@@ -277,3 +277,21 @@ def test_concurrent_requests_on_one_project_keep_its_rules(store, banking):
     label = job["payload"]["modelLabel"]
     deployed = at_once(12, lambda i: deployments.deploy(store, "bank", f"d{i}", {"trainedModelLabel": label}))
     assert sum(isinstance(o, dict) for o in deployed) == 10 and sum(isinstance(o, InvalidArgument) for o in deployed) == 2, deployed
+
+
+def test_a_store_written_by_a_newer_tagwise_is_refused_in_one_line(backend_url, tmp_path):
+    # a rollback after an upgrade: alembic's "Can't locate revision" came as a 290-line traceback
+    from tagwise.core.context import Context
+    from tagwise.errors import StoreUnavailable
+    from tagwise.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "newer", api_key="k", database_url=backend_url)
+    Context.open(settings).close()
+    store = Context(settings)
+    with store.db.write() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
+    store.close()
+    with pytest.raises(StoreUnavailable) as refused:
+        Context.open(settings)
+    assert "a newer tagwise wrote it (schema revision 0099_from_the_future; this version knows up to " + HEAD in str(refused.value)
+    assert "\n" not in str(refused.value)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tagwise.errors import StoreUnavailable, first_line
 from tagwise.settings import Settings
-from tagwise.storage.db import Database
+from tagwise.storage.db import Database, NewerSchema
 
 
 @dataclass
@@ -38,10 +38,10 @@ class Context:
         try:
             if migrate:
                 ctx.db.migrate()
-        except (OperationalError, ProgrammingError) as exc:  # unreachable; or reachable, without the rights to create tables
+        except (OperationalError, ProgrammingError, NewerSchema) as exc:  # unreachable; no rights to create tables; a rollback
             ctx.close()
             where = make_url(settings.database_url or settings.resolved_database_url).render_as_string(hide_password=True)
-            reason = first_line(exc.orig) or "no reason given"
+            reason = str(exc) if isinstance(exc, NewerSchema) else first_line(exc.orig) or "no reason given"
             if "permission denied" in reason:  # PostgreSQL 15 gives only a database's owner the right to create tables in it
                 reason += " (tagwise creates its tables at start: make the user it connects as the database's owner, e.g. createdb -O tagwise tagwise)"
             raise StoreUnavailable(f"Cannot open the store at {where} (TAGWISE_DATABASE_URL): {reason}") from None

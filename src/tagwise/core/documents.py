@@ -60,7 +60,7 @@ def import_project(ctx: Context, name: str, body: Any) -> dict[str, int]:
             values.update(classes=classes, created_at=now, modified_at=now)
             project_id = records.insert_project(conn, values)
         else:
-            values = new_project_values(ctx, conn, name, dict(describe(project), **meta))
+            values = new_project_values(ctx, conn, name, dict(describe(project), **meta), kept_language=project["language"])
             for key in ("name", "kind"):
                 values.pop(key)
             values.update(classes=classes, modified_at=now)

@@ -97,14 +97,17 @@ def check_quota(ctx: Context, conn) -> None:
         raise QuotaError(f"This server already holds {ctx.settings.max_projects} projects, its limit; delete one first.")
 
 
-def new_project_values(ctx: Context, conn, name: str, body: dict[str, Any]) -> dict[str, Any]:
+def new_project_values(ctx: Context, conn, name: str, body: dict[str, Any], *, kept_language: str | None = None) -> dict[str, Any]:
+    """A project's columns from an Azure project body. ``kept_language``: the language the project
+    already has, taken as it is (an older tagwise accepted codes the current check refuses, and such
+    a project must still take imports)."""
     missing = [k for k in ("projectKind", "language", "storageInputContainerName") if body.get(k) in (None, "")]
     if missing:
         raise InvalidArgument(f"Creating project {name} needs {', '.join(missing)} in the body.", target=missing[0])
     return {
         "name": name,
         "kind": check_kind(body["projectKind"]),
-        "language": _language(body["language"]),
+        "language": body["language"] if kept_language is not None and body["language"] == kept_language else _language(body["language"]),
         "storage_container": _container(body["storageInputContainerName"]),
         "multilingual": _bool(body.get("multilingual", False), "multilingual"),
         "description": _description(body.get("description")),
@@ -122,7 +125,7 @@ def _merge(existing: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     for field in ("language", "storageInputContainerName"):  # JSON merge patch: null would delete a required field
         if field in patch and patch[field] is None:
             raise InvalidArgument(f"{field} cannot be removed; send a new value or leave it out.", target=field)
-    if "language" in patch:
+    if "language" in patch and patch["language"] != existing["language"]:  # unchanged: kept, even if an older check let it in
         values["language"] = _language(patch["language"])
     if "storageInputContainerName" in patch:
         values["storage_container"] = _container(patch["storageInputContainerName"])

@@ -16,7 +16,7 @@ import numpy as np
 
 from .base import TextClassifier, _check_texts
 from .embedding_cache import EmbeddingCache
-from .encoder import DEFAULT_BACKEND, Encoder, backend_for, backend_of, get_encoder, model_of
+from .encoder import DEFAULT_BACKEND, Encoder, backend_for, backend_of, check_export, encoder_info, get_encoder
 from .head import LinearHead
 from .progress import Progress, report, scaled
 
@@ -32,7 +32,7 @@ _CHUNK = 2048
 def embed(texts: list[str], encoder: Encoder, cache_dir: Path | None = None,
           progress: Progress | None = None, batch_size: int | None = None) -> np.ndarray:
     """Embeddings of ``texts``, reading and filling the disk cache when ``cache_dir`` is set."""
-    cache = EmbeddingCache(Path(cache_dir) / encoder.name, encoder.dim) if cache_dir else None
+    cache = EmbeddingCache(Path(cache_dir) / getattr(encoder, "cache_key", encoder.name), encoder.dim) if cache_dir else None
     if cache is None:
         out, missing = np.zeros((len(texts), encoder.dim), dtype=np.float32), list(range(len(texts)))
     else:
@@ -84,7 +84,9 @@ class EmbeddingClassifier(TextClassifier):
 
     def embed(self, texts: list[str], progress: Progress | None = None, use_cache: bool = False) -> np.ndarray:
         cache_dir = Path(self.cache_dir) if (use_cache and self.cache_dir) else None
-        return embed(texts, self._encoder(), cache_dir, progress, self.batch_size)
+        encoder = self._encoder()
+        check_export((getattr(self, "info_", None) or {}).get("encoder"), encoder)
+        return embed(texts, encoder, cache_dir, progress, self.batch_size)
 
     def _fit(self, texts: list[str], y: np.ndarray, progress: Progress | None) -> None:
         t0 = time.perf_counter()
@@ -103,7 +105,7 @@ class EmbeddingClassifier(TextClassifier):
         self.info_ = {
             "recipe": self.recipe_name,
             "hyperparameters": {**self.get_params(), "cache_dir": None},
-            "encoder": {"model": model_of(self.backend_), "backend": self.backend_},
+            "encoder": encoder_info(self.backend_),
             "n_train": int(E.shape[0]),
             "cv_folds": self.head_.cv_folds_used_,
             "inverse_temperature": self.head_.inverse_temperature_,

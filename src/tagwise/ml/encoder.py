@@ -50,6 +50,7 @@ import uuid
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -290,6 +291,9 @@ class OnnxEncoder(_TokenEncoder):
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self.path = onnx_path
         self.name = name
+        # the export file's stem (model package version, export revision, backend): vectors cached by
+        # another export are another encoder's, and reusing them trained on vectors it never serves
+        self.cache_key = onnx_path.stem
         self._inputs = {i.name for i in self.session.get_inputs()}  # MPNet-style models take no token types
 
     def _hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -468,6 +472,28 @@ def _onnx_encoder(file_stem: str, model: str, backend: str, export_dir: Path | N
         log.info("exporting %s to %s", folder or MODEL_NAME, path)
         _export_onnx(path, quantize=QUANTISATION.get(backend), folder=folder)
     return OnnxEncoder(path, name=f"{model}-{backend}", folder=folder)
+
+
+def encoder_info(backend: str) -> dict[str, str]:
+    """What a model records of its sentence encoder: the model, the backend, and the export file it
+    ran on (package version and export revision), so that a later tagwise can tell it runs another."""
+    info = {"model": model_of(backend), "backend": backend}
+    if export := getattr(get_encoder(backend), "cache_key", None):
+        info["export"] = export
+    return info
+
+
+_warned_exports: set[tuple[str, str]] = set()
+
+
+def check_export(recorded: dict[str, Any] | None, encoder: Encoder) -> None:
+    """Warn once when a model runs on another export of its encoder than it was trained with (an
+    upgrade re-exported it): its answers can differ a little from its evaluation; retraining fixes it."""
+    was, now = (recorded or {}).get("export"), getattr(encoder, "cache_key", None)
+    if was and now and was != now and (was, now) not in _warned_exports:
+        _warned_exports.add((was, now))
+        log.warning("a model trained on the encoder export %s now runs on %s: its answers can differ slightly from its "
+                    "evaluation; train it again to match", was, now)
 
 
 def get_encoder(backend: str = DEFAULT_BACKEND, export_dir: Path | None = None) -> Encoder:

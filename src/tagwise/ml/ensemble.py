@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from .base import TextClassifier, _check_texts
 from .embedding import embed
-from .encoder import DEFAULT_BACKEND, MULTILINGUAL, backend_for, backend_of, get_encoder, model_of
+from .encoder import DEFAULT_BACKEND, MULTILINGUAL, backend_for, backend_of, check_export, encoder_info, get_encoder
 from .head import LinearHead
 from .linear import default_C
 from .progress import Progress, report, scaled
@@ -79,7 +79,7 @@ class EnsembleClassifier(TextClassifier):
         self.info_ = {
             "recipe": self.recipe_name,
             "hyperparameters": {**self.get_params(), "cache_dir": None, "C": self.head_.C},
-            "encoder": {"model": model_of(backend), "backend": backend},
+            "encoder": encoder_info(backend),
             "embedding_weight": self.embedding_weight_,
             "n_features": int(T.shape[1] + E.shape[1]),
             "n_train": int(T.shape[0]),
@@ -98,7 +98,9 @@ class EnsembleClassifier(TextClassifier):
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         texts = _check_texts(texts)
-        E = embed(texts, get_encoder(self.backend_), None, None, self.batch_size)
+        encoder = get_encoder(self.backend_)
+        check_export(self.info_.get("encoder"), encoder)
+        E = embed(texts, encoder, None, None, self.batch_size)
         return self.head_.predict_proba(self._stack(self.featurizer_.transform(texts), E))
 
     def export_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -26,6 +26,10 @@ MIGRATION_LOCK_KEY = 7_415_001  # any constant: the PostgreSQL advisory lock id 
 PG_CONNECT_TIMEOUT_S = 10
 
 
+class NewerSchema(Exception):
+    """The store was migrated by a newer tagwise: its schema revision is one this code does not know."""
+
+
 class Database:
     """The store's connections. ``read()`` and ``write()`` yield a SQLAlchemy Connection."""
 
@@ -73,11 +77,27 @@ class Database:
                 # the others wait here and then find the schema at head. SQLite's writer lock does this.
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = conn
+            _refuse_newer(config, conn)
             command.upgrade(config, revision)
 
     def dispose(self) -> None:
         self.reader.dispose()
         self.writer.dispose()
+
+
+def _refuse_newer(config: Config, conn: Connection) -> None:
+    """A store at a revision these migrations do not have (a newer tagwise wrote it: a rollback)
+    is refused in one line, not alembic's traceback."""
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import inspect
+
+    if not inspect(conn).has_table("alembic_version"):
+        return
+    stored = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    script = ScriptDirectory.from_config(config)
+    if stored and stored not in {r.revision for r in script.walk_revisions()}:
+        raise NewerSchema(f"a newer tagwise wrote it (schema revision {stored}; this version knows up to "
+                          f"{script.get_current_head()}): run that version, or restore the backup taken before the upgrade")
 
 
 def _enable_wal(cursor, wait_s: float = 30.0) -> None:
