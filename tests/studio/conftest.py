@@ -63,7 +63,7 @@ def studio(settings):
 
 def flash(html: str) -> str:
     """The page's flash message, or ''."""
-    found = re.search(r'class="flash [a-z]+"[^>]*>([^<]+)<', html)
+    found = re.search(r'class="flash [a-z]+(?: sticky)?"[^>]*>([^<]+)<', html)
     return found.group(1) if found else ""
 
 

@@ -149,6 +149,7 @@ def test_studio_journey(page, server, tmp_path):
     # and one with the one-click button
     page.locator("#incorrect tbody tr", has_text=mistagged[1]).get_by_role("button", name="Tag as predicted").click()
     expect(page.locator("#incorrect tbody tr", has_text=mistagged[1])).to_contain_text("fixed")
+    expect(page.locator("#flash")).to_be_in_viewport()  # the page opens at the table: the message must not be off-screen
 
     # documents whose tag looks wrong (out-of-fold + cleanlab)
     page.get_by_role("button", name="Find documents whose tag looks wrong").click(timeout=120_000)  # trains 5 models
