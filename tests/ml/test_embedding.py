@@ -171,6 +171,10 @@ def test_auto_compares_candidates_and_explains(tmp_path, single_label_data):
     info = model.info_
     assert info["chosen"] in {"linear", "embedding", "ensemble"} and info["reason"]
     assert set(info["cv_scores"]) == {"linear", "ensemble"}
+    other = ({"linear", "ensemble"} - {info["chosen"]}).pop()
+    # in the words the studio shows: percentages, both candidates named
+    assert info["reason"].startswith(f"best out-of-fold accuracy: {info['chosen']} {info['cv_scores'][info['chosen']]['accuracy']:.2%} "
+                                     f"against {other} {info['cv_scores'][other]['accuracy']:.2%}")
     save_model(model, tmp_path / "m", metadata={})
     np.testing.assert_allclose(load_model(tmp_path / "m").predict_proba(probe), model.predict_proba(probe), atol=1e-6)
 

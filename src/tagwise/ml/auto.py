@@ -88,7 +88,8 @@ class AutoClassifier(TextClassifier):
             key = main_metric(self.multi_label)
             ranked = sorted(scores, key=lambda name: rank_key(scores[name]), reverse=True)
             chosen = ranked[0]
-            reason = f"best out-of-fold {key} ({scores[chosen][key]:.4f}) among {', '.join(scores)}"
+            others = ", ".join(f"{name} {scores[name][key]:.2%}" for name in ranked[1:])
+            reason = f"best out-of-fold {key}: {chosen} {scores[chosen][key]:.2%} against {others}"
             if scores[ranked[1]][key] == scores[chosen][key]:
                 reason += f"; tied with {ranked[1]}, won on {'micro-F1, then ' if self.multi_label else ''}log loss"
         else:
