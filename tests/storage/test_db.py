@@ -76,3 +76,17 @@ def test_a_new_sqlite_store_is_readable_by_its_owner_only(tmp_path):
 
     Context.open(Settings(data_dir=tmp_path / "data", api_key="k")).close()
     assert (tmp_path / "data" / "tagwise.db").stat().st_mode & 0o777 == 0o600  # it was 0644: all documents
+
+
+def test_an_existing_sqlite_store_readable_by_others_is_named_in_the_log(tmp_path, caplog):
+    # an upgrade keeps the 0644 file an older tagwise made: the operator is told, the mode is theirs to change
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", api_key="k")
+    Context.open(settings).close()
+    (tmp_path / "data" / "tagwise.db").chmod(0o644)
+    with caplog.at_level("WARNING", logger="tagwise.storage.db"):
+        Context.open(settings).close()
+    assert "can be read by other users (mode 644)" in caplog.text and "chmod 600" in caplog.text
+    assert (tmp_path / "data" / "tagwise.db").stat().st_mode & 0o777 == 0o644

@@ -7,6 +7,7 @@ through one process-wide lock inside ``BEGIN IMMEDIATE`` so writers never meet
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -20,6 +21,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.pool import NullPool
 
+log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_KEY = 7_415_001  # any constant: the PostgreSQL advisory lock id of "tagwise migrates"
 
@@ -44,6 +46,10 @@ class Database:
                 # every document and the keys' hashes: readable by its owner only, as the api-key file is
                 # (SQLite gives its -wal and -shm files the same mode)
                 Path(path).touch(mode=0o600)
+            elif path != ":memory:" and Path(path).stat().st_mode & 0o077:
+                # made by a tagwise before that, or by hand: say so rather than change a mode an operator may have chosen
+                log.warning("the store %s can be read by other users (mode %o): it holds every document; "
+                            "`chmod 600 %s` unless that is meant", path, Path(path).stat().st_mode & 0o777, path)
             self.reader = _sqlite_engine(url, immediate=False)
             self.writer = _sqlite_engine(url, immediate=True)
         else:
