@@ -90,3 +90,15 @@ def test_keyboard_only_multi_label_tagging(page, server, tmp_path):
     page.keyboard.press("Backspace")  # undo the last one
     expect(page.locator("#doc-title")).to_contain_text("rage.txt")
     assert _labels(server, "rage.txt") is None
+
+    # the same keys with the list filtered by set: the filter's hidden input named "dataset" hid the
+    # form's data-kind from the script, which then took Enter for "Accept suggestion" and dropped the picks
+    page.goto(f"/studio/p/{PROJECT}/tag?dataset=none")
+    expect(page.locator("#doc-title")).to_contain_text("rage.txt")
+    page.keyboard.press("2")          # anger
+    page.keyboard.type("grat")
+    page.keyboard.press("Enter")      # toggles gratitude, does not submit
+    expect(page.locator("#class-filter")).to_have_value("")
+    page.keyboard.press("Enter")      # saves both
+    expect(page.get_by_role("heading", name="Nothing left to tag")).to_be_visible()
+    assert sorted(_labels(server, "rage.txt")) == ["anger", "gratitude"]

@@ -29,7 +29,8 @@
   function setupTagging() {
     if (document.body.dataset.page !== "tag") return;
     var form = document.getElementById("tag-form");
-    var multi = !!form && form.dataset.kind === "multi";
+    // getAttribute, not form.dataset: a control named "dataset" (the Train/Test filter) shadows that property
+    var multi = !!form && form.getAttribute("data-kind") === "multi";
     var filter = document.getElementById("class-filter");
     var items = Array.prototype.slice.call(document.querySelectorAll("#class-list li"));
 
