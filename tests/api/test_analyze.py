@@ -157,6 +157,20 @@ def test_synchronous_classify_route(served, banking):
     assert no_documents.status_code == 400 and "send documents as" in no_documents.json()["error"]["message"]
 
 
+def test_top_never_adds_a_class_a_multi_label_model_did_not_choose(served, emotions):
+    # "top": 3 turned "no class" into three weak classes that looked like predictions
+    texts = ["asdf qwerty zxcv", "Thank you so much, this is wonderful and I love it!"] + [r["text"] for r in emotions[:40]]
+    docs = [{"id": str(i), "text": t} for i, t in enumerate(texts)]
+    plain = served.post(CLASSIFY.format(p="emo", d="prod"), json={"documents": docs}).json()["documents"]
+    for top in (1, 3):
+        capped = served.post(CLASSIFY.format(p="emo", d="prod"), json={"documents": docs, "top": top}).json()["documents"]
+        for before, after in zip(plain, capped, strict=True):
+            chosen = sorted(before["class"], key=lambda c: -c["confidenceScore"])
+            assert after["class"] == chosen[:top], (top, before, after)  # the likeliest chosen first, none added
+    sizes = {len(d["class"]) for d in plain}
+    assert len(sizes) > 1, sizes  # the texts got different numbers of classes, so capping was put to the test
+
+
 def test_openapi_documents_the_sync_route(served):
     spec = served.get("/openapi.json").json()
     assert "/language/tagwise/projects/{project}/deployments/{deployment}:classify" in spec["paths"]

@@ -28,13 +28,17 @@ def classify(ctx: Context, project_name: str, deployment_name: str, texts: list[
 
 
 def document_result(doc_id: str, kind: str, prediction: Prediction, top: int | None = None) -> dict[str, Any]:
-    """One document's result: the chosen class(es), then up to ``top`` entries in all when asked."""
+    """One document's result. Single-label: the chosen class, then the next likeliest up to ``top``
+    entries in all. Multi-label: the chosen classes, likeliest first, at most ``top`` of them; never a
+    class the model did not choose (padding made "no class" look like three weak predictions)."""
     chosen = [(label, prediction.score_of(label)) for label in prediction.labels]
-    if kind != MULTI:
+    if kind == MULTI:
+        chosen = sorted(chosen, key=lambda item: -item[1])[:top or None]
+    else:
         chosen = chosen[:1]
-    if top and top > len(chosen):
-        picked = {label for label, _ in chosen}
-        chosen += [(c, s) for c, s in prediction.ranked(top) if c not in picked][: top - len(chosen)]
+        if top and top > len(chosen):
+            picked = {label for label, _ in chosen}
+            chosen += [(c, s) for c, s in prediction.ranked(top) if c not in picked][: top - len(chosen)]
     return {"id": doc_id, "class": [{"category": c, "confidenceScore": round(s, 6)} for c, s in chosen], "warnings": []}
 
 
