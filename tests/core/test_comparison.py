@@ -152,3 +152,16 @@ def test_a_change_smaller_than_one_test_document_is_the_same_and_the_baseline_is
     diff = compare(a, b)
     assert diff.a.baseline == ("x", 0.8) and diff.a.below_baseline and not diff.b.below_baseline
     assert _metric(diff.headline, "Accuracy").verdict == "better"  # +1 document of 10
+
+
+def test_macro_f1_over_the_classes_both_know_when_a_class_was_added():
+    # v2 added a class it never got right: its macro F1 fell 6 points while every shared class improved
+    docs = {"1": ("x", "x"), "2": ("x", "y"), "3": ("y", "y"), "4": ("z", "z")}
+    a = _model("v1", docs, classes=("x", "y", "z"))
+    b = _model("v2", docs | {"2": ("x", "x"), "5": ("w", "x")}, classes=("x", "y", "z", "w"), day=1)
+    diff = compare(a, b)
+    assert diff.common_classes == 3
+    common = _metric(diff.headline, "Macro F1, the 3 classes both know")
+    assert common.a == pytest.approx((2 / 3 + 2 / 3 + 1) / 3) and common.verdict == "better"
+    assert [name for name, _ in diff.headline][:3] == ["Accuracy", "Macro F1", "Macro F1, the 3 classes both know"]
+    assert compare(a, a).common_classes is None

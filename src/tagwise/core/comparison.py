@@ -134,6 +134,7 @@ class Comparison:
     fixed: list[DocChange]  # wrong by a, right by b
     broken: list[DocChange]  # right by a, wrong by b
     still_wrong: int  # prediction changed, wrong both times
+    common_classes: int | None = None  # when the two know different classes: how many both know (see headline)
 
 
 def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | None, int | None] = (None, None)) -> Comparison:
@@ -148,11 +149,28 @@ def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | N
                 ("Macro F1", Change(_body(a).get("macroF1"), _body(b).get("macroF1"), same_within=one / 2)),
                 ("Calibration error (ECE)", Change(_extra(a).get("expectedCalibrationError"),
                                                    _extra(b).get("expectedCalibrationError"), higher_is_better=False))]
+    common = None
+    if _labels(a) != _labels(b):
+        # a class added (or deleted) between the trainings: each macro average is over its own classes,
+        # and a new class with F1 0 can pull one down while every class both know got better
+        common = sorted(_labels(a) & _labels(b))
+        headline.insert(2, (f"Macro F1, the {len(common)} classes both know",
+                            Change(_macro_over(a, common), _macro_over(b, common), same_within=one / 2)))
     shared = _shared(a, b)
     fixed, broken, still_wrong = _changes(shared)
     overlap = _overlap(shared, _labels(a) | _labels(b), first)
     return Comparison(a=_side(a, train_documents[0], multi), b=_side(b, train_documents[1], multi), multi=multi, headline=headline,
-                      classes=_class_rows(a, b), overlap=overlap, fixed=fixed, broken=broken, still_wrong=still_wrong)
+                      classes=_class_rows(a, b), overlap=overlap, fixed=fixed, broken=broken, still_wrong=still_wrong,
+                      common_classes=len(common) if common is not None else None)
+
+
+def _macro_over(model: dict[str, Any], names: list[str]) -> float | None:
+    """The mean F1 of ``names`` in the model's evaluation, leaving out a class with no test document
+    and no prediction (no F1 to speak of), as the stored macro average does."""
+    per_class = _body(model).get("classes", {})
+    scores = [per_class[n].get("f1", 0.0) for n in names
+              if any(per_class[n].get(k, 0) for k in ("truePositiveCount", "falsePositiveCount", "falseNegativeCount"))]
+    return sum(scores) / len(scores) if scores else None
 
 
 def _shared(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], dict, dict, dict, str]:
