@@ -25,6 +25,9 @@ def test_label_issues_find_a_planted_mistake(ctx, banking):
     assert planted in found and found[planted].suggested == rows[0]["labels"]
     assert found[planted].snippet == " ".join(rows[0]["text"].split())[:160]  # to judge it without opening it
     assert label_issues.label_issues(ctx, "bank") is result
+    assert result.found == len(result.issues)  # under the limit: all of them listed
+    few = label_issues.find_label_issues(ctx, "bank", limit=1)
+    assert len(few.issues) == 1 and few.found == result.found  # the page says "N look mistagged; the 1 surest are listed"
 
 
 def test_a_suggestion_weighs_each_class_by_how_confident_the_folds_are_about_it():

@@ -46,6 +46,7 @@ class LabelIssues:
     # single-label: how the folds' models scored, and always answering the commonest class would
     accuracy: float | None = None
     baseline: tuple[str, float] | None = None
+    found: int = 0  # how many were flagged; ``issues`` holds the surest ``limit`` of them
 
     @property
     def unreliable(self) -> bool:
@@ -117,7 +118,8 @@ def find_label_issues(ctx: Context, project_name: str, *, folds: int = 5, limit:
         accuracy = sum(p == [given] for p, given in zip(predicted, y, strict=True)) / len(rows)
         commonest, count = Counter(y).most_common(1)[0]
         baseline = (commonest, count / len(rows))
-    result = LabelIssues(issues[:limit], len(rows), n_splits, round(time.monotonic() - started, 2), utcnow(), accuracy, baseline)
+    result = LabelIssues(issues[:limit], len(rows), n_splits, round(time.monotonic() - started, 2), utcnow(), accuracy, baseline,
+                         found=len(issues))
     with _issues_lock:
         _issues[(ctx.settings.resolved_database_url, project["id"])] = result
     return result

@@ -147,7 +147,7 @@ def find_issues(request: Request, project: str, model: str = Form(""), _s: Sessi
     back = f"/studio/p/{project}/evaluate" + query(model=model or None)  # the model that was on the page, not the newest
     return redirect(f"{back}#issues",
                     f"Checked {result.checked:,} tagged documents with {result.folds}-fold cross-validation in {result.seconds:.1f} s: "
-                    f"{len(result.issues)} look mistagged.")
+                    f"{result.found} look mistagged" + (f"; the {len(result.issues)} surest are listed." if result.found > len(result.issues) else "."))
 
 
 # -- deploy -----------------------------------------------------------------------------------
