@@ -74,6 +74,12 @@ def test_multi_label_evaluation_shows_label_confusion(studio, emotions):
     assert page.status_code == 200
     assert 'id="label-confusion"' in page.text and 'id="confusion"' not in page.text
     assert "Micro" in page.text and 'id="class-table"' in page.text
+    assert "(none)" not in page.text  # read like a class named "(none)"
+    crafted = {"evaluation": {"projectKind": MULTI}, "evaluation_results": [
+        {"customMultiLabelClassificationResult": {"expectedClasses": [], "predictedClasses": ["joy"]}},
+        {"customMultiLabelClassificationResult": {"expectedClasses": ["anger"], "predictedClasses": []}}]}
+    assert views.label_confusion(crafted)["pairs"] == [{"missed": None, "added": "joy", "count": 1},
+                                                      {"missed": "anger", "added": None, "count": 1}]
     mismatched = studio.get("/studio/p/emo/data?mismatch=1")
     assert mismatched.status_code == 200 and "predicted differently" in mismatched.text
 

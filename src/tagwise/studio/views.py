@@ -77,15 +77,15 @@ def label_confusion(model: dict[str, Any]) -> dict[str, Any] | None:
         return None
     missed: Counter[str] = Counter()
     added: Counter[str] = Counter()
-    pairs: Counter[tuple[str, str]] = Counter()
+    pairs: Counter[tuple[str | None, str | None]] = Counter()  # None: nothing missed, or nothing added
     for item in model["evaluation_results"] or []:
         result = item["customMultiLabelClassificationResult"]
         expected, predicted = set(result["expectedClasses"]), set(result["predictedClasses"])
         missed.update(expected - predicted)
         added.update(predicted - expected)
-        for m in expected - predicted or {"(none)"}:
-            for a in predicted - expected or {"(none)"}:
-                if (m, a) != ("(none)", "(none)"):
+        for m in expected - predicted or {None}:
+            for a in predicted - expected or {None}:
+                if (m, a) != (None, None):
                     pairs[(m, a)] += 1
     names = sorted(set(missed) | set(added), key=lambda n: -(missed[n] + added[n]))
     peak = max([*missed.values(), *added.values(), 1])
