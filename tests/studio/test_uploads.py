@@ -18,6 +18,8 @@ def test_csv_with_labels_location_and_dataset():
         {"text": "card, lost", "location": "1", "labels": ["card", "lost"], "dataset": "Train"},
         {"text": "hello", "location": "2", "labels": None, "dataset": None},
     ]
+    # ';' as tagwise import and tagwise classify write it: "anger;joy" was one class named so
+    assert parse("y.csv", b"text,labels\nugh,anger;joy\n")[0]["labels"] == ["anger", "joy"]
 
 
 def test_jsonl_in_the_shared_datasets_format_and_azure_classes():

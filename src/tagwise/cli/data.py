@@ -53,7 +53,8 @@ def import_(
                                help="auto: from the name (.jsonl, .csv/.tsv, .json = Azure project file, a folder = txt-dir)."),
     text_column: str = typer.Option("text", help="CSV column with the text."),
     label_column: str = typer.Option("labels", help="CSV column with the label(s)."),
-    label_separator: str = typer.Option(";", help="Separator of several labels in one CSV cell (multi-label projects)."),
+    label_separator: str = typer.Option(None, help="Separator of several labels in one CSV cell (multi-label projects; "
+                                        "default ';', and a cell holding '|' or ',' is then refused as ambiguous)."),
     append: bool = typer.Option(False, "--append", help="Keep the project's documents and add these (same location: replaced). "
                                 "Without it the import REPLACES them."),
     kind: Kind = typer.Option(None, "--kind", help="Create the project with this kind if it does not exist yet."),
@@ -75,7 +76,7 @@ def import_(
     Example:
       tagwise import banking train.jsonl --split train && tagwise import banking test.jsonl --split test --append
     """
-    columns = formats.CsvColumns(text_column, label_column, label_separator)
+    columns = formats.CsvColumns(text_column, label_column, label_separator or ";", separator_given=label_separator is not None)
     with opened() as be:
         project = _project_or_none(be, name)
         known_kind = project["projectKind"] if project else KINDS[kind.value] if kind else None

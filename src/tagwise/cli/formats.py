@@ -22,6 +22,7 @@ FORMATS = ("auto", "jsonl", "csv", "azure", "txt-dir")
 SINGLE = "CustomSingleLabelClassification"
 MULTI = "CustomMultiLabelClassification"
 PROJECT_FILE_VERSION = "2022-05-01"
+OTHER_SEPARATORS = ("|", ",")  # how spreadsheets and the studio's own CSV upload join several labels
 METADATA_KEYS = ("language", "storageInputContainerName", "description", "multilingual", "settings")
 
 
@@ -40,6 +41,7 @@ class CsvColumns:
     text: str = "text"
     labels: str = "labels"
     separator: str = ";"
+    separator_given: bool = True  # False: the default, and a cell that looks split another way is refused
 
 
 def detect(path: Path, fmt: str) -> str:
@@ -143,6 +145,11 @@ def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:
                 labels = None
             elif multi:
                 labels = [part.strip() for part in raw.split(columns.separator) if part.strip()]
+                if not columns.separator_given and (other := next((c for c in OTHER_SEPARATORS if c in raw), None)):
+                    # "anger|confusion" became one class of its own, 35 of them in one file, and the import said nothing
+                    raise UsageError(f"{where}: the labels {raw!r} hold {other!r}, but labels are split on {columns.separator!r}; pass "
+                                     f"--label-separator {other!r} if {other!r} separates them, or --label-separator "
+                                     f"{columns.separator!r} to keep such names whole")
             else:
                 labels = [raw]
             yield _doc(row.get("id"), f"{path.stem}-{number}", where, row[columns.text], labels,

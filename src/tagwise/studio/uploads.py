@@ -2,7 +2,8 @@
 
 CSV needs a header row with a ``text`` column; JSONL one object per line with ``text``. Both may
 carry ``location`` (or ``id``), ``labels`` (or ``label``, ``class``, ``classes``, ``category``)
-and ``dataset`` (``Train``/``Test``). In CSV several labels are separated by ``|``.
+and ``dataset`` (``Train``/``Test``). In CSV several labels are separated by ``|`` or ``;`` (what
+``tagwise import`` and ``tagwise classify`` use).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import PurePath
 from typing import Any
 
@@ -60,7 +62,7 @@ def _csv(name: str, content: str) -> list[dict[str, Any]]:
         out = []
         for row in reader:
             raw = _pick(row, LABEL_KEYS)
-            labels = [p.strip() for p in raw.split("|") if p.strip()] if isinstance(raw, str) else None
+            labels = [p.strip() for p in re.split(r"[|;]", raw) if p.strip()] if isinstance(raw, str) else None
             out.append(_document(name, reader.line_num, row, labels))
     except csv.Error as exc:
         raise InvalidArgument(f"{name} is not valid CSV: {exc}.") from None
