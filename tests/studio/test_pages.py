@@ -75,6 +75,13 @@ def test_multi_label_evaluation_shows_label_confusion(studio, emotions):
     assert 'id="label-confusion"' in page.text and 'id="confusion"' not in page.text
     assert "Micro" in page.text and 'id="class-table"' in page.text
     assert "(none)" not in page.text  # read like a class named "(none)"
+    # each class's own threshold, on Evaluate and on Try it, where a class chosen at 23% next to one not chosen at 26% puzzled
+    thresholds = models.get(ctx, "emo", "m")["evaluation"]["tagwise"]["classThresholds"]
+    assert set(thresholds) == set(models.get(ctx, "emo", "m")["evaluation"]["customMultiLabelClassificationEvaluation"]["classes"])
+    assert '<th scope="col" title="The probability the class needs to be chosen, tuned on the training data">Threshold</th>' in page.text
+    deployments.deploy(ctx, "emo", "prod", {"trainedModelLabel": "m"})
+    tried = studio.post("/studio/p/emo/try", data={"csrf": studio.csrf, "deployment": "prod", "text": emotions[0]["text"]})
+    assert 'id="try-thresholds"' in tried.text and tried.text.count("data-threshold") >= 2
     crafted = {"evaluation": {"projectKind": MULTI}, "evaluation_results": [
         {"customMultiLabelClassificationResult": {"expectedClasses": [], "predictedClasses": ["joy"]}},
         {"customMultiLabelClassificationResult": {"expectedClasses": ["anger"], "predictedClasses": []}}]}

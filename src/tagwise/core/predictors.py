@@ -29,6 +29,10 @@ class Prediction:
     row: np.ndarray
     classes: list[str]
     abstained: bool = False  # single-label: the best class was below the confidence threshold
+    thresholds: np.ndarray | None = None  # multi-label: the probability each class needs to be chosen
+
+    def threshold_of(self, label: str) -> float | None:
+        return None if self.thresholds is None or label not in self.classes else float(self.thresholds[self.classes.index(label)])
 
     def score_of(self, label: str) -> float:
         """The probability of ``label``; for ``"None"`` when abstained, the best class's (also in a
@@ -65,12 +69,13 @@ def decide(model: Any, proba: np.ndarray, confidence_threshold: float = 0.0) -> 
     classes = list(model.classes_)
     proba = np.asarray(proba, dtype=float)
     if getattr(model, "multi_label", False):
-        chosen = proba >= np.asarray(model.thresholds_, dtype=float)
+        thresholds = np.asarray(model.thresholds_, dtype=float)
+        chosen = proba >= thresholds
         out = []
         for row, mask in zip(proba, chosen, strict=True):
             idx = np.flatnonzero(mask)
             idx = idx[np.argsort(-row[idx], kind="stable")]
-            out.append(Prediction([classes[i] for i in idx], row, classes))
+            out.append(Prediction([classes[i] for i in idx], row, classes, thresholds=thresholds))
         return out
     top = proba.argmax(axis=1)
     confident = proba[np.arange(len(proba)), top] >= confidence_threshold

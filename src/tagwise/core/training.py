@@ -229,6 +229,8 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
         summary["tagwise"]["notes"] = notes
     trained_on = Counter(label for doc in train for label in doc["labels"])  # what Evaluate's Train column shows
     summary["tagwise"]["trainDocumentsPerClass"] = {label: trained_on.get(label, 0) for label in labels}
+    if multi and getattr(model, "thresholds_", None) is not None:  # each class is chosen at its own probability
+        summary["tagwise"]["classThresholds"] = {str(c): round(float(t), 6) for c, t in zip(model.classes_, model.thresholds_, strict=True)}
     if not multi:  # the project's abstain threshold the evaluation was scored at (None below it counts as wrong)
         summary["tagwise"]["confidenceThreshold"] = threshold
         # what always answering the test set's commonest class would score: the bar a skewed project's model must clear
