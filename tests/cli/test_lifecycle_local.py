@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 from tests.cli.conftest import ok, write_jsonl
@@ -104,7 +105,8 @@ def test_multi_label_lifecycle(cli, datasets, tmp_path):
             if set(r["labels"]) & keep][:240]
     path = write_jsonl(tmp_path / "emotions.jsonl", [{"id": r["id"], "text": r["text"], "labels": r["labels"]} for r in rows])
     ok(cli("import", "emo", str(path), "--kind", "multi"))
-    ok(cli("train", "emo", "--model", "v1", "--recipe", "linear", "--split-percent", "75"))
+    trained = ok(cli("train", "emo", "--model", "v1", "--recipe", "linear", "--split-percent", "75")).stdout
+    assert re.search(r"s: micro F1 0\.\d{3}, macro F1 0\.\d{3}, exact match 0\.\d{3} on \d+ test documents", trained), trained
     summary = json.loads(ok(cli("evaluate", "emo", "--model", "v1", "--json")).stdout)
     assert set(summary["customMultiLabelClassificationEvaluation"]["classes"]) == keep
     assert "confusion" not in ok(cli("evaluate", "emo", "--model", "v1")).stdout
