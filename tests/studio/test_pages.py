@@ -82,6 +82,9 @@ def test_multi_label_evaluation_shows_label_confusion(studio, emotions):
     deployments.deploy(ctx, "emo", "prod", {"trainedModelLabel": "m"})
     tried = studio.post("/studio/p/emo/try", data={"csrf": studio.csrf, "deployment": "prod", "text": emotions[0]["text"]})
     assert 'id="try-thresholds"' in tried.text and tried.text.count("data-threshold") >= 2
+    wrong = [w for w in (r["customMultiLabelClassificationResult"] for r in models.get(ctx, "emo", "m")["evaluation_results"])
+             if not w["predictedClasses"] and w["expectedClasses"]]
+    assert not wrong or "Tag as no class" in page.text  # a document the model gave no class can be tagged so in one click
     crafted = {"evaluation": {"projectKind": MULTI}, "evaluation_results": [
         {"customMultiLabelClassificationResult": {"expectedClasses": [], "predictedClasses": ["joy"]}},
         {"customMultiLabelClassificationResult": {"expectedClasses": ["anger"], "predictedClasses": []}}]}
