@@ -132,3 +132,28 @@ def test_the_cli_client_waits_out_a_short_outage_as_the_sdks_do(tmp_path, privat
     finally:
         client.close()
         server.stop()
+
+
+def test_a_studio_page_during_an_outage_answers_503_and_the_session_outlives_it(tmp_path, private_postgres):
+    # studio sessions live in the store now: a page during an outage must say the store is away
+    # (not a 500), and signing in again must not be needed once it is back
+    import re
+
+    settings = Settings(data_dir=tmp_path / "data", api_key=KEY, database_url=private_postgres.create_database())
+    Context.open(settings).close()
+    server = start_server(environment(settings.data_dir, KEY, settings.database_url))
+    studio = httpx.Client(base_url=server.url, follow_redirects=True, timeout=30)
+    try:
+        token = re.search(r'name="token" value="([^"]+)"', studio.get("/studio").text).group(1)
+        assert "Your projects" in studio.post("/studio/login", data={"key": KEY, "token": token}).text
+        private_postgres.go_down()
+        during = studio.get("/studio")
+        private_postgres.come_back()
+        assert during.status_code == 503, (during.status_code, during.text[:500])
+        assert "retry" in during.text.lower() or "unavailable" in during.text.lower()
+        wait_for(lambda: httpx.get(f"{server.url}/health", timeout=30).status_code == 200, timeout=30,
+                 message="/health did not answer 200 once the store was back")
+        assert "Your projects" in studio.get("/studio").text  # still signed in
+    finally:
+        studio.close()
+        server.stop()
