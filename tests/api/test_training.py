@@ -210,3 +210,17 @@ def test_an_english_project_with_texts_in_other_languages_says_so_or_trains_mult
 
     create_and_import(client, "en", SINGLE, read_jsonl(datasets / "banking77" / "train.jsonl")[:300])
     assert train(client, "en", version="linear")["warnings"] == []  # English data says nothing
+
+
+def test_a_class_with_almost_no_training_documents_is_named_in_the_trainings_warnings(client, banking):
+    # the Overview warned, the training page said nothing, and the class was never chosen
+    rows = [dict(r, dataset="Train") for r in banking["train"]]
+    label = rows[0]["labels"][0]
+    rare = next(r for r in banking["test"] if r["labels"] == [label])
+    rows = [r for r in rows if r["labels"] != [label]] + [dict(rows[0]), dict(rare, dataset="Test")]
+    rows += [dict(r, dataset="Test") for r in banking["test"][:20]]
+    create_and_import(client, "rare", SINGLE, rows)
+    job = train(client, "rare", evaluation={"kind": "manual"})
+    assert job["status"] == "succeeded"
+    assert [w["message"] for w in job["warnings"]] == [
+        f"Trained on fewer than 3 documents of {label} (1): the model can hardly learn them. Tag more of these."]

@@ -169,6 +169,22 @@ def _check_trainable(project: dict[str, Any], train: list[dict], test: list[dict
                               "tagged with at least one class (documents with none are fine next to them).", target="documents")
 
 
+FEW_TRAINING_EXAMPLES = 3  # a class with fewer training documents can hardly be learned; the Overview flags under 10
+
+
+def _few_examples(classes: list[str], train: list[dict[str, Any]]) -> list[str]:
+    """A note on the classes this training has (almost) no examples of, which the model will
+    rarely or never choose: the training page said nothing while the Overview warned."""
+    counts = Counter(label for doc in train for label in doc["labels"])
+    few = [f"{name} ({counts[name]})" for name in classes if counts[name] < FEW_TRAINING_EXAMPLES]
+    if not few:
+        return []
+    more = f" and {len(few) - 10} more classes" if len(few) > 10 else ""
+    note = (f"Trained on fewer than {FEW_TRAINING_EXAMPLES} documents of {', '.join(few[:10])}{more}: the model can hardly "
+            "learn them. Tag more of these.")
+    return [note]
+
+
 def split(docs: list[dict[str, Any]], kind: str, evaluation: dict[str, Any]) -> tuple[list[dict], list[dict]]:
     """Tagged documents into (train, test): by each document's dataset, or stratified and seeded.
 
@@ -213,6 +229,7 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
         return [r["labels"] for r in rows] if multi else [r["labels"][0] for r in rows]
 
     language, notes = _training_language(project, train)
+    notes += _few_examples(labels, train)
     recipe = options["trainingConfigVersion"]
     params = {"time_budget_s": ctx.settings.auto_time_budget_s} if recipe == "auto" else {}
     model = build_model(recipe, multi_label=multi, seed=SEED, language=language, cache_dir=ctx.settings.cache_dir, **params)
