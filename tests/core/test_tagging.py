@@ -129,3 +129,12 @@ def test_multi_label_rename_merges_and_delete_keeps_other_tags(ctx):
     tagging.delete_class(ctx, "m", "b")
     docs = {d["location"]: d["labels"] for d in tagging.list_documents(ctx, "m", DocumentFilter()).items}
     assert docs == {"x": ["z"], "y": []}  # [] = tagged with no class, still tagged
+
+
+def test_documents_tagged_no_class_can_be_listed(ctx):
+    # a shared inbox could not find the messages it had marked "no class"
+    tagging.create_project(ctx, "m", MULTI, "en")
+    tagging.add_documents(ctx, "m", [{"location": "x", "text": "t", "labels": ["a"]}, {"location": "y", "text": "t", "labels": []},
+                                     {"location": "z", "text": "t"}])
+    assert [d["location"] for d in tagging.list_documents(ctx, "m", DocumentFilter(status="noclass")).items] == ["y"]
+    assert [d["location"] for d in tagging.list_documents(ctx, "m", DocumentFilter(status="tagged")).items] == ["x", "y"]

@@ -90,6 +90,8 @@ def test_multi_label_evaluation_shows_label_confusion(studio, emotions):
         {"customMultiLabelClassificationResult": {"expectedClasses": ["anger"], "predictedClasses": []}}]}
     assert views.label_confusion(crafted)["pairs"] == [{"missed": None, "added": "joy", "count": 1},
                                                       {"missed": "anger", "added": None, "count": 1}]
+    none_left = studio.get("/studio/p/emo/data?status=noclass")
+    assert none_left.status_code == 200 and 'value="noclass" selected>tagged "no class"</option>' in none_left.text
     mismatched = studio.get("/studio/p/emo/data?mismatch=1")
     assert mismatched.status_code == 200 and "predicted differently" in mismatched.text
 

@@ -27,7 +27,7 @@ SNIPPET_CHARS = 240
 class DocumentFilter:
     """Which documents of a project a list, a bulk change or a tagging session is about.
 
-    ``status``: ``"untagged"``, ``"tagged"`` or None (all); ``dataset``: ``"Train"``, ``"Test"``,
+    ``status``: ``"untagged"``, ``"tagged"``, ``"noclass"`` (tagged with no class) or None (all); ``dataset``: ``"Train"``, ``"Test"``,
     ``"none"`` (unassigned) or None; ``label``: documents tagged with this class;
     ``locations``: only these locations (e.g. the mispredicted ones of an evaluation).
     """
@@ -65,6 +65,8 @@ def _where(conn: Connection, project_id: int, flt: DocumentFilter) -> list[Colum
         clauses.append(untagged_clause())
     elif flt.status == "tagged":
         clauses.append(not_(untagged_clause()))
+    elif flt.status == "noclass":  # multi-label: tagged with no class (the JSON text '[]', on both backends)
+        clauses.append(cast(documents.c.labels, String) == "[]")
     if flt.label:
         clauses.append(has_label_clause(conn, flt.label))
     if flt.dataset == "none":

@@ -9,7 +9,7 @@ from typing import Any
 from tagwise.core.tagging import DocumentFilter
 from tagwise.core.validation import class_form
 
-STATUSES = ("untagged", "tagged")
+STATUSES = ("untagged", "tagged", "noclass")
 DATASETS = ("Train", "Test", "none")
 
 
