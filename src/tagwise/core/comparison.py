@@ -158,7 +158,7 @@ def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | N
                             Change(_macro_over(a, common), _macro_over(b, common), same_within=one / 2)))
     shared = _shared(a, b)
     fixed, broken, still_wrong = _changes(shared)
-    overlap = _overlap(shared, _labels(a) | _labels(b), first)
+    overlap = _overlap(shared, _labels(a) | _labels(b), first, multi)
     return Comparison(a=_side(a, train_documents[0], multi), b=_side(b, train_documents[1], multi), multi=multi, headline=headline,
                       classes=_class_rows(a, b), overlap=overlap, fixed=fixed, broken=broken, still_wrong=still_wrong,
                       common_classes=len(common) if common is not None else None)
@@ -184,12 +184,12 @@ def _shared(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], dict, dict
     return sorted(set(outcomes_a) & set(outcomes_b)), outcomes_a, outcomes_b, truth, truth_model["label"]
 
 
-def _overlap(found: tuple, labels: set[str], first: str) -> Overlap:
+def _overlap(found: tuple, labels: set[str], first: str, multi: bool) -> Overlap:
     shared, outcomes_a, outcomes_b, truth, truth_label = found
     scores: list[tuple[str, Change]] = []
     if shared:
-        on_a = _scores([(truth[loc][0], outcomes_a[loc][1]) for loc in shared], labels)
-        on_b = _scores([(truth[loc][0], outcomes_b[loc][1]) for loc in shared], labels)
+        on_a = _scores([(truth[loc][0], outcomes_a[loc][1]) for loc in shared], labels, multi)
+        on_b = _scores([(truth[loc][0], outcomes_b[loc][1]) for loc in shared], labels, multi)
         one = 1 / len(shared)
         scores = [(first, Change(on_a[first], on_b[first], same_within=one)),
                   ("Macro F1", Change(on_a["Macro F1"], on_b["Macro F1"], same_within=one / 2))]
@@ -326,26 +326,15 @@ def _class_rows(a: dict[str, Any], b: dict[str, Any]) -> list[ClassRow]:
     return sorted(rows, key=lambda r: (r.only_in is not None, -abs(r.f1.delta or 0.0), r.name.casefold(), r.name))
 
 
-def _scores(pairs: list[tuple[list[str], list[str]]], labels: set[str]) -> dict[str, float]:
-    """Accuracy, micro F1 and macro F1 of (expected, predicted) pairs, by the conventions of
-    ``tagwise.ml.evaluate`` (not imported: it loads numpy and scikit-learn for three ratios). A
-    predicted class outside ``labels`` (the abstention "None") is a miss; the macro average leaves
-    out classes neither expected nor predicted."""
-    counts = {label: [0, 0, 0] for label in labels}  # tp, fp, fn
-    for expected, predicted in pairs:
-        for label in (set(expected) | set(predicted)) & labels:
-            if label in expected and label in predicted:
-                counts[label][0] += 1
-            else:
-                counts[label][1 if label in predicted else 2] += 1
-    tp, fp, fn = (sum(c[i] for c in counts.values()) for i in range(3))
-    active = [_f1(*c) for c in counts.values() if any(c)]
-    return {"Accuracy": sum(expected == predicted for expected, predicted in pairs) / len(pairs),
-            "Micro F1": _f1(tp, fp, fn), "Macro F1": sum(active) / len(active) if active else 0.0}
+def _scores(pairs: list[tuple[list[str], list[str]]], labels: set[str], multi: bool) -> dict[str, float]:
+    """Accuracy (exact match in multi-label), micro F1 and macro F1 of (expected, predicted) pairs,
+    scored by the same function as the stored evaluations (an abstention "None" is a miss)."""
+    from tagwise.ml.evaluate import evaluate  # lazily, as core.evaluation does: it brings in the ml package
 
-
-def _f1(tp: int, fp: int, fn: int) -> float:
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    expected = [e for e, _ in pairs] if multi else [e[0] for e, _ in pairs]
+    predicted = [p for _, p in pairs] if multi else [p[0] for _, p in pairs]
+    report = evaluate(expected, predicted, sorted(labels), multi_label=multi)
+    return {"Accuracy": report.accuracy, "Micro F1": report.micro_f1, "Macro F1": report.macro_f1}
 
 
 def _train_documents(ctx: Context, project: dict[str, Any], model: dict[str, Any]) -> int | None:
