@@ -37,11 +37,23 @@ def test_an_expired_session_is_refused_and_swept_at_the_next_sign_in(ctx):
 
 def test_revoking_a_key_ends_its_sessions_only(ctx):
     alice, _ = keys.create(ctx, "alice", keys.AUTHORING)
-    bob, _ = keys.create(ctx, "bob", keys.AUTHORING)
+    bob, _ = keys.create(ctx, "bob", keys.AUTHORING, 7)
     a = sessions.start(ctx, keys.ApiKey(alice["id"], keys.AUTHORING))
     b = sessions.start(ctx, keys.ApiKey(bob["id"], keys.AUTHORING))
     keys.revoke(ctx, alice["id"])
     assert sessions.find(ctx, a) is None and sessions.find(ctx, b).key_id == bob["id"]
+    assert sessions.find(ctx, b).rate_limit_per_minute == 7  # the studio charges writes to the key's own limit
+
+
+def test_a_session_of_a_key_revoked_behind_its_back_is_refused(ctx):
+    # revoke() deletes the sessions; a key revoked or removed in the store directly must not leave them working
+    from tagwise.storage.tables import api_keys
+
+    carol, _ = keys.create(ctx, "carol", keys.AUTHORING)
+    token = sessions.start(ctx, keys.ApiKey(carol["id"], keys.AUTHORING))
+    with ctx.db.write() as conn:
+        conn.execute(update(api_keys).where(api_keys.c.id == carol["id"]).values(revoked_at=utcnow()))
+    assert sessions.find(ctx, token) is None
 
 
 def test_a_bootstrap_session_ends_when_the_bootstrap_key_changes(ctx):

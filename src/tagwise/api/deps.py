@@ -50,8 +50,7 @@ def check_key(request: Request, given: str | None = Security(KEY_SCHEME)) -> key
     request.state.api_key = key  # the access log names it, also when this request is refused below (403, 429)
     if key.role != keys.AUTHORING and _route(request) not in RUNTIME_ROUTES:
         raise Forbidden("This key is a runtime key: it can classify (analyze-text jobs, :classify) but not read or change projects. Use an authoring key.")
-    per_minute = key.rate_limit_per_minute if key.rate_limit_per_minute is not None else ctx.settings.rate_limit_per_minute
-    _limiter(request).check(key.id, per_minute)
+    _limiter(request).check(key.id, keys.per_minute(ctx, key.rate_limit_per_minute))
     return key
 
 

@@ -97,6 +97,11 @@ def revoke(ctx: Context, key_id: str) -> None:
     log.info("API key %s (%r) revoked", key_id, key["name"])
 
 
+def per_minute(ctx: Context, own: int | None) -> int:
+    """The rate limit a key gets: its own, else the server's (``TAGWISE_RATE_LIMIT_PER_MINUTE``)."""
+    return own if own is not None else ctx.settings.rate_limit_per_minute
+
+
 def verify(ctx: Context, given: str) -> ApiKey | None:
     """The key ``given`` belongs to, or None. Compares digests in constant time."""
     hashed = digest(given)

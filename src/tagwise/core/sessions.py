@@ -24,6 +24,7 @@ SESSION_TTL_S = 12 * 3600
 class StudioSession:
     key_id: str
     csrf: str  # the session's token for forms (CSRF), random and kept with the session
+    rate_limit_per_minute: int | None = None  # the key's own limit (None: the server's)
 
 
 def start(ctx: Context, key: keys.ApiKey) -> str:
@@ -44,17 +45,20 @@ def start(ctx: Context, key: keys.ApiKey) -> str:
 
 
 def find(ctx: Context, token: str) -> StudioSession | None:
-    """The live session of ``token``, or None: unknown, ended, expired, or signed in with a bootstrap
-    key that has changed since. (Whether a managed key was revoked is the caller's check, cached.)"""
+    """The live session of ``token``, or None: unknown, ended, expired, signed in with a bootstrap
+    key that has changed since, or with a managed key that is revoked (or gone) since."""
     if not token or len(token) > 100:
         return None
     with ctx.db.read() as conn:
         row = records.get_studio_session(conn, keys.digest(token))
     if row is None or row["expires_at"] <= utcnow():
         return None
-    if row["key_id"] == keys.BOOTSTRAP_ID and row["key_hash"] != _bootstrap_digest(ctx):
+    if row["key_id"] == keys.BOOTSTRAP_ID:
+        if row["key_hash"] != _bootstrap_digest(ctx):
+            return None
+    elif row["key_found"] is None or row["key_revoked_at"] is not None:  # revoking deletes its sessions too
         return None
-    return StudioSession(row["key_id"], row["csrf"])
+    return StudioSession(row["key_id"], row["csrf"], row["rate_limit_per_minute"])
 
 
 def end(ctx: Context, token: str) -> None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import threading
-import time
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -51,37 +49,8 @@ def session(request: Request) -> Session | None:
     """The request's live session, or None (looked up once per request)."""
     found = getattr(request.state, "studio_session", _UNKNOWN)
     if found is _UNKNOWN:
-        found = request.state.studio_session = _lookup(request)
+        found = request.state.studio_session = sessions.find(request.app.state.ctx, request.cookies.get(SESSION_COOKIE) or "")
     return found
-
-
-def _lookup(request: Request) -> Session | None:
-    found = sessions.find(request.app.state.ctx, request.cookies.get(SESSION_COOKIE) or "")
-    return found if found is not None and _still_active(request, found.key_id) else None
-
-
-_active_lock = threading.Lock()
-# key id -> (the key when it is not revoked, else None; until when that holds)
-_active: dict[str, tuple[dict | None, float]] = {}
-
-
-def _active_key(request: Request, key_id: str) -> dict | None:
-    """The session's key record while it is not revoked (looked up at most every ``keys.CACHE_S``)."""
-    now = time.monotonic()
-    with _active_lock:
-        known = _active.get(key_id)
-    if known is not None and known[1] > now:
-        return known[0]
-    record = next((k for k in keys.list_all(request.app.state.ctx) if k["id"] == key_id and not k["revoked_at"]), None)
-    with _active_lock:
-        if len(_active) > 1_000:
-            _active.clear()
-        _active[key_id] = (record, now + keys.CACHE_S)
-    return record
-
-
-def _still_active(request: Request, key_id: str) -> bool:
-    return key_id == keys.BOOTSTRAP_ID or _active_key(request, key_id) is not None
 
 
 def require_session(request: Request) -> Session:
@@ -101,18 +70,15 @@ async def require_csrf(request: Request) -> Session:
     if not hmac.compare_digest(given.encode(), found.csrf.encode()):
         raise Forbidden("The form's security token is missing or stale; reload the page and try again.")
     if request.url.path != "/studio/logout":  # signing out always works
-        _charge(request, found.key_id)
+        _charge(request, found)
     return found
 
 
-def _charge(request: Request, key_id: str) -> None:
+def _charge(request: Request, found: Session) -> None:
     """A studio write counts against its key's rate limit, as the same work through the API does
     (a try, a training, an upload, a search for mistagged documents)."""
-    per_minute = request.app.state.ctx.settings.rate_limit_per_minute
-    record = _active_key(request, key_id) if key_id != keys.BOOTSTRAP_ID else None
-    if record is not None and record["rate_limit_per_minute"] is not None:
-        per_minute = record["rate_limit_per_minute"]
-    request.app.state.rate_limiter.check(key_id, per_minute)
+    ctx = request.app.state.ctx
+    request.app.state.rate_limiter.check(found.key_id, keys.per_minute(ctx, found.rate_limit_per_minute))
 
 
 def is_https(request: Request) -> bool:
