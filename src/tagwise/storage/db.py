@@ -42,14 +42,8 @@ class Database:
         if self.is_sqlite:
             path = url.removeprefix("sqlite:///")
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            if path != ":memory:" and not Path(path).exists():
-                # every document and the keys' hashes: readable by its owner only, as the api-key file is
-                # (SQLite gives its -wal and -shm files the same mode)
-                Path(path).touch(mode=0o600)
-            elif path != ":memory:" and Path(path).stat().st_mode & 0o077:
-                # made by a tagwise before that, or by hand: say so rather than change a mode an operator may have chosen
-                log.warning("the store %s can be read by other users (mode %o): it holds every document; "
-                            "`chmod 600 %s` unless that is meant", path, Path(path).stat().st_mode & 0o777, path)
+            if path != ":memory:":
+                _private(Path(path))
             self.reader = _sqlite_engine(url, immediate=False)
             self.writer = _sqlite_engine(url, immediate=True)
         else:
@@ -89,6 +83,17 @@ class Database:
     def dispose(self) -> None:
         self.reader.dispose()
         self.writer.dispose()
+
+
+def _private(path: Path) -> None:
+    """A new store file is readable by its owner only (every document and the keys' hashes, as the
+    api-key file; SQLite gives its -wal and -shm files the same mode). An existing one that others
+    can read (an older tagwise made it 0644, or an operator chose so) is named in the log, not changed."""
+    if not path.exists():
+        path.touch(mode=0o600)
+    elif (mode := path.stat().st_mode & 0o777) & 0o077:
+        log.warning("the store %s can be read by other users (mode %o): it holds every document; "
+                    "`chmod 600 %s` unless that is meant", path, mode, path)
 
 
 def _refuse_newer(config: Config, conn: Connection) -> None:
