@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args, get_origin
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     max_characters_per_request: int = Field(125_000, ge=1, description="Total characters per asynchronous analyze request (Azure: 125,000).")
     max_document_characters: int = Field(128_000, ge=1, description="Characters in one document, at import and at classification time (Azure: 128,000).")
     max_sync_documents: int = Field(1_000, ge=1, description="Documents per call of the synchronous `:classify` route.")
-    max_sync_characters: int = Field(2_000_000, ge=1, description="Total characters per call of the synchronous `:classify` route: bounds one request's work (1,000 documents of 2,000 characters; 6.4 million characters took 25 s of a server's two cores in a probe of session 9, so this is about 8 s). `tagwise classify` splits its requests to fit.")
+    max_sync_characters: int = Field(2_000_000, ge=1, description="Total characters per call of the synchronous `:classify` route: bounds one request's work (1,000 documents of 2,000 characters; 6.4 million characters took 25 s of a 2-core server, so this is about 8 s). `tagwise classify` splits its requests to fit.")
     max_body_bytes: int = Field(256 * 1024 * 1024, ge=1, description="Largest accepted request body in bytes (imports of big projects are the largest).")
     max_projects: int = Field(500, ge=1, description="Projects per server (Azure: 500).")
     max_classes: int = Field(200, ge=2, description="Classes per project (Azure: 200).")
@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _lease_outlives_heartbeats(self) -> Settings:
         if self.job_lease_s <= self.job_heartbeat_s:
-            raise ValueError(f"job_lease_s ({self.job_lease_s:g}) must be longer than job_heartbeat_s "
+            raise ValueError(f"TAGWISE_JOB_LEASE_S ({self.job_lease_s:g}) must be longer than TAGWISE_JOB_HEARTBEAT_S "
                              f"({self.job_heartbeat_s:g}), or live jobs would be taken for dead")
         return self
 
@@ -129,13 +129,50 @@ class Settings(BaseSettings):
         return key, True
 
 
+# what a value must be beyond its type and bounds, where a validator checks it
+_RULES = {
+    "database_url": "`sqlite:///PATH`, `postgresql://...` or `postgres://...`",
+    "public_url": "an absolute `http://` or `https://` URL",
+    "job_lease_s": "longer than `TAGWISE_JOB_HEARTBEAT_S`",
+    "log_level": "any case",
+    "host": "an address or host name (`0.0.0.0`: every interface)",
+}
+
+
+def valid_values(name: str) -> str:
+    """What the setting accepts, from its declaration: a value outside it stops every command with
+    one ``error:`` line and exit code 2."""
+    field = Settings.model_fields[name]
+    parts: list[str] = []
+    args = get_args(field.annotation)
+    if get_origin(field.annotation) is Literal:
+        parts.append(", ".join(f"`{a}`" for a in args))
+    elif field.annotation is bool:
+        parts.append("`true` or `false` (also 1/0, yes/no, on/off)")
+    else:
+        kind = next((t for t in (int, float, Path) if t is field.annotation or t in args), str)
+        names = {int: "a whole number", float: "a number", Path: "a folder path", str: "text"}
+        bound = {attr: getattr(meta, attr) for meta in field.metadata for attr in ("ge", "gt", "le")
+                 if getattr(meta, attr, None) is not None}
+        if "ge" in bound and "le" in bound:
+            parts.append(f"{names[kind]} from {bound['ge']:g} to {bound['le']:g}")
+        elif bound:
+            parts.append(f"{names[kind]} " + " and ".join(f"{word} {bound[a]:g}" for a, word in
+                                                         (("ge", ">="), ("gt", ">"), ("le", "<=")) if a in bound))
+        elif not (kind is str and name in _RULES):
+            parts.append(names[kind])
+    if name in _RULES:
+        parts.append(_RULES[name])
+    return "; ".join(parts)
+
+
 def settings_table() -> str:
     """The markdown table in docs/settings.md (a test keeps the two identical)."""
-    lines = ["| environment variable | default | what it does |", "|---|---|---|"]
+    lines = ["| environment variable | default | valid values | what it does |", "|---|---|---|---|"]
     for name, field in Settings.model_fields.items():
         default = field.default
         shown = "(unset)" if default is None else f"`{default}`"
-        lines.append(f"| `TAGWISE_{name.upper()}` | {shown} | {field.description} |")
+        lines.append(f"| `TAGWISE_{name.upper()}` | {shown} | {valid_values(name)} | {field.description} |")
     return "\n".join(lines) + "\n"
 
 

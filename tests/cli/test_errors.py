@@ -117,6 +117,19 @@ def test_a_bad_setting_is_one_clear_line_not_a_traceback(data_dir, command):
     assert "Traceback" not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize("command", [["serve"], ["project", "list"]], ids=" ".join)
+def test_a_rule_between_settings_names_them_and_prints_no_secret(data_dir, command):
+    # a lease no longer than the heartbeat printed every TAGWISE_* value, the key and the password too
+    from tests.cli.conftest import make_cli
+
+    cli = make_cli({"TAGWISE_DATA_DIR": str(data_dir), "TAGWISE_ENDPOINT": "", "TAGWISE_API_KEY": "supersecret123",
+                    "TAGWISE_DATABASE_URL": "postgresql://u:hunter2@db/tagwise", "TAGWISE_JOB_LEASE_S": "3"})
+    result = cli(*command)
+    assert result.exit_code == 2
+    assert result.stderr == ("error: TAGWISE_JOB_LEASE_S (3) must be longer than TAGWISE_JOB_HEARTBEAT_S (5), "
+                             "or live jobs would be taken for dead\n")
+
+
 def test_a_folder_that_is_no_encoder_is_one_clear_line(data_dir, tmp_path):
     from tests.cli.conftest import make_cli
 

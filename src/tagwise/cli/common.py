@@ -97,10 +97,15 @@ def load_settings():  # -> Settings, imported lazily
         settings = Settings(data_dir=data_dir) if data_dir else Settings()
     except ValidationError as exc:
         for error in exc.errors():
+            if not error["loc"]:  # a rule between settings: its input is every value, the API key included
+                err().print(f"error: {error['msg'].removeprefix('Value error, ')}", markup=False)
+                continue
             name = "TAGWISE_" + "_".join(str(part) for part in error["loc"]).upper()
             shown = error.get("input")
             if name == "TAGWISE_DATABASE_URL" and isinstance(shown, str):  # never print its password
                 shown = re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", shown)
+            if name == "TAGWISE_API_KEY":
+                shown = "***"
             err().print(f"error: {name}={shown!r}: {error['msg']}", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
     if settings.encoder_model_dir is not None:  # a folder that cannot be an encoder: say so before anything starts
