@@ -150,3 +150,31 @@ def test_authoring_cleanup(authored, server, project):
                         "--phase", "cleanup", "--deployment", "production")
     assert_ok(report, server)
 
+
+
+def _quickstart_blocks() -> dict[str, str]:
+    """The README's "Five-minute quickstart" code: its two Python blocks and its curl command."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Five-minute quickstart", 1)[1].split("\n## ", 1)[0]
+    python = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    curl = re.search(r"```bash\n(curl .*?)```", section, re.DOTALL).group(1)
+    return {"authoring": python[0], "runtime": python[1], "curl": curl}
+
+
+def test_the_readme_quickstart_runs_as_written(server, tmp_path):
+    # it had used a list of texts it never defined; now it reads train.jsonl in the datasets' shape
+    rows = slices._pick(slices._rows("banking77", "train"), slices.BANKING77_CLASSES, 20)
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps({"text": r["text"], "labels": r["labels"]}) + "\n" for r in rows))
+
+    def as_here(code: str) -> str:
+        return code.replace("http://127.0.0.1:8080", server.url).replace("my-key", server.key)
+
+    blocks = _quickstart_blocks()
+    for sdk in ("authoring", "runtime"):
+        done = subprocess.run([str(_python(sdk)), "-c", as_here(blocks[sdk])], cwd=tmp_path, check=False, capture_output=True,
+                              text=True, timeout=SCRIPT_TIMEOUT_S)
+        assert done.returncode == 0, f"README's {sdk} block failed:\n{done.stderr[-3000:]}\n{server.log()[-3000:]}"
+    category, confidence = done.stdout.split()
+    assert category in slices.BANKING77_CLASSES and 0 < float(confidence) <= 1, done.stdout
+    curl = subprocess.run(["bash", "-c", as_here(blocks["curl"])], capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(curl.stdout)["documents"][0]["class"][0]["category"] == category

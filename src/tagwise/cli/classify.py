@@ -234,9 +234,9 @@ def classify(
                                     "or txt (one document per line); '-' for stdin."),
     output: Path = typer.Option(None, "--output", "-o", help="Write here instead of stdout; an existing file is RESUMED (see below)."),
     fmt: OutputFormat = typer.Option(None, "--format", help="Output format (default: csv for a .csv output, else jsonl)."),
-    top: int = typer.Option(None, "--top", min=1, help="Also list the next best classes, up to K predictions per document (a multi-label document keeps all its chosen classes, even more than K)."),
+    top: int = typer.Option(None, "--top", min=1, help="Also list the next best classes, up to K predictions per document (multi-label: at most K of the classes the model chose, likeliest first; without --top, every chosen class)."),
     input_format: InputFormat = typer.Option(InputFormat.auto,
-                                             help="auto: from INPUT's name (.jsonl, .csv, .tsv = tab-separated csv, else txt); "
+                                             help="auto: from INPUT's name (.jsonl/.ndjson, .csv, .tsv = tab-separated csv, else txt); "
                                              "stdin: jsonl if it starts with '{'."),
     text_column: str = typer.Option("text", help="Field/column with the text (jsonl, csv)."),
     id_column: str = typer.Option("id", help="Field/column with the id (jsonl, csv); default: the line number."),

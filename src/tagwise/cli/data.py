@@ -50,7 +50,7 @@ def import_(
     split: Split = typer.Option(None, help="Put documents that do not name their own split into this set "
                                 "(default: none; a percentage split decides at training)."),
     fmt: Format = typer.Option(Format.auto, "--format",
-                               help="auto: from the name (.jsonl, .csv/.tsv, .json = Azure project file, a folder = txt-dir)."),
+                               help="auto: from the name (.jsonl/.ndjson, .csv/.tsv, .json = Azure project file, a folder = txt-dir)."),
     text_column: str = typer.Option("text", help="CSV column with the text."),
     label_column: str = typer.Option("labels", help="CSV column with the label(s)."),
     label_separator: str = typer.Option(None, help="Separator of several labels in one CSV cell (multi-label projects; "
