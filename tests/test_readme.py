@@ -70,3 +70,11 @@ def test_library_example_runs(tmp_path, document):
     env = dict(os.environ, HF_HUB_OFFLINE="1", TAGWISE_DATA_DIR=str(tmp_path / "data"))
     result = subprocess.run([sys.executable, str(script)], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"the {document} example failed:\n{result.stderr[-3000:]}"
+
+
+def test_cli_md_quickstart_is_the_readmes():
+    # docs/cli.md marks its quickstart as the README's; the two had drifted apart
+    cli = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    block = cli.split("<!-- README: CLI quickstart (start) -->\n", 1)[1].split("```\n", 1)[0] + "```\n"
+    assert block.startswith("```bash\nmake install\n")
+    assert block in (ROOT / "README.md").read_text(encoding="utf-8")

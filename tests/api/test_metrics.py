@@ -90,3 +90,17 @@ def test_any_key_may_scrape_and_none_is_refused(client):
     assert client.get("/metrics", headers={"Ocp-Apim-Subscription-Key": "", "Authorization": "Bearer wrong"}).status_code == 401
     # the scraper's runtime key still reads no project
     assert client.get(A, params=V, headers={"Ocp-Apim-Subscription-Key": runtime}).status_code == 403
+
+
+def test_the_schema_and_a_missing_route_have_their_own_labels(client):
+    before = scrape(client)
+    assert client.get("/openapi.json").status_code == 200
+    assert client.get("/no/such/route").status_code == 404
+    after = scrape(client)
+
+    def grew(**labels: str) -> float:
+        return value(after, "tagwise_http_requests_total", **labels) - value(before, "tagwise_http_requests_total", **labels)
+
+    assert grew(method="GET", route="/openapi.json", status="2xx") == 1  # it was counted as "unmatched"
+    assert grew(method="GET", route="unmatched", status="4xx") == 1
+    assert grew(method="GET", route="unmatched", status="2xx") == 0

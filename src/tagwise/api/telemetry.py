@@ -27,6 +27,7 @@ from urllib.parse import quote
 from tagwise.metrics import UNMATCHED, Metrics
 
 log = logging.getLogger("tagwise.access")
+OPENAPI_URL = "/openapi.json"
 # what a path may hold as logged: a raw path is percent-encoded ASCII from any ordinary client; a
 # space, a quote or a control character (which could fake a second line) is escaped first
 _UNSAFE = re.compile(r'[^\x21-\x7e]|"')
@@ -78,7 +79,12 @@ def route_template(scope: dict, root_path: str = "") -> str:
         return template
     # FastAPI leaves no route in the scope for a mounted app (the /docs assets); its prefix is in root_path
     mounted = scope.get("root_path", "")[len(root_path):]
-    return f"{mounted}/{{path}}" if mounted else UNMATCHED
+    if mounted:
+        return f"{mounted}/{{path}}"
+    # FastAPI serves its schema through a plain Starlette route, which leaves no route in the scope either
+    if scope.get("endpoint") is not None and scope.get("path", "").endswith(OPENAPI_URL):
+        return OPENAPI_URL
+    return UNMATCHED
 
 
 def key_id(scope: dict) -> str:
