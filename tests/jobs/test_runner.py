@@ -11,6 +11,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psutil
+import pytest
+
 from tagwise.core import jobs, training
 from tagwise.core.context import Context
 from tagwise.core.documents import import_project
@@ -98,3 +101,57 @@ def test_a_failure_the_child_could_not_record_keeps_its_own_message(tmp_path, ca
     # before, it read "The training process ended unexpectedly (Training failed: ...)"
     assert ended_unexpectedly("Traceback ...\nMemoryError\n", 1) == "The training process ended unexpectedly (MemoryError)."
     assert ended_unexpectedly("", -9) == "The training process ended unexpectedly (exit code -9)."
+
+
+@pytest.fixture(scope="module")
+def large_banking(datasets) -> dict[str, list[dict]]:
+    """Enough documents for the head to fit its folds in worker processes (80% of them over PARALLEL_MIN_DOCS)."""
+    from tagwise.ml.head import PARALLEL_MIN_DOCS
+    from tests.conftest import read_jsonl, take_per_class
+
+    rows = take_per_class(read_jsonl(datasets / "banking77" / "train.jsonl"), 40, 100)
+    assert len(rows) * 0.8 > PARALLEL_MIN_DOCS
+    return {"train": rows}
+
+
+def descendants_once_workers_start(pid: int) -> list[psutil.Process]:
+    """The training child's processes once its head has started worker processes."""
+    return wait_for(lambda: [p for p in psutil.Process(pid).children(recursive=True) if "loky" in " ".join(p.cmdline())]
+                    and psutil.Process(pid).children(recursive=True), timeout=120)
+
+
+def all_gone(processes: list[psutil.Process]) -> bool:
+    def gone(process: psutil.Process) -> bool:
+        try:
+            return process.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+    return all(gone(p) for p in processes)
+
+
+def test_a_cancelled_training_leaves_no_process_behind(ctx, large_banking):
+    # the child was killed alone: its worker processes (~200 MB each) lived on, ignoring SIGTERM
+    with training_in_a_runner(ctx, large_banking) as (job, child):
+        started = descendants_once_workers_start(child.pid)
+        jobs.request_cancel(ctx, job["id"])
+        assert wait_for(lambda: jobs.get(ctx, job["id"], "train")["status"] == "cancelled")
+        assert wait_for(lambda: all_gone(started), timeout=10), [p.cmdline() for p in started if not all_gone([p])]
+
+
+def test_a_training_whose_runner_is_killed_leaves_no_process_behind(settings, large_banking):
+    # the kernel kills the child with its runner (parent-death signal); its workers now follow it
+    ctx = Context.open(settings)
+    try:
+        import_project(ctx, "bank", project_file("bank", SINGLE, large_banking["train"]))
+        training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"})
+    finally:
+        ctx.close()
+    env = dict(os.environ, **settings.environment(), HF_HUB_OFFLINE="1")
+    worker = subprocess.Popen([sys.executable, "-m", "tagwise", "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        child = wait_for(lambda: psutil.Process(worker.pid).children(), timeout=60)[0]
+        started = [child, *descendants_once_workers_start(child.pid)]
+    finally:
+        worker.kill()
+        worker.wait()
+    assert wait_for(lambda: all_gone(started), timeout=15)

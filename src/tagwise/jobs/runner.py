@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -71,8 +72,8 @@ class JobRunner:
         starts over on the next runner (another one already up, or this one's after a restart)."""
         self._stop.set()
         self._wake.set()
-        if self._child and self._child.poll() is None:
-            self._child.kill()
+        if self._child:
+            kill_group(self._child)
         for thread in self._threads:
             thread.join(timeout=5)
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -224,8 +225,10 @@ class JobRunner:
         # every setting, not only those from the environment: a server built with Settings(...)
         # trains with what it was given
         env = dict(os.environ, **settings.environment(), TAGWISE_PARENT_PID=str(os.getpid()), HF_HUB_OFFLINE="1")
+        # its own process group: its worker processes (the head's folds) are stopped with it
         self._child = child = subprocess.Popen([sys.executable, "-m", "tagwise.jobs.train", job_id], env=env,
-                                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                               start_new_session=True)
         stderr_chunks: list[str] = []
         reader = threading.Thread(target=lambda: stderr_chunks.append(child.stderr.read()), daemon=True)
         reader.start()
@@ -239,8 +242,7 @@ class JobRunner:
             if self._stop.is_set():  # the runner stopped it (or it ended as the runner stopped)
                 reason = _STOPPED
         finally:
-            if child.poll() is None:
-                child.kill()
+            kill_group(child)  # the child, and whatever it started that outlived it (a crash, a cancel)
             child.wait()  # always reaped: an exited child that is never waited for looks alive to the sweep
             reader.join(timeout=5)
             self._child = None
@@ -285,7 +287,7 @@ class JobRunner:
         deadline = time.monotonic() + timeout_s
         while child.poll() is None:
             if self._stop.is_set():
-                child.kill()
+                kill_group(child)
                 return _STOPPED
             wait = 0.2
             try:
@@ -297,16 +299,26 @@ class JobRunner:
             else:
                 self._store.answered()
             if cancel:
-                child.kill()
+                kill_group(child)
                 return None
             if time.monotonic() > deadline:
-                child.kill()
+                kill_group(child)
                 return jobs.timeout_reason(timeout_s)
             try:
                 child.wait(timeout=wait)
             except subprocess.TimeoutExpired:
                 pass
         return None
+
+
+def kill_group(child: subprocess.Popen) -> None:
+    """SIGKILL a training child's process group (it leads one): the child and the worker processes it
+    started. Killing the child alone left its workers running, ~200 MB each, for good: they inherit
+    its ignored SIGTERM."""
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):  # the whole group is gone already
+        pass
 
 
 def ended_unexpectedly(stderr: str, returncode: int) -> str:

@@ -9,11 +9,14 @@ numpy: ``scores = X @ coef_.T + intercept_`` then the calibration.
 from __future__ import annotations
 
 import os
+import threading
+import time
 import warnings
 from collections.abc import Callable
 
 import numpy as np
 from joblib import Parallel, delayed
+from joblib._parallel_backends import LokyBackend
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -34,6 +37,20 @@ DEFAULT_INVERSE_TEMPERATURE = 5.0
 DEFAULT_PLATT = (2.0, 0.0)
 # below this many documents a fit takes well under a second: starting worker processes costs more
 PARALLEL_MIN_DOCS = 3_000
+
+
+def _exit_with_parent() -> None:
+    """Runs in each worker process as it starts: it exits once the process that started it is gone.
+    A training process killed with its runner (the kernel's parent-death signal) cannot stop its
+    workers itself; left alone they would hold their memory for good."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 class LinearHead(BaseEstimator):
@@ -74,7 +91,8 @@ class LinearHead(BaseEstimator):
         else:
             jobs = (delayed(_fit_subset)(self, X, y, rows, n_classes) for rows in subsets)
             fitted = []
-            for result in Parallel(n_jobs=workers, backend="loky", return_as="generator")(jobs):
+            backend = LokyBackend(initializer=_exit_with_parent)
+            for result in Parallel(n_jobs=workers, backend=backend, return_as="generator")(jobs):
                 fitted.append(result)
                 report(progress, len(fitted) / len(subsets))
         for (_, test), (coef, intercept) in zip(folds, fitted):
