@@ -40,3 +40,17 @@ def test_an_analyze_job_cancelled_between_its_claim_and_its_run_ends_cancelled(c
     assert jobs.get(ctx, job["id"], "analyze")["status"] == "cancelling"
     analyze.run_job(ctx, job["id"])
     assert jobs.get(ctx, job["id"], "analyze")["status"] == "cancelled"
+
+
+def test_a_store_that_cannot_be_reached_is_said_so_without_its_address():
+    from tests.support.live_server import free_port
+
+    port = free_port()  # nobody listens there
+    try:
+        with create_engine(f"postgresql+psycopg://tagwise@127.0.0.1:{port}/tagwise").connect():
+            pass
+    except Exception as exc:  # noqa: BLE001 - the driver's real error
+        error = exc
+    assert str(port) in str(error)
+    reason = crash_reason("Training", error)
+    assert reason == "Training failed: the store could not be reached (OperationalError). Start it again once the store is back."

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from datetime import timedelta
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from tagwise.core import jobs, training
 from tagwise.core.documents import import_project
-from tagwise.jobs.runner import JobRunner, _dead
+from tagwise.jobs.runner import JobRunner, _dead, _gone
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 from tests.api.conftest import SINGLE, project_file
@@ -47,7 +46,7 @@ def test_a_running_runner_heartbeats_its_jobs_and_sweeps_dead_ones(ctx, banking)
         # one transaction, so the runner cannot claim it first (it did on a busy machine)
         with ctx.db.write() as conn:
             job = jobs.create(conn, "train", "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"}, status="running")
-            records.update_job(conn, job["id"], {"claimed_by": f"{socket.gethostname()}:{dead_pid()}"})
+            records.update_job(conn, job["id"], {"claimed_by": f"{jobs.HOST}:{dead_pid()}"})
         failed = wait_for(lambda: (j := jobs.get(ctx, job["id"], "train"))["status"] == "failed" and j, timeout=10)
         assert "stopped before it finished" in failed["errors"][0]["message"]
         beat = wait_for(lambda: (j := jobs.get(ctx, mine["id"], "analyze"))["heartbeat_at"] > utcnow() - timedelta(seconds=5) and j, timeout=10)
@@ -63,8 +62,8 @@ def test_a_claimed_process_that_exited_unreaped_is_dead():
     zombie = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
         wait_for(lambda: Path(f"/proc/{zombie.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z", timeout=10)
-        assert _dead({"claimed_by": f"{socket.gethostname()}:{zombie.pid}"}, lease_s=60)
-        assert not _dead({"claimed_by": f"{socket.gethostname()}:{os.getpid()}"}, lease_s=60)
+        assert _dead({"claimed_by": f"{jobs.HOST}:{zombie.pid}"}, lease_s=60)
+        assert not _dead({"claimed_by": f"{jobs.HOST}:{os.getpid()}"}, lease_s=60)
     finally:
         zombie.wait()
 
@@ -73,6 +72,21 @@ def test_a_training_stays_claimed_by_its_runner_so_no_other_runner_sweeps_it(ctx
     # it was claimed by its child's pid: when the child ended during a store outage, another runner on the
     # host swept the job ("its process is gone") before its own runner could record how it ended
     with training_in_a_runner(ctx, banking, "ensemble") as (job, _child):
-        assert jobs.get(ctx, job["id"], "train")["claimed_by"] == f"{socket.gethostname()}:{os.getpid()}"
+        assert jobs.get(ctx, job["id"], "train")["claimed_by"] == f"{jobs.HOST}:{os.getpid()}"
         JobRunner(ctx).recover()  # another runner's sweep on this host
         assert jobs.get(ctx, job["id"], "train")["status"] == "running"
+
+
+def test_a_container_with_this_host_name_but_its_own_process_ids_is_judged_by_heartbeats():
+    # two containers sharing a host name (--network host) each took the other's pids for their own,
+    # and failed each other's live trainings within seconds
+    import socket
+
+    assert jobs.HOST.startswith(socket.gethostname() + "/")  # Linux: the PID namespace too
+    other = {"claimed_by": f"{socket.gethostname()}/4026530000:{os.getpid() + 100_000}", "heartbeat_at": utcnow(),
+             "updated_at": utcnow(), "started_at": utcnow()}
+    assert not _dead(other, lease_s=60)
+    assert _dead(dict(other, heartbeat_at=None, updated_at=utcnow() - timedelta(seconds=61), started_at=None), lease_s=60)
+    # the reason a swept training gets says what happened there: no heartbeat, not a restart here
+    assert "sent no heartbeat for 60 s" in _gone(other, 60)
+    assert "restarted or killed" in _gone({"claimed_by": jobs.claimant()}, 60)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -69,7 +68,7 @@ def test_killed_training_process_fails_the_job(ctx, banking):
 def test_restart_fails_training_left_running_and_requeues_analysis(ctx, banking):
     import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"]))
     job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"})
-    gone = f"{socket.gethostname()}:{dead_pid()}"
+    gone = f"{jobs.HOST}:{dead_pid()}"
     with ctx.db.write() as conn:
         # as if a server died mid-training: running, claimed by a process that no longer exists
         records.update_job(conn, job["id"], {"status": "running", "claimed_by": gone})
@@ -154,4 +153,4 @@ def test_a_training_whose_runner_is_killed_leaves_no_process_behind(settings, la
     finally:
         worker.kill()
         worker.wait()
-    assert wait_for(lambda: all_gone(started), timeout=15)
+    assert wait_for(lambda: all_gone(started), timeout=15), [(p.pid, p.cmdline()) for p in started if not all_gone([p])]

@@ -6,8 +6,6 @@ atomically first, so a server watching the same store never runs it twice.
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +20,7 @@ from tagwise.storage.records import utcnow
 def claim(ctx: Context, job_id: str) -> bool:
     """Mark the job running under this process; False when someone else claimed it first."""
     with ctx.db.write() as conn:
-        values = {"claimed_by": f"{socket.gethostname()}:{os.getpid()}", "status": "running", "started_at": utcnow()}
+        values = {"claimed_by": jobs.claimant(), "status": "running", "started_at": utcnow()}
         return records.update_job(conn, job_id, values, only_if_status=("notStarted",))
 
 

@@ -5,6 +5,8 @@ Statuses follow Azure: notStarted, running, succeeded, failed, cancelling, cance
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -23,6 +25,26 @@ RUNTIME_TTL = timedelta(hours=24)
 # how a training child that cannot reach the store hands its failure to its runner: the last line
 # of its stderr, which the runner records as the job's message once the store answers
 FAILURE_LINE_PREFIX = "tagwise-training-failed: "
+
+
+def _host() -> str:
+    """This host as job claims name it: its host name and, on Linux, its PID namespace. Containers
+    can share a host name (``--network host``, a fixed ``hostname:``) without sharing process ids;
+    a runner that took another container's claim for its own failed its live trainings."""
+    name = socket.gethostname()
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"
+    except OSError:
+        return name
+    return f"{name}/{namespace.removeprefix('pid:[').removesuffix(']')}"
+
+
+HOST = _host()
+
+
+def claimant() -> str:
+    """How a job's ``claimed_by`` names this process: ``HOST:pid``."""
+    return f"{HOST}:{os.getpid()}"
 
 
 def new_id() -> str:
@@ -124,7 +146,11 @@ def timeout_reason(timeout_s: float) -> str:
 
 
 def crash_reason(what: str, exc: BaseException) -> str:
-    """A failed job's message for an unexpected exception: its type and its message's first line."""
+    """A failed job's message for an unexpected exception: its type and its message's first line.
+    A store that could not be reached is said so, without the driver's message (it names the
+    database's host and port)."""
+    if store_unavailable(exc):
+        return f"{what} failed: the store could not be reached ({type(exc).__name__}). Start it again once the store is back."
     first = first_line(exc)
     first = first if len(first) <= 300 else first[:297] + "..."
     return f"{what} failed: {type(exc).__name__}" + (f": {first}" if first else "")

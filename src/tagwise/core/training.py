@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import shutil
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from tagwise.core import jobs
 from tagwise.core.context import Context
@@ -24,6 +25,7 @@ from tagwise.storage.records import utcnow
 MIN_DOCUMENTS = 10
 SEED = 42
 LATEST = "latest"
+log = logging.getLogger("tagwise.jobs")
 
 
 def config_versions() -> dict[str, str]:
@@ -214,12 +216,17 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
     """The job body (runs in a worker process): everything it needs is reopened from ids."""
     from tagwise.ml import build_model, save_model
 
-    job = jobs.get(ctx, job_id, "train")
-    options = job["payload"]
     started = time.monotonic()
-    with ctx.db.read() as conn:
-        project = require(conn, job["project_name"])
-        docs = records.list_documents(conn, project["id"])
+
+    def load() -> tuple[dict, dict, list[dict]]:
+        job = jobs.get(ctx, job_id, "train")
+        with ctx.db.read() as conn:
+            project = require(conn, job["project_name"])
+            return job, project, records.list_documents(conn, project["id"])
+
+    # a store that is away as the training starts (a PostgreSQL restart) is waited for, as at its end
+    job, project, docs = until_stored(load)
+    options = job["payload"]
     multi = project["kind"] == MULTI
     train, test = split(docs, project["kind"], options["evaluationOptions"])
     _check_trainable(project, train, test)
@@ -270,6 +277,10 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
             if current is None or current["cancel_requested"]:
                 shutil.rmtree(artifact, ignore_errors=True)
                 return
+            if current["status"] != "running":  # a sweep ended it meanwhile (no heartbeat for the lease): that stands
+                shutil.rmtree(artifact, ignore_errors=True)
+                log.warning("training job %s finished after it was marked %s; its model is not kept", job_id, current["status"])
+                return
             project_now = records.get_project(conn, project["name"])
             # SQLite may give a deleted project's id to the next one: the creation time tells them apart
             if project_now is None or (project_now["id"], project_now["created_at"]) != (project["id"], project["created_at"]):
@@ -292,14 +303,25 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
 
     # the model is saved; a store that is away for a while (a PostgreSQL restart or failover) must not
     # lose it: the end is recorded once the store answers again, for up to RECORD_RETRY_S
+    try:
+        until_stored(record)
+    except Exception as exc:
+        if store_unavailable(exc):  # never recorded: the folder would be an orphan
+            shutil.rmtree(artifact, ignore_errors=True)
+        raise
+
+
+T = TypeVar("T")
+
+
+def until_stored(action: Callable[[], T]) -> T:
+    """``action()``, again every 2 s while the store cannot be reached, for up to RECORD_RETRY_S."""
     deadline = time.monotonic() + RECORD_RETRY_S
     while True:
         try:
-            return record()
+            return action()
         except Exception as exc:
             if not store_unavailable(exc) or time.monotonic() > deadline:
-                if store_unavailable(exc):  # never recorded: the folder would be an orphan
-                    shutil.rmtree(artifact, ignore_errors=True)
                 raise
             time.sleep(2.0)
 

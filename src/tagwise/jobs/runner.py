@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -40,7 +39,7 @@ if TYPE_CHECKING:
     from tagwise.metrics import Metrics
 
 log = logging.getLogger("tagwise.jobs")
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+WORKER_ID = jobs.claimant()
 T = TypeVar("T")
 _STOPPED = "stopped with its runner"  # a training the runner stopped: it goes back to the queue
 
@@ -92,7 +91,7 @@ class JobRunner:
             for job in records.jobs_in_status(conn, "train", ("running", "cancelling")):
                 if self._orphaned(job, lease, abandoned):
                     status = "cancelled" if job["cancel_requested"] else "failed"
-                    errors = [] if status == "cancelled" else [{"code": "InternalServerError", "message": "The training process stopped before it finished (the server or worker was restarted or killed). Start the training again."}]
+                    errors = [] if status == "cancelled" else [{"code": "InternalServerError", "message": _gone(job, lease)}]
                     if records.update_job(conn, job["id"], {"status": status, "errors": errors, "finished_at": utcnow()},
                                           only_if_status=("running", "cancelling")):
                         ended.append(status)
@@ -363,17 +362,31 @@ def _dead(job: dict, lease_s: float) -> bool:
     """Whether the process that claimed a running job is gone (see the module docstring)."""
     claimed_by = job["claimed_by"] or ""
     host, _, pid = claimed_by.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
+    if _here(host) and pid.isdigit():
         return not _alive(claimed_by)
     seen = [t for t in (job.get("heartbeat_at"), job["updated_at"], job["started_at"]) if t is not None]
     return not seen or (utcnow() - max(seen)).total_seconds() > lease_s
+
+
+def _gone(job: dict, lease_s: float) -> str:
+    """Why a swept training failed, as its job tells the user."""
+    if _here((job["claimed_by"] or "").rpartition(":")[0]):
+        return "The training process stopped before it finished (the server or worker was restarted or killed). Start the training again."
+    return (f"The server or worker training it, on another host, sent no heartbeat for {lease_s:g} s: it was stopped, "
+            "or cut off from the store. Start the training again.")
+
+
+def _here(host: str) -> bool:
+    """Whether a claim's host is this one, where its process can be looked up. A claim written
+    before claims named the PID namespace (the host name alone) is judged by its heartbeats."""
+    return host == jobs.HOST
 
 
 def _alive(claimed_by: str | None) -> bool:
     if not claimed_by or ":" not in claimed_by:
         return False
     host, _, pid = claimed_by.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    if not _here(host) or not pid.isdigit():
         return False
     try:
         os.kill(int(pid), 0)

@@ -39,11 +39,11 @@ DEFAULT_PLATT = (2.0, 0.0)
 PARALLEL_MIN_DOCS = 3_000
 
 
-def _exit_with_parent() -> None:
-    """Runs in each worker process as it starts: it exits once the process that started it is gone.
-    A training process killed with its runner (the kernel's parent-death signal) cannot stop its
-    workers itself; left alone they would hold their memory for good."""
-    parent = os.getppid()
+def _exit_with_parent(parent: int) -> None:
+    """Runs in each worker process as it starts: it exits once ``parent``, the process that started
+    it, is gone (perhaps already, while it was starting). A training process killed with its runner
+    (the kernel's parent-death signal) cannot stop its workers itself; left alone they would hold
+    their memory for good."""
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -91,7 +91,7 @@ class LinearHead(BaseEstimator):
         else:
             jobs = (delayed(_fit_subset)(self, X, y, rows, n_classes) for rows in subsets)
             fitted = []
-            backend = LokyBackend(initializer=_exit_with_parent)
+            backend = LokyBackend(initializer=_exit_with_parent, initargs=(os.getpid(),))
             for result in Parallel(n_jobs=workers, backend=backend, return_as="generator")(jobs):
                 fitted.append(result)
                 report(progress, len(fitted) / len(subsets))

@@ -1,0 +1,61 @@
+"""A training job's body (core.training.run) against the store: what it records, and when it waits."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine
+
+from tagwise.core import jobs, training
+from tagwise.core.documents import import_project
+from tagwise.storage import records
+from tests.api.conftest import SINGLE, project_file
+from tests.support.live_server import free_port
+
+
+def test_a_training_failed_by_a_sweep_while_it_ran_stays_failed(ctx, banking):
+    # a host cut off from the store for longer than the lease had its training failed by another
+    # host's sweep; when it came back, the training recorded its model and the job read "succeeded"
+    import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"]))
+    job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"})
+    with ctx.db.write() as conn:
+        records.update_job(conn, job["id"], {"status": "running", "claimed_by": jobs.claimant()})
+    swept = "The server or worker training it, on another host, sent no heartbeat for 60 s."
+
+    def progress(percent: int) -> None:
+        if percent >= 95:  # the model is about to be recorded: another host's sweep ends the job first
+            jobs.fail(ctx, job["id"], swept)
+
+    training.run(ctx, job["id"], progress)
+    final = jobs.get(ctx, job["id"], "train")
+    assert final["status"] == "failed" and final["errors"][0]["message"] == swept
+    with ctx.db.read() as conn:
+        assert records.list_models(conn, records.get_project(conn, "bank")["id"]) == []
+    assert not any(Path(ctx.settings.models_dir).rglob("manifest.json"))  # its folder was not kept
+
+
+def test_until_stored_waits_for_the_store_and_gives_up_on_anything_else():
+    engine = create_engine(f"postgresql+psycopg://tagwise@127.0.0.1:{free_port()}/tagwise")
+    calls = []
+
+    def action() -> str:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            with engine.connect():  # the store is away: a real connection refused
+                pass
+        return "loaded"
+
+    assert training.until_stored(action) == "loaded"
+    assert len(calls) == 2 and calls[1] - calls[0] >= 1.9
+
+    def broken() -> None:
+        raise ValueError("a bug, not an outage")
+
+    started = time.monotonic()
+    try:
+        training.until_stored(broken)
+    except ValueError:
+        assert time.monotonic() - started < 1
+    else:
+        raise AssertionError("a bug was retried")
