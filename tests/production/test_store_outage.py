@@ -157,3 +157,38 @@ def test_a_studio_page_during_an_outage_answers_503_and_the_session_outlives_it(
     finally:
         studio.close()
         server.stop()
+
+
+def test_a_scrapers_runtime_key_reads_the_metrics_during_an_outage(tmp_path, private_postgres):
+    # operations.md gives the scraper a runtime key and alerts on tagwise_store_up == 0; that key was
+    # checked against the store, so during an outage the scrape answered 503 and the gauge never read 0
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tagwise.core import keys
+
+    settings = Settings(data_dir=tmp_path / "data", api_key=KEY, database_url=private_postgres.create_database())
+    ctx = Context.open(settings)
+    try:
+        _, scraper = keys.create(ctx, "prometheus", keys.RUNTIME)
+    finally:
+        ctx.close()
+    server = start_server(environment(settings.data_dir, KEY, settings.database_url))
+
+    def store_up() -> float:
+        response = httpx.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {scraper}"}, timeout=30)
+        assert response.status_code == 200, response.text
+        return next(s.value for f in text_string_to_metric_families(response.text) for s in f.samples if s.name == "tagwise_store_up")
+
+    try:
+        assert store_up() == 1
+        private_postgres.go_down()
+        time.sleep(keys.CACHE_S + 0.5)  # past the second for which any verified key is remembered
+        try:
+            assert store_up() == 0
+            refused = httpx.get(f"{server.url}/metrics", headers={"Authorization": "Bearer never-seen"}, timeout=30)
+            assert refused.status_code == 503  # a key it has not verified is not taken on trust
+        finally:
+            private_postgres.come_back()
+        wait_for(lambda: store_up() == 1, timeout=30, message="store_up did not return to 1")
+    finally:
+        server.stop()
