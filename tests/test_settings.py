@@ -72,3 +72,8 @@ def test_postgres_urls_in_libpq_spelling_are_accepted():
 def test_the_model_store_is_an_absolute_path(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert Settings(data_dir="tagwise-data").models_dir == tmp_path / "tagwise-data" / "models"
+
+
+def test_the_store_is_named_without_its_password(tmp_path):
+    assert Settings(database_url="postgresql://tagwise:s3cret@db.internal:55433/tagwise").store_name == "PostgreSQL tagwise@db.internal:55433/tagwise"
+    assert Settings(data_dir=tmp_path).store_name == f"SQLite {(tmp_path / 'tagwise.db').resolve()}"

@@ -85,6 +85,18 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'tagwise.db').resolve()}"
 
     @property
+    def store_name(self) -> str:
+        """The store as a start-up line names it, without a password: ``SQLite /path/tagwise.db`` or
+        ``PostgreSQL user@host:port/database``."""
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.resolved_database_url)
+        if url.get_backend_name() == "sqlite":
+            return f"SQLite {url.database}"
+        user = f"{url.username}@" if url.username else ""
+        return f"PostgreSQL {user}{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+
+    @property
     def models_dir(self) -> Path:
         """Absolute: a model's folder is recorded in the store by this path, which must not depend on
         the folder a server was started from."""

@@ -49,6 +49,8 @@ def test_worker_runs_a_queued_training_and_stops_on_sigterm(cli, bank, data_dir,
         worker.send_signal(signal.SIGTERM)
         output, _ = worker.communicate(timeout=30)
     assert worker.returncode == 0 and "worker stopped" in output
+    # it names the store it takes jobs from: a worker left without TAGWISE_DATABASE_URL said only "data dir"
+    assert f"running jobs of SQLite {(data_dir / 'tagwise.db').resolve()}" in output
     # TAGWISE_LOG_LEVEL reaches tagwise's own loggers: the job's start and end are in the log
     assert f"tagwise.jobs: training job {job_id} started" in output
     assert f"tagwise.jobs: training job {job_id} (project 'bank') succeeded after" in output

@@ -72,7 +72,8 @@ def serve(
 
         Context.open(settings).close()
     where = f"http://{settings.host}:{settings.port}"
-    typer.echo(f"tagwise listening on {where}  (studio: {where}/studio, API docs: {where}/docs, data: {settings.data_dir.resolve()})")
+    typer.echo(f"tagwise listening on {where}  (studio: {where}/studio, API docs: {where}/docs)")
+    typer.echo(f"store: {settings.store_name}; models: {settings.models_dir}")
     if generated:
         typer.echo(f"Generated API key (kept in {settings.data_dir / 'api-key'}): {key}")
     else:
@@ -113,7 +114,7 @@ def worker() -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     runner.start()
-    typer.echo(f"tagwise worker running jobs on {settings.data_dir.resolve()} (Ctrl-C to stop)")
+    typer.echo(f"tagwise worker running jobs of {settings.store_name}; models: {settings.models_dir} (Ctrl-C to stop)")
     try:
         while not stop.wait(1.0):
             pass
