@@ -112,6 +112,35 @@ def test_request_limits(served):
         assert response.status_code == 400 and phrase in response.json()["error"]["message"], response.text
 
 
+def test_a_task_name_is_a_string_unique_in_the_request_or_left_out(served):
+    # null and 5 were echoed as "None" and "5"; two tasks of one name could not be told apart (the SDKs find results by name)
+    one = [{"id": "1", "text": "where is my card"}]
+    unnamed = {k: v for k, v in task().items() if k != "taskName"}
+    for tasks, index, phrase in (([task(name=None)], 0, "tasks[0].taskName must be a string, not None"),
+                                 ([task(name="a"), task(name=5)], 1, "tasks[1].taskName must be a string, not 5"),
+                                 ([task(name="0"), task(name="0")], 1, "tasks[1] and tasks[0] are both named '0'; task names must be unique"),
+                                 ([task(name="1"), unnamed], 1, "tasks[1] and tasks[0] are both named '1'")):
+        response = submit(served, one, tasks)
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["code"] == "InvalidArgument" and error["target"] == f"tasks[{index}].taskName" and phrase in error["message"], error
+    job = run(served, one, [unnamed, task(name="mine")])  # a task may leave its name out: it is named by its index
+    assert [item["taskName"] for item in job["tasks"]["items"]] == ["0", "mine"]
+
+
+def test_a_document_that_is_not_an_object_is_named_so(served):
+    # [null] and ["text"] were told "documents[0] needs a string 'id'"
+    for item in (None, "where is my card", 5):
+        for response, field in ((submit(served, [{"id": "1", "text": "a"}, item], [task()]), "analysisInput.documents"),
+                                (served.post(CLASSIFY.format(p="bank", d="prod"), json={"documents": [{"id": "1", "text": "a"}, item]}), "documents")):
+            assert response.status_code == 400, response.text
+            error = response.json()["error"]
+            assert error["message"].startswith(f'{field}[1] must be an object with "id" and "text"'), error
+            assert error["target"] == f"{field}[1]" and error["innererror"]["code"] == "InvalidDocument"
+    no_id = submit(served, [{"text": "a"}], [task()]).json()["error"]
+    assert no_id["message"] == "analysisInput.documents[0] needs a string 'id'." and no_id["target"] == "analysisInput.documents[0].id"
+
+
 def test_paging_with_top_and_skip(served):
     docs = [{"id": str(i), "text": f"my card number {i} does not work"} for i in range(7)]
     first = run(served, docs, [task()], top=3, skip=0)

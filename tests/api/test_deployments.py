@@ -41,6 +41,35 @@ def test_deploy_errors(client, banking):
     assert swap_missing.status_code == 404
 
 
+def test_swap_is_not_a_deployment_name_but_one_an_older_tagwise_made_stays_readable(client, banking):
+    # a deployment named swap was made, and its job URL …/deployments/swap/jobs/{id} reached the swap
+    # job's route: 404, so the SDK's poller raised although the deployment was made
+    from tagwise.core import deployments
+    from tagwise.storage import records
+
+    create_and_import(client, "bank", SINGLE, banking["train"])
+    train(client, "bank", "m1")
+    refused = client.put(f"{A}/bank/deployments/swap", params=V, json={"trainedModelLabel": "m1"})
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "InvalidArgument" and error["target"] == "deployment"
+    assert "The deployment name 'swap' is taken by the API's own routes" in error["message"] and "choose another name" in error["message"]
+    assert client.get(f"{A}/bank/deployments", params=V).json()["value"] == []
+
+    deploy(client, "bank", "prod", "m1")
+    ctx = client.app.state.ctx
+    with ctx.db.write() as conn:  # as an older tagwise stored it
+        project = records.get_project(conn, "bank")
+        prod = deployments.require_deployment(conn, project, "prod")
+        records.upsert_deployment(conn, project["id"], {k: prod[k] for k in ("model_label", "model_id", "trained_at", "config_version",
+                                                                              "deployed_at")} | {"name": "swap"})
+    old = client.get(f"{A}/bank/deployments/swap", params=V)
+    assert old.status_code == 200 and old.json()["trainedModelLabel"] == "m1"
+    assert [d["deploymentName"] for d in client.get(f"{A}/bank/deployments", params=V).json()["value"]] == ["prod", "swap"]
+    classified = client.post(CLASSIFY.format(p="bank", d="swap"), json={"documents": [{"id": "1", "text": "my card"}]})
+    assert classified.status_code == 200 and classified.json()["documents"][0]["class"]
+
+
 def test_retraining_a_deployed_label_keeps_the_deployment_serving(client, banking):
     create_and_import(client, "bank", SINGLE, banking["train"])
     train(client, "bank", "a")

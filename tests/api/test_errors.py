@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -71,3 +72,54 @@ def test_health_needs_no_key_and_says_the_store_answers(client):
     response = client.get("/health", headers={"Ocp-Apim-Subscription-Key": ""})
     assert response.status_code == 200 and response.json()["status"] == "ok"
     assert client.head("/health").status_code == 200  # load balancers that probe with HEAD
+
+
+async def _hang_up_mid_body(app, method: str, path: str, sent: bytes, content_type: str = "application/json") -> list[dict]:
+    """What uvicorn hands the app when a client declares a body, sends part of it and closes the
+    connection (or sends a chunk it cannot parse): the part, then ``http.disconnect``."""
+    messages = iter([{"type": "http.request", "body": sent, "more_body": True}])
+    answer: list[dict] = []
+
+    async def receive() -> dict:
+        return next(messages, {"type": "http.disconnect"})
+
+    async def send(message: dict) -> None:
+        answer.append(message)
+
+    headers = [(b"host", b"testserver"), (b"content-type", content_type.encode()), (b"content-length", b"100"),
+               (b"ocp-apim-subscription-key", KEY.encode())]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"api-version=2023-04-01",
+             "headers": headers, "client": ("127.0.0.1", 50000), "server": ("testserver", 80)}
+    await app(scope, receive, send)
+    return answer
+
+
+def test_a_client_that_hangs_up_mid_body_is_a_400_not_a_server_error(client, caplog):
+    """A broken chunk, or fewer bytes than the Content-Length and a hang-up: starlette's ClientDisconnect
+    was logged as "unexpected error" with a traceback and counted as a 5xx, setting off 5xx alerts."""
+    from tests.api.test_metrics import scrape, value
+
+    projects = "/language/authoring/analyze-text/projects"
+    routes = [("POST", f"{projects}/base/:import", "/language/authoring/analyze-text/projects/{project}/:import", "application/json"),
+              ("POST", "/language/tagwise/projects/base/deployments/prod:classify",
+               "/language/tagwise/projects/{project}/deployments/{deployment}:classify", "application/json"),
+              ("PUT", "/language/tagwise/containers/docs/blobs/a.txt", "/language/tagwise/containers/{container}/blobs/{location}",
+               "text/plain")]
+    before = scrape(client)
+    with caplog.at_level(logging.DEBUG, logger="tagwise"):
+        answers = [client.portal.call(_hang_up_mid_body, client.app, method, path, b'{"metadata": {', ctype)
+                   for method, path, _, ctype in routes]
+    after = scrape(client)
+    for answer in answers:
+        assert answer[0]["type"] == "http.response.start" and answer[0]["status"] == 400
+        error = json.loads(answer[1]["body"])["error"]
+        assert error["code"] == "InvalidRequest" and "ended before it was complete" in error["message"]
+    for method, _, template, _ in routes:
+        counted = {status: value(after, "tagwise_http_requests_total", method=method, route=template, status=status)
+                   - value(before, "tagwise_http_requests_total", method=method, route=template, status=status) for status in ("4xx", "5xx")}
+        assert counted == {"4xx": 1, "5xx": 0}, (template, counted)
+    ours = [r for r in caplog.records if r.name.startswith("tagwise") and r.name != "tagwise.access"]
+    assert not [r for r in ours if r.levelno >= logging.WARNING or r.exc_info], [r.getMessage() for r in ours]
+    assert len([r for r in ours if "closed the connection" in r.getMessage()]) == len(routes)
+    assert client.get(projects, params={"api-version": "2023-04-01"}).status_code == 200  # the server answers on

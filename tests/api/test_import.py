@@ -200,3 +200,32 @@ def test_a_class_spelled_with_a_composed_or_a_decomposed_accent_is_one_class(cli
     refused = client.post(f"{A}/cafe2/:import", params=V, json=twice)
     assert refused.status_code == 400 and "listed twice" in refused.json()["error"]["message"]
     assert "accent" in refused.json()["error"]["message"]
+
+
+def test_a_bad_project_file_is_told_what_is_wrong_and_where(client, banking):
+    # "The class name None is invalid" for a class written as a string, a blank class name "invalid" by
+    # rules it met, a missing metadata reported at assets, and a 5,000-character value echoed whole
+    rows = banking["train"][:20]
+    cases = []
+    as_string = project_file("msgs", SINGLE, rows)
+    as_string["assets"]["classes"].append("billing")
+    last = len(as_string["assets"]["classes"]) - 1
+    cases.append((as_string, "classes", f'assets.classes[{last}] must be an object with the class name, {{"category": "..."}}, not \'billing\'.'))
+    blank = project_file("msgs", SINGLE, rows)
+    blank["assets"]["classes"].append({"category": "   "})
+    cases.append((blank, "category", "The class name '   ' is blank: give it at least one character that is not a space."))
+    no_metadata = project_file("msgs", SINGLE, rows)
+    del no_metadata["metadata"]
+    cases.append((no_metadata, "metadata", "The project file needs a 'metadata' object and an 'assets' object; its 'metadata' is missing."))
+    bad_assets = project_file("msgs", SINGLE, rows)
+    bad_assets["assets"] = []
+    cases.append((bad_assets, "assets", "The project file needs a 'metadata' object and an 'assets' object; its 'assets' is a list."))
+    long_dataset = project_file("msgs", SINGLE, rows)
+    long_dataset["assets"]["documents"][2]["dataset"] = "x" * 5_000
+    cases.append((long_dataset, "doc2.txt", "The document 'doc2.txt' has dataset '" + "x" * 98 + "…; use 'Train' or 'Test'."))
+    for body, target, message in cases:
+        response = client.post(f"{A}/msgs/:import", params=V, json=body)
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert (error["message"], error.get("target")) == (message, target)
+    assert client.get(f"{A}/msgs", params=V).status_code == 404  # nothing was written

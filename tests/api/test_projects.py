@@ -74,6 +74,7 @@ def test_a_patch_of_the_wrong_type_is_refused_and_changes_nothing(client):
     before = client.get(f"{A}/k", params=V).json()
     for patch, phrase in (({"settings": "x"}, "settings must be a JSON object"), ({"settings": [1]}, "settings must be a JSON object"),
                           ({"language": None}, "language cannot be removed"),
+                          ({"projectKind": None}, "projectKind cannot be removed"),  # was a 409: "its kind cannot change"
                           ({"storageInputContainerName": None}, "storageInputContainerName cannot be removed")):
         response = client.patch(f"{A}/k", params=V, json=patch, headers=PATCH)
         assert response.status_code == 400 and phrase in response.json()["error"]["message"], response.text
@@ -144,3 +145,16 @@ def test_a_project_whose_language_an_older_tagwise_took_still_takes_imports_and_
     assert imported.status_code == 202, imported.text
     changed = client.patch(f"{A}/old", params=V, json={"language": "123"}, headers=PATCH)  # a new value is still checked
     assert changed.status_code == 400 and "not a language code" in changed.json()["error"]["message"]
+
+
+def test_a_long_value_is_quoted_cut_short(client):
+    # a 5,000-character language was echoed whole, in the message and again in the inner error
+    client.patch(f"{A}/long", params=V, json=dict(BODY, projectName="long"), headers=PATCH)
+    for patch, message in (({"language": "x" * 5_000}, "The language '" + "x" * 98 + "… is not a language code such as 'en' or 'pt-BR'."),
+                           ({"multilingual": "y" * 5_000}, "multilingual must be true or false, not '" + "y" * 98 + "….")):
+        response = client.patch(f"{A}/long", params=V, json=patch, headers=PATCH)
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["message"] == message and error["innererror"]["message"] == message
+    assert client.get(A, params={"api-version": "2023-04-01" + "z" * 5_000}).json()["error"]["message"].startswith(
+        "The api-version '2023-04-01" + "z" * 88 + "… is not supported;")

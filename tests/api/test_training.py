@@ -80,6 +80,7 @@ def test_training_requests_are_checked_before_queuing(client, banking, emotions)
         ("small", {"modelLabel": "m", "trainingConfigVersion": "linear"}, "at least 10"),
         ("ok", {"modelLabel": "m", "trainingConfigVersion": "v99"}, "trainingConfigVersion"),
         ("ok", {"modelLabel": "bad label", "trainingConfigVersion": "linear"}, "model name"),
+        ("ok", {}, "modelLabel is required"),  # was "The model name None is invalid"
         ("ok", {"modelLabel": "m", "evaluationOptions": {"kind": "percentage", "trainingSplitPercentage": 70, "testingSplitPercentage": 20}}, "add up to 100"),
         ("ok", {"modelLabel": "m", "evaluationOptions": {"kind": "percentage", "trainingSplitPercentage": True, "testingSplitPercentage": 99}}, "whole numbers"),
         ("ok", {"modelLabel": "m", "evaluationOptions": {"kind": "manual"}}, "test set"),
@@ -184,6 +185,23 @@ def test_deleting_a_project_stops_its_training_and_a_new_one_of_that_name_is_not
     assert wait(client, old_job)["status"] == "cancelled"
     assert wait(client, new.headers["Operation-Location"])["status"] == "succeeded"
     assert [m["label"] for m in client.get(f"{A}/reuse/models", params=V).json()["value"]] == ["new"]
+    assert [j["result"]["modelLabel"] for j in client.get(f"{A}/reuse/train/jobs", params=V).json()["value"]] == ["new"]
+
+
+def test_a_new_project_of_a_deleted_ones_name_lists_none_of_its_trainings(client, banking):
+    # the deleted project's jobs were listed in the new one, naming models it does not have
+    create_and_import(client, "again", SINGLE, banking["train"])
+    old_job = client.post(f"{A}/again/:train", params=V, json={"modelLabel": "old", "trainingConfigVersion": "linear"})
+    old = wait(client, old_job.headers["Operation-Location"])
+    assert old["status"] == "succeeded"
+    assert wait(client, client.delete(f"{A}/again", params=V).headers["Operation-Location"])["status"] == "succeeded"
+
+    create_and_import(client, "again", SINGLE, banking["train"])
+    assert client.get(f"{A}/again/train/jobs", params=V).json()["value"] == []
+    assert train(client, "again", "new")["status"] == "succeeded"
+    listed = client.get(f"{A}/again/train/jobs", params=V).json()["value"]
+    assert [j["result"]["modelLabel"] for j in listed] == ["new"] and old["jobId"] not in {j["jobId"] for j in listed}
+    assert [m["label"] for m in client.get(f"{A}/again/models", params=V).json()["value"]] == ["new"]
 
 
 def test_an_english_project_with_texts_in_other_languages_says_so_or_trains_multilingual(client, datasets):

@@ -167,6 +167,25 @@ def test_job_status_changes_are_conditional(store):
     assert stored["status"] == "running" and stored["payload"] == {"modelLabel": "m"} and stored["heartbeat_at"] is not None
 
 
+def test_a_projects_jobs_are_those_since_it_was_created(store):
+    # jobs name their project: a project deleted and created again under its name listed the old one's trainings
+    with store.db.write() as conn:
+        old_id = records.insert_project(conn, project_values())
+        old = jobs.create(conn, "train", "p", {"modelLabel": "old"})
+        jobs.create(conn, "train", "other", {"modelLabel": "x"})
+    with store.db.write() as conn:
+        records.delete_project(conn, old_id)
+    with store.db.read() as conn:
+        assert records.list_jobs(conn, "train", "p") == []  # no project of that name, no jobs
+        assert records.get_job(conn, old["id"])["status"] == "notStarted"  # hidden, not deleted: a training still stopping reads it
+    with store.db.write() as conn:
+        records.insert_project(conn, project_values())
+        new = jobs.create(conn, "train", "p", {"modelLabel": "new"})
+    with store.db.read() as conn:
+        assert [j["id"] for j in records.list_jobs(conn, "train", "p")] == [new["id"]]
+        assert {j["payload"]["modelLabel"] for j in records.list_jobs(conn, "train")} == {"old", "x", "new"}
+
+
 def test_jobs_and_deployments_are_counted_for_the_metrics(store):
     now = utcnow()
     with store.db.write() as conn:

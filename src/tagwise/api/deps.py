@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from tagwise.api.ratelimit import RateLimiter
 from tagwise.core import keys
 from tagwise.core.context import Context
-from tagwise.core.validation import first_lone_surrogate
+from tagwise.core.validation import first_lone_surrogate, shown
 from tagwise.errors import Forbidden, InvalidArgument, InvalidRequest, PayloadTooLarge, Unauthorized, UnsupportedMediaType
 
 API_VERSIONS = ("2022-05-01", "2023-04-01", "2024-11-15-preview", "2025-05-15-preview", "2026-05-15-preview")
@@ -73,7 +73,7 @@ def api_version(request: Request) -> str:
     if not version:
         raise InvalidRequest(f"The api-version query parameter is missing; use one of {', '.join(API_VERSIONS)}.", target="api-version")
     if version not in API_VERSIONS:
-        raise InvalidRequest(f"The api-version {version!r} is not supported; use one of {', '.join(API_VERSIONS)}.", target="api-version")
+        raise InvalidRequest(f"The api-version {shown(version)} is not supported; use one of {', '.join(API_VERSIONS)}.", target="api-version")
     return version
 
 
@@ -148,7 +148,7 @@ def int_param(request: Request, name: str, default: int | None = None, *, minimu
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidArgument(f"The query parameter {name} must be a whole number, not {raw!r}.", target=name) from None
+        raise InvalidArgument(f"The query parameter {name} must be a whole number, not {shown(raw)}.", target=name) from None
     if value < minimum:
         raise InvalidArgument(f"The query parameter {name} must be at least {minimum}.", target=name)
     return value
@@ -159,5 +159,5 @@ def bool_param(request: Request, name: str, default: bool = False) -> bool:
     if raw is None or raw == "":
         return default
     if raw.lower() not in ("true", "false"):
-        raise InvalidArgument(f"The query parameter {name} must be true or false, not {raw!r}.", target=name)
+        raise InvalidArgument(f"The query parameter {name} must be true or false, not {shown(raw)}.", target=name)
     return raw.lower() == "true"

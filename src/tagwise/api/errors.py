@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from tagwise.errors import (
     Conflict,
@@ -117,14 +118,29 @@ def install(app: FastAPI) -> None:
         err = TagwiseError(str(exc.detail))
         return JSONResponse({"error": err.to_error_object()}, status_code=exc.status_code)
 
+    @app.exception_handler(ClientDisconnect)
+    async def _disconnected(_request: Request, _exc: ClientDisconnect) -> JSONResponse:
+        return disconnected_response()
+
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:  # what UnexpectedErrors did not see
         return unexpected_response(exc)
 
 
+def disconnected_response() -> JSONResponse:
+    """The client hung up before its body was whole (a broken chunk, fewer bytes than its
+    Content-Length): its mistake, not the server's, so a 400 and one info line, no traceback,
+    never counted as a 5xx. The answer usually reaches no one (the server drops it)."""
+    log.info("the client closed the connection before sending the whole request body: answered 400")
+    return error_response(InvalidRequest("The request body ended before it was complete: the connection was closed or "
+                                         "the body was malformed.", inner_code="InvalidRequestBodyFormat"))
+
+
 def unexpected_response(exc: Exception) -> JSONResponse:
     """An exception no handler took, logged: the store being unreachable is a 503 the client may
     retry (one log line, its reason); anything else is a bug, a 500 (the traceback in the log)."""
+    if isinstance(exc, ClientDisconnect):  # read outside a route (middleware): still the client's doing
+        return disconnected_response()
     if store_unavailable(exc):
         reason = first_line(exc) or type(exc).__name__
         log.warning("answered 503: the store cannot be reached (%s)", reason)

@@ -9,7 +9,7 @@ from tagwise.core.context import Context
 from tagwise.core.deployments import lookup_served
 from tagwise.core.predictors import Prediction, decide
 from tagwise.core.timefmt import iso
-from tagwise.core.validation import MULTI, PROJECT_KINDS, lone_surrogate
+from tagwise.core.validation import MULTI, PROJECT_KINDS, lone_surrogate, shown
 from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -60,14 +60,17 @@ def check_documents(raw: Any, max_documents: int, max_total_chars: int | None,
         )
     docs, seen = [], set()
     for index, doc in enumerate(raw):
-        if not isinstance(doc, dict) or not isinstance(doc.get("id"), str) or not doc["id"]:
-            raise InvalidArgument(f"documents[{index}] needs a string 'id'.", inner_code="InvalidDocument")
+        if not isinstance(doc, dict):
+            raise InvalidArgument(f'{field}[{index}] must be an object with "id" and "text" ({{"id": "1", "text": "..."}}), '
+                                  f"not {shown(doc)}.", inner_code="InvalidDocument", target=f"{field}[{index}]")
+        if not isinstance(doc.get("id"), str) or not doc["id"]:
+            raise InvalidArgument(f"{field}[{index}] needs a string 'id'.", inner_code="InvalidDocument", target=f"{field}[{index}].id")
         if doc["id"] in seen:
-            raise InvalidArgument(f"The document id {doc['id']!r} is used twice; ids must be unique.", inner_code="InvalidDocument")
+            raise InvalidArgument(f"The document id {shown(doc['id'])} is used twice; ids must be unique.", inner_code="InvalidDocument")
         seen.add(doc["id"])
         text = doc.get("text")
         if text is not None and not isinstance(text, str):
-            raise InvalidArgument(f"The document {doc['id']!r}: 'text' must be a string.", inner_code="InvalidDocument")
+            raise InvalidArgument(f"The document {shown(doc['id'])}: 'text' must be a string.", inner_code="InvalidDocument")
         docs.append({"id": doc["id"], "text": text or "", "language": doc.get("language")})
     total = sum(len(d["text"]) for d in docs)
     if max_total_chars is not None and total > max_total_chars:
@@ -109,24 +112,41 @@ def submit(ctx: Context, body: Any) -> dict[str, Any]:
     tasks = body.get("tasks")
     if not isinstance(tasks, list) or not tasks:
         raise InvalidArgument("The request has no tasks: add a CustomSingleLabelClassification or CustomMultiLabelClassification task.")
-    clean = []
+    clean, named = [], {}
     for index, task in enumerate(tasks):
         kind = task.get("kind") if isinstance(task, dict) else None
         if kind not in PROJECT_KINDS:
-            raise InvalidArgument(f"tasks[{index}].kind {kind!r} is not supported: use {' or '.join(PROJECT_KINDS)}.", target=f"tasks[{index}].kind")
+            raise InvalidArgument(f"tasks[{index}].kind {shown(kind)} is not supported: use {' or '.join(PROJECT_KINDS)}.",
+                                  target=f"tasks[{index}].kind")
         params = task.get("parameters") or {}
         names = [params.get(key) for key in ("projectName", "deploymentName")] if isinstance(params, dict) else []
         if len(names) != 2 or not all(isinstance(n, str) and n for n in names):
             raise InvalidArgument(f"tasks[{index}].parameters needs projectName and deploymentName as strings.",
                                   target=f"tasks[{index}].parameters")
-        clean.append({"taskName": str(task.get("taskName", index)), "kind": kind,
-                      "projectName": params["projectName"], "deploymentName": params["deploymentName"]})
+        name = _task_name(task, index, named)
+        named[name] = index
+        clean.append({"taskName": name, "kind": kind, "projectName": params["projectName"], "deploymentName": params["deploymentName"]})
     display_name = body.get("displayName")
     if display_name is not None and not isinstance(display_name, str):
         raise InvalidArgument("displayName must be a string.", target="displayName")
     payload = {"displayName": display_name, "documents": docs, "tasks": clean}
     with ctx.db.write() as conn:
         return jobs.create(conn, "analyze", None, payload)
+
+
+def _task_name(task: dict[str, Any], index: int, named: dict[str, int]) -> str:
+    """The name a task's results are echoed under: its taskName, or its index when it has none.
+    The SDKs find an action's results by that name, so two tasks may not share one."""
+    if "taskName" not in task:
+        name = str(index)
+    elif isinstance(task["taskName"], str):
+        name = task["taskName"]
+    else:
+        raise InvalidArgument(f"tasks[{index}].taskName must be a string, not {shown(task['taskName'])}.", target=f"tasks[{index}].taskName")
+    if name in named:
+        raise InvalidArgument(f"tasks[{index}] and tasks[{named[name]}] are both named {shown(name)}; task names must be unique "
+                              "(a task without a taskName is named by its index).", target=f"tasks[{index}].taskName")
+    return name
 
 
 def run_job(ctx: Context, job_id: str) -> int:

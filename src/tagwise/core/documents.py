@@ -6,7 +6,7 @@ from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.projects import check_quota, describe, new_project_values
-from tagwise.core.validation import MULTI, check_class_name, check_kind, check_location, check_name, check_text, class_form
+from tagwise.core.validation import MULTI, check_class_name, check_kind, check_location, check_name, check_text, class_form, shown
 from tagwise.errors import Conflict, InvalidArgument, InvalidRequest, ProjectNotFound
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -24,11 +24,13 @@ def import_project(ctx: Context, name: str, body: Any) -> dict[str, int]:
         raise InvalidArgument("The import body must be a JSON project file with 'metadata' and 'assets'.")
     metadata = body.get("metadata")
     assets = body.get("assets")
-    if not isinstance(metadata, dict) or not isinstance(assets, dict):
-        raise InvalidArgument("The project file needs a 'metadata' object and an 'assets' object.", target="assets")
+    for field, value in (("metadata", metadata), ("assets", assets)):
+        if not isinstance(value, dict):
+            raise InvalidArgument(f"The project file needs a 'metadata' object and an 'assets' object; its '{field}' is "
+                                  f"{_json_type(value) if field in body else 'missing'}.", target=field)
     if metadata.get("projectName") not in (None, name):
         raise InvalidArgument(
-            f"metadata.projectName {metadata['projectName']!r} differs from {name!r} in the URL.", target="projectName"
+            f"metadata.projectName {shown(metadata['projectName'])} differs from {name!r} in the URL.", target="projectName"
         )
     kind = check_kind(assets.get("projectKind") or metadata.get("projectKind"))
     if metadata.get("projectKind") not in (None, kind):
@@ -78,10 +80,13 @@ def _classes(ctx: Context, raw: Any) -> list[str]:
     if len(raw) > ctx.settings.max_classes:  # before any per-class work: a list can be long
         raise InvalidArgument(f"The project has {len(raw)} classes; the limit is {ctx.settings.max_classes}.", target="classes")
     names: dict[str, None] = {}
-    for item in raw:
-        category = check_class_name(item.get("category") if isinstance(item, dict) else None)
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict) or "category" not in item:
+            raise InvalidArgument(f"assets.classes[{index}] must be an object with the class name, {{\"category\": \"...\"}}, "
+                                  f"not {shown(item)}.", target="classes")
+        category = check_class_name(item["category"])
         if category in names:
-            raise InvalidArgument(f"The class {category!r} is listed twice in assets.classes (spellings that differ only in "
+            raise InvalidArgument(f"The class {shown(category)} is listed twice in assets.classes (spellings that differ only in "
                                   "how an accent is encoded count as one).", target="classes")
         names[category] = None
     return list(names)
@@ -96,7 +101,7 @@ def _document_rows(ctx, conn, docs, kind, classes, container, language) -> list[
     seen: set[str] = set()
     for location in locations:
         if location in seen:
-            raise InvalidRequest(f"The document location {location!r} appears twice.", inner_code="InvalidDocument", target=location)
+            raise InvalidRequest(f"The document location {shown(location)} appears twice.", inner_code="InvalidDocument", target=location)
         seen.add(location)
     need_blobs = [loc for doc, loc in zip(docs, locations, strict=True) if doc.get("text") is None]
     blob_texts = records.get_blobs(conn, container, need_blobs) if need_blobs else {}
@@ -107,7 +112,7 @@ def _document_rows(ctx, conn, docs, kind, classes, container, language) -> list[
             text = blob_texts.get(location)
             if text is None:
                 raise InvalidRequest(
-                    f"The document {location!r} has no inline 'text' and no blob {location!r} in container {container!r}. "
+                    f"The document {shown(location)} has no inline 'text' and no blob {shown(location)} in container {shown(container)}. "
                     "Add a 'text' field or upload it with PUT /language/tagwise/containers/{container}/blobs/{location}.",
                     inner_code="InvalidDocument",
                     target=location,
@@ -130,13 +135,13 @@ def _dataset(value: Any, location: str) -> str | None:
         return None
     if isinstance(value, str) and value.lower() in ("train", "test"):
         return value.capitalize()
-    raise InvalidRequest(f"The document {location!r} has dataset {value!r}; use 'Train' or 'Test'.", inner_code="InvalidDocument", target=location)
+    raise InvalidRequest(f"The document {shown(location)} has dataset {shown(value)}; use 'Train' or 'Test'.", inner_code="InvalidDocument", target=location)
 
 
 def _language(value: Any, location: str) -> str | None:
     if value is None or (isinstance(value, str) and len(value) <= 16 and value.isprintable()):  # the column holds 16
         return value
-    raise InvalidRequest(f"The document {location!r} has language {value!r}; give a language code such as 'en' (at most 16 characters), or "
+    raise InvalidRequest(f"The document {shown(location)} has language {shown(value)}; give a language code such as 'en' (at most 16 characters), or "
                          "leave it out to use the project's.", inner_code="InvalidDocument", target=location)
 
 
@@ -145,7 +150,7 @@ def _labels(doc: dict[str, Any], kind: str, classes: set[str], location: str) ->
     key, other = ("classes", "class") if kind == MULTI else ("class", "classes")
     if doc.get(key) is None and doc.get(other) not in (None, []):  # tags under the other kind's key: never drop them
         shape = "'classes': [{'category': ...}, ...]" if kind == MULTI else "'class': {'category': ...}"
-        raise InvalidRequest(f"The document {location!r} is tagged with '{other}', but the project is "
+        raise InvalidRequest(f"The document {shown(location)} is tagged with '{other}', but the project is "
                              f"{'multi' if kind == MULTI else 'single'}-label: use {shape}.",
                              inner_code="InvalidDocument", target=location)
     raw = doc.get(key)
@@ -153,25 +158,31 @@ def _labels(doc: dict[str, Any], kind: str, classes: set[str], location: str) ->
         return None
     if kind == MULTI:
         if not isinstance(raw, list):
-            raise InvalidRequest(f"The document {location!r}: 'classes' must be a list.", inner_code="InvalidDocument", target=location)
+            raise InvalidRequest(f"The document {shown(location)}: 'classes' must be a list.", inner_code="InvalidDocument", target=location)
         labels = [item.get("category") if isinstance(item, dict) else item for item in raw]
     else:
         labels = [raw.get("category") if isinstance(raw, dict) else raw]
     for label in labels:
         if not isinstance(label, str):
             shape = "[{'category': 'name'}, ...]" if kind == MULTI else "{'category': 'name'}"
-            raise InvalidRequest(f"The document {location!r} has the tag {label!r}; a tag is a class name, "
+            raise InvalidRequest(f"The document {shown(location)} has the tag {shown(label)}; a tag is a class name, "
                                  f"written '{key}': {shape}.", inner_code="InvalidDocument", target=location)
     labels = [class_form(label) for label in labels]
     for label in labels:
         if label not in classes:
             raise InvalidRequest(
-                f"The document {location!r} is tagged {label!r}, which is not a class of the project "
-                f"({', '.join(sorted(classes)) or 'no classes defined'}). Add it to assets.classes or fix the tag.",
+                f"The document {shown(location)} is tagged {shown(label)}, which is not a class of the project "
+                f"({_listed(sorted(classes)) or 'no classes defined'}). Add it to assets.classes or fix the tag.",
                 inner_code="InvalidDocument",
                 target=location,
             )
     return list(dict.fromkeys(labels))  # each once, in the document's order
+
+
+def _listed(names: list[str], most: int = 20) -> str:
+    """Names for a message, at most ``most`` of them (a project may have hundreds of classes)."""
+    more = f" and {len(names) - most:,} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def _json_type(value: Any) -> str:

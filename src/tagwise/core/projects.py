@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from tagwise.core import jobs
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
-from tagwise.core.validation import RESERVED_PROJECT, check_kind, check_name
+from tagwise.core.validation import RESERVED_PROJECT, check_kind, check_name, shown
 from tagwise.errors import Conflict, InvalidArgument, NotFound, ProjectNotFound, QuotaError
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -47,7 +47,7 @@ def upsert(ctx: Context, name: str, patch: dict[str, Any]) -> tuple[dict[str, An
         raise InvalidArgument("The request body must be a JSON object with the project's metadata.")
     if "projectName" in patch and patch["projectName"] != name:
         raise InvalidArgument(
-            f"projectName {patch['projectName']!r} in the body differs from {name!r} in the URL.", target="projectName"
+            f"projectName {shown(patch['projectName'])} in the body differs from {name!r} in the URL.", target="projectName"
         )
     with ctx.db.write() as conn:
         existing = records.get_project(conn, name)
@@ -80,7 +80,7 @@ def delete(ctx: Context, name: str) -> None:
         # would otherwise go on, and block a new project of the same name with "already training")
         for job in records.jobs_in_status(conn, "train", ("notStarted", "running")):
             if job["project_name"] == name:
-                jobs.cancel_in(conn, job["id"])
+                jobs.cancel_in(conn, job["id"], f"Cancelled: the project {name} was deleted.")
     for model_id in model_ids:
         ctx.predictors.forget(model_id)
     # the project's folder in this server's model store holds its models and the versions only
@@ -118,13 +118,13 @@ def new_project_values(ctx: Context, conn, name: str, body: dict[str, Any], *, k
 
 def _merge(existing: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
+    for field in ("projectKind", "language", "storageInputContainerName"):  # JSON merge patch: null would delete a required field
+        if field in patch and patch[field] is None:
+            raise InvalidArgument(f"{field} cannot be removed; send a new value or leave it out.", target=field)
     if "projectKind" in patch and patch["projectKind"] != existing["kind"]:
         raise Conflict(
             f"The project {existing['name']} is {existing['kind']}; its kind cannot change. Create a new project instead."
         )
-    for field in ("language", "storageInputContainerName"):  # JSON merge patch: null would delete a required field
-        if field in patch and patch[field] is None:
-            raise InvalidArgument(f"{field} cannot be removed; send a new value or leave it out.", target=field)
     if "language" in patch and patch["language"] != existing["language"]:  # unchanged: kept, even if an older check let it in
         values["language"] = _language(patch["language"])
     if "storageInputContainerName" in patch:
@@ -152,19 +152,19 @@ def _language(value: object) -> str:
     (en_US, as locales spell it) becomes '-'."""
     code = value.replace("_", "-") if isinstance(value, str) else value
     if not isinstance(code, str) or not _LANGUAGE.fullmatch(code):
-        raise InvalidArgument(f"The language {value!r} is not a language code such as 'en' or 'pt-BR'.", target="language")
+        raise InvalidArgument(f"The language {shown(value)} is not a language code such as 'en' or 'pt-BR'.", target="language")
     return code
 
 
 def _container(value: object) -> str:
     if not isinstance(value, str) or not value or len(value) > 200 or "/" in value or any(ord(c) < 32 for c in value):
-        raise InvalidArgument(f"The storage container name {value!r} is invalid.", target="storageInputContainerName")
+        raise InvalidArgument(f"The storage container name {shown(value)} is invalid.", target="storageInputContainerName")
     return value
 
 
 def _bool(value: object, what: str) -> bool:
     if not isinstance(value, bool):
-        raise InvalidArgument(f"{what} must be true or false, not {value!r}.", target=what)
+        raise InvalidArgument(f"{what} must be true or false, not {shown(value)}.", target=what)
     return value
 
 
@@ -179,7 +179,7 @@ def _settings(value: object) -> dict[str, Any]:
         raise InvalidArgument("settings must be a JSON object.", target="settings")
     threshold = value.get("confidenceThreshold")
     if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1):
-        raise InvalidArgument(f"settings.confidenceThreshold must be a number from 0 to 1, not {threshold!r}.", target="confidenceThreshold")
+        raise InvalidArgument(f"settings.confidenceThreshold must be a number from 0 to 1, not {shown(threshold)}.", target="confidenceThreshold")
     return dict(value)
 
 

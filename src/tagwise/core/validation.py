@@ -16,6 +16,8 @@ SINGLE = "CustomSingleLabelClassification"
 MULTI = "CustomMultiLabelClassification"
 PROJECT_KINDS = (SINGLE, MULTI)
 RESERVED_PROJECT = "global"  # …/projects/global/… are Azure's account-wide routes
+RESERVED_DEPLOYMENT = "swap"  # …/deployments/swap/jobs/{id} is the swap job's status, not a deployment's job
+SHOWN_CHARS = 100  # how much of a value an error message quotes
 
 
 def lone_surrogate(value: str) -> str | None:
@@ -46,16 +48,34 @@ def first_lone_surrogate(value: object, path: str = "") -> str | None:
     return None
 
 
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """``value`` as an error message quotes it (its repr), cut to ``limit`` characters with an
+    ellipsis: a message must not echo a 5,000-character value whole.
+
+    >>> shown("en"), shown("x" * 500, 8)
+    ("'en'", "'xxxxxx…")
+    """
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+# the body field each kind of name comes in, for the message when it is missing
+_NAME_FIELDS = {"project": "projectName", "model": "modelLabel", "deployment": "deploymentName"}
+# names a route of the API's own already takes: what a request with that name would reach instead
+_RESERVED_NAMES = {("project", RESERVED_PROJECT): "…/projects/global/…",
+                   ("deployment", RESERVED_DEPLOYMENT): "…/deployments/swap/jobs/{jobId}, the swap job's status"}
+
+
 def check_name(value: object, what: str) -> str:
     """Project, model and deployment names: letters, digits, ``_ . -``, at most 50 characters."""
+    rule = "use 1 to 50 letters, digits, '_', '.' or '-', with no spaces."
+    if value is None:
+        raise InvalidArgument(f"{_NAME_FIELDS.get(what, what)} is required: the {what} name; {rule}", target=what)
     if not isinstance(value, str) or not _NAME.fullmatch(value) or value in (".", ".."):  # not match: "$" also matches before a final newline
-        raise InvalidArgument(
-            f"The {what} name {value!r} is invalid: use 1 to 50 letters, digits, '_', '.' or '-', with no spaces.",
-            target=what,
-        )
-    if what == "project" and value == RESERVED_PROJECT:
-        raise InvalidArgument("The project name 'global' is taken by the API's own routes "
-                              "(…/projects/global/…): choose another name.", target=what)
+        raise InvalidArgument(f"The {what} name {shown(value)} is invalid: {rule}", target=what)
+    if (what, value) in _RESERVED_NAMES:
+        raise InvalidArgument(f"The {what} name {value!r} is taken by the API's own routes "
+                              f"({_RESERVED_NAMES[what, value]}): choose another name.", target=what)
     return value
 
 
@@ -67,10 +87,13 @@ def class_form(value: str) -> str:
 
 def check_class_name(value: object) -> str:
     """``value`` checked, in its kept form (``class_form``)."""
-    if (not isinstance(value, str) or not value.strip() or ":" in value or len(value) > 50 or _CONTROL.search(value)
-            or _LONE_SURROGATE.search(value)):
+    if not isinstance(value, str):
+        raise InvalidArgument(f"A class name must be a string, not {shown(value)}.", target="category")
+    if not value.strip():
+        raise InvalidArgument(f"The class name {shown(value)} is blank: give it at least one character that is not a space.", target="category")
+    if ":" in value or len(value) > 50 or _CONTROL.search(value) or _LONE_SURROGATE.search(value):
         raise InvalidArgument(
-            f"The class name {value!r} is invalid: use 1 to 50 characters, no ':', no control characters and no lone surrogates.",
+            f"The class name {shown(value)} is invalid: use 1 to 50 characters, no ':', no control characters and no lone surrogates.",
             target="category",
         )
     return class_form(value)
@@ -89,7 +112,7 @@ def check_location(value: object) -> str:
         or _LONE_SURROGATE.search(value)
     ):
         raise InvalidRequest(
-            f"The document location {value!r} is invalid: give a file name without '/', '\\', control characters or lone surrogates.",
+            f"The document location {shown(value)} is invalid: give a file name without '/', '\\', control characters or lone surrogates.",
             inner_code="InvalidDocument",
             target="location",
         )
@@ -99,21 +122,22 @@ def check_location(value: object) -> str:
 def check_kind(value: object) -> str:
     if value not in PROJECT_KINDS:
         raise InvalidArgument(
-            f"The project kind {value!r} is not supported: use {SINGLE} or {MULTI}.", target="projectKind"
+            f"The project kind {shown(value)} is not supported: use {SINGLE} or {MULTI}.", target="projectKind"
         )
     return value  # type: ignore[return-value]
 
 
 def check_text(value: object, location: str, max_chars: int) -> str:
     if value is not None and not isinstance(value, str):
-        raise InvalidRequest(f"The document {location!r}: 'text' must be a string, not {value!r}.", inner_code="InvalidDocument", target=location)
+        raise InvalidRequest(f"The document {shown(location)}: 'text' must be a string, not {shown(value)}.", inner_code="InvalidDocument",
+                             target=location)
     if not isinstance(value, str) or not value.strip():
-        raise InvalidRequest(f"The document {location!r} has no text.", inner_code="InvalidDocument", target=location)
+        raise InvalidRequest(f"The document {shown(location)} has no text.", inner_code="InvalidDocument", target=location)
     if reason := lone_surrogate(value):
-        raise InvalidRequest(f"The document {location!r}: its text is not valid Unicode: {reason}.", inner_code="InvalidDocument", target=location)
+        raise InvalidRequest(f"The document {shown(location)}: its text is not valid Unicode: {reason}.", inner_code="InvalidDocument", target=location)
     if len(value) > max_chars:
         raise InvalidRequest(
-            f"The document {location!r} has {len(value):,} characters; the limit is {max_chars:,}.",
+            f"The document {shown(location)} has {len(value):,} characters; the limit is {max_chars:,}.",
             inner_code="InvalidDocument",
             target=location,
         )

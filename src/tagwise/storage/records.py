@@ -176,9 +176,16 @@ def get_job(conn: Connection, job_id: str) -> dict[str, Any] | None:
 
 
 def list_jobs(conn: Connection, kind: str, project_name: str | None = None) -> list[dict[str, Any]]:
+    """Jobs of ``kind``; with ``project_name``, those of the project of that name that exists now.
+
+    Jobs name their project, and a project deleted and created again has the same name: the jobs
+    of the one deleted are those created before the current one was (none without a project).
+    They are hidden, not deleted: a training still stopping for a deleted project reads its row.
+    """
     query = select(jobs).where(jobs.c.kind == kind)
     if project_name is not None:
-        query = query.where(jobs.c.project_name == project_name)
+        created = select(projects.c.created_at).where(projects.c.name == project_name).scalar_subquery()
+        query = query.where(jobs.c.project_name == project_name, jobs.c.created_at >= created)
     return [_row(r) for r in conn.execute(query.order_by(jobs.c.created_at, jobs.c.id))]
 
 

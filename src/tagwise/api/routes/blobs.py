@@ -10,6 +10,7 @@ from tagwise.api.deps import check_key, context
 from tagwise.api.errors import ERROR_RESPONSES
 from tagwise.api.responses import page
 from tagwise.core import blobs
+from tagwise.core.validation import shown
 from tagwise.errors import InvalidArgument
 
 router = APIRouter(prefix="/language/tagwise/containers/{container}/blobs", dependencies=[Depends(check_key)],
@@ -30,7 +31,7 @@ async def put_blob(request: Request, container: str, location: str) -> Response:
     try:
         text = raw.decode("utf-8-sig")  # a byte-order mark marks the encoding; it is not the text's first character
     except UnicodeDecodeError:
-        raise InvalidArgument(f"The blob {location!r} is not UTF-8 text.", inner_code="InvalidDocument") from None
+        raise InvalidArgument(f"The blob {shown(location)} is not UTF-8 text.", inner_code="InvalidDocument") from None
     created = await run_in_threadpool(blobs.put, context(request), container, location, text)
     return Response(status_code=201 if created else 200)
 
