@@ -54,3 +54,23 @@ def test_a_store_that_cannot_be_reached_is_said_so_without_its_address():
     assert str(port) in str(error)
     reason = crash_reason("Training", error)
     assert reason == "Training failed: the store could not be reached (OperationalError). Start it again once the store is back."
+
+
+def test_a_cancelled_training_says_why_and_when(ctx, banking):
+    # it read "cancelled" with no warning and no end time, whether a person or a project delete cancelled it
+    from tagwise.core import training
+    from tagwise.core.documents import import_project
+    from tests.api.conftest import SINGLE, project_file
+
+    import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"]))
+    job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"})
+    jobs.request_cancel(ctx, job["id"])
+    state = training.describe_job(jobs.get(ctx, job["id"], "train"))
+    assert state["status"] == "cancelled"
+    assert state["warnings"] == [{"code": "JobCancelled", "message": "Cancelled on request."}]
+    assert state["result"]["trainingStatus"]["endDateTime"] == state["lastUpdatedDateTime"]
+    running = training.start(ctx, "bank", {"modelLabel": "m2", "trainingConfigVersion": "linear"})
+    with ctx.db.write() as conn:
+        records.update_job(conn, running["id"], {"status": "running"})
+        jobs.cancel_in(conn, running["id"], "Cancelled: the project bank was deleted.")
+    assert jobs.get(ctx, running["id"], "train")["warnings"][0]["message"] == "Cancelled: the project bank was deleted."

@@ -156,16 +156,20 @@ def crash_reason(what: str, exc: BaseException) -> str:
     return f"{what} failed: {type(exc).__name__}" + (f": {first}" if first else "")
 
 
+CANCELLED_ON_REQUEST = "Cancelled on request."
+
+
 def request_cancel(ctx: Context, job_id: str) -> None:
     """Cancel: a job not started yet ends at once; a running one is stopped by its runner."""
     with ctx.db.write() as conn:
         cancel_in(conn, job_id)
 
 
-def cancel_in(conn, job_id: str) -> None:
-    """``request_cancel`` inside the caller's transaction."""
-    records.update_job(conn, job_id, {"status": "cancelled", "cancel_requested": True, "finished_at": utcnow()}, only_if_status=("notStarted",))
-    records.update_job(conn, job_id, {"status": "cancelling", "cancel_requested": True}, only_if_status=("running",))
+def cancel_in(conn, job_id: str, reason: str = CANCELLED_ON_REQUEST) -> None:
+    """``request_cancel`` inside the caller's transaction; the job's warnings say why."""
+    why = {"cancel_requested": True, "warnings": [{"code": "JobCancelled", "message": reason}]}
+    records.update_job(conn, job_id, {"status": "cancelled", "finished_at": utcnow(), **why}, only_if_status=("notStarted",))
+    records.update_job(conn, job_id, {"status": "cancelling", **why}, only_if_status=("running",))
 
 
 def describe(job: dict[str, Any]) -> dict[str, Any]:

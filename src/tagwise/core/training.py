@@ -277,7 +277,7 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
             if current is None or current["cancel_requested"]:
                 shutil.rmtree(artifact, ignore_errors=True)
                 return
-            if current["status"] != "running":  # a sweep ended it meanwhile (no heartbeat for the lease): that stands
+            if current["status"] in jobs.TERMINAL:  # a sweep ended it meanwhile (no heartbeat for the lease): that stands
                 shutil.rmtree(artifact, ignore_errors=True)
                 log.warning("training job %s finished after it was marked %s; its model is not kept", job_id, current["status"])
                 return
@@ -346,6 +346,8 @@ def describe_job(job: dict[str, Any]) -> dict[str, Any]:
     elif status in ("failed", "cancelled", "cancelling"):
         train_status["status"] = status if percent < 85 else "succeeded"
         eval_status["status"] = status if percent >= 85 else "notStarted"
+        if job["finished_at"]:  # when it ended: the step it ended in gets the time
+            (eval_status if percent >= 85 else train_status)["endDateTime"] = iso(job["finished_at"])
     result: dict[str, Any] = {
         "modelLabel": options["modelLabel"],
         "trainingConfigVersion": options["trainingConfigVersion"],
