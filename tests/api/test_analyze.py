@@ -203,3 +203,13 @@ def test_top_never_adds_a_class_a_multi_label_model_did_not_choose(served, emoti
 def test_openapi_documents_the_sync_route(served):
     spec = served.get("/openapi.json").json()
     assert "/language/tagwise/projects/{project}/deployments/{deployment}:classify" in spec["paths"]
+
+
+def test_the_tasks_of_one_request_are_bounded(served):
+    # 400 tasks over 25 documents within the character limit were accepted and kept both cores busy for 100 s
+    one = [{"id": "1", "text": "where is my card"}]
+    response = submit(served, one, [task(name=str(i)) for i in range(11)])
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["target"] == "tasks" and "11 tasks; the limit is 10 (TAGWISE_MAX_TASKS_PER_REQUEST)" in error["message"]
+    assert run(served, one, [task(name=str(i)) for i in range(10)])["status"] == "succeeded"

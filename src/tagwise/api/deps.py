@@ -46,7 +46,8 @@ def check_key(request: Request, given: str | None = Security(KEY_SCHEME)) -> key
     ctx = request.app.state.ctx
     key = keys.verify(ctx, given)
     if key is None:
-        raise Unauthorized("Access denied: the API key is wrong or revoked. The first key is printed when the server starts and kept in <data dir>/api-key.")
+        raise Unauthorized("Access denied: the API key is wrong or revoked. The server's first key is TAGWISE_API_KEY where that is set, "
+                           "else the one it generated, printed at its first start and kept in <data dir>/api-key.")
     request.state.api_key = key  # the access log names it, also when this request is refused below (403, 429)
     if key.role != keys.AUTHORING and _route(request) not in RUNTIME_ROUTES:
         raise Forbidden("This key is a runtime key: it can classify (analyze-text jobs, :classify) but not read or change projects. Use an authoring key.")

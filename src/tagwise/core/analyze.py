@@ -112,6 +112,9 @@ def submit(ctx: Context, body: Any) -> dict[str, Any]:
     tasks = body.get("tasks")
     if not isinstance(tasks, list) or not tasks:
         raise InvalidArgument("The request has no tasks: add a CustomSingleLabelClassification or CustomMultiLabelClassification task.")
+    if len(tasks) > ctx.settings.max_tasks_per_request:
+        raise InvalidArgument(f"The request has {len(tasks)} tasks; the limit is {ctx.settings.max_tasks_per_request} "
+                              "(TAGWISE_MAX_TASKS_PER_REQUEST): send the others in another request.", target="tasks")
     clean, named = [], {}
     for index, task in enumerate(tasks):
         kind = task.get("kind") if isinstance(task, dict) else None

@@ -23,6 +23,7 @@ from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
+from tagwise.core.validation import shown
 from tagwise.errors import InvalidArgument, NotFound, store_unavailable
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -58,7 +59,7 @@ def create(ctx: Context, name: Any, role: Any, rate_limit_per_minute: Any = None
     if role is None:
         raise InvalidArgument(f"The key needs a role: {AUTHORING!r} or {RUNTIME!r}.", target="role")
     if role not in ROLES:
-        raise InvalidArgument(f"The key role {role!r} is unknown; use {AUTHORING!r} or {RUNTIME!r}.", target="role")
+        raise InvalidArgument(f"The key role {shown(role)} is unknown; use {AUTHORING!r} or {RUNTIME!r}.", target="role")
     if rate_limit_per_minute is not None and (
         not isinstance(rate_limit_per_minute, int) or isinstance(rate_limit_per_minute, bool)
         or not 0 <= rate_limit_per_minute <= MAX_RATE_LIMIT

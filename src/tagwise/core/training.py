@@ -17,7 +17,7 @@ from tagwise.core.evaluation import build_summary, per_document_results
 from tagwise.core.models import artifact_dir, delete_folders, remove_unused
 from tagwise.core.projects import require
 from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
-from tagwise.core.validation import MULTI, check_name
+from tagwise.core.validation import MULTI, check_name, shown
 from tagwise.errors import Conflict, InvalidArgument, store_unavailable
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -49,7 +49,7 @@ def resolve_version(value: Any) -> str:
         return DEFAULT_RECIPE
     if not isinstance(value, str) or value not in versions:
         raise InvalidArgument(
-            f"trainingConfigVersion {value!r} is unknown; use 'latest' or one of: {', '.join(versions)}.",
+            f"trainingConfigVersion {shown(value)} is unknown; use 'latest' or one of: {', '.join(versions)}.",
             target="trainingConfigVersion",
         )
     return versions[value]  # Azure's dated version names the default recipe
@@ -83,7 +83,7 @@ def parse_options(body: Any) -> dict[str, Any]:
             )
         evaluation = {"kind": "percentage", "trainingSplitPercentage": train_pct, "testingSplitPercentage": test_pct}
     else:
-        raise InvalidArgument(f"evaluationOptions.kind {kind!r} is unknown; use 'percentage' or 'manual'.", target="evaluationOptions")
+        raise InvalidArgument(f"evaluationOptions.kind {shown(kind)} is unknown; use 'percentage' or 'manual'.", target="evaluationOptions")
     version_name = body.get("trainingConfigVersion") or LATEST
     return {"modelLabel": label, "trainingConfigVersion": version, "requestedVersion": version_name, "evaluationOptions": evaluation}
 
