@@ -123,3 +123,20 @@ def test_a_client_that_hangs_up_mid_body_is_a_400_not_a_server_error(client, cap
     assert not [r for r in ours if r.levelno >= logging.WARNING or r.exc_info], [r.getMessage() for r in ours]
     assert len([r for r in ours if "closed the connection" in r.getMessage()]) == len(routes)
     assert client.get(projects, params={"api-version": "2023-04-01"}).status_code == 200  # the server answers on
+
+
+def test_an_azure_feature_tagwise_lacks_is_named_as_such(client):
+    # the Azure SDKs have methods for copying projects, snapshots, exported models...: each got a bare
+    # "No such route", which the SDK raises as ResourceNotFoundError, as if the model it named did not exist
+    for method, path in (("POST", "/language/authoring/analyze-text/projects/p/models/m1:load-snapshot"),
+                         ("GET", "/language/authoring/analyze-text/projects/global/languages"),
+                         ("POST", "/language/:analyze-text")):
+        response = client.request(method, path, params={"api-version": "2023-04-01"})
+        assert response.status_code == 404
+        error = response.json()["error"]
+        assert error["code"] == "NotFound" and "Other Azure Language features are not in tagwise" in error["message"], error
+    elsewhere = client.get("/nowhere").json()["error"]
+    assert elsewhere["message"] == "No such route: check the URL and method against the API reference at /docs."
+    # an action tagwise has, with the wrong method, is still told so
+    wrong = client.get("/language/authoring/analyze-text/projects/p/:train", params={"api-version": "2023-04-01"})
+    assert wrong.status_code == 405

@@ -109,9 +109,12 @@ def install(app: FastAPI) -> None:
         return error_response(InvalidArgument(f"The request is invalid: {message}.", target=where or None))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 404:
-            return error_response(NotFound("No such route: check the URL and method against the API reference at /docs."))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        path = request.url.path
+        # an Azure action tagwise lacks (…/models/m1:load-snapshot) lands on its object's route, with another method
+        action = path.rsplit("/", 1)[-1].partition(":")[2]
+        if exc.status_code == 404 or (exc.status_code == 405 and path.startswith("/language/") and action and action not in ACTIONS):
+            return error_response(NotFound(no_route_message(path)))
         if exc.status_code == 405:
             err = InvalidRequest("This method is not allowed on this URL.")
             return JSONResponse({"error": err.to_error_object()}, status_code=405)
@@ -125,6 +128,21 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:  # what UnexpectedErrors did not see
         return unexpected_response(exc)
+
+
+ACTIONS = frozenset({"import", "export", "train", "swap", "cancel", "classify"})  # the …:action routes tagwise has
+
+
+def no_route_message(path: str) -> str:
+    """A 404 for a URL no route has. Under /language it is most often an Azure Language feature
+    tagwise does not have (the Azure SDKs have methods for them all): it says so, instead of a bare
+    "no such route" that an SDK raises as if the object the call named did not exist."""
+    if path.startswith(("/language/", "/language:")):
+        return ("tagwise has no route for this URL. It serves Azure's custom text classification: projects, import and "
+                "export, training, evaluation, deployments and classification (analyze-text jobs). Other Azure Language "
+                "features are not in tagwise: copying projects, assigning resources, exported models, snapshots, "
+                "supported-language lists, other analysis kinds. Its routes are listed at /docs.")
+    return "No such route: check the URL and method against the API reference at /docs."
 
 
 def disconnected_response() -> JSONResponse:
