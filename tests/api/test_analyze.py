@@ -213,3 +213,14 @@ def test_the_tasks_of_one_request_are_bounded(served):
     error = response.json()["error"]
     assert error["target"] == "tasks" and "11 tasks; the limit is 10 (TAGWISE_MAX_TASKS_PER_REQUEST)" in error["message"]
     assert run(served, one, [task(name=str(i)) for i in range(10)])["status"] == "succeeded"
+
+
+def test_a_language_that_is_no_language_code_is_that_documents_error(served):
+    # any value was taken and ignored; the model reads any language, so only a value that cannot be a code is refused
+    docs = [{"id": "1", "text": "where is my card", "language": "pt-BR"}, {"id": "2", "text": "card", "language": 5},
+            {"id": "3", "text": "card", "language": "en us!"}, {"id": "4", "text": "card", "language": ""}]
+    results = run(served, docs, [task()])["tasks"]["items"][0]["results"]
+    assert [d["id"] for d in results["documents"]] == ["1", "4"]
+    assert [(e["id"], e["error"]["innererror"]["code"]) for e in results["errors"]] == [("2", "UnsupportedLanguageCode"),
+                                                                                        ("3", "UnsupportedLanguageCode")]
+    assert "'en us!' is not a language code" in results["errors"][1]["error"]["innererror"]["message"]

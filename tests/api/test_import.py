@@ -229,3 +229,15 @@ def test_a_bad_project_file_is_told_what_is_wrong_and_where(client, banking):
         error = response.json()["error"]
         assert (error["message"], error.get("target")) == (message, target)
     assert client.get(f"{A}/msgs", params=V).status_code == 404  # nothing was written
+
+
+def test_an_import_format_other_than_json_is_refused(client, banking):
+    # the authoring SDK's format="aml" (a header) was ignored and the body imported as JSON
+    body = project_file("fmt", SINGLE, banking["train"][:20])
+    for how in ({"headers": {"format": "aml"}}, {"params": {**V, "format": "xyz"}}):
+        response = client.post(f"{A}/fmt/:import", **{"params": V, **how}, json=body)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["target"] == "format" and "JSON project file" in response.json()["error"]["message"]
+    assert client.get(f"{A}/fmt", params=V).status_code == 404  # nothing was created
+    accepted = client.post(f"{A}/fmt/:import", params=V, headers={"format": "json"}, json=body)
+    assert accepted.status_code == 202

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import PATCH, SINGLE, A, V
+from tests.api.conftest import MULTI, PATCH, SINGLE, A, V
 
 BODY = {"projectName": "tickets", "projectKind": SINGLE, "language": "en", "storageInputContainerName": "tickets-docs"}
 
@@ -106,6 +106,11 @@ def test_training_config_versions_list_the_recipes(client):
     names = {v["trainingConfigVersion"] for v in versions}
     assert {"linear", "2022-05-01"} <= names
     assert all(v["modelExpirationDate"] for v in versions)
+    # the SDK's project_kind: either classification kind lists them; another Azure kind is told tagwise has none
+    kind = client.get(f"{A}/global/training-config-versions", params={**V, "projectKind": MULTI})
+    assert kind.status_code == 200 and kind.json()["value"] == versions
+    other = client.get(f"{A}/global/training-config-versions", params={**V, "projectKind": "Conversation"})
+    assert other.status_code == 400 and "Conversation" in other.json()["error"]["message"]
 
 
 def test_a_name_ending_in_a_newline_is_refused(client):

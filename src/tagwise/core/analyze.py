@@ -9,7 +9,7 @@ from tagwise.core.context import Context
 from tagwise.core.deployments import lookup_served
 from tagwise.core.predictors import Prediction, decide
 from tagwise.core.timefmt import iso
-from tagwise.core.validation import MULTI, PROJECT_KINDS, lone_surrogate, shown
+from tagwise.core.validation import MULTI, PROJECT_KINDS, is_language_code, lone_surrogate, shown
 from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -42,9 +42,9 @@ def document_result(doc_id: str, kind: str, prediction: Prediction, top: int | N
     return {"id": doc_id, "class": [{"category": c, "confidenceScore": round(s, 6)} for c, s in chosen], "warnings": []}
 
 
-def document_error(doc_id: str, message: str) -> dict[str, Any]:
+def document_error(doc_id: str, message: str, inner_code: str = "InvalidDocument") -> dict[str, Any]:
     return {"id": doc_id, "error": {"code": "InvalidArgument", "message": "Invalid document in request.",
-                                    "innererror": {"code": "InvalidDocument", "message": message}}}
+                                    "innererror": {"code": inner_code, "message": message}}}
 
 
 def check_documents(raw: Any, max_documents: int, max_total_chars: int | None,
@@ -92,6 +92,10 @@ def classify_documents(ctx: Context, project_name: str, deployment_name: str, do
             errors.append(dict(document_error(doc["id"], f"Document text is too long: {len(doc['text']):,} characters, the limit is {limit:,}."), index=index))
         elif reason := lone_surrogate(doc["text"]):  # only from Python callers: the API refuses the body
             errors.append(dict(document_error(doc["id"], f"Document text is not valid Unicode: {reason}."), index=index))
+        elif doc.get("language") not in (None, "") and not is_language_code(doc["language"]):
+            # the model reads any language; a code that is no language code at all is a caller's mistake (Azure's answer)
+            errors.append(dict(document_error(doc["id"], f"The language {shown(doc['language'])} is not a language code such as "
+                                              "'en' or 'pt-BR'.", "UnsupportedLanguageCode"), index=index))
         else:
             valid.append((index, doc))
     project, predictions = classify(ctx, project_name, deployment_name, [d["text"] for _, d in valid])

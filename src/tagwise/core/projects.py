@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from typing import Any
 
@@ -11,13 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from tagwise.core import jobs
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
-from tagwise.core.validation import RESERVED_PROJECT, check_kind, check_name, shown
+from tagwise.core.validation import RESERVED_PROJECT, check_kind, check_name, is_language_code, shown
 from tagwise.errors import Conflict, InvalidArgument, NotFound, ProjectNotFound, QuotaError
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
 _OPTIONAL = ("multilingual", "description", "settings")
-_LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8}){0,3}")
 
 
 def get(ctx: Context, name: str) -> dict[str, Any]:
@@ -151,7 +149,7 @@ def _language(value: object) -> str:
     """A language code's shape (BCP 47: letters first, then '-'-separated letters or digits); a '_'
     (en_US, as locales spell it) becomes '-'."""
     code = value.replace("_", "-") if isinstance(value, str) else value
-    if not isinstance(code, str) or not _LANGUAGE.fullmatch(code):
+    if not is_language_code(code):
         raise InvalidArgument(f"The language {shown(value)} is not a language code such as 'en' or 'pt-BR'.", target="language")
     return code
 

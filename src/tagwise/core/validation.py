@@ -66,6 +66,14 @@ _RESERVED_NAMES = {("project", RESERVED_PROJECT): "…/projects/global/…",
                    ("deployment", RESERVED_DEPLOYMENT): "…/deployments/swap/jobs/{jobId}, the swap job's status"}
 
 
+_LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8}){0,3}")  # BCP 47's shape: 'en', 'pt-BR', 'zh-Hans'
+
+
+def is_language_code(value: object) -> bool:
+    """Whether ``value`` has a language code's shape (no list of languages is checked)."""
+    return isinstance(value, str) and bool(_LANGUAGE.fullmatch(value))
+
+
 def check_name(value: object, what: str) -> str:
     """Project, model and deployment names: letters, digits, ``_ . -``, at most 50 characters."""
     rule = "use 1 to 50 letters, digits, '_', '.' or '-', with no spaces."

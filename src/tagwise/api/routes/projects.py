@@ -13,6 +13,8 @@ from tagwise.api.deps import absolute, api_version, check_key, context, declared
 from tagwise.api.errors import ERROR_RESPONSES
 from tagwise.api.responses import ACCEPTED, accepted, job_state, page
 from tagwise.core import documents, jobs, models, projects, training
+from tagwise.core.validation import check_kind, shown
+from tagwise.errors import InvalidArgument
 
 router = APIRouter(prefix="/language/authoring/analyze-text/projects", dependencies=[Depends(check_key)],
                    tags=["authoring: projects"], responses=ERROR_RESPONSES)
@@ -81,6 +83,9 @@ def list_projects(request: Request, _v: str = Depends(api_version)) -> dict:
 
 @router.get("/global/training-config-versions", summary="List training config versions (one per model recipe)")
 def list_config_versions(request: Request, _v: str = Depends(api_version)) -> dict:
+    kind = request.query_params.get("projectKind")
+    if kind is not None:  # Azure lists the versions of one kind; tagwise's recipes serve both of its kinds
+        check_kind(kind)
     return page(request, training.describe_config_versions())
 
 
@@ -118,6 +123,10 @@ def delete_project(request: Request, project: str, version: str = Depends(api_ve
              openapi_extra=declared_body(ProjectFile), **ACCEPTED)
 async def import_project(request: Request, project: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
+    form = request.headers.get("format") or request.query_params.get("format")  # the authoring SDK sends a header
+    if form is not None and form.lower() != "json":  # Azure also takes "aml" (Azure Machine Learning data labeling)
+        raise InvalidArgument(f"The import format {shown(form)} is not supported: tagwise imports Azure's JSON project file "
+                              "(format=json, the default).", target="format")
     counts = await run_in_threadpool(documents.import_project, ctx, project, await json_body(request))
     job = await run_in_threadpool(jobs.record_done, ctx, "import", project, {}, result=counts)
     return accepted(request, f"/authoring/analyze-text/projects/{project}/import/jobs/{job['id']}", version)
