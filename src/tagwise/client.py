@@ -111,8 +111,8 @@ class Client:
             raise RemoteError(message, code=(errors[0].get("code") if errors else "Cancelled") or "InternalServerError")
         return state
 
-    def _operation(self, method: str, path: str, body: Any = None) -> str:
-        response = self.request(method, path, json=body)
+    def _operation(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> str:
+        response = self.request(method, path, json=body, params=params)
         location = response.headers.get("Operation-Location")
         if not location:
             raise RemoteError(f"{method} {path} answered {response.status_code} without an Operation-Location header")
@@ -147,8 +147,10 @@ class Client:
     def import_project(self, name: str, project_file: dict[str, Any]) -> dict[str, Any]:
         return self.wait(self._operation("POST", f"{AUTHORING}/{name}/:import", project_file))
 
-    def export_project(self, name: str) -> dict[str, Any]:
-        state = self.wait(self._operation("POST", f"{AUTHORING}/{name}/:export"))
+    def export_project(self, name: str, model: str | None = None) -> dict[str, Any]:
+        """The project file; with ``model``, the documents that model was trained and tested on."""
+        params = {"stringIndexType": "Utf16CodeUnit", **({"trainedModelLabel": model} if model else {})}
+        state = self.wait(self._operation("POST", f"{AUTHORING}/{name}/:export", params=params))
         return self.request("GET", state["resultUrl"]).json()
 
     # -- training, models, deployments ------------------------------------------------------

@@ -6,13 +6,13 @@ import copy
 import json
 import time
 
-from tests.api.conftest import CLASSIFY, MULTI, SINGLE, A, V, create_and_import, project_file, wait
+from tests.api.conftest import CLASSIFY, MULTI, SINGLE, A, V, create_and_import, project_file, train, wait
 
 BLOBS = "/language/tagwise/containers"
 
 
-def export(client, name: str) -> dict:
-    response = client.post(f"{A}/{name}/:export", params=dict(V, stringIndexType="Utf16CodeUnit"))
+def export(client, name: str, **query: str) -> dict:
+    response = client.post(f"{A}/{name}/:export", params=dict(V, stringIndexType="Utf16CodeUnit", **query))
     assert response.status_code == 202
     job = wait(client, response.headers["Operation-Location"])
     assert job["resultUrl"].startswith("http://testserver/")
@@ -241,3 +241,41 @@ def test_an_import_format_other_than_json_is_refused(client, banking):
     assert client.get(f"{A}/fmt", params=V).status_code == 404  # nothing was created
     accepted = client.post(f"{A}/fmt/:import", params=V, headers={"format": "json"}, json=body)
     assert accepted.status_code == 202
+
+
+def test_an_export_of_a_model_gives_what_it_was_trained_on_and_trains_the_same_model_again(client, banking):
+    # trainedModelLabel was only checked to exist: the export held the project's current documents
+    create_and_import(client, "snap", SINGLE, banking["train"][:120])
+    assert train(client, "snap", "m1")["status"] == "succeeded"
+    create_and_import(client, "snap", SINGLE, banking["train"][60:90])  # the project changes after the training
+    assert len(export(client, "snap")["assets"]["documents"]) == 30
+
+    kept = export(client, "snap", trainedModelLabel="m1")
+    docs = kept["assets"]["documents"]
+    summary = client.get(f"{A}/snap/models/m1/evaluation/summary-result", params=V).json()
+    tests = sum(c["truePositiveCount"] + c["falseNegativeCount"] for c in summary["customSingleLabelClassificationEvaluation"]["classes"].values())
+    assert len(docs) == 120 and sum(d["dataset"] == "Test" for d in docs) == tests
+    assert {d["text"] for d in docs} == {r["text"] for r in banking["train"][:120]}
+
+    # imported elsewhere and trained on its own split, it is the same model: the same answers on the same test set
+    kept["metadata"]["projectName"] = "again"
+    assert wait(client, client.post(f"{A}/again/:import", params=V, json=kept).headers["Operation-Location"])["status"] == "succeeded"
+    assert train(client, "again", "m1", evaluation={"kind": "manual"})["status"] == "succeeded"
+
+    def answers(project: str) -> dict[str, list]:
+        rows = client.get(f"{A}/{project}/models/m1/evaluation/result", params={**V, "stringIndexType": "Utf16CodeUnit", "top": 100}).json()["value"]
+        return {r["location"]: r["customSingleLabelClassificationResult"]["predictedClass"] for r in rows}
+
+    assert answers("again") == answers("snap")
+
+    missing = client.post(f"{A}/snap/:export", params=dict(V, stringIndexType="Utf16CodeUnit", trainedModelLabel="nope"))
+    assert missing.status_code == 404 and missing.json()["error"]["target"] == "trainedModelLabel"
+    # a model trained before tagwise kept what models were trained on says so
+    from sqlalchemy import delete
+
+    from tagwise.storage.tables import model_snapshots
+
+    with client.app.state.ctx.db.write() as conn:
+        conn.execute(delete(model_snapshots))
+    older = client.post(f"{A}/snap/:export", params=dict(V, stringIndexType="Utf16CodeUnit", trainedModelLabel="m1"))
+    assert older.status_code == 400 and "trained by an older tagwise" in older.json()["error"]["message"]

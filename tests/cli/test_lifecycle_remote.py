@@ -48,6 +48,11 @@ def test_remote_lifecycle(remote, server, bank, tmp_path):
     exported = tmp_path / "bank.json"
     ok(remote("export", "bank", "-o", str(exported)))
     assert len(json.loads(exported.read_text())["assets"]["documents"]) == len(bank.train) + len(bank.test)
+    ok(remote("import", "bank", str(bank.path("test.jsonl")), "--split", "test"))  # the project moves on: test documents only
+    of_v1 = tmp_path / "bank-v1.json"
+    ok(remote("export", "bank", "--model", "v1", "-o", str(of_v1)))  # what v1 was trained and tested on
+    datasets = [d["dataset"] for d in json.loads(of_v1.read_text())["assets"]["documents"]]
+    assert datasets.count("Train") == len(bank.train) and datasets.count("Test") == len(bank.test) == 40
     ok(remote("project", "delete", "bank", "--yes"))
     gone = remote("project", "show", "bank")
     assert gone.exit_code == 1 and gone.stderr.startswith("error: The project bank could not be found")

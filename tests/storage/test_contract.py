@@ -18,7 +18,7 @@ from tagwise.core import jobs
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
-HEAD = "0003_studio_sessions"
+HEAD = "0004_model_snapshots"
 
 
 def project_values(name: str = "p") -> dict:

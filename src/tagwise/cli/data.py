@@ -137,12 +137,16 @@ def import_(
 def export(
     name: str = typer.Argument(..., metavar="NAME", help="Project to export."),
     output: Path = typer.Option(..., "--output", "-o", help="File to write ('-' for stdout)."),
+    model: str = typer.Option(None, "--model", metavar="LABEL",
+                              help="Export what this model was trained and tested on (each document's dataset: the set its split "
+                                   "put it in), not the project's current documents."),
 ) -> None:
     """Write the project as an Azure project file (documents with their text); re-import it with tagwise import.
 
     \b
     Example:
       tagwise export banking -o banking.json
+      tagwise export banking --model v1 -o banking-v1.json   # then: import, train --manual-split: the same model
     """
     if str(output) != "-":
         if output.is_dir():
@@ -150,7 +154,7 @@ def export(
         if not output.parent.is_dir():
             raise UsageError(f"{output}: no folder {output.parent}")
     with opened() as be:
-        body = be.export_project(name)
+        body = be.export_project(name, model)
     text = json.dumps(body, ensure_ascii=False, indent=1)
     if str(output) == "-":
         typer.echo(text)

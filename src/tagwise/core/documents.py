@@ -7,7 +7,7 @@ from typing import Any
 from tagwise.core.context import Context
 from tagwise.core.projects import check_quota, describe, new_project_values
 from tagwise.core.validation import MULTI, check_class_name, check_kind, check_location, check_name, check_text, class_form, shown
-from tagwise.errors import Conflict, InvalidArgument, InvalidRequest, ProjectNotFound
+from tagwise.errors import Conflict, InvalidArgument, InvalidRequest, NotFound, ProjectNotFound
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -190,13 +190,26 @@ def _json_type(value: Any) -> str:
         type(value), "a number")
 
 
-def export_project(ctx: Context, name: str) -> dict[str, Any]:
-    """The project file; includes each document's inline ``text`` so it re-imports anywhere."""
+def export_project(ctx: Context, name: str, model_label: str | None = None) -> dict[str, Any]:
+    """The project file; includes each document's inline ``text`` so it re-imports anywhere. With
+    ``model_label``: the classes and documents that model was trained and tested on (each
+    document's ``dataset`` the set its split put it in), not the project's current ones."""
     with ctx.db.read() as conn:
         project = records.get_project(conn, name)
         if project is None:
             raise ProjectNotFound(f"The project {name} could not be found.")
-        docs = records.list_documents(conn, project["id"])
+        if model_label is None:
+            docs, classes = records.list_documents(conn, project["id"]), project["classes"]
+        else:
+            model = records.get_model_ref(conn, project["id"], model_label)
+            if model is None:
+                raise NotFound(f"The trained model {model_label} could not be found in project {name}.", target="trainedModelLabel")
+            kept = records.get_model_snapshot(conn, project["id"], model_label, model["model_id"])
+            if kept is None:
+                raise InvalidArgument(f"The model {model_label} was trained by an older tagwise, which did not keep the documents a "
+                                      "model was trained on: export without trainedModelLabel for the project's current documents, "
+                                      "or train the model again.", target="trainedModelLabel")
+            docs, classes = kept["documents"], kept["classes"]
     meta = describe(project)
     metadata = {k: meta[k] for k in ("projectKind", "storageInputContainerName", "projectName", "multilingual", "language", "settings")}
     metadata["description"] = project["description"] or ""
@@ -218,7 +231,7 @@ def export_project(ctx: Context, name: str) -> dict[str, Any]:
         "metadata": metadata,
         "assets": {
             "projectKind": project["kind"],
-            "classes": [{"category": c} for c in project["classes"]],
+            "classes": [{"category": c} for c in classes],
             "documents": out_docs,
         },
     }

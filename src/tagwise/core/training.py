@@ -292,6 +292,7 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
                 "config_version": options["trainingConfigVersion"], "trained_at": trained_at, "duration_s": duration,
                 "artifact": str(artifact), "evaluation": summary, "evaluation_results": results,
             })
+            records.put_model_snapshot(conn, project["id"], options["modelLabel"], model_id, snapshot(labels, train, test))
             records.update_project(conn, project["id"], {"last_trained_at": trained_at})
             result = dict(job["result"] or {}, modelId=model_id)
             warnings = [{"code": "TrainingDataWarning", "message": note} for note in notes]
@@ -324,6 +325,15 @@ def until_stored(action: Callable[[], T]) -> T:
             if not store_unavailable(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(2.0)
+
+
+def snapshot(classes: list[str], train: list[dict], test: list[dict]) -> dict[str, Any]:
+    """What a model was trained and tested on, as an export of it gives it back: each document's
+    ``dataset`` is the set the split put it in, so importing it and training with the manual split
+    makes the same model again."""
+    return {"classes": list(classes),
+            "documents": [{"location": d["location"], "language": d["language"], "dataset": dataset, "labels": d["labels"], "text": d["text"]}
+                          for dataset, rows in (("Train", train), ("Test", test)) for d in rows]}
 
 
 def describe_job(job: dict[str, Any]) -> dict[str, Any]:

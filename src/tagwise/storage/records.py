@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, text, update
 
-from tagwise.storage.tables import api_keys, blobs, deployments, documents, jobs, models, projects, studio_sessions
+from tagwise.storage.tables import api_keys, blobs, deployments, documents, jobs, model_snapshots, models, projects, studio_sessions
 
 
 def utcnow() -> datetime:
@@ -74,7 +74,7 @@ def update_project(conn: Connection, project_id: int, values: dict[str, Any]) ->
 
 
 def delete_project(conn: Connection, project_id: int) -> None:
-    for table in (documents, models, deployments):
+    for table in (documents, models, model_snapshots, deployments):
         conn.execute(delete(table).where(table.c.project_id == project_id))
     conn.execute(delete(projects).where(projects.c.id == project_id))
 
@@ -135,6 +135,20 @@ def upsert_model(conn: Connection, project_id: int, values: dict[str, Any]) -> N
 
 def delete_model(conn: Connection, project_id: int, label: str) -> None:
     conn.execute(delete(models).where(models.c.project_id == project_id, models.c.label == label))
+    conn.execute(delete(model_snapshots).where(model_snapshots.c.project_id == project_id, model_snapshots.c.label == label))
+
+
+def put_model_snapshot(conn: Connection, project_id: int, label: str, model_id: str, data: dict[str, Any]) -> None:
+    """The classes and documents the label's model (``model_id``) was trained and tested on; replaces the label's earlier ones."""
+    conn.execute(delete(model_snapshots).where(model_snapshots.c.project_id == project_id, model_snapshots.c.label == label))
+    conn.execute(insert(model_snapshots).values(project_id=project_id, label=label, model_id=model_id, data=data))
+
+
+def get_model_snapshot(conn: Connection, project_id: int, label: str, model_id: str) -> dict[str, Any] | None:
+    """The classes and documents of the label's model ``model_id``; None when it was trained before they were kept."""
+    query = select(model_snapshots.c.data).where(model_snapshots.c.project_id == project_id, model_snapshots.c.label == label,
+                                                      model_snapshots.c.model_id == model_id)
+    return conn.execute(query).scalar()
 
 
 # -- deployments ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -66,6 +67,18 @@ models = Table(
     Column("evaluation", JSON, nullable=False),
     Column("evaluation_results", JSON, nullable=False),
     UniqueConstraint("project_id", "label", name="uq_models_label"),
+)
+
+# what each model was trained and tested on (location, language, dataset as the split used it,
+# labels, text): an export with a trainedModelLabel gives it back
+model_snapshots = Table(
+    "model_snapshots",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("label", String(50), nullable=False),
+    Column("model_id", String(128), nullable=False),
+    Column("data", JSON, nullable=False),  # {"classes": [...], "documents": [...]}
+    PrimaryKeyConstraint("project_id", "label", name="pk_model_snapshots"),
 )
 
 deployments = Table(

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from tagwise.api.deps import absolute, api_version, check_key, context, declared_body, json_body
 from tagwise.api.errors import ERROR_RESPONSES
 from tagwise.api.responses import ACCEPTED, accepted, job_state, page
-from tagwise.core import documents, jobs, models, projects, training
+from tagwise.core import documents, jobs, projects, training
 from tagwise.core.validation import check_kind, shown
 from tagwise.errors import InvalidArgument
 
@@ -141,10 +141,10 @@ def import_job(request: Request, project: str, job_id: str, _v: str = Depends(ap
 def export_project(request: Request, project: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
     projects.get(ctx, project)
-    label = request.query_params.get("trainedModelLabel")
-    if label:  # tagwise exports the project's current documents; a model label must at least exist
-        models.get(ctx, project, label)
-    job = jobs.record_done(ctx, "export", project, {})
+    label = request.query_params.get("trainedModelLabel") or None
+    if label:  # the documents that model was trained on: checked now, so that its absence is this answer's 404/400
+        documents.export_project(ctx, project, label)
+    job = jobs.record_done(ctx, "export", project, {"trainedModelLabel": label})
     return accepted(request, f"/authoring/analyze-text/projects/{project}/export/jobs/{job['id']}", version)
 
 
@@ -159,5 +159,5 @@ def export_job(request: Request, project: str, job_id: str, version: str = Depen
 @router.get("/{project}/export/jobs/{job_id}/result", summary="The exported project file")
 def export_result(request: Request, project: str, job_id: str, _v: str = Depends(api_version)) -> dict:
     ctx = context(request)
-    jobs.get(ctx, job_id, "export", project)
-    return documents.export_project(ctx, project)
+    job = jobs.get(ctx, job_id, "export", project)
+    return documents.export_project(ctx, project, (job["payload"] or {}).get("trainedModelLabel"))
