@@ -145,6 +145,21 @@ def test_the_studio_try_it_code_runs_as_shown(authored, server, project):
     assert python.returncode == 0 and python.stdout.strip(), python.stderr[-2000:]
 
 
+def test_the_async_clients_work_too(authored, server, project):
+    # azure.ai.textanalytics(.authoring).aio send the same requests over aiohttp, with their own pollers and pagers
+    answers = {}
+    for sdk in ("authoring", "runtime"):
+        done = subprocess.run([str(_python(sdk)), str(SCRIPTS / "async_clients.py"), sdk, "--endpoint", server.url, "--key", server.key,
+                               "--project", project["name"], "--kind", project["kind"]],
+                              check=False, capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S, cwd=REPO_ROOT)
+        assert done.returncode == 0, f"{sdk}:\n{done.stderr[-3000:]}\n{server.log()[-3000:]}"
+        answers[sdk] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert project["name"] in answers["authoring"]["projects"] and answers["authoring"]["results"] > 7
+    assert answers["authoring"]["deployment"] == "model1"
+    assert answers["runtime"] == {"documents": 20, "errors": 0, "classified": answers["runtime"]["classified"]}
+    assert answers["runtime"]["classified"] >= (20 if project["kind"] == "single" else 1)
+
+
 def test_authoring_cleanup(authored, server, project):
     report = run_script("authoring", "authoring_lifecycle.py", server, project,
                         "--phase", "cleanup", "--deployment", "production")
