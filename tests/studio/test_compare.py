@@ -256,3 +256,19 @@ def test_compare_from_the_evaluate_page_by_keyboard(page, server, two_models_on_
     # a fixed document opens on the Tag page, which leads back here
     page.locator("#fixed tbody tr").first.get_by_role("link").click()
     expect(page.locator("#doc-title")).to_contain_text(diff.fixed[0].location)
+
+
+def test_models_scored_at_different_thresholds_are_flagged(bank, banking):
+    # retrained after the threshold moved from 50% to 90%, a model identical to the first was called "+9.0 pts better"
+    from tagwise.core import projects
+
+    ctx = bank.ctx
+    tagging.create_project(ctx, "router", SINGLE, "en")
+    tagging.add_documents(ctx, "router", _documents(banking["train"], 6))
+    projects.upsert(ctx, "router", {"settings": {"confidenceThreshold": 0.5}})
+    _train(ctx, "router", "t50")
+    projects.upsert(ctx, "router", {"settings": {"confidenceThreshold": 0.9}})
+    _train(ctx, "router", "t90")
+    warning = _text(bank.get("/studio/p/router/compare?a=t50&b=t90").text, "threshold-warning")
+    assert warning.startswith("Not scored at the same confidence threshold. t50 was scored answering None below 50.0%, t90 below 90.0%")
+    assert "threshold-warning" not in bank.get("/studio/p/bank/compare?a=v1&b=v2").text

@@ -281,3 +281,37 @@ def test_a_class_never_chosen_has_no_precision_rather_than_zero():
         "big": {"truePositiveCount": 9, "falsePositiveCount": 2, "falseNegativeCount": 0, "precision": 0.818, "recall": 1.0, "f1": 0.9}}}}}
     rows = {r["name"]: r for r in views.class_rows(crafted, {})}
     assert rows["rare"]["precision"] is None and rows["rare"]["recall"] == 0.0 and rows["big"]["precision"] == 0.818
+
+
+def test_the_threshold_card_scores_each_threshold_and_sets_the_projects(studio, banking):
+    # an intent router moved its threshold from 50% to 90%: the page kept showing the scores at 50%
+    # (85.7%) while its deployment answered at 90% (94.8%), and nothing in the studio showed or set it
+    from tagwise.core import model_results, projects
+
+    ctx = studio.ctx
+    tagging.create_project(ctx, "router", SINGLE, "en")
+    rows = banking["train"]
+    tagging.add_documents(ctx, "router", [{"location": r["id"], "text": r["text"], "labels": r["labels"] if i % 5 else ["None"]}
+                                          for i, r in enumerate(rows)])  # every fifth one an out-of-scope example
+    projects.upsert(ctx, "router", {"settings": {"confidenceThreshold": 0.5}})
+    _train(ctx, "router", "m")
+    extra = model_results.evaluation_details(ctx, "router")["model"]["evaluation"]["tagwise"]
+    table = {r["threshold"]: r for r in extra["thresholds"]}
+    assert table[0.5]["accuracy"] == round(extra["accuracy"], 4)  # the row at the trained threshold is the evaluation
+    assert {"noneRecall", "otherAccuracy", "abstained"} <= set(table[0.9]) and table[0.9]["abstained"] >= table[0.5]["abstained"]
+    page = studio.get("/studio/p/router/evaluate").text
+    assert 'id="scored-at">50.0%<' in page and 'id="threshold-table"' in page and "threshold-moved" not in page
+
+    moved = studio.post("/studio/p/router/evaluate/threshold", data={"csrf": studio.csrf, "model": "m", "percent": "90"})
+    assert "answers None when its likeliest class is under 90%" in flash(moved.text)
+    assert projects.get(ctx, "router")["settings"]["confidenceThreshold"] == 0.9
+    assert 'id="threshold-moved"' in moved.text and "90.0% now" in html.unescape(moved.text)
+    refused = studio.post("/studio/p/router/evaluate/threshold", data={"csrf": studio.csrf, "model": "m", "percent": "120"})
+    assert "from 0 to 99" in flash(html.unescape(refused.text)) and projects.get(ctx, "router")["settings"]["confidenceThreshold"] == 0.9
+    cleared = studio.post("/studio/p/router/evaluate/threshold", data={"csrf": studio.csrf, "model": "m", "percent": ""})
+    assert "No threshold" in flash(cleared.text) and "confidenceThreshold" not in projects.get(ctx, "router")["settings"]
+    # Try it says why a text got None: "Predicted: None" sat above a 75% bar with no word
+    studio.post("/studio/p/router/evaluate/threshold", data={"csrf": studio.csrf, "model": "m", "percent": "99.9"})
+    deployments.deploy(ctx, "router", "prod", {"trainedModelLabel": "m"})
+    tried = html.unescape(studio.post("/studio/p/router/try", data={"csrf": studio.csrf, "deployment": "prod", "text": "hello there"}).text)
+    assert re.search(r"None: the likeliest class, \S+ at \d+\.\d%, is under the project's confidence threshold of 99\.9%", tried), tried[-3000:]

@@ -71,6 +71,7 @@ class Side:
     test_documents: int
     baseline: tuple[str, float] | None = None  # (class, accuracy) of always answering the test set's commonest class
     below_baseline: bool = False  # the model does not beat that (single-label)
+    threshold: float = 0.0  # the confidence threshold its evaluation was scored at (single-label)
 
 
 @dataclass(frozen=True)
@@ -310,7 +311,8 @@ def _side(model: dict[str, Any], train_documents: int | None, multi: bool) -> Si
                 trained_at=model.get("trained_at"), train_documents=train_documents,
                 test_documents=_test_count(model),
                 baseline=(baseline["class"], baseline["accuracy"]) if baseline and not multi else None,
-                below_baseline=not multi and against_baseline(model) is not None)
+                below_baseline=not multi and against_baseline(model) is not None,
+                threshold=float(extra.get("confidenceThreshold") or 0.0))
 
 
 def _class_scores(counts: dict[str, Any]) -> ClassScores:

@@ -89,3 +89,38 @@ def per_document_results(project: dict[str, Any], docs: list[dict[str, Any]], pr
             item["customMultiLabelClassificationResult"] = {"expectedClasses": list(doc["labels"]), "predictedClasses": list(labels)}
         out.append(item)
     return out
+
+
+# the confidence thresholds a single-label evaluation is also scored at, for choosing the project's
+THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+
+
+def threshold_table(classes: list[str], proba: Any, expected: list[str]) -> list[dict[str, float]]:
+    """A single-label model's test set scored at each of ``THRESHOLDS``: below it the answer is
+    "None", as ``settings.confidenceThreshold`` makes it. Per threshold: ``accuracy`` (a "None"
+    answer is right for a document tagged "None"), ``abstained`` (the share answered "None" for
+    want of confidence) and, when some test documents are tagged "None" (out-of-scope examples),
+    ``noneRecall`` (the share of them answered "None") and ``otherAccuracy`` (accuracy on the rest).
+    A project can move its threshold without retraining; this table shows what each would give."""
+    import numpy as np
+
+    proba = np.asarray(proba, dtype=float)
+    if not len(proba):
+        return []
+    top = proba.argmax(axis=1)
+    confidence = proba[np.arange(len(proba)), top]
+    picked = np.asarray(classes, dtype=object)[top]
+    truth = np.asarray(expected, dtype=object)
+    none = truth == NONE_CLASS
+    rows = []
+    for threshold in THRESHOLDS:
+        sure = confidence >= threshold
+        answer = np.where(sure, picked, NONE_CLASS)
+        right = answer == truth
+        row = {"threshold": threshold, "accuracy": round(float(right.mean()), 4), "abstained": round(float((~sure).mean()), 4)}
+        if none.any():
+            row["noneRecall"] = round(float(right[none].mean()), 4)
+            if (~none).any():
+                row["otherAccuracy"] = round(float(right[~none].mean()), 4)
+        rows.append(row)
+    return rows

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from tagwise.core import jobs
 from tagwise.core.context import Context
-from tagwise.core.evaluation import build_summary, per_document_results
+from tagwise.core.evaluation import build_summary, per_document_results, threshold_table
 from tagwise.core.models import artifact_dir, delete_folders, remove_unused
 from tagwise.core.projects import require
 from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
@@ -260,6 +260,8 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
         # what always answering the test set's commonest class would score: the bar a skewed project's model must clear
         commonest, count = Counter(y(test)).most_common(1)[0]
         summary["tagwise"]["majorityBaseline"] = {"class": commonest, "accuracy": count / len(test)}
+        # the same test set at other thresholds: the project may move its threshold without retraining
+        summary["tagwise"]["thresholds"] = threshold_table([str(c) for c in model.classes_], proba, y(test))
     results = per_document_results(project, test, [p.labels for p in predicted])
     progress(95)
 

@@ -141,6 +141,26 @@ def keep_test_set(request: Request, project: str, model: str = Form(""), _s: Ses
                     "Train with \"each document's Train/Test set\" to score the next model on them.")
 
 
+@router.post("/p/{project}/evaluate/threshold")
+def set_threshold(request: Request, project: str, percent: str = Form(""), model: str = Form(""),
+                  _s: Session = Depends(require_csrf)) -> Response:
+    """The project's confidence threshold (single-label): below it every deployment answers None."""
+    back = f"/studio/p/{project}/evaluate" + query(model=model or None) + "#threshold"
+    text = percent.strip().rstrip("%").strip()
+    try:
+        value = float(text) / 100 if text else 0.0
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1:
+        return redirect(back, f"Give the threshold as a percentage from 0 to 99 (e.g. 90), not {percent.strip()!r}.", "error")
+    # a JSON merge patch of the settings, as the API's PATCH: null removes the threshold
+    projects.upsert(context(request), project, {"settings": {"confidenceThreshold": round(value, 4) if value else None}})
+    if not value:
+        return redirect(back, "No threshold: every deployment of this project answers its likeliest class, however unsure.")
+    return redirect(back, f"From now on every deployment of this project answers None when its likeliest class is under "
+                          f"{value:.0%}; no training needed. The evaluation's scores stay those at the threshold it was trained with.")
+
+
 @router.post("/p/{project}/evaluate/issues")
 def find_issues(request: Request, project: str, model: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
     result = label_issues.find_label_issues(context(request), project)
