@@ -218,9 +218,10 @@ def test_the_tasks_of_one_request_are_bounded(served):
 def test_a_language_that_is_no_language_code_is_that_documents_error(served):
     # any value was taken and ignored; the model reads any language, so only a value that cannot be a code is refused
     docs = [{"id": "1", "text": "where is my card", "language": "pt-BR"}, {"id": "2", "text": "card", "language": 5},
-            {"id": "3", "text": "card", "language": "en us!"}, {"id": "4", "text": "card", "language": ""}]
+            {"id": "3", "text": "card", "language": "en us!"}, {"id": "4", "text": "card", "language": ""},
+            {"id": "5", "text": "Wo ist meine Karte?", "language": "de_DE"}]  # a locale's spelling is a code too
     results = run(served, docs, [task()])["tasks"]["items"][0]["results"]
-    assert [d["id"] for d in results["documents"]] == ["1", "4"]
+    assert [d["id"] for d in results["documents"]] == ["1", "4", "5"]
     assert [(e["id"], e["error"]["innererror"]["code"]) for e in results["errors"]] == [("2", "UnsupportedLanguageCode"),
                                                                                         ("3", "UnsupportedLanguageCode")]
     assert "'en us!' is not a language code" in results["errors"][1]["error"]["innererror"]["message"]

@@ -138,3 +138,16 @@ def test_documents_tagged_no_class_can_be_listed(ctx):
                                      {"location": "z", "text": "t"}])
     assert [d["location"] for d in tagging.list_documents(ctx, "m", DocumentFilter(status="noclass")).items] == ["y"]
     assert [d["location"] for d in tagging.list_documents(ctx, "m", DocumentFilter(status="tagged")).items] == ["x", "y"]
+
+
+def test_an_upload_keeps_each_documents_language(ctx, project):
+    # the studio stored every document with the project's language, so an "en" project of German,
+    # Spanish and French tickets never switched to the multilingual encoder
+    from tagwise.core import documents
+
+    tagging.add_documents(ctx, "p", [{"location": "de.txt", "text": "Wo ist meine Karte?", "language": "de"},
+                                     {"location": "en.txt", "text": "where is my card", "language": ""}])
+    exported = {d["location"]: d["language"] for d in documents.export_project(ctx, "p")["assets"]["documents"]}
+    assert exported["de.txt"] == "de" and exported["en.txt"] == readiness.overview(ctx, "p")["project"]["language"]
+    with pytest.raises(InvalidRequest, match="bad.txt"):
+        tagging.add_documents(ctx, "p", [{"location": "bad.txt", "text": "x", "language": "not a\nlanguage"}])

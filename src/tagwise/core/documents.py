@@ -122,7 +122,7 @@ def _document_rows(ctx, conn, docs, kind, classes, container, language) -> list[
             {
                 "location": location,
                 "text": text,
-                "language": _language(doc.get("language"), location) or language,
+                "language": document_language(doc.get("language"), location) or language,
                 "dataset": _dataset(doc.get("dataset"), location),
                 "labels": _labels(doc, kind, classes, location),
             }
@@ -138,7 +138,10 @@ def _dataset(value: Any, location: str) -> str | None:
     raise InvalidRequest(f"The document {shown(location)} has dataset {shown(value)}; use 'Train' or 'Test'.", inner_code="InvalidDocument", target=location)
 
 
-def _language(value: Any, location: str) -> str | None:
+def document_language(value: Any, location: str) -> str | None:
+    """A document's own language as given (None or "": the project's), or InvalidRequest naming the document."""
+    if value == "":
+        return None
     if value is None or (isinstance(value, str) and len(value) <= 16 and value.isprintable()):  # the column holds 16
         return value
     raise InvalidRequest(f"The document {shown(location)} has language {shown(value)}; give a language code such as 'en' (at most 16 characters), or "

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tagwise.core.context import Context
+from tagwise.core.documents import document_language
 from tagwise.core.model_results import latest_model, mispredictions
 from tagwise.core.projects import check_quota, new_project_values, require
 from tagwise.core.review_queue import Suggestion, next_in_queue, suggest
@@ -85,7 +86,8 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
                     classes.append(label)
                     new_classes.append(label)
                     _check_class_limit(ctx, classes)  # at once: a file can name thousands of classes
-            rows.append({"location": location, "text": text, "language": project["language"],
+            language = document_language(item.get("language"), location) or project["language"]
+            rows.append({"location": location, "text": text, "language": language,
                          "dataset": _dataset(item.get("dataset")), "labels": labels})
         taken = docs_db.existing_locations(conn, project["id"], [r["location"] for r in rows])
         if taken:

@@ -1,8 +1,8 @@
 """Reading uploaded files into documents: ``.txt`` (one document per file), CSV and JSONL.
 
 CSV needs a header row with a ``text`` column; JSONL one object per line with ``text``. Both may
-carry ``location`` (or ``id``), ``labels`` (or ``label``, ``class``, ``classes``, ``category``)
-and ``dataset`` (``Train``/``Test``). In CSV several labels are separated by ``|`` or ``;`` (what
+carry ``location`` (or ``id``), ``labels`` (or ``label``, ``class``, ``classes``, ``category``),
+``dataset`` (``Train``/``Test``) and ``language`` (or ``lang``: the document's own language code). In CSV several labels are separated by ``|`` or ``;`` (what
 ``tagwise import`` and ``tagwise classify`` use).
 """
 
@@ -21,6 +21,7 @@ TEXT_KEYS = ("text", "content", "document")
 LABEL_KEYS = ("labels", "label", "classes", "class", "category")
 LOCATION_KEYS = ("location", "id", "filename")
 DATASET_KEYS = ("dataset", "split")
+LANGUAGE_KEYS = ("language", "lang")
 FORMATS = (".txt", ".csv", ".jsonl", ".ndjson")
 
 
@@ -52,13 +53,24 @@ def _document(name: str, line: int, row: dict[str, Any], labels: Any) -> dict[st
         raise InvalidArgument(f"{name}, line {line}: no text (a '{TEXT_KEYS[0]}' column or field is needed).")
     location = _pick(row, LOCATION_KEYS)
     dataset = _pick(row, DATASET_KEYS)
+    language = _pick(row, LANGUAGE_KEYS)  # each document's own, as the Azure project file has it
     return {"text": text.strip(), "location": str(location) if location is not None else None,
-            "labels": labels, "dataset": str(dataset) if dataset is not None else None}
+            "labels": labels, "dataset": str(dataset) if dataset is not None else None, "language": language}
+
+
+def delimiter(content: str) -> str:
+    """The CSV's field separator: ``,``, or the ``;`` a spreadsheet in a German, French or Spanish
+    locale writes (or a tab), whichever splits the header into a text column."""
+    header = content.split("\n", 1)[0]
+    for candidate in (",", ";", "\t"):
+        if {field.strip().strip('"').strip().lower() for field in header.split(candidate)} & set(TEXT_KEYS):
+            return candidate
+    return ","
 
 
 def _csv(name: str, content: str) -> list[dict[str, Any]]:
     try:
-        reader = csv.DictReader(io.StringIO(content, newline=""))
+        reader = csv.DictReader(io.StringIO(content, newline=""), delimiter=delimiter(content))
         out = []
         for row in reader:
             raw = _pick(row, LABEL_KEYS)
