@@ -181,3 +181,11 @@ def test_a_multilingual_project_from_the_command_line(cli, tmp_path):
     path = write_jsonl(tmp_path / "docs.jsonl", [{"text": "hola", "labels": ["greet"]}, {"text": "adiós", "labels": ["bye"]}])
     ok(cli("import", "fresh", str(path), "--kind", "single", "--language", "es", "--multilingual"))
     assert "es (multilingual)" in ok(cli("project", "show", "fresh")).stdout
+
+
+def test_train_says_what_the_default_recipe_chose_and_the_trainings_notes(cli, bank):
+    # the studio showed auto's choice, the encoder and the training's notes; the command line said none of them
+    ok(cli("import", "bank", str(bank.path("train.jsonl")), "--kind", "single"))
+    trained = ok(cli("train", "bank", "--model", "a1"))
+    assert trained.stdout.startswith("trained bank/a1") and trained.stdout.count("\n") == 1  # stdout stays one line
+    assert re.search(r"^note: auto chose (linear|ensemble): ", trained.stderr, re.MULTILINE), trained.stderr

@@ -272,3 +272,12 @@ def test_models_scored_at_different_thresholds_are_flagged(bank, banking):
     warning = _text(bank.get("/studio/p/router/compare?a=t50&b=t90").text, "threshold-warning")
     assert warning.startswith("Not scored at the same confidence threshold. t50 was scored answering None below 50.0%, t90 below 90.0%")
     assert "threshold-warning" not in bank.get("/studio/p/bank/compare?a=v1&b=v2").text
+
+
+def test_the_sentence_encoder_of_each_model_is_shown_and_a_change_named(bank):
+    # a +15-point change came from the encoder alone (an English project's texts were German), and the page did not say
+    assert "encoder-row" not in bank.get("/studio/p/bank/compare?a=v1&b=v2").text  # linear models embed nothing
+    job = training.start(bank.ctx, "bank", {"modelLabel": "emb", "trainingConfigVersion": "embedding", "evaluationOptions": {"kind": "manual"}})
+    training.run(bank.ctx, job["id"], lambda _: None)
+    row = _text(bank.get("/studio/p/bank/compare?a=v2&b=emb").text, "encoder-row")
+    assert row == "Sentence encoder none all-MiniLM-L6-v2 changed", row

@@ -83,6 +83,25 @@ def train(
         headline = f"accuracy {scores['accuracy']:.3f}, macro F1 {scores['macroF1']:.3f}, micro F1 {scores['microF1']:.3f}"
     out().print(f"trained {name}/{model} in {time.monotonic() - started:.1f} s: {headline} on {scores['testDocuments']} test documents",
                 markup=False)
+    for line in _notes(summary):  # what the studio's pages say around the scores
+        err().print(f"note: {line}", markup=False)
+
+
+def _notes(summary: dict[str, Any]) -> list[str]:
+    """The training's notes (classes with too few examples, texts in another language than the
+    project's), what ``auto`` chose and why, the sentence encoder, and a model no better than
+    always answering the commonest class."""
+    extra = summary.get("tagwise") or {}
+    lines = list(extra.get("notes") or [])
+    if extra.get("chosenRecipe"):
+        lines.append(f"auto chose {extra['chosenRecipe']}" + (f": {extra['chosenBecause']}" if extra.get("chosenBecause") else ""))
+    if extra.get("sentenceEncoder"):
+        lines.append(f"sentence encoder: {extra['sentenceEncoder']}")
+    baseline = extra.get("majorityBaseline")
+    if baseline and extra.get("accuracy") is not None and extra["accuracy"] <= baseline["accuracy"]:
+        lines.append(f"no better than always answering {baseline['class']} ({baseline['accuracy']:.3f}): "
+                     "tag more examples of the other classes before deploying it")
+    return lines
 
 
 def _start(be: Any, name: str, body: dict[str, Any]) -> str:

@@ -72,6 +72,7 @@ class Side:
     baseline: tuple[str, float] | None = None  # (class, accuracy) of always answering the test set's commonest class
     below_baseline: bool = False  # the model does not beat that (single-label)
     threshold: float = 0.0  # the confidence threshold its evaluation was scored at (single-label)
+    encoder: str | None = None  # the sentence encoder it embeds with (None: TF-IDF only)
 
 
 @dataclass(frozen=True)
@@ -312,7 +313,7 @@ def _side(model: dict[str, Any], train_documents: int | None, multi: bool) -> Si
                 test_documents=_test_count(model),
                 baseline=(baseline["class"], baseline["accuracy"]) if baseline and not multi else None,
                 below_baseline=not multi and against_baseline(model) is not None,
-                threshold=float(extra.get("confidenceThreshold") or 0.0))
+                threshold=float(extra.get("confidenceThreshold") or 0.0), encoder=extra.get("sentenceEncoder"))
 
 
 def _class_scores(counts: dict[str, Any]) -> ClassScores:
