@@ -315,3 +315,18 @@ def test_the_threshold_card_scores_each_threshold_and_sets_the_projects(studio, 
     deployments.deploy(ctx, "router", "prod", {"trainedModelLabel": "m"})
     tried = html.unescape(studio.post("/studio/p/router/try", data={"csrf": studio.csrf, "deployment": "prod", "text": "hello there"}).text)
     assert re.search(r"None: the likeliest class, \S+ at \d+\.\d%, is under the project's confidence threshold of 99\.9%", tried), tried[-3000:]
+
+
+def test_the_projects_language_can_be_changed_in_the_studio(studio):
+    # a training's note told an "en" project of German tickets to set its language or multilingual;
+    # only the API could, with a PATCH
+    from tagwise.core import projects
+
+    tagging.create_project(studio.ctx, "tickets", SINGLE, "en")
+    assert 'id="language-form"' in studio.get("/studio/p/tickets/schema").text
+    saved = studio.post("/studio/p/tickets/language", data={"csrf": studio.csrf, "language": "de", "multilingual": "true"})
+    assert "the next training uses the multilingual sentence encoder" in flash(saved.text)
+    project = projects.get(studio.ctx, "tickets")
+    assert (project["language"], project["multilingual"]) == ("de", True)
+    refused = studio.post("/studio/p/tickets/language", data={"csrf": studio.csrf, "language": "not a code!"})
+    assert "not a language code" in html.unescape(refused.text) and projects.get(studio.ctx, "tickets")["language"] == "de"

@@ -117,7 +117,8 @@ def _training_language(project: dict[str, Any], train: list[dict]) -> tuple[str,
     if share is not None and share < ENGLISH_WORD_SHARE:
         note = (f"The training texts do not look English (common English words are {share:.0%} of their words; "
                 "23-60% in English data): if they are in another language, set the project's language or "
-                "multilingual: true, and the model trains with the multilingual sentence encoder.")
+                "multilingual: true (the studio's Classes page, or PATCH the project), and the next training "
+                "uses the multilingual sentence encoder.")
         return language, [note]
     return language, []
 

@@ -83,6 +83,17 @@ def schema(request: Request, project: str, _s: Session = Depends(require_session
     return render(request, "schema.html", project=view["project"], nav="schema", view=view)
 
 
+@router.post("/p/{project}/language")
+def set_language(request: Request, project: str, language: str = Form(""), multilingual: bool = Form(False),
+                 _s: Session = Depends(require_csrf)) -> Response:
+    """The project's language and whether its documents come in several: what the next training
+    embeds with (models already trained keep their encoder)."""
+    projects.upsert(context(request), project, {"language": language.strip() or "en", "multilingual": multilingual})
+    encoder = "the multilingual sentence encoder" if multilingual or not (language.strip() or "en").lower().startswith("en") else "the English sentence encoder"
+    return redirect(f"/studio/p/{project}/schema", f"Language {language.strip() or 'en'}{', several languages' if multilingual else ''}: "
+                                                   f"the next training uses {encoder}; trained models keep theirs.")
+
+
 @router.post("/p/{project}/classes/add")
 def add_class(request: Request, project: str, name: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
     tagging.add_class(context(request), project, name)
