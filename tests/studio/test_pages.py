@@ -105,6 +105,8 @@ def test_evaluation_says_what_the_default_recipe_chose_and_why(studio, banking):
     chosen = re.search(r'id="chosen-recipe">([a-z]+)<', page)
     assert chosen and chosen.group(1) in {"linear", "ensemble"}
     assert re.search(r'id="chosen-because">Chosen by <code>auto</code>: best out-of-fold accuracy', page)
+    # a probe read a 92% cross-validation score next to an 85.9% test score, with nothing saying which to expect
+    assert "only choose the recipe; the scores below, on test documents the model never saw, are what to expect" in page
     # a model that embeds text names its sentence encoder
     assert ('id="sentence-encoder">all-MiniLM-L6-v2<' in page) == (chosen.group(1) == "ensemble")
 
