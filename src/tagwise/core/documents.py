@@ -138,6 +138,27 @@ def _dataset(value: Any, location: str) -> str | None:
     raise InvalidRequest(f"The document {shown(location)} has dataset {shown(value)}; use 'Train' or 'Test'.", inner_code="InvalidDocument", target=location)
 
 
+def check_model_export(ctx: Context, name: str, model_label: str) -> None:
+    """That ``export_project(ctx, name, model_label)`` has what it needs, without reading it."""
+    with ctx.db.read() as conn:
+        project = records.get_project(conn, name)
+        if project is None:
+            raise ProjectNotFound(f"The project {name} could not be found.")
+        _exported_model(conn, project, model_label)
+
+
+def _exported_model(conn, project: dict[str, Any], label: str) -> str:
+    """The id of the label's model, whose training documents were kept; else NotFound / InvalidArgument."""
+    model = records.get_model_ref(conn, project["id"], label)
+    if model is None:
+        raise NotFound(f"The trained model {label} could not be found in project {project['name']}.", target="trainedModelLabel")
+    if not records.has_model_snapshot(conn, project["id"], label, model["model_id"]):
+        raise InvalidArgument(f"The model {label} was trained by an older tagwise, which did not keep the documents a "
+                              "model was trained on: export without trainedModelLabel for the project's current documents, "
+                              "or train the model again.", target="trainedModelLabel")
+    return model["model_id"]
+
+
 def document_language(value: Any, location: str) -> str | None:
     """A document's own language as given (None or "": the project's), or InvalidRequest naming the document."""
     if value == "":
@@ -204,14 +225,7 @@ def export_project(ctx: Context, name: str, model_label: str | None = None) -> d
         if model_label is None:
             docs, classes = records.list_documents(conn, project["id"]), project["classes"]
         else:
-            model = records.get_model_ref(conn, project["id"], model_label)
-            if model is None:
-                raise NotFound(f"The trained model {model_label} could not be found in project {name}.", target="trainedModelLabel")
-            kept = records.get_model_snapshot(conn, project["id"], model_label, model["model_id"])
-            if kept is None:
-                raise InvalidArgument(f"The model {model_label} was trained by an older tagwise, which did not keep the documents a "
-                                      "model was trained on: export without trainedModelLabel for the project's current documents, "
-                                      "or train the model again.", target="trainedModelLabel")
+            kept = records.get_model_snapshot(conn, project["id"], model_label, _exported_model(conn, project, model_label))
             docs, classes = kept["documents"], kept["classes"]
     meta = describe(project)
     metadata = {k: meta[k] for k in ("projectKind", "storageInputContainerName", "projectName", "multilingual", "language", "settings")}

@@ -144,6 +144,12 @@ def put_model_snapshot(conn: Connection, project_id: int, label: str, model_id: 
     conn.execute(insert(model_snapshots).values(project_id=project_id, label=label, model_id=model_id, data=data))
 
 
+def has_model_snapshot(conn: Connection, project_id: int, label: str, model_id: str) -> bool:
+    query = select(model_snapshots.c.label).where(model_snapshots.c.project_id == project_id, model_snapshots.c.label == label,
+                                                  model_snapshots.c.model_id == model_id)
+    return conn.execute(query).first() is not None
+
+
 def get_model_snapshot(conn: Connection, project_id: int, label: str, model_id: str) -> dict[str, Any] | None:
     """The classes and documents of the label's model ``model_id``; None when it was trained before they were kept."""
     query = select(model_snapshots.c.data).where(model_snapshots.c.project_id == project_id, model_snapshots.c.label == label,

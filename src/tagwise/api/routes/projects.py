@@ -142,8 +142,8 @@ def export_project(request: Request, project: str, version: str = Depends(api_ve
     ctx = context(request)
     projects.get(ctx, project)
     label = request.query_params.get("trainedModelLabel") or None
-    if label:  # the documents that model was trained on: checked now, so that its absence is this answer's 404/400
-        documents.export_project(ctx, project, label)
+    if label:  # the documents that model was trained on: checked now, so that their absence is this answer's 404/400
+        documents.check_model_export(ctx, project, label)
     job = jobs.record_done(ctx, "export", project, {"trainedModelLabel": label})
     return accepted(request, f"/authoring/analyze-text/projects/{project}/export/jobs/{job['id']}", version)
 
