@@ -169,7 +169,8 @@ def test_notes_go_to_stderr_off_a_terminal_but_progress_bars_do_not(cli, bank):
     classified = ok(cli("classify", "bank", "prod", str(bank.path("queries.txt"))))
     assert classified.stderr.startswith(f"classified {len(bank.test)} documents in ") and len(classified.stderr.splitlines()) == 1
     docs = " ".join((Path(__file__).parents[2] / "docs" / "cli.md").read_text().split())
-    assert "`classified N documents ...`) always go to stderr, terminal or not" in docs
+    assert "`classified N documents ...`, and after `train` its `note:` lines" in docs
+    assert "the commonest class) always go to stderr, terminal or not" in docs
     assert "and only when stderr is a terminal" in docs
 
 
