@@ -332,3 +332,18 @@ def test_the_projects_language_can_be_changed_in_the_studio(studio):
     assert (project["language"], project["multilingual"]) == ("de", True)
     refused = studio.post("/studio/p/tickets/language", data={"csrf": studio.csrf, "language": "not a code!"})
     assert "not a language code" in html.unescape(refused.text) and projects.get(studio.ctx, "tickets")["language"] == "de"
+
+
+def test_the_evaluation_of_a_project_in_several_languages_shows_each_ones_accuracy(studio):
+    # a team with German, Spanish and French tickets computed 87.3 / 85.3 / 85.3% from the API by hand
+    tagging.create_project(studio.ctx, "eu", SINGLE, "de", multilingual=True)
+    words = {"karte": ["Karte verloren", "Meine Karte ist weg", "Karte gestohlen"], "geld": ["Geld senden", "Überweisung bitte", "Geld schicken"]}
+    rows = [{"location": f"{lang}-{label}-{i}-{n}.txt", "text": f"{text} {n}", "labels": [label], "language": lang}
+            for lang in ("de", "es") for label, texts in words.items() for i, text in enumerate(texts) for n in range(4)]
+    tagging.add_documents(studio.ctx, "eu", rows)
+    _train(studio.ctx, "eu", "m")
+    page = html.unescape(studio.get("/studio/p/eu/evaluate").text)
+    table = re.search(r'id="language-table">(.*?)</table>', page, re.DOTALL).group(1)
+    assert re.search(r"<th scope=\"row\">de</th><td>\d+</td><td>\d+\.\d%</td>", table) and ">es</th>" in table
+    one = {"evaluation_results": [{"language": "de", "customSingleLabelClassificationResult": {"expectedClass": "a", "predictedClass": "a"}}]}
+    assert views.by_language(one) is None  # one language: nothing to compare

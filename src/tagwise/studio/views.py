@@ -94,3 +94,23 @@ def label_confusion(model: dict[str, Any]) -> dict[str, Any] | None:
                      "added_pct": 100 * added[n] / peak} for n in names],
         "pairs": [{"missed": m, "added": a, "count": c} for (m, a), c in pairs.most_common(20)],
     }
+
+
+def by_language(model: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Accuracy (single-label) or exact match (multi-label) per document language on the test set,
+    largest language first; None when the test set has one language. A team whose tickets come
+    in three languages wants to know whether one of them is served worse."""
+    groups: dict[str, list[bool]] = {}
+    for item in model.get("evaluation_results") or []:
+        single = item.get("customSingleLabelClassificationResult")
+        if single is not None:
+            right = single.get("expectedClass") == single.get("predictedClass")
+        else:
+            multi = item.get("customMultiLabelClassificationResult") or {}
+            right = set(multi.get("expectedClasses") or []) == set(multi.get("predictedClasses") or [])
+        groups.setdefault(str(item.get("language") or "?"), []).append(right)
+    if len(groups) < 2:
+        return None
+    rows = [{"language": language, "documents": len(hits), "right": sum(hits), "share": sum(hits) / len(hits)}
+            for language, hits in groups.items()]
+    return sorted(rows, key=lambda r: (-r["documents"], r["language"]))

@@ -121,7 +121,8 @@ def evaluate(request: Request, project: str, model: str | None = None, norm: int
         view = {"metrics": views.metrics(trained), "rows": views.class_rows(trained, details["counts"]),
                 "never_predicted": views.never_predicted(trained),
                 "confusion": views.confusion(trained, bool(norm)), "label_confusion": views.label_confusion(trained),
-                "extra": (trained["evaluation"] or {}).get("tagwise", {}), "verdict": views.baseline_warning(trained)}
+                "extra": (trained["evaluation"] or {}).get("tagwise", {}), "verdict": views.baseline_warning(trained),
+                "languages": views.by_language(trained)}
     issues = label_issues.label_issues(context(request), project)
     current = {}
     if issues:
