@@ -36,9 +36,12 @@
 
     function control(li) { return li.querySelector(multi ? "input[type=checkbox]" : "button"); }
     function visible() { return items.filter(function (li) { return !li.hidden; }); }
+    // accents, case and ß do not matter when filtering: "ruck" finds "Rückerstattung", as the Data page's search does
+    function fold(text) { return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/ß/g, "ss"); }
+    items.forEach(function (li) { li.dataset.folded = fold(li.dataset.name); });
     function applyFilter() {
-      var q = filter.value.trim().normalize("NFC").toLowerCase();  // class names are kept in NFC
-      items.forEach(function (li) { li.hidden = q !== "" && li.dataset.name.indexOf(q) === -1; li.classList.remove("first-match"); });
+      var q = fold(filter.value.trim());
+      items.forEach(function (li) { li.hidden = q !== "" && li.dataset.folded.indexOf(q) === -1; li.classList.remove("first-match"); });
       var first = visible()[0];
       if (q && first) first.classList.add("first-match");
     }
