@@ -213,8 +213,12 @@ def test_texts_take_their_direction_from_their_own_script(studio):
     # Arabic and Hebrew texts were laid out left to right, which misplaces their punctuation and numbers
     tagging.create_project(studio.ctx, "rtl", SINGLE, "ar")
     tagging.add_documents(studio.ctx, "rtl", [{"location": "a.txt", "text": "أين بطاقتي؟ طلبتها قبل 3 أيام."}])
-    assert '<div class="doc-text" id="doc-text" dir="auto">أين بطاقتي؟' in studio.get("/studio/p/rtl/tag").text
-    assert '<div class="snippet" dir="auto">أين بطاقتي؟' in studio.get("/studio/p/rtl/data").text
+    # ... and their language from the document (the page is lang="en": German words broke without hyphens,
+    # and screen readers read every ticket with English pronunciation)
+    tagging.add_documents(studio.ctx, "rtl", [{"location": "de.txt", "text": "Rückerstattung", "language": "de"}])
+    assert '<div class="doc-text" id="doc-text" dir="auto" lang="ar">أين بطاقتي؟' in studio.get("/studio/p/rtl/tag").text
+    data = studio.get("/studio/p/rtl/data").text
+    assert '<div class="snippet" dir="auto" lang="ar">أين بطاقتي؟' in data and '<div class="snippet" dir="auto" lang="de">Rückerstattung' in data
 
 
 def test_evaluation_shows_the_majority_baseline_and_classes_never_chosen(studio, banking):

@@ -79,7 +79,7 @@ def _where(conn: Connection, project_id: int, flt: DocumentFilter) -> list[Colum
 
 
 def _summary_columns() -> list[Any]:
-    return [documents.c.id, documents.c.location, documents.c.dataset, documents.c.labels,
+    return [documents.c.id, documents.c.location, documents.c.dataset, documents.c.labels, documents.c.language,
             func.substr(documents.c.text, 1, SNIPPET_CHARS).label("snippet"), func.length(documents.c.text).label("length")]
 
 
