@@ -140,3 +140,13 @@ def test_an_azure_feature_tagwise_lacks_is_named_as_such(client):
     # an action tagwise has, with the wrong method, is still told so
     wrong = client.get("/language/authoring/analyze-text/projects/p/:train", params={"api-version": "2023-04-01"})
     assert wrong.status_code == 405
+
+
+def test_a_body_that_is_not_utf8_is_told_to_be_sent_as_utf8(client):
+    # a Windows client sent cp1252 JSON and read "'utf-8' codec can't decode byte 0xdc in position 36"
+    body = '{"projectName": "p", "description": "Überweisung"}'.encode("cp1252")
+    response = client.patch("/language/authoring/analyze-text/projects/p", params={"api-version": "2023-04-01"}, content=body,
+                            headers={"Content-Type": "application/json; charset=windows-1252"})
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert message.startswith("The request body is not UTF-8 (byte 0xdc at position 37): send the JSON encoded as UTF-8"), message

@@ -351,3 +351,17 @@ def test_the_evaluation_of_a_project_in_several_languages_shows_each_ones_accura
     assert re.search(r"<th scope=\"row\">de</th><td>\d+</td><td>\d+\.\d%</td>", table) and ">es</th>" in table
     one = {"evaluation_results": [{"language": "de", "customSingleLabelClassificationResult": {"expectedClass": "a", "predictedClass": "a"}}]}
     assert views.by_language(one) is None  # one language: nothing to compare
+
+
+def test_a_studio_url_with_no_page_is_the_studios_error_page(studio):
+    # /studio/p/x/deploy (the tab says "Deploy", the page is /deployments) answered the API's raw JSON
+    tagging.create_project(studio.ctx, "tickets", SINGLE, "en")
+    page = studio.get("/studio/p/tickets/deploy")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "The studio has no page /studio/p/tickets/deploy" in html.unescape(page.text)
+    assert studio.get("/studio/", follow_redirects=False).headers["location"] == "/studio"
+    assert studio.get("/studio/static/studio.css").status_code == 200  # the assets are still served
+    # a class name over 50 characters is refused with the rule, not cut short by the form
+    assert 'maxlength="50"' not in studio.get("/studio/p/tickets/schema").text
+    refused = studio.post("/studio/p/tickets/classes/add", data={"csrf": studio.csrf, "name": "K" * 51})
+    assert "use 1 to 50 characters" in html.unescape(refused.text)

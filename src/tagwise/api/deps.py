@@ -96,7 +96,10 @@ async def json_body(request: Request) -> Any:
         raise InvalidArgument("The request body is empty; send a JSON object.", inner_code="InvalidRequestBodyFormat")
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except UnicodeDecodeError as exc:  # json.loads also reads UTF-16 and UTF-32 when they say so with a byte order mark
+        raise InvalidArgument(f"The request body is not UTF-8 (byte 0x{raw[exc.start]:02x} at position {exc.start}): send the JSON "
+                              "encoded as UTF-8, whatever its Content-Type's charset says.", inner_code="InvalidRequestBodyFormat") from None
+    except json.JSONDecodeError as exc:
         raise InvalidArgument(f"The request body is not valid JSON: {exc}.", inner_code="InvalidRequestBodyFormat") from None
     except RecursionError:
         raise InvalidArgument("The request body nests JSON too deeply.", inner_code="InvalidRequestBodyFormat") from None
