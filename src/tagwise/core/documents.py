@@ -6,7 +6,7 @@ from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.projects import check_quota, describe, new_project_values
-from tagwise.core.validation import MULTI, check_class_name, check_kind, check_location, check_name, check_text, class_form, shown
+from tagwise.core.validation import MULTI, check_class_name, check_kind, check_location, check_name, check_text, class_form, listed, shown
 from tagwise.errors import Conflict, InvalidArgument, InvalidRequest, NotFound, ProjectNotFound
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -196,17 +196,11 @@ def _labels(doc: dict[str, Any], kind: str, classes: set[str], location: str) ->
         if label not in classes:
             raise InvalidRequest(
                 f"The document {shown(location)} is tagged {shown(label)}, which is not a class of the project "
-                f"({_listed(sorted(classes)) or 'no classes defined'}). Add it to assets.classes or fix the tag.",
+                f"({listed(sorted(classes), 20) or 'no classes defined'}). Add it to assets.classes or fix the tag.",
                 inner_code="InvalidDocument",
                 target=location,
             )
     return list(dict.fromkeys(labels))  # each once, in the document's order
-
-
-def _listed(names: list[str], most: int = 20) -> str:
-    """Names for a message, at most ``most`` of them (a project may have hundreds of classes)."""
-    more = f" and {len(names) - most:,} more" if len(names) > most else ""
-    return ", ".join(names[:most]) + more
 
 
 def _json_type(value: Any) -> str:

@@ -9,7 +9,7 @@ from tagwise.core.context import Context
 from tagwise.core.model_results import against_baseline
 from tagwise.core.projects import require
 from tagwise.core.training import MIN_DOCUMENTS
-from tagwise.core.validation import MULTI
+from tagwise.core.validation import MULTI, listed
 from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
 
@@ -63,10 +63,10 @@ def _guidance(project: dict[str, Any], tagged: int, total: int, classes: list[di
         tips.append({"level": "error", "message": "No document has a class yet: a multi-label model needs some documents tagged with at least one."})
     empty = [c["name"] for c in classes if c["total"] == 0]
     if empty and tagged:
-        tips.append({"level": "warning", "message": f"No tagged examples yet for: {_names(empty)}."})
+        tips.append({"level": "warning", "message": f"No tagged examples yet for: {listed(empty, 8)}."})
     few = [c["name"] for c in used if c["total"] < FEW_EXAMPLES]
     if few:
-        tips.append({"level": "warning", "message": f"Too few examples (under {FEW_EXAMPLES}) for: {_names(few)}. Tag more of these."})
+        tips.append({"level": "warning", "message": f"Too few examples (under {FEW_EXAMPLES}) for: {listed(few, 8)}. Tag more of these."})
     if len(used) >= 2:
         largest = max(used, key=lambda c: c["total"])
         smallest = min(used, key=lambda c: c["total"])
@@ -77,11 +77,7 @@ def _guidance(project: dict[str, Any], tagged: int, total: int, classes: list[di
     if by_dataset["Test"]:
         missing = [c["name"] for c in used if c["test"] == 0]
         if missing:
-            tips.append({"level": "warning", "message": f"With a manual split these classes have no Test documents: {_names(missing)}."})
+            tips.append({"level": "warning", "message": f"With a manual split these classes have no Test documents: {listed(missing, 8)}."})
     if not tips:
         tips.append({"level": "ok", "message": "Ready to train."})
     return tips
-
-
-def _names(names: list[str], limit: int = 8) -> str:
-    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")

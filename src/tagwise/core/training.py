@@ -17,7 +17,7 @@ from tagwise.core.evaluation import build_summary, per_document_results, thresho
 from tagwise.core.models import artifact_dir, delete_folders, remove_unused
 from tagwise.core.projects import require
 from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
-from tagwise.core.validation import MULTI, check_name, shown
+from tagwise.core.validation import MULTI, check_name, listed, shown
 from tagwise.errors import Conflict, InvalidArgument, store_unavailable
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -182,8 +182,7 @@ def _few_examples(classes: list[str], train: list[dict[str, Any]]) -> list[str]:
     few = [f"{name} ({counts[name]})" for name in classes if counts[name] < FEW_TRAINING_EXAMPLES]
     if not few:
         return []
-    more = f" and {len(few) - 10} more classes" if len(few) > 10 else ""
-    note = (f"Trained on fewer than {FEW_TRAINING_EXAMPLES} documents of {', '.join(few[:10])}{more}: the model can hardly "
+    note = (f"Trained on fewer than {FEW_TRAINING_EXAMPLES} documents of {listed(few, 10, 'more classes')}: the model can hardly "
             "learn them. Tag more of these.")
     return [note]
 

@@ -59,6 +59,12 @@ def shown(value: object, limit: int = SHOWN_CHARS) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def listed(names: list[str], most: int, more: str = "more") -> str:
+    """Names for a message, at most ``most`` of them, then how many were left out: a project may
+    have hundreds of classes. ``more``: the words after the count ("more", "more classes")."""
+    return ", ".join(names[:most]) + (f" and {len(names) - most:,} {more}" if len(names) > most else "")
+
+
 # the body field each kind of name comes in, for the message when it is missing
 _NAME_FIELDS = {"project": "projectName", "model": "modelLabel", "deployment": "deploymentName"}
 # names a route of the API's own already takes: what a request with that name would reach instead
