@@ -9,7 +9,7 @@ from tagwise.core.context import Context
 from tagwise.core.deployments import lookup_served
 from tagwise.core.predictors import Prediction, decide
 from tagwise.core.timefmt import iso
-from tagwise.core.validation import MULTI, PROJECT_KINDS, is_language_code, lone_surrogate, shown
+from tagwise.core.validation import MULTI, PROJECT_KINDS, language_code, lone_surrogate, shown
 from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -92,7 +92,7 @@ def classify_documents(ctx: Context, project_name: str, deployment_name: str, do
             errors.append(dict(document_error(doc["id"], f"Document text is too long: {len(doc['text']):,} characters, the limit is {limit:,}."), index=index))
         elif reason := lone_surrogate(doc["text"]):  # only from Python callers: the API refuses the body
             errors.append(dict(document_error(doc["id"], f"Document text is not valid Unicode: {reason}."), index=index))
-        elif doc.get("language") not in (None, "") and not is_language_code(str(doc["language"]).replace("_", "-")):
+        elif doc.get("language") not in (None, "") and language_code(doc["language"]) is None:
             # the model reads any language; a code that is no language code at all is a caller's mistake (Azure's answer)
             errors.append(dict(document_error(doc["id"], f"The language {shown(doc['language'])} is not a language code such as "
                                               "'en' or 'pt-BR'.", "UnsupportedLanguageCode"), index=index))

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from tagwise.core import jobs
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
-from tagwise.core.validation import RESERVED_PROJECT, check_kind, check_name, is_language_code, shown
+from tagwise.core.validation import RESERVED_PROJECT, check_kind, check_name, language_code, shown
 from tagwise.errors import Conflict, InvalidArgument, NotFound, ProjectNotFound, QuotaError
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -146,10 +146,9 @@ def _merge(existing: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 
 def _language(value: object) -> str:
-    """A language code's shape (BCP 47: letters first, then '-'-separated letters or digits); a '_'
-    (en_US, as locales spell it) becomes '-'."""
-    code = value.replace("_", "-") if isinstance(value, str) else value
-    if not is_language_code(code):
+    """The project's language code (``validation.language_code``), or InvalidArgument."""
+    code = language_code(value)
+    if code is None:
         raise InvalidArgument(f"The language {shown(value)} is not a language code such as 'en' or 'pt-BR'.", target="language")
     return code
 

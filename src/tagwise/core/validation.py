@@ -75,9 +75,12 @@ _RESERVED_NAMES = {("project", RESERVED_PROJECT): "…/projects/global/…",
 _LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8}){0,3}")  # BCP 47's shape: 'en', 'pt-BR', 'zh-Hans'
 
 
-def is_language_code(value: object) -> bool:
-    """Whether ``value`` has a language code's shape (no list of languages is checked)."""
-    return isinstance(value, str) and bool(_LANGUAGE.fullmatch(value))
+def language_code(value: object) -> str | None:
+    """``value`` as a language code (BCP 47's shape: letters first, then '-'-separated letters or
+    digits; a '_', as locales spell en_US, becomes '-'), or None when it has not that shape (no
+    list of languages is checked)."""
+    code = value.replace("_", "-") if isinstance(value, str) else None
+    return code if code is not None and _LANGUAGE.fullmatch(code) else None
 
 
 def check_name(value: object, what: str) -> str:
