@@ -91,15 +91,16 @@ def _notes(summary: dict[str, Any]) -> list[str]:
     """The training's notes (classes with too few examples, texts in another language than the
     project's), what ``auto`` chose and why, the sentence encoder, and a model no better than
     always answering the commonest class."""
+    from tagwise.core.model_results import against_baseline
+
     extra = summary.get("tagwise") or {}
     lines = list(extra.get("notes") or [])
     if extra.get("chosenRecipe"):
         lines.append(f"auto chose {extra['chosenRecipe']}" + (f": {extra['chosenBecause']}" if extra.get("chosenBecause") else ""))
     if extra.get("sentenceEncoder"):
         lines.append(f"sentence encoder: {extra['sentenceEncoder']}")
-    baseline = extra.get("majorityBaseline")
-    if baseline and extra.get("accuracy") is not None and extra["accuracy"] <= baseline["accuracy"]:
-        lines.append(f"no better than always answering {baseline['class']} ({baseline['accuracy']:.3f}): "
+    if found := against_baseline({"evaluation": summary}):  # the studio's pages say it with the same test
+        lines.append(f"no better than always answering {found['class']} ({found['baseline']:.3f}): "
                      "tag more examples of the other classes before deploying it")
     return lines
 

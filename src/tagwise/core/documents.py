@@ -144,19 +144,22 @@ def check_model_export(ctx: Context, name: str, model_label: str) -> None:
         project = records.get_project(conn, name)
         if project is None:
             raise ProjectNotFound(f"The project {name} could not be found.")
-        _exported_model(conn, project, model_label)
+        _model_snapshot(conn, project, model_label, data=False)
 
 
-def _exported_model(conn, project: dict[str, Any], label: str) -> str:
-    """The id of the label's model, whose training documents were kept; else NotFound / InvalidArgument."""
+def _model_snapshot(conn, project: dict[str, Any], label: str, *, data: bool = True) -> Any:
+    """What the label's model was trained and tested on (``data=False``: only that it was kept, True);
+    else NotFound (no such model) / InvalidArgument (trained before models kept it)."""
     model = records.get_model_ref(conn, project["id"], label)
     if model is None:
         raise NotFound(f"The trained model {label} could not be found in project {project['name']}.", target="trainedModelLabel")
-    if not records.has_model_snapshot(conn, project["id"], label, model["model_id"]):
+    read = records.get_model_snapshot if data else records.has_model_snapshot
+    kept = read(conn, project["id"], label, model["model_id"])
+    if not kept:
         raise InvalidArgument(f"The model {label} was trained by an older tagwise, which did not keep the documents a "
                               "model was trained on: export without trainedModelLabel for the project's current documents, "
                               "or train the model again.", target="trainedModelLabel")
-    return model["model_id"]
+    return kept
 
 
 def document_language(value: Any, location: str) -> str | None:
@@ -219,7 +222,7 @@ def export_project(ctx: Context, name: str, model_label: str | None = None) -> d
         if model_label is None:
             docs, classes = records.list_documents(conn, project["id"]), project["classes"]
         else:
-            kept = records.get_model_snapshot(conn, project["id"], model_label, _exported_model(conn, project, model_label))
+            kept = _model_snapshot(conn, project, model_label)
             docs, classes = kept["documents"], kept["classes"]
     meta = describe(project)
     metadata = {k: meta[k] for k in ("projectKind", "storageInputContainerName", "projectName", "multilingual", "language", "settings")}

@@ -135,26 +135,28 @@ def upsert_model(conn: Connection, project_id: int, values: dict[str, Any]) -> N
 
 def delete_model(conn: Connection, project_id: int, label: str) -> None:
     conn.execute(delete(models).where(models.c.project_id == project_id, models.c.label == label))
-    conn.execute(delete(model_snapshots).where(model_snapshots.c.project_id == project_id, model_snapshots.c.label == label))
+    conn.execute(delete(model_snapshots).where(*_snapshot_of(project_id, label)))
+
+
+def _snapshot_of(project_id: int, label: str, model_id: str | None = None) -> list[Any]:
+    clauses = [model_snapshots.c.project_id == project_id, model_snapshots.c.label == label]
+    return clauses if model_id is None else [*clauses, model_snapshots.c.model_id == model_id]
 
 
 def put_model_snapshot(conn: Connection, project_id: int, label: str, model_id: str, data: dict[str, Any]) -> None:
     """The classes and documents the label's model (``model_id``) was trained and tested on; replaces the label's earlier ones."""
-    conn.execute(delete(model_snapshots).where(model_snapshots.c.project_id == project_id, model_snapshots.c.label == label))
+    conn.execute(delete(model_snapshots).where(*_snapshot_of(project_id, label)))
     conn.execute(insert(model_snapshots).values(project_id=project_id, label=label, model_id=model_id, data=data))
 
 
 def has_model_snapshot(conn: Connection, project_id: int, label: str, model_id: str) -> bool:
-    query = select(model_snapshots.c.label).where(model_snapshots.c.project_id == project_id, model_snapshots.c.label == label,
-                                                  model_snapshots.c.model_id == model_id)
-    return conn.execute(query).first() is not None
+    """Whether the label's model ``model_id`` has its documents kept, without reading them."""
+    return conn.execute(select(model_snapshots.c.label).where(*_snapshot_of(project_id, label, model_id))).first() is not None
 
 
 def get_model_snapshot(conn: Connection, project_id: int, label: str, model_id: str) -> dict[str, Any] | None:
     """The classes and documents of the label's model ``model_id``; None when it was trained before they were kept."""
-    query = select(model_snapshots.c.data).where(model_snapshots.c.project_id == project_id, model_snapshots.c.label == label,
-                                                      model_snapshots.c.model_id == model_id)
-    return conn.execute(query).scalar()
+    return conn.execute(select(model_snapshots.c.data).where(*_snapshot_of(project_id, label, model_id))).scalar()
 
 
 # -- deployments ----------------------------------------------------------------------------
