@@ -349,7 +349,7 @@ def test_the_evaluation_of_a_project_in_several_languages_shows_each_ones_accura
     page = html.unescape(studio.get("/studio/p/eu/evaluate").text)
     table = re.search(r'id="language-table">(.*?)</table>', page, re.DOTALL).group(1)
     assert re.search(r"<th scope=\"row\">de</th><td>\d+</td><td>\d+\.\d%</td>", table) and ">es</th>" in table
-    one = {"evaluation_results": [{"language": "de", "customSingleLabelClassificationResult": {"expectedClass": "a", "predictedClass": "a"}}]}
+    one = {"evaluation_results": [{"location": "a.txt", "language": "de", "customSingleLabelClassificationResult": {"expectedClass": "a", "predictedClass": "a"}}]}
     assert views.by_language(one) is None  # one language: nothing to compare
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tagwise.core.model_results import against_baseline
+from tagwise.core.model_results import against_baseline, mispredictions
 from tagwise.core.validation import MULTI
 
 
@@ -100,15 +100,10 @@ def by_language(model: dict[str, Any]) -> list[dict[str, Any]] | None:
     """Accuracy (single-label) or exact match (multi-label) per document language on the test set,
     largest language first; None when the test set has one language. A team whose tickets come
     in three languages wants to know whether one of them is served worse."""
+    wrong = {w["location"] for w in mispredictions(model)}  # what the evaluation page lists as wrong
     groups: dict[str, list[bool]] = {}
     for item in model.get("evaluation_results") or []:
-        single = item.get("customSingleLabelClassificationResult")
-        if single is not None:
-            right = single.get("expectedClass") == single.get("predictedClass")
-        else:
-            multi = item.get("customMultiLabelClassificationResult") or {}
-            right = set(multi.get("expectedClasses") or []) == set(multi.get("predictedClasses") or [])
-        groups.setdefault(str(item.get("language") or "?"), []).append(right)
+        groups.setdefault(str(item.get("language") or "?"), []).append(item["location"] not in wrong)
     if len(groups) < 2:
         return None
     rows = [{"language": language, "documents": len(hits), "right": sum(hits), "share": sum(hits) / len(hits)}
