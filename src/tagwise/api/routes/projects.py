@@ -140,10 +140,11 @@ def import_job(request: Request, project: str, job_id: str, _v: str = Depends(ap
 @router.post("/{project}/:export", summary="Export the project file (with each document's text)", **ACCEPTED)
 def export_project(request: Request, project: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
-    projects.get(ctx, project)
     label = request.query_params.get("trainedModelLabel") or None
     if label:  # the documents that model was trained on: checked now, so that their absence is this answer's 404/400
         documents.check_model_export(ctx, project, label)
+    else:
+        projects.get(ctx, project)
     job = jobs.record_done(ctx, "export", project, {"trainedModelLabel": label})
     return accepted(request, f"/authoring/analyze-text/projects/{project}/export/jobs/{job['id']}", version)
 
