@@ -44,6 +44,17 @@ def test_resume_appends_only_the_missing_lines(deployed, bank, tmp_path, fmt):
     assert partial.read_text() == full.read_text()
 
 
+def test_a_spreadsheets_semicolon_csv_is_classified(deployed, bank, tmp_path):
+    # the CSV a German, French or Spanish Excel saves: "no column 'text' (columns: id;text)" before
+    source = tmp_path / "in.csv"
+    texts = [r["text"].replace(";", ",") for r in bank.test[:3]]
+    source.write_text("id;text\n" + "".join(f"q{i};{t}\n" for i, t in enumerate(texts)), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    ok(deployed.cli("classify", "bank", "prod", str(source), "-o", str(out)))
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["q0", "q1", "q2"] and all(r["predictions"] for r in rows)
+
+
 def test_csv_output_cannot_run_as_a_spreadsheet_formula_and_still_resumes(deployed, bank, tmp_path):
     # a document id (or a class name) such as =HYPERLINK(...) would run when the output is opened in a spreadsheet
     ids = ["=HYPERLINK(\"http://evil\",\"x\")", "@SUM(A1)", "-2+3", "+1", "-1.5", "'=x", "plain"]

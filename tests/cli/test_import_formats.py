@@ -119,3 +119,22 @@ def test_a_multi_label_csv_split_another_way_is_refused_until_the_separator_is_s
     ok(cli("import", "inbox", str(path), "--kind", "multi", "--label-separator", "|"))
     assets = exported(cli, tmp_path, "inbox")["assets"]
     assert sorted(c["category"] for c in assets["classes"]) == ["anger", "confusion", "gratitude"]
+
+
+def test_a_spreadsheets_semicolon_csv_is_read_as_the_studio_reads_it(cli, tmp_path):
+    # Excel in a German, French or Spanish locale saves CSV with ';' (its decimal mark is the comma):
+    # the import said "no column 'text' (columns: text;labels)"
+    path = tmp_path / "tickets.csv"
+    path.write_text('text;labels\nRückerstattung von 12,50 € fehlt;billing\n"Passwort; vergessen";account\n'
+                    'Die App stürzt ab, bitte helfen;bug\n', encoding="utf-8")
+    ok(cli("import", "tickets", str(path), "--kind", "single", "--language", "de"))
+    docs = exported(cli, tmp_path, "tickets")["assets"]["documents"]
+    assert {d["text"]: d["class"]["category"] for d in docs} == {
+        "Rückerstattung von 12,50 € fehlt": "billing", "Passwort; vergessen": "account",
+        "Die App stürzt ab, bitte helfen": "bug"}
+    multi = tmp_path / "multi.csv"  # several labels in one quoted cell, split on ';' as in a comma CSV
+    multi.write_text('text;labels\nGeld fehlt, dringend;"billing;urgent"\nNur eine Frage;\n', encoding="utf-8")
+    ok(cli("import", "multi", str(multi), "--kind", "multi"))
+    docs = exported(cli, tmp_path, "multi")["assets"]["documents"]
+    assert {d["text"]: sorted(c["category"] for c in d.get("classes", [])) for d in docs} == {
+        "Geld fehlt, dringend": ["billing", "urgent"], "Nur eine Frage": []}

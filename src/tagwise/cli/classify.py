@@ -54,7 +54,7 @@ class Engine(str, Enum):
 # -- reading --------------------------------------------------------------------------------
 
 def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_column: str = "id", *, where: str = "stdin",
-                   delimiter: str = ",") -> Iterator[tuple[str, str]]:
+                   delimiter: str | None = None) -> Iterator[tuple[str, str]]:
     """(id, text) pairs, lazily. Blank lines are skipped; a missing id is the line number. ``where``
     names the input in errors (``FILE:LINE: ...``)."""
     if fmt == "auto":
@@ -82,7 +82,7 @@ def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_colu
         yield (str(doc_id) if doc_id not in (None, "") else str(number)), row[text_column]
 
 
-def _csv_documents(stream: IO[str], text_column: str, id_column: str, where: str, delimiter: str) -> Iterator[tuple[str, str]]:
+def _csv_documents(stream: IO[str], text_column: str, id_column: str, where: str, delimiter: str | None) -> Iterator[tuple[str, str]]:
     reader = csv_reader(stream, where, delimiter)
     if text_column not in (reader.fieldnames or []):
         columns = ", ".join(reader.fieldnames or [])
@@ -270,7 +270,7 @@ def classify(
     out_fmt = (fmt.value if fmt else ("csv" if output and output.suffix.lower() == ".csv" else "jsonl"))
     in_fmt = input_format.value
     where = "stdin" if input_path == "-" else input_path
-    delimiter = "\t" if input_path.lower().endswith(".tsv") else ","
+    delimiter = "\t" if input_path.lower().endswith(".tsv") else None  # the header decides: , or ;
     if input_path != "-":
         source = Path(input_path)
         if not source.is_file():

@@ -131,7 +131,7 @@ def _jsonl(path: Path) -> Iterator[Doc]:
 
 
 def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else None  # a .csv's header decides: , or ;
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv_reader(fh, str(path), delimiter)
         fields = reader.fieldnames or []

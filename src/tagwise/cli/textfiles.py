@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from tagwise.cli.common import UsageError
+from tagwise.core import csv_header
 
 CSV_UNCLOSED = "unexpected end of data"  # what csv says, in strict mode, when a file ends inside quotes
 
@@ -43,12 +45,18 @@ def json_problem(exc: json.JSONDecodeError) -> str:
     return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
 
 
-def csv_reader(stream: Iterator[str], where: str, delimiter: str = ",") -> csv.DictReader:
+def csv_reader(stream: Iterator[str], where: str, delimiter: str | None = None) -> csv.DictReader:
     """A strict DictReader (a quote never closed is an error, not the rest of the file read as one field)
     whose header has been read; ``where`` names the input in errors. Tab-separated files are read
     with the same quoting as CSV, as pandas and spreadsheets write them: a field that starts with a
-    quote is quoted (raw TSV with such a field is refused, naming the line, never read wrong)."""
+    quote is quoted (raw TSV with such a field is refused, naming the line, never read wrong).
+    Without ``delimiter``, the header line decides: ``,``, or the ``;`` a spreadsheet in a
+    German, French or Spanish locale writes (:func:`tagwise.core.csv_header.delimiter`)."""
     csv.field_size_limit(sys.maxsize)
+    if delimiter is None:
+        header = next(iter(stream), "")
+        delimiter = csv_header.delimiter(header)
+        stream = itertools.chain([header], stream)
     reader = csv.DictReader(stream, delimiter=delimiter, strict=True)
     try:
         reader.fieldnames  # noqa: B018 - reads the header now, so its errors come from here

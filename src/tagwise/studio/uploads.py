@@ -15,6 +15,7 @@ import re
 from pathlib import PurePath
 from typing import Any
 
+from tagwise.core import csv_header
 from tagwise.errors import InvalidArgument
 
 TEXT_KEYS = ("text", "content", "document")
@@ -58,19 +59,9 @@ def _document(name: str, line: int, row: dict[str, Any], labels: Any) -> dict[st
             "labels": labels, "dataset": str(dataset) if dataset is not None else None, "language": language}
 
 
-def delimiter(content: str) -> str:
-    """The CSV's field separator: ``,``, or the ``;`` a spreadsheet in a German, French or Spanish
-    locale writes (or a tab), whichever splits the header into a text column."""
-    header = content.split("\n", 1)[0]
-    for candidate in (",", ";", "\t"):
-        if {field.strip().strip('"').strip().lower() for field in header.split(candidate)} & set(TEXT_KEYS):
-            return candidate
-    return ","
-
-
 def _csv(name: str, content: str) -> list[dict[str, Any]]:
     try:
-        reader = csv.DictReader(io.StringIO(content, newline=""), delimiter=delimiter(content))
+        reader = csv.DictReader(io.StringIO(content, newline=""), delimiter=csv_header.delimiter(content.split("\n", 1)[0]))
         out = []
         for row in reader:
             raw = _pick(row, LABEL_KEYS)
