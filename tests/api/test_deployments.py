@@ -156,3 +156,18 @@ def test_a_copied_data_dir_never_touches_the_original_model_folders(tmp_path, ba
         assert wait(client, client.delete(f"{A}/bank", params=V).headers["Operation-Location"])["status"] == "succeeded"
     assert sorted(p.name for p in (tmp_path / "prod" / "models" / "bank").iterdir()) == original
     assert not (tmp_path / "copy" / "models" / "bank").exists()
+
+
+def test_the_deploy_job_warns_of_a_model_no_better_than_the_commonest_class(client):
+    # the studio's Deploy page warned; an SDK's deploy job came back with "warnings": []
+    rows = ([{"id": f"b{i}", "text": f"please help me with ticket {i}", "labels": ["billing"]} for i in range(16)]
+            + [{"id": f"c{i}", "text": f"please help me with ticket {i}", "labels": ["card"]} for i in range(20, 24)])
+    create_and_import(client, "inbox", SINGLE, rows)
+    train(client, "inbox", "v1")
+    response = client.put(f"{A}/inbox/deployments/prod", params=V, json={"trainedModelLabel": "v1"})
+    job = wait(client, response.headers["Operation-Location"])
+    assert job["status"] == "succeeded"
+    [warning] = job["warnings"]
+    assert warning["code"] == "NoBetterThanBaseline"
+    assert warning["message"].startswith("The model v1 is no better than always answering billing (")
+    assert "Tag more examples of the classes other than billing, train again and deploy that model." in warning["message"]

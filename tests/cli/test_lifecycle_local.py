@@ -190,3 +190,20 @@ def test_train_says_what_the_default_recipe_chose_and_the_trainings_notes(cli, b
     trained = ok(cli("train", "bank", "--model", "a1"))
     assert trained.stdout.startswith("trained bank/a1") and trained.stdout.count("\n") == 1  # stdout stays one line
     assert re.search(r"^note: auto chose (linear|ensemble): ", trained.stderr, re.MULTILINE), trained.stderr
+
+
+def test_evaluate_and_deploy_warn_as_the_studio_does_of_a_skewed_projects_model(cli, tmp_path):
+    # a startup's first tickets: the studio warned "no better than always answering billing" and named
+    # the classes never chosen; `tagwise evaluate` printed bare scores, `tagwise deploy` nothing.
+    # card's texts read like billing's, so the model cannot tell them apart
+    rows = ([{"text": f"please help me with ticket {i}", "labels": ["billing"]} for i in range(16)]
+            + [{"text": f"please help me with ticket {i}", "labels": ["card"]} for i in range(20, 24)]
+            + [{"text": "my pin is blocked after three tries", "labels": ["pin"]}])
+    ok(cli("import", "inbox", str(write_jsonl(tmp_path / "inbox.jsonl", rows)), "--kind", "single"))
+    ok(cli("train", "inbox", "--model", "v1", "--recipe", "linear"))
+    evaluated = ok(cli("evaluate", "inbox", "--model", "v1"))
+    assert "note: no better than always answering billing" in evaluated.stderr
+    assert "note: never chosen on the test set: card (" in evaluated.stderr
+    assert "note: not tested: pin (no test documents" in evaluated.stderr  # one document: kept for training
+    assert re.search(r"^ *pin +- +- +- +0 ", evaluated.stdout, re.MULTILINE), evaluated.stdout  # not a made-up 0.000
+    assert "warning: inbox/v1 is no better than always answering billing" in ok(cli("deploy", "inbox", "prod", "--model", "v1")).stderr

@@ -71,6 +71,19 @@ def test_a_class_never_chosen_has_no_precision_rather_than_zero():
     assert x.a.precision is None and x.a.recall == 0.0 and x.b.precision == 1.0 and x.a.support == 1
 
 
+def test_a_class_with_no_test_document_has_no_recall_and_no_change():
+    # a startup's first model had no test document of "pin": it showed F1 0% there, ranked weakest,
+    # and Compare said the next model was "+100 pts better" on it
+    a = _model("v1", {"1": ("x", "x"), "2": ("y", "y")}, classes=("x", "y", "pin"))
+    b = _model("v2", {"1": ("x", "x"), "2": ("y", "y"), "3": ("pin", "pin")}, classes=("x", "y", "pin"), day=1)
+    pin = next(r for r in compare(a, b).classes if r.name == "pin")
+    assert (pin.a.precision, pin.a.recall, pin.a.f1, pin.a.support) == (None, None, None, 0)
+    assert pin.b.f1 == 1.0 and pin.f1.verdict is None
+    wrongly = _model("v3", {"1": ("x", "pin"), "2": ("y", "y")}, classes=("x", "y", "pin"))  # chosen, never tested
+    pin = next(r for r in compare(wrongly, b).classes if r.name == "pin")
+    assert (pin.a.precision, pin.a.recall, pin.a.f1) == (0.0, None, 0.0)
+
+
 def test_predictions_that_changed_on_the_same_test_documents():
     a = _model("v1", {"fix": ("x", "y"), "break": ("y", "y"), "other": ("z", "x"), "same": ("x", "x")})
     b = _model("v2", {"fix": ("x", "x"), "break": ("y", "z"), "other": ("z", "y"), "same": ("x", "x")}, day=1)

@@ -89,20 +89,31 @@ def train(
 
 def _notes(summary: dict[str, Any]) -> list[str]:
     """The training's notes (classes with too few examples, texts in another language than the
-    project's), what ``auto`` chose and why, the sentence encoder, and a model no better than
-    always answering the commonest class."""
-    from tagwise.core.model_results import against_baseline
+    project's), what ``auto`` chose and why, the sentence encoder, and what the studio's Evaluate
+    page warns of: a model no better than always answering the commonest class, classes it
+    never chose, classes its test set lacks."""
+    from tagwise.core.model_results import against_baseline, never_predicted, untested
 
+    model = {"evaluation": summary}
     extra = summary.get("tagwise") or {}
     lines = list(extra.get("notes") or [])
     if extra.get("chosenRecipe"):
         lines.append(f"auto chose {extra['chosenRecipe']}" + (f": {extra['chosenBecause']}" if extra.get("chosenBecause") else ""))
     if extra.get("sentenceEncoder"):
         lines.append(f"sentence encoder: {extra['sentenceEncoder']}")
-    if found := against_baseline({"evaluation": summary}):  # the studio's pages say it with the same test
-        lines.append(f"no better than always answering {found['class']} ({found['baseline']:.3f}): "
-                     "tag more examples of the other classes before deploying it")
+    if found := against_baseline(model):  # the studio's pages say it with the same test
+        lines.append(_baseline_line(found))
+    if names := never_predicted(model):
+        lines.append(f"never chosen on the test set: {', '.join(names)} (their test documents all got another class)")
+    if names := untested(model):
+        lines.append(f"not tested: {', '.join(names)} (no test documents: these scores say nothing about them)")
     return lines
+
+
+def _baseline_line(found: dict[str, Any]) -> str:
+    how = "worse than" if found["worse"] else "no better than"
+    return (f"{how} always answering {found['class']} ({found['accuracy']:.3f} against {found['baseline']:.3f}): "
+            "tag more examples of the other classes before deploying it")
 
 
 def _start(be: Any, name: str, body: dict[str, Any]) -> str:
@@ -184,13 +195,18 @@ def evaluate(
     matrix = scores.get("confusionMatrix")
     if matrix is not None:
         console.print(_confusion(matrix))
+    for line in _notes(summary):  # on stderr, as train prints them: stdout stays the tables
+        err().print(f"note: {line}", markup=False)
 
 
 def _class_table(classes: dict[str, dict[str, Any]]) -> Table:
+    """Per class; "-" where the test set cannot say (never chosen: no precision; not tested: no recall)."""
+    from tagwise.core.model_results import class_scores
+
     table = Table("class", "precision", "recall", "f1", "support", "tp", "fp", "fn", box=None, title="per class", title_justify="left")
     for label, m in sorted(classes.items()):
         support = m["truePositiveCount"] + m["falseNegativeCount"]
-        table.add_row(label, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(support),
+        table.add_row(label, *(f"{v:.3f}" if v is not None else "-" for v in class_scores(m)), str(support),
                       str(m["truePositiveCount"]), str(m["falsePositiveCount"]), str(m["falseNegativeCount"]))
     return table
 
@@ -224,4 +240,10 @@ def deploy(
     """
     with opened() as be:
         result = be.deploy(name, deployment, model)
-    err().print(f"deployed {name}/{model} as {deployment} (model id {result['modelId']})", markup=False)
+        summary = be.evaluation_summary(name, model)
+    console = err()
+    console.print(f"deployed {name}/{model} as {deployment} (model id {result['modelId']})", markup=False)
+    from tagwise.core.model_results import against_baseline
+
+    if found := against_baseline({"evaluation": summary}):
+        console.print(f"warning: {name}/{model} is {_baseline_line(found)}", markup=False)

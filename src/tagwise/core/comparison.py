@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tagwise.core.context import Context
-from tagwise.core.model_results import against_baseline
+from tagwise.core.model_results import against_baseline, class_scores
 from tagwise.core.models import located
 from tagwise.core.projects import require
 from tagwise.core.validation import MULTI
@@ -78,8 +78,8 @@ class Side:
 @dataclass(frozen=True)
 class ClassScores:
     precision: float | None  # None: the model never chose the class, so precision is 0 of 0
-    recall: float | None
-    f1: float | None
+    recall: float | None  # None: no test document has the class
+    f1: float | None  # None: neither tested nor chosen
     support: int  # test documents of the class
 
 
@@ -317,9 +317,7 @@ def _side(model: dict[str, Any], train_documents: int | None, multi: bool) -> Si
 
 
 def _class_scores(counts: dict[str, Any]) -> ClassScores:
-    chosen = counts.get("truePositiveCount", 0) + counts.get("falsePositiveCount", 0)
-    return ClassScores(precision=counts.get("precision") if chosen else None, recall=counts.get("recall"), f1=counts.get("f1"),
-                       support=counts.get("truePositiveCount", 0) + counts.get("falseNegativeCount", 0))
+    return ClassScores(*class_scores(counts), support=counts.get("truePositiveCount", 0) + counts.get("falseNegativeCount", 0))
 
 
 def _class_rows(a: dict[str, Any], b: dict[str, Any]) -> list[ClassRow]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tagwise.core.context import Context
+from tagwise.core.model_results import baseline_warning
 from tagwise.core.models import artifact_dir, delete_folders, located, remove_unused, require_model
 from tagwise.core.projects import require
 from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
@@ -53,6 +54,8 @@ def list_all(ctx: Context, project_name: str) -> list[dict[str, Any]]:
 
 
 def deploy(ctx: Context, project_name: str, name: str, body: Any) -> dict[str, Any]:
+    """Serve the model ``body["trainedModelLabel"]`` under ``name``. The deployment, with
+    ``warnings``: what the deploy job says of the model (:func:`cautions`)."""
     check_name(name, "deployment")
     label = body.get("trainedModelLabel") if isinstance(body, dict) else None
     if not label or not isinstance(label, str):
@@ -73,7 +76,14 @@ def deploy(ctx: Context, project_name: str, name: str, body: Any) -> dict[str, A
         unused = remove_unused(ctx, conn, project, {d["model_id"] for d in existing if d["name"] == name})
         deployment = records.get_deployment(conn, project["id"], name)
     delete_folders(unused)
-    return deployment
+    return {**deployment, "warnings": cautions(model)}
+
+
+def cautions(model: dict[str, Any]) -> list[dict[str, str]]:
+    """Azure-style job warnings for deploying ``model``: one when it does not beat always answering
+    its test set's commonest class (the studio's Deploy page says so before the deploy)."""
+    message = baseline_warning(model, f"The model {model['label']}", deployed=True)
+    return [{"code": "NoBetterThanBaseline", "message": message}] if message else []
 
 
 def lookup_served(ctx: Context, project_name: str, name: str) -> tuple[dict[str, Any], str, Path]:

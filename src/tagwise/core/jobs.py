@@ -60,6 +60,7 @@ def create(
     *,
     status: str = "notStarted",
     result: dict[str, Any] | None = None,
+    warnings: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     now = utcnow()
     values = {
@@ -71,7 +72,7 @@ def create(
         "payload": payload,
         "result": result,
         "errors": [],
-        "warnings": [],
+        "warnings": warnings or [],
         "cancel_requested": False,
         "created_at": now,
         "updated_at": now,
@@ -83,10 +84,11 @@ def create(
     return values
 
 
-def record_done(ctx: Context, kind: str, project_name: str | None, payload: dict[str, Any], result: dict[str, Any] | None = None) -> dict[str, Any]:
+def record_done(ctx: Context, kind: str, project_name: str | None, payload: dict[str, Any], result: dict[str, Any] | None = None,
+                warnings: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """A job for an operation that already finished inside the request (import, deploy, ...)."""
     with ctx.db.write() as conn:
-        return create(conn, kind, project_name, payload, status="succeeded", result=result)
+        return create(conn, kind, project_name, payload, status="succeeded", result=result, warnings=warnings)
 
 
 def get(ctx: Context, job_id: str, kind: str, project_name: str | None = None) -> dict[str, Any]:

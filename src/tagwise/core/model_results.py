@@ -10,7 +10,8 @@ from tagwise.errors import NotFound
 from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
 
-__all__ = ["evaluation_details", "latest_model", "mispredictions"]
+__all__ = ["against_baseline", "baseline_warning", "class_scores", "evaluation_details", "latest_model", "mispredictions",
+           "never_predicted", "untested"]
 
 
 def latest_model(conn, project: dict[str, Any]) -> dict[str, Any] | None:
@@ -31,6 +32,19 @@ def mispredictions(model: dict[str, Any]) -> list[dict[str, Any]]:
         if sorted(expected) != sorted(predicted):
             out.append({"location": item["location"], "expected": expected, "predicted": predicted})
     return out
+
+
+def class_scores(counts: dict[str, Any]) -> tuple[float | None, float | None, float | None]:
+    """Precision, recall and F1 of one class of an evaluation, None where the test set cannot say.
+
+    The stored evaluation (as Azure's) writes 0 for a ratio of 0 to 0. But a class the model never
+    chose has no precision, and a class with no test document has no recall, nor an F1 unless the
+    model chose it wrongly: "0%" there ranked untested classes as the weakest, and Compare called
+    a class "+100 pts better" that the older model had never been tested on."""
+    tested = counts.get("truePositiveCount", 0) + counts.get("falseNegativeCount", 0)
+    chosen = counts.get("truePositiveCount", 0) + counts.get("falsePositiveCount", 0)
+    return (counts.get("precision") if chosen else None, counts.get("recall") if tested else None,
+            counts.get("f1") if tested or chosen else None)
 
 
 def against_baseline(model: dict[str, Any]) -> dict[str, Any] | None:
@@ -91,3 +105,37 @@ def evaluation_details(ctx: Context, project_name: str, model_label: str | None 
         item["doc"] = found.get(item["location"])
     return {"project": project, "model": model, "models": models, "counts": counts, "wrong": wrong,
             "train_counts_recorded": recorded is not None}
+
+
+def baseline_warning(model: dict[str, Any], subject: str = "This model", deployed: bool = False) -> str | None:
+    """What to tell a person when the model does not beat always answering the commonest class
+    (:func:`against_baseline`): before a deploy (the studio), or after it (the deploy job's warning)."""
+    found = against_baseline(model)
+    if found is None:
+        return None
+    how = "worse than" if found["worse"] else "no better than"
+    others = f"tag more examples of the classes other than {found['class']}"
+    advice = f"{others[0].upper()}{others[1:]}, train again and deploy that model." if deployed else f"Do not deploy it; {others}, then train again."
+    return (f"{subject} is {how} always answering {found['class']} ({found['accuracy']:.1%} against {found['baseline']:.1%} "
+            f"on the test set): it has not learned to tell the classes apart yet. {advice}")
+
+
+def _per_class(model: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    summary = model.get("evaluation") or {}
+    body = summary.get("customMultiLabelClassificationEvaluation") or summary.get("customSingleLabelClassificationEvaluation") or {}
+    return body.get("classes") or {}
+
+
+def never_predicted(model: dict[str, Any]) -> list[str]:
+    """Classes the test set has that the model never chose: a model can score well on a skewed
+    project by answering its biggest class every time."""
+    return sorted(name for name, m in _per_class(model).items()
+                  if m.get("truePositiveCount", 0) + m.get("falseNegativeCount", 0) > 0
+                  and m.get("truePositiveCount", 0) + m.get("falsePositiveCount", 0) == 0)
+
+
+def untested(model: dict[str, Any]) -> list[str]:
+    """Classes the model knows that its test set has no document of: its scores say nothing
+    about them (the split keeps a class with one tagged document for training)."""
+    return sorted(name for name, m in _per_class(model).items()
+                  if m.get("truePositiveCount", 0) + m.get("falseNegativeCount", 0) == 0)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tagwise.core.model_results import against_baseline, mispredictions
+from tagwise.core.model_results import (  # noqa: F401 - baseline_warning and never_predicted: the pages call them views.*
+    baseline_warning,
+    class_scores,
+    mispredictions,
+    never_predicted,
+)
 from tagwise.core.validation import MULTI
 
 
@@ -15,26 +20,6 @@ def metrics(model: dict[str, Any]) -> dict[str, Any]:
     return summary.get("customMultiLabelClassificationEvaluation") or summary.get("customSingleLabelClassificationEvaluation") or {}
 
 
-def baseline_warning(model: dict[str, Any]) -> str | None:
-    """What to tell the user when the model does not beat always answering the commonest class."""
-    found = against_baseline(model)
-    if found is None:
-        return None
-    how = "worse than" if found["worse"] else "no better than"
-    return (f"This model is {how} always answering {found['class']} ({found['accuracy']:.1%} against {found['baseline']:.1%} "
-            f"on the test set): it has not learned to tell the classes apart yet. Do not deploy it; tag more examples of "
-            f"the classes other than {found['class']}, then train again.")
-
-
-def never_predicted(model: dict[str, Any]) -> list[str]:
-    """Classes the test set has that the model never chose: a model can score well on a skewed
-    project by answering its biggest class every time."""
-    per_class = metrics(model).get("classes", {})
-    return sorted(name for name, m in per_class.items()
-                  if m.get("truePositiveCount", 0) + m.get("falseNegativeCount", 0) > 0
-                  and m.get("truePositiveCount", 0) + m.get("falsePositiveCount", 0) == 0)
-
-
 def class_rows(model: dict[str, Any], counts: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
     """One row per class: Train/Test counts, precision, recall, F1, false positives and negatives."""
     per_class = metrics(model).get("classes", {})
@@ -42,10 +27,9 @@ def class_rows(model: dict[str, Any], counts: dict[str, dict[str, int]]) -> list
     rows = []
     for name in names:
         m = per_class.get(name, {})
-        chosen = m.get("truePositiveCount", 0) + m.get("falsePositiveCount", 0)
+        precision, recall, f1 = class_scores(m) if m else (None, None, None)  # "–", never a made-up 0%
         rows.append({"name": name, "train": counts.get(name, {}).get("train", 0), "test": counts.get(name, {}).get("test", 0),
-                     # never chosen: its precision is undefined (0 of 0), not 0%
-                     "precision": m.get("precision") if chosen or not m else None, "recall": m.get("recall"), "f1": m.get("f1"),
+                     "precision": precision, "recall": recall, "f1": f1,
                      "fp": m.get("falsePositiveCount", 0), "fn": m.get("falseNegativeCount", 0)})
     return sorted(rows, key=lambda r: (r["f1"] if r["f1"] is not None else 2, r["name"]))
 

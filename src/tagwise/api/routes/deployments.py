@@ -55,9 +55,10 @@ def get_deployment(request: Request, project: str, deployment: str, _v: str = De
             openapi_extra=declared_body(DeployRequest), **ACCEPTED)
 async def deploy(request: Request, project: str, deployment: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
-    await run_in_threadpool(deployments.deploy, ctx, project, deployment, await json_body(request))
+    deployed = await run_in_threadpool(deployments.deploy, ctx, project, deployment, await json_body(request))
     threading.Thread(target=deployments.warm_up, args=(ctx, project, deployment), name="warm-up", daemon=True).start()
-    job = await run_in_threadpool(jobs.record_done, ctx, "deployment", project, {"deploymentName": deployment})
+    job = await run_in_threadpool(jobs.record_done, ctx, "deployment", project, {"deploymentName": deployment},
+                                  warnings=deployed["warnings"])
     return accepted(request, f"/authoring/analyze-text/projects/{project}/deployments/{deployment}/jobs/{job['id']}", version)
 
 
