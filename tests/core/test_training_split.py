@@ -52,3 +52,14 @@ def test_either_split_percentage_alone_is_enough():
     for given, expected in (({"testingSplitPercentage": 30}, (70, 30)), ({"trainingSplitPercentage": 90}, (90, 10)), ({}, (80, 20))):
         options = parse_options({"modelLabel": "m", "evaluationOptions": {"kind": "percentage", **given}})["evaluationOptions"]
         assert (options["trainingSplitPercentage"], options["testingSplitPercentage"]) == expected
+
+
+def test_a_rare_class_that_always_comes_with_a_common_one_gets_test_documents():
+    # urgent (3 documents, always with card) was stratified under card and could get no test document
+    rows = ([{"location": f"c{i:02}", "labels": ["card"], "dataset": None} for i in range(20)]
+            + [{"location": f"u{i}", "labels": ["card", "urgent"], "dataset": None} for i in range(3)]
+            + [{"location": f"b{i:02}", "labels": ["billing"], "dataset": None} for i in range(20)])
+    train, test = split(rows, "CustomMultiLabelClassification", PERCENT)
+    count = lambda part: sum("urgent" in r["labels"] for r in part)
+    assert (count(train), count(test)) == (2, 1)
+    assert sum("card" in r["labels"] for r in test) == 5  # 4 of card alone, 1 with urgent

@@ -196,9 +196,12 @@ def split(docs: list[dict[str, Any]], kind: str, evaluation: dict[str, Any]) -> 
     tagged = sorted((d for d in docs if d["labels"] is not None and (kind == MULTI or d["labels"])), key=lambda d: d["location"])
     if evaluation["kind"] == "manual":
         return [d for d in tagged if d["dataset"] != "Test"], [d for d in tagged if d["dataset"] == "Test"]
+    # multi-label: stratified by the document's rarest class, so a rare class that always comes with a
+    # common one (urgent, always with card) still gets its test documents; ties by name
+    frequency = Counter(label for doc in tagged for label in set(doc["labels"]))
     groups: dict[str, list[dict]] = defaultdict(list)
-    for doc in tagged:  # multi-label: stratified by the document's first class in name order
-        groups[min(doc["labels"]) if doc["labels"] else ""].append(doc)
+    for doc in tagged:
+        groups[min(doc["labels"], key=lambda label: (frequency[label], label)) if doc["labels"] else ""].append(doc)
     rng = random.Random(SEED)
     fraction = evaluation["testingSplitPercentage"] / 100
     train, test = [], []
