@@ -64,9 +64,14 @@ def _guidance(project: dict[str, Any], tagged: int, total: int, classes: list[di
     empty = [c["name"] for c in classes if c["total"] == 0]
     if empty and tagged:
         tips.append({"level": "warning", "message": f"No tagged examples yet for: {listed(empty, 8)}."})
-    few = [c["name"] for c in used if c["total"] < FEW_EXAMPLES]
+    few = sorted((c for c in used if c["total"] < FEW_EXAMPLES), key=lambda c: (c["total"], c["name"]))
     if few:
-        tips.append({"level": "warning", "message": f"Too few examples (under {FEW_EXAMPLES}) for: {listed(few, 8)}. Tag more of these."})
+        single = " A class with one example has no test document, so no evaluation can say how the model does on it." \
+            if few[0]["total"] == 1 else ""
+        counted = [f"{c['name']} ({c['total']})" for c in few]
+        tips.append({"level": "warning", "message": (
+            f"Too few examples for: {listed(counted, 8)}. "
+            f"Tag at least {FEW_EXAMPLES} of each.{single}")})
     if len(used) >= 2:
         largest = max(used, key=lambda c: c["total"])
         smallest = min(used, key=lambda c: c["total"])
