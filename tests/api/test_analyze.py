@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tagwise.settings import Settings
@@ -225,3 +227,22 @@ def test_a_language_that_is_no_language_code_is_that_documents_error(served):
     assert [(e["id"], e["error"]["innererror"]["code"]) for e in results["errors"]] == [("2", "UnsupportedLanguageCode"),
                                                                                         ("3", "UnsupportedLanguageCode")]
     assert "'en us!' is not a language code" in results["errors"][1]["error"]["innererror"]["message"]
+
+
+def test_a_document_longer_than_the_encoder_reads_carries_a_truncated_warning(client, banking):
+    # a helpdesk's emails put the request below a quoted thread: the encoder read the first ~1,000
+    # characters, the answer was confidently wrong, and every warning list was empty
+    emails = [dict(r, text=r["text"] + "\n\n> " + "On Monday the team wrote about the release plan. " * 60) for r in banking["train"][::3]]
+    create_and_import(client, "mail", SINGLE, banking["train"] + emails)
+    job = train(client, "mail", version="ensemble")
+    [note] = [w["message"] for w in job["warnings"] if "sentence encoder reads" in w["message"]]
+    assert re.match(r"\d+ of \d+ training documents are longer than the sentence encoder reads \(256 word pieces", note), note
+    deploy(client, "mail", "prod", "m1")
+    long_text = "Where is my new card? " + "Kind regards, the team. " * 80
+    body = {"documents": [{"id": "short", "text": "where is my new card?"}, {"id": "long", "text": long_text}]}
+    response = client.post(CLASSIFY.format(p="mail", d="prod"), params=V, json=body)
+    assert response.status_code == 200, response.text
+    by_id = {d["id"]: d for d in response.json()["documents"]}
+    assert by_id["short"]["warnings"] == []
+    [warning] = by_id["long"]["warnings"]
+    assert warning["code"] == "DocumentTruncated" and "256 word pieces, about 1,024 characters" in warning["message"]

@@ -5,7 +5,7 @@ import pytest
 
 from tagwise.errors import InvalidArgument
 from tagwise.ml import build_model, load_model, save_model
-from tagwise.ml.embedding import embed, get_encoder
+from tagwise.ml.embedding import embed, get_encoder, past_window
 from tagwise.ml.embedding_cache import EmbeddingCache
 from tagwise.ml.encoder import BACKENDS, EXPORT_REVISION
 
@@ -21,6 +21,18 @@ def test_encoder_is_shared_and_normalised(encoder):
     assert vectors.shape == (4, 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors[:3], axis=1), 1.0, rtol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]  # meaning, not words
+
+
+def test_the_texts_past_the_encoders_window_are_known(encoder, single_label_data):
+    # what the encoder reads of a text: its first 256 word pieces, whatever follows
+    head = "I lost my card yesterday. "
+    long = head + "Kind regards, the support team. " * 60
+    assert encoder.max_tokens == 256
+    assert encoder.truncated(["hi", head * 9, long, "ü " * 300]).tolist() == [False, False, True, True]
+    np.testing.assert_allclose(encoder.encode([long]), encoder.encode([long + " and my pin too"]), atol=1e-6)
+    texts, y = single_label_data
+    linear = build_model("linear").fit(texts, y)
+    assert past_window(linear, [long])[1] is None and not past_window(linear, [long])[0].any()  # TF-IDF reads it all
 
 
 def test_encode_order_does_not_matter(encoder):

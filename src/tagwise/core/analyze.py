@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from tagwise.core import jobs
@@ -24,7 +25,19 @@ def classify(ctx: Context, project_name: str, deployment_name: str, texts: list[
     if not texts:
         return project, []
     threshold = float((project["settings"] or {}).get("confidenceThreshold") or 0.0)
-    return project, decide(model, model.predict_proba(texts), threshold)
+    predictions = decide(model, model.predict_proba(texts), threshold)
+    from tagwise.ml.embedding import past_window  # lazily, as the model itself: it brings in the ml package
+
+    cut, window = past_window(model, texts)
+    return project, [replace(p, read_tokens=window) if c else p for p, c in zip(predictions, cut, strict=True)]
+
+
+def truncation_warning(read_tokens: int) -> dict[str, str]:
+    """Azure's ``DocumentTruncated`` warning, for a document longer than the sentence encoder reads."""
+    return {"code": "DocumentTruncated",
+            "message": f"The document is longer than the sentence encoder reads ({read_tokens:,} word pieces, about "
+                       f"{4 * read_tokens:,} characters of English): its class was decided mostly by its start. "
+                       "Put what decides the class first, or cut quoted replies, signatures and logs."}
 
 
 def document_result(doc_id: str, kind: str, prediction: Prediction, top: int | None = None) -> dict[str, Any]:
@@ -39,7 +52,8 @@ def document_result(doc_id: str, kind: str, prediction: Prediction, top: int | N
         if top and top > len(chosen):
             picked = {label for label, _ in chosen}
             chosen += [(c, s) for c, s in prediction.ranked(top) if c not in picked][: top - len(chosen)]
-    return {"id": doc_id, "class": [{"category": c, "confidenceScore": round(s, 6)} for c, s in chosen], "warnings": []}
+    return {"id": doc_id, "class": [{"category": c, "confidenceScore": round(s, 6)} for c, s in chosen],
+            "warnings": [truncation_warning(prediction.read_tokens)] if prediction.read_tokens else []}
 
 
 def document_error(doc_id: str, message: str, inner_code: str = "InvalidDocument") -> dict[str, Any]:

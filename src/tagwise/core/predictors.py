@@ -30,6 +30,7 @@ class Prediction:
     classes: list[str]
     abstained: bool = False  # single-label: the best class was below the confidence threshold
     thresholds: np.ndarray | None = None  # multi-label: the probability each class needs to be chosen
+    read_tokens: int | None = None  # set when the sentence encoder read only this many word pieces of the text
 
     def threshold_of(self, label: str) -> float | None:
         return None if self.thresholds is None or label not in self.classes else float(self.thresholds[self.classes.index(label)])

@@ -187,6 +187,19 @@ def _few_examples(classes: list[str], train: list[dict[str, Any]]) -> list[str]:
     return [note]
 
 
+def _past_window(model: Any, train: list[dict[str, Any]]) -> list[str]:
+    """A note when training documents run past what the model's sentence encoder reads."""
+    from tagwise.ml.embedding import past_window
+
+    cut, window = past_window(model, [d["text"] for d in train])
+    if not cut.any():
+        return []
+    return [(f"{int(cut.sum()):,} of {len(train):,} training documents are longer than the sentence encoder reads ({window:,} "
+             f"word pieces, about {4 * window:,} characters of English): it sees only their start (ensemble's word features "
+             "still read them whole). Put what decides the class first, or cut quoted replies, signatures and logs; "
+             "classifying such a document carries a DocumentTruncated warning.")]
+
+
 def split(docs: list[dict[str, Any]], kind: str, evaluation: dict[str, Any]) -> tuple[list[dict], list[dict]]:
     """Tagged documents into (train, test): by each document's dataset, or stratified and seeded.
 
@@ -244,6 +257,7 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
     params = {"time_budget_s": ctx.settings.auto_time_budget_s} if recipe == "auto" else {}
     model = build_model(recipe, multi_label=multi, seed=SEED, language=language, cache_dir=ctx.settings.cache_dir, **params)
     model.fit([d["text"] for d in train], y(train), progress=lambda f: progress(int(5 + 80 * min(max(f, 0.0), 1.0))))
+    notes += _past_window(model, train)
     progress(86)
     threshold = float((project["settings"] or {}).get("confidenceThreshold") or 0.0)
     from tagwise.core.predictors import decide

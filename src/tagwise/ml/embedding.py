@@ -20,7 +20,7 @@ from .encoder import DEFAULT_BACKEND, Encoder, backend_for, backend_of, check_ex
 from .head import LinearHead
 from .progress import Progress, report, scaled
 
-__all__ = ["EmbeddingClassifier", "embed", "get_encoder"]
+__all__ = ["EmbeddingClassifier", "embed", "get_encoder", "past_window"]
 
 # A training embeds in chunks so progress moves and cancellation is noticed; each chunk ends with
 # a wait for its slowest batch, so chunks are large and prediction (no progress) uses one.
@@ -137,3 +137,15 @@ class EmbeddingClassifier(TextClassifier):
         self.head_ = LinearHead.from_state(config["head"], {k[5:]: v for k, v in arrays.items()
                                                             if k.startswith("head.")})
         return self
+
+
+def past_window(model: Any, texts: Sequence[str]) -> tuple[np.ndarray, int | None]:
+    """Which ``texts`` run past what ``model``'s sentence encoder reads, and how many word pieces it
+    reads (None: the model reads every text whole, as ``linear`` and the multilingual encoder do).
+    Past that window a text counts only through its TF-IDF features (``ensemble``) or not at all
+    (``embedding``): a long email whose request sits below a quoted thread is classified by its top."""
+    backend = getattr(getattr(model, "model_", model), "backend_", None)  # auto's chosen model, or the model
+    if backend is None:
+        return np.zeros(len(texts), dtype=bool), None
+    encoder = get_encoder(backend)
+    return encoder.truncated(list(texts)), encoder.max_tokens

@@ -207,6 +207,7 @@ class Encoder:
     # FLOPs, says 8x: small models lose more to overheads than their FLOPs show)
     relative_cost = 1.0
 
+    max_tokens: int | None = None  # the word pieces it reads of a text, [CLS] and [SEP] included; None: all of it
     pool: ThreadPoolExecutor | None = None  # runs batches side by side (ONNX Runtime releases the GIL)
     # texts per batch; banking77, 2 cores, int8: 8 -> ~1,270 docs/s, 16 -> ~1,600, 32 -> ~1,260, 64 -> ~1,200
     batch_size = 16
@@ -222,6 +223,10 @@ class Encoder:
         for idx, vectors in zip(batches, run(lambda idx: self._encode_batch([items[i] for i in idx]), batches)):
             out[idx] = vectors
         return out
+
+    def truncated(self, texts: list[str]) -> np.ndarray:
+        """Which texts run past what the encoder reads (``max_tokens``): their vectors say nothing of the rest."""
+        return np.zeros(len(texts), dtype=bool)
 
     def _prepare(self, texts: list[str]) -> tuple[list, list[int]]:
         """What ``_encode_batch`` takes for each text, and its length (to batch similar lengths)."""
@@ -249,9 +254,18 @@ class _TokenEncoder(Encoder):
         max_len = json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"]
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_len)
+        self.max_tokens = max_len
         self.tokenizer.no_padding()  # tokenizer.json pads to 128: we pad each batch ourselves
         threads = threads or _threads or (os.cpu_count() or 1)
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="encoder") if threads > 1 else None
+
+    def truncated(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros(len(texts), dtype=bool)
+        # a character is at most 4 bytes, and no word piece is shorter than a byte: shorter texts always fit
+        longer = [i for i, t in enumerate(texts) if len(t) > (self.max_tokens or 0) // 4]
+        for i, encoding in zip(longer, self.tokenizer.encode_batch([texts[i] for i in longer]), strict=True):
+            out[i] = bool(encoding.overflowing)
+        return out
 
     def _prepare(self, texts: list[str]) -> tuple[list, list[int]]:
         # tokenise everything first and batch by token count: sorting by characters left 20% of
