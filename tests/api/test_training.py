@@ -242,3 +242,19 @@ def test_a_class_with_almost_no_training_documents_is_named_in_the_trainings_war
     assert job["status"] == "succeeded"
     assert [w["message"] for w in job["warnings"]] == [
         f"Trained on fewer than 3 documents of {label} (1): the model can hardly learn them. Tag more of these."]
+
+
+def test_test_documents_that_copy_training_documents_are_named_in_the_warnings(client, banking):
+    # a helpdesk's forwarded copies of one email landed in train and test: 0.986 on the evaluation,
+    # 0.389 on new emails, and nothing said why
+    rows = [dict(r, dataset="Train") for r in banking["train"]]
+    copies = [dict(r, text="  " + r["text"].upper() + " ", dataset="Test") for r in banking["train"][:7]]
+    other = next(r["labels"] for r in banking["train"] if r["labels"] != banking["train"][8]["labels"])
+    conflict = dict(banking["train"][8], labels=other, dataset="Test")  # the same text under another tag
+    create_and_import(client, "copies", SINGLE, rows + copies + [conflict] + [dict(r, dataset="Test") for r in banking["test"][:20]])
+    messages = [w["message"] for w in train(client, "copies", evaluation={"kind": "manual"})["warnings"]]
+    assert messages == [
+        ("8 of 28 test documents have the same text as a training document (ignoring case and spacing): the evaluation "
+         "scores them as seen text, so it overstates how the model does on new text. Remove the copies (forwards and "
+         "resends of one email are copies too)."),
+        "1 text is tagged differently in different documents: give each text one tag (the Data page finds a document by its text)."]

@@ -187,6 +187,28 @@ def _few_examples(classes: list[str], train: list[dict[str, Any]]) -> list[str]:
     return [note]
 
 
+def _duplicates(train: list[dict[str, Any]], test: list[dict[str, Any]]) -> list[str]:
+    """Notes on texts that appear twice (compared without case and spacing): a test document that is
+    also a training document scores what the model has seen, not how it does on new text; the same
+    text under two tags teaches nothing."""
+    def key(doc: dict[str, Any]) -> str:
+        return " ".join(doc["text"].casefold().split())
+
+    notes = []
+    seen = {key(d) for d in train}
+    if leaked := sum(key(d) in seen for d in test):
+        notes.append(f"{leaked:,} of {len(test):,} test documents have the same text as a training document (ignoring case and "
+                     "spacing): the evaluation scores them as seen text, so it overstates how the model does on new text. "
+                     "Remove the copies (forwards and resends of one email are copies too).")
+    tags: dict[str, set[tuple[str, ...]]] = defaultdict(set)
+    for doc in train + test:
+        tags[key(doc)].add(tuple(sorted(doc["labels"])))
+    if conflicting := sum(len(found) > 1 for found in tags.values()):
+        notes.append(f"{conflicting:,} text{'s are' if conflicting > 1 else ' is'} tagged differently in different documents: "
+                     "give each text one tag (the Data page finds a document by its text).")
+    return notes
+
+
 def _past_window(model: Any, train: list[dict[str, Any]]) -> list[str]:
     """A note when training documents run past what the model's sentence encoder reads."""
     from tagwise.ml.embedding import past_window
@@ -253,6 +275,7 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
 
     language, notes = _training_language(project, train)
     notes += _few_examples(labels, train)
+    notes += _duplicates(train, test)
     recipe = options["trainingConfigVersion"]
     params = {"time_budget_s": ctx.settings.auto_time_budget_s} if recipe == "auto" else {}
     model = build_model(recipe, multi_label=multi, seed=SEED, language=language, cache_dir=ctx.settings.cache_dir, **params)
