@@ -67,6 +67,12 @@ def flash(html: str) -> str:
     return found.group(1) if found else ""
 
 
+def field_error(html: str, field_id: str) -> str:
+    """The reason a refused form gives next to the field ``field_id`` (the page rendered again), or ''."""
+    found = re.search(rf'class="field-error" id="error-{re.escape(field_id)}">([^<]+)<', html)
+    return found.group(1) if found else ""
+
+
 class _Form(HTMLParser):
     def __init__(self, form_id: str) -> None:
         super().__init__()

@@ -8,7 +8,7 @@ import re
 from tagwise.core import deployments, jobs, models, readiness, tagging, training
 from tagwise.storage.document_records import DocumentFilter
 from tagwise.studio import views
-from tests.studio.conftest import flash
+from tests.studio.conftest import field_error, flash
 
 SINGLE = "CustomSingleLabelClassification"
 MULTI = "CustomMultiLabelClassification"
@@ -39,7 +39,7 @@ def test_deploy_swap_and_delete(studio, banking):
     for text, reason in (("pasted " * 1000, "paste at most 5,000"), ("   ", "Paste some text")):
         refused = studio.post("/studio/p/bank/try", data={"csrf": studio.csrf, "deployment": "prod", "text": text},
                               headers={"referer": "http://127.0.0.1/studio/p/bank/try"})
-        assert reason in flash(refused.text) and f">{text}</textarea>" in refused.text
+        assert reason in field_error(refused.text, "try-text") and f">{text}</textarea>" in refused.text
     overview = studio.get("/studio/p/bank").text
     assert "prod" in overview and "two" in overview
 
@@ -313,7 +313,7 @@ def test_the_threshold_card_scores_each_threshold_and_sets_the_projects(studio, 
     assert projects.get(ctx, "router")["settings"]["confidenceThreshold"] == 0.9
     assert 'id="threshold-moved"' in moved.text and "90.0% now" in html.unescape(moved.text)
     refused = studio.post("/studio/p/router/evaluate/threshold", data={"csrf": studio.csrf, "model": "m", "percent": "120"})
-    assert "from 0 to 99" in flash(html.unescape(refused.text)) and projects.get(ctx, "router")["settings"]["confidenceThreshold"] == 0.9
+    assert "from 0 to 99" in field_error(html.unescape(refused.text), "threshold-percent") and projects.get(ctx, "router")["settings"]["confidenceThreshold"] == 0.9
     cleared = studio.post("/studio/p/router/evaluate/threshold", data={"csrf": studio.csrf, "model": "m", "percent": ""})
     assert "No threshold" in flash(cleared.text) and "confidenceThreshold" not in projects.get(ctx, "router")["settings"]
     # Try it says why a text got None: "Predicted: None" sat above a 75% bar with no word

@@ -202,7 +202,7 @@ def test_domain_errors_are_readable_pages(signed_in):
     signed_in.post("/studio/projects", data={"name": "dup", "kind": SINGLE, "language": "en", "csrf": signed_in.csrf})
     again = signed_in.post("/studio/projects", data={"name": "dup", "kind": SINGLE, "language": "en", "csrf": signed_in.csrf},
                            headers={"referer": "http://127.0.0.1/studio"})
-    assert again.status_code == 200 and "already exists" in again.text
+    assert again.status_code == 409 and "already exists" in again.text  # the form again, as typed
 
 
 def test_redirects_stay_on_the_studio(signed_in):

@@ -1,7 +1,8 @@
 """What every studio page shares: templates, rendering, flash messages, redirects, error pages.
 
 Domain errors raised by a service become a readable message: on a POST, a flash message on the
-page the form came from; on a GET, an error page with the matching status code; to the page's
+page the form came from (a form whose refusal names a field renders its page again instead, with
+what was typed and the reason tied to that field: ``refused``); on a GET, an error page with the matching status code; to the page's
 script (a ``.json`` path or ``Accept: application/json``), the API's JSON error envelope.
 Without a valid session, pages and forms lead to the sign-in page, which leads back to them.
 """
@@ -45,13 +46,18 @@ def _percent(value: Any, digits: int = 1) -> str:
     return "–" if value is None else f"{100 * float(value):.{digits}f}%"
 
 
+def plain_percent(value: Any) -> str:
+    """A 0-1 fraction as the percentage a person typed, without trailing zeros: 0.125 -> '12.5', 0.9 -> '90'."""
+    return f"{100 * float(value):.2f}".rstrip("0").rstrip(".")
+
+
 def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "–"
 
 
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True, default_for_string=True),
                   trim_blocks=True, lstrip_blocks=True)
-env.filters.update(percent=_percent, when=_when, urlq=lambda v: quote(str(v), safe=""))
+env.filters.update(percent=_percent, plain_percent=plain_percent, when=_when, urlq=lambda v: quote(str(v), safe=""))
 env.globals.update(version=__version__)
 
 
@@ -68,6 +74,13 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/studio")
     return response
+
+
+def refused(exc: TagwiseError, field: str | None) -> dict[str, str | None]:
+    """A form's refusal, for rendering its page again with what was typed: the template marks the
+    input ``field`` invalid, shows ``message`` next to it and focuses it (no field: the message goes
+    on top of the page). Rendering instead of redirecting keeps every value the user typed."""
+    return {"field": field, "message": exc.message}
 
 
 def redirect(url: str, message: str | None = None, level: str = "ok") -> RedirectResponse:

@@ -12,7 +12,7 @@ from tagwise.storage.document_records import DocumentFilter
 from tagwise.studio import views
 from tagwise.studio.auth import Session, require_csrf, require_session
 from tagwise.studio.snippets import classify_snippets
-from tagwise.studio.web import StudioRoute, context, query, redirect, render, status_for
+from tagwise.studio.web import StudioRoute, context, plain_percent, query, redirect, refused, render, status_for
 
 router = APIRouter(prefix="/studio", route_class=StudioRoute)
 MAX_TRY_CHARS = 5_000
@@ -114,6 +114,10 @@ def cancel(request: Request, project: str, job_id: str, _s: Session = Depends(re
 
 @router.get("/p/{project}/evaluate", response_class=HTMLResponse)
 def evaluate(request: Request, project: str, model: str | None = None, norm: int = 0, _s: Session = Depends(require_session)) -> Response:
+    return _evaluate_page(request, project, model, norm)
+
+
+def _evaluate_page(request: Request, project: str, model: str | None, norm: int = 0, status_code: int = 200, **values) -> Response:
     details = model_results.evaluation_details(context(request), project, model or None)
     trained = details["model"]
     view = {}
@@ -127,8 +131,9 @@ def evaluate(request: Request, project: str, model: str | None = None, norm: int
     current = {}
     if issues:
         current = tagging.current_labels(context(request), project, [i.doc_id for i in issues.issues])
-    return render(request, "evaluate.html", project=details["project"], nav="evaluate", details=details, view=view, norm=bool(norm),
-                  issues=issues, current=current, query=query, here=str(request.url.path) + query(model=model, norm=norm or None))
+    here = f"/studio/p/{project}/evaluate" + query(model=model, norm=norm or None)  # also when a refused form renders it
+    return render(request, "evaluate.html", status_code=status_code, project=details["project"], nav="evaluate", details=details,
+                  view=view, norm=bool(norm), issues=issues, current=current, query=query, here=here, **values)
 
 
 @router.post("/p/{project}/evaluate/keep-test-set")
@@ -147,19 +152,21 @@ def set_threshold(request: Request, project: str, percent: str = Form(""), model
                   _s: Session = Depends(require_csrf)) -> Response:
     """The project's confidence threshold (single-label): below it every deployment answers None."""
     back = f"/studio/p/{project}/evaluate" + query(model=model or None) + "#threshold"
-    text = percent.strip().rstrip("%").strip()
+    # "12,5": a German keyboard's decimal key (the field asks for inputmode=decimal) types a comma
+    text = percent.strip().rstrip("%").strip().replace(",", ".")
     try:
-        value = float(text) / 100 if text else 0.0
+        value = round(float(text) / 100, 4) if text else 0.0
     except ValueError:
         value = -1.0
-    if not 0 <= value < 1:
-        return redirect(back, f"Give the threshold as a percentage from 0 to 99 (e.g. 90), not {percent.strip()!r}.", "error")
+    if not 0 <= value < 1:  # the form again, with what was typed, the field marked
+        refusal = InvalidArgument(f"Give the threshold as a percentage from 0 to 99 (e.g. 90 or 12.5), not {percent.strip()!r}.")
+        return _evaluate_page(request, project, model, status_code=400, typed={"percent": percent}, invalid=refused(refusal, "threshold-percent"))
     # a JSON merge patch of the settings, as the API's PATCH: null removes the threshold
-    projects.upsert(context(request), project, {"settings": {"confidenceThreshold": round(value, 4) if value else None}})
+    projects.upsert(context(request), project, {"settings": {"confidenceThreshold": value or None}})
     if not value:
         return redirect(back, "No threshold: every deployment of this project answers its likeliest class, however unsure.")
     return redirect(back, f"From now on every deployment of this project answers None when its likeliest class is under "
-                          f"{value:.0%}; no training needed. The evaluation's scores stay those at the threshold it was trained with.")
+                          f"{plain_percent(value)}%; no training needed. The evaluation's scores stay those at the threshold it was trained with.")
 
 
 @router.post("/p/{project}/evaluate/issues")
@@ -213,14 +220,15 @@ def try_page(request: Request, project: str, deployment: str = "", _s: Session =
 @router.post("/p/{project}/try", response_class=HTMLResponse)
 def try_text(request: Request, project: str, deployment: str = Form(""), text: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
     """Classify the text; when it cannot be, say why on the page and keep the text in the form."""
+    record = projects.get(context(request), project)
+    refusal = ("Paste some text to classify." if not text.strip() else
+               f"The text has {len(text):,} characters; paste at most {MAX_TRY_CHARS:,} here." if len(text) > MAX_TRY_CHARS else None)
+    if refusal:  # the text's own fault: the message goes with the text box
+        return _try(request, record, deployment, text, status_code=400, invalid=refused(InvalidArgument(refusal), "try-text"))
     try:
-        if not text.strip():
-            raise InvalidArgument("Paste some text to classify.")
-        if len(text) > MAX_TRY_CHARS:
-            raise InvalidArgument(f"The text has {len(text):,} characters; paste at most {MAX_TRY_CHARS:,} here.")
         record, [prediction] = analyze.classify(context(request), project, deployment, [text])
     except TagwiseError as exc:
-        return _try(request, projects.get(context(request), project), deployment, text, status_code=status_for(exc), error=exc.message)
+        return _try(request, record, deployment, text, status_code=status_for(exc), invalid=refused(exc, None))
     return _try(request, record, deployment, text, result=prediction)
 
 

@@ -7,10 +7,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from tagwise.core import projects, readiness, review_queue, tagging
 from tagwise.core.validation import MULTI, SINGLE
-from tagwise.errors import TagwiseError
+from tagwise.errors import Conflict, InvalidArgument, TagwiseError
 from tagwise.studio import auth
 from tagwise.studio.auth import Session, require_csrf, require_session
-from tagwise.studio.web import StudioRoute, context, redirect, render, sign_in_url, studio_path
+from tagwise.studio.web import StudioRoute, context, redirect, refused, render, sign_in_url, status_for, studio_path
 
 router = APIRouter(prefix="/studio", route_class=StudioRoute)
 
@@ -19,11 +19,20 @@ router = APIRouter(prefix="/studio", route_class=StudioRoute)
 def home(request: Request, next_page: str = Query("", alias="next")) -> Response:
     """The project list, or the sign-in page (leading back to ``next``) for a visitor who is not signed in."""
     if auth.session(request) is None:
-        token = auth.login_token(request)
-        response = render(request, "login.html", login_token=token, next=_next(request, next_page) or "")
-        auth.remember_login_token(request, response, token)
-        return response
-    return render(request, "projects.html", projects=projects.list_all(context(request)), kinds={SINGLE: "Single-label", MULTI: "Multi-label"})
+        return _login_page(request, _next(request, next_page))
+    return _projects_page(request)
+
+
+def _login_page(request: Request, back: str | None, status_code: int = 200, **values) -> Response:
+    token = auth.login_token(request)
+    response = render(request, "login.html", status_code=status_code, login_token=token, next=back or "", **values)
+    auth.remember_login_token(request, response, token)
+    return response
+
+
+def _projects_page(request: Request, status_code: int = 200, **values) -> Response:
+    return render(request, "projects.html", status_code=status_code, projects=projects.list_all(context(request)),
+                  kinds={SINGLE: "Single-label", MULTI: "Multi-label"}, **values)
 
 
 def _next(request: Request, value: str) -> str | None:
@@ -39,8 +48,8 @@ async def login(request: Request, key: str = Form(""), token: str = Form(""), ne
         return redirect(sign_in_url(back), "The sign-in form expired; please try again.", "error")
     try:
         signed_in = auth.sign_in_key(request, key)
-    except TagwiseError as exc:
-        return redirect(sign_in_url(back), exc.message, "error")
+    except TagwiseError as exc:  # the page again, the message tied to the key field (which is not filled in again)
+        return _login_page(request, back, status_for(exc), invalid=refused(exc, "key"))
     response = redirect(back or "/studio")
     auth.start_session(request, response, signed_in)
     return response
@@ -56,8 +65,13 @@ def logout(request: Request, _s: Session = Depends(require_csrf)) -> Response:
 @router.post("/projects")
 def create_project(request: Request, name: str = Form(""), kind: str = Form(SINGLE), language: str = Form("en"),
                    description: str = Form(""), multilingual: bool = Form(False), _s: Session = Depends(require_csrf)) -> Response:
-    project = tagging.create_project(context(request), name.strip(), kind, language.strip() or "en", description.strip(),
-                                     multilingual=multilingual)
+    try:
+        project = tagging.create_project(context(request), name.strip(), kind, language.strip() or "en", description.strip(),
+                                         multilingual=multilingual)
+    except (InvalidArgument, Conflict) as exc:  # the form again, as typed, the field to change marked
+        typed = {"name": name, "kind": kind, "language": language, "description": description, "multilingual": multilingual}
+        field = "language" if exc.target == "language" else "name"
+        return _projects_page(request, status_for(exc), typed=typed, invalid=refused(exc, field))
     return redirect(f"/studio/p/{project['name']}", f"Project {project['name']} created. Next: add classes, or upload tagged data.")
 
 
@@ -79,8 +93,12 @@ def overview(request: Request, project: str, _s: Session = Depends(require_sessi
 
 @router.get("/p/{project}/schema", response_class=HTMLResponse)
 def schema(request: Request, project: str, _s: Session = Depends(require_session)) -> Response:
+    return _schema_page(request, project)
+
+
+def _schema_page(request: Request, project: str, status_code: int = 200, **values) -> Response:
     view = readiness.overview(context(request), project)
-    return render(request, "schema.html", project=view["project"], nav="schema", view=view)
+    return render(request, "schema.html", status_code=status_code, project=view["project"], nav="schema", view=view, **values)
 
 
 @router.post("/p/{project}/language")
@@ -98,13 +116,19 @@ def set_language(request: Request, project: str, language: str = Form(""), multi
 
 @router.post("/p/{project}/classes/add")
 def add_class(request: Request, project: str, name: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
-    tagging.add_class(context(request), project, name)
+    try:
+        tagging.add_class(context(request), project, name)
+    except (InvalidArgument, Conflict) as exc:
+        return _schema_page(request, project, status_for(exc), typed={"name": name}, invalid=refused(exc, "new-class"))
     return redirect(f"/studio/p/{project}/schema", f"Class {name.strip()} added.")
 
 
 @router.post("/p/{project}/classes/rename")
 def rename_class(request: Request, project: str, old: str = Form(""), new: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
-    changed = tagging.rename_class(context(request), project, old, new)
+    try:
+        changed = tagging.rename_class(context(request), project, old, new)
+    except (InvalidArgument, Conflict) as exc:  # e.g. a name another class has: the row keeps what was typed
+        return _schema_page(request, project, status_for(exc), typed={"old": old, "new": new}, invalid=refused(exc, "rename"))
     return redirect(f"/studio/p/{project}/schema", f"Class {old} renamed to {new.strip()}; {changed:,} document(s) keep their tag.")
 
 

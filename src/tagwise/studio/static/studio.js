@@ -1,7 +1,9 @@
 // tagwise studio: a little vanilla JS on top of pages that work without it.
-// Keyboard tagging, upload progress, training progress polling, select-all.
+// Keyboard tagging, upload progress, training progress polling, select-all, announcements.
 (function () {
   "use strict";
+  // Controls only the script makes work (.js-only: select-all, the class filter, shortcut hints) show from now on.
+  document.documentElement.classList.add("js");
 
   function typing(el) {
     if (!el) return false;
@@ -23,6 +25,14 @@
     link.textContent = "sign in again";
     el.textContent = "Signed out: ";
     el.appendChild(link);
+  }
+
+  // Say something through a live region: emptied first, so the same words twice are heard twice.
+  function announce(text, region) {
+    var el = region || document.getElementById("announce");
+    if (!el || !text) return;
+    el.textContent = "";
+    setTimeout(function () { el.textContent = text; }, 100);
   }
 
   // -- tagging ----------------------------------------------------------------------------
@@ -133,6 +143,12 @@
     if (!box || box.dataset.done === "true") return;
     var url = box.dataset.statusUrl;
     var stop = {};
+    var live = document.getElementById("job-announce");
+    var words = {notStarted: "waiting to start", running: "running", succeeded: "succeeded", failed: "failed",
+                 cancelling: "cancelling", cancelled: "cancelled"};
+    // not chatty: the status when it changes and each quarter done, not every percent
+    var lastStatus = document.getElementById("job-status").textContent.trim();
+    var lastQuarter = Math.floor((parseInt(document.getElementById("job-percent").textContent, 10) || 0) / 25);
     function poll() {
       fetch(url, {headers: {"Accept": "application/json"}, credentials: "same-origin"}).then(function (r) {
         if (r.status === 401) {
@@ -147,6 +163,13 @@
         status.textContent = s.status; status.className = "status " + s.status;
         document.getElementById("job-progress").value = s.percent;
         document.getElementById("job-percent").textContent = s.percent + "%";
+        var quarter = Math.floor(s.percent / 25);
+        if (!s.done && s.status !== lastStatus) {
+          announce("Training " + (words[s.status] || s.status) + (s.percent ? ", " + s.percent + "% done." : "."), live);
+        } else if (!s.done && quarter > lastQuarter && quarter < 4) {
+          announce("Training " + quarter * 25 + "% done.", live);
+        }
+        lastStatus = s.status; lastQuarter = quarter;
         if (s.errors && s.errors.length) {
           var errors = document.getElementById("job-errors");
           errors.textContent = "";
@@ -162,6 +185,8 @@
           warnings.textContent = "";
           (s.warnings || []).forEach(function (m) { var p = document.createElement("p"); p.className = "warning"; p.textContent = m; warnings.appendChild(p); });
           if (s.status === "succeeded") { document.getElementById("job-done").hidden = false; document.getElementById("open-evaluation").focus(); }
+          // how it ended, with the headline scores (errors and the baseline verdict are alerts of their own)
+          announce("Training " + (words[s.status] || s.status) + "." + (s.scores ? " " + s.scores : ""), live);
           return;
         }
         setTimeout(poll, 700);
@@ -186,7 +211,21 @@
     });
   }
 
+  // A live region speaks of changes only, not of what a page opens with: say what just happened
+  // (e.g. the Tag page's "Saved.") once the page is there.
+  function setupAnnouncements() {
+    var said = document.querySelector("[data-announce]");
+    if (said) announce(said.textContent.replace(/\s+/g, " ").trim());
+  }
+
+  // The sticky message at the top of a page must not hide what gets the focus or what a link's #anchor opens at.
+  function setupStickyRoom() {
+    var sticky = document.querySelector(".flash.sticky");
+    if (sticky) document.documentElement.style.scrollPaddingTop = Math.ceil(sticky.getBoundingClientRect().height + 16) + "px";
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setupTagging(); setupUpload(); setupJob(); setupSelectAll(); setupTry();
+    setupStickyRoom(); setupAnnouncements();
   });
 })();
