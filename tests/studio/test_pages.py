@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from tagwise.core import deployments, jobs, models, readiness, tagging, training
+from tagwise.core import deployments, jobs, model_results, models, readiness, tagging, training
 from tagwise.storage.document_records import DocumentFilter
 from tagwise.studio import views
 from tests.studio.conftest import field_error, flash
@@ -40,6 +40,9 @@ def test_deploy_swap_and_delete(studio, banking):
         refused = studio.post("/studio/p/bank/try", data={"csrf": studio.csrf, "deployment": "prod", "text": text},
                               headers={"referer": "http://127.0.0.1/studio/p/bank/try"})
         assert reason in field_error(refused.text, "try-text") and f">{text}</textarea>" in refused.text
+    # 4,900 characters in the box, sent as 5,600: a form sends each line break as \r\n
+    lines = studio.post("/studio/p/bank/try", data={"csrf": studio.csrf, "deployment": "prod", "text": "pasted\r\n" * 700})
+    assert lines.status_code == 200 and "data-predicted" in lines.text
     overview = studio.get("/studio/p/bank").text
     assert "prod" in overview and "two" in overview
 
@@ -235,7 +238,8 @@ def test_evaluation_shows_the_majority_baseline_and_classes_never_chosen(studio,
         "big": {"truePositiveCount": 9, "falsePositiveCount": 2, "falseNegativeCount": 0},
         "rare": {"truePositiveCount": 0, "falsePositiveCount": 0, "falseNegativeCount": 2},
         "absent": {"truePositiveCount": 0, "falsePositiveCount": 0, "falseNegativeCount": 0}}}}}
-    assert views.never_predicted(crafted) == ["rare"]  # "absent" has no test documents to miss
+    assert model_results.never_predicted(crafted) == ["rare"]  # "absent" has no test documents to miss
+    assert model_results.untested(crafted) == ["absent"]
 
 
 def test_a_model_no_better_than_the_commonest_class_is_called_so_on_every_page(studio):
@@ -365,3 +369,18 @@ def test_a_studio_url_with_no_page_is_the_studios_error_page(studio):
     assert 'maxlength="50"' not in studio.get("/studio/p/tickets/schema").text
     refused = studio.post("/studio/p/tickets/classes/add", data={"csrf": studio.csrf, "name": "K" * 51})
     assert "use 1 to 50 characters" in html.unescape(refused.text)
+
+
+def test_a_tiny_projects_evaluation_names_its_untested_classes_and_claims_no_cross_validation(studio):
+    # a startup's first tickets: "pin" (1 document) read "F1 0.0%", ranked weakest, and the page spoke of
+    # cross-validation scores that auto had not computed
+    ctx = studio.ctx
+    tagging.create_project(ctx, "tiny", SINGLE, "en")
+    docs = ([{"location": f"b{i}", "text": f"I was charged a fee twice, order {i}", "labels": ["billing"]} for i in range(8)]
+            + [{"location": f"c{i}", "text": f"my new card has not arrived after {i} days", "labels": ["card"]} for i in range(4)]
+            + [{"location": "p0", "text": "my pin is blocked", "labels": ["pin"]}])
+    tagging.add_documents(ctx, "tiny", docs)
+    _train(ctx, "tiny", "m", recipe="auto")
+    page = html.unescape(studio.get("/studio/p/tiny/evaluate").text)
+    assert re.search(r'id="untested" role="note">Not tested: pin\. ', page)
+    assert "too few to compare recipes by cross-validation." in page and "Those cross-validation scores" not in page

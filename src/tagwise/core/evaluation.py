@@ -53,7 +53,8 @@ def build_summary(kind: str, options: dict[str, Any], y_true: list, y_pred: list
     summary["tagwise"] = {"accuracy": report.accuracy, "expectedCalibrationError": report.ece, "testDocuments": len(y_true)}
     info = getattr(model, "info_", None) or {}
     if "chosen" in info:
-        summary["tagwise"].update(chosenRecipe=info["chosen"], chosenBecause=info.get("reason", ""))
+        summary["tagwise"].update(chosenRecipe=info["chosen"], chosenBecause=info.get("reason", ""),
+                                  crossValidated=bool(info.get("cv_scores")))  # False: too few documents to compare recipes
     encoder = (info.get("model") or info).get("encoder")
     if encoder:
         summary["tagwise"]["sentenceEncoder"] = encoder["model"]

@@ -5,12 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tagwise.core.model_results import (  # noqa: F401 - baseline_warning and never_predicted: the pages call them views.*
-    baseline_warning,
-    class_scores,
-    mispredictions,
-    never_predicted,
-)
+from tagwise.core.model_results import class_scores, mispredictions
 from tagwise.core.validation import MULTI
 
 

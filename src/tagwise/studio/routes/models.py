@@ -79,7 +79,7 @@ def _scores(ctx, project: str, job: dict) -> dict[str, str | None]:
     model = _trained_by(ctx, project, job)
     if model is None:
         return {"scores": "", "verdict": None}
-    return {"scores": _headline(model), "verdict": views.baseline_warning(model)}
+    return {"scores": _headline(model), "verdict": model_results.baseline_warning(model)}
 
 
 def _trained_by(ctx, project: str, job: dict) -> dict | None:
@@ -123,9 +123,9 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
     view = {}
     if trained is not None:
         view = {"metrics": views.metrics(trained), "rows": views.class_rows(trained, details["counts"]),
-                "never_predicted": views.never_predicted(trained),
+                "never_predicted": model_results.never_predicted(trained), "untested": model_results.untested(trained),
                 "confusion": views.confusion(trained, bool(norm)), "label_confusion": views.label_confusion(trained),
-                "extra": (trained["evaluation"] or {}).get("tagwise", {}), "verdict": views.baseline_warning(trained),
+                "extra": (trained["evaluation"] or {}).get("tagwise", {}), "verdict": model_results.baseline_warning(trained),
                 "languages": views.by_language(trained)}
     issues = label_issues.label_issues(context(request), project)
     current = {}
@@ -193,7 +193,7 @@ def deployments_page(request: Request, project: str, _s: Session = Depends(requi
 def deploy(request: Request, project: str, name: str = Form(""), model: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
     deployments.deploy(context(request), project, name.strip(), {"trainedModelLabel": model})
     done = f"Model {model} is deployed as {name.strip()}."
-    if warning := views.baseline_warning(models.get(context(request), project, model)):
+    if warning := model_results.baseline_warning(models.get(context(request), project, model)):
         return redirect(f"/studio/p/{project}/deployments", f"{done} {warning}", "error")
     return redirect(f"/studio/p/{project}/deployments", done)
 
@@ -221,6 +221,7 @@ def try_page(request: Request, project: str, deployment: str = "", _s: Session =
 def try_text(request: Request, project: str, deployment: str = Form(""), text: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
     """Classify the text; when it cannot be, say why on the page and keep the text in the form."""
     record = projects.get(context(request), project)
+    text = text.replace("\r\n", "\n")  # a form sends each line break as two characters; the box counted one
     refusal = ("Paste some text to classify." if not text.strip() else
                f"The text has {len(text):,} characters; paste at most {MAX_TRY_CHARS:,} here." if len(text) > MAX_TRY_CHARS else None)
     if refusal:  # the text's own fault: the message goes with the text box
@@ -229,7 +230,8 @@ def try_text(request: Request, project: str, deployment: str = Form(""), text: s
         record, [prediction] = analyze.classify(context(request), project, deployment, [text])
     except TagwiseError as exc:
         return _try(request, record, deployment, text, status_code=status_for(exc), invalid=refused(exc, None))
-    return _try(request, record, deployment, text, result=prediction)
+    truncated = analyze.truncation_warning(prediction.read_tokens)["message"] if prediction.read_tokens else None
+    return _try(request, record, deployment, text, result=prediction, truncated=truncated)
 
 
 def _try(request: Request, project: dict, deployment: str, text: str, status_code: int = 200, **values) -> Response:
