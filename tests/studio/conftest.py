@@ -190,3 +190,17 @@ def banking_rows(classes: list[str], per_class: int, split: str = "train") -> li
                 counts[label] += 1
                 out.append(row)
     return out
+
+
+def train_on_manual_split(ctx, project: str, label: str, timeout_s: float = 150) -> None:
+    """A ``linear`` training of ``project`` on its manual split, run by the live server's job runner; waits until it succeeds."""
+    import time
+
+    from tagwise.core import jobs, training
+
+    job = training.start(ctx, project, {"modelLabel": label, "trainingConfigVersion": "linear", "evaluationOptions": {"kind": "manual"}})
+    deadline = time.monotonic() + timeout_s
+    while jobs.get(ctx, job["id"], "train")["status"] not in jobs.TERMINAL:
+        assert time.monotonic() < deadline, "training did not finish"
+        time.sleep(0.2)
+    assert jobs.get(ctx, job["id"], "train")["status"] == "succeeded"

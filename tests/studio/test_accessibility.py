@@ -8,12 +8,11 @@ its Test documents are tagged wrongly on purpose, so the Evaluate page lists inc
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.studio.conftest import DESKTOP, banking_rows, screenshot, sign_in
+from tests.studio.conftest import DESKTOP, banking_rows, screenshot, sign_in, train_on_manual_split
 
 PROJECT = "a11y"
 CHEQUE, TRANSFER = "balance_not_updated_after_cheque_or_cash_deposit", "balance_not_updated_after_bank_transfer"
@@ -25,7 +24,7 @@ SHORT_PHONE = {"width": 360, "height": 520}
 @pytest.fixture(scope="module")
 def project(server):
     """The project on the live server: 14 Train, 4 Test and 2 untagged documents per class, model m1 deployed as prod."""
-    from tagwise.core import deployments, jobs, tagging, training
+    from tagwise.core import deployments, tagging
     from tagwise.core.context import Context
     from tagwise.settings import Settings
 
@@ -46,12 +45,7 @@ def project(server):
     try:
         tagging.create_project(ctx, PROJECT, "CustomSingleLabelClassification", "en")
         tagging.add_documents(ctx, PROJECT, docs)
-        job = training.start(ctx, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "linear", "evaluationOptions": {"kind": "manual"}})
-        deadline = time.monotonic() + 150
-        while jobs.get(ctx, job["id"], "train")["status"] not in jobs.TERMINAL:
-            assert time.monotonic() < deadline, "training did not finish"
-            time.sleep(0.2)
-        assert jobs.get(ctx, job["id"], "train")["status"] == "succeeded"
+        train_on_manual_split(ctx, PROJECT, "m1")
         deployments.deploy(ctx, PROJECT, "prod", {"trainedModelLabel": "m1"})
         ids = {}
         for label, locations in untagged.items():

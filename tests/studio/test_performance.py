@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import missing_component
-from tests.studio.conftest import DATASETS_DIR
+from tests.studio.conftest import DATASETS_DIR, train_on_manual_split
 
 PROJECT = "perf-10k"
 N_DOCS = 10_000
@@ -43,7 +43,7 @@ def _items() -> list[dict]:
 @pytest.fixture(scope="module")
 def big_project(server):
     """The project, filled and trained through the services on the live server's store."""
-    from tagwise.core import jobs, tagging, training
+    from tagwise.core import tagging
     from tagwise.core.context import Context
     from tagwise.settings import Settings
 
@@ -51,12 +51,7 @@ def big_project(server):
     try:
         tagging.create_project(ctx, PROJECT, "CustomSingleLabelClassification", "en")
         assert tagging.add_documents(ctx, PROJECT, _items())["added"] == N_DOCS
-        job = training.start(ctx, PROJECT, {"modelLabel": "m", "trainingConfigVersion": "linear", "evaluationOptions": {"kind": "manual"}})
-        deadline = time.monotonic() + 240
-        while jobs.get(ctx, job["id"], "train")["status"] not in jobs.TERMINAL:
-            assert time.monotonic() < deadline, "training did not finish"
-            time.sleep(0.5)
-        assert jobs.get(ctx, job["id"], "train")["status"] == "succeeded"
+        train_on_manual_split(ctx, PROJECT, "m", timeout_s=240)
         yield ctx
     finally:
         ctx.close()
