@@ -158,7 +158,9 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def _scores(summary: dict[str, Any]) -> dict[str, Any]:
-    body = summary.get("customSingleLabelClassificationEvaluation") or summary.get("customMultiLabelClassificationEvaluation") or {}
+    from tagwise.core.model_results import evaluation_body
+
+    body = evaluation_body({"evaluation": summary})
     extras = summary.get("tagwise") or {}
     return {**body, "accuracy": extras.get("accuracy", body.get("microF1", 0.0)), "testDocuments": extras.get("testDocuments", "?"),
             "ece": extras.get("expectedCalibrationError")}

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tagwise.core.context import Context
-from tagwise.core.model_results import against_baseline, class_scores
+from tagwise.core.model_results import against_baseline, class_scores, evaluation_body
 from tagwise.core.models import located
 from tagwise.core.projects import require
 from tagwise.core.validation import MULTI
@@ -148,7 +148,7 @@ def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | N
     # One document moves a macro average by less than it moves accuracy, hence half of one for it.
     one = 1 / max(min(_test_count(a), _test_count(b)), 1)
     headline = [(first, Change(_headline(a, multi), _headline(b, multi), same_within=one)),
-                ("Macro F1", Change(_body(a).get("macroF1"), _body(b).get("macroF1"), same_within=one / 2)),
+                ("Macro F1", Change(evaluation_body(a).get("macroF1"), evaluation_body(b).get("macroF1"), same_within=one / 2)),
                 ("Calibration error (ECE)", Change(_extra(a).get("expectedCalibrationError"),
                                                    _extra(b).get("expectedCalibrationError"), higher_is_better=False))]
     common = None
@@ -169,7 +169,7 @@ def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | N
 def _macro_over(model: dict[str, Any], names: list[str]) -> float | None:
     """The mean F1 of ``names`` in the model's evaluation, leaving out a class with no test document
     and no prediction (no F1 to speak of), as the stored macro average does."""
-    per_class = _body(model).get("classes", {})
+    per_class = evaluation_body(model).get("classes", {})
     scores = [per_class[n].get("f1", 0.0) for n in names
               if any(per_class[n].get(k, 0) for k in ("truePositiveCount", "falsePositiveCount", "falseNegativeCount"))]
     return sum(scores) / len(scores) if scores else None
@@ -263,21 +263,16 @@ def _summary(model: dict[str, Any]) -> dict[str, Any]:
     return model.get("evaluation") or {}
 
 
-def _body(model: dict[str, Any]) -> dict[str, Any]:
-    summary = _summary(model)
-    return summary.get("customMultiLabelClassificationEvaluation") or summary.get("customSingleLabelClassificationEvaluation") or {}
-
-
 def _extra(model: dict[str, Any]) -> dict[str, Any]:
     return _summary(model).get("tagwise") or {}
 
 
 def _labels(model: dict[str, Any]) -> set[str]:
-    return set(_body(model).get("classes", {}))
+    return set(evaluation_body(model).get("classes", {}))
 
 
 def _headline(model: dict[str, Any], multi: bool) -> float | None:
-    return _body(model).get("microF1") if multi else _extra(model).get("accuracy")
+    return evaluation_body(model).get("microF1") if multi else _extra(model).get("accuracy")
 
 
 def _newer(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -321,7 +316,7 @@ def _class_scores(counts: dict[str, Any]) -> ClassScores:
 
 
 def _class_rows(a: dict[str, Any], b: dict[str, Any]) -> list[ClassRow]:
-    in_a, in_b = _body(a).get("classes", {}), _body(b).get("classes", {})
+    in_a, in_b = evaluation_body(a).get("classes", {}), evaluation_body(b).get("classes", {})
     rows = [ClassRow(name, _class_scores(in_a[name]) if name in in_a else None, _class_scores(in_b[name]) if name in in_b else None)
             for name in {*in_a, *in_b}]
     return sorted(rows, key=lambda r: (r.only_in is not None, -abs(r.f1.delta or 0.0), r.name.casefold(), r.name))

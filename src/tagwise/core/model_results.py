@@ -10,8 +10,8 @@ from tagwise.errors import NotFound
 from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
 
-__all__ = ["against_baseline", "baseline_warning", "class_scores", "evaluation_details", "latest_model", "mispredictions",
-           "never_predicted", "untested"]
+__all__ = ["against_baseline", "baseline_warning", "class_scores", "evaluation_body", "evaluation_details", "latest_model",
+           "mispredictions", "never_predicted", "untested"]
 
 
 def latest_model(conn, project: dict[str, Any]) -> dict[str, Any] | None:
@@ -41,10 +41,19 @@ def class_scores(counts: dict[str, Any]) -> tuple[float | None, float | None, fl
     chose has no precision, and a class with no test document has no recall, nor an F1 unless the
     model chose it wrongly: "0%" there ranked untested classes as the weakest, and Compare called
     a class "+100 pts better" that the older model had never been tested on."""
-    tested = counts.get("truePositiveCount", 0) + counts.get("falseNegativeCount", 0)
-    chosen = counts.get("truePositiveCount", 0) + counts.get("falsePositiveCount", 0)
+    tested, chosen = _tested(counts), _chosen(counts)
     return (counts.get("precision") if chosen else None, counts.get("recall") if tested else None,
             counts.get("f1") if tested or chosen else None)
+
+
+def _tested(counts: dict[str, Any]) -> int:
+    """Test documents of the class (its support)."""
+    return counts.get("truePositiveCount", 0) + counts.get("falseNegativeCount", 0)
+
+
+def _chosen(counts: dict[str, Any]) -> int:
+    """Test documents the model gave the class."""
+    return counts.get("truePositiveCount", 0) + counts.get("falsePositiveCount", 0)
 
 
 def against_baseline(model: dict[str, Any]) -> dict[str, Any] | None:
@@ -120,22 +129,19 @@ def baseline_warning(model: dict[str, Any], subject: str = "This model", deploye
             f"on the test set): it has not learned to tell the classes apart yet. {advice}")
 
 
-def _per_class(model: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def evaluation_body(model: dict[str, Any]) -> dict[str, Any]:
+    """The kind-specific body of a stored evaluation: micro/macro scores, per-class counts, the confusion matrix."""
     summary = model.get("evaluation") or {}
-    body = summary.get("customMultiLabelClassificationEvaluation") or summary.get("customSingleLabelClassificationEvaluation") or {}
-    return body.get("classes") or {}
+    return summary.get("customMultiLabelClassificationEvaluation") or summary.get("customSingleLabelClassificationEvaluation") or {}
 
 
 def never_predicted(model: dict[str, Any]) -> list[str]:
     """Classes the test set has that the model never chose: a model can score well on a skewed
     project by answering its biggest class every time."""
-    return sorted(name for name, m in _per_class(model).items()
-                  if m.get("truePositiveCount", 0) + m.get("falseNegativeCount", 0) > 0
-                  and m.get("truePositiveCount", 0) + m.get("falsePositiveCount", 0) == 0)
+    return sorted(name for name, m in (evaluation_body(model).get("classes") or {}).items() if _tested(m) and not _chosen(m))
 
 
 def untested(model: dict[str, Any]) -> list[str]:
     """Classes the model knows that its test set has no document of: its scores say nothing
     about them (the split keeps a class with one tagged document for training)."""
-    return sorted(name for name, m in _per_class(model).items()
-                  if m.get("truePositiveCount", 0) + m.get("falseNegativeCount", 0) == 0)
+    return sorted(name for name, m in (evaluation_body(model).get("classes") or {}).items() if not _tested(m))

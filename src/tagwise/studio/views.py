@@ -5,19 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tagwise.core.model_results import class_scores, mispredictions
+from tagwise.core.model_results import class_scores, evaluation_body, mispredictions
 from tagwise.core.validation import MULTI
-
-
-def metrics(model: dict[str, Any]) -> dict[str, Any]:
-    """The kind-specific evaluation body (micro/macro scores, per-class counts, confusion matrix)."""
-    summary = model["evaluation"] or {}
-    return summary.get("customMultiLabelClassificationEvaluation") or summary.get("customSingleLabelClassificationEvaluation") or {}
 
 
 def class_rows(model: dict[str, Any], counts: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
     """One row per class: Train/Test counts, precision, recall, F1, false positives and negatives."""
-    per_class = metrics(model).get("classes", {})
+    per_class = evaluation_body(model).get("classes", {})
     names = list(dict.fromkeys([*counts, *per_class]))
     rows = []
     for name in names:
@@ -31,7 +25,7 @@ def class_rows(model: dict[str, Any], counts: dict[str, dict[str, int]]) -> list
 
 def confusion(model: dict[str, Any], normalised: bool) -> dict[str, Any] | None:
     """Single-label confusion matrix: labels (rows = tagged, columns = predicted) and cells with a 0-1 shade."""
-    matrix = metrics(model).get("confusionMatrix")
+    matrix = evaluation_body(model).get("confusionMatrix")
     if not matrix:
         return None
     labels = sorted({*matrix, *(p for row in matrix.values() for p in row)})

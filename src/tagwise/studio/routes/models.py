@@ -94,7 +94,7 @@ def _trained_by(ctx, project: str, job: dict) -> dict | None:
 
 
 def _headline(model: dict) -> str:
-    body, extra = views.metrics(model), (model["evaluation"] or {}).get("tagwise", {})
+    body, extra = model_results.evaluation_body(model), (model["evaluation"] or {}).get("tagwise", {})
     parts = [f"micro F1 {body.get('microF1', 0):.1%}", f"macro F1 {body.get('macroF1', 0):.1%}"]
     if extra.get("accuracy") is not None and "customSingleLabelClassificationEvaluation" in (model["evaluation"] or {}):
         parts[0] = f"accuracy {extra['accuracy']:.1%}"
@@ -122,7 +122,7 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
     trained = details["model"]
     view = {}
     if trained is not None:
-        view = {"metrics": views.metrics(trained), "rows": views.class_rows(trained, details["counts"]),
+        view = {"metrics": model_results.evaluation_body(trained), "rows": views.class_rows(trained, details["counts"]),
                 "never_predicted": model_results.never_predicted(trained), "untested": model_results.untested(trained),
                 "confusion": views.confusion(trained, bool(norm)), "label_confusion": views.label_confusion(trained),
                 "extra": (trained["evaluation"] or {}).get("tagwise", {}), "verdict": model_results.baseline_warning(trained),
