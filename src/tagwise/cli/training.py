@@ -102,18 +102,14 @@ def _notes(summary: dict[str, Any]) -> list[str]:
     if extra.get("sentenceEncoder"):
         lines.append(f"sentence encoder: {extra['sentenceEncoder']}")
     if found := against_baseline(model):  # the studio's pages say it with the same test
-        lines.append(_baseline_line(found))
+        how = "worse than" if found["worse"] else "no better than"
+        lines.append(f"{how} always answering {found['class']} ({found['accuracy']:.3f} against {found['baseline']:.3f}): "
+                     "tag more examples of the other classes before deploying it")
     if names := never_predicted(model):
         lines.append(f"never chosen on the test set: {', '.join(names)} (their test documents all got another class)")
     if names := untested(model):
         lines.append(f"not tested: {', '.join(names)} (no test documents: these scores say nothing about them)")
     return lines
-
-
-def _baseline_line(found: dict[str, Any]) -> str:
-    how = "worse than" if found["worse"] else "no better than"
-    return (f"{how} always answering {found['class']} ({found['accuracy']:.3f} against {found['baseline']:.3f}): "
-            "tag more examples of the other classes before deploying it")
 
 
 def _start(be: Any, name: str, body: dict[str, Any]) -> str:
@@ -245,7 +241,8 @@ def deploy(
         summary = be.evaluation_summary(name, model)
     console = err()
     console.print(f"deployed {name}/{model} as {deployment} (model id {result['modelId']})", markup=False)
-    from tagwise.core.model_results import against_baseline
+    from tagwise.core.model_results import baseline_warning
 
-    if found := against_baseline({"evaluation": summary}):
-        console.print(f"warning: {name}/{model} is {_baseline_line(found)}", markup=False)
+    # the words of the API's deploy job warning (core.deployments.cautions)
+    if warning := baseline_warning({"evaluation": summary}, f"{name}/{model}", deployed=True):
+        console.print(f"warning: {warning}", markup=False)
