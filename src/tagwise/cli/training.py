@@ -171,6 +171,8 @@ def evaluate(
     """Show a trained model's evaluation: summary, per-class table and confusion matrix.
 
     With more than 12 classes the confusion matrix is shown as the most frequent confusions.
+    The training's notes follow on stderr, as after train: a model no better than always
+    answering the commonest class, classes never chosen, classes the test set lacks.
 
     \b
     Example:
@@ -231,6 +233,9 @@ def deploy(
     model: str = typer.Option(..., "--model", help="Label of the trained model to serve."),
 ) -> None:
     """Serve a trained model under a deployment name.
+
+    A model no better than always answering its test set's commonest class is deployed with a
+    warning on stderr (the API's deploy job carries the same warning).
 
     \b
     Example:
