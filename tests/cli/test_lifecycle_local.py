@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+from tagwise.core.uncertainty import interval
 from tests.cli.conftest import ok, write_jsonl
 
 
@@ -29,6 +30,8 @@ def test_local_lifecycle(cli, bank, tmp_path):
     assert scores["microF1"] > 0.6
     table = ok(cli("evaluate", "bank", "--model", "v1")).stdout
     assert "per class" in table and "confusion matrix" in table and bank.classes[0][:20] in table
+    low, high = interval(round(summary["tagwise"]["accuracy"] * 40), 40)  # 40 test documents: several points either way
+    assert re.search(rf"accuracy, 95% interval\s+{low:.4f}-{high:.4f}", table)
 
     ok(cli("deploy", "bank", "prod", "--model", "v1"))
     shown = ok(cli("project", "show", "bank")).stdout

@@ -178,3 +178,34 @@ def test_macro_f1_over_the_classes_both_know_when_a_class_was_added():
     assert common.a == pytest.approx((2 / 3 + 2 / 3 + 1) / 3) and common.verdict == "better"
     assert [name for name, _ in diff.headline][:3] == ["Accuracy", "Macro F1", "Macro F1, the 3 classes both know"]
     assert compare(a, a).common_classes is None
+
+
+def _fixed_and_broken(fixed: int, broken: int, same: int = 0) -> tuple[dict, dict]:
+    """Two models on the same test documents: b fixes ``fixed`` of a's mistakes and breaks ``broken`` of its hits."""
+    a, b = {}, {}
+    for i in range(fixed):
+        a[f"f{i}"], b[f"f{i}"] = ("x", "y"), ("x", "x")
+    for i in range(broken):
+        a[f"b{i}"], b[f"b{i}"] = ("y", "y"), ("y", "x")
+    for i in range(same):
+        a[f"s{i}"] = b[f"s{i}"] = ("z", "z")
+    return _model("v1", a), _model("v2", b, day=1)
+
+
+def test_a_gain_that_chance_could_make_says_so_and_a_clear_one_does_not():
+    diff = compare(*_fixed_and_broken(3, 1, same=20))  # +2 of 24 documents: 8 points, but a coin does as well 62% of the time
+    accuracy = _metric(diff.headline, "Accuracy")
+    assert accuracy.verdict == "better" and accuracy.could_be_chance
+    assert diff.overlap.p_value == pytest.approx(0.625)
+    clear = compare(*_fixed_and_broken(30, 10, same=60))
+    assert _metric(clear.headline, "Accuracy").verdict == "better" and not _metric(clear.headline, "Accuracy").could_be_chance
+    assert clear.overlap.p_value == pytest.approx(0.00222, abs=1e-5)
+
+
+def test_chance_is_only_claimed_where_the_changed_documents_make_the_change():
+    a, b = _fixed_and_broken(3, 1, same=20)
+    b["evaluation_results"] = b["evaluation_results"][1:]  # not the same test documents: the headline is not their sign test
+    diff = compare(a, b)
+    assert not _metric(diff.headline, "Accuracy").could_be_chance
+    assert _metric(diff.overlap.scores, "Accuracy").could_be_chance  # the shared documents' accuracy is
+    assert not _metric(diff.headline, "Macro F1").could_be_chance  # macro F1 is not moved by fixed - broken alone

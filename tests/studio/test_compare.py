@@ -61,7 +61,7 @@ def _shown(change: comparison.Change) -> str:
     if change.verdict == "same":
         return "= 0.0 pts same"
     arrow = "▲" if change.delta > 0 else "▼"
-    return f"{arrow} {100 * change.delta:+.1f} pts {change.verdict}".replace("-", "−")
+    return f"{arrow} {100 * change.delta:+.1f} pts {change.verdict}".replace("-", "−") + (" could be chance" if change.could_be_chance else "")
 
 
 @pytest.fixture(scope="module")
@@ -102,13 +102,25 @@ def test_headline_shows_both_models_and_the_change_with_a_word_not_only_a_colour
     assert _row(headline, "Recipe") == "linear linear"
     assert v2["accuracy"] > v1["accuracy"], "20 training documents per class beat 3"
     assert _row(headline, "Accuracy") == f"{100 * v1['accuracy']:.1f}% {100 * v2['accuracy']:.1f}% {_shown(changes['Accuracy'])}"
-    assert _shown(changes["Accuracy"]).startswith("▲ +") and _shown(changes["Accuracy"]).endswith(" better")
+    assert _shown(changes["Accuracy"]).startswith("▲ +") and changes["Accuracy"].verdict == "better"
     ece = changes["Calibration error (ECE)"]
     assert (ece.a, ece.b) == (v1["expectedCalibrationError"], v2["expectedCalibrationError"])
     assert _row(headline, "Calibration error (ECE)").endswith(_shown(ece))
     assert ece.verdict == ("better" if ece.b < ece.a else "worse")  # lower is better
     assert "Both were evaluated on the same 30 test documents." in page.text and 'id="split-warning"' not in page.text
     print(f"\nv1 → v2: {headline}")
+
+
+def test_a_gain_of_a_few_documents_is_called_possibly_chance(bank):
+    diff = _stored(bank, "v1", "v2")
+    fixed, broken = len(diff.fixed), len(diff.broken)
+    assert fixed > broken and fixed + broken < 8, "v2 gains a few of 30 test documents"
+    page = bank.get("/studio/p/bank/compare?a=v1&b=v2").text
+    assert _row(_text(page, "headline"), "Accuracy").endswith("better could be chance")
+    said = _text(page, "chance")
+    assert said.startswith("This could be chance.")
+    assert f"a split at least as uneven as {fixed} to {broken} would come {100 * diff.overlap.p_value:.0f}% of the time" in said
+    assert "more test documents would tell" in said
 
 
 def test_per_class_rows_start_with_the_biggest_change_and_can_be_sorted_by_name(bank):

@@ -384,3 +384,12 @@ def test_a_tiny_projects_evaluation_names_its_untested_classes_and_claims_no_cro
     page = html.unescape(studio.get("/studio/p/tiny/evaluate").text)
     assert re.search(r'id="untested" role="note">Not tested: pin\. ', page)
     assert "too few to compare recipes by cross-validation." in page and "Those cross-validation scores" not in page
+    # 12 test documents say little: the page gives the interval and what one document is worth
+    shown = re.search(r'id="accuracy-interval">(.*?)</p>', page).group(1)
+    trained = models.get(ctx, "tiny", "m")
+    found = model_results.accuracy_interval(trained)
+    n = found["documents"]
+    assert found["right"] == round(trained["evaluation"]["tagwise"]["accuracy"] * n)
+    assert shown.startswith(f"{found['right']} of {n} test documents right: on new text like them, expect accuracy between "
+                            f"{100 * found['low']:.1f}% and {100 * found['high']:.1f}% (95% interval).")
+    assert f"each one moves it {100 / n:.1f} points" in shown and found["high"] - found["low"] > 0.3

@@ -24,6 +24,7 @@ from tagwise.core.context import Context
 from tagwise.core.model_results import against_baseline, class_scores, evaluation_body
 from tagwise.core.models import located
 from tagwise.core.projects import require
+from tagwise.core.uncertainty import CHANCE_LEVEL, chance
 from tagwise.core.validation import MULTI
 from tagwise.errors import NotFound
 from tagwise.storage import document_records as docs_db
@@ -43,6 +44,7 @@ class Change:
     b: float | None
     higher_is_better: bool = True
     same_within: float = SAME  # a smaller change is "same": on n test documents, about one document's worth
+    p_value: float | None = None  # the sign test's, where the change is the documents b fixed and broke (see uncertainty)
 
     @property
     def delta(self) -> float | None:
@@ -57,6 +59,11 @@ class Change:
         if abs(delta) < max(self.same_within, SAME) - 1e-9:  # exactly one document's worth is a change, float error or not
             return "same"
         return "better" if (delta > 0) == self.higher_is_better else "worse"
+
+    @property
+    def could_be_chance(self) -> bool:
+        """A better or worse that the documents fixed and broken do not show beyond chance."""
+        return self.verdict in ("better", "worse") and self.p_value is not None and self.p_value >= CHANCE_LEVEL
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,7 @@ class Overlap:
     retagged: int  # shared documents whose tag differs between the two evaluations
     truth: str  # the model whose tags score the shared documents: the more recently trained
     scores: list[tuple[str, Change]]
+    p_value: float = 1.0  # how often chance alone splits the changed shared documents as unevenly as b's fixed vs broken
 
     @property
     def same_documents(self) -> bool:
@@ -147,7 +155,12 @@ def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | N
     # a change smaller than one test document's worth is not "better": 0.1 point on 71 documents is nothing.
     # One document moves a macro average by less than it moves accuracy, hence half of one for it.
     one = 1 / max(min(_test_count(a), _test_count(b)), 1)
-    headline = [(first, Change(_headline(a, multi), _headline(b, multi), same_within=one)),
+    shared = _shared(a, b)
+    fixed, broken, still_wrong = _changes(shared)
+    overlap = _overlap(shared, _labels(a) | _labels(b), first, multi, chance(len(fixed), len(broken)))
+    # on the same documents with the same tags, accuracy moves by exactly (fixed - broken) / n: the sign test speaks for it
+    p_value = overlap.p_value if overlap.same_documents and not overlap.retagged and not multi else None
+    headline = [(first, Change(_headline(a, multi), _headline(b, multi), same_within=one, p_value=p_value)),
                 ("Macro F1", Change(evaluation_body(a).get("macroF1"), evaluation_body(b).get("macroF1"), same_within=one / 2)),
                 ("Calibration error (ECE)", Change(_extra(a).get("expectedCalibrationError"),
                                                    _extra(b).get("expectedCalibrationError"), higher_is_better=False))]
@@ -158,9 +171,6 @@ def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | N
         common = sorted(_labels(a) & _labels(b))
         headline.insert(2, (f"Macro F1, the {len(common)} classes both know",
                             Change(_macro_over(a, common), _macro_over(b, common), same_within=one / 2)))
-    shared = _shared(a, b)
-    fixed, broken, still_wrong = _changes(shared)
-    overlap = _overlap(shared, _labels(a) | _labels(b), first, multi)
     return Comparison(a=_side(a, train_documents[0], multi), b=_side(b, train_documents[1], multi), multi=multi, headline=headline,
                       classes=_class_rows(a, b), overlap=overlap, fixed=fixed, broken=broken, still_wrong=still_wrong,
                       common_classes=len(common) if common is not None else None)
@@ -186,17 +196,19 @@ def _shared(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], dict, dict
     return sorted(set(outcomes_a) & set(outcomes_b)), outcomes_a, outcomes_b, truth, truth_model["label"]
 
 
-def _overlap(found: tuple, labels: set[str], first: str, multi: bool) -> Overlap:
+def _overlap(found: tuple, labels: set[str], first: str, multi: bool, p_value: float) -> Overlap:
     shared, outcomes_a, outcomes_b, truth, truth_label = found
     scores: list[tuple[str, Change]] = []
     if shared:
         on_a = _scores([(truth[loc][0], outcomes_a[loc][1]) for loc in shared], labels, multi)
         on_b = _scores([(truth[loc][0], outcomes_b[loc][1]) for loc in shared], labels, multi)
         one = 1 / len(shared)
-        scores = [(first, Change(on_a[first], on_b[first], same_within=one)),
+        # exact match moves by (fixed - broken) / shared; micro F1 (multi-label) also by the classes within a document
+        scores = [(first, Change(on_a[first], on_b[first], same_within=one, p_value=None if multi else p_value)),
                   ("Macro F1", Change(on_a["Macro F1"], on_b["Macro F1"], same_within=one / 2))]
     return Overlap(shared=len(shared), only_a=len(outcomes_a) - len(shared), only_b=len(outcomes_b) - len(shared),
-                   retagged=sum(outcomes_a[loc][0] != outcomes_b[loc][0] for loc in shared), truth=truth_label, scores=scores)
+                   retagged=sum(outcomes_a[loc][0] != outcomes_b[loc][0] for loc in shared), truth=truth_label, scores=scores,
+                   p_value=p_value)
 
 
 def _changes(found: tuple) -> tuple[list[DocChange], list[DocChange], int]:

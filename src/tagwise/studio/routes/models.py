@@ -126,7 +126,7 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
                 "never_predicted": model_results.never_predicted(trained), "untested": model_results.untested(trained),
                 "confusion": views.confusion(trained, bool(norm)), "label_confusion": views.label_confusion(trained),
                 "extra": (trained["evaluation"] or {}).get("tagwise", {}), "verdict": model_results.baseline_warning(trained),
-                "languages": views.by_language(trained)}
+                "languages": views.by_language(trained), "interval": model_results.accuracy_interval(trained)}
     issues = label_issues.label_issues(context(request), project)
     current = {}
     if issues:
