@@ -311,6 +311,9 @@ def test_the_threshold_card_scores_each_threshold_and_sets_the_projects(studio, 
     assert {"noneRecall", "otherAccuracy", "abstained"} <= set(table[0.9]) and table[0.9]["abstained"] >= table[0.5]["abstained"]
     page = studio.get("/studio/p/router/evaluate").text
     assert 'id="scored-at">50.0%<' in page and 'id="threshold-table"' in page and "threshold-moved" not in page
+    hardest = table[0.9]["hardestHit"]  # a threshold does not fall evenly on the classes: the page names the one it hits most
+    assert hardest["share"] > table[0.9]["abstained"] and hardest["documents"] >= 3
+    assert f'{hardest["class"]}: {100 * hardest["share"]:.1f}% <span class="small muted">of {hardest["documents"]}</span>' in page
 
     moved = studio.post("/studio/p/router/evaluate/threshold", data={"csrf": studio.csrf, "model": "m", "percent": "90"})
     assert "answers None when its likeliest class is under 90%" in flash(moved.text)

@@ -102,6 +102,9 @@ def threshold_table(classes: list[str], proba: Any, expected: list[str]) -> list
     answer is right for a document tagged "None"), ``abstained`` (the share answered "None" for
     want of confidence) and, when some test documents are tagged "None" (out-of-scope examples),
     ``noneRecall`` (the share of them answered "None") and ``otherAccuracy`` (accuracy on the rest).
+    ``hardestHit``: the class (of at least ``HARDEST_HIT_MIN`` test documents) whose documents are
+    answered "None" most often, ``{"class", "share", "documents"}``, when that is more than the
+    overall share: a threshold that costs 3% overall can send 80% of a rare class to None.
     A project can move its threshold without retraining; this table shows what each would give."""
     import numpy as np
 
@@ -123,5 +126,22 @@ def threshold_table(classes: list[str], proba: Any, expected: list[str]) -> list
             row["noneRecall"] = round(float(right[none].mean()), 4)
             if (~none).any():
                 row["otherAccuracy"] = round(float(right[~none].mean()), 4)
+        if hardest := _hardest_hit(truth, ~sure, row["abstained"]):
+            row["hardestHit"] = hardest
         rows.append(row)
     return rows
+
+
+HARDEST_HIT_MIN = 3  # test documents a class needs before its share answered None is worth naming
+
+
+def _hardest_hit(truth: Any, abstained: Any, overall: float) -> dict[str, Any] | None:
+    """The class whose test documents a threshold sends to "None" most often (see threshold_table)."""
+    best = None
+    for name in sorted(set(truth.tolist()) - {NONE_CLASS}):
+        mine = truth == name
+        documents = int(mine.sum())
+        share = round(float(abstained[mine].mean()), 4)
+        if documents >= HARDEST_HIT_MIN and share > overall and (best is None or share > best["share"]):
+            best = {"class": name, "share": share, "documents": documents}
+    return best
