@@ -25,6 +25,13 @@ from __future__ import annotations
 
 from typing import Any
 
+# what a 404 under /language says: the Azure SDKs have a method for every Azure Language feature, and
+# a bare "no such route" reads to them as if the object the call named did not exist
+NOT_IN_TAGWISE = ("tagwise has no route for this URL. It serves Azure's custom text classification: projects, import and "
+                  "export, training, evaluation, deployments and classification (analyze-text jobs). Other Azure Language "
+                  "features are not in tagwise: copying projects, assigning resources, exported models, snapshots, "
+                  "supported-language lists, other analysis kinds. Its routes are listed at /docs.")
+
 
 class TagwiseError(Exception):
     """Base of every error tagwise raises on purpose.

@@ -130,7 +130,8 @@ def test_an_azure_feature_tagwise_lacks_is_named_as_such(client):
     # "No such route", which the SDK raises as ResourceNotFoundError, as if the model it named did not exist
     for method, path in (("POST", "/language/authoring/analyze-text/projects/p/models/m1:load-snapshot"),
                          ("GET", "/language/authoring/analyze-text/projects/global/languages"),
-                         ("POST", "/language/:analyze-text")):
+                         ("POST", "/language/:analyze-text"),
+                         ("GET", "/language/authoring/analyze-text/projects/global/deployments/resources")):
         response = client.request(method, path, params={"api-version": "2023-04-01"})
         assert response.status_code == 404
         error = response.json()["error"]
@@ -150,3 +151,17 @@ def test_a_body_that_is_not_utf8_is_told_to_be_sent_as_utf8(client):
     assert response.status_code == 400
     message = response.json()["error"]["message"]
     assert message.startswith("The request body is not UTF-8 (byte 0xdc at position 37): send the JSON encoded as UTF-8"), message
+
+
+def test_a_string_index_type_other_than_utf16_is_refused_not_ignored(client):
+    # begin_export(string_index_type="bogus") and list_model_evaluation_results(..., "bogus") succeeded
+    base = "/language/authoring/analyze-text/projects/nope"
+    for method, path in (("POST", f"{base}/:export"), ("GET", f"{base}/models/m1/evaluation/result")):
+        refused = client.request(method, path, params={"api-version": "2023-04-01", "stringIndexType": "bogus"})
+        error = refused.json()["error"]
+        assert refused.status_code == 400 and error["code"] == "InvalidArgument" and error["target"] == "stringIndexType"
+        assert error["message"] == ("stringIndexType 'bogus' is not supported: use Utf16CodeUnit, or leave it out "
+                                    "(tagwise's results carry no text offsets).")
+        for accepted in ({"stringIndexType": "Utf16CodeUnit"}, {}):  # what the SDKs send, or nothing: on to the missing project
+            response = client.request(method, path, params={"api-version": "2023-04-01", **accepted})
+            assert response.status_code == 404 and response.json()["error"]["code"] == "ProjectNotFound"

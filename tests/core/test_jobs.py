@@ -72,5 +72,5 @@ def test_a_cancelled_training_says_why_and_when(ctx, banking):
     running = training.start(ctx, "bank", {"modelLabel": "m2", "trainingConfigVersion": "linear"})
     with ctx.db.write() as conn:
         records.update_job(conn, running["id"], {"status": "running"})
-        jobs.cancel_in(conn, running["id"], "Cancelled: the project bank was deleted.")
-    assert jobs.get(ctx, running["id"], "train")["warnings"][0]["message"] == "Cancelled: the project bank was deleted."
+        jobs.cancel_in(conn, running["id"], "Cancelled: some reason.")
+    assert jobs.get(ctx, running["id"], "train")["warnings"][0]["message"] == "Cancelled: some reason."

@@ -7,7 +7,7 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import Request, Security
+from fastapi import Query, Request, Security
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 
@@ -76,6 +76,17 @@ def api_version(request: Request) -> str:
     if version not in API_VERSIONS:
         raise InvalidRequest(f"The api-version {shown(version)} is not supported; use one of {', '.join(API_VERSIONS)}.", target="api-version")
     return version
+
+
+def string_index_type(
+    string_index: str | None = Query(None, alias="stringIndexType", description="How text offsets would be counted: "
+                                     "Utf16CodeUnit, the only value (tagwise's results carry no offsets). May be left out."),
+) -> None:
+    """Azure's ``stringIndexType`` on export and evaluation results: the Azure SDKs send
+    ``Utf16CodeUnit``; another value is refused rather than silently ignored."""
+    if string_index is not None and string_index.casefold() != "utf16codeunit":
+        raise InvalidArgument(f"stringIndexType {shown(string_index)} is not supported: use Utf16CodeUnit, or leave it out "
+                              "(tagwise's results carry no text offsets).", target="stringIndexType")
 
 
 _MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")

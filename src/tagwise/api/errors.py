@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from tagwise.errors import (
+    NOT_IN_TAGWISE,
     Conflict,
     Forbidden,
     InvalidArgument,
@@ -138,10 +139,7 @@ def no_route_message(path: str) -> str:
     tagwise does not have (the Azure SDKs have methods for them all): it says so, instead of a bare
     "no such route" that an SDK raises as if the object the call named did not exist."""
     if path.startswith(("/language/", "/language:")):
-        return ("tagwise has no route for this URL. It serves Azure's custom text classification: projects, import and "
-                "export, training, evaluation, deployments and classification (analyze-text jobs). Other Azure Language "
-                "features are not in tagwise: copying projects, assigning resources, exported models, snapshots, "
-                "supported-language lists, other analysis kinds. Its routes are listed at /docs.")
+        return NOT_IN_TAGWISE
     return "No such route: check the URL and method against the API reference at /docs."
 
 

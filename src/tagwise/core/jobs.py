@@ -174,6 +174,17 @@ def cancel_in(conn, job_id: str, reason: str = CANCELLED_ON_REQUEST) -> None:
     records.update_job(conn, job_id, {"status": "cancelling", **why}, only_if_status=("running",))
 
 
+def fail_in(conn, job_id: str, message: str, code: str) -> None:
+    """End a job that has not ended as ``failed``, inside the caller's transaction, and ask its runner
+    to stop it (a running training stops at its next progress step and keeps no model).
+
+    For an end nobody asked for, such as the project deleted under a training: ``failed`` is terminal
+    to every Azure SDK poller, where ``cancelled`` left a ``begin_train`` poller waiting forever."""
+    records.update_job(conn, job_id, {"status": "failed", "cancel_requested": True, "finished_at": utcnow(),
+                                      "errors": [{"code": code, "message": message}]},
+                       only_if_status=("notStarted", "running", "cancelling"))
+
+
 def describe(job: dict[str, Any]) -> dict[str, Any]:
     """Fields common to every job state."""
     return {

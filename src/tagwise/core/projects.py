@@ -11,7 +11,7 @@ from tagwise.core import jobs
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
 from tagwise.core.validation import RESERVED_PROJECT, check_kind, check_name, language_code, shown
-from tagwise.errors import Conflict, InvalidArgument, NotFound, ProjectNotFound, QuotaError
+from tagwise.errors import NOT_IN_TAGWISE, Conflict, InvalidArgument, NotFound, ProjectNotFound, QuotaError
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -27,7 +27,7 @@ def require(conn, name: str, *, lock: bool = False) -> dict[str, Any]:
     """The project, or ProjectNotFound; ``lock``: see ``records.get_project``."""
     project = records.get_project(conn, name, lock=lock)
     if project is None and name == RESERVED_PROJECT:  # an Azure …/projects/global/… route tagwise does not have
-        raise NotFound("No such route: check the URL and method against the API reference at /docs.")
+        raise NotFound(NOT_IN_TAGWISE)
     if project is None:
         raise ProjectNotFound(f"The project {name} could not be found.", target="projectName")
     return project
@@ -74,11 +74,13 @@ def delete(ctx: Context, name: str) -> None:
         project = require(conn, name, lock=True)
         model_ids = records.model_ids_in_use(conn, project["id"])
         records.delete_project(conn, project["id"])
-        # its trainings stop: a queued one ends now, a running one at its next progress step (it
-        # would otherwise go on, and block a new project of the same name with "already training")
-        for job in records.jobs_in_status(conn, "train", ("notStarted", "running")):
+        # its trainings end now (failed: a "cancelled" job never ended a begin_train poller) and a running
+        # one stops at its next progress step (it would otherwise go on, and block a new project of the
+        # same name with "already training")
+        for job in records.jobs_in_status(conn, "train", ("notStarted", "running", "cancelling")):
             if job["project_name"] == name:
-                jobs.cancel_in(conn, job["id"], f"Cancelled: the project {name} was deleted.")
+                jobs.fail_in(conn, job["id"], f"The project {name} was deleted while this training was queued or running; "
+                                              "no model was kept.", code="ProjectNotFound")
     for model_id in model_ids:
         ctx.predictors.forget(model_id)
     # the project's folder in this server's model store holds its models and the versions only

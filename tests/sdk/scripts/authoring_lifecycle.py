@@ -317,8 +317,15 @@ def cleanup(report: Report, args) -> None:
     with report.check("delete_trained_model"):
         pc.trained_model.delete_trained_model("model1")
         assert list(pc.project.list_trained_models()) == []
+    training = pc.project.begin_train({"modelLabel": "doomed", "trainingConfigVersion": "latest",
+                                       "evaluationOptions": {"kind": "percentage"}}, polling_interval=POLL)
     with report.step("begin_delete_project"):
         client.begin_delete_project(args.project, polling_interval=POLL).result()
+    # a training of a deleted project ends failed: as "cancelled" its poller never finished (azure-core knows "canceled")
+    exc = report.expect_error("begin_train poller of a deleted project -> HttpResponseError", HttpResponseError,
+                              lambda: training.result(timeout=60))
+    with report.check("the deleted project's training says why"):
+        assert exc is not None and "was deleted" in str(exc), exc
     exc = report.expect_error("deleted project -> ResourceNotFoundError", ResourceNotFoundError,
                               lambda: client.get_project(args.project))
     with report.check("deleted project error code is ProjectNotFound"):

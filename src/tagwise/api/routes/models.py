@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from tagwise.api.deps import api_version, check_key, context
+from tagwise.api.deps import api_version, check_key, context, string_index_type
 from tagwise.api.errors import ERROR_RESPONSES
 from tagwise.api.responses import page
 from tagwise.core import models
@@ -35,5 +35,6 @@ def evaluation_summary(request: Request, project: str, label: str, _v: str = Dep
 
 
 @router.get("/{label}/evaluation/result", summary="Per-document evaluation results (test set), paged")
-def evaluation_results(request: Request, project: str, label: str, _v: str = Depends(api_version)) -> dict:
+def evaluation_results(request: Request, project: str, label: str, _v: str = Depends(api_version),
+                       _s: None = Depends(string_index_type)) -> dict:
     return page(request, models.get(context(request), project, label)["evaluation_results"])

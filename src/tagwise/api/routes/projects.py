@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from tagwise.api.deps import absolute, api_version, check_key, context, declared_body, json_body
+from tagwise.api.deps import absolute, api_version, check_key, context, declared_body, json_body, string_index_type
 from tagwise.api.errors import ERROR_RESPONSES
 from tagwise.api.responses import ACCEPTED, accepted, job_state, page
 from tagwise.core import documents, jobs, projects, training
@@ -138,7 +138,8 @@ def import_job(request: Request, project: str, job_id: str, _v: str = Depends(ap
 
 
 @router.post("/{project}/:export", summary="Export the project file (with each document's text)", **ACCEPTED)
-def export_project(request: Request, project: str, version: str = Depends(api_version)) -> Response:
+def export_project(request: Request, project: str, version: str = Depends(api_version),
+                   _s: None = Depends(string_index_type)) -> Response:
     ctx = context(request)
     label = request.query_params.get("trainedModelLabel") or None
     if label:  # the documents that model was trained on: checked now, so that their absence is this answer's 404/400
