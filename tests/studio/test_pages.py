@@ -396,3 +396,31 @@ def test_a_tiny_projects_evaluation_names_its_untested_classes_and_claims_no_cro
     assert shown.startswith(f"{found['right']} of {n} test documents right: on new text like them, expect accuracy between "
                             f"{100 * found['low']:.1f}% and {100 * found['high']:.1f}% (95% interval).")
     assert f"each one moves it {100 / n:.1f} points" in shown and found["high"] - found["low"] > 0.3
+
+
+def test_a_model_with_hundreds_of_mistakes_lists_them_a_page_at_a_time(studio, datasets):
+    # 410 mistakes made one Evaluate page of 538 KB; every row also looked its document up in the store
+    from tests.conftest import read_jsonl
+
+    ctx = studio.ctx
+    tagging.create_project(ctx, "noisy", SINGLE, "en")
+    names = ["a", "b", "c", "d", "e"]
+    rows = read_jsonl(datasets / "banking77" / "train.jsonl")[:1500]
+    tagging.add_documents(ctx, "noisy", [{"location": f"d{i}", "text": r["text"], "labels": [names[i % 5]]}  # tags unrelated to the texts
+                                         for i, r in enumerate(rows)])
+    _train(ctx, "noisy", "m")
+    every = model_results.mispredictions(models.get(ctx, "noisy", "m"))
+    assert len(every) > 150
+    first = studio.get("/studio/p/noisy/evaluate").text
+    assert first.count('<tr id="wrong-') == 100 and f"Incorrect predictions <span class=\"small muted\">({len(every):,})</span>" in first
+    assert f"Showing 1–100 of {len(every):,}, 100 a page." in html.unescape(first)
+    assert 'href="/studio/p/noisy/evaluate?model=m&amp;wrong=2#wrong-title">Next →</a>' in first and 'rel="prev"' not in first
+    second = studio.get("/studio/p/noisy/evaluate?model=m&wrong=2").text
+    rows = re.findall(r'<tr id="wrong-(\d+)"', second)
+    assert rows[0] == "101" and len(rows) == min(100, len(every) - 100)
+    assert f'>{every[100]["location"]}</a>' in second and f'>{every[99]["location"]}</a>' not in second
+    assert 'rel="prev"' in second and "Page 2 of" in second
+    # a fix on page 2 comes back to page 2, at the next row
+    assert re.search(r'name="back" value="/studio/p/noisy/evaluate\?model=m&amp;wrong=2#wrong-102"', second)
+    past = studio.get("/studio/p/noisy/evaluate?model=m&wrong=99")  # past the end: the last page
+    assert past.status_code == 200 and f"of {-(-len(every) // 100)}</span>" in past.text

@@ -84,13 +84,18 @@ def against_baseline(model: dict[str, Any]) -> dict[str, Any] | None:
             "worse": accuracy < baseline["accuracy"]}
 
 
-def evaluation_details(ctx: Context, project_name: str, model_label: str | None = None) -> dict[str, Any]:
+WRONG_PER_PAGE = 100  # mistakes listed per page: 410 on one page made 538 KB of HTML
+
+
+def evaluation_details(ctx: Context, project_name: str, model_label: str | None = None, wrong_page: int = 1) -> dict[str, Any]:
     """A model's evaluation with what the studio shows around it.
 
     ``counts``: class -> {"train", "test"} (test from the evaluation; train as recorded at training,
     or for models trained before that was recorded, the tagged documents outside the test set as
-    they are now: ``train_counts_recorded`` says which); ``wrong``: the mispredicted test documents with their
-    id, snippet and current labels (None once deleted); ``models``: every model of the project.
+    they are now: ``train_counts_recorded`` says which); ``wrong``: page ``wrong_page`` (of
+    ``wrong_pages``, ``WRONG_PER_PAGE`` each; a page past the end is the last) of the mispredicted
+    test documents, with their id, snippet and current labels (None once deleted), ``wrong_total``
+    of them in all, the page's first at ``wrong_start`` (0-based); ``models``: every model of the project.
     """
     with ctx.db.read() as conn:
         project = require(conn, project_name)
@@ -103,7 +108,11 @@ def evaluation_details(ctx: Context, project_name: str, model_label: str | None 
                 raise NotFound(f"The trained model {model_label} could not be found in project {project_name}.", target="model")
         if model is None:
             return {"project": project, "model": None, "models": models}
-        wrong = mispredictions(model)
+        every = mispredictions(model)
+        pages = max(1, -(-len(every) // WRONG_PER_PAGE))
+        wrong_page = min(max(wrong_page, 1), pages)
+        start = (wrong_page - 1) * WRONG_PER_PAGE
+        wrong = every[start:start + WRONG_PER_PAGE]
         found = docs_db.by_locations(conn, project["id"], [w["location"] for w in wrong], with_text=False)
         tagged = docs_db.tagged_rows(conn, project["id"], with_text=False)
     test_locations = set()
@@ -125,8 +134,8 @@ def evaluation_details(ctx: Context, project_name: str, model_label: str | None 
                     counts.setdefault(label, {"train": 0, "test": 0})["train"] += 1
     for item in wrong:
         item["doc"] = found.get(item["location"])
-    return {"project": project, "model": model, "models": models, "counts": counts, "wrong": wrong,
-            "train_counts_recorded": recorded is not None}
+    return {"project": project, "model": model, "models": models, "counts": counts, "wrong": wrong, "wrong_total": len(every),
+            "wrong_page": wrong_page, "wrong_pages": pages, "wrong_start": start, "wrong_per_page": WRONG_PER_PAGE, "train_counts_recorded": recorded is not None}
 
 
 def baseline_warning(model: dict[str, Any], subject: str = "This model", deployed: bool = False) -> str | None:

@@ -113,12 +113,14 @@ def cancel(request: Request, project: str, job_id: str, _s: Session = Depends(re
 # -- evaluate ---------------------------------------------------------------------------------
 
 @router.get("/p/{project}/evaluate", response_class=HTMLResponse)
-def evaluate(request: Request, project: str, model: str | None = None, norm: int = 0, _s: Session = Depends(require_session)) -> Response:
-    return _evaluate_page(request, project, model, norm)
+def evaluate(request: Request, project: str, model: str | None = None, norm: int = 0, wrong: int = 1,
+             _s: Session = Depends(require_session)) -> Response:
+    return _evaluate_page(request, project, model, norm, wrong=wrong)
 
 
-def _evaluate_page(request: Request, project: str, model: str | None, norm: int = 0, status_code: int = 200, **values) -> Response:
-    details = model_results.evaluation_details(context(request), project, model or None)
+def _evaluate_page(request: Request, project: str, model: str | None, norm: int = 0, status_code: int = 200, wrong: int = 1,
+                   **values) -> Response:
+    details = model_results.evaluation_details(context(request), project, model or None, wrong_page=wrong)
     trained = details["model"]
     view = {}
     if trained is not None:
@@ -131,7 +133,8 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
     current = {}
     if issues:
         current = tagging.current_labels(context(request), project, [i.doc_id for i in issues.issues])
-    here = f"/studio/p/{project}/evaluate" + query(model=model, norm=norm or None)  # also when a refused form renders it
+    # also when a refused form renders it; a fix comes back to the page of mistakes it was made on
+    here = f"/studio/p/{project}/evaluate" + query(model=model, norm=norm or None, wrong=details.get("wrong_page", 1) if wrong > 1 else None)
     return render(request, "evaluate.html", status_code=status_code, project=details["project"], nav="evaluate", details=details,
                   view=view, norm=bool(norm), issues=issues, current=current, query=query, here=here, **values)
 
