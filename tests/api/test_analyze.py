@@ -69,13 +69,16 @@ def test_multi_label_returns_zero_or_more_classes(served):
 
 
 def test_per_document_errors_and_statistics(served):
-    docs = [{"id": "1", "text": "where is my card"}, {"id": "2", "text": ""}]
+    # a text of zero-width spaces (what a copy from a web page can leave) was classified, with a confident class
+    docs = [{"id": "1", "text": "where is my card"}, {"id": "2", "text": ""}, {"id": "3", "text": "\u200b\u200b\ufeff \u2060"}]
     job = run(served, docs, [task()], showStats="true")
     results = job["tasks"]["items"][0]["results"]
     assert [d["id"] for d in results["documents"]] == ["1"]
-    assert results["errors"][0]["id"] == "2"
-    assert results["errors"][0]["error"]["innererror"]["code"] == "InvalidDocument"
-    assert results["statistics"]["erroneousDocumentsCount"] == 1
+    assert [e["id"] for e in results["errors"]] == ["2", "3"]
+    assert {e["error"]["innererror"]["code"] for e in results["errors"]} == {"InvalidDocument"}
+    assert results["errors"][1]["error"]["innererror"]["message"] == (
+        "Document text is empty: it has only invisible characters (such as zero-width spaces).")
+    assert results["statistics"]["erroneousDocumentsCount"] == 2
 
 
 def test_unknown_deployment_fails_the_task_with_a_reason(served):

@@ -71,6 +71,9 @@ def test_import_rejects_bad_documents_with_reasons(client, banking):
     empty = project_file("p", SINGLE, rows)
     empty["assets"]["documents"][2]["text"] = "   "
     cases["has no text"] = empty
+    invisible = project_file("p", SINGLE, rows)
+    invisible["assets"]["documents"][5]["text"] = "\u200b\u200c\u00ad"
+    cases["'doc5.txt' has no text (only spaces or invisible characters)"] = invisible
     dup = project_file("p", SINGLE, rows)
     dup["assets"]["documents"][3]["location"] = "doc0.txt"
     cases["appears twice"] = dup

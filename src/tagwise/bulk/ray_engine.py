@@ -133,8 +133,9 @@ def _classify_batch(batch: Any, spec: dict[str, Any]) -> Any:
     """One batch (a pandas DataFrame with pos, id, text) -> pos and the output row as a JSON line."""
     import pandas as pd
 
-    from tagwise.core.analyze import document_error, document_result
+    from tagwise.core.analyze import document_error, document_result, empty_reason
     from tagwise.core.predictors import decide
+    from tagwise.core.validation import blank
 
     model = _models.get(spec["model_id"])
     if model is None:
@@ -146,8 +147,8 @@ def _classify_batch(batch: Any, spec: dict[str, Any]) -> Any:
     rows: dict[int, dict[str, Any]] = {}
     valid = []
     for pos, doc_id, text in zip(batch["pos"], batch["id"], batch["text"], strict=True):
-        if not text.strip():
-            rows[pos] = _error_row(doc_id, document_error(doc_id, "Document text is empty."))
+        if blank(text):
+            rows[pos] = _error_row(doc_id, document_error(doc_id, empty_reason(text)))
         elif len(text) > spec["max_chars"]:
             message = f"Document text is too long: {len(text):,} characters, the limit is {spec['max_chars']:,}."
             rows[pos] = _error_row(doc_id, document_error(doc_id, message))

@@ -10,7 +10,7 @@ from tagwise.core.context import Context
 from tagwise.core.deployments import lookup_served
 from tagwise.core.predictors import Prediction, decide
 from tagwise.core.timefmt import iso
-from tagwise.core.validation import MULTI, PROJECT_KINDS, language_code, lone_surrogate, shown
+from tagwise.core.validation import MULTI, PROJECT_KINDS, blank, language_code, lone_surrogate, shown
 from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -95,13 +95,20 @@ def check_documents(raw: Any, max_documents: int, max_total_chars: int | None,
     return docs
 
 
+def empty_reason(text: str) -> str:
+    """A document's error when its text is :func:`~tagwise.core.validation.blank`."""
+    if text.strip():
+        return "Document text is empty: it has only invisible characters (such as zero-width spaces)."
+    return "Document text is empty."
+
+
 def classify_documents(ctx: Context, project_name: str, deployment_name: str, docs: list[dict[str, Any]], top: int | None = None) -> dict[str, Any]:
     """Classify valid documents, report the others as per-document errors (input order kept)."""
     limit = ctx.settings.max_document_characters
     valid, errors = [], []
     for index, doc in enumerate(docs):
-        if not doc["text"].strip():
-            errors.append(dict(document_error(doc["id"], "Document text is empty."), index=index))
+        if blank(doc["text"]):
+            errors.append(dict(document_error(doc["id"], empty_reason(doc["text"])), index=index))
         elif len(doc["text"]) > limit:
             errors.append(dict(document_error(doc["id"], f"Document text is too long: {len(doc['text']):,} characters, the limit is {limit:,}."), index=index))
         elif reason := lone_surrogate(doc["text"]):  # only from Python callers: the API refuses the body

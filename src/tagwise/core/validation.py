@@ -144,12 +144,20 @@ def check_kind(value: object) -> str:
     return value  # type: ignore[return-value]
 
 
+def blank(text: str) -> bool:
+    """Whether a text has nothing to read: only spaces, line breaks and invisible characters (zero-width
+    spaces and joiners, byte-order marks, soft hyphens: Unicode's format and control characters),
+    which ``str.strip`` keeps. A text of zero-width spaces was classified, with a confident class."""
+    return not any(not (c.isspace() or unicodedata.category(c) in ("Cf", "Cc")) for c in text)
+
+
 def check_text(value: object, location: str, max_chars: int) -> str:
     if value is not None and not isinstance(value, str):
         raise InvalidRequest(f"The document {shown(location)}: 'text' must be a string, not {shown(value)}.", inner_code="InvalidDocument",
                              target=location)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidRequest(f"The document {shown(location)} has no text.", inner_code="InvalidDocument", target=location)
+    if not isinstance(value, str) or blank(value):
+        raise InvalidRequest(f"The document {shown(location)} has no text" + (" (only spaces or invisible characters)" if value else "") + ".",
+                             inner_code="InvalidDocument", target=location)
     if reason := lone_surrogate(value):
         raise InvalidRequest(f"The document {shown(location)}: its text is not valid Unicode: {reason}.", inner_code="InvalidDocument", target=location)
     if len(value) > max_chars:

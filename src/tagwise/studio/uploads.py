@@ -16,6 +16,7 @@ from pathlib import PurePath
 from typing import Any
 
 from tagwise.core import csv_header
+from tagwise.core.validation import blank
 from tagwise.errors import InvalidArgument
 
 TEXT_KEYS = ("text", "content", "document")
@@ -50,7 +51,7 @@ def _pick(row: dict[str, Any], keys: tuple[str, ...]) -> Any:
 
 def _document(name: str, line: int, row: dict[str, Any], labels: Any) -> dict[str, Any]:
     text = _pick(row, TEXT_KEYS)
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or blank(text):
         raise InvalidArgument(f"{name}, line {line}: no text (a '{TEXT_KEYS[0]}' column or field is needed).")
     location = _pick(row, LOCATION_KEYS)
     dataset = _pick(row, DATASET_KEYS)

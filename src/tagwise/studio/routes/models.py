@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from tagwise.core import analyze, deployments, jobs, label_issues, model_results, models, projects, tagging, training
 from tagwise.core.model_results import against_baseline
+from tagwise.core.validation import blank
 from tagwise.errors import InvalidArgument, TagwiseError
 from tagwise.storage.document_records import DocumentFilter
 from tagwise.studio import views
@@ -225,7 +226,7 @@ def try_text(request: Request, project: str, deployment: str = Form(""), text: s
     """Classify the text; when it cannot be, say why on the page and keep the text in the form."""
     record = projects.get(context(request), project)
     text = text.replace("\r\n", "\n")  # a form sends each line break as two characters; the box counted one
-    refusal = ("Paste some text to classify." if not text.strip() else
+    refusal = ("Paste some text to classify." if blank(text) else
                f"The text has {len(text):,} characters; paste at most {MAX_TRY_CHARS:,} here." if len(text) > MAX_TRY_CHARS else None)
     if refusal:  # the text's own fault: the message goes with the text box
         return _try(request, record, deployment, text, status_code=400, invalid=refused(InvalidArgument(refusal), "try-text"))
