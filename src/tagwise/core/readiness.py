@@ -15,6 +15,9 @@ from tagwise.storage import records
 
 FEW_EXAMPLES = 10          # below this a class is flagged as having too few examples
 IMBALANCE_RATIO = 10       # largest class / smallest class above this is flagged
+SMALL_TEST_SET = 100       # a manual Test set of fewer tagged documents than this...
+SMALL_TEST_SHARE = 0.10    # ...and less than this share of the tagged ones is flagged
+TEST_SHARE = 0.20          # what the flag suggests (the default percentage split's test share)
 
 __all__ = ["overview"]
 
@@ -40,13 +43,14 @@ def overview(ctx: Context, project_name: str) -> dict[str, Any]:
     return {
         "project": project, "total": total, "tagged": tagged, "untagged": total - tagged,
         "datasets": {"Train": by_dataset["Train"], "Test": by_dataset["Test"], "none": by_dataset["none"]},
-        "classes": classes, "guidance": _guidance(project, tagged, total, classes, by_dataset),
+        "classes": classes, "guidance": _guidance(project, tagged, total, classes, by_dataset, status.get((True, "Test"), 0)),
         "models": models[::-1], "deployments": deployments,
         "below_baseline": {m["label"]: against_baseline(m) for m in models},
     }
 
 
-def _guidance(project: dict[str, Any], tagged: int, total: int, classes: list[dict], by_dataset: Counter) -> list[dict[str, str]]:
+def _guidance(project: dict[str, Any], tagged: int, total: int, classes: list[dict], by_dataset: Counter,
+              tagged_test: int = 0) -> list[dict[str, str]]:
     tips: list[dict[str, str]] = []
     if not project["classes"]:
         tips.append({"level": "error", "message": "The project has no classes yet: add them on the Schema page."})
@@ -83,6 +87,13 @@ def _guidance(project: dict[str, Any], tagged: int, total: int, classes: list[di
         missing = [c["name"] for c in used if c["test"] == 0]
         if missing:
             tips.append({"level": "warning", "message": f"With a manual split these classes have no Test documents: {listed(missing, 8)}."})
+    if 0 < tagged_test < SMALL_TEST_SET and tagged_test < SMALL_TEST_SHARE * tagged:
+        # "Keep these test documents" froze a 12-document Test set while the project grew to 400
+        more = round(TEST_SHARE * tagged) - tagged_test
+        tips.append({"level": "warning", "message": (
+            f"The Test set has {tagged_test} tagged documents of {tagged:,} tagged: each one moves the test accuracy "
+            f"{100 / tagged_test:.1f} points, so models scored on it cannot be told apart. Move about {more:,} more to Test "
+            f"on the Data page (a fifth of the tagged documents is usual).")})
     if not tips:
         tips.append({"level": "ok", "message": "Ready to train."})
     return tips
