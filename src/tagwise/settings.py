@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
 
+    def project_cache_dir(self, project: str) -> Path:
+        """A project's embedding cache: its own, so a training reads no other project's vectors and
+        deleting the project deletes them (``cache/projects/<project>/<encoder>/``)."""
+        return self.cache_dir / "projects" / project
+
     def environment(self) -> dict[str, str]:
         """These settings as ``TAGWISE_*`` variables, for a child process (a training job) that
         must run as configured here, however this object was built. The API key stays out: a

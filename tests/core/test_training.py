@@ -59,3 +59,31 @@ def test_until_stored_waits_for_the_store_and_gives_up_on_anything_else():
         assert time.monotonic() - started < 1
     else:
         raise AssertionError("a bug was retried")
+
+
+def test_each_project_has_its_own_embedding_cache_and_it_goes_with_the_project(ctx, banking):
+    # one cache for every project: each training loaded all of it (1.75 KB of memory per text any
+    # project ever had) and a deleted project's texts stayed in it, findable by their hash
+    from tagwise.core import projects
+    from tagwise.ml.embedding_cache import EmbeddingCache
+
+    shared = ctx.settings.cache_dir / "all-MiniLM-L6-v2-onnx-int8"  # what an older tagwise wrote
+    shared.mkdir(parents=True)
+    (shared / "old.npz").write_bytes(b"")
+    import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"]))
+    job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "embedding"})
+    training.run(ctx, job["id"], lambda _: None)
+    mine = ctx.settings.project_cache_dir("bank")
+    [encoder_dir] = [p for p in mine.iterdir() if p.is_dir()]
+    [stored] = list(encoder_dir.glob("*.npz"))  # one file
+    with ctx.db.read() as conn:
+        project = records.get_project(conn, "bank")
+        docs = records.list_documents(conn, project["id"])
+    options = jobs.get(ctx, job["id"], "train")["payload"]["evaluationOptions"]
+    trained_on = {d["text"] for d in training.split(docs, project["kind"], options)[0]}
+    _, missing = EmbeddingCache(encoder_dir, 384).get_many(sorted(trained_on))
+    assert missing == [] and stored.stat().st_size < 2 * 384 * 4 * len(trained_on)  # the training texts, and little else
+    assert not shared.exists()
+    projects.delete(ctx, "bank")
+    assert not mine.exists()
+

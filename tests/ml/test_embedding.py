@@ -211,3 +211,24 @@ def test_auto_choice_depends_on_the_data_only(tmp_path, single_label_data):
     assert just_under.info_["chosen"] == "linear" and "over the time budget" in just_under.info_["reason"]
     just_over = build_model("auto", cache_dir=tmp_path / "cache", time_budget_s=needed + 0.05).fit(texts, labels)
     assert set(just_over.info_["cv_scores"]) == {"linear", "ensemble"}
+
+
+def test_compact_keeps_one_file_of_the_latest_trainings_texts(tmp_path, encoder):
+    # each training wrote another file and none was ever removed; a reader loads them all
+    from tagwise.ml.embedding_cache import EmbeddingCache, compact
+
+    folder = tmp_path / "project"
+    first = ["my card is lost", "refund please", "gone from the project"]
+    embed(first, encoder, folder)
+    second = ["my card is lost", "refund please", "a new ticket"]
+    vectors = embed(second, encoder, folder)
+    [encoder_dir] = [p for p in folder.iterdir() if p.is_dir()]
+    assert len(list(encoder_dir.glob("*.npz"))) == 2
+    compact(folder, second)
+    assert len(list(encoder_dir.glob("*.npz"))) == 1
+    cached, missing = EmbeddingCache(encoder_dir, encoder.dim).get_many(second + ["gone from the project"])
+    assert missing == [3]  # the text no training uses any more left the disk
+    np.testing.assert_array_equal(cached[:3], vectors)
+    before = list(encoder_dir.glob("*.npz"))
+    compact(folder, second)  # already compact: left as it is
+    assert list(encoder_dir.glob("*.npz")) == before

@@ -97,7 +97,7 @@ def find_label_issues(ctx: Context, project_name: str, *, folds: int = 5, limit:
     proba = np.zeros((len(rows), len(classes)))
     predicted: list[list[str]] = [[] for _ in rows]
     for train_idx, test_idx in splits:
-        model = build_model("linear", multi_label=multi, seed=SEED, language=project["language"], cache_dir=ctx.settings.cache_dir)
+        model = build_model("linear", multi_label=multi, seed=SEED, language=project["language"], cache_dir=ctx.settings.project_cache_dir(project["name"]))
         model.fit([texts[i] for i in train_idx], [y[i] for i in train_idx])
         fold_proba = model.predict_proba([texts[i] for i in test_idx])
         columns = [index[c] for c in model.classes_]

@@ -87,6 +87,7 @@ def delete(ctx: Context, name: str) -> None:
     # deployments kept; the paths recorded in the store are not followed: a store copied or
     # restored from another instance records that instance's folders
     shutil.rmtree(ctx.models_dir / name, ignore_errors=True)
+    shutil.rmtree(ctx.settings.project_cache_dir(name), ignore_errors=True)  # its texts' vectors go with it
 
 
 def check_quota(ctx: Context, conn) -> None:

@@ -140,6 +140,16 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)  # JSON true is not a percentage
 
 
+def _drop_shared_cache(ctx: Context) -> None:
+    """Delete the embedding cache tagwise kept for every project together before it kept one per
+    project (``cache/<encoder>/``): each training loaded all of it, 1.75 KB of memory per text any
+    project ever had, and deleting a project left its texts' vectors there."""
+    if ctx.settings.cache_dir.is_dir():
+        for folder in ctx.settings.cache_dir.iterdir():
+            if folder.is_dir() and folder.name != "projects":
+                shutil.rmtree(folder, ignore_errors=True)
+
+
 def start(ctx: Context, project_name: str, body: Any) -> dict[str, Any]:
     """Queue a training job after checking what can be checked now (so errors come back as 400s)."""
     options = parse_options(body)
@@ -278,8 +288,13 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
     notes += _duplicates(train, test)
     recipe = options["trainingConfigVersion"]
     params = {"time_budget_s": ctx.settings.auto_time_budget_s} if recipe == "auto" else {}
-    model = build_model(recipe, multi_label=multi, seed=SEED, language=language, cache_dir=ctx.settings.cache_dir, **params)
+    cache = ctx.settings.project_cache_dir(project["name"])
+    _drop_shared_cache(ctx)
+    model = build_model(recipe, multi_label=multi, seed=SEED, language=language, cache_dir=cache, **params)
     model.fit([d["text"] for d in train], y(train), progress=lambda f: progress(int(5 + 80 * min(max(f, 0.0), 1.0))))
+    from tagwise.ml.embedding_cache import compact
+
+    compact(cache, [d["text"] for d in train])  # the next training reads these, and nothing of texts gone since
     notes += _past_window(model, train)
     progress(86)
     threshold = float((project["settings"] or {}).get("confidenceThreshold") or 0.0)

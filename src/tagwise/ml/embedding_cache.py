@@ -3,7 +3,9 @@
 One folder per encoder (int8 and fp32 vectors differ); each ``put`` writes one ``.npz`` file
 (``keys``: sha256 digests, ``vectors``: float32) under a fresh name and renames it into place,
 so concurrent writers never clash and a crash leaves no half file. Retraining on the same texts
-reads every vector back instead of re-embedding.
+reads every vector back instead of re-embedding. A reader loads every file of the folder, so the
+caller keeps a folder small: tagwise gives each project its own and :func:`compact` keeps only
+the texts of its latest training.
 """
 
 from __future__ import annotations
@@ -36,8 +38,11 @@ class EmbeddingCache:
             for path in sorted(self.folder.glob("*.npz")):
                 if path.name in self._seen_files:
                     continue
-                with np.load(path, allow_pickle=False) as npz:
-                    keys, vectors = npz["keys"], npz["vectors"]
+                try:
+                    with np.load(path, allow_pickle=False) as npz:
+                        keys, vectors = npz["keys"], npz["vectors"]
+                except FileNotFoundError:  # compacted away since the listing: the merged file holds its vectors
+                    continue
                 if vectors.shape[1:] == (self.dim,):
                     self._index.update(zip(keys.tolist(), vectors))
                 self._seen_files.add(path.name)
@@ -72,3 +77,30 @@ class EmbeddingCache:
             index.update(zip(keys.tolist(), np.asarray(vectors, dtype=np.float32)))
             self._index = index
             self._seen_files.add(name)
+
+
+def compact(folder: Path, keep: list[str]) -> None:
+    """Rewrite each encoder's cache under ``folder`` as one file holding the vectors of ``keep``
+    alone: the texts of other trainings (documents deleted, retagged away, moved to Test) leave
+    the disk, and the files of one training per run stop piling up. The merged file is in place
+    before the old ones go, so a reader never misses a vector it could have had."""
+    wanted = {text_key(t) for t in keep}
+    for encoder_dir in (p for p in Path(folder).glob("*") if p.is_dir()):
+        files = sorted(encoder_dir.glob("*.npz"))
+        merged: dict[bytes, np.ndarray] = {}
+        stored = 0
+        for path in files:
+            with np.load(path, allow_pickle=False) as npz:
+                keys, vectors = npz["keys"], npz["vectors"]
+            stored += len(keys)
+            merged.update((k, v) for k, v in zip(keys.tolist(), vectors) if k in wanted)
+        if len(files) <= 1 and len(merged) == stored:
+            continue  # already one file of only these texts
+        if merged:
+            name = f"{uuid.uuid4().hex}.npz"
+            tmp = encoder_dir / f".{name}.tmp"
+            with open(tmp, "wb") as fh:
+                np.savez(fh, keys=np.array(list(merged), dtype="S64"), vectors=np.stack(list(merged.values())))
+            os.replace(tmp, encoder_dir / name)
+        for path in files:
+            path.unlink(missing_ok=True)
