@@ -172,6 +172,18 @@ class Client:
         self.wait(self._operation("PUT", f"{AUTHORING}/{name}/deployments/{deployment}", {"trainedModelLabel": label}))
         return self.request("GET", f"{AUTHORING}/{name}/deployments/{deployment}").json()
 
+    def delete_model(self, name: str, label: str) -> None:
+        """Delete a trained model (a 409 Conflict while a deployment serves it)."""
+        self.request("DELETE", f"{AUTHORING}/{name}/models/{label}")
+
+    def delete_deployment(self, name: str, deployment: str) -> None:
+        self.wait(self._operation("DELETE", f"{AUTHORING}/{name}/deployments/{deployment}"))
+
+    def swap_deployments(self, name: str, first: str, second: str) -> None:
+        """Each of the two deployments serves the other's model from then on."""
+        body = {"firstDeploymentName": first, "secondDeploymentName": second}
+        self.wait(self._operation("POST", f"{AUTHORING}/{name}/deployments/:swap", body))
+
     # -- runtime ----------------------------------------------------------------------------
 
     def classify(self, name: str, deployment: str, documents: list[dict[str, str]], top: int | None = None) -> dict[str, Any]:

@@ -25,9 +25,14 @@ def test_deploy_swap_delete(client, banking):
     in_use = client.delete(f"{A}/bank/models/b", params=V)
     assert in_use.status_code == 409 and "production" in in_use.json()["error"]["message"]
 
+    served = client.post(CLASSIFY.format(p="bank", d="staging"), json={"documents": [{"id": "1", "text": "my card is lost"}]})
+    assert served.status_code == 200
+    model_a = client.get(f"{A}/bank/models/a", params=V).json()["modelId"]
+    assert model_a in client.app.state.ctx.predictors
     deleted = client.delete(f"{A}/bank/deployments/staging", params=V)
     assert deleted.status_code == 202
     assert client.get(f"{A}/bank/deployments/staging", params=V).status_code == 404
+    assert model_a not in client.app.state.ctx.predictors  # still a trained model, but nothing serves it: not kept in memory
     assert client.get(f"{A}/bank", params=V).json()["lastDeployedDateTime"]
 
 

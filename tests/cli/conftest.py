@@ -109,3 +109,26 @@ def deployed(bank, tmp_path_factory) -> Deployed:
     ok(cli("train", "bank", "--model", "v1", "--recipe", "linear"))
     ok(cli("deploy", "bank", "prod", "--model", "v1"))
     return Deployed(cli, data)
+
+
+def check_model_and_deployment_commands(cli: CliFn, bank: Slice) -> None:
+    """Promote staging to production with a swap, then clean up: a deployed model cannot be
+    deleted, a deployment can, and then its model. (The CLI could deploy but not undo it.)"""
+    ok(cli("project", "create", "ops", "--kind", "single"))
+    ok(cli("import", "ops", str(bank.path("train.jsonl"))))
+    for label in ("v1", "v2"):
+        ok(cli("train", "ops", "--model", label, "--recipe", "linear"))
+    ok(cli("deploy", "ops", "production", "--model", "v1"))
+    ok(cli("deploy", "ops", "staging", "--model", "v2"))
+    swapped = ok(cli("deployment", "swap", "ops", "production", "staging"))
+    assert "swapped: production serves v2, staging serves v1" in swapped.stderr
+    in_use = cli("model", "delete", "ops", "v2", "--yes")
+    assert in_use.exit_code == 1 and "The model v2 is deployed as production" in in_use.stderr
+    asks = cli("deployment", "delete", "ops", "staging")  # not on a terminal: no silent deletion
+    assert asks.exit_code == 2 and "pass --yes" in asks.stderr
+    assert "deleted deployment ops/staging" in ok(cli("deployment", "delete", "ops", "staging", "--yes")).stderr
+    assert "deleted model ops/v1" in ok(cli("model", "delete", "ops", "v1", "--yes")).stderr
+    shown = ok(cli("project", "show", "ops")).stdout
+    assert "staging" not in shown and "production" in shown and " v1 " not in shown and "v2" in shown
+    missing = cli("deployment", "delete", "ops", "nope", "--yes")
+    assert missing.exit_code == 1 and missing.stderr.count("\n") == 1 and "nope" in missing.stderr

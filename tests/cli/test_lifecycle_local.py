@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from tagwise.core.uncertainty import interval
-from tests.cli.conftest import ok, write_jsonl
+from tests.cli.conftest import check_model_and_deployment_commands, ok, write_jsonl
 
 
 def test_local_lifecycle(cli, bank, tmp_path):
@@ -210,3 +210,7 @@ def test_evaluate_and_deploy_warn_as_the_studio_does_of_a_skewed_projects_model(
     assert "note: not tested: pin (no test documents" in evaluated.stderr  # one document: kept for training
     assert re.search(r"^ *pin +- +- +- +0 ", evaluated.stdout, re.MULTILINE), evaluated.stdout  # not a made-up 0.000
     assert "warning: inbox/v1 is no better than always answering billing" in ok(cli("deploy", "inbox", "prod", "--model", "v1")).stderr
+
+
+def test_models_and_deployments_can_be_swapped_and_deleted_locally(cli, bank):
+    check_model_and_deployment_commands(cli, bank)

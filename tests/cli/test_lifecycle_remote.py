@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tests.cli.conftest import make_cli, ok, write_jsonl
+from tests.cli.conftest import check_model_and_deployment_commands, make_cli, ok, write_jsonl
 from tests.support.live_server import live_server
 
 
@@ -128,3 +128,7 @@ def test_a_document_longer_than_a_servers_request_limit_is_its_own_error(deploye
         rows = [json.loads(line) for line in ok(remote("classify", "bank", "prod", str(path))).stdout.splitlines()]
     assert [r["id"] for r in rows] == ["a", "b", "c"] and rows[0]["predictions"] and rows[2]["predictions"]
     assert "too long for one request to this server: 200 characters, it takes at most 100" in rows[1]["error"]
+
+
+def test_models_and_deployments_can_be_swapped_and_deleted_remotely(remote, bank):
+    check_model_and_deployment_commands(remote, bank)

@@ -5,6 +5,7 @@ By default every command works on the local data dir (``TAGWISE_DATA_DIR``) with
 calls to a running server. One module per command group:
 
     projects.py  project create|list|show|delete      data.py      import, export (formats.py: file readers)
+    models.py    model delete, deployment delete|swap
     training.py  train (--cancel), evaluate, deploy    classify.py  classify (streaming; resume.py: resuming)
     serve.py     serve, worker                         common.py    backend choice, errors, progress
     backends.py  the local services or a remote server, behind the same calls
@@ -16,7 +17,7 @@ from __future__ import annotations
 import typer
 
 from tagwise import __version__
-from tagwise.cli import classify, data, keys, projects, serve, training
+from tagwise.cli import classify, data, keys, models, projects, serve, training
 from tagwise.cli.common import OneLineErrors, Options, set_options
 
 app = typer.Typer(
@@ -61,6 +62,8 @@ app.command("import")(data.import_)
 app.command()(training.train)
 app.command()(training.evaluate)
 app.command()(training.deploy)
+app.add_typer(models.model_app, name="model")
+app.add_typer(models.deployment_app, name="deployment")
 app.command()(classify.classify)
 app.command()(data.export)
 

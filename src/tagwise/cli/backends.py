@@ -65,6 +65,9 @@ class Backend(Protocol):
     def evaluation_summary(self, name: str, label: str) -> dict[str, Any]: ...
     def list_deployments(self, name: str) -> list[dict[str, Any]]: ...
     def deploy(self, name: str, deployment: str, label: str) -> dict[str, Any]: ...
+    def delete_model(self, name: str, label: str) -> None: ...
+    def delete_deployment(self, name: str, deployment: str) -> None: ...
+    def swap_deployments(self, name: str, first: str, second: str) -> None: ...
     def classify(self, name: str, deployment: str, documents: list[dict[str, str]], top: int | None) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
@@ -189,6 +192,21 @@ class LocalBackend:
         from tagwise.core import deployments
 
         return deployments.describe(deployments.deploy(self.ctx, name, deployment, {"trainedModelLabel": label}))
+
+    def delete_model(self, name: str, label: str) -> None:
+        from tagwise.core import models
+
+        models.delete(self.ctx, name, label)
+
+    def delete_deployment(self, name: str, deployment: str) -> None:
+        from tagwise.core import deployments
+
+        deployments.delete(self.ctx, name, deployment)
+
+    def swap_deployments(self, name: str, first: str, second: str) -> None:
+        from tagwise.core import deployments
+
+        deployments.swap(self.ctx, name, {"firstDeploymentName": first, "secondDeploymentName": second})
 
     def classify(self, name: str, deployment: str, documents: list[dict[str, str]], top: int | None) -> dict[str, Any]:
         from tagwise.core import analyze

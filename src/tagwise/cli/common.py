@@ -214,3 +214,13 @@ def progress(*, total_known: bool = True) -> Progress:
 
 def kind_name(project_kind: str) -> str:
     return "multi" if "Multi" in project_kind else "single"
+
+
+def confirm(yes: bool, question: str, what: str) -> None:
+    """Ask ``question`` before a deletion unless ``--yes`` was given; off a terminal (a script, CI)
+    refuse instead of waiting for an answer that cannot come."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"{what} needs confirmation: pass --yes")
+    typer.confirm(question, abort=True)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
 
 import typer
 from rich.table import Table
 
-from tagwise.cli.common import UsageError, err, handle_errors, kind_name, opened, out
+from tagwise.cli.common import confirm, err, handle_errors, kind_name, opened, out
 
 app = typer.Typer(help="Create, list, show and delete projects.", no_args_is_help=True)
 
@@ -122,10 +121,7 @@ def delete(
     Example:
       tagwise project delete banking --yes
     """
-    if not yes:
-        if not sys.stdin.isatty():
-            raise UsageError(f"deleting {name} needs confirmation: pass --yes")
-        typer.confirm(f"Delete project {name} with its documents, models and deployments?", abort=True)
+    confirm(yes, f"Delete project {name} with its documents, models and deployments?", f"deleting {name}")
     with opened() as be:
         be.delete_project(name)
     err().print(f"deleted project {name}", markup=False)

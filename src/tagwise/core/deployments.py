@@ -124,6 +124,9 @@ def delete(ctx: Context, project_name: str, name: str) -> None:
         deployment = require_deployment(conn, project, name)
         records.delete_deployment(conn, project["id"], name)
         unused = remove_unused(ctx, conn, project, {deployment["model_id"]})
+        still_served = any(d["model_id"] == deployment["model_id"] for d in records.list_deployments(conn, project["id"]))
+    if not still_served:  # its trained model stays, but nothing classifies with it now: free its memory
+        ctx.predictors.forget(deployment["model_id"])
     delete_folders(unused)
 
 

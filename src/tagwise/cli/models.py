@@ -1,0 +1,71 @@
+"""``tagwise model delete`` and ``tagwise deployment delete|swap``: what the studio's Deploy page and
+the API do with trained models and deployments, from a shell (list both with ``tagwise project show``)."""
+
+from __future__ import annotations
+
+import typer
+
+from tagwise.cli.common import confirm, err, handle_errors, opened
+
+model_app = typer.Typer(help="Delete trained models (tagwise project show lists them).", no_args_is_help=True)
+deployment_app = typer.Typer(help="Delete and swap deployments (tagwise deploy creates them; tagwise project show lists them).",
+                             no_args_is_help=True)
+
+
+@model_app.command("delete")
+@handle_errors
+def delete_model(
+    name: str = typer.Argument(..., metavar="NAME", help="Project."),
+    label: str = typer.Argument(..., metavar="LABEL", help="The trained model's label."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed when not on a terminal)."),
+) -> None:
+    """Delete a trained model with its evaluation and its files. A model a deployment serves is
+    refused: delete or redeploy that deployment first.
+
+    \b
+    Example:
+      tagwise model delete banking v1 --yes
+    """
+    confirm(yes, f"Delete model {label} of {name} with its evaluation?", f"deleting model {label}")
+    with opened() as be:
+        be.delete_model(name, label)
+    err().print(f"deleted model {name}/{label}", markup=False)
+
+
+@deployment_app.command("delete")
+@handle_errors
+def delete_deployment(
+    name: str = typer.Argument(..., metavar="NAME", help="Project."),
+    deployment: str = typer.Argument(..., metavar="DEPLOYMENT", help="Deployment name."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed when not on a terminal)."),
+) -> None:
+    """Stop serving a deployment; its trained model stays (tagwise model delete removes that).
+
+    \b
+    Example:
+      tagwise deployment delete banking staging --yes
+    """
+    confirm(yes, f"Delete deployment {deployment} of {name}? Requests to it will fail.", f"deleting deployment {deployment}")
+    with opened() as be:
+        be.delete_deployment(name, deployment)
+    err().print(f"deleted deployment {name}/{deployment}", markup=False)
+
+
+@deployment_app.command("swap")
+@handle_errors
+def swap(
+    name: str = typer.Argument(..., metavar="NAME", help="Project."),
+    first: str = typer.Argument(..., metavar="FIRST", help="A deployment."),
+    second: str = typer.Argument(..., metavar="SECOND", help="Another deployment of the project."),
+) -> None:
+    """Swap the models of two deployments at once, e.g. promote staging to production (and keep
+    the old production model under staging, to swap back).
+
+    \b
+    Example:
+      tagwise deployment swap banking production staging
+    """
+    with opened() as be:
+        be.swap_deployments(name, first, second)
+        served = {d["deploymentName"]: d["trainedModelLabel"] for d in be.list_deployments(name)}
+    err().print(f"swapped: {first} serves {served.get(first)}, {second} serves {served.get(second)}", markup=False)
