@@ -77,3 +77,11 @@ def test_the_model_store_is_an_absolute_path(tmp_path, monkeypatch):
 def test_the_store_is_named_without_its_password(tmp_path):
     assert Settings(database_url="postgresql://tagwise:s3cret@db.internal:55433/tagwise").store_name == "PostgreSQL tagwise@db.internal:55433/tagwise"
     assert Settings(data_dir=tmp_path).store_name == f"SQLite {(tmp_path / 'tagwise.db').resolve()}"
+
+
+def test_the_model_cache_holds_as_many_models_as_set(tmp_path):
+    # a fleet of many small deployments had 16 models in memory and no way to keep more
+    from tagwise.core.context import Context
+
+    ctx = Context(Settings(data_dir=tmp_path, model_cache_size=40))
+    assert ctx.predictors.capacity == 40

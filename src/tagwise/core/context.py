@@ -25,7 +25,7 @@ class Context:
         from tagwise.ml import encoder
 
         encoder.configure(self.settings.encoder_threads, self.settings.encoder_backend, self.settings.encoder_model_dir)
-        self.predictors = PredictorCache()
+        self.predictors = PredictorCache(self.settings.model_cache_size)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Context:
