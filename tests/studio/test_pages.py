@@ -424,3 +424,18 @@ def test_a_model_with_hundreds_of_mistakes_lists_them_a_page_at_a_time(studio, d
     assert re.search(r'name="back" value="/studio/p/noisy/evaluate\?model=m&amp;wrong=2#wrong-102"', second)
     past = studio.get("/studio/p/noisy/evaluate?model=m&wrong=99")  # past the end: the last page
     assert past.status_code == 200 and f"of {-(-len(every) // 100)}</span>" in past.text
+
+
+def test_an_evaluation_of_many_classes_lists_the_commonest_mix_ups(studio, datasets):
+    from tests.conftest import read_jsonl, take_per_class
+
+    ctx = studio.ctx
+    tagging.create_project(ctx, "wide", SINGLE, "en")
+    rows = take_per_class(read_jsonl(datasets / "banking77" / "train.jsonl"), 77, 12)
+    tagging.add_documents(ctx, "wide", [{"location": r["id"], "text": r["text"], "labels": r["labels"]} for r in rows])
+    _train(ctx, "wide", "m")
+    page = studio.get("/studio/p/wide/evaluate").text
+    assert 'id="confusions"' in page and 'id="confusion"' not in page
+    assert "With 77 classes the matrix would have 5,929 cells" in page
+    whole = studio.get("/studio/p/wide/evaluate?model=m&matrix=full").text
+    assert 'id="confusion"' in whole and len(whole) > len(page) + 100_000

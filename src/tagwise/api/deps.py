@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import Query, Request, Security
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from tagwise.api.ratelimit import RateLimiter
 from tagwise.core import keys
@@ -103,6 +104,16 @@ async def json_body(request: Request) -> Any:
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if raw and not (ctype.endswith("json") or ctype in ("", "text/plain")):
         raise UnsupportedMediaType(f"The body must be JSON (Content-Type: application/json), not {ctype}.")
+    if len(raw) > _PARSE_INLINE_BYTES:  # a big import parsed for seconds on the event loop, and every other request waited
+        return await run_in_threadpool(_parse, raw)
+    return _parse(raw)
+
+
+_PARSE_INLINE_BYTES = 64 * 1024  # smaller bodies parse faster than a hop to the thread pool
+
+
+def _parse(raw: bytes) -> Any:
+    """A request body's JSON, or the Azure error that says what is wrong with it."""
     if not raw.strip():
         raise InvalidArgument("The request body is empty; send a JSON object.", inner_code="InvalidRequestBodyFormat")
     try:

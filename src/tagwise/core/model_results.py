@@ -16,8 +16,7 @@ __all__ = ["accuracy_interval", "against_baseline", "baseline_warning", "class_s
 
 
 def latest_model(conn, project: dict[str, Any]) -> dict[str, Any] | None:
-    models = records.list_models(conn, project["id"])
-    return models[-1] if models else None
+    return records.latest_model(conn, project["id"])
 
 
 def mispredictions(model: dict[str, Any]) -> list[dict[str, Any]]:
@@ -114,7 +113,9 @@ def evaluation_details(ctx: Context, project_name: str, model_label: str | None 
         start = (wrong_page - 1) * WRONG_PER_PAGE
         wrong = every[start:start + WRONG_PER_PAGE]
         found = docs_db.by_locations(conn, project["id"], [w["location"] for w in wrong], with_text=False)
-        tagged = docs_db.tagged_rows(conn, project["id"], with_text=False)
+        recorded = ((model["evaluation"] or {}).get("tagwise") or {}).get("trainDocumentsPerClass")
+        # older models: the Train column counts the tagged documents as they are now (a scan of them all)
+        tagged = docs_db.tagged_rows(conn, project["id"], with_text=False) if recorded is None else []
     test_locations = set()
     counts = {c: {"train": 0, "test": 0} for c in project["classes"]}
     for item in model["evaluation_results"] or []:
@@ -123,7 +124,6 @@ def evaluation_details(ctx: Context, project_name: str, model_label: str | None 
         expected = [result["expectedClass"]] if result else item["customMultiLabelClassificationResult"]["expectedClasses"]
         for label in expected:
             counts.setdefault(label, {"train": 0, "test": 0})["test"] += 1
-    recorded = ((model["evaluation"] or {}).get("tagwise") or {}).get("trainDocumentsPerClass")
     if recorded is not None:  # what the model was trained on (models trained since this was recorded)
         for label, n in recorded.items():
             counts.setdefault(label, {"train": 0, "test": 0})["train"] = n

@@ -124,8 +124,16 @@ def model_ids_in_use(conn: Connection, project_id: int) -> set[str]:
 
 
 def list_models(conn: Connection, project_id: int) -> list[dict[str, Any]]:
-    query = select(models).where(models.c.project_id == project_id).order_by(models.c.trained_at)
+    query = select(models).where(models.c.project_id == project_id).order_by(models.c.trained_at, models.c.id)
     return [_row(r) for r in conn.execute(query)]
+
+
+def latest_model(conn: Connection, project_id: int) -> dict[str, Any] | None:
+    """The most recently trained model (what ``list_models(...)[-1]`` is), without reading the others'
+    evaluations: the Tag page asked for every model's on each load."""
+    query = select(models).where(models.c.project_id == project_id).order_by(models.c.trained_at.desc(), models.c.id.desc()).limit(1)
+    row = conn.execute(query).first()
+    return _row(row) if row is not None else None
 
 
 def upsert_model(conn: Connection, project_id: int, values: dict[str, Any]) -> None:

@@ -23,12 +23,25 @@ def class_rows(model: dict[str, Any], counts: dict[str, dict[str, int]]) -> list
     return sorted(rows, key=lambda r: (r["f1"] if r["f1"] is not None else 2, r["name"]))
 
 
-def confusion(model: dict[str, Any], normalised: bool) -> dict[str, Any] | None:
-    """Single-label confusion matrix: labels (rows = tagged, columns = predicted) and cells with a 0-1 shade."""
+MATRIX_MAX_CLASSES = 40  # beyond this the page lists the commonest confusions: 195 classes drew 38,000 cells, 4 MB of HTML
+CONFUSIONS_SHOWN = 30
+
+
+def confusion(model: dict[str, Any], normalised: bool, full: bool = False) -> dict[str, Any] | None:
+    """Single-label confusion matrix: labels (rows = tagged, columns = predicted) and cells with a 0-1 shade.
+    Beyond ``MATRIX_MAX_CLASSES`` classes (unless ``full``), ``pairs`` instead: the commonest
+    (tagged, predicted) mix-ups with their count and their share of the tagged class's test documents."""
     matrix = evaluation_body(model).get("confusionMatrix")
     if not matrix:
         return None
     labels = sorted({*matrix, *(p for row in matrix.values() for p in row)})
+    if len(labels) > MATRIX_MAX_CLASSES and not full:
+        tested = {e: sum(cell["rawValue"] for cell in row.values()) for e, row in matrix.items()}
+        mixed = sorted(((cell["rawValue"], e, p) for e, row in matrix.items() for p, cell in row.items() if e != p and cell["rawValue"]),
+                       key=lambda t: (-t[0], t[1], t[2]))
+        pairs = [{"expected": e, "predicted": p, "count": int(n), "share": n / tested[e] if tested.get(e) else None}
+                 for n, e, p in mixed[:CONFUSIONS_SHOWN]]
+        return {"labels": labels, "pairs": pairs, "mixups": len(mixed), "normalised": normalised}
     key = "normalizedValue" if normalised else "rawValue"
     peak = max((cell[key] for row in matrix.values() for cell in row.values()), default=1) or 1
     rows = []

@@ -114,20 +114,20 @@ def cancel(request: Request, project: str, job_id: str, _s: Session = Depends(re
 # -- evaluate ---------------------------------------------------------------------------------
 
 @router.get("/p/{project}/evaluate", response_class=HTMLResponse)
-def evaluate(request: Request, project: str, model: str | None = None, norm: int = 0, wrong: int = 1,
+def evaluate(request: Request, project: str, model: str | None = None, norm: int = 0, wrong: int = 1, matrix: str | None = None,
              _s: Session = Depends(require_session)) -> Response:
-    return _evaluate_page(request, project, model, norm, wrong=wrong)
+    return _evaluate_page(request, project, model, norm, wrong=wrong, matrix=matrix)
 
 
 def _evaluate_page(request: Request, project: str, model: str | None, norm: int = 0, status_code: int = 200, wrong: int = 1,
-                   **values) -> Response:
+                   matrix: str | None = None, **values) -> Response:
     details = model_results.evaluation_details(context(request), project, model or None, wrong_page=wrong)
     trained = details["model"]
     view = {}
     if trained is not None:
         view = {"metrics": model_results.evaluation_body(trained), "rows": views.class_rows(trained, details["counts"]),
                 "never_predicted": model_results.never_predicted(trained), "untested": model_results.untested(trained),
-                "confusion": views.confusion(trained, bool(norm)), "label_confusion": views.label_confusion(trained),
+                "confusion": views.confusion(trained, bool(norm), full=matrix == "full"), "label_confusion": views.label_confusion(trained),
                 "extra": (trained["evaluation"] or {}).get("tagwise", {}), "verdict": model_results.baseline_warning(trained),
                 "languages": views.by_language(trained), "interval": model_results.accuracy_interval(trained)}
     issues = label_issues.label_issues(context(request), project)
@@ -137,7 +137,7 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
     # also when a refused form renders it; a fix comes back to the page of mistakes it was made on
     here = f"/studio/p/{project}/evaluate" + query(model=model, norm=norm or None, wrong=details.get("wrong_page", 1) if wrong > 1 else None)
     return render(request, "evaluate.html", status_code=status_code, project=details["project"], nav="evaluate", details=details,
-                  view=view, norm=bool(norm), issues=issues, current=current, query=query, here=here, **values)
+                  view=view, norm=bool(norm), matrix="full" if matrix == "full" else None, issues=issues, current=current, query=query, here=here, **values)
 
 
 @router.post("/p/{project}/evaluate/keep-test-set")
