@@ -5,9 +5,13 @@ Every test runs on SQLite and on a real PostgreSQL (``ctx`` in ``tests/core/conf
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
+import pytest
 
 from tagwise.core import label_issues, tagging
+from tagwise.errors import Conflict
 
 SINGLE = "CustomSingleLabelClassification"
 
@@ -39,3 +43,31 @@ def test_a_suggestion_weighs_each_class_by_how_confident_the_folds_are_about_it(
     labels = np.array([0] * 8 + [1] * 2 + [0])
     assert suggest(proba, labels)[-1] == 1  # the plain argmax said "big"
     assert list(suggest(proba, labels)[:8]) == [0] * 8
+
+
+def test_a_big_project_checks_a_seeded_sample_and_one_check_at_a_time(ctx, banking, monkeypatch):
+    # 100,000 tagged documents ran for minutes inside the request at 6 GB, and a second click started a second run
+    tagging.create_project(ctx, "big", SINGLE, "en")
+    tagging.add_documents(ctx, "big", [{"location": r["id"], "text": r["text"], "labels": r["labels"]} for r in banking["train"]])
+    sampled = label_issues.find_label_issues(ctx, "big", max_checked=100)
+    assert (sampled.checked, sampled.tagged) == (100, len(banking["train"]))
+    again = label_issues.find_label_issues(ctx, "big", max_checked=100)
+    assert [i.location for i in again.issues] == [i.location for i in sampled.issues]  # the same sample each time
+
+    inside, release = threading.Event(), threading.Event()
+    real = label_issues._find
+
+    def held(*args):
+        inside.set()
+        release.wait(30)
+        return real(*args)
+
+    monkeypatch.setattr(label_issues, "_find", held)
+    first = threading.Thread(target=label_issues.find_label_issues, args=(ctx, "big"), kwargs={"max_checked": 100})
+    first.start()
+    assert inside.wait(30)
+    with pytest.raises(Conflict, match="being checked already"):
+        label_issues.find_label_issues(ctx, "big")
+    release.set()
+    first.join(60)
+    assert label_issues.find_label_issues(ctx, "big", max_checked=100).checked == 100  # free again once it ended

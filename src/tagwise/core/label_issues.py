@@ -6,6 +6,7 @@ out-of-fold probabilities disagree with, and each issue carries the class the fo
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections import Counter
@@ -19,7 +20,7 @@ from tagwise.core.predictors import decide
 from tagwise.core.projects import require
 from tagwise.core.training import MIN_DOCUMENTS, SEED
 from tagwise.core.validation import MULTI
-from tagwise.errors import InvalidArgument
+from tagwise.errors import Conflict, InvalidArgument
 from tagwise.storage import document_records as docs_db
 from tagwise.storage.records import utcnow
 
@@ -47,6 +48,7 @@ class LabelIssues:
     accuracy: float | None = None
     baseline: tuple[str, float] | None = None
     found: int = 0  # how many were flagged; ``issues`` holds the surest ``limit`` of them
+    tagged: int = 0  # tagged documents of the project: more than ``checked`` when a sample was checked
 
     @property
     def unreliable(self) -> bool:
@@ -57,6 +59,8 @@ class LabelIssues:
 
 _issues_lock = threading.Lock()
 _issues: dict[tuple[str, int], LabelIssues] = {}
+_running: set[tuple[str, int]] = set()  # projects being checked now: a second click waited for a second run
+MAX_CHECKED = 10_000  # documents a check reads at most (a seeded sample beyond): 100,000 ran for minutes in the request, at 6 GB
 
 
 def label_issues(ctx: Context, project_name: str) -> LabelIssues | None:
@@ -67,16 +71,35 @@ def label_issues(ctx: Context, project_name: str) -> LabelIssues | None:
         return _issues.get((ctx.settings.resolved_database_url, project["id"]))
 
 
-def find_label_issues(ctx: Context, project_name: str, *, folds: int = 5, limit: int = 200) -> LabelIssues:
-    """Tagged documents whose tag disagrees with out-of-fold predictions, worst first (cleanlab)."""
+def find_label_issues(ctx: Context, project_name: str, *, folds: int = 5, limit: int = 200, max_checked: int = MAX_CHECKED) -> LabelIssues:
+    """Tagged documents whose tag disagrees with out-of-fold predictions, worst first (cleanlab).
+    Over ``max_checked`` tagged documents, a seeded random sample of that many is checked (the
+    same one each time, for the same documents). One check per project runs at a time."""
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+    key = (ctx.settings.resolved_database_url, project["id"])
+    with _issues_lock:
+        if key in _running:
+            raise Conflict(f"The tags of {project_name} are being checked already; the result shows here when it is done.")
+        _running.add(key)
+    try:
+        return _find(ctx, project, key, folds, limit, max_checked)
+    finally:
+        with _issues_lock:
+            _running.discard(key)
+
+
+def _find(ctx: Context, project: dict[str, Any], key: tuple[str, int], folds: int, limit: int, max_checked: int) -> LabelIssues:
     from sklearn.model_selection import KFold, StratifiedKFold
 
     from tagwise.ml import build_model
 
     started = time.monotonic()
     with ctx.db.read() as conn:
-        project = require(conn, project_name)
         rows = docs_db.tagged_rows(conn, project["id"], with_text=True)
+    tagged = len(rows)
+    if tagged > max_checked:
+        rows = [rows[i] for i in sorted(random.Random(SEED).sample(range(tagged), max_checked))]
     multi = project["kind"] == MULTI
     if not multi:
         counts = Counter(r["labels"][0] for r in rows if r["labels"])
@@ -119,9 +142,9 @@ def find_label_issues(ctx: Context, project_name: str, *, folds: int = 5, limit:
         commonest, count = Counter(y).most_common(1)[0]
         baseline = (commonest, count / len(rows))
     result = LabelIssues(issues[:limit], len(rows), n_splits, round(time.monotonic() - started, 2), utcnow(), accuracy, baseline,
-                         found=len(issues))
+                         found=len(issues), tagged=tagged)
     with _issues_lock:
-        _issues[(ctx.settings.resolved_database_url, project["id"])] = result
+        _issues[key] = result
     return result
 
 

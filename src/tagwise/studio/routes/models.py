@@ -178,7 +178,9 @@ def find_issues(request: Request, project: str, model: str = Form(""), _s: Sessi
     result = label_issues.find_label_issues(context(request), project)
     back = f"/studio/p/{project}/evaluate" + query(model=model or None)  # the model that was on the page, not the newest
     return redirect(f"{back}#issues",
-                    f"Checked {result.checked:,} tagged documents with {result.folds}-fold cross-validation in {result.seconds:.1f} s: "
+                    f"Checked {result.checked:,} tagged documents"
+                    + (f" (a random sample of the {result.tagged:,})" if result.tagged > result.checked else "")
+                    + f" with {result.folds}-fold cross-validation in {result.seconds:.1f} s: "
                     f"{result.found} look mistagged" + (f"; the {len(result.issues)} surest are listed." if result.found > len(result.issues) else "."))
 
 
