@@ -19,6 +19,7 @@ from tagwise.core.projects import require
 from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
 from tagwise.core.validation import MULTI, check_name, listed, shown
 from tagwise.errors import Conflict, InvalidArgument, store_unavailable
+from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -159,7 +160,8 @@ def start(ctx: Context, project_name: str, body: Any) -> dict[str, Any]:
             # a job still stopping for a deleted project of the same name does not count
             if job["project_name"] == project_name and not (job["cancel_requested"] and job["created_at"] < project["created_at"]):
                 raise Conflict(f"The project {project_name} is already training (job {job['id']}); wait for it or cancel it.")
-        docs = records.list_documents(conn, project["id"])
+        # the split needs no text: reading 300,000 texts here held the store's write lock for 5.5 s
+        docs = docs_db.tagged_rows(conn, project["id"], with_text=False)
         train, test = split(docs, project["kind"], options["evaluationOptions"])
         _check_trainable(project, train, test)
         return jobs.create(conn, "train", project_name, options)
