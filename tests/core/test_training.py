@@ -87,3 +87,19 @@ def test_each_project_has_its_own_embedding_cache_and_it_goes_with_the_project(c
     projects.delete(ctx, "bank")
     assert not mine.exists()
 
+
+
+def test_a_running_trainings_estimated_end_follows_its_pace():
+    # it was always the last update + 30 s: a 20-minute training said "in 30 s" from start to end
+    from datetime import datetime, timedelta
+
+    from tagwise.storage.records import utcnow
+
+    now = utcnow()
+    job = {"id": "j", "status": "running", "percent": 50, "started_at": now - timedelta(seconds=100), "updated_at": now,
+           "finished_at": None, "created_at": now - timedelta(seconds=101), "expires_at": now + timedelta(days=1),
+           "warnings": [], "errors": [], "payload": {"modelLabel": "m", "trainingConfigVersion": "linear"}}
+    end = datetime.fromisoformat(training.describe_job(job)["result"]["estimatedEndDateTime"])
+    assert timedelta(seconds=95) < end - now < timedelta(seconds=110)  # half done in 100 s: about 100 s to go
+    early = datetime.fromisoformat(training.describe_job({**job, "percent": 5})["result"]["estimatedEndDateTime"])
+    assert timedelta(seconds=25) < early - now < timedelta(seconds=35)  # too early to tell from the pace
