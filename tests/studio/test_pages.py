@@ -197,6 +197,7 @@ def test_page_numbers_past_the_end_and_huge_ids_are_not_server_errors(studio):
         response = studio.get(f"/studio/p/many/data?page={page}&status=untagged")
         assert response.status_code == 200 and "Page 3 of 3" in response.text, page
         assert 'value="untagged" selected' in response.text  # the filters stay
+        assert '<a rel="prev" href="/studio/p/many/data?page=2&amp;status=untagged">' in response.text and 'rel="next"' not in response.text
     for path in (f"/tag?doc={10**20}", f"/tag?doc=1&undo={10**20}"):
         response = studio.get(f"/studio/p/many{path}")
         assert response.status_code in (400, 404) and "<html" in response.text, path
