@@ -11,6 +11,7 @@ Error envelopes become :class:`RemoteError`, a :class:`~tagwise.errors.TagwiseEr
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Self
@@ -146,6 +147,26 @@ class Client:
 
     def import_project(self, name: str, project_file: dict[str, Any]) -> dict[str, Any]:
         return self.wait(self._operation("POST", f"{AUTHORING}/{name}/:import", project_file))
+
+    def append_documents(self, name: str, project_file: dict[str, Any]) -> dict[str, Any]:
+        """Add the file's documents to the project's (same location: replaced): ``{"documents",
+        "classes", "projectDocuments"}``. A server older than this route (2026-11-27) has none: then
+        the project is exported, merged and imported whole, as it was before."""
+        try:
+            return self.request("POST", f"/language/tagwise/projects/{name}/documents", json=project_file).json()
+        except RemoteError as exc:
+            if exc.status != 404 or exc.code != "NotFound":  # ProjectNotFound and every other error stand
+                raise
+        current = self.export_project(name)
+        documents = current["assets"].get("documents", [])
+        mine = {d["location"] for d in project_file["assets"].get("documents", [])}
+        merged = copy.deepcopy(project_file)  # the caller's file stays as it was
+        merged["assets"]["documents"] = [d for d in documents if d["location"] not in mine] + merged["assets"].get("documents", [])
+        known = {c["category"] for c in merged["assets"].get("classes", [])}
+        merged["assets"]["classes"] = [c for c in current["assets"].get("classes", []) if c["category"] not in known] + \
+            merged["assets"].get("classes", [])
+        self.import_project(name, merged)
+        return {"documents": len(mine), "classes": len(merged["assets"]["classes"]), "projectDocuments": len(merged["assets"]["documents"])}
 
     def export_project(self, name: str, model: str | None = None) -> dict[str, Any]:
         """The project file; with ``model``, the documents that model was trained and tested on."""

@@ -15,7 +15,7 @@ from tagwise import __version__, studio
 from tagwise.api import errors, openapi
 from tagwise.api.limits import BodyLimit
 from tagwise.api.ratelimit import RateLimiter
-from tagwise.api.routes import analyze, blobs, deployments, health, keys, metrics, models, projects, training
+from tagwise.api.routes import analyze, blobs, deployments, documents, health, keys, metrics, models, projects, training
 from tagwise.api.telemetry import Telemetry
 from tagwise.core import deployments as deployments_core
 from tagwise.core.context import Context
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     # outermost: it times and logs every answer, a 500 of UnexpectedErrors or a 413 of BodyLimit too
     app.add_middleware(Telemetry, metrics=app.state.metrics, access_log=settings.access_log)
 
-    for module in (projects, training, models, deployments, analyze, blobs, keys, health, metrics):
+    for module in (projects, documents, training, models, deployments, analyze, blobs, keys, health, metrics):
         app.include_router(module.router)
     app.include_router(studio.router)  # the web studio at /studio (serves its own static assets)
     openapi.install(app)

@@ -282,3 +282,28 @@ def test_an_export_of_a_model_gives_what_it_was_trained_on_and_trains_the_same_m
         conn.execute(delete(model_snapshots))
     older = client.post(f"{A}/snap/:export", params=dict(V, stringIndexType="Utf16CodeUnit", trainedModelLabel="m1"))
     assert older.status_code == 400 and "trained by an older tagwise" in older.json()["error"]["message"]
+
+
+def test_documents_can_be_added_without_sending_the_project_again(client, banking):
+    # tagwise import --append exported, merged and imported the whole project: 75.8 s to add 1,000 to 300,000
+    create_and_import(client, "grow", SINGLE, banking["train"][:20])
+    before = {d["location"]: d for d in export(client, "grow")["assets"]["documents"]}
+    added = project_file("grow", SINGLE, banking["train"][20:22])
+    added["assets"]["documents"][0]["location"] = "doc3.txt"  # replaces doc3.txt
+    added["assets"]["documents"][1]["location"] = "new.txt"
+    added["assets"]["documents"][1]["class"] = {"category": "a-new-class"}
+    added["assets"]["classes"].append({"category": "a-new-class"})
+    response = client.post("/language/tagwise/projects/grow/documents", json=added)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"documents": 2, "classes": len({r["labels"][0] for r in banking["train"][:22]}) + 1, "projectDocuments": 21}
+    after = {d["location"]: d for d in export(client, "grow")["assets"]["documents"]}
+    assert set(after) == set(before) | {"new.txt"} and after["doc3.txt"]["text"] == banking["train"][20]["text"]
+    assert after["doc5.txt"] == before["doc5.txt"]
+    bad = project_file("grow", SINGLE, banking["train"][22:24])
+    bad["assets"]["documents"][1]["text"] = "   "
+    refused = client.post("/language/tagwise/projects/grow/documents", json=bad)
+    assert refused.status_code == 400 and "has no text" in refused.json()["error"]["message"]
+    assert {d["location"] for d in export(client, "grow")["assets"]["documents"]} == set(after)  # all or nothing
+    added["metadata"]["projectName"] = "nope"
+    missing = client.post("/language/tagwise/projects/nope/documents", json=added)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "ProjectNotFound"

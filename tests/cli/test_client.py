@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -53,3 +55,38 @@ def test_pages_follow_next_link_and_operations_are_polled():
     assert [p["projectName"] for p in client.list_projects()] == ["a", "b"]
     with pytest.raises(RemoteError, match="too few documents"):
         client.wait(client.start_training("p", {"modelLabel": "v1"}))
+
+
+def test_appending_to_a_server_without_the_append_route_merges_and_imports_the_whole_project():
+    # a server older than POST /language/tagwise/projects/{p}/documents answers 404 NotFound: the
+    # client then does what tagwise import --append did before, never a plain import (that would
+    # replace the project's documents with the new ones)
+    existing = {"metadata": {"projectName": "p"}, "assets": {"projectKind": "CustomSingleLabelClassification",
+                "classes": [{"category": "a"}], "documents": [
+                    {"location": "1.txt", "text": "one", "class": {"category": "a"}},
+                    {"location": "2.txt", "text": "two", "class": {"category": "a"}}]}}
+    imported = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/language/tagwise/projects/p/documents":
+            return httpx.Response(404, json={"error": {"code": "NotFound", "message": "tagwise has no route for this URL."}})
+        if path.endswith(("/:export", "/:import")):
+            if path.endswith("/:import"):
+                imported.append(json.loads(request.content))
+            return httpx.Response(202, headers={"Operation-Location": "http://tagwise.test/op"})
+        if path == "/op":
+            return httpx.Response(200, json={"status": "succeeded", "resultUrl": "http://tagwise.test/result"})
+        if path == "/result":
+            return httpx.Response(200, json=existing)
+        raise AssertionError(path)
+
+    new = {"metadata": {"projectName": "p"}, "assets": {"projectKind": "CustomSingleLabelClassification",
+           "classes": [{"category": "b"}], "documents": [{"location": "2.txt", "text": "two again", "class": {"category": "b"}},
+                                                          {"location": "3.txt", "text": "three", "class": {"category": "b"}}]}}
+    counts = client_for(handler).append_documents("p", new)
+    assert counts == {"documents": 2, "classes": 2, "projectDocuments": 3}
+    [sent] = imported
+    assert [(d["location"], d["text"]) for d in sent["assets"]["documents"]] == [("1.txt", "one"), ("2.txt", "two again"), ("3.txt", "three")]
+    assert [c["category"] for c in sent["assets"]["classes"]] == ["a", "b"]
+    assert len(new["assets"]["documents"]) == 2  # the caller's file is left as it was

@@ -64,7 +64,8 @@ def test_append_keeps_existing_and_replaces_same_location(cli, bank, tmp_path):
     new = {"id": "new-1", "text": "brand new", "labels": bank.train[0]["labels"], "split": "test"}
     extra = write_jsonl(tmp_path / "extra.jsonl", [changed, new])
     said = ok(cli("import", "bank", str(extra), "--append")).stdout
-    assert said.startswith(f"imported 2 documents into bank (it now holds {len(bank.train) + 1:,}: ")  # it said the total
+    assert said.startswith(f"imported 2 documents into bank (it now holds {len(bank.train) + 1:,} documents and "
+                           f"{len(bank.classes)} classes; of these 2: 2 tagged: 0 train, 1 test, 1 unassigned")  # the total, then what was added
     docs = {d["location"]: d for d in exported(cli, tmp_path, "bank")["assets"]["documents"]}
     assert len(docs) == len(bank.train) + 1
     assert docs[changed["id"]]["text"] == "changed text"

@@ -19,7 +19,7 @@ def test_local_lifecycle(cli, bank, tmp_path):
     imported = ok(cli("import", "bank", str(bank.path("train.jsonl")), "--split", "train"))
     assert "160 documents" in imported.stdout  # results on stdout, for pipes
     appended = ok(cli("import", "bank", str(bank.path("test.jsonl")), "--split", "test", "--append"))
-    assert "it now holds 200" in appended.stdout and "160 train, 40 test" in appended.stdout
+    assert "it now holds 200 documents" in appended.stdout and "of these 40: 40 tagged: 0 train, 40 test" in appended.stdout
 
     trained = ok(cli("train", "bank", "--model", "v1", "--recipe", "linear", "--manual-split"))
     assert "trained bank/v1" in trained.stdout and "on 40 test documents" in trained.stdout

@@ -56,7 +56,7 @@ class Backend(Protocol):
     def get_project(self, name: str) -> dict[str, Any]: ...
     def upsert_project(self, name: str, body: dict[str, Any]) -> dict[str, Any]: ...
     def delete_project(self, name: str) -> None: ...
-    def import_project(self, name: str, project_file: dict[str, Any]) -> None: ...
+    def import_project(self, name: str, project_file: dict[str, Any], append: bool = False) -> dict[str, Any]: ...
     def export_project(self, name: str, model: str | None = None) -> dict[str, Any]: ...
     def start_training(self, name: str, body: dict[str, Any]) -> str: ...
     def wait_training(self, name: str, job: str, on_percent: PercentCallback) -> dict[str, Any]: ...
@@ -135,10 +135,10 @@ class LocalBackend:
 
         projects.delete(self.ctx, name)
 
-    def import_project(self, name: str, project_file: dict[str, Any]) -> None:
+    def import_project(self, name: str, project_file: dict[str, Any], append: bool = False) -> dict[str, Any]:
         from tagwise.core import documents
 
-        documents.import_project(self.ctx, name, project_file)
+        return documents.import_project(self.ctx, name, project_file, append=append)
 
     def export_project(self, name: str, model: str | None = None) -> dict[str, Any]:
         from tagwise.core import documents
@@ -234,8 +234,11 @@ class RemoteBackend:
         # list_projects, get_project, upsert_project, ... are the client's own methods.
         return getattr(self.client, name)
 
-    def import_project(self, name: str, project_file: dict[str, Any]) -> None:
+    def import_project(self, name: str, project_file: dict[str, Any], append: bool = False) -> dict[str, Any]:
+        if append:
+            return self.client.append_documents(name, project_file)
         self.client.import_project(name, project_file)
+        return {}
 
     def classify(self, name: str, deployment: str, documents: list[dict[str, str]], top: int | None) -> dict[str, Any]:
         """The ``:classify`` route, in requests within the server's limits (``TAGWISE_MAX_SYNC_DOCUMENTS``

@@ -104,11 +104,7 @@ def import_(
                 for doc in docs:
                     doc.dataset = doc.dataset or split.value.capitalize()
             read = len(docs)
-            if append and project is not None:
-                bar.update(task, description="reading existing documents")
-                existing, existing_meta = formats.azure_docs(be.export_project(name))
-                docs = formats.merge(existing, docs)
-                classes = existing_meta["classes"] + classes
+            adding = append and project is not None  # the service keeps the project's documents and adds these
             if project is not None:
                 metadata.update({k: v for k, v in project.items() if k in formats.METADATA_KEYS})
             metadata.setdefault("language", language)
@@ -117,20 +113,20 @@ def import_(
             metadata.setdefault("storageInputContainerName", name)
             body = formats.project_file(name, project_kind, metadata, docs, classes)
             bar.update(task, description=f"importing {len(docs):,} documents")
-            be.import_project(name, body)
+            imported = be.import_project(name, body, append=adding)
     renamed = [d.renamed for d in docs if d.renamed]
     if renamed:
         more = f" (and {len(renamed) - 1:,} more)" if len(renamed) > 1 else ""
         err().print(f"note: a location cannot hold '/' or '\\': {renamed[0]}{more}", markup=False)
     tagged = [d for d in docs if d.labels is not None]
     counts = {s: sum(1 for d in tagged if d.dataset == s) for s in ("Train", "Test")}
-    holds = f"it now holds {len(docs):,}: " if len(docs) != read else ""  # --append: the project's total, not this import's
-    out().print(
-        f"imported {read:,} documents into {name} ({holds}{len(body['assets']['classes'])} classes; "
-        f"{len(tagged):,} tagged: {counts['Train']:,} train, {counts['Test']:,} test, "
-        f"{len(tagged) - counts['Train'] - counts['Test']:,} unassigned; {len(docs) - len(tagged):,} untagged)",
-        markup=False,
-    )
+    what = (f"{len(body['assets']['classes'])} classes; {len(tagged):,} tagged: {counts['Train']:,} train, {counts['Test']:,} test, "
+            f"{len(tagged) - counts['Train'] - counts['Test']:,} unassigned; {len(docs) - len(tagged):,} untagged")
+    if adding:  # the project's totals from the service; the split of the documents just added
+        total, classes = imported.get("projectDocuments"), imported.get("classes")
+        what = (f"it now holds {f'{total:,}' if isinstance(total, int) else 'more'} documents"
+                + (f" and {classes} classes" if isinstance(classes, int) else "") + f"; of these {read:,}: {what.split('; ', 1)[1]}")
+    out().print(f"imported {read:,} documents into {name} ({what})", markup=False)
 
 
 @handle_errors

@@ -231,12 +231,6 @@ def _category(value: Any, what: str, where: str) -> str:
     raise UsageError(f"{where}: {what} must be {{\"category\": \"<class name>\"}}, not {_shown(value)}")
 
 
-def merge(existing: list[Doc], new: list[Doc]) -> list[Doc]:
-    """``existing`` with ``new`` added; a new document replaces an existing one at the same location."""
-    replaced = {d.location for d in new}
-    return [d for d in existing if d.location not in replaced] + new
-
-
 def project_file(name: str, kind: str, metadata: dict[str, Any], docs: list[Doc], extra_classes: list[str] = ()) -> dict[str, Any]:
     """The Azure project file for ``docs``; classes are those the documents use (plus ``extra_classes``)."""
     classes: list[str] = list(dict.fromkeys(class_form(c) for c in extra_classes))

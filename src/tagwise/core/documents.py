@@ -8,16 +8,21 @@ from tagwise.core.context import Context
 from tagwise.core.projects import check_quota, describe, new_project_values
 from tagwise.core.validation import MULTI, check_class_name, check_kind, check_location, check_name, check_text, class_form, listed, shown
 from tagwise.errors import Conflict, InvalidArgument, InvalidRequest, NotFound, ProjectNotFound
+from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
 PROJECT_FILE_VERSION = "2022-05-01"
 
 
-def import_project(ctx: Context, name: str, body: Any) -> dict[str, int]:
+def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) -> dict[str, int]:
     """Validate the whole project file, then replace the project's data in ONE transaction.
 
-    Nothing is written unless every document is valid. Returns counts for the job's result.
+    Nothing is written unless every document is valid. Returns counts for the job's result:
+    ``documents`` in the file, ``classes`` and ``projectDocuments`` of the project after it.
+    ``append`` (tagwise's own): keep the project's documents and classes; a document of the file
+    replaces the one at its location, the others are added. ``tagwise import --append`` sent the
+    whole project back instead (75.8 s to add 1,000 documents to 300,000).
     """
     check_name(name, "project")  # the name becomes a folder of the model store: no '..', no '/'
     if not isinstance(body, dict):
@@ -49,6 +54,14 @@ def import_project(ctx: Context, name: str, body: Any) -> dict[str, int]:
         project = records.get_project(conn, name)
         if project is not None and project["kind"] != kind:  # before the documents: their errors would assume the file's kind
             raise Conflict(f"The project {name} is {project['kind']}; the file is {kind}. Import it into a new project.")
+        if append and project is None:
+            raise ProjectNotFound(f"The project {name} could not be found: create it, or import a project file to create it.",
+                                  target="projectName")
+        if append:
+            classes = list(dict.fromkeys([*project["classes"], *classes]))
+            if len(classes) > ctx.settings.max_classes:
+                raise InvalidArgument(f"With these classes the project would have {len(classes)}; the limit is "
+                                      f"{ctx.settings.max_classes}.", target="classes")
         meta = dict(metadata, projectKind=kind)
         container = meta.get("storageInputContainerName") or (project or {}).get("storage_container") or name
         meta.setdefault("storageInputContainerName", container)
@@ -68,8 +81,13 @@ def import_project(ctx: Context, name: str, body: Any) -> dict[str, int]:
             values.update(classes=classes, modified_at=now)
             project_id = project["id"]
             records.update_project(conn, project_id, values)
-        records.replace_documents(conn, project_id, rows)
-    return {"documents": len(rows), "classes": len(classes)}
+        if append:
+            docs_db.delete_locations(conn, project_id, [r["location"] for r in rows])
+            docs_db.insert_many(conn, project_id, rows)
+        else:
+            records.replace_documents(conn, project_id, rows)
+        total = records.count_documents(conn, project_id)
+    return {"documents": len(rows), "classes": len(classes), "projectDocuments": total}
 
 
 def _classes(ctx: Context, raw: Any) -> list[str]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, String, and_, bindparam, cast, func, insert, not_, or_, select, text, update
+from sqlalchemy import Connection, String, and_, bindparam, cast, delete, func, insert, not_, or_, select, text, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from tagwise.storage.db import fold
@@ -128,6 +128,13 @@ def locations_with_prefix(conn: Connection, project_id: int, prefix: str) -> int
     query = select(func.count()).select_from(documents).where(documents.c.project_id == project_id,
                                                              documents.c.location.like(pattern, escape="\\"))
     return conn.execute(query).scalar_one()
+
+
+def delete_locations(conn: Connection, project_id: int, locations: Sequence[str]) -> None:
+    """Delete the project's documents at these locations (those it has)."""
+    for start in range(0, len(locations), _CHUNK):
+        chunk = list(locations[start : start + _CHUNK])
+        conn.execute(delete(documents).where(documents.c.project_id == project_id, documents.c.location.in_(chunk)))
 
 
 def insert_many(conn: Connection, project_id: int, rows: Sequence[dict[str, Any]]) -> None:
