@@ -249,3 +249,12 @@ def test_a_document_longer_than_the_encoder_reads_carries_a_truncated_warning(cl
     assert by_id["short"]["warnings"] == []
     [warning] = by_id["long"]["warnings"]
     assert warning["code"] == "DocumentTruncated" and "256 word pieces, about 1,024 characters" in warning["message"]
+
+
+def test_texts_that_draw_nothing_are_empty():
+    from tagwise.core.validation import blank
+
+    for invisible in ("\u200b\u200d", "\ufeff", "\u00ad", "\u3164\u3164", "\u2800", "\ufe0f", "\u0301", " \n\t"):
+        assert blank(invisible), repr(invisible)
+    for visible in ("a", "\u200bok", "é", "e\u0301", "😀", "\u0e01"):  # a zero-width space before a word still has the word
+        assert not blank(visible), repr(visible)

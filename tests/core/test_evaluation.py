@@ -26,3 +26,12 @@ def test_a_class_of_fewer_than_three_test_documents_is_not_named():
     proba = np.array([[0.95, 0.05]] * 9 + [[0.6, 0.4]] + [[0.4, 0.6]] * 2)
     at70 = {r["threshold"]: r for r in threshold_table(classes, proba, expected)}[0.7]
     assert at70["abstained"] == round(3 / 12, 4) and "hardestHit" not in at70  # pin's 2 documents say too little
+
+
+def test_of_classes_sent_to_none_alike_the_bigger_one_is_named():
+    # every row named a 3-document class at 100% over a 50-document class also at 100% (alphabetical order)
+    classes = ["apple", "billing", "card"]
+    expected = ["apple"] * 3 + ["billing"] * 50 + ["card"] * 50
+    proba = np.array([[0.5, 0.3, 0.2]] * 3 + [[0.3, 0.5, 0.2]] * 50 + [[0.0, 0.01, 0.99]] * 50)
+    at70 = {r["threshold"]: r for r in threshold_table(classes, proba, expected)}[0.7]
+    assert at70["hardestHit"] == {"class": "billing", "share": 1.0, "documents": 50}

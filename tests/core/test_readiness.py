@@ -21,8 +21,9 @@ def test_a_test_set_left_small_while_the_project_grew_is_flagged(ctx):
     tagging.add_documents(ctx, "grew", [{"location": f"d{i}", "text": f"ticket {i}", "labels": ["billing" if i % 2 else "card"],
                                          "dataset": "Test" if i < 12 else None} for i in range(400)])
     flagged = [t["message"] for t in readiness.overview(ctx, "grew")["guidance"] if t["message"].startswith("The Test set")]
-    assert flagged == [("The Test set has 12 tagged documents of 400 tagged: each one moves the test accuracy 8.3 points, so models "
-                       "scored on it cannot be told apart. Move about 68 more to Test on the Data page (a fifth of the tagged "
-                       "documents is usual).")]
+    assert flagged == [("The Test set has 12 tagged documents of 400 tagged: a model trained on each document's Train/Test set "
+                        "is scored on them, each one moving its test accuracy 8.3 points, so such models cannot be told apart. "
+                        "Move about 68 more to Test on the Data page (a fifth of the tagged documents is usual), or train with a "
+                        "percentage split.")]
     tagging.add_documents(ctx, "grew", [{"location": f"t{i}", "text": f"more {i}", "labels": ["card"], "dataset": "Test"} for i in range(40)])
     assert not [t for t in readiness.overview(ctx, "grew")["guidance"] if t["message"].startswith("The Test set")]  # 52 of 440

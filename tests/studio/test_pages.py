@@ -423,6 +423,11 @@ def test_a_model_with_hundreds_of_mistakes_lists_them_a_page_at_a_time(studio, d
     assert 'rel="prev"' in second and "Page 2 of" in second
     # a fix on page 2 comes back to page 2, at the next row
     assert re.search(r'name="back" value="/studio/p/noisy/evaluate\?model=m&amp;wrong=2#wrong-102"', second)
+    # the other view settings ride along: "% of each row" (norm=1; it read norm=True, a 400) and the whole matrix
+    viewed = studio.get("/studio/p/noisy/evaluate?model=m&norm=1&matrix=full&wrong=2").text
+    assert 'href="/studio/p/noisy/evaluate?model=m&amp;norm=1&amp;matrix=full#wrong-title">← Previous</a>' in viewed
+    assert re.search(r'name="back" value="/studio/p/noisy/evaluate\?model=m&amp;norm=1&amp;matrix=full&amp;wrong=2#wrong-102"', viewed)
+    assert studio.get("/studio/p/noisy/evaluate?model=m&norm=1&matrix=full&wrong=1").status_code == 200
     past = studio.get("/studio/p/noisy/evaluate?model=m&wrong=99")  # past the end: the last page
     assert past.status_code == 200 and f"of {-(-len(every) // 100)}</span>" in past.text
 

@@ -142,6 +142,7 @@ def _hardest_hit(truth: Any, abstained: Any, overall: float) -> dict[str, Any] |
         mine = truth == name
         documents = int(mine.sum())
         share = round(float(abstained[mine].mean()), 4)
-        if documents >= HARDEST_HIT_MIN and share > overall and (best is None or share > best["share"]):
+        # a tie goes to the bigger class: 100% of 50 documents says more than 100% of 3
+        if documents >= HARDEST_HIT_MIN and share > overall and (best is None or (share, documents) > (best["share"], best["documents"])):
             best = {"class": name, "share": share, "documents": documents}
     return best

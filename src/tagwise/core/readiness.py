@@ -91,9 +91,10 @@ def _guidance(project: dict[str, Any], tagged: int, total: int, classes: list[di
         # "Keep these test documents" froze a 12-document Test set while the project grew to 400
         more = round(TEST_SHARE * tagged) - tagged_test
         tips.append({"level": "warning", "message": (
-            f"The Test set has {tagged_test} tagged documents of {tagged:,} tagged: each one moves the test accuracy "
-            f"{100 / tagged_test:.1f} points, so models scored on it cannot be told apart. Move about {more:,} more to Test "
-            f"on the Data page (a fifth of the tagged documents is usual).")})
+            f"The Test set has {tagged_test} tagged documents of {tagged:,} tagged: a model trained on each document's "
+            f"Train/Test set is scored on them, each one moving its test accuracy {100 / tagged_test:.1f} points, so such "
+            f"models cannot be told apart. Move about {more:,} more to Test on the Data page (a fifth of the tagged documents "
+            f"is usual), or train with a percentage split.")})
     if not tips:
         tips.append({"level": "ok", "message": "Ready to train."})
     return tips

@@ -144,11 +144,15 @@ def check_kind(value: object) -> str:
     return value  # type: ignore[return-value]
 
 
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")  # Hangul fillers and the blank braille pattern: letters that draw nothing
+
+
 def blank(text: str) -> bool:
     """Whether a text has nothing to read: only spaces, line breaks and invisible characters (zero-width
-    spaces and joiners, byte-order marks, soft hyphens: Unicode's format and control characters),
-    which ``str.strip`` keeps. A text of zero-width spaces was classified, with a confident class."""
-    return not any(not (c.isspace() or unicodedata.category(c) in ("Cf", "Cc")) for c in text)
+    spaces and joiners, byte-order marks, soft hyphens: Unicode's format and control characters;
+    combining marks with nothing to sit on; Hangul fillers, the blank braille pattern), which
+    ``str.strip`` keeps. A text of zero-width spaces was classified, with a confident class."""
+    return not any(not (c.isspace() or c in _BLANK_LETTERS or unicodedata.category(c) in ("Cf", "Cc", "Mn")) for c in text)
 
 
 def check_text(value: object, location: str, max_chars: int) -> str:

@@ -41,7 +41,7 @@ def confusion(model: dict[str, Any], normalised: bool, full: bool = False) -> di
                        key=lambda t: (-t[0], t[1], t[2]))
         pairs = [{"expected": e, "predicted": p, "count": int(n), "share": n / tested[e] if tested.get(e) else None}
                  for n, e, p in mixed[:CONFUSIONS_SHOWN]]
-        return {"labels": labels, "pairs": pairs, "mixups": len(mixed), "normalised": normalised}
+        return {"labels": labels, "pairs": pairs, "mixups": len(mixed), "wrong": int(sum(t[0] for t in mixed)), "normalised": normalised}
     key = "normalizedValue" if normalised else "rawValue"
     peak = max((cell[key] for row in matrix.values() for cell in row.values()), default=1) or 1
     rows = []

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tagwise.core import comparison
+from tagwise.core.uncertainty import CHANCE_LEVEL
 from tagwise.studio.auth import Session, require_session
 from tagwise.studio.web import StudioRoute, context, query, render
 
@@ -23,4 +24,4 @@ def compare(request: Request, project: str, a: str = "", b: str = "", sort: str 
     picked = {"a": result.a.label, "b": result.b.label} if result else {}
     here = str(request.url.path) + query(**picked, sort=None if sort == "change" else sort)
     return render(request, "compare.html", project=details["project"], nav="evaluate", details=details, result=result,
-                  picked=picked, sort=sort, query=query, here=here)
+                  picked=picked, sort=sort, query=query, here=here, chance_level=CHANCE_LEVEL)

@@ -135,7 +135,8 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
     if issues:
         current = tagging.current_labels(context(request), project, [i.doc_id for i in issues.issues])
     # also when a refused form renders it; a fix comes back to the page of mistakes it was made on
-    here = f"/studio/p/{project}/evaluate" + query(model=model, norm=norm or None, wrong=details.get("wrong_page", 1) if wrong > 1 else None)
+    here = f"/studio/p/{project}/evaluate" + query(model=model, norm=norm or None, matrix="full" if matrix == "full" else None,
+                                                   wrong=details.get("wrong_page", 1) if wrong > 1 else None)
     return render(request, "evaluate.html", status_code=status_code, project=details["project"], nav="evaluate", details=details,
                   view=view, norm=bool(norm), matrix="full" if matrix == "full" else None, issues=issues, current=current, query=query, here=here, **values)
 
