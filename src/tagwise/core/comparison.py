@@ -158,10 +158,12 @@ def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | N
     shared = _shared(a, b)
     fixed, broken, still_wrong = _changes(shared)
     overlap = _overlap(shared, _labels(a) | _labels(b), first, multi, chance(len(fixed), len(broken)))
-    # on the same documents with the same tags, accuracy moves by exactly (fixed - broken) / n: the sign test speaks for it
+    # on the same documents with the same tags, accuracy moves by exactly (fixed - broken) / n, and macro F1 by the same
+    # documents: the sign test speaks for both (single-label; a multi-label F1 also moves within a document)
     p_value = overlap.p_value if overlap.same_documents and not overlap.retagged and not multi else None
     headline = [(first, Change(_headline(a, multi), _headline(b, multi), same_within=one, p_value=p_value)),
-                ("Macro F1", Change(evaluation_body(a).get("macroF1"), evaluation_body(b).get("macroF1"), same_within=one / 2)),
+                ("Macro F1", Change(evaluation_body(a).get("macroF1"), evaluation_body(b).get("macroF1"), same_within=one / 2,
+                                    p_value=p_value)),
                 ("Calibration error (ECE)", Change(_extra(a).get("expectedCalibrationError"),
                                                    _extra(b).get("expectedCalibrationError"), higher_is_better=False))]
     common = None
@@ -203,9 +205,9 @@ def _overlap(found: tuple, labels: set[str], first: str, multi: bool, p_value: f
         on_a = _scores([(truth[loc][0], outcomes_a[loc][1]) for loc in shared], labels, multi)
         on_b = _scores([(truth[loc][0], outcomes_b[loc][1]) for loc in shared], labels, multi)
         one = 1 / len(shared)
-        # exact match moves by (fixed - broken) / shared; micro F1 (multi-label) also by the classes within a document
+        # accuracy moves by (fixed - broken) / shared; micro F1 (multi-label) also by the classes within a document
         scores = [(first, Change(on_a[first], on_b[first], same_within=one, p_value=None if multi else p_value)),
-                  ("Macro F1", Change(on_a["Macro F1"], on_b["Macro F1"], same_within=one / 2))]
+                  ("Macro F1", Change(on_a["Macro F1"], on_b["Macro F1"], same_within=one / 2, p_value=None if multi else p_value))]
     return Overlap(shared=len(shared), only_a=len(outcomes_a) - len(shared), only_b=len(outcomes_b) - len(shared),
                    retagged=sum(outcomes_a[loc][0] != outcomes_b[loc][0] for loc in shared), truth=truth_label, scores=scores,
                    p_value=p_value)
