@@ -5,6 +5,9 @@ The core decides the transaction boundaries (``db.write()``); nothing here commi
 
 from __future__ import annotations
 
+import base64
+import json
+import zlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -152,9 +155,14 @@ def _snapshot_of(project_id: int, label: str, model_id: str | None = None) -> li
 
 
 def put_model_snapshot(conn: Connection, project_id: int, label: str, model_id: str, data: dict[str, Any]) -> None:
-    """The classes and documents the label's model (``model_id``) was trained and tested on; replaces the label's earlier ones."""
+    """The classes and documents the label's model (``model_id``) was trained and tested on; replaces the label's earlier ones.
+
+    Kept compressed (``{"zlib": base64}``): a copy of every text per model label took 78 MB of the
+    SQLite file per training of a 300,000-document project; zlib at level 1 makes 57 MB of such
+    JSON 11.7 MB in 0.24 s. Snapshots written before are read as they are."""
+    packed = {"zlib": base64.b64encode(zlib.compress(json.dumps(data).encode("utf-8"), 1)).decode("ascii")}
     conn.execute(delete(model_snapshots).where(*_snapshot_of(project_id, label)))
-    conn.execute(insert(model_snapshots).values(project_id=project_id, label=label, model_id=model_id, data=data))
+    conn.execute(insert(model_snapshots).values(project_id=project_id, label=label, model_id=model_id, data=packed))
 
 
 def has_model_snapshot(conn: Connection, project_id: int, label: str, model_id: str) -> bool:
@@ -164,7 +172,10 @@ def has_model_snapshot(conn: Connection, project_id: int, label: str, model_id: 
 
 def get_model_snapshot(conn: Connection, project_id: int, label: str, model_id: str) -> dict[str, Any] | None:
     """The classes and documents of the label's model ``model_id``; None when it was trained before they were kept."""
-    return conn.execute(select(model_snapshots.c.data).where(*_snapshot_of(project_id, label, model_id))).scalar()
+    data = conn.execute(select(model_snapshots.c.data).where(*_snapshot_of(project_id, label, model_id))).scalar()
+    if isinstance(data, dict) and set(data) == {"zlib"}:
+        return json.loads(zlib.decompress(base64.b64decode(data["zlib"])))
+    return data
 
 
 # -- deployments ----------------------------------------------------------------------------
