@@ -1,5 +1,6 @@
-"""``tagwise model delete`` and ``tagwise deployment delete|swap``: what the studio's Deploy page and
-the API do with trained models and deployments, from a shell (list both with ``tagwise project show``)."""
+"""``tagwise model delete`` and ``tagwise deployment delete|swap``: what the API does with trained
+models and deployments (the studio's Deploy page with deployments), from a shell (list both with
+``tagwise project show``)."""
 
 from __future__ import annotations
 
