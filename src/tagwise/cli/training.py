@@ -162,18 +162,6 @@ def _scores(summary: dict[str, Any]) -> dict[str, Any]:
             "ece": extras.get("expectedCalibrationError")}
 
 
-def _interval(summary: dict[str, Any]) -> tuple[float, float] | None:
-    """Where the test accuracy (exact match in multi-label) could lie on new text (95%), from the
-    share of test documents right; the studio's Evaluate page shows the same."""
-    from tagwise.core.uncertainty import interval
-
-    extras = summary.get("tagwise") or {}
-    documents, accuracy = extras.get("testDocuments"), extras.get("accuracy")
-    if not isinstance(documents, int) or accuracy is None:
-        return None
-    return interval(round(accuracy * documents), documents)
-
-
 @handle_errors
 def evaluate(
     name: str = typer.Argument(..., metavar="NAME", help="Project."),
@@ -190,6 +178,8 @@ def evaluate(
     Example:
       tagwise evaluate banking --model v1
     """
+    from tagwise.core.model_results import accuracy_interval
+
     with opened() as be:
         summary = be.evaluation_summary(name, model)
     if as_json:
@@ -202,8 +192,8 @@ def evaluate(
         if scores.get(key) is not None:
             head.add_row(key, f"{scores[key]:.4f}")
     head.add_row("testDocuments", str(scores["testDocuments"]))
-    if found := _interval(summary):
-        head.add_row("accuracy, 95% interval", f"{found[0]:.4f}-{found[1]:.4f}")
+    if found := accuracy_interval({"evaluation": summary}):  # as the studio's Evaluate page shows it
+        head.add_row("accuracy, 95% interval", f"{found['low']:.4f}-{found['high']:.4f}")
     console.print(head)
     console.print(_class_table(scores.get("classes") or {}))
     matrix = scores.get("confusionMatrix")

@@ -37,11 +37,15 @@ def mispredictions(model: dict[str, Any]) -> list[dict[str, Any]]:
 def accuracy_interval(model: dict[str, Any]) -> dict[str, Any] | None:
     """Where the model's test accuracy (exact match in multi-label) could lie on new text of the
     same kind: ``{"low", "high", "right", "documents"}``, the 95% interval of its test documents'
-    hits (:func:`tagwise.core.uncertainty.interval`). None without test documents.
+    hits (:func:`tagwise.core.uncertainty.interval`), from the evaluation summary alone (the API's
+    summary-result: ``tagwise evaluate`` has no more). None without test documents or accuracy.
 
     9 of 12 and 2,250 of 3,000 both say 75%; the first is anywhere from 47% to 91%."""
-    documents = len(model.get("evaluation_results") or [])
-    right = documents - len(mispredictions(model))
+    extra = (model.get("evaluation") or {}).get("tagwise") or {}
+    documents, accuracy = extra.get("testDocuments"), extra.get("accuracy")
+    if not isinstance(documents, int) or accuracy is None:
+        return None
+    right = round(accuracy * documents)  # stored unrounded: the share of the test documents right
     found = interval(right, documents)
     return None if found is None else {"low": found[0], "high": found[1], "right": right, "documents": documents}
 
