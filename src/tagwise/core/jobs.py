@@ -134,12 +134,7 @@ def progress_recorder(ctx: Context, job_id: str, on_percent: Callable[[int], Non
 def fail(ctx: Context, job_id: str, message: str, code: str = "InternalServerError") -> bool:
     """Mark a job failed unless it already ended. Returns whether it changed."""
     with ctx.db.write() as conn:
-        return records.update_job(
-            conn,
-            job_id,
-            {"status": "failed", "errors": [{"code": code, "message": message}], "finished_at": utcnow()},
-            only_if_status=("notStarted", "running", "cancelling"),
-        )
+        return fail_in(conn, job_id, message, code, stop=False)
 
 
 def timeout_reason(timeout_s: float) -> str:
@@ -174,15 +169,15 @@ def cancel_in(conn, job_id: str, reason: str = CANCELLED_ON_REQUEST) -> None:
     records.update_job(conn, job_id, {"status": "cancelling", **why}, only_if_status=("running",))
 
 
-def fail_in(conn, job_id: str, message: str, code: str) -> None:
-    """End a job that has not ended as ``failed``, inside the caller's transaction, and ask its runner
-    to stop it (a running training stops at its next progress step and keeps no model).
+def fail_in(conn, job_id: str, message: str, code: str, *, stop: bool = True) -> bool:
+    """:func:`fail` inside the caller's transaction; ``stop``: also ask the job's runner to stop it
+    (a running training stops at its next progress step and keeps no model). Returns whether it changed.
 
     For an end nobody asked for, such as the project deleted under a training: ``failed`` is terminal
     to every Azure SDK poller, where ``cancelled`` left a ``begin_train`` poller waiting forever."""
-    records.update_job(conn, job_id, {"status": "failed", "cancel_requested": True, "finished_at": utcnow(),
-                                      "errors": [{"code": code, "message": message}]},
-                       only_if_status=("notStarted", "running", "cancelling"))
+    values = {"status": "failed", "errors": [{"code": code, "message": message}], "finished_at": utcnow()}
+    return records.update_job(conn, job_id, {**values, "cancel_requested": True} if stop else values,
+                              only_if_status=("notStarted", "running", "cancelling"))
 
 
 def describe(job: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ inside it needs the dialect's JSON functions (SQLite ``json_each``, PostgreSQL `
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,11 +109,16 @@ def get(conn: Connection, project_id: int, doc_id: int) -> dict[str, Any] | None
     return dict(row._mapping) if row else None
 
 
+def _chunks(values: Sequence[Any]) -> Iterator[list[Any]]:
+    """``values`` in lists of at most ``_CHUNK``, for ``IN (...)`` clauses the databases take."""
+    for start in range(0, len(values), _CHUNK):
+        yield list(values[start : start + _CHUNK])
+
+
 def by_locations(conn: Connection, project_id: int, locations: Sequence[str], *, with_text: bool = True) -> dict[str, dict[str, Any]]:
     columns = [documents] if with_text else _summary_columns()
     found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(locations), _CHUNK):
-        chunk = list(locations[start : start + _CHUNK])
+    for chunk in _chunks(locations):
         query = select(*columns).where(documents.c.project_id == project_id, documents.c.location.in_(chunk))
         found.update({r.location: dict(r._mapping) for r in conn.execute(query)})
     return found
@@ -132,8 +137,7 @@ def locations_with_prefix(conn: Connection, project_id: int, prefix: str) -> int
 
 def delete_locations(conn: Connection, project_id: int, locations: Sequence[str]) -> None:
     """Delete the project's documents at these locations (those it has)."""
-    for start in range(0, len(locations), _CHUNK):
-        chunk = list(locations[start : start + _CHUNK])
+    for chunk in _chunks(locations):
         conn.execute(delete(documents).where(documents.c.project_id == project_id, documents.c.location.in_(chunk)))
 
 
@@ -156,10 +160,8 @@ def set_labels_many(conn: Connection, project_id: int, changes: dict[int, list[s
 
 
 def set_dataset(conn: Connection, project_id: int, ids: Iterable[int], dataset: str | None) -> int:
-    ids = list(ids)
     changed = 0
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
+    for chunk in _chunks(list(ids)):
         stmt = update(documents).where(documents.c.project_id == project_id, documents.c.id.in_(chunk)).values(dataset=dataset)
         changed += conn.execute(stmt).rowcount
     return changed
@@ -207,8 +209,7 @@ def untagged_ids(conn: Connection, project_id: int) -> list[int]:
 
 def texts(conn: Connection, project_id: int, ids: Sequence[int]) -> dict[int, str]:
     found: dict[int, str] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = list(ids[start : start + _CHUNK])
+    for chunk in _chunks(ids):
         query = select(documents.c.id, documents.c.text).where(documents.c.project_id == project_id, documents.c.id.in_(chunk))
         found.update({r.id: r.text for r in conn.execute(query)})
     return found
@@ -216,8 +217,7 @@ def texts(conn: Connection, project_id: int, ids: Sequence[int]) -> dict[int, st
 
 def labels_of(conn: Connection, project_id: int, ids: Sequence[int]) -> dict[int, list[str] | None]:
     found: dict[int, list[str] | None] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = list(ids[start : start + _CHUNK])
+    for chunk in _chunks(ids):
         query = select(documents.c.id, documents.c.labels).where(documents.c.project_id == project_id, documents.c.id.in_(chunk))
         found.update({r.id: r.labels for r in conn.execute(query)})
     return found
