@@ -216,6 +216,9 @@ def kind_name(project_kind: str) -> str:
     return "multi" if "Multi" in project_kind else "single"
 
 
+YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed when not on a terminal).")  # what confirm() reads
+
+
 def confirm(yes: bool, question: str, what: str) -> None:
     """Ask ``question`` before a deletion unless ``--yes`` was given; off a terminal (a script, CI)
     refuse instead of waiting for an answer that cannot come."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from tagwise.cli.common import confirm, err, handle_errors, opened
+from tagwise.cli.common import YES, confirm, err, handle_errors, opened
 
 model_app = typer.Typer(help="Delete trained models (tagwise project show lists them).", no_args_is_help=True)
 deployment_app = typer.Typer(help="Delete and swap deployments (tagwise deploy creates them; tagwise project show lists them).",
@@ -18,7 +18,7 @@ deployment_app = typer.Typer(help="Delete and swap deployments (tagwise deploy c
 def delete_model(
     name: str = typer.Argument(..., metavar="NAME", help="Project."),
     label: str = typer.Argument(..., metavar="LABEL", help="The trained model's label."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed when not on a terminal)."),
+    yes: bool = YES,
 ) -> None:
     """Delete a trained model with its evaluation and its files. A model a deployment serves is
     refused: delete or redeploy that deployment first.
@@ -38,7 +38,7 @@ def delete_model(
 def delete_deployment(
     name: str = typer.Argument(..., metavar="NAME", help="Project."),
     deployment: str = typer.Argument(..., metavar="DEPLOYMENT", help="Deployment name."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed when not on a terminal)."),
+    yes: bool = YES,
 ) -> None:
     """Stop serving a deployment; its trained model stays (tagwise model delete removes that).
 

@@ -7,7 +7,7 @@ from enum import Enum
 import typer
 from rich.table import Table
 
-from tagwise.cli.common import confirm, err, handle_errors, kind_name, opened, out
+from tagwise.cli.common import YES, confirm, err, handle_errors, kind_name, opened, out
 
 app = typer.Typer(help="Create, list, show and delete projects.", no_args_is_help=True)
 
@@ -113,7 +113,7 @@ def show(name: str = typer.Argument(..., metavar="NAME", help="Project name.")) 
 @handle_errors
 def delete(
     name: str = typer.Argument(..., metavar="NAME", help="Project name."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed when not on a terminal)."),
+    yes: bool = YES,
 ) -> None:
     """Delete a project with its documents, models and deployments.
 
