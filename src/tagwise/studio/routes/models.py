@@ -121,13 +121,14 @@ def evaluate(request: Request, project: str, model: str | None = None, norm: int
 
 def _evaluate_page(request: Request, project: str, model: str | None, norm: int = 0, status_code: int = 200, wrong: int = 1,
                    matrix: str | None = None, **values) -> Response:
+    matrix = "full" if matrix == "full" else None  # the whole confusion matrix, asked for; anything else: the default
     details = model_results.evaluation_details(context(request), project, model or None, wrong_page=wrong)
     trained = details["model"]
     view = {}
     if trained is not None:
         view = {"metrics": model_results.evaluation_body(trained), "rows": views.class_rows(trained, details["counts"]),
                 "never_predicted": model_results.never_predicted(trained), "untested": model_results.untested(trained),
-                "confusion": views.confusion(trained, bool(norm), full=matrix == "full"), "label_confusion": views.label_confusion(trained),
+                "confusion": views.confusion(trained, bool(norm), full=matrix is not None), "label_confusion": views.label_confusion(trained),
                 "extra": (trained["evaluation"] or {}).get("tagwise", {}), "verdict": model_results.baseline_warning(trained),
                 "languages": views.by_language(trained), "interval": model_results.accuracy_interval(trained)}
     issues = label_issues.label_issues(context(request), project)
@@ -135,10 +136,10 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
     if issues:
         current = tagging.current_labels(context(request), project, [i.doc_id for i in issues.issues])
     # also when a refused form renders it; a fix comes back to the page of mistakes it was made on
-    here = f"/studio/p/{project}/evaluate" + query(model=model, norm=norm or None, matrix="full" if matrix == "full" else None,
+    here = f"/studio/p/{project}/evaluate" + query(model=model, norm=norm or None, matrix=matrix,
                                                    wrong=details.get("wrong_page", 1) if wrong > 1 else None)
     return render(request, "evaluate.html", status_code=status_code, project=details["project"], nav="evaluate", details=details,
-                  view=view, norm=bool(norm), matrix="full" if matrix == "full" else None, issues=issues, current=current, query=query, here=here, **values)
+                  view=view, norm=bool(norm), matrix=matrix, issues=issues, current=current, query=query, here=here, **values)
 
 
 @router.post("/p/{project}/evaluate/keep-test-set")
