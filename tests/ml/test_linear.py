@@ -71,3 +71,18 @@ def test_edge_cases():
         build_model("linear", multi_label=True).fit(["a", "b"], [[], []])
     with pytest.raises(InvalidArgument):
         build_model("linear", multi_label=True).fit(["a", "b"], ["x", "y"])
+
+
+@pytest.mark.parametrize("recipe", ["linear", "auto"])
+def test_the_weights_stay_within_their_budget(single_label_data, monkeypatch, recipe):
+    """A project with many classes and a big vocabulary gets fewer TF-IDF features rather than a
+    model too big to deploy (the budget is shrunk here so that four classes reach it)."""
+    from tagwise.ml import text_features
+
+    texts, labels = single_label_data
+    monkeypatch.setattr(text_features, "MIN_FEATURES", 10)
+    monkeypatch.setattr(text_features, "WEIGHTS_BUDGET_BYTES", 4 * 4 * 100)  # 4 classes x 100 float32 features
+    model = build_model(recipe, seed=0).fit(texts[:120], labels[:120])
+    inner = getattr(model, "model_", model)
+    assert inner.info_["n_features"] <= 100 and inner.head_.coef_.nbytes <= 4 * 4 * 100
+    assert evaluate(labels[120:], model.predict(texts[120:]), model.classes_, False).accuracy >= 0.9

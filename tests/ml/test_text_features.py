@@ -23,3 +23,27 @@ def test_transform_matches_scikit_learn_bit_for_bit(single_label_data):
         assert (got != expected).nnz == 0
     assert ours[len(texts) - 150].nnz == 0  # an empty text has no features
     np.testing.assert_allclose(sp.linalg.norm(ours[:3], axis=1), np.sqrt(2), rtol=1e-6)  # word + char, unit each
+
+
+def test_a_feature_cap_keeps_the_commonest_terms_and_the_transform_agrees(single_label_data):
+    texts, _ = single_label_data
+    full = TextFeaturizer(min_df=1).fit(texts)
+    sizes = {name: len(vec.vocabulary_) for name, vec in full.vectorizers_.items()}
+    cap = sum(sizes.values()) // 3
+    capped = TextFeaturizer(min_df=1, max_total_features=cap)
+    X = capped.fit_transform(texts)
+
+    assert cap - 2 <= X.shape[1] <= cap  # each block its share, rounded down
+    for name, vec in capped.vectorizers_.items():
+        assert abs(len(vec.vocabulary_) / X.shape[1] - sizes[name] / sum(sizes.values())) < 0.01
+        whole = full.vectorizers_[name]
+        idf = {term: whole.idf_[col] for term, col in whole.vocabulary_.items()}  # falls as a term's documents rise
+        rarest_kept = max(idf[term] for term in vec.vocabulary_)
+        assert all(idf[term] >= rarest_kept for term in set(idf) - set(vec.vocabulary_))
+    # what training saw is what prediction computes, before and after a save/load (rows normalised again)
+    config, arrays = capped.export_state()
+    for again in (capped.transform(texts), TextFeaturizer.from_state(config, arrays).transform(texts),
+                  _sklearn_transform(capped, texts)):
+        assert again.shape == X.shape
+        np.testing.assert_allclose(again.toarray(), X.toarray(), atol=1e-6)
+    assert TextFeaturizer(min_df=1, max_total_features=10 * cap).fit_transform(texts).shape[1] == sum(sizes.values())

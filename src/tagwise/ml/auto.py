@@ -30,7 +30,7 @@ from .head import MIN_DOCS_FOR_CV
 from .linear import LinearTextClassifier
 from .progress import Progress, scaled
 from .selection import main_metric, oof_score, rank_key
-from .text_features import TextFeaturizer
+from .text_features import TextFeaturizer, feature_budget
 
 # The cost model behind the budget, measured on the 2-core reference machine (docs/benchmarks.md,
 # "auto's time estimate"; re-measure with benchmarks/auto_estimate.py); within ~25% of the
@@ -65,7 +65,8 @@ class AutoClassifier(TextClassifier):
                   "cv_folds": self.cv_folds}
         linear = LinearTextClassifier(**common)
         linear.classes_ = self.classes_
-        featurizer = TextFeaturizer(min_df=linear.min_df, max_features=linear.max_features)
+        featurizer = TextFeaturizer(min_df=linear.min_df, max_features=linear.max_features,
+                                     max_total_features=feature_budget(len(self.classes_)))
         T = featurizer.fit_transform(texts)
         linear.fit_features(featurizer, T, y, scaled(progress, 0.0, 0.25))
         timings = {"linear": round(time.perf_counter() - t0, 3)}

@@ -23,7 +23,7 @@ from .encoder import DEFAULT_BACKEND, MULTILINGUAL, backend_for, backend_of, che
 from .head import LinearHead
 from .linear import default_C
 from .progress import Progress, report, scaled
-from .text_features import TextFeaturizer
+from .text_features import TextFeaturizer, feature_budget
 
 # weight of the embedding block by encoder backend (None: any MiniLM backend)
 DEFAULT_WEIGHTS: dict[str | None, float] = {None: 2.0, MULTILINGUAL: 1.0}
@@ -55,7 +55,7 @@ class EnsembleClassifier(TextClassifier):
 
     def _fit(self, texts: list[str], y: np.ndarray, progress: Progress | None) -> None:
         t0 = time.perf_counter()
-        featurizer = TextFeaturizer(min_df=self.min_df)
+        featurizer = TextFeaturizer(min_df=self.min_df, max_total_features=feature_budget(len(self.classes_)))
         T = featurizer.fit_transform(texts)
         report(progress, 0.05)
         encoder = get_encoder(backend_for(self.language, self.backend))

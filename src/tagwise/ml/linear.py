@@ -15,7 +15,7 @@ import numpy as np
 from .base import TextClassifier, _check_texts
 from .head import LinearHead
 from .progress import Progress, report, scaled
-from .text_features import TextFeaturizer
+from .text_features import TextFeaturizer, feature_budget
 
 
 class LinearTextClassifier(TextClassifier):
@@ -41,7 +41,8 @@ class LinearTextClassifier(TextClassifier):
 
     def _fit(self, texts: list[str], y: np.ndarray, progress: Progress | None) -> None:
         t0 = time.perf_counter()
-        featurizer = TextFeaturizer(min_df=self.min_df, max_features=self.max_features)
+        featurizer = TextFeaturizer(min_df=self.min_df, max_features=self.max_features,
+                                     max_total_features=feature_budget(len(self.classes_)))
         X = featurizer.fit_transform(texts)
         report(progress, 0.1)
         self.fit_features(featurizer, X, y, scaled(progress, 0.1, 1.0))

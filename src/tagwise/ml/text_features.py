@@ -18,6 +18,23 @@ from sklearn.preprocessing import normalize
 
 from tagwise.errors import InvalidArgument
 
+# A linear model keeps n_classes x n_features float32 weights in memory and on disk. Its TF-IDF
+# features are capped so those weights stay under this many bytes: the scale probe's 195 classes
+# over 100,000+ documents had made 495,000 features, 386 MB. The benchmark datasets are far below
+# the cap (banking77: 24,206 features, 7.5 MB), so their models do not change.
+WEIGHTS_BUDGET_BYTES = 100_000_000
+# ... but never fewer features than this, whatever the number of classes
+MIN_FEATURES = 20_000
+
+
+def feature_budget(n_classes: int) -> int:
+    """How many TF-IDF features a model over ``n_classes`` classes may have.
+
+    >>> feature_budget(77), feature_budget(195), feature_budget(5_000)
+    (324675, 128205, 20000)
+    """
+    return max(MIN_FEATURES, WEIGHTS_BUDGET_BYTES // (4 * max(1, n_classes)))
+
 
 class TextFeaturizer(TransformerMixin, BaseEstimator):
     """Word + character TF-IDF, L2-normalised per block, sublinear tf.
@@ -34,12 +51,14 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         min_df: int = 2,
         max_features: int | None = 300_000,
         dtype: str = "float32",
+        max_total_features: int | None = None,
     ) -> None:
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
         self.min_df = min_df
         self.max_features = max_features
         self.dtype = dtype
+        self.max_total_features = max_total_features
 
     def _vectorizer_params(self) -> dict[str, dict[str, Any]]:
         common = {"sublinear_tf": True, "lowercase": True, "dtype": np.dtype(self.dtype)}
@@ -71,6 +90,12 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
             self.vectorizers_[name] = vec
         if not blocks:
             raise InvalidArgument("The texts have nothing to learn from: no words and no characters other than spaces.")
+        total = sum(b.shape[1] for b in blocks)
+        if self.max_total_features is not None and total > self.max_total_features:
+            # each block keeps its share of the cap: its terms found in the most documents
+            for i, name in enumerate(self.vectorizers_):
+                self.vectorizers_[name], blocks[i] = _keep_commonest(
+                    self.vectorizers_[name], blocks[i], self.max_total_features * blocks[i].shape[1] // total, params[name])
         self.n_features_ = sum(b.shape[1] for b in blocks)
         return sp.hstack(blocks, format="csr")
 
@@ -129,6 +154,21 @@ def _tfidf(vec: TfidfVectorizer, texts: list[str]) -> sp.csr_matrix:
     if not len(texts):  # scikit-learn's normalize refuses a matrix without rows
         return X
     return normalize(X, norm=vec.norm, copy=False)
+
+
+def _keep_commonest(vec: TfidfVectorizer, X: sp.csr_matrix, keep: int,
+                    params: dict[str, Any]) -> tuple[TfidfVectorizer, sp.csr_matrix]:
+    """``vec`` with only the ``keep`` terms found in the most documents (as loading it would
+    build it), and ``X`` as that one transforms: the kept columns, each row L2-normalised again
+    (a term's tf-idf does not depend on the other terms, only the row's norm does)."""
+    df = np.bincount(X.indices, minlength=X.shape[1])
+    kept = np.sort(np.argsort(-df, kind="stable")[:keep])  # ties: the earlier column; order kept
+    new_index = np.full(X.shape[1], -1)
+    new_index[kept] = np.arange(len(kept))
+    vocabulary = {term: int(new_index[col]) for term, col in vec.vocabulary_.items() if new_index[col] >= 0}
+    shrunk = TfidfVectorizer(vocabulary=vocabulary, **params)
+    shrunk.idf_ = vec.idf_[kept]
+    return shrunk, normalize(X[:, kept], norm=shrunk.norm, copy=False)
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
