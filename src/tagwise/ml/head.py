@@ -37,6 +37,11 @@ DEFAULT_INVERSE_TEMPERATURE = 5.0
 DEFAULT_PLATT = (2.0, 0.0)
 # below this many documents a fit takes well under a second: starting worker processes costs more
 PARALLEL_MIN_DOCS = 3_000
+# a one-vs-rest fit bigger than this (stored feature values x classes) is split into groups of
+# classes of about GROUP_WORK each (~15-30 s of a core); banking77's ensemble head is 4.9e8, the
+# scale probe's 80,000 tickets 6e9
+SPLIT_WORK = 3_000_000_000
+GROUP_WORK = 500_000_000
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -82,22 +87,27 @@ class LinearHead(BaseEstimator):
         # in worker processes (banking77 ensemble head: ~40 s -> ~25 s on 2 cores). Processes, not
         # threads: liblinear draws from one global random generator, so threaded fits are not
         # reproducible. One BLAS thread each: more oversubscribe small machines (measured 5x slower).
-        workers = 1 if X.shape[0] < PARALLEL_MIN_DOCS else min(len(subsets), self.n_jobs or os.cpu_count() or 1)
+        # A big fit is split by classes too, so that percentComplete moves as the work is done
+        # rather than only as each of the four fits ends (240,000 tickets: 20 minutes unmoved).
+        groups = self._class_groups(X, y, n_classes)
+        units = [(rows, classes) for rows in subsets for classes in groups]
+        workers = 1 if X.shape[0] < PARALLEL_MIN_DOCS else min(len(units), self.n_jobs or os.cpu_count() or 1)
         if workers <= 1:
-            units = len(subsets) * (n_classes if self.multi_label else 1)
-            ticks = iter(range(1, units + 1))
-            fitted = [_fit_subset(self, X, y, rows, n_classes, lambda: report(progress, next(ticks) / units))
-                      for rows in subsets]
+            steps = sum(len(classes) if self.multi_label else 1 for _, classes in units)
+            ticks = iter(range(1, steps + 1))
+            parts = [_fit_subset(self, X, y, rows, n_classes, classes, lambda: report(progress, next(ticks) / steps))
+                     for rows, classes in units]
         else:
-            jobs = (delayed(_fit_subset)(self, X, y, rows, n_classes) for rows in subsets)
-            fitted = []
+            jobs = (delayed(_fit_subset)(self, X, y, rows, n_classes, classes) for rows, classes in units)
+            parts = []
             backend = LokyBackend(initializer=_exit_with_parent, initargs=(os.getpid(),))
             for result in Parallel(n_jobs=workers, backend=backend, return_as="generator")(jobs):
-                fitted.append(result)
-                report(progress, len(fitted) / len(subsets))
+                parts.append(result)
+                report(progress, len(parts) / len(units))
+        fitted = [_join(parts[i:i + len(groups)]) for i in range(0, len(parts), len(groups))]
         for (_, test), (coef, intercept) in zip(folds, fitted):
             oof[test] = _scores(X[test], coef.T, intercept)
-        self.coef_, self.intercept_ = fitted[-1]
+        self.coef_, self.intercept_ = _column_major(fitted[-1][0]), fitted[-1][1]
         self.cv_folds_used_ = len(folds)
         if self.multi_label:
             if folds:
@@ -129,46 +139,83 @@ class LinearHead(BaseEstimator):
                 return list(StratifiedKFold(k, shuffle=True, random_state=self.seed).split(np.zeros(n), y))
         return list(KFold(k, shuffle=True, random_state=self.seed).split(np.zeros(n)))
 
+    def _class_groups(self, X, y: np.ndarray, n_classes: int) -> list[np.ndarray]:
+        """The classes each unit of work fits: all of them at once, or, for a big one-vs-rest SVM
+        fit, consecutive groups of about ``GROUP_WORK`` (stored values x classes) each.
+
+        A group's classes are fitted against all the others relabelled as one "rest" class: each
+        class's problem is the same (class against the rest, same C), one more problem per group.
+        Only liblinear's random draws differ from the fit of all classes at once, so a fit under
+        ``SPLIT_WORK`` (every benchmark dataset) is never split and keeps its bits."""
+        everything = [np.arange(n_classes)]
+        if self.kind != "svm" or self.class_weight is not None:  # multinomial, or weights by class counts
+            return everything
+        work = (X.nnz if hasattr(X, "nnz") else X.size) * n_classes
+        if work < SPLIT_WORK or n_classes < 8 or (not self.multi_label and len(np.unique(y)) <= 2):
+            return everything
+        return np.array_split(np.arange(n_classes), min(n_classes // 2, -(-work // GROUP_WORK)))
+
     def _svm(self) -> LinearSVC | LogisticRegression:
         if self.kind == "logreg":
             return LogisticRegression(C=self.C, max_iter=min(self.max_iter, 300), random_state=self.seed,
                                       class_weight=self.class_weight)
         return LinearSVC(C=self.C, random_state=self.seed, max_iter=self.max_iter, class_weight=self.class_weight)
 
-    def _fit_linear(self, X, y: np.ndarray, n_classes: int, tick: Callable[[], None]):
-        d = X.shape[1]
-        coef = np.zeros((n_classes, d), dtype=np.float32)
-        intercept = np.full(n_classes, ABSENT_SCORE, dtype=np.float32)
+    def _fit_linear(self, X, y: np.ndarray, n_classes: int, classes: np.ndarray, tick: Callable[[], None]):
+        """Weights and intercepts of ``classes`` (sorted class indices), fitted on ``X``, ``y``."""
+        coef = np.zeros((len(classes), X.shape[1]), dtype=np.float32)
+        intercept = np.full(len(classes), ABSENT_SCORE, dtype=np.float32)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             if self.multi_label:
-                for j in range(n_classes):
+                for i, j in enumerate(classes):
                     col = y[:, j].astype(bool)
                     if col.all() or not col.any():
-                        intercept[j] = 1.0 if col.all() else -1.0
+                        intercept[i] = 1.0 if col.all() else -1.0
                     else:
                         svm = self._svm().fit(X, col)
-                        coef[j], intercept[j] = svm.coef_[0], svm.intercept_[0]
+                        coef[i], intercept[i] = svm.coef_[0], svm.intercept_[0]
                     tick()
                 return coef, intercept
             present = np.unique(y)
-            if len(present) == 1:
-                intercept[present[0]] = 1.0
-            elif len(present) == 2:
+            mine = np.isin(y, classes)
+            if len(present) <= 2:
+                both, both_intercepts = self._fit_up_to_two(X, y, present, n_classes)
+                coef, intercept = both[classes], both_intercepts[classes]
+            elif mine.all():
                 svm = self._svm().fit(X, y)
-                # split the binary score symmetrically so softmax(a*s) == sigmoid(a*s_binary)
-                coef[present[1]], intercept[present[1]] = svm.coef_[0] / 2, svm.intercept_[0] / 2
-                coef[present[0]], intercept[present[0]] = -svm.coef_[0] / 2, -svm.intercept_[0] / 2
-            else:
-                svm = self._svm().fit(X, y)
-                coef[svm.classes_], intercept[svm.classes_] = svm.coef_, svm.intercept_
+                at = np.searchsorted(classes, svm.classes_)
+                coef[at], intercept[at] = svm.coef_, svm.intercept_
+            elif mine.any():
+                rest = n_classes  # every class not in this group: the negatives of each problem
+                svm = self._svm().fit(X, np.where(mine, y, rest))
+                if len(svm.classes_) == 2:  # one class of the group here: the binary fit scores the rest
+                    at = np.searchsorted(classes, svm.classes_[0])
+                    coef[at], intercept[at] = -svm.coef_[0], -svm.intercept_[0]
+                else:
+                    own = svm.classes_ != rest
+                    at = np.searchsorted(classes, svm.classes_[own])
+                    coef[at], intercept[at] = svm.coef_[own], svm.intercept_[own]
         tick()
+        return coef, intercept
+
+    def _fit_up_to_two(self, X, y: np.ndarray, present: np.ndarray, n_classes: int):
+        coef = np.zeros((n_classes, X.shape[1]), dtype=np.float32)
+        intercept = np.full(n_classes, ABSENT_SCORE, dtype=np.float32)
+        if len(present) == 1:
+            intercept[present[0]] = 1.0
+        else:
+            svm = self._svm().fit(X, y)
+            # split the binary score symmetrically so softmax(a*s) == sigmoid(a*s_binary)
+            coef[present[1]], intercept[present[1]] = svm.coef_[0] / 2, svm.intercept_[0] / 2
+            coef[present[0]], intercept[present[0]] = -svm.coef_[0] / 2, -svm.intercept_[0] / 2
         return coef, intercept
 
     # --- prediction --------------------------------------------------------------------------
     def decision_function(self, X) -> np.ndarray:
-        # X @ coef_.T on a C-ordered coef_ makes scipy copy the whole matrix on every call (ms per
-        # request at serving time): keep a contiguous transpose, rebuilt when coef_ is replaced.
+        # X @ coef_.T needs coef_.T contiguous, or scipy copies the whole matrix on every call (ms
+        # per request at serving time). coef_ is kept column-major, so coef_.T is that already and
+        # costs no memory; a coef_ set some other way gets a contiguous copy, rebuilt when replaced.
         cached = getattr(self, "_coef_t", None)
         if cached is None or cached[0] is not self.coef_:
             cached = self._coef_t = (self.coef_, np.ascontiguousarray(self.coef_.T))
@@ -193,7 +240,7 @@ class LinearHead(BaseEstimator):
     @classmethod
     def from_state(cls, config: dict, arrays: dict[str, np.ndarray]) -> LinearHead:
         self = cls(**config["params"])
-        self.coef_, self.intercept_ = arrays["coef"], arrays["intercept"]
+        self.coef_, self.intercept_ = _column_major(arrays["coef"]), arrays["intercept"]
         self.inverse_temperature_ = config["inverse_temperature"]
         self.cv_folds_used_ = config["cv_folds_used"]
         self.platt_ = arrays.get("platt")
@@ -201,13 +248,27 @@ class LinearHead(BaseEstimator):
         return self
 
 
-def _fit_subset(head: LinearHead, X, y: np.ndarray, rows: np.ndarray | None, n_classes: int,
+def _fit_subset(head: LinearHead, X, y: np.ndarray, rows: np.ndarray | None, n_classes: int, classes: np.ndarray,
                 tick: Callable[[], None] = lambda: None):
-    """One fit on ``rows`` (None: all), here or in a worker process (module level: importable there)."""
+    """One fit of ``classes`` on ``rows`` (None: all), here or in a worker process (module level:
+    importable there)."""
     with threadpool_limits(limits=1, user_api="blas"):
         if rows is not None:
             X, y = X[rows], y[rows]
-        return head._fit_linear(X, y, n_classes, tick)
+        return head._fit_linear(X, y, n_classes, classes, tick)
+
+
+def _join(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """The weights and intercepts of one fit from its groups of classes, in class order."""
+    if len(parts) == 1:
+        return parts[0]
+    return np.vstack([coef for coef, _ in parts]), np.concatenate([intercept for _, intercept in parts])
+
+
+def _column_major(coef: np.ndarray) -> np.ndarray:
+    """``coef`` in column-major order, so that ``coef.T`` is contiguous (saved that way too: a
+    model saved since loads without a copy; an older, row-major one is copied once, here)."""
+    return np.asfortranarray(coef)
 
 
 def _scores(X, coef_t: np.ndarray, intercept: np.ndarray) -> np.ndarray:
