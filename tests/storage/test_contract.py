@@ -19,7 +19,7 @@ from tagwise.core import jobs
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
-HEAD = "0004_model_snapshots"
+HEAD = "0005_document_list_indexes"
 
 
 def project_values(name: str = "p") -> dict:

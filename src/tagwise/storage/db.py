@@ -145,7 +145,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
-        # SQLite's LIKE folds ASCII only: the studio's search compares texts folded by Python instead
+        # SQLite's LIKE folds ASCII only: the studio's search compares texts that are not plain ASCII folded by Python
         dbapi_conn.create_function("tagwise_fold", 1, fold, deterministic=True)
 
     @event.listens_for(engine, "begin")

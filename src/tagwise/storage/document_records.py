@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, String, and_, bindparam, cast, delete, func, insert, not_, or_, select, text, update
+from sqlalchemy import Connection, LargeBinary, String, and_, bindparam, case, cast, delete, func, insert, not_, or_, select, text, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from tagwise.storage.db import fold
@@ -59,8 +59,7 @@ def _where(conn: Connection, project_id: int, flt: DocumentFilter) -> list[Colum
         if postgres:
             clauses.append(or_(documents.c.text.ilike(pattern, escape="\\"), documents.c.location.ilike(pattern, escape="\\")))
         else:
-            folded = func.tagwise_fold
-            clauses.append(or_(folded(documents.c.text).like(pattern, escape="\\"), folded(documents.c.location).like(pattern, escape="\\")))
+            clauses.append(or_(_sqlite_contains(documents.c.text, pattern), _sqlite_contains(documents.c.location, pattern)))
     if flt.status == "untagged":
         clauses.append(untagged_clause())
     elif flt.status == "tagged":
@@ -78,6 +77,15 @@ def _where(conn: Connection, project_id: int, flt: DocumentFilter) -> list[Colum
     return clauses
 
 
+def _sqlite_contains(column: ColumnElement[str], pattern: str) -> ColumnElement[bool]:
+    """``column`` folded matches ``pattern`` (already folded). Folding ASCII text changes nothing that
+    SQLite's LIKE does not already ignore (ASCII case), so only a text holding other characters (its
+    bytes outnumber its characters) goes through ``tagwise_fold``: a Python call for every row made
+    each scan of a search 1.5 to 2.5 times slower (300,000 documents)."""
+    ascii_only = func.length(cast(column, LargeBinary)) == func.length(column)
+    return case((ascii_only, column.like(pattern, escape="\\")), else_=func.tagwise_fold(column).like(pattern, escape="\\"))
+
+
 def _summary_columns() -> list[Any]:
     return [documents.c.id, documents.c.location, documents.c.dataset, documents.c.labels, documents.c.language,
             func.substr(documents.c.text, 1, SNIPPET_CHARS).label("snippet"), func.length(documents.c.text).label("length")]
@@ -87,6 +95,8 @@ def page(conn: Connection, project_id: int, flt: DocumentFilter, limit: int, off
     """One page of matching documents (id order) without their full text, and the number matching."""
     where = and_(*_where(conn, project_id, flt))
     total = conn.execute(select(func.count()).select_from(documents).where(where)).scalar_one()
+    if offset >= total:  # nothing to list (a search that found nothing would scan every text again)
+        return [], total
     query = select(*_summary_columns()).where(where).order_by(documents.c.id).limit(limit).offset(offset)
     return [dict(r._mapping) for r in conn.execute(query)], total
 
@@ -174,11 +184,14 @@ def labelled_with(conn: Connection, project_id: int, label: str) -> dict[int, li
 
 
 def status_counts(conn: Connection, project_id: int) -> dict[tuple[bool, str | None], int]:
-    """(tagged, dataset) -> number of documents."""
-    tagged = not_(untagged_clause()).label("tagged")
-    query = (select(tagged, documents.c.dataset, func.count()).where(documents.c.project_id == project_id)
-             .group_by(tagged, documents.c.dataset))
-    return {(bool(r[0]), r[1]): r[2] for r in conn.execute(query)}
+    """(tagged, dataset) -> number of documents (only the pairs that have some)."""
+    # grouped by dataset alone, the rows come in the order of ix_documents_dataset (no sort of every row)
+    untagged = func.sum(case((untagged_clause(), 1), else_=0))
+    query = select(documents.c.dataset, func.count(), untagged).where(documents.c.project_id == project_id).group_by(documents.c.dataset)
+    counts: dict[tuple[bool, str | None], int] = {}
+    for dataset, total, without in conn.execute(query):
+        counts.update({key: n for key, n in (((True, dataset), total - without), ((False, dataset), without)) if n})
+    return counts
 
 
 def class_counts(conn: Connection, project_id: int) -> dict[tuple[str, str | None], int]:

@@ -1,0 +1,71 @@
+"""The studio's document lists (``document_records``) against a plain Python reading of the same rows,
+on both backends (``store`` is parametrized): pages in id order, counts, the (tagged, dataset) counts, search."""
+
+from __future__ import annotations
+
+import pytest
+
+from tagwise.storage import document_records as docs_db
+from tagwise.storage import records
+from tagwise.storage.db import fold
+from tagwise.storage.document_records import DocumentFilter
+from tests.storage.test_contract import project_values
+
+# texts whose folded form differs from SQLite's ASCII-only LIKE: the search must still find them
+TEXTS = [
+    "my card never arrived", "CARD STOLEN", "Ｃａｒｄ declined (full width)", "the ﬁle is missing (ligature)",
+    "Die Straße ist gesperrt", "STRASSE closed", "ЗАКАЗ не пришёл", "мой заказ", "un café noir", "un cafe\u0301 decompose",
+    "Les États-Unis", "a 5 \u212a cable (Kelvin sign)", "100% sure the_rate is wrong", "plain ascii text",
+]
+
+
+@pytest.fixture
+def listed(store):
+    """A project whose documents mix datasets, tagged and untagged, ASCII and other texts, in a shuffled insert order."""
+    rows = []
+    for i in range(90):
+        labels = None if i % 3 == 0 else ["a"] if i % 3 == 1 else ["b"]
+        dataset = (None, "Train", "Test")[i % 4 % 3]
+        location = f"doc-{(i * 37) % 90:03d}-{'Ü' if i % 5 == 0 else 'u'}.txt"  # location order is not id order
+        rows.append({"location": location, "text": f"{TEXTS[i % len(TEXTS)]} #{i}", "language": "en", "dataset": dataset, "labels": labels})
+    with store.db.write() as conn:
+        project_id = records.insert_project(conn, project_values())
+        docs_db.insert_many(conn, project_id, rows)
+    with store.db.read() as conn:
+        stored = records.list_documents(conn, project_id)
+    return store, project_id, stored
+
+
+def _page(store, project_id, flt, limit, offset):
+    with store.db.read() as conn:
+        items, total = docs_db.page(conn, project_id, flt, limit, offset)
+    return [d["location"] for d in items], total
+
+
+@pytest.mark.parametrize("dataset", [None, "Train", "Test", "none"])
+def test_pages_are_in_id_order_and_counted(listed, dataset):
+    store, project_id, stored = listed
+    expected = [d["location"] for d in stored if dataset is None or d["dataset"] == (None if dataset == "none" else dataset)]
+    for offset in (0, 7, len(expected) - 3, len(expected), len(expected) + 50):
+        assert _page(store, project_id, DocumentFilter(dataset=dataset), 7, offset) == (expected[offset : offset + 7], len(expected))
+
+
+def test_status_counts(listed):
+    store, project_id, stored = listed
+    expected: dict = {}
+    for d in stored:
+        key = (d["labels"] is not None, d["dataset"])
+        expected[key] = expected.get(key, 0) + 1
+    with store.db.read() as conn:
+        assert docs_db.status_counts(conn, project_id) == expected
+
+
+@pytest.mark.parametrize("query", ["card", "CARD", "file", "fi", "strasse", "STRASSE", "straße", "заказ", "café", "cafe",
+                                   "états", "k cable", "100%", "the_r", "ü.txt", "doc-01", "#1", "nothing like it"])
+def test_search_finds_what_the_folded_texts_contain(listed, query):
+    store, project_id, stored = listed
+    if store.db.is_sqlite:  # SQLite compares Unicode-normalised, case-folded texts (PostgreSQL's ILIKE folds case only)
+        expected = [d["location"] for d in stored if fold(query) in fold(d["text"]) or fold(query) in fold(d["location"])]
+    else:
+        expected = [d["location"] for d in stored if query.lower() in d["text"].lower() or query.lower() in d["location"].lower()]
+    assert _page(store, project_id, DocumentFilter(search=query), 100, 0) == (expected, len(expected))
