@@ -89,8 +89,8 @@ class Client:
             code, message = "InternalServerError", f"HTTP {response.status_code}: {response.text[:200]}"
         raise RemoteError(message, code=code, status=response.status_code)
 
-    def _pages(self, path: str) -> Iterator[dict[str, Any]]:
-        body = self.request("GET", path).json()
+    def _pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        body = self.request("GET", path, params=params).json()
         while True:
             yield from body.get("value", [])
             if not body.get("nextLink"):
@@ -168,6 +168,18 @@ class Client:
         self.import_project(name, merged)
         return {"documents": len(mine), "classes": len(merged["assets"]["classes"]), "projectDocuments": len(merged["assets"]["documents"])}
 
+    def list_documents(self, name: str, *, dataset: str | None = None, label: str | None = None, untagged: bool | None = None,
+                       search: str | None = None, top: int | None = None, skip: int = 0) -> list[dict[str, Any]]:
+        """The project's documents in the order they were added, page after page: each with
+        ``location``, ``language``, ``dataset`` (absent: in neither set), ``class``/``classes``
+        (absent: untagged), ``text`` and ``tagged``. Filters: ``dataset`` Train, Test or none;
+        ``label`` a class; ``untagged`` True/False; ``search`` in text or location. ``top``: at
+        most this many (default: all of them); ``skip``: pass over this many first."""
+        filters = {"dataset": dataset, "class": label, "search": search, "top": top, "skip": skip or None,
+                   "untagged": None if untagged is None else str(untagged).lower()}
+        return list(self._pages(f"/language/tagwise/projects/{quote(name, safe='')}/documents",
+                                {k: v for k, v in filters.items() if v is not None}))
+
     def export_project(self, name: str, model: str | None = None) -> dict[str, Any]:
         """The project file; with ``model``, the documents that model was trained and tested on."""
         params = {"stringIndexType": "Utf16CodeUnit", **({"trainedModelLabel": model} if model else {})}
@@ -188,6 +200,17 @@ class Client:
 
     def list_deployments(self, name: str) -> list[dict[str, Any]]:
         return list(self._pages(f"{AUTHORING}/{name}/deployments"))
+
+    def list_all_deployments(self) -> list[dict[str, Any]]:
+        """Every project's deployments (each with ``projectName`` and ``projectKind``). A server older
+        than its route (2026-11-27) has none: then each project's list is read, as before."""
+        try:
+            return list(self._pages("/language/tagwise/deployments"))
+        except RemoteError as exc:
+            if exc.status != 404 or exc.code != "NotFound":
+                raise
+        return [{"projectName": p["projectName"], "projectKind": p["projectKind"], **d}
+                for p in self.list_projects() for d in self.list_deployments(p["projectName"])]
 
     def deploy(self, name: str, deployment: str, label: str) -> dict[str, Any]:
         self.wait(self._operation("PUT", f"{AUTHORING}/{name}/deployments/{deployment}", {"trainedModelLabel": label}))

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tagwise.settings import Settings
-from tests.api.conftest import CLASSIFY, MULTI, SINGLE, V, create_and_import, deploy, train, wait
+from tests.api.conftest import CLASSIFY, MULTI, SINGLE, A, V, create_and_import, deploy, train, wait
 from tests.conftest import KEY, open_client
 
 JOBS = "/language/analyze-text/jobs"
@@ -258,3 +258,11 @@ def test_texts_that_draw_nothing_are_empty():
         assert blank(invisible), repr(invisible)
     for visible in ("a", "\u200bok", "é", "e\u0301", "😀", "\u0e01"):  # a zero-width space before a word still has the word
         assert not blank(visible), repr(visible)
+
+
+def test_classify_names_its_model_but_analyze_jobs_keep_azures_result_shape(served):
+    model = served.get(f"{A}/bank/models/m1", params=V).json()
+    answer = served.post(CLASSIFY.format(p="bank", d="prod"), json={"documents": [{"id": "1", "text": "my card"}]}).json()
+    assert (answer["trainedModelLabel"], answer["modelId"]) == ("m1", model["modelId"])
+    final = run(served, [{"id": "1", "text": "my card"}], [task()])
+    assert set(final["tasks"]["items"][0]["results"]) == {"projectName", "deploymentName", "documents", "errors"}

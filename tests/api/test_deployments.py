@@ -176,3 +176,59 @@ def test_the_deploy_job_warns_of_a_model_no_better_than_the_commonest_class(clie
     assert warning["code"] == "NoBetterThanBaseline"
     assert warning["message"].startswith("The model v1 is no better than always answering billing (")
     assert "Tag more examples of the classes other than billing, train again and deploy that model." in warning["message"]
+
+
+FLEET = "/language/tagwise/deployments"
+
+
+def classify_one(client, project: str, deployment: str) -> dict:
+    response = client.post(CLASSIFY.format(p=project, d=deployment), json={"documents": [{"id": "1", "text": "my card is lost"}]})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_every_projects_deployments_in_one_list_and_classify_names_the_model_that_answered(client, banking):
+    from tagwise.core import keys
+
+    assert client.get(FLEET).json() == {"value": [], "nextLink": None}
+    create_and_import(client, "bank", SINGLE, banking["train"])
+    create_and_import(client, "cards", SINGLE, banking["train"][:60])
+    train(client, "bank", "a")
+    train(client, "bank", "b")
+    train(client, "cards", "v1")
+    deploy(client, "bank", "production", "a")
+    deploy(client, "bank", "staging", "b")
+    deploy(client, "cards", "prod", "v1")
+    model_id = lambda project, label: client.get(f"{A}/{project}/models/{label}", params=V).json()["modelId"]
+
+    listed = client.get(FLEET)
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["value"]
+    assert [(d["projectName"], d["deploymentName"], d["trainedModelLabel"]) for d in items] == [
+        ("bank", "production", "a"), ("bank", "staging", "b"), ("cards", "prod", "v1")]
+    for item in items:  # the per-project route's Deployment, led by its project
+        own = client.get(f"{A}/{item['projectName']}/deployments/{item['deploymentName']}", params=V).json()
+        assert item == {"projectName": item["projectName"], "projectKind": SINGLE, **own}
+        assert {"modelId", "lastTrainedDateTime", "lastDeployedDateTime", "deploymentExpirationDate"} <= set(item)
+    first = client.get(FLEET, params={"maxpagesize": 2}).json()
+    assert len(first["value"]) == 2 and first["nextLink"] == "http://testserver/language/tagwise/deployments?maxpagesize=2&skip=2"
+    assert client.get(first["nextLink"]).json() == {"value": items[2:], "nextLink": None}
+    assert client.get(FLEET, params={"top": 1, "skip": 1}).json() == {"value": items[1:2], "nextLink": None}
+    bad = client.get(FLEET, params={"top": "all"})
+    assert bad.status_code == 400 and bad.json()["error"]["target"] == "top"
+    _, runtime = keys.create(client.app.state.ctx, "app", keys.RUNTIME)  # a runtime key classifies, and reads no project
+    assert client.get(FLEET, headers={"Ocp-Apim-Subscription-Key": runtime}).status_code == 403
+
+    answer = classify_one(client, "bank", "production")
+    assert list(answer) == ["projectName", "deploymentName", "trainedModelLabel", "modelId", "documents", "errors"]
+    assert (answer["trainedModelLabel"], answer["modelId"]) == ("a", model_id("bank", "a"))
+    swap = client.post(f"{A}/bank/deployments/:swap", params=V, json={"firstDeploymentName": "production", "secondDeploymentName": "staging"})
+    assert wait(client, swap.headers["Operation-Location"])["status"] == "succeeded"
+    assert (classify_one(client, "bank", "production")["trainedModelLabel"], classify_one(client, "bank", "staging")["modelId"]) == (
+        "b", model_id("bank", "a"))
+    served = model_id("bank", "b")
+    train(client, "bank", "b")  # retrained: production keeps answering with the version it was given
+    assert model_id("bank", "b") != served
+    assert (classify_one(client, "bank", "production")["trainedModelLabel"], classify_one(client, "bank", "production")["modelId"]) == (
+        "b", served)
+    assert [d["modelId"] for d in client.get(FLEET).json()["value"]] == [served, model_id("bank", "a"), model_id("cards", "v1")]

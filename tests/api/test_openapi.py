@@ -108,3 +108,19 @@ def test_schema_errors_match_what_the_server_answers(client, schema):
     assert response.status_code == 401
     required = schema["components"]["schemas"]["ErrorObject"]["required"]
     assert set(required) <= set(response.json()["error"])
+
+
+def test_tagwise_list_routes_declare_their_paging_and_filters(schema):
+    documents = schema["paths"]["/language/tagwise/projects/{project}/documents"]
+    assert set(documents) == {"get", "post"}
+    params = {p["name"]: p for p in documents["get"]["parameters"]}
+    assert {"top", "skip", "maxpagesize", "dataset", "class", "untagged", "search"} <= set(params)
+    assert params["top"]["schema"]["type"] == "integer" and params["dataset"]["schema"]["enum"] == ["Train", "Test", "none"]
+    fleet = schema["paths"]["/language/tagwise/deployments"]["get"]
+    assert {"top", "skip", "maxpagesize"} <= {p["name"] for p in fleet["parameters"]}
+    for op in (documents["get"], fleet):
+        assert "api-version" not in [p["name"] for p in op["parameters"]]  # tagwise's own routes do not read it
+    classify = schema["paths"]["/language/tagwise/projects/{project}/deployments/{deployment}:classify"]["post"]
+    answer = classify["responses"]["200"]["content"]["application/json"]["schema"]
+    answer = schema["components"]["schemas"][answer["$ref"].rsplit("/", 1)[1]] if "$ref" in answer else answer
+    assert {"trainedModelLabel", "modelId"} <= set(answer["properties"]) and {"trainedModelLabel", "modelId"} <= set(answer["required"])

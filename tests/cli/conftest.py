@@ -122,6 +122,12 @@ def check_model_and_deployment_commands(cli: CliFn, bank: Slice) -> None:
     ok(cli("deploy", "ops", "staging", "--model", "v2"))
     swapped = ok(cli("deployment", "swap", "ops", "production", "staging"))
     assert "swapped: production serves v2, staging serves v1" in swapped.stderr
+    everywhere = [line.split() for line in ok(cli("deployment", "list")).stdout.splitlines()]  # a server may hold other projects
+    assert everywhere[0] == ["project", "deployment", "model", "model", "id", "trained", "deployed", "expires"]
+    mine = [row for row in everywhere[1:] if row[0] == "ops"]
+    assert [row[:3] for row in mine] == [["ops", "production", "v2"], ["ops", "staging", "v1"]]
+    assert mine[0][3].startswith("v2-") and mine[0][-1] == "9999-12-31"  # the model id; tagwise deployments never expire
+    assert [line.split() for line in ok(cli("deployment", "list", "ops")).stdout.splitlines()[1:]] == mine
     in_use = cli("model", "delete", "ops", "v2", "--yes")
     assert in_use.exit_code == 1 and "The model v2 is deployed as production" in in_use.stderr
     asks = cli("deployment", "delete", "ops", "staging")  # not on a terminal: no silent deletion
@@ -132,3 +138,29 @@ def check_model_and_deployment_commands(cli: CliFn, bank: Slice) -> None:
     assert "staging" not in shown and "production" in shown and " v1 " not in shown and "v2" in shown
     missing = cli("deployment", "delete", "ops", "nope", "--yes")
     assert missing.exit_code == 1 and missing.stderr.count("\n") == 1 and "nope" in missing.stderr
+
+
+def check_documents_command(cli: CliFn, bank: Slice) -> None:
+    """``tagwise project documents``: a project's documents, filtered, a page at a time."""
+    ok(cli("import", "docs", str(bank.path("train.jsonl")), "--split", "train", "--kind", "single"))
+    ok(cli("import", "docs", str(bank.path("test.jsonl")), "--split", "test", "--append"))
+    table = ok(cli("project", "documents", "docs"))
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["location", "set", "class", "text"] and len(lines) == 51
+    assert lines[1].split()[1:3] == ["Train", bank.train[0]["labels"][0]]
+    assert table.stderr == "showing 1-50; more with --skip 50\n"
+    assert "showing 51-60;" in ok(cli("project", "documents", "docs", "--skip", "50", "--top", "10")).stderr
+
+    test_set = [json.loads(line) for line in ok(cli("project", "documents", "docs", "--dataset", "test", "--json", "--top", "0")).stdout.splitlines()]
+    assert [d["text"] for d in test_set] == [r["text"] for r in bank.test]
+    assert {(d["dataset"], d["tagged"]) for d in test_set} == {("Test", True)}
+    label = bank.classes[0]
+    tagged = ok(cli("project", "documents", "docs", "--class", label, "--dataset", "test", "--json"))
+    assert [json.loads(line)["class"] for line in tagged.stdout.splitlines()] == [{"category": label}] * sum(
+        r["labels"][0] == label for r in bank.test)
+    none = ok(cli("project", "documents", "docs", "--untagged"))
+    assert none.stdout == "" and none.stderr == "no documents in docs match\n"
+    unknown = cli("project", "documents", "docs", "--class", "nope")
+    assert unknown.exit_code == 1 and "The class 'nope' is not in project docs; its classes: " in unknown.stderr
+    missing = cli("project", "documents", "nope")
+    assert missing.exit_code == 1 and missing.stderr.count("\n") == 1 and "The project nope could not be found" in missing.stderr

@@ -90,3 +90,31 @@ def test_appending_to_a_server_without_the_append_route_merges_and_imports_the_w
     assert [(d["location"], d["text"]) for d in sent["assets"]["documents"]] == [("1.txt", "one"), ("2.txt", "two again"), ("3.txt", "three")]
     assert [c["category"] for c in sent["assets"]["classes"]] == ["a", "b"]
     assert len(new["assets"]["documents"]) == 2  # the caller's file is left as it was
+
+
+def test_listing_every_deployment_on_a_server_without_that_route_reads_each_projects():
+    # a server older than GET /language/tagwise/deployments answers 404 NotFound: the client then
+    # lists the projects and each one's deployments, as a user had to
+    single = "CustomSingleLabelClassification"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/language/tagwise/deployments":
+            return httpx.Response(404, json={"error": {"code": "NotFound", "message": "tagwise has no route for this URL."}})
+        if path == "/language/authoring/analyze-text/projects":
+            return httpx.Response(200, json={"value": [{"projectName": "a", "projectKind": single},
+                                                       {"projectName": "b", "projectKind": single}], "nextLink": None})
+        if path == "/language/authoring/analyze-text/projects/a/deployments":
+            return httpx.Response(200, json={"value": [{"deploymentName": "prod", "modelId": "m1-x"}], "nextLink": None})
+        if path == "/language/authoring/analyze-text/projects/b/deployments":
+            return httpx.Response(200, json={"value": [], "nextLink": None})
+        raise AssertionError(path)
+
+    assert client_for(handler).list_all_deployments() == [
+        {"projectName": "a", "projectKind": single, "deploymentName": "prod", "modelId": "m1-x"}]
+
+    def gone(request: httpx.Request) -> httpx.Response:  # any other error stands
+        return httpx.Response(403, json={"error": {"code": "Forbidden", "message": "This key is a runtime key."}})
+
+    with pytest.raises(RemoteError, match="runtime key"):
+        client_for(gone).list_all_deployments()

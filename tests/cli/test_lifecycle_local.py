@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from tagwise.core.uncertainty import interval
-from tests.cli.conftest import check_model_and_deployment_commands, ok, write_jsonl
+from tests.cli.conftest import check_documents_command, check_model_and_deployment_commands, ok, write_jsonl
 
 
 def test_local_lifecycle(cli, bank, tmp_path):
@@ -214,3 +214,10 @@ def test_evaluate_and_deploy_warn_as_the_studio_does_of_a_skewed_projects_model(
 
 def test_models_and_deployments_can_be_swapped_and_deleted_locally(cli, bank):
     check_model_and_deployment_commands(cli, bank)
+
+
+def test_a_projects_documents_are_listed_locally(cli, bank, tmp_path):
+    check_documents_command(cli, bank)
+    brackets = write_jsonl(tmp_path / "brackets.jsonl", [{"id": "a", "text": "[bold]not markup[/bold] [/]", "labels": ["[x]"]}])
+    ok(cli("import", "raw", str(brackets), "--kind", "single"))
+    assert "[bold]not markup[/bold] [/]" in ok(cli("project", "documents", "raw")).stdout

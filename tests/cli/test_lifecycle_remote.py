@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tests.cli.conftest import check_model_and_deployment_commands, make_cli, ok, write_jsonl
+from tests.cli.conftest import check_documents_command, check_model_and_deployment_commands, make_cli, ok, write_jsonl
 from tests.support.live_server import live_server
 
 
@@ -132,3 +132,7 @@ def test_a_document_longer_than_a_servers_request_limit_is_its_own_error(deploye
 
 def test_models_and_deployments_can_be_swapped_and_deleted_remotely(remote, bank):
     check_model_and_deployment_commands(remote, bank)
+
+
+def test_a_projects_documents_are_listed_remotely(remote, bank):
+    check_documents_command(remote, bank)

@@ -34,14 +34,32 @@ def job_state(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, headers=headers)
 
 
-def page(request: Request, items: list[Any]) -> dict[str, Any]:
-    """One page of ``items`` by top/skip/maxpagesize, with an absolute nextLink."""
+# The paging query parameters, declared for the schema of a list route (``openapi_extra``) whose
+# handler reads them with window(): a bad value is then an Azure 400, not FastAPI's validation.
+PAGING_PARAMETERS: list[dict[str, Any]] = [
+    {"name": "top", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1},
+     "description": "How many items in all, over every page (default: all)."},
+    {"name": "skip", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "default": 0},
+     "description": "How many matching items to pass over first."},
+    {"name": "maxpagesize", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1},
+     "description": "Items per page, at most TAGWISE_MAX_PAGE_SIZE (default 100); follow nextLink for the next page."},
+]
+
+
+def window(request: Request) -> tuple[int, int | None, int]:
+    """(skip, top, size of this page) of a list request, from top/skip/maxpagesize: the page
+    holds at most TAGWISE_MAX_PAGE_SIZE items, and never more than ``top``."""
     limit = request.app.state.ctx.settings.max_page_size
     skip = int_param(request, "skip", 0) or 0
     top = int_param(request, "top", None, minimum=1)
     size = min(int_param(request, "maxpagesize", limit, minimum=1) or limit, limit)
-    end = len(items) if top is None else min(len(items), skip + top)
-    chunk = items[skip : min(end, skip + size)]
+    return skip, top, size if top is None else min(size, top)
+
+
+def paged(request: Request, chunk: list[Any], skip: int, top: int | None, total: int) -> dict[str, Any]:
+    """The page ``chunk`` (the items from ``skip`` on, of ``total`` matching) with an absolute
+    nextLink that keeps the request's other query parameters, or None on the last page."""
+    end = total if top is None else min(total, skip + top)
     next_link = None
     if skip + len(chunk) < end:
         query = {k: v for k, v in request.query_params.items() if k not in ("skip", "$skip", "top", "$top")}
@@ -50,3 +68,9 @@ def page(request: Request, items: list[Any]) -> dict[str, Any]:
             query["top"] = end - (skip + len(chunk))
         next_link = absolute(request, request.url.path.removeprefix("/language"), **query)
     return {"value": chunk, "nextLink": next_link}
+
+
+def page(request: Request, items: list[Any]) -> dict[str, Any]:
+    """One page of ``items`` by top/skip/maxpagesize, with an absolute nextLink."""
+    skip, top, size = window(request)
+    return paged(request, items[skip : skip + size], skip, top, len(items))

@@ -4,8 +4,8 @@ By default every command works on the local data dir (``TAGWISE_DATA_DIR``) with
 ``--endpoint URL --key KEY`` (or ``TAGWISE_ENDPOINT``/``TAGWISE_API_KEY``) sends the same
 calls to a running server. One module per command group:
 
-    projects.py  project create|list|show|delete      data.py      import, export (formats.py: file readers)
-    models.py    model delete, deployment delete|swap
+    projects.py  project create|list|show|delete      data.py      import, export, project documents (formats.py: file readers)
+    models.py    model delete, deployment list|delete|swap
     training.py  train (--cancel), evaluate, deploy    classify.py  classify (streaming; resume.py: resuming)
     serve.py     serve, worker                         common.py    backend choice, errors, progress
     backends.py  the local services or a remote server, behind the same calls
@@ -56,6 +56,7 @@ def _root(
 
 app.command()(serve.serve)
 app.command()(serve.worker)
+projects.app.command("documents")(data.documents)  # a look at a project's data, beside import and export
 app.add_typer(projects.app, name="project")
 app.add_typer(keys.app, name="key")
 app.command("import")(data.import_)

@@ -58,12 +58,15 @@ class Backend(Protocol):
     def delete_project(self, name: str) -> None: ...
     def import_project(self, name: str, project_file: dict[str, Any], append: bool = False) -> dict[str, Any]: ...
     def export_project(self, name: str, model: str | None = None) -> dict[str, Any]: ...
+    def list_documents(self, name: str, *, dataset: str | None = None, label: str | None = None, untagged: bool | None = None,
+                       search: str | None = None, top: int | None = None, skip: int = 0) -> list[dict[str, Any]]: ...
     def start_training(self, name: str, body: dict[str, Any]) -> str: ...
     def wait_training(self, name: str, job: str, on_percent: PercentCallback) -> dict[str, Any]: ...
     def cancel_training(self, name: str) -> list[dict[str, Any]]: ...
     def list_models(self, name: str) -> list[dict[str, Any]]: ...
     def evaluation_summary(self, name: str, label: str) -> dict[str, Any]: ...
     def list_deployments(self, name: str) -> list[dict[str, Any]]: ...
+    def list_all_deployments(self) -> list[dict[str, Any]]: ...
     def deploy(self, name: str, deployment: str, label: str) -> dict[str, Any]: ...
     def delete_model(self, name: str, label: str) -> None: ...
     def delete_deployment(self, name: str, deployment: str) -> None: ...
@@ -145,6 +148,21 @@ class LocalBackend:
 
         return documents.export_project(self.ctx, name, model)
 
+    def list_documents(self, name: str, *, dataset: str | None = None, label: str | None = None, untagged: bool | None = None,
+                       search: str | None = None, top: int | None = None, skip: int = 0) -> list[dict[str, Any]]:
+        """What ``GET /language/tagwise/projects/{p}/documents`` pages through, read in parts of 1,000."""
+        from tagwise.core import documents
+
+        found: list[dict[str, Any]] = []
+        while top is None or len(found) < top:
+            want = 1000 if top is None else min(1000, top - len(found))
+            items, _ = documents.list_documents(self.ctx, name, dataset=dataset, label=label, search=search, limit=want,
+                                                offset=skip + len(found), tagged=None if untagged is None else not untagged)
+            found += items
+            if len(items) < want:
+                break
+        return found
+
     def start_training(self, name: str, body: dict[str, Any]) -> str:
         from tagwise.core import training
 
@@ -187,6 +205,11 @@ class LocalBackend:
         from tagwise.core import deployments
 
         return [deployments.describe(d) for d in deployments.list_all(self.ctx, name)]
+
+    def list_all_deployments(self) -> list[dict[str, Any]]:
+        from tagwise.core import deployments
+
+        return [deployments.describe_with_project(p, d) for p, d in deployments.list_everywhere(self.ctx)]
 
     def deploy(self, name: str, deployment: str, label: str) -> dict[str, Any]:
         from tagwise.core import deployments

@@ -1,4 +1,5 @@
-"""``tagwise import`` and ``tagwise export``: labelled documents in and out of a project."""
+"""``tagwise import``, ``tagwise export`` and ``tagwise project documents``: labelled documents in and out of a
+project, and a look at them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.table import Table
+from rich.text import Text
 
 from tagwise.cli import formats
 from tagwise.cli.common import UsageError, err, handle_errors, opened, out, progress
@@ -163,3 +166,58 @@ def export(
         tmp.unlink(missing_ok=True)
         raise OSError(exc.errno, exc.strerror, str(output)) from None
     err().print(f"exported {len(body['assets']['documents']):,} documents of {name} to {output}", markup=False)
+
+
+class Dataset(str, Enum):
+    train = "train"
+    test = "test"
+    none = "none"
+
+
+SNIPPET = 80  # characters of each text in the table (--json prints them whole)
+
+
+@handle_errors
+def documents(
+    name: str = typer.Argument(..., metavar="NAME", help="Project."),
+    dataset: Dataset = typer.Option(None, "--dataset", help="Only documents in this set (none: in neither set)."),
+    label: str = typer.Option(None, "--class", metavar="CLASS", help="Only documents tagged with this class."),
+    tagged: bool = typer.Option(None, "--tagged/--untagged", help="Only tagged, or only untagged, documents (default: both)."),
+    search: str = typer.Option(None, "--search", metavar="TEXT", help="Only documents whose text or location contains TEXT."),
+    top: int = typer.Option(50, "--top", min=0, help="Show at most this many (0: all of them)."),
+    skip: int = typer.Option(0, "--skip", min=0, help="Pass over this many matching documents first."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line, with the whole text, instead of a table."),
+) -> None:
+    """List a project's documents with their set, class(es) and text.
+
+    Documents come in the order they were added; the table cuts each text, --json does not.
+
+    \b
+    Example:
+      tagwise project documents banking --untagged
+      tagwise project documents banking --dataset test --class card_arrival --json > test.jsonl
+    """
+    with opened() as be:
+        # one more than shown, to say whether there are more
+        found = be.list_documents(name, dataset=dataset.value if dataset else None, label=label, search=search, skip=skip,
+                                  untagged=None if tagged is None else not tagged, top=top + 1 if top else None)
+    more = bool(top) and len(found) > top
+    shown = found[:top] if top else found
+    if as_json:
+        for doc in shown:
+            typer.echo(json.dumps(doc, ensure_ascii=False))
+    elif shown:
+        table = Table("location", "set", "class", "text", box=None)
+        for doc in shown:
+            labels = [c["category"] for c in doc.get("classes", [])] if "classes" in doc else \
+                [doc["class"]["category"]] if "class" in doc else []
+            text = " ".join(doc["text"].split())
+            # Text: a document's "[b]" is its own, not rich markup
+            table.add_row(Text(doc["location"]), doc.get("dataset", "-"), Text(", ".join(labels)) if doc["tagged"] else "(untagged)",
+                          Text(text if len(text) <= SNIPPET else text[: SNIPPET - 1] + "…"))
+        out().print(table)
+    if not shown:
+        err().print(f"no documents in {name} match" if (dataset or label or tagged is not None or search or skip) else
+                    f"{name} has no documents yet; add some with: tagwise import {name} FILE", markup=False)
+    elif more:
+        err().print(f"showing {skip + 1:,}-{skip + len(shown):,}; more with --skip {skip + len(shown)}", markup=False)

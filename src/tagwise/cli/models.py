@@ -1,16 +1,16 @@
-"""``tagwise model delete`` and ``tagwise deployment delete|swap``: what the API does with trained
-models and deployments (the studio's Deploy page with deployments), from a shell (list both with
-``tagwise project show``)."""
+"""``tagwise model delete`` and ``tagwise deployment list|delete|swap``: what the API does with trained
+models and deployments (the studio's Deploy page with deployments), from a shell (``tagwise project
+show`` lists a project's models and deployments; ``tagwise deployment list`` every project's deployments)."""
 
 from __future__ import annotations
 
 import typer
+from rich.table import Table
 
-from tagwise.cli.common import YES, confirm, err, handle_errors, opened
+from tagwise.cli.common import YES, confirm, err, handle_errors, opened, out
 
 model_app = typer.Typer(help="Delete trained models (tagwise project show lists them).", no_args_is_help=True)
-deployment_app = typer.Typer(help="Delete and swap deployments (tagwise deploy creates them; tagwise project show lists them).",
-                             no_args_is_help=True)
+deployment_app = typer.Typer(help="List, delete and swap deployments (tagwise deploy creates them).", no_args_is_help=True)
 
 
 @model_app.command("delete")
@@ -31,6 +31,33 @@ def delete_model(
     with opened() as be:
         be.delete_model(name, label)
     err().print(f"deleted model {name}/{label}", markup=False)
+
+
+@deployment_app.command("list")
+@handle_errors
+def list_deployments(
+    name: str = typer.Argument(None, metavar="[NAME]", help="Only this project's deployments (default: every project's)."),
+) -> None:
+    """List the deployments of every project, or of one.
+
+    Each with the model it serves, when that was trained and deployed, and its expiry date.
+
+    \b
+    Example:
+      tagwise deployment list
+      tagwise deployment list banking
+    """
+    with opened() as be:
+        deployments = be.list_deployments(name) if name else be.list_all_deployments()
+    table = Table("project", "deployment", "model", "model id", "trained", "deployed", "expires", box=None)
+    for d in deployments:
+        table.add_row(d.get("projectName", name), d["deploymentName"], d.get("trainedModelLabel", "-"), d["modelId"],
+                      d["lastTrainedDateTime"], d["lastDeployedDateTime"], d["deploymentExpirationDate"])
+    if deployments:
+        out().print(table)
+    else:
+        where = f"in {name}" if name else "in any project"
+        err().print(f"no deployments {where} yet; make one with: tagwise deploy PROJECT DEPLOYMENT --model LABEL", markup=False)
 
 
 @deployment_app.command("delete")

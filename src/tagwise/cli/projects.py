@@ -9,7 +9,7 @@ from rich.table import Table
 
 from tagwise.cli.common import YES, confirm, err, handle_errors, kind_name, opened, out
 
-app = typer.Typer(help="Create, list, show and delete projects.", no_args_is_help=True)
+app = typer.Typer(help="Create, list, show and delete projects, and list their documents.", no_args_is_help=True)
 
 KINDS = {"single": "CustomSingleLabelClassification", "multi": "CustomMultiLabelClassification"}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from tagwise.core import jobs
 from tagwise.core.context import Context
-from tagwise.core.deployments import lookup_served
+from tagwise.core.deployments import lookup_deployment
 from tagwise.core.predictors import Prediction, decide
 from tagwise.core.timefmt import iso
 from tagwise.core.validation import MULTI, PROJECT_KINDS, blank, language_code, lone_surrogate, shown
@@ -16,20 +16,30 @@ from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
 RESULT_KIND = {kind: f"{kind}LROResults" for kind in PROJECT_KINDS}
+SERVED_KEYS = ("trainedModelLabel", "modelId")  # which model answered, in classify_documents' results
 
 
 def classify(ctx: Context, project_name: str, deployment_name: str, texts: list[str]) -> tuple[dict[str, Any], list[Prediction]]:
     """Classify texts with a deployment's model. Returns (project, predictions)."""
-    project, model_id, artifact = lookup_served(ctx, project_name, deployment_name)
+    project, _, predictions = classify_served(ctx, project_name, deployment_name, texts)
+    return project, predictions
+
+
+def classify_served(ctx: Context, project_name: str, deployment_name: str,
+                    texts: list[str]) -> tuple[dict[str, Any], dict[str, str], list[Prediction]]:
+    """:func:`classify`, also saying which model answered: (project, ``{"trainedModelLabel",
+    "modelId"}`` the deployment served at that moment, predictions)."""
+    project, deployment, model_id, artifact = lookup_deployment(ctx, project_name, deployment_name)
+    served = {"trainedModelLabel": deployment["model_label"], "modelId": model_id}
     model = ctx.predictors.get(model_id, artifact)
     if not texts:
-        return project, []
+        return project, served, []
     threshold = float((project["settings"] or {}).get("confidenceThreshold") or 0.0)
     predictions = decide(model, model.predict_proba(texts), threshold)
     from tagwise.ml.embedding import past_window  # lazily, as the model itself: it brings in the ml package
 
     cut, window = past_window(model, texts)
-    return project, [replace(p, read_tokens=window) if c else p for p, c in zip(predictions, cut, strict=True)]
+    return project, served, [replace(p, read_tokens=window) if c else p for p, c in zip(predictions, cut, strict=True)]
 
 
 def truncation_warning(read_tokens: int) -> dict[str, str]:
@@ -119,9 +129,10 @@ def classify_documents(ctx: Context, project_name: str, deployment_name: str, do
                                               "'en' or 'pt-BR'.", "UnsupportedLanguageCode"), index=index))
         else:
             valid.append((index, doc))
-    project, predictions = classify(ctx, project_name, deployment_name, [d["text"] for _, d in valid])
+    project, served, predictions = classify_served(ctx, project_name, deployment_name, [d["text"] for _, d in valid])
     documents = [dict(document_result(d["id"], project["kind"], p, top), index=i) for (i, d), p in zip(valid, predictions, strict=True)]
-    return {"projectName": project_name, "deploymentName": deployment_name, "documents": documents, "errors": errors, "kind": project["kind"]}
+    return {"projectName": project_name, "deploymentName": deployment_name, **served, "documents": documents, "errors": errors,
+            "kind": project["kind"]}
 
 
 # -- asynchronous jobs --------------------------------------------------------------------------
@@ -194,6 +205,8 @@ def run_job(ctx: Context, job_id: str) -> int:
             continue
         try:
             results = classify_documents(ctx, task["projectName"], task["deploymentName"], payload["documents"])
+            for key in SERVED_KEYS:  # tagwise's :classify names the model; Azure's task results have no such fields
+                results.pop(key)
             if results.pop("kind") != task["kind"]:
                 raise InvalidArgument(f"The project {task['projectName']} is not a {task['kind']} project.")
             item.update(status="succeeded", results=results)

@@ -53,6 +53,14 @@ def list_all(ctx: Context, project_name: str) -> list[dict[str, Any]]:
         return records.list_deployments(conn, require(conn, project_name)["id"])
 
 
+def list_everywhere(ctx: Context) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(project, deployment) for every deployment of every project: projects in the order they
+    were created, each one's deployments in the order they were made."""
+    with ctx.db.read() as conn:
+        return [(project, deployment) for project in records.list_projects(conn)
+                for deployment in records.list_deployments(conn, project["id"])]
+
+
 def deploy(ctx: Context, project_name: str, name: str, body: Any) -> dict[str, Any]:
     """Serve the model ``body["trainedModelLabel"]`` under ``name``. The deployment, with
     ``warnings``: what the deploy job says of the model (:func:`cautions`)."""
@@ -88,10 +96,18 @@ def cautions(model: dict[str, Any]) -> list[dict[str, str]]:
 
 def lookup_served(ctx: Context, project_name: str, name: str) -> tuple[dict[str, Any], str, Path]:
     """(project, model id, artifact folder) that deployment ``name`` of ``project_name`` serves."""
+    project, _, model_id, artifact = lookup_deployment(ctx, project_name, name)
+    return project, model_id, artifact
+
+
+def lookup_deployment(ctx: Context, project_name: str, name: str) -> tuple[dict[str, Any], dict[str, Any], str, Path]:
+    """(project, deployment, model id, artifact folder) of deployment ``name``, read together: the
+    deployment's ``model_label`` names the model that it serves now."""
     with ctx.db.read() as conn:
         project = require(conn, project_name)
-        model_id, artifact = served_model(ctx, conn, project, require_deployment(conn, project, name))
-    return project, model_id, artifact
+        deployment = require_deployment(conn, project, name)
+        model_id, artifact = served_model(ctx, conn, project, deployment)
+    return project, deployment, model_id, artifact
 
 
 def warm_up(ctx: Context, project_name: str, name: str) -> None:
@@ -109,10 +125,7 @@ def warm_up(ctx: Context, project_name: str, name: str) -> None:
 def warm_up_all(ctx: Context) -> None:
     """Warm up every deployment, most recently deployed first, as many as the predictor cache
     keeps (a server start: the first requests after an upgrade are then as fast as the rest)."""
-    with ctx.db.read() as conn:
-        served = [(project["name"], deployment["name"], deployment["deployed_at"])
-                  for project in records.list_projects(conn)
-                  for deployment in records.list_deployments(conn, project["id"])]
+    served = [(project["name"], deployment["name"], deployment["deployed_at"]) for project, deployment in list_everywhere(ctx)]
     served.sort(key=lambda row: row[2], reverse=True)
     for project_name, name, _ in served[:ctx.predictors.capacity]:
         warm_up(ctx, project_name, name)
@@ -160,3 +173,9 @@ def describe(deployment: dict[str, Any]) -> dict[str, Any]:
         "assignedResources": [],
         "trainedModelLabel": deployment["model_label"],
     }
+
+
+def describe_with_project(project: dict[str, Any], deployment: dict[str, Any]) -> dict[str, Any]:
+    """The Deployment shape led by the project it belongs to (``projectName``, ``projectKind``):
+    an item of tagwise's list of every project's deployments."""
+    return {"projectName": project["name"], "projectKind": project["kind"], **describe(deployment)}

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from tagwise.core.context import Context
-from tagwise.core.projects import check_quota, describe, new_project_values
+from tagwise.core.projects import check_quota, describe, new_project_values, require
 from tagwise.core.validation import MULTI, check_class_name, check_kind, check_location, check_name, check_text, class_form, listed, shown
 from tagwise.errors import Conflict, InvalidArgument, InvalidRequest, NotFound, ProjectNotFound
 from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
+from tagwise.storage.document_records import DocumentFilter
 from tagwise.storage.records import utcnow
 
 PROJECT_FILE_VERSION = "2022-05-01"
@@ -245,18 +246,7 @@ def export_project(ctx: Context, name: str, model_label: str | None = None) -> d
     meta = describe(project)
     metadata = {k: meta[k] for k in ("projectKind", "storageInputContainerName", "projectName", "multilingual", "language", "settings")}
     metadata["description"] = project["description"] or ""
-    out_docs = []
-    for doc in docs:
-        item: dict[str, Any] = {"location": doc["location"], "language": doc["language"] or project["language"]}
-        if doc["dataset"]:
-            item["dataset"] = doc["dataset"]
-        if doc["labels"] is not None:
-            if project["kind"] == MULTI:
-                item["classes"] = [{"category": c} for c in doc["labels"]]
-            elif doc["labels"]:
-                item["class"] = {"category": doc["labels"][0]}
-        item["text"] = doc["text"]
-        out_docs.append(item)
+    out_docs = [file_document(project, doc) for doc in docs]
     return {
         "projectFileVersion": PROJECT_FILE_VERSION,
         "stringIndexType": "Utf16CodeUnit",
@@ -267,3 +257,43 @@ def export_project(ctx: Context, name: str, model_label: str | None = None) -> d
             "documents": out_docs,
         },
     }
+
+
+def file_document(project: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """A stored document as a project file has it: ``location``, ``language``, ``dataset`` (absent:
+    neither set), ``class`` (single-label) or ``classes`` (multi-label; absent: untagged) and ``text``."""
+    item: dict[str, Any] = {"location": doc["location"], "language": doc["language"] or project["language"]}
+    if doc["dataset"]:
+        item["dataset"] = doc["dataset"]
+    if doc["labels"] is not None:
+        if project["kind"] == MULTI:
+            item["classes"] = [{"category": c} for c in doc["labels"]]
+        elif doc["labels"]:
+            item["class"] = {"category": doc["labels"][0]}
+    item["text"] = doc["text"]
+    return item
+
+
+LIST_DATASETS = {"train": "Train", "test": "Test", "none": "none"}
+
+
+def list_documents(ctx: Context, name: str, *, dataset: str | None = None, label: str | None = None, tagged: bool | None = None,
+                   search: str | None = None, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """A page of the project's documents in the order they were added, as :func:`file_document`
+    writes them plus ``tagged``; and how many match. Filters: ``dataset`` Train, Test or none
+    (in neither set), ``label`` a class of the project, ``tagged``, ``search`` (in text or location)."""
+    wanted = LIST_DATASETS.get(dataset.casefold()) if isinstance(dataset, str) else None
+    if dataset is not None and wanted is None:
+        raise InvalidArgument(f"The dataset {shown(dataset)} is unknown; use Train, Test or none (documents in neither set).",
+                              target="dataset")
+    flt = DocumentFilter(search=search or None, status=None if tagged is None else "tagged" if tagged else "untagged",
+                         label=None if label is None else class_form(label), dataset=wanted)
+    with ctx.db.read() as conn:
+        project = require(conn, name)
+        if flt.label is not None and flt.label not in project["classes"]:
+            classes = listed(project["classes"], 20)
+            raise InvalidArgument(f"The class {shown(label)} is not in project {name}; "
+                                  + (f"its classes: {classes}." if classes else "it has no classes yet."), target="class")
+        rows, total = docs_db.page(conn, project["id"], flt, limit, offset)
+        texts = docs_db.texts(conn, project["id"], [row["id"] for row in rows])
+    return [dict(file_document(project, dict(row, text=texts[row["id"]])), tagged=row["labels"] is not None) for row in rows], total

@@ -101,6 +101,9 @@ class ClassifyResult(BaseModel):
 class ClassifyResponse(BaseModel):
     projectName: str
     deploymentName: str
+    trainedModelLabel: str = Field(description="The trained model the deployment served when it answered (a swap or deploy may change it).",
+                                   examples=["m1"])
+    modelId: str = Field(description="That model's id: a retrained label gets a new one, while the deployment keeps the version it was given.")
     documents: list[ClassifyResult]
     errors: list[dict[str, Any]]
 

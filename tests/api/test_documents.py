@@ -1,0 +1,123 @@
+"""tagwise's documents routes: listing a project's documents a page at a time (adding them: test_import.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tagwise.core import keys
+from tests.api.conftest import MULTI, SINGLE, A, V, project_file, wait
+
+DOCS = "/language/tagwise/projects/{p}/documents"
+
+
+def _import(client, name: str, body: dict) -> None:
+    response = client.post(f"{A}/{name}/:import", params=V, json=body)
+    assert response.status_code == 202, response.text
+    assert wait(client, response.headers["Operation-Location"])["status"] == "succeeded"
+
+
+@pytest.fixture
+def tickets(client) -> dict:
+    """A single-label project of 9 documents: some in Train or Test, two untagged."""
+    rows = [{"text": f"ticket {i}: my card {'was charged twice' if i % 2 else 'has not arrived'}",
+             "labels": ["billing" if i % 2 else "card"], "dataset": ("Train", "Test", None)[i % 3]} for i in range(9)]
+    body = project_file("tickets", SINGLE, rows)
+    for doc in body["assets"]["documents"][7:]:
+        del doc["class"]  # doc7.txt and doc8.txt: nobody has tagged them yet
+    _import(client, "tickets", body)
+    return body
+
+
+def everything(client, url: str, **params) -> list[dict]:
+    """Every item of a list, following nextLink as the Azure SDKs do."""
+    body = client.get(url, params=params).json()
+    items = body["value"]
+    while body["nextLink"]:
+        assert body["nextLink"].startswith("http://testserver/language/"), body["nextLink"]
+        body = client.get(body["nextLink"]).json()
+        items += body["value"]
+    return items
+
+
+def test_the_list_is_the_exported_documents_with_whether_each_is_tagged(client, tickets):
+    listed = client.get(DOCS.format(p="tickets"))
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["nextLink"] is None
+    items = listed.json()["value"]
+    exported = tickets["assets"]["documents"]
+    assert [{k: v for k, v in item.items() if k != "tagged"} for item in items] == exported  # the project file's shape, in order
+    assert [item["tagged"] for item in items] == [True] * 7 + [False] * 2
+    assert items[0] == {"location": "doc0.txt", "language": "en", "dataset": "Train", "class": {"category": "card"},
+                        "text": "ticket 0: my card has not arrived", "tagged": True}
+    assert "dataset" not in items[2]  # in neither set, as in a project file
+
+
+def test_pages_follow_next_link_keeping_the_filters(client, tickets):
+    first = client.get(DOCS.format(p="tickets"), params={"maxpagesize": 2, "class": "billing"}).json()
+    assert [d["location"] for d in first["value"]] == ["doc1.txt", "doc3.txt"]
+    assert first["nextLink"].startswith("http://testserver/language/tagwise/projects/tickets/documents?")
+    assert "class=billing" in first["nextLink"] and "skip=2" in first["nextLink"]
+    assert [d["location"] for d in everything(client, DOCS.format(p="tickets"), maxpagesize=2, **{"class": "billing"})] == \
+        ["doc1.txt", "doc3.txt", "doc5.txt"]  # doc7.txt would be billing, but is untagged
+
+    window = everything(client, DOCS.format(p="tickets"), top=3, skip=2, maxpagesize=2)
+    assert [d["location"] for d in window] == ["doc2.txt", "doc3.txt", "doc4.txt"]
+    assert client.get(DOCS.format(p="tickets"), params={"skip": 50}).json() == {"value": [], "nextLink": None}
+    client.app.state.ctx.settings.max_page_size = 4  # TAGWISE_MAX_PAGE_SIZE caps a page, whatever maxpagesize asks
+    capped = client.get(DOCS.format(p="tickets"), params={"maxpagesize": 100}).json()
+    assert len(capped["value"]) == 4 and "skip=4" in capped["nextLink"]
+    assert len(everything(client, DOCS.format(p="tickets"))) == 9
+
+
+def test_filters(client, tickets):
+    def locations(**params) -> list[str]:
+        return [d["location"] for d in everything(client, DOCS.format(p="tickets"), **params)]
+
+    assert locations(dataset="Test") == locations(dataset="test") == ["doc1.txt", "doc4.txt", "doc7.txt"]
+    assert locations(dataset="none") == ["doc2.txt", "doc5.txt", "doc8.txt"]
+    assert locations(untagged="true") == ["doc7.txt", "doc8.txt"]
+    assert len(locations(untagged="false")) == 7
+    assert locations(**{"class": "card"}, dataset="Train") == ["doc0.txt", "doc6.txt"]
+    assert locations(search="TICKET 4") == ["doc4.txt"]  # in text or location, any case
+    assert locations(search="doc8") == ["doc8.txt"]
+    assert locations(dataset="", untagged="") == locations()  # an empty parameter filters nothing
+
+
+def test_multi_label_documents_tagged_with_no_class_are_tagged(client):
+    body = project_file("emo", MULTI, [{"text": "thanks, love it", "labels": ["gratitude", "love"]}, {"text": "meh", "labels": []},
+                                       {"text": "not read yet", "labels": []}])
+    del body["assets"]["documents"][2]["classes"]
+    _import(client, "emo", body)
+    items = client.get(DOCS.format(p="emo")).json()["value"]
+    assert [(d.get("classes"), d["tagged"]) for d in items] == [
+        ([{"category": "gratitude"}, {"category": "love"}], True), ([], True), (None, False)]
+    assert [d["location"] for d in client.get(DOCS.format(p="emo"), params={"class": "love"}).json()["value"]] == ["doc0.txt"]
+
+
+@pytest.mark.parametrize(("params", "target", "message"), [
+    ({"top": "x"}, "top", "The query parameter top must be a whole number, not 'x'."),
+    ({"top": "0"}, "top", "The query parameter top must be at least 1."),
+    ({"skip": "-1"}, "skip", "The query parameter skip must be at least 0."),
+    ({"maxpagesize": "0"}, "maxpagesize", "The query parameter maxpagesize must be at least 1."),
+    ({"dataset": "dev"}, "dataset", "The dataset 'dev' is unknown; use Train, Test or none (documents in neither set)."),
+    ({"class": "refund"}, "class", "The class 'refund' is not in project tickets; its classes: billing, card."),
+    ({"untagged": "yes"}, "untagged", "The query parameter untagged must be true or false, not 'yes'."),
+])
+def test_bad_parameters_are_a_400_saying_what_to_send(client, tickets, params, target, message):
+    response = client.get(DOCS.format(p="tickets"), params=params)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["target"], error["message"]) == ("InvalidArgument", target, message)
+
+
+def test_an_unknown_project_is_404_and_a_runtime_key_may_not_read_documents(client, tickets):
+    missing = client.get(DOCS.format(p="nope"))
+    assert missing.status_code == 404
+    assert missing.json()["error"] == {"code": "ProjectNotFound", "message": "The project nope could not be found.", "target": "projectName"}
+    empty = client.patch(f"{A}/empty", params=V, headers={"Content-Type": "application/merge-patch+json"},
+                         json={"projectKind": SINGLE, "language": "en", "storageInputContainerName": "empty"})
+    assert empty.status_code == 201
+    assert client.get(DOCS.format(p="empty")).json() == {"value": [], "nextLink": None}
+    _, runtime = keys.create(client.app.state.ctx, "app", keys.RUNTIME)
+    refused = client.get(DOCS.format(p="tickets"), headers={"Ocp-Apim-Subscription-Key": runtime})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "Forbidden"
