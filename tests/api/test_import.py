@@ -271,6 +271,12 @@ def test_an_export_of_a_model_gives_what_it_was_trained_on_and_trains_the_same_m
 
     assert answers("again") == answers("snap")
 
+    def summary_of(project: str) -> dict:  # the calibration and every score: the same folds, the same model
+        summary = client.get(f"{A}/{project}/models/m1/evaluation/summary-result", params=V).json()
+        return {key: value for key, value in summary.items() if key != "evaluationOptions"}
+
+    assert summary_of("again") == summary_of("snap")
+
     missing = client.post(f"{A}/snap/:export", params=dict(V, stringIndexType="Utf16CodeUnit", trainedModelLabel="nope"))
     assert missing.status_code == 404 and missing.json()["error"]["target"] == "trainedModelLabel"
     # a model trained before tagwise kept what models were trained on says so

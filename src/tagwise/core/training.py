@@ -237,9 +237,10 @@ def _past_window(model: Any, train: list[dict[str, Any]]) -> list[str]:
 def split(docs: list[dict[str, Any]], kind: str, evaluation: dict[str, Any]) -> tuple[list[dict], list[dict]]:
     """Tagged documents into (train, test): by each document's dataset, or stratified and seeded.
 
-    Both come in an order that depends on the documents alone (by location), not on the order they
-    were imported in nor on the order of a document's classes: the model's cross-validation folds
-    follow the row order, so the same documents always give the same model and evaluation."""
+    Both come in location order, whichever the split: not the order they were imported in nor the
+    order of a document's classes. The model's cross-validation folds follow the row order, so the
+    same documents always give the same model and evaluation, also after an export with
+    ``trainedModelLabel`` is imported and trained with the manual split."""
     tagged = sorted((d for d in docs if d["labels"] is not None and (kind == MULTI or d["labels"])), key=lambda d: d["location"])
     if evaluation["kind"] == "manual":
         return [d for d in tagged if d["dataset"] != "Test"], [d for d in tagged if d["dataset"] == "Test"]
@@ -259,7 +260,9 @@ def split(docs: list[dict[str, Any]], kind: str, evaluation: dict[str, Any]) -> 
         n_test = min(max(n_test, 1 if len(group) >= 2 else 0), len(group) - 1)
         test.extend(group[:n_test])
         train.extend(group[n_test:])
-    return train, test
+    # in location order, as the manual split gives them: exporting the model's data and training it
+    # with the manual split then makes the same folds, so the same model
+    return sorted(train, key=lambda d: d["location"]), sorted(test, key=lambda d: d["location"])
 
 
 def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
