@@ -17,6 +17,7 @@ The API maps each class to a status code and the Azure error envelope in ONE tab
     ├── UnsupportedMediaType         InvalidRequest      (415)
     ├── TooManyRequests              TooManyRequests     (429)
     ├── EncoderUnavailable           InternalServerError (500: the server lacks a model's sentence encoder)
+    ├── ModelUnreadable              InternalServerError (500: a model's files in the model store are damaged)
     ├── StoreUnavailable             ServiceUnavailable  (503 + Retry-After: the database cannot be reached)
     └── JobCancelled                 (internal: a job body noticed a cancel request)
 """
@@ -127,6 +128,10 @@ class TooManyRequests(TagwiseError):
 
 class EncoderUnavailable(TagwiseError):
     """A model needs a sentence encoder this server cannot build (its configuration lacks it)."""
+
+
+class ModelUnreadable(TagwiseError):
+    """A trained model's folder in the model store cannot be loaded (damaged or incomplete files)."""
 
 
 class StoreUnavailable(TagwiseError):

@@ -232,3 +232,26 @@ def test_every_projects_deployments_in_one_list_and_classify_names_the_model_tha
     assert (classify_one(client, "bank", "production")["trainedModelLabel"], classify_one(client, "bank", "production")["modelId"]) == (
         "b", served)
     assert [d["modelId"] for d in client.get(FLEET).json()["value"]] == [served, model_id("bank", "a"), model_id("cards", "v1")]
+
+
+def test_a_model_whose_files_cannot_be_loaded_is_never_deployed(client, banking):
+    # a damaged model folder used to deploy as "succeeded", and every classification then failed with a 500
+    from tagwise.core import models
+
+    create_and_import(client, "bank", SINGLE, banking["train"])
+    train(client, "bank", "a")
+    train(client, "bank", "b")
+    deploy(client, "bank", "production", "a")
+    model_a = client.get(f"{A}/bank/models/a", params=V).json()["modelId"]
+    arrays = models.located(client.app.state.ctx, {"name": "bank"}, models.get(client.app.state.ctx, "bank", "b")) / "arrays.npz"
+    arrays.write_bytes(arrays.read_bytes()[:100])  # cut short, as by a full disk or an interrupted copy
+
+    refused = client.put(f"{A}/bank/deployments/production", params=V, json={"trainedModelLabel": "b"})
+    assert refused.status_code == 500, refused.text
+    message = refused.json()["error"]["message"]
+    assert "model b cannot be loaded" in message and "Nothing was deployed" in message and "train the model again" in message
+    assert str(arrays) not in message  # the path is for the operator's log, not for whoever called
+    assert client.get(f"{A}/bank/deployments/production", params=V).json()["modelId"] == model_a  # still serves a
+    assert classify_one(client, "bank", "production")["modelId"] == model_a
+    assert client.put(f"{A}/bank/deployments/other", params=V, json={"trainedModelLabel": "b"}).status_code == 500
+    assert client.get(f"{A}/bank/deployments/other", params=V).status_code == 404

@@ -12,7 +12,7 @@ from tagwise.core.models import artifact_dir, delete_folders, located, remove_un
 from tagwise.core.projects import require
 from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
 from tagwise.core.validation import check_name
-from tagwise.errors import InvalidArgument, NotFound
+from tagwise.errors import InvalidArgument, ModelUnreadable, NotFound
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -68,6 +68,7 @@ def deploy(ctx: Context, project_name: str, name: str, body: Any) -> dict[str, A
     label = body.get("trainedModelLabel") if isinstance(body, dict) else None
     if not label or not isinstance(label, str):
         raise InvalidArgument("The deploy body needs trainedModelLabel, the label of a trained model.", target="trainedModelLabel")
+    check_loadable(ctx, project_name, label)
     now = utcnow()
     with ctx.db.write() as conn:
         project = require(conn, project_name, lock=True)  # the deployment limit holds under concurrent deploys
@@ -85,6 +86,22 @@ def deploy(ctx: Context, project_name: str, name: str, body: Any) -> dict[str, A
         deployment = records.get_deployment(conn, project["id"], name)
     delete_folders(unused)
     return {**deployment, "warnings": cautions(model)}
+
+
+def check_loadable(ctx: Context, project_name: str, label: str) -> None:
+    """Load the model ``label`` (kept loaded for its first requests), so that a model whose files
+    are damaged or missing is refused at the deploy, before any deployment points to it: it used
+    to deploy as "succeeded" and then fail every classification with a 500."""
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        model = require_model(conn, project, label)
+        artifact = located(ctx, project, model)
+    try:
+        ctx.predictors.get(model["model_id"], artifact)
+    except ModelUnreadable:
+        raise ModelUnreadable(f"The trained model {label} cannot be loaded from the model store: its files are damaged "
+                           "or incomplete (the server's log says which part). Nothing was deployed; train the model "
+                           "again, or restore the model store from a backup.") from None
 
 
 def cautions(model: dict[str, Any]) -> list[dict[str, str]]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from tagwise.errors import InvalidArgument, TagwiseError
+from tagwise.errors import InvalidArgument, ModelUnreadable
 
 NONE_CLASS = "None"
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ class Prediction:
     classes: list[str]
     abstained: bool = False  # single-label: the best class was below the confidence threshold
     thresholds: np.ndarray | None = None  # multi-label: the probability each class needs to be chosen
+    floor: float = 0.0  # multi-label: the project's confidenceThreshold, which raised the tuned thresholds below it
     read_tokens: int | None = None  # set when the sentence encoder read only this many word pieces of the text
 
     def threshold_of(self, label: str) -> float | None:
@@ -64,19 +65,22 @@ def decide(model: Any, proba: np.ndarray, confidence_threshold: float = 0.0) -> 
     """Turn probabilities into decisions.
 
     Single-label: the top class, or ``"None"`` when its confidence is below the project's
-    ``confidenceThreshold``. Multi-label: every class at or above its tuned threshold, most
-    probable first.
+    ``confidenceThreshold``. Multi-label: every class whose probability reaches both its tuned
+    threshold and the project's ``confidenceThreshold`` (a floor that only raises the bar: 0
+    leaves the tuned thresholds alone), most probable first; none reaching it is "no class".
+    Every path that answers for a project (classify, analyze jobs, evaluation, the studio's Try
+    it and Tag pages, the CLI) decides here, so they all agree.
     """
     classes = list(model.classes_)
     proba = np.asarray(proba, dtype=float)
     if getattr(model, "multi_label", False):
-        thresholds = np.asarray(model.thresholds_, dtype=float)
+        thresholds = np.maximum(np.asarray(model.thresholds_, dtype=float), confidence_threshold)
         chosen = proba >= thresholds
         out = []
         for row, mask in zip(proba, chosen, strict=True):
             idx = np.flatnonzero(mask)
             idx = idx[np.argsort(-row[idx], kind="stable")]
-            out.append(Prediction([classes[i] for i in idx], row, classes, thresholds=thresholds))
+            out.append(Prediction([classes[i] for i in idx], row, classes, thresholds=thresholds, floor=confidence_threshold))
         return out
     top = proba.argmax(axis=1)
     confident = proba[np.arange(len(proba)), top] >= confidence_threshold
@@ -113,7 +117,7 @@ class PredictorCache:
                 if isinstance(exc, InvalidArgument):  # the store's files, not the request, are wrong: a 500
                     # the part and its path go to the operator's log, not to whoever called (a runtime key)
                     log.error("model %s cannot be loaded: %s", model_id, exc.message)
-                    raise TagwiseError(f"The model's files in the model store cannot be loaded (model {model_id}); "
+                    raise ModelUnreadable(f"The model's files in the model store cannot be loaded (model {model_id}); "
                                        "the server's log says which part is wrong.") from None
                 raise
             with self._lock:
