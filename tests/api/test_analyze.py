@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tagwise.settings import Settings
-from tests.api.conftest import CLASSIFY, MULTI, SINGLE, A, V, create_and_import, deploy, train, wait
+from tests.api.conftest import CLASSIFY, MULTI, PATCH, SINGLE, A, V, create_and_import, deploy, train, wait
 from tests.conftest import KEY, open_client
 
 JOBS = "/language/analyze-text/jobs"
@@ -266,3 +266,36 @@ def test_classify_names_its_model_but_analyze_jobs_keep_azures_result_shape(serv
     assert (answer["trainedModelLabel"], answer["modelId"]) == ("m1", model["modelId"])
     final = run(served, [{"id": "1", "text": "my card"}], [task()])
     assert set(final["tasks"]["items"][0]["results"]) == {"projectName", "deploymentName", "documents", "errors"}
+
+
+def test_a_multi_label_projects_confidence_threshold_raises_the_bar_of_every_answer(served, emotions):
+    # a probe PATCHed confidenceThreshold 0.9 (200) and still got classes at 0.75, 0.47 and 0.19
+    docs = [{"id": str(i), "text": r["text"]} for i, r in enumerate(emotions[:25])]  # the analyze jobs take 25 a request
+    route = CLASSIFY.format(p="emo", d="prod")
+    before = served.post(route, json={"documents": docs}).json()["documents"]
+    scores = sorted(c["confidenceScore"] for d in before for c in d["class"])
+    floor = round(scores[len(scores) // 2], 3)  # half of today's answers are under it
+    patched = served.patch(f"{A}/emo", params=V, json={"settings": {"confidenceThreshold": floor}}, headers=PATCH)
+    try:
+        assert patched.status_code == 200, patched.text
+        after = served.post(route, json={"documents": docs}).json()["documents"]
+        job = run(served, docs, [task(MULTI, "emo")])["tasks"]["items"][0]["results"]["documents"]
+    finally:
+        served.patch(f"{A}/emo", params=V, json={"settings": {"confidenceThreshold": None}}, headers=PATCH)
+    for old, new, queued in zip(before, after, job, strict=True):
+        # what was at or above the floor stays, the rest goes; nothing new comes
+        assert new["class"] == [c for c in old["class"] if c["confidenceScore"] >= floor], (old, new)
+        assert queued["class"] == new["class"]  # the analyze-text jobs answer alike
+    assert sum(map(len, (d["class"] for d in after))) < len(scores)
+    assert served.post(route, json={"documents": docs}).json()["documents"] == before  # cleared: as before
+
+
+def test_a_word_that_is_no_iso_639_code_is_that_documents_error_and_azures_spellings_are_codes(served):
+    # "deutsch" and "english" passed as language codes (any 2-8 letters did)
+    docs = [{"id": "1", "text": "card", "language": "deutsch"}, {"id": "2", "text": "card", "language": "zh-hans"},
+            {"id": "3", "text": "card", "language": "DE"}, {"id": "4", "text": "card", "language": "english"},
+            {"id": "5", "text": "card", "language": "es-419"}]
+    results = run(served, docs, [task()])["tasks"]["items"][0]["results"]
+    assert [d["id"] for d in results["documents"]] == ["2", "3", "5"]
+    assert [(e["id"], e["error"]["innererror"]["code"]) for e in results["errors"]] == [("1", "UnsupportedLanguageCode"),
+                                                                                        ("4", "UnsupportedLanguageCode")]

@@ -119,6 +119,48 @@ def test_multi_label_lifecycle(cli, datasets, tmp_path):
     assert first["id"] == "1" and [p["category"] for p in first["predictions"]] == ["gratitude"]
 
 
+def test_multi_label_evaluate_says_exact_match_and_counts_no_class_documents(cli, datasets, tmp_path, data_dir):
+    # `tagwise evaluate` called multi-label's exact match "accuracy", promised a confusion matrix it did not print,
+    # and nothing counted the "no class" test documents (a probe's 8 all got a class)
+    from tests.conftest import read_jsonl
+
+    keep = {"gratitude", "love", "anger", "amusement"}
+    rows = read_jsonl(datasets / "goemotions" / "train.jsonl")
+    tagged = [dict(r, labels=[x for x in r["labels"] if x in keep]) for r in rows if set(r["labels"]) & keep][:200]
+    none = [dict(r, labels=[]) for r in rows if not set(r["labels"]) & keep][:60]  # JSONL's [] says "no class"
+    path = write_jsonl(tmp_path / "emotions.jsonl", [{"id": r["id"], "text": r["text"], "labels": r["labels"]} for r in tagged + none])
+    ok(cli("import", "emo", str(path), "--kind", "multi"))
+    ok(cli("train", "emo", "--model", "v1", "--recipe", "linear", "--split-percent", "75"))
+    shown = ok(cli("evaluate", "emo", "--model", "v1")).stdout
+    assert re.search(r"^ *exact match +0\.\d{4} *$", shown, re.MULTILINE) and re.search(r"^ *exact match, 95% interval ", shown, re.MULTILINE), shown
+    assert not re.search(r"^ *accuracy", shown, re.MULTILINE), shown
+    counts = json.loads(ok(cli("evaluate", "emo", "--model", "v1", "--json")).stdout)["tagwise"]["noClass"]
+    assert counts["testDocuments"] >= 10  # a stratified 25% of the 60
+    assert (f"documents with no class: {counts['testDocuments']} in the test set, {counts['answeredNoClass']} answered with none; "
+            f"{counts['wronglyAnsweredNoClass']} document") in shown
+    helped = " ".join(ok(cli("evaluate", "--help")).stdout.split()).replace("- ", "-")  # wrapped at a hyphen
+    assert "for single-label, the confusion matrix" in helped and "Multi-label has no confusion matrix" in helped
+
+    # the project's confidenceThreshold, a floor under the tuned thresholds, holds for local classify too
+    from tagwise.core import projects
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+
+    ok(cli("deploy", "emo", "live", "--model", "v1"))
+    texts = "".join(r["text"].replace("\n", " ") + "\n" for r in tagged[:30])
+    before = [json.loads(line)["predictions"] for line in ok(cli("classify", "emo", "live", "-", input=texts)).stdout.splitlines()]
+    scores = sorted(p["confidenceScore"] for predictions in before for p in predictions)
+    floor = round(scores[len(scores) // 2], 3)  # half of today's answers are under it
+    ctx = Context.open(Settings(data_dir=data_dir))
+    try:
+        projects.upsert(ctx, "emo", {"settings": {"confidenceThreshold": floor}})
+    finally:
+        ctx.close()
+    after = [json.loads(line)["predictions"] for line in ok(cli("classify", "emo", "live", "-", input=texts)).stdout.splitlines()]
+    assert after == [[p for p in old if p["confidenceScore"] >= floor] for old in before]
+    assert sum(map(len, after)) < sum(map(len, before))
+
+
 def test_local_training_sends_heartbeats_like_a_runner(bank, data_dir):
     from tests.cli.conftest import make_cli
 

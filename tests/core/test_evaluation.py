@@ -1,10 +1,12 @@
-"""The stored evaluation's threshold table: what each confidence threshold would do to the test set."""
+"""The stored evaluation: the threshold table (what each confidence threshold would do to the test set), "no class" counts."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from tagwise.core.evaluation import threshold_table
+from tagwise.core import model_results
+from tagwise.core.evaluation import build_summary, threshold_table
+from tagwise.core.validation import MULTI
 
 
 def test_each_threshold_names_the_class_it_sends_to_none_most():
@@ -35,3 +37,21 @@ def test_of_classes_sent_to_none_alike_the_bigger_one_is_named():
     proba = np.array([[0.5, 0.3, 0.2]] * 3 + [[0.3, 0.5, 0.2]] * 50 + [[0.0, 0.01, 0.99]] * 50)
     at70 = {r["threshold"]: r for r in threshold_table(classes, proba, expected)}[0.7]
     assert at70["hardestHit"] == {"class": "billing", "share": 1.0, "documents": 50}
+
+
+def test_multi_label_no_class_documents_are_counted_in_the_summary_and_for_older_models():
+    # all 8 of a probe's "no class" test documents got a class, and no view said so
+    y_true = [[], [], [], ["joy"], ["joy", "anger"], ["anger"]]
+    y_pred = [["joy"], [], ["anger"], [], ["joy"], ["anger"]]
+    summary = build_summary(MULTI, {"kind": "percentage"}, y_true, y_pred, ["anger", "joy"])
+    counts = {"testDocuments": 3, "answeredNoClass": 1, "wronglyAnsweredNoClass": 1}
+    assert summary["tagwise"]["noClass"] == counts and "noClass" not in summary["customMultiLabelClassificationEvaluation"]
+    assert model_results.no_class({"evaluation": summary}) == counts
+    # a model trained before the summary recorded it: counted from its stored per-document results
+    older = {"evaluation": {"projectKind": MULTI, "tagwise": {}}, "evaluation_results": [
+        {"customMultiLabelClassificationResult": {"expectedClasses": e, "predictedClasses": p}} for e, p in zip(y_true, y_pred, strict=True)]}
+    assert model_results.no_class(older) == counts
+    assert model_results.no_class_line(counts) == ("documents with no class: 3 in the test set, 1 answered with none; "
+                                                   "1 document with classes answered with none")
+    single = build_summary("CustomSingleLabelClassification", {"kind": "percentage"}, ["joy", "anger"], ["joy", "joy"], ["anger", "joy"])
+    assert "noClass" not in single["tagwise"] and model_results.no_class({"evaluation": single}) is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 import tagwise.ml
@@ -60,3 +61,23 @@ def test_an_abstention_scores_the_best_class_even_in_a_project_with_a_none_class
     [chosen] = decide(model, model.predict_proba(["what is the weather on day 3"]))
     assert chosen.labels == ["None"] and not chosen.abstained
     assert chosen.score_of("None") == pytest.approx(chosen.row[list(model.classes_).index("None")])
+
+
+def test_a_multi_label_confidence_threshold_is_a_floor_under_each_classs_tuned_threshold():
+    # a probe set confidenceThreshold 0.9 on a multi-label project: 200, yet classes at 0.75, 0.47, 0.19 came back
+    texts = ([f"thank you so much for day {i}" for i in range(12)] + [f"this is hilarious lol {i}" for i in range(12)]
+             + [f"thank you, this is hilarious {i}" for i in range(12)])
+    labels = [["gratitude"]] * 12 + [["amusement"]] * 12 + [["gratitude", "amusement"]] * 12
+    model = build_model("linear", multi_label=True).fit(texts, labels)
+    proba = model.predict_proba(["thank you, that was hilarious", "thanks a lot", "lol", "the weather today"])
+    tuned = decide(model, proba)
+    assert decide(model, proba, 0.0)[0].labels == tuned[0].labels and tuned[0].floor == 0.0
+    floor = float(np.sort(proba.ravel())[len(proba.ravel()) // 2])  # a floor that some chosen classes are under
+    raised = decide(model, proba, floor)
+    for before, after, row in zip(tuned, raised, proba, strict=True):
+        # a class is returned only at or above both its tuned threshold and the floor: never one more than before
+        assert set(after.labels) == {c for c in before.labels if row[list(model.classes_).index(c)] >= floor}
+        assert all(after.threshold_of(c) == max(before.threshold_of(c), floor) for c in model.classes_)
+        assert after.floor == floor
+    assert sum(map(len, (p.labels for p in raised))) < sum(map(len, (p.labels for p in tuned)))
+    assert all(p.labels == [] for p in decide(model, proba, 0.9999))  # none reaching it: "no class"

@@ -168,9 +168,12 @@ def evaluate(
     model: str = typer.Option(..., "--model", help="Label of a trained model."),
     as_json: bool = typer.Option(False, "--json", help="Print the evaluation summary as JSON (the API's summary-result)."),
 ) -> None:
-    """Show a trained model's evaluation: summary, per-class table and confusion matrix.
+    """Show a trained model's evaluation: summary, per-class table and, for single-label, the confusion matrix.
 
-    With more than 12 classes the confusion matrix is shown as the most frequent confusions.
+    Single-label: with more than 12 classes the confusion matrix is shown as the most frequent
+    confusions. Multi-label has no confusion matrix: the summary's first line is the exact match
+    (every class of a document right), the per-class table's fp and fn columns count each class
+    added wrongly and missed, and a line counts the documents with no class.
     The training's notes follow on stderr, as after train: a model no better than always
     answering the commonest class, classes never chosen, classes the test set lacks.
 
@@ -178,7 +181,7 @@ def evaluate(
     Example:
       tagwise evaluate banking --model v1
     """
-    from tagwise.core.model_results import accuracy_interval
+    from tagwise.core.model_results import accuracy_interval, no_class, no_class_line
 
     with opened() as be:
         summary = be.evaluation_summary(name, model)
@@ -187,15 +190,19 @@ def evaluate(
         return
     console = out()
     scores = _scores(summary)
+    # multi-label's tagwise.accuracy is the exact match: named so, as train and the studio name it
+    accuracy = "exact match" if "customMultiLabelClassificationEvaluation" in summary else "accuracy"
     head = Table("metric", "value", box=None, title=f"{name}/{model}", title_justify="left")
     for key in ("accuracy", "microPrecision", "microRecall", "microF1", "macroPrecision", "macroRecall", "macroF1", "ece"):
         if scores.get(key) is not None:
-            head.add_row(key, f"{scores[key]:.4f}")
+            head.add_row(accuracy if key == "accuracy" else key, f"{scores[key]:.4f}")
     head.add_row("testDocuments", str(scores["testDocuments"]))
     if found := accuracy_interval({"evaluation": summary}):  # as the studio's Evaluate page shows it
-        head.add_row("accuracy, 95% interval", f"{found['low']:.4f}-{found['high']:.4f}")
+        head.add_row(f"{accuracy}, 95% interval", f"{found['low']:.4f}-{found['high']:.4f}")
     console.print(head)
     console.print(_class_table(scores.get("classes") or {}))
+    if counts := no_class({"evaluation": summary}):  # multi-label: "no class" has no row in the table
+        console.print(no_class_line(counts), markup=False)
     matrix = scores.get("confusionMatrix")
     if matrix is not None:
         console.print(_confusion(matrix))

@@ -58,7 +58,25 @@ def build_summary(kind: str, options: dict[str, Any], y_true: list, y_pred: list
     encoder = (info.get("model") or info).get("encoder")
     if encoder:
         summary["tagwise"]["sentenceEncoder"] = encoder["model"]
+    if multi:  # "no class" has no row in the per-class table and no place in micro or macro scores
+        summary["tagwise"]["noClass"] = no_class_counts(y_true, y_pred)
     return summary
+
+
+def no_class_counts(y_true: list, y_pred: list) -> dict[str, int]:
+    """How a multi-label model does on "no class": ``testDocuments`` tagged with no class,
+    ``answeredNoClass`` of them given none (right), and ``wronglyAnsweredNoClass``: documents
+    with classes that were given none. A document that needs no class and gets one is only a
+    false positive of that class, and one that gets nothing only false negatives: neither adds
+    up anywhere a person would look.
+
+    >>> no_class_counts([[], [], ["joy"]], [[], ["joy"], []])
+    {'testDocuments': 2, 'answeredNoClass': 1, 'wronglyAnsweredNoClass': 1}
+    """
+    pairs = list(zip(y_true, y_pred, strict=True))
+    return {"testDocuments": sum(1 for expected, _ in pairs if not expected),
+            "answeredNoClass": sum(1 for expected, predicted in pairs if not expected and not predicted),
+            "wronglyAnsweredNoClass": sum(1 for expected, predicted in pairs if expected and not predicted)}
 
 
 def _confusion(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, dict[str, float]]]:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from tagwise.core.context import Context
+from tagwise.core.evaluation import no_class_counts
 from tagwise.core.projects import require
 from tagwise.core.uncertainty import interval
+from tagwise.core.validation import MULTI
 from tagwise.errors import NotFound
 from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
 
 __all__ = ["accuracy_interval", "against_baseline", "baseline_warning", "class_scores", "evaluation_body", "evaluation_details", "latest_model",
-           "mispredictions", "never_predicted", "untested"]
+           "mispredictions", "never_predicted", "no_class", "no_class_line", "untested"]
 
 
 def latest_model(conn, project: dict[str, Any]) -> dict[str, Any] | None:
@@ -32,6 +34,29 @@ def mispredictions(model: dict[str, Any]) -> list[dict[str, Any]]:
         if sorted(expected) != sorted(predicted):
             out.append({"location": item["location"], "expected": expected, "predicted": predicted})
     return out
+
+
+def no_class(model: dict[str, Any]) -> dict[str, int] | None:
+    """A multi-label model's "no class" counts (:func:`tagwise.core.evaluation.no_class_counts`):
+    from the summary, or for models trained before it recorded them, from the stored per-document
+    results. None for single-label, or when there is nothing to count from."""
+    summary = model.get("evaluation") or {}
+    if summary.get("projectKind") != MULTI:
+        return None
+    if (recorded := (summary.get("tagwise") or {}).get("noClass")) is not None:
+        return recorded
+    results = [item["customMultiLabelClassificationResult"] for item in model.get("evaluation_results") or []]
+    if not results:
+        return None
+    return no_class_counts([r["expectedClasses"] for r in results], [r["predictedClasses"] for r in results])
+
+
+def no_class_line(counts: dict[str, int]) -> str:
+    """``no_class`` in words, as ``tagwise evaluate`` prints it (the studio's Evaluate page words it alike)."""
+    tagged, right, wrong = counts["testDocuments"], counts["answeredNoClass"], counts["wronglyAnsweredNoClass"]
+    line = (f"documents with no class: {tagged:,} in the test set, {right:,} answered with none" if tagged
+            else "documents with no class: none in the test set")
+    return line + f"; {wrong:,} document{'' if wrong == 1 else 's'} with classes answered with none"
 
 
 def accuracy_interval(model: dict[str, Any]) -> dict[str, Any] | None:

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from tagwise.core import analyze, deployments, jobs, label_issues, model_results, models, projects, tagging, training
 from tagwise.core.model_results import against_baseline
-from tagwise.core.validation import blank
+from tagwise.core.validation import MULTI, blank
 from tagwise.errors import InvalidArgument, TagwiseError
 from tagwise.storage.document_records import DocumentFilter
 from tagwise.studio import views
@@ -130,7 +130,8 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
                 "never_predicted": model_results.never_predicted(trained), "untested": model_results.untested(trained),
                 "confusion": views.confusion(trained, bool(norm), full=matrix is not None), "label_confusion": views.label_confusion(trained),
                 "extra": (trained["evaluation"] or {}).get("tagwise", {}), "verdict": model_results.baseline_warning(trained),
-                "languages": views.by_language(trained), "interval": model_results.accuracy_interval(trained)}
+                "languages": views.by_language(trained), "interval": model_results.accuracy_interval(trained),
+                "no_class": model_results.no_class(trained)}
     issues = label_issues.label_issues(context(request), project)
     current = {}
     if issues:
@@ -156,7 +157,8 @@ def keep_test_set(request: Request, project: str, model: str = Form(""), _s: Ses
 @router.post("/p/{project}/evaluate/threshold")
 def set_threshold(request: Request, project: str, percent: str = Form(""), model: str = Form(""),
                   _s: Session = Depends(require_csrf)) -> Response:
-    """The project's confidence threshold (single-label): below it every deployment answers None."""
+    """The project's confidence threshold. Single-label: below it every deployment answers None.
+    Multi-label: a floor under each class's tuned threshold (a class is returned only at or above both)."""
     back = f"/studio/p/{project}/evaluate" + query(model=model or None) + "#threshold"
     # "12,5": a German keyboard's decimal key (the field asks for inputmode=decimal) types a comma
     text = percent.strip().rstrip("%").strip().replace(",", ".")
@@ -167,8 +169,15 @@ def set_threshold(request: Request, project: str, percent: str = Form(""), model
     if not 0 <= value < 1:  # the form again, with what was typed, the field marked
         refusal = InvalidArgument(f"Give the threshold as a percentage from 0 to 99 (e.g. 90 or 12.5), not {percent.strip()!r}.")
         return _evaluate_page(request, project, model, status_code=400, typed={"percent": percent}, invalid=refused(refusal, "threshold-percent"))
+    multi = projects.get(context(request), project)["kind"] == MULTI
     # a JSON merge patch of the settings, as the API's PATCH: null removes the threshold
     projects.upsert(context(request), project, {"settings": {"confidenceThreshold": value or None}})
+    if multi:
+        if not value:
+            return redirect(back, "No threshold: every deployment of this project returns each class that reaches its own tuned threshold.")
+        return redirect(back, f"From now on every deployment of this project returns a class only when its probability reaches both "
+                              f"its own threshold and {plain_percent(value)}%; no training needed. "
+                              "The evaluation's scores stay those measured when the model was trained.")
     if not value:
         return redirect(back, "No threshold: every deployment of this project answers its likeliest class, however unsure.")
     return redirect(back, f"From now on every deployment of this project answers None when its likeliest class is under "
