@@ -193,8 +193,11 @@ def test_auto_compares_candidates_and_explains(tmp_path, single_label_data):
 
 def test_auto_stays_linear_when_the_budget_says_so(single_label_data):
     texts, labels = single_label_data
-    hurried = build_model("auto", time_budget_s=0.0).fit(texts, labels)
+    seen: list[float] = []
+    hurried = build_model("auto", time_budget_s=0.0).fit(texts, labels, progress=seen.append)
     assert hurried.info_["chosen"] == "linear" and "budget" in hurried.info_["reason"]
+    # linear is all the work, so its progress spans the whole training (it stopped at 25%, then jumped to 100%)
+    assert max(f for f in seen if f < 1.0) >= 0.75 and seen == sorted(seen)  # three of its four fits
 
 
 def test_auto_choice_depends_on_the_data_only(tmp_path, single_label_data):
