@@ -6,6 +6,7 @@ Every test runs on SQLite and on a real PostgreSQL (``ctx`` in ``tests/core/conf
 from __future__ import annotations
 
 from tagwise.core import model_results, review_queue, tagging
+from tagwise.storage.document_records import DocumentFilter
 
 SINGLE = "CustomSingleLabelClassification"
 
@@ -35,3 +36,58 @@ def test_queue_and_suggestions_follow_the_newest_model(ctx, banking):
     details = model_results.evaluation_details(ctx, "q")
     assert details["model"]["label"] == "m" and sum(c["test"] for c in details["counts"].values()) > 0
 
+
+def test_queue_without_a_model_skips_tagged_and_skipped_documents(ctx, project):
+    """The lowest untagged id not skipped, wherever the untagged documents lie; None once all are skipped."""
+    ids = {d["location"]: d["id"] for d in tagging.list_documents(ctx, "p", DocumentFilter()).items}
+    tagging.set_labels(ctx, "p", ids["d.txt"], ["card"])
+    assert review_queue.next_in_queue(ctx, "p") == (ids["doc-000005.txt"], False)
+    tagging.set_labels(ctx, "p", ids["a.txt"], None)
+    assert review_queue.next_in_queue(ctx, "p") == (ids["a.txt"], False)
+    assert review_queue.next_in_queue(ctx, "p", skip=(ids["a.txt"],)) == (ids["doc-000005.txt"], False)
+    assert review_queue.next_in_queue(ctx, "p", skip=(ids["a.txt"], ids["doc-000005.txt"])) == (None, False)
+
+
+def test_queue_ranks_a_seeded_pool_and_refills_it_when_few_are_left(ctx, banking, monkeypatch):
+    """The queue's choices step by step: the pool is a seeded sample of the untagged documents (id order),
+    the next document the least sure of the pool's untagged, not skipped ones (ties by id), and a new pool
+    of the unscored ones is scored only when fewer than ``QUEUE_REFILL`` are left."""
+    import random
+
+    from tagwise.core import training
+
+    monkeypatch.setattr(review_queue, "QUEUE_POOL", 8)
+    monkeypatch.setattr(review_queue, "QUEUE_REFILL", 3)
+    tagging.create_project(ctx, "q", SINGLE, "en")
+    rows = banking["train"]
+    tagging.add_documents(ctx, "q", [{"location": r["id"], "text": r["text"], "labels": r["labels"] if i % 4 else None}
+                                     for i, r in enumerate(rows)])
+    job = training.start(ctx, "q", {"modelLabel": "m", "trainingConfigVersion": "linear"})
+    training.run(ctx, job["id"], lambda _: None)
+    model_id = model_results.evaluation_details(ctx, "q")["model"]["model_id"]
+    untagged = [d["id"] for d in tagging.list_documents(ctx, "q", DocumentFilter(status="untagged"), page_size=1000).items]
+    assert len(untagged) > 30
+
+    scores: dict[int, float] = {}
+    skip: list[int] = []
+    pools = 0
+    while True:
+        doc_id, ranked = review_queue.next_in_queue(ctx, "q", tuple(skip))
+        left = [i for i in untagged if i not in skip]
+        if not left:
+            assert (doc_id, ranked) == (None, False)
+            break
+        if len([i for i in left if i in scores]) < min(3, len(left)):  # a refill: the next seeded pool
+            missing = [i for i in left if i not in scores]
+            pool = sorted(random.Random(model_id).sample(missing, 8)) if len(missing) > 8 else missing
+            scores.update(dict.fromkeys(pool))
+            pools += 1
+        cached = review_queue._queue_scores[(ctx.settings.resolved_database_url, model_id)]
+        assert cached.keys() == scores.keys()
+        assert ranked and doc_id == min((i for i in left if i in cached), key=lambda i: (cached[i], i))
+        if len(left) % 5 == 0:
+            skip.append(doc_id)
+        else:
+            tagging.set_labels(ctx, "q", doc_id, [rows[0]["labels"][0]])
+            untagged.remove(doc_id)
+    assert pools > 3 and skip

@@ -60,6 +60,41 @@ def test_status_counts(listed):
         assert docs_db.status_counts(conn, project_id) == expected
 
 
+def test_class_counts_count_every_class_of_every_tagged_document(store):
+    """Multi-label lists too: a document counts once for each class it has, ``[]`` and untagged for none."""
+    labels = [["a", "b"], ["b"], [], None, ["a"], ["b", "a"], ["c", "a", "b"], None, ["a"], []]
+    rows = [{"location": f"m{i}.txt", "text": f"text {i}", "language": "en", "dataset": (None, "Train", "Test")[i % 3],
+             "labels": value} for i, value in enumerate(labels * 3)]
+    with store.db.write() as conn:
+        project_id = records.insert_project(conn, project_values())
+        docs_db.insert_many(conn, project_id, rows)
+    expected: dict = {}
+    for row in rows:
+        for label in row["labels"] or []:
+            expected[(label, row["dataset"])] = expected.get((label, row["dataset"]), 0) + 1
+    with store.db.read() as conn:
+        assert docs_db.class_counts(conn, project_id) == expected
+
+
+def test_first_untagged_is_the_lowest_untagged_id_not_skipped(listed):
+    store, project_id, stored = listed
+    untagged = [d["id"] for d in stored if d["labels"] is None]
+    with store.db.read() as conn:
+        assert docs_db.first_untagged(conn, project_id) == untagged[0]
+        assert docs_db.first_untagged(conn, project_id, {untagged[0], untagged[2]}) == untagged[1]
+        assert docs_db.first_untagged(conn, project_id, set(untagged[:-1])) == untagged[-1]
+        assert docs_db.first_untagged(conn, project_id, set(untagged)) is None
+
+
+def test_untagged_among_keeps_the_untagged_documents_of_the_project(listed):
+    store, project_id, stored = listed
+    ids = [d["id"] for d in stored]
+    with store.db.read() as conn:
+        assert sorted(docs_db.untagged_among(conn, project_id, [*ids, max(ids) + 1])) == [d["id"] for d in stored if d["labels"] is None]
+        assert docs_db.untagged_among(conn, project_id + 1, ids) == []
+        assert docs_db.untagged_among(conn, project_id, []) == []
+
+
 @pytest.mark.parametrize("query", ["card", "CARD", "file", "fi", "strasse", "STRASSE", "straße", "заказ", "café", "cafe",
                                    "états", "k cable", "100%", "the_r", "ü.txt", "doc-01", "#1", "nothing like it"])
 def test_search_finds_what_the_folded_texts_contain(listed, query):

@@ -66,27 +66,32 @@ _queue_scores: OrderedDict[tuple[str, str], dict[int, float]] = OrderedDict()
 def next_in_queue(ctx: Context, project_name: str, skip: tuple[int, ...] = ()) -> tuple[int | None, bool]:
     """The untagged document to tag next: (id or None, whether it was ranked by a model's uncertainty).
 
-    Pool-based active learning: a seeded random pool of up to ``QUEUE_POOL`` untagged documents
-    is scored once per model (kept in memory) and refilled when fewer than ``QUEUE_REFILL`` of
-    them are left untagged, so a page never scores a whole large project.
+    Without a model, the lowest untagged id not in ``skip``. With one, pool-based active learning: a
+    seeded random pool of up to ``QUEUE_POOL`` untagged documents is scored once per model (kept in
+    memory) and refilled when fewer than ``QUEUE_REFILL`` of them are left untagged, so a page never
+    scores a whole large project, and only a refill lists every untagged id.
     """
     skipped = set(skip)
     with ctx.db.read() as conn:
         project = require(conn, project_name)
-        untagged = [i for i in docs_db.untagged_ids(conn, project["id"]) if i not in skipped]
         model_row = latest_model(conn, project)
-        if not untagged or model_row is None:
-            return (untagged[0] if untagged else None), False
+        if model_row is None:
+            return docs_db.first_untagged(conn, project["id"], skipped), False
         key = (ctx.settings.resolved_database_url, model_row["model_id"])
         with _queue_lock:
             scores = _queue_scores.setdefault(key, {})
             _queue_scores.move_to_end(key)
             while len(_queue_scores) > 8:
                 _queue_scores.popitem(last=False)
-            ranked = [i for i in untagged if i in scores]
+            scored = [i for i in scores if i not in skipped]
+        ranked = docs_db.untagged_among(conn, project["id"], scored)
         missing: list[int] = []
-        if len(ranked) < min(QUEUE_REFILL, len(untagged)):
-            missing = [i for i in untagged if i not in scores]
+        if len(ranked) < QUEUE_REFILL:  # maybe time for a new pool: that needs every untagged id
+            untagged = [i for i in docs_db.untagged_ids(conn, project["id"]) if i not in skipped]
+            with _queue_lock:  # one view of the scores: a pool another thread scored meanwhile is not "missing"
+                ranked = [i for i in untagged if i in scores]
+                if len(ranked) < min(QUEUE_REFILL, len(untagged)):
+                    missing = [i for i in untagged if i not in scores]
             if len(missing) > QUEUE_POOL:
                 missing = sorted(random.Random(model_row["model_id"]).sample(missing, QUEUE_POOL))
             texts = docs_db.texts(conn, project["id"], missing)
@@ -95,6 +100,8 @@ def next_in_queue(ctx: Context, project_name: str, skip: tuple[int, ...] = ()) -
         with _queue_lock:
             scores.update(zip(missing, _uncertainty(model, proba).tolist(), strict=True))
         ranked = [i for i in untagged if i in scores]
+    if not ranked:
+        return None, False
     return min(ranked, key=lambda i: (scores[i], i)), True
 
 

