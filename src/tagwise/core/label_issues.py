@@ -49,17 +49,28 @@ class LabelIssues:
     baseline: tuple[str, float] | None = None
     found: int = 0  # how many were flagged; ``issues`` holds the surest ``limit`` of them
     tagged: int = 0  # tagged documents of the project: more than ``checked`` when a sample was checked
+    # multi-label: how the folds' models scored (macro-F1 over the classes, exact match)
+    macro_f1: float | None = None
+    exact_match: float | None = None
 
     @property
     def unreliable(self) -> bool:
-        """The folds do no better than the commonest class: their doubts say little, and following
-        them would move the small classes' documents into the big one."""
+        """Single-label: the folds do no better than the commonest class, so their doubts say
+        little, and following them would move the small classes' documents into the big one."""
         return self.accuracy is not None and self.baseline is not None and self.accuracy <= self.baseline[1]
+
+    @property
+    def weak(self) -> bool:
+        """Multi-label: the folds' models get under half of each class right on average (macro-F1
+        below 0.5), so a flag is about as likely their mistake as the tag's (a goemotions project:
+        macro-F1 about 0.3, and 45% of its documents flagged)."""
+        return self.macro_f1 is not None and self.macro_f1 < WEAK_MACRO_F1
 
 
 _issues_lock = threading.Lock()
 _issues: dict[tuple[str, int], LabelIssues] = {}
 _running: set[tuple[str, int]] = set()  # projects being checked now: a second click waited for a second run
+WEAK_MACRO_F1 = 0.5
 MAX_CHECKED = 10_000  # documents a check reads at most (a seeded sample beyond): 100,000 ran for minutes in the request, at 6 GB
 
 
@@ -136,16 +147,30 @@ def _find(ctx: Context, project: dict[str, Any], key: tuple[str, int], folds: in
         if sorted(suggested) != sorted(given):
             issues.append(LabelIssue(rows[i]["id"], rows[i]["location"], given, suggested, round(float(quality), 4),
                                      " ".join(rows[i]["text"].split())[:160]))
-    accuracy = baseline = None
-    if not multi:
+    accuracy = baseline = macro_f1 = exact_match = None
+    if multi:
+        macro_f1, exact_match = _fold_scores(y, predicted, classes)
+    else:
         accuracy = sum(p == [given] for p, given in zip(predicted, y, strict=True)) / len(rows)
         commonest, count = Counter(y).most_common(1)[0]
         baseline = (commonest, count / len(rows))
     result = LabelIssues(issues[:limit], len(rows), n_splits, round(time.monotonic() - started, 2), utcnow(), accuracy, baseline,
-                         found=len(issues), tagged=tagged)
+                         found=len(issues), tagged=tagged, macro_f1=macro_f1, exact_match=exact_match)
     with _issues_lock:
         _issues[key] = result
     return result
+
+
+def _fold_scores(given: list[list[str]], predicted: list[list[str]], classes: list[str]) -> tuple[float, float]:
+    """Multi-label: (macro-F1 over ``classes``, exact match) of the folds' predictions."""
+    f1s = []
+    for label in classes:
+        tp = sum(label in g and label in p for g, p in zip(given, predicted, strict=True))
+        fp = sum(label not in g and label in p for g, p in zip(given, predicted, strict=True))
+        fn = sum(label in g and label not in p for g, p in zip(given, predicted, strict=True))
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0)
+    exact = sum(sorted(g) == sorted(p) for g, p in zip(given, predicted, strict=True)) / len(given)
+    return round(sum(f1s) / len(f1s), 4), round(exact, 4)
 
 
 def suggest(proba: np.ndarray, labels: np.ndarray) -> np.ndarray:
