@@ -133,7 +133,7 @@ def _classify_batch(batch: Any, spec: dict[str, Any]) -> Any:
     """One batch (a pandas DataFrame with pos, id, text) -> pos and the output row as a JSON line."""
     import pandas as pd
 
-    from tagwise.core.analyze import document_error, document_result, empty_reason
+    from tagwise.core.analyze import annotate, document_error, document_result, empty_reason
     from tagwise.core.predictors import decide
     from tagwise.core.validation import blank
 
@@ -155,10 +155,13 @@ def _classify_batch(batch: Any, spec: dict[str, Any]) -> Any:
         else:
             valid.append((pos, doc_id, text))
     if valid:
-        predictions = decide(model, model.predict_proba([t for _, _, t in valid]), spec["threshold"])
+        texts = [t for _, _, t in valid]
+        predictions = annotate(model, texts, decide(model, model.predict_proba(texts), spec["threshold"]))
         for (pos, doc_id, _text), prediction in zip(valid, predictions, strict=True):
             result = document_result(doc_id, spec["kind"], prediction, spec["top"])
             rows[pos] = {"id": doc_id, "predictions": [{"category": c["category"], "confidenceScore": c["confidenceScore"]} for c in result["class"]]}
+            if result["warnings"]:  # as the local engine writes them
+                rows[pos]["warnings"] = result["warnings"]
     positions = list(batch["pos"])
     return pd.DataFrame({"pos": positions, "line": [json.dumps(rows[p], ensure_ascii=False) for p in positions]})
 

@@ -190,7 +190,8 @@ def records(batch: list[tuple[str, str]], results: dict[str, Any]) -> list[dict[
     by_position: dict[int, dict[str, Any]] = {}
     for doc in results["documents"]:
         predictions = [{"category": c["category"], "confidenceScore": c["confidenceScore"]} for c in doc["class"]]
-        by_position[int(doc["id"])] = {"predictions": predictions}
+        # a document's warnings (DocumentTruncated, LanguageNotTrained) only when it has some: most have none
+        by_position[int(doc["id"])] = {"predictions": predictions, **({"warnings": doc["warnings"]} if doc.get("warnings") else {})}
     for error in results["errors"]:
         inner = (error.get("error") or {}).get("innererror") or error.get("error") or {}
         by_position[int(error["id"])] = {"predictions": [], "error": inner.get("message", "invalid document")}
@@ -252,8 +253,10 @@ def classify(
     """Classify documents, streaming: constant memory on any input size.
 
     Writes one line per document, in input order: jsonl {"id", "predictions": [{"category",
-    "confidenceScore"}, ...]} (plus "error" for a document that could not be classified), or
-    csv id,category,confidenceScore,error (several predictions joined by ';').
+    "confidenceScore"}, ...]} (plus "error" for a document that could not be classified, and
+    "warnings": [{"code", "message"}] for one the model may misread: DocumentTruncated,
+    LanguageNotTrained), or csv id,category,confidenceScore,error (several predictions joined by
+    ';'; no warnings).
 
     Resuming: when OUTPUT exists, its complete lines are counted, that many input documents are
     skipped and the rest is appended; a half-written last line is cut off first. So rerunning

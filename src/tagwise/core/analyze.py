@@ -8,6 +8,8 @@ from typing import Any
 from tagwise.core import jobs
 from tagwise.core.context import Context
 from tagwise.core.deployments import lookup_deployment
+from tagwise.core.languages import model_language
+from tagwise.core.languages import warning as language_warning
 from tagwise.core.predictors import Prediction, decide
 from tagwise.core.timefmt import iso
 from tagwise.core.validation import MULTI, PROJECT_KINDS, blank, language_code, lone_surrogate, shown
@@ -25,21 +27,34 @@ def classify(ctx: Context, project_name: str, deployment_name: str, texts: list[
     return project, predictions
 
 
-def classify_served(ctx: Context, project_name: str, deployment_name: str,
-                    texts: list[str]) -> tuple[dict[str, Any], dict[str, str], list[Prediction]]:
+def classify_served(ctx: Context, project_name: str, deployment_name: str, texts: list[str],
+                    languages: list[str | None] | None = None) -> tuple[dict[str, Any], dict[str, str], list[Prediction]]:
     """:func:`classify`, also saying which model answered: (project, ``{"trainedModelLabel",
-    "modelId"}`` the deployment served at that moment, predictions)."""
+    "modelId"}`` the deployment served at that moment, predictions). ``languages``: what each
+    document declares (None: nothing), for a warning when the model was not trained for it."""
     project, deployment, model_id, artifact = lookup_deployment(ctx, project_name, deployment_name)
     served = {"trainedModelLabel": deployment["model_label"], "modelId": model_id}
     model = ctx.predictors.get(model_id, artifact)
     if not texts:
         return project, served, []
     threshold = float((project["settings"] or {}).get("confidenceThreshold") or 0.0)
-    predictions = decide(model, model.predict_proba(texts), threshold)
+    return project, served, annotate(model, texts, decide(model, model.predict_proba(texts), threshold), languages)
+
+
+def annotate(model: Any, texts: list[str], predictions: list[Prediction],
+             languages: list[str | None] | None = None) -> list[Prediction]:
+    """``predictions`` with what the caller should know of each text: that the sentence encoder
+    read only its start (``DocumentTruncated``), and that the model was not trained for its
+    language (``LanguageNotTrained``; ``languages``: what each document declares, None: nothing)."""
     from tagwise.ml.embedding import past_window  # lazily, as the model itself: it brings in the ml package
 
     cut, window = past_window(model, texts)
-    return project, served, [replace(p, read_tokens=window) if c else p for p, c in zip(predictions, cut, strict=True)]
+    built_for, backend = model_language(model)
+    annotated = []
+    for prediction, long, text, declared in zip(predictions, cut, texts, languages or [None] * len(texts), strict=True):
+        note = language_warning(built_for, backend, text, declared)
+        annotated.append(replace(prediction, read_tokens=window if long else None, language_warning=note) if long or note else prediction)
+    return annotated
 
 
 def truncation_warning(read_tokens: int) -> dict[str, str]:
@@ -63,7 +78,13 @@ def document_result(doc_id: str, kind: str, prediction: Prediction, top: int | N
             picked = {label for label, _ in chosen}
             chosen += [(c, s) for c, s in prediction.ranked(top) if c not in picked][: top - len(chosen)]
     return {"id": doc_id, "class": [{"category": c, "confidenceScore": round(s, 6)} for c, s in chosen],
-            "warnings": [truncation_warning(prediction.read_tokens)] if prediction.read_tokens else []}
+            "warnings": warnings_of(prediction)}
+
+
+def warnings_of(prediction: Prediction) -> list[dict[str, str]]:
+    """A document's Azure warnings: ``DocumentTruncated``, ``LanguageNotTrained``."""
+    return (([truncation_warning(prediction.read_tokens)] if prediction.read_tokens else [])
+            + ([prediction.language_warning] if prediction.language_warning else []))
 
 
 def document_error(doc_id: str, message: str, inner_code: str = "InvalidDocument") -> dict[str, Any]:
@@ -129,7 +150,8 @@ def classify_documents(ctx: Context, project_name: str, deployment_name: str, do
                                               "'en' or 'pt-BR'.", "UnsupportedLanguageCode"), index=index))
         else:
             valid.append((index, doc))
-    project, served, predictions = classify_served(ctx, project_name, deployment_name, [d["text"] for _, d in valid])
+    project, served, predictions = classify_served(ctx, project_name, deployment_name, [d["text"] for _, d in valid],
+                                                   [language_code(d.get("language")) for _, d in valid])
     documents = [dict(document_result(d["id"], project["kind"], p, top), index=i) for (i, d), p in zip(valid, predictions, strict=True)]
     return {"projectName": project_name, "deploymentName": deployment_name, **served, "documents": documents, "errors": errors,
             "kind": project["kind"]}

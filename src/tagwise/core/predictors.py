@@ -32,6 +32,7 @@ class Prediction:
     thresholds: np.ndarray | None = None  # multi-label: the probability each class needs to be chosen
     floor: float = 0.0  # multi-label: the project's confidenceThreshold, which raised the tuned thresholds below it
     read_tokens: int | None = None  # set when the sentence encoder read only this many word pieces of the text
+    language_warning: dict[str, str] | None = None  # the text's language is not one the model was trained for
 
     def threshold_of(self, label: str) -> float | None:
         return None if self.thresholds is None or label not in self.classes else float(self.thresholds[self.classes.index(label)])
