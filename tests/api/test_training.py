@@ -220,13 +220,20 @@ def test_an_english_project_with_texts_in_other_languages_says_so_or_trains_mult
     assert "multilingual: true" in summary["tagwise"]["notes"][0]
 
     # documents that declare their language: the model uses the multilingual encoder on its own
-    declared = project_file("declared", SINGLE, rows)
-    for doc, row in zip(declared["assets"]["documents"], rows, strict=True):
+    every = read_jsonl(datasets / "sib200_de_es_fr" / "train.jsonl")
+    mixed = [r for lang in ("de", "es", "fr") for r in every if r["meta"]["lang"] == lang][::7]  # 100 of each, in turn
+    declared = project_file("declared", SINGLE, mixed)
+    for doc, row in zip(declared["assets"]["documents"], mixed, strict=True):
         doc["language"] = row["meta"]["lang"]
     assert wait(client, client.post(f"{A}/declared/:import", params=V, json=declared).headers["Operation-Location"])["status"] == "succeeded"
     train(client, "declared", version="embedding")
     extra = client.get(f"{A}/declared/models/m1/evaluation/summary-result", params=V).json()["tagwise"]
     assert extra["sentenceEncoder"] != "all-MiniLM-L6-v2" and "multilingual sentence encoder" in extra["notes"][0]
+    # how each language fares, in the summary (it was on the studio's Evaluate page only)
+    assert {r["language"] for r in extra["languages"]} == {"de", "es", "fr"}
+    assert sum(r["testDocuments"] for r in extra["languages"]) == extra["testDocuments"]
+    assert sum(r["correct"] for r in extra["languages"]) == round(extra["accuracy"] * extra["testDocuments"])
+    assert "languages" not in summary["tagwise"]  # one language: nothing to compare
 
     create_and_import(client, "en", SINGLE, read_jsonl(datasets / "banking77" / "train.jsonl")[:300])
     assert train(client, "en", version="linear")["warnings"] == []  # English data says nothing

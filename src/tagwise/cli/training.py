@@ -173,7 +173,8 @@ def evaluate(
     Single-label: with more than 12 classes the confusion matrix is shown as the most frequent
     confusions. Multi-label has no confusion matrix: the summary's first line is the exact match
     (every class of a document right), the per-class table's fp and fn columns count each class
-    added wrongly and missed, and a line counts the documents with no class.
+    added wrongly and missed, and a line counts the documents with no class. A test set in several
+    languages gets a line of accuracy (exact match) per language.
     The training's notes follow on stderr, as after train: a model no better than always
     answering the commonest class, classes never chosen, classes the test set lacks.
 
@@ -203,6 +204,9 @@ def evaluate(
     console.print(_class_table(scores.get("classes") or {}))
     if counts := no_class({"evaluation": summary}):  # multi-label: "no class" has no row in the table
         console.print(no_class_line(counts), markup=False)
+    if by_language := (summary.get("tagwise") or {}).get("languages"):  # a test set in several languages
+        console.print(f"{accuracy} by language: " + ", ".join(
+            f"{r['language']} {r['accuracy']:.1%} ({r['correct']:,} of {r['testDocuments']:,})" for r in by_language), markup=False)
     matrix = scores.get("confusionMatrix")
     if matrix is not None:
         console.print(_confusion(matrix))

@@ -13,8 +13,8 @@ from tagwise.errors import NotFound
 from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
 
-__all__ = ["accuracy_interval", "against_baseline", "baseline_warning", "class_scores", "evaluation_body", "evaluation_details", "latest_model",
-           "mispredictions", "never_predicted", "no_class", "no_class_line", "untested"]
+__all__ = ["accuracy_interval", "against_baseline", "baseline_warning", "class_scores", "evaluation_body", "evaluation_details", "language_scores",
+           "languages", "latest_model", "mispredictions", "never_predicted", "no_class", "no_class_line", "untested"]
 
 
 def latest_model(conn, project: dict[str, Any]) -> dict[str, Any] | None:
@@ -49,6 +49,39 @@ def no_class(model: dict[str, Any]) -> dict[str, int] | None:
     if not results:
         return None
     return no_class_counts([r["expectedClasses"] for r in results], [r["predictedClasses"] for r in results])
+
+
+def language_scores(results: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """Accuracy (single-label) or exact match (multi-label) per document language of a test set's
+    per-document results, largest language first; None when they have one language. A team whose
+    tickets come in three languages wants to know whether one of them is served worse.
+
+    >>> row = lambda language, ok: {"language": language, "customSingleLabelClassificationResult": {
+    ...     "expectedClass": "a", "predictedClass": "a" if ok else "b"}}
+    >>> language_scores([row("de", True), row("de", False), row("fr", True)])
+    [{'language': 'de', 'testDocuments': 2, 'correct': 1, 'accuracy': 0.5}, {'language': 'fr', 'testDocuments': 1, 'correct': 1, 'accuracy': 1.0}]
+    """
+    groups: dict[str, list[bool]] = {}
+    for item in results:
+        result = item.get("customSingleLabelClassificationResult")
+        if result is not None:
+            right = result["expectedClass"] == result["predictedClass"]
+        else:
+            result = item["customMultiLabelClassificationResult"]
+            right = sorted(result["expectedClasses"]) == sorted(result["predictedClasses"])
+        groups.setdefault(str(item.get("language") or "?"), []).append(right)
+    if len(groups) < 2:
+        return None
+    rows = [{"language": language, "testDocuments": len(hits), "correct": sum(hits), "accuracy": sum(hits) / len(hits)}
+            for language, hits in groups.items()]
+    return sorted(rows, key=lambda r: (-r["testDocuments"], r["language"]))
+
+
+def languages(model: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """:func:`language_scores` of a trained model: from its summary (``tagwise.languages``), or,
+    for a model trained before the summary recorded them, from its stored per-document results."""
+    recorded = ((model.get("evaluation") or {}).get("tagwise") or {}).get("languages", False)
+    return language_scores(model.get("evaluation_results") or []) if recorded is False else recorded
 
 
 def no_class_line(counts: dict[str, int]) -> str:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from tagwise.core import jobs
 from tagwise.core.context import Context
 from tagwise.core.evaluation import build_summary, per_document_results, threshold_table
+from tagwise.core.model_results import language_scores
 from tagwise.core.models import artifact_dir, delete_folders, remove_unused
 from tagwise.core.projects import require
 from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
@@ -118,7 +119,7 @@ def _training_language(project: dict[str, Any], train: list[dict]) -> tuple[str,
     if share is not None and share < ENGLISH_WORD_SHARE:
         note = (f"The training texts do not look English (common English words are {share:.0%} of their words; "
                 "23-60% in English data): if they are in another language, set the project's language or "
-                "multilingual: true (the studio's Classes page, or PATCH the project), and the next training "
+                "multilingual: true (the studio's Schema page, or PATCH the project), and the next training "
                 "uses the multilingual sentence encoder.")
         return language, [note]
     return language, []
@@ -323,6 +324,8 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
         # the same test set at other thresholds: the project may move its threshold without retraining
         summary["tagwise"]["thresholds"] = threshold_table([str(c) for c in model.classes_], proba, y(test))
     results = per_document_results(project, test, [p.labels for p in predicted])
+    if (by_language := language_scores(results)) is not None:  # a test set in several languages: how each fares
+        summary["tagwise"]["languages"] = by_language
     progress(95)
 
     trained_at = utcnow()

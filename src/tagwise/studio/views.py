@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tagwise.core.model_results import class_scores, evaluation_body, mispredictions
+from tagwise.core import model_results
+from tagwise.core.model_results import class_scores, evaluation_body
 from tagwise.core.validation import MULTI
 
 
@@ -83,15 +84,7 @@ def label_confusion(model: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def by_language(model: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """Accuracy (single-label) or exact match (multi-label) per document language on the test set,
-    largest language first; None when the test set has one language. A team whose tickets come
-    in three languages wants to know whether one of them is served worse."""
-    wrong = {w["location"] for w in mispredictions(model)}  # what the evaluation page lists as wrong
-    groups: dict[str, list[bool]] = {}
-    for item in model.get("evaluation_results") or []:
-        groups.setdefault(str(item.get("language") or "?"), []).append(item["location"] not in wrong)
-    if len(groups) < 2:
-        return None
-    rows = [{"language": language, "documents": len(hits), "right": sum(hits), "share": sum(hits) / len(hits)}
-            for language, hits in groups.items()]
-    return sorted(rows, key=lambda r: (-r["documents"], r["language"]))
+    """The Evaluate page's By language table (:func:`tagwise.core.model_results.languages`)."""
+    rows = model_results.languages(model)
+    return None if rows is None else [{"language": r["language"], "documents": r["testDocuments"], "right": r["correct"],
+                                       "share": r["accuracy"]} for r in rows]
