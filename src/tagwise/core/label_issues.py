@@ -6,6 +6,7 @@ out-of-fold probabilities disagree with, and each issue carries the class the fo
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -20,11 +21,13 @@ from tagwise.core.predictors import decide
 from tagwise.core.projects import require
 from tagwise.core.training import MIN_DOCUMENTS, SEED
 from tagwise.core.validation import MULTI
-from tagwise.errors import Conflict, InvalidArgument
+from tagwise.errors import Conflict, InvalidArgument, TagwiseError
 from tagwise.storage import document_records as docs_db
 from tagwise.storage.records import utcnow
 
-__all__ = ["LabelIssue", "LabelIssues", "find_label_issues", "label_issues"]
+__all__ = ["LabelIssue", "LabelIssues", "check_state", "find_label_issues", "label_issues", "start_check"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,9 @@ class LabelIssues:
 
 _issues_lock = threading.Lock()
 _issues: dict[tuple[str, int], LabelIssues] = {}
-_running: set[tuple[str, int]] = set()  # projects being checked now: a second click waited for a second run
+# projects being checked now, since when: a second click waited for a second run
+_running: dict[tuple[str, int], Any] = {}
+_failed: dict[tuple[str, int], tuple[str, Any]] = {}  # why the last background check of a project stopped, and when
 WEAK_MACRO_F1 = 0.5
 MAX_CHECKED = 10_000  # documents a check reads at most (a seeded sample beyond): 100,000 ran for minutes in the request, at 6 GB
 
@@ -88,16 +93,62 @@ def find_label_issues(ctx: Context, project_name: str, *, folds: int = 5, limit:
     same one each time, for the same documents). One check per project runs at a time."""
     with ctx.db.read() as conn:
         project = require(conn, project_name)
-    key = (ctx.settings.resolved_database_url, project["id"])
-    with _issues_lock:
-        if key in _running:
-            raise Conflict(f"The tags of {project_name} are being checked already; the result shows here when it is done.")
-        _running.add(key)
+    key = _claim(ctx, project)
     try:
         return _find(ctx, project, key, folds, limit, max_checked)
     finally:
         with _issues_lock:
-            _running.discard(key)
+            _running.pop(key, None)
+
+
+def start_check(ctx: Context, project_name: str, **options: Any) -> None:
+    """:func:`find_label_issues` in a background thread: a check trains a model per fold, tens of
+    seconds for a few thousand documents (31-35 s for a 3,000-document multi-label project),
+    which a request should not wait for (a proxy's timeout would cut it). :func:`check_state`
+    says whether it still runs and why it stopped if it failed; :func:`label_issues` has its result."""
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+    key = _claim(ctx, project)
+
+    def check() -> None:
+        try:
+            _find(ctx, project, key, options.get("folds", 5), options.get("limit", 200), options.get("max_checked", MAX_CHECKED))
+        except TagwiseError as exc:
+            with _issues_lock:
+                _failed[key] = (exc.message, utcnow())
+        except Exception as exc:  # a crash in the thread would otherwise leave the page saying "running" forever
+            log.exception("label check of %s failed", project_name)
+            with _issues_lock:
+                _failed[key] = (f"The check stopped: {type(exc).__name__}: {exc}".splitlines()[0], utcnow())
+        finally:
+            with _issues_lock:
+                _running.pop(key, None)
+
+    threading.Thread(target=check, name=f"label-check-{project_name}", daemon=True).start()
+
+
+def check_state(ctx: Context, project_name: str) -> dict[str, Any]:
+    """``{"running_since"}`` (None when no check runs) and ``{"failed"}``: (message, when) of the
+    last background check of the project when it failed after its last result, else None."""
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+    key = (ctx.settings.resolved_database_url, project["id"])
+    with _issues_lock:
+        failed, result = _failed.get(key), _issues.get(key)
+        if failed is not None and result is not None and result.computed_at > failed[1]:
+            failed = None
+        return {"running_since": _running.get(key), "failed": failed}
+
+
+def _claim(ctx: Context, project: dict[str, Any]) -> tuple[str, int]:
+    """The project's key, marked as being checked; Conflict when it is already."""
+    key = (ctx.settings.resolved_database_url, project["id"])
+    with _issues_lock:
+        if key in _running:
+            raise Conflict(f"The tags of {project['name']} are being checked already; the result shows here when it is done.")
+        _running[key] = utcnow()
+        _failed.pop(key, None)
+    return key
 
 
 def _find(ctx: Context, project: dict[str, Any], key: tuple[str, int], folds: int, limit: int, max_checked: int) -> LabelIssues:

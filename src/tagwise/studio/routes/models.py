@@ -133,6 +133,7 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
                 "languages": views.by_language(trained), "interval": model_results.accuracy_interval(trained),
                 "no_class": model_results.no_class(trained)}
     issues = label_issues.label_issues(context(request), project)
+    checking = label_issues.check_state(context(request), project)
     current = {}
     if issues:
         current = tagging.current_labels(context(request), project, [i.doc_id for i in issues.issues])
@@ -140,7 +141,8 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
     here = f"/studio/p/{project}/evaluate" + query(model=model, norm=norm or None, matrix=matrix,
                                                    wrong=details.get("wrong_page", 1) if wrong > 1 else None)
     return render(request, "evaluate.html", status_code=status_code, project=details["project"], nav="evaluate", details=details,
-                  view=view, norm=bool(norm), matrix=matrix, issues=issues, current=current, query=query, here=here, **values)
+                  view=view, norm=bool(norm), matrix=matrix, issues=issues, checking=checking, current=current, query=query, here=here,
+                  **values)
 
 
 @router.post("/p/{project}/evaluate/keep-test-set")
@@ -186,13 +188,16 @@ def set_threshold(request: Request, project: str, percent: str = Form(""), model
 
 @router.post("/p/{project}/evaluate/issues")
 def find_issues(request: Request, project: str, model: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
-    result = label_issues.find_label_issues(context(request), project)
+    label_issues.start_check(context(request), project)  # in the background: tens of seconds, more than a request should wait
     back = f"/studio/p/{project}/evaluate" + query(model=model or None)  # the model that was on the page, not the newest
-    return redirect(f"{back}#issues",
-                    f"Checked {result.checked:,} tagged documents"
-                    + (f" (a random sample of the {result.tagged:,})" if result.tagged > result.checked else "")
-                    + f" with {result.folds}-fold cross-validation in {result.seconds:.1f} s: "
-                    f"{result.found} look mistagged" + (f"; the {len(result.issues)} surest are listed." if result.found > len(result.issues) else "."))
+    return redirect(f"{back}#issues", "Checking the tags in the background: a fresh model per fold, about half a minute for a few "
+                                      "thousand documents. This page shows the result when it is done.")
+
+
+@router.get("/p/{project}/evaluate/issues.json")
+def issues_state(request: Request, project: str, _s: Session = Depends(require_session)) -> dict:
+    """Whether a check of the project's tags still runs: the Evaluate page polls it, and reloads once it is done."""
+    return {"running": label_issues.check_state(context(request), project)["running_since"] is not None}
 
 
 # -- deploy -----------------------------------------------------------------------------------

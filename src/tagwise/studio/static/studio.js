@@ -195,6 +195,23 @@
     setTimeout(poll, 300);
   }
 
+  // -- a check of the tags running in the background: reload the page once it is done -------------
+  function setupIssuesPoll() {
+    var running = document.getElementById("issues-running");
+    if (!running) return;
+    function poll() {
+      fetch(running.dataset.poll, {headers: {"Accept": "application/json"}, credentials: "same-origin"}).then(function (r) {
+        if (!r.ok) throw new Error("status " + r.status);
+        return r.json();
+      }).then(function (s) {
+        if (s.running) { setTimeout(poll, 1500); return; }
+        location.hash = "issues";
+        location.reload();
+      }).catch(function () { setTimeout(poll, 5000); });
+    }
+    setTimeout(poll, 1500);
+  }
+
   // -- small things ----------------------------------------------------------------------------
   function setupSelectAll() {
     document.querySelectorAll("[data-select-all]").forEach(function (box) {
@@ -225,7 +242,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    setupTagging(); setupUpload(); setupJob(); setupSelectAll(); setupTry();
+    setupTagging(); setupUpload(); setupJob(); setupIssuesPoll(); setupSelectAll(); setupTry();
     setupStickyRoom(); setupAnnouncements();
   });
 })();
