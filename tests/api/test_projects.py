@@ -163,3 +163,24 @@ def test_a_long_value_is_quoted_cut_short(client):
         assert error["message"] == message and error["innererror"]["message"] == message
     assert client.get(A, params={"api-version": "2023-04-01" + "z" * 5_000}).json()["error"]["message"].startswith(
         "The api-version '2023-04-01" + "z" * 88 + "… is not supported;")
+
+
+def test_a_language_code_is_iso_639_with_an_optional_script_and_region_spelled_as_usual(client):
+    # any 2-8-letter word was a language ("deutsch", "english", "sadness"); "DE" was kept as typed
+    # while "de_DE" became "de-DE"
+    client.patch(f"{A}/codes", params=V, json=dict(BODY, projectName="codes"), headers=PATCH)
+    for given, kept in (("DE", "de"), ("de_de", "de-DE"), ("zh-hans", "zh-Hans"), ("ZH-HANT-tw", "zh-Hant-TW"), ("es-419", "es-419"),
+                        ("fil", "fil"), ("sr-Latn", "sr-Latn")):
+        response = client.patch(f"{A}/codes", params=V, json={"language": given}, headers=PATCH)
+        assert response.status_code == 200 and response.json()["language"] == kept, (given, response.text)
+    for wrong in ("deutsch", "english", "sadness", "e", "en-", "en-US-x", "en-Latn-US-1", "de-1996"):
+        response = client.patch(f"{A}/codes", params=V, json={"language": wrong}, headers=PATCH)
+        assert response.status_code == 400 and "not a language code such as 'en' or 'pt-BR'" in response.json()["error"]["message"], wrong
+
+
+def test_a_name_that_is_not_ascii_is_refused_with_the_rule_and_an_example(client):
+    # 'prüfung' was refused with "use 1 to 50 letters, ...", and ü is a letter
+    response = client.patch(f"{A}/prüfung", params=V, json=dict(BODY, projectName="prüfung"), headers=PATCH)
+    message = response.json()["error"]["message"]
+    assert response.status_code == 400 and "use 1 to 50 ASCII letters (A-Z, a-z, without accents), digits, '_', '.' or '-'" in message
+    assert "such as 'support_tickets-2'" in message

@@ -164,3 +164,20 @@ def test_a_lone_surrogate_in_a_document_to_classify_is_that_document_s_error(dep
     ok(deployed.cli("classify", "bank", "prod", str(path), "-o", str(out)))
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert rows[0]["predictions"] and "not valid Unicode" in rows[1]["error"]
+
+
+def test_a_utf16_file_says_how_to_make_it_utf8(cli, tmp_path, imported):
+    path = tmp_path / "Excel export.csv"
+    path.write_bytes("text,labels\ncafé,x\n".encode("utf-16"))
+    message = one_error_line(cli("import", "bank", str(path)), code=2)
+    assert "UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8" in message and '"CSV UTF-8"' in message
+    assert f"iconv -f UTF-16 -t UTF-8 '{path}' > '{tmp_path / 'Excel export-utf8.csv'}'" in message
+
+
+def test_a_csv_row_with_more_fields_than_its_header_classifies_nothing_past_it(deployed, tmp_path):
+    # the text was cut at its first comma and the rest dropped: a confident class for half a sentence
+    path, out = tmp_path / "queries.csv", tmp_path / "out.jsonl"
+    path.write_text("id,text\n1,where is my card\n2,I paid twice, please refund one\n", encoding="utf-8")
+    result = deployed.cli("classify", "bank", "prod", str(path), "-o", str(out))
+    assert f"{path}:3: 3 fields, but the header has 2 (id, text)" in one_error_line(result, code=2)
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["1"]  # the rows before it, as for other bad lines

@@ -6,6 +6,7 @@ import csv
 import json
 
 from tests.cli.conftest import ok, write_jsonl
+from tests.cli.test_errors import one_error_line
 from tests.conftest import read_jsonl
 
 
@@ -139,3 +140,47 @@ def test_a_spreadsheets_semicolon_csv_is_read_as_the_studio_reads_it(cli, tmp_pa
     docs = exported(cli, tmp_path, "multi")["assets"]["documents"]
     assert {d["text"]: sorted(c["category"] for c in d.get("classes", [])) for d in docs} == {
         "Geld fehlt, dringend": ["billing", "urgent"], "Nur eine Frage": []}
+
+
+def test_a_csv_row_with_more_fields_than_its_header_imports_nothing(cli, tmp_path):
+    # "Qué miedo y qué tristeza";fear;sadness;es was stored with classes [fear] and language "sadness"
+    path = tmp_path / "extra_field.csv"
+    path.write_text('text;labels;language\n"Me alegro";joy;es\n"Qué miedo y qué tristeza";fear;sadness;es\n', encoding="utf-8")
+    for separator in ([], ["--label-separator", "|"]):
+        message = one_error_line(cli("import", "mlup", str(path), "--kind", "multi", *separator), code=2)
+        assert f"{path}:3: 4 fields, but the header has 3 (text, labels, language)" in message
+        assert "double quotes" in message and "'labels' field" in message
+    assert "could not be found" in one_error_line(cli("project", "show", "mlup"))  # nothing landed, not even the project
+    path.write_text('text;labels;language\n"Me alegro";joy;es\n"Qué miedo y qué tristeza";"fear;sadness";es\n', encoding="utf-8")
+    ok(cli("import", "mlup", str(path), "--kind", "multi"))
+    docs = exported(cli, tmp_path, "mlup")["assets"]["documents"]
+    assert [(sorted(c["category"] for c in d["classes"]), d["language"]) for d in docs] == [(["joy"], "es"), (["fear", "sadness"], "es")]
+
+
+def test_a_csv_row_with_fewer_fields_than_its_header_imports_nothing_but_a_trailing_separator_is_fine(cli, tmp_path):
+    path = tmp_path / "short.csv"
+    path.write_text("text,labels,language\nhello,greeting,en\nbye,en\n", encoding="utf-8")  # bye's label would be 'en'
+    message = one_error_line(cli("import", "short", str(path), "--kind", "single"), code=2)
+    assert f"{path}:3: 2 fields, but the header has 3 (text, labels, language): give every column a field" in message
+    path.write_text("text,labels,language\nhello,greeting,en,\nbye,,,\n", encoding="utf-8")  # empty extra fields shift nothing
+    ok(cli("import", "short", str(path), "--kind", "single"))
+    assert [d.get("class") for d in exported(cli, tmp_path, "short")["assets"]["documents"]] == [{"category": "greeting"}, None]
+
+
+def test_a_rows_language_must_be_a_language_code_and_is_spelled_as_usual(cli, tmp_path):
+    # any 2-8-letter word was taken ("deutsch", "sadness"); "DE" was kept as typed
+    path = tmp_path / "langs.csv"
+    path.write_text("text,labels,language\nHallo,greeting,DE\nOlá,greeting,pt_br\n你好,greeting,zh-hans\nHola,greeting,es-419\n"
+                    "Hi,greeting,\n", encoding="utf-8")
+    ok(cli("import", "langs", str(path), "--kind", "single"))
+    docs = exported(cli, tmp_path, "langs")["assets"]["documents"]
+    assert [d["language"] for d in docs] == ["de", "pt-BR", "zh-Hans", "es-419", "en"]
+    for wrong, where in (("deutsch", "langs.csv:2"), ("english", "langs.csv:2")):
+        path.write_text(f"text,labels,language\nHallo,greeting,{wrong}\n", encoding="utf-8")
+        message = one_error_line(cli("import", "langs", str(path)), code=2)
+        assert f"{where}: the language \"{wrong}\" is not a language code: a language code is 2 or 3 letters" in message
+        assert "such as 'en', 'de', 'pt-BR', 'zh-Hans' or 'es-419'" in message
+    jsonl = tmp_path / "langs.jsonl"
+    jsonl.write_text('{"text": "Hallo", "labels": ["greeting"], "language": "sadness"}\n', encoding="utf-8")
+    assert 'langs.jsonl:1: the language "sadness" is not a language code' in one_error_line(cli("import", "langs", str(jsonl)), code=2)
+    assert len(exported(cli, tmp_path, "langs")["assets"]["documents"]) == 5

@@ -103,3 +103,12 @@ def test_a_running_trainings_estimated_end_follows_its_pace():
     assert timedelta(seconds=95) < end - now < timedelta(seconds=110)  # half done in 100 s: about 100 s to go
     early = datetime.fromisoformat(training.describe_job({**job, "percent": 5})["result"]["estimatedEndDateTime"])
     assert timedelta(seconds=25) < early - now < timedelta(seconds=35)  # too early to tell from the pace
+
+
+def test_the_note_on_texts_that_do_not_look_english_names_the_studio_page_as_its_navigation_does():
+    # it sent users to "the studio's Classes page"; the navigation calls that page Schema
+    from tagwise.core.training import _training_language
+
+    texts = ["Wo ist meine Karte? Ich habe sie gestern verloren.", "Die Überweisung ist noch nicht angekommen."] * 5
+    language, notes = _training_language({"multilingual": False, "language": "en"}, [{"text": t, "language": "en"} for t in texts])
+    assert language == "en" and "the studio's Schema page" in notes[0] and "Classes page" not in notes[0]

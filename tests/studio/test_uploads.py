@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tagwise.errors import InvalidRequest
@@ -55,3 +57,52 @@ def test_each_documents_language_and_a_spreadsheets_semicolons_are_read():
 def test_bad_files_say_what_is_wrong(name, data, message):
     with pytest.raises(InvalidRequest, match=message):
         parse(name, data)
+
+
+@pytest.mark.parametrize("data, message", [
+    # "Qué miedo y qué tristeza";fear;sadness;es was stored with classes [fear] and language "sadness"
+    ('text;labels;language\n"Me alegro";joy;es\n"Qué miedo y qué tristeza";fear;sadness;es\n',
+     "t.csv, line 3: 4 fields, but the header has 3 (text, labels, language)"),
+    ('text,labels,language\n"Me alegro",joy,es\n"Qué miedo, y\nqué tristeza",fear,sadness,es\n',
+     "t.csv, line 3: 4 fields, but the header has 3"),  # the line the record starts on
+    ("text,labels,language\nhello,greeting,en\nbye,en\n",
+     "t.csv, line 3: 2 fields, but the header has 3 (text, labels, language): give every column a field"),
+])
+def test_a_csv_row_with_more_or_fewer_fields_than_the_header_is_refused_with_its_line(data, message):
+    with pytest.raises(InvalidRequest, match=re.escape(message)) as refused:
+        parse("t.csv", data.encode())
+    assert refused.value.message.endswith("Nothing was added.")
+    if "4 fields" in message:
+        assert "double quotes" in refused.value.message and "joined by '|'" in refused.value.message
+
+
+def test_empty_extra_fields_shift_nothing_and_are_read():
+    assert [d["labels"] for d in parse("t.csv", b"text,labels\nhello,greeting,\nbye,,,\n")] == [["greeting"], None]
+
+
+def test_a_tsv_is_read_as_tagwise_import_reads_it():
+    # the studio refused .tsv ("upload .txt files, CSV or JSONL") while tagwise import took it
+    data = 'text\tlabels\tlanguage\n"Preis: 12,50 €; zu teuer"\tbilling|urgent\tde_de\nHello\tgreeting\t\n'.encode()
+    assert parse("tickets.tsv", data) == [
+        {"text": "Preis: 12,50 €; zu teuer", "location": None, "labels": ["billing", "urgent"], "dataset": None, "language": "de-DE"},
+        {"text": "Hello", "location": None, "labels": ["greeting"], "dataset": None, "language": None},
+    ]
+
+
+def test_a_language_is_spelled_as_usual_and_a_word_that_is_no_code_is_refused():
+    data = b"text,language\na,DE\nb,zh-hans\nc,es-419\nd,pt_br\n"
+    assert [d["language"] for d in parse("t.csv", data)] == ["de", "zh-Hans", "es-419", "pt-BR"]
+    for wrong in ("sadness", "deutsch", "english"):
+        with pytest.raises(InvalidRequest, match=f"t.csv, line 2: the language '{wrong}' is not a language code: .* such as 'en', 'de'"):
+            parse("t.csv", f"text,language\na,{wrong}\n".encode())
+    with pytest.raises(InvalidRequest, match="t.jsonl, line 1: the language 'english' is not a language code"):
+        parse("t.jsonl", b'{"text": "a", "language": "english"}\n')
+
+
+def test_a_utf16_file_is_named_so_with_how_to_save_it_as_utf8():
+    for encoding in ("utf-16", "utf-16-be"):
+        data = ("\ufeff" if encoding == "utf-16-be" else "") + "text,labels\ncafé,x\n"
+        with pytest.raises(InvalidRequest, match=r'UTF-16 text \(it starts with a UTF-16 byte-order mark\), not UTF-8: .*"CSV UTF-8"'):
+            parse("excel.csv", data.encode(encoding))
+    with pytest.raises(InvalidRequest, match="latin.csv, line 3: not UTF-8 text \\(byte 0xe9\\)"):
+        parse("latin.csv", "text\nfine\ncaf\xe9\n".encode("latin-1"))

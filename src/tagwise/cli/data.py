@@ -61,14 +61,20 @@ def import_(
     append: bool = typer.Option(False, "--append", help="Keep the project's documents and add these (same location: replaced). "
                                 "Without it the import REPLACES them."),
     kind: Kind = typer.Option(None, "--kind", help="Create the project with this kind if it does not exist yet."),
-    language: str = typer.Option("en", help="Language of a project created by this import."),
+    language: str = typer.Option("en", help="Language code of a project created by this import (en, de, pt-BR, zh-Hans, ...); "
+                                 "a document's own 'language' field or column overrides it for that document."),
     multilingual: bool = typer.Option(False, "--multilingual", help="A project created by this import holds several "
                                       "languages (the multilingual sentence encoder)."),
 ) -> None:
     """Import labelled documents; all files go in ONE import (all or nothing).
 
-    jsonl: one {"id"?, "text", "labels": [...], "split"?} per line. csv: columns text and labels
-    (plus optional id, split). azure: an Azure project file (tagwise export writes one).
+    jsonl: one {"id"?, "text", "labels": [...], "split"?, "language"?} per line. csv (.tsv:
+    tab-separated): columns text and labels (plus optional id, split, language); several labels
+    in one cell joined by ';' (--label-separator); a row with more or fewer fields than the header
+    is refused. language: the document's own code (en, de, pt-BR, zh-Hans; empty: the project's,
+    --language), which training reads with the project's to choose the sentence encoder (English:
+    MiniLM; other languages: the multilingual one). azure: an Azure project file (tagwise export
+    writes one).
     txt-dir: a folder whose <class>/*.txt files are tagged with the subfolder name (top-level
     .txt files are untagged).
 

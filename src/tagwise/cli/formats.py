@@ -15,7 +15,7 @@ from typing import Any
 
 from tagwise.cli.common import UsageError
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, not_utf8
-from tagwise.core.validation import class_form
+from tagwise.core.validation import LANGUAGE_RULE, class_form, language_code
 from tagwise.errors import InvalidArgument
 
 FORMATS = ("auto", "jsonl", "csv", "azure", "txt-dir")
@@ -98,6 +98,18 @@ def _dataset(value: Any, where: str) -> str | None:
     raise UsageError(f"{where}: split {value!r} must be 'train' or 'test'")
 
 
+def _language(value: Any, where: str) -> str | None:
+    """A row's own language code in its usual spelling (``de_de`` -> ``de-DE``), None for the project's,
+    or an error naming the row: a shifted CSV field ("sadness") was stored as a language."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    code = language_code(value.strip()) if isinstance(value, str) else None
+    if code is None:
+        raise UsageError(f"{where}: the language {_shown(value)} is not a language code: {LANGUAGE_RULE} "
+                         "(leave it empty for the project's language)")
+    return code
+
+
 def _shown(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -106,6 +118,7 @@ def _shown(value: Any) -> str:
 def _doc(raw_id: Any, fallback: str, where: str, text: str, labels: list[str] | None, dataset: str | None,
          language: Any) -> Doc:
     """A document from a jsonl or csv row; an id with '/' or '\\' (not allowed in a location) gets '_' instead."""
+    language = _language(language, where)
     if raw_id in (None, ""):
         return Doc(fallback, text, labels, dataset, language)
     location = str(raw_id).replace("/", "_").replace("\\", "_")
@@ -138,7 +151,7 @@ def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:
         if columns.text not in fields:
             raise UsageError(f"{path}: no column {columns.text!r} (columns: {', '.join(fields)}); pick one with --text-column")
         has_labels = columns.labels in fields
-        for number, row in enumerate(csv_rows(reader, str(path)), start=2):
+        for number, row in enumerate(csv_rows(reader, str(path), _extra_fields_tip(reader, multi and has_labels, columns)), start=2):
             where = f"{path}:{number}"
             raw = (row.get(columns.labels) or "").strip() if has_labels else ""
             if not raw:
@@ -153,7 +166,19 @@ def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:
             else:
                 labels = [raw]
             yield _doc(row.get("id"), f"{path.stem}-{number}", where, row[columns.text], labels,
-                       _dataset(row.get("split"), where), row.get("language") or None)
+                       _dataset(row.get("split"), where), row.get("language"))
+
+
+def _extra_fields_tip(reader: Any, labels: bool, columns: CsvColumns) -> str:
+    """What to add to the error for a row with more fields than the header: in a multi-label file
+    they are most often labels written as fields of their own (``fear;sadness`` in a ``;`` file)."""
+    if not labels:
+        return ""
+    delimiter, separator = reader.reader.dialect.delimiter, columns.separator
+    if separator == delimiter:
+        return (f"; several labels go in the one {columns.labels!r} field: quoted (\"fear{separator}sadness\"), or joined by "
+                "another character that --label-separator names (--label-separator '|': fear|sadness)")
+    return f"; several labels go in the one {columns.labels!r} field, joined by {separator!r} (fear{separator}sadness)"
 
 
 def _txt_dir(path: Path) -> Iterator[Doc]:

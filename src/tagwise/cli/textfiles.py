@@ -1,7 +1,8 @@
 """What the input readers of ``import`` and ``classify`` share, so a bad file is ONE ``error: FILE:LINE: ...``.
 
-A file that is not UTF-8 (the line and byte of the first bad byte), a CSV whose quote is never
-closed (the line the record starts on), a JSON line that does not parse (its column). Each is a
+A file that is not UTF-8 (the line and byte of the first bad byte; UTF-16 named as such), a CSV
+whose quote is never closed or whose row has more or fewer fields than its header (the line the
+record starts on), a JSON line that does not parse (its column). Each is a
 :class:`UsageError`: exit code 2, and nothing imported.
 """
 
@@ -11,6 +12,7 @@ import codecs
 import csv
 import itertools
 import json
+import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +30,11 @@ def not_utf8(path: Path | str, exc: UnicodeDecodeError) -> UsageError:
         return UsageError(f"stdin: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); send UTF-8")
     with open(path, "rb") as fh:
         if fh.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-            return UsageError(f"{path}:1: UTF-16 text, not UTF-8; save it as UTF-8")
+            # Excel's "Unicode Text" and PowerShell's redirections write UTF-16 with a byte-order mark
+            converted = Path(path).with_name(f"{Path(path).stem}-utf8{Path(path).suffix}")
+            return UsageError(f"{path}:1: UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8; save it as UTF-8 "
+                              f"(Excel: Save As \"CSV UTF-8\"; an editor: encoding UTF-8) or convert it: "
+                              f"iconv -f UTF-16 -t UTF-8 {shlex.quote(str(path))} > {shlex.quote(str(converted))}")
         fh.seek(0)
         for number, line in enumerate(fh, start=1):
             try:
@@ -65,8 +71,11 @@ def csv_reader(stream: Iterator[str], where: str, delimiter: str | None = None) 
     return reader
 
 
-def csv_rows(reader: csv.DictReader, where: str) -> Iterator[dict[str, str | None]]:
-    """The reader's rows; a malformed record is an error naming the line it starts on."""
+def csv_rows(reader: csv.DictReader, where: str, tip: str = "") -> Iterator[dict[str, str | None]]:
+    """The reader's rows; a malformed record, or one with more or fewer fields than the header
+    (:func:`tagwise.core.csv_header.field_count`: its values would be read into the wrong columns),
+    is an error naming the line it starts on. ``tip``: what else to say about extra fields."""
+    fieldnames = reader.fieldnames or []
     while True:
         start = reader.line_num + 1
         try:
@@ -75,6 +84,9 @@ def csv_rows(reader: csv.DictReader, where: str) -> Iterator[dict[str, str | Non
             return
         except csv.Error as exc:
             raise _csv_error(where, start, exc) from None
+        if (count := csv_header.field_count(row, fieldnames)) is not None:
+            problem = csv_header.misfit(count, fieldnames, reader.reader.dialect.delimiter)
+            raise UsageError(f"{where}:{start}: {problem}{tip if count > len(fieldnames) else ''}")
         yield row
 
 

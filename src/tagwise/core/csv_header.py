@@ -2,12 +2,15 @@
 
 A spreadsheet saved as CSV in a German, French or Spanish locale separates fields with ``;``
 (the comma is that locale's decimal mark); some tools write tabs. The studio's upload,
-``tagwise import`` and ``tagwise classify`` read all three the same way.
+``tagwise import`` and ``tagwise classify`` read all three the same way, and refuse a row whose
+fields are more or fewer than the header's (:func:`field_count`).
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
+from typing import Any
 
 OTHER_SEPARATORS = (";", "\t")
 
@@ -21,3 +24,28 @@ def delimiter(header: str) -> str:
 
 def _fields(header: str, separator: str) -> list[str]:
     return next(csv.reader([header.rstrip("\r\n")], delimiter=separator), [])
+
+
+def field_count(row: dict[Any, Any], fieldnames: Sequence[str]) -> int | None:
+    """How many fields a ``csv.DictReader`` row has, when that is not as many as its header names
+    (more: the reader keeps the rest under the key None; fewer: it fills the missing ones with
+    None), else None. Extra fields that are all empty (a trailing separator) fit: nothing shifts.
+    A text ``Qué miedo; qué tristeza`` left unquoted, or labels ``fear;sadness`` in a ``;`` file,
+    made the fields after it land one column to the right: the label ``sadness`` became the language."""
+    extra = row.get(None) or []
+    if any(value.strip() for value in extra):
+        return len(fieldnames) + len(extra)
+    missing = sum(1 for name in fieldnames if row.get(name) is None)
+    return len(fieldnames) - missing if missing else None
+
+
+def misfit(count: int, fieldnames: Sequence[str], delimiter: str) -> str:
+    """Why a row of ``count`` fields is refused, and the usual fix (quoting): for an error message."""
+    tab = delimiter == "\t"
+    sep = "a tab" if tab else repr(delimiter)
+    columns = f"{len(fieldnames)} ({', '.join(fieldnames)})"
+    if count > len(fieldnames):
+        return (f"{count} fields, but the header has {columns}, so its values would land in the wrong columns; "
+                f"put a field that holds {sep} in double quotes" + ("" if tab else f" (\"like{delimiter} this\")"))
+    return (f"{count} field{'s' if count != 1 else ''}, but the header has {columns}: give every column a field, "
+            "empty ones too" + ("" if tab else f" (a{delimiter}{delimiter}c)") + ", and close every double quote")

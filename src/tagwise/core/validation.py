@@ -72,20 +72,36 @@ _RESERVED_NAMES = {("project", RESERVED_PROJECT): "…/projects/global/…",
                    ("deployment", RESERVED_DEPLOYMENT): "…/deployments/swap/jobs/{jobId}, the swap job's status"}
 
 
-_LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8}){0,3}")  # BCP 47's shape: 'en', 'pt-BR', 'zh-Hans'
+# BCP 47's common shape: an ISO 639 language of 2 or 3 letters, then an optional ISO 15924 script
+# (4 letters) and an optional region (ISO 3166, 2 letters, or UN M.49, 3 digits). Any 2-8-letter
+# word was a code before, so a shifted CSV field ("sadness") was stored as a document's language
+_LANGUAGE = re.compile(r"(?P<language>[A-Za-z]{2,3})(?:-(?P<script>[A-Za-z]{4}))?(?:-(?P<region>[A-Za-z]{2}|[0-9]{3}))?")
+LANGUAGE_EXAMPLES = "'en', 'de', 'pt-BR', 'zh-Hans' or 'es-419'"
+LANGUAGE_RULE = (f"a language code is 2 or 3 letters (ISO 639), then optionally a script of 4 letters and a region of "
+                 f"2 letters or 3 digits, joined by '-', such as {LANGUAGE_EXAMPLES}")
 
 
 def language_code(value: object) -> str | None:
-    """``value`` as a language code (BCP 47's shape: letters first, then '-'-separated letters or
-    digits; a '_', as locales spell en_US, becomes '-'), or None when it has not that shape (no
-    list of languages is checked)."""
-    code = value.replace("_", "-") if isinstance(value, str) else None
-    return code if code is not None and _LANGUAGE.fullmatch(code) else None
+    """``value`` as a language code in its usual spelling, or None when it is not one: an ISO 639
+    language of 2 or 3 letters, an optional script (4 letters) and an optional region (2 letters or
+    3 digits), as BCP 47 writes them. A '_' (locales spell ``en_US``) becomes '-'; the language is
+    lowercased, the script title-cased and the region uppercased, so Azure's ``zh-hans`` and
+    ``ZH-HANS`` are ``zh-Hans``. No list of languages is checked.
+
+    >>> [language_code(v) for v in ("DE", "de_de", "zh-hans", "es-419", "sr-latn-rs", "english", "en-")]
+    ['de', 'de-DE', 'zh-Hans', 'es-419', 'sr-Latn-RS', None, None]
+    """
+    found = _LANGUAGE.fullmatch(value.replace("_", "-")) if isinstance(value, str) else None
+    if found is None:
+        return None
+    language, script, region = found.group("language", "script", "region")
+    return "-".join(part for part in (language.lower(), script and script.title(), region and region.upper()) if part)
 
 
 def check_name(value: object, what: str) -> str:
-    """Project, model and deployment names: letters, digits, ``_ . -``, at most 50 characters."""
-    rule = "use 1 to 50 letters, digits, '_', '.' or '-', with no spaces."
+    """Project, model and deployment names: ASCII letters, digits, ``_ . -``, at most 50 characters (Azure's rule)."""
+    rule = ("use 1 to 50 ASCII letters (A-Z, a-z, without accents), digits, '_', '.' or '-', with no spaces, "
+            "such as 'support_tickets-2' or 'v1.2'.")
     if value is None:
         raise InvalidArgument(f"{_NAME_FIELDS.get(what, what)} is required: the {what} name; {rule}", target=what)
     if not isinstance(value, str) or not _NAME.fullmatch(value) or value in (".", ".."):  # not match: "$" also matches before a final newline

@@ -1,13 +1,16 @@
-"""Reading uploaded files into documents: ``.txt`` (one document per file), CSV and JSONL.
+"""Reading uploaded files into documents: ``.txt`` (one document per file), CSV, TSV and JSONL.
 
-CSV needs a header row with a ``text`` column; JSONL one object per line with ``text``. Both may
-carry ``location`` (or ``id``), ``labels`` (or ``label``, ``class``, ``classes``, ``category``),
-``dataset`` (``Train``/``Test``) and ``language`` (or ``lang``: the document's own language code). In CSV several labels are separated by ``|`` or ``;`` (what
-``tagwise import`` and ``tagwise classify`` use).
+CSV (and TSV, tab-separated) needs a header row with a ``text`` column; JSONL one object per line
+with ``text``. Both may carry ``location`` (or ``id``), ``labels`` (or ``label``, ``class``,
+``classes``, ``category``), ``dataset`` (``Train``/``Test``) and ``language`` (or ``lang``: the
+document's own language code, ``validation.language_code``). In CSV several labels are separated
+by ``|`` or ``;`` (``tagwise import`` splits on ``;``, or on its ``--label-separator``). A CSV row
+with more or fewer fields than the header is refused with its line, as ``tagwise import`` does.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -16,7 +19,7 @@ from pathlib import PurePath
 from typing import Any
 
 from tagwise.core import csv_header
-from tagwise.core.validation import blank
+from tagwise.core.validation import LANGUAGE_RULE, blank, language_code, shown
 from tagwise.errors import InvalidArgument
 
 TEXT_KEYS = ("text", "content", "document")
@@ -24,7 +27,8 @@ LABEL_KEYS = ("labels", "label", "classes", "class", "category")
 LOCATION_KEYS = ("location", "id", "filename")
 DATASET_KEYS = ("dataset", "split")
 LANGUAGE_KEYS = ("language", "lang")
-FORMATS = (".txt", ".csv", ".jsonl", ".ndjson")
+FORMATS = (".txt", ".csv", ".tsv", ".jsonl", ".ndjson")
+LABEL_SEPARATORS = "|;"
 
 
 def parse(filename: str, data: bytes) -> list[dict[str, Any]]:
@@ -33,15 +37,24 @@ def parse(filename: str, data: bytes) -> list[dict[str, Any]]:
     suffix = PurePath(name).suffix.lower()
     try:
         content = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidArgument(f"{name} is not UTF-8 text; save it as UTF-8 and upload it again.") from None
-    if suffix == ".csv":
-        return _csv(name, content)
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(name, data, exc) from None
+    if suffix in (".csv", ".tsv"):
+        return _csv(name, content, "\t" if suffix == ".tsv" else None)
     if suffix in (".jsonl", ".ndjson"):
         return _jsonl(name, content)
     if suffix == ".txt" or not suffix:
         return [{"location": name, "text": content.strip()}]
-    raise InvalidArgument(f"{name}: upload .txt files, CSV or JSONL ({', '.join(FORMATS)}).")
+    raise InvalidArgument(f"{name}: upload .txt files, CSV, TSV or JSONL ({', '.join(FORMATS)}).")
+
+
+def _not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> InvalidArgument:
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # Excel's "Unicode Text", PowerShell's redirections
+        return InvalidArgument(f"{name} is UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8: save it as UTF-8 "
+                               "(Excel: Save As \"CSV UTF-8\"; a text editor: encoding UTF-8) and upload it again.")
+    line = data[:exc.start].count(b"\n") + 1
+    return InvalidArgument(f"{name}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8 "
+                           "(Excel: Save As \"CSV UTF-8\"; a text editor: encoding UTF-8) and upload it again.")
 
 
 def _pick(row: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -55,24 +68,52 @@ def _document(name: str, line: int, row: dict[str, Any], labels: Any) -> dict[st
         raise InvalidArgument(f"{name}, line {line}: no text (a '{TEXT_KEYS[0]}' column or field is needed).")
     location = _pick(row, LOCATION_KEYS)
     dataset = _pick(row, DATASET_KEYS)
-    language = _pick(row, LANGUAGE_KEYS)  # each document's own, as the Azure project file has it
+    language = _language(name, line, _pick(row, LANGUAGE_KEYS))  # each document's own, as the Azure project file has it
     return {"text": text.strip(), "location": str(location) if location is not None else None,
             "labels": labels, "dataset": str(dataset) if dataset is not None else None, "language": language}
 
 
-def _csv(name: str, content: str) -> list[dict[str, Any]]:
+def _language(name: str, line: int, value: Any) -> str | None:
+    """The row's language code in its usual spelling (``de_de`` -> ``de-DE``); a word that is none
+    ("sadness", a label shifted into the language column) is refused."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    code = language_code(value.strip()) if isinstance(value, str) else None
+    if code is None:
+        raise InvalidArgument(f"{name}, line {line}: the language {shown(value)} is not a language code: {LANGUAGE_RULE} "
+                              "(leave it empty for the project's language).")
+    return code
+
+
+def _csv(name: str, content: str, delimiter: str | None) -> list[dict[str, Any]]:
+    delimiter = delimiter or csv_header.delimiter(content.split("\n", 1)[0])
+    reader = csv.DictReader(io.StringIO(content, newline=""), delimiter=delimiter)
+    out = []
     try:
-        reader = csv.DictReader(io.StringIO(content, newline=""), delimiter=csv_header.delimiter(content.split("\n", 1)[0]))
-        out = []
-        for row in reader:
+        fieldnames = reader.fieldnames or []
+        while True:
+            start = reader.line_num + 1  # the line the record starts on (a quoted text may span lines)
+            row = next(reader, None)
+            if row is None:
+                break
+            if (count := csv_header.field_count(row, fieldnames)) is not None:
+                raise InvalidArgument(f"{name}, line {start}: {csv_header.misfit(count, fieldnames, delimiter)}"
+                                      f"{_labels_tip(delimiter) if count > len(fieldnames) else ''}. Nothing was added.")
             raw = _pick(row, LABEL_KEYS)
-            labels = [p.strip() for p in re.split(r"[|;]", raw) if p.strip()] if isinstance(raw, str) else None
-            out.append(_document(name, reader.line_num, row, labels))
+            labels = [p.strip() for p in re.split(f"[{re.escape(LABEL_SEPARATORS)}]", raw) if p.strip()] if isinstance(raw, str) else None
+            out.append(_document(name, start, row, labels))
     except csv.Error as exc:
         raise InvalidArgument(f"{name} is not valid CSV: {exc}.") from None
     if not out:
         raise InvalidArgument(f"{name} has no documents: it is empty or has only a header row.")
     return out
+
+
+def _labels_tip(delimiter: str) -> str:
+    """Most often the extra fields are labels written as fields of their own (``fear;sadness`` in a ``;`` file)."""
+    if delimiter in LABEL_SEPARATORS:
+        return f"; several labels go in the one labels field, joined by '|' (fear|sadness) or quoted (\"fear{delimiter}sadness\")"
+    return "; several labels go in the one labels field, joined by '|' or ';' (fear|sadness)"
 
 
 def _jsonl(name: str, content: str) -> list[dict[str, Any]]:
