@@ -299,3 +299,21 @@ def test_a_word_that_is_no_iso_639_code_is_that_documents_error_and_azures_spell
     assert [d["id"] for d in results["documents"]] == ["2", "3", "5"]
     assert [(e["id"], e["error"]["innererror"]["code"]) for e in results["errors"]] == [("1", "UnsupportedLanguageCode"),
                                                                                         ("4", "UnsupportedLanguageCode")]
+
+
+def test_a_document_in_a_language_the_model_was_not_trained_for_is_warned_of(served):
+    # German and Japanese tickets sent to an English model got a class and "warnings": [] (multi-label probe)
+    docs = [{"id": "de", "text": "Wo ist meine Karte? Ich habe sie gestern verloren.", "language": "de"},
+            {"id": "ar", "text": "أين بطاقتي؟ لقد فقدتها أمس"},
+            {"id": "ja", "text": "カードをなくしました。どうすればいいですか"},
+            {"id": "gb", "text": "Where is my card? I lost it yesterday.", "language": "en-GB"},
+            {"id": "plain", "text": "where is my card"}, {"id": "café", "text": "I paid at a café in Zürich twice"}]
+    answered = served.post(CLASSIFY.format(p="bank", d="prod"), params=V, json={"documents": docs})
+    assert answered.status_code == 200, answered.text
+    job = run(served, docs, [task()])["tasks"]["items"][0]["results"]
+    for documents in (answered.json()["documents"], job["documents"]):
+        warned = {d["id"]: [w["message"] for w in d["warnings"] if w["code"] == "LanguageNotTrained"] for d in documents}
+        assert {doc_id for doc_id, messages in warned.items() if messages} == {"de", "ar", "ja"}
+        assert "declares the language 'de', but the model was trained for 'en' texts" in warned["de"][0]
+        assert "written mostly in Arabic script" in warned["ar"][0] and "Japanese kana" in warned["ja"][0]
+        assert all(d["class"] for d in documents)  # a warning, not a refusal: the answer is still there

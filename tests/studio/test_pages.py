@@ -8,7 +8,7 @@ import re
 from tagwise.core import deployments, jobs, model_results, models, readiness, tagging, training
 from tagwise.storage.document_records import DocumentFilter
 from tagwise.studio import views
-from tests.studio.conftest import field_error, flash
+from tests.studio.conftest import field_error, flash, form_data
 
 SINGLE = "CustomSingleLabelClassification"
 MULTI = "CustomMultiLabelClassification"
@@ -268,7 +268,7 @@ def test_a_model_no_better_than_the_commonest_class_is_called_so_on_every_page(s
     assert 'data-below-baseline="m1"' in compared and 'id="baseline-row"' in compared
 
     # the tag check says its suggestions are not to be trusted, and stays on the model that was shown
-    checked = studio.post("/studio/p/prio/evaluate/issues", data={"csrf": studio.csrf, "model": "m1"})
+    checked = check_tags(studio, "prio", "m1")
     assert checked.url.path == "/studio/p/prio/evaluate" and checked.url.query == b"model=m1"
     assert 'id="issues-unreliable"' in checked.text and "would move those into Major" in checked.text
 
@@ -445,3 +445,92 @@ def test_an_evaluation_of_many_classes_lists_the_commonest_mix_ups(studio, datas
     assert "With 77 classes the matrix would have 5,929 cells" in page
     whole = studio.get("/studio/p/wide/evaluate?model=m&matrix=full").text
     assert 'id="confusion"' in whole and len(whole) > len(page) + 100_000
+
+
+def test_an_upload_with_a_row_of_extra_fields_adds_nothing_and_a_tsv_is_taken(studio):
+    # "Qué miedo y qué tristeza";fear;sadness;es was stored with classes [fear] and language "sadness",
+    # and the page refused .tsv files, which tagwise import reads
+    tagging.create_project(studio.ctx, "up", MULTI, "es")
+    files = [("files", ("ok.tsv", b"text\tlabels\nMe alegro\tjoy\n", "text/tab-separated-values")),
+             ("files", ("extra_field.csv", 'text;labels;language\n"Qué miedo y qué tristeza";fear;sadness;es\n'.encode(), "text/csv"))]
+    page = studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf}, files=files)
+    assert "extra_field.csv, line 2: 4 fields, but the header has 3 (text, labels, language)" in html.unescape(flash(page.text))
+    assert tagging.list_documents(studio.ctx, "up", DocumentFilter()).total == 0
+    page = studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf}, files=files[:1])
+    assert "Added 1 document(s)." in flash(page.text)
+    hint = html.unescape(studio.get("/studio/p/up/data").text)
+    assert "separated by <code>|</code> or <code>;</code>" in hint and "<code>language</code>" in hint and ".tsv" in hint
+
+
+def test_multi_label_confidence_threshold_and_no_class_documents_on_evaluate_try_and_tag(studio, emotions, datasets):
+    # a probe: confidenceThreshold 0.9 was ignored for multi-label; the 8 "no class" test documents all got a class,
+    # and no page said so; the Tag page read "15% confident" for classes at 61/51/15% and "no class" could not be accepted
+    from tagwise.core import projects, review_queue
+    from tests.conftest import read_jsonl
+
+    ctx = studio.ctx
+    keep = {"gratitude", "love", "anger", "amusement"}
+    none = [r for r in read_jsonl(datasets / "goemotions" / "train.jsonl") if not set(r["labels"]) & keep][:60]
+    tagging.create_project(ctx, "emo", MULTI, "en")
+    tagging.add_documents(ctx, "emo", [{"location": f"d{i}", "text": r["text"], "labels": r["labels"]} for i, r in enumerate(emotions)]
+                          + [{"location": f"n{i}", "text": r["text"], "labels": []} for i, r in enumerate(none)]
+                          + [{"location": "new", "text": "Thank you so much, I love it, lol"}])
+    _train(ctx, "emo", "m")
+    trained = models.get(ctx, "emo", "m")
+    counts = model_results.no_class(trained)
+    assert counts == trained["evaluation"]["tagwise"]["noClass"] and counts["testDocuments"] >= 10
+    page = studio.get("/studio/p/emo/evaluate").text
+    said = html.unescape(re.sub(r"<[^>]+>", "", re.search(r'id="no-class">(.*?)</p>', page, re.DOTALL).group(1)))
+    assert said.startswith(f"Documents with no class: {counts['testDocuments']} in the test set, {counts['answeredNoClass']} answered "
+                           f"with none; {counts['wronglyAnsweredNoClass']} document")
+    assert "Return a class only at or above" in page and 'id="threshold-floor"' not in page
+    checked = html.unescape(check_tags(studio, "emo", "m").text)
+    assert re.search(r'id="issues-fold-scores"[^>]*>The folds\' models score macro-F1 \d+\.\d% and exact match \d+\.\d%', checked)
+
+    saved = studio.post("/studio/p/emo/evaluate/threshold", data={"csrf": studio.csrf, "percent": "90", "model": "m"})
+    assert "returns a class only when its probability reaches both its own threshold and 90%" in flash(saved.text)
+    assert projects.get(ctx, "emo")["settings"]["confidenceThreshold"] == 0.9
+    assert 'id="threshold-floor"' in saved.text and 'value="90"' in saved.text
+    raised = [c for c, t in trained["evaluation"]["tagwise"]["classThresholds"].items() if t < 0.9]
+    assert raised and saved.text.count("data-floor") == len(raised)
+    deployments.deploy(ctx, "emo", "prod", {"trainedModelLabel": "m"})
+    tried = studio.post("/studio/p/emo/try", data={"csrf": studio.csrf, "deployment": "prod", "text": emotions[0]["text"]})
+    assert 'id="try-floor"' in tried.text and "needs 90.0%" in tried.text
+    chosen = re.findall(r'<li class="chosen"><span class="score-name">[^<]*</span>.*?<span class="small">([\d.]+)%</span>', tried.text)
+    assert all(float(score) >= 90 for score in chosen)
+
+    # the Tag page: each suggested class with its own score; "no class" is a suggestion to accept like any other
+    [new] = tagging.list_documents(ctx, "emo", DocumentFilter(status="untagged")).items
+    projects.upsert(ctx, "emo", {"settings": {"confidenceThreshold": None}})
+    suggestion = review_queue.suggest(ctx, projects.get(ctx, "emo"), tagging.get_document(ctx, "emo", new["id"])[1])
+    assert len(suggestion.labels) >= 2, suggestion  # several classes, so one headline number would say little
+    tag_page = studio.get(f"/studio/p/emo/tag?doc={new['id']}").text
+    suggested = re.search(r'id="suggestion">(.*?)</p>', tag_page, re.DOTALL).group(1)
+    shown = dict(re.findall(r'<span class="chip suggested">([^<]+) <span class="small">(\d+)%</span></span>', suggested))
+    assert shown == {label: f"{100 * dict(suggestion.scores)[label]:.0f}" for label in suggestion.labels}
+    assert "confident" not in suggested
+    projects.upsert(ctx, "emo", {"settings": {"confidenceThreshold": 0.9999}})  # no class reaches it
+    tag_page = studio.get(f"/studio/p/emo/tag?doc={new['id']}").text
+    assert "no class reached its threshold" in tag_page and "0% confident" not in tag_page and 'id="accept"' in tag_page
+    accepted = studio.post("/studio/p/emo/tag", data=form_data(tag_page, "accept-form"))
+    assert accepted.status_code == 200 and tagging.get_document(ctx, "emo", new["id"])[1]["labels"] == []
+
+
+def check_tags(studio, project: str, model: str):
+    """Press "Find documents whose tag looks wrong": the check runs in the background (tens of
+    seconds, more than a request should wait) and the page polls until it is done; here, the
+    store's state is polled, then the page read again."""
+    import time
+
+    from tagwise.core import label_issues
+
+    started = studio.post(f"/studio/p/{project}/evaluate/issues", data={"csrf": studio.csrf, "model": model})
+    assert started.status_code == 200 and "Checking the tags in the background" in flash(started.text)
+    deadline = time.monotonic() + 120
+    while studio.get(f"/studio/p/{project}/evaluate/issues.json").json()["running"]:
+        assert time.monotonic() < deadline, "the check did not end"
+        time.sleep(0.2)
+    assert label_issues.check_state(studio.ctx, project)["failed"] is None
+    page = studio.get(f"/studio/p/{project}/evaluate", params={"model": model})
+    assert 'id="issues-running"' not in page.text and 'id="issues-last"' in page.text
+    return page
