@@ -15,7 +15,7 @@ from typing import Any
 
 from tagwise.cli.common import UsageError
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, not_utf8
-from tagwise.core.validation import LANGUAGE_RULE, class_form, language_code
+from tagwise.core.validation import class_form, file_language
 from tagwise.errors import InvalidArgument
 
 FORMATS = ("auto", "jsonl", "csv", "azure", "txt-dir")
@@ -99,15 +99,11 @@ def _dataset(value: Any, where: str) -> str | None:
 
 
 def _language(value: Any, where: str) -> str | None:
-    """A row's own language code in its usual spelling (``de_de`` -> ``de-DE``), None for the project's,
-    or an error naming the row: a shifted CSV field ("sadness") was stored as a language."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    code = language_code(value.strip()) if isinstance(value, str) else None
-    if code is None:
-        raise UsageError(f"{where}: the language {_shown(value)} is not a language code: {LANGUAGE_RULE} "
-                         "(leave it empty for the project's language)")
-    return code
+    """A row's own language code in its usual spelling, None for the project's, or an error naming the row."""
+    try:
+        return file_language(value, _shown)
+    except InvalidArgument as exc:
+        raise UsageError(f"{where}: {exc.message}") from None
 
 
 def _shown(value: Any) -> str:

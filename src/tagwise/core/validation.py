@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 from tagwise.errors import InvalidArgument, InvalidRequest
 
@@ -96,6 +97,19 @@ def language_code(value: object) -> str | None:
         return None
     language, script, region = found.group("language", "script", "region")
     return "-".join(part for part in (language.lower(), script and script.title(), region and region.upper()) if part)
+
+
+def file_language(value: object, quote: Callable[[object], str] = shown) -> str | None:
+    """A file row's own language (a CSV column, a JSONL field) as :func:`language_code` spells it;
+    None when empty (the project's language). A word that is no code ("sadness", a label shifted
+    into the language column) raises InvalidArgument, its value quoted by ``quote``."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    code = language_code(value.strip()) if isinstance(value, str) else None
+    if code is None:
+        raise InvalidArgument(f"the language {quote(value)} is not a language code: {LANGUAGE_RULE} "
+                              "(leave it empty for the project's language)")
+    return code
 
 
 def check_name(value: object, what: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import PurePath
 from typing import Any
 
 from tagwise.core import csv_header
-from tagwise.core.validation import LANGUAGE_RULE, blank, language_code, shown
+from tagwise.core.validation import blank, file_language
 from tagwise.errors import InvalidArgument
 
 TEXT_KEYS = ("text", "content", "document")
@@ -74,15 +74,11 @@ def _document(name: str, line: int, row: dict[str, Any], labels: Any) -> dict[st
 
 
 def _language(name: str, line: int, value: Any) -> str | None:
-    """The row's language code in its usual spelling (``de_de`` -> ``de-DE``); a word that is none
-    ("sadness", a label shifted into the language column) is refused."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    code = language_code(value.strip()) if isinstance(value, str) else None
-    if code is None:
-        raise InvalidArgument(f"{name}, line {line}: the language {shown(value)} is not a language code: {LANGUAGE_RULE} "
-                              "(leave it empty for the project's language).")
-    return code
+    """The row's language code in its usual spelling, None for the project's, or an error naming the line."""
+    try:
+        return file_language(value)
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"{name}, line {line}: {exc.message}.") from None
 
 
 def _csv(name: str, content: str, delimiter: str | None) -> list[dict[str, Any]]:
