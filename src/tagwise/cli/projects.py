@@ -22,7 +22,7 @@ class Kind(str, Enum):
 @app.command("create")
 @handle_errors
 def create(
-    name: str = typer.Argument(..., metavar="NAME", help="Project name: letters, digits, '_', '.', '-' (at most 50)."),
+    name: str = typer.Argument(..., metavar="NAME", help="Project name: ASCII letters, digits, '_', '.', '-' (at most 50; no accents or spaces)."),
     kind: Kind = typer.Option(..., "--kind", help="single: one class per document; multi: any number of classes."),
     language: str = typer.Option("en", help="Language code of the documents, e.g. en, de, pt-BR."),
     multilingual: bool = typer.Option(False, "--multilingual", help="Documents in several languages: models embed them "
