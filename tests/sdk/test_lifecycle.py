@@ -139,7 +139,9 @@ def test_the_studio_try_it_code_runs_as_shown(authored, server, project):
     env = dict(os.environ, TAGWISE_API_KEY=server.key)
     curl = subprocess.run(["bash", "-c", code["curl"]], capture_output=True, text=True, env=env, timeout=60, check=True)
     answer = json.loads(curl.stdout)
-    assert answer["deploymentName"] == "production" and answer["documents"][0]["class"], answer
+    # the page's placeholder text ("the text to classify") may rightly get no class from a multi-label model
+    assert answer["deploymentName"] == "production" and answer["documents"][0]["id"] == "1", answer
+    assert answer["documents"][0]["class"] or project["kind"] == "multi", answer
     python = subprocess.run([str(_python("runtime")), "-c", code["python"]], check=False, capture_output=True, text=True, env=env,
                             timeout=SCRIPT_TIMEOUT_S)
     assert python.returncode == 0 and python.stdout.strip(), python.stderr[-2000:]
