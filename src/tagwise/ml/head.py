@@ -101,9 +101,16 @@ class LinearHead(BaseEstimator):
             jobs = (delayed(_fit_subset)(self, X, y, rows, n_classes, classes) for rows, classes in units)
             parts = []
             backend = LokyBackend(initializer=_exit_with_parent, initargs=(os.getpid(),))
-            for result in Parallel(n_jobs=workers, backend=backend, return_as="generator")(jobs):
-                parts.append(result)
-                report(progress, len(parts) / len(units))
+            results = Parallel(n_jobs=workers, backend=backend, return_as="generator")(jobs)
+            with warnings.catch_warnings():
+                # a cancel or a timeout (raised by progress) stops the fits in flight on purpose: no warning about it
+                warnings.filterwarnings("ignore", message=".*tasks which were still being processed", category=UserWarning)
+                try:
+                    for result in results:
+                        parts.append(result)
+                        report(progress, len(parts) / len(units))
+                finally:
+                    results.close()
         fitted = [_join(parts[i:i + len(groups)]) for i in range(0, len(parts), len(groups))]
         for (_, test), (coef, intercept) in zip(folds, fitted):
             oof[test] = _scores(X[test], coef.T, intercept)
