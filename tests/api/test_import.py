@@ -313,3 +313,21 @@ def test_documents_can_be_added_without_sending_the_project_again(client, bankin
     added["metadata"]["projectName"] = "nope"
     missing = client.post("/language/tagwise/projects/nope/documents", json=added)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "ProjectNotFound"
+
+
+def test_a_documents_language_is_a_code_in_its_usual_spelling_or_the_import_is_refused(client, banking):
+    # any short text was a language: "sadness", a label shifted into a CSV's language column, was stored as one
+    body = project_file("langs", SINGLE, banking["train"][:30])
+    body["assets"]["documents"][0]["language"] = "DE"
+    body["assets"]["documents"][1]["language"] = "zh-hans"
+    bad = copy.deepcopy(body)
+    bad["assets"]["documents"][2]["language"] = "sadness"
+    refused = client.post(f"{A}/langs/:import", params=V, json=bad)
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert "has language 'sadness': a language code is 2 or 3 letters" in error["innererror"]["message"]
+    assert client.get(f"{A}/langs", params=V).status_code == 404  # nothing landed
+
+    assert wait(client, client.post(f"{A}/langs/:import", params=V, json=body).headers["Operation-Location"])["status"] == "succeeded"
+    languages = [d["language"] for d in export(client, "langs")["assets"]["documents"][:3]]
+    assert sorted(languages) == sorted(["de", "zh-Hans", "en"])

@@ -6,7 +6,19 @@ from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.projects import check_quota, describe, new_project_values, require
-from tagwise.core.validation import MULTI, check_class_name, check_kind, check_location, check_name, check_text, class_form, listed, shown
+from tagwise.core.validation import (
+    LANGUAGE_RULE,
+    MULTI,
+    check_class_name,
+    check_kind,
+    check_location,
+    check_name,
+    check_text,
+    class_form,
+    language_code,
+    listed,
+    shown,
+)
 from tagwise.errors import Conflict, InvalidArgument, InvalidRequest, NotFound, ProjectNotFound
 from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
@@ -182,13 +194,17 @@ def _model_snapshot(conn, project: dict[str, Any], label: str, *, data: bool = T
 
 
 def document_language(value: Any, location: str) -> str | None:
-    """A document's own language as given (None or "": the project's), or InvalidRequest naming the document."""
-    if value == "":
+    """A document's own language in its usual spelling (``DE`` -> ``de``, ``zh-hans`` -> ``zh-Hans``;
+    None or "": the project's), or InvalidRequest naming the document. Any short text was taken
+    before, so a label shifted into a CSV's language column ("sadness") was stored as a language,
+    and enough of them switched the project to the multilingual encoder."""
+    if value is None or value == "":
         return None
-    if value is None or (isinstance(value, str) and len(value) <= 16 and value.isprintable()):  # the column holds 16
-        return value
-    raise InvalidRequest(f"The document {shown(location)} has language {shown(value)}; give a language code such as 'en' (at most 16 characters), or "
-                         "leave it out to use the project's.", inner_code="InvalidDocument", target=location)
+    code = language_code(value) if isinstance(value, str) else None
+    if code is None:
+        raise InvalidRequest(f"The document {shown(location)} has language {shown(value)}: {LANGUAGE_RULE}; or leave it out "
+                             "to use the project's.", inner_code="InvalidDocument", target=location)
+    return code
 
 
 def _labels(doc: dict[str, Any], kind: str, classes: set[str], location: str) -> list[str] | None:
