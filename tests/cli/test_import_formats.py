@@ -184,3 +184,14 @@ def test_a_rows_language_must_be_a_language_code_and_is_spelled_as_usual(cli, tm
     jsonl.write_text('{"text": "Hallo", "labels": ["greeting"], "language": "sadness"}\n', encoding="utf-8")
     assert 'langs.jsonl:1: the language "sadness" is not a language code' in one_error_line(cli("import", "langs", str(jsonl)), code=2)
     assert len(exported(cli, tmp_path, "langs")["assets"]["documents"]) == 5
+
+
+def test_a_rows_error_names_the_line_it_starts_on_after_a_text_of_several_lines(cli, tmp_path):
+    # the error said langs.csv:3, the third record, but a quoted text of three lines put the row on line 5
+    path = tmp_path / "lines.csv"
+    path.write_text('text,labels,language\n"Dear team,\nmy card\nis lost",card,en\nHallo,greeting,sadness\n', encoding="utf-8")
+    message = one_error_line(cli("import", "lines", str(path), "--kind", "single"), code=2)
+    assert f"{path}:5: the language \"sadness\" is not a language code" in message, message
+    path.write_text('text,labels\n"Dear team,\nmy card\nis lost",card\nHallo,greeting\n', encoding="utf-8")
+    ok(cli("import", "lines", str(path), "--kind", "single"))
+    assert [d["location"] for d in exported(cli, tmp_path, "lines")["assets"]["documents"]] == ["lines-2", "lines-3"]  # ids as before

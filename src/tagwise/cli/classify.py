@@ -87,7 +87,7 @@ def _csv_documents(stream: IO[str], text_column: str, id_column: str, where: str
     if text_column not in (reader.fieldnames or []):
         columns = ", ".join(reader.fieldnames or [])
         raise UsageError(f"{where}: no column {text_column!r} (columns: {columns}); pick one with --text-column")
-    for number, row in enumerate(csv_rows(reader, where), start=2):
+    for number, (_line, row) in enumerate(csv_rows(reader, where), start=2):
         doc_id = row.get(id_column)
         yield (doc_id if doc_id else str(number)), row[text_column] or ""
 

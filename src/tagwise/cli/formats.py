@@ -147,8 +147,9 @@ def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:
         if columns.text not in fields:
             raise UsageError(f"{path}: no column {columns.text!r} (columns: {', '.join(fields)}); pick one with --text-column")
         has_labels = columns.labels in fields
-        for number, row in enumerate(csv_rows(reader, str(path), _extra_fields_tip(reader, multi and has_labels, columns)), start=2):
-            where = f"{path}:{number}"
+        # errors name the line a row starts on; a row without an id is named by its record number, as before
+        for number, (line, row) in enumerate(csv_rows(reader, str(path), _extra_fields_tip(reader, multi and has_labels, columns)), start=2):
+            where = f"{path}:{line}"
             raw = (row.get(columns.labels) or "").strip() if has_labels else ""
             if not raw:
                 labels = None

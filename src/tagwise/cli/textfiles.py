@@ -71,10 +71,11 @@ def csv_reader(stream: Iterator[str], where: str, delimiter: str | None = None) 
     return reader
 
 
-def csv_rows(reader: csv.DictReader, where: str, tip: str = "") -> Iterator[dict[str, str | None]]:
-    """The reader's rows; a malformed record, or one with more or fewer fields than the header
+def csv_rows(reader: csv.DictReader, where: str, tip: str = "") -> Iterator[tuple[int, dict[str, str | None]]]:
+    """The reader's rows, each with the line it starts on (a quoted text can span lines, so that is
+    not the record's number); a malformed record, or one with more or fewer fields than the header
     (:func:`tagwise.core.csv_header.field_count`: its values would be read into the wrong columns),
-    is an error naming the line it starts on. ``tip``: what else to say about extra fields."""
+    is an error naming that line. ``tip``: what else to say about extra fields."""
     fieldnames = reader.fieldnames or []
     while True:
         start = reader.line_num + 1
@@ -87,7 +88,7 @@ def csv_rows(reader: csv.DictReader, where: str, tip: str = "") -> Iterator[dict
         if (count := csv_header.field_count(row, fieldnames)) is not None:
             problem = csv_header.misfit(count, fieldnames, reader.reader.dialect.delimiter)
             raise UsageError(f"{where}:{start}: {problem}{tip if count > len(fieldnames) else ''}")
-        yield row
+        yield start, row
 
 
 def _csv_error(where: str, line: int, exc: csv.Error) -> UsageError:
