@@ -24,7 +24,8 @@ ProjectKind = Literal["CustomSingleLabelClassification", "CustomMultiLabelClassi
 
 
 class ProjectSettings(BaseModel):
-    confidenceThreshold: float | None = Field(None, ge=0, le=1, examples=[0.5], description="Single-label: below this confidence the class is \"None\".")
+    confidenceThreshold: float | None = Field(None, ge=0, le=1, examples=[0.5], description="Single-label: below this confidence the class is \"None\". "
+                                                "Multi-label: a floor under each class's tuned threshold (a class is returned only at or above both).")
 
 
 class ProjectPatch(BaseModel):
