@@ -491,6 +491,8 @@ def test_multi_label_confidence_threshold_and_no_class_documents_on_evaluate_try
     assert "returns a class only when its probability reaches both its own threshold and 90%" in flash(saved.text)
     assert projects.get(ctx, "emo")["settings"]["confidenceThreshold"] == 0.9
     assert 'id="threshold-floor"' in saved.text and 'value="90"' in saved.text
+    assert "measured with no threshold, not at today's 90.0%" in html.unescape(saved.text)
+    assert trained["evaluation"]["tagwise"]["confidenceThreshold"] == 0.0  # what the scores were measured at
     raised = [c for c, t in trained["evaluation"]["tagwise"]["classThresholds"].items() if t < 0.9]
     assert raised and saved.text.count("data-floor") == len(raised)
     deployments.deploy(ctx, "emo", "prod", {"trainedModelLabel": "m"})

@@ -316,8 +316,10 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
     summary["tagwise"]["trainDocumentsPerClass"] = {label: trained_on.get(label, 0) for label in labels}
     if multi and getattr(model, "thresholds_", None) is not None:  # each class is chosen at its own probability
         summary["tagwise"]["classThresholds"] = {str(c): round(float(t), 6) for c, t in zip(model.classes_, model.thresholds_, strict=True)}
-    if not multi:  # the project's abstain threshold the evaluation was scored at (None below it counts as wrong)
-        summary["tagwise"]["confidenceThreshold"] = threshold
+    # the project's threshold the evaluation was scored at: single-label, None below it (counted as wrong);
+    # multi-label, the floor under each class's threshold
+    summary["tagwise"]["confidenceThreshold"] = threshold
+    if not multi:
         # what always answering the test set's commonest class would score: the bar a skewed project's model must clear
         commonest, count = Counter(y(test)).most_common(1)[0]
         summary["tagwise"]["majorityBaseline"] = {"class": commonest, "accuracy": count / len(test)}
