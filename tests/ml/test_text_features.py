@@ -47,3 +47,4 @@ def test_a_feature_cap_keeps_the_commonest_terms_and_the_transform_agrees(single
         assert again.shape == X.shape
         np.testing.assert_allclose(again.toarray(), X.toarray(), atol=1e-6)
     assert TextFeaturizer(min_df=1, max_total_features=10 * cap).fit_transform(texts).shape[1] == sum(sizes.values())
+    assert TextFeaturizer(min_df=1, max_total_features=1).fit_transform(texts).shape[1] == 2  # a share rounded to 0: one term per block

@@ -6,9 +6,11 @@ answers German, Arabic or Japanese text with a class all the same, and nothing t
 
 - a document that declares its ``language``, when that is not the model's language (a model of a
   multilingual project reads every language; its encoder knows 16);
-- a document without one, when most of its letters are of a script the model's language is not
-  written in (Arabic letters sent to an English model). Words are not checked: German in Latin
-  letters, or English tickets full of log lines, would be guesses.
+- a document without one, when most of its letters are of another script than Latin while the
+  model's language is written in Latin letters (Arabic letters sent to an English model). Words
+  are not checked: German in Latin letters, or English tickets full of log lines, would be
+  guesses. A declared ``en`` sent to a model of another language counts as none: the Azure SDKs
+  send it for every document whose caller gave no language.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from typing import Any
 
 # the languages Universal Sentence Encoder multilingual v3 was trained on (zh: simplified and traditional)
 ENCODER_LANGUAGES = frozenset(["ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh"])
-# languages written in another script than Latin (a model for one of them gets no script check)
-NOT_LATIN = frozenset([
-    "am", "ar", "be", "bg", "bn", "el", "fa", "gu", "he", "hi", "hy", "ja", "ka", "kk", "km", "kn", "ko", "ky",
-    "lo", "mk", "ml", "mn", "mr", "my", "ne", "or", "pa", "ru", "si", "ta", "te", "th", "uk", "ur", "yi", "zh",
+# languages written in Latin letters: only a model for one of them checks a text's script (a list of
+# the others missed Serbian, Tajik, Pashto and Sorani, and their own texts were "foreign")
+LATIN = frozenset([
+    "af", "az", "bs", "ca", "cs", "cy", "da", "de", "en", "eo", "es", "et", "eu", "fi", "fil", "fo", "fr", "fy",
+    "ga", "gd", "gl", "ha", "haw", "hr", "ht", "hu", "id", "ig", "is", "it", "jv", "kmr", "la", "lb", "lt", "lv",
+    "mg", "mi", "ms", "mt", "nb", "nl", "nn", "no", "ny", "oc", "pl", "pt", "qu", "rm", "ro", "sk", "sl", "sm",
+    "sn", "so", "sq", "st", "su", "sv", "sw", "tk", "tl", "tr", "uz", "vi", "wo", "xh", "yo", "zu",
 ])
 MIN_LETTERS = 10  # fewer letters than this say too little about a script
 CODE = "LanguageNotTrained"
@@ -50,9 +55,18 @@ def warning(language: str | None, backend: str | None, text: str, declared: str 
     'LanguageNotTrained'
     >>> [warning("en", None, "where is my card", d) for d in (None, "en", "en-GB")]
     [None, None, None]
+    >>> [warning(lang, None, text, None) for lang, text in (("sr", "Где је моја картица? Изгубио сам је јуче"),
+    ...     ("en", "𝐇𝐞𝐥𝐥𝐨 𝐦𝐲 𝐜𝐚𝐫𝐝 𝐢𝐬 𝐛𝐥𝐨𝐜𝐤𝐞𝐝"), ("en", "Ｍｙ ｃａｒｄ ｉｓ ｂｌｏｃｋｅｄ"))]
+    [None, None, None]
+    >>> warning("de", None, "Wo ist meine Karte?", "en") is None  # the Azure SDKs' default language, not a claim
+    True
     """
     if not language:
         return None
+    if declared and primary(declared) == "en" and language != "mul" and primary(language) != "en":
+        # the Azure SDKs send language "en" for every document the caller gave none (their default
+        # language): taken at its word, every document to a German model would be warned of
+        declared = None
     if declared:
         if language == "mul":
             if backend == "use-multilingual" and primary(declared) not in ENCODER_LANGUAGES:
@@ -65,7 +79,10 @@ def warning(language: str | None, backend: str | None, text: str, declared: str 
                             "texts: expect weaker answers. A multilingual project (multilingual: true) with training "
                             "examples in that language classifies it better.")
         return None
-    if language == "mul" or primary(language) in NOT_LATIN or text.isascii():
+    script_part = language.replace("_", "-").split("-")[1:2]
+    if primary(language) not in LATIN or (script_part and len(script_part[0]) == 4 and script_part[0].lower() != "latn"):
+        return None  # a multilingual model ("mul"), or a language not (or not always) written in Latin letters
+    if text.isascii():
         return None
     script = _other_script(text)
     if script is None:
@@ -78,19 +95,20 @@ def _other_script(text: str) -> str | None:
     """The script of most of ``text``'s letters when that is not Latin (e.g. 'Arabic script'), else None."""
     counts: dict[str, int] = {}
     letters = 0
-    for ch in text[:2_000]:  # the start says enough, and keeps a long document cheap
+    # NFKC: styled and full-width Latin letters (𝐇𝐞𝐥𝐥𝐨, Ｍｙ) are Latin letters
+    for ch in unicodedata.normalize("NFKC", text[:2_000]):  # the start says enough, and keeps a long document cheap
         if ch.isalpha():
             letters += 1
             name = unicodedata.name(ch, "")
             script = name.split(" ", 1)[0] if name else "UNKNOWN"
-            if script != "LATIN":
+            if "LATIN" not in name:
                 counts[script] = counts.get(script, 0) + 1
     if letters < MIN_LETTERS or not counts:
         return None
     if sum(counts.values()) * 2 <= letters:
         return None
     script = max(counts, key=counts.__getitem__)
-    return {"CJK": "Chinese characters", "HIRAGANA": "Japanese kana", "KATAKANA": "Japanese kana",
+    return {"CJK": "Chinese or Japanese characters (Han)", "HIRAGANA": "Japanese kana", "KATAKANA": "Japanese kana",
             "HANGUL": "Korean Hangul"}.get(script, f"{script.title()} script")
 
 

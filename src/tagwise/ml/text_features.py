@@ -95,7 +95,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
             # each block keeps its share of the cap: its terms found in the most documents
             for i, name in enumerate(self.vectorizers_):
                 self.vectorizers_[name], blocks[i] = _keep_commonest(
-                    self.vectorizers_[name], blocks[i], self.max_total_features * blocks[i].shape[1] // total, params[name])
+                    self.vectorizers_[name], blocks[i], max(1, self.max_total_features * blocks[i].shape[1] // total), params[name])
         self.n_features_ = sum(b.shape[1] for b in blocks)
         return sp.hstack(blocks, format="csr")
 
