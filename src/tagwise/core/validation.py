@@ -76,10 +76,15 @@ _RESERVED_NAMES = {("project", RESERVED_PROJECT): "…/projects/global/…",
 # BCP 47's common shape: an ISO 639 language of 2 or 3 letters, then an optional ISO 15924 script
 # (4 letters) and an optional region (ISO 3166, 2 letters, or UN M.49, 3 digits). Any 2-8-letter
 # word was a code before, so a shifted CSV field ("sadness") was stored as a document's language
-_LANGUAGE = re.compile(r"(?P<language>[A-Za-z]{2,3})(?:-(?P<script>[A-Za-z]{4}))?(?:-(?P<region>[A-Za-z]{2}|[0-9]{3}))?")
+# ... and BCP 47's rarer parts, which were taken before: extended languages (zh-yue), variants
+# (de-CH-1996, ca-ES-valencia) and a private use part (en-US-x-twain); at most 16 characters (stored so)
+_LANGUAGE = re.compile(r"(?P<language>[A-Za-z]{2,3})(?P<extlang>(?:-[A-Za-z]{3}){0,3})(?:-(?P<script>[A-Za-z]{4}))?"
+                       r"(?:-(?P<region>[A-Za-z]{2}|[0-9]{3}))?(?P<rest>(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*"
+                       r"(?:-x(?:-[A-Za-z0-9]{1,8})+)?)")
+LANGUAGE_MAX_CHARS = 16
 LANGUAGE_EXAMPLES = "'en', 'de', 'pt-BR', 'zh-Hans' or 'es-419'"
 LANGUAGE_RULE = (f"a language code is 2 or 3 letters (ISO 639), then optionally a script of 4 letters and a region of "
-                 f"2 letters or 3 digits, joined by '-', such as {LANGUAGE_EXAMPLES}")
+                 f"2 letters or 3 digits, joined by '-', at most {LANGUAGE_MAX_CHARS} characters, such as {LANGUAGE_EXAMPLES}")
 
 
 def language_code(value: object) -> str | None:
@@ -91,12 +96,15 @@ def language_code(value: object) -> str | None:
 
     >>> [language_code(v) for v in ("DE", "de_de", "zh-hans", "es-419", "sr-latn-rs", "english", "en-")]
     ['de', 'de-DE', 'zh-Hans', 'es-419', 'sr-Latn-RS', None, None]
+    >>> [language_code(v) for v in ("de-CH-1996", "ca-ES-Valencia", "zh-yue", "en-US-x-twain", "de-1996", "en-US-x-" + "t" * 20)]
+    ['de-CH-1996', 'ca-ES-valencia', 'zh-yue', 'en-US-x-twain', 'de-1996', None]
     """
-    found = _LANGUAGE.fullmatch(value.replace("_", "-")) if isinstance(value, str) else None
+    found = _LANGUAGE.fullmatch(value.replace("_", "-")) if isinstance(value, str) and len(value) <= LANGUAGE_MAX_CHARS else None
     if found is None:
         return None
-    language, script, region = found.group("language", "script", "region")
-    return "-".join(part for part in (language.lower(), script and script.title(), region and region.upper()) if part)
+    language, extlang, script, region, rest = found.group("language", "extlang", "script", "region", "rest")
+    return (language.lower() + extlang.lower() + "".join(f"-{part}" for part in (script and script.title(), region and region.upper()) if part)
+            + rest.lower())
 
 
 def file_language(value: object, quote: Callable[[object], str] = shown) -> str | None:
