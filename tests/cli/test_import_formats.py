@@ -195,3 +195,10 @@ def test_a_rows_error_names_the_line_it_starts_on_after_a_text_of_several_lines(
     path.write_text('text,labels\n"Dear team,\nmy card\nis lost",card\nHallo,greeting\n', encoding="utf-8")
     ok(cli("import", "lines", str(path), "--kind", "single"))
     assert [d["location"] for d in exported(cli, tmp_path, "lines")["assets"]["documents"]] == ["lines-2", "lines-3"]  # ids as before
+
+
+def test_a_rows_error_names_its_line_after_blank_lines(cli, tmp_path):
+    # blank lines, which the reader skips, made the error name the line after the header
+    path = tmp_path / "blank.csv"
+    path.write_text("text,labels\n\n\nhello,joy,x\n", encoding="utf-8")
+    assert f"{path}:4: 3 fields, but the header has 2" in one_error_line(cli("import", "blank", str(path), "--kind", "single"), code=2)

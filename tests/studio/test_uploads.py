@@ -67,6 +67,7 @@ def test_bad_files_say_what_is_wrong(name, data, message):
      "t.csv, line 3: 4 fields, but the header has 3"),  # the line the record starts on
     ("text,labels,language\nhello,greeting,en\nbye,en\n",
      "t.csv, line 3: 2 fields, but the header has 3 (text, labels, language): give every column a field"),
+    ("text,labels\n\n\nhello,joy,x\n", "t.csv, line 4: 3 fields"),  # blank lines are skipped, and counted
 ])
 def test_a_csv_row_with_more_or_fewer_fields_than_the_header_is_refused_with_its_line(data, message):
     with pytest.raises(InvalidRequest, match=re.escape(message)) as refused:

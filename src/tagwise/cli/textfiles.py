@@ -85,6 +85,7 @@ def csv_rows(reader: csv.DictReader, where: str, tip: str = "") -> Iterator[tupl
             return
         except csv.Error as exc:
             raise _csv_error(where, start, exc) from None
+        start = csv_header.start_line(reader, row)  # blank lines before it are skipped, a quoted text may span lines
         if (count := csv_header.field_count(row, fieldnames)) is not None:
             problem = csv_header.misfit(count, fieldnames, reader.reader.dialect.delimiter)
             raise UsageError(f"{where}:{start}: {problem}{tip if count > len(fieldnames) else ''}")

@@ -49,3 +49,11 @@ def misfit(count: int, fieldnames: Sequence[str], delimiter: str) -> str:
                 f"put a field that holds {sep} in double quotes" + ("" if tab else f" (\"like{delimiter} this\")"))
     return (f"{count} field{'s' if count != 1 else ''}, but the header has {columns}: give every column a field, "
             "empty ones too" + ("" if tab else f" (a{delimiter}{delimiter}c)") + ", and close every double quote")
+
+
+def start_line(reader: csv.DictReader, row: dict[Any, Any]) -> int:
+    """The line ``row``, just read by ``reader``, starts on: its last line less the line breaks
+    inside its quoted fields. (The line after the previous record is wrong after blank lines,
+    which the reader skips.)"""
+    values = [v for v in row.values() if isinstance(v, str)] + [v for v in row.get(None) or [] if isinstance(v, str)]
+    return reader.line_num - sum(v.count("\n") for v in values)

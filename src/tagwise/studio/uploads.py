@@ -88,10 +88,10 @@ def _csv(name: str, content: str, delimiter: str | None) -> list[dict[str, Any]]
     try:
         fieldnames = reader.fieldnames or []
         while True:
-            start = reader.line_num + 1  # the line the record starts on (a quoted text may span lines)
             row = next(reader, None)
             if row is None:
                 break
+            start = csv_header.start_line(reader, row)  # a quoted text may span lines, and blank lines are skipped
             if (count := csv_header.field_count(row, fieldnames)) is not None:
                 raise InvalidArgument(f"{name}, line {start}: {csv_header.misfit(count, fieldnames, delimiter)}"
                                       f"{_labels_tip(delimiter) if count > len(fieldnames) else ''}. Nothing was added.")
