@@ -317,3 +317,33 @@ def test_a_document_in_a_language_the_model_was_not_trained_for_is_warned_of(ser
         assert "declares the language 'de', but the model was trained for 'en' texts" in warned["de"][0]
         assert "written mostly in Arabic script" in warned["ar"][0] and "Japanese kana" in warned["ja"][0]
         assert all(d["class"] for d in documents)  # a warning, not a refusal: the answer is still there
+
+
+def test_a_class_threshold_set_for_the_project_raises_or_lowers_that_class_alone(served, emotions):
+    # a probe saw neutral added wrongly 205 times against 162 hits; raising every class (confidenceThreshold) was the only lever
+    docs = [{"id": str(i), "text": r["text"]} for i, r in enumerate(emotions[:25])]
+    route = CLASSIFY.format(p="emo", d="prod")
+    before = served.post(route, json={"documents": docs}).json()["documents"]
+    counts: dict[str, int] = {}
+    for d in before:
+        for c in d["class"]:
+            counts[c["category"]] = counts.get(c["category"], 0) + 1
+    raised = max(counts, key=counts.get)  # the class answered most: raised so that half of its answers go
+    scored = sorted(c["confidenceScore"] for d in before for c in d["class"] if c["category"] == raised)
+    at = round((scored[len(scored) // 2 - 1] + scored[len(scored) // 2]) / 2, 8)  # between two answers: the scores shown are rounded
+    lowered = next(c for c in ("anger", "amusement", "gratitude", "love") if c != raised)  # lowered to always
+    patched = served.patch(f"{A}/emo", params=V, json={"settings": {"classThresholds": {raised: at, lowered: 0}}}, headers=PATCH)
+    try:
+        assert patched.status_code == 200, patched.text
+        after = served.post(route, json={"documents": docs}).json()["documents"]
+        job = run(served, docs, [task(MULTI, "emo")])["tasks"]["items"][0]["results"]["documents"]
+    finally:
+        removed = served.patch(f"{A}/emo", params=V, json={"settings": {"classThresholds": None}}, headers=PATCH)
+    assert removed.status_code == 200 and "classThresholds" not in removed.json()["settings"]
+    for old, new, queued in zip(before, after, job, strict=True):
+        kept = {c["category"] for c in old["class"] if c["category"] != lowered and (c["category"] != raised or c["confidenceScore"] >= at)}
+        got = {c["category"] for c in new["class"]}
+        assert got - {lowered} == kept and lowered in got, (old, new)  # the other classes as before
+        assert queued["class"] == new["class"]  # the analyze-text jobs answer alike
+    assert sum(raised in {c["category"] for c in d["class"]} for d in after) < counts[raised]
+    assert served.post(route, json={"documents": docs}).json()["documents"] == before  # null removed them: as before

@@ -81,3 +81,39 @@ def test_a_multi_label_confidence_threshold_is_a_floor_under_each_classs_tuned_t
         assert after.floor == floor
     assert sum(map(len, (p.labels for p in raised))) < sum(map(len, (p.labels for p in tuned)))
     assert all(p.labels == [] for p in decide(model, proba, 0.9999))  # none reaching it: "no class"
+
+
+def test_a_projects_class_threshold_replaces_that_classs_tuned_one_and_the_floor_still_applies():
+    # a probe: neutral added wrongly 205 times against 162 hits, and no way to raise neutral's threshold alone
+    texts = ([f"thank you so much for day {i}" for i in range(12)] + [f"this is hilarious lol {i}" for i in range(12)]
+             + [f"thank you, this is hilarious {i}" for i in range(12)])
+    labels = [["gratitude"]] * 12 + [["amusement"]] * 12 + [["gratitude", "amusement"]] * 12
+    model = build_model("linear", multi_label=True).fit(texts, labels)
+    classes = list(model.classes_)
+    g, a = classes.index("gratitude"), classes.index("amusement")
+    proba = model.predict_proba(["thank you, that was hilarious", "thanks a lot", "lol", "the weather today"])
+    tuned = decide(model, proba)
+    tuned_at = np.asarray(model.thresholds_, dtype=float).copy()
+    assert any("gratitude" in p.labels for p in tuned)
+
+    raised = decide(model, proba, class_thresholds={"gratitude": 0.9999})  # raised: gratitude goes, amusement stays as tuned
+    assert all("gratitude" not in p.labels for p in raised)
+    assert [[c for c in p.labels if c != "gratitude"] for p in tuned] == [p.labels for p in raised]
+    assert raised[0].threshold_of("gratitude") == 0.9999 and raised[0].threshold_of("amusement") == tuned_at[a]
+    lowered = decide(model, proba, class_thresholds={"amusement": 0.0})  # lowered: amusement for every text
+    assert all("amusement" in p.labels for p in lowered)
+    assert all(("gratitude" in p.labels) == ("gratitude" in q.labels) for p, q in zip(lowered, tuned, strict=True))
+    # the floor still raises a class set lower than it; names the model lacks (a class deleted since) are ignored
+    floor = float(np.median(proba[:, a]))
+    both = decide(model, proba, floor, {"amusement": 0.0, "grief": 0.2})
+    assert [("amusement" in p.labels) for p in both] == [bool(row[a] >= floor) for row in proba]
+    assert both[0].threshold_of("amusement") == floor and both[0].threshold_of("grief") is None
+    assert np.array_equal(model.thresholds_, tuned_at)  # the shared, loaded model is left as it was
+    assert decide(model, proba, 0.0, {})[0].labels == tuned[0].labels and tuned[0].threshold_of("gratitude") == tuned_at[g]
+
+
+def test_class_thresholds_do_not_touch_a_single_label_answer():
+    texts = [f"refund for order {i}" for i in range(10)] + [f"card {i} was declined" for i in range(10)]
+    model = build_model("linear").fit(texts, ["refund"] * 10 + ["card"] * 10)
+    proba = model.predict_proba(["my card", "refund please"])
+    assert [p.labels for p in decide(model, proba, 0.0, {"card": 0.99})] == [p.labels for p in decide(model, proba)]

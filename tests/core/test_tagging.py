@@ -151,3 +151,22 @@ def test_an_upload_keeps_each_documents_language(ctx, project):
     assert exported["de.txt"] == "de" and exported["en.txt"] == readiness.overview(ctx, "p")["project"]["language"]
     with pytest.raises(InvalidRequest, match="bad.txt"):
         tagging.add_documents(ctx, "p", [{"location": "bad.txt", "text": "x", "language": "not a\nlanguage"}])
+
+
+def test_a_classes_own_threshold_follows_its_rename_and_goes_with_it(ctx):
+    # settings.classThresholds kept the old name: the override stopped applying, and the export was refused on import
+    from tagwise.core import documents, projects
+
+    tagging.create_project(ctx, "t", MULTI, "en")
+    tagging.add_documents(ctx, "t", [{"location": f"d{i}", "text": f"text {i}", "labels": [["joy"], ["grief"], ["fear"]][i % 3]}
+                                     for i in range(9)])
+    projects.upsert(ctx, "t", {"settings": {"confidenceThreshold": 0.3, "classThresholds": {"joy": 0.6, "grief": 0.2}}})
+    tagging.rename_class(ctx, "t", "joy", "happiness")
+    assert projects.get(ctx, "t")["settings"] == {"confidenceThreshold": 0.3, "classThresholds": {"happiness": 0.6, "grief": 0.2}}
+    tagging.delete_class(ctx, "t", "grief")
+    assert projects.get(ctx, "t")["settings"]["classThresholds"] == {"happiness": 0.6}
+    tagging.delete_class(ctx, "t", "happiness")
+    assert projects.get(ctx, "t")["settings"] == {"confidenceThreshold": 0.3}
+    exported = documents.export_project(ctx, "t")
+    exported["metadata"]["projectName"] = "t2"
+    documents.import_project(ctx, "t2", exported)  # the export imports again

@@ -536,3 +536,46 @@ def check_tags(studio, project: str, model: str):
     page = studio.get(f"/studio/p/{project}/evaluate", params={"model": model})
     assert 'id="issues-running"' not in page.text and 'id="issues-last"' in page.text
     return page
+
+
+def test_multi_label_class_threshold_is_set_shown_and_reset_from_the_evaluate_page(studio, emotions):
+    # a probe saw neutral added wrongly 205 times against 162 hits, and could raise only every class's threshold at once
+    from tagwise.core import projects
+
+    ctx = studio.ctx
+    tagging.create_project(ctx, "emo", MULTI, "en")
+    tagging.add_documents(ctx, "emo", [{"location": f"d{i}", "text": r["text"], "labels": r["labels"]} for i, r in enumerate(emotions)])
+    _train(ctx, "emo", "m")
+    tuned = models.get(ctx, "emo", "m")["evaluation"]["tagwise"]["classThresholds"]
+    page = studio.get("/studio/p/emo/evaluate").text
+    assert 'id="class-threshold-form"' in page and '<label for="class-threshold-class">Class</label>' in page
+    assert "data-class-set" not in page and 'id="class-thresholds-set"' not in page
+
+    saved = studio.post("/studio/p/emo/evaluate/class-threshold", data={"csrf": studio.csrf, "model": "m", "cls": "love", "percent": "97,5"})
+    assert "returns love when its probability reaches 97.5% instead of its tuned threshold" in flash(saved.text)
+    assert projects.get(ctx, "emo")["settings"] == {"classThresholds": {"love": 0.975}}
+    text = html.unescape(saved.text)
+    # the Threshold column: the value set, marked, with the tuned one beside it; the other classes as tuned
+    assert re.search(rf'<strong data-class-set [^>]*>97\.5%</strong> <span class="small muted">\(tuned {100 * tuned["love"]:.1f}%\)</span>', text)
+    assert saved.text.count("data-class-set") == 1
+    assert 'id="class-thresholds-set"' in saved.text and "love</strong>: 97.5%" in text
+    assert f"love (tuned {100 * tuned['love']:.1f}%, set 97.5%)" in text
+    deployments.deploy(ctx, "emo", "prod", {"trainedModelLabel": "m"})
+    tried = studio.post("/studio/p/emo/try", data={"csrf": studio.csrf, "deployment": "prod", "text": emotions[0]["text"]}).text
+    assert re.search(r'love</span>.*?needs 97\.5%', tried, re.DOTALL)  # Try it decides as every deployment does
+
+    # refused: out of range (next to the percentage), not a class (next to the class); what was typed stays
+    for cls, percent, field, said in (("love", "100", "class-threshold-percent", "from 0 to 99"),
+                                      ("lvoe", "50", "class-threshold-class", "names 'lvoe', which is not a class of project emo")):
+        refused = studio.post("/studio/p/emo/evaluate/class-threshold", data={"csrf": studio.csrf, "model": "m", "cls": cls, "percent": percent})
+        assert refused.status_code == 400 and said in html.unescape(field_error(refused.text, field)), refused.text[-2000:]
+        assert f'value="{percent}"' in refused.text
+    assert projects.get(ctx, "emo")["settings"] == {"classThresholds": {"love": 0.975}}
+    # the next training is scored with it, and says so; the page then has nothing to warn of
+    _train(ctx, "emo", "m2")
+    assert models.get(ctx, "emo", "m2")["evaluation"]["tagwise"]["projectClassThresholds"] == {"love": 0.975}
+    assert 'id="class-scored-at"' in saved.text and 'id="class-scored-at"' not in studio.get("/studio/p/emo/evaluate?model=m2").text
+
+    reset = studio.post("/studio/p/emo/evaluate/class-threshold", data=form_data(saved.text, "class-threshold-reset-1"))
+    assert "love is back to its threshold tuned at training" in flash(reset.text)
+    assert projects.get(ctx, "emo")["settings"] == {} and "data-class-set" not in reset.text

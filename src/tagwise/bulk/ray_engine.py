@@ -42,6 +42,7 @@ def resolve(settings: Settings, project: str, deployment: str) -> dict[str, Any]
     return {
         "kind": project_row["kind"],
         "threshold": float((project_row["settings"] or {}).get("confidenceThreshold") or 0.0),
+        "class_thresholds": (project_row["settings"] or {}).get("classThresholds"),
         "model_id": model_id,
         "artifact": str(artifact),
         "max_chars": settings.max_document_characters,
@@ -156,7 +157,7 @@ def _classify_batch(batch: Any, spec: dict[str, Any]) -> Any:
             valid.append((pos, doc_id, text))
     if valid:
         texts = [t for _, _, t in valid]
-        predictions = annotate(model, texts, decide(model, model.predict_proba(texts), spec["threshold"]))
+        predictions = annotate(model, texts, decide(model, model.predict_proba(texts), spec["threshold"], spec["class_thresholds"]))
         for (pos, doc_id, _text), prediction in zip(valid, predictions, strict=True):
             result = document_result(doc_id, spec["kind"], prediction, spec["top"])
             rows[pos] = {"id": doc_id, "predictions": [{"category": c["category"], "confidenceScore": c["confidenceScore"]} for c in result["class"]]}

@@ -37,8 +37,10 @@ def classify_served(ctx: Context, project_name: str, deployment_name: str, texts
     model = ctx.predictors.get(model_id, artifact)
     if not texts:
         return project, served, []
-    threshold = float((project["settings"] or {}).get("confidenceThreshold") or 0.0)
-    return project, served, annotate(model, texts, decide(model, model.predict_proba(texts), threshold), languages)
+    settings = project["settings"] or {}
+    threshold = float(settings.get("confidenceThreshold") or 0.0)
+    decided = decide(model, model.predict_proba(texts), threshold, settings.get("classThresholds"))
+    return project, served, annotate(model, texts, decided, languages)
 
 
 def annotate(model: Any, texts: list[str], predictions: list[Prediction],

@@ -84,11 +84,12 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
         now = utcnow()
         if project is None:
             check_quota(ctx, conn)
-            values = new_project_values(ctx, conn, name, meta)
+            values = new_project_values(ctx, conn, name, meta, classes=classes)
             values.update(classes=classes, created_at=now, modified_at=now)
             project_id = records.insert_project(conn, values)
         else:
-            values = new_project_values(ctx, conn, name, dict(describe(project), **meta), kept_language=project["language"])
+            values = new_project_values(ctx, conn, name, dict(describe(project), **meta), kept_language=project["language"],
+                                        classes=classes)
             for key in ("name", "kind"):
                 values.pop(key)
             values.update(classes=classes, modified_at=now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ class Prediction:
     classes: list[str]
     abstained: bool = False  # single-label: the best class was below the confidence threshold
     thresholds: np.ndarray | None = None  # multi-label: the probability each class needs to be chosen
-    floor: float = 0.0  # multi-label: the project's confidenceThreshold, which raised the tuned thresholds below it
+    floor: float = 0.0  # multi-label: the project's confidenceThreshold, which raised the class thresholds below it
     read_tokens: int | None = None  # set when the sentence encoder read only this many word pieces of the text
     language_warning: dict[str, str] | None = None  # the text's language is not one the model was trained for
 
@@ -62,20 +63,30 @@ class Prediction:
         return self.ranked()
 
 
-def decide(model: Any, proba: np.ndarray, confidence_threshold: float = 0.0) -> list[Prediction]:
+def decide(model: Any, proba: np.ndarray, confidence_threshold: float = 0.0,
+           class_thresholds: Mapping[str, float] | None = None) -> list[Prediction]:
     """Turn probabilities into decisions.
 
     Single-label: the top class, or ``"None"`` when its confidence is below the project's
-    ``confidenceThreshold``. Multi-label: every class whose probability reaches both its tuned
+    ``confidenceThreshold``. Multi-label: every class whose probability reaches both its own
     threshold and the project's ``confidenceThreshold`` (a floor that only raises the bar: 0
-    leaves the tuned thresholds alone), most probable first; none reaching it is "no class".
+    leaves the class thresholds alone), most probable first; none reaching it is "no class". A
+    class's own threshold is the one tuned at training, or the project's
+    ``settings.classThresholds`` entry for it (``class_thresholds``: it replaces the tuned one,
+    higher or lower; names the model lacks are ignored, single-label ignores them all).
     Every path that answers for a project (classify, analyze jobs, evaluation, the studio's Try
     it and Tag pages, the CLI) decides here, so they all agree.
     """
     classes = list(model.classes_)
     proba = np.asarray(proba, dtype=float)
     if getattr(model, "multi_label", False):
-        thresholds = np.maximum(np.asarray(model.thresholds_, dtype=float), confidence_threshold)
+        thresholds = np.array(model.thresholds_, dtype=float)  # a copy: the loaded model is shared
+        if class_thresholds:
+            where = {name: i for i, name in enumerate(classes)}
+            for name, value in class_thresholds.items():
+                if name in where:  # a class deleted or renamed since the model was trained
+                    thresholds[where[name]] = float(value)
+        thresholds = np.maximum(thresholds, confidence_threshold)
         chosen = proba >= thresholds
         out = []
         for row, mask in zip(proba, chosen, strict=True):

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from tagwise.core import jobs
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
-from tagwise.core.validation import RESERVED_PROJECT, check_kind, check_name, language_code, shown
+from tagwise.core.validation import MULTI, RESERVED_PROJECT, check_kind, check_name, language_code, listed, shown
 from tagwise.errors import NOT_IN_TAGWISE, Conflict, InvalidArgument, NotFound, ProjectNotFound, QuotaError
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -98,21 +98,26 @@ def check_quota(ctx: Context, conn) -> None:
         raise QuotaError(f"This server already holds {ctx.settings.max_projects} projects, its limit; delete one first.")
 
 
-def new_project_values(ctx: Context, conn, name: str, body: dict[str, Any], *, kept_language: str | None = None) -> dict[str, Any]:
+def new_project_values(ctx: Context, conn, name: str, body: dict[str, Any], *, kept_language: str | None = None,
+                       classes: list[str] | None = None) -> dict[str, Any]:
     """A project's columns from an Azure project body. ``kept_language``: the language the project
     already has, taken as it is (an older tagwise accepted codes the current check refuses, and such
-    a project must still take imports)."""
+    a project must still take imports). ``classes``: the classes it will have (an import's), which
+    ``settings.classThresholds`` may name; a project created by PATCH has none yet."""
     missing = [k for k in ("projectKind", "language", "storageInputContainerName") if body.get(k) in (None, "")]
     if missing:
         raise InvalidArgument(f"Creating project {name} needs {', '.join(missing)} in the body.", target=missing[0])
+    kind = check_kind(body["projectKind"])
+    settings = _settings(body.get("settings") or {})
+    _check_class_thresholds(name, kind, classes or [], settings.get("classThresholds"))
     return {
         "name": name,
-        "kind": check_kind(body["projectKind"]),
+        "kind": kind,
         "language": body["language"] if kept_language is not None and body["language"] == kept_language else _language(body["language"]),
         "storage_container": _container(body["storageInputContainerName"]),
         "multilingual": _bool(body.get("multilingual", False), "multilingual"),
         "description": _description(body.get("description")),
-        "settings": _settings(body.get("settings") or {}),
+        "settings": settings,
         "classes": [],
     }
 
@@ -138,14 +143,31 @@ def _merge(existing: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
         if patch["settings"] is None:
             values["settings"] = {}
         else:
-            merged = dict(existing["settings"] or {})
-            for key, value in _settings(patch["settings"]).items():  # _settings refuses what is not an object
-                if value is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = value
-            values["settings"] = _settings(merged)
+            changes = _settings(patch["settings"], patch=True)  # refuses what is not an object
+            # the classes this patch sets are checked; one set before and deleted or renamed since
+            # must not block an unrelated change (decide ignores it)
+            _check_class_thresholds(existing["name"], existing["kind"], existing["classes"], changes.get("classThresholds"))
+            values["settings"] = _settings(merge_patch(existing["settings"] or {}, changes))
+            if values["settings"].get("classThresholds") == {}:  # the last one removed
+                del values["settings"]["classThresholds"]
     return values
+
+
+def merge_patch(target: object, patch: object) -> Any:
+    """RFC 7396: ``patch`` merged into ``target``, objects key by key at every depth, null removing.
+
+    >>> merge_patch({"a": 1, "b": {"x": 1, "y": 2}}, {"a": None, "b": {"y": None, "z": 3}})
+    {'b': {'x': 1, 'z': 3}}
+    """
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge_patch(out.get(key), value)
+    return out
 
 
 def _language(value: object) -> str:
@@ -174,13 +196,46 @@ def _description(value: object) -> str | None:
     return value
 
 
-def _settings(value: object) -> dict[str, Any]:
+def _settings(value: object, *, patch: bool = False) -> dict[str, Any]:
+    """The settings' shapes and ranges checked; ``patch``: a merge patch, whose nulls remove."""
     if not isinstance(value, dict):
         raise InvalidArgument("settings must be a JSON object.", target="settings")
     threshold = value.get("confidenceThreshold")
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1):
+    if threshold is not None and not _number(threshold, 0, 1, below_high=False):
         raise InvalidArgument(f"settings.confidenceThreshold must be a number from 0 to 1, not {shown(threshold)}.", target="confidenceThreshold")
+    per_class = value.get("classThresholds")
+    if per_class is not None:
+        if not isinstance(per_class, dict):
+            raise InvalidArgument('settings.classThresholds must be a JSON object of class names and thresholds, such as '
+                                  f'{{"neutral": 0.6}}, not {shown(per_class)}.', target="classThresholds")
+        for name, given in per_class.items():
+            if not (given is None and patch) and not _number(given, 0, 1, below_high=True):
+                raise InvalidArgument(f"settings.classThresholds[{shown(name)}] must be a number from 0 to below 1 (0.6 for 60%)"
+                                      f"{', or null to remove it' if patch else ''}, not {shown(given)}.", target="classThresholds")
     return dict(value)
+
+
+def _number(value: object, low: float, high: float, *, below_high: bool) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):  # JSON true is no 1.0
+        return False
+    return low <= value < high if below_high else low <= value <= high
+
+
+def _check_class_thresholds(project: str, kind: str, classes: list[str], per_class: dict[str, Any] | None) -> None:
+    """``settings.classThresholds`` (already shaped by ``_settings``) fits the project: multi-label,
+    and every class it sets one for (a null, removing, may name any) is a class of the project."""
+    setting = {name: value for name, value in (per_class or {}).items() if value is not None}
+    if not setting:
+        return
+    if kind != MULTI:
+        raise InvalidArgument(f"settings.classThresholds is for multi-label projects; {project} is single-label, where each document "
+                              "gets its likeliest class. Use settings.confidenceThreshold to answer None below a confidence.",
+                              target="classThresholds")
+    unknown = [name for name in setting if name not in classes]
+    if unknown:
+        names = listed(classes, 20)
+        raise InvalidArgument(f"settings.classThresholds names {shown(unknown[0])}, which is not a class of project {project}; "
+                              + (f"its classes: {names}." if names else "it has no classes yet."), target="classThresholds")
 
 
 def describe(project: dict[str, Any]) -> dict[str, Any]:

@@ -45,8 +45,8 @@ class Suggestion:
 def _predict(ctx: Context, project: dict[str, Any], model_row: dict[str, Any], texts: list[str]) -> tuple[Any, np.ndarray, list[Prediction]]:
     model = ctx.predictors.get(model_row["model_id"], located(ctx, project, model_row))
     proba = model.predict_proba(texts)
-    threshold = float((project["settings"] or {}).get("confidenceThreshold") or 0.0)
-    return model, proba, decide(model, proba, threshold)
+    settings = project["settings"] or {}
+    return model, proba, decide(model, proba, float(settings.get("confidenceThreshold") or 0.0), settings.get("classThresholds"))
 
 
 def suggest(ctx: Context, project: dict[str, Any], doc: dict[str, Any]) -> Suggestion | None:

@@ -298,7 +298,8 @@ def rename_class(ctx: Context, project_name: str, old: str, new: str) -> int:
         tagged = docs_db.labelled_with(conn, project["id"], old)
         changes = {doc_id: list(dict.fromkeys(new if label == old else label for label in labels)) for doc_id, labels in tagged.items()}
         docs_db.set_labels_many(conn, project["id"], changes)
-        _touch(conn, project, [new if c == old else c for c in project["classes"]])
+        _touch(conn, project, [new if c == old else c for c in project["classes"]],
+               _class_thresholds(project, lambda name: new if name == old else name))
     return len(changes)
 
 
@@ -310,7 +311,7 @@ def delete_class(ctx: Context, project_name: str, name: str) -> int:
         tagged = docs_db.labelled_with(conn, project["id"], name)
         changes = {doc_id: ([label for label in labels if label != name] or None) for doc_id, labels in tagged.items()}
         docs_db.set_labels_many(conn, project["id"], changes)
-        _touch(conn, project, [c for c in project["classes"] if c != name])
+        _touch(conn, project, [c for c in project["classes"] if c != name], _class_thresholds(project, lambda c: None if c == name else c))
     return len(changes)
 
 
@@ -324,8 +325,21 @@ def _check_class_limit(ctx: Context, classes: list[str]) -> None:
         raise InvalidArgument(f"A project holds at most {ctx.settings.max_classes} classes; this would make {len(classes)}.")
 
 
-def _touch(conn, project: dict[str, Any], classes: list[str] | None = None) -> None:
+def _class_thresholds(project: dict[str, Any], rename: Any) -> dict[str, Any] | None:
+    """The project's settings with its per-class thresholds (``settings.classThresholds``) following
+    a renamed class (``rename``: old name -> new name, None: deleted), or None when it has none.
+    A stale name made the project's export refuse to import again."""
+    settings = project["settings"] or {}
+    if not settings.get("classThresholds"):
+        return None
+    kept = {rename(name): value for name, value in settings["classThresholds"].items() if rename(name) is not None}
+    return {**{k: v for k, v in settings.items() if k != "classThresholds"}, **({"classThresholds": kept} if kept else {})}
+
+
+def _touch(conn, project: dict[str, Any], classes: list[str] | None = None, settings: dict[str, Any] | None = None) -> None:
     values: dict[str, Any] = {"modified_at": utcnow()}
     if classes is not None:
         values["classes"] = classes
+    if settings is not None:
+        values["settings"] = settings
     records.update_project(conn, project["id"], values)

@@ -307,7 +307,8 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
     from tagwise.core.predictors import decide
 
     proba = model.predict_proba([d["text"] for d in test])
-    predicted = decide(model, proba, threshold)
+    class_set = (project["settings"] or {}).get("classThresholds") if multi else None
+    predicted = decide(model, proba, threshold, class_set)
     y_pred = [p.labels for p in predicted] if multi else [p.labels[0] for p in predicted]
     summary = build_summary(project["kind"], options["evaluationOptions"], y(test), y_pred, labels, proba, model)
     if notes:
@@ -319,6 +320,8 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
     # the project's threshold the evaluation was scored at: single-label, None below it (counted as wrong);
     # multi-label, the floor under each class's threshold
     summary["tagwise"]["confidenceThreshold"] = threshold
+    if class_set:  # and the classes whose threshold the project set in place of the tuned one
+        summary["tagwise"]["projectClassThresholds"] = dict(class_set)
     if not multi:
         # what always answering the test set's commonest class would score: the bar a skewed project's model must clear
         commonest, count = Counter(y(test)).most_common(1)[0]

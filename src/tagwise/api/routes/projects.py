@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -26,6 +26,11 @@ ProjectKind = Literal["CustomSingleLabelClassification", "CustomMultiLabelClassi
 class ProjectSettings(BaseModel):
     confidenceThreshold: float | None = Field(None, ge=0, le=1, examples=[0.5], description="Single-label: below this confidence the class is \"None\". "
                                                 "Multi-label: a floor under each class's tuned threshold (a class is returned only at or above both).")
+    classThresholds: dict[str, Annotated[float, Field(ge=0, lt=1)] | None] | None = Field(
+        None, examples=[{"neutral": 0.6, "grief": 0.2}],
+        description="Multi-label only (400 in a single-label project): a class's threshold in place of the one tuned at training, "
+                    "higher or lower; confidenceThreshold still applies on top. Each name must be a class of the project; "
+                    "null removes one class's (or, for the whole object, every class's).")
 
 
 class ProjectPatch(BaseModel):

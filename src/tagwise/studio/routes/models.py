@@ -162,12 +162,9 @@ def set_threshold(request: Request, project: str, percent: str = Form(""), model
     """The project's confidence threshold. Single-label: below it every deployment answers None.
     Multi-label: a floor under each class's tuned threshold (a class is returned only at or above both)."""
     back = f"/studio/p/{project}/evaluate" + query(model=model or None) + "#threshold"
-    # "12,5": a German keyboard's decimal key (the field asks for inputmode=decimal) types a comma
-    text = percent.strip().rstrip("%").strip().replace(",", ".")
-    try:
-        value = round(float(text) / 100, 4) if text else 0.0
-    except ValueError:
-        value = -1.0
+    value = _fraction(percent)
+    if value is None:
+        value = 0.0
     if not 0 <= value < 1:  # the form again, with what was typed, the field marked
         refusal = InvalidArgument(f"Give the threshold as a percentage from 0 to 99 (e.g. 90 or 12.5), not {percent.strip()!r}.")
         return _evaluate_page(request, project, model, status_code=400, typed={"percent": percent}, invalid=refused(refusal, "threshold-percent"))
@@ -184,6 +181,44 @@ def set_threshold(request: Request, project: str, percent: str = Form(""), model
         return redirect(back, "No threshold: every deployment of this project answers its likeliest class, however unsure.")
     return redirect(back, f"From now on every deployment of this project answers None when its likeliest class is under "
                           f"{plain_percent(value)}%; no training needed. The evaluation's scores stay those at the threshold it was trained with.")
+
+
+@router.post("/p/{project}/evaluate/class-threshold")
+def set_class_threshold(request: Request, project: str, cls: str = Form(""), percent: str = Form(""), model: str = Form(""),
+                        _s: Session = Depends(require_csrf)) -> Response:
+    """Multi-label: one class's threshold in place of the tuned one (empty: back to the tuned one)."""
+    back = f"/studio/p/{project}/evaluate" + query(model=model or None) + "#class-thresholds"
+    value = _fraction(percent)
+    typed = {"cls": cls, "percent": percent}
+    if not cls:
+        return _evaluate_page(request, project, model, status_code=400, class_typed=typed,
+                              invalid=refused(InvalidArgument("Choose the class whose threshold to set."), "class-threshold-class"))
+    if value is not None and not 0 <= value < 1:
+        refusal = InvalidArgument(f"Give the threshold as a percentage from 0 to 99 (e.g. 60 or 12.5), not {percent.strip()!r}; "
+                                  "empty to go back to the tuned one.")
+        return _evaluate_page(request, project, model, status_code=400, class_typed=typed,
+                              invalid=refused(refusal, "class-threshold-percent"))
+    try:  # a JSON merge patch of the settings, as the API's PATCH: null removes the class's threshold
+        projects.upsert(context(request), project, {"settings": {"classThresholds": {cls: value}}})
+    except InvalidArgument as exc:  # not a class of the project (or a single-label project): said next to the class
+        return _evaluate_page(request, project, model, status_code=400, class_typed=typed, invalid=refused(exc, "class-threshold-class"))
+    if value is None:
+        return redirect(back, f"{cls} is back to its threshold tuned at training, in every deployment of this project.")
+    return redirect(back, f"From now on every deployment of this project returns {cls} when its probability reaches "
+                          f"{plain_percent(value)}% instead of its tuned threshold (and the project's confidence threshold, if higher); "
+                          "no training needed. The evaluation's scores stay those measured when the model was trained.")
+
+
+def _fraction(percent: str) -> float | None:
+    """A percentage typed in a form as a 0-1 fraction; None when empty, -1 when no number."""
+    # "12,5": a German keyboard's decimal key (the field asks for inputmode=decimal) types a comma
+    text = percent.strip().rstrip("%").strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        return round(float(text) / 100, 4)
+    except ValueError:
+        return -1.0
 
 
 @router.post("/p/{project}/evaluate/issues")
