@@ -563,6 +563,7 @@ def test_multi_label_class_threshold_is_set_shown_and_reset_from_the_evaluate_pa
     deployments.deploy(ctx, "emo", "prod", {"trainedModelLabel": "m"})
     tried = studio.post("/studio/p/emo/try", data={"csrf": studio.csrf, "deployment": "prod", "text": emotions[0]["text"]}).text
     assert re.search(r'love</span>.*?needs 97\.5%', tried, re.DOTALL)  # Try it decides as every deployment does
+    assert '<span id="try-set">love</span>' in tried  # and says which classes have a threshold set
 
     # refused: out of range (next to the percentage), not a class (next to the class); what was typed stays
     for cls, percent, field, said in (("love", "100", "class-threshold-percent", "from 0 to 99"),
