@@ -6,8 +6,8 @@ answers German, Arabic or Japanese text with a class all the same, and nothing t
 
 - a document that declares its ``language``, when that is not the model's language (a model of a
   multilingual project reads every language; its encoder knows 16);
-- a document without one, when most of its letters are of another script than Latin while the
-  model's language is written in Latin letters (Arabic letters sent to an English model). Words
+- a document that declares none (or the model's own), when most of its letters are of another
+  script than Latin while the model's language is written in Latin letters (Arabic letters sent to an English model). Words
   are not checked: German in Latin letters, or English tickets full of log lines, would be
   guesses. A declared ``en`` sent to a model of another language counts as none: the Azure SDKs
   send it for every document whose caller gave no language.
@@ -60,6 +60,8 @@ def warning(language: str | None, backend: str | None, text: str, declared: str 
     [None, None, None]
     >>> warning("de", None, "Wo ist meine Karte?", "en") is None  # the Azure SDKs' default language, not a claim
     True
+    >>> warning("en", None, "أين بطاقتي؟ لقد فقدتها أمس", "en")["message"][:49]  # ... so the script still counts
+    'The document is written mostly in Arabic script, '
     """
     if not language:
         return None
@@ -78,7 +80,7 @@ def warning(language: str | None, backend: str | None, text: str, declared: str 
             return _warning(f"The document declares the language '{declared}', but the model was trained for '{language}' "
                             "texts: expect weaker answers. A multilingual project (multilingual: true) with training "
                             "examples in that language classifies it better.")
-        return None
+        # the model's own language declared: the text's script still speaks (an SDK declares "en" by default)
     script_part = language.replace("_", "-").split("-")[1:2]
     if primary(language) not in LATIN or (script_part and len(script_part[0]) == 4 and script_part[0].lower() != "latn"):
         return None  # a multilingual model ("mul"), or a language not (or not always) written in Latin letters

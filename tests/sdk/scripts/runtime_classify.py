@@ -85,6 +85,14 @@ def main(report: Report, args) -> None:
         assert result.statistics is not None, "show_stats=True gave no document statistics"
         assert result.statistics.character_count == len(sample[0]["text"]), result.statistics
 
+    # -- a document the model was not trained for carries a warning the SDK reads (the project is English)
+    with report.check("LanguageNotTrained warning"):
+        docs = [{"id": "en", "text": sample[0]["text"]}, {"id": "ar", "text": "أين بطاقتي؟ لقد فقدتها أمس"}]
+        results = list(classify(docs, project, deployment, polling_interval=POLL).result())
+        assert not results[0].warnings and not results[1].is_error, results
+        assert [w.code for w in results[1].warnings] == ["LanguageNotTrained"], results[1].warnings
+        summary["languageWarning"] = results[1].warnings[0].message[:120]
+
     # -- a per-document error among valid documents
     with report.check("empty document -> per-document error"):
         docs = [{"id": "ok1", "text": sample[0]["text"]}, {"id": "empty", "text": ""},
