@@ -41,8 +41,7 @@ def resolve(settings: Settings, project: str, deployment: str) -> dict[str, Any]
         ctx.close()
     return {
         "kind": project_row["kind"],
-        "threshold": float((project_row["settings"] or {}).get("confidenceThreshold") or 0.0),
-        "class_thresholds": (project_row["settings"] or {}).get("classThresholds"),
+        "settings": project_row["settings"],
         "model_id": model_id,
         "artifact": str(artifact),
         "max_chars": settings.max_document_characters,
@@ -135,7 +134,7 @@ def _classify_batch(batch: Any, spec: dict[str, Any]) -> Any:
     import pandas as pd
 
     from tagwise.core.analyze import annotate, document_error, document_result, empty_reason
-    from tagwise.core.predictors import decide
+    from tagwise.core.predictors import decide, thresholds_of
     from tagwise.core.validation import blank
 
     model = _models.get(spec["model_id"])
@@ -157,7 +156,7 @@ def _classify_batch(batch: Any, spec: dict[str, Any]) -> Any:
             valid.append((pos, doc_id, text))
     if valid:
         texts = [t for _, _, t in valid]
-        predictions = annotate(model, texts, decide(model, model.predict_proba(texts), spec["threshold"], spec["class_thresholds"]))
+        predictions = annotate(model, texts, decide(model, model.predict_proba(texts), *thresholds_of(spec["settings"])))
         for (pos, doc_id, _text), prediction in zip(valid, predictions, strict=True):
             result = document_result(doc_id, spec["kind"], prediction, spec["top"])
             rows[pos] = {"id": doc_id, "predictions": [{"category": c["category"], "confidenceScore": c["confidenceScore"]} for c in result["class"]]}

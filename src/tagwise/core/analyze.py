@@ -10,7 +10,7 @@ from tagwise.core.context import Context
 from tagwise.core.deployments import lookup_deployment
 from tagwise.core.languages import model_language
 from tagwise.core.languages import warning as language_warning
-from tagwise.core.predictors import Prediction, decide
+from tagwise.core.predictors import Prediction, decide, thresholds_of
 from tagwise.core.timefmt import iso
 from tagwise.core.validation import MULTI, PROJECT_KINDS, blank, language_code, lone_surrogate, shown
 from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
@@ -37,9 +37,7 @@ def classify_served(ctx: Context, project_name: str, deployment_name: str, texts
     model = ctx.predictors.get(model_id, artifact)
     if not texts:
         return project, served, []
-    settings = project["settings"] or {}
-    threshold = float(settings.get("confidenceThreshold") or 0.0)
-    decided = decide(model, model.predict_proba(texts), threshold, settings.get("classThresholds"))
+    decided = decide(model, model.predict_proba(texts), *thresholds_of(project["settings"]))
     return project, served, annotate(model, texts, decided, languages)
 
 

@@ -63,6 +63,13 @@ class Prediction:
         return self.ranked()
 
 
+def thresholds_of(settings: Mapping[str, Any] | None) -> tuple[float, Mapping[str, float] | None]:
+    """A project's settings as :func:`decide` takes them: ``confidenceThreshold`` (0 when unset)
+    and ``classThresholds`` (None when unset), read the same way by every path that decides."""
+    settings = settings or {}
+    return float(settings.get("confidenceThreshold") or 0.0), settings.get("classThresholds")
+
+
 def decide(model: Any, proba: np.ndarray, confidence_threshold: float = 0.0,
            class_thresholds: Mapping[str, float] | None = None) -> list[Prediction]:
     """Turn probabilities into decisions.

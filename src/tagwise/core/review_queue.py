@@ -19,7 +19,7 @@ import numpy as np
 from tagwise.core.context import Context
 from tagwise.core.model_results import latest_model
 from tagwise.core.models import located
-from tagwise.core.predictors import Prediction, decide
+from tagwise.core.predictors import Prediction, decide, thresholds_of
 from tagwise.core.projects import require
 from tagwise.storage import document_records as docs_db
 
@@ -45,8 +45,7 @@ class Suggestion:
 def _predict(ctx: Context, project: dict[str, Any], model_row: dict[str, Any], texts: list[str]) -> tuple[Any, np.ndarray, list[Prediction]]:
     model = ctx.predictors.get(model_row["model_id"], located(ctx, project, model_row))
     proba = model.predict_proba(texts)
-    settings = project["settings"] or {}
-    return model, proba, decide(model, proba, float(settings.get("confidenceThreshold") or 0.0), settings.get("classThresholds"))
+    return model, proba, decide(model, proba, *thresholds_of(project["settings"]))
 
 
 def suggest(ctx: Context, project: dict[str, Any], doc: dict[str, Any]) -> Suggestion | None:

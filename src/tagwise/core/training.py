@@ -303,11 +303,10 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
     compact(cache, [d["text"] for d in train])  # the next training reads these, and nothing of texts gone since
     notes += _past_window(model, train)
     progress(86)
-    threshold = float((project["settings"] or {}).get("confidenceThreshold") or 0.0)
-    from tagwise.core.predictors import decide
+    from tagwise.core.predictors import decide, thresholds_of
 
+    threshold, class_set = thresholds_of(project["settings"])
     proba = model.predict_proba([d["text"] for d in test])
-    class_set = (project["settings"] or {}).get("classThresholds") if multi else None
     predicted = decide(model, proba, threshold, class_set)
     y_pred = [p.labels for p in predicted] if multi else [p.labels[0] for p in predicted]
     summary = build_summary(project["kind"], options["evaluationOptions"], y(test), y_pred, labels, proba, model)
@@ -320,7 +319,7 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
     # the project's threshold the evaluation was scored at: single-label, None below it (counted as wrong);
     # multi-label, the floor under each class's threshold
     summary["tagwise"]["confidenceThreshold"] = threshold
-    if class_set:  # and the classes whose threshold the project set in place of the tuned one
+    if multi and class_set:  # and the classes whose threshold the project set in place of the tuned one
         summary["tagwise"]["projectClassThresholds"] = dict(class_set)
     if not multi:
         # what always answering the test set's commonest class would score: the bar a skewed project's model must clear
