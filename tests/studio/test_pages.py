@@ -358,7 +358,7 @@ def test_the_evaluation_of_a_project_in_several_languages_shows_each_ones_accura
     table = re.search(r'id="language-table">(.*?)</table>', page, re.DOTALL).group(1)
     assert re.search(r"<th scope=\"row\">de</th><td>\d+</td><td>\d+\.\d%</td>", table) and ">es</th>" in table
     one = {"evaluation_results": [{"location": "a.txt", "language": "de", "customSingleLabelClassificationResult": {"expectedClass": "a", "predictedClass": "a"}}]}
-    assert views.by_language(one) is None  # one language: nothing to compare
+    assert model_results.languages(one) is None  # one language: nothing to compare
 
 
 def test_a_studio_url_with_no_page_is_the_studios_error_page(studio):

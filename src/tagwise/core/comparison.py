@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tagwise.core.context import Context
-from tagwise.core.model_results import against_baseline, class_scores, evaluation_body
+from tagwise.core.model_results import against_baseline, class_scores, evaluation_body, outcome
 from tagwise.core.models import located
 from tagwise.core.projects import require
 from tagwise.core.uncertainty import CHANCE_LEVEL, chance
@@ -298,12 +298,8 @@ def _outcomes(model: dict[str, Any]) -> dict[str, tuple[list[str], list[str]]]:
     """location -> (expected, predicted) classes, sorted, of each test document."""
     out = {}
     for item in model.get("evaluation_results") or []:
-        single = item.get("customSingleLabelClassificationResult")
-        if single is not None:
-            out[item["location"]] = ([single["expectedClass"]], [single["predictedClass"]])
-        else:
-            multi = item["customMultiLabelClassificationResult"]
-            out[item["location"]] = (sorted(multi["expectedClasses"]), sorted(multi["predictedClasses"]))
+        expected, predicted = outcome(item)
+        out[item["location"]] = (sorted(expected), sorted(predicted))
     return out
 
 

@@ -14,23 +14,28 @@ from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
 
 __all__ = ["accuracy_interval", "against_baseline", "baseline_warning", "class_scores", "evaluation_body", "evaluation_details", "language_scores",
-           "languages", "latest_model", "mispredictions", "never_predicted", "no_class", "no_class_line", "untested"]
+           "languages", "latest_model", "mispredictions", "never_predicted", "no_class", "no_class_line", "outcome", "untested"]
 
 
 def latest_model(conn, project: dict[str, Any]) -> dict[str, Any] | None:
     return records.latest_model(conn, project["id"])
 
 
+def outcome(item: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(expected, predicted) classes of one per-document evaluation result, as stored (single-label:
+    one of each), whatever the project's kind."""
+    single = item.get("customSingleLabelClassificationResult")
+    if single is not None:
+        return [single["expectedClass"]], [single["predictedClass"]]
+    multi = item["customMultiLabelClassificationResult"]
+    return multi["expectedClasses"], multi["predictedClasses"]
+
+
 def mispredictions(model: dict[str, Any]) -> list[dict[str, Any]]:
     """The test documents a model got wrong: location, expected and predicted labels."""
     out = []
     for item in model["evaluation_results"] or []:
-        result = item.get("customSingleLabelClassificationResult")
-        if result is not None:
-            expected, predicted = [result["expectedClass"]], [result["predictedClass"]]
-        else:
-            result = item["customMultiLabelClassificationResult"]
-            expected, predicted = result["expectedClasses"], result["predictedClasses"]
+        expected, predicted = outcome(item)
         if sorted(expected) != sorted(predicted):
             out.append({"location": item["location"], "expected": expected, "predicted": predicted})
     return out
@@ -45,10 +50,10 @@ def no_class(model: dict[str, Any]) -> dict[str, int] | None:
         return None
     if (recorded := (summary.get("tagwise") or {}).get("noClass")) is not None:
         return recorded
-    results = [item["customMultiLabelClassificationResult"] for item in model.get("evaluation_results") or []]
-    if not results:
+    outcomes = [outcome(item) for item in model.get("evaluation_results") or []]
+    if not outcomes:
         return None
-    return no_class_counts([r["expectedClasses"] for r in results], [r["predictedClasses"] for r in results])
+    return no_class_counts([expected for expected, _ in outcomes], [predicted for _, predicted in outcomes])
 
 
 def language_scores(results: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
@@ -63,13 +68,8 @@ def language_scores(results: list[dict[str, Any]]) -> list[dict[str, Any]] | Non
     """
     groups: dict[str, list[bool]] = {}
     for item in results:
-        result = item.get("customSingleLabelClassificationResult")
-        if result is not None:
-            right = result["expectedClass"] == result["predictedClass"]
-        else:
-            result = item["customMultiLabelClassificationResult"]
-            right = sorted(result["expectedClasses"]) == sorted(result["predictedClasses"])
-        groups.setdefault(str(item.get("language") or "?"), []).append(right)
+        expected, predicted = outcome(item)
+        groups.setdefault(str(item.get("language") or "?"), []).append(sorted(expected) == sorted(predicted))
     if len(groups) < 2:
         return None
     rows = [{"language": language, "testDocuments": len(hits), "correct": sum(hits), "accuracy": sum(hits) / len(hits)}
@@ -182,9 +182,7 @@ def evaluation_details(ctx: Context, project_name: str, model_label: str | None 
     counts = {c: {"train": 0, "test": 0} for c in project["classes"]}
     for item in model["evaluation_results"] or []:
         test_locations.add(item["location"])
-        result = item.get("customSingleLabelClassificationResult")
-        expected = [result["expectedClass"]] if result else item["customMultiLabelClassificationResult"]["expectedClasses"]
-        for label in expected:
+        for label in outcome(item)[0]:
             counts.setdefault(label, {"train": 0, "test": 0})["test"] += 1
     if recorded is not None:  # what the model was trained on (models trained since this was recorded)
         for label, n in recorded.items():

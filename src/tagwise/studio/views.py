@@ -66,8 +66,7 @@ def label_confusion(model: dict[str, Any]) -> dict[str, Any] | None:
     added: Counter[str] = Counter()
     pairs: Counter[tuple[str | None, str | None]] = Counter()  # None: nothing missed, or nothing added
     for item in model["evaluation_results"] or []:
-        result = item["customMultiLabelClassificationResult"]
-        expected, predicted = set(result["expectedClasses"]), set(result["predictedClasses"])
+        expected, predicted = map(set, model_results.outcome(item))
         missed.update(expected - predicted)
         added.update(predicted - expected)
         for m in expected - predicted or {None}:
@@ -81,10 +80,3 @@ def label_confusion(model: dict[str, Any]) -> dict[str, Any] | None:
                      "added_pct": 100 * added[n] / peak} for n in names],
         "pairs": [{"missed": m, "added": a, "count": c} for (m, a), c in pairs.most_common(20)],
     }
-
-
-def by_language(model: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The Evaluate page's By language table (:func:`tagwise.core.model_results.languages`)."""
-    rows = model_results.languages(model)
-    return None if rows is None else [{"language": r["language"], "documents": r["testDocuments"], "right": r["correct"],
-                                       "share": r["accuracy"]} for r in rows]

@@ -130,7 +130,7 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
                 "never_predicted": model_results.never_predicted(trained), "untested": model_results.untested(trained),
                 "confusion": views.confusion(trained, bool(norm), full=matrix is not None), "label_confusion": views.label_confusion(trained),
                 "extra": (trained["evaluation"] or {}).get("tagwise", {}), "verdict": model_results.baseline_warning(trained),
-                "languages": views.by_language(trained), "interval": model_results.accuracy_interval(trained),
+                "languages": model_results.languages(trained), "interval": model_results.accuracy_interval(trained),
                 "no_class": model_results.no_class(trained)}
     issues = label_issues.label_issues(context(request), project)
     checking = label_issues.check_state(context(request), project)
