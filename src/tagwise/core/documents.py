@@ -15,6 +15,7 @@ from tagwise.core.validation import (
     check_name,
     check_text,
     class_form,
+    its_classes,
     language_code,
     listed,
     shown,
@@ -308,9 +309,7 @@ def list_documents(ctx: Context, name: str, *, dataset: str | None = None, label
     with ctx.db.read() as conn:
         project = require(conn, name)
         if flt.label is not None and flt.label not in project["classes"]:
-            classes = listed(project["classes"], 20)
-            raise InvalidArgument(f"The class {shown(label)} is not in project {name}; "
-                                  + (f"its classes: {classes}." if classes else "it has no classes yet."), target="class")
+            raise InvalidArgument(f"The class {shown(label)} is not in project {name}; {its_classes(project['classes'])}", target="class")
         rows, total = docs_db.page(conn, project["id"], flt, limit, offset)
         texts = docs_db.texts(conn, project["id"], [row["id"] for row in rows])
     return [dict(file_document(project, dict(row, text=texts[row["id"]])), tagged=row["labels"] is not None) for row in rows], total

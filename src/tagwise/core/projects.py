@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from tagwise.core import jobs
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
-from tagwise.core.validation import MULTI, RESERVED_PROJECT, check_kind, check_name, language_code, listed, shown
+from tagwise.core.validation import MULTI, RESERVED_PROJECT, check_kind, check_name, its_classes, language_code, shown
 from tagwise.errors import NOT_IN_TAGWISE, Conflict, InvalidArgument, NotFound, ProjectNotFound, QuotaError
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -147,10 +147,17 @@ def _merge(existing: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
             # the classes this patch sets are checked; one set before and deleted or renamed since
             # must not block an unrelated change (decide ignores it)
             _check_class_thresholds(existing["name"], existing["kind"], existing["classes"], changes.get("classThresholds"))
-            values["settings"] = _settings(merge_patch(existing["settings"] or {}, changes))
-            if values["settings"].get("classThresholds") == {}:  # the last one removed
-                del values["settings"]["classThresholds"]
+            values["settings"] = _settings(patched_settings(existing["settings"], changes))
     return values
+
+
+def patched_settings(settings: dict[str, Any] | None, changes: dict[str, Any]) -> dict[str, Any]:
+    """A project's settings with ``changes`` (a JSON merge patch, :func:`merge_patch`) applied; a
+    ``classThresholds`` left with no class is removed."""
+    merged = merge_patch(settings or {}, changes)
+    if merged.get("classThresholds") == {}:  # the last one removed
+        del merged["classThresholds"]
+    return merged
 
 
 def merge_patch(target: object, patch: object) -> Any:
@@ -233,9 +240,8 @@ def _check_class_thresholds(project: str, kind: str, classes: list[str], per_cla
                               target="classThresholds")
     unknown = [name for name in setting if name not in classes]
     if unknown:
-        names = listed(classes, 20)
         raise InvalidArgument(f"settings.classThresholds names {shown(unknown[0])}, which is not a class of project {project}; "
-                              + (f"its classes: {names}." if names else "it has no classes yet."), target="classThresholds")
+                              f"{its_classes(classes)}", target="classThresholds")
 
 
 def describe(project: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 from tagwise.core.context import Context
 from tagwise.core.documents import document_language
 from tagwise.core.model_results import latest_model, mispredictions
-from tagwise.core.projects import check_quota, new_project_values, require
+from tagwise.core.projects import check_quota, new_project_values, patched_settings, require
 from tagwise.core.review_queue import Suggestion, next_in_queue, suggest
 from tagwise.core.validation import MULTI, check_class_name, check_location, check_name, check_text, class_form
 from tagwise.errors import Conflict, InvalidArgument, NotFound
@@ -298,8 +298,7 @@ def rename_class(ctx: Context, project_name: str, old: str, new: str) -> int:
         tagged = docs_db.labelled_with(conn, project["id"], old)
         changes = {doc_id: list(dict.fromkeys(new if label == old else label for label in labels)) for doc_id, labels in tagged.items()}
         docs_db.set_labels_many(conn, project["id"], changes)
-        _touch(conn, project, [new if c == old else c for c in project["classes"]],
-               _class_thresholds(project, lambda name: new if name == old else name))
+        _touch(conn, project, [new if c == old else c for c in project["classes"]], _class_threshold_moved(project, old, new))
     return len(changes)
 
 
@@ -311,7 +310,7 @@ def delete_class(ctx: Context, project_name: str, name: str) -> int:
         tagged = docs_db.labelled_with(conn, project["id"], name)
         changes = {doc_id: ([label for label in labels if label != name] or None) for doc_id, labels in tagged.items()}
         docs_db.set_labels_many(conn, project["id"], changes)
-        _touch(conn, project, [c for c in project["classes"] if c != name], _class_thresholds(project, lambda c: None if c == name else c))
+        _touch(conn, project, [c for c in project["classes"] if c != name], _class_threshold_moved(project, name, None))
     return len(changes)
 
 
@@ -325,15 +324,15 @@ def _check_class_limit(ctx: Context, classes: list[str]) -> None:
         raise InvalidArgument(f"A project holds at most {ctx.settings.max_classes} classes; this would make {len(classes)}.")
 
 
-def _class_thresholds(project: dict[str, Any], rename: Any) -> dict[str, Any] | None:
-    """The project's settings with its per-class thresholds (``settings.classThresholds``) following
-    a renamed class (``rename``: old name -> new name, None: deleted), or None when it has none.
-    A stale name made the project's export refuse to import again."""
-    settings = project["settings"] or {}
-    if not settings.get("classThresholds"):
+def _class_threshold_moved(project: dict[str, Any], old: str, new: str | None) -> dict[str, Any] | None:
+    """The project's settings with the threshold it set for class ``old`` (``settings.classThresholds``)
+    moved to ``new``, or removed (``new`` None: the class is deleted); None when it set none. A stale
+    name made the project's export refuse to import again."""
+    per_class = (project["settings"] or {}).get("classThresholds") or {}
+    if old not in per_class:
         return None
-    kept = {rename(name): value for name, value in settings["classThresholds"].items() if rename(name) is not None}
-    return {**{k: v for k, v in settings.items() if k != "classThresholds"}, **({"classThresholds": kept} if kept else {})}
+    moved = {old: None} if new is None else {old: None, new: per_class[old]}
+    return patched_settings(project["settings"], {"classThresholds": moved})
 
 
 def _touch(conn, project: dict[str, Any], classes: list[str] | None = None, settings: dict[str, Any] | None = None) -> None:

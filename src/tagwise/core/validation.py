@@ -66,6 +66,15 @@ def listed(names: list[str], most: int, more: str = "more") -> str:
     return ", ".join(names[:most]) + (f" and {len(names) - most:,} {more}" if len(names) > most else "")
 
 
+def its_classes(classes: list[str]) -> str:
+    """A project's classes for a message that names one it lacks (at most 20 of them).
+
+    >>> its_classes(["card", "refund"]), its_classes([])
+    ('its classes: card, refund.', 'it has no classes yet.')
+    """
+    return f"its classes: {listed(classes, 20)}." if classes else "it has no classes yet."
+
+
 # the body field each kind of name comes in, for the message when it is missing
 _NAME_FIELDS = {"project": "projectName", "model": "modelLabel", "deployment": "deploymentName"}
 # names a route of the API's own already takes: what a request with that name would reach instead
