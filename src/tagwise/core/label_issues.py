@@ -81,38 +81,29 @@ MAX_CHECKED = 10_000  # documents a check reads at most (a seeded sample beyond)
 
 def label_issues(ctx: Context, project_name: str) -> LabelIssues | None:
     """The last ``find_label_issues`` result for the project (kept in memory), if any."""
-    with ctx.db.read() as conn:
-        project = require(conn, project_name)
+    key = _key(ctx, project_name)[1]
     with _issues_lock:
-        return _issues.get((ctx.settings.resolved_database_url, project["id"]))
+        return _issues.get(key)
 
 
 def find_label_issues(ctx: Context, project_name: str, *, folds: int = 5, limit: int = 200, max_checked: int = MAX_CHECKED) -> LabelIssues:
     """Tagged documents whose tag disagrees with out-of-fold predictions, worst first (cleanlab).
     Over ``max_checked`` tagged documents, a seeded random sample of that many is checked (the
     same one each time, for the same documents). One check per project runs at a time."""
-    with ctx.db.read() as conn:
-        project = require(conn, project_name)
-    key = _claim(ctx, project)
-    try:
-        return _find(ctx, project, key, folds, limit, max_checked)
-    finally:
-        with _issues_lock:
-            _running.pop(key, None)
+    project, key = _claim(ctx, project_name)
+    return _run(ctx, project, key, folds, limit, max_checked)
 
 
-def start_check(ctx: Context, project_name: str, **options: Any) -> None:
+def start_check(ctx: Context, project_name: str, *, folds: int = 5, limit: int = 200, max_checked: int = MAX_CHECKED) -> None:
     """:func:`find_label_issues` in a background thread: a check trains a model per fold, tens of
     seconds for a few thousand documents (31-35 s for a 3,000-document multi-label project),
     which a request should not wait for (a proxy's timeout would cut it). :func:`check_state`
     says whether it still runs and why it stopped if it failed; :func:`label_issues` has its result."""
-    with ctx.db.read() as conn:
-        project = require(conn, project_name)
-    key = _claim(ctx, project)
+    project, key = _claim(ctx, project_name)  # here: a second click is refused at once
 
     def check() -> None:
         try:
-            _find(ctx, project, key, options.get("folds", 5), options.get("limit", 200), options.get("max_checked", MAX_CHECKED))
+            _run(ctx, project, key, folds, limit, max_checked)
         except TagwiseError as exc:
             with _issues_lock:
                 _failed[key] = (exc.message, utcnow())
@@ -120,9 +111,6 @@ def start_check(ctx: Context, project_name: str, **options: Any) -> None:
             log.exception("label check of %s failed", project_name)
             with _issues_lock:
                 _failed[key] = (f"The check stopped: {type(exc).__name__}: {exc}".splitlines()[0], utcnow())
-        finally:
-            with _issues_lock:
-                _running.pop(key, None)
 
     threading.Thread(target=check, name=f"label-check-{project_name}", daemon=True).start()
 
@@ -130,9 +118,7 @@ def start_check(ctx: Context, project_name: str, **options: Any) -> None:
 def check_state(ctx: Context, project_name: str) -> dict[str, Any]:
     """``{"running_since"}`` (None when no check runs) and ``{"failed"}``: (message, when) of the
     last background check of the project when it failed after its last result, else None."""
-    with ctx.db.read() as conn:
-        project = require(conn, project_name)
-    key = (ctx.settings.resolved_database_url, project["id"])
+    key = _key(ctx, project_name)[1]
     with _issues_lock:
         failed, result = _failed.get(key), _issues.get(key)
         if failed is not None and result is not None and result.computed_at > failed[1]:
@@ -140,15 +126,31 @@ def check_state(ctx: Context, project_name: str) -> dict[str, Any]:
         return {"running_since": _running.get(key), "failed": failed}
 
 
-def _claim(ctx: Context, project: dict[str, Any]) -> tuple[str, int]:
-    """The project's key, marked as being checked; Conflict when it is already."""
-    key = (ctx.settings.resolved_database_url, project["id"])
+def _key(ctx: Context, project_name: str) -> tuple[dict[str, Any], tuple[str, int]]:
+    """The project, and the key its checks are kept under (one store's project)."""
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+    return project, (ctx.settings.resolved_database_url, project["id"])
+
+
+def _claim(ctx: Context, project_name: str) -> tuple[dict[str, Any], tuple[str, int]]:
+    """:func:`_key`, the project marked as being checked; Conflict when it is already."""
+    project, key = _key(ctx, project_name)
     with _issues_lock:
         if key in _running:
             raise Conflict(f"The tags of {project['name']} are being checked already; the result shows here when it is done.")
         _running[key] = utcnow()
         _failed.pop(key, None)
-    return key
+    return project, key
+
+
+def _run(ctx: Context, project: dict[str, Any], key: tuple[str, int], folds: int, limit: int, max_checked: int) -> LabelIssues:
+    """A claimed check, released when it ends however it ends."""
+    try:
+        return _find(ctx, project, key, folds, limit, max_checked)
+    finally:
+        with _issues_lock:
+            _running.pop(key, None)
 
 
 def _find(ctx: Context, project: dict[str, Any], key: tuple[str, int], folds: int, limit: int, max_checked: int) -> LabelIssues:
