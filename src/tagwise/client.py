@@ -155,7 +155,7 @@ class Client:
         try:
             return self.request("POST", f"/language/tagwise/projects/{name}/documents", json=project_file).json()
         except RemoteError as exc:
-            if exc.status != 404 or exc.code != "NotFound":  # ProjectNotFound and every other error stand
+            if not _route_missing(exc):
                 raise
         current = self.export_project(name)
         documents = current["assets"].get("documents", [])
@@ -207,7 +207,7 @@ class Client:
         try:
             return list(self._pages("/language/tagwise/deployments"))
         except RemoteError as exc:
-            if exc.status != 404 or exc.code != "NotFound":
+            if not _route_missing(exc):
                 raise
         return [{"projectName": p["projectName"], "projectKind": p["projectKind"], **d}
                 for p in self.list_projects() for d in self.list_deployments(p["projectName"])]
@@ -236,3 +236,9 @@ class Client:
         if top:
             body["top"] = top
         return self.request("POST", f"/language/tagwise/projects/{name}/deployments/{deployment}:classify", json=body).json()
+
+
+def _route_missing(exc: RemoteError) -> bool:
+    """Whether a server answered that it has no such route (404 NotFound: a tagwise older than the
+    route); ProjectNotFound and every other error are the request's own."""
+    return exc.status == 404 and exc.code == "NotFound"
