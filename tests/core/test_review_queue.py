@@ -20,14 +20,7 @@ def test_queue_without_a_model_is_upload_order(ctx, project):
 
 
 def test_queue_and_suggestions_follow_the_newest_model(ctx, banking):
-    from tagwise.core import training
-
-    tagging.create_project(ctx, "q", SINGLE, "en")
-    rows = banking["train"]
-    tagging.add_documents(ctx, "q", [{"location": r["id"], "text": r["text"], "labels": r["labels"] if i % 4 else None}
-                                     for i, r in enumerate(rows)])
-    job = training.start(ctx, "q", {"modelLabel": "m", "trainingConfigVersion": "linear"})
-    training.run(ctx, job["id"], lambda _: None)
+    _trained_with_untagged(ctx, banking)
     doc_id, ranked = review_queue.next_in_queue(ctx, "q")
     view = tagging.tagging_view(ctx, "q")
     assert ranked and view.ranked and view.doc["id"] == doc_id
@@ -54,16 +47,9 @@ def test_queue_ranks_a_seeded_pool_and_refills_it_when_few_are_left(ctx, banking
     of the unscored ones is scored only when fewer than ``QUEUE_REFILL`` are left."""
     import random
 
-    from tagwise.core import training
-
     monkeypatch.setattr(review_queue, "QUEUE_POOL", 8)
     monkeypatch.setattr(review_queue, "QUEUE_REFILL", 3)
-    tagging.create_project(ctx, "q", SINGLE, "en")
-    rows = banking["train"]
-    tagging.add_documents(ctx, "q", [{"location": r["id"], "text": r["text"], "labels": r["labels"] if i % 4 else None}
-                                     for i, r in enumerate(rows)])
-    job = training.start(ctx, "q", {"modelLabel": "m", "trainingConfigVersion": "linear"})
-    training.run(ctx, job["id"], lambda _: None)
+    _trained_with_untagged(ctx, banking)
     model_id = model_results.evaluation_details(ctx, "q")["model"]["model_id"]
     untagged = [d["id"] for d in tagging.list_documents(ctx, "q", DocumentFilter(status="untagged"), page_size=1000).items]
     assert len(untagged) > 30
@@ -88,6 +74,17 @@ def test_queue_ranks_a_seeded_pool_and_refills_it_when_few_are_left(ctx, banking
         if len(left) % 5 == 0:
             skip.append(doc_id)
         else:
-            tagging.set_labels(ctx, "q", doc_id, [rows[0]["labels"][0]])
+            tagging.set_labels(ctx, "q", doc_id, [banking["train"][0]["labels"][0]])
             untagged.remove(doc_id)
     assert pools > 3 and skip
+
+
+def _trained_with_untagged(ctx, banking) -> None:
+    """Project ``q``: banking's documents, every fourth one untagged, and model ``m`` (linear) trained on the rest."""
+    from tagwise.core import training
+
+    tagging.create_project(ctx, "q", SINGLE, "en")
+    tagging.add_documents(ctx, "q", [{"location": r["id"], "text": r["text"], "labels": r["labels"] if i % 4 else None}
+                                     for i, r in enumerate(banking["train"])])
+    job = training.start(ctx, "q", {"modelLabel": "m", "trainingConfigVersion": "linear"})
+    training.run(ctx, job["id"], lambda _: None)
