@@ -91,7 +91,10 @@ def find_label_issues(ctx: Context, project_name: str, *, folds: int = 5, limit:
     Over ``max_checked`` tagged documents, a seeded random sample of that many is checked (the
     same one each time, for the same documents). One check per project runs at a time."""
     project, key = _claim(ctx, project_name)
-    return _run(ctx, project, key, folds, limit, max_checked)
+    try:
+        return _find(ctx, project, key, folds, limit, max_checked)
+    finally:
+        _release(key)
 
 
 def start_check(ctx: Context, project_name: str, *, folds: int = 5, limit: int = 200, max_checked: int = MAX_CHECKED) -> None:
@@ -103,14 +106,14 @@ def start_check(ctx: Context, project_name: str, *, folds: int = 5, limit: int =
 
     def check() -> None:
         try:
-            _run(ctx, project, key, folds, limit, max_checked)
+            _find(ctx, project, key, folds, limit, max_checked)
         except TagwiseError as exc:
-            with _issues_lock:
-                _failed[key] = (exc.message, utcnow())
+            _fail(key, exc.message)
         except Exception as exc:  # a crash in the thread would otherwise leave the page saying "running" forever
             log.exception("label check of %s failed", project_name)
-            with _issues_lock:
-                _failed[key] = (f"The check stopped: {type(exc).__name__}: {exc}".splitlines()[0], utcnow())
+            _fail(key, f"The check stopped: {type(exc).__name__}: {exc}".splitlines()[0])
+        finally:
+            _release(key)  # after the failure is recorded: a poll that sees the check ended sees why
 
     threading.Thread(target=check, name=f"label-check-{project_name}", daemon=True).start()
 
@@ -144,13 +147,14 @@ def _claim(ctx: Context, project_name: str) -> tuple[dict[str, Any], tuple[str, 
     return project, key
 
 
-def _run(ctx: Context, project: dict[str, Any], key: tuple[str, int], folds: int, limit: int, max_checked: int) -> LabelIssues:
-    """A claimed check, released when it ends however it ends."""
-    try:
-        return _find(ctx, project, key, folds, limit, max_checked)
-    finally:
-        with _issues_lock:
-            _running.pop(key, None)
+def _release(key: tuple[str, int]) -> None:
+    with _issues_lock:
+        _running.pop(key, None)
+
+
+def _fail(key: tuple[str, int], message: str) -> None:
+    with _issues_lock:
+        _failed[key] = (message, utcnow())
 
 
 def _find(ctx: Context, project: dict[str, Any], key: tuple[str, int], folds: int, limit: int, max_checked: int) -> LabelIssues:
