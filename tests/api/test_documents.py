@@ -83,6 +83,19 @@ def test_filters(client, tickets):
     assert locations(dataset="", untagged="") == locations()  # an empty parameter filters nothing
 
 
+def test_search_ignores_case_and_accents(client):
+    rows = [{"text": t, "labels": ["x"]} for t in ("El NIÑO llegó tarde", "Les États-Unis", "Die Straße", "plain nino")]
+    _import(client, "accents", project_file("accents", SINGLE, rows))
+
+    def found(search: str) -> list[str]:
+        return [d["text"] for d in everything(client, DOCS.format(p="accents"), search=search)]
+
+    assert found("niño") == found("NINO") == ["El NIÑO llegó tarde", "plain nino"]
+    assert found("etats-unis") == found("ÉTATS") == ["Les États-Unis"]
+    assert found("LLEGO") == ["El NIÑO llegó tarde"]
+    assert found("strasse") == ["Die Straße"]
+
+
 def test_multi_label_documents_tagged_with_no_class_are_tagged(client):
     body = project_file("emo", MULTI, [{"text": "thanks, love it", "labels": ["gratitude", "love"]}, {"text": "meh", "labels": []},
                                        {"text": "not read yet", "labels": []}])

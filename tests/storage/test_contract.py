@@ -19,7 +19,7 @@ from tagwise.core import jobs
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
-HEAD = "0005_document_list_indexes"
+HEAD = "0006_document_search_text"
 
 
 def project_values(name: str = "p") -> dict:
@@ -57,6 +57,33 @@ def test_an_older_store_upgrades_keeping_its_data(backend_url, tmp_path):
             assert conn.execute(text("select version_num from alembic_version")).scalar_one() == HEAD
             assert [p["name"] for p in records.list_projects(conn)] == ["kept"]
         assert keys.verify(context, "s").id == "kold"
+    finally:
+        context.close()
+
+
+def test_documents_stored_before_0006_are_found_without_their_accents(backend_url, tmp_path):
+    # migration 0006 folds the texts already stored (in batches), so "nino" finds an older "niño"
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+    from tagwise.storage import document_records
+    from tagwise.storage.db import Database
+
+    settings = Settings(data_dir=tmp_path / "old", api_key="k", database_url=backend_url)
+    old = Database(settings.resolved_database_url)
+    old.migrate("0005_document_list_indexes")
+    texts = ["El NIÑO llegó tarde", "plain ascii", "Les États-Unis"] * 1_500  # more than one batch
+    with old.write() as conn:
+        project_id = records.insert_project(conn, project_values("old"))
+        conn.execute(text("insert into documents (project_id, location, text, labels) values (:p, :l, :t, '[]')"),
+                     [{"p": project_id, "l": f"d{i}.txt", "t": t} for i, t in enumerate(texts)])
+    old.dispose()
+    context = Context.open(settings)
+    try:
+        with context.db.read() as conn:
+            found = {q: document_records.page(conn, project_id, document_records.DocumentFilter(search=q), 1, 0)[1]
+                     for q in ("nino", "etats", "ASCII")}
+            assert conn.execute(text("select count(*) from documents where search_text is null")).scalar_one() == 1_500
+        assert found == {"nino": 1_500, "etats": 1_500, "ASCII": 1_500}
     finally:
         context.close()
 

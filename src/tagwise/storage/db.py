@@ -8,6 +8,7 @@ through one process-wide lock inside ``BEGIN IMMEDIATE`` so writers never meet
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 import time
@@ -128,9 +129,56 @@ def _enable_wal(cursor, wait_s: float = 30.0) -> None:
 
 
 def fold(value: str | None) -> str | None:
-    """Text as search compares it: Unicode-normalised (NFKC) and case-folded, so ``STRASSE``
-    finds ``Straße``, ``ЗАКАЗ`` finds ``заказ`` and a decomposed ``é`` finds a composed one."""
-    return unicodedata.normalize("NFKC", value).casefold() if value is not None else None
+    """Text as search compares it: Unicode-normalised (NFKC), case-folded and without accents on
+    Latin letters, so ``STRASSE`` finds ``Straße``, ``ЗАКАЗ`` finds ``заказ``, ``nino`` finds
+    ``niño`` and ``Etats`` finds ``États``. Marks on other scripts stay: ``й`` is not ``и``.
+
+    >>> fold("Les ÉTATS-Unis, niño, Straße")
+    'les etats-unis, nino, strasse'
+    >>> fold("мой") == fold("мои")
+    False
+    """
+    return strip_accents(unicodedata.normalize("NFKC", value).casefold()) if value is not None else None
+
+
+def searchable(text: str) -> str | None:
+    """What a document's ``search_text`` holds: None for a plain ASCII text (the databases' LIKE and
+    ILIKE already ignore its case), else the folded text.
+
+    >>> searchable("card declined"), searchable("Carte refusée")
+    (None, 'carte refusee')
+    """
+    return None if text.isascii() else fold(text)
+
+
+def strip_accents(value: str) -> str:
+    """``value`` without the combining accents (U+0300-U+036F) that follow an ASCII letter,
+    composed or not: ``é`` -> ``e``, ``Ñ`` -> ``N``; ``ø``, ``ß`` and other scripts' marks stay."""
+    if value.isascii() or not _MAY_HAVE_LATIN_ACCENTS.search(value):  # Cyrillic, CJK, ... cost one scan
+        return value
+    return unicodedata.normalize("NFC", _LATIN_ACCENTS.sub("", unicodedata.normalize("NFD", value)))
+
+
+_MAY_HAVE_LATIN_ACCENTS = re.compile("[\u00c0-\u024f\u0300-\u036f\u1e00-\u1eff]")
+_LATIN_ACCENTS = re.compile("(?<=[A-Za-z])[\u0300-\u036f]+")
+
+
+def _accented_latin() -> tuple[str, str]:
+    """(accented, plain): every precomposed Latin letter that is an ASCII letter plus accents, and
+    that letter; PostgreSQL's ``translate`` maps one onto the other (no ``unaccent`` extension needed)."""
+    accented, plain = [], []
+    for code in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
+        char = chr(code)
+        base = strip_accents(char)
+        if base != char and len(base) == 1 and base.isascii():
+            accented.append(char)
+            plain.append(base)
+    return "".join(accented), "".join(plain)
+
+
+ACCENTED_LATIN, PLAIN_LATIN = _accented_latin()
+# decomposed accents in a stored text: translate() deletes characters it has no counterpart for
+COMBINING_ACCENTS = "".join(chr(c) for c in range(0x300, 0x370))
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, text, update
 
+from tagwise.storage import document_records
 from tagwise.storage.tables import api_keys, blobs, deployments, documents, jobs, model_snapshots, models, projects, studio_sessions
 
 
@@ -87,11 +88,11 @@ def delete_project(conn: Connection, project_id: int) -> None:
 def replace_documents(conn: Connection, project_id: int, rows: Sequence[dict[str, Any]]) -> None:
     conn.execute(delete(documents).where(documents.c.project_id == project_id))
     if rows:
-        conn.execute(insert(documents), [dict(r, project_id=project_id) for r in rows])
+        conn.execute(insert(documents), document_records.stored_rows(project_id, rows))
 
 
 def list_documents(conn: Connection, project_id: int) -> list[dict[str, Any]]:
-    query = select(documents).where(documents.c.project_id == project_id).order_by(documents.c.id)
+    query = select(*document_records.READ_COLUMNS).where(documents.c.project_id == project_id).order_by(documents.c.id)
     return [_row(r) for r in conn.execute(query)]
 
 

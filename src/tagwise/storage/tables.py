@@ -49,6 +49,9 @@ documents = Table(
     Column("language", String(16), nullable=True),
     Column("dataset", String(8), nullable=True),
     Column("labels", JSON, nullable=False),
+    # the text as search compares it (db.searchable): NULL where that is the text itself, read
+    # case-insensitively (plain ASCII), so only other texts are stored twice (migration 0006)
+    Column("search_text", Text, nullable=True),
     UniqueConstraint("project_id", "location", name="uq_documents_location"),
     # the studio's lists: a project's documents (or one dataset's) in id order, counted and paged
     # from the index instead of reading every row with its text (migration 0005)
