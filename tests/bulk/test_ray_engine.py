@@ -38,6 +38,8 @@ def test_ray_engine_matches_the_local_engine(tmp_path, banking, local_ray):
     rows[7] = {"id": "empty", "text": "   "}
     rows[9] = {"id": "long", "text": "word " * 100}
     rows[11] = {"id": "arabic", "text": "أين بطاقتي؟ لقد فقدتها أمس"}  # not what an English model was trained for
+    rows[13] = {"id": "declared", "text": "my card got stolen", "language": "de"}  # declared in another language
+    rows[15] = {"id": "no code", "text": "my card got stolen", "language": "english"}
     source.write_text("".join(json.dumps(r) + "\n" for r in rows) + "\n")  # a blank line at the end is skipped
 
     ray_out = tmp_path / "ray.jsonl"
@@ -62,7 +64,9 @@ def test_ray_engine_matches_the_local_engine(tmp_path, banking, local_ray):
     assert parsed[5]["id"] == "6" and parsed[7]["error"] == "Document text is empty." and "too long" in parsed[9]["error"]
     assert len(parsed[0]["predictions"]) == 2
     assert [w["code"] for w in parsed[11]["warnings"]] == ["LanguageNotTrained"] and len(parsed[11]["predictions"]) == 2
-    assert sum("warnings" in row for row in parsed) == 1  # only a document that has some
+    assert [w["code"] for w in parsed[13]["warnings"]] == ["LanguageNotTrained"]
+    assert "is not a language code" in parsed[15]["error"]
+    assert sum("warnings" in row for row in parsed) == 2  # only a document that has some
 
 
 def test_ray_workers_embed_with_the_servers_own_encoder(tmp_path, banking, local_ray, encoder_folder):

@@ -97,6 +97,33 @@ def test_empty_lines_are_skipped_and_empty_texts_reported(deployed, tmp_path):
     assert rows[1]["predictions"] == [] and "empty" in rows[1]["error"]
 
 
+def test_a_documents_language_reaches_the_model(deployed, tmp_path):
+    # the model is English: a document declared German is classified and warned about, as through the API
+    source = tmp_path / "in.jsonl"
+    lines = [{"id": "de", "text": "my card got stolen", "language": "de"}, {"id": "en", "text": "my card got stolen", "language": "en"},
+             {"id": "none", "text": "my card got stolen"}, {"id": "bad", "text": "my card got stolen", "language": "english"}]
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    rows = {r["id"]: r for r in map(json.loads, ok(deployed.cli("classify", "bank", "prod", str(source))).stdout.splitlines())}
+    assert [w["code"] for w in rows["de"]["warnings"]] == ["LanguageNotTrained"] and rows["de"]["predictions"]
+    assert "warnings" not in rows["en"] and "warnings" not in rows["none"]
+    assert rows["bad"]["predictions"] == [] and "'english' is not a language code" in rows["bad"]["error"]
+
+    # --language is every document's that names none; a csv's language column names its own
+    rows = {r["id"]: r for r in map(json.loads, ok(deployed.cli("classify", "bank", "prod", str(source), "--language", "fr"))
+                                    .stdout.splitlines())}
+    assert "LanguageNotTrained" in json.dumps(rows["none"]) and "warnings" not in rows["en"]
+    table = tmp_path / "in.csv"
+    table.write_text("id,text,lang\na,my card got stolen,de\nb,my card got stolen,\n")
+    out = ok(deployed.cli("classify", "bank", "prod", str(table), "--language-column", "lang")).stdout.splitlines()
+    assert ["warnings" in json.loads(line) for line in out] == [True, False]
+
+    refused = deployed.cli("classify", "bank", "prod", str(source), "--language", "german")
+    assert refused.exit_code == 2 and "--language 'german' is not a language code" in refused.stderr
+    source.write_text('{"text": "my card", "language": 7}\n')
+    refused = deployed.cli("classify", "bank", "prod", str(source))
+    assert refused.exit_code == 2 and ":1: 'language' must be a language code" in refused.stderr
+
+
 def _run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (MiB) of one ``tagwise`` process."""
     started = time.monotonic()

@@ -69,20 +69,21 @@ def classify_with_ray(
     settings: Settings,
     project: str,
     deployment: str,
-    docs: Iterable[tuple[str, str]],
+    docs: Iterable[tuple[str, str] | tuple[str, str, str | None]],
     *,
     address: str | None = None,
     batch_size: int = 1000,
     top: int | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Classify (id, text) pairs on Ray; yields lists of output rows, in input order."""
+    """Classify (id, text) or (id, text, language or None) documents on Ray; yields lists of output
+    rows, in input order."""
     import ray
 
     spec = dict(resolve(settings, project, deployment), top=top)
     connect(address)
     docs = iter(docs)
     while chunk := list(islice(docs, CHUNK_DOCUMENTS)):
-        items = [{"pos": i, "id": doc_id, "text": text} for i, (doc_id, text) in enumerate(chunk)]
+        items = [{"pos": i, "id": doc[0], "text": doc[1], "language": doc[2] if len(doc) > 2 else None} for i, doc in enumerate(chunk)]
         dataset = ray.data.from_items(items).map_batches(_classify_batch, fn_kwargs={"spec": spec}, batch_size=batch_size,
                                                          batch_format="pandas")
         lines = sorted(dataset.iter_rows(), key=lambda r: r["pos"])
@@ -110,18 +111,19 @@ def classify_file_with_ray(
     return count
 
 
-def read_documents(lines: Iterable[str], name: str) -> Iterator[tuple[str, str]]:
-    """(id, text) pairs like ``tagwise classify`` reads them: blank lines skipped, the line number as default id."""
+def read_documents(lines: Iterable[str], name: str) -> Iterator[tuple[str, str, str | None]]:
+    """(id, text, language) like ``tagwise classify`` reads them: blank lines skipped, the line number
+    as default id, the language a jsonl line names (None: none)."""
     jsonl = name.endswith((".jsonl", ".ndjson"))
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         if not jsonl:
-            yield str(number), line.rstrip("\r\n")
+            yield str(number), line.rstrip("\r\n"), None
             continue
         row = json.loads(line)
         doc_id = row.get("id")
-        yield (str(doc_id) if doc_id not in (None, "") else str(number)), row["text"]
+        yield (str(doc_id) if doc_id not in (None, "") else str(number)), row["text"], row.get("language") or None
 
 
 # -- on the Ray workers ----------------------------------------------------------------------
@@ -133,9 +135,9 @@ def _classify_batch(batch: Any, spec: dict[str, Any]) -> Any:
     """One batch (a pandas DataFrame with pos, id, text) -> pos and the output row as a JSON line."""
     import pandas as pd
 
-    from tagwise.core.analyze import annotate, document_error, document_result, empty_reason
+    from tagwise.core.analyze import annotate, document_problem, document_result
     from tagwise.core.predictors import decide, thresholds_of
-    from tagwise.core.validation import blank
+    from tagwise.core.validation import language_code
 
     model = _models.get(spec["model_id"])
     if model is None:
@@ -146,18 +148,17 @@ def _classify_batch(batch: Any, spec: dict[str, Any]) -> Any:
         model = _models[spec["model_id"]] = load_model(Path(spec["artifact"]))
     rows: dict[int, dict[str, Any]] = {}
     valid = []
-    for pos, doc_id, text in zip(batch["pos"], batch["id"], batch["text"], strict=True):
-        if blank(text):
-            rows[pos] = _error_row(doc_id, document_error(doc_id, empty_reason(text)))
-        elif len(text) > spec["max_chars"]:
-            message = f"Document text is too long: {len(text):,} characters, the limit is {spec['max_chars']:,}."
-            rows[pos] = _error_row(doc_id, document_error(doc_id, message))
+    for pos, doc_id, text, language in zip(batch["pos"], batch["id"], batch["text"], batch["language"], strict=True):
+        language = language if isinstance(language, str) else None  # pandas holds a missing one as None or NaN
+        if problem := document_problem({"id": doc_id, "text": text, "language": language}, spec["max_chars"]):
+            rows[pos] = _error_row(doc_id, problem)
         else:
-            valid.append((pos, doc_id, text))
+            valid.append((pos, doc_id, text, language_code(language)))
     if valid:
-        texts = [t for _, _, t in valid]
-        predictions = annotate(model, texts, decide(model, model.predict_proba(texts), *thresholds_of(spec["settings"])))
-        for (pos, doc_id, _text), prediction in zip(valid, predictions, strict=True):
+        texts = [t for _, _, t, _ in valid]
+        decided = decide(model, model.predict_proba(texts), *thresholds_of(spec["settings"]))
+        predictions = annotate(model, texts, decided, [language for *_, language in valid])
+        for (pos, doc_id, _text, _language), prediction in zip(valid, predictions, strict=True):
             result = document_result(doc_id, spec["kind"], prediction, spec["top"])
             rows[pos] = {"id": doc_id, "predictions": [{"category": c["category"], "confidenceScore": c["confidenceScore"]} for c in result["class"]]}
             if result["warnings"]:  # as the local engine writes them

@@ -32,6 +32,7 @@ import typer
 from tagwise.cli.common import UsageError, err, handle_errors, opened, progress
 from tagwise.cli.resume import CSV_FIELDS, Done, as_written, check_same_input, check_same_top, existing_output, skip
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, not_utf8
+from tagwise.core.validation import language_code
 
 
 class InputFormat(str, Enum):
@@ -53,10 +54,15 @@ class Engine(str, Enum):
 
 # -- reading --------------------------------------------------------------------------------
 
+# (id, text, language): the language the input names for the document, else the --language given, else None
+Document = tuple[str, str, str | None]
+
+
 def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_column: str = "id", *, where: str = "stdin",
-                   delimiter: str | None = None) -> Iterator[tuple[str, str]]:
-    """(id, text) pairs, lazily. Blank lines are skipped; a missing id is the line number. ``where``
-    names the input in errors (``FILE:LINE: ...``)."""
+                   delimiter: str | None = None, language_column: str = "language", language: str | None = None) -> Iterator[Document]:
+    """(id, text, language) documents, lazily. Blank lines are skipped; a missing id is the line
+    number; a missing or empty language is ``language``. ``where`` names the input in errors
+    (``FILE:LINE: ...``)."""
     if fmt == "auto":
         first = stream.readline()
         fmt = "jsonl" if first.lstrip().startswith("{") else "txt"
@@ -64,13 +70,13 @@ def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_colu
     else:
         lines = stream
     if fmt == "csv":
-        yield from _csv_documents(stream, text_column, id_column, where, delimiter)
+        yield from _csv_documents(stream, text_column, id_column, where, delimiter, language_column, language)
         return
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         if fmt == "txt":
-            yield str(number), line.rstrip("\r\n")
+            yield str(number), line.rstrip("\r\n"), language
             continue
         try:
             row = json.loads(line)
@@ -78,24 +84,27 @@ def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_colu
             raise UsageError(f"{where}:{number}: not a JSON line ({json_problem(exc)})") from None
         if not isinstance(row, dict) or not isinstance(row.get(text_column), str):
             raise UsageError(f"{where}:{number}: needs a JSON object with a string {text_column!r}")
-        doc_id = row.get(id_column)
-        yield (str(doc_id) if doc_id not in (None, "") else str(number)), row[text_column]
+        doc_id, named = row.get(id_column), row.get(language_column)
+        if named is not None and not isinstance(named, str):
+            raise UsageError(f"{where}:{number}: {language_column!r} must be a language code such as \"en\", not {json.dumps(named)}")
+        yield (str(doc_id) if doc_id not in (None, "") else str(number)), row[text_column], named or language
 
 
-def _csv_documents(stream: IO[str], text_column: str, id_column: str, where: str, delimiter: str | None) -> Iterator[tuple[str, str]]:
+def _csv_documents(stream: IO[str], text_column: str, id_column: str, where: str, delimiter: str | None, language_column: str,
+                   language: str | None) -> Iterator[Document]:
     reader = csv_reader(stream, where, delimiter)
     if text_column not in (reader.fieldnames or []):
         columns = ", ".join(reader.fieldnames or [])
         raise UsageError(f"{where}: no column {text_column!r} (columns: {columns}); pick one with --text-column")
     for number, (_line, row) in enumerate(csv_rows(reader, where), start=2):
         doc_id = row.get(id_column)
-        yield (doc_id if doc_id else str(number)), row[text_column] or ""
+        yield (doc_id if doc_id else str(number)), row[text_column] or "", row.get(language_column) or language
 
 
-def batches(docs: Iterator[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
+def batches(docs: Iterator[Document], size: int) -> Iterator[list[Document]]:
     """Lists of ``size`` documents; when reading fails (a bad line), the documents before it still come
     as a last batch, so the output holds everything up to the bad line and a rerun resumes there."""
-    batch: list[tuple[str, str]] = []
+    batch: list[Document] = []
     try:
         for doc in docs:
             batch.append(doc)
@@ -117,12 +126,13 @@ def _count_lines(path: Path) -> int:
 
 # -- classifying ----------------------------------------------------------------------------
 
-Batch = list[tuple[str, str]]
+Batch = list[Document]
 
 
 def _payload(batch: Batch) -> list[dict[str, str]]:
     # Ids are positions in the batch: unique even when the input's own ids are not.
-    return [{"id": str(i), "text": text} for i, (_id, text) in enumerate(batch)]
+    return [{"id": str(i), "text": text, **({"language": language} if language else {})}
+            for i, (_id, text, language) in enumerate(batch)]
 
 
 def classify_batches(be: Any, name: str, deployment: str, source: Iterator[Batch], top: int | None,
@@ -185,7 +195,7 @@ def _classify_in_worker(name: str, deployment: str, payload: list[dict[str, str]
 
 # -- writing --------------------------------------------------------------------------------
 
-def records(batch: list[tuple[str, str]], results: dict[str, Any]) -> list[dict[str, Any]]:
+def records(batch: Batch, results: dict[str, Any]) -> list[dict[str, Any]]:
     """Output records in input order, from a result whose ids are the batch positions."""
     by_position: dict[int, dict[str, Any]] = {}
     for doc in results["documents"]:
@@ -195,7 +205,7 @@ def records(batch: list[tuple[str, str]], results: dict[str, Any]) -> list[dict[
     for error in results["errors"]:
         inner = (error.get("error") or {}).get("innererror") or error.get("error") or {}
         by_position[int(error["id"])] = {"predictions": [], "error": inner.get("message", "invalid document")}
-    return [{"id": doc_id, **by_position[i]} for i, (doc_id, _text) in enumerate(batch)]
+    return [{"id": doc_id, **by_position[i]} for i, (doc_id, *_) in enumerate(batch)]
 
 
 class Writer:
@@ -231,7 +241,7 @@ class Writer:
 def classify(
     name: str = typer.Argument(..., metavar="NAME", help="Project."),
     deployment: str = typer.Argument(..., metavar="DEPLOYMENT", help="Deployment to classify with."),
-    input_path: str = typer.Argument(..., metavar="INPUT", help="jsonl ({\"id\"?, \"text\"}), csv (text[, id] columns) "
+    input_path: str = typer.Argument(..., metavar="INPUT", help="jsonl ({\"id\"?, \"text\", \"language\"?}), csv (text[, id, language] columns) "
                                     "or txt (one document per line); '-' for stdin."),
     output: Path = typer.Option(None, "--output", "-o", help="Write here instead of stdout; an existing file is RESUMED (see below)."),
     fmt: OutputFormat = typer.Option(None, "--format", help="Output format (default: csv for a .csv output, else jsonl)."),
@@ -241,6 +251,12 @@ def classify(
                                              "stdin: jsonl if it starts with '{'."),
     text_column: str = typer.Option("text", help="Field/column with the text (jsonl, csv)."),
     id_column: str = typer.Option("id", help="Field/column with the id (jsonl, csv); default: the line number."),
+    language_column: str = typer.Option("language", help="Field/column with a document's language code (jsonl, csv), "
+                                        "when the input has one; a document in another language than the model's gets "
+                                        "a LanguageNotTrained warning."),
+    language: str = typer.Option(None, "--language", metavar="CODE", help="Language of the documents that name none "
+                                 "(e.g. de, pt-BR); default: none declared (a script the model was not trained for is still "
+                                 "noticed)."),
     batch_size: int = typer.Option(1000, min=1, max=1000, help="Documents read, classified and written at a time; remotely "
                                    "sent in requests within the server's TAGWISE_MAX_SYNC_DOCUMENTS and TAGWISE_MAX_SYNC_CHARACTERS."),
     restart: bool = typer.Option(False, "--restart", help="Overwrite OUTPUT instead of resuming it."),
@@ -271,6 +287,8 @@ def classify(
       tagwise classify banking production big.jsonl -o out.jsonl --engine ray
     """
     out_fmt = (fmt.value if fmt else ("csv" if output and output.suffix.lower() == ".csv" else "jsonl"))
+    if language is not None and language_code(language) is None:
+        raise UsageError(f"--language {language!r} is not a language code such as 'en' or 'pt-BR'")
     in_fmt = input_format.value
     where = "stdin" if input_path == "-" else input_path
     delimiter = "\t" if input_path.lower().endswith(".tsv") else None  # the header decides: , or ;
@@ -296,7 +314,8 @@ def classify(
         with opened() as be, _open_input(input_path, in_fmt) as stream, _open_output(output, append=resume) as sink:
             created = output is not None and not resume
             writer = Writer(sink, out_fmt, header=not has_content)
-            docs = read_documents(stream, in_fmt, text_column, id_column, where=where, delimiter=delimiter)
+            docs = read_documents(stream, in_fmt, text_column, id_column, where=where, delimiter=delimiter,
+                                  language_column=language_column, language=language)
             if done.count:
                 skipped, last = skip(docs, done.count)
                 check_same_input(output, where, done, skipped, last[0] if last else None, out_fmt)
@@ -324,7 +343,7 @@ def classify(
     console.print(f"classified {classified:,} {noun} in {seconds:.1f} s{rate}{note}", markup=False)
 
 
-def _row_batches(be: Any, engine: Engine, address: str | None, name: str, deployment: str, docs: Iterator[tuple[str, str]],
+def _row_batches(be: Any, engine: Engine, address: str | None, name: str, deployment: str, docs: Iterator[Document],
                  batch_size: int, top: int | None, jobs: int) -> Iterator[list[dict[str, Any]]]:
     """Output rows in input order, a batch at a time, from the chosen engine."""
     if engine is Engine.ray:

@@ -69,8 +69,8 @@ def existing_output(path: Path, fmt: str) -> Done:
     return Done(count, *_last_record(path, held)) if count else Done()
 
 
-def skip(docs: Iterator[tuple[str, str]], count: int) -> tuple[int, tuple[str, str] | None]:
-    """Consume up to ``count`` input documents: how many there were, and the last one (id, text)."""
+def skip(docs: Iterator[tuple[str, str, str | None]], count: int) -> tuple[int, tuple[str, str, str | None] | None]:
+    """Consume up to ``count`` input documents: how many there were, and the last one (id, text, language)."""
     skipped, last = 0, None
     for doc in islice(docs, count):
         skipped, last = skipped + 1, doc

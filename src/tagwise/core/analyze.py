@@ -133,21 +133,29 @@ def empty_reason(text: str) -> str:
     return "Document text is empty."
 
 
+def document_problem(doc: dict[str, Any], limit: int) -> dict[str, Any] | None:
+    """Why a document (``{"id", "text", "language"?}``) cannot be classified, as its per-document
+    error; None when it can. The one rule of every engine: ``:classify``, analyze jobs and Ray."""
+    text, language = doc["text"], doc.get("language")
+    if blank(text):
+        return document_error(doc["id"], empty_reason(text))
+    if len(text) > limit:
+        return document_error(doc["id"], f"Document text is too long: {len(text):,} characters, the limit is {limit:,}.")
+    if reason := lone_surrogate(text):  # only from Python callers: the API refuses the body
+        return document_error(doc["id"], f"Document text is not valid Unicode: {reason}.")
+    if language not in (None, "") and language_code(language) is None:
+        # the model reads any language; a code that is no language code at all is a caller's mistake (Azure's answer)
+        return document_error(doc["id"], f"The language {shown(language)} is not a language code such as 'en' or 'pt-BR'.",
+                              "UnsupportedLanguageCode")
+    return None
+
+
 def classify_documents(ctx: Context, project_name: str, deployment_name: str, docs: list[dict[str, Any]], top: int | None = None) -> dict[str, Any]:
     """Classify valid documents, report the others as per-document errors (input order kept)."""
-    limit = ctx.settings.max_document_characters
     valid, errors = [], []
     for index, doc in enumerate(docs):
-        if blank(doc["text"]):
-            errors.append(dict(document_error(doc["id"], empty_reason(doc["text"])), index=index))
-        elif len(doc["text"]) > limit:
-            errors.append(dict(document_error(doc["id"], f"Document text is too long: {len(doc['text']):,} characters, the limit is {limit:,}."), index=index))
-        elif reason := lone_surrogate(doc["text"]):  # only from Python callers: the API refuses the body
-            errors.append(dict(document_error(doc["id"], f"Document text is not valid Unicode: {reason}."), index=index))
-        elif doc.get("language") not in (None, "") and language_code(doc["language"]) is None:
-            # the model reads any language; a code that is no language code at all is a caller's mistake (Azure's answer)
-            errors.append(dict(document_error(doc["id"], f"The language {shown(doc['language'])} is not a language code such as "
-                                              "'en' or 'pt-BR'.", "UnsupportedLanguageCode"), index=index))
+        if problem := document_problem(doc, ctx.settings.max_document_characters):
+            errors.append(dict(problem, index=index))
         else:
             valid.append((index, doc))
     project, served, predictions = classify_served(ctx, project_name, deployment_name, [d["text"] for _, d in valid],
