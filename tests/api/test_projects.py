@@ -84,8 +84,9 @@ def test_a_patch_of_the_wrong_type_is_refused_and_changes_nothing(client):
 def test_kind_cannot_change(client):
     client.patch(f"{A}/k", params=V, json=dict(BODY, projectName="k"), headers=PATCH)
     response = client.patch(f"{A}/k", params=V, json={"projectKind": "CustomMultiLabelClassification"}, headers=PATCH)
-    assert response.status_code == 409
-    assert response.json()["error"]["code"] == "Conflict"
+    assert response.status_code == 400  # Azure's answer: the SDKs raise HttpResponseError either way
+    assert response.json()["error"]["code"] == "InvalidArgument" and response.json()["error"]["target"] == "projectKind"
+    assert "its kind cannot change" in response.json()["error"]["message"]
 
 
 def test_key_is_required(client):
@@ -111,6 +112,16 @@ def test_training_config_versions_list_the_recipes(client):
     assert kind.status_code == 200 and kind.json()["value"] == versions
     other = client.get(f"{A}/global/training-config-versions", params={**V, "projectKind": "Conversation"})
     assert other.status_code == 400 and "Conversation" in other.json()["error"]["message"]
+
+
+def test_supported_languages_are_the_sentence_encoders(client):
+    # the SDKs' list_supported_languages: it was a 404 "tagwise has no route for this URL"
+    listed = client.get(f"{A}/global/languages", params={**V, "projectKind": SINGLE, "maxpagesize": 10}).json()
+    assert {"languageName": "English", "languageCode": "en"} in listed["value"] and len(listed["value"]) == 10
+    rest = client.get(listed["nextLink"]).json()
+    assert rest["nextLink"] is None and len(listed["value"] + rest["value"]) == 16
+    assert {"zh-Hans", "de", "ja"} <= {item["languageCode"] for item in rest["value"] + listed["value"]}
+    assert client.get(f"{A}/global/languages", params={**V, "projectKind": "Conversation"}).status_code == 400
 
 
 def test_a_name_ending_in_a_newline_is_refused(client):

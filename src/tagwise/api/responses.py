@@ -30,7 +30,12 @@ def accepted(request: Request, job_path: str, api_version: str | None) -> Respon
 
 
 def job_state(body: dict[str, Any]) -> JSONResponse:
+    """A job's status answer. A failed job also names its first error as ``error``: azure-core builds
+    the exception an SDK poller raises (``.error.code``, its message) from that field only, and
+    left the reason in ``errors`` unread ("Operation returned an invalid status 'OK'")."""
     headers = {} if body["status"] in TERMINAL else {"Retry-After": "1"}
+    if body["status"] == "failed" and body.get("errors"):
+        body = {**body, "error": body["errors"][0]}
     return JSONResponse(body, headers=headers)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
-from tagwise.errors import JobCancelled, OperationNotFound, first_line, store_unavailable
+from tagwise.errors import Conflict, JobCancelled, OperationNotFound, first_line, store_unavailable
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -156,9 +156,15 @@ def crash_reason(what: str, exc: BaseException) -> str:
 CANCELLED_ON_REQUEST = "Cancelled on request."
 
 
-def request_cancel(ctx: Context, job_id: str) -> None:
-    """Cancel: a job not started yet ends at once; a running one is stopped by its runner."""
+def request_cancel(ctx: Context, job_id: str, *, refuse_finished: bool = False) -> None:
+    """Cancel: a job not started yet ends at once; a running one is stopped by its runner.
+    ``refuse_finished``: a job that has already ended is a :class:`Conflict` (the API's answer, which
+    the Azure SDKs raise: a cancel "accepted" for a finished job let the caller believe it stopped
+    something); else there is nothing to do."""
     with ctx.db.write() as conn:
+        job = records.get_job(conn, job_id)
+        if refuse_finished and job is not None and job["status"] in TERMINAL:
+            raise Conflict(f"The job {job_id} has already ended ({job['status']}): there is nothing to cancel.")
         cancel_in(conn, job_id)
 
 

@@ -28,6 +28,15 @@ LATIN = frozenset([
     "mg", "mi", "ms", "mt", "nb", "nl", "nn", "no", "ny", "oc", "pl", "pt", "qu", "rm", "ro", "sk", "sl", "sm",
     "sn", "so", "sq", "st", "su", "sv", "sw", "tk", "tl", "tr", "uz", "vi", "wo", "xh", "yo", "zu",
 ])
+# what GET .../projects/global/languages lists (the SDKs' list_supported_languages): the languages a
+# sentence encoder was trained on, so the embedding recipes read them (English: all-MiniLM-L6-v2,
+# the others: Universal Sentence Encoder multilingual, as for a multilingual project). A project may declare any other language code: the
+# TF-IDF word and character n-grams of `linear` need no language.
+SUPPORTED_LANGUAGES = (
+    ("ar", "Arabic"), ("de", "German"), ("en", "English"), ("es", "Spanish"), ("fr", "French"), ("it", "Italian"),
+    ("ja", "Japanese"), ("ko", "Korean"), ("nl", "Dutch"), ("pl", "Polish"), ("pt", "Portuguese"), ("ru", "Russian"),
+    ("th", "Thai"), ("tr", "Turkish"), ("zh-Hans", "Chinese Simplified"), ("zh-Hant", "Chinese Traditional"),
+)
 MIN_LETTERS = 10  # fewer letters than this say too little about a script
 CODE = "LanguageNotTrained"
 

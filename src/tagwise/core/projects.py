@@ -11,7 +11,7 @@ from tagwise.core import jobs
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
 from tagwise.core.validation import MULTI, RESERVED_PROJECT, check_kind, check_name, its_classes, language_code, shown
-from tagwise.errors import NOT_IN_TAGWISE, Conflict, InvalidArgument, NotFound, ProjectNotFound, QuotaError
+from tagwise.errors import NOT_IN_TAGWISE, InvalidArgument, NotFound, ProjectNotFound, QuotaError
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -128,9 +128,9 @@ def _merge(existing: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
         if field in patch and patch[field] is None:
             raise InvalidArgument(f"{field} cannot be removed; send a new value or leave it out.", target=field)
     if "projectKind" in patch and patch["projectKind"] != existing["kind"]:
-        raise Conflict(
-            f"The project {existing['name']} is {existing['kind']}; its kind cannot change. Create a new project instead."
-        )
+        raise InvalidArgument(  # 400, as Azure answers (this was a 409)
+            f"The project {existing['name']} is {existing['kind']}; its kind cannot change. Create a new project instead.",
+            target="projectKind")
     if "language" in patch and patch["language"] != existing["language"]:  # unchanged: kept, even if an older check let it in
         values["language"] = _language(patch["language"])
     if "storageInputContainerName" in patch:

@@ -81,6 +81,10 @@ class Lifecycle:
 
     def training_config_versions(self) -> str:
         """The fast ``linear`` recipe when the server lists it, else ``latest``."""
+        with self.report.check("list_supported_languages"):
+            listed = {lang.language_code: lang.language_name for lang in self.client.list_supported_languages(
+                project_kind=self.data["projectKind"])}
+            assert listed.get("en") == "English" and len(listed) == 16, listed
         with self.report.step("list_training_config_versions"):
             versions = list(self.client.list_training_config_versions(project_kind=self.data["projectKind"]))
             names = [v.training_config_version for v in versions]
@@ -221,6 +225,10 @@ class Lifecycle:
             jobs = list(pc.project.list_training_jobs())
             assert {j.result.model_label for j in jobs} >= {"model1", "model2"}, jobs
             assert all(j.status == "succeeded" and j.job_id for j in jobs), [(j.job_id, j.status) for j in jobs]
+        exc = report.expect_error("begin_cancel_training_job of a finished training -> HttpResponseError", HttpResponseError,
+                                  lambda: pc.project.begin_cancel_training_job(jobs[0].job_id, polling_interval=POLL).result())
+        with report.check("that error says the training has ended"):
+            assert exc is not None and exc.status_code == 409 and "already ended (succeeded)" in exc.message, exc
         with report.step("list_trained_models"):
             self.models = {m.label: m for m in pc.project.list_trained_models()}
             assert set(self.models) == {"model1", "model2"}, list(self.models)
@@ -324,8 +332,9 @@ def cleanup(report: Report, args) -> None:
     # a training of a deleted project ends failed: as "cancelled" its poller never finished (azure-core knows "canceled")
     exc = report.expect_error("begin_train poller of a deleted project -> HttpResponseError", HttpResponseError,
                               lambda: training.result(timeout=60))
-    with report.check("the deleted project's training says why"):
+    with report.check("the deleted project's training says why, as the exception's error code"):
         assert exc is not None and "was deleted" in str(exc), exc
+        assert exc.error is not None and exc.error.code == "ProjectNotFound", exc.error
     exc = report.expect_error("deleted project -> ResourceNotFoundError", ResourceNotFoundError,
                               lambda: client.get_project(args.project))
     with report.check("deleted project error code is ProjectNotFound"):

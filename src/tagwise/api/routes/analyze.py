@@ -72,7 +72,7 @@ def job_status(request: Request, job_id: str, version: str = Depends(api_version
 def cancel(request: Request, job_id: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
     jobs.get(ctx, job_id, "analyze")
-    jobs.request_cancel(ctx, job_id)
+    jobs.request_cancel(ctx, job_id, refuse_finished=True)
     return accepted(request, f"/analyze-text/jobs/{job_id}", version)
 
 

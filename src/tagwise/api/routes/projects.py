@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from tagwise.api.deps import absolute, api_version, check_key, context, declared_body, json_body, string_index_type
 from tagwise.api.errors import ERROR_RESPONSES
 from tagwise.api.responses import ACCEPTED, accepted, job_state, page
-from tagwise.core import documents, jobs, projects, training
+from tagwise.core import documents, jobs, languages, projects, training
 from tagwise.core.validation import check_kind, shown
 from tagwise.errors import InvalidArgument
 
@@ -93,6 +93,16 @@ def list_config_versions(request: Request, _v: str = Depends(api_version)) -> di
     if kind is not None:  # Azure lists the versions of one kind; tagwise's recipes serve both of its kinds
         check_kind(kind)
     return page(request, training.describe_config_versions())
+
+
+@router.get("/global/languages", summary="List the languages the sentence encoders read")
+def list_languages(request: Request, _v: str = Depends(api_version)) -> dict:
+    """The languages a sentence encoder was trained on (English: all-MiniLM-L6-v2; the others: the
+    multilingual encoder). A project may declare any language code: `linear` reads any language."""
+    kind = request.query_params.get("projectKind")
+    if kind is not None:  # as for the training config versions: both of tagwise's kinds list the same
+        check_kind(kind)
+    return page(request, [{"languageName": name, "languageCode": code} for code, name in languages.SUPPORTED_LANGUAGES])
 
 
 @router.get("/global/deletion-jobs/{job_id}", summary="Project deletion job status")

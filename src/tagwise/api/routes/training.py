@@ -58,5 +58,5 @@ def training_job(request: Request, project: str, job_id: str, _v: str = Depends(
 def cancel_training(request: Request, project: str, job_id: str, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
     jobs.get(ctx, job_id, "train", project)
-    jobs.request_cancel(ctx, job_id)
+    jobs.request_cancel(ctx, job_id, refuse_finished=True)
     return accepted(request, f"/authoring/analyze-text/projects/{project}/train/jobs/{job_id}", version)
