@@ -82,6 +82,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         # the studio adds its own stricter set
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.headers.get("content-type") == "application/json":  # what the Azure services send
+            response.headers["content-type"] = "application/json; charset=utf-8"
         return response
 
     app.add_middleware(errors.UnexpectedErrors)  # added last but one, so it wraps the other middleware too

@@ -129,7 +129,7 @@ def test_an_azure_feature_tagwise_lacks_is_named_as_such(client):
     # the Azure SDKs have methods for copying projects, snapshots, exported models...: each got a bare
     # "No such route", which the SDK raises as ResourceNotFoundError, as if the model it named did not exist
     for method, path in (("POST", "/language/authoring/analyze-text/projects/p/models/m1:load-snapshot"),
-                         ("GET", "/language/authoring/analyze-text/projects/global/languages"),
+                         ("GET", "/language/authoring/analyze-text/projects/global/prebuilts"),
                          ("POST", "/language/:analyze-text"),
                          ("GET", "/language/authoring/analyze-text/projects/global/deployments/resources")):
         response = client.request(method, path, params={"api-version": "2023-04-01"})
@@ -165,3 +165,11 @@ def test_a_string_index_type_other_than_utf16_is_refused_not_ignored(client):
         for accepted in ({"stringIndexType": "Utf16CodeUnit"}, {}):  # what the SDKs send, or nothing: on to the missing project
             response = client.request(method, path, params={"api-version": "2023-04-01", **accepted})
             assert response.status_code == 404 and response.json()["error"]["code"] == "ProjectNotFound"
+
+
+def test_json_answers_say_their_charset_as_azure_does(client):
+    # the contract: "always answer application/json; charset=utf-8" (answers, errors and 413s alike)
+    for response in (client.get("/language/authoring/analyze-text/projects", params={"api-version": "2023-04-01"}),
+                     client.get("/language/authoring/analyze-text/projects/nope", params={"api-version": "2023-04-01"}),
+                     client.get("/language/authoring/analyze-text/projects")):
+        assert response.headers["content-type"] == "application/json; charset=utf-8", response.status_code
