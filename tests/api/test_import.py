@@ -331,3 +331,12 @@ def test_a_documents_language_is_a_code_in_its_usual_spelling_or_the_import_is_r
     assert wait(client, client.post(f"{A}/langs/:import", params=V, json=body).headers["Operation-Location"])["status"] == "succeeded"
     languages = [d["language"] for d in export(client, "langs")["assets"]["documents"][:3]]
     assert sorted(languages) == sorted(["de", "zh-Hans", "en"])
+
+    # a document that names no language takes the project's, in the same spelling ("EN" and "en" were two languages)
+    body["metadata"]["language"] = "EN"
+    for doc in body["assets"]["documents"][2:]:
+        del doc["language"]
+    assert wait(client, client.post(f"{A}/langs/:import", params=V, json=body).headers["Operation-Location"])["status"] == "succeeded"
+    exported = export(client, "langs")
+    assert exported["metadata"]["language"] == "en"
+    assert {d["language"] for d in exported["assets"]["documents"][2:]} == {"en"}

@@ -79,7 +79,10 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
         meta = dict(metadata, projectKind=kind)
         container = meta.get("storageInputContainerName") or (project or {}).get("storage_container") or name
         meta.setdefault("storageInputContainerName", container)
-        language = meta.get("language") or (project or {}).get("language") or "en"
+        # a document without a language takes the project's in its usual spelling (EN -> en): stored as sent, "EN"
+        # and "en" documents were two languages in the evaluation's table and the export
+        given = meta.get("language")
+        language = (language_code(given) if isinstance(given, str) else None) or (project or {}).get("language") or "en"
         meta.setdefault("language", language)
         rows = _document_rows(ctx, conn, docs, kind, set(classes), container, language)
         now = utcnow()
