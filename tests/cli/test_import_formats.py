@@ -202,3 +202,25 @@ def test_a_rows_error_names_its_line_after_blank_lines(cli, tmp_path):
     path = tmp_path / "blank.csv"
     path.write_text("text,labels\n\n\nhello,joy,x\n", encoding="utf-8")
     assert f"{path}:4: 3 fields, but the header has 2" in one_error_line(cli("import", "blank", str(path), "--kind", "single"), code=2)
+
+
+def test_a_file_is_read_with_the_column_names_the_studio_reads(cli, tmp_path):
+    # a CSV with a "label" column imported every document untagged (exit 0) while the studio read it tagged
+    (tmp_path / "labelled.csv").write_text("filename,content,label,dataset,lang\na.txt,my card,card,train,EN\nb.txt,a refund,refund,test,\n")
+    said = ok(cli("import", "p", str(tmp_path / "labelled.csv"), "--kind", "single"))
+    assert "imported 2 documents into p (2 classes; 2 tagged: 1 train, 1 test, 0 unassigned; 0 untagged)" in said.stdout
+    docs = exported(cli, tmp_path, "p")["assets"]["documents"]
+    assert [(d["location"], d["class"]["category"], d["dataset"], d["language"]) for d in docs] == \
+        [("a.txt", "card", "Train", "en"), ("b.txt", "refund", "Test", "en")]
+    write_jsonl(tmp_path / "labelled.jsonl", [{"location": "c.txt", "text": "hi", "category": "card", "dataset": "test"}])
+    ok(cli("import", "p", str(tmp_path / "labelled.jsonl")))
+    assert [(d["location"], d["class"]["category"], d["dataset"]) for d in exported(cli, tmp_path, "p")["assets"]["documents"]] == \
+        [("c.txt", "card", "Test")]
+
+    # no labels at all is legitimate (documents to tag in the studio), and said; a named column that is not there is refused
+    (tmp_path / "plain.csv").write_text("text,note\nmy card,x\n")
+    untagged = ok(cli("import", "p", str(tmp_path / "plain.csv")))
+    assert "no document has labels" in untagged.stderr and "imported 1 document into p (0 classes;" in untagged.stdout
+    refused = cli("import", "p", str(tmp_path / "labelled.csv"), "--label-column", "intent")
+    assert one_error_line(refused, 2) == (f"error: {tmp_path / 'labelled.csv'}: no column 'intent' (columns: filename, content, label, "
+                                       "dataset, lang); pick the labels column with --label-column")

@@ -212,6 +212,17 @@ def progress(*, total_known: bool = True) -> Progress:
     return Progress(*columns, console=console, disable=not console.is_terminal, transient=False)
 
 
+def counted(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless one: "1 document", "2,000 documents", "1 class".
+
+    >>> counted(1, "document"), counted(2_000, "document"), counted(1, "class"), counted(0, "class")
+    ('1 document', '2,000 documents', '1 class', '0 classes')
+    """
+    if count == 1:
+        return f"1 {noun}"
+    return f"{count:,} {noun}{'es' if noun.endswith('s') else 's'}"
+
+
 def kind_name(project_kind: str) -> str:
     return "multi" if "Multi" in project_kind else "single"
 

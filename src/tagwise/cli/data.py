@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tagwise.cli import formats
-from tagwise.cli.common import UsageError, err, handle_errors, opened, out, progress
+from tagwise.cli.common import UsageError, counted, err, handle_errors, opened, out, progress
 from tagwise.cli.projects import KINDS, Kind
 from tagwise.errors import ProjectNotFound, TagwiseError
 
@@ -54,8 +54,9 @@ def import_(
                                 "(default: none; a percentage split decides at training)."),
     fmt: Format = typer.Option(Format.auto, "--format",
                                help="auto: from the name (.jsonl/.ndjson, .csv/.tsv, .json = Azure project file, a folder = txt-dir)."),
-    text_column: str = typer.Option("text", help="CSV column with the text."),
-    label_column: str = typer.Option("labels", help="CSV column with the label(s)."),
+    text_column: str = typer.Option(None, help="CSV column with the text (default: the first of text, content, document)."),
+    label_column: str = typer.Option(None, help="CSV column with the label(s) (default: the first of labels, label, classes, "
+                                     "class, category; none: the documents are imported untagged)."),
     label_separator: str = typer.Option(None, help="Separator of several labels in one CSV cell (multi-label projects; "
                                         "default ';', and a cell holding '|' or ',' is then refused as ambiguous)."),
     append: bool = typer.Option(False, "--append", help="Keep the project's documents and add these (same location: replaced). "
@@ -71,7 +72,8 @@ def import_(
     jsonl: one {"id"?, "text", "labels": [...], "split"?, "language"?} per line. csv (.tsv:
     tab-separated): columns text and labels (plus optional id, split, language); several labels
     in one cell joined by ';' (--label-separator); a row with more or fewer fields than the header
-    is refused. language: the document's own code (en, de, pt-BR, zh-Hans; empty: the project's,
+    is refused. Both also take the names the studio's upload reads: label, classes, class or
+    category for labels; location or filename for id; dataset for split; lang for language. language: the document's own code (en, de, pt-BR, zh-Hans; empty: the project's,
     --language), which training reads with the project's to choose the sentence encoder (English:
     MiniLM; other languages: the multilingual one). azure: an Azure project file (tagwise export
     writes one).
@@ -90,6 +92,7 @@ def import_(
         project = _project_or_none(be, name)
         known_kind = project["projectKind"] if project else KINDS[kind.value] if kind else None
         docs: list[formats.Doc] = []
+        untagged_files: list[Path] = []
         metadata: dict[str, Any] = {}
         classes: list[str] = []
         with progress() as bar:
@@ -101,6 +104,8 @@ def import_(
                 file_docs, file_meta = formats.read(path, fmt.value, known_kind == formats.MULTI, columns)
                 if not file_docs:  # an import replaces the project's documents: an empty file would erase them all
                     raise UsageError(f"{path} holds no documents; nothing was imported")
+                if file_meta is None and all(d.labels is None for d in file_docs) and formats.detect(path, fmt.value) != "txt-dir":
+                    untagged_files.append(path)
                 if file_meta:
                     metadata = {**file_meta, **metadata}
                     classes += file_meta["classes"]
@@ -123,19 +128,22 @@ def import_(
             body = formats.project_file(name, project_kind, metadata, docs, classes)
             bar.update(task, description=f"importing {len(docs):,} documents")
             imported = be.import_project(name, body, append=adding)
+    for path in untagged_files:  # legitimate (documents to tag in the studio), but a misnamed column looks the same
+        err().print(f"note: {path}: no document has labels (a 'labels', 'label', 'classes', 'class' or 'category' "
+                    "field or column, or the column --label-column names): imported untagged", markup=False)
     renamed = [d.renamed for d in docs if d.renamed]
     if renamed:
         more = f" (and {len(renamed) - 1:,} more)" if len(renamed) > 1 else ""
         err().print(f"note: a location cannot hold '/' or '\\': {renamed[0]}{more}", markup=False)
     tagged = [d for d in docs if d.labels is not None]
     counts = {s: sum(1 for d in tagged if d.dataset == s) for s in ("Train", "Test")}
-    what = (f"{len(body['assets']['classes'])} classes; {len(tagged):,} tagged: {counts['Train']:,} train, {counts['Test']:,} test, "
+    what = (f"{counted(len(body['assets']['classes']), 'class')}; {len(tagged):,} tagged: {counts['Train']:,} train, {counts['Test']:,} test, "
             f"{len(tagged) - counts['Train'] - counts['Test']:,} unassigned; {len(docs) - len(tagged):,} untagged")
     if adding:  # the project's totals from the service; the split of the documents just added
         total, classes = imported.get("projectDocuments"), imported.get("classes")
-        what = (f"it now holds {f'{total:,}' if isinstance(total, int) else 'more'} documents"
-                + (f" and {classes} classes" if isinstance(classes, int) else "") + f"; of these {read:,}: {what.split('; ', 1)[1]}")
-    out().print(f"imported {read:,} documents into {name} ({what})", markup=False)
+        what = (f"it now holds {counted(total, 'document') if isinstance(total, int) else 'more documents'}"
+                + (f" and {counted(classes, 'class')}" if isinstance(classes, int) else "") + f"; of these {read:,}: {what.split('; ', 1)[1]}")
+    out().print(f"imported {counted(read, 'document')} into {name} ({what})", markup=False)
 
 
 @handle_errors

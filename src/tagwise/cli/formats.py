@@ -15,6 +15,7 @@ from typing import Any
 
 from tagwise.cli.common import UsageError
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, not_utf8
+from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of
 from tagwise.core.validation import class_form, file_language
 from tagwise.errors import InvalidArgument
 
@@ -38,8 +39,8 @@ class Doc:
 
 @dataclass
 class CsvColumns:
-    text: str = "text"
-    labels: str = "labels"
+    text: str | None = None  # None: the first of csv_header.TEXT_KEYS the header has (text, content, document)
+    labels: str | None = None  # None: the first of csv_header.LABEL_KEYS (labels, label, classes, class, category)
     separator: str = ";"
     separator_given: bool = True  # False: the default, and a cell that looks split another way is refused
 
@@ -134,9 +135,14 @@ def _jsonl(path: Path) -> Iterator[Doc]:
                 raise UsageError(f"{where}: not a JSON line ({json_problem(exc)})") from None
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):
                 raise UsageError(f"{where}: each line needs a JSON object with a string 'text'")
-            labels = _labels(row.get("labels", row.get("label")), where)
-            yield _doc(row.get("id"), f"{path.stem}-{number}", where, row["text"], labels,
-                       _dataset(row.get("split", row.get("dataset")), where), row.get("language"))
+            labels = _labels(_pick(row, LABEL_KEYS), where)
+            yield _doc(_pick(row, LOCATION_KEYS), f"{path.stem}-{number}", where, row["text"], labels,
+                       _dataset(_pick(row, DATASET_KEYS), where), _pick(row, LANGUAGE_KEYS))
+
+
+def _pick(row: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    """The value of the first of ``keys`` the row has (not null): the names the studio's upload reads too."""
+    return next((row[key] for key in keys if row.get(key) is not None), None)
 
 
 def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:
@@ -144,13 +150,18 @@ def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv_reader(fh, str(path), delimiter)
         fields = reader.fieldnames or []
-        if columns.text not in fields:
-            raise UsageError(f"{path}: no column {columns.text!r} (columns: {', '.join(fields)}); pick one with --text-column")
-        has_labels = columns.labels in fields
+        text = columns.text or first_of(TEXT_KEYS, fields) or "text"
+        if text not in fields:
+            raise UsageError(f"{path}: no column {text!r} (columns: {', '.join(fields)}); pick one with --text-column")
+        if columns.labels is not None and columns.labels not in fields:  # named, not there: every document came in untagged
+            raise UsageError(f"{path}: no column {columns.labels!r} (columns: {', '.join(fields)}); pick the labels column with --label-column")
+        label = columns.labels or first_of(LABEL_KEYS, fields)
+        location, dataset, language = (first_of(keys, fields) for keys in (LOCATION_KEYS, DATASET_KEYS, LANGUAGE_KEYS))
         # errors name the line a row starts on; a row without an id is named by its record number, as before
-        for number, (line, row) in enumerate(csv_rows(reader, str(path), _extra_fields_tip(reader, multi and has_labels, columns)), start=2):
+        tip = _extra_fields_tip(reader, label if multi else None, columns)
+        for number, (line, row) in enumerate(csv_rows(reader, str(path), tip), start=2):
             where = f"{path}:{line}"
-            raw = (row.get(columns.labels) or "").strip() if has_labels else ""
+            raw = (row.get(label) or "").strip() if label else ""
             if not raw:
                 labels = None
             elif multi:
@@ -162,20 +173,21 @@ def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:
                                      f"{columns.separator!r} to keep such names whole")
             else:
                 labels = [raw]
-            yield _doc(row.get("id"), f"{path.stem}-{number}", where, row[columns.text], labels,
-                       _dataset(row.get("split"), where), row.get("language"))
+            yield _doc(row.get(location) if location else None, f"{path.stem}-{number}", where, row[text], labels,
+                       _dataset(row.get(dataset) if dataset else None, where), row.get(language) if language else None)
 
 
-def _extra_fields_tip(reader: Any, labels: bool, columns: CsvColumns) -> str:
+def _extra_fields_tip(reader: Any, label: str | None, columns: CsvColumns) -> str:
     """What to add to the error for a row with more fields than the header: in a multi-label file
-    they are most often labels written as fields of their own (``fear;sadness`` in a ``;`` file)."""
-    if not labels:
+    (``label``: its labels column) they are most often labels written as fields of their own
+    (``fear;sadness`` in a ``;`` file)."""
+    if not label:
         return ""
     delimiter, separator = reader.reader.dialect.delimiter, columns.separator
     if separator == delimiter:
-        return (f"; several labels go in the one {columns.labels!r} field: quoted (\"fear{separator}sadness\"), or joined by "
+        return (f"; several labels go in the one {label!r} field: quoted (\"fear{separator}sadness\"), or joined by "
                 "another character that --label-separator names (--label-separator '|': fear|sadness)")
-    return f"; several labels go in the one {columns.labels!r} field, joined by {separator!r} (fear{separator}sadness)"
+    return f"; several labels go in the one {label!r} field, joined by {separator!r} (fear{separator}sadness)"
 
 
 def _txt_dir(path: Path) -> Iterator[Doc]:

@@ -14,6 +14,23 @@ from typing import Any
 
 OTHER_SEPARATORS = (";", "\t")
 
+# the names a file's fields may have, first found wins: the studio's upload and tagwise import
+# read CSV and JSONL files alike (a CSV's "label" column was read by one and not the other)
+TEXT_KEYS = ("text", "content", "document")
+LABEL_KEYS = ("labels", "label", "classes", "class", "category")
+LOCATION_KEYS = ("location", "id", "filename")
+DATASET_KEYS = ("dataset", "split")
+LANGUAGE_KEYS = ("language", "lang")
+
+
+def first_of(names: Sequence[str], fields: Sequence[str]) -> str | None:
+    """The first of ``names`` that is one of ``fields`` (a header), or None.
+
+    >>> first_of(LABEL_KEYS, ["id", "text", "label"])
+    'label'
+    """
+    return next((name for name in names if name in fields), None)
+
 
 def delimiter(header: str) -> str:
     """``,``, unless the header is one field with commas but splits into several on ``;`` (or a tab)."""

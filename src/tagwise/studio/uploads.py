@@ -19,14 +19,10 @@ from pathlib import PurePath
 from typing import Any
 
 from tagwise.core import csv_header
+from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS
 from tagwise.core.validation import blank, file_language
 from tagwise.errors import InvalidArgument
 
-TEXT_KEYS = ("text", "content", "document")
-LABEL_KEYS = ("labels", "label", "classes", "class", "category")
-LOCATION_KEYS = ("location", "id", "filename")
-DATASET_KEYS = ("dataset", "split")
-LANGUAGE_KEYS = ("language", "lang")
 FORMATS = (".txt", ".csv", ".tsv", ".jsonl", ".ndjson")
 LABEL_SEPARATORS = "|;"
 
