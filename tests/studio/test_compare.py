@@ -58,8 +58,9 @@ def _row(table: str, name: str) -> str:
 
 def _shown(change: comparison.Change) -> str:
     """A change as the page writes it: arrow, points, and a word."""
-    if change.verdict == "same":
-        return "= 0.0 pts same"
+    if change.verdict == "same":  # the real change, under about one test document's worth ("0.0 pts" over +0.8 before)
+        shown = f"{100 * change.delta:+.1f}"
+        return f"= {'0.0' if shown in ('+0.0', '-0.0') else shown.replace('-', '−')} pts same"
     arrow = "▲" if change.delta > 0 else "▼"
     return f"{arrow} {100 * change.delta:+.1f} pts {change.verdict}".replace("-", "−") + (" could be chance" if change.could_be_chance else "")
 
