@@ -59,6 +59,8 @@ def test_usage_errors_exit_2(cli, bank, tmp_path):
     odd.write_text("<x/>")
     assert "--format" in one_error_line(cli("import", "bank", str(odd)), code=2)
     assert "split-percent" in one_error_line(cli("train", "bank", "--model", "v1", "--split-percent", "100"), code=2)
+    both = one_error_line(cli("train", "bank", "--model", "v1", "--split-percent", "80", "--manual-split"), code=2)
+    assert "two ways to choose the test set: pass one of them" in both  # the percentage was dropped without a word
 
 
 CLICK_USAGE_ERRORS = {  # what click refuses while parsing -> (what the line says, the command its hint names)

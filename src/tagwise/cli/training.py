@@ -18,14 +18,18 @@ from tagwise.cli.common import UsageError, err, handle_errors, opened, out, prog
 from tagwise.errors import TagwiseError
 
 MATRIX_MAX_CLASSES = 12
+DEFAULT_SPLIT_PERCENT = 80
 
 
-def training_body(label: str, recipe: str, split_percent: int, manual_split: bool) -> dict[str, Any]:
+def training_body(label: str, recipe: str, split_percent: int | None, manual_split: bool) -> dict[str, Any]:
     if not recipe.strip():  # the service reads an empty trainingConfigVersion as its default: say what was meant
         raise UsageError("--recipe needs a name: auto, linear, embedding, ensemble or latest")
+    if manual_split and split_percent is not None:  # the percentage was dropped without a word
+        raise UsageError("--split-percent and --manual-split are two ways to choose the test set: pass one of them")
     if manual_split:
         evaluation: dict[str, Any] = {"kind": "manual"}
     else:
+        split_percent = DEFAULT_SPLIT_PERCENT if split_percent is None else split_percent
         if not 1 <= split_percent <= 99:
             raise UsageError("--split-percent must be from 1 to 99 (the share of documents used for training)")
         evaluation = {"kind": "percentage", "trainingSplitPercentage": split_percent, "testingSplitPercentage": 100 - split_percent}
@@ -39,7 +43,8 @@ def train(
                               "required unless --cancel."),
     recipe: str = typer.Option("auto", help="Model recipe (a trainingConfigVersion): auto, linear, embedding, ensemble, "
                                "or latest (the server's default)."),
-    split_percent: int = typer.Option(80, help="Train on this share of the tagged documents, test on the rest (stratified)."),
+    split_percent: int = typer.Option(None, help="Train on this share of the tagged documents, test on the rest (stratified); "
+                                      f"default {DEFAULT_SPLIT_PERCENT}."),
     manual_split: bool = typer.Option(False, "--manual-split", help="Use each document's own split (imported with split/--split) instead."),
     no_wait: bool = typer.Option(False, "--no-wait", help="Queue the job and return its id (locally a running serve/worker picks it up)."),
     cancel: bool = typer.Option(False, "--cancel", help="Cancel the project's queued or running training instead of starting one."),
