@@ -152,6 +152,9 @@ def test_paging_with_top_and_skip(served):
     assert len(first["tasks"]["items"][0]["results"]["documents"]) == 3
     assert "top=3" in first["nextLink"] and "skip=3" in first["nextLink"] and first["nextLink"].startswith("http://testserver/")
     second = served.get(first["nextLink"]).json()
+    with_stats = served.get(JOBS + "/" + first["jobId"], params={**V, "showStats": "true", "top": 3}).json()
+    assert "showStats=true" in with_stats["nextLink"]  # the next page came without statistics
+    assert "statistics" in served.get(with_stats["nextLink"]).json()["tasks"]["items"][0]["results"]["documents"][0]
     assert "must be true or false" in served.get(first["nextLink"] + "&showStats=maybe").json()["error"]["message"]
     assert [d["id"] for d in second["tasks"]["items"][0]["results"]["documents"]] == ["3", "4", "5"]
 

@@ -64,7 +64,10 @@ def job_status(request: Request, job_id: str, version: str = Depends(api_version
     body, next_page = analyze.describe_job(jobs.get(ctx, job_id, "analyze"), top=top, skip=skip, show_stats=show_stats,
                                            page_size=ctx.settings.max_documents_per_request)
     if next_page:
-        body["nextLink"] = absolute(request, f"/analyze-text/jobs/{job_id}", **{"api-version": version, "top": next_page[0], "skip": next_page[1]})
+        # showStats kept: the next page came without statistics (the SDK follows nextLink as given)
+        stats = {"showStats": "true"} if show_stats else {}
+        body["nextLink"] = absolute(request, f"/analyze-text/jobs/{job_id}",
+                                    **{"api-version": version, **stats, "top": next_page[0], "skip": next_page[1]})
     return job_state(body)
 
 
