@@ -313,6 +313,9 @@ def test_documents_can_be_added_without_sending_the_project_again(client, bankin
     added["metadata"]["projectName"] = "nope"
     missing = client.post("/language/tagwise/projects/nope/documents", json=added)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "ProjectNotFound"
+    added["metadata"]["projectName"] = "grow"  # the file of another project: its name was reported before the 404
+    missing = client.post("/language/tagwise/projects/nope/documents", json=added)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "ProjectNotFound"
 
 
 def test_a_documents_language_is_a_code_in_its_usual_spelling_or_the_import_is_refused(client, banking):

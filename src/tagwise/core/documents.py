@@ -39,6 +39,10 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
     whole project back instead (75.8 s to add 1,000 documents to 300,000).
     """
     check_name(name, "project")  # the name becomes a folder of the model store: no '..', no '/'
+    if append:  # first: a file's own mistakes (its projectName) were reported for a project that is not there
+        with ctx.db.read() as conn:
+            if records.get_project(conn, name) is None:
+                raise _nothing_to_append_to(name)
     if not isinstance(body, dict):
         raise InvalidArgument("The import body must be a JSON project file with 'metadata' and 'assets'.")
     metadata = body.get("metadata")
@@ -68,9 +72,8 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
         project = records.get_project(conn, name)
         if project is not None and project["kind"] != kind:  # before the documents: their errors would assume the file's kind
             raise Conflict(f"The project {name} is {project['kind']}; the file is {kind}. Import it into a new project.")
-        if append and project is None:
-            raise ProjectNotFound(f"The project {name} could not be found: create it, or import a project file to create it.",
-                                  target="projectName")
+        if append and project is None:  # deleted since the check above
+            raise _nothing_to_append_to(name)
         if append:
             classes = list(dict.fromkeys([*project["classes"], *classes]))
             if len(classes) > ctx.settings.max_classes:
@@ -106,6 +109,11 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
             records.replace_documents(conn, project_id, rows)
         total = records.count_documents(conn, project_id)
     return {"documents": len(rows), "classes": len(classes), "projectDocuments": total}
+
+
+def _nothing_to_append_to(name: str) -> ProjectNotFound:
+    return ProjectNotFound(f"The project {name} could not be found: create it, or import a project file to create it.",
+                           target="projectName")
 
 
 def _classes(ctx: Context, raw: Any) -> list[str]:
