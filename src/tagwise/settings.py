@@ -190,7 +190,7 @@ def settings_table() -> str:
     lines = ["| environment variable | default | valid values | what it does |", "|---|---|---|---|"]
     for name, field in Settings.model_fields.items():
         default = field.default
-        shown = "(unset)" if default is None else f"`{default}`"
+        shown = "(unset)" if default is None else f"`{str(default).lower() if isinstance(default, bool) else default}`"
         lines.append(f"| `TAGWISE_{name.upper()}` | {shown} | {valid_values(name)} | {field.description} |")
     return "\n".join(lines) + "\n"
 

@@ -25,7 +25,7 @@ class BodyLimit:
         limit = self.max_bytes
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await error_response(_too_large(int(declared), limit))(scope, receive, send)
+            await error_response(_too_large(int(declared), limit, declared=True))(scope, receive, send)
             return
         seen = 0
 
@@ -41,5 +41,6 @@ class BodyLimit:
         await self.app(scope, counting_receive, send)
 
 
-def _too_large(size: int, limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"The request body has more than {limit:,} bytes ({size:,} so far); the limit is TAGWISE_MAX_BODY_BYTES.")
+def _too_large(size: int, limit: int, *, declared: bool = False) -> PayloadTooLarge:
+    read = f"its Content-Length says {size:,}" if declared else f"{size:,} so far"
+    return PayloadTooLarge(f"The request body has more than {limit:,} bytes ({read}); the limit is TAGWISE_MAX_BODY_BYTES.")
