@@ -74,3 +74,28 @@ def test_a_cancelled_training_says_why_and_when(ctx, banking):
         records.update_job(conn, running["id"], {"status": "running"})
         jobs.cancel_in(conn, running["id"], "Cancelled: some reason.")
     assert jobs.get(ctx, running["id"], "train")["warnings"][0]["message"] == "Cancelled: some reason."
+
+
+def test_analyze_jobs_past_their_expiry_are_deleted_with_their_texts(ctx):
+    # the job said "expirationDateTime" (24 h) and its texts and results stayed in the store for good
+    from datetime import timedelta
+
+    import pytest
+
+    from tagwise.errors import OperationNotFound
+    from tagwise.jobs.runner import JobRunner
+
+    with ctx.db.write() as conn:
+        expired = jobs.create(conn, "analyze", None, {"documents": [{"id": "1", "text": "my secret"}]}, status="succeeded")
+        running = jobs.create(conn, "analyze", None, {"documents": []}, status="running")
+        fresh = jobs.create(conn, "analyze", None, {"documents": []}, status="succeeded")
+        training = jobs.create(conn, "train", "p", {}, status="succeeded")
+        for job in (expired, running, training):
+            records.update_job(conn, job["id"], {"expires_at": records.utcnow() - timedelta(minutes=1)})
+    runner = JobRunner(ctx)
+    runner._purge()  # what its heartbeat does every PURGE_EVERY_S
+    with pytest.raises(OperationNotFound):
+        jobs.get(ctx, expired["id"], "analyze")
+    assert jobs.get(ctx, running["id"], "analyze")["status"] == "running"  # unfinished: kept
+    assert jobs.get(ctx, fresh["id"], "analyze")["status"] == "succeeded"
+    assert jobs.get(ctx, training["id"], "train", "p")  # authoring jobs hold no texts: the training list keeps them

@@ -156,6 +156,15 @@ def crash_reason(what: str, exc: BaseException) -> str:
 CANCELLED_ON_REQUEST = "Cancelled on request."
 
 
+def purge_expired(ctx: Context) -> int:
+    """Delete the finished analyze jobs past their ``expirationDateTime`` (24 h after they were
+    submitted, as Azure keeps results), and with them the texts they classified and their results:
+    they were kept forever, although the job said it expired. Authoring jobs (7 days) hold no
+    documents and are kept: the training list shows them. Returns how many were deleted."""
+    with ctx.db.write() as conn:
+        return records.delete_expired_jobs(conn, "analyze", TERMINAL, utcnow())
+
+
 def request_cancel(ctx: Context, job_id: str, *, refuse_finished: bool = False) -> None:
     """Cancel: a job not started yet ends at once; a running one is stopped by its runner.
     ``refuse_finished``: a job that has already ended is a :class:`Conflict` (the API's answer, which

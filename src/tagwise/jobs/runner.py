@@ -42,6 +42,7 @@ log = logging.getLogger("tagwise.jobs")
 WORKER_ID = jobs.claimant()
 T = TypeVar("T")
 _STOPPED = "stopped with its runner"  # a training the runner stopped: it goes back to the queue
+PURGE_EVERY_S = 600.0  # how often a runner deletes the analyze jobs past their expiry (and at its first heartbeat)
 
 
 class JobRunner:
@@ -58,6 +59,7 @@ class JobRunner:
         self._abandoned: set[str] = set()  # running jobs whose end could not be recorded: the sweep takes them
         self._owned_lock = threading.Lock()
         self._store = _StoreWatch(poll_s)
+        self._purged_at = -PURGE_EVERY_S  # monotonic time of the last purge of expired analyze jobs
 
     def start(self) -> None:
         self.recover()
@@ -124,9 +126,18 @@ class JobRunner:
                     with self.ctx.db.write() as conn:
                         records.heartbeat(conn, owned)
                 self.recover()
+                self._purge()
                 self._store.answered()
             except Exception as exc:  # noqa: BLE001 - a database hiccup must not stop the heartbeats (_trouble logs it)
                 self._trouble(exc, "heartbeat")
+
+    def _purge(self) -> None:
+        if time.monotonic() - self._purged_at < PURGE_EVERY_S:
+            return
+        deleted = jobs.purge_expired(self.ctx)
+        self._purged_at = time.monotonic()
+        if deleted:
+            log.info("deleted %d analyze jobs past their expiry (their texts and results)", deleted)
 
     def _own(self, job_id: str, owned: bool) -> None:
         with self._owned_lock:
