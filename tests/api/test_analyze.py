@@ -70,10 +70,15 @@ def test_multi_label_returns_zero_or_more_classes(served):
 
 def test_per_document_errors_and_statistics(served):
     # a text of zero-width spaces (what a copy from a web page can leave) was classified, with a confident class
-    docs = [{"id": "1", "text": "where is my card"}, {"id": "2", "text": ""}, {"id": "3", "text": "\u200b\u200b\ufeff \u2060"}]
+    docs = [{"id": "1", "text": "where is my card"}, {"id": "2", "text": ""}, {"id": "3", "text": "\u200b\u200b\ufeff \u2060"},
+            {"id": "4", "text": "my card " * 300}]
     job = run(served, docs, [task()], showStats="true")
     results = job["tasks"]["items"][0]["results"]
-    assert [d["id"] for d in results["documents"]] == ["1"]
+    assert [d["id"] for d in results["documents"]] == ["1", "4"]
+    # Azure's text records: one per started 1,000 characters (2,400 characters: 3)
+    assert [d["statistics"] for d in results["documents"]] == [{"charactersCount": 16, "transactionsCount": 1},
+                                                              {"charactersCount": 2_400, "transactionsCount": 3}]
+    assert results["statistics"]["transactionsCount"] == 4
     assert [e["id"] for e in results["errors"]] == ["2", "3"]
     assert {e["error"]["innererror"]["code"] for e in results["errors"]} == {"InvalidDocument"}
     assert results["errors"][1]["error"]["innererror"]["message"] == (

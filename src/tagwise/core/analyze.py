@@ -126,6 +126,15 @@ def check_documents(raw: Any, max_documents: int, max_total_chars: int | None,
     return docs
 
 
+def text_records(characters: int) -> int:
+    """Azure's transactions for a document: one text record per started 1,000 characters.
+
+    >>> text_records(12), text_records(1_000), text_records(124_000)
+    (1, 1, 124)
+    """
+    return max(1, -(-characters // 1_000))
+
+
 def empty_reason(text: str) -> str:
     """A document's error when its text is :func:`~tagwise.core.validation.blank`."""
     if text.strip():
@@ -282,12 +291,12 @@ def describe_job(job: dict[str, Any], *, top: int | None, skip: int, show_stats:
                 results[key] = [d for d in results[key] if skip <= d.get("index", 0) < skip + top]
             if show_stats:
                 valid = len(results["documents"])
-                results["documents"] = [
-                    dict(d, statistics={"charactersCount": len(payload["documents"][d["index"]]["text"]), "transactionsCount": 1})
-                    for d in results["documents"]
-                ]
+                sizes = [len(payload["documents"][d["index"]]["text"]) for d in results["documents"]]
+                results["documents"] = [dict(d, statistics={"charactersCount": size, "transactionsCount": text_records(size)})
+                                        for d, size in zip(results["documents"], sizes, strict=True)]
                 results["statistics"] = {"documentsCount": valid + len(results["errors"]), "validDocumentsCount": valid,
-                                         "erroneousDocumentsCount": len(results["errors"]), "transactionsCount": valid}
+                                         "erroneousDocumentsCount": len(results["errors"]),
+                                         "transactionsCount": sum(text_records(size) for size in sizes)}
             for key in ("documents", "errors"):
                 results[key] = [_strip(d) for d in results[key]]
             item["results"] = results
