@@ -315,7 +315,7 @@ class RemoteBackend:
 
     def cancel_training(self, name: str) -> list[dict[str, Any]]:
         """The API's ``POST .../train/jobs/{id}/:cancel`` for each unfinished job of ``GET .../train/jobs``."""
-        from tagwise.client import AUTHORING
+        from tagwise.client import AUTHORING, RemoteError
 
         jobs_url = f"{AUTHORING}/{name}/train/jobs"
         active, page = [], self.client.request("GET", jobs_url).json()
@@ -325,5 +325,9 @@ class RemoteBackend:
                 break
             page = self.client.request("GET", page["nextLink"]).json()
         for job_id in active:
-            self.client.request("POST", f"{jobs_url}/{job_id}/:cancel")
+            try:
+                self.client.request("POST", f"{jobs_url}/{job_id}/:cancel")
+            except RemoteError as exc:
+                if exc.status != 409:  # 409: it ended since the list was read; its status below says how
+                    raise
         return [{"jobId": job_id, "status": self.client.request("GET", f"{jobs_url}/{job_id}").json()["status"]} for job_id in active]
