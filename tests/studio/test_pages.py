@@ -25,9 +25,16 @@ def test_deploy_swap_and_delete(studio, banking):
     tagging.add_documents(ctx, "bank", [{"location": r["id"], "text": r["text"], "labels": r["labels"]} for r in banking["train"]])
     _train(ctx, "bank", "one")
     _train(ctx, "bank", "two")
+    # a finished training's Deploy button offers that model, not the newest (which put "two" live from one's page)
+    job_id = next(j["id"] for j in jobs.list_for(ctx, "train", "bank") if j["payload"]["modelLabel"] == "one")
+    assert '/deployments?model=one"' in studio.get(f"/studio/p/bank/train/{job_id}").text
+    assert '<option value="one" selected>' in studio.get("/studio/p/bank/deployments", params={"model": "one"}).text
     for name, model in (("prod", "one"), ("staging", "two")):
         page = studio.post("/studio/p/bank/deployments", data={"csrf": studio.csrf, "name": name, "model": model})
-        assert f"deployed as {name}" in flash(page.text)
+        assert f"deployed as {name}." in flash(page.text)
+    page = studio.post("/studio/p/bank/deployments", data={"csrf": studio.csrf, "name": "staging", "model": "one"})
+    assert "Model one is deployed as staging, in place of two." in flash(page.text)
+    studio.post("/studio/p/bank/deployments", data={"csrf": studio.csrf, "name": "staging", "model": "two"})
     page = studio.post("/studio/p/bank/deployments/swap", data={"csrf": studio.csrf, "first": "prod", "second": "staging"})
     assert "Swapped" in flash(page.text)
     assert {d["name"]: d["model_label"] for d in deployments.list_all(ctx, "bank")} == {"prod": "two", "staging": "one"}

@@ -238,18 +238,21 @@ def issues_state(request: Request, project: str, _s: Session = Depends(require_s
 # -- deploy -----------------------------------------------------------------------------------
 
 @router.get("/p/{project}/deployments", response_class=HTMLResponse)
-def deployments_page(request: Request, project: str, _s: Session = Depends(require_session)) -> Response:
+def deployments_page(request: Request, project: str, model: str = "", _s: Session = Depends(require_session)) -> Response:
+    """``model``: the model to offer first (a job page's Deploy button names its own; else the newest,
+    which put m2 live from m1's page)."""
     record = projects.get(context(request), project)
     trained = models.list_all(context(request), project)[::-1]
-    return render(request, "deployments.html", project=record, nav="deploy", models=trained,
+    return render(request, "deployments.html", project=record, nav="deploy", models=trained, chosen=model,
                   below_baseline={m["label"]: against_baseline(m) for m in trained},
                   deployments=deployments.list_all(context(request), project))
 
 
 @router.post("/p/{project}/deployments")
 def deploy(request: Request, project: str, name: str = Form(""), model: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+    served = {d["name"]: d["model_label"] for d in deployments.list_all(context(request), project)}.get(name.strip())
     deployments.deploy(context(request), project, name.strip(), {"trainedModelLabel": model})
-    done = f"Model {model} is deployed as {name.strip()}."
+    done = f"Model {model} is deployed as {name.strip()}" + (f", in place of {served}." if served and served != model else ".")
     if warning := model_results.baseline_warning(models.get(context(request), project, model)):
         return redirect(f"/studio/p/{project}/deployments", f"{done} {warning}", "error")
     return redirect(f"/studio/p/{project}/deployments", done)
