@@ -154,3 +154,25 @@ def test_a_training_whose_runner_is_killed_leaves_no_process_behind(settings, la
         worker.kill()
         worker.wait()
     assert wait_for(lambda: all_gone(started), timeout=15), [(p.pid, p.cmdline()) for p in started if not all_gone([p])]
+
+
+def test_jobs_a_live_runner_gave_up_during_an_outage_are_not_called_dead(ctx, caplog):
+    # after an outage the log said "its process vm:22670 is gone" of the live server that had given the job up
+    import logging
+
+    from tagwise.jobs.runner import WORKER_ID
+
+    with ctx.db.write() as conn:
+        analyze_job = jobs.create(conn, "analyze", None, {"documents": []}, status="running")
+        training_job = jobs.create(conn, "train", "p", {"modelLabel": "m"}, status="running")
+        for job in (analyze_job, training_job):
+            records.update_job(conn, job["id"], {"claimed_by": WORKER_ID})
+    runner = JobRunner(ctx)
+    runner._abandoned = {analyze_job["id"], training_job["id"]}  # what a store error while recording their end does
+    with caplog.at_level(logging.WARNING, logger="tagwise.jobs"):
+        runner.recover()
+    assert "is gone" not in caplog.text
+    assert caplog.text.count("this process could not record its end while the store was away") == 2
+    assert jobs.get(ctx, analyze_job["id"], "analyze")["status"] == "notStarted"  # queued again
+    failed = jobs.get(ctx, training_job["id"], "train", "p")
+    assert failed["status"] == "failed" and "could not be reached when the training ended" in failed["errors"][0]["message"]

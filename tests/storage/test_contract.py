@@ -61,8 +61,10 @@ def test_an_older_store_upgrades_keeping_its_data(backend_url, tmp_path):
         context.close()
 
 
-def test_documents_stored_before_0006_are_found_without_their_accents(backend_url, tmp_path):
+def test_documents_stored_before_0006_are_found_without_their_accents(backend_url, tmp_path, caplog):
     # migration 0006 folds the texts already stored (in batches), so "nino" finds an older "niño"
+    import logging
+
     from tagwise.core.context import Context
     from tagwise.settings import Settings
     from tagwise.storage import document_records
@@ -77,13 +79,29 @@ def test_documents_stored_before_0006_are_found_without_their_accents(backend_ur
         conn.execute(text("insert into documents (project_id, location, text, labels) values (:p, :l, :t, '[]')"),
                      [{"p": project_id, "l": f"d{i}.txt", "t": t} for i, t in enumerate(texts)])
     old.dispose()
-    context = Context.open(settings)
+    with caplog.at_level(logging.INFO, logger="tagwise.storage.db"):
+        context = Context.open(settings)
     try:
+        # a big store takes a while to upgrade: the log says what is going on
+        assert "upgrading the store's schema from 0005_document_list_indexes to 0006_document_search_text" in caplog.text
+        assert "the store's schema is at 0006_document_search_text (" in caplog.text
         with context.db.read() as conn:
             found = {q: document_records.page(conn, project_id, document_records.DocumentFilter(search=q), 1, 0)[1]
                      for q in ("nino", "etats", "ASCII")}
             assert conn.execute(text("select count(*) from documents where search_text is null")).scalar_one() == 1_500
         assert found == {"nino": 1_500, "etats": 1_500, "ASCII": 1_500}
+        # an older tagwise still running during the upgrade writes texts without their search form: the next start folds them
+        with context.db.write() as conn:
+            conn.execute(text("update documents set search_text = null where location in ('d0.txt', 'd2.txt')"))
+    finally:
+        context.close()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tagwise.storage.db"):
+        context = Context.open(settings)
+    try:
+        assert "2 documents had no search form" in caplog.text and "upgrading" not in caplog.text
+        with context.db.read() as conn:
+            assert document_records.page(conn, project_id, document_records.DocumentFilter(search="nino"), 1, 0)[1] == 1_500
     finally:
         context.close()
 

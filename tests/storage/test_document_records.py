@@ -16,7 +16,7 @@ TEXTS = [
     "my card never arrived", "CARD STOLEN", "Ｃａｒｄ declined (full width)", "the ﬁle is missing (ligature)",
     "Die Straße ist gesperrt", "STRASSE closed", "ЗАКАЗ не пришёл", "мой заказ", "un café noir", "un cafe\u0301 decompose",
     "Les États-Unis", "a 5 \u212a cable (Kelvin sign)", "100% sure the_rate is wrong", "plain ascii text",
-    "El NIÑO llegó tarde", "Nguyễn paid twice", "Ørsted refund",
+    "El NIÑO llegó tarde", "Nguyễn paid twice", "Ørsted refund", "un clin d'œil", "ŁÓDŹ branch",
 ]
 
 
@@ -98,7 +98,7 @@ def test_untagged_among_keeps_the_untagged_documents_of_the_project(listed):
 
 @pytest.mark.parametrize("query", ["card", "CARD", "file", "fi", "strasse", "STRASSE", "straße", "заказ", "café", "cafe",
                                    "états", "etats", "k cable", "100%", "the_r", "ü.txt", "u.txt", "doc-01", "#1", "nino",
-                                   "niño", "LLEGO", "nguyen", "Nguyên", "ørsted", "orsted", "мои", "nothing like it"])
+                                   "niño", "LLEGO", "nguyen", "Nguyên", "ørsted", "orsted", "oeil", "lodz", "мои", "nothing like it"])
 def test_search_finds_what_the_folded_texts_contain(listed, query):
     store, project_id, stored = listed
     # texts are compared folded (Unicode-normalised, case-folded, no accents on Latin letters) on both backends;
@@ -111,7 +111,7 @@ def test_search_finds_what_the_folded_texts_contain(listed, query):
         return strip_accents(query).lower() in location.translate(unaccent).lower()
 
     expected = [d["location"] for d in stored if fold(query) in fold(d["text"]) or in_location(d["location"])]
-    if query in ("nino", "niño", "etats", "LLEGO", "nguyen", "Nguyên"):
+    if query in ("nino", "niño", "etats", "LLEGO", "nguyen", "Nguyên", "orsted", "oeil", "lodz"):
         assert expected, "a spelling with other accents on its Latin letters finds the text"
     if query == "мои":
         assert not expected, "marks on other scripts still count: й is not и"

@@ -92,16 +92,18 @@ class JobRunner:
         with self.ctx.db.write() as conn:
             for job in records.jobs_in_status(conn, "train", ("running", "cancelling")):
                 if self._orphaned(job, lease, abandoned):
+                    given_up = job["id"] in abandoned  # by this (live) runner: the store was away when the job ended
                     status = "cancelled" if job["cancel_requested"] else "failed"
-                    errors = [] if status == "cancelled" else [{"code": "InternalServerError", "message": _gone(job, lease)}]
+                    reason = _GIVEN_UP if given_up else _gone(job, lease)
+                    errors = [] if status == "cancelled" else [{"code": "InternalServerError", "message": reason}]
                     if records.update_job(conn, job["id"], {"status": status, "errors": errors, "finished_at": utcnow()},
                                           only_if_status=("running", "cancelling")):
                         ended.append(status)
-                    log.warning("training job %s: its process %s is gone; marked %s", job["id"], job["claimed_by"], status)
+                    log.warning("training job %s: %s; marked %s", job["id"], _why_swept(job, given_up), status)
             for job in records.jobs_in_status(conn, "analyze", ("running",)):
                 if self._orphaned(job, lease, abandoned):
                     records.update_job(conn, job["id"], {"status": "notStarted", "claimed_by": None}, only_if_status=("running",))
-                    log.warning("analyze job %s: its process %s is gone; queued again", job["id"], job["claimed_by"])
+                    log.warning("analyze job %s: %s; queued again", job["id"], _why_swept(job, job["id"] in abandoned))
         if self.metrics is not None:
             for status in ended:
                 self.metrics.training_ended(status)
@@ -377,6 +379,19 @@ def _dead(job: dict, lease_s: float) -> bool:
         return not _alive(claimed_by)
     seen = [t for t in (job.get("heartbeat_at"), job["updated_at"], job["started_at"]) if t is not None]
     return not seen or (utcnow() - max(seen)).total_seconds() > lease_s
+
+
+_GIVEN_UP = ("The store could not be reached when the training ended, so its end could not be recorded. "
+             "Start the training again.")
+
+
+def _why_swept(job: dict, given_up: bool) -> str:
+    """What the log says of a swept job: a runner that gave its own job up (its end could not be
+    recorded while the store was away) is alive, and "its process is gone" sent operators looking
+    for a crash that never happened."""
+    if given_up:
+        return "this process could not record its end while the store was away"
+    return f"its process {job['claimed_by']} is gone"
 
 
 def _gone(job: dict, lease_s: float) -> str:

@@ -78,8 +78,17 @@ class Database:
                 # the others wait here and then find the schema at head. SQLite's writer lock does this.
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = conn
-            _refuse_newer(config, conn)
+            stored, head = _refuse_newer(config, conn)
+            upgrading = stored is not None and stored != head and revision == "head"
+            if upgrading:  # a big store takes a while (0006: 3.7 s per 100,000 accented documents): say so
+                log.info("upgrading the store's schema from %s to %s", stored, head)
+            started = time.monotonic()
             command.upgrade(config, revision)
+            if upgrading:
+                log.info("the store's schema is at %s (%.1f s)", head, time.monotonic() - started)
+            if revision == "head" and (folded := fold_missing(conn)):
+                # written by an older tagwise still running while this one upgraded the store: never found by search
+                log.warning("%d documents had no search form (an older tagwise wrote them after the upgrade); folded now", folded)
 
     def dispose(self) -> None:
         self.reader.dispose()
@@ -97,19 +106,47 @@ def _private(path: Path) -> None:
                     "`chmod 600 %s` unless that is meant", path, mode, path)
 
 
-def _refuse_newer(config: Config, conn: Connection) -> None:
-    """A store at a revision these migrations do not have (a newer tagwise wrote it: a rollback)
-    is refused in one line, not alembic's traceback."""
+def _refuse_newer(config: Config, conn: Connection) -> tuple[str | None, str | None]:
+    """(the store's revision, None for an empty store; the newest these migrations know). A store at
+    a revision they do not have (a newer tagwise wrote it: a rollback) is refused in one line, not
+    alembic's traceback."""
     from alembic.script import ScriptDirectory
     from sqlalchemy import inspect
 
-    if not inspect(conn).has_table("alembic_version"):
-        return
-    stored = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     script = ScriptDirectory.from_config(config)
+    if not inspect(conn).has_table("alembic_version"):
+        return None, script.get_current_head()
+    stored = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     if stored and stored not in {r.revision for r in script.walk_revisions()}:
         raise NewerSchema(f"a newer tagwise wrote it (schema revision {stored}; this version knows up to "
                           f"{script.get_current_head()}): run that version, or restore the backup taken before the upgrade")
+    return stored, script.get_current_head()
+
+
+_FOLD_BATCH = 2_000
+
+
+def fold_missing(conn: Connection) -> int:
+    """Store the search form (:func:`searchable`) of every non-ASCII document text that has none, in
+    batches by id; how many. Migration 0006 does this for the texts stored before it; each start
+    does it again for texts an older tagwise, still running during the upgrade, wrote without one."""
+    import sqlalchemy as sa
+
+    documents = sa.table("documents", sa.column("id", sa.Integer), sa.column("text", sa.Text), sa.column("search_text", sa.Text))
+    if conn.dialect.name == "postgresql":  # a text's bytes outnumber its characters: not plain ASCII
+        not_ascii = sa.func.octet_length(documents.c.text) != sa.func.char_length(documents.c.text)
+    else:
+        not_ascii = sa.func.length(sa.cast(documents.c.text, sa.LargeBinary)) != sa.func.length(documents.c.text)
+    update = documents.update().where(documents.c.id == sa.bindparam("doc_id")).values(search_text=sa.bindparam("folded"))
+    last = folded = 0
+    while True:
+        rows = conn.execute(sa.select(documents.c.id, documents.c.text)
+                            .where(documents.c.id > last, documents.c.search_text.is_(None), not_ascii)
+                            .order_by(documents.c.id).limit(_FOLD_BATCH)).all()
+        if not rows:
+            return folded
+        conn.execute(update, [{"doc_id": doc_id, "folded": searchable(text_)} for doc_id, text_ in rows])
+        last, folded = rows[-1][0], folded + len(rows)
 
 
 def _enable_wal(cursor, wait_s: float = 30.0) -> None:
@@ -131,14 +168,18 @@ def _enable_wal(cursor, wait_s: float = 30.0) -> None:
 def fold(value: str | None) -> str | None:
     """Text as search compares it: Unicode-normalised (NFKC), case-folded and without accents on
     Latin letters, so ``STRASSE`` finds ``Straße``, ``ЗАКАЗ`` finds ``заказ``, ``nino`` finds
-    ``niño`` and ``Etats`` finds ``États``. Marks on other scripts stay: ``й`` is not ``и``.
+    ``niño``, ``Etats`` finds ``États`` and ``oeil`` finds ``œil``. Marks on other scripts stay:
+    ``й`` is not ``и``.
 
-    >>> fold("Les ÉTATS-Unis, niño, Straße")
-    'les etats-unis, nino, strasse'
+    >>> fold("Les ÉTATS-Unis, niño, Straße, l'œil, Ærø, Łódź")
+    "les etats-unis, nino, strasse, l'oeil, aero, lodz"
     >>> fold("мой") == fold("мои")
     False
     """
-    return strip_accents(unicodedata.normalize("NFKC", value).casefold()) if value is not None else None
+    if value is None:
+        return None
+    folded = strip_accents(unicodedata.normalize("NFKC", value).casefold())
+    return folded if folded.isascii() else folded.translate(_LATIN_LETTERS)
 
 
 def searchable(text: str) -> str | None:
@@ -159,6 +200,8 @@ def strip_accents(value: str) -> str:
     return unicodedata.normalize("NFC", _LATIN_ACCENTS.sub("", unicodedata.normalize("NFD", value)))
 
 
+# Latin letters of their own that a keyboard without them spells with plain ones (after casefold)
+_LATIN_LETTERS = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"})
 _MAY_HAVE_LATIN_ACCENTS = re.compile("[\u00c0-\u024f\u0300-\u036f\u1e00-\u1eff]")
 _LATIN_ACCENTS = re.compile("(?<=[A-Za-z])[\u0300-\u036f]+")
 
