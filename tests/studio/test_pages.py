@@ -5,7 +5,10 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
+
 from tagwise.core import deployments, jobs, model_results, models, readiness, tagging, training
+from tagwise.errors import InvalidArgument
 from tagwise.storage.document_records import DocumentFilter
 from tagwise.studio import views
 from tests.studio.conftest import field_error, flash, form_data
@@ -191,8 +194,25 @@ def test_schema_rename_keeps_tags(studio):
     tagging.create_project(ctx, "s", SINGLE, "en")
     tagging.add_documents(ctx, "s", [{"location": "a", "text": "t", "labels": ["old"]}])
     page = studio.post("/studio/p/s/classes/rename", data={"csrf": studio.csrf, "old": "old", "new": "new"})
-    assert "1 document(s) keep their tag" in flash(page.text)
+    assert "Class old renamed to new; 1 document(s) now tagged new." in flash(page.text)
     assert readiness.overview(ctx, "s")["classes"][0] == {"name": "new", "train": 0, "test": 0, "unassigned": 1, "total": 1}
+    same = studio.post("/studio/p/s/classes/rename", data={"csrf": studio.csrf, "old": "new", "new": "new"})
+    assert "Nothing changed: the class is already named new." in flash(same.text)
+
+
+def test_class_names_that_differ_only_in_case_or_hold_an_upload_separator_are_refused(studio):
+    # "Joy" next to "joy" was added (the Tag filter found both); "a|b" in a multi-label project could never come back from a CSV
+    ctx = studio.ctx
+    tagging.create_project(ctx, "emo", MULTI, "en")
+    tagging.add_class(ctx, "emo", "joy")
+    for name, message in (("Joy", "The class 'joy' differs from 'Joy' only in case"),
+                          ("a|b", "A multi-label class name cannot hold '|'"), ("a;b", "cannot hold ';'")):
+        refused = studio.post("/studio/p/emo/classes/add", data={"csrf": studio.csrf, "name": name})
+        assert refused.status_code in (400, 409) and message in html.unescape(refused.text), name
+    renamed = studio.post("/studio/p/emo/classes/rename", data={"csrf": studio.csrf, "old": "joy", "new": "JOY"})
+    assert "Class joy renamed to JOY" in flash(renamed.text)  # its own capitals may change
+    with pytest.raises(InvalidArgument, match="the class 'joy' differs from the project's 'JOY' only in case; write it 'JOY'"):
+        tagging.add_documents(ctx, "emo", [{"location": "x.txt", "text": "yay", "labels": ["joy"]}])
 
 
 def test_page_numbers_past_the_end_and_huge_ids_are_not_server_errors(studio):

@@ -82,6 +82,10 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
             for label in labels or []:
                 if label not in known:
                     check_class_name(label)
+                    if twin := _same_but_case(classes, label):
+                        raise InvalidArgument(f"{location}: the class {label!r} differs from the project's {twin!r} only in "
+                                              f"case; write it {twin!r} (classes that differ only in case are one class to a "
+                                              "reader, and two to the model).", target=location)
                     known.add(label)
                     classes.append(label)
                     new_classes.append(label)
@@ -280,6 +284,7 @@ def add_class(ctx: Context, project_name: str, name: str) -> None:
         project = require(conn, project_name)
         if name in project["classes"]:
             raise Conflict(f"The class {name!r} already exists in {project_name}.")
+        _check_new_name(project, name)
         classes = [*project["classes"], name]
         _check_class_limit(ctx, classes)
         _touch(conn, project, classes)
@@ -295,11 +300,29 @@ def rename_class(ctx: Context, project_name: str, old: str, new: str) -> int:
             return 0
         if new in project["classes"]:
             raise Conflict(f"The class {new!r} already exists; pick another name.")
+        _check_new_name(project, new, renaming=old)
         tagged = docs_db.labelled_with(conn, project["id"], old)
         changes = {doc_id: list(dict.fromkeys(new if label == old else label for label in labels)) for doc_id, labels in tagged.items()}
         docs_db.set_labels_many(conn, project["id"], changes)
         _touch(conn, project, [new if c == old else c for c in project["classes"]], _class_threshold_moved(project, old, new))
     return len(changes)
+
+
+def _same_but_case(classes: list[str], name: str, renaming: str | None = None) -> str | None:
+    """The class of ``classes`` (other than ``renaming``) that is ``name`` in other capitals, if any."""
+    folded = name.casefold()
+    return next((c for c in classes if c not in (name, renaming) and c.casefold() == folded), None)
+
+
+def _check_new_name(project: dict[str, Any], name: str, renaming: str | None = None) -> None:
+    """A class name the studio refuses although the API takes it: "Joy" next to "joy" (the Tag
+    filter ignores case, so typing found both), and in a multi-label project "a|b" (an upload splits
+    labels on | and ;, so the class could never come back from a CSV)."""
+    if twin := _same_but_case(project["classes"], name, renaming):
+        raise Conflict(f"The class {twin!r} differs from {name!r} only in case: use {twin!r}, or rename it.")
+    if project["kind"] == MULTI and (separator := next((s for s in "|;" if s in name), None)):
+        raise InvalidArgument(f"A multi-label class name cannot hold {separator!r}: an upload splits several labels on "
+                              "'|' and ';'. Use another character, such as '-' or '/'.")
 
 
 def delete_class(ctx: Context, project_name: str, name: str) -> int:

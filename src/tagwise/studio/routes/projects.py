@@ -129,7 +129,10 @@ def rename_class(request: Request, project: str, old: str = Form(""), new: str =
         changed = tagging.rename_class(context(request), project, old, new)
     except (InvalidArgument, Conflict) as exc:  # e.g. a name another class has: the row keeps what was typed
         return _schema_page(request, project, status_for(exc), typed={"old": old, "new": new}, invalid=refused(exc, "rename"))
-    return redirect(f"/studio/p/{project}/schema", f"Class {old} renamed to {new.strip()}; {changed:,} document(s) keep their tag.")
+    if old == new.strip():
+        return redirect(f"/studio/p/{project}/schema", f"Nothing changed: the class is already named {old}.")
+    return redirect(f"/studio/p/{project}/schema", f"Class {old} renamed to {new.strip()}; {changed:,} document(s) now tagged "
+                    f"{new.strip()}.")
 
 
 @router.post("/p/{project}/classes/delete")
