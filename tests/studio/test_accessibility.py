@@ -284,3 +284,18 @@ def test_repeated_controls_say_which_row_they_act_on(page, server, project):
     # and the Overview's title says which page it is
     page.goto(f"/studio/p/{PROJECT}")
     expect(page).to_have_title(f"Overview · {PROJECT} · tagwise studio")
+
+
+def test_score_bars_keep_their_width_next_to_a_threshold_on_a_phone(page, server):
+    # multi-label Try it at 390 px: "needs 28.5%" wrapped onto two lines and squeezed every bar to 0 px
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{server.url}/studio")
+    row = ('<li class="chosen"><span class="score-name">{name}</span><span class="bar"><span style="width: 40%"></span></span>'
+           '<span class="small">21.6%</span> <span class="small muted" data-threshold>needs 28.5%</span></li>')
+    names = ["amusement", "disappointment", "a_rather_long_class_name_for_a_phone"]
+    page.set_content('<link rel="stylesheet" href="/studio/static/studio.css"><main><ul class="scores">'
+                     + "".join(row.format(name=n) for n in names) + "</ul></main>", wait_until="load")
+    widths = page.eval_on_selector_all(".scores .bar", "bars => bars.map(b => b.getBoundingClientRect().width)")
+    assert min(widths) >= 40, widths
+    heights = page.eval_on_selector_all("[data-threshold]", "els => els.map(e => e.getBoundingClientRect().height)")
+    assert max(heights) < 30, heights  # one line

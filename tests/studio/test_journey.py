@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.studio.conftest import NARROW, banking_rows, fits_width, screenshot, sign_in
+from tests.studio.conftest import DESKTOP, NARROW, banking_rows, fits_width, screenshot, sign_in
 
 CLASSES = ["card_arrival", "exchange_rate", "lost_or_stolen_card", "top_up_failed", "change_pin"]
 PROJECT = "bank-journey"
@@ -176,6 +176,10 @@ def test_studio_journey(page, server, tmp_path):
     expect(page.locator("[data-predicted]")).to_have_text("card_arrival")
     expect(page.locator("#try-scores li")).to_have_count(5)
     screenshot(page, "12-try")
+    page.set_viewport_size(NARROW)  # the bars were squeezed to 0 px on a phone, next to "needs 28.5%"
+    widths = page.eval_on_selector_all("#try-scores .bar", "bars => bars.map(b => b.getBoundingClientRect().width)")
+    assert min(widths) >= 40, widths
+    page.set_viewport_size(DESKTOP)
 
     # -- the same pages on a narrow screen
     page.set_viewport_size(NARROW)
