@@ -535,9 +535,14 @@ def test_multi_label_confidence_threshold_and_no_class_documents_on_evaluate_try
     assert len(suggestion.labels) >= 2, suggestion  # several classes, so one headline number would say little
     tag_page = studio.get(f"/studio/p/emo/tag?doc={new['id']}").text
     suggested = re.search(r'id="suggestion">(.*?)</p>', tag_page, re.DOTALL).group(1)
-    shown = dict(re.findall(r'<span class="chip suggested">([^<]+) <span class="small">(\d+)%</span></span>', suggested))
-    assert shown == {label: f"{100 * dict(suggestion.scores)[label]:.0f}" for label in suggestion.labels}
+    shown = dict(re.findall(r'<span class="chip suggested">([^<]+) <span class="small">([\d.]+)%</span></span>', suggested))
+    assert shown == {label: f"{100 * dict(suggestion.scores)[label]:.1f}" for label in suggestion.labels}
     assert "confident" not in suggested
+    # each listed score with the score its class needs: "approval 15%" suggested under an unsuggested "amusement 22%" looked wrong
+    listed = re.findall(r'<span class="score-name" title="([^"]+)">.*?<span class="small">([\d.]+)%</span> '
+                        r'<span class="small muted" data-threshold>needs ([\d.]+)%</span>',
+                        tag_page.split('id="suggestion"')[1].split("</ul>")[0])
+    assert len(listed) == 3 and all((name in suggestion.labels) == (float(score) >= float(need)) for name, score, need in listed), listed
     projects.upsert(ctx, "emo", {"settings": {"confidenceThreshold": 0.9999}})  # no class reaches it
     tag_page = studio.get(f"/studio/p/emo/tag?doc={new['id']}").text
     assert "no class reached its threshold" in tag_page and "0% confident" not in tag_page and 'id="accept"' in tag_page
