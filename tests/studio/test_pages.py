@@ -225,6 +225,12 @@ def test_page_numbers_past_the_end_and_huge_ids_are_not_server_errors(studio):
         assert response.status_code == 200 and "Page 3 of 3" in response.text, page
         assert 'value="untagged" selected' in response.text  # the filters stay
         assert '<a rel="prev" href="/studio/p/many/data?page=2&amp;status=untagged">' in response.text and 'rel="next"' not in response.text
+    for page in ("abc", "0", "-2"):  # "Input should be a valid integer, unable to p..." was an error page
+        response = studio.get(f"/studio/p/many/data?page={page}")
+        assert response.status_code == 200 and "Page 1 of 3" in response.text, page
+    # a typed set name in other capitals filters by it (?dataset=test listed every document)
+    from tagwise.studio.filters import Filters
+    assert [Filters.read({"dataset": d}).dataset for d in ("test", "TRAIN", "None", "bogus")] == ["Test", "Train", "none", ""]
     for path in (f"/tag?doc={10**20}", f"/tag?doc=1&undo={10**20}"):
         response = studio.get(f"/studio/p/many{path}")
         assert response.status_code in (400, 404) and "<html" in response.text, path

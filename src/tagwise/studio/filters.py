@@ -23,13 +23,13 @@ class Filters:
 
     @classmethod
     def read(cls, params: Mapping[str, Any]) -> Filters:
-        status = str(params.get("status") or "")
-        dataset = str(params.get("dataset") or "")
+        status = str(params.get("status") or "").lower()
+        dataset = str(params.get("dataset") or "").lower()  # a typed ?dataset=test was ignored: all documents listed
         return cls(
             q=str(params.get("q") or "").strip()[:200],
             status=status if status in STATUSES else "",
             label=class_form(str(params.get("label") or "")),  # as class names are kept: a decomposed é finds them
-            dataset=dataset if dataset in DATASETS else "",
+            dataset=next((d for d in DATASETS if d.lower() == dataset), ""),
             mismatch=str(params.get("mismatch") or "") in ("1", "on", "true"),
         )
 

@@ -21,7 +21,10 @@ MAX_PAGE = 10**9  # far past any list; keeps the SQL offset within the store's i
 
 
 @router.get("/p/{project}/data", response_class=HTMLResponse)
-def data(request: Request, project: str, page: int = 1, _s: Session = Depends(require_session)) -> Response:
+def data(request: Request, project: str, page: str = "1", _s: Session = Depends(require_session)) -> Response:
+    """``page``: a number (past the end: the last page); anything else is the first page, not an error
+    page quoting the validator ("Input should be a valid integer, unable to p...")."""
+    page = max(int(page), 1) if page.strip().isdigit() else 1
     filters = Filters.read(request.query_params)
     result = tagging.list_documents(context(request), project, filters.to_filter(), page=min(page, MAX_PAGE), page_size=PAGE_SIZE,
                                     mismatch=filters.mismatch)
