@@ -45,7 +45,9 @@ def test_each_documents_language_and_a_spreadsheets_semicolons_are_read():
 
 
 @pytest.mark.parametrize("name, data, message", [
-    ("a.csv", b"label\nx\n", "no text"),
+    ("a.csv", b"label\nx\n", "a.csv, line 1: the header has no text column"),
+    # a pipe-separated file was blamed on line 2 ("no text"): its header is one column
+    ("p.csv", b"id|text|label\n1|hi|joy\n", "p.csv, line 1: the header has no text column .its columns, split on ',': 'id|text|label'"),
     ("a.jsonl", b'{"text": "ok"}\nnot json\n', "line 2"),
     ("a.jsonl", b'["list"]\n', "JSON object"),
     ("a.pdf", b"%PDF", "upload .txt"),
