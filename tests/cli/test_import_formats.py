@@ -224,3 +224,9 @@ def test_a_file_is_read_with_the_column_names_the_studio_reads(cli, tmp_path):
     refused = cli("import", "p", str(tmp_path / "labelled.csv"), "--label-column", "intent")
     assert one_error_line(refused, 2) == (f"error: {tmp_path / 'labelled.csv'}: no column 'intent' (columns: filename, content, label, "
                                        "dataset, lang); pick the labels column with --label-column")
+
+
+def test_a_spreadsheets_capitalised_header_is_read_as_the_studio_reads_it(cli, tmp_path):
+    (tmp_path / "sheet.csv").write_text("ID,Text,Label\nq1,my card,card\n")
+    ok(cli("import", "p", str(tmp_path / "sheet.csv"), "--kind", "single"))
+    assert [(d["location"], d["class"]["category"]) for d in exported(cli, tmp_path, "p")["assets"]["documents"]] == [("q1", "card")]

@@ -24,12 +24,14 @@ LANGUAGE_KEYS = ("language", "lang")
 
 
 def first_of(names: Sequence[str], fields: Sequence[str]) -> str | None:
-    """The first of ``names`` that is one of ``fields`` (a header), or None.
+    """The field of a header (``fields``) that is the first of ``names``, in any case and with spaces
+    around it (a spreadsheet's "Text" column), or None.
 
-    >>> first_of(LABEL_KEYS, ["id", "text", "label"])
-    'label'
+    >>> first_of(LABEL_KEYS, ["ID", "Text", " Label "])
+    ' Label '
     """
-    return next((name for name in names if name in fields), None)
+    spelled = {str(field).strip().lower(): field for field in reversed(fields) if field is not None}
+    return next((spelled[name] for name in names if name in spelled), None)
 
 
 def delimiter(header: str) -> str:

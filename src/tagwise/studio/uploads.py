@@ -83,7 +83,7 @@ def _csv(name: str, content: str, delimiter: str | None) -> list[dict[str, Any]]
     out = []
     try:
         fieldnames = reader.fieldnames or []
-        if fieldnames and not any(key in fieldnames for key in TEXT_KEYS):  # the header's fault, not line 2's
+        if fieldnames and not csv_header.first_of(TEXT_KEYS, fieldnames):  # the header's fault, not line 2's
             raise InvalidArgument(f"{name}, line 1: the header has no text column (its columns, split on {delimiter!r}: "
                                   f"{', '.join(repr(f) for f in fieldnames[:8])}{', ...' if len(fieldnames) > 8 else ''}). "
                                   f"Name one of them {', '.join(repr(k) for k in TEXT_KEYS)}, and separate fields with ',', ';' "
