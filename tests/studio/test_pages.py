@@ -106,7 +106,9 @@ def test_multi_label_evaluation_shows_label_confusion(studio, emotions):
     none_left = studio.get("/studio/p/emo/data?status=noclass")
     assert none_left.status_code == 200 and 'value="noclass" selected>tagged "no class"</option>' in none_left.text
     mismatched = studio.get("/studio/p/emo/data?mismatch=1")
-    assert mismatched.status_code == 200 and "predicted differently" in mismatched.text
+    assert mismatched.status_code == 200 and "that model m, the newest, predicted differently" in html.unescape(mismatched.text)
+    tagging.create_project(ctx, "fresh", MULTI, "en")  # "0 document(s) the newest model predicted differently" with no model
+    assert "No model has been trained yet" in studio.get("/studio/p/fresh/data?mismatch=1").text
 
 
 def test_evaluation_says_what_the_default_recipe_chose_and_why(studio, banking):

@@ -194,6 +194,7 @@ class DocumentPage:
     page: int
     page_size: int
     predicted: dict[str, list[str]] = field(default_factory=dict)  # location -> labels, when filtering mismatches
+    compared_with: str | None = None  # when filtering mismatches: the label of the model whose test set was read (None: no model)
 
     @property
     def pages(self) -> int:
@@ -207,17 +208,19 @@ def list_documents(ctx: Context, project_name: str, flt: DocumentFilter, *, page
     with ctx.db.read() as conn:
         project = require(conn, project_name)
         predicted: dict[str, list[str]] = {}
+        compared_with = None
         if mismatch:
-            flt, predicted = _mismatched(conn, project, flt)
+            flt, predicted, compared_with = _mismatched(conn, project, flt)
         items, total = docs_db.page(conn, project["id"], flt, page_size, (page - 1) * page_size)
-    return DocumentPage(items, total, page, page_size, predicted)
+    return DocumentPage(items, total, page, page_size, predicted, compared_with)
 
 
-def _mismatched(conn, project: dict[str, Any], flt: DocumentFilter) -> tuple[DocumentFilter, dict[str, list[str]]]:
-    """``flt`` narrowed to the documents the newest model mispredicted in its evaluation, and their predictions."""
+def _mismatched(conn, project: dict[str, Any], flt: DocumentFilter) -> tuple[DocumentFilter, dict[str, list[str]], str | None]:
+    """``flt`` narrowed to the documents the newest model mispredicted in its evaluation, their
+    predictions, and that model's label (None when the project has no model)."""
     model = latest_model(conn, project)
     predicted = {m["location"]: m["predicted"] for m in mispredictions(model)} if model else {}
-    return DocumentFilter(**{**flt.__dict__, "locations": tuple(predicted)}), predicted
+    return DocumentFilter(**{**flt.__dict__, "locations": tuple(predicted)}), predicted, model["label"] if model else None
 
 
 def current_labels(ctx: Context, project_name: str, ids: list[int]) -> dict[int, list[str] | None]:
