@@ -225,7 +225,7 @@ def test_a_bad_project_file_is_told_what_is_wrong_and_where(client, banking):
     cases.append((bad_assets, "assets", "The project file needs a 'metadata' object and an 'assets' object; its 'assets' is a list."))
     long_dataset = project_file("msgs", SINGLE, rows)
     long_dataset["assets"]["documents"][2]["dataset"] = "x" * 5_000
-    cases.append((long_dataset, "doc2.txt", "The document 'doc2.txt' has dataset '" + "x" * 98 + "…; use 'Train' or 'Test'."))
+    cases.append((long_dataset, "doc2.txt", "The document 'doc2.txt' has dataset '" + "x" * 97 + "…'; use 'Train' or 'Test'."))
     for body, target, message in cases:
         response = client.post(f"{A}/msgs/:import", params=V, json=body)
         assert response.status_code == 400, response.text

@@ -166,14 +166,14 @@ def test_a_project_whose_language_an_older_tagwise_took_still_takes_imports_and_
 def test_a_long_value_is_quoted_cut_short(client):
     # a 5,000-character language was echoed whole, in the message and again in the inner error
     client.patch(f"{A}/long", params=V, json=dict(BODY, projectName="long"), headers=PATCH)
-    for patch, message in (({"language": "x" * 5_000}, "The language '" + "x" * 98 + "… is not a language code such as 'en' or 'pt-BR'."),
-                           ({"multilingual": "y" * 5_000}, "multilingual must be true or false, not '" + "y" * 98 + "….")):
+    for patch, message in (({"language": "x" * 5_000}, "The language '" + "x" * 97 + "…' is not a language code such as 'en' or 'pt-BR'."),
+                           ({"multilingual": "y" * 5_000}, "multilingual must be true or false, not '" + "y" * 97 + "…'.")):
         response = client.patch(f"{A}/long", params=V, json=patch, headers=PATCH)
         assert response.status_code == 400, response.text
         error = response.json()["error"]
         assert error["message"] == message and error["innererror"]["message"] == message
     assert client.get(A, params={"api-version": "2023-04-01" + "z" * 5_000}).json()["error"]["message"].startswith(
-        "The api-version '2023-04-01" + "z" * 88 + "… is not supported;")
+        "The api-version '2023-04-01" + "z" * 87 + "…' is not supported;")
 
 
 def test_a_language_code_is_iso_639_with_an_optional_script_and_region_spelled_as_usual(client):

@@ -51,13 +51,18 @@ def first_lone_surrogate(value: object, path: str = "") -> str | None:
 
 def shown(value: object, limit: int = SHOWN_CHARS) -> str:
     """``value`` as an error message quotes it (its repr), cut to ``limit`` characters with an
-    ellipsis: a message must not echo a 5,000-character value whole.
+    ellipsis: a message must not echo a 5,000-character value whole. A cut string keeps its closing
+    quote, so the message reads where the value ends.
 
-    >>> shown("en"), shown("x" * 500, 8)
-    ("'en'", "'xxxxxx…")
+    >>> shown("en"), shown("x" * 500, 8), shown(list(range(100)), 8)
+    ("'en'", "'xxxxx…'", '[0, 1, …')
     """
     text = repr(value)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    if isinstance(value, str):
+        return text[:limit - 2] + "…" + text[-1]
+    return text[:limit - 1] + "…"
 
 
 def listed(names: list[str], most: int, more: str = "more") -> str:
