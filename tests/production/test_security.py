@@ -109,14 +109,18 @@ def test_key_requests_are_validated(client):
 def test_rate_limit_per_key_answers_429_with_retry_after(tmp_path):
     with app_client(tmp_path, rate_limit_per_minute=5) as client:
         limited = {HEADER: new_key(client, "runtime", rateLimitPerMinute=2)}
-        codes = [client.get(f"{ANALYZE}/nope", params=V, headers=limited).status_code for _ in range(3)]
+        classify = "/language/tagwise/projects/nope/deployments/prod:classify"
+        body = {"documents": [{"id": "1", "text": "hello"}]}
+        codes = [client.post(classify, json=body, headers=limited).status_code for _ in range(3)]
         assert codes == [404, 404, 429]
-        refused = client.get(f"{ANALYZE}/nope", params=V, headers=limited)
+        refused = client.post(classify, json=body, headers=limited)
         assert refused.json()["error"]["code"] == "TooManyRequests"
         assert int(refused.headers["Retry-After"]) >= 1
+        # a job's status polls are not counted: an SDK polls each second, and a limit of 60 made ~15 calls a minute
+        assert [client.get(f"{ANALYZE}/nope", params=V, headers=limited).status_code for _ in range(5)] == [404] * 5
         # the server default (5/min) applies to keys without their own; buckets are per key
         other = {HEADER: new_key(client, "runtime")}  # 1 of the bootstrap key's 5
-        assert [client.get(f"{ANALYZE}/nope", params=V, headers=other).status_code for _ in range(6)] == [404] * 5 + [429]
+        assert [client.post(classify, json=body, headers=other).status_code for _ in range(6)] == [404] * 5 + [429]
         assert client.get(A, params=V).status_code == 200  # the bootstrap key: its own bucket
 
 
