@@ -171,8 +171,12 @@ def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | N
         # a class added (or deleted) between the trainings: each macro average is over its own classes,
         # and a new class with F1 0 can pull one down while every class both know got better
         common = sorted(_labels(a) & _labels(b))
-        headline.insert(2, (f"Macro F1, the {len(common)} classes both know",
-                            Change(_macro_over(a, common), _macro_over(b, common), same_within=one / 2)))
+        on_common = Change(_macro_over(a, common), _macro_over(b, common), same_within=one / 2)
+        macro = headline[1][1]
+        if _close(on_common.a, macro.a) and _close(on_common.b, macro.b):
+            common = None  # the classes only one knows have no F1 (untested, never chosen): the row and warning said nothing new
+        else:
+            headline.insert(2, (f"Macro F1, the {len(common)} classes both know", on_common))
     return Comparison(a=_side(a, train_documents[0], multi), b=_side(b, train_documents[1], multi), multi=multi, headline=headline,
                       classes=_class_rows(a, b), overlap=overlap, fixed=fixed, broken=broken, still_wrong=still_wrong,
                       common_classes=len(common) if common is not None else None)
@@ -279,6 +283,10 @@ def _summary(model: dict[str, Any]) -> dict[str, Any]:
 
 def _extra(model: dict[str, Any]) -> dict[str, Any]:
     return _summary(model).get("tagwise") or {}
+
+
+def _close(x: float | None, y: float | None) -> bool:
+    return x is not None and y is not None and abs(x - y) < 1e-9
 
 
 def _labels(model: dict[str, Any]) -> set[str]:
