@@ -118,6 +118,8 @@ def test_a_refused_form_keeps_what_was_typed_and_ties_the_reason_to_the_field(pa
     page.get_by_label("Class name").fill("card_arrival")
     page.get_by_role("button", name="Add", exact=True).click()
     _refused(page, page.get_by_label("Class name"), "card_arrival", "already exists")
+    # the refusal is shown at the page's own address: a reload read /classes/add and asked to send the form again
+    assert page.url == f"{server.url}/studio/p/{PROJECT}/schema", page.url
     page.get_by_label("New name for card_arrival").fill("exchange_rate")
     page.get_by_role("button", name="Rename card_arrival").click()
     _refused(page, page.get_by_label("New name for card_arrival"), "exchange_rate", "already exists")

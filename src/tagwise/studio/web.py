@@ -69,6 +69,9 @@ def context(request: Request) -> Context:
 def render(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
     """A page; ``values`` are the template's variables (``session``, ``flash``, ``request`` are added)."""
     flash = _read_flash(request)
+    # a page answering a POST (a refused form, a Try it result) is shown at the form's address, and a
+    # reload asked to send the form again: the script puts the page it came from in the address bar
+    values.setdefault("replace_url", studio_path(request, request.headers.get("referer")) if request.method == "POST" else None)
     body = env.get_template(template).render(request=request, session=session(request), flash=flash, **values)
     response = HTMLResponse(body, status_code=status_code)
     if flash:

@@ -4,6 +4,11 @@
   "use strict";
   // Controls only the script makes work (.js-only: select-all, the class filter, shortcut hints) show from now on.
   document.documentElement.classList.add("js");
+  // A page that answers a form (a refusal, a Try it result) shows the page the form was on as its
+  // address: a reload then reads that page again instead of asking to send the form a second time.
+  if (document.body && document.body.dataset.replaceUrl && window.history && history.replaceState) {
+    history.replaceState(null, "", document.body.dataset.replaceUrl);
+  }
 
   function typing(el) {
     if (!el) return false;
