@@ -222,12 +222,12 @@ def test_page_numbers_past_the_end_and_huge_ids_are_not_server_errors(studio):
     tagging.create_project(ctx, "many", SINGLE, "en")
     tagging.add_class(ctx, "many", "a")
     tagging.add_documents(ctx, "many", [{"location": f"{i}.txt", "text": f"text {i}"} for i in range(120)])  # 3 pages
-    for page in ("4", str(10**20)):
+    for page in ("4", str(10**20), "9" * 5_000):  # int() of 5,000 digits raised: a 500
         response = studio.get(f"/studio/p/many/data?page={page}&status=untagged")
         assert response.status_code == 200 and "Page 3 of 3" in response.text, page
         assert 'value="untagged" selected' in response.text  # the filters stay
         assert '<a rel="prev" href="/studio/p/many/data?page=2&amp;status=untagged">' in response.text and 'rel="next"' not in response.text
-    for page in ("abc", "0", "-2"):  # "Input should be a valid integer, unable to p..." was an error page
+    for page in ("abc", "0", "-2", "²"):  # "Input should be a valid integer, unable to p..." was an error page
         response = studio.get(f"/studio/p/many/data?page={page}")
         assert response.status_code == 200 and "Page 1 of 3" in response.text, page
     # a typed set name in other capitals filters by it (?dataset=test listed every document)

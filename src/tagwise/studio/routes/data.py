@@ -24,7 +24,10 @@ MAX_PAGE = 10**9  # far past any list; keeps the SQL offset within the store's i
 def data(request: Request, project: str, page: str = "1", _s: Session = Depends(require_session)) -> Response:
     """``page``: a number (past the end: the last page); anything else is the first page, not an error
     page quoting the validator ("Input should be a valid integer, unable to p...")."""
-    page = max(int(page), 1) if page.strip().isdigit() else 1
+    if page.isascii() and page.isdigit():  # "²" is a digit to isdigit(), and int() of 5,000 digits raises
+        page = max(int(page), 1) if len(page) <= 18 else MAX_PAGE  # a huge number: past the end, the last page
+    else:
+        page = 1
     filters = Filters.read(request.query_params)
     result = tagging.list_documents(context(request), project, filters.to_filter(), page=min(page, MAX_PAGE), page_size=PAGE_SIZE,
                                     mismatch=filters.mismatch)
