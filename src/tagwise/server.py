@@ -15,6 +15,7 @@ from tagwise import __version__, studio
 from tagwise.api import errors, openapi
 from tagwise.api.limits import BodyLimit
 from tagwise.api.ratelimit import RateLimiter
+from tagwise.api.responses import JsonCharset
 from tagwise.api.routes import analyze, blobs, deployments, documents, health, keys, metrics, models, projects, training
 from tagwise.api.telemetry import Telemetry
 from tagwise.core import deployments as deployments_core
@@ -82,11 +83,10 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         # the studio adds its own stricter set
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if response.headers.get("content-type") == "application/json":  # what the Azure services send
-            response.headers["content-type"] = "application/json; charset=utf-8"
         return response
 
-    app.add_middleware(errors.UnexpectedErrors)  # added last but one, so it wraps the other middleware too
+    app.add_middleware(errors.UnexpectedErrors)  # added last but two, so it wraps the other middleware too
+    app.add_middleware(JsonCharset)  # around UnexpectedErrors: its 500s say their charset too
     # outermost: it times and logs every answer, a 500 of UnexpectedErrors or a 413 of BodyLimit too
     app.add_middleware(Telemetry, metrics=app.state.metrics, access_log=settings.access_log)
 

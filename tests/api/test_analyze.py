@@ -91,6 +91,11 @@ def test_unknown_deployment_fails_the_task_with_a_reason(served):
     assert job["status"] == "failed"
     assert job["tasks"]["items"][0]["status"] == "failed"
     assert "missing" in job["errors"][0]["message"] and job["errors"][0]["target"] == "#/tasks/items/0"
+    assert job["error"] == job["errors"][0]  # what azure-core reads into the SDK's exception
+    # two failed tasks: the SDK's exception names both (azure-core reads only "error"; 5.4.0 wrote every entry)
+    both = run(served, [{"id": "1", "text": "hello"}], [task(deployment="missing"), task(deployment="gone", name="second")])
+    assert both["error"]["code"] == both["errors"][0]["code"] and "missing" in both["error"]["message"]
+    assert f"({both['errors'][1]['code']}) {both['errors'][1]['message']}" in both["error"]["message"]
 
 
 def test_one_failed_task_of_two_is_partial(served):

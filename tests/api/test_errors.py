@@ -25,6 +25,7 @@ def test_an_unexpected_exception_is_a_500_envelope_logged_once(settings, caplog)
         assert client.get("/language/authoring/analyze-text/projects", params={"api-version": "2023-04-01"},
                           headers={"Ocp-Apim-Subscription-Key": KEY}).status_code == 200
     assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json; charset=utf-8"  # as every JSON answer says
     error = response.json()["error"]
     assert error["code"] == "InternalServerError" and "(RuntimeError)" in error["message"] and "a bug" not in error["message"]
     logged = [r for r in caplog.records if r.exc_info and isinstance(r.exc_info[1], RuntimeError)]
@@ -168,8 +169,10 @@ def test_a_string_index_type_other_than_utf16_is_refused_not_ignored(client):
 
 
 def test_json_answers_say_their_charset_as_azure_does(client):
-    # the contract: "always answer application/json; charset=utf-8" (answers, errors and 413s alike)
+    # the contract: "always answer application/json; charset=utf-8" (answers, errors and 413s alike; the 500s: above)
+    too_big = client.put("/language/tagwise/containers/c/blobs/a.txt", content=b"x" * (client.app.state.ctx.settings.max_body_bytes + 1))
     for response in (client.get("/language/authoring/analyze-text/projects", params={"api-version": "2023-04-01"}),
                      client.get("/language/authoring/analyze-text/projects/nope", params={"api-version": "2023-04-01"}),
-                     client.get("/language/authoring/analyze-text/projects")):
+                     client.get("/language/authoring/analyze-text/projects"), too_big):
         assert response.headers["content-type"] == "application/json; charset=utf-8", response.status_code
+    assert too_big.status_code == 413

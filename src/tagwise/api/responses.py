@@ -30,12 +30,15 @@ def accepted(request: Request, job_path: str, api_version: str | None) -> Respon
 
 
 def job_state(body: dict[str, Any]) -> JSONResponse:
-    """A job's status answer. A failed job also names its first error as ``error``: azure-core builds
-    the exception an SDK poller raises (``.error.code``, its message) from that field only, and
-    left the reason in ``errors`` unread ("Operation returned an invalid status 'OK'")."""
+    """A job's status answer. A failed job also names its errors as ``error`` (the first one's code):
+    azure-core builds the exception an SDK poller raises (``.error.code``, its message) from that
+    field only, and left the reason in ``errors`` unread ("Operation returned an invalid status 'OK'")."""
     headers = {} if body["status"] in TERMINAL else {"Retry-After": "1"}
-    if body["status"] == "failed" and body.get("errors"):
-        body = {**body, "error": body["errors"][0]}
+    if body["status"] == "failed" and (errors := body.get("errors")):
+        # azure-core's message is "(code) message" of this one object: the others are added to it, as
+        # azure-ai-textanalytics 5.4.0 wrote every entry of errors (a second failed task went unsaid)
+        more = " ".join(f"({e.get('code')}) {e.get('message')}" for e in errors[1:])
+        body = {**body, "error": dict(errors[0], message=f"{errors[0].get('message')} {more}".strip())}
     return JSONResponse(body, headers=headers)
 
 
@@ -79,3 +82,27 @@ def page(request: Request, items: list[Any]) -> dict[str, Any]:
     """One page of ``items`` by top/skip/maxpagesize, with an absolute nextLink."""
     skip, top, size = window(request)
     return paged(request, items[skip : skip + size], skip, top, len(items))
+
+
+class JsonCharset:
+    """Pure ASGI middleware: every ``application/json`` answer says ``; charset=utf-8``, as the
+    Azure services answer (the contract), the 500s of ``errors.UnexpectedErrors`` included."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_charset(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [(name, _JSON_UTF8 if name == b"content-type" and value == b"application/json" else value)
+                                                  for name, value in message.get("headers", [])]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_charset)
+
+
+_JSON_UTF8 = b"application/json; charset=utf-8"
