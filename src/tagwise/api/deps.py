@@ -39,6 +39,9 @@ RUNTIME_ROUTES = frozenset({
 })
 
 
+POLLS_PER_REQUEST = 10  # a key's job-status polls may be this many times its rate limit
+
+
 def check_key(request: Request, given: str | None = Security(KEY_SCHEME)) -> keys.ApiKey:
     """Who calls: a valid key (401 otherwise), allowed on this route (403), within its rate limit (429)."""
     if not given:
@@ -51,12 +54,16 @@ def check_key(request: Request, given: str | None = Security(KEY_SCHEME)) -> key
     request.state.api_key = key  # the access log names it, also when this request is refused below (403, 429)
     if key.role != keys.AUTHORING and _route(request) not in RUNTIME_ROUTES:
         raise Forbidden("This key is a runtime key: it can classify (analyze-text jobs, :classify) but not read or change projects. Use an authoring key.")
-    # A job's status polls are not counted: an Azure SDK call is one request that starts a job, then a
-    # poll each second (Retry-After: 1); counted, a key limited to 60 a minute made about 15 calls a
-    # minute and had polls refused mid-call. The limit counts what starts work; a poll reads one row.
+    # A job's status polls count in a bucket of their own, ten times the key's limit: an Azure SDK call
+    # is one request that starts a job, then a poll each second (Retry-After: 1); counted with the
+    # rest, a key limited to 60 a minute made about 15 calls a minute and had polls refused mid-call.
+    # Unlimited, a poll that reads a job's texts and results could be sent without end.
+    per_minute = keys.per_minute(ctx, key.rate_limit_per_minute)
     method, path = _route(request)
-    if not (method == "GET" and path.endswith("{job_id}")):
-        _limiter(request).check(key.id, keys.per_minute(ctx, key.rate_limit_per_minute))
+    if method == "GET" and path.endswith("{job_id}"):
+        _limiter(request).check(f"{key.id}:polls", POLLS_PER_REQUEST * per_minute)
+    else:
+        _limiter(request).check(key.id, per_minute)
     return key
 
 
