@@ -90,18 +90,19 @@ def test_documents_stored_before_0006_are_found_without_their_accents(backend_ur
                      for q in ("nino", "etats", "ASCII")}
             assert conn.execute(text("select count(*) from documents where search_text is null")).scalar_one() == 1_500
         assert found == {"nino": 1_500, "etats": 1_500, "ASCII": 1_500}
-        # an older tagwise still running during the upgrade writes texts without their search form: the next start folds them
+        # an older tagwise still running during the upgrade writes texts without their search form: a job
+        # runner's first heartbeat (serve, worker) folds them, in batches that hold no lock while reading
+        from tagwise.jobs.runner import JobRunner
+
         with context.db.write() as conn:
             conn.execute(text("update documents set search_text = null where location in ('d0.txt', 'd2.txt')"))
-    finally:
-        context.close()
-    caplog.clear()
-    with caplog.at_level(logging.INFO, logger="tagwise.storage.db"):
-        context = Context.open(settings)
-    try:
-        assert "2 documents had no search form" in caplog.text and "upgrading" not in caplog.text
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="tagwise.jobs"):
+            JobRunner(context)._purge()
+        assert "2 documents had no search form" in caplog.text
         with context.db.read() as conn:
             assert document_records.page(conn, project_id, document_records.DocumentFilter(search="nino"), 1, 0)[1] == 1_500
+        assert context.db.fold_missing() == 0
     finally:
         context.close()
 

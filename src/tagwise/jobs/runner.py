@@ -42,7 +42,7 @@ log = logging.getLogger("tagwise.jobs")
 WORKER_ID = jobs.claimant()
 T = TypeVar("T")
 _STOPPED = "stopped with its runner"  # a training the runner stopped: it goes back to the queue
-PURGE_EVERY_S = 600.0  # how often a runner deletes the analyze jobs past their expiry (and at its first heartbeat)
+PURGE_EVERY_S = 600.0  # how often a runner tidies the store (and at its first heartbeat): see _purge
 
 
 class JobRunner:
@@ -134,12 +134,18 @@ class JobRunner:
                 self._trouble(exc, "heartbeat")
 
     def _purge(self) -> None:
+        """Delete the analyze jobs past their expiry, and fold the document texts that have no search
+        form (an older tagwise, still running while this one upgraded the store, wrote them so: search
+        never found them)."""
         if time.monotonic() - self._purged_at < PURGE_EVERY_S:
             return
         deleted = jobs.purge_expired(self.ctx)
+        folded = self.ctx.db.fold_missing()
         self._purged_at = time.monotonic()
         if deleted:
             log.info("deleted %d analyze jobs past their expiry (their texts and results)", deleted)
+        if folded:
+            log.warning("%d documents had no search form (an older tagwise wrote them after the upgrade); folded now", folded)
 
     def _own(self, job_id: str, owned: bool) -> None:
         with self._owned_lock:
