@@ -212,10 +212,11 @@ def test_a_file_is_read_with_the_column_names_the_studio_reads(cli, tmp_path):
     docs = exported(cli, tmp_path, "p")["assets"]["documents"]
     assert [(d["location"], d["class"]["category"], d["dataset"], d["language"]) for d in docs] == \
         [("a.txt", "card", "Train", "en"), ("b.txt", "refund", "Test", "en")]
-    write_jsonl(tmp_path / "labelled.jsonl", [{"location": "c.txt", "text": "hi", "category": "card", "dataset": "test"}])
+    write_jsonl(tmp_path / "labelled.jsonl", [{"location": "c.txt", "text": "hi", "category": "card", "dataset": "test"},
+                                              {"Location": "d.txt", "text": "ho", "Classes": [{"category": "refund"}], "label": ""}])
     ok(cli("import", "p", str(tmp_path / "labelled.jsonl")))
-    assert [(d["location"], d["class"]["category"], d["dataset"]) for d in exported(cli, tmp_path, "p")["assets"]["documents"]] == \
-        [("c.txt", "card", "Test")]
+    assert [(d["location"], d["class"]["category"], d.get("dataset")) for d in exported(cli, tmp_path, "p")["assets"]["documents"]] == \
+        [("c.txt", "card", "Test"), ("d.txt", "refund", None)]  # Azure's {"category"} objects and any case, as the studio reads them
 
     # no labels at all is legitimate (documents to tag in the studio), and said; a named column that is not there is refused
     (tmp_path / "plain.csv").write_text("text,note\nmy card,x\n")

@@ -82,13 +82,16 @@ def read(path: Path, fmt: str, multi: bool, columns: CsvColumns) -> tuple[list[D
 
 
 def _labels(value: Any, where: str) -> list[str] | None:
+    """A row's labels: a string, or a list of strings or of Azure's ``{"category": ...}`` objects (as the studio reads them)."""
     if value is None:
         return None
     if isinstance(value, str):
         return [value] if value else []
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return list(value)
-    raise UsageError(f"{where}: 'labels' must be a list of strings or a string, not {_shown(value)}")
+    items = [v.get("category") if isinstance(v, dict) else v for v in value] if isinstance(value, list) else None
+    if items is not None and all(isinstance(v, str) for v in items):
+        return items
+    raise UsageError(f"{where}: the labels must be a string, or a list of strings or of {{\"category\": ...}} objects, "
+                     f"not {_shown(value)}")
 
 
 def _dataset(value: Any, where: str) -> str | None:
@@ -141,8 +144,10 @@ def _jsonl(path: Path) -> Iterator[Doc]:
 
 
 def _pick(row: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    """The value of the first of ``keys`` the row has (not null): the names the studio's upload reads too."""
-    return next((row[key] for key in keys if row.get(key) is not None), None)
+    """The value of the first of ``keys`` the row has, in any case, that is not null or "": the
+    names the studio's upload reads, read as it reads them."""
+    spelled = {str(key).strip().lower(): value for key, value in row.items()}
+    return next((spelled[key] for key in keys if spelled.get(key) not in (None, "")), None)
 
 
 def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:
