@@ -550,7 +550,10 @@ def test_multi_label_confidence_threshold_and_no_class_documents_on_evaluate_try
     listed = re.findall(r'<span class="score-name" title="([^"]+)">.*?<span class="small">([\d.]+)%</span> '
                         r'<span class="small muted" data-threshold>needs ([\d.]+)%</span>',
                         tag_page.split('id="suggestion"')[1].split("</ul>")[0])
-    assert len(listed) == 3 and all((name in suggestion.labels) == (float(score) >= float(need)) for name, score, need in listed), listed
+    scores = dict(suggestion.scores)
+    assert [(name, score, need) for name, score, need in listed] == [
+        (name, f"{100 * scores[name]:.1f}", f"{100 * suggestion.needs[name]:.1f}") for name, _ in suggestion.scores[:3]]
+    assert all((name in suggestion.labels) == (scores[name] >= suggestion.needs[name]) for name, _, _ in listed)  # unrounded
     projects.upsert(ctx, "emo", {"settings": {"confidenceThreshold": 0.9999}})  # no class reaches it
     tag_page = studio.get(f"/studio/p/emo/tag?doc={new['id']}").text
     assert "no class reached its threshold" in tag_page and "0% confident" not in tag_page and 'id="accept"' in tag_page
