@@ -15,7 +15,7 @@ from typing import Any
 
 from tagwise.cli.common import UsageError
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, not_utf8
-from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of
+from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of, pick
 from tagwise.core.validation import class_form, file_language
 from tagwise.errors import InvalidArgument
 
@@ -138,16 +138,9 @@ def _jsonl(path: Path) -> Iterator[Doc]:
                 raise UsageError(f"{where}: not a JSON line ({json_problem(exc)})") from None
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):
                 raise UsageError(f"{where}: each line needs a JSON object with a string 'text'")
-            labels = _labels(_pick(row, LABEL_KEYS), where)
-            yield _doc(_pick(row, LOCATION_KEYS), f"{path.stem}-{number}", where, row["text"], labels,
-                       _dataset(_pick(row, DATASET_KEYS), where), _pick(row, LANGUAGE_KEYS))
-
-
-def _pick(row: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    """The value of the first of ``keys`` the row has, in any case, that is not null or "": the
-    names the studio's upload reads, read as it reads them."""
-    spelled = {str(key).strip().lower(): value for key, value in row.items()}
-    return next((spelled[key] for key in keys if spelled.get(key) not in (None, "")), None)
+            labels = _labels(pick(row, LABEL_KEYS), where)
+            yield _doc(pick(row, LOCATION_KEYS), f"{path.stem}-{number}", where, row["text"], labels,
+                       _dataset(pick(row, DATASET_KEYS), where), pick(row, LANGUAGE_KEYS))
 
 
 def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:

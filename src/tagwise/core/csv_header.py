@@ -34,6 +34,18 @@ def first_of(names: Sequence[str], fields: Sequence[str]) -> str | None:
     return next((spelled[name] for name in names if name in spelled), None)
 
 
+def pick(row: dict[Any, Any], names: Sequence[str]) -> Any:
+    """The value of the first of ``names`` that a row (a CSV record or a JSON object) has, its key
+    in any case and with spaces around it, and that is not null or "": the one reading of the
+    studio's upload and ``tagwise import``.
+
+    >>> pick({"ID": "q1", " Label ": "", "category": "card", None: ["extra"]}, LABEL_KEYS)
+    'card'
+    """
+    spelled = {str(key).strip().lower(): value for key, value in row.items() if key is not None}
+    return next((spelled[name] for name in names if spelled.get(name) not in (None, "")), None)
+
+
 def delimiter(header: str) -> str:
     """``,``, unless the header is one field with commas but splits into several on ``;`` (or a tab)."""
     if len(_fields(header, ",")) > 1:

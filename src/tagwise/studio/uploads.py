@@ -19,7 +19,7 @@ from pathlib import PurePath
 from typing import Any
 
 from tagwise.core import csv_header
-from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS
+from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, pick
 from tagwise.core.validation import blank, file_language
 from tagwise.errors import InvalidArgument
 
@@ -53,18 +53,13 @@ def _not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> InvalidArgumen
                            "(Excel: Save As \"CSV UTF-8\"; a text editor: encoding UTF-8) and upload it again.")
 
 
-def _pick(row: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    lowered = {str(k).strip().lower(): v for k, v in row.items() if k is not None}
-    return next((lowered[k] for k in keys if lowered.get(k) not in (None, "")), None)
-
-
 def _document(name: str, line: int, row: dict[str, Any], labels: Any) -> dict[str, Any]:
-    text = _pick(row, TEXT_KEYS)
+    text = pick(row, TEXT_KEYS)
     if not isinstance(text, str) or blank(text):
         raise InvalidArgument(f"{name}, line {line}: no text (a '{TEXT_KEYS[0]}' column or field is needed).")
-    location = _pick(row, LOCATION_KEYS)
-    dataset = _pick(row, DATASET_KEYS)
-    language = _language(name, line, _pick(row, LANGUAGE_KEYS))  # each document's own, as the Azure project file has it
+    location = pick(row, LOCATION_KEYS)
+    dataset = pick(row, DATASET_KEYS)
+    language = _language(name, line, pick(row, LANGUAGE_KEYS))  # each document's own, as the Azure project file has it
     return {"text": text.strip(), "location": str(location) if location is not None else None,
             "labels": labels, "dataset": str(dataset) if dataset is not None else None, "language": language}
 
@@ -96,7 +91,7 @@ def _csv(name: str, content: str, delimiter: str | None) -> list[dict[str, Any]]
             if (count := csv_header.field_count(row, fieldnames)) is not None:
                 raise InvalidArgument(f"{name}, line {start}: {csv_header.misfit(count, fieldnames, delimiter)}"
                                       f"{_labels_tip(delimiter) if count > len(fieldnames) else ''}. Nothing was added.")
-            raw = _pick(row, LABEL_KEYS)
+            raw = pick(row, LABEL_KEYS)
             labels = [p.strip() for p in re.split(f"[{re.escape(LABEL_SEPARATORS)}]", raw) if p.strip()] if isinstance(raw, str) else None
             out.append(_document(name, start, row, labels))
     except csv.Error as exc:
@@ -124,7 +119,7 @@ def _jsonl(name: str, content: str) -> list[dict[str, Any]]:
             raise InvalidArgument(f"{name}, line {number}: not JSON ({exc.msg}).") from None
         if not isinstance(row, dict):
             raise InvalidArgument(f"{name}, line {number}: each line must be a JSON object.")
-        out.append(_document(name, number, row, _json_labels(name, number, _pick(row, LABEL_KEYS))))
+        out.append(_document(name, number, row, _json_labels(name, number, pick(row, LABEL_KEYS))))
     if not out:
         raise InvalidArgument(f"{name} has no documents: it has no JSON lines.")
     return out
