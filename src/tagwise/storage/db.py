@@ -158,13 +158,16 @@ def _documents_table() -> sa.TableClause:  # the columns the folding reads, as m
 def _unfolded(conn: Connection, after: int) -> list[Any]:
     """Up to ``_FOLD_BATCH`` (id, text) of non-ASCII texts without a search form, ids above ``after``."""
     documents = _documents_table()
-    if conn.dialect.name == "postgresql":  # a text's bytes outnumber its characters: not plain ASCII
-        not_ascii = sa.func.octet_length(documents.c.text) != sa.func.char_length(documents.c.text)
-    else:
-        not_ascii = sa.func.length(sa.cast(documents.c.text, sa.LargeBinary)) != sa.func.length(documents.c.text)
     return conn.execute(sa.select(documents.c.id, documents.c.text)
-                        .where(documents.c.id > after, documents.c.search_text.is_(None), not_ascii)
+                        .where(documents.c.id > after, documents.c.search_text.is_(None), ~ascii_only(conn, documents.c.text))
                         .order_by(documents.c.id).limit(_FOLD_BATCH)).all()
+
+
+def ascii_only(conn: Connection, column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """SQL: ``column`` holds plain ASCII (its bytes do not outnumber its characters), in the dialect of ``conn``."""
+    if conn.dialect.name == "postgresql":
+        return sa.func.octet_length(column) == sa.func.char_length(column)
+    return sa.func.length(sa.cast(column, sa.LargeBinary)) == sa.func.length(column)
 
 
 def _store_folded(conn: Connection, rows: list[Any]) -> None:
