@@ -18,8 +18,18 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-# the languages Universal Sentence Encoder multilingual v3 was trained on (zh: simplified and traditional)
-ENCODER_LANGUAGES = frozenset(["ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh"])
+# the 16 languages Universal Sentence Encoder multilingual v3 was trained on, with their names: what
+# GET .../projects/global/languages lists (the SDKs' list_supported_languages), as the languages the
+# embedding recipes read (English: all-MiniLM-L6-v2; the others: the multilingual encoder, as for a
+# multilingual project). A project may declare any other language code: `linear`'s TF-IDF word and
+# character n-grams need no language.
+SUPPORTED_LANGUAGES = (
+    ("ar", "Arabic"), ("de", "German"), ("en", "English"), ("es", "Spanish"), ("fr", "French"), ("it", "Italian"),
+    ("ja", "Japanese"), ("ko", "Korean"), ("nl", "Dutch"), ("pl", "Polish"), ("pt", "Portuguese"), ("ru", "Russian"),
+    ("th", "Thai"), ("tr", "Turkish"), ("zh-Hans", "Chinese Simplified"), ("zh-Hant", "Chinese Traditional"),
+)
+# the same languages by their primary subtag (zh: simplified and traditional), as a declared code is compared
+ENCODER_LANGUAGES = frozenset(code.split("-")[0] for code, _ in SUPPORTED_LANGUAGES)
 # languages written in Latin letters: only a model for one of them checks a text's script (a list of
 # the others missed Serbian, Tajik, Pashto and Sorani, and their own texts were "foreign")
 LATIN = frozenset([
@@ -28,15 +38,6 @@ LATIN = frozenset([
     "mg", "mi", "ms", "mt", "nb", "nl", "nn", "no", "ny", "oc", "pl", "pt", "qu", "rm", "ro", "sk", "sl", "sm",
     "sn", "so", "sq", "st", "su", "sv", "sw", "tk", "tl", "tr", "uz", "vi", "wo", "xh", "yo", "zu",
 ])
-# what GET .../projects/global/languages lists (the SDKs' list_supported_languages): the languages a
-# sentence encoder was trained on, so the embedding recipes read them (English: all-MiniLM-L6-v2,
-# the others: Universal Sentence Encoder multilingual, as for a multilingual project). A project may declare any other language code: the
-# TF-IDF word and character n-grams of `linear` need no language.
-SUPPORTED_LANGUAGES = (
-    ("ar", "Arabic"), ("de", "German"), ("en", "English"), ("es", "Spanish"), ("fr", "French"), ("it", "Italian"),
-    ("ja", "Japanese"), ("ko", "Korean"), ("nl", "Dutch"), ("pl", "Polish"), ("pt", "Portuguese"), ("ru", "Russian"),
-    ("th", "Thai"), ("tr", "Turkish"), ("zh-Hans", "Chinese Simplified"), ("zh-Hant", "Chinese Traditional"),
-)
 MIN_LETTERS = 10  # fewer letters than this say too little about a script
 CODE = "LanguageNotTrained"
 

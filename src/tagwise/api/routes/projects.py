@@ -89,9 +89,7 @@ def list_projects(request: Request, _v: str = Depends(api_version)) -> dict:
 
 @router.get("/global/training-config-versions", summary="List training config versions (one per model recipe)")
 def list_config_versions(request: Request, _v: str = Depends(api_version)) -> dict:
-    kind = request.query_params.get("projectKind")
-    if kind is not None:  # Azure lists the versions of one kind; tagwise's recipes serve both of its kinds
-        check_kind(kind)
+    _check_kind_param(request)
     return page(request, training.describe_config_versions())
 
 
@@ -99,10 +97,16 @@ def list_config_versions(request: Request, _v: str = Depends(api_version)) -> di
 def list_languages(request: Request, _v: str = Depends(api_version)) -> dict:
     """The languages a sentence encoder was trained on (English: all-MiniLM-L6-v2; the others: the
     multilingual encoder). A project may declare any language code: `linear` reads any language."""
-    kind = request.query_params.get("projectKind")
-    if kind is not None:  # as for the training config versions: both of tagwise's kinds list the same
-        check_kind(kind)
+    _check_kind_param(request)
     return page(request, [{"languageName": name, "languageCode": code} for code, name in languages.SUPPORTED_LANGUAGES])
+
+
+def _check_kind_param(request: Request) -> None:
+    """A global list's ``projectKind``: Azure lists one kind's items; tagwise's serve both of its
+    kinds alike, and another Azure kind is a 400 that names it."""
+    kind = request.query_params.get("projectKind")
+    if kind is not None:
+        check_kind(kind)
 
 
 @router.get("/global/deletion-jobs/{job_id}", summary="Project deletion job status")
