@@ -93,7 +93,7 @@ def test_analyze_jobs_past_their_expiry_are_deleted_with_their_texts(ctx):
         for job in (expired, running, training):
             records.update_job(conn, job["id"], {"expires_at": records.utcnow() - timedelta(minutes=1)})
     runner = JobRunner(ctx)
-    runner._purge()  # what its heartbeat does every PURGE_EVERY_S
+    runner._tidy()  # what its heartbeat does every TIDY_EVERY_S
     with pytest.raises(OperationNotFound):
         jobs.get(ctx, expired["id"], "analyze")
     assert jobs.get(ctx, running["id"], "analyze")["status"] == "running"  # unfinished: kept

@@ -98,7 +98,7 @@ def test_documents_stored_before_0006_are_found_without_their_accents(backend_ur
             conn.execute(text("update documents set search_text = null where location in ('d0.txt', 'd2.txt')"))
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="tagwise.jobs"):
-            JobRunner(context)._purge()
+            JobRunner(context)._tidy()
         assert "2 documents had no search form" in caplog.text
         with context.db.read() as conn:
             assert document_records.page(conn, project_id, document_records.DocumentFilter(search="nino"), 1, 0)[1] == 1_500

@@ -171,8 +171,7 @@ def request_cancel(ctx: Context, job_id: str, *, refuse_finished: bool = False) 
     the Azure SDKs raise: a cancel "accepted" for a finished job let the caller believe it stopped
     something); else there is nothing to do."""
     with ctx.db.write() as conn:
-        job = records.get_job(conn, job_id)
-        if refuse_finished and job is not None and job["status"] in TERMINAL:
+        if refuse_finished and (job := records.get_job(conn, job_id)) is not None and job["status"] in TERMINAL:
             raise Conflict(f"The job {job_id} has already ended ({job['status']}): there is nothing to cancel.")
         cancel_in(conn, job_id)
 

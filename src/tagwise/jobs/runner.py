@@ -42,7 +42,7 @@ log = logging.getLogger("tagwise.jobs")
 WORKER_ID = jobs.claimant()
 T = TypeVar("T")
 _STOPPED = "stopped with its runner"  # a training the runner stopped: it goes back to the queue
-PURGE_EVERY_S = 600.0  # how often a runner tidies the store (and at its first heartbeat): see _purge
+TIDY_EVERY_S = 600.0  # how often a runner tidies the store (and at its first heartbeat): see _tidy
 
 
 class JobRunner:
@@ -59,7 +59,7 @@ class JobRunner:
         self._abandoned: set[str] = set()  # running jobs whose end could not be recorded: the sweep takes them
         self._owned_lock = threading.Lock()
         self._store = _StoreWatch(poll_s)
-        self._purged_at = -PURGE_EVERY_S  # monotonic time of the last purge of expired analyze jobs
+        self._tidied_at = -TIDY_EVERY_S  # monotonic time the store was last tidied (_tidy)
 
     def start(self) -> None:
         self.recover()
@@ -128,20 +128,20 @@ class JobRunner:
                     with self.ctx.db.write() as conn:
                         records.heartbeat(conn, owned)
                 self.recover()
-                self._purge()
+                self._tidy()
                 self._store.answered()
             except Exception as exc:  # noqa: BLE001 - a database hiccup must not stop the heartbeats (_trouble logs it)
                 self._trouble(exc, "heartbeat")
 
-    def _purge(self) -> None:
+    def _tidy(self) -> None:
         """Delete the analyze jobs past their expiry, and fold the document texts that have no search
         form (an older tagwise, still running while this one upgraded the store, wrote them so: search
         never found them)."""
-        if time.monotonic() - self._purged_at < PURGE_EVERY_S:
+        if time.monotonic() - self._tidied_at < TIDY_EVERY_S:
             return
         deleted = jobs.purge_expired(self.ctx)
         folded = self.ctx.db.fold_missing()
-        self._purged_at = time.monotonic()
+        self._tidied_at = time.monotonic()
         if deleted:
             log.info("deleted %d analyze jobs past their expiry (their texts and results)", deleted)
         if folded:
