@@ -231,3 +231,13 @@ def test_a_spreadsheets_capitalised_header_is_read_as_the_studio_reads_it(cli, t
     (tmp_path / "sheet.csv").write_text("ID,Text,Label\nq1,my card,card\n")
     ok(cli("import", "p", str(tmp_path / "sheet.csv"), "--kind", "single"))
     assert [(d["location"], d["class"]["category"]) for d in exported(cli, tmp_path, "p")["assets"]["documents"]] == [("q1", "card")]
+
+
+def test_a_jsonl_class_object_not_in_a_list_is_read_as_the_studio_reads_it(cli, tmp_path):
+    # {"class": {"category": ...}}, as one Azure document has it, was refused here and read by the studio
+    write_jsonl(tmp_path / "one.jsonl", [{"text": "my card", "class": {"category": "card"}}, {"text": "hi", "labels": ""}])
+    ok(cli("import", "p", str(tmp_path / "one.jsonl"), "--kind", "single"))
+    assert [d.get("class") for d in exported(cli, tmp_path, "p")["assets"]["documents"]] == [{"category": "card"}, None]
+    write_jsonl(tmp_path / "bad.jsonl", [{"text": "my card", "labels": [1]}])
+    assert one_error_line(cli("import", "p", str(tmp_path / "bad.jsonl")), 2) == (
+        f'error: {tmp_path / "bad.jsonl"}:1: the labels must be a string, or a list of strings or of {{"category": ...}} objects, not [1]')

@@ -109,3 +109,12 @@ def test_a_utf16_file_is_named_so_with_how_to_save_it_as_utf8():
             parse("excel.csv", data.encode(encoding))
     with pytest.raises(InvalidRequest, match="latin.csv, line 3: not UTF-8 text \\(byte 0xe9\\)"):
         parse("latin.csv", "text\nfine\ncaf\xe9\n".encode("latin-1"))
+
+
+def test_jsonl_labels_are_read_as_tagwise_import_reads_them():
+    # one reader for both: a class object not in a list, and the same message for what is no label
+    rows = parse("l.jsonl", b'{"text": "a", "labels": ""}\n{"text": "b", "label": "x"}\n{"text": "c", "class": {"category": "y"}}\n')
+    assert [r["labels"] for r in rows] == [None, ["x"], ["y"]]  # an empty label is an untagged row
+    with pytest.raises(InvalidRequest, match=re.escape('l.jsonl, line 1: the labels must be a string, or a list of strings or of '
+                                                       '{"category": ...} objects, not [1, 2].')):
+        parse("l.jsonl", b'{"text": "a", "labels": [1, 2]}\n')

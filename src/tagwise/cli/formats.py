@@ -16,7 +16,7 @@ from typing import Any
 from tagwise.cli.common import UsageError
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, not_utf8
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of, pick
-from tagwise.core.validation import class_form, file_language
+from tagwise.core.validation import class_form, file_labels, file_language
 from tagwise.errors import InvalidArgument
 
 FORMATS = ("auto", "jsonl", "csv", "azure", "txt-dir")
@@ -82,16 +82,11 @@ def read(path: Path, fmt: str, multi: bool, columns: CsvColumns) -> tuple[list[D
 
 
 def _labels(value: Any, where: str) -> list[str] | None:
-    """A row's labels: a string, or a list of strings or of Azure's ``{"category": ...}`` objects (as the studio reads them)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return [value] if value else []
-    items = [v.get("category") if isinstance(v, dict) else v for v in value] if isinstance(value, list) else None
-    if items is not None and all(isinstance(v, str) for v in items):
-        return items
-    raise UsageError(f"{where}: the labels must be a string, or a list of strings or of {{\"category\": ...}} objects, "
-                     f"not {_shown(value)}")
+    """A row's labels as the studio reads them too, or an error naming the row."""
+    try:
+        return file_labels(value, _shown)
+    except InvalidArgument as exc:
+        raise UsageError(f"{where}: {exc.message}") from None
 
 
 def _dataset(value: Any, where: str) -> str | None:

@@ -134,6 +134,22 @@ def file_language(value: object, quote: Callable[[object], str] = shown) -> str 
     return code
 
 
+def file_labels(value: object, quote: Callable[[object], str] = shown) -> list[str] | None:
+    """A file row's labels (a JSONL field) as one list: a string, an Azure ``{"category": ...}``
+    object, or a list of either. None when absent (an untagged row); an empty string is no class
+    (as an empty CSV cell is). Anything else raises InvalidArgument, its value quoted by ``quote``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value] if value else []
+    items = value if isinstance(value, list) else [value]
+    labels = [item.get("category") if isinstance(item, dict) else item for item in items]
+    if all(isinstance(label, str) for label in labels):
+        return labels
+    raise InvalidArgument('the labels must be a string, or a list of strings or of {"category": ...} objects, '
+                          f"not {quote(value)}")
+
+
 def check_name(value: object, what: str) -> str:
     """Project, model and deployment names: ASCII letters, digits, ``_ . -``, at most 50 characters (Azure's rule)."""
     rule = ("use 1 to 50 ASCII letters (A-Z, a-z, without accents), digits, '_', '.' or '-', with no spaces, "

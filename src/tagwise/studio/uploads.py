@@ -20,7 +20,7 @@ from typing import Any
 
 from tagwise.core import csv_header
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, pick
-from tagwise.core.validation import blank, file_language
+from tagwise.core.validation import blank, file_labels, file_language
 from tagwise.errors import InvalidArgument
 
 FORMATS = (".txt", ".csv", ".tsv", ".jsonl", ".ndjson")
@@ -126,13 +126,7 @@ def _jsonl(name: str, content: str) -> list[dict[str, Any]]:
 
 
 def _json_labels(name: str, line: int, raw: Any) -> list[str] | None:
-    if raw is None:
-        return None
-    items = raw if isinstance(raw, list) else [raw]
-    labels = []
-    for item in items:
-        value = item.get("category") if isinstance(item, dict) else item
-        if not isinstance(value, str):
-            raise InvalidArgument(f"{name}, line {line}: labels must be strings (or {{\"category\": ...}} objects).")
-        labels.append(value)
-    return labels
+    try:
+        return file_labels(raw)
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"{name}, line {line}: {exc.message}.") from None
