@@ -27,18 +27,21 @@ def test_single_label_fit_predict_save_load(bank, tmp_path):
     clf = TextClassifier(recipe="linear").fit([r["text"] for r in train], [r["labels"][0] for r in train])
     texts = [r["text"] for r in test]
     predicted = clf.predict(texts)
-    assert all(isinstance(p, str) for p in predicted) and not clf.multi_label
+    assert isinstance(predicted, np.ndarray) and all(isinstance(p, str) for p in predicted) and not clf.multi_label
     proba = clf.predict_proba(texts)
     assert proba.shape == (len(test), 6) and np.allclose(proba.sum(axis=1), 1)
-    assert [clf.classes_[i] for i in proba.argmax(axis=1)] == predicted
+    assert [clf.classes_[i] for i in proba.argmax(axis=1)] == list(predicted)
+    # an array, as scikit-learn's classifiers give it: with a list, `predict(X) == y` was one False
+    truth = np.array([r["labels"][0] for r in test], dtype=object)
+    assert np.mean(predicted == truth) == clf.score(texts, truth)
     report = evaluate([r["labels"][0] for r in test], predicted)
     assert report.accuracy > 0.7 and set(report.per_class) == set(clf.classes_)
 
     clf.save(tmp_path / "model")
     assert (tmp_path / "model" / "manifest.json").is_file()
     loaded = TextClassifier.load(tmp_path / "model")
-    assert loaded.predict(texts) == predicted and np.array_equal(loaded.predict_proba(texts), proba)
-    assert loaded.predict([]) == [] and loaded.predict_proba([]).shape == (0, 6)  # nothing in, nothing out
+    assert np.array_equal(loaded.predict(texts), predicted) and np.array_equal(loaded.predict_proba(texts), proba)
+    assert loaded.predict([]).shape == (0,) and loaded.predict_proba([]).shape == (0, 6)  # nothing in, nothing out
 
 
 def test_multi_label_from_lists_of_labels(datasets):
@@ -49,8 +52,12 @@ def test_multi_label_from_lists_of_labels(datasets):
     predicted = clf.predict(["thank you so much, I love it"])
     assert isinstance(predicted[0], list) and set(predicted[0]) <= set(clf.classes_)
     assert clf.predict([]) == []
-    report = evaluate([r["labels"] for r in rows], clf.predict([r["text"] for r in rows]))
+    predicted = clf.predict([r["text"] for r in rows])
+    report = evaluate([r["labels"] for r in rows], predicted)
     assert report.confusion is None and report.micro_f1 > 0.5
+    # score is the exact-match accuracy (it raised scikit-learn's "legacy multi-label data representation")
+    assert clf.score([r["text"] for r in rows], [r["labels"] for r in rows]) == report.accuracy
+    assert report.accuracy == np.mean([set(p) == set(r["labels"]) for p, r in zip(predicted, rows, strict=True)])
 
 
 def test_it_is_a_scikit_learn_estimator(bank):
@@ -79,12 +86,42 @@ def test_clear_errors():
             fitted.predict(table)
     with pytest.raises(InvalidArgument, match="one label per text"):
         TextClassifier(recipe="linear").fit(["a b", "c d"], {"a b": "x", "c d": "y"})
-    with pytest.raises(InvalidArgument, match=r"y_true\[1\] is 2: every item must be a class name"):
+    with pytest.raises(InvalidArgument, match="The labels mix int and str"):
         evaluate(["a", 2], ["a", "a"])
+    with pytest.raises(InvalidArgument, match=r"y_pred\[1\] is None: every item must be a label \(strings, as the others\)"):
+        evaluate(["a", "b"], ["a", None])
+    with pytest.raises(InvalidArgument, match="nothing to score"):
+        evaluate([], [])
     with pytest.raises(InvalidArgument, match="2 true labels but 1 predictions"):
         evaluate(["a", "b"], ["a"])
     with pytest.raises(InvalidArgument, match="unknown model recipe"):
         TextClassifier(recipe="nope").fit(["a", "b"], ["x", "y"])
+    with pytest.raises(InvalidArgument, match="bad parameters for recipe 'linear': The 'C' parameter"):
+        TextClassifier(recipe="linear", params={"C": -1}).fit(["a b", "c d"], ["x", "y"])
+
+
+@pytest.mark.parametrize("texts, labels, message", [
+    # a missing value inside a label list became a class named "None" (the out-of-scope name) or "nan"
+    (["a b", "c d", "a c"], [["x"], [None], ["y"]], r"document 1 has \[None\]: a missing label"),
+    (["a b", "c d", "a c"], [["x"], ["y", float("nan")], []], r"document 1 has \['y', nan\]: a missing label"),
+    (["a b", "c d", "a c"], [["x"], [""], []], "document 1 has .'.*: a label cannot be empty"),
+    (["a b", "c d", "a c"], ["x", "", "y"], "document 1 has '': a label cannot be empty"),
+    # the kind was guessed from the first document: a None there was "single-label ... needs a string"
+    (["a b", "c d", "a c"], [None, ["x"], ["y"]], r"multi-label training needs a list .* document 0 has None"),
+    # a pandas column of whole numbers turned float by a missing value: say so, and how to mend it
+    (["a b", "c d", "a c"], [1.0, 2.0, 1.0], r"document 0 has 1.0: .* not a float: .*\.astype\(int\)"),
+    (["a b", None, "a c"], ["x", "y", "x"], "text 1 is None: drop the rows without text first"),
+    (["a b", 7, "a c"], ["x", "y", "x"], "text 1 is 7, a int"),
+    (["a b", "c d", "a c"], ["x", "x", "x"], "needs at least two classes; every document has 'x'"),
+])
+def test_labels_and_texts_that_name_no_class_are_refused_with_the_document(texts, labels, message):
+    with pytest.raises(InvalidArgument, match=message):
+        TextClassifier(recipe="linear").fit(texts, labels)
+
+
+def test_an_embedding_model_is_not_trained_on_blank_texts():
+    with pytest.raises(InvalidArgument, match="nothing to learn from"):  # linear refused them; embedding trained on nothing
+        TextClassifier(recipe="embedding").fit(["  ", ""] * 4, ["a", "b"] * 4)
 
 
 def test_evaluate_matches_the_ml_report_and_infers_labels():
@@ -118,9 +155,13 @@ def test_scikit_learn_tools_work_with_any_label_type(tmp_path):
              "rate for euro", "exchange rate", "fx rate usd", "currency rate"] * 5
     for labels in ([1, 1, 1, 1, 0, 0, 0, 0] * 5, [True, True, True, True, False, False, False, False] * 5):
         clf = TextClassifier(recipe="linear").fit(texts, labels)
-        assert list(clf.classes_) == sorted(set(labels)) and type(clf.predict(["card came"])[0]) is type(labels[0])
+        assert list(clf.classes_) == sorted(set(labels)) and clf.predict(["card came"]).dtype == np.asarray(labels).dtype
         clf.save(tmp_path / "m")
         assert TextClassifier.load(tmp_path / "m").predict(["card came"]) == clf.predict(["card came"])
+        # evaluate takes what predict gives, and keys the report by it (it refused whole numbers and booleans)
+        report = evaluate(labels, clf.predict(texts))
+        assert report.accuracy == clf.score(texts, labels) and set(report.per_class) == set(labels)
+        assert list(report.confusion) == sorted(set(labels))
     names = ["card", "card", "card", "card", "fx", "fx", "fx", "fx"] * 5
     assert cross_val_predict(TextClassifier(recipe="linear"), texts, names, cv=2, method="predict_proba").shape == (40, 2)
     assert get_scorer("roc_auc")(TextClassifier(recipe="linear").fit(texts, names), texts, names) == 1.0
@@ -128,6 +169,8 @@ def test_scikit_learn_tools_work_with_any_label_type(tmp_path):
     many = TextClassifier(recipe="linear").fit([f"word{i % 12} text {i % 12}" for i in range(240)], [i % 12 for i in range(240)])
     assert list(many.classes_) == list(range(12))
     assert list(many.classes_[many.predict_proba(["word11 text 11", "word2 text 2"]).argmax(axis=1)]) == [11, 2]
+    assert list(evaluate([11, 2], [11, 2]).per_class) == [2, 11]  # sorted as numbers
+    assert evaluate([[1], [2, 3]], [[1], [2]]).per_class[3].fn == 1  # multi-label whole numbers
     with pytest.raises(InvalidArgument, match="mix int and str"):
         TextClassifier(recipe="linear").fit(texts, [1, "fx"] * 20)
     with pytest.raises(NotFittedError):

@@ -7,6 +7,7 @@ persistence without pickle.
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
@@ -30,12 +31,16 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             raise InvalidArgument(f"got {len(texts)} texts but {len(y)} labels")
         if not texts:
             raise InvalidArgument("cannot train on zero documents")
+        if not any(t.strip() for t in texts):
+            raise InvalidArgument("The texts have nothing to learn from: every one is empty or only spaces.")
         if self.multi_label:
             label_sets = []
             for i, labels in enumerate(y):
                 if isinstance(labels, str) or not isinstance(labels, Sequence | set | frozenset):
                     raise InvalidArgument("multi-label training needs a list of labels per document (an empty "
                                           f"list for none); document {i} has {_shown(labels)}")
+                if problem := next(filter(None, map(_label_problem, labels)), None):
+                    raise InvalidArgument(f"multi-label training: document {i} has {_shown(list(labels))}: {problem}")
                 label_sets.append({str(label) for label in labels})
             self.classes_ = sorted(set().union(*label_sets))
             if not self.classes_:
@@ -45,10 +50,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             for i, labels in enumerate(label_sets):
                 encoded[i, [index[label] for label in labels]] = True
         else:
-            wrong = next((i for i, label in enumerate(y) if not isinstance(label, str)), None)
+            wrong = next((i for i, label in enumerate(y) if _label_problem(label)), None)
             if wrong is not None:
-                raise InvalidArgument("single-label training needs exactly one string label per document; "
-                                      f"document {wrong} has {_shown(y[wrong])}")
+                raise InvalidArgument("single-label training needs one label per document; "
+                                      f"document {wrong} has {_shown(y[wrong])}: {_label_problem(y[wrong])}")
             y = [str(label) for label in y]  # numpy's str_ too: classes come back as plain strings
             self.classes_ = sorted(set(y))
             index = {c: j for j, c in enumerate(self.classes_)}
@@ -80,6 +85,21 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         raise NotImplementedError
 
 
+def _label_problem(label: Any) -> str | None:
+    """Why ``label`` cannot name a class (None when it can): the labels reach here as strings
+    (``tagwise.TextClassifier`` spells whole numbers and booleans so), and a missing value must not
+    quietly become a class named "None" or "nan"."""
+    if isinstance(label, str):
+        return "a label cannot be empty or only spaces" if not label.strip() else None
+    if isinstance(label, float | np.floating) and float(label).is_integer():
+        return ("a label is a string, a whole number or a boolean, not a float: a column of whole numbers "
+                "that pandas read as floats (because of a missing value) converts with .astype(int) once "
+                "the rows without a label are dropped")
+    if label is None or (isinstance(label, float | np.floating) and np.isnan(label)):
+        return "a missing label: drop the rows without one (for multi-label, give [] for a document with no class)"
+    return f"a label is a string, a whole number or a boolean, not {type(label).__name__}"
+
+
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -94,7 +114,9 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
     texts = list(texts)
     for i, t in enumerate(texts):
         if not isinstance(t, str):
-            raise InvalidArgument(f"every text must be a string, got {type(t).__name__}")
+            missing = t is None or (isinstance(t, float) and math.isnan(t)) or type(t).__name__ == "NAType"  # None, NaN, pandas' NA
+            raise InvalidArgument(f"every text must be a string; text {i} is {_shown(t)}"
+                                  + (": drop the rows without text first" if missing else f", a {type(t).__name__}"))
         if not unicodedata.is_normalized("NFC", t):
             texts[i] = unicodedata.normalize("NFC", t)
     return texts
