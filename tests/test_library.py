@@ -192,3 +192,13 @@ def test_texts_with_no_words_still_train_on_their_characters():
     assert emoji.predict(["🙂"]) == ["pos"]
     with pytest.raises(InvalidArgument, match="nothing to learn from"):
         TextClassifier(recipe="linear").fit(["  ", "   "] * 10, ["a", "b"] * 10)
+
+
+def test_it_warns_where_a_training_job_would_note(datasets):
+    german = [r for r in read_jsonl(datasets / "sib200_de_es_fr" / "train.jsonl") if r.get("language", "de") == "de"][:60]
+    texts, labels = [r["text"] for r in german], [r["labels"][0] for r in german]
+    with pytest.warns(UserWarning, match=r"do not look English .*TextClassifier\(language='de'\)"):
+        TextClassifier(recipe="embedding").fit(texts, labels)
+    long = ["my card " + "was charged twice and " * 200, "where is my card " + "it has not arrived and " * 200] * 4
+    with pytest.warns(UserWarning, match="2 of 8 texts|8 of 8 texts are longer than the sentence encoder reads"):
+        TextClassifier(recipe="embedding").fit(long, ["charged", "arrival"] * 4)

@@ -14,6 +14,7 @@ array(['card'], dtype=object)
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         except InvalidParameterError as exc:  # a value scikit-learn refuses, such as C=-1
             raise InvalidArgument(f"bad parameters for recipe {self._recipe_name()!r}: {exc}") from exc
         self.model_ = model
+        _warn_about_the_texts(model, texts, self.language)
         return self
 
     def _recipe_name(self) -> str:
@@ -185,6 +187,27 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
 
 _DECODE = {"str": str, "int": int, "bool": lambda label: label == "True"}
+
+
+def _warn_about_the_texts(model: Any, texts: list[str], language: str) -> None:
+    """The notes a server's training job gives, as Python warnings: texts that do not look English
+    for the English sentence encoder, and texts longer than the encoder reads."""
+    from tagwise.ml.embedding import past_window
+    from tagwise.ml.encoder import ENGLISH_WORD_SHARE, english_word_share, is_english
+
+    if getattr(getattr(model, "model_", model), "backend_", None) is None:  # linear (or auto's choice of it) reads every word
+        return
+    share = english_word_share(texts) if is_english(language) else None
+    if share is not None and share < ENGLISH_WORD_SHARE:
+        warnings.warn(f"The texts do not look English (common English words are {share:.0%} of their words; 23-60% "
+                      "in English text), and language='en' embeds them with the English sentence encoder: if they are "
+                      "in another language, give its code (TextClassifier(language='de')) for the multilingual one.",
+                      UserWarning, stacklevel=3)
+    cut, window = past_window(model, texts)
+    if cut.any():
+        warnings.warn(f"{int(cut.sum()):,} of {len(texts):,} texts are longer than the sentence encoder reads ({window:,} "
+                      "word pieces): it sees only their start (the ensemble's word features still read them whole). "
+                      "Put what decides the class first.", UserWarning, stacklevel=3)
 
 
 def _is_label_set(label: Any) -> bool:

@@ -92,7 +92,6 @@ def parse_options(body: Any) -> dict[str, Any]:
 
 RECORD_RETRY_S = 120.0  # how long a finished training waits for the store to record its model
 NON_ENGLISH_SHARE = 0.2  # of training documents declaring another language: train with the multilingual encoder
-ENGLISH_WORD_SHARE = 0.12  # below this share of common English words the texts do not look English
 
 
 def _training_language(project: dict[str, Any], train: list[dict]) -> tuple[str, list[str]]:
@@ -102,7 +101,7 @@ def _training_language(project: dict[str, Any], train: list[dict]) -> tuple[str,
     English project when at least a fifth of its training documents declare another language.
     An English project whose texts do not look English (common English words are 23-60% of the
     words of English data sets here, 8% of German, Spanish and French) gets a note saying so."""
-    from tagwise.ml.encoder import is_english
+    from tagwise.ml.encoder import ENGLISH_WORD_SHARE, english_word_share, is_english
 
     if project["multilingual"]:
         return "mul", []
@@ -123,19 +122,6 @@ def _training_language(project: dict[str, Any], train: list[dict]) -> tuple[str,
                 "uses the multilingual sentence encoder.")
         return language, [note]
     return language, []
-
-
-def english_word_share(texts: Any, sample: int = 2_000) -> float | None:
-    """The share of the words of (the first ``sample``) texts that are common English words, or None without words."""
-    import itertools
-    import re
-
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    words = [w for text in itertools.islice(texts, sample) for w in re.findall(r"(?u)\b\w+\b", text.lower())]
-    if len(words) < 50:
-        return None
-    return sum(w in ENGLISH_STOP_WORDS for w in words) / len(words)
 
 
 def _whole(value: Any) -> bool:

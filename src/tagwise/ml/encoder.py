@@ -175,6 +175,22 @@ def is_english(language: str) -> bool:
     return language.lower().replace("_", "-").split("-")[0] == "en"
 
 
+ENGLISH_WORD_SHARE = 0.12  # below this share of common English words the texts do not look English
+
+
+def english_word_share(texts: Any, sample: int = 2_000) -> float | None:
+    """The share of the words of (the first ``sample``) texts that are common English words, or None without words."""
+    import itertools
+    import re
+
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    words = [w for text in itertools.islice(texts, sample) for w in re.findall(r"(?u)\b\w+\b", text.lower())]
+    if len(words) < 50:
+        return None
+    return sum(w in ENGLISH_STOP_WORDS for w in words) / len(words)
+
+
 def backend_for(language: str, backend: str = DEFAULT_BACKEND) -> str:
     """The encoder for a project's language: MiniLM for English, USE multilingual otherwise; the
     server's own encoder folder, when it has one, for every language.
