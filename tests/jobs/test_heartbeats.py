@@ -89,4 +89,39 @@ def test_a_container_with_this_host_name_but_its_own_process_ids_is_judged_by_he
     assert _dead(dict(other, heartbeat_at=None, updated_at=utcnow() - timedelta(seconds=61), started_at=None), lease_s=60)
     # the reason a swept training gets says what happened there: no heartbeat, not a restart here
     assert "sent no heartbeat for 60 s" in _gone(other, 60)
-    assert "restarted or killed" in _gone({"claimed_by": jobs.claimant()}, 60)
+    assert "restarted or killed" in _gone({"claimed_by": f"{jobs.HOST}:{dead_pid()}"}, 60)
+
+
+def test_a_live_process_of_this_host_that_sends_no_heartbeat_is_not_the_claimant():
+    """A restored backup taken mid-training (its claimant, alive, heartbeats the original store), or a
+    process id reused after a reboot: the job stayed running for ever, and the project could not train."""
+    alive = {"claimed_by": f"{jobs.HOST}:{os.getpid()}", "heartbeat_at": utcnow() - timedelta(minutes=5),
+             "updated_at": utcnow() - timedelta(minutes=5), "started_at": utcnow() - timedelta(minutes=6)}
+    assert _dead(alive, lease_s=60, settled=True)
+    assert "sent no heartbeat for 60 s" in _gone(alive, 60) and "restored from a backup" in _gone(alive, 60)
+    # until the store has answered the sweeping runner for a lease, a silence may be the store's outage
+    assert not _dead(alive, lease_s=60, settled=False)
+    assert not _dead(dict(alive, heartbeat_at=utcnow()), lease_s=60, settled=True)
+
+
+def test_a_runner_sweeps_a_training_whose_live_claimant_sends_no_heartbeat(ctx, banking):
+    ctx.settings.job_heartbeat_s, ctx.settings.job_lease_s = 0.1, 0.5
+    import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"]))
+    other = subprocess.Popen(["sleep", "60"])  # alive, and no runner
+    try:
+        with ctx.db.write() as conn:
+            job = jobs.create(conn, "train", "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"}, status="running")
+            records.update_job(conn, job["id"], {"claimed_by": f"{jobs.HOST}:{other.pid}"})
+        with ctx.db.write() as conn:
+            records.update_job(conn, job["id"], {"heartbeat_at": utcnow() - timedelta(hours=2)})
+        runner = JobRunner(ctx, poll_s=0.05)
+        runner.start()
+        try:
+            failed = wait_for(lambda: (j := jobs.get(ctx, job["id"], "train"))["status"] == "failed" and j, timeout=15)
+        finally:
+            runner.stop()
+        assert "sent no heartbeat for 0.5 s" in failed["errors"][0]["message"]
+        training.start(ctx, "bank", {"modelLabel": "m2", "trainingConfigVersion": "linear"})  # the project trains again
+    finally:
+        other.kill()
+        other.wait()

@@ -6,7 +6,10 @@ Any number of runners share one store: each job is claimed exactly once
 (``records.claim_jobs``). Every ``job_heartbeat_s`` a runner records that its running jobs
 are alive and sweeps up jobs whose process died: on this host, a job whose claiming process
 (the runner; a training's child dies with it) no longer exists; elsewhere, a job with no
-heartbeat for ``job_lease_s``. Training left that way
+heartbeat for ``job_lease_s``. On this host a live process that sent no heartbeat for that long,
+once the store has answered this runner for that long, is not the claimant either: its process id
+went to another process (after a reboot), or the store is a copy restored from a backup taken
+while the job ran, and the claimant heartbeats the original. Training left that way
 fails with a reason (its model was never recorded, so nothing half-written is listed);
 analysis goes back to the queue and runs again from its stored input.
 
@@ -86,12 +89,13 @@ class JobRunner:
     def recover(self) -> None:
         """Fail training jobs whose process is gone; queue analyze jobs again (they rerun from their stored input)."""
         lease = self.ctx.settings.job_lease_s
+        settled = self._store.up_for() > lease  # a silence since the store came back is not a silence
         with self._owned_lock:
             abandoned = set(self._abandoned)
         ended: list[str] = []  # final statuses of the trainings failed or cancelled here, counted once committed
         with self.ctx.db.write() as conn:
             for job in records.jobs_in_status(conn, "train", ("running", "cancelling")):
-                if self._orphaned(job, lease, abandoned):
+                if self._orphaned(job, lease, abandoned, settled):
                     given_up = job["id"] in abandoned  # by this (live) runner: the store was away when the job ended
                     status = "cancelled" if job["cancel_requested"] else "failed"
                     reason = _GIVEN_UP if given_up else _gone(job, lease)
@@ -101,7 +105,7 @@ class JobRunner:
                         ended.append(status)
                     log.warning("training job %s: %s; marked %s", job["id"], _why_swept(job, given_up), status)
             for job in records.jobs_in_status(conn, "analyze", ("running",)):
-                if self._orphaned(job, lease, abandoned):
+                if self._orphaned(job, lease, abandoned, settled):
                     records.update_job(conn, job["id"], {"status": "notStarted", "claimed_by": None}, only_if_status=("running",))
                     log.warning("analyze job %s: %s; queued again", job["id"], _why_swept(job, job["id"] in abandoned))
         if self.metrics is not None:
@@ -111,12 +115,12 @@ class JobRunner:
             self._abandoned -= abandoned
         self.notify()
 
-    def _orphaned(self, job: dict, lease_s: float, abandoned: set[str]) -> bool:
+    def _orphaned(self, job: dict, lease_s: float, abandoned: set[str], settled: bool) -> bool:
         """A running job nobody will finish: its process is gone, or this runner gave it up."""
         with self._owned_lock:
             if job["id"] in self._owned:
                 return False
-        return job["id"] in abandoned or _dead(job, lease_s)
+        return job["id"] in abandoned or _dead(job, lease_s, settled=settled)
 
     def _heartbeat_loop(self) -> None:
         interval = max(self.ctx.settings.job_heartbeat_s, 0.05)
@@ -359,6 +363,7 @@ class _StoreWatch:
         self._poll_s = max(poll_s, 0.01)
         self._lock = threading.Lock()
         self._down_since: float | None = None
+        self._up_since = time.monotonic()  # the runner's start, or the end of the last outage
 
     def failed(self, exc: Exception) -> float:
         """Note a store error; returns how long to wait before trying again."""
@@ -374,16 +379,29 @@ class _StoreWatch:
         with self._lock:
             if self._down_since is not None:
                 log.info("the store is back after %.1f s; jobs go on", time.monotonic() - self._down_since)
+                self._up_since = time.monotonic()
             self._down_since = None
 
+    def up_for(self) -> float:
+        """Seconds the store has answered without an outage (0 while it is away)."""
+        with self._lock:
+            return 0.0 if self._down_since is not None else time.monotonic() - self._up_since
 
-def _dead(job: dict, lease_s: float) -> bool:
-    """Whether the process that claimed a running job is gone (see the module docstring)."""
+
+def _dead(job: dict, lease_s: float, *, settled: bool = False) -> bool:
+    """Whether the process that claimed a running job is gone (see the module docstring).
+    ``settled``: the store has answered the sweeping runner for longer than ``lease_s``, so a job
+    of this host whose process is alive yet silent for that long is no job of that process."""
     claimed_by = job["claimed_by"] or ""
     host, _, pid = claimed_by.rpartition(":")
     if _here(host) and pid.isdigit():
-        return not _alive(claimed_by)
-    seen = [t for t in (job.get("heartbeat_at"), job["updated_at"], job["started_at"]) if t is not None]
+        return not _alive(claimed_by) or (settled and _silent(job, lease_s))
+    return _silent(job, lease_s)
+
+
+def _silent(job: dict, lease_s: float) -> bool:
+    """No heartbeat (nor any other sign) from the job's process for ``lease_s``."""
+    seen = [t for t in (job.get("heartbeat_at"), job.get("updated_at"), job.get("started_at")) if t is not None]
     return not seen or (utcnow() - max(seen)).total_seconds() > lease_s
 
 
@@ -397,11 +415,17 @@ def _why_swept(job: dict, given_up: bool) -> str:
     for a crash that never happened."""
     if given_up:
         return "this process could not record its end while the store was away"
+    if _alive(job["claimed_by"]):
+        return f"its process {job['claimed_by']} is alive but sent it no heartbeat (a reused process id, or a restored copy of the store)"
     return f"its process {job['claimed_by']} is gone"
 
 
 def _gone(job: dict, lease_s: float) -> str:
     """Why a swept training failed, as its job tells the user."""
+    if _alive(job["claimed_by"]):
+        return (f"The process that claimed this training sent no heartbeat for {lease_s:g} s: its process id now belongs "
+                "to another process (the host restarted), or this store was restored from a backup taken while it "
+                "trained. Start the training again.")
     if _here((job["claimed_by"] or "").rpartition(":")[0]):
         return "The training process stopped before it finished (the server or worker was restarted or killed). Start the training again."
     return (f"The server or worker training it, on another host, sent no heartbeat for {lease_s:g} s: it was stopped, "
