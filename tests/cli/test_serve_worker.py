@@ -116,6 +116,30 @@ def test_a_store_that_cannot_be_reached_is_one_error_line(tmp_path, command):
     assert "mysql://tagwise:***@db/tagwise" in done.stderr and "hunter2" not in done.stderr  # it was printed whole
 
 
+def test_a_damaged_store_a_data_dir_that_is_a_file_and_a_sqlite_url_to_nowhere_are_one_error_line_each(tmp_path):
+    env = dict(os.environ, TAGWISE_API_KEY="k", HF_HUB_OFFLINE="1")
+    env.pop("TAGWISE_DATABASE_URL", None)
+
+    def start(**variables: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "tagwise", "serve"], env=dict(env, **variables), capture_output=True,
+                              text=True, timeout=60, check=False)
+
+    # a half-copied backup printed a 480-line traceback
+    (tmp_path / "damaged").mkdir()
+    (tmp_path / "damaged" / "tagwise.db").write_bytes(os.urandom(100_000))
+    (tmp_path / "damaged" / "tagwise.db").chmod(0o600)
+    done = start(TAGWISE_DATA_DIR=str(tmp_path / "damaged"))
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "listening" not in done.stdout, done.stderr
+    assert done.stderr == (f"error: Cannot open the store at sqlite:///{tmp_path}/damaged/tagwise.db (TAGWISE_DATA_DIR): file is not "
+                           "a database (it is not a tagwise store, or it is damaged: restore a whole backup, see docs/operations.md)\n")
+    (tmp_path / "a-file").write_text("")
+    done = start(TAGWISE_DATA_DIR=str(tmp_path / "a-file"))  # it said only "File exists"
+    assert done.returncode == 1 and done.stderr.startswith(f"error: The data dir {tmp_path / 'a-file'} (TAGWISE_DATA_DIR) is a file, not a folder")
+    # a typo in the URL made an empty store in a new folder, and the server started on it
+    done = start(TAGWISE_DATA_DIR=str(tmp_path / "data"), TAGWISE_DATABASE_URL=f"sqlite:///{tmp_path}/typo/tagwise.db")
+    assert done.returncode == 1 and f"the folder {tmp_path / 'typo'} does not exist" in done.stderr and not (tmp_path / "typo").exists()
+
+
 def test_a_model_store_that_cannot_be_written_is_refused_at_start(tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
     env = dict(os.environ, TAGWISE_DATA_DIR=str(tmp_path / "data"), TAGWISE_API_KEY="k", HF_HUB_OFFLINE="1",

@@ -19,6 +19,7 @@ class Context:
     db: Database = field(init=False)
 
     def __post_init__(self) -> None:
+        self._check_places()
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.settings.resolved_database_url)
         from tagwise.core.predictors import PredictorCache  # local: keeps ml imports lazy
@@ -32,22 +33,39 @@ class Context:
         """The context, with the store reachable (and migrated): a store that cannot be reached is
         one ``StoreUnavailable`` naming it (password hidden), not the driver's traceback."""
         from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import OperationalError, ProgrammingError
+        from sqlalchemy.exc import DatabaseError
 
         ctx = cls(settings)
         try:
             if migrate:
                 ctx.db.migrate()
-        except (OperationalError, ProgrammingError, NewerSchema) as exc:  # unreachable; no rights to create tables; a rollback
+        except (DatabaseError, NewerSchema) as exc:  # unreachable; no rights to create tables; damaged; a rollback
             ctx.close()
             where = make_url(settings.database_url or settings.resolved_database_url).render_as_string(hide_password=True)
             reason = str(exc) if isinstance(exc, NewerSchema) else first_line(exc.orig) or "no reason given"
             if "permission denied" in reason:  # PostgreSQL 15 gives only a database's owner the right to create tables in it
                 reason += " (tagwise creates its tables at start: make the user it connects as the database's owner, e.g. createdb -O tagwise tagwise)"
-            raise StoreUnavailable(f"Cannot open the store at {where} (TAGWISE_DATABASE_URL): {reason}") from None
+            if "not a database" in reason or "malformed" in reason:  # SQLite: another file, or a backup copied in part
+                reason += " (it is not a tagwise store, or it is damaged: restore a whole backup, see docs/operations.md)"
+            source = "TAGWISE_DATABASE_URL" if settings.database_url else "TAGWISE_DATA_DIR"
+            raise StoreUnavailable(f"Cannot open the store at {where} ({source}): {reason}") from None
         if migrate:  # a process that trains must be able to save models: find out now, not after a training
             ctx._check_model_store()
         return ctx
+
+    def _check_places(self) -> None:
+        """A data dir that is a file, and a SQLite URL whose folder does not exist (a typo in it
+        made an empty store there, and the server started on it), each refused in one line."""
+        data_dir = self.settings.data_dir
+        if data_dir.exists() and not data_dir.is_dir():
+            raise StoreUnavailable(f"The data dir {data_dir} (TAGWISE_DATA_DIR) is a file, not a folder: point "
+                                   "TAGWISE_DATA_DIR at a folder (tagwise creates one that does not exist).")
+        url = self.settings.database_url or ""
+        if url.startswith("sqlite:///") and (path := url.removeprefix("sqlite:///")) != ":memory:":
+            folder = Path(path).parent
+            if not folder.is_dir():
+                raise StoreUnavailable(f"Cannot open the store at {url} (TAGWISE_DATABASE_URL): the folder {folder} does not "
+                                       "exist. Create it first, or correct the URL (sqlite:////absolute/path/tagwise.db).")
 
     def _check_model_store(self) -> None:
         folder = self.models_dir
