@@ -19,6 +19,7 @@ The API maps each class to a status code and the Azure error envelope in ONE tab
     ├── EncoderUnavailable           InternalServerError (500: the server lacks a model's sentence encoder)
     ├── ModelUnreadable              InternalServerError (500: a model's files in the model store are damaged)
     ├── StoreUnavailable             ServiceUnavailable  (503 + Retry-After: the database cannot be reached)
+    ├── StoreFull                    InsufficientStorage (507: the server's disk is full; not worth retrying at once)
     └── JobCancelled                 (internal: a job body noticed a cancel request)
 """
 
@@ -140,6 +141,12 @@ class StoreUnavailable(TagwiseError):
     code = "ServiceUnavailable"
 
 
+class StoreFull(TagwiseError):
+    """The server's disk (the database's, or the model store's) is full: nothing was written."""
+
+    code = "InsufficientStorage"
+
+
 class JobCancelled(TagwiseError):
     """Raised inside a job body when the job's cancel flag is seen."""
 
@@ -150,6 +157,25 @@ def first_line(exc: BaseException) -> str:
     """The first line of ``exc``'s message, or ``""``: what a person is shown (a database error's
     further lines hold the SQL statement and its parameters, which belong in the log)."""
     return (str(exc).strip().splitlines() or [""])[0]
+
+
+def store_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the server's disk is full: SQLite's ``SQLITE_FULL`` ("database or disk
+    is full"), PostgreSQL's ``disk_full`` (53100), or an ``OSError`` with ``ENOSPC``. A driver
+    reports it as an operational error, so ``store_unavailable`` is true of it too: a job runner
+    waits for space as for an outage, while a client is told, not asked to retry in seconds."""
+    import errno
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, OSError):
+        return exc.errno == errno.ENOSPC
+    if not isinstance(exc, DBAPIError):
+        return False
+    if isinstance(exc.orig, sqlite3.Error):
+        return (getattr(exc.orig, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_FULL
+    return getattr(exc.orig, "sqlstate", None) == "53100"
 
 
 def store_unavailable(exc: BaseException) -> bool:

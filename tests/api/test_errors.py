@@ -176,3 +176,37 @@ def test_json_answers_say_their_charset_as_azure_does(client):
                      client.get("/language/authoring/analyze-text/projects"), too_big):
         assert response.headers["content-type"] == "application/json; charset=utf-8", response.status_code
     assert too_big.status_code == 413
+
+
+def test_a_full_disk_is_a_507_that_says_so_and_keeps_nothing(client, caplog):
+    """It was the outage's 503 ("cannot be reached right now, retry in a few seconds"): the CLI
+    sent a 26 MB import seven times, and the Azure SDKs retry every 503."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from tests.api.conftest import SINGLE, project_file
+
+    rows = [{"id": f"d{i}", "text": f"text number {i}", "labels": ["a" if i % 2 else "b"]} for i in range(10)]
+    client.patch("/language/authoring/analyze-text/projects/p", params={"api-version": "2023-04-01"},
+                 json={"projectName": "p", "projectKind": SINGLE, "language": "en", "storageInputContainerName": "p"}).raise_for_status()
+    assert client.post("/language/tagwise/projects/p/documents", json=project_file("p", SINGLE, rows)).status_code == 200
+    db = client.app.state.ctx.db
+    pages = sqlite3.connect(db.url.removeprefix("sqlite:///")).execute("PRAGMA page_count").fetchone()[0]
+
+    def no_room(dbapi_conn, _record) -> None:  # SQLite's own limit: a database file that cannot grow is a full disk to it
+        dbapi_conn.execute(f"PRAGMA max_page_count = {pages}")
+
+    event.listen(db.writer, "connect", no_room)
+    try:
+        big = [{"id": f"big{i}", "text": "a long ticket text " * 2_000, "labels": ["a"]} for i in range(20)]
+        with caplog.at_level(logging.ERROR):
+            response = client.post("/language/tagwise/projects/p/documents", json=project_file("p", SINGLE, big))
+    finally:
+        event.remove(db.writer, "connect", no_room)
+    assert response.status_code == 507 and "Retry-After" not in response.headers
+    error = response.json()["error"]
+    assert error["code"] == "InsufficientStorage" and error["message"].startswith("The server's disk is full")
+    assert any("answered 507: the disk is full (" in r.getMessage() for r in caplog.records)
+    listed = client.get("/language/tagwise/projects/p/documents", params={"top": 100}).json()
+    assert len(listed["value"]) == 10 and not any(d["location"].startswith("big") for d in listed["value"])  # nothing of it was kept

@@ -21,12 +21,14 @@ from tagwise.errors import (
     NotFound,
     PayloadTooLarge,
     QuotaError,
+    StoreFull,
     StoreUnavailable,
     TagwiseError,
     TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
     first_line,
+    store_full,
     store_unavailable,
 )
 
@@ -43,6 +45,7 @@ STATUS_BY_ERROR: dict[type[TagwiseError], int] = {
     UnsupportedMediaType: 415,
     TooManyRequests: 429,
     StoreUnavailable: 503,
+    StoreFull: 507,
 }
 STORE_RETRY_AFTER_S = 5  # a store outage (a restart, a failover) usually lasts seconds
 
@@ -157,6 +160,10 @@ def unexpected_response(exc: Exception) -> JSONResponse:
     retry (one log line, its reason); anything else is a bug, a 500 (the traceback in the log)."""
     if isinstance(exc, ClientDisconnect):  # read outside a route (middleware): still the client's doing
         return disconnected_response()
+    if store_full(exc):
+        log.error("answered 507: the disk is full (%s)", first_line(exc) or type(exc).__name__)
+        return error_response(StoreFull("The server's disk is full: the store could not write, and nothing of this request "
+                                        "was kept. Free disk space on the server (its log names the store), then retry."))
     if store_unavailable(exc):
         reason = first_line(exc) or type(exc).__name__
         log.warning("answered 503: the store cannot be reached (%s)", reason)
