@@ -210,3 +210,23 @@ def test_a_full_disk_is_a_507_that_says_so_and_keeps_nothing(client, caplog):
     assert any("answered 507: the disk is full (" in r.getMessage() for r in caplog.records)
     listed = client.get("/language/tagwise/projects/p/documents", params={"top": 100}).json()
     assert len(listed["value"]) == 10 and not any(d["location"].startswith("big") for d in listed["value"])  # nothing of it was kept
+
+
+def test_a_number_too_long_to_read_is_a_400_not_a_500(client, caplog):
+    # Python refuses to convert integers of more than 4,300 digits: any key could log tracebacks and count 5xx
+    body = '{"analysisInput": {"documents": [{"id": "1", "text": "a"}]}, "tasks": [], "n": ' + "9" * 4_301 + "}"
+    with caplog.at_level(logging.ERROR):
+        response = client.post("/language/analyze-text/jobs", params={"api-version": "2023-04-01"}, content=body,
+                               headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["error"]["innererror"]["code"] == "InvalidRequestBodyFormat"
+    assert "a number of more than 4,300 digits" in response.json()["error"]["message"] and not caplog.records
+
+
+def test_a_classification_body_is_bounded_by_its_characters_not_the_import_limit(client):
+    # a runtime key posted 40 MB to :classify (256 MiB allowed, as for imports), and every request waited on its parse
+    limit = 6 * client.app.state.ctx.settings.max_characters_per_request + 2**20
+    body = {"analysisInput": {"documents": [{"id": "1", "text": "where is my card"}]}, "tasks": [], "pad": "x" * limit}
+    response = client.post("/language/analyze-text/jobs", params={"api-version": "2023-04-01"}, json=body)
+    message = response.json()["error"]["message"]
+    assert response.status_code == 413 and message.startswith("The request body has 1,79") and message.endswith(
+        f" bytes; the limit is {limit:,} on this route, whose documents may hold 125,000 characters in all.")

@@ -50,7 +50,7 @@ class AnalyzeRequest(BaseModel):
              openapi_extra=declared_body(AnalyzeRequest), **ACCEPTED)
 async def submit(request: Request, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
-    job = await run_in_threadpool(analyze.submit, ctx, await json_body(request))
+    job = await run_in_threadpool(analyze.submit, ctx, await json_body(request, characters=ctx.settings.max_characters_per_request))
     request.app.state.runner.notify()
     return accepted(request, f"/analyze-text/jobs/{job['id']}", version)
 
@@ -120,7 +120,7 @@ class ClassifyResponse(BaseModel):
 )
 async def classify(request: Request, project: str, deployment: str) -> JSONResponse:
     ctx = context(request)
-    body = await json_body(request)
+    body = await json_body(request, characters=ctx.settings.max_sync_characters)
     if not isinstance(body, dict):
         raise InvalidArgument("The body must be a JSON object: {\"documents\": [{\"id\": \"1\", \"text\": \"...\"}]}.")
     top = body.get("top")
