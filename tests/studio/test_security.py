@@ -252,3 +252,22 @@ def test_managed_keys_authoring_signs_in_runtime_does_not_and_revoking_ends_the_
     assert "Your projects" in _login(studio, secret).text
     keys.revoke(ctx, authoring["id"])
     assert "Sign in" in studio.get("/studio").text  # at once: the revocation ended its sessions in the store
+
+
+def test_a_form_is_not_read_before_the_session_is_checked_and_one_it_cannot_parse_is_a_readable_refusal(signed_in, studio):
+    from tagwise.core import tagging
+
+    tagging.create_project(signed_in.app.state.ctx, "w", SINGLE, "en")
+    # a visitor's malformed upload was parsed first (a JSON 400 "InternalServerError"): the body is not read now
+    visitor = TestClient(studio.app, base_url="http://127.0.0.1")
+    refused = visitor.post("/studio/p/w/data/upload", content=b"abc", headers={"content-type": "multipart/form-data"},
+                           follow_redirects=False)
+    assert refused.status_code == 303 and refused.headers["location"].startswith("/studio")
+    # signed in: 1,001 files are refused with what to do, as a page's flash or the script's JSON
+    files = [("files", (f"{i}.txt", b"hi")) for i in range(1_001)]
+    page = signed_in.post("/studio/p/w/data/upload", data={"csrf": signed_in.csrf}, files=files,
+                          headers={"referer": "http://127.0.0.1/studio/p/w/data"})
+    assert page.url.path == "/studio/p/w/data" and "Upload at most 1,000 files at a time" in flash(page.text)
+    script = signed_in.post("/studio/p/w/data/upload", data={"csrf": signed_in.csrf}, files=files, headers={"accept": "application/json"})
+    assert script.status_code == 400 and script.json()["error"]["code"] == "InvalidRequest"
+    assert "Maximum number of files is 1000" in script.json()["error"]["message"]

@@ -122,7 +122,8 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:
             err = InvalidRequest("This method is not allowed on this URL.")
             return JSONResponse({"error": err.to_error_object()}, status_code=405)
-        err = TagwiseError(str(exc.detail))
+        # what else Starlette raises is the request's fault (a form it cannot parse): not an "InternalServerError"
+        err = InvalidRequest(str(exc.detail)) if 400 <= exc.status_code < 500 else TagwiseError(str(exc.detail))
         return JSONResponse({"error": err.to_error_object()}, status_code=exc.status_code)
 
     @app.exception_handler(ClientDisconnect)

@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException
 
 from tagwise import __version__
 from tagwise.core.context import Context
@@ -155,6 +156,9 @@ class StudioRoute(APIRoute):
 
         async def studio_handler(request: Request) -> Response:
             try:
+                if request.method == "POST" and request.url.path != "/studio/login" and session(request) is None:
+                    # before the form is read: a visitor without a session had the server read 256 MiB uploads
+                    raise NotSignedIn("Sign in with the API key first.")
                 response = await handler(request)
             except NotSignedIn as exc:
                 response = _not_signed_in(request, exc)
@@ -162,6 +166,11 @@ class StudioRoute(APIRoute):
                 response = _error(request, exc)
             except RequestValidationError as exc:  # a malformed form field or query parameter
                 response = _error(request, InvalidArgument(_validation_message(exc)))
+            except HTTPException as exc:  # the form could not be parsed: a JSON "InternalServerError" answered the page
+                if exc.status_code != 400:
+                    raise
+                response = _error(request, InvalidRequest(f"The form could not be read ({exc.detail}). Upload at most 1,000 "
+                                                          "files at a time, and keep each field under 1 MB."))
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             return response
