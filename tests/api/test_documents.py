@@ -134,3 +134,15 @@ def test_an_unknown_project_is_404_and_a_runtime_key_may_not_read_documents(clie
     _, runtime = keys.create(client.app.state.ctx, "app", keys.RUNTIME)
     refused = client.get(DOCS.format(p="tickets"), headers={"Ocp-Apim-Subscription-Key": runtime})
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "Forbidden"
+
+
+def test_a_text_with_a_nul_character_is_refused_naming_its_document(client):
+    # PostgreSQL cannot store one (a 500), and SQLite's search stopped at it
+    rows = [{"text": "fine", "labels": ["x"]}, {"text": "before\x00after", "labels": ["y"]}]
+    response = client.post("/language/authoring/analyze-text/projects/nul/:import", params={"api-version": "2023-04-01"},
+                           json=project_file("nul", SINGLE, rows))
+    assert response.status_code == 400 and response.json()["error"]["message"] == (
+        "The document 'doc1.txt': its text has a NUL character (U+0000) at character 6, which no text holds (a binary file "
+        "read as text, most often): remove it.")
+    blob = client.put("/language/tagwise/containers/c/blobs/a.txt", content=b"a\x00b")
+    assert blob.status_code == 400 and "NUL character" in blob.json()["error"]["message"]

@@ -232,6 +232,10 @@ def check_text(value: object, location: str, max_chars: int) -> str:
                              inner_code="InvalidDocument", target=location)
     if reason := lone_surrogate(value):
         raise InvalidRequest(f"The document {shown(location)}: its text is not valid Unicode: {reason}.", inner_code="InvalidDocument", target=location)
+    if (at := value.find("\x00")) >= 0:  # PostgreSQL cannot store it (a 500), and SQLite's search stopped at it
+        raise InvalidRequest(f"The document {shown(location)}: its text has a NUL character (U+0000) at character {at:,}, which "
+                             "no text holds (a binary file read as text, most often): remove it.", inner_code="InvalidDocument",
+                             target=location)
     if len(value) > max_chars:
         raise InvalidRequest(
             f"The document {shown(location)} has {len(value):,} characters; the limit is {max_chars:,}.",

@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, String, and_, bindparam, case, cast, delete, func, insert, not_, or_, select, text, update
+from sqlalchemy import Connection, String, and_, bindparam, case, cast, delete, false, func, insert, not_, or_, select, text, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from tagwise.storage.db import ACCENTED_LATIN, COMBINING_ACCENTS, PLAIN_LATIN, ascii_only, fold, searchable, strip_accents
@@ -54,7 +54,9 @@ def has_label_clause(conn: Connection, label: str) -> ColumnElement[bool]:
 
 def _where(conn: Connection, project_id: int, flt: DocumentFilter) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = [documents.c.project_id == project_id]
-    if flt.search:
+    if flt.search and "\x00" in flt.search:  # no text holds one (imports refuse it); SQLite's LIKE stopped at it and matched all
+        clauses.append(false())
+    elif flt.search:
         # folded before escaping: NFKC turns a full-width ％ into %
         pattern = "%" + _escaped(fold(flt.search)) + "%"
         # a plain ASCII text has no search_text: LIKE (SQLite: ASCII case) and ILIKE ignore its case
