@@ -186,3 +186,13 @@ def test_an_empty_api_key_file_is_refused_at_start(tmp_path):
                           text=True, timeout=60, check=False)
     assert done.returncode == 1 and "listening" not in done.stdout
     assert done.stderr == f"error: {tmp_path / 'data' / 'api-key'} is empty: delete it to have a new key generated at the next start, or set TAGWISE_API_KEY.\n"
+
+
+def test_a_short_key_on_a_server_others_can_reach_is_warned_of():
+    # nothing slows down wrong keys (60 tried in 1.5 s), and the README's example key is "my-key"
+    from tagwise.cli.serve import weak_key_warning
+
+    assert weak_key_warning("127.0.0.1", "my-key") is None  # only this machine can try
+    assert weak_key_warning("0.0.0.0", secrets.token_hex(16)) is None
+    assert weak_key_warning("0.0.0.0", "my-key").startswith(
+        "warning: the API key is 6 characters long and the server listens on 0.0.0.0: anyone who reaches it can guess a short key.")
