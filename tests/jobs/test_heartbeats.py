@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
 from tagwise.core import jobs, training
 from tagwise.core.documents import import_project
-from tagwise.jobs.runner import JobRunner, _dead, _gone
+from tagwise.jobs.runner import JobRunner, _alive, _dead, _gone, _Silence
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 from tests.api.conftest import SINGLE, project_file
@@ -94,14 +95,56 @@ def test_a_container_with_this_host_name_but_its_own_process_ids_is_judged_by_he
 
 def test_a_live_process_of_this_host_that_sends_no_heartbeat_is_not_the_claimant():
     """A restored backup taken mid-training (its claimant, alive, heartbeats the original store), or a
-    process id reused after a reboot: the job stayed running for ever, and the project could not train."""
-    alive = {"claimed_by": f"{jobs.HOST}:{os.getpid()}", "heartbeat_at": utcnow() - timedelta(minutes=5),
-             "updated_at": utcnow() - timedelta(minutes=5), "started_at": utcnow() - timedelta(minutes=6)}
-    assert _dead(alive, lease_s=60, settled=True)
-    assert "sent no heartbeat for 60 s" in _gone(alive, 60) and "restored from a backup" in _gone(alive, 60)
-    # until the store has answered the sweeping runner for a lease, a silence may be the store's outage
-    assert not _dead(alive, lease_s=60, settled=False)
-    assert not _dead(dict(alive, heartbeat_at=utcnow()), lease_s=60, settled=True)
+    process id reused after a reboot: the job stayed running for ever, and the project could not train.
+    Silence is what the sweeping runner saw over its own regular looks, not the heartbeat's age."""
+    silence = _Silence(heartbeat_s=5)  # a look counts for at most 10 s
+    job = {"id": "j", "claimed_by": f"{jobs.HOST}:{os.getpid()}", "heartbeat_at": utcnow() - timedelta(hours=2)}
+    clock = [1_000.0]
+
+    def looks(n: int, job: dict, every: float = 5.0) -> list[bool]:
+        seen = []
+        for _ in range(n):
+            clock[0] += every
+            silence.look(clock[0])
+            seen.append(silence.silent(job, lease_s=60))
+        return seen
+
+    assert looks(14, job) == [False] * 13 + [True]  # the first look starts the count, then 5 s a look: 65 s > 60 s
+    assert looks(2, dict(job, heartbeat_at=utcnow())) == [False, False]  # a new heartbeat starts over
+    # a runner that waited (for the write lock, the store, a sleeping machine) counts at most 10 s of the wait
+    fresh = dict(job, id="k")
+    assert looks(1, fresh) == [False] and looks(1, fresh, every=3_600) == [False] and looks(9, fresh) == [False] * 9
+    assert not silence.silent(dict(job, claimed_by="other-host:1"), lease_s=0.0)  # another host's jobs: by their heartbeats
+    assert "sent no heartbeat for 60 s" in _gone(dict(job, claimed_by=f"{jobs.HOST}:1"), 60) or not _alive(f"{jobs.HOST}:1")
+    assert _gone(dict(job, claimed_by=jobs.claimant()), 60).startswith("The process that ran this training lost track of it")
+
+
+def test_a_live_claimant_that_heartbeats_is_not_swept_while_the_sweeper_waited_for_a_long_write(ctx):
+    # the heartbeat's age said "silent" after the sweeping runner's own process held the write lock
+    # for longer than the lease (a big import): a live analysis ran twice, a live training failed
+    ctx.settings.job_heartbeat_s, ctx.settings.job_lease_s = 0.3, 2.0
+    with ctx.db.write() as conn:
+        job = jobs.create(conn, "analyze", None, {"documents": [], "tasks": []})
+    beats = ("import sys, time\nfrom tagwise.storage.db import Database\nfrom tagwise.storage import records\n"
+             "db = Database(sys.argv[1])\nwhile True:\n    with db.write() as conn:\n        records.heartbeat(conn, [sys.argv[2]])\n"
+             "    time.sleep(0.3)\n")
+    claimant = subprocess.Popen([sys.executable, "-c", beats, ctx.db.url, job["id"]])
+    try:
+        with ctx.db.write() as conn:
+            records.update_job(conn, job["id"], {"status": "running", "claimed_by": f"{jobs.HOST}:{claimant.pid}"})
+        runner = JobRunner(ctx, poll_s=0.05)
+        runner.start()
+        try:
+            time.sleep(3.0)
+            with ctx.db.write():  # as one import transaction does, in the server's own process
+                time.sleep(3.5)
+            time.sleep(1.0)
+        finally:
+            runner.stop()
+        assert claimant.poll() is None and jobs.get(ctx, job["id"], "analyze")["status"] == "running"
+    finally:
+        claimant.kill()
+        claimant.wait()
 
 
 def test_a_runner_sweeps_a_training_whose_live_claimant_sends_no_heartbeat(ctx, banking):

@@ -6,10 +6,10 @@ Any number of runners share one store: each job is claimed exactly once
 (``records.claim_jobs``). Every ``job_heartbeat_s`` a runner records that its running jobs
 are alive and sweeps up jobs whose process died: on this host, a job whose claiming process
 (the runner; a training's child dies with it) no longer exists; elsewhere, a job with no
-heartbeat for ``job_lease_s``. On this host a live process that sent no heartbeat for that long,
-once the store has answered this runner for that long, is not the claimant either: its process id
-went to another process (after a reboot), or the store is a copy restored from a backup taken
-while the job ran, and the claimant heartbeats the original. Training left that way
+heartbeat for ``job_lease_s``. On this host a live process is not the claimant either when the
+job's heartbeat stays the same over a lease of this runner's own regular looks (``_Silence``):
+its process id went to another process (after a reboot), or the store is a copy restored from a
+backup taken while the job ran, and the claimant heartbeats the original. Training left that way
 fails with a reason (its model was never recorded, so nothing half-written is listed);
 analysis goes back to the queue and runs again from its stored input.
 
@@ -62,6 +62,7 @@ class JobRunner:
         self._abandoned: set[str] = set()  # running jobs whose end could not be recorded: the sweep takes them
         self._owned_lock = threading.Lock()
         self._store = _StoreWatch(poll_s)
+        self._silence = _Silence(ctx.settings.job_heartbeat_s)
         self._tidied_at = -TIDY_EVERY_S  # monotonic time the store was last tidied (_tidy)
 
     def start(self) -> None:
@@ -89,13 +90,13 @@ class JobRunner:
     def recover(self) -> None:
         """Fail training jobs whose process is gone; queue analyze jobs again (they rerun from their stored input)."""
         lease = self.ctx.settings.job_lease_s
-        settled = self._store.up_for() > lease  # a silence since the store came back is not a silence
         with self._owned_lock:
             abandoned = set(self._abandoned)
         ended: list[str] = []  # final statuses of the trainings failed or cancelled here, counted once committed
         with self.ctx.db.write() as conn:
+            self._silence.look()  # once the write lock is held: a wait for it is not a look
             for job in records.jobs_in_status(conn, "train", ("running", "cancelling")):
-                if self._orphaned(job, lease, abandoned, settled):
+                if self._orphaned(job, lease, abandoned):
                     given_up = job["id"] in abandoned  # by this (live) runner: the store was away when the job ended
                     status = "cancelled" if job["cancel_requested"] else "failed"
                     reason = _GIVEN_UP if given_up else _gone(job, lease)
@@ -105,7 +106,7 @@ class JobRunner:
                         ended.append(status)
                     log.warning("training job %s: %s; marked %s", job["id"], _why_swept(job, given_up), status)
             for job in records.jobs_in_status(conn, "analyze", ("running",)):
-                if self._orphaned(job, lease, abandoned, settled):
+                if self._orphaned(job, lease, abandoned):
                     records.update_job(conn, job["id"], {"status": "notStarted", "claimed_by": None}, only_if_status=("running",))
                     log.warning("analyze job %s: %s; queued again", job["id"], _why_swept(job, job["id"] in abandoned))
         if self.metrics is not None:
@@ -115,12 +116,12 @@ class JobRunner:
             self._abandoned -= abandoned
         self.notify()
 
-    def _orphaned(self, job: dict, lease_s: float, abandoned: set[str], settled: bool) -> bool:
+    def _orphaned(self, job: dict, lease_s: float, abandoned: set[str]) -> bool:
         """A running job nobody will finish: its process is gone, or this runner gave it up."""
         with self._owned_lock:
             if job["id"] in self._owned:
                 return False
-        return job["id"] in abandoned or _dead(job, lease_s, settled=settled)
+        return job["id"] in abandoned or _dead(job, lease_s) or self._silence.silent(job, lease_s)
 
     def _heartbeat_loop(self) -> None:
         interval = max(self.ctx.settings.job_heartbeat_s, 0.05)
@@ -363,7 +364,6 @@ class _StoreWatch:
         self._poll_s = max(poll_s, 0.01)
         self._lock = threading.Lock()
         self._down_since: float | None = None
-        self._up_since = time.monotonic()  # the runner's start, or the end of the last outage
 
     def failed(self, exc: Exception) -> float:
         """Note a store error; returns how long to wait before trying again."""
@@ -379,30 +379,46 @@ class _StoreWatch:
         with self._lock:
             if self._down_since is not None:
                 log.info("the store is back after %.1f s; jobs go on", time.monotonic() - self._down_since)
-                self._up_since = time.monotonic()
             self._down_since = None
 
-    def up_for(self) -> float:
-        """Seconds the store has answered without an outage (0 while it is away)."""
-        with self._lock:
-            return 0.0 if self._down_since is not None else time.monotonic() - self._up_since
 
-
-def _dead(job: dict, lease_s: float, *, settled: bool = False) -> bool:
-    """Whether the process that claimed a running job is gone (see the module docstring).
-    ``settled``: the store has answered the sweeping runner for longer than ``lease_s``, so a job
-    of this host whose process is alive yet silent for that long is no job of that process."""
+def _dead(job: dict, lease_s: float) -> bool:
+    """Whether the process that claimed a running job is gone (see the module docstring)."""
     claimed_by = job["claimed_by"] or ""
     host, _, pid = claimed_by.rpartition(":")
     if _here(host) and pid.isdigit():
-        return not _alive(claimed_by) or (settled and _silent(job, lease_s))
-    return _silent(job, lease_s)
-
-
-def _silent(job: dict, lease_s: float) -> bool:
-    """No heartbeat (nor any other sign) from the job's process for ``lease_s``."""
-    seen = [t for t in (job.get("heartbeat_at"), job.get("updated_at"), job.get("started_at")) if t is not None]
+        return not _alive(claimed_by)
+    seen = [t for t in (job.get("heartbeat_at"), job["updated_at"], job["started_at"]) if t is not None]
     return not seen or (utcnow() - max(seen)).total_seconds() > lease_s
+
+
+class _Silence:
+    """Which running jobs of this host, claimed by a live process, have shown this runner the same
+    heartbeat for a lease of its own looks. Only regular looks count: at most two heartbeat
+    intervals of each gap between two looks, so a runner that waited for the write lock (a long
+    import) or for the store, or whose machine slept, does not take that wait for a claimant's
+    silence; a claimant that could write in the meantime has, and its new heartbeat starts over."""
+
+    def __init__(self, heartbeat_s: float) -> None:
+        self._step = 2 * max(heartbeat_s, 0.05)
+        self._seen: dict[str, tuple[object, float, float]] = {}  # job id -> (heartbeat, silent seconds counted, look)
+        self._look = self._previous = time.monotonic()
+
+    def look(self, now: float | None = None) -> None:
+        """A sweep begins: the time of this look (monotonic seconds), and what the previous one was."""
+        self._previous, self._look = self._look, time.monotonic() if now is None else now
+
+    def silent(self, job: dict, lease_s: float) -> bool:
+        host, _, pid = (job["claimed_by"] or "").rpartition(":")
+        if not (_here(host) and pid.isdigit()):
+            return False
+        heartbeat = job.get("heartbeat_at") or job.get("updated_at")
+        before = self._seen.get(job["id"])
+        counted = 0.0 if before is None or before[0] != heartbeat else before[1] + min(self._look - before[2], self._step)
+        if len(self._seen) > 10_000:  # ended jobs are never looked at again
+            self._seen = {k: v for k, v in self._seen.items() if v[2] >= self._previous}
+        self._seen[job["id"]] = (heartbeat, counted, self._look)
+        return counted > lease_s
 
 
 _GIVEN_UP = ("The store could not be reached when the training ended, so its end could not be recorded. "
@@ -415,6 +431,8 @@ def _why_swept(job: dict, given_up: bool) -> str:
     for a crash that never happened."""
     if given_up:
         return "this process could not record its end while the store was away"
+    if job["claimed_by"] == jobs.claimant():
+        return "this process lost track of it"
     if _alive(job["claimed_by"]):
         return f"its process {job['claimed_by']} is alive but sent it no heartbeat (a reused process id, or a restored copy of the store)"
     return f"its process {job['claimed_by']} is gone"
@@ -422,6 +440,8 @@ def _why_swept(job: dict, given_up: bool) -> str:
 
 def _gone(job: dict, lease_s: float) -> str:
     """Why a swept training failed, as its job tells the user."""
+    if job["claimed_by"] == jobs.claimant():
+        return "The process that ran this training lost track of it. Start the training again."
     if _alive(job["claimed_by"]):
         return (f"The process that claimed this training sent no heartbeat for {lease_s:g} s: its process id now belongs "
                 "to another process (the host restarted), or this store was restored from a backup taken while it "
