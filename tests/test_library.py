@@ -200,5 +200,5 @@ def test_it_warns_where_a_training_job_would_note(datasets):
     with pytest.warns(UserWarning, match=r"do not look English .*TextClassifier\(language='de'\)"):
         TextClassifier(recipe="embedding").fit(texts, labels)
     long = ["my card " + "was charged twice and " * 200, "where is my card " + "it has not arrived and " * 200] * 4
-    with pytest.warns(UserWarning, match="2 of 8 texts|8 of 8 texts are longer than the sentence encoder reads"):
+    with pytest.warns(UserWarning, match="8 of 8 texts are longer than the sentence encoder reads"):
         TextClassifier(recipe="embedding").fit(long, ["charged", "arrival"] * 4)

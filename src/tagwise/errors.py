@@ -19,7 +19,7 @@ The API maps each class to a status code and the Azure error envelope in ONE tab
     ├── EncoderUnavailable           InternalServerError (500: the server lacks a model's sentence encoder)
     ├── ModelUnreadable              InternalServerError (500: a model's files in the model store are damaged)
     ├── StoreUnavailable             ServiceUnavailable  (503 + Retry-After: the database cannot be reached)
-    ├── StoreFull                    InsufficientStorage (507: the server's disk is full; not worth retrying at once)
+    ├── StoreFull                    InsufficientStorage (507: the server's disk is full; no Retry-After)
     └── JobCancelled                 (internal: a job body noticed a cancel request)
 """
 

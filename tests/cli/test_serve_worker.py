@@ -196,3 +196,14 @@ def test_a_short_key_on_a_server_others_can_reach_is_warned_of():
     assert weak_key_warning("0.0.0.0", secrets.token_hex(16)) is None
     assert weak_key_warning("0.0.0.0", "my-key").startswith(
         "warning: the API key is 6 characters long and the server listens on 0.0.0.0: anyone who reaches it can guess a short key.")
+
+
+def test_a_sqlite_url_inside_a_data_dir_not_made_yet_opens(tmp_path):
+    # the check for a URL's missing folder ran before the data dir was made, and refused a first start
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+
+    data = tmp_path / "fresh" / "data"
+    ctx = Context.open(Settings(data_dir=data, api_key="k", database_url=f"sqlite:///{data}/store/tagwise.db"))
+    ctx.close()
+    assert (data / "store" / "tagwise.db").is_file()

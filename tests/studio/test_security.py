@@ -267,7 +267,7 @@ def test_a_form_is_not_read_before_the_session_is_checked_and_one_it_cannot_pars
     files = [("files", (f"{i}.txt", b"hi")) for i in range(1_001)]
     page = signed_in.post("/studio/p/w/data/upload", data={"csrf": signed_in.csrf}, files=files,
                           headers={"referer": "http://127.0.0.1/studio/p/w/data"})
-    assert page.url.path == "/studio/p/w/data" and "Upload at most 1,000 files at a time" in flash(page.text)
+    assert page.url.path == "/studio/p/w/data" and "at most 1,000 files an upload" in flash(page.text)
     script = signed_in.post("/studio/p/w/data/upload", data={"csrf": signed_in.csrf}, files=files, headers={"accept": "application/json"})
     assert script.status_code == 400 and script.json()["error"]["code"] == "InvalidRequest"
     assert "Maximum number of files is 1000" in script.json()["error"]["message"]

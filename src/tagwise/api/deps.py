@@ -107,12 +107,12 @@ _MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 
 async def json_body(request: Request, *, characters: int | None = None) -> Any:
     """The request's JSON. ``characters``: a classification route's limit on its documents' text,
-    which bounds its body too (6 bytes a character, as a JSON escape writes one, and 1 MiB for ids
-    and options): a runtime key posted 40 MB there under the 256 MiB limit meant for imports, and
+    which bounds its body too (12 bytes a character, as JSON escapes write an emoji, and 1 MiB for
+    ids and options): a runtime key posted 40 MB there under the 256 MiB limit meant for imports, and
     every request of the process waited while it was parsed."""
     limit = request.app.state.ctx.settings.max_body_bytes
     why = "(TAGWISE_MAX_BODY_BYTES)"
-    if characters is not None and (route_limit := 6 * characters + 2**20) < limit:
+    if characters is not None and (route_limit := 12 * characters + 2**20) < limit:
         limit, why = route_limit, f"on this route, whose documents may hold {characters:,} characters in all"
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:

@@ -78,7 +78,7 @@ def serve(
         typer.echo(f"Generated API key (kept in {settings.data_dir / 'api-key'}): {key}")
     else:
         typer.echo("API key: from TAGWISE_API_KEY" if settings.api_key_from_env else f"API key: in {settings.data_dir / 'api-key'}")
-    if warning := weak_key_warning(settings.host, key):
+    if warning := weak_key_warning(settings.host, key, settings.api_key_from_env):
         typer.echo(warning, err=True)
     # access_log=False: tagwise logs each request itself (api/telemetry.py), with the key's id and without the query string
     if app is None:
@@ -97,14 +97,15 @@ def serve(
 MIN_STRONG_KEY_CHARS = 16
 
 
-def weak_key_warning(host: str, key: str) -> str | None:
+def weak_key_warning(host: str, key: str, from_env: bool = True) -> str | None:
     """A warning for a short key on a server other machines can reach: nothing slows down wrong
     keys (a probe tried 60 in 1.5 s), and the README's own example key is ``my-key``."""
     if len(key) >= MIN_STRONG_KEY_CHARS or host in ("127.0.0.1", "localhost", "::1"):
         return None
     return (f"warning: the API key is {len(key)} characters long and the server listens on {host}: anyone who reaches it can "
             f"guess a short key. Use {MIN_STRONG_KEY_CHARS} or more random characters (python3 -c \"import secrets; "
-            "print(secrets.token_hex(16))\"), or leave TAGWISE_API_KEY unset for a generated one.")
+            "print(secrets.token_hex(16))\")" + (", or leave TAGWISE_API_KEY unset for a generated one." if from_env else
+                                                 " in <data dir>/api-key, or delete that file for a generated one."))
 
 
 @handle_errors

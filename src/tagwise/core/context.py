@@ -20,7 +20,6 @@ class Context:
 
     def __post_init__(self) -> None:
         self._check_places()
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.settings.resolved_database_url)
         from tagwise.core.predictors import PredictorCache  # local: keeps ml imports lazy
         from tagwise.ml import encoder
@@ -33,13 +32,15 @@ class Context:
         """The context, with the store reachable (and migrated): a store that cannot be reached is
         one ``StoreUnavailable`` naming it (password hidden), not the driver's traceback."""
         from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import DatabaseError
+        from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
 
         ctx = cls(settings)
         try:
             if migrate:
                 ctx.db.migrate()
         except (DatabaseError, NewerSchema) as exc:  # unreachable; no rights to create tables; damaged; a rollback
+            if isinstance(exc, DatabaseError) and not isinstance(exc, OperationalError | ProgrammingError) and not _damaged(exc):
+                raise  # a migration's own failure (a constraint, a value): its traceback says more than one line
             ctx.close()
             where = make_url(settings.database_url or settings.resolved_database_url).render_as_string(hide_password=True)
             reason = str(exc) if isinstance(exc, NewerSchema) else first_line(exc.orig) or "no reason given"
@@ -60,10 +61,11 @@ class Context:
         if data_dir.exists() and not data_dir.is_dir():
             raise StoreUnavailable(f"The data dir {data_dir} (TAGWISE_DATA_DIR) is a file, not a folder: point "
                                    "TAGWISE_DATA_DIR at a folder (tagwise creates one that does not exist).")
+        data_dir.mkdir(parents=True, exist_ok=True)
         url = self.settings.database_url or ""
         if url.startswith("sqlite:///") and (path := url.removeprefix("sqlite:///")) != ":memory:":
             folder = Path(path).parent
-            if not folder.is_dir():
+            if not folder.is_dir() and not folder.resolve().is_relative_to(data_dir.resolve()):  # tagwise makes its own folders
                 raise StoreUnavailable(f"Cannot open the store at {url} (TAGWISE_DATABASE_URL): the folder {folder} does not "
                                        "exist. Create it first, or correct the URL (sqlite:////absolute/path/tagwise.db).")
 
@@ -85,3 +87,12 @@ class Context:
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def _damaged(exc: BaseException) -> bool:
+    """Whether SQLite says the file is no database or a damaged one (a backup copied in part)."""
+    import sqlite3
+
+    orig = getattr(exc, "orig", None)
+    code = (getattr(orig, "sqlite_errorcode", 0) or 0) & 0xFF
+    return isinstance(orig, sqlite3.DatabaseError) and code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)

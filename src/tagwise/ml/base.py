@@ -86,11 +86,13 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _label_problem(label: Any) -> str | None:
-    """Why ``label`` cannot name a class (None when it can): the labels reach here as strings
-    (``tagwise.TextClassifier`` spells whole numbers and booleans so), and a missing value must not
-    quietly become a class named "None" or "nan"."""
+    """Why ``label`` cannot name a class (None when it can): a string, whole number or boolean (the
+    model keeps ``str(label)``; ``tagwise.TextClassifier`` gives predictions back in the labels' type).
+    A missing value must not quietly become a class named "None" or "nan"."""
     if isinstance(label, str):
         return "a label cannot be empty or only spaces" if not label.strip() else None
+    if isinstance(label, int | np.integer | np.bool_):  # bool too: the model keeps str(label) as the class
+        return None
     if isinstance(label, float | np.floating) and float(label).is_integer():
         return ("a label is a string, a whole number or a boolean, not a float: a column of whole numbers "
                 "that pandas read as floats (because of a missing value) converts with .astype(int) once "

@@ -169,8 +169,8 @@ class StudioRoute(APIRoute):
             except HTTPException as exc:  # the form could not be parsed: a JSON "InternalServerError" answered the page
                 if exc.status_code != 400:
                     raise
-                response = _error(request, InvalidRequest(f"The form could not be read ({exc.detail}). Upload at most 1,000 "
-                                                          "files at a time, and keep each field under 1 MB."))
+                response = _error(request, InvalidRequest(f"The form could not be read: {exc.detail} (at most 1,000 files "
+                                                          "an upload, and 1 MB a field)."))
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             return response
