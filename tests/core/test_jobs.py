@@ -99,3 +99,14 @@ def test_analyze_jobs_past_their_expiry_are_deleted_with_their_texts(ctx):
     assert jobs.get(ctx, running["id"], "analyze")["status"] == "running"  # unfinished: kept
     assert jobs.get(ctx, fresh["id"], "analyze")["status"] == "succeeded"
     assert jobs.get(ctx, training["id"], "train", "p")  # authoring jobs hold no texts: the training list keeps them
+
+
+def test_a_full_disk_is_said_so_with_the_file_it_was_writing():
+    # "Training failed: OSError: [Errno 28] No space left on device" named neither the cause's place nor what to do
+    import errno
+
+    full = OSError(errno.ENOSPC, "No space left on device", "/srv/tagwise/models/p/m1/arrays.npz")
+    assert crash_reason("Training", full) == (
+        "Training failed: the disk is full writing /srv/tagwise/models/p/m1/arrays.npz. Free space for the data dir, the model "
+        "store and the embedding cache (TAGWISE_DATA_DIR, TAGWISE_MODEL_STORE_DIR), then start it again.")
+    assert crash_reason("Training", OSError(errno.ENOSPC, "No space left on device")).startswith("Training failed: the disk is full. ")

@@ -15,7 +15,7 @@ from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
-from tagwise.errors import Conflict, JobCancelled, OperationNotFound, first_line, store_unavailable
+from tagwise.errors import Conflict, JobCancelled, OperationNotFound, first_line, store_full, store_unavailable
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -145,7 +145,11 @@ def timeout_reason(timeout_s: float) -> str:
 def crash_reason(what: str, exc: BaseException) -> str:
     """A failed job's message for an unexpected exception: its type and its message's first line.
     A store that could not be reached is said so, without the driver's message (it names the
-    database's host and port)."""
+    database's host and port). A full disk is said so, with the file when the error names one."""
+    if store_full(exc):
+        where = f" writing {exc.filename}" if isinstance(exc, OSError) and exc.filename else ""
+        return (f"{what} failed: the disk is full{where}. Free space for the data dir, the model store and the embedding "
+                "cache (TAGWISE_DATA_DIR, TAGWISE_MODEL_STORE_DIR), then start it again.")
     if store_unavailable(exc):
         return f"{what} failed: the store could not be reached ({type(exc).__name__}). Start it again once the store is back."
     first = first_line(exc)
