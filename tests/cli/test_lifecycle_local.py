@@ -252,6 +252,25 @@ def test_evaluate_and_deploy_warn_as_the_studio_does_of_a_skewed_projects_model(
     assert "note: not tested: pin (no test documents" in evaluated.stderr  # one document: kept for training
     assert re.search(r"^ *pin +- +- +- +0 ", evaluated.stdout, re.MULTILINE), evaluated.stdout  # not a made-up 0.000
     assert "warning: inbox/v1 is no better than always answering billing" in ok(cli("deploy", "inbox", "prod", "--model", "v1")).stderr
+    assert "confidence threshold" not in evaluated.stderr
+
+
+def test_evaluate_says_the_threshold_its_scores_were_measured_at(cli, bank, data_dir):
+    # a model trained at 90% scored 0.924 against 0.973 at none, and `tagwise evaluate` did not say why (the studio did)
+    from tagwise.core import projects
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+
+    ok(cli("import", "bank", str(bank.path("train.jsonl")), "--kind", "single"))
+    ctx = Context.open(Settings(data_dir=data_dir))
+    try:
+        projects.upsert(ctx, "bank", {"settings": {"confidenceThreshold": 0.9}})
+    finally:
+        ctx.close()
+    ok(cli("train", "bank", "--model", "t90", "--recipe", "linear"))
+    evaluated = ok(cli("evaluate", "bank", "--model", "t90"))
+    assert ("note: scored at a confidence threshold of 0.9, the project's when it trained: a less sure answer counted as None"
+            in evaluated.stderr)
 
 
 def test_models_and_deployments_can_be_swapped_and_deleted_locally(cli, bank):

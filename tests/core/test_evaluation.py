@@ -55,3 +55,14 @@ def test_multi_label_no_class_documents_are_counted_in_the_summary_and_for_older
                                                    "1 document with classes answered with none")
     single = build_summary("CustomSingleLabelClassification", {"kind": "percentage"}, ["joy", "anger"], ["joy", "joy"], ["anger", "joy"])
     assert "noClass" not in single["tagwise"] and model_results.no_class({"evaluation": single}) is None
+
+
+def test_abstained_counts_only_the_answers_a_threshold_turns_into_none():
+    # with a None class (out-of-scope examples), answers that are None anyway were counted too: a team choosing
+    # a threshold was told it lost 6.5% of the answers at 90% where it lost 3.5%
+    classes = ["None", "billing"]
+    expected = ["None"] * 4 + ["billing"] * 6
+    proba = np.array([[0.6, 0.4]] * 4 + [[0.2, 0.8]] * 4 + [[0.3, 0.7]] * 2)
+    at80 = {r["threshold"]: r for r in threshold_table(classes, proba, expected)}[0.8]
+    assert at80["abstained"] == round(2 / 10, 4)  # billing's two 0.7 answers; the four None answers stay None
+    assert at80["accuracy"] == 0.8 and at80["noneRecall"] == 1.0 and at80["otherAccuracy"] == round(4 / 6, 4)

@@ -106,12 +106,18 @@ def _notes(summary: dict[str, Any]) -> list[str]:
         lines.append(f"auto chose {extra['chosenRecipe']}" + (f": {extra['chosenBecause']}" if extra.get("chosenBecause") else ""))
     if extra.get("sentenceEncoder"):
         lines.append(f"sentence encoder: {extra['sentenceEncoder']}")
+    if threshold := extra.get("confidenceThreshold"):  # the studio says it; an accuracy of 0.924 against 0.973 was the threshold alone
+        if "customMultiLabelClassificationEvaluation" in summary:
+            lines.append(f"scored with a confidence floor of {threshold:g}, the project's when it trained: no class was chosen below it")
+        else:
+            lines.append(f"scored at a confidence threshold of {threshold:g}, the project's when it trained: "
+                         "a less sure answer counted as None")
     if found := against_baseline(model):  # the studio's pages say it with the same test
         how = "worse than" if found["worse"] else "no better than"
         lines.append(f"{how} always answering {found['class']} ({found['accuracy']:.3f} against {found['baseline']:.3f}): "
                      "tag more examples of the other classes before deploying it")
     if names := never_predicted(model):
-        lines.append(f"never chosen on the test set: {', '.join(names)} (their test documents all got another class)")
+        lines.append(f"never chosen on the test set: {', '.join(names)} (their test documents all got other answers)")
     if names := untested(model):
         lines.append(f"not tested: {', '.join(names)} (no test documents: these scores say nothing about them)")
     return lines

@@ -118,7 +118,7 @@ def threshold_table(classes: list[str], proba: Any, expected: list[str]) -> list
     """A single-label model's test set scored at each of ``THRESHOLDS``: below it the answer is
     "None", as ``settings.confidenceThreshold`` makes it. Per threshold: ``accuracy`` (a "None"
     answer is right for a document tagged "None"), ``abstained`` (the share answered "None" for
-    want of confidence) and, when some test documents are tagged "None" (out-of-scope examples),
+    want of confidence: not counting answers that are "None" anyway, a None class's) and, when some test documents are tagged "None" (out-of-scope examples),
     ``noneRecall`` (the share of them answered "None") and ``otherAccuracy`` (accuracy on the rest).
     ``hardestHit``: the class (of at least ``HARDEST_HIT_MIN`` test documents) whose documents are
     answered "None" most often, ``{"class", "share", "documents"}``, when that is more than the
@@ -139,12 +139,14 @@ def threshold_table(classes: list[str], proba: Any, expected: list[str]) -> list
         sure = confidence >= threshold
         answer = np.where(sure, picked, NONE_CLASS)
         right = answer == truth
-        row = {"threshold": threshold, "accuracy": round(float(right.mean()), 4), "abstained": round(float((~sure).mean()), 4)}
+        # what the threshold turns into "None": an answer that is "None" already (a None class's) is not lost to it
+        lost = ~sure & (picked != NONE_CLASS)
+        row = {"threshold": threshold, "accuracy": round(float(right.mean()), 4), "abstained": round(float(lost.mean()), 4)}
         if none.any():
             row["noneRecall"] = round(float(right[none].mean()), 4)
             if (~none).any():
                 row["otherAccuracy"] = round(float(right[~none].mean()), 4)
-        if hardest := _hardest_hit(truth, ~sure, row["abstained"]):
+        if hardest := _hardest_hit(truth, lost, row["abstained"]):
             row["hardestHit"] = hardest
         rows.append(row)
     return rows
