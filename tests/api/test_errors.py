@@ -230,3 +230,18 @@ def test_a_classification_body_is_bounded_by_its_characters_not_the_import_limit
     message = response.json()["error"]["message"]
     assert response.status_code == 413 and message.startswith("The request body has 2,5") and message.endswith(
         f" bytes; the limit is {limit:,} on this route, whose documents may hold 125,000 characters in all.")
+
+
+def test_a_chunked_classification_body_is_refused_as_soon_as_it_passes_the_routes_limit(client):
+    # without a Content-Length the route's limit was checked after the whole body was read (200 MiB: +350 MB of memory)
+    limit = 12 * client.app.state.ctx.settings.max_characters_per_request + 2**20
+
+    def chunks():
+        yield b'{"analysisInput": {"documents": [{"id": "1", "text": "where is my card"}]}, "tasks": [], "pad": "'
+        for _ in range(40):
+            yield b"x" * 2**20
+        yield b'"}'
+
+    response = client.post("/language/analyze-text/jobs", params={"api-version": "2023-04-01"}, content=chunks(),
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 413 and response.json()["error"]["message"].startswith(f"The request body has more than {limit:,} bytes (")

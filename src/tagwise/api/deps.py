@@ -105,6 +105,19 @@ def string_index_type(
 _MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 
 
+async def _read_body(request: Request, limit: int, why: str) -> bytes:
+    """The body, refused as soon as it passes ``limit``: a chunked body (no Content-Length) of a
+    classification route was read whole, 200 MiB of it, before the route's lower limit was checked."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The request body has more than {limit:,} bytes ({size:,} so far); the limit is {limit:,} {why}.")
+        chunks.append(chunk)
+    raw = request._body = b"".join(chunks)  # Starlette's cache: a later request.body() gets it
+    return raw
+
+
 async def json_body(request: Request, *, characters: int | None = None) -> Any:
     """The request's JSON. ``characters``: a classification route's limit on its documents' text,
     which bounds its body too (12 bytes a character, as JSON escapes write an emoji, and 1 MiB for
@@ -117,9 +130,7 @@ async def json_body(request: Request, *, characters: int | None = None) -> Any:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"The request body has {int(declared):,} bytes; the limit is {limit:,} {why}.")
-    raw = await request.body()
-    if len(raw) > limit:
-        raise PayloadTooLarge(f"The request body has {len(raw):,} bytes; the limit is {limit:,} {why}.")
+    raw = await _read_body(request, limit, why)
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if raw and not (ctype.endswith("json") or ctype in ("", "text/plain")):
         raise UnsupportedMediaType(f"The body must be JSON (Content-Type: application/json), not {ctype}.")
