@@ -74,7 +74,28 @@ def build_model(name: str = DEFAULT_RECIPE, *, multi_label: bool = False, seed: 
         raise InvalidArgument(
             f"unknown model recipe {name!r}; valid recipes: {', '.join(sorted(RECIPES))}", target="recipe"
         )
+    for key, value in params.items():
+        if problem := _param_problem(MODEL_CLASSES.get(name), key, value):
+            raise InvalidArgument(f"bad parameters for recipe {name!r}: {key} must be {problem}, not {value!r}")
     try:
         return factory(multi_label=multi_label, seed=seed, language=language, cache_dir=cache_dir, **params)
     except TypeError as exc:
         raise InvalidArgument(f"bad parameters for recipe {name!r}: {exc}") from exc
+
+
+def _param_problem(model_class: type | None, key: str, value: Any) -> str | None:
+    """What a numeric parameter must be, when ``value`` is not that ({"C": "x"} failed deep inside
+    the fit with "could not convert string to float"); None when it fits or is no number."""
+    import types
+    import typing
+
+    try:
+        hint = typing.get_type_hints(model_class.__init__).get(key) if model_class else None
+    except (NameError, TypeError):
+        return None
+    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if str in allowed or not ({int, float} & set(allowed)) or (value is None and type(None) in allowed):
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and (float in allowed or isinstance(value, int)):
+        return None
+    return ("a number" if float in allowed else "a whole number") + (" or None" if type(None) in allowed else "")
