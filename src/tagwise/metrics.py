@@ -127,6 +127,7 @@ class _State(Collector):
         yield loaded
         yield GaugeMetricFamily("tagwise_model_cache_capacity", "Models a process keeps loaded before it evicts the least "
                                 "recently used.", value=self.ctx.predictors.capacity)
+        yield self._disk_free()
         try:
             with self.ctx.db.read() as conn:
                 counts = records.count_jobs(conn, QUEUED_KINDS, ACTIVE_STATUSES)
@@ -145,6 +146,19 @@ class _State(Collector):
                 jobs.add_metric([kind, status], counts.get((kind, status), 0))
         yield jobs
         yield GaugeMetricFamily("tagwise_deployments", "Deployments in the store, of every project.", value=deployments)
+
+
+    def _disk_free(self) -> Metric:
+        """Free bytes where the data dir (SQLite's store, the embedding cache) and the model store
+        are: a full disk refuses imports and fails trainings (507), while the store still answers."""
+        free = GaugeMetricFamily("tagwise_disk_free_bytes", "Free bytes on the disk of the data dir and of the model store "
+                                 "(for tagwise's user).", labels=["place"])
+        for place, folder in (("data", self.ctx.settings.data_dir), ("models", self.ctx.models_dir)):
+            try:
+                free.add_metric([place], shutil.disk_usage(folder).free)
+            except OSError:  # not there (yet): nothing to say
+                continue
+        return free
 
 
 @contextmanager

@@ -104,3 +104,13 @@ def test_the_schema_and_a_missing_route_have_their_own_labels(client):
     assert grew(method="GET", route="/openapi.json", status="2xx") == 1  # it was counted as "unmatched"
     assert grew(method="GET", route="unmatched", status="4xx") == 1
     assert grew(method="GET", route="unmatched", status="2xx") == 0
+
+
+def test_the_free_space_of_the_data_dir_and_the_model_store_is_a_gauge(client):
+    # a full disk refused imports (507) while /health and tagwise_store_up said all was well
+    import shutil
+
+    settings = client.app.state.ctx.settings
+    samples = scrape(client)
+    for place, folder in (("data", settings.data_dir), ("models", settings.models_dir)):
+        assert abs(value(samples, "tagwise_disk_free_bytes", place=place) - shutil.disk_usage(folder).free) < 500 * 2**20
