@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.api.conftest import CLASSIFY, MULTI, SINGLE, A, V, create_and_import, deploy, project_file, train, wait
 
 
@@ -38,6 +40,16 @@ def test_train_percentage_split_and_read_the_evaluation(client, banking):
     assert total == 30  # 20% of 25 documents in each of 6 classes
     first = results["value"][0]["customSingleLabelClassificationResult"]
     assert set(first) == {"expectedClass", "predictedClass"}
+    # each document's confidence, so that the calibration error can be checked from outside (it could not)
+    import numpy as np
+
+    from tagwise.ml.evaluate import expected_calibration_error
+
+    items = client.get(f"{A}/bank/models/m1/evaluation/result", params=dict(V, top=100)).json()["value"]
+    confidence = np.array([item["tagwise"]["confidence"] for item in items])
+    right = np.array([i["customSingleLabelClassificationResult"]["expectedClass"] == i["customSingleLabelClassificationResult"]["predictedClass"]
+                      for i in items])
+    assert expected_calibration_error(confidence, right) == pytest.approx(summary["tagwise"]["expectedCalibrationError"], abs=1e-4)
 
     assert client.get(f"{A}/bank/train/jobs", params=V).json()["value"][0]["jobId"] == job["jobId"]
 

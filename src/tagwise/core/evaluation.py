@@ -93,8 +93,11 @@ def _confusion(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, dict[st
     return matrix
 
 
-def per_document_results(project: dict[str, Any], docs: list[dict[str, Any]], predicted: list[list[str]]) -> list[dict[str, Any]]:
-    """One item per test document, as ``GET .../evaluation/result`` pages them."""
+def per_document_results(project: dict[str, Any], docs: list[dict[str, Any]], predicted: list[list[str]],
+                         confidences: list[float] | None = None) -> list[dict[str, Any]]:
+    """One item per test document, as ``GET .../evaluation/result`` pages them; a single-label
+    item also carries ``tagwise.confidence``, the top class's probability (before the threshold),
+    so that the summary's calibration error and threshold table can be checked document by document."""
     kind = project["kind"]
     out = []
     for doc, labels in zip(docs, predicted, strict=True):
@@ -104,6 +107,8 @@ def per_document_results(project: dict[str, Any], docs: list[dict[str, Any]], pr
                 "expectedClass": doc["labels"][0],
                 "predictedClass": labels[0] if labels else NONE_CLASS,
             }
+            if confidences is not None:
+                item["tagwise"] = {"confidence": round(float(confidences[len(out)]), 6)}
         else:
             item["customMultiLabelClassificationResult"] = {"expectedClasses": list(doc["labels"]), "predictedClasses": list(labels)}
         out.append(item)
