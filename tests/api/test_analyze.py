@@ -363,3 +363,25 @@ def test_a_class_threshold_set_for_the_project_raises_or_lowers_that_class_alone
         assert queued["class"] == new["class"]  # the analyze-text jobs answer alike
     assert sum(raised in {c["category"] for c in d["class"]} for d in after) < counts[raised]
     assert served.post(route, json={"documents": docs}).json()["documents"] == before  # null removed them: as before
+
+
+def test_one_key_may_have_only_so_many_analyze_jobs_waiting_or_running(tmp_path):
+    # jobs run first come, first served: one runtime key queued 60 big jobs in 11 s, and another client's
+    # one-document job waited 109 s behind them
+    from fastapi.testclient import TestClient
+
+    from tagwise.core import keys
+    from tagwise.server import create_app
+
+    settings = Settings(data_dir=tmp_path / "data", api_key=KEY, max_pending_jobs_per_key=2)
+    with TestClient(create_app(settings, run_jobs=False), base_url="http://testserver") as client:  # nothing runs them
+        client.headers["Ocp-Apim-Subscription-Key"] = KEY
+        docs = [{"id": "1", "text": "where is my card"}]
+        assert [submit(client, docs, [task()]).status_code for _ in range(2)] == [202, 202]
+        refused = submit(client, docs, [task()])
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "2"
+        assert refused.json()["error"]["message"].startswith("This API key has 2 analyze jobs waiting or running; the limit is 2 "
+                                                             "(TAGWISE_MAX_PENDING_JOBS_PER_KEY)")
+        _record, other = keys.create(client.app.state.ctx, "another client", "runtime")
+        assert client.post(JOBS, params=V, json={"analysisInput": {"documents": docs}, "tasks": [task()]},
+                           headers={"Ocp-Apim-Subscription-Key": other}).status_code == 202  # its own share

@@ -19,7 +19,7 @@ from tagwise.core import jobs
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
-HEAD = "0006_document_search_text"
+HEAD = "0007_job_keys"
 
 
 def project_values(name: str = "p") -> dict:
@@ -83,8 +83,8 @@ def test_documents_stored_before_0006_are_found_without_their_accents(backend_ur
         context = Context.open(settings)
     try:
         # a big store takes a while to upgrade: the log says what is going on
-        assert "upgrading the store's schema from 0005_document_list_indexes to 0006_document_search_text" in caplog.text
-        assert "the store's schema is at 0006_document_search_text (" in caplog.text
+        assert f"upgrading the store's schema from 0005_document_list_indexes to {HEAD}" in caplog.text
+        assert f"the store's schema is at {HEAD} (" in caplog.text
         with context.db.read() as conn:
             found = {q: document_records.page(conn, project_id, document_records.DocumentFilter(search=q), 1, 0)[1]
                      for q in ("nino", "etats", "ASCII")}

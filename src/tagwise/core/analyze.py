@@ -13,7 +13,7 @@ from tagwise.core.languages import warning as language_warning
 from tagwise.core.predictors import Prediction, decide, thresholds_of
 from tagwise.core.timefmt import iso
 from tagwise.core.validation import MULTI, PROJECT_KINDS, blank, language_code, lone_surrogate, shown
-from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
+from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError, TooManyRequests
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -176,7 +176,12 @@ def classify_documents(ctx: Context, project_name: str, deployment_name: str, do
 
 # -- asynchronous jobs --------------------------------------------------------------------------
 
-def submit(ctx: Context, body: Any) -> dict[str, Any]:
+PENDING_RETRY_AFTER_S = 2  # an analyze job of the maximum size takes a few seconds on 2 cores
+
+
+def submit(ctx: Context, body: Any, key_id: str | None = None) -> dict[str, Any]:
+    """Queue an analyze job. ``key_id``: the API key that sent it, whose unfinished jobs are limited
+    to ``TAGWISE_MAX_PENDING_JOBS_PER_KEY`` (analyze jobs run first come, first served)."""
     if not isinstance(body, dict):
         raise InvalidArgument("The body must be a JSON object with analysisInput and tasks.", inner_code="InvalidRequestBodyFormat")
     analysis_input = body.get("analysisInput") or {}
@@ -209,7 +214,12 @@ def submit(ctx: Context, body: Any) -> dict[str, Any]:
         raise InvalidArgument("displayName must be a string.", target="displayName")
     payload = {"displayName": display_name, "documents": docs, "tasks": clean}
     with ctx.db.write() as conn:
-        return jobs.create(conn, "analyze", None, payload)
+        limit = ctx.settings.max_pending_jobs_per_key
+        if key_id is not None and limit and (pending := records.count_unfinished(conn, "analyze", key_id)) >= limit:
+            raise TooManyRequests(f"This API key has {pending:,} analyze jobs waiting or running; the limit is {limit:,} "
+                                  "(TAGWISE_MAX_PENDING_JOBS_PER_KEY), so that one client cannot hold up the others' jobs. "
+                                  "Send this one when one of them has finished.", retry_after=PENDING_RETRY_AFTER_S)
+        return jobs.create(conn, "analyze", None, payload, key_id=key_id)
 
 
 def _task_name(task: dict[str, Any], index: int, named: dict[str, int]) -> str:

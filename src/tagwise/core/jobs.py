@@ -61,9 +61,11 @@ def create(
     status: str = "notStarted",
     result: dict[str, Any] | None = None,
     warnings: list[dict[str, str]] | None = None,
+    key_id: str | None = None,
 ) -> dict[str, Any]:
     now = utcnow()
     values = {
+        "key_id": key_id,
         "id": new_id(),
         "kind": kind,
         "project_name": project_name,

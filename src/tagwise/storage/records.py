@@ -255,6 +255,13 @@ def count_jobs(conn: Connection, kinds: Iterable[str], statuses: Iterable[str]) 
     return {(kind, status): count for kind, status, count in conn.execute(query.group_by(jobs.c.kind, jobs.c.status))}
 
 
+def count_unfinished(conn: Connection, kind: str, key_id: str) -> int:
+    """How many jobs of ``kind`` the key submitted are waiting or running. Answered from ``ix_jobs_key``."""
+    query = select(func.count()).select_from(jobs).where(jobs.c.key_id == key_id, jobs.c.kind == kind,
+                                                         jobs.c.status.in_(("notStarted", "running", "cancelling")))
+    return conn.execute(query).scalar_one()
+
+
 # -- blobs (the tagwise stand-in for an Azure storage container) -----------------------------
 
 def put_blob(conn: Connection, container: str, location: str, text: str) -> bool:

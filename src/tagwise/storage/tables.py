@@ -122,8 +122,10 @@ jobs = Table(
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("heartbeat_at", DateTime(timezone=True), nullable=True),
+    Column("key_id", String(40), nullable=True),  # the API key that submitted an analyze job: its share of the queue
     Index("ix_jobs_kind_status", "kind", "status"),
     Index("ix_jobs_project", "project_name", "kind"),
+    Index("ix_jobs_key", "key_id", "kind", "status"),
 )
 
 blobs = Table(

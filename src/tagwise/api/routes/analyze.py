@@ -50,7 +50,8 @@ class AnalyzeRequest(BaseModel):
              openapi_extra=declared_body(AnalyzeRequest), **ACCEPTED)
 async def submit(request: Request, version: str = Depends(api_version)) -> Response:
     ctx = context(request)
-    job = await run_in_threadpool(analyze.submit, ctx, await json_body(request, characters=ctx.settings.max_characters_per_request))
+    body = await json_body(request, characters=ctx.settings.max_characters_per_request)
+    job = await run_in_threadpool(analyze.submit, ctx, body, request.state.api_key.id)
     request.app.state.runner.notify()
     return accepted(request, f"/analyze-text/jobs/{job['id']}", version)
 
