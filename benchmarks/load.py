@@ -82,8 +82,9 @@ def free_port() -> int:
 
 def start_server(data_dir: Path, workers: int, database_url: str | None) -> tuple[subprocess.Popen, str]:
     port = free_port()
+    # its clients share one key: the per-key cap on unfinished analyze jobs would measure 429s, not throughput
     env = {**os.environ, "TAGWISE_DATA_DIR": str(data_dir), "TAGWISE_API_KEY": KEY, "HF_HUB_OFFLINE": "1", "TAGWISE_LOG_LEVEL": "warning",
-           "PYTHONPATH": str(ROOT / "src")}
+           "PYTHONPATH": str(ROOT / "src"), "TAGWISE_MAX_PENDING_JOBS_PER_KEY": "0"}
     if database_url:
         env["TAGWISE_DATABASE_URL"] = database_url
     process = subprocess.Popen([sys.executable, "-m", "tagwise", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],

@@ -98,7 +98,7 @@ def test_clear_errors():
         TextClassifier(recipe="nope").fit(["a", "b"], ["x", "y"])
     with pytest.raises(InvalidArgument, match="bad parameters for recipe 'linear': The 'C' parameter"):
         TextClassifier(recipe="linear", params={"C": -1}).fit(["a b", "c d"], ["x", "y"])
-    for params, message in (({"C": "x"}, "C must be a number or None, not 'x'"), ({"min_df": 1.5}, "min_df must be a whole number, not 1.5")):
+    for params, message in (({"C": "x"}, "C must be a number or None, not 'x'"), ({"min_df": "2"}, "min_df must be a number, not '2'")):
         with pytest.raises(InvalidArgument, match=f"bad parameters for recipe 'linear': {message}"):  # it was "could not convert string to float"
             TextClassifier(recipe="linear", params=params).fit(["a b", "c d"], ["x", "y"])
 

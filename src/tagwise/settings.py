@@ -64,8 +64,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _lease_outlives_heartbeats(self) -> Settings:
-        if self.job_lease_s <= self.job_heartbeat_s:
-            raise ValueError(f"TAGWISE_JOB_LEASE_S ({self.job_lease_s:g}) must be longer than TAGWISE_JOB_HEARTBEAT_S "
+        # a runner counts at most two heartbeat intervals of any wait of its own as a claimant's silence
+        if self.job_lease_s < 4 * self.job_heartbeat_s:
+            raise ValueError(f"TAGWISE_JOB_LEASE_S ({self.job_lease_s:g}) must be at least 4 times TAGWISE_JOB_HEARTBEAT_S "
                              f"({self.job_heartbeat_s:g}), or live jobs would be taken for dead")
         return self
 
@@ -153,7 +154,7 @@ class Settings(BaseSettings):
 _RULES = {
     "database_url": "`sqlite:///PATH`, `postgresql://...` or `postgres://...`",
     "public_url": "an absolute `http://` or `https://` URL",
-    "job_lease_s": "longer than `TAGWISE_JOB_HEARTBEAT_S`",
+    "job_lease_s": "at least 4 times `TAGWISE_JOB_HEARTBEAT_S`",
     "log_level": "any case",
     "host": "an address or host name (`0.0.0.0`: every interface)",
 }

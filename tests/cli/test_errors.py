@@ -128,7 +128,7 @@ def test_a_rule_between_settings_names_them_and_prints_no_secret(data_dir, comma
                     "TAGWISE_DATABASE_URL": "postgresql://u:hunter2@db/tagwise", "TAGWISE_JOB_LEASE_S": "3"})
     result = cli(*command)
     assert result.exit_code == 2
-    assert result.stderr == ("error: TAGWISE_JOB_LEASE_S (3) must be longer than TAGWISE_JOB_HEARTBEAT_S (5), "
+    assert result.stderr == ("error: TAGWISE_JOB_LEASE_S (3) must be at least 4 times TAGWISE_JOB_HEARTBEAT_S (5), "
                              "or live jobs would be taken for dead\n")
 
 

@@ -176,7 +176,9 @@ def classify_documents(ctx: Context, project_name: str, deployment_name: str, do
 
 # -- asynchronous jobs --------------------------------------------------------------------------
 
-PENDING_RETRY_AFTER_S = 2  # an analyze job of the maximum size takes a few seconds on 2 cores
+# Retry-After of a key past its cap: 2 s per job it has waiting or running (one of the maximum size
+# takes a few seconds on 2 cores), at most 30 s: azure-core waits that long, 3 times, then raises
+PENDING_RETRY_AFTER_S, PENDING_RETRY_AFTER_MAX_S = 2, 30
 
 
 def submit(ctx: Context, body: Any, key_id: str | None = None) -> dict[str, Any]:
@@ -218,7 +220,8 @@ def submit(ctx: Context, body: Any, key_id: str | None = None) -> dict[str, Any]
         if key_id is not None and limit and (pending := records.count_unfinished(conn, "analyze", key_id)) >= limit:
             raise TooManyRequests(f"This API key has {pending:,} analyze jobs waiting or running; the limit is {limit:,} "
                                   "(TAGWISE_MAX_PENDING_JOBS_PER_KEY), so that one client cannot hold up the others' jobs. "
-                                  "Send this one when one of them has finished.", retry_after=PENDING_RETRY_AFTER_S)
+                                  "Send this one when one of them has finished.",
+                                  retry_after=min(PENDING_RETRY_AFTER_MAX_S, PENDING_RETRY_AFTER_S * pending))
         return jobs.create(conn, "analyze", None, payload, key_id=key_id)
 
 

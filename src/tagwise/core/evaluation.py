@@ -94,10 +94,11 @@ def _confusion(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, dict[st
 
 
 def per_document_results(project: dict[str, Any], docs: list[dict[str, Any]], predicted: list[list[str]],
-                         confidences: list[float] | None = None) -> list[dict[str, Any]]:
+                         tops: list[tuple[str, float]] | None = None) -> list[dict[str, Any]]:
     """One item per test document, as ``GET .../evaluation/result`` pages them; a single-label
-    item also carries ``tagwise.confidence``, the top class's probability (before the threshold),
-    so that the summary's calibration error and threshold table can be checked document by document."""
+    item also carries ``tagwise.topClass`` and ``tagwise.confidence``: the model's best class and
+    its probability, before the threshold (which may have made the answer None), so that the
+    summary's calibration error and threshold table can be checked document by document."""
     kind = project["kind"]
     out = []
     for doc, labels in zip(docs, predicted, strict=True):
@@ -107,8 +108,9 @@ def per_document_results(project: dict[str, Any], docs: list[dict[str, Any]], pr
                 "expectedClass": doc["labels"][0],
                 "predictedClass": labels[0] if labels else NONE_CLASS,
             }
-            if confidences is not None:
-                item["tagwise"] = {"confidence": round(float(confidences[len(out)]), 6)}
+            if tops is not None:
+                top_class, confidence = tops[len(out)]
+                item["tagwise"] = {"topClass": top_class, "confidence": round(float(confidence), 6)}
         else:
             item["customMultiLabelClassificationResult"] = {"expectedClasses": list(doc["labels"]), "predictedClasses": list(labels)}
         out.append(item)

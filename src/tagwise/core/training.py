@@ -313,7 +313,8 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
         summary["tagwise"]["majorityBaseline"] = {"class": commonest, "accuracy": count / len(test)}
         # the same test set at other thresholds: the project may move its threshold without retraining
         summary["tagwise"]["thresholds"] = threshold_table([str(c) for c in model.classes_], proba, y(test))
-    results = per_document_results(project, test, [p.labels for p in predicted], None if multi else [float(p.row.max()) for p in predicted])
+    tops = None if multi else [(str(p.classes[int(p.row.argmax())]), float(p.row.max())) for p in predicted]
+    results = per_document_results(project, test, [p.labels for p in predicted], tops)
     if (by_language := language_scores(results)) is not None:  # a test set in several languages: how each fares
         summary["tagwise"]["languages"] = by_language
     progress(95)

@@ -93,9 +93,9 @@ def _param_problem(model_class: type | None, key: str, value: Any) -> str | None
         hint = typing.get_type_hints(model_class.__init__).get(key) if model_class else None
     except (NameError, TypeError):
         return None
-    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    allowed = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
     if str in allowed or not ({int, float} & set(allowed)) or (value is None and type(None) in allowed):
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool) and (float in allowed or isinstance(value, int)):
+    if isinstance(value, int | float) and not isinstance(value, bool):  # whole or not: scikit-learn reads min_df=0.01 as a share
         return None
-    return ("a number" if float in allowed else "a whole number") + (" or None" if type(None) in allowed else "")
+    return "a number" + (" or None" if type(None) in allowed else "")

@@ -256,7 +256,11 @@ def count_jobs(conn: Connection, kinds: Iterable[str], statuses: Iterable[str]) 
 
 
 def count_unfinished(conn: Connection, kind: str, key_id: str) -> int:
-    """How many jobs of ``kind`` the key submitted are waiting or running. Answered from ``ix_jobs_key``."""
+    """How many jobs of ``kind`` the key submitted are waiting or running. Answered from ``ix_jobs_key``.
+    On PostgreSQL the count holds a lock on the key until the transaction ends, so that two submits
+    at once cannot both pass a cap (SQLite's writer lock already serialises them)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("select pg_advisory_xact_lock(hashtext(:key))"), {"key": f"tagwise-jobs:{kind}:{key_id}"})
     query = select(func.count()).select_from(jobs).where(jobs.c.key_id == key_id, jobs.c.kind == kind,
                                                          jobs.c.status.in_(("notStarted", "running", "cancelling")))
     return conn.execute(query).scalar_one()
