@@ -378,3 +378,20 @@ def test_a_store_written_by_a_newer_tagwise_is_refused_in_one_line(backend_url, 
         Context.open(settings)
     assert "a newer tagwise wrote it (schema revision 0099_from_the_future; this version knows up to " + HEAD in str(refused.value)
     assert "\n" not in str(refused.value)
+
+
+def test_a_keys_unfinished_analyze_jobs_are_counted_and_capped(store):
+    # on PostgreSQL the count takes an advisory lock on the key, so that two submits at once cannot both pass the cap
+    from tagwise.core import analyze
+    from tagwise.errors import TooManyRequests
+
+    store.settings.max_pending_jobs_per_key = 2
+    body = {"analysisInput": {"documents": [{"id": "1", "text": "where is my card"}]},
+            "tasks": [{"kind": "CustomSingleLabelClassification", "parameters": {"projectName": "p", "deploymentName": "d"}}]}
+    analyze.submit(store, body, "k1")
+    analyze.submit(store, body, "k1")
+    with pytest.raises(TooManyRequests, match="This API key has 2 analyze jobs waiting or running"):
+        analyze.submit(store, body, "k1")
+    analyze.submit(store, body, "k2")  # another key's share
+    with store.db.read() as conn:
+        assert records.count_unfinished(conn, "analyze", "k1") == 2 and records.count_unfinished(conn, "analyze", "k2") == 1
