@@ -5,11 +5,12 @@ the server, and the API stays responsive); analyze jobs run on a small thread po
 Any number of runners share one store: each job is claimed exactly once
 (``records.claim_jobs``). Every ``job_heartbeat_s`` a runner records that its running jobs
 are alive and sweeps up jobs whose process died: on this host, a job whose claiming process
-(the runner; a training's child dies with it) no longer exists; elsewhere, a job with no
-heartbeat for ``job_lease_s``. On this host a live process is not the claimant either when the
-job's heartbeat stays the same over a lease of this runner's own regular looks (``_Silence``):
-its process id went to another process (after a reboot), or the store is a copy restored from a
-backup taken while the job ran, and the claimant heartbeats the original. Training left that way
+(the runner; a training's child dies with it) no longer exists; and any job whose heartbeat stays
+the same over ``job_lease_s`` of this runner's own regular looks (``_Silence``): a job of another
+host whose process stopped or was cut off from the store, or one of this host whose live process
+is not its claimant (a process id reused after a reboot, or a store restored from a backup taken
+while the job ran, whose claimant heartbeats the original). A wait of the runner's own (for the
+store, for the write lock) is not taken for a claimant's silence. Training left that way
 fails with a reason (its model was never recorded, so nothing half-written is listed);
 analysis goes back to the queue and runs again from its stored input.
 
@@ -121,7 +122,7 @@ class JobRunner:
         with self._owned_lock:
             if job["id"] in self._owned:
                 return False
-        return job["id"] in abandoned or _dead(job, lease_s) or self._silence.silent(job, lease_s)
+        return job["id"] in abandoned or _dead(job) or self._silence.silent(job, lease_s)
 
     def _heartbeat_loop(self) -> None:
         interval = max(self.ctx.settings.job_heartbeat_s, 0.05)
@@ -382,22 +383,21 @@ class _StoreWatch:
             self._down_since = None
 
 
-def _dead(job: dict, lease_s: float) -> bool:
-    """Whether the process that claimed a running job is gone (see the module docstring)."""
+def _dead(job: dict) -> bool:
+    """Whether the process of this host that claimed a running job is gone; a job of another host
+    (or a claim that names no process) is judged by its heartbeats (``_Silence``)."""
     claimed_by = job["claimed_by"] or ""
     host, _, pid = claimed_by.rpartition(":")
-    if _here(host) and pid.isdigit():
-        return not _alive(claimed_by)
-    seen = [t for t in (job.get("heartbeat_at"), job["updated_at"], job["started_at"]) if t is not None]
-    return not seen or (utcnow() - max(seen)).total_seconds() > lease_s
+    return _here(host) and pid.isdigit() and not _alive(claimed_by)
 
 
 class _Silence:
-    """Which running jobs of this host, claimed by a live process, have shown this runner the same
-    heartbeat for a lease of its own looks. Only regular looks count: at most two heartbeat
-    intervals of each gap between two looks, so a runner that waited for the write lock (a long
-    import) or for the store, or whose machine slept, does not take that wait for a claimant's
-    silence; a claimant that could write in the meantime has, and its new heartbeat starts over."""
+    """Which running jobs have shown this runner the same heartbeat for a lease of its own looks.
+    Only regular looks count: at most two heartbeat intervals of each gap between two looks, so a
+    runner that waited for the write lock (a long import) or for the store (an outage of every
+    host), or whose machine slept, does not take that wait for a claimant's silence; a claimant
+    that could write in the meantime has, and its new heartbeat starts over. The wall clock plays
+    no part: hosts whose clocks differ, or a clock that jumps, change nothing."""
 
     def __init__(self, heartbeat_s: float) -> None:
         self._step = 2 * max(heartbeat_s, 0.05)
@@ -409,9 +409,6 @@ class _Silence:
         self._previous, self._look = self._look, time.monotonic() if now is None else now
 
     def silent(self, job: dict, lease_s: float) -> bool:
-        host, _, pid = (job["claimed_by"] or "").rpartition(":")
-        if not (_here(host) and pid.isdigit()):
-            return False
         heartbeat = job.get("heartbeat_at") or job.get("updated_at")
         before = self._seen.get(job["id"])
         counted = 0.0 if before is None or before[0] != heartbeat else before[1] + min(self._look - before[2], self._step)
