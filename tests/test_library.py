@@ -205,3 +205,27 @@ def test_it_warns_where_a_training_job_would_note(datasets):
     long = ["my card " + "was charged twice and " * 200, "where is my card " + "it has not arrived and " * 200] * 4
     with pytest.warns(UserWarning, match="8 of 8 texts are longer than the sentence encoder reads"):
         TextClassifier(recipe="embedding").fit(long, ["charged", "arrival"] * 4)
+
+
+def test_a_confidence_threshold_abstains_as_a_projects_does(datasets, tmp_path):
+    # the issue asks for it in tagwise.ml; only the server had it, and the library user wrote it by hand
+    from tagwise.core.predictors import decide
+
+    rows = take_per_class(read_jsonl(datasets / "clinc150" / "train.jsonl"), 8, 20)
+    texts, labels = [r["text"] for r in rows], [r["labels"][0] for r in rows]
+    out_of_scope = ["what's the weather tomorrow?", "sing me a song", "who won the game last night?"]
+    clf = TextClassifier(recipe="linear", confidence_threshold=0.9).fit(texts, labels)
+    proba = clf.predict_proba(out_of_scope + texts[:20])
+    expected = [p.labels[0] for p in decide(clf.model_, proba, 0.9)]  # the server's own decision
+    assert list(clf.predict(out_of_scope + texts[:20])) == expected and "None" in expected
+    clf.save(tmp_path / "m")
+    assert TextClassifier.load(tmp_path / "m").get_params()["confidence_threshold"] == 0.9
+    clf.confidence_threshold = None
+    assert "None" not in list(clf.predict(out_of_scope))
+    # whole-number labels abstain as None; a multi-label model takes it as the floor under its class thresholds
+    numbered = TextClassifier(recipe="linear", confidence_threshold=0.99).fit(texts, [sorted(set(labels)).index(x) for x in labels])
+    assert None in list(numbered.predict(out_of_scope))
+    multi = TextClassifier(recipe="linear", confidence_threshold=0.99).fit(texts, [[x] for x in labels])
+    assert multi.predict(out_of_scope) == [[], [], []]
+    with pytest.raises(InvalidArgument, match="confidence_threshold must be a number from 0 to below 1"):
+        TextClassifier(recipe="linear", confidence_threshold=1.5).fit(texts, labels).predict(["x"])

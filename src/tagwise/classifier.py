@@ -27,6 +27,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from tagwise.errors import InvalidArgument
 
 AUTO = "auto"
+ABSTAINED = "None"  # the server's answer below the confidence threshold (core.predictors.NONE_CLASS)
 _OWN_ARGUMENTS = ("seed", "multi_label", "language", "cache_dir")  # build_model's, set by TextClassifier itself
 
 
@@ -47,20 +48,24 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     on German, French and Spanish texts the English encoder loses 10-20 points of accuracy.
     ``params``: extra keyword arguments for the recipe's model (e.g. ``{"C": 1.0}`` for ``linear``).
     ``cache_dir``: where embedding recipes may cache sentence vectors.
+    ``confidence_threshold``: a project's ``confidenceThreshold``, decided as the server decides it:
+    single-label, a text whose best class is less probable than this is answered ``"None"`` (``None``
+    for whole-number and boolean labels), which is how out-of-scope input is caught; multi-label,
+    the floor under every class's tuned threshold. It can be changed after ``fit``.
 
     ``predict`` gives an array of labels (single-label) or a list of label lists (multi-label);
     ``score`` is the accuracy (for multi-label, the share of texts whose labels are all exactly
-    right). There is no abstention here: the server's ``confidenceThreshold`` is
-    ``predict_proba(texts).max(axis=1) < threshold`` (docs/cli.md shows it).
+    right), with an abstention counted as wrong unless the truth is ``"None"``.
     """
 
     def __init__(self, recipe: str = AUTO, *, seed: int = 0, language: str = "en", params: dict[str, Any] | None = None,
-                 cache_dir: str | Path | None = None) -> None:
+                 cache_dir: str | Path | None = None, confidence_threshold: float | None = None) -> None:
         self.recipe = recipe
         self.seed = seed
         self.language = language
         self.params = params
         self.cache_dir = cache_dir
+        self.confidence_threshold = confidence_threshold
 
     def fit(self, texts: Sequence[str], labels: Sequence[str] | Sequence[Sequence[str]]) -> TextClassifier:
         """Learn from the texts; returns ``self``."""
@@ -124,10 +129,27 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """The top label per text, as an array (single-label, as scikit-learn's classifiers give it, so
         ``predict(X) == y`` compares text by text), or every label at or above its threshold, as a
         list of lists (multi-label)."""
-        predicted = self._fitted().predict(_texts(texts))
+        model, texts = self._fitted(), _texts(texts)
+        if threshold := self._threshold():
+            from tagwise.core.predictors import decide
+
+            chosen = [p.labels for p in decide(model, model.predict_proba(texts), threshold)]
+            predicted = chosen if self.multi_label else [labels[0] for labels in chosen]
+        else:
+            predicted = model.predict(texts)
         if self.multi_label:
             return predicted if self._label_type() == "str" else [[self._decode(label) for label in labels] for labels in predicted]
-        return np.array([self._decode(label) for label in predicted], dtype=object if self._label_type() == "str" else None)
+        decoded = [self._decode(label) for label in predicted]
+        abstained = threshold and self._label_type() != "str" and None in decoded
+        return np.array(decoded, dtype=object if self._label_type() == "str" or abstained else None)
+
+    def _threshold(self) -> float:
+        value = self.confidence_threshold
+        if value is None:
+            return 0.0
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+            raise InvalidArgument(f"confidence_threshold must be a number from 0 to below 1 (or None), not {value!r}.")
+        return float(value)
 
     def score(self, texts: Sequence[str], labels: Sequence[Any], sample_weight: Sequence[float] | None = None) -> float:
         """Accuracy: the share of texts whose label is right; for multi-label, whose labels are all
@@ -151,7 +173,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
         save_model(self._fitted(), Path(path), {"savedBy": "tagwise.TextClassifier", "recipe": self._recipe_name(),
                                                "seed": self.seed, "language": self.language, "params": self.params,
-                                               "labelType": self._label_type()})
+                                               "labelType": self._label_type(), "confidenceThreshold": self.confidence_threshold})
 
     @classmethod
     def load(cls, path: str | Path) -> TextClassifier:
@@ -163,7 +185,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         meta = manifest.get("metadata")
         meta = meta if isinstance(meta, dict) else {}
         params = meta.get("params") if isinstance(meta.get("params"), dict) else None
-        clf = cls(recipe=manifest.get("recipe", AUTO), seed=meta.get("seed", 0), language=meta.get("language", "en"), params=params)
+        threshold = meta.get("confidenceThreshold")
+        clf = cls(recipe=manifest.get("recipe", AUTO), seed=meta.get("seed", 0), language=meta.get("language", "en"), params=params,
+                  confidence_threshold=threshold if isinstance(threshold, int | float) and not isinstance(threshold, bool) else None)
         clf.model_ = load_model(Path(path))
         clf.label_type_ = meta.get("labelType") if meta.get("labelType") in _DECODE else "str"
         return clf
@@ -178,6 +202,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return getattr(self, "label_type_", "str")
 
     def _decode(self, label: str) -> Any:
+        if label == ABSTAINED and self._label_type() != "str":  # no whole-number or boolean class is spelled so
+            return None
         return _DECODE[self._label_type()](label)
 
     def __sklearn_tags__(self):  # -> sklearn's Tags
