@@ -129,6 +129,21 @@ class Settings(BaseSettings):
 
         return bool(os.environ.get("TAGWISE_API_KEY"))
 
+    def make_data_dir(self) -> Path:
+        """The data dir, made when missing; a file in its place, or a folder that cannot be made, is
+        one error that names TAGWISE_DATA_DIR (it said only "File exists" or "Not a directory")."""
+        from tagwise.errors import StoreUnavailable
+
+        if self.data_dir.exists() and not self.data_dir.is_dir():
+            raise StoreUnavailable(f"The data dir {self.data_dir} (TAGWISE_DATA_DIR) is a file, not a folder: point "
+                                   "TAGWISE_DATA_DIR at a folder (tagwise creates one that does not exist).")
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file where a parent folder should be; no rights
+            raise StoreUnavailable(f"The data dir {self.data_dir} (TAGWISE_DATA_DIR) cannot be made: {exc.strerror or exc}. "
+                                   "Point TAGWISE_DATA_DIR at a folder tagwise can create or write.") from None
+        return self.data_dir
+
     def ensure_api_key(self) -> tuple[str, bool]:
         """Return the API key and whether it was generated now (and so should be printed)."""
         if self.api_key:
@@ -142,7 +157,7 @@ class Settings(BaseSettings):
                 raise InvalidArgument(f"{path} is empty: delete it to have a new key generated at the next start, or set TAGWISE_API_KEY.")
             self.api_key = key
             return self.api_key, False
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.make_data_dir()
         key = secrets.token_hex(16)
         path.write_text(key + "\n")
         path.chmod(0o600)

@@ -135,6 +135,12 @@ def test_a_damaged_store_a_data_dir_that_is_a_file_and_a_sqlite_url_to_nowhere_a
     (tmp_path / "a-file").write_text("")
     done = start(TAGWISE_DATA_DIR=str(tmp_path / "a-file"))  # it said only "File exists"
     assert done.returncode == 1 and done.stderr.startswith(f"error: The data dir {tmp_path / 'a-file'} (TAGWISE_DATA_DIR) is a file, not a folder")
+    without_key = dict(env)
+    without_key.pop("TAGWISE_API_KEY")  # the generated key's folder is made first: it said only "Not a directory"
+    done = subprocess.run([sys.executable, "-m", "tagwise", "serve"], env=dict(without_key, TAGWISE_DATA_DIR=str(tmp_path / "a-file" / "sub")),
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1 and done.stderr == (f"error: The data dir {tmp_path / 'a-file' / 'sub'} (TAGWISE_DATA_DIR) cannot be made: "
+                                                    "Not a directory. Point TAGWISE_DATA_DIR at a folder tagwise can create or write.\n")
     # a typo in the URL made an empty store in a new folder, and the server started on it
     done = start(TAGWISE_DATA_DIR=str(tmp_path / "data"), TAGWISE_DATABASE_URL=f"sqlite:///{tmp_path}/typo/tagwise.db")
     assert done.returncode == 1 and f"the folder {tmp_path / 'typo'} does not exist" in done.stderr and not (tmp_path / "typo").exists()

@@ -238,6 +238,9 @@ def test_malformed_fields_give_a_readable_message(signed_in):
     posted = signed_in.post("/studio/p/v/train", data={"csrf": signed_in.csrf, "label": "m", "train_pct": "lots"},
                             headers={"referer": "http://127.0.0.1/studio/p/v/train"})
     assert posted.status_code == 200 and "train_pct" in posted.text and posted.url.path == "/studio/p/v/train"
+    # a client that sends no Referer went back to the list of every project
+    bare = signed_in.post("/studio/p/v/train", data={"csrf": signed_in.csrf, "label": "m", "train_pct": "lots"})
+    assert bare.url.path == "/studio/p/v" and "train_pct" in bare.text
 
 
 def test_managed_keys_authoring_signs_in_runtime_does_not_and_revoking_ends_the_session(studio):

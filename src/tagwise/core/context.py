@@ -57,11 +57,7 @@ class Context:
     def _check_places(self) -> None:
         """A data dir that is a file, and a SQLite URL whose folder does not exist (a typo in it
         made an empty store there, and the server started on it), each refused in one line."""
-        data_dir = self.settings.data_dir
-        if data_dir.exists() and not data_dir.is_dir():
-            raise StoreUnavailable(f"The data dir {data_dir} (TAGWISE_DATA_DIR) is a file, not a folder: point "
-                                   "TAGWISE_DATA_DIR at a folder (tagwise creates one that does not exist).")
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir = self.settings.make_data_dir()
         url = self.settings.database_url or ""
         if url.startswith("sqlite:///") and (path := url.removeprefix("sqlite:///")) != ":memory:":
             folder = Path(path).parent

@@ -128,6 +128,15 @@ def safe_back(request: Request, candidate: str | None, default: str) -> str:
     return studio_path(request, candidate) or studio_path(request, request.headers.get("referer")) or default
 
 
+def _project_page(request: Request) -> str:
+    """Where a refused form goes back to without a Referer (a client that strips it): its project's
+    overview, not the list of every project."""
+    parts = request.url.path.split("/")  # "", "studio", "p", project, ...
+    if len(parts) > 3 and parts[1:3] == ["studio", "p"] and parts[3]:
+        return f"/studio/p/{quote(unquote(parts[3]), safe='')}"
+    return "/studio"
+
+
 def sign_in_url(next_path: str | None) -> str:
     """The sign-in page, which leads back to ``next_path`` (a studio path) once signed in."""
     return "/studio" + query(next=next_path if next_path and next_path != "/studio" else None)
@@ -195,12 +204,12 @@ def _not_signed_in(request: Request, exc: TagwiseError) -> Response:
     if request.url.path == "/studio/logout":
         return redirect("/studio", "Signed out.")
     # A form sent without a session (e.g. signed out in another tab): nothing was saved.
-    return redirect(sign_in_url(safe_back(request, None, "/studio")), "You are signed out, so that was not saved: sign in again.", "error")
+    return redirect(sign_in_url(safe_back(request, None, _project_page(request))), "You are signed out, so that was not saved: sign in again.", "error")
 
 
 def _error(request: Request, exc: TagwiseError) -> Response:
     if wants_json(request):
         return JSONResponse({"error": exc.to_error_object()}, status_code=status_for(exc))
     if request.method == "POST":
-        return redirect(safe_back(request, None, "/studio"), exc.message, "error")
+        return redirect(safe_back(request, None, _project_page(request)), exc.message, "error")
     return render(request, "error.html", status_code=status_for(exc), message=exc.message, code=exc.code)
