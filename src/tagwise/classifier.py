@@ -254,13 +254,21 @@ def _kind(label: Any) -> str | None:
 def _label_type(labels: list[Any], multi: bool) -> str:
     """Which one of str, int or bool the labels are (the model keeps them as strings; predictions
     and ``classes_`` give them back in their type, as scikit-learn estimators do)."""
-    kinds = {_kind(label) for item in labels for label in (item if multi and _is_label_set(item) else [item])}
-    if kinds <= {"str"} or None in kinds:  # the model's own checks say which document is wrong
-        return "str"
+    kinds = _kinds(labels, multi)
+    return "str" if None in kinds else _one_kind(kinds)  # None: the model's own checks say which document is wrong
+
+
+def _kinds(items: list[Any], multi: bool) -> set[str | None]:
+    """The ``_kind`` of every label of ``items`` (each a label, or a label set when ``multi``)."""
+    return {_kind(label) for item in items for label in (item if multi and _is_label_set(item) else [item])}
+
+
+def _one_kind(kinds: set[str]) -> str:
+    """The one type the labels are of (str when there are none); labels of several types are refused."""
     if len(kinds) > 1:
-        raise InvalidArgument(f"The labels mix {' and '.join(sorted(k for k in kinds if k))}: give every label as the same "
-                              "type (strings, whole numbers or booleans).")
-    return kinds.pop()
+        raise InvalidArgument(f"The labels mix {' and '.join(sorted(kinds))}: give every label as the same type "
+                              "(strings, whole numbers or booleans).")
+    return next(iter(kinds), "str")
 
 
 def _encode(label: Any, multi: bool) -> Any:
@@ -301,12 +309,7 @@ def evaluate(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[str]
         raise InvalidArgument("nothing to score: y_true and y_pred are empty")
     if multi_label is None:
         multi_label = any(_is_label_set(item) for item in y_true)
-    kinds = {_kind(x) for items in (y_true, y_pred) for item in items
-             for x in (item if multi_label and _is_label_set(item) else [item])} - {None}
-    if len(kinds) > 1:  # one type, as fit takes them
-        raise InvalidArgument(f"The labels mix {' and '.join(sorted(kinds))}: give every label as the same type "
-                              "(strings, whole numbers or booleans).")
-    kind = kinds.pop() if kinds else "str"
+    kind = _one_kind(_kinds(y_true + y_pred, multi_label) - {None})  # one type, as fit takes them; None: named below
     for name, items in (("y_true", y_true), ("y_pred", y_pred)):
         for i, item in enumerate(items):
             ok = (_is_label_set(item) and all(_kind(x) == kind for x in item)) if multi_label else _kind(item) == kind

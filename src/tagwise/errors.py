@@ -173,9 +173,18 @@ def store_full(exc: BaseException) -> bool:
         return exc.errno == errno.ENOSPC
     if not isinstance(exc, DBAPIError):
         return False
-    if isinstance(exc.orig, sqlite3.Error):
-        return (getattr(exc.orig, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_FULL
+    if (code := sqlite_code(exc)) is not None:
+        return code == sqlite3.SQLITE_FULL
     return getattr(exc.orig, "sqlstate", None) == "53100"
+
+
+def sqlite_code(exc: BaseException) -> int | None:
+    """The primary result code of the SQLite error behind a database error (its extended code
+    folded: ``SQLITE_IOERR_WRITE`` is ``SQLITE_IOERR``), or None for any other error."""
+    import sqlite3
+
+    orig = getattr(exc, "orig", None)
+    return (getattr(orig, "sqlite_errorcode", 0) or 0) & 0xFF if isinstance(orig, sqlite3.Error) else None
 
 
 def store_unavailable(exc: BaseException) -> bool:

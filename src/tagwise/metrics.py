@@ -147,16 +147,15 @@ class _State(Collector):
         yield jobs
         yield GaugeMetricFamily("tagwise_deployments", "Deployments in the store, of every project.", value=deployments)
 
-
     def _disk_free(self) -> Metric:
         """Free bytes where the data dir (SQLite's store, the embedding cache) and the model store
         are: a full disk refuses imports and fails trainings (507), while the store still answers."""
         free = GaugeMetricFamily("tagwise_disk_free_bytes", "Free bytes on the disk of the data dir, of the model store and "
                                  "of a SQLite store set by TAGWISE_DATABASE_URL (for tagwise's user).", labels=["place"])
-        places = [("data", self.ctx.settings.data_dir), ("models", self.ctx.models_dir)]
-        url = self.ctx.settings.database_url or ""
-        if url.startswith("sqlite:///") and ":memory:" not in url:  # a SQLite file of its own, outside the data dir
-            places.append(("store", Path(url.removeprefix("sqlite:///")).parent))
+        settings = self.ctx.settings
+        places = [("data", settings.data_dir), ("models", self.ctx.models_dir)]
+        if settings.database_url and (file := settings.sqlite_file) is not None:  # a SQLite file of its own, outside the data dir
+            places.append(("store", file.parent))
         for place, folder in places:
             try:
                 free.add_metric([place], shutil.disk_usage(folder).free)

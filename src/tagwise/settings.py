@@ -89,6 +89,14 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'tagwise.db').resolve()}"
 
     @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite store's file: ``<data dir>/tagwise.db``, or the one TAGWISE_DATABASE_URL names;
+        None for PostgreSQL and an in-memory store."""
+        url = self.resolved_database_url
+        path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ":memory:"
+        return None if path == ":memory:" else Path(path)
+
+    @property
     def store_name(self) -> str:
         """The store as a start-up line names it, without a password: ``SQLite /path/tagwise.db`` or
         ``PostgreSQL user@host:port/database``."""

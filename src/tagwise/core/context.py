@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tagwise.errors import StoreUnavailable, first_line
+from tagwise.errors import StoreUnavailable, first_line, sqlite_code
 from tagwise.settings import Settings
 from tagwise.storage.db import Database, NewerSchema
 
@@ -46,7 +46,7 @@ class Context:
             reason = str(exc) if isinstance(exc, NewerSchema) else first_line(exc.orig) or "no reason given"
             if "permission denied" in reason:  # PostgreSQL 15 gives only a database's owner the right to create tables in it
                 reason += " (tagwise creates its tables at start: make the user it connects as the database's owner, e.g. createdb -O tagwise tagwise)"
-            if "not a database" in reason or "malformed" in reason:  # SQLite: another file, or a backup copied in part
+            if _damaged(exc):  # SQLite: another file, or a backup copied in part
                 reason += " (it is not a tagwise store, or it is damaged: restore a whole backup, see docs/operations.md)"
             source = "TAGWISE_DATABASE_URL" if settings.database_url else "TAGWISE_DATA_DIR"
             raise StoreUnavailable(f"Cannot open the store at {where} ({source}): {reason}") from None
@@ -58,12 +58,11 @@ class Context:
         """A data dir that is a file, and a SQLite URL whose folder does not exist (a typo in it
         made an empty store there, and the server started on it), each refused in one line."""
         data_dir = self.settings.make_data_dir()
-        url = self.settings.database_url or ""
-        if url.startswith("sqlite:///") and (path := url.removeprefix("sqlite:///")) != ":memory:":
-            folder = Path(path).parent
+        if self.settings.database_url and (file := self.settings.sqlite_file) is not None:
+            folder = file.parent
             if not folder.is_dir() and not folder.resolve().is_relative_to(data_dir.resolve()):  # tagwise makes its own folders
-                raise StoreUnavailable(f"Cannot open the store at {url} (TAGWISE_DATABASE_URL): the folder {folder} does not "
-                                       "exist. Create it first, or correct the URL (sqlite:////absolute/path/tagwise.db).")
+                raise StoreUnavailable(f"Cannot open the store at {self.settings.database_url} (TAGWISE_DATABASE_URL): the folder "
+                                       f"{folder} does not exist. Create it first, or correct the URL (sqlite:////absolute/path/tagwise.db).")
 
     def _check_model_store(self) -> None:
         folder = self.models_dir
@@ -89,6 +88,4 @@ def _damaged(exc: BaseException) -> bool:
     """Whether SQLite says the file is no database or a damaged one (a backup copied in part)."""
     import sqlite3
 
-    orig = getattr(exc, "orig", None)
-    code = (getattr(orig, "sqlite_errorcode", 0) or 0) & 0xFF
-    return isinstance(orig, sqlite3.DatabaseError) and code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+    return sqlite_code(exc) in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)

@@ -428,7 +428,7 @@ def _why_swept(job: dict, given_up: bool) -> str:
     for a crash that never happened."""
     if given_up:
         return "this process could not record its end while the store was away"
-    if job["claimed_by"] == jobs.claimant():
+    if job["claimed_by"] == WORKER_ID:
         return "this process lost track of it"
     if _alive(job["claimed_by"]):
         return f"its process {job['claimed_by']} is alive but sent it no heartbeat (a reused process id, or a restored copy of the store)"
@@ -437,7 +437,7 @@ def _why_swept(job: dict, given_up: bool) -> str:
 
 def _gone(job: dict, lease_s: float) -> str:
     """Why a swept training failed, as its job tells the user."""
-    if job["claimed_by"] == jobs.claimant():
+    if job["claimed_by"] == WORKER_ID:
         return "The process that ran this training lost track of it. Start the training again."
     if _alive(job["claimed_by"]):
         return (f"The process that claimed this training sent no heartbeat for {lease_s:g} s: its process id now belongs "
