@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from tagwise.api.middleware import HttpMiddleware
 from tagwise.errors import (
     NOT_IN_TAGWISE,
     Conflict,
@@ -174,19 +175,13 @@ def unexpected_response(exc: Exception) -> JSONResponse:
     return JSONResponse({"error": err.to_error_object()}, status_code=500)
 
 
-class UnexpectedErrors:
+class UnexpectedErrors(HttpMiddleware):
     """ASGI middleware, outside the others: an exception that no handler took becomes the 500
     envelope here, logged once. Starlette's own last resort (the ``Exception`` handler above) answers
     and then re-raises, so uvicorn logged the traceback a second time and closed the connection,
     and a client's next request on it failed."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: dict, receive: Any, send: Any) -> None:
         started = False
 
         async def tracking_send(message: dict) -> None:

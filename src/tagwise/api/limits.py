@@ -10,18 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from tagwise.api.errors import error_response
+from tagwise.api.middleware import HttpMiddleware
 from tagwise.errors import PayloadTooLarge
 
 
-class BodyLimit:
+class BodyLimit(HttpMiddleware):
     def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: dict, receive: Any, send: Any) -> None:
         limit = self.max_bytes
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:

@@ -8,6 +8,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from tagwise.api.deps import absolute, int_param
+from tagwise.api.middleware import HttpMiddleware
 from tagwise.core.jobs import TERMINAL
 
 # What a route answering with accepted() declares in the schema: 202, its headers, no body. The
@@ -84,18 +85,11 @@ def page(request: Request, items: list[Any]) -> dict[str, Any]:
     return paged(request, items[skip : skip + size], skip, top, len(items))
 
 
-class JsonCharset:
+class JsonCharset(HttpMiddleware):
     """Pure ASGI middleware: every ``application/json`` answer says ``; charset=utf-8``, as the
     Azure services answer (the contract), the 500s of ``errors.UnexpectedErrors`` included."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def http(self, scope: dict, receive: Any, send: Any) -> None:
         async def send_with_charset(message: dict) -> None:
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [(name, _JSON_UTF8 if name == b"content-type" and value == b"application/json" else value)

@@ -24,6 +24,7 @@ import time
 from typing import Any
 from urllib.parse import quote
 
+from tagwise.api.middleware import HttpMiddleware
 from tagwise.metrics import UNMATCHED, Metrics
 
 log = logging.getLogger("tagwise.access")
@@ -34,18 +35,15 @@ _UNSAFE = re.compile(r'[^\x21-\x7e]|"')
 _SAFE_CHARS = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != '"')
 
 
-class Telemetry:
+class Telemetry(HttpMiddleware):
     """Times each HTTP request to its last byte; counts it in ``metrics`` and logs it if ``access_log``."""
 
     def __init__(self, app: Any, metrics: Metrics, access_log: bool = True) -> None:
-        self.app = app
+        super().__init__(app)
         self.metrics = metrics
         self.access_log = access_log
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: dict, receive: Any, send: Any) -> None:
         started = time.perf_counter()
         root_path = scope.get("root_path", "")
         status = 500  # no answer started before an exception: the server's error page is a 500
