@@ -72,6 +72,19 @@ def test_multi_label_training_tunes_thresholds_and_has_no_confusion_matrix(clien
     assert evaluation["microF1"] > 0.4
     item = client.get(f"{A}/emo/models/m1/evaluation/result", params=V).json()["value"][0]
     assert set(item["customMultiLabelClassificationResult"]) == {"expectedClasses", "predictedClasses"}
+    # each document's probabilities of its expected and predicted classes (and the likeliest few):
+    # how far a missed class fell below its threshold, and how sure a wrong one was
+    thresholds = summary["tagwise"]["classThresholds"]
+    items = client.get(f"{A}/emo/models/m1/evaluation/result", params=dict(V, top=200)).json()["value"]
+    missed = 0
+    for item in items:
+        result, scores = item["customMultiLabelClassificationResult"], item["tagwise"]["scores"]
+        assert set(result["expectedClasses"]) | set(result["predictedClasses"]) <= set(scores)
+        assert 3 <= len(scores) and list(scores.values()) == sorted(scores.values(), reverse=True)
+        for label, score in scores.items():  # a class is chosen exactly when it reaches its threshold
+            assert (label in result["predictedClasses"]) == (score >= thresholds[label] - 1e-6), (label, score)
+        missed += len(set(result["expectedClasses"]) - set(result["predictedClasses"]))
+    assert missed  # some expected class was missed, and its score says by how much
 
 
 def test_same_data_and_seed_give_the_same_evaluation(client, banking):

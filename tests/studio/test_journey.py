@@ -134,6 +134,7 @@ def test_studio_journey(page, server, tmp_path):
     expect(page.locator("#confusion")).to_be_visible()
     rows = page.locator("#incorrect tbody tr")
     assert rows.count() >= 3
+    expect(rows.first.locator('td[data-label="Predicted"] .score')).to_have_text(re.compile(r"^\d+(\.\d)?%$"))  # how sure it was
     screenshot(page, "08-evaluation")
     page.get_by_role("link", name="Show % of each row").click()
     expect(page.locator("#confusion")).to_contain_text("%")

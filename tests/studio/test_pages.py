@@ -98,6 +98,14 @@ def test_multi_label_evaluation_shows_label_confusion(studio, emotions):
     wrong = [w for w in (r["customMultiLabelClassificationResult"] for r in models.get(ctx, "emo", "m")["evaluation_results"])
              if not w["predictedClasses"] and w["expectedClasses"]]
     assert not wrong or "Tag as no class" in page.text  # a document the model gave no class can be tagged so in one click
+    # each incorrect prediction shows the model's probability of the classes it missed and added:
+    # a class missed at 45% against its threshold of 50% is another fix than one missed at 2%
+    first = next(w for w in (models.get(ctx, "emo", "m")["evaluation_results"])
+                 if set(w["customMultiLabelClassificationResult"]["expectedClasses"]) != set(w["customMultiLabelClassificationResult"]["predictedClasses"]))
+    row = page.text.split('id="wrong-1"', 1)[1].split("</tr>", 1)[0]
+    for label in first["customMultiLabelClassificationResult"]["expectedClasses"] + first["customMultiLabelClassificationResult"]["predictedClasses"]:
+        shown = f'{100 * first["tagwise"]["scores"][label]:.1f}%'
+        assert f"{label} <span class=\"score\" title=\"the model's probability of {label}\">{shown}</span>" in row, (label, row)
     crafted = {"evaluation": {"projectKind": MULTI}, "evaluation_results": [
         {"customMultiLabelClassificationResult": {"expectedClasses": [], "predictedClasses": ["joy"]}},
         {"customMultiLabelClassificationResult": {"expectedClasses": ["anger"], "predictedClasses": []}}]}

@@ -94,11 +94,10 @@ def _confusion(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, dict[st
 
 
 def per_document_results(project: dict[str, Any], docs: list[dict[str, Any]], predicted: list[list[str]],
-                         tops: list[tuple[str, float]] | None = None) -> list[dict[str, Any]]:
-    """One item per test document, as ``GET .../evaluation/result`` pages them; a single-label
-    item also carries ``tagwise.topClass`` and ``tagwise.confidence``: the model's best class and
-    its probability, before the threshold (which may have made the answer None), so that the
-    summary's calibration error and threshold table can be checked document by document."""
+                         extras: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """One item per test document, as ``GET .../evaluation/result`` pages them. ``extras``: each
+    item's ``tagwise`` object (:func:`document_extras`), so that the summary's numbers can be
+    checked document by document."""
     kind = project["kind"]
     out = []
     for doc, labels in zip(docs, predicted, strict=True):
@@ -108,12 +107,37 @@ def per_document_results(project: dict[str, Any], docs: list[dict[str, Any]], pr
                 "expectedClass": doc["labels"][0],
                 "predictedClass": labels[0] if labels else NONE_CLASS,
             }
-            if tops is not None:
-                top_class, confidence = tops[len(out)]
-                item["tagwise"] = {"topClass": top_class, "confidence": round(float(confidence), 6)}
         else:
             item["customMultiLabelClassificationResult"] = {"expectedClasses": list(doc["labels"]), "predictedClasses": list(labels)}
+        if extras is not None:
+            item["tagwise"] = extras[len(out)]
         out.append(item)
+    return out
+
+
+# multi-label: besides the expected and the predicted classes, each test document's result keeps
+# the probabilities of this many likeliest classes (all of them would be classes x documents numbers)
+TOP_SCORES = 3
+
+
+def document_extras(kind: str, expected: list[list[str]], predictions: list[Any]) -> list[dict[str, Any]]:
+    """Each test document's ``tagwise`` object in the evaluation's per-document results.
+    Single-label: ``topClass`` and ``confidence``, the model's best class and its probability before
+    the threshold (which may have made the answer None): the calibration error and the threshold
+    table can be recomputed from them. Multi-label: ``scores``, the probability of each expected
+    class, each predicted class and the likeliest few (:data:`TOP_SCORES`), likeliest first: how
+    far a missed class fell below its threshold (the summary's ``classThresholds``) and how sure a
+    wrong one was. ``predictions``: :class:`tagwise.core.predictors.Prediction` objects."""
+    out: list[dict[str, Any]] = []
+    for labels, p in zip(expected, predictions, strict=True):
+        if kind == SINGLE:
+            best = int(p.row.argmax())
+            out.append({"topClass": str(p.classes[best]), "confidence": round(float(p.row[best]), 6)})
+            continue
+        shown = {str(c) for c, _ in p.ranked(TOP_SCORES)} | {str(c) for c in labels} | {str(c) for c in p.labels}
+        index = {str(c): i for i, c in enumerate(p.classes)}
+        scores = sorted(((c, float(p.row[index[c]])) for c in shown if c in index), key=lambda cs: (-cs[1], cs[0]))
+        out.append({"scores": {c: round(s, 6) for c, s in scores}})
     return out
 
 

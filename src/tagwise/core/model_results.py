@@ -32,13 +32,26 @@ def outcome(item: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 
 def mispredictions(model: dict[str, Any]) -> list[dict[str, Any]]:
-    """The test documents a model got wrong: location, expected and predicted labels."""
+    """The test documents a model got wrong: location, expected and predicted labels, and
+    ``scores``: the model's probability of the classes it recorded one for (:func:`scores_of`)."""
     out = []
     for item in model["evaluation_results"] or []:
         expected, predicted = outcome(item)
         if sorted(expected) != sorted(predicted):
-            out.append({"location": item["location"], "expected": expected, "predicted": predicted})
+            out.append({"location": item["location"], "expected": expected, "predicted": predicted, "scores": scores_of(item)})
     return out
+
+
+def scores_of(item: dict[str, Any]) -> dict[str, float]:
+    """A per-document result's recorded probabilities by class (empty for models trained before
+    they were recorded): multi-label, those of its expected, predicted and likeliest classes;
+    single-label, the best class's (also when the threshold made the answer None)."""
+    extra = item.get("tagwise") or {}
+    if "scores" in extra:
+        return dict(extra["scores"])
+    if "topClass" in extra:
+        return {extra["topClass"]: extra["confidence"]}
+    return {}
 
 
 def no_class(model: dict[str, Any]) -> dict[str, int] | None:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from tagwise.core import jobs
 from tagwise.core.context import Context
-from tagwise.core.evaluation import build_summary, per_document_results, threshold_table
+from tagwise.core.evaluation import build_summary, document_extras, per_document_results, threshold_table
 from tagwise.core.model_results import language_scores
 from tagwise.core.models import artifact_dir, delete_folders, remove_unused
 from tagwise.core.projects import require
@@ -313,8 +313,8 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
         summary["tagwise"]["majorityBaseline"] = {"class": commonest, "accuracy": count / len(test)}
         # the same test set at other thresholds: the project may move its threshold without retraining
         summary["tagwise"]["thresholds"] = threshold_table([str(c) for c in model.classes_], proba, y(test))
-    tops = None if multi else [(str(p.classes[int(p.row.argmax())]), float(p.row.max())) for p in predicted]
-    results = per_document_results(project, test, [p.labels for p in predicted], tops)
+    results = per_document_results(project, test, [p.labels for p in predicted],
+                                   document_extras(project["kind"], [d["labels"] for d in test], predicted))
     if (by_language := language_scores(results)) is not None:  # a test set in several languages: how each fares
         summary["tagwise"]["languages"] = by_language
     progress(95)
