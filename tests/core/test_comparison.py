@@ -214,3 +214,26 @@ def test_chance_is_only_claimed_where_the_changed_documents_make_the_change():
     assert not _metric(diff.headline, "Accuracy").could_be_chance
     assert _metric(diff.overlap.scores, "Accuracy").could_be_chance  # the shared documents' accuracy is
     assert not _metric(diff.headline, "Macro F1").could_be_chance
+
+
+def test_retagging_test_documents_to_the_predictions_is_not_called_better():
+    # a lead used "Tag as predicted" on 2 wrong test documents, retrained on the same training data: no prediction
+    # changed, yet v2's stored accuracy rose by 2 of 6 and the headline said "better"
+    docs = {"1": ("x", "x"), "2": ("y", "y"), "3": ("z", "z"), "4": ("x", "x"), "5": ("x", "y"), "6": ("z", "y")}
+    v1 = _model("v1", docs)
+    v2 = _model("v2", {**docs, "5": ("y", "y"), "6": ("y", "y")}, day=1)
+    diff = compare(v1, v2)
+    accuracy = _metric(diff.headline, "Accuracy")
+    assert accuracy.delta == pytest.approx(2 / 6) and not accuracy.comparable and accuracy.verdict is None
+    assert all(change.verdict is None for _, change in diff.headline)
+    assert all(row.f1.verdict is None for row in diff.classes)
+    # on one set of tags (the newer training's) the two models are the same
+    assert [change.verdict for _, change in diff.overlap.scores] == ["same", "same"] and not diff.fixed and not diff.broken
+
+
+def test_at_different_thresholds_the_sign_test_gives_no_verdict():
+    a, b = _fixed_and_broken(30, 10, same=60)
+    b["evaluation"]["tagwise"]["confidenceThreshold"] = 0.6  # the threshold made some answers None
+    diff = compare(a, b)
+    assert not diff.same_threshold
+    assert _metric(diff.headline, "Accuracy").p_value is None and _metric(diff.headline, "Accuracy").verdict == "better"

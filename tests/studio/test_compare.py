@@ -285,6 +285,33 @@ def test_models_scored_at_different_thresholds_are_flagged(bank, banking):
     warning = _text(bank.get("/studio/p/router/compare?a=t50&b=t90").text, "threshold-warning")
     assert warning.startswith("Not scored at the same confidence threshold. t50 was scored answering None below 50.0%, t90 below 90.0%")
     assert "threshold-warning" not in bank.get("/studio/p/bank/compare?a=v1&b=v2").text
+    # and the documents the threshold sent to None are not read as the other model being better "not by luck"
+    chance = _text(bank.get("/studio/p/router/compare?a=t50&b=t90").text, "chance")
+    assert "scored at different confidence thresholds" in chance and "not by luck" not in chance
+
+
+def test_test_documents_retagged_to_the_predictions_give_no_verdict(bank, banking):
+    # a lead clicked "Tag as predicted" on wrong test documents and retrained on the same training data: no
+    # prediction changed, and the headline said "+10 pts better"
+    from tagwise.storage import document_records, records
+
+    ctx = bank.ctx
+    tagging.create_project(ctx, "retag", SINGLE, "en")
+    tagging.add_documents(ctx, "retag", _documents(banking["train"], 4))
+    _train(ctx, "retag", "before")
+    wrong = [w for w in models.get(ctx, "retag", "before")["evaluation_results"]
+             if w["customSingleLabelClassificationResult"]["expectedClass"] != w["customSingleLabelClassificationResult"]["predictedClass"]]
+    assert len(wrong) >= 2
+    with ctx.db.read() as conn:
+        found = document_records.by_locations(conn, records.get_project(conn, "retag")["id"], [w["location"] for w in wrong], with_text=False)
+    for w in wrong:
+        tagging.set_labels(ctx, "retag", found[w["location"]]["id"], [w["customSingleLabelClassificationResult"]["predictedClass"]])
+    _train(ctx, "retag", "after")
+    page = bank.get("/studio/p/retag/compare?a=before&b=after").text
+    headline = _text(page, "headline")
+    assert "pts better" not in headline and "other tags" in _row(headline, "Accuracy")
+    assert _text(page, "headline-retagged").startswith(f"Scored against different tags. {len(wrong)} of the test documents were retagged")
+    assert "same" in _row(_text(page, "shared-scores"), "Accuracy")  # on one set of tags, nothing changed
 
 
 def test_the_sentence_encoder_of_each_model_is_shown_and_a_change_named(bank):

@@ -45,6 +45,7 @@ class Change:
     higher_is_better: bool = True
     same_within: float = SAME  # a smaller change is "same": on n test documents, about one document's worth
     p_value: float | None = None  # the sign test's, where the change is the documents b fixed and broke (see uncertainty)
+    comparable: bool = True  # False: the two numbers were scored against different tags (test documents retagged between)
 
     @property
     def delta(self) -> float | None:
@@ -52,9 +53,11 @@ class Change:
 
     @property
     def verdict(self) -> str | None:
-        """``better``, ``worse`` or ``same`` for b; None when a side has no value."""
+        """``better``, ``worse`` or ``same`` for b; None when a side has no value or the two were
+        scored against different tags (retagging test documents toward a model's answers raises its
+        score with no prediction changed: that is not the model getting better)."""
         delta = self.delta
-        if delta is None:
+        if delta is None or not self.comparable:
             return None
         if abs(delta) < max(self.same_within, SAME) - 1e-9:  # exactly one document's worth is a change, float error or not
             return "same"
@@ -95,10 +98,13 @@ class ClassRow:
     name: str
     a: ClassScores | None  # None: the class did not exist when a was trained (or was deleted before b)
     b: ClassScores | None
+    comparable: bool = True  # as Change.comparable
 
     @property
     def f1(self) -> Change:
-        return Change(self.a.f1 if self.a else None, self.b.f1 if self.b else None)
+        # no "one document's worth" here: with the same tags F1 only moves when a prediction changed, and one
+        # document moves a class's F1 by anything from F1 / (2TP + FP + FN) up, so any move is a real one
+        return Change(self.a.f1 if self.a else None, self.b.f1 if self.b else None, comparable=self.comparable)
 
     @property
     def only_in(self) -> str | None:
@@ -146,6 +152,15 @@ class Comparison:
     still_wrong: int  # prediction changed, wrong both times
     common_classes: int | None = None  # when the two know different classes: how many both know (see headline)
 
+    @property
+    def same_threshold(self) -> bool:
+        """Whether both evaluations were scored at the same confidence threshold."""
+        return _same_threshold(self.a, self.b)
+
+
+def _same_threshold(a: Side, b: Side) -> bool:
+    return abs(a.threshold - b.threshold) < 0.00005  # thresholds are set in hundredths of a percent at most
+
 
 def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | None, int | None] = (None, None)) -> Comparison:
     """Model b against model a (changes are b − a). ``train_documents``: the counts from the models'
@@ -157,28 +172,34 @@ def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | N
     one = 1 / max(min(_test_count(a), _test_count(b)), 1)
     shared = _shared(a, b)
     fixed, broken, still_wrong = _changes(shared)
+    side_a, side_b = _side(a, train_documents[0], multi), _side(b, train_documents[1], multi)
     overlap = _overlap(shared, _labels(a) | _labels(b), first, multi, chance(len(fixed), len(broken)))
+    # each evaluation is scored against the tags at its own training: with test documents retagged between them,
+    # the stored scores measure against different answers (see Change.comparable); the shared-document scores do not
+    tags_same = not overlap.retagged
     # on the same documents with the same tags, accuracy moves by exactly (fixed - broken) / n, and macro F1 by the same
-    # documents: the sign test speaks for both (single-label; a multi-label F1 also moves within a document)
-    p_value = overlap.p_value if overlap.same_documents and not overlap.retagged and not multi else None
-    headline = [(first, Change(_headline(a, multi), _headline(b, multi), same_within=one, p_value=p_value)),
+    # documents: the sign test speaks for both (single-label; a multi-label F1 also moves within a document). At
+    # different confidence thresholds the threshold alone moves documents (to None and back): no verdict on the models
+    p_value = overlap.p_value if overlap.same_documents and tags_same and not multi and _same_threshold(side_a, side_b) else None
+    headline = [(first, Change(_headline(a, multi), _headline(b, multi), same_within=one, p_value=p_value, comparable=tags_same)),
                 ("Macro F1", Change(evaluation_body(a).get("macroF1"), evaluation_body(b).get("macroF1"), same_within=one / 2,
-                                    p_value=p_value)),
+                                    p_value=p_value, comparable=tags_same)),
                 ("Calibration error (ECE)", Change(_extra(a).get("expectedCalibrationError"),
-                                                   _extra(b).get("expectedCalibrationError"), higher_is_better=False))]
+                                                   _extra(b).get("expectedCalibrationError"), higher_is_better=False,
+                                                   comparable=tags_same))]
     common = None
     if _labels(a) != _labels(b):
         # a class added (or deleted) between the trainings: each macro average is over its own classes,
         # and a new class with F1 0 can pull one down while every class both know got better
         common = sorted(_labels(a) & _labels(b))
-        on_common = Change(_macro_over(a, common), _macro_over(b, common), same_within=one / 2)
+        on_common = Change(_macro_over(a, common), _macro_over(b, common), same_within=one / 2, comparable=tags_same)
         macro = headline[1][1]
         if _close(on_common.a, macro.a) and _close(on_common.b, macro.b):
             common = None  # the classes only one knows have no F1 (untested, never chosen): the row and warning said nothing new
         else:
             headline.insert(2, (f"Macro F1, the {len(common)} classes both know", on_common))
-    return Comparison(a=_side(a, train_documents[0], multi), b=_side(b, train_documents[1], multi), multi=multi, headline=headline,
-                      classes=_class_rows(a, b), overlap=overlap, fixed=fixed, broken=broken, still_wrong=still_wrong,
+    return Comparison(a=side_a, b=side_b, multi=multi, headline=headline,
+                      classes=_class_rows(a, b, tags_same), overlap=overlap, fixed=fixed, broken=broken, still_wrong=still_wrong,
                       common_classes=len(common) if common is not None else None)
 
 
@@ -333,10 +354,10 @@ def _class_scores(counts: dict[str, Any]) -> ClassScores:
     return ClassScores(*class_scores(counts), support=counts.get("truePositiveCount", 0) + counts.get("falseNegativeCount", 0))
 
 
-def _class_rows(a: dict[str, Any], b: dict[str, Any]) -> list[ClassRow]:
+def _class_rows(a: dict[str, Any], b: dict[str, Any], comparable: bool = True) -> list[ClassRow]:
     in_a, in_b = evaluation_body(a).get("classes", {}), evaluation_body(b).get("classes", {})
-    rows = [ClassRow(name, _class_scores(in_a[name]) if name in in_a else None, _class_scores(in_b[name]) if name in in_b else None)
-            for name in {*in_a, *in_b}]
+    rows = [ClassRow(name, _class_scores(in_a[name]) if name in in_a else None, _class_scores(in_b[name]) if name in in_b else None,
+                     comparable) for name in {*in_a, *in_b}]
     return sorted(rows, key=lambda r: (r.only_in is not None, -abs(r.f1.delta or 0.0), r.name.casefold(), r.name))
 
 
