@@ -66,3 +66,31 @@ def test_abstained_counts_only_the_answers_a_threshold_turns_into_none():
     at80 = {r["threshold"]: r for r in threshold_table(classes, proba, expected)}[0.8]
     assert at80["abstained"] == round(2 / 10, 4)  # billing's two 0.7 answers; the four None answers stay None
     assert at80["accuracy"] == 0.8 and at80["noneRecall"] == 1.0 and at80["otherAccuracy"] == round(4 / 6, 4)
+
+
+def test_each_threshold_says_how_often_the_answers_given_are_right():
+    # a lead routing the sure tickets and sending the rest to a person read "accuracy 52% at 60%" as a worse
+    # model: the answers it gave were right 70% of the time, and nothing showed that
+    classes = ["Major", "Minor"]
+    expected = ["Major"] * 6 + ["Minor"] * 4
+    proba = np.array([[0.9, 0.1]] * 5 + [[0.55, 0.45]] + [[0.45, 0.55]] * 2 + [[0.8, 0.2]] * 2)
+    rows = {r["threshold"]: r for r in threshold_table(classes, proba, expected)}
+    assert rows[0.0]["accuracy"] == rows[0.0]["answeredAccuracy"] == 0.8  # no threshold: every document answered
+    assert rows[0.6]["accuracy"] == 0.5 and rows[0.6]["answeredAccuracy"] == round(5 / 7, 4)  # 3 sent to None
+    assert "answeredAccuracy" not in rows[0.99]  # nothing answered
+
+
+def test_a_model_scored_at_a_threshold_is_held_to_the_baseline_by_its_answers_before_it():
+    # at a threshold of 60% a model that learned the classes (71% answering every document, against 67.5% for
+    # always Major) scored 52%, and was told it was worse than always answering Major: tag more examples
+    def model(accuracy: float, at_zero: float, threshold: float) -> dict:
+        return {"evaluation": {"tagwise": {"accuracy": accuracy, "confidenceThreshold": threshold,
+                                           "majorityBaseline": {"class": "Major", "accuracy": 0.675},
+                                           "thresholds": [{"threshold": 0.0, "accuracy": at_zero}, {"threshold": 0.6, "accuracy": accuracy}]}}}
+
+    assert model_results.against_baseline(model(0.52, 0.71, 0.6)) is None
+    found = model_results.against_baseline(model(0.52, 0.66, 0.6))  # one that has not learned: judged at 66%, not 52%
+    assert found == {"class": "Major", "baseline": 0.675, "accuracy": 0.66, "worse": True, "threshold": 0.6}
+    assert "(66.0% against 67.5% on the test set, answering every document as if there were no confidence threshold)" in (
+        model_results.baseline_warning(model(0.52, 0.66, 0.6)))
+    assert model_results.against_baseline(model(0.52, 0.52, 0.0))["threshold"] == 0.0  # no threshold: as before

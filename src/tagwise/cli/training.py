@@ -114,7 +114,8 @@ def _notes(summary: dict[str, Any]) -> list[str]:
                          "a less sure answer counted as None")
     if found := against_baseline(model):  # the studio's pages say it with the same test
         how = "worse than" if found["worse"] else "no better than"
-        lines.append(f"{how} always answering {found['class']} ({found['accuracy']:.3f} against {found['baseline']:.3f}): "
+        scored = ", answering every document as if there were no threshold" if found["threshold"] else ""
+        lines.append(f"{how} always answering {found['class']} ({found['accuracy']:.3f} against {found['baseline']:.3f}{scored}): "
                      "tag more examples of the other classes before deploying it")
     if names := never_predicted(model):
         lines.append(f"never chosen on the test set: {', '.join(names)} (their test documents all got other answers)")

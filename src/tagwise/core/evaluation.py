@@ -148,7 +148,9 @@ THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 def threshold_table(classes: list[str], proba: Any, expected: list[str]) -> list[dict[str, float]]:
     """A single-label model's test set scored at each of ``THRESHOLDS``: below it the answer is
     "None", as ``settings.confidenceThreshold`` makes it. Per threshold: ``accuracy`` (a "None"
-    answer is right for a document tagged "None"), ``abstained`` (the share answered "None" for
+    answer is right for a document tagged "None", wrong for any other), ``answeredAccuracy`` (of the
+    documents answered with a class, the share answered right: what a router that sends the None
+    answers to a person gets; absent when none was), ``abstained`` (the share answered "None" for
     want of confidence: not counting answers that are "None" anyway, a None class's) and, when some test documents are tagged "None" (out-of-scope examples),
     ``noneRecall`` (the share of them answered "None") and ``otherAccuracy`` (accuracy on the rest).
     ``hardestHit``: the class (of at least ``HARDEST_HIT_MIN`` test documents) whose documents are
@@ -173,6 +175,9 @@ def threshold_table(classes: list[str], proba: Any, expected: list[str]) -> list
         # what the threshold turns into "None": an answer that is "None" already (a None class's) is not lost to it
         lost = ~sure & (picked != NONE_CLASS)
         row = {"threshold": threshold, "accuracy": round(float(right.mean()), 4), "abstained": round(float(lost.mean()), 4)}
+        answered = answer != NONE_CLASS  # routed to a class: how often such an answer is right is what routing needs
+        if answered.any():
+            row["answeredAccuracy"] = round(float(right[answered].mean()), 4)
         if none.any():
             row["noneRecall"] = round(float(right[none].mean()), 4)
             if (~none).any():

@@ -149,13 +149,23 @@ def against_baseline(model: dict[str, Any]) -> dict[str, Any] | None:
     None when it beats it (or the evaluation records no baseline: multi-label, older models).
 
     A skewed project can score 70% by answering its biggest class every time, and a model below
-    that line has learned nothing worth deploying, however good 70% sounds."""
+    that line has learned nothing worth deploying, however good 70% sounds.
+
+    A model scored at a confidence threshold is judged by its answers before the threshold (the
+    0 row of ``tagwise.thresholds``; ``threshold`` in the result says which): a threshold's None
+    answers count as wrong, so 52% at a threshold of 60% may be 71% answering every document, and
+    a model that learned the classes was told to tag more examples."""
     extra = (model.get("evaluation") or {}).get("tagwise") or {}
-    baseline, accuracy = extra.get("majorityBaseline"), extra.get("accuracy")
+    baseline, accuracy, threshold = extra.get("majorityBaseline"), extra.get("accuracy"), extra.get("confidenceThreshold") or 0.0
+    unthresholded = next((row["accuracy"] for row in extra.get("thresholds") or [] if row.get("threshold") == 0), None)
+    if threshold and unthresholded is not None:
+        accuracy = unthresholded
+    else:
+        threshold = 0.0
     if not baseline or accuracy is None or accuracy > baseline["accuracy"]:
         return None
     return {"class": baseline["class"], "baseline": baseline["accuracy"], "accuracy": accuracy,
-            "worse": accuracy < baseline["accuracy"]}
+            "worse": accuracy < baseline["accuracy"], "threshold": threshold}
 
 
 WRONG_PER_PAGE = 100  # mistakes listed per page: 410 on one page made 538 KB of HTML
@@ -220,8 +230,9 @@ def baseline_warning(model: dict[str, Any], subject: str = "This model", deploye
     how = "worse than" if found["worse"] else "no better than"
     others = f"tag more examples of the classes other than {found['class']}"
     advice = f"{others[0].upper()}{others[1:]}, train again and deploy that model." if deployed else f"Do not deploy it; {others}, then train again."
+    scored = ", answering every document as if there were no confidence threshold" if found["threshold"] else ""
     return (f"{subject} is {how} always answering {found['class']} ({found['accuracy']:.1%} against {found['baseline']:.1%} "
-            f"on the test set): it has not learned to tell the classes apart yet. {advice}")
+            f"on the test set{scored}): it has not learned to tell the classes apart yet. {advice}")
 
 
 def evaluation_body(model: dict[str, Any]) -> dict[str, Any]:
