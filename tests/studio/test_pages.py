@@ -314,6 +314,10 @@ def test_a_model_no_better_than_the_commonest_class_is_called_so_on_every_page(s
     checked = check_tags(studio, "prio", "m1")
     assert checked.url.path == "/studio/p/prio/evaluate" and checked.url.query == b"model=m1"
     assert 'id="issues-unreliable"' in checked.text and "would move those into Major" in checked.text
+    shown = html.unescape(checked.text)
+    assert re.search(r"The folds' models score accuracy \d+\.\d% \(always answering Major: \d+\.\d%\) and macro-F1", shown)
+    flagged_test = sum(1 for row in re.findall(r'<tr id="issue-\d+".*?</tr>', checked.text, re.DOTALL) if 'class="pill" title="In the Test set' in row)
+    assert ('id="issues-test"' in checked.text) == bool(flagged_test)
 
 
 def test_a_finished_training_says_how_it_went_and_the_recipes_say_what_they_are(studio, banking):
