@@ -256,6 +256,12 @@ def test_a_document_longer_than_the_encoder_reads_carries_a_truncated_warning(cl
     job = train(client, "mail", version="ensemble")
     [note] = [w["message"] for w in job["warnings"] if "sentence encoder reads" in w["message"]]
     assert re.match(r"\d+ of \d+ training documents are longer than the sentence encoder reads \(256 word pieces", note), note
+    assert "(the ensemble's word features still read them whole)" in note
+    # the embedding recipe has no word features to read the rest: its note does not say it has
+    from tagwise.core.training import _recipe_of
+    from tagwise.ml import build_model
+
+    assert _recipe_of(build_model("embedding")) == "embedding" and _recipe_of(build_model("ensemble")) == "ensemble"
     deploy(client, "mail", "prod", "m1")
     long_text = "Where is my new card? " + "Kind regards, the team. " * 80
     body = {"documents": [{"id": "short", "text": "where is my new card?"}, {"id": "long", "text": long_text}]}

@@ -215,10 +215,17 @@ def _past_window(model: Any, train: list[dict[str, Any]]) -> list[str]:
     cut, window = past_window(model, [d["text"] for d in train])
     if not cut.any():
         return []
+    # the ensemble's TF-IDF features read the whole text; the embedding recipe has nothing else
+    whole = " (the ensemble's word features still read them whole)" if _recipe_of(model) == "ensemble" else ""
     return [(f"{int(cut.sum()):,} of {len(train):,} training documents are longer than the sentence encoder reads ({window:,} "
-             f"word pieces, about {4 * window:,} characters of English): it sees only their start (ensemble's word features "
-             "still read them whole). Put what decides the class first, or cut quoted replies, signatures and logs; "
-             "classifying such a document carries a DocumentTruncated warning.")]
+             f"word pieces, about {4 * window:,} characters of English): it sees only their start{whole}. Put what decides "
+             "the class first, or cut quoted replies, signatures and logs; classifying such a document carries a "
+             "DocumentTruncated warning.")]
+
+
+def _recipe_of(model: Any) -> str | None:
+    """The recipe that made ``model``: for ``auto``, the one it chose."""
+    return getattr(getattr(model, "model_", model), "recipe_name", None)
 
 
 def split(docs: list[dict[str, Any]], kind: str, evaluation: dict[str, Any]) -> tuple[list[dict], list[dict]]:

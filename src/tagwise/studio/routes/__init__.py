@@ -17,7 +17,7 @@ def no_such_page(path: str) -> RedirectResponse:
     """Last: a studio URL no page has gets the studio's error page, not the API's JSON."""
     if path.strip("/") == "":
         return RedirectResponse("/studio", status_code=307)
-    raise NotFound(f"The studio has no page /studio/{path}. Its pages are reached from a project's tabs: Overview, Data, "
-                   "Tag, Classes, Train, Evaluate, Deploy and Try it.")
+    raise NotFound(f"The studio has no page /studio/{path}. Its pages are reached from a project's tabs: Overview, Schema, "
+                   "Data, Tag, Train, Evaluate, Deploy and Try it.")
 
 __all__ = ["router"]

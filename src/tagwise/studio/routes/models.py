@@ -283,7 +283,8 @@ def try_text(request: Request, project: str, deployment: str = Form(""), text: s
     record = projects.get(context(request), project)
     text = text.replace("\r\n", "\n")  # a form sends each line break as two characters; the box counted one
     refusal = ("Paste some text to classify." if blank(text) else
-               f"The text has {len(text):,} characters; paste at most {MAX_TRY_CHARS:,} here." if len(text) > MAX_TRY_CHARS else None)
+               f"The text has {len(text):,} characters; paste at most {MAX_TRY_CHARS:,} here (the API's :classify, "
+               "tagwise classify and the SDKs take longer texts)." if len(text) > MAX_TRY_CHARS else None)
     if refusal:  # the text's own fault: the message goes with the text box
         return _try(request, record, deployment, text, status_code=400, invalid=refused(InvalidArgument(refusal), "try-text"))
     try:
