@@ -19,6 +19,8 @@ The API maps each class to a status code and the Azure error envelope in ONE tab
     ├── EncoderUnavailable           InternalServerError (500: the server lacks a model's sentence encoder)
     ├── ModelUnreadable              InternalServerError (500: a model's files in the model store are damaged)
     ├── StoreUnavailable             ServiceUnavailable  (503 + Retry-After: the database cannot be reached)
+    │   ├── StoreBusy                ServiceUnavailable  (503 + Retry-After: a write waited too long for its lock)
+    │   └── StoreReadOnly            ServiceUnavailable  (503, no Retry-After: the store refuses every write)
     ├── StoreFull                    InsufficientStorage (507: the server's disk is full; no Retry-After)
     └── JobCancelled                 (internal: a job body noticed a cancel request)
 """
@@ -141,6 +143,16 @@ class StoreUnavailable(TagwiseError):
     code = "ServiceUnavailable"
 
 
+class StoreBusy(StoreUnavailable):
+    """A write waited too long for the store's write lock (SQLite: held by another process, or
+    too many writes queued in this one): nothing was written, and a retry may well succeed."""
+
+
+class StoreReadOnly(StoreUnavailable):
+    """The store refuses every write (a read-only file, folder or file system, a read-only
+    PostgreSQL replica): reads work, and retrying will not help until an operator fixes it."""
+
+
 class StoreFull(TagwiseError):
     """The server's disk (the database's, or the model store's) is full: nothing was written."""
 
@@ -176,6 +188,23 @@ def store_full(exc: BaseException) -> bool:
     if (code := sqlite_code(exc)) is not None:
         return code == sqlite3.SQLITE_FULL
     return getattr(exc.orig, "sqlstate", None) == "53100"
+
+
+def store_read_only(exc: BaseException) -> bool:
+    """Whether ``exc`` says the store refuses writes: SQLite's ``SQLITE_READONLY`` ("attempt to
+    write a readonly database": the file, its folder or the file system is read-only) or
+    PostgreSQL's ``read_only_sql_transaction`` (25006: a hot standby, or a read-only default)."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, StoreReadOnly):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if (code := sqlite_code(exc)) is not None:
+        return code == sqlite3.SQLITE_READONLY
+    return getattr(exc.orig, "sqlstate", None) == "25006"
 
 
 def sqlite_code(exc: BaseException) -> int | None:

@@ -245,3 +245,31 @@ def test_a_chunked_classification_body_is_refused_as_soon_as_it_passes_the_route
     response = client.post("/language/analyze-text/jobs", params={"api-version": "2023-04-01"}, content=chunks(),
                            headers={"Content-Type": "application/json"})
     assert response.status_code == 413 and response.json()["error"]["message"].startswith(f"The request body has more than {limit:,} bytes (")
+
+
+def test_a_write_held_up_by_another_processes_lock_is_a_503_saying_busy_while_reads_answer(client, settings, monkeypatch):
+    # a script held the SQLite file's write lock for 100 s: a PATCH waited 90 s, and 45 waiting writes left
+    # /health without a thread for 84 s
+    import time
+
+    from tagwise.storage import db as db_module
+    from tests.storage.test_db import _hold_the_file
+
+    monkeypatch.setattr(db_module, "WRITE_WAIT_S", 1.0)
+    assert client.patch("/language/authoring/analyze-text/projects/busy", params={"api-version": "2023-04-01"},
+                        json={"projectName": "busy", "projectKind": "CustomSingleLabelClassification", "language": "en",
+                              "storageInputContainerName": "busy"}).status_code == 201
+    done, thread = _hold_the_file(str(settings.sqlite_file), 30)
+    try:
+        started = time.monotonic()
+        response = client.patch("/language/authoring/analyze-text/projects/busy", params={"api-version": "2023-04-01"},
+                                 json={"description": "changed"})
+        assert time.monotonic() - started < 5
+        assert response.status_code == 503 and response.headers["retry-after"] == "5"
+        error = response.json()["error"]
+        assert error["code"] == "ServiceUnavailable" and error["message"].startswith("The store is busy")
+        assert client.get("/health").status_code == 200
+        assert client.get("/language/authoring/analyze-text/projects/busy", params={"api-version": "2023-04-01"}).json().get("description") is None
+    finally:
+        done.set()
+        thread.join()

@@ -90,3 +90,115 @@ def test_an_existing_sqlite_store_readable_by_others_is_named_in_the_log(tmp_pat
         Context.open(settings).close()
     assert "can be read by other users (mode 644)" in caplog.text and "chmod 600" in caplog.text
     assert (tmp_path / "data" / "tagwise.db").stat().st_mode & 0o777 == 0o644
+
+
+def _hold_the_file(path, seconds: float):
+    """Another process's write lock on a SQLite file (a script with the database open), for ``seconds``."""
+    import sqlite3
+    import threading
+
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        held.set()
+        done.wait(seconds)
+        other.execute("ROLLBACK")
+        other.close()
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    held.wait(5)
+    return done, thread
+
+
+def test_a_write_behind_another_processes_lock_gives_up_in_bounded_time_and_reads_go_on(tmp_path, monkeypatch):
+    # a script held the file's write lock for 100 s: one PATCH waited 90 s for its 503 (behind the job runner's
+    # own 30 s waits), and five others waited 74 s and then applied after their client had given up
+    import time
+
+    from tagwise.errors import StoreBusy
+    from tagwise.storage import db as db_module
+
+    monkeypatch.setattr(db_module, "WRITE_WAIT_S", 1.0)
+    db = db_module.Database(f"sqlite:///{tmp_path / 'store.db'}")
+    with db.write() as conn:
+        conn.execute(text("create table t (x int)"))
+    done, thread = _hold_the_file(str(tmp_path / "store.db"), 30)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreBusy, match="held"), db.write() as conn:
+            conn.execute(text("insert into t values (1)"))
+        assert time.monotonic() - started < 3
+        with db.read() as conn:  # WAL: reading goes on
+            assert conn.execute(text("select count(*) from t")).scalar_one() == 0
+    finally:
+        done.set()
+        thread.join()
+    with db.write() as conn:  # and nothing stays broken
+        conn.execute(text("insert into t values (1)"))
+    db.dispose()
+
+
+def test_writes_queued_in_the_process_are_bounded_so_reads_keep_threads(tmp_path, monkeypatch):
+    # 45 writes waiting on a stuck lock took all 40 of the server's worker threads: /health answered after 84 s
+    import threading
+
+    from tagwise.errors import StoreBusy
+    from tagwise.storage import db as db_module
+
+    monkeypatch.setattr(db_module, "MAX_WAITING_WRITES", 3)
+    db = db_module.Database(f"sqlite:///{tmp_path / 'store.db'}")
+    release, inside = threading.Event(), threading.Event()
+
+    def long_write() -> None:
+        with db.write():
+            inside.set()
+            release.wait(10)
+
+    def queued_write() -> None:
+        try:
+            with db.write():
+                pass
+        except StoreBusy:
+            refused.append(True)
+
+    refused: list[bool] = []
+    holder = threading.Thread(target=long_write)
+    holder.start()
+    inside.wait(5)
+    waiters = [threading.Thread(target=queued_write) for _ in range(3)]
+    for w in waiters:
+        w.start()
+    while db._waiting < 3:
+        threading.Event().wait(0.01)
+    with pytest.raises(StoreBusy, match="3 writes are already waiting"), db.write():
+        pass
+    release.set()
+    for t in [holder, *waiters]:
+        t.join()
+    assert refused == []  # the three queued ones all went through once the lock came free
+    db.dispose()
+
+
+def test_a_read_only_store_says_so_and_asks_for_no_retry(tmp_path):
+    # a store the server cannot write (chattr +i, a read-only mount) answered "cannot be reached right now.
+    # Retry in a few seconds" with Retry-After: 5, and clients retried for nothing
+    import json
+    import sqlite3
+
+    from sqlalchemy import create_engine
+
+    from tagwise.api.errors import unexpected_response
+
+    path = tmp_path / "store.db"
+    sqlite3.connect(path).execute("create table t (x int)").connection.close()
+    engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    with engine.connect() as conn, pytest.raises(Exception) as raised:
+        conn.execute(text("insert into t values (1)"))
+    response = unexpected_response(raised.value)
+    assert response.status_code == 503 and "retry-after" not in response.headers
+    error = json.loads(response.body)["error"]
+    assert error["code"] == "ServiceUnavailable" and "read-only" in error["message"] and "Retrying will not help" in error["message"]
+    engine.dispose()

@@ -22,7 +22,9 @@ from tagwise.errors import (
     NotFound,
     PayloadTooLarge,
     QuotaError,
+    StoreBusy,
     StoreFull,
+    StoreReadOnly,
     StoreUnavailable,
     TagwiseError,
     TooManyRequests,
@@ -30,6 +32,7 @@ from tagwise.errors import (
     UnsupportedMediaType,
     first_line,
     store_full,
+    store_read_only,
     store_unavailable,
 )
 
@@ -96,7 +99,7 @@ def error_response(exc: TagwiseError) -> JSONResponse:
     # anyway, and waits as long as Retry-After says.
     if isinstance(exc, TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after)
-    elif status == 503:
+    elif status == 503 and not isinstance(exc, StoreReadOnly):  # a read-only store is not fixed by waiting
         headers["Retry-After"] = str(STORE_RETRY_AFTER_S)
     return JSONResponse({"error": exc.to_error_object()}, status_code=status, headers=headers)
 
@@ -166,9 +169,16 @@ def unexpected_response(exc: Exception) -> JSONResponse:
         log.error("answered 507: the disk is full (%s)", first_line(exc) or type(exc).__name__)
         return error_response(StoreFull("The server's disk is full: the store could not write, and nothing of this request "
                                         "was kept. Free disk space on the server (its log names the store), then retry."))
+    if store_read_only(exc):
+        log.error("answered 503: the store is read-only (%s)", first_line(exc) or type(exc).__name__)
+        return error_response(StoreReadOnly("The store (database) is read-only, so nothing of this request was written; reads "
+                                            "still work. Retrying will not help until the server's operator makes the store "
+                                            "writable again (the server's log names it)."))
     if store_unavailable(exc):
         reason = first_line(exc) or type(exc).__name__
         log.warning("answered 503: the store cannot be reached (%s)", reason)
+        if isinstance(exc, StoreBusy):  # its own message says why
+            return error_response(exc)
         return error_response(StoreUnavailable("The store (database) cannot be reached right now. Retry in a few seconds."))
     log.error("unexpected error", exc_info=exc)
     err = TagwiseError(f"An unexpected error occurred ({type(exc).__name__}); the server log has the details.")

@@ -24,11 +24,19 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.pool import NullPool
 
+from tagwise.errors import StoreBusy, sqlite_code
+
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_KEY = 7_415_001  # any constant: the PostgreSQL advisory lock id of "tagwise migrates"
 
 PG_CONNECT_TIMEOUT_S = 10
+# SQLite: the longest a write waits for the write lock, this process's and the file's together: past it
+# the request is a 503 (retry) rather than a wait as long as another process holds the file (90 s seen)
+WRITE_WAIT_S = 30.0
+# writes queued behind this process's lock at most: each holds a worker thread while it waits, and with
+# the server's 40 all waiting, health checks and reads had none left (84 s for /health)
+MAX_WAITING_WRITES = 20
 
 
 class NewerSchema(Exception):
@@ -42,6 +50,8 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._waiting = 0  # writes waiting for _write_lock
         if self.is_sqlite:
             path = url.removeprefix("sqlite:///")
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -62,13 +72,42 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        if self.is_sqlite:
-            with self._write_lock, self.writer.begin() as conn:
-                yield conn
-        else:
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        SQLite: writes take turns on a process-wide lock, then ``BEGIN IMMEDIATE`` on the file.
+        Waiting for both together is bounded by ``WRITE_WAIT_S``, and at most ``MAX_WAITING_WRITES``
+        wait at once; past either, :class:`StoreBusy` (nothing written)."""
+        if not self.is_sqlite:
             with self.writer.begin() as conn:
                 yield conn
+            return
+        deadline = time.monotonic() + WRITE_WAIT_S
+        with self._queue_lock:
+            if self._waiting >= MAX_WAITING_WRITES:
+                raise StoreBusy(f"The store is busy: {self._waiting} writes are already waiting for it, so this one was not "
+                                "made. Retry in a few seconds.")
+            self._waiting += 1
+        try:
+            acquired = self._write_lock.acquire(timeout=WRITE_WAIT_S)
+        finally:
+            with self._queue_lock:
+                self._waiting -= 1
+        if not acquired:
+            raise StoreBusy(_busy_message())
+        try:
+            with self.writer.connect() as conn:
+                # what is left of the deadline for SQLite's own wait on another process (its busy timeout)
+                conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={max(int(1000 * (deadline - time.monotonic())), 100)}")
+                try:
+                    transaction = conn.begin()
+                except sa.exc.OperationalError as exc:
+                    if sqlite_code(exc) == sqlite3.SQLITE_BUSY:
+                        raise StoreBusy(_busy_message()) from exc
+                    raise
+                with transaction:
+                    yield conn
+        finally:
+            self._write_lock.release()
 
     def migrate(self, revision: str = "head") -> None:
         """Bring the schema to the newest migration (recorded in ``alembic_version``), or to ``revision``."""
@@ -174,6 +213,12 @@ def _store_folded(conn: Connection, rows: list[Any]) -> None:
     documents = _documents_table()
     update = documents.update().where(documents.c.id == sa.bindparam("doc_id")).values(search_text=sa.bindparam("folded"))
     conn.execute(update, [{"doc_id": doc_id, "folded": searchable(text_)} for doc_id, text_ in rows])
+
+
+def _busy_message() -> str:
+    return (f"The store is busy: this write waited {WRITE_WAIT_S:.0f} s for its write lock, which another process "
+            "(another tagwise process importing a big file, a backup, or a script with the database open) has held, so "
+            "nothing was written. Retry in a few seconds.")
 
 
 def _enable_wal(cursor, wait_s: float = 30.0) -> None:
