@@ -237,3 +237,16 @@ def test_at_different_thresholds_the_sign_test_gives_no_verdict():
     diff = compare(a, b)
     assert not diff.same_threshold
     assert _metric(diff.headline, "Accuracy").p_value is None and _metric(diff.headline, "Accuracy").verdict == "better"
+
+
+def test_multi_label_models_scored_with_other_class_thresholds_are_not_at_the_same_threshold():
+    # ens3 was scored with admiration's threshold set to 0.6: Compare called it "-14.5 pts worse" on admiration
+    # with no warning, and gave a sign-test verdict, where a moved floor did warn
+    docs = {"1": (["x"], ["x"]), "2": (["y"], ["y"]), "3": ([], ["x"])}
+    a, b = _model("v1", docs, kind=MULTI), _model("v2", docs, kind=MULTI, day=1)
+    assert compare(a, b).same_threshold
+    b["evaluation"]["tagwise"]["projectClassThresholds"] = {"x": 0.6}
+    diff = compare(a, b)
+    assert not diff.same_threshold and diff.b.class_thresholds == (("x", 0.6),)
+    a["evaluation"]["tagwise"]["projectClassThresholds"] = {"x": 0.6}
+    assert compare(a, b).same_threshold

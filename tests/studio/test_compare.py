@@ -212,6 +212,17 @@ def test_multi_label_models_compare_micro_f1_and_count_documents_not_tags(bank, 
     train, test = (_row(headline, name).split() for name in ("Train documents", "Test documents"))
     # documents, however many tags each has: train and test add up to the tagged documents at each training
     assert (int(train[0]) + int(test[0]), int(train[1]) + int(test[1])) == (120, 240)
+    # retrained with one class's threshold set by the project: the page says the thresholds differ, in
+    # multi-label words (a floor and class thresholds, not "answering None")
+    from tagwise.core import projects
+
+    label = sorted({c for r in rows for c in r["labels"]})[0]
+    projects.upsert(bank.ctx, "emo", {"settings": {"classThresholds": {label: 0.6}}})
+    _train(bank.ctx, "emo", "m3", split="percentage")
+    warning = _text(bank.get("/studio/p/emo/compare?a=m2&b=m3").text, "threshold-warning")
+    assert warning.startswith("Not scored at the same thresholds. m2 was scored with a confidence floor of none and the "
+                              f"project's class thresholds none; m3 with a floor of none and class thresholds {label} 60.0%")
+    assert "None below" not in warning
 
 
 SERVER_PROJECT = "compare-ui"

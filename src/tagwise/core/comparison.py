@@ -81,7 +81,8 @@ class Side:
     test_documents: int
     baseline: tuple[str, float] | None = None  # (class, accuracy) of always answering the test set's commonest class
     below_baseline: bool = False  # the model does not beat that (single-label)
-    threshold: float = 0.0  # the confidence threshold its evaluation was scored at (single-label)
+    threshold: float = 0.0  # the confidence threshold its evaluation was scored at (multi-label: the floor)
+    class_thresholds: tuple[tuple[str, float], ...] = ()  # multi-label: the project's classThresholds it was scored with
     encoder: str | None = None  # the sentence encoder it embeds with (None: TF-IDF only)
 
 
@@ -159,7 +160,11 @@ class Comparison:
 
 
 def _same_threshold(a: Side, b: Side) -> bool:
-    return abs(a.threshold - b.threshold) < 0.00005  # thresholds are set in hundredths of a percent at most
+    """Both scored at one threshold (and, multi-label, with the same classes' thresholds set by the project)."""
+    if abs(a.threshold - b.threshold) >= 0.00005:  # thresholds are set in hundredths of a percent at most
+        return False
+    mine, theirs = dict(a.class_thresholds), dict(b.class_thresholds)
+    return mine.keys() == theirs.keys() and all(abs(mine[c] - theirs[c]) < 0.00005 for c in mine)
 
 
 def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | None, int | None] = (None, None)) -> Comparison:
@@ -347,7 +352,8 @@ def _side(model: dict[str, Any], train_documents: int | None, multi: bool) -> Si
                 test_documents=_test_count(model),
                 baseline=(baseline["class"], baseline["accuracy"]) if baseline and not multi else None,
                 below_baseline=not multi and against_baseline(model) is not None,
-                threshold=float(extra.get("confidenceThreshold") or 0.0), encoder=extra.get("sentenceEncoder"))
+                threshold=float(extra.get("confidenceThreshold") or 0.0), encoder=extra.get("sentenceEncoder"),
+                class_thresholds=tuple(sorted((str(c), float(t)) for c, t in (extra.get("projectClassThresholds") or {}).items())))
 
 
 def _class_scores(counts: dict[str, Any]) -> ClassScores:
