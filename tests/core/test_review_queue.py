@@ -68,7 +68,8 @@ def test_queue_ranks_a_seeded_pool_and_refills_it_when_few_are_left(ctx, banking
             pool = sorted(random.Random(model_id).sample(missing, 8)) if len(missing) > 8 else missing
             scores.update(dict.fromkeys(pool))
             pools += 1
-        cached = review_queue._queue_scores[(ctx.settings.resolved_database_url, model_id)]
+        # keyed by store, model and the project's thresholds (which "least certain" is measured against)
+        [cached] = [v for k, v in review_queue._queue_scores.items() if k[:2] == (ctx.settings.resolved_database_url, model_id)]
         assert cached.keys() == scores.keys()
         assert ranked and doc_id == min((i for i in left if i in cached), key=lambda i: (cached[i], i))
         if len(left) % 5 == 0:
@@ -88,3 +89,22 @@ def _trained_with_untagged(ctx, banking) -> None:
                                      for i, r in enumerate(banking["train"])])
     job = training.start(ctx, "q", {"modelLabel": "m", "trainingConfigVersion": "linear"})
     training.run(ctx, job["id"], lambda _: None)
+
+
+def test_multi_label_uncertainty_is_measured_against_the_thresholds_that_apply_now():
+    # the queue put first "love 46.5% needs 24.8%, anger 28.8% needs 45%" (anger's tuned threshold was 28.9%),
+    # while "admiration 60.1% needs 60%" waited
+    import numpy as np
+
+    class Model:
+        multi_label = True
+        classes_ = ["admiration", "anger"]
+        thresholds_ = np.array([0.30, 0.289])
+
+    proba = np.array([[0.10, 0.288], [0.601, 0.05]])
+    tuned = review_queue._uncertainty(Model(), proba)
+    assert tuned.argmin() == 0  # against the tuned thresholds the first is closest
+    now = review_queue._uncertainty(Model(), proba, {"classThresholds": {"admiration": 0.6, "anger": 0.45}})
+    assert now.argmin() == 1 and abs(now[1] - 0.001) < 1e-9
+    floored = review_queue._uncertainty(Model(), proba, {"confidenceThreshold": 0.5})  # a floor raises both to 50%
+    assert abs(floored[0] - 0.212) < 1e-9 and abs(floored[1] - 0.101) < 1e-9

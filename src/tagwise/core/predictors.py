@@ -70,6 +70,18 @@ def thresholds_of(settings: Mapping[str, Any] | None) -> tuple[float, Mapping[st
     return float(settings.get("confidenceThreshold") or 0.0), settings.get("classThresholds")
 
 
+def class_bars(model: Any, confidence_threshold: float = 0.0, class_thresholds: Mapping[str, float] | None = None) -> np.ndarray:
+    """A multi-label model's threshold for each class as :func:`decide` applies it: the tuned one or
+    the project's ``classThresholds`` entry in its place, raised to ``confidence_threshold``."""
+    thresholds = np.array(model.thresholds_, dtype=float)  # a copy: the loaded model is shared
+    if class_thresholds:
+        where = {name: i for i, name in enumerate(model.classes_)}
+        for name, value in class_thresholds.items():
+            if name in where:  # a class deleted or renamed since the model was trained
+                thresholds[where[name]] = float(value)
+    return np.maximum(thresholds, confidence_threshold)
+
+
 def decide(model: Any, proba: np.ndarray, confidence_threshold: float = 0.0,
            class_thresholds: Mapping[str, float] | None = None) -> list[Prediction]:
     """Turn probabilities into decisions.
@@ -87,13 +99,7 @@ def decide(model: Any, proba: np.ndarray, confidence_threshold: float = 0.0,
     classes = list(model.classes_)
     proba = np.asarray(proba, dtype=float)
     if getattr(model, "multi_label", False):
-        thresholds = np.array(model.thresholds_, dtype=float)  # a copy: the loaded model is shared
-        if class_thresholds:
-            where = {name: i for i, name in enumerate(classes)}
-            for name, value in class_thresholds.items():
-                if name in where:  # a class deleted or renamed since the model was trained
-                    thresholds[where[name]] = float(value)
-        thresholds = np.maximum(thresholds, confidence_threshold)
+        thresholds = class_bars(model, confidence_threshold, class_thresholds)
         chosen = proba >= thresholds
         out = []
         for row, mask in zip(proba, chosen, strict=True):

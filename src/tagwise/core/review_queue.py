@@ -7,6 +7,7 @@ probability closest to its threshold for multi-label) so each tag teaches it the
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -19,7 +20,7 @@ import numpy as np
 from tagwise.core.context import Context
 from tagwise.core.model_results import latest_model
 from tagwise.core.models import located
-from tagwise.core.predictors import Prediction, decide, thresholds_of
+from tagwise.core.predictors import Prediction, class_bars, decide, thresholds_of
 from tagwise.core.projects import require
 from tagwise.storage import document_records as docs_db
 
@@ -63,7 +64,7 @@ def suggest(ctx: Context, project: dict[str, Any], doc: dict[str, Any]) -> Sugge
 
 
 _queue_lock = threading.Lock()
-_queue_scores: OrderedDict[tuple[str, str], dict[int, float]] = OrderedDict()
+_queue_scores: OrderedDict[tuple[str, str, str], dict[int, float]] = OrderedDict()
 
 
 def next_in_queue(ctx: Context, project_name: str, skip: tuple[int, ...] = ()) -> tuple[int | None, bool]:
@@ -80,7 +81,8 @@ def next_in_queue(ctx: Context, project_name: str, skip: tuple[int, ...] = ()) -
         model_row = latest_model(conn, project)
         if model_row is None:
             return docs_db.first_untagged(conn, project["id"], skipped), False
-        key = (ctx.settings.resolved_database_url, model_row["model_id"])
+        # the thresholds are part of the key: "least certain" is measured against the ones that apply now
+        key = (ctx.settings.resolved_database_url, model_row["model_id"], json.dumps(thresholds_of(project["settings"]), sort_keys=True))
         with _queue_lock:
             scores = _queue_scores.setdefault(key, {})
             _queue_scores.move_to_end(key)
@@ -101,7 +103,7 @@ def next_in_queue(ctx: Context, project_name: str, skip: tuple[int, ...] = ()) -
     if missing:
         model, proba, _ = _predict(ctx, project, model_row, [texts[i] for i in missing])
         with _queue_lock:
-            scores.update(zip(missing, _uncertainty(model, proba).tolist(), strict=True))
+            scores.update(zip(missing, _uncertainty(model, proba, project["settings"]).tolist(), strict=True))
         ranked = [i for i in untagged if i in scores]
     if not ranked:
         return None, False
@@ -134,10 +136,12 @@ def prefetch(ctx: Context, project_name: str) -> None:
     threading.Thread(target=work, name="tagwise-prefetch", daemon=True).start()
 
 
-def _uncertainty(model: Any, proba: np.ndarray) -> np.ndarray:
-    """Smaller = less sure: top-two margin (single-label) or distance of the closest class to its threshold."""
+def _uncertainty(model: Any, proba: np.ndarray, settings: dict[str, Any] | None = None) -> np.ndarray:
+    """Smaller = less sure: top-two margin (single-label) or distance of the closest class to the
+    threshold it needs now (multi-label: the project's class thresholds and floor applied, as the
+    Tag page shows them "needs X%")."""
     if getattr(model, "multi_label", False):
-        return np.abs(proba - np.asarray(model.thresholds_, dtype=float)).min(axis=1)
+        return np.abs(proba - class_bars(model, *thresholds_of(settings))).min(axis=1)
     if proba.shape[1] < 2:
         return np.ones(proba.shape[0])
     top2 = -np.sort(-proba, axis=1)[:, :2]
