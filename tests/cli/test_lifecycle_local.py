@@ -282,3 +282,11 @@ def test_a_projects_documents_are_listed_locally(cli, bank, tmp_path):
     brackets = write_jsonl(tmp_path / "brackets.jsonl", [{"id": "a", "text": "[bold]not markup[/bold] [/]", "labels": ["[x]"]}])
     ok(cli("import", "raw", str(brackets), "--kind", "single"))
     assert "[bold]not markup[/bold] [/]" in ok(cli("project", "documents", "raw")).stdout
+
+
+def test_evaluate_names_the_class_thresholds_the_project_set():
+    # admiration scored recall 0.345 with its threshold set to 0.6 by the project, and `tagwise evaluate` said nothing of it
+    from tagwise.cli.training import _notes
+
+    summary = {"customMultiLabelClassificationEvaluation": {}, "tagwise": {"projectClassThresholds": {"anger": 0.45, "admiration": 0.6}}}
+    assert "scored with the project's class thresholds in place of the tuned ones: admiration 0.6, anger 0.45" in _notes(summary)

@@ -98,7 +98,7 @@ def test_multi_label_uncertainty_is_measured_against_the_thresholds_that_apply_n
 
     class Model:
         multi_label = True
-        classes_ = ["admiration", "anger"]
+        classes_ = ("admiration", "anger")
         thresholds_ = np.array([0.30, 0.289])
 
     proba = np.array([[0.10, 0.288], [0.601, 0.05]])

@@ -216,7 +216,7 @@ def test_multi_label_models_compare_micro_f1_and_count_documents_not_tags(bank, 
     # multi-label words (a floor and class thresholds, not "answering None")
     from tagwise.core import projects
 
-    label = sorted({c for r in rows for c in r["labels"]})[0]
+    label = min(c for r in rows for c in r["labels"])
     projects.upsert(bank.ctx, "emo", {"settings": {"classThresholds": {label: 0.6}}})
     _train(bank.ctx, "emo", "m3", split="percentage")
     warning = _text(bank.get("/studio/p/emo/compare?a=m2&b=m3").text, "threshold-warning")

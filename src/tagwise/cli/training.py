@@ -112,6 +112,9 @@ def _notes(summary: dict[str, Any]) -> list[str]:
         else:
             lines.append(f"scored at a confidence threshold of {threshold:g}, the project's when it trained: "
                          "a less sure answer counted as None")
+    if set_by_project := extra.get("projectClassThresholds"):  # a class's recall of 0.35 had no explanation
+        shown = ", ".join(f"{name} {value:g}" for name, value in sorted(set_by_project.items()))
+        lines.append(f"scored with the project's class thresholds in place of the tuned ones: {shown}")
     if found := against_baseline(model):  # the studio's pages say it with the same test
         how = "worse than" if found["worse"] else "no better than"
         scored = ", answering every document as if there were no threshold" if found["threshold"] else ""
