@@ -130,7 +130,7 @@ def test_a_refused_form_keeps_what_was_typed_and_ties_the_reason_to_the_field(pa
     page.goto(f"/studio/p/{PROJECT}/evaluate?model=m1")
     page.get_by_label("Answer None below").fill("ninety")
     page.get_by_role("button", name="Set for every deployment").click()
-    _refused(page, page.get_by_label("Answer None below"), "ninety", "from 0 to 99")
+    _refused(page, page.get_by_label("Answer None below"), "ninety", "from 0 to below 100")
 
     # a wrong key at sign-in: the message is the key field's description (the key is not typed in again)
     context = browser.new_context(viewport=DESKTOP, base_url=server.url)

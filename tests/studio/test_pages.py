@@ -368,7 +368,7 @@ def test_the_threshold_card_scores_each_threshold_and_sets_the_projects(studio, 
     assert projects.get(ctx, "router")["settings"]["confidenceThreshold"] == 0.9
     assert 'id="threshold-moved"' in moved.text and "90.0% now" in html.unescape(moved.text)
     refused = studio.post("/studio/p/router/evaluate/threshold", data={"csrf": studio.csrf, "model": "m", "percent": "120"})
-    assert "from 0 to 99" in field_error(html.unescape(refused.text), "threshold-percent") and projects.get(ctx, "router")["settings"]["confidenceThreshold"] == 0.9
+    assert "from 0 to below 100" in field_error(html.unescape(refused.text), "threshold-percent") and projects.get(ctx, "router")["settings"]["confidenceThreshold"] == 0.9
     cleared = studio.post("/studio/p/router/evaluate/threshold", data={"csrf": studio.csrf, "model": "m", "percent": ""})
     assert "No threshold" in flash(cleared.text) and "confidenceThreshold" not in projects.get(ctx, "router")["settings"]
     # Try it says why a text got None: "Predicted: None" sat above a 75% bar with no word
@@ -637,7 +637,7 @@ def test_multi_label_class_threshold_is_set_shown_and_reset_from_the_evaluate_pa
     assert '<span id="try-set">love</span>' in tried  # and says which classes have a threshold set
 
     # refused: out of range (next to the percentage), not a class (next to the class); what was typed stays
-    for cls, percent, field, said in (("love", "100", "class-threshold-percent", "from 0 to 99"),
+    for cls, percent, field, said in (("love", "100", "class-threshold-percent", "from 0 to below 100"),
                                       ("lvoe", "50", "class-threshold-class", "names 'lvoe', which is not a class of project emo")):
         refused = studio.post("/studio/p/emo/evaluate/class-threshold", data={"csrf": studio.csrf, "model": "m", "cls": cls, "percent": percent})
         assert refused.status_code == 400 and said in html.unescape(field_error(refused.text, field)), refused.text[-2000:]

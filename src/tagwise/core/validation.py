@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Callable
@@ -57,6 +58,8 @@ def shown(value: object, limit: int = SHOWN_CHARS) -> str:
     >>> shown("en"), shown("x" * 500, 8), shown(list(range(100)), 8)
     ("'en'", "'xxxxx…'", '[0, 1, …')
     """
+    if value is None or isinstance(value, bool):  # as the JSON it came in: true, not True
+        return json.dumps(value)
     text = repr(value)
     if len(text) <= limit:
         return text

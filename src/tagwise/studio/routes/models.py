@@ -166,7 +166,7 @@ def set_threshold(request: Request, project: str, percent: str = Form(""), model
     if value is None:
         value = 0.0
     if not 0 <= value < 1:  # the form again, with what was typed, the field marked
-        refusal = InvalidArgument(f"Give the threshold as a percentage from 0 to 99 (e.g. 90 or 12.5), not {percent.strip()!r}.")
+        refusal = InvalidArgument(f"Give the threshold as a percentage from 0 to below 100 (e.g. 90 or 12.5), not {percent.strip()!r}.")
         return _evaluate_page(request, project, model, status_code=400, typed={"percent": percent}, invalid=refused(refusal, "threshold-percent"))
     multi = projects.get(context(request), project)["kind"] == MULTI
     # a JSON merge patch of the settings, as the API's PATCH: null removes the threshold
@@ -194,7 +194,7 @@ def set_class_threshold(request: Request, project: str, cls: str = Form(""), per
         return _evaluate_page(request, project, model, status_code=400, class_typed=typed,
                               invalid=refused(InvalidArgument("Choose the class whose threshold to set."), "class-threshold-class"))
     if value is not None and not 0 <= value < 1:
-        refusal = InvalidArgument(f"Give the threshold as a percentage from 0 to 99 (e.g. 60 or 12.5), not {percent.strip()!r}; "
+        refusal = InvalidArgument(f"Give the threshold as a percentage from 0 to below 100 (e.g. 60 or 12.5), not {percent.strip()!r}; "
                                   "empty to go back to the tuned one.")
         return _evaluate_page(request, project, model, status_code=400, class_typed=typed,
                               invalid=refused(refusal, "class-threshold-percent"))
@@ -216,7 +216,7 @@ def _fraction(percent: str) -> float | None:
     if not text:
         return None
     try:
-        return round(float(text) / 100, 4)
+        return round(float(text) / 100, 6)  # 99.999% is 0.99999, which the API takes too (4 places made it 1.0, refused)
     except ValueError:
         return -1.0
 
