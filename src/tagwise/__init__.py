@@ -9,7 +9,13 @@ The library in three names (loaded on first use, so ``import tagwise`` stays che
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# No data leaves the machine: ONNX Runtime (1.29 and later) queues usage telemetry for Microsoft on
+# Linux from the moment it is imported (a device id and events under ~/.cache/Microsoft), unless this
+# is set first. Set here, before anything of tagwise can import it; it reaches training processes too.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 __version__ = "0.1.0"
 

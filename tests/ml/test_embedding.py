@@ -235,3 +235,18 @@ def test_compact_keeps_one_file_of_the_latest_trainings_texts(tmp_path, encoder)
     before = list(encoder_dir.glob("*.npz"))
     compact(folder, second)  # already compact: left as it is
     assert list(encoder_dir.glob("*.npz")) == before
+
+
+def test_the_encoder_leaves_no_onnx_runtime_telemetry_behind(tmp_path):
+    # ONNX Runtime 1.29+ wrote a device id and queued usage events for Microsoft under ~/.cache/Microsoft from
+    # import on: "no data leaves the machine". CI=true hides it (ONNX Runtime stays quiet in CI), so it is unset here.
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "ORT_DISABLE_TELEMETRY", "GITHUB_ACTIONS", "TF_BUILD")}
+    env.update(HOME=str(tmp_path), HF_HUB_OFFLINE="1")
+    code = "from tagwise.ml.encoder import get_encoder; print(get_encoder('onnx-int8').encode(['hello']).shape)"
+    done = subprocess.run([sys.executable, "-c", code], check=False, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / ".cache" / "Microsoft").exists()
