@@ -242,7 +242,7 @@ def _task_name(task: dict[str, Any], index: int, named: dict[str, int]) -> str:
 
 def run_job(ctx: Context, job_id: str) -> int:
     """Run every task of an analyze job the caller has claimed; a task that cannot run fails alone.
-    Returns how many documents it classified (those of every task that ran)."""
+    Returns how many documents it classified (those of every task that ran; none when it was cancelled meanwhile)."""
     with ctx.db.read() as conn:
         job = records.get_job(conn, job_id)
     # cancelled between its claim and now: "cancelling", which only this run ends (it stayed so for good)
@@ -275,6 +275,7 @@ def run_job(ctx: Context, job_id: str) -> int:
             status = "cancelled"
             items = [_cancelled_item(t, i) for t, i in zip(payload["tasks"], items, strict=True)]
             errors = []
+            classified = 0  # its results are dropped: /metrics counts the documents answered, which are none
         records.update_job(conn, job_id, {"status": status, "result": {"items": items}, "errors": errors, "finished_at": utcnow(), "percent": 100})
     return classified
 
