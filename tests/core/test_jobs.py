@@ -111,7 +111,9 @@ def test_analyze_jobs_past_their_expiry_are_deleted_with_their_texts(ctx):
         running = jobs.create(conn, "analyze", None, {"documents": []}, status="running")
         fresh = jobs.create(conn, "analyze", None, {"documents": []}, status="succeeded")
         training = jobs.create(conn, "train", "p", {}, status="succeeded")
-        for job in (expired, running, training):
+        recent_training = jobs.create(conn, "train", "p", {}, status="failed")
+        queued_training = jobs.create(conn, "train", "p", {}, status="notStarted")
+        for job in (expired, running, training, queued_training):
             records.update_job(conn, job["id"], {"expires_at": records.utcnow() - timedelta(minutes=1)})
     runner = JobRunner(ctx)
     runner._tidy()  # what its heartbeat does every TIDY_EVERY_S
@@ -119,7 +121,12 @@ def test_analyze_jobs_past_their_expiry_are_deleted_with_their_texts(ctx):
         jobs.get(ctx, expired["id"], "analyze")
     assert jobs.get(ctx, running["id"], "analyze")["status"] == "running"  # unfinished: kept
     assert jobs.get(ctx, fresh["id"], "analyze")["status"] == "succeeded"
-    assert jobs.get(ctx, training["id"], "train", "p")  # authoring jobs hold no texts: the training list keeps them
+    # an authoring job goes when its expirationDateTime (7 days) has passed, as it said it would: a soak of 216
+    # projects left 1,729 of them, 1,513 of projects long deleted; one not finished stays
+    with pytest.raises(OperationNotFound):
+        jobs.get(ctx, training["id"], "train", "p")
+    assert jobs.get(ctx, recent_training["id"], "train", "p")["status"] == "failed"
+    assert jobs.get(ctx, queued_training["id"], "train", "p")["status"] == "notStarted"
 
 
 def test_a_full_disk_is_said_so_with_the_file_it_was_writing():

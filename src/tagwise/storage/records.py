@@ -238,9 +238,9 @@ def update_job(conn: Connection, job_id: str, values: dict[str, Any], *, only_if
     return conn.execute(query.values(updated_at=utcnow(), **values)).rowcount > 0
 
 
-def delete_expired_jobs(conn: Connection, kind: str, statuses: Iterable[str], before: datetime) -> int:
-    """Delete the ``kind`` jobs in ``statuses`` whose ``expires_at`` is before ``before``; how many."""
-    query = delete(jobs).where(jobs.c.kind == kind, jobs.c.status.in_(list(statuses)), jobs.c.expires_at < before)
+def delete_expired_jobs(conn: Connection, statuses: Iterable[str], before: datetime) -> int:
+    """Delete the jobs in ``statuses`` whose ``expires_at`` is before ``before``; how many."""
+    query = delete(jobs).where(jobs.c.status.in_(list(statuses)), jobs.c.expires_at < before)
     return conn.execute(query).rowcount
 
 
