@@ -241,3 +241,11 @@ def test_a_jsonl_class_object_not_in_a_list_is_read_as_the_studio_reads_it(cli, 
     write_jsonl(tmp_path / "bad.jsonl", [{"text": "my card", "labels": [1]}])
     assert one_error_line(cli("import", "p", str(tmp_path / "bad.jsonl")), 2) == (
         f'error: {tmp_path / "bad.jsonl"}:1: the labels must be a string, or a list of strings or of {{"category": ...}} objects, not [1]')
+
+
+def test_an_import_counts_the_documents_tagged_with_no_class(cli, tmp_path):
+    # 300 of 1,500 feedback texts had no topic: the import said "1,500 tagged", and nothing showed the 300
+    path = write_jsonl(tmp_path / "fb.jsonl", [{"text": "great app", "labels": ["praise"]}, {"text": "ok", "labels": []},
+                                                {"text": "meh", "labels": []}, {"text": "untagged one"}])
+    said = ok(cli("import", "fb", str(path), "--kind", "multi"))
+    assert "3 tagged (2 of them with no class): 0 train, 0 test, 3 unassigned; 1 untagged" in said.stdout, said.stdout

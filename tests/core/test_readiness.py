@@ -27,3 +27,15 @@ def test_a_test_set_left_small_while_the_project_grew_is_flagged(ctx):
                         "percentage split.")]
     tagging.add_documents(ctx, "grew", [{"location": f"t{i}", "text": f"more {i}", "labels": ["card"], "dataset": "Test"} for i in range(40)])
     assert not [t for t in readiness.overview(ctx, "grew")["guidance"] if t["message"].startswith("The Test set")]  # 52 of 440
+
+
+def test_documents_tagged_with_no_class_are_counted_like_a_class(ctx):
+    # a feedback team's 396 "no topic" documents showed nowhere on the Overview
+    tagging.create_project(ctx, "fb", "CustomMultiLabelClassification", "en")
+    tagging.add_documents(ctx, "fb", [{"location": f"d{i}", "text": f"text {i}", "labels": [] if i % 3 else ["praise"],
+                                       "dataset": "Test" if i < 6 else None} for i in range(30)])
+    view = readiness.overview(ctx, "fb")
+    assert view["no_class"] == {"train": 0, "test": 4, "unassigned": 16, "total": 20}
+    assert [c["name"] for c in view["classes"]] == ["praise"]
+    tagging.create_project(ctx, "single", "CustomSingleLabelClassification", "en")
+    assert readiness.overview(ctx, "single")["no_class"] is None

@@ -523,6 +523,12 @@ def test_an_upload_with_a_row_of_extra_fields_adds_nothing_and_a_tsv_is_taken(st
     assert "Added 1 document(s)." in flash(page.text)
     hint = html.unescape(studio.get("/studio/p/up/data").text)
     assert "separated by <code>|</code> or <code>;</code>" in hint and "<code>language</code>" in hint and ".tsv" in hint
+    # documents tagged "no class" are said so on upload, and counted on the Overview like a class
+    none = [("files", ("none.jsonl", b'{"text": "nada", "labels": []}\n{"text": "tampoco", "labels": []}\n', "application/jsonl"))]
+    page = studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf}, files=none)
+    assert 'Added 2 document(s). 2 of them are tagged "no class".' in html.unescape(flash(page.text))
+    row = studio.get("/studio/p/up").text.split('id="no-class-row"', 1)[1].split("</tr>", 1)[0]
+    assert "?status=noclass" in row and "<td>0</td><td>0</td><td>2</td>" in row
 
 
 def test_multi_label_confidence_threshold_and_no_class_documents_on_evaluate_try_and_tag(studio, emotions, datasets):

@@ -137,7 +137,9 @@ def import_(
         err().print(f"note: a location cannot hold '/' or '\\': {renamed[0]}{more}", markup=False)
     tagged = [d for d in docs if d.labels is not None]
     counts = {s: sum(1 for d in tagged if d.dataset == s) for s in ("Train", "Test")}
-    what = (f"{counted(len(body['assets']['classes']), 'class')}; {len(tagged):,} tagged: {counts['Train']:,} train, {counts['Test']:,} test, "
+    no_class = sum(1 for d in tagged if not d.labels)  # multi-label "no class": tagged, and easily missed
+    none_said = f" ({no_class:,} of them with no class)" if no_class else ""
+    what = (f"{counted(len(body['assets']['classes']), 'class')}; {len(tagged):,} tagged{none_said}: {counts['Train']:,} train, {counts['Test']:,} test, "
             f"{len(tagged) - counts['Train'] - counts['Test']:,} unassigned; {len(docs) - len(tagged):,} untagged")
     if adding:  # the project's totals from the service; the split of the documents just added
         total, classes = imported.get("projectDocuments"), imported.get("classes")

@@ -59,7 +59,8 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
     """Append documents (all or nothing). Each item: ``text``, optional ``location``, ``labels``, ``dataset``.
 
     Items without a location get ``<prefix>-<n>.txt``. Classes a tagged item uses that the
-    project lacks are added to it. Returns ``{"added": n, "classesAdded": [...]}``.
+    project lacks are added to it. Returns ``{"added": n, "classesAdded": [...], "noClass": n}`` (those
+    tagged with no class, multi-label).
     """
     if not items:
         raise InvalidArgument("The upload has no documents.")
@@ -100,7 +101,7 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
         _check_class_limit(ctx, classes)
         docs_db.insert_many(conn, project["id"], rows)
         _touch(conn, project, classes if new_classes else None)
-    return {"added": len(rows), "classesAdded": new_classes}
+    return {"added": len(rows), "classesAdded": new_classes, "noClass": sum(1 for r in rows if r["labels"] == [])}
 
 
 def _clean_labels(raw: Any, multi: bool, location: str) -> list[str] | None:

@@ -220,8 +220,12 @@ def status_counts(conn: Connection, project_id: int) -> dict[tuple[bool, str | N
     return counts
 
 
+NO_CLASS = ""  # class_counts' key for documents tagged with no class (multi-label); no class can be named ""
+
+
 def class_counts(conn: Connection, project_id: int) -> dict[tuple[str, str | None], int]:
-    """(class, dataset) -> number of documents tagged with the class."""
+    """(class, dataset) -> number of documents tagged with the class; (``NO_CLASS``, dataset) -> those
+    tagged with no class at all (multi-label's ``[]``)."""
     # Grouped by the stored JSON text, the database answers one row per distinct list of classes and
     # dataset (a few hundred in a single-label project), split here: faster than expanding every
     # document's list in SQL (SQLite json_each with 100,000 tagged documents: 1.6 times; PostgreSQL
@@ -232,6 +236,8 @@ def class_counts(conn: Connection, project_id: int) -> dict[tuple[str, str | Non
     counts: Counter[tuple[str, str | None]] = Counter()
     for raw, dataset, n in conn.execute(query):
         labels = json.loads(raw)
+        if labels == []:
+            counts[(NO_CLASS, dataset)] += n
         for label in labels if isinstance(labels, list) else ():
             counts[(label, dataset)] += n
     return dict(counts)

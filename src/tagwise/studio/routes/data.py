@@ -60,6 +60,8 @@ async def upload(request: Request, project: str, files: list[UploadFile], _s: Se
             return JSONResponse({"ok": False, "message": exc.message}, status_code=status_for(exc))
         raise
     message = f"Added {result['added']:,} document(s)."
+    if result.get("noClass"):
+        message += f' {result["noClass"]:,} of them are tagged "no class".'
     if result["classesAdded"]:
         message += f" New classes from the file: {', '.join(result['classesAdded'])}."
     target = f"/studio/p/{project}/data"
