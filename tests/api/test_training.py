@@ -291,8 +291,11 @@ def test_test_documents_that_copy_training_documents_are_named_in_the_warnings(c
     conflict = dict(banking["train"][8], labels=other, dataset="Test")  # the same text under another tag
     create_and_import(client, "copies", SINGLE, rows + copies + [conflict] + [dict(r, dataset="Test") for r in banking["test"][:20]])
     messages = [w["message"] for w in train(client, "copies", evaluation={"kind": "manual"})["warnings"]]
-    assert messages == [
-        ("8 of 28 test documents have the same text as a training document (ignoring case and spacing): the evaluation "
-         "scores them as seen text, so it overstates how the model does on new text. Remove the copies (forwards and "
-         "resends of one email are copies too)."),
-        "1 text is tagged differently in different documents: give each text one tag (the Data page finds a document by its text)."]
+    # each names some of the documents (a team could not tell which of 2,010 the note meant)
+    n = len(rows)  # the copies come after the training rows, as doc{n}.txt...; the originals are doc0.txt...
+    assert messages[0] == (f"8 of 28 test documents have the same text as a training document (ignoring case and spacing): "
+                           f"doc{n}.txt (as doc0.txt), doc{n + 1}.txt (as doc1.txt), doc{n + 2}.txt (as doc2.txt) and 5 more. "
+                           "The evaluation scores them as seen text, so it overstates how the model does on new text. Remove the "
+                           "copies (forwards and resends of one email are copies too).")
+    assert messages[1] == (f"1 text is tagged differently in different documents: doc8.txt ({banking['train'][8]['labels'][0]}) vs "
+                           f"doc{n + 7}.txt ({other[0]}). Give each text one tag.")

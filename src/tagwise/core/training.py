@@ -194,17 +194,23 @@ def _duplicates(train: list[dict[str, Any]], test: list[dict[str, Any]]) -> list
         return " ".join(doc["text"].casefold().split())
 
     notes = []
-    seen = {key(d) for d in train}
-    if leaked := sum(key(d) in seen for d in test):
-        notes.append(f"{leaked:,} of {len(test):,} test documents have the same text as a training document (ignoring case and "
-                     "spacing): the evaluation scores them as seen text, so it overstates how the model does on new text. "
+    seen = {key(d): d["location"] for d in train}
+    if copies := [(d["location"], seen[key(d)]) for d in test if key(d) in seen]:
+        examples = listed([f"{mine} (as {theirs})" for mine, theirs in copies], 3, "more")
+        notes.append(f"{len(copies):,} of {len(test):,} test documents have the same text as a training document (ignoring case and "
+                     f"spacing): {examples}. The evaluation scores them as seen text, so it overstates how the model does on new text. "
                      "Remove the copies (forwards and resends of one email are copies too).")
-    tags: dict[str, set[tuple[str, ...]]] = defaultdict(set)
+    tags: dict[str, dict[tuple[str, ...], str]] = defaultdict(dict)  # text -> its tag sets, each with a document that has it
     for doc in train + test:
-        tags[key(doc)].add(tuple(sorted(doc["labels"])))
-    if conflicting := sum(len(found) > 1 for found in tags.values()):
-        notes.append(f"{conflicting:,} text{'s are' if conflicting > 1 else ' is'} tagged differently in different documents: "
-                     "give each text one tag (the Data page finds a document by its text).")
+        tags[key(doc)].setdefault(tuple(sorted(doc["labels"])), doc["location"])
+    if conflicting := [found for found in tags.values() if len(found) > 1]:
+        def tagged(labels: tuple[str, ...]) -> str:
+            return " + ".join(labels) if labels else "no class"
+
+        examples = listed([" vs ".join(f"{location} ({tagged(labels)})" for labels, location in found.items()) for found in conflicting],
+                          3, "more")
+        notes.append(f"{len(conflicting):,} text{'s are' if len(conflicting) > 1 else ' is'} tagged differently in different documents: "
+                     f"{examples}. Give each text one tag.")
     return notes
 
 
