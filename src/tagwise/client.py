@@ -36,6 +36,14 @@ def _retry_after(response: httpx.Response) -> float:
         return 1.0
 
 
+def _read_only(response: httpx.Response) -> bool:
+    """Whether a 503 says the server's store refuses writes (innererror ``StoreReadOnly``)."""
+    try:
+        return response.json()["error"]["innererror"]["code"] == "StoreReadOnly"
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
 class RemoteError(TagwiseError):
     """An error envelope from the server (or no answer at all); ``status`` is the HTTP status or None."""
 
@@ -74,6 +82,8 @@ class Client:
             except httpx.HTTPError as exc:
                 raise RemoteError(f"cannot reach the tagwise server at {self.endpoint}: {exc}") from None
             if response.status_code not in (429, 503) or attempt == MAX_RETRIES:
+                break
+            if _read_only(response):  # waiting does not fix it
                 break
             if response.status_code == 503 and attempt == MAX_RETRIES_UNAVAILABLE:
                 break  # the store has been away for half a minute: say so rather than wait on

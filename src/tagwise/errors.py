@@ -152,6 +152,8 @@ class StoreReadOnly(StoreUnavailable):
     """The store refuses every write (a read-only file, folder or file system, a read-only
     PostgreSQL replica): reads work, and retrying will not help until an operator fixes it."""
 
+    default_inner_code = "StoreReadOnly"  # what tells a client not to retry it (a proxy's 503 has no Retry-After either)
+
 
 class StoreFull(TagwiseError):
     """The server's disk (the database's, or the model store's) is full: nothing was written."""

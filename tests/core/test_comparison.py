@@ -248,5 +248,5 @@ def test_multi_label_models_scored_with_other_class_thresholds_are_not_at_the_sa
     b["evaluation"]["tagwise"]["projectClassThresholds"] = {"x": 0.6}
     diff = compare(a, b)
     assert not diff.same_threshold and diff.b.class_thresholds == (("x", 0.6),)
-    a["evaluation"]["tagwise"]["projectClassThresholds"] = {"x": 0.6}
-    assert compare(a, b).same_threshold
+    a["evaluation"]["tagwise"]["projectClassThresholds"] = {"x": 0.6, "ghost": 0.3}  # a class neither model knows
+    assert compare(a, b).same_threshold and compare(a, b).a.class_thresholds == (("x", 0.6),)

@@ -201,4 +201,51 @@ def test_a_read_only_store_says_so_and_asks_for_no_retry(tmp_path):
     assert response.status_code == 503 and "retry-after" not in response.headers
     error = json.loads(response.body)["error"]
     assert error["code"] == "ServiceUnavailable" and "read-only" in error["message"] and "Retrying will not help" in error["message"]
+    assert error["innererror"]["code"] == "StoreReadOnly"  # what tells tagwise's client not to retry it
     engine.dispose()
+
+
+def test_a_write_waits_for_a_long_write_of_its_own_process_but_not_behind_one_held_up_by_another(tmp_path, monkeypatch):
+    # a big import holds the process's lock for a minute (operations.md: 15-76 s): the writes behind it wait for it,
+    # as before; only a holder that itself waits on another process's lock makes them give up at the deadline
+    import threading
+    import time
+
+    from tagwise.errors import StoreBusy
+    from tagwise.storage import db as db_module
+
+    monkeypatch.setattr(db_module, "WRITE_WAIT_S", 0.5)
+    db = db_module.Database(f"sqlite:///{tmp_path / 'store.db'}")
+    with db.write() as conn:
+        conn.execute(text("create table t (x int)"))
+    inside = threading.Event()
+
+    def big_import() -> None:
+        with db.write() as conn:
+            inside.set()
+            time.sleep(1.5)  # working, three times the deadline
+            conn.execute(text("insert into t values (1)"))
+
+    holder = threading.Thread(target=big_import)
+    holder.start()
+    inside.wait(5)
+    with db.write() as conn:  # waited ~1.5 s for it, and went through
+        conn.execute(text("insert into t values (2)"))
+    holder.join()
+
+    done, thread = _hold_the_file(str(tmp_path / "store.db"), 30)
+    try:
+        stuck = threading.Thread(target=lambda: pytest.raises(StoreBusy, db.write().__enter__))
+        stuck.start()
+        time.sleep(0.1)  # it holds the process's lock and waits on the file
+        started = time.monotonic()
+        with pytest.raises(StoreBusy), db.write():
+            pass
+        assert time.monotonic() - started < 2
+        stuck.join()
+    finally:
+        done.set()
+        thread.join()
+    with db.read() as conn:
+        assert conn.execute(text("select count(*) from t")).scalar_one() == 2
+    db.dispose()

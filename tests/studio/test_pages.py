@@ -316,8 +316,24 @@ def test_a_model_no_better_than_the_commonest_class_is_called_so_on_every_page(s
     assert 'id="issues-unreliable"' in checked.text and "would move those into Major" in checked.text
     shown = html.unescape(checked.text)
     assert re.search(r"The folds' models score accuracy \d+\.\d% \(always answering Major: \d+\.\d%\) and macro-F1", shown)
-    flagged_test = sum(1 for row in re.findall(r'<tr id="issue-\d+".*?</tr>', checked.text, re.DOTALL) if 'class="pill" title="In the Test set' in row)
-    assert ('id="issues-test"' in checked.text) == bool(flagged_test)
+
+
+def test_a_flagged_test_document_is_marked_test_and_the_page_says_what_retagging_it_does(studio, banking):
+    # 55 of 177 flags were Test documents: "Use suggestion" on them rewrote the test set toward the model, and
+    # the next model was called "+10 pts better" with no prediction changed
+    ctx = studio.ctx
+    rows = banking["train"]
+    wrong = next(r["labels"][0] for r in rows if r["labels"] != rows[0]["labels"])
+    tagging.create_project(ctx, "flag", SINGLE, "en")
+    tagging.add_documents(ctx, "flag", [{"location": r["id"], "text": r["text"], "labels": [wrong] if i == 0 else r["labels"],
+                                         "dataset": "Test" if i % 5 == 0 else "Train"} for i, r in enumerate(rows)])
+    _train(ctx, "flag", "m")
+    checked = check_tags(studio, "flag", "m")
+    planted = re.search(rf'<tr id="issue-\d+"[^>]*>.*?{re.escape(rows[0]["id"])}</a>(.*?)</tr>', checked.text, re.DOTALL)
+    assert planted and 'class="pill" title="In the Test set: its tag scores the evaluation">Test</span>' in planted.group(1)
+    said = html.unescape(re.search(r'id="issues-test">(.*?)</p>', checked.text, re.DOTALL).group(1))
+    assert re.match(r"\d+ of the \d+ flagged are Test documents \(marked Test\): a tag there is what the next evaluation scores "
+                    "against", said)
 
 
 def test_a_finished_training_says_how_it_went_and_the_recipes_say_what_they_are(studio, banking):

@@ -81,7 +81,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "400 invalid request, 401 missing or wrong key, 403 runtime key or quota, 404 not found, "
         "405 method not allowed, 409 conflict, 413 body too large, 415 not JSON, 429 rate limit (with Retry-After).",
     },
-    "5XX": {"model": ErrorResponse, "description": "500 unexpected error; 503 the store cannot be reached (Retry-After: 5)."},
+    "5XX": {"model": ErrorResponse, "description": "500 unexpected error; 503 the store cannot be reached or is busy (Retry-After: 5), or is read-only (no Retry-After)."},
 }
 
 

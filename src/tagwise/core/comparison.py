@@ -161,10 +161,10 @@ class Comparison:
 
 def _same_threshold(a: Side, b: Side) -> bool:
     """Both scored at one threshold (and, multi-label, with the same classes' thresholds set by the project)."""
-    if abs(a.threshold - b.threshold) >= 0.00005:  # thresholds are set in hundredths of a percent at most
+    if abs(a.threshold - b.threshold) >= 1e-9:  # the project's stored numbers: the same setting is the same float
         return False
     mine, theirs = dict(a.class_thresholds), dict(b.class_thresholds)
-    return mine.keys() == theirs.keys() and all(abs(mine[c] - theirs[c]) < 0.00005 for c in mine)
+    return mine.keys() == theirs.keys() and all(abs(mine[c] - theirs[c]) < 1e-9 for c in mine)
 
 
 def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | None, int | None] = (None, None)) -> Comparison:
@@ -353,7 +353,9 @@ def _side(model: dict[str, Any], train_documents: int | None, multi: bool) -> Si
                 baseline=(baseline["class"], baseline["accuracy"]) if baseline and not multi else None,
                 below_baseline=not multi and against_baseline(model) is not None,
                 threshold=float(extra.get("confidenceThreshold") or 0.0), encoder=extra.get("sentenceEncoder"),
-                class_thresholds=tuple(sorted((str(c), float(t)) for c, t in (extra.get("projectClassThresholds") or {}).items())))
+                # of the classes the model knows: an entry for another class changed none of its answers
+                class_thresholds=tuple(sorted((str(c), float(t)) for c, t in (extra.get("projectClassThresholds") or {}).items()
+                                              if c in _labels(model))))
 
 
 def _class_scores(counts: dict[str, Any]) -> ClassScores:

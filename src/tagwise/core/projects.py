@@ -208,9 +208,8 @@ def _settings(value: object, *, patch: bool = False) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidArgument("settings must be a JSON object.", target="settings")
     threshold = value.get("confidenceThreshold")
-    # 1 is refused as a class's threshold is: at 1 every deployment answers None (or nothing) to everything
-    if threshold is not None and not _number(threshold, 0, 1, below_high=True):
-        raise InvalidArgument(f"settings.confidenceThreshold must be a number from 0 to below 1 (0.9 for 90%), not {shown(threshold)}.",
+    if threshold is not None and not _number(threshold, 0, 1, below_high=False):
+        raise InvalidArgument(f"settings.confidenceThreshold must be a number from 0 to 1 (0.9 for 90%), not {shown(threshold)}.",
                               target="confidenceThreshold")
     per_class = value.get("classThresholds")
     if per_class is not None:

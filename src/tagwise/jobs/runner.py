@@ -140,7 +140,7 @@ class JobRunner:
                 self._trouble(exc, "heartbeat")
 
     def _tidy(self) -> None:
-        """Delete the analyze jobs past their expiry, and fold the document texts that have no search
+        """Delete the finished jobs past their expiry (analyze jobs after 24 h, authoring jobs after 7 days), and fold the document texts that have no search
         form (an older tagwise, still running while this one upgraded the store, wrote them so: search
         never found them)."""
         if time.monotonic() - self._tidied_at < TIDY_EVERY_S:
@@ -149,7 +149,7 @@ class JobRunner:
         folded = self.ctx.db.fold_missing()
         self._tidied_at = time.monotonic()
         if deleted:
-            log.info("deleted %d analyze jobs past their expiry (their texts and results)", deleted)
+            log.info("deleted %d finished jobs past their expiry (analyze jobs with their texts and results)", deleted)
         if folded:
             log.warning("%d documents had no search form (an older tagwise wrote them after the upgrade); folded now", folded)
 

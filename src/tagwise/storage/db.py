@@ -52,6 +52,7 @@ class Database:
         self._write_lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._waiting = 0  # writes waiting for _write_lock
+        self._held_up = False  # the holder of _write_lock waits for another process's lock on the file
         if self.is_sqlite:
             path = url.removeprefix("sqlite:///")
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -74,9 +75,11 @@ class Database:
     def write(self) -> Iterator[Connection]:
         """One transaction: committed when the block ends, rolled back if it raises.
 
-        SQLite: writes take turns on a process-wide lock, then ``BEGIN IMMEDIATE`` on the file.
-        Waiting for both together is bounded by ``WRITE_WAIT_S``, and at most ``MAX_WAITING_WRITES``
-        wait at once; past either, :class:`StoreBusy` (nothing written)."""
+        SQLite: writes take turns on a process-wide lock, then ``BEGIN IMMEDIATE`` on the file. A
+        write waits for the process's lock as long as its holder works (a big import holds it for a
+        minute), but gives up after ``WRITE_WAIT_S`` while the holder itself is held up by another
+        process's lock on the file; its own wait for the file ends at the same deadline. At most
+        ``MAX_WAITING_WRITES`` wait at once. Past either, :class:`StoreBusy` (nothing written)."""
         if not self.is_sqlite:
             with self.writer.begin() as conn:
                 yield conn
@@ -88,22 +91,27 @@ class Database:
                                 "made. Retry in a few seconds.")
             self._waiting += 1
         try:
-            acquired = self._write_lock.acquire(timeout=WRITE_WAIT_S)
+            while not self._write_lock.acquire(timeout=0.2):
+                if self._held_up and time.monotonic() > deadline:
+                    raise StoreBusy(_busy_message())
         finally:
             with self._queue_lock:
                 self._waiting -= 1
-        if not acquired:
-            raise StoreBusy(_busy_message())
         try:
             with self.writer.connect() as conn:
-                # what is left of the deadline for SQLite's own wait on another process (its busy timeout)
-                conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={max(int(1000 * (deadline - time.monotonic())), 100)}")
+                # what is left of the deadline for SQLite's own wait on another process (its busy timeout); a write
+                # that waited long for a busy holder of this process's lock still gets a second
+                left = max(deadline - time.monotonic(), 1.0)
+                conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={int(1000 * left)}")
+                self._held_up = True
                 try:
                     transaction = conn.begin()
                 except sa.exc.OperationalError as exc:
                     if sqlite_code(exc) == sqlite3.SQLITE_BUSY:
                         raise StoreBusy(_busy_message()) from exc
                     raise
+                finally:
+                    self._held_up = False
                 with transaction:
                     yield conn
         finally:
@@ -216,9 +224,9 @@ def _store_folded(conn: Connection, rows: list[Any]) -> None:
 
 
 def _busy_message() -> str:
-    return (f"The store is busy: this write waited {WRITE_WAIT_S:.0f} s for its write lock, which another process "
-            "(another tagwise process importing a big file, a backup, or a script with the database open) has held, so "
-            "nothing was written. Retry in a few seconds.")
+    return (f"The store is busy: for over {WRITE_WAIT_S:.0f} s another process (another tagwise process importing a big "
+            "file, a backup, or a script with the database open) has held the SQLite file's write lock, so nothing of "
+            "this was written. Retry in a few seconds.")
 
 
 def _enable_wal(cursor, wait_s: float = 30.0) -> None:
