@@ -9,6 +9,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from tagwise import __version__, studio
@@ -26,6 +27,10 @@ from tagwise.settings import Settings
 
 log = logging.getLogger("tagwise")
 _SLASHES = re.compile(r"/{2,}")
+# threads for the routes that block (the store, the models): anyio's default is 40. Up to
+# storage.db.MAX_WAITING_WRITES of them may wait for the store's write lock; the rest stay for reads,
+# /health and classification
+WORKER_THREADS = 64
 
 
 def _warm_up(ctx: Context) -> None:
@@ -48,6 +53,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         # classification or studio suggestion after a start would otherwise wait seconds for
         # scikit-learn (and PyTorch, for the bf16 encoder) to load.
         threading.Thread(target=_warm_up, args=(ctx,), name="warm-up", daemon=True).start()
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         if run_jobs:
             app.state.runner.start()
         try:

@@ -17,9 +17,9 @@ def test_create_then_merge_patch(client):
     assert updated.json()["description"] == "support"
     assert updated.json()["language"] == "en"  # untouched keys stay
 
-    for wrong in (True, "0.5", 1.5):  # JSON true was taken as 1.0: every prediction became None
+    for wrong in (True, "0.5", 1.5, 1):  # JSON true was taken as 1.0, and 1 was taken: every prediction became None
         refused = client.patch(f"{A}/tickets", params=V, json={"settings": {"confidenceThreshold": wrong}}, headers=PATCH)
-        assert refused.status_code == 400 and "a number from 0 to 1" in refused.json()["error"]["message"]
+        assert refused.status_code == 400 and "a number from 0 to below 1" in refused.json()["error"]["message"]
     said = client.patch(f"{A}/tickets", params=V, json={"settings": {"confidenceThreshold": True}}, headers=PATCH).json()["error"]["message"]
     assert said.endswith("not true.")  # as JSON wrote it, not Python's True
     cleared = client.patch(f"{A}/tickets", params=V, json={"settings": {"confidenceThreshold": None}}, headers=PATCH).json()
@@ -265,3 +265,14 @@ def test_class_thresholds_survive_export_and_import_and_an_import_naming_no_clas
     refused = client.post(f"{A}/emo3/:import", params=V, json=copied)
     assert refused.status_code == 400 and "names 'joy', which is not a class of project emo3; its classes: " in refused.json()["error"]["message"]
     assert client.get(f"{A}/emo3", params=V).status_code == 404  # nothing imported
+
+
+def test_an_export_that_holds_a_threshold_of_1_still_imports(client, banking):
+    # an older tagwise took confidenceThreshold 1 (a PATCH now refuses it): its exports must still restore
+    from tests.api.conftest import project_file, wait
+
+    body = project_file("legacy", SINGLE, banking["train"][:20])
+    body["metadata"]["settings"] = {"confidenceThreshold": 1}
+    response = client.post(f"{A}/legacy/:import", params=V, json=body)
+    assert response.status_code == 202 and wait(client, response.headers["Operation-Location"])["status"] == "succeeded"
+    assert client.get(f"{A}/legacy", params=V).json()["settings"] == {"confidenceThreshold": 1}

@@ -204,12 +204,17 @@ def _description(value: object) -> str | None:
 
 
 def _settings(value: object, *, patch: bool = False) -> dict[str, Any]:
-    """The settings' shapes and ranges checked; ``patch``: a merge patch, whose nulls remove."""
+    """The settings' shapes and ranges checked; ``patch``: a merge patch, whose nulls remove.
+
+    A patch may not set ``confidenceThreshold`` to 1 (every deployment would answer None, or no
+    class, to everything; a class's threshold refuses 1 too), but a project created or imported
+    with 1, as an older tagwise allowed and its exports hold, is taken."""
     if not isinstance(value, dict):
         raise InvalidArgument("settings must be a JSON object.", target="settings")
     threshold = value.get("confidenceThreshold")
-    if threshold is not None and not _number(threshold, 0, 1, below_high=False):
-        raise InvalidArgument(f"settings.confidenceThreshold must be a number from 0 to 1 (0.9 for 90%), not {shown(threshold)}.",
+    if threshold is not None and not _number(threshold, 0, 1, below_high=patch):
+        upto = "below 1" if patch else "1"
+        raise InvalidArgument(f"settings.confidenceThreshold must be a number from 0 to {upto} (0.9 for 90%), not {shown(threshold)}.",
                               target="confidenceThreshold")
     per_class = value.get("classThresholds")
     if per_class is not None:

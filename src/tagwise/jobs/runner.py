@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from tagwise.core import analyze, jobs
 from tagwise.core.context import Context
-from tagwise.errors import first_line, store_unavailable
+from tagwise.errors import StoreBusy, first_line, store_unavailable
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -373,7 +373,8 @@ class _StoreWatch:
             if self._down_since is None:
                 self._down_since = now
                 reason = first_line(exc) or type(exc).__name__
-                log.warning("the store cannot be reached (%s); jobs wait until it is back", reason)
+                what = "is busy" if isinstance(exc, StoreBusy) else "cannot be reached"  # busy: its reason says why
+                log.warning("the store %s (%s); jobs wait until it is back", what, reason)
             return min(self.MAX_BACKOFF_S, max(self._poll_s, (now - self._down_since) / 2))
 
     def answered(self) -> None:

@@ -35,8 +35,9 @@ PG_CONNECT_TIMEOUT_S = 10
 # the request is a 503 (retry) rather than a wait as long as another process holds the file (90 s seen)
 WRITE_WAIT_S = 30.0
 # writes queued behind this process's lock at most: each holds a worker thread while it waits, and with
-# the server's 40 all waiting, health checks and reads had none left (84 s for /health)
-MAX_WAITING_WRITES = 20
+# all of them waiting, health checks and reads had none left (84 s for /health): the server runs
+# WORKER_THREADS (tagwise.server), so this leaves 24 for everything else
+MAX_WAITING_WRITES = 40
 
 
 class NewerSchema(Exception):
