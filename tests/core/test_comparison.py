@@ -236,7 +236,11 @@ def test_at_different_thresholds_the_sign_test_gives_no_verdict():
     b["evaluation"]["tagwise"]["confidenceThreshold"] = 0.6  # the threshold made some answers None
     diff = compare(a, b)
     assert not diff.same_threshold
-    assert _metric(diff.headline, "Accuracy").p_value is None and _metric(diff.headline, "Accuracy").verdict == "better"
+    accuracy = _metric(diff.headline, "Accuracy")
+    # and no better or worse: the threshold alone moves answers (the change is shown, marked "other thresholds")
+    assert accuracy.p_value is None and accuracy.verdict is None and accuracy.unlike == "thresholds" and accuracy.delta > 0
+    assert _metric(diff.headline, "Calibration error (ECE)").unlike is None  # of the probabilities, before any threshold
+    assert all(row.f1.verdict is None for row in diff.classes)
 
 
 def test_multi_label_models_scored_with_other_class_thresholds_are_not_at_the_same_threshold():

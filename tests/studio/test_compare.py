@@ -298,7 +298,8 @@ def test_models_scored_at_different_thresholds_are_flagged(bank, banking):
     assert "threshold-warning" not in bank.get("/studio/p/bank/compare?a=v1&b=v2").text
     # and the documents the threshold sent to None are not read as the other model being better "not by luck"
     chance = _text(bank.get("/studio/p/router/compare?a=t50&b=t90").text, "chance")
-    assert "scored at different confidence thresholds" in chance and "not by luck" not in chance
+    assert "scored at different thresholds: the threshold alone moves documents to None and back" in chance and "not by luck" not in chance
+    assert "other thresholds" in _row(_text(bank.get("/studio/p/router/compare?a=t50&b=t90").text, "headline"), "Accuracy")
 
 
 def test_test_documents_retagged_to_the_predictions_give_no_verdict(bank, banking):

@@ -45,7 +45,11 @@ class Change:
     higher_is_better: bool = True
     same_within: float = SAME  # a smaller change is "same": on n test documents, about one document's worth
     p_value: float | None = None  # the sign test's, where the change is the documents b fixed and broke (see uncertainty)
-    comparable: bool = True  # False: the two numbers were scored against different tags (test documents retagged between)
+    unlike: str | None = None  # "tags" or "thresholds": the two were scored against other tags, or at other thresholds
+
+    @property
+    def comparable(self) -> bool:
+        return self.unlike is None
 
     @property
     def delta(self) -> float | None:
@@ -54,8 +58,9 @@ class Change:
     @property
     def verdict(self) -> str | None:
         """``better``, ``worse`` or ``same`` for b; None when a side has no value or the two were
-        scored against different tags (retagging test documents toward a model's answers raises its
-        score with no prediction changed: that is not the model getting better)."""
+        scored unlike (``unlike``): against different tags (retagging test documents toward a
+        model's answers raises its score with no prediction changed: that is not the model getting
+        better), or at different confidence thresholds (the threshold alone moves answers)."""
         delta = self.delta
         if delta is None or not self.comparable:
             return None
@@ -99,13 +104,13 @@ class ClassRow:
     name: str
     a: ClassScores | None  # None: the class did not exist when a was trained (or was deleted before b)
     b: ClassScores | None
-    comparable: bool = True  # as Change.comparable
+    unlike: str | None = None  # as Change.unlike
 
     @property
     def f1(self) -> Change:
         # no "one document's worth" here: with the same tags F1 only moves when a prediction changed, and one
         # document moves a class's F1 by anything from F1 / (2TP + FP + FN) up, so any move is a real one
-        return Change(self.a.f1 if self.a else None, self.b.f1 if self.b else None, comparable=self.comparable)
+        return Change(self.a.f1 if self.a else None, self.b.f1 if self.b else None, unlike=self.unlike)
 
     @property
     def only_in(self) -> str | None:
@@ -178,33 +183,36 @@ def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | N
     shared = _shared(a, b)
     fixed, broken, still_wrong = _changes(shared)
     side_a, side_b = _side(a, train_documents[0], multi), _side(b, train_documents[1], multi)
-    overlap = _overlap(shared, _labels(a) | _labels(b), first, multi, chance(len(fixed), len(broken)))
+    thresholds = None if _same_threshold(side_a, side_b) else "thresholds"
+    overlap = _overlap(shared, _labels(a) | _labels(b), first, multi, chance(len(fixed), len(broken)), thresholds)
     # each evaluation is scored against the tags at its own training: with test documents retagged between them,
-    # the stored scores measure against different answers (see Change.comparable); the shared-document scores do not
+    # the stored scores measure against different answers (see Change.unlike); the shared-document scores do not
     tags_same = not overlap.retagged
+    unlike = "tags" if not tags_same else thresholds
     # on the same documents with the same tags, accuracy moves by exactly (fixed - broken) / n, and macro F1 by the same
     # documents: the sign test speaks for both (single-label; a multi-label F1 also moves within a document). At
     # different confidence thresholds the threshold alone moves documents (to None and back): no verdict on the models
     p_value = overlap.p_value if overlap.same_documents and tags_same and not multi and _same_threshold(side_a, side_b) else None
-    headline = [(first, Change(_headline(a, multi), _headline(b, multi), same_within=one, p_value=p_value, comparable=tags_same)),
+    headline = [(first, Change(_headline(a, multi), _headline(b, multi), same_within=one, p_value=p_value, unlike=unlike)),
                 ("Macro F1", Change(evaluation_body(a).get("macroF1"), evaluation_body(b).get("macroF1"), same_within=one / 2,
-                                    p_value=p_value, comparable=tags_same)),
+                                    p_value=p_value, unlike=unlike)),
+                # the calibration error is of the probabilities, before any threshold: only other tags make it unlike
                 ("Calibration error (ECE)", Change(_extra(a).get("expectedCalibrationError"),
                                                    _extra(b).get("expectedCalibrationError"), higher_is_better=False,
-                                                   comparable=tags_same))]
+                                                   unlike=None if tags_same else "tags"))]
     common = None
     if _labels(a) != _labels(b):
         # a class added (or deleted) between the trainings: each macro average is over its own classes,
         # and a new class with F1 0 can pull one down while every class both know got better
         common = sorted(_labels(a) & _labels(b))
-        on_common = Change(_macro_over(a, common), _macro_over(b, common), same_within=one / 2, comparable=tags_same)
+        on_common = Change(_macro_over(a, common), _macro_over(b, common), same_within=one / 2, unlike=unlike)
         macro = headline[1][1]
         if _close(on_common.a, macro.a) and _close(on_common.b, macro.b):
             common = None  # the classes only one knows have no F1 (untested, never chosen): the row and warning said nothing new
         else:
             headline.insert(2, (f"Macro F1, the {len(common)} classes both know", on_common))
     return Comparison(a=side_a, b=side_b, multi=multi, headline=headline,
-                      classes=_class_rows(a, b, tags_same), overlap=overlap, fixed=fixed, broken=broken, still_wrong=still_wrong,
+                      classes=_class_rows(a, b, unlike), overlap=overlap, fixed=fixed, broken=broken, still_wrong=still_wrong,
                       common_classes=len(common) if common is not None else None)
 
 
@@ -228,7 +236,9 @@ def _shared(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], dict, dict
     return sorted(set(outcomes_a) & set(outcomes_b)), outcomes_a, outcomes_b, truth, truth_model["label"]
 
 
-def _overlap(found: tuple, labels: set[str], first: str, multi: bool, p_value: float) -> Overlap:
+def _overlap(found: tuple, labels: set[str], first: str, multi: bool, p_value: float, unlike: str | None = None) -> Overlap:
+    """How the test sets relate; ``unlike``: "thresholds" when the two were scored at different ones
+    (their answers on the shared documents differ by the threshold too)."""
     shared, outcomes_a, outcomes_b, truth, truth_label = found
     scores: list[tuple[str, Change]] = []
     if shared:
@@ -236,8 +246,9 @@ def _overlap(found: tuple, labels: set[str], first: str, multi: bool, p_value: f
         on_b = _scores([(truth[loc][0], outcomes_b[loc][1]) for loc in shared], labels, multi)
         one = 1 / len(shared)
         # accuracy moves by (fixed - broken) / shared; micro F1 (multi-label) also by the classes within a document
-        scores = [(first, Change(on_a[first], on_b[first], same_within=one, p_value=None if multi else p_value)),
-                  ("Macro F1", Change(on_a["Macro F1"], on_b["Macro F1"], same_within=one / 2, p_value=None if multi else p_value))]
+        p_value_shown = None if multi or unlike else p_value
+        scores = [(first, Change(on_a[first], on_b[first], same_within=one, p_value=p_value_shown, unlike=unlike)),
+                  ("Macro F1", Change(on_a["Macro F1"], on_b["Macro F1"], same_within=one / 2, p_value=p_value_shown, unlike=unlike))]
     return Overlap(shared=len(shared), only_a=len(outcomes_a) - len(shared), only_b=len(outcomes_b) - len(shared),
                    retagged=sum(outcomes_a[loc][0] != outcomes_b[loc][0] for loc in shared), truth=truth_label, scores=scores,
                    p_value=p_value)
@@ -362,10 +373,10 @@ def _class_scores(counts: dict[str, Any]) -> ClassScores:
     return ClassScores(*class_scores(counts), support=counts.get("truePositiveCount", 0) + counts.get("falseNegativeCount", 0))
 
 
-def _class_rows(a: dict[str, Any], b: dict[str, Any], comparable: bool = True) -> list[ClassRow]:
+def _class_rows(a: dict[str, Any], b: dict[str, Any], unlike: str | None = None) -> list[ClassRow]:
     in_a, in_b = evaluation_body(a).get("classes", {}), evaluation_body(b).get("classes", {})
     rows = [ClassRow(name, _class_scores(in_a[name]) if name in in_a else None, _class_scores(in_b[name]) if name in in_b else None,
-                     comparable) for name in {*in_a, *in_b}]
+                     unlike) for name in {*in_a, *in_b}]
     return sorted(rows, key=lambda r: (r.only_in is not None, -abs(r.f1.delta or 0.0), r.name.casefold(), r.name))
 
 
