@@ -131,7 +131,7 @@ def test_a_task_name_is_a_string_unique_in_the_request_or_left_out(served):
     # null and 5 were echoed as "None" and "5"; two tasks of one name could not be told apart (the SDKs find results by name)
     one = [{"id": "1", "text": "where is my card"}]
     unnamed = {k: v for k, v in task().items() if k != "taskName"}
-    for tasks, index, phrase in (([task(name=None)], 0, "tasks[0].taskName must be a string, not None"),
+    for tasks, index, phrase in (([task(name=None)], 0, "tasks[0].taskName must be a string, not null"),
                                  ([task(name="a"), task(name=5)], 1, "tasks[1].taskName must be a string, not 5"),
                                  ([task(name="0"), task(name="0")], 1, "tasks[1] and tasks[0] are both named '0'; task names must be unique"),
                                  ([task(name="1"), unnamed], 1, "tasks[1] and tasks[0] are both named '1'")):

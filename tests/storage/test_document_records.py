@@ -62,7 +62,8 @@ def test_status_counts(listed):
 
 
 def test_class_counts_count_every_class_of_every_tagged_document(store):
-    """Multi-label lists too: a document counts once for each class it has, ``[]`` and untagged for none."""
+    """Multi-label lists too: a document counts once for each class it has, untagged for none, and ``[]``
+    once under ``NO_CLASS`` (shown on the Overview as "no class")."""
     labels = [["a", "b"], ["b"], [], None, ["a"], ["b", "a"], ["c", "a", "b"], None, ["a"], []]
     rows = [{"location": f"m{i}.txt", "text": f"text {i}", "language": "en", "dataset": (None, "Train", "Test")[i % 3],
              "labels": value} for i, value in enumerate(labels * 3)]
@@ -71,7 +72,7 @@ def test_class_counts_count_every_class_of_every_tagged_document(store):
         docs_db.insert_many(conn, project_id, rows)
     expected: dict = {}
     for row in rows:
-        for label in row["labels"] or []:
+        for label in [docs_db.NO_CLASS] if row["labels"] == [] else row["labels"] or []:
             expected[(label, row["dataset"])] = expected.get((label, row["dataset"]), 0) + 1
     with store.db.read() as conn:
         assert docs_db.class_counts(conn, project_id) == expected
