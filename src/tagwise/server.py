@@ -27,9 +27,8 @@ from tagwise.settings import Settings
 
 log = logging.getLogger("tagwise")
 _SLASHES = re.compile(r"/{2,}")
-# threads for the routes that block (the store, the models): anyio's default is 40. Up to
-# storage.db.MAX_WAITING_WRITES of them may wait for the store's write lock; the rest stay for reads,
-# /health and classification
+# threads for the routes that block (the store, the models): anyio's default is 40. Writes waiting for
+# the store's write lock hold one each (storage.db.Database.write bounds how long)
 WORKER_THREADS = 64
 
 

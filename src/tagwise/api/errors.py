@@ -107,6 +107,8 @@ def error_response(exc: TagwiseError) -> JSONResponse:
 def install(app: FastAPI) -> None:
     @app.exception_handler(TagwiseError)
     async def _domain(_request: Request, exc: TagwiseError) -> JSONResponse:
+        if isinstance(exc, StoreUnavailable):  # operations.md: one line per 503, with its reason
+            log.warning("answered 503: %s", exc.message)
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)

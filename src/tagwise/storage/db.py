@@ -31,13 +31,13 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_KEY = 7_415_001  # any constant: the PostgreSQL advisory lock id of "tagwise migrates"
 
 PG_CONNECT_TIMEOUT_S = 10
-# SQLite: the longest a write waits for the write lock, this process's and the file's together: past it
-# the request is a 503 (retry) rather than a wait as long as another process holds the file (90 s seen)
+# SQLite: the longest a write waits for another process's lock on the file: past it the request is a
+# 503 (retry) rather than a wait as long as the other process holds it (90 s seen, behind the runner's own)
 WRITE_WAIT_S = 30.0
-# writes queued behind this process's lock at most: each holds a worker thread while it waits, and with
-# all of them waiting, health checks and reads had none left (84 s for /health): the server runs
-# WORKER_THREADS (tagwise.server), so this leaves 24 for everything else
-MAX_WAITING_WRITES = 40
+# a write arriving while this process's lock is held by a write that another process has held up this long
+# is refused at once: each waiting write holds a worker thread, and 45 of them queued behind a stuck lock
+# left /health and reads none (84 s). A burst of short writes (100 at once drain in a second) waits.
+HELD_UP_S = 5.0
 
 
 class NewerSchema(Exception):
@@ -51,9 +51,7 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.Lock()
-        self._queue_lock = threading.Lock()
-        self._waiting = 0  # writes waiting for _write_lock
-        self._held_up = False  # the holder of _write_lock waits for another process's lock on the file
+        self._held_up_since: float | None = None  # since when the holder of _write_lock waits for another process's lock
         if self.is_sqlite:
             path = url.removeprefix("sqlite:///")
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -78,43 +76,34 @@ class Database:
 
         SQLite: writes take turns on a process-wide lock, then ``BEGIN IMMEDIATE`` on the file. A
         write waits for the process's lock as long as its holder works (a big import holds it for a
-        minute), but gives up after ``WRITE_WAIT_S`` while the holder itself is held up by another
-        process's lock on the file; its own wait for the file ends at the same deadline. At most
-        ``MAX_WAITING_WRITES`` wait at once. Past either, :class:`StoreBusy` (nothing written)."""
+        minute; a burst of short writes drains in a second), and for the file at most
+        ``WRITE_WAIT_S``. While the holder has been held up by another process's lock on the file
+        for over ``HELD_UP_S``, a waiting write gives up at once. Either way, :class:`StoreBusy`
+        (nothing written)."""
         if not self.is_sqlite:
             with self.writer.begin() as conn:
                 yield conn
             return
-        deadline = time.monotonic() + WRITE_WAIT_S
-        with self._queue_lock:
-            if self._waiting >= MAX_WAITING_WRITES:
-                raise StoreBusy(f"The store is busy: {self._waiting} writes are already waiting for it, so this one was not "
-                                "made. Retry in a few seconds.")
-            self._waiting += 1
+        while not self._write_lock.acquire(timeout=0.2):
+            since = self._held_up_since
+            if since is not None and time.monotonic() - since > HELD_UP_S:
+                raise StoreBusy(_busy_message())
         try:
-            while not self._write_lock.acquire(timeout=0.2):
-                if self._held_up and time.monotonic() > deadline:
-                    raise StoreBusy(_busy_message())
-        finally:
-            with self._queue_lock:
-                self._waiting -= 1
-        try:
-            with self.writer.connect() as conn:
-                # what is left of the deadline for SQLite's own wait on another process (its busy timeout); a write
-                # that waited long for a busy holder of this process's lock still gets a second
-                left = max(deadline - time.monotonic(), 1.0)
-                conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={int(1000 * left)}")
-                self._held_up = True
-                try:
-                    transaction = conn.begin()
-                except sa.exc.OperationalError as exc:
-                    if sqlite_code(exc) == sqlite3.SQLITE_BUSY:
-                        raise StoreBusy(_busy_message()) from exc
-                    raise
-                finally:
-                    self._held_up = False
-                with transaction:
-                    yield conn
+            self._held_up_since = time.monotonic()  # opening the file (it may switch to WAL) and BEGIN wait on others
+            try:
+                with self.writer.connect() as conn:
+                    conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={int(1000 * WRITE_WAIT_S)}")
+                    try:
+                        transaction = conn.begin()
+                    except sa.exc.OperationalError as exc:
+                        if sqlite_code(exc) == sqlite3.SQLITE_BUSY:
+                            raise StoreBusy(_busy_message()) from exc
+                        raise
+                    self._held_up_since = None
+                    with transaction:
+                        yield conn
+            finally:
+                self._held_up_since = None
         finally:
             self._write_lock.release()
 
@@ -225,9 +214,9 @@ def _store_folded(conn: Connection, rows: list[Any]) -> None:
 
 
 def _busy_message() -> str:
-    return (f"The store is busy: for over {WRITE_WAIT_S:.0f} s another process (another tagwise process importing a big "
-            "file, a backup, or a script with the database open) has held the SQLite file's write lock, so nothing of "
-            "this was written. Retry in a few seconds.")
+    return ("The store is busy: another process (another tagwise process importing a big file, a backup, or a script "
+            "with the database open) is holding the SQLite file's write lock, so nothing of this was written. Retry in a "
+            "few seconds.")
 
 
 def _enable_wal(cursor, wait_s: float = 30.0) -> None:
