@@ -92,6 +92,18 @@ def test_an_existing_sqlite_store_readable_by_others_is_named_in_the_log(tmp_pat
     assert (tmp_path / "data" / "tagwise.db").stat().st_mode & 0o777 == 0o644
 
 
+def _store_with_table(tmp_path, monkeypatch, wait_s: float, held_up_s: float = 5.0):
+    """A SQLite store with a table ``t``, its write limits shortened for a test."""
+    from tagwise.storage import db as db_module
+
+    monkeypatch.setattr(db_module, "WRITE_WAIT_S", wait_s)
+    monkeypatch.setattr(db_module, "HELD_UP_S", held_up_s)
+    db = db_module.Database(f"sqlite:///{tmp_path / 'store.db'}")
+    with db.write() as conn:
+        conn.execute(text("create table t (x int)"))
+    return db
+
+
 def _hold_the_file(path, seconds: float):
     """Another process's write lock on a SQLite file (a script with the database open), for ``seconds``."""
     import sqlite3
@@ -119,12 +131,8 @@ def test_a_write_behind_another_processes_lock_gives_up_in_bounded_time_and_read
     import time
 
     from tagwise.errors import StoreBusy
-    from tagwise.storage import db as db_module
 
-    monkeypatch.setattr(db_module, "WRITE_WAIT_S", 1.0)
-    db = db_module.Database(f"sqlite:///{tmp_path / 'store.db'}")
-    with db.write() as conn:
-        conn.execute(text("create table t (x int)"))
+    db = _store_with_table(tmp_path, monkeypatch, wait_s=1.0)
     done, thread = _hold_the_file(str(tmp_path / "store.db"), 30)
     try:
         started = time.monotonic()
@@ -141,15 +149,11 @@ def test_a_write_behind_another_processes_lock_gives_up_in_bounded_time_and_read
     db.dispose()
 
 
-def test_a_burst_of_short_writes_all_waits_and_lands(tmp_path):
+def test_a_burst_of_short_writes_all_waits_and_lands(tmp_path, monkeypatch):
     # a cap of 40 waiting writes refused 48 of 100 one-row tag writes sent at once, which drain in a second
     from concurrent.futures import ThreadPoolExecutor
 
-    from tagwise.storage import db as db_module
-
-    db = db_module.Database(f"sqlite:///{tmp_path / 'store.db'}")
-    with db.write() as conn:
-        conn.execute(text("create table t (x int)"))
+    db = _store_with_table(tmp_path, monkeypatch, wait_s=30.0)
 
     def one(i: int) -> None:
         with db.write() as conn:
@@ -168,13 +172,8 @@ def test_behind_a_write_held_up_by_another_process_new_writes_give_up_at_once(tm
     import time
 
     from tagwise.errors import StoreBusy
-    from tagwise.storage import db as db_module
 
-    monkeypatch.setattr(db_module, "WRITE_WAIT_S", 3.0)
-    monkeypatch.setattr(db_module, "HELD_UP_S", 0.3)
-    db = db_module.Database(f"sqlite:///{tmp_path / 'store.db'}")
-    with db.write() as conn:
-        conn.execute(text("create table t (x int)"))
+    db = _store_with_table(tmp_path, monkeypatch, wait_s=3.0, held_up_s=0.3)
     done, thread = _hold_the_file(str(tmp_path / "store.db"), 30)
     outcome: list[str] = []
 
@@ -231,13 +230,8 @@ def test_a_write_waits_for_a_long_write_of_its_own_process_but_not_behind_one_he
     import time
 
     from tagwise.errors import StoreBusy
-    from tagwise.storage import db as db_module
 
-    monkeypatch.setattr(db_module, "WRITE_WAIT_S", 0.5)
-    monkeypatch.setattr(db_module, "HELD_UP_S", 0.2)
-    db = db_module.Database(f"sqlite:///{tmp_path / 'store.db'}")
-    with db.write() as conn:
-        conn.execute(text("create table t (x int)"))
+    db = _store_with_table(tmp_path, monkeypatch, wait_s=0.5, held_up_s=0.2)
     inside = threading.Event()
 
     def big_import() -> None:
