@@ -276,3 +276,8 @@ def test_an_export_that_holds_a_threshold_of_1_still_imports(client, banking):
     response = client.post(f"{A}/legacy/:import", params=V, json=body)
     assert response.status_code == 202 and wait(client, response.headers["Operation-Location"])["status"] == "succeeded"
     assert client.get(f"{A}/legacy", params=V).json()["settings"] == {"confidenceThreshold": 1}
+    created = client.patch(f"{A}/fresh", params=V, headers=PATCH, json={
+        "projectName": "fresh", "projectKind": SINGLE, "language": "en", "storageInputContainerName": "fresh",
+        "settings": {"confidenceThreshold": 1}})  # a PATCH that creates is a PATCH: refused as one that changes
+    assert created.status_code == 400 and "from 0 to below 1" in created.json()["error"]["message"]
+    assert client.get(f"{A}/fresh", params=V).status_code == 404

@@ -52,6 +52,8 @@ def upsert(ctx: Context, name: str, patch: dict[str, Any]) -> tuple[dict[str, An
         now = utcnow()
         if existing is None:
             check_quota(ctx, conn)
+            if isinstance(patch.get("settings"), dict):  # what this request sets, as a PATCH of a project checks it
+                _settings(patch["settings"], patch=True)
             values = new_project_values(ctx, conn, name, patch)
             values.update(created_at=now, modified_at=now)
             try:
@@ -206,9 +208,9 @@ def _description(value: object) -> str | None:
 def _settings(value: object, *, patch: bool = False) -> dict[str, Any]:
     """The settings' shapes and ranges checked; ``patch``: a merge patch, whose nulls remove.
 
-    A patch may not set ``confidenceThreshold`` to 1 (every deployment would answer None, or no
-    class, to everything; a class's threshold refuses 1 too), but a project created or imported
-    with 1, as an older tagwise allowed and its exports hold, is taken."""
+    A PATCH (creating the project or changing it) may not set ``confidenceThreshold`` to 1 (every
+    deployment would answer None, or no class, to everything; a class's threshold refuses 1 too),
+    but a project imported with 1, as an older tagwise allowed and its exports hold, is taken."""
     if not isinstance(value, dict):
         raise InvalidArgument("settings must be a JSON object.", target="settings")
     threshold = value.get("confidenceThreshold")
