@@ -19,7 +19,7 @@ The API maps each class to a status code and the Azure error envelope in ONE tab
     ├── EncoderUnavailable           InternalServerError (500: the server lacks a model's sentence encoder)
     ├── ModelUnreadable              InternalServerError (500: a model's files in the model store are damaged)
     ├── StoreUnavailable             ServiceUnavailable  (503 + Retry-After: the database cannot be reached)
-    │   ├── StoreBusy                ServiceUnavailable  (503 + Retry-After: a write waited too long for its lock)
+    │   ├── StoreBusy                ServiceUnavailable  (503 + Retry-After: another process holds the write lock)
     │   └── StoreReadOnly            ServiceUnavailable  (503, no Retry-After: the store refuses every write)
     ├── StoreFull                    InsufficientStorage (507: the server's disk is full; no Retry-After)
     └── JobCancelled                 (internal: a job body noticed a cancel request)
@@ -144,8 +144,8 @@ class StoreUnavailable(TagwiseError):
 
 
 class StoreBusy(StoreUnavailable):
-    """A write waited too long for the store's write lock (SQLite: held by another process, or
-    too many writes queued in this one): nothing was written, and a retry may well succeed."""
+    """A write waited too long for the store's write lock (SQLite: another process holds it, see
+    ``storage.db.Database.write``): nothing was written, and a retry may well succeed."""
 
 
 class StoreReadOnly(StoreUnavailable):

@@ -104,12 +104,17 @@ def error_response(exc: TagwiseError) -> JSONResponse:
     return JSONResponse({"error": exc.to_error_object()}, status_code=status, headers=headers)
 
 
+def store_refusal(exc: StoreUnavailable) -> JSONResponse:
+    """A 503 the store's state explains in its own message (busy, read-only, ...), logged once with
+    it, as operations.md promises for every 503."""
+    log.warning("answered 503: %s", exc.message)
+    return error_response(exc)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(TagwiseError)
     async def _domain(_request: Request, exc: TagwiseError) -> JSONResponse:
-        if isinstance(exc, StoreUnavailable):  # operations.md: one line per 503, with its reason
-            log.warning("answered 503: %s", exc.message)
-        return error_response(exc)
+        return store_refusal(exc) if isinstance(exc, StoreUnavailable) else error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -176,11 +181,11 @@ def unexpected_response(exc: Exception) -> JSONResponse:
         return error_response(StoreReadOnly("The store (database) is read-only, so nothing of this request was written; reads "
                                             "still work. Retrying will not help until the server's operator makes the store "
                                             "writable again (the server's log names it)."))
+    if isinstance(exc, StoreBusy):  # its own message says why
+        return store_refusal(exc)
     if store_unavailable(exc):
         reason = first_line(exc) or type(exc).__name__
         log.warning("answered 503: the store cannot be reached (%s)", reason)
-        if isinstance(exc, StoreBusy):  # its own message says why
-            return error_response(exc)
         return error_response(StoreUnavailable("The store (database) cannot be reached right now. Retry in a few seconds."))
     log.error("unexpected error", exc_info=exc)
     err = TagwiseError(f"An unexpected error occurred ({type(exc).__name__}); the server log has the details.")

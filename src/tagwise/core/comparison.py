@@ -192,7 +192,7 @@ def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | N
     # on the same documents with the same tags, accuracy moves by exactly (fixed - broken) / n, and macro F1 by the same
     # documents: the sign test speaks for both (single-label; a multi-label F1 also moves within a document). At
     # different confidence thresholds the threshold alone moves documents (to None and back): no verdict on the models
-    p_value = overlap.p_value if overlap.same_documents and tags_same and not multi and _same_threshold(side_a, side_b) else None
+    p_value = overlap.p_value if overlap.same_documents and tags_same and not multi and thresholds is None else None
     headline = [(first, Change(_headline(a, multi), _headline(b, multi), same_within=one, p_value=p_value, unlike=unlike)),
                 ("Macro F1", Change(evaluation_body(a).get("macroF1"), evaluation_body(b).get("macroF1"), same_within=one / 2,
                                     p_value=p_value, unlike=unlike)),

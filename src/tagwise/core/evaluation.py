@@ -131,13 +131,13 @@ def document_extras(kind: str, expected: list[list[str]], predictions: list[Any]
     out: list[dict[str, Any]] = []
     for labels, p in zip(expected, predictions, strict=True):
         if kind == SINGLE:
-            best = int(p.row.argmax())
+            best = int(p.row.argmax())  # the first of equals, as the calibration error takes it
             out.append({"topClass": str(p.classes[best]), "confidence": round(float(p.row[best]), 6)})
             continue
-        shown = {str(c) for c, _ in p.ranked(TOP_SCORES)} | {str(c) for c in labels} | {str(c) for c in p.labels}
-        index = {str(c): i for i, c in enumerate(p.classes)}
-        scores = sorted(((c, float(p.row[index[c]])) for c in shown if c in index), key=lambda cs: (-cs[1], cs[0]))
-        out.append({"scores": {c: round(s, 6) for c, s in scores}})
+        known = set(p.classes)  # an expected class the model was not trained on has no probability
+        shown = {c for c, _ in p.ranked(TOP_SCORES)} | {c for c in [*labels, *p.labels] if c in known}
+        scores = sorted(((c, p.score_of(c)) for c in shown), key=lambda cs: (-cs[1], cs[0]))
+        out.append({"scores": {str(c): round(s, 6) for c, s in scores}})
     return out
 
 

@@ -35,18 +35,18 @@ def overview(ctx: Context, project_name: str) -> dict[str, Any]:
     by_dataset = Counter()
     for (_, dataset), n in status.items():
         by_dataset[dataset or "none"] += n
-    classes = []
-    for name in project["classes"]:
-        counts = {ds: per_class.get((name, ds), 0) for ds in ("Train", "Test", None)}
-        classes.append({"name": name, "train": counts["Train"], "test": counts["Test"], "unassigned": counts[None],
-                        "total": sum(counts.values())})
+    def counted(key: str) -> dict[str, int]:
+        counts = {ds: per_class.get((key, ds), 0) for ds in ("Train", "Test", None)}
+        return {"train": counts["Train"], "test": counts["Test"], "unassigned": counts[None], "total": sum(counts.values())}
+
+    classes = [{"name": name, **counted(name)} for name in project["classes"]]
     # multi-label: documents tagged "no class" train the model too (to answer none), and were nowhere to be seen
-    none = {ds: per_class.get((docs_db.NO_CLASS, ds), 0) for ds in ("Train", "Test", None)}
-    no_class = {"train": none["Train"], "test": none["Test"], "unassigned": none[None], "total": sum(none.values())}
+    no_class = counted(docs_db.NO_CLASS)
     return {
         "project": project, "total": total, "tagged": tagged, "untagged": total - tagged,
         "datasets": {"Train": by_dataset["Train"], "Test": by_dataset["Test"], "none": by_dataset["none"]},
-        "classes": classes, "no_class": no_class if no_class["total"] else None, "guidance": _guidance(project, tagged, total, classes, by_dataset, status.get((True, "Test"), 0)),
+        "classes": classes, "no_class": no_class if no_class["total"] else None,
+        "guidance": _guidance(project, tagged, total, classes, by_dataset, status.get((True, "Test"), 0)),
         "models": models[::-1], "deployments": deployments,
         "below_baseline": {m["label"]: against_baseline(m) for m in models},
     }

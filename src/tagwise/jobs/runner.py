@@ -140,9 +140,9 @@ class JobRunner:
                 self._trouble(exc, "heartbeat")
 
     def _tidy(self) -> None:
-        """Delete the finished jobs past their expiry (analyze jobs after 24 h, authoring jobs after 7 days), and fold the document texts that have no search
-        form (an older tagwise, still running while this one upgraded the store, wrote them so: search
-        never found them)."""
+        """Delete the finished jobs past their expiry (analyze jobs after 24 h, authoring jobs after
+        7 days), and fold the document texts that have no search form (an older tagwise, still
+        running while this one upgraded the store, wrote them so: search never found them)."""
         if time.monotonic() - self._tidied_at < TIDY_EVERY_S:
             return
         deleted = jobs.purge_expired(self.ctx)
