@@ -392,6 +392,9 @@ def test_the_threshold_card_scores_each_threshold_and_sets_the_projects(studio, 
     deployments.deploy(ctx, "router", "prod", {"trainedModelLabel": "m"})
     tried = html.unescape(studio.post("/studio/p/router/try", data={"csrf": studio.csrf, "deployment": "prod", "text": "hello there"}).text)
     assert re.search(r"None: the likeliest class, \S+ at \d+\.\d%, is under the project's confidence threshold of 99\.9%", tried), tried[-3000:]
+    # 99.999% came back as "100%" in the flash and the form, which then refused its own value
+    nines = studio.post("/studio/p/router/evaluate/threshold", data={"csrf": studio.csrf, "model": "m", "percent": "99.999"})
+    assert "under 99.999%" in flash(nines.text) and 'name="percent" inputmode="decimal" size="4" value="99.999"' in nines.text
 
 
 def test_the_overviews_accuracy_is_the_accuracy_at_a_confidence_threshold(studio, banking):

@@ -44,12 +44,24 @@ STATUS = ((NotFound, 404), (Unauthorized, 401), (Forbidden, 403), (Conflict, 409
 
 
 def _percent(value: Any, digits: int = 1) -> str:
-    return "–" if value is None else f"{100 * float(value):.{digits}f}%"
+    """A 0-1 fraction as a percentage; one short of 1 never reads "100.0%" (a 0.9996 score stood as
+    "100.0%" beside "no class" at a 99.999% threshold): it takes the decimals that tell it from 100."""
+    if value is None:
+        return "–"
+    value = float(value)
+    shown = f"{100 * value:.{digits}f}"
+    while value < 1 and float(shown) >= 100 and digits < 6:
+        digits += 1
+        shown = f"{100 * value:.{digits}f}"
+    if value < 1 and float(shown) >= 100:  # closer to 1 than six decimals tell
+        shown = f"{99.999999:.{digits}f}"
+    return f"{shown}%"
 
 
 def plain_percent(value: Any) -> str:
-    """A 0-1 fraction as the percentage a person typed, without trailing zeros: 0.125 -> '12.5', 0.9 -> '90'."""
-    return f"{100 * float(value):.2f}".rstrip("0").rstrip(".")
+    """A 0-1 fraction as the percentage a person typed, without trailing zeros: 0.125 -> '12.5', 0.9 -> '90',
+    0.99999 -> '99.999' (two decimals made that '100', which the form then refused)."""
+    return f"{100 * float(value):.6f}".rstrip("0").rstrip(".")
 
 
 def _when(value: Any) -> str:
