@@ -6,6 +6,7 @@ import logging
 import random
 import shutil
 import time
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import timedelta
@@ -187,18 +188,20 @@ def _few_examples(classes: list[str], train: list[dict[str, Any]]) -> list[str]:
 
 
 def _duplicates(train: list[dict[str, Any]], test: list[dict[str, Any]]) -> list[str]:
-    """Notes on texts that appear twice (compared without case and spacing): a test document that is
-    also a training document scores what the model has seen, not how it does on new text; the same
-    text under two tags teaches nothing."""
+    """Notes on texts that appear twice (compared without case, spacing and punctuation): a test
+    document that is also a training document scores what the model has seen, not how it does on
+    new text; the same text under two tags teaches nothing."""
     def key(doc: dict[str, Any]) -> str:
-        return " ".join(doc["text"].casefold().split())
+        # "Where's my card?" and "wheres my card" are one text to a reader (and nearly to the model)
+        words = "".join(ch for ch in doc["text"].casefold() if not unicodedata.category(ch).startswith("P")).split()
+        return " ".join(words) or " ".join(doc["text"].casefold().split())  # a text of punctuation only: as it is
 
     notes = []
     seen = {key(d): d["location"] for d in train}
     if copies := [(d["location"], seen[key(d)]) for d in test if key(d) in seen]:
         examples = listed([f"{mine} (as {theirs})" for mine, theirs in copies], 3, "more")
-        notes.append(f"{len(copies):,} of {len(test):,} test documents have the same text as a training document (ignoring case and "
-                     f"spacing): {examples}. The evaluation scores them as seen text, so it overstates how the model does on new text. "
+        notes.append(f"{len(copies):,} of {len(test):,} test documents have the same text as a training document (ignoring case, "
+                     f"spacing and punctuation): {examples}. The evaluation scores them as seen text, so it overstates how the model does on new text. "
                      "Remove the copies (forwards and resends of one email are copies too).")
     tags: dict[str, dict[tuple[str, ...], str]] = defaultdict(dict)  # text -> its tag sets, each with a document that has it
     for doc in train + test:
