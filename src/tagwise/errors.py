@@ -34,7 +34,7 @@ from typing import Any
 NOT_IN_TAGWISE = ("tagwise has no route for this URL. It serves Azure's custom text classification: projects, import and "
                   "export, training, evaluation, deployments and classification (analyze-text jobs). Other Azure Language "
                   "features are not in tagwise: copying projects, assigning resources, exported models, snapshots, "
-                  "supported-language lists, other analysis kinds. Its routes are listed at /docs.")
+                  "other analysis kinds. Its routes are listed at /docs.")
 
 
 class TagwiseError(Exception):

@@ -137,6 +137,8 @@ def test_an_azure_feature_tagwise_lacks_is_named_as_such(client):
         assert response.status_code == 404
         error = response.json()["error"]
         assert error["code"] == "NotFound" and "Other Azure Language features are not in tagwise" in error["message"], error
+        assert "language lists" not in error["message"]  # it named the supported-language list, which tagwise has
+    assert client.get("/language/authoring/analyze-text/projects/global/languages", params={"api-version": "2023-04-01"}).status_code == 200
     elsewhere = client.get("/nowhere").json()["error"]
     assert elsewhere["message"] == "No such route: check the URL and method against the API reference at /docs."
     # an action tagwise has, with the wrong method, is still told so

@@ -39,6 +39,27 @@ def test_of_classes_sent_to_none_alike_the_bigger_one_is_named():
     assert at70["hardestHit"] == {"class": "billing", "share": 1.0, "documents": 50}
 
 
+def test_the_projects_threshold_gets_a_row_off_the_grid_at_training_and_after():
+    # at 12.5% the studio said "its deployments answer as the 12.5% row below says": there was no such row
+    classes = ["billing", "refund"]
+    expected = ["billing"] * 6 + ["refund"] * 4
+    proba = np.array([[0.95, 0.05]] * 6 + [[0.45, 0.55]] * 2 + [[0.52, 0.48]] * 2)
+    rows = threshold_table(classes, proba, expected, also=[0.53])
+    assert [r["threshold"] for r in rows] == [0.0, 0.3, 0.4, 0.5, 0.53, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99]
+    at53 = rows[4]
+    assert at53["accuracy"] == 0.8 and at53["abstained"] == 0.2 and at53["answeredAccuracy"] == 1.0  # at 50%: 0.8, 0, 0.8
+    # a threshold set after training: its row from the per-document results (likeliest class, its probability)
+    picked = ["billing" if p[0] > p[1] else "refund" for p in proba]
+    model = {"evaluation": {"tagwise": {"thresholds": threshold_table(classes, proba, expected)}},
+             "evaluation_results": [{"customSingleLabelClassificationResult": {"expectedClass": e, "predictedClass": c},
+                                     "tagwise": {"topClass": c, "confidence": float(max(p))}} for e, c, p in zip(expected, picked, proba)]}
+    table = model_results.thresholds_table(model, 0.53)
+    assert [r["threshold"] for r in table] == [r["threshold"] for r in rows] and table[4] == at53
+    assert model_results.thresholds_table(model, 0.5) == model["evaluation"]["tagwise"]["thresholds"]  # on the grid already
+    older = {**model, "evaluation_results": [{k: v for k, v in r.items() if k != "tagwise"} for r in model["evaluation_results"]]}
+    assert len(model_results.thresholds_table(older, 0.53)) == 10  # results without the probabilities: no row to make
+
+
 def test_multi_label_no_class_documents_are_counted_in_the_summary_and_for_older_models():
     # all 8 of a probe's "no class" test documents got a class, and no view said so
     y_true = [[], [], [], ["joy"], ["joy", "anger"], ["anger"]]

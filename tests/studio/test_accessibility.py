@@ -155,6 +155,9 @@ def test_the_threshold_takes_a_decimal_comma_and_says_what_was_set(page, server,
     # the scores were measured with no threshold: said so in words ("not at the no threshold" before)
     expect(page.locator("#threshold-moved")).to_contain_text("measured with no threshold")
     expect(page.locator("#threshold-moved")).not_to_contain_text("the no threshold")
+    # 12.5% is on no grid: the page pointed at "the 12.5% row below", which did not exist
+    expect(page.locator("#threshold-moved")).to_contain_text("as the 12.5% row below says")
+    expect(page.locator("#threshold-table tr.current th")).to_have_text("12.5% (now)")
     field.fill("")
     page.get_by_role("button", name="Set for every deployment").click()
     expect(page.locator("#flash")).to_contain_text("No threshold")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from tagwise.core.predictors import NONE_CLASS
@@ -145,8 +146,9 @@ def document_extras(kind: str, expected: list[list[str]], predictions: list[Any]
 THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 
 
-def threshold_table(classes: list[str], proba: Any, expected: list[str]) -> list[dict[str, float]]:
-    """A single-label model's test set scored at each of ``THRESHOLDS``: below it the answer is
+def threshold_table(classes: list[str], proba: Any, expected: list[str], also: Sequence[float | None] = ()) -> list[dict[str, float]]:
+    """A single-label model's test set scored at each of ``THRESHOLDS`` and ``also`` (the project's
+    threshold: 12.5% is on no grid): below it the answer is
     "None", as ``settings.confidenceThreshold`` makes it. Per threshold: ``accuracy`` (a "None"
     answer is right for a document tagged "None", wrong for any other), ``answeredAccuracy`` (of the
     documents answered with a class, the share answered right: what a router that sends the None
@@ -163,12 +165,22 @@ def threshold_table(classes: list[str], proba: Any, expected: list[str]) -> list
     if not len(proba):
         return []
     top = proba.argmax(axis=1)
-    confidence = proba[np.arange(len(proba)), top]
-    picked = np.asarray(classes, dtype=object)[top]
+    picked = [str(c) for c in np.asarray(classes, dtype=object)[top]]
+    return threshold_rows(picked, proba[np.arange(len(proba)), top], expected, sorted({*THRESHOLDS, *filter(None, also)}))
+
+
+def threshold_rows(picked: Sequence[str], confidence: Any, expected: Sequence[str], thresholds: Sequence[float]) -> list[dict[str, Any]]:
+    """:func:`threshold_table`'s rows at ``thresholds`` from each test document's likeliest class
+    (``picked``), its probability and its tagged class: what the per-document results record
+    (``tagwise.topClass`` and ``tagwise.confidence``), so a threshold set after training gets its row too."""
+    import numpy as np
+
+    picked = np.asarray(picked, dtype=object)
+    confidence = np.asarray(confidence, dtype=float)
     truth = np.asarray(expected, dtype=object)
     none = truth == NONE_CLASS
     rows = []
-    for threshold in THRESHOLDS:
+    for threshold in thresholds:
         sure = confidence >= threshold
         answer = np.where(sure, picked, NONE_CLASS)
         right = answer == truth

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tagwise.core.context import Context
-from tagwise.core.evaluation import no_class_counts
+from tagwise.core.evaluation import no_class_counts, threshold_rows
 from tagwise.core.projects import require
 from tagwise.core.uncertainty import interval
 from tagwise.core.validation import MULTI
@@ -14,7 +14,7 @@ from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
 
 __all__ = ["accuracy_interval", "against_baseline", "baseline_warning", "class_scores", "evaluation_body", "evaluation_details", "language_scores",
-           "languages", "latest_model", "mispredictions", "never_predicted", "no_class", "no_class_line", "outcome", "untested"]
+           "languages", "latest_model", "mispredictions", "never_predicted", "no_class", "no_class_line", "outcome", "thresholds_table", "untested"]
 
 
 def latest_model(conn, project: dict[str, Any]) -> dict[str, Any] | None:
@@ -52,6 +52,23 @@ def scores_of(item: dict[str, Any]) -> dict[str, float]:
     if "topClass" in extra:
         return {extra["topClass"]: extra["confidence"]}
     return {}
+
+
+def thresholds_table(model: dict[str, Any], now: float | None) -> list[dict[str, Any]]:
+    """A single-label model's test set at other thresholds (the summary's ``tagwise.thresholds``),
+    with a row for ``now`` (the project's threshold today) when the table lacks one: a threshold set
+    after training, such as 12.5%, is on no grid, and the studio sent the reader to "the 12.5% row
+    below". That row comes from the per-document results' likeliest class and its probability;
+    models trained before those were recorded get none."""
+    rows = list(((model.get("evaluation") or {}).get("tagwise") or {}).get("thresholds") or [])
+    if not rows or not now or any(abs(r["threshold"] - now) < 5e-5 for r in rows):
+        return rows
+    results = [(item, (item.get("tagwise") or {})) for item in model.get("evaluation_results") or []]
+    if not results or any("topClass" not in extra for _, extra in results):
+        return rows
+    [row] = threshold_rows([extra["topClass"] for _, extra in results], [extra["confidence"] for _, extra in results],
+                           [outcome(item)[0][0] for item, _ in results], [now])
+    return sorted([*rows, row], key=lambda r: r["threshold"])
 
 
 def no_class(model: dict[str, Any]) -> dict[str, int] | None:

@@ -328,7 +328,7 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
         commonest, count = Counter(y(test)).most_common(1)[0]
         summary["tagwise"]["majorityBaseline"] = {"class": commonest, "accuracy": count / len(test)}
         # the same test set at other thresholds: the project may move its threshold without retraining
-        summary["tagwise"]["thresholds"] = threshold_table([str(c) for c in model.classes_], proba, y(test))
+        summary["tagwise"]["thresholds"] = threshold_table([str(c) for c in model.classes_], proba, y(test), also=[threshold])
     results = per_document_results(project, test, [p.labels for p in predicted],
                                    document_extras(project["kind"], [d["labels"] for d in test], predicted))
     if (by_language := language_scores(results)) is not None:  # a test set in several languages: how each fares

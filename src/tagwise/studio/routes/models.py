@@ -132,6 +132,9 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
                 "extra": (trained["evaluation"] or {}).get("tagwise", {}), "verdict": model_results.baseline_warning(trained),
                 "languages": model_results.languages(trained), "interval": model_results.accuracy_interval(trained),
                 "no_class": model_results.no_class(trained)}
+        now = (details["project"]["settings"] or {}).get("confidenceThreshold") or 0
+        view["thresholds"] = model_results.thresholds_table(trained, now)
+        view["row_now"] = any(abs(r["threshold"] - now) < 5e-5 for r in view["thresholds"])
     issues = label_issues.label_issues(context(request), project)
     checking = label_issues.check_state(context(request), project)
     current = {}
