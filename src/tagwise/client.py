@@ -57,9 +57,11 @@ class Client:
     """Authoring and runtime calls against ``endpoint`` with the API ``key``."""
 
     def __init__(self, endpoint: str, key: str, *, timeout_s: float = 300.0, poll_s: float = 0.5,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 on_retry: Callable[[httpx.Response, float], None] | None = None) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.poll_s = poll_s
+        self.on_retry = on_retry  # told of each 429 or 503 and the seconds it waits before sending again
         self._http = httpx.Client(base_url=self.endpoint, headers={KEY_HEADER: key}, timeout=timeout_s, transport=transport)
 
     def close(self) -> None:
@@ -76,11 +78,13 @@ class Client:
     def request(self, method: str, url: str, *, json: Any = None, params: dict[str, Any] | None = None) -> httpx.Response:
         """Send one request; raise :class:`RemoteError` unless the status is 2xx."""
         query = {"api-version": API_VERSION, **(params or {})} if not url.startswith("http") else params
+        url = self._rebased(url)
         for attempt in range(MAX_RETRIES + 1):
             try:
                 response = self._http.request(method, url, json=json, params=query)
             except httpx.HTTPError as exc:
-                raise RemoteError(f"cannot reach the tagwise server at {self.endpoint}: {exc}") from None
+                where = self.endpoint if not url.startswith("http") else url.split("/language/")[0]
+                raise RemoteError(f"cannot reach the tagwise server at {where}: {exc}") from None
             if response.status_code not in (429, 503) or attempt == MAX_RETRIES:
                 break
             if _read_only(response):  # waiting does not fix it
@@ -89,7 +93,10 @@ class Client:
                 break  # the store has been away for half a minute: say so rather than wait on
             # Rate limited (TAGWISE_RATE_LIMIT_PER_MINUTE), or the server's store is away for a moment
             # (nothing was done): wait as told and send it again, as the Azure SDKs do.
-            time.sleep(_retry_after(response))
+            wait_s = _retry_after(response)
+            if self.on_retry is not None:
+                self.on_retry(response, wait_s)
+            time.sleep(wait_s)
         if response.is_success:
             return response
         try:
@@ -98,6 +105,17 @@ class Client:
         except (ValueError, KeyError, TypeError, AttributeError):
             code, message = "InternalServerError", f"HTTP {response.status_code}: {response.text[:200]}"
         raise RemoteError(message, code=code, status=response.status_code)
+
+    def _rebased(self, url: str) -> str:
+        """A URL the server handed back (``Operation-Location``, ``resultUrl``, ``nextLink``) on this
+        client's endpoint. A server behind a proxy writes them with its public address
+        (``TAGWISE_PUBLIC_URL``), which a client on the server's own host or network may not reach
+        (a CLI on 127.0.0.1 failed its training's first poll, though the training went on), and
+        which should not be sent the key either. Its API path (from ``/language/``) is kept."""
+        if not url.startswith("http") or url.startswith(self.endpoint + "/"):
+            return url
+        _, found, rest = url.partition("/language/")
+        return f"{self.endpoint}/language/{rest}" if found else url
 
     def _pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         body = self.request("GET", path, params=params).json()

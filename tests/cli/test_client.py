@@ -33,8 +33,22 @@ def test_rate_limited_requests_are_retried_after_the_advertised_wait():
             return httpx.Response(429, headers={"Retry-After": "0"}, json={"error": {"code": "TooManyRequests", "message": "slow down"}})
         return httpx.Response(200, json={"projectName": "p", "deploymentName": "d", "documents": [], "errors": []})
 
-    assert client_for(handler).classify("p", "d", [{"id": "0", "text": "hi"}])["documents"] == []
-    assert len(calls) == 3
+    told = []
+    client = Client("http://tagwise.test", key="k", transport=httpx.MockTransport(handler), on_retry=lambda r, s: told.append((r.status_code, s)))
+    assert client.classify("p", "d", [{"id": "0", "text": "hi"}])["documents"] == []
+    assert len(calls) == 3 and told == [(429, 0.1), (429, 0.1)]
+
+
+def test_the_cli_says_why_it_waits(capsys):
+    # a 1-per-minute key sat silent for a minute (up to 20 of them) before the CLI went on
+    from tagwise.cli.backends import _say_retry
+
+    _say_retry(httpx.Response(429, headers={"Retry-After": "60"}), 60.0)
+    _say_retry(httpx.Response(503, headers={"Retry-After": "5"}), 5.0)
+    _say_retry(httpx.Response(429, headers={"Retry-After": "0"}), 0.1)  # a blink: nothing to say
+    assert capsys.readouterr().err.splitlines() == [
+        "note: the server answered 429 (the key's rate limit); sending again in 60 s",
+        "note: the server answered 503 (the server's store is away or busy); sending again in 5 s"]
 
 
 NEXT = "http://tagwise.test/language/authoring/analyze-text/projects?skip=1&api-version=2023-04-01"

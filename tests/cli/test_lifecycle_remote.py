@@ -136,3 +136,16 @@ def test_models_and_deployments_can_be_swapped_and_deleted_remotely(remote, bank
 
 def test_a_projects_documents_are_listed_remotely(remote, bank):
     check_documents_command(remote, bank)
+
+
+def test_a_server_behind_a_proxy_is_driven_from_its_own_host(deployed, bank, tmp_path):
+    # with TAGWISE_PUBLIC_URL set, `train` and `export` on the server's host failed their first poll
+    # ("cannot reach the tagwise server at http://127.0.0.1:...", naming the host that did answer)
+    # while the training went on: the job URLs name the public address, unknown on that host
+    data = tmp_path / "data"
+    shutil.copytree(deployed.data_dir, data)
+    with live_server(data, env={"TAGWISE_PUBLIC_URL": "https://tagwise.invalid/prefix"}) as server:
+        remote = make_cli({"TAGWISE_ENDPOINT": server.url, "TAGWISE_API_KEY": server.key, "TAGWISE_DATA_DIR": str(tmp_path / "unused")})
+        assert "trained bank/v2" in ok(remote("train", "bank", "--model", "v2", "--recipe", "linear")).stdout
+        exported = json.loads(ok(remote("export", "bank", "-o", "-")).stdout)
+        assert len(exported["assets"]["documents"]) == len(bank.train)

@@ -239,13 +239,24 @@ class LocalBackend:
         return results
 
 
+def _say_retry(response: Any, wait_s: float) -> None:
+    """A line on stderr when the server asks the CLI to wait a second or more: a 1-per-minute key
+    sat silent for a minute (and up to 20 of them) before."""
+    if wait_s < 1:
+        return
+    from tagwise.cli.common import err
+
+    why = "the key's rate limit" if response.status_code == 429 else "the server's store is away or busy"
+    err().print(f"note: the server answered {response.status_code} ({why}); sending again in {wait_s:g} s", markup=False)
+
+
 class RemoteBackend:
     """The same calls through a server's HTTP API."""
 
     def __init__(self, endpoint: str, key: str) -> None:
         from tagwise.client import Client
 
-        self.client = Client(endpoint, key)
+        self.client = Client(endpoint, key, on_retry=_say_retry)
         self.where = endpoint
         self.max_documents: int | None = None  # the server's TAGWISE_MAX_SYNC_DOCUMENTS, once it has said it
         self.max_characters: int | None = None  # and its TAGWISE_MAX_SYNC_CHARACTERS
