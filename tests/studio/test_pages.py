@@ -548,6 +548,10 @@ def test_an_upload_with_a_row_of_extra_fields_adds_nothing_and_a_tsv_is_taken(st
     assert 'Added 2 document(s). 2 of them are tagged "no class".' in html.unescape(flash(page.text))
     row = studio.get("/studio/p/up").text.split('id="no-class-row"', 1)[1].split("</tr>", 1)[0]
     assert "?status=noclass" in row and "<td>0</td><td>0</td><td>2</td>" in row
+    # the same file again (no locations): every document was added a second time, numbered on, without a word
+    again = studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf}, files=none)
+    assert ("Added 2 document(s). 2 of them are tagged \"no class\". 2 of them have the same text as a document the project "
+            "already had: was the file uploaded before?") in html.unescape(flash(again.text))
 
 
 def test_multi_label_confidence_threshold_and_no_class_documents_on_evaluate_try_and_tag(studio, emotions, datasets):

@@ -60,11 +60,15 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
 
     Items without a location get ``<prefix>-<n>.txt``. Classes a tagged item uses that the
     project lacks are added to it. Returns ``{"added": n, "classesAdded": [...], "noClass": n}`` (those
-    tagged with no class, multi-label).
+    tagged with no class, multi-label) and ``"copies"``: how many of them have the text of a document
+    the project had already (the same file uploaded twice adds every document again, numbered on).
     """
     if not items:
         raise InvalidArgument("The upload has no documents.")
     limit = ctx.settings.max_document_characters
+    with ctx.db.read() as conn:  # before the write, outside its lock: a note, not a rule
+        present = docs_db.texts_present(conn, require(conn, project_name)["id"],
+                                        [t for t in (item.get("text") for item in items) if isinstance(t, str)])
     with ctx.db.write() as conn:
         project = require(conn, project_name)
         multi = project["kind"] == MULTI
@@ -101,7 +105,8 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
         _check_class_limit(ctx, classes)
         docs_db.insert_many(conn, project["id"], rows)
         _touch(conn, project, classes if new_classes else None)
-    return {"added": len(rows), "classesAdded": new_classes, "noClass": sum(1 for r in rows if r["labels"] == [])}
+    return {"added": len(rows), "classesAdded": new_classes, "noClass": sum(1 for r in rows if r["labels"] == []),
+            "copies": sum(1 for r in rows if r["text"] in present)}
 
 
 def _clean_labels(raw: Any, multi: bool, location: str) -> list[str] | None:

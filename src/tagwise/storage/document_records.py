@@ -155,6 +155,18 @@ def existing_locations(conn: Connection, project_id: int, locations: Sequence[st
     return set(by_locations(conn, project_id, locations, with_text=False))
 
 
+def texts_present(conn: Connection, project_id: int, texts: Collection[str]) -> set[str]:
+    """Those of ``texts`` some document of the project has, exactly: one pass over the project's
+    texts (streamed, only the matches kept), as no index covers the text."""
+    wanted = set(texts)
+    found: set[str] = set()
+    query = select(documents.c.text).where(documents.c.project_id == project_id).execution_options(yield_per=2_000)
+    for (body,) in conn.execute(query):
+        if body in wanted:
+            found.add(body)
+    return found
+
+
 def locations_with_prefix(conn: Connection, project_id: int, prefix: str) -> int:
     pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     query = select(func.count()).select_from(documents).where(documents.c.project_id == project_id,

@@ -64,6 +64,9 @@ async def upload(request: Request, project: str, files: list[UploadFile], _s: Se
         message += f' {result["noClass"]:,} of them are tagged "no class".'
     if result["classesAdded"]:
         message += f" New classes from the file: {', '.join(result['classesAdded'])}."
+    if result.get("copies"):
+        message += (f" {result['copies']:,} of them have the same text as a document the project already had: was the file "
+                    "uploaded before? Remove the copies (search for a text on this page) or they count twice.")
     target = f"/studio/p/{project}/data"
     if json_answer:
         response: Response = JSONResponse({"ok": True, "message": message, "redirect": target})
