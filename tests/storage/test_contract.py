@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from tagwise.core import jobs
-from tagwise.storage import records
+from tagwise.storage import document_records, records
 from tagwise.storage.records import utcnow
 
 HEAD = "0007_job_keys"
@@ -167,6 +167,8 @@ def test_values_round_trip(store):
     assert docs["untagged.txt"]["labels"] is None and docs["untagged.txt"]["text"] == "ünïcödé ✓ 中文"
     assert docs["none.txt"]["labels"] == [] and docs["none.txt"]["dataset"] == "Test"
     assert docs["two.txt"]["labels"] == ["b", "a"]
+    with store.db.read() as conn:  # streamed on either backend (the studio's note on an upload's copies)
+        assert document_records.texts_present(conn, project_id, ["x", "ünïcödé ✓ 中文", "X", "z"]) == {"x", "ünïcödé ✓ 中文"}
 
 
 def test_models_deployments_and_cascading_delete(store):
