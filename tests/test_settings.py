@@ -24,6 +24,14 @@ def test_environment_overrides(monkeypatch, tmp_path):
     assert Settings(database_url="postgresql://u@h/db").resolved_database_url == "postgresql+psycopg://u@h/db"
 
 
+def test_an_empty_variable_is_unset(monkeypatch):
+    # TAGWISE_DATA_DIR= (a shell's or a compose file's empty value) put tagwise.db and models/ in the working directory
+    for name in ("TAGWISE_DATA_DIR", "TAGWISE_PUBLIC_URL", "TAGWISE_PORT", "TAGWISE_API_KEY"):
+        monkeypatch.setenv(name, "")
+    settings = Settings()
+    assert (settings.data_dir, settings.public_url, settings.port, settings.api_key) == (Settings.model_fields["data_dir"].default, None, 8080, None)
+
+
 def test_api_key_is_generated_once_and_kept(tmp_path):
     first, generated = Settings(data_dir=tmp_path).ensure_api_key()
     again, generated_again = Settings(data_dir=tmp_path).ensure_api_key()

@@ -17,7 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Runtime configuration. Build it explicitly in tests: ``Settings(data_dir=tmp_path)``."""
 
-    model_config = SettingsConfigDict(env_prefix="TAGWISE_", extra="ignore")
+    # an empty variable (`TAGWISE_DATA_DIR=` in a shell or a compose file) is unset: it put the store in the working directory
+    model_config = SettingsConfigDict(env_prefix="TAGWISE_", extra="ignore", env_ignore_empty=True)
 
     data_dir: Path = Field(Path("./tagwise-data"), description="Folder for the SQLite file, model artifacts, the generated API key and the embedding cache.")
     database_url: str | None = Field(None, description="SQLAlchemy URL of the store; default: SQLite file `tagwise.db` in the data dir. `postgresql://...` selects PostgreSQL (psycopg 3).")
