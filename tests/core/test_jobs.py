@@ -53,7 +53,9 @@ def test_an_analyze_job_cancelled_while_it_classifies_counts_no_documents(ctx, m
     with ctx.db.write() as conn:
         assert records.claim_jobs(conn, "analyze", "test", 1) == [job["id"]]
 
-    def classified_while_cancelled(_ctx, project, deployment, documents):  # the cancel comes while the model works
+    monkeypatch.setattr(analyze, "lookup_deployment", lambda *_: ({}, {}, "m-1", None))  # no project here: the job needs none
+
+    def classified_while_cancelled(_ctx, project, deployment, documents, served_by=None):  # the cancel comes while the model works
         jobs.request_cancel(ctx, job["id"])
         return {"kind": "CustomSingleLabelClassification", "trainedModelLabel": "m", "modelId": "m-1", "projectName": project,
                 "deploymentName": deployment, "documents": [{"id": d["id"], "class": []} for d in documents], "errors": []}
@@ -138,3 +140,46 @@ def test_a_full_disk_is_said_so_with_the_file_it_was_writing():
         "Training failed: the disk is full writing /srv/tagwise/models/p/m1/arrays.npz. Free space for the data dir, the model "
         "store and the embedding cache (TAGWISE_DATA_DIR, TAGWISE_MODEL_STORE_DIR), then start it again.")
     assert crash_reason("Training", OSError(errno.ENOSPC, "No space left on device")).startswith("Training failed: the disk is full. ")
+
+
+def test_every_task_of_an_analyze_job_naming_one_deployment_gets_one_model(tmp_path, monkeypatch):
+    # a deploy that landed while a job ran answered its first task with the old model and its second
+    # with the new one (1-2 of 18 jobs mixed under a redeploy)
+    from tagwise.core import analyze, deployments, tagging, training
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+
+    ctx = Context.open(Settings(data_dir=tmp_path / "data", api_key="k"))
+    try:
+        tagging.create_project(ctx, "p", "CustomSingleLabelClassification", "en")
+        texts = {"card": ["my card never arrived", "where is my new card", "card not delivered yet", "still waiting on my card",
+                          "has my card been sent", "the card did not come"],
+                 "fx": ["what is the exchange rate", "rate for euros to dollars", "how much is a pound in euros", "currency rate today",
+                        "exchange rate for yen", "which rate do you use"]}
+        tagging.add_documents(ctx, "p", [{"text": t, "labels": [label]} for label, ts in texts.items() for t in ts])
+        for label in ("one", "two"):
+            job = training.start(ctx, "p", {"modelLabel": label, "trainingConfigVersion": "linear"})
+            training.run(ctx, job["id"], lambda _: None)
+        deployments.deploy(ctx, "p", "prod", {"trainedModelLabel": "one"})
+        real = analyze.classify_documents
+        answered = []
+
+        def then_redeploy(*args, **kwargs):
+            results = real(*args, **kwargs)
+            answered.append(results["trainedModelLabel"])
+            if len(answered) == 1:  # the deploy lands between the two tasks
+                deployments.deploy(ctx, "p", "prod", {"trainedModelLabel": "two"})
+            return results
+
+        monkeypatch.setattr(analyze, "classify_documents", then_redeploy)
+        task = {"kind": "CustomSingleLabelClassification", "parameters": {"projectName": "p", "deploymentName": "prod"}}
+        job = analyze.submit(ctx, {"analysisInput": {"documents": [{"id": "1", "text": "card?"}]},
+                                   "tasks": [dict(task, taskName="a"), dict(task, taskName="b")]})
+        with ctx.db.write() as conn:
+            assert records.claim_jobs(conn, "analyze", "test", 1) == [job["id"]]
+        analyze.run_job(ctx, job["id"])
+        assert answered == ["one", "one"] and jobs.get(ctx, job["id"], "analyze")["status"] == "succeeded"
+        assert analyze.classify(ctx, "p", "prod", ["card?"])[0]["name"] == "p"  # the deploy itself landed
+        assert deployments.lookup_deployment(ctx, "p", "prod")[1]["model_label"] == "two"
+    finally:
+        ctx.close()

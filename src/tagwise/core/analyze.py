@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from tagwise.core import jobs
@@ -19,6 +20,7 @@ from tagwise.storage.records import utcnow
 
 RESULT_KIND = {kind: f"{kind}LROResults" for kind in PROJECT_KINDS}
 SERVED_KEYS = ("trainedModelLabel", "modelId")  # which model answered, in classify_documents' results
+Served = tuple[dict[str, Any], dict[str, Any], str, Path]  # lookup_deployment's (project, deployment, model id, artifact)
 
 
 def classify(ctx: Context, project_name: str, deployment_name: str, texts: list[str]) -> tuple[dict[str, Any], list[Prediction]]:
@@ -28,11 +30,13 @@ def classify(ctx: Context, project_name: str, deployment_name: str, texts: list[
 
 
 def classify_served(ctx: Context, project_name: str, deployment_name: str, texts: list[str],
-                    languages: list[str | None] | None = None) -> tuple[dict[str, Any], dict[str, str], list[Prediction]]:
+                    languages: list[str | None] | None = None, served_by: Served | None = None) -> tuple[dict[str, Any], dict[str, str], list[Prediction]]:
     """:func:`classify`, also saying which model answered: (project, ``{"trainedModelLabel",
     "modelId"}`` the deployment served at that moment, predictions). ``languages``: what each
-    document declares (None: nothing), for a warning when the model was not trained for it."""
-    project, deployment, model_id, artifact = lookup_deployment(ctx, project_name, deployment_name)
+    document declares (None: nothing), for a warning when the model was not trained for it.
+    ``served_by``: what :func:`~tagwise.core.deployments.lookup_deployment` gave earlier (an
+    analyze job looks each deployment up once, as it starts), else it is looked up now."""
+    project, deployment, model_id, artifact = served_by or lookup_deployment(ctx, project_name, deployment_name)
     served = {"trainedModelLabel": deployment["model_label"], "modelId": model_id}
     model = ctx.predictors.get(model_id, artifact)
     if not texts:
@@ -159,7 +163,8 @@ def document_problem(doc: dict[str, Any], limit: int) -> dict[str, Any] | None:
     return None
 
 
-def classify_documents(ctx: Context, project_name: str, deployment_name: str, docs: list[dict[str, Any]], top: int | None = None) -> dict[str, Any]:
+def classify_documents(ctx: Context, project_name: str, deployment_name: str, docs: list[dict[str, Any]], top: int | None = None,
+                       served_by: Served | None = None) -> dict[str, Any]:
     """Classify valid documents, report the others as per-document errors (input order kept)."""
     valid, errors = [], []
     for index, doc in enumerate(docs):
@@ -168,7 +173,7 @@ def classify_documents(ctx: Context, project_name: str, deployment_name: str, do
         else:
             valid.append((index, doc))
     project, served, predictions = classify_served(ctx, project_name, deployment_name, [d["text"] for _, d in valid],
-                                                   [language_code(d.get("language")) for _, d in valid])
+                                                   [language_code(d.get("language")) for _, d in valid], served_by)
     documents = [dict(document_result(d["id"], project["kind"], p, top), index=i) for (i, d), p in zip(valid, predictions, strict=True)]
     return {"projectName": project_name, "deploymentName": deployment_name, **served, "documents": documents, "errors": errors,
             "kind": project["kind"]}
@@ -249,6 +254,17 @@ def run_job(ctx: Context, job_id: str) -> int:
     if job is None or job["status"] not in ("running", "cancelling"):
         return 0
     payload = job["payload"]
+    # Each deployment the tasks name is looked up once, now: two tasks naming one deployment were
+    # answered by two models when a deploy landed between them. A job is answered by what each
+    # deployment serves when the job starts (also a job queued before a deploy, or run again after a restart).
+    served: dict[tuple[str, str], Served | TagwiseError] = {}
+    for task in payload["tasks"]:
+        pair = (task["projectName"], task["deploymentName"])
+        if pair not in served:
+            try:
+                served[pair] = lookup_deployment(ctx, *pair)
+            except TagwiseError as exc:
+                served[pair] = exc
     items, errors, classified = [], [], 0
     for index, task in enumerate(payload["tasks"]):
         item = {"kind": RESULT_KIND[task["kind"]], "taskName": task["taskName"], "lastUpdateDateTime": iso(utcnow())}
@@ -256,7 +272,9 @@ def run_job(ctx: Context, job_id: str) -> int:
             items.append(dict(item, status="cancelled"))
             continue
         try:
-            results = classify_documents(ctx, task["projectName"], task["deploymentName"], payload["documents"])
+            if isinstance(found := served[(task["projectName"], task["deploymentName"])], TagwiseError):
+                raise found
+            results = classify_documents(ctx, task["projectName"], task["deploymentName"], payload["documents"], served_by=found)
             for key in SERVED_KEYS:  # tagwise's :classify names the model; Azure's task results have no such fields
                 results.pop(key)
             if results.pop("kind") != task["kind"]:
