@@ -9,8 +9,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
+import httpx
 import pytest
 
 from tests.cli.conftest import make_cli, ok
@@ -72,6 +74,27 @@ def test_serve_with_two_workers(tmp_path):
             ok(remote("project", "create", f"p{i}", "--kind", "multi"))
         listed = ok(remote("project", "list")).stdout
         assert all(f"p{i}" in listed for i in range(4))
+        # a rolling restart (kill -HUP): each worker replaced while the other serves, nothing refused.
+        # At uvicorn's 5 s for a new worker to be ready, one under load replaced one worker of two, or none.
+        statuses, stop = [], threading.Event()
+
+        def keep_asking() -> None:
+            with httpx.Client(base_url=server.url, headers={"Ocp-Apim-Subscription-Key": key}, timeout=30) as client:
+                while not stop.is_set():
+                    statuses.append(client.get("/language/authoring/analyze-text/projects", params={"api-version": "2023-04-01"}).status_code)
+
+        asker = threading.Thread(target=keep_asking)
+        asker.start()
+        try:
+            process.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 120
+            while log.read_text().count("Finished server process") < 2:
+                assert time.monotonic() < deadline and "not ready in time" not in log.read_text(), log.read_text()[-3000:]
+                time.sleep(0.5)
+        finally:
+            stop.set()
+            asker.join()
+        assert log.read_text().count("Started server process") == 4 and statuses and set(statuses) == {200}
     finally:
         process.terminate()
         process.wait(timeout=30)
