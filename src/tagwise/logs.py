@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 
-_FORMAT = "%(levelname)-10s%(name)s: %(message)s"  # uvicorn's "INFO:     ..." column, then the logger
+# the time (UTC) first: a log written to a file (not journald, which adds its own) could not place
+# a deploy or a failed job in time; then uvicorn's "INFO:     ..." column, then the logger
+_FORMAT = "%(asctime)s %(levelname)-10s%(name)s: %(message)s"
+_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
 class _Format(logging.Formatter):
+    converter = time.gmtime
+
     def format(self, record: logging.LogRecord) -> str:
         record = logging.makeLogRecord(record.__dict__)
         record.levelname = f"{record.levelname}:"
@@ -26,7 +32,7 @@ def configure(level: str) -> None:
     logger.setLevel(level.upper())
     if not any(getattr(handler, "tagwise", False) for handler in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_Format(_FORMAT))
+        handler.setFormatter(_Format(_FORMAT, _TIME))
         handler.tagwise = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     logger.propagate = False

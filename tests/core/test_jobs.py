@@ -142,13 +142,14 @@ def test_a_full_disk_is_said_so_with_the_file_it_was_writing():
     assert crash_reason("Training", OSError(errno.ENOSPC, "No space left on device")).startswith("Training failed: the disk is full. ")
 
 
-def test_every_task_of_an_analyze_job_naming_one_deployment_gets_one_model(tmp_path, monkeypatch):
+def test_every_task_of_an_analyze_job_naming_one_deployment_gets_one_model(tmp_path, monkeypatch, caplog):
     # a deploy that landed while a job ran answered its first task with the old model and its second
     # with the new one (1-2 of 18 jobs mixed under a redeploy)
     from tagwise.core import analyze, deployments, tagging, training
     from tagwise.core.context import Context
     from tagwise.settings import Settings
 
+    caplog.set_level("INFO", logger="tagwise")
     ctx = Context.open(Settings(data_dir=tmp_path / "data", api_key="k"))
     try:
         tagging.create_project(ctx, "p", "CustomSingleLabelClassification", "en")
@@ -181,5 +182,22 @@ def test_every_task_of_an_analyze_job_naming_one_deployment_gets_one_model(tmp_p
         assert answered == ["one", "one"] and jobs.get(ctx, job["id"], "analyze")["status"] == "succeeded"
         assert analyze.classify(ctx, "p", "prod", ["card?"])[0]["name"] == "p"  # the deploy itself landed
         assert deployments.lookup_deployment(ctx, "p", "prod")[1]["model_label"] == "two"
+        # the log says what each deployment serves from when on, and why a task failed (the job answers 200)
+        two = deployments.lookup_deployment(ctx, "p", "prod")[2]
+        said = [r.getMessage() for r in caplog.records]
+        assert any(m.startswith("deployment p/prod now serves two (model two-") and ", in place of one-" in m for m in said), said
+        deployments.deploy(ctx, "p", "staging", {"trainedModelLabel": "one"})
+        deployments.swap(ctx, "p", {"firstDeploymentName": "prod", "secondDeploymentName": "staging"})
+        deployments.delete(ctx, "p", "staging")
+        said = [r.getMessage() for r in caplog.records]
+        assert any(m.startswith("deployments p/prod and staging swapped: prod now serves one (model one-") for m in said), said
+        assert f"deployment p/staging deleted (it served two, model {two})" in said
+        failed = analyze.submit(ctx, {"analysisInput": {"documents": [{"id": "1", "text": "card?"}]},
+                                      "tasks": [dict(task, taskName="a", parameters={"projectName": "p", "deploymentName": "gone"})]})
+        with ctx.db.write() as conn:
+            assert records.claim_jobs(conn, "analyze", "test", 1) == [failed["id"]]
+        analyze.run_job(ctx, failed["id"])
+        assert any(r.levelname == "WARNING" and r.getMessage().startswith(f"analyze job {failed['id']}: task 0 (p/gone) failed: The deployment gone")
+                   for r in caplog.records), [r.getMessage() for r in caplog.records]
     finally:
         ctx.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError, TooMa
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
+log = logging.getLogger("tagwise.jobs")
 RESULT_KIND = {kind: f"{kind}LROResults" for kind in PROJECT_KINDS}
 SERVED_KEYS = ("trainedModelLabel", "modelId")  # which model answered, in classify_documents' results
 Served = tuple[dict[str, Any], dict[str, Any], str, Path]  # lookup_deployment's (project, deployment, model id, artifact)
@@ -284,6 +286,8 @@ def run_job(ctx: Context, job_id: str) -> int:
         except TagwiseError as exc:
             item["status"] = "failed"
             errors.append({"code": "InvalidRequest", "message": exc.message, "target": f"#/tasks/items/{index}"})
+            # the job answers 200 with the error inside: nothing else would tell the operator
+            log.warning("analyze job %s: task %d (%s/%s) failed: %s", job_id, index, task["projectName"], task["deploymentName"], exc.message)
         items.append(item)
     failed = sum(1 for i in items if i["status"] == "failed")
     status = "succeeded" if not failed else "failed" if failed == len(items) else "partiallyCompleted"

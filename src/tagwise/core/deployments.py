@@ -85,6 +85,10 @@ def deploy(ctx: Context, project_name: str, name: str, body: Any) -> dict[str, A
         unused = remove_unused(ctx, conn, project, {d["model_id"] for d in existing if d["name"] == name})
         deployment = records.get_deployment(conn, project["id"], name)
     delete_folders(unused)
+    before = next((d["model_id"] for d in existing if d["name"] == name), None)
+    # which model a deployment served at 03:47 was nowhere but in the access log's bare PUT
+    log.info("deployment %s/%s now serves %s (model %s)%s", project_name, name, label, model["model_id"],
+             f", in place of {before}" if before else "")
     return {**deployment, "warnings": cautions(model)}
 
 
@@ -158,6 +162,7 @@ def delete(ctx: Context, project_name: str, name: str) -> None:
     if not still_served:  # its trained model stays, but nothing classifies with it now: free its memory
         ctx.predictors.forget(deployment["model_id"])
     delete_folders(unused)
+    log.info("deployment %s/%s deleted (it served %s, model %s)", project_name, name, deployment["model_label"], deployment["model_id"])
 
 
 def swap(ctx: Context, project_name: str, body: Any) -> None:
@@ -176,6 +181,8 @@ def swap(ctx: Context, project_name: str, body: Any) -> None:
         records.upsert_deployment(conn, project["id"], dict({k: b[k] for k in moved}, name=first, deployed_at=now))
         records.upsert_deployment(conn, project["id"], dict({k: a[k] for k in moved}, name=second, deployed_at=now))
         records.update_project(conn, project["id"], {"last_deployed_at": now})
+    log.info("deployments %s/%s and %s swapped: %s now serves %s (model %s), %s serves %s (model %s)", project_name, first, second,
+             first, b["model_label"], b["model_id"], second, a["model_label"], a["model_id"])
 
 
 def describe(deployment: dict[str, Any]) -> dict[str, Any]:
