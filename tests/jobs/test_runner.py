@@ -176,3 +176,42 @@ def test_jobs_a_live_runner_gave_up_during_an_outage_are_not_called_dead(ctx, ca
     assert jobs.get(ctx, analyze_job["id"], "analyze")["status"] == "notStarted"  # queued again
     failed = jobs.get(ctx, training_job["id"], "train", "p")
     assert failed["status"] == "failed" and "could not be reached when the training ended" in failed["errors"][0]["message"]
+
+
+def test_a_stopped_runner_queues_again_the_analyze_jobs_it_claimed_and_never_ran(tmp_path, monkeypatch, caplog):
+    # a clean stop left them "running"; the next start swept them with "its process ... is gone"
+    import logging
+    import threading
+
+    from tagwise.core import analyze
+
+    ctx = Context.open(Settings(data_dir=tmp_path / "data", api_key="k", analyze_workers=1))
+    release, started = threading.Event(), threading.Event()
+    real = analyze.run_job
+
+    def slow(ctx_, job_id):  # the one thread is busy with the first job while the others wait for it
+        started.set()
+        release.wait(30)
+        return real(ctx_, job_id)
+
+    monkeypatch.setattr(analyze, "run_job", slow)
+    body = {"analysisInput": {"documents": [{"id": "1", "text": "hello"}]},
+            "tasks": [{"kind": SINGLE, "taskName": "t", "parameters": {"projectName": "p", "deploymentName": "d"}}]}
+    queued = [analyze.submit(ctx, body)["id"] for _ in range(3)]
+    runner = JobRunner(ctx, poll_s=0.05)
+    try:
+        runner.start()
+        assert started.wait(30)
+        wait_for(lambda: all(jobs.get(ctx, j, "analyze")["status"] == "running" for j in queued))
+        with caplog.at_level(logging.INFO, logger="tagwise.jobs"):
+            stopping = threading.Thread(target=runner.stop)
+            stopping.start()
+            time.sleep(0.3)
+            release.set()
+            stopping.join(30)
+        statuses = [jobs.get(ctx, j, "analyze")["status"] for j in queued]
+        assert statuses[0] == "failed" and statuses[1:] == ["notStarted", "notStarted"], statuses  # the first ran (no such project)
+        assert caplog.text.count("the server stopped before running it; queued again") == 2 and "is gone" not in caplog.text
+    finally:
+        release.set()
+        ctx.close()

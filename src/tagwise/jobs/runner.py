@@ -83,6 +83,25 @@ class JobRunner:
         for thread in self._threads:
             thread.join(timeout=5)
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._hand_back()
+
+    def _hand_back(self) -> None:
+        """Queue again the analyze jobs this runner claimed and never ran (they waited for a thread
+        when it stopped), so that the next runner takes them at once: left "running", the next
+        start swept them with "its process ... is gone", which sent operators looking for a crash."""
+        with self._owned_lock:
+            left = sorted(self._owned)
+        if not left:
+            return
+        try:
+            with self.ctx.db.write() as conn:  # (a training stopped here went back to the queue already)
+                back = [job_id for job_id in left if (job := records.get_job(conn, job_id)) is not None and job["kind"] == "analyze"
+                        and records.update_job(conn, job_id, {"status": "notStarted", "claimed_by": None}, only_if_status=("running",))]
+        except Exception as exc:  # noqa: BLE001 - stopping anyway: the next start's sweep queues them again
+            log.warning("could not queue %d analyze jobs again while stopping (%s); the next start will", len(left), exc)
+            return
+        for job_id in back:
+            log.info("analyze job %s: the server stopped before running it; queued again", job_id)
 
     def notify(self) -> None:
         """Look for new work now instead of at the next poll."""
