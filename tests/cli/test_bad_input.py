@@ -124,6 +124,10 @@ def test_a_json_error_says_where(cli, deployed, tmp_path, imported):
     assert f"{path}:2: not a JSON line (Invalid control character at column 25)" in message
     message = one_error_line(deployed.cli("classify", "bank", "prod", str(path)), code=2)
     assert f"{path}:2: not a JSON line (Invalid control character at column 25)" in message
+    # a line whose text sits under another name says which names it has
+    other = write_jsonl(tmp_path / "other.jsonl", [{"id": "a", "body": "fine", "labels": ["x"]}])
+    assert f"{other}:1: each line needs a JSON object with a string 'text' (this one has 'id', 'body', 'labels')" in one_error_line(
+        cli("import", "bank", str(other)), code=2)
 
 
 def test_import_accepts_a_byte_order_mark(cli, bank, tmp_path):

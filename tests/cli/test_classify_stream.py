@@ -95,6 +95,11 @@ def test_empty_lines_are_skipped_and_empty_texts_reported(deployed, tmp_path):
     rows = [json.loads(line) for line in ok(deployed.cli("classify", "bank", "prod", str(source))).stdout.splitlines()]
     assert [r["id"] for r in rows] == ["a", "b", "4"]
     assert rows[1]["predictions"] == [] and "empty" in rows[1]["error"]
+    # a file whose text field has another name: the error named --text-column nowhere
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"ticket": "T-1", "body": "my card got stolen"}\n')
+    refused = deployed.cli("classify", "bank", "prod", str(other))
+    assert refused.exit_code == 2 and "needs a JSON object with a string 'text' (it has 'ticket', 'body': name the text's field with --text-column)" in refused.stderr
 
 
 def test_a_documents_language_reaches_the_model(deployed, tmp_path):

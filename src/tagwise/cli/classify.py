@@ -83,7 +83,9 @@ def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_colu
         except json.JSONDecodeError as exc:
             raise UsageError(f"{where}:{number}: not a JSON line ({json_problem(exc)})") from None
         if not isinstance(row, dict) or not isinstance(row.get(text_column), str):
-            raise UsageError(f"{where}:{number}: needs a JSON object with a string {text_column!r}")
+            found = ", ".join(repr(k) for k in list(row)[:6]) if isinstance(row, dict) else None
+            hint = f" (it has {found}: name the text's field with --text-column)" if found else ""
+            raise UsageError(f"{where}:{number}: needs a JSON object with a string {text_column!r}{hint}")
         doc_id, named = row.get(id_column), row.get(language_column)
         if named is not None and not isinstance(named, str):
             raise UsageError(f"{where}:{number}: {language_column!r} must be a language code such as \"en\", not {json.dumps(named)}")
@@ -250,7 +252,7 @@ def classify(
                                              help="auto: from INPUT's name (.jsonl/.ndjson, .csv, .tsv = tab-separated csv, else txt); "
                                              "stdin: jsonl if it starts with '{'."),
     text_column: str = typer.Option("text", help="Field/column with the text (jsonl, csv)."),
-    id_column: str = typer.Option("id", help="Field/column with the id (jsonl, csv); default: the line number."),
+    id_column: str = typer.Option("id", help="Field/column with the id (jsonl, csv); a line without it is numbered by its line."),
     language_column: str = typer.Option("language", help="Field/column with a document's language code (jsonl, csv), "
                                         "when the input has one; a document in another language than the model's gets "
                                         "a LanguageNotTrained warning."),

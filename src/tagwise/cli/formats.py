@@ -132,7 +132,8 @@ def _jsonl(path: Path) -> Iterator[Doc]:
             except json.JSONDecodeError as exc:
                 raise UsageError(f"{where}: not a JSON line ({json_problem(exc)})") from None
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                raise UsageError(f"{where}: each line needs a JSON object with a string 'text'")
+                found = f" (this one has {', '.join(repr(k) for k in list(row)[:6])})" if isinstance(row, dict) and row else ""
+                raise UsageError(f"{where}: each line needs a JSON object with a string 'text'{found}")
             labels = _labels(pick(row, LABEL_KEYS), where)
             yield _doc(pick(row, LOCATION_KEYS), f"{path.stem}-{number}", where, row["text"], labels,
                        _dataset(pick(row, DATASET_KEYS), where), pick(row, LANGUAGE_KEYS))
