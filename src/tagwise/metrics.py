@@ -43,6 +43,7 @@ MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 QUEUED_KINDS = ("train", "analyze")  # the kinds a job runner claims; the others are recorded finished
 ACTIVE_STATUSES = ("notStarted", "running", "cancelling")
 TRAINING_ENDS = ("succeeded", "failed", "cancelled")
+TASK_ENDS = ("succeeded", "failed", "cancelled")
 SOURCES = ("classify", "analyze")
 # a method outside these is one label value: a client inventing methods must not add series
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -66,10 +67,15 @@ class Metrics:
                                  ("source",), registry=self.registry)
         self.trainings = Counter("tagwise_training_jobs", "Training jobs this process's runner saw end, by final status.",
                                  ("status",), registry=self.registry)
+        # an analyze job answers 200 with a failed task's error inside: nothing else counted it
+        self.tasks = Counter("tagwise_analyze_tasks", "Tasks of the analyze jobs this process's runner ran, by how they ended.",
+                             ("status",), registry=self.registry)
         for source in SOURCES:  # present from the start at 0: rate() and alerts need the series to exist
             self.documents.labels(source)
         for status in TRAINING_ENDS:
             self.trainings.labels(status)
+        for status in TASK_ENDS:
+            self.tasks.labels(status)
         # prometheus_client chose where values live when it was imported (the variable set or not then)
         self.multiprocess = values.ValueClass is not values.MutexValue
         # (method, route, status class) -> the two series it counts in: labels() costs 3 times the counting
@@ -93,6 +99,11 @@ class Metrics:
     def classified(self, source: str, count: int) -> None:
         if count:
             self.documents.labels(source).inc(count)
+
+    def tasks_ended(self, statuses: Iterable[str]) -> None:
+        for status in statuses:
+            if status in TASK_ENDS:
+                self.tasks.labels(status).inc()
 
     def training_ended(self, status: str) -> None:
         if status in TRAINING_ENDS:

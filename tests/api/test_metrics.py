@@ -37,6 +37,10 @@ def test_requests_documents_and_trainings_are_counted_without_naming_a_project(c
     task = {"kind": SINGLE, "parameters": {"projectName": "secret-project", "deploymentName": "prod"}}
     submitted = client.post("/language/analyze-text/jobs", params=V, json={"analysisInput": {"documents": docs[:2]}, "tasks": [task]})
     assert wait(client, submitted.headers["Operation-Location"])["status"] == "succeeded"
+    # a task naming no deployment fails inside a 200: it moved the POST's 2xx counter and nothing else
+    gone = {"kind": SINGLE, "parameters": {"projectName": "secret-project", "deploymentName": "gone"}}
+    partial = client.post("/language/analyze-text/jobs", params=V, json={"analysisInput": {"documents": docs[:1]}, "tasks": [task, gone]})
+    assert wait(client, partial.headers["Operation-Location"])["status"] == "partiallyCompleted"
     client.request("BREW", "/health")  # a made-up method is one label value, not a new one per name
     after = scrape(client)
 
@@ -47,7 +51,8 @@ def test_requests_documents_and_trainings_are_counted_without_naming_a_project(c
     assert grew("tagwise_http_request_duration_seconds_count", method="POST", route=TEMPLATE) == 1
     assert grew("tagwise_http_requests_total", method="other", route="/health", status="4xx") == 1
     assert grew("tagwise_documents_classified_total", source="classify") == 3
-    assert grew("tagwise_documents_classified_total", source="analyze") == 2
+    assert grew("tagwise_documents_classified_total", source="analyze") == 3
+    assert grew("tagwise_analyze_tasks_total", status="succeeded") == 2 and grew("tagwise_analyze_tasks_total", status="failed") == 1
     # counted by the runner once it has reaped the training's process, a moment after the job reads succeeded
     deadline = time.monotonic() + 30
     while value(after, "tagwise_training_jobs_total", status="succeeded") < 1 and time.monotonic() < deadline:

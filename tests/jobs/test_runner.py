@@ -189,10 +189,10 @@ def test_a_stopped_runner_queues_again_the_analyze_jobs_it_claimed_and_never_ran
     release, started = threading.Event(), threading.Event()
     real = analyze.run_job
 
-    def slow(ctx_, job_id):  # the one thread is busy with the first job while the others wait for it
+    def slow(ctx_, job_id, *rest):  # the one thread is busy with the first job while the others wait for it
         started.set()
         release.wait(30)
-        return real(ctx_, job_id)
+        return real(ctx_, job_id, *rest)
 
     monkeypatch.setattr(analyze, "run_job", slow)
     body = {"analysisInput": {"documents": [{"id": "1", "text": "hello"}]},

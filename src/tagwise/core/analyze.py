@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -247,9 +248,10 @@ def _task_name(task: dict[str, Any], index: int, named: dict[str, int]) -> str:
     return name
 
 
-def run_job(ctx: Context, job_id: str) -> int:
+def run_job(ctx: Context, job_id: str, tasks_ended: Callable[[list[str]], None] | None = None) -> int:
     """Run every task of an analyze job the caller has claimed; a task that cannot run fails alone.
-    Returns how many documents it classified (those of every task that ran; none when it was cancelled meanwhile)."""
+    Returns how many documents it classified (those of every task that ran; none when it was cancelled meanwhile).
+    ``tasks_ended`` is told how each task ended (``succeeded``, ``failed``, ``cancelled``) once that is recorded."""
     with ctx.db.read() as conn:
         job = records.get_job(conn, job_id)
     # cancelled between its claim and now: "cancelling", which only this run ends (it stayed so for good)
@@ -299,6 +301,8 @@ def run_job(ctx: Context, job_id: str) -> int:
             errors = []
             classified = 0  # its results are dropped: /metrics counts the documents answered, which are none
         records.update_job(conn, job_id, {"status": status, "result": {"items": items}, "errors": errors, "finished_at": utcnow(), "percent": 100})
+    if tasks_ended is not None:
+        tasks_ended([item["status"] for item in items])
     return classified
 
 

@@ -218,7 +218,7 @@ class JobRunner:
     def _run_analyze(self, job_id: str) -> None:
         try:
             try:
-                classified = analyze.run_job(self.ctx, job_id)
+                classified = analyze.run_job(self.ctx, job_id, self.metrics.tasks_ended if self.metrics is not None else None)
                 if self.metrics is not None:
                     self.metrics.classified("analyze", classified)
             except Exception as exc:
