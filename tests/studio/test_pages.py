@@ -395,6 +395,13 @@ def test_the_threshold_card_scores_each_threshold_and_sets_the_projects(studio, 
     # 99.999% came back as "100%" in the flash and the form, which then refused its own value
     nines = studio.post("/studio/p/router/evaluate/threshold", data={"csrf": studio.csrf, "model": "m", "percent": "99.999"})
     assert "under 99.999%" in flash(nines.text) and 'name="percent" inputmode="decimal" size="4" value="99.999"' in nines.text
+    # the Tag page suggested "None (0% confident)" above bars of 40% and 37%, with nothing to accept
+    [added] = tagging.add_documents(ctx, "router", [{"location": "new.txt", "text": "my card has not arrived yet"}])["added"] and [
+        d for d in tagging.list_documents(ctx, "router", DocumentFilter(search="my card has not arrived yet")).items]
+    tag_page = html.unescape(studio.get(f"/studio/p/router/tag?doc={added['id']}").text)
+    suggested = re.search(r'id="suggestion">(.*?)</p>', tag_page, re.DOTALL).group(1)
+    assert "None" not in suggested.split("(")[0] and "under the project's 99.999% threshold, where a deployment answers None" in suggested
+    assert 'id="accept"' in tag_page and "accepts the suggestion" in tag_page
 
 
 def test_the_overviews_accuracy_is_the_accuracy_at_a_confidence_threshold(studio, banking):

@@ -22,6 +22,7 @@ from tagwise.core.model_results import latest_model
 from tagwise.core.models import located
 from tagwise.core.predictors import Prediction, class_bars, decide, thresholds_of
 from tagwise.core.projects import require
+from tagwise.core.validation import MULTI
 from tagwise.storage import document_records as docs_db
 
 QUEUE_POOL = 1_000         # untagged documents a model scores at once for the active-learning queue
@@ -39,6 +40,9 @@ class Suggestion:
     # multi-label: the score each class needs to be chosen (its tuned threshold, or the project's floor
     # or override). Without them "approval 15%" suggested under an unsuggested "amusement 22%" looked wrong.
     needs: dict[str, float] = field(default_factory=dict)
+    # single-label: the project's confidence threshold when the suggested class is under it (a
+    # deployment answers None there; a tag must be a class, so the likeliest one is suggested)
+    under_threshold: float | None = None
 
     @property
     def confidence(self) -> float:
@@ -60,7 +64,15 @@ def suggest(ctx: Context, project: dict[str, Any], doc: dict[str, Any]) -> Sugge
         return None
     _, _, [prediction] = _predict(ctx, project, model_row, [doc["text"]])
     needs = {name: need for name, _ in prediction.scores if (need := prediction.threshold_of(name)) is not None}
-    return Suggestion(model_row["label"], prediction.labels, prediction.scores, needs)
+    classes = set(project["classes"])  # a class deleted since the model was trained cannot be a tag
+    if project["kind"] == MULTI:
+        return Suggestion(model_row["label"], [c for c in prediction.labels if c in classes], prediction.scores, needs)
+    # Single-label: the likeliest class the project has. With a confidence threshold set, the page
+    # suggested "None (0% confident)" above bars of 40% and 37%, with nothing to accept.
+    best = next((name for name, _ in prediction.scores if name in classes), None)
+    threshold = thresholds_of(project["settings"])[0]
+    return Suggestion(model_row["label"], [best] if best else [], prediction.scores, needs,
+                      under_threshold=threshold if prediction.abstained else None)
 
 
 _queue_lock = threading.Lock()
