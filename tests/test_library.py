@@ -223,8 +223,15 @@ def test_a_confidence_threshold_abstains_as_a_projects_does(datasets, tmp_path):
     clf.confidence_threshold = None
     assert "None" not in list(clf.predict(out_of_scope))
     # whole-number labels abstain as None; a multi-label model takes it as the floor under its class thresholds
-    numbered = TextClassifier(recipe="linear", confidence_threshold=0.99).fit(texts, [sorted(set(labels)).index(x) for x in labels])
-    assert None in list(numbered.predict(out_of_scope))
+    codes = [sorted(set(labels)).index(x) for x in labels]
+    numbered = TextClassifier(recipe="linear", confidence_threshold=0.99).fit(texts, codes)
+    answered = list(numbered.predict(out_of_scope + texts[:20]))
+    assert None in answered
+    # and they score: score() raised sorting None next to ints (GridSearchCV: NaN for every threshold), evaluate() refused them
+    right = sum(a == c for a, c in zip(answered, [-1] * 3 + codes[:20], strict=True)) / 23
+    assert numbered.score(out_of_scope + texts[:20], [-1] * 3 + codes[:20]) == pytest.approx(right)
+    report = evaluate([-1] * 3 + codes[:20], answered, labels=sorted(set(codes)) + [-1])
+    assert report.accuracy == pytest.approx(right) and None in report.confusion[-1] and all(isinstance(k, int) for k in report.per_class)
     multi = TextClassifier(recipe="linear", confidence_threshold=0.99).fit(texts, [[x] for x in labels])
     assert multi.predict(out_of_scope) == [[], [], []]
     with pytest.raises(InvalidArgument, match="confidence_threshold must be a number from 0 to below 1"):

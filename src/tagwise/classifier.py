@@ -154,13 +154,15 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def score(self, texts: Sequence[str], labels: Sequence[Any], sample_weight: Sequence[float] | None = None) -> float:
         """Accuracy: the share of texts whose label is right; for multi-label, whose labels are all
         exactly right (``tagwise.evaluate`` gives the per-class and F1 scores)."""
-        if not self.multi_label:
-            return super().score(texts, labels, sample_weight=sample_weight)
         labels = list(labels)
         predicted = self.predict(texts)
         if len(labels) != len(predicted):
-            raise InvalidArgument(f"got {len(predicted)} texts but {len(labels)} label lists")
-        exact = np.array([_is_label_set(true) and set(true) == set(pred) for true, pred in zip(labels, predicted, strict=True)], dtype=float)
+            raise InvalidArgument(f"got {len(predicted)} texts but {len(labels)} {'label lists' if self.multi_label else 'labels'}")
+        if self.multi_label:
+            exact = np.array([_is_label_set(true) and set(true) == set(pred) for true, pred in zip(labels, predicted, strict=True)], dtype=float)
+        else:  # compared one by one: an abstention (None, for whole-number or boolean labels) is wrong, and
+            # scikit-learn's accuracy_score raised sorting None next to ints (GridSearchCV scored NaN)
+            exact = np.array([pred is not None and pred == true for true, pred in zip(labels, predicted, strict=True)], dtype=float)
         return float(np.average(exact, weights=sample_weight)) if len(exact) else 0.0
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -292,8 +294,9 @@ def evaluate(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[str]
 
     ``labels`` defaults to every label seen in ``y_true`` and ``y_pred`` (sorted; give it when
     passing ``y_proba``, whose columns follow it; a single-label ``"None"`` counts as an
-    abstention unless ``y_true`` has it); ``multi_label`` defaults to whether the items of
-    ``y_true`` are lists.
+    abstention unless ``y_true`` has it, as does a ``None`` prediction for whole-number or
+    boolean labels); a label of ``labels`` in neither is left out of the macro averages (see
+    ``tagwise.ml.evaluate``); ``multi_label`` defaults to whether the items of ``y_true`` are lists.
 
     >>> report = evaluate(["a", "b", "b"], ["a", "b", "a"])
     >>> round(report.accuracy, 3), report.per_class["a"].precision
@@ -312,6 +315,8 @@ def evaluate(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[str]
     kind = _one_kind(_kinds(y_true + y_pred, multi_label) - {None})  # one type, as fit takes them; None: named below
     for name, items in (("y_true", y_true), ("y_pred", y_pred)):
         for i, item in enumerate(items):
+            if item is None and name == "y_pred" and not multi_label and kind != "str":
+                continue  # what predict answers below the confidence threshold for whole-number or boolean labels
             ok = (_is_label_set(item) and all(_kind(x) == kind for x in item)) if multi_label else _kind(item) == kind
             if not ok:
                 raise InvalidArgument(f"{name}[{i}] is {item!r}: every item must be a "
@@ -319,19 +324,25 @@ def evaluate(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[str]
     if labels is None:
         true, predicted = ({x for item in items for x in (item if multi_label else [item])} for items in (y_true, y_pred))
         # single-label "None" is an abstention, unless it is a true label (out-of-scope examples)
-        labels = sorted(true | (predicted - ({NONE_CLASS} if not multi_label and kind == "str" else set())))
+        labels = sorted(true | (predicted - ({NONE_CLASS} if not multi_label and kind == "str" else {None})))
 
     def spelled(item: Any) -> Any:
+        if item is None and not multi_label:  # an abstention: "None", as the server answers it
+            return NONE_CLASS
         return [_encode(x, False) for x in item] if multi_label else _encode(item, False)
 
     report = ml_evaluate([spelled(t) for t in y_true], [spelled(p) for p in y_pred], labels=[_encode(x, False) for x in labels],
                          multi_label=multi_label, y_proba=y_proba)
     if kind == "str":
         return report
-    decode = _DECODE[kind]  # the report is keyed by the labels as they were given: per_class[3], not per_class["3"]
+    def decode(label: str) -> Any:  # the report is keyed by the labels as they were given: per_class[3], not per_class["3"]
+        return None if label == NONE_CLASS else _DECODE[kind](label)
+
+    def order(pair: tuple[str, Any]) -> tuple[bool, Any]:  # an abstention (None) last
+        return (pair[0] == NONE_CLASS, decode(pair[0]) if pair[0] != NONE_CLASS else 0)
+
     confusion = None if report.confusion is None else {
-        decode(t): {decode(p): n for p, n in sorted(row.items(), key=lambda kv: decode(kv[0]))}
-        for t, row in sorted(report.confusion.items(), key=lambda kv: decode(kv[0]))}
+        decode(t): {decode(p): n for p, n in sorted(row.items(), key=order)} for t, row in sorted(report.confusion.items(), key=order)}
     return dataclasses.replace(report, per_class={decode(k): v for k, v in report.per_class.items()}, confusion=confusion)
 
 

@@ -9,8 +9,10 @@ Conventions (they match what Azure custom text classification reports):
   recall = accuracy and micro precision counts only the documents that got an answer.
 * Multi-label: each document has a set of labels; per-class counts are over documents, and
   ``accuracy`` is the exact-match ratio (predicted set == true set).
-* Macro scores are unweighted means over ``labels`` of the per-class scores; a ratio with a
-  zero denominator counts as 0.
+* Macro scores are unweighted means of the per-class scores over the ``labels`` that are in the
+  truth or predicted; a ratio with a zero denominator counts as 0. A label given in ``labels``
+  that is in neither is left out of the means (scikit-learn's ``f1_score(labels=...)`` counts it
+  as 0): a class with no test documents that the model never chose says nothing of the model.
 * ECE (expected calibration error, 15 equal-width bins): single-label uses the top-1
   probability against "top-1 class is the true class"; multi-label averages over classes the
   ECE of each class's probability against "class is in the true set".
@@ -110,9 +112,10 @@ def evaluate(
 
 def _summarise(per_class: dict[str, ClassMetrics], tp: int, fp: int, fn: int) -> tuple[float, ...]:
     """Micro and macro precision, recall and F1. The macro averages leave out classes that are
-    neither in the truth nor predicted (as scikit-learn does): a class with no test documents that
-    the model never chose has no precision or recall to average, and counting it as 0 would
-    punish a perfect model for a class the test set does not have."""
+    neither in the truth nor predicted (as scikit-learn does when it finds the labels itself; given
+    ``labels=``, it counts them as 0): a class with no test documents that the model never chose
+    has no precision or recall to average, and counting it as 0 would punish a perfect model for a
+    class the test set does not have."""
     micro_p, micro_r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
     values = [m for m in per_class.values() if m.tp + m.fp + m.fn]
     if values:
