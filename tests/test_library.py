@@ -86,6 +86,13 @@ def test_clear_errors():
             fitted.predict(table)
     with pytest.raises(InvalidArgument, match="one label per text"):
         TextClassifier(recipe="linear").fit(["a b", "c d"], {"a b": "x", "c d": "y"})
+    with pytest.raises(InvalidArgument, match="inverse_transform gives the lists back"):  # MultiLabelBinarizer's matrix
+        TextClassifier(recipe="linear").fit(["a b", "c d"], np.array([[1, 0], [0, 1]]))
+    # "english" trained with the multilingual encoder without a word; None raised an AttributeError
+    for language in ("english", None, "klingon"):
+        with pytest.raises(InvalidArgument, match="language must be a language code such as 'en'"):
+            TextClassifier(recipe="linear", language=language).fit(["a b", "c d"], ["x", "y"])
+    assert TextClassifier(recipe="linear", language="DE").fit(["a b", "c d"], ["x", "y"]).model_.language == "de"
     with pytest.raises(InvalidArgument, match="The labels mix int and str"):
         evaluate(["a", 2], ["a", "a"])
     with pytest.raises(InvalidArgument, match=r"y_pred\[1\] is None: every item must be a label \(strings, as the others\)"):

@@ -74,25 +74,32 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         texts = _texts(texts)
         if isinstance(labels, Mapping) or getattr(labels, "ndim", 1) != 1:
             raise InvalidArgument("Pass one label per text: a list or a column such as df['label'] (for multi-label, "
-                                  "a list of lists of labels), not a table or a dict.")
+                                  "a list of lists of labels, not an indicator matrix: MultiLabelBinarizer's "
+                                  "inverse_transform gives the lists back), not a table or a dict.")
         labels = list(labels)
         multi = any(_is_label_set(label) for label in labels)  # a stray None or string among lists is that document's error
         params = dict(self.params or {})
         if clash := [name for name in _OWN_ARGUMENTS if name in params]:
             raise InvalidArgument(f"params cannot set {', '.join(clash)}: give seed and language to TextClassifier itself "
                                   "(multi-label follows the labels).")
+        from tagwise.core.validation import language_code
+
+        # "english" trained with the multilingual encoder without a word (the API and the CLI refuse it)
+        language = language_code(self.language)
+        if language is None:
+            raise InvalidArgument(f"language must be a language code such as 'en', 'de' or 'pt-BR', not {self.language!r}.")
         self.label_type_ = _label_type(labels, multi)
         if not multi and labels and all(_kind(label) for label in labels) and len({_encode(label, False) for label in labels}) == 1:
             # a filtering mistake, most often: scikit-learn's classifiers refuse it too
             raise InvalidArgument(f"single-label training needs at least two classes; every document has {labels[0]!r}.")
-        model = build_model(self._recipe_name(), multi_label=multi, seed=self.seed, language=self.language,
+        model = build_model(self._recipe_name(), multi_label=multi, seed=self.seed, language=language,
                             cache_dir=Path(self.cache_dir) if self.cache_dir else None, **params)
         try:
             model.fit(texts, [_encode(label, multi) for label in labels])  # the model's classes are strings
         except InvalidParameterError as exc:  # a value scikit-learn refuses, such as C=-1
             raise InvalidArgument(f"bad parameters for recipe {self._recipe_name()!r}: {exc}") from exc
         self.model_ = model
-        _warn_about_the_texts(model, texts, self.language)
+        _warn_about_the_texts(model, texts, language)
         return self
 
     def _recipe_name(self) -> str:
