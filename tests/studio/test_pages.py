@@ -543,7 +543,7 @@ def test_an_upload_with_a_row_of_extra_fields_adds_nothing_and_a_tsv_is_taken(st
     files = [("files", ("ok.tsv", b"text\tlabels\nMe alegro\tjoy\n", "text/tab-separated-values")),
              ("files", ("extra_field.csv", 'text;labels;language\n"Qué miedo y qué tristeza";fear;sadness;es\n'.encode(), "text/csv"))]
     page = studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf}, files=files)
-    assert "extra_field.csv, line 2: 4 fields, but the header has 3 (text, labels, language)" in html.unescape(flash(page.text))
+    assert "extra_field.csv, row 2: 4 fields, but the header has 3 (text, labels, language)" in html.unescape(flash(page.text))
     assert tagging.list_documents(studio.ctx, "up", DocumentFilter()).total == 0
     page = studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf}, files=files[:1])
     assert "Added 1 document(s)." in flash(page.text)
@@ -559,6 +559,11 @@ def test_an_upload_with_a_row_of_extra_fields_adds_nothing_and_a_tsv_is_taken(st
     again = studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf}, files=none)
     assert ("Added 2 document(s). 2 of them are tagged \"no class\". 2 of them have the same text as a document the project "
             "already had: was the file uploaded before?") in html.unescape(flash(again.text))
+    # a ticket export: the columns it does not read are named, the untagged counted, new classes quoted
+    export = [("files", ("jira.csv", b"Issue key,Summary,text,labels\nH-1,Crash,It crashes,bug|urgent\nH-2,Slow,It is slow,\n", "text/csv"))]
+    said = html.unescape(flash(studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf}, files=export).text))
+    assert said.startswith("Added 2 document(s). 1 of them is untagged. New classes from the file: 'bug', 'urgent'. "
+                           "Columns not read: 'Issue key', 'Summary' (the upload reads"), said
 
 
 def test_multi_label_confidence_threshold_and_no_class_documents_on_evaluate_try_and_tag(studio, emotions, datasets):

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tagwise.errors import InvalidRequest
-from tagwise.studio.uploads import parse
+from tagwise.studio.uploads import parse, parse_file
 
 
 def test_txt_is_one_document_named_by_the_file():
@@ -64,12 +64,12 @@ def test_bad_files_say_what_is_wrong(name, data, message):
 @pytest.mark.parametrize("data, message", [
     # "Qué miedo y qué tristeza";fear;sadness;es was stored with classes [fear] and language "sadness"
     ('text;labels;language\n"Me alegro";joy;es\n"Qué miedo y qué tristeza";fear;sadness;es\n',
-     "t.csv, line 3: 4 fields, but the header has 3 (text, labels, language)"),
+     "t.csv, row 3: 4 fields, but the header has 3 (text, labels, language)"),
     ('text,labels,language\n"Me alegro",joy,es\n"Qué miedo, y\nqué tristeza",fear,sadness,es\n',
-     "t.csv, line 3: 4 fields, but the header has 3"),  # the line the record starts on
+     "t.csv, row 3: 4 fields, but the header has 3"),  # the row (the line the record starts on: the same here)
     ("text,labels,language\nhello,greeting,en\nbye,en\n",
-     "t.csv, line 3: 2 fields, but the header has 3 (text, labels, language): give every column a field"),
-    ("text,labels\n\n\nhello,joy,x\n", "t.csv, line 4: 3 fields"),  # blank lines are skipped, and counted
+     "t.csv, row 3: 2 fields, but the header has 3 (text, labels, language): give every column a field"),
+    ("text,labels\n\n\nhello,joy,x\n", "t.csv, row 2 (line 4 of the file): 3 fields"),  # blank lines are skipped: a row, not a line
 ])
 def test_a_csv_row_with_more_or_fewer_fields_than_the_header_is_refused_with_its_line(data, message):
     with pytest.raises(InvalidRequest, match=re.escape(message)) as refused:
@@ -96,7 +96,7 @@ def test_a_language_is_spelled_as_usual_and_a_word_that_is_no_code_is_refused():
     data = b"text,language\na,DE\nb,zh-hans\nc,es-419\nd,pt_br\n"
     assert [d["language"] for d in parse("t.csv", data)] == ["de", "zh-Hans", "es-419", "pt-BR"]
     for wrong in ("sadness", "deutsch", "english"):
-        with pytest.raises(InvalidRequest, match=f"t.csv, line 2: the language '{wrong}' is not a language code: .* such as 'en', 'de'"):
+        with pytest.raises(InvalidRequest, match=f"t.csv, row 2: the language '{wrong}' is not a language code: .* such as 'en', 'de'"):
             parse("t.csv", f"text,language\na,{wrong}\n".encode())
     with pytest.raises(InvalidRequest, match="t.jsonl, line 1: the language 'english' is not a language code"):
         parse("t.jsonl", b'{"text": "a", "language": "english"}\n')
@@ -118,3 +118,25 @@ def test_jsonl_labels_are_read_as_tagwise_import_reads_them():
     with pytest.raises(InvalidRequest, match=re.escape('l.jsonl, line 1: the labels must be a string, or a list of strings or of '
                                                        '{"category": ...} objects, not [1, 2].')):
         parse("l.jsonl", b'{"text": "a", "labels": [1, 2]}\n')
+
+
+def test_a_row_is_named_as_a_spreadsheet_numbers_it_and_an_empty_text_cell_as_such():
+    # "line 225: no text (a 'text' column is needed)" for row 30 of a file that has a text column,
+    # whose descriptions hold line breaks, and whose one ticket had no description
+    rows = "".join(f'"T-{i}","first line\nsecond line",Major\n' for i in range(3))
+    with pytest.raises(InvalidRequest, match=re.escape("t.csv, row 5 (line 8 of the file): its text cell is empty. Fill it in or remove")):
+        parse("t.csv", f'id,text,label\n{rows}"T-3",,Minor\n'.encode())
+
+
+def test_multi_label_classes_joined_by_a_comma_are_refused_with_the_separators_to_use():
+    # "card, payments" became one class, and the message listing new classes, joined by ", ", hid it
+    data = b'text,labels\n"declined at the shop","card, payments"\n'
+    with pytest.raises(InvalidRequest, match=re.escape("t.csv, row 2: the labels 'card, payments' hold a comma. Several classes go in "
+                                                       "the labels field joined by '|' or ';' (card|payments)")):
+        parse("t.csv", data, multi=True)
+    assert parse("t.csv", data)[0]["labels"] == ["card, payments"]  # single-label: a class name may have a comma
+
+
+def test_the_columns_an_upload_does_not_read_are_named():
+    docs, ignored = parse_file("jira.csv", b"Issue key,Summary,text,Priority\nH-1,Crash,It crashes,Major\n")
+    assert ignored == ["Issue key", "Summary", "Priority"] and docs[0]["labels"] is None

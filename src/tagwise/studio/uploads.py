@@ -27,8 +27,14 @@ FORMATS = (".txt", ".csv", ".tsv", ".jsonl", ".ndjson")
 LABEL_SEPARATORS = "|;"
 
 
-def parse(filename: str, data: bytes) -> list[dict[str, Any]]:
+def parse(filename: str, data: bytes, multi: bool = False) -> list[dict[str, Any]]:
     """Documents (``text``, ``location``, ``labels``, ``dataset``) of one uploaded file."""
+    return parse_file(filename, data, multi)[0]
+
+
+def parse_file(filename: str, data: bytes, multi: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
+    """(documents, the CSV columns not read) of one uploaded file; ``multi``: for a multi-label
+    project, where a labels cell with a comma is refused (``card, payments`` became one class)."""
     name = PurePath((filename or "upload.txt").replace("\\", "/")).name or "upload.txt"
     suffix = PurePath(name).suffix.lower()
     try:
@@ -36,11 +42,11 @@ def parse(filename: str, data: bytes) -> list[dict[str, Any]]:
     except UnicodeDecodeError as exc:
         raise _not_utf8(name, data, exc) from None
     if suffix in (".csv", ".tsv"):
-        return _csv(name, content, "\t" if suffix == ".tsv" else None)
+        return _csv(name, content, "\t" if suffix == ".tsv" else None, multi)
     if suffix in (".jsonl", ".ndjson"):
-        return _jsonl(name, content)
+        return _jsonl(name, content), []
     if suffix == ".txt" or not suffix:
-        return [{"location": name, "text": content.strip()}]
+        return [{"location": name, "text": content.strip()}], []
     raise InvalidArgument(f"{name}: upload .txt files, CSV, TSV or JSONL ({', '.join(FORMATS)}).")
 
 
@@ -53,26 +59,30 @@ def _not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> InvalidArgumen
                            "(Excel: Save As \"CSV UTF-8\"; a text editor: encoding UTF-8) and upload it again.")
 
 
-def _document(name: str, line: int, row: dict[str, Any], labels: Any) -> dict[str, Any]:
+def _document(where: str, row: dict[str, Any], labels: Any, text_column: bool = False) -> dict[str, Any]:
+    """One document of a row; ``where`` names it in a message ("tickets.csv, row 30 (line 225 of
+    the file)"); ``text_column``: the file has a text column, so a missing text is an empty cell."""
     text = pick(row, TEXT_KEYS)
     if not isinstance(text, str) or blank(text):
-        raise InvalidArgument(f"{name}, line {line}: no text (a '{TEXT_KEYS[0]}' column or field is needed).")
+        if text_column:  # "no text (a 'text' column is needed)" was said of a file that had one, for one empty cell
+            raise InvalidArgument(f"{where}: its text cell is empty. Fill it in or remove the row; nothing was added.")
+        raise InvalidArgument(f"{where}: no text (a '{TEXT_KEYS[0]}' column or field is needed).")
     location = pick(row, LOCATION_KEYS)
     dataset = pick(row, DATASET_KEYS)
-    language = _language(name, line, pick(row, LANGUAGE_KEYS))  # each document's own, as the Azure project file has it
+    language = _language(where, pick(row, LANGUAGE_KEYS))  # each document's own, as the Azure project file has it
     return {"text": text.strip(), "location": str(location) if location is not None else None,
             "labels": labels, "dataset": str(dataset) if dataset is not None else None, "language": language}
 
 
-def _language(name: str, line: int, value: Any) -> str | None:
-    """The row's language code in its usual spelling, None for the project's, or an error naming the line."""
+def _language(where: str, value: Any) -> str | None:
+    """The row's language code in its usual spelling, None for the project's, or an error naming the row."""
     try:
         return file_language(value)
     except InvalidArgument as exc:
-        raise InvalidArgument(f"{name}, line {line}: {exc.message}.") from None
+        raise InvalidArgument(f"{where}: {exc.message}.") from None
 
 
-def _csv(name: str, content: str, delimiter: str | None) -> list[dict[str, Any]]:
+def _csv(name: str, content: str, delimiter: str | None, multi: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
     delimiter = delimiter or csv_header.delimiter(content.split("\n", 1)[0])
     reader = csv.DictReader(io.StringIO(content, newline=""), delimiter=delimiter)
     out = []
@@ -88,17 +98,25 @@ def _csv(name: str, content: str, delimiter: str | None) -> list[dict[str, Any]]
             if row is None:
                 break
             start = csv_header.start_line(reader, row)  # a quoted text may span lines, and blank lines are skipped
+            # a spreadsheet's row number (the header is row 1); texts with line breaks put the file's line far below it
+            number = len(out) + 2
+            where = f"{name}, row {number}" + (f" (line {start} of the file)" if start != number else "")
             if (count := csv_header.field_count(row, fieldnames)) is not None:
-                raise InvalidArgument(f"{name}, line {start}: {csv_header.misfit(count, fieldnames, delimiter)}"
+                raise InvalidArgument(f"{where}: {csv_header.misfit(count, fieldnames, delimiter)}"
                                       f"{_labels_tip(delimiter) if count > len(fieldnames) else ''}. Nothing was added.")
             raw = pick(row, LABEL_KEYS)
+            if multi and isinstance(raw, str) and "," in raw and not set(raw) & set(LABEL_SEPARATORS):
+                raise InvalidArgument(f"{where}: the labels {raw!r} hold a comma. Several classes go in the labels field "
+                                      f"joined by '|' or ';' ({'|'.join(p.strip() for p in raw.split(',') if p.strip())}); "
+                                      "a class whose name has a comma can come in a JSONL file. Nothing was added.")
             labels = [p.strip() for p in re.split(f"[{re.escape(LABEL_SEPARATORS)}]", raw) if p.strip()] if isinstance(raw, str) else None
-            out.append(_document(name, start, row, labels))
+            out.append(_document(where, row, labels, text_column=True))
     except csv.Error as exc:
         raise InvalidArgument(f"{name} is not valid CSV: {exc}.") from None
     if not out:
         raise InvalidArgument(f"{name} has no documents: it is empty or has only a header row.")
-    return out
+    read = {csv_header.first_of(keys, fieldnames) for keys in (TEXT_KEYS, LABEL_KEYS, LOCATION_KEYS, DATASET_KEYS, LANGUAGE_KEYS)}
+    return out, [f for f in fieldnames if f not in read and f and f.strip()]
 
 
 def _labels_tip(delimiter: str) -> str:
@@ -119,7 +137,7 @@ def _jsonl(name: str, content: str) -> list[dict[str, Any]]:
             raise InvalidArgument(f"{name}, line {number}: not JSON ({exc.msg}).") from None
         if not isinstance(row, dict):
             raise InvalidArgument(f"{name}, line {number}: each line must be a JSON object.")
-        out.append(_document(name, number, row, _json_labels(name, number, pick(row, LABEL_KEYS))))
+        out.append(_document(f"{name}, line {number}", row, _json_labels(name, number, pick(row, LABEL_KEYS))))
     if not out:
         raise InvalidArgument(f"{name} has no documents: it has no JSON lines.")
     return out

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tagwise.core import projects, tagging
+from tagwise.core.validation import MULTI
 from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
 from tagwise.studio import uploads
 from tagwise.studio.auth import Session, require_csrf, require_session
@@ -42,16 +43,19 @@ async def upload(request: Request, project: str, files: list[UploadFile], _s: Se
     """Add the documents of every uploaded file. Answers JSON to the page's script, a redirect otherwise."""
     json_answer = wants_json(request)
     try:
-        items = []
+        items, ignored = [], {}
         limit = context(request).settings.max_body_bytes
         files = [f for f in files if f.filename or f.size]  # a form sent with no file chosen has one empty part
         if not files:
             raise InvalidArgument("Choose one or more files to upload.")
+        multi = (await run_in_threadpool(projects.get, context(request), project))["kind"] == MULTI
         for file in files:
             data = await file.read()
             if len(data) > limit:
                 raise PayloadTooLarge(f"{file.filename} has {len(data):,} bytes; the limit is {limit:,} (TAGWISE_MAX_BODY_BYTES).")
-            items.extend(await run_in_threadpool(uploads.parse, file.filename or "upload.txt", data))
+            docs, unread = await run_in_threadpool(uploads.parse_file, file.filename or "upload.txt", data, multi)
+            items.extend(docs)
+            ignored.update(dict.fromkeys(unread))
         prefix = PurePath(files[0].filename or "upload").stem or "upload"
         # parsing and storing run in the thread pool: on the event loop a big file held up every request
         result = await run_in_threadpool(tagging.add_documents, context(request), project, items, prefix=prefix)
@@ -60,10 +64,15 @@ async def upload(request: Request, project: str, files: list[UploadFile], _s: Se
             return JSONResponse({"ok": False, "message": exc.message}, status_code=status_for(exc))
         raise
     message = f"Added {result['added']:,} document(s)."
+    if untagged := sum(1 for item in items if item.get("labels") is None):
+        message += f" {untagged:,} of them {'is' if untagged == 1 else 'are'} untagged."
     if result.get("noClass"):
         message += f' {result["noClass"]:,} of them are tagged "no class".'
-    if result["classesAdded"]:
-        message += f" New classes from the file: {', '.join(result['classesAdded'])}."
+    if result["classesAdded"]:  # quoted: "card, payments" read as two classes in a list joined by ", "
+        message += f" New classes from the file: {', '.join(repr(c) for c in result['classesAdded'])}."
+    if ignored:  # a ticket export's Summary, Priority and Issue key were dropped without a word
+        message += (f" Columns not read: {', '.join(repr(c) for c in ignored)} (the upload reads the text from a column named "
+                    "text, content or document, the classes from labels, label or category, the name from location or id).")
     if result.get("copies"):
         message += (f" {result['copies']:,} of them have the same text as a document the project already had: was the file "
                     "uploaded before? Remove the copies (search for a text on this page) or they count twice.")
