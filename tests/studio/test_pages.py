@@ -305,7 +305,12 @@ def test_a_model_no_better_than_the_commonest_class_is_called_so_on_every_page(s
     assert 'id="baseline-verdict"' in studio.get("/studio/p/prio/evaluate?model=m1").text
     assert "⚠ no better than always Major" in studio.get("/studio/p/prio").text
     assert "m1 (" in (deploy_page := studio.get("/studio/p/prio/deployments").text) and "no better than always answering Major" in deploy_page
-    deployed = studio.post("/studio/p/prio/deployments", data={"csrf": studio.csrf, "name": "prod", "model": "m1"})
+    # one click put such a model live (the page offered it first) and the warning came after: now it comes before
+    assert 'id="deploy-anyway"' in deploy_page
+    refused = html.unescape(flash(studio.post("/studio/p/prio/deployments", data={"csrf": studio.csrf, "name": "prod", "model": "m1"}).text))
+    assert refused.startswith("Nothing was deployed. This model is"), refused
+    assert 'To deploy it all the same, tick "Deploy it even so".' in refused and deployments.list_all(ctx, "prio") == []
+    deployed = studio.post("/studio/p/prio/deployments", data={"csrf": studio.csrf, "name": "prod", "model": "m1", "anyway": "1"})
     assert "Model m1 is deployed as prod." in html.unescape(flash(deployed.text)) and verdict in html.unescape(flash(deployed.text))
     compared = studio.get("/studio/p/prio/compare?a=m1&b=m2").text
     assert 'data-below-baseline="m1"' in compared and 'id="baseline-row"' in compared

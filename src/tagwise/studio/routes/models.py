@@ -246,14 +246,22 @@ def deployments_page(request: Request, project: str, model: str = "", _s: Sessio
     which put m2 live from m1's page)."""
     record = projects.get(context(request), project)
     trained = models.list_all(context(request), project)[::-1]
-    return render(request, "deployments.html", project=record, nav="deploy", models=trained, chosen=model,
-                  below_baseline={m["label"]: against_baseline(m) for m in trained},
-                  deployments=deployments.list_all(context(request), project))
+    flagged = {m["label"]: against_baseline(m) for m in trained}
+    # else the newest model that beats always answering the commonest class: the newest was offered
+    # even when flagged, and one click put it live in place of production's
+    chosen = model or next((m["label"] for m in trained if not flagged[m["label"]]), trained[0]["label"] if trained else "")
+    return render(request, "deployments.html", project=record, nav="deploy", models=trained, chosen=chosen,
+                  below_baseline=flagged, deployments=deployments.list_all(context(request), project))
 
 
 @router.post("/p/{project}/deployments")
-def deploy(request: Request, project: str, name: str = Form(""), model: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+def deploy(request: Request, project: str, name: str = Form(""), model: str = Form(""), anyway: str = Form(""),
+           _s: Session = Depends(require_csrf)) -> Response:
     served = {d["name"]: d["model_label"] for d in deployments.list_all(context(request), project)}.get(name.strip())
+    if not anyway and (warning := model_results.baseline_warning(models.get(context(request), project, model))):
+        # said before, not after: nothing is deployed until the box is ticked
+        return redirect(f"/studio/p/{project}/deployments" + query(model=model),
+                        f"Nothing was deployed. {warning} To deploy it all the same, tick \"Deploy it even so\".", "error")
     deployments.deploy(context(request), project, name.strip(), {"trainedModelLabel": model})
     done = f"Model {model} is deployed as {name.strip()}" + (f", in place of {served}." if served and served != model else ".")
     if warning := model_results.baseline_warning(models.get(context(request), project, model)):
