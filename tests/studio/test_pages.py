@@ -422,7 +422,15 @@ def test_the_overviews_accuracy_is_the_accuracy_at_a_confidence_threshold(studio
     evaluation = model_results.evaluation_details(ctx, "floor")["model"]["evaluation"]
     accuracy, micro = evaluation["tagwise"]["accuracy"], evaluation["customSingleLabelClassificationEvaluation"]["microF1"]
     assert f"{100 * micro:.1f}" != f"{100 * accuracy:.1f}"  # some answers were None
-    assert re.search(rf'>m</a></td><td class="small">[^<]*</td><td>{100 * accuracy:.1f}%', studio.get("/studio/p/floor").text)
+    assert re.search(rf'>m</a></td><td class="small">[^<]*</td><td>{100 * accuracy:.1f}% <span class="small muted"[^>]*>at 95.0%</span>',
+                     studio.get("/studio/p/floor").text)
+    # the job's headline set the score at the threshold (None answers wrong) against a baseline without one:
+    # "accuracy 52.2% (always answering Major: 71.0%)", while the verdict beside it said 62.5%
+    job = next(j for j in jobs.list_for(ctx, "train", "floor"))
+    rows = {r["threshold"]: r for r in evaluation["tagwise"]["thresholds"]}
+    headline = html.unescape(studio.get(f"/studio/p/floor/train/{job['id']}").text)
+    assert (f"accuracy {100 * accuracy:.1f}% at the project's 95% threshold, {100 * rows[0.95]['abstained']:.1f}% of them answered None; "
+            f"with no threshold {100 * rows[0]['accuracy']:.1f}% (always answering ") in headline
 
 
 def test_the_projects_language_can_be_changed_in_the_studio(studio):

@@ -99,6 +99,13 @@ def _headline(model: dict) -> str:
     parts = [f"micro F1 {body.get('microF1', 0):.1%}", f"macro F1 {body.get('macroF1', 0):.1%}"]
     if extra.get("accuracy") is not None and "customSingleLabelClassificationEvaluation" in (model["evaluation"] or {}):
         parts[0] = f"accuracy {extra['accuracy']:.1%}"
+        rows = {row["threshold"]: row for row in extra.get("thresholds") or []}
+        if (threshold := extra.get("confidenceThreshold")) and 0 in rows:
+            # "accuracy 52.2% (always answering Major: 71.0%)" set a score with the threshold's None answers
+            # counted wrong against a baseline without them, and the verdict beside it said 62.5%
+            scored = rows.get(threshold, {})
+            none = f", {scored['abstained']:.1%} of them answered None" if "abstained" in scored else ""
+            parts[0] += f" at the project's {plain_percent(threshold)}% threshold{none}; with no threshold {rows[0]['accuracy']:.1%}"
         if baseline := extra.get("majorityBaseline"):
             parts[0] += f" (always answering {baseline['class']}: {baseline['accuracy']:.1%})"
     return f"On {extra.get('testDocuments', '?')} test documents: " + ", ".join(parts) + "."
