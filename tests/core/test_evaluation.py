@@ -115,3 +115,17 @@ def test_a_model_scored_at_a_threshold_is_held_to_the_baseline_by_its_answers_be
     assert "(66.0% against 67.5% on the test set, answering every document as if there were no confidence threshold)" in (
         model_results.baseline_warning(model(0.52, 0.66, 0.6)))
     assert model_results.against_baseline(model(0.52, 0.52, 0.0))["threshold"] == 0.0  # no threshold: as before
+
+
+def test_a_model_barely_above_the_commonest_class_is_not_called_clearly_better():
+    # 70.8% against 69.4% on 72 tickets read as a success, with a Deploy button: the model sent 69 of 72 to Major
+    def model(accuracy: float, documents: int) -> dict:
+        return {"evaluation": {"tagwise": {"accuracy": accuracy, "testDocuments": documents,
+                                           "majorityBaseline": {"class": "Major", "accuracy": 0.694}}}}
+
+    said = model_results.baseline_caution(model(51 / 72, 72))
+    assert said.startswith("This model is not clearly better than always answering Major (70.8% against 69.4% on 72 test documents: "
+                           "on new text its accuracy could lie anywhere from ")
+    assert model_results.baseline_caution(model(0.90, 500)) is None  # clearly better
+    assert model_results.baseline_caution(model(0.60, 72)) is None  # worse: the verdict (baseline_warning) says so, not this
+    assert model_results.baseline_warning(model(0.60, 72)) is not None

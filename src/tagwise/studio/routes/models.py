@@ -70,17 +70,18 @@ def _job_state(ctx, project: str, job: dict) -> dict:
     return {"status": job["status"], "percent": 100 if job["status"] == "succeeded" else int(job["percent"] or 0),
             "done": job["status"] in jobs.TERMINAL, "modelLabel": job["payload"]["modelLabel"],
             "errors": [e.get("message", "") for e in job["errors"] or []],
-            **_scores(ctx, project, job),
-            "warnings": [w.get("message", "") for w in job["warnings"] or []]}
+            **(scores := _scores(ctx, project, job)),
+            "warnings": [w.get("message", "") for w in job["warnings"] or []] + ([scores["caution"]] if scores["caution"] else [])}
 
 
 def _scores(ctx, project: str, job: dict) -> dict[str, str | None]:
     """The headline of a finished training's evaluation, so the page says how it went (``scores``),
-    and ``verdict``: a warning when it does no better than always answering the commonest class."""
+    ``verdict``: a warning when it does no better than always answering the commonest class, and
+    ``caution``: when it beats it by less than its test set can tell."""
     model = _trained_by(ctx, project, job)
     if model is None:
-        return {"scores": "", "verdict": None}
-    return {"scores": _headline(model), "verdict": model_results.baseline_warning(model)}
+        return {"scores": "", "verdict": None, "caution": None}
+    return {"scores": _headline(model), "verdict": model_results.baseline_warning(model), "caution": model_results.baseline_caution(model)}
 
 
 def _trained_by(ctx, project: str, job: dict) -> dict | None:
@@ -137,6 +138,7 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
                 "never_predicted": model_results.never_predicted(trained), "untested": model_results.untested(trained),
                 "confusion": views.confusion(trained, bool(norm), full=matrix is not None), "label_confusion": views.label_confusion(trained),
                 "extra": (trained["evaluation"] or {}).get("tagwise", {}), "verdict": model_results.baseline_warning(trained),
+                "caution": model_results.baseline_caution(trained),
                 "languages": model_results.languages(trained), "interval": model_results.accuracy_interval(trained),
                 "no_class": model_results.no_class(trained)}
         now = (details["project"]["settings"] or {}).get("confidenceThreshold") or 0
