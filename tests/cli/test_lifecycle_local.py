@@ -290,3 +290,11 @@ def test_evaluate_names_the_class_thresholds_the_project_set():
 
     summary = {"customMultiLabelClassificationEvaluation": {}, "tagwise": {"projectClassThresholds": {"anger": 0.45, "admiration": 0.6}}}
     assert "scored with the project's class thresholds in place of the tuned ones: admiration 0.6, anger 0.45" in _notes(summary)
+
+
+def test_evaluate_says_when_a_model_beats_the_commonest_class_by_less_than_its_test_set_can_tell():
+    from tagwise.cli.training import _notes
+
+    summary = {"customSingleLabelClassificationEvaluation": {},
+               "tagwise": {"accuracy": 51 / 72, "testDocuments": 72, "majorityBaseline": {"class": "Major", "accuracy": 0.694}}}
+    assert any(n.startswith("the model is not clearly better than always answering Major (70.8% against 69.4%") for n in _notes(summary))

@@ -97,7 +97,7 @@ def _notes(summary: dict[str, Any]) -> list[str]:
     project's), what ``auto`` chose and why, the sentence encoder, and what the studio's Evaluate
     page warns of: a model no better than always answering the commonest class, classes it
     never chose, classes its test set lacks."""
-    from tagwise.core.model_results import against_baseline, never_predicted, untested
+    from tagwise.core.model_results import against_baseline, baseline_caution, never_predicted, untested
 
     model = {"evaluation": summary}
     extra = summary.get("tagwise") or {}
@@ -120,6 +120,8 @@ def _notes(summary: dict[str, Any]) -> list[str]:
         scored = ", answering every document as if there were no threshold" if found["threshold"] else ""
         lines.append(f"{how} always answering {found['class']} ({found['accuracy']:.3f} against {found['baseline']:.3f}{scored}): "
                      "tag more examples of the other classes before deploying it")
+    elif caution := baseline_caution(model, "the model"):
+        lines.append(caution[0].lower() + caution[1:])
     if names := never_predicted(model):
         lines.append(f"never chosen on the test set: {', '.join(names)} (their test documents all got other answers)")
     if names := untested(model):
