@@ -390,6 +390,10 @@ def test_the_threshold_card_scores_each_threshold_and_sets_the_projects(studio, 
     assert 'id="threshold-moved"' in moved.text and "90.0% now" in html.unescape(moved.text)
     refused = studio.post("/studio/p/router/evaluate/threshold", data={"csrf": studio.csrf, "model": "m", "percent": "120"})
     assert "from 0 to below 100" in field_error(html.unescape(refused.text), "threshold-percent") and projects.get(ctx, "router")["settings"]["confidenceThreshold"] == 0.9
+    # "0.6" (a probability, as the API writes it) set 0.6%, which sends nothing to None
+    fraction = studio.post("/studio/p/router/evaluate/threshold", data={"csrf": studio.csrf, "model": "m", "percent": "0.6"})
+    assert fraction.status_code == 400 and "For 60%, type 60." in field_error(html.unescape(fraction.text), "threshold-percent")
+    assert projects.get(ctx, "router")["settings"]["confidenceThreshold"] == 0.9
     cleared = studio.post("/studio/p/router/evaluate/threshold", data={"csrf": studio.csrf, "model": "m", "percent": ""})
     assert "No threshold" in flash(cleared.text) and "confidenceThreshold" not in projects.get(ctx, "router")["settings"]
     # Try it says why a text got None: "Predicted: None" sat above a 75% bar with no word

@@ -180,6 +180,10 @@ def set_threshold(request: Request, project: str, percent: str = Form(""), model
     if not 0 <= value < 1:  # the form again, with what was typed, the field marked
         refusal = InvalidArgument(f"Give the threshold as a percentage from 0 to below 100 (e.g. 90 or 12.5), not {percent.strip()!r}.")
         return _evaluate_page(request, project, model, status_code=400, typed={"percent": percent}, invalid=refused(refusal, "threshold-percent"))
+    if 0 < value < 0.01:  # "0.6", a probability as the API writes it, set 0.6%: a threshold that sends nothing to None
+        refusal = InvalidArgument(f"{plain_percent(value)}% is below any answer's confidence, so it would change nothing: the field takes "
+                                  f"a percentage. For {plain_percent(value * 100)}%, type {plain_percent(value * 100)}.")
+        return _evaluate_page(request, project, model, status_code=400, typed={"percent": percent}, invalid=refused(refusal, "threshold-percent"))
     multi = projects.get(context(request), project)["kind"] == MULTI
     # a JSON merge patch of the settings, as the API's PATCH: null removes the threshold
     projects.upsert(context(request), project, {"settings": {"confidenceThreshold": value or None}})
