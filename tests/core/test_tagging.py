@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tagwise.core import readiness, tagging
+from tagwise.core import projects, readiness, tagging
 from tagwise.errors import Conflict, InvalidRequest, NotFound
 from tagwise.storage.document_records import DocumentFilter
 
@@ -129,6 +129,13 @@ def test_multi_label_rename_merges_and_delete_keeps_other_tags(ctx):
     tagging.delete_class(ctx, "m", "b")
     docs = {d["location"]: d["labels"] for d in tagging.list_documents(ctx, "m", DocumentFilter()).items}
     assert docs == {"x": ["z"], "y": []}  # [] = tagged with no class, still tagged
+    # merging a class into one the project has: a document with both keeps one; the class and its threshold go
+    tagging.add_documents(ctx, "m", [{"location": "w", "text": "t", "labels": ["c", "z"]}])
+    projects.upsert(ctx, "m", {"settings": {"classThresholds": {"c": 0.3, "z": 0.6}}})
+    assert tagging.rename_class(ctx, "m", "c", "z", merge=True) == 1
+    docs = {d["location"]: d["labels"] for d in tagging.list_documents(ctx, "m", DocumentFilter()).items}
+    assert docs["w"] == ["z"] and "c" not in projects.get(ctx, "m")["classes"]
+    assert projects.get(ctx, "m")["settings"]["classThresholds"] == {"z": 0.6}
 
 
 def test_documents_tagged_no_class_can_be_listed(ctx):

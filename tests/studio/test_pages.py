@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tagwise.core import deployments, jobs, model_results, models, readiness, tagging, training
+from tagwise.core import deployments, jobs, model_results, models, projects, readiness, tagging, training
 from tagwise.errors import InvalidArgument
 from tagwise.storage.document_records import DocumentFilter
 from tagwise.studio import views
@@ -41,6 +41,8 @@ def test_deploy_swap_and_delete(studio, banking):
     page = studio.post("/studio/p/bank/deployments/swap", data={"csrf": studio.csrf, "first": "prod", "second": "staging"})
     assert "Swapped" in flash(page.text)
     assert {d["name"]: d["model_label"] for d in deployments.list_all(ctx, "bank")} == {"prod": "two", "staging": "one"}
+    # deleting one said nothing of the applications calling it
+    assert 'Every application that calls staging gets "not found" from then on' in html.unescape(studio.get("/studio/p/bank/deployments").text)
     page = studio.post("/studio/p/bank/deployments/delete", data={"csrf": studio.csrf, "name": "staging"})
     assert "deleted" in flash(page.text) and [d["name"] for d in deployments.list_all(ctx, "bank")] == ["prod"]
     tried = studio.post("/studio/p/bank/try", data={"csrf": studio.csrf, "deployment": "prod", "text": banking["test"][0]["text"]})
@@ -208,6 +210,15 @@ def test_schema_rename_keeps_tags(studio):
     assert readiness.overview(ctx, "s")["classes"][0] == {"name": "new", "train": 0, "test": 0, "unassigned": 1, "total": 1}
     same = studio.post("/studio/p/s/classes/rename", data={"csrf": studio.csrf, "old": "new", "new": "new"})
     assert "Nothing changed: the class is already named new." in flash(same.text)
+    # renaming into a class the project has was only refused: five priorities down to four meant retagging by hand
+    tagging.add_documents(ctx, "s", [{"location": "b", "text": "u", "labels": ["Trivial"]}, {"location": "c", "text": "v", "labels": ["Minor"]}])
+    refused = studio.post("/studio/p/s/classes/rename", data={"csrf": studio.csrf, "old": "Trivial", "new": "Minor"})
+    assert refused.status_code == 409 and "pick another name, or merge Trivial into it" in html.unescape(refused.text)
+    assert 'id="merge-form"' in refused.text and "Merge Trivial into Minor" in refused.text
+    merged = studio.post("/studio/p/s/classes/rename", data={"csrf": studio.csrf, "old": "Trivial", "new": "Minor", "merge": "1"})
+    assert "Class Trivial merged into Minor; 1 document(s) now tagged Minor." in flash(merged.text)
+    assert projects.get(ctx, "s")["classes"] == ["new", "Minor"]
+    assert [c["total"] for c in readiness.overview(ctx, "s")["classes"] if c["name"] == "Minor"] == [2]
 
 
 def test_class_names_that_differ_only_in_case_or_hold_an_upload_separator_are_refused(studio):

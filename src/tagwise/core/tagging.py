@@ -299,21 +299,27 @@ def add_class(ctx: Context, project_name: str, name: str) -> None:
         _touch(conn, project, classes)
 
 
-def rename_class(ctx: Context, project_name: str, old: str, new: str) -> int:
-    """Rename a class and every tag that uses it, in one transaction. Returns the documents changed."""
+def rename_class(ctx: Context, project_name: str, old: str, new: str, *, merge: bool = False) -> int:
+    """Rename a class and every tag that uses it, in one transaction. Returns the documents changed.
+    ``merge``: ``new`` is a class the project has, and ``old`` is folded into it (its documents
+    tagged ``new``, ``old`` removed with its threshold): a lead with five priorities who wants four
+    had to retag each ticket by hand."""
     new = check_class_name((new or "").strip())
     with ctx.db.write() as conn:
         project = require(conn, project_name)
         _require_class(project, old)
         if new == old:
             return 0
-        if new in project["classes"]:
-            raise Conflict(f"The class {new!r} already exists; pick another name.")
-        _check_new_name(project, new, renaming=old)
+        merging = new in project["classes"]
+        if merging and not merge:
+            raise Conflict(f"The class {new!r} already exists; pick another name, or merge {old} into it.")
+        if not merging:
+            _check_new_name(project, new, renaming=old)
         tagged = docs_db.labelled_with(conn, project["id"], old)
         changes = {doc_id: list(dict.fromkeys(new if label == old else label for label in labels)) for doc_id, labels in tagged.items()}
         docs_db.set_labels_many(conn, project["id"], changes)
-        _touch(conn, project, [new if c == old else c for c in project["classes"]], _class_threshold_moved(project, old, new))
+        classes = [c for c in project["classes"] if c != old] if merging else [new if c == old else c for c in project["classes"]]
+        _touch(conn, project, classes, _class_threshold_moved(project, old, None if merging else new))
     return len(changes)
 
 

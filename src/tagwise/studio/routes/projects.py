@@ -124,13 +124,19 @@ def add_class(request: Request, project: str, name: str = Form(""), _s: Session 
 
 
 @router.post("/p/{project}/classes/rename")
-def rename_class(request: Request, project: str, old: str = Form(""), new: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+def rename_class(request: Request, project: str, old: str = Form(""), new: str = Form(""), merge: str = Form(""),
+                 _s: Session = Depends(require_csrf)) -> Response:
     try:
-        changed = tagging.rename_class(context(request), project, old, new)
+        changed = tagging.rename_class(context(request), project, old, new, merge=bool(merge))
     except (InvalidArgument, Conflict) as exc:  # e.g. a name another class has: the row keeps what was typed
-        return _schema_page(request, project, status_for(exc), typed={"old": old, "new": new}, invalid=refused(exc, "rename"))
+        existing = new.strip() in projects.get(context(request), project)["classes"] and new.strip() != old
+        return _schema_page(request, project, status_for(exc), typed={"old": old, "new": new, "merge": existing},
+                            invalid=refused(exc, "rename"))
     if old == new.strip():
         return redirect(f"/studio/p/{project}/schema", f"Nothing changed: the class is already named {old}.")
+    if merge:
+        return redirect(f"/studio/p/{project}/schema", f"Class {old} merged into {new.strip()}; {changed:,} document(s) now tagged "
+                        f"{new.strip()}.")
     return redirect(f"/studio/p/{project}/schema", f"Class {old} renamed to {new.strip()}; {changed:,} document(s) now tagged "
                     f"{new.strip()}.")
 
