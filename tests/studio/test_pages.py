@@ -592,6 +592,15 @@ def test_an_upload_with_a_row_of_extra_fields_adds_nothing_and_a_tsv_is_taken(st
     said = html.unescape(flash(studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf}, files=export).text))
     assert said.startswith("Added 2 document(s). 1 of them is untagged. New classes from the file: 'bug', 'urgent'. "
                            "Columns not read: 'Issue key', 'Summary' (the upload reads"), said
+    # next week's export repeats this week's tickets: the whole upload was refused, with advice to rename them
+    week = [("files", ("week.csv", b"id,text,labels\nT-1,old one,bug\nT-2,new one,urgent\nT-3,another,brandnew\n", "text/csv"))]
+    first = [("files", ("week.csv", b"id,text,labels\nT-1,old one,bug\nT-3,another,bug\n", "text/csv"))]
+    studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf}, files=first)
+    refused = html.unescape(flash(studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf}, files=week).text))
+    assert 'upload again with "Skip documents the project already has" ticked' in refused
+    skipped = html.unescape(flash(studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf, "skip_existing": "1"}, files=week).text))
+    assert skipped.startswith("Added 1 document(s). Skipped 2 the project already had."), skipped
+    assert "brandnew" not in projects.get(studio.ctx, "up")["classes"]  # named only by a skipped row
 
 
 def test_multi_label_confidence_threshold_and_no_class_documents_on_evaluate_try_and_tag(studio, emotions, datasets):

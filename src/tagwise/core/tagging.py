@@ -55,13 +55,16 @@ def create_project(ctx: Context, name: str, kind: str, language: str, descriptio
 
 # -- documents ------------------------------------------------------------------------------
 
-def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], *, prefix: str = "doc") -> dict[str, Any]:
+def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], *, prefix: str = "doc",
+                  skip_existing: bool = False) -> dict[str, Any]:
     """Append documents (all or nothing). Each item: ``text``, optional ``location``, ``labels``, ``dataset``.
 
     Items without a location get ``<prefix>-<n>.txt``. Classes a tagged item uses that the
     project lacks are added to it. Returns ``{"added": n, "classesAdded": [...], "noClass": n}`` (those
     tagged with no class, multi-label) and ``"copies"``: how many of them have the text of a document
     the project had already (the same file uploaded twice adds every document again, numbered on).
+    ``skip_existing``: items whose location the project has are left out (``"skipped"`` counts them)
+    instead of refusing the upload: next week's export of a ticket system repeats this week's tickets.
     """
     if not items:
         raise InvalidArgument("The upload has no documents.")
@@ -99,14 +102,21 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
             rows.append({"location": location, "text": text, "language": language,
                          "dataset": _dataset(item.get("dataset")), "labels": labels})
         taken = docs_db.existing_locations(conn, project["id"], [r["location"] for r in rows])
-        if taken:
+        if taken and skip_existing:
+            rows = [r for r in rows if r["location"] not in taken]
+            used = {label for r in rows for label in r["labels"] or []}  # a class only the skipped rows named is not added
+            dropped = [c for c in new_classes if c not in used]
+            new_classes = [c for c in new_classes if c in used]
+            classes = [c for c in classes if c not in dropped]
+        elif taken:
             names = ", ".join(sorted(taken)[:5]) + (" ..." if len(taken) > 5 else "")
-            raise Conflict(f"{len(taken)} document(s) already exist in {project_name}: {names}. Rename or remove them from the upload.")
+            raise Conflict(f"{len(taken)} document(s) already exist in {project_name}: {names}. Remove them from the upload, or "
+                           "upload again with \"Skip documents the project already has\" ticked to add only the new ones.")
         _check_class_limit(ctx, classes)
         docs_db.insert_many(conn, project["id"], rows)
         _touch(conn, project, classes if new_classes else None)
     return {"added": len(rows), "classesAdded": new_classes, "noClass": sum(1 for r in rows if r["labels"] == []),
-            "copies": sum(1 for r in rows if r["text"] in present)}
+            "copies": sum(1 for r in rows if r["text"] in present), "skipped": len(taken) if skip_existing else 0}
 
 
 def _clean_labels(raw: Any, multi: bool, location: str) -> list[str] | None:

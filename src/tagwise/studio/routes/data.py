@@ -39,7 +39,8 @@ def data(request: Request, project: str, page: str = "1", _s: Session = Depends(
 
 
 @router.post("/p/{project}/data/upload")
-async def upload(request: Request, project: str, files: list[UploadFile], _s: Session = Depends(require_csrf)) -> Response:
+async def upload(request: Request, project: str, files: list[UploadFile], skip_existing: str = Form(""),
+                 _s: Session = Depends(require_csrf)) -> Response:
     """Add the documents of every uploaded file. Answers JSON to the page's script, a redirect otherwise."""
     json_answer = wants_json(request)
     try:
@@ -58,12 +59,15 @@ async def upload(request: Request, project: str, files: list[UploadFile], _s: Se
             ignored.update(dict.fromkeys(unread))
         prefix = PurePath(files[0].filename or "upload").stem or "upload"
         # parsing and storing run in the thread pool: on the event loop a big file held up every request
-        result = await run_in_threadpool(tagging.add_documents, context(request), project, items, prefix=prefix)
+        result = await run_in_threadpool(tagging.add_documents, context(request), project, items, prefix=prefix,
+                                         skip_existing=bool(skip_existing))
     except TagwiseError as exc:
         if json_answer:
             return JSONResponse({"ok": False, "message": exc.message}, status_code=status_for(exc))
         raise
     message = f"Added {result['added']:,} document(s)."
+    if result.get("skipped"):
+        message += f" Skipped {result['skipped']:,} the project already had."
     if untagged := sum(1 for item in items if item.get("labels") is None):
         message += f" {untagged:,} of them {'is' if untagged == 1 else 'are'} untagged."
     if result.get("noClass"):
