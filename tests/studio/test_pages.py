@@ -168,6 +168,8 @@ def test_keeping_a_models_test_set_scores_the_next_model_on_the_same_documents(s
             in html.unescape(flash(kept.text)))
     assert 'value="manual" checked>' in kept.text
     assert re.search(r'<span id="in-test">(\d+)</span> documents in Test', kept.text).group(1) == str(len(tested))
+    again = studio.get("/studio/p/bank/evaluate?model=v1").text  # it offered to keep them again, worded as before
+    assert 'id="keep-test-set"' not in again and f"This model's {len(tested)} test documents are the project's Test set" in again
 
     studio.post("/studio/p/bank/train", data={"csrf": studio.csrf, "label": "v2", "recipe": "linear", "split": "manual"})
     job = next(j for j in jobs.list_for(ctx, "train", "bank") if j["payload"]["modelLabel"] == "v2")

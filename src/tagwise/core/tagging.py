@@ -30,7 +30,7 @@ DATASETS = ("Train", "Test")
 
 __all__ = [
     "DocumentPage", "TaggingView", "add_class", "add_documents", "create_project", "current_labels", "delete_class",
-    "get_document", "list_documents", "neighbours", "rename_class", "set_dataset", "set_labels", "tagging_view",
+    "get_document", "is_test_set", "list_documents", "neighbours", "rename_class", "set_dataset", "set_labels", "tagging_view",
 ]
 
 
@@ -201,6 +201,16 @@ def keep_test_set(ctx: Context, project_name: str, model_label: str) -> dict[str
         docs_db.set_dataset(conn, project["id"], sorted(test_ids - in_test), "Test")
         _touch(conn, project)
     return {"test": len(test_ids), "gone": len(locations) - len(test_ids), "to_train": to_train}
+
+
+def is_test_set(ctx: Context, project_name: str, model: dict[str, Any]) -> bool:
+    """Whether the project's Test set is exactly ``model``'s test documents (:func:`keep_test_set`
+    done): the Evaluate page offered to keep them again after it had."""
+    locations = {r["location"] for r in model.get("evaluation_results") or []}
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        in_test = {d["location"] for d in docs_db.page(conn, project["id"], DocumentFilter(dataset="Test"), len(locations) + 1, 0)[0]}
+    return bool(locations) and in_test == locations
 
 
 @dataclass(frozen=True)

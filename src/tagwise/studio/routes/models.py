@@ -141,6 +141,8 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
                 "caution": model_results.baseline_caution(trained),
                 "languages": model_results.languages(trained), "interval": model_results.accuracy_interval(trained),
                 "no_class": model_results.no_class(trained)}
+        if ((trained["evaluation"] or {}).get("evaluationOptions") or {}).get("kind") == "percentage":
+            view["test_set_kept"] = tagging.is_test_set(context(request), project, trained)
         now = (details["project"]["settings"] or {}).get("confidenceThreshold") or 0
         view["thresholds"] = model_results.thresholds_table(trained, now)
         view["row_now"] = any(abs(r["threshold"] - now) < 5e-5 for r in view["thresholds"])
