@@ -188,6 +188,19 @@ def test_scikit_learn_tools_work_with_any_label_type(tmp_path):
     assert not hasattr(TextClassifier(), "classes_")
 
 
+def test_a_manifest_whose_label_type_does_not_fit_the_classes_is_refused(tmp_path):
+    # labelType edited to bool turned every prediction into False; to int, it failed at the first predict
+    import json
+
+    TextClassifier(recipe="linear").fit(["a b", "c d", "a c", "b d"], ["x", "y", "x", "y"]).save(tmp_path / "m")
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    for kind in ("bool", "int"):
+        manifest["metadata"]["labelType"] = kind
+        (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.raises(InvalidArgument, match=f"manifest.json says the labels are {kind}, but the model's classes are x, y"):
+            TextClassifier.load(tmp_path / "m")
+
+
 def test_saved_params_come_back_and_clashing_ones_are_refused(tmp_path):
     texts = ["card lost", "card stolen", "hello", "hi there"] * 10
     labels = ["card", "card", "greet", "greet"] * 10

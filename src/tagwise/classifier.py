@@ -199,6 +199,13 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                   confidence_threshold=threshold if isinstance(threshold, int | float) and not isinstance(threshold, bool) else None)
         clf.model_ = load_model(Path(path))
         clf.label_type_ = meta.get("labelType") if meta.get("labelType") in _DECODE else "str"
+        try:  # an edited labelType turned every prediction into False, or failed at the first predict
+            [_DECODE[clf.label_type_](str(label)) for label in clf.model_.classes_]
+            if clf.label_type_ == "bool" and not {str(c) for c in clf.model_.classes_} <= {"True", "False"}:
+                raise ValueError("not True or False")
+        except ValueError:
+            raise InvalidArgument(f"{path}/manifest.json says the labels are {clf.label_type_}, but the model's classes are "
+                                  f"{', '.join(map(str, clf.model_.classes_[:5]))}: save the model again") from None
         return clf
 
     def _fitted(self) -> Any:

@@ -90,6 +90,9 @@ def test_a_damaged_folder_says_which_part(tmp_path, single_label_data):
         # parts that load but do not fit each other failed only at the first prediction (IndexError)
         "does not hold a complete linear model .*probability columns": lambda f: (f / "state.json").write_text(
             json.dumps(dict(json.loads((f / "state.json").read_text()), classes=["a", "b", "c", "d", "e", "f", "g"]))),
+        # NaN weights loaded and answered the first class with NaN probabilities
+        "probabilities that are not numbers": lambda f: np.savez(f / "arrays.npz", **{
+            k: (np.full_like(v, np.nan) if "coef" in k else v) for k, v in np.load(f / "arrays.npz").items()}),
     }
     for i, (phrase, change) in enumerate(cases.items()):
         with pytest.raises(InvalidArgument, match=phrase) as caught:

@@ -146,6 +146,8 @@ def load_model(path: Path) -> Any:
         fits = proba.shape == (1, len(model.classes_)) and (not model.multi_label or len(model.thresholds_) == len(model.classes_))
         if not fits:
             raise ValueError(f"{proba.shape[1]} probability columns for {len(model.classes_)} classes")
+        if not np.isfinite(proba).all():  # NaN weights loaded and answered the first class with NaN probabilities
+            raise ValueError("its arrays give probabilities that are not numbers (NaN or infinite weights)")
         return model
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise InvalidArgument(f"{path} does not hold a complete {key} model ({type(exc).__name__}: {exc}); "
