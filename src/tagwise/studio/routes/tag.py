@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from tagwise.core import tagging
-from tagwise.errors import InvalidArgument
+from tagwise.errors import InvalidArgument, TagwiseError
 from tagwise.studio.auth import Session, require_csrf, require_session
 from tagwise.studio.filters import Filters
 from tagwise.studio.web import StudioRoute, context, query, redirect, render, safe_back
@@ -46,7 +46,13 @@ def tag_page(request: Request, project: str, doc: int | None = Query(None, le=MA
     skipped = _ids(skip)
     in_queue = doc is None or queue
     view = tagging.tagging_view(context(request), project, doc, filters.to_filter(), skipped, mismatch=filters.mismatch)
-    return render(request, "tag.html", project=view.project, nav="tag", view=view, filters=filters, query=query,
+    saved = None
+    if undo is not None:  # "Saved." said nothing of which document got which tag: a slip went unnoticed when tagging fast
+        try:
+            saved = tagging.get_document(context(request), project, undo)[1]
+        except TagwiseError:  # deleted since
+            saved = None
+    return render(request, "tag.html", project=view.project, nav="tag", view=view, filters=filters, query=query, saved=saved,
                   mode="queue" if in_queue else "browse", pinned=in_queue and doc is not None,
                   back=safe_back(request, back, "") if back else "", skip=",".join(map(str, skipped)),
                   undo=undo, was=_was(was), was_raw=was)
