@@ -203,6 +203,14 @@ def test_bulk_move_to_test_by_selection_and_by_filter(studio):
     assert view["datasets"] == {"Train": 2, "Test": 2, "none": 2}  # the x in Test stayed: the filter said "none"
 
 
+def test_the_overviews_tips_link_to_the_page_they_name(studio):
+    # "add them on the Schema page" and "upload some on the Data page" were words only
+    tagging.create_project(studio.ctx, "fresh", SINGLE, "en")
+    page = html.unescape(studio.get("/studio/p/fresh").text)
+    assert 'add them on the Schema page. <a href="/studio/p/fresh/schema">Open Schema</a>' in page
+    assert 'upload some on the Data page. <a href="/studio/p/fresh/data">Open Data</a>' in page
+
+
 def test_schema_rename_keeps_tags(studio):
     ctx = studio.ctx
     tagging.create_project(ctx, "s", SINGLE, "en")

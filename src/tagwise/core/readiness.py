@@ -56,11 +56,11 @@ def _guidance(project: dict[str, Any], tagged: int, total: int, classes: list[di
               tagged_test: int = 0) -> list[dict[str, str]]:
     tips: list[dict[str, str]] = []
     if not project["classes"]:
-        tips.append({"level": "error", "message": "The project has no classes yet: add them on the Schema page."})
+        tips.append({"level": "error", "message": "The project has no classes yet: add them on the Schema page.", "page": "schema"})
     if total == 0:
-        tips.append({"level": "error", "message": "The project has no documents yet: upload some on the Data page."})
+        tips.append({"level": "error", "message": "The project has no documents yet: upload some on the Data page.", "page": "data"})
     elif total > tagged:
-        tips.append({"level": "info", "message": f"{total - tagged:,} of {total:,} documents are untagged."})
+        tips.append({"level": "info", "message": f"{total - tagged:,} of {total:,} documents are untagged.", "page": "tag"})
     if 0 < total and tagged < MIN_DOCUMENTS:
         tips.append({"level": "error", "message": f"Training needs at least {MIN_DOCUMENTS} tagged documents; {tagged} are tagged."})
     used = [c for c in classes if c["total"] > 0]
@@ -97,7 +97,7 @@ def _guidance(project: dict[str, Any], tagged: int, total: int, classes: list[di
             f"The Test set has {tagged_test} tagged documents of {tagged:,} tagged: a model trained on each document's "
             f"Train/Test set is scored on them, each one moving its test accuracy {100 / tagged_test:.1f} points, so such "
             f"models cannot be told apart. Move about {more:,} more to Test on the Data page (a fifth of the tagged documents "
-            f"is usual), or train with a percentage split.")})
+            f"is usual), or train with a percentage split."), "page": "data"})
     if not tips:
         tips.append({"level": "ok", "message": "Ready to train."})
     return tips
