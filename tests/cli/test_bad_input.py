@@ -128,6 +128,9 @@ def test_a_json_error_says_where(cli, deployed, tmp_path, imported):
     other = write_jsonl(tmp_path / "other.jsonl", [{"id": "a", "body": "fine", "labels": ["x"]}])
     assert f"{other}:1: each line needs a JSON object with a string 'text' (this one has 'id', 'body', 'labels')" in one_error_line(
         cli("import", "bank", str(other)), code=2)
+    null = write_jsonl(tmp_path / "null.jsonl", [{"id": "a", "text": None, "labels": ["x"]}])  # there, but not a string
+    assert f"{null}:1: 'text' is null, not a string" in one_error_line(cli("import", "bank", str(null)), code=2)
+    assert f"{null}:1: 'text' is null, not a string" in one_error_line(deployed.cli("classify", "bank", "prod", str(null)), code=2)
 
 
 def test_import_accepts_a_byte_order_mark(cli, bank, tmp_path):

@@ -180,6 +180,17 @@ def test_every_task_of_an_analyze_job_naming_one_deployment_gets_one_model(tmp_p
             assert records.claim_jobs(conn, "analyze", "test", 1) == [job["id"]]
         analyze.run_job(ctx, job["id"])
         assert answered == ["one", "one"] and jobs.get(ctx, job["id"], "analyze")["status"] == "succeeded"
+        # the same with a retrained label: its redeploy deletes the old model's folder while the job runs
+        again = training.start(ctx, "p", {"modelLabel": "two", "trainingConfigVersion": "linear"})
+        training.run(ctx, again["id"], lambda _: None)
+        answered.clear()
+        ctx.predictors.forget(deployments.lookup_deployment(ctx, "p", "prod")[2])  # not loaded yet, as in a fresh process
+        job = analyze.submit(ctx, {"analysisInput": {"documents": [{"id": "1", "text": "card?"}]},
+                                   "tasks": [dict(task, taskName="a"), dict(task, taskName="b")]})
+        with ctx.db.write() as conn:
+            assert records.claim_jobs(conn, "analyze", "test", 1) == [job["id"]]
+        analyze.run_job(ctx, job["id"])
+        assert len(set(answered)) == 1 and jobs.get(ctx, job["id"], "analyze")["status"] == "succeeded"
         assert analyze.classify(ctx, "p", "prod", ["card?"])[0]["name"] == "p"  # the deploy itself landed
         assert deployments.lookup_deployment(ctx, "p", "prod")[1]["model_label"] == "two"
         # the log says what each deployment serves from when on, and why a task failed (the job answers 200)

@@ -413,7 +413,7 @@ def test_the_threshold_card_scores_each_threshold_and_sets_the_projects(studio, 
     assert "from 0 to below 100" in field_error(html.unescape(refused.text), "threshold-percent") and projects.get(ctx, "router")["settings"]["confidenceThreshold"] == 0.9
     # "0.6" (a probability, as the API writes it) set 0.6%, which sends nothing to None
     fraction = studio.post("/studio/p/router/evaluate/threshold", data={"csrf": studio.csrf, "model": "m", "percent": "0.6"})
-    assert fraction.status_code == 400 and "For 60%, type 60." in field_error(html.unescape(fraction.text), "threshold-percent")
+    assert fraction.status_code == 400 and "the likeliest of 7 classes always scores at least 14.3%. The field takes a percentage: for 60%, type 60." in field_error(html.unescape(fraction.text), "threshold-percent")
     assert projects.get(ctx, "router")["settings"]["confidenceThreshold"] == 0.9
     cleared = studio.post("/studio/p/router/evaluate/threshold", data={"csrf": studio.csrf, "model": "m", "percent": ""})
     assert "No threshold" in flash(cleared.text) and "confidenceThreshold" not in projects.get(ctx, "router")["settings"]
@@ -603,13 +603,14 @@ def test_an_upload_with_a_row_of_extra_fields_adds_nothing_and_a_tsv_is_taken(st
     assert said.startswith("Added 2 document(s). 1 of them is untagged. New classes from the file: 'bug', 'urgent'. "
                            "Columns not read: 'Issue key', 'Summary' (the upload reads"), said
     # next week's export repeats this week's tickets: the whole upload was refused, with advice to rename them
-    week = [("files", ("week.csv", b"id,text,labels\nT-1,old one,bug\nT-2,new one,urgent\nT-3,another,brandnew\n", "text/csv"))]
-    first = [("files", ("week.csv", b"id,text,labels\nT-1,old one,bug\nT-3,another,bug\n", "text/csv"))]
+    week = [("files", ("week.csv", b"id,text,labels\nT-1,old one,bug\nT-2,new one,urgent\nT-3,another,brandnew\nT-4,untagged,\n",
+                       "text/csv"))]
+    first = [("files", ("week.csv", b"id,text,labels\nT-1,old one,bug\nT-3,another,bug\nT-4,untagged,\n", "text/csv"))]
     studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf}, files=first)
     refused = html.unescape(flash(studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf}, files=week).text))
     assert 'upload again with "Skip documents the project already has" ticked' in refused
     skipped = html.unescape(flash(studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf, "skip_existing": "1"}, files=week).text))
-    assert skipped.startswith("Added 1 document(s). Skipped 2 the project already had."), skipped
+    assert skipped == "Added 1 document(s). Skipped 3 the project already had.", skipped  # the untagged one was skipped: not counted
     assert "brandnew" not in projects.get(studio.ctx, "up")["classes"]  # named only by a skipped row
 
 

@@ -83,6 +83,8 @@ def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_colu
         except json.JSONDecodeError as exc:
             raise UsageError(f"{where}:{number}: not a JSON line ({json_problem(exc)})") from None
         if not isinstance(row, dict) or not isinstance(row.get(text_column), str):
+            if isinstance(row, dict) and text_column in row:
+                raise UsageError(f"{where}:{number}: {text_column!r} is {json.dumps(row[text_column])[:40]}, not a string")
             found = ", ".join(repr(k) for k in list(row)[:6]) if isinstance(row, dict) else None
             hint = f" (it has {found}: name the text's field with --text-column)" if found else ""
             raise UsageError(f"{where}:{number}: needs a JSON object with a string {text_column!r}{hint}")

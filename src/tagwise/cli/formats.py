@@ -132,6 +132,8 @@ def _jsonl(path: Path) -> Iterator[Doc]:
             except json.JSONDecodeError as exc:
                 raise UsageError(f"{where}: not a JSON line ({json_problem(exc)})") from None
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                if isinstance(row, dict) and "text" in row:
+                    raise UsageError(f"{where}: 'text' is {json.dumps(row['text'])[:40]}, not a string")
                 found = f" (this one has {', '.join(repr(k) for k in list(row)[:6])})" if isinstance(row, dict) and row else ""
                 raise UsageError(f"{where}: each line needs a JSON object with a string 'text'{found}")
             labels = _labels(pick(row, LABEL_KEYS), where)

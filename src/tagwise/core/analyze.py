@@ -23,7 +23,8 @@ from tagwise.storage.records import utcnow
 log = logging.getLogger("tagwise.jobs")
 RESULT_KIND = {kind: f"{kind}LROResults" for kind in PROJECT_KINDS}
 SERVED_KEYS = ("trainedModelLabel", "modelId")  # which model answered, in classify_documents' results
-Served = tuple[dict[str, Any], dict[str, Any], str, Path]  # lookup_deployment's (project, deployment, model id, artifact)
+# lookup_deployment's (project, deployment, model id, artifact), and the model loaded from it
+Served = tuple[dict[str, Any], dict[str, Any], str, Path, Any]
 
 
 def classify(ctx: Context, project_name: str, deployment_name: str, texts: list[str]) -> tuple[dict[str, Any], list[Prediction]]:
@@ -37,15 +38,20 @@ def classify_served(ctx: Context, project_name: str, deployment_name: str, texts
     """:func:`classify`, also saying which model answered: (project, ``{"trainedModelLabel",
     "modelId"}`` the deployment served at that moment, predictions). ``languages``: what each
     document declares (None: nothing), for a warning when the model was not trained for it.
-    ``served_by``: what :func:`~tagwise.core.deployments.lookup_deployment` gave earlier (an
-    analyze job looks each deployment up once, as it starts), else it is looked up now."""
-    project, deployment, model_id, artifact = served_by or lookup_deployment(ctx, project_name, deployment_name)
+    ``served_by``: the deployment and its model as :func:`serving` found them earlier (an analyze
+    job looks each deployment up once, as it starts), else they are looked up now."""
+    project, deployment, model_id, _, model = served_by or serving(ctx, project_name, deployment_name)
     served = {"trainedModelLabel": deployment["model_label"], "modelId": model_id}
-    model = ctx.predictors.get(model_id, artifact)
     if not texts:
         return project, served, []
     decided = decide(model, model.predict_proba(texts), *thresholds_of(project["settings"]))
     return project, served, annotate(model, texts, decided, languages)
+
+
+def serving(ctx: Context, project_name: str, deployment_name: str) -> Served:
+    """What a deployment serves now: its project, deployment, model id and folder, and the model loaded."""
+    project, deployment, model_id, artifact = lookup_deployment(ctx, project_name, deployment_name)
+    return project, deployment, model_id, artifact, ctx.predictors.get(model_id, artifact)
 
 
 def annotate(model: Any, texts: list[str], predictions: list[Prediction],
@@ -265,8 +271,8 @@ def run_job(ctx: Context, job_id: str, tasks_ended: Callable[[list[str]], None] 
     for task in payload["tasks"]:
         pair = (task["projectName"], task["deploymentName"])
         if pair not in served:
-            try:
-                served[pair] = lookup_deployment(ctx, *pair)
+            try:  # the model loaded now too: a redeploy of a retrained label while the job runs deletes its folder
+                served[pair] = serving(ctx, *pair)
             except TagwiseError as exc:
                 served[pair] = exc
     items, errors, classified = [], [], 0

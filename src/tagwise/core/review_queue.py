@@ -69,10 +69,10 @@ def suggest(ctx: Context, project: dict[str, Any], doc: dict[str, Any]) -> Sugge
         return Suggestion(model_row["label"], [c for c in prediction.labels if c in classes], prediction.scores, needs)
     # Single-label: the likeliest class the project has. With a confidence threshold set, the page
     # suggested "None (0% confident)" above bars of 40% and 37%, with nothing to accept.
-    best = next((name for name, _ in prediction.scores if name in classes), None)
+    best, score = next(((name, score) for name, score in prediction.scores if name in classes), (None, 0.0))
     threshold = thresholds_of(project["settings"])[0]
     return Suggestion(model_row["label"], [best] if best else [], prediction.scores, needs,
-                      under_threshold=threshold if prediction.abstained else None)
+                      under_threshold=threshold if best and score < threshold else None)
 
 
 _queue_lock = threading.Lock()

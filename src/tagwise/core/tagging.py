@@ -60,11 +60,12 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
     """Append documents (all or nothing). Each item: ``text``, optional ``location``, ``labels``, ``dataset``.
 
     Items without a location get ``<prefix>-<n>.txt``. Classes a tagged item uses that the
-    project lacks are added to it. Returns ``{"added": n, "classesAdded": [...], "noClass": n}`` (those
-    tagged with no class, multi-label) and ``"copies"``: how many of them have the text of a document
-    the project had already (the same file uploaded twice adds every document again, numbered on).
-    ``skip_existing``: items whose location the project has are left out (``"skipped"`` counts them)
-    instead of refusing the upload: next week's export of a ticket system repeats this week's tickets.
+    project lacks are added to it. Returns ``{"added": n, "classesAdded": [...], "noClass": n,
+    "untagged": n}`` (``noClass``: tagged with no class, multi-label) and ``"copies"``: how many
+    of them have the text of a document the project had already (a file uploaded twice adds its
+    documents twice, numbered on). ``skip_existing``: items whose location the project has are
+    left out before anything else is checked (``"skipped"`` counts them) instead of refusing the
+    upload, for a new export of the same tickets.
     """
     if not items:
         raise InvalidArgument("The upload has no documents.")
@@ -74,6 +75,12 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
                                         [t for t in (item.get("text") for item in items) if isinstance(t, str)])
     with ctx.db.write() as conn:
         project = require(conn, project_name)
+        skipped = 0
+        if skip_existing:
+            named = [str(item["location"]) for item in items if item.get("location")]
+            if taken := docs_db.existing_locations(conn, project["id"], named):
+                kept = [item for item in items if not item.get("location") or str(item["location"]) not in taken]
+                skipped, items = len(items) - len(kept), kept
         multi = project["kind"] == MULTI
         classes = list(project["classes"])
         known = set(classes)
@@ -101,14 +108,7 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
             language = document_language(item.get("language"), location) or project["language"]
             rows.append({"location": location, "text": text, "language": language,
                          "dataset": _dataset(item.get("dataset")), "labels": labels})
-        taken = docs_db.existing_locations(conn, project["id"], [r["location"] for r in rows])
-        if taken and skip_existing:
-            rows = [r for r in rows if r["location"] not in taken]
-            used = {label for r in rows for label in r["labels"] or []}  # a class only the skipped rows named is not added
-            dropped = [c for c in new_classes if c not in used]
-            new_classes = [c for c in new_classes if c in used]
-            classes = [c for c in classes if c not in dropped]
-        elif taken:
+        if taken := docs_db.existing_locations(conn, project["id"], [r["location"] for r in rows]):
             names = ", ".join(sorted(taken)[:5]) + (" ..." if len(taken) > 5 else "")
             raise Conflict(f"{len(taken)} document(s) already exist in {project_name}: {names}. Remove them from the upload, or "
                            "upload again with \"Skip documents the project already has\" ticked to add only the new ones.")
@@ -116,7 +116,8 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
         docs_db.insert_many(conn, project["id"], rows)
         _touch(conn, project, classes if new_classes else None)
     return {"added": len(rows), "classesAdded": new_classes, "noClass": sum(1 for r in rows if r["labels"] == []),
-            "copies": sum(1 for r in rows if r["text"] in present), "skipped": len(taken) if skip_existing else 0}
+            "untagged": sum(1 for r in rows if r["labels"] is None), "copies": sum(1 for r in rows if r["text"] in present),
+            "skipped": skipped}
 
 
 def _clean_labels(raw: Any, multi: bool, location: str) -> list[str] | None:
@@ -206,11 +207,12 @@ def keep_test_set(ctx: Context, project_name: str, model_label: str) -> dict[str
 def is_test_set(ctx: Context, project_name: str, model: dict[str, Any]) -> bool:
     """Whether the project's Test set is exactly ``model``'s test documents (:func:`keep_test_set`
     done): the Evaluate page offered to keep them again after it had."""
-    locations = {r["location"] for r in model.get("evaluation_results") or []}
+    locations = [r["location"] for r in model.get("evaluation_results") or []]
     with ctx.db.read() as conn:
         project = require(conn, project_name)
-        in_test = {d["location"] for d in docs_db.page(conn, project["id"], DocumentFilter(dataset="Test"), len(locations) + 1, 0)[0]}
-    return bool(locations) and in_test == locations
+        still = docs_db.by_locations(conn, project["id"], locations, with_text=False)  # test documents deleted since cannot be kept
+        in_test = set(docs_db.matching_ids(conn, project["id"], DocumentFilter(dataset="Test")))
+    return bool(still) and in_test == {d["id"] for d in still.values()}
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import shutil
 import time
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import timedelta
@@ -187,25 +187,31 @@ def _few_examples(classes: list[str], train: list[dict[str, Any]]) -> list[str]:
     return [note]
 
 
-def _duplicates(train: list[dict[str, Any]], test: list[dict[str, Any]]) -> list[str]:
-    """Notes on texts that appear twice (compared without case, spacing and punctuation): a test
-    document that is also a training document scores what the model has seen, not how it does on
-    new text; the same text under two tags teaches nothing."""
-    def key(doc: dict[str, Any]) -> str:
-        # "Where's my card?" and "wheres my card" are one text to a reader (and nearly to the model)
-        words = "".join(ch for ch in doc["text"].casefold() if not unicodedata.category(ch).startswith("P")).split()
-        return " ".join(words) or " ".join(doc["text"].casefold().split())  # a text of punctuation only: as it is
+_NOT_WORDS = re.compile(r"[^\w\s]+")  # punctuation and symbols ("Where's my card?" and "wheres my card" are one text)
 
+
+def _same_text_key(text: str) -> str:
+    """A text as the copy check compares it: without case, spacing, punctuation and symbols (a text
+    of those only: without case and spacing)."""
+    folded = text.casefold()
+    return " ".join(_NOT_WORDS.sub("", folded).split()) or " ".join(folded.split())
+
+
+def _duplicates(train: list[dict[str, Any]], test: list[dict[str, Any]]) -> list[str]:
+    """Notes on texts that appear twice (compared by :func:`_same_text_key`): a test document that
+    is also a training document scores what the model has seen, not how it does on new text; the
+    same text under two tags teaches nothing."""
+    keys = {id(doc): _same_text_key(doc["text"]) for doc in train + test}  # once each: 50,000 tickets are many keys
     notes = []
-    seen = {key(d): d["location"] for d in train}
-    if copies := [(d["location"], seen[key(d)]) for d in test if key(d) in seen]:
+    seen = {keys[id(d)]: d["location"] for d in train}
+    if copies := [(d["location"], seen[keys[id(d)]]) for d in test if keys[id(d)] in seen]:
         examples = listed([f"{mine} (as {theirs})" for mine, theirs in copies], 3, "more")
         notes.append(f"{len(copies):,} of {len(test):,} test documents have the same text as a training document (ignoring case, "
-                     f"spacing and punctuation): {examples}. The evaluation scores them as seen text, so it overstates how the model does on new text. "
-                     "Remove the copies (forwards and resends of one email are copies too).")
+                     f"spacing and punctuation): {examples}. The evaluation scores them as seen text, so it overstates how the "
+                     "model does on new text. Remove the copies (forwards and resends of one email are copies too).")
     tags: dict[str, dict[tuple[str, ...], str]] = defaultdict(dict)  # text -> its tag sets, each with a document that has it
     for doc in train + test:
-        tags[key(doc)].setdefault(tuple(sorted(doc["labels"])), doc["location"])
+        tags[keys[id(doc)]].setdefault(tuple(sorted(doc["labels"])), doc["location"])
     if conflicting := [found for found in tags.values() if len(found) > 1]:
         def tagged(labels: tuple[str, ...]) -> str:
             return " + ".join(labels) if labels else "no class"

@@ -95,8 +95,10 @@ class JobRunner:
             return
         try:
             with self.ctx.db.write() as conn:  # (a training stopped here went back to the queue already)
+                # still this runner's: one waiting past the lease may have been swept and claimed by another runner
                 back = [job_id for job_id in left if (job := records.get_job(conn, job_id)) is not None and job["kind"] == "analyze"
-                        and records.update_job(conn, job_id, {"status": "notStarted", "claimed_by": None}, only_if_status=("running",))]
+                        and records.update_job(conn, job_id, {"status": "notStarted", "claimed_by": None}, only_if_status=("running",),
+                                               only_if_claimed_by=WORKER_ID)]
         except Exception as exc:  # noqa: BLE001 - stopping anyway: the next start's sweep queues them again
             log.warning("could not queue %d analyze jobs again while stopping (%s); the next start will", len(left), exc)
             return

@@ -231,10 +231,13 @@ def list_jobs(conn: Connection, kind: str, project_name: str | None = None) -> l
     return [_row(r) for r in conn.execute(query.order_by(jobs.c.created_at, jobs.c.id))]
 
 
-def update_job(conn: Connection, job_id: str, values: dict[str, Any], *, only_if_status: Iterable[str] | None = None) -> bool:
+def update_job(conn: Connection, job_id: str, values: dict[str, Any], *, only_if_status: Iterable[str] | None = None,
+               only_if_claimed_by: str | None = None) -> bool:
     query = update(jobs).where(jobs.c.id == job_id)
     if only_if_status is not None:
         query = query.where(jobs.c.status.in_(list(only_if_status)))
+    if only_if_claimed_by is not None:
+        query = query.where(jobs.c.claimed_by == only_if_claimed_by)
     return conn.execute(query.values(updated_at=utcnow(), **values)).rowcount > 0
 
 

@@ -68,7 +68,7 @@ async def upload(request: Request, project: str, files: list[UploadFile], skip_e
     message = f"Added {result['added']:,} document(s)."
     if result.get("skipped"):
         message += f" Skipped {result['skipped']:,} the project already had."
-    if untagged := sum(1 for item in items if item.get("labels") is None):
+    if untagged := result["untagged"]:
         message += f" {untagged:,} of them {'is' if untagged == 1 else 'are'} untagged."
     if result.get("noClass"):
         message += f' {result["noClass"]:,} of them are tagged "no class".'

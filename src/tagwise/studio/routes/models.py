@@ -182,11 +182,14 @@ def set_threshold(request: Request, project: str, percent: str = Form(""), model
     if not 0 <= value < 1:  # the form again, with what was typed, the field marked
         refusal = InvalidArgument(f"Give the threshold as a percentage from 0 to below 100 (e.g. 90 or 12.5), not {percent.strip()!r}.")
         return _evaluate_page(request, project, model, status_code=400, typed={"percent": percent}, invalid=refused(refusal, "threshold-percent"))
-    if 0 < value < 0.01:  # "0.6", a probability as the API writes it, set 0.6%: a threshold that sends nothing to None
-        refusal = InvalidArgument(f"{plain_percent(value)}% is below any answer's confidence, so it would change nothing: the field takes "
-                                  f"a percentage. For {plain_percent(value * 100)}%, type {plain_percent(value * 100)}.")
+    record = projects.get(context(request), project)
+    multi = record["kind"] == MULTI
+    # "0.6", a probability as the API writes it, set 0.6%: under 1/N the likeliest of N classes always passes
+    if not multi and 0 < value < 0.01 and value * len(record["classes"]) < 1:
+        refusal = InvalidArgument(f"{plain_percent(value)}% would change nothing: the likeliest of {len(record['classes'])} classes always "
+                                  f"scores at least {100 / len(record['classes']):.1f}%. The field takes a percentage: for "
+                                  f"{plain_percent(value * 100)}%, type {plain_percent(value * 100)}.")
         return _evaluate_page(request, project, model, status_code=400, typed={"percent": percent}, invalid=refused(refusal, "threshold-percent"))
-    multi = projects.get(context(request), project)["kind"] == MULTI
     # a JSON merge patch of the settings, as the API's PATCH: null removes the threshold
     projects.upsert(context(request), project, {"settings": {"confidenceThreshold": value or None}})
     if multi:

@@ -126,6 +126,7 @@ def add_class(request: Request, project: str, name: str = Form(""), _s: Session 
 @router.post("/p/{project}/classes/rename")
 def rename_class(request: Request, project: str, old: str = Form(""), new: str = Form(""), merge: str = Form(""),
                  _s: Session = Depends(require_csrf)) -> Response:
+    merging = bool(merge) and new.strip() in projects.get(context(request), project)["classes"]
     try:
         changed = tagging.rename_class(context(request), project, old, new, merge=bool(merge))
     except (InvalidArgument, Conflict) as exc:  # e.g. a name another class has: the row keeps what was typed
@@ -134,7 +135,7 @@ def rename_class(request: Request, project: str, old: str = Form(""), new: str =
                             invalid=refused(exc, "rename"))
     if old == new.strip():
         return redirect(f"/studio/p/{project}/schema", f"Nothing changed: the class is already named {old}.")
-    if merge:
+    if merging:
         return redirect(f"/studio/p/{project}/schema", f"Class {old} merged into {new.strip()}; {changed:,} document(s) now tagged "
                         f"{new.strip()}.")
     return redirect(f"/studio/p/{project}/schema", f"Class {old} renamed to {new.strip()}; {changed:,} document(s) now tagged "
