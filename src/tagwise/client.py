@@ -108,10 +108,10 @@ class Client:
 
     def _rebased(self, url: str) -> str:
         """A URL the server handed back (``Operation-Location``, ``resultUrl``, ``nextLink``) on this
-        client's endpoint. A server behind a proxy writes them with its public address
-        (``TAGWISE_PUBLIC_URL``), which a client on the server's own host or network may not reach
-        (a CLI on 127.0.0.1 failed its training's first poll, though the training went on), and
-        which should not be sent the key either. Its API path (from ``/language/``) is kept."""
+        client's endpoint, its API path (from ``/language/``) kept; one without that path as it is.
+        A server behind a proxy writes them with its public address (``TAGWISE_PUBLIC_URL``), which
+        a client on the server's own host or network may not reach (a CLI on 127.0.0.1 failed its
+        training's first poll, though the training went on)."""
         if not url.startswith("http") or url.startswith(self.endpoint + "/"):
             return url
         _, found, rest = url.partition("/language/")

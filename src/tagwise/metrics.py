@@ -42,8 +42,7 @@ if TYPE_CHECKING:
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 QUEUED_KINDS = ("train", "analyze")  # the kinds a job runner claims; the others are recorded finished
 ACTIVE_STATUSES = ("notStarted", "running", "cancelling")
-TRAINING_ENDS = ("succeeded", "failed", "cancelled")
-TASK_ENDS = ("succeeded", "failed", "cancelled")
+TRAINING_ENDS = TASK_ENDS = ("succeeded", "failed", "cancelled")  # how a training job, or a task of an analyze job, ends
 SOURCES = ("classify", "analyze")
 # a method outside these is one label value: a client inventing methods must not add series
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -101,6 +100,7 @@ class Metrics:
             self.documents.labels(source).inc(count)
 
     def tasks_ended(self, statuses: Iterable[str]) -> None:
+        """Count the tasks of one analyze job by how each ended."""
         for status in statuses:
             if status in TASK_ENDS:
                 self.tasks.labels(status).inc()

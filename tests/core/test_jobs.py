@@ -196,7 +196,7 @@ def test_every_task_of_an_analyze_job_naming_one_deployment_gets_one_model(tmp_p
         # the log says what each deployment serves from when on, and why a task failed (the job answers 200)
         two = deployments.lookup_deployment(ctx, "p", "prod")[2]
         said = [r.getMessage() for r in caplog.records]
-        assert any(m.startswith("deployment p/prod now serves two (model two-") and ", in place of one-" in m for m in said), said
+        assert any(m.startswith("deployment p/prod now serves two (model two-") and ", in place of one (model one-" in m for m in said), said
         deployments.deploy(ctx, "p", "staging", {"trainedModelLabel": "one"})
         deployments.swap(ctx, "p", {"firstDeploymentName": "prod", "secondDeploymentName": "staging"})
         deployments.delete(ctx, "p", "staging")

@@ -167,8 +167,12 @@ def test_values_round_trip(store):
     assert docs["untagged.txt"]["labels"] is None and docs["untagged.txt"]["text"] == "ünïcödé ✓ 中文"
     assert docs["none.txt"]["labels"] == [] and docs["none.txt"]["dataset"] == "Test"
     assert docs["two.txt"]["labels"] == ["b", "a"]
-    with store.db.read() as conn:  # streamed on either backend (the studio's note on an upload's copies)
-        assert document_records.texts_present(conn, project_id, ["x", "ünïcödé ✓ 中文", "X", "z"]) == {"x", "ünïcödé ✓ 中文"}
+    with store.db.write() as conn:  # past one streamed batch (2,000 rows), on either backend
+        document_records.insert_many(conn, project_id, [{"location": f"n{i}", "text": f"text {i}", "language": None, "dataset": None,
+                                                         "labels": None} for i in range(2_100)])
+    with store.db.read() as conn:  # the studio's note on an upload's copies
+        found = document_records.texts_present(conn, project_id, ["x", "ünïcödé ✓ 中文", "X", "z", "text 2099", "text 0"])
+        assert found == {"x", "ünïcödé ✓ 中文", "text 2099", "text 0"}
 
 
 def test_models_deployments_and_cascading_delete(store):

@@ -32,6 +32,7 @@ def test_deploy_swap_and_delete(studio, banking):
     job_id = next(j["id"] for j in jobs.list_for(ctx, "train", "bank") if j["payload"]["modelLabel"] == "one")
     assert '/deployments?model=one"' in studio.get(f"/studio/p/bank/train/{job_id}").text
     assert '<option value="one" selected>' in studio.get("/studio/p/bank/deployments", params={"model": "one"}).text
+    assert '<option value="two" selected>' in studio.get("/studio/p/bank/deployments").text  # the newest, when it beats the baseline
     for name, model in (("prod", "one"), ("staging", "two")):
         page = studio.post("/studio/p/bank/deployments", data={"csrf": studio.csrf, "name": name, "model": model})
         assert f"deployed as {name}." in flash(page.text)
@@ -223,7 +224,7 @@ def test_schema_rename_keeps_tags(studio):
     # renaming into a class the project has was only refused: five priorities down to four meant retagging by hand
     tagging.add_documents(ctx, "s", [{"location": "b", "text": "u", "labels": ["Trivial"]}, {"location": "c", "text": "v", "labels": ["Minor"]}])
     refused = studio.post("/studio/p/s/classes/rename", data={"csrf": studio.csrf, "old": "Trivial", "new": "Minor"})
-    assert refused.status_code == 409 and "pick another name, or merge Trivial into it" in html.unescape(refused.text)
+    assert refused.status_code == 409 and "pick another name, or merge 'Trivial' into it" in html.unescape(refused.text)
     assert 'id="merge-form"' in refused.text and "Merge Trivial into Minor" in refused.text
     merged = studio.post("/studio/p/s/classes/rename", data={"csrf": studio.csrf, "old": "Trivial", "new": "Minor", "merge": "1"})
     assert "Class Trivial merged into Minor; 1 document(s) now tagged Minor." in flash(merged.text)
@@ -327,7 +328,7 @@ def test_a_model_no_better_than_the_commonest_class_is_called_so_on_every_page(s
     assert "⚠ no better than always Major" in studio.get("/studio/p/prio").text
     assert "m1 (" in (deploy_page := studio.get("/studio/p/prio/deployments").text) and "no better than always answering Major" in deploy_page
     # one click put such a model live (the page offered it first) and the warning came after: now it comes before
-    assert 'id="deploy-anyway"' in deploy_page
+    assert 'id="deploy-anyway"' in deploy_page and '<option value="m2" selected>' in deploy_page  # all flagged: the newest
     refused = html.unescape(flash(studio.post("/studio/p/prio/deployments", data={"csrf": studio.csrf, "name": "prod", "model": "m1"}).text))
     assert refused.startswith("Nothing was deployed. This model is"), refused
     assert 'To deploy it all the same, tick "Deploy it even so".' in refused and deployments.list_all(ctx, "prio") == []
@@ -454,7 +455,7 @@ def test_the_overviews_accuracy_is_the_accuracy_at_a_confidence_threshold(studio
     job = next(j for j in jobs.list_for(ctx, "train", "floor"))
     rows = {r["threshold"]: r for r in evaluation["tagwise"]["thresholds"]}
     headline = html.unescape(studio.get(f"/studio/p/floor/train/{job['id']}").text)
-    assert (f"accuracy {100 * accuracy:.1f}% at the project's 95% threshold, {100 * rows[0.95]['abstained']:.1f}% of them answered None; "
+    assert (f"accuracy {100 * accuracy:.1f}% at the 95% threshold it was trained at, {100 * rows[0.95]['abstained']:.1f}% of them answered None; "
             f"with no threshold {100 * rows[0]['accuracy']:.1f}% (always answering ") in headline
 
 

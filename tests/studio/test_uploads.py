@@ -69,7 +69,7 @@ def test_bad_files_say_what_is_wrong(name, data, message):
      "t.csv, row 3: 4 fields, but the header has 3"),  # the row (the line the record starts on: the same here)
     ("text,labels,language\nhello,greeting,en\nbye,en\n",
      "t.csv, row 3: 2 fields, but the header has 3 (text, labels, language): give every column a field"),
-    ("text,labels\n\n\nhello,joy,x\n", "t.csv, row 2 (line 4 of the file): 3 fields"),  # blank lines are skipped: a row, not a line
+    ("text,labels\n\n\nhello,joy,x\n", "t.csv, row 4: 3 fields"),  # a blank line is a row of a spreadsheet too
 ])
 def test_a_csv_row_with_more_or_fewer_fields_than_the_header_is_refused_with_its_line(data, message):
     with pytest.raises(InvalidRequest, match=re.escape(message)) as refused:
@@ -124,7 +124,7 @@ def test_a_row_is_named_as_a_spreadsheet_numbers_it_and_an_empty_text_cell_as_su
     # "line 225: no text (a 'text' column is needed)" for row 30 of a file that has a text column,
     # whose descriptions hold line breaks, and whose one ticket had no description
     rows = "".join(f'"T-{i}","first line\nsecond line",Major\n' for i in range(3))
-    with pytest.raises(InvalidRequest, match=re.escape("t.csv, row 5 (line 8 of the file): its text cell is empty. Fill it in or remove")):
+    with pytest.raises(InvalidRequest, match=re.escape("t.csv, row 5 (line 8 of the file): its text is empty. Fill it in or remove")):
         parse("t.csv", f'id,text,label\n{rows}"T-3",,Minor\n'.encode())
 
 

@@ -12,6 +12,12 @@ import typer
 from tagwise.cli.common import handle_errors, load_settings
 from tagwise.errors import TagwiseError
 
+# How long uvicorn waits for a worker to answer: a new one to be ready in a rolling restart
+# (`kill -HUP` on the parent), a running one's ping. At its default (5 s) a restart under load
+# replaced one worker of two, or none ("was not ready in time ... aborting the restart"): a worker
+# imports the ml stack and opens the store in 7-12 s on a busy 2-core machine.
+WORKER_READY_S = 60
+
 
 class AddressUnavailable(TagwiseError):
     code = "AddressUnavailable"
@@ -93,12 +99,6 @@ def serve(
         return
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
 
-
-# How long uvicorn waits for a worker to answer: a new one to be ready in a rolling restart
-# (`kill -HUP` on the parent), a running one's ping. At its default (5 s) a restart under load
-# replaced one worker of two, or none ("was not ready in time ... aborting the restart"): a worker
-# imports the ml stack and opens the store in 7-12 s on a busy 2-core machine.
-WORKER_READY_S = 60
 
 MIN_STRONG_KEY_CHARS = 16
 

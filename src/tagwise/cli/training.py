@@ -121,7 +121,7 @@ def _notes(summary: dict[str, Any]) -> list[str]:
         lines.append(f"{how} always answering {found['class']} ({found['accuracy']:.3f} against {found['baseline']:.3f}{scored}): "
                      "tag more examples of the other classes before deploying it")
     elif caution := baseline_caution(model, "the model"):
-        lines.append(caution[0].lower() + caution[1:])
+        lines.append(caution)
     if names := never_predicted(model):
         lines.append(f"never chosen on the test set: {', '.join(names)} (their test documents all got other answers)")
     if names := untested(model):

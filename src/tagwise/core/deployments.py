@@ -85,10 +85,10 @@ def deploy(ctx: Context, project_name: str, name: str, body: Any) -> dict[str, A
         unused = remove_unused(ctx, conn, project, {d["model_id"] for d in existing if d["name"] == name})
         deployment = records.get_deployment(conn, project["id"], name)
     delete_folders(unused)
-    before = next((d["model_id"] for d in existing if d["name"] == name), None)
-    # which model a deployment served at 03:47 was nowhere but in the access log's bare PUT
-    log.info("deployment %s/%s now serves %s (model %s)%s", project_name, name, label, model["model_id"],
-             f", in place of {before}" if before else "")
+    before = next((d for d in existing if d["name"] == name), None)
+    replaced = f", in place of {before['model_label']} (model {before['model_id']})" if before and before["model_id"] != model["model_id"] else ""
+    # which model a deployment served when was nowhere but in the access log's bare PUT
+    log.info("deployment %s/%s now serves %s (model %s)%s", project_name, name, label, model["model_id"], replaced)
     return {**deployment, "warnings": cautions(model)}
 
 

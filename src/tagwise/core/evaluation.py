@@ -166,7 +166,11 @@ def threshold_table(classes: list[str], proba: Any, expected: list[str], also: S
         return []
     top = proba.argmax(axis=1)
     picked = [str(c) for c in np.asarray(classes, dtype=object)[top]]
-    return threshold_rows(picked, proba[np.arange(len(proba)), top], expected, sorted({*THRESHOLDS, *filter(None, also)}))
+    grid = list(THRESHOLDS)
+    for extra in filter(None, also):  # the project's, unless the grid has it (within 5e-5, as the studio compares them)
+        if all(abs(extra - t) >= 5e-5 for t in grid):
+            grid.append(extra)
+    return threshold_rows(picked, proba[np.arange(len(proba)), top], expected, sorted(grid))
 
 
 def threshold_rows(picked: Sequence[str], confidence: Any, expected: Sequence[str], thresholds: Sequence[float]) -> list[dict[str, Any]]:

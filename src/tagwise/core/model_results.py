@@ -13,8 +13,11 @@ from tagwise.errors import NotFound
 from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
 
-__all__ = ["accuracy_interval", "against_baseline", "baseline_caution", "baseline_warning", "class_scores", "evaluation_body", "evaluation_details", "language_scores",
-           "languages", "latest_model", "mispredictions", "never_predicted", "no_class", "no_class_line", "outcome", "thresholds_table", "untested"]
+__all__ = [
+    "THRESHOLD_TOLERANCE", "accuracy_interval", "against_baseline", "baseline_caution", "baseline_warning", "class_scores",
+    "evaluation_body", "evaluation_details", "language_scores", "languages", "latest_model", "mispredictions", "never_predicted",
+    "no_class", "no_class_line", "outcome", "row_at", "thresholds_table", "untested", "unthresholded_accuracy",
+]
 
 
 def latest_model(conn, project: dict[str, Any]) -> dict[str, Any] | None:
@@ -54,14 +57,31 @@ def scores_of(item: dict[str, Any]) -> dict[str, float]:
     return {}
 
 
+THRESHOLD_TOLERANCE = 5e-5  # two thresholds closer than this are one (a percentage typed with three decimals)
+
+
+def row_at(rows: list[dict[str, Any]], threshold: float) -> dict[str, Any] | None:
+    """The row of a threshold table (``tagwise.thresholds``) at ``threshold``, if it has one."""
+    return next((row for row in rows if abs(row["threshold"] - threshold) < THRESHOLD_TOLERANCE), None)
+
+
+def unthresholded_accuracy(extra: dict[str, Any]) -> float | None:
+    """A single-label evaluation's accuracy answering every document (no confidence threshold):
+    the summary's ``accuracy`` when it was scored with none, else its threshold table's 0 row
+    (None when the table lacks it: models trained before it was recorded)."""
+    if not extra.get("confidenceThreshold"):
+        return extra.get("accuracy")
+    row = row_at(extra.get("thresholds") or [], 0.0)
+    return None if row is None else row["accuracy"]
+
+
 def thresholds_table(model: dict[str, Any], now: float | None) -> list[dict[str, Any]]:
     """A single-label model's test set at other thresholds (the summary's ``tagwise.thresholds``),
-    with a row for ``now`` (the project's threshold today) when the table lacks one: a threshold set
-    after training, such as 12.5%, is on no grid, and the studio sent the reader to "the 12.5% row
-    below". That row comes from the per-document results' likeliest class and its probability;
+    with a row for ``now`` (the project's threshold today, such as 12.5%, on no grid) when the
+    table lacks one, made from the per-document results' likeliest class and its probability;
     models trained before those were recorded get none."""
     rows = list(((model.get("evaluation") or {}).get("tagwise") or {}).get("thresholds") or [])
-    if not rows or not now or any(abs(r["threshold"] - now) < 5e-5 for r in rows):
+    if not rows or not now or row_at(rows, now) is not None:
         return rows
     results = [(item, (item.get("tagwise") or {})) for item in model.get("evaluation_results") or []]
     if not results or any("topClass" not in extra for _, extra in results):
@@ -174,8 +194,7 @@ def against_baseline(model: dict[str, Any]) -> dict[str, Any] | None:
     a model that learned the classes was told to tag more examples."""
     extra = (model.get("evaluation") or {}).get("tagwise") or {}
     baseline, accuracy, threshold = extra.get("majorityBaseline"), extra.get("accuracy"), extra.get("confidenceThreshold") or 0.0
-    unthresholded = next((row["accuracy"] for row in extra.get("thresholds") or [] if row.get("threshold") == 0), None)
-    if threshold and unthresholded is not None:
+    if threshold and (unthresholded := unthresholded_accuracy(extra)) is not None:
         accuracy = unthresholded
     else:
         threshold = 0.0
@@ -253,25 +272,23 @@ def baseline_warning(model: dict[str, Any], subject: str = "This model", deploye
 
 
 def baseline_caution(model: dict[str, Any], subject: str = "This model") -> str | None:
-    """When a single-label model beats always answering the commonest class on its test set, but
-    by less than its test set can tell: the baseline lies inside the 95% interval of its accuracy
-    (before a threshold, as :func:`against_baseline` judges). 70.8% against 69.4% on 72 tickets
-    (59.5-80.1% on new text) read as a success, with a Deploy button, while the model sent 69 of
-    the 72 to Major; the check of tags on the same data did say its folds beat the baseline by no
-    clear margin."""
+    """A caution when a single-label model beats always answering the commonest class on its test
+    set by less than the test set can tell: the baseline lies inside the 95% interval of its
+    accuracy (answering every document, as :func:`against_baseline` judges). None otherwise, and
+    when it does not beat it at all (:func:`baseline_warning` says so)."""
+    # 70.8% against 69.4% on 72 tickets read as a success while the model sent 69 of them to Major
     extra = (model.get("evaluation") or {}).get("tagwise") or {}
     baseline, documents = extra.get("majorityBaseline"), extra.get("testDocuments")
     if not baseline or not isinstance(documents, int) or against_baseline(model) is not None:
         return None
-    accuracy = extra.get("accuracy")
-    if extra.get("confidenceThreshold"):
-        accuracy = next((row["accuracy"] for row in extra.get("thresholds") or [] if row.get("threshold") == 0), accuracy)
+    accuracy = unthresholded_accuracy(extra)
     found = None if accuracy is None else interval(round(accuracy * documents), documents)
     if found is None or found[0] > baseline["accuracy"]:
         return None
+    scored = ", answering every document as if there were no confidence threshold" if extra.get("confidenceThreshold") else ""
     return (f"{subject} is not clearly better than always answering {baseline['class']} ({accuracy:.1%} against "
-            f"{baseline['accuracy']:.1%} on {documents:,} test documents: on new text its accuracy could lie anywhere from "
-            f"{found[0]:.1%} to {found[1]:.1%}, which includes {baseline['accuracy']:.1%}). Tag more examples of the classes "
+            f"{baseline['accuracy']:.1%} on {documents:,} test documents{scored}: on new text its accuracy could lie anywhere "
+            f"from {found[0]:.1%} to {found[1]:.1%}, which includes {baseline['accuracy']:.1%}). Tag more examples of the classes "
             f"other than {baseline['class']}, and more test documents, before relying on it.")
 
 

@@ -334,7 +334,7 @@ def rename_class(ctx: Context, project_name: str, old: str, new: str, *, merge: 
             return 0
         merging = new in project["classes"]
         if merging and not merge:
-            raise Conflict(f"The class {new!r} already exists; pick another name, or merge {old} into it.")
+            raise Conflict(f"The class {new!r} already exists; pick another name, or merge {old!r} into it.")
         if not merging:
             _check_new_name(project, new, renaming=old)
         tagged = docs_db.labelled_with(conn, project["id"], old)

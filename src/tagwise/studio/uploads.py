@@ -28,7 +28,7 @@ LABEL_SEPARATORS = "|;"
 
 
 def parse(filename: str, data: bytes, multi: bool = False) -> list[dict[str, Any]]:
-    """Documents (``text``, ``location``, ``labels``, ``dataset``) of one uploaded file."""
+    """Documents (``text``, ``location``, ``labels``, ``dataset``) of one uploaded file (:func:`parse_file` without its columns)."""
     return parse_file(filename, data, multi)[0]
 
 
@@ -65,7 +65,7 @@ def _document(where: str, row: dict[str, Any], labels: Any, text_column: bool = 
     text = pick(row, TEXT_KEYS)
     if not isinstance(text, str) or blank(text):
         if text_column:  # "no text (a 'text' column is needed)" was said of a file that had one, for one empty cell
-            raise InvalidArgument(f"{where}: its text cell is empty. Fill it in or remove the row; nothing was added.")
+            raise InvalidArgument(f"{where}: its text is empty. Fill it in or remove the row; nothing was added.")
         raise InvalidArgument(f"{where}: no text (a '{TEXT_KEYS[0]}' column or field is needed).")
     location = pick(row, LOCATION_KEYS)
     dataset = pick(row, DATASET_KEYS)
@@ -93,13 +93,16 @@ def _csv(name: str, content: str, delimiter: str | None, multi: bool = False) ->
                                   f"{', '.join(repr(f) for f in fieldnames[:8])}{', ...' if len(fieldnames) > 8 else ''}). "
                                   f"Name one of them {', '.join(repr(k) for k in TEXT_KEYS)}, and separate fields with ',', ';' "
                                   "or a tab. Nothing was added.")
+        number, last_line = 1, reader.line_num  # the header's row, and the file line it ended on
         while True:
             row = next(reader, None)
             if row is None:
                 break
             start = csv_header.start_line(reader, row)  # a quoted text may span lines, and blank lines are skipped
-            # a spreadsheet's row number (the header is row 1); texts with line breaks put the file's line far below it
-            number = len(out) + 2
+            # a spreadsheet's row (the header is row 1, a blank line a row of its own, a text with line breaks one row):
+            # "line 225" was another ticket than row 30 in the spreadsheet
+            number += 1 + max(start - last_line - 1, 0)
+            last_line = reader.line_num
             where = f"{name}, row {number}" + (f" (line {start} of the file)" if start != number else "")
             if (count := csv_header.field_count(row, fieldnames)) is not None:
                 raise InvalidArgument(f"{where}: {csv_header.misfit(count, fieldnames, delimiter)}"
@@ -115,8 +118,8 @@ def _csv(name: str, content: str, delimiter: str | None, multi: bool = False) ->
         raise InvalidArgument(f"{name} is not valid CSV: {exc}.") from None
     if not out:
         raise InvalidArgument(f"{name} has no documents: it is empty or has only a header row.")
-    read = {csv_header.first_of(keys, fieldnames) for keys in (TEXT_KEYS, LABEL_KEYS, LOCATION_KEYS, DATASET_KEYS, LANGUAGE_KEYS)}
-    return out, [f for f in fieldnames if f not in read and f and f.strip()]
+    known = {*TEXT_KEYS, *LABEL_KEYS, *LOCATION_KEYS, *DATASET_KEYS, *LANGUAGE_KEYS}  # each is read where the one before is empty
+    return out, [f for f in fieldnames if f and f.strip() and f.strip().lower() not in known]
 
 
 def _labels_tip(delimiter: str) -> str:
@@ -137,7 +140,8 @@ def _jsonl(name: str, content: str) -> list[dict[str, Any]]:
             raise InvalidArgument(f"{name}, line {number}: not JSON ({exc.msg}).") from None
         if not isinstance(row, dict):
             raise InvalidArgument(f"{name}, line {number}: each line must be a JSON object.")
-        out.append(_document(f"{name}, line {number}", row, _json_labels(name, number, pick(row, LABEL_KEYS))))
+        has_text = any(str(k).strip().lower() in TEXT_KEYS for k in row)
+        out.append(_document(f"{name}, line {number}", row, _json_labels(name, number, pick(row, LABEL_KEYS)), text_column=has_text))
     if not out:
         raise InvalidArgument(f"{name} has no documents: it has no JSON lines.")
     return out

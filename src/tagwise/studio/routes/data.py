@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tagwise.core import projects, tagging
+from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS
 from tagwise.core.validation import MULTI
 from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
 from tagwise.studio import uploads
@@ -76,7 +77,8 @@ async def upload(request: Request, project: str, files: list[UploadFile], skip_e
         message += f" New classes from the file: {', '.join(repr(c) for c in result['classesAdded'])}."
     if ignored:  # a ticket export's Summary, Priority and Issue key were dropped without a word
         message += (f" Columns not read: {', '.join(repr(c) for c in ignored)} (the upload reads the text from a column named "
-                    "text, content or document, the classes from labels, label or category, the name from location or id).")
+                    f"{_names(TEXT_KEYS)}, the classes from {_names(LABEL_KEYS)}, the name from {_names(LOCATION_KEYS)}, "
+                    f"Train or Test from {_names(DATASET_KEYS)} and the language from {_names(LANGUAGE_KEYS)}).")
     if result.get("copies"):
         message += (f" {result['copies']:,} of them have the same text as a document the project already had: was the file "
                     "uploaded before? Remove the copies (search for a text on this page) or they count twice.")
@@ -86,6 +88,10 @@ async def upload(request: Request, project: str, files: list[UploadFile], skip_e
         set_flash(response, message)
         return response
     return redirect(target, message)
+
+
+def _names(keys: tuple[str, ...]) -> str:
+    return ", ".join(keys[:-1]) + f" or {keys[-1]}" if len(keys) > 1 else keys[0]
 
 
 @router.post("/p/{project}/data/dataset")

@@ -67,11 +67,11 @@ def job_page(request: Request, project: str, job_id: str, _s: Session = Depends(
 
 
 def _job_state(ctx, project: str, job: dict) -> dict:
+    scores = _scores(ctx, project, job)
+    warnings = [w.get("message", "") for w in job["warnings"] or []] + ([scores["caution"]] if scores["caution"] else [])
     return {"status": job["status"], "percent": 100 if job["status"] == "succeeded" else int(job["percent"] or 0),
             "done": job["status"] in jobs.TERMINAL, "modelLabel": job["payload"]["modelLabel"],
-            "errors": [e.get("message", "") for e in job["errors"] or []],
-            **(scores := _scores(ctx, project, job)),
-            "warnings": [w.get("message", "") for w in job["warnings"] or []] + ([scores["caution"]] if scores["caution"] else [])}
+            "errors": [e.get("message", "") for e in job["errors"] or []], **scores, "warnings": warnings}
 
 
 def _scores(ctx, project: str, job: dict) -> dict[str, str | None]:
@@ -100,13 +100,13 @@ def _headline(model: dict) -> str:
     parts = [f"micro F1 {body.get('microF1', 0):.1%}", f"macro F1 {body.get('macroF1', 0):.1%}"]
     if extra.get("accuracy") is not None and "customSingleLabelClassificationEvaluation" in (model["evaluation"] or {}):
         parts[0] = f"accuracy {extra['accuracy']:.1%}"
-        rows = {row["threshold"]: row for row in extra.get("thresholds") or []}
-        if (threshold := extra.get("confidenceThreshold")) and 0 in rows:
+        threshold = extra.get("confidenceThreshold")
+        if threshold and (answering_all := model_results.unthresholded_accuracy(extra)) is not None:
             # "accuracy 52.2% (always answering Major: 71.0%)" set a score with the threshold's None answers
             # counted wrong against a baseline without them, and the verdict beside it said 62.5%
-            scored = rows.get(threshold, {})
+            scored = model_results.row_at(extra.get("thresholds") or [], threshold) or {}
             none = f", {scored['abstained']:.1%} of them answered None" if "abstained" in scored else ""
-            parts[0] += f" at the project's {plain_percent(threshold)}% threshold{none}; with no threshold {rows[0]['accuracy']:.1%}"
+            parts[0] += f" at the {plain_percent(threshold)}% threshold it was trained at{none}; with no threshold {answering_all:.1%}"
         if baseline := extra.get("majorityBaseline"):
             parts[0] += f" (always answering {baseline['class']}: {baseline['accuracy']:.1%})"
     return f"On {extra.get('testDocuments', '?')} test documents: " + ", ".join(parts) + "."
@@ -145,7 +145,7 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
             view["test_set_kept"] = tagging.is_test_set(context(request), project, trained)
         now = (details["project"]["settings"] or {}).get("confidenceThreshold") or 0
         view["thresholds"] = model_results.thresholds_table(trained, now)
-        view["row_now"] = any(abs(r["threshold"] - now) < 5e-5 for r in view["thresholds"])
+        view["row_now"] = model_results.row_at(view["thresholds"], now) is not None
     issues = label_issues.label_issues(context(request), project)
     checking = label_issues.check_state(context(request), project)
     current = {}
@@ -276,13 +276,13 @@ def deployments_page(request: Request, project: str, model: str = "", _s: Sessio
 def deploy(request: Request, project: str, name: str = Form(""), model: str = Form(""), anyway: str = Form(""),
            _s: Session = Depends(require_csrf)) -> Response:
     served = {d["name"]: d["model_label"] for d in deployments.list_all(context(request), project)}.get(name.strip())
-    if not anyway and (warning := model_results.baseline_warning(models.get(context(request), project, model))):
-        # said before, not after: nothing is deployed until the box is ticked
+    warning = model_results.baseline_warning(models.get(context(request), project, model))
+    if warning and not anyway:  # said before, not after: nothing is deployed until the box is ticked
         return redirect(f"/studio/p/{project}/deployments" + query(model=model),
                         f"Nothing was deployed. {warning} To deploy it all the same, tick \"Deploy it even so\".", "error")
     deployments.deploy(context(request), project, name.strip(), {"trainedModelLabel": model})
     done = f"Model {model} is deployed as {name.strip()}" + (f", in place of {served}." if served and served != model else ".")
-    if warning := model_results.baseline_warning(models.get(context(request), project, model)):
+    if warning:
         return redirect(f"/studio/p/{project}/deployments", f"{done} {warning}", "error")
     return redirect(f"/studio/p/{project}/deployments", done)
 
