@@ -53,7 +53,7 @@ def test_an_analyze_job_cancelled_while_it_classifies_counts_no_documents(ctx, m
     with ctx.db.write() as conn:
         assert records.claim_jobs(conn, "analyze", "test", 1) == [job["id"]]
 
-    monkeypatch.setattr(analyze, "lookup_deployment", lambda *_: ({}, {}, "m-1", None))  # no project here: the job needs none
+    monkeypatch.setattr(analyze, "serving", lambda *_: ({}, {}, "m-1", None, None))  # no project here: the job needs none
 
     def classified_while_cancelled(_ctx, project, deployment, documents, served_by=None):  # the cancel comes while the model works
         jobs.request_cancel(ctx, job["id"])
