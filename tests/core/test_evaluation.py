@@ -129,3 +129,14 @@ def test_a_model_barely_above_the_commonest_class_is_not_called_clearly_better()
     assert model_results.baseline_caution(model(0.90, 500)) is None  # clearly better
     assert model_results.baseline_caution(model(0.60, 72)) is None  # worse: the verdict (baseline_warning) says so, not this
     assert model_results.baseline_warning(model(0.60, 72)) is not None
+
+
+def test_a_model_that_only_ties_the_commonest_class_is_flagged_also_when_scored_at_a_threshold():
+    # 50 of 70 answering Major to every document: the threshold table's rounded 0.7143 "beat" 50/70
+    model = {"evaluation": {"tagwise": {"majorityBaseline": {"class": "Major", "accuracy": 50 / 70}, "testDocuments": 70,
+                                        "accuracy": 0.5, "confidenceThreshold": 0.7,
+                                        "thresholds": [{"threshold": 0.0, "accuracy": round(50 / 70, 4)}]}}}
+    found = model_results.against_baseline(model)
+    assert found is not None and not found["worse"] and found["threshold"] == 0.7
+    model["evaluation"]["tagwise"]["thresholds"][0]["accuracy"] = round(51 / 70, 4)
+    assert model_results.against_baseline(model) is None  # one document more than the baseline: it beats it

@@ -135,6 +135,10 @@ def test_multi_label_classes_joined_by_a_comma_are_refused_with_the_separators_t
                                                        "the labels field joined by '|' or ';' (card|payments)")):
         parse("t.csv", data, multi=True)
     assert parse("t.csv", data)[0]["labels"] == ["card, payments"]  # single-label: a class name may have a comma
+    with pytest.raises(InvalidRequest, match=re.escape("(card|payments|refund)")):  # with a separator too
+        parse("t.csv", b'text,labels\n"declined","card, payments|refund"\n', multi=True)
+    with pytest.raises(InvalidRequest, match=re.escape("t.jsonl, line 1: its text is 5, not a string")):  # it was "empty"
+        parse("t.jsonl", b'{"text": 5}\n')
 
 
 def test_the_columns_an_upload_does_not_read_are_named():

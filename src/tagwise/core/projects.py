@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from typing import Any
 
@@ -16,6 +17,8 @@ from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
 _OPTIONAL = ("multilingual", "description", "settings")
+
+log = logging.getLogger(__name__)
 
 
 def get(ctx: Context, name: str) -> dict[str, Any]:
@@ -75,6 +78,7 @@ def delete(ctx: Context, name: str) -> None:
     with ctx.db.write() as conn:
         project = require(conn, name, lock=True)
         model_ids = records.model_ids_in_use(conn, project["id"])
+        served = [d["name"] for d in records.list_deployments(conn, project["id"])]
         records.delete_project(conn, project["id"])
         # its trainings end now (failed: a "cancelled" job never ended a begin_train poller) and a running
         # one stops at its next progress step (it would otherwise go on, and block a new project of the
@@ -90,6 +94,7 @@ def delete(ctx: Context, name: str) -> None:
     # restored from another instance records that instance's folders
     shutil.rmtree(ctx.models_dir / name, ignore_errors=True)
     shutil.rmtree(ctx.settings.project_cache_dir(name), ignore_errors=True)  # its texts' vectors go with it
+    log.info("project %s deleted, with its deployments%s", name, f" ({', '.join(served)})" if served else " (none)")
 
 
 def check_quota(ctx: Context, conn) -> None:

@@ -63,6 +63,8 @@ def _document(where: str, row: dict[str, Any], labels: Any, text_column: bool = 
     """One document of a row; ``where`` names it in a message ("tickets.csv, row 30 (line 225 of
     the file)"); ``text_column``: the file has a text column, so a missing text is an empty cell."""
     text = pick(row, TEXT_KEYS)
+    if text is not None and not isinstance(text, str):  # a JSONL "text": 5 was said to be empty
+        raise InvalidArgument(f"{where}: its text is {json.dumps(text)[:40]}, not a string; nothing was added.")
     if not isinstance(text, str) or blank(text):
         if text_column:  # "no text (a 'text' column is needed)" was said of a file that had one, for one empty cell
             raise InvalidArgument(f"{where}: its text is empty. Fill it in or remove the row; nothing was added.")
@@ -108,10 +110,11 @@ def _csv(name: str, content: str, delimiter: str | None, multi: bool = False) ->
                 raise InvalidArgument(f"{where}: {csv_header.misfit(count, fieldnames, delimiter)}"
                                       f"{_labels_tip(delimiter) if count > len(fieldnames) else ''}. Nothing was added.")
             raw = pick(row, LABEL_KEYS)
-            if multi and isinstance(raw, str) and "," in raw and not set(raw) & set(LABEL_SEPARATORS):
+            if multi and isinstance(raw, str) and "," in raw:  # "card, payments|refund" made the class "card, payments" too
+                split = [p.strip() for p in re.split(f"[,{re.escape(LABEL_SEPARATORS)}]", raw) if p.strip()]
                 raise InvalidArgument(f"{where}: the labels {raw!r} hold a comma. Several classes go in the labels field "
-                                      f"joined by '|' or ';' ({'|'.join(p.strip() for p in raw.split(',') if p.strip())}); "
-                                      "a class whose name has a comma can come in a JSONL file. Nothing was added.")
+                                      f"joined by '|' or ';' ({'|'.join(split)}); a class whose name has a comma can come in a "
+                                      "JSONL file. Nothing was added.")
             labels = [p.strip() for p in re.split(f"[{re.escape(LABEL_SEPARATORS)}]", raw) if p.strip()] if isinstance(raw, str) else None
             out.append(_document(where, row, labels, text_column=True))
     except csv.Error as exc:

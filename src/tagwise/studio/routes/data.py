@@ -80,8 +80,9 @@ async def upload(request: Request, project: str, files: list[UploadFile], skip_e
                     f"{_names(TEXT_KEYS)}, the classes from {_names(LABEL_KEYS)}, the name from {_names(LOCATION_KEYS)}, "
                     f"Train or Test from {_names(DATASET_KEYS)} and the language from {_names(LANGUAGE_KEYS)}).")
     if result.get("copies"):
-        message += (f" {result['copies']:,} of them have the same text as a document the project already had: was the file "
-                    "uploaded before? Remove the copies (search for a text on this page) or they count twice.")
+        message += (f" {result['copies']:,} of them {'has' if result['copies'] == 1 else 'have'} the same text as a document the "
+                    "project already had: was the file uploaded before? Remove the copies (search for a text on this page) or they "
+                    "count twice.")
     target = f"/studio/p/{project}/data"
     if json_answer:
         response: Response = JSONResponse({"ok": True, "message": message, "redirect": target})
