@@ -255,4 +255,6 @@ def test_a_confidence_threshold_abstains_as_a_projects_does(datasets, tmp_path):
     multi = TextClassifier(recipe="linear", confidence_threshold=0.99).fit(texts, [[x] for x in labels])
     assert multi.predict(out_of_scope) == [[], [], []]
     with pytest.raises(InvalidArgument, match="confidence_threshold must be a number from 0 to below 1"):
-        TextClassifier(recipe="linear", confidence_threshold=1.5).fit(texts, labels).predict(["x"])
+        TextClassifier(recipe="linear", confidence_threshold=1.5).fit(texts, labels)  # in fit, before the work (it was at predict)
+    with pytest.raises(InvalidArgument, match="seed must be a whole number, not 'x'"):  # it failed inside numpy
+        TextClassifier(recipe="linear", seed="x").fit(texts, labels)
