@@ -300,6 +300,18 @@ def test_models_scored_at_different_thresholds_are_flagged(bank, banking):
     chance = _text(bank.get("/studio/p/router/compare?a=t50&b=t90").text, "chance")
     assert "scored at different thresholds: the threshold alone moves documents to None and back" in chance and "not by luck" not in chance
     assert "other thresholds" in _row(_text(bank.get("/studio/p/router/compare?a=t50&b=t90").text, "headline"), "Accuracy")
+    # a dead end: nothing could compare the two at one threshold. Re-scored from their recorded answers, they can be
+    page = bank.get("/studio/p/router/compare?a=t50&b=t90").text
+    assert 'href="/studio/p/router/compare?a=t50&amp;b=t90&amp;at=0.9"' in page
+    rescored = bank.get("/studio/p/router/compare?a=t50&b=t90&at=0.9").text
+    assert 'id="rescored"' in rescored and "threshold-warning" not in rescored and "other thresholds" not in rescored
+    from tagwise.core.comparison import at_threshold
+    t90 = models.get(ctx, "router", "t90")
+    again = at_threshold(t90, 0.9)  # a model re-scored at its own threshold keeps its scores
+    assert again["evaluation"]["tagwise"]["accuracy"] == pytest.approx(t90["evaluation"]["tagwise"]["accuracy"], abs=1e-9)
+    body, before = again["evaluation"]["customSingleLabelClassificationEvaluation"], t90["evaluation"]["customSingleLabelClassificationEvaluation"]
+    assert body["macroF1"] == pytest.approx(before["macroF1"], abs=1e-9)
+    assert 'id="rescored"' in bank.get("/studio/p/router/compare?a=t50&b=t90&at=0").text  # no threshold is a threshold too
 
 
 def test_test_documents_retagged_to_the_predictions_give_no_verdict(bank, banking):

@@ -23,14 +23,15 @@ from typing import Any
 from tagwise.core.context import Context
 from tagwise.core.model_results import against_baseline, class_scores, evaluation_body, outcome
 from tagwise.core.models import located
+from tagwise.core.predictors import NONE_CLASS
 from tagwise.core.projects import require
 from tagwise.core.uncertainty import CHANCE_LEVEL, chance
-from tagwise.core.validation import MULTI
+from tagwise.core.validation import MULTI, SINGLE
 from tagwise.errors import NotFound
 from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
 
-__all__ = ["Change", "ClassRow", "ClassScores", "Comparison", "DocChange", "Overlap", "Side", "compare", "load", "pick"]
+__all__ = ["Change", "ClassRow", "ClassScores", "Comparison", "DocChange", "Overlap", "Side", "at_threshold", "compare", "load", "pick"]
 
 SAME = 0.0005  # under 0.05 points a change shows as "0.0": call it the same rather than better or worse
 CHANGES_SHOWN = 50  # documents listed per kind of change; the page says how many more there are
@@ -291,25 +292,56 @@ def pick(labels: list[str], a: str | None, b: str | None, project_name: str) -> 
     return a, b
 
 
-def load(ctx: Context, project_name: str, a: str | None = None, b: str | None = None, limit: int = CHANGES_SHOWN) -> dict[str, Any]:
+def at_threshold(model: dict[str, Any], threshold: float) -> dict[str, Any] | None:
+    """A single-label ``model`` as if its evaluation had been scored at ``threshold``: each test
+    document's answer re-decided from its recorded likeliest class and probability (None below
+    the threshold), and the summary's scores recomputed from those answers. None when the model is
+    multi-label or its results lack the probabilities (trained before they were recorded)."""
+    from tagwise.core.evaluation import build_summary
+
+    summary, results = _summary(model), model.get("evaluation_results") or []
+    if summary.get("projectKind") != SINGLE or not results or any("topClass" not in (r.get("tagwise") or {}) for r in results):
+        return None
+    rescored, truth, answers = [], [], []
+    for item in results:
+        extra = item["tagwise"]
+        answer = extra["topClass"] if extra["confidence"] >= threshold else NONE_CLASS
+        single = dict(item["customSingleLabelClassificationResult"], predictedClass=answer)
+        rescored.append(dict(item, customSingleLabelClassificationResult=single))
+        truth.append(single["expectedClass"])
+        answers.append(answer)
+    body = build_summary(SINGLE, summary.get("evaluationOptions") or {}, truth, answers, sorted(_labels(model)))
+    extra = dict(_extra(model), confidenceThreshold=threshold or None, accuracy=body["tagwise"]["accuracy"])
+    return dict(model, evaluation=dict(summary, customSingleLabelClassificationEvaluation=body["customSingleLabelClassificationEvaluation"], tagwise=extra),
+                evaluation_results=rescored)
+
+
+def load(ctx: Context, project_name: str, a: str | None = None, b: str | None = None, limit: int = CHANGES_SHOWN,
+         at: float | None = None) -> dict[str, Any]:
     """The comparison of models ``a`` and ``b`` of a project, with what the studio shows around it.
 
     ``models``: every model of the project, oldest first; ``comparison``: None with fewer than two;
     ``docs``: location -> the document (id, snippet, labels) of the first ``limit`` fixed and broken
-    documents, where it still exists.
+    documents, where it still exists. ``at``: both single-label models re-scored at this confidence
+    threshold (:func:`at_threshold`), so two trained at different thresholds can be judged;
+    ``rescored``: whether they were.
     """
     with ctx.db.read() as conn:
         project = require(conn, project_name)
         listed = records.list_models(conn, project["id"])
         picked = pick([m["label"] for m in listed], a, b, project_name)
         if picked is None:
-            return {"project": project, "models": listed, "comparison": None, "limit": limit}
+            return {"project": project, "models": listed, "comparison": None, "limit": limit, "rescored": False}
         by_label = {m["label"]: m for m in listed}
         model_a, model_b = by_label[picked[0]], by_label[picked[1]]
-        result = compare(model_a, model_b, (_train_documents(ctx, project, model_a), _train_documents(ctx, project, model_b)))
+        trained = (_train_documents(ctx, project, model_a), _train_documents(ctx, project, model_b))
+        rescored = False
+        if at is not None and (pair := (at_threshold(model_a, at), at_threshold(model_b, at)))[0] and pair[1]:
+            (model_a, model_b), rescored = pair, True
+        result = compare(model_a, model_b, trained)
         shown = [c.location for c in result.fixed[:limit] + result.broken[:limit]]
         docs = docs_db.by_locations(conn, project["id"], shown, with_text=False)
-    return {"project": project, "models": listed, "comparison": result, "docs": docs, "limit": limit}
+    return {"project": project, "models": listed, "comparison": result, "docs": docs, "limit": limit, "rescored": rescored}
 
 
 # -- reading a stored evaluation ----------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tagwise.core import comparison
@@ -15,13 +15,17 @@ SORTS = ("change", "name")
 
 
 @router.get("/p/{project}/compare", response_class=HTMLResponse)
-def compare(request: Request, project: str, a: str = "", b: str = "", sort: str = "change",
+def compare(request: Request, project: str, a: str = "", b: str = "", sort: str = "change", at: float | None = Query(None, ge=0, lt=1),
             _s: Session = Depends(require_session)) -> Response:
-    """Model b against model a; without them, the newest model against the one before it."""
-    details = comparison.load(context(request), project, a or None, b or None)
+    """Model b against model a; without them, the newest model against the one before it. ``at``:
+    both single-label models re-scored at that confidence threshold (two trained at different
+    thresholds could not be judged: every change read "other thresholds")."""
+    details = comparison.load(context(request), project, a or None, b or None, at=at)
     sort = sort if sort in SORTS else "change"
     result = details["comparison"]
     picked = {"a": result.a.label, "b": result.b.label} if result else {}
+    if details["rescored"]:
+        picked["at"] = str(at)  # 0 (no threshold) is a value here
     here = str(request.url.path) + query(**picked, sort=None if sort == "change" else sort)
     return render(request, "compare.html", project=details["project"], nav="evaluate", details=details, result=result,
                   picked=picked, sort=sort, query=query, here=here, chance_level=CHANCE_LEVEL)
