@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tagwise.core.context import Context
-from tagwise.core.model_results import against_baseline, class_scores, evaluation_body, outcome
+from tagwise.core.model_results import against_baseline, class_scores, evaluation_body, outcome, recorded_answers
 from tagwise.core.models import located
 from tagwise.core.predictors import NONE_CLASS
 from tagwise.core.projects import require
@@ -299,13 +299,13 @@ def at_threshold(model: dict[str, Any], threshold: float) -> dict[str, Any] | No
     multi-label or its results lack the probabilities (trained before they were recorded)."""
     from tagwise.core.evaluation import build_summary
 
-    summary, results = _summary(model), model.get("evaluation_results") or []
-    if summary.get("projectKind") != SINGLE or not results or any("topClass" not in (r.get("tagwise") or {}) for r in results):
+    summary = _summary(model)
+    recorded = recorded_answers(model) if summary.get("projectKind") == SINGLE else None
+    if recorded is None:
         return None
     rescored, truth, answers = [], [], []
-    for item in results:
-        extra = item["tagwise"]
-        answer = extra["topClass"] if extra["confidence"] >= threshold else NONE_CLASS
+    for item, top, confidence in recorded:
+        answer = top if confidence >= threshold else NONE_CLASS
         single = dict(item["customSingleLabelClassificationResult"], predictedClass=answer)
         rescored.append(dict(item, customSingleLabelClassificationResult=single))
         truth.append(single["expectedClass"])

@@ -144,6 +144,7 @@ def document_extras(kind: str, expected: list[list[str]], predictions: list[Any]
 
 # the confidence thresholds a single-label evaluation is also scored at, for choosing the project's
 THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+THRESHOLD_TOLERANCE = 5e-5  # two thresholds closer than this are one (a percentage typed with three decimals)
 
 
 def threshold_table(classes: list[str], proba: Any, expected: list[str], also: Sequence[float | None] = ()) -> list[dict[str, float]]:
@@ -167,8 +168,8 @@ def threshold_table(classes: list[str], proba: Any, expected: list[str], also: S
     top = proba.argmax(axis=1)
     picked = [str(c) for c in np.asarray(classes, dtype=object)[top]]
     grid = list(THRESHOLDS)
-    for extra in filter(None, also):  # the project's, unless the grid has it (within 5e-5, as the studio compares them)
-        if all(abs(extra - t) >= 5e-5 for t in grid):
+    for extra in filter(None, also):  # the project's, unless the grid has it
+        if all(abs(extra - t) >= THRESHOLD_TOLERANCE for t in grid):
             grid.append(extra)
     return threshold_rows(picked, proba[np.arange(len(proba)), top], expected, sorted(grid))
 

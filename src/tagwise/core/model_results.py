@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tagwise.core.context import Context
-from tagwise.core.evaluation import no_class_counts, threshold_rows
+from tagwise.core.evaluation import THRESHOLD_TOLERANCE, no_class_counts, threshold_rows
 from tagwise.core.projects import require
 from tagwise.core.uncertainty import interval
 from tagwise.core.validation import MULTI
@@ -16,7 +16,7 @@ from tagwise.storage import records
 __all__ = [
     "THRESHOLD_TOLERANCE", "accuracy_interval", "against_baseline", "baseline_caution", "baseline_warning", "class_scores",
     "evaluation_body", "evaluation_details", "language_scores", "languages", "latest_model", "mispredictions", "never_predicted",
-    "no_class", "no_class_line", "outcome", "row_at", "thresholds_table", "untested", "unthresholded_accuracy",
+    "no_class", "no_class_line", "outcome", "recorded_answers", "row_at", "thresholds_table", "untested", "unthresholded_accuracy",
 ]
 
 
@@ -57,9 +57,6 @@ def scores_of(item: dict[str, Any]) -> dict[str, float]:
     return {}
 
 
-THRESHOLD_TOLERANCE = 5e-5  # two thresholds closer than this are one (a percentage typed with three decimals)
-
-
 def row_at(rows: list[dict[str, Any]], threshold: float) -> dict[str, Any] | None:
     """The row of a threshold table (``tagwise.thresholds``) at ``threshold``, if it has one."""
     return next((row for row in rows if abs(row["threshold"] - threshold) < THRESHOLD_TOLERANCE), None)
@@ -75,6 +72,18 @@ def unthresholded_accuracy(extra: dict[str, Any]) -> float | None:
     return None if row is None else row["accuracy"]
 
 
+def recorded_answers(model: dict[str, Any]) -> list[tuple[dict[str, Any], str, float]] | None:
+    """Each test document's stored result of a single-label model, with the likeliest class and its
+    probability recorded beside it (``tagwise.topClass``, ``tagwise.confidence``): what any
+    threshold's answer is decided from. None when there are no results or any lacks them (models
+    trained before they were recorded)."""
+    results = model.get("evaluation_results") or []
+    extras = [item.get("tagwise") or {} for item in results]
+    if not results or any("topClass" not in extra for extra in extras):
+        return None
+    return [(item, extra["topClass"], extra["confidence"]) for item, extra in zip(results, extras, strict=True)]
+
+
 def thresholds_table(model: dict[str, Any], now: float | None) -> list[dict[str, Any]]:
     """A single-label model's test set at other thresholds (the summary's ``tagwise.thresholds``),
     with a row for ``now`` (the project's threshold today, such as 12.5%, on no grid) when the
@@ -83,11 +92,10 @@ def thresholds_table(model: dict[str, Any], now: float | None) -> list[dict[str,
     rows = list(((model.get("evaluation") or {}).get("tagwise") or {}).get("thresholds") or [])
     if not rows or not now or row_at(rows, now) is not None:
         return rows
-    results = [(item, (item.get("tagwise") or {})) for item in model.get("evaluation_results") or []]
-    if not results or any("topClass" not in extra for _, extra in results):
+    if (answers := recorded_answers(model)) is None:
         return rows
-    [row] = threshold_rows([extra["topClass"] for _, extra in results], [extra["confidence"] for _, extra in results],
-                           [outcome(item)[0][0] for item, _ in results], [now])
+    [row] = threshold_rows([top for _, top, _ in answers], [confidence for _, _, confidence in answers],
+                           [outcome(item)[0][0] for item, _, _ in answers], [now])
     return sorted([*rows, row], key=lambda r: r["threshold"])
 
 
