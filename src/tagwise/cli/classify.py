@@ -31,7 +31,7 @@ import typer
 
 from tagwise.cli.common import UsageError, err, handle_errors, opened, progress
 from tagwise.cli.resume import CSV_FIELDS, Done, as_written, check_same_input, check_same_top, existing_output, skip
-from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, not_utf8
+from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, json_text, not_utf8
 from tagwise.core.validation import language_code
 
 
@@ -82,16 +82,12 @@ def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_colu
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise UsageError(f"{where}:{number}: not a JSON line ({json_problem(exc)})") from None
-        if not isinstance(row, dict) or not isinstance(row.get(text_column), str):
-            if isinstance(row, dict) and text_column in row:
-                raise UsageError(f"{where}:{number}: {text_column!r} is {json.dumps(row[text_column])[:40]}, not a string")
-            found = ", ".join(repr(k) for k in list(row)[:6]) if isinstance(row, dict) else None
-            hint = f" (it has {found}: name the text's field with --text-column)" if found else ""
-            raise UsageError(f"{where}:{number}: needs a JSON object with a string {text_column!r}{hint}")
+        text = json_text(row, text_column, f"{where}:{number}", missing=f"needs a JSON object with a string {text_column!r}",
+                         listed="it has {fields}: name the text's field with --text-column")
         doc_id, named = row.get(id_column), row.get(language_column)
         if named is not None and not isinstance(named, str):
             raise UsageError(f"{where}:{number}: {language_column!r} must be a language code such as \"en\", not {json.dumps(named)}")
-        yield (str(doc_id) if doc_id not in (None, "") else str(number)), row[text_column], named or language
+        yield (str(doc_id) if doc_id not in (None, "") else str(number)), text, named or language
 
 
 def _csv_documents(stream: IO[str], text_column: str, id_column: str, where: str, delimiter: str | None, language_column: str,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tagwise.cli.common import UsageError
-from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, not_utf8
+from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, json_text, not_utf8
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of, pick
 from tagwise.core.validation import class_form, file_labels, file_language
 from tagwise.errors import InvalidArgument
@@ -131,13 +131,10 @@ def _jsonl(path: Path) -> Iterator[Doc]:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise UsageError(f"{where}: not a JSON line ({json_problem(exc)})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                if isinstance(row, dict) and "text" in row:
-                    raise UsageError(f"{where}: 'text' is {json.dumps(row['text'])[:40]}, not a string")
-                found = f" (this one has {', '.join(repr(k) for k in list(row)[:6])})" if isinstance(row, dict) and row else ""
-                raise UsageError(f"{where}: each line needs a JSON object with a string 'text'{found}")
+            text = json_text(row, "text", where, missing="each line needs a JSON object with a string 'text'",
+                             listed="this one has {fields}")
             labels = _labels(pick(row, LABEL_KEYS), where)
-            yield _doc(pick(row, LOCATION_KEYS), f"{path.stem}-{number}", where, row["text"], labels,
+            yield _doc(pick(row, LOCATION_KEYS), f"{path.stem}-{number}", where, text, labels,
                        _dataset(pick(row, DATASET_KEYS), where), pick(row, LANGUAGE_KEYS))
 
 

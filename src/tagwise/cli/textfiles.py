@@ -16,6 +16,7 @@ import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from tagwise.cli.common import UsageError
 from tagwise.core import csv_header
@@ -49,6 +50,18 @@ def not_utf8(path: Path | str, exc: UnicodeDecodeError) -> UsageError:
 def json_problem(exc: json.JSONDecodeError) -> str:
     """``Invalid control character at column 25``: the decoder's short message ends in 'at' before a position."""
     return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
+
+
+def json_text(row: Any, field: str, where: str, *, missing: str, listed: str) -> str:
+    """The string under ``field`` of a JSON line, or a UsageError at ``where``: a value that is no
+    string is named ("'text' is null"); a line without the field gets ``missing`` and, formatted
+    with its first ``{fields}``, ``listed`` (the fields it has tell which one holds the text)."""
+    if isinstance(row, dict) and isinstance(row.get(field), str):
+        return row[field]
+    if isinstance(row, dict) and field in row:
+        raise UsageError(f"{where}: {field!r} is {json.dumps(row[field])[:40]}, not a string")
+    fields = ", ".join(repr(k) for k in list(row)[:6]) if isinstance(row, dict) else ""
+    raise UsageError(f"{where}: {missing}" + (f" ({listed.format(fields=fields)})" if fields else ""))
 
 
 def csv_reader(stream: Iterator[str], where: str, delimiter: str | None = None) -> csv.DictReader:
