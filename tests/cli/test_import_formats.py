@@ -233,6 +233,17 @@ def test_a_spreadsheets_capitalised_header_is_read_as_the_studio_reads_it(cli, t
     assert [(d["location"], d["class"]["category"]) for d in exported(cli, tmp_path, "p")["assets"]["documents"]] == [("q1", "card")]
 
 
+def test_two_columns_that_read_as_one_name_are_refused_unless_the_column_is_named(cli, tmp_path):
+    # "text" and "Text": import read the first and the studio the last, and neither said so
+    path = tmp_path / "twins.csv"
+    path.write_text("id,text,Text,label\nt1,short,the full ticket,card\n")
+    assert one_error_line(cli("import", "p", str(path), "--kind", "single"), 2) == (
+        f"error: {path}:1: the columns 'text' and 'Text' are one column to tagwise (case and spaces aside), so one of them "
+        "would not be read; rename or remove one of them (or name the column to read with --text-column / --label-column)")
+    ok(cli("import", "p", str(path), "--kind", "single", "--text-column", "Text"))
+    assert [d["location"] for d in exported(cli, tmp_path, "p")["assets"]["documents"]] == ["t1"]
+
+
 def test_a_jsonl_class_object_not_in_a_list_is_read_as_the_studio_reads_it(cli, tmp_path):
     # {"class": {"category": ...}}, as one Azure document has it, was refused here and read by the studio
     write_jsonl(tmp_path / "one.jsonl", [{"text": "my card", "class": {"category": "card"}}, {"text": "hi", "labels": ""}])

@@ -144,3 +144,10 @@ def test_multi_label_classes_joined_by_a_comma_are_refused_with_the_separators_t
 def test_the_columns_an_upload_does_not_read_are_named():
     docs, ignored = parse_file("jira.csv", b"Issue key,Summary,text,Priority\nH-1,Crash,It crashes,Major\n")
     assert ignored == ["Issue key", "Summary", "Priority"] and docs[0]["labels"] is None
+
+
+def test_two_columns_that_read_as_one_name_are_refused_naming_both():
+    # "text" and "Text": the upload read the last and tagwise import the first, and neither said so
+    with pytest.raises(InvalidRequest, match=r"tickets.csv, line 1: the columns 'text' and 'Text' are one column to tagwise .*"
+                                             r"Rename or remove one of them; nothing was added"):
+        parse_file("tickets.csv", b"id,text,Text\nt1,short,the full ticket\n")

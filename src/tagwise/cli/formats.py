@@ -15,7 +15,7 @@ from typing import Any
 
 from tagwise.cli.common import UsageError
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, json_text, not_utf8
-from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of, pick
+from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of, pick, twins
 from tagwise.core.validation import class_form, file_labels, file_language
 from tagwise.errors import InvalidArgument
 
@@ -143,6 +143,10 @@ def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv_reader(fh, str(path), delimiter)
         fields = reader.fieldnames or []
+        named = [keys for keys, chosen in ((TEXT_KEYS, columns.text), (LABEL_KEYS, columns.labels)) if chosen is None]
+        if twin := twins(fields, [*named, LOCATION_KEYS, DATASET_KEYS, LANGUAGE_KEYS]):  # the studio read the other one
+            raise UsageError(f"{path}:1: {twin}; rename or remove one of them (or name the column to read with "
+                             "--text-column / --label-column)")
         text = columns.text or first_of(TEXT_KEYS, fields) or "text"
         if text not in fields:
             raise UsageError(f"{path}: no column {text!r} (columns: {', '.join(fields)}); pick one with --text-column")

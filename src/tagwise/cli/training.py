@@ -200,6 +200,7 @@ def evaluate(
       tagwise evaluate banking --model v1
     """
     from tagwise.core.model_results import accuracy_interval, no_class, no_class_line
+    from tagwise.core.percentfmt import percent
 
     with opened() as be:
         summary = be.evaluation_summary(name, model)
@@ -223,7 +224,7 @@ def evaluate(
         console.print(no_class_line(counts), markup=False)
     if by_language := (summary.get("tagwise") or {}).get("languages"):  # a test set in several languages
         console.print(f"{accuracy} by language: " + ", ".join(
-            f"{r['language']} {r['accuracy']:.1%} ({r['correct']:,} of {r['testDocuments']:,})" for r in by_language), markup=False)
+            f"{r['language']} {percent(r['accuracy'])} ({r['correct']:,} of {r['testDocuments']:,})" for r in by_language), markup=False)
     matrix = scores.get("confusionMatrix")
     if matrix is not None:
         console.print(_confusion(matrix))

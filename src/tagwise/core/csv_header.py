@@ -34,6 +34,28 @@ def first_of(names: Sequence[str], fields: Sequence[str]) -> str | None:
     return next((spelled[name] for name in names if name in spelled), None)
 
 
+def twins(fields: Sequence[str], groups: Sequence[Sequence[str]] = (TEXT_KEYS, LABEL_KEYS, LOCATION_KEYS, DATASET_KEYS,
+                                                                     LANGUAGE_KEYS)) -> str | None:
+    """A header's problem when two of its fields are one name that tagwise reads (case and spaces
+    aside: ``text`` and ``Text``), else None: only one of them would be read, and which one differed
+    between the studio and ``tagwise import``. ``groups``: the names to check.
+
+    >>> twins(["id", "text", "Text "])
+    "the columns 'text' and 'Text ' are one column to tagwise (case and spaces aside), so one of them would not be read"
+    >>> twins(["text", "Summary"]) is None
+    True
+    """
+    read = {name for names in groups for name in names}
+    seen: dict[str, str] = {}
+    for field in fields:
+        key = str(field).strip().lower() if field is not None else ""
+        if key in read and key in seen:
+            return (f"the columns {seen[key]!r} and {field!r} are one column to tagwise (case and spaces aside), "
+                    "so one of them would not be read")
+        seen.setdefault(key, field)
+    return None
+
+
 def pick(row: dict[Any, Any], names: Sequence[str]) -> Any:
     """The value of the first of ``names`` that a row (a CSV record or a JSON object) has, its key
     in any case and with spaces around it, and that is not null or "": the one reading of the

@@ -6,6 +6,7 @@ from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.evaluation import THRESHOLD_TOLERANCE, no_class_counts, threshold_rows
+from tagwise.core.percentfmt import percents
 from tagwise.core.projects import require
 from tagwise.core.uncertainty import interval
 from tagwise.core.validation import MULTI
@@ -284,7 +285,8 @@ def baseline_warning(model: dict[str, Any], subject: str = "This model", deploye
     others = f"tag more examples of the classes other than {found['class']}"
     advice = f"{others[0].upper()}{others[1:]}, train again and deploy that model." if deployed else f"Do not deploy it; {others}, then train again."
     scored = ", answering every document as if there were no confidence threshold" if found["threshold"] else ""
-    return (f"{subject} is {how} always answering {found['class']} ({found['accuracy']:.1%} against {found['baseline']:.1%} "
+    accuracy, baseline = percents(found["accuracy"], found["baseline"])
+    return (f"{subject} is {how} always answering {found['class']} ({accuracy} against {baseline} "
             f"on the test set{scored}): it has not learned to tell the classes apart yet. {advice}")
 
 
@@ -303,9 +305,10 @@ def baseline_caution(model: dict[str, Any], subject: str = "This model") -> str 
     if found is None or found[0] > baseline["accuracy"]:
         return None
     scored = ", answering every document as if there were no confidence threshold" if extra.get("confidenceThreshold") else ""
-    return (f"{subject} is not clearly better than always answering {baseline['class']} ({accuracy:.1%} against "
-            f"{baseline['accuracy']:.1%} on {documents:,} test documents{scored}: on new text its accuracy could lie anywhere "
-            f"from {found[0]:.1%} to {found[1]:.1%}, which includes {baseline['accuracy']:.1%}). Tag more examples of the classes "
+    shown, at, low, high = percents(accuracy, baseline["accuracy"], *found)
+    return (f"{subject} is not clearly better than always answering {baseline['class']} ({shown} against "
+            f"{at} on {documents:,} test documents{scored}: on new text its accuracy could lie anywhere "
+            f"from {low} to {high}, which includes {at}). Tag more examples of the classes "
             f"other than {baseline['class']}, and more test documents, before relying on it.")
 
 

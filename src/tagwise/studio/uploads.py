@@ -95,6 +95,8 @@ def _csv(name: str, content: str, delimiter: str | None, multi: bool = False) ->
                                   f"{', '.join(repr(f) for f in fieldnames[:8])}{', ...' if len(fieldnames) > 8 else ''}). "
                                   f"Name one of them {', '.join(repr(k) for k in TEXT_KEYS)}, and separate fields with ',', ';' "
                                   "or a tab. Nothing was added.")
+        if twin := csv_header.twins(fieldnames):  # "text" and "Text": the upload read the last, tagwise import the first
+            raise InvalidArgument(f"{name}, line 1: {twin}. Rename or remove one of them; nothing was added.")
         number, last_line = 1, reader.line_num  # the header's row, and the file line it ended on
         while True:
             row = next(reader, None)

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 
 from tagwise import __version__
 from tagwise.core.context import Context
+from tagwise.core.percentfmt import percent
 from tagwise.errors import Conflict, Forbidden, InvalidArgument, InvalidRequest, NotFound, PayloadTooLarge, TagwiseError, Unauthorized
 from tagwise.studio.auth import SESSION_COOKIE, NotSignedIn, session
 
@@ -43,21 +44,6 @@ SECURITY_HEADERS = {
 STATUS = ((NotFound, 404), (Unauthorized, 401), (Forbidden, 403), (Conflict, 409), (PayloadTooLarge, 413), (InvalidRequest, 400))
 
 
-def _percent(value: Any, digits: int = 1) -> str:
-    """A 0-1 fraction as a percentage; one short of 1 never reads "100.0%" (a 0.9996 score stood as
-    "100.0%" beside "no class" at a 99.999% threshold): it takes the decimals that tell it from 100."""
-    if value is None:
-        return "–"
-    value = float(value)
-    shown = f"{100 * value:.{digits}f}"
-    while value < 1 and float(shown) >= 100 and digits < 6:
-        digits += 1
-        shown = f"{100 * value:.{digits}f}"
-    if value < 1 and float(shown) >= 100:  # closer to 1 than six decimals tell
-        shown = f"{99.999999:.{digits}f}"
-    return f"{shown}%"
-
-
 def plain_percent(value: Any) -> str:
     """A 0-1 fraction as the percentage a person typed, without trailing zeros: 0.125 -> '12.5', 0.9 -> '90',
     0.99999 -> '99.999' (two decimals made that '100', which the form then refused)."""
@@ -70,7 +56,7 @@ def _when(value: Any) -> str:
 
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True, default_for_string=True),
                   trim_blocks=True, lstrip_blocks=True)
-env.filters.update(percent=_percent, plain_percent=plain_percent, when=_when, urlq=lambda v: quote(str(v), safe=""))
+env.filters.update(percent=percent, plain_percent=plain_percent, when=_when, urlq=lambda v: quote(str(v), safe=""))
 env.globals.update(version=__version__)
 
 

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from tagwise.core import analyze, deployments, jobs, label_issues, model_results, models, projects, tagging, training
 from tagwise.core.model_results import against_baseline
+from tagwise.core.percentfmt import percent
 from tagwise.core.validation import MULTI, blank
 from tagwise.errors import InvalidArgument, TagwiseError
 from tagwise.storage.document_records import DocumentFilter
@@ -97,18 +98,18 @@ def _trained_by(ctx, project: str, job: dict) -> dict | None:
 
 def _headline(model: dict) -> str:
     body, extra = model_results.evaluation_body(model), (model["evaluation"] or {}).get("tagwise", {})
-    parts = [f"micro F1 {body.get('microF1', 0):.1%}", f"macro F1 {body.get('macroF1', 0):.1%}"]
+    parts = [f"micro F1 {percent(body.get('microF1', 0))}", f"macro F1 {percent(body.get('macroF1', 0))}"]
     if extra.get("accuracy") is not None and "customSingleLabelClassificationEvaluation" in (model["evaluation"] or {}):
-        parts[0] = f"accuracy {extra['accuracy']:.1%}"
+        parts[0] = f"accuracy {percent(extra['accuracy'])}"
         threshold = extra.get("confidenceThreshold")
         if threshold and (answering_all := model_results.unthresholded_accuracy(extra)) is not None:
             # "accuracy 52.2% (always answering Major: 71.0%)" set a score with the threshold's None answers
             # counted wrong against a baseline without them, and the verdict beside it said 62.5%
             scored = model_results.row_at(extra.get("thresholds") or [], threshold) or {}
-            none = f", {scored['abstained']:.1%} of them answered None" if "abstained" in scored else ""
-            parts[0] += f" at the {plain_percent(threshold)}% threshold it was trained at{none}; with no threshold {answering_all:.1%}"
+            none = f", {percent(scored['abstained'])} of them answered None" if "abstained" in scored else ""
+            parts[0] += f" at the {plain_percent(threshold)}% threshold it was trained at{none}; with no threshold {percent(answering_all)}"
         if baseline := extra.get("majorityBaseline"):
-            parts[0] += f" (always answering {baseline['class']}: {baseline['accuracy']:.1%})"
+            parts[0] += f" (always answering {baseline['class']}: {percent(baseline['accuracy'])})"
     return f"On {extra.get('testDocuments', '?')} test documents: " + ", ".join(parts) + "."
 
 
