@@ -9,10 +9,10 @@ import pytest
 from tests.cli.conftest import ok, write_jsonl
 from tests.cli.test_errors import one_error_line
 
-NOT_UTF8 = {  # file name -> (bytes, the line of the first bad byte)
-    "latin1.jsonl": ('{"id": "a", "text": "fine", "labels": ["x"]}\n{"id": "b", "text": "caf\xe9", "labels": ["x"]}\n'.encode("latin-1"), 2),
-    "latin1.csv": ("text,labels\nfine,x\ncaf\xe9,x\n".encode("latin-1"), 3),
-    "latin1.txt": ("fine\ncaf\xe9\n".encode("latin-1"), 2),
+NOT_UTF8 = {  # file name -> (bytes, the line of the first bad byte): UTF-8 ("naïve") with one Latin-1 byte further on
+    "latin1.jsonl": ('{"id": "a", "text": "naïve", "labels": ["x"]}\n'.encode() + '{"id": "b", "text": "caf\xe9", "labels": ["x"]}\n'.encode("latin-1"), 2),
+    "latin1.csv": ("text,labels\nnaïve,x\n".encode() + "caf\xe9,x\n".encode("latin-1"), 3),
+    "latin1.txt": ("naïve\n".encode() + "caf\xe9\n".encode("latin-1"), 2),
 }
 
 
@@ -46,7 +46,9 @@ def test_import_of_a_utf16_csv_or_a_latin1_txt_in_a_folder_is_refused(cli, tmp_p
     folder = tmp_path / "texts"
     (folder / "x").mkdir(parents=True)
     (folder / "x" / "a.txt").write_bytes("caf\xe9".encode("latin-1"))
-    assert f"{folder / 'x' / 'a.txt'}:1: not UTF-8" in one_error_line(cli("import", "bank", str(folder)), code=2)
+    # all of it Windows' encoding (as an editor on Windows saves it): said so, with how to convert it
+    assert f"{folder / 'x' / 'a.txt'}: not UTF-8 text: it looks like Windows-1252 text" in \
+        one_error_line(cli("import", "bank", str(folder)), code=2)
     assert len(documents_of(cli, tmp_path, "bank")) == imported
 
 

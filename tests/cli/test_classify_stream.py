@@ -55,6 +55,43 @@ def test_a_spreadsheets_semicolon_csv_is_classified(deployed, bank, tmp_path):
     assert [r["id"] for r in rows] == ["q0", "q1", "q2"] and all(r["predictions"] for r in rows)
 
 
+def test_a_csv_output_opens_in_the_inputs_spreadsheet_and_resumes_so(deployed, bank, tmp_path):
+    # a ";" file from a French Excel came back ","-separated without a byte-order mark: Excel showed
+    # "RÃ©clamation" with every row in column A
+    source = tmp_path / "tickets.csv"
+    texts = [r["text"].replace(";", ",") for r in bank.test[:5]]
+    source.write_text("id;text\n" + "".join(f"q{i};{t}\n" for i, t in enumerate(texts)), encoding="utf-8-sig")
+    out = tmp_path / "out.csv"
+    args = ["classify", "bank", "prod", str(source), "-o", str(out), "--top", "2"]
+    ok(deployed.cli(*args))
+    full = out.read_bytes()
+    assert full.startswith(b"\xef\xbb\xbfid;category;confidenceScore;error\n")
+    lines = full.decode("utf-8-sig").splitlines(keepends=True)
+    assert [line.split(";")[0] for line in lines[1:]] == ["q0", "q1", "q2", "q3", "q4"]
+    assert all(line.count(";") >= 3 for line in lines[1:])  # two predictions joined by ";" are one quoted cell
+    out.write_bytes(full[:full.index(b"q3")])  # interrupted after three documents
+    assert "resuming: 3 documents already" in ok(deployed.cli(*args)).stderr
+    assert out.read_bytes() == full
+
+    # a jsonl or txt input, or stdout, gives a comma-separated csv; stdout has no byte-order mark
+    plain = ok(deployed.cli("classify", "bank", "prod", str(source), "--format", "csv")).stdout
+    assert plain.startswith("id;category")  # the input's separator, on stdout too
+    assert not plain.startswith("\ufeff")
+
+
+def test_a_workbook_or_windows_encoded_file_is_refused_with_how_to_save_it(deployed, tmp_path):
+    workbook = tmp_path / "tickets.xlsx"
+    workbook.write_bytes(b"PK\x03\x04\x14\x00\x06\x00\xe4")
+    assert one_error_line(deployed.cli("classify", "bank", "prod", str(workbook)), code=2) == (
+        f"error: {workbook} is an Excel workbook, which tagwise does not read: save it as CSV (Excel: File > Save As > "
+        "\"CSV UTF-8\") and use the .csv file")
+    windows = tmp_path / "tickets.csv"
+    windows.write_bytes("id;text\nt1;Facture de 12 € non reçue\n".encode("cp1252"))
+    message = one_error_line(deployed.cli("classify", "bank", "prod", str(windows)), code=2)
+    assert message.startswith(f"error: {windows}: not UTF-8 text: it looks like Windows-1252 text, which Excel's plain \"CSV\"")
+    assert "iconv -f WINDOWS-1252 -t UTF-8" in message
+
+
 def test_csv_output_cannot_run_as_a_spreadsheet_formula_and_still_resumes(deployed, bank, tmp_path):
     # a document id (or a class name) such as =HYPERLINK(...) would run when the output is opened in a spreadsheet
     ids = ["=HYPERLINK(\"http://evil\",\"x\")", "@SUM(A1)", "-2+3", "+1", "-1.5", "'=x", "plain"]

@@ -244,6 +244,28 @@ def test_two_columns_that_read_as_one_name_are_refused_unless_the_column_is_name
     assert [d["location"] for d in exported(cli, tmp_path, "p")["assets"]["documents"]] == ["t1"]
 
 
+def test_a_spreadsheets_emptied_rows_are_skipped_and_an_empty_text_names_its_line(cli, tmp_path):
+    # ";;" rows refused the import as "The document 'rows-4' has no text", a document the file never had
+    path = tmp_path / "rows.csv"
+    path.write_text("id;text;label\r\nt1;my card;card\r\n;;\r\nt3;a refund;refund\r\n;;\r\n", encoding="utf-8-sig")
+    assert "imported 2 documents into p" in ok(cli("import", "p", str(path), "--kind", "single")).stdout
+    path.write_text("id;text;label\nt1;my card;card\nt2;;card\n", encoding="utf-8")
+    assert one_error_line(cli("import", "q", str(path), "--kind", "single"), 2) == \
+        f"error: {path}:3: its text is empty; fill it in or remove the row (nothing was imported)"
+
+
+def test_a_workbook_and_windows_text_are_refused_with_how_to_save_them(cli, tmp_path):
+    workbook = tmp_path / "tickets.xlsx"
+    workbook.write_bytes(b"PK\x03\x04\x14\x00\x06\x00\xe4")
+    assert one_error_line(cli("import", "p", str(workbook)), 2) == (
+        f"error: {workbook} is an Excel workbook, which tagwise does not read: save it as CSV (Excel: File > Save As > "
+        "\"CSV UTF-8\") and use the .csv file")
+    windows = tmp_path / "tickets.csv"
+    windows.write_bytes("id;text;label\nt1;Facture de 12 € non reçue;Facturation\n".encode("cp1252"))
+    message = one_error_line(cli("import", "p", str(windows), "--kind", "single"), 2)
+    assert message.startswith(f"error: {windows}: not UTF-8 text: it looks like Windows-1252 text") and "iconv -f WINDOWS-1252" in message
+
+
 def test_a_jsonl_class_object_not_in_a_list_is_read_as_the_studio_reads_it(cli, tmp_path):
     # {"class": {"category": ...}}, as one Azure document has it, was refused here and read by the studio
     write_jsonl(tmp_path / "one.jsonl", [{"text": "my card", "class": {"category": "card"}}, {"text": "hi", "labels": ""}])

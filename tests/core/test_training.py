@@ -112,3 +112,21 @@ def test_the_note_on_texts_that_do_not_look_english_names_the_studio_page_as_its
     texts = ["Wo ist meine Karte? Ich habe sie gestern verloren.", "Die Überweisung ist noch nicht angekommen."] * 5
     language, notes = _training_language({"multilingual": False, "language": "en"}, [{"text": t, "language": "en"} for t in texts])
     assert language == "en" and "the studio's Schema page" in notes[0] and "Classes page" not in notes[0]
+
+
+def test_a_project_trained_on_a_fifth_or_more_in_another_language_is_multilingual_whatever_its_own():
+    # a French project trained on French and German tickets warned every German ticket that its
+    # model was "trained for 'fr' texts", while Evaluate scored German at 100%
+    from tagwise.core.languages import warning
+    from tagwise.core.training import _training_language
+
+    tickets = [{"text": "Ma facture est fausse", "language": "fr"}] * 30 + [{"text": "Meine Rechnung ist falsch", "language": "de"}] * 20
+    language, notes = _training_language({"multilingual": False, "language": "fr"}, tickets)
+    assert language == "mul" and notes[0].startswith("20 of the 50 training documents declare another language than the project's (de (20))")
+    assert warning(language, "use-multilingual", "Meine Rechnung ist falsch", "de") is None
+    # a few documents in another language do not make it so, and the French model still warns of German
+    few = tickets[:30] + tickets[30:34]
+    assert _training_language({"multilingual": False, "language": "fr"}, few) == ("fr", [])
+    assert warning("fr", "use-multilingual", "Meine Rechnung ist falsch", "de")["code"] == "LanguageNotTrained"
+    # regional spellings of the project's own language are that language
+    assert _training_language({"multilingual": False, "language": "fr"}, [{"text": "Bonjour", "language": "fr-CA"}] * 5) == ("fr", [])

@@ -33,3 +33,9 @@ def test_a_few_documents_fixed_could_be_chance_and_many_could_not():
     assert chance(0, 0) == 1.0  # nothing changed
     assert by_chance(3, 1) and by_chance(5, 1)  # p 0.625, 0.219
     assert not by_chance(30, 10) and not by_chance(10, 30)  # p 0.002 either way round
+
+
+def test_a_perfect_or_a_null_score_reaches_exactly_100_or_0_percent():
+    # 10 of 10 right read "between 72.2% and 99.999999%" on the Evaluate page (634 n of 1-2,000 did)
+    assert all(interval(n, n)[1] == 1.0 and interval(0, n)[0] == 0.0 for n in range(1, 2001))
+    assert interval(10, 10)[0] == pytest.approx(0.7225, abs=1e-4)

@@ -50,7 +50,8 @@ def test_each_documents_language_and_a_spreadsheets_semicolons_are_read():
     ("p.csv", b"id|text|label\n1|hi|joy\n", "p.csv, line 1: the header has no text column .its columns, split on ',': 'id|text|label'"),
     ("a.jsonl", b'{"text": "ok"}\nnot json\n', "line 2"),
     ("a.jsonl", b'["list"]\n', "JSON object"),
-    ("a.pdf", b"%PDF", "upload .txt"),
+    ("a.pdf", b"%PDF", "a.pdf is a PDF, which tagwise does not read: copy its text into a .txt file saved as UTF-8"),
+    ("a.rtf", b"{\\rtf1", "upload .txt"),
     ("a.txt", b"\xff\xfe\x00", "UTF-8"),
     ("a.csv", b"", "a.csv has no documents"),
     ("a.csv", b"text,labels\r\n", "a.csv has no documents"),
@@ -107,8 +108,10 @@ def test_a_utf16_file_is_named_so_with_how_to_save_it_as_utf8():
         data = ("\ufeff" if encoding == "utf-16-be" else "") + "text,labels\ncafé,x\n"
         with pytest.raises(InvalidRequest, match=r'UTF-16 text \(it starts with a UTF-16 byte-order mark\), not UTF-8: .*"CSV UTF-8"'):
             parse("excel.csv", data.encode(encoding))
-    with pytest.raises(InvalidRequest, match="latin.csv, line 3: not UTF-8 text \\(byte 0xe9\\)"):
+    with pytest.raises(InvalidRequest, match="^latin.csv is not UTF-8 text: it looks like Windows-1252 text"):
         parse("latin.csv", "text\nfine\ncaf\xe9\n".encode("latin-1"))
+    with pytest.raises(InvalidRequest, match="^mixed.csv, line 3: not UTF-8 text \\(byte 0xe9\\)"):
+        parse("mixed.csv", "text\nfiné\n".encode() + "caf\xe9\n".encode("latin-1"))
 
 
 def test_jsonl_labels_are_read_as_tagwise_import_reads_them():
@@ -151,3 +154,26 @@ def test_two_columns_that_read_as_one_name_are_refused_naming_both():
     with pytest.raises(InvalidRequest, match=r"tickets.csv, line 1: the columns 'text' and 'Text' are one column to tagwise .*"
                                              r"Rename or remove one of them; nothing was added"):
         parse_file("tickets.csv", b"id,text,Text\nt1,short,the full ticket\n")
+
+
+def test_a_workbook_and_a_windows_encoded_csv_are_named_with_how_to_save_them():
+    # a workbook was "line 1: not UTF-8 text (byte 0xe4)"; Excel's plain CSV was sent to a line with nothing wrong
+    with pytest.raises(InvalidRequest, match=r"^tickets.xlsx is an Excel workbook, which tagwise does not read: save it as CSV "
+                                             r"\(Excel: File > Save As > \"CSV UTF-8\"\) and use the .csv file. Nothing was added.$"):
+        parse_file("tickets.xlsx", b"PK\x03\x04\x14\x00\x06\x00\xe4")
+    windows = "id;text;label\nt1;\"Bonjour,\nma facture de 12 € n'est pas arrivée\";Facturation\n".encode("cp1252")
+    with pytest.raises(InvalidRequest, match=r"^tickets.csv is not UTF-8 text: it looks like Windows-1252 text, which Excel's "
+                                             r"plain \"CSV\" format writes on Windows .* save it as \"CSV UTF-8\" instead \(Excel: File > Save As\), "
+                                             r"which keeps every accent, and upload it again. Nothing was added.$"):
+        parse_file("tickets.csv", windows)
+    # a UTF-8 file with one stray byte is not Windows text: its line is named
+    with pytest.raises(InvalidRequest, match=r"^tickets.csv, line 3: not UTF-8 text \(byte 0x80\)"):
+        parse_file("tickets.csv", "id;text\nt1;Réclamation\nt2;prix \x80\n".encode().replace(b"\xc2\x80", b"\x80"))
+
+
+def test_the_emptied_rows_a_spreadsheet_leaves_are_skipped_and_rows_keep_their_numbers():
+    data = b"id;text;label\nt1;my card;card\n;;\nt2;;card\n;;\n"
+    with pytest.raises(InvalidRequest, match=r"tickets.csv, row 4: its text is empty"):
+        parse_file("tickets.csv", data)
+    docs, _ = parse_file("tickets.csv", b"id;text;label\nt1;my card;card\n;;\nt3;a refund;refund\n;;\n")
+    assert [d["location"] for d in docs] == ["t1", "t3"]

@@ -32,6 +32,8 @@ import typer
 from tagwise.cli.common import UsageError, err, handle_errors, opened, progress
 from tagwise.cli.resume import CSV_FIELDS, Done, as_written, check_same_input, check_same_top, existing_output, skip
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, json_text, not_utf8
+from tagwise.core import csv_header
+from tagwise.core.textencoding import not_text
 from tagwise.core.validation import language_code
 
 
@@ -96,7 +98,7 @@ def _csv_documents(stream: IO[str], text_column: str, id_column: str, where: str
     if text_column not in (reader.fieldnames or []):
         columns = ", ".join(reader.fieldnames or [])
         raise UsageError(f"{where}: no column {text_column!r} (columns: {columns}); pick one with --text-column")
-    for number, (_line, row) in enumerate(csv_rows(reader, where), start=2):
+    for number, _line, row in csv_rows(reader, where):
         doc_id = row.get(id_column)
         yield (doc_id if doc_id else str(number)), row[text_column] or "", row.get(language_column) or language
 
@@ -209,10 +211,16 @@ def records(batch: Batch, results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class Writer:
-    def __init__(self, stream: IO[str], fmt: str, header: bool) -> None:
+    """Output lines; a csv file starts with a byte-order mark when ``bom`` (Excel reads UTF-8 as its
+    local code page without one: "RÃ©clamation") and separates fields with ``delimiter``."""
+
+    def __init__(self, stream: IO[str], fmt: str, header: bool, delimiter: str = ",", bom: bool = False) -> None:
         self.stream = stream
         self.fmt = fmt
+        self.delimiter = delimiter
         if fmt == "csv" and header:
+            if bom:
+                self.stream.write("\ufeff")
             self._csv_rows([dict(zip(CSV_FIELDS, CSV_FIELDS))])
 
     def write(self, rows: list[dict[str, Any]]) -> None:
@@ -229,7 +237,7 @@ class Writer:
 
     def _csv_rows(self, rows: list[dict[str, Any]]) -> None:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
+        writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n", delimiter=self.delimiter)
         # One record per line, always: resuming counts lines.
         writer.writerows({k: as_written(str(v), "csv") for k, v in row.items()} for row in rows)
         self.stream.write(buffer.getvalue())
@@ -300,6 +308,8 @@ def classify(
             raise UsageError(f"-o {output} is the input file; write the output to another file")
         if in_fmt == "auto":
             suffix = source.suffix.lower()
+            if binary := not_text(input_path, suffix):  # a workbook was read as lines of text: "not UTF-8 text"
+                raise UsageError(binary)
             in_fmt = "jsonl" if suffix in (".jsonl", ".ndjson") else "csv" if suffix in (".csv", ".tsv") else "txt"
     resume = output is not None and output.exists() and not restart
     done = existing_output(output, out_fmt) if resume else Done()
@@ -313,7 +323,10 @@ def classify(
     try:
         with opened() as be, _open_input(input_path, in_fmt) as stream, _open_output(output, append=resume) as sink:
             created = output is not None and not resume
-            writer = Writer(sink, out_fmt, header=not has_content)
+            # a csv file written as the input is separated (Excel in a German or French locale reads ";"), with
+            # a byte-order mark so that Excel reads it as UTF-8; appended lines keep the file's own separator
+            separator = done.delimiter if has_content else _separator(input_path, in_fmt, delimiter)
+            writer = Writer(sink, out_fmt, header=not has_content, delimiter=separator, bom=output is not None)
             docs = read_documents(stream, in_fmt, text_column, id_column, where=where, delimiter=delimiter,
                                   language_column=language_column, language=language)
             if done.count:
@@ -357,6 +370,14 @@ def _row_batches(be: Any, engine: Engine, address: str | None, name: str, deploy
         return
     for batch, result in classify_batches(be, name, deployment, batches(docs, batch_size), top, jobs):
         yield records(batch, result)
+
+
+def _separator(input_path: str, in_fmt: str, delimiter: str | None) -> str:
+    """The csv output's field separator: the csv input's (its header decides, as it does for reading), else ','."""
+    if in_fmt != "csv" or input_path == "-":
+        return ","
+    with open(input_path, encoding="utf-8-sig", errors="replace") as fh:
+        return delimiter or csv_header.delimiter(fh.readline())
 
 
 def _drop_if_empty(output: Path | None, drop: bool) -> None:

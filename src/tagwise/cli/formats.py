@@ -16,6 +16,7 @@ from typing import Any
 from tagwise.cli.common import UsageError
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, json_text, not_utf8
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of, pick, twins
+from tagwise.core.textencoding import not_text
 from tagwise.core.validation import class_form, file_labels, file_language
 from tagwise.errors import InvalidArgument
 
@@ -51,6 +52,8 @@ def detect(path: Path, fmt: str) -> str:
     if path.is_dir():
         return "txt-dir"
     suffix = path.suffix.lower()
+    if binary := not_text(str(path), suffix):  # "pass --format", and then "not UTF-8 text (byte 0xe4)"
+        raise UsageError(binary)
     if suffix in (".jsonl", ".ndjson"):
         return "jsonl"
     if suffix in (".csv", ".tsv"):
@@ -156,8 +159,10 @@ def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:
         location, dataset, language = (first_of(keys, fields) for keys in (LOCATION_KEYS, DATASET_KEYS, LANGUAGE_KEYS))
         # errors name the line a row starts on; a row without an id is named by its record number, as before
         tip = _extra_fields_tip(reader, label if multi else None, columns)
-        for number, (line, row) in enumerate(csv_rows(reader, str(path), tip), start=2):
+        for number, line, row in csv_rows(reader, str(path), tip):
             where = f"{path}:{line}"
+            if not (row[text] or "").strip():  # "The document 'tickets-4' has no text" named no line of the file
+                raise UsageError(f"{where}: its text is empty; fill it in or remove the row (nothing was imported)")
             raw = (row.get(label) or "").strip() if label else ""
             if not raw:
                 labels = None

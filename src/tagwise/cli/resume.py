@@ -10,6 +10,7 @@ predictions with what this run gives the same document, so lines of another ``--
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import re
@@ -21,6 +22,7 @@ from pathlib import Path
 from tagwise.cli.common import UsageError
 
 CSV_FIELDS = ("id", "category", "confidenceScore", "error")
+CSV_DELIMITERS = (",", ";", "\t")
 ELSE = "pass --restart to overwrite it, or another -o"
 
 
@@ -32,6 +34,7 @@ class Done:
     count: int = 0
     last_id: str | None = None
     last_predictions: int | None = None
+    delimiter: str = ","  # a csv OUTPUT's field separator: appended lines keep it
 
 
 def complete_lines(path: Path) -> int:
@@ -58,15 +61,18 @@ def existing_output(path: Path, fmt: str) -> Done:
     if not lines:
         return Done()
     with open(path, "rb") as fh:
-        first = fh.readline().rstrip(b"\r\n")
-    held = "csv" if first == ",".join(CSV_FIELDS).encode() else "jsonl" if first.startswith(b"{") else None
+        first = fh.readline().rstrip(b"\r\n").removeprefix(codecs.BOM_UTF8)
+    # a csv OUTPUT is separated as its input was (a spreadsheet's ";"), with a byte-order mark
+    delimiter = next((d for d in CSV_DELIMITERS if first == d.join(CSV_FIELDS).encode()), None)
+    held = "csv" if delimiter else "jsonl" if first.startswith(b"{") else None
     if held is None:
         raise UsageError(f"{path} does not look like the output of tagwise classify; {ELSE}")
     if held != fmt:
         raise UsageError(f"{path} holds {held}, not {fmt}: pass --format {held} to resume it, --restart to overwrite it, "
                          "or another -o")
     count = lines - (held == "csv")
-    return Done(count, *_last_record(path, held)) if count else Done()
+    delimiter = delimiter or ","
+    return Done(count, *_last_record(path, held, delimiter), delimiter=delimiter) if count else Done(delimiter=delimiter)
 
 
 def skip(docs: Iterator[tuple[str, str, str | None]], count: int) -> tuple[int, tuple[str, str, str | None] | None]:
@@ -114,12 +120,12 @@ _FORMULA = re.compile(r"'*[=+\-@\t|%]")  # leading quotes too: '=x and =x stay t
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
-def _last_record(path: Path, fmt: str) -> tuple[str, int | None]:
+def _last_record(path: Path, fmt: str, delimiter: str = ",") -> tuple[str, int | None]:
     """The last line's id and number of predictions (None for a document that could not be classified)."""
     line = _last_line(path)
     try:
         if fmt == "csv":
-            doc_id, _categories, scores, error = next(csv.reader([line.decode("utf-8")]))
+            doc_id, _categories, scores, error = next(csv.reader([line.decode("utf-8")], delimiter=delimiter))
             predictions = None if error else len(scores.split(";")) if scores else 0
         else:
             row = json.loads(line)

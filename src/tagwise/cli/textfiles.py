@@ -20,6 +20,7 @@ from typing import Any
 
 from tagwise.cli.common import UsageError
 from tagwise.core import csv_header
+from tagwise.core.textencoding import SAVE_AS_UTF8, WINDOWS_1252, looks_windows_1252
 
 CSV_UNCLOSED = "unexpected end of data"  # what csv says, in strict mode, when a file ends inside quotes
 
@@ -37,13 +38,17 @@ def not_utf8(path: Path | str, exc: UnicodeDecodeError) -> UsageError:
                               f"(Excel: Save As \"CSV UTF-8\"; an editor: encoding UTF-8) or convert it: "
                               f"iconv -f UTF-16 -t UTF-8 {shlex.quote(str(path))} > {shlex.quote(str(converted))}")
         fh.seek(0)
+        if looks_windows_1252(fh.read(8 << 20)):  # Excel's plain "CSV" on Windows: the whole file, not one line
+            return UsageError(f"{path}: not UTF-8 text: {WINDOWS_1252}; or convert it: iconv -f WINDOWS-1252 -t UTF-8 "
+                              f"{shlex.quote(str(path))} > {shlex.quote(str(Path(path).with_name(f'{Path(path).stem}-utf8{Path(path).suffix}')))}")
+        fh.seek(0)
         for number, line in enumerate(fh, start=1):
             try:
                 line.decode("utf-8")
             except UnicodeDecodeError as bad:
                 column = len(line[: bad.start].decode("utf-8")) + 1
                 return UsageError(f"{path}:{number}: not UTF-8 text (byte 0x{line[bad.start]:02x} at column {column}); "
-                                  "save it as UTF-8")
+                                  f"save it as UTF-8 ({SAVE_AS_UTF8})")
     return UsageError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8")
 
 
@@ -84,12 +89,15 @@ def csv_reader(stream: Iterator[str], where: str, delimiter: str | None = None) 
     return reader
 
 
-def csv_rows(reader: csv.DictReader, where: str, tip: str = "") -> Iterator[tuple[int, dict[str, str | None]]]:
-    """The reader's rows, each with the line it starts on (a quoted text can span lines, so that is
-    not the record's number); a malformed record, or one with more or fewer fields than the header
+def csv_rows(reader: csv.DictReader, where: str, tip: str = "") -> Iterator[tuple[int, int, dict[str, str | None]]]:
+    """The reader's rows, each with its record number (the header is 1, as a spreadsheet numbers
+    rows) and the line it starts on (a quoted text can span lines, so that is not the record's
+    number); a malformed record, or one with more or fewer fields than the header
     (:func:`tagwise.core.csv_header.field_count`: its values would be read into the wrong columns),
-    is an error naming that line. ``tip``: what else to say about extra fields."""
+    is an error naming that line. ``tip``: what else to say about extra fields. A record whose
+    every field is empty is skipped (:func:`tagwise.core.csv_header.empty_row`), and still counted."""
     fieldnames = reader.fieldnames or []
+    number = 1
     while True:
         start = reader.line_num + 1
         try:
@@ -99,10 +107,13 @@ def csv_rows(reader: csv.DictReader, where: str, tip: str = "") -> Iterator[tupl
         except csv.Error as exc:
             raise _csv_error(where, start, exc) from None
         start = csv_header.start_line(reader, row)  # blank lines before it are skipped, a quoted text may span lines
+        number += 1
+        if csv_header.empty_row(row):
+            continue
         if (count := csv_header.field_count(row, fieldnames)) is not None:
             problem = csv_header.misfit(count, fieldnames, reader.reader.dialect.delimiter)
             raise UsageError(f"{where}:{start}: {problem}{tip if count > len(fieldnames) else ''}")
-        yield start, row
+        yield number, start, row
 
 
 def _csv_error(where: str, line: int, exc: csv.Error) -> UsageError:

@@ -68,6 +68,17 @@ def pick(row: dict[Any, Any], names: Sequence[str]) -> Any:
     return next((spelled[name] for name in names if spelled.get(name) not in (None, "")), None)
 
 
+def empty_row(row: dict[Any, Any]) -> bool:
+    """Whether every field of a CSV record is empty: the ``;;`` rows a spreadsheet writes for rows
+    that were formatted and then emptied. They carry nothing and are skipped, as blank lines are
+    (the first one refused a whole import, naming a document that was never in the file).
+
+    >>> empty_row({"text": "", "labels": " ", "id": None}), empty_row({"text": "", "id": "t4"})
+    (True, False)
+    """
+    return all(value is None or (isinstance(value, str) and not value.strip()) for value in row.values())
+
+
 def delimiter(header: str) -> str:
     """``,``, unless the header is one field with commas but splits into several on ``;`` (or a tab)."""
     if len(_fields(header, ",")) > 1:

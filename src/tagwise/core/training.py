@@ -92,29 +92,33 @@ def parse_options(body: Any) -> dict[str, Any]:
 
 
 RECORD_RETRY_S = 120.0  # how long a finished training waits for the store to record its model
-NON_ENGLISH_SHARE = 0.2  # of training documents declaring another language: train with the multilingual encoder
+OTHER_LANGUAGE_SHARE = 0.2  # of training documents declaring another language: the model is multilingual
 
 
 def _training_language(project: dict[str, Any], train: list[dict]) -> tuple[str, list[str]]:
     """The language the model is built for (it picks the sentence encoder), and notes for the user.
 
-    A multilingual project gets the multilingual encoder whatever its main language. So does an
-    English project when at least a fifth of its training documents declare another language.
-    An English project whose texts do not look English (common English words are 23-60% of the
-    words of English data sets here, 8% of German, Spanish and French) gets a note saying so."""
+    A multilingual project gets the multilingual encoder whatever its main language. So does a
+    project when at least a fifth of its training documents declare another language than its own,
+    and the model is built for ``mul``: a French project trained on German tickets too warned every
+    German ticket that its model was "trained for 'fr' texts". An English project whose texts do not
+    look English (common English words are 23-60% of the words of English data sets here, 8% of
+    German, Spanish and French) gets a note saying so."""
+    from tagwise.core.languages import primary
     from tagwise.ml.encoder import ENGLISH_WORD_SHARE, english_word_share, is_english
 
     if project["multilingual"]:
         return "mul", []
     language = project["language"]
-    if not is_english(language):
-        return language, []
-    declared = Counter(d["language"] for d in train if d.get("language") and not is_english(d["language"]))
-    if train and sum(declared.values()) >= NON_ENGLISH_SHARE * len(train):
+    declared = Counter(d["language"] for d in train if d.get("language") and primary(d["language"]) != primary(language))
+    if train and sum(declared.values()) >= OTHER_LANGUAGE_SHARE * len(train):
         shown = ", ".join(f"{code} ({n:,})" for code, n in declared.most_common(3))
         note = (f"{sum(declared.values()):,} of the {len(train):,} training documents declare another language than "
-                f"the project's ({shown}): the model was trained with the multilingual sentence encoder.")
+                f"the project's ({shown}): the model was trained as a multilingual one, with the multilingual sentence "
+                "encoder, and documents in those languages are not warned of as a language it was not trained for.")
         return "mul", [note]
+    if not is_english(language):
+        return language, []
     share = english_word_share(d["text"] for d in train)
     if share is not None and share < ENGLISH_WORD_SHARE:
         note = (f"The training texts do not look English (common English words are {share:.0%} of their words; "

@@ -33,7 +33,10 @@ def interval(successes: int, n: int, z: float = Z95) -> tuple[float, float] | No
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # at 0 or n successes a bound is exactly 0 or 1; floating point made 10 of 10 "up to 99.999999%"
+    low = 0.0 if successes <= 0 else max(0.0, centre - half)
+    high = 1.0 if successes >= n else min(1.0, centre + half)
+    return low, high
 
 
 def chance(fixed: int, broken: int) -> float:

@@ -20,6 +20,7 @@ from typing import Any
 
 from tagwise.core import csv_header
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, pick
+from tagwise.core.textencoding import SAVE_AS_UTF8, WINDOWS_1252, looks_windows_1252, not_text
 from tagwise.core.validation import blank, file_labels, file_language
 from tagwise.errors import InvalidArgument
 
@@ -37,6 +38,8 @@ def parse_file(filename: str, data: bytes, multi: bool = False) -> tuple[list[di
     project, where a labels cell with a comma is refused (``card, payments`` became one class)."""
     name = PurePath((filename or "upload.txt").replace("\\", "/")).name or "upload.txt"
     suffix = PurePath(name).suffix.lower()
+    if binary := not_text(name, suffix):  # a workbook was "line 1: not UTF-8 text (byte 0xe4)"
+        raise InvalidArgument(f"{binary}. Nothing was added.")
     try:
         content = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -54,9 +57,11 @@ def _not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> InvalidArgumen
     if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # Excel's "Unicode Text", PowerShell's redirections
         return InvalidArgument(f"{name} is UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8: save it as UTF-8 "
                                "(Excel: Save As \"CSV UTF-8\"; a text editor: encoding UTF-8) and upload it again.")
+    if looks_windows_1252(data):  # the whole file: a line number sent the user to a row with nothing wrong in it
+        return InvalidArgument(f"{name} is not UTF-8 text: {WINDOWS_1252}, and upload it again. Nothing was added.")
     line = data[:exc.start].count(b"\n") + 1
     return InvalidArgument(f"{name}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8 "
-                           "(Excel: Save As \"CSV UTF-8\"; a text editor: encoding UTF-8) and upload it again.")
+                           f"({SAVE_AS_UTF8}) and upload it again.")
 
 
 def _document(where: str, row: dict[str, Any], labels: Any, text_column: bool = False) -> dict[str, Any]:
@@ -107,6 +112,8 @@ def _csv(name: str, content: str, delimiter: str | None, multi: bool = False) ->
             # "line 225" was another ticket than row 30 in the spreadsheet
             number += 1 + max(start - last_line - 1, 0)
             last_line = reader.line_num
+            if csv_header.empty_row(row):  # a spreadsheet's emptied rows (";;"): nothing to add, as a blank line
+                continue
             where = f"{name}, row {number}" + (f" (line {start} of the file)" if start != number else "")
             if (count := csv_header.field_count(row, fieldnames)) is not None:
                 raise InvalidArgument(f"{where}: {csv_header.misfit(count, fieldnames, delimiter)}"
