@@ -40,9 +40,11 @@ def _warm_up(ctx: Context) -> None:
         log.warning("warm-up stopped", exc_info=True)
 
 
-def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> FastAPI:
-    """Build the ASGI app. ``run_jobs=False`` leaves jobs to separate ``tagwise worker`` processes."""
+def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None) -> FastAPI:
+    """Build the ASGI app. ``run_jobs=False`` (default: ``settings.run_jobs``) leaves jobs to separate
+    ``tagwise worker`` processes."""
     settings = settings or Settings()
+    run_jobs = settings.run_jobs if run_jobs is None else run_jobs
     settings.ensure_api_key()
     ctx = Context.open(settings)
 
@@ -55,6 +57,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         if run_jobs:
             app.state.runner.start()
+        else:
+            log.info("this server runs no jobs (TAGWISE_RUN_JOBS=false): trainings and analyze jobs wait for a `tagwise worker`")
         try:
             yield
         finally:

@@ -178,12 +178,14 @@ def test_jobs_a_live_runner_gave_up_during_an_outage_are_not_called_dead(ctx, ca
     assert failed["status"] == "failed" and "could not be reached when the training ended" in failed["errors"][0]["message"]
 
 
-def test_a_stopped_runner_queues_again_the_analyze_jobs_it_claimed_and_never_ran(tmp_path, monkeypatch, caplog):
-    # a clean stop left them "running"; the next start swept them with "its process ... is gone"
+def test_a_runner_claims_only_the_analyze_jobs_it_can_start_and_queues_again_those_it_never_ran(tmp_path, monkeypatch, caplog):
+    # it claimed up to 32 at once: a second worker sat idle while they waited here, "running" to their
+    # clients; and a clean stop left those "running", which the next start swept with "its process ... is gone"
     import logging
     import threading
 
     from tagwise.core import analyze
+    from tagwise.jobs.runner import WORKER_ID
 
     ctx = Context.open(Settings(data_dir=tmp_path / "data", api_key="k", analyze_workers=1))
     release, started = threading.Event(), threading.Event()
@@ -197,14 +199,18 @@ def test_a_stopped_runner_queues_again_the_analyze_jobs_it_claimed_and_never_ran
     monkeypatch.setattr(analyze, "run_job", slow)
     body = {"analysisInput": {"documents": [{"id": "1", "text": "hello"}]},
             "tasks": [{"kind": SINGLE, "taskName": "t", "parameters": {"projectName": "p", "deploymentName": "d"}}]}
-    queued = [analyze.submit(ctx, body)["id"] for _ in range(3)]
+    queued = [analyze.submit(ctx, body)["id"] for _ in range(4)]
     runner = JobRunner(ctx, poll_s=0.05)
     try:
         runner.start()
         assert started.wait(30)
-        wait_for(lambda: all(jobs.get(ctx, j, "analyze")["status"] == "running" for j in queued))
-        with ctx.db.write() as conn:  # one waited past the lease: swept, and claimed by another runner, which runs it
-            records.update_job(conn, queued[2], {"claimed_by": "other-host:1"})
+        time.sleep(0.5)  # ten polls: the one thread is busy, so the others stay in the queue for another runner
+        assert [jobs.get(ctx, j, "analyze")["status"] for j in queued] == ["running", "notStarted", "notStarted", "notStarted"]
+        with ctx.db.write() as conn:  # as if claimed in the moment before the stop (its thread not started yet) ...
+            records.claim_jobs(conn, "analyze", WORKER_ID, 1)
+            # ... and one waited past the lease: swept, and claimed by another runner, which runs it
+            records.claim_jobs(conn, "analyze", "other-host:1", 1)
+        runner._own(queued[1], True)
         with caplog.at_level(logging.INFO, logger="tagwise.jobs"):
             stopping = threading.Thread(target=runner.stop)
             stopping.start()
@@ -212,8 +218,48 @@ def test_a_stopped_runner_queues_again_the_analyze_jobs_it_claimed_and_never_ran
             release.set()
             stopping.join(30)
         statuses = [jobs.get(ctx, j, "analyze")["status"] for j in queued]
-        assert statuses == ["failed", "notStarted", "running"], statuses  # the first ran (no such project); the third is another's
-        assert caplog.text.count("the server stopped before running it; queued again") == 1 and "is gone" not in caplog.text
+        assert statuses == ["failed", "notStarted", "running", "notStarted"], statuses  # the first ran (no such project)
+        assert caplog.text.count("stopped before running it; queued again") == 1 and "is gone" not in caplog.text
+
+        # once its thread is free it takes the next at once, one at a time
+        release.clear()
+        started.clear()
+        again = JobRunner(ctx, poll_s=5)
+        again.start()
+        try:
+            assert started.wait(30)
+            assert [jobs.get(ctx, j, "analyze")["status"] for j in (queued[1], queued[3])].count("running") == 1
+            release.set()
+            wait_for(lambda: all(jobs.get(ctx, j, "analyze")["status"] == "failed" for j in (queued[1], queued[3])), timeout=3)
+        finally:
+            release.set()
+            again.stop()
     finally:
         release.set()
         ctx.close()
+
+
+def test_a_server_set_to_run_no_jobs_only_queues_them_for_a_worker(tmp_path, monkeypatch):
+    # an operator had no way to keep trainings out of the API processes (create_app(run_jobs=False) only)
+    from fastapi.testclient import TestClient
+
+    from tagwise.core import analyze
+    from tagwise.server import create_app
+
+    monkeypatch.setenv("TAGWISE_RUN_JOBS", "false")
+    settings = Settings(data_dir=tmp_path / "data", api_key="k")
+    assert settings.run_jobs is False
+    body = {"analysisInput": {"documents": [{"id": "1", "text": "hello"}]},
+            "tasks": [{"kind": SINGLE, "taskName": "t", "parameters": {"projectName": "p", "deploymentName": "d"}}]}
+    with TestClient(create_app(settings)) as client:
+        ctx = client.app.state.ctx
+        job_id = analyze.submit(ctx, body)["id"]
+        client.app.state.runner.notify()
+        time.sleep(1.0)  # four polls of a runner, had one started
+        assert jobs.get(ctx, job_id, "analyze")["status"] == "notStarted"
+        worker = JobRunner(ctx, poll_s=0.05)  # what `tagwise worker` runs
+        worker.start()
+        try:
+            wait_for(lambda: jobs.get(ctx, job_id, "analyze")["status"] == "failed", timeout=30)  # ran: there is no project p
+        finally:
+            worker.stop()

@@ -21,7 +21,7 @@ from tagwise.core.documents import import_project
 from tagwise.settings import Settings
 from tests.api.conftest import SINGLE, A, V, project_file
 from tests.production.conftest import KEY
-from tests.production.procs import HEADER, claimant, environment, start_server, training_child, wait_for
+from tests.production.procs import HEADER, claimant, environment, start_server, start_worker, training_child, wait_for
 from tests.production.test_faults import banking_rows
 from tests.storage import pg
 
@@ -192,3 +192,33 @@ def test_a_scrapers_runtime_key_reads_the_metrics_during_an_outage(tmp_path, pri
         wait_for(lambda: store_up() == 1, timeout=30, message="store_up did not return to 1")
     finally:
         server.stop()
+
+
+def test_a_worker_stopped_during_a_short_outage_still_queues_its_training_again(tmp_path, private_postgres):
+    # a clean stop (SIGTERM) while PostgreSQL restarted failed the training: the runner gave up recording
+    # "queued again" at once, and the next runner's sweep found it running under a dead process
+    import signal
+
+    settings = Settings(data_dir=tmp_path / "data", api_key=KEY, database_url=private_postgres.create_database())
+    ctx = Context.open(settings)
+    try:
+        import_project(ctx, "bank", project_file("bank", SINGLE, banking_rows(40)))
+        from tagwise.core import training
+
+        job_id = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "ensemble"})["id"]
+        worker = start_worker(environment(settings.data_dir, KEY, settings.database_url, TAGWISE_LOG_LEVEL="info"))
+        try:
+            wait_for(lambda: (job := jobs.get(ctx, job_id, "train"))["status"] == "running" and job["percent"] >= 9,
+                     timeout=60, message="the training never started fitting")
+            private_postgres.go_down()
+            worker.process.send_signal(signal.SIGTERM)  # the runner stops its training, and cannot record it yet
+            time.sleep(OUTAGE_S)
+            private_postgres.come_back()
+            worker.process.wait(timeout=30)
+        finally:
+            worker.stop()
+        job = wait_for(lambda: jobs.get(ctx, job_id, "train"), timeout=30)
+        assert (job["status"], job["percent"], job["claimed_by"]) == ("notStarted", 0, None), job
+        assert "queued again, it starts over on the next runner" in worker.log()
+    finally:
+        ctx.close()

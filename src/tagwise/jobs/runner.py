@@ -47,6 +47,9 @@ WORKER_ID = jobs.claimant()
 T = TypeVar("T")
 _STOPPED = "stopped with its runner"  # a training the runner stopped: it goes back to the queue
 TIDY_EVERY_S = 600.0  # how often a runner tidies the store (and at its first heartbeat): see _tidy
+# how long a stopping runner keeps trying to record what it stopped while the store cannot be reached: a
+# clean stop during a 3-6 s PostgreSQL restart failed the training it was to queue again
+STOP_GRACE_S = 15.0
 
 
 class JobRunner:
@@ -62,6 +65,7 @@ class JobRunner:
         self._owned: set[str] = set()  # running jobs this runner answers for (heartbeats)
         self._abandoned: set[str] = set()  # running jobs whose end could not be recorded: the sweep takes them
         self._owned_lock = threading.Lock()
+        self._analyzing = 0  # analyze jobs handed to the pool and not finished: a runner claims no more than it can start
         self._store = _StoreWatch(poll_s)
         self._silence = _Silence(ctx.settings.job_heartbeat_s)
         self._tidied_at = -TIDY_EVERY_S  # monotonic time the store was last tidied (_tidy)
@@ -80,8 +84,8 @@ class JobRunner:
         self._wake.set()
         if self._child:
             kill_group(self._child)
-        for thread in self._threads:
-            thread.join(timeout=5)
+        for thread in self._threads:  # the train loop may be recording the end of the training it stopped
+            thread.join(timeout=STOP_GRACE_S + 5 if thread.name == "_train_loop" else 5)
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._hand_back()
 
@@ -93,17 +97,20 @@ class JobRunner:
             left = sorted(self._owned)
         if not left:
             return
-        try:
+        def queue_again() -> list[str]:
             with self.ctx.db.write() as conn:  # (a training stopped here went back to the queue already)
                 # still this runner's: one waiting past the lease may have been swept and claimed by another runner
-                back = [job_id for job_id in left if (job := records.get_job(conn, job_id)) is not None and job["kind"] == "analyze"
+                return [job_id for job_id in left if (job := records.get_job(conn, job_id)) is not None and job["kind"] == "analyze"
                         and records.update_job(conn, job_id, {"status": "notStarted", "claimed_by": None}, only_if_status=("running",),
                                                only_if_claimed_by=WORKER_ID)]
+
+        try:
+            back = self._until_stored(queue_again, while_stopping_s=STOP_GRACE_S)
         except Exception as exc:  # noqa: BLE001 - stopping anyway: the next start's sweep queues them again
             log.warning("could not queue %d analyze jobs again while stopping (%s); the next start will", len(left), exc)
             return
         for job_id in back:
-            log.info("analyze job %s: the server stopped before running it; queued again", job_id)
+            log.info("analyze job %s: its process (%s) stopped before running it; queued again", job_id, WORKER_ID)
 
     def notify(self) -> None:
         """Look for new work now instead of at the next poll."""
@@ -190,15 +197,25 @@ class JobRunner:
         log.exception(where)
         return self.poll_s
 
-    def _until_stored(self, action: Callable[[], T]) -> T:
-        """``action()``, tried again while the store cannot be reached (unless the runner stops)."""
+    def _until_stored(self, action: Callable[[], T], while_stopping_s: float = 0.0) -> T:
+        """``action()``, tried again while the store cannot be reached; once the runner stops, for
+        ``while_stopping_s`` more seconds at most (what it records as it stops must not be lost to a
+        short outage: a PostgreSQL restart)."""
+        deadline = None
         while True:
             try:
                 result = action()
             except Exception as exc:
-                if not store_unavailable(exc) or self._stop.is_set():
+                if not store_unavailable(exc):
                     raise
-                self._stop.wait(self._store.failed(exc))
+                wait = self._store.failed(exc)
+                if self._stop.is_set():
+                    deadline = deadline if deadline is not None else time.monotonic() + while_stopping_s
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(min(wait, 0.5, max(deadline - time.monotonic(), 0.0)))
+                else:
+                    self._stop.wait(wait)
             else:
                 self._store.answered()
                 return result
@@ -209,7 +226,12 @@ class JobRunner:
         while not self._stop.is_set():
             wait = self.poll_s
             try:
-                for job_id in self._claim("analyze"):
+                # as many as it has free threads: claiming 32 at once left another worker idle while the
+                # jobs waited here, "running" to their clients
+                free = max(self.ctx.settings.analyze_workers, 1) - self._analyzing
+                for job_id in self._claim("analyze", limit=free) if free > 0 else []:
+                    with self._owned_lock:
+                        self._analyzing += 1
                     self._pool.submit(self._run_analyze, job_id)
                 self._store.answered()
             except Exception as exc:  # noqa: BLE001 - a loop must outlive any error: _trouble logs it
@@ -234,6 +256,9 @@ class JobRunner:
             self._trouble(exc, f"analyze job {job_id}")
         finally:
             self._own(job_id, False)
+            with self._owned_lock:
+                self._analyzing -= 1
+            self._wake.set()  # a thread is free: claim the next job now
 
     def _claim(self, kind: str, limit: int = 32) -> list[str]:
         with self.ctx.db.write() as conn:
@@ -306,8 +331,14 @@ class JobRunner:
             elif job["status"] not in jobs.TERMINAL:
                 jobs.fail(self.ctx, job_id, reason or ended_unexpectedly("".join(stderr_chunks), child.returncode))
 
-        # if the runner stops first, the job stays running with its pid gone: the next sweep fails it
-        self._until_stored(record_end)
+        # if the store stays away past the grace, the job stays running with its pid gone: the next sweep fails it
+        try:
+            self._until_stored(record_end, while_stopping_s=STOP_GRACE_S)
+        except Exception as exc:
+            if reason is _STOPPED and store_unavailable(exc):
+                log.warning("training job %s was stopped with its runner, and the store could not be reached for %.0f s to queue "
+                            "it again: the next runner marks it failed; start it again then", job_id, STOP_GRACE_S)
+            raise
         self._log_end(job_id, time.monotonic() - started)
 
     def _log_end(self, job_id: str, seconds: float) -> None:
