@@ -15,10 +15,11 @@ def test_a_line_starts_with_its_time_in_utc(capsys):
         logs.configure("info")
         record = logging.LogRecord("tagwise.core.deployments", logging.INFO, __file__, 1, "deployment p/prod now serves v2", None, None)
         record.created = 1_764_300_000.0  # 2025-11-28 03:20:00 UTC, whatever the machine's time zone
+        record.process = 4242  # which process wrote it: serve --workers N and workers share one log
         logging.getLogger("tagwise.core.deployments").handle(record)
         line = capsys.readouterr().err.strip()
     finally:
         logger.setLevel(before[0])
         logger.propagate = before[1]
         logger.handlers[:] = before[2]
-    assert line == "2025-11-28T03:20:00Z INFO:     tagwise.core.deployments: deployment p/prod now serves v2", line
+    assert line == "2025-11-28T03:20:00Z INFO:     tagwise.core.deployments[4242]: deployment p/prod now serves v2", line

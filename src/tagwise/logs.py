@@ -12,8 +12,9 @@ import sys
 import time
 
 # the time (UTC) first: a log written to a file (not journald, which adds its own) could not place
-# a deploy or a failed job in time; then uvicorn's "INFO:     ..." column, then the logger
-_FORMAT = "%(asctime)s %(levelname)-10s%(name)s: %(message)s"
+# a deploy or a failed job in time; then uvicorn's "INFO:     ..." column, then the logger and the
+# process id: the lines of `serve --workers N`'s processes, and of workers, share one log
+_FORMAT = "%(asctime)s %(levelname)-10s%(name)s[%(process)d]: %(message)s"
 _TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 

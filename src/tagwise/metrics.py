@@ -13,8 +13,8 @@ number of series stays bounded whatever the traffic.
 Several server processes (``tagwise serve --workers N``) each count their own requests, and a
 scrape reaches one of them: ``serve`` points ``PROMETHEUS_MULTIPROC_DIR`` at an empty folder
 before the processes start (:func:`shared_between_processes`), each keeps its counts in files
-there, and a scrape, whichever process answers it, adds up all of them. ``tagwise worker``
-processes serve no HTTP: their trainings and analyze jobs are in the job gauges, not in the counters.
+there, and a scrape, whichever process answers it, adds up all of them. A ``tagwise worker``
+counts its own trainings and analyze jobs, scraped on its ``--port`` (:mod:`tagwise.jobs.worker_http`).
 """
 
 from __future__ import annotations

@@ -75,6 +75,24 @@ def test_health_needs_no_key_and_says_the_store_answers(client):
     assert client.head("/health").status_code == 200  # load balancers that probe with HEAD
 
 
+def test_health_says_when_a_loop_of_the_job_runner_has_ended(client):
+    # a process whose job loops died still answered "ok": an orchestrator could not tell it to restart it
+    import threading
+
+    runner = client.app.state.runner
+    ended = threading.Thread(target=lambda: None, name="_train_loop")
+    ended.start()
+    ended.join()
+    runner._threads.append(ended)
+    try:
+        response = client.get("/health")
+        assert response.status_code == 503
+        assert response.json() == {"status": "unavailable", "reason": "the job runner's train_loop stopped (see the log)"}
+    finally:
+        runner._threads.remove(ended)
+    assert client.get("/health").status_code == 200
+
+
 async def _hang_up_mid_body(app, method: str, path: str, sent: bytes, content_type: str = "application/json") -> list[dict]:
     """What uvicorn hands the app when a client declares a body, sends part of it and closes the
     connection (or sends a chunk it cannot parse): the part, then ``http.disconnect``."""

@@ -39,14 +39,31 @@ def _job_status(data_dir, job_id: str) -> str:
 def test_worker_runs_a_queued_training_and_stops_on_sigterm(cli, bank, data_dir, tmp_path):
     ok(cli("import", "bank", str(bank.path("train.jsonl")), "--kind", "single"))
     job_id = ok(cli("train", "bank", "--model", "v1", "--recipe", "linear", "--no-wait")).stdout.strip()
-    env = dict(os.environ, TAGWISE_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", TAGWISE_LOG_LEVEL="info")
-    worker = subprocess.Popen([sys.executable, "-m", "tagwise", "worker"], env=env,
+    env = dict(os.environ, TAGWISE_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", TAGWISE_LOG_LEVEL="info", TAGWISE_API_KEY="worker-key-0123456789")
+    port = free_port()
+    worker = subprocess.Popen([sys.executable, "-m", "tagwise", "worker", "--port", str(port)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 90
         while _job_status(data_dir, job_id) not in ("succeeded", "failed") and time.monotonic() < deadline:
             time.sleep(0.3)
         assert _job_status(data_dir, job_id) == "succeeded"
+        # with --port it answers a probe and a scrape: a worker was alive or not for all anyone could tell,
+        # and the trainings it ran were in no counter
+        base = f"http://127.0.0.1:{port}"
+        health = httpx.get(f"{base}/health", timeout=10)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert httpx.get(f"{base}/metrics", timeout=10).status_code == 401
+        def scrape() -> httpx.Response:
+            return httpx.get(f"{base}/metrics", headers={"Authorization": "Bearer worker-key-0123456789"}, timeout=10)
+
+        counted = 'tagwise_training_jobs_total{status="succeeded"} 1.0'
+        deadline = time.monotonic() + 10  # counted just after the job's end is recorded
+        while counted not in (scraped := scrape()).text and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert scraped.status_code == 200 and counted in scraped.text, [line for line in scraped.text.splitlines() if "training" in line]
+        assert "process_resident_memory_bytes" in scraped.text  # the worker's own memory: its trainings' children are not in it
+        assert httpx.get(f"{base}/language/authoring/analyze-text/projects", timeout=10).status_code == 404  # no API here
     finally:
         worker.send_signal(signal.SIGTERM)
         output, _ = worker.communicate(timeout=30)
@@ -54,8 +71,8 @@ def test_worker_runs_a_queued_training_and_stops_on_sigterm(cli, bank, data_dir,
     # it names the store it takes jobs from: a worker left without TAGWISE_DATABASE_URL said only "data dir"
     assert f"running jobs of SQLite {(data_dir / 'tagwise.db').resolve()}" in output
     # TAGWISE_LOG_LEVEL reaches tagwise's own loggers: the job's start and end are in the log
-    assert f"tagwise.jobs: training job {job_id} started" in output
-    assert f"tagwise.jobs: training job {job_id} (project 'bank') succeeded after" in output
+    assert f"tagwise.jobs[{worker.pid}]: training job {job_id} started" in output  # and which process ran it
+    assert f"tagwise.jobs[{worker.pid}]: training job {job_id} (project 'bank') succeeded after" in output
     assert "accuracy" in ok(cli("evaluate", "bank", "--model", "v1")).stdout
 
 

@@ -115,32 +115,55 @@ def weak_key_warning(host: str, key: str, from_env: bool = True) -> str | None:
 
 
 @handle_errors
-def worker() -> None:
-    """Run queued jobs (training, analyze) without serving HTTP, until SIGTERM or Ctrl-C.
+def worker(
+    port: int = typer.Option(None, help="Also serve GET /health and GET /metrics (any API key) on this port, for an "
+                             "orchestrator's probe and a Prometheus scrape; default: no HTTP at all."),
+    host: str = typer.Option("127.0.0.1", help="Interface for --port."),
+) -> None:
+    """Run queued jobs (training, analyze) without serving the API, until SIGTERM or Ctrl-C.
 
     Start as many as you like next to `tagwise serve` on the same store; each job runs once.
+    With --port, /health answers 503 while the store cannot be reached or the job runner has
+    stopped, and /metrics counts the trainings and analyze tasks this worker ran.
 
     \b
     Example:
       TAGWISE_DATA_DIR=/srv/tagwise tagwise worker
+      tagwise worker --port 9101 --host 0.0.0.0
     """
     from tagwise import logs
     from tagwise.core.context import Context
     from tagwise.jobs.runner import JobRunner
 
     settings = load_settings()
+    if port is not None:
+        check_address(host, port)
     logs.configure(settings.log_level)
     ctx = Context.open(settings)
-    runner = JobRunner(ctx)
+    counts = http = None
+    if port is not None:
+        from tagwise.jobs.worker_http import create_worker_app, serve_in_background
+        from tagwise.metrics import Metrics
+
+        counts = Metrics(ctx)
+        if not settings.api_key and (settings.data_dir / "api-key").is_file():
+            settings.ensure_api_key()  # the server's generated key scrapes here too (a worker never generates one)
+    runner = JobRunner(ctx, metrics=counts)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     runner.start()
+    if counts is not None:
+        http, _thread = serve_in_background(create_worker_app(ctx, runner, counts), host, port, settings.log_level)
     typer.echo(f"tagwise worker running jobs of {settings.store_name}; models: {settings.models_dir} (Ctrl-C to stop)")
+    if port is not None:
+        typer.echo(f"health and metrics: http://{host}:{port}/health, http://{host}:{port}/metrics")
     try:
         while not stop.wait(1.0):
             pass
     finally:
         runner.stop()
+        if http is not None:
+            http.should_exit = True
         ctx.close()
     typer.echo("tagwise worker stopped")

@@ -112,6 +112,14 @@ class JobRunner:
         for job_id in back:
             log.info("analyze job %s: its process (%s) stopped before running it; queued again", job_id, WORKER_ID)
 
+    def stalled(self) -> str | None:
+        """Why this runner cannot run jobs, if a loop it started has ended (its health check says
+        so); None while every loop runs, and for a runner never started (a server that runs no jobs)."""
+        dead = [thread.name.lstrip("_") for thread in self._threads if not thread.is_alive()]
+        if dead and not self._stop.is_set():
+            return f"the job runner's {', '.join(dead)} stopped (see the log)"
+        return None
+
     def notify(self) -> None:
         """Look for new work now instead of at the next poll."""
         self._wake.set()

@@ -34,7 +34,10 @@ def _store_answers(request: Request) -> bool:
             responses={200: {"description": '{"status": "ok", "version": ...}'},
                        503: {"description": '{"status": "unavailable", ...} with Retry-After: the store cannot be reached'}})
 async def health(request: Request) -> JSONResponse:
-    if await run_in_threadpool(_store_answers, request):
-        return JSONResponse({"status": "ok", "version": __version__})
-    return JSONResponse({"status": "unavailable", "reason": "the store cannot be reached"}, status_code=503,
-                        headers={"Retry-After": "5"})
+    if not await run_in_threadpool(_store_answers, request):
+        return JSONResponse({"status": "unavailable", "reason": "the store cannot be reached"}, status_code=503,
+                            headers={"Retry-After": "5"})
+    runner = getattr(request.app.state, "runner", None)
+    if runner is not None and (reason := runner.stalled()):  # a process that can no longer run its jobs: restart it
+        return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+    return JSONResponse({"status": "ok", "version": __version__})
