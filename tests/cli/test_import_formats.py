@@ -266,6 +266,15 @@ def test_a_workbook_and_windows_text_are_refused_with_how_to_save_them(cli, tmp_
     assert message.startswith(f"error: {windows}: not UTF-8 text: it looks like Windows-1252 text") and "iconv -f WINDOWS-1252" in message
 
 
+def test_excels_separator_line_and_a_german_header_are_read_and_lines_keep_their_numbers(cli, tmp_path):
+    path = tmp_path / "tickets.csv"
+    path.write_text("sep=;\nid;Text;Kategorie\nt1;Passwort vergessen, bitte;Zugang\n", encoding="utf-8-sig")
+    ok(cli("import", "p", str(path), "--kind", "single"))
+    assert [(d["location"], d["class"]["category"]) for d in exported(cli, tmp_path, "p")["assets"]["documents"]] == [("t1", "Zugang")]
+    path.write_text("sep=;\nid;Text;Kategorie\nt2;a;b;c\n", encoding="utf-8")
+    assert one_error_line(cli("import", "p", str(path)), 2).startswith(f"error: {path}:3: 4 fields, but the header has 3")
+
+
 def test_a_jsonl_class_object_not_in_a_list_is_read_as_the_studio_reads_it(cli, tmp_path):
     # {"class": {"category": ...}}, as one Azure document has it, was refused here and read by the studio
     write_jsonl(tmp_path / "one.jsonl", [{"text": "my card", "class": {"category": "card"}}, {"text": "hi", "labels": ""}])

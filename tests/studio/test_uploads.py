@@ -177,3 +177,11 @@ def test_the_emptied_rows_a_spreadsheet_leaves_are_skipped_and_rows_keep_their_n
         parse_file("tickets.csv", data)
     docs, _ = parse_file("tickets.csv", b"id;text;label\nt1;my card;card\n;;\nt3;a refund;refund\n;;\n")
     assert [d["location"] for d in docs] == ["t1", "t3"]
+
+
+def test_excels_separator_line_and_a_french_header_are_read_as_excel_shows_them():
+    # "sep=;" was read as a header with the columns 'sep=' and ''; "Texte;Catégorie" had "no text column"
+    docs, ignored = parse_file("tickets.csv", "sep=;\r\nNuméro;Texte;Catégorie\r\nt1;Ma facture, encore;Facturation\r\n".encode("utf-8-sig"))
+    assert [(d["text"], d["labels"]) for d in docs] == [("Ma facture, encore", ["Facturation"])] and ignored == ["Numéro"]
+    with pytest.raises(InvalidRequest, match=r"tickets.csv, row 2 \(line 3 of the file\): its text is empty"):
+        parse_file("tickets.csv", b"sep=;\nid;Texte;Kategorie\nt1;;Zugang\n")

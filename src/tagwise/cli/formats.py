@@ -40,8 +40,8 @@ class Doc:
 
 @dataclass
 class CsvColumns:
-    text: str | None = None  # None: the first of csv_header.TEXT_KEYS the header has (text, content, document)
-    labels: str | None = None  # None: the first of csv_header.LABEL_KEYS (labels, label, classes, class, category)
+    text: str | None = None  # None: the first of csv_header.TEXT_KEYS the header has (text, content, document, texte, ...)
+    labels: str | None = None  # None: the first of csv_header.LABEL_KEYS (labels, label, classes, class, category, catégorie, ...)
     separator: str = ";"
     separator_given: bool = True  # False: the default, and a cell that looks split another way is refused
 

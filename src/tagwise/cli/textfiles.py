@@ -75,13 +75,15 @@ def csv_reader(stream: Iterator[str], where: str, delimiter: str | None = None) 
     with the same quoting as CSV, as pandas and spreadsheets write them: a field that starts with a
     quote is quoted (raw TSV with such a field is refused, naming the line, never read wrong).
     Without ``delimiter``, the header line decides: ``,``, or the ``;`` a spreadsheet in a
-    German, French or Spanish locale writes (:func:`tagwise.core.csv_header.delimiter`)."""
+    German, French or Spanish locale writes (:func:`tagwise.core.csv_header.delimiter`); a first
+    line ``sep=;`` (which Excel reads) names it, whatever ``delimiter`` says."""
     csv.field_size_limit(sys.maxsize)
-    if delimiter is None:
-        header = next(iter(stream), "")
-        delimiter = csv_header.delimiter(header)
-        stream = itertools.chain([header], stream)
-    reader = csv.DictReader(stream, delimiter=delimiter, strict=True)
+    header = next(iter(stream), "")
+    named = csv_header.separator_line(header)  # Excel's "sep=;" line: the separator, then the header
+    delimiter = named or delimiter or csv_header.delimiter(header)
+    reader = csv.DictReader(itertools.chain([header], stream), delimiter=delimiter, strict=True)
+    if named:
+        next(reader.reader)  # read past it here, so that every line keeps its number in messages
     try:
         reader.fieldnames  # noqa: B018 - reads the header now, so its errors come from here
     except csv.Error as exc:

@@ -9,6 +9,7 @@ fields are more or fewer than the header's (:func:`field_count`).
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,8 +17,11 @@ OTHER_SEPARATORS = (";", "\t")
 
 # the names a file's fields may have, first found wins: the studio's upload and tagwise import
 # read CSV and JSONL files alike (a CSV's "label" column was read by one and not the other)
-TEXT_KEYS = ("text", "content", "document")
-LABEL_KEYS = ("labels", "label", "classes", "class", "category")
+# with the French, German, Spanish and Italian words a spreadsheet's header has for them ("Texte;Catégorie"
+# was refused with "the header has no text column")
+TEXT_KEYS = ("text", "content", "document", "texte", "texto", "testo")
+LABEL_KEYS = ("labels", "label", "classes", "class", "category", "catégorie", "categorie", "kategorie", "categoría",
+              "categoria", "classe", "klasse", "clase", "étiquette", "etiqueta", "etichetta")
 LOCATION_KEYS = ("location", "id", "filename")
 DATASET_KEYS = ("dataset", "split")
 LANGUAGE_KEYS = ("language", "lang")
@@ -77,6 +81,17 @@ def empty_row(row: dict[Any, Any]) -> bool:
     (True, False)
     """
     return all(value is None or (isinstance(value, str) and not value.strip()) for value in row.values())
+
+
+def separator_line(line: str) -> str | None:
+    """The field separator that a file's first line names, as Excel reads it and hides it
+    (``sep=;``), else None: it was read as a header with the columns 'sep=' and ''.
+
+    >>> separator_line("sep=;\\r\\n"), separator_line('"sep=,"'), separator_line("text;labels")
+    (';', ',', None)
+    """
+    found = re.fullmatch(r'"?sep=(.)"?', line.lstrip("\ufeff").rstrip("\r\n"))
+    return found.group(1) if found else None
 
 
 def delimiter(header: str) -> str:

@@ -90,8 +90,12 @@ def _language(where: str, value: Any) -> str | None:
 
 
 def _csv(name: str, content: str, delimiter: str | None, multi: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
-    delimiter = delimiter or csv_header.delimiter(content.split("\n", 1)[0])
+    first = content.split("\n", 1)[0]
+    named = csv_header.separator_line(first)  # Excel's "sep=;" line: read as a header with the columns 'sep=' and ''
+    delimiter = named or delimiter or csv_header.delimiter(first)
     reader = csv.DictReader(io.StringIO(content, newline=""), delimiter=delimiter)
+    if named:
+        next(reader.reader, None)  # past it, so that rows keep Excel's numbers and lines the file's
     out = []
     try:
         fieldnames = reader.fieldnames or []
