@@ -741,3 +741,52 @@ def test_multi_label_class_threshold_is_set_shown_and_reset_from_the_evaluate_pa
     reset = studio.post("/studio/p/emo/evaluate/class-threshold", data=form_data(saved.text, "class-threshold-reset-1"))
     assert "love is back to its threshold tuned at training" in flash(reset.text)
     assert projects.get(ctx, "emo")["settings"] == {} and "data-class-set" not in reset.text
+
+
+def test_the_documents_download_as_a_spreadsheets_csv_and_a_file_is_classified_from_try_it(studio, banking):
+    # a lead could get neither the tagged tickets nor this week's export, classified, out of the studio
+    import csv
+    import io
+
+    from tagwise.studio.uploads import parse_file
+
+    ctx = studio.ctx
+    tagging.create_project(ctx, "bank", SINGLE, "en")
+    rows = [{"location": r["id"], "text": r["text"], "labels": r["labels"]} for r in banking["train"]]
+    rows[0]["text"] = "=HYPERLINK(\"http://evil\",\"card\") my card, please"  # a customer's text a spreadsheet would run
+    tagging.add_documents(ctx, "bank", rows + [{"location": "new-1", "text": "Où est ma carte ? « vite »"}])
+    french = {"accept-language": "fr-FR,fr;q=0.9"}
+    page = studio.get("/studio/p/bank/data", params={"status": "untagged"}).text
+    assert 'href="/studio/p/bank/data.csv?status=untagged"' in page and "Download these as CSV" in page
+    got = studio.get("/studio/p/bank/data.csv", params={"status": "untagged"}, headers=french)
+    assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+    assert 'filename="bank.csv"' in got.headers["content-disposition"]
+    assert got.content.startswith(b"\xef\xbb\xbflocation;text;labels;dataset;language\r\n")  # for a French Excel
+    assert got.content.decode("utf-8-sig").splitlines()[1] == "new-1;Où est ma carte ? « vite »;;;en"
+
+    whole = studio.get("/studio/p/bank/data.csv").content  # no filter: every document, "," for an English browser
+    table = list(csv.DictReader(io.StringIO(whole.decode("utf-8-sig"))))
+    assert len(table) == len(rows) + 1 and table[0]["text"].startswith("'=HYPERLINK(")  # shown as text, never run
+    assert table[1]["labels"] == rows[1]["labels"][0]
+    again, _ = parse_file("bank.csv", whole)  # it uploads again as it is
+    assert [(d["location"], d["labels"]) for d in again[1:]] == [(r["location"], r["labels"]) for r in rows[1:]] + [("new-1", None)]
+    assert studio.get("/studio/p/nope/data.csv").status_code == 404
+
+    _train(ctx, "bank", "one")
+    deployments.deploy(ctx, "bank", "prod", {"trainedModelLabel": "one"})
+    try_page = studio.get("/studio/p/bank/try").text
+    assert 'action="/studio/p/bank/try/file"' in try_page
+    tickets = "id;text;label\r\nt1;" + banking["test"][0]["text"] + ";" + banking["test"][0]["labels"][0] + "\r\nt2;where is my card?;\r\n"
+    answered = studio.post("/studio/p/bank/try/file", data={"csrf": studio.csrf, "deployment": "prod"},
+                           files={"file": ("tickets.csv", tickets.encode("utf-8-sig"), "text/csv")}, headers=french)
+    assert answered.status_code == 200, answered.text[:500]
+    assert 'filename="tickets-classified.csv"' in answered.headers["content-disposition"]
+    out = list(csv.DictReader(io.StringIO(answered.content.decode("utf-8-sig")), delimiter=";"))
+    assert [(r["location"], r["tagged"]) for r in out] == [("t1", banking["test"][0]["labels"][0]), ("t2", "")]
+    assert all(r["class"] and 0 < float(r["confidence"]) <= 1 and not r["error"] for r in out)
+    assert len(tagging.list_documents(ctx, "bank", DocumentFilter()).items) == 50  # nothing was added (a page of the list)
+    assert tagging.list_documents(ctx, "bank", DocumentFilter()).total == len(rows) + 1
+    # a file that cannot be read is refused on the page, with why, as an upload is
+    refused = studio.post("/studio/p/bank/try/file", data={"csrf": studio.csrf, "deployment": "prod"},
+                          files={"file": ("tickets.xlsx", b"PK\x03\x04", "application/octet-stream")})
+    assert refused.status_code == 400 and "is an Excel workbook" in field_error(refused.text, "try-file")

@@ -13,13 +13,13 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
 from tagwise.cli.common import UsageError
+from tagwise.core.csv_header import formula_safe
 
 CSV_FIELDS = ("id", "category", "confidenceScore", "error")
 CSV_DELIMITERS = (",", ";", "\t")
@@ -112,12 +112,7 @@ def as_written(value: str, fmt: str) -> str:
     ``-1.5`` stay as they are. Resuming compares ids in this written form."""
     if fmt != "csv":
         return value
-    value = value.replace("\r", " ").replace("\n", " ")
-    return "'" + value if _FORMULA.match(value) and not _NUMBER.fullmatch(value) else value
-
-
-_FORMULA = re.compile(r"'*[=+\-@\t|%]")  # leading quotes too: '=x and =x stay two different ids
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+    return formula_safe(value.replace("\r", " ").replace("\n", " "))
 
 
 def _last_record(path: Path, fmt: str, delimiter: str = ",") -> tuple[str, int | None]:

@@ -11,6 +11,7 @@ and ``readiness`` (the overview and whether the project is ready to train).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -241,6 +242,25 @@ def list_documents(ctx: Context, project_name: str, flt: DocumentFilter, *, page
             flt, predicted, compared_with = _mismatched(conn, project, flt)
         items, total = docs_db.page(conn, project["id"], flt, page_size, (page - 1) * page_size)
     return DocumentPage(items, total, page, page_size, predicted, compared_with)
+
+
+def matching_documents(ctx: Context, project_name: str, flt: DocumentFilter, *, mismatch: bool = False,
+                       batch: int = 2_000) -> Iterator[dict[str, Any]]:
+    """Every document a list shows (the same filters), whole, in id order: read ``batch`` at a time,
+    each batch in a read of its own, so a download of 100,000 documents holds neither the store nor
+    its rows in memory."""
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        if mismatch:
+            flt = _mismatched(conn, project, flt)[0]
+    after = 0
+    while True:
+        with ctx.db.read() as conn:
+            rows = docs_db.matching_after(conn, project["id"], flt, after, batch)
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1]["id"]
 
 
 def _mismatched(conn, project: dict[str, Any], flt: DocumentFilter) -> tuple[DocumentFilter, dict[str, list[str]], str | None]:

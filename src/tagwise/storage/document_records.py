@@ -129,6 +129,14 @@ def page(conn: Connection, project_id: int, flt: DocumentFilter, limit: int, off
     return [dict(r._mapping) for r in conn.execute(query)], total
 
 
+def matching_after(conn: Connection, project_id: int, flt: DocumentFilter, after: int, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` matching documents, whole (their text too), whose ids follow ``after``, in id
+    order: the pages of a download, each read on its own (no offset to count past, nothing held)."""
+    query = (select(*READ_COLUMNS).where(*_where(conn, project_id, flt), documents.c.id > after)
+             .order_by(documents.c.id).limit(limit))
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
 def matching_ids(conn: Connection, project_id: int, flt: DocumentFilter) -> list[int]:
     query = select(documents.c.id).where(*_where(conn, project_id, flt)).order_by(documents.c.id)
     return list(conn.execute(query).scalars())

@@ -12,13 +12,15 @@ from tagwise.core import projects, tagging
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS
 from tagwise.core.validation import MULTI
 from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
-from tagwise.studio import uploads
+from tagwise.studio import spreadsheets, uploads
 from tagwise.studio.auth import Session, require_csrf, require_session
 from tagwise.studio.filters import Filters
 from tagwise.studio.web import StudioRoute, context, query, redirect, render, set_flash, status_for, wants_json
 
 router = APIRouter(prefix="/studio", route_class=StudioRoute)
 PAGE_SIZE = 50
+# the names the upload reads: a downloaded file uploads again as it is (classes joined by "|")
+DOWNLOAD_COLUMNS = ("location", "text", "labels", "dataset", "language")
 MAX_PAGE = 10**9  # far past any list; keeps the SQL offset within the store's integers
 
 
@@ -37,6 +39,17 @@ def data(request: Request, project: str, page: str = "1", _s: Session = Depends(
         return redirect(f"/studio/p/{project}/data" + query(page=result.pages if result.pages > 1 else None, **filters.params()))
     record = projects.get(context(request), project)
     return render(request, "data.html", project=record, nav="data", result=result, filters=filters, query=query)
+
+
+@router.get("/p/{project}/data.csv")
+def download(request: Request, project: str, _s: Session = Depends(require_session)) -> Response:
+    """The documents the list shows (its filters), with their whole text and classes, as a CSV file a
+    spreadsheet opens and the upload reads back: a lead had no way to get the tagged tickets out."""
+    filters = Filters.read(request.query_params)
+    record = projects.get(context(request), project)  # a project that is not there: its 404 page, not an empty file
+    rows = tagging.matching_documents(context(request), record["name"], filters.to_filter(), mismatch=filters.mismatch)
+    return spreadsheets.download(request, f"{record['name']}.csv", list(DOWNLOAD_COLUMNS), (
+        [d["location"], d["text"], "|".join(d["labels"] or []), d["dataset"] or "", d["language"] or ""] for d in rows))
 
 
 @router.post("/p/{project}/data/upload")

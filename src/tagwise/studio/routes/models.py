@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from pathlib import PurePath
+
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from tagwise.core import analyze, deployments, jobs, label_issues, model_results, models, projects, tagging, training
@@ -11,13 +13,14 @@ from tagwise.core.percentfmt import percent
 from tagwise.core.validation import MULTI, blank
 from tagwise.errors import InvalidArgument, TagwiseError
 from tagwise.storage.document_records import DocumentFilter
-from tagwise.studio import views
+from tagwise.studio import spreadsheets, uploads, views
 from tagwise.studio.auth import Session, require_csrf, require_session
 from tagwise.studio.snippets import classify_snippets
 from tagwise.studio.web import StudioRoute, context, plain_percent, query, redirect, refused, render, status_for
 
 router = APIRouter(prefix="/studio", route_class=StudioRoute)
 MAX_TRY_CHARS = 5_000
+MAX_TRY_FILE_DOCUMENTS = 10_000  # a file on the Try it page: ~10-20 s on 2 cores; tagwise classify streams more
 
 
 # -- train ------------------------------------------------------------------------------------
@@ -323,6 +326,60 @@ def try_text(request: Request, project: str, deployment: str = Form(""), text: s
         return _try(request, record, deployment, text, status_code=status_for(exc), invalid=refused(exc, None))
     truncated = analyze.truncation_warning(prediction.read_tokens)["message"] if prediction.read_tokens else None
     return _try(request, record, deployment, text, result=prediction, truncated=truncated)
+
+
+@router.post("/p/{project}/try/file")
+def try_file(request: Request, project: str, file: UploadFile | None = None, deployment: str = Form(""),
+             _s: Session = Depends(require_csrf)) -> Response:
+    """Classify every document of a file (the formats the Data page's upload reads) and hand back a
+    CSV: this week's ticket export, classified, without the command line. A file that cannot be read
+    is refused on the page with why, as an upload is."""
+    ctx = context(request)
+    record = projects.get(ctx, project)
+    try:
+        docs = _file_documents(ctx, record, file)
+        rows = _classified_rows(ctx, record["name"], deployment, docs)
+    except TagwiseError as exc:
+        return _try(request, record, deployment, "", status_code=status_for(exc), invalid=refused(exc, "try-file"))
+    tagged = any(d["labels"] for d in docs)
+    header = ["location", "text", "class", "confidence", "warnings", "error"] + (["tagged"] if tagged else [])
+    stem = PurePath((file.filename or "documents").replace("\\", "/")).stem or "documents"
+    return spreadsheets.download(request, f"{stem}-classified.csv", header,
+                                 (row + (["|".join(d["labels"] or [])] if tagged else []) for row, d in zip(rows, docs, strict=True)))
+
+
+def _file_documents(ctx, record: dict, file: UploadFile | None) -> list[dict]:
+    if file is None or not (file.filename or file.size):
+        raise InvalidArgument("Choose a file to classify.")
+    data = file.file.read(ctx.settings.max_body_bytes + 1)
+    if len(data) > ctx.settings.max_body_bytes:
+        raise InvalidArgument(f"{file.filename} has more than {ctx.settings.max_body_bytes:,} bytes, the limit "
+                              "(TAGWISE_MAX_BODY_BYTES); classify it with tagwise classify, which streams any size.")
+    docs, _ignored = uploads.parse_file(file.filename or "documents.txt", data, record["kind"] == MULTI)
+    if len(docs) > MAX_TRY_FILE_DOCUMENTS:
+        raise InvalidArgument(f"{file.filename} has {len(docs):,} documents; Try it classifies up to {MAX_TRY_FILE_DOCUMENTS:,} "
+                              "(about 10-20 seconds). Split the file, or use tagwise classify, which streams any size.")
+    return docs
+
+
+def _classified_rows(ctx, project: str, deployment: str, docs: list[dict]) -> list[list[str]]:
+    """location, text, class(es), confidence(s), warning codes and error of each document, in file order."""
+    served = analyze.serving(ctx, project, deployment)  # one model for the whole file, even if a deploy comes between
+    rows: list[list[str]] = []
+    for start in range(0, len(docs), 1_000):
+        batch = docs[start:start + 1_000]
+        located = [{"id": d["location"] or str(start + i + 1), "text": d["text"], "language": d.get("language")}
+                   for i, d in enumerate(batch)]
+        result = analyze.classify_documents(ctx, project, deployment, located, served_by=served)
+        by_index = {r["index"]: r for r in result["documents"] + result["errors"]}
+        for i, doc in enumerate(located):
+            answer = by_index[i]
+            chosen = answer.get("class", [])
+            rows.append([doc["id"], doc["text"], "|".join(c["category"] for c in chosen) or ("" if "error" in answer else "no class"),
+                         "|".join(f"{c['confidenceScore']:.4f}" for c in chosen),
+                         " ".join(w["code"] for w in answer.get("warnings", [])),
+                         answer["error"]["innererror"]["message"] if "error" in answer else ""])
+    return rows
 
 
 def _try(request: Request, project: dict, deployment: str, text: str, status_code: int = 200, **values) -> Response:
