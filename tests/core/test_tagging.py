@@ -36,11 +36,17 @@ def test_add_documents_appends_and_adds_classes(ctx, project):
 def test_add_documents_is_all_or_nothing(ctx, project):
     with pytest.raises(Conflict, match="a.txt"):
         tagging.add_documents(ctx, "p", [{"location": "new.txt", "text": "x"}, {"location": "a.txt", "text": "y"}])
+    # thousands already there: counted as numbers are elsewhere, five named ("20000 ... t5.txt ...." before)
+    many = [{"location": f"m{i:05d}.txt", "text": f"text {i}"} for i in range(1_200)]
+    tagging.add_documents(ctx, "p", many)
+    with pytest.raises(Conflict, match=r"^1,200 document\(s\) already exist in p: m00000.txt, m00001.txt, m00002.txt, m00003.txt, "
+                                       r"m00004.txt and 1,195 more\. Remove them"):
+        tagging.add_documents(ctx, "p", many)
     with pytest.raises(InvalidRequest, match="single-label"):
         tagging.add_documents(ctx, "p", [{"location": "two.txt", "text": "x", "labels": ["card", "fx"]}])
     with pytest.raises(InvalidRequest, match="no text"):
         tagging.add_documents(ctx, "p", [{"location": "empty.txt", "text": "  "}])
-    assert readiness.overview(ctx, "p")["total"] == 5
+    assert readiness.overview(ctx, "p")["total"] == 5 + 1_200
 
 
 def test_a_decomposed_accent_tags_with_the_same_class(ctx, project):

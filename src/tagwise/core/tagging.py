@@ -20,7 +20,7 @@ from tagwise.core.documents import document_language
 from tagwise.core.model_results import latest_model, mispredictions
 from tagwise.core.projects import check_quota, new_project_values, patched_settings, require
 from tagwise.core.review_queue import Suggestion, next_in_queue, suggest
-from tagwise.core.validation import MULTI, check_class_name, check_location, check_name, check_text, class_form
+from tagwise.core.validation import MULTI, check_class_name, check_location, check_name, check_text, class_form, listed
 from tagwise.errors import Conflict, InvalidArgument, NotFound
 from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
@@ -110,8 +110,7 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
             rows.append({"location": location, "text": text, "language": language,
                          "dataset": _dataset(item.get("dataset")), "labels": labels})
         if taken := docs_db.existing_locations(conn, project["id"], [r["location"] for r in rows]):
-            names = ", ".join(sorted(taken)[:5]) + (" ..." if len(taken) > 5 else "")
-            raise Conflict(f"{len(taken)} document(s) already exist in {project_name}: {names}. Remove them from the upload, or "
+            raise Conflict(f"{len(taken):,} document(s) already exist in {project_name}: {listed(sorted(taken), 5)}. Remove them from the upload, or "
                            "upload again with \"Skip documents the project already has\" ticked to add only the new ones.")
         _check_class_limit(ctx, classes)
         docs_db.insert_many(conn, project["id"], rows)
