@@ -222,3 +222,33 @@ def test_a_worker_stopped_during_a_short_outage_still_queues_its_training_again(
         assert "queued again, it starts over on the next runner" in worker.log()
     finally:
         ctx.close()
+
+
+def test_a_loaded_deployment_keeps_classifying_through_an_outage(tmp_path, private_postgres):
+    # :classify read the deployment from the store on every request, so it answered 503 through
+    # every PostgreSQL restart although the model was loaded
+    from tests.production.conftest import prepare
+
+    settings = Settings(data_dir=tmp_path / "data", api_key=KEY, database_url=private_postgres.create_database())
+    prepare(settings, banking_rows(10))
+    server = start_server(environment(settings.data_dir, KEY, settings.database_url))
+    client = httpx.Client(base_url=server.url, headers={HEADER: KEY}, timeout=30)
+    body = {"documents": [{"id": "1", "text": "I was charged twice for one purchase"}]}
+    try:
+        before = client.post("/language/tagwise/projects/bank/deployments/prod:classify", json=body)
+        assert before.status_code == 200, before.text
+        assert client.post("/language/tagwise/projects/bank/deployments/staging:classify", json=body).status_code == 200
+        private_postgres.go_down()
+        try:
+            during = client.post("/language/tagwise/projects/bank/deployments/prod:classify", json=body)
+            other = client.post("/language/tagwise/projects/bank/deployments/staging:classify", json=body)
+            listing = client.get(f"{A}/bank/deployments", params=V)
+        finally:
+            private_postgres.come_back()
+        assert during.status_code == 200, during.text
+        assert during.json()["documents"] == before.json()["documents"] and during.json()["trainedModelLabel"] == "m1"
+        assert other.status_code == 200 and other.json()["trainedModelLabel"] == "m2"
+        assert listing.status_code == 503  # the rest waits for the store
+    finally:
+        client.close()
+        server.stop()

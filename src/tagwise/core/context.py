@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tagwise.errors import StoreUnavailable, first_line, sqlite_code
 from tagwise.settings import Settings
@@ -17,6 +18,8 @@ class Context:
 
     settings: Settings
     db: Database = field(init=False)
+    # (project, deployment) -> (what its last lookup found, monotonic time): answered while the store is away
+    last_served: dict[tuple[str, str], tuple[Any, float]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._check_places()

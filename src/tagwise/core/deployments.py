@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +13,14 @@ from tagwise.core.models import artifact_dir, delete_folders, located, remove_un
 from tagwise.core.projects import require
 from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
 from tagwise.core.validation import check_name
-from tagwise.errors import InvalidArgument, ModelUnreadable, NotFound
+from tagwise.errors import InvalidArgument, ModelUnreadable, NotFound, store_unavailable
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_DEPLOYMENTS = 10
+STALE_S = 600.0  # how long a deployment looked up is still served while the store cannot be reached (as keys.STALE_S)
 
 
 def require_deployment(conn, project: dict[str, Any], name: str) -> dict[str, Any]:
@@ -123,12 +125,25 @@ def lookup_served(ctx: Context, project_name: str, name: str) -> tuple[dict[str,
 
 def lookup_deployment(ctx: Context, project_name: str, name: str) -> tuple[dict[str, Any], dict[str, Any], str, Path]:
     """(project, deployment, model id, artifact folder) of deployment ``name``, read together: the
-    deployment's ``model_label`` names the model that it serves now."""
-    with ctx.db.read() as conn:
-        project = require(conn, project_name)
-        deployment = require_deployment(conn, project, name)
-        model_id, artifact = served_model(ctx, conn, project, deployment)
-    return project, deployment, model_id, artifact
+    deployment's ``model_label`` names the model that it serves now.
+
+    Read from the store each time, so every process serves a swap from its next request on. While
+    the store cannot be reached (a PostgreSQL restart or failover), a deployment this process looked
+    up in the last ``STALE_S`` seconds is answered as it was then (its model is loaded, and a deploy
+    cannot happen meanwhile): ``:classify`` answered 503 through every outage."""
+    try:
+        with ctx.db.read() as conn:
+            project = require(conn, project_name)
+            deployment = require_deployment(conn, project, name)
+            model_id, artifact = served_model(ctx, conn, project, deployment)
+    except Exception as exc:
+        last = ctx.last_served.get((project_name, name))
+        if store_unavailable(exc) and last is not None and time.monotonic() - last[1] < STALE_S:
+            return last[0]
+        raise
+    found = (project, deployment, model_id, artifact)
+    ctx.last_served[(project_name, name)] = (found, time.monotonic())
+    return found
 
 
 def warm_up(ctx: Context, project_name: str, name: str) -> None:
