@@ -43,7 +43,7 @@ MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 QUEUED_KINDS = ("train", "analyze")  # the kinds a job runner claims; the others are recorded finished
 ACTIVE_STATUSES = ("notStarted", "running", "cancelling")
 TRAINING_ENDS = TASK_ENDS = ("succeeded", "failed", "cancelled")  # how a training job, or a task of an analyze job, ends
-SOURCES = ("classify", "analyze")
+SOURCES = ("classify", "analyze", "studio")
 # a method outside these is one label value: a client inventing methods must not add series
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"  # no route answered: a 404, a trailing-slash redirect, a body refused before routing (413)
@@ -62,7 +62,8 @@ class Metrics:
         self.duration = Histogram("tagwise_http_request_duration_seconds", "Time to answer an HTTP request (to its last byte), "
                                   "by method and route template.", ("method", "route"), buckets=BUCKETS, registry=self.registry)
         self.documents = Counter("tagwise_documents_classified", "Documents classified: by the synchronous :classify route "
-                                 "(source=classify) or by analyze jobs this process ran (source=analyze).",
+                                 "(source=classify), by analyze jobs this process ran (source=analyze) or on the studio's "
+                                 "Try it page, a text or a file (source=studio).",
                                  ("source",), registry=self.registry)
         self.trainings = Counter("tagwise_training_jobs", "Training jobs this process's runner saw end, by final status.",
                                  ("status",), registry=self.registry)

@@ -263,3 +263,35 @@ def test_a_server_set_to_run_no_jobs_only_queues_them_for_a_worker(tmp_path, mon
             wait_for(lambda: jobs.get(ctx, job_id, "analyze")["status"] == "failed", timeout=30)  # ran: there is no project p
         finally:
             worker.stop()
+
+
+def test_jobs_claimed_as_the_runner_stops_are_queued_again_not_left_running(tmp_path, caplog):
+    # a claim that committed after stop() had shut the pool: "cannot schedule new futures after
+    # shutdown" with a traceback, and the job left running under a process that was gone
+    import logging
+
+    from tagwise.core import analyze
+
+    ctx = Context.open(Settings(data_dir=tmp_path / "data", api_key="k", analyze_workers=1))
+    body = {"analysisInput": {"documents": [{"id": "1", "text": "hello"}]},
+            "tasks": [{"kind": SINGLE, "taskName": "t", "parameters": {"projectName": "p", "deploymentName": "d"}}]}
+    runner = JobRunner(ctx, poll_s=0.05)
+    real = runner._claim
+
+    def late(kind, limit=32):  # the analyze loop's claim commits only once the runner is stopping
+        if kind == "analyze":
+            runner._stop.wait(30)
+            time.sleep(0.2)
+        return real(kind, limit)
+
+    runner._claim = late
+    try:
+        runner.start()
+        job_id = analyze.submit(ctx, body)["id"]
+        with caplog.at_level(logging.INFO, logger="tagwise.jobs"):
+            runner.stop()
+        assert jobs.get(ctx, job_id, "analyze")["status"] == "notStarted"
+        assert "stopped before running it; queued again" in caplog.text and "Traceback" not in caplog.text
+        assert not [r for r in caplog.records if r.exc_info]
+    finally:
+        ctx.close()

@@ -20,7 +20,7 @@ TEXTS = [
     "Ce n\u2019est pas arrivé", "it's \u201curgent\u201d",
 ]
 # an apostrophe or double quote, straight or typographic, finds the others (Outlook writes n’est, a person types n'est)
-QUOTES = str.maketrans(dict.fromkeys("'\u2018\u2019\u02bc\u201b\"\u201c\u201d\u201e", "'"))
+QUOTES = str.maketrans({**dict.fromkeys("\u2018\u2019\u02bc\u201b", "'"), **dict.fromkeys("\u201c\u201d\u201e", '"')})
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_untagged_among_keeps_the_untagged_documents_of_the_project(listed):
 @pytest.mark.parametrize("query", ["card", "CARD", "file", "fi", "strasse", "STRASSE", "straße", "заказ", "café", "cafe",
                                    "états", "etats", "k cable", "100%", "the_r", "ü.txt", "u.txt", "doc-01", "#1", "nino",
                                    "niño", "LLEGO", "nguyen", "Nguyên", "ørsted", "orsted", "oeil", "lodz", "мои", "nothing like it",
-                                   "\x00", "card\x00", "n'est", "N\u2019EST", "it\u2019s", '"urgent"', "d\u2019oeil"])
+                                   "\x00", "card\x00", "n'est", "N\u2019EST", "it\u2019s", '"urgent"', "d\u2019oeil", "'", '"', "it's"])
 # a NUL matched every text on SQLite (and was a 500 on PostgreSQL)
 def test_search_finds_what_the_folded_texts_contain(listed, query):
     store, project_id, stored = listed
@@ -121,6 +121,8 @@ def test_search_finds_what_the_folded_texts_contain(listed, query):
         assert expected, "a spelling with other accents on its Latin letters finds the text"
     if query in ("n'est", "N\u2019EST", "it\u2019s", '"urgent"', "d\u2019oeil"):
         assert expected, "a straight or a typographic quote finds the other"
+    if query in ("'", '"', "it's"):
+        assert 0 < len(expected) < len(stored), "a quote is a quote, not any character (\"it's\" found \"it seems\")"
     if query == "мои":
         assert not expected, "marks on other scripts still count: й is not и"
     assert _page(store, project_id, DocumentFilter(search=query), 100, 0) == (expected, len(expected))

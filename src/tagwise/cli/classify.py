@@ -84,6 +84,8 @@ def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_colu
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise UsageError(f"{where}:{number}: not a JSON line ({json_problem(exc)})") from None
+        except RecursionError:  # "[[[[..." 100,000 deep ended in a traceback
+            raise UsageError(f"{where}:{number}: its JSON is nested too deeply to be a document") from None
         text = json_text(row, text_column, f"{where}:{number}", missing=f"needs a JSON object with a string {text_column!r}",
                          listed="it has {fields}: name the text's field with --text-column")
         doc_id, named = row.get(id_column), row.get(language_column)
@@ -308,7 +310,7 @@ def classify(
             raise UsageError(f"-o {output} is the input file; write the output to another file")
         if in_fmt == "auto":
             suffix = source.suffix.lower()
-            if binary := not_text(input_path, suffix):  # a workbook was read as lines of text: "not UTF-8 text"
+            if binary := not_text(input_path, suffix, "classify"):  # a workbook was read as lines of text: "not UTF-8 text"
                 raise UsageError(binary)
             in_fmt = "jsonl" if suffix in (".jsonl", ".ndjson") else "csv" if suffix in (".csv", ".tsv") else "txt"
     resume = output is not None and output.exists() and not restart
@@ -373,11 +375,13 @@ def _row_batches(be: Any, engine: Engine, address: str | None, name: str, deploy
 
 
 def _separator(input_path: str, in_fmt: str, delimiter: str | None) -> str:
-    """The csv output's field separator: the csv input's (its header decides, as it does for reading), else ','."""
+    """The csv output's field separator: ';' for a csv input separated so (a spreadsheet's in a
+    comma-decimal locale: a sep= line or the header decides, as they do for reading), else ','
+    (a tab-separated .csv opened in Excel was one column; stdin is not read twice)."""
     if in_fmt != "csv" or input_path == "-":
         return ","
     with open(input_path, encoding="utf-8-sig", errors="replace") as fh:
-        return delimiter or csv_header.delimiter(fh.readline())
+        return ";" if csv_header.dialect(fh.readline(), delimiter)[0] == ";" else ","
 
 
 def _drop_if_empty(output: Path | None, drop: bool) -> None:

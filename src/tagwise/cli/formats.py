@@ -52,7 +52,7 @@ def detect(path: Path, fmt: str) -> str:
     if path.is_dir():
         return "txt-dir"
     suffix = path.suffix.lower()
-    if binary := not_text(str(path), suffix):  # "pass --format", and then "not UTF-8 text (byte 0xe4)"
+    if binary := not_text(str(path), suffix, "import"):  # "pass --format", and then "not UTF-8 text (byte 0xe4)"
         raise UsageError(binary)
     if suffix in (".jsonl", ".ndjson"):
         return "jsonl"
@@ -134,6 +134,8 @@ def _jsonl(path: Path) -> Iterator[Doc]:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise UsageError(f"{where}: not a JSON line ({json_problem(exc)})") from None
+            except RecursionError:  # "[[[[..." 100,000 deep ended in a traceback
+                raise UsageError(f"{where}: its JSON is nested too deeply to be a document") from None
             text = json_text(row, "text", where, missing="each line needs a JSON object with a string 'text'",
                              listed="this one has {fields}")
             labels = _labels(pick(row, LABEL_KEYS), where)
@@ -209,6 +211,8 @@ def _azure(path: Path) -> tuple[list[Doc], dict[str, Any]]:
         body = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}: not a JSON project file ({json_problem(exc)}, line {exc.lineno})") from None
+    except RecursionError:
+        raise UsageError(f"{path}: its JSON is nested too deeply to be a project file") from None
     return azure_docs(body, str(path))
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from tagwise.cli.common import UsageError
 from tagwise.core import csv_header
-from tagwise.core.textencoding import SAVE_AS_UTF8, WINDOWS_1252, looks_windows_1252
+from tagwise.core.textencoding import SAVE_AS_UTF8, WINDOWS_1252, packed, stream_looks_windows_1252
 
 CSV_UNCLOSED = "unexpected end of data"  # what csv says, in strict mode, when a file ends inside quotes
 
@@ -31,14 +31,18 @@ def not_utf8(path: Path | str, exc: UnicodeDecodeError) -> UsageError:
     if str(path) == "-":
         return UsageError(f"stdin: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); send UTF-8")
     with open(path, "rb") as fh:
-        if fh.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        start = fh.read(8)
+        if found := packed(str(path), start):  # a gzip file named .csv was "Windows-1252 text"
+            return UsageError(found)
+        if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
             # Excel's "Unicode Text" and PowerShell's redirections write UTF-16 with a byte-order mark
             converted = Path(path).with_name(f"{Path(path).stem}-utf8{Path(path).suffix}")
             return UsageError(f"{path}:1: UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8; save it as UTF-8 "
                               f"(Excel: Save As \"CSV UTF-8\"; an editor: encoding UTF-8) or convert it: "
                               f"iconv -f UTF-16 -t UTF-8 {shlex.quote(str(path))} > {shlex.quote(str(converted))}")
         fh.seek(0)
-        if looks_windows_1252(fh.read(8 << 20)):  # Excel's plain "CSV" on Windows: the whole file, not one line
+        # Excel's plain "CSV" on Windows: the whole file (its accents may come after the first megabytes), not one line
+        if stream_looks_windows_1252(iter(lambda: fh.read(1 << 20), b"")):
             return UsageError(f"{path}: not UTF-8 text: {WINDOWS_1252}; or convert it: iconv -f WINDOWS-1252 -t UTF-8 "
                               f"{shlex.quote(str(path))} > {shlex.quote(str(Path(path).with_name(f'{Path(path).stem}-utf8{Path(path).suffix}')))}")
         fh.seek(0)
@@ -79,8 +83,7 @@ def csv_reader(stream: Iterator[str], where: str, delimiter: str | None = None) 
     line ``sep=;`` (which Excel reads) names it, whatever ``delimiter`` says."""
     csv.field_size_limit(sys.maxsize)
     header = next(iter(stream), "")
-    named = csv_header.separator_line(header)  # Excel's "sep=;" line: the separator, then the header
-    delimiter = named or delimiter or csv_header.delimiter(header)
+    delimiter, named = csv_header.dialect(header, delimiter)  # Excel's "sep=;" line: the separator, then the header
     reader = csv.DictReader(itertools.chain([header], stream), delimiter=delimiter, strict=True)
     if named:
         next(reader.reader)  # read past it here, so that every line keeps its number in messages
@@ -97,7 +100,8 @@ def csv_rows(reader: csv.DictReader, where: str, tip: str = "") -> Iterator[tupl
     number); a malformed record, or one with more or fewer fields than the header
     (:func:`tagwise.core.csv_header.field_count`: its values would be read into the wrong columns),
     is an error naming that line. ``tip``: what else to say about extra fields. A record whose
-    every field is empty is skipped (:func:`tagwise.core.csv_header.empty_row`), and still counted."""
+    every field is empty is skipped (:func:`tagwise.core.csv_header.empty_row`), and still counted;
+    a cell's formula-safe ``'`` is taken off (:func:`tagwise.core.csv_header.unformula`)."""
     fieldnames = reader.fieldnames or []
     number = 1
     while True:
@@ -115,7 +119,8 @@ def csv_rows(reader: csv.DictReader, where: str, tip: str = "") -> Iterator[tupl
         if (count := csv_header.field_count(row, fieldnames)) is not None:
             problem = csv_header.misfit(count, fieldnames, reader.reader.dialect.delimiter)
             raise UsageError(f"{where}:{start}: {problem}{tip if count > len(fieldnames) else ''}")
-        yield number, start, row
+        # a cell made formula-safe by a tagwise download ("'=x") comes back as it was
+        yield number, start, {key: csv_header.unformula(value) for key, value in row.items()}
 
 
 def _csv_error(where: str, line: int, exc: csv.Error) -> UsageError:

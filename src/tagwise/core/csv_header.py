@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,8 +35,18 @@ def first_of(names: Sequence[str], fields: Sequence[str]) -> str | None:
     >>> first_of(LABEL_KEYS, ["ID", "Text", " Label "])
     ' Label '
     """
-    spelled = {str(field).strip().lower(): field for field in reversed(fields) if field is not None}
+    spelled = {name_of(field): field for field in reversed(fields) if field is not None}
     return next((spelled[name] for name in names if name in spelled), None)
+
+
+def name_of(field: Any) -> str:
+    """A header field as names are compared: without case, spaces around it, or the difference
+    between a composed and a decomposed accent (a Mac's "Catégorie" was not "catégorie").
+
+    >>> name_of(" Cate\u0301gorie ") == "catégorie"
+    True
+    """
+    return unicodedata.normalize("NFC", str(field).strip().lower())
 
 
 def twins(fields: Sequence[str], groups: Sequence[Sequence[str]] = (TEXT_KEYS, LABEL_KEYS, LOCATION_KEYS, DATASET_KEYS,
@@ -52,7 +63,7 @@ def twins(fields: Sequence[str], groups: Sequence[Sequence[str]] = (TEXT_KEYS, L
     read = {name for names in groups for name in names}
     seen: dict[str, str] = {}
     for field in fields:
-        key = str(field).strip().lower() if field is not None else ""
+        key = name_of(field) if field is not None else ""
         if key in read and key in seen:
             return (f"the columns {seen[key]!r} and {field!r} are one column to tagwise (case and spaces aside), "
                     "so one of them would not be read")
@@ -68,19 +79,26 @@ def pick(row: dict[Any, Any], names: Sequence[str]) -> Any:
     >>> pick({"ID": "q1", " Label ": "", "category": "card", None: ["extra"]}, LABEL_KEYS)
     'card'
     """
-    spelled = {str(key).strip().lower(): value for key, value in row.items() if key is not None}
+    spelled = {name_of(key): value for key, value in row.items() if key is not None}
     return next((spelled[name] for name in names if spelled.get(name) not in (None, "")), None)
 
 
 def empty_row(row: dict[Any, Any]) -> bool:
     """Whether every field of a CSV record is empty: the ``;;`` rows a spreadsheet writes for rows
-    that were formatted and then emptied. They carry nothing and are skipped, as blank lines are
-    (the first one refused a whole import, naming a document that was never in the file).
+    that were formatted and then emptied, also wider than the header (its extra fields are a list
+    under the key None). They carry nothing and are skipped, as blank lines are (the first one
+    refused a whole import, naming a document that was never in the file).
 
-    >>> empty_row({"text": "", "labels": " ", "id": None}), empty_row({"text": "", "id": "t4"})
-    (True, False)
+    >>> empty_row({"text": "", "labels": " ", "id": None}), empty_row({"text": "", None: ["", " "]}), empty_row({"text": "", "id": "t4"})
+    (True, True, False)
     """
-    return all(value is None or (isinstance(value, str) and not value.strip()) for value in row.values())
+    return all(_blank(value) for value in row.values())
+
+
+def _blank(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(_blank(item) for item in value)
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def separator_line(line: str) -> str | None:
@@ -92,6 +110,20 @@ def separator_line(line: str) -> str | None:
     """
     found = re.fullmatch(r'"?sep=(.)"?', line.lstrip("\ufeff").rstrip("\r\n"))
     return found.group(1) if found else None
+
+
+def dialect(first_line: str, given: str | None = None) -> tuple[str, bool]:
+    """(the field separator, whether the first line is Excel's ``sep=`` line rather than the header):
+    what a ``sep=`` line names, else ``given`` (a ``.tsv``'s tab), else what the header splits on
+    (:func:`delimiter`). The studio's upload, ``tagwise import`` and ``tagwise classify`` read a
+    file's first line through this.
+
+    >>> dialect("sep=;"), dialect("id;text;label"), dialect("id\\ttext", "\\t")
+    ((';', True), (';', False), ('\\t', False))
+    """
+    if named := separator_line(first_line):
+        return named, True
+    return given or delimiter(first_line), False
 
 
 def delimiter(header: str) -> str:
@@ -148,6 +180,20 @@ def formula_safe(value: str) -> str:
     ["'=1+1", "'@SUM(A1)", '-1.5', "''=x", 'plain']
     """
     return "'" + value if _FORMULA.match(value) and not _NUMBER.fullmatch(value) else value
+
+
+def unformula(value: Any) -> Any:
+    """The inverse of :func:`formula_safe`, for a CSV read back: one leading ``'`` off a cell that
+    would run as a formula without it (``'=x`` -> ``=x``, ``''=x`` -> ``'=x``). A file the studio
+    gave came back with a ``'`` more on each such text, id and class at every upload; Excel writes
+    a cell typed ``'=x`` as ``=x``, so a spreadsheet's own file is read as before.
+
+    >>> [unformula(v) for v in ("'=1+1", "''=x", "'-1.5", "'plain", "=x", None)]
+    ['=1+1', "'=x", "'-1.5", "'plain", '=x', None]
+    """
+    if isinstance(value, str) and value.startswith("'") and formula_safe(value[1:]) == value:
+        return value[1:]
+    return value
 
 
 _FORMULA = re.compile(r"'*[=+\-@\t|%]")  # leading quotes too: '=x and =x stay two different values

@@ -5,29 +5,56 @@ alike."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 SAVE_AS_UTF8 = 'Excel: File > Save As > "CSV UTF-8"; a text editor: encoding UTF-8'
 
 # files people reach for that are no text: named, with how to turn each into a CSV
-_BINARY = {
-    ".xlsx": "an Excel workbook", ".xlsm": "an Excel workbook", ".xls": "an Excel workbook",
-    ".ods": "an OpenDocument spreadsheet", ".numbers": "a Numbers spreadsheet",
-    ".docx": "a Word document", ".doc": "a Word document", ".odt": "an OpenDocument text", ".pdf": "a PDF",
+_SPREADSHEETS = {
+    ".xlsx": ("an Excel workbook", 'Excel: File > Save As > "CSV UTF-8"'),
+    ".xlsm": ("an Excel workbook", 'Excel: File > Save As > "CSV UTF-8"'),
+    ".xls": ("an Excel workbook", 'Excel: File > Save As > "CSV UTF-8"'),
+    ".ods": ("an OpenDocument spreadsheet", 'LibreOffice: File > Save As > "Text CSV", character set UTF-8'),
+    ".numbers": ("a Numbers spreadsheet", "Numbers: File > Export To > CSV, text encoding Unicode (UTF-8)"),
 }
-_SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods", ".numbers"}
+_DOCUMENTS = {".docx": "a Word document", ".doc": "a Word document", ".odt": "an OpenDocument text", ".pdf": "a PDF"}
+# what to do with a document's text, for the command that read it
+TEXT_FILE_HINTS = {
+    "upload": "copy its text into a .txt file saved as UTF-8 and use that",
+    "import": "copy its text into a .txt file saved as UTF-8, in a folder, and import the folder (a folder of .txt files is "
+              "read as one document each)",
+    "classify": "copy its text into a .txt file saved as UTF-8, one document per line, and classify that",
+}
 
 
-def not_text(name: str, suffix: str) -> str | None:
-    """The message for a file whose suffix names a spreadsheet or document format, else None.
+def not_text(name: str, suffix: str, reader: str = "upload") -> str | None:
+    """The message for a file whose suffix names a spreadsheet or document format, else None;
+    ``reader`` (``upload``, ``import``, ``classify``) picks the next step for a document's text.
 
     >>> not_text("tickets.xlsx", ".xlsx")
     'tickets.xlsx is an Excel workbook, which tagwise does not read: save it as CSV (Excel: File > Save As > "CSV UTF-8") and use the .csv file'
     """
-    kind = _BINARY.get(suffix.lower())
-    if kind is None:
-        return None
-    if suffix.lower() in _SPREADSHEETS:
-        return f"{name} is {kind}, which tagwise does not read: save it as CSV ({SAVE_AS_UTF8.split(';')[0]}) and use the .csv file"
-    return f"{name} is {kind}, which tagwise does not read: copy its text into a .txt file saved as UTF-8 and use that"
+    if found := _SPREADSHEETS.get(suffix.lower()):
+        kind, how = found
+        return f"{name} is {kind}, which tagwise does not read: save it as CSV ({how}) and use the .csv file"
+    if kind := _DOCUMENTS.get(suffix.lower()):
+        return f"{name} is {kind}, which tagwise does not read: {TEXT_FILE_HINTS[reader]}"
+    return None
+
+
+_MAGIC = ((b"\x1f\x8b", "gzip-compressed"), (b"PK\x03\x04", "a zip archive (or an Office document)"),
+          (b"%PDF", "a PDF"), (b"\xd0\xcf\x11\xe0", "an old Office document (.xls, .doc)"))
+
+
+def packed(name: str, start: bytes) -> str | None:
+    """The message for a file whose first bytes say it is compressed or a document, whatever its
+    name (a gzip file named .csv was "Windows-1252 text"), else None.
+
+    >>> packed("tickets.csv", b"\\x1f\\x8b\\x08\\x00")
+    'tickets.csv is gzip-compressed, not text: unpack it (or save it as CSV) and use the text file'
+    """
+    kind = next((kind for magic, kind in _MAGIC if start.startswith(magic)), None)
+    return None if kind is None else f"{name} is {kind}, not text: unpack it (or save it as CSV) and use the text file"
 
 
 def looks_windows_1252(data: bytes) -> bool:
@@ -38,12 +65,20 @@ def looks_windows_1252(data: bytes) -> bool:
     >>> looks_windows_1252("Réclamation;Facture de 12 €".encode("cp1252")), looks_windows_1252("Réclamation \\x80".encode())
     (True, False)
     """
-    if any(ord(c) > 127 and c != "\ufffd" for c in data.decode("utf-8", errors="replace")):
-        return False
-    try:
-        data.decode("cp1252")
-    except UnicodeDecodeError:
-        return False
+    return stream_looks_windows_1252([data])
+
+
+def stream_looks_windows_1252(chunks: Iterable[bytes]) -> bool:
+    """:func:`looks_windows_1252` over a whole file read in chunks (a big file's first megabytes can
+    be plain ASCII while its accents come later): False at the first valid UTF-8 letter beyond
+    ASCII, or the first byte Windows-1252 does not define."""
+    for chunk in chunks:
+        if any(ord(c) > 127 and c != "\ufffd" for c in chunk.decode("utf-8", errors="replace")):
+            return False
+        try:
+            chunk.decode("cp1252")
+        except UnicodeDecodeError:
+            return False
     return True
 
 

@@ -47,18 +47,22 @@ WORKER_ID = jobs.claimant()
 T = TypeVar("T")
 _STOPPED = "stopped with its runner"  # a training the runner stopped: it goes back to the queue
 TIDY_EVERY_S = 600.0  # how often a runner tidies the store (and at its first heartbeat): see _tidy
-# how long a stopping runner keeps trying to record what it stopped while the store cannot be reached: a
-# clean stop during a 3-6 s PostgreSQL restart failed the training it was to queue again
-STOP_GRACE_S = 15.0
+# how long a stopping runner keeps trying, in all, to record what it stopped while the store cannot be
+# reached: a clean stop during a 3-6 s PostgreSQL restart failed the training it was to queue again. Within
+# Docker's default 10 s between SIGTERM and SIGKILL
+STOP_GRACE_S = 8.0
 
 
 class JobRunner:
     def __init__(self, ctx: Context, poll_s: float = 0.25, metrics: Metrics | None = None) -> None:
         self.ctx = ctx
         self.poll_s = poll_s
-        self.metrics = metrics  # a server's (GET /metrics); None in a `tagwise worker`, which serves no HTTP
+        self.metrics = metrics  # GET /metrics of a server, or of a `tagwise worker --port`; else None
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        self._stop_by = 0.0  # monotonic time a stopping runner gives up recording what it stopped (STOP_GRACE_S)
+        # one wake-up per loop: a finished analyze job woke the train loop into a write transaction, and one
+        # loop's clear() could swallow the other's wake-up
+        self._wake_train, self._wake_analyze = threading.Event(), threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=max(ctx.settings.analyze_workers, 1), thread_name_prefix="analyze")
         self._threads: list[threading.Thread] = []
         self._child: subprocess.Popen | None = None
@@ -79,13 +83,17 @@ class JobRunner:
 
     def stop(self) -> None:
         """Stop the loops. A training in progress is stopped too and goes back to the queue: it
-        starts over on the next runner (another one already up, or this one's after a restart)."""
+        starts over on the next runner (another one already up, or this one's after a restart).
+        While the store cannot be reached, it keeps trying to record that for ``STOP_GRACE_S`` in all."""
+        self._stop_by = time.monotonic() + STOP_GRACE_S
         self._stop.set()
-        self._wake.set()
+        self.notify()
         if self._child:
             kill_group(self._child)
-        for thread in self._threads:  # the train loop may be recording the end of the training it stopped
-            thread.join(timeout=STOP_GRACE_S + 5 if thread.name == "_train_loop" else 5)
+        # the train loop may be recording the end of the training it stopped, the analyze loop finishing a
+        # claim: what it claimed is handed back below, never submitted to a pool that is shut down
+        for thread in self._threads:
+            thread.join(timeout=STOP_GRACE_S + 5)
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._hand_back()
 
@@ -105,7 +113,7 @@ class JobRunner:
                                                only_if_claimed_by=WORKER_ID)]
 
         try:
-            back = self._until_stored(queue_again, while_stopping_s=STOP_GRACE_S)
+            back = self._until_stored(queue_again)
         except Exception as exc:  # noqa: BLE001 - stopping anyway: the next start's sweep queues them again
             log.warning("could not queue %d analyze jobs again while stopping (%s); the next start will", len(left), exc)
             return
@@ -122,7 +130,8 @@ class JobRunner:
 
     def notify(self) -> None:
         """Look for new work now instead of at the next poll."""
-        self._wake.set()
+        self._wake_train.set()
+        self._wake_analyze.set()
 
     def recover(self) -> None:
         """Fail training jobs whose process is gone; queue analyze jobs again (they rerun from their stored input)."""
@@ -205,11 +214,10 @@ class JobRunner:
         log.exception(where)
         return self.poll_s
 
-    def _until_stored(self, action: Callable[[], T], while_stopping_s: float = 0.0) -> T:
-        """``action()``, tried again while the store cannot be reached; once the runner stops, for
-        ``while_stopping_s`` more seconds at most (what it records as it stops must not be lost to a
-        short outage: a PostgreSQL restart)."""
-        deadline = None
+    def _until_stored(self, action: Callable[[], T]) -> T:
+        """``action()``, tried again while the store cannot be reached; once the runner stops, until
+        its ``STOP_GRACE_S`` are up (what it records as it stops must not be lost to a short outage: a
+        PostgreSQL restart)."""
         while True:
             try:
                 result = action()
@@ -218,10 +226,9 @@ class JobRunner:
                     raise
                 wait = self._store.failed(exc)
                 if self._stop.is_set():
-                    deadline = deadline if deadline is not None else time.monotonic() + while_stopping_s
-                    if time.monotonic() >= deadline:
+                    if time.monotonic() >= self._stop_by:
                         raise
-                    time.sleep(min(wait, 0.5, max(deadline - time.monotonic(), 0.0)))
+                    time.sleep(min(wait, 0.5, max(self._stop_by - time.monotonic(), 0.0)))
                 else:
                     self._stop.wait(wait)
             else:
@@ -238,14 +245,16 @@ class JobRunner:
                 # jobs waited here, "running" to their clients
                 free = max(self.ctx.settings.analyze_workers, 1) - self._analyzing
                 for job_id in self._claim("analyze", limit=free) if free > 0 else []:
+                    if self._stop.is_set():  # claimed as the runner stopped: stop() hands it back
+                        break
                     with self._owned_lock:
                         self._analyzing += 1
                     self._pool.submit(self._run_analyze, job_id)
                 self._store.answered()
             except Exception as exc:  # noqa: BLE001 - a loop must outlive any error: _trouble logs it
                 wait = self._trouble(exc, "analyze loop")
-            self._wake.wait(wait)
-            self._wake.clear()
+            self._wake_analyze.wait(wait)
+            self._wake_analyze.clear()
 
     def _run_analyze(self, job_id: str) -> None:
         try:
@@ -266,7 +275,7 @@ class JobRunner:
             self._own(job_id, False)
             with self._owned_lock:
                 self._analyzing -= 1
-            self._wake.set()  # a thread is free: claim the next job now
+            self._wake_analyze.set()  # a thread is free: claim the next job now
 
     def _claim(self, kind: str, limit: int = 32) -> list[str]:
         with self.ctx.db.write() as conn:
@@ -286,8 +295,8 @@ class JobRunner:
                 self._store.answered()
             except Exception as exc:  # noqa: BLE001 - a loop must outlive any error: _trouble logs it
                 wait = self._trouble(exc, "train loop")
-            self._wake.wait(wait)
-            self._wake.clear()
+            self._wake_train.wait(wait)
+            self._wake_train.clear()
 
     def _run_training(self, job_id: str) -> None:
         try:
@@ -341,7 +350,7 @@ class JobRunner:
 
         # if the store stays away past the grace, the job stays running with its pid gone: the next sweep fails it
         try:
-            self._until_stored(record_end, while_stopping_s=STOP_GRACE_S)
+            self._until_stored(record_end)
         except Exception as exc:
             if reason is _STOPPED and store_unavailable(exc):
                 log.warning("training job %s was stopped with its runner, and the store could not be reached for %.0f s to queue "

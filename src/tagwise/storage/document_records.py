@@ -57,15 +57,21 @@ def _where(conn: Connection, project_id: int, flt: DocumentFilter) -> list[Colum
     if flt.search and "\x00" in flt.search:  # no text holds one (imports refuse it); SQLite's LIKE stopped at it and matched all
         clauses.append(false())
     elif flt.search:
-        # folded before escaping: NFKC turns a full-width ％ into %
-        pattern = "%" + _escaped(fold(flt.search)) + "%"
+        # folded before escaping: NFKC turns a full-width ％ into %; a typographic quote typed is the straight one
+        search = fold(flt.search).translate(_PLAIN_QUOTES)
+        pattern = "%" + _escaped(search) + "%"
         # a plain ASCII text has no search_text: LIKE (SQLite: ASCII case) and ILIKE ignore its case
-        in_text = func.coalesce(documents.c.search_text, documents.c.text)
+        in_text, location = func.coalesce(documents.c.search_text, documents.c.text), documents.c.location
+        if quoted := any(c in search for c in "'\""):
+            # "n'est" finds the "n’est" Outlook and Word write: the quotes of the text and location are
+            # made straight for this search only (nothing stored changes; searches without one cost nothing more)
+            in_text, location = _plain_quotes(in_text), _plain_quotes(location)
         if conn.dialect.name == "postgresql":
-            in_location = _unaccented(documents.c.location).ilike("%" + _escaped(strip_accents(flt.search)) + "%", escape="\\")
+            located = strip_accents(flt.search).translate(_PLAIN_QUOTES) if quoted else strip_accents(flt.search)
+            in_location = _unaccented(location).ilike("%" + _escaped(located) + "%", escape="\\")
             clauses.append(or_(in_text.ilike(pattern, escape="\\"), in_location))
         else:
-            clauses.append(or_(in_text.like(pattern, escape="\\"), _sqlite_contains(conn, documents.c.location, pattern)))
+            clauses.append(or_(in_text.like(pattern, escape="\\"), _sqlite_contains(conn, location, pattern)))
     if flt.status == "untagged":
         clauses.append(untagged_clause())
     elif flt.status == "tagged":
@@ -84,18 +90,19 @@ def _where(conn: Connection, project_id: int, flt: DocumentFilter) -> list[Colum
 
 
 def _escaped(search: str) -> str:
-    """``search`` as a LIKE pattern matches it: its ``%`` and ``_`` escaped, and each apostrophe or
-    double quote, straight or typographic, a ``_`` that matches any of them (a typed "n'est" found
-    none of the tickets that Outlook and Word write "n’est").
-
-    >>> _escaped("n'est 100%_sûr") == "n_est 100\\\\%\\\\_sûr"
-    True
-    """
-    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.translate(_QUOTES)
+    return search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-_QUOTES = str.maketrans(dict.fromkeys("'\u2018\u2019\u02bc\u201b\"\u201c\u201d\u201e", "_"))
+# apostrophes and double quotes, straight or typographic: one of each to a search
+_PLAIN_QUOTES = str.maketrans({**dict.fromkeys("\u2018\u2019\u02bc\u201b", "'"), **dict.fromkeys("\u201c\u201d\u201e", '"')})
+
+
+def _plain_quotes(column: ColumnElement[str]) -> ColumnElement[str]:
+    """SQL: ``column`` with its typographic apostrophes and double quotes made straight."""
+    for typographic, straight in (("\u2018", "'"), ("\u2019", "'"), ("\u02bc", "'"), ("\u201b", "'"),
+                                  ("\u201c", '"'), ("\u201d", '"'), ("\u201e", '"')):
+        column = func.replace(column, typographic, straight)
+    return column
 
 
 def _sqlite_contains(conn: Connection, column: ColumnElement[str], pattern: str) -> ColumnElement[bool]:

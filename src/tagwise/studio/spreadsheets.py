@@ -37,10 +37,24 @@ def csv_lines(header: list[str], rows: Iterable[list[str]], separator: str) -> I
     yield buffer.getvalue()
 
 
+def separator_for(request: Request) -> str:
+    """The field separator of a CSV for the browser that asked (its first language's spreadsheet)."""
+    return spreadsheet_separator(request.headers.get("accept-language"))
+
+
 def download(request: Request, filename: str, header: list[str], rows: Iterable[list[str]]) -> StreamingResponse:
     """A CSV attachment named ``filename``, streamed, separated for the browser's language."""
-    separator = spreadsheet_separator(request.headers.get("accept-language"))
-    body = (chunk.encode("utf-8") for chunk in csv_lines(header, rows, separator))
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"})
+    # "replace": a text that is not valid Unicode (a lone surrogate) cannot end the download halfway
+    body = (chunk.encode("utf-8", errors="replace") for chunk in csv_lines(header, rows, separator_for(request)))
+    return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": attachment(filename)})
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition for ``filename``: ASCII in ``filename`` (quotes and control characters,
+    which made the server send no answer at all, as ``_``), the name itself in ``filename*``.
+
+    >>> attachment('a"b\\x01é.csv')
+    'attachment; filename="a_b__.csv"; filename*=UTF-8\\'\\'a%22b%01%C3%A9.csv'
+    """
+    shown = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{shown}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -15,12 +15,13 @@ import csv
 import io
 import json
 import re
+import sys
 from pathlib import PurePath
 from typing import Any
 
 from tagwise.core import csv_header
-from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, pick
-from tagwise.core.textencoding import SAVE_AS_UTF8, WINDOWS_1252, looks_windows_1252, not_text
+from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, pick, unformula
+from tagwise.core.textencoding import SAVE_AS_UTF8, WINDOWS_1252, looks_windows_1252, not_text, packed
 from tagwise.core.validation import blank, file_labels, file_language
 from tagwise.errors import InvalidArgument
 
@@ -33,9 +34,12 @@ def parse(filename: str, data: bytes, multi: bool = False) -> list[dict[str, Any
     return parse_file(filename, data, multi)[0]
 
 
-def parse_file(filename: str, data: bytes, multi: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
+def parse_file(filename: str, data: bytes, multi: bool = False, limit: int | None = None,
+               beyond: str = "") -> tuple[list[dict[str, Any]], list[str]]:
     """(documents, the CSV columns not read) of one uploaded file; ``multi``: for a multi-label
-    project, where a labels cell with a comma is refused (``card, payments`` became one class)."""
+    project, where a labels cell with a comma is refused (``card, payments`` became one class).
+    ``limit``: refused at the document after it, with ``beyond`` said of it (3 million one-word
+    rows were read whole, 600 MB, before a limit was checked)."""
     name = PurePath((filename or "upload.txt").replace("\\", "/")).name or "upload.txt"
     suffix = PurePath(name).suffix.lower()
     if binary := not_text(name, suffix):  # a workbook was "line 1: not UTF-8 text (byte 0xe4)"
@@ -44,16 +48,19 @@ def parse_file(filename: str, data: bytes, multi: bool = False) -> tuple[list[di
         content = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _not_utf8(name, data, exc) from None
+    counted = _Limit(name, limit, beyond)
     if suffix in (".csv", ".tsv"):
-        return _csv(name, content, "\t" if suffix == ".tsv" else None, multi)
+        return _csv(name, content, "\t" if suffix == ".tsv" else None, multi, counted)
     if suffix in (".jsonl", ".ndjson"):
-        return _jsonl(name, content), []
+        return _jsonl(name, content, counted), []
     if suffix == ".txt" or not suffix:
         return [{"location": name, "text": content.strip()}], []
     raise InvalidArgument(f"{name}: upload .txt files, CSV, TSV or JSONL ({', '.join(FORMATS)}).")
 
 
 def _not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> InvalidArgument:
+    if found := packed(name, data[:8]):  # a gzip file named .csv was "Windows-1252 text"
+        return InvalidArgument(f"{found}. Nothing was added.")
     if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # Excel's "Unicode Text", PowerShell's redirections
         return InvalidArgument(f"{name} is UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8: save it as UTF-8 "
                                "(Excel: Save As \"CSV UTF-8\"; a text editor: encoding UTF-8) and upload it again.")
@@ -89,10 +96,22 @@ def _language(where: str, value: Any) -> str | None:
         raise InvalidArgument(f"{where}: {exc.message}.") from None
 
 
-def _csv(name: str, content: str, delimiter: str | None, multi: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
-    first = content.split("\n", 1)[0]
-    named = csv_header.separator_line(first)  # Excel's "sep=;" line: read as a header with the columns 'sep=' and ''
-    delimiter = named or delimiter or csv_header.delimiter(first)
+class _Limit:
+    """Refuses the document after ``limit`` as it is read."""
+
+    def __init__(self, name: str, limit: int | None, beyond: str) -> None:
+        self.name, self.limit, self.beyond = name, limit, beyond
+
+    def check(self, read: int) -> None:
+        if self.limit is not None and read > self.limit:
+            raise InvalidArgument(f"{self.name} has more than {self.limit:,} documents; {self.beyond}")
+
+
+def _csv(name: str, content: str, delimiter: str | None, multi: bool = False,
+         counted: _Limit | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    # Excel's "sep=;" line names the separator (it was read as a header with the columns 'sep=' and '')
+    delimiter, named = csv_header.dialect(content.split("\n", 1)[0], delimiter)
+    csv.field_size_limit(sys.maxsize)  # a long ticket is refused by the document limit, with its size, not as "field larger than field limit"
     reader = csv.DictReader(io.StringIO(content, newline=""), delimiter=delimiter)
     if named:
         next(reader.reader, None)  # past it, so that rows keep Excel's numbers and lines the file's
@@ -118,6 +137,7 @@ def _csv(name: str, content: str, delimiter: str | None, multi: bool = False) ->
             last_line = reader.line_num
             if csv_header.empty_row(row):  # a spreadsheet's emptied rows (";;"): nothing to add, as a blank line
                 continue
+            row = {key: unformula(value) for key, value in row.items()}  # a cell the studio's download made formula-safe
             where = f"{name}, row {number}" + (f" (line {start} of the file)" if start != number else "")
             if (count := csv_header.field_count(row, fieldnames)) is not None:
                 raise InvalidArgument(f"{where}: {csv_header.misfit(count, fieldnames, delimiter)}"
@@ -128,8 +148,15 @@ def _csv(name: str, content: str, delimiter: str | None, multi: bool = False) ->
                 raise InvalidArgument(f"{where}: the labels {raw!r} hold a comma. Several classes go in the labels field "
                                       f"joined by '|' or ';' ({'|'.join(split)}); a class whose name has a comma can come in a "
                                       "JSONL file. Nothing was added.")
-            labels = [p.strip() for p in re.split(f"[{re.escape(LABEL_SEPARATORS)}]", raw) if p.strip()] if isinstance(raw, str) else None
+            if not isinstance(raw, str):
+                labels = None
+            elif multi:
+                labels = [p.strip() for p in re.split(f"[{re.escape(LABEL_SEPARATORS)}]", raw) if p.strip()]
+            else:  # one class, whole, as tagwise import reads it: "Billing | Refunds" was refused as two classes
+                labels = [raw.strip()] if raw.strip() else None
             out.append(_document(where, row, labels, text_column=True))
+            if counted is not None:
+                counted.check(len(out))
     except csv.Error as exc:
         raise InvalidArgument(f"{name} is not valid CSV: {exc}.") from None
     if not out:
@@ -145,19 +172,23 @@ def _labels_tip(delimiter: str) -> str:
     return "; several labels go in the one labels field, joined by '|' or ';' (fear|sadness)"
 
 
-def _jsonl(name: str, content: str) -> list[dict[str, Any]]:
+def _jsonl(name: str, content: str, counted: _Limit | None = None) -> list[dict[str, Any]]:
     out = []
-    for number, line in enumerate(content.splitlines(), start=1):
+    for number, line in enumerate(io.StringIO(content), start=1):  # line by line: no second copy of a big file
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InvalidArgument(f"{name}, line {number}: not JSON ({exc.msg}).") from None
+        except RecursionError:  # "[[[[..." 100,000 deep was a 500
+            raise InvalidArgument(f"{name}, line {number}: its JSON is nested too deeply to be a document.") from None
         if not isinstance(row, dict):
             raise InvalidArgument(f"{name}, line {number}: each line must be a JSON object.")
         has_text = any(str(k).strip().lower() in TEXT_KEYS for k in row)
         out.append(_document(f"{name}, line {number}", row, _json_labels(name, number, pick(row, LABEL_KEYS)), text_column=has_text))
+        if counted is not None:
+            counted.check(len(out))
     if not out:
         raise InvalidArgument(f"{name} has no documents: it has no JSON lines.")
     return out

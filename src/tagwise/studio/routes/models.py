@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from tagwise.core import analyze, deployments, jobs, label_issues, model_results, models, projects, tagging, training
 from tagwise.core.model_results import against_baseline
 from tagwise.core.percentfmt import percent
-from tagwise.core.validation import MULTI, blank
+from tagwise.core.validation import MULTI, blank, check_text
 from tagwise.errors import InvalidArgument, TagwiseError
 from tagwise.storage.document_records import DocumentFilter
 from tagwise.studio import spreadsheets, uploads, views
@@ -21,6 +21,7 @@ from tagwise.studio.web import StudioRoute, context, plain_percent, query, redir
 router = APIRouter(prefix="/studio", route_class=StudioRoute)
 MAX_TRY_CHARS = 5_000
 MAX_TRY_FILE_DOCUMENTS = 10_000  # a file on the Try it page: ~10-20 s on 2 cores; tagwise classify streams more
+MAX_TRY_FILE_BYTES = 32 * 1024 * 1024  # 10,000 long tickets (Jira's average ~1,500 characters) fit
 
 
 # -- train ------------------------------------------------------------------------------------
@@ -324,6 +325,7 @@ def try_text(request: Request, project: str, deployment: str = Form(""), text: s
         record, [prediction] = analyze.classify(context(request), project, deployment, [text])
     except TagwiseError as exc:
         return _try(request, record, deployment, text, status_code=status_for(exc), invalid=refused(exc, None))
+    request.app.state.metrics.classified("studio", 1)
     truncated = analyze.truncation_warning(prediction.read_tokens)["message"] if prediction.read_tokens else None
     return _try(request, record, deployment, text, result=prediction, truncated=truncated)
 
@@ -338,32 +340,39 @@ def try_file(request: Request, project: str, file: UploadFile | None = None, dep
     record = projects.get(ctx, project)
     try:
         docs = _file_documents(ctx, record, file)
-        rows = _classified_rows(ctx, record["name"], deployment, docs)
+        # a spreadsheet that separates fields with ";" writes decimals with a comma: "0.9917" would be text there
+        decimal = "," if spreadsheets.separator_for(request) == ";" else "."
+        rows = _classified_rows(ctx, record["name"], deployment, docs, decimal)
     except TagwiseError as exc:
         return _try(request, record, deployment, "", status_code=status_for(exc), invalid=refused(exc, "try-file"))
-    tagged = any(d["labels"] for d in docs)
+    tagged = any(d.get("labels") for d in docs)  # a .txt file's one document has none
     header = ["location", "text", "class", "confidence", "warnings", "error"] + (["tagged"] if tagged else [])
     stem = PurePath((file.filename or "documents").replace("\\", "/")).stem or "documents"
+    request.app.state.metrics.classified("studio", sum(1 for row in rows if not row[5]))
     return spreadsheets.download(request, f"{stem}-classified.csv", header,
-                                 (row + (["|".join(d["labels"] or [])] if tagged else []) for row, d in zip(rows, docs, strict=True)))
+                                 (row + (["|".join(d.get("labels") or [])] if tagged else []) for row, d in zip(rows, docs, strict=True)))
 
 
 def _file_documents(ctx, record: dict, file: UploadFile | None) -> list[dict]:
     if file is None or not (file.filename or file.size):
         raise InvalidArgument("Choose a file to classify.")
-    data = file.file.read(ctx.settings.max_body_bytes + 1)
-    if len(data) > ctx.settings.max_body_bytes:
-        raise InvalidArgument(f"{file.filename} has more than {ctx.settings.max_body_bytes:,} bytes, the limit "
-                              "(TAGWISE_MAX_BODY_BYTES); classify it with tagwise classify, which streams any size.")
-    docs, _ignored = uploads.parse_file(file.filename or "documents.txt", data, record["kind"] == MULTI)
-    if len(docs) > MAX_TRY_FILE_DOCUMENTS:
-        raise InvalidArgument(f"{file.filename} has {len(docs):,} documents; Try it classifies up to {MAX_TRY_FILE_DOCUMENTS:,} "
-                              "(about 10-20 seconds). Split the file, or use tagwise classify, which streams any size.")
+    cap = min(ctx.settings.max_body_bytes, MAX_TRY_FILE_BYTES)
+    data = file.file.read(cap + 1)
+    if len(data) > cap:
+        raise InvalidArgument(f"{file.filename} has more than {cap:,} bytes, the most Try it takes; split it, or classify it "
+                              "with tagwise classify, which streams any size.")
+    # the limit is checked as the file is read: 3 million one-word rows took 600 MB before it was
+    docs, _ignored = uploads.parse_file(file.filename or "documents.txt", data, record["kind"] == MULTI, limit=MAX_TRY_FILE_DOCUMENTS,
+                                        beyond=f"Try it classifies up to {MAX_TRY_FILE_DOCUMENTS:,} (about 10-20 seconds). Split the "
+                                        "file, or use tagwise classify, which streams any size.")
+    for number, doc in enumerate(docs, start=1):  # as an upload checks them: a lone surrogate broke the download
+        check_text(doc["text"], doc["location"] or f"{number}", ctx.settings.max_document_characters)
     return docs
 
 
-def _classified_rows(ctx, project: str, deployment: str, docs: list[dict]) -> list[list[str]]:
-    """location, text, class(es), confidence(s), warning codes and error of each document, in file order."""
+def _classified_rows(ctx, project: str, deployment: str, docs: list[dict], decimal: str = ".") -> list[list[str]]:
+    """location, text, class(es), confidence(s) (with ``decimal`` as the decimal mark), warning codes
+    and error of each document, in file order."""
     served = analyze.serving(ctx, project, deployment)  # one model for the whole file, even if a deploy comes between
     rows: list[list[str]] = []
     for start in range(0, len(docs), 1_000):
@@ -376,7 +385,7 @@ def _classified_rows(ctx, project: str, deployment: str, docs: list[dict]) -> li
             answer = by_index[i]
             chosen = answer.get("class", [])
             rows.append([doc["id"], doc["text"], "|".join(c["category"] for c in chosen) or ("" if "error" in answer else "no class"),
-                         "|".join(f"{c['confidenceScore']:.4f}" for c in chosen),
+                         "|".join(f"{c['confidenceScore']:.4f}".replace(".", decimal) for c in chosen),
                          " ".join(w["code"] for w in answer.get("warnings", [])),
                          answer["error"]["innererror"]["message"] if "error" in answer else ""])
     return rows
