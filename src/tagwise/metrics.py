@@ -14,7 +14,7 @@ Several server processes (``tagwise serve --workers N``) each count their own re
 scrape reaches one of them: ``serve`` points ``PROMETHEUS_MULTIPROC_DIR`` at an empty folder
 before the processes start (:func:`shared_between_processes`), each keeps its counts in files
 there, and a scrape, whichever process answers it, adds up all of them. A ``tagwise worker``
-counts its own trainings and analyze jobs, scraped on its ``--port`` (:mod:`tagwise.jobs.worker_http`).
+counts its own trainings and analyze jobs, scraped on its ``--port`` (:func:`tagwise.server.create_worker_app`).
 """
 
 from __future__ import annotations

@@ -114,3 +114,24 @@ def create_app_from_env() -> FastAPI:
     settings = Settings()
     logs.configure(settings.log_level)
     return create_app(settings)
+
+
+def create_worker_app(ctx: Context, runner: JobRunner, counts: Metrics) -> FastAPI:
+    """What a ``tagwise worker`` serves when given a port (``--port``): ``GET /health`` and ``GET
+    /metrics``, as a server answers them, and nothing else.
+
+    A worker serves no API. Without a port an orchestrator could not tell whether it was alive, and
+    the trainings and analyze tasks it ran were in no counter, so the alerts docs/operations.md
+    suggests on ``tagwise_training_jobs_total{status="failed"}`` never fired where workers run the
+    jobs. ``/health`` answers 503 while the store cannot be reached or when a loop of its job runner
+    has ended; ``/metrics`` needs a key, as the server's does (a runtime key will do)."""
+    app = FastAPI(title="tagwise worker", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.ctx = ctx
+    app.state.runner = runner
+    app.state.metrics = counts
+    app.state.rate_limiter = RateLimiter()
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    return app
+

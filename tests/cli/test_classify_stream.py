@@ -73,10 +73,23 @@ def test_a_csv_output_opens_in_the_inputs_spreadsheet_and_resumes_so(deployed, b
     assert "resuming: 3 documents already" in ok(deployed.cli(*args)).stderr
     assert out.read_bytes() == full
 
-    # a jsonl or txt input, or stdout, gives a comma-separated csv; stdout has no byte-order mark
+    # on stdout: the input's separator too, without a byte-order mark
     plain = ok(deployed.cli("classify", "bank", "prod", str(source), "--format", "csv")).stdout
-    assert plain.startswith("id;category")  # the input's separator, on stdout too
-    assert not plain.startswith("\ufeff")
+    assert plain.startswith("id;category")
+    # a tab-separated input gives "," (a tab-separated .csv opened in Excel is one column), as a jsonl input does
+    tabbed = tmp_path / "tickets.tsv"
+    tabbed.write_text("id\ttext\n" + "".join(f"q{i}\t{t}\n" for i, t in enumerate(texts)), encoding="utf-8")
+    for given in (tabbed, tmp_path / "in.jsonl"):
+        if given.suffix == ".jsonl":
+            given.write_text("".join(json.dumps({"id": f"q{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
+        written = tmp_path / f"out-{given.suffix[1:]}.csv"
+        ok(deployed.cli("classify", "bank", "prod", str(given), "-o", str(written)))
+        assert written.read_bytes().startswith(b"\xef\xbb\xbfid,category,confidenceScore,error\n")
+    # the studio's download (location;text;labels;...) classifies as it is: its location is the id
+    download = tmp_path / "bank.csv"
+    download.write_text("location;text;labels;dataset;language\r\nt-1;'=my card;card;;en\r\n", encoding="utf-8-sig")
+    rows = [json.loads(line) for line in ok(deployed.cli("classify", "bank", "prod", str(download))).stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["t-1"] and rows[0]["predictions"]
 
 
 def test_a_workbook_or_windows_encoded_file_is_refused_with_how_to_save_it(deployed, tmp_path):

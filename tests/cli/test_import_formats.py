@@ -111,16 +111,19 @@ def test_a_class_spelled_with_two_accent_encodings_imports_as_one(cli, tmp_path)
     assert [d["class"]["category"] for d in assets["documents"]] == [composed, composed, "tea"]
 
 
-def test_a_multi_label_csv_split_another_way_is_refused_until_the_separator_is_said(cli, tmp_path):
-    # "anger|confusion" became a class of its own (35 of them from one file) and the import said nothing
+def test_a_multi_label_csv_is_split_on_bars_as_the_studio_splits_it_and_a_comma_is_refused_until_said(cli, tmp_path):
+    # "anger|confusion" became a class of its own (35 of them from one file) and the import said nothing;
+    # then it was refused, while the studio split it (and its download joins classes with "|")
     path = tmp_path / "inbox.csv"
-    path.write_text("text,labels\nwhy is this broken,anger|confusion\nthanks a lot,gratitude\n", encoding="utf-8")
-    refused = cli("import", "inbox", str(path), "--kind", "multi")
-    assert refused.exit_code == 2 and "inbox.csv:2: the labels 'anger|confusion' hold '|'" in refused.stderr
-    assert "--label-separator '|'" in refused.stderr
-    ok(cli("import", "inbox", str(path), "--kind", "multi", "--label-separator", "|"))
+    path.write_text("text,labels\nwhy is this broken,anger|confusion\nthanks a lot,gratitude;joy\n", encoding="utf-8")
+    ok(cli("import", "inbox", str(path), "--kind", "multi"))
     assets = exported(cli, tmp_path, "inbox")["assets"]
-    assert sorted(c["category"] for c in assets["classes"]) == ["anger", "confusion", "gratitude"]
+    assert sorted(c["category"] for c in assets["classes"]) == ["anger", "confusion", "gratitude", "joy"]
+    path.write_text('text,labels\nwhy is this broken,"anger,confusion"\n', encoding="utf-8")
+    refused = cli("import", "inbox", str(path), "--kind", "multi")
+    assert refused.exit_code == 2 and "inbox.csv:2: the labels 'anger,confusion' hold ','" in refused.stderr
+    assert "--label-separator ','" in refused.stderr
+    ok(cli("import", "inbox", str(path), "--label-separator", ","))
 
 
 def test_a_spreadsheets_semicolon_csv_is_read_as_the_studio_reads_it(cli, tmp_path):

@@ -253,3 +253,16 @@ def test_a_sqlite_url_inside_a_data_dir_not_made_yet_opens(tmp_path):
     ctx = Context.open(Settings(data_dir=data, api_key="k", database_url=f"sqlite:///{data}/store/tagwise.db"))
     ctx.close()
     assert (data / "store" / "tagwise.db").is_file()
+
+
+def test_a_worker_whose_port_is_taken_is_one_error_line_and_runs_nothing(tmp_path):
+    # it went on running jobs without the HTTP whose address it printed
+    env = dict(os.environ, TAGWISE_DATA_DIR=str(tmp_path / "data"), HF_HUB_OFFLINE="1")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "tagwise", "worker", "--port", str(port)], check=False, env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "running jobs" not in done.stdout
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr

@@ -768,8 +768,9 @@ def test_the_documents_download_as_a_spreadsheets_csv_and_a_file_is_classified_f
     table = list(csv.DictReader(io.StringIO(whole.decode("utf-8-sig"))))
     assert len(table) == len(rows) + 1 and table[0]["text"].startswith("'=HYPERLINK(")  # shown as text, never run
     assert table[1]["labels"] == rows[1]["labels"][0]
-    again, _ = parse_file("bank.csv", whole)  # it uploads again as it is
-    assert [(d["location"], d["labels"]) for d in again[1:]] == [(r["location"], r["labels"]) for r in rows[1:]] + [("new-1", None)]
+    again, _ = parse_file("bank.csv", whole)  # it uploads again as it is, the formula-safe ' taken off
+    assert [(d["location"], d["text"], d["labels"]) for d in again] == \
+        [(r["location"], r["text"], r["labels"]) for r in rows] + [("new-1", "Où est ma carte ? « vite »", None)]
     assert studio.get("/studio/p/nope/data.csv").status_code == 404
 
     _train(ctx, "bank", "one")
@@ -783,10 +784,28 @@ def test_the_documents_download_as_a_spreadsheets_csv_and_a_file_is_classified_f
     assert 'filename="tickets-classified.csv"' in answered.headers["content-disposition"]
     out = list(csv.DictReader(io.StringIO(answered.content.decode("utf-8-sig")), delimiter=";"))
     assert [(r["location"], r["tagged"]) for r in out] == [("t1", banking["test"][0]["labels"][0]), ("t2", "")]
-    assert all(r["class"] and 0 < float(r["confidence"]) <= 1 and not r["error"] for r in out)
+    assert all(r["class"] and 0 < float(r["confidence"].replace(",", ".")) <= 1 and not r["error"] for r in out)
     assert len(tagging.list_documents(ctx, "bank", DocumentFilter()).items) == 50  # nothing was added (a page of the list)
     assert tagging.list_documents(ctx, "bank", DocumentFilter()).total == len(rows) + 1
+    # a .txt file is one document, as the Data page uploads it (it was a 500); the ; file's confidences have a decimal comma
+    one = studio.post("/studio/p/bank/try/file", data={"csrf": studio.csrf, "deployment": "prod"},
+                      files={"file": ("note.txt", b"my card has not arrived yet", "text/plain")})
+    assert one.status_code == 200 and [r["location"] for r in csv.DictReader(io.StringIO(one.content.decode("utf-8-sig")))] == ["note.txt"]
+    assert "," in out[0]["confidence"] and "." not in out[0]["confidence"]
     # a file that cannot be read is refused on the page, with why, as an upload is
     refused = studio.post("/studio/p/bank/try/file", data={"csrf": studio.csrf, "deployment": "prod"},
                           files={"file": ("tickets.xlsx", b"PK\x03\x04", "application/octet-stream")})
     assert refused.status_code == 400 and "is an Excel workbook" in field_error(refused.text, "try-file")
+
+
+def test_a_training_waiting_on_a_server_that_runs_no_jobs_says_why(studio, banking):
+    ctx = studio.ctx
+    tagging.create_project(ctx, "bank", SINGLE, "en")
+    tagging.add_documents(ctx, "bank", [{"location": r["id"], "text": r["text"], "labels": r["labels"]} for r in banking["train"]])
+    job = training.start(ctx, "bank", {"modelLabel": "m", "trainingConfigVersion": "linear"})
+    ctx.settings.run_jobs = False
+    try:
+        page = html.unescape(studio.get(f"/studio/p/bank/train/{job['id']}").text)
+    finally:
+        ctx.settings.run_jobs = True
+    assert "Waiting for a job runner: this server runs no jobs itself (TAGWISE_RUN_JOBS=false)" in page

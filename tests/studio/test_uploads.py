@@ -16,12 +16,14 @@ def test_txt_is_one_document_named_by_the_file():
 
 def test_csv_with_labels_location_and_dataset():
     data = b"ID,Text,Labels,Split\n1,\"card, lost\",card|lost,Train\n2,hello,,\n"
-    assert parse("x.csv", data) == [
+    assert parse("x.csv", data, multi=True) == [
         {"text": "card, lost", "location": "1", "labels": ["card", "lost"], "dataset": "Train", "language": None},
         {"text": "hello", "location": "2", "labels": None, "dataset": None, "language": None},
     ]
     # ';' as tagwise import and tagwise classify write it: "anger;joy" was one class named so
-    assert parse("y.csv", b"text,labels\nugh,anger;joy\n")[0]["labels"] == ["anger", "joy"]
+    assert parse("y.csv", b"text,labels\nugh,anger;joy\n", multi=True)[0]["labels"] == ["anger", "joy"]
+    # a single-label project takes the cell whole, as tagwise import does ("Billing | Refunds" was two classes, refused)
+    assert parse("z.csv", b"text,labels\nugh,Billing | Refunds\n")[0]["labels"] == ["Billing | Refunds"]
 
 
 def test_jsonl_in_the_shared_datasets_format_and_azure_classes():
@@ -87,7 +89,7 @@ def test_empty_extra_fields_shift_nothing_and_are_read():
 def test_a_tsv_is_read_as_tagwise_import_reads_it():
     # the studio refused .tsv ("upload .txt files, CSV or JSONL") while tagwise import took it
     data = 'text\tlabels\tlanguage\n"Preis: 12,50 €; zu teuer"\tbilling|urgent\tde_de\nHello\tgreeting\t\n'.encode()
-    assert parse("tickets.tsv", data) == [
+    assert parse("tickets.tsv", data, multi=True) == [
         {"text": "Preis: 12,50 €; zu teuer", "location": None, "labels": ["billing", "urgent"], "dataset": None, "language": "de-DE"},
         {"text": "Hello", "location": None, "labels": ["greeting"], "dataset": None, "language": None},
     ]
@@ -185,3 +187,14 @@ def test_excels_separator_line_and_a_french_header_are_read_as_excel_shows_them(
     assert [(d["text"], d["labels"]) for d in docs] == [("Ma facture, encore", ["Facturation"])] and ignored == ["Numéro"]
     with pytest.raises(InvalidRequest, match=r"tickets.csv, row 2 \(line 3 of the file\): its text is empty"):
         parse_file("tickets.csv", b"sep=;\nid;Texte;Kategorie\nt1;;Zugang\n")
+
+
+def test_a_compressed_file_a_deep_json_line_and_too_many_documents_are_refused_as_read():
+    with pytest.raises(InvalidRequest, match=r"^tickets.csv is gzip-compressed, not text: unpack it"):
+        parse_file("tickets.csv", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\xff\xe4\x80")  # it was "Windows-1252 text"
+    with pytest.raises(InvalidRequest, match=r"^deep.jsonl, line 2: its JSON is nested too deeply"):  # it was a 500
+        parse_file("deep.jsonl", b'{"text": "fine"}\n{"text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n")
+    many = b"text\n" + b"a\n" * 3_000_000  # 3 million one-word rows were read whole (600 MB) before the count was checked
+    with pytest.raises(InvalidRequest, match=r"^many.csv has more than 10 documents; split it"):
+        parse_file("many.csv", many, limit=10, beyond="split it")
+    assert len(parse_file("ten.csv", b"text\n" + b"a\n" * 10, limit=10)[0]) == 10

@@ -33,6 +33,7 @@ from tagwise.cli.common import UsageError, err, handle_errors, opened, progress
 from tagwise.cli.resume import CSV_FIELDS, Done, as_written, check_same_input, check_same_top, existing_output, skip
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, json_text, not_utf8
 from tagwise.core import csv_header
+from tagwise.core.csv_header import LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of
 from tagwise.core.textencoding import not_text
 from tagwise.core.validation import language_code
 
@@ -97,7 +98,16 @@ def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_colu
 def _csv_documents(stream: IO[str], text_column: str, id_column: str, where: str, delimiter: str | None, language_column: str,
                    language: str | None) -> Iterator[Document]:
     reader = csv_reader(stream, where, delimiter)
-    if text_column not in (reader.fieldnames or []):
+    fields = reader.fieldnames or []
+    # a column left at its default name that the header lacks: the names the studio reads (Text, Texte, content;
+    # location or filename for the id, lang), so a file the studio reads or gave classifies as it is
+    def read_as_the_studio(column: str, default: str, names: tuple[str, ...]) -> str:
+        return (first_of(names, fields) or column) if column == default and default not in fields else column
+
+    text_column = read_as_the_studio(text_column, "text", TEXT_KEYS)
+    id_column = read_as_the_studio(id_column, "id", LOCATION_KEYS)
+    language_column = read_as_the_studio(language_column, "language", LANGUAGE_KEYS)
+    if text_column not in fields:
         columns = ", ".join(reader.fieldnames or [])
         raise UsageError(f"{where}: no column {text_column!r} (columns: {columns}); pick one with --text-column")
     for number, _line, row in csv_rows(reader, where):
@@ -259,8 +269,10 @@ def classify(
     input_format: InputFormat = typer.Option(InputFormat.auto,
                                              help="auto: from INPUT's name (.jsonl/.ndjson, .csv, .tsv = tab-separated csv, else txt); "
                                              "stdin: jsonl if it starts with '{'."),
-    text_column: str = typer.Option("text", help="Field/column with the text (jsonl, csv)."),
-    id_column: str = typer.Option("id", help="Field/column with the id (jsonl, csv); a line without it is numbered by its line."),
+    text_column: str = typer.Option("text", help="Field/column with the text (jsonl, csv; a csv without 'text' is read as the "
+                                    "studio reads it: 'Text', 'content', 'document', 'texte', ...)."),
+    id_column: str = typer.Option("id", help="Field/column with the id (jsonl, csv; a csv without 'id': its 'location' or "
+                                  "'filename'); a line without it is numbered by its line."),
     language_column: str = typer.Option("language", help="Field/column with a document's language code (jsonl, csv), "
                                         "when the input has one; a document in another language than the model's gets "
                                         "a LanguageNotTrained warning."),

@@ -58,7 +58,7 @@ def import_(
     label_column: str = typer.Option(None, help="CSV column with the label(s) (default: the first of labels, label, classes, "
                                      "class, category; none: the documents are imported untagged)."),
     label_separator: str = typer.Option(None, help="Separator of several labels in one CSV cell (multi-label projects; "
-                                        "default ';', and a cell holding '|' or ',' is then refused as ambiguous)."),
+                                        "default ';' or '|', as the studio splits them, and a cell holding ',' is then refused as ambiguous)."),
     append: bool = typer.Option(False, "--append", help="Keep the project's documents and add these (same location: replaced). "
                                 "Without it the import REPLACES them."),
     kind: Kind = typer.Option(None, "--kind", help="Create the project with this kind if it does not exist yet."),
@@ -71,7 +71,7 @@ def import_(
 
     jsonl: one {"id"?, "text", "labels": [...], "split"?, "language"?} per line. csv (.tsv:
     tab-separated): columns text and labels (plus optional id, split, language); several labels
-    in one cell joined by ';' (--label-separator); a row with more or fewer fields than the header
+    in one cell joined by ';' or '|' (--label-separator); a row with more or fewer fields than the header
     is refused. Both also take the names the studio's upload reads: label, classes, class or
     category for labels; location or filename for id; dataset for split; lang for language. language: the document's own code (en, de, pt-BR, zh-Hans; empty: the project's,
     --language), which training reads with the project's to choose the sentence encoder (English:

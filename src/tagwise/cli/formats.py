@@ -8,6 +8,7 @@ cannot be read as its format says is a :class:`UsageError` naming the file (and 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,6 @@ FORMATS = ("auto", "jsonl", "csv", "azure", "txt-dir")
 SINGLE = "CustomSingleLabelClassification"
 MULTI = "CustomMultiLabelClassification"
 PROJECT_FILE_VERSION = "2022-05-01"
-OTHER_SEPARATORS = ("|", ",")  # how spreadsheets and the studio's own CSV upload join several labels
 METADATA_KEYS = ("language", "storageInputContainerName", "description", "multilingual", "settings")
 
 
@@ -169,12 +169,13 @@ def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:
             if not raw:
                 labels = None
             elif multi:
-                labels = [part.strip() for part in raw.split(columns.separator) if part.strip()]
-                if not columns.separator_given and (other := next((c for c in OTHER_SEPARATORS if c in raw), None)):
-                    # "anger|confusion" became one class of its own, 35 of them in one file, and the import said nothing
-                    raise UsageError(f"{where}: the labels {raw!r} hold {other!r}, but labels are split on {columns.separator!r}; pass "
-                                     f"--label-separator {other!r} if {other!r} separates them, or --label-separator "
-                                     f"{columns.separator!r} to keep such names whole")
+                # by default "|" separates too, as the studio's upload splits (and its download joins) them
+                parts = raw.split(columns.separator) if columns.separator_given else re.split(f"[{re.escape(columns.separator)}|]", raw)
+                labels = [part.strip() for part in parts if part.strip()]
+                if not columns.separator_given and "," in raw:
+                    # "anger,confusion" became one class of its own, 35 of them in one file, and the import said nothing
+                    raise UsageError(f"{where}: the labels {raw!r} hold ',', but labels are split on ';' or '|'; pass "
+                                     "--label-separator ',' if ',' separates them, or --label-separator ';' to keep such names whole")
             else:
                 labels = [raw]
             yield _doc(row.get(location) if location else None, f"{path.stem}-{number}", where, row[text], labels,

@@ -39,11 +39,38 @@ def check_address(host: str, port: int) -> None:
             raise AddressUnavailable(f"cannot listen on {host}:{port}: {exc.strerror} ({hint})") from None
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (an error line, as :func:`check_address`'s, when it cannot be)."""
+    check_address(host, port)
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise AddressUnavailable(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_in_background(app, sock: socket.socket, log_level: str) -> tuple:
+    """(server, thread): ``app`` served on ``sock`` by uvicorn on a thread of its own (it installs no
+    signal handlers off the main thread: the worker's own handlers stop it, with ``should_exit``)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="worker-http", daemon=True)
+    thread.start()
+    return server, thread
+
+
 @handle_errors
 def serve(
     host: str = typer.Option(None, help="Interface to listen on (default: TAGWISE_HOST or 127.0.0.1)."),
     port: int = typer.Option(None, help="Port to listen on (default: TAGWISE_PORT or 8080)."),
-    workers: int = typer.Option(1, min=1, help="Server processes; each runs its own job runner (job claims are atomic)."),
+    workers: int = typer.Option(1, min=1, help="Server processes; each runs its own job runner (job claims are atomic), unless TAGWISE_RUN_JOBS=false."),
 ) -> None:
     """Start the API server on the configured store.
 
@@ -136,13 +163,13 @@ def worker(
     from tagwise.jobs.runner import JobRunner
 
     settings = load_settings()
-    if port is not None:
-        check_address(host, port)
+    # bound here, before the slow start: a port another process took in the meantime was a worker running
+    # jobs without the HTTP it printed the address of
+    listening = bind(host, port) if port is not None else None
     logs.configure(settings.log_level)
     ctx = Context.open(settings)
     counts = http = None
-    if port is not None:
-        from tagwise.jobs.worker_http import create_worker_app, serve_in_background
+    if listening is not None:
         from tagwise.metrics import Metrics
 
         counts = Metrics(ctx)
@@ -153,8 +180,10 @@ def worker(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     runner.start()
-    if counts is not None:
-        http, _thread = serve_in_background(create_worker_app(ctx, runner, counts), host, port, settings.log_level)
+    if listening is not None:
+        from tagwise.server import create_worker_app
+
+        http = serve_in_background(create_worker_app(ctx, runner, counts), listening, settings.log_level)
     typer.echo(f"tagwise worker running jobs of {settings.store_name}; models: {settings.models_dir} (Ctrl-C to stop)")
     if port is not None:
         typer.echo(f"health and metrics: http://{host}:{port}/health, http://{host}:{port}/metrics")
@@ -164,6 +193,7 @@ def worker(
     finally:
         runner.stop()
         if http is not None:
-            http.should_exit = True
+            http[0].should_exit = True
+            http[1].join(timeout=10)
         ctx.close()
     typer.echo("tagwise worker stopped")

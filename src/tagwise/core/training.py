@@ -114,8 +114,8 @@ def _training_language(project: dict[str, Any], train: list[dict]) -> tuple[str,
     if train and sum(declared.values()) >= OTHER_LANGUAGE_SHARE * len(train):
         shown = ", ".join(f"{code} ({n:,})" for code, n in declared.most_common(3))
         note = (f"{sum(declared.values()):,} of the {len(train):,} training documents declare another language than "
-                f"the project's ({shown}): the model was trained as a multilingual one, with the multilingual sentence "
-                "encoder, and documents in those languages are not warned of as a language it was not trained for.")
+                f"the project's ({shown}): the model was trained as a multilingual project's, with the multilingual "
+                "sentence encoder, and takes any of that encoder's 16 languages without a LanguageNotTrained warning.")
         return "mul", [note]
     if not is_english(language):
         return language, []

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException
 
 from tagwise import __version__
 from tagwise.core.context import Context
-from tagwise.core.percentfmt import percent
+from tagwise.core.percentfmt import percent, percents
 from tagwise.errors import Conflict, Forbidden, InvalidArgument, InvalidRequest, NotFound, PayloadTooLarge, TagwiseError, Unauthorized
 from tagwise.studio.auth import SESSION_COOKIE, NotSignedIn, session
 
@@ -56,7 +56,8 @@ def _when(value: Any) -> str:
 
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True, default_for_string=True),
                   trim_blocks=True, lstrip_blocks=True)
-env.filters.update(percent=percent, plain_percent=plain_percent, when=_when, urlq=lambda v: quote(str(v), safe=""))
+env.filters.update(percent=percent, percent_beside=lambda value, other: percents(value, other)[0] if value is not None and other is not None else percent(value),
+                   plain_percent=plain_percent, when=_when, urlq=lambda v: quote(str(v), safe=""))
 env.globals.update(version=__version__)
 
 

@@ -74,6 +74,10 @@ def job_page(request: Request, project: str, job_id: str, _s: Session = Depends(
 def _job_state(ctx, project: str, job: dict) -> dict:
     scores = _scores(ctx, project, job)
     warnings = [w.get("message", "") for w in job["warnings"] or []] + ([scores["caution"]] if scores["caution"] else [])
+    if job["status"] == "notStarted" and not ctx.settings.run_jobs:  # it waited with nothing on the page to say why
+        warnings.append("Waiting for a job runner: this server runs no jobs itself (TAGWISE_RUN_JOBS=false), so the training "
+                        "starts when a tagwise worker on the same store takes it. If it stays waiting, ask whoever runs "
+                        "the server to start one.")
     return {"status": job["status"], "percent": 100 if job["status"] == "succeeded" else int(job["percent"] or 0),
             "done": job["status"] in jobs.TERMINAL, "modelLabel": job["payload"]["modelLabel"],
             "errors": [e.get("message", "") for e in job["errors"] or []], **scores, "warnings": warnings}
