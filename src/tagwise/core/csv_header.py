@@ -209,9 +209,15 @@ def spreadsheet_separator(accept_language: str | None) -> str:
     the comma is the decimal mark (German, French, Spanish, ...), else ``,``; from a browser's
     ``Accept-Language`` (its first language).
 
-    >>> spreadsheet_separator("fr-FR,fr;q=0.9,en;q=0.8"), spreadsheet_separator("en-US,en"), spreadsheet_separator(None)
-    (';', ',', ',')
+    >>> spreadsheet_separator("fr-FR,fr;q=0.9,en;q=0.8"), spreadsheet_separator("en-US,en"), spreadsheet_separator("es-MX"), spreadsheet_separator(None)
+    (';', ',', ',', ',')
     """
-    first = (accept_language or "").split(",")[0].split(";")[0].strip().lower()
-    return ";" if first.replace("_", "-").split("-")[0] in _SEMICOLON_LANGUAGES else ","
+    first = (accept_language or "").split(",")[0].split(";")[0].strip().lower().replace("_", "-")
+    language, _, region = first.partition("-")
+    if language == "es" and region[:2] in _DECIMAL_POINT_SPANISH:  # Mexico and its neighbours write 12.50
+        return ","
+    return ";" if language in _SEMICOLON_LANGUAGES else ","
+
+
+_DECIMAL_POINT_SPANISH = frozenset({"mx", "us", "pr", "do", "gt", "hn", "ni", "pa", "sv", "cu"})
 
