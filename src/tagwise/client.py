@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from tagwise.errors import TagwiseError
+from tagwise.errors import InvalidArgument, TagwiseError
 
 API_VERSION = "2023-04-01"
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
@@ -82,6 +82,9 @@ class Client:
         for attempt in range(MAX_RETRIES + 1):
             try:
                 response = self._http.request(method, url, json=json, params=query)
+            except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800") in a text: a traceback from the JSON encoder
+                raise InvalidArgument(f"A text to send is not valid Unicode ({exc.reason} at character {exc.start:,} of "
+                                      f"{exc.object[max(exc.start - 20, 0):exc.start]!r}...): fix the file's encoding.") from None
             except httpx.HTTPError as exc:
                 where = self.endpoint if not url.startswith("http") else url.split("/language/")[0]
                 raise RemoteError(f"cannot reach the tagwise server at {where}: {exc}") from None

@@ -73,6 +73,9 @@ def test_a_csv_output_opens_in_the_inputs_spreadsheet_and_resumes_so(deployed, b
     assert "resuming: 3 documents already" in ok(deployed.cli(*args)).stderr
     assert out.read_bytes() == full
 
+    # from stdin a byte-order mark hid the id column: every id became a row number
+    piped = ok(deployed.cli("classify", "bank", "prod", "-", "--input-format", "csv", input="\ufeffid;text\nd1;where is my card\n"))
+    assert json.loads(piped.stdout.splitlines()[0])["id"] == "d1"
     # on stdout: the input's separator too, without a byte-order mark
     plain = ok(deployed.cli("classify", "bank", "prod", str(source), "--format", "csv")).stdout
     assert plain.startswith("id;category")

@@ -132,3 +132,15 @@ def test_listing_every_deployment_on_a_server_without_that_route_reads_each_proj
 
     with pytest.raises(RemoteError, match="runtime key"):
         client_for(gone).list_all_deployments()
+
+
+def test_a_text_that_is_not_valid_unicode_is_one_error_not_a_traceback():
+    # a lone surrogate from a JSONL line ("\ud800") ended tagwise import and classify against a server in a traceback
+    from tagwise.errors import InvalidArgument
+
+    def handler(request: httpx.Request) -> httpx.Response:  # never reached: nothing is sent
+        raise AssertionError("sent")
+
+    with pytest.raises(InvalidArgument, match=r"A text to send is not valid Unicode \(surrogates not allowed .*fix the file's encoding"):
+        client_for(handler).request("POST", "/language/tagwise/projects/p/deployments/d:classify",
+                                    json={"documents": [{"id": "1", "text": "a\ud800b"}]})

@@ -63,7 +63,8 @@ def test_worker_runs_a_queued_training_and_stops_on_sigterm(cli, bank, data_dir,
             time.sleep(0.2)
         assert scraped.status_code == 200 and counted in scraped.text, [line for line in scraped.text.splitlines() if "training" in line]
         assert "process_resident_memory_bytes" in scraped.text  # the worker's own memory: its trainings' children are not in it
-        assert httpx.get(f"{base}/language/authoring/analyze-text/projects", timeout=10).status_code == 404  # no API here
+        missing = httpx.get(f"{base}/language/authoring/analyze-text/projects", timeout=10)  # no API here, and no /docs to point to
+        assert missing.status_code == 404 and "serves GET /health and GET /metrics only" in missing.json()["error"]["message"]
     finally:
         worker.send_signal(signal.SIGTERM)
         output, _ = worker.communicate(timeout=30)

@@ -809,3 +809,15 @@ def test_a_training_waiting_on_a_server_that_runs_no_jobs_says_why(studio, banki
     finally:
         ctx.settings.run_jobs = True
     assert "Waiting for a job runner: this server runs no jobs itself (TAGWISE_RUN_JOBS=false)" in page
+
+
+def test_an_upload_past_its_document_limit_is_refused_as_it_is_read(studio, monkeypatch):
+    # 3 million one-letter rows were read whole (88 s, the server at 4 GB) and added
+    from tagwise.studio.routes import data
+
+    monkeypatch.setattr(data, "MAX_UPLOAD_DOCUMENTS", 5)
+    tagging.create_project(studio.ctx, "big", SINGLE, "en")
+    refused = studio.post("/studio/p/big/data/upload", data={"csrf": studio.csrf}, headers={"accept": "application/json"},
+                          files=[("files", ("rows.csv", b"text\n" + b"x\n" * 3_000_000, "text/csv"))])
+    assert refused.status_code == 400 and refused.json()["message"].startswith("rows.csv has more than 5 documents; the studio adds up to")
+    assert tagging.list_documents(studio.ctx, "big", DocumentFilter()).total == 0

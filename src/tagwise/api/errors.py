@@ -129,6 +129,8 @@ def install(app: FastAPI) -> None:
         # an Azure action tagwise lacks (…/models/m1:load-snapshot) lands on its object's route, with another method
         action = path.rsplit("/", 1)[-1].partition(":")[2]
         if exc.status_code == 404 or (exc.status_code == 405 and path.startswith("/language/") and action and action not in ACTIONS):
+            if request.app.openapi_url is None:  # a worker's port: /health and /metrics, and no API reference
+                return error_response(NotFound("No such route: a tagwise worker serves GET /health and GET /metrics only."))
             return error_response(NotFound(no_route_message(path)))
         if exc.status_code == 405:
             err = InvalidRequest("This method is not allowed on this URL.")

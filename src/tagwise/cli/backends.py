@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tagwise.errors import TagwiseError
 
+WAITING_NOTE_S = 15.0  # a remote training still not started after this long gets a note saying why it may wait
+
 if TYPE_CHECKING:
     from tagwise.settings import Settings
 
@@ -322,7 +324,20 @@ class RemoteBackend:
 
     def wait_training(self, name: str, job: str, on_percent: PercentCallback) -> dict[str, Any]:
         # Client.wait raises with the job's error message when the training failed.
-        return self.client.wait(job, lambda state: on_percent(overall_percent(state)))
+        since, noted = time.monotonic(), False
+
+        def seen(state: dict[str, Any]) -> None:
+            nonlocal noted
+            on_percent(overall_percent(state))
+            if state.get("status") == "notStarted" and not noted and time.monotonic() - since > WAITING_NOTE_S:
+                noted = True  # a server that runs no jobs (TAGWISE_RUN_JOBS=false) and no worker: it waited without a word
+                from tagwise.cli.common import err
+
+                err().print(f"note: the training has not started after {WAITING_NOTE_S:.0f} s: it waits for a job runner "
+                            "(every tagwise serve runs one unless TAGWISE_RUN_JOBS=false; a tagwise worker on the server's "
+                            "store runs them too), or for the trainings queued before it", markup=False)
+
+        return self.client.wait(job, seen)
 
     def cancel_training(self, name: str) -> list[dict[str, Any]]:
         """The API's ``POST .../train/jobs/{id}/:cancel`` for each unfinished job of ``GET .../train/jobs``."""

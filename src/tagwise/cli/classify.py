@@ -403,8 +403,11 @@ def _drop_if_empty(output: Path | None, drop: bool) -> None:
 
 
 def _open_input(path: str, fmt: str) -> AbstractContextManager[IO[str]]:
-    if path == "-":
-        return nullcontext(sys.stdin)
+    if path == "-":  # read as a file is: a byte-order mark (Excel's "CSV UTF-8") hid the id column, the ids became row numbers
+        buffer = getattr(sys.stdin, "buffer", None)
+        if buffer is None:  # a stdin that is text only (a test's): as it is
+            return nullcontext(sys.stdin)
+        return nullcontext(io.TextIOWrapper(buffer, encoding="utf-8-sig", newline="" if fmt == "csv" else None))
     return open(path, encoding="utf-8-sig", newline="" if fmt == "csv" else None)
 
 

@@ -363,7 +363,7 @@ def _file_documents(ctx, record: dict, file: UploadFile | None) -> list[dict]:
     cap = min(ctx.settings.max_body_bytes, MAX_TRY_FILE_BYTES)
     data = file.file.read(cap + 1)
     if len(data) > cap:
-        raise InvalidArgument(f"{file.filename} has more than {cap:,} bytes, the most Try it takes; split it, or classify it "
+        raise InvalidArgument(f"{file.filename} is larger than {cap / 2**20:g} MB, the most Try it takes; split it, or classify it "
                               "with tagwise classify, which streams any size.")
     # the limit is checked as the file is read: 3 million one-word rows took 600 MB before it was
     docs, _ignored = uploads.parse_file(file.filename or "documents.txt", data, record["kind"] == MULTI, limit=MAX_TRY_FILE_DOCUMENTS,
@@ -381,7 +381,8 @@ def _classified_rows(ctx, project: str, deployment: str, docs: list[dict], decim
     rows: list[list[str]] = []
     for start in range(0, len(docs), 1_000):
         batch = docs[start:start + 1_000]
-        located = [{"id": d["location"] or str(start + i + 1), "text": d["text"], "language": d.get("language")}
+        # a document without a name is numbered "#n" (a bare number could be another row's id)
+        located = [{"id": d["location"] or f"#{start + i + 1}", "text": d["text"], "language": d.get("language")}
                    for i, d in enumerate(batch)]
         result = analyze.classify_documents(ctx, project, deployment, located, served_by=served)
         by_index = {r["index"]: r for r in result["documents"] + result["errors"]}
