@@ -144,3 +144,20 @@ def test_a_text_that_is_not_valid_unicode_is_one_error_not_a_traceback():
     with pytest.raises(InvalidArgument, match=r"A text to send is not valid Unicode \(surrogates not allowed .*fix the file's encoding"):
         client_for(handler).request("POST", "/language/tagwise/projects/p/deployments/d:classify",
                                     json={"documents": [{"id": "1", "text": "a\ud800b"}]})
+
+
+def test_a_remote_training_that_does_not_start_says_why_it_may_wait(capsys, monkeypatch):
+    # against a server that runs no jobs (TAGWISE_RUN_JOBS=false) and no worker, tagwise train waited without a word
+    from tagwise.cli import backends
+
+    polls = iter(["notStarted", "notStarted", "notStarted", "succeeded"])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"jobId": "j", "status": next(polls), "result": {"modelLabel": "m"}})
+
+    monkeypatch.setattr(backends, "WAITING_NOTE_S", 0.0)
+    remote = backends.RemoteBackend.__new__(backends.RemoteBackend)
+    remote.client = client_for(handler)
+    remote.wait_training("p", "http://tagwise.test/language/authoring/analyze-text/projects/p/train/jobs/j", lambda _p: None)
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: the training has not started")]
+    assert len(notes) == 1 and "TAGWISE_RUN_JOBS=false" in notes[0]
