@@ -108,8 +108,7 @@ def _csv_documents(stream: IO[str], text_column: str, id_column: str, where: str
     id_column = read_as_the_studio(id_column, "id", LOCATION_KEYS)
     language_column = read_as_the_studio(language_column, "language", LANGUAGE_KEYS)
     if text_column not in fields:
-        columns = ", ".join(reader.fieldnames or [])
-        raise UsageError(f"{where}: no column {text_column!r} (columns: {columns}); pick one with --text-column")
+        raise UsageError(f"{where}: no column {text_column!r} (columns: {', '.join(fields)}); pick one with --text-column")
     for number, _line, row in csv_rows(reader, where):
         doc_id = row.get(id_column)
         yield (doc_id if doc_id else str(number)), row[text_column] or "", row.get(language_column) or language

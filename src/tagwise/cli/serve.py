@@ -26,31 +26,26 @@ class AddressUnavailable(TagwiseError):
 def check_address(host: str, port: int) -> None:
     """Bind the address once and let it go, so a port in use (or a host that is not this
     machine's) is one error line before "listening", not a uvicorn traceback after it."""
+    bind(host, port, listen=False).close()
+
+
+def bind(host: str, port: int, *, listen: bool = True) -> socket.socket:
+    """A socket bound (and, with ``listen``, listening) on ``host:port``, or one error line saying
+    why it cannot be: a host that is not this machine's, a port in use."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     except socket.gaierror as exc:
         raise AddressUnavailable(f"cannot listen on {host}: {exc.strerror} (TAGWISE_HOST or --host)") from None
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            hint = "another process is listening there: stop it or pick another --port" if exc.errno == errno.EADDRINUSE else "TAGWISE_HOST/TAGWISE_PORT or --host/--port"
-            raise AddressUnavailable(f"cannot listen on {host}:{port}: {exc.strerror} ({hint})") from None
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port`` (an error line, as :func:`check_address`'s, when it cannot be)."""
-    check_address(host, port)
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
         sock.bind(address)
-        sock.listen(128)
+        if listen:
+            sock.listen(128)
     except OSError as exc:
         sock.close()
-        raise AddressUnavailable(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        hint = "another process is listening there: stop it or pick another --port" if exc.errno == errno.EADDRINUSE else "TAGWISE_HOST/TAGWISE_PORT or --host/--port"
+        raise AddressUnavailable(f"cannot listen on {host}:{port}: {exc.strerror} ({hint})") from None
     sock.set_inheritable(True)
     return sock
 

@@ -30,13 +30,13 @@ def not_utf8(path: Path | str, exc: UnicodeDecodeError) -> UsageError:
     the decoder's own position counts from the start of whatever chunk it was given)."""
     if str(path) == "-":
         return UsageError(f"stdin: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); send UTF-8")
+    converted = Path(path).with_name(f"{Path(path).stem}-utf8{Path(path).suffix}")  # where the iconv lines write
     with open(path, "rb") as fh:
         start = fh.read(8)
         if found := packed(str(path), start):  # a gzip file named .csv was "Windows-1252 text"
             return UsageError(found)
         if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
             # Excel's "Unicode Text" and PowerShell's redirections write UTF-16 with a byte-order mark
-            converted = Path(path).with_name(f"{Path(path).stem}-utf8{Path(path).suffix}")
             return UsageError(f"{path}:1: UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8; save it as UTF-8 "
                               f"(Excel: Save As \"CSV UTF-8\"; an editor: encoding UTF-8) or convert it: "
                               f"iconv -f UTF-16 -t UTF-8 {shlex.quote(str(path))} > {shlex.quote(str(converted))}")
@@ -44,7 +44,7 @@ def not_utf8(path: Path | str, exc: UnicodeDecodeError) -> UsageError:
         # Excel's plain "CSV" on Windows: the whole file (its accents may come after the first megabytes), not one line
         if stream_looks_windows_1252(iter(lambda: fh.read(1 << 20), b"")):
             return UsageError(f"{path}: not UTF-8 text: {WINDOWS_1252}; or convert it: iconv -f WINDOWS-1252 -t UTF-8 "
-                              f"{shlex.quote(str(path))} > {shlex.quote(str(Path(path).with_name(f'{Path(path).stem}-utf8{Path(path).suffix}')))}")
+                              f"{shlex.quote(str(path))} > {shlex.quote(str(converted))}")
         fh.seek(0)
         for number, line in enumerate(fh, start=1):
             try:

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-SAVE_AS_UTF8 = 'Excel: File > Save As > "CSV UTF-8"; a text editor: encoding UTF-8'
+_EXCEL = 'Excel: File > Save As > "CSV UTF-8"'
+SAVE_AS_UTF8 = f"{_EXCEL}; a text editor: encoding UTF-8"
 
 # files people reach for that are no text: named, with how to turn each into a CSV
 _SPREADSHEETS = {
-    ".xlsx": ("an Excel workbook", 'Excel: File > Save As > "CSV UTF-8"'),
-    ".xlsm": ("an Excel workbook", 'Excel: File > Save As > "CSV UTF-8"'),
-    ".xls": ("an Excel workbook", 'Excel: File > Save As > "CSV UTF-8"'),
+    ".xlsx": ("an Excel workbook", _EXCEL), ".xlsm": ("an Excel workbook", _EXCEL), ".xls": ("an Excel workbook", _EXCEL),
     ".ods": ("an OpenDocument spreadsheet", 'LibreOffice: File > Save As > "Text CSV", character set UTF-8'),
     ".numbers": ("a Numbers spreadsheet", "Numbers: File > Export To > CSV, text encoding Unicode (UTF-8)"),
 }

@@ -62,13 +62,12 @@ def _where(conn: Connection, project_id: int, flt: DocumentFilter) -> list[Colum
         pattern = "%" + _escaped(search) + "%"
         # a plain ASCII text has no search_text: LIKE (SQLite: ASCII case) and ILIKE ignore its case
         in_text, location = func.coalesce(documents.c.search_text, documents.c.text), documents.c.location
-        if quoted := any(c in search for c in "'\""):
+        if any(c in search for c in "'\""):
             # "n'est" finds the "n’est" Outlook and Word write: the quotes of the text and location are
             # made straight for this search only (nothing stored changes; searches without one cost nothing more)
             in_text, location = _plain_quotes(in_text), _plain_quotes(location)
         if conn.dialect.name == "postgresql":
-            located = strip_accents(flt.search).translate(_PLAIN_QUOTES) if quoted else strip_accents(flt.search)
-            in_location = _unaccented(location).ilike("%" + _escaped(located) + "%", escape="\\")
+            in_location = _unaccented(location).ilike("%" + _escaped(strip_accents(flt.search).translate(_PLAIN_QUOTES)) + "%", escape="\\")
             clauses.append(or_(in_text.ilike(pattern, escape="\\"), in_location))
         else:
             clauses.append(or_(in_text.like(pattern, escape="\\"), _sqlite_contains(conn, location, pattern)))
@@ -93,14 +92,14 @@ def _escaped(search: str) -> str:
     return search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-# apostrophes and double quotes, straight or typographic: one of each to a search
-_PLAIN_QUOTES = str.maketrans({**dict.fromkeys("\u2018\u2019\u02bc\u201b", "'"), **dict.fromkeys("\u201c\u201d\u201e", '"')})
+# apostrophes and double quotes, typographic -> straight: one of each to a search (the query in Python, the column in SQL)
+_QUOTE_FORMS = {**dict.fromkeys("\u2018\u2019\u02bc\u201b", "'"), **dict.fromkeys("\u201c\u201d\u201e", '"')}
+_PLAIN_QUOTES = str.maketrans(_QUOTE_FORMS)
 
 
 def _plain_quotes(column: ColumnElement[str]) -> ColumnElement[str]:
     """SQL: ``column`` with its typographic apostrophes and double quotes made straight."""
-    for typographic, straight in (("\u2018", "'"), ("\u2019", "'"), ("\u02bc", "'"), ("\u201b", "'"),
-                                  ("\u201c", '"'), ("\u201d", '"'), ("\u201e", '"')):
+    for typographic, straight in _QUOTE_FORMS.items():
         column = func.replace(column, typographic, straight)
     return column
 
