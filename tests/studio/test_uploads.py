@@ -116,6 +116,11 @@ def test_a_utf16_file_is_named_so_with_how_to_save_it_as_utf8():
         parse("mixed.csv", "text\nfiné\n".encode() + "caf\xe9\n".encode("latin-1"))
 
 
+def test_an_ignored_column_is_named_as_names_are_compared_everywhere():
+    _, ignored = parse_file("f.csv", "Texte,Cate\u0301gorie,Note\nbonjour,accueil,x\n".encode())
+    assert ignored == ["Note"]  # "Catégorie" decomposed (a Mac's) was read, and also reported as a column not read
+
+
 def test_jsonl_labels_are_read_as_tagwise_import_reads_them():
     # one reader for both: a class object not in a list, and the same message for what is no label
     rows = parse("l.jsonl", b'{"text": "a", "labels": ""}\n{"text": "b", "label": "x"}\n{"text": "c", "class": {"category": "y"}}\n')

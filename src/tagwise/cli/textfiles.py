@@ -8,7 +8,6 @@ record starts on), a JSON line that does not parse (its column). Each is a
 
 from __future__ import annotations
 
-import codecs
 import csv
 import itertools
 import json
@@ -20,7 +19,7 @@ from typing import Any
 
 from tagwise.cli.common import UsageError
 from tagwise.core import csv_header
-from tagwise.core.textencoding import SAVE_AS_UTF8, WINDOWS_1252, packed, stream_looks_windows_1252
+from tagwise.core.textencoding import SAVE_AS_UTF8, WINDOWS_1252, diagnose
 
 CSV_UNCLOSED = "unexpected end of data"  # what csv says, in strict mode, when a file ends inside quotes
 
@@ -32,27 +31,19 @@ def not_utf8(path: Path | str, exc: UnicodeDecodeError) -> UsageError:
         return UsageError(f"stdin: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); send UTF-8")
     converted = Path(path).with_name(f"{Path(path).stem}-utf8{Path(path).suffix}")  # where the iconv lines write
     with open(path, "rb") as fh:
-        start = fh.read(8)
-        if found := packed(str(path), start):  # a gzip file named .csv was "Windows-1252 text"
-            return UsageError(found)
-        if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-            # Excel's "Unicode Text" and PowerShell's redirections write UTF-16 with a byte-order mark
-            return UsageError(f"{path}:1: UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8; save it as UTF-8 "
-                              f"(Excel: Save As \"CSV UTF-8\"; an editor: encoding UTF-8) or convert it: "
-                              f"iconv -f UTF-16 -t UTF-8 {shlex.quote(str(path))} > {shlex.quote(str(converted))}")
-        fh.seek(0)
-        # Excel's plain "CSV" on Windows: the whole file (its accents may come after the first megabytes), not one line
-        if stream_looks_windows_1252(iter(lambda: fh.read(1 << 20), b"")):
-            return UsageError(f"{path}: not UTF-8 text: {WINDOWS_1252}; or convert it: iconv -f WINDOWS-1252 -t UTF-8 "
-                              f"{shlex.quote(str(path))} > {shlex.quote(str(converted))}")
-        fh.seek(0)
-        for number, line in enumerate(fh, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as bad:
-                column = len(line[: bad.start].decode("utf-8")) + 1
-                return UsageError(f"{path}:{number}: not UTF-8 text (byte 0x{line[bad.start]:02x} at column {column}); "
-                                  f"save it as UTF-8 ({SAVE_AS_UTF8})")
+        found = diagnose(str(path), fh)
+    if found.packed:  # a gzip file named .csv was "Windows-1252 text"
+        return UsageError(found.packed)
+    if found.utf16:
+        return UsageError(f"{path}:1: UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8; save it as UTF-8 "
+                          f"({SAVE_AS_UTF8}) or convert it: "
+                          f"iconv -f UTF-16 -t UTF-8 {shlex.quote(str(path))} > {shlex.quote(str(converted))}")
+    if found.windows_1252:  # Excel's plain "CSV" on Windows: the whole file (its accents may come after the first megabytes)
+        return UsageError(f"{path}: not UTF-8 text: {WINDOWS_1252}; or convert it: iconv -f WINDOWS-1252 -t UTF-8 "
+                          f"{shlex.quote(str(path))} > {shlex.quote(str(converted))}")
+    if found.line:
+        return UsageError(f"{path}:{found.line}: not UTF-8 text (byte 0x{found.byte:02x} at column {found.column}); "
+                          f"save it as UTF-8 ({SAVE_AS_UTF8})")
     return UsageError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8")
 
 

@@ -5,7 +5,10 @@ alike."""
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import BinaryIO
 
 _EXCEL = 'Excel: File > Save As > "CSV UTF-8"'
 SAVE_AS_UTF8 = f"{_EXCEL}; a text editor: encoding UTF-8"
@@ -84,3 +87,44 @@ def stream_looks_windows_1252(chunks: Iterable[bytes]) -> bool:
 WINDOWS_1252 = ("it looks like Windows-1252 text, which Excel's plain \"CSV\" format writes on Windows (there, a byte that "
                 "UTF-8 does not allow is a letter such as é or €); save it as \"CSV UTF-8\" instead (Excel: File > Save As), "
                 "which keeps every accent")
+
+
+@dataclass(frozen=True)
+class Undecodable:
+    """What a file that is not UTF-8 is, found by :func:`diagnose`; each reader words it its own way.
+    One of: ``packed`` (the message of :func:`packed`), ``utf16``, ``windows_1252``, or the
+    ``line`` (from 1), ``column`` (from 1) and value of the first ``byte`` UTF-8 does not allow."""
+
+    packed: str | None = None
+    utf16: bool = False
+    windows_1252: bool = False
+    line: int = 0
+    column: int = 0
+    byte: int = 0
+
+
+def diagnose(name: str, fh: BinaryIO) -> Undecodable:
+    """Why a seekable binary file named ``name`` is not UTF-8, read from its start: compressed or a
+    document whatever its name, UTF-16 with a byte-order mark (Excel's "Unicode Text", PowerShell's
+    redirections), Windows-1252 over the whole file (a line number sent the user to a row with
+    nothing wrong in it), else the place of its first bad byte.
+
+    >>> import io
+    >>> diagnose("t.csv", io.BytesIO(b"id;text\\nt1;r\\xc3\\xa9clamation \\x80\\n"))  # a UTF-8 é, then a stray byte
+    Undecodable(packed=None, utf16=False, windows_1252=False, line=2, column=16, byte=128)
+    """
+    start = fh.read(8)
+    if found := packed(name, start):
+        return Undecodable(packed=found)
+    if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return Undecodable(utf16=True)
+    fh.seek(0)
+    if stream_looks_windows_1252(iter(lambda: fh.read(1 << 20), b"")):
+        return Undecodable(windows_1252=True)
+    fh.seek(0)
+    for number, line in enumerate(fh, start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return Undecodable(line=number, column=len(line[:bad.start].decode("utf-8")) + 1, byte=line[bad.start])
+    return Undecodable()

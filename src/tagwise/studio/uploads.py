@@ -10,7 +10,6 @@ with more or fewer fields than the header is refused with its line, as ``tagwise
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import json
@@ -21,7 +20,7 @@ from typing import Any
 
 from tagwise.core import csv_header
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, pick, unformula
-from tagwise.core.textencoding import SAVE_AS_UTF8, WINDOWS_1252, looks_windows_1252, not_text, packed
+from tagwise.core.textencoding import SAVE_AS_UTF8, WINDOWS_1252, diagnose, not_text
 from tagwise.core.validation import blank, file_labels, file_language
 from tagwise.errors import InvalidArgument
 
@@ -59,14 +58,15 @@ def parse_file(filename: str, data: bytes, multi: bool = False, limit: int | Non
 
 
 def _not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> InvalidArgument:
-    if found := packed(name, data[:8]):  # a gzip file named .csv was "Windows-1252 text"
-        return InvalidArgument(f"{found}. Nothing was added.")
-    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # Excel's "Unicode Text", PowerShell's redirections
+    found = diagnose(name, io.BytesIO(data))
+    if found.packed:  # a gzip file named .csv was "Windows-1252 text"
+        return InvalidArgument(f"{found.packed}. Nothing was added.")
+    if found.utf16:
         return InvalidArgument(f"{name} is UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8: save it as UTF-8 "
-                               "(Excel: Save As \"CSV UTF-8\"; a text editor: encoding UTF-8) and upload it again.")
-    if looks_windows_1252(data):  # the whole file: a line number sent the user to a row with nothing wrong in it
+                               f"({SAVE_AS_UTF8}) and upload it again.")
+    if found.windows_1252:
         return InvalidArgument(f"{name} is not UTF-8 text: {WINDOWS_1252}, and upload it again. Nothing was added.")
-    line = data[:exc.start].count(b"\n") + 1
+    line = found.line or data[:exc.start].count(b"\n") + 1
     return InvalidArgument(f"{name}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8 "
                            f"({SAVE_AS_UTF8}) and upload it again.")
 
@@ -162,7 +162,7 @@ def _csv(name: str, content: str, delimiter: str | None, multi: bool = False,
     if not out:
         raise InvalidArgument(f"{name} has no documents: it is empty or has only a header row.")
     known = {*TEXT_KEYS, *LABEL_KEYS, *LOCATION_KEYS, *DATASET_KEYS, *LANGUAGE_KEYS}  # each is read where the one before is empty
-    return out, [f for f in fieldnames if f and f.strip() and f.strip().lower() not in known]
+    return out, [f for f in fieldnames if f and f.strip() and csv_header.name_of(f) not in known]
 
 
 def _labels_tip(delimiter: str) -> str:
@@ -185,7 +185,7 @@ def _jsonl(name: str, content: str, counted: _Limit | None = None) -> list[dict[
             raise InvalidArgument(f"{name}, line {number}: its JSON is nested too deeply to be a document.") from None
         if not isinstance(row, dict):
             raise InvalidArgument(f"{name}, line {number}: each line must be a JSON object.")
-        has_text = any(str(k).strip().lower() in TEXT_KEYS for k in row)
+        has_text = any(csv_header.name_of(k) in TEXT_KEYS for k in row)
         out.append(_document(f"{name}, line {number}", row, _json_labels(name, number, pick(row, LABEL_KEYS)), text_column=has_text))
         if counted is not None:
             counted.check(len(out))
