@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -69,6 +70,9 @@ def test_a_csv_output_opens_in_the_inputs_spreadsheet_and_resumes_so(deployed, b
     lines = full.decode("utf-8-sig").splitlines(keepends=True)
     assert [line.split(";")[0] for line in lines[1:]] == ["q0", "q1", "q2", "q3", "q4"]
     assert all(line.count(";") >= 3 for line in lines[1:])  # two predictions joined by ";" are one quoted cell
+    # with a decimal comma, which that spreadsheet reads as a number ("0.93" was text there)
+    scores = next(csv.reader(lines[1:2], delimiter=";"))[2].split(";")
+    assert len(scores) == 2 and all("," in s and "." not in s and float(s.replace(",", ".")) <= 1 for s in scores), scores
     out.write_bytes(full[:full.index(b"q3")])  # interrupted after three documents
     assert "resuming: 3 documents already" in ok(deployed.cli(*args)).stderr
     assert out.read_bytes() == full

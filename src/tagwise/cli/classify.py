@@ -223,12 +223,15 @@ def records(batch: Batch, results: dict[str, Any]) -> list[dict[str, Any]]:
 
 class Writer:
     """Output lines; a csv file starts with a byte-order mark when ``bom`` (Excel reads UTF-8 as its
-    local code page without one: "RÃ©clamation") and separates fields with ``delimiter``."""
+    local code page without one: "RÃ©clamation") and separates fields with ``delimiter`` (with ";",
+    confidences have a decimal comma, as the studio's Try it writes them)."""
 
     def __init__(self, stream: IO[str], fmt: str, header: bool, delimiter: str = ",", bom: bool = False) -> None:
         self.stream = stream
         self.fmt = fmt
         self.delimiter = delimiter
+        # a spreadsheet that separates fields with ";" reads "0.93" as text: its decimal mark is the comma
+        self.decimal = "," if delimiter == ";" else "."
         if fmt == "csv" and header:
             if bom:
                 self.stream.write("\ufeff")
@@ -239,7 +242,7 @@ class Writer:
             self._csv_rows([{
                 "id": row["id"],
                 "category": ";".join(p["category"] for p in row["predictions"]),
-                "confidenceScore": ";".join(str(p["confidenceScore"]) for p in row["predictions"]),
+                "confidenceScore": ";".join(str(p["confidenceScore"]).replace(".", self.decimal) for p in row["predictions"]),
                 "error": row.get("error", ""),
             } for row in rows])
         else:
