@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -98,10 +99,13 @@ def test_unknown_deployment_fails_the_task_with_a_reason(served):
     assert f"({both['errors'][1]['code']}) {both['errors'][1]['message']}" in both["error"]["message"]
 
 
-def test_one_failed_task_of_two_is_partial(served):
-    job = run(served, [{"id": "1", "text": "hello"}], [task(name="ok"), task(deployment="missing", name="bad")])
+def test_one_failed_task_of_two_is_partial(served, caplog):
+    with caplog.at_level(logging.INFO, logger="tagwise.jobs"):
+        job = run(served, [{"id": "1", "text": "hello"}], [task(name="ok"), task(deployment="missing", name="bad")])
     assert job["status"] == "partiallyCompleted"
     assert job["errors"][0]["target"] == "#/tasks/items/1"
+    # its end is logged, as a training's is (a job that succeeded left no line)
+    assert re.search(rf"analyze job {job['jobId']} partiallyCompleted after [\d.]+ s: 1 of 2 tasks, 1 document classified", caplog.text)
 
 
 def test_request_limits(served):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -258,6 +259,7 @@ def run_job(ctx: Context, job_id: str, tasks_ended: Callable[[list[str]], None] 
     """Run every task of an analyze job the caller has claimed; a task that cannot run fails alone.
     Returns how many documents it classified (those of every task that ran; none when it was cancelled meanwhile).
     ``tasks_ended`` is told how each task ended (``succeeded``, ``failed``, ``cancelled``) once that is recorded."""
+    started = time.monotonic()
     with ctx.db.read() as conn:
         job = records.get_job(conn, job_id)
     # cancelled between its claim and now: "cancelling", which only this run ends (it stayed so for good)
@@ -307,6 +309,11 @@ def run_job(ctx: Context, job_id: str, tasks_ended: Callable[[list[str]], None] 
             errors = []
             classified = 0  # its results are dropped: /metrics counts the documents answered, which are none
         records.update_job(conn, job_id, {"status": status, "result": {"items": items}, "errors": errors, "finished_at": utcnow(), "percent": 100})
+        # every end, as a training's is (a job that succeeded left no line); before the commit, so a
+        # client that sees the end finds the line too
+        log.info("analyze job %s %s after %.1f s: %d of %d tasks, %d document%s classified", job_id, status,
+                 time.monotonic() - started, sum(1 for i in items if i["status"] == "succeeded"), len(items), classified,
+                 "" if classified == 1 else "s")
     if tasks_ended is not None:
         tasks_ended([item["status"] for item in items])
     return classified
