@@ -157,3 +157,18 @@ def test_a_bad_recipe_is_a_usage_error(cli, bank):
     message = one_error_line(cli("train", "bank", "--model", "v1", "--recipe", "bogus"), code=2)
     assert "--recipe 'bogus' is unknown" in message and "linear" in message
     assert "--recipe" in one_error_line(cli("train", "bank", "--model", "v1", "--recipe", ""), code=2)
+
+
+def test_a_local_command_that_upgrades_the_store_says_so(cli, data_dir):
+    # `tagwise project list` on the data dir of a running older server upgraded its store without a
+    # word: that server then refused to start
+    from tagwise.settings import Settings
+    from tagwise.storage.db import Database
+
+    old = Database(Settings(data_dir=data_dir, api_key="k").resolved_database_url)
+    old.migrate("0006_document_search_text")
+    old.dispose()
+    first = ok(cli("project", "list"))
+    assert "note: upgraded the store's schema from 0006_document_search_text to " in first.stderr
+    assert "an older tagwise refuses this store now" in first.stderr
+    assert "upgraded" not in ok(cli("project", "list")).stderr  # once

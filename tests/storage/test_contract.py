@@ -53,6 +53,7 @@ def test_an_older_store_upgrades_keeping_its_data(backend_url, tmp_path):
     old.dispose()
     context = Context.open(settings)
     try:
+        assert context.upgraded == ("0002_keys_and_heartbeats", HEAD)  # what the CLI tells its user
         with context.db.read() as conn:
             assert conn.execute(text("select version_num from alembic_version")).scalar_one() == HEAD
             assert [p["name"] for p in records.list_projects(conn)] == ["kept"]
@@ -96,6 +97,10 @@ def test_documents_stored_before_0006_are_found_without_their_accents(backend_ur
 
         with context.db.write() as conn:
             conn.execute(text("update documents set search_text = null where location in ('d0.txt', 'd2.txt')"))
+        with context.db.read() as conn:  # meanwhile, typed as written they are found (they were not at all)
+            found = {q: document_records.page(conn, project_id, document_records.DocumentFilter(search=q), 1, 0)[1]
+                     for q in ("nino", "NIÑO", "États")}
+        assert found == {"nino": 1_499, "NIÑO": 1_500, "États": 1_500}
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="tagwise.jobs"):
             JobRunner(context)._tidy()

@@ -101,6 +101,11 @@ class LocalBackend:
 
         self.ctx = Context.open(settings, migrate=migrate)
         self.where = f"data dir {settings.data_dir}"
+        if self.ctx.upgraded:  # `serve` logs it; a listing that upgraded the store under a running older server said nothing
+            from tagwise.cli.common import err
+
+            err().print(f"note: upgraded the store's schema from {self.ctx.upgraded[0]} to {self.ctx.upgraded[1]}; an older "
+                        "tagwise refuses this store now (docs/operations.md: Upgrading)", markup=False)
 
     def close(self) -> None:
         self.ctx.close()

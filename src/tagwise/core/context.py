@@ -20,6 +20,8 @@ class Context:
     db: Database = field(init=False)
     # (project, deployment) -> (what its last lookup found, monotonic time): answered while the store is away
     last_served: dict[tuple[str, str], tuple[Any, float]] = field(init=False, default_factory=dict)
+    # (the schema revision the store had, the newest) when :meth:`open` brought the store forward
+    upgraded: tuple[str, str] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self._check_places()
@@ -40,7 +42,7 @@ class Context:
         ctx = cls(settings)
         try:
             if migrate:
-                ctx.db.migrate()
+                ctx.upgraded = ctx.db.migrate()
         except (DatabaseError, NewerSchema) as exc:  # unreachable; no rights to create tables; damaged; a rollback
             if isinstance(exc, DatabaseError) and not isinstance(exc, OperationalError | ProgrammingError) and not _damaged(exc):
                 raise  # a migration's own failure (a constraint, a value): its traceback says more than one line

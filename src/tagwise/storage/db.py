@@ -107,8 +107,9 @@ class Database:
         finally:
             self._write_lock.release()
 
-    def migrate(self, revision: str = "head") -> None:
-        """Bring the schema to the newest migration (recorded in ``alembic_version``), or to ``revision``."""
+    def migrate(self, revision: str = "head") -> tuple[str, str] | None:
+        """Bring the schema to the newest migration (recorded in ``alembic_version``), or to ``revision``.
+        Returns (the revision it had, the newest) when it brought an existing store forward, else None."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         with self.write() as conn:
@@ -125,6 +126,7 @@ class Database:
             command.upgrade(config, revision)
             if upgrading:
                 log.info("the store's schema is at %s (%.1f s)", head, time.monotonic() - started)
+        return (stored, head) if upgrading else None
 
     def fold_missing(self) -> int:
         """:func:`fold_missing` in batches, each read in a read transaction and written in a write
