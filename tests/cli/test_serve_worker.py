@@ -218,9 +218,10 @@ def test_a_store_that_hangs_is_given_up_after_the_connect_timeout(tmp_path):
         url = f"postgresql://tagwise@127.0.0.1:{silent.getsockname()[1]}/tagwise"
         env = dict(os.environ, TAGWISE_DATA_DIR=str(tmp_path / "data"), TAGWISE_API_KEY="k", HF_HUB_OFFLINE="1", TAGWISE_DATABASE_URL=url)
         started = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "tagwise", "serve"], env=env, capture_output=True, text=True, timeout=60, check=False)
+        done = subprocess.run([sys.executable, "-m", "tagwise", "serve"], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1 and done.stderr.startswith("error: Cannot open the store at postgresql://tagwise@127.0.0.1:")
-    assert PG_CONNECT_TIMEOUT_S <= time.monotonic() - started < PG_CONNECT_TIMEOUT_S + 15
+    # well before the OS's TCP timeout (~130 s); the margin is the process's start, 5-13 s on a busy machine
+    assert PG_CONNECT_TIMEOUT_S <= time.monotonic() - started < PG_CONNECT_TIMEOUT_S + 45
 
 
 def test_an_empty_api_key_file_is_refused_at_start(tmp_path):

@@ -134,11 +134,14 @@ def test_a_live_claimant_that_heartbeats_is_not_swept_while_the_sweeper_waited_f
         job = jobs.create(conn, "analyze", None, {"documents": [], "tasks": []})
     beats = ("import sys, time\nfrom tagwise.storage.db import Database\nfrom tagwise.storage import records\n"
              "db = Database(sys.argv[1])\nwhile True:\n    with db.write() as conn:\n        records.heartbeat(conn, [sys.argv[2]])\n"
-             "    time.sleep(0.3)\n")
-    claimant = subprocess.Popen([sys.executable, "-c", beats, ctx.db.url, job["id"]])
+             "    print('beating', flush=True)\n    time.sleep(0.3)\n")
+    claimant = subprocess.Popen([sys.executable, "-c", beats, ctx.db.url, job["id"]], stdout=subprocess.PIPE, text=True)
     try:
         with ctx.db.write() as conn:
             records.update_job(conn, job["id"], {"status": "running", "claimed_by": f"{jobs.HOST}:{claimant.pid}"})
+        # a claimant still importing (2-3 s on a busy 2-core machine, longer than the lease) is rightly
+        # silent: the runner starts once it beats
+        assert claimant.stdout.readline() == "beating\n"
         runner = JobRunner(ctx, poll_s=0.05)
         runner.start()
         try:

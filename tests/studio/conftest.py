@@ -171,6 +171,19 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+def press(page, key: str) -> None:
+    """A key for the page's script: after a key or click that loaded a page, the new page's handlers
+    are set up at DOMContentLoaded, which an ``expect`` on its parsed HTML can pass before (the key was lost)."""
+    page.wait_for_load_state("domcontentloaded")
+    page.keyboard.press(key)
+
+
+def type_keys(page, text: str) -> None:
+    """:func:`press` for typed text."""
+    page.wait_for_load_state("domcontentloaded")
+    page.keyboard.type(text)
+
+
 def fits_width(page) -> bool:
     """No horizontal scrolling of the whole page (wide tables scroll inside their own box)."""
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.studio.conftest import DESKTOP, NARROW, banking_rows, fits_width, screenshot, sign_in
+from tests.studio.conftest import DESKTOP, NARROW, banking_rows, fits_width, press, screenshot, sign_in, type_keys
 
 CLASSES = ["card_arrival", "exchange_rate", "lost_or_stolen_card", "top_up_failed", "change_pin"]
 PROJECT = "bank-journey"
@@ -56,7 +56,7 @@ def test_studio_journey(page, server, tmp_path):
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     screenshot(page, "01-sign-in")
     page.get_by_label("API key").fill("not-the-key")
-    page.keyboard.press("Enter")
+    press(page, "Enter")
     expect(page.get_by_label("API key")).to_have_accessible_description(re.compile("not an API key"))
     sign_in(page, server)
     cookie = next(c for c in page.context.cookies() if c["name"] == "tagwise_studio")
@@ -98,21 +98,21 @@ def test_studio_journey(page, server, tmp_path):
     expect(page.locator("#tag-progress")).to_contain_text("115 of 125 tagged")
     screenshot(page, "05-tag")
     first = page.locator("#doc-title").inner_text()
-    page.keyboard.press("1")  # first class: card_arrival
+    press(page, "1")  # first class: card_arrival
     expect(page.locator("#tag-progress")).to_contain_text("116 of 125 tagged")
     assert page.locator("#doc-title").inner_text() != first
-    page.keyboard.press("Backspace")  # undo brings the document back, untagged, still in the queue
+    press(page, "Backspace")  # undo brings the document back, untagged, still in the queue
     expect(page.locator("#tag-progress")).to_contain_text("115 of 125 tagged")
     expect(page.locator("#doc-title")).to_contain_text(first.split()[0])
     expect(page.locator(".tag-head .pill")).to_contain_text("Queue")
     for key in ("2", "3"):
         before = page.locator("#tag-progress").inner_text()
-        page.keyboard.press(key)
+        press(page, key)
         expect(page.locator("#tag-progress")).not_to_have_text(before)
-    page.keyboard.type("stolen")  # type-to-filter: focus jumps to the filter box
+    type_keys(page, "stolen")  # type-to-filter: focus jumps to the filter box
     expect(page.locator("#class-filter")).to_have_value("stolen")
     expect(page.locator("#class-list li:not([hidden])")).to_have_count(1)
-    page.keyboard.press("Enter")
+    press(page, "Enter")
     expect(page.locator("#tag-progress")).to_contain_text("118 of 125 tagged")
 
     # -- train (manual split: the Train/Test sets of the file), live progress
@@ -144,7 +144,7 @@ def test_studio_journey(page, server, tmp_path):
     wrong.get_by_role("link", name=f"Re-tag {mistagged[0]}…").click()
     expect(page.locator("#doc-title")).to_contain_text(mistagged[0])
     screenshot(page, "09-retag")
-    page.keyboard.press("1")  # card_arrival, what the model predicted
+    press(page, "1")  # card_arrival, what the model predicted
     expect(page.get_by_role("heading", name="Evaluation")).to_be_visible()
     expect(page.locator("#incorrect tbody tr", has_text=mistagged[0])).to_contain_text("fixed")
     # and one with the one-click button
@@ -173,7 +173,7 @@ def test_studio_journey(page, server, tmp_path):
     # -- try a text
     page.get_by_role("link", name="Try it", exact=True).first.click()
     page.get_by_label("Text").fill("I ordered a new card two weeks ago and it still has not arrived")
-    page.keyboard.press("Control+Enter")
+    press(page, "Control+Enter")
     expect(page.locator("[data-predicted]")).to_have_text("card_arrival")
     expect(page.locator("#try-scores li")).to_have_count(5)
     screenshot(page, "12-try")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.studio.conftest import screenshot
+from tests.studio.conftest import press, screenshot, type_keys
 
 PROJECT = "emotions-kb"
 
 
 def _tab_to(page, element_id: str, limit: int = 40) -> None:
     for _ in range(limit):
-        page.keyboard.press("Tab")
+        press(page, "Tab")
         if page.evaluate("document.activeElement && document.activeElement.id") == element_id:
             return
     raise AssertionError(f"#{element_id} cannot be reached with Tab")
@@ -35,15 +35,15 @@ def test_keyboard_only_multi_label_tagging(page, server, tmp_path):
     page.goto("/studio")
     # the key field has the focus once the page has loaded; typing before that loses keystrokes
     expect(page.get_by_label("API key")).to_be_focused()
-    page.keyboard.type(server.key)
-    page.keyboard.press("Enter")
+    type_keys(page, server.key)
+    press(page, "Enter")
     expect(page.get_by_role("heading", name="Projects", exact=True)).to_be_visible()
 
     _tab_to(page, "name")
-    page.keyboard.type(PROJECT)
-    page.keyboard.press("Tab")            # kind: radio group
-    page.keyboard.press("ArrowDown")      # -> multi-label
-    page.keyboard.press("Enter")          # submits the form
+    type_keys(page, PROJECT)
+    press(page, "Tab")            # kind: radio group
+    press(page, "ArrowDown")      # -> multi-label
+    press(page, "Enter")          # submits the form
     expect(page.get_by_role("heading", name=PROJECT)).to_be_visible()
     expect(page.locator("h1")).to_contain_text("multi-label")
 
@@ -51,8 +51,8 @@ def test_keyboard_only_multi_label_tagging(page, server, tmp_path):
     page.goto(f"/studio/p/{PROJECT}/schema")
     for name in ("joy", "anger", "surprise", "gratitude"):
         page.get_by_placeholder("Class name").focus()
-        page.keyboard.type(name)
-        page.keyboard.press("Enter")
+        type_keys(page, name)
+        press(page, "Enter")
         expect(page.locator(".flash.ok")).to_contain_text(f"Class {name} added")
     screenshot(page, "schema")
 
@@ -65,29 +65,29 @@ def test_keyboard_only_multi_label_tagging(page, server, tmp_path):
     page.goto(f"/studio/p/{PROJECT}/data")
     page.locator("#files").set_input_files(files)
     page.locator("#files").focus()
-    page.keyboard.press("Tab")
-    page.keyboard.press("Enter")
+    press(page, "Tab")
+    press(page, "Enter")
     expect(page.locator(".flash.ok")).to_contain_text("Added 2 document(s)")
 
     page.goto(f"/studio/p/{PROJECT}/tag")
     expect(page.locator("#doc-title")).to_contain_text("thanks.txt")
-    page.keyboard.press("1")          # toggle joy
-    page.keyboard.type("grat")        # type-to-filter, Enter toggles the first match
-    page.keyboard.press("Enter")
+    press(page, "1")          # toggle joy
+    type_keys(page, "grat")        # type-to-filter, Enter toggles the first match
+    press(page, "Enter")
     expect(page.locator("#class-filter")).to_have_value("")
-    page.keyboard.press("3")          # surprise
-    page.keyboard.press("3")          # ... and off again
-    page.keyboard.press("3")          # ... and on
+    press(page, "3")          # surprise
+    press(page, "3")          # ... and off again
+    press(page, "3")          # ... and on
     screenshot(page, "keyboard-multi-label")
-    page.keyboard.press("Enter")      # saves
+    press(page, "Enter")      # saves
     expect(page.locator("#doc-title")).to_contain_text("rage.txt")
     assert sorted(_labels(server, "thanks.txt")) == ["gratitude", "joy", "surprise"]
 
-    page.keyboard.press("2")          # anger
-    page.keyboard.press("Enter")
+    press(page, "2")          # anger
+    press(page, "Enter")
     expect(page.get_by_role("heading", name="Nothing left to tag")).to_be_visible()
     assert _labels(server, "rage.txt") == ["anger"]
-    page.keyboard.press("Backspace")  # undo the last one
+    press(page, "Backspace")  # undo the last one
     expect(page.locator("#doc-title")).to_contain_text("rage.txt")
     assert _labels(server, "rage.txt") is None
 
@@ -95,10 +95,10 @@ def test_keyboard_only_multi_label_tagging(page, server, tmp_path):
     # form's data-kind from the script, which then took Enter for "Accept suggestion" and dropped the picks
     page.goto(f"/studio/p/{PROJECT}/tag?dataset=none")
     expect(page.locator("#doc-title")).to_contain_text("rage.txt")
-    page.keyboard.press("2")          # anger
-    page.keyboard.type("GRÄT")        # case and accents do not matter to the filter ("ruck" found no "Rückerstattung")
-    page.keyboard.press("Enter")      # toggles gratitude, does not submit
+    press(page, "2")          # anger
+    type_keys(page, "GRÄT")        # case and accents do not matter to the filter ("ruck" found no "Rückerstattung")
+    press(page, "Enter")      # toggles gratitude, does not submit
     expect(page.locator("#class-filter")).to_have_value("")
-    page.keyboard.press("Enter")      # saves both
+    press(page, "Enter")      # saves both
     expect(page.get_by_role("heading", name="Nothing left to tag")).to_be_visible()
     assert sorted(_labels(server, "rage.txt")) == ["anger", "gratitude"]
