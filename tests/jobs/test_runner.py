@@ -55,14 +55,22 @@ def training_in_a_runner(ctx, banking, recipe: str = "linear") -> Iterator[tuple
         runner.stop()
 
 
-def test_killed_training_process_fails_the_job(ctx, banking):
+def test_killed_training_process_fails_the_job_and_leaves_no_model_folder(ctx, banking):
     with training_in_a_runner(ctx, banking) as (job, child):
+        # what a kill while it saved leaves (a half-written folder, a whole one no row names), beside another job's
+        store = ctx.models_dir / "bank"
+        left = [store / f".m1-20261128T092556-{job['id'][:8]}.tmp-8048aa", store / f"m1-20261128T092557-{job['id'][:8]}"]
+        other = store / "m0-20261128T092457-0123abcd"
+        for folder in (*left, other):
+            folder.mkdir(parents=True)
         os.kill(child.pid, signal.SIGKILL)
         final = wait_for(lambda: (j := jobs.get(ctx, job["id"], "train"))["status"] in jobs.TERMINAL and j)
     assert final["status"] == "failed"
     assert "ended unexpectedly" in final["errors"][0]["message"]
     with ctx.db.read() as conn:
         assert records.list_models(conn, records.get_project(conn, "bank")["id"]) == []
+    # they stayed for good, unseen by the API and the studio
+    assert not any(folder.exists() for folder in left) and other.is_dir()
 
 
 def test_restart_fails_training_left_running_and_requeues_analysis(ctx, banking):
@@ -74,10 +82,33 @@ def test_restart_fails_training_left_running_and_requeues_analysis(ctx, banking)
         records.update_job(conn, job["id"], {"status": "running", "claimed_by": gone})
         analyze = jobs.create(conn, "analyze", None, {"documents": [], "tasks": []})
         records.update_job(conn, analyze["id"], {"status": "running", "claimed_by": gone})
+    # the server was killed as the training had saved its model, before its row: the folder stayed for good
+    saved = ctx.models_dir / "bank" / f"m1-20261128T092557-{job['id'][:8]}"
+    saved.mkdir(parents=True)
     JobRunner(ctx).recover()
     failed = jobs.get(ctx, job["id"], "train")
     assert failed["status"] == "failed" and "restarted" in failed["errors"][0]["message"]
     assert jobs.get(ctx, analyze["id"], "analyze")["status"] == "notStarted"
+    assert not saved.exists()
+
+
+def test_leftovers_of_a_deleted_project_and_old_half_written_folders_go(ctx, banking):
+    from tagwise.core import models, projects
+
+    import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"][:40]))
+    projects.delete(ctx, "bank")
+    # its training went on a moment after the deletion: its cache and model folder came back
+    cache = ctx.settings.project_cache_dir("bank") / "all-MiniLM-L6-v2-x"
+    cache.mkdir(parents=True)
+    (ctx.models_dir / "bank" / "m1-20261128T092557-0123abcd").mkdir(parents=True)
+    assert models.remove_leftovers(ctx, "bank", "0123abcd-0000") == 2
+    assert not (ctx.models_dir / "bank").exists() and not ctx.settings.project_cache_dir("bank").exists()
+    # a hidden folder is removed once it is a day old (a whole server killed while it saved)
+    half = [ctx.models_dir / "p" / f".m1-20261128T092557-0123abc{i}.tmp-ab12" for i in range(2)]
+    for folder in half:
+        folder.mkdir(parents=True)
+    os.utime(half[0], (time.time() - 2 * models.HALF_WRITTEN_AGE_S,) * 2)
+    assert models.remove_half_written(ctx) == 1 and not half[0].exists() and half[1].is_dir()
 
 
 def test_cancel_before_start_ends_at_once(ctx, banking):

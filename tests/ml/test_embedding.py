@@ -237,6 +237,35 @@ def test_compact_keeps_one_file_of_the_latest_trainings_texts(tmp_path, encoder)
     assert list(encoder_dir.glob("*.npz")) == before
 
 
+def test_compact_drops_the_caches_of_encoders_the_training_did_not_use(tmp_path, encoder):
+    # an encoder setting changed, the project turned multilingual or an upgrade re-exported the encoder:
+    # the old encoder's vectors stayed beside the new ones for good, a full copy per project each time
+    import os
+    import shutil
+    import time
+
+    from tagwise.ml.embedding_cache import compact
+
+    folder = tmp_path / "project"
+    texts = ["my card is lost", "refund please"]
+    embed(texts, encoder, folder)
+    [used] = [p for p in folder.iterdir() if p.is_dir()]
+    stale = shutil.copytree(used, folder / "all-MiniLM-L6-v2-0.1.0-r1-onnx-int8")
+    half_written = used / ".0123.npz.tmp"  # a training killed while it wrote vectors
+    half_written.write_bytes(b"x")
+    an_hour_ago = time.time() - 3700
+    os.utime(half_written, (an_hour_ago, an_hour_ago))
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+    compact(folder, texts)  # without used_since (the library): every encoder's cache is kept
+    assert stale.is_dir()
+    fitted_since = time.time() - 1
+    embed(texts, encoder, folder)  # a training that found every vector cached still marks its encoder's folder
+    compact(folder, texts, used_since=fitted_since)
+    assert [p.name for p in folder.iterdir()] == [used.name] and not half_written.exists()
+    compact(folder, ["a training that used no encoder"], used_since=time.time() + 10)
+    assert [p.name for p in folder.iterdir()] == [used.name]  # no folder was used: none is dropped
+
+
 def test_the_encoder_leaves_no_onnx_runtime_telemetry_behind(tmp_path):
     # ONNX Runtime 1.29+ wrote a device id and queued usage events for Microsoft under ~/.cache/Microsoft from
     # import on: "no data leaves the machine". CI=true hides it (ONNX Runtime stays quiet in CI), so it is unset here.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,43 @@ def remove_unused(ctx: Context, conn, project: dict[str, Any], model_ids: set[st
 def delete_folders(folders: list[Path]) -> None:
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_leftovers(ctx: Context, project_name: str, job_id: str) -> int:
+    """Delete what a training that did not succeed left in the model store, and returns how many
+    folders: a cancel, a timeout or a kill while it saved its model left a hidden half-written
+    folder (``.<model id>.tmp-...``), or a whole one that no model row names, for good. Its model
+    ids end in the job id's first 8 characters. A project deleted during the training loses the
+    folders the training made again after the deletion (its model folder, its embedding cache)."""
+    with ctx.db.read() as conn:
+        project = records.get_project(conn, project_name)
+        kept = records.model_ids_in_use(conn, project["id"]) if project else set()
+    if project is None:  # deleted: the training may have written its cache or model after the deletion's rmtree
+        gone = [folder for folder in (ctx.models_dir / project_name, ctx.settings.project_cache_dir(project_name)) if folder.is_dir()]
+        delete_folders(gone)
+        return len(gone)
+    mine = re.compile(rf"\.?(.+-\d{{8}}T\d{{6}}-{re.escape(job_id[:8])})(\.(?:tmp|old)-[0-9a-f]+)?")
+    folder = ctx.models_dir / project_name
+    left = [entry for entry in (folder.iterdir() if folder.is_dir() else ())
+            if (found := mine.fullmatch(entry.name)) and entry.is_dir() and (found.group(2) or found.group(1) not in kept)]
+    delete_folders(left)
+    return len(left)
+
+
+HALF_WRITTEN_AGE_S = 24 * 3600  # no model takes a day to write: a hidden folder that old is a crash's
+
+
+def remove_half_written(ctx: Context) -> int:
+    """Delete the hidden folders (``.<model id>.tmp-...``, ``.<model id>.old-...``) older than a
+    day in the model store: a training killed while it saved (the whole server with it) leaves one
+    that no job ended by a runner names."""
+    if not ctx.models_dir.is_dir():
+        return 0
+    before = time.time() - HALF_WRITTEN_AGE_S
+    old = [entry for project in ctx.models_dir.iterdir() if project.is_dir() for entry in project.iterdir()
+           if re.fullmatch(r"\..+\.(?:tmp|old)-[0-9a-f]+", entry.name) and entry.is_dir() and entry.stat().st_mtime < before]
+    delete_folders(old)
+    return len(old)
 
 
 def require_model(conn, project: dict[str, Any], label: str) -> dict[str, Any]:

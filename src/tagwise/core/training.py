@@ -319,10 +319,12 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
     cache = ctx.settings.project_cache_dir(project["name"])
     _drop_shared_cache(ctx)
     model = build_model(recipe, multi_label=multi, seed=SEED, language=language, cache_dir=cache, **params)
+    fitted_since = time.time() - 1  # an encoder's cache this fit read or wrote is touched after this
     model.fit([d["text"] for d in train], y(train), progress=lambda f: progress(int(5 + 80 * min(max(f, 0.0), 1.0))))
     from tagwise.ml.embedding_cache import compact
 
-    compact(cache, [d["text"] for d in train])  # the next training reads these, and nothing of texts gone since
+    # the next training reads these, and nothing of texts gone since, nor of an encoder this fit did not use
+    compact(cache, [d["text"] for d in train], used_since=fitted_since)
     notes += _past_window(model, train)
     progress(86)
     from tagwise.core.predictors import decide, thresholds_of

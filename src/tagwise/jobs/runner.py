@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from tagwise.core import analyze, jobs
+from tagwise.core import analyze, jobs, models
 from tagwise.core.context import Context
 from tagwise.errors import StoreBusy, first_line, store_unavailable
 from tagwise.storage import records
@@ -138,7 +138,7 @@ class JobRunner:
         lease = self.ctx.settings.job_lease_s
         with self._owned_lock:
             abandoned = set(self._abandoned)
-        ended: list[str] = []  # final statuses of the trainings failed or cancelled here, counted once committed
+        ended: list[tuple[str, dict]] = []  # the trainings failed or cancelled here, counted and tidied once committed
         with self.ctx.db.write() as conn:
             self._silence.look()  # once the write lock is held: a wait for it is not a look
             for job in records.jobs_in_status(conn, "train", ("running", "cancelling")):
@@ -149,15 +149,17 @@ class JobRunner:
                     errors = [] if status == "cancelled" else [{"code": "InternalServerError", "message": reason}]
                     if records.update_job(conn, job["id"], {"status": status, "errors": errors, "finished_at": utcnow()},
                                           only_if_status=("running", "cancelling")):
-                        ended.append(status)
+                        ended.append((status, job))
                     log.warning("training job %s: %s; marked %s", job["id"], _why_swept(job, given_up), status)
             for job in records.jobs_in_status(conn, "analyze", ("running",)):
                 if self._orphaned(job, lease, abandoned):
                     records.update_job(conn, job["id"], {"status": "notStarted", "claimed_by": None}, only_if_status=("running",))
                     log.warning("analyze job %s: %s; queued again", job["id"], _why_swept(job, job["id"] in abandoned))
         if self.metrics is not None:
-            for status in ended:
+            for status, _ in ended:
                 self.metrics.training_ended(status)
+        for _, job in ended:  # a server killed while its training saved a model left the folder, with no row
+            self._remove_leftovers(job)
         with self._owned_lock:
             self._abandoned -= abandoned
         self.notify()
@@ -186,13 +188,17 @@ class JobRunner:
 
     def _tidy(self) -> None:
         """Delete the finished jobs past their expiry (analyze jobs after 24 h, authoring jobs after
-        7 days), and fold the document texts that have no search form (an older tagwise, still
-        running while this one upgraded the store, wrote them so: search never found them)."""
+        7 days), fold the document texts that have no search form (an older tagwise, still
+        running while this one upgraded the store, wrote them so: search never found them), and
+        remove the model store's half-written folders more than a day old."""
         if time.monotonic() - self._tidied_at < TIDY_EVERY_S:
             return
         deleted = jobs.purge_expired(self.ctx)
         folded = self.ctx.db.fold_missing()
+        half_written = models.remove_half_written(self.ctx)
         self._tidied_at = time.monotonic()
+        if half_written:
+            log.info("removed %d half-written model folders more than a day old (trainings killed while they saved)", half_written)
         if deleted:
             log.info("deleted %d finished jobs past their expiry (analyze jobs with their texts and results)", deleted)
         if folded:
@@ -336,6 +342,8 @@ class JobRunner:
 
         def record_end() -> None:
             job = jobs.get(self.ctx, job_id, "train")
+            if job["status"] != "succeeded":  # before it may be queued again: a rerun's folders are its own
+                self._remove_leftovers(job)
             if job["cancel_requested"]:
                 with self.ctx.db.write() as conn:
                     records.update_job(conn, job_id, {"status": "cancelled", "finished_at": utcnow()}, only_if_status=("running", "cancelling"))
@@ -357,6 +365,17 @@ class JobRunner:
                             "it again: the next runner marks it failed; start it again then", job_id, STOP_GRACE_S)
             raise
         self._log_end(job_id, time.monotonic() - started)
+
+    def _remove_leftovers(self, job: dict) -> None:
+        """What a training that did not succeed left in the model store goes (a cancel during its save
+        left a model folder no row names, for good); a failure to delete is only logged."""
+        try:
+            removed = models.remove_leftovers(self.ctx, job["project_name"], job["id"])
+        except Exception as exc:  # noqa: BLE001 - tidying must not stop the recording of the job's end
+            log.warning("training job %s: could not remove the folders it left in the model store: %s", job["id"], exc)
+            return
+        if removed:
+            log.info("training job %s: removed %d folder%s it left in the model store", job["id"], removed, "" if removed == 1 else "s")
 
     def _log_end(self, job_id: str, seconds: float) -> None:
         """One line per finished training, for whoever reads the server's log, and its count in the metrics."""

@@ -10,9 +10,12 @@ the texts of its latest training.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import shutil
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -34,6 +37,8 @@ class EmbeddingCache:
     def _refresh(self) -> dict[bytes, np.ndarray]:
         if self._index is None:
             self._index = {}
+            with contextlib.suppress(FileNotFoundError):  # read by a training: compact(used_since=) keeps this encoder's
+                os.utime(self.folder)
         if self.folder.is_dir():
             for path in sorted(self.folder.glob("*.npz")):
                 if path.name in self._seen_files:
@@ -79,19 +84,35 @@ class EmbeddingCache:
             self._seen_files.add(name)
 
 
-def compact(folder: Path, keep: list[str]) -> None:
+def compact(folder: Path, keep: list[str], used_since: float | None = None) -> None:
     """Rewrite each encoder's cache under ``folder`` as one file holding the vectors of ``keep``
     alone: the texts of other trainings (documents deleted, retagged away, moved to Test) leave
     the disk, and the files of one training per run stop piling up. The merged file is in place
-    before the old ones go, so a reader never misses a vector it could have had."""
+    before the old ones go, so a reader never misses a vector it could have had.
+
+    ``used_since`` (a ``time.time()``): when the training read or wrote an encoder's cache since
+    then, the other encoders' caches go: an encoder setting changed, the project turned
+    multilingual, or an upgrade exported the encoder anew, and the old vectors were kept for good
+    beside the new ones (a full copy per project each time)."""
     wanted = {text_key(t) for t in keep}
-    for encoder_dir in (p for p in Path(folder).glob("*") if p.is_dir()):
+    encoder_dirs = [p for p in Path(folder).glob("*") if p.is_dir()]
+    if used_since is not None and (used := [p for p in encoder_dirs if _mtime(p) >= used_since]):
+        for stale in set(encoder_dirs) - set(used):
+            shutil.rmtree(stale, ignore_errors=True)
+        encoder_dirs = used
+    for encoder_dir in encoder_dirs:
+        for half_written in encoder_dir.glob(".*.tmp"):  # a training killed while it wrote vectors
+            if _mtime(half_written) < time.time() - 3600:
+                half_written.unlink(missing_ok=True)
         files = sorted(encoder_dir.glob("*.npz"))
         merged: dict[bytes, np.ndarray] = {}
         stored = 0
         for path in files:
-            with np.load(path, allow_pickle=False) as npz:
-                keys, vectors = npz["keys"], npz["vectors"]
+            try:
+                with np.load(path, allow_pickle=False) as npz:
+                    keys, vectors = npz["keys"], npz["vectors"]
+            except FileNotFoundError:  # the cache was deleted meanwhile ("safe to delete"): nothing to keep of it
+                continue
             stored += len(keys)
             merged.update((k, v) for k, v in zip(keys.tolist(), vectors) if k in wanted)
         if len(files) <= 1 and len(merged) == stored:
@@ -99,8 +120,18 @@ def compact(folder: Path, keep: list[str]) -> None:
         if merged:
             name = f"{uuid.uuid4().hex}.npz"
             tmp = encoder_dir / f".{name}.tmp"
-            with open(tmp, "wb") as fh:
-                np.savez(fh, keys=np.array(list(merged), dtype="S64"), vectors=np.stack(list(merged.values())))
-            os.replace(tmp, encoder_dir / name)
+            try:
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, keys=np.array(list(merged), dtype="S64"), vectors=np.stack(list(merged.values())))
+                os.replace(tmp, encoder_dir / name)
+            except FileNotFoundError:  # the cache was deleted meanwhile: the next training embeds again
+                continue
         for path in files:
             path.unlink(missing_ok=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
