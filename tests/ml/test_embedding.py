@@ -279,3 +279,24 @@ def test_the_encoder_leaves_no_onnx_runtime_telemetry_behind(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], check=False, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert not (tmp_path / ".cache" / "Microsoft").exists()
+
+
+def test_onnx_exports_are_kept_in_a_folder_only_this_user_can_write(tmp_path, monkeypatch):
+    # they were in <temp dir>/tagwise-onnx, shared by every user of the host: a file another user put
+    # there first was loaded as the encoder
+    import os
+    import tempfile
+
+    from tagwise.ml.encoder import export_folder
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    folder = export_folder()
+    assert folder == tmp_path / "cache" / "tagwise" / "onnx" and folder.stat().st_mode & 0o777 == 0o700
+    folder.chmod(0o777)  # another user may write there now: not used
+    fallback = export_folder()
+    assert fallback == tmp_path / "tmp" / f"tagwise-onnx-{os.getuid()}" and fallback.stat().st_mode & 0o777 == 0o700
+    fallback.chmod(0o757)
+    private = export_folder()  # a new folder of its own, exported again by this process
+    assert private.parent == tmp_path / "tmp" and private not in (folder, fallback) and private.stat().st_mode & 0o777 == 0o700

@@ -31,8 +31,8 @@ Sentence Encoder multilingual v3 (16 languages, 512 dimensions), bundled in the
 fr) it lifts the ensemble from 0.719 (TF-IDF alone) to 0.86; on English it does not beat MiniLM.
 Pick it with :func:`backend_for`.
 
-The ONNX files are exported on first use (a few seconds, needs torch and onnx) into
-``export_dir`` (default: a folder in the system temp dir) and reused afterwards. Texts are
+The ONNX files are exported on first use (10-20 s, needs torch and onnx) into ``export_dir``
+(default: :func:`export_folder`, the user's own cache folder) and reused afterwards. Texts are
 tokenised, sorted by token count and batched so padding stays small; embeddings are mean-pooled (or
 CLS-pooled, for a folder whose model says so) and L2-normalised.
 """
@@ -497,11 +497,36 @@ def _onnx_encoder(file_stem: str, model: str, backend: str, export_dir: Path | N
     first use to ``<export_dir>/<file_stem>-r<EXPORT_REVISION>-<backend>.onnx`` and reused after."""
     import onnxruntime  # noqa: F401  (fail early, before exporting, when it is missing)
 
-    path = (export_dir or Path(tempfile.gettempdir()) / "tagwise-onnx") / f"{file_stem}-r{EXPORT_REVISION}-{backend}.onnx"
+    path = (export_dir or export_folder()) / f"{file_stem}-r{EXPORT_REVISION}-{backend}.onnx"
     if not path.is_file():
         log.info("exporting %s to %s", folder or MODEL_NAME, path)
         _export_onnx(path, quantize=QUANTISATION.get(backend), folder=folder)
     return OnnxEncoder(path, name=f"{model}-{backend}", folder=folder)
+
+
+def export_folder() -> Path:
+    """Where ONNX exports are kept for every process of this user: ``$XDG_CACHE_HOME/tagwise/onnx``
+    (default ``~/.cache/tagwise/onnx``), else, without a writable home, ``<temp dir>/tagwise-onnx-<uid>``;
+    each only when it is this user's and nobody else may write to it, else a new private folder
+    (exported again by each process). They were in ``<temp dir>/tagwise-onnx``, shared by every
+    user of the host: a file another user put there first was loaded as the encoder."""
+    uid = os.getuid()
+    try:
+        home_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except (RuntimeError, KeyError):  # no HOME and no password entry (a container's bare user id)
+        home_cache = None
+    places = ([home_cache / "tagwise" / "onnx"] if home_cache else []) + [Path(tempfile.gettempdir()) / f"tagwise-onnx-{uid}"]
+    for folder in places:
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            status = folder.stat()
+        except OSError:
+            continue
+        if status.st_uid == uid and not status.st_mode & 0o022 and os.access(folder, os.W_OK):
+            return folder
+    log.warning("no private folder for the encoder's ONNX export (tried %s): this process exports it again",
+                ", ".join(map(str, places)))
+    return Path(tempfile.mkdtemp(prefix="tagwise-onnx-"))
 
 
 def encoder_info(backend: str) -> dict[str, str]:
