@@ -49,6 +49,12 @@ def test_import_reads_texts_from_the_container(client, banking):
     response = client.post(f"{A}/fromblobs/:import", params=V, json=body)
     assert response.status_code == 202
     assert export(client, "fromblobs")["assets"]["documents"][5]["text"] == rows[5]["text"]
+    # the texts are the container's, not the project's: they stay until the container is emptied, in one request
+    assert client.delete(f"{A}/fromblobs", params=V).status_code == 202
+    assert client.delete(f"{BLOBS}/bank-docs/blobs").json() == {"container": "bank-docs", "deletedBlobs": 12}
+    assert client.get(f"{BLOBS}/bank-docs/blobs").json()["value"] == []
+    gone = client.delete(f"{BLOBS}/bank-docs/blobs")
+    assert gone.status_code == 404 and gone.json()["error"]["message"] == "The container 'bank-docs' has no blobs."
 
 
 def test_a_bad_document_rejects_the_whole_import(client, banking):

@@ -36,3 +36,14 @@ def delete(ctx: Context, container: str, location: str) -> None:
 def list_all(ctx: Context, container: str) -> list[dict[str, Any]]:
     with ctx.db.read() as conn:
         return records.list_blobs(conn, container)
+
+
+def delete_container(ctx: Context, container: str) -> int:
+    """Delete every blob of ``container`` (the texts stay after the projects imported from them are
+    deleted: deleting them one request at a time was the only way); returns how many."""
+    _container(container)
+    with ctx.db.write() as conn:
+        deleted = records.delete_container(conn, container)
+    if not deleted:
+        raise NotFound(f"The container {container!r} has no blobs.")
+    return deleted

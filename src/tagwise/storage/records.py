@@ -297,6 +297,11 @@ def delete_blob(conn: Connection, container: str, location: str) -> bool:
     return conn.execute(query).rowcount > 0
 
 
+def delete_container(conn: Connection, container: str) -> int:
+    """Delete every blob of ``container``; returns how many there were."""
+    return conn.execute(delete(blobs).where(blobs.c.container == container)).rowcount
+
+
 def list_blobs(conn: Connection, container: str) -> list[dict[str, Any]]:
     query = select(blobs.c.location, func.length(blobs.c.text).label("size")).where(blobs.c.container == container)
     return [dict(r._mapping) for r in conn.execute(query.order_by(blobs.c.location))]

@@ -52,6 +52,12 @@ def delete_blob(request: Request, container: str, location: str) -> Response:
     return Response(status_code=204)
 
 
+@router.delete("", summary="Delete every blob of the container")
+def delete_container(request: Request, container: str) -> dict:
+    """The texts of a container stay when the projects imported from them are deleted: this removes them all."""
+    return {"container": container, "deletedBlobs": blobs.delete_container(context(request), container)}
+
+
 @router.get("", summary="List the container's blobs")
 def list_blobs(request: Request, container: str) -> dict:
     return page(request, blobs.list_all(context(request), container))
