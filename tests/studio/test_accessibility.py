@@ -276,6 +276,12 @@ def test_repeated_controls_say_which_row_they_act_on(page, server, project):
     location = wrong.locator("td a").first.inner_text()
     expect(wrong.get_by_role("link", name=f"Re-tag {location}…")).to_have_count(1)
     distinct(page.locator("#incorrect a.small-btn"), "Re-tag links")
+    # the model's own delete names it; m1 serves prod, so it says what to do first instead of offering a button
+    delete = page.locator("#delete-model summary")
+    expect(delete).to_have_accessible_name("Delete this model: m1…")
+    delete.click()
+    expect(page.locator("#delete-model-deployed")).to_contain_text("m1 is deployed as prod, so it cannot be deleted")
+    expect(page.locator("#delete-model").get_by_role("link", name="Deploy page")).to_have_count(1)
     page.goto(f"/studio/p/{PROJECT}/schema")
     expect(page.get_by_role("button", name="Rename card_arrival", exact=True)).to_have_count(1)
     distinct(page.locator("table.list button[type=submit]:not(.danger)"), "Rename buttons")

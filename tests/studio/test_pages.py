@@ -60,6 +60,53 @@ def test_deploy_swap_and_delete(studio, banking):
     assert "prod" in overview and "two" in overview
 
 
+def test_a_model_is_deleted_from_its_evaluate_page_unless_deployed(studio, banking):
+    ctx = studio.ctx
+    tagging.create_project(ctx, "bank", SINGLE, "en")
+    tagging.add_documents(ctx, "bank", [{"location": r["id"], "text": r["text"], "labels": r["labels"]} for r in banking["train"]])
+    for label in ("model-1", "model-2", "model-3"):
+        _train(ctx, "bank", label)
+    record = projects.get(ctx, "bank")
+    folder = models.located(ctx, record, models.get(ctx, "bank", "model-2"))
+    assert (folder / "manifest.json").is_file()
+
+    page = studio.get("/studio/p/bank/evaluate?model=model-2").text
+    assert 'aria-label="Delete this model: model-2…"' in page and "it cannot be undone" in page
+    sent = form_data(page, "delete-model-form")
+    assert sent["model"] == ["model-2"] and sent["csrf"] == [studio.csrf]
+    # without the session's token nothing is deleted
+    stale = studio.post("/studio/p/bank/models/delete", data={**sent, "csrf": "stale"},
+                        headers={"referer": "http://127.0.0.1/studio/p/bank/evaluate?model=model-2"})
+    assert "security token" in flash(stale.text) and folder.is_dir()
+    assert [m["label"] for m in models.list_all(ctx, "bank")] == ["model-1", "model-2", "model-3"]
+
+    done = studio.post("/studio/p/bank/models/delete", data=sent, headers={"referer": "http://127.0.0.1/studio/p/bank/evaluate?model=model-2"})
+    assert done.url.path == "/studio/p/bank/evaluate" and "Model model-2 deleted" in flash(done.text)
+    assert [m["label"] for m in models.list_all(ctx, "bank")] == ["model-1", "model-3"] and not folder.exists()
+    # "model-3" was suggested (2 models + 1): training under it replaced model-3
+    assert 'name="label" value="model-4"' in studio.get("/studio/p/bank/train").text
+
+    deployments.deploy(ctx, "bank", "prod", {"trainedModelLabel": "model-3"})
+    folder = models.located(ctx, record, models.get(ctx, "bank", "model-3"))
+    page = studio.get("/studio/p/bank/evaluate?model=model-3").text
+    assert 'id="delete-model-form"' not in page  # no button that can only fail: what to do first instead
+    assert "model-3 is deployed as prod, so it cannot be deleted" in html.unescape(page)
+    refused = studio.post("/studio/p/bank/models/delete", data={"csrf": studio.csrf, "model": "model-3"},
+                          headers={"referer": "http://127.0.0.1/studio/p/bank/evaluate?model=model-3"})
+    assert refused.url.path == "/studio/p/bank/evaluate" and refused.url.params["model"] == "model-3"
+    assert 'class="flash error sticky"' in refused.text and "The model model-3 is deployed as prod" in flash(refused.text)
+    assert [m["label"] for m in models.list_all(ctx, "bank")] == ["model-1", "model-3"] and folder.is_dir()
+
+
+def test_the_suggested_model_name_is_past_the_highest_model_number_and_never_taken():
+    from tagwise.studio.routes.models import next_label
+
+    assert next_label([]) == next_label(["v1", "prod"]) == "model-1"
+    assert next_label(["model-1", "model-3"]) == "model-4"
+    assert next_label(["Model-7", "model-2", "model-x", "mymodel-9", "model-9b"]) == "model-8"
+    assert next_label(["model-04"]) == "model-5"
+
+
 def test_cancel_a_training_job(studio, banking):
     ctx = studio.ctx
     tagging.create_project(ctx, "c", SINGLE, "en")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
@@ -43,7 +44,23 @@ def train_page(request: Request, project: str, _s: Session = Depends(require_ses
     existing = models.list_all(context(request), project)
     in_test = tagging.list_documents(context(request), project, DocumentFilter(dataset="Test"), page_size=1).total
     return render(request, "train.html", project=record, nav="train", jobs=history, recipes=list(training.config_versions()),
-                  notes=RECIPE_NOTES, default_label=f"model-{len(existing) + 1}", in_test=in_test)
+                  notes=RECIPE_NOTES, default_label=next_label([m["label"] for m in existing]), in_test=in_test)
+
+
+def next_label(labels: list[str]) -> str:
+    """The name the Train page suggests: one past the highest ``model-N`` (any case), never a label in ``labels``.
+
+    The count of models was suggested before, which after a deletion named an existing model, and
+    training under it replaced that model.
+
+    >>> next_label(["model-1", "model-3"])
+    'model-4'
+    """
+    numbers = [int(found.group(1)) for label in labels if (found := re.fullmatch(r"model-([0-9]+)", label, re.IGNORECASE))]
+    taken, number = {label.casefold() for label in labels}, max(numbers, default=0) + 1
+    while f"model-{number}" in taken:  # never true today (the highest's successor is free); kept so the promise holds
+        number += 1
+    return f"model-{number}"
 
 
 @router.post("/p/{project}/train")
@@ -149,7 +166,9 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
                 "extra": (trained["evaluation"] or {}).get("tagwise", {}), "verdict": model_results.baseline_warning(trained),
                 "caution": model_results.baseline_caution(trained),
                 "languages": model_results.languages(trained), "interval": model_results.accuracy_interval(trained),
-                "no_class": model_results.no_class(trained)}
+                "no_class": model_results.no_class(trained),
+                # by id, as the delete checks: a deployment can serve an earlier model of the same label
+                "deployed_as": [d["name"] for d in deployments.list_all(context(request), project) if d["model_id"] == trained["model_id"]]}
         if ((trained["evaluation"] or {}).get("evaluationOptions") or {}).get("kind") == "percentage":
             view["test_set_kept"] = tagging.is_test_set(context(request), project, trained)
         now = (details["project"]["settings"] or {}).get("confidenceThreshold") or 0
@@ -249,6 +268,15 @@ def _fraction(percent: str) -> float | None:
         return round(float(text) / 100, 6)  # 99.999% is 0.99999, which the API takes too (4 places made it 1.0, refused)
     except ValueError:
         return -1.0
+
+
+@router.post("/p/{project}/models/delete")
+def delete_model(request: Request, project: str, model: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+    """The model with its folder, data snapshot and evaluation, as the API's DELETE; a deployed model is
+    refused (a Conflict naming its deployments, shown on the page the form came from)."""
+    models.delete(context(request), project, model)
+    return redirect(f"/studio/p/{project}/evaluate", f"Model {model} deleted, with its files, the snapshot of its training "
+                                                     "data and its evaluation.")
 
 
 @router.post("/p/{project}/evaluate/issues")
