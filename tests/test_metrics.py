@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from tagwise.metrics import MULTIPROCESS_ENV, shared_between_processes
+from tagwise.cli.serve import AddressUnavailable, check_address
+from tagwise.metrics import FOLDER_PREFIX, MULTIPROCESS_ENV, remove_abandoned_folders, shared_between_processes
 from tests.api.conftest import A, V
-from tests.production.procs import HEADER, environment, parent_pid, start_server, wait_for
+from tests.production.procs import HEADER, alive, environment, parent_pid, start_server, wait_for
 
 KEY = "metrics-key-0123456789"
 
@@ -30,6 +34,23 @@ def test_a_folder_given_is_emptied_of_an_earlier_runs_counts(monkeypatch, tmp_pa
     with shared_between_processes() as folder:
         assert folder == tmp_path and not (tmp_path / "counter_12345.db").exists()
     assert (tmp_path / "notes.txt").exists() and os.environ[MULTIPROCESS_ENV] == str(tmp_path)
+
+
+def test_a_folder_left_by_a_killed_serve_is_removed_and_no_other(tmp_path):
+    ended = subprocess.Popen([sys.executable, "-c", ""])
+    ended.wait()
+    abandoned = tmp_path / f"{FOLDER_PREFIX}{ended.pid}-k3x9"
+    in_use = tmp_path / f"{FOLDER_PREFIX}{os.getpid()}-a1b2"
+    nameless = tmp_path / f"{FOLDER_PREFIX}q7w8e9r0"  # before owners were named: nobody can tell whether it is in use
+    not_ours = tmp_path / f"prometheus-{ended.pid}-z5"
+    for folder in (abandoned, in_use, nameless, not_ours):
+        folder.mkdir()
+        (folder / "counter_1.db").write_bytes(b"counts")
+    a_file = tmp_path / f"{FOLDER_PREFIX}{ended.pid}-file"
+    a_file.write_text("not a folder")
+
+    assert remove_abandoned_folders(tmp_path) == [abandoned]
+    assert not abandoned.exists() and all(path.exists() for path in (in_use, nameless, not_ours, a_file))
 
 
 def test_a_scrape_during_a_store_outage_says_so_and_keeps_the_counters(tmp_path):
@@ -93,6 +114,50 @@ def test_every_scrape_counts_the_requests_of_every_process(tmp_path):
         server.stop()
     assert f'bootstrap "GET {A}" 200' in server.log()  # the access lines of `serve`, from the workers
     assert not folder.exists()
+
+
+def test_the_workers_of_a_killed_serve_end_with_it_and_its_folder_goes_at_the_next_start(tmp_path):
+    env = environment(tmp_path / "data", KEY, TAGWISE_LOG_LEVEL="info")
+    env.pop(MULTIPROCESS_ENV, None)
+    server = start_server(env, workers=2)
+    children = []
+    try:
+        workers = wait_for(lambda: len(found := [pid for pid in _children(server.pid) if b"spawn_main" in _cmdline(pid)]) == 2 and found,
+                           message="the second worker did not start")
+        folder = Path(_environ(workers[0])[MULTIPROCESS_ENV])
+        children = _children(server.pid)  # the workers and multiprocessing's resource tracker
+        server.process.kill()  # the supervisor alone, as an OOM killer would: it stops nothing on its way out
+        server.process.wait(timeout=10)
+
+        wait_for(lambda: not any(alive(pid) for pid in children), timeout=15, message="a worker outlived its supervisor")
+        wait_for(lambda: _can_bind(server.url), timeout=5, message="the port is still held")
+        log = server.log()
+        assert all(f"Finished server process [{pid}]" in log for pid in workers), log  # SIGTERM: a clean stop
+        assert folder.is_dir()  # nobody was left to remove it
+
+        with shared_between_processes():  # what the next `serve --workers N` does first
+            assert not folder.exists()
+    finally:
+        for pid in children:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        server.kill()
+
+
+def _can_bind(url: str) -> bool:
+    host, port = url.removeprefix("http://").split(":")
+    try:
+        check_address(host, int(port))
+    except AddressUnavailable:
+        return False
+    return True
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _children(pid: int) -> list[int]:

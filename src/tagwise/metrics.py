@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from tagwise.core.context import Context
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+FOLDER_PREFIX = "tagwise-metrics-"  # then the owning process's pid and a dash: tagwise-metrics-<pid>-<random>
 QUEUED_KINDS = ("train", "analyze")  # the kinds a job runner claims; the others are recorded finished
 ACTIVE_STATUSES = ("notStarted", "running", "cancelling")
 TRAINING_ENDS = TASK_ENDS = ("succeeded", "failed", "cancelled")  # how a training job, or a task of an analyze job, ends
@@ -180,7 +182,8 @@ class _State(Collector):
 def shared_between_processes() -> Iterator[Path]:
     """Around starting several server processes: they inherit ``PROMETHEUS_MULTIPROC_DIR``, set
     here to a new temporary folder (removed afterwards), or to the one already set, emptied first:
-    counts left by an earlier run would be added to this run's."""
+    counts left by an earlier run would be added to this run's. The temporary folders of a
+    ``serve`` killed before it could remove its own are removed here."""
     given = os.environ.get(MULTIPROCESS_ENV)
     if given:
         folder = Path(given)
@@ -188,7 +191,10 @@ def shared_between_processes() -> Iterator[Path]:
         for stale in folder.glob("*.db"):
             stale.unlink()
     else:
-        folder = Path(tempfile.mkdtemp(prefix="tagwise-metrics-"))
+        remove_abandoned_folders()
+        # the owner's pid in the name: a later start can tell a folder whose `serve` was killed (SIGKILL, OOM:
+        # no `finally` ran) from one still in use
+        folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         os.environ[MULTIPROCESS_ENV] = str(folder)
     try:
         yield folder
@@ -196,3 +202,36 @@ def shared_between_processes() -> Iterator[Path]:
         if not given:
             os.environ.pop(MULTIPROCESS_ENV, None)
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_abandoned_folders(where: Path | None = None) -> list[Path]:
+    """Remove the folders :func:`shared_between_processes` made in ``where`` (the temp dir) for a
+    ``serve`` that is gone, and return them. Only this user's folders named by our prefix and a
+    pid no process has: a live owner's (or one in a name without a pid) is left alone."""
+    removed = []
+    for folder in Path(where or tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
+        owner = _owner_pid(folder.name)
+        try:
+            info = folder.lstat()
+        except OSError:  # removed meanwhile
+            continue
+        if owner is None or not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or _is_running(owner):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _owner_pid(name: str) -> int | None:
+    pid, dash, _ = name.removeprefix(FOLDER_PREFIX).partition("-")
+    return int(pid) if dash and pid.isdigit() and int(pid) > 0 else None
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive all the same
+        pass
+    return True

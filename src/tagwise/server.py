@@ -111,9 +111,30 @@ def create_app_from_env() -> FastAPI:
     Their metrics add up only with ``PROMETHEUS_MULTIPROC_DIR`` set (``serve --workers N`` sets it: tagwise.metrics)."""
     from tagwise import logs
 
+    _end_with_supervisor()
     settings = Settings()
     logs.configure(settings.log_level)
     return create_app(settings)
+
+
+
+
+def _end_with_supervisor() -> None:
+    """Linux: get SIGTERM when the ``serve --workers N`` process that started this worker dies.
+
+    Killed with SIGKILL (an OOM killer, a crash), it cannot stop its workers: they went on serving
+    and running jobs unsupervised, and kept the port, so the next start failed. SIGTERM, not
+    SIGKILL: the worker stops as on any shutdown, and its job runner queues its jobs again.
+    uvicorn starts every worker (a rolling restart's too) from its supervisor's main thread, whose
+    exit is what the kernel watches.
+    """
+    import os
+    import signal
+
+    from tagwise.orphans import SUPERVISOR_ENV, end_with_parent
+
+    # popped: this worker's own children (a training's process) have a parent of their own
+    end_with_parent(os.environ.pop(SUPERVISOR_ENV, None), signal.SIGTERM)
 
 
 def create_worker_app(ctx: Context, runner: JobRunner, counts: Metrics) -> FastAPI:

@@ -111,10 +111,14 @@ def serve(
     # access_log=False: tagwise logs each request itself (api/telemetry.py), with the key's id and without the query string
     if app is None:
         from tagwise import metrics
+        from tagwise.orphans import SUPERVISOR_ENV
 
         # Each worker process builds its own app from the environment, and keeps its metrics in a
         # folder they share, so that a scrape answered by any of them counts them all.
         os.environ["TAGWISE_DATA_DIR"] = str(settings.data_dir)
+        # each worker asks the kernel to stop it when this process dies (tagwise.server._end_with_supervisor),
+        # which uvicorn's supervisor, killed with SIGKILL, cannot do itself
+        os.environ[SUPERVISOR_ENV] = str(os.getpid())
         with metrics.shared_between_processes():
             uvicorn.run("tagwise.server:create_app_from_env", factory=True, workers=workers, host=settings.host, port=settings.port,
                         log_level=settings.log_level, access_log=False, timeout_worker_healthcheck=WORKER_READY_S)

@@ -13,6 +13,7 @@ import traceback
 from tagwise.core import jobs, training
 from tagwise.core.context import Context
 from tagwise.errors import JobCancelled, TagwiseError
+from tagwise.orphans import end_with_parent
 from tagwise.settings import Settings
 
 
@@ -22,16 +23,9 @@ def _die_with_parent() -> None:
     Its job is then failed by the next runner's sweep (the claimed process is gone), instead of
     an unsupervised process finishing it with no timeout and no cancel.
     """
-    parent = os.environ.get("TAGWISE_PARENT_PID")
-    if not parent or not sys.platform.startswith("linux"):
-        return
-    import ctypes
     import signal
 
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if str(os.getppid()) != parent:  # the parent died before prctl took effect
-        os._exit(1)
+    end_with_parent(os.environ.get("TAGWISE_PARENT_PID"), signal.SIGKILL)
 
 
 def _leave_signals_to_the_runner() -> None:
