@@ -117,8 +117,6 @@ def create_app_from_env() -> FastAPI:
     return create_app(settings)
 
 
-
-
 def _end_with_supervisor() -> None:
     """Linux: get SIGTERM when the ``serve --workers N`` process that started this worker dies.
 

@@ -79,6 +79,10 @@ def test_a_model_is_deleted_from_its_evaluate_page_unless_deployed(studio, banki
                         headers={"referer": "http://127.0.0.1/studio/p/bank/evaluate?model=model-2"})
     assert "security token" in flash(stale.text) and folder.is_dir()
     assert [m["label"] for m in models.list_all(ctx, "bank")] == ["model-1", "model-2", "model-3"]
+    # the page showed another model of that label than the store has now (trained again since): nothing goes
+    retrained = studio.post("/studio/p/bank/models/delete", data={**sent, "model_id": "model-2-20260101T000000-0123abcd"},
+                            headers={"referer": "http://127.0.0.1/studio/p/bank/evaluate?model=model-2"})
+    assert "was trained again since this page was shown" in flash(retrained.text) and folder.is_dir()
 
     done = studio.post("/studio/p/bank/models/delete", data=sent, headers={"referer": "http://127.0.0.1/studio/p/bank/evaluate?model=model-2"})
     assert done.url.path == "/studio/p/bank/evaluate" and "Model model-2 deleted" in flash(done.text)

@@ -176,6 +176,8 @@ def test_a_workbook_and_a_windows_encoded_csv_are_named_with_how_to_save_them():
     # a UTF-8 file with one stray byte is not Windows text: its line is named
     with pytest.raises(InvalidRequest, match=r"^tickets.csv, line 3: not UTF-8 text \(byte 0x80\)"):
         parse_file("tickets.csv", "id;text\nt1;Réclamation\nt2;prix \x80\n".encode().replace(b"\xc2\x80", b"\x80"))
+    with pytest.raises(InvalidRequest, match=r"^tickets.csv, line 3: not UTF-8 text \(byte 0x80\)"):  # after a byte-order mark it named 0x6f
+        parse_file("tickets.csv", "\ufeffid;text\nt1;Réclamation\nt2;prix \x80\n".encode().replace(b"\xc2\x80", b"\x80"))
 
 
 def test_the_emptied_rows_a_spreadsheet_leaves_are_skipped_and_rows_keep_their_numbers():

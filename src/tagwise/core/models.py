@@ -79,13 +79,24 @@ def remove_half_written(ctx: Context) -> int:
     """Delete the hidden folders (``.<model id>.tmp-...``, ``.<model id>.old-...``) older than a
     day in the model store: a training killed while it saved (the whole server with it) leaves one
     that no job ended by a runner names."""
-    if not ctx.models_dir.is_dir():
-        return 0
     before = time.time() - HALF_WRITTEN_AGE_S
-    old = [entry for project in ctx.models_dir.iterdir() if project.is_dir() for entry in project.iterdir()
-           if re.fullmatch(r"\..+\.(?:tmp|old)-[0-9a-f]+", entry.name) and entry.is_dir() and entry.stat().st_mtime < before]
+    old = []
+    for project in _folders(ctx.models_dir):  # a folder it cannot read (a mount point's lost+found) is passed over
+        for entry in _folders(project):
+            try:
+                if re.fullmatch(r"\..+\.(?:tmp|old)-[0-9a-f]+", entry.name) and entry.stat().st_mtime < before:
+                    old.append(entry)
+            except OSError:  # removed meanwhile
+                continue
     delete_folders(old)
     return len(old)
+
+
+def _folders(folder: Path) -> list[Path]:
+    try:
+        return [entry for entry in folder.iterdir() if entry.is_dir() and not entry.is_symlink()]
+    except OSError:
+        return []
 
 
 def require_model(conn, project: dict[str, Any], label: str) -> dict[str, Any]:
@@ -105,10 +116,15 @@ def list_all(ctx: Context, project_name: str) -> list[dict[str, Any]]:
         return records.list_models(conn, require(conn, project_name)["id"])
 
 
-def delete(ctx: Context, project_name: str, label: str) -> None:
+def delete(ctx: Context, project_name: str, label: str, model_id: str | None = None) -> None:
+    """Delete a trained model, its folder, snapshot and evaluation; a deployed one is refused.
+    ``model_id``: only that model (a page that showed it), not one trained under the label since."""
     with ctx.db.write() as conn:
         project = require(conn, project_name)
         model = require_model(conn, project, label)
+        if model_id and model["model_id"] != model_id:
+            raise Conflict(f"The model {label} was trained again since this page was shown: nothing was deleted. Look at the "
+                           "new one first.")
         users = [d["name"] for d in records.list_deployments(conn, project["id"]) if d["model_id"] == model["model_id"]]
         if users:
             raise Conflict(f"The model {label} is deployed as {', '.join(users)}; delete or redeploy those deployments first.")

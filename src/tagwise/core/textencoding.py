@@ -74,8 +74,9 @@ def stream_looks_windows_1252(chunks: Iterable[bytes]) -> bool:
     """:func:`looks_windows_1252` over a whole file read in chunks (a big file's first megabytes can
     be plain ASCII while its accents come later): False at the first valid UTF-8 letter beyond
     ASCII, or the first byte Windows-1252 does not define."""
+    utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a letter split between two chunks is still one
     for chunk in chunks:
-        if any(ord(c) > 127 and c != "\ufffd" for c in chunk.decode("utf-8", errors="replace")):
+        if any(ord(c) > 127 and c != "\ufffd" for c in utf8.decode(chunk)):
             return False
         try:
             chunk.decode("cp1252")
@@ -126,5 +127,6 @@ def diagnose(name: str, fh: BinaryIO) -> Undecodable:
         try:
             line.decode("utf-8")
         except UnicodeDecodeError as bad:
-            return Undecodable(line=number, column=len(line[:bad.start].decode("utf-8")) + 1, byte=line[bad.start])
+            before = line[:bad.start].removeprefix(codecs.BOM_UTF8) if number == 1 else line[:bad.start]  # the mark is no column
+            return Undecodable(line=number, column=len(before.decode("utf-8")) + 1, byte=line[bad.start])
     return Undecodable()

@@ -195,8 +195,8 @@ class JobRunner:
             return
         deleted = jobs.purge_expired(self.ctx)
         folded = self.ctx.db.fold_missing()
-        half_written = models.remove_half_written(self.ctx)
         self._tidied_at = time.monotonic()
+        half_written = models.remove_half_written(self.ctx)  # after: a model store it cannot read is no reason to tidy again
         if half_written:
             log.info("removed %d half-written model folders more than a day old (trainings killed while they saved)", half_written)
         if deleted:

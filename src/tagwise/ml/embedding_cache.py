@@ -37,7 +37,7 @@ class EmbeddingCache:
     def _refresh(self) -> dict[bytes, np.ndarray]:
         if self._index is None:
             self._index = {}
-            with contextlib.suppress(FileNotFoundError):  # read by a training: compact(used_since=) keeps this encoder's
+            with contextlib.suppress(OSError):  # read by a training: compact(used_since=) keeps this encoder's (a read-only cache is read all the same)
                 os.utime(self.folder)
         if self.folder.is_dir():
             for path in sorted(self.folder.glob("*.npz")):

@@ -39,11 +39,14 @@ CLS-pooled, for a folder whose model says so) and L2-normalised.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import json
 import logging
 import os
+import shutil
+import stat
 import tempfile
 import threading
 import uuid
@@ -137,8 +140,8 @@ def pooling_of(folder: Path) -> str | None:
 def folder_model_id(folder: Path) -> str:
     """``<folder name>@<first 12 hex digits of model.safetensors' sha256>``: the model, whatever its path."""
     weights = folder / "model.safetensors"
-    stat = weights.stat()
-    return f"{folder.name}@{_sha256(weights, stat.st_size, stat.st_mtime_ns)[:12]}"
+    info = weights.stat()
+    return f"{folder.name}@{_sha256(weights, info.st_size, info.st_mtime_ns)[:12]}"
 
 
 @functools.lru_cache(maxsize=8)
@@ -519,14 +522,16 @@ def export_folder() -> Path:
     for folder in places:
         try:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            status = folder.stat()
+            status = folder.lstat()  # a link is not followed: another user could point it elsewhere after the check
         except OSError:
             continue
-        if status.st_uid == uid and not status.st_mode & 0o022 and os.access(folder, os.W_OK):
+        if stat.S_ISDIR(status.st_mode) and status.st_uid == uid and not status.st_mode & 0o022 and os.access(folder, os.W_OK):
             return folder
     log.warning("no private folder for the encoder's ONNX export (tried %s): this process exports it again",
                 ", ".join(map(str, places)))
-    return Path(tempfile.mkdtemp(prefix="tagwise-onnx-"))
+    private = Path(tempfile.mkdtemp(prefix="tagwise-onnx-"))
+    atexit.register(shutil.rmtree, private, ignore_errors=True)  # 23 MB a process: not left behind
+    return private
 
 
 def encoder_info(backend: str) -> dict[str, str]:

@@ -71,12 +71,6 @@ def _where(conn: Connection, project_id: int, flt: DocumentFilter) -> list[Colum
             found = [in_text.ilike(pattern, escape="\\"), in_location]
         else:
             found = [in_text.like(pattern, escape="\\"), _sqlite_contains(conn, location, pattern)]
-        if not flt.search.isascii():
-            # a text an older process wrote during an upgrade has no search form until a job runner folds
-            # it: typed as it is written ("Deuxième"), it is found meanwhile (it was not found at all)
-            as_typed = "%" + _escaped(flt.search) + "%"
-            like = documents.c.text.ilike if conn.dialect.name == "postgresql" else documents.c.text.like
-            found.append(and_(documents.c.search_text.is_(None), like(as_typed, escape="\\")))
         clauses.append(or_(*found))
     if flt.status == "untagged":
         clauses.append(untagged_clause())

@@ -66,8 +66,9 @@ def _not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> InvalidArgumen
                                f"({SAVE_AS_UTF8}) and upload it again.")
     if found.windows_1252:
         return InvalidArgument(f"{name} is not UTF-8 text: {WINDOWS_1252}, and upload it again. Nothing was added.")
-    line = found.line or data[:exc.start].count(b"\n") + 1
-    return InvalidArgument(f"{name}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8 "
+    if not found.line:  # cannot be: the decoder found a bad byte
+        return InvalidArgument(f"{name} is not UTF-8 text ({exc.reason}); save it as UTF-8 ({SAVE_AS_UTF8}) and upload it again.")
+    return InvalidArgument(f"{name}, line {found.line}: not UTF-8 text (byte 0x{found.byte:02x}); save it as UTF-8 "
                            f"({SAVE_AS_UTF8}) and upload it again.")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -52,9 +52,14 @@ def delete_blob(request: Request, container: str, location: str) -> Response:
     return Response(status_code=204)
 
 
-@router.delete("", summary="Delete every blob of the container")
-def delete_container(request: Request, container: str) -> dict:
-    """The texts of a container stay when the projects imported from them are deleted: this removes them all."""
+@router.delete("", summary="Delete every blob of the container (with all=true)")
+def delete_container(request: Request, container: str, every: bool = Query(False, alias="all", description="true: every blob goes")) -> dict:
+    """The texts of a container stay when the projects imported from them are deleted: this removes
+    them all. Only with ``all=true``: a blob delete whose location came out empty (``.../blobs/``)
+    is redirected here by the server's slash rule, and a client following it deleted everything."""
+    if not every:
+        raise InvalidArgument(f"To delete every blob of the container {shown(container)}, add all=true to the query; "
+                              "to delete one, name it: .../blobs/{location}.")
     return {"container": container, "deletedBlobs": blobs.delete_container(context(request), container)}
 
 

@@ -271,10 +271,12 @@ def _fraction(percent: str) -> float | None:
 
 
 @router.post("/p/{project}/models/delete")
-def delete_model(request: Request, project: str, model: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+def delete_model(request: Request, project: str, model: str = Form(""), model_id: str = Form(""),
+                 _s: Session = Depends(require_csrf)) -> Response:
     """The model with its folder, data snapshot and evaluation, as the API's DELETE; a deployed model is
-    refused (a Conflict naming its deployments, shown on the page the form came from)."""
-    models.delete(context(request), project, model)
+    refused (a Conflict naming its deployments, shown on the page the form came from), and so is a
+    model trained again under the label since the page was shown (the newer one would have gone)."""
+    models.delete(context(request), project, model, model_id or None)
     return redirect(f"/studio/p/{project}/evaluate", f"Model {model} deleted, with its files, the snapshot of its training "
                                                      "data and its evaluation.")
 
