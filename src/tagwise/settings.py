@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     max_documents_per_request: int = Field(25, ge=1, description="Documents per asynchronous analyze request (Azure: 25).")
     max_tasks_per_request: int = Field(10, ge=1, description="Tasks per asynchronous analyze request: each task classifies every document of the request again, so this bounds one request's work with the two limits below.")
     max_pending_jobs_per_key: int = Field(20, ge=0, description="Analyze jobs one API key may have waiting or running at once (0: no limit); past it, 429 with Retry-After. Jobs run first come, first served, so without it one client can hold up every other client's jobs.")
+    analyze_job_ttl_s: int = Field(86_400, ge=60, description="How long an analyze job keeps the texts it was sent and their results, in seconds (its `expirationDateTime`): 24 hours by default, as Azure keeps them; shorter for a team that must not keep customer texts longer. An expired job answers 404 at once, and a job runner deletes it within 10 minutes. Set for the jobs submitted from then on.")
     max_characters_per_request: int = Field(125_000, ge=1, description="Total characters per asynchronous analyze request (Azure: 125,000).")
     max_document_characters: int = Field(128_000, ge=1, description="Characters in one document, at import and at classification time (Azure: 128,000).")
     max_sync_documents: int = Field(1_000, ge=1, description="Documents per call of the synchronous `:classify` route.")

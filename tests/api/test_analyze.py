@@ -395,3 +395,16 @@ def test_one_key_may_have_only_so_many_analyze_jobs_waiting_or_running(tmp_path)
         _record, other = keys.create(client.app.state.ctx, "another client", "runtime")
         assert client.post(JOBS, params=V, json={"analysisInput": {"documents": docs}, "tasks": [task()]},
                            headers={"Ocp-Apim-Subscription-Key": other}).status_code == 202  # its own share
+
+
+def test_a_team_that_must_not_keep_texts_a_day_sets_how_long_analyze_jobs_keep_them(tmp_path):
+    # a job kept its texts and results 24 h, with no way to shorten it
+    from datetime import datetime, timedelta
+
+    with open_client(Settings(data_dir=tmp_path / "data", api_key=KEY, analyze_job_ttl_s=600)) as client:
+        submitted = client.post("/language/analyze-text/jobs", params=V, json={
+            "analysisInput": {"documents": [{"id": "1", "text": "hello"}]},
+            "tasks": [{"kind": SINGLE, "parameters": {"projectName": "none", "deploymentName": "none"}}]})
+        job = wait(client, submitted.headers["Operation-Location"])
+    left = datetime.fromisoformat(job["expirationDateTime"]) - datetime.fromisoformat(job["createdDateTime"])
+    assert timedelta(seconds=599) <= left <= timedelta(seconds=601)

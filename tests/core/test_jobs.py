@@ -117,9 +117,12 @@ def test_analyze_jobs_past_their_expiry_are_deleted_with_their_texts(ctx):
         queued_training = jobs.create(conn, "train", "p", {}, status="notStarted")
         for job in (expired, running, training, queued_training):
             records.update_job(conn, job["id"], {"expires_at": records.utcnow() - timedelta(minutes=1)})
+    # until a runner's tidy deletes it, an expired job is not served either (it answered 200 for up to 10 minutes)
+    with pytest.raises(OperationNotFound, match=f"The analyze job {expired['id']} expired at .*, with its results"):
+        jobs.get(ctx, expired["id"], "analyze")
     runner = JobRunner(ctx)
     runner._tidy()  # what its heartbeat does every TIDY_EVERY_S
-    with pytest.raises(OperationNotFound):
+    with pytest.raises(OperationNotFound, match="could not be found"):
         jobs.get(ctx, expired["id"], "analyze")
     assert jobs.get(ctx, running["id"], "analyze")["status"] == "running"  # unfinished: kept
     assert jobs.get(ctx, fresh["id"], "analyze")["status"] == "succeeded"

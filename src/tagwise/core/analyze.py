@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -237,7 +238,7 @@ def submit(ctx: Context, body: Any, key_id: str | None = None) -> dict[str, Any]
                                   "(TAGWISE_MAX_PENDING_JOBS_PER_KEY), so that one client cannot hold up the others' jobs. "
                                   "Send this one when one of them has finished.",
                                   retry_after=min(PENDING_RETRY_AFTER_MAX_S, PENDING_RETRY_AFTER_S * pending))
-        return jobs.create(conn, "analyze", None, payload, key_id=key_id)
+        return jobs.create(conn, "analyze", None, payload, key_id=key_id, ttl=timedelta(seconds=ctx.settings.analyze_job_ttl_s))
 
 
 def _task_name(task: dict[str, Any], index: int, named: dict[str, int]) -> str:

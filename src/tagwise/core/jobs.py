@@ -62,7 +62,9 @@ def create(
     result: dict[str, Any] | None = None,
     warnings: list[dict[str, str]] | None = None,
     key_id: str | None = None,
+    ttl: timedelta | None = None,
 ) -> dict[str, Any]:
+    """A new job row; it expires ``ttl`` after now (default: 24 h for analyze jobs, 7 days for the others)."""
     now = utcnow()
     values = {
         "key_id": key_id,
@@ -80,7 +82,7 @@ def create(
         "updated_at": now,
         "started_at": now if status != "notStarted" else None,
         "finished_at": now if status in TERMINAL else None,
-        "expires_at": now + (RUNTIME_TTL if kind == "analyze" else AUTHORING_TTL),
+        "expires_at": now + (ttl or (RUNTIME_TTL if kind == "analyze" else AUTHORING_TTL)),
     }
     records.insert_job(conn, values)
     return values
@@ -98,6 +100,8 @@ def get(ctx: Context, job_id: str, kind: str, project_name: str | None = None) -
         job = records.get_job(conn, job_id)
     if job is None or job["kind"] != kind or (project_name is not None and job["project_name"] != project_name):
         raise OperationNotFound(f"The {kind} job {job_id} could not be found.", target="jobId")
+    if job["status"] in TERMINAL and job["expires_at"] <= utcnow():  # kept until a runner's next tidy: not served meanwhile
+        raise OperationNotFound(f"The {kind} job {job_id} expired at {iso(job['expires_at'])}, with its results.", target="jobId")
     return job
 
 
