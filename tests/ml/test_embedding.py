@@ -300,3 +300,18 @@ def test_onnx_exports_are_kept_in_a_folder_only_this_user_can_write(tmp_path, mo
     fallback.chmod(0o757)
     private = export_folder()  # a new folder of its own, exported again by this process
     assert private.parent == tmp_path / "tmp" and private not in (folder, fallback) and private.stat().st_mode & 0o777 == 0o700
+
+
+def test_forget_takes_deleted_texts_vectors_out_of_the_cache(tmp_path, encoder):
+    # a deleted document's vector, keyed by its text's hash, stayed until the project's next training
+    from tagwise.ml.embedding_cache import EmbeddingCache, forget
+
+    folder = tmp_path / "project"
+    texts = ["Kundennummer ZX-991 Frau Müller", "refund please", "my card is lost"]
+    embed(texts, encoder, folder)
+    forget(folder, [texts[0]])
+    [encoder_dir] = [p for p in folder.iterdir() if p.is_dir()]
+    _, missing = EmbeddingCache(encoder_dir, encoder.dim).get_many(texts)
+    assert missing == [0]
+    forget(folder, texts[1:])  # nothing left: no file either
+    assert list(encoder_dir.glob("*.npz")) == []

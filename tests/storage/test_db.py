@@ -8,9 +8,11 @@ from sqlalchemy import text
 from tests.storage.pg import server
 
 
-def test_sqlite_runs_in_wal_mode(ctx):
+def test_sqlite_runs_in_wal_mode_and_overwrites_what_it_deletes(ctx):
     with ctx.db.read() as conn:
         assert conn.execute(text("pragma journal_mode")).scalar_one() == "wal"
+        # a deleted text is zeroed in the file (Debian's SQLite default, not every build's)
+        assert conn.execute(text("pragma secure_delete")).scalar_one() == 1
 
 
 

@@ -108,7 +108,42 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
         else:
             records.replace_documents(conn, project_id, rows)
         total = records.count_documents(conn, project_id)
+        stored = records.get_project(conn, name)
+    if not append:  # the last tag check showed texts the project no longer has
+        from tagwise.core import label_issues
+
+        label_issues.forget(ctx, stored)
     return {"documents": len(rows), "classes": len(classes), "projectDocuments": total}
+
+
+def delete_documents(ctx: Context, name: str, *, locations: list[str] | None = None, ids: list[int] | None = None,
+                     flt: DocumentFilter | None = None) -> dict[str, Any]:
+    """Delete documents for good: those at ``locations`` (all of them, or none when one is not in
+    the project), with ``ids``, or matching ``flt``. Their texts also leave the snapshots of the
+    models trained on them (an export of such a model gave them back), the embedding cache and the
+    last tag check; the models themselves keep what they learned from them (a ``linear`` model's
+    vocabulary has their words): ``modelsTrainedOnThem`` names them, to delete or retrain.
+    Tagwise had no way to delete a document: only a whole project's replacement."""
+    with ctx.db.write() as conn:
+        project = require(conn, name)
+        if locations is not None:
+            found = docs_db.by_locations(conn, project["id"], locations, with_text=False)
+            if missing := [location for location in dict.fromkeys(locations) if location not in found]:
+                raise NotFound(f"The project {name} has no document at {listed([shown(m) for m in missing], 5)}; nothing was "
+                               "deleted.", target="locations")
+            ids = [doc["id"] for doc in found.values()]
+        elif ids is None:
+            ids = docs_db.matching_ids(conn, project["id"], flt or DocumentFilter())
+        gone = docs_db.delete_ids(conn, project["id"], ids)
+        trained_on = records.remove_from_snapshots(conn, project["id"], {location for location, _ in gone}) if gone else []
+        records.update_project(conn, project["id"], {"modified_at": utcnow()})
+    if gone:
+        from tagwise.core import label_issues
+        from tagwise.ml.embedding_cache import forget
+
+        label_issues.forget(ctx, project)
+        forget(ctx.settings.project_cache_dir(name), [text for _, text in gone])
+    return {"deleted": len(gone), "modelsTrainedOnThem": trained_on}
 
 
 def _nothing_to_append_to(name: str) -> ProjectNotFound:

@@ -85,10 +85,10 @@ class LabelIssues:
 
 
 _issues_lock = threading.Lock()
-_issues: dict[tuple[str, int], LabelIssues] = {}
+_issues: dict[tuple[str, int, str], LabelIssues] = {}
 # projects being checked now, since when: a second click waited for a second run
-_running: dict[tuple[str, int], Any] = {}
-_failed: dict[tuple[str, int], tuple[str, Any]] = {}  # why the last background check of a project stopped, and when
+_running: dict[tuple[str, int, str], Any] = {}
+_failed: dict[tuple[str, int, str], tuple[str, Any]] = {}  # why the last background check of a project stopped, and when
 WEAK_MACRO_F1 = 0.5
 MAX_CHECKED = 10_000  # documents a check reads at most (a seeded sample beyond): 100,000 ran for minutes in the request, at 6 GB
 
@@ -143,14 +143,27 @@ def check_state(ctx: Context, project_name: str) -> dict[str, Any]:
         return {"running_since": _running.get(key), "failed": failed}
 
 
-def _key(ctx: Context, project_name: str) -> tuple[dict[str, Any], tuple[str, int]]:
-    """The project, and the key its checks are kept under (one store's project)."""
+def _key(ctx: Context, project_name: str) -> tuple[dict[str, Any], tuple[str, int, str]]:
+    """The project, and the key its checks are kept under (one store's project: with its creation
+    time, as SQLite gives a deleted project's id to the next one, which showed the deleted one's texts)."""
     with ctx.db.read() as conn:
         project = require(conn, project_name)
-    return project, (ctx.settings.resolved_database_url, project["id"])
+    return project, _key_of(ctx, project)
 
 
-def _claim(ctx: Context, project_name: str) -> tuple[dict[str, Any], tuple[str, int]]:
+def _key_of(ctx: Context, project: dict[str, Any]) -> tuple[str, int, str]:
+    return ctx.settings.resolved_database_url, project["id"], str(project["created_at"])
+
+
+def forget(ctx: Context, project: dict[str, Any]) -> None:
+    """Drop the project's last check in this process (its documents were deleted or replaced: it
+    showed their texts)."""
+    with _issues_lock:
+        _issues.pop(_key_of(ctx, project), None)
+        _failed.pop(_key_of(ctx, project), None)
+
+
+def _claim(ctx: Context, project_name: str) -> tuple[dict[str, Any], tuple[str, int, str]]:
     """:func:`_key`, the project marked as being checked; Conflict when it is already."""
     project, key = _key(ctx, project_name)
     with _issues_lock:
@@ -161,17 +174,17 @@ def _claim(ctx: Context, project_name: str) -> tuple[dict[str, Any], tuple[str, 
     return project, key
 
 
-def _release(key: tuple[str, int]) -> None:
+def _release(key: tuple[str, int, str]) -> None:
     with _issues_lock:
         _running.pop(key, None)
 
 
-def _fail(key: tuple[str, int], message: str) -> None:
+def _fail(key: tuple[str, int, str], message: str) -> None:
     with _issues_lock:
         _failed[key] = (message, utcnow())
 
 
-def _find(ctx: Context, project: dict[str, Any], key: tuple[str, int], folds: int, limit: int, max_checked: int) -> LabelIssues:
+def _find(ctx: Context, project: dict[str, Any], key: tuple[str, int, str], folds: int, limit: int, max_checked: int) -> LabelIssues:
     from sklearn.model_selection import KFold, StratifiedKFold
 
     from tagwise.ml import build_model

@@ -130,6 +130,29 @@ def compact(folder: Path, keep: list[str], used_since: float | None = None) -> N
             path.unlink(missing_ok=True)
 
 
+def forget(folder: Path, texts: list[str]) -> None:
+    """Rewrite each encoder's cache under ``folder`` without the vectors of ``texts`` (deleted
+    documents: their vectors, keyed by the text's hash, stayed until the project's next training)."""
+    unwanted = {text_key(t) for t in texts}
+    for encoder_dir in (p for p in Path(folder).glob("*") if p.is_dir()):
+        for path in sorted(encoder_dir.glob("*.npz")):
+            try:
+                with np.load(path, allow_pickle=False) as npz:
+                    keys, vectors = npz["keys"], npz["vectors"]
+            except FileNotFoundError:
+                continue
+            keep = np.array([k not in unwanted for k in keys.tolist()], dtype=bool)
+            if keep.all():
+                continue
+            if keep.any():
+                name = f"{uuid.uuid4().hex}.npz"
+                tmp = encoder_dir / f".{name}.tmp"
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, keys=keys[keep], vectors=vectors[keep])
+                os.replace(tmp, encoder_dir / name)
+            path.unlink(missing_ok=True)
+
+
 def _mtime(path: Path) -> float:
     try:
         return path.stat().st_mtime

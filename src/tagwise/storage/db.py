@@ -307,6 +307,9 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         _enable_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # a deleted document's text is overwritten in the file, not left in a free page (Debian's SQLite does this
+        # by default, others do not): deleting a customer's tickets deletes their words
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
         # SQLite's LIKE folds ASCII only: the studio's search compares texts that are not plain ASCII folded by Python
         dbapi_conn.create_function("tagwise_fold", 1, fold, deterministic=True)

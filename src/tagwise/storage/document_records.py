@@ -206,6 +206,16 @@ def delete_locations(conn: Connection, project_id: int, locations: Sequence[str]
         conn.execute(delete(documents).where(documents.c.project_id == project_id, documents.c.location.in_(chunk)))
 
 
+def delete_ids(conn: Connection, project_id: int, ids: Sequence[int]) -> list[tuple[str, str]]:
+    """Delete the project's documents with these ids; returns the (location, text) of those it had."""
+    gone: list[tuple[str, str]] = []
+    for chunk in _chunks(list(ids)):
+        where = (documents.c.project_id == project_id, documents.c.id.in_(chunk))
+        gone += [(r.location, r.text) for r in conn.execute(select(documents.c.location, documents.c.text).where(*where))]
+        conn.execute(delete(documents).where(*where))
+    return gone
+
+
 def insert_many(conn: Connection, project_id: int, rows: Sequence[dict[str, Any]]) -> None:
     """Append documents (``location``, ``text``, ``language``, ``dataset``, ``labels``)."""
     if rows:

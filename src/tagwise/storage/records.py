@@ -166,6 +166,22 @@ def put_model_snapshot(conn: Connection, project_id: int, label: str, model_id: 
     conn.execute(insert(model_snapshots).values(project_id=project_id, label=label, model_id=model_id, data=packed))
 
 
+def remove_from_snapshots(conn: Connection, project_id: int, locations: set[str]) -> list[str]:
+    """Take the documents at ``locations`` out of every model snapshot of the project (a deleted
+    document stayed there whole, and an export of the model gave it back); returns the labels of
+    the models that had any. Each snapshot counts what left it (``removed``)."""
+    labels = []
+    for label, model_id in conn.execute(select(model_snapshots.c.label, model_snapshots.c.model_id)
+                                        .where(model_snapshots.c.project_id == project_id)).all():
+        data = get_model_snapshot(conn, project_id, label, model_id)
+        kept = [d for d in data["documents"] if d["location"] not in locations]
+        if len(kept) < len(data["documents"]):
+            removed = data.get("removed", 0) + len(data["documents"]) - len(kept)
+            put_model_snapshot(conn, project_id, label, model_id, dict(data, documents=kept, removed=removed))
+            labels.append(label)
+    return labels
+
+
 def has_model_snapshot(conn: Connection, project_id: int, label: str, model_id: str) -> bool:
     """Whether the label's model ``model_id`` has its documents kept, without reading them."""
     return conn.execute(select(model_snapshots.c.label).where(*_snapshot_of(project_id, label, model_id))).first() is not None

@@ -16,6 +16,7 @@ from tagwise.api.errors import ERROR_RESPONSES
 from tagwise.api.responses import PAGING_PARAMETERS, paged, window
 from tagwise.api.routes.projects import ProjectFile
 from tagwise.core import documents
+from tagwise.errors import InvalidArgument
 
 router = APIRouter(prefix="/language/tagwise/projects/{project}", dependencies=[Depends(check_key)],
                    tags=["tagwise: documents"], responses=ERROR_RESPONSES)
@@ -56,3 +57,19 @@ async def append_documents(request: Request, project: str) -> dict:
     Answers ``documents`` (in the file), ``classes`` and ``projectDocuments`` (of the project after it)."""
     body = await json_body(request)
     return await run_in_threadpool(lambda: documents.import_project(context(request), project, body, append=True))
+
+
+@router.post("/documents:delete", summary="Delete documents by location, all or nothing",
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+                 "type": "object", "required": ["locations"],
+                 "properties": {"locations": {"type": "array", "items": {"type": "string"}, "minItems": 1}}}}}}})
+async def delete_documents(request: Request, project: str) -> dict:
+    """The documents at ``locations`` go for good, with their texts in the snapshots of the models
+    trained on them, in the embedding cache and in the last tag check: all of them, or none when
+    one is not in the project (404 naming it). Answers ``deleted`` and ``modelsTrainedOnThem``:
+    the models that still carry what they learned from them (delete or retrain those to forget it)."""
+    body = await json_body(request)
+    locations = body.get("locations") if isinstance(body, dict) else None
+    if not isinstance(locations, list) or not locations or not all(isinstance(item, str) for item in locations):
+        raise InvalidArgument('Send {"locations": ["...", ...]}: the locations of the documents to delete.', target="locations")
+    return await run_in_threadpool(lambda: documents.delete_documents(context(request), project, locations=locations))
