@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from tagwise.errors import InvalidArgument, TagwiseError
+from tagwise.errors import NOT_IN_TAGWISE, InvalidArgument, TagwiseError
 
 API_VERSION = "2023-04-01"
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
@@ -210,6 +210,18 @@ class Client:
                    "untagged": None if untagged is None else str(untagged).lower()}
         return list(self._pages(f"/language/tagwise/projects/{quote(name, safe='')}/documents",
                                 {k: v for k, v in filters.items() if v is not None}))
+
+    def delete_documents(self, name: str, locations: list[str]) -> dict[str, Any]:
+        """Delete the documents at ``locations`` for good, all of them or none (a 404 names those the project
+        lacks): ``{"deleted": n, "modelsTrainedOnThem": [labels]}``, the models that keep what they learned from them."""
+        try:
+            return self.request("POST", f"/language/tagwise/projects/{quote(name, safe='')}/documents:delete",
+                                json={"locations": locations}).json()
+        except RemoteError as exc:
+            if _route_missing(exc) and exc.message.startswith(NOT_IN_TAGWISE[:30]):  # a missing document is a NotFound too
+                raise RemoteError(f"The server at {self.endpoint} cannot delete documents: it runs a tagwise older than that "
+                                  "(upgrade it); nothing was deleted.", code=exc.code, status=exc.status) from None
+            raise
 
     def export_project(self, name: str, model: str | None = None) -> dict[str, Any]:
         """The project file; with ``model``, the documents that model was trained and tested on."""

@@ -164,3 +164,31 @@ def check_documents_command(cli: CliFn, bank: Slice) -> None:
     assert unknown.exit_code == 1 and "The class 'nope' is not in project docs; its classes: " in unknown.stderr
     missing = cli("project", "documents", "nope")
     assert missing.exit_code == 1 and missing.stderr.count("\n") == 1 and "The project nope could not be found" in missing.stderr
+
+
+def check_delete_documents_command(cli: CliFn, bank: Slice, tmp_path: Path) -> None:
+    """``tagwise project delete-documents``: by location, all or nothing, naming the models trained on them."""
+    ok(cli("import", "gone", str(bank.path("train.jsonl")), "--kind", "single"))
+    ok(cli("train", "gone", "--model", "v1", "--recipe", "linear"))
+    first, second = bank.train[0]["id"], bank.train[1]["id"]
+
+    def locations() -> set[str]:
+        return {json.loads(line)["location"] for line in ok(cli("project", "documents", "gone", "--json", "--top", "0")).stdout.splitlines()}
+
+    asks = cli("project", "delete-documents", "gone", first)  # not on a terminal: no silent deletion
+    assert asks.exit_code == 2 and "pass --yes" in asks.stderr
+    missing = cli("project", "delete-documents", "gone", first, "nope.txt", "--yes")
+    assert missing.exit_code == 1 and missing.stderr.count("\n") == 1, missing.stderr
+    assert missing.stderr.startswith("error: ") and "'nope.txt'" in missing.stderr and "nothing was deleted" in missing.stderr
+    assert first in locations() and len(locations()) == len(bank.train)
+
+    done = ok(cli("project", "delete-documents", "gone", first, second, "--yes"))
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "deleted 2 documents of gone",
+        ("note: The model v1 was trained on them and keeps what it learned from them (a linear model keeps their words): "
+         "delete or retrain it to forget them.")]
+    assert not {first, second} & locations() and len(locations()) == len(bank.train) - 2
+    exported = tmp_path / "v1.json"
+    ok(cli("export", "gone", "-o", str(exported), "--model", "v1"))  # the model's saved training data lost them too
+    assert not {first, second} & {d["location"] for d in json.loads(exported.read_text())["assets"]["documents"]}

@@ -161,3 +161,29 @@ def test_a_remote_training_that_does_not_start_says_why_it_may_wait(capsys, monk
     remote.wait_training("p", "http://tagwise.test/language/authoring/analyze-text/projects/p/train/jobs/j", lambda _p: None)
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: the training has not started")]
     assert len(notes) == 1 and "TAGWISE_RUN_JOBS=false" in notes[0]
+
+
+def test_deleting_documents_posts_their_locations_and_an_older_server_is_named_as_such():
+    from tagwise.errors import NOT_IN_TAGWISE
+
+    sent = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.method == "POST" and request.url.path == "/language/tagwise/projects/p/documents:delete"
+        sent.append(json.loads(request.content))
+        if "nope.txt" in sent[-1]["locations"]:  # a missing document is a NotFound of the route itself
+            return httpx.Response(404, json={"error": {"code": "NotFound", "message": "The project p has no document at 'nope.txt'; "
+                                                                                      "nothing was deleted."}})
+        return httpx.Response(200, json={"deleted": 2, "modelsTrainedOnThem": ["v1"]})
+
+    client = client_for(handler)
+    assert client.delete_documents("p", ["1.txt", "2.txt"]) == {"deleted": 2, "modelsTrainedOnThem": ["v1"]}
+    assert sent == [{"locations": ["1.txt", "2.txt"]}]
+    with pytest.raises(RemoteError, match="no document at 'nope.txt'; nothing was deleted"):
+        client.delete_documents("p", ["1.txt", "nope.txt"])
+
+    def older(request: httpx.Request) -> httpx.Response:  # a tagwise without the route
+        return httpx.Response(404, json={"error": {"code": "NotFound", "message": NOT_IN_TAGWISE}})
+
+    with pytest.raises(RemoteError, match="runs a tagwise older than that .upgrade it.; nothing was deleted"):
+        client_for(older).delete_documents("p", ["1.txt"])

@@ -13,6 +13,7 @@ from tests.cli.conftest import ok
 
 COMMANDS = [
     ["serve"], ["worker"], ["project", "create"], ["project", "list"], ["project", "show"], ["project", "delete"],
+    ["project", "delete-documents"],
     ["import"], ["train"], ["evaluate"], ["deploy"], ["classify"], ["export"],
 ]
 

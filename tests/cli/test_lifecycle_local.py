@@ -9,7 +9,13 @@ import re
 from pathlib import Path
 
 from tagwise.core.uncertainty import interval
-from tests.cli.conftest import check_documents_command, check_model_and_deployment_commands, ok, write_jsonl
+from tests.cli.conftest import (
+    check_delete_documents_command,
+    check_documents_command,
+    check_model_and_deployment_commands,
+    ok,
+    write_jsonl,
+)
 
 
 def test_local_lifecycle(cli, bank, tmp_path):
@@ -282,6 +288,10 @@ def test_a_projects_documents_are_listed_locally(cli, bank, tmp_path):
     brackets = write_jsonl(tmp_path / "brackets.jsonl", [{"id": "a", "text": "[bold]not markup[/bold] [/]", "labels": ["[x]"]}])
     ok(cli("import", "raw", str(brackets), "--kind", "single"))
     assert "[bold]not markup[/bold] [/]" in ok(cli("project", "documents", "raw")).stdout
+
+
+def test_documents_are_deleted_by_location_locally(cli, bank, tmp_path):
+    check_delete_documents_command(cli, bank, tmp_path)
 
 
 def test_evaluate_names_the_class_thresholds_the_project_set():

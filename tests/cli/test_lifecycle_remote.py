@@ -7,7 +7,14 @@ import shutil
 
 import pytest
 
-from tests.cli.conftest import check_documents_command, check_model_and_deployment_commands, make_cli, ok, write_jsonl
+from tests.cli.conftest import (
+    check_delete_documents_command,
+    check_documents_command,
+    check_model_and_deployment_commands,
+    make_cli,
+    ok,
+    write_jsonl,
+)
 from tests.support.live_server import live_server
 
 
@@ -136,6 +143,10 @@ def test_models_and_deployments_can_be_swapped_and_deleted_remotely(remote, bank
 
 def test_a_projects_documents_are_listed_remotely(remote, bank):
     check_documents_command(remote, bank)
+
+
+def test_documents_are_deleted_by_location_remotely(remote, bank, tmp_path):
+    check_delete_documents_command(remote, bank, tmp_path)
 
 
 def test_a_server_behind_a_proxy_is_driven_from_its_own_host(deployed, bank, tmp_path):

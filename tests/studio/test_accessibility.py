@@ -297,6 +297,35 @@ def test_repeated_controls_say_which_row_they_act_on(page, server, project):
     expect(page).to_have_title(f"Overview · {PROJECT} · tagwise studio")
 
 
+def test_documents_are_deleted_from_the_keyboard_after_a_warning_tied_to_the_button(page, server):
+    from tagwise.core import tagging
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+
+    ctx = Context.open(Settings(data_dir=server.data_dir, api_key=server.key), migrate=False)
+    try:
+        tagging.create_project(ctx, "deletes", "CustomSingleLabelClassification", "en")
+        tagging.add_documents(ctx, "deletes", [{"location": f"{i}.txt", "text": f"text {i}"} for i in range(3)])
+    finally:
+        ctx.close()
+    sign_in(page, server)
+    page.goto("/studio/p/deletes/data")
+    page.get_by_label("Select 1.txt").focus()
+    page.keyboard.press("Space")
+    summary = page.get_by_text("Delete documents…", exact=True)
+    summary.focus()
+    page.keyboard.press("Enter")
+    button = page.get_by_role("button", name="Delete the selected", exact=True)
+    expect(button).to_be_visible()
+    expect(button).to_have_accessible_description(re.compile(r"it cannot be undone\. Those models keep what they learned"))
+    expect(page.get_by_role("button", name="Delete all 3 documents of the project", exact=True)).to_be_visible()
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".flash")).to_have_text("Deleted 1 document(s).")
+    expect(page.locator("#result-count")).to_contain_text("2 document(s)")
+    expect(page.get_by_label("Select 1.txt")).to_have_count(0)
+
+
 def test_score_bars_keep_their_width_next_to_a_threshold_on_a_phone(page, server):
     # multi-label Try it at 390 px: "needs 28.5%" wrapped onto two lines and squeezed every bar to 0 px
     page.set_viewport_size({"width": 390, "height": 844})

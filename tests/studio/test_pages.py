@@ -255,6 +255,61 @@ def test_bulk_move_to_test_by_selection_and_by_filter(studio):
     assert view["datasets"] == {"Train": 2, "Test": 2, "none": 2}  # the x in Test stayed: the filter said "none"
 
 
+def test_documents_are_deleted_by_selection_and_by_search_and_the_models_trained_on_them_are_named(studio):
+    # a document could not be deleted at all: a wrong upload's copies stayed and counted twice
+    ctx = studio.ctx
+    tagging.create_project(ctx, "del", SINGLE, "en")
+    tagging.add_documents(ctx, "del", [{"location": f"b{i}", "text": f"I was charged a fee twice, order {i}", "labels": ["billing"]}
+                                       for i in range(8)]
+                          + [{"location": f"c{i}", "text": f"my new card has not arrived after {i} days", "labels": ["card"]}
+                             for i in range(8)])
+    ids = {d["location"]: d["id"] for d in tagging.list_documents(ctx, "del", DocumentFilter(), page_size=100).items}
+    page = studio.get("/studio/p/del/data").text
+    box = page.split('id="delete-documents"', 1)[1].split("</details>", 1)[0]
+    assert "it cannot be undone" in box and "keep what they learned from them" in box
+    assert 'formaction="/studio/p/del/data/delete" name="delete" value="selected"' in box
+    assert "Delete all 16 documents of the project" in box  # no filter: says it is every document
+    sent = form_data(page, "bulk-form", tick=(str(ids["b0"]), str(ids["b1"])), press="selected")
+    assert sent["csrf"] == [studio.csrf] and sorted(sent["ids"]) == sorted([str(ids["b0"]), str(ids["b1"])])
+
+    # without the session's token nothing is deleted
+    stale = studio.post("/studio/p/del/data/delete", data={**sent, "csrf": "stale"},
+                        headers={"referer": "http://127.0.0.1/studio/p/del/data"})
+    assert "security token" in flash(stale.text) and readiness.overview(ctx, "del")["total"] == 16
+    nothing = studio.post("/studio/p/del/data/delete", data={"csrf": studio.csrf, "delete": "selected"})
+    assert "Select documents first" in flash(nothing.text) and 'class="flash error' in nothing.text
+
+    done = studio.post("/studio/p/del/data/delete", data=sent)
+    assert done.url.path == "/studio/p/del/data" and flash(done.text) == "Deleted 2 document(s)."  # no model yet: no note
+    left = {d["location"] for d in tagging.list_documents(ctx, "del", DocumentFilter(), page_size=100).items}
+    assert "b0" not in left and "b1" not in left and len(left) == 14
+
+    _train(ctx, "del", "m1")
+    # all matching a search (its filters sent back), and the model trained on them is named
+    page = studio.get("/studio/p/del/data", params={"q": "arrived"}).text
+    assert "Delete all 8 matching" in page
+    sent = form_data(page, "bulk-form", press="all")
+    assert sent["q"] == ["arrived"] and sent["delete"] == ["all"]
+    done = studio.post("/studio/p/del/data/delete", data=sent)
+    assert done.url.path == "/studio/p/del/data" and done.url.params["q"] == "arrived"
+    assert html.unescape(flash(done.text)) == ("Deleted 8 document(s). The model m1 was trained on them and keeps what it learned "
+                                               "from them (a linear model keeps their words): delete or retrain it to forget them.")
+    assert 'id="result-count">0 document(s)' in done.text and 'id="delete-documents"' not in done.text
+    assert readiness.overview(ctx, "del")["total"] == 6
+    # "predicted ≠ tagged" is the newest model's view, not a filter the store can apply: select those instead
+    refused = studio.post("/studio/p/del/data/delete", data={"csrf": studio.csrf, "delete": "all", "mismatch": "1"},
+                          headers={"referer": "http://127.0.0.1/studio/p/del/data?mismatch=1"})
+    assert "by selecting them" in flash(refused.text) and readiness.overview(ctx, "del")["total"] == 6
+
+
+def test_the_note_on_models_trained_on_deleted_documents_names_each():
+    from tagwise.core.documents import models_note
+
+    assert models_note(["m1", "m2"]) == ("The models m1, m2 were trained on them and keep what they learned from them (a linear "
+                                         "model keeps their words): delete or retrain those models to forget them.")
+    assert models_note([f"m{i}" for i in range(12)]).startswith("The models m0, m1, m2, m3, m4, m5, m6, m7, m8, m9 and 2 more were")
+
+
 def test_the_overviews_tips_link_to_the_page_they_name(studio):
     # "add them on the Schema page" and "upload some on the Data page" were words only
     tagging.create_project(studio.ctx, "fresh", SINGLE, "en")
@@ -648,7 +703,8 @@ def test_an_upload_with_a_row_of_extra_fields_adds_nothing_and_a_tsv_is_taken(st
     # the same file again (no locations): every document was added a second time, numbered on, without a word
     again = studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf}, files=none)
     assert ("Added 2 document(s). 2 of them are tagged \"no class\". 2 of them have the same text as a document the project "
-            "already had: was the file uploaded before?") in html.unescape(flash(again.text))
+            "already had: was the file uploaded before? Search for a text on this page and delete the copies, or they count "
+            "twice.") in html.unescape(flash(again.text))
     # a ticket export: the columns it does not read are named, the untagged counted, new classes quoted
     export = [("files", ("jira.csv", b"Issue key,Summary,text,labels\nH-1,Crash,It crashes,bug|urgent\nH-2,Slow,It is slow,\n", "text/csv"))]
     said = html.unescape(flash(studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf}, files=export).text))

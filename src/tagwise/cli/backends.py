@@ -62,6 +62,7 @@ class Backend(Protocol):
     def export_project(self, name: str, model: str | None = None) -> dict[str, Any]: ...
     def list_documents(self, name: str, *, dataset: str | None = None, label: str | None = None, untagged: bool | None = None,
                        search: str | None = None, top: int | None = None, skip: int = 0) -> list[dict[str, Any]]: ...
+    def delete_documents(self, name: str, locations: list[str]) -> dict[str, Any]: ...
     def start_training(self, name: str, body: dict[str, Any]) -> str: ...
     def wait_training(self, name: str, job: str, on_percent: PercentCallback) -> dict[str, Any]: ...
     def cancel_training(self, name: str) -> list[dict[str, Any]]: ...
@@ -169,6 +170,11 @@ class LocalBackend:
             if len(items) < want:
                 break
         return found
+
+    def delete_documents(self, name: str, locations: list[str]) -> dict[str, Any]:
+        from tagwise.core import documents
+
+        return documents.delete_documents(self.ctx, name, locations=locations)
 
     def start_training(self, name: str, body: dict[str, Any]) -> str:
         from tagwise.core import training

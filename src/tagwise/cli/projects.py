@@ -1,4 +1,4 @@
-"""``tagwise project create|list|show|delete``."""
+"""``tagwise project create|list|show|delete|delete-documents``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from enum import Enum
 import typer
 from rich.table import Table
 
-from tagwise.cli.common import YES, confirm, err, handle_errors, kind_name, opened, out
+from tagwise.cli.common import YES, confirm, counted, err, handle_errors, kind_name, opened, out
+from tagwise.core.documents import models_note
 
-app = typer.Typer(help="Create, list, show and delete projects, and list their documents.", no_args_is_help=True)
+app = typer.Typer(help="Create, list, show and delete projects, and list and delete their documents.", no_args_is_help=True)
 
 KINDS = {"single": "CustomSingleLabelClassification", "multi": "CustomMultiLabelClassification"}
 
@@ -125,3 +126,30 @@ def delete(
     with opened() as be:
         be.delete_project(name)
     err().print(f"deleted project {name}", markup=False)
+
+
+@app.command("delete-documents")
+@handle_errors
+def delete_documents(
+    name: str = typer.Argument(..., metavar="NAME", help="Project name."),
+    locations: list[str] = typer.Argument(..., metavar="LOCATION...", help="The documents' locations, as `tagwise project "
+                                          "documents` lists them."),
+    yes: bool = YES,
+) -> None:
+    """Delete documents for good, by location: all of them, or none when one is not in the project.
+
+    Their texts also leave the saved training data of the models trained on them (what `tagwise export
+    --model` gives back); the models keep what they learned from them until deleted or retrained.
+
+    \b
+    Example:
+      tagwise project delete-documents banking ticket-17.txt ticket-18.txt --yes
+    """
+    confirm(yes, f"Delete {counted(len(set(locations)), 'document')} of project {name} for good?", f"deleting documents of {name}")
+    with opened() as be:
+        result = be.delete_documents(name, locations)
+    err().print(f"deleted {counted(result['deleted'], 'document')} of {name}", markup=False)
+    if trained := result["modelsTrainedOnThem"]:
+        err().print(f"note: {models_note(trained)}", markup=False)
+
+

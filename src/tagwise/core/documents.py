@@ -116,6 +116,16 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
     return {"documents": len(rows), "classes": len(classes), "projectDocuments": total}
 
 
+def models_note(trained: list[str]) -> str:
+    """What deleting documents leaves behind, for the studio and the CLI to say: the models trained
+    on them lose the texts from their snapshots, not what they learned."""
+    if len(trained) == 1:
+        return (f"The model {trained[0]} was trained on them and keeps what it learned from them (a linear model keeps their "
+                "words): delete or retrain it to forget them.")
+    return (f"The models {listed(trained, 10, 'more')} were trained on them and keep what they learned from them (a linear "
+            "model keeps their words): delete or retrain those models to forget them.")
+
+
 def delete_documents(ctx: Context, name: str, *, locations: list[str] | None = None, ids: list[int] | None = None,
                      flt: DocumentFilter | None = None) -> dict[str, Any]:
     """Delete documents for good: those at ``locations`` (all of them, or none when one is not in

@@ -1,4 +1,4 @@
-"""The Data page: upload, list with search and filters, assign to Train/Test."""
+"""The Data page: upload, list with search and filters, assign to Train/Test, delete."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from tagwise.core import projects, tagging
+from tagwise.core import documents, projects, tagging
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS
 from tagwise.core.validation import MULTI
 from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
@@ -25,6 +25,7 @@ UPLOAD_BEYOND = (f"the studio adds up to {MAX_UPLOAD_DOCUMENTS:,} in one upload.
 # the names the upload reads: a downloaded file uploads again as it is (classes joined by "|")
 DOWNLOAD_COLUMNS = ("location", "text", "labels", "dataset", "language")
 MAX_PAGE = 10**9  # far past any list; keeps the SQL offset within the store's integers
+MAX_ID = 2**63 - 1  # the store's largest integer
 
 
 @router.get("/p/{project}/data", response_class=HTMLResponse)
@@ -99,8 +100,8 @@ async def upload(request: Request, project: str, files: list[UploadFile], skip_e
                     f"Train or Test from {_names(DATASET_KEYS)} and the language from {_names(LANGUAGE_KEYS)}).")
     if result.get("copies"):
         message += (f" {result['copies']:,} of them {'has' if result['copies'] == 1 else 'have'} the same text as a document the "
-                    "project already had: was the file uploaded before? Remove the copies (search for a text on this page) or they "
-                    "count twice.")
+                    "project already had: was the file uploaded before? Search for a text on this page and delete the copies, or "
+                    "they count twice.")
     target = f"/studio/p/{project}/data"
     if json_answer:
         response: Response = JSONResponse({"ok": True, "message": message, "redirect": target})
@@ -125,12 +126,38 @@ async def assign(request: Request, project: str, to: str = Form(""), scope: str 
             raise InvalidArgument("Assign the mismatched documents by selecting them on the page.")
         changed = await run_in_threadpool(tagging.set_dataset, context(request), project, to, flt=filters.to_filter())
     else:
-        try:
-            ids = [int(v) for v in form.getlist("ids")]
-        except ValueError:
-            raise InvalidArgument("The selection is not a list of document ids.") from None
-        if not ids:
+        if not (ids := _selected(form)):
             return redirect(back, "Select documents first (or apply to every matching document).", "error")
         changed = await run_in_threadpool(tagging.set_dataset, context(request), project, to, ids=ids)
     where = {"Train": "the training set", "Test": "the test set"}.get(to, "no set (a percentage split decides)")
     return redirect(back, f"{changed:,} document(s) moved to {where}.")
+
+
+@router.post("/p/{project}/data/delete")
+async def delete(request: Request, project: str, scope: str = Form("selected", alias="delete"),
+                 _s: Session = Depends(require_csrf)) -> Response:
+    """Delete documents for good: the selected ones, or (``delete=all``) every one the list's filters match."""
+    form = await request.form()
+    filters = Filters.read(form)
+    back = f"/studio/p/{project}/data" + query(**filters.params())
+    if scope == "all":
+        if filters.mismatch:
+            raise InvalidArgument("Delete the mismatched documents by selecting them on the page.")
+        result = await run_in_threadpool(documents.delete_documents, context(request), project, flt=filters.to_filter())
+    else:
+        if not (ids := _selected(form)):
+            return redirect(back, "Select documents first (or delete every matching document).", "error")
+        result = await run_in_threadpool(documents.delete_documents, context(request), project, ids=ids)
+    message = f"Deleted {result['deleted']:,} document(s)."
+    if trained := result["modelsTrainedOnThem"]:
+        message += " " + documents.models_note(trained)
+    return redirect(back, message)
+
+
+def _selected(form) -> list[int]:
+    """The ids of the ticked documents."""
+    try:
+        ids = [int(v) for v in form.getlist("ids")]
+    except ValueError:
+        raise InvalidArgument("The selection is not a list of document ids.") from None
+    return [i for i in ids if 0 < i <= MAX_ID]  # past the store's integers no document has it (and SQLite raised)
