@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import PurePath
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -118,17 +119,10 @@ def _names(keys: tuple[str, ...]) -> str:
 async def assign(request: Request, project: str, to: str = Form(""), scope: str = Form("selected"),
                  _s: Session = Depends(require_csrf)) -> Response:
     """Move documents to Train, Test or no set (``to``); the other fields are the list's filters."""
-    form = await request.form()
-    filters = Filters.read(form)
-    back = f"/studio/p/{project}/data" + query(**filters.params())
-    if scope == "all":
-        if filters.mismatch:
-            raise InvalidArgument("Assign the mismatched documents by selecting them on the page.")
-        changed = await run_in_threadpool(tagging.set_dataset, context(request), project, to, flt=filters.to_filter())
-    else:
-        if not (ids := _selected(form)):
-            return redirect(back, "Select documents first (or apply to every matching document).", "error")
-        changed = await run_in_threadpool(tagging.set_dataset, context(request), project, to, ids=ids)
+    back, changed = await _on_documents(request, project, scope, "Assign", "apply to",
+                                        lambda **which: tagging.set_dataset(context(request), project, to, **which))
+    if isinstance(changed, Response):
+        return changed
     where = {"Train": "the training set", "Test": "the test set"}.get(to, "no set (a percentage split decides)")
     return redirect(back, f"{changed:,} document(s) moved to {where}.")
 
@@ -137,21 +131,29 @@ async def assign(request: Request, project: str, to: str = Form(""), scope: str 
 async def delete(request: Request, project: str, scope: str = Form("selected", alias="delete"),
                  _s: Session = Depends(require_csrf)) -> Response:
     """Delete documents for good: the selected ones, or (``delete=all``) every one the list's filters match."""
+    back, result = await _on_documents(request, project, scope, "Delete", "delete",
+                                       lambda **which: documents.delete_documents(context(request), project, **which))
+    if isinstance(result, Response):
+        return result
+    message = f"Deleted {result['deleted']:,} document(s)."
+    if trained := result["modelsTrainedOnThem"]:
+        message += " " + documents.models_note(trained)
+    return redirect(back, message)
+
+
+async def _on_documents(request: Request, project: str, scope: str, verb: str, action: str, act) -> tuple[str, Any]:
+    """(the list's address, what ``act`` returned for the ticked documents' ``ids``, or with ``scope``
+    "all" for every document the list's filters match, ``flt``); a redirect back when none is ticked."""
     form = await request.form()
     filters = Filters.read(form)
     back = f"/studio/p/{project}/data" + query(**filters.params())
     if scope == "all":
         if filters.mismatch:
-            raise InvalidArgument("Delete the mismatched documents by selecting them on the page.")
-        result = await run_in_threadpool(documents.delete_documents, context(request), project, flt=filters.to_filter())
-    else:
-        if not (ids := _selected(form)):
-            return redirect(back, "Select documents first (or delete every matching document).", "error")
-        result = await run_in_threadpool(documents.delete_documents, context(request), project, ids=ids)
-    message = f"Deleted {result['deleted']:,} document(s)."
-    if trained := result["modelsTrainedOnThem"]:
-        message += " " + documents.models_note(trained)
-    return redirect(back, message)
+            raise InvalidArgument(f"{verb} the mismatched documents by selecting them on the page.")
+        return back, await run_in_threadpool(lambda: act(flt=filters.to_filter()))
+    if not (ids := _selected(form)):
+        return back, redirect(back, f"Select documents first (or {action} every matching document).", "error")
+    return back, await run_in_threadpool(lambda: act(ids=ids))
 
 
 def _selected(form) -> list[int]:
