@@ -169,16 +169,18 @@ def put_model_snapshot(conn: Connection, project_id: int, label: str, model_id: 
 def remove_from_snapshots(conn: Connection, project_id: int, locations: set[str]) -> list[str]:
     """Take the documents at ``locations`` out of every model snapshot of the project (a deleted
     document stayed there whole, and an export of the model gave it back); returns the labels of
-    the models that had any. Each snapshot counts what left it (``removed``)."""
+    the models that were trained on any (not those that only tested on them: they learned nothing
+    of them). Each snapshot counts what left it (``removed``)."""
     labels = []
     for label, model_id in conn.execute(select(model_snapshots.c.label, model_snapshots.c.model_id)
                                         .where(model_snapshots.c.project_id == project_id)).all():
         data = get_model_snapshot(conn, project_id, label, model_id)
-        kept = [d for d in data["documents"] if d["location"] not in locations]
-        if len(kept) < len(data["documents"]):
-            removed = data.get("removed", 0) + len(data["documents"]) - len(kept)
-            put_model_snapshot(conn, project_id, label, model_id, dict(data, documents=kept, removed=removed))
-            labels.append(label)
+        gone = [d for d in data["documents"] if d["location"] in locations]
+        if gone:
+            kept = [d for d in data["documents"] if d["location"] not in locations]
+            put_model_snapshot(conn, project_id, label, model_id, dict(data, documents=kept, removed=data.get("removed", 0) + len(gone)))
+            if any(d.get("dataset") != "Test" for d in gone):
+                labels.append(label)
     return labels
 
 
