@@ -73,7 +73,11 @@ def looks_windows_1252(data: bytes) -> bool:
 def stream_looks_windows_1252(chunks: Iterable[bytes]) -> bool:
     """:func:`looks_windows_1252` over a whole file read in chunks (a big file's first megabytes can
     be plain ASCII while its accents come later): False at the first valid UTF-8 letter beyond
-    ASCII, or the first byte Windows-1252 does not define."""
+    ASCII, or the first byte Windows-1252 does not define.
+
+    >>> stream_looks_windows_1252([b"r\\xc3", b"\\xa9clamation \\x80"])  # a UTF-8 é split between two chunks
+    False
+    """
     utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a letter split between two chunks is still one
     for chunk in chunks:
         if any(ord(c) > 127 and c != "\ufffd" for c in utf8.decode(chunk)):
