@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from tagwise.core.context import Context
@@ -25,6 +26,8 @@ from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
 from tagwise.storage.document_records import DocumentFilter
 from tagwise.storage.records import utcnow
+
+log = logging.getLogger(__name__)
 
 PROJECT_FILE_VERSION = "2022-05-01"
 
@@ -152,7 +155,10 @@ def delete_documents(ctx: Context, name: str, *, locations: list[str] | None = N
         from tagwise.ml.embedding_cache import forget
 
         label_issues.forget(ctx, project)
-        forget(ctx.settings.project_cache_dir(name), [text for _, text in gone])
+        try:
+            forget(ctx.settings.project_cache_dir(name), [text for _, text in gone])
+        except OSError as exc:  # the documents are deleted (committed): the cache is the next training's to shrink
+            log.warning("deleted %d documents of %s, but not their vectors in the embedding cache: %s", len(gone), name, exc)
     return {"deleted": len(gone), "modelsTrainedOnThem": trained_on}
 
 
