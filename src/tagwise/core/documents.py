@@ -111,11 +111,11 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
         else:
             records.replace_documents(conn, project_id, rows)
         total = records.count_documents(conn, project_id)
-        stored = records.get_project(conn, name)
-    if not append:  # the last tag check showed texts the project no longer has
+        replaced = None if append else records.get_project(conn, name)
+    if replaced is not None:  # the last tag check showed texts the project no longer has
         from tagwise.core import label_issues
 
-        label_issues.forget(ctx, stored)
+        label_issues.forget(ctx, replaced)
     return {"documents": len(rows), "classes": len(classes), "projectDocuments": total}
 
 

@@ -158,9 +158,10 @@ def _key_of(ctx: Context, project: dict[str, Any]) -> tuple[str, int, str]:
 def forget(ctx: Context, project: dict[str, Any]) -> None:
     """Drop the project's last check in this process (its documents were deleted or replaced: it
     showed their texts)."""
+    key = _key_of(ctx, project)
     with _issues_lock:
-        _issues.pop(_key_of(ctx, project), None)
-        _failed.pop(_key_of(ctx, project), None)
+        _issues.pop(key, None)
+        _failed.pop(key, None)
 
 
 def _claim(ctx: Context, project_name: str) -> tuple[dict[str, Any], tuple[str, int, str]]:

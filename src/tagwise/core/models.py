@@ -65,9 +65,8 @@ def remove_leftovers(ctx: Context, project_name: str, job_id: str) -> int:
         delete_folders(gone)
         return len(gone)
     mine = re.compile(rf"\.?(.+-\d{{8}}T\d{{6}}-{re.escape(job_id[:8])})(\.(?:tmp|old)-[0-9a-f]+)?")
-    folder = ctx.models_dir / project_name
-    left = [entry for entry in (folder.iterdir() if folder.is_dir() else ())
-            if (found := mine.fullmatch(entry.name)) and entry.is_dir() and (found.group(2) or found.group(1) not in kept)]
+    left = [entry for entry in _folders(ctx.models_dir / project_name)
+            if (found := mine.fullmatch(entry.name)) and (found.group(2) or found.group(1) not in kept)]
     delete_folders(left)
     return len(left)
 

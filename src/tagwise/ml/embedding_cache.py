@@ -43,11 +43,9 @@ class EmbeddingCache:
             for path in sorted(self.folder.glob("*.npz")):
                 if path.name in self._seen_files:
                     continue
-                try:
-                    with np.load(path, allow_pickle=False) as npz:
-                        keys, vectors = npz["keys"], npz["vectors"]
-                except FileNotFoundError:  # compacted away since the listing: the merged file holds its vectors
+                if (read := _read(path)) is None:  # compacted away since the listing: the merged file holds its vectors
                     continue
+                keys, vectors = read
                 if vectors.shape[1:] == (self.dim,):
                     self._index.update(zip(keys.tolist(), vectors))
                 self._seen_files.add(path.name)
@@ -72,11 +70,7 @@ class EmbeddingCache:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         keys = np.array([text_key(t) for t in texts], dtype="S64")
-        name = f"{uuid.uuid4().hex}.npz"
-        tmp = self.folder / f".{name}.tmp"
-        with open(tmp, "wb") as fh:
-            np.savez(fh, keys=keys, vectors=np.asarray(vectors, dtype=np.float32))
-        os.replace(tmp, self.folder / name)
+        name = _write(self.folder, keys, np.asarray(vectors, dtype=np.float32))
         with self._lock:
             index = self._index if self._index is not None else {}
             index.update(zip(keys.tolist(), np.asarray(vectors, dtype=np.float32)))
@@ -108,22 +102,16 @@ def compact(folder: Path, keep: list[str], used_since: float | None = None) -> N
         merged: dict[bytes, np.ndarray] = {}
         stored = 0
         for path in files:
-            try:
-                with np.load(path, allow_pickle=False) as npz:
-                    keys, vectors = npz["keys"], npz["vectors"]
-            except FileNotFoundError:  # the cache was deleted meanwhile ("safe to delete"): nothing to keep of it
+            if (read := _read(path)) is None:  # the cache was deleted meanwhile ("safe to delete"): nothing to keep of it
                 continue
+            keys, vectors = read
             stored += len(keys)
             merged.update((k, v) for k, v in zip(keys.tolist(), vectors) if k in wanted)
         if len(files) <= 1 and len(merged) == stored:
             continue  # already one file of only these texts
         if merged:
-            name = f"{uuid.uuid4().hex}.npz"
-            tmp = encoder_dir / f".{name}.tmp"
             try:
-                with open(tmp, "wb") as fh:
-                    np.savez(fh, keys=np.array(list(merged), dtype="S64"), vectors=np.stack(list(merged.values())))
-                os.replace(tmp, encoder_dir / name)
+                _write(encoder_dir, np.array(list(merged), dtype="S64"), np.stack(list(merged.values())))
             except FileNotFoundError:  # the cache was deleted meanwhile: the next training embeds again
                 continue
         for path in files:
@@ -136,21 +124,35 @@ def forget(folder: Path, texts: list[str]) -> None:
     unwanted = {text_key(t) for t in texts}
     for encoder_dir in (p for p in Path(folder).glob("*") if p.is_dir()):
         for path in sorted(encoder_dir.glob("*.npz")):
-            try:
-                with np.load(path, allow_pickle=False) as npz:
-                    keys, vectors = npz["keys"], npz["vectors"]
-            except FileNotFoundError:
+            if (read := _read(path)) is None:
                 continue
+            keys, vectors = read
             keep = np.array([k not in unwanted for k in keys.tolist()], dtype=bool)
             if keep.all():
                 continue
             if keep.any():
-                name = f"{uuid.uuid4().hex}.npz"
-                tmp = encoder_dir / f".{name}.tmp"
-                with open(tmp, "wb") as fh:
-                    np.savez(fh, keys=keys[keep], vectors=vectors[keep])
-                os.replace(tmp, encoder_dir / name)
+                _write(encoder_dir, keys[keep], vectors[keep])
             path.unlink(missing_ok=True)
+
+
+def _read(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """(keys, vectors) of one cache file; None when it is gone (compacted or deleted since it was listed)."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return npz["keys"], npz["vectors"]
+    except FileNotFoundError:
+        return None
+
+
+def _write(folder: Path, keys: np.ndarray, vectors: np.ndarray) -> str:
+    """A new cache file in ``folder`` holding these vectors, in place whole or not at all (written
+    beside it, then renamed); returns its name."""
+    name = f"{uuid.uuid4().hex}.npz"
+    tmp = folder / f".{name}.tmp"
+    with open(tmp, "wb") as fh:
+        np.savez(fh, keys=keys, vectors=vectors)
+    os.replace(tmp, folder / name)
+    return name
 
 
 def _mtime(path: Path) -> float:

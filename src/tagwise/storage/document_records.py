@@ -68,10 +68,9 @@ def _where(conn: Connection, project_id: int, flt: DocumentFilter) -> list[Colum
             in_text, location = _plain_quotes(in_text), _plain_quotes(location)
         if conn.dialect.name == "postgresql":
             in_location = _unaccented(location).ilike("%" + _escaped(strip_accents(flt.search).translate(_PLAIN_QUOTES)) + "%", escape="\\")
-            found = [in_text.ilike(pattern, escape="\\"), in_location]
+            clauses.append(or_(in_text.ilike(pattern, escape="\\"), in_location))
         else:
-            found = [in_text.like(pattern, escape="\\"), _sqlite_contains(conn, location, pattern)]
-        clauses.append(or_(*found))
+            clauses.append(or_(in_text.like(pattern, escape="\\"), _sqlite_contains(conn, location, pattern)))
     if flt.status == "untagged":
         clauses.append(untagged_clause())
     elif flt.status == "tagged":
