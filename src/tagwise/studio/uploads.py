@@ -108,8 +108,8 @@ class _Limit:
             raise InvalidArgument(f"{self.name} has more than {self.limit:,} documents; {self.beyond}")
 
 
-def _csv(name: str, content: str, delimiter: str | None, multi: bool = False,
-         counted: _Limit | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+def _csv(name: str, content: str, delimiter: str | None, multi: bool,
+         counted: _Limit) -> tuple[list[dict[str, Any]], list[str]]:
     # Excel's "sep=;" line names the separator (it was read as a header with the columns 'sep=' and '')
     delimiter, named = csv_header.dialect(content.split("\n", 1)[0], delimiter)
     csv.field_size_limit(sys.maxsize)  # a long ticket is refused by the document limit, with its size, not as "field larger than field limit"
@@ -156,8 +156,7 @@ def _csv(name: str, content: str, delimiter: str | None, multi: bool = False,
             else:  # one class, whole, as tagwise import reads it: "Billing | Refunds" was refused as two classes
                 labels = [raw.strip()] if raw.strip() else None
             out.append(_document(where, row, labels, text_column=True))
-            if counted is not None:
-                counted.check(len(out))
+            counted.check(len(out))
     except csv.Error as exc:
         raise InvalidArgument(f"{name} is not valid CSV: {exc}.") from None
     if not out:
@@ -173,7 +172,7 @@ def _labels_tip(delimiter: str) -> str:
     return "; several labels go in the one labels field, joined by '|' or ';' (fear|sadness)"
 
 
-def _jsonl(name: str, content: str, counted: _Limit | None = None) -> list[dict[str, Any]]:
+def _jsonl(name: str, content: str, counted: _Limit) -> list[dict[str, Any]]:
     out = []
     for number, line in enumerate(io.StringIO(content), start=1):  # line by line: no second copy of a big file
         if not line.strip():
@@ -188,8 +187,7 @@ def _jsonl(name: str, content: str, counted: _Limit | None = None) -> list[dict[
             raise InvalidArgument(f"{name}, line {number}: each line must be a JSON object.")
         has_text = any(csv_header.name_of(k) in TEXT_KEYS for k in row)
         out.append(_document(f"{name}, line {number}", row, _json_labels(name, number, pick(row, LABEL_KEYS)), text_column=has_text))
-        if counted is not None:
-            counted.check(len(out))
+        counted.check(len(out))
     if not out:
         raise InvalidArgument(f"{name} has no documents: it has no JSON lines.")
     return out
