@@ -4,11 +4,11 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
 from tagwise.errors import NotFound
-from tagwise.studio.routes import assets, compare, data, models, projects, tag
+from tagwise.studio.routes import assets, compare, data, deploy, models, projects, tag
 from tagwise.studio.web import StudioRoute
 
 router = APIRouter(route_class=StudioRoute, include_in_schema=False)
-for module in (assets, projects, data, tag, models, compare):
+for module in (assets, projects, data, tag, models, deploy, compare):
     router.include_router(module.router, include_in_schema=False)
 
 
