@@ -51,9 +51,13 @@ def test_import_reads_texts_from_the_container(client, banking):
     assert export(client, "fromblobs")["assets"]["documents"][5]["text"] == rows[5]["text"]
     # the texts are the container's, not the project's: they stay until the container is emptied, in one request
     assert client.delete(f"{A}/fromblobs", params=V).status_code == 202
-    # a blob delete whose location came out empty is redirected to the container by the slash rule: it deletes nothing
-    empty = client.delete(f"{BLOBS}/bank-docs/blobs/")
-    assert empty.status_code == 400 and "add all=true" in empty.json()["error"]["message"]
+    # a blob delete or upload whose location came out empty deletes nothing and says why (not a bare redirect)
+    empty = client.delete(f"{BLOBS}/bank-docs/blobs/", follow_redirects=False)
+    assert empty.status_code == 400 and "The blob location is empty" in empty.json()["error"]["message"]
+    assert "add all=true" in empty.json()["error"]["message"]
+    assert client.delete(f"{BLOBS}/bank-docs/blobs").json()["error"]["message"].startswith("To delete every blob")
+    put = client.put(f"{BLOBS}/bank-docs/blobs/", content=b"text", follow_redirects=False)
+    assert put.status_code == 400 and "name the blob" in put.json()["error"]["message"]
     assert len(client.get(f"{BLOBS}/bank-docs/blobs").json()["value"]) == 12
     assert client.delete(f"{BLOBS}/bank-docs/blobs", params={"all": "true"}).json() == {"container": "bank-docs", "deletedBlobs": 12}
     assert client.get(f"{BLOBS}/bank-docs/blobs").json()["value"] == []

@@ -52,11 +52,18 @@ def delete_blob(request: Request, container: str, location: str) -> Response:
     return Response(status_code=204)
 
 
+@router.api_route("/", methods=["PUT", "DELETE"], include_in_schema=False)
+def empty_location(request: Request, container: str) -> Response:
+    """``.../blobs/``: a location that came out empty (the server's slash rule answered a bare 307
+    to the container, which a client that does not follow redirects saw without a reason)."""
+    raise InvalidArgument(f"The blob location is empty: name the blob of the container {shown(container)}, .../blobs/{{location}}"
+                          + (", or add all=true to .../blobs (no slash) to delete every blob." if request.method == "DELETE" else "."))
+
+
 @router.delete("", summary="Delete every blob of the container (with all=true)")
 def delete_container(request: Request, container: str, every: bool = Query(False, alias="all", description="true: every blob goes")) -> dict:
     """The texts of a container stay when the projects imported from them are deleted: this removes
-    them all. Only with ``all=true``: a blob delete whose location came out empty (``.../blobs/``)
-    is redirected here by the server's slash rule, and a client following it deleted everything."""
+    them all. Only with ``all=true``: a delete whose location came out empty must not empty the container."""
     if not every:
         raise InvalidArgument(f"To delete every blob of the container {shown(container)}, add all=true to the query; "
                               "to delete one, name it: .../blobs/{location}.")
