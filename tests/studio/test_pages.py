@@ -710,6 +710,17 @@ def test_an_upload_with_a_row_of_extra_fields_adds_nothing_and_a_tsv_is_taken(st
     said = html.unescape(flash(studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf}, files=export).text))
     assert said.startswith("Added 2 document(s). 1 of them is untagged. New classes from the file: 'bug', 'urgent'. "
                            "Columns not read: 'Issue key', 'Summary' (the upload reads"), said
+    # the same export with its text in "Summary" and its class in "Type": named under "Columns" on the form
+    named = [("files", ("jira2.csv", b"Issue key,Summary,Type\nH-3,It hangs,bug\n", "text/csv"))]
+    said = html.unescape(flash(studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf, "text_column": "Summary",
+                                                                              "label_column": "type"}, files=named).text))
+    assert said.startswith("Added 1 document(s). Columns not read: 'Issue key'"), said
+    [hangs] = tagging.list_documents(studio.ctx, "up", DocumentFilter(search="It hangs")).items
+    assert hangs["labels"] == ["bug"], hangs
+    both = studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf, "text_column": "Summary", "label_column": "summary"},
+                       files=named)
+    assert "cannot both be read from the column 'Summary'" in html.unescape(flash(both.text))
+    assert 'name="text_column"' in studio.get("/studio/p/up/data").text
     # next week's export repeats this week's tickets: the whole upload was refused, with advice to rename them
     week = [("files", ("week.csv", b"id,text,labels\nT-1,old one,bug\nT-2,new one,urgent\nT-3,another,brandnew\nT-4,untagged,\n",
                        "text/csv"))]
@@ -899,6 +910,13 @@ def test_the_documents_download_as_a_spreadsheets_csv_and_a_file_is_classified_f
                       files={"file": ("note.txt", b"my card has not arrived yet", "text/plain")})
     assert one.status_code == 200 and [r["location"] for r in csv.DictReader(io.StringIO(one.content.decode("utf-8-sig")))] == ["note.txt"]
     assert "," in out[0]["confidence"] and "." not in out[0]["confidence"]
+    # a ticket export whose text is in "Summary": named under "Columns", as on the Data page
+    export = "Key,Summary,Team\nK-1,my card has not arrived yet,card_arrival\n"
+    named = studio.post("/studio/p/bank/try/file", data={"csrf": studio.csrf, "deployment": "prod", "text_column": "Summary",
+                                                         "label_column": "Team"}, files={"file": ("export.csv", export.encode(), "text/csv")})
+    [row] = csv.DictReader(io.StringIO(named.content.decode("utf-8-sig")))
+    assert (row["text"], row["tagged"]) == ("my card has not arrived yet", "card_arrival") and row["class"]
+    assert 'name="text_column"' in studio.get("/studio/p/bank/try").text
     # a file that cannot be read is refused on the page, with why, as an upload is
     refused = studio.post("/studio/p/bank/try/file", data={"csrf": studio.csrf, "deployment": "prod"},
                           files={"file": ("tickets.xlsx", b"PK\x03\x04", "application/octet-stream")})

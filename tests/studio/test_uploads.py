@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tagwise.errors import InvalidRequest
-from tagwise.studio.uploads import parse, parse_file
+from tagwise.studio.uploads import Columns, parse, parse_file
 
 
 def test_txt_is_one_document_named_by_the_file():
@@ -154,6 +154,27 @@ def test_multi_label_classes_joined_by_a_comma_are_refused_with_the_separators_t
 def test_the_columns_an_upload_does_not_read_are_named():
     docs, ignored = parse_file("jira.csv", b"Issue key,Summary,text,Priority\nH-1,Crash,It crashes,Major\n")
     assert ignored == ["Issue key", "Summary", "Priority"] and docs[0]["labels"] is None
+
+
+def test_the_text_and_label_columns_can_be_named_when_a_file_names_them_otherwise():
+    # a Jira export: "Summary" holds the text and "Priority" the class; the upload refused it ("no text column")
+    jira = b"Issue key,Summary,Priority,text\nH-1,Crash on start,Major,old notes\nH-2,Typo in docs,Minor,\n"
+    docs, ignored = parse_file("jira.csv", jira, columns=Columns(text=" summary ", labels="Priority"))
+    assert [(d["text"], d["labels"], d["location"]) for d in docs] == [("Crash on start", ["Major"], None), ("Typo in docs", ["Minor"], None)]
+    assert ignored == ["Issue key", "text"]  # the usual text column is not read when another is named, and is said so
+    with pytest.raises(InvalidRequest, match=re.escape("jira.csv, line 1: the header has no column 'Description' for the text "
+                                                       "(its columns, split on ',': 'Issue key', 'Summary', 'Priority', 'text')")):
+        parse_file("jira.csv", jira, columns=Columns(text="Description"))
+    with pytest.raises(InvalidRequest, match="no column 'Prio' for the labels"):  # every document came in untagged
+        parse_file("jira.csv", jira, columns=Columns(text="Summary", labels="Prio"))
+    with pytest.raises(InvalidRequest, match="Name the column that holds the text under \"Columns\""):
+        parse_file("jira.csv", b"Summary,Priority\nCrash,Major\n")
+    # JSONL: a field; a line without the named field is refused with its line
+    lines = b'{"body": "Refund please", "topic": "billing"}\n{"body": "Card lost", "text": "x", "topic": "card"}\n'
+    docs, _ = parse_file("t.jsonl", lines, columns=Columns(text="body", labels="topic"))
+    assert [(d["text"], d["labels"]) for d in docs] == [("Refund please", ["billing"]), ("Card lost", ["card"])]
+    with pytest.raises(InvalidRequest, match=re.escape("t.jsonl, line 1: no field 'message' for the text (its fields: 'body', 'topic')")):
+        parse_file("t.jsonl", lines, columns=Columns(text="message"))
 
 
 def test_two_columns_that_read_as_one_name_are_refused_naming_both():

@@ -6,6 +6,8 @@ with ``text``. Both may carry ``location`` (or ``id``), ``labels`` (or ``label``
 document's own language code, ``validation.language_code``). In CSV several labels are separated
 by ``|`` or ``;`` (``tagwise import`` splits on ``;``, or on its ``--label-separator``). A CSV row
 with more or fewer fields than the header is refused with its line, as ``tagwise import`` does.
+Another column (or field) can be named as the text's or the labels' (:class:`Columns`), as
+``tagwise import --text-column/--label-column`` does.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import io
 import json
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
@@ -28,17 +31,53 @@ FORMATS = (".txt", ".csv", ".tsv", ".jsonl", ".ndjson")
 LABEL_SEPARATORS = "|;"
 
 
+@dataclass(frozen=True)
+class Columns:
+    """The columns (CSV, TSV) or fields (JSONL) a user named as the text's and the labels'; None or
+    blank: the usual names. A named one is compared as header names are (any case, spaces around
+    it), and the other columns with a text (or labels) name are then not read."""
+
+    text: str | None = None
+    labels: str | None = None
+
+    def named(self) -> list[tuple[str, tuple[str, ...], str]]:
+        """(what it holds, the names it replaces, the name given) of each column named."""
+        return [(what, keys, given.strip()) for what, keys, given in (("text", TEXT_KEYS, self.text), ("labels", LABEL_KEYS, self.labels))
+                if given and given.strip()]
+
+    def rename(self, fields: list[str]) -> list[str]:
+        """The fields as they are read: a named column under its usual name, the ones it replaces
+        under a name nothing reads (so they are listed as not read)."""
+        renamed = list(fields)
+        for _what, keys, given in self.named():
+            for i, field in enumerate(fields):
+                if csv_header.name_of(field) == csv_header.name_of(given):
+                    renamed[i] = keys[0]
+                elif csv_header.name_of(field) in keys and csv_header.name_of(renamed[i]) in keys:
+                    renamed[i] = f"{field}\u0000"  # not read: the named column holds it
+        return renamed
+
+    def missing(self, fields: list[str]) -> list[tuple[str, str]]:
+        """(what, name given) of each named column the fields lack."""
+        have = {csv_header.name_of(f) for f in fields if f is not None}
+        return [(what, given) for what, _keys, given in self.named() if csv_header.name_of(given) not in have]
+
+
+NO_COLUMNS = Columns()
+
+
 def parse(filename: str, data: bytes, multi: bool = False) -> list[dict[str, Any]]:
     """Documents (``text``, ``location``, ``labels``, ``dataset``) of one uploaded file (:func:`parse_file` without its columns)."""
     return parse_file(filename, data, multi)[0]
 
 
 def parse_file(filename: str, data: bytes, multi: bool = False, limit: int | None = None,
-               beyond: str = "") -> tuple[list[dict[str, Any]], list[str]]:
+               beyond: str = "", columns: Columns = NO_COLUMNS) -> tuple[list[dict[str, Any]], list[str]]:
     """(documents, the CSV columns not read) of one uploaded file; ``multi``: for a multi-label
     project, where a labels cell with a comma is refused (``card, payments`` became one class).
     ``limit``: refused at the document after it, with ``beyond`` said of it (3 million one-word
-    rows were read whole, 600 MB, before a limit was checked)."""
+    rows were read whole, 600 MB, before a limit was checked). ``columns``: the text's and the
+    labels' columns when the user named them (a ``.txt`` file has none)."""
     name = PurePath((filename or "upload.txt").replace("\\", "/")).name or "upload.txt"
     suffix = PurePath(name).suffix.lower()
     if binary := not_text(name, suffix):  # a workbook was "line 1: not UTF-8 text (byte 0xe4)"
@@ -49,9 +88,9 @@ def parse_file(filename: str, data: bytes, multi: bool = False, limit: int | Non
         raise _not_utf8(name, data, exc) from None
     counted = _Limit(name, limit, beyond)
     if suffix in (".csv", ".tsv"):
-        return _csv(name, content, "\t" if suffix == ".tsv" else None, multi, counted)
+        return _csv(name, content, "\t" if suffix == ".tsv" else None, multi, counted, columns)
     if suffix in (".jsonl", ".ndjson"):
-        return _jsonl(name, content, counted), []
+        return _jsonl(name, content, counted, columns), []
     if suffix == ".txt" or not suffix:
         return [{"location": name, "text": content.strip()}], []
     raise InvalidArgument(f"{name}: upload .txt files, CSV, TSV or JSONL ({', '.join(FORMATS)}).")
@@ -109,7 +148,7 @@ class _Limit:
 
 
 def _csv(name: str, content: str, delimiter: str | None, multi: bool,
-         counted: _Limit) -> tuple[list[dict[str, Any]], list[str]]:
+         counted: _Limit, columns: Columns = NO_COLUMNS) -> tuple[list[dict[str, Any]], list[str]]:
     # Excel's "sep=;" line names the separator (it was read as a header with the columns 'sep=' and '')
     delimiter, named = csv_header.dialect(content.split("\n", 1)[0], delimiter)
     csv.field_size_limit(sys.maxsize)  # a long ticket is refused by the document limit, with its size, not as "field larger than field limit"
@@ -118,12 +157,17 @@ def _csv(name: str, content: str, delimiter: str | None, multi: bool,
         next(reader.reader, None)  # past it, so that rows keep Excel's numbers and lines the file's
     out = []
     try:
-        fieldnames = reader.fieldnames or []
+        given = reader.fieldnames or []
+        listed = f"{', '.join(repr(f) for f in given[:8])}{', ...' if len(given) > 8 else ''}"
+        if given and (missing := columns.missing(given)):
+            raise InvalidArgument(f"{name}, line 1: the header has no column {missing[0][1]!r} for the {missing[0][0]} (its columns, split "
+                                  f"on {delimiter!r}: {listed}). Nothing was added.")
+        reader.fieldnames = fieldnames = columns.rename(given)
         if fieldnames and not csv_header.first_of(TEXT_KEYS, fieldnames):  # the header's fault, not line 2's
-            raise InvalidArgument(f"{name}, line 1: the header has no text column (its columns, split on {delimiter!r}: "
-                                  f"{', '.join(repr(f) for f in fieldnames[:8])}{', ...' if len(fieldnames) > 8 else ''}). "
-                                  f"Name one of them {', '.join(repr(k) for k in TEXT_KEYS)}, and separate fields with ',', ';' "
-                                  "or a tab. Nothing was added.")
+            raise InvalidArgument(f"{name}, line 1: the header has no text column (its columns, split on {delimiter!r}: {listed}). "
+                                  f"Name the column that holds the text under \"Columns\" (or rename it to one of "
+                                  f"{', '.join(repr(k) for k in TEXT_KEYS)}), and separate fields with ',', ';' or a tab. "
+                                  "Nothing was added.")
         if twin := csv_header.twins(fieldnames):  # "text" and "Text": the upload read the last, tagwise import the first
             raise InvalidArgument(f"{name}, line 1: {twin}. Rename or remove one of them; nothing was added.")
         number, last_line = 1, reader.line_num  # the header's row, and the file line it ended on
@@ -162,7 +206,7 @@ def _csv(name: str, content: str, delimiter: str | None, multi: bool,
     if not out:
         raise InvalidArgument(f"{name} has no documents: it is empty or has only a header row.")
     known = {*TEXT_KEYS, *LABEL_KEYS, *LOCATION_KEYS, *DATASET_KEYS, *LANGUAGE_KEYS}  # each is read where the one before is empty
-    return out, [f for f in fieldnames if f and f.strip() and csv_header.name_of(f) not in known]
+    return out, [f for f, read in zip(given, fieldnames, strict=True) if f and f.strip() and csv_header.name_of(read) not in known]
 
 
 def _labels_tip(delimiter: str) -> str:
@@ -172,7 +216,7 @@ def _labels_tip(delimiter: str) -> str:
     return "; several labels go in the one labels field, joined by '|' or ';' (fear|sadness)"
 
 
-def _jsonl(name: str, content: str, counted: _Limit) -> list[dict[str, Any]]:
+def _jsonl(name: str, content: str, counted: _Limit, columns: Columns = NO_COLUMNS) -> list[dict[str, Any]]:
     out = []
     for number, line in enumerate(io.StringIO(content), start=1):  # line by line: no second copy of a big file
         if not line.strip():
@@ -185,6 +229,12 @@ def _jsonl(name: str, content: str, counted: _Limit) -> list[dict[str, Any]]:
             raise InvalidArgument(f"{name}, line {number}: its JSON is nested too deeply to be a document.") from None
         if not isinstance(row, dict):
             raise InvalidArgument(f"{name}, line {number}: each line must be a JSON object.")
+        if columns.named():
+            keys = [str(k) for k in row]
+            if missing := [(what, given) for what, given in columns.missing(keys) if what == "text"]:
+                raise InvalidArgument(f"{name}, line {number}: no field {missing[0][1]!r} for the text (its fields: "
+                                      f"{', '.join(repr(k) for k in keys[:8])}). Nothing was added.")
+            row = dict(zip(columns.rename(keys), row.values(), strict=True))
         has_text = any(csv_header.name_of(k) in TEXT_KEYS for k in row)
         out.append(_document(f"{name}, line {number}", row, _json_labels(name, number, pick(row, LABEL_KEYS)), text_column=has_text))
         counted.check(len(out))

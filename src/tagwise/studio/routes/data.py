@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from tagwise.core import documents, projects, tagging
+from tagwise.core import csv_header, documents, projects, tagging
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS
 from tagwise.core.validation import MULTI
 from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
@@ -59,10 +59,15 @@ def download(request: Request, project: str, _s: Session = Depends(require_sessi
 
 @router.post("/p/{project}/data/upload")
 async def upload(request: Request, project: str, files: list[UploadFile], skip_existing: str = Form(""),
-                 _s: Session = Depends(require_csrf)) -> Response:
-    """Add the documents of every uploaded file. Answers JSON to the page's script, a redirect otherwise."""
+                 text_column: str = Form(""), label_column: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+    """Add the documents of every uploaded file. Answers JSON to the page's script, a redirect otherwise.
+    ``text_column``/``label_column``: the columns to read the text and the classes from, when the
+    file names them otherwise (a Jira export's Summary and Priority)."""
     json_answer = wants_json(request)
     try:
+        columns = uploads.Columns(text_column, label_column)
+        if text_column.strip() and csv_header.name_of(text_column) == csv_header.name_of(label_column):
+            raise InvalidArgument(f"The text and the classes cannot both be read from the column {text_column.strip()!r}.")
         items, ignored = [], {}
         limit = context(request).settings.max_body_bytes
         files = [f for f in files if f.filename or f.size]  # a form sent with no file chosen has one empty part
@@ -75,7 +80,7 @@ async def upload(request: Request, project: str, files: list[UploadFile], skip_e
                 raise PayloadTooLarge(f"{file.filename} has {len(data):,} bytes; the limit is {limit:,} (TAGWISE_MAX_BODY_BYTES).")
             # counted as the file is read: 3 million one-letter rows took 88 s and the server to 4 GB
             docs, unread = await run_in_threadpool(uploads.parse_file, file.filename or "upload.txt", data, multi,
-                                                   MAX_UPLOAD_DOCUMENTS - len(items), UPLOAD_BEYOND)
+                                                   MAX_UPLOAD_DOCUMENTS - len(items), UPLOAD_BEYOND, columns)
             items.extend(docs)
             ignored.update(dict.fromkeys(unread))
         prefix = PurePath(files[0].filename or "upload").stem or "upload"
@@ -97,8 +102,9 @@ async def upload(request: Request, project: str, files: list[UploadFile], skip_e
         message += f" New classes from the file: {', '.join(repr(c) for c in result['classesAdded'])}."
     if ignored:  # a ticket export's Summary, Priority and Issue key were dropped without a word
         message += (f" Columns not read: {', '.join(repr(c) for c in ignored)} (the upload reads the text from a column named "
-                    f"{_names(TEXT_KEYS)}, the classes from {_names(LABEL_KEYS)}, the name from {_names(LOCATION_KEYS)}, "
-                    f"Train or Test from {_names(DATASET_KEYS)} and the language from {_names(LANGUAGE_KEYS)}).")
+                    f"{_names(TEXT_KEYS)}, the classes from {_names(LABEL_KEYS)}, or the columns named under \"Columns\"; the name "
+                    f"from {_names(LOCATION_KEYS)}, Train or Test from {_names(DATASET_KEYS)} and the language from "
+                    f"{_names(LANGUAGE_KEYS)}).")
     if result.get("copies"):
         message += (f" {result['copies']:,} of them {'has' if result['copies'] == 1 else 'have'} the same text as a document the "
                     "project already had: was the file uploaded before? Search for a text on this page and delete the copies, or "

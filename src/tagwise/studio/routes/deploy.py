@@ -92,14 +92,14 @@ def try_text(request: Request, project: str, deployment: str = Form(""), text: s
 
 @router.post("/p/{project}/try/file")
 def try_file(request: Request, project: str, file: UploadFile | None = None, deployment: str = Form(""),
-             _s: Session = Depends(require_csrf)) -> Response:
+             text_column: str = Form(""), label_column: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
     """Classify every document of a file (the formats the Data page's upload reads) and hand back a
     CSV: this week's ticket export, classified, without the command line. A file that cannot be read
     is refused on the page with why, as an upload is."""
     ctx = context(request)
     record = projects.get(ctx, project)
     try:
-        docs = _file_documents(ctx, record, file)
+        docs = _file_documents(ctx, record, file, uploads.Columns(text_column, label_column))
         # a spreadsheet that separates fields with ";" writes decimals with a comma: "0.9917" would be text there
         decimal = "," if spreadsheets.separator_for(request) == ";" else "."
         rows = _classified_rows(ctx, record["name"], deployment, docs, decimal)
@@ -113,7 +113,7 @@ def try_file(request: Request, project: str, file: UploadFile | None = None, dep
                                  (row + (["|".join(d.get("labels") or [])] if tagged else []) for row, d in zip(rows, docs, strict=True)))
 
 
-def _file_documents(ctx, record: dict, file: UploadFile | None) -> list[dict]:
+def _file_documents(ctx, record: dict, file: UploadFile | None, columns: uploads.Columns = uploads.NO_COLUMNS) -> list[dict]:
     if file is None or not (file.filename or file.size):
         raise InvalidArgument("Choose a file to classify.")
     cap = min(ctx.settings.max_body_bytes, MAX_TRY_FILE_BYTES)
@@ -124,7 +124,7 @@ def _file_documents(ctx, record: dict, file: UploadFile | None) -> list[dict]:
     # the limit is checked as the file is read: 3 million one-word rows took 600 MB before it was
     docs, _ignored = uploads.parse_file(file.filename or "documents.txt", data, record["kind"] == MULTI, limit=MAX_TRY_FILE_DOCUMENTS,
                                         beyond=f"Try it classifies up to {MAX_TRY_FILE_DOCUMENTS:,} (about 10-20 seconds). Split the "
-                                        "file, or use tagwise classify, which streams any size.")
+                                        "file, or use tagwise classify, which streams any size.", columns=columns)
     for number, doc in enumerate(docs, start=1):  # as an upload checks them: a lone surrogate broke the download
         check_text(doc["text"], doc["location"] or f"{number}", ctx.settings.max_document_characters)
     return docs
