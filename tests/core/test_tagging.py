@@ -106,6 +106,33 @@ def test_set_labels_returns_the_previous_ones(ctx, project):
         tagging.set_labels(ctx, "p", 999, ["fx"])
 
 
+def test_people_saving_one_documents_tags_at_once_overwrite_nothing_unseen(ctx):
+    # a team probe: four people each added a class to one multi-label document; one class of four was kept
+    from concurrent.futures import ThreadPoolExecutor
+
+    tagging.create_project(ctx, "emo", "CustomMultiLabelClassification", "en")
+    for c in ("joy", "fear", "love", "anger"):
+        tagging.add_class(ctx, "emo", c)
+    tagging.add_documents(ctx, "emo", [{"location": "e.txt", "text": "what a day"}])
+    [doc] = tagging.list_documents(ctx, "emo", DocumentFilter()).items
+
+    def add(label: str) -> str:
+        try:
+            tagging.set_labels(ctx, "emo", doc["id"], [label], location="e.txt", seen=None)  # each page showed it untagged
+            return "saved"
+        except tagging.TagChanged as exc:
+            return exc.message
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(add, ["joy", "fear", "love", "anger"]))
+    assert answers.count("saved") == 1, answers  # the others are told, and saved nothing
+    [kept] = tagging.get_document(ctx, "emo", doc["id"])[1]["labels"]
+    assert all(a == "saved" or a.startswith(f"e.txt was tagged '{kept}' since this page showed it untagged") for a in answers)
+    tagging.set_labels(ctx, "emo", doc["id"], [kept, "joy"] if kept != "joy" else ["joy", "love"], seen=[kept])  # seen as it is: saved
+    with pytest.raises(NotFound, match="other.txt could not be found in project emo: deleted since this page was opened"):
+        tagging.set_labels(ctx, "emo", doc["id"], ["joy"], location="other.txt")
+
+
 def test_set_dataset_by_ids_or_filter(ctx, project):
     assert tagging.set_dataset(ctx, "p", "Test", flt=DocumentFilter(label="card")) == 2
     assert _ids(ctx, DocumentFilter(dataset="Test")) == ["a.txt", "b.txt", "c.txt"]

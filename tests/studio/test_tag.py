@@ -137,3 +137,58 @@ def test_tagging_from_the_evaluation_page_returns_to_the_same_section(studio):
     back = "/studio/p/e/evaluate?model=m#wrong-title"
     location, _ = _submit(studio, "e", {"csrf": [studio.csrf], "doc": ["1"], "tag": ["b"], "then": ["back"], "back": [back]})
     assert location == back and _labels(studio.ctx, "e", 1) == ["b"]
+
+
+def test_a_tag_someone_saved_since_the_page_opened_is_not_overwritten_unseen(studio):
+    # a team probe: two people on one document; the second save replaced the first's tag and both read "Saved"
+    _project(studio.ctx, "team", SINGLE, ["Major", "Minor", "Blocker"], [None, None])
+    mine = studio.get("/studio/p/team/tag").text
+    assert _title(mine) == "1.txt"
+    tagging.set_labels(studio.ctx, "team", 1, ["Blocker"])  # a colleague, meanwhile
+    target, query = _submit(studio, "team", form_data(mine, "tag-form", press="Minor"))
+    assert _labels(studio.ctx, "team", 1) == ["Blocker"]  # theirs is kept
+    again = studio.get(target)
+    assert query["doc"] == "1" and _title(again.text) == "1.txt"  # the same document, as it is now
+    said = html.unescape(flash(again.text))
+    assert said.startswith("1.txt was tagged 'Blocker' since this page showed it untagged") and "Nothing was saved" in said
+    # the second save is a choice made seeing theirs
+    _submit(studio, "team", form_data(again.text, "tag-form", press="Minor"))
+    assert _labels(studio.ctx, "team", 1) == ["Minor"]
+    # Undo restores only what this person replaced: a colleague's newer tag is not erased by it
+    after = studio.get(target.replace("doc=1", "undo=1&was=%5B%22Blocker%22%5D")).text
+    tagging.set_labels(studio.ctx, "team", 1, ["Major"])
+    _submit(studio, "team", form_data(after, "undo-form"))
+    assert _labels(studio.ctx, "team", 1) == ["Major"]
+
+
+def test_two_people_adding_a_class_to_one_multi_label_document_keep_both(studio):
+    _project(studio.ctx, "emo", MULTI, ["joy", "anger", "love"], [None])
+    first, second = studio.get("/studio/p/emo/tag?doc=1").text, studio.get("/studio/p/emo/tag?doc=1").text
+    _submit(studio, "emo", form_data(first, "tag-form", tick=("joy",)))
+    target, _ = _submit(studio, "emo", form_data(second, "tag-form", tick=("anger",)))
+    assert _labels(studio.ctx, "emo", 1) == ["joy"]  # anger replaced joy, and both were told "Tagged"
+    shown = studio.get(target).text
+    assert "was tagged 'joy' since" in html.unescape(flash(shown))
+    _submit(studio, "emo", form_data(shown, "tag-form", tick=("anger",)))  # joy stays ticked: it is the tag now
+    assert sorted(_labels(studio.ctx, "emo", 1)) == ["anger", "joy"]
+
+
+def test_a_page_open_on_a_deleted_document_tags_nothing_and_names_it(studio):
+    # SQLite gives a deleted document's id to the next one: a page open on emo-299 tagged new-one.txt
+    from tagwise.core import documents
+
+    _project(studio.ctx, "gone", SINGLE, ["a", "b"], [None, None])
+    page = studio.get("/studio/p/gone/tag?doc=2").text
+    documents.delete_documents(studio.ctx, "gone", locations=["2.txt"])
+    tagging.add_documents(studio.ctx, "gone", [{"location": "new-one.txt", "text": "another text", "labels": None}])
+    target, _ = _submit(studio, "gone", form_data(page, "tag-form", press="a"))
+    assert all(d["labels"] is None for d in tagging.list_documents(studio.ctx, "gone", tagging.DocumentFilter()).items)
+    said = html.unescape(flash(studio.get(target).text))
+    assert said.startswith("2.txt could not be found in project gone: deleted since this page was opened"), said
+    # a class renamed since: nothing saved, the same document shown with the classes as they are now
+    page = studio.get("/studio/p/gone/tag?doc=1").text
+    tagging.rename_class(studio.ctx, "gone", "a", "alpha")
+    target, query = _submit(studio, "gone", form_data(page, "tag-form", press="a"))
+    assert query["doc"] == "1" and _labels(studio.ctx, "gone", 1) is None
+    said = html.unescape(flash(studio.get(target).text))
+    assert "'a' is not a class of gone: renamed, merged or deleted since this page was opened?" in said

@@ -150,24 +150,56 @@ def get_document(ctx: Context, project_name: str, doc_id: int) -> tuple[dict[str
     return project, doc
 
 
-def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] | None) -> tuple[dict[str, Any], list[str] | None]:
-    """Tag one document (``None`` makes it untagged again). Returns (document, its previous labels)."""
+UNCHECKED: Any = object()  # set_labels' ``seen`` when the caller showed nothing to compare with
+
+
+class TagChanged(Conflict):
+    """Someone changed a document's tags after the page that saves them showed them."""
+
+
+def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] | None, *, location: str | None = None,
+               seen: list[str] | None = UNCHECKED) -> tuple[dict[str, Any], list[str] | None]:
+    """Tag one document (``None`` makes it untagged again). Returns (document, its previous labels).
+
+    A page that shows a document before tagging it passes what it showed, so that several people
+    tagging one project do not overwrite each other's work unseen: ``location``, the document's name
+    (SQLite gives a deleted document's id to the next document, and a page open on it tagged a text
+    nobody had seen), and ``seen``, its labels then (``None``: untagged). When they no longer match,
+    nothing is saved: :class:`NotFound` (deleted or replaced) or :class:`TagChanged` (tagged since).
+    """
     with ctx.db.write() as conn:
         project = require(conn, project_name)
-        doc = docs_db.get(conn, project["id"], doc_id)
-        if doc is None:
-            raise NotFound(f"The document {doc_id} could not be found in project {project_name}.", target="document")
+        doc = docs_db.get(conn, project["id"], doc_id, lock=True)
+        if doc is None or (location is not None and doc["location"] != location):
+            what = location or f"The document {doc_id}"
+            raise NotFound(f"{what} could not be found in project {project_name}: deleted since this page was opened, or replaced "
+                           "by an import. Nothing was saved.", target="document")
+        if seen is not UNCHECKED and not same_labels(doc["labels"], seen):
+            raise TagChanged(f"{doc['location']} was tagged {shown_labels(doc['labels'])} since this page showed it "
+                             f"{shown_labels(seen)} (someone else is tagging too?). Nothing was saved: it is shown again as it is "
+                             "now; tag it again to replace that.")
         if labels is not None:
             labels = [label if label in project["classes"] else class_form(label) for label in labels]
             unknown = [label for label in labels if label not in project["classes"]]
             if unknown:
-                raise InvalidArgument(f"{', '.join(map(repr, unknown))} is not a class of {project_name}; add it on the Schema page first.")
+                raise InvalidArgument(f"{', '.join(map(repr, unknown))} is not a class of {project_name}: renamed, merged or deleted "
+                                      "since this page was opened? Nothing was saved; pick from the classes shown now.")
             labels = list(dict.fromkeys(labels))
             if project["kind"] != MULTI and len(labels) != 1:
                 raise InvalidArgument("A single-label document takes exactly one class.")
         docs_db.set_labels(conn, project["id"], doc_id, labels)
         _touch(conn, project)
     return dict(doc, labels=labels), doc["labels"]
+
+
+def same_labels(a: list[str] | None, b: list[str] | None) -> bool:
+    """Whether two tags are one: both untagged, or the same classes in any order."""
+    return (a is None) == (b is None) and sorted(a or []) == sorted(b or [])
+
+
+def shown_labels(labels: list[str] | None) -> str:
+    """A document's tag in a sentence: ``'Major'``, ``'joy', 'love'``, "no class" or "untagged"."""
+    return "untagged" if labels is None else ", ".join(map(repr, labels)) if labels else "no class"
 
 
 def set_dataset(ctx: Context, project_name: str, dataset: str | None, *, ids: list[int] | None = None,

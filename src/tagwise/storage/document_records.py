@@ -156,8 +156,11 @@ def neighbour(conn: Connection, project_id: int, flt: DocumentFilter, doc_id: in
     return conn.execute(query).scalar_one_or_none()
 
 
-def get(conn: Connection, project_id: int, doc_id: int) -> dict[str, Any] | None:
-    row = conn.execute(select(*READ_COLUMNS).where(documents.c.project_id == project_id, documents.c.id == doc_id)).first()
+def get(conn: Connection, project_id: int, doc_id: int, *, lock: bool = False) -> dict[str, Any] | None:
+    """One document; ``lock``: held until the transaction ends (PostgreSQL ``FOR UPDATE``: a check of its
+    tags, then their change, runs one request at a time; SQLite's single writer already does that)."""
+    query = select(*READ_COLUMNS).where(documents.c.project_id == project_id, documents.c.id == doc_id)
+    row = conn.execute(query.with_for_update() if lock and conn.dialect.name == "postgresql" else query).first()
     return dict(row._mapping) if row else None
 
 

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from tagwise.core import tagging
-from tagwise.errors import InvalidArgument, TagwiseError
+from tagwise.errors import InvalidArgument, NotFound, TagwiseError
 from tagwise.studio.auth import Session, require_csrf, require_session
 from tagwise.studio.filters import Filters
 from tagwise.studio.web import StudioRoute, context, query, redirect, render, safe_back
@@ -36,6 +36,19 @@ def _was(raw: str | None) -> list[str] | None:
     except ValueError:
         return None
     return [str(v) for v in value] if isinstance(value, list) else None
+
+
+def _seen(raw: object) -> list[str] | None:
+    """The tags a form's page showed (JSON: a list, or null for untagged); absent: nothing to compare."""
+    if raw is None:
+        return tagging.UNCHECKED
+    try:
+        value = json.loads(str(raw))
+    except ValueError:
+        value = False
+    if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise InvalidArgument("The form's 'seen' field is not a list of classes: reload the page.")
+    return value
 
 
 @router.get("/p/{project}/tag", response_class=HTMLResponse)
@@ -73,12 +86,27 @@ def _tag(request: Request, project: str, doc: int, action: str, then: str, queue
     labels = None if action == "untag" else [str(v) for v in form.getlist("tag")]
     if action not in ("save", "untag"):
         raise InvalidArgument(f"Unknown action {action!r}.")
-    record, previous = tagging.set_labels(context(request), project, doc, labels)
-    done = f"{record['location']}: " + (", ".join(labels) if labels else "untagged" if labels is None else "no class")
-    undo = {"undo": doc, "was": json.dumps(previous)}
     filters = Filters.read(form)
     skip = str(form.get("skip") or "")
     base = f"/studio/p/{project}/tag"
+    location = form.get("location")
+    try:
+        record, previous = tagging.set_labels(context(request), project, doc, labels, location=str(location) if location else None,
+                                              seen=_seen(form.get("seen")))
+    except (tagging.TagChanged, InvalidArgument, NotFound) as exc:  # changed since the page showed it: said, and nothing saved
+        if isinstance(exc, NotFound) and exc.target != "document":
+            raise
+        if then == "back":  # the Evaluate page's fix buttons: back to that page, which shows the tag as it is now
+            return redirect(safe_back(request, str(form.get("back") or ""), f"/studio/p/{project}/data"), exc.message, "error")
+        if isinstance(exc, NotFound):  # gone: on to the queue (or the list)
+            return redirect(base + (query(skip=skip) if queue or then == "queue" else query(back=str(form.get("back") or ""),
+                                                                                          **filters.params())), exc.message, "error")
+        # the same document again, as it is now (its tags, the classes): a second save is a choice, made seeing them
+        again = query(doc=doc, queue=1, skip=skip) if queue or then == "queue" else query(doc=doc, back=str(form.get("back") or ""),
+                                                                                           **filters.params())
+        return redirect(base + again, exc.message, "error")
+    done = f"{record['location']}: " + (", ".join(labels) if labels else "untagged" if labels is None else "no class")
+    undo = {"undo": doc, "was": json.dumps(previous)}
     if then == "back":
         return redirect(safe_back(request, str(form.get("back") or ""), f"/studio/p/{project}/data"), f"Tagged {done}.")
     if then in ("stay", "undo"):
