@@ -108,3 +108,16 @@ def test_multi_label_uncertainty_is_measured_against_the_thresholds_that_apply_n
     assert now.argmin() == 1 and abs(now[1] - 0.001) < 1e-9
     floored = review_queue._uncertainty(Model(), proba, {"confidenceThreshold": 0.5})  # a floor raises both to 50%
     assert abs(floored[0] - 0.212) < 1e-9 and abs(floored[1] - 0.101) < 1e-9
+
+
+def test_sessions_asking_for_the_next_document_at_once_each_get_another(ctx):
+    from concurrent.futures import ThreadPoolExecutor
+
+    tagging.create_project(ctx, "team", "CustomSingleLabelClassification", "en")
+    tagging.add_documents(ctx, "team", [{"location": f"{i}.txt", "text": f"ticket {i}"} for i in range(10)])
+    with ThreadPoolExecutor(6) as pool:
+        given = list(pool.map(lambda who: review_queue.next_in_queue(ctx, "team", holder=f"person-{who}")[0], range(6)))
+    assert len(set(given)) == 6, given
+    # a session asking again keeps its own; one without a session (nobody's page) is given none of theirs
+    assert review_queue.next_in_queue(ctx, "team", holder="person-0")[0] == given[0]
+    assert review_queue.next_in_queue(ctx, "team")[0] not in given

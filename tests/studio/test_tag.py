@@ -192,3 +192,37 @@ def test_a_page_open_on_a_deleted_document_tags_nothing_and_names_it(studio):
     assert query["doc"] == "1" and _labels(studio.ctx, "gone", 1) is None
     said = html.unescape(flash(studio.get(target).text))
     assert "'a' is not a class of gone: renamed, merged or deleted since this page was opened?" in said
+
+
+def _signed_in(studio):
+    """A second person's session on the same server."""
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import KEY
+
+    other = TestClient(studio.app, base_url="http://127.0.0.1")
+    token = re.search(r'name="token" value="([^"]+)"', other.get("/studio").text).group(1)
+    page = other.post("/studio/login", data={"key": KEY, "token": token})
+    other.csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    return other
+
+
+def test_people_tagging_one_project_at_once_are_each_given_another_document(studio):
+    # a team probe: four people were all shown the same "next document", 60 saves covered 20 documents
+    _project(studio.ctx, "team", SINGLE, ["a", "b"], [None, None, None])
+    colleague = _signed_in(studio)
+    mine, theirs = studio.get("/studio/p/team/tag").text, colleague.get("/studio/p/team/tag").text
+    assert (_title(mine), _title(theirs)) == ("1.txt", "2.txt")
+    assert "1 other person is tagging this project" in studio.get("/studio/p/team/tag").text  # and a reload keeps mine
+    assert _title(studio.get("/studio/p/team/tag").text) == "1.txt"
+    target, _ = _submit(studio, "team", form_data(mine, "tag-form", press="a"))
+    assert _title(studio.get(target).text) == "3.txt"  # 2.txt is open on the colleague's page
+    # a document asked for by name is shown, with a word that someone else has it open
+    assert 'id="open-elsewhere"' in studio.get("/studio/p/team/tag?doc=2").text
+    assert 'id="open-elsewhere"' not in colleague.get("/studio/p/team/tag?doc=2").text
+    # the last untagged ones open elsewhere: "every document is tagged" would not be true
+    _submit(studio, "team", form_data(studio.get("/studio/p/team/tag?doc=3").text, "tag-form", press="b"))
+    done = html.unescape(studio.get("/studio/p/team/tag").text)
+    assert "Every document of this project is tagged, but for 1 open on other people's Tag pages" in done
+    _submit(colleague, "team", form_data(theirs, "tag-form", press="b"))
+    assert "Every document of this project is tagged." in html.unescape(studio.get("/studio/p/team/tag").text)

@@ -13,6 +13,7 @@ import random
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -24,12 +25,14 @@ from tagwise.core.predictors import Prediction, class_bars, decide, thresholds_o
 from tagwise.core.projects import require
 from tagwise.core.validation import MULTI
 from tagwise.storage import document_records as docs_db
+from tagwise.storage.records import utcnow
 
 QUEUE_POOL = 1_000         # untagged documents a model scores at once for the active-learning queue
 QUEUE_REFILL = 100         # score a new pool when fewer scored untagged documents are left
+TAG_LEASE_S = 300          # a document shown on the Tag page is kept from the other sessions' queues this long
 log = logging.getLogger("tagwise.tagging")
 
-__all__ = ["Suggestion", "next_in_queue", "prefetch", "suggest"]
+__all__ = ["Suggestion", "next_in_queue", "prefetch", "suggest", "take"]
 
 
 @dataclass(frozen=True)
@@ -79,17 +82,43 @@ _queue_lock = threading.Lock()
 _queue_scores: OrderedDict[tuple[str, str, str], dict[int, float]] = OrderedDict()
 
 
-def next_in_queue(ctx: Context, project_name: str, skip: tuple[int, ...] = ()) -> tuple[int | None, bool]:
+def next_in_queue(ctx: Context, project_name: str, skip: tuple[int, ...] = (), holder: str | None = None) -> tuple[int | None, bool]:
     """The untagged document to tag next: (id or None, whether it was ranked by a model's uncertainty).
 
     Without a model, the lowest untagged id not in ``skip``. With one, pool-based active learning: a
     seeded random pool of up to ``QUEUE_POOL`` untagged documents is scored once per model (kept in
     memory) and refilled when fewer than ``QUEUE_REFILL`` of them are left untagged, so a page never
     scores a whole large project, and only a refill lists every untagged id.
+
+    A document another studio session has open (:func:`take`) is not handed out, so people tagging
+    one project at once get different documents (four people were all shown the same one); the
+    one handed out is leased to ``holder``, the session asking.
     """
     skipped = set(skip)
+    for _ in range(8):  # another session may take the chosen document between the choice and the lease
+        doc_id, ranked = _next(ctx, project_name, skipped, holder)
+        if doc_id is None or holder is None or take(ctx, project_name, doc_id, holder):
+            break
+        skipped.add(doc_id)
+    return doc_id, ranked
+
+
+def take(ctx: Context, project_name: str, doc_id: int, holder: str) -> bool:
+    """Lease ``doc_id`` to ``holder`` (a studio session) for ``TAG_LEASE_S``, ending its other lease
+    of the project; False, and nothing changed, while another session holds it."""
+    with ctx.db.write() as conn:
+        project = require(conn, project_name, lock=True)  # PostgreSQL: one lease at a time per project
+        now = utcnow()
+        if doc_id in docs_db.leased(conn, project["id"], now, besides=holder):
+            return False
+        docs_db.lease(conn, project["id"], doc_id, holder, now, now + timedelta(seconds=TAG_LEASE_S))
+    return True
+
+
+def _next(ctx: Context, project_name: str, skipped: set[int], holder: str | None) -> tuple[int | None, bool]:
     with ctx.db.read() as conn:
         project = require(conn, project_name)
+        skipped = skipped | set(docs_db.leased(conn, project["id"], utcnow(), besides=holder))
         model_row = latest_model(conn, project)
         if model_row is None:
             return docs_db.first_untagged(conn, project["id"], skipped), False

@@ -19,7 +19,7 @@ from tagwise.core.context import Context
 from tagwise.core.documents import document_language
 from tagwise.core.model_results import latest_model, mispredictions
 from tagwise.core.projects import check_quota, new_project_values, patched_settings, require
-from tagwise.core.review_queue import Suggestion, next_in_queue, suggest
+from tagwise.core.review_queue import Suggestion, next_in_queue, suggest, take
 from tagwise.core.validation import MULTI, check_class_name, check_location, check_name, check_text, class_form, listed
 from tagwise.errors import Conflict, InvalidArgument, NotFound
 from tagwise.storage import document_records as docs_db
@@ -332,15 +332,19 @@ class TaggingView:
     ranked: bool            # the document came from the uncertainty queue
     tagged: int
     total: int
+    others: int = 0         # other studio sessions with a document of the project open on their Tag page
+    held_untagged: int = 0  # untagged documents those sessions have open (the queue leaves them out)
+    open_elsewhere: bool = False  # this document is open on another session's Tag page
 
 
 def tagging_view(ctx: Context, project_name: str, doc_id: int | None = None, flt: DocumentFilter | None = None,
-                 skip: tuple[int, ...] = (), *, mismatch: bool = False) -> TaggingView:
+                 skip: tuple[int, ...] = (), *, mismatch: bool = False, holder: str | None = None) -> TaggingView:
     """A given document (browsing ``flt`` in id order, only the mispredicted ones with ``mismatch``), or the
-    next one of the queue when ``doc_id`` is None."""
-    ranked = False
-    if doc_id is None:
-        doc_id, ranked = next_in_queue(ctx, project_name, skip)
+    next one of the queue when ``doc_id`` is None. ``holder``: the studio session that will show it, which
+    then has it open (``review_queue.take``): the other sessions' queues leave it out."""
+    ranked, from_queue = False, doc_id is None
+    if from_queue:
+        doc_id, ranked = next_in_queue(ctx, project_name, skip, holder)
     with ctx.db.read() as conn:
         project = require(conn, project_name)
         if mismatch:
@@ -351,11 +355,17 @@ def tagging_view(ctx: Context, project_name: str, doc_id: int | None = None, flt
         if doc is not None and not ranked:
             previous = docs_db.neighbour(conn, project["id"], flt or DocumentFilter(), doc["id"], after=False)
             following = docs_db.neighbour(conn, project["id"], flt or DocumentFilter(), doc["id"], after=True)
+        held = docs_db.leased(conn, project["id"], utcnow(), besides=holder) if holder is not None else {}
+        held_untagged = len(docs_db.untagged_among(conn, project["id"], list(held))) if held and doc is None else 0
     if doc_id is not None and doc is None:
         raise NotFound(f"The document {doc_id} could not be found in project {project_name}.", target="document")
+    open_elsewhere = doc is not None and not from_queue and doc["id"] in held
+    if doc is not None and holder is not None and not from_queue and not open_elsewhere:  # a document asked for by its id
+        take(ctx, project_name, doc["id"], holder)
     suggestion = suggest(ctx, project, doc) if doc is not None else None
     tagged = sum(n for (is_tagged, _), n in status.items() if is_tagged)
-    return TaggingView(project, doc, suggestion, previous, following, ranked, tagged, sum(status.values()))
+    return TaggingView(project, doc, suggestion, previous, following, ranked, tagged, sum(status.values()),
+                       others=len(set(held.values())), held_untagged=held_untagged, open_elsewhere=open_elsewhere)
 
 
 # -- the class schema -------------------------------------------------------------------------

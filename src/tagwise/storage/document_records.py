@@ -13,13 +13,14 @@ import json
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, String, and_, bindparam, case, cast, delete, false, func, insert, not_, or_, select, text, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from tagwise.storage.db import ACCENTED_LATIN, COMBINING_ACCENTS, PLAIN_LATIN, ascii_only, fold, searchable, strip_accents
-from tagwise.storage.tables import documents
+from tagwise.storage.tables import documents, tag_leases
 
 _CHUNK = 500
 SNIPPET_CHARS = 240
@@ -339,3 +340,22 @@ def labels_of(conn: Connection, project_id: int, ids: Sequence[int]) -> dict[int
         query = select(documents.c.id, documents.c.labels).where(documents.c.project_id == project_id, documents.c.id.in_(chunk))
         found.update({r.id: r.labels for r in conn.execute(query)})
     return found
+
+
+# -- who has which document open on the Tag page ----------------------------------------------
+
+def leased(conn: Connection, project_id: int, now: datetime, *, besides: str | None = None) -> dict[int, str]:
+    """document id -> holder of the project's leases that have not ended (but ``besides``'s own)."""
+    query = select(tag_leases.c.document_id, tag_leases.c.holder).where(tag_leases.c.project_id == project_id,
+                                                                         tag_leases.c.expires_at > now)
+    if besides is not None:
+        query = query.where(tag_leases.c.holder != besides)
+    return {row.document_id: row.holder for row in conn.execute(query)}
+
+
+def lease(conn: Connection, project_id: int, doc_id: int, holder: str, now: datetime, until: datetime) -> None:
+    """``holder`` has ``doc_id`` open until ``until``: its other lease of the project ends, and so do ended ones."""
+    conn.execute(delete(tag_leases).where(tag_leases.c.project_id == project_id,
+                                          or_(tag_leases.c.holder == holder, tag_leases.c.expires_at <= now,
+                                              tag_leases.c.document_id == doc_id)))
+    conn.execute(insert(tag_leases).values(project_id=project_id, document_id=doc_id, holder=holder, expires_at=until))

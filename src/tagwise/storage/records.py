@@ -15,7 +15,18 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from tagwise.storage import document_records
-from tagwise.storage.tables import api_keys, blobs, deployments, documents, jobs, model_snapshots, models, projects, studio_sessions
+from tagwise.storage.tables import (
+    api_keys,
+    blobs,
+    deployments,
+    documents,
+    jobs,
+    model_snapshots,
+    models,
+    projects,
+    studio_sessions,
+    tag_leases,
+)
 
 
 def utcnow() -> datetime:
@@ -78,7 +89,7 @@ def update_project(conn: Connection, project_id: int, values: dict[str, Any]) ->
 
 
 def delete_project(conn: Connection, project_id: int) -> None:
-    for table in (documents, models, model_snapshots, deployments):
+    for table in (documents, models, model_snapshots, deployments, tag_leases):
         conn.execute(delete(table).where(table.c.project_id == project_id))
     conn.execute(delete(projects).where(projects.c.id == project_id))
 

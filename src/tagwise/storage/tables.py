@@ -59,6 +59,17 @@ documents = Table(
     Index("ix_documents_dataset", "project_id", "dataset", "id"),
 )
 
+# which document of a project's tagging queue each studio session has open, until when: the queue
+# hands the others other documents (migration 0008); a lease ends with its time or the holder's next
+tag_leases = Table(
+    "tag_leases",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("document_id", Integer, primary_key=True),
+    Column("holder", String(64), nullable=False),  # a digest of the studio session's form token
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
 models = Table(
     "models",
     metadata,

@@ -7,6 +7,7 @@ The tag forms post the picked classes as ``tag``; ``label`` is the list's class 
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -14,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from tagwise.core import tagging
+from tagwise.core import review_queue, tagging
 from tagwise.errors import InvalidArgument, NotFound, TagwiseError
 from tagwise.studio.auth import Session, require_csrf, require_session
 from tagwise.studio.filters import Filters
@@ -58,7 +59,9 @@ def tag_page(request: Request, project: str, doc: int | None = Query(None, le=MA
     filters = Filters.read(request.query_params)
     skipped = _ids(skip)
     in_queue = doc is None or queue
-    view = tagging.tagging_view(context(request), project, doc, filters.to_filter(), skipped, mismatch=filters.mismatch)
+    # each session has the document it shows to itself: the others' queues hand them other documents
+    holder = hashlib.sha256(_s.csrf.encode()).hexdigest()[:32]
+    view = tagging.tagging_view(context(request), project, doc, filters.to_filter(), skipped, mismatch=filters.mismatch, holder=holder)
     saved = None
     if undo is not None:  # "Saved." said nothing of which document got which tag: a slip went unnoticed when tagging fast
         try:
@@ -68,7 +71,7 @@ def tag_page(request: Request, project: str, doc: int | None = Query(None, le=MA
     return render(request, "tag.html", project=view.project, nav="tag", view=view, filters=filters, query=query, saved=saved,
                   mode="queue" if in_queue else "browse", pinned=in_queue and doc is not None,
                   back=safe_back(request, back, "") if back else "", skip=",".join(map(str, skipped)),
-                  undo=undo, was=_was(was), was_raw=was)
+                  undo=undo, was=_was(was), was_raw=was, lease_minutes=review_queue.TAG_LEASE_S // 60)
 
 
 @router.post("/p/{project}/tag")
