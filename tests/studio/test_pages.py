@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tagwise.core import deployments, jobs, model_results, models, projects, readiness, tagging, training
+from tagwise.core import deployments, documents, jobs, model_results, models, projects, readiness, tagging, training
 from tagwise.errors import InvalidArgument
 from tagwise.storage.document_records import DocumentFilter
 from tagwise.studio import views
@@ -284,22 +284,35 @@ def test_documents_are_deleted_by_selection_and_by_search_and_the_models_trained
     left = {d["location"] for d in tagging.list_documents(ctx, "del", DocumentFilter(), page_size=100).items}
     assert "b0" not in left and "b1" not in left and len(left) == 14
 
+    # ticked documents deleted since the page showed them are said so
+    page = studio.get("/studio/p/del/data").text
+    sent = form_data(page, "bulk-form", tick=(str(ids["b2"]), str(ids["b3"]), str(ids["b4"])), press="selected")
+    documents.delete_documents(ctx, "del", locations=["b2", "b3"])  # a colleague, meanwhile
+    done = studio.post("/studio/p/del/data/delete", data=sent)
+    assert flash(done.text) == "Deleted 1 document(s). 2 of the 3 selected were no longer there (deleted since the page was shown)."
+
     _train(ctx, "del", "m1")
     # all matching a search (its filters sent back), and the model trained on them is named
     page = studio.get("/studio/p/del/data", params={"q": "arrived"}).text
     assert "Delete all 8 matching" in page
     sent = form_data(page, "bulk-form", press="all")
+    # a stale page: documents matching the search were added since it showed "all 8"; nothing is deleted
+    tagging.add_documents(ctx, "del", [{"location": "late", "text": "it has not arrived yet", "labels": ["card"]}])
+    stale = studio.post("/studio/p/del/data/delete", data=sent)
+    assert html.unescape(flash(stale.text)).startswith("9 documents match the list's filters now, not the 8 the page showed")
+    assert stale.url.params["q"] == "arrived" and readiness.overview(ctx, "del")["total"] == 12
+    documents.delete_documents(ctx, "del", locations=["late"])
     assert sent["q"] == ["arrived"] and sent["delete"] == ["all"]
     done = studio.post("/studio/p/del/data/delete", data=sent)
     assert done.url.path == "/studio/p/del/data" and done.url.params["q"] == "arrived"
     assert html.unescape(flash(done.text)) == ("Deleted 8 document(s). The model m1 was trained on them and keeps what it learned "
                                                "from them (a linear model keeps their words): delete or retrain it to forget them.")
     assert 'id="result-count">0 document(s)' in done.text and 'id="delete-documents"' not in done.text
-    assert readiness.overview(ctx, "del")["total"] == 6
+    assert readiness.overview(ctx, "del")["total"] == 3
     # "predicted ≠ tagged" is the newest model's view, not a filter the store can apply: select those instead
     refused = studio.post("/studio/p/del/data/delete", data={"csrf": studio.csrf, "delete": "all", "mismatch": "1"},
                           headers={"referer": "http://127.0.0.1/studio/p/del/data?mismatch=1"})
-    assert "by selecting them" in flash(refused.text) and readiness.overview(ctx, "del")["total"] == 6
+    assert "by selecting them" in flash(refused.text) and readiness.overview(ctx, "del")["total"] == 3
 
 
 def test_the_note_on_models_trained_on_deleted_documents_names_each():

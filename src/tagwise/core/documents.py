@@ -129,13 +129,23 @@ def models_note(trained: list[str]) -> str:
             "model keeps their words): delete or retrain those models to forget them.")
 
 
+def check_still_matching(found: int, shown: int | None) -> None:
+    """A change to "all N matching" documents from a list shown earlier: refused when another number
+    of documents matches now (a stale page's "Delete all 450 matching" deleted 490, with 40 tickets
+    imported since that nobody had seen)."""
+    if shown is not None and found != shown:
+        raise Conflict(f"{found:,} documents match the list's filters now, not the {shown:,} the page showed: documents were added, "
+                       "changed or deleted since it was opened. Nothing was changed; look at the list again and repeat.")
+
+
 def delete_documents(ctx: Context, name: str, *, locations: list[str] | None = None, ids: list[int] | None = None,
-                     flt: DocumentFilter | None = None) -> dict[str, Any]:
+                     flt: DocumentFilter | None = None, shown: int | None = None) -> dict[str, Any]:
     """Delete documents for good: those at ``locations`` (all of them, or none when one is not in
     the project), with ``ids``, or matching ``flt``. Their texts also leave the snapshots of the
     models trained on them (an export of such a model gave them back), the embedding cache and the
     last tag check; the models themselves keep what they learned from them (a ``linear`` model's
     vocabulary has their words): ``modelsTrainedOnThem`` names them, to delete or retrain.
+    ``shown``: with ``flt``, how many documents the list the user saw matched (:func:`check_still_matching`).
     Tagwise had no way to delete a document: only a whole project's replacement."""
     with ctx.db.write() as conn:
         project = require(conn, name)
@@ -147,6 +157,7 @@ def delete_documents(ctx: Context, name: str, *, locations: list[str] | None = N
             ids = [doc["id"] for doc in found.values()]
         elif ids is None:
             ids = docs_db.matching_ids(conn, project["id"], flt or DocumentFilter())
+            check_still_matching(len(ids), shown)
         gone = docs_db.delete_ids(conn, project["id"], ids)
         trained_on = records.remove_from_snapshots(conn, project["id"], {location for location, _ in gone}) if gone else []
         records.update_project(conn, project["id"], {"modified_at": utcnow()})

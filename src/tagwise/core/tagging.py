@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tagwise.core.context import Context
-from tagwise.core.documents import document_language
+from tagwise.core.documents import check_still_matching, document_language
 from tagwise.core.model_results import latest_model, mispredictions
 from tagwise.core.projects import check_quota, new_project_values, patched_settings, require
 from tagwise.core.review_queue import Suggestion, next_in_queue, suggest, take
@@ -203,12 +203,16 @@ def shown_labels(labels: list[str] | None) -> str:
 
 
 def set_dataset(ctx: Context, project_name: str, dataset: str | None, *, ids: list[int] | None = None,
-                flt: DocumentFilter | None = None) -> int:
-    """Put the given documents (or every document matching ``flt``) in Train, Test or neither."""
+                flt: DocumentFilter | None = None, shown: int | None = None) -> int:
+    """Put the given documents (or every document matching ``flt``; ``shown``: as many as the list the
+    user saw, else nothing changes) in Train, Test or neither."""
     dataset = _dataset(dataset)
     with ctx.db.write() as conn:
         project = require(conn, project_name)
-        targets = ids if ids is not None else docs_db.matching_ids(conn, project["id"], flt or DocumentFilter())
+        targets = ids
+        if targets is None:
+            targets = docs_db.matching_ids(conn, project["id"], flt or DocumentFilter())
+            check_still_matching(len(targets), shown)
         changed = docs_db.set_dataset(conn, project["id"], targets, dataset)
         _touch(conn, project)
     return changed

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from tagwise.core import csv_header, documents, projects, tagging
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS
 from tagwise.core.validation import MULTI
-from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError
+from tagwise.errors import Conflict, InvalidArgument, PayloadTooLarge, TagwiseError
 from tagwise.studio import spreadsheets, uploads
 from tagwise.studio.auth import Session, require_csrf, require_session
 from tagwise.studio.filters import Filters
@@ -125,41 +125,55 @@ def _names(keys: tuple[str, ...]) -> str:
 async def assign(request: Request, project: str, to: str = Form(""), scope: str = Form("selected"),
                  _s: Session = Depends(require_csrf)) -> Response:
     """Move documents to Train, Test or no set (``to``); the other fields are the list's filters."""
-    back, changed = await _on_documents(request, project, scope, "Assign", "apply to",
-                                        lambda **which: tagging.set_dataset(context(request), project, to, **which))
+    back, changed, asked = await _on_documents(request, project, scope, "Assign", "apply to",
+                                               lambda **which: tagging.set_dataset(context(request), project, to, **which))
     if isinstance(changed, Response):
         return changed
     where = {"Train": "the training set", "Test": "the test set"}.get(to, "no set (a percentage split decides)")
-    return redirect(back, f"{changed:,} document(s) moved to {where}.")
+    return redirect(back, f"{changed:,} document(s) moved to {where}." + _gone(asked, changed))
 
 
 @router.post("/p/{project}/data/delete")
 async def delete(request: Request, project: str, scope: str = Form("selected", alias="delete"),
                  _s: Session = Depends(require_csrf)) -> Response:
     """Delete documents for good: the selected ones, or (``delete=all``) every one the list's filters match."""
-    back, result = await _on_documents(request, project, scope, "Delete", "delete",
-                                       lambda **which: documents.delete_documents(context(request), project, **which))
+    back, result, asked = await _on_documents(request, project, scope, "Delete", "delete",
+                                              lambda **which: documents.delete_documents(context(request), project, **which))
     if isinstance(result, Response):
         return result
-    message = f"Deleted {result['deleted']:,} document(s)."
+    message = f"Deleted {result['deleted']:,} document(s)." + _gone(asked, result["deleted"])
     if trained := result["modelsTrainedOnThem"]:
         message += " " + documents.models_note(trained)
     return redirect(back, message)
 
 
-async def _on_documents(request: Request, project: str, scope: str, verb: str, action: str, act) -> tuple[str, Any]:
+async def _on_documents(request: Request, project: str, scope: str, verb: str, action: str, act) -> tuple[str, Any, int | None]:
     """(the list's address, what ``act`` returned for the ticked documents' ``ids``, or with ``scope``
-    "all" for every document the list's filters match, ``flt``); a redirect back when none is ticked."""
+    "all" for every document the list's filters match, ``flt``, and as many ticked as there were, or None);
+    a redirect back when none is ticked. "All" acts only while as many documents match as the page
+    showed (its ``shown``): a stale page's "Delete all 450 matching" deleted 490."""
     form = await request.form()
     filters = Filters.read(form)
     back = f"/studio/p/{project}/data" + query(**filters.params())
     if scope == "all":
         if filters.mismatch:
             raise InvalidArgument(f"{verb} the mismatched documents by selecting them on the page.")
-        return back, await run_in_threadpool(lambda: act(flt=filters.to_filter()))
+        raw = str(form.get("shown") or "")
+        shown = int(raw) if raw.isdigit() and len(raw) < 19 else None
+        try:
+            return back, await run_in_threadpool(lambda: act(flt=filters.to_filter(), shown=shown)), None
+        except Conflict as exc:  # the list as it is now, with why nothing was done
+            return back, redirect(back, exc.message, "error"), None
     if not (ids := _selected(form)):
-        return back, redirect(back, f"Select documents first (or {action} every matching document).", "error")
-    return back, await run_in_threadpool(lambda: act(ids=ids))
+        return back, redirect(back, f"Select documents first (or {action} every matching document).", "error"), None
+    return back, await run_in_threadpool(lambda: act(ids=ids)), len(set(ids))
+
+
+def _gone(asked: int | None, done: int) -> str:
+    """What a change to the ticked documents says of those deleted since the page showed them."""
+    if asked is None or done >= asked:
+        return ""
+    return f" {asked - done:,} of the {asked:,} selected {'was' if asked - done == 1 else 'were'} no longer there (deleted since the page was shown)."
 
 
 def _selected(form) -> list[int]:
