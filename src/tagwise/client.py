@@ -181,7 +181,8 @@ class Client:
 
     def append_documents(self, name: str, project_file: dict[str, Any]) -> dict[str, Any]:
         """Add the file's documents to the project's (same location: replaced): ``{"documents",
-        "classes", "projectDocuments"}``. A server older than this route (2026-11-27) has none: then
+        "classes", "projectDocuments", "replacedDocuments", "tagsRemoved"}`` (the last two absent from
+        servers before 2026-11-28). A server older than this route (2026-11-27) has none: then
         the project is exported, merged and imported whole, as it was before."""
         try:
             return self.request("POST", f"/language/tagwise/projects/{name}/documents", json=project_file).json()
@@ -197,7 +198,11 @@ class Client:
         merged["assets"]["classes"] = [c for c in current["assets"].get("classes", []) if c["category"] not in known] + \
             merged["assets"].get("classes", [])
         self.import_project(name, merged)
-        return {"documents": len(mine), "classes": len(merged["assets"]["classes"]), "projectDocuments": len(merged["assets"]["documents"])}
+        had = {d["location"]: d for d in documents if d["location"] in mine}
+        removed = sum(1 for d in project_file["assets"].get("documents", []) if d["location"] in had and _tagged(had[d["location"]])
+                      and not _tagged(d))
+        return {"documents": len(mine), "classes": len(merged["assets"]["classes"]), "projectDocuments": len(merged["assets"]["documents"]),
+                "replacedDocuments": len(had), "tagsRemoved": removed}
 
     def list_documents(self, name: str, *, dataset: str | None = None, label: str | None = None, untagged: bool | None = None,
                        search: str | None = None, top: int | None = None, skip: int = 0) -> list[dict[str, Any]]:
@@ -285,3 +290,8 @@ def _route_missing(exc: RemoteError) -> bool:
     """Whether a server answered that it has no such route (404 NotFound: a tagwise older than the
     route); ProjectNotFound and every other error are the request's own."""
     return exc.status == 404 and exc.code == "NotFound"
+
+
+def _tagged(doc: dict[str, Any]) -> bool:
+    """Whether a project file's document carries a tag (a multi-label ``"classes": []`` is "no class")."""
+    return doc.get("class") is not None or doc.get("classes") is not None

@@ -315,7 +315,15 @@ def test_documents_can_be_added_without_sending_the_project_again(client, bankin
     added["assets"]["classes"].append({"category": "a-new-class"})
     response = client.post("/language/tagwise/projects/grow/documents", json=added)
     assert response.status_code == 200, response.text
-    assert response.json() == {"documents": 2, "classes": len({r["labels"][0] for r in banking["train"][:22]}) + 1, "projectDocuments": 21}
+    assert response.json() == {"documents": 2, "classes": len({r["labels"][0] for r in banking["train"][:22]}) + 1, "projectDocuments": 21,
+                               "replacedDocuments": 1, "tagsRemoved": 0}
+    # a nightly export of tickets the team has tagged, sent again untagged: replaced, and the answer says their tags went
+    again = project_file("grow", SINGLE, banking["train"][3:5])
+    for doc in again["assets"]["documents"]:
+        del doc["class"]
+    said = client.post("/language/tagwise/projects/grow/documents", json=again).json()
+    assert (said["replacedDocuments"], said["tagsRemoved"]) == (2, 2)
+    client.post("/language/tagwise/projects/grow/documents", json=project_file("grow", SINGLE, banking["train"][3:5]))
     after = {d["location"]: d for d in export(client, "grow")["assets"]["documents"]}
     assert set(after) == set(before) | {"new.txt"} and after["doc3.txt"]["text"] == banking["train"][20]["text"]
     assert after["doc5.txt"] == before["doc5.txt"]

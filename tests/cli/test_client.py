@@ -99,7 +99,7 @@ def test_appending_to_a_server_without_the_append_route_merges_and_imports_the_w
            "classes": [{"category": "b"}], "documents": [{"location": "2.txt", "text": "two again", "class": {"category": "b"}},
                                                           {"location": "3.txt", "text": "three", "class": {"category": "b"}}]}}
     counts = client_for(handler).append_documents("p", new)
-    assert counts == {"documents": 2, "classes": 2, "projectDocuments": 3}
+    assert counts == {"documents": 2, "classes": 2, "projectDocuments": 3, "replacedDocuments": 1, "tagsRemoved": 0}
     [sent] = imported
     assert [(d["location"], d["text"]) for d in sent["assets"]["documents"]] == [("1.txt", "one"), ("2.txt", "two again"), ("3.txt", "three")]
     assert [c["category"] for c in sent["assets"]["classes"]] == ["a", "b"]

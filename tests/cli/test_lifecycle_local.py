@@ -26,6 +26,12 @@ def test_local_lifecycle(cli, bank, tmp_path):
     assert "160 documents" in imported.stdout  # results on stdout, for pipes
     appended = ok(cli("import", "bank", str(bank.path("test.jsonl")), "--split", "test", "--append"))
     assert "it now holds 200 documents" in appended.stdout and "of these 40: 40 tagged: 0 train, 40 test" in appended.stdout
+    # the same tickets again without their tags (a nightly export): replaced, and said so, tags and all
+    first = json.loads(bank.path("test.jsonl").read_text().splitlines()[0])
+    again = write_jsonl(tmp_path / "again.jsonl", [{"id": first["id"], "text": first["text"]}])
+    replaced = ok(cli("import", "bank", str(again), "--append"))
+    assert "note: 1 document replaced the project's at the same location; 1 of them lost their tags (the file has them untagged)" in replaced.stderr
+    ok(cli("import", "bank", str(bank.path("test.jsonl")), "--split", "test", "--append"))
 
     trained = ok(cli("train", "bank", "--model", "v1", "--recipe", "linear", "--manual-split"))
     assert "trained bank/v1" in trained.stdout and "on 40 test documents" in trained.stdout

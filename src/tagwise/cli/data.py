@@ -146,6 +146,11 @@ def import_(
         what = (f"it now holds {counted(total, 'document') if isinstance(total, int) else 'more documents'}"
                 + (f" and {counted(classes, 'class')}" if isinstance(classes, int) else "") + f"; of these {read:,}: {what.split('; ', 1)[1]}")
     out().print(f"imported {counted(read, 'document')} into {name} ({what})", markup=False)
+    if replaced := imported.get("replacedDocuments"):  # a document at a location the project had: replaced, tags and all
+        removed = imported.get("tagsRemoved") or 0
+        err().print(f"note: {counted(replaced, 'document')} replaced the project's at the same location"
+                    + (f"; {removed:,} of them lost their tags (the file has them untagged)" if removed else ""),
+                    markup=False)
 
 
 @handle_errors

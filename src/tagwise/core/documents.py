@@ -38,8 +38,10 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
     Nothing is written unless every document is valid. Returns counts for the job's result:
     ``documents`` in the file, ``classes`` and ``projectDocuments`` of the project after it.
     ``append`` (tagwise's own): keep the project's documents and classes; a document of the file
-    replaces the one at its location, the others are added. ``tagwise import --append`` sent the
-    whole project back instead (75.8 s to add 1,000 documents to 300,000).
+    replaces the one at its location, the others are added, and the answer also counts
+    ``replacedDocuments`` and ``tagsRemoved`` (replaced tagged documents the file has untagged).
+    ``tagwise import --append`` sent the whole project back instead (75.8 s to add 1,000 documents
+    to 300,000).
     """
     check_name(name, "project")  # the name becomes a folder of the model store: no '..', no '/'
     if append:  # first: a file's own mistakes (its projectName) were reported for a project that is not there
@@ -105,8 +107,13 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
             values.update(classes=classes, modified_at=now)
             project_id = project["id"]
             records.update_project(conn, project_id, values)
+        counts: dict[str, int] = {}
         if append:
-            docs_db.delete_locations(conn, project_id, [r["location"] for r in rows])
+            had = docs_db.by_locations(conn, project_id, [r["location"] for r in rows], with_text=False)
+            # said: a nightly export sent again untagged took the team's tags without a word
+            counts = {"replacedDocuments": len(had),
+                      "tagsRemoved": sum(1 for r in rows if r["labels"] is None and had.get(r["location"], {}).get("labels") is not None)}
+            docs_db.delete_locations(conn, project_id, list(had))
             docs_db.insert_many(conn, project_id, rows)
         else:
             records.replace_documents(conn, project_id, rows)
@@ -116,7 +123,7 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
         from tagwise.core import label_issues
 
         label_issues.forget(ctx, replaced)
-    return {"documents": len(rows), "classes": len(classes), "projectDocuments": total}
+    return {"documents": len(rows), "classes": len(classes), "projectDocuments": total, **counts}
 
 
 def models_note(trained: list[str]) -> str:
@@ -129,23 +136,23 @@ def models_note(trained: list[str]) -> str:
             "model keeps their words): delete or retrain those models to forget them.")
 
 
-def check_still_matching(found: int, shown: int | None) -> None:
+def check_still_matching(found: int, matching: int | None) -> None:
     """A change to "all N matching" documents from a list shown earlier: refused when another number
     of documents matches now (a stale page's "Delete all 450 matching" deleted 490, with 40 tickets
     imported since that nobody had seen)."""
-    if shown is not None and found != shown:
-        raise Conflict(f"{found:,} documents match the list's filters now, not the {shown:,} the page showed: documents were added, "
+    if matching is not None and found != matching:
+        raise Conflict(f"{found:,} documents match the list's filters now, not the {matching:,} the page showed: documents were added, "
                        "changed or deleted since it was opened. Nothing was changed; look at the list again and repeat.")
 
 
 def delete_documents(ctx: Context, name: str, *, locations: list[str] | None = None, ids: list[int] | None = None,
-                     flt: DocumentFilter | None = None, shown: int | None = None) -> dict[str, Any]:
+                     flt: DocumentFilter | None = None, matching: int | None = None) -> dict[str, Any]:
     """Delete documents for good: those at ``locations`` (all of them, or none when one is not in
     the project), with ``ids``, or matching ``flt``. Their texts also leave the snapshots of the
     models trained on them (an export of such a model gave them back), the embedding cache and the
     last tag check; the models themselves keep what they learned from them (a ``linear`` model's
     vocabulary has their words): ``modelsTrainedOnThem`` names them, to delete or retrain.
-    ``shown``: with ``flt``, how many documents the list the user saw matched (:func:`check_still_matching`).
+    ``matching``: with ``flt``, how many documents the list the user saw matched (:func:`check_still_matching`).
     Tagwise had no way to delete a document: only a whole project's replacement."""
     with ctx.db.write() as conn:
         project = require(conn, name)
@@ -157,7 +164,7 @@ def delete_documents(ctx: Context, name: str, *, locations: list[str] | None = N
             ids = [doc["id"] for doc in found.values()]
         elif ids is None:
             ids = docs_db.matching_ids(conn, project["id"], flt or DocumentFilter())
-            check_still_matching(len(ids), shown)
+            check_still_matching(len(ids), matching)
         gone = docs_db.delete_ids(conn, project["id"], ids)
         trained_on = records.remove_from_snapshots(conn, project["id"], {location for location, _ in gone}) if gone else []
         records.update_project(conn, project["id"], {"modified_at": utcnow()})

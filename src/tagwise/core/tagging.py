@@ -203,8 +203,8 @@ def shown_labels(labels: list[str] | None) -> str:
 
 
 def set_dataset(ctx: Context, project_name: str, dataset: str | None, *, ids: list[int] | None = None,
-                flt: DocumentFilter | None = None, shown: int | None = None) -> int:
-    """Put the given documents (or every document matching ``flt``; ``shown``: as many as the list the
+                flt: DocumentFilter | None = None, matching: int | None = None) -> int:
+    """Put the given documents (or every document matching ``flt``; ``matching``: as many as the list the
     user saw, else nothing changes) in Train, Test or neither."""
     dataset = _dataset(dataset)
     with ctx.db.write() as conn:
@@ -212,7 +212,7 @@ def set_dataset(ctx: Context, project_name: str, dataset: str | None, *, ids: li
         targets = ids
         if targets is None:
             targets = docs_db.matching_ids(conn, project["id"], flt or DocumentFilter())
-            check_still_matching(len(targets), shown)
+            check_still_matching(len(targets), matching)
         changed = docs_db.set_dataset(conn, project["id"], targets, dataset)
         _touch(conn, project)
     return changed

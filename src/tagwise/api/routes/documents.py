@@ -54,7 +54,9 @@ def list_documents(request: Request, project: str) -> dict:
 async def append_documents(request: Request, project: str) -> dict:
     """The file's documents join the project's, and its classes the project's classes; a document at
     a location the project has replaces it. Validated whole first: a bad document adds nothing.
-    Answers ``documents`` (in the file), ``classes`` and ``projectDocuments`` (of the project after it)."""
+    Answers ``documents`` (in the file), ``classes`` and ``projectDocuments`` (of the project after it),
+    ``replacedDocuments`` (those at a location the project had) and ``tagsRemoved`` (of these, the
+    tagged ones the file has untagged: their tags are gone)."""
     body = await json_body(request)
     return await run_in_threadpool(lambda: documents.import_project(context(request), project, body, append=True))
 

@@ -161,7 +161,7 @@ async def _on_documents(request: Request, project: str, scope: str, verb: str, a
         raw = str(form.get("shown") or "")
         shown = int(raw) if raw.isdigit() and len(raw) < 19 else None
         try:
-            return back, await run_in_threadpool(lambda: act(flt=filters.to_filter(), shown=shown)), None
+            return back, await run_in_threadpool(lambda: act(flt=filters.to_filter(), matching=shown)), None
         except Conflict as exc:  # the list as it is now, with why nothing was done
             return back, redirect(back, exc.message, "error"), None
     if not (ids := _selected(form)):
