@@ -20,6 +20,7 @@ from tagwise.api.responses import JsonCharset
 from tagwise.api.routes import analyze, blobs, deployments, documents, health, keys, metrics, models, projects, training
 from tagwise.api.telemetry import Telemetry
 from tagwise.core import deployments as deployments_core
+from tagwise.core import models as models_core
 from tagwise.core.context import Context
 from tagwise.jobs.runner import JobRunner
 from tagwise.metrics import Metrics
@@ -34,6 +35,12 @@ WORKER_THREADS = 64
 
 def _warm_up(ctx: Context) -> None:
     try:
+        if missing := models_core.without_folder(ctx):  # one line, before the warm-up's own for each deployment
+            served = [f"{p}/{label}" for p, label, deployed in missing if deployed]
+            log.warning("%d trained model(s) have no folder in the model store %s: %s%s. Was the model store restored from another "
+                        "time than the store? Restore both from the same backup, or train these models again (docs/operations.md)",
+                        len(missing), ctx.models_dir, ", ".join(f"{p}/{label}" for p, label, _ in missing[:10]),
+                        f" (deployed, answering 500 until then: {', '.join(served[:10])})" if served else "")
         importlib.import_module("tagwise.ml")
         deployments_core.warm_up_all(ctx)
     except Exception:  # e.g. the server stopping meanwhile: requests load what they need

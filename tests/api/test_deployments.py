@@ -234,7 +234,7 @@ def test_every_projects_deployments_in_one_list_and_classify_names_the_model_tha
     assert [d["modelId"] for d in client.get(FLEET).json()["value"]] == [served, model_id("bank", "a"), model_id("cards", "v1")]
 
 
-def test_a_model_whose_files_cannot_be_loaded_is_never_deployed(client, banking):
+def test_a_model_whose_files_cannot_be_loaded_is_never_deployed(client, banking, caplog):
     # a damaged model folder used to deploy as "succeeded", and every classification then failed with a 500
     from tagwise.core import models
 
@@ -255,3 +255,23 @@ def test_a_model_whose_files_cannot_be_loaded_is_never_deployed(client, banking)
     assert classify_one(client, "bank", "production")["modelId"] == model_a
     assert client.put(f"{A}/bank/deployments/other", params=V, json={"trainedModelLabel": "b"}).status_code == 500
     assert client.get(f"{A}/bank/deployments/other", params=V).status_code == 404
+
+    # a model store restored from another time than the store: the folder is not there at all, and that is said
+    import shutil
+
+    shutil.rmtree(arrays.parent)
+    missing = client.put(f"{A}/bank/deployments/other", params=V, json={"trainedModelLabel": "b"}).json()["error"]["message"]
+    assert "has no folder there (a model store restored from another time than the store?)" in missing
+    assert models.without_folder(client.app.state.ctx) == [("bank", "b", False)]
+    shutil.rmtree(models.located(client.app.state.ctx, {"name": "bank"}, models.get(client.app.state.ctx, "bank", "a")))
+    client.app.state.ctx.predictors.forget(model_a)
+    answer = client.post(CLASSIFY.format(p="bank", d="production"), json={"documents": [{"id": "1", "text": "card"}]})
+    assert answer.status_code == 500 and "folder is missing from the model store" in answer.json()["error"]["message"]
+    assert models.without_folder(client.app.state.ctx) == [("bank", "a", True), ("bank", "b", False)]
+    from tagwise import server  # a start says it in one line, and the deployment's warm-up adds no traceback
+
+    caplog.clear()
+    server._warm_up(client.app.state.ctx)
+    assert "2 trained model(s) have no folder in the model store" in caplog.text and "bank/a, bank/b" in caplog.text
+    assert "(deployed, answering 500 until then: bank/production)" not in caplog.text and "answering 500 until then: bank/a)" in caplog.text
+    assert "could not warm up deployment bank/production: The model's folder is missing" in caplog.text and "Traceback" not in caplog.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
 
@@ -265,3 +267,58 @@ def test_a_write_waits_for_a_long_write_of_its_own_process_but_not_behind_one_he
     with db.read() as conn:
         assert conn.execute(text("select count(*) from t")).scalar_one() == 2
     db.dispose()
+
+
+@pytest.mark.parametrize("after_backup", ["a new table", "documents"])
+def test_a_backup_restored_beside_the_old_write_ahead_log_is_refused_at_start_saying_what_to_do(tmp_path, after_backup):
+    # a restore probe: the old tagwise.db-wal left beside a restored backup was applied to it; the server started,
+    # /health said ok, and it served a mix of both times, with 500s. SQLite finds the file damaged, or fails to read it
+    import shutil
+    import sqlite3
+
+    from tagwise.core import tagging
+    from tagwise.core.context import Context
+    from tagwise.errors import StoreUnavailable
+    from tagwise.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", api_key="k")
+    db = tmp_path / "data" / "tagwise.db"
+    ctx = Context.open(settings)
+    tagging.create_project(ctx, "p", "CustomSingleLabelClassification", "en")
+    ctx.close()
+    with sqlite3.connect(db) as live, sqlite3.connect(tmp_path / "backup.db") as backup:
+        live.backup(backup)
+    live = sqlite3.connect(db)  # the server goes on after the backup, and then crashes
+    if after_backup == "documents":
+        ctx = Context.open(settings)
+        for batch in range(4):
+            tagging.add_documents(ctx, "p", [{"location": f"{batch}-{i}", "text": f"ticket {i} " * 40} for i in range(2_000)])
+    else:
+        live.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT)")
+        live.execute("CREATE INDEX ti ON t (x)")
+        live.executemany("INSERT INTO t (x) VALUES (?)", ((f"x{i}" * 20,) for i in range(20_000)))
+        live.commit()
+        live.execute("DELETE FROM t WHERE id % 3 = 0")
+        live.executemany("INSERT INTO t (x) VALUES (?)", ((f"y{i}" * 30,) for i in range(20_000)))
+        live.commit()
+    live.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    live.executemany("INSERT INTO blobs (container, location, text, modified_at) VALUES ('c', ?, 'x', '2026-11-28')",
+                     ((f"late-{i}",) for i in range(5_000)))
+    live.commit()
+    for part in ("wal", "shm"):  # as a crash leaves them
+        shutil.copy(f"{db}-{part}", tmp_path / f"crash-{part}")
+    live.close()
+    if after_backup == "documents":
+        ctx.close()
+    shutil.copy(tmp_path / "backup.db", db)  # the restore, without removing the -wal and -shm
+    for part in ("wal", "shm"):
+        shutil.copy(tmp_path / f"crash-{part}", f"{db}-{part}")
+    with pytest.raises(StoreUnavailable, match=r"A backup copied in while the file's old -wal was left beside it does this .*"
+                                                r"remove tagwise.db-wal and tagwise.db-shm, copy the backup in again and start"):
+        Context.open(settings)
+    for leftover in (f"{db}-wal", f"{db}-shm"):  # as the docs say: the restore then opens, as it was at the backup
+        Path(leftover).unlink(missing_ok=True)
+    shutil.copy(tmp_path / "backup.db", db)
+    ctx = Context.open(settings)
+    assert tagging.list_documents(ctx, "p", tagging.DocumentFilter()).total == 0
+    ctx.close()

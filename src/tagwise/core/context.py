@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tagwise.errors import StoreUnavailable, first_line, sqlite_code
 from tagwise.settings import Settings
-from tagwise.storage.db import Database, NewerSchema
+from tagwise.storage.db import WAL_ADVICE, DamagedStore, Database, NewerSchema
 
 
 @dataclass
@@ -43,15 +44,17 @@ class Context:
         try:
             if migrate:
                 ctx.upgraded = ctx.db.migrate()
-        except (DatabaseError, NewerSchema) as exc:  # unreachable; no rights to create tables; damaged; a rollback
+        except (DatabaseError, NewerSchema, DamagedStore) as exc:  # unreachable; no rights to create tables; damaged; a rollback
             if isinstance(exc, DatabaseError) and not isinstance(exc, OperationalError | ProgrammingError) and not _damaged(exc):
                 raise  # a migration's own failure (a constraint, a value): its traceback says more than one line
             ctx.close()
             where = make_url(settings.database_url or settings.resolved_database_url).render_as_string(hide_password=True)
-            reason = str(exc) if isinstance(exc, NewerSchema) else first_line(exc.orig) or "no reason given"
+            reason = str(exc) if isinstance(exc, NewerSchema | DamagedStore) else first_line(exc.orig) or "no reason given"
             if "permission denied" in reason:  # PostgreSQL 15 gives only a database's owner the right to create tables in it
                 reason += " (tagwise creates its tables at start: make the user it connects as the database's owner, e.g. createdb -O tagwise tagwise)"
-            if _damaged(exc):  # SQLite: another file, or a backup copied in part
+            if ctx.db.found_wal and (_damaged(exc) or sqlite_code(exc) == sqlite3.SQLITE_IOERR):  # a restore's stale -wal
+                reason += f" ({WAL_ADVICE})"
+            elif _damaged(exc):  # SQLite: another file, or a backup copied in part
                 reason += " (it is not a tagwise store, or it is damaged: restore a whole backup, see docs/operations.md)"
             source = "TAGWISE_DATABASE_URL" if settings.database_url else "TAGWISE_DATA_DIR"
             raise StoreUnavailable(f"Cannot open the store at {where} ({source}): {reason}") from None
@@ -91,6 +94,4 @@ class Context:
 
 def _damaged(exc: BaseException) -> bool:
     """Whether SQLite says the file is no database or a damaged one (a backup copied in part)."""
-    import sqlite3
-
     return sqlite_code(exc) in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)

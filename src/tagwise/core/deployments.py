@@ -105,9 +105,10 @@ def check_loadable(ctx: Context, project_name: str, label: str) -> None:
     try:
         ctx.predictors.get(model["model_id"], artifact)
     except ModelUnreadable:
-        raise ModelUnreadable(f"The trained model {label} cannot be loaded from the model store: its files are damaged "
-                           "or incomplete (the server's log says which part). Nothing was deployed; train the model "
-                           "again, or restore the model store from a backup.") from None
+        state = ("has no folder there (a model store restored from another time than the store?)" if not (artifact / "manifest.json").exists()
+                 else "its files are damaged or incomplete (the server's log says which part)")
+        raise ModelUnreadable(f"The trained model {label} cannot be loaded from the model store: {state}. Nothing was deployed; "
+                              "train the model again, or restore the model store from the same backup as the store.") from None
 
 
 def cautions(model: dict[str, Any]) -> list[dict[str, str]]:
@@ -154,6 +155,8 @@ def warm_up(ctx: Context, project_name: str, name: str) -> None:
     try:
         _, model_id, artifact = lookup_served(ctx, project_name, name)
         ctx.predictors.get(model_id, artifact).predict_proba(["warm up"])
+    except ModelUnreadable as exc:  # said in full by the line before it: no traceback for a known state
+        log.warning("could not warm up deployment %s/%s: %s", project_name, name, exc.message)
     except Exception:  # never let a warm-up take the server down
         log.warning("could not warm up deployment %s/%s", project_name, name, exc_info=True)
 

@@ -30,6 +30,19 @@ def located(ctx: Context, project: dict[str, Any], model: dict[str, Any]) -> Pat
     return artifact_dir(ctx, project["name"], model["model_id"])
 
 
+def without_folder(ctx: Context) -> list[tuple[str, str, bool]]:
+    """(project, label, deployed) of every trained model whose folder is not in the model store: a
+    store and a model store restored from different times (a restore probe's server started healthy
+    and answered 500 for such a deployment, with one traceback in the log to say why)."""
+    missing = []
+    with ctx.db.read() as conn:
+        for project in records.list_projects(conn):
+            served = {d["model_id"] for d in records.list_deployments(conn, project["id"])}
+            missing += [(project["name"], model["label"], model["model_id"] in served) for model in records.list_models(conn, project["id"])
+                        if not (located(ctx, project, model) / "manifest.json").is_file()]
+    return missing
+
+
 def in_model_store(ctx: Context, path: Path) -> bool:
     """Whether ``path`` is inside this server's model store. A store copied or restored from
     another instance records that instance's folders: never read or delete those."""
