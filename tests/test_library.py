@@ -258,3 +258,6 @@ def test_a_confidence_threshold_abstains_as_a_projects_does(datasets, tmp_path):
         TextClassifier(recipe="linear", confidence_threshold=1.5).fit(texts, labels)  # in fit, before the work (it was at predict)
     with pytest.raises(InvalidArgument, match="seed must be a whole number, not 'x'"):  # it failed inside numpy
         TextClassifier(recipe="linear", seed="x").fit(texts, labels)
+    for seed in (-1, 2**32):  # numpy's own ValueError, which `except InvalidArgument` did not catch
+        with pytest.raises(InvalidArgument, match=f"seed must be from 0 to 2\\*\\*32 - 1, not {seed}"):
+            TextClassifier(recipe="linear", seed=seed).fit(texts, labels)

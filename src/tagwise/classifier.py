@@ -75,6 +75,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self._threshold()  # its parameters checked before the work, as scikit-learn does: 1.5 was refused only at predict
         if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):
             raise InvalidArgument(f"seed must be a whole number, not {self.seed!r}.")
+        if not 0 <= self.seed < 2**32:  # numpy's own ValueError came from inside the training
+            raise InvalidArgument(f"seed must be from 0 to 2**32 - 1, not {self.seed}.")
         if isinstance(labels, Mapping) or getattr(labels, "ndim", 1) != 1:
             raise InvalidArgument("Pass one label per text: a list or a column such as df['label'] (for multi-label, "
                                   "a list of lists of labels, not an indicator matrix: MultiLabelBinarizer's "

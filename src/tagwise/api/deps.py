@@ -22,7 +22,7 @@ API_VERSIONS = ("2022-05-01", "2023-04-01", "2024-11-15-preview", "2025-05-15-pr
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
 # Declares the key in the OpenAPI schema (Swagger's "Authorize"); check_key does the checking itself.
 KEY_SCHEME = APIKeyHeader(name=KEY_HEADER, scheme_name="subscriptionKey", auto_error=False,
-                          description="A tagwise API key: the first one is printed when the server starts and kept in <data dir>/api-key.")
+                          description="A tagwise API key: the first one is printed when the server generates it (its first start) and kept in <data dir>/api-key.")
 
 
 def context(request: Request) -> Context:

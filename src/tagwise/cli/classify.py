@@ -351,7 +351,7 @@ def classify(
                 if last is not None and done.last_predictions is not None:  # the same --top: classify it again
                     [again] = records([last], be.classify(name, deployment, _payload([last]), top))
                     check_same_top(output, done, len(again["predictions"]), top)
-                console.print(f"resuming: {skipped:,} documents already in {output}", markup=False)
+                console.print(f"resuming: {skipped:,} {'document' if skipped == 1 else 'documents'} already in {output}", markup=False)
             with progress(total_known=total is not None) as bar:
                 task = bar.add_task("classifying", total=total, completed=done.count)
                 for rows in _row_batches(be, engine, address, name, deployment, docs, batch_size, top, jobs):

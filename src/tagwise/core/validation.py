@@ -101,7 +101,8 @@ _LANGUAGE = re.compile(r"(?P<language>[A-Za-z]{2,3})(?P<extlang>(?:-[A-Za-z]{3})
 LANGUAGE_MAX_CHARS = 16
 LANGUAGE_EXAMPLES = "'en', 'de', 'pt-BR', 'zh-Hans' or 'es-419'"
 LANGUAGE_RULE = (f"a language code is 2 or 3 letters (ISO 639), then optionally a script of 4 letters and a region of "
-                 f"2 letters or 3 digits, joined by '-', at most {LANGUAGE_MAX_CHARS} characters, such as {LANGUAGE_EXAMPLES}")
+                 f"2 letters or 3 digits (and BCP 47's rarer parts, such as 'de-CH-1996'), joined by '-', at most "
+                 f"{LANGUAGE_MAX_CHARS} characters, such as {LANGUAGE_EXAMPLES}")
 
 
 def language_code(value: object) -> str | None:
