@@ -226,3 +226,14 @@ def test_people_tagging_one_project_at_once_are_each_given_another_document(stud
     assert "Every document of this project is tagged, but for 1 open on other people's Tag pages" in done
     _submit(colleague, "team", form_data(theirs, "tag-form", press="b"))
     assert "Every document of this project is tagged." in html.unescape(studio.get("/studio/p/team/tag").text)
+
+
+def test_tagging_in_a_project_deleted_since_says_so_once(studio):
+    from tagwise.core import projects
+
+    _project(studio.ctx, "gone", SINGLE, ["a"], [None])
+    page = studio.get("/studio/p/gone/tag").text
+    projects.delete(studio.ctx, "gone")
+    answer = studio.post("/studio/p/gone/tag", data=form_data(page, "tag-form", press="a"),
+                         headers={"referer": "http://127.0.0.1/studio/p/gone/tag"})
+    assert answer.status_code == 404 and answer.text.count("The project gone could not be found.") == 1
