@@ -121,3 +121,48 @@ def test_sessions_asking_for_the_next_document_at_once_each_get_another(ctx):
     # a session asking again keeps its own; one without a session (nobody's page) is given none of theirs
     assert review_queue.next_in_queue(ctx, "team", holder="person-0")[0] == given[0]
     assert review_queue.next_in_queue(ctx, "team")[0] not in given
+
+
+def test_a_store_busy_with_a_long_write_shows_the_tag_page_without_a_lease_and_an_empty_queue_releases(ctx):
+    # a review: every Tag page view now writes its lease, and waited behind an import (a minute on SQLite)
+    import threading
+    import time
+
+    from tagwise.core.projects import require
+    from tagwise.storage import document_records as docs_db
+    from tagwise.storage.records import utcnow
+
+    tagging.create_project(ctx, "team", "CustomSingleLabelClassification", "en")
+    tagging.add_class(ctx, "team", "a")
+    tagging.add_documents(ctx, "team", [{"location": f"{i}.txt", "text": f"ticket {i}"} for i in range(2)])
+    held, done = threading.Event(), threading.Event()
+
+    def long_write() -> None:  # as an import holds the store (SQLite) or the project's row (PostgreSQL)
+        with ctx.db.write() as conn:
+            require(conn, "team", lock=True)
+            held.set()
+            done.wait(10)
+
+    writer = threading.Thread(target=long_write)
+    writer.start()
+    held.wait(5)
+    started = time.monotonic()
+    try:
+        first, _ = review_queue.next_in_queue(ctx, "team", holder="person-1")
+    finally:
+        done.set()
+        writer.join()
+    assert first is not None and time.monotonic() - started < 3  # shown at once, without its lease
+    with ctx.db.read() as conn:
+        project_id = require(conn, "team")["id"]
+        assert docs_db.leased(conn, project_id, utcnow()) == {}
+    assert review_queue.next_in_queue(ctx, "team", holder="person-1")[0] == first  # now leased
+    second = review_queue.next_in_queue(ctx, "team", holder="person-2")[0]
+    tagging.set_labels(ctx, "team", second, ["a"])
+    # person-2's queue is empty: its lease goes, and signing out ends person-1's
+    assert review_queue.next_in_queue(ctx, "team", holder="person-2")[0] is None
+    with ctx.db.read() as conn:
+        assert set(docs_db.leased(conn, project_id, utcnow()).values()) == {"person-1"}
+    review_queue.release(ctx, "person-1")
+    with ctx.db.read() as conn:
+        assert docs_db.leased(conn, project_id, utcnow()) == {}

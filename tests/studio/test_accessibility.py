@@ -166,13 +166,13 @@ def test_the_threshold_takes_a_decimal_comma_and_says_what_was_set(page, server,
 def test_try_it_opens_on_the_result_and_ties_a_blank_text_to_the_box(page, server, project):
     sign_in(page, server)
     page.goto(f"/studio/p/{PROJECT}/try")
-    page.get_by_label("Text").fill("My card has still not arrived after two weeks")
+    page.get_by_label("Text", exact=True).fill("My card has still not arrived after two weeks")
     page.get_by_role("button", name="Classify").click()
     expect(page.locator("#try-result")).to_be_focused()
     expect(page.locator("#try-result")).to_contain_text("Predicted")
-    page.get_by_label("Text").fill("   ")
+    page.get_by_label("Text", exact=True).fill("   ")
     page.get_by_role("button", name="Classify").click()
-    _refused(page, page.get_by_label("Text"), "   ", "Paste some text")
+    _refused(page, page.get_by_label("Text", exact=True), "   ", "Paste some text")
     # the shortcut is the button's, not part of its name
     expect(page.get_by_role("button", name="Classify")).to_have_accessible_name("Classify")
     expect(page.get_by_role("button", name="Classify")).to_have_attribute("aria-keyshortcuts", "Control+Enter")

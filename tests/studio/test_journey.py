@@ -172,7 +172,7 @@ def test_studio_journey(page, server, tmp_path):
 
     # -- try a text
     page.get_by_role("link", name="Try it", exact=True).first.click()
-    page.get_by_label("Text").fill("I ordered a new card two weeks ago and it still has not arrived")
+    page.get_by_label("Text", exact=True).fill("I ordered a new card two weeks ago and it still has not arrived")
     press(page, "Control+Enter")
     expect(page.locator("[data-predicted]")).to_have_text("card_arrival")
     expect(page.locator("#try-scores li")).to_have_count(5)

@@ -154,11 +154,21 @@ def test_a_tag_someone_saved_since_the_page_opened_is_not_overwritten_unseen(stu
     # the second save is a choice made seeing theirs
     _submit(studio, "team", form_data(again.text, "tag-form", press="Minor"))
     assert _labels(studio.ctx, "team", 1) == ["Minor"]
-    # Undo restores only what this person replaced: a colleague's newer tag is not erased by it
-    after = studio.get(target.replace("doc=1", "undo=1&was=%5B%22Blocker%22%5D")).text
-    tagging.set_labels(studio.ctx, "team", 1, ["Major"])
-    _submit(studio, "team", form_data(after, "undo-form"))
-    assert _labels(studio.ctx, "team", 1) == ["Major"]
+    # Undo restores only what this person replaced: a colleague's newer tag is not erased by it, even when
+    # the page with the Undo bar is loaded after the colleague's change
+    _, doc2 = _project_doc(studio, "team")
+    after, _ = _submit(studio, "team", form_data(doc2, "tag-form", press="Major"))
+    tagging.set_labels(studio.ctx, "team", 2, ["Blocker"])
+    bar = studio.get(after).text
+    assert "Saved 2.txt: Major." in bar
+    _submit(studio, "team", form_data(bar, "undo-form"))
+    assert _labels(studio.ctx, "team", 2) == ["Blocker"]
+
+
+def _project_doc(studio, project: str) -> tuple[str, str]:
+    """The queue's next document of ``project``: (its location, the page)."""
+    page = studio.get(f"/studio/p/{project}/tag").text
+    return _title(page), page
 
 
 def test_two_people_adding_a_class_to_one_multi_label_document_keep_both(studio):
@@ -224,7 +234,10 @@ def test_people_tagging_one_project_at_once_are_each_given_another_document(stud
     _submit(studio, "team", form_data(studio.get("/studio/p/team/tag?doc=3").text, "tag-form", press="b"))
     done = html.unescape(studio.get("/studio/p/team/tag").text)
     assert "Every document of this project is tagged, but for 1 open on other people's Tag pages" in done
-    _submit(colleague, "team", form_data(theirs, "tag-form", press="b"))
+    colleague.post("/studio/logout", data={"csrf": colleague.csrf})  # signing out gives their document back at once
+    back = studio.get("/studio/p/team/tag").text
+    assert _title(back) == "2.txt" and 'id="others-tagging"' not in back
+    _submit(studio, "team", form_data(back, "tag-form", press="b"))
     assert "Every document of this project is tagged." in html.unescape(studio.get("/studio/p/team/tag").text)
 
 

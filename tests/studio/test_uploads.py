@@ -167,6 +167,8 @@ def test_the_text_and_label_columns_can_be_named_when_a_file_names_them_otherwis
         parse_file("jira.csv", jira, columns=Columns(text="Description"))
     with pytest.raises(InvalidRequest, match="no column 'Prio' for the labels"):  # every document came in untagged
         parse_file("jira.csv", jira, columns=Columns(text="Summary", labels="Prio"))
+    with pytest.raises(InvalidRequest, match="The text and the classes cannot both be read from the column 'Summary'"):
+        parse_file("jira.csv", jira, columns=Columns(text="Summary", labels=" summary"))
     with pytest.raises(InvalidRequest, match="Name the column that holds the text under \"Columns\""):
         parse_file("jira.csv", b"Summary,Priority\nCrash,Major\n")
     # JSONL: a field; a line without the named field is refused with its line

@@ -9,7 +9,7 @@ from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.model_results import baseline_warning
-from tagwise.core.models import artifact_dir, delete_folders, located, remove_unused, require_model
+from tagwise.core.models import artifact_dir, delete_folders, is_saved, located, remove_unused, require_model
 from tagwise.core.projects import require
 from tagwise.core.timefmt import NO_EXPIRY_DATE, iso
 from tagwise.core.validation import check_name
@@ -40,7 +40,7 @@ def served_model(ctx: Context, conn, project: dict[str, Any], deployment: dict[s
     if model is not None and model["model_id"] == deployment["model_id"]:
         return model["model_id"], located(ctx, project, model)
     kept = artifact_dir(ctx, project["name"], deployment["model_id"])
-    if (kept / "manifest.json").is_file():
+    if is_saved(kept):
         return deployment["model_id"], kept
     raise NotFound(f"The model behind deployment {deployment['name']} is gone; deploy a trained model again.")
 
@@ -105,7 +105,7 @@ def check_loadable(ctx: Context, project_name: str, label: str) -> None:
     try:
         ctx.predictors.get(model["model_id"], artifact)
     except ModelUnreadable:
-        state = ("has no folder there (a model store restored from another time than the store?)" if not (artifact / "manifest.json").exists()
+        state = ("has no folder there (a model store restored from another time than the store?)" if not is_saved(artifact)
                  else "its files are damaged or incomplete (the server's log says which part)")
         raise ModelUnreadable(f"The trained model {label} cannot be loaded from the model store: {state}. Nothing was deployed; "
                               "train the model again, or restore the model store from the same backup as the store.") from None

@@ -15,6 +15,11 @@ from tagwise.errors import Conflict, NotFound
 from tagwise.storage import records
 
 
+def is_saved(folder: Path) -> bool:
+    """Whether a trained model's folder is there (its manifest, written last: ``ml.persist``)."""
+    return (folder / "manifest.json").is_file()
+
+
 def artifact_dir(ctx: Context, project_name: str, model_id: str) -> Path:
     """Where a trained model's folder lives in the model store."""
     return ctx.models_dir / project_name / model_id
@@ -25,7 +30,7 @@ def located(ctx: Context, project: dict[str, Any], model: dict[str, Any]) -> Pat
     the model store's own place for it. Older versions recorded a path relative to the folder the
     server was started from; a store restored on another host or path points elsewhere too."""
     recorded = Path(model["artifact"])
-    if in_model_store(ctx, recorded) and (recorded / "manifest.json").is_file():
+    if in_model_store(ctx, recorded) and is_saved(recorded):
         return recorded
     return artifact_dir(ctx, project["name"], model["model_id"])
 
@@ -34,13 +39,10 @@ def without_folder(ctx: Context) -> list[tuple[str, str, bool]]:
     """(project, label, deployed) of every trained model whose folder is not in the model store: a
     store and a model store restored from different times (a restore probe's server started healthy
     and answered 500 for such a deployment, with one traceback in the log to say why)."""
-    missing = []
     with ctx.db.read() as conn:
-        for project in records.list_projects(conn):
-            served = {d["model_id"] for d in records.list_deployments(conn, project["id"])}
-            missing += [(project["name"], model["label"], model["model_id"] in served) for model in records.list_models(conn, project["id"])
-                        if not (located(ctx, project, model) / "manifest.json").is_file()]
-    return missing
+        rows = records.model_folders(conn)
+    return [(row["project"], row["label"], bool(row["deployed"])) for row in rows
+            if not is_saved(located(ctx, {"name": row["project"]}, row))]
 
 
 def in_model_store(ctx: Context, path: Path) -> bool:

@@ -142,7 +142,9 @@ class PredictorCache:
                 if isinstance(exc, InvalidArgument):  # the store's files, not the request, are wrong: a 500
                     # the part and its path go to the operator's log, not to whoever called (a runtime key)
                     log.error("model %s cannot be loaded: %s", model_id, exc.message)
-                    if not (Path(artifact) / "manifest.json").exists():  # not damaged: not there (a restore from two times)
+                    from tagwise.core.models import is_saved
+
+                    if not is_saved(Path(artifact)):  # not damaged: not there (a restore from two times)
                         raise ModelUnreadable(f"The model's folder is missing from the model store (model {model_id}): the "
                                               "server's operator restores it from the backup the store came from, or the model "
                                               "is trained again.") from None

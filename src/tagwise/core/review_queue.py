@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
+from sqlalchemy.exc import OperationalError
 
 from tagwise.core.context import Context
 from tagwise.core.model_results import latest_model
@@ -24,15 +25,18 @@ from tagwise.core.models import located
 from tagwise.core.predictors import Prediction, class_bars, decide, thresholds_of
 from tagwise.core.projects import require
 from tagwise.core.validation import MULTI
+from tagwise.errors import StoreUnavailable, first_line
 from tagwise.storage import document_records as docs_db
 from tagwise.storage.records import utcnow
 
 QUEUE_POOL = 1_000         # untagged documents a model scores at once for the active-learning queue
 QUEUE_REFILL = 100         # score a new pool when fewer scored untagged documents are left
 TAG_LEASE_S = 300          # a document shown on the Tag page is kept from the other sessions' queues this long
+LEASE_WAIT_S = 0.5         # the most a Tag page waits to take its lease (a busy store: shown without one)
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's error for a lock_timeout
 log = logging.getLogger("tagwise.tagging")
 
-__all__ = ["Suggestion", "next_in_queue", "prefetch", "suggest", "take"]
+__all__ = ["Suggestion", "next_in_queue", "prefetch", "release", "suggest", "take"]
 
 
 @dataclass(frozen=True)
@@ -100,19 +104,37 @@ def next_in_queue(ctx: Context, project_name: str, skip: tuple[int, ...] = (), h
         if doc_id is None or holder is None or take(ctx, project_name, doc_id, holder):
             break
         skipped.add(doc_id)
+    if doc_id is None and holder is not None:  # nothing left for it: the last one it had open goes back to the others
+        release(ctx, holder, project_name)
     return doc_id, ranked
 
 
 def take(ctx: Context, project_name: str, doc_id: int, holder: str) -> bool:
     """Lease ``doc_id`` to ``holder`` (a studio session) for ``TAG_LEASE_S``, ending its other lease
-    of the project; False, and nothing changed, while another session holds it."""
-    with ctx.db.write() as conn:
-        project = require(conn, project_name, lock=True)  # PostgreSQL: one lease at a time per project
-        now = utcnow()
-        if doc_id in docs_db.leased(conn, project["id"], now, besides=holder):
-            return False
-        docs_db.lease(conn, project["id"], doc_id, holder, now, now + timedelta(seconds=TAG_LEASE_S))
+    of the project; False, and nothing changed, while another session holds it. A store busy with
+    a long write (an import) is not waited for: the page is shown without a lease (a save still
+    refuses to overwrite what someone else saved since)."""
+    try:
+        with ctx.db.write(wait_s=LEASE_WAIT_S) as conn:
+            project = require(conn, project_name, lock=True)  # PostgreSQL: one lease at a time per project
+            now = utcnow()
+            if doc_id in docs_db.leased(conn, project["id"], now, besides=holder):
+                return False
+            docs_db.lease(conn, project["id"], doc_id, holder, now, now + timedelta(seconds=TAG_LEASE_S))
+    except StoreUnavailable as exc:
+        log.info("the Tag page of %s is shown without a lease on document %s: %s", project_name, doc_id, exc.message)
+    except OperationalError as exc:  # PostgreSQL's lock_timeout: the project's row is held by a long write
+        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        log.info("the Tag page of %s is shown without a lease on document %s: %s", project_name, doc_id, first_line(exc.orig))
     return True
+
+
+def release(ctx: Context, holder: str, project_name: str | None = None) -> None:
+    """End ``holder``'s leases (of one project, or all): nothing left in its queue, or signed out."""
+    with ctx.db.write() as conn:
+        project = require(conn, project_name) if project_name is not None else None
+        docs_db.release(conn, holder, project["id"] if project is not None else None)
 
 
 def _next(ctx: Context, project_name: str, skipped: set[int], holder: str | None) -> tuple[int | None, bool]:

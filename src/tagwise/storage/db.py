@@ -87,7 +87,7 @@ class Database:
             yield conn
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self, *, wait_s: float | None = None) -> Iterator[Connection]:
         """One transaction: committed when the block ends, rolled back if it raises.
 
         SQLite: writes take turns on a process-wide lock, then ``BEGIN IMMEDIATE`` on the file. A
@@ -95,20 +95,25 @@ class Database:
         minute; a burst of short writes drains in a second), and for the file at most
         ``WRITE_WAIT_S``. While the holder has been held up by another process's lock on the file
         for over ``HELD_UP_S``, a waiting write gives up at once. Either way, :class:`StoreBusy`
-        (nothing written)."""
+        (nothing written). ``wait_s``: a write that can do without, which gives up after this long
+        for either lock (PostgreSQL: for any lock it meets, ``lock_timeout``)."""
         if not self.is_sqlite:
             with self.writer.begin() as conn:
+                if wait_s is not None:
+                    conn.execute(text(f"SET LOCAL lock_timeout = '{int(1000 * wait_s)}ms'"))
                 yield conn
             return
-        while not self._write_lock.acquire(timeout=0.2):
+        deadline = None if wait_s is None else time.monotonic() + wait_s
+        while not self._write_lock.acquire(timeout=0.2 if wait_s is None else wait_s):
             since = self._held_up_since
-            if since is not None and time.monotonic() - since > HELD_UP_S:
+            if deadline is not None or (since is not None and time.monotonic() - since > HELD_UP_S):
                 raise StoreBusy(_busy_message())
         try:
             self._held_up_since = time.monotonic()  # opening the file (it may switch to WAL) and BEGIN wait on others
             try:
                 with self.writer.connect() as conn:
-                    conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={int(1000 * WRITE_WAIT_S)}")
+                    file_wait = WRITE_WAIT_S if deadline is None else max(deadline - time.monotonic(), 0.0)
+                    conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={int(1000 * file_wait)}")
                     try:
                         transaction = conn.begin()
                     except sa.exc.OperationalError as exc:
@@ -127,7 +132,7 @@ class Database:
         """Bring the schema to the newest migration (recorded in ``alembic_version``), or to ``revision``.
         Returns (the revision it had, the newest) when it brought an existing store forward, else None."""
         if self._unchecked_wal:
-            self._unchecked_wal = self.found_wal = False
+            self._unchecked_wal = False
             self.check_file()
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))

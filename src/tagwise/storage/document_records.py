@@ -359,3 +359,9 @@ def lease(conn: Connection, project_id: int, doc_id: int, holder: str, now: date
                                           or_(tag_leases.c.holder == holder, tag_leases.c.expires_at <= now,
                                               tag_leases.c.document_id == doc_id)))
     conn.execute(insert(tag_leases).values(project_id=project_id, document_id=doc_id, holder=holder, expires_at=until))
+
+
+def release(conn: Connection, holder: str, project_id: int | None = None) -> None:
+    """End ``holder``'s leases: of one project, or all of them."""
+    query = delete(tag_leases).where(tag_leases.c.holder == holder)
+    conn.execute(query if project_id is None else query.where(tag_leases.c.project_id == project_id))

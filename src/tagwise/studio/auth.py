@@ -10,6 +10,7 @@ The cookie is ``HttpOnly; SameSite=Strict`` and ``Secure`` when the request came
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 
@@ -111,3 +112,9 @@ def remember_login_token(request: Request, response: Response, token: str) -> No
 def login_token_matches(request: Request, given: str) -> bool:
     expected = request.cookies.get(LOGIN_COOKIE) or ""
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def lease_holder(found: Session) -> str:
+    """Who has a document open on the Tag page (``review_queue.take``): a digest of the session's
+    random form token, so the store learns nothing of the key or the cookie."""
+    return hashlib.sha256(found.csrf.encode()).hexdigest()[:32]

@@ -57,6 +57,11 @@ class Columns:
                     renamed[i] = f"{field}\u0000"  # not read: the named column holds it
         return renamed
 
+    def check(self) -> None:
+        """One column cannot be both the text's and the labels'."""
+        if self.text and self.labels and csv_header.name_of(self.text) == csv_header.name_of(self.labels):
+            raise InvalidArgument(f"The text and the classes cannot both be read from the column {self.text.strip()!r}.")
+
     def missing(self, fields: list[str]) -> list[tuple[str, str]]:
         """(what, name given) of each named column the fields lack."""
         have = {csv_header.name_of(f) for f in fields if f is not None}
@@ -78,6 +83,7 @@ def parse_file(filename: str, data: bytes, multi: bool = False, limit: int | Non
     ``limit``: refused at the document after it, with ``beyond`` said of it (3 million one-word
     rows were read whole, 600 MB, before a limit was checked). ``columns``: the text's and the
     labels' columns when the user named them (a ``.txt`` file has none)."""
+    columns.check()
     name = PurePath((filename or "upload.txt").replace("\\", "/")).name or "upload.txt"
     suffix = PurePath(name).suffix.lower()
     if binary := not_text(name, suffix):  # a workbook was "line 1: not UTF-8 text (byte 0xe4)"

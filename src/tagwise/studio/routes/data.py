@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from tagwise.core import csv_header, documents, projects, tagging
+from tagwise.core import documents, projects, tagging
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS
 from tagwise.core.validation import MULTI
 from tagwise.errors import Conflict, InvalidArgument, PayloadTooLarge, TagwiseError
@@ -66,8 +66,6 @@ async def upload(request: Request, project: str, files: list[UploadFile], skip_e
     json_answer = wants_json(request)
     try:
         columns = uploads.Columns(text_column, label_column)
-        if text_column.strip() and csv_header.name_of(text_column) == csv_header.name_of(label_column):
-            raise InvalidArgument(f"The text and the classes cannot both be read from the column {text_column.strip()!r}.")
         items, ignored = [], {}
         limit = context(request).settings.max_body_bytes
         files = [f for f in files if f.filename or f.size]  # a form sent with no file chosen has one empty part

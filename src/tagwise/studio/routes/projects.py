@@ -58,6 +58,7 @@ async def login(request: Request, key: str = Form(""), token: str = Form(""), ne
 @router.post("/logout")
 def logout(request: Request, _s: Session = Depends(require_csrf)) -> Response:
     response = redirect("/studio", "Signed out.")
+    review_queue.release(context(request), auth.lease_holder(_s))  # the document open on their Tag page goes back to the others
     auth.end_session(request, response)
     return response
 

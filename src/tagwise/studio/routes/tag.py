@@ -7,7 +7,6 @@ The tag forms post the picked classes as ``tag``; ``label`` is the list's class 
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -17,7 +16,7 @@ from starlette.datastructures import FormData
 
 from tagwise.core import review_queue, tagging
 from tagwise.errors import InvalidArgument, NotFound, TagwiseError
-from tagwise.studio.auth import Session, require_csrf, require_session
+from tagwise.studio.auth import Session, lease_holder, require_csrf, require_session
 from tagwise.studio.filters import Filters
 from tagwise.studio.web import StudioRoute, context, query, redirect, render, safe_back
 
@@ -54,20 +53,24 @@ def _seen(raw: object) -> list[str] | None:
 
 @router.get("/p/{project}/tag", response_class=HTMLResponse)
 def tag_page(request: Request, project: str, doc: int | None = Query(None, le=MAX_ID), skip: str = "", back: str = "",
-             undo: int | None = Query(None, le=MAX_ID), was: str = "", queue: bool = False,
+             undo: int | None = Query(None, le=MAX_ID), was: str = "", now: str = "", queue: bool = False,
              _s: Session = Depends(require_session)) -> Response:
+    """The document to tag; ``undo``, ``was`` and ``now``: the document just tagged, its tags before
+    and what the save gave it (JSON), for the Undo bar."""
     filters = Filters.read(request.query_params)
     skipped = _ids(skip)
     in_queue = doc is None or queue
     # each session has the document it shows to itself: the others' queues hand them other documents
-    holder = hashlib.sha256(_s.csrf.encode()).hexdigest()[:32]
+    holder = lease_holder(_s)
     view = tagging.tagging_view(context(request), project, doc, filters.to_filter(), skipped, mismatch=filters.mismatch, holder=holder)
     saved = None
     if undo is not None:  # "Saved." said nothing of which document got which tag: a slip went unnoticed when tagging fast
         try:
-            saved = tagging.get_document(context(request), project, undo)[1]
+            saved = dict(tagging.get_document(context(request), project, undo)[1])
         except TagwiseError:  # deleted since
             saved = None
+        if saved is not None and now:  # what this person saved: a colleague's tag since is not Undo's to erase
+            saved["labels"] = _was(now)
     return render(request, "tag.html", project=view.project, nav="tag", view=view, filters=filters, query=query, saved=saved,
                   mode="queue" if in_queue else "browse", pinned=in_queue and doc is not None,
                   back=safe_back(request, back, "") if back else "", skip=",".join(map(str, skipped)),
@@ -101,15 +104,16 @@ def _tag(request: Request, project: str, doc: int, action: str, then: str, queue
             raise
         if then == "back":  # the Evaluate page's fix buttons: back to that page, which shows the tag as it is now
             return redirect(safe_back(request, str(form.get("back") or ""), f"/studio/p/{project}/data"), exc.message, "error")
-        if isinstance(exc, NotFound):  # gone: on to the queue (or the list)
-            return redirect(base + (query(skip=skip) if queue or then == "queue" else query(back=str(form.get("back") or ""),
-                                                                                          **filters.params())), exc.message, "error")
+        in_queue = queue or then == "queue"
+        if isinstance(exc, NotFound):  # gone: on to the queue, or back to the list browsed
+            return redirect(base + query(skip=skip) if in_queue else f"/studio/p/{project}/data" + query(**filters.params()),
+                            exc.message, "error")
         # the same document again, as it is now (its tags, the classes): a second save is a choice, made seeing them
-        again = query(doc=doc, queue=1, skip=skip) if queue or then == "queue" else query(doc=doc, back=str(form.get("back") or ""),
-                                                                                           **filters.params())
+        again = query(doc=doc, queue=1, skip=skip) if in_queue else query(doc=doc, back=str(form.get("back") or ""), **filters.params())
         return redirect(base + again, exc.message, "error")
     done = f"{record['location']}: " + (", ".join(labels) if labels else "untagged" if labels is None else "no class")
-    undo = {"undo": doc, "was": json.dumps(previous)}
+    # the Undo bar restores ``was`` only while the document still has ``now``, what this save gave it
+    undo = {"undo": doc, "was": json.dumps(previous), "now": json.dumps(labels)}
     if then == "back":
         return redirect(safe_back(request, str(form.get("back") or ""), f"/studio/p/{project}/data"), f"Tagged {done}.")
     if then in ("stay", "undo"):
