@@ -5,7 +5,7 @@ Every test runs on SQLite and on a real PostgreSQL (``ctx`` in ``tests/core/conf
 
 from __future__ import annotations
 
-from tagwise.core import model_results, review_queue, tagging
+from tagwise.core import model_results, review_queue, schema, tagging
 from tagwise.storage.document_records import DocumentFilter
 
 SINGLE = "CustomSingleLabelClassification"
@@ -133,7 +133,7 @@ def test_a_store_busy_with_a_long_write_shows_the_tag_page_without_a_lease_and_a
     from tagwise.storage.records import utcnow
 
     tagging.create_project(ctx, "team", "CustomSingleLabelClassification", "en")
-    tagging.add_class(ctx, "team", "a")
+    schema.add_class(ctx, "team", "a")
     tagging.add_documents(ctx, "team", [{"location": f"{i}.txt", "text": f"ticket {i}"} for i in range(2)])
     held, done = threading.Event(), threading.Event()
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tagwise.core import projects, readiness, tagging
+from tagwise.core import projects, readiness, schema, tagging
 from tagwise.errors import Conflict, InvalidRequest, NotFound
 from tagwise.storage.document_records import DocumentFilter
 
@@ -51,13 +51,13 @@ def test_add_documents_is_all_or_nothing(ctx, project):
 
 def test_a_decomposed_accent_tags_with_the_same_class(ctx, project):
     composed, decomposed = "caf\u00e9", "cafe\u0301"
-    tagging.add_class(ctx, "p", decomposed)
+    schema.add_class(ctx, "p", decomposed)
     tagging.add_documents(ctx, "p", [{"location": "c1.txt", "text": "un cafe", "labels": composed},
                                      {"location": "c2.txt", "text": "un autre", "labels": decomposed}])
     view = readiness.overview(ctx, "p")
     assert view["project"]["classes"] == ["card", "fx", composed]
     with pytest.raises(Conflict):
-        tagging.add_class(ctx, "p", composed)
+        schema.add_class(ctx, "p", composed)
 
 
 def test_an_upload_naming_too_many_classes_is_refused_at_the_first_one_over(ctx, project):
@@ -112,7 +112,7 @@ def test_people_saving_one_documents_tags_at_once_overwrite_nothing_unseen(ctx):
 
     tagging.create_project(ctx, "emo", "CustomMultiLabelClassification", "en")
     for c in ("joy", "fear", "love", "anger"):
-        tagging.add_class(ctx, "emo", c)
+        schema.add_class(ctx, "emo", c)
     tagging.add_documents(ctx, "emo", [{"location": "e.txt", "text": "what a day"}])
     [doc] = tagging.list_documents(ctx, "emo", DocumentFilter()).items
 
@@ -143,29 +143,29 @@ def test_set_dataset_by_ids_or_filter(ctx, project):
 
 
 def test_rename_keeps_every_tag_and_delete_untags(ctx, project):
-    assert tagging.rename_class(ctx, "p", "card", 'card "problems"') == 2
+    assert schema.rename_class(ctx, "p", "card", 'card "problems"') == 2
     assert _ids(ctx, DocumentFilter(label='card "problems"')) == ["a.txt", "c.txt"]
     assert readiness.overview(ctx, "p")["project"]["classes"] == ['card "problems"', "fx"]
     with pytest.raises(Conflict):
-        tagging.rename_class(ctx, "p", "fx", 'card "problems"')
-    assert tagging.delete_class(ctx, "p", "fx") == 1
+        schema.rename_class(ctx, "p", "fx", 'card "problems"')
+    assert schema.delete_class(ctx, "p", "fx") == 1
     assert _ids(ctx, DocumentFilter(status="untagged")) == ["b.txt", "d.txt", "doc-000005.txt"]
     with pytest.raises(NotFound):
-        tagging.delete_class(ctx, "p", "fx")
+        schema.delete_class(ctx, "p", "fx")
 
 
 def test_multi_label_rename_merges_and_delete_keeps_other_tags(ctx):
     tagging.create_project(ctx, "m", MULTI, "en")
     tagging.add_documents(ctx, "m", [{"location": "x", "text": "t", "labels": ["a", "b"]}, {"location": "y", "text": "t", "labels": []}])
-    tagging.add_class(ctx, "m", "c")
-    tagging.rename_class(ctx, "m", "a", "z")
-    tagging.delete_class(ctx, "m", "b")
+    schema.add_class(ctx, "m", "c")
+    schema.rename_class(ctx, "m", "a", "z")
+    schema.delete_class(ctx, "m", "b")
     docs = {d["location"]: d["labels"] for d in tagging.list_documents(ctx, "m", DocumentFilter()).items}
     assert docs == {"x": ["z"], "y": []}  # [] = tagged with no class, still tagged
     # merging a class into one the project has: a document with both keeps one; the class and its threshold go
     tagging.add_documents(ctx, "m", [{"location": "w", "text": "t", "labels": ["c", "z"]}])
     projects.upsert(ctx, "m", {"settings": {"classThresholds": {"c": 0.3, "z": 0.6}}})
-    assert tagging.rename_class(ctx, "m", "c", "z", merge=True) == 1
+    assert schema.rename_class(ctx, "m", "c", "z", merge=True) == 1
     docs = {d["location"]: d["labels"] for d in tagging.list_documents(ctx, "m", DocumentFilter()).items}
     assert docs["w"] == ["z"] and "c" not in projects.get(ctx, "m")["classes"]
     assert projects.get(ctx, "m")["settings"]["classThresholds"] == {"z": 0.6}
@@ -201,11 +201,11 @@ def test_a_classes_own_threshold_follows_its_rename_and_goes_with_it(ctx):
     tagging.add_documents(ctx, "t", [{"location": f"d{i}", "text": f"text {i}", "labels": [["joy"], ["grief"], ["fear"]][i % 3]}
                                      for i in range(9)])
     projects.upsert(ctx, "t", {"settings": {"confidenceThreshold": 0.3, "classThresholds": {"joy": 0.6, "grief": 0.2}}})
-    tagging.rename_class(ctx, "t", "joy", "happiness")
+    schema.rename_class(ctx, "t", "joy", "happiness")
     assert projects.get(ctx, "t")["settings"] == {"confidenceThreshold": 0.3, "classThresholds": {"happiness": 0.6, "grief": 0.2}}
-    tagging.delete_class(ctx, "t", "grief")
+    schema.delete_class(ctx, "t", "grief")
     assert projects.get(ctx, "t")["settings"]["classThresholds"] == {"happiness": 0.6}
-    tagging.delete_class(ctx, "t", "happiness")
+    schema.delete_class(ctx, "t", "happiness")
     assert projects.get(ctx, "t")["settings"] == {"confidenceThreshold": 0.3}
     exported = documents.export_project(ctx, "t")
     exported["metadata"]["projectName"] = "t2"

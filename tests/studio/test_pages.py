@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tagwise.core import deployments, documents, jobs, model_results, models, projects, readiness, tagging, training
+from tagwise.core import deployments, documents, jobs, model_results, models, projects, readiness, schema, tagging, training
 from tagwise.errors import InvalidArgument
 from tagwise.storage.document_records import DocumentFilter
 from tagwise.studio import views
@@ -194,7 +194,7 @@ def test_evaluation_train_column_is_what_the_model_was_trained_on(studio, bankin
     tagging.add_documents(ctx, "bank", [{"location": r["id"], "text": r["text"], "labels": r["labels"]} for r in banking["train"]])
     _train(ctx, "bank", "m")
     gone = min(r["labels"][0] for r in banking["train"])
-    assert tagging.delete_class(ctx, "bank", gone) == 25  # its documents are untagged after the training
+    assert schema.delete_class(ctx, "bank", gone) == 25  # its documents are untagged after the training
     page = studio.get("/studio/p/bank/evaluate").text
     assert '<th scope="col" title="Documents of this class the model was trained on">Train</th>' in page
     row = re.search(rf'<a href="[^"]*label={gone}">{gone}</a></th><td>(\d+)</td><td>(\d+)</td>', page)
@@ -355,7 +355,7 @@ def test_class_names_that_differ_only_in_case_or_hold_an_upload_separator_are_re
     # "Joy" next to "joy" was added (the Tag filter found both); "a|b" in a multi-label project could never come back from a CSV
     ctx = studio.ctx
     tagging.create_project(ctx, "emo", MULTI, "en")
-    tagging.add_class(ctx, "emo", "joy")
+    schema.add_class(ctx, "emo", "joy")
     for name, message in (("Joy", "The class 'joy' differs from 'Joy' only in case"),
                           ("a|b", "A multi-label class name cannot hold '|'"), ("a;b", "cannot hold ';'")):
         refused = studio.post("/studio/p/emo/classes/add", data={"csrf": studio.csrf, "name": name})
@@ -369,7 +369,7 @@ def test_class_names_that_differ_only_in_case_or_hold_an_upload_separator_are_re
 def test_page_numbers_past_the_end_and_huge_ids_are_not_server_errors(studio):
     ctx = studio.ctx
     tagging.create_project(ctx, "many", SINGLE, "en")
-    tagging.add_class(ctx, "many", "a")
+    schema.add_class(ctx, "many", "a")
     tagging.add_documents(ctx, "many", [{"location": f"{i}.txt", "text": f"text {i}"} for i in range(120)])  # 3 pages
     for page in ("4", str(10**20), "9" * 5_000):  # int() of 5,000 digits raised: a 500
         response = studio.get(f"/studio/p/many/data?page={page}&status=untagged")

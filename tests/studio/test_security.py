@@ -183,12 +183,12 @@ def test_security_headers(signed_in):
 
 
 def test_text_and_class_names_are_escaped(signed_in):
-    from tagwise.core import tagging
+    from tagwise.core import schema, tagging
 
     ctx = signed_in.app.state.ctx
     evil = '<img src=x onerror="alert(1)">'
     tagging.create_project(ctx, "xss", SINGLE, "en", description=f"<script>alert('d')</script>{evil}")
-    tagging.add_class(ctx, "xss", evil)
+    schema.add_class(ctx, "xss", evil)
     tagging.add_documents(ctx, "xss", [{"location": "a.txt", "text": f"</div><script>alert('t')</script>{evil}", "labels": [evil]}])
     for path in ["", "/schema", "/data", "/tag", "/tag?doc=1", "/evaluate"]:
         html = signed_in.get(f"/studio/p/xss{path}").text
@@ -206,11 +206,11 @@ def test_domain_errors_are_readable_pages(signed_in):
 
 
 def test_redirects_stay_on_the_studio(signed_in):
-    from tagwise.core import tagging
+    from tagwise.core import schema, tagging
 
     ctx = signed_in.app.state.ctx
     tagging.create_project(ctx, "r", SINGLE, "en")
-    tagging.add_class(ctx, "r", "a")
+    schema.add_class(ctx, "r", "a")
     tagging.add_documents(ctx, "r", [{"location": "d.txt", "text": "hello"}])
     response = signed_in.post("/studio/p/r/tag", data={"csrf": signed_in.csrf, "doc": "1", "tag": "a", "then": "back",
                                                        "back": "https://evil.example/phish"}, follow_redirects=False)

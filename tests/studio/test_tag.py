@@ -9,7 +9,7 @@ import html
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from tagwise.core import model_results, tagging, training
+from tagwise.core import model_results, schema, tagging, training
 from tests.studio.conftest import flash, form_data
 
 SINGLE = "CustomSingleLabelClassification"
@@ -19,7 +19,7 @@ MULTI = "CustomMultiLabelClassification"
 def _project(ctx, name: str, kind: str, classes: list[str], labels: list[list[str] | None]) -> None:
     tagging.create_project(ctx, name, kind, "en")
     for c in classes:
-        tagging.add_class(ctx, name, c)
+        schema.add_class(ctx, name, c)
     tagging.add_documents(ctx, name, [{"location": f"{i}.txt", "text": f"text {i}", "labels": ls} for i, ls in enumerate(labels, 1)])
 
 
@@ -197,7 +197,7 @@ def test_a_page_open_on_a_deleted_document_tags_nothing_and_names_it(studio):
     assert said.startswith("2.txt could not be found in project gone: deleted since this page was opened"), said
     # a class renamed since: nothing saved, the same document shown with the classes as they are now
     page = studio.get("/studio/p/gone/tag?doc=1").text
-    tagging.rename_class(studio.ctx, "gone", "a", "alpha")
+    schema.rename_class(studio.ctx, "gone", "a", "alpha")
     target, query = _submit(studio, "gone", form_data(page, "tag-form", press="a"))
     assert query["doc"] == "1" and _labels(studio.ctx, "gone", 1) is None
     said = html.unescape(flash(studio.get(target).text))

@@ -1,8 +1,8 @@
-"""Documents and the class schema of a project: add documents, tag them, edit the classes.
+"""A project's documents in the studio: add them, tag them, page through them, and the Tag page's view.
 
 The web studio calls these; they know nothing of HTTP. Every write is one ``ctx.db.write()``
-transaction (renaming a class rewrites every document's tags in the same transaction as the
-schema). Lists are filtered and paged in SQL (``tagwise.storage.document_records``).
+transaction. Lists are filtered and paged in SQL (``tagwise.storage.document_records``). The
+classes themselves (add, rename, merge, delete) are ``schema``'s.
 
 What a trained model adds lives beside this module: ``review_queue`` (suggestions and what to
 tag next), ``label_issues`` (tags that look wrong), ``model_results`` (a model's mispredictions)
@@ -18,8 +18,9 @@ from typing import Any
 from tagwise.core.context import Context
 from tagwise.core.documents import check_still_matching, document_language
 from tagwise.core.model_results import latest_model, mispredictions
-from tagwise.core.projects import check_quota, new_project_values, patched_settings, require
+from tagwise.core.projects import check_quota, new_project_values, require
 from tagwise.core.review_queue import Suggestion, next_in_queue, suggest, take
+from tagwise.core.schema import check_class_limit, same_but_case, touch
 from tagwise.core.validation import MULTI, check_class_name, check_location, check_name, check_text, class_form, listed
 from tagwise.errors import Conflict, InvalidArgument, NotFound
 from tagwise.storage import document_records as docs_db
@@ -30,8 +31,8 @@ from tagwise.storage.records import utcnow
 DATASETS = ("Train", "Test")
 
 __all__ = [
-    "DocumentPage", "TaggingView", "add_class", "add_documents", "create_project", "current_labels", "delete_class",
-    "get_document", "is_test_set", "list_documents", "neighbours", "rename_class", "set_dataset", "set_labels", "tagging_view",
+    "DocumentPage", "TaggingView", "add_documents", "create_project", "current_labels",
+    "get_document", "is_test_set", "list_documents", "neighbours", "set_dataset", "set_labels", "tagging_view",
 ]
 
 
@@ -98,23 +99,23 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
             for label in labels or []:
                 if label not in known:
                     check_class_name(label)
-                    if twin := _same_but_case(classes, label):
+                    if twin := same_but_case(classes, label):
                         raise InvalidArgument(f"{location}: the class {label!r} differs from the project's {twin!r} only in "
                                               f"case; write it {twin!r} (classes that differ only in case are one class to a "
                                               "reader, and two to the model).", target=location)
                     known.add(label)
                     classes.append(label)
                     new_classes.append(label)
-                    _check_class_limit(ctx, classes)  # at once: a file can name thousands of classes
+                    check_class_limit(ctx, classes)  # at once: a file can name thousands of classes
             language = document_language(item.get("language"), location) or project["language"]
             rows.append({"location": location, "text": text, "language": language,
                          "dataset": _dataset(item.get("dataset")), "labels": labels})
         if taken := docs_db.existing_locations(conn, project["id"], [r["location"] for r in rows]):
             raise Conflict(f"{len(taken):,} document(s) already exist in {project_name}: {listed(sorted(taken), 5)}. Remove them from the upload, or "
                            "upload again with \"Skip documents the project already has\" ticked to add only the new ones.")
-        _check_class_limit(ctx, classes)
+        check_class_limit(ctx, classes)
         docs_db.insert_many(conn, project["id"], rows)
-        _touch(conn, project, classes if new_classes else None)
+        touch(conn, project, classes if new_classes else None)
     return {"added": len(rows), "classesAdded": new_classes, "noClass": sum(1 for r in rows if r["labels"] == []),
             "untagged": sum(1 for r in rows if r["labels"] is None), "copies": sum(1 for r in rows if r["text"] in present),
             "skipped": skipped}
@@ -188,7 +189,7 @@ def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] |
             if project["kind"] != MULTI and len(labels) != 1:
                 raise InvalidArgument("A single-label document takes exactly one class.")
         docs_db.set_labels(conn, project["id"], doc_id, labels)
-        _touch(conn, project)
+        touch(conn, project)
     return dict(doc, labels=labels), doc["labels"]
 
 
@@ -214,7 +215,7 @@ def set_dataset(ctx: Context, project_name: str, dataset: str | None, *, ids: li
             targets = docs_db.matching_ids(conn, project["id"], flt or DocumentFilter())
             check_still_matching(len(targets), matching)
         changed = docs_db.set_dataset(conn, project["id"], targets, dataset)
-        _touch(conn, project)
+        touch(conn, project)
     return changed
 
 
@@ -236,7 +237,7 @@ def keep_test_set(ctx: Context, project_name: str, model_label: str) -> dict[str
         in_test = set(docs_db.matching_ids(conn, project["id"], DocumentFilter(dataset="Test")))
         to_train = docs_db.set_dataset(conn, project["id"], sorted(in_test - test_ids), "Train")
         docs_db.set_dataset(conn, project["id"], sorted(test_ids - in_test), "Test")
-        _touch(conn, project)
+        touch(conn, project)
     return {"test": len(test_ids), "gone": len(locations) - len(test_ids), "to_train": to_train}
 
 
@@ -370,100 +371,3 @@ def tagging_view(ctx: Context, project_name: str, doc_id: int | None = None, flt
     tagged = sum(n for (is_tagged, _), n in status.items() if is_tagged)
     return TaggingView(project, doc, suggestion, previous, following, ranked, tagged, sum(status.values()),
                        others=len(set(held.values())), held_untagged=held_untagged, open_elsewhere=open_elsewhere)
-
-
-# -- the class schema -------------------------------------------------------------------------
-
-def add_class(ctx: Context, project_name: str, name: str) -> None:
-    name = check_class_name((name or "").strip())
-    with ctx.db.write() as conn:
-        project = require(conn, project_name)
-        if name in project["classes"]:
-            raise Conflict(f"The class {name!r} already exists in {project_name}.")
-        _check_new_name(project, name)
-        classes = [*project["classes"], name]
-        _check_class_limit(ctx, classes)
-        _touch(conn, project, classes)
-
-
-def rename_class(ctx: Context, project_name: str, old: str, new: str, *, merge: bool = False) -> int:
-    """Rename a class and every tag that uses it, in one transaction. Returns the documents changed.
-    ``merge``: ``new`` is a class the project has, and ``old`` is folded into it (its documents
-    tagged ``new``, ``old`` removed with its threshold): a lead with five priorities who wants four
-    had to retag each ticket by hand."""
-    new = check_class_name((new or "").strip())
-    with ctx.db.write() as conn:
-        project = require(conn, project_name)
-        _require_class(project, old)
-        if new == old:
-            return 0
-        merging = new in project["classes"]
-        if merging and not merge:
-            raise Conflict(f"The class {new!r} already exists; pick another name, or merge {old!r} into it.")
-        if not merging:
-            _check_new_name(project, new, renaming=old)
-        tagged = docs_db.labelled_with(conn, project["id"], old)
-        changes = {doc_id: list(dict.fromkeys(new if label == old else label for label in labels)) for doc_id, labels in tagged.items()}
-        docs_db.set_labels_many(conn, project["id"], changes)
-        classes = [c for c in project["classes"] if c != old] if merging else [new if c == old else c for c in project["classes"]]
-        _touch(conn, project, classes, _class_threshold_moved(project, old, None if merging else new))
-    return len(changes)
-
-
-def _same_but_case(classes: list[str], name: str, renaming: str | None = None) -> str | None:
-    """The class of ``classes`` (other than ``renaming``) that is ``name`` in other capitals, if any."""
-    folded = name.casefold()
-    return next((c for c in classes if c not in (name, renaming) and c.casefold() == folded), None)
-
-
-def _check_new_name(project: dict[str, Any], name: str, renaming: str | None = None) -> None:
-    """A class name the studio refuses although the API takes it: "Joy" next to "joy" (the Tag
-    filter ignores case, so typing found both), and in a multi-label project "a|b" (an upload splits
-    labels on | and ;, so the class could never come back from a CSV)."""
-    if twin := _same_but_case(project["classes"], name, renaming):
-        raise Conflict(f"The class {twin!r} differs from {name!r} only in case: use {twin!r}, or rename it.")
-    if project["kind"] == MULTI and (separator := next((s for s in "|;" if s in name), None)):
-        raise InvalidArgument(f"A multi-label class name cannot hold {separator!r}: an upload splits several labels on "
-                              "'|' and ';'. Use another character, such as '-' or '/'.")
-
-
-def delete_class(ctx: Context, project_name: str, name: str) -> int:
-    """Remove a class; documents left with no class become untagged. Returns the documents changed."""
-    with ctx.db.write() as conn:
-        project = require(conn, project_name)
-        _require_class(project, name)
-        tagged = docs_db.labelled_with(conn, project["id"], name)
-        changes = {doc_id: ([label for label in labels if label != name] or None) for doc_id, labels in tagged.items()}
-        docs_db.set_labels_many(conn, project["id"], changes)
-        _touch(conn, project, [c for c in project["classes"] if c != name], _class_threshold_moved(project, name, None))
-    return len(changes)
-
-
-def _require_class(project: dict[str, Any], name: str) -> None:
-    if name not in project["classes"]:
-        raise NotFound(f"The class {name!r} is not in project {project['name']}.", target="class")
-
-
-def _check_class_limit(ctx: Context, classes: list[str]) -> None:
-    if len(classes) > ctx.settings.max_classes:
-        raise InvalidArgument(f"A project holds at most {ctx.settings.max_classes} classes; this would make {len(classes)}.")
-
-
-def _class_threshold_moved(project: dict[str, Any], old: str, new: str | None) -> dict[str, Any] | None:
-    """The project's settings with the threshold it set for class ``old`` (``settings.classThresholds``)
-    moved to ``new``, or removed (``new`` None: the class is deleted); None when it set none. A stale
-    name made the project's export refuse to import again."""
-    per_class = (project["settings"] or {}).get("classThresholds") or {}
-    if old not in per_class:
-        return None
-    moved = {old: None} if new is None else {old: None, new: per_class[old]}
-    return patched_settings(project["settings"], {"classThresholds": moved})
-
-
-def _touch(conn, project: dict[str, Any], classes: list[str] | None = None, settings: dict[str, Any] | None = None) -> None:
-    values: dict[str, Any] = {"modified_at": utcnow()}
-    if classes is not None:
-        values["classes"] = classes
-    if settings is not None:
-        values["settings"] = settings
-    records.update_project(conn, project["id"], values)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from tagwise.core import projects, readiness, review_queue, tagging
+from tagwise.core import projects, readiness, review_queue, schema, tagging
 from tagwise.core.validation import MULTI, SINGLE
 from tagwise.errors import Conflict, InvalidArgument, TagwiseError
 from tagwise.studio import auth
@@ -93,7 +93,7 @@ def overview(request: Request, project: str, _s: Session = Depends(require_sessi
 
 
 @router.get("/p/{project}/schema", response_class=HTMLResponse)
-def schema(request: Request, project: str, _s: Session = Depends(require_session)) -> Response:
+def schema_page(request: Request, project: str, _s: Session = Depends(require_session)) -> Response:
     return _schema_page(request, project)
 
 
@@ -118,7 +118,7 @@ def set_language(request: Request, project: str, language: str = Form(""), multi
 @router.post("/p/{project}/classes/add")
 def add_class(request: Request, project: str, name: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
     try:
-        tagging.add_class(context(request), project, name)
+        schema.add_class(context(request), project, name)
     except (InvalidArgument, Conflict) as exc:
         return _schema_page(request, project, status_for(exc), typed={"name": name}, invalid=refused(exc, "new-class"))
     return redirect(f"/studio/p/{project}/schema", f"Class {name.strip()} added.")
@@ -129,7 +129,7 @@ def rename_class(request: Request, project: str, old: str = Form(""), new: str =
                  _s: Session = Depends(require_csrf)) -> Response:
     merging = bool(merge) and new.strip() in projects.get(context(request), project)["classes"]
     try:
-        changed = tagging.rename_class(context(request), project, old, new, merge=bool(merge))
+        changed = schema.rename_class(context(request), project, old, new, merge=bool(merge))
     except (InvalidArgument, Conflict) as exc:  # e.g. a name another class has: the row keeps what was typed
         existing = new.strip() in projects.get(context(request), project)["classes"] and new.strip() != old
         return _schema_page(request, project, status_for(exc), typed={"old": old, "new": new, "merge": existing},
@@ -145,5 +145,5 @@ def rename_class(request: Request, project: str, old: str = Form(""), new: str =
 
 @router.post("/p/{project}/classes/delete")
 def delete_class(request: Request, project: str, name: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
-    changed = tagging.delete_class(context(request), project, name)
+    changed = schema.delete_class(context(request), project, name)
     return redirect(f"/studio/p/{project}/schema", f"Class {name} deleted; {changed:,} document(s) lost that tag.")

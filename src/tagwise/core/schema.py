@@ -1,0 +1,110 @@
+"""A project's classes: add, rename (or merge into another), delete, each with every document's tags
+in the same transaction; and the checks on class names that the studio's uploads share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tagwise.core.context import Context
+from tagwise.core.projects import patched_settings, require
+from tagwise.core.validation import MULTI, check_class_name
+from tagwise.errors import Conflict, InvalidArgument, NotFound
+from tagwise.storage import document_records as docs_db
+from tagwise.storage import records
+from tagwise.storage.records import utcnow
+
+
+def add_class(ctx: Context, project_name: str, name: str) -> None:
+    name = check_class_name((name or "").strip())
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        if name in project["classes"]:
+            raise Conflict(f"The class {name!r} already exists in {project_name}.")
+        _check_new_name(project, name)
+        classes = [*project["classes"], name]
+        check_class_limit(ctx, classes)
+        touch(conn, project, classes)
+
+
+def rename_class(ctx: Context, project_name: str, old: str, new: str, *, merge: bool = False) -> int:
+    """Rename a class and every tag that uses it, in one transaction. Returns the documents changed.
+    ``merge``: ``new`` is a class the project has, and ``old`` is folded into it (its documents
+    tagged ``new``, ``old`` removed with its threshold): a lead with five priorities who wants four
+    had to retag each ticket by hand."""
+    new = check_class_name((new or "").strip())
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        _require_class(project, old)
+        if new == old:
+            return 0
+        merging = new in project["classes"]
+        if merging and not merge:
+            raise Conflict(f"The class {new!r} already exists; pick another name, or merge {old!r} into it.")
+        if not merging:
+            _check_new_name(project, new, renaming=old)
+        tagged = docs_db.labelled_with(conn, project["id"], old)
+        changes = {doc_id: list(dict.fromkeys(new if label == old else label for label in labels)) for doc_id, labels in tagged.items()}
+        docs_db.set_labels_many(conn, project["id"], changes)
+        classes = [c for c in project["classes"] if c != old] if merging else [new if c == old else c for c in project["classes"]]
+        touch(conn, project, classes, _class_threshold_moved(project, old, None if merging else new))
+    return len(changes)
+
+
+def same_but_case(classes: list[str], name: str, renaming: str | None = None) -> str | None:
+    """The class of ``classes`` (other than ``renaming``) that is ``name`` in other capitals, if any."""
+    folded = name.casefold()
+    return next((c for c in classes if c not in (name, renaming) and c.casefold() == folded), None)
+
+
+def _check_new_name(project: dict[str, Any], name: str, renaming: str | None = None) -> None:
+    """A class name the studio refuses although the API takes it: "Joy" next to "joy" (the Tag
+    filter ignores case, so typing found both), and in a multi-label project "a|b" (an upload splits
+    labels on | and ;, so the class could never come back from a CSV)."""
+    if twin := same_but_case(project["classes"], name, renaming):
+        raise Conflict(f"The class {twin!r} differs from {name!r} only in case: use {twin!r}, or rename it.")
+    if project["kind"] == MULTI and (separator := next((s for s in "|;" if s in name), None)):
+        raise InvalidArgument(f"A multi-label class name cannot hold {separator!r}: an upload splits several labels on "
+                              "'|' and ';'. Use another character, such as '-' or '/'.")
+
+
+def delete_class(ctx: Context, project_name: str, name: str) -> int:
+    """Remove a class; documents left with no class become untagged. Returns the documents changed."""
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        _require_class(project, name)
+        tagged = docs_db.labelled_with(conn, project["id"], name)
+        changes = {doc_id: ([label for label in labels if label != name] or None) for doc_id, labels in tagged.items()}
+        docs_db.set_labels_many(conn, project["id"], changes)
+        touch(conn, project, [c for c in project["classes"] if c != name], _class_threshold_moved(project, name, None))
+    return len(changes)
+
+
+def _require_class(project: dict[str, Any], name: str) -> None:
+    if name not in project["classes"]:
+        raise NotFound(f"The class {name!r} is not in project {project['name']}.", target="class")
+
+
+def check_class_limit(ctx: Context, classes: list[str]) -> None:
+    if len(classes) > ctx.settings.max_classes:
+        raise InvalidArgument(f"A project holds at most {ctx.settings.max_classes} classes; this would make {len(classes)}.")
+
+
+def _class_threshold_moved(project: dict[str, Any], old: str, new: str | None) -> dict[str, Any] | None:
+    """The project's settings with the threshold it set for class ``old`` (``settings.classThresholds``)
+    moved to ``new``, or removed (``new`` None: the class is deleted); None when it set none. A stale
+    name made the project's export refuse to import again."""
+    per_class = (project["settings"] or {}).get("classThresholds") or {}
+    if old not in per_class:
+        return None
+    moved = {old: None} if new is None else {old: None, new: per_class[old]}
+    return patched_settings(project["settings"], {"classThresholds": moved})
+
+
+def touch(conn, project: dict[str, Any], classes: list[str] | None = None, settings: dict[str, Any] | None = None) -> None:
+    """Mark the project changed now (its ``lastModifiedDateTime``), with its new ``classes`` or ``settings``."""
+    values: dict[str, Any] = {"modified_at": utcnow()}
+    if classes is not None:
+        values["classes"] = classes
+    if settings is not None:
+        values["settings"] = settings
+    records.update_project(conn, project["id"], values)
