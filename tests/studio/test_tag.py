@@ -10,6 +10,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 from tagwise.core import model_results, schema, tagging, training
+from tests.conftest import KEY as KEY_FOR_API
 from tests.studio.conftest import flash, form_data
 
 SINGLE = "CustomSingleLabelClassification"
@@ -178,7 +179,7 @@ def test_two_people_adding_a_class_to_one_multi_label_document_keep_both(studio)
     target, _ = _submit(studio, "emo", form_data(second, "tag-form", tick=("anger",)))
     assert _labels(studio.ctx, "emo", 1) == ["joy"]  # anger replaced joy, and both were told "Tagged"
     shown = studio.get(target).text
-    assert "was tagged 'joy' since" in html.unescape(flash(shown))
+    assert "was tagged 'joy' by the first key since" in html.unescape(flash(shown))
     _submit(studio, "emo", form_data(shown, "tag-form", tick=("anger",)))  # joy stays ticked: it is the tag now
     assert sorted(_labels(studio.ctx, "emo", 1)) == ["anger", "joy"]
 
@@ -204,15 +205,15 @@ def test_a_page_open_on_a_deleted_document_tags_nothing_and_names_it(studio):
     assert "'a' is not a class of gone: renamed, merged or deleted since this page was opened?" in said
 
 
-def _signed_in(studio):
-    """A second person's session on the same server."""
+def _signed_in(studio, key: str | None = None):
+    """A second person's session on the same server (with ``key``, else the server's first key)."""
     from fastapi.testclient import TestClient
 
     from tests.conftest import KEY
 
     other = TestClient(studio.app, base_url="http://127.0.0.1")
     token = re.search(r'name="token" value="([^"]+)"', other.get("/studio").text).group(1)
-    page = other.post("/studio/login", data={"key": KEY, "token": token})
+    page = other.post("/studio/login", data={"key": key or KEY, "token": token})
     other.csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     return other
 
@@ -250,3 +251,32 @@ def test_tagging_in_a_project_deleted_since_says_so_once(studio):
     answer = studio.post("/studio/p/gone/tag", data=form_data(page, "tag-form", press="a"),
                          headers={"referer": "http://127.0.0.1/studio/p/gone/tag"})
     assert answer.status_code == 404 and answer.text.count("The project gone could not be found.") == 1
+
+
+def test_who_tagged_each_document_is_kept_shown_and_filtered_on(studio):
+    # a team probe: the store kept no "tagged by", so a lead could not review a new annotator's tags
+    from tagwise.core import keys
+
+    _project(studio.ctx, "team", SINGLE, ["Major", "Minor"], [None, None, None])
+    alice = _signed_in(studio, keys.create(studio.ctx, "alice", "authoring")[1])
+    bob = _signed_in(studio, keys.create(studio.ctx, "bob", "authoring")[1])
+    _submit(alice, "team", form_data(alice.get("/studio/p/team/tag?doc=1").text, "tag-form", press="Major"))
+    stale = bob.get("/studio/p/team/tag?doc=1").text
+    _submit(bob, "team", form_data(bob.get("/studio/p/team/tag?doc=2").text, "tag-form", press="Minor"))
+    page = html.unescape(studio.get("/studio/p/team/tag?doc=1").text)
+    assert re.search(r'id="tagged-by">tagged by alice, 20\d\d-\d\d-\d\d \d\d:\d\d UTC<', page)
+    # bob's page from before alice's change: refused, naming her
+    _submit(alice, "team", form_data(alice.get("/studio/p/team/tag?doc=1").text, "tag-form", press="Minor"))
+    target, _ = _submit(bob, "team", form_data(stale, "tag-form", press="Major"))
+    assert "1.txt was tagged 'Minor' by alice since this page showed it 'Major'" in html.unescape(flash(bob.get(target).text))
+    # the Data page lists who tagged each, and filters on one person's tags; so does the API's list
+    data = studio.get("/studio/p/team/data").text
+    assert '<option value="alice">tagged by alice</option>' in data and '<option value="bob">tagged by bob</option>' in data
+    only = studio.get("/studio/p/team/data", params={"by": "alice"}).text
+    assert 'id="result-count">1 document(s)' in only and "1.txt" in only and "2.txt" not in only and ">by alice<" in only
+    listed = {d["location"]: d for d in studio.get("/language/tagwise/projects/team/documents",
+                                                     headers={"Ocp-Apim-Subscription-Key": KEY_FOR_API}).json()["value"]}
+    assert listed["2.txt"]["taggedBy"] == "bob" and listed["2.txt"]["taggedAt"].endswith("Z") and "taggedBy" not in listed["3.txt"]
+    # untagging, or deleting the class a document had, leaves nobody's tag
+    schema.delete_class(studio.ctx, "team", "Minor")
+    assert 'tagged by alice' not in studio.get("/studio/p/team/data").text

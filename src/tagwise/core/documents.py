@@ -7,6 +7,7 @@ from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.projects import check_quota, describe, new_project_values, require
+from tagwise.core.timefmt import iso
 from tagwise.core.validation import (
     LANGUAGE_RULE,
     MULTI,
@@ -392,4 +393,13 @@ def list_documents(ctx: Context, name: str, *, dataset: str | None = None, label
             raise InvalidArgument(f"The class {shown(label)} is not in project {name}; {its_classes(project['classes'])}", target="class")
         rows, total = docs_db.page(conn, project["id"], flt, limit, offset)
         texts = docs_db.texts(conn, project["id"], [row["id"] for row in rows])
-    return [dict(file_document(project, dict(row, text=texts[row["id"]])), tagged=row["labels"] is not None) for row in rows], total
+    return [_listed(project, row, texts[row["id"]]) for row in rows], total
+
+
+def _listed(project: dict[str, Any], row: dict[str, Any], text: str) -> dict[str, Any]:
+    """A document as the list gives it: as a project file has it, plus ``tagged``, and ``taggedBy``
+    and ``taggedAt`` when it was tagged in the studio (who, by their API key's name, and when)."""
+    out = dict(file_document(project, dict(row, text=text)), tagged=row["labels"] is not None)
+    if row["labels"] is not None and row.get("tagged_by"):
+        out.update(taggedBy=row["tagged_by"], taggedAt=iso(row["tagged_at"]))
+    return out

@@ -75,6 +75,7 @@ def delete_class(ctx: Context, project_name: str, name: str) -> int:
         tagged = docs_db.labelled_with(conn, project["id"], name)
         changes = {doc_id: ([label for label in labels if label != name] or None) for doc_id, labels in tagged.items()}
         docs_db.set_labels_many(conn, project["id"], changes)
+        docs_db.forget_taggers(conn, project["id"], [doc_id for doc_id, labels in changes.items() if labels is None])
         touch(conn, project, [c for c in project["classes"] if c != name], _class_threshold_moved(project, name, None))
     return len(changes)
 

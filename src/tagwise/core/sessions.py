@@ -18,6 +18,7 @@ from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
 SESSION_TTL_S = 12 * 3600
+FIRST_KEY_NAME = "the first key"  # the server's own key (TAGWISE_API_KEY, <data dir>/api-key) has no name of its own
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class StudioSession:
     key_id: str
     csrf: str  # the session's token for forms (CSRF), random and kept with the session
     rate_limit_per_minute: int | None = None  # the key's own limit (None: the server's)
+    key_name: str = FIRST_KEY_NAME  # who is signed in, as the Tag and Data pages name who tagged a document
+
 
 
 def start(ctx: Context, key: keys.ApiKey) -> str:
@@ -58,7 +61,7 @@ def find(ctx: Context, token: str) -> StudioSession | None:
             return None
     elif row["key_found"] is None or row["key_revoked_at"] is not None:  # revoking deletes its sessions too
         return None
-    return StudioSession(row["key_id"], row["csrf"], row["rate_limit_per_minute"])
+    return StudioSession(row["key_id"], row["csrf"], row["rate_limit_per_minute"], row["key_name"] or FIRST_KEY_NAME)
 
 
 def end(ctx: Context, token: str) -> None:

@@ -32,7 +32,7 @@ DATASETS = ("Train", "Test")
 
 __all__ = [
     "DocumentPage", "TaggingView", "add_documents", "create_project", "current_labels",
-    "get_document", "is_test_set", "list_documents", "neighbours", "set_dataset", "set_labels", "tagging_view",
+    "get_document", "is_test_set", "list_documents", "neighbours", "set_dataset", "set_labels", "taggers", "tagging_view",
 ]
 
 
@@ -159,8 +159,9 @@ class TagChanged(Conflict):
 
 
 def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] | None, *, location: str | None = None,
-               seen: list[str] | None = UNCHECKED) -> tuple[dict[str, Any], list[str] | None]:
+               seen: list[str] | None = UNCHECKED, by: str | None = None) -> tuple[dict[str, Any], list[str] | None]:
     """Tag one document (``None`` makes it untagged again). Returns (document, its previous labels).
+    ``by``: who tags it (their API key's name), kept with the time, as the Tag and Data pages show.
 
     A page that shows a document before tagging it passes what it showed, so that several people
     tagging one project do not overwrite each other's work unseen: ``location``, the document's name
@@ -176,9 +177,10 @@ def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] |
             raise NotFound(f"{what} could not be found in project {project_name}: deleted since this page was opened, or replaced "
                            "by an import. Nothing was saved.", target="document")
         if seen is not UNCHECKED and not same_labels(doc["labels"], seen):
-            raise TagChanged(f"{doc['location']} was tagged {shown_labels(doc['labels'])} since this page showed it "
-                             f"{shown_labels(seen)} (someone else is tagging too?). Nothing was saved: it is shown again as it is "
-                             "now; tag it again to replace that.")
+            who = f" by {doc['tagged_by']}" if doc["tagged_by"] and doc["labels"] is not None else ""
+            raise TagChanged(f"{doc['location']} was tagged {shown_labels(doc['labels'])}{who} since this page showed it "
+                             f"{shown_labels(seen)}{'' if who else ' (someone else is tagging too?)'}. Nothing was saved: it is "
+                             "shown again as it is now; tag it again to replace that.")
         if labels is not None:
             labels = [label if label in project["classes"] else class_form(label) for label in labels]
             unknown = [label for label in labels if label not in project["classes"]]
@@ -188,9 +190,10 @@ def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] |
             labels = list(dict.fromkeys(labels))
             if project["kind"] != MULTI and len(labels) != 1:
                 raise InvalidArgument("A single-label document takes exactly one class.")
-        docs_db.set_labels(conn, project["id"], doc_id, labels)
+        now = utcnow() if labels is not None else None
+        docs_db.set_labels(conn, project["id"], doc_id, labels, by if labels is not None else None, now)
         touch(conn, project)
-    return dict(doc, labels=labels), doc["labels"]
+    return dict(doc, labels=labels, tagged_by=by if labels is not None else None, tagged_at=now), doc["labels"]
 
 
 def same_labels(a: list[str] | None, b: list[str] | None) -> bool:
@@ -264,6 +267,12 @@ class DocumentPage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))
+
+
+def taggers(ctx: Context, project_name: str) -> list[str]:
+    """Who tagged documents of the project in the studio (their API keys' names), for the Data page's filter."""
+    with ctx.db.read() as conn:
+        return docs_db.taggers(conn, require(conn, project_name)["id"])
 
 
 def list_documents(ctx: Context, project_name: str, flt: DocumentFilter, *, page: int = 1, page_size: int = 50,

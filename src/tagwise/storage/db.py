@@ -71,8 +71,10 @@ class Database:
                 # a write-ahead log with something in it before this process opens the file: a crash, another process
                 # running, or a backup restored beside its old -wal, which SQLite then applies to it (a restore probe's
                 # store served a mix of both times, and 500s): checked at the migration, before anything is served
-                wal = Path(f"{path}-wal")
-                self.found_wal = self._unchecked_wal = wal.is_file() and wal.stat().st_size > 0
+                try:
+                    self.found_wal = self._unchecked_wal = Path(f"{path}-wal").stat().st_size > 0
+                except OSError:  # none (or another process's last connection just removed it)
+                    pass
             self.reader = _sqlite_engine(url, immediate=False)
             self.writer = _sqlite_engine(url, immediate=True)
         else:

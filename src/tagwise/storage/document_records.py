@@ -40,6 +40,7 @@ class DocumentFilter:
     label: str | None = None
     dataset: str | None = None
     locations: tuple[str, ...] | None = None
+    tagged_by: str | None = None  # documents this person (their key's name) tagged in the studio
 
 
 def untagged_clause() -> ColumnElement[bool]:
@@ -80,6 +81,8 @@ def _where(conn: Connection, project_id: int, flt: DocumentFilter) -> list[Colum
         clauses.append(cast(documents.c.labels, String) == "[]")
     if flt.label:
         clauses.append(has_label_clause(conn, flt.label))
+    if flt.tagged_by:
+        clauses.append(documents.c.tagged_by == flt.tagged_by)
     if flt.dataset == "none":
         clauses.append(documents.c.dataset.is_(None))
     elif flt.dataset:
@@ -123,6 +126,7 @@ def _unaccented(column: ColumnElement[str]) -> ColumnElement[str]:
 
 def _summary_columns() -> list[Any]:
     return [documents.c.id, documents.c.location, documents.c.dataset, documents.c.labels, documents.c.language,
+            documents.c.tagged_by, documents.c.tagged_at,
             func.substr(documents.c.text, 1, SNIPPET_CHARS).label("snippet"), func.length(documents.c.text).label("length")]
 
 
@@ -234,8 +238,24 @@ def stored_rows(project_id: int, rows: Iterable[dict[str, Any]]) -> list[dict[st
 READ_COLUMNS = tuple(c for c in documents.c if c.name != "search_text")
 
 
-def set_labels(conn: Connection, project_id: int, doc_id: int, labels: list[str] | None) -> None:
-    conn.execute(update(documents).where(documents.c.project_id == project_id, documents.c.id == doc_id).values(labels=labels))
+def set_labels(conn: Connection, project_id: int, doc_id: int, labels: list[str] | None, by: str | None = None,
+               at: datetime | None = None) -> None:
+    """Tag one document; ``by`` and ``at``: who tagged it and when (None: nobody, as an untagging leaves it)."""
+    stmt = update(documents).where(documents.c.project_id == project_id, documents.c.id == doc_id)
+    conn.execute(stmt.values(labels=labels, tagged_by=by, tagged_at=at))
+
+
+def forget_taggers(conn: Connection, project_id: int, ids: Sequence[int]) -> None:
+    """These documents are untagged now (their one class deleted): nobody's tag."""
+    for chunk in _chunks(list(ids)):
+        conn.execute(update(documents).where(documents.c.project_id == project_id, documents.c.id.in_(chunk))
+                     .values(tagged_by=None, tagged_at=None))
+
+
+def taggers(conn: Connection, project_id: int) -> list[str]:
+    """The names that tagged some document of the project in the studio, alphabetically."""
+    query = select(documents.c.tagged_by).where(documents.c.project_id == project_id, documents.c.tagged_by.is_not(None)).distinct()
+    return sorted(conn.execute(query).scalars(), key=str.casefold)
 
 
 def set_labels_many(conn: Connection, project_id: int, changes: dict[int, list[str] | None]) -> None:

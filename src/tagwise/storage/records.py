@@ -409,10 +409,10 @@ def insert_studio_session(conn: Connection, values: dict[str, Any]) -> None:
 
 
 def get_studio_session(conn: Connection, token_hash: str) -> dict[str, Any] | None:
-    """The session with its managed key's state (``key_found``, ``key_revoked_at``, ``rate_limit_per_minute``;
-    all None for the bootstrap key, which has no row)."""
+    """The session with its managed key's state (``key_found``, ``key_revoked_at``, ``rate_limit_per_minute``,
+    ``key_name``; all None for the bootstrap key, which has no row)."""
     query = (select(studio_sessions, api_keys.c.id.label("key_found"), api_keys.c.revoked_at.label("key_revoked_at"),
-                    api_keys.c.rate_limit_per_minute)
+                    api_keys.c.rate_limit_per_minute, api_keys.c.name.label("key_name"))
              .select_from(studio_sessions.outerjoin(api_keys, api_keys.c.id == studio_sessions.c.key_id))
              .where(studio_sessions.c.token_hash == token_hash))
     return _row(conn.execute(query).first())

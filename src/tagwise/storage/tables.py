@@ -52,6 +52,9 @@ documents = Table(
     # the text as search compares it (db.searchable): NULL where that is the text itself, read
     # case-insensitively (plain ASCII), so only other texts are stored twice (migration 0006)
     Column("search_text", Text, nullable=True),
+    # who tagged it in the studio (the name of their API key) and when; NULL: tagged by an import, or untagged (migration 0009)
+    Column("tagged_by", String(100), nullable=True),
+    Column("tagged_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("project_id", "location", name="uq_documents_location"),
     # the studio's lists: a project's documents (or one dataset's) in id order, counted and paged
     # from the index instead of reading every row with its text (migration 0005)

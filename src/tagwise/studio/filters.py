@@ -20,6 +20,7 @@ class Filters:
     label: str = ""
     dataset: str = ""
     mismatch: bool = False
+    by: str = ""  # who tagged them in the studio (their key's name): a lead reviews one person's tags
 
     @classmethod
     def read(cls, params: Mapping[str, Any]) -> Filters:
@@ -31,14 +32,17 @@ class Filters:
             label=class_form(str(params.get("label") or "")),  # as class names are kept: a decomposed é finds them
             dataset=next((d for d in DATASETS if d.lower() == dataset), ""),
             mismatch=str(params.get("mismatch") or "") in ("1", "on", "true"),
+            by=str(params.get("by") or "").strip()[:100],
         )
 
     def to_filter(self) -> DocumentFilter:
-        return DocumentFilter(search=self.q or None, status=self.status or None, label=self.label or None, dataset=self.dataset or None)
+        return DocumentFilter(search=self.q or None, status=self.status or None, label=self.label or None, dataset=self.dataset or None,
+                              tagged_by=self.by or None)
 
     def params(self) -> dict[str, str]:
         """Non-empty fields, for query strings and hidden form fields."""
-        out = {"q": self.q, "status": self.status, "label": self.label, "dataset": self.dataset, "mismatch": "1" if self.mismatch else ""}
+        out = {"q": self.q, "status": self.status, "label": self.label, "dataset": self.dataset, "by": self.by,
+               "mismatch": "1" if self.mismatch else ""}
         return {k: v for k, v in out.items() if v}
 
     @property

@@ -43,7 +43,8 @@ def data(request: Request, project: str, page: str = "1", _s: Session = Depends(
     if page > result.pages:  # an old link to a list that got shorter, or a typed number: its last page
         return redirect(f"/studio/p/{project}/data" + query(page=result.pages if result.pages > 1 else None, **filters.params()))
     record = projects.get(context(request), project)
-    return render(request, "data.html", project=record, nav="data", result=result, filters=filters, query=query)
+    return render(request, "data.html", project=record, nav="data", result=result, filters=filters, query=query,
+                  taggers=tagging.taggers(context(request), project))
 
 
 @router.get("/p/{project}/data.csv")

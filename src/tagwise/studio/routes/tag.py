@@ -85,10 +85,10 @@ async def tag(request: Request, project: str, doc: int = Form(..., le=MAX_ID), a
     ``stay`` or ``undo`` (this document again, in the queue with ``queue``)."""
     form = await request.form()
     # the store's work (and the next document's lookup) runs in the thread pool, as in a def route
-    return await run_in_threadpool(_tag, request, project, doc, action, then, queue, form)
+    return await run_in_threadpool(_tag, request, project, doc, action, then, queue, form, _s.key_name)
 
 
-def _tag(request: Request, project: str, doc: int, action: str, then: str, queue: bool, form: FormData) -> Response:
+def _tag(request: Request, project: str, doc: int, action: str, then: str, queue: bool, form: FormData, who: str) -> Response:
     labels = None if action == "untag" else [str(v) for v in form.getlist("tag")]
     if action not in ("save", "untag"):
         raise InvalidArgument(f"Unknown action {action!r}.")
@@ -98,7 +98,7 @@ def _tag(request: Request, project: str, doc: int, action: str, then: str, queue
     location = form.get("location")
     try:
         record, previous = tagging.set_labels(context(request), project, doc, labels, location=str(location) if location else None,
-                                              seen=_seen(form.get("seen")))
+                                              seen=_seen(form.get("seen")), by=who)
     except (tagging.TagChanged, InvalidArgument, NotFound) as exc:  # changed since the page showed it: said, and nothing saved
         if isinstance(exc, NotFound) and exc.target != "document":
             raise
