@@ -210,3 +210,15 @@ def test_a_classes_own_threshold_follows_its_rename_and_goes_with_it(ctx):
     exported = documents.export_project(ctx, "t")
     exported["metadata"]["projectName"] = "t2"
     documents.import_project(ctx, "t2", exported)  # the export imports again
+
+
+def test_a_deleted_documents_id_is_never_given_again(ctx, project):
+    # SQLite gave the highest deleted id to the next document: a Tag page open on it tagged another text,
+    # and "all N matching" could not tell the two lists apart
+    from tagwise.core import documents
+
+    newest = max(d["id"] for d in tagging.list_documents(ctx, "p", DocumentFilter()).items)
+    documents.delete_documents(ctx, "p", ids=[newest])
+    tagging.add_documents(ctx, "p", [{"location": "next.txt", "text": "another ticket"}])
+    [added] = tagging.list_documents(ctx, "p", DocumentFilter(search="another ticket")).items
+    assert added["id"] > newest

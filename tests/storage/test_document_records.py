@@ -42,7 +42,8 @@ def listed(store):
 
 def _page(store, project_id, flt, limit, offset):
     with store.db.read() as conn:
-        items, total = docs_db.page(conn, project_id, flt, limit, offset)
+        items, total, id_sum = docs_db.page(conn, project_id, flt, limit, offset)
+        assert id_sum == sum(docs_db.matching_ids(conn, project_id, flt))  # what "all N matching" checks the list by
     return [d["location"] for d in items], total
 
 

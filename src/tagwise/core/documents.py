@@ -137,23 +137,33 @@ def models_note(trained: list[str]) -> str:
             "model keeps their words): delete or retrain those models to forget them.")
 
 
-def check_still_matching(found: int, matching: int | None) -> None:
-    """A change to "all N matching" documents from a list shown earlier: refused when another number
-    of documents matches now (a stale page's "Delete all 450 matching" deleted 490, with 40 tickets
-    imported since that nobody had seen)."""
-    if matching is not None and found != matching:
-        raise Conflict(f"{found:,} documents match the list's filters now, not the {matching:,} the page showed: documents were added, "
-                       "changed or deleted since it was opened. Nothing was changed; look at the list again and repeat.")
+def matching_list(raw: str) -> tuple[int, int] | None:
+    """The list a page showed, as it sends it back (``"<count>:<sum of ids>"``): None when unreadable."""
+    count, _, id_sum = raw.partition(":")
+    return (int(count), int(id_sum)) if count.isdigit() and id_sum.isdigit() and len(raw) < 40 else None
+
+
+def check_still_matching(ids: list[int], matching: tuple[int, int] | None) -> None:
+    """A change to "all N matching" documents from a list shown earlier (``matching``: its count and
+    the sum of its ids): refused when other documents match now (a stale page's "Delete all 450
+    matching" deleted 490, with 40 tickets imported since that nobody had seen; with as many
+    deleted as added, the count alone would not tell)."""
+    if matching is not None and (len(ids), sum(ids)) != matching:
+        shown, now = matching[0], len(ids)
+        what = (f"{now:,} documents match the list's filters now, not the {shown:,} the page showed" if now != shown else
+                f"other documents match the list's filters now than the {shown:,} the page showed")
+        raise Conflict(f"{what}: documents were added, changed or deleted since it was opened. Nothing was changed; look at the "
+                       "list again and repeat.")
 
 
 def delete_documents(ctx: Context, name: str, *, locations: list[str] | None = None, ids: list[int] | None = None,
-                     flt: DocumentFilter | None = None, matching: int | None = None) -> dict[str, Any]:
+                     flt: DocumentFilter | None = None, matching: tuple[int, int] | None = None) -> dict[str, Any]:
     """Delete documents for good: those at ``locations`` (all of them, or none when one is not in
     the project), with ``ids``, or matching ``flt``. Their texts also leave the snapshots of the
     models trained on them (an export of such a model gave them back), the embedding cache and the
     last tag check; the models themselves keep what they learned from them (a ``linear`` model's
     vocabulary has their words): ``modelsTrainedOnThem`` names them, to delete or retrain.
-    ``matching``: with ``flt``, how many documents the list the user saw matched (:func:`check_still_matching`).
+    ``matching``: with ``flt``, the list the user saw (:func:`check_still_matching`).
     Tagwise had no way to delete a document: only a whole project's replacement."""
     with ctx.db.write() as conn:
         project = require(conn, name)
@@ -165,7 +175,7 @@ def delete_documents(ctx: Context, name: str, *, locations: list[str] | None = N
             ids = [doc["id"] for doc in found.values()]
         elif ids is None:
             ids = docs_db.matching_ids(conn, project["id"], flt or DocumentFilter())
-            check_still_matching(len(ids), matching)
+            check_still_matching(ids, matching)
         gone = docs_db.delete_ids(conn, project["id"], ids)
         trained_on = records.remove_from_snapshots(conn, project["id"], {location for location, _ in gone}) if gone else []
         records.update_project(conn, project["id"], {"modified_at": utcnow()})
@@ -391,7 +401,7 @@ def list_documents(ctx: Context, name: str, *, dataset: str | None = None, label
         project = require(conn, name)
         if flt.label is not None and flt.label not in project["classes"]:
             raise InvalidArgument(f"The class {shown(label)} is not in project {name}; {its_classes(project['classes'])}", target="class")
-        rows, total = docs_db.page(conn, project["id"], flt, limit, offset)
+        rows, total, _ = docs_db.page(conn, project["id"], flt, limit, offset)
         texts = docs_db.texts(conn, project["id"], [row["id"] for row in rows])
     return [_listed(project, row, texts[row["id"]]) for row in rows], total
 

@@ -130,14 +130,15 @@ def _summary_columns() -> list[Any]:
             func.substr(documents.c.text, 1, SNIPPET_CHARS).label("snippet"), func.length(documents.c.text).label("length")]
 
 
-def page(conn: Connection, project_id: int, flt: DocumentFilter, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """One page of matching documents (id order) without their full text, and the number matching."""
+def page(conn: Connection, project_id: int, flt: DocumentFilter, limit: int, offset: int) -> tuple[list[dict[str, Any]], int, int]:
+    """One page of matching documents (id order) without their full text, the number matching, and
+    the sum of their ids (with the number, what tells a list shown earlier from the one matching now)."""
     where = and_(*_where(conn, project_id, flt))
-    total = conn.execute(select(func.count()).select_from(documents).where(where)).scalar_one()
+    total, id_sum = conn.execute(select(func.count(), func.coalesce(func.sum(documents.c.id), 0)).select_from(documents).where(where)).one()
     if offset >= total:  # nothing to list (a search that found nothing would scan every text again)
-        return [], total
+        return [], total, int(id_sum)
     query = select(*_summary_columns()).where(where).order_by(documents.c.id).limit(limit).offset(offset)
-    return [dict(r._mapping) for r in conn.execute(query)], total
+    return [dict(r._mapping) for r in conn.execute(query)], total, int(id_sum)
 
 
 def matching_after(conn: Connection, project_id: int, flt: DocumentFilter, after: int, limit: int) -> list[dict[str, Any]]:

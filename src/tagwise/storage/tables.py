@@ -60,6 +60,7 @@ documents = Table(
     # from the index instead of reading every row with its text (migration 0005)
     Index("ix_documents_project", "project_id", "id"),
     Index("ix_documents_dataset", "project_id", "dataset", "id"),
+    sqlite_autoincrement=True,  # SQLite never gives a deleted document's id again (migration 0009)
 )
 
 # which document of a project's tagging queue each studio session has open, until when: the queue

@@ -157,8 +157,7 @@ async def _on_documents(request: Request, project: str, scope: str, verb: str, a
     if scope == "all":
         if filters.mismatch:
             raise InvalidArgument(f"{verb} the mismatched documents by selecting them on the page.")
-        raw = str(form.get("shown") or "")
-        shown = int(raw) if raw.isdigit() and len(raw) < 19 else None
+        shown = documents.matching_list(str(form.get("shown") or ""))
         try:
             return back, await run_in_threadpool(lambda: act(flt=filters.to_filter(), matching=shown)), None
         except Conflict as exc:  # the list as it is now, with why nothing was done
