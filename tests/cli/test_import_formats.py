@@ -294,3 +294,12 @@ def test_an_import_counts_the_documents_tagged_with_no_class(cli, tmp_path):
                                                 {"text": "meh", "labels": []}, {"text": "untagged one"}])
     said = ok(cli("import", "fb", str(path), "--kind", "multi"))
     assert "3 tagged (2 of them with no class): 0 train, 0 test, 3 unassigned; 1 untagged" in said.stdout, said.stdout
+
+
+def test_a_single_label_document_with_no_class_is_counted_untagged_as_it_is_stored(cli, tmp_path):
+    # a probe: "labels": [] in a single-label import printed "2 tagged (1 of them with no class)", though it is stored untagged
+    rows = write_jsonl(tmp_path / "t.jsonl", [{"id": "a", "text": "hello there", "labels": []}, {"id": "b", "text": "other", "labels": ["x"]}])
+    said = ok(cli("import", "team", str(rows), "--kind", "single")).stdout
+    assert "1 tagged: 0 train, 0 test, 1 unassigned; 1 untagged" in said and "no class" not in said
+    listed = [json.loads(line) for line in ok(cli("project", "documents", "team", "--json")).stdout.splitlines()]
+    assert [d["tagged"] for d in listed] == [False, True]

@@ -248,7 +248,11 @@ def test_bulk_move_to_test_by_selection_and_by_filter(studio):
     tagging.add_documents(ctx, "b", [{"location": f"{i}.txt", "text": f"text {i}", "labels": ["x" if i % 2 else "y"]} for i in range(6)])
     page = studio.post("/studio/p/b/data/dataset", data={"csrf": studio.csrf, "to": "Test", "scope": "selected", "ids": ["1", "2"]})
     assert "2 document(s) moved to the test set" in flash(page.text)
-    page = studio.post("/studio/p/b/data/dataset", data={"csrf": studio.csrf, "to": "Train", "scope": "all", "label": "x", "dataset": "none"})
+    # "all matching" acts on the list the page showed: a form that does not say which (a page older than the server) is refused
+    old = studio.post("/studio/p/b/data/dataset", data={"csrf": studio.csrf, "to": "Train", "scope": "all", "label": "x", "dataset": "none"})
+    assert "Nothing was changed: this page does not say which documents it listed" in html.unescape(flash(old.text))
+    listed = studio.get("/studio/p/b/data", params={"label": "x", "dataset": "none"}).text
+    page = studio.post("/studio/p/b/data/dataset", data={**form_data(listed, "bulk-form", press="all"), "to": ["Train"]})
     assert "2 document(s) moved to the training set" in flash(page.text)
     assert page.url.path == "/studio/p/b/data" and "label=x" in str(page.url)
     view = readiness.overview(ctx, "b")

@@ -135,7 +135,8 @@ def import_(
     if renamed:
         more = f" (and {len(renamed) - 1:,} more)" if len(renamed) > 1 else ""
         err().print(f"note: a location cannot hold '/' or '\\': {renamed[0]}{more}", markup=False)
-    tagged = [d for d in docs if d.labels is not None]
+    # a single-label document with no class ("labels": []) is stored untagged: only multi-label has "no class"
+    tagged = [d for d in docs if d.labels is not None and (d.labels or project_kind == formats.MULTI)]
     counts = {s: sum(1 for d in tagged if d.dataset == s) for s in ("Train", "Test")}
     no_class = sum(1 for d in tagged if not d.labels)  # multi-label "no class": tagged, and easily missed
     none_said = f" ({no_class:,} of them with no class)" if no_class else ""

@@ -7,10 +7,12 @@ probability closest to its threshold for multi-label) so each tag teaches it the
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import random
 import threading
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,6 +34,7 @@ from tagwise.storage.records import utcnow
 QUEUE_POOL = 1_000         # untagged documents a model scores at once for the active-learning queue
 QUEUE_REFILL = 100         # score a new pool when fewer scored untagged documents are left
 TAG_LEASE_S = 300          # a document shown on the Tag page is kept from the other sessions' queues this long
+QUEUE_CHOICES = 20         # the queue's next documents a session tries to take, in order (the others may hold some)
 LEASE_WAIT_S = 0.5         # the most a Tag page waits to take its lease (a busy store: shown without one)
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's error for a lock_timeout
 log = logging.getLogger("tagwise.tagging")
@@ -96,38 +99,48 @@ def next_in_queue(ctx: Context, project_name: str, skip: tuple[int, ...] = (), h
 
     A document another studio session has open (:func:`take`) is not handed out, so people tagging
     one project at once get different documents (four people were all shown the same one); the
-    one handed out is leased to ``holder``, the session asking.
+    one handed out is leased to ``holder``, the session asking: the first of the queue's next
+    ``QUEUE_CHOICES`` that it can take. When the store is too busy to take one (an import), each
+    session is shown another of them (by its own hash), which they then most likely do not share.
     """
     skipped = set(skip)
-    for _ in range(8):  # another session may take the chosen document between the choice and the lease
-        doc_id, ranked = _next(ctx, project_name, skipped, holder)
-        if doc_id is None or holder is None or take(ctx, project_name, doc_id, holder):
+    for _ in range(3):  # other sessions may take all of the next ones between the choice and the leases
+        candidates, ranked = _candidates(ctx, project_name, skipped, holder)
+        if not candidates or holder is None:
             break
-        skipped.add(doc_id)
-    if doc_id is None and holder is not None:  # nothing left for it: the last one it had open goes back to the others
+        for doc_id in candidates:
+            took = take(ctx, project_name, doc_id, holder, untagged=True)
+            if took:
+                return doc_id, ranked
+            if took is None:  # no lease to be had now: spread the sessions over the choices
+                return candidates[zlib.crc32(holder.encode()) % len(candidates)], ranked
+        skipped.update(candidates)
+    if not candidates and holder is not None:  # nothing left for it: the last one it had open goes back to the others
         release(ctx, holder, project_name)
-    return doc_id, ranked
+    return (candidates[0] if candidates else None), ranked
 
 
-def take(ctx: Context, project_name: str, doc_id: int, holder: str) -> bool:
+def take(ctx: Context, project_name: str, doc_id: int, holder: str, *, untagged: bool = False) -> bool | None:
     """Lease ``doc_id`` to ``holder`` (a studio session) for ``TAG_LEASE_S``, ending its other lease
-    of the project; False, and nothing changed, while another session holds it. A store busy with
-    a long write (an import) is not waited for: the page is shown without a lease (a save still
-    refuses to overwrite what someone else saved since)."""
+    of the project: True; False, and nothing changed, while another session holds it (or, with
+    ``untagged``, when it has been tagged since the queue chose it). None: a store busy with a long
+    write (an import) is not waited for, and the page is shown without a lease (a save still refuses
+    to overwrite what someone else saved since). One statement takes it (an upsert that replaces
+    only an ended lease or the holder's own), so no lock on the project is needed."""
     try:
         with ctx.db.write(wait_s=LEASE_WAIT_S) as conn:
-            project = require(conn, project_name, lock=True)  # PostgreSQL: one lease at a time per project
-            now = utcnow()
-            if doc_id in docs_db.leased(conn, project["id"], now, besides=holder):
+            project = require(conn, project_name)
+            if untagged and not docs_db.untagged_among(conn, project["id"], [doc_id]):
                 return False
-            docs_db.lease(conn, project["id"], doc_id, holder, now, now + timedelta(seconds=TAG_LEASE_S))
+            now = utcnow()
+            return docs_db.lease(conn, project["id"], doc_id, holder, now, now + timedelta(seconds=TAG_LEASE_S))
     except StoreUnavailable as exc:
         log.info("the Tag page of %s is shown without a lease on document %s: %s", project_name, doc_id, exc.message)
-    except OperationalError as exc:  # PostgreSQL's lock_timeout: the project's row is held by a long write
+    except OperationalError as exc:  # PostgreSQL's lock_timeout: a long write holds what the lease needs
         if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             raise
         log.info("the Tag page of %s is shown without a lease on document %s: %s", project_name, doc_id, first_line(exc.orig))
-    return True
+    return None
 
 
 def release(ctx: Context, holder: str, project_name: str | None = None) -> None:
@@ -137,13 +150,15 @@ def release(ctx: Context, holder: str, project_name: str | None = None) -> None:
         docs_db.release(conn, holder, project["id"] if project is not None else None)
 
 
-def _next(ctx: Context, project_name: str, skipped: set[int], holder: str | None) -> tuple[int | None, bool]:
+def _candidates(ctx: Context, project_name: str, skipped: set[int], holder: str | None) -> tuple[list[int], bool]:
+    """The queue's next ``QUEUE_CHOICES`` documents in order, leaving out ``skipped`` and those another
+    session has open; and whether a model ranked them."""
     with ctx.db.read() as conn:
         project = require(conn, project_name)
         skipped = skipped | set(docs_db.leased(conn, project["id"], utcnow(), besides=holder))
         model_row = latest_model(conn, project)
         if model_row is None:
-            return docs_db.first_untagged(conn, project["id"], skipped), False
+            return docs_db.first_untagged_ids(conn, project["id"], skipped, QUEUE_CHOICES), False
         # the thresholds are part of the key: "least certain" is measured against the ones that apply now
         key = (ctx.settings.resolved_database_url, model_row["model_id"], json.dumps(thresholds_of(project["settings"]), sort_keys=True))
         with _queue_lock:
@@ -169,8 +184,8 @@ def _next(ctx: Context, project_name: str, skipped: set[int], holder: str | None
             scores.update(zip(missing, _uncertainty(model, proba, project["settings"]).tolist(), strict=True))
         ranked = [i for i in untagged if i in scores]
     if not ranked:
-        return None, False
-    return min(ranked, key=lambda i: (scores[i], i)), True
+        return [], False
+    return heapq.nsmallest(QUEUE_CHOICES, ranked, key=lambda i: (scores[i], i)), True
 
 
 _prefetching: set[tuple[str, str]] = set()

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.documents import check_still_matching, document_language
 from tagwise.core.model_results import latest_model, mispredictions
 from tagwise.core.projects import check_quota, new_project_values, require
-from tagwise.core.review_queue import Suggestion, next_in_queue, suggest, take
+from tagwise.core.review_queue import TAG_LEASE_S, Suggestion, next_in_queue, suggest, take
 from tagwise.core.schema import check_class_limit, same_but_case, touch
 from tagwise.core.validation import MULTI, check_class_name, check_location, check_name, check_text, class_form, listed
 from tagwise.errors import Conflict, InvalidArgument, NotFound
@@ -151,6 +152,7 @@ def get_document(ctx: Context, project_name: str, doc_id: int) -> tuple[dict[str
     return project, doc
 
 
+ACTIVE_S = 120  # a person whose Tag page took a document this lately counts as tagging now
 UNCHECKED: Any = object()  # set_labels' ``seen`` when the caller showed nothing to compare with
 
 
@@ -180,7 +182,7 @@ def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] |
             who = f" by {doc['tagged_by']}" if doc["tagged_by"] and doc["labels"] is not None else ""
             raise TagChanged(f"{doc['location']} was tagged {shown_labels(doc['labels'])}{who} since this page showed it "
                              f"{shown_labels(seen)}{'' if who else ' (someone else is tagging too?)'}. Nothing was saved: it is "
-                             "shown again as it is now; tag it again to replace that.")
+                             "shown again as it is now; save again to change that.")
         if labels is not None:
             labels = [label if label in project["classes"] else class_form(label) for label in labels]
             unknown = [label for label in labels if label not in project["classes"]]
@@ -347,7 +349,7 @@ class TaggingView:
     ranked: bool            # the document came from the uncertainty queue
     tagged: int
     total: int
-    others: int = 0         # other studio sessions with a document of the project open on their Tag page
+    others: int = 0         # other studio sessions whose Tag page took a document of the project lately (ACTIVE_S)
     held_untagged: int = 0  # untagged documents those sessions have open (the queue leaves them out)
     open_elsewhere: bool = False  # this document is open on another session's Tag page
 
@@ -370,8 +372,12 @@ def tagging_view(ctx: Context, project_name: str, doc_id: int | None = None, flt
         if doc is not None and not ranked:
             previous = docs_db.neighbour(conn, project["id"], flt or DocumentFilter(), doc["id"], after=False)
             following = docs_db.neighbour(conn, project["id"], flt or DocumentFilter(), doc["id"], after=True)
-        held = docs_db.leased(conn, project["id"], utcnow(), besides=holder) if holder is not None else {}
+        now = utcnow()
+        held = docs_db.leased(conn, project["id"], now, besides=holder) if holder is not None else {}
         held_untagged = len(docs_db.untagged_among(conn, project["id"], list(held))) if held and doc is None else 0
+        # "N others are tagging": those whose page took a document lately, not whoever left a page open minutes ago
+        lately = now + timedelta(seconds=TAG_LEASE_S - ACTIVE_S)
+        others = len(set(docs_db.leased(conn, project["id"], now, besides=holder, ending_after=lately).values())) if held else 0
     if doc_id is not None and doc is None:
         raise NotFound(f"The document {doc_id} could not be found in project {project_name}.", target="document")
     open_elsewhere = doc is not None and not from_queue and doc["id"] in held
@@ -380,4 +386,4 @@ def tagging_view(ctx: Context, project_name: str, doc_id: int | None = None, flt
     suggestion = suggest(ctx, project, doc) if doc is not None else None
     tagged = sum(n for (is_tagged, _), n in status.items() if is_tagged)
     return TaggingView(project, doc, suggestion, previous, following, ranked, tagged, sum(status.values()),
-                       others=len(set(held.values())), held_untagged=held_untagged, open_elsewhere=open_elsewhere)
+                       others=others, held_untagged=held_untagged, open_elsewhere=open_elsewhere)

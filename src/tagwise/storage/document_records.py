@@ -17,6 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, String, and_, bindparam, case, cast, delete, false, func, insert, not_, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from tagwise.storage.db import ACCENTED_LATIN, COMBINING_ACCENTS, PLAIN_LATIN, ascii_only, fold, searchable, strip_accents
@@ -330,12 +332,18 @@ def untagged_ids(conn: Connection, project_id: int) -> list[int]:
 
 
 def first_untagged(conn: Connection, project_id: int, skip: Collection[int] = ()) -> int | None:
-    """The lowest id of an untagged document not in ``skip``: read in id order, the query stops at the
-    first match instead of listing every untagged id."""
+    """The lowest id of an untagged document not in ``skip``."""
+    found = first_untagged_ids(conn, project_id, skip, 1)
+    return found[0] if found else None
+
+
+def first_untagged_ids(conn: Connection, project_id: int, skip: Collection[int], limit: int) -> list[int]:
+    """The ``limit`` lowest ids of untagged documents not in ``skip``: read in id order, the query stops
+    at them instead of listing every untagged id."""
     query = select(documents.c.id).where(documents.c.project_id == project_id, untagged_clause())
     if skip:
         query = query.where(documents.c.id.not_in(list(skip)))
-    return conn.execute(query.order_by(documents.c.id).limit(1)).scalar_one_or_none()
+    return list(conn.execute(query.order_by(documents.c.id).limit(limit)).scalars())
 
 
 def untagged_among(conn: Connection, project_id: int, ids: Sequence[int]) -> list[int]:
@@ -365,21 +373,32 @@ def labels_of(conn: Connection, project_id: int, ids: Sequence[int]) -> dict[int
 
 # -- who has which document open on the Tag page ----------------------------------------------
 
-def leased(conn: Connection, project_id: int, now: datetime, *, besides: str | None = None) -> dict[int, str]:
-    """document id -> holder of the project's leases that have not ended (but ``besides``'s own)."""
-    query = select(tag_leases.c.document_id, tag_leases.c.holder).where(tag_leases.c.project_id == project_id,
-                                                                         tag_leases.c.expires_at > now)
+def leased(conn: Connection, project_id: int, now: datetime, *, besides: str | None = None,
+           ending_after: datetime | None = None) -> dict[int, str]:
+    """document id -> holder of the project's leases that have not ended (but ``besides``'s own), on
+    documents the project still has; ``ending_after``: only those that end after it (taken lately)."""
+    query = (select(tag_leases.c.document_id, tag_leases.c.holder)
+             .join(documents, and_(documents.c.id == tag_leases.c.document_id, documents.c.project_id == tag_leases.c.project_id))
+             .where(tag_leases.c.project_id == project_id, tag_leases.c.expires_at > max(now, ending_after or now)))
     if besides is not None:
         query = query.where(tag_leases.c.holder != besides)
     return {row.document_id: row.holder for row in conn.execute(query)}
 
 
-def lease(conn: Connection, project_id: int, doc_id: int, holder: str, now: datetime, until: datetime) -> None:
-    """``holder`` has ``doc_id`` open until ``until``: its other lease of the project ends, and so do ended ones."""
-    conn.execute(delete(tag_leases).where(tag_leases.c.project_id == project_id,
-                                          or_(tag_leases.c.holder == holder, tag_leases.c.expires_at <= now,
-                                              tag_leases.c.document_id == doc_id)))
-    conn.execute(insert(tag_leases).values(project_id=project_id, document_id=doc_id, holder=holder, expires_at=until))
+def lease(conn: Connection, project_id: int, doc_id: int, holder: str, now: datetime, until: datetime) -> bool:
+    """``holder`` has ``doc_id`` open until ``until`` (True), unless another holder's lease of it has not
+    ended (False, nothing changed). One upsert decides, so two sessions never both get it; the holder's
+    other lease of the project ends, and so do the project's ended ones."""
+    upsert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(tag_leases).values(
+        project_id=project_id, document_id=doc_id, holder=holder, expires_at=until)
+    taken = conn.execute(upsert.on_conflict_do_update(
+        index_elements=[tag_leases.c.project_id, tag_leases.c.document_id],
+        set_={"holder": upsert.excluded.holder, "expires_at": upsert.excluded.expires_at},
+        where=or_(tag_leases.c.expires_at <= now, tag_leases.c.holder == holder)).returning(tag_leases.c.holder)).first() is not None
+    if taken:
+        conn.execute(delete(tag_leases).where(tag_leases.c.project_id == project_id, tag_leases.c.document_id != doc_id,
+                                              or_(tag_leases.c.holder == holder, tag_leases.c.expires_at <= now)))
+    return taken
 
 
 def release(conn: Connection, holder: str, project_id: int | None = None) -> None:
