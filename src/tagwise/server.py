@@ -35,12 +35,12 @@ WORKER_THREADS = 64
 
 def _warm_up(ctx: Context) -> None:
     try:
-        if missing := models_core.without_folder(ctx):  # one line, before the warm-up's own for each deployment
-            served = [f"{p}/{label}" for p, label, deployed in missing if deployed]
-            log.warning("%d trained model(s) have no folder in the model store %s: %s%s. Was the model store restored from another "
+        missing, served = models_core.without_folder(ctx), deployments_core.without_folder(ctx)
+        if missing or served:  # one line, before the warm-up's own for each deployment
+            log.warning("%d trained model(s) have no folder in the model store %s%s%s. Was the model store restored from another "
                         "time than the store? Restore both from the same backup, or train these models again (docs/operations.md)",
-                        len(missing), ctx.models_dir, ", ".join(f"{p}/{label}" for p, label, _ in missing[:10]),
-                        f" (deployed, answering 500 until then: {', '.join(served[:10])})" if served else "")
+                        len(missing), ctx.models_dir, f": {', '.join(missing[:10])}" if missing else "",
+                        f"; deployments answering 500 until then: {', '.join(served[:10])}" if served else "")
         importlib.import_module("tagwise.ml")
         deployments_core.warm_up_all(ctx)
     except Exception:  # e.g. the server stopping meanwhile: requests load what they need

@@ -262,16 +262,16 @@ def test_a_model_whose_files_cannot_be_loaded_is_never_deployed(client, banking,
     shutil.rmtree(arrays.parent)
     missing = client.put(f"{A}/bank/deployments/other", params=V, json={"trainedModelLabel": "b"}).json()["error"]["message"]
     assert "has no folder there (a model store restored from another time than the store?)" in missing
-    assert models.without_folder(client.app.state.ctx) == [("bank", "b", False)]
+    assert models.without_folder(client.app.state.ctx) == ["bank/b"]
     shutil.rmtree(models.located(client.app.state.ctx, {"name": "bank"}, models.get(client.app.state.ctx, "bank", "a")))
     client.app.state.ctx.predictors.forget(model_a)
     answer = client.post(CLASSIFY.format(p="bank", d="production"), json={"documents": [{"id": "1", "text": "card"}]})
     assert answer.status_code == 500 and "folder is missing from the model store" in answer.json()["error"]["message"]
-    assert models.without_folder(client.app.state.ctx) == [("bank", "a", True), ("bank", "b", False)]
+    assert models.without_folder(client.app.state.ctx) == ["bank/a", "bank/b"]
     from tagwise import server  # a start says it in one line, and the deployment's warm-up adds no traceback
 
     caplog.clear()
     server._warm_up(client.app.state.ctx)
     assert "2 trained model(s) have no folder in the model store" in caplog.text and "bank/a, bank/b" in caplog.text
-    assert "(deployed, answering 500 until then: bank/production)" not in caplog.text and "answering 500 until then: bank/a)" in caplog.text
+    assert "; deployments answering 500 until then: bank/production." in caplog.text
     assert "could not warm up deployment bank/production: The model's folder is missing" in caplog.text and "Traceback" not in caplog.text

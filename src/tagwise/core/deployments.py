@@ -45,6 +45,22 @@ def served_model(ctx: Context, conn, project: dict[str, Any], deployment: dict[s
     raise NotFound(f"The model behind deployment {deployment['name']} is gone; deploy a trained model again.")
 
 
+def without_folder(ctx: Context) -> list[str]:
+    """``project/deployment`` of every deployment whose model's folder is not in the model store
+    (they answer 500 until it is restored or another model is deployed)."""
+    missing = []
+    with ctx.db.read() as conn:
+        for project in records.list_projects(conn):
+            for deployment in records.list_deployments(conn, project["id"]):
+                try:
+                    served = served_model(ctx, conn, project, deployment)[1]
+                except NotFound:
+                    served = None
+                if served is None or not is_saved(served):
+                    missing.append(f"{project['name']}/{deployment['name']}")
+    return missing
+
+
 def get(ctx: Context, project_name: str, name: str) -> dict[str, Any]:
     with ctx.db.read() as conn:
         return require_deployment(conn, require(conn, project_name), name)

@@ -35,14 +35,13 @@ def located(ctx: Context, project: dict[str, Any], model: dict[str, Any]) -> Pat
     return artifact_dir(ctx, project["name"], model["model_id"])
 
 
-def without_folder(ctx: Context) -> list[tuple[str, str, bool]]:
-    """(project, label, deployed) of every trained model whose folder is not in the model store: a
-    store and a model store restored from different times (a restore probe's server started healthy
-    and answered 500 for such a deployment, with one traceback in the log to say why)."""
+def without_folder(ctx: Context) -> list[str]:
+    """``project/label`` of every trained model whose folder is not in the model store: a store and a
+    model store restored from different times (a restore probe's server started healthy and answered
+    500 for such a deployment, with one traceback in the log to say why)."""
     with ctx.db.read() as conn:
         rows = records.model_folders(conn)
-    return [(row["project"], row["label"], bool(row["deployed"])) for row in rows
-            if not is_saved(located(ctx, {"name": row["project"]}, row))]
+    return [f"{row['project']}/{row['label']}" for row in rows if not is_saved(located(ctx, {"name": row["project"]}, row))]
 
 
 def in_model_store(ctx: Context, path: Path) -> bool:

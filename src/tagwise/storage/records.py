@@ -139,11 +139,9 @@ def model_ids_in_use(conn: Connection, project_id: int) -> set[str]:
 
 
 def model_folders(conn: Connection) -> list[dict[str, Any]]:
-    """Every trained model's ``project`` (name), ``label``, ``model_id``, ``artifact`` and whether a
-    deployment serves it (``deployed``), in one query without the models' evaluations."""
-    served = select(deployments.c.id).where(deployments.c.project_id == models.c.project_id,
-                                            deployments.c.model_id == models.c.model_id).exists()
-    query = (select(projects.c.name.label("project"), models.c.label, models.c.model_id, models.c.artifact, served.label("deployed"))
+    """Every trained model's ``project`` (name), ``label``, ``model_id`` and ``artifact``, in one query
+    without the models' evaluations."""
+    query = (select(projects.c.name.label("project"), models.c.label, models.c.model_id, models.c.artifact)
              .join(projects, projects.c.id == models.c.project_id).order_by(projects.c.id, models.c.trained_at, models.c.id))
     return [dict(r._mapping) for r in conn.execute(query)]
 
