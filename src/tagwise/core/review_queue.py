@@ -12,6 +12,7 @@ import json
 import logging
 import random
 import threading
+import time
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from tagwise.core.models import located
 from tagwise.core.predictors import Prediction, class_bars, decide, thresholds_of
 from tagwise.core.projects import require
 from tagwise.core.validation import MULTI
-from tagwise.errors import StoreUnavailable, first_line
+from tagwise.errors import StoreUnavailable
 from tagwise.storage import document_records as docs_db
 from tagwise.storage.records import utcnow
 
@@ -104,6 +105,7 @@ def next_in_queue(ctx: Context, project_name: str, skip: tuple[int, ...] = (), h
     session is shown another of them (by its own hash), which they then most likely do not share.
     """
     skipped = set(skip)
+    give_up = time.monotonic() + 3 * LEASE_WAIT_S  # a page is not held up long by leases it cannot get
     for _ in range(3):  # other sessions may take all of the next ones between the choice and the leases
         candidates, ranked = _candidates(ctx, project_name, skipped, holder)
         if not candidates or holder is None:
@@ -112,7 +114,7 @@ def next_in_queue(ctx: Context, project_name: str, skip: tuple[int, ...] = (), h
             took = take(ctx, project_name, doc_id, holder, untagged=True)
             if took:
                 return doc_id, ranked
-            if took is None:  # no lease to be had now: spread the sessions over the choices
+            if took is None or time.monotonic() > give_up:  # no lease to be had now: spread the sessions over the choices
                 return candidates[zlib.crc32(holder.encode()) % len(candidates)], ranked
         skipped.update(candidates)
     if not candidates and holder is not None:  # nothing left for it: the last one it had open goes back to the others
@@ -122,11 +124,12 @@ def next_in_queue(ctx: Context, project_name: str, skip: tuple[int, ...] = (), h
 
 def take(ctx: Context, project_name: str, doc_id: int, holder: str, *, untagged: bool = False) -> bool | None:
     """Lease ``doc_id`` to ``holder`` (a studio session) for ``TAG_LEASE_S``, ending its other lease
-    of the project: True; False, and nothing changed, while another session holds it (or, with
-    ``untagged``, when it has been tagged since the queue chose it). None: a store busy with a long
-    write (an import) is not waited for, and the page is shown without a lease (a save still refuses
-    to overwrite what someone else saved since). One statement takes it (an upsert that replaces
-    only an ended lease or the holder's own), so no lock on the project is needed."""
+    of the project: True; False, and nothing changed, while another session holds it or is taking
+    it (PostgreSQL: its row locked past ``LEASE_WAIT_S``), or, with ``untagged``, when it has been
+    tagged since the queue chose it. None: a SQLite store busy with a long write (an import) is
+    not waited for, and the page is shown without a lease (a save still refuses to overwrite what
+    someone else saved since). One statement takes it (an upsert that replaces only an ended lease
+    or the holder's own), so no lock on the project is needed."""
     try:
         with ctx.db.write(wait_s=LEASE_WAIT_S) as conn:
             project = require(conn, project_name)
@@ -136,10 +139,10 @@ def take(ctx: Context, project_name: str, doc_id: int, holder: str, *, untagged:
             return docs_db.lease(conn, project["id"], doc_id, holder, now, now + timedelta(seconds=TAG_LEASE_S))
     except StoreUnavailable as exc:
         log.info("the Tag page of %s is shown without a lease on document %s: %s", project_name, doc_id, exc.message)
-    except OperationalError as exc:  # PostgreSQL's lock_timeout: a long write holds what the lease needs
+    except OperationalError as exc:  # PostgreSQL's lock_timeout: another session is taking this very lease
         if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             raise
-        log.info("the Tag page of %s is shown without a lease on document %s: %s", project_name, doc_id, first_line(exc.orig))
+        return False  # as if taken (the next of the queue is tried): falling back to no lease showed one document to two people
     return None
 
 
