@@ -744,6 +744,13 @@ def test_an_upload_with_a_row_of_extra_fields_adds_nothing_and_a_tsv_is_taken(st
                        files=named)
     assert "cannot both be read from the column 'Summary'" in html.unescape(flash(both.text))
     assert 'name="text_column"' in studio.get("/studio/p/up/data").text
+    # with the name column named, next week's export of the same tickets skips those the project has
+    keyed = [("files", ("jira3.csv", b"Issue key,Summary,Type\nH-7,It froze,bug\n", "text/csv"))]
+    named_form = {"csrf": studio.csrf, "text_column": "Summary", "label_column": "Type", "name_column": "Issue key"}
+    assert html.unescape(flash(studio.post("/studio/p/up/data/upload", data=named_form, files=keyed).text)) == "Added 1 document(s)."
+    week2 = [("files", ("jira4.csv", b"Issue key,Summary,Type\nH-7,It froze,bug\nH-8,It crashed,bug\n", "text/csv"))]
+    again = html.unescape(flash(studio.post("/studio/p/up/data/upload", data={**named_form, "skip_existing": "1"}, files=week2).text))
+    assert again == "Added 1 document(s). Skipped 1 the project already had.", again
     # next week's export repeats this week's tickets: the whole upload was refused, with advice to rename them
     week = [("files", ("week.csv", b"id,text,labels\nT-1,old one,bug\nT-2,new one,urgent\nT-3,another,brandnew\nT-4,untagged,\n",
                        "text/csv"))]

@@ -169,6 +169,11 @@ def test_the_text_and_label_columns_can_be_named_when_a_file_names_them_otherwis
         parse_file("jira.csv", jira, columns=Columns(text="Summary", labels="Prio"))
     with pytest.raises(InvalidRequest, match="The text and the classes cannot both be read from the column 'Summary'"):
         parse_file("jira.csv", jira, columns=Columns(text="Summary", labels=" summary"))
+    # each document's name from "Issue key": next week's export of the same tickets can then skip them
+    docs, ignored = parse_file("jira.csv", jira, columns=Columns(text="Summary", labels="Priority", location="issue key"))
+    assert [d["location"] for d in docs] == ["H-1", "H-2"] and ignored == ["text"]
+    with pytest.raises(InvalidRequest, match="The text and the documents' names cannot both be read from the column 'Summary'"):
+        parse_file("jira.csv", jira, columns=Columns(text="Summary", location="summary"))
     with pytest.raises(InvalidRequest, match="Name the column that holds the text under \"Columns\""):
         parse_file("jira.csv", b"Summary,Priority\nCrash,Major\n")
     # JSONL: a field; a line without the named field is refused with its line

@@ -33,16 +33,20 @@ LABEL_SEPARATORS = "|;"
 
 @dataclass(frozen=True)
 class Columns:
-    """The columns (CSV, TSV) or fields (JSONL) a user named as the text's and the labels'; None or
-    blank: the usual names. A named one is compared as header names are (any case, spaces around
-    it), and the other columns with a text (or labels) name are then not read."""
+    """The columns (CSV, TSV) or fields (JSONL) a user named as the text's, the labels' and each
+    document's name (``location``: a ticket export's "Issue key", so that next week's export of
+    the same tickets can skip them); None or blank: the usual names. A named one is compared as
+    header names are (any case, spaces around it), and the other columns with a name of that kind
+    are then not read."""
 
     text: str | None = None
     labels: str | None = None
+    location: str | None = None
 
     def named(self) -> list[tuple[str, tuple[str, ...], str]]:
         """(what it holds, the names it replaces, the name given) of each column named."""
-        return [(what, keys, given.strip()) for what, keys, given in (("text", TEXT_KEYS, self.text), ("labels", LABEL_KEYS, self.labels))
+        return [(what, keys, given.strip()) for what, keys, given in (("text", TEXT_KEYS, self.text), ("labels", LABEL_KEYS, self.labels),
+                                                                       ("name", LOCATION_KEYS, self.location))
                 if given and given.strip()]
 
     def rename(self, fields: list[str]) -> list[str]:
@@ -58,9 +62,11 @@ class Columns:
         return renamed
 
     def check(self) -> None:
-        """One column cannot be both the text's and the labels'."""
-        if self.text and self.labels and csv_header.name_of(self.text) == csv_header.name_of(self.labels):
-            raise InvalidArgument(f"The text and the classes cannot both be read from the column {self.text.strip()!r}.")
+        """One column holds one of them."""
+        named = self.named()
+        for i, (what, _keys, given) in enumerate(named):
+            if twin := next((other for other, _k, name in named[i + 1:] if csv_header.name_of(name) == csv_header.name_of(given)), None):
+                raise InvalidArgument(f"The {_READ[what]} and the {_READ[twin]} cannot both be read from the column {given!r}.")
 
     def missing(self, fields: list[str]) -> list[tuple[str, str]]:
         """(what, name given) of each named column the fields lack."""
@@ -69,6 +75,7 @@ class Columns:
 
 
 NO_COLUMNS = Columns()
+_READ = {"text": "text", "labels": "classes", "name": "documents' names"}
 
 
 def parse(filename: str, data: bytes, multi: bool = False) -> list[dict[str, Any]]:

@@ -60,13 +60,15 @@ def download(request: Request, project: str, _s: Session = Depends(require_sessi
 
 @router.post("/p/{project}/data/upload")
 async def upload(request: Request, project: str, files: list[UploadFile], skip_existing: str = Form(""),
-                 text_column: str = Form(""), label_column: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+                 text_column: str = Form(""), label_column: str = Form(""), name_column: str = Form(""),
+                 _s: Session = Depends(require_csrf)) -> Response:
     """Add the documents of every uploaded file. Answers JSON to the page's script, a redirect otherwise.
-    ``text_column``/``label_column``: the columns to read the text and the classes from, when the
-    file names them otherwise (a Jira export's Summary and Priority)."""
+    ``text_column``/``label_column``/``name_column``: the columns to read the text, the classes and
+    each document's name from, when the file names them otherwise (a Jira export's Summary,
+    Priority and Issue key)."""
     json_answer = wants_json(request)
     try:
-        columns = uploads.Columns(text_column, label_column)
+        columns = uploads.Columns(text_column, label_column, name_column)
         items, ignored = [], {}
         limit = context(request).settings.max_body_bytes
         files = [f for f in files if f.filename or f.size]  # a form sent with no file chosen has one empty part

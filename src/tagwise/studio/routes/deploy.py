@@ -92,14 +92,15 @@ def try_text(request: Request, project: str, deployment: str = Form(""), text: s
 
 @router.post("/p/{project}/try/file")
 def try_file(request: Request, project: str, file: UploadFile | None = None, deployment: str = Form(""),
-             text_column: str = Form(""), label_column: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+             text_column: str = Form(""), label_column: str = Form(""), name_column: str = Form(""),
+             _s: Session = Depends(require_csrf)) -> Response:
     """Classify every document of a file (the formats the Data page's upload reads) and hand back a
     CSV: this week's ticket export, classified, without the command line. A file that cannot be read
     is refused on the page with why, as an upload is."""
     ctx = context(request)
     record = projects.get(ctx, project)
     try:
-        docs = _file_documents(ctx, record, file, uploads.Columns(text_column, label_column))
+        docs = _file_documents(ctx, record, file, uploads.Columns(text_column, label_column, name_column))
         # a spreadsheet that separates fields with ";" writes decimals with a comma: "0.9917" would be text there
         decimal = "," if spreadsheets.separator_for(request) == ";" else "."
         rows = _classified_rows(ctx, record["name"], deployment, docs, decimal)
