@@ -947,6 +947,11 @@ def test_the_documents_download_as_a_spreadsheets_csv_and_a_file_is_classified_f
     [row] = csv.DictReader(io.StringIO(named.content.decode("utf-8-sig")))
     assert (row["text"], row["tagged"]) == ("my card has not arrived yet", "card_arrival") and row["class"]
     assert 'name="text_column"' in studio.get("/studio/p/bank/try").text
+    # a refusal keeps the columns named, "Columns" open
+    kept = studio.post("/studio/p/bank/try/file", data={"csrf": studio.csrf, "deployment": "prod", "text_column": "Body",
+                                                        "label_column": "Team"}, files={"file": ("export.csv", export.encode(), "text/csv")})
+    assert kept.status_code == 400 and "no column 'Body' for the text" in html.unescape(kept.text)
+    assert 'id="try-file-columns" open' in kept.text and 'value="Body"' in kept.text and 'value="Team"' in kept.text
     # a file that cannot be read is refused on the page, with why, as an upload is
     refused = studio.post("/studio/p/bank/try/file", data={"csrf": studio.csrf, "deployment": "prod"},
                           files={"file": ("tickets.xlsx", b"PK\x03\x04", "application/octet-stream")})

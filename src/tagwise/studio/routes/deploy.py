@@ -105,7 +105,9 @@ def try_file(request: Request, project: str, file: UploadFile | None = None, dep
         decimal = "," if spreadsheets.separator_for(request) == ";" else "."
         rows = _classified_rows(ctx, record["name"], deployment, docs, decimal)
     except TagwiseError as exc:
-        return _try(request, record, deployment, "", status_code=status_for(exc), invalid=refused(exc, "try-file"))
+        # the refusal keeps the columns named (they were lost, and "Columns" folded again)
+        return _try(request, record, deployment, "", status_code=status_for(exc), invalid=refused(exc, "try-file"),
+                    columns={"text": text_column, "labels": label_column, "location": name_column})
     tagged = any(d.get("labels") for d in docs)  # a .txt file's one document has none
     header = ["location", "text", "class", "confidence", "warnings", "error"] + (["tagged"] if tagged else [])
     stem = PurePath((file.filename or "documents").replace("\\", "/")).stem or "documents"
