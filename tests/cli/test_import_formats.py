@@ -303,3 +303,16 @@ def test_a_single_label_document_with_no_class_is_counted_untagged_as_it_is_stor
     assert "1 tagged: 0 train, 0 test, 1 unassigned; 1 untagged" in said and "no class" not in said
     listed = [json.loads(line) for line in ok(cli("project", "documents", "team", "--json")).stdout.splitlines()]
     assert [d["tagged"] for d in listed] == [False, True]
+
+
+def test_each_documents_name_comes_from_the_column_id_column_names(cli, tmp_path):
+    # a Jira export names its tickets in "Issue key": without a way to say so, they were jira-2, jira-3, ...
+    export = tmp_path / "jira.csv"
+    export.write_text("Issue key,Summary,Priority\nH-1,It crashes,Major\nH-2,Typo,Minor\n", encoding="utf-8")
+    ok(cli("import", "jira", str(export), "--kind", "single", "--text-column", "Summary", "--label-column", "Priority",
+           "--id-column", "Issue key"))
+    listed = [json.loads(line) for line in ok(cli("project", "documents", "jira", "--json")).stdout.splitlines()]
+    assert [(d["location"], d["text"], d["class"]["category"]) for d in listed] == [("H-1", "It crashes", "Major"), ("H-2", "Typo", "Minor")]
+    missing = cli("import", "jira", str(export), "--text-column", "Summary", "--id-column", "Key")
+    said = one_error_line(missing, 2)
+    assert "no column 'Key'" in said and "pick the id column with --id-column" in said

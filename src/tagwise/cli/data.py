@@ -57,6 +57,8 @@ def import_(
     text_column: str = typer.Option(None, help="CSV column with the text (default: the first of text, content, document)."),
     label_column: str = typer.Option(None, help="CSV column with the label(s) (default: the first of labels, label, classes, "
                                      "class, category; none: the documents are imported untagged)."),
+    id_column: str = typer.Option(None, help="CSV column with each document's name, its location (default: the first of location, "
+                                  "id, filename; none: <file stem>-<row>): a ticket export's 'Issue key'."),
     label_separator: str = typer.Option(None, help="Separator of several labels in one CSV cell (multi-label projects; "
                                         "default ';' or '|', as the studio splits them, and a cell holding ',' is then refused as ambiguous)."),
     append: bool = typer.Option(False, "--append", help="Keep the project's documents and add these (same location: replaced). "
@@ -87,7 +89,8 @@ def import_(
     Example:
       tagwise import banking train.jsonl --split train && tagwise import banking test.jsonl --split test --append
     """
-    columns = formats.CsvColumns(text_column, label_column, label_separator or ";", separator_given=label_separator is not None)
+    columns = formats.CsvColumns(text_column, label_column, label_separator or ";", separator_given=label_separator is not None,
+                                 id=id_column)
     with opened() as be:
         project = _project_or_none(be, name)
         known_kind = project["projectKind"] if project else KINDS[kind.value] if kind else None

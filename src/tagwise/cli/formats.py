@@ -44,6 +44,7 @@ class CsvColumns:
     labels: str | None = None  # None: the first of csv_header.LABEL_KEYS (labels, label, classes, class, category, catégorie, ...)
     separator: str = ";"
     separator_given: bool = True  # False: the default, and a cell that looks split another way is refused
+    id: str | None = None  # None: the first of csv_header.LOCATION_KEYS (location, id, filename): each document's name
 
 
 def detect(path: Path, fmt: str) -> str:
@@ -148,17 +149,21 @@ def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv_reader(fh, str(path), delimiter)
         fields = reader.fieldnames or []
-        named = [keys for keys, chosen in ((TEXT_KEYS, columns.text), (LABEL_KEYS, columns.labels)) if chosen is None]
-        if twin := twins(fields, [*named, LOCATION_KEYS, DATASET_KEYS, LANGUAGE_KEYS]):  # the studio read the other one
+        named = [keys for keys, chosen in ((TEXT_KEYS, columns.text), (LABEL_KEYS, columns.labels), (LOCATION_KEYS, columns.id))
+                 if chosen is None]
+        if twin := twins(fields, [*named, DATASET_KEYS, LANGUAGE_KEYS]):  # the studio read the other one
             raise UsageError(f"{path}:1: {twin}; rename or remove one of them (or name the column to read with "
-                             "--text-column / --label-column)")
+                             "--text-column / --label-column / --id-column)")
         text = columns.text or first_of(TEXT_KEYS, fields) or "text"
         if text not in fields:
             raise UsageError(f"{path}: no column {text!r} (columns: {', '.join(fields)}); pick one with --text-column")
         if columns.labels is not None and columns.labels not in fields:  # named, not there: every document came in untagged
             raise UsageError(f"{path}: no column {columns.labels!r} (columns: {', '.join(fields)}); pick the labels column with --label-column")
         label = columns.labels or first_of(LABEL_KEYS, fields)
+        if columns.id is not None and columns.id not in fields:  # named, not there: every document got a generated name
+            raise UsageError(f"{path}: no column {columns.id!r} (columns: {', '.join(fields)}); pick the id column with --id-column")
         location, dataset, language = (first_of(keys, fields) for keys in (LOCATION_KEYS, DATASET_KEYS, LANGUAGE_KEYS))
+        location = columns.id or location
         # errors name the line a row starts on; a row without an id is named by its record number, as before
         tip = _extra_fields_tip(reader, label if multi else None, columns)
         for number, line, row in csv_rows(reader, str(path), tip):
