@@ -125,7 +125,6 @@ def test_sessions_asking_for_the_next_document_at_once_each_get_another(ctx):
 
 def test_a_store_busy_with_a_long_write_shows_the_tag_page_without_a_lease_and_an_empty_queue_releases(ctx):
     # a review: every Tag page view now writes its lease, and waited behind an import (a minute on SQLite)
-    import threading
     import time
 
     from tagwise.core.projects import require
@@ -135,23 +134,10 @@ def test_a_store_busy_with_a_long_write_shows_the_tag_page_without_a_lease_and_a
     tagging.create_project(ctx, "team", "CustomSingleLabelClassification", "en")
     schema.add_class(ctx, "team", "a")
     tagging.add_documents(ctx, "team", [{"location": f"{i}.txt", "text": f"ticket {i}"} for i in range(30)])
-    held, done = threading.Event(), threading.Event()
-
-    def long_write() -> None:  # as an import holds the store (SQLite) or updates the project's row (PostgreSQL)
-        with ctx.db.write() as conn:
-            schema.touch(conn, require(conn, "team"))
-            held.set()
-            done.wait(10)
-
-    writer = threading.Thread(target=long_write)
-    writer.start()
-    held.wait(5)
     started = time.monotonic()
-    try:
-        shown = [review_queue.next_in_queue(ctx, "team", holder=f"person-{n}")[0] for n in range(1, 7)]
-    finally:
-        done.set()
-        writer.join()
+    # as an import holds the store (SQLite) or updates the project's row (PostgreSQL)
+    shown = _while_writing(ctx, lambda conn: schema.touch(conn, require(conn, "team")),
+                           lambda: [review_queue.next_in_queue(ctx, "team", holder=f"person-{n}")[0] for n in range(1, 7)])
     assert time.monotonic() - started < 6  # each shown at once
     with ctx.db.read() as conn:
         project_id = require(conn, "team")["id"]
@@ -213,7 +199,6 @@ def test_pages_asking_at_once_after_a_new_model_score_its_pool_once(ctx, banking
 def test_a_lease_another_session_is_taking_is_passed_over_not_shared(ctx):
     # a PostgreSQL probe: a slow lease made every page waiting on the same document fall back to no lease,
     # and two people were shown one document
-    import threading
     import time
     from datetime import timedelta
 
@@ -224,26 +209,34 @@ def test_a_lease_another_session_is_taking_is_passed_over_not_shared(ctx):
     tagging.create_project(ctx, "team", "CustomSingleLabelClassification", "en")
     tagging.add_documents(ctx, "team", [{"location": f"{i}.txt", "text": f"ticket {i}"} for i in range(30)])
     first = review_queue.next_in_queue(ctx, "team")[0]
-    held, done = threading.Event(), threading.Event()
-
-    def slow_lease() -> None:
-        with ctx.db.write() as conn:
-            now = utcnow()
-            docs_db.lease(conn, require(conn, "team")["id"], first, "slow", now, now + timedelta(seconds=300))
-            held.set()
-            done.wait(10)
-
-    taker = threading.Thread(target=slow_lease)
-    taker.start()
-    held.wait(5)
+    now = utcnow()
     started = time.monotonic()
-    try:
-        got = review_queue.next_in_queue(ctx, "team", holder="fast")[0]
-    finally:
-        done.set()
-        taker.join()
+    got = _while_writing(ctx, lambda conn: docs_db.lease(conn, require(conn, "team")["id"], first, "slow", now, now + timedelta(seconds=300)),
+                         lambda: review_queue.next_in_queue(ctx, "team", holder="fast")[0])
     assert time.monotonic() - started < 3
     if not ctx.db.is_sqlite:  # SQLite's one writer was busy: that page was shown without a lease (the other test)
         assert got != first
         with ctx.db.read() as conn:
             assert docs_db.leased(conn, require(conn, "team")["id"], utcnow()) == {first: "slow", got: "fast"}
+
+
+def _while_writing(ctx, write, then):
+    """``then()``'s answer, asked while another thread holds a write transaction that ran ``write(conn)``."""
+    import threading
+
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with ctx.db.write() as conn:
+            write(conn)
+            held.set()
+            done.wait(10)
+
+    writer = threading.Thread(target=hold)
+    writer.start()
+    held.wait(5)
+    try:
+        return then()
+    finally:
+        done.set()
+        writer.join()
