@@ -37,10 +37,11 @@ def _warm_up(ctx: Context) -> None:
     try:
         missing, served = models_core.without_folder(ctx), deployments_core.without_folder(ctx)
         if missing or served:  # one line, before the warm-up's own for each deployment
-            log.warning("%d trained model(s) have no folder in the model store %s%s%s. Was the model store restored from another "
-                        "time than the store? Restore both from the same backup, or train these models again (docs/operations.md)",
-                        len(missing), ctx.models_dir, f": {', '.join(missing[:10])}" if missing else "",
-                        f"; deployments answering 500 until then: {', '.join(served[:10])}" if served else "")
+            said = ([f"{len(missing)} trained model(s) have no folder in it: {', '.join(missing[:10])}"] if missing else []) + \
+                   ([f"deployments that cannot answer until then: {', '.join(served[:10])}"] if served else [])
+            log.warning("The model store %s lacks model folders the store names (%s). Was the model store restored from another time "
+                        "than the store? Restore both from the same backup, or train and deploy those models again (docs/operations.md)",
+                        ctx.models_dir, "; ".join(said))
         importlib.import_module("tagwise.ml")
         deployments_core.warm_up_all(ctx)
     except Exception:  # e.g. the server stopping meanwhile: requests load what they need

@@ -272,6 +272,6 @@ def test_a_model_whose_files_cannot_be_loaded_is_never_deployed(client, banking,
 
     caplog.clear()
     server._warm_up(client.app.state.ctx)
-    assert "2 trained model(s) have no folder in the model store" in caplog.text and "bank/a, bank/b" in caplog.text
-    assert "; deployments answering 500 until then: bank/production." in caplog.text
+    assert "lacks model folders the store names (2 trained model(s) have no folder in it: bank/a, bank/b; deployments that " \
+           "cannot answer until then: bank/production)" in caplog.text
     assert "could not warm up deployment bank/production: The model's folder is missing" in caplog.text and "Traceback" not in caplog.text

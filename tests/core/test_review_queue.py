@@ -240,3 +240,18 @@ def _while_writing(ctx, write, then):
     finally:
         done.set()
         writer.join()
+
+
+def test_a_session_that_can_take_none_of_the_next_documents_is_given_none_rather_than_someone_elses(ctx, monkeypatch):
+    # a review: refused leases fell back to a document picked by hash, one it had just been refused, with no lease
+    tagging.create_project(ctx, "team", "CustomSingleLabelClassification", "en")
+    tagging.add_documents(ctx, "team", [{"location": f"{i}.txt", "text": f"ticket {i}"} for i in range(30)])
+    tried: list[int] = []
+
+    def refused(ctx, project_name, doc_id, holder, *, untagged=False):
+        tried.append(doc_id)
+        return False
+
+    monkeypatch.setattr(review_queue, "take", refused)
+    assert review_queue.next_in_queue(ctx, "team", holder="late") == (None, False)
+    assert len(tried) == len(set(tried)) == 30  # each of the 30 tried once, in three rounds of the queue's next ones

@@ -42,8 +42,8 @@ def listed(store):
 
 def _page(store, project_id, flt, limit, offset):
     with store.db.read() as conn:
-        items, total, id_sum = docs_db.page(conn, project_id, flt, limit, offset)
-        assert id_sum == sum(docs_db.matching_ids(conn, project_id, flt))  # what "all N matching" checks the list by
+        items, total, digest = docs_db.page(conn, project_id, flt, limit, offset)
+        assert digest == docs_db.ids_digest(docs_db.matching_ids(conn, project_id, flt))  # what "all N matching" checks the list by
     return [d["location"] for d in items], total
 
 
@@ -127,3 +127,10 @@ def test_search_finds_what_the_folded_texts_contain(listed, query):
     if query == "мои":
         assert not expected, "marks on other scripts still count: й is not и"
     assert _page(store, project_id, DocumentFilter(search=query), 100, 0) == (expected, len(expected))
+
+
+def test_the_digest_of_a_list_tells_lists_apart_that_count_and_sum_alike():
+    # a review: 5 and 10 tagged while 7 and 8 became untagged left an "untagged" list's count and id sum as they were
+    assert docs_db.ids_digest([5, 10]) != docs_db.ids_digest([7, 8])
+    mix = docs_db.ID_MIX
+    assert docs_db.ids_digest([10, 5]) == docs_db.ids_digest([5, 10]) == f"2:15:{5 * mix % 2**32 + 10 * mix % 2**32}"

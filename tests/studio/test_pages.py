@@ -303,14 +303,14 @@ def test_documents_are_deleted_by_selection_and_by_search_and_the_models_trained
     # a stale page: documents matching the search were added since it showed "all 8"; nothing is deleted
     tagging.add_documents(ctx, "del", [{"location": "late", "text": "it has not arrived yet", "labels": ["card"]}])
     stale = studio.post("/studio/p/del/data/delete", data=sent)
-    assert html.unescape(flash(stale.text)).startswith("9 documents match the list's filters now, not the 8 the page showed")
+    assert html.unescape(flash(stale.text)).startswith("Nothing was changed: 9 documents match the list's filters now, not the 8 the page showed")
     assert stale.url.params["q"] == "arrived" and readiness.overview(ctx, "del")["total"] == 12
     documents.delete_documents(ctx, "del", locations=["late"])
     # as many deleted as added since: the count alone would not tell, the ids do
     documents.delete_documents(ctx, "del", locations=["c7"])
     tagging.add_documents(ctx, "del", [{"location": "late2", "text": "still not arrived", "labels": ["card"]}])
     swapped = studio.post("/studio/p/del/data/delete", data=sent)
-    assert html.unescape(flash(swapped.text)).startswith("other documents match the list's filters now than the 8 the page showed")
+    assert html.unescape(flash(swapped.text)).startswith("Nothing was changed: other documents match the list's filters now than the 8 the page showed")
     sent = form_data(studio.get("/studio/p/del/data", params={"q": "arrived"}).text, "bulk-form", press="all")
     assert sent["q"] == ["arrived"] and sent["delete"] == ["all"]
     done = studio.post("/studio/p/del/data/delete", data=sent)

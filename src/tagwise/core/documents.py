@@ -25,7 +25,7 @@ from tagwise.core.validation import (
 from tagwise.errors import Conflict, InvalidArgument, InvalidRequest, NotFound, ProjectNotFound
 from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
-from tagwise.storage.document_records import DocumentFilter
+from tagwise.storage.document_records import DocumentFilter, ids_digest
 from tagwise.storage.records import utcnow
 
 log = logging.getLogger(__name__)
@@ -137,27 +137,23 @@ def models_note(trained: list[str]) -> str:
             "model keeps their words): delete or retrain those models to forget them.")
 
 
-def matching_list(raw: str) -> tuple[int, int] | None:
-    """The list a page showed, as it sends it back (``"<count>:<sum of ids>"``): None when unreadable."""
-    count, _, id_sum = raw.partition(":")
-    return (int(count), int(id_sum)) if count.isdigit() and id_sum.isdigit() and len(raw) < 40 else None
-
-
-def check_still_matching(ids: list[int], matching: tuple[int, int] | None) -> None:
-    """A change to "all N matching" documents from a list shown earlier (``matching``: its count and
-    the sum of its ids): refused when other documents match now (a stale page's "Delete all 450
-    matching" deleted 490, with 40 tickets imported since that nobody had seen; with as many
-    deleted as added, the count alone would not tell)."""
-    if matching is not None and (len(ids), sum(ids)) != matching:
-        shown, now = matching[0], len(ids)
-        what = (f"{now:,} documents match the list's filters now, not the {shown:,} the page showed" if now != shown else
-                f"other documents match the list's filters now than the {shown:,} the page showed")
-        raise Conflict(f"{what}: documents were added, changed or deleted since it was opened. Nothing was changed; look at the "
-                       "list again and repeat.")
+def check_still_matching(ids: list[int], matching: str | None) -> None:
+    """A change to "all N matching" documents from a list shown earlier (``matching``: the digest of
+    its ids, ``document_records.ids_digest``): refused when other documents match now (a stale page's
+    "Delete all 450 matching" deleted 490, with 40 tickets imported since that nobody had seen; with
+    as many deleted as added, the count alone would not tell). None: no list to compare with (a caller
+    that showed none)."""
+    if matching is not None and ids_digest(ids) != matching:
+        shown = matching.partition(":")[0]
+        what = ("this page does not say which documents it listed (it is older than the server)" if not (shown.isascii() and shown.isdigit()) else
+                f"{len(ids):,} documents match the list's filters now, not the {int(shown):,} the page showed" if len(ids) != int(shown) else
+                f"other documents match the list's filters now than the {int(shown):,} the page showed")
+        raise Conflict(f"Nothing was changed: {what}: documents were added, changed or deleted since it was opened. Look at the list "
+                       "again and repeat.")
 
 
 def delete_documents(ctx: Context, name: str, *, locations: list[str] | None = None, ids: list[int] | None = None,
-                     flt: DocumentFilter | None = None, matching: tuple[int, int] | None = None) -> dict[str, Any]:
+                     flt: DocumentFilter | None = None, matching: str | None = None) -> dict[str, Any]:
     """Delete documents for good: those at ``locations`` (all of them, or none when one is not in
     the project), with ``ids``, or matching ``flt``. Their texts also leave the snapshots of the
     models trained on them (an export of such a model gave them back), the embedding cache and the

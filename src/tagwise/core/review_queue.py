@@ -106,20 +106,26 @@ def next_in_queue(ctx: Context, project_name: str, skip: tuple[int, ...] = (), h
     """
     skipped = set(skip)
     give_up = time.monotonic() + 3 * LEASE_WAIT_S  # a page is not held up long by leases it cannot get
+    ranked = False
     for _ in range(3):  # other sessions may take all of the next ones between the choice and the leases
         candidates, ranked = _candidates(ctx, project_name, skipped, holder)
-        if not candidates or holder is None:
-            break
+        if holder is None:
+            return (candidates[0] if candidates else None), ranked
         for doc_id in candidates:
             took = take(ctx, project_name, doc_id, holder, untagged=True)
             if took:
                 return doc_id, ranked
-            if took is None or time.monotonic() > give_up:  # no lease to be had now: spread the sessions over the choices
+            if took is None:  # the store is too busy for anyone's lease now: spread the sessions over the choices
                 return candidates[zlib.crc32(holder.encode()) % len(candidates)], ranked
+            if time.monotonic() > give_up:
+                break
+        if not candidates or time.monotonic() > give_up:
+            break
         skipped.update(candidates)
-    if not candidates and holder is not None:  # nothing left for it: the last one it had open goes back to the others
-        release(ctx, holder, project_name)
-    return (candidates[0] if candidates else None), ranked
+    # nothing left, or nothing it can take (each open elsewhere, or being taken): none rather than someone
+    # else's (the page says how many are open elsewhere), and its own lease goes back to the others
+    release(ctx, holder, project_name)
+    return None, ranked
 
 
 def take(ctx: Context, project_name: str, doc_id: int, holder: str, *, untagged: bool = False) -> bool | None:

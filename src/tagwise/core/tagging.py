@@ -209,7 +209,7 @@ def shown_labels(labels: list[str] | None) -> str:
 
 
 def set_dataset(ctx: Context, project_name: str, dataset: str | None, *, ids: list[int] | None = None,
-                flt: DocumentFilter | None = None, matching: tuple[int, int] | None = None) -> int:
+                flt: DocumentFilter | None = None, matching: str | None = None) -> int:
     """Put the given documents (or every document matching ``flt``; ``matching``: while they are the list
     the user saw, :func:`documents.check_still_matching`) in Train, Test or neither."""
     dataset = _dataset(dataset)
@@ -265,7 +265,7 @@ class DocumentPage:
     page_size: int
     predicted: dict[str, list[str]] = field(default_factory=dict)  # location -> labels, when filtering mismatches
     compared_with: str | None = None  # when filtering mismatches: the label of the model whose test set was read (None: no model)
-    id_sum: int = 0  # of every matching document's id: with ``total``, what "all N matching" acts on (check_still_matching)
+    digest: str = ""  # of every matching document's id: the list "all N matching" acts on (check_still_matching)
 
     @property
     def pages(self) -> int:
@@ -288,8 +288,8 @@ def list_documents(ctx: Context, project_name: str, flt: DocumentFilter, *, page
         compared_with = None
         if mismatch:
             flt, predicted, compared_with = _mismatched(conn, project, flt)
-        items, total, id_sum = docs_db.page(conn, project["id"], flt, page_size, (page - 1) * page_size)
-    return DocumentPage(items, total, page, page_size, predicted, compared_with, id_sum)
+        items, total, digest = docs_db.page(conn, project["id"], flt, page_size, (page - 1) * page_size)
+    return DocumentPage(items, total, page, page_size, predicted, compared_with, digest)
 
 
 def matching_documents(ctx: Context, project_name: str, flt: DocumentFilter, *, mismatch: bool = False,

@@ -16,7 +16,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, and_, bindparam, case, cast, delete, false, func, insert, not_, or_, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
@@ -132,15 +150,28 @@ def _summary_columns() -> list[Any]:
             func.substr(documents.c.text, 1, SNIPPET_CHARS).label("snippet"), func.length(documents.c.text).label("length")]
 
 
-def page(conn: Connection, project_id: int, flt: DocumentFilter, limit: int, offset: int) -> tuple[list[dict[str, Any]], int, int]:
+ID_MIX, ID_MOD = 2_654_435_761, 2**32  # Knuth's multiplicative hash of an id, for ``ids_digest``
+
+
+def ids_digest(ids: Iterable[int]) -> str:
+    """What tells one set of documents from another: ``"<count>:<sum of ids>:<sum of their hashes>"``
+    (as :func:`page` computes it in SQL; a list the page showed, against the one matching now)."""
+    ids = list(ids)
+    return f"{len(ids)}:{sum(ids)}:{sum(i * ID_MIX % ID_MOD for i in ids)}"
+
+
+def page(conn: Connection, project_id: int, flt: DocumentFilter, limit: int, offset: int) -> tuple[list[dict[str, Any]], int, str]:
     """One page of matching documents (id order) without their full text, the number matching, and
-    the sum of their ids (with the number, what tells a list shown earlier from the one matching now)."""
+    the digest of their ids (:func:`ids_digest`: what tells a list shown earlier from the one matching now)."""
     where = and_(*_where(conn, project_id, flt))
-    total, id_sum = conn.execute(select(func.count(), func.coalesce(func.sum(documents.c.id), 0)).select_from(documents).where(where)).one()
+    mixed = func.coalesce(func.sum(cast(documents.c.id, BigInteger) * literal(ID_MIX, BigInteger) % literal(ID_MOD, BigInteger)), 0)
+    total, id_sum, id_mix = conn.execute(select(func.count(), func.coalesce(func.sum(documents.c.id), 0), mixed)
+                                         .select_from(documents).where(where)).one()
+    digest = f"{total}:{int(id_sum)}:{int(id_mix)}"
     if offset >= total:  # nothing to list (a search that found nothing would scan every text again)
-        return [], total, int(id_sum)
+        return [], total, digest
     query = select(*_summary_columns()).where(where).order_by(documents.c.id).limit(limit).offset(offset)
-    return [dict(r._mapping) for r in conn.execute(query)], total, int(id_sum)
+    return [dict(r._mapping) for r in conn.execute(query)], total, digest
 
 
 def matching_after(conn: Connection, project_id: int, flt: DocumentFilter, after: int, limit: int) -> list[dict[str, Any]]:
