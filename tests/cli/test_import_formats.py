@@ -242,7 +242,8 @@ def test_two_columns_that_read_as_one_name_are_refused_unless_the_column_is_name
     path.write_text("id,text,Text,label\nt1,short,the full ticket,card\n")
     assert one_error_line(cli("import", "p", str(path), "--kind", "single"), 2) == (
         f"error: {path}:1: the columns 'text' and 'Text' are one column to tagwise (case and spaces aside), so one of them "
-        "would not be read; rename or remove one of them (or name the column to read with --text-column / --label-column)")
+        "would not be read; rename or remove one of them (or name the column to read with --text-column / --label-column / "
+        "--id-column)")
     ok(cli("import", "p", str(path), "--kind", "single", "--text-column", "Text"))
     assert [d["location"] for d in exported(cli, tmp_path, "p")["assets"]["documents"]] == ["t1"]
 
