@@ -50,14 +50,13 @@ def without_folder(ctx: Context) -> list[str]:
     (they answer 500 until it is restored or another model is deployed)."""
     missing = []
     with ctx.db.read() as conn:
-        for project in records.list_projects(conn):
-            for deployment in records.list_deployments(conn, project["id"]):
-                try:
-                    served = served_model(ctx, conn, project, deployment)[1]
-                except NotFound:
-                    served = None
-                if served is None or not is_saved(served):
-                    missing.append(f"{project['name']}/{deployment['name']}")
+        for project, deployment in _everywhere(conn):
+            try:
+                served = served_model(ctx, conn, project, deployment)[1]
+            except NotFound:
+                served = None
+            if served is None or not is_saved(served):
+                missing.append(f"{project['name']}/{deployment['name']}")
     return missing
 
 
@@ -75,8 +74,11 @@ def list_everywhere(ctx: Context) -> list[tuple[dict[str, Any], dict[str, Any]]]
     """(project, deployment) for every deployment of every project: projects in the order they
     were created, each one's deployments in the order they were made."""
     with ctx.db.read() as conn:
-        return [(project, deployment) for project in records.list_projects(conn)
-                for deployment in records.list_deployments(conn, project["id"])]
+        return _everywhere(conn)
+
+
+def _everywhere(conn) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    return [(project, deployment) for project in records.list_projects(conn) for deployment in records.list_deployments(conn, project["id"])]
 
 
 def deploy(ctx: Context, project_name: str, name: str, body: Any) -> dict[str, Any]:

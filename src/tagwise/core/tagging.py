@@ -372,12 +372,12 @@ def tagging_view(ctx: Context, project_name: str, doc_id: int | None = None, flt
         if doc is not None and not ranked:
             previous = docs_db.neighbour(conn, project["id"], flt or DocumentFilter(), doc["id"], after=False)
             following = docs_db.neighbour(conn, project["id"], flt or DocumentFilter(), doc["id"], after=True)
-        now = utcnow()
-        held = docs_db.leased(conn, project["id"], now, besides=holder) if holder is not None else {}
-        held_untagged = len(docs_db.untagged_among(conn, project["id"], list(held))) if held and doc is None else 0
         # "N others are tagging": those whose page took a document lately, not whoever left a page open minutes ago
+        now = utcnow()
         lately = now + timedelta(seconds=TAG_LEASE_S - ACTIVE_S)
-        others = len(set(docs_db.leased(conn, project["id"], now, besides=holder, ending_after=lately).values())) if held else 0
+        held = docs_db.open_leases(conn, project["id"], now, besides=holder, lately=lately) if holder is not None else {}
+        held_untagged = len(docs_db.untagged_among(conn, project["id"], list(held))) if held and doc is None else 0
+        others = len({who for who, recent in held.values() if recent})
     if doc_id is not None and doc is None:
         raise NotFound(f"The document {doc_id} could not be found in project {project_name}.", target="document")
     open_elsewhere = doc is not None and not from_queue and doc["id"] in held

@@ -157,7 +157,11 @@ def ids_digest(ids: Iterable[int]) -> str:
     """What tells one set of documents from another: ``"<count>:<sum of ids>:<sum of their hashes>"``
     (as :func:`page` computes it in SQL; a list the page showed, against the one matching now)."""
     ids = list(ids)
-    return f"{len(ids)}:{sum(ids)}:{sum(i * ID_MIX % ID_MOD for i in ids)}"
+    return _digest(len(ids), sum(ids), sum(i * ID_MIX % ID_MOD for i in ids))
+
+
+def _digest(count: int, id_sum: int, id_mix: int) -> str:
+    return f"{count}:{int(id_sum)}:{int(id_mix)}"
 
 
 def page(conn: Connection, project_id: int, flt: DocumentFilter, limit: int, offset: int) -> tuple[list[dict[str, Any]], int, str]:
@@ -167,7 +171,7 @@ def page(conn: Connection, project_id: int, flt: DocumentFilter, limit: int, off
     mixed = func.coalesce(func.sum(cast(documents.c.id, BigInteger) * literal(ID_MIX, BigInteger) % literal(ID_MOD, BigInteger)), 0)
     total, id_sum, id_mix = conn.execute(select(func.count(), func.coalesce(func.sum(documents.c.id), 0), mixed)
                                          .select_from(documents).where(where)).one()
-    digest = f"{total}:{int(id_sum)}:{int(id_mix)}"
+    digest = _digest(total, id_sum, id_mix)
     if offset >= total:  # nothing to list (a search that found nothing would scan every text again)
         return [], total, digest
     query = select(*_summary_columns()).where(where).order_by(documents.c.id).limit(limit).offset(offset)
@@ -362,12 +366,6 @@ def untagged_ids(conn: Connection, project_id: int) -> list[int]:
     return list(conn.execute(query).scalars())
 
 
-def first_untagged(conn: Connection, project_id: int, skip: Collection[int] = ()) -> int | None:
-    """The lowest id of an untagged document not in ``skip``."""
-    found = first_untagged_ids(conn, project_id, skip, 1)
-    return found[0] if found else None
-
-
 def first_untagged_ids(conn: Connection, project_id: int, skip: Collection[int], limit: int) -> list[int]:
     """The ``limit`` lowest ids of untagged documents not in ``skip``: read in id order, the query stops
     at them instead of listing every untagged id."""
@@ -404,16 +402,22 @@ def labels_of(conn: Connection, project_id: int, ids: Sequence[int]) -> dict[int
 
 # -- who has which document open on the Tag page ----------------------------------------------
 
-def leased(conn: Connection, project_id: int, now: datetime, *, besides: str | None = None,
-           ending_after: datetime | None = None) -> dict[int, str]:
+def leased(conn: Connection, project_id: int, now: datetime, *, besides: str | None = None) -> dict[int, str]:
     """document id -> holder of the project's leases that have not ended (but ``besides``'s own), on
-    documents the project still has; ``ending_after``: only those that end after it (taken lately)."""
-    query = (select(tag_leases.c.document_id, tag_leases.c.holder)
+    documents the project still has."""
+    return {doc_id: holder for doc_id, (holder, _) in open_leases(conn, project_id, now, besides=besides).items()}
+
+
+def open_leases(conn: Connection, project_id: int, now: datetime, *, besides: str | None = None,
+                lately: datetime | None = None) -> dict[int, tuple[str, bool]]:
+    """:func:`leased`, each with whether it ends after ``lately`` (was taken lately), in one query."""
+    recent = (tag_leases.c.expires_at > lately) if lately is not None else literal(False)
+    query = (select(tag_leases.c.document_id, tag_leases.c.holder, recent.label("recent"))
              .join(documents, and_(documents.c.id == tag_leases.c.document_id, documents.c.project_id == tag_leases.c.project_id))
-             .where(tag_leases.c.project_id == project_id, tag_leases.c.expires_at > max(now, ending_after or now)))
+             .where(tag_leases.c.project_id == project_id, tag_leases.c.expires_at > now))
     if besides is not None:
         query = query.where(tag_leases.c.holder != besides)
-    return {row.document_id: row.holder for row in conn.execute(query)}
+    return {row.document_id: (row.holder, bool(row.recent)) for row in conn.execute(query)}
 
 
 def lease(conn: Connection, project_id: int, doc_id: int, holder: str, now: datetime, until: datetime) -> bool:

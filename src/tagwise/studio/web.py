@@ -32,6 +32,7 @@ from tagwise.studio.auth import SESSION_COOKIE, NotSignedIn, session
 log = logging.getLogger("tagwise.studio")
 HERE = Path(__file__).parent
 FLASH_COOKIE = "tagwise_studio_flash"
+MAX_ID = 2**63 - 1  # the store's integer ids; a larger number is a malformed request, not a missing document
 SECURITY_HEADERS = {
     # Scripts only from tagwise itself (no inline script); inline style attributes draw the bars.
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "

@@ -16,7 +16,7 @@ from tagwise.errors import Conflict, InvalidArgument, PayloadTooLarge, TagwiseEr
 from tagwise.studio import spreadsheets, uploads
 from tagwise.studio.auth import Session, require_csrf, require_session
 from tagwise.studio.filters import Filters
-from tagwise.studio.web import StudioRoute, context, query, redirect, render, set_flash, status_for, wants_json
+from tagwise.studio.web import MAX_ID, StudioRoute, context, query, redirect, render, set_flash, status_for, wants_json
 
 router = APIRouter(prefix="/studio", route_class=StudioRoute)
 PAGE_SIZE = 50
@@ -26,7 +26,6 @@ UPLOAD_BEYOND = (f"the studio adds up to {MAX_UPLOAD_DOCUMENTS:,} in one upload.
 # the names the upload reads: a downloaded file uploads again as it is (classes joined by "|")
 DOWNLOAD_COLUMNS = ("location", "text", "labels", "dataset", "language")
 MAX_PAGE = 10**9  # far past any list; keeps the SQL offset within the store's integers
-MAX_ID = 2**63 - 1  # the store's largest integer
 
 
 @router.get("/p/{project}/data", response_class=HTMLResponse)
@@ -151,8 +150,8 @@ async def delete(request: Request, project: str, scope: str = Form("selected", a
 async def _on_documents(request: Request, project: str, scope: str, verb: str, action: str, act) -> tuple[str, Any, int | None]:
     """(the list's address, what ``act`` returned for the ticked documents' ``ids``, or with ``scope``
     "all" for every document the list's filters match, ``flt``, and as many ticked as there were, or None);
-    a redirect back when none is ticked. "All" acts only while as many documents match as the page
-    showed (its ``shown``): a stale page's "Delete all 450 matching" deleted 490."""
+    a redirect back when none is ticked. "All" acts only while the documents the page showed match
+    (its ``shown``, their digest): a stale page's "Delete all 450 matching" deleted 490."""
     form = await request.form()
     filters = Filters.read(form)
     back = f"/studio/p/{project}/data" + query(**filters.params())

@@ -18,11 +18,10 @@ from tagwise.core import review_queue, tagging
 from tagwise.errors import InvalidArgument, NotFound, TagwiseError
 from tagwise.studio.auth import Session, lease_holder, require_csrf, require_session
 from tagwise.studio.filters import Filters
-from tagwise.studio.web import StudioRoute, context, query, redirect, render, safe_back
+from tagwise.studio.web import MAX_ID, StudioRoute, context, query, redirect, render, safe_back
 
 router = APIRouter(prefix="/studio", route_class=StudioRoute)
 MAX_SKIP = 200
-MAX_ID = 2**63 - 1  # the store's integer ids; a larger number is a malformed request, not a missing document
 
 
 def _ids(raw: str | None) -> tuple[int, ...]:
