@@ -1,0 +1,50 @@
+"""``tagwise backup DIR``: the store, its models' folders and the generated key in one folder, while tagwise runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from tagwise.cli.common import UsageError, counted, err, handle_errors, load_settings, options, out
+
+
+@handle_errors
+def backup(
+    folder: Path = typer.Argument(..., metavar="DIR", help="A new (or empty) folder to write the backup to."),
+) -> None:
+    """Back up the local store, the folders of its models and the generated API key, while tagwise runs.
+
+    SQLite: a compact, consistent copy of tagwise.db (checked); PostgreSQL: pg_dump -Fc of one
+    snapshot (needs pg_dump). Then models.tgz (the folders of the models that copy names), the
+    api-key file if tagwise generated the key, and backup.json (what it holds). The folder appears
+    only once the backup is whole; restore as docs/operations.md says.
+
+    \b
+    Example (e.g. nightly from cron):
+      tagwise backup backups/$(date +%F)
+    """
+    if options().endpoint:
+        raise UsageError("backup works on this machine's store (TAGWISE_DATA_DIR or TAGWISE_DATABASE_URL), not through "
+                         "--endpoint: run it where the server runs, with its settings.")
+    from tagwise.storage import backup as backups
+
+    settings = load_settings()
+    taken = backups.take(settings, folder)
+    counts = taken.counts
+    held = ", ".join(counted(counts[name], name.removesuffix("s")) for name in backups.COUNTED if name in counts) or "an empty store"
+    store = "tagwise.db" if taken.store == "sqlite" else "tagwise.dump"
+    out().print(f"Backed up to {taken.folder} in {taken.seconds:.1f} s:", markup=False)
+    out().print(f"  {store:<12} {held} ({_size(taken.files[store])}{', checked' if taken.store == 'sqlite' else ''})", markup=False)
+    out().print(f"  {'models.tgz':<12} {counted(taken.model_folders, 'model folder')} ({_size(taken.files['models.tgz'])})", markup=False)
+    if "api-key" in taken.files:
+        out().print(f"  {'api-key':<12} the key tagwise generated", markup=False)
+    if taken.missing:
+        shown = ", ".join(taken.missing[:5]) + (f" and {len(taken.missing) - 5} more" if len(taken.missing) > 5 else "")
+        err().print(f"warning: {counted(len(taken.missing), 'model folder')} the store names {'was' if len(taken.missing) == 1 else 'were'} not in the model store "
+                    f"({settings.models_dir}): {shown}. Deleted while the backup ran, or already missing (tagwise serve names "
+                    "them at its start); those models must be trained again after a restore.", markup=False)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 100_000 else f"{n / 1e3:,.1f} kB"

@@ -1,0 +1,63 @@
+"""``tagwise backup DIR``, and a restore by docs/operations.md's steps: the restored data dir answers as before."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tarfile
+
+from tests.cli.conftest import make_cli, ok
+
+
+def test_a_backup_restored_into_a_new_data_dir_classifies_as_before(deployed, bank, tmp_path):
+    before = ok(deployed.cli("classify", "bank", "prod", str(bank.path("queries.txt")))).stdout
+    folder = tmp_path / "backups" / "2026-11-28"
+    shown = ok(deployed.cli("backup", str(folder))).stdout
+    assert f"Backed up to {folder}" in shown
+    assert "1 project, 160 documents, 1 model, 1 deployment" in shown and "checked" in shown
+    assert "1 model folder" in shown
+    manifest = json.loads((folder / "backup.json").read_text())
+    assert manifest["store"] == "sqlite" and manifest["modelFolders"] == 1 and manifest["missingModelFolders"] == []
+    assert manifest["counts"]["documents"] == 160 and manifest["schemaRevision"]
+
+    # the documented restore: mkdir, unpack the model store into the data dir, copy the store in
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    with tarfile.open(folder / "models.tgz") as tar:
+        tar.extractall(restored, filter="data")
+    shutil.copy(folder / "tagwise.db", restored / "tagwise.db")
+    cli = make_cli({"TAGWISE_DATA_DIR": str(restored), "TAGWISE_ENDPOINT": "", "TAGWISE_API_KEY": ""})
+    assert ok(cli("classify", "bank", "prod", str(bank.path("queries.txt")))).stdout == before
+
+
+def test_a_backup_never_overwrites_and_a_failed_one_leaves_nothing(cli, bank, tmp_path, data_dir):
+    ok(cli("project", "create", "bank", "--kind", "single"))
+    (data_dir / "api-key").write_text("generated-key\n")
+    taken = tmp_path / "b"
+    assert "the key tagwise generated" in ok(cli("backup", str(taken))).stdout
+    assert (taken / "api-key").read_text() == "generated-key\n" and (taken / "api-key").stat().st_mode & 0o777 == 0o600
+    again = cli("backup", str(taken))
+    assert again.exit_code == 1 and "already exists" in again.stderr and "a backup never overwrites another" in again.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "0 model folders" in ok(cli("backup", str(empty))).stdout  # an empty folder made for it is fine
+
+    nowhere = make_cli({"TAGWISE_DATA_DIR": str(tmp_path / "no-such-data-dir"), "TAGWISE_ENDPOINT": "", "TAGWISE_API_KEY": ""})
+    failed = nowhere("backup", str(tmp_path / "c"))
+    assert failed.exit_code == 1 and "There is no store at" in failed.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name in ("b", "c", "empty") or p.name.startswith(".")) == ["b", "empty"]
+    assert not (tmp_path / "no-such-data-dir").exists()  # looking for a store made none
+
+    remote = make_cli({"TAGWISE_ENDPOINT": "http://127.0.0.1:9", "TAGWISE_API_KEY": "k"})("backup", str(tmp_path / "d"))
+    assert remote.exit_code == 2 and "run it where the server runs" in remote.stderr
+
+
+def test_a_model_folder_missing_from_the_model_store_is_named(cli, bank, tmp_path, data_dir):
+    ok(cli("project", "create", "bank", "--kind", "single"))
+    ok(cli("import", "bank", str(bank.path("train.jsonl"))))
+    ok(cli("train", "bank", "--model", "v1", "--recipe", "linear"))
+    shutil.rmtree(next((data_dir / "models" / "bank").iterdir()))
+    taken = ok(cli("backup", str(tmp_path / "b")))
+    assert "0 model folders" in taken.stdout
+    assert "warning: 1 model folder the store names was not in the model store" in taken.stderr
+    assert "bank/v1-" in taken.stderr and "trained again after a restore" in taken.stderr
