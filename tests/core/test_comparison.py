@@ -42,12 +42,14 @@ def _metric(rows, name: str) -> Change:
 
 def test_headline_changes_are_b_minus_a_and_say_better_or_worse():
     a = _model("v1", {"1": ("x", "x"), "2": ("x", "y"), "3": ("y", "y"), "4": ("z", "x")}, ece=0.20)
-    b = _model("v2", {"1": ("x", "x"), "2": ("x", "x"), "3": ("y", "y"), "4": ("z", "x")}, day=1, ece=0.25)
+    b = _model("v2", {"1": ("x", "x"), "2": ("x", "x"), "3": ("y", "y"), "4": ("z", "x")}, day=1, ece=0.50)
     diff = compare(a, b)
     accuracy = _metric(diff.headline, "Accuracy")
     assert (accuracy.a, accuracy.b, accuracy.delta, accuracy.verdict) == (0.5, 0.75, 0.25, "better")
     ece = _metric(diff.headline, "Calibration error (ECE)")
-    assert ece.delta == pytest.approx(0.05) and ece.verdict == "worse"  # a higher calibration error is worse
+    assert ece.delta == pytest.approx(0.30) and ece.verdict == "worse"  # a higher calibration error is worse
+    b["evaluation"]["tagwise"]["expectedCalibrationError"] = 0.25  # on 4 documents, less than one document's worth
+    assert _metric(compare(a, b).headline, "Calibration error (ECE)").verdict == "same"
     assert _metric(diff.headline, "Macro F1").verdict == "better"
     assert (diff.a.label, diff.b.label, diff.a.train_documents, diff.a.test_documents) == ("v1", "v2", 30, 4)
     assert Change(0.5, 0.5004).verdict == "same" and Change(None, 0.5).verdict is None
@@ -205,6 +207,23 @@ def test_a_gain_that_chance_could_make_says_so_and_a_clear_one_does_not():
     clear = compare(*_fixed_and_broken(30, 10, same=60))
     assert _metric(clear.headline, "Accuracy").verdict == "better" and not _metric(clear.headline, "Accuracy").could_be_chance
     assert clear.overlap.p_value == pytest.approx(0.00222, abs=1e-5)
+
+
+def test_a_macro_f1_change_against_the_documents_fixed_and_broken_is_not_backed_by_their_sign_test():
+    # b fixes 12 documents of a big class and breaks 2 of 3 of a small one: the sign test (12 to 2, 1.3%) backs
+    # "accuracy better"; it had also let "Macro F1 -8.5 pts worse" stand unqualified, which nothing tested
+    docs_a = {f"g{i:02}": ("big", "mid" if i < 12 else "big") for i in range(60)} | {f"m{i:02}": ("mid", "mid") for i in range(30)}
+    docs_b = {loc: (tagged, tagged) for loc, (tagged, _) in docs_a.items()}
+    docs_a |= {f"s{i}": ("small", "small") for i in range(3)}
+    docs_b |= {"s0": ("small", "small"), "s1": ("small", "mid"), "s2": ("small", "mid")}
+    diff = compare(_model("a", docs_a, classes=("big", "mid", "small")), _model("b", docs_b, classes=("big", "mid", "small"), day=1))
+    accuracy, macro = _metric(diff.headline, "Accuracy"), _metric(diff.headline, "Macro F1")
+    assert (len(diff.fixed), len(diff.broken)) == (12, 2) and diff.overlap.p_value == pytest.approx(0.0129, abs=1e-4)
+    assert accuracy.verdict == "better" and not accuracy.could_be_chance
+    assert macro.verdict == "worse" and macro.could_be_chance
+    assert _metric(diff.overlap.scores, "Macro F1").could_be_chance  # the shared documents' row alike
+    with_them = compare(*_fixed_and_broken(30, 10, same=60))  # macro F1 up with the documents: the sign test speaks for it
+    assert _metric(with_them.headline, "Macro F1").verdict == "better" and not _metric(with_them.headline, "Macro F1").could_be_chance
 
 
 def test_chance_is_only_claimed_where_the_changed_documents_make_the_change():

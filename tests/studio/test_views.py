@@ -43,3 +43,15 @@ def test_a_project_with_many_classes_gets_its_commonest_mix_ups_not_a_huge_matri
     whole = views.confusion(_matrix_model(100), normalised=False, full=True)  # asked for: the whole matrix
     assert len(whole["rows"]) == 100 and len(whole["rows"][0]["cells"]) == 100
     assert "rows" in views.confusion(_matrix_model(views.MATRIX_MAX_CLASSES), normalised=True)  # up to 40 classes: the heatmap
+
+
+def test_the_matrix_in_percents_never_rounds_a_miss_away_and_has_no_row_for_the_thresholds_none():
+    # 199 of 200 right read "100%" and the one miss "0%"; a threshold's None column drew an empty None row
+    truth = ["a"] * 200 + ["b"] * 10
+    predicted = ["a"] * 199 + ["b"] + ["b"] * 9 + ["None"]
+    summary = build_summary("CustomSingleLabelClassification", {"kind": "manual"}, truth, predicted, ["a", "b"])
+    matrix = views.confusion({"evaluation": summary}, normalised=True)
+    assert [row["expected"] for row in matrix["rows"]] == ["a", "b"]
+    cells = {(row["expected"], cell["predicted"]): cell["text"] for row in matrix["rows"] for cell in row["cells"]}
+    assert (cells["a", "a"], cells["a", "b"], cells["a", "None"]) == ("99.5%", "<1%", "")
+    assert (cells["b", "b"], cells["b", "None"]) == ("90%", "10%")

@@ -196,15 +196,16 @@ _NOT_WORDS = re.compile(r"[^\w\s]+")  # punctuation and symbols ("Where's my car
 
 def _same_text_key(text: str) -> str:
     """A text as the copy check compares it: without case, spacing, punctuation and symbols (a text
-    of those only: without case and spacing)."""
+    of those only: without case and spacing). Without any spaces, so that "top-up" (its hyphen
+    dropped) and "top up" are one text: a test copy that differed so went unnoticed."""
     folded = text.casefold()
-    return " ".join(_NOT_WORDS.sub("", folded).split()) or " ".join(folded.split())
+    return "".join(_NOT_WORDS.sub("", folded).split()) or "".join(folded.split())
 
 
 def _without_numbers(key: str) -> str:
     """A :func:`_same_text_key` without its numbers, for the copy check: "card not received, ticket
     48213" and "... ticket 51120" are one text to a model (a key of numbers only stays as it is)."""
-    return " ".join(_NUMBERS.sub(" ", key).split()) or key
+    return _NUMBERS.sub("", key) or key
 
 
 _NUMBERS = re.compile(r"\d+")

@@ -7,6 +7,8 @@ from typing import Any
 
 from tagwise.core import model_results
 from tagwise.core.model_results import class_scores, evaluation_body
+from tagwise.core.percentfmt import percent
+from tagwise.core.predictors import NONE_CLASS
 from tagwise.core.validation import MULTI
 
 
@@ -47,15 +49,25 @@ def confusion(model: dict[str, Any], normalised: bool, full: bool = False) -> di
     peak = max((cell[key] for row in matrix.values() for cell in row.values()), default=1) or 1
     rows = []
     for expected in labels:
+        if expected == NONE_CLASS and expected not in matrix:  # the threshold's None column; no document is tagged None
+            continue
         cells = []
         for predicted in labels:
             cell = matrix.get(expected, {}).get(predicted)
             value = cell[key] if cell else 0
             cells.append({"predicted": predicted, "value": value, "shade": round(value / peak, 3),
-                          "text": (f"{value:.0f}%" if normalised else f"{value:.0f}") if value else "",
+                          "text": (_row_share(value) if normalised else f"{value:.0f}") if value else "",
                           "diagonal": expected == predicted})
         rows.append({"expected": expected, "cells": cells})
     return {"labels": labels, "rows": rows, "normalised": normalised}
+
+
+def _row_share(value: float) -> str:
+    """A cell's share of its row (0-100) in whole percents, except that a cell with a document never
+    reads "0%" and one short of the whole row never "100%" (199 of 200 right read "100%", the miss "0%")."""
+    if value < 1:
+        return "<1%"
+    return percent(value / 100, 0) if value < 100 else "100%"
 
 
 def label_confusion(model: dict[str, Any]) -> dict[str, Any] | None:

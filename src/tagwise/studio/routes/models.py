@@ -126,7 +126,9 @@ def _headline(model: dict) -> str:
             # counted wrong against a baseline without them, and the verdict beside it said 62.5%
             scored = model_results.row_at(extra.get("thresholds") or [], threshold) or {}
             none = f", {percent(scored['abstained'])} of them answered None" if "abstained" in scored else ""
-            parts[0] += f" at the {plain_percent(threshold)}% threshold it was trained at{none}; with no threshold {percent(answering_all)}"
+            # the macro F1 is scored at the threshold too: after "with no threshold 94.7%" it read as that score's
+            parts = [(f"{parts[0]} and {parts[1]} at the {plain_percent(threshold)}% threshold it was trained at{none}; "
+                      f"with no threshold accuracy {percent(answering_all)}")]
         if baseline := extra.get("majorityBaseline"):
             parts[0] += f" (always answering {baseline['class']}: {percent(baseline['accuracy'])})"
     return f"On {extra.get('testDocuments', '?')} test documents: " + ", ".join(parts) + "."
