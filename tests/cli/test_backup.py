@@ -29,6 +29,39 @@ def test_a_backup_restored_into_a_new_data_dir_classifies_as_before(deployed, ba
     cli = make_cli({"TAGWISE_DATA_DIR": str(restored), "TAGWISE_ENDPOINT": "", "TAGWISE_API_KEY": ""})
     assert ok(cli("classify", "bank", "prod", str(bank.path("queries.txt")))).stdout == before
 
+    # tagwise restore does the same into another new data dir, and refuses to overwrite
+    again = tmp_path / "again"
+    cli = make_cli({"TAGWISE_DATA_DIR": str(again), "TAGWISE_ENDPOINT": "", "TAGWISE_API_KEY": ""})
+    said = ok(cli("restore", str(folder))).stdout
+    assert f"Restored {folder} (taken {manifest['created']}" in said and "1 project, 160 documents, 1 model, 1 deployment" in said
+    assert f"1 model folder in {again / 'models'}" in said
+    assert ok(cli("classify", "bank", "prod", str(bank.path("queries.txt")))).stdout == before
+    refused = cli("restore", str(folder))
+    assert refused.exit_code == 1 and "is not empty: restore into a new data dir" in refused.stderr
+
+
+def test_a_restore_is_checked_before_anything_is_written(cli, tmp_path, data_dir):
+    ok(cli("project", "create", "bank", "--kind", "single"))
+    (data_dir / "api-key").write_text("generated-key\n")
+    folder = tmp_path / "b"
+    ok(cli("backup", str(folder)))
+    target = tmp_path / "new"
+    restore = make_cli({"TAGWISE_DATA_DIR": str(target), "TAGWISE_ENDPOINT": "", "TAGWISE_API_KEY": ""})
+    not_one = restore("restore", str(tmp_path))
+    assert not_one.exit_code == 1 and "has no backup.json" in not_one.stderr
+    damaged = tmp_path / "damaged"
+    shutil.copytree(folder, damaged)
+    with open(damaged / "tagwise.db", "r+b") as db:  # a page in the middle overwritten
+        db.seek(4096)
+        db.write(b"\xff" * 4096)
+    broken = restore("restore", str(damaged))
+    assert broken.exit_code == 1 and "the backup is damaged; restore an older one" in broken.stderr
+    (damaged / "models.tgz").unlink()
+    assert "is not a whole tagwise backup (missing: models.tgz)" in restore("restore", str(damaged)).stderr
+    assert not target.exists() or not any(target.rglob("*"))  # nothing written by the refusals
+    said = ok(restore("restore", str(folder))).stdout
+    assert "the generated API key" in said and (target / "api-key").read_text() == "generated-key\n"
+
 
 def test_a_backup_never_overwrites_and_a_failed_one_leaves_nothing(cli, bank, tmp_path, data_dir):
     ok(cli("project", "create", "bank", "--kind", "single"))

@@ -3,9 +3,9 @@ moment's store, restorable, and what it says it holds."""
 
 from __future__ import annotations
 
-import subprocess
 import threading
 
+import pytest
 from sqlalchemy import text
 
 from tests.storage.pg import server
@@ -19,6 +19,7 @@ def _documents(ctx) -> int:
 def test_a_backup_taken_during_imports_restores_the_store_of_one_moment(store, backend_url, tmp_path):
     from tagwise.core import tagging
     from tagwise.core.context import Context
+    from tagwise.errors import InvalidArgument
     from tagwise.settings import Settings
     from tagwise.storage import backup
 
@@ -46,22 +47,18 @@ def test_a_backup_taken_during_imports_restores_the_store_of_one_moment(store, b
     assert not [p for p in taken.folder.parent.iterdir() if p.name.startswith(".")]  # no partial folder left
     assert all(p.stat().st_mode & 0o077 == 0 for p in taken.folder.iterdir())  # as private as the store
 
-    # restored as docs/operations.md says, it opens at the backup's moment: whole batches only
-    if backend_url is None:
-        restored_data = tmp_path / "restored"
-        restored_data.mkdir()
-        (restored_data / "tagwise.db").write_bytes((taken.folder / "tagwise.db").read_bytes())
-        settings = Settings(data_dir=restored_data, api_key="k")
-    else:
-        url = server().create_database()
-        subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "-d", url, str(taken.folder / "tagwise.dump")],
-                       check=True, capture_output=True)
-        settings = Settings(data_dir=tmp_path / "restored", api_key="k", database_url=url)
+    # restored (tagwise restore) into a new data dir or an empty database, it opens at the backup's moment: whole batches only
+    url = None if backend_url is None else server().create_database()
+    settings = Settings(data_dir=tmp_path / "restored", api_key="k", database_url=url)
+    restored_into = backup.restore(settings, taken.folder)
+    assert restored_into.manifest["counts"] == taken.counts
     restored = Context.open(settings)
     try:
         assert _documents(restored) == taken.counts["documents"]
         assert tagging.add_documents(restored, "busy", [{"text": "after the restore"}])["added"] == 1
+        with pytest.raises(InvalidArgument, match="a restore never overwrites a store"):
+            backup.restore(settings, taken.folder)  # not again over the restored one
     finally:
         restored.close()
-        if backend_url is not None:
-            server().drop_database(settings.database_url)
+        if url is not None:
+            server().drop_database(url)

@@ -8,7 +8,7 @@ calls to a running server. One module per command group:
     models.py    model delete, deployment list|delete|swap
     training.py  train (--cancel), evaluate, deploy    classify.py  classify (streaming; resume.py: resuming)
     serve.py     serve, worker                         common.py    backend choice, errors, progress
-    backup.py    backup (the store, its model folders, the generated key)
+    backup.py    backup, restore (the store, its model folders, the generated key)
     backends.py  the local services or a remote server, behind the same calls
     textfiles.py what the readers share: not UTF-8, CSV quotes, JSON errors as one FILE:LINE error
 """
@@ -69,6 +69,7 @@ app.add_typer(models.deployment_app, name="deployment")
 app.command()(classify.classify)
 app.command()(data.export)
 app.command()(backup.backup)
+app.command()(backup.restore)
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""``tagwise backup DIR``: the store, its models' folders and the generated key in one folder, while tagwise runs."""
+"""``tagwise backup DIR``: the store, its models' folders and the generated key in one folder, while tagwise runs;
+``tagwise restore DIR`` puts them back (into a new data dir: it never overwrites)."""
 
 from __future__ import annotations
 
@@ -48,3 +49,33 @@ def backup(
 
 def _size(n: int) -> str:
     return f"{n / 1e6:,.1f} MB" if n >= 100_000 else f"{n / 1e3:,.1f} kB"
+
+
+@handle_errors
+def restore(
+    folder: Path = typer.Argument(..., metavar="DIR", help="A folder `tagwise backup` wrote."),
+) -> None:
+    """Put a backup back, into a data dir without a store (or an empty PostgreSQL database) and an empty model store.
+
+    Run it with tagwise stopped. It never overwrites: move a damaged data dir aside first. The
+    store is checked before anything is written; the next start upgrades an older backup's
+    schema. API keys and studio sessions come back as they were at backup time.
+
+    \b
+    Example (the data dir is damaged or lost):
+      mv tagwise-data tagwise-data.old        # with tagwise stopped; keep it until the restore works
+      tagwise restore backups/2026-11-28
+      make serve
+    """
+    if options().endpoint:
+        raise UsageError("restore works on this machine's store (TAGWISE_DATA_DIR or TAGWISE_DATABASE_URL), not through "
+                         "--endpoint: run it where the server runs, with its settings, while tagwise is stopped.")
+    from tagwise.storage import backup as backups
+
+    settings = load_settings()
+    done = backups.restore(settings, folder)
+    counts = done.manifest.get("counts") or {}
+    held = ", ".join(counted(counts[name], name.removesuffix("s")) for name in backups.COUNTED if name in counts) or "an empty store"
+    out().print(f"Restored {folder} (taken {done.manifest.get('created', '?')} by tagwise {done.manifest.get('tagwise', '?')}) "
+                f"into {done.store}: {held}; {counted(done.model_folders, 'model folder')} in {settings.models_dir}"
+                f"{'; the generated API key' if done.api_key else ''}. Start tagwise.", markup=False)

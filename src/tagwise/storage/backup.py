@@ -11,7 +11,11 @@ has its folder (unless it was deleted in between: the summary names it). Nothing
 ``DIR`` itself until the end: the files go to a hidden folder beside it that is renamed to ``DIR``
 once whole, so a folder named ``DIR`` is a whole backup, and a failed one leaves nothing. The
 store is not opened through :class:`~tagwise.storage.db.Database`, which migrates it: a backup is
-what an operator takes *before* an upgrade. Restoring is docs/operations.md, "Backup and restore".
+what an operator takes *before* an upgrade.
+
+:func:`restore` (``tagwise restore DIR``) puts one back, into a new data dir (or an empty
+PostgreSQL database) and an empty model store only: it never overwrites a store, so a damaged one
+is moved aside first (docs/operations.md, "Backup and restore").
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from typing import Any
 from tagwise.errors import InvalidArgument, StoreUnavailable
 from tagwise.settings import Settings
 
-__all__ = ["Backup", "take"]
+__all__ = ["Backup", "Restored", "restore", "take"]
 
 # what a backup counts, by table; every schema revision has these tables
 COUNTED = ("projects", "documents", "models", "deployments")
@@ -195,3 +199,151 @@ def _write_manifest(path: Path, backup: Backup) -> None:
         "files": backup.files, "seconds": round(backup.seconds, 2),
     }, indent=2) + "\n")
     path.chmod(0o600)
+
+
+@dataclass
+class Restored:
+    """What :func:`restore` put back: the backup's ``backup.json``, and where."""
+
+    manifest: dict[str, Any]
+    store: str            # the store it was restored to, as a start-up line names it
+    model_folders: int
+    api_key: bool         # the generated key came back
+
+
+def restore(settings: Settings, source: Path) -> Restored:
+    """Put the backup in ``source`` back where ``settings`` point: a data dir without a store (or an
+    empty PostgreSQL database) and an empty model store. Checked before anything is written; run it
+    with tagwise stopped. The next start upgrades an older backup's schema."""
+    manifest = _read_manifest(source)
+    sqlite_file = settings.sqlite_file
+    wanted = "sqlite" if sqlite_file is not None else "postgresql"
+    if manifest["store"] != wanted:
+        where = ("set TAGWISE_DATABASE_URL to an empty PostgreSQL database" if manifest["store"] == "postgresql"
+                 else "unset TAGWISE_DATABASE_URL and point TAGWISE_DATA_DIR at a new data dir")
+        raise InvalidArgument(f"{source} is a backup of a {manifest['store']} store and the settings name a {wanted} one: {where}.")
+    models_dir = settings.models_dir
+    if models_dir.is_dir() and any(models_dir.iterdir()):
+        raise InvalidArgument(f"The model store {models_dir} is not empty: restore into a new data dir (with tagwise stopped, move "
+                              "the old one aside first, e.g. mv tagwise-data tagwise-data.old), or empty TAGWISE_MODEL_STORE_DIR.")
+    if sqlite_file is not None:
+        _check_sqlite(source / "tagwise.db")
+    unpacked, folders = _unpack_models(source / "models.tgz", models_dir)  # beside the model store, moved in last
+    try:
+        if sqlite_file is not None:
+            _restore_sqlite(source / "tagwise.db", sqlite_file)
+            store = f"SQLite {sqlite_file}"
+        else:
+            store = _restore_pg(source / "tagwise.dump", settings.resolved_database_url)
+        if models_dir.exists():
+            models_dir.rmdir()  # empty (checked above)
+        unpacked.rename(models_dir)
+    finally:
+        shutil.rmtree(unpacked, ignore_errors=True)
+    key = source / "api-key"
+    restored_key = key.is_file() and not (settings.data_dir / "api-key").exists()
+    if restored_key:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(key, settings.data_dir / "api-key")
+        (settings.data_dir / "api-key").chmod(0o600)
+    return Restored(manifest, store, folders, restored_key)
+
+
+def _read_manifest(source: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((source / "backup.json").read_text())
+    except FileNotFoundError:
+        raise InvalidArgument(f"{source} is not a backup tagwise backup wrote (it has no backup.json); a backup taken by hand "
+                              "is restored by hand (docs/operations.md, Backup and restore).") from None
+    except (OSError, ValueError) as exc:
+        raise InvalidArgument(f"{source}/backup.json cannot be read: {exc}.") from None
+    store = manifest.get("store") if isinstance(manifest, dict) else None
+    needed = ["backup.json", "models.tgz", "tagwise.db" if store == "sqlite" else "tagwise.dump"]
+    if store not in ("sqlite", "postgresql") or (missing := [name for name in needed if not (source / name).is_file()]):
+        raise InvalidArgument(f"{source} is not a whole tagwise backup (missing: {', '.join(missing) if store else 'its store kind'}).")
+    return manifest
+
+
+def _check_sqlite(copy: Path) -> None:
+    """SQLite's quick check of a backup's store file, before anything is written."""
+    try:
+        conn = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+        try:
+            found = [row[0] for row in conn.execute("PRAGMA quick_check")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
+        found = [str(exc)]
+    if found != ["ok"]:
+        raise InvalidArgument(f"{copy} fails SQLite's check ({found[0]}): the backup is damaged; restore an older one.")
+
+
+def _restore_sqlite(copy: Path, target: Path) -> None:
+    """The backup's store file to ``target``, which must not exist (nor its -wal: SQLite would apply an
+    old log to the copy)."""
+    there = [path for path in (target, Path(f"{target}-wal"), Path(f"{target}-shm")) if path.exists()]
+    if there:
+        raise InvalidArgument(f"{there[0]} exists: restore into a new data dir (with tagwise stopped, move the old one aside "
+                              f"first, e.g. mv {target.parent} {target.parent}.old); a restore never overwrites a store.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.restoring-{os.getpid()}")
+    try:
+        shutil.copyfile(copy, partial)
+        partial.chmod(0o600)
+        partial.rename(target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _restore_pg(dump: Path, url: str) -> str:
+    """``pg_restore`` into the (empty) database ``url`` names; returns that database's name for people."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    dsn = parsed.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    pg_restore = shutil.which("pg_restore")
+    if pg_restore is None:
+        raise StoreUnavailable("pg_restore is not installed: install PostgreSQL's client programs (Debian: apt-get install "
+                               "postgresql-client) on this machine.")
+    try:
+        with psycopg.connect(dsn, password=parsed.password, connect_timeout=10) as conn:
+            tables = [row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
+    except psycopg.Error as exc:
+        raise StoreUnavailable(f"PostgreSQL could not be reached to restore into it: {exc}".rstrip()) from None
+    name = f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+    if tables:
+        raise InvalidArgument(f"The database {name} is not empty ({len(tables)} tables): restore into a new, empty database "
+                              "(createdb), then point TAGWISE_DATABASE_URL at it; a restore never overwrites a store.")
+    env = dict(os.environ)
+    if parsed.password:
+        env["PGPASSWORD"] = parsed.password
+    done = subprocess.run([pg_restore, "--no-owner", "--no-acl", "--exit-on-error", "--single-transaction", f"--dbname={dsn}", str(dump)],
+                          env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise StoreUnavailable(f"pg_restore failed (exit code {done.returncode}), nothing was restored: "
+                               f"{done.stderr.strip() or done.stdout.strip()}")
+    return f"PostgreSQL {name}"
+
+
+def _unpack_models(archive: Path, models_dir: Path) -> tuple[Path, int]:
+    """``models.tgz`` into a hidden folder beside ``models_dir`` (whatever the model store it came from
+    was named), to be renamed into its place; returns it and how many model folders it holds. Only
+    plain files and folders inside it (tarfile's ``data`` filter)."""
+    unpacked = models_dir.parent / f".{models_dir.name}.restoring-{os.getpid()}"
+    shutil.rmtree(unpacked, ignore_errors=True)
+    unpacked.mkdir(parents=True)
+    folders = 0
+    try:
+        with tarfile.open(archive) as tar:
+            for member in tar:
+                parts = Path(member.name).parts
+                if len(parts) < 2:  # the model store's own folder
+                    continue
+                member.name = str(Path(*parts[1:]))
+                tar.extract(member, unpacked, filter="data")
+                folders += len(parts) == 3 and member.isdir()
+    except (OSError, tarfile.TarError) as exc:
+        shutil.rmtree(unpacked, ignore_errors=True)
+        raise InvalidArgument(f"{archive} cannot be unpacked ({exc}): the backup is damaged; restore an older one.") from None
+    return unpacked, folders
