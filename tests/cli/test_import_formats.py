@@ -124,6 +124,10 @@ def test_a_multi_label_csv_is_split_on_bars_as_the_studio_splits_it_and_a_comma_
     assert refused.exit_code == 2 and "inbox.csv:2: the labels 'anger,confusion' hold ','" in refused.stderr
     assert "--label-separator ','" in refused.stderr
     ok(cli("import", "inbox", str(path), "--label-separator", ","))
+    # the ideographic comma a Japanese or Chinese team types made "請求、配送" one class
+    path.write_text('text,labels\n請求と配送の問題,"請求、配送"\n', encoding="utf-8")
+    refused = cli("import", "inbox", str(path), "--kind", "multi")
+    assert refused.exit_code == 2 and "the labels '請求、配送' hold '、'" in refused.stderr and "--label-separator '、'" in refused.stderr
 
 
 def test_a_spreadsheets_semicolon_csv_is_read_as_the_studio_reads_it(cli, tmp_path):
@@ -268,6 +272,15 @@ def test_a_workbook_and_windows_text_are_refused_with_how_to_save_them(cli, tmp_
     windows.write_bytes("id;text;label\nt1;Facture de 12 € non reçue;Facturation\n".encode("cp1252"))
     message = one_error_line(cli("import", "p", str(windows), "--kind", "single"), 2)
     assert message.startswith(f"error: {windows}: not UTF-8 text: it looks like Windows-1252 text") and "iconv -f WINDOWS-1252" in message
+    # a Hebrew team's Excel CSV (Windows-1255) was called Windows-1252, and its iconv line imported every letter garbled
+    hebrew = tmp_path / "he.csv"
+    hebrew.write_bytes("text,labels\nהחבילה לא הגיעה,משלוח\nשכחתי את הסיסמה,כניסה\n".encode("cp1255"))
+    message = one_error_line(cli("import", "p", str(hebrew), "--kind", "single"), 2)
+    assert "Windows-1252" not in message and "a Windows code page for another alphabet (Hebrew 1255, Arabic 1256" in message
+    assert "iconv -f WINDOWS-1255 -t UTF-8" in message
+    arabic = tmp_path / "ar.csv"
+    arabic.write_bytes("text,labels\nلم تصل الشحنة,توصيل\nنسيت كلمة المرور,دخول\n".encode("cp1256"))
+    assert "another alphabet" in one_error_line(cli("import", "p", str(arabic), "--kind", "single"), 2)
 
 
 def test_excels_separator_line_and_a_german_header_are_read_and_lines_keep_their_numbers(cli, tmp_path):

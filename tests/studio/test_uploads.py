@@ -112,6 +112,10 @@ def test_a_utf16_file_is_named_so_with_how_to_save_it_as_utf8():
             parse("excel.csv", data.encode(encoding))
     with pytest.raises(InvalidRequest, match="^latin.csv is not UTF-8 text: it looks like Windows-1252 text"):
         parse("latin.csv", "text\nfine\ncaf\xe9\n".encode("latin-1"))
+    with pytest.raises(InvalidRequest, match="^hebrew.csv is not UTF-8 text: it looks like text in a Windows code page for another"):
+        parse("hebrew.csv", "text,labels\nהחבילה לא הגיעה,משלוח\n".encode("cp1255"))
+    with pytest.raises(InvalidRequest, match="^russian.csv is not UTF-8 text: it looks like text in a Windows code page for another"):
+        parse("russian.csv", "text;labels\nЯ забыл пароль;вход\n".encode("cp1251"))
     with pytest.raises(InvalidRequest, match="^mixed.csv, line 3: not UTF-8 text \\(byte 0xe9\\)"):
         parse("mixed.csv", "text\nfiné\n".encode() + "caf\xe9\n".encode("latin-1"))
 
@@ -147,6 +151,9 @@ def test_multi_label_classes_joined_by_a_comma_are_refused_with_the_separators_t
     assert parse("t.csv", data)[0]["labels"] == ["card, payments"]  # single-label: a class name may have a comma
     with pytest.raises(InvalidRequest, match=re.escape("(card|payments|refund)")):  # with a separator too
         parse("t.csv", b'text,labels\n"declined","card, payments|refund"\n', multi=True)
+    for comma in "、，،":  # ideographic, full-width and Arabic commas: "請求、配送" was one class
+        with pytest.raises(InvalidRequest, match=re.escape("hold a comma. Several classes go in the labels field joined by '|' or ';' (a|b)")):
+            parse("t.csv", f'text,labels\nx,"a{comma}b"\n'.encode(), multi=True)
     with pytest.raises(InvalidRequest, match=re.escape("t.jsonl, line 1: its text is 5, not a string")):  # it was "empty"
         parse("t.jsonl", b'{"text": 5}\n')
 

@@ -18,7 +18,7 @@ from tagwise.cli.common import UsageError
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, json_text, not_utf8
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of, pick, twins
 from tagwise.core.textencoding import not_text
-from tagwise.core.validation import class_form, file_labels, file_language
+from tagwise.core.validation import COMMAS, class_form, file_labels, file_language
 from tagwise.errors import InvalidArgument
 
 FORMATS = ("auto", "jsonl", "csv", "azure", "txt-dir")
@@ -177,10 +177,11 @@ def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:
                 # by default "|" separates too, as the studio's upload splits (and its download joins) them
                 parts = raw.split(columns.separator) if columns.separator_given else re.split(f"[{re.escape(columns.separator)}|]", raw)
                 labels = [part.strip() for part in parts if part.strip()]
-                if not columns.separator_given and "," in raw:
+                if not columns.separator_given and (comma := next((c for c in raw if c in COMMAS), None)):
                     # "anger,confusion" became one class of its own, 35 of them in one file, and the import said nothing
-                    raise UsageError(f"{where}: the labels {raw!r} hold ',', but labels are split on ';' or '|'; pass "
-                                     "--label-separator ',' if ',' separates them, or --label-separator ';' to keep such names whole")
+                    raise UsageError(f"{where}: the labels {raw!r} hold {comma!r}, but labels are split on ';' or '|'; pass "
+                                     f"--label-separator {comma!r} if {comma!r} separates them, or --label-separator ';' to keep such "
+                                     "names whole")
             else:
                 labels = [raw]
             yield _doc(row.get(location) if location else None, f"{path.stem}-{number}", where, row[text], labels,

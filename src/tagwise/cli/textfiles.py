@@ -19,7 +19,7 @@ from typing import Any
 
 from tagwise.cli.common import UsageError
 from tagwise.core import csv_header
-from tagwise.core.textencoding import SAVE_AS_UTF8, WINDOWS_1252, diagnose
+from tagwise.core.textencoding import OTHER_CODE_PAGE, SAVE_AS_UTF8, WINDOWS_1252, diagnose
 
 CSV_UNCLOSED = "unexpected end of data"  # what csv says, in strict mode, when a file ends inside quotes
 
@@ -41,6 +41,9 @@ def not_utf8(path: Path | str, exc: UnicodeDecodeError) -> UsageError:
     if found.windows_1252:  # Excel's plain "CSV" on Windows: the whole file (its accents may come after the first megabytes)
         return UsageError(f"{path}: not UTF-8 text: {WINDOWS_1252}; or convert it: iconv -f WINDOWS-1252 -t UTF-8 "
                           f"{shlex.quote(str(path))} > {shlex.quote(str(converted))}")
+    if found.other_code_page:  # its iconv line would need the page, which the bytes do not tell: 1252's garbled every letter
+        return UsageError(f"{path}: not UTF-8 text: {OTHER_CODE_PAGE}; or convert it from its page, e.g. Hebrew: iconv -f "
+                          f"WINDOWS-1255 -t UTF-8 {shlex.quote(str(path))} > {shlex.quote(str(converted))}")
     if found.line:
         return UsageError(f"{path}:{found.line}: not UTF-8 text (byte 0x{found.byte:02x} at column {found.column}); "
                           f"save it as UTF-8 ({SAVE_AS_UTF8})")

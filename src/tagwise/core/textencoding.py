@@ -6,6 +6,7 @@ alike."""
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -78,17 +79,45 @@ def stream_looks_windows_1252(chunks: Iterable[bytes]) -> bool:
     >>> stream_looks_windows_1252([b"r\\xc3", b"\\xa9clamation \\x80"])  # a UTF-8 é split between two chunks
     False
     """
+    return stream_code_page(chunks) == "windows-1252"
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def stream_code_page(chunks: Iterable[bytes]) -> str | None:
+    """Which Windows code page a file that is not UTF-8 seems written in: ``"windows-1252"``
+    (Western European), ``"other"`` (one for another alphabet: Hebrew 1255, Arabic 1256, Cyrillic
+    1251, Greek 1253, ...), or None (not such a file: a valid UTF-8 letter beyond ASCII, or a byte
+    Windows-1252 does not define). Those pages put their letters where Windows-1252 has accented
+    Latin ones, so their words read as 1252 are runs of accented letters without one ASCII letter
+    ("áá÷ùä"), which Western text hardly has ("été", "où", "ça" each have one): calling a Hebrew
+    file Windows-1252, with its iconv line, had imported every text and class garbled.
+
+    >>> stream_code_page(["Réclamation où ça".encode("cp1252")]), stream_code_page(["שלום עולם חשבונית".encode("cp1255")])
+    ('windows-1252', 'other')
+    """
     utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a letter split between two chunks is still one
+    latin = foreign = 0  # words with a letter beyond ASCII: with an ASCII letter too, or (3 letters or more) without
     for chunk in chunks:
         if any(ord(c) > 127 and c != "\ufffd" for c in utf8.decode(chunk)):
-            return False
+            return None
         try:
-            chunk.decode("cp1252")
+            text = chunk.decode("cp1252")
         except UnicodeDecodeError:
-            return False
-    return True
+            return None
+        for word in _LETTERS.findall(text):
+            if not word.isascii():
+                if any(c.isascii() for c in word):
+                    latin += 1
+                elif len(word) >= 3:
+                    foreign += 1
+    return "other" if foreign >= 2 and foreign > latin else "windows-1252"
 
 
+OTHER_CODE_PAGE = ("it looks like text in a Windows code page for another alphabet (Hebrew 1255, Arabic 1256, Cyrillic 1251, "
+                   "Greek 1253, ...), which Excel's plain \"CSV\" format writes on Windows in those languages; save it as "
+                   "\"CSV UTF-8\" instead (Excel: File > Save As), which keeps every letter")
 WINDOWS_1252 = ("it looks like Windows-1252 text, which Excel's plain \"CSV\" format writes on Windows (there, a byte that "
                 "UTF-8 does not allow is a letter such as é or €); save it as \"CSV UTF-8\" instead (Excel: File > Save As), "
                 "which keeps every accent")
@@ -97,12 +126,14 @@ WINDOWS_1252 = ("it looks like Windows-1252 text, which Excel's plain \"CSV\" fo
 @dataclass(frozen=True)
 class Undecodable:
     """What a file that is not UTF-8 is, found by :func:`diagnose`; each reader words it its own way.
-    One of: ``packed`` (the message of :func:`packed`), ``utf16``, ``windows_1252``, or the
-    ``line`` (from 1), ``column`` (from 1) and value of the first ``byte`` UTF-8 does not allow."""
+    One of: ``packed`` (the message of :func:`packed`), ``utf16``, ``windows_1252``,
+    ``other_code_page`` (:func:`stream_code_page`), or the ``line`` (from 1), ``column`` (from 1)
+    and value of the first ``byte`` UTF-8 does not allow."""
 
     packed: str | None = None
     utf16: bool = False
     windows_1252: bool = False
+    other_code_page: bool = False
     line: int = 0
     column: int = 0
     byte: int = 0
@@ -116,7 +147,7 @@ def diagnose(name: str, fh: BinaryIO) -> Undecodable:
 
     >>> import io
     >>> diagnose("t.csv", io.BytesIO(b"id;text\\nt1;r\\xc3\\xa9clamation \\x80\\n"))  # a UTF-8 é, then a stray byte
-    Undecodable(packed=None, utf16=False, windows_1252=False, line=2, column=16, byte=128)
+    Undecodable(packed=None, utf16=False, windows_1252=False, other_code_page=False, line=2, column=16, byte=128)
     """
     start = fh.read(8)
     if found := packed(name, start):
@@ -124,8 +155,9 @@ def diagnose(name: str, fh: BinaryIO) -> Undecodable:
     if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         return Undecodable(utf16=True)
     fh.seek(0)
-    if stream_looks_windows_1252(iter(lambda: fh.read(1 << 20), b"")):
-        return Undecodable(windows_1252=True)
+    code_page = stream_code_page(iter(lambda: fh.read(1 << 20), b""))
+    if code_page is not None:
+        return Undecodable(windows_1252=code_page == "windows-1252", other_code_page=code_page == "other")
     fh.seek(0)
     for number, line in enumerate(fh, start=1):
         try:

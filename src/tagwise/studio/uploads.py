@@ -23,8 +23,8 @@ from typing import Any
 
 from tagwise.core import csv_header
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, pick, unformula
-from tagwise.core.textencoding import SAVE_AS_UTF8, WINDOWS_1252, diagnose, not_text
-from tagwise.core.validation import blank, file_labels, file_language
+from tagwise.core.textencoding import OTHER_CODE_PAGE, SAVE_AS_UTF8, WINDOWS_1252, diagnose, not_text
+from tagwise.core.validation import COMMAS, blank, file_labels, file_language
 from tagwise.errors import InvalidArgument
 
 FORMATS = (".txt", ".csv", ".tsv", ".jsonl", ".ndjson")
@@ -118,6 +118,8 @@ def _not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> InvalidArgumen
                                f"({SAVE_AS_UTF8}) and upload it again.")
     if found.windows_1252:
         return InvalidArgument(f"{name} is not UTF-8 text: {WINDOWS_1252}, and upload it again. Nothing was added.")
+    if found.other_code_page:
+        return InvalidArgument(f"{name} is not UTF-8 text: {OTHER_CODE_PAGE}, and upload it again. Nothing was added.")
     if not found.line:  # cannot be: the decoder found a bad byte
         return InvalidArgument(f"{name} is not UTF-8 text ({exc.reason}); save it as UTF-8 ({SAVE_AS_UTF8}) and upload it again.")
     return InvalidArgument(f"{name}, line {found.line}: not UTF-8 text (byte 0x{found.byte:02x}); save it as UTF-8 "
@@ -201,8 +203,8 @@ def _csv(name: str, content: str, delimiter: str | None, multi: bool,
                 raise InvalidArgument(f"{where}: {csv_header.misfit(count, fieldnames, delimiter)}"
                                       f"{_labels_tip(delimiter) if count > len(fieldnames) else ''}. Nothing was added.")
             raw = pick(row, LABEL_KEYS)
-            if multi and isinstance(raw, str) and "," in raw:  # "card, payments|refund" made the class "card, payments" too
-                split = [p.strip() for p in re.split(f"[,{re.escape(LABEL_SEPARATORS)}]", raw) if p.strip()]
+            if multi and isinstance(raw, str) and any(c in COMMAS for c in raw):  # "card, payments|refund" made the class "card, payments" too
+                split = [p.strip() for p in re.split(f"[{COMMAS}{re.escape(LABEL_SEPARATORS)}]", raw) if p.strip()]
                 raise InvalidArgument(f"{where}: the labels {raw!r} hold a comma. Several classes go in the labels field "
                                       f"joined by '|' or ';' ({'|'.join(split)}); a class whose name has a comma can come in a "
                                       "JSONL file. Nothing was added.")
