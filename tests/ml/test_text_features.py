@@ -48,3 +48,18 @@ def test_a_feature_cap_keeps_the_commonest_terms_and_the_transform_agrees(single
         np.testing.assert_allclose(again.toarray(), X.toarray(), atol=1e-6)
     assert TextFeaturizer(min_df=1, max_total_features=10 * cap).fit_transform(texts).shape[1] == sum(sizes.values())
     assert TextFeaturizer(min_df=1, max_total_features=1).fit_transform(texts).shape[1] == 2  # a share rounded to 0: one term per block
+
+
+def test_full_width_letters_ligatures_and_half_width_kana_count_as_the_words_they_are():
+    # a Japanese input method's "Ａｎｄｒｏｉｄ" was another word than "Android": the model answered iphone 0.77
+    texts = ["Android の画面が割れた", "iPhone の画面が割れた", "file not found", "ログインできない"]
+    featurizer = TextFeaturizer(min_df=1).fit(texts)
+    same = featurizer.transform(["Ａｎｄｒｏｉｄ の画面が割れた", "ｉＰｈｏｎｅ の画面が割れた", "ﬁle not found", "ﾛｸﾞｲﾝできない"])
+    assert (same != featurizer.transform(texts)).nnz == 0
+    config, arrays = featurizer.export_state()
+    assert config["text_form"] == "NFKC"
+    assert (TextFeaturizer.from_state(config, arrays).transform(["Ａｎｄｒｏｉｄ"]) != featurizer.transform(["Android"])).nnz == 0
+    # a model trained before reads as it was trained: in NFC
+    del config["text_form"]
+    older = TextFeaturizer.from_state(config, arrays)
+    assert (older.transform(["Ａｎｄｒｏｉｄ"]) != featurizer.transform(["Android"])).nnz > 0

@@ -6,6 +6,7 @@ array; loading rebuilds the scikit-learn vectorizers with ``vocabulary`` and ``i
 
 from __future__ import annotations
 
+import unicodedata
 from functools import partial
 from operator import is_not
 from typing import Any
@@ -25,6 +26,23 @@ from tagwise.errors import InvalidArgument
 WEIGHTS_BUDGET_BYTES = 100_000_000
 # ... but never fewer features than this, whatever the number of classes
 MIN_FEATURES = 20_000
+
+
+# The Unicode form the n-grams are counted in: NFKC, so that what a keyboard or a PDF writes in another
+# form counts as the same word: full-width "Ａｎｄｒｏｉｄ" from a Japanese input method was another word
+# than "Android" (a probe's model answered iphone 0.77), half-width katakana, ligatures ("ﬁle"), "①".
+TEXT_FORM = "NFKC"
+
+
+def in_form(texts: list[str], form: str) -> list[str]:
+    """``texts`` in Unicode ``form`` (the recipes hand them over in NFC, which NFKC includes).
+
+    >>> in_form(["Ａｎｄｒｏｉｄ の画面", "ﬁle", "plain"], "NFKC")
+    ['Android の画面', 'file', 'plain']
+    """
+    if form == "NFC":
+        return texts
+    return [t if unicodedata.is_normalized(form, t) else unicodedata.normalize(form, t) for t in texts]
 
 
 def feature_budget(n_classes: int) -> int:
@@ -72,6 +90,8 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         return self
 
     def fit_transform(self, texts: list[str], y: Any = None) -> sp.csr_matrix:
+        self.text_form_ = TEXT_FORM
+        texts = in_form(texts, self.text_form_)
         params = self._vectorizer_params()
         # min_df only when there is enough data for it to mean something
         min_df = self.min_df if len(texts) >= 10 * self.min_df else 1
@@ -100,11 +120,12 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         return sp.hstack(blocks, format="csr")
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:
+        texts = in_form(texts, getattr(self, "text_form_", "NFC"))
         return sp.hstack([_tfidf(v, texts) for v in self.vectorizers_.values()], format="csr")
 
     # --- persistence (no pickle) -------------------------------------------------------------
     def export_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        config: dict[str, Any] = {"params": _jsonable(self.get_params()), "vocabularies": {}}
+        config: dict[str, Any] = {"params": _jsonable(self.get_params()), "vocabularies": {}, "text_form": self.text_form_}
         arrays = {}
         for name, vec in self.vectorizers_.items():
             terms = [""] * len(vec.vocabulary_)
@@ -118,6 +139,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
     def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> TextFeaturizer:
         params = config["params"]
         self = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+        self.text_form_ = config.get("text_form", "NFC")  # models trained before NFKC read their texts in NFC
         self.vectorizers_ = {}
         for name, kw in self._vectorizer_params().items():
             if name not in config["vocabularies"]:  # left out at training: no text had one
