@@ -230,7 +230,7 @@ def test_a_bad_project_file_is_told_what_is_wrong_and_where(client, banking):
     cases.append((as_string, "classes", f'assets.classes[{last}] must be an object with the class name, {{"category": "..."}}, not \'billing\'.'))
     blank = project_file("msgs", SINGLE, rows)
     blank["assets"]["classes"].append({"category": "   "})
-    cases.append((blank, "category", "The class name '   ' is blank: give it at least one character that is not a space."))
+    cases.append((blank, "category", "The class name '   ' is blank: give it at least one character that is not a space or invisible."))
     no_metadata = project_file("msgs", SINGLE, rows)
     del no_metadata["metadata"]
     cases.append((no_metadata, "metadata", "The project file needs a 'metadata' object and an 'assets' object; its 'metadata' is missing."))

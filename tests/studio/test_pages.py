@@ -374,6 +374,16 @@ def test_class_names_that_differ_only_in_case_or_hold_an_upload_separator_are_re
     assert "Class joy renamed to JOY" in flash(renamed.text)  # its own capitals may change
     with pytest.raises(InvalidArgument, match="the class 'joy' differs from the project's 'JOY' only in case; write it 'JOY'"):
         tagging.add_documents(ctx, "emo", [{"location": "x.txt", "text": "yay", "labels": ["joy"]}])
+    # names that look the same in another width or with an invisible character: the Tag page showed two "請求"
+    schema.add_class(ctx, "emo", "請求")
+    for name, twin in (("請求\u200b", "請求"), ("ｊｏｙ", "JOY")):
+        refused = studio.post("/studio/p/emo/classes/add", data={"csrf": studio.csrf, "name": name})
+        assert refused.status_code == 409 and f"The class '{twin}' differs from {name!r} only in case, width or invisible characters" \
+            in html.unescape(refused.text)
+    with pytest.raises(InvalidArgument, match="only in case, width or invisible characters; write it '請求'"):
+        tagging.add_documents(ctx, "emo", [{"location": "y.txt", "text": "bill", "labels": ["請求\u200b"]}])
+    blank = studio.post("/studio/p/emo/classes/add", data={"csrf": studio.csrf, "name": "\u200b"})
+    assert blank.status_code == 400 and "is blank" in html.unescape(blank.text)
 
 
 def test_page_numbers_past_the_end_and_huge_ids_are_not_server_errors(studio):
@@ -428,7 +438,8 @@ def test_evaluation_shows_the_majority_baseline_and_classes_never_chosen(studio,
     tagging.add_documents(ctx, "skew", [{"location": f"d{i}", "text": r["text"], "labels": r["labels"]} for i, r in enumerate(rows)])
     _train(ctx, "skew", "m")
     page = studio.get("/studio/p/skew/evaluate").text
-    assert re.search(rf'id="baseline">\(always answering {big} would score 9\d\.\d%\)', page)
+    # the class isolated in its own direction: a Hebrew or Arabic name pulled the score beside it to the wrong side
+    assert re.search(rf'id="baseline">\(always answering <span dir="auto">{big}</span> would score 9\d\.\d%\)', page)
     crafted = {"evaluation": {"customSingleLabelClassificationEvaluation": {"classes": {
         "big": {"truePositiveCount": 9, "falsePositiveCount": 2, "falseNegativeCount": 0},
         "rare": {"truePositiveCount": 0, "falsePositiveCount": 0, "falseNegativeCount": 2},
@@ -454,7 +465,7 @@ def test_a_model_no_better_than_the_commonest_class_is_called_so_on_every_page(s
     assert re.search(r'id="job-verdict" class="flash error" role="alert">This model is (no better|worse) than always answering Major', page)
     assert studio.get(f"/studio/p/prio/train/{job['id']}.json").json()["verdict"].startswith("This model is")
     assert 'id="baseline-verdict"' in studio.get("/studio/p/prio/evaluate?model=m1").text
-    assert "⚠ no better than always Major" in studio.get("/studio/p/prio").text
+    assert '⚠ no better than always <span dir="auto">Major</span>' in studio.get("/studio/p/prio").text
     assert "m1 (" in (deploy_page := studio.get("/studio/p/prio/deployments").text) and "no better than always answering Major" in deploy_page
     # one click put such a model live (the page offered it first) and the warning came after: now it comes before
     assert 'id="deploy-anyway"' in deploy_page and '<option value="m2" selected>' in deploy_page  # all flagged: the newest
@@ -469,9 +480,9 @@ def test_a_model_no_better_than_the_commonest_class_is_called_so_on_every_page(s
     # the tag check says its suggestions are not to be trusted, and stays on the model that was shown
     checked = check_tags(studio, "prio", "m1")
     assert checked.url.path == "/studio/p/prio/evaluate" and checked.url.query == b"model=m1"
-    assert 'id="issues-unreliable"' in checked.text and "would move those into Major" in checked.text
+    assert 'id="issues-unreliable"' in checked.text and 'would move those into <span dir="auto">Major</span>' in checked.text
     shown = html.unescape(checked.text)
-    assert re.search(r"The folds' models score accuracy \d+\.\d% \(always answering Major: \d+\.\d%\) and macro-F1", shown)
+    assert re.search(r"The folds' models score accuracy \d+\.\d% \(always answering <span dir=\"auto\">Major</span>: \d+\.\d%\) and macro-F1", shown)
 
 
 def test_a_flagged_test_document_is_marked_test_and_the_page_says_what_retagging_it_does(studio, banking):
@@ -533,7 +544,7 @@ def test_the_threshold_card_scores_each_threshold_and_sets_the_projects(studio, 
     assert 'id="scored-at">50.0%<' in page and 'id="threshold-table"' in page and "threshold-moved" not in page
     hardest = table[0.9]["hardestHit"]  # a threshold does not fall evenly on the classes: the page names the one it hits most
     assert hardest["share"] > table[0.9]["abstained"] and hardest["documents"] >= 3
-    assert f'{hardest["class"]}: {100 * hardest["share"]:.1f}% <span class="small muted">of {hardest["documents"]}</span>' in page
+    assert f'<span dir="auto">{hardest["class"]}</span>: {100 * hardest["share"]:.1f}% <span class="small muted">of {hardest["documents"]}</span>' in page
 
     moved = studio.post("/studio/p/router/evaluate/threshold", data={"csrf": studio.csrf, "model": "m", "percent": "90"})
     assert "answers None when its likeliest class is under 90%" in flash(moved.text)

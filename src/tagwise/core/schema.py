@@ -3,6 +3,7 @@ in the same transaction; and the checks on class names that the studio's uploads
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from tagwise.core.context import Context
@@ -51,9 +52,25 @@ def rename_class(ctx: Context, project_name: str, old: str, new: str, *, merge: 
 
 
 def same_but_case(classes: list[str], name: str, renaming: str | None = None) -> str | None:
-    """The class of ``classes`` (other than ``renaming``) that is ``name`` in other capitals, if any."""
-    folded = name.casefold()
-    return next((c for c in classes if c not in (name, renaming) and c.casefold() == folded), None)
+    """The class of ``classes`` (other than ``renaming``) that is ``name`` in other capitals, if any;
+    or in another width or with invisible characters, which look the same too ("ＬＯＧＩＮ" and
+    "login", "ﾛｸﾞｲﾝ" and "ログイン", "請求" with a zero-width space: the Tag page showed two "請求")."""
+    folded = looks(name)
+    return next((c for c in classes if c not in (name, renaming) and looks(c) == folded), None)
+
+
+def how_twins_differ(twin: str, name: str) -> str:
+    """How two names that look the same differ, for a person: "case", or "case, width or invisible characters"."""
+    return "case" if twin.casefold() == name.casefold() else "case, width or invisible characters"
+
+
+def looks(name: str) -> str:
+    """A class name as a reader sees it: NFKC, case-folded, without invisible (format) characters.
+
+    >>> looks("ＬＯＧＩＮ") == looks("login") == looks("Log\u200bin"), looks("ﾛｸﾞｲﾝ") == looks("ログイン")
+    (True, True)
+    """
+    return "".join(c for c in unicodedata.normalize("NFKC", name).casefold() if unicodedata.category(c) != "Cf")
 
 
 def _check_new_name(project: dict[str, Any], name: str, renaming: str | None = None) -> None:
@@ -61,7 +78,7 @@ def _check_new_name(project: dict[str, Any], name: str, renaming: str | None = N
     filter ignores case, so typing found both), and in a multi-label project "a|b" (an upload splits
     labels on | and ;, so the class could never come back from a CSV)."""
     if twin := same_but_case(project["classes"], name, renaming):
-        raise Conflict(f"The class {twin!r} differs from {name!r} only in case: use {twin!r}, or rename it.")
+        raise Conflict(f"The class {twin!r} differs from {name!r} only in {how_twins_differ(twin, name)}: use {twin!r}, or rename it.")
     if project["kind"] == MULTI and (separator := next((s for s in "|;" if s in name), None)):
         raise InvalidArgument(f"A multi-label class name cannot hold {separator!r}: an upload splits several labels on "
                               "'|' and ';'. Use another character, such as '-' or '/'.")

@@ -21,7 +21,7 @@ from tagwise.core.documents import check_still_matching, document_language
 from tagwise.core.model_results import latest_model, mispredictions
 from tagwise.core.projects import check_quota, new_project_values, require
 from tagwise.core.review_queue import TAG_LEASE_S, Suggestion, next_in_queue, suggest, take
-from tagwise.core.schema import check_class_limit, same_but_case, touch
+from tagwise.core.schema import check_class_limit, how_twins_differ, same_but_case, touch
 from tagwise.core.validation import MULTI, check_class_name, check_location, check_name, check_text, class_form, listed
 from tagwise.errors import Conflict, InvalidArgument, NotFound
 from tagwise.storage import document_records as docs_db
@@ -102,8 +102,8 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
                     check_class_name(label)
                     if twin := same_but_case(classes, label):
                         raise InvalidArgument(f"{location}: the class {label!r} differs from the project's {twin!r} only in "
-                                              f"case; write it {twin!r} (classes that differ only in case are one class to a "
-                                              "reader, and two to the model).", target=location)
+                                              f"{how_twins_differ(twin, label)}; write it {twin!r} (classes that look the same are "
+                                              "one class to a reader, and two to the model).", target=location)
                     known.add(label)
                     classes.append(label)
                     new_classes.append(label)

@@ -181,8 +181,9 @@ def check_class_name(value: object) -> str:
     """``value`` checked, in its kept form (``class_form``)."""
     if not isinstance(value, str):
         raise InvalidArgument(f"A class name must be a string, not {shown(value)}.", target="category")
-    if not value.strip():
-        raise InvalidArgument(f"The class name {shown(value)} is blank: give it at least one character that is not a space.", target="category")
+    if blank(value):  # a zero-width space alone was a class, drawn as an empty button
+        raise InvalidArgument(f"The class name {shown(value)} is blank: give it at least one character that is not a space or "
+                              "invisible.", target="category")
     if ":" in value or len(value) > 50 or _CONTROL.search(value) or _LONE_SURROGATE.search(value):
         raise InvalidArgument(
             f"The class name {shown(value)} is invalid: use 1 to 50 characters, no ':', no control characters and no lone surrogates.",

@@ -52,7 +52,8 @@
     function control(li) { return li.querySelector(multi ? "input[type=checkbox]" : "button"); }
     function visible() { return items.filter(function (li) { return !li.hidden; }); }
     // accents, case and ß do not matter when filtering: "ruck" finds "Rückerstattung", as the Data page's search does
-    function fold(text) { return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/ß/g, "ss"); }
+    // NFKD: full-width and half-width forms too ("ﾛｸﾞｲﾝ" finds "ログイン", "ｌｏｇｉｎ" finds "login"), as the Data page's search does
+    function fold(text) { return text.normalize("NFKD").replace(/[\u0300-\u036f\u3099\u309a]/g, "").toLowerCase().replace(/ß/g, "ss"); }
     items.forEach(function (li) { li.dataset.folded = fold(li.dataset.name); });
     function applyFilter() {
       var q = fold(filter.value.trim());
@@ -68,7 +69,7 @@
     if (filter) {
       filter.addEventListener("input", applyFilter);
       filter.addEventListener("keydown", function (e) {
-        if (e.key === "Enter") {
+        if (e.key === "Enter" && !e.isComposing && e.keyCode !== 229) {  // not the Enter that ends an input method's composition
           e.preventDefault();
           var first = visible()[0];
           if (filter.value.trim() === "") { if (multi) form.requestSubmit(); return; }
