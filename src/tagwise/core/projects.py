@@ -11,7 +11,16 @@ from sqlalchemy.exc import IntegrityError
 from tagwise.core import jobs
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
-from tagwise.core.validation import MULTI, RESERVED_PROJECT, check_kind, check_name, its_classes, language_code, shown
+from tagwise.core.validation import (
+    MULTI,
+    RESERVED_PROJECT,
+    check_kind,
+    check_name,
+    country_not_language,
+    its_classes,
+    language_code,
+    shown,
+)
 from tagwise.errors import NOT_IN_TAGWISE, InvalidArgument, NotFound, ProjectNotFound, QuotaError
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -189,6 +198,8 @@ def _language(value: object) -> str:
     code = language_code(value)
     if code is None:
         raise InvalidArgument(f"The language {shown(value)} is not a language code such as 'en' or 'pt-BR'.", target="language")
+    if mistaken := country_not_language(code):
+        raise InvalidArgument(f"The language {shown(value)}: {mistaken}.", target="language")
     return code
 
 

@@ -108,15 +108,39 @@ LANGUAGE_RULE = (f"a language code is 2 or 3 letters (ISO 639), then optionally 
                  f"{LANGUAGE_MAX_CHARS} characters, such as {LANGUAGE_EXAMPLES}")
 
 
+# country codes written for a language: none is an ISO 639 language, so a project or document "in jp" was taken and
+# then matched no Japanese ("ja") text (every document declared ja was warned)
+COUNTRY_NOT_LANGUAGE = {"jp": "ja", "cn": "zh", "gr": "el", "dk": "da", "cz": "cs", "ua": "uk", "vn": "vi", "ir": "fa"}
+# ISO 639's withdrawn codes, which BCP 47 replaces: a "he" model warned every text declared "iw"
+_DEPRECATED = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
+
+
+def country_not_language(code: str) -> str | None:
+    """The message for a code whose language part is a country's code (``jp``), else None.
+
+    >>> country_not_language("jp-JP"), country_not_language("ja")
+    ("'jp' is Japan's country code, not a language code: Japanese is 'ja'", None)
+    """
+    meant = COUNTRY_NOT_LANGUAGE.get(code.split("-")[0].lower())
+    if meant is None:
+        return None
+    country = {"ja": "Japan's", "zh": "China's", "el": "Greece's", "da": "Denmark's", "cs": "Czechia's", "uk": "Ukraine's",
+               "vi": "Vietnam's", "fa": "Iran's"}[meant]
+    language = {"ja": "Japanese", "zh": "Chinese", "el": "Greek", "da": "Danish", "cs": "Czech", "uk": "Ukrainian",
+                "vi": "Vietnamese", "fa": "Persian"}[meant]
+    return f"{code.split('-')[0].lower()!r} is {country} country code, not a language code: {language} is {meant!r}"
+
+
 def language_code(value: object) -> str | None:
     """``value`` as a language code in its usual spelling, or None when it is not one: an ISO 639
     language of 2 or 3 letters, an optional script (4 letters) and an optional region (2 letters or
-    3 digits), as BCP 47 writes them. A '_' (locales spell ``en_US``) becomes '-'; the language is
+    3 digits), as BCP 47 writes them, a withdrawn code as its replacement (``iw`` is ``he``). A '_'
+    (locales spell ``en_US``) becomes '-'; the language is
     lowercased, the script title-cased and the region uppercased, so Azure's ``zh-hans`` and
     ``ZH-HANS`` are ``zh-Hans``. No list of languages is checked.
 
-    >>> [language_code(v) for v in ("DE", "de_de", "zh-hans", "es-419", "sr-latn-rs", "english", "en-")]
-    ['de', 'de-DE', 'zh-Hans', 'es-419', 'sr-Latn-RS', None, None]
+    >>> [language_code(v) for v in ("DE", "de_de", "zh-hans", "es-419", "sr-latn-rs", "english", "en-", "iw")]
+    ['de', 'de-DE', 'zh-Hans', 'es-419', 'sr-Latn-RS', None, None, 'he']
     >>> [language_code(v) for v in ("de-CH-1996", "ca-ES-Valencia", "zh-yue", "en-US-x-twain", "de-1996", "en-US-x-" + "t" * 20)]
     ['de-CH-1996', 'ca-ES-valencia', 'zh-yue', 'en-US-x-twain', 'de-1996', None]
     """
@@ -124,6 +148,7 @@ def language_code(value: object) -> str | None:
     if found is None:
         return None
     language, extlang, script, region, rest = found.group("language", "extlang", "script", "region", "rest")
+    language = _DEPRECATED.get(language.lower(), language)
     return (language.lower() + extlang.lower() + "".join(f"-{part}" for part in (script and script.title(), region and region.upper()) if part)
             + rest.lower())
 
@@ -138,6 +163,8 @@ def file_language(value: object, quote: Callable[[object], str] = shown) -> str 
     if code is None:
         raise InvalidArgument(f"the language {quote(value)} is not a language code: {LANGUAGE_RULE} "
                               "(leave it empty for the project's language)")
+    if mistaken := country_not_language(code):
+        raise InvalidArgument(f"the language {quote(value)}: {mistaken}")
     return code
 
 
