@@ -130,3 +130,18 @@ def test_a_project_trained_on_a_fifth_or_more_in_another_language_is_multilingua
     assert warning("fr", "use-multilingual", "Meine Rechnung ist falsch", "de")["code"] == "LanguageNotTrained"
     # regional spellings of the project's own language are that language
     assert _training_language({"multilingual": False, "language": "fr"}, [{"text": "Bonjour", "language": "fr-CA"}] * 5) == ("fr", [])
+
+
+def test_languages_the_multilingual_encoder_does_not_know_are_named_in_a_training_note():
+    # a Hebrew project's embedding model scored chance (0.333), and the advice was to tag more: the encoder gives
+    # Hebrew texts nearly the same vector
+    from tagwise.core.training import _training_language
+
+    hebrew = [{"text": "החבילה לא הגיעה", "language": "he"}] * 12
+    language, notes = _training_language({"multilingual": False, "language": "he"}, hebrew)
+    assert language == "he" and len(notes) == 1
+    assert notes[0].startswith("12 of the 12 training documents are in languages the multilingual sentence encoder was not "
+                               "trained on (he (12); it knows ar, de, en,")
+    mixed = hebrew[:4] + [{"text": "荷物が届きません", "language": "ja"}] * 8
+    assert "(he (4);" in _training_language({"multilingual": True, "language": "ja"}, mixed)[1][0]
+    assert _training_language({"multilingual": True, "language": "ja"}, mixed[4:]) == ("mul", [])  # all known: no note

@@ -39,6 +39,9 @@ LATIN = frozenset([
     "sn", "so", "sq", "st", "su", "sv", "sw", "tk", "tl", "tr", "uz", "vi", "wo", "xh", "yo", "zu",
 ])
 MIN_LETTERS = 10  # fewer letters than this say too little about a script
+# a Han character or a kana or Hangul syllable says as much as a few letters: "我的包裹还没到" (a whole sentence, 7
+# characters) was too short to be checked
+WORD_LIKE = {"CJK": 3, "HIRAGANA": 2, "KATAKANA": 2, "HANGUL": 2}
 CODE = "LanguageNotTrained"
 
 
@@ -61,6 +64,8 @@ def warning(language: str | None, backend: str | None, text: str, declared: str 
     "The document declares the language 'de', but the model was t"
     >>> warning("en", None, "أين بطاقتي؟ لقد فقدتها أمس", None)["message"][:66]
     'The document is written mostly in Arabic script, but the model was'
+    >>> warning("en", None, "我的包裹还没到", None)["message"].startswith("The document is written mostly in Chinese or Japanese")
+    True
     >>> warning("mul", "use-multilingual", "Missä korttini on?", "fi")["code"]
     'LanguageNotTrained'
     >>> [warning("en", None, "where is my card", d) for d in (None, "en", "en-GB")]
@@ -110,11 +115,12 @@ def _other_script(text: str) -> str | None:
     # NFKC: styled and full-width Latin letters (𝐇𝐞𝐥𝐥𝐨, Ｍｙ) are Latin letters
     for ch in unicodedata.normalize("NFKC", text[:2_000]):  # the start says enough, and keeps a long document cheap
         if ch.isalpha():
-            letters += 1
             name = unicodedata.name(ch, "")
             script = name.split(" ", 1)[0] if name else "UNKNOWN"
+            weight = WORD_LIKE.get(script, 1)
+            letters += weight
             if "LATIN" not in name:
-                counts[script] = counts.get(script, 0) + 1
+                counts[script] = counts.get(script, 0) + weight
     if letters < MIN_LETTERS or not counts:
         return None
     if sum(counts.values()) * 2 <= letters:
