@@ -18,6 +18,7 @@ TEXTS = [
     "Les États-Unis", "a 5 \u212a cable (Kelvin sign)", "100% sure the_rate is wrong", "plain ascii text",
     "El NIÑO llegó tarde", "Nguyễn paid twice", "Ørsted refund", "un clin d'œil", "ŁÓDŹ branch",
     "Ce n\u2019est pas arrivé", "it's \u201curgent\u201d",
+    "أين طلبي رقم ٤٥٢١", "مَرْحَبًا، الشحنة متأخرة", "שָׁלוֹם חבילה", "パス\u200bワードを忘れた",
 ]
 # an apostrophe or double quote, straight or typographic, finds the others (Outlook writes n’est, a person types n'est)
 QUOTES = str.maketrans({**dict.fromkeys("\u2018\u2019\u02bc\u201b", "'"), **dict.fromkeys("\u201c\u201d\u201e", '"')})
@@ -105,7 +106,8 @@ def test_untagged_among_keeps_the_untagged_documents_of_the_project(listed):
 @pytest.mark.parametrize("query", ["card", "CARD", "file", "fi", "strasse", "STRASSE", "straße", "заказ", "café", "cafe",
                                    "états", "etats", "k cable", "100%", "the_r", "ü.txt", "u.txt", "doc-01", "#1", "nino",
                                    "niño", "LLEGO", "nguyen", "Nguyên", "ørsted", "orsted", "oeil", "lodz", "мои", "nothing like it",
-                                   "\x00", "card\x00", "n'est", "N\u2019EST", "it\u2019s", '"urgent"', "d\u2019oeil", "'", '"', "it's"])
+                                   "\x00", "card\x00", "n'est", "N\u2019EST", "it\u2019s", '"urgent"', "d\u2019oeil", "'", '"', "it's",
+                                   "اين", "4521", "مرحبا", "الشحنه", "שלום", "パスワード"])
 # a NUL matched every text on SQLite (and was a 500 on PostgreSQL)
 def test_search_finds_what_the_folded_texts_contain(listed, query):
     store, project_id, stored = listed
@@ -125,6 +127,8 @@ def test_search_finds_what_the_folded_texts_contain(listed, query):
         assert expected, "a straight or a typographic quote finds the other"
     if query in ("'", '"', "it's"):
         assert 0 < len(expected) < len(stored), "a quote is a quote, not any character (\"it's\" found \"it seems\")"
+    if query in ("اين", "4521", "مرحبا", "الشحنه", "שלום", "パスワード"):
+        assert expected, "what typing leaves out (Arabic and Hebrew marks, the hamza, Arabic-Indic digits, a zero-width space) is left out"
     if query == "мои":
         assert not expected, "marks on other scripts still count: й is not и"
     assert _page(store, project_id, DocumentFilter(search=query), 100, 0) == (expected, len(expected))
@@ -135,3 +139,22 @@ def test_the_digest_of_a_list_tells_lists_apart_that_count_and_sum_alike():
     assert docs_db.ids_digest([5, 10]) != docs_db.ids_digest([7, 8])
     mix = docs_db.ID_MIX
     assert docs_db.ids_digest([10, 5]) == docs_db.ids_digest([5, 10]) == f"2:15:{5 * mix % 2**32 + 10 * mix % 2**32}"
+
+
+def test_the_upgrade_stores_the_new_search_form_of_texts_it_changes(store):
+    # migration 0010: a store folded before kept "أين" in its search form, so "اين" found nothing there
+    from sqlalchemy import text
+
+    from tagwise.storage.db import refold
+
+    rows = [{"location": f"{i}.txt", "text": t, "language": "ar", "dataset": None, "labels": None}
+            for i, t in enumerate(["أين طلبي", "plain", "café", "مرحبا"])]
+    with store.db.write() as conn:
+        project_id = records.insert_project(conn, project_values())
+        docs_db.insert_many(conn, project_id, rows)
+        conn.execute(text("UPDATE documents SET search_text = text WHERE location = '0.txt'"))  # as the older fold stored it
+    assert _page(store, project_id, DocumentFilter(search="اين"), 10, 0) == ([], 0)
+    with store.db.write() as conn:
+        assert refold(conn) == 1
+        assert refold(conn) == 0
+    assert _page(store, project_id, DocumentFilter(search="اين"), 10, 0) == (["0.txt"], 1)

@@ -216,6 +216,21 @@ def _refuse_newer(config: Config, conn: Connection) -> tuple[str | None, str | N
 _FOLD_BATCH = 2_000
 
 
+def refold(conn: Connection) -> int:
+    """Store again the search form of every document whose stored form :func:`fold` now writes
+    otherwise (migration 0010: Arabic, Hebrew and invisible characters), in batches by id; how many."""
+    documents = _documents_table()
+    last = changed = 0
+    while rows := conn.execute(sa.select(documents.c.id, documents.c.text, documents.c.search_text)
+                               .where(documents.c.id > last, documents.c.search_text.is_not(None))
+                               .order_by(documents.c.id).limit(_FOLD_BATCH)).all():
+        stale = [(doc_id, text_) for doc_id, text_, stored in rows if _OPTIONAL.search(text_) and searchable(text_) != stored]
+        if stale:
+            _store_folded(conn, stale)
+        last, changed = rows[-1][0], changed + len(stale)
+    return changed
+
+
 def fold_missing(conn: Connection) -> int:
     """Store the search form (:func:`searchable`) of every non-ASCII document text that has none, in
     batches by id, inside the caller's transaction; how many. Migration 0006 does this for the texts
@@ -285,11 +300,24 @@ def fold(value: str | None) -> str | None:
     "les etats-unis, nino, strasse, l'oeil, aero, lodz"
     >>> fold("мой") == fold("мои")
     False
+
+    What people leave out when they type is left out too: Arabic's short-vowel marks and tatweel,
+    the hamza over or under an alif, ى for ي and ة for ه, Hebrew's vowel points, Arabic-Indic digits
+    and invisible characters (a zero-width space inside a word), so ``اين`` finds ``أين``, ``مرحبا``
+    finds ``مَرْحَبًا`` and ``4521`` finds ``٤٥٢١`` (found nothing before).
+
+    >>> [fold(v) for v in ("أين", "مَرْحَبًا", "الشحنة", "٤٥٢١", "שָׁלוֹם", "パス\u200bワード")] == ["اين", "مرحبا", "الشحنه", "4521", "שלום", "パスワード"]
+    True
     """
     if value is None:
         return None
     folded = strip_accents(unicodedata.normalize("NFKC", value).casefold())
-    return folded if folded.isascii() else folded.translate(_LATIN_LETTERS)
+    if folded.isascii():
+        return folded
+    folded = folded.translate(_LATIN_LETTERS)
+    if _OPTIONAL.search(folded):  # Arabic, Hebrew or an invisible character: one scan for the rest
+        folded = _OPTIONAL_MARKS.sub("", folded).translate(_ARABIC_LETTERS)
+    return folded
 
 
 def searchable(text: str) -> str | None:
@@ -310,6 +338,14 @@ def strip_accents(value: str) -> str:
     return unicodedata.normalize("NFC", _LATIN_ACCENTS.sub("", unicodedata.normalize("NFD", value)))
 
 
+# marks and letters that typing leaves out or spells another way (see fold): Arabic's harakat, superscript alif and
+# tatweel, Hebrew's points and cantillation (not its maqaf or sof pasuq), zero-width spaces and joiners, word joiner,
+# byte-order mark and soft hyphen; the alif's hamza forms, alif maqsura, ta marbuta, and both sets of Arabic-Indic digits
+_OPTIONAL = re.compile("[\u0591-\u06ff\u200b-\u200d\u2060\ufeff\u00ad]")
+_OPTIONAL_MARKS = re.compile("[\u064b-\u065f\u0670\u0640\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7"
+                             "\u200b-\u200d\u2060\ufeff\u00ad]")
+_ARABIC_LETTERS = str.maketrans({**dict.fromkeys("أإآٱ", "ا"), "ى": "ي", "ة": "ه",
+                                 **{chr(0x660 + d): str(d) for d in range(10)}, **{chr(0x6f0 + d): str(d) for d in range(10)}})
 # Latin letters of their own that a keyboard without them spells with plain ones (after casefold)
 _LATIN_LETTERS = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"})
 _MAY_HAVE_LATIN_ACCENTS = re.compile("[\u00c0-\u024f\u0300-\u036f\u1e00-\u1eff]")
