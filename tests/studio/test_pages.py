@@ -971,6 +971,11 @@ def test_the_documents_download_as_a_spreadsheets_csv_and_a_file_is_classified_f
     refused = studio.post("/studio/p/bank/try/file", data={"csrf": studio.csrf, "deployment": "prod"},
                           files={"file": ("tickets.xlsx", b"PK\x03\x04", "application/octet-stream")})
     assert refused.status_code == 400 and "is an Excel workbook" in field_error(refused.text, "try-file")
+    # the upload's "nothing was added" misread what Try it does
+    empty = studio.post("/studio/p/bank/try/file", data={"csrf": studio.csrf, "deployment": "prod"},
+                        files={"file": ("t.csv", "text\nfine\n\u200b\n".encode(), "text/csv")})
+    said = field_error(empty.text, "try-file")
+    assert empty.status_code == 400 and "othing was classified" in said and "added" not in said
 
 
 def test_a_training_waiting_on_a_server_that_runs_no_jobs_says_why(studio, banking):

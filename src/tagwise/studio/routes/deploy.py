@@ -125,9 +125,12 @@ def _file_documents(ctx, record: dict, file: UploadFile | None, columns: uploads
         raise InvalidArgument(f"{file.filename} is larger than {cap / 2**20:g} MB, the most Try it takes; split it, or classify it "
                               "with tagwise classify, which streams any size.")
     # the limit is checked as the file is read: 3 million one-word rows took 600 MB before it was
-    docs, _ignored = uploads.parse_file(file.filename or "documents.txt", data, record["kind"] == MULTI, limit=MAX_TRY_FILE_DOCUMENTS,
-                                        beyond=f"Try it classifies up to {MAX_TRY_FILE_DOCUMENTS:,} (about 10-20 seconds). Split the "
-                                        "file, or use tagwise classify, which streams any size.", columns=columns)
+    try:
+        docs, _ignored = uploads.parse_file(file.filename or "documents.txt", data, record["kind"] == MULTI, limit=MAX_TRY_FILE_DOCUMENTS,
+                                            beyond=f"Try it classifies up to {MAX_TRY_FILE_DOCUMENTS:,} (about 10-20 seconds). Split "
+                                            "the file, or use tagwise classify, which streams any size.", columns=columns)
+    except InvalidArgument as exc:  # the upload's words: Try it adds nothing, so "nothing was added" misread what it does
+        raise InvalidArgument(exc.message.replace("othing was added", "othing was classified")) from None
     for number, doc in enumerate(docs, start=1):  # as an upload checks them: a lone surrogate broke the download
         check_text(doc["text"], doc["location"] or f"{number}", ctx.settings.max_document_characters)
     return docs
