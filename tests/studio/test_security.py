@@ -212,8 +212,8 @@ def test_redirects_stay_on_the_studio(signed_in):
     tagging.create_project(ctx, "r", SINGLE, "en")
     schema.add_class(ctx, "r", "a")
     tagging.add_documents(ctx, "r", [{"location": "d.txt", "text": "hello"}])
-    response = signed_in.post("/studio/p/r/tag", data={"csrf": signed_in.csrf, "doc": "1", "tag": "a", "then": "back",
-                                                       "back": "https://evil.example/phish"}, follow_redirects=False)
+    response = signed_in.post("/studio/p/r/tag", data={"csrf": signed_in.csrf, "doc": "1", "tag": "a", "then": "back", "location": "d.txt",
+                                                       "seen": "null", "back": "https://evil.example/phish"}, follow_redirects=False)
     assert response.headers["location"].startswith("/studio/")
     signed_in.post("/studio/logout", data={"csrf": signed_in.csrf})
     token = re.search(r'name="token" value="([^"]+)"', signed_in.get("/studio").text).group(1)

@@ -129,14 +129,28 @@ def test_undo_and_going_back_in_the_queue_stay_in_the_queue(studio):
 
 def test_mark_untagged_says_so(studio):
     _project(studio.ctx, "m", SINGLE, ["a"], [["a"]])
-    page = studio.post("/studio/p/m/tag", data={"csrf": studio.csrf, "doc": "1", "action": "untag", "then": "stay"})
+    page = studio.post("/studio/p/m/tag", data={"csrf": studio.csrf, "doc": "1", "action": "untag", "then": "stay",
+                                                "location": "1.txt", "seen": '["a"]'})
     assert flash(page.text) == "Marked 1.txt untagged." and _labels(studio.ctx, "m", 1) is None
+
+
+def test_a_form_that_does_not_say_what_it_showed_saves_nothing(studio):
+    # a Tag page opened before the upgrade that added these fields (its session carries over) tagged the document that
+    # took a deleted one's id, and overwrote a colleague's newer tag, unchecked
+    _project(studio.ctx, "old", SINGLE, ["a", "b"], [["a"]])
+    for missing in ("location", "seen"):
+        data = {"csrf": studio.csrf, "doc": "1", "tag": "b", "then": "stay", "location": "1.txt", "seen": '["a"]'}
+        del data[missing]
+        page = studio.post("/studio/p/old/tag", data=data)
+        assert "does not say which document and tags it showed" in flash(page.text) and _labels(studio.ctx, "old", 1) == ["a"]
+        assert _title(page.text) == "1.txt"  # shown again as it is now
 
 
 def test_tagging_from_the_evaluation_page_returns_to_the_same_section(studio):
     _project(studio.ctx, "e", SINGLE, ["a", "b"], [["a"]])
     back = "/studio/p/e/evaluate?model=m#wrong-title"
-    location, _ = _submit(studio, "e", {"csrf": [studio.csrf], "doc": ["1"], "tag": ["b"], "then": ["back"], "back": [back]})
+    location, _ = _submit(studio, "e", {"csrf": [studio.csrf], "doc": ["1"], "tag": ["b"], "then": ["back"], "back": [back],
+                                        "location": ["1.txt"], "seen": ['["a"]']})
     assert location == back and _labels(studio.ctx, "e", 1) == ["b"]
 
 

@@ -96,7 +96,13 @@ def _tag(request: Request, project: str, doc: int, action: str, then: str, queue
     base = f"/studio/p/{project}/tag"
     location = form.get("location")
     try:
-        record, previous = tagging.set_labels(context(request), project, doc, labels, location=str(location) if location else None,
+        if location is None or form.get("seen") is None:
+            # every tagging form says which document it showed and its tags then; one that does not is a page from before
+            # an upgrade (its session carries over), which tagged the document that took a deleted one's id, and
+            # overwrote a colleague's newer tag, unchecked
+            raise tagging.TagChanged("This page does not say which document and tags it showed (it was opened before tagwise "
+                                     "was upgraded?). Nothing was saved: the document is shown as it is now; save again.")
+        record, previous = tagging.set_labels(context(request), project, doc, labels, location=str(location),
                                               seen=_seen(form.get("seen")), by=who)
     except (tagging.TagChanged, InvalidArgument, NotFound) as exc:  # changed since the page showed it: said, and nothing saved
         if isinstance(exc, NotFound) and exc.target != "document":
