@@ -109,8 +109,10 @@ LANGUAGE_RULE = (f"a language code is 2 or 3 letters (ISO 639), then optionally 
 
 
 # country codes written for a language: none is an ISO 639 language, so a project or document "in jp" was taken and
-# then matched no Japanese ("ja") text (every document declared ja was warned)
-COUNTRY_NOT_LANGUAGE = {"jp": "ja", "cn": "zh", "gr": "el", "dk": "da", "cz": "cs", "ua": "uk", "vn": "vi", "ir": "fa"}
+# then matched no Japanese ("ja") text (every document declared ja was warned). code: (language, country, language's name)
+COUNTRY_NOT_LANGUAGE = {"jp": ("ja", "Japan", "Japanese"), "cn": ("zh", "China", "Chinese"), "gr": ("el", "Greece", "Greek"),
+                        "dk": ("da", "Denmark", "Danish"), "cz": ("cs", "Czechia", "Czech"), "ua": ("uk", "Ukraine", "Ukrainian"),
+                        "vn": ("vi", "Vietnam", "Vietnamese"), "ir": ("fa", "Iran", "Persian")}
 # ISO 639's withdrawn codes, which BCP 47 replaces: a "he" model warned every text declared "iw"
 _DEPRECATED = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
 
@@ -121,14 +123,11 @@ def country_not_language(code: str) -> str | None:
     >>> country_not_language("jp-JP"), country_not_language("ja")
     ("'jp' is Japan's country code, not a language code: Japanese is 'ja'", None)
     """
-    meant = COUNTRY_NOT_LANGUAGE.get(code.split("-")[0].lower())
-    if meant is None:
+    part = code.split("-")[0].lower()
+    if part not in COUNTRY_NOT_LANGUAGE:
         return None
-    country = {"ja": "Japan's", "zh": "China's", "el": "Greece's", "da": "Denmark's", "cs": "Czechia's", "uk": "Ukraine's",
-               "vi": "Vietnam's", "fa": "Iran's"}[meant]
-    language = {"ja": "Japanese", "zh": "Chinese", "el": "Greek", "da": "Danish", "cs": "Czech", "uk": "Ukrainian",
-                "vi": "Vietnamese", "fa": "Persian"}[meant]
-    return f"{code.split('-')[0].lower()!r} is {country} country code, not a language code: {language} is {meant!r}"
+    meant, country, language = COUNTRY_NOT_LANGUAGE[part]
+    return f"{part!r} is {country}'s country code, not a language code: {language} is {meant!r}"
 
 
 def language_code(value: object) -> str | None:
