@@ -285,3 +285,14 @@ def test_a_bad_line_stops_after_writing_every_document_before_it(deployed, bank,
     result = deployed.cli("classify", "bank", "prod", str(source), "-o", str(out), "--batch-size", "100", "--jobs", jobs)
     assert f"{source}:251: not a JSON line" in one_error_line(result, code=2)
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [f"q{i}" for i in range(250)]
+
+
+def test_the_summary_counts_documents_with_a_warning_which_a_csv_output_leaves_out(deployed, tmp_path):
+    # 5 of 11 texts in scripts the English model was not trained for: the csv said nothing, nor did the summary
+    source = tmp_path / "mixed.txt"
+    source.write_text("where is my card\n荷物が届いていません、もう三日待っています\nmy card was declined\n", encoding="utf-8")
+    as_csv = ok(deployed.cli("classify", "bank", "prod", str(source), "--format", "csv", "-o", str(tmp_path / "out.csv")))
+    assert "classified 3 documents" in as_csv.stderr and "; 1 with a warning (DocumentTruncated or LanguageNotTrained: " \
+        "--format jsonl shows them)" in as_csv.stderr
+    as_jsonl = ok(deployed.cli("classify", "bank", "prod", str(source), "-o", str(tmp_path / "out.jsonl")))
+    assert "1 with a warning (DocumentTruncated or LanguageNotTrained: see their warnings field)" in as_jsonl.stderr

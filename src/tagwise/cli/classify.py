@@ -334,7 +334,7 @@ def classify(
     total = _count_lines(Path(input_path)) if input_path != "-" and console.is_terminal else None
 
     started = time.monotonic()
-    classified = failed = 0
+    classified = failed = warned = 0
     created = False  # OUTPUT opened afresh: removed again when the run fails before writing a document
     try:
         with opened() as be, _open_input(input_path, in_fmt) as stream, _open_output(output, append=resume) as sink:
@@ -358,6 +358,7 @@ def classify(
                     writer.write(rows)
                     classified += len(rows)
                     failed += sum(1 for r in rows if "error" in r)
+                    warned += sum(1 for r in rows if r.get("warnings"))
                     bar.advance(task, len(rows))
     except UnicodeDecodeError as exc:  # the documents before the bad byte's chunk are written: a rerun resumes
         _drop_if_empty(output, created and not classified)
@@ -368,6 +369,10 @@ def classify(
     seconds = time.monotonic() - started
     rate = f" ({classified / seconds:,.0f} docs/s)" if classified >= 1000 and seconds > 0 else ""
     note = f"; {failed:,} could not be classified (see their error field)" if failed else ""
+    if warned:  # the csv output has no warnings column: a text in a language the model was not trained for went unsaid
+        codes = "DocumentTruncated or LanguageNotTrained"
+        note += (f"; {warned:,} with a warning ({codes}: " + ("see their warnings field)" if out_fmt != "csv" else
+                                                              "--format jsonl shows them)"))
     noun = "document" if classified == 1 else "documents"
     console.print(f"classified {classified:,} {noun} in {seconds:.1f} s{rate}{note}", markup=False)
 
