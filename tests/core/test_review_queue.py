@@ -11,12 +11,32 @@ from tagwise.storage.document_records import DocumentFilter
 SINGLE = "CustomSingleLabelClassification"
 
 
-def test_queue_without_a_model_is_upload_order(ctx, project):
+def _spread(ids):
+    """Untagged ids in the order the queue offers them before a model (``spread_untagged_ids``)."""
+    from tagwise.storage.document_records import ID_MIX, ID_MOD
+
+    return sorted(ids, key=lambda i: (i * ID_MIX % ID_MOD, i))
+
+
+def test_queue_without_a_model_is_spread_over_the_project(ctx, project):
+    # a file sorted by class, tagged from its start, gave 153 documents of one class before a model could be trained
+    untagged = [d["id"] for d in tagging.list_documents(ctx, "p", DocumentFilter(status="untagged")).items]
     first, ranked = review_queue.next_in_queue(ctx, "p")
     view = tagging.tagging_view(ctx, "p")
-    assert not ranked and view.doc["id"] == first and view.doc["location"] == "d.txt" and view.suggestion is None
+    assert not ranked and view.doc["id"] == first == _spread(untagged)[0] and view.suggestion is None
     second, _ = review_queue.next_in_queue(ctx, "p", skip=(first,))
-    assert tagging.get_document(ctx, "p", second)[1]["location"] == "doc-000005.txt"
+    assert second == _spread(untagged)[1]
+
+
+def test_a_class_sorted_file_is_offered_across_its_classes_before_a_model(ctx):
+    tagging.create_project(ctx, "sorted", SINGLE, "en")
+    tagging.add_documents(ctx, "sorted", [{"location": f"{c}{i}.txt", "text": f"{c} {i}"} for c in "abcd" for i in range(50)])
+    offered, skip = [], []
+    for _ in range(8):
+        doc_id, _ = review_queue.next_in_queue(ctx, "sorted", skip=tuple(skip))
+        skip.append(doc_id)
+        offered.append(tagging.get_document(ctx, "sorted", doc_id)[1]["location"][0])
+    assert len(set(offered)) >= 3, offered  # in file order: eight of "a"
 
 
 def test_queue_and_suggestions_follow_the_newest_model(ctx, banking):
@@ -31,14 +51,16 @@ def test_queue_and_suggestions_follow_the_newest_model(ctx, banking):
 
 
 def test_queue_without_a_model_skips_tagged_and_skipped_documents(ctx, project):
-    """The lowest untagged id not skipped, wherever the untagged documents lie; None once all are skipped."""
+    """The first untagged document of the spread order not skipped, wherever the untagged documents lie; None once all are skipped."""
     ids = {d["location"]: d["id"] for d in tagging.list_documents(ctx, "p", DocumentFilter()).items}
     tagging.set_labels(ctx, "p", ids["d.txt"], ["card"])
-    assert review_queue.next_in_queue(ctx, "p") == (ids["doc-000005.txt"], False)
+    untagged = [ids[loc] for loc in ids if tagging.get_document(ctx, "p", ids[loc])[1]["labels"] is None]
+    assert review_queue.next_in_queue(ctx, "p") == (_spread(untagged)[0], False)
     tagging.set_labels(ctx, "p", ids["a.txt"], None)
-    assert review_queue.next_in_queue(ctx, "p") == (ids["a.txt"], False)
-    assert review_queue.next_in_queue(ctx, "p", skip=(ids["a.txt"],)) == (ids["doc-000005.txt"], False)
-    assert review_queue.next_in_queue(ctx, "p", skip=(ids["a.txt"], ids["doc-000005.txt"])) == (None, False)
+    order = _spread([*untagged, ids["a.txt"]])
+    assert review_queue.next_in_queue(ctx, "p") == (order[0], False)
+    assert review_queue.next_in_queue(ctx, "p", skip=(order[0],)) == (order[1], False)
+    assert review_queue.next_in_queue(ctx, "p", skip=tuple(order)) == (None, False)
 
 
 def test_queue_ranks_a_seeded_pool_and_refills_it_when_few_are_left(ctx, banking, monkeypatch):

@@ -83,15 +83,16 @@ def test_class_counts_count_every_class_of_every_tagged_document(store):
         assert docs_db.class_counts(conn, project_id) == expected
 
 
-def test_first_untagged_are_the_lowest_untagged_ids_not_skipped(listed):
+def test_untagged_ids_come_spread_over_the_project_without_the_skipped(listed):
     store, project_id, stored = listed
-    untagged = [d["id"] for d in stored if d["labels"] is None]
+    untagged = sorted((d["id"] for d in stored if d["labels"] is None), key=lambda i: (i * docs_db.ID_MIX % docs_db.ID_MOD, i))
+    assert untagged != sorted(untagged)  # not the file's order
     with store.db.read() as conn:
-        assert docs_db.first_untagged_ids(conn, project_id, (), 1) == [untagged[0]]
-        assert docs_db.first_untagged_ids(conn, project_id, {untagged[0], untagged[2]}, 1) == [untagged[1]]
-        assert docs_db.first_untagged_ids(conn, project_id, set(untagged[:-1]), 1) == [untagged[-1]]
-        assert docs_db.first_untagged_ids(conn, project_id, set(untagged), 1) == []
-        assert docs_db.first_untagged_ids(conn, project_id, {untagged[0]}, 3) == untagged[1:4]
+        assert docs_db.spread_untagged_ids(conn, project_id, (), 1) == [untagged[0]]
+        assert docs_db.spread_untagged_ids(conn, project_id, {untagged[0], untagged[2]}, 1) == [untagged[1]]
+        assert docs_db.spread_untagged_ids(conn, project_id, set(untagged[:-1]), 1) == [untagged[-1]]
+        assert docs_db.spread_untagged_ids(conn, project_id, set(untagged), 1) == []
+        assert docs_db.spread_untagged_ids(conn, project_id, {untagged[0]}, 3) == untagged[1:4]
 
 
 def test_untagged_among_keeps_the_untagged_documents_of_the_project(listed):

@@ -424,7 +424,7 @@ def test_texts_take_their_direction_from_their_own_script(studio):
     # ... and their language from the document (the page is lang="en": German words broke without hyphens,
     # and screen readers read every ticket with English pronunciation)
     tagging.add_documents(studio.ctx, "rtl", [{"location": "de.txt", "text": "Rückerstattung", "language": "de"}])
-    assert '<div class="doc-text" id="doc-text" dir="auto" lang="ar">أين بطاقتي؟' in studio.get("/studio/p/rtl/tag").text
+    assert '<div class="doc-text" id="doc-text" dir="auto" lang="ar">أين بطاقتي؟' in studio.get("/studio/p/rtl/tag?doc=1").text
     data = studio.get("/studio/p/rtl/data").text
     assert '<div class="snippet" dir="auto" lang="ar">أين بطاقتي؟' in data and '<div class="snippet" dir="auto" lang="de">Rückerstattung' in data
 

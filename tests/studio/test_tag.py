@@ -36,6 +36,14 @@ def _submit(studio, project: str, data: dict[str, list[str]]):
     return location, {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
+def _queue(n: int) -> list[int]:
+    """The ids 1..n of a new project's untagged documents in the order the queue offers them before a model
+    (spread over the project: ``spread_untagged_ids``)."""
+    from tagwise.storage.document_records import ID_MIX, ID_MOD
+
+    return sorted(range(1, n + 1), key=lambda i: (i * ID_MIX % ID_MOD, i))
+
+
 def _title(page_html: str) -> str:
     return re.search(r'id="doc-title"[^>]*>\s*([^<\s]+)', page_html).group(1)
 
@@ -100,31 +108,32 @@ def test_browsing_the_mispredicted_documents_walks_only_those(studio, banking):
 
 def test_undo_and_going_back_in_the_queue_stay_in_the_queue(studio):
     _project(studio.ctx, "q", SINGLE, ["a", "b"], [None] * 4)
+    first, second, third = _queue(4)[:3]
     page = studio.get("/studio/p/q/tag").text
-    assert _title(page) == "1.txt" and "Queue" in page
+    assert _title(page) == f"{first}.txt" and "Queue" in page
     queue, _ = _submit(studio, "q", form_data(page, "tag-form", press="a"))
     page = studio.get(queue).text
-    assert _title(page) == "2.txt"
+    assert _title(page) == f"{second}.txt"
 
     # Backspace (Undo) brings back the document, still in the queue
     restored, _ = _submit(studio, "q", form_data(page, "undo-form"))
     page = studio.get(restored).text
-    assert _labels(studio.ctx, "q", 1) is None and _title(page) == "1.txt"
-    assert "Restored 1.txt: untagged" in flash(page) and "Browsing" not in page
+    assert _labels(studio.ctx, "q", first) is None and _title(page) == f"{first}.txt"
+    assert f"Restored {first}.txt: untagged" in flash(page) and "Browsing" not in page
     queue, following = _submit(studio, "q", form_data(page, "tag-form", press="b"))
-    assert "doc" not in following and _title(studio.get(queue).text) == "2.txt"
+    assert "doc" not in following and _title(studio.get(queue).text) == f"{second}.txt"
 
     # ← after tagging: the last tagged document, in the queue
     page = studio.get(_link(studio.get(queue).text, "prev")).text
-    assert _title(page) == "1.txt" and "Browsing" not in page
+    assert _title(page) == f"{first}.txt" and "Browsing" not in page
     # → skips, ← goes back to the skipped document
     page = studio.get("/studio/p/q/tag").text
     skipped = studio.get(_link(page, "next")).text
-    assert _title(skipped) == "3.txt"
+    assert _title(skipped) == f"{third}.txt"
     back = studio.get(_link(skipped, "prev")).text
-    assert _title(back) == "2.txt" and "Browsing" not in back
+    assert _title(back) == f"{second}.txt" and "Browsing" not in back
     queue, _ = _submit(studio, "q", form_data(back, "tag-form", press="a"))
-    assert _title(studio.get(queue).text) == "3.txt"
+    assert _title(studio.get(queue).text) == f"{third}.txt"
 
 
 def test_mark_untagged_says_so(studio):
@@ -157,27 +166,29 @@ def test_tagging_from_the_evaluation_page_returns_to_the_same_section(studio):
 def test_a_tag_someone_saved_since_the_page_opened_is_not_overwritten_unseen(studio):
     # a team probe: two people on one document; the second save replaced the first's tag and both read "Saved"
     _project(studio.ctx, "team", SINGLE, ["Major", "Minor", "Blocker"], [None, None])
+    first = _queue(2)[0]
     mine = studio.get("/studio/p/team/tag").text
-    assert _title(mine) == "1.txt"
-    tagging.set_labels(studio.ctx, "team", 1, ["Blocker"])  # a colleague, meanwhile
+    assert _title(mine) == f"{first}.txt"
+    tagging.set_labels(studio.ctx, "team", first, ["Blocker"])  # a colleague, meanwhile
     target, query = _submit(studio, "team", form_data(mine, "tag-form", press="Minor"))
-    assert _labels(studio.ctx, "team", 1) == ["Blocker"]  # theirs is kept
+    assert _labels(studio.ctx, "team", first) == ["Blocker"]  # theirs is kept
     again = studio.get(target)
-    assert query["doc"] == "1" and _title(again.text) == "1.txt"  # the same document, as it is now
+    assert query["doc"] == str(first) and _title(again.text) == f"{first}.txt"  # the same document, as it is now
     said = html.unescape(flash(again.text))
-    assert said.startswith("1.txt was tagged 'Blocker' since this page showed it untagged") and "Nothing was saved" in said
+    assert said.startswith(f"{first}.txt was tagged 'Blocker' since this page showed it untagged") and "Nothing was saved" in said
     # the second save is a choice made seeing theirs
     _submit(studio, "team", form_data(again.text, "tag-form", press="Minor"))
-    assert _labels(studio.ctx, "team", 1) == ["Minor"]
+    assert _labels(studio.ctx, "team", first) == ["Minor"]
     # Undo restores only what this person replaced: a colleague's newer tag is not erased by it, even when
     # the page with the Undo bar is loaded after the colleague's change
+    second = _queue(2)[1]
     _, doc2 = _project_doc(studio, "team")
     after, _ = _submit(studio, "team", form_data(doc2, "tag-form", press="Major"))
-    tagging.set_labels(studio.ctx, "team", 2, ["Blocker"])
+    tagging.set_labels(studio.ctx, "team", second, ["Blocker"])
     bar = studio.get(after).text
-    assert "Saved 2.txt: Major." in bar
+    assert f"Saved {second}.txt: Major." in bar
     _submit(studio, "team", form_data(bar, "undo-form"))
-    assert _labels(studio.ctx, "team", 2) == ["Blocker"]
+    assert _labels(studio.ctx, "team", second) == ["Blocker"]
 
 
 def _project_doc(studio, project: str) -> tuple[str, str]:
@@ -235,23 +246,24 @@ def _signed_in(studio, key: str | None = None):
 def test_people_tagging_one_project_at_once_are_each_given_another_document(studio):
     # a team probe: four people were all shown the same "next document", 60 saves covered 20 documents
     _project(studio.ctx, "team", SINGLE, ["a", "b"], [None, None, None])
+    first, second, third = _queue(3)
     colleague = _signed_in(studio)
     mine, theirs = studio.get("/studio/p/team/tag").text, colleague.get("/studio/p/team/tag").text
-    assert (_title(mine), _title(theirs)) == ("1.txt", "2.txt")
+    assert (_title(mine), _title(theirs)) == (f"{first}.txt", f"{second}.txt")
     assert "1 other person is tagging this project" in studio.get("/studio/p/team/tag").text  # and a reload keeps mine
-    assert _title(studio.get("/studio/p/team/tag").text) == "1.txt"
+    assert _title(studio.get("/studio/p/team/tag").text) == f"{first}.txt"
     target, _ = _submit(studio, "team", form_data(mine, "tag-form", press="a"))
-    assert _title(studio.get(target).text) == "3.txt"  # 2.txt is open on the colleague's page
+    assert _title(studio.get(target).text) == f"{third}.txt"  # the second is open on the colleague's page
     # a document asked for by name is shown, with a word that someone else has it open
-    assert 'id="open-elsewhere"' in studio.get("/studio/p/team/tag?doc=2").text
-    assert 'id="open-elsewhere"' not in colleague.get("/studio/p/team/tag?doc=2").text
+    assert 'id="open-elsewhere"' in studio.get(f"/studio/p/team/tag?doc={second}").text
+    assert 'id="open-elsewhere"' not in colleague.get(f"/studio/p/team/tag?doc={second}").text
     # the last untagged ones open elsewhere: "every document is tagged" would not be true
-    _submit(studio, "team", form_data(studio.get("/studio/p/team/tag?doc=3").text, "tag-form", press="b"))
+    _submit(studio, "team", form_data(studio.get(f"/studio/p/team/tag?doc={third}").text, "tag-form", press="b"))
     done = html.unescape(studio.get("/studio/p/team/tag").text)
     assert "Every document of this project is tagged, but for 1 open on other people's Tag pages" in done
     colleague.post("/studio/logout", data={"csrf": colleague.csrf})  # signing out gives their document back at once
     back = studio.get("/studio/p/team/tag").text
-    assert _title(back) == "2.txt" and 'id="others-tagging"' not in back
+    assert _title(back) == f"{second}.txt" and 'id="others-tagging"' not in back
     _submit(studio, "team", form_data(back, "tag-form", press="b"))
     assert "Every document of this project is tagged." in html.unescape(studio.get("/studio/p/team/tag").text)
 

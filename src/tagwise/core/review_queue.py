@@ -93,7 +93,8 @@ _queue_scores: OrderedDict[tuple[str, str, str], dict[int, float]] = OrderedDict
 def next_in_queue(ctx: Context, project_name: str, skip: tuple[int, ...] = (), holder: str | None = None) -> tuple[int | None, bool]:
     """The untagged document to tag next: (id or None, whether it was ranked by a model's uncertainty).
 
-    Without a model, the lowest untagged id not in ``skip``. With one, pool-based active learning: a
+    Without a model, untagged documents in an order spread over the project (``spread_untagged_ids``:
+    a file sorted by class is not tagged one class at a time). With one, pool-based active learning: a
     seeded random pool of up to ``QUEUE_POOL`` untagged documents is scored once per model (kept in
     memory) and refilled when fewer than ``QUEUE_REFILL`` of them are left untagged, so a page never
     scores a whole large project, and only a refill lists every untagged id.
@@ -167,7 +168,7 @@ def _candidates(ctx: Context, project_name: str, skipped: set[int], holder: str 
         skipped = skipped | set(docs_db.leased(conn, project["id"], utcnow(), besides=holder))
         model_row = latest_model(conn, project)
         if model_row is None:
-            return docs_db.first_untagged_ids(conn, project["id"], skipped, QUEUE_CHOICES), False
+            return docs_db.spread_untagged_ids(conn, project["id"], skipped, QUEUE_CHOICES), False
         # the thresholds are part of the key: "least certain" is measured against the ones that apply now
         key = (ctx.settings.resolved_database_url, model_row["model_id"], json.dumps(thresholds_of(project["settings"]), sort_keys=True))
         with _queue_lock:

@@ -366,13 +366,17 @@ def untagged_ids(conn: Connection, project_id: int) -> list[int]:
     return list(conn.execute(query).scalars())
 
 
-def first_untagged_ids(conn: Connection, project_id: int, skip: Collection[int], limit: int) -> list[int]:
-    """The ``limit`` lowest ids of untagged documents not in ``skip``: read in id order, the query stops
-    at them instead of listing every untagged id."""
+def spread_untagged_ids(conn: Connection, project_id: int, skip: Collection[int], limit: int) -> list[int]:
+    """``limit`` ids of untagged documents not in ``skip``, in an order spread over the whole project
+    (by a multiplicative hash of the id: fixed, and unrelated to the order of the file): a file
+    sorted by class, tagged from its start, gave 153 documents of one class before a first model
+    could be trained (banking77 as shipped); spread, 10 or 11. One scan of the project's untagged
+    documents (100,000 on SQLite: 50 ms)."""
     query = select(documents.c.id).where(documents.c.project_id == project_id, untagged_clause())
     if skip:
         query = query.where(documents.c.id.not_in(list(skip)))
-    return list(conn.execute(query.order_by(documents.c.id).limit(limit)).scalars())
+    spread = cast(documents.c.id, BigInteger) * literal(ID_MIX, BigInteger) % literal(ID_MOD, BigInteger)
+    return list(conn.execute(query.order_by(spread, documents.c.id).limit(limit)).scalars())
 
 
 def untagged_among(conn: Connection, project_id: int, ids: Sequence[int]) -> list[int]:
