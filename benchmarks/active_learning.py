@@ -13,7 +13,8 @@ scored on the test split.
 
 Strategies (what is tagged next):
 
-- ``queue``: the Tag page (``tagwise.core.review_queue``): import order until a model exists; then
+- ``queue``: the Tag page (``tagwise.core.review_queue``): import order until a model exists (the studio
+  spreads a project's untagged documents by a hash of their id, which a shuffled order already is); then
   a seeded random pool of up to ``QUEUE_POOL`` (1,000) untagged documents is scored once by the
   newest model and offered smallest ``_uncertainty`` first (single-label: the margin between the two
   best class probabilities; multi-label: the distance of the closest class to its threshold), a new
