@@ -135,13 +135,25 @@ def test_a_project_trained_on_a_fifth_or_more_in_another_language_is_multilingua
 def test_languages_the_multilingual_encoder_does_not_know_are_named_in_a_training_note():
     # a Hebrew project's embedding model scored chance (0.333), and the advice was to tag more: the encoder gives
     # Hebrew texts nearly the same vector
+    from tagwise.core.training import _unknown_to_encoder
+
+    hebrew = [{"text": "החבילה לא הגיעה", "language": "he"}] * 12
+    notes = _unknown_to_encoder({"multilingual": False, "language": "he"}, hebrew)
+    assert len(notes) == 1 and notes[0].startswith("12 of the 12 training documents are in languages the multilingual sentence "
+                                                   "encoder was not trained on (he (12); it knows ar, de, en,")
+    mixed = hebrew[:4] + [{"text": "荷物が届きません", "language": "ja"}] * 8
+    assert "(he (4);" in _unknown_to_encoder({"multilingual": True, "language": "ja"}, mixed)[0]
+    assert _unknown_to_encoder({"multilingual": True, "language": "ja"}, mixed[4:]) == []  # all known: no note
+
+
+def test_a_project_stored_with_a_code_read_otherwise_now_trains_as_its_language():
+    # a project created "iw" (or "jp") before such codes were read as "he" ("ja"): its new documents came in as "he",
+    # and the training took them for another language than the project's, and trained a multilingual model
+    from tagwise.core.languages import warning
     from tagwise.core.training import _training_language
 
     hebrew = [{"text": "החבילה לא הגיעה", "language": "he"}] * 12
-    language, notes = _training_language({"multilingual": False, "language": "he"}, hebrew)
-    assert language == "he" and len(notes) == 1
-    assert notes[0].startswith("12 of the 12 training documents are in languages the multilingual sentence encoder was not "
-                               "trained on (he (12); it knows ar, de, en,")
-    mixed = hebrew[:4] + [{"text": "荷物が届きません", "language": "ja"}] * 8
-    assert "(he (4);" in _training_language({"multilingual": True, "language": "ja"}, mixed)[1][0]
-    assert _training_language({"multilingual": True, "language": "ja"}, mixed[4:]) == ("mul", [])  # all known: no note
+    assert _training_language({"multilingual": False, "language": "iw"}, hebrew)[0] == "iw"
+    japanese = [{"text": "荷物が届きません", "language": "ja"}] * 12
+    assert _training_language({"multilingual": False, "language": "jp"}, japanese) == ("jp", [])
+    assert warning("jp", None, "荷物が届きません", "ja") is None and warning("iw", None, "שלום", "he") is None

@@ -149,13 +149,15 @@ def test_the_upgrade_stores_the_new_search_form_of_texts_it_changes(store):
     from tagwise.storage.db import refold
 
     rows = [{"location": f"{i}.txt", "text": t, "language": "ar", "dataset": None, "labels": None}
-            for i, t in enumerate(["أين طلبي", "plain", "café", "مرحبا"])]
+            for i, t in enumerate(["أين طلبي", "plain", "café", "مرحبا", "\ufe83\ufef3\ufee6 \ufec1\ufee0\ufe92\ufef2"])]
     with store.db.write() as conn:
         project_id = records.insert_project(conn, project_values())
         docs_db.insert_many(conn, project_id, rows)
         conn.execute(text("UPDATE documents SET search_text = text WHERE location = '0.txt'"))  # as the older fold stored it
+        # ... and a text in Arabic presentation forms (copied from a PDF), which the older fold wrote as plain letters
+        conn.execute(text("UPDATE documents SET search_text = 'أين طلبي' WHERE location = '4.txt'"))
     assert _page(store, project_id, DocumentFilter(search="اين"), 10, 0) == ([], 0)
     with store.db.write() as conn:
-        assert refold(conn) == 1
+        assert refold(conn) == 2
         assert refold(conn) == 0
-    assert _page(store, project_id, DocumentFilter(search="اين"), 10, 0) == (["0.txt"], 1)
+    assert _page(store, project_id, DocumentFilter(search="اين"), 10, 0) == (["0.txt", "4.txt"], 2)

@@ -79,3 +79,6 @@ def restore(
     out().print(f"Restored {folder} (taken {done.manifest.get('created', '?')} by tagwise {done.manifest.get('tagwise', '?')}) "
                 f"into {done.store}: {held}; {counted(done.model_folders, 'model folder')} in {settings.models_dir}"
                 f"{'; the generated API key' if done.api_key else ''}. Start tagwise.", markup=False)
+    if done.kept_key:
+        err().print(f"note: {settings.data_dir / 'api-key'} was there already and is kept; the backup's api-key file was not "
+                    "copied over it.", markup=False)

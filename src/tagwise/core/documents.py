@@ -17,7 +17,6 @@ from tagwise.core.validation import (
     check_name,
     check_text,
     class_form,
-    country_not_language,
     its_classes,
     language_code,
     listed,
@@ -294,9 +293,6 @@ def document_language(value: Any, location: str) -> str | None:
     if code is None:
         raise InvalidRequest(f"The document {shown(location)} has language {shown(value)}: {LANGUAGE_RULE}; or leave it out "
                              "to use the project's.", inner_code="InvalidDocument", target=location)
-    if mistaken := country_not_language(code):
-        raise InvalidRequest(f"The document {shown(location)} has language {shown(value)}: {mistaken}.", inner_code="InvalidDocument",
-                             target=location)
     return code
 
 

@@ -46,7 +46,12 @@ CODE = "LanguageNotTrained"
 
 
 def primary(language: str) -> str:
-    return language.replace("_", "-").split("-")[0].lower()
+    """A code's language part, as ``validation.language_code`` reads it (``iw`` is ``he``, ``jp`` is ``ja``): a
+    project stored with such a code before it was read so compares equal to its documents' codes."""
+    from tagwise.core.validation import CANONICAL_LANGUAGES
+
+    part = language.replace("_", "-").split("-")[0].lower()
+    return CANONICAL_LANGUAGES.get(part, part)
 
 
 def model_language(model: Any) -> tuple[str | None, str | None]:

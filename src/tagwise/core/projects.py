@@ -16,7 +16,6 @@ from tagwise.core.validation import (
     RESERVED_PROJECT,
     check_kind,
     check_name,
-    country_not_language,
     its_classes,
     language_code,
     shown,
@@ -198,8 +197,6 @@ def _language(value: object) -> str:
     code = language_code(value)
     if code is None:
         raise InvalidArgument(f"The language {shown(value)} is not a language code such as 'en' or 'pt-BR'.", target="language")
-    if mistaken := country_not_language(code):
-        raise InvalidArgument(f"The language {shown(value)}: {mistaken}.", target="language")
     return code
 
 

@@ -108,7 +108,7 @@ def _training_language(project: dict[str, Any], train: list[dict]) -> tuple[str,
     from tagwise.ml.encoder import ENGLISH_WORD_SHARE, english_word_share, is_english
 
     if project["multilingual"]:
-        return "mul", _unknown_to_encoder(project, train)
+        return "mul", []
     language = project["language"]
     declared = Counter(d["language"] for d in train if d.get("language") and primary(d["language"]) != primary(language))
     if train and sum(declared.values()) >= OTHER_LANGUAGE_SHARE * len(train):
@@ -116,9 +116,9 @@ def _training_language(project: dict[str, Any], train: list[dict]) -> tuple[str,
         note = (f"{sum(declared.values()):,} of the {len(train):,} training documents declare another language than "
                 f"the project's ({shown}): the model was trained as a multilingual project's, with the multilingual "
                 "sentence encoder, and takes any of that encoder's 16 languages without a LanguageNotTrained warning.")
-        return "mul", [note, *_unknown_to_encoder(project, train)]
+        return "mul", [note]
     if not is_english(language):
-        return language, _unknown_to_encoder(project, train)
+        return language, []
     share = english_word_share(d["text"] for d in train)
     if share is not None and share < ENGLISH_WORD_SHARE:
         note = (f"The training texts do not look English (common English words are {share:.0%} of their words; "
@@ -331,9 +331,13 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
         return [r["labels"] for r in rows] if multi else [r["labels"][0] for r in rows]
 
     language, notes = _training_language(project, train)
+    recipe = options["trainingConfigVersion"]
+    from tagwise.ml.encoder import is_english
+
+    if recipe != "linear" and not is_english(language):  # the multilingual encoder's languages; linear reads no vectors
+        notes += _unknown_to_encoder(project, train)
     notes += _few_examples(labels, train)
     notes += _duplicates(train, test)
-    recipe = options["trainingConfigVersion"]
     params = {"time_budget_s": ctx.settings.auto_time_budget_s} if recipe == "auto" else {}
     cache = ctx.settings.project_cache_dir(project["name"])
     _drop_shared_cache(ctx)

@@ -108,38 +108,24 @@ LANGUAGE_RULE = (f"a language code is 2 or 3 letters (ISO 639), then optionally 
                  f"{LANGUAGE_MAX_CHARS} characters, such as {LANGUAGE_EXAMPLES}")
 
 
-# country codes written for a language: none is an ISO 639 language, so a project or document "in jp" was taken and
-# then matched no Japanese ("ja") text (every document declared ja was warned). code: (language, country, language's name)
-COUNTRY_NOT_LANGUAGE = {"jp": ("ja", "Japan", "Japanese"), "cn": ("zh", "China", "Chinese"), "gr": ("el", "Greece", "Greek"),
-                        "dk": ("da", "Denmark", "Danish"), "cz": ("cs", "Czechia", "Czech"), "ua": ("uk", "Ukraine", "Ukrainian"),
-                        "vn": ("vi", "Vietnam", "Vietnamese"), "ir": ("fa", "Iran", "Persian")}
-# ISO 639's withdrawn codes, which BCP 47 replaces: a "he" model warned every text declared "iw"
-_DEPRECATED = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
-
-
-def country_not_language(code: str) -> str | None:
-    """The message for a code whose language part is a country's code (``jp``), else None.
-
-    >>> country_not_language("jp-JP"), country_not_language("ja")
-    ("'jp' is Japan's country code, not a language code: Japanese is 'ja'", None)
-    """
-    part = code.split("-")[0].lower()
-    if part not in COUNTRY_NOT_LANGUAGE:
-        return None
-    meant, country, language = COUNTRY_NOT_LANGUAGE[part]
-    return f"{part!r} is {country}'s country code, not a language code: {language} is {meant!r}"
+# codes people write for a language that are not its ISO 639 code, read as that code: ISO 639's withdrawn codes,
+# which BCP 47 replaces (a "he" model warned every text declared "iw"), and countries' codes taken for their
+# language (a project "in jp" matched no Japanese "ja" text: every document declared ja was warned)
+CANONICAL_LANGUAGES = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro", "jp": "ja", "cn": "zh", "gr": "el",
+                       "dk": "da", "cz": "cs", "ua": "uk", "vn": "vi", "ir": "fa"}
 
 
 def language_code(value: object) -> str | None:
     """``value`` as a language code in its usual spelling, or None when it is not one: an ISO 639
     language of 2 or 3 letters, an optional script (4 letters) and an optional region (2 letters or
-    3 digits), as BCP 47 writes them, a withdrawn code as its replacement (``iw`` is ``he``). A '_'
-    (locales spell ``en_US``) becomes '-'; the language is
+    3 digits), as BCP 47 writes them, a withdrawn code as its replacement and a country's code taken
+    for its language as the language's (``iw`` is ``he``, ``jp`` is ``ja``). A '_' (locales spell
+    ``en_US``) becomes '-'; the language is
     lowercased, the script title-cased and the region uppercased, so Azure's ``zh-hans`` and
     ``ZH-HANS`` are ``zh-Hans``. No list of languages is checked.
 
-    >>> [language_code(v) for v in ("DE", "de_de", "zh-hans", "es-419", "sr-latn-rs", "english", "en-", "iw")]
-    ['de', 'de-DE', 'zh-Hans', 'es-419', 'sr-Latn-RS', None, None, 'he']
+    >>> [language_code(v) for v in ("DE", "de_de", "zh-hans", "es-419", "sr-latn-rs", "english", "en-", "iw", "jp-JP")]
+    ['de', 'de-DE', 'zh-Hans', 'es-419', 'sr-Latn-RS', None, None, 'he', 'ja-JP']
     >>> [language_code(v) for v in ("de-CH-1996", "ca-ES-Valencia", "zh-yue", "en-US-x-twain", "de-1996", "en-US-x-" + "t" * 20)]
     ['de-CH-1996', 'ca-ES-valencia', 'zh-yue', 'en-US-x-twain', 'de-1996', None]
     """
@@ -147,7 +133,7 @@ def language_code(value: object) -> str | None:
     if found is None:
         return None
     language, extlang, script, region, rest = found.group("language", "extlang", "script", "region", "rest")
-    language = _DEPRECATED.get(language.lower(), language)
+    language = CANONICAL_LANGUAGES.get(language.lower(), language)
     return (language.lower() + extlang.lower() + "".join(f"-{part}" for part in (script and script.title(), region and region.upper()) if part)
             + rest.lower())
 
@@ -162,8 +148,6 @@ def file_language(value: object, quote: Callable[[object], str] = shown) -> str 
     if code is None:
         raise InvalidArgument(f"the language {quote(value)} is not a language code: {LANGUAGE_RULE} "
                               "(leave it empty for the project's language)")
-    if mistaken := country_not_language(code):
-        raise InvalidArgument(f"the language {quote(value)}: {mistaken}")
     return code
 
 

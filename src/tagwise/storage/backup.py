@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -67,10 +68,7 @@ def take(settings: Settings, target: Path) -> Backup:
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InvalidArgument(f"{target} already exists and is not an empty folder: give a new folder for the backup "
                               "(e.g. backups/$(date +%F)); a backup never overwrites another.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.parent / f".{target.name}.partial-{os.getpid()}"
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(mode=0o700)
+    partial = _staging(target, "partial")
     try:
         sqlite_file = settings.sqlite_file
         if sqlite_file is not None:
@@ -88,9 +86,7 @@ def take(settings: Settings, target: Path) -> Backup:
         result.seconds = time.monotonic() - started
         _write_manifest(partial / "backup.json", result)
         result.files["backup.json"] = (partial / "backup.json").stat().st_size
-        if target.exists():
-            target.rmdir()  # empty (checked above): the rename takes its place
-        partial.rename(target)
+        _settle(partial, target)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -149,19 +145,14 @@ def _pg_snapshot(url: str, dump: Path) -> Iterator[Any]:
     """``pg_dump -Fc`` of one snapshot, exported from a read-only transaction that stays open, so
     that what is read through the yielded connection is what the dump holds."""
     import psycopg
-    from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
-    dsn = parsed.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
-    env = dict(os.environ)
-    if parsed.password:  # in the environment, not on pg_dump's command line (which `ps` shows everyone)
-        env["PGPASSWORD"] = parsed.password
+    dsn, env = _conninfo(url)
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
         raise StoreUnavailable("pg_dump is not installed: install PostgreSQL's client programs (Debian: apt-get install "
                                "postgresql-client) on this machine, at the server's major version or newer.")
     try:
-        conn = psycopg.connect(dsn, password=parsed.password, connect_timeout=10, autocommit=True)  # BEGIN below is the transaction's
+        conn = psycopg.connect(dsn, password=env.get("PGPASSWORD"), connect_timeout=10, autocommit=True)  # BEGIN below is the transaction's
     except psycopg.Error as exc:
         raise StoreUnavailable(f"PostgreSQL could not be reached to back it up: {exc}".rstrip()) from None
     try:
@@ -174,6 +165,56 @@ def _pg_snapshot(url: str, dump: Path) -> Iterator[Any]:
         yield conn
     finally:
         conn.close()
+
+
+def _conninfo(url: str) -> tuple[str, dict[str, str]]:
+    """libpq's connection string for a SQLAlchemy URL, without its password, and the environment for
+    pg_dump and pg_restore, with it: a password on their command line is shown by ``ps`` to every
+    user of the machine (SQLAlchemy's ``URL.set(password=None)`` leaves it in)."""
+    from psycopg.conninfo import make_conninfo
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    options = {key: value for key, value in parsed.query.items() if isinstance(value, str)}
+    dsn = make_conninfo(host=parsed.host, port=parsed.port, dbname=parsed.database, user=parsed.username, **options)
+    env = dict(os.environ)
+    if parsed.password:
+        env["PGPASSWORD"] = parsed.password
+    return dsn, env
+
+
+def _staging(target: Path, what: str) -> Path:
+    """A hidden folder to write ``target``'s files in, renamed (or, inside an existing empty
+    ``target``, moved) into place by :func:`_settle` once whole: beside it, or inside it when it
+    exists already (an empty folder made for it, or a mount point, which cannot be replaced)."""
+    inside = target.is_dir()
+    staging = (target / f".{what}-{os.getpid()}") if inside else target.parent / f".{target.name}.{what}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(mode=0o700, parents=True)
+    return staging
+
+
+def _settle(staging: Path, target: Path) -> None:
+    """Put what :func:`_staging` holds in ``target``'s place (renames within one file system)."""
+    if staging.parent == target:
+        for entry in staging.iterdir():
+            entry.rename(target / entry.name)
+        staging.rmdir()
+    else:
+        staging.rename(target)
+
+
+def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, into: Path) -> None:
+    """One member, only a plain file or folder inside ``into`` (tarfile's ``data`` filter; Python
+    before 3.11.4, Debian 12's 3.11.2 among them, has none: the same check by hand)."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extract(member, into, filter="data")
+        return
+    path = Path(member.name)
+    if path.is_absolute() or ".." in path.parts or not (member.isfile() or member.isdir()):
+        raise tarfile.TarError(f"{member.name!r} is not a plain file or folder inside the archive")
+    tar.extract(member, into)
+    (into / path).chmod(0o700 if member.isdir() else 0o600)
 
 
 def _tables(conn: Any, store: str) -> set[str]:
@@ -209,6 +250,7 @@ class Restored:
     store: str            # the store it was restored to, as a start-up line names it
     model_folders: int
     api_key: bool         # the generated key came back
+    kept_key: bool = False  # the data dir had an api-key file already, which was kept (the backup's was not copied)
 
 
 def restore(settings: Settings, source: Path) -> Restored:
@@ -235,18 +277,22 @@ def restore(settings: Settings, source: Path) -> Restored:
             store = f"SQLite {sqlite_file}"
         else:
             store = _restore_pg(source / "tagwise.dump", settings.resolved_database_url)
-        if models_dir.exists():
-            models_dir.rmdir()  # empty (checked above)
-        unpacked.rename(models_dir)
+        try:
+            _settle(unpacked, models_dir)
+        except BaseException:
+            if sqlite_file is not None:  # a store without its models is no restore: it would refuse the next try
+                sqlite_file.unlink(missing_ok=True)
+            raise
     finally:
         shutil.rmtree(unpacked, ignore_errors=True)
     key = source / "api-key"
-    restored_key = key.is_file() and not (settings.data_dir / "api-key").exists()
+    kept_key = key.is_file() and (settings.data_dir / "api-key").exists()
+    restored_key = key.is_file() and not kept_key
     if restored_key:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(key, settings.data_dir / "api-key")
         (settings.data_dir / "api-key").chmod(0o600)
-    return Restored(manifest, store, folders, restored_key)
+    return Restored(manifest, store, folders, restored_key, kept_key)
 
 
 def _read_manifest(source: Path) -> dict[str, Any]:
@@ -284,7 +330,8 @@ def _restore_sqlite(copy: Path, target: Path) -> None:
     there = [path for path in (target, Path(f"{target}-wal"), Path(f"{target}-shm")) if path.exists()]
     if there:
         raise InvalidArgument(f"{there[0]} exists: restore into a new data dir (with tagwise stopped, move the old one aside "
-                              f"first, e.g. mv {target.parent} {target.parent}.old); a restore never overwrites a store.")
+                              f"first, e.g. mv {shlex.quote(str(target.parent))} {shlex.quote(str(target.parent) + '.old')}); a restore never "
+                              "overwrites a store.")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.restoring-{os.getpid()}")
     try:
@@ -301,13 +348,13 @@ def _restore_pg(dump: Path, url: str) -> str:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    dsn = parsed.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    dsn, env = _conninfo(url)
     pg_restore = shutil.which("pg_restore")
     if pg_restore is None:
         raise StoreUnavailable("pg_restore is not installed: install PostgreSQL's client programs (Debian: apt-get install "
                                "postgresql-client) on this machine.")
     try:
-        with psycopg.connect(dsn, password=parsed.password, connect_timeout=10) as conn:
+        with psycopg.connect(dsn, password=env.get("PGPASSWORD"), connect_timeout=10) as conn:
             tables = [row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
     except psycopg.Error as exc:
         raise StoreUnavailable(f"PostgreSQL could not be reached to restore into it: {exc}".rstrip()) from None
@@ -315,9 +362,6 @@ def _restore_pg(dump: Path, url: str) -> str:
     if tables:
         raise InvalidArgument(f"The database {name} is not empty ({len(tables)} tables): restore into a new, empty database "
                               "(createdb), then point TAGWISE_DATABASE_URL at it; a restore never overwrites a store.")
-    env = dict(os.environ)
-    if parsed.password:
-        env["PGPASSWORD"] = parsed.password
     done = subprocess.run([pg_restore, "--no-owner", "--no-acl", "--exit-on-error", "--single-transaction", f"--dbname={dsn}", str(dump)],
                           env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -330,9 +374,7 @@ def _unpack_models(archive: Path, models_dir: Path) -> tuple[Path, int]:
     """``models.tgz`` into a hidden folder beside ``models_dir`` (whatever the model store it came from
     was named), to be renamed into its place; returns it and how many model folders it holds. Only
     plain files and folders inside it (tarfile's ``data`` filter)."""
-    unpacked = models_dir.parent / f".{models_dir.name}.restoring-{os.getpid()}"
-    shutil.rmtree(unpacked, ignore_errors=True)
-    unpacked.mkdir(parents=True)
+    unpacked = _staging(models_dir, "restoring")
     folders = 0
     try:
         with tarfile.open(archive) as tar:
@@ -341,7 +383,7 @@ def _unpack_models(archive: Path, models_dir: Path) -> tuple[Path, int]:
                 if len(parts) < 2:  # the model store's own folder
                     continue
                 member.name = str(Path(*parts[1:]))
-                tar.extract(member, unpacked, filter="data")
+                _extract(tar, member, unpacked)
                 folders += len(parts) == 3 and member.isdir()
     except (OSError, tarfile.TarError) as exc:
         shutil.rmtree(unpacked, ignore_errors=True)

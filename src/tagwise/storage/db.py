@@ -224,7 +224,8 @@ def refold(conn: Connection) -> int:
     while rows := conn.execute(sa.select(documents.c.id, documents.c.text, documents.c.search_text)
                                .where(documents.c.id > last, documents.c.search_text.is_not(None))
                                .order_by(documents.c.id).limit(_FOLD_BATCH)).all():
-        stale = [(doc_id, text_) for doc_id, text_, stored in rows if _OPTIONAL.search(text_) and searchable(text_) != stored]
+        # the stored form is what to look at: Arabic presentation forms (text copied from a PDF) are Arabic letters there
+        stale = [(doc_id, text_) for doc_id, text_, stored in rows if _OPTIONAL.search(stored) and searchable(text_) != stored]
         if stale:
             _store_folded(conn, stale)
         last, changed = rows[-1][0], changed + len(stale)
