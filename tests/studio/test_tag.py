@@ -306,3 +306,15 @@ def test_who_tagged_each_document_is_kept_shown_and_filtered_on(studio):
     # untagging, or deleting the class a document had, leaves nobody's tag
     schema.delete_class(studio.ctx, "team", "Minor")
     assert 'tagged by alice' not in studio.get("/studio/p/team/data").text
+
+
+def test_no_undo_bar_for_a_document_deleted_since_it_was_saved(studio):
+    # its form could say nothing of the document it had saved, and the Undo was refused with "opened before an upgrade?"
+    from tagwise.core.documents import delete_documents
+
+    _project(studio.ctx, "del", SINGLE, ["a", "b"], [None, None])
+    first = _queue(2)[0]
+    after, _ = _submit(studio, "del", form_data(studio.get("/studio/p/del/tag").text, "tag-form", press="a"))
+    assert 'id="undo-form"' in studio.get(after).text
+    delete_documents(studio.ctx, "del", locations=[f"{first}.txt"])
+    assert 'id="undo-form"' not in studio.get(after).text
