@@ -144,17 +144,8 @@ def _sqlite_copy(source: Path, copy: Path) -> Iterator[sqlite3.Connection]:
 def _pg_snapshot(url: str, dump: Path) -> Iterator[Any]:
     """``pg_dump -Fc`` of one snapshot, exported from a read-only transaction that stays open, so
     that what is read through the yielded connection is what the dump holds."""
-    import psycopg
-
-    dsn, env = _conninfo(url)
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None:
-        raise StoreUnavailable("pg_dump is not installed: install PostgreSQL's client programs (Debian: apt-get install "
-                               "postgresql-client) on this machine, at the server's major version or newer.")
-    try:
-        conn = psycopg.connect(dsn, password=env.get("PGPASSWORD"), connect_timeout=10, autocommit=True)  # BEGIN below is the transaction's
-    except psycopg.Error as exc:
-        raise StoreUnavailable(f"PostgreSQL could not be reached to back it up: {exc}".rstrip()) from None
+    pg_dump, dsn, env = _pg_tool("pg_dump", url)
+    conn = _pg_connect(dsn, env, "back it up", autocommit=True)  # BEGIN below is the transaction's
     try:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
@@ -165,6 +156,24 @@ def _pg_snapshot(url: str, dump: Path) -> Iterator[Any]:
         yield conn
     finally:
         conn.close()
+
+
+def _pg_tool(name: str, url: str) -> tuple[str, str, dict[str, str]]:
+    """The path of PostgreSQL's ``name`` (pg_dump, pg_restore), and :func:`_conninfo` of ``url``."""
+    found = shutil.which(name)
+    if found is None:
+        raise StoreUnavailable(f"{name} is not installed: install PostgreSQL's client programs (Debian: apt-get install "
+                               "postgresql-client) on this machine, at the server's major version or newer.")
+    return (found, *_conninfo(url))
+
+
+def _pg_connect(dsn: str, env: dict[str, str], doing: str, **options: Any) -> Any:
+    import psycopg
+
+    try:
+        return psycopg.connect(dsn, password=env.get("PGPASSWORD"), connect_timeout=10, **options)
+    except psycopg.Error as exc:
+        raise StoreUnavailable(f"PostgreSQL could not be reached to {doing}: {exc}".rstrip()) from None
 
 
 def _conninfo(url: str) -> tuple[str, dict[str, str]]:
@@ -344,20 +353,12 @@ def _restore_sqlite(copy: Path, target: Path) -> None:
 
 def _restore_pg(dump: Path, url: str) -> str:
     """``pg_restore`` into the (empty) database ``url`` names; returns that database's name for people."""
-    import psycopg
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    dsn, env = _conninfo(url)
-    pg_restore = shutil.which("pg_restore")
-    if pg_restore is None:
-        raise StoreUnavailable("pg_restore is not installed: install PostgreSQL's client programs (Debian: apt-get install "
-                               "postgresql-client) on this machine.")
-    try:
-        with psycopg.connect(dsn, password=env.get("PGPASSWORD"), connect_timeout=10) as conn:
-            tables = [row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
-    except psycopg.Error as exc:
-        raise StoreUnavailable(f"PostgreSQL could not be reached to restore into it: {exc}".rstrip()) from None
+    pg_restore, dsn, env = _pg_tool("pg_restore", url)
+    with _pg_connect(dsn, env, "restore into it") as conn:
+        tables = [row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
     name = f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
     if tables:
         raise InvalidArgument(f"The database {name} is not empty ({len(tables)} tables): restore into a new, empty database "
