@@ -776,6 +776,15 @@ def test_an_upload_with_a_row_of_extra_fields_adds_nothing_and_a_tsv_is_taken(st
     skipped = html.unescape(flash(studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf, "skip_existing": "1"}, files=week).text))
     assert skipped == "Added 1 document(s). Skipped 3 the project already had.", skipped  # the untagged one was skipped: not counted
     assert "brandnew" not in projects.get(studio.ctx, "up")["classes"]  # named only by a skipped row
+    # a row it skips is not checked: next week's export had emptied an old ticket's text, and the upload was refused for it
+    emptied = [("files", ("week3.csv", b"id,text,labels\nT-1,,bug\nT-5,fresh one,bug\n", "text/csv"))]
+    said = html.unescape(flash(studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf, "skip_existing": "1"}, files=emptied).text))
+    assert said == "Added 1 document(s). Skipped 1 the project already had.", said
+    new_blank = [("files", ("week4.csv", b"id,text,labels\nT-6,,bug\n", "text/csv"))]
+    said = html.unescape(flash(studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf, "skip_existing": "1"}, files=new_blank).text))
+    assert "'T-6' has no text" in said and "T-6" not in [d["location"] for d in tagging.list_documents(studio.ctx, "up", DocumentFilter()).items]
+    plain = html.unescape(flash(studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf}, files=emptied).text))
+    assert "week3.csv, row 2: its text is empty" in plain  # without the box: the row, as before
 
 
 def test_multi_label_confidence_threshold_and_no_class_documents_on_evaluate_try_and_tag(studio, emotions, datasets):

@@ -84,12 +84,15 @@ def parse(filename: str, data: bytes, multi: bool = False) -> list[dict[str, Any
 
 
 def parse_file(filename: str, data: bytes, multi: bool = False, limit: int | None = None,
-               beyond: str = "", columns: Columns = NO_COLUMNS) -> tuple[list[dict[str, Any]], list[str]]:
+               beyond: str = "", columns: Columns = NO_COLUMNS, named_blank_ok: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
     """(documents, the CSV columns not read) of one uploaded file; ``multi``: for a multi-label
     project, where a labels cell with a comma is refused (``card, payments`` became one class).
     ``limit``: refused at the document after it, with ``beyond`` said of it (3 million one-word
     rows were read whole, 600 MB, before a limit was checked). ``columns``: the text's and the
-    labels' columns when the user named them (a ``.txt`` file has none)."""
+    labels' columns when the user named them (a ``.txt`` file has none). ``named_blank_ok``: a row
+    with a name and no text is kept with an empty text, for the store to skip (a document the
+    project has) or refuse by its name: "Skip documents the project already has" refused a new
+    export for an empty text in a row it would have skipped."""
     columns.check()
     name = PurePath((filename or "upload.txt").replace("\\", "/")).name or "upload.txt"
     suffix = PurePath(name).suffix.lower()
@@ -101,9 +104,9 @@ def parse_file(filename: str, data: bytes, multi: bool = False, limit: int | Non
         raise _not_utf8(name, data, exc) from None
     counted = _Limit(name, limit, beyond)
     if suffix in (".csv", ".tsv"):
-        return _csv(name, content, "\t" if suffix == ".tsv" else None, multi, counted, columns)
+        return _csv(name, content, "\t" if suffix == ".tsv" else None, multi, counted, columns, named_blank_ok)
     if suffix in (".jsonl", ".ndjson"):
-        return _jsonl(name, content, counted, columns), []
+        return _jsonl(name, content, counted, columns, named_blank_ok), []
     if suffix == ".txt" or not suffix:
         return [{"location": name, "text": content.strip()}], []
     raise InvalidArgument(f"{name}: upload .txt files, CSV, TSV or JSONL ({', '.join(FORMATS)}).")
@@ -126,13 +129,16 @@ def _not_utf8(name: str, data: bytes, exc: UnicodeDecodeError) -> InvalidArgumen
                            f"({SAVE_AS_UTF8}) and upload it again.")
 
 
-def _document(where: str, row: dict[str, Any], labels: Any, text_column: bool = False) -> dict[str, Any]:
+def _document(where: str, row: dict[str, Any], labels: Any, text_column: bool = False, named_blank_ok: bool = False) -> dict[str, Any]:
     """One document of a row; ``where`` names it in a message ("tickets.csv, row 30 (line 225 of
-    the file)"); ``text_column``: the file has a text column, so a missing text is an empty cell."""
+    the file)"); ``text_column``: the file has a text column, so a missing text is an empty cell;
+    ``named_blank_ok``: see :func:`parse_file`."""
     text = pick(row, TEXT_KEYS)
     if text is not None and not isinstance(text, str):  # a JSONL "text": 5 was said to be empty
         raise InvalidArgument(f"{where}: its text is {json.dumps(text)[:40]}, not a string; nothing was added.")
-    if not isinstance(text, str) or blank(text):
+    if named_blank_ok and text_column and pick(row, LOCATION_KEYS) not in (None, "") and (text is None or blank(text)):
+        text = ""
+    elif not isinstance(text, str) or blank(text):
         if text_column:  # "no text (a 'text' column is needed)" was said of a file that had one, for one empty cell
             raise InvalidArgument(f"{where}: its text is empty. Fill it in or remove the row; nothing was added.")
         raise InvalidArgument(f"{where}: no text (a '{TEXT_KEYS[0]}' column or field is needed).")
@@ -163,7 +169,7 @@ class _Limit:
 
 
 def _csv(name: str, content: str, delimiter: str | None, multi: bool,
-         counted: _Limit, columns: Columns = NO_COLUMNS) -> tuple[list[dict[str, Any]], list[str]]:
+         counted: _Limit, columns: Columns = NO_COLUMNS, named_blank_ok: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
     # Excel's "sep=;" line names the separator (it was read as a header with the columns 'sep=' and '')
     delimiter, named = csv_header.dialect(content.split("\n", 1)[0], delimiter)
     csv.field_size_limit(sys.maxsize)  # a long ticket is refused by the document limit, with its size, not as "field larger than field limit"
@@ -214,7 +220,7 @@ def _csv(name: str, content: str, delimiter: str | None, multi: bool,
                 labels = [p.strip() for p in re.split(f"[{re.escape(LABEL_SEPARATORS)}]", raw) if p.strip()]
             else:  # one class, whole, as tagwise import reads it: "Billing | Refunds" was refused as two classes
                 labels = [raw.strip()] if raw.strip() else None
-            out.append(_document(where, row, labels, text_column=True))
+            out.append(_document(where, row, labels, text_column=True, named_blank_ok=named_blank_ok))
             counted.check(len(out))
     except csv.Error as exc:
         raise InvalidArgument(f"{name} is not valid CSV: {exc}.") from None
@@ -231,7 +237,8 @@ def _labels_tip(delimiter: str) -> str:
     return "; several labels go in the one labels field, joined by '|' or ';' (fear|sadness)"
 
 
-def _jsonl(name: str, content: str, counted: _Limit, columns: Columns = NO_COLUMNS) -> list[dict[str, Any]]:
+def _jsonl(name: str, content: str, counted: _Limit, columns: Columns = NO_COLUMNS,
+           named_blank_ok: bool = False) -> list[dict[str, Any]]:
     out = []
     for number, line in enumerate(io.StringIO(content), start=1):  # line by line: no second copy of a big file
         if not line.strip():
@@ -251,7 +258,8 @@ def _jsonl(name: str, content: str, counted: _Limit, columns: Columns = NO_COLUM
                                       f"{', '.join(repr(k) for k in keys[:8])}). Nothing was added.")
             row = dict(zip(columns.rename(keys), row.values(), strict=True))
         has_text = any(csv_header.name_of(k) in TEXT_KEYS for k in row)
-        out.append(_document(f"{name}, line {number}", row, _json_labels(name, number, pick(row, LABEL_KEYS)), text_column=has_text))
+        out.append(_document(f"{name}, line {number}", row, _json_labels(name, number, pick(row, LABEL_KEYS)), text_column=has_text,
+                             named_blank_ok=named_blank_ok))
         counted.check(len(out))
     if not out:
         raise InvalidArgument(f"{name} has no documents: it has no JSON lines.")

@@ -80,7 +80,7 @@ async def upload(request: Request, project: str, files: list[UploadFile], skip_e
                 raise PayloadTooLarge(f"{file.filename} has {len(data):,} bytes; the limit is {limit:,} (TAGWISE_MAX_BODY_BYTES).")
             # counted as the file is read: 3 million one-letter rows took 88 s and the server to 4 GB
             docs, unread = await run_in_threadpool(uploads.parse_file, file.filename or "upload.txt", data, multi,
-                                                   MAX_UPLOAD_DOCUMENTS - len(items), UPLOAD_BEYOND, columns)
+                                                   MAX_UPLOAD_DOCUMENTS - len(items), UPLOAD_BEYOND, columns, bool(skip_existing))
             items.extend(docs)
             ignored.update(dict.fromkeys(unread))
         prefix = PurePath(files[0].filename or "upload").stem or "upload"
