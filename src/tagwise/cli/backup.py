@@ -33,7 +33,7 @@ def backup(
     settings = load_settings()
     taken = backups.take(settings, folder)
     counts = taken.counts
-    held = ", ".join(counted(counts[name], name.removesuffix("s")) for name in backups.COUNTED if name in counts) or "an empty store"
+    held = _held(counts)
     store = "tagwise.db" if taken.store == "sqlite" else "tagwise.dump"
     out().print(f"Backed up to {taken.folder} in {taken.seconds:.1f} s:", markup=False)
     out().print(f"  {store:<12} {held} ({_size(taken.files[store])}{', checked' if taken.store == 'sqlite' else ''})", markup=False)
@@ -45,6 +45,13 @@ def backup(
         err().print(f"warning: {counted(len(taken.missing), 'model folder')} the store names {'was' if len(taken.missing) == 1 else 'were'} not in the model store "
                     f"({settings.models_dir}): {shown}. Deleted while the backup ran, or already missing (tagwise serve names "
                     "them at its start); those models must be trained again after a restore.", markup=False)
+
+
+def _held(counts: dict[str, int]) -> str:
+    """What a store copy holds, for a person: "1 project, 160 documents, 1 model, 1 deployment"."""
+    from tagwise.storage.backup import COUNTED
+
+    return ", ".join(counted(counts[name], name.removesuffix("s")) for name in COUNTED if name in counts) or "an empty store"
 
 
 def _size(n: int) -> str:
@@ -75,7 +82,7 @@ def restore(
     settings = load_settings()
     done = backups.restore(settings, folder)
     counts = done.manifest.get("counts") or {}
-    held = ", ".join(counted(counts[name], name.removesuffix("s")) for name in backups.COUNTED if name in counts) or "an empty store"
+    held = _held(counts)
     out().print(f"Restored {folder} (taken {done.manifest.get('created', '?')} by tagwise {done.manifest.get('tagwise', '?')}) "
                 f"into {done.store}: {held}; {counted(done.model_folders, 'model folder')} in {settings.models_dir}"
                 f"{'; the generated API key' if done.api_key else ''}. Start tagwise.", markup=False)

@@ -129,12 +129,11 @@ def _sqlite_copy(source: Path, copy: Path) -> Iterator[sqlite3.Connection]:
             conn.close()
     except sqlite3.Error as exc:
         raise StoreUnavailable(f"The store {source} could not be copied: {exc}.") from None
+    if problem := _quick_check(copy):
+        raise StoreUnavailable(f"The copy of {source} fails SQLite's check ({problem}): the store itself is damaged; "
+                               "keep the last whole backup.")
     conn = sqlite3.connect(copy)
     try:
-        found = [row[0] for row in conn.execute("PRAGMA quick_check")]
-        if found != ["ok"]:
-            raise StoreUnavailable(f"The copy of {source} fails SQLite's check ({found[0]}): the store itself is damaged; "
-                                   "keep the last whole backup.")
         yield conn
     finally:
         conn.close()
@@ -319,18 +318,23 @@ def _read_manifest(source: Path) -> dict[str, Any]:
     return manifest
 
 
-def _check_sqlite(copy: Path) -> None:
-    """SQLite's quick check of a backup's store file, before anything is written."""
+def _quick_check(path: Path) -> str | None:
+    """SQLite's quick check of a store file, read only: its first finding, or None when it is whole."""
     try:
-        conn = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             found = [row[0] for row in conn.execute("PRAGMA quick_check")]
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
         found = [str(exc)]
-    if found != ["ok"]:
-        raise InvalidArgument(f"{copy} fails SQLite's check ({found[0]}): the backup is damaged; restore an older one.")
+    return None if found == ["ok"] else str(found[0])
+
+
+def _check_sqlite(copy: Path) -> None:
+    """SQLite's quick check of a backup's store file, before anything is written."""
+    if problem := _quick_check(copy):
+        raise InvalidArgument(f"{copy} fails SQLite's check ({problem}): the backup is damaged; restore an older one.")
 
 
 def _restore_sqlite(copy: Path, target: Path) -> None:
