@@ -18,8 +18,8 @@ def backup(
 
     SQLite: a compact, consistent copy of tagwise.db (checked); PostgreSQL: pg_dump -Fc of one
     snapshot (needs pg_dump). Then models.tgz (the folders of the models that copy names), the
-    api-key file if tagwise generated the key, and backup.json (what it holds). The folder appears
-    only once the backup is whole; restore as docs/operations.md says.
+    api-key file if tagwise generated the key, and backup.json (what it holds). Its files appear
+    only once the backup is whole; put it back with tagwise restore DIR (docs/operations.md).
 
     \b
     Example (e.g. nightly from cron):
