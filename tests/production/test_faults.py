@@ -154,7 +154,8 @@ def _delete_project(settings: Settings, name: str) -> None:
 
 def test_server_killed_with_analyze_jobs_in_flight_finishes_them_after_restart(sqlite_store):
     settings = sqlite_store
-    env = environment(settings.data_dir, KEY, TAGWISE_ANALYZE_WORKERS="1")
+    # no cap on one key's waiting jobs (20 by default): 40 are sent at once, as many clients would
+    env = environment(settings.data_dir, KEY, TAGWISE_ANALYZE_WORKERS="1", TAGWISE_MAX_PENDING_JOBS_PER_KEY="0")
     headers = {HEADER: KEY}
     texts = [r["text"] for r in banking_rows(1)][:25]
     body = {"analysisInput": {"documents": [{"id": str(i), "text": t} for i, t in enumerate(texts)]},
