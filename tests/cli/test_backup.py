@@ -55,7 +55,12 @@ def test_a_restore_is_checked_before_anything_is_written(cli, tmp_path, data_dir
         db.seek(4096)
         db.write(b"\xff" * 4096)
     broken = restore("restore", str(damaged))
-    assert broken.exit_code == 1 and "the backup is damaged; restore an older one" in broken.stderr
+    assert broken.exit_code == 1 and "tagwise.db is not the file the backup wrote (its SHA-256 differs)" in broken.stderr
+    manifest = json.loads((damaged / "backup.json").read_text())
+    del manifest["sha256"]  # as a backup from before the checksums: SQLite's own check finds it
+    (damaged / "backup.json").write_text(json.dumps(manifest))
+    broken = restore("restore", str(damaged))
+    assert broken.exit_code == 1 and "fails SQLite's check" in broken.stderr and "the backup is damaged; restore an older one" in broken.stderr
     (damaged / "models.tgz").unlink()
     assert "is not a whole tagwise backup (missing: models.tgz)" in restore("restore", str(damaged)).stderr
     assert not target.exists() or not any(target.rglob("*"))  # nothing written by the refusals
@@ -94,3 +99,43 @@ def test_a_model_folder_missing_from_the_model_store_is_named(cli, bank, tmp_pat
     assert "0 model folders" in taken.stdout
     assert "warning: 1 model folder the store names was not in the model store" in taken.stderr
     assert "bank/v1-" in taken.stderr and "trained again after a restore" in taken.stderr
+    restore = make_cli({"TAGWISE_DATA_DIR": str(tmp_path / "new"), "TAGWISE_ENDPOINT": "", "TAGWISE_API_KEY": ""})
+    restored = ok(restore("restore", str(tmp_path / "b")))  # the restore says it again, rather than only the next start
+    assert "warning: the backup has no folder for 1 model its store names (bank/v1-" in restored.stderr
+
+
+def test_a_backup_stopped_by_sigterm_leaves_no_hidden_copy(tmp_path):
+    # a cron or systemd timeout sends SIGTERM: it left a hidden folder with every document beside the backup
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+
+    Context.open(Settings(data_dir=tmp_path / "data", api_key="k")).close()
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from tagwise.cli import backup as command\n"
+        "from tagwise.settings import Settings\n"
+        "from tagwise.storage import backup\n"
+        "real = backup._contents\n"
+        "def slow(*args, **kwargs):\n"
+        "    Path(sys.argv[1]).write_text('copying')\n"
+        "    time.sleep(60)\n"
+        "    return real(*args, **kwargs)\n"
+        "backup._contents = slow\n"
+        "command._stop_cleanly_on_sigterm()\n"
+        "backup.take(Settings(data_dir=Path(sys.argv[2]), api_key='k'), Path(sys.argv[3]))\n")
+    ready, target = tmp_path / "ready", tmp_path / "backups" / "b"
+    process = subprocess.Popen([sys.executable, "-c", script, str(ready), str(tmp_path / "data"), str(target)])
+    deadline = time.monotonic() + 60
+    while not ready.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert [p.name for p in target.parent.iterdir()] == [".b.partial-" + str(process.pid)]  # the copy under way
+    os.kill(process.pid, signal.SIGTERM)
+    assert process.wait(timeout=30) == 128 + signal.SIGTERM
+    assert list(target.parent.iterdir()) == []

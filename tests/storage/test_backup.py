@@ -3,6 +3,8 @@ moment's store, restorable, and what it says it holds."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import threading
 
@@ -97,8 +99,159 @@ def test_a_restore_into_an_empty_model_store_folder_and_without_tarfiles_filter(
         info = tarfile.TarInfo("models/../../escaped.txt")
         tar.addfile(info)
     shutil.copy(evil, taken.folder / "models.tgz")
+    _sign_again(taken.folder)  # as a backup made to look whole
     from tagwise.errors import InvalidArgument
 
     with pytest.raises(InvalidArgument, match="cannot be unpacked"):
         backup.restore(Settings(data_dir=tmp_path / "other", api_key="k"), taken.folder)
     assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "other" / "tagwise.db").exists()
+
+
+def _sign_again(folder):
+    """backup.json's sizes and SHA-256 made to match the files as they are now."""
+    from tagwise.storage.backup import _sha256
+
+    manifest = json.loads((folder / "backup.json").read_text())
+    for name in manifest["sha256"]:
+        manifest["files"][name] = (folder / name).stat().st_size
+        manifest["sha256"][name] = _sha256(folder / name)
+    (folder / "backup.json").write_text(json.dumps(manifest))
+
+
+@pytest.fixture
+def taken(tmp_path):
+    """A SQLite backup with one model folder of three files."""
+    from sqlalchemy import text
+
+    from tagwise.core import tagging
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+    from tagwise.storage import backup
+
+    source = Settings(data_dir=tmp_path / "data", api_key="k")
+    ctx = Context.open(source)
+    try:
+        project = tagging.create_project(ctx, "p", "CustomSingleLabelClassification", "en")
+        with ctx.db.write() as conn:
+            conn.execute(text("INSERT INTO models (project_id, label, model_id, recipe, config_version, trained_at, duration_s, "
+                              "artifact, evaluation, evaluation_results) VALUES (:p, 'v1', 'm1', 'linear', 'latest', "
+                              "CURRENT_TIMESTAMP, 1.0, 'p/m1', '{}', '{}')"), {"p": project["id"]})
+    finally:
+        ctx.close()
+    model = source.models_dir / "p" / "m1"
+    model.mkdir(parents=True)
+    for name, size in (("manifest.json", 200), ("arrays.npz", 300_000), ("state.json", 50_000)):
+        (model / name).write_bytes(os.urandom(size))
+    taken = backup.take(source, tmp_path / "b")
+    assert taken.model_folders == 1
+    return taken
+
+
+def _restoring_into(tmp_path, name):
+    from tagwise.settings import Settings
+
+    mounted = tmp_path / name / "mnt"  # an existing, empty model store (a mount point): a leftover would block the next try
+    mounted.mkdir(parents=True)
+    return Settings(data_dir=tmp_path / name / "data", api_key="k", model_store_dir=mounted), mounted
+
+
+def _nothing_written(settings, mounted):
+    return not settings.sqlite_file.exists() and not any(mounted.iterdir()) and \
+        not [p for p in mounted.parent.rglob("*") if p.name.startswith(".")]
+
+
+def test_a_models_archive_damaged_or_cut_short_is_refused_before_anything_is_written(taken, tmp_path):
+    # bytes flipped inside models.tgz restored with exit 0 and a model folder of 1 file of 3 (tarfile stops quietly at a
+    # damaged entry); one cut in half left a hidden folder in the model store that refused every later restore
+    from tagwise.errors import InvalidArgument
+    from tagwise.storage import backup
+
+    archive = taken.folder / "models.tgz"
+    whole = archive.read_bytes()
+    flipped = bytearray(whole)
+    flipped[len(whole) // 2:len(whole) // 2 + 16] = bytes(16)
+    settings, mounted = _restoring_into(tmp_path, "r1")
+    archive.write_bytes(bytes(flipped))
+    with pytest.raises(InvalidArgument, match=r"models.tgz is not the file the backup wrote \(its SHA-256 differs\)"):
+        backup.restore(settings, taken.folder)
+    assert _nothing_written(settings, mounted)
+    archive.write_bytes(whole[:len(whole) // 2])
+    with pytest.raises(InvalidArgument, match=f"models.tgz has {len(whole) // 2:,} bytes where the backup wrote {len(whole):,}"):
+        backup.restore(settings, taken.folder)
+    assert _nothing_written(settings, mounted)
+
+    # a backup from before the checksums (sizes only, or none): models.tgz is read to its end first
+    for damaged in (bytes(flipped), whole[:len(whole) // 2]):
+        archive.write_bytes(damaged)
+        manifest = json.loads((taken.folder / "backup.json").read_text())
+        manifest.pop("sha256", None), manifest.pop("files", None)
+        (taken.folder / "backup.json").write_text(json.dumps(manifest))
+        with pytest.raises(InvalidArgument, match="models.tgz cannot be read to its end .*the backup is damaged"):
+            backup.restore(settings, taken.folder)
+        assert _nothing_written(settings, mounted)
+    archive.write_bytes(whole)
+    restored = backup.restore(settings, taken.folder)  # the same folders, the whole archive: it works
+    assert restored.model_folders == 1 and sorted(p.name for p in (mounted / "p" / "m1").iterdir()) == [
+        "arrays.npz", "manifest.json", "state.json"]
+
+
+def test_a_full_disk_is_said_to_be_the_disk_not_the_backup(taken, tmp_path, monkeypatch):
+    # "cannot be unpacked ([Errno 28] No space left on device): the backup is damaged; restore an older one" made an
+    # operator throw away a good backup; a backup onto a full disk blamed the store
+    import errno
+
+    from tagwise.errors import InvalidArgument
+    from tagwise.settings import Settings
+    from tagwise.storage import backup
+
+    settings, mounted = _restoring_into(tmp_path, "r2")
+    real_extract = backup._extract
+
+    def disk_full(tar, member, into):
+        if member.name.endswith("arrays.npz"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(into / member.name))
+        real_extract(tar, member, into)
+
+    monkeypatch.setattr(backup, "_extract", disk_full)
+    with pytest.raises(InvalidArgument) as refused:
+        backup.restore(settings, taken.folder)
+    said = str(refused.value)
+    assert f"The restore could not write to {settings.data_dir} and {mounted}: No space left on device" in said
+    assert "nothing was restored. Free space on that disk" in said and "damaged" not in said
+    assert _nothing_written(settings, mounted)
+    monkeypatch.undo()
+
+    def tar_disk_full(path, *args, **kwargs):  # models.tgz in the hidden folder the backup is written in
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(backup.tarfile, "open", tar_disk_full)
+    target = tmp_path / "backups" / "full"
+    with pytest.raises(InvalidArgument, match=f"The backup could not be written to {target}: No space left on device; nothing was kept"):
+        backup.take(Settings(data_dir=tmp_path / "data", api_key="k"), target)
+    assert not target.exists() and not [p for p in target.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_a_store_from_a_newer_tagwise_is_refused_before_it_is_restored(taken, tmp_path):
+    import sqlite3
+
+    from tagwise.errors import InvalidArgument
+    from tagwise.storage import backup
+
+    conn = sqlite3.connect(taken.folder / "tagwise.db")
+    with conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099_from_the_future'")
+    conn.close()
+    _sign_again(taken.folder)
+    settings, mounted = _restoring_into(tmp_path, "r3")
+    with pytest.raises(InvalidArgument, match="a newer tagwise wrote .*schema revision 0099_from_the_future; this version knows up to"):
+        backup.restore(settings, taken.folder)
+    assert _nothing_written(settings, mounted)
+
+
+def test_unreachable_postgresql_is_one_line():
+    from tagwise.errors import StoreUnavailable
+    from tagwise.storage.backup import _pg_connect
+
+    with pytest.raises(StoreUnavailable) as refused:
+        _pg_connect("host=127.0.0.1 port=9 dbname=tagwise user=tw", {}, "back it up")
+    assert "PostgreSQL could not be reached to back it up" in str(refused.value) and "\n" not in str(refused.value)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 from pathlib import Path
 
 import typer
@@ -31,6 +33,7 @@ def backup(
     from tagwise.storage import backup as backups
 
     settings = load_settings()
+    _stop_cleanly_on_sigterm()
     taken = backups.take(settings, folder)
     counts = taken.counts
     held = _held(counts)
@@ -45,6 +48,12 @@ def backup(
         err().print(f"warning: {counted(len(taken.missing), 'model folder')} the store names {'was' if len(taken.missing) == 1 else 'were'} not in the model store "
                     f"({settings.models_dir}): {shown}. Deleted while the backup ran, or already missing (tagwise serve names "
                     "them at its start); those models must be trained again after a restore.", markup=False)
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    """A SIGTERM (a cron or systemd timeout) ends the command as Ctrl+C does, so that its hidden
+    half-written folder (every document) is removed rather than left beside the backup."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def _held(counts: dict[str, int]) -> str:
@@ -65,8 +74,8 @@ def restore(
     """Put a backup back, into a data dir without a store (or an empty PostgreSQL database) and an empty model store.
 
     Run it with tagwise stopped. It never overwrites: move a damaged data dir aside first. The
-    store is checked before anything is written; the next start upgrades an older backup's
-    schema. API keys and studio sessions come back as they were at backup time.
+    backup is checked before anything is written (every file's size and SHA-256, the store copy's
+    integrity); the next start upgrades an older backup's schema. API keys and studio sessions come back as they were at backup time.
 
     \b
     Example (the data dir is damaged or lost):
@@ -80,12 +89,17 @@ def restore(
     from tagwise.storage import backup as backups
 
     settings = load_settings()
+    _stop_cleanly_on_sigterm()
     done = backups.restore(settings, folder)
     counts = done.manifest.get("counts") or {}
     held = _held(counts)
     out().print(f"Restored {folder} (taken {done.manifest.get('created', '?')} by tagwise {done.manifest.get('tagwise', '?')}) "
                 f"into {done.store}: {held}; {counted(done.model_folders, 'model folder')} in {settings.models_dir}"
                 f"{'; the generated API key' if done.api_key else ''}. Start tagwise.", markup=False)
+    if missing := done.manifest.get("missingModelFolders"):
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        err().print(f"warning: the backup has no folder for {counted(len(missing), 'model')} its store names ({shown}): "
+                    "they were missing when it was taken; train them again (tagwise serve names them at its start).", markup=False)
     if done.kept_key:
         err().print(f"note: {settings.data_dir / 'api-key'} was there already and is kept; the backup's api-key file was not "
                     "copied over it.", markup=False)

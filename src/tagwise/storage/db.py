@@ -144,7 +144,7 @@ class Database:
                 # the others wait here and then find the schema at head. SQLite's writer lock does this.
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = conn
-            stored, head = _refuse_newer(config, conn)
+            stored, head = _refuse_newer(conn)
             upgrading = stored is not None and stored != head and revision == "head"
             if upgrading:  # a big store takes a while (0006: 3.7 s per 100,000 accented documents): say so
                 log.info("upgrading the store's schema from %s to %s", stored, head)
@@ -196,21 +196,30 @@ def _private(path: Path) -> None:
                     "`chmod 600 %s` unless that is meant", path, mode, path)
 
 
-def _refuse_newer(config: Config, conn: Connection) -> tuple[str | None, str | None]:
+def known_revisions() -> tuple[set[str], str]:
+    """Every schema revision these migrations know, and the newest."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    script = ScriptDirectory.from_config(config)
+    return {r.revision for r in script.walk_revisions()}, script.get_current_head()
+
+
+def _refuse_newer(conn: Connection) -> tuple[str | None, str | None]:
     """(the store's revision, None for an empty store; the newest these migrations know). A store at
     a revision they do not have (a newer tagwise wrote it: a rollback) is refused in one line, not
     alembic's traceback."""
-    from alembic.script import ScriptDirectory
     from sqlalchemy import inspect
 
-    script = ScriptDirectory.from_config(config)
+    known, head = known_revisions()
     if not inspect(conn).has_table("alembic_version"):
-        return None, script.get_current_head()
+        return None, head
     stored = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    if stored and stored not in {r.revision for r in script.walk_revisions()}:
+    if stored and stored not in known:
         raise NewerSchema(f"a newer tagwise wrote it (schema revision {stored}; this version knows up to "
-                          f"{script.get_current_head()}): run that version, or restore the backup taken before the upgrade")
-    return stored, script.get_current_head()
+                          f"{head}): run that version, or restore the backup taken before the upgrade")
+    return stored, head
 
 
 _FOLD_BATCH = 2_000
