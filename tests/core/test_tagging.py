@@ -133,6 +133,20 @@ def test_people_saving_one_documents_tags_at_once_overwrite_nothing_unseen(ctx):
         tagging.set_labels(ctx, "emo", doc["id"], ["joy"], location="other.txt")
 
 
+def test_a_save_sent_twice_saves_once_and_is_not_refused(ctx, project):
+    # a double click on "Use suggestion" sent two saves: the second was refused in red as tagged since by the
+    # person who sent both, though the tag was saved
+    doc = tagging.list_documents(ctx, "p", DocumentFilter(search="100%")).items[0]
+    first, previous = tagging.set_labels(ctx, "p", doc["id"], ["fx"], location=doc["location"], seen=doc["labels"], by="dana")
+    again, previous_again = tagging.set_labels(ctx, "p", doc["id"], ["fx"], location=doc["location"], seen=doc["labels"], by="dana")
+    assert again["labels"] == ["fx"] and again["tagged_at"].replace(tzinfo=None) == first["tagged_at"].replace(tzinfo=None)  # written once
+    assert previous_again == previous == doc["labels"]  # Undo restores what the page showed
+    with pytest.raises(tagging.TagChanged, match="was tagged 'fx' by dana since this page showed it"):
+        tagging.set_labels(ctx, "p", doc["id"], ["fx"], location=doc["location"], seen=doc["labels"], by="sam")  # another person
+    with pytest.raises(tagging.TagChanged):
+        tagging.set_labels(ctx, "p", doc["id"], ["card"], location=doc["location"], seen=doc["labels"], by="dana")  # another tag
+
+
 def test_set_dataset_by_ids_or_filter(ctx, project):
     assert tagging.set_dataset(ctx, "p", "Test", flt=DocumentFilter(label="card")) == 2
     assert _ids(ctx, DocumentFilter(dataset="Test")) == ["a.txt", "b.txt", "c.txt"]

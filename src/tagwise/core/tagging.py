@@ -178,11 +178,14 @@ def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] |
             what = location or f"The document {doc_id}"
             raise NotFound(f"{what} could not be found in project {project_name}: deleted since this page was opened, or replaced "
                            "by an import. Nothing was saved.", target="document")
-        if seen is not UNCHECKED and not same_labels(doc["labels"], seen):
+        changed_since = seen is not UNCHECKED and not same_labels(doc["labels"], seen)
+        if changed_since and not _sent_again(doc, labels, project, by):
             who = f" by {doc['tagged_by']}" if doc["tagged_by"] and doc["labels"] is not None else ""
             raise TagChanged(f"{doc['location']} was tagged {shown_labels(doc['labels'])}{who} since this page showed it "
                              f"{shown_labels(seen)}{'' if who else ' (someone else is tagging too?)'}. Nothing was saved: it is "
                              "shown again as it is now; save again to change that.")
+        if changed_since:  # the same save sent twice (a double click): the first one did it; Undo restores what the page showed
+            return doc, seen
         if labels is not None:
             labels = [label if label in project["classes"] else class_form(label) for label in labels]
             unknown = [label for label in labels if label not in project["classes"]]
@@ -196,6 +199,16 @@ def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] |
         docs_db.set_labels(conn, project["id"], doc_id, labels, by if labels is not None else None, now)
         touch(conn, project)
     return dict(doc, labels=labels, tagged_by=by if labels is not None else None, tagged_at=now), doc["labels"]
+
+
+def _sent_again(doc: dict[str, Any], labels: list[str] | None, project: dict[str, Any], by: str | None) -> bool:
+    """Whether the document already has ``labels`` from ``by``: a save whose twin (a double click on
+    "Use suggestion", a form sent again) got there first. It was refused as tagged since, naming the
+    person who sent both, though their tag was saved."""
+    if labels is None or doc["labels"] is None or doc["tagged_by"] != by:
+        return False
+    wanted = [label if label in project["classes"] else class_form(label) for label in labels]
+    return same_labels(doc["labels"], list(dict.fromkeys(wanted)))
 
 
 def same_labels(a: list[str] | None, b: list[str] | None) -> bool:
