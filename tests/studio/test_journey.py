@@ -155,7 +155,7 @@ def test_studio_journey(page, server, tmp_path):
     # documents whose tag looks wrong (out-of-fold + cleanlab)
     page.get_by_role("button", name="Find documents whose tag looks wrong").click()
     expect(page.locator(".flash.ok")).to_contain_text("in the background")  # it trains 5 models: the page polls, then reloads
-    expect(page.locator("#issues-last")).to_contain_text("look mistagged", timeout=120_000)
+    expect(page.locator("#issues-last")).to_contain_text("flagged", timeout=120_000)
     issues = page.locator("#issue-table tbody tr")
     assert issues.count() >= 1
     screenshot(page, "10-label-issues")

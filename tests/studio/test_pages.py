@@ -501,6 +501,8 @@ def test_a_flagged_test_document_is_marked_test_and_the_page_says_what_retagging
     said = html.unescape(re.search(r'id="issues-test">(.*?)</p>', checked.text, re.DOTALL).group(1))
     assert re.match(r"\d+ of the \d+ flagged are Test documents \(marked Test\): a tag there is what the next evaluation scores "
                     "against", said)
+    # how sure the folds are of the tag and of the suggestion: cleanlab's label quality read "0%" on every row
+    assert re.search(r'data-label="How sure the folds are">tagged class (under 0\.1%|\d+\.\d+%), suggested \d+\.\d+%</td>', planted.group(1))
 
 
 def test_a_finished_training_says_how_it_went_and_the_recipes_say_what_they_are(studio, banking):
