@@ -203,6 +203,7 @@ def test_a_fix_on_the_evaluate_page_comes_back_to_the_next_row_in_sight(page, se
     assert index + 1 < rows.count(), "the fixture needs a row after the fixed one"
     rows.nth(index).get_by_role("button", name=re.compile("^Tag as")).click()
     expect(page.locator("#flash")).to_contain_text("Tagged")
+    expect(page.locator("#announce")).to_contain_text("Tagged")  # said, not only shown: a status there at load is not spoken
     expect(page.locator(f"#wrong-{index + 2}")).to_be_focused()  # ids count from 1: the row after the fixed one
     # the sticky confirmation does not cover what has the focus
     flash_bottom = page.locator("#flash").bounding_box()
@@ -210,6 +211,16 @@ def test_a_fix_on_the_evaluate_page_comes_back_to_the_next_row_in_sight(page, se
     assert focused["y"] >= flash_bottom["y"] + flash_bottom["height"], (focused, flash_bottom)
     assert focused["y"] < SHORT_PHONE["height"]
     screenshot(page, "a11y-evaluate-fixed-narrow")
+
+
+def test_the_end_of_a_tag_check_is_said_and_its_result_has_the_focus(page, server, project):
+    # the page reloaded itself when the check ended, with the focus on the page and nothing said
+    sign_in(page, server)
+    page.goto(f"/studio/p/{PROJECT}/evaluate?model=m1")
+    page.locator("#find-issues").click()
+    expect(page.locator("#issues-last")).to_be_visible(timeout=120_000)
+    expect(page.locator("#issues")).to_be_focused()
+    expect(page.locator("#announce")).to_contain_text("flagged")
 
 
 def test_no_page_scrolls_sideways_at_360_px(page, server, project):

@@ -503,6 +503,14 @@ def test_a_flagged_test_document_is_marked_test_and_the_page_says_what_retagging
                     "against", said)
     # how sure the folds are of the tag and of the suggestion: cleanlab's label quality read "0%" on every row
     assert re.search(r'data-label="How sure the folds are">tagged class (under 0\.1%|\d+\.\d+%), suggested \d+\.\d+%</td>', planted.group(1))
+    assert "Use suggestion" in planted.group(1)
+    # retagged to a third class since the check (on its Tag page): one click here would overwrite that deliberate choice
+    third = next(c for c in sorted({r["labels"][0] for r in rows}) if c not in (wrong, rows[0]["labels"][0]))
+    [doc] = tagging.list_documents(ctx, "flag", DocumentFilter(locations=(rows[0]["id"],))).items
+    tagging.set_labels(ctx, "flag", doc["id"], [third])
+    again = studio.get("/studio/p/flag/evaluate", params={"model": "m"}).text
+    row = re.search(rf'<tr id="issue-\d+"[^>]*>.*?{re.escape(rows[0]["id"])}</a>(.*?)</tr>', again, re.DOTALL).group(1)
+    assert "retagged since" in row and "Use suggestion" not in row
 
 
 def test_a_finished_training_says_how_it_went_and_the_recipes_say_what_they_are(studio, banking):

@@ -203,6 +203,16 @@
 
   // -- a check of the tags running in the background: reload the page once it is done -------------
   function setupIssuesPoll() {
+    // the check just ended (this page reloaded itself): its result gets the focus and is said
+    var done = document.getElementById("issues-last"), key = "tagwise-issues-done";
+    try {
+      if (done && sessionStorage.getItem(key) === location.pathname) {
+        sessionStorage.removeItem(key);
+        var heading = document.getElementById("issues");
+        if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
+        announce(done.textContent.replace(/\s+/g, " ").trim());
+      }
+    } catch (e) { /* storage refused: the page still shows the result */ }
     var running = document.getElementById("issues-running");
     if (!running) return;
     function poll() {
@@ -211,6 +221,7 @@
         return r.json();
       }).then(function (s) {
         if (s.running) { setTimeout(poll, 1500); return; }
+        try { sessionStorage.setItem(key, location.pathname); } catch (e) { /* no storage: no announcement */ }
         location.hash = "issues";
         location.reload();
       }).catch(function () { setTimeout(poll, 5000); });
@@ -237,7 +248,8 @@
   // A live region speaks of changes only, not of what a page opens with: say what just happened
   // (e.g. the Tag page's "Saved.") once the page is there.
   function setupAnnouncements() {
-    var said = document.querySelector("[data-announce]");
+    // a page's own words, else the message of what was just done ("Tagged ..." after Use suggestion)
+    var said = document.querySelector("[data-announce]") || document.querySelector("#flash:not(.error)");
     if (said) announce(said.textContent.replace(/\s+/g, " ").trim());
   }
 
