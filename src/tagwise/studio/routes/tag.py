@@ -8,6 +8,7 @@ The tag forms post the picked classes as ``tag``; ``label`` is the list's class 
 from __future__ import annotations
 
 import json
+import re
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -107,8 +108,12 @@ def _tag(request: Request, project: str, doc: int, action: str, then: str, queue
     except (tagging.TagChanged, InvalidArgument, NotFound) as exc:  # changed since the page showed it: said, and nothing saved
         if isinstance(exc, NotFound) and exc.target != "document":
             raise
-        if then == "back":  # the Evaluate page's fix buttons: back to that page, which shows the tag as it is now
-            return redirect(safe_back(request, str(form.get("back") or ""), f"/studio/p/{project}/data"), exc.message, "error")
+        if then == "back":  # the Evaluate page's fix buttons: back to that page, which shows the tag as it is now,
+            # at the row refused (a save goes on to the next row; a refusal landed there too, the refused one out of sight)
+            back = str(form.get("back") or "")
+            if re.fullmatch(r"#[\w-]+", row := str(form.get("row") or "")):
+                back = back.split("#")[0] + row
+            return redirect(safe_back(request, back, f"/studio/p/{project}/data"), exc.message, "error")
         in_queue = queue or then == "queue"
         if isinstance(exc, NotFound):  # gone: on to the queue, or back to the list browsed
             return redirect(base + query(skip=skip) if in_queue else f"/studio/p/{project}/data" + query(**filters.params()),
