@@ -499,8 +499,8 @@ def test_a_flagged_test_document_is_marked_test_and_the_page_says_what_retagging
     planted = re.search(rf'<tr id="issue-\d+"[^>]*>.*?{re.escape(rows[0]["id"])}</a>(.*?)</tr>', checked.text, re.DOTALL)
     assert planted and 'class="pill" title="In the Test set: its tag scores the evaluation">Test</span>' in planted.group(1)
     said = html.unescape(re.search(r'id="issues-test">(.*?)</p>', checked.text, re.DOTALL).group(1))
-    assert re.match(r"\d+ of the \d+ flagged are Test documents \(marked Test\): a tag there is what the next evaluation scores "
-                    "against", said)
+    assert re.match(r"\d+ of the \d+ listed are Test documents now \(marked Test\): a tag there is what the next evaluation "
+                    "scores against", said)
     # how sure the folds are of the tag and of the suggestion: cleanlab's label quality read "0%" on every row
     assert re.search(r'data-label="How sure the folds are">tagged class (under 0\.1%|\d+\.\d+%), suggested \d+\.\d+%</td>', planted.group(1))
     assert "Use suggestion" in planted.group(1)
@@ -511,6 +511,11 @@ def test_a_flagged_test_document_is_marked_test_and_the_page_says_what_retagging
     again = studio.get("/studio/p/flag/evaluate", params={"model": "m"}).text
     row = re.search(rf'<tr id="issue-\d+"[^>]*>.*?{re.escape(rows[0]["id"])}</a>(.*?)</tr>', again, re.DOTALL).group(1)
     assert "retagged since" in row and "Use suggestion" not in row
+    # the Test marks read each document's set now ("Keep these test documents" after a check left 43 listed Test rows unmarked)
+    tagging.set_dataset(ctx, "flag", "Train", ids=[doc["id"]])
+    again = studio.get("/studio/p/flag/evaluate", params={"model": "m"}).text
+    row = re.search(rf'<tr id="issue-\d+"[^>]*>.*?{re.escape(rows[0]["id"])}</a>(.*?)</tr>', again, re.DOTALL).group(0)
+    assert 'class="pill"' not in row
 
 
 def test_a_finished_training_says_how_it_went_and_the_recipes_say_what_they_are(studio, banking):

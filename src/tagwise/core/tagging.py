@@ -32,7 +32,7 @@ from tagwise.storage.records import utcnow
 DATASETS = ("Train", "Test")
 
 __all__ = [
-    "DocumentPage", "TaggingView", "add_documents", "create_project", "current_labels",
+    "DocumentPage", "TaggingView", "add_documents", "create_project", "current_tags",
     "get_document", "is_test_set", "list_documents", "neighbours", "set_dataset", "set_labels", "taggers", "tagging_view",
 ]
 
@@ -332,11 +332,11 @@ def _mismatched(conn, project: dict[str, Any], flt: DocumentFilter) -> tuple[Doc
     return DocumentFilter(**{**flt.__dict__, "locations": tuple(predicted)}), predicted, model["label"] if model else None
 
 
-def current_labels(ctx: Context, project_name: str, ids: list[int]) -> dict[int, list[str] | None]:
-    """id -> labels now, for documents listed from an earlier computation."""
+def current_tags(ctx: Context, project_name: str, ids: list[int]) -> dict[int, tuple[list[str] | None, str | None]]:
+    """id -> (labels, Train/Test set) now, for documents listed from an earlier computation."""
     with ctx.db.read() as conn:
         project = require(conn, project_name)
-        return docs_db.labels_of(conn, project["id"], ids)
+        return docs_db.tags_of(conn, project["id"], ids)
 
 
 def neighbours(ctx: Context, project_name: str, flt: DocumentFilter, doc_id: int, *,

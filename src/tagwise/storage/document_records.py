@@ -396,11 +396,13 @@ def texts(conn: Connection, project_id: int, ids: Sequence[int]) -> dict[int, st
     return found
 
 
-def labels_of(conn: Connection, project_id: int, ids: Sequence[int]) -> dict[int, list[str] | None]:
-    found: dict[int, list[str] | None] = {}
+def tags_of(conn: Connection, project_id: int, ids: Sequence[int]) -> dict[int, tuple[list[str] | None, str | None]]:
+    """id -> (labels, dataset) of those of ``ids`` the project still has."""
+    found: dict[int, tuple[list[str] | None, str | None]] = {}
     for chunk in _chunks(ids):
-        query = select(documents.c.id, documents.c.labels).where(documents.c.project_id == project_id, documents.c.id.in_(chunk))
-        found.update({r.id: r.labels for r in conn.execute(query)})
+        query = select(documents.c.id, documents.c.labels, documents.c.dataset).where(
+            documents.c.project_id == project_id, documents.c.id.in_(chunk))
+        found.update({r.id: (r.labels, r.dataset) for r in conn.execute(query)})
     return found
 
 
