@@ -128,8 +128,8 @@ def test_a_backup_stopped_by_sigterm_leaves_no_hidden_copy(tmp_path):
         "    time.sleep(60)\n"
         "    return real(*args, **kwargs)\n"
         "backup._contents = slow\n"
-        "command._stop_cleanly_on_sigterm()\n"
-        "backup.take(Settings(data_dir=Path(sys.argv[2]), api_key='k'), Path(sys.argv[3]))\n")
+        "with command._stop_cleanly_on_sigterm():\n"
+        "    backup.take(Settings(data_dir=Path(sys.argv[2]), api_key='k'), Path(sys.argv[3]))\n")
     ready, target = tmp_path / "ready", tmp_path / "backups" / "b"
     process = subprocess.Popen([sys.executable, "-c", script, str(ready), str(tmp_path / "data"), str(target)])
     deadline = time.monotonic() + 60

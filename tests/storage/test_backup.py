@@ -255,3 +255,57 @@ def test_unreachable_postgresql_is_one_line():
     with pytest.raises(StoreUnavailable) as refused:
         _pg_connect("host=127.0.0.1 port=9 dbname=tagwise user=tw", {}, "back it up")
     assert "PostgreSQL could not be reached to back it up" in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_a_hash_or_question_mark_in_the_backups_path_is_read_as_a_name(taken, tmp_path):
+    # the read-only SQLite URI was not quoted: "bk/future#1/tagwise.db" opened "bk/future", an empty file SQLite made,
+    # so a store from a newer tagwise restored with exit 0
+    import sqlite3
+
+    from tagwise.errors import InvalidArgument
+    from tagwise.storage import backup
+
+    odd = tmp_path / "backups" / "nightly#2?full"
+    odd.parent.mkdir()
+    taken.folder.rename(odd)
+    conn = sqlite3.connect(odd / "tagwise.db")
+    with conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099_from_the_future'")
+    conn.close()
+    _sign_again(odd)
+    settings, mounted = _restoring_into(tmp_path, "r4")
+    with pytest.raises(InvalidArgument, match="schema revision 0099_from_the_future"):
+        backup.restore(settings, odd)
+    assert _nothing_written(settings, mounted) and sorted(p.name for p in odd.parent.iterdir()) == ["nightly#2?full"]
+
+
+def test_a_store_that_cannot_be_opened_is_not_blamed_on_the_backups_folder(taken, tmp_path, monkeypatch):
+    # run as a user who cannot open the service's store, the backup said "could not be written to <target>: Permission
+    # denied ... Give a folder this user can write to"
+    import sqlite3
+
+    from tagwise.errors import StoreUnavailable
+    from tagwise.settings import Settings
+    from tagwise.storage import backup
+
+    real = sqlite3.connect
+    monkeypatch.setattr(backup.sqlite3, "connect", lambda *args, **kwargs: real("file:/nonexistent-dir/x.db?mode=ro", uri=True))
+    with pytest.raises(StoreUnavailable, match=r"The store .*tagwise.db could not be copied: unable to open database file"):
+        backup.take(Settings(data_dir=tmp_path / "data", api_key="k"), tmp_path / "b2")
+
+
+def test_a_full_disk_while_the_store_is_copied_in_is_said_to_be_the_disk(taken, tmp_path, monkeypatch):
+    # shutil.copyfile names its source on ENOSPC: the restore printed "error: <backup>/tagwise.db: No space left on device"
+    import errno
+
+    from tagwise.errors import InvalidArgument
+    from tagwise.storage import backup
+
+    def full(source, target, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(source))
+
+    monkeypatch.setattr(backup.shutil, "copyfile", full)
+    settings, mounted = _restoring_into(tmp_path, "r5")
+    with pytest.raises(InvalidArgument, match="The restore could not write to .*: No space left on device; nothing was restored"):
+        backup.restore(settings, taken.folder)
+    assert _nothing_written(settings, mounted)

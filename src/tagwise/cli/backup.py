@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -33,8 +36,8 @@ def backup(
     from tagwise.storage import backup as backups
 
     settings = load_settings()
-    _stop_cleanly_on_sigterm()
-    taken = backups.take(settings, folder)
+    with _stop_cleanly_on_sigterm():
+        taken = backups.take(settings, folder)
     counts = taken.counts
     held = _held(counts)
     store = "tagwise.db" if taken.store == "sqlite" else "tagwise.dump"
@@ -50,10 +53,19 @@ def backup(
                     "them at its start); those models must be trained again after a restore.", markup=False)
 
 
-def _stop_cleanly_on_sigterm() -> None:
+@contextmanager
+def _stop_cleanly_on_sigterm() -> Iterator[None]:
     """A SIGTERM (a cron or systemd timeout) ends the command as Ctrl+C does, so that its hidden
     half-written folder (every document) is removed rather than left beside the backup."""
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    def stop(signum: int, frame: Any) -> None:
+        err().print("stopped (SIGTERM): nothing was kept", markup=False)
+        sys.exit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _held(counts: dict[str, int]) -> str:
@@ -89,8 +101,8 @@ def restore(
     from tagwise.storage import backup as backups
 
     settings = load_settings()
-    _stop_cleanly_on_sigterm()
-    done = backups.restore(settings, folder)
+    with _stop_cleanly_on_sigterm():
+        done = backups.restore(settings, folder)
     counts = done.manifest.get("counts") or {}
     held = _held(counts)
     out().print(f"Restored {folder} (taken {done.manifest.get('created', '?')} by tagwise {done.manifest.get('tagwise', '?')}) "

@@ -205,6 +205,7 @@ def _find(ctx: Context, project: dict[str, Any], key: tuple[str, int, str], fold
     unread = 0
     if tagged > max_checked:
         rows, unread = _sample(key, rows, max_checked)
+    checked_ids = [r["id"] for r in rows] if tagged > max_checked else []
     multi = project["kind"] == MULTI
     if not multi:
         counts = Counter(r["labels"][0] for r in rows if r["labels"])
@@ -255,6 +256,7 @@ def _find(ctx: Context, project: dict[str, Any], key: tuple[str, int, str], fold
                          found_test=sum(issue.dataset == "Test" for issue in issues), unread=unread)
     with _issues_lock:
         _issues[key] = result
+        _read.setdefault(key, set()).update(checked_ids)  # once it succeeded: a failed check leaves its sample unread
     return result
 
 
@@ -262,18 +264,16 @@ def _sample(key: tuple[str, int, str], rows: list[dict[str, Any]], size: int) ->
     """``size`` of the tagged ``rows``, those no check of the project has read yet first (seeded):
     the same sample each time left a third of a 15,000-document project's mistakes out of reach of
     every check. Once all were read, a new round starts. Returns the sample (in the rows' order) and
-    how many are left unread after it."""
+    how many will be left unread after it (the caller marks the sample read once the check succeeded)."""
     with _issues_lock:
         read = _read.setdefault(key, set())
         if all(r["id"] in read for r in rows):
             read.clear()
         unread = [i for i, r in enumerate(rows) if r["id"] not in read]
         before = [i for i, r in enumerate(rows) if r["id"] in read]
-        rng = random.Random(SEED)
-        chosen = rng.sample(unread, size) if len(unread) >= size else unread + rng.sample(before, size - len(unread))
-        read.update(rows[i]["id"] for i in chosen)
-        left = sum(r["id"] not in read for r in rows)
-    return [rows[i] for i in sorted(chosen)], left
+    rng = random.Random(SEED)
+    chosen = rng.sample(unread, size) if len(unread) >= size else unread + rng.sample(before, size - len(unread))
+    return [rows[i] for i in sorted(chosen)], max(len(unread) - size, 0)
 
 
 def _fold_scores(given: list[list[str]], predicted: list[list[str]], classes: list[str]) -> tuple[float, float]:

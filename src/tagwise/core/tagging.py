@@ -27,7 +27,7 @@ from tagwise.errors import Conflict, InvalidArgument, NotFound
 from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
 from tagwise.storage.document_records import DocumentFilter
-from tagwise.storage.records import utcnow
+from tagwise.storage.records import as_utc, utcnow
 
 DATASETS = ("Train", "Test")
 
@@ -201,11 +201,17 @@ def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] |
     return dict(doc, labels=labels, tagged_by=by if labels is not None else None, tagged_at=now), doc["labels"]
 
 
+SENT_AGAIN_S = 10  # how soon after a save the same save from the same key is its twin, not a stale page's
+
+
 def _sent_again(doc: dict[str, Any], labels: list[str] | None, project: dict[str, Any], by: str | None) -> bool:
-    """Whether the document already has ``labels`` from ``by``: a save whose twin (a double click on
-    "Use suggestion", a form sent again) got there first. It was refused as tagged since, naming the
-    person who sent both, though their tag was saved."""
-    if labels is None or doc["labels"] is None or doc["tagged_by"] != by:
+    """Whether the document got ``labels`` from ``by`` moments ago: a save whose twin (a double click
+    on "Use suggestion", a form sent again) got there first. It was refused as tagged since, naming
+    the person who sent both, though their tag was saved. Only moments ago: people sharing a key, or
+    an old page, still hear of a tag saved since."""
+    if labels is None or doc["labels"] is None or doc["tagged_by"] != by or doc["tagged_at"] is None:
+        return False
+    if (utcnow() - as_utc(doc["tagged_at"])).total_seconds() > SENT_AGAIN_S:
         return False
     wanted = [label if label in project["classes"] else class_form(label) for label in labels]
     return same_labels(doc["labels"], list(dict.fromkeys(wanted)))

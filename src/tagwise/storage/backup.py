@@ -99,7 +99,7 @@ def take(settings: Settings, target: Path) -> Backup:
     except OSError as exc:
         if partial is not None:
             shutil.rmtree(partial, ignore_errors=True)
-        if exc.filename is not None and not _within(Path(exc.filename), target):
+        if not _writing(exc, lambda path: _within(path, target)):
             raise  # reading the source (a model folder): its own message names the file
         raise InvalidArgument(f"The backup could not be written to {target}: {_reason(exc)}; nothing was kept there."
                               f"{_space_advice(exc)}") from None
@@ -140,16 +140,23 @@ def _sqlite_copy(source: Path, copy: Path) -> Iterator[sqlite3.Connection]:
                               "TAGWISE_DATABASE_URL) at the data dir tagwise serves from.")
     try:
         conn = sqlite3.connect(source, timeout=30)
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"The store {source} could not be copied: {exc}.") from None
+    try:
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the store opens: what fails below is the copy
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"The store {source} could not be copied: {exc}.") from None
         try:
             conn.execute("VACUUM INTO ?", (str(copy),))
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY):
-            # VACUUM INTO could not write the copy: the backup's disk failed, not the store
-            code = errno.ENOSPC if exc.sqlite_errorcode == sqlite3.SQLITE_FULL else errno.EACCES
-            raise OSError(code, os.strerror(code), str(copy)) from None
-        raise StoreUnavailable(f"The store {source} could not be copied: {exc}.") from None
+        except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY):
+                # VACUUM INTO could not write the copy: the backup's disk failed, not the store
+                code = errno.ENOSPC if exc.sqlite_errorcode == sqlite3.SQLITE_FULL else errno.EACCES
+                raise OSError(code, os.strerror(code), str(copy)) from None
+            raise StoreUnavailable(f"The store {source} could not be copied: {exc}.") from None
+    finally:
+        conn.close()
     if problem := _sqlite_check(copy):
         raise StoreUnavailable(f"The copy of {source} fails SQLite's check ({problem}): the store itself is damaged; "
                                "keep the last whole backup.")
@@ -277,6 +284,14 @@ def _within(path: Path, target: Path) -> bool:
     return path == target or target in path.parents or path in target.parents or staging
 
 
+def _writing(exc: OSError, ours: Any) -> bool:
+    """Whether ``exc`` is one of writing the copy: a full disk or a read-only one whatever file it
+    names (shutil.copyfile names its source on ENOSPC), else when ``ours`` holds for the file named."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) or exc.filename is None:
+        return True
+    return bool(ours(Path(exc.filename)))
+
+
 def _reason(exc: OSError) -> str:
     return (exc.strerror or str(exc)).rstrip(".")
 
@@ -345,7 +360,7 @@ def restore(settings: Settings, source: Path) -> Restored:
                 sqlite_file.unlink(missing_ok=True)
             raise
     except OSError as exc:  # the backup was checked: what failed is writing here (a full disk, no rights)
-        if exc.filename is not None and source.absolute() in Path(exc.filename).absolute().parents:
+        if not _writing(exc, lambda path: source.absolute() not in path.absolute().parents):
             raise
         folders = [models_dir] if sqlite_file is None else [sqlite_file.parent, models_dir]
         where = " and ".join(str(f) for f in folders if not any(other in f.parents for other in folders))
@@ -380,12 +395,18 @@ def _read_manifest(source: Path) -> dict[str, Any]:
     return manifest
 
 
+def _read_only(path: Path) -> str:
+    """A read-only SQLite URI of ``path``, quoted: a ``#`` or ``?`` in a folder's name (backups/nightly#2)
+    cut the path there, and SQLite checked an empty file it made instead."""
+    return f"{path.absolute().as_uri()}?mode=ro"
+
+
 def _sqlite_check(path: Path, pragma: str = "quick_check") -> str | None:
     """SQLite's check of a store file, read only: its first finding, or None when it is whole.
     ``integrity_check`` also compares every index with its table (a damaged row that ``quick_check``
     passes: 0.07 s against 0.02 s on 7.9 MB)."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(_read_only(path), uri=True)
         try:
             found = [row[0] for row in conn.execute(f"PRAGMA {pragma}")]
         finally:
@@ -432,7 +453,7 @@ def _check_revision(source: Path, manifest: dict[str, Any], sqlite: bool) -> Non
 
     if sqlite:
         try:
-            conn = sqlite3.connect(f"file:{source / 'tagwise.db'}?mode=ro", uri=True)
+            conn = sqlite3.connect(_read_only(source / "tagwise.db"), uri=True)
             try:
                 row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
             finally:

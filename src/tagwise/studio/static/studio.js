@@ -204,7 +204,8 @@
   // -- a check of the tags running in the background: reload the page once it is done -------------
   function setupIssuesPoll() {
     // the check just ended (this page reloaded itself): its result gets the focus and is said
-    var done = document.getElementById("issues-last"), key = "tagwise-issues-done";
+    // (a check that failed: why, not the result of the one before)
+    var done = document.getElementById("issues-failed") || document.getElementById("issues-last"), key = "tagwise-issues-done";
     try {
       if (done && sessionStorage.getItem(key) === location.pathname) {
         sessionStorage.removeItem(key);
