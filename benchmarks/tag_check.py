@@ -152,7 +152,7 @@ def alt_check(recipe: str, rows: list[dict[str, Any]], folds: int, cache: Path |
     from tagwise.ml import build_model
 
     t0 = time.perf_counter()
-    if max_checked and len(rows) > max_checked:  # as label_issues._find: the same seeded sample of the tagged rows (id order)
+    if max_checked and len(rows) > max_checked:  # as label_issues._find's first check: its seeded sample (id order)
         rows = [rows[i] for i in sorted(random.Random(SEED).sample(range(len(rows)), max_checked))]
     counts = Counter(r["labels"][0] for r in rows if r["labels"])  # as label_issues._find
     rows = [r for r in rows if r["labels"] and counts[r["labels"][0]] >= 2]

@@ -39,7 +39,7 @@ def main() -> int:
     truth_of = dict(zip(ids, truth))
     flipped_locs = {ids[i] for i in flipped}
     print(f"{args.dataset} p={args.rate} seed {args.seed}: {len(ids)} train, {len(flipped)} flipped\n")
-    print("| round | found (\"N look mistagged\") | listed | listed that were flipped | listed whose suggestion = true class | "
+    print("| round | found (\"N flagged\") | listed | listed that were flipped | listed whose suggestion = true class | "
           "listed right tags (a suggestion breaks them) | wrong tags after using the listed suggestions | "
           "label quality shown for the listed: \"0%\" rows, median | check s | test accuracy (linear) after the round |")
     print("|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")

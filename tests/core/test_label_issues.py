@@ -29,7 +29,7 @@ def test_label_issues_find_a_planted_mistake(ctx, banking):
     found = {i.location: i for i in result.issues}
     assert planted in found and found[planted].suggested == rows[0]["labels"]
     # a flagged Test document says so: retagging the test set toward the model raises the next score with nothing learned
-    assert found[planted].dataset == "Test" and result.found_test == 1
+    assert found[planted].dataset == "Test"
     assert result.macro_f1 > 0.9 and not result.weak and not result.unreliable  # single-label folds report macro-F1 too
     assert found[planted].snippet == " ".join(rows[0]["text"].split())[:160]  # to judge it without opening it
     assert label_issues.label_issues(ctx, "bank") is result

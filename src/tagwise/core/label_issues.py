@@ -61,7 +61,6 @@ class LabelIssues:
     # how the folds' models scored: macro-F1 over the classes (both kinds), exact match (multi-label)
     macro_f1: float | None = None
     exact_match: float | None = None
-    found_test: int = 0  # of the ``found``, how many are in the Test set
     unread: int = 0  # tagged documents no check has read yet (over ``max_checked``): the next check reads them first
 
     @property
@@ -253,7 +252,7 @@ def _find(ctx: Context, project: dict[str, Any], key: tuple[str, int, str], fold
         baseline = (commonest, count / len(rows))
     result = LabelIssues(issues[:limit], len(rows), n_splits, round(time.monotonic() - started, 2), utcnow(), accuracy, baseline,
                          found=len(issues), tagged=tagged, macro_f1=macro_f1, exact_match=exact_match,
-                         found_test=sum(issue.dataset == "Test" for issue in issues), unread=unread)
+                         unread=unread)
     with _issues_lock:
         _issues[key] = result
         _read.setdefault(key, set()).update(checked_ids)  # once it succeeded: a failed check leaves its sample unread

@@ -362,8 +362,8 @@ def restore(settings: Settings, source: Path) -> Restored:
     except OSError as exc:  # the backup was checked: what failed is writing here (a full disk, no rights)
         if not _writing(exc, lambda path: source.absolute() not in path.absolute().parents):
             raise
-        folders = [models_dir] if sqlite_file is None else [sqlite_file.parent, models_dir]
-        where = " and ".join(str(f) for f in folders if not any(other in f.parents for other in folders))
+        places = [models_dir] if sqlite_file is None else [sqlite_file.parent, models_dir]
+        where = " and ".join(str(p) for p in places if not any(other in p.parents for other in places))
         done = (f"the database {store.removeprefix('PostgreSQL ')} holds the restored store: drop and create it again "
                 "(dropdb, createdb) before the next try" if store and sqlite_file is None else "nothing was restored")
         raise InvalidArgument(f"The restore could not write to {where}: {_reason(exc)}; {done}.{_space_advice(exc)}") from None

@@ -58,7 +58,8 @@ def _when(value: Any) -> str:
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True, default_for_string=True),
                   trim_blocks=True, lstrip_blocks=True)
 env.filters.update(percent=percent, percent_beside=lambda value, other: percents(value, other)[0] if value is not None and other is not None else percent(value),
-                   plain_percent=plain_percent, when=_when, urlq=lambda v: quote(str(v), safe=""))
+                   plain_percent=plain_percent, when=_when, urlq=lambda v: quote(str(v), safe=""),
+                   small_percent=lambda value: "under 0.1%" if value < 0.001 else percent(value))
 env.globals.update(version=__version__)
 
 
