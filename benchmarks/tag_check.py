@@ -64,18 +64,6 @@ from typing import Any
 
 import numpy as np
 
-try:
-    from benchmarks.accuracy import load_split
-except ImportError:  # run from outside a checkout's root
-    def load_split(folder: Path, split: str, multi_label: bool) -> tuple[list[str], list[Any]]:
-        texts, labels = [], []
-        with open(folder / f"{split}.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                row = json.loads(line)
-                texts.append(row["text"])
-                labels.append(row["labels"] if multi_label else row["labels"][0])
-        return texts, labels
-
 SINGLE = "CustomSingleLabelClassification"
 SINGLE_LABEL = ("banking77", "clinc150", "hadoop_jira_priority")
 SHOWN = 200  # the studio's list: the surest 200 (find_label_issues' default limit)
