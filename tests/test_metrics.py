@@ -124,6 +124,9 @@ def test_the_workers_of_a_killed_serve_end_with_it_and_its_folder_goes_at_the_ne
     try:
         workers = wait_for(lambda: len(found := [pid for pid in _children(server.pid) if b"spawn_main" in _cmdline(pid)]) == 2 and found,
                            message="the second worker did not start")
+        # both serving (their signal handlers set): a worker still starting dies of the SIGTERM without its last line
+        wait_for(lambda: all(f"Started server process [{pid}]" in server.log() for pid in workers), timeout=60,
+                 message="a worker did not start serving")
         folder = Path(_environ(workers[0])[MULTIPROCESS_ENV])
         children = _children(server.pid)  # the workers and multiprocessing's resource tracker
         server.process.kill()  # the supervisor alone, as an OOM killer would: it stops nothing on its way out
