@@ -161,10 +161,12 @@ def test_server_killed_with_analyze_jobs_in_flight_finishes_them_after_restart(s
     body = {"analysisInput": {"documents": [{"id": str(i), "text": t} for i, t in enumerate(texts)]},
             "tasks": [{"kind": SINGLE, "taskName": "0", "parameters": {"projectName": "bank", "deploymentName": "prod"}}]}
     server = start_server(env)
-    with httpx.Client(headers=headers, timeout=30) as client:
-        locations = [client.post(f"{server.url}/language/analyze-text/jobs", params=V, json=body).headers["Operation-Location"]
-                     for _ in range(40)]
-    server.kill()
+    try:
+        with httpx.Client(headers=headers, timeout=30) as client:
+            locations = [client.post(f"{server.url}/language/analyze-text/jobs", params=V, json=body).headers["Operation-Location"]
+                         for _ in range(40)]
+    finally:
+        server.kill()  # also when a request failed: a failure here had left the server running after the suite
     ctx = Context.open(settings, migrate=False)
     try:
         ids = [loc.split("/jobs/")[1].split("?")[0] for loc in locations]
