@@ -499,8 +499,8 @@ def test_a_flagged_test_document_is_marked_test_and_the_page_says_what_retagging
     planted = re.search(rf'<tr id="issue-\d+"[^>]*>.*?{re.escape(rows[0]["id"])}</a>(.*?)</tr>', checked.text, re.DOTALL)
     assert planted and 'class="pill" title="In the Test set: its tag scores the evaluation">Test</span>' in planted.group(1)
     said = html.unescape(re.search(r'id="issues-test">(.*?)</p>', checked.text, re.DOTALL).group(1))
-    assert re.match(r"\d+ of the \d+ listed are Test documents now \(marked Test\): a tag there is what the next evaluation "
-                    "scores against", said)
+    assert re.match(r"\d+ of the \d+ listed are test documents, of the project's Test set now or of this model's test split "
+                    r"\(marked Test\): a tag there is what the next evaluation scores against", said)
     # how sure the folds are of the tag and of the suggestion: cleanlab's label quality read "0%" on every row
     assert re.search(r'data-label="How sure the folds are">tagged class (under 0\.1%|\d+\.\d+%), suggested \d+\.\d+%</td>', planted.group(1))
     assert "Use suggestion" in planted.group(1)
@@ -516,6 +516,23 @@ def test_a_flagged_test_document_is_marked_test_and_the_page_says_what_retagging
     again = studio.get("/studio/p/flag/evaluate", params={"model": "m"}).text
     row = re.search(rf'<tr id="issue-\d+"[^>]*>.*?{re.escape(rows[0]["id"])}</a>(.*?)</tr>', again, re.DOTALL).group(0)
     assert 'class="pill"' not in row
+
+
+def test_a_percentage_split_models_own_test_documents_are_marked_in_the_tag_check(studio, banking):
+    # 17 of a lead's first 54 fixes were the model's test documents, unmarked: Compare then read them as "other tags"
+    ctx = studio.ctx
+    rows = banking["train"]
+    tagging.create_project(ctx, "split", SINGLE, "en")
+    tagging.add_documents(ctx, "split", [{"location": r["id"], "text": r["text"],
+                                          "labels": [rows[(i + 30) % len(rows)]["labels"][0]] if i % 10 == 0 else r["labels"]}
+                                         for i, r in enumerate(rows)])  # no Train/Test set: the training draws its test split
+    _train(ctx, "split", "m")
+    tested = {r["location"] for r in model_results.evaluation_details(ctx, "split", "m")["model"]["evaluation_results"]}
+    checked = check_tags(studio, "split", "m").text
+    listed = re.findall(r'<tr id="issue-\d+"[^>]*><td><a [^>]*>([^<]+)</a>(.*?)</td>', checked, re.DOTALL)
+    assert listed and any(location in tested for location, _ in listed)
+    for location, cell in listed:
+        assert ('class="pill"' in cell) == (location in tested), location
 
 
 def test_a_finished_training_says_how_it_went_and_the_recipes_say_what_they_are(studio, banking):
