@@ -187,7 +187,7 @@ def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] |
         if changed_since:  # the same save sent twice (a double click): the first one did it; Undo restores what the page showed
             return doc, seen
         if labels is not None:
-            labels = [label if label in project["classes"] else class_form(label) for label in labels]
+            labels = _spelled(labels, project)
             unknown = [label for label in labels if label not in project["classes"]]
             if unknown:
                 raise InvalidArgument(f"{', '.join(map(repr, unknown))} is not a class of {project_name}: renamed, merged or deleted "
@@ -213,8 +213,12 @@ def _sent_again(doc: dict[str, Any], labels: list[str] | None, project: dict[str
         return False
     if (utcnow() - as_utc(doc["tagged_at"])).total_seconds() > SENT_AGAIN_S:
         return False
-    wanted = [label if label in project["classes"] else class_form(label) for label in labels]
-    return same_labels(doc["labels"], list(dict.fromkeys(wanted)))
+    return same_labels(doc["labels"], list(dict.fromkeys(_spelled(labels, project))))
+
+
+def _spelled(labels: list[str], project: dict[str, Any]) -> list[str]:
+    """``labels`` as the project's classes spell them (the composed form of a decomposed accent)."""
+    return [label if label in project["classes"] else class_form(label) for label in labels]
 
 
 def same_labels(a: list[str] | None, b: list[str] | None) -> bool:
