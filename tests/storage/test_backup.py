@@ -107,6 +107,40 @@ def test_a_restore_into_an_empty_model_store_folder_and_without_tarfiles_filter(
     assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "other" / "tagwise.db").exists()
 
 
+def test_a_restore_refuses_every_link_in_models_tgz(tmp_path):
+    # a crafted backup's chain of symbolic links passed tarfile's data filter on Python 3.11.7 (CVE-2025-4517) and the
+    # restore wrote a file outside the data dir; the filter also takes a link that points inside: no link of any kind now
+    import io
+    import tarfile
+
+    from tagwise.core.context import Context
+    from tagwise.errors import InvalidArgument
+    from tagwise.settings import Settings
+    from tagwise.storage import backup
+
+    source = Settings(data_dir=tmp_path / "data", api_key="k")
+    Context.open(source).close()
+    (source.models_dir / "p" / "m1").mkdir(parents=True)
+    taken = backup.take(source, tmp_path / "b")
+    def member(name: str, kind: bytes = tarfile.REGTYPE, **values) -> tarfile.TarInfo:
+        info = tarfile.TarInfo(name)
+        info.type, info.mode = kind, 0o700 if kind == tarfile.DIRTYPE else 0o600
+        for field, value in values.items():
+            setattr(info, field, value)
+        return info
+
+    for kind, target in ((tarfile.SYMTYPE, "m1"), (tarfile.SYMTYPE, "/"), (tarfile.LNKTYPE, "models/p/m1/x")):
+        with tarfile.open(taken.folder / "models.tgz", "w:gz") as tar:
+            for name in ("models", "models/p", "models/p/m1"):
+                tar.addfile(member(name, tarfile.DIRTYPE))
+            tar.addfile(member("models/p/m1/x", size=2), io.BytesIO(b"{}"))
+            tar.addfile(member("models/p/link", kind, linkname=target))
+        _sign_again(taken.folder)
+        with pytest.raises(InvalidArgument, match="'p/link' is not a plain file or folder inside the archive"):
+            backup.restore(Settings(data_dir=tmp_path / "new", api_key="k"), taken.folder)
+        assert not (tmp_path / "new").exists() or not any((tmp_path / "new").iterdir())
+
+
 def _sign_again(folder):
     """backup.json's sizes and SHA-256 made to match the files as they are now."""
     from tagwise.storage.backup import _sha256

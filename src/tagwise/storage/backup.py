@@ -238,14 +238,17 @@ def _settle(staging: Path, target: Path) -> None:
 
 
 def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, into: Path) -> None:
-    """One member, only a plain file or folder inside ``into`` (tarfile's ``data`` filter; Python
-    before 3.11.4, Debian 12's 3.11.2 among them, has none: the same check by hand)."""
-    if hasattr(tarfile, "data_filter"):
-        tar.extract(member, into, filter="data")
-        return
+    """One member, only a plain file or folder inside ``into`` (a fresh folder): no link of any kind.
+    tarfile's ``data`` filter alone let a chain of symbolic links write outside the folder on the
+    Python 3.11.7 tagwise runs on (CVE-2025-4517: a crafted backup's restore wrote a file anywhere
+    its user could), and it takes links that point inside; Python before 3.11.4 has no filter. The
+    filter still runs after the check where there is one."""
     path = Path(member.name)
     if path.is_absolute() or ".." in path.parts or not (member.isfile() or member.isdir()):
         raise tarfile.TarError(f"{member.name!r} is not a plain file or folder inside the archive")
+    if hasattr(tarfile, "data_filter"):
+        tar.extract(member, into, filter="data")
+        return
     tar.extract(member, into)
     (into / path).chmod(0o700 if member.isdir() else 0o600)
 
