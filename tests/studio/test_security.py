@@ -108,6 +108,11 @@ def test_studio_writes_count_against_the_keys_rate_limit(studio):
     assert not any("limit" in flash(a.text) for a in answers[:5])
     assert "Too many requests for this key: its limit is 5 a minute" in flash(answers[5].text)
     assert sorted(p["name"] for p in _projects(studio)) == ["p0", "p1", "p2", "p3", "p4"]
+    # the page's script (an upload, Try it) asks for JSON: it got a 500 without Retry-After, where the API answers 429
+    upload = studio.post("/studio/p/p0/data/upload", data={"csrf": studio.csrf}, headers={"Accept": "application/json"},
+                         files=[("files", ("a.txt", b"some text", "text/plain"))])
+    assert upload.status_code == 429 and int(upload.headers["Retry-After"]) >= 1
+    assert upload.json()["error"]["code"] == "TooManyRequests"
     studio.post("/studio/logout", data={"csrf": studio.csrf})  # signing out works at the limit too
     assert "Sign in" in studio.get("/studio").text
 

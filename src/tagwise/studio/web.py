@@ -24,9 +24,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
 from tagwise import __version__
+from tagwise.api.errors import error_response
 from tagwise.core.context import Context
 from tagwise.core.percentfmt import percent, percents
-from tagwise.errors import Conflict, Forbidden, InvalidArgument, InvalidRequest, NotFound, PayloadTooLarge, TagwiseError, Unauthorized
+from tagwise.errors import InvalidArgument, InvalidRequest, TagwiseError
 from tagwise.studio.auth import SESSION_COOKIE, NotSignedIn, session
 
 log = logging.getLogger("tagwise.studio")
@@ -42,7 +43,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-STATUS = ((NotFound, 404), (Unauthorized, 401), (Forbidden, 403), (Conflict, 409), (PayloadTooLarge, 413), (InvalidRequest, 400))
 
 
 def plain_percent(value: Any) -> str:
@@ -154,10 +154,6 @@ def query(**params: Any) -> str:
     return "?" + urlencode(clean, doseq=True) if clean else ""
 
 
-def status_for(exc: TagwiseError) -> int:
-    return next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
-
-
 class StudioRoute(APIRoute):
     """Route class of the studio router: HTML errors, sign-in redirects and security headers."""
 
@@ -209,8 +205,12 @@ def _not_signed_in(request: Request, exc: TagwiseError) -> Response:
 
 
 def _error(request: Request, exc: TagwiseError) -> Response:
+    # the API's statuses and Retry-After: a rate-limited upload or Try it was a 500 without one (its own table lacked 429, 503, 507)
+    answer = error_response(exc)
     if wants_json(request):
-        return JSONResponse({"error": exc.to_error_object()}, status_code=status_for(exc))
+        return answer
     if request.method == "POST":
         return redirect(safe_back(request, None, _project_page(request)), exc.message, "error")
-    return render(request, "error.html", status_code=status_for(exc), message=exc.message, code=exc.code)
+    page = render(request, "error.html", status_code=answer.status_code, message=exc.message, code=exc.code)
+    page.headers.update({k: v for k, v in answer.headers.items() if k.lower() == "retry-after"})
+    return page

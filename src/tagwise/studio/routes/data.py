@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from tagwise.api.errors import status_for
 from tagwise.core import documents, projects, tagging
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS
 from tagwise.core.validation import MULTI
@@ -16,7 +17,7 @@ from tagwise.errors import Conflict, InvalidArgument, PayloadTooLarge, TagwiseEr
 from tagwise.studio import spreadsheets, uploads
 from tagwise.studio.auth import Session, require_csrf, require_session
 from tagwise.studio.filters import Filters
-from tagwise.studio.web import MAX_ID, StudioRoute, context, query, redirect, render, set_flash, status_for, wants_json
+from tagwise.studio.web import MAX_ID, StudioRoute, context, query, redirect, render, set_flash, wants_json
 
 router = APIRouter(prefix="/studio", route_class=StudioRoute)
 PAGE_SIZE = 50

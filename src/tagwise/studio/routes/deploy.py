@@ -7,6 +7,7 @@ from pathlib import PurePath
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
+from tagwise.api.errors import status_for
 from tagwise.core import analyze, deployments, model_results, models, projects
 from tagwise.core.model_results import against_baseline
 from tagwise.core.validation import MULTI, blank, check_text
@@ -14,7 +15,7 @@ from tagwise.errors import InvalidArgument, TagwiseError
 from tagwise.studio import spreadsheets, uploads
 from tagwise.studio.auth import Session, require_csrf, require_session
 from tagwise.studio.snippets import classify_snippets
-from tagwise.studio.web import StudioRoute, context, query, redirect, refused, render, status_for
+from tagwise.studio.web import StudioRoute, context, query, redirect, refused, render
 
 router = APIRouter(prefix="/studio", route_class=StudioRoute)
 MAX_TRY_CHARS = 5_000

@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from tagwise.api.errors import status_for
 from tagwise.core import projects, readiness, review_queue, schema, tagging
+from tagwise.core.percentfmt import percent
 from tagwise.core.validation import MULTI, SINGLE
 from tagwise.errors import Conflict, InvalidArgument, TagwiseError
 from tagwise.studio import auth
 from tagwise.studio.auth import Session, require_csrf, require_session
-from tagwise.studio.web import StudioRoute, context, redirect, refused, render, sign_in_url, status_for, studio_path
+from tagwise.studio.web import StudioRoute, context, redirect, refused, render, sign_in_url, studio_path
 
 router = APIRouter(prefix="/studio", route_class=StudioRoute)
 
