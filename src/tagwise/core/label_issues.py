@@ -131,7 +131,9 @@ def start_check(ctx: Context, project_name: str, *, folds: int = 5, limit: int =
             _fail(key, exc.message)
         except Exception as exc:  # a crash in the thread would otherwise leave the page saying "running" forever
             log.exception("label check of %s failed", project_name)
-            _fail(key, f"The check stopped: {type(exc).__name__}: {exc}".splitlines()[0])
+            # what broke goes to the operator's log: an OSError's text names the server's paths to whoever signed in
+            memory = " (out of memory)" if isinstance(exc, MemoryError) else ""
+            _fail(key, f"The check stopped on an unexpected error{memory}; the server's log says what it was. Nothing was changed.")
         finally:
             _release(key)  # after the failure is recorded: a poll that sees the check ended sees why
 
