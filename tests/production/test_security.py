@@ -104,6 +104,12 @@ def test_key_requests_are_validated(client):
                  {"name": "x", "role": "runtime", "rateLimitPerMinute": 2**31}, {"name": "x", "role": "runtime", "rateLimitPerMinute": 2**63},
                  {"name": "x"}, ["not", "an", "object"]):
         assert client.post(KEYS, json=body).status_code == 400, body
+    # the name is who tagged a document: one that reads as the server's own key, or holds an invisible character or a
+    # direction override ("\u202eabc" shows as "cba"), named someone else or nobody
+    for name in ("the first key", " The First Key", "\u200b", "\u202eabc", "bob\u2066"):
+        refused = client.post(KEYS, json={"name": name, "role": "runtime"})
+        assert refused.status_code == 400 and refused.json()["error"]["target"] == "name", name
+    assert client.post(KEYS, json={"name": "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "role": "runtime"}).status_code == 201  # Persian: ZWNJ
 
 
 def test_rate_limit_per_key_answers_429_with_retry_after(tmp_path):

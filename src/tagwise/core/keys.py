@@ -28,6 +28,10 @@ from tagwise.errors import InvalidArgument, NotFound, store_unavailable
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
+FIRST_KEY_NAME = "the first key"  # the server's own key (TAGWISE_API_KEY, <data dir>/api-key) has no name of its own
+# direction marks and overrides, and invisible spaces (not U+200C/U+200D, which Persian and Indic names need)
+INVISIBLE = frozenset("\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\u061c\ufeff")
+
 log = logging.getLogger(__name__)
 AUTHORING = "authoring"
 RUNTIME = "runtime"
@@ -56,6 +60,14 @@ def create(ctx: Context, name: Any, role: Any, rate_limit_per_minute: Any = None
     """A new key. Returns (record, secret); the secret is shown once and never stored."""
     if not isinstance(name, str) or not name.strip() or len(name) > 100 or any(ord(c) < 32 or ord(c) == 127 for c in name):
         raise InvalidArgument("The key needs a name: 1 to 100 characters, no control characters.", target="name")
+    # the name is who tagged a document ("taggedBy"): a zero-width space alone, or a right-to-left override that shows
+    # "abc" as "cba", named nobody, and a key named as the server's own key tagged as that key
+    if spoofing := next((c for c in name if c in INVISIBLE), None):
+        raise InvalidArgument(f"A key's name is who tagged a document: it may not hold U+{ord(spoofing):04X} (invisible, or a "
+                              "direction override that shows the name other than it is).", target="name")
+    if name.strip().casefold() == FIRST_KEY_NAME:
+        raise InvalidArgument(f"{FIRST_KEY_NAME!r} is how tagwise names the server's own key (TAGWISE_API_KEY): another name, please.",
+                              target="name")
     if role is None:
         raise InvalidArgument(f"The key needs a role: {AUTHORING!r} or {RUNTIME!r}.", target="role")
     if role not in ROLES:

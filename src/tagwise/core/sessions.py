@@ -18,7 +18,7 @@ from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
 SESSION_TTL_S = 12 * 3600
-FIRST_KEY_NAME = "the first key"  # the server's own key (TAGWISE_API_KEY, <data dir>/api-key) has no name of its own
+FIRST_KEY_NAME = keys.FIRST_KEY_NAME
 
 
 @dataclass(frozen=True)
