@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
 
-from tagwise.core import deployments, documents, jobs, model_results, models, projects, readiness, schema, tagging, training
+from tagwise.core import deployments, documents, jobs, model_results, models, percentfmt, projects, readiness, schema, tagging, training
+from tagwise.core.percentfmt import percents
 from tagwise.errors import InvalidArgument
 from tagwise.storage.document_records import DocumentFilter
 from tagwise.studio import views
@@ -356,9 +358,31 @@ def test_schema_rename_keeps_tags(studio):
     assert refused.status_code == 409 and "pick another name, or merge 'Trivial' into it" in html.unescape(refused.text)
     assert 'id="merge-form"' in refused.text and "Merge Trivial into Minor" in refused.text
     merged = studio.post("/studio/p/s/classes/rename", data={"csrf": studio.csrf, "old": "Trivial", "new": "Minor", "merge": "1"})
-    assert "Class Trivial merged into Minor; 1 document(s) now tagged Minor." in flash(merged.text)
+    assert "Class Trivial merged into Minor: the 1 document(s) tagged Trivial are tagged Minor now." in flash(merged.text)
     assert projects.get(ctx, "s")["classes"] == ["new", "Minor"]
     assert [c["total"] for c in readiness.overview(ctx, "s")["classes"] if c["name"] == "Minor"] == [2]
+
+
+def test_renaming_or_deleting_a_class_says_what_the_deployments_answer(studio, emotions):
+    # a probe: annoyance's threshold set to 30.5% moved to "irritation" with the rename, and production, whose model
+    # still answers annoyance, fell back to its tuned 12.1% without a word: "[]" became annoyance 0.18
+    ctx = studio.ctx
+    tagging.create_project(ctx, "emo", MULTI, "en")
+    tagging.add_documents(ctx, "emo", [{"location": r["id"], "text": r["text"], "labels": r["labels"]} for r in emotions[:400]])
+    _train(ctx, "emo", "m")
+    name, tuned = min(models.get(ctx, "emo", "m")["evaluation"]["tagwise"]["classThresholds"].items())
+    projects.upsert(ctx, "emo", {"settings": {"classThresholds": {name: 0.305}}})
+    deployments.deploy(ctx, "emo", "production", {"trainedModelLabel": "m"})
+    renamed = studio.post("/studio/p/emo/classes/rename", data={"csrf": studio.csrf, "old": name, "new": "renamed"})
+    said = html.unescape(flash(renamed.text))
+    assert said.endswith(f"now tagged renamed. Its threshold of 30.5% is renamed's now. Deployment production serves m, trained "
+                         f"before: it still answers {name}, now at its tuned threshold of {percentfmt.percent(tuned)}, until a model trained "
+                         "since is deployed."), said
+    assert projects.get(ctx, "emo")["settings"]["classThresholds"] == {"renamed": 0.305}
+    other = next(c for c in projects.get(ctx, "emo")["classes"] if c != "renamed")
+    deleted = html.unescape(flash(studio.post("/studio/p/emo/classes/delete", data={"csrf": studio.csrf, "name": other}).text))
+    assert deleted.endswith(f"lost that tag. Deployment production serves m, trained before: it still answers {other} until a model "
+                            "trained since is deployed."), deleted
 
 
 def test_class_names_that_differ_only_in_case_or_hold_an_upload_separator_are_refused(studio):
@@ -504,9 +528,20 @@ def test_a_flagged_test_document_is_marked_test_and_the_page_says_what_retagging
     # how sure the folds are of the tag and of the suggestion: cleanlab's label quality read "0%" on every row
     assert re.search(r'data-label="How sure the folds are">tagged class (under 0\.1%|\d+\.\d+%), suggested \d+\.\d+%</td>', planted.group(1))
     assert "Use suggestion" in planted.group(1)
+    [doc] = tagging.list_documents(ctx, "flag", DocumentFilter(locations=(rows[0]["id"],))).items
+    # used, the row keeps the tag the check saw and can put it back (a multi-label suggestion replaces every tag, a right one too)
+    suggested = re.search(r'data-label="Suggested"><span class="chip">([^<]+)</span>', planted.group(1)).group(1)
+    fix = {"csrf": studio.csrf, "doc": doc["id"], "location": rows[0]["id"], "seen": json.dumps([wrong]), "then": "back",
+           "back": "/studio/p/flag/evaluate?model=m", "tag": html.unescape(suggested)}
+    studio.post("/studio/p/flag/tag", data=fix)
+    again = studio.get("/studio/p/flag/evaluate", params={"model": "m"}).text
+    row = re.search(rf'<tr id="issue-\d+"[^>]*>.*?{re.escape(rows[0]["id"])}</a>(.*?)</tr>', again, re.DOTALL).group(1)
+    assert "fixed" in row and f'<span class="small muted" data-was>(was <span class="chip">{html.escape(wrong)}</span>)</span>' in row
+    assert re.search(r'data-put-back aria-label="Put back the tags [^"]+ had">Put back</button>', row)
+    studio.post("/studio/p/flag/tag", data={**fix, "seen": json.dumps([html.unescape(suggested)]), "tag": wrong})
+    assert tagging.get_document(ctx, "flag", doc["id"])[1]["labels"] == [wrong]
     # retagged to a third class since the check (on its Tag page): one click here would overwrite that deliberate choice
     third = next(c for c in sorted({r["labels"][0] for r in rows}) if c not in (wrong, rows[0]["labels"][0]))
-    [doc] = tagging.list_documents(ctx, "flag", DocumentFilter(locations=(rows[0]["id"],))).items
     tagging.set_labels(ctx, "flag", doc["id"], [third])
     again = studio.get("/studio/p/flag/evaluate", params={"model": "m"}).text
     row = re.search(rf'<tr id="issue-\d+"[^>]*>.*?{re.escape(rows[0]["id"])}</a>(.*?)</tr>', again, re.DOTALL).group(1)
@@ -844,11 +879,17 @@ def test_multi_label_confidence_threshold_and_no_class_documents_on_evaluate_try
     checked = html.unescape(check_tags(studio, "emo", "m").text)
     assert re.search(r'id="issues-fold-scores"[^>]*>The folds\' models score macro-F1 \d+\.\d% and exact match \d+\.\d%', checked)
 
+    # "0.6" (a probability, as the API writes it) set a 0.6% floor under every class's own threshold: nothing changed
+    fraction = studio.post("/studio/p/emo/evaluate/threshold", data={"csrf": studio.csrf, "percent": "0.6", "model": "m"})
+    assert fraction.status_code == 400 and ("0.6% would change nothing: every class's own threshold is higher. The field takes a "
+                                            "percentage: for 60%, type 60.") in field_error(html.unescape(fraction.text), "threshold-percent")
+    assert not projects.get(ctx, "emo")["settings"].get("confidenceThreshold")
     saved = studio.post("/studio/p/emo/evaluate/threshold", data={"csrf": studio.csrf, "percent": "90", "model": "m"})
     assert "returns a class only when its probability reaches both its own threshold and 90%" in flash(saved.text)
     assert projects.get(ctx, "emo")["settings"]["confidenceThreshold"] == 0.9
     assert 'id="threshold-floor"' in saved.text and 'value="90"' in saved.text
-    assert "measured with no threshold, not at today's 90.0%" in html.unescape(saved.text)
+    # every class was scored at its own (tuned) threshold: "measured with no threshold" read wrong
+    assert "measured at each class's threshold (tuned), with no confidence threshold, not today's 90.0%" in html.unescape(saved.text)
     assert trained["evaluation"]["tagwise"]["confidenceThreshold"] == 0.0  # what the scores were measured at
     raised = [c for c, t in trained["evaluation"]["tagwise"]["classThresholds"].items() if t < 0.9]
     assert raised and saved.text.count("data-floor") == len(raised)
@@ -874,8 +915,16 @@ def test_multi_label_confidence_threshold_and_no_class_documents_on_evaluate_try
                         tag_page.split('id="suggestion"')[1].split("</ul>")[0])
     scores = dict(suggestion.scores)
     assert [(name, score, need) for name, score, need in listed] == [
-        (name, f"{100 * scores[name]:.1f}", f"{100 * suggestion.needs[name]:.1f}") for name, _ in suggestion.scores[:3]]
+        (name, *(p.rstrip("%") for p in percents(scores[name], suggestion.needs[name]))) for name, _ in suggestion.scores[:3]]
     assert all((name in suggestion.labels) == (scores[name] >= suggestion.needs[name]) for name, _, _ in listed)  # unrounded
+    # a threshold just over the score reads apart from it ("12.9% needs 12.9%" for a class not suggested)
+    top, top_score = suggestion.scores[0]
+    projects.upsert(ctx, "emo", {"settings": {"classThresholds": {top: round(top_score + 0.0003, 6)}}})
+    tag_page = studio.get(f"/studio/p/emo/tag?doc={new['id']}").text
+    [(score, need)] = re.findall(rf'title="{re.escape(top)}">.*?<span class="small">([\d.]+)%</span> '
+                                 r'<span class="small muted" data-threshold>needs ([\d.]+)%</span>', tag_page)
+    assert float(score) < float(need), (score, need)
+    projects.upsert(ctx, "emo", {"settings": {"classThresholds": None}})
     projects.upsert(ctx, "emo", {"settings": {"confidenceThreshold": 0.9999}})  # no class reaches it
     tag_page = studio.get(f"/studio/p/emo/tag?doc={new['id']}").text
     assert "no class reached its threshold" in tag_page and "0% confident" not in tag_page and 'id="accept"' in tag_page

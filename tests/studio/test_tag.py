@@ -136,6 +136,27 @@ def test_undo_and_going_back_in_the_queue_stay_in_the_queue(studio):
     assert _title(studio.get(queue).text) == f"{third}.txt"
 
 
+def test_after_an_undo_in_the_queue_left_arrow_goes_to_the_document_tagged_before(studio):
+    # a lead saved A, saved B, pressed Backspace (B restored), then ← to fix A: ← did nothing, and the next tag went to B
+    _project(studio.ctx, "u2", SINGLE, ["a", "b"], [None] * 4)
+    first, second, third = _queue(4)[:3]
+    queue, _ = _submit(studio, "u2", form_data(studio.get("/studio/p/u2/tag").text, "tag-form", press="a"))
+    queue, _ = _submit(studio, "u2", form_data(studio.get(queue).text, "tag-form", press="b"))
+    page = studio.get(queue).text
+    assert _title(page) == f"{third}.txt" and _link(page, "prev").startswith(f"/studio/p/u2/tag?doc={second}&")
+    restored, _ = _submit(studio, "u2", form_data(page, "undo-form"))
+    page = studio.get(restored).text
+    assert _title(page) == f"{second}.txt" and _labels(studio.ctx, "u2", second) is None
+    back = studio.get(_link(page, "prev")).text
+    assert _title(back) == f"{first}.txt" and _labels(studio.ctx, "u2", first) == ["a"] and "Browsing" not in back
+    # tagging the restored document again keeps ← on the one before it
+    queue, _ = _submit(studio, "u2", form_data(page, "tag-form", press="a"))
+    page = studio.get(queue).text
+    assert _title(page) == f"{third}.txt" and _link(page, "prev").startswith(f"/studio/p/u2/tag?doc={second}&")
+    restored, _ = _submit(studio, "u2", form_data(page, "undo-form"))
+    assert _link(studio.get(restored).text, "prev").startswith(f"/studio/p/u2/tag?doc={first}&")
+
+
 def test_mark_untagged_says_so(studio):
     _project(studio.ctx, "m", SINGLE, ["a"], [["a"]])
     page = studio.post("/studio/p/m/tag", data={"csrf": studio.csrf, "doc": "1", "action": "untag", "then": "stay",

@@ -7,6 +7,7 @@ import unicodedata
 from typing import Any
 
 from tagwise.core.context import Context
+from tagwise.core.model_results import evaluation_body
 from tagwise.core.projects import patched_settings, require
 from tagwise.core.validation import MULTI, check_class_name
 from tagwise.errors import Conflict, InvalidArgument, NotFound
@@ -105,6 +106,26 @@ def _require_class(project: dict[str, Any], name: str) -> None:
 def check_class_limit(ctx: Context, classes: list[str]) -> None:
     if len(classes) > ctx.settings.max_classes:
         raise InvalidArgument(f"A project holds at most {ctx.settings.max_classes} classes; this would make {len(classes)}.")
+
+
+def served_by_name(ctx: Context, project_name: str, name: str) -> tuple[float | None, list[tuple[str, str, float | None]]]:
+    """Before class ``name`` is renamed, merged or deleted: the threshold the project set for it
+    (multi-label; None: none set), and each deployment whose model knows ``name``, as (deployment, model
+    label, the model's tuned threshold for it; None single-label). A deployed model trained before goes
+    on answering ``name``, and a threshold set for it moves with a rename (or goes with a deletion), so
+    such a model answers it at its tuned threshold: a rename silently changed what production returned."""
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        chosen = ((project["settings"] or {}).get("classThresholds") or {}).get(name) if project["kind"] == MULTI else None
+        served = []
+        for deployment in records.list_deployments(conn, project["id"]):
+            model = records.get_model(conn, project["id"], deployment["model_label"])
+            if model is None or model["model_id"] != deployment["model_id"]:  # retrained since: not the model served
+                continue
+            tuned = ((model["evaluation"] or {}).get("tagwise") or {}).get("classThresholds") or {}
+            if name in tuned or name in (evaluation_body(model).get("classes") or {}):
+                served.append((deployment["name"], deployment["model_label"], tuned.get(name)))
+    return (None if chosen is None else float(chosen)), served
 
 
 def _class_threshold_moved(project: dict[str, Any], old: str, new: str | None) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ from tagwise.core import deployments, jobs, label_issues, model_results, models,
 from tagwise.core.percentfmt import percent
 from tagwise.core.validation import MULTI
 from tagwise.errors import InvalidArgument, TagwiseError
+from tagwise.storage import records
 from tagwise.storage.document_records import DocumentFilter
 from tagwise.studio import views
 from tagwise.studio.auth import Session, require_csrf, require_session
@@ -222,6 +223,11 @@ def set_threshold(request: Request, project: str, percent: str = Form(""), model
                                   f"scores at least {100 / len(record['classes']):.1f}%. The field takes a percentage: for "
                                   f"{plain_percent(value * 100)}%, type {plain_percent(value * 100)}.")
         return _evaluate_page(request, project, model, status_code=400, typed={"percent": percent}, invalid=refused(refusal, "threshold-percent"))
+    # multi-label, the same slip: a 0.6% floor under every class's own threshold (11.5% and up) changed nothing
+    if multi and 0 < value < 0.01 and value < _lowest_class_bar(context(request), record, model):
+        refusal = InvalidArgument(f"{plain_percent(value)}% would change nothing: every class's own threshold is higher. The field takes "
+                                  f"a percentage: for {plain_percent(value * 100)}%, type {plain_percent(value * 100)}.")
+        return _evaluate_page(request, project, model, status_code=400, typed={"percent": percent}, invalid=refused(refusal, "threshold-percent"))
     # a JSON merge patch of the settings, as the API's PATCH: null removes the threshold
     projects.upsert(context(request), project, {"settings": {"confidenceThreshold": value or None}})
     if multi:
@@ -260,6 +266,16 @@ def set_class_threshold(request: Request, project: str, cls: str = Form(""), per
     return redirect(back, f"From now on every deployment of this project returns {cls} when its probability reaches "
                           f"{plain_percent(value)}% instead of its tuned threshold (and the project's confidence threshold, if higher); "
                           "no training needed. The evaluation's scores stay those measured when the model was trained.")
+
+
+def _lowest_class_bar(ctx, project: dict, model: str) -> float:
+    """A multi-label project's lowest class threshold: the model's tuned ones (the page's model, or
+    the newest), each replaced by the one the project set for it; 1 before any model."""
+    with ctx.db.read() as conn:
+        record = records.get_model(conn, project["id"], model) if model else records.latest_model(conn, project["id"])
+    tuned = ((record or {}).get("evaluation") or {}).get("tagwise", {}).get("classThresholds") or {}
+    bars = {**tuned, **{c: t for c, t in ((project["settings"] or {}).get("classThresholds") or {}).items() if c in tuned}}
+    return min(bars.values(), default=1.0)
 
 
 def _fraction(percent: str) -> float | None:

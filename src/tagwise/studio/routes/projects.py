@@ -130,6 +130,7 @@ def add_class(request: Request, project: str, name: str = Form(""), _s: Session 
 def rename_class(request: Request, project: str, old: str = Form(""), new: str = Form(""), merge: str = Form(""),
                  _s: Session = Depends(require_csrf)) -> Response:
     merging = bool(merge) and new.strip() in projects.get(context(request), project)["classes"]
+    served = schema.served_by_name(context(request), project, old)
     try:
         changed = schema.rename_class(context(request), project, old, new, merge=bool(merge))
     except (InvalidArgument, Conflict) as exc:  # e.g. a name another class has: the row keeps what was typed
@@ -138,14 +139,27 @@ def rename_class(request: Request, project: str, old: str = Form(""), new: str =
                             invalid=refused(exc, "rename"))
     if old == new.strip():
         return redirect(f"/studio/p/{project}/schema", f"Nothing changed: the class is already named {old}.")
-    if merging:
-        return redirect(f"/studio/p/{project}/schema", f"Class {old} merged into {new.strip()}; {changed:,} document(s) now tagged "
-                        f"{new.strip()}.")
+    if merging:  # "112 now tagged annoyance" counted the 27 that had both already
+        return redirect(f"/studio/p/{project}/schema", f"Class {old} merged into {new.strip()}: the {changed:,} document(s) tagged {old} "
+                        f"are tagged {new.strip()} now.{_threshold_note(old, None, *served)}")
     return redirect(f"/studio/p/{project}/schema", f"Class {old} renamed to {new.strip()}; {changed:,} document(s) now tagged "
-                    f"{new.strip()}.")
+                    f"{new.strip()}.{_threshold_note(old, new.strip(), *served)}")
 
 
 @router.post("/p/{project}/classes/delete")
 def delete_class(request: Request, project: str, name: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
+    served = schema.served_by_name(context(request), project, name)
     changed = schema.delete_class(context(request), project, name)
-    return redirect(f"/studio/p/{project}/schema", f"Class {name} deleted; {changed:,} document(s) lost that tag.")
+    return redirect(f"/studio/p/{project}/schema", f"Class {name} deleted; {changed:,} document(s) lost that tag.{_threshold_note(name, None, *served)}")
+
+
+def _threshold_note(old: str, new: str | None, chosen: float | None, served: list[tuple[str, str, float | None]]) -> str:
+    """What became of the threshold the project set for class ``old`` (renamed to ``new``, or removed),
+    and which deployments still answer ``old`` (their models were trained before), at what threshold."""
+    note = ""
+    if chosen is not None:
+        note = f" Its threshold of {percent(chosen)} is {new}'s now." if new else f" Its threshold of {percent(chosen)} went with it."
+    for deployment, label, tuned in served:
+        at = f", now at its tuned threshold of {percent(tuned)}," if chosen is not None and tuned is not None else ""
+        note += f" Deployment {deployment} serves {label}, trained before: it still answers {old}{at} until a model trained since is deployed."
+    return note

@@ -54,9 +54,11 @@ def _seen(raw: object) -> list[str] | None:
 @router.get("/p/{project}/tag", response_class=HTMLResponse)
 def tag_page(request: Request, project: str, doc: int | None = Query(None, le=MAX_ID), skip: str = "", back: str = "",
              undo: int | None = Query(None, le=MAX_ID), was: str = "", now: str = "", queue: bool = False,
-             _s: Session = Depends(require_session)) -> Response:
+             last: int | None = Query(None, le=MAX_ID), _s: Session = Depends(require_session)) -> Response:
     """The document to tag; ``undo``, ``was`` and ``now``: the document just tagged, its tags before
-    and what the save gave it (JSON), for the Undo bar."""
+    and what the save gave it (JSON), for the Undo bar; ``last``: the queue's document tagged before
+    that one, where ← goes once Undo has restored it (← did nothing after an Undo, and the next
+    tag went to the restored document)."""
     filters = Filters.read(request.query_params)
     skipped = _ids(skip)
     in_queue = doc is None or queue
@@ -74,7 +76,7 @@ def tag_page(request: Request, project: str, doc: int | None = Query(None, le=MA
     return render(request, "tag.html", project=view.project, nav="tag", view=view, filters=filters, query=query, saved=saved,
                   mode="queue" if in_queue else "browse", pinned=in_queue and doc is not None,
                   back=safe_back(request, back, "") if back else "", skip=",".join(map(str, skipped)),
-                  undo=undo, was=_was(was), was_raw=was, lease_minutes=review_queue.TAG_LEASE_S // 60)
+                  undo=undo, was=_was(was), was_raw=was, last=last, lease_minutes=review_queue.TAG_LEASE_S // 60)
 
 
 @router.post("/p/{project}/tag")
@@ -94,6 +96,7 @@ def _tag(request: Request, project: str, doc: int, action: str, then: str, queue
         raise InvalidArgument(f"Unknown action {action!r}.")
     filters = Filters.read(form)
     skip = str(form.get("skip") or "")
+    last = _ids(str(form.get("last") or ""))[-1:] or [None]  # the queue's document tagged before this one
     base = f"/studio/p/{project}/tag"
     location = form.get("location")
     try:
@@ -129,11 +132,11 @@ def _tag(request: Request, project: str, doc: int, action: str, then: str, queue
     if then in ("stay", "undo"):
         message = f"Restored {done}." if then == "undo" else f"Marked {record['location']} untagged." if labels is None else f"Tagged {done}."
         if queue:
-            return redirect(base + query(doc=doc, queue=1, skip=skip), message)
+            return redirect(base + query(doc=doc, queue=1, skip=skip, last=last[0]), message)
         return redirect(base + query(doc=doc, back=str(form.get("back") or ""), **filters.params()), message)
     if then == "next":
         _, following = tagging.neighbours(context(request), project, filters.to_filter(), doc, mismatch=filters.mismatch)
         if following is None:
             return redirect(f"/studio/p/{project}/data" + query(**filters.params()), f"Tagged {done}. That was the last document of this list.")
         return redirect(base + query(doc=following, **filters.params(), **undo))
-    return redirect(base + query(skip=skip, **undo))
+    return redirect(base + query(skip=skip, last=last[0], **undo))
