@@ -85,6 +85,10 @@ def test_retraining_a_deployed_label_keeps_the_deployment_serving(client, bankin
     response = client.post("/language/tagwise/projects/bank/deployments/production:classify", json={"documents": [{"id": "1", "text": "where is my card"}]})
     assert response.status_code == 200 and response.json()["documents"][0]["class"]
     assert client.get(f"{A}/bank/deployments/production", params=V).json()["modelId"] == served  # until deployed again
+    # deleting the label was a 204 then, and production named a label that no longer existed (its export: 404)
+    refused = client.delete(f"{A}/bank/models/a", params=V)
+    assert refused.status_code == 409 and refused.json()["error"]["message"].startswith(
+        "production still serves the model trained as a before it was trained again, by that name")
 
 
 def test_model_folders_go_when_nothing_refers_to_them(client, banking, settings):

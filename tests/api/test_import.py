@@ -189,7 +189,8 @@ def test_a_file_of_the_other_kind_is_refused_for_its_kind(client, banking):
     body = project_file("ps", SINGLE, banking["train"][:20])
     body["metadata"]["projectKind"] = body["assets"]["projectKind"] = MULTI
     response = client.post(f"{A}/ps/:import", params=V, json=body)
-    assert response.status_code == 409 and "Import it into a new project" in response.json()["error"]["message"]
+    assert response.status_code == 400 and "Import it into a new project" in response.json()["error"]["message"]  # as PATCH's
+    assert response.json()["error"]["target"] == "projectKind"
 
 
 def test_a_class_list_far_over_the_limit_is_refused_at_once(client):

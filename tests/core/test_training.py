@@ -35,6 +35,24 @@ def test_a_training_failed_by_a_sweep_while_it_ran_stays_failed(ctx, banking):
     assert not any(Path(ctx.settings.models_dir).rglob("manifest.json"))  # its folder was not kept
 
 
+def test_an_import_waits_for_the_projects_training_to_end(ctx, banking):
+    # the training reads the documents when it starts: a file imported meanwhile was what it trained on (12 documents of
+    # 3 classes instead of 300 of 20), and an empty one failed it
+    import pytest
+
+    from tagwise.errors import Conflict
+
+    import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"][:300]))
+    job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"})
+    with pytest.raises(Conflict, match=f"The project bank is training \\(job {job['id']}\\), and an import replaces its documents"):
+        import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"][:12]))
+    import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"][300:302]), append=True)  # adds: as a studio upload
+    jobs.request_cancel(ctx, job["id"])
+    with ctx.db.write() as conn:
+        jobs.cancel_in(conn, job["id"])
+    assert import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"][:12]))["projectDocuments"] == 12
+
+
 def test_until_stored_waits_for_the_store_and_gives_up_on_anything_else():
     engine = create_engine(f"postgresql+psycopg://tagwise@127.0.0.1:{free_port()}/tagwise")
     calls = []

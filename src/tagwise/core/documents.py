@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from tagwise.core import jobs
 from tagwise.core.context import Context
 from tagwise.core.projects import check_quota, describe, new_project_values, require
 from tagwise.core.timefmt import iso
@@ -75,9 +76,15 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
                               target="storageInputContainerName")
 
     with ctx.db.write() as conn:
-        project = records.get_project(conn, name)
+        project = records.get_project(conn, name, lock=True)  # a training started at once: one of the two gets the 409
         if project is not None and project["kind"] != kind:  # before the documents: their errors would assume the file's kind
-            raise Conflict(f"The project {name} is {project['kind']}; the file is {kind}. Import it into a new project.")
+            raise InvalidArgument(f"The project {name} is {project['kind']}; the file is {kind}. Import it into a new project.",
+                                  target="projectKind")  # 400, as a PATCH that changes the kind (the SDKs raised another error)
+        if project is not None and not append and (job := jobs.training_of(conn, project)):
+            # the training reads the documents when it starts: a file imported meanwhile was what it trained on (12
+            # documents instead of 300), or an empty one failed it
+            raise Conflict(f"The project {name} is training (job {job['id']}), and an import replaces its documents: wait for the "
+                           "training to end, or cancel it, then import.")
         if append and project is None:  # deleted since the check above
             raise _nothing_to_append_to(name)
         if append:

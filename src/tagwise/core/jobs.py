@@ -88,6 +88,15 @@ def create(
     return values
 
 
+def training_of(conn, project: dict[str, Any]) -> dict[str, Any] | None:
+    """The project's training job that has not ended, if any (a job still stopping for a deleted
+    project of the same name does not count)."""
+    for job in records.jobs_in_status(conn, "train", ("notStarted", "running", "cancelling")):
+        if job["project_name"] == project["name"] and not (job["cancel_requested"] and job["created_at"] < project["created_at"]):
+            return job
+    return None
+
+
 def record_done(ctx: Context, kind: str, project_name: str | None, payload: dict[str, Any], result: dict[str, Any] | None = None,
                 warnings: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """A job for an operation that already finished inside the request (import, deploy, ...)."""

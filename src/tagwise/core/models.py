@@ -138,9 +138,14 @@ def delete(ctx: Context, project_name: str, label: str, model_id: str | None = N
         if model_id and model["model_id"] != model_id:
             raise Conflict(f"The model {label} was trained again since this page was shown: nothing was deleted. Look at the "
                            "new one first.")
-        users = [d["name"] for d in records.list_deployments(conn, project["id"]) if d["model_id"] == model["model_id"]]
+        deployed = records.list_deployments(conn, project["id"])
+        users = [d["name"] for d in deployed if d["model_id"] == model["model_id"]]
         if users:
             raise Conflict(f"The model {label} is deployed as {', '.join(users)}; delete or redeploy those deployments first.")
+        # a deployment of the model trained under this label before: deleting the label left it naming one that is gone
+        if earlier := [d["name"] for d in deployed if d["model_label"] == label]:
+            raise Conflict(f"{', '.join(earlier)} still serve{'s' if len(earlier) == 1 else ''} the model trained as {label} before it "
+                           f"was trained again, by that name; deploy another model there, or delete {'that deployment' if len(earlier) == 1 else 'those deployments'}, first.")
         records.delete_model(conn, project["id"], label)
     ctx.predictors.forget(model["model_id"])
     shutil.rmtree(located(ctx, project, model), ignore_errors=True)

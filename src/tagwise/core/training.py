@@ -166,10 +166,8 @@ def start(ctx: Context, project_name: str, body: Any) -> dict[str, Any]:
     options = parse_options(body)
     with ctx.db.write() as conn:
         project = require(conn, project_name, lock=True)  # two requests at once: one trains, the other gets the 409
-        for job in records.jobs_in_status(conn, "train", ("notStarted", "running", "cancelling")):
-            # a job still stopping for a deleted project of the same name does not count
-            if job["project_name"] == project_name and not (job["cancel_requested"] and job["created_at"] < project["created_at"]):
-                raise Conflict(f"The project {project_name} is already training (job {job['id']}); wait for it or cancel it.")
+        if job := jobs.training_of(conn, project):
+            raise Conflict(f"The project {project_name} is already training (job {job['id']}); wait for it or cancel it.")
         # the split needs no text: reading 300,000 texts here held the store's write lock for 5.5 s
         docs = docs_db.tagged_rows(conn, project["id"], with_text=False)
         train, test = split(docs, project["kind"], options["evaluationOptions"])
