@@ -15,6 +15,8 @@ def test_opening_the_store_leaves_the_recipes_unloaded(tmp_path):
             "from tagwise.cli.common import load_settings\n"
             "from tagwise.core.context import Context\n"
             "Context.open(load_settings()).close()\n"
+            "from tagwise.core import training\n"
+            "training.describe_config_versions()\n"  # the Train page and the API's list: 2.4 s on a server's first visit
             "print(sorted({'sklearn', 'scipy', 'torch', 'onnxruntime'} & set(sys.modules)))\n"
             "import tagwise.ml\n"
             "print(tagwise.ml.DEFAULT_RECIPE, tagwise.ml.build_model('linear').__class__.__name__)\n")

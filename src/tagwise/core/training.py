@@ -33,9 +33,9 @@ log = logging.getLogger("tagwise.jobs")
 
 def config_versions() -> dict[str, str]:
     """trainingConfigVersion -> model recipe. ``latest`` and Azure's ``2022-05-01`` mean the default."""
-    from tagwise.ml import DEFAULT_RECIPE, RECIPES
+    from tagwise.ml import DEFAULT_RECIPE, RECIPE_NAMES
 
-    versions = {name: name for name in RECIPES}
+    versions = {name: name for name in RECIPE_NAMES}
     versions["2022-05-01"] = DEFAULT_RECIPE
     return versions
 

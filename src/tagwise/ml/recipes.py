@@ -23,6 +23,7 @@ from typing import Any
 
 from tagwise.errors import InvalidArgument
 
+from . import DEFAULT_RECIPE, RECIPE_NAMES
 from .auto import AutoClassifier
 from .embedding import EmbeddingClassifier
 from .ensemble import EnsembleClassifier
@@ -49,7 +50,7 @@ RECIPES: dict[str, Callable[..., Any]] = {
     "ensemble": _with_cache(EnsembleClassifier),
     "linear": _without_cache(LinearTextClassifier),
 }
-DEFAULT_RECIPE = "auto"
+assert tuple(RECIPES) == RECIPE_NAMES and DEFAULT_RECIPE in RECIPES, "tagwise.ml.RECIPE_NAMES lists the registry"
 
 MODEL_CLASSES: dict[str, type] = {
     "auto": AutoClassifier,

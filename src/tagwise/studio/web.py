@@ -59,7 +59,8 @@ env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select
                   trim_blocks=True, lstrip_blocks=True)
 env.filters.update(percent=percent, percent_beside=lambda value, other: percents(value, other)[0] if value is not None and other is not None else percent(value),
                    plain_percent=plain_percent, when=_when, urlq=lambda v: quote(str(v), safe=""),
-                   small_percent=lambda value: "under 0.1%" if value < 0.001 else percent(value))
+                   small_percent=lambda value: "under 0.1%" if value < 0.001 else percent(value),
+                   count=lambda value: f"{value:,}" if isinstance(value, int) else value)  # 1,346 beside 3,200, not 1346
 env.globals.update(version=__version__)
 
 

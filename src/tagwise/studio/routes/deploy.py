@@ -114,7 +114,13 @@ def try_file(request: Request, project: str, file: UploadFile | None = None, dep
     stem = PurePath((file.filename or "documents").replace("\\", "/")).stem or "documents"
     request.app.state.metrics.classified("studio", sum(1 for row in rows if not row[5]))
     return spreadsheets.download(request, f"{stem}-classified.csv", header,
-                                 (row + (["|".join(d.get("labels") or [])] if tagged else []) for row, d in zip(rows, docs, strict=True)))
+                                 (row + ([_tagged(d.get("labels"))] if tagged else []) for row, d in zip(rows, docs, strict=True)))
+
+
+def _tagged(labels: list[str] | None) -> str:
+    """A document's tags in the file's ``tagged`` column: tagged "no class" reads as the ``class`` column
+    writes it (both were empty beside a predicted "no class", so they never matched), untagged stays empty."""
+    return "" if labels is None else "|".join(labels) if labels else "no class"
 
 
 def _file_documents(ctx, record: dict, file: UploadFile | None, columns: uploads.Columns = uploads.NO_COLUMNS) -> list[dict]:
