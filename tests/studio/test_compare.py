@@ -219,10 +219,35 @@ def test_multi_label_models_compare_micro_f1_and_count_documents_not_tags(bank, 
     label = min(c for r in rows for c in r["labels"])
     projects.upsert(bank.ctx, "emo", {"settings": {"classThresholds": {label: 0.6}}})
     _train(bank.ctx, "emo", "m3", split="percentage")
-    warning = _text(bank.get("/studio/p/emo/compare?a=m2&b=m3").text, "threshold-warning")
-    assert warning.startswith("Not scored at the same thresholds. m2 was scored with a confidence floor of none and the "
-                              f"project's class thresholds none; m3 with a floor of none and class thresholds {label} 60.0%")
+    page = bank.get("/studio/p/emo/compare?a=m2&b=m3").text
+    warning = _text(page, "threshold-warning")
+    # "the project's class thresholds none" read as if m2 had no thresholds
+    assert warning.startswith("Not scored at the same thresholds. m2 was scored with a confidence floor of none and each class "
+                              f"at its tuned threshold; m3 with a floor of none and the class thresholds set for {label} 60.0% (each "
+                              "other class at its tuned one)")
     assert "None below" not in warning
+    # only the class whose threshold moved reads "other thresholds" (every class did), and both can be re-scored
+    rows = re.findall(r'<tr data-class="([^"]+)">(.*?)</tr>', page, re.DOTALL)
+    assert len(rows) >= 3 and [name for name, row in rows if "other thresholds" in row] == [html.escape(label)]
+    assert 'id="rescore" href="/studio/p/emo/compare?a=m2&amp;b=m3&amp;now=1"' in page
+    rescored = bank.get("/studio/p/emo/compare?a=m2&b=m3&now=1").text
+    assert "other thresholds" not in rescored and 'id="threshold-warning"' not in rescored
+    assert f"Both models re-scored with the project's thresholds now (a confidence floor of none, and the class thresholds set for {label} 60.0%" in _text(rescored, "rescored")
+    # re-scored with what it was scored with, a model scores as it did; m2 with the 60% loses or keeps documents of that class only
+    m2, m3 = models.get(bank.ctx, "emo", "m2"), models.get(bank.ctx, "emo", "m3")
+    settings = projects.get(bank.ctx, "emo")["settings"]
+    same = comparison.at_project_thresholds(m3, settings)
+    assert same["evaluation"]["customMultiLabelClassificationEvaluation"] == m3["evaluation"]["customMultiLabelClassificationEvaluation"]
+    raised = comparison.at_project_thresholds(m2, settings)
+    for before, after in zip(m2["evaluation_results"], raised["evaluation_results"], strict=True):
+        was, now = (set(r["customMultiLabelClassificationResult"]["predictedClasses"]) for r in (before, after))
+        assert was - {label} == now - {label} and (label in now) == (before["tagwise"]["scores"].get(label, 0) >= 0.6)
+    # a bar lowered under what a result recorded cannot be decided: said, not guessed
+    projects.upsert(bank.ctx, "emo", {"settings": {"classThresholds": {label: 0.0001}}})
+    unknown = any(label not in r["tagwise"]["scores"] for r in m2["evaluation_results"])
+    assert unknown  # 4 classes, the 3 likeliest recorded: some result lacks it
+    lowered = bank.get("/studio/p/emo/compare?a=m2&b=m3&now=1").text
+    assert ('id="not-rescored"' in lowered) == unknown and ('id="rescored"' in lowered) == (not unknown)
 
 
 SERVER_PROJECT = "compare-ui"

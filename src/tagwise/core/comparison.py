@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tagwise.core.context import Context
+from tagwise.core.evaluation import TOP_SCORES as TOP
 from tagwise.core.model_results import against_baseline, class_scores, evaluation_body, outcome, recorded_answers
 from tagwise.core.models import located
 from tagwise.core.predictors import NONE_CLASS
@@ -215,8 +216,14 @@ def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | N
             common = None  # the classes only one knows have no F1 (untested, never chosen): the row and warning said nothing new
         else:
             headline.insert(2, (f"Macro F1, the {len(common)} classes both know", on_common))
+    # multi-label, one class's threshold set between the trainings: each class's scores hang on its own bar only, so
+    # "other thresholds" belongs to the classes whose set threshold differs (all 12 read so when one had moved)
+    alike = set()
+    if multi and unlike == "thresholds" and abs(side_a.threshold - side_b.threshold) < 1e-9:
+        mine, theirs = dict(side_a.class_thresholds), dict(side_b.class_thresholds)
+        alike = {c for c in _labels(a) | _labels(b) if c not in mine.keys() ^ theirs.keys() and abs(mine.get(c, 0) - theirs.get(c, 0)) < 1e-9}
     return Comparison(a=side_a, b=side_b, multi=multi, headline=headline,
-                      classes=_class_rows(a, b, unlike), overlap=overlap, fixed=fixed, broken=broken, still_wrong=still_wrong,
+                      classes=_class_rows(a, b, unlike, alike), overlap=overlap, fixed=fixed, broken=broken, still_wrong=still_wrong,
                       common_classes=len(common) if common is not None else None)
 
 
@@ -331,15 +338,63 @@ def at_threshold(model: dict[str, Any], threshold: float) -> dict[str, Any] | No
                 evaluation_results=rescored)
 
 
+def at_project_thresholds(model: dict[str, Any], settings: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A multi-label ``model`` as if its evaluation had been scored with the project's thresholds in
+    ``settings`` (each class's tuned threshold, or the one the project sets for it, raised to its
+    confidence floor): each test document's classes re-decided from the probabilities its result
+    recorded, for the classes whose bar moved. A result keeps the probabilities of its expected and
+    predicted classes and of the three likeliest (:data:`tagwise.core.evaluation.TOP_SCORES`), so a
+    class it lacks scored no more than the third of those: a bar lowered to that or under cannot be
+    decided, and then, as for a single-label model or one trained before the probabilities were
+    recorded, None."""
+    from tagwise.core.evaluation import build_summary
+    from tagwise.core.predictors import thresholds_of
+
+    summary, extra = _summary(model), _extra(model)
+    tuned = extra.get("classThresholds") or {}
+    results = model.get("evaluation_results") or []
+    if summary.get("projectKind") != MULTI or not tuned or not results or any("scores" not in (r.get("tagwise") or {}) for r in results):
+        return None
+    floor_then, set_then = float(extra.get("confidenceThreshold") or 0.0), extra.get("projectClassThresholds") or {}
+    floor_now, set_now = thresholds_of(settings)
+    set_now = set_now or {}
+    then = {c: max(float(set_then.get(c, t)), floor_then) for c, t in tuned.items()}
+    now = {c: max(float(set_now.get(c, t)), floor_now) for c, t in tuned.items()}
+    moved = [c for c in tuned if abs(now[c] - then[c]) >= 1e-9]
+    rescored, truth, answers = [], [], []
+    for item in results:
+        expected, predicted = outcome(item)
+        scores = item["tagwise"]["scores"]
+        third = sorted(scores.values(), reverse=True)[TOP - 1] if len(scores) >= TOP and len(tuned) > TOP else -1.0
+        chosen = set(predicted)
+        for c in moved:
+            if c in scores:
+                chosen.discard(c)
+                if scores[c] >= now[c]:
+                    chosen.add(c)
+            elif now[c] <= third:  # its probability, unrecorded, may reach the lowered bar
+                return None
+        answer = sorted(chosen, key=lambda c: (-scores.get(c, 0.0), c))
+        rescored.append(dict(item, customMultiLabelClassificationResult=dict(item["customMultiLabelClassificationResult"], predictedClasses=answer)))
+        truth.append(expected)
+        answers.append(answer)
+    body = build_summary(MULTI, summary.get("evaluationOptions") or {}, truth, answers, sorted(_labels(model)))
+    new_extra = dict(extra, confidenceThreshold=floor_now or None, accuracy=body["tagwise"]["accuracy"],
+                     noClass=body["tagwise"]["noClass"], projectClassThresholds={c: t for c, t in set_now.items() if c in tuned})
+    return dict(model, evaluation=dict(summary, customMultiLabelClassificationEvaluation=body["customMultiLabelClassificationEvaluation"],
+                                       tagwise=new_extra), evaluation_results=rescored)
+
+
 def load(ctx: Context, project_name: str, a: str | None = None, b: str | None = None, limit: int = CHANGES_SHOWN,
-         at: float | None = None) -> dict[str, Any]:
+         at: float | None = None, now: bool = False) -> dict[str, Any]:
     """The comparison of models ``a`` and ``b`` of a project, with what the studio shows around it.
 
     ``models``: every model of the project, oldest first; ``comparison``: None with fewer than two;
     ``docs``: location -> the document (id, snippet, labels) of the first ``limit`` fixed and broken
     documents, where it still exists. ``at``: both single-label models re-scored at this confidence
-    threshold (:func:`at_threshold`), so two trained at different thresholds can be judged;
-    ``rescored``: whether they were.
+    threshold (:func:`at_threshold`), so two trained at different thresholds can be judged; ``now``:
+    both multi-label models re-scored at the project's thresholds now (:func:`at_project_thresholds`);
+    ``rescored``: whether they were, ``not_rescored``: asked, but a result could not tell.
     """
     with ctx.db.read() as conn:
         project = require(conn, project_name)
@@ -350,13 +405,19 @@ def load(ctx: Context, project_name: str, a: str | None = None, b: str | None = 
         by_label = {m["label"]: m for m in listed}
         model_a, model_b = by_label[picked[0]], by_label[picked[1]]
         trained = (_train_documents(ctx, project, model_a), _train_documents(ctx, project, model_b))
-        rescored = False
-        if at is not None and (pair := (at_threshold(model_a, at), at_threshold(model_b, at)))[0] and pair[1]:
-            (model_a, model_b), rescored = pair, True
+        pair = None
+        if at is not None:
+            pair = at_threshold(model_a, at), at_threshold(model_b, at)
+        elif now:
+            pair = at_project_thresholds(model_a, project["settings"]), at_project_thresholds(model_b, project["settings"])
+        rescored = bool(pair and pair[0] and pair[1])
+        if rescored:
+            model_a, model_b = pair
         result = compare(model_a, model_b, trained)
         shown = [c.location for c in result.fixed[:limit] + result.broken[:limit]]
         docs = docs_db.by_locations(conn, project["id"], shown, with_text=False)
-    return {"project": project, "models": listed, "comparison": result, "docs": docs, "limit": limit, "rescored": rescored}
+    return {"project": project, "models": listed, "comparison": result, "docs": docs, "limit": limit, "rescored": rescored,
+            "not_rescored": pair is not None and not rescored}
 
 
 # -- reading a stored evaluation ----------------------------------------------------------------
@@ -420,10 +481,11 @@ def _class_scores(counts: dict[str, Any]) -> ClassScores:
     return ClassScores(*class_scores(counts), support=counts.get("truePositiveCount", 0) + counts.get("falseNegativeCount", 0))
 
 
-def _class_rows(a: dict[str, Any], b: dict[str, Any], unlike: str | None = None) -> list[ClassRow]:
+def _class_rows(a: dict[str, Any], b: dict[str, Any], unlike: str | None = None, alike: set[str] = frozenset()) -> list[ClassRow]:
+    """``alike``: classes scored at one threshold in both, though ``unlike`` is "thresholds"."""
     in_a, in_b = evaluation_body(a).get("classes", {}), evaluation_body(b).get("classes", {})
     rows = [ClassRow(name, _class_scores(in_a[name]) if name in in_a else None, _class_scores(in_b[name]) if name in in_b else None,
-                     unlike) for name in {*in_a, *in_b}]
+                     None if name in alike else unlike) for name in {*in_a, *in_b}]
     return sorted(rows, key=lambda r: (r.only_in is not None, -abs(r.f1.delta or 0.0), r.name.casefold(), r.name))
 
 
