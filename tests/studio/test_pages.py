@@ -912,7 +912,9 @@ def test_multi_label_confidence_threshold_and_no_class_documents_on_evaluate_try
 
     # the Tag page: each suggested class with its own score; "no class" is a suggestion to accept like any other
     [new] = tagging.list_documents(ctx, "emo", DocumentFilter(status="untagged")).items
-    projects.upsert(ctx, "emo", {"settings": {"confidenceThreshold": None}})
+    cleared = studio.post("/studio/p/emo/evaluate/threshold", data={"csrf": studio.csrf, "percent": "", "model": "m"})
+    assert flash(cleared.text) == ("No confidence threshold: every deployment of this project returns each class that reaches its own "
+                                   "tuned threshold.") and not projects.get(ctx, "emo")["settings"].get("confidenceThreshold")
     suggestion = review_queue.suggest(ctx, projects.get(ctx, "emo"), tagging.get_document(ctx, "emo", new["id"])[1])
     assert len(suggestion.labels) >= 2, suggestion  # several classes, so one headline number would say little
     tag_page = studio.get(f"/studio/p/emo/tag?doc={new['id']}").text

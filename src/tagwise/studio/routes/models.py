@@ -231,8 +231,9 @@ def set_threshold(request: Request, project: str, percent: str = Form(""), model
     # a JSON merge patch of the settings, as the API's PATCH: null removes the threshold
     projects.upsert(context(request), project, {"settings": {"confidenceThreshold": value or None}})
     if multi:
-        if not value:
-            return redirect(back, "No threshold: every deployment of this project returns each class that reaches its own tuned threshold.")
+        if not value:  # "its own tuned threshold" read wrong beside a class threshold the project set
+            own = "its own threshold (tuned, or set for this project)" if (record["settings"] or {}).get("classThresholds") else "its own tuned threshold"
+            return redirect(back, f"No confidence threshold: every deployment of this project returns each class that reaches {own}.")
         return redirect(back, f"From now on every deployment of this project returns a class only when its probability reaches both "
                               f"its own threshold and {plain_percent(value)}%; no training needed. "
                               "The evaluation's scores stay those measured when the model was trained.")
