@@ -88,7 +88,7 @@ def test_retraining_a_deployed_label_keeps_the_deployment_serving(client, bankin
     # deleting the label was a 204 then, and production named a label that no longer existed (its export: 404)
     refused = client.delete(f"{A}/bank/models/a", params=V)
     assert refused.status_code == 409 and refused.json()["error"]["message"].startswith(
-        "production still serves the model trained as a before it was trained again, by that name")
+        "production still serves the model trained as a before it was trained again, under this name: deploy this or another model")
 
 
 def test_model_folders_go_when_nothing_refers_to_them(client, banking, settings):

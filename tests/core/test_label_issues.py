@@ -38,6 +38,12 @@ def test_label_issues_find_a_planted_mistake(ctx, banking):
     assert len(few.issues) == 1 and few.found == result.found  # the page says "N flagged; the 1 surest are listed"
     # how sure the folds are of the tag and of the suggestion (cleanlab's quality read "0%" on every listed row)
     assert found[planted].tag_confidence < 0.2 and 0.5 < found[planted].suggestion_confidence <= 1
+    # a class renamed since: the check's rows name it as the project now does (they read "retagged since (was ...)")
+    from tagwise.core import schema
+
+    schema.rename_class(ctx, "bank", wrong, "renamed")
+    again = {i.location: i for i in label_issues.label_issues(ctx, "bank").issues}[planted]
+    assert again.given == ["renamed"] and again.suggested == rows[0]["labels"]
 
 
 def test_a_suggestion_weighs_each_class_by_how_confident_the_folds_are_about_it():

@@ -106,7 +106,8 @@ def test_key_requests_are_validated(client):
         assert client.post(KEYS, json=body).status_code == 400, body
     # the name is who tagged a document: one that reads as the server's own key, or holds an invisible character or a
     # direction override ("\u202eabc" shows as "cba"), named someone else or nobody
-    for name in ("the first key", " The First Key", "\u200b", "\u202eabc", "bob\u2066"):
+    for name in ("the first key", " The First Key", "the\xa0first key", "the first key\u200c", "the  first key", "\u200b", "\u200d",
+                 "\xad", "\u3164", "\x80", "\u202eabc", "bob\u2066"):
         refused = client.post(KEYS, json={"name": name, "role": "runtime"})
         assert refused.status_code == 400 and refused.json()["error"]["target"] == "name", name
     assert client.post(KEYS, json={"name": "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "role": "runtime"}).status_code == 201  # Persian: ZWNJ

@@ -141,6 +141,44 @@ def test_a_restore_refuses_every_link_in_models_tgz(tmp_path):
         assert not (tmp_path / "new").exists() or not any((tmp_path / "new").iterdir())
 
 
+def test_links_an_operator_made_in_the_model_store_are_backed_up_as_the_files_they_point_at(tmp_path):
+    # a dedupe tool's hard link (or a folder moved and linked back) went into models.tgz as a link, which the restore
+    # refuses: "the backup is damaged; restore an older one", of a backup tagwise backup had just written
+    import os
+
+    from sqlalchemy import text
+
+    from tagwise.core import tagging
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+    from tagwise.storage import backup
+
+    source = Settings(data_dir=tmp_path / "data", api_key="k")
+    ctx = Context.open(source)
+    try:
+        project = tagging.create_project(ctx, "p", "CustomSingleLabelClassification", "en")
+        with ctx.db.write() as conn:
+            conn.execute(text("INSERT INTO models (project_id, label, model_id, recipe, config_version, trained_at, duration_s, "
+                              "artifact, evaluation, evaluation_results) VALUES (:p, 'v1', 'm1', 'linear', 'latest', "
+                              "CURRENT_TIMESTAMP, 1.0, 'p/m1', '{}', '{}')"), {"p": project["id"]})
+    finally:
+        ctx.close()
+    model = source.models_dir / "p" / "m1"
+    model.mkdir(parents=True)
+    (model / "manifest.json").write_text("{}")
+    (model / "weights.bin").write_bytes(b"w" * 100)
+    os.link(model / "weights.bin", model / "weights-copy.bin")
+    (tmp_path / "elsewhere.json").write_text("{}")
+    (model / "linked.json").symlink_to(tmp_path / "elsewhere.json")
+    taken = backup.take(source, tmp_path / "b")
+    assert taken.model_folders == 1
+    target = Settings(data_dir=tmp_path / "new", api_key="k")
+    backup.restore(target, taken.folder)
+    restored = target.models_dir / "p" / "m1"
+    assert (restored / "weights-copy.bin").read_bytes() == b"w" * 100 and (restored / "linked.json").read_text() == "{}"
+    assert not (restored / "linked.json").is_symlink()
+
+
 def _sign_again(folder):
     """backup.json's sizes and SHA-256 made to match the files as they are now."""
     from tagwise.storage.backup import _sha256

@@ -375,16 +375,24 @@ def test_renaming_or_deleting_a_class_says_what_the_deployments_answer(studio, e
     name, tuned = min(models.get(ctx, "emo", "m")["evaluation"]["tagwise"]["classThresholds"].items())
     projects.upsert(ctx, "emo", {"settings": {"classThresholds": {name: 0.305}}})
     deployments.deploy(ctx, "emo", "production", {"trainedModelLabel": "m"})
+    _train(ctx, "emo", "m")  # trained again: production keeps the model it was given, which the label's record no longer is
+    # deleting m is refused (production would name a label gone): the Evaluate page says so before the click
+    evaluate = html.unescape(studio.get("/studio/p/emo/evaluate?model=m").text)
+    assert 'id="delete-model-form"' not in evaluate
+    assert "production still serves the model trained as m before it was trained again, under this name, so m cannot be deleted" in evaluate
     renamed = studio.post("/studio/p/emo/classes/rename", data={"csrf": studio.csrf, "old": name, "new": "renamed"})
     said = html.unescape(flash(renamed.text))
     assert said.endswith(f"now tagged renamed. Its threshold of 30.5% is renamed's now. Deployment production serves m, trained "
-                         f"before: it still answers {name}, now at its tuned threshold of {percentfmt.percent(tuned)}, until a model trained "
-                         "since is deployed."), said
+                         f"before: it still answers {name}, now at its tuned threshold of {percentfmt.percent(tuned)}, until a "
+                         "model trained since is deployed."), said
     assert projects.get(ctx, "emo")["settings"]["classThresholds"] == {"renamed": 0.305}
+    # with a confidence threshold above the class's own, that is what it answers at
     other = next(c for c in projects.get(ctx, "emo")["classes"] if c != "renamed")
+    projects.upsert(ctx, "emo", {"settings": {"classThresholds": {other: 0.2}, "confidenceThreshold": 0.99}})
     deleted = html.unescape(flash(studio.post("/studio/p/emo/classes/delete", data={"csrf": studio.csrf, "name": other}).text))
-    assert deleted.endswith(f"lost that tag. Deployment production serves m, trained before: it still answers {other} until a model "
-                            "trained since is deployed."), deleted
+    assert deleted.endswith(f"lost that tag. Its threshold of 20.0% went with it. Deployment production serves m, trained before: it "
+                            f"still answers {other}, now at the project's confidence threshold of 99.0%, until a model trained "
+                            "since is deployed."), deleted
 
 
 def test_class_names_that_differ_only_in_case_or_hold_an_upload_separator_are_refused(studio):

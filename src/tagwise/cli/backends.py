@@ -184,7 +184,11 @@ class LocalBackend:
     def wait_training(self, name: str, job: str, on_percent: PercentCallback) -> dict[str, Any]:
         """Run the job here; if a server or worker on the same store claimed it first, follow it."""
         from tagwise.core import cli_support, jobs, training
+        from tagwise.ml import recipes  # noqa: F401 - before the job runs: see below
 
+        # the recipes (scikit-learn, scipy) load before the claim, as they did before they were lazy: a Ctrl-C while
+        # they were imported, once the job ran, ended the command killed by SIGINT (-2) rather than with exit code 130 (the
+        # job still failed "interrupted"), and an install broken there left a job failed instead of none
         if cli_support.claim(self.ctx, job):
             cli_support.run_training(self.ctx, job, on_percent)
         while True:

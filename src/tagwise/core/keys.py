@@ -18,12 +18,13 @@ import logging
 import secrets
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
-from tagwise.core.validation import shown
+from tagwise.core.validation import blank, shown
 from tagwise.errors import InvalidArgument, NotFound, store_unavailable
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -56,16 +57,24 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _reads(name: str) -> str:
+    """A name as a reader sees it: NFKC (a no-break or thin space is a space), case-folded, without
+    invisible characters, spaces run together."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return " ".join("".join(c for c in folded if not (unicodedata.category(c) in ("Cf", "Mn") or c in INVISIBLE)).split())
+
+
 def create(ctx: Context, name: Any, role: Any, rate_limit_per_minute: Any = None) -> tuple[dict[str, Any], str]:
     """A new key. Returns (record, secret); the secret is shown once and never stored."""
-    if not isinstance(name, str) or not name.strip() or len(name) > 100 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+    if not isinstance(name, str) or not name.strip() or len(name) > 100 or any(unicodedata.category(c) == "Cc" for c in name):
         raise InvalidArgument("The key needs a name: 1 to 100 characters, no control characters.", target="name")
     # the name is who tagged a document ("taggedBy"): a zero-width space alone, or a right-to-left override that shows
     # "abc" as "cba", named nobody, and a key named as the server's own key tagged as that key
-    if spoofing := next((c for c in name if c in INVISIBLE), None):
-        raise InvalidArgument(f"A key's name is who tagged a document: it may not hold U+{ord(spoofing):04X} (invisible, or a "
-                              "direction override that shows the name other than it is).", target="name")
-    if name.strip().casefold() == FIRST_KEY_NAME:
+    if blank(name) or (spoofing := next((c for c in name if c in INVISIBLE), None)):
+        which = "only spaces or invisible characters" if blank(name) else f"U+{ord(spoofing):04X}"
+        raise InvalidArgument(f"A key's name is who tagged a document: it may not be {which} (invisible, or a direction override "
+                              "that shows the name other than it is).", target="name")
+    if _reads(name) == _reads(FIRST_KEY_NAME):
         raise InvalidArgument(f"{FIRST_KEY_NAME!r} is how tagwise names the server's own key (TAGWISE_API_KEY): another name, please.",
                               target="name")
     if role is None:

@@ -6,6 +6,7 @@ out-of-fold probabilities disagree with, and each issue carries the class the fo
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
@@ -171,6 +172,19 @@ def forget(ctx: Context, project: dict[str, Any]) -> None:
         _issues.pop(key, None)
         _failed.pop(key, None)
         _read.pop(key, None)
+
+
+def renamed(ctx: Context, project: dict[str, Any], old: str, new: str) -> None:
+    """The project's last check in this process with class ``old`` called ``new`` (a rename, or a
+    merge into ``new``): its rows read "retagged since (was old)" although nobody had retagged them."""
+    def mapped(labels: list[str]) -> list[str]:
+        return list(dict.fromkeys(new if label == old else label for label in labels))
+
+    key = _key_of(ctx, project)
+    with _issues_lock:
+        if (found := _issues.get(key)) is not None:
+            _issues[key] = dataclasses.replace(found, issues=[dataclasses.replace(i, given=mapped(i.given), suggested=mapped(i.suggested))
+                                                              for i in found.issues])
 
 
 def _claim(ctx: Context, project_name: str) -> tuple[dict[str, Any], tuple[str, int, str]]:

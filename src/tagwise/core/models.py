@@ -144,8 +144,9 @@ def delete(ctx: Context, project_name: str, label: str, model_id: str | None = N
             raise Conflict(f"The model {label} is deployed as {', '.join(users)}; delete or redeploy those deployments first.")
         # a deployment of the model trained under this label before: deleting the label left it naming one that is gone
         if earlier := [d["name"] for d in deployed if d["model_label"] == label]:
-            raise Conflict(f"{', '.join(earlier)} still serve{'s' if len(earlier) == 1 else ''} the model trained as {label} before it "
-                           f"was trained again, by that name; deploy another model there, or delete {'that deployment' if len(earlier) == 1 else 'those deployments'}, first.")
+            one = len(earlier) == 1
+            raise Conflict(f"{', '.join(earlier)} still serve{'s' if one else ''} the model trained as {label} before it was trained "
+                           f"again, under this name: deploy this or another model there, or delete {'that deployment' if one else 'those deployments'}, first.")
         records.delete_model(conn, project["id"], label)
     ctx.predictors.forget(model["model_id"])
     shutil.rmtree(located(ctx, project, model), ignore_errors=True)

@@ -3,11 +3,12 @@ in the same transaction; and the checks on class names that the studio's uploads
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from typing import Any
 
+from tagwise.core import label_issues
 from tagwise.core.context import Context
-from tagwise.core.model_results import evaluation_body
 from tagwise.core.projects import patched_settings, require
 from tagwise.core.validation import MULTI, check_class_name
 from tagwise.errors import Conflict, InvalidArgument, NotFound
@@ -49,6 +50,7 @@ def rename_class(ctx: Context, project_name: str, old: str, new: str, *, merge: 
         docs_db.set_labels_many(conn, project["id"], changes)
         classes = [c for c in project["classes"] if c != old] if merging else [new if c == old else c for c in project["classes"]]
         touch(conn, project, classes, _class_threshold_moved(project, old, None if merging else new))
+    label_issues.renamed(ctx, project, old, new)  # its rows read "retagged since (was old)"
     return len(changes)
 
 
@@ -108,23 +110,31 @@ def check_class_limit(ctx: Context, classes: list[str]) -> None:
         raise InvalidArgument(f"A project holds at most {ctx.settings.max_classes} classes; this would make {len(classes)}.")
 
 
-def served_by_name(ctx: Context, project_name: str, name: str) -> tuple[float | None, list[tuple[str, str, float | None]]]:
+def served_by_name(ctx: Context, project_name: str, name: str) -> tuple[float | None, list[tuple[str, str, float | None, bool]]]:
     """Before class ``name`` is renamed, merged or deleted: the threshold the project set for it
     (multi-label; None: none set), and each deployment whose model knows ``name``, as (deployment, model
-    label, the model's tuned threshold for it; None single-label). A deployed model trained before goes
-    on answering ``name``, and a threshold set for it moves with a rename (or goes with a deletion), so
-    such a model answers it at its tuned threshold: a rename silently changed what production returned."""
+    label, the threshold it answers ``name`` at once the set one is gone: the model's tuned one raised
+    to the project's confidence threshold, None single-label; whether that raised it). A deployed model trained before goes
+    on answering ``name`` (an earlier model of a label trained again too), and a threshold set for it
+    moves with a rename or goes with a deletion: a rename silently changed what production returned."""
+    from tagwise.core.deployments import served_model
+
     with ctx.db.read() as conn:
         project = require(conn, project_name)
-        chosen = ((project["settings"] or {}).get("classThresholds") or {}).get(name) if project["kind"] == MULTI else None
+        settings = project["settings"] or {}
+        chosen = (settings.get("classThresholds") or {}).get(name) if project["kind"] == MULTI else None
+        floor = float(settings.get("confidenceThreshold") or 0.0)
         served = []
         for deployment in records.list_deployments(conn, project["id"]):
-            model = records.get_model(conn, project["id"], deployment["model_label"])
-            if model is None or model["model_id"] != deployment["model_id"]:  # retrained since: not the model served
+            try:  # the model's own classes and tuned thresholds: the label's record may be a model trained since
+                manifest = json.loads((served_model(ctx, conn, project, deployment)[1] / "manifest.json").read_text(encoding="utf-8"))
+                classes, tuned = list(manifest["classes"]), manifest.get("thresholds")
+            except (NotFound, OSError, ValueError, KeyError, TypeError):
                 continue
-            tuned = ((model["evaluation"] or {}).get("tagwise") or {}).get("classThresholds") or {}
-            if name in tuned or name in (evaluation_body(model).get("classes") or {}):
-                served.append((deployment["name"], deployment["model_label"], tuned.get(name)))
+            if name in classes:
+                own = float(tuned[classes.index(name)]) if tuned else None
+                served.append((deployment["name"], deployment["model_label"], None if own is None else max(own, floor),
+                               own is not None and floor > own))
     return (None if chosen is None else float(chosen)), served
 
 

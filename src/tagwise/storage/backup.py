@@ -120,7 +120,9 @@ def _contents(conn: Any, folder: Path, store: str, settings: Settings) -> Backup
     in_use = sorted(_rows(conn, IN_USE)) if {"models", "deployments", "projects"} <= tables else []
     result = Backup(folder, store, {}, counts, revision)
     models_dir = settings.models_dir
-    with tarfile.open(folder / "models.tgz", "w:gz", compresslevel=6) as tar:
+    # dereference: a file linked by an operator (a hard link from a dedupe tool, a folder moved and linked back) goes in
+    # as a plain copy of what it points at; as a link, the restore refuses it (it takes plain files and folders only)
+    with tarfile.open(folder / "models.tgz", "w:gz", compresslevel=6, dereference=True) as tar:
         for project, model_id in in_use:
             source = models_dir / project / model_id
             if not (source / "manifest.json").is_file():  # deleted since the copy, or already missing from the model store

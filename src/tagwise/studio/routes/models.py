@@ -164,8 +164,8 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
                 "caution": model_results.baseline_caution(trained),
                 "languages": model_results.languages(trained), "interval": model_results.accuracy_interval(trained),
                 "no_class": model_results.no_class(trained),
-                # by id, as the delete checks: a deployment can serve an earlier model of the same label
-                "deployed_as": [d["name"] for d in deployments.list_all(context(request), project) if d["model_id"] == trained["model_id"]]}
+                # by id: a deployment can serve an earlier model of the same label, which the delete refuses too (said apart)
+                **_deployed(deployments.list_all(context(request), project), trained)}
         if ((trained["evaluation"] or {}).get("evaluationOptions") or {}).get("kind") == "percentage":
             view["test_set_kept"] = tagging.is_test_set(context(request), project, trained)
         now = (details["project"]["settings"] or {}).get("confidenceThreshold") or 0
@@ -267,6 +267,13 @@ def set_class_threshold(request: Request, project: str, cls: str = Form(""), per
     return redirect(back, f"From now on every deployment of this project returns {cls} when its probability reaches "
                           f"{plain_percent(value)}% instead of its tuned threshold (and the project's confidence threshold, if higher); "
                           "no training needed. The evaluation's scores stay those measured when the model was trained.")
+
+
+def _deployed(listed: list[dict], trained: dict) -> dict[str, list[str]]:
+    """The deployments serving the model shown (``deployed_as``), and those serving a model trained
+    under its label before it was trained again (``served_earlier``): either refuses its deletion."""
+    return {"deployed_as": [d["name"] for d in listed if d["model_id"] == trained["model_id"]],
+            "served_earlier": [d["name"] for d in listed if d["model_label"] == trained["label"] and d["model_id"] != trained["model_id"]]}
 
 
 def _lowest_class_bar(ctx, project: dict, model: str) -> float:

@@ -153,13 +153,14 @@ def delete_class(request: Request, project: str, name: str = Form(""), _s: Sessi
     return redirect(f"/studio/p/{project}/schema", f"Class {name} deleted; {changed:,} document(s) lost that tag.{_threshold_note(name, None, *served)}")
 
 
-def _threshold_note(old: str, new: str | None, chosen: float | None, served: list[tuple[str, str, float | None]]) -> str:
+def _threshold_note(old: str, new: str | None, chosen: float | None, served: list[tuple[str, str, float | None, bool]]) -> str:
     """What became of the threshold the project set for class ``old`` (renamed to ``new``, or removed),
     and which deployments still answer ``old`` (their models were trained before), at what threshold."""
     note = ""
     if chosen is not None:
         note = f" Its threshold of {percent(chosen)} is {new}'s now." if new else f" Its threshold of {percent(chosen)} went with it."
-    for deployment, label, tuned in served:
-        at = f", now at its tuned threshold of {percent(tuned)}," if chosen is not None and tuned is not None else ""
+    for deployment, label, bar, by_floor in served:
+        what = "the project's confidence threshold" if by_floor else "its tuned threshold"
+        at = f", now at {what} of {percent(bar)}," if chosen is not None and bar is not None else ""
         note += f" Deployment {deployment} serves {label}, trained before: it still answers {old}{at} until a model trained since is deployed."
     return note

@@ -73,6 +73,11 @@ def tag_page(request: Request, project: str, doc: int | None = Query(None, le=MA
             saved = None
         if saved is not None and now:  # what this person saved: a colleague's tag since is not Undo's to erase
             saved["labels"] = _was(now)
+    if last is not None:  # deleted since: ← led to a 404 page
+        try:
+            tagging.get_document(context(request), project, last)
+        except NotFound:
+            last = None
     return render(request, "tag.html", project=view.project, nav="tag", view=view, filters=filters, query=query, saved=saved,
                   mode="queue" if in_queue else "browse", pinned=in_queue and doc is not None,
                   back=safe_back(request, back, "") if back else "", skip=",".join(map(str, skipped)),
