@@ -224,7 +224,7 @@ def set_threshold(request: Request, project: str, percent: str = Form(""), model
                                   f"{plain_percent(value * 100)}%, type {plain_percent(value * 100)}.")
         return _evaluate_page(request, project, model, status_code=400, typed={"percent": percent}, invalid=refused(refusal, "threshold-percent"))
     # multi-label, the same slip: a 0.6% floor under every class's own threshold (11.5% and up) changed nothing
-    if multi and 0 < value < 0.01 and value < _lowest_class_bar(context(request), record, model):
+    if multi and 0 < value < 0.01 and value < (_lowest_class_bar(context(request), record, model) or 0):
         refusal = InvalidArgument(f"{plain_percent(value)}% would change nothing: every class's own threshold is higher. The field takes "
                                   f"a percentage: for {plain_percent(value * 100)}%, type {plain_percent(value * 100)}.")
         return _evaluate_page(request, project, model, status_code=400, typed={"percent": percent}, invalid=refused(refusal, "threshold-percent"))
@@ -276,14 +276,14 @@ def _deployed(listed: list[dict], trained: dict) -> dict[str, list[str]]:
             "served_earlier": [d["name"] for d in listed if d["model_label"] == trained["label"] and d["model_id"] != trained["model_id"]]}
 
 
-def _lowest_class_bar(ctx, project: dict, model: str) -> float:
+def _lowest_class_bar(ctx, project: dict, model: str) -> float | None:
     """A multi-label project's lowest class threshold: the model's tuned ones (the page's model, or
-    the newest), each replaced by the one the project set for it; 1 before any model."""
+    the newest), each replaced by the one the project set for it; None before any model."""
     with ctx.db.read() as conn:
         record = records.get_model(conn, project["id"], model) if model else records.latest_model(conn, project["id"])
     tuned = ((record or {}).get("evaluation") or {}).get("tagwise", {}).get("classThresholds") or {}
     bars = {**tuned, **{c: t for c, t in ((project["settings"] or {}).get("classThresholds") or {}).items() if c in tuned}}
-    return min(bars.values(), default=1.0)
+    return min(bars.values(), default=None)
 
 
 def _fraction(percent: str) -> float | None:
