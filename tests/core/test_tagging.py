@@ -208,6 +208,16 @@ def test_an_upload_keeps_each_documents_language(ctx, project):
     assert exported["de.txt"] == "de" and exported["en.txt"] == readiness.overview(ctx, "p")["project"]["language"]
     with pytest.raises(InvalidRequest, match="bad.txt"):
         tagging.add_documents(ctx, "p", [{"location": "bad.txt", "text": "x", "language": "not a\nlanguage"}])
+    # a document that declares none follows the project's language, also once it changes: stamped with the project's at
+    # upload, a project made "en" by default and set to "de" later read every German ticket as declaring English
+    from tagwise.core import projects
+
+    documents.import_project(ctx, "p", {"metadata": {"projectName": "p"}, "assets": {
+        "projectKind": projects.get(ctx, "p")["kind"], "documents": [{"location": "plain.txt", "text": "Wo ist meine Karte?"}]}},
+                             append=True)
+    projects.upsert(ctx, "p", {"language": "de"})
+    exported = {d["location"]: d["language"] for d in documents.export_project(ctx, "p")["assets"]["documents"]}
+    assert exported["en.txt"] == exported["plain.txt"] == "de" and exported["de.txt"] == "de"
 
 
 def test_a_classes_own_threshold_follows_its_rename_and_goes_with_it(ctx):

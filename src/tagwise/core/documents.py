@@ -95,12 +95,11 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
         meta = dict(metadata, projectKind=kind)
         container = meta.get("storageInputContainerName") or (project or {}).get("storage_container") or name
         meta.setdefault("storageInputContainerName", container)
-        # a document without a language takes the project's in its usual spelling (EN -> en): stored as sent, "EN"
-        # and "en" documents were two languages in the evaluation's table and the export
+        # the project's language in its usual spelling (EN -> en): "EN" and "en" were two languages in the evaluation's
+        # table and the export; a document without one follows the project's (``_document_rows``)
         given = meta.get("language")
-        language = (language_code(given) if isinstance(given, str) else None) or (project or {}).get("language") or "en"
-        meta.setdefault("language", language)
-        rows = _document_rows(ctx, conn, docs, kind, set(classes), container, language)
+        meta.setdefault("language", (language_code(given) if isinstance(given, str) else None) or (project or {}).get("language") or "en")
+        rows = _document_rows(ctx, conn, docs, kind, set(classes), container)
         now = utcnow()
         if project is None:
             check_quota(ctx, conn)
@@ -219,7 +218,7 @@ def _classes(ctx: Context, raw: Any) -> list[str]:
     return list(names)
 
 
-def _document_rows(ctx, conn, docs, kind, classes, container, language) -> list[dict[str, Any]]:
+def _document_rows(ctx, conn, docs, kind, classes, container) -> list[dict[str, Any]]:
     locations: list[str] = []
     for index, doc in enumerate(docs):
         if not isinstance(doc, dict):
@@ -249,7 +248,9 @@ def _document_rows(ctx, conn, docs, kind, classes, container, language) -> list[
             {
                 "location": location,
                 "text": text,
-                "language": document_language(doc.get("language"), location) or language,
+                # none declared: none stored, so the document follows the project's language, also once it changes (stamped
+                # with it, a project made "en" by default and set to "de" later read 2,173 German texts as declaring English)
+                "language": document_language(doc.get("language"), location),
                 "dataset": _dataset(doc.get("dataset"), location),
                 "labels": _labels(doc, kind, classes, location),
             }

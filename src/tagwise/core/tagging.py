@@ -108,7 +108,7 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
                     classes.append(label)
                     new_classes.append(label)
                     check_class_limit(ctx, classes)  # at once: a file can name thousands of classes
-            language = document_language(item.get("language"), location) or project["language"]
+            language = document_language(item.get("language"), location)  # none: the project's, whatever it is then
             rows.append({"location": location, "text": text, "language": language,
                          "dataset": _dataset(item.get("dataset")), "labels": labels})
         if taken := docs_db.existing_locations(conn, project["id"], [r["location"] for r in rows]):
