@@ -693,6 +693,15 @@ def test_the_projects_language_can_be_changed_in_the_studio(studio):
     assert (project["language"], project["multilingual"]) == ("de", True)
     refused = studio.post("/studio/p/tickets/language", data={"csrf": studio.csrf, "language": "not a code!"})
     assert "not a language code" in html.unescape(refused.text) and projects.get(studio.ctx, "tickets")["language"] == "de"
+    # English, not multilingual, but its tagged documents declare German and Spanish: the training goes multilingual, and
+    # the message says so by the same rule (it said "the English sentence encoder", and the training used the other)
+    tagging.add_documents(studio.ctx, "tickets", [{"location": f"{i}.txt", "text": f"Ticket {i}", "labels": ["a"],
+                                                   "language": "de" if i % 2 else "es"} for i in range(10)])
+    saved = studio.post("/studio/p/tickets/language", data={"csrf": studio.csrf, "language": "en"})
+    assert "the next training uses the multilingual sentence encoder" in flash(saved.text)
+    tagging.add_documents(studio.ctx, "tickets", [{"location": f"en{i}.txt", "text": f"Ticket {i}", "labels": ["a"]} for i in range(50)])
+    saved = studio.post("/studio/p/tickets/language", data={"csrf": studio.csrf, "language": "en"})
+    assert "the next training uses the English sentence encoder" in flash(saved.text)  # 10 of 60 declare another: under a fifth
 
 
 def test_the_evaluation_of_a_project_in_several_languages_shows_each_ones_accuracy(studio):

@@ -104,29 +104,56 @@ def _training_language(project: dict[str, Any], train: list[dict]) -> tuple[str,
     German ticket that its model was "trained for 'fr' texts". An English project whose texts do not
     look English (common English words are 23-60% of the words of English data sets here, 8% of
     German, Spanish and French) gets a note saying so."""
-    from tagwise.core.languages import primary
     from tagwise.ml.encoder import ENGLISH_WORD_SHARE, english_word_share, is_english
 
     if project["multilingual"]:
         return "mul", []
     language = project["language"]
-    declared = Counter(d["language"] for d in train if d.get("language") and primary(d["language"]) != primary(language))
-    if train and sum(declared.values()) >= OTHER_LANGUAGE_SHARE * len(train):
+    declared = _other_languages(project, train)
+    if _mostly_other(declared, train):
         shown = ", ".join(f"{code} ({n:,})" for code, n in declared.most_common(3))
         note = (f"{sum(declared.values()):,} of the {len(train):,} training documents declare another language than "
                 f"the project's ({shown}): the model was trained as a multilingual project's, with the multilingual "
                 "sentence encoder, and takes any of that encoder's 16 languages without a LanguageNotTrained warning.")
         return "mul", [note]
+    notes = []
+    if declared:  # under a fifth: built for the project's language alone, and each such document classified later warns
+        shown = ", ".join(f"{code} ({n:,})" for code, n in declared.most_common(3))
+        notes.append(f"{sum(declared.values()):,} of the {len(train):,} training documents declare another language than the "
+                     f"project's ({shown}), under the fifth that makes a training multilingual: the model is built for "
+                     f"'{language}', and documents in those languages get a LanguageNotTrained warning when classified. "
+                     "Mark the project multilingual (the Schema page, or multilingual: true) to build it for all of them.")
     if not is_english(language):
-        return language, []
+        return language, notes
     share = english_word_share(d["text"] for d in train)
     if share is not None and share < ENGLISH_WORD_SHARE:
         note = (f"The training texts do not look English (common English words are {share:.0%} of their words; "
                 "23-60% in English data): if they are in another language, set the project's language or "
                 "multilingual: true (the studio's Schema page, or PATCH the project), and the next training "
                 "uses the multilingual sentence encoder.")
-        return language, [note]
-    return language, []
+        return language, [*notes, note]
+    return language, notes
+
+
+def _other_languages(project: dict[str, Any], docs: list[dict]) -> Counter:
+    """The languages other than the project's that documents declare, with how many declare each."""
+    from tagwise.core.languages import primary
+
+    return Counter(d["language"] for d in docs if d.get("language") and primary(d["language"]) != primary(project["language"]))
+
+
+def _mostly_other(declared: Counter, docs: list[dict]) -> bool:
+    return bool(docs) and sum(declared.values()) >= OTHER_LANGUAGE_SHARE * len(docs)
+
+
+def next_encoder_language(ctx: Context, project_name: str) -> str:
+    """What the next training builds for, by :func:`_training_language`'s rule over the project's tagged
+    documents: ``mul`` (the multilingual encoder) or its language. The Schema page said "the next training
+    uses the English sentence encoder" of a project whose documents declared German, Spanish and French."""
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        docs = docs_db.tagged_rows(conn, project["id"], with_text=False)
+    return "mul" if project["multilingual"] or _mostly_other(_other_languages(project, docs), docs) else project["language"]
 
 
 def _unknown_to_encoder(project: dict[str, Any], train: list[dict]) -> list[str]:

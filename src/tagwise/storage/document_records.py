@@ -353,8 +353,8 @@ def class_counts(conn: Connection, project_id: int) -> dict[tuple[str, str | Non
 
 
 def tagged_rows(conn: Connection, project_id: int, *, with_text: bool) -> list[dict[str, Any]]:
-    """Every tagged document (id order): id, location, dataset, labels, and text if asked."""
-    columns = [documents.c.id, documents.c.location, documents.c.dataset, documents.c.labels]
+    """Every tagged document (id order): id, location, dataset, labels, language (None: the project's), and text if asked."""
+    columns = [documents.c.id, documents.c.location, documents.c.dataset, documents.c.labels, documents.c.language]
     if with_text:
         columns.append(documents.c.text)
     query = select(*columns).where(documents.c.project_id == project_id, not_(untagged_clause())).order_by(documents.c.id)

@@ -109,10 +109,13 @@ def set_language(request: Request, project: str, language: str = Form(""), multi
                  _s: Session = Depends(require_csrf)) -> Response:
     """The project's language and whether its documents come in several: what the next training
     embeds with (models already trained keep their encoder)."""
+    from tagwise.core import training
     from tagwise.ml.encoder import is_english  # what the training chooses its encoder by
 
     code = projects.upsert(context(request), project, {"language": language.strip() or "en", "multilingual": multilingual})[0]["language"]
-    encoder = "the multilingual sentence encoder" if multilingual or not is_english(code) else "the English sentence encoder"
+    # by the training's own rule: documents that declare other languages make it multilingual too
+    english = is_english(training.next_encoder_language(context(request), project))
+    encoder = "the English sentence encoder" if english else "the multilingual sentence encoder"
     return redirect(f"/studio/p/{project}/schema", f"Language {code}{', several languages' if multilingual else ''}: "
                                                    f"the next training uses {encoder}; trained models keep theirs.")
 
