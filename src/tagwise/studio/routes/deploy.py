@@ -88,7 +88,9 @@ def try_text(request: Request, project: str, deployment: str = Form(""), text: s
         return _try(request, record, deployment, text, status_code=status_for(exc), invalid=refused(exc, None))
     request.app.state.metrics.classified("studio", 1)
     truncated = analyze.truncation_warning(prediction.read_tokens)["message"] if prediction.read_tokens else None
-    return _try(request, record, deployment, text, result=prediction, truncated=truncated)
+    # the API's, the SDK's and Try it's file's LanguageNotTrained: the page a team tests foreign tickets on said nothing
+    untrained = prediction.language_warning["message"] if prediction.language_warning else None
+    return _try(request, record, deployment, text, result=prediction, truncated=truncated, untrained=untrained)
 
 
 @router.post("/p/{project}/try/file")
