@@ -27,6 +27,7 @@ AUTHORING = "/language/authoring/analyze-text/projects"
 TERMINAL = frozenset({"succeeded", "failed", "cancelled", "partiallyCompleted"})
 MAX_RETRIES = 20
 MAX_RETRIES_UNAVAILABLE = 6  # 503s (Retry-After: 5): about 30 s
+UNREACHABLE_WAIT_S = 30.0  # polling an operation: a server restarting is away 7-15 s (operations.md), and its work goes on
 
 
 def _retry_after(response: httpx.Response) -> float:
@@ -58,10 +59,12 @@ class Client:
 
     def __init__(self, endpoint: str, key: str, *, timeout_s: float = 300.0, poll_s: float = 0.5,
                  transport: httpx.BaseTransport | None = None,
-                 on_retry: Callable[[httpx.Response, float], None] | None = None) -> None:
+                 on_retry: Callable[[httpx.Response, float], None] | None = None,
+                 on_lost: Callable[[RemoteError], None] | None = None) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.poll_s = poll_s
         self.on_retry = on_retry  # told of each 429 or 503 and the seconds it waits before sending again
+        self.on_lost = on_lost  # told when a poll of an operation finds the server unreachable, and waits for it
         self._http = httpx.Client(base_url=self.endpoint, headers={KEY_HEADER: key}, timeout=timeout_s, transport=transport)
 
     def close(self) -> None:
@@ -129,9 +132,26 @@ class Client:
             body = self.request("GET", body["nextLink"]).json()
 
     def wait(self, operation_url: str, on_update: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-        """Poll a long-running operation until it ends; raise if it failed or was cancelled."""
+        """Poll a long-running operation until it ends; raise if it failed or was cancelled. A server
+        that cannot be reached is asked again for up to ``UNREACHABLE_WAIT_S``: restarted, it queues a
+        training again and finishes it, and an import had landed (a nightly script's training and
+        import ended in "cannot reach" at one refused poll, and its retry got "already training")."""
+        lost_since = None
         while True:
-            state = self.request("GET", operation_url).json()
+            try:
+                state = self.request("GET", operation_url).json()
+            except RemoteError as exc:
+                if exc.status is not None:  # an answer: the server's word
+                    raise
+                if lost_since is None:
+                    lost_since = time.monotonic()
+                    if self.on_lost is not None:
+                        self.on_lost(exc)
+                elif time.monotonic() - lost_since > UNREACHABLE_WAIT_S:
+                    raise RemoteError(f"{exc.message}; the operation may go on there: {operation_url}") from None
+                time.sleep(1.0)
+                continue
+            lost_since = None
             if on_update is not None:
                 on_update(state)
             if state.get("status") in TERMINAL:

@@ -160,3 +160,40 @@ def test_a_server_behind_a_proxy_is_driven_from_its_own_host(deployed, bank, tmp
         assert "trained bank/v2" in ok(remote("train", "bank", "--model", "v2", "--recipe", "linear")).stdout
         exported = json.loads(ok(remote("export", "bank", "-o", "-")).stdout)
         assert len(exported["assets"]["documents"]) == len(bank.train)
+
+
+def test_a_remote_training_outlives_a_restart_of_its_server(datasets, tmp_path):
+    # a nightly script's `tagwise train` ended in "cannot reach the tagwise server" at the first refused poll while the
+    # server restarted, though the server queued the training again and finished it; the script's retry got "already
+    # training", and no command could follow the job
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    data = tmp_path / "data"
+    with live_server(data) as first:
+        port, key = int(first.url.rsplit(":", 1)[1]), first.key
+        remote = make_cli({"TAGWISE_ENDPOINT": first.url, "TAGWISE_API_KEY": key, "TAGWISE_DATA_DIR": str(tmp_path / "unused")})
+        ok(remote("import", "bank", str(datasets / "banking77" / "train.jsonl"), "--kind", "single"))
+        env = {**os.environ, "TAGWISE_ENDPOINT": first.url, "TAGWISE_API_KEY": key, "TAGWISE_DATA_DIR": str(tmp_path / "unused")}
+        train = subprocess.Popen([sys.executable, "-m", "tagwise", "train", "bank", "--model", "v1", "--recipe", "linear"],
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        jobs = f"{first.url}/language/authoring/analyze-text/projects/bank/train/jobs"
+        deadline = time.monotonic() + 60
+        while not any(j["status"] == "running" for j in httpx.get(jobs, params={"api-version": "2023-04-01"},
+                                                                   headers={"Ocp-Apim-Subscription-Key": key}).json()["value"]):
+            assert time.monotonic() < deadline and train.poll() is None, train.communicate()
+            time.sleep(0.2)
+    time.sleep(2)  # the server is down: the command's polls are refused
+    try:
+        with live_server(data, key=key, port=port):  # started again: it queues the training again and finishes it
+            out, err = train.communicate(timeout=180)
+    finally:
+        if train.poll() is None:
+            train.kill()
+    assert train.returncode == 0, err
+    assert "note: cannot reach the tagwise server" in err and "asking again for up to 30 s" in err
+    assert out.startswith("trained bank/v1")

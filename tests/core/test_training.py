@@ -146,10 +146,10 @@ def test_a_project_trained_on_a_fifth_or_more_in_another_language_is_multilingua
     # says so (a German project with 150 of 851 in Spanish said nothing, then warned of every Spanish ticket)
     few = tickets[:30] + tickets[30:34]
     language, notes = _training_language({"multilingual": False, "language": "fr"}, few)
-    assert language == "fr" and notes == [
+    assert language == "fr" and notes == [(
         "4 of the 34 training documents declare another language than the project's (de (4)), under the fifth that makes a "
         "training multilingual: the model is built for 'fr', and documents in those languages get a LanguageNotTrained "
-        "warning when classified. Mark the project multilingual (the Schema page, or multilingual: true) to build it for all of them."]
+        "warning when classified. Mark the project multilingual (the Schema page, or multilingual: true) to build it for all of them.")]
     assert warning("fr", "use-multilingual", "Meine Rechnung ist falsch", "de")["code"] == "LanguageNotTrained"
     # regional spellings of the project's own language are that language
     assert _training_language({"multilingual": False, "language": "fr"}, [{"text": "Bonjour", "language": "fr-CA"}] * 5) == ("fr", [])

@@ -74,8 +74,10 @@ def live_server(
     env: dict[str, str] | None = None,
     startup_timeout_s: float = 60.0,
     python: str = sys.executable,
+    port: int | None = None,
 ) -> Iterator[LiveServer]:
-    """Start ``python -m tagwise serve`` on a free port; yield once it answers; stop it after.
+    """Start ``python -m tagwise serve`` on a free port (or ``port``: a server started again where a
+    stopped one listened); yield once it answers; stop it after.
 
     ``data_dir`` defaults to a fresh temporary folder (removed afterwards). ``env`` adds or
     overrides environment variables for the server process.
@@ -86,7 +88,7 @@ def live_server(
         data_dir = Path(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         key = key or secrets.token_hex(16)
-        port = free_port()
+        port = port or free_port()
         url = f"http://127.0.0.1:{port}"
         log_path = data_dir / "server.log"
         server_env = {
@@ -98,7 +100,7 @@ def live_server(
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }
-        log_file = stack.enter_context(open(log_path, "wb"))
+        log_file = stack.enter_context(open(log_path, "ab"))  # a server started again in the same folder: both logs
         process = subprocess.Popen(
             [python, "-m", "tagwise", "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=server_env,

@@ -267,13 +267,22 @@ def _say_retry(response: Any, wait_s: float) -> None:
     err().print(f"note: the server answered {response.status_code} ({why}); sending again in {wait_s:g} s", markup=False)
 
 
+def _say_lost(exc: Any) -> None:
+    """A line on stderr when a poll finds the server gone (a restart, most often): the CLI asks again."""
+    from tagwise.cli.common import err
+    from tagwise.client import UNREACHABLE_WAIT_S
+
+    err().print(f"note: {exc.message}; the server may be restarting (its work goes on): asking again for up to "
+                f"{UNREACHABLE_WAIT_S:g} s", markup=False)
+
+
 class RemoteBackend:
     """The same calls through a server's HTTP API."""
 
     def __init__(self, endpoint: str, key: str) -> None:
         from tagwise.client import Client
 
-        self.client = Client(endpoint, key, on_retry=_say_retry)
+        self.client = Client(endpoint, key, on_retry=_say_retry, on_lost=_say_lost)
         self.where = endpoint
         self.max_documents: int | None = None  # the server's TAGWISE_MAX_SYNC_DOCUMENTS, once it has said it
         self.max_characters: int | None = None  # and its TAGWISE_MAX_SYNC_CHARACTERS
