@@ -296,3 +296,26 @@ def test_the_summary_counts_documents_with_a_warning_which_a_csv_output_leaves_o
         "--format jsonl shows them)" in as_csv.stderr
     as_jsonl = ok(deployed.cli("classify", "bank", "prod", str(source), "-o", str(tmp_path / "out.jsonl")))
     assert "1 with a warning (DocumentTruncated or LanguageNotTrained: see their warnings field)" in as_jsonl.stderr
+
+
+def test_a_classify_stopped_by_sigterm_says_how_far_it_got_and_resumes(deployed, bank, tmp_path):
+    # cron's or systemd's stop sends SIGTERM: classify exited 143 and said nothing (Ctrl-C said "interrupted"), and
+    # neither said how much was written or that the same command goes on after it
+    import signal
+
+    env = dict(os.environ, TAGWISE_DATA_DIR=str(deployed.data_dir), TAGWISE_ENDPOINT="", HF_HUB_OFFLINE="1")
+    source, out = queries(bank, tmp_path / "in.txt", 40_000, words=6), tmp_path / "out.jsonl"
+    args = [sys.executable, "-m", "tagwise", "classify", "bank", "prod", str(source), "-o", str(out), "--batch-size", "100"]
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not out.exists() or out.stat().st_size < 10_000:
+        assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=60)
+    written = sum(1 for _ in out.open())
+    assert process.returncode == 130 and err.rstrip().endswith("interrupted"), (process.returncode, err)
+    assert f"note: {written:,} documents are classified in {out}; the same command again goes on after them" in err
+    resumed = subprocess.run(args, check=False, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0 and f"resuming: {written:,} documents already in {out}" in resumed.stderr
+    assert sum(1 for _ in out.open()) == 40_000

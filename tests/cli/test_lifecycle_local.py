@@ -246,6 +246,9 @@ def test_train_says_what_the_default_recipe_chose_and_the_trainings_notes(cli, b
     ok(cli("import", "bank", str(bank.path("train.jsonl")), "--kind", "single"))
     trained = ok(cli("train", "bank", "--model", "a1"))
     assert trained.stdout.startswith("trained bank/a1") and trained.stdout.count("\n") == 1  # stdout stays one line
+    # the model's own training time, in whole seconds as the API's lastTrainingDurationInSeconds (the command's wall time
+    # counted its waits: a rate-limited key read "in 160.0 s" for a 16 s training)
+    assert re.match(r"trained bank/a1 in \d+\.0 s: ", trained.stdout), trained.stdout
     assert re.search(r"^note: auto chose (linear|ensemble): ", trained.stderr, re.MULTILINE), trained.stderr
 
 
@@ -265,6 +268,9 @@ def test_evaluate_and_deploy_warn_as_the_studio_does_of_a_skewed_projects_model(
     assert re.search(r"^ *pin +- +- +- +0 ", evaluated.stdout, re.MULTILINE), evaluated.stdout  # not a made-up 0.000
     assert "warning: inbox/v1 is no better than always answering billing" in ok(cli("deploy", "inbox", "prod", "--model", "v1")).stderr
     assert "confidence threshold" not in evaluated.stderr
+    # --json: the summary on stdout, the same notes on stderr (a script that would not deploy such a model read none)
+    as_json = ok(cli("evaluate", "inbox", "--model", "v1", "--json"))
+    assert json.loads(as_json.stdout)["tagwise"] and as_json.stderr == evaluated.stderr
 
 
 def test_evaluate_says_the_threshold_its_scores_were_measured_at(cli, bank, data_dir):

@@ -197,3 +197,36 @@ def test_a_remote_training_outlives_a_restart_of_its_server(datasets, tmp_path):
     assert train.returncode == 0, err
     assert "note: cannot reach the tagwise server" in err and "asking again for up to 30 s" in err
     assert out.startswith("trained bank/v1")
+
+
+def test_a_remote_training_interrupted_says_the_server_goes_on(remote, server, datasets, tmp_path):
+    # Ctrl-C on a remote `tagwise train` printed "interrupted" (exit 130) while the server trained on, and the on-call
+    # person's next train was refused "already training"
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    ok(remote("import", "intr", str(datasets / "banking77" / "train.jsonl"), "--kind", "single"))
+    env = {**os.environ, "TAGWISE_ENDPOINT": server.url, "TAGWISE_API_KEY": server.key, "TAGWISE_DATA_DIR": str(tmp_path / "unused")}
+    train = subprocess.Popen([sys.executable, "-m", "tagwise", "train", "intr", "--model", "v1", "--recipe", "linear"],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509 - one disposition
+    jobs = f"{server.url}/language/authoring/analyze-text/projects/intr/train/jobs"
+    try:
+        deadline = time.monotonic() + 60
+        while not any(j["status"] == "running" for j in httpx.get(jobs, params={"api-version": "2023-04-01"},
+                                                                   headers={"Ocp-Apim-Subscription-Key": server.key}).json()["value"]):
+            assert time.monotonic() < deadline and train.poll() is None, train.communicate()
+            time.sleep(0.2)
+        time.sleep(0.5)  # the command follows the job
+        train.send_signal(signal.SIGINT)
+        _out, err = train.communicate(timeout=60)
+    finally:
+        if train.poll() is None:
+            train.kill()
+    assert train.returncode == 130 and "note: the server goes on training intr/v1; tagwise train intr --cancel stops it" in err
+    ok(remote("train", "intr", "--cancel"))

@@ -29,13 +29,14 @@ from typing import IO, Any
 
 import typer
 
-from tagwise.cli.common import UsageError, err, handle_errors, opened, progress
+from tagwise.cli.common import UsageError, err, handle_errors, opened, progress, sigterm_as_interrupt
 from tagwise.cli.resume import CSV_FIELDS, Done, as_written, check_same_input, check_same_top, existing_output, skip
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, json_text, not_utf8
 from tagwise.core import csv_header
 from tagwise.core.csv_header import LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of
 from tagwise.core.textencoding import not_text
 from tagwise.core.validation import language_code
+from tagwise.errors import TagwiseError
 
 
 class InputFormat(str, Enum):
@@ -337,7 +338,7 @@ def classify(
     classified = failed = warned = 0
     created = False  # OUTPUT opened afresh: removed again when the run fails before writing a document
     try:
-        with opened() as be, _open_input(input_path, in_fmt) as stream, _open_output(output, append=resume) as sink:
+        with sigterm_as_interrupt(), opened() as be, _open_input(input_path, in_fmt) as stream, _open_output(output, append=resume) as sink:
             created = output is not None and not resume
             # a csv file written as the input is separated (Excel in a German or French locale reads ";"), with
             # a byte-order mark so that Excel reads it as UTF-8; appended lines keep the file's own separator
@@ -363,8 +364,12 @@ def classify(
     except UnicodeDecodeError as exc:  # the documents before the bad byte's chunk are written: a rerun resumes
         _drop_if_empty(output, created and not classified)
         raise not_utf8(input_path, exc) from None
-    except BaseException:
+    except BaseException as exc:
         _drop_if_empty(output, created and not classified)
+        if output is not None and done.count + classified and isinstance(exc, KeyboardInterrupt | TagwiseError):
+            # the on-call person's question after "interrupted" or "cannot reach": what is there, and what to do
+            console.print(f"note: {done.count + classified:,} documents are classified in {output}; the same command "
+                          "again goes on after them", markup=False)
         raise
     seconds = time.monotonic() - started
     rate = f" ({classified / seconds:,.0f} docs/s)" if classified >= 1000 and seconds > 0 else ""

@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -238,3 +240,21 @@ def confirm(yes: bool, question: str, what: str) -> None:
     if not sys.stdin.isatty():
         raise UsageError(f"{what} needs confirmation: pass --yes")
     typer.confirm(question, abort=True)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (cron's or systemd's stop) ends a command as Ctrl-C does: a local training's job is marked failed instead
+    of left running, and a classify says how far it got and exits 130 (it exited 143 saying nothing)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import signal
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import typer
 from rich.table import Table
 
 from tagwise.cli.backends import LocalBackend
-from tagwise.cli.common import UsageError, err, handle_errors, opened, out, progress
+from tagwise.cli.common import UsageError, err, handle_errors, opened, out, progress, sigterm_as_interrupt
 from tagwise.errors import TagwiseError
 
 MATRIX_MAX_CLASSES = 12
@@ -76,18 +72,26 @@ def train(
             err().print(f"queued training of {name}/{model}; {where}", markup=False)
             return
         started = time.monotonic()
-        with progress() as bar, _sigterm_as_interrupt():
+        with progress() as bar, sigterm_as_interrupt():
             task = bar.add_task(f"training {name}/{model}", total=100)
-            be.wait_training(name, job, lambda percent: bar.update(task, completed=percent))
+            try:
+                be.wait_training(name, job, lambda percent: bar.update(task, completed=percent))
+            except KeyboardInterrupt:
+                if not isinstance(be, LocalBackend):  # "interrupted" read as stopped, and the next train was refused
+                    err().print(f"note: the server goes on training {name}/{model}; tagwise train {name} --cancel stops it",
+                                markup=False)
+                raise
         summary = be.evaluation_summary(name, model)
+        # the model's own training time: the command's wall time counted its waits (160 s for a 16 s training, rate-limited)
+        took = next((m.get("lastTrainingDurationInSeconds") for m in be.list_models(name) if m.get("label") == model), None)
     scores = _scores(summary)
     if "customMultiLabelClassificationEvaluation" in summary:  # "accuracy" is exact match there: every class right
         headline = (f"micro F1 {scores['microF1']:.3f}, macro F1 {scores['macroF1']:.3f}, "
                     f"exact match {scores['accuracy']:.3f}")
     else:
         headline = f"accuracy {scores['accuracy']:.3f}, macro F1 {scores['macroF1']:.3f}, micro F1 {scores['microF1']:.3f}"
-    out().print(f"trained {name}/{model} in {time.monotonic() - started:.1f} s: {headline} on {scores['testDocuments']} test documents",
-                markup=False)
+    took = took if isinstance(took, int | float) else time.monotonic() - started
+    out().print(f"trained {name}/{model} in {took:.1f} s: {headline} on {scores['testDocuments']} test documents", markup=False)
     for line in _notes(summary):  # what the studio's pages say around the scores
         err().print(f"note: {line}", markup=False)
 
@@ -153,23 +157,6 @@ def _cancel(name: str) -> None:
             console.print(f"cancelling training job {job['jobId']} of {name}: it stops at its next progress step", markup=False)
 
 
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM ends a local training like Ctrl-C: the job is marked failed instead of left running."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _scores(summary: dict[str, Any]) -> dict[str, Any]:
     from tagwise.core.model_results import evaluation_body
 
@@ -204,8 +191,10 @@ def evaluate(
 
     with opened() as be:
         summary = be.evaluation_summary(name, model)
-    if as_json:
+    if as_json:  # stdout stays the summary; the notes, as train prints them, go to stderr (a script read none)
         typer.echo(json.dumps(summary, indent=2))
+        for line in _notes(summary):
+            err().print(f"note: {line}", markup=False)
         return
     console = out()
     scores = _scores(summary)
