@@ -128,6 +128,15 @@ def check_model_and_deployment_commands(cli: CliFn, bank: Slice) -> None:
     assert [row[:3] for row in mine] == [["ops", "production", "v2"], ["ops", "staging", "v1"]]
     assert mine[0][3].startswith("v2-") and mine[0][-1] == "9999-12-31"  # the model id; tagwise deployments never expire
     assert [line.split() for line in ok(cli("deployment", "list", "ops")).stdout.splitlines()[1:]] == mine
+    # --json: which model production serves, without parsing a table (a nightly script read it with awk)
+    import json
+
+    served = {d["deploymentName"]: d["trainedModelLabel"] for d in json.loads(ok(cli("deployment", "list", "ops", "--json")).stdout)}
+    assert served == {"production": "v2", "staging": "v1"}
+    shown = json.loads(ok(cli("project", "show", "ops", "--json")).stdout)
+    assert shown["project"]["projectName"] == "ops" and {m["label"] for m in shown["models"]} == {"v1", "v2"}
+    assert {d["deploymentName"] for d in shown["deployments"]} == {"production", "staging"}
+    assert "ops" in [p["projectName"] for p in json.loads(ok(cli("project", "list", "--json")).stdout)]
     in_use = cli("model", "delete", "ops", "v2", "--yes")
     assert in_use.exit_code == 1 and "The model v2 is deployed as production" in in_use.stderr
     asks = cli("deployment", "delete", "ops", "staging")  # not on a terminal: no silent deletion

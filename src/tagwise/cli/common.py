@@ -230,6 +230,15 @@ def kind_name(project_kind: str) -> str:
 
 
 YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed when not on a terminal).")  # what confirm() reads
+# a script read which model production serves off a table with awk: the API's objects instead
+AS_JSON = typer.Option(False, "--json", help="Print the API's objects as JSON instead of a table (for scripts).")
+
+
+def print_json(value: Any) -> None:
+    """``value`` as indented JSON on stdout."""
+    import json
+
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def confirm(yes: bool, question: str, what: str) -> None:

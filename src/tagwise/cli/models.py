@@ -7,7 +7,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from tagwise.cli.common import YES, confirm, err, handle_errors, opened, out
+from tagwise.cli.common import AS_JSON, YES, confirm, err, handle_errors, opened, out, print_json
 
 model_app = typer.Typer(help="Delete trained models (tagwise project show lists them).", no_args_is_help=True)
 deployment_app = typer.Typer(help="List, delete and swap deployments (tagwise deploy creates them).", no_args_is_help=True)
@@ -37,6 +37,7 @@ def delete_model(
 @handle_errors
 def list_deployments(
     name: str = typer.Argument(None, metavar="[NAME]", help="Only this project's deployments (default: every project's)."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """List the deployments of every project, or of one.
 
@@ -45,10 +46,13 @@ def list_deployments(
     \b
     Example:
       tagwise deployment list
-      tagwise deployment list banking
+      tagwise deployment list banking --json
     """
     with opened() as be:
         deployments = be.list_deployments(name) if name else be.list_all_deployments()
+    if as_json:
+        print_json(deployments)
+        return
     table = Table("project", "deployment", "model", "model id", "trained", "deployed", "expires", box=None)
     for d in deployments:
         table.add_row(d.get("projectName", name), d["deploymentName"], d.get("trainedModelLabel", "-"), d["modelId"],

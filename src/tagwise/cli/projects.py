@@ -7,7 +7,7 @@ from enum import Enum
 import typer
 from rich.table import Table
 
-from tagwise.cli.common import YES, confirm, counted, err, handle_errors, kind_name, opened, out
+from tagwise.cli.common import AS_JSON, YES, confirm, counted, err, handle_errors, kind_name, opened, out, print_json
 from tagwise.core.documents import models_note
 
 app = typer.Typer(help="Create, list, show and delete projects, and list and delete their documents.", no_args_is_help=True)
@@ -56,15 +56,19 @@ def create(
 
 @app.command("list")
 @handle_errors
-def list_projects() -> None:
+def list_projects(as_json: bool = AS_JSON) -> None:
     """List the projects.
 
     \b
     Example:
       tagwise project list
+      tagwise project list --json
     """
     with opened() as be:
         projects = be.list_projects()
+    if as_json:
+        print_json(projects)
+        return
     table = Table("name", "kind", "language", "last trained", "last deployed", "description", box=None)
     for p in projects:
         table.add_row(p["projectName"], kind_name(p["projectKind"]), p["language"], p.get("lastTrainedDateTime", "-"),
@@ -77,17 +81,21 @@ def list_projects() -> None:
 
 @app.command("show")
 @handle_errors
-def show(name: str = typer.Argument(..., metavar="NAME", help="Project name.")) -> None:
+def show(name: str = typer.Argument(..., metavar="NAME", help="Project name."), as_json: bool = AS_JSON) -> None:
     """Show a project with its trained models and deployments.
 
     \b
     Example:
       tagwise project show banking
+      tagwise project show banking --json    # {"project": ..., "models": [...], "deployments": [...]}
     """
     with opened() as be:
         project = be.get_project(name)
         models = be.list_models(name)
         deployments = be.list_deployments(name)
+    if as_json:
+        print_json({"project": project, "models": models, "deployments": deployments})
+        return
     console = out()
     info = Table(box=None, show_header=False)
     for key, value in (("name", project["projectName"]), ("kind", f"{kind_name(project['projectKind'])}-label"),
