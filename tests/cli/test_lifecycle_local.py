@@ -109,6 +109,9 @@ def test_train_no_wait_leaves_the_job_queued_for_a_worker(cli, bank, data_dir):
     assert "no training of bank is queued or running" in ok(cli("train", "bank", "--cancel")).stderr
     ok(cli("train", "bank", "--model", "v2", "--recipe", "linear", "--no-wait"))  # no longer refused
     assert cli("train", "nope", "--cancel").exit_code == 1
+    # --follow: locally it runs the queued job here (no serve or worker took it) and prints its scores
+    followed = ok(cli("train", "bank", "--follow"))
+    assert followed.stdout.startswith("trained bank/v2 in ") and "on " in followed.stdout
 
 
 def test_multi_label_lifecycle(cli, datasets, tmp_path):

@@ -88,6 +88,7 @@ def test_no_wait_returns_the_operation_url(remote, bank):
     ok(remote("import", "quick", str(bank.path("train.jsonl")), "--kind", "single"))
     queued = ok(remote("train", "quick", "--model", "v1", "--recipe", "linear", "--no-wait"))
     assert "/train/jobs/" in queued.stdout
+    assert "queued training of quick/v1: the server runs it; tagwise train quick --follow follows it" in queued.stderr
     # The server's runner may already have finished the job: then there is nothing to cancel.
     cancelled = ok(remote("train", "quick", "--cancel")).stderr
     job_id = queued.stdout.strip().split("/train/jobs/")[1].split("?")[0]
@@ -228,5 +229,10 @@ def test_a_remote_training_interrupted_says_the_server_goes_on(remote, server, d
     finally:
         if train.poll() is None:
             train.kill()
-    assert train.returncode == 130 and "note: the server goes on training intr/v1; tagwise train intr --cancel stops it" in err
-    ok(remote("train", "intr", "--cancel"))
+    assert train.returncode == 130 and ("note: the server goes on training intr/v1; tagwise train intr --follow follows it "
+                                        "again, tagwise train intr --cancel stops it") in err
+    # --follow: back to the job (a script could queue with --no-wait, or lose its command, and not wait for the end)
+    followed = ok(remote("train", "intr", "--follow"))
+    assert followed.stdout.startswith("trained intr/v1 in ")
+    nothing = remote("train", "intr", "--follow")
+    assert nothing.exit_code == 1 and "no training of intr is queued or running" in nothing.stderr

@@ -66,6 +66,7 @@ class Backend(Protocol):
     def start_training(self, name: str, body: dict[str, Any]) -> str: ...
     def wait_training(self, name: str, job: str, on_percent: PercentCallback) -> dict[str, Any]: ...
     def cancel_training(self, name: str) -> list[dict[str, Any]]: ...
+    def active_training(self, name: str) -> tuple[str, str] | None: ...
     def list_models(self, name: str) -> list[dict[str, Any]]: ...
     def evaluation_summary(self, name: str, label: str) -> dict[str, Any]: ...
     def list_deployments(self, name: str) -> list[dict[str, Any]]: ...
@@ -207,6 +208,14 @@ class LocalBackend:
         for job_id in active:
             jobs.request_cancel(self.ctx, job_id)
         return [{"jobId": job_id, "status": jobs.get(self.ctx, job_id, "train", name)["status"]} for job_id in active]
+
+    def active_training(self, name: str) -> tuple[str, str] | None:
+        """(job, model label) of the project's queued or running training, for ``train --follow``."""
+        from tagwise.core import jobs, projects
+
+        projects.get(self.ctx, name)
+        found = next((job for job in jobs.list_for(self.ctx, "train", name) if job["status"] in ("notStarted", "running")), None)
+        return None if found is None else (found["id"], found["payload"]["modelLabel"])
 
     def list_models(self, name: str) -> list[dict[str, Any]]:
         from tagwise.core import models
@@ -362,6 +371,19 @@ class RemoteBackend:
                             "store runs them too), or for the trainings queued before it", markup=False)
 
         return self.client.wait(job, seen)
+
+    def active_training(self, name: str) -> tuple[str, str] | None:
+        """(job URL, model label) of the project's queued or running training, from ``GET .../train/jobs``."""
+        from tagwise.client import AUTHORING
+
+        jobs_url = f"{AUTHORING}/{name}/train/jobs"
+        page = self.client.request("GET", jobs_url).json()
+        while True:
+            if found := next((job for job in page.get("value", []) if job.get("status") in ("notStarted", "running")), None):
+                return f"{jobs_url}/{found['jobId']}", found["result"]["modelLabel"]
+            if not page.get("nextLink"):
+                return None
+            page = self.client.request("GET", page["nextLink"]).json()
 
     def cancel_training(self, name: str) -> list[dict[str, Any]]:
         """The API's ``POST .../train/jobs/{id}/:cancel`` for each unfinished job of ``GET .../train/jobs``."""

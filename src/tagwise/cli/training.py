@@ -44,6 +44,8 @@ def train(
     manual_split: bool = typer.Option(False, "--manual-split", help="Use each document's own split (imported with split/--split) instead."),
     no_wait: bool = typer.Option(False, "--no-wait", help="Queue the job and return its id (locally a running serve/worker picks it up)."),
     cancel: bool = typer.Option(False, "--cancel", help="Cancel the project's queued or running training instead of starting one."),
+    follow: bool = typer.Option(False, "--follow", help="Follow the project's queued or running training (one started with "
+                                "--no-wait, or whose command stopped) to its end, instead of starting one."),
 ) -> None:
     """Train a model and show its evaluation; waits with a progress bar.
 
@@ -55,35 +57,48 @@ def train(
     Example:
       tagwise train banking --model v1 --recipe linear --manual-split
       tagwise train banking --cancel
+      tagwise train banking --model v2 --no-wait && tagwise train banking --follow
     """
     if cancel:
         _cancel(name)
         return
+    if follow:
+        with opened() as be:
+            if (active := be.active_training(name)) is None:
+                raise TagwiseError(f"no training of {name} is queued or running")
+            job, model = active
+            _follow(be, name, model, job)
+        return
     if model is None:
-        raise UsageError("train needs --model LABEL (or --cancel)")
+        raise UsageError("train needs --model LABEL (or --cancel, or --follow)")
     body = training_body(model, recipe, split_percent, manual_split)
     with opened() as be:
         job = _start(be, name, body)
         if no_wait:
             typer.echo(job)
             local = isinstance(be, LocalBackend)
-            where = "a tagwise serve or tagwise worker on this data dir will run it" if local else "follow it at that URL"
-            where += f" (tagwise train {name} --cancel drops it)"
-            err().print(f"queued training of {name}/{model}; {where}", markup=False)
+            where = "a tagwise serve or tagwise worker on this data dir will run it" if local else "the server runs it"
+            where += f"; tagwise train {name} --follow follows it, tagwise train {name} --cancel drops it"
+            err().print(f"queued training of {name}/{model}: {where}", markup=False)
             return
-        started = time.monotonic()
-        with progress() as bar, sigterm_as_interrupt():
-            task = bar.add_task(f"training {name}/{model}", total=100)
-            try:
-                be.wait_training(name, job, lambda percent: bar.update(task, completed=percent))
-            except KeyboardInterrupt:
-                if not isinstance(be, LocalBackend):  # "interrupted" read as stopped, and the next train was refused
-                    err().print(f"note: the server goes on training {name}/{model}; tagwise train {name} --cancel stops it",
-                                markup=False)
-                raise
-        summary = be.evaluation_summary(name, model)
-        # the model's own training time: the command's wall time counted its waits (160 s for a 16 s training, rate-limited)
-        took = next((m.get("lastTrainingDurationInSeconds") for m in be.list_models(name) if m.get("label") == model), None)
+        _follow(be, name, model, job)
+
+
+def _follow(be: Any, name: str, model: str, job: str) -> None:
+    """Follow a training job to its end with a progress bar, then print its scores and notes."""
+    started = time.monotonic()
+    with progress() as bar, sigterm_as_interrupt():
+        task = bar.add_task(f"training {name}/{model}", total=100)
+        try:
+            be.wait_training(name, job, lambda percent: bar.update(task, completed=percent))
+        except KeyboardInterrupt:
+            if not isinstance(be, LocalBackend):  # "interrupted" read as stopped, and the next train was refused
+                err().print(f"note: the server goes on training {name}/{model}; tagwise train {name} --follow follows it again, "
+                            f"tagwise train {name} --cancel stops it", markup=False)
+            raise
+    summary = be.evaluation_summary(name, model)
+    # the model's own training time: the command's wall time counted its waits (160 s for a 16 s training, rate-limited)
+    took = next((m.get("lastTrainingDurationInSeconds") for m in be.list_models(name) if m.get("label") == model), None)
     scores = _scores(summary)
     if "customMultiLabelClassificationEvaluation" in summary:  # "accuracy" is exact match there: every class right
         headline = (f"micro F1 {scores['microF1']:.3f}, macro F1 {scores['macroF1']:.3f}, "
