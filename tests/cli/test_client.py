@@ -163,6 +163,23 @@ def test_a_remote_training_that_does_not_start_says_why_it_may_wait(capsys, monk
     assert len(notes) == 1 and "TAGWISE_RUN_JOBS=false" in notes[0]
 
 
+def test_a_training_cancelled_elsewhere_is_named(capsys):
+    # a nightly script's log read "error: the operation was cancelled": no project, model or job
+    from tagwise.cli import backends
+
+    polls = iter(["running", "cancelled"])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"jobId": "j", "status": next(polls), "result": {"modelLabel": "m"}})
+
+    remote = backends.RemoteBackend.__new__(backends.RemoteBackend)
+    remote.client = client_for(handler)
+    with pytest.raises(RemoteError, match=r"^the training of p/m was cancelled \(tagwise train p --cancel, or the studio\)$"):
+        remote.wait_training("p", "http://tagwise.test/language/authoring/analyze-text/projects/p/train/jobs/j", lambda _p: None)
+    with pytest.raises(backends.TagwiseError, match="^the training of p/m was cancelled"):
+        backends._raise_if_failed({"status": "cancelled", "result": {"modelLabel": "m"}}, "p")  # the local path
+
+
 def test_deleting_documents_posts_their_locations_and_an_older_server_is_named_as_such():
     from tagwise.errors import NOT_IN_TAGWISE
 

@@ -87,12 +87,17 @@ def overall_percent(state: dict[str, Any]) -> int:
     return 100 if state.get("status") == "succeeded" else int(0.85 * train + 0.15 * evaluation)
 
 
-def _raise_if_failed(state: dict[str, Any]) -> dict[str, Any]:
+def _raise_if_failed(state: dict[str, Any], name: str) -> dict[str, Any]:
     if state["status"] == "succeeded":
         return state
     errors = state.get("errors") or []
-    message = errors[0]["message"] if errors else f"the training job ended {state['status']}"
-    raise TagwiseError(message)
+    raise TagwiseError(errors[0]["message"] if errors else _ended(name, state))
+
+
+def _ended(name: str, state: dict[str, Any]) -> str:
+    """A training that ended without an error, named (a script's log read "the operation was cancelled")."""
+    model = (state.get("result") or {}).get("modelLabel")
+    return f"the training of {name}{'/' + model if model else ''} was {state['status']} (tagwise train {name} --cancel, or the studio)"
 
 
 class LocalBackend:
@@ -196,7 +201,7 @@ class LocalBackend:
             state = training.describe_job(jobs.get(self.ctx, job, "train", name))
             on_percent(overall_percent(state))
             if state["status"] in jobs.TERMINAL:
-                return _raise_if_failed(state)
+                return _raise_if_failed(state, name)
             time.sleep(0.5)
 
     def cancel_training(self, name: str) -> list[dict[str, Any]]:
@@ -370,7 +375,15 @@ class RemoteBackend:
                             "(every tagwise serve runs one unless TAGWISE_RUN_JOBS=false; a tagwise worker on the server's "
                             "store runs them too), or for the trainings queued before it", markup=False)
 
-        return self.client.wait(job, seen)
+        from tagwise.client import RemoteError
+
+        last: dict[str, Any] = {}
+        try:
+            return self.client.wait(job, lambda state: (last.update(state), seen(state)))
+        except RemoteError as exc:
+            if exc.code == "Cancelled" and last:  # "the operation was cancelled" named nothing
+                raise RemoteError(_ended(name, dict(last, status="cancelled")), code="Cancelled") from None
+            raise
 
     def active_training(self, name: str) -> tuple[str, str] | None:
         """(job URL, model label) of the project's queued or running training, from ``GET .../train/jobs``."""
