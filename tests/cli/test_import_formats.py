@@ -191,6 +191,10 @@ def test_a_rows_language_must_be_a_language_code_and_is_spelled_as_usual(cli, tm
     jsonl.write_text('{"text": "Hallo", "labels": ["greeting"], "language": "sadness"}\n', encoding="utf-8")
     assert 'langs.jsonl:1: the language "sadness" is not a language code' in one_error_line(cli("import", "langs", str(jsonl)), code=2)
     assert len(exported(cli, tmp_path, "langs")["assets"]["documents"]) == 5
+    # the shared datasets' meta.lang (sib200's sentences were all stored in the project's language)
+    jsonl.write_text('{"id": "s1", "text": "Hola", "labels": ["greeting"], "meta": {"lang": "es"}}\n', encoding="utf-8")
+    ok(cli("import", "langs", str(jsonl), "--append"))
+    assert [d["language"] for d in exported(cli, tmp_path, "langs")["assets"]["documents"] if d["location"] == "s1"] == ["es"]
 
 
 def test_a_rows_error_names_the_line_it_starts_on_after_a_text_of_several_lines(cli, tmp_path):

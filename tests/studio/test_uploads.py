@@ -44,6 +44,9 @@ def test_each_documents_language_and_a_spreadsheets_semicolons_are_read():
         {"text": "¿Dónde está mi pedido?", "location": "2", "labels": ["Pedido"], "dataset": None, "language": "es"},
     ]
     assert parse("t.jsonl", b'{"text": "Bonjour", "lang": "fr"}\n')[0]["language"] == "fr"
+    # the shared datasets keep it in meta.lang: sib200 uploaded "as is" stored every sentence in the project's language
+    line = b'{"id": "sib200-de-0431", "text": "Die T\xc3\xbcrkei", "labels": ["geography"], "meta": {"lang": "de", "index_id": 431}}\n'
+    assert parse("sib.jsonl", line)[0]["language"] == "de"
 
 
 @pytest.mark.parametrize("name, data, message", [

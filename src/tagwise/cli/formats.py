@@ -16,7 +16,7 @@ from typing import Any
 
 from tagwise.cli.common import UsageError
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, json_text, not_utf8
-from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of, pick, twins
+from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of, pick, pick_language, twins
 from tagwise.core.textencoding import not_text
 from tagwise.core.validation import COMMAS, class_form, file_labels, file_language
 from tagwise.errors import InvalidArgument
@@ -141,7 +141,7 @@ def _jsonl(path: Path) -> Iterator[Doc]:
                              listed="this one has {fields}")
             labels = _labels(pick(row, LABEL_KEYS), where)
             yield _doc(pick(row, LOCATION_KEYS), f"{path.stem}-{number}", where, text, labels,
-                       _dataset(pick(row, DATASET_KEYS), where), pick(row, LANGUAGE_KEYS))
+                       _dataset(pick(row, DATASET_KEYS), where), pick_language(row))
 
 
 def _csv(path: Path, multi: bool, columns: CsvColumns) -> Iterator[Doc]:

@@ -83,6 +83,20 @@ def pick(row: dict[Any, Any], names: Sequence[str]) -> Any:
     return next((spelled[name] for name in names if spelled.get(name) not in (None, "")), None)
 
 
+def pick_language(row: dict[Any, Any]) -> Any:
+    """A document's language: its ``language`` (or ``lang``) field, or else a JSON line's
+    ``meta.lang``, where the shared datasets (and Hugging Face exports) keep it: an upload of
+    sib200 "as is" stored every German, Spanish and French sentence in the project's language.
+
+    >>> pick_language({"text": "Hallo", "meta": {"lang": "de"}}), pick_language({"lang": "fr", "meta": {"lang": "de"}})
+    ('de', 'fr')
+    """
+    found = pick(row, LANGUAGE_KEYS)
+    if found is None and isinstance(meta := row.get("meta"), dict):
+        found = pick(meta, LANGUAGE_KEYS)
+    return found
+
+
 def empty_row(row: dict[Any, Any]) -> bool:
     """Whether every field of a CSV record is empty: the ``;;`` rows a spreadsheet writes for rows
     that were formatted and then emptied, also wider than the header (its extra fields are a list

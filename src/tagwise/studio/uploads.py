@@ -22,7 +22,7 @@ from pathlib import PurePath
 from typing import Any
 
 from tagwise.core import csv_header
-from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, pick, unformula
+from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, pick, pick_language, unformula
 from tagwise.core.textencoding import OTHER_CODE_PAGE, SAVE_AS_UTF8, WINDOWS_1252, diagnose, not_text
 from tagwise.core.validation import COMMAS, blank, file_labels, file_language
 from tagwise.errors import InvalidArgument
@@ -144,7 +144,7 @@ def _document(where: str, row: dict[str, Any], labels: Any, text_column: bool = 
         raise InvalidArgument(f"{where}: no text (a '{TEXT_KEYS[0]}' column or field is needed).")
     location = pick(row, LOCATION_KEYS)
     dataset = pick(row, DATASET_KEYS)
-    language = _language(where, pick(row, LANGUAGE_KEYS))  # each document's own, as the Azure project file has it
+    language = _language(where, pick_language(row))  # each document's own, as the Azure project file has it
     return {"text": text.strip(), "location": str(location) if location is not None else None,
             "labels": labels, "dataset": str(dataset) if dataset is not None else None, "language": language}
 
