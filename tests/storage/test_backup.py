@@ -144,27 +144,10 @@ def test_a_restore_refuses_every_link_in_models_tgz(tmp_path):
 def test_links_an_operator_made_in_the_model_store_are_backed_up_as_the_files_they_point_at(tmp_path):
     # a dedupe tool's hard link (or a folder moved and linked back) went into models.tgz as a link, which the restore
     # refuses: "the backup is damaged; restore an older one", of a backup tagwise backup had just written
-    import os
-
-    from sqlalchemy import text
-
-    from tagwise.core import tagging
-    from tagwise.core.context import Context
     from tagwise.settings import Settings
     from tagwise.storage import backup
 
-    source = Settings(data_dir=tmp_path / "data", api_key="k")
-    ctx = Context.open(source)
-    try:
-        project = tagging.create_project(ctx, "p", "CustomSingleLabelClassification", "en")
-        with ctx.db.write() as conn:
-            conn.execute(text("INSERT INTO models (project_id, label, model_id, recipe, config_version, trained_at, duration_s, "
-                              "artifact, evaluation, evaluation_results) VALUES (:p, 'v1', 'm1', 'linear', 'latest', "
-                              "CURRENT_TIMESTAMP, 1.0, 'p/m1', '{}', '{}')"), {"p": project["id"]})
-    finally:
-        ctx.close()
-    model = source.models_dir / "p" / "m1"
-    model.mkdir(parents=True)
+    source, model = _store_with_a_model(tmp_path)
     (model / "manifest.json").write_text("{}")
     (model / "weights.bin").write_bytes(b"w" * 100)
     os.link(model / "weights.bin", model / "weights-copy.bin")
@@ -190,15 +173,13 @@ def _sign_again(folder):
     (folder / "backup.json").write_text(json.dumps(manifest))
 
 
-@pytest.fixture
-def taken(tmp_path):
-    """A SQLite backup with one model folder of three files."""
+def _store_with_a_model(tmp_path):
+    """A SQLite store whose project ``p`` has model ``v1`` (id ``m1``), and that model's empty folder."""
     from sqlalchemy import text
 
     from tagwise.core import tagging
     from tagwise.core.context import Context
     from tagwise.settings import Settings
-    from tagwise.storage import backup
 
     source = Settings(data_dir=tmp_path / "data", api_key="k")
     ctx = Context.open(source)
@@ -212,6 +193,15 @@ def taken(tmp_path):
         ctx.close()
     model = source.models_dir / "p" / "m1"
     model.mkdir(parents=True)
+    return source, model
+
+
+@pytest.fixture
+def taken(tmp_path):
+    """A SQLite backup with one model folder of three files."""
+    from tagwise.storage import backup
+
+    source, model = _store_with_a_model(tmp_path)
     for name, size in (("manifest.json", 200), ("arrays.npz", 300_000), ("state.json", 50_000)):
         (model / name).write_bytes(os.urandom(size))
     taken = backup.take(source, tmp_path / "b")
