@@ -370,3 +370,19 @@ def test_the_sentence_encoder_of_each_model_is_shown_and_a_change_named(bank):
     training.run(bank.ctx, job["id"], lambda _: None)
     row = _text(bank.get("/studio/p/bank/compare?a=v2&b=emb").text, "encoder-row")
     assert row == "Sentence encoder none all-MiniLM-L6-v2 changed", row
+
+
+def test_a_threshold_set_for_a_class_only_one_model_knows_does_not_keep_them_apart(bank, emotions):
+    # a review: a class added with a set threshold made two multi-label models "not scored at the same thresholds" with no
+    # class row marked, and "Compare both with the project's thresholds now" came back with the same warning and link
+    from tagwise.core import projects
+
+    tagging.create_project(bank.ctx, "emo2", MULTI, "en")
+    rows = [{"location": f"d{i:03d}", "text": r["text"], "labels": r["labels"]} for i, r in enumerate(emotions)]
+    tagging.add_documents(bank.ctx, "emo2", rows[:200])
+    _train(bank.ctx, "emo2", "m1", split="percentage")
+    tagging.add_documents(bank.ctx, "emo2", [dict(r, location="n" + r["location"], labels=[*r["labels"], "newc"]) for r in rows[200:240]])
+    projects.upsert(bank.ctx, "emo2", {"settings": {"classThresholds": {"newc": 0.5}}})
+    _train(bank.ctx, "emo2", "m2", split="percentage")
+    page = bank.get("/studio/p/emo2/compare?a=m1&b=m2").text
+    assert 'id="threshold-warning"' not in page and "other thresholds" not in page

@@ -91,6 +91,7 @@ class Side:
     threshold: float = 0.0  # the confidence threshold its evaluation was scored at (multi-label: the floor)
     class_thresholds: tuple[tuple[str, float], ...] = ()  # multi-label: the project's classThresholds it was scored with
     encoder: str | None = None  # the sentence encoder it embeds with (None: TF-IDF only)
+    classes: frozenset[str] = frozenset()  # the classes its evaluation knows
 
 
 @dataclass(frozen=True)
@@ -167,11 +168,19 @@ class Comparison:
 
 
 def _same_threshold(a: Side, b: Side) -> bool:
-    """Both scored at one threshold (and, multi-label, with the same classes' thresholds set by the project)."""
+    """Both scored at one threshold (and, multi-label, with the same thresholds set by the project for
+    the classes both know: one set for a class only one of them knows moves none of the other's answers,
+    and made every re-scoring "not the same" again)."""
     if abs(a.threshold - b.threshold) >= 1e-9:  # the project's stored numbers: the same setting is the same float
         return False
+    return not _set_apart(a, b)
+
+
+def _set_apart(a: Side, b: Side) -> set[str]:
+    """The classes both models know whose set threshold (or none) differs between their scorings."""
     mine, theirs = dict(a.class_thresholds), dict(b.class_thresholds)
-    return mine.keys() == theirs.keys() and all(abs(mine[c] - theirs[c]) < 1e-9 for c in mine)
+    both = a.classes & b.classes
+    return {c for c in both if (c in mine) != (c in theirs) or abs(mine.get(c, 0.0) - theirs.get(c, 0.0)) >= 1e-9}
 
 
 def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | None, int | None] = (None, None)) -> Comparison:
@@ -220,8 +229,7 @@ def compare(a: dict[str, Any], b: dict[str, Any], train_documents: tuple[int | N
     # "other thresholds" belongs to the classes whose set threshold differs (all 12 read so when one had moved)
     alike = set()
     if multi and unlike == "thresholds" and abs(side_a.threshold - side_b.threshold) < 1e-9:
-        mine, theirs = dict(side_a.class_thresholds), dict(side_b.class_thresholds)
-        alike = {c for c in _labels(a) | _labels(b) if c not in mine.keys() ^ theirs.keys() and abs(mine.get(c, 0) - theirs.get(c, 0)) < 1e-9}
+        alike = (_labels(a) | _labels(b)) - _set_apart(side_a, side_b)
     return Comparison(a=side_a, b=side_b, multi=multi, headline=headline,
                       classes=_class_rows(a, b, unlike, alike), overlap=overlap, fixed=fixed, broken=broken, still_wrong=still_wrong,
                       common_classes=len(common) if common is not None else None)
@@ -474,7 +482,8 @@ def _side(model: dict[str, Any], train_documents: int | None, multi: bool) -> Si
                 threshold=float(extra.get("confidenceThreshold") or 0.0), encoder=extra.get("sentenceEncoder"),
                 # of the classes the model knows: an entry for another class changed none of its answers
                 class_thresholds=tuple(sorted((str(c), float(t)) for c, t in (extra.get("projectClassThresholds") or {}).items()
-                                              if c in _labels(model))))
+                                              if c in _labels(model))),
+                classes=frozenset(_labels(model)))
 
 
 def _class_scores(counts: dict[str, Any]) -> ClassScores:
