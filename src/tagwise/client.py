@@ -141,14 +141,15 @@ class Client:
             try:
                 state = self.request("GET", operation_url).json()
             except RemoteError as exc:
-                if exc.status is not None:  # an answer: the server's word
+                if exc.status not in (None, 502, 504):  # the server's word; a proxy's 502 or 504 while it restarts is not
                     raise
                 if lost_since is None:
                     lost_since = time.monotonic()
                     if self.on_lost is not None:
                         self.on_lost(exc)
                 elif time.monotonic() - lost_since > UNREACHABLE_WAIT_S:
-                    raise RemoteError(f"{exc.message}; the operation may go on there: {operation_url}") from None
+                    where = operation_url if operation_url.startswith("http") else self.endpoint + operation_url
+                    raise RemoteError(f"{exc.message}; the operation may go on there: {where}") from None
                 time.sleep(1.0)
                 continue
             lost_since = None

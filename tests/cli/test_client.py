@@ -163,6 +163,20 @@ def test_a_remote_training_that_does_not_start_says_why_it_may_wait(capsys, monk
     assert len(notes) == 1 and "TAGWISE_RUN_JOBS=false" in notes[0]
 
 
+def test_polling_an_operation_waits_out_a_proxys_502_while_the_server_restarts(monkeypatch):
+    # behind a proxy a restart answers 502 or 504, not a refused connection: the command ended at once
+    from tagwise import client as client_module
+
+    answers = iter([httpx.Response(502, text="Bad Gateway"), httpx.Response(504, text="Gateway Timeout"),
+                    httpx.Response(200, json={"status": "succeeded"})])
+    monkeypatch.setattr(client_module.time, "sleep", lambda _s: None)
+    lost = []
+    client = Client("http://tagwise.test", key="k", poll_s=0.01, transport=httpx.MockTransport(lambda request: next(answers)),
+                    on_lost=lost.append)
+    assert client.wait("http://tagwise.test/language/job/1")["status"] == "succeeded"
+    assert len(lost) == 1 and lost[0].status == 502  # said once per outage
+
+
 def test_a_training_cancelled_elsewhere_is_named(capsys):
     # a nightly script's log read "error: the operation was cancelled": no project, model or job
     from tagwise.cli import backends
@@ -174,7 +188,7 @@ def test_a_training_cancelled_elsewhere_is_named(capsys):
 
     remote = backends.RemoteBackend.__new__(backends.RemoteBackend)
     remote.client = client_for(handler)
-    with pytest.raises(RemoteError, match=r"^the training of p/m was cancelled \(tagwise train p --cancel, or the studio\)$"):
+    with pytest.raises(RemoteError, match=r"^the training of p/m was cancelled \(by tagwise train p --cancel, or in the studio\)$"):
         remote.wait_training("p", "http://tagwise.test/language/authoring/analyze-text/projects/p/train/jobs/j", lambda _p: None)
     with pytest.raises(backends.TagwiseError, match="^the training of p/m was cancelled"):
         backends._raise_if_failed({"status": "cancelled", "result": {"modelLabel": "m"}}, "p")  # the local path

@@ -149,7 +149,7 @@ def test_a_project_trained_on_a_fifth_or_more_in_another_language_is_multilingua
     assert language == "fr" and notes == [(
         "4 of the 34 training documents declare another language than the project's (de (4)), under the fifth that makes a "
         "training multilingual: the model is built for 'fr', and documents in those languages get a LanguageNotTrained "
-        "warning when classified. Mark the project multilingual (the Schema page, or multilingual: true) to build it for all of them.")]
+        "warning when classified with their language given (en counts as none given). Mark the project multilingual (the Schema page, or multilingual: true) to build it for all of them.")]
     assert warning("fr", "use-multilingual", "Meine Rechnung ist falsch", "de")["code"] == "LanguageNotTrained"
     # regional spellings of the project's own language are that language
     assert _training_language({"multilingual": False, "language": "fr"}, [{"text": "Bonjour", "language": "fr-CA"}] * 5) == ("fr", [])

@@ -153,6 +153,8 @@ def test_links_an_operator_made_in_the_model_store_are_backed_up_as_the_files_th
     os.link(model / "weights.bin", model / "weights-copy.bin")
     (tmp_path / "elsewhere.json").write_text("{}")
     (model / "linked.json").symlink_to(tmp_path / "elsewhere.json")
+    (model / "up").symlink_to("..")  # followed, it copied the model about forty times
+    (model / "gone.json").symlink_to(tmp_path / "missing.json")  # followed, it failed the whole backup
     taken = backup.take(source, tmp_path / "b")
     assert taken.model_folders == 1
     target = Settings(data_dir=tmp_path / "new", api_key="k")
@@ -160,6 +162,7 @@ def test_links_an_operator_made_in_the_model_store_are_backed_up_as_the_files_th
     restored = target.models_dir / "p" / "m1"
     assert (restored / "weights-copy.bin").read_bytes() == b"w" * 100 and (restored / "linked.json").read_text() == "{}"
     assert not (restored / "linked.json").is_symlink()
+    assert sorted(p.name for p in restored.iterdir()) == ["linked.json", "manifest.json", "weights-copy.bin", "weights.bin"]
 
 
 def _sign_again(folder):

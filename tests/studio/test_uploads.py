@@ -47,6 +47,8 @@ def test_each_documents_language_and_a_spreadsheets_semicolons_are_read():
     # the shared datasets keep it in meta.lang: sib200 uploaded "as is" stored every sentence in the project's language
     line = b'{"id": "sib200-de-0431", "text": "Die T\xc3\xbcrkei", "labels": ["geography"], "meta": {"lang": "de", "index_id": 431}}\n'
     assert parse("sib.jsonl", line)[0]["language"] == "de"
+    # a meta's "language" that is no language code is somebody else's field: not read (it refused the whole file)
+    assert parse("code.jsonl", b'{"text": "def f(): pass", "meta": {"language": "python"}}\n')[0]["language"] is None
 
 
 @pytest.mark.parametrize("name, data, message", [

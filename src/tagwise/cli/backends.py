@@ -97,7 +97,7 @@ def _raise_if_failed(state: dict[str, Any], name: str) -> dict[str, Any]:
 def _ended(name: str, state: dict[str, Any]) -> str:
     """A training that ended without an error, named (a script's log read "the operation was cancelled")."""
     model = (state.get("result") or {}).get("modelLabel")
-    return f"the training of {name}{'/' + model if model else ''} was {state['status']} (tagwise train {name} --cancel, or the studio)"
+    return f"the training of {name}{'/' + model if model else ''} was {state['status']} (by tagwise train {name} --cancel, or in the studio)"
 
 
 class LocalBackend:

@@ -59,6 +59,8 @@ def train(
       tagwise train banking --cancel
       tagwise train banking --model v2 --no-wait && tagwise train banking --follow
     """
+    if cancel and follow:
+        raise UsageError("train takes --cancel or --follow, not both")
     if cancel:
         _cancel(name)
         return
@@ -66,8 +68,10 @@ def train(
         with opened() as be:
             if (active := be.active_training(name)) is None:
                 raise TagwiseError(f"no training of {name} is queued or running")
-            job, model = active
-            _follow(be, name, model, job)
+            job, training = active
+            if model is not None and model != training:  # --model said which: another one's scores would pass for it
+                raise TagwiseError(f"the training of {name} queued or running is of {training}, not {model}")
+            _follow(be, name, training, job)
         return
     if model is None:
         raise UsageError("train needs --model LABEL (or --cancel, or --follow)")
@@ -105,8 +109,9 @@ def _follow(be: Any, name: str, model: str, job: str) -> None:
                     f"exact match {scores['accuracy']:.3f}")
     else:
         headline = f"accuracy {scores['accuracy']:.3f}, macro F1 {scores['macroF1']:.3f}, micro F1 {scores['microF1']:.3f}"
-    took = took if isinstance(took, int | float) else time.monotonic() - started
-    out().print(f"trained {name}/{model} in {took:.1f} s: {headline} on {scores['testDocuments']} test documents", markup=False)
+    # the API's whole seconds ("in 0.0 s" for a 0.4 s training read as nothing done); the wait's own time without them
+    spent = (f"{took:.0f} s" if took >= 1 else "under 1 s") if isinstance(took, int | float) else f"{time.monotonic() - started:.1f} s"
+    out().print(f"trained {name}/{model} in {spent}: {headline} on {scores['testDocuments']} test documents", markup=False)
     for line in _notes(summary):  # what the studio's pages say around the scores
         err().print(f"note: {line}", markup=False)
 

@@ -14,6 +14,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from tagwise.core.validation import language_code
+
 OTHER_SEPARATORS = (";", "\t")
 
 # the names a file's fields may have, first found wins: the studio's upload and tagwise import
@@ -90,10 +92,13 @@ def pick_language(row: dict[Any, Any]) -> Any:
 
     >>> pick_language({"text": "Hallo", "meta": {"lang": "de"}}), pick_language({"lang": "fr", "meta": {"lang": "de"}})
     ('de', 'fr')
+    >>> pick_language({"text": "def f(): pass", "meta": {"language": "python"}}) is None
+    True
     """
     found = pick(row, LANGUAGE_KEYS)
     if found is None and isinstance(meta := row.get("meta"), dict):
-        found = pick(meta, LANGUAGE_KEYS)
+        # only a language code: a "meta" is anybody's, and its "language": "python" refused the whole file
+        found = language_code(given) if isinstance(given := pick(meta, LANGUAGE_KEYS), str) else None
     return found
 
 

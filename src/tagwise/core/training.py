@@ -121,7 +121,8 @@ def _training_language(project: dict[str, Any], train: list[dict]) -> tuple[str,
         shown = ", ".join(f"{code} ({n:,})" for code, n in declared.most_common(3))
         notes.append(f"{sum(declared.values()):,} of the {len(train):,} training documents declare another language than the "
                      f"project's ({shown}), under the fifth that makes a training multilingual: the model is built for "
-                     f"'{language}', and documents in those languages get a LanguageNotTrained warning when classified. "
+                     f"'{language}', and documents in those languages get a LanguageNotTrained warning when classified with "
+                     "their language given (en counts as none given). "
                      "Mark the project multilingual (the Schema page, or multilingual: true) to build it for all of them.")
     if not is_english(language):
         return language, notes

@@ -120,17 +120,31 @@ def _contents(conn: Any, folder: Path, store: str, settings: Settings) -> Backup
     in_use = sorted(_rows(conn, IN_USE)) if {"models", "deployments", "projects"} <= tables else []
     result = Backup(folder, store, {}, counts, revision)
     models_dir = settings.models_dir
-    # dereference: a file linked by an operator (a hard link from a dedupe tool, a folder moved and linked back) goes in
-    # as a plain copy of what it points at; as a link, the restore refuses it (it takes plain files and folders only)
-    with tarfile.open(folder / "models.tgz", "w:gz", compresslevel=6, dereference=True) as tar:
+    with tarfile.open(folder / "models.tgz", "w:gz", compresslevel=6, dereference=True) as tar:  # see _archive_folder
         for project, model_id in in_use:
             source = models_dir / project / model_id
             if not (source / "manifest.json").is_file():  # deleted since the copy, or already missing from the model store
                 result.missing.append(f"{project}/{model_id}")
                 continue
-            tar.add(source, arcname=f"{models_dir.name}/{project}/{model_id}")
+            _archive_folder(tar, source, f"{models_dir.name}/{project}/{model_id}")
             result.model_folders += 1
     return result
+
+
+def _archive_folder(tar: tarfile.TarFile, source: Path, arcname: str) -> None:
+    """A model folder into ``tar`` (opened with ``dereference``) as plain files and folders, which is all
+    a restore takes: a file an operator linked (a dedupe tool's hard link, a file moved and linked back)
+    goes in as the file it points at; a link to a folder, or to nothing, is left out (followed, one to
+    ".." copied the model forty times, and a dangling one failed the whole backup)."""
+    tar.add(source, arcname=arcname, recursive=False)
+    for root, folders, files in os.walk(source):  # a linked folder is listed, not entered
+        here = Path(root)
+        folders[:] = sorted(name for name in folders if not (here / name).is_symlink())
+        for name in [*folders, *sorted(files)]:
+            path = here / name
+            if path.is_symlink() and not path.is_file():
+                continue
+            tar.add(path, arcname=f"{arcname}/{path.relative_to(source).as_posix()}", recursive=False)
 
 
 @contextmanager
