@@ -356,18 +356,17 @@ def at_project_thresholds(model: dict[str, Any], settings: dict[str, Any] | None
     decided, and then, as for a single-label model or one trained before the probabilities were
     recorded, None."""
     from tagwise.core.evaluation import build_summary
-    from tagwise.core.predictors import thresholds_of
+    from tagwise.core.predictors import bars_by_class, thresholds_of
 
     summary, extra = _summary(model), _extra(model)
     tuned = extra.get("classThresholds") or {}
     results = model.get("evaluation_results") or []
     if summary.get("projectKind") != MULTI or not tuned or not results or any("scores" not in (r.get("tagwise") or {}) for r in results):
         return None
-    floor_then, set_then = float(extra.get("confidenceThreshold") or 0.0), extra.get("projectClassThresholds") or {}
     floor_now, set_now = thresholds_of(settings)
     set_now = set_now or {}
-    then = {c: max(float(set_then.get(c, t)), floor_then) for c, t in tuned.items()}
-    now = {c: max(float(set_now.get(c, t)), floor_now) for c, t in tuned.items()}
+    then = bars_by_class(tuned, float(extra.get("confidenceThreshold") or 0.0), extra.get("projectClassThresholds"))
+    now = bars_by_class(tuned, floor_now, set_now)
     moved = [c for c in tuned if abs(now[c] - then[c]) >= 1e-9]
     rescored, truth, answers = [], [], []
     for item in results:

@@ -70,16 +70,19 @@ def thresholds_of(settings: Mapping[str, Any] | None) -> tuple[float, Mapping[st
     return float(settings.get("confidenceThreshold") or 0.0), settings.get("classThresholds")
 
 
+def bars_by_class(tuned: Mapping[str, float], confidence_threshold: float = 0.0,
+                  class_thresholds: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Each class's threshold as :func:`decide` applies it, from its tuned one (``tuned``: class ->
+    threshold): the project's ``classThresholds`` entry in its place (names the model lacks, a class
+    deleted or renamed since it was trained, are ignored), raised to ``confidence_threshold``."""
+    chosen = class_thresholds or {}
+    return {name: max(float(chosen.get(name, value)), confidence_threshold) for name, value in tuned.items()}
+
+
 def class_bars(model: Any, confidence_threshold: float = 0.0, class_thresholds: Mapping[str, float] | None = None) -> np.ndarray:
-    """A multi-label model's threshold for each class as :func:`decide` applies it: the tuned one or
-    the project's ``classThresholds`` entry in its place, raised to ``confidence_threshold``."""
-    thresholds = np.array(model.thresholds_, dtype=float)  # a copy: the loaded model is shared
-    if class_thresholds:
-        where = {name: i for i, name in enumerate(model.classes_)}
-        for name, value in class_thresholds.items():
-            if name in where:  # a class deleted or renamed since the model was trained
-                thresholds[where[name]] = float(value)
-    return np.maximum(thresholds, confidence_threshold)
+    """A multi-label model's threshold for each class, in its classes' order (:func:`bars_by_class`)."""
+    tuned = dict(zip(model.classes_, model.thresholds_, strict=True))
+    return np.array(list(bars_by_class(tuned, confidence_threshold, class_thresholds).values()), dtype=float)
 
 
 def decide(model: Any, proba: np.ndarray, confidence_threshold: float = 0.0,

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from tagwise.core import deployments, jobs, label_issues, model_results, models, projects, tagging, training
 from tagwise.core.percentfmt import percent
+from tagwise.core.predictors import bars_by_class
 from tagwise.core.validation import MULTI
 from tagwise.errors import InvalidArgument, TagwiseError
 from tagwise.storage import records
@@ -282,8 +283,7 @@ def _lowest_class_bar(ctx, project: dict, model: str) -> float | None:
     with ctx.db.read() as conn:
         record = records.get_model(conn, project["id"], model) if model else records.latest_model(conn, project["id"])
     tuned = ((record or {}).get("evaluation") or {}).get("tagwise", {}).get("classThresholds") or {}
-    bars = {**tuned, **{c: t for c, t in ((project["settings"] or {}).get("classThresholds") or {}).items() if c in tuned}}
-    return min(bars.values(), default=None)
+    return min(bars_by_class(tuned, 0.0, (project["settings"] or {}).get("classThresholds")).values(), default=None)
 
 
 def _fraction(percent: str) -> float | None:
