@@ -61,7 +61,7 @@ def _reads(name: str) -> str:
     """A name as a reader sees it: NFKC (a no-break or thin space is a space), case-folded, without
     invisible characters, spaces run together."""
     folded = unicodedata.normalize("NFKC", name).casefold()
-    return " ".join("".join(c for c in folded if not (unicodedata.category(c) in ("Cf", "Mn") or c in INVISIBLE)).split())
+    return " ".join("".join(c for c in folded if unicodedata.category(c) not in ("Cf", "Mn")).split())  # INVISIBLE are all Cf
 
 
 def create(ctx: Context, name: Any, role: Any, rate_limit_per_minute: Any = None) -> tuple[dict[str, Any], str]:

@@ -3,7 +3,6 @@ in the same transaction; and the checks on class names that the studio's uploads
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from typing import Any
 
@@ -118,6 +117,7 @@ def served_by_name(ctx: Context, project_name: str, name: str) -> tuple[float | 
     on answering ``name`` (an earlier model of a label trained again too), and a threshold set for it
     moves with a rename or goes with a deletion: a rename silently changed what production returned."""
     from tagwise.core.deployments import served_model
+    from tagwise.ml.persist import read_manifest
 
     with ctx.db.read() as conn:
         project = require(conn, project_name)
@@ -127,9 +127,9 @@ def served_by_name(ctx: Context, project_name: str, name: str) -> tuple[float | 
         served = []
         for deployment in records.list_deployments(conn, project["id"]):
             try:  # the model's own classes and tuned thresholds: the label's record may be a model trained since
-                manifest = json.loads((served_model(ctx, conn, project, deployment)[1] / "manifest.json").read_text(encoding="utf-8"))
+                manifest = read_manifest(served_model(ctx, conn, project, deployment)[1])
                 classes, tuned = list(manifest["classes"]), manifest.get("thresholds")
-            except (NotFound, OSError, ValueError, KeyError, TypeError):
+            except (NotFound, InvalidArgument, KeyError, TypeError):  # gone, or not a model folder: nothing it answers
                 continue
             if name in classes:
                 own = float(tuned[classes.index(name)]) if tuned else None

@@ -110,17 +110,15 @@ def _training_language(project: dict[str, Any], train: list[dict]) -> tuple[str,
         return "mul", []
     language = project["language"]
     declared = _other_languages(project, train)
+    shown = ", ".join(f"{code} ({n:,})" for code, n in declared.most_common(3))
+    others = f"{sum(declared.values()):,} of the {len(train):,} training documents declare another language than the project's ({shown})"
     if _mostly_other(declared, train):
-        shown = ", ".join(f"{code} ({n:,})" for code, n in declared.most_common(3))
-        note = (f"{sum(declared.values()):,} of the {len(train):,} training documents declare another language than "
-                f"the project's ({shown}): the model was trained as a multilingual project's, with the multilingual "
+        note = (f"{others}: the model was trained as a multilingual project's, with the multilingual "
                 "sentence encoder, and takes any of that encoder's 16 languages without a LanguageNotTrained warning.")
         return "mul", [note]
     notes = []
     if declared:  # under a fifth: built for the project's language alone, and each such document classified later warns
-        shown = ", ".join(f"{code} ({n:,})" for code, n in declared.most_common(3))
-        notes.append(f"{sum(declared.values()):,} of the {len(train):,} training documents declare another language than the "
-                     f"project's ({shown}), under the fifth that makes a training multilingual: the model is built for "
+        notes.append(f"{others}, under the fifth that makes a training multilingual: the model is built for "
                      f"'{language}', and documents in those languages get a LanguageNotTrained warning when classified with "
                      "their language given (en counts as none given). "
                      "Mark the project multilingual (the Schema page, or multilingual: true) to build it for all of them.")
