@@ -25,6 +25,7 @@ _CHARACTER_LIMIT = re.compile(r"The documents have [\d,]+ characters in all; the
 
 
 ACTIVE = ("notStarted", "running", "cancelling")  # a training job in one of these blocks the next one
+FOLLOWED = ("notStarted", "running")  # of those, the ones train --follow follows to their end
 
 
 def _length(document: dict[str, str]) -> int:
@@ -219,7 +220,7 @@ class LocalBackend:
         from tagwise.core import jobs, projects
 
         projects.get(self.ctx, name)
-        found = next((job for job in jobs.list_for(self.ctx, "train", name) if job["status"] in ("notStarted", "running")), None)
+        found = next((job for job in jobs.list_for(self.ctx, "train", name) if job["status"] in FOLLOWED), None)
         return None if found is None else (found["id"], found["payload"]["modelLabel"])
 
     def list_models(self, name: str) -> list[dict[str, Any]]:
@@ -362,10 +363,13 @@ class RemoteBackend:
 
     def wait_training(self, name: str, job: str, on_percent: PercentCallback) -> dict[str, Any]:
         # Client.wait raises with the job's error message when the training failed.
-        since, noted = time.monotonic(), False
+        from tagwise.client import RemoteError
+
+        since, noted, last = time.monotonic(), False, {}
 
         def seen(state: dict[str, Any]) -> None:
-            nonlocal noted
+            nonlocal noted, last
+            last = state  # what a cancellation names
             on_percent(overall_percent(state))
             if state.get("status") == "notStarted" and not noted and time.monotonic() - since > WAITING_NOTE_S:
                 noted = True  # a server that runs no jobs (TAGWISE_RUN_JOBS=false) and no worker: it waited without a word
@@ -375,11 +379,8 @@ class RemoteBackend:
                             "(every tagwise serve runs one unless TAGWISE_RUN_JOBS=false; a tagwise worker on the server's "
                             "store runs them too), or for the trainings queued before it", markup=False)
 
-        from tagwise.client import RemoteError
-
-        last: dict[str, Any] = {}
         try:
-            return self.client.wait(job, lambda state: (last.update(state), seen(state)))
+            return self.client.wait(job, seen)
         except RemoteError as exc:
             if exc.code == "Cancelled" and last:  # "the operation was cancelled" named nothing
                 raise RemoteError(_ended(name, dict(last, status="cancelled")), code="Cancelled") from None
@@ -392,7 +393,7 @@ class RemoteBackend:
         jobs_url = f"{AUTHORING}/{name}/train/jobs"
         page = self.client.request("GET", jobs_url).json()
         while True:
-            if found := next((job for job in page.get("value", []) if job.get("status") in ("notStarted", "running")), None):
+            if found := next((job for job in page.get("value", []) if job.get("status") in FOLLOWED), None):
                 return f"{jobs_url}/{found['jobId']}", found["result"]["modelLabel"]
             if not page.get("nextLink"):
                 return None

@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from tagwise.cli.common import UsageError, counted, err, handle_errors, load_settings, options, out
+from tagwise.cli.common import UsageError, counted, err, handle_errors, load_settings, on_sigterm, options, out
 
 
 @handle_errors
@@ -53,19 +51,14 @@ def backup(
                     "them at its start); those models must be trained again after a restore.", markup=False)
 
 
-@contextmanager
-def _stop_cleanly_on_sigterm() -> Iterator[None]:
+def _stop_cleanly_on_sigterm() -> AbstractContextManager[None]:
     """A SIGTERM (a cron or systemd timeout) ends the command as Ctrl+C does, so that its hidden
     half-written folder (every document) is removed rather than left beside the backup."""
     def stop(signum: int, frame: Any) -> None:
         err().print("stopped (SIGTERM): nothing was kept", markup=False)
         sys.exit(128 + signum)
 
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return on_sigterm(stop)
 
 
 def _held(counts: dict[str, int]) -> str:

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -252,18 +252,23 @@ def confirm(yes: bool, question: str, what: str) -> None:
 
 
 @contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (cron's or systemd's stop) ends a command as Ctrl-C does: a local training's job is marked failed instead
-    of left running, and a classify says how far it got and exits 130 (it exited 143 saying nothing)."""
+def on_sigterm(handler: Callable[[int, Any], None]) -> Iterator[None]:
+    """``handler`` for SIGTERM (cron's or systemd's stop) while the block runs, the one before after it;
+    nothing off the main thread, where Python takes no signal handler."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def interrupt(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = signal.signal(signal.SIGTERM, handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def sigterm_as_interrupt() -> AbstractContextManager[None]:
+    """SIGTERM ends a command as Ctrl-C does: a local training's job is marked failed instead of left
+    running, and a classify says how far it got and exits 130 (it exited 143 saying nothing)."""
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    return on_sigterm(interrupt)

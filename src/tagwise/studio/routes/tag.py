@@ -101,7 +101,7 @@ def _tag(request: Request, project: str, doc: int, action: str, then: str, queue
         raise InvalidArgument(f"Unknown action {action!r}.")
     filters = Filters.read(form)
     skip = str(form.get("skip") or "")
-    last = _ids(str(form.get("last") or ""))[-1:] or [None]  # the queue's document tagged before this one
+    last = (_ids(str(form.get("last") or "")) or (None,))[-1]  # the queue's document tagged before this one
     base = f"/studio/p/{project}/tag"
     location = form.get("location")
     try:
@@ -137,11 +137,11 @@ def _tag(request: Request, project: str, doc: int, action: str, then: str, queue
     if then in ("stay", "undo"):
         message = f"Restored {done}." if then == "undo" else f"Marked {record['location']} untagged." if labels is None else f"Tagged {done}."
         if queue:
-            return redirect(base + query(doc=doc, queue=1, skip=skip, last=last[0]), message)
+            return redirect(base + query(doc=doc, queue=1, skip=skip, last=last), message)
         return redirect(base + query(doc=doc, back=str(form.get("back") or ""), **filters.params()), message)
     if then == "next":
         _, following = tagging.neighbours(context(request), project, filters.to_filter(), doc, mismatch=filters.mismatch)
         if following is None:
             return redirect(f"/studio/p/{project}/data" + query(**filters.params()), f"Tagged {done}. That was the last document of this list.")
         return redirect(base + query(doc=following, **filters.params(), **undo))
-    return redirect(base + query(skip=skip, last=last[0], **undo))
+    return redirect(base + query(skip=skip, last=last, **undo))
