@@ -36,7 +36,7 @@ def training_body(label: str, recipe: str, split_percent: int | None, manual_spl
 def train(
     name: str = typer.Argument(..., metavar="NAME", help="Project to train."),
     model: str = typer.Option(None, "--model", help="Label of the model to create (an existing label is retrained); "
-                              "required unless --cancel."),
+                              "required unless --cancel or --follow (with --follow: the training it must be)."),
     recipe: str = typer.Option("auto", help="Model recipe (a trainingConfigVersion): auto, linear, embedding, ensemble, "
                                "or latest (the server's default)."),
     split_percent: int = typer.Option(None, help="Train on this share of the tagged documents, test on the rest (stratified); "
@@ -51,7 +51,8 @@ def train(
 
     Locally the training runs in this process unless a server or worker on the same data dir
     takes the job first. With --endpoint, the server trains and this command follows the job.
-    A project trains one model at a time: --cancel cancels its queued or running training.
+    A project trains one model at a time: --cancel cancels its queued or running training,
+    --follow follows it to its end.
 
     \b
     Example:
