@@ -15,6 +15,10 @@ def test_train_percentage_split_and_read_the_evaluation(client, banking):
     assert job["status"] == "succeeded", job
     assert job["result"]["trainingStatus"] == {**job["result"]["trainingStatus"], "percentComplete": 100, "status": "succeeded"}
     assert job["result"]["evaluationStatus"]["status"] == "succeeded"
+    # a finished job says when each step ran, and its estimate is when it ended (both were missing)
+    training, evaluation = job["result"]["trainingStatus"], job["result"]["evaluationStatus"]
+    assert training["startDateTime"] <= training["endDateTime"] == evaluation["startDateTime"] <= evaluation["endDateTime"]
+    assert job["result"]["estimatedEndDateTime"] == evaluation["endDateTime"]
 
     model = client.get(f"{A}/bank/models/m1", params=V).json()
     assert model["label"] == "m1" and model["modelTrainingConfigVersion"] == "linear"

@@ -373,6 +373,7 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
     # the next training reads these, and nothing of texts gone since, nor of an encoder this fit did not use
     compact(cache, [d["text"] for d in train], used_since=fitted_since)
     notes += _past_window(model, train)
+    evaluated_from = utcnow()  # the job's trainingStatus ends and its evaluationStatus starts here
     progress(86)
     from tagwise.core.predictors import decide, thresholds_of
 
@@ -435,7 +436,7 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
             })
             records.put_model_snapshot(conn, project["id"], options["modelLabel"], model_id, snapshot(labels, train, test))
             records.update_project(conn, project["id"], {"last_trained_at": trained_at})
-            result = dict(job["result"] or {}, modelId=model_id)
+            result = dict(job["result"] or {}, modelId=model_id, evaluationStartDateTime=iso(evaluated_from))
             warnings = [{"code": "TrainingDataWarning", "message": note} for note in notes]
             records.update_job(conn, job_id, {"status": "succeeded", "percent": 100, "finished_at": utcnow(), "result": result,
                                               "warnings": warnings})
@@ -503,8 +504,11 @@ def describe_job(job: dict[str, Any]) -> dict[str, Any]:
         if percent >= 85:
             eval_status.update(status="running", percentComplete=min((percent - 85) * 100 // 15, 99))
     elif status in ("succeeded",):
-        train_status.update(status="succeeded", percentComplete=100, endDateTime=iso(job["finished_at"]))
-        eval_status.update(status="succeeded", percentComplete=100, endDateTime=iso(job["finished_at"]))
+        # jobs finished before the evaluation's start was recorded give the end for both
+        evaluated_from = (job["result"] or {}).get("evaluationStartDateTime") or iso(job["finished_at"])
+        train_status.update(status="succeeded", percentComplete=100, endDateTime=evaluated_from)
+        eval_status.update(status="succeeded", percentComplete=100, startDateTime=evaluated_from,
+                           endDateTime=iso(job["finished_at"]))
     elif status in ("failed", "cancelled", "cancelling"):
         train_status["status"] = status if percent < 85 else "succeeded"
         eval_status["status"] = status if percent >= 85 else "notStarted"
@@ -518,5 +522,7 @@ def describe_job(job: dict[str, Any]) -> dict[str, Any]:
     }
     if status in ("notStarted", "running") and job["started_at"]:
         result["estimatedEndDateTime"] = iso(_estimated_end(job, percent))
+    elif job["finished_at"]:  # an ended job's estimate is when it ended
+        result["estimatedEndDateTime"] = iso(job["finished_at"])
     out["result"] = result
     return out
