@@ -117,6 +117,24 @@ def test_studio_writes_count_against_the_keys_rate_limit(studio):
     assert "Sign in" in studio.get("/studio").text
 
 
+def test_an_upload_refused_by_a_busy_store_says_when_to_try_again(signed_in, settings, monkeypatch):
+    # the page's script got the store's 503 without Retry-After, where the API gives one
+    from tagwise.storage import db as db_module
+    from tests.storage.test_db import _hold_the_file
+
+    monkeypatch.setattr(db_module, "WRITE_WAIT_S", 1.0)
+    signed_in.post("/studio/projects", data={"name": "p0", "kind": SINGLE, "language": "en", "csrf": signed_in.csrf})
+    done, thread = _hold_the_file(str(settings.sqlite_file), 30)
+    try:
+        upload = signed_in.post("/studio/p/p0/data/upload", data={"csrf": signed_in.csrf}, headers={"Accept": "application/json"},
+                                files=[("files", ("a.txt", b"some text", "text/plain"))])
+    finally:
+        done.set()
+        thread.join()
+    assert upload.status_code == 503 and upload.headers["Retry-After"] == "5"
+    assert upload.json()["error"]["message"].startswith("The store is busy")
+
+
 def test_sign_out_ends_the_session(signed_in):
     stolen = signed_in.cookies["tagwise_studio"]  # e.g. copied off the machine before signing out
     signed_in.post("/studio/logout", data={"csrf": signed_in.csrf})

@@ -92,16 +92,18 @@ def status_for(exc: TagwiseError) -> int:
     return 500
 
 
-def error_response(exc: TagwiseError) -> JSONResponse:
-    headers = {}
-    status = status_for(exc)
-    # Of the 4xx only 429 carries it: azure-core retries any 4xx that has one. It retries a 503
-    # anyway, and waits as long as Retry-After says.
+def retry_headers(exc: TagwiseError) -> dict[str, str]:
+    """``Retry-After`` where waiting fixes it. Of the 4xx only 429 carries it: azure-core retries any
+    4xx that has one. It retries a 503 anyway, and waits as long as Retry-After says."""
     if isinstance(exc, TooManyRequests):
-        headers["Retry-After"] = str(exc.retry_after)
-    elif status == 503 and not isinstance(exc, StoreReadOnly):  # a read-only store is not fixed by waiting
-        headers["Retry-After"] = str(STORE_RETRY_AFTER_S)
-    return JSONResponse({"error": exc.to_error_object()}, status_code=status, headers=headers)
+        return {"Retry-After": str(exc.retry_after)}
+    if status_for(exc) == 503 and not isinstance(exc, StoreReadOnly):  # a read-only store is not fixed by waiting
+        return {"Retry-After": str(STORE_RETRY_AFTER_S)}
+    return {}
+
+
+def error_response(exc: TagwiseError) -> JSONResponse:
+    return JSONResponse({"error": exc.to_error_object()}, status_code=status_for(exc), headers=retry_headers(exc))
 
 
 def store_refusal(exc: StoreUnavailable) -> JSONResponse:

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from tagwise.api.errors import status_for
+from tagwise.api.errors import retry_headers, status_for, store_refusal
 from tagwise.core import documents, projects, tagging
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS
 from tagwise.core.validation import MULTI
-from tagwise.errors import Conflict, InvalidArgument, PayloadTooLarge, TagwiseError
+from tagwise.errors import Conflict, InvalidArgument, PayloadTooLarge, StoreUnavailable, TagwiseError
 from tagwise.studio import spreadsheets, uploads
 from tagwise.studio.auth import Session, require_csrf, require_session
 from tagwise.studio.filters import Filters
@@ -90,7 +90,9 @@ async def upload(request: Request, project: str, files: list[UploadFile], skip_e
                                          skip_existing=bool(skip_existing))
     except TagwiseError as exc:
         if json_answer:
-            return JSONResponse({"ok": False, "message": exc.message}, status_code=status_for(exc))
+            if isinstance(exc, StoreUnavailable):  # the envelope, logged, with Retry-After (the page's script reads both)
+                return store_refusal(exc)
+            return JSONResponse({"ok": False, "message": exc.message}, status_code=status_for(exc), headers=retry_headers(exc))
         raise
     message = f"Added {result['added']:,} document(s)."
     if result.get("skipped"):
