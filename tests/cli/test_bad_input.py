@@ -126,6 +126,10 @@ def test_a_json_error_says_where(cli, deployed, tmp_path, imported):
     assert f"{path}:2: not a JSON line (Invalid control character at column 25)" in message
     message = one_error_line(deployed.cli("classify", "bank", "prod", str(path)), code=2)
     assert f"{path}:2: not a JSON line (Invalid control character at column 25)" in message
+    # a string whose closing quote is missing read "Invalid control character" too (the line's end)
+    path.write_text('{"id": "a", "text": "fine", "labels": ["x"]}\n{"id": "b", "text": "no end\n')
+    message = one_error_line(cli("import", "bank", str(path)), code=2)
+    assert f"{path}:2: not a JSON line (the string that starts at column 21 is never closed: its closing quote is missing)" in message
     # a line whose text sits under another name says which names it has
     other = write_jsonl(tmp_path / "other.jsonl", [{"id": "a", "body": "fine", "labels": ["x"]}])
     assert f"{other}:1: each line needs a JSON object with a string 'text' (this one has 'id', 'body', 'labels')" in one_error_line(

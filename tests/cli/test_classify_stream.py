@@ -163,10 +163,12 @@ def test_a_documents_language_reaches_the_model(deployed, tmp_path):
     # the model is English: a document declared German is classified and warned about, as through the API
     source = tmp_path / "in.jsonl"
     lines = [{"id": "de", "text": "my card got stolen", "language": "de"}, {"id": "en", "text": "my card got stolen", "language": "en"},
-             {"id": "none", "text": "my card got stolen"}, {"id": "bad", "text": "my card got stolen", "language": "english"}]
+             {"id": "none", "text": "my card got stolen"}, {"id": "bad", "text": "my card got stolen", "language": "english"},
+             {"id": "meta", "text": "my card got stolen", "meta": {"lang": "de"}}]  # where the shared datasets keep it
     source.write_text("".join(json.dumps(line) + "\n" for line in lines))
     rows = {r["id"]: r for r in map(json.loads, ok(deployed.cli("classify", "bank", "prod", str(source))).stdout.splitlines())}
     assert [w["code"] for w in rows["de"]["warnings"]] == ["LanguageNotTrained"] and rows["de"]["predictions"]
+    assert rows["meta"]["warnings"] == rows["de"]["warnings"]  # tagwise import reads meta.lang, classify did not
     assert "warnings" not in rows["en"] and "warnings" not in rows["none"]
     assert rows["bad"]["predictions"] == [] and "'english' is not a language code" in rows["bad"]["error"]
 

@@ -56,6 +56,8 @@ def test_each_documents_language_and_a_spreadsheets_semicolons_are_read():
     # a pipe-separated file was blamed on line 2 ("no text"): its header is one column
     ("p.csv", b"id|text|label\n1|hi|joy\n", "p.csv, line 1: the header has no text column .its columns, split on ',': 'id|text|label'"),
     ("a.jsonl", b'{"text": "ok"}\nnot json\n', "line 2"),
+    # it said "(Invalid control character at)": the line's end, inside a string never closed
+    ("a.jsonl", b'{"text": "ok"}\n{"text": "no end\n', "a.jsonl, line 2: not JSON .the string that starts at column 10 is never closed"),
     ("a.jsonl", b'["list"]\n', "JSON object"),
     ("a.pdf", b"%PDF", "a.pdf is a PDF, which tagwise does not read: copy its text into a .txt file saved as UTF-8"),
     ("a.rtf", b"{\\rtf1", "upload .txt"),

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from tagwise.cli.common import UsageError
-from tagwise.cli.textfiles import csv_reader, csv_rows, json_problem, json_text, not_utf8
+from tagwise.cli.textfiles import csv_reader, csv_rows, json_text, not_utf8
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of, pick, pick_language, twins
-from tagwise.core.textencoding import not_text
+from tagwise.core.textencoding import json_problem, not_text
 from tagwise.core.validation import COMMAS, class_form, file_labels, file_language
 from tagwise.errors import InvalidArgument
 

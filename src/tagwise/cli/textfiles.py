@@ -50,11 +50,6 @@ def not_utf8(path: Path | str, exc: UnicodeDecodeError) -> UsageError:
     return UsageError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8")
 
 
-def json_problem(exc: json.JSONDecodeError) -> str:
-    """``Invalid control character at column 25``: the decoder's short message ends in 'at' before a position."""
-    return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
-
-
 def json_text(row: Any, field: str, where: str, *, missing: str, listed: str) -> str:
     """The string under ``field`` of a JSON line, or a UsageError at ``where``: a value that is no
     string is named ("'text' is null"); a line without the field gets ``missing`` and, formatted

@@ -6,6 +6,7 @@ alike."""
 from __future__ import annotations
 
 import codecs
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -166,3 +167,26 @@ def diagnose(name: str, fh: BinaryIO) -> Undecodable:
             before = line[:bad.start].removeprefix(codecs.BOM_UTF8) if number == 1 else line[:bad.start]  # the mark is no column
             return Undecodable(line=number, column=len(before.decode("utf-8")) + 1, byte=line[bad.start])
     return Undecodable()
+
+
+def json_problem(exc: json.JSONDecodeError) -> str:
+    """What is wrong with a JSON line, and where: the decoder's short message (which ends in 'at'
+    before a position) and the column. A string whose closing quote is missing runs into the
+    line's end, which the decoder calls an "Invalid control character": it is said to be a string
+    never closed.
+
+    >>> for line in ('{"text": "a\\tb"}', '{"id": 1, "text": "no end\\n'):
+    ...     try:
+    ...         json.loads(line)
+    ...     except json.JSONDecodeError as exc:
+    ...         print(json_problem(exc))
+    Invalid control character at column 12
+    the string that starts at column 19 is never closed: its closing quote is missing
+    """
+    if exc.msg == "Invalid control character at" and exc.doc[exc.pos:exc.pos + 1] in ("\n", "\r"):
+        try:
+            json.loads(exc.doc[:exc.pos])
+        except json.JSONDecodeError as cut:
+            if cut.msg.startswith("Unterminated string"):
+                return f"the string that starts at column {cut.colno} is never closed: its closing quote is missing"
+    return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"

@@ -23,7 +23,7 @@ from typing import Any
 
 from tagwise.core import csv_header
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, pick, pick_language, unformula
-from tagwise.core.textencoding import OTHER_CODE_PAGE, SAVE_AS_UTF8, WINDOWS_1252, diagnose, not_text
+from tagwise.core.textencoding import OTHER_CODE_PAGE, SAVE_AS_UTF8, WINDOWS_1252, diagnose, json_problem, not_text
 from tagwise.core.validation import COMMAS, blank, file_labels, file_language
 from tagwise.errors import InvalidArgument
 
@@ -246,7 +246,7 @@ def _jsonl(name: str, content: str, counted: _Limit, columns: Columns = NO_COLUM
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InvalidArgument(f"{name}, line {number}: not JSON ({exc.msg}).") from None
+            raise InvalidArgument(f"{name}, line {number}: not JSON ({json_problem(exc)}).") from None
         except RecursionError:  # "[[[[..." 100,000 deep was a 500
             raise InvalidArgument(f"{name}, line {number}: its JSON is nested too deeply to be a document.") from None
         if not isinstance(row, dict):
