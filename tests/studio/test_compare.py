@@ -337,6 +337,8 @@ def test_models_scored_at_different_thresholds_are_flagged(bank, banking):
     body, before = again["evaluation"]["customSingleLabelClassificationEvaluation"], t90["evaluation"]["customSingleLabelClassificationEvaluation"]
     assert body["macroF1"] == pytest.approx(before["macroF1"], abs=1e-9)
     assert 'id="rescored"' in bank.get("/studio/p/router/compare?a=t50&b=t90&at=0").text  # no threshold is a threshold too
+    refused = bank.get("/studio/p/router/compare?a=t50&b=t90&at=nan")  # it said "Input should be less than 1"
+    assert refused.status_code == 400 and "finite number" in refused.text
 
 
 def test_test_documents_retagged_to_the_predictions_give_no_verdict(bank, banking):

@@ -15,7 +15,7 @@ SORTS = ("change", "name")
 
 
 @router.get("/p/{project}/compare", response_class=HTMLResponse)
-def compare(request: Request, project: str, a: str = "", b: str = "", sort: str = "change", at: float | None = Query(None, ge=0, lt=1),
+def compare(request: Request, project: str, a: str = "", b: str = "", sort: str = "change", at: float | None = Query(None, ge=0, lt=1, allow_inf_nan=False),
             now: bool = False, _s: Session = Depends(require_session)) -> Response:
     """Model b against model a; without them, the newest model against the one before it. ``at``:
     both single-label models re-scored at that confidence threshold (two trained at different
