@@ -160,6 +160,11 @@ def test_after_an_undo_in_the_queue_left_arrow_goes_to_the_document_tagged_befor
 
     documents.delete_documents(studio.ctx, "u2", ids=[first])
     assert _link(studio.get(restored).text, "prev") is None
+    # ... nor to the one just saved, deleted since (the Undo bar went; its ← stayed)
+    queue, _ = _submit(studio, "u2", form_data(studio.get(restored).text, "tag-form", press="a"))
+    documents.delete_documents(studio.ctx, "u2", ids=[second])
+    page = studio.get(queue).text
+    assert 'id="undo-form"' not in page and _link(page, "prev") is None
 
 
 def test_mark_untagged_says_so(studio):
