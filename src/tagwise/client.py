@@ -27,7 +27,7 @@ AUTHORING = "/language/authoring/analyze-text/projects"
 TERMINAL = frozenset({"succeeded", "failed", "cancelled", "partiallyCompleted"})
 MAX_RETRIES = 20
 MAX_RETRIES_UNAVAILABLE = 6  # 503s (Retry-After: 5): about 30 s
-UNREACHABLE_WAIT_S = 30.0  # polling an operation: a server restarting is away 7-15 s (operations.md), and its work goes on
+UNREACHABLE_WAIT_S = 30.0  # polls and classifications: a server restarting is away 7-15 s (operations.md)
 
 
 def _retry_after(response: httpx.Response) -> float:
@@ -64,7 +64,7 @@ class Client:
         self.endpoint = endpoint.rstrip("/")
         self.poll_s = poll_s
         self.on_retry = on_retry  # told of each 429 or 503 and the seconds it waits before sending again
-        self.on_lost = on_lost  # told when a poll of an operation finds the server unreachable, and waits for it
+        self.on_lost = on_lost  # told when a poll or a classification finds the server unreachable, and waits for it
         self._http = httpx.Client(base_url=self.endpoint, headers={KEY_HEADER: key}, timeout=timeout_s, transport=transport)
 
     def close(self) -> None:
@@ -133,26 +133,12 @@ class Client:
 
     def wait(self, operation_url: str, on_update: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
         """Poll a long-running operation until it ends; raise if it failed or was cancelled. A server
-        that cannot be reached is asked again for up to ``UNREACHABLE_WAIT_S``: restarted, it queues a
-        training again and finishes it, and an import had landed (a nightly script's training and
-        import ended in "cannot reach" at one refused poll, and its retry got "already training")."""
-        lost_since = None
+        that cannot be reached is asked again (:meth:`_asking_again`): restarted, it queues a training
+        again and finishes it, and an import had landed (a nightly script's training and import ended
+        in "cannot reach" at one refused poll, and its retry got "already training")."""
+        where = operation_url if operation_url.startswith("http") else self.endpoint + operation_url
         while True:
-            try:
-                state = self.request("GET", operation_url).json()
-            except RemoteError as exc:
-                if exc.status not in (None, 502, 504):  # the server's word; a proxy's 502 or 504 while it restarts is not
-                    raise
-                if lost_since is None:
-                    lost_since = time.monotonic()
-                    if self.on_lost is not None:
-                        self.on_lost(exc)
-                elif time.monotonic() - lost_since > UNREACHABLE_WAIT_S:
-                    where = operation_url if operation_url.startswith("http") else self.endpoint + operation_url
-                    raise RemoteError(f"{exc.message}; the operation may go on there: {where}") from None
-                time.sleep(1.0)
-                continue
-            lost_since = None
+            state = self._asking_again(lambda: self.request("GET", operation_url), f"the operation may go on there: {where}").json()
             if on_update is not None:
                 on_update(state)
             if state.get("status") in TERMINAL:
@@ -163,6 +149,26 @@ class Client:
             message = errors[0].get("message") if errors else f"the operation was {state['status']}"
             raise RemoteError(message, code=(errors[0].get("code") if errors else "Cancelled") or "InternalServerError")
         return state
+
+    def _asking_again(self, send: Callable[[], httpx.Response], then: str | None = None) -> httpx.Response:
+        """``send()``, asked again for up to ``UNREACHABLE_WAIT_S`` while the server cannot be reached
+        or a proxy answers 502 or 504 for it (a restart is away 7-15 s, operations.md), for requests
+        that change nothing: polls and classifications. ``on_lost`` is told once per outage;
+        ``then``: what the final error adds."""
+        lost_since = None
+        while True:
+            try:
+                return send()
+            except RemoteError as exc:
+                if exc.status not in (None, 502, 504):  # the server's word; a proxy's 502 or 504 while it restarts is not
+                    raise
+                if lost_since is None:
+                    lost_since = time.monotonic()
+                    if self.on_lost is not None:
+                        self.on_lost(exc)
+                elif time.monotonic() - lost_since > UNREACHABLE_WAIT_S:
+                    raise RemoteError(f"{exc.message}; {then}" if then else exc.message, status=exc.status) from None
+                time.sleep(1.0)
 
     def _operation(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> str:
         response = self.request(method, path, json=body, params=params)
@@ -304,7 +310,10 @@ class Client:
         body: dict[str, Any] = {"documents": documents}
         if top:
             body["top"] = top
-        return self.request("POST", f"/language/tagwise/projects/{name}/deployments/{deployment}:classify", json=body).json()
+        # asked again while a restart makes the server unreachable: a classification changes nothing (a nightly
+        # classify stopped at the first refused connection, and only a rerun went on)
+        path = f"/language/tagwise/projects/{name}/deployments/{deployment}:classify"
+        return self._asking_again(lambda: self.request("POST", path, json=body)).json()
 
 
 def _route_missing(exc: RemoteError) -> bool:

@@ -177,6 +177,33 @@ def test_polling_an_operation_waits_out_a_proxys_502_while_the_server_restarts(m
     assert len(lost) == 1 and lost[0].status == 502  # said once per outage
 
 
+def test_a_classification_waits_out_a_restart_and_then_gives_up_naming_the_server(monkeypatch):
+    # a nightly classify stopped at the first refused connection while the server restarted (7-15 s)
+    from tagwise import client as client_module
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("Connection refused", request=request)
+
+    answers = iter([refused, refused, lambda request: httpx.Response(200, json={"documents": [{"id": "1"}], "errors": []})])
+    monkeypatch.setattr(client_module.time, "sleep", lambda _s: None)
+    lost = []
+    client = Client("http://tagwise.test", key="k", transport=httpx.MockTransport(lambda request: next(answers)(request)),
+                    on_lost=lost.append)
+    assert client.classify("p", "prod", [{"id": "1", "text": "hi"}])["documents"] == [{"id": "1"}]
+    assert len(lost) == 1 and "cannot reach the tagwise server at http://tagwise.test" in lost[0].message
+
+    clock = iter(range(0, 100, 10))  # ten seconds a try: the fifth is past UNREACHABLE_WAIT_S
+    monkeypatch.setattr(client_module.time, "monotonic", lambda: next(clock))
+    gone = Client("http://tagwise.test", key="k", transport=httpx.MockTransport(refused))
+    with pytest.raises(RemoteError, match=r"^cannot reach the tagwise server at http://tagwise.test: Connection refused$"):
+        gone.classify("p", "prod", [{"id": "1", "text": "hi"}])
+    # the server's own answer is never asked again
+    told = Client("http://tagwise.test", key="k", transport=httpx.MockTransport(
+        lambda request: httpx.Response(404, json={"error": {"code": "NotFound", "message": "no deployment prod"}})))
+    with pytest.raises(RemoteError, match="no deployment prod"):
+        told.classify("p", "prod", [{"id": "1", "text": "hi"}])
+
+
 def test_a_training_cancelled_elsewhere_is_named(capsys):
     # a nightly script's log read "error: the operation was cancelled": no project, model or job
     from tagwise.cli import backends

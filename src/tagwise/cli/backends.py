@@ -283,11 +283,11 @@ def _say_retry(response: Any, wait_s: float) -> None:
 
 
 def _say_lost(exc: Any) -> None:
-    """A line on stderr when a poll finds the server gone (a restart, most often): the CLI asks again."""
+    """A line on stderr when a poll or a classification finds the server gone (a restart, most often): the CLI asks again."""
     from tagwise.cli.common import err
     from tagwise.client import UNREACHABLE_WAIT_S
 
-    err().print(f"note: {exc.message}; the server may be restarting (its work goes on): asking again for up to "
+    err().print(f"note: {exc.message}; the server may be restarting: asking again for up to "
                 f"{UNREACHABLE_WAIT_S:g} s", markup=False)
 
 
