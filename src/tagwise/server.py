@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from tagwise import __version__, studio
 from tagwise.api import errors, openapi
 from tagwise.api.limits import BodyLimit
+from tagwise.api.middleware import AzureUrls
 from tagwise.api.ratelimit import RateLimiter
 from tagwise.api.responses import JsonCharset
 from tagwise.api.routes import analyze, blobs, deployments, documents, health, keys, metrics, models, projects, training
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
     app.state.rate_limiter = RateLimiter()
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AzureUrls)  # a trailing / and Azure's query names in any case, before routing
 
     @app.middleware("http")
     async def collapse_slashes(request, call_next):

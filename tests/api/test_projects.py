@@ -91,6 +91,30 @@ def test_kind_cannot_change(client):
     assert "its kind cannot change" in response.json()["error"]["message"]
 
 
+def test_microsoft_learns_lowercase_kinds_are_read_as_the_kinds(client, banking):
+    # Learn's REST pages and the SDK samples write customSingleLabelClassification: every such create, import,
+    # list and analyze request was a 400 "is not supported", and a PATCH of the project's own kind "cannot change"
+    from tests.api.conftest import project_file, wait
+
+    created = client.patch(f"{A}/lower", params=V, json=dict(BODY, projectName="lower", projectKind="customSingleLabelClassification"),
+                           headers=PATCH)
+    assert created.status_code == 201 and created.json()["projectKind"] == SINGLE
+    assert client.patch(f"{A}/lower", params=V, json={"projectKind": "customSingleLabelClassification"}, headers=PATCH).status_code == 200
+    body = project_file("imported", MULTI, [dict(r, labels=r["labels"]) for r in banking["train"][:12]])
+    body["metadata"]["projectKind"] = body["assets"]["projectKind"] = "customMultiLabelClassification"
+    done = wait(client, client.post(f"{A}/imported/:import", params=V, json=body).headers["operation-location"])
+    assert done["status"] == "succeeded", done
+    assert client.get(f"{A}/imported", params=V).json()["projectKind"] == MULTI
+    listed = client.get(f"{A}/global/training-config-versions", params=dict(V, projectKind="customMultiLabelClassification"))
+    assert listed.status_code == 200
+    wrong = client.patch(f"{A}/lower", params=V, json={"projectKind": "customMultiLabelClassification"}, headers=PATCH)
+    assert wrong.status_code == 400 and "its kind cannot change" in wrong.json()["error"]["message"]
+    # a JSON Patch list is not what Azure's PATCH takes: said so
+    listed_ops = client.patch(f"{A}/lower", params=V, json=[{"op": "replace", "path": "/description", "value": "x"}],
+                              headers={"Content-Type": "application/json-patch+json"})
+    assert listed_ops.status_code == 400 and "not a JSON Patch list of operations" in listed_ops.json()["error"]["message"]
+
+
 def test_key_is_required(client):
     no_key = client.get(A, params=V, headers={"Ocp-Apim-Subscription-Key": ""})
     wrong = client.get(A, params=V, headers={"Ocp-Apim-Subscription-Key": "wrong"})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tagwise.core.training import parse_options, split
+from tagwise.errors import InvalidArgument
 
 PERCENT = {"kind": "percentage", "trainingSplitPercentage": 80, "testingSplitPercentage": 20}
 
@@ -52,6 +55,18 @@ def test_either_split_percentage_alone_is_enough():
     for given, expected in (({"testingSplitPercentage": 30}, (70, 30)), ({"trainingSplitPercentage": 90}, (90, 10)), ({}, (80, 20))):
         options = parse_options({"modelLabel": "m", "evaluationOptions": {"kind": "percentage", **given}})["evaluationOptions"]
         assert (options["trainingSplitPercentage"], options["testingSplitPercentage"]) == expected
+
+
+def test_split_options_as_other_writers_send_them():
+    # 80.0 (a float, as some JSON writers put every number) was "must be whole numbers"; "Percentage" was unknown
+    options = parse_options({"modelLabel": "m", "evaluationOptions": {"kind": "Percentage", "trainingSplitPercentage": 80.0,
+                                                                      "testingSplitPercentage": 20.0}})["evaluationOptions"]
+    assert options == PERCENT and type(options["trainingSplitPercentage"]) is int
+    assert parse_options({"modelLabel": "m", "evaluationOptions": {"kind": "MANUAL"}})["evaluationOptions"] == {"kind": "manual"}
+    with pytest.raises(InvalidArgument, match=r"numbers, not strings: send 80, not \"80\""):
+        parse_options({"modelLabel": "m", "evaluationOptions": {"kind": "percentage", "trainingSplitPercentage": "80"}})
+    with pytest.raises(InvalidArgument, match="whole numbers"):
+        parse_options({"modelLabel": "m", "evaluationOptions": {"kind": "percentage", "trainingSplitPercentage": 80.5}})
 
 
 def test_a_rare_class_that_always_comes_with_a_common_one_gets_test_documents():

@@ -159,6 +159,10 @@ def no_route_message(path: str) -> str:
     "no such route" that an SDK raises as if the object the call named did not exist."""
     if path.startswith(("/language/", "/language:")):
         return NOT_IN_TAGWISE
+    if path.startswith("/text/analytics/"):  # the pre-Language routes older code calls (v3.x preview custom classification)
+        return ("No such route: tagwise serves the Azure AI Language API under /language/, not the older Text Analytics routes. "
+                "Custom classification is POST /language/analyze-text/jobs?api-version=2023-04-01 with a "
+                "CustomSingleLabelClassification or CustomMultiLabelClassification task (what azure-ai-textanalytics 5.4.0 sends).")
     return "No such route: check the URL and method against the API reference at /docs."
 
 

@@ -20,3 +20,41 @@ class HttpMiddleware:
 
     async def http(self, scope: dict, receive: Any, send: Any) -> None:
         raise NotImplementedError
+
+
+# Azure's query parameter names, as an Azure front end reads them: in any case (ASP.NET's binding)
+QUERY_NAMES = ("api-version", "top", "skip", "maxpagesize", "$top", "$skip", "$maxpagesize", "stringIndexType", "projectKind",
+               "trainedModelLabel", "format", "assetKind", "showStats", "dataset", "class", "untagged", "search", "all")
+_QUERY_BY_CASE = {name.lower().encode(): name.encode() for name in QUERY_NAMES}
+
+
+class AzureUrls(HttpMiddleware):
+    """URLs under ``/language/`` as a REST client written from Microsoft's pages sends them: a
+    trailing ``/`` is the route without it (it was a bare 307 with no body, which ``curl`` without
+    ``-L`` printed as nothing; Azure's own example ``nextLink`` ends in ``/``), and a query
+    parameter's name is read in any case (``Api-Version=`` was "missing", ``Top=`` ignored)."""
+
+    async def http(self, scope: dict, receive: Any, send: Any) -> None:
+        path = scope["path"]
+        if path.startswith("/language/"):
+            scope = dict(scope)
+            if path.endswith("/") and len(path) > len("/language/"):
+                scope["path"] = path.rstrip("/") or "/"
+                if raw := scope.get("raw_path"):
+                    scope["raw_path"] = raw.rstrip(b"/") or b"/"
+            if scope.get("query_string"):
+                scope["query_string"] = canonical_query(scope["query_string"])
+        await self.app(scope, receive, send)
+
+
+def canonical_query(query: bytes) -> bytes:
+    """``query`` with each of Azure's parameter names in its own spelling.
+
+    >>> canonical_query(b"Api-Version=2023-04-01&TOP=2&other=x&stringindextype=Utf16CodeUnit")
+    b'api-version=2023-04-01&top=2&other=x&stringIndexType=Utf16CodeUnit'
+    """
+    parts = []
+    for part in query.split(b"&"):
+        name, equals, value = part.partition(b"=")
+        parts.append(_QUERY_BY_CASE.get(name.lower(), name) + equals + value)
+    return b"&".join(parts)

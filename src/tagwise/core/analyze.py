@@ -17,7 +17,7 @@ from tagwise.core.languages import model_language
 from tagwise.core.languages import warning as language_warning
 from tagwise.core.predictors import Prediction, decide, thresholds_of
 from tagwise.core.timefmt import iso
-from tagwise.core.validation import MULTI, PROJECT_KINDS, blank, language_code, lone_surrogate, shown
+from tagwise.core.validation import MULTI, PROJECT_KINDS, blank, language_code, lone_surrogate, project_kind, shown
 from tagwise.errors import InvalidArgument, PayloadTooLarge, TagwiseError, TooManyRequests
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
@@ -135,7 +135,7 @@ def check_documents(raw: Any, max_documents: int, max_total_chars: int | None,
     total = sum(len(d["text"]) for d in docs)
     if max_total_chars is not None and total > max_total_chars:
         raise PayloadTooLarge(
-            f"The documents have {total:,} characters in all; the limit is {max_total_chars:,} per request.",
+            f"The documents have {total:,} characters in all; the limit is {max_total_chars:,} per request. Split them into several requests.",
             inner_code="InvalidDocumentBatch",
         )
     return docs
@@ -215,9 +215,9 @@ def submit(ctx: Context, body: Any, key_id: str | None = None) -> dict[str, Any]
                               "(TAGWISE_MAX_TASKS_PER_REQUEST): send the others in another request.", target="tasks")
     clean, named = [], {}
     for index, task in enumerate(tasks):
-        kind = task.get("kind") if isinstance(task, dict) else None
-        if kind not in PROJECT_KINDS:
-            raise InvalidArgument(f"tasks[{index}].kind {shown(kind)} is not supported: use {' or '.join(PROJECT_KINDS)}.",
+        given = task.get("kind") if isinstance(task, dict) else None
+        if (kind := project_kind(given)) is None:  # any case, as a project's kind
+            raise InvalidArgument(f"tasks[{index}].kind {shown(given)} is not supported: use {' or '.join(PROJECT_KINDS)}.",
                                   target=f"tasks[{index}].kind")
         params = task.get("parameters") or {}
         names = [params.get(key) for key in ("projectName", "deploymentName")] if isinstance(params, dict) else []

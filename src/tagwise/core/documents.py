@@ -21,6 +21,7 @@ from tagwise.core.validation import (
     its_classes,
     language_code,
     listed,
+    project_kind,
     shown,
 )
 from tagwise.errors import Conflict, InvalidArgument, InvalidRequest, NotFound, ProjectNotFound
@@ -63,7 +64,7 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
             f"metadata.projectName {shown(metadata['projectName'])} differs from {name!r} in the URL.", target="projectName"
         )
     kind = check_kind(assets.get("projectKind") or metadata.get("projectKind"))
-    if metadata.get("projectKind") not in (None, kind):
+    if metadata.get("projectKind") is not None and project_kind(metadata["projectKind"]) != kind:
         raise InvalidArgument("metadata.projectKind and assets.projectKind differ.", target="projectKind")
     classes = _classes(ctx, assets.get("classes"))
     docs = assets.get("documents", [])

@@ -53,7 +53,9 @@ def upsert(ctx: Context, name: str, patch: dict[str, Any]) -> tuple[dict[str, An
     """Create the project or merge ``patch`` into it (RFC 7396). Returns (project, created)."""
     check_name(name, "project")
     if not isinstance(patch, dict):
-        raise InvalidArgument("The request body must be a JSON object with the project's metadata.")
+        # a JSON Patch (RFC 6902) array is what "PATCH" means to some clients
+        hint = " (a JSON merge patch, RFC 7396: the fields to change, not a JSON Patch list of operations)" if isinstance(patch, list) else ""
+        raise InvalidArgument(f"The request body must be a JSON object with the project's metadata{hint}.")
     if "projectName" in patch and patch["projectName"] != name:
         raise InvalidArgument(
             f"projectName {shown(patch['projectName'])} in the body differs from {name!r} in the URL.", target="projectName"
@@ -142,7 +144,7 @@ def _merge(existing: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     for field in ("projectKind", "language", "storageInputContainerName"):  # JSON merge patch: null would delete a required field
         if field in patch and patch[field] is None:
             raise InvalidArgument(f"{field} cannot be removed; send a new value or leave it out.", target=field)
-    if "projectKind" in patch and patch["projectKind"] != existing["kind"]:
+    if "projectKind" in patch and check_kind(patch["projectKind"]) != existing["kind"]:  # any case: Learn writes customSingle...
         raise InvalidArgument(  # 400, as Azure answers (this was a 409)
             f"The project {existing['name']} is {existing['kind']}; its kind cannot change. Create a new project instead.",
             target="projectKind")

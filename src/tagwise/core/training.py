@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
@@ -70,11 +71,15 @@ def parse_options(body: Any) -> dict[str, Any]:
     if not isinstance(options, dict):
         raise InvalidArgument("evaluationOptions must be an object.", target="evaluationOptions")
     kind = options.get("kind") or "percentage"
+    kind = kind.lower() if isinstance(kind, str) else kind  # Azure reads its enums in any case ("Percentage")
     if kind == "manual":
         evaluation = {"kind": "manual"}
     elif kind == "percentage":
         # either one alone is enough (the other is what remains); neither: 80/20
-        train_pct, test_pct = options.get("trainingSplitPercentage"), options.get("testingSplitPercentage")
+        train_pct, test_pct = (_integral(options.get(key)) for key in ("trainingSplitPercentage", "testingSplitPercentage"))
+        if isinstance(train_pct, str) or isinstance(test_pct, str):
+            raise InvalidArgument(f"trainingSplitPercentage and testingSplitPercentage are numbers, not strings: send 80, not "
+                                  f"{json.dumps(train_pct if isinstance(train_pct, str) else test_pct)}.", target="evaluationOptions")
         if train_pct is None:
             train_pct = 100 - test_pct if _whole(test_pct) else 80
         if test_pct is None:
@@ -175,6 +180,11 @@ def _unknown_to_encoder(project: dict[str, Any], train: list[dict]) -> list[str]
 
 def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)  # JSON true is not a percentage
+
+
+def _integral(value: Any) -> Any:
+    """A whole number written as a float (80.0, as some JSON writers put every number) as the int."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _drop_shared_cache(ctx: Context) -> None:

@@ -222,12 +222,24 @@ def check_location(value: object) -> str:
     return value
 
 
-def check_kind(value: object) -> str:
-    if value not in PROJECT_KINDS:
-        raise InvalidArgument(
-            f"The project kind {shown(value)} is not supported: use {SINGLE} or {MULTI}.", target="projectKind"
-        )
-    return value  # type: ignore[return-value]
+_KINDS_BY_CASE = {kind.lower(): kind for kind in PROJECT_KINDS}
+
+
+def project_kind(value: object) -> str | None:
+    """A project kind in Azure's spelling, whatever its case, or None when it is none of tagwise's:
+    Microsoft Learn's REST pages and the SDK samples write ``customSingleLabelClassification``.
+
+    >>> project_kind("customSingleLabelClassification"), project_kind("CUSTOMMULTILABELCLASSIFICATION"), project_kind("CustomEntityRecognition")
+    ('CustomSingleLabelClassification', 'CustomMultiLabelClassification', None)
+    """
+    return _KINDS_BY_CASE.get(value.lower()) if isinstance(value, str) else None
+
+
+def check_kind(value: object, field: str = "projectKind") -> str:
+    """:func:`project_kind`, or an InvalidArgument naming ``field``."""
+    if (kind := project_kind(value)) is None:
+        raise InvalidArgument(f"The project kind {shown(value)} is not supported: use {SINGLE} or {MULTI}.", target=field)
+    return kind
 
 
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")  # Hangul fillers and the blank braille pattern: letters that draw nothing
