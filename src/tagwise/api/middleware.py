@@ -30,15 +30,15 @@ _QUERY_BY_CASE = {name.lower().encode(): name.encode() for name in QUERY_NAMES}
 
 class AzureUrls(HttpMiddleware):
     """URLs under ``/language/`` as a REST client written from Microsoft's pages sends them: a
-    trailing ``/`` is the route without it (it was a bare 307 with no body, which ``curl`` without
+    trailing ``/`` is the route without it (but a blob's) (it was a bare 307 with no body, which ``curl`` without
     ``-L`` printed as nothing; Azure's own example ``nextLink`` ends in ``/``), and a query
     parameter's name is read in any case (``Api-Version=`` was "missing", ``Top=`` ignored)."""
 
     async def http(self, scope: dict, receive: Any, send: Any) -> None:
         path = scope["path"]
-        if path.startswith("/language/"):
-            scope = dict(scope)
-            if path.endswith("/") and len(path) > len("/language/"):
+        if path.startswith("/language/"):  # in place: the router leaves the route it picked in this scope (the metrics read it)
+            # not a blob's: ``.../blobs/`` is a location that came out empty, and says so
+            if path.endswith("/") and len(path) > len("/language/") and not path.startswith("/language/tagwise/containers/"):
                 scope["path"] = path.rstrip("/") or "/"
                 if raw := scope.get("raw_path"):
                     scope["raw_path"] = raw.rstrip(b"/") or b"/"
