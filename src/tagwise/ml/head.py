@@ -24,7 +24,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
 
-from .calibration import apply_platt, apply_temperature, fit_platt, fit_temperature
+from .calibration import apply_platt, apply_top_label, fit_platt, fit_temperature, fit_top_label
 from .progress import Progress, report
 from .thresholds import tune_thresholds
 
@@ -126,10 +126,11 @@ class LinearHead(BaseEstimator):
                 self.oof_proba_ = None
                 self.platt_ = np.tile(DEFAULT_PLATT, (n_classes, 1))
                 self.thresholds_ = np.full(n_classes, 0.5)
-            self.inverse_temperature_ = None
+            self.inverse_temperature_ = self.top_label_ = None
         else:
             self.inverse_temperature_ = fit_temperature(oof, y) if folds else DEFAULT_INVERSE_TEMPERATURE
-            self.oof_proba_ = apply_temperature(oof, self.inverse_temperature_) if folds else None
+            self.top_label_ = fit_top_label(oof, y, self.inverse_temperature_) if folds else None
+            self.oof_proba_ = apply_top_label(oof, self.inverse_temperature_, self.top_label_) if folds else None
             self.platt_ = None
             self.thresholds_ = None
         report(progress, 1.0)
@@ -232,12 +233,14 @@ class LinearHead(BaseEstimator):
         scores = self.decision_function(X)
         if self.multi_label:
             return apply_platt(scores, self.platt_[:, 0], self.platt_[:, 1])
-        return apply_temperature(scores, self.inverse_temperature_)
+        return apply_top_label(scores, self.inverse_temperature_, self.top_label_)
 
     # --- persistence -------------------------------------------------------------------------
     def export_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         config = {"params": self.get_params(), "inverse_temperature": self.inverse_temperature_,
                   "cv_folds_used": self.cv_folds_used_}
+        if self.top_label_ is not None:
+            config["top_label"] = list(self.top_label_)
         arrays = {"coef": self.coef_, "intercept": self.intercept_}
         if self.multi_label:
             arrays["platt"] = self.platt_
@@ -249,6 +252,8 @@ class LinearHead(BaseEstimator):
         self = cls(**config["params"])
         self.coef_, self.intercept_ = _column_major(arrays["coef"]), arrays["intercept"]
         self.inverse_temperature_ = config["inverse_temperature"]
+        # models trained before top-label calibration have none: their probabilities stay as they were
+        self.top_label_ = tuple(config["top_label"]) if config.get("top_label") is not None else None
         self.cv_folds_used_ = config["cv_folds_used"]
         self.platt_ = arrays.get("platt")
         self.thresholds_ = arrays.get("thresholds")
