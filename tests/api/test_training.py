@@ -33,6 +33,7 @@ def test_train_percentage_split_and_read_the_evaluation(client, banking):
     assert set(evaluation["classes"]) == {r["labels"][0] for r in banking["train"]}
     assert summary["tagwise"]["trainDocumentsPerClass"] == dict.fromkeys(evaluation["classes"], 20)
     assert summary["tagwise"]["confidenceThreshold"] == 0.0  # the project has none
+    assert summary["tagwise"]["majorityBaseline"]["tiedClasses"] == 6  # 5 test documents of each class: no commonest
     for row in evaluation["confusionMatrix"].values():
         assert abs(sum(cell["normalizedValue"] for cell in row.values()) - 100) < 1e-6
 

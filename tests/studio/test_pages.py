@@ -478,6 +478,11 @@ def test_evaluation_shows_the_majority_baseline_and_classes_never_chosen(studio,
     page = studio.get("/studio/p/skew/evaluate").text
     # the class isolated in its own direction: a Hebrew or Arabic name pulled the score beside it to the wrong side
     assert re.search(rf'id="baseline">\(always answering <span dir="auto">{big}</span> would score 9\d\.\d%\)', page)
+    # a test set of as many documents in every class has no commonest: it named the first (banking77's 77 classes of 40)
+    tagging.create_project(ctx, "even", SINGLE, "en")
+    tagging.add_documents(ctx, "even", [{"location": f"d{i}", "text": r["text"], "labels": r["labels"]} for i, r in enumerate(banking["train"])])
+    _train(ctx, "even", "m")
+    assert 'id="baseline">(always answering any one class (6 tie as the commonest) would score 16.7%' in studio.get("/studio/p/even/evaluate").text
     crafted = {"evaluation": {"customSingleLabelClassificationEvaluation": {"classes": {
         "big": {"truePositiveCount": 9, "falsePositiveCount": 2, "falseNegativeCount": 0},
         "rare": {"truePositiveCount": 0, "falsePositiveCount": 0, "falseNegativeCount": 2},

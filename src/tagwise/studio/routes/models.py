@@ -132,7 +132,8 @@ def _headline(model: dict) -> str:
             parts = [(f"{parts[0]} and {parts[1]} at the {plain_percent(threshold)}% threshold it was trained at{none}; "
                       f"with no threshold accuracy {percent(answering_all)}")]
         if baseline := extra.get("majorityBaseline"):
-            parts[0] += f" (always answering {baseline['class']}: {percent(baseline['accuracy'])})"
+            one = f"any one class ({baseline['tiedClasses']:,} tie as the commonest)" if baseline.get("tiedClasses") else baseline["class"]
+            parts[0] += f" (always answering {one}: {percent(baseline['accuracy'])})"
     return f"On {extra.get('testDocuments', '?')} test documents: " + ", ".join(parts) + "."
 
 
