@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import StatementError
 
@@ -215,3 +216,27 @@ def test_every_task_of_an_analyze_job_naming_one_deployment_gets_one_model(tmp_p
                    for r in caplog.records), [r.getMessage() for r in caplog.records]
     finally:
         ctx.close()
+
+
+@pytest.mark.parametrize("where", ["just after the claim", "before the training starts"])
+def test_a_local_training_stopped_as_it_starts_fails_as_interrupted(ctx, banking, monkeypatch, where):
+    # a SIGTERM that landed just after the claim's commit left the job running for good (a busy machine's full suite)
+    from tagwise.core import cli_support, training
+    from tagwise.core.documents import import_project
+    from tests.api.conftest import SINGLE, project_file
+
+    import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"]))
+    job = training.start(ctx, "bank", {"modelLabel": "m1", "trainingConfigVersion": "linear"})
+    real_claim = cli_support.claim
+
+    def stopped(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    if where == "just after the claim":
+        monkeypatch.setattr(cli_support, "claim", lambda c, j: real_claim(c, j) and stopped())
+    else:
+        monkeypatch.setattr(jobs, "progress_recorder", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        cli_support.claim_and_run(ctx, job["id"])
+    ended = jobs.get(ctx, job["id"], "train")
+    assert ended["status"] == "failed" and ended["errors"][0]["message"] == cli_support.INTERRUPTED

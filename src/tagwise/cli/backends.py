@@ -196,8 +196,7 @@ class LocalBackend:
         # the recipes (scikit-learn, scipy) load before the claim, as they did before they were lazy: a Ctrl-C while
         # they were imported, once the job ran, ended the command killed by SIGINT (-2) rather than with exit code 130 (the
         # job still failed "interrupted"), and an install broken there left a job failed instead of none
-        if cli_support.claim(self.ctx, job):
-            cli_support.run_training(self.ctx, job, on_percent)
+        cli_support.claim_and_run(self.ctx, job, on_percent)
         while True:
             state = training.describe_job(jobs.get(self.ctx, job, "train", name))
             on_percent(overall_percent(state))

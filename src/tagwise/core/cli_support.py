@@ -28,6 +28,23 @@ class _TimedOut(Exception):
     """Raised from the progress callback once the training has run past ``TAGWISE_TRAINING_TIMEOUT_S``."""
 
 
+INTERRUPTED = "Training was interrupted (the tagwise command was stopped). Start it again."
+
+
+def claim_and_run(ctx: Context, job_id: str, on_percent: Callable[[int], None] | None = None) -> bool:
+    """:func:`claim` the job and :func:`run_training` it here; False when someone else claimed it
+    first. A Ctrl-C or SIGTERM from the claim on fails the job as interrupted: one that landed
+    just after the claim's commit left it running for good (a busy machine's test caught it)."""
+    try:
+        if not claim(ctx, job_id):
+            return False
+        run_training(ctx, job_id, on_percent)
+    except KeyboardInterrupt:
+        jobs.fail(ctx, job_id, INTERRUPTED)  # the claim may have landed; nobody else runs a job its command stopped
+        raise
+    return True
+
+
 def run_training(ctx: Context, job_id: str, on_percent: Callable[[int], None] | None = None) -> None:
     """Run a claimed training job here, recording progress in the job row (throttled) as the runner does.
 
@@ -35,9 +52,9 @@ def run_training(ctx: Context, job_id: str, on_percent: Callable[[int], None] | 
     its message, a run past ``TAGWISE_TRAINING_TIMEOUT_S`` fails it as the runner's timeout does,
     Ctrl-C fails it as interrupted (and re-raises).
     """
-    record = jobs.progress_recorder(ctx, job_id, on_percent)
     timeout_s = ctx.settings.training_timeout_s
     deadline = time.monotonic() + timeout_s
+    alive = None
 
     def progress(percent: int) -> None:
         # A runner kills its training child at the deadline; in this process the fit can only be
@@ -46,8 +63,9 @@ def run_training(ctx: Context, job_id: str, on_percent: Callable[[int], None] | 
             raise _TimedOut
         record(percent)
 
-    alive = _Heartbeat(ctx, job_id)
-    try:
+    try:  # from the first line: a Ctrl-C before the training starts fails the job too
+        record = jobs.progress_recorder(ctx, job_id, on_percent)
+        alive = _Heartbeat(ctx, job_id)
         training.run(ctx, job_id, progress)
     except _TimedOut:  # the runner's words, so a timeout reads the same wherever it ran
         jobs.fail(ctx, job_id, jobs.timeout_reason(timeout_s))
@@ -57,12 +75,13 @@ def run_training(ctx: Context, job_id: str, on_percent: Callable[[int], None] | 
     except TagwiseError as exc:
         jobs.fail(ctx, job_id, exc.message, code=exc.code)
     except KeyboardInterrupt:
-        jobs.fail(ctx, job_id, "Training was interrupted (the tagwise command was stopped). Start it again.")
+        jobs.fail(ctx, job_id, INTERRUPTED)
         raise
     except Exception as exc:  # noqa: BLE001 - a job must end failed with a reason, whatever broke
         jobs.fail(ctx, job_id, jobs.crash_reason("Training", exc))
     finally:
-        alive.stop()
+        if alive is not None:
+            alive.stop()
 
 
 class _Heartbeat:
