@@ -29,6 +29,7 @@ from typing import IO, Any
 
 import typer
 
+from tagwise.bulk import batches
 from tagwise.cli.common import UsageError, err, handle_errors, opened, progress, sigterm_as_interrupt
 from tagwise.cli.resume import CSV_FIELDS, Done, as_written, check_same_input, check_same_top, existing_output, skip
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_text, not_utf8
@@ -115,24 +116,6 @@ def _csv_documents(stream: IO[str], text_column: str, id_column: str, where: str
     for number, _line, row in csv_rows(reader, where):
         doc_id = row.get(id_column)
         yield (doc_id if doc_id else str(number)), row[text_column] or "", row.get(language_column) or language
-
-
-def batches(docs: Iterator[Document], size: int) -> Iterator[list[Document]]:
-    """Lists of ``size`` documents; when reading fails (a bad line), the documents before it still come
-    as a last batch, so the output holds everything up to the bad line and a rerun resumes there."""
-    batch: list[Document] = []
-    try:
-        for doc in docs:
-            batch.append(doc)
-            if len(batch) == size:
-                yield batch
-                batch = []
-    except Exception:
-        if batch:
-            yield batch
-        raise
-    if batch:
-        yield batch
 
 
 def _count_lines(path: Path) -> int:
@@ -289,8 +272,8 @@ def classify(
     restart: bool = typer.Option(False, "--restart", help="Overwrite OUTPUT instead of resuming it."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64,
                              help="Batches classified in parallel: processes locally, concurrent requests remotely."),
-    engine: Engine = typer.Option(Engine.local, help="local: this process (or --jobs workers); ray: map the deployed model "
-                                  "over the input with Ray Data (local data dir only)."),
+    engine: Engine = typer.Option(Engine.local, help="local: this process (or --jobs workers); ray: the same batches as Ray "
+                                  "tasks on a Ray cluster, each as many in parallel as it has CPUs (local data dir only)."),
     address: str = typer.Option(None, help="With --engine ray: the cluster to join (its head's address, e.g. head-node:6379, or ray://head:10001 for Ray Client); default: a local Ray."),
 ) -> None:
     """Classify documents, streaming: constant memory on any input size.
@@ -394,6 +377,8 @@ def _row_batches(be: Any, engine: Engine, address: str | None, name: str, deploy
             raise UsageError("--engine ray runs on the local data dir; drop --endpoint (or run it where the data dir is)")
         from tagwise.bulk.ray_engine import classify_with_ray
 
+        if jobs > 1:  # it was silently ignored
+            err().print("note: --jobs is the local engine's; Ray runs as many batches at once as its cluster has CPUs", markup=False)
         yield from classify_with_ray(be.ctx.settings, name, deployment, docs, address=address, batch_size=batch_size, top=top)
         return
     for batch, result in classify_batches(be, name, deployment, batches(docs, batch_size), top, jobs):
