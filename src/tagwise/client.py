@@ -46,12 +46,16 @@ def _read_only(response: httpx.Response) -> bool:
 
 
 class RemoteError(TagwiseError):
-    """An error envelope from the server (or no answer at all); ``status`` is the HTTP status or None."""
+    """An error envelope from the server (or no answer at all); ``status`` is the HTTP status or None;
+    ``unreachable``: no connection could be made, or the server dropped it unanswered (a restart),
+    as opposed to an answer that took longer than the timeout."""
 
-    def __init__(self, message: str, *, code: str = "InternalServerError", status: int | None = None) -> None:
+    def __init__(self, message: str, *, code: str = "InternalServerError", status: int | None = None,
+                 unreachable: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
+        self.unreachable = unreachable
 
 
 class Client:
@@ -66,6 +70,7 @@ class Client:
         self.on_retry = on_retry  # told of each 429 or 503 and the seconds it waits before sending again
         self.on_lost = on_lost  # told when a poll or a classification finds the server unreachable, and waits for it
         self._http = httpx.Client(base_url=self.endpoint, headers={KEY_HEADER: key}, timeout=timeout_s, transport=transport)
+        self.reached = False  # whether the server ever answered: an endpoint never reached is not waited for
 
     def close(self) -> None:
         self._http.close()
@@ -90,7 +95,9 @@ class Client:
                                       f"{exc.object[max(exc.start - 20, 0):exc.start]!r}...): fix the file's encoding.") from None
             except httpx.HTTPError as exc:
                 where = self.endpoint if not url.startswith("http") else url.split("/language/")[0]
-                raise RemoteError(f"cannot reach the tagwise server at {where}: {exc}") from None
+                lost = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.RemoteProtocolError)
+                raise RemoteError(f"cannot reach the tagwise server at {where}: {exc}", unreachable=lost) from None
+            self.reached = True
             if response.status_code not in (429, 503) or attempt == MAX_RETRIES:
                 break
             if _read_only(response):  # waiting does not fix it
@@ -160,14 +167,17 @@ class Client:
             try:
                 return send()
             except RemoteError as exc:
-                if exc.status not in (None, 502, 504):  # the server's word; a proxy's 502 or 504 while it restarts is not
+                # a proxy's 502 or 504 while the server restarts, or no connection to a server that answered before; not the
+                # server's own word, nor an answer slower than the timeout (sent again, a slow batch took 601 s to fail), nor
+                # an endpoint never reached (a typo waited 31 s)
+                if not (exc.status in (502, 504) or (exc.unreachable and self.reached)):
                     raise
                 if lost_since is None:
                     lost_since = time.monotonic()
                     if self.on_lost is not None:
                         self.on_lost(exc)
                 elif time.monotonic() - lost_since > UNREACHABLE_WAIT_S:
-                    raise RemoteError(f"{exc.message}; {then}" if then else exc.message, status=exc.status) from None
+                    raise RemoteError(f"{exc.message}; {then}" if then else exc.message, status=exc.status, unreachable=exc.unreachable) from None
                 time.sleep(1.0)
 
     def _operation(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> str:

@@ -107,7 +107,7 @@ def test_ray_workers_embed_with_the_servers_own_encoder(tmp_path, banking, local
     assert local == rows
 
 
-def test_the_batches_before_a_bad_line_are_written_and_ray_failures_are_one_error(tmp_path, banking, local_ray):
+def test_the_batches_before_a_bad_line_are_written_and_ray_failures_are_one_error(tmp_path, banking, local_ray, monkeypatch):
     # the engine read 100,000 documents before classifying any: a bad line at 30,001 wrote nothing, Ctrl-C lost
     # everything since the last 100,000, and a task's error was a traceback of 433 lines
     from tagwise.bulk.ray_engine import RayUnavailable, _check_reachable, classify_with_ray
@@ -146,6 +146,25 @@ def test_the_batches_before_a_bad_line_are_written_and_ray_failures_are_one_erro
     before = [row for chunk in classify_with_ray(settings, "bank", "staging", texts[:100], batch_size=100, top=3) for row in chunk]
     after = [row for chunk in classify_with_ray(settings, "bank", "staging", texts, batch_size=100, top=3) for row in chunk]
     assert swapped[100:] == after[100:] and swapped[:100] != before  # m2 from the batch read after the deploy, m1 before
+
+    # a batch that fails ends the run there: the batches after it, classified in parallel, were written, leaving a
+    # gap that the rerun refused as another input's output (a review)
+    from tagwise.bulk import ray_engine
+
+    real = ray_engine._classify_rows
+
+    def failing_at_t100(items, spec):
+        if items[0][0] == "t100":
+            raise InvalidArgument("the model folder of m2 is missing its manifest.json")
+        return real(items, spec)
+
+    monkeypatch.setattr(ray_engine, "_classify_rows", failing_at_t100)
+    written = []
+    with pytest.raises(InvalidArgument, match="manifest.json"):
+        for chunk in classify_with_ray(settings, "bank", "prod", texts, batch_size=50):
+            written += chunk
+    assert [row["id"] for row in written] == [f"t{i}" for i in range(100)]
+    monkeypatch.undo()
 
     # an error inside a task (a model folder gone, say): tagwise's one error line, not Ray's traceback
     import ray

@@ -164,11 +164,13 @@ def test_a_documents_language_reaches_the_model(deployed, tmp_path):
     source = tmp_path / "in.jsonl"
     lines = [{"id": "de", "text": "my card got stolen", "language": "de"}, {"id": "en", "text": "my card got stolen", "language": "en"},
              {"id": "none", "text": "my card got stolen"}, {"id": "bad", "text": "my card got stolen", "language": "english"},
-             {"id": "meta", "text": "my card got stolen", "meta": {"lang": "de"}}]  # where the shared datasets keep it
+             {"id": "meta", "text": "my card got stolen", "meta": {"lang": "de"}},  # where the shared datasets keep it
+             {"id": "other", "text": "my card got stolen", "lang": "python"}]  # somebody else's field: not read
     source.write_text("".join(json.dumps(line) + "\n" for line in lines))
     rows = {r["id"]: r for r in map(json.loads, ok(deployed.cli("classify", "bank", "prod", str(source))).stdout.splitlines())}
     assert [w["code"] for w in rows["de"]["warnings"]] == ["LanguageNotTrained"] and rows["de"]["predictions"]
     assert rows["meta"]["warnings"] == rows["de"]["warnings"]  # tagwise import reads meta.lang, classify did not
+    assert "error" not in rows["other"] and "warnings" not in rows["other"]
     assert "warnings" not in rows["en"] and "warnings" not in rows["none"]
     assert rows["bad"]["predictions"] == [] and "'english' is not a language code" in rows["bad"]["error"]
 

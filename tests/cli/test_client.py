@@ -184,24 +184,45 @@ def test_a_classification_waits_out_a_restart_and_then_gives_up_naming_the_serve
     def refused(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("Connection refused", request=request)
 
-    answers = iter([refused, refused, lambda request: httpx.Response(200, json={"documents": [{"id": "1"}], "errors": []})])
+    def answered(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"documents": [{"id": "1"}], "errors": []})
+
+    def patient(*handlers):
+        answers = iter(handlers)
+        return Client("http://tagwise.test", key="k", transport=httpx.MockTransport(lambda request: next(answers)(request)),
+                      on_lost=lost.append)
+
     monkeypatch.setattr(client_module.time, "sleep", lambda _s: None)
-    lost = []
-    client = Client("http://tagwise.test", key="k", transport=httpx.MockTransport(lambda request: next(answers)(request)),
-                    on_lost=lost.append)
+    lost: list = []
+    client = patient(answered, refused, refused, answered)
+    client.classify("p", "prod", [{"id": "1", "text": "hi"}])
     assert client.classify("p", "prod", [{"id": "1", "text": "hi"}])["documents"] == [{"id": "1"}]
     assert len(lost) == 1 and "cannot reach the tagwise server at http://tagwise.test" in lost[0].message
 
     clock = iter(range(0, 100, 10))  # ten seconds a try: the fifth is past UNREACHABLE_WAIT_S
     monkeypatch.setattr(client_module.time, "monotonic", lambda: next(clock))
-    gone = Client("http://tagwise.test", key="k", transport=httpx.MockTransport(refused))
+    gone = patient(answered, *[refused] * 10)
+    gone.classify("p", "prod", [{"id": "1", "text": "hi"}])
     with pytest.raises(RemoteError, match=r"^cannot reach the tagwise server at http://tagwise.test: Connection refused$"):
         gone.classify("p", "prod", [{"id": "1", "text": "hi"}])
-    # the server's own answer is never asked again
-    told = Client("http://tagwise.test", key="k", transport=httpx.MockTransport(
-        lambda request: httpx.Response(404, json={"error": {"code": "NotFound", "message": "no deployment prod"}})))
+    # not asked again: an endpoint never reached (a typo waited 31 s), an answer slower than the timeout (a slow batch was
+    # sent twice and failed after 601 s), the server's own answer
+    lost.clear()
+    with pytest.raises(RemoteError, match="Connection refused"):
+        patient(refused, answered).classify("p", "prod", [{"id": "1", "text": "hi"}])
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    late = patient(answered, slow, answered)
+    late.classify("p", "prod", [])
+    with pytest.raises(RemoteError, match="timed out"):
+        late.classify("p", "prod", [])
+    told = patient(answered, lambda request: httpx.Response(404, json={"error": {"code": "NotFound", "message": "no deployment prod"}}))
+    told.classify("p", "prod", [])
     with pytest.raises(RemoteError, match="no deployment prod"):
-        told.classify("p", "prod", [{"id": "1", "text": "hi"}])
+        told.classify("p", "prod", [])
+    assert lost == []
 
 
 def test_a_training_cancelled_elsewhere_is_named(capsys):

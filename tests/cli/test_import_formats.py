@@ -334,3 +334,19 @@ def test_each_documents_name_comes_from_the_column_id_column_names(cli, tmp_path
     missing = cli("import", "jira", str(export), "--text-column", "Summary", "--id-column", "Key")
     said = one_error_line(missing, 2)
     assert "no column 'Key'" in said and "pick the id column with --id-column" in said
+
+
+def test_an_azure_project_file_as_microsoft_learn_spells_its_kind(cli, tmp_path):
+    # customMultiLabelClassification (Learn's REST pages): the server took it, tagwise import read the file as
+    # single-label and refused its first document with two classes
+    body = {"projectFileVersion": "2022-05-01", "stringIndexType": "Utf16CodeUnit",
+            "metadata": {"projectName": "moods", "projectKind": "customMultiLabelClassification", "language": "en",
+                         "storageInputContainerName": "moods"},
+            "assets": {"projectKind": "customMultiLabelClassification", "classes": [{"category": "joy"}, {"category": "love"}],
+                       "documents": [{"location": "d1", "language": "en", "text": "what a lovely day with you",
+                                      "classes": [{"category": "joy"}, {"category": "love"}]},
+                                     {"location": "d2", "language": "en", "text": "so happy", "classes": [{"category": "joy"}]}]}}
+    path = tmp_path / "moods.json"
+    path.write_text(json.dumps(body))
+    ok(cli("import", "moods", str(path)))
+    assert exported(cli, tmp_path, "moods")["metadata"]["projectKind"] == "CustomMultiLabelClassification"

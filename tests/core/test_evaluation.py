@@ -111,7 +111,8 @@ def test_a_model_scored_at_a_threshold_is_held_to_the_baseline_by_its_answers_be
 
     assert model_results.against_baseline(model(0.52, 0.71, 0.6)) is None
     found = model_results.against_baseline(model(0.52, 0.66, 0.6))  # one that has not learned: judged at 66%, not 52%
-    assert found == {"class": "Major", "baseline": 0.675, "accuracy": 0.66, "worse": True, "threshold": 0.6}
+    assert found == {"class": "Major", "baseline": 0.675, "accuracy": 0.66, "worse": True, "threshold": 0.6,
+                     "advice": "tag more examples of the classes other than Major"}
     assert "(66.0% against 67.5% on the test set, answering every document as if there were no confidence threshold)" in (
         model_results.baseline_warning(model(0.52, 0.66, 0.6)))
     assert model_results.against_baseline(model(0.52, 0.52, 0.0))["threshold"] == 0.0  # no threshold: as before
@@ -129,6 +130,13 @@ def test_a_model_barely_above_the_commonest_class_is_not_called_clearly_better()
     assert model_results.baseline_caution(model(0.90, 500)) is None  # clearly better
     assert model_results.baseline_caution(model(0.60, 72)) is None  # worse: the verdict (baseline_warning) says so, not this
     assert model_results.baseline_warning(model(0.60, 72)) is not None
+
+    # classes that tie as the commonest (5 + 5 test documents): it named the first, and told to tag the other one
+    tied = {"evaluation": {"tagwise": {"accuracy": 0.6, "testDocuments": 10,
+                                       "majorityBaseline": {"class": "billing", "accuracy": 0.5, "tiedClasses": 2}}}}
+    said = model_results.baseline_caution(tied)
+    assert said.startswith("This model is not clearly better than always answering any one class (2 tie as the commonest) (60.0%")
+    assert "Tag more examples of every class, and more test documents" in said and "other than" not in said
 
 
 def test_a_model_that_only_ties_the_commonest_class_is_flagged_also_when_scored_at_a_threshold():

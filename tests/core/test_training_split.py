@@ -63,7 +63,7 @@ def test_split_options_as_other_writers_send_them():
                                                                       "testingSplitPercentage": 20.0}})["evaluationOptions"]
     assert options == PERCENT and type(options["trainingSplitPercentage"]) is int
     assert parse_options({"modelLabel": "m", "evaluationOptions": {"kind": "MANUAL"}})["evaluationOptions"] == {"kind": "manual"}
-    with pytest.raises(InvalidArgument, match=r"numbers, not strings: send 80, not \"80\""):
+    with pytest.raises(InvalidArgument, match=r"numbers, not strings: send 80 without quotes, not \"80\""):
         parse_options({"modelLabel": "m", "evaluationOptions": {"kind": "percentage", "trainingSplitPercentage": "80"}})
     with pytest.raises(InvalidArgument, match="whole numbers"):
         parse_options({"modelLabel": "m", "evaluationOptions": {"kind": "percentage", "trainingSplitPercentage": 80.5}})

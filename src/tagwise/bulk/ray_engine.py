@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tagwise.bulk import batches
+from tagwise.core.csv_header import meta_language
 from tagwise.errors import TagwiseError
 from tagwise.settings import Settings
 
@@ -111,14 +112,16 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
 
 def _check_reachable(address: str) -> None:
     """Whether something listens at a cluster address's host and port (``auto`` and a bare host are Ray's to find)."""
+    client = address.startswith("ray://")
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
         return
     try:
-        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()  # [::1]:6379 too
     except OSError as exc:
+        start = f"--ray-client-server-port {port}" if client else f"--port {port}"
         raise RayUnavailable(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}): start it (ray start --head "
-                             f"--port {port}) or give --address the head node's address") from None
+                             f"{start}) or give --address the head node's address") from None
 
 
 def classify_with_ray(
@@ -143,18 +146,26 @@ def classify_with_ray(
         task = ray.remote(num_cpus=1)(_classify_rows)
         window = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
         pending: deque[Any] = deque()
+        source = batches(iter(docs), batch_size)  # the local engine's batches
         try:
-            for batch in batches(iter(docs), batch_size):  # the local engine's batches
+            while True:
+                try:
+                    batch = next(source)
+                except StopIteration:
+                    break
+                except Exception:  # the input went bad: what was read before it is written, as the local engine does
+                    while pending:
+                        yield _rows(pending.popleft())
+                    raise
                 items = [(doc[0], doc[1], doc[2] if len(doc) > 2 else None) for doc in batch]
                 pending.append(task.remote(items, lookup.spec(project, deployment, top)))
                 if len(pending) >= window:
-                    yield _rows(pending.popleft())
-        except Exception:  # the input went bad: what was read before it is written, as the local engine does
+                    yield _rows(pending.popleft())  # a failed batch ends the run there: no batch after it is written
             while pending:
                 yield _rows(pending.popleft())
-            raise
-        while pending:
-            yield _rows(pending.popleft())
+        finally:
+            for ref in pending:  # stopped early (an error, Ctrl-C, the caller closed it): the cluster drops the rest
+                ray.cancel(ref)
     finally:
         lookup.close()
 
@@ -199,7 +210,7 @@ def classify_file_with_ray(
 
 def read_documents(lines: Iterable[str], name: str) -> Iterator[tuple[str, str, str | None]]:
     """(id, text, language) like ``tagwise classify`` reads them: blank lines skipped, the line number
-    as default id, the language a jsonl line names (None: none)."""
+    as default id, the language a jsonl line names in ``language`` or ``meta.lang`` (None: none)."""
     jsonl = name.endswith((".jsonl", ".ndjson"))
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -209,7 +220,7 @@ def read_documents(lines: Iterable[str], name: str) -> Iterator[tuple[str, str, 
             continue
         row = json.loads(line)
         doc_id = row.get("id")
-        yield (str(doc_id) if doc_id not in (None, "") else str(number)), row["text"], row.get("language") or None
+        yield (str(doc_id) if doc_id not in (None, "") else str(number)), row["text"], row.get("language") or meta_language(row)
 
 
 # -- on the Ray workers ----------------------------------------------------------------------

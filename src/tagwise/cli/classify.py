@@ -34,7 +34,7 @@ from tagwise.cli.common import UsageError, err, handle_errors, opened, progress,
 from tagwise.cli.resume import CSV_FIELDS, Done, as_written, check_same_input, check_same_top, existing_output, skip
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_text, not_utf8
 from tagwise.core import csv_header
-from tagwise.core.csv_header import LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of, pick_language
+from tagwise.core.csv_header import LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of, meta_language
 from tagwise.core.textencoding import json_problem, not_text
 from tagwise.core.validation import language_code
 from tagwise.errors import TagwiseError
@@ -92,8 +92,8 @@ def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_colu
         text = json_text(row, text_column, f"{where}:{number}", missing=f"needs a JSON object with a string {text_column!r}",
                          listed="it has {fields}: name the text's field with --text-column")
         doc_id, named = row.get(id_column), row.get(language_column)
-        if named is None and language_column == "language":  # where tagwise import reads it too: 'lang', a 'meta.lang'
-            named = pick_language(row)
+        if named is None and language_column == "language":  # where tagwise import reads it too (the shared datasets')
+            named = meta_language(row)
         if named is not None and not isinstance(named, str):
             raise UsageError(f"{where}:{number}: {language_column!r} must be a language code such as \"en\", not {json.dumps(named)}")
         yield (str(doc_id) if doc_id not in (None, "") else str(number)), text, named or language

@@ -18,7 +18,7 @@ from tagwise.cli.common import UsageError
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_text, not_utf8
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of, pick, pick_language, twins
 from tagwise.core.textencoding import json_problem, not_text
-from tagwise.core.validation import COMMAS, class_form, file_labels, file_language
+from tagwise.core.validation import COMMAS, class_form, file_labels, file_language, project_kind
 from tagwise.errors import InvalidArgument
 
 FORMATS = ("auto", "jsonl", "csv", "azure", "txt-dir")
@@ -241,6 +241,8 @@ def azure_docs(body: Any, where: str = "project file") -> tuple[list[Doc], dict[
         raise UsageError(f"{where}: assets.classes must be a list of {{\"category\": ...}} objects, not {_shown(classes)}")
     metadata = dict(metadata)
     metadata.setdefault("projectKind", assets.get("projectKind"))
+    # in Azure's spelling (Microsoft Learn writes customMultiLabelClassification); another value stays for the server to refuse
+    metadata["projectKind"] = project_kind(metadata["projectKind"]) or metadata["projectKind"]
     metadata["classes"] = [_category(c, f"assets.classes[{i}]", where) for i, c in enumerate(classes)]
     return docs, metadata
 

@@ -144,7 +144,7 @@ def _notes(summary: dict[str, Any]) -> list[str]:
         how = "worse than" if found["worse"] else "no better than"
         scored = ", answering every document as if there were no threshold" if found["threshold"] else ""
         lines.append(f"{how} always answering {found['class']} ({found['accuracy']:.3f} against {found['baseline']:.3f}{scored}): "
-                     "tag more examples of the other classes before deploying it")
+                     f"{found['advice']} before deploying it")
     elif caution := baseline_caution(model, "the model"):
         lines.append(caution)
     if names := never_predicted(model):

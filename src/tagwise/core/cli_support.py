@@ -40,7 +40,11 @@ def claim_and_run(ctx: Context, job_id: str, on_percent: Callable[[int], None] |
             return False
         run_training(ctx, job_id, on_percent)
     except KeyboardInterrupt:
-        jobs.fail(ctx, job_id, INTERRUPTED)  # the claim may have landed; nobody else runs a job its command stopped
+        # the claim may have landed; a job a server or worker claimed first is theirs to end
+        with ctx.db.write() as conn:
+            job = records.get_job(conn, job_id)
+            if job is not None and job["claimed_by"] in (None, jobs.claimant()):
+                jobs.fail_in(conn, job_id, INTERRUPTED, "InternalServerError", stop=False)
         raise
     return True
 

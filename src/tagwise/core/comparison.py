@@ -22,7 +22,7 @@ from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.evaluation import TOP_SCORES as TOP
-from tagwise.core.model_results import against_baseline, class_scores, evaluation_body, outcome, recorded_answers
+from tagwise.core.model_results import against_baseline, class_scores, commonest, evaluation_body, outcome, recorded_answers
 from tagwise.core.models import located
 from tagwise.core.predictors import NONE_CLASS
 from tagwise.core.projects import require
@@ -476,7 +476,7 @@ def _side(model: dict[str, Any], train_documents: int | None, multi: bool) -> Si
                 chosen_recipe=extra.get("chosenRecipe"),
                 trained_at=model.get("trained_at"), train_documents=train_documents,
                 test_documents=_test_count(model),
-                baseline=(baseline["class"], baseline["accuracy"]) if baseline and not multi else None,
+                baseline=(commonest(baseline), baseline["accuracy"]) if baseline and not multi else None,
                 below_baseline=not multi and against_baseline(model) is not None,
                 threshold=float(extra.get("confidenceThreshold") or 0.0), encoder=extra.get("sentenceEncoder"),
                 # of the classes the model knows: an entry for another class changed none of its answers

@@ -96,10 +96,19 @@ def pick_language(row: dict[Any, Any]) -> Any:
     True
     """
     found = pick(row, LANGUAGE_KEYS)
-    if found is None and isinstance(meta := row.get("meta"), dict):
-        # only a language code: a "meta" is anybody's, and its "language": "python" refused the whole file
-        found = language_code(given) if isinstance(given := pick(meta, LANGUAGE_KEYS), str) else None
-    return found
+    return meta_language(row) if found is None else found
+
+
+def meta_language(row: dict[Any, Any]) -> str | None:
+    """A JSON line's ``meta.lang`` (or ``meta.language``), when it is a language code: a "meta" is
+    anybody's, and its "language": "python" refused a whole file.
+
+    >>> meta_language({"meta": {"lang": "DE"}}), meta_language({"meta": {"language": "python"}}), meta_language({"lang": "de"})
+    ('de', None, None)
+    """
+    meta = row.get("meta")
+    given = pick(meta, LANGUAGE_KEYS) if isinstance(meta, dict) else None
+    return language_code(given) if isinstance(given, str) else None
 
 
 def empty_row(row: dict[Any, Any]) -> bool:

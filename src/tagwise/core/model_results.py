@@ -218,8 +218,8 @@ def against_baseline(model: dict[str, Any]) -> dict[str, Any] | None:
         mine, theirs = accuracy, baseline["accuracy"]
     if mine > theirs:
         return None
-    return {"class": baseline["class"], "baseline": baseline["accuracy"], "accuracy": accuracy,
-            "worse": mine < theirs, "threshold": threshold}
+    return {"class": commonest(baseline), "baseline": baseline["accuracy"], "accuracy": accuracy,
+            "worse": mine < theirs, "threshold": threshold, "advice": _tag_more(baseline)}
 
 
 WRONG_PER_PAGE = 100  # mistakes listed per page: 410 on one page made 538 KB of HTML
@@ -275,6 +275,22 @@ def evaluation_details(ctx: Context, project_name: str, model_label: str | None 
             "wrong_page": wrong_page, "wrong_pages": pages, "wrong_start": start, "wrong_per_page": WRONG_PER_PAGE, "train_counts_recorded": recorded is not None}
 
 
+def commonest(baseline: dict[str, Any]) -> str:
+    """The class a ``majorityBaseline`` always answers, as a message names it: when several tie as
+    the commonest (banking77's 77 classes of 40), none of them (it named the first).
+
+    >>> commonest({"class": "Major", "accuracy": 0.69}), commonest({"class": "a", "accuracy": 0.5, "tiedClasses": 2})
+    ('Major', 'any one class (2 tie as the commonest)')
+    """
+    tied = baseline.get("tiedClasses")
+    return f"any one class ({tied:,} tie as the commonest)" if tied else baseline["class"]
+
+
+def _tag_more(baseline: dict[str, Any]) -> str:
+    """Which examples to tag more of, when a model does not clearly beat ``baseline``."""
+    return "tag more examples of every class" if baseline.get("tiedClasses") else f"tag more examples of the classes other than {baseline['class']}"
+
+
 def baseline_warning(model: dict[str, Any], subject: str = "This model", deployed: bool = False) -> str | None:
     """What to tell a person when the model does not beat always answering the commonest class
     (:func:`against_baseline`): before a deploy (the studio), or after it (the deploy job's warning)."""
@@ -282,7 +298,7 @@ def baseline_warning(model: dict[str, Any], subject: str = "This model", deploye
     if found is None:
         return None
     how = "worse than" if found["worse"] else "no better than"
-    others = f"tag more examples of the classes other than {found['class']}"
+    others = found["advice"]
     advice = f"{others[0].upper()}{others[1:]}, train again and deploy that model." if deployed else f"Do not deploy it; {others}, then train again."
     scored = ", answering every document as if there were no confidence threshold" if found["threshold"] else ""
     accuracy, baseline = percents(found["accuracy"], found["baseline"])
@@ -306,10 +322,11 @@ def baseline_caution(model: dict[str, Any], subject: str = "This model") -> str 
         return None
     scored = ", answering every document as if there were no confidence threshold" if extra.get("confidenceThreshold") else ""
     shown, at, low, high = percents(accuracy, baseline["accuracy"], *found)
-    return (f"{subject} is not clearly better than always answering {baseline['class']} ({shown} against "
+    advice = _tag_more(baseline)
+    return (f"{subject} is not clearly better than always answering {commonest(baseline)} ({shown} against "
             f"{at} on {documents:,} test documents{scored}: on new text its accuracy could lie anywhere "
-            f"from {low} to {high}, which includes {at}). Tag more examples of the classes "
-            f"other than {baseline['class']}, and more test documents, before relying on it.")
+            f"from {low} to {high}, which includes {at}). {advice[0].upper()}{advice[1:]}, and more test documents, "
+            "before relying on it.")
 
 
 def evaluation_body(model: dict[str, Any]) -> dict[str, Any]:

@@ -78,8 +78,9 @@ def parse_options(body: Any) -> dict[str, Any]:
         # either one alone is enough (the other is what remains); neither: 80/20
         train_pct, test_pct = (_integral(options.get(key)) for key in ("trainingSplitPercentage", "testingSplitPercentage"))
         if isinstance(train_pct, str) or isinstance(test_pct, str):
-            raise InvalidArgument(f"trainingSplitPercentage and testingSplitPercentage are numbers, not strings: send 80, not "
-                                  f"{json.dumps(train_pct if isinstance(train_pct, str) else test_pct)}.", target="evaluationOptions")
+            given = train_pct if isinstance(train_pct, str) else test_pct
+            raise InvalidArgument(f"trainingSplitPercentage and testingSplitPercentage are numbers, not strings: send "
+                                  f"{given.strip() or 80} without quotes, not {json.dumps(given)}.", target="evaluationOptions")
         if train_pct is None:
             train_pct = 100 - test_pct if _whole(test_pct) else 80
         if test_pct is None:

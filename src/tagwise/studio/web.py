@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 from tagwise import __version__
 from tagwise.api.errors import error_response
 from tagwise.core.context import Context
+from tagwise.core.model_results import commonest
 from tagwise.core.percentfmt import percent, percents
 from tagwise.errors import InvalidArgument, InvalidRequest, TagwiseError
 from tagwise.studio.auth import SESSION_COOKIE, NotSignedIn, session
@@ -60,7 +61,8 @@ env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select
 env.filters.update(percent=percent, percent_beside=lambda value, other: percents(value, other)[0] if value is not None and other is not None else percent(value),
                    plain_percent=plain_percent, when=_when, urlq=lambda v: quote(str(v), safe=""),
                    small_percent=lambda value: "under 0.1%" if value < 0.001 else percent(value),
-                   count=lambda value: f"{value:,}" if isinstance(value, int) else value)  # 1,346 beside 3,200, not 1346
+                   count=lambda value: f"{value:,}" if isinstance(value, int) else value,  # 1,346 beside 3,200, not 1346
+                   commonest=commonest)
 env.globals.update(version=__version__)
 
 

@@ -132,8 +132,7 @@ def _headline(model: dict) -> str:
             parts = [(f"{parts[0]} and {parts[1]} at the {plain_percent(threshold)}% threshold it was trained at{none}; "
                       f"with no threshold accuracy {percent(answering_all)}")]
         if baseline := extra.get("majorityBaseline"):
-            one = f"any one class ({baseline['tiedClasses']:,} tie as the commonest)" if baseline.get("tiedClasses") else baseline["class"]
-            parts[0] += f" (always answering {one}: {percent(baseline['accuracy'])})"
+            parts[0] += f" (always answering {model_results.commonest(baseline)}: {percent(baseline['accuracy'])})"
     return f"On {extra.get('testDocuments', '?')} test documents: " + ", ".join(parts) + "."
 
 
