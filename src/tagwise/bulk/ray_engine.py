@@ -27,6 +27,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -105,9 +106,10 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
             ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
                      _node_ip_address="127.0.0.1", object_store_memory=512 * 1024**2)
     finally:
-        for signum, handler in handlers.items():
-            if handler is not None:
-                signal.signal(signum, handler)
+        if threading.current_thread() is threading.main_thread():  # the only thread that may set them
+            for signum, handler in handlers.items():
+                if handler is not None:
+                    signal.signal(signum, handler)
 
 
 def _check_reachable(address: str) -> None:
