@@ -30,9 +30,10 @@ _QUERY_BY_CASE = {name.lower().encode(): name.encode() for name in QUERY_NAMES}
 
 class AzureUrls(HttpMiddleware):
     """URLs under ``/language/`` as a REST client written from Microsoft's pages sends them: a
-    trailing ``/`` is the route without it (but a blob's) (it was a bare 307 with no body, which ``curl`` without
-    ``-L`` printed as nothing; Azure's own example ``nextLink`` ends in ``/``), and a query
-    parameter's name is read in any case (``Api-Version=`` was "missing", ``Top=`` ignored)."""
+    trailing ``/`` is the route without it, a blob's aside (it was a bare 307 with no body, which
+    ``curl`` without ``-L`` printed as nothing; Azure's own example ``nextLink`` ends in ``/``),
+    and a query parameter's name is read in any case (``Api-Version=`` was "missing", ``Top=``
+    ignored)."""
 
     async def http(self, scope: dict, receive: Any, send: Any) -> None:
         path = scope["path"]
