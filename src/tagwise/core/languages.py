@@ -18,6 +18,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from tagwise.core.validation import CANONICAL_LANGUAGES
+
 # the 16 languages Universal Sentence Encoder multilingual v3 was trained on, with their names: what
 # GET .../projects/global/languages lists (the SDKs' list_supported_languages), as the languages the
 # embedding recipes read (English: all-MiniLM-L6-v2; the others: the multilingual encoder, as for a
@@ -48,8 +50,6 @@ CODE = "LanguageNotTrained"
 def primary(language: str) -> str:
     """A code's language part, as ``validation.language_code`` reads it (``iw`` is ``he``, ``jp`` is ``ja``): a
     project stored with such a code before it was read so compares equal to its documents' codes."""
-    from tagwise.core.validation import CANONICAL_LANGUAGES
-
     part = language.replace("_", "-").split("-")[0].lower()
     return CANONICAL_LANGUAGES.get(part, part)
 
