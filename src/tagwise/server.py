@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,7 +27,6 @@ from tagwise.metrics import Metrics
 from tagwise.settings import Settings
 
 log = logging.getLogger("tagwise")
-_SLASHES = re.compile(r"/{2,}")
 # threads for the routes that block (the store, the models): anyio's default is 40. Writes waiting for
 # the store's write lock hold one each (storage.db.Database.write bounds how long)
 WORKER_THREADS = 64
@@ -90,13 +88,10 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
     app.state.rate_limiter = RateLimiter()
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(AzureUrls)  # a trailing / and Azure's query names in any case, before routing
+    app.add_middleware(AzureUrls)  # repeated slashes, a trailing / and Azure's query names in any case, before routing
 
     @app.middleware("http")
-    async def collapse_slashes(request, call_next):
-        path = request.scope["path"]
-        if "//" in path:
-            request.scope["path"] = _SLASHES.sub("/", path)
+    async def security_headers(request, call_next):
         response = await call_next(request)
         # every answer: no content sniffing, and no page of the server (/docs too) inside another site's frame;
         # the studio adds its own stricter set

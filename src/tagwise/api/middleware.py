@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -26,17 +27,21 @@ class HttpMiddleware:
 QUERY_NAMES = ("api-version", "top", "skip", "maxpagesize", "$top", "$skip", "$maxpagesize", "stringIndexType", "projectKind",
                "trainedModelLabel", "format", "assetKind", "showStats", "dataset", "class", "untagged", "search", "all")
 _QUERY_BY_CASE = {name.lower().encode(): name.encode() for name in QUERY_NAMES}
+_SLASHES = re.compile(r"/{2,}")
 
 
 class AzureUrls(HttpMiddleware):
-    """URLs under ``/language/`` as a REST client written from Microsoft's pages sends them: a
-    trailing ``/`` is the route without it, a blob's aside (it was a bare 307 with no body, which
-    ``curl`` without ``-L`` printed as nothing; Azure's own example ``nextLink`` ends in ``/``),
-    and a query parameter's name is read in any case (``Api-Version=`` was "missing", ``Top=``
-    ignored)."""
+    """URLs as clients send them, read before routing: repeated slashes are one, on every path (a
+    URL joined from parts that each carried one); and under ``/language/``, as a REST client
+    written from Microsoft's pages sends them, a trailing ``/`` is the route without it, a blob's
+    aside (it was a bare 307 with no body, which ``curl`` without ``-L`` printed as nothing;
+    Azure's own example ``nextLink`` ends in ``/``), and a query parameter's name is read in any
+    case (``Api-Version=`` was "missing", ``Top=`` ignored)."""
 
     async def http(self, scope: dict, receive: Any, send: Any) -> None:
         path = scope["path"]
+        if "//" in path:
+            path = scope["path"] = _SLASHES.sub("/", path)
         if path.startswith("/language/"):  # in place: the router leaves the route it picked in this scope (the metrics read it)
             # not a blob's: ``.../blobs/`` is a location that came out empty, and says so
             if path.endswith("/") and len(path) > len("/language/") and not path.startswith("/language/tagwise/containers/"):
