@@ -74,7 +74,7 @@ def fit_top_label(scores: np.ndarray, y: np.ndarray, inverse_temperature: float)
     right = z.argmax(axis=1) == np.asarray(y)
     if min(int(right.sum()), int((~right).sum())) < TOP_LABEL_MIN_EACH:
         return None
-    slope, intercept = fit_platt(_top_log_odds(z)[0], right)
+    slope, intercept = fit_platt(_top_split(z)[0], right)
     return (slope, intercept) if slope > 0 else None
 
 
@@ -90,9 +90,9 @@ def apply_top_label(scores: np.ndarray, inverse_temperature: float, top_label: t
     if top_label is None:
         return apply_temperature(scores, inverse_temperature)
     z = inverse_temperature * np.asarray(scores, dtype=float)
-    log_odds, top, others = _top_log_odds(z)
+    log_odds, top, others, others_lse = _top_split(z)
     # the other classes' shares of what the top one leaves, from their scores (no 1 - p underflow)
-    rest = np.exp(others - logsumexp(others, axis=1, keepdims=True))
+    rest = np.exp(others - others_lse[:, None])
     top_p = expit(top_label[0] * log_odds + top_label[1])
     second = rest.max(axis=1)
     top_p = np.maximum(top_p, second / (1 + second) + 1e-9)  # never below the next class: the answer stays the answer
@@ -101,9 +101,11 @@ def apply_top_label(scores: np.ndarray, inverse_temperature: float, top_label: t
     return out
 
 
-def _top_log_odds(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(the likeliest class's log-odds under ``softmax(z)``, its column, ``z`` with it at -inf)."""
+def _top_split(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(the likeliest class's log-odds under ``softmax(z)``, its column, ``z`` with it at -inf, and
+    the log-sum-exp of the other classes' scores)."""
     rows, top = np.arange(len(z)), z.argmax(axis=1)
     others = z.copy()
     others[rows, top] = -np.inf
-    return z[rows, top] - logsumexp(others, axis=1), top, others
+    others_lse = logsumexp(others, axis=1)
+    return z[rows, top] - others_lse, top, others, others_lse
