@@ -76,15 +76,6 @@ class _Lookup:
         self.ctx.close()
 
 
-def resolve(settings: Settings, project: str, deployment: str) -> dict[str, Any]:
-    """What a Ray worker needs to classify with a deployment now: plain values, no connections."""
-    lookup = _Lookup(settings)
-    try:
-        return lookup.spec(project, deployment, None)
-    finally:
-        lookup.close()
-
-
 def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     """Join the Ray cluster at ``address`` (``ray://host:10001`` needs ``ray[client]``), or start a
     local one. An address nobody answers at is a :class:`RayUnavailable` within
