@@ -273,7 +273,7 @@ def classify(
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64,
                              help="Batches classified in parallel: processes locally, concurrent requests remotely."),
     engine: Engine = typer.Option(Engine.local, help="local: this process (or --jobs workers); ray: the same batches as Ray "
-                                  "tasks on a Ray cluster, each as many in parallel as it has CPUs (local data dir only)."),
+                                  "tasks on a Ray cluster, as many at once as it has CPUs (local data dir only)."),
     address: str = typer.Option(None, help="With --engine ray: the cluster to join (its head's address, e.g. head-node:6379, or ray://head:10001 for Ray Client); default: a local Ray."),
 ) -> None:
     """Classify documents, streaming: constant memory on any input size.
