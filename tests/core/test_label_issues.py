@@ -46,6 +46,54 @@ def test_label_issues_find_a_planted_mistake(ctx, banking):
     assert again.given == ["renamed"] and again.suggested == rows[0]["labels"]
 
 
+def test_a_tag_marked_right_is_not_listed_again_while_the_document_keeps_it(ctx, banking):
+    # a flag could not be dismissed: by a third check, right tags and test documents took 100 of its 200 rows
+    from sqlalchemy import func, select
+
+    from tagwise.core import documents, schema
+    from tagwise.errors import InvalidArgument, NotFound
+    from tagwise.storage.tables import tag_confirmations
+
+    tagging.create_project(ctx, "bank", SINGLE, "en")
+    rows = banking["train"]
+    wrong = next(r["labels"][0] for r in rows if r["labels"] != rows[0]["labels"])
+    tagging.add_documents(ctx, "bank", [{"location": r["id"], "text": r["text"], "labels": [wrong] if i == 0 else r["labels"]}
+                                        for i, r in enumerate(rows)] + [{"location": "untagged", "text": "where is my card"}])
+    first = label_issues.find_label_issues(ctx, "bank")
+    planted = next(i for i in first.issues if i.location == rows[0]["id"])
+    with pytest.raises(tagging.TagChanged, match="Nothing was marked"):  # the page showed other tags: not what was judged
+        tagging.confirm_tags(ctx, "bank", planted.doc_id, location=planted.location, seen=rows[0]["labels"], by="ann")
+    untagged = tagging.list_documents(ctx, "bank", tagging.DocumentFilter(locations=("untagged",))).items[0]
+    with pytest.raises(InvalidArgument, match="no tag to mark right"):
+        tagging.confirm_tags(ctx, "bank", untagged["id"], location="untagged", seen=None, by="ann")
+    with pytest.raises(NotFound):
+        tagging.confirm_tags(ctx, "bank", planted.doc_id, location="another", seen=[wrong], by="ann")
+    tagging.confirm_tags(ctx, "bank", planted.doc_id, location=planted.location, seen=[wrong], by="ann")
+    second = label_issues.find_label_issues(ctx, "bank")
+    assert planted.location not in {i.location for i in second.issues}
+    assert (second.kept, second.found) == (1, first.found - 1)
+    # a rename carries the mark over; retagged, the mark no longer holds (the tag judged right is not the tag now)
+    schema.rename_class(ctx, "bank", wrong, "renamed")
+    assert tagging.confirmed_tags(ctx, "bank", [planted.doc_id]) == {planted.doc_id: ["renamed"]}
+    tagging.set_labels(ctx, "bank", planted.doc_id, rows[0]["labels"])
+    assert tagging.confirmed_tags(ctx, "bank", [planted.doc_id]) == {}
+    tagging.set_labels(ctx, "bank", planted.doc_id, ["renamed"])
+    tagging.confirm_tags(ctx, "bank", planted.doc_id, location=planted.location, seen=["renamed"], by="ann", keep=False)
+    assert tagging.confirmed_tags(ctx, "bank", [planted.doc_id]) == {}
+    # deleting the document, or the project, deletes its mark
+    tagging.confirm_tags(ctx, "bank", planted.doc_id, location=planted.location, seen=["renamed"], by="ann")
+    documents.delete_documents(ctx, "bank", locations=[planted.location])
+    with ctx.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(tag_confirmations)).scalar_one() == 0
+    other = tagging.list_documents(ctx, "bank", tagging.DocumentFilter(locations=(rows[1]["id"],))).items[0]
+    tagging.confirm_tags(ctx, "bank", other["id"], location=rows[1]["id"], seen=rows[1]["labels"], by="ann")
+    from tagwise.core import projects
+
+    projects.delete(ctx, "bank")
+    with ctx.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(tag_confirmations)).scalar_one() == 0
+
+
 def test_a_suggestion_weighs_each_class_by_how_confident_the_folds_are_about_it():
     # a skewed project: the folds give "big" 0.8 to almost everything; a document tagged "big" whose
     # "small" probability (0.45) is far above what "small" documents usually get (0.3) belongs to "small"

@@ -19,7 +19,7 @@ from tagwise.core import jobs
 from tagwise.storage import document_records, records
 from tagwise.storage.records import utcnow
 
-HEAD = "0010_search_folds_arabic_hebrew"
+HEAD = "0011_tag_confirmations"
 
 
 def project_values(name: str = "p") -> dict:

@@ -162,6 +162,15 @@ def test_studio_journey(page, server, tmp_path):
     first_issue = issues.first.locator("td a").first.inner_text()  # the location (the cell also holds a snippet)
     issues.first.get_by_role("button", name="Use suggestion").click()
     expect(page.locator("#issue-table tbody tr", has_text=first_issue)).to_contain_text("fixed")
+    # a flag whose tag is right is marked so, and the row says it (the next check leaves it out)
+    right = page.locator("#issue-table tbody tr").filter(has=page.get_by_role("button", name="Tag is right")).first
+    right_issue = right.locator("td a").first.inner_text()
+    right.get_by_role("button", name="Tag is right").click()
+    expect(page.locator("#issue-table tbody tr", has_text=right_issue)).to_contain_text("tag is right")
+    expect(page.locator(".flash.ok")).to_contain_text("the next check does not list it")
+    page.set_viewport_size(NARROW)
+    assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]  # the row's two buttons fit a phone
+    page.set_viewport_size(DESKTOP)
 
     # -- deploy
     page.get_by_role("link", name="Deploy", exact=True).click()

@@ -560,6 +560,24 @@ def test_a_flagged_test_document_is_marked_test_and_the_page_says_what_retagging
     assert re.search(r'data-put-back aria-label="Put back the tags [^"]+ had">Put back</button>', row)
     studio.post("/studio/p/flag/tag", data={**fix, "seen": json.dumps([html.unescape(suggested)]), "tag": wrong})
     assert tagging.get_document(ctx, "flag", doc["id"])[1]["labels"] == [wrong]
+    # "Tag is right": the row says so, with an Undo, and the next check does not list it (a flag could not be dismissed, and
+    # by a third check right tags took rows from the next surest)
+    again = studio.get("/studio/p/flag/evaluate", params={"model": "m"}).text
+    row = re.search(rf'<tr id="(issue-\d+)"[^>]*>.*?{re.escape(rows[0]["id"])}</a>(.*?)</tr>', again, re.DOTALL)
+    assert 'data-keep aria-label="Tag is right for ' in row.group(2) and "Use suggestion" in row.group(2)
+    right = {"csrf": studio.csrf, "doc": doc["id"], "location": rows[0]["id"], "seen": json.dumps([wrong]),
+             "back": "/studio/p/flag/evaluate?model=m#issue-1", "row": f"#{row.group(1)}"}
+    kept = studio.post("/studio/p/flag/tag/right", data=right)
+    assert kept.status_code == 200 and html.unescape(flash(kept.text)) == \
+        f"Kept {rows[0]['id']} as '{wrong}': the next check does not list it while it keeps this tag."
+    row = re.search(rf'<tr id="issue-\d+"[^>]*>.*?{re.escape(rows[0]["id"])}</a>(.*?)</tr>', kept.text, re.DOTALL).group(1)
+    assert "data-kept>tag is right</span>" in row and "data-unkeep" in row and "Use suggestion" not in row
+    assert tagging.confirmed_tags(ctx, "flag", [doc["id"]]) == {doc["id"]: [wrong]}
+    stale = studio.post("/studio/p/flag/tag/right", data={**right, "seen": json.dumps(["something else"])})
+    assert "Nothing was marked" in flash(stale.text)
+    undone = studio.post("/studio/p/flag/tag/right", data={**right, "undo": "1"})
+    assert f"{rows[0]['id']} is listed again by the next check." == html.unescape(flash(undone.text))
+    assert tagging.confirmed_tags(ctx, "flag", [doc["id"]]) == {}
     # retagged to a third class since the check (on its Tag page): one click here would overwrite that deliberate choice
     third = next(c for c in sorted({r["labels"][0] for r in rows}) if c not in (wrong, rows[0]["labels"][0]))
     tagging.set_labels(ctx, "flag", doc["id"], [third])
@@ -571,6 +589,12 @@ def test_a_flagged_test_document_is_marked_test_and_the_page_says_what_retagging
     again = studio.get("/studio/p/flag/evaluate", params={"model": "m"}).text
     row = re.search(rf'<tr id="issue-\d+"[^>]*>.*?{re.escape(rows[0]["id"])}</a>(.*?)</tr>', again, re.DOTALL).group(0)
     assert 'class="pill"' not in row
+    # marked right, it is not listed by the next check
+    tagging.set_labels(ctx, "flag", doc["id"], [wrong])
+    studio.post("/studio/p/flag/tag/right", data=right)
+    rechecked = html.unescape(check_tags(studio, "flag", "m").text)
+    assert not re.search(rf'<tr id="issue-\d+"[^>]*>.*?{re.escape(rows[0]["id"])}</a>', rechecked, re.DOTALL)
+    assert "(and 1 whose tag someone marked right, not listed)" in rechecked
 
 
 def test_the_tag_checks_english_figures_are_said_to_be_so_in_a_project_of_other_languages(studio, banking):

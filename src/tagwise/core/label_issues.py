@@ -63,6 +63,7 @@ class LabelIssues:
     macro_f1: float | None = None
     exact_match: float | None = None
     unread: int = 0  # tagged documents no check has read yet (over ``max_checked``): the next check reads them first
+    kept: int = 0  # flagged documents left out of ``issues`` and ``found``: someone marked their tags right ("Tag is right")
 
     @property
     def accuracy_low(self) -> float | None:
@@ -216,6 +217,7 @@ def _find(ctx: Context, project: dict[str, Any], key: tuple[str, int, str], fold
     started = time.monotonic()
     with ctx.db.read() as conn:
         rows = docs_db.tagged_rows(conn, project["id"], with_text=True)
+        confirmed = docs_db.confirmed(conn, project["id"])
     tagged = len(rows)
     unread = 0
     if tagged > max_checked:
@@ -251,10 +253,13 @@ def _find(ctx: Context, project: dict[str, Any], key: tuple[str, int, str], fold
     found = _cleanlab_issues(multi, [[index[c] for c in r["labels"]] for r in rows], proba)
     likeliest = None if multi else suggest(proba, np.array([index[label] for label in y]))
     issues = []
+    kept = 0
     for i, quality in found:
         given = list(rows[i]["labels"])
         suggested = predicted[i] if multi else [classes[int(likeliest[i])]]
-        if sorted(suggested) != sorted(given):
+        if sorted(suggested) != sorted(given) and confirmed.get(rows[i]["id"]) == sorted(given):
+            kept += 1  # a person read this flag and judged the tag right: listing it again only crowds out the next ones
+        elif sorted(suggested) != sorted(given):
             sure = (None, None) if multi else (round(float(proba[i, index[given[0]]]), 4), round(float(proba[i, index[suggested[0]]]), 4))
             issues.append(LabelIssue(rows[i]["id"], rows[i]["location"], given, suggested, round(float(quality), 4),
                                      " ".join(rows[i]["text"].split())[:160], rows[i]["dataset"], *sure))
@@ -268,7 +273,7 @@ def _find(ctx: Context, project: dict[str, Any], key: tuple[str, int, str], fold
         baseline = (commonest, count / len(rows))
     result = LabelIssues(issues[:limit], len(rows), n_splits, round(time.monotonic() - started, 2), utcnow(), accuracy, baseline,
                          found=len(issues), tagged=tagged, macro_f1=macro_f1, exact_match=exact_match,
-                         unread=unread)
+                         unread=unread, kept=kept)
     with _issues_lock:
         _issues[key] = result
         _read.setdefault(key, set()).update(checked_ids)  # once it succeeded: a failed check leaves its sample unread

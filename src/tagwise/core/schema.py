@@ -47,6 +47,7 @@ def rename_class(ctx: Context, project_name: str, old: str, new: str, *, merge: 
         tagged = docs_db.labelled_with(conn, project["id"], old)
         changes = {doc_id: list(dict.fromkeys(new if label == old else label for label in labels)) for doc_id, labels in tagged.items()}
         docs_db.set_labels_many(conn, project["id"], changes)
+        docs_db.rename_in_confirmations(conn, project["id"], old, new)  # a tag marked right stays so under its new name
         classes = [c for c in project["classes"] if c != old] if merging else [new if c == old else c for c in project["classes"]]
         touch(conn, project, classes, _class_threshold_moved(project, old, None if merging else new))
     label_issues.renamed(ctx, project, old, new)  # its rows read "retagged since (was old)"

@@ -32,7 +32,7 @@ from tagwise.storage.records import as_utc, utcnow
 DATASETS = ("Train", "Test")
 
 __all__ = [
-    "DocumentPage", "TaggingView", "add_documents", "create_project", "current_tags",
+    "DocumentPage", "TaggingView", "add_documents", "confirm_tags", "confirmed_tags", "create_project", "current_tags",
     "get_document", "is_test_set", "list_documents", "neighbours", "set_dataset", "set_labels", "taggers", "tagging_view",
 ]
 
@@ -347,6 +347,38 @@ def current_tags(ctx: Context, project_name: str, ids: list[int]) -> dict[int, t
     with ctx.db.read() as conn:
         project = require(conn, project_name)
         return docs_db.tags_of(conn, project["id"], ids)
+
+
+def confirm_tags(ctx: Context, project_name: str, doc_id: int, *, location: str, seen: list[str] | None, by: str | None,
+                 keep: bool = True) -> dict[str, Any]:
+    """Mark a document's tags right (``keep=False``: take that back), as a person judged a flag of the
+    tag check: the next check lists it no more while its tags stay those it has now. ``location`` and
+    ``seen`` are what the page showed, checked as :func:`set_labels` checks them (deleted or replaced:
+    :class:`NotFound`; tagged otherwise since: :class:`TagChanged`, and nothing is marked)."""
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        doc = docs_db.get(conn, project["id"], doc_id, lock=True)
+        if doc is None or doc["location"] != location:
+            raise NotFound(f"{location} could not be found in project {project_name}: deleted since this page was opened, or replaced "
+                           "by an import. Nothing was marked.", target="document")
+        if not same_labels(doc["labels"], seen):
+            who = f" by {doc['tagged_by']}" if doc["tagged_by"] and doc["labels"] is not None else ""
+            raise TagChanged(f"{doc['location']} was tagged {shown_labels(doc['labels'])}{who} since this page showed it "
+                             f"{shown_labels(seen)}. Nothing was marked: its row shows it as it is now.")
+        if keep:
+            if doc["labels"] is None:
+                raise InvalidArgument(f"{doc['location']} is untagged: there is no tag to mark right.")
+            docs_db.confirm(conn, project["id"], doc_id, doc["labels"], by, utcnow())
+        else:
+            docs_db.unconfirm(conn, project["id"], doc_id)
+    return doc
+
+
+def confirmed_tags(ctx: Context, project_name: str, ids: list[int]) -> dict[int, list[str]]:
+    """id -> the tags (sorted) someone marked right, of those of ``ids`` whose tags are still those."""
+    with ctx.db.read() as conn:
+        project = require(conn, project_name)
+        return docs_db.confirmed(conn, project["id"], ids)
 
 
 def neighbours(ctx: Context, project_name: str, flt: DocumentFilter, doc_id: int, *,

@@ -40,7 +40,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from tagwise.storage.db import ACCENTED_LATIN, COMBINING_ACCENTS, PLAIN_LATIN, ascii_only, fold, searchable, strip_accents
-from tagwise.storage.tables import documents, tag_leases
+from tagwise.storage.tables import documents, tag_confirmations, tag_leases
 
 _CHUNK = 500
 SNIPPET_CHARS = 240
@@ -446,3 +446,44 @@ def release(conn: Connection, holder: str, project_id: int | None = None) -> Non
     """End ``holder``'s leases: of one project, or all of them."""
     query = delete(tag_leases).where(tag_leases.c.holder == holder)
     conn.execute(query if project_id is None else query.where(tag_leases.c.project_id == project_id))
+
+
+# -- tags a person marked right against the tag check -------------------------------------
+
+def confirm(conn: Connection, project_id: int, doc_id: int, labels: list[str], by: str | None, now: datetime) -> None:
+    """``labels``, the document's tags now, are right (said by ``by``): replaces an earlier confirmation."""
+    conn.execute(delete(tag_confirmations).where(tag_confirmations.c.document_id == doc_id))
+    conn.execute(insert(tag_confirmations).values(document_id=doc_id, project_id=project_id, labels=labels,
+                                                  confirmed_by=by, confirmed_at=now))
+
+
+def unconfirm(conn: Connection, project_id: int, doc_id: int) -> None:
+    conn.execute(delete(tag_confirmations).where(tag_confirmations.c.project_id == project_id,
+                                                 tag_confirmations.c.document_id == doc_id))
+
+
+def confirmed(conn: Connection, project_id: int, ids: Sequence[int] | None = None) -> dict[int, list[str]]:
+    """document id -> the tags someone marked right, of the project's documents (of ``ids`` only, if given)
+    whose tags are still those (sorted; a document retagged since has none)."""
+    query = (select(tag_confirmations.c.document_id, tag_confirmations.c.labels, documents.c.labels.label("now"))
+             .join(documents, documents.c.id == tag_confirmations.c.document_id)
+             .where(tag_confirmations.c.project_id == project_id))
+    rows = []
+    if ids is None:
+        rows = list(conn.execute(query))
+    else:
+        for chunk in _chunks(list(ids)):
+            rows += conn.execute(query.where(tag_confirmations.c.document_id.in_(chunk))).all()
+    return {r.document_id: sorted(r.labels) for r in rows if r.now is not None and sorted(r.now) == sorted(r.labels)}
+
+
+def rename_in_confirmations(conn: Connection, project_id: int, old: str, new: str) -> None:
+    """Class ``old`` is called ``new`` now (a rename or a merge): the confirmations say so too, so that a
+    document confirmed right is not listed again because its class changed name."""
+    rows = conn.execute(select(tag_confirmations.c.document_id, tag_confirmations.c.labels)
+                        .where(tag_confirmations.c.project_id == project_id)).all()
+    changes = [{"doc_id": r.document_id, "new_labels": list(dict.fromkeys(new if label == old else label for label in r.labels))}
+               for r in rows if old in r.labels]
+    if changes:
+        conn.execute(update(tag_confirmations).where(tag_confirmations.c.document_id == bindparam("doc_id"))
+                     .values(labels=bindparam("new_labels")), changes)

@@ -25,6 +25,7 @@ from tagwise.storage.tables import (
     models,
     projects,
     studio_sessions,
+    tag_confirmations,
     tag_leases,
 )
 
@@ -89,7 +90,7 @@ def update_project(conn: Connection, project_id: int, values: dict[str, Any]) ->
 
 
 def delete_project(conn: Connection, project_id: int) -> None:
-    for table in (documents, models, model_snapshots, deployments, tag_leases):
+    for table in (tag_confirmations, documents, models, model_snapshots, deployments, tag_leases):
         conn.execute(delete(table).where(table.c.project_id == project_id))
     conn.execute(delete(projects).where(projects.c.id == project_id))
 

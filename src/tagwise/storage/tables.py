@@ -63,6 +63,20 @@ documents = Table(
     sqlite_autoincrement=True,  # SQLite never gives a deleted document's id again (migration 0009)
 )
 
+# tags a person marked right when the tag check flagged them ("Tag is right" on the Evaluate page):
+# the check lists the document no more while its tags are these (migration 0011); a document retagged
+# since is listed again, and deleting the document or the project deletes its row
+tag_confirmations = Table(
+    "tag_confirmations",
+    metadata,
+    Column("document_id", Integer, ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("confirmed_by", String(100), nullable=True),  # the studio session's key name, as ``documents.tagged_by``
+    Column("confirmed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_tag_confirmations_project", "project_id"),
+)
+
 # which document of a project's tagging queue each studio session has open, until when: the queue
 # hands the others other documents (migration 0008); a lease ends with its time or the holder's next
 tag_leases = Table(

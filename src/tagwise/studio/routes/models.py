@@ -174,9 +174,10 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
         view["row_now"] = model_results.row_at(view["thresholds"], now) is not None
     issues = label_issues.label_issues(context(request), project)
     checking = label_issues.check_state(context(request), project)
-    current, test_marks = {}, {}
+    current, test_marks, kept = {}, {}, {}
     if issues:  # the tags and sets now: the list is from the check, and may be older than a fix or "Keep these test documents"
         current = tagging.current_tags(context(request), project, [i.doc_id for i in issues.issues])
+        kept = tagging.confirmed_tags(context(request), project, [i.doc_id for i in issues.issues])  # "Tag is right" since the check
         # listed test documents: of the project's Test set now, or of the model's own test split (a percentage split draws
         # them at training), whose retagging Compare reads as other tags
         model_test = {r["location"] for r in trained.get("evaluation_results") or []} if trained is not None else set()
@@ -189,7 +190,7 @@ def _evaluate_page(request: Request, project: str, model: str | None, norm: int 
     here = f"/studio/p/{project}/evaluate" + query(model=model, norm=norm or None, matrix=matrix,
                                                    wrong=details.get("wrong_page", 1) if wrong > 1 else None)
     return render(request, "evaluate.html", status_code=status_code, project=details["project"], nav="evaluate", details=details,
-                  view=view, norm=bool(norm), matrix=matrix, issues=issues, checking=checking, current=current, test_marks=test_marks, query=query, here=here,
+                  view=view, norm=bool(norm), matrix=matrix, issues=issues, checking=checking, current=current, test_marks=test_marks, kept=kept, query=query, here=here,
                   **values)
 
 

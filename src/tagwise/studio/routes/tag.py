@@ -95,6 +95,26 @@ async def tag(request: Request, project: str, doc: int = Form(..., le=MAX_ID), a
     return await run_in_threadpool(_tag, request, project, doc, action, then, queue, form, _s.key_name)
 
 
+@router.post("/p/{project}/tag/right")
+def tag_is_right(request: Request, project: str, doc: int = Form(..., le=MAX_ID), location: str = Form(...), seen: str = Form(...),
+                 back: str = Form(""), row: str = Form(""), undo: bool = Form(False), _s: Session = Depends(require_csrf)) -> Response:
+    """The Evaluate page's "Tag is right" on a flag of the tag check (``undo``: take it back): the
+    check lists the document no more while it keeps these tags. Back to the page, at the next row
+    (a refusal: at this one, shown as it is now)."""
+    try:
+        record = tagging.confirm_tags(context(request), project, doc, location=location, seen=_seen(seen), by=_s.key_name, keep=not undo)
+    except (tagging.TagChanged, InvalidArgument, NotFound) as exc:
+        if isinstance(exc, NotFound) and exc.target != "document":
+            raise
+        if re.fullmatch(r"#[\w-]+", row):
+            back = back.split("#")[0] + row
+        return redirect(safe_back(request, back, f"/studio/p/{project}/evaluate"), exc.message, "error")
+    done = (f"{record['location']} is listed again by the next check." if undo else
+            f"Kept {record['location']} as {tagging.shown_labels(record['labels'])}: the next check does not list it while it keeps "
+            "this tag.")
+    return redirect(safe_back(request, back, f"/studio/p/{project}/evaluate"), done)
+
+
 def _tag(request: Request, project: str, doc: int, action: str, then: str, queue: bool, form: FormData, who: str) -> Response:
     labels = None if action == "untag" else [str(v) for v in form.getlist("tag")]
     if action not in ("save", "untag"):
