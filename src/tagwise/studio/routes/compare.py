@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from tagwise.core import comparison
 from tagwise.core.uncertainty import CHANCE_LEVEL
-from tagwise.studio.auth import Session, require_session
+from tagwise.studio.auth import Session, require_charged_session
 from tagwise.studio.web import StudioRoute, context, query, render
 
 router = APIRouter(prefix="/studio", route_class=StudioRoute)
@@ -16,7 +16,7 @@ SORTS = ("change", "name")
 
 @router.get("/p/{project}/compare", response_class=HTMLResponse)
 def compare(request: Request, project: str, a: str = "", b: str = "", sort: str = "change", at: float | None = Query(None, ge=0, lt=1, allow_inf_nan=False),
-            now: bool = False, _s: Session = Depends(require_session)) -> Response:
+            now: bool = False, _s: Session = Depends(require_charged_session)) -> Response:
     """Model b against model a; without them, the newest model against the one before it. ``at``:
     both single-label models re-scored at that confidence threshold (two trained at different
     thresholds could not be judged: every change read "other thresholds"); ``now``: both multi-label

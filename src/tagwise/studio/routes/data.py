@@ -15,7 +15,7 @@ from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOC
 from tagwise.core.validation import MULTI
 from tagwise.errors import Conflict, InvalidArgument, PayloadTooLarge, StoreUnavailable, TagwiseError
 from tagwise.studio import spreadsheets, uploads
-from tagwise.studio.auth import Session, require_csrf, require_session
+from tagwise.studio.auth import Session, require_charged_session, require_csrf, require_session
 from tagwise.studio.filters import Filters
 from tagwise.studio.web import MAX_ID, StudioRoute, context, query, redirect, render, set_flash, wants_json
 
@@ -48,7 +48,7 @@ def data(request: Request, project: str, page: str = "1", _s: Session = Depends(
 
 
 @router.get("/p/{project}/data.csv")
-def download(request: Request, project: str, _s: Session = Depends(require_session)) -> Response:
+def download(request: Request, project: str, _s: Session = Depends(require_charged_session)) -> Response:
     """The documents the list shows (its filters), with their whole text and classes, as a CSV file a
     spreadsheet opens and the upload reads back: a lead had no way to get the tagged tickets out."""
     filters = Filters.read(request.query_params)
