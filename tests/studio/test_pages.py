@@ -899,7 +899,11 @@ def test_an_upload_with_a_row_of_extra_fields_adds_nothing_and_a_tsv_is_taken(st
     both = studio.post("/studio/p/up/data/upload", data={"csrf": studio.csrf, "text_column": "Summary", "label_column": "summary"},
                        files=named)
     assert "cannot both be read from the column 'Summary'" in html.unescape(flash(both.text))
-    assert 'name="text_column"' in studio.get("/studio/p/up/data").text
+    # refused without the page's script, the form comes back with the columns still named (they were lost), "Columns" open
+    assert re.search(r'<details class="small" id="upload-columns" open>', both.text)
+    assert 'id="upload-text-column" name="text_column" size="16" autocomplete="off" value="Summary"' in both.text
+    assert 'id="upload-label-column" name="label_column" size="16" autocomplete="off" value="summary"' in both.text
+    assert 'id="upload-columns" open' not in studio.get("/studio/p/up/data").text
     # with the name column named, next week's export of the same tickets skips those the project has
     keyed = [("files", ("jira3.csv", b"Issue key,Summary,Type\nH-7,It froze,bug\n", "text/csv"))]
     named_form = {"csrf": studio.csrf, "text_column": "Summary", "label_column": "Type", "name_column": "Issue key"}

@@ -43,8 +43,11 @@ def data(request: Request, project: str, page: str = "1", _s: Session = Depends(
     if page > result.pages:  # an old link to a list that got shorter, or a typed number: its last page
         return redirect(f"/studio/p/{project}/data" + query(page=result.pages if result.pages > 1 else None, **filters.params()))
     record = projects.get(context(request), project)
+    # an upload refused without the page's script comes back here with the columns it named (they were lost)
+    columns = {"text": request.query_params.get("text_column"), "labels": request.query_params.get("label_column"),
+               "location": request.query_params.get("name_column")}
     return render(request, "data.html", project=record, nav="data", result=result, filters=filters, query=query,
-                  taggers=tagging.taggers(context(request), project))
+                  taggers=tagging.taggers(context(request), project), columns=columns)
 
 
 @router.get("/p/{project}/data.csv")
@@ -93,6 +96,9 @@ async def upload(request: Request, project: str, files: list[UploadFile], skip_e
             if isinstance(exc, StoreUnavailable):  # the envelope, logged, with Retry-After (the page's script reads both)
                 return store_refusal(exc)
             return JSONResponse({"ok": False, "message": exc.message}, status_code=status_for(exc), headers=retry_headers(exc))
+        named = {"text_column": text_column, "label_column": label_column, "name_column": name_column}
+        if status_for(exc) < 500 and any(named.values()):  # without the page's script: back with the columns still named
+            return redirect(f"/studio/p/{project}/data" + query(**{k: v for k, v in named.items() if v}), exc.message, "error")
         raise
     message = f"Added {result['added']:,} document(s)."
     if result.get("skipped"):
