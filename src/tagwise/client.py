@@ -116,7 +116,7 @@ class Client:
             error = response.json()["error"]
             code, message = error.get("code", "InternalServerError"), error.get("message") or response.text
         except (ValueError, KeyError, TypeError, AttributeError):
-            code, message = "InternalServerError", f"HTTP {response.status_code}: {response.text[:200]}"
+            code, message = "InternalServerError", _not_ours(response)
         raise RemoteError(message, code=code, status=response.status_code)
 
     def _rebased(self, url: str) -> str:
@@ -335,3 +335,13 @@ def _route_missing(exc: RemoteError) -> bool:
 def _tagged(doc: dict[str, Any]) -> bool:
     """Whether a project file's document carries a tag (a multi-label ``"classes": []`` is "no class")."""
     return doc.get("class") is not None or doc.get("classes") is not None
+
+
+def _not_ours(response: httpx.Response) -> str:
+    """One line for an answer without the Azure error envelope: another web server (an HTML page of
+    ten lines was the CLI's "one-line" error), a proxy's 502 page, or a server that broke."""
+    kind = response.headers.get("content-type", "").split(";")[0].strip()
+    if kind == "text/html" or response.text.lstrip().startswith("<"):
+        return (f"{response.url.copy_with(query=None)} answered HTTP {response.status_code} with a web page ({kind or 'HTML'}), "
+                "not tagwise's error: is the endpoint a tagwise server (or a proxy in front of one that is down)?")
+    return f"HTTP {response.status_code}: {' '.join(response.text[:200].split())}"

@@ -109,6 +109,53 @@ def test_the_installed_command_runs(tmp_path):
     assert missing.returncode == 1 and missing.stderr == "error: The project x could not be found.\n"
 
 
+def test_a_table_whose_reader_left_exits_0(cli, data_dir):
+    # `tagwise evaluate ... | grep -q accuracy` exited 1 with nothing said (rich's broken-pipe exit), failing the pipeline
+    # under `set -o pipefail`, where `tagwise classify ... | head` exits 0
+    ok(cli("project", "create", "bank", "--kind", "single"))
+    env = dict(os.environ, TAGWISE_DATA_DIR=str(data_dir), TAGWISE_ENDPOINT="", TAGWISE_API_KEY="")
+    process = subprocess.Popen([sys.executable, "-m", "tagwise", "project", "list"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before the table is written
+    assert process.wait(timeout=60) == 0
+    assert process.stderr.read() == b""
+
+
+def test_a_web_page_instead_of_tagwise_is_one_line(cli):
+    # a wrong endpoint that is another web server printed its ten-line HTML page as the "one-line" error
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"<!DOCTYPE HTML>\n<html>\n<head><title>Error response</title></head>\n<body>Not found</body>\n</html>\n"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html;charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        line = one_error_line(cli("--endpoint", url, "--key", "k", "project", "list"))
+    finally:
+        server.shutdown()
+    assert line == (f"error: {url}/language/authoring/analyze-text/projects answered HTTP 404 with a web page (text/html), not "
+                    "tagwise's error: is the endpoint a tagwise server (or a proxy in front of one that is down)?")
+
+
+@pytest.mark.parametrize(("port", "said"), [("0", "greater than or equal to 1"), ("99999", "less than or equal to 65535")])
+def test_serve_refuses_a_port_out_of_range(cli, port, said):
+    # --port 99999 printed :99999 and listened on 34463 (the address wrapped); --port 0 was TAGWISE_PORT
+    line = one_error_line(cli("serve", "--port", port), code=2)
+    assert line == f"error: Invalid value for '--port': Input should be {said} (see tagwise serve --help)"
+
+
 @pytest.mark.parametrize("command", [["serve"], ["worker"], ["project", "list"]], ids=" ".join)
 def test_a_bad_setting_is_one_clear_line_not_a_traceback(data_dir, command):
     from tests.cli.conftest import make_cli

@@ -151,6 +151,28 @@ def test_stopping_a_local_training_fails_its_job_instead_of_leaving_it_running(c
     assert job["status"] == "failed" and "interrupted" in job["errors"][0]["message"]
 
 
+def test_a_local_training_stopped_between_its_queueing_and_its_claim_fails_and_the_next_one_runs(cli, bank, data_dir, monkeypatch):
+    # a Ctrl-C 2 s after `tagwise train` (the recipes were imported between the queueing and the claim) left the job queued:
+    # the next train was refused "already training" until someone ran --cancel
+    from tagwise.cli.backends import LocalBackend
+    from tagwise.core import cli_support
+
+    ok(cli("import", "bank", str(bank.path("train.jsonl")), "--kind", "single"))
+    queued = []
+
+    def stopped(self, name, job, on_percent):
+        queued.append(job)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LocalBackend, "wait_training", stopped)
+    result = cli("train", "bank", "--model", "v1", "--recipe", "linear")
+    assert result.exit_code == 130 and result.stderr.strip().endswith("interrupted")
+    [job] = _jobs(data_dir)
+    assert job["id"] == queued[0] and job["status"] == "failed" and job["errors"][0]["message"] == cli_support.INTERRUPTED
+    monkeypatch.undo()
+    ok(cli("train", "bank", "--model", "v1", "--recipe", "linear"))
+
+
 @pytest.mark.parametrize("command", ["serve", "serve --workers 2", "worker"])
 def test_a_store_that_cannot_be_reached_is_one_error_line(tmp_path, command):
     # with --workers 2 each worker failed and was respawned forever, printing tracebacks

@@ -185,17 +185,23 @@ class LocalBackend:
 
     def start_training(self, name: str, body: dict[str, Any]) -> str:
         from tagwise.core import training
+        from tagwise.ml import recipes  # noqa: F401 - before the job is queued: see below
 
+        # the recipes (scikit-learn, scipy: ~1 s) load before the job exists: a Ctrl-C while they were imported, once the
+        # job ran, ended the command killed by SIGINT (-2) rather than with exit code 130, an install broken there left a
+        # job failed instead of none, and imported between the queueing and the claim, a Ctrl-C left the job queued
         return training.start(self.ctx, name, body)["id"]
+
+    def abandon_training(self, job: str) -> None:
+        """This command queued ``job`` to run it and was stopped: see :func:`cli_support.fail_interrupted`."""
+        from tagwise.core import cli_support
+
+        cli_support.fail_interrupted(self.ctx, job)
 
     def wait_training(self, name: str, job: str, on_percent: PercentCallback) -> dict[str, Any]:
         """Run the job here; if a server or worker on the same store claimed it first, follow it."""
         from tagwise.core import cli_support, jobs, training
-        from tagwise.ml import recipes  # noqa: F401 - before the job runs: see below
 
-        # the recipes (scikit-learn, scipy) load before the claim, as they did before they were lazy: a Ctrl-C while
-        # they were imported, once the job ran, ended the command killed by SIGINT (-2) rather than with exit code 130 (the
-        # job still failed "interrupted"), and an install broken there left a job failed instead of none
         cli_support.claim_and_run(self.ctx, job, on_percent)
         while True:
             state = training.describe_job(jobs.get(self.ctx, job, "train", name))

@@ -47,9 +47,17 @@ class UsageError(Exception):
     """A problem with what the user typed or gave us (exit code 2), found after parsing."""
 
 
+class _Stdout(Console):
+    def on_broken_pipe(self) -> None:
+        """``tagwise evaluate ... | grep -q accuracy``: the reader left, nothing to report (rich's own
+        exits 1, which failed such a pipeline under ``set -o pipefail``, where classify's output exits 0)."""
+        _silence_stdout()
+        raise typer.Exit(0)
+
+
 def out() -> Console:
     """Where results go (stdout); wide when redirected, so tables keep whole class names."""
-    console = Console(highlight=False, soft_wrap=True)
+    console = _Stdout(highlight=False, soft_wrap=True)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = 200
     return console
@@ -248,7 +256,7 @@ def confirm(yes: bool, question: str, what: str) -> None:
         return
     if not sys.stdin.isatty():
         raise UsageError(f"{what} needs confirmation: pass --yes")
-    typer.confirm(question, abort=True)
+    typer.confirm(question, abort=True, err=True)  # on stderr, as every message: stdout may be a file
 
 
 @contextmanager

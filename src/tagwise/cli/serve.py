@@ -64,7 +64,7 @@ def serve_in_background(app, sock: socket.socket, log_level: str) -> tuple:
 @handle_errors
 def serve(
     host: str = typer.Option(None, help="Interface to listen on (default: TAGWISE_HOST or 127.0.0.1)."),
-    port: int = typer.Option(None, help="Port to listen on (default: TAGWISE_PORT or 8080)."),
+    port: int = typer.Option(None, min=1, max=65535, help="Port to listen on (default: TAGWISE_PORT or 8080)."),
     workers: int = typer.Option(1, min=1, help="Server processes; each runs its own job runner (job claims are atomic), unless TAGWISE_RUN_JOBS=false."),
 ) -> None:
     """Start the API server on the configured store.
@@ -85,7 +85,7 @@ def serve(
     settings = load_settings()
     if host:
         settings.host = host
-    if port:
+    if port is not None:
         settings.port = port
     check_address(settings.host, settings.port)
     logs.configure(settings.log_level)
@@ -142,7 +142,7 @@ def weak_key_warning(host: str, key: str, from_env: bool = True) -> str | None:
 
 @handle_errors
 def worker(
-    port: int = typer.Option(None, help="Also serve GET /health and GET /metrics (any API key) on this port, for an "
+    port: int = typer.Option(None, min=1, max=65535, help="Also serve GET /health and GET /metrics (any API key) on this port, for an "
                              "orchestrator's probe and a Prometheus scrape; default: no HTTP at all."),
     host: str = typer.Option("127.0.0.1", help="Interface for --port."),
 ) -> None:

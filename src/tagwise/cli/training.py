@@ -78,15 +78,23 @@ def train(
         raise UsageError("train needs --model LABEL (or --cancel, or --follow)")
     body = training_body(model, recipe, split_percent, manual_split)
     with opened() as be:
-        job = _start(be, name, body)
         if no_wait:
+            job = _start(be, name, body)
             typer.echo(job)
             local = isinstance(be, LocalBackend)
             where = "a tagwise serve or tagwise worker on this data dir will run it" if local else "the server runs it"
             where += f"; tagwise train {name} --follow follows it, tagwise train {name} --cancel drops it"
             err().print(f"queued training of {name}/{model}: {where}", markup=False)
             return
-        _follow(be, name, model, job)
+        job = None
+        with sigterm_as_interrupt():  # from before the queueing: a stop before the claim left the job queued for good
+            try:
+                job = _start(be, name, body)
+                _follow(be, name, model, job)
+            except KeyboardInterrupt:
+                if job is not None and isinstance(be, LocalBackend):
+                    be.abandon_training(job)
+                raise
 
 
 def _follow(be: Any, name: str, model: str, job: str) -> None:

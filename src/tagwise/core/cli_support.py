@@ -40,13 +40,19 @@ def claim_and_run(ctx: Context, job_id: str, on_percent: Callable[[int], None] |
             return False
         run_training(ctx, job_id, on_percent)
     except KeyboardInterrupt:
-        # the claim may have landed; a job a server or worker claimed first is theirs to end
-        with ctx.db.write() as conn:
-            job = records.get_job(conn, job_id)
-            if job is not None and job["claimed_by"] in (None, jobs.claimant()):
-                jobs.fail_in(conn, job_id, INTERRUPTED, "InternalServerError", stop=False)
+        fail_interrupted(ctx, job_id)  # the claim may have landed
         raise
     return True
+
+
+def fail_interrupted(ctx: Context, job_id: str) -> None:
+    """The command that queued the job (and meant to run it) was stopped: the job fails as
+    interrupted, unless a server or worker claimed it first (theirs to end) or it has ended. A
+    Ctrl-C between the queueing and the claim left it queued, and the next ``train`` was refused."""
+    with ctx.db.write() as conn:
+        job = records.get_job(conn, job_id)
+        if job is not None and job["claimed_by"] in (None, jobs.claimant()):
+            jobs.fail_in(conn, job_id, INTERRUPTED, "InternalServerError", stop=False)
 
 
 def run_training(ctx: Context, job_id: str, on_percent: Callable[[int], None] | None = None) -> None:
