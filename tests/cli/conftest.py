@@ -93,6 +93,13 @@ def ok(result: Result) -> Result:
     return result
 
 
+def partly(result: Result, failed: int = 1) -> Result:
+    """A classify that ran to the end with ``failed`` documents it could not classify: exit code 3."""
+    assert result.exit_code == 3, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    assert f"; {failed:,} could not be classified (see their error field)" in result.stderr, result.stderr
+    return result
+
+
 @dataclass
 class Deployed:
     cli: CliFn

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.cli.conftest import ok
+from tests.cli.conftest import ok, partly
 from tests.cli.test_errors import one_error_line
 
 
@@ -149,7 +149,7 @@ def test_resume_with_another_top_is_refused(deployed, bank, tmp_path, fmt):
 def test_empty_lines_are_skipped_and_empty_texts_reported(deployed, tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_text('{"id": "a", "text": "my card got stolen"}\n\n{"id": "b", "text": "  "}\n{"text": "top up failed"}\n')
-    rows = [json.loads(line) for line in ok(deployed.cli("classify", "bank", "prod", str(source))).stdout.splitlines()]
+    rows = [json.loads(line) for line in partly(deployed.cli("classify", "bank", "prod", str(source))).stdout.splitlines()]
     assert [r["id"] for r in rows] == ["a", "b", "4"]
     assert rows[1]["predictions"] == [] and "empty" in rows[1]["error"]
     # a file whose text field has another name: the error named --text-column nowhere
@@ -157,6 +157,18 @@ def test_empty_lines_are_skipped_and_empty_texts_reported(deployed, tmp_path):
     other.write_text('{"ticket": "T-1", "body": "my card got stolen"}\n')
     refused = deployed.cli("classify", "bank", "prod", str(other))
     assert refused.exit_code == 2 and "needs a JSON object with a string 'text' (it has 'ticket', 'body': name the text's field with --text-column)" in refused.stderr
+
+
+def test_dash_as_output_is_stdout_and_a_run_with_errors_exits_3(deployed, tmp_path, monkeypatch):
+    # `-o -` wrote (and the next run resumed) a file named "-"; a file of errors only exited 0, as a good run did
+    monkeypatch.chdir(tmp_path)
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": "a", "text": "my card got stolen"}\n')
+    written = ok(deployed.cli("classify", "bank", "prod", str(source), "-o", "-"))
+    assert json.loads(written.stdout)["id"] == "a" and not (tmp_path / "-").exists()
+    source.write_text('{"id": "b", "text": ""}\n{"id": "c", "text": "x", "language": "english"}\n')
+    failed = partly(deployed.cli("classify", "bank", "prod", str(source)), failed=2)
+    assert [json.loads(line)["id"] for line in failed.stdout.splitlines()] == ["b", "c"]
 
 
 def test_a_documents_language_reaches_the_model(deployed, tmp_path):
@@ -167,7 +179,7 @@ def test_a_documents_language_reaches_the_model(deployed, tmp_path):
              {"id": "meta", "text": "my card got stolen", "meta": {"lang": "de"}},  # where the shared datasets keep it
              {"id": "other", "text": "my card got stolen", "lang": "python"}]  # somebody else's field: not read
     source.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    rows = {r["id"]: r for r in map(json.loads, ok(deployed.cli("classify", "bank", "prod", str(source))).stdout.splitlines())}
+    rows = {r["id"]: r for r in map(json.loads, partly(deployed.cli("classify", "bank", "prod", str(source))).stdout.splitlines())}
     assert [w["code"] for w in rows["de"]["warnings"]] == ["LanguageNotTrained"] and rows["de"]["predictions"]
     assert rows["meta"]["warnings"] == rows["de"]["warnings"]  # tagwise import reads meta.lang, classify did not
     assert "error" not in rows["other"] and "warnings" not in rows["other"]
@@ -175,7 +187,7 @@ def test_a_documents_language_reaches_the_model(deployed, tmp_path):
     assert rows["bad"]["predictions"] == [] and "'english' is not a language code" in rows["bad"]["error"]
 
     # --language is every document's that names none; a csv's language column names its own
-    rows = {r["id"]: r for r in map(json.loads, ok(deployed.cli("classify", "bank", "prod", str(source), "--language", "fr"))
+    rows = {r["id"]: r for r in map(json.loads, partly(deployed.cli("classify", "bank", "prod", str(source), "--language", "fr"))
                                     .stdout.splitlines())}
     assert "LanguageNotTrained" in json.dumps(rows["none"]) and "warnings" not in rows["en"]
     table = tmp_path / "in.csv"

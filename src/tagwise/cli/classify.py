@@ -30,7 +30,7 @@ from typing import IO, Any
 import typer
 
 from tagwise.bulk import batches
-from tagwise.cli.common import UsageError, err, handle_errors, opened, progress, sigterm_as_interrupt
+from tagwise.cli.common import EXIT_SOME_FAILED, UsageError, err, handle_errors, opened, progress, sigterm_as_interrupt
 from tagwise.cli.resume import CSV_FIELDS, Done, as_written, check_same_input, check_same_top, existing_output, skip
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_text, not_utf8
 from tagwise.core import csv_header
@@ -251,7 +251,7 @@ def classify(
     deployment: str = typer.Argument(..., metavar="DEPLOYMENT", help="Deployment to classify with."),
     input_path: str = typer.Argument(..., metavar="INPUT", help="jsonl ({\"id\"?, \"text\", \"language\"?}), csv (text[, id, language] columns) "
                                     "or txt (one document per line); '-' for stdin."),
-    output: Path = typer.Option(None, "--output", "-o", help="Write here instead of stdout; an existing file is RESUMED (see below)."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write here instead of stdout ('-': stdout); an existing file is RESUMED (see below)."),
     fmt: OutputFormat = typer.Option(None, "--format", help="Output format (default: csv for a .csv output, else jsonl)."),
     top: int = typer.Option(None, "--top", min=1, help="Also list the next best classes, up to K predictions per document (multi-label: at most K of the classes the model chose, likeliest first; without --top, every chosen class)."),
     input_format: InputFormat = typer.Option(InputFormat.auto,
@@ -282,7 +282,9 @@ def classify(
     "confidenceScore"}, ...]} (plus "error" for a document that could not be classified, and
     "warnings": [{"code", "message"}] for one the model may misread: DocumentTruncated,
     LanguageNotTrained), or csv id,category,confidenceScore,error (several predictions joined by
-    ';'; no warnings).
+    ';'; no warnings). Exit code 3 when it ran to the end but some documents could not be
+    classified (an empty text, one over the size limit, a bad language code: their error field
+    says why; every other line is written).
 
     Resuming: when OUTPUT exists, its complete lines are counted, that many input documents are
     skipped and the rest is appended; a half-written last line is cut off first. So rerunning
@@ -296,6 +298,8 @@ def classify(
       tagwise classify banking production queries.txt -o predictions.jsonl --top 3
       tagwise classify banking production big.jsonl -o out.jsonl --engine ray
     """
+    if output is not None and str(output) == "-":  # as export's -o -: it wrote and resumed a file named "-"
+        output = None
     out_fmt = (fmt.value if fmt else ("csv" if output and output.suffix.lower() == ".csv" else "jsonl"))
     if language is not None and language_code(language) is None:
         raise UsageError(f"--language {language!r} is not a language code such as 'en' or 'pt-BR'")
@@ -365,6 +369,8 @@ def classify(
                                                               "--format jsonl shows them)"))
     noun = "document" if classified == 1 else "documents"
     console.print(f"classified {classified:,} {noun} in {seconds:.1f} s{rate}{note}", markup=False)
+    if failed:  # a cron job read exit 0 from a file whose every line was an error
+        raise typer.Exit(EXIT_SOME_FAILED)
 
 
 def _row_batches(be: Any, engine: Engine, address: str | None, name: str, deployment: str, docs: Iterator[Document],

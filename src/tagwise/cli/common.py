@@ -30,6 +30,7 @@ from tagwise.errors import TagwiseError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_SOME_FAILED = 3  # classify ran to the end, but some documents could not be classified (their error field says why)
 EXIT_INTERRUPTED = 130
 F = TypeVar("F", bound=Callable[..., Any])
 
