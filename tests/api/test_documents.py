@@ -81,6 +81,13 @@ def test_filters(client, tickets):
     assert locations(search="TICKET 4") == ["doc4.txt"]  # in text or location, any case
     assert locations(search="doc8") == ["doc8.txt"]
     assert locations(dataset="", untagged="") == locations()  # an empty parameter filters nothing
+    # a long search was SQLite's "LIKE or GLOB pattern too complex": a 500 from 50,000 characters
+    for size in (1_001, 55_000):
+        refused = client.get(DOCS.format(p="tickets"), params={"search": "a" * size})
+        error = refused.json()["error"]
+        assert refused.status_code == 400 and error["code"] == "InvalidArgument" and error["target"] == "search"
+        assert error["message"].startswith(f"search is {size:,} characters; it takes at most 1,000")
+    assert locations(search="ticket 4" + " " * 992) == []
 
 
 def test_search_ignores_case_and_accents(client):

@@ -391,11 +391,17 @@ def file_document(project: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any
 LIST_DATASETS = {"train": "Train", "test": "Test", "none": "none"}
 
 
+MAX_SEARCH_CHARACTERS = 1_000  # a search of the document list; the studio's field takes 200
+
+
 def list_documents(ctx: Context, name: str, *, dataset: str | None = None, label: str | None = None, tagged: bool | None = None,
                    search: str | None = None, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """A page of the project's documents in the order they were added, as :func:`file_document`
     writes them plus ``tagged``; and how many match. Filters: ``dataset`` Train, Test or none
     (in neither set), ``label`` a class of the project, ``tagged``, ``search`` (in text or location)."""
+    if search is not None and len(search) > MAX_SEARCH_CHARACTERS:  # 50,000-65,000 were SQLite's "LIKE pattern too complex", a 500
+        raise InvalidArgument(f"search is {len(search):,} characters; it takes at most {MAX_SEARCH_CHARACTERS:,} (a few words of the "
+                              "text or its location).", target="search")
     wanted = LIST_DATASETS.get(dataset.casefold()) if isinstance(dataset, str) else None
     if dataset is not None and wanted is None:
         raise InvalidArgument(f"The dataset {shown(dataset)} is unknown; use Train, Test or none (documents in neither set).",

@@ -30,7 +30,7 @@ FILTERS: list[dict] = [
     {"name": "untagged", "in": "query", "required": False, "schema": {"type": "boolean"},
      "description": "true: only documents nobody has tagged yet; false: only tagged ones (a multi-label document tagged with no class is tagged)."},
     {"name": "search", "in": "query", "required": False, "schema": {"type": "string"},
-     "description": "Only documents whose text or location contains this (case-insensitive)."},
+     "description": "Only documents whose text or location contains this (case-insensitive); at most 1,000 characters."},
 ]
 
 
