@@ -121,6 +121,14 @@ def test_a_table_whose_reader_left_exits_0(cli, data_dir):
     assert process.stderr.read() == b""
 
 
+def test_the_root_help_has_the_quickstart_and_says_where_root_options_go(cli):
+    # `tagwise --help` showed one line: the quickstart in its docstring was hidden by help=, and
+    # `tagwise project list --endpoint URL` said "No such option" with no hint that it goes before the command
+    shown = ok(cli("--help")).stdout
+    assert "Quickstart:\n    tagwise project create banking --kind single\n" in shown
+    assert "which go before the command (tagwise --endpoint URL --key KEY project list)" in " ".join(shown.split())
+
+
 def test_a_web_page_instead_of_tagwise_is_one_line(cli):
     # a wrong endpoint that is another web server printed its ten-line HTML page as the "one-line" error
     import http.server

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -16,6 +17,9 @@ def test_create_list_revoke_locally(cli):
     assert len(secret) >= 32
     listed = ok(cli("key", "list")).stdout
     assert "router" in listed and "runtime" in listed and secret not in listed
+    # --json, as every other list has (a script parsed the table for the ids)
+    [router] = [k for k in json.loads(ok(cli("key", "list", "--json")).stdout) if k["name"] == "router"]
+    assert router["role"] == "runtime" and secret[:6] == router["keyPrefix"] and secret not in json.dumps(router)
     missing = cli("key", "revoke", "no-such-key")
     assert missing.exit_code == 1 and "error:" in missing.stderr
 

@@ -23,8 +23,7 @@ from tagwise.cli.common import OneLineErrors, Options, set_options
 
 app = typer.Typer(
     cls=OneLineErrors,
-    help="tagwise: self-hosted custom text classification with an Azure-compatible API.",
-    no_args_is_help=True,
+    no_args_is_help=True,  # the help is the root callback's docstring, quickstart included (help= hid it)
     add_completion=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -46,11 +45,16 @@ def _root(
 ) -> None:
     """tagwise: self-hosted custom text classification with an Azure-compatible API.
 
-    Every command works on the local data dir by default, or on a server with --endpoint/--key.
+    Every command works on the local data dir by default, or on a server with --endpoint/--key,
+    which go before the command (tagwise --endpoint URL --key KEY project list).
 
-    Quickstart: tagwise project create banking --kind single; tagwise import banking train.jsonl;
-    tagwise train banking --model v1; tagwise deploy banking prod --model v1;
-    tagwise classify banking prod queries.txt -o out.jsonl
+    \b
+    Quickstart:
+      tagwise project create banking --kind single
+      tagwise import banking train.jsonl
+      tagwise train banking --model v1
+      tagwise deploy banking prod --model v1
+      tagwise classify banking prod queries.txt -o out.jsonl
     """
     set_options(Options(endpoint=endpoint, key=key, data_dir=data_dir))
 

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from tagwise.cli.common import UsageError, err, handle_errors, opened, out
+from tagwise.cli.common import AS_JSON, UsageError, err, handle_errors, opened, out, print_json
 
 PREFIX = re.compile(r"[0-9a-f]{6}")  # what `key list` shows of a secret (core/keys.py: the first 6 of its hex digits)
 
@@ -44,15 +44,19 @@ def create(
 
 @app.command("list")
 @handle_errors
-def list_keys() -> None:
+def list_keys(as_json: bool = AS_JSON) -> None:
     """List keys (never their secrets), revoked ones included.
 
     \b
     Example:
       tagwise key list
+      tagwise key list --json    # [{"keyId", "name", "role", "keyPrefix", "rateLimitPerMinute", ...}]
     """
     with opened() as be:
         keys = be.list_keys()
+    if as_json:  # the one list without it: a script parsed the table for the ids
+        print_json(keys)
+        return
     table = Table("id", "name", "role", "prefix", "rate limit/min", "created", "revoked", box=None)
     for k in keys:
         table.add_row(k["keyId"], k["name"], k["role"], k["keyPrefix"], str(k["rateLimitPerMinute"] if k["rateLimitPerMinute"] is not None else "default"),

@@ -42,7 +42,7 @@ def train(
     split_percent: int = typer.Option(None, help="Train on this share of the tagged documents, test on the rest (stratified); "
                                       f"default {DEFAULT_SPLIT_PERCENT}."),
     manual_split: bool = typer.Option(False, "--manual-split", help="Use each document's own split (imported with split/--split) instead."),
-    no_wait: bool = typer.Option(False, "--no-wait", help="Queue the job and return its id (locally a running serve/worker picks it up)."),
+    no_wait: bool = typer.Option(False, "--no-wait", help="Queue the job and print its id (locally: a running serve/worker picks it up) or, with --endpoint, its operation URL."),
     cancel: bool = typer.Option(False, "--cancel", help="Cancel the project's queued or running training instead of starting one."),
     follow: bool = typer.Option(False, "--follow", help="Follow the project's queued or running training (one started with "
                                 "--no-wait, or whose command stopped) to its end, instead of starting one."),
