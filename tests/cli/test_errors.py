@@ -56,6 +56,8 @@ def test_usage_errors_exit_2(cli, bank, tmp_path):
     ok(cli("project", "create", "bank", "--kind", "single"))
     assert "no such file" in one_error_line(cli("import", "bank", str(tmp_path / "absent.jsonl")), code=2)
     assert "no such file" in one_error_line(cli("classify", "bank", "prod", str(tmp_path / "absent.txt")), code=2)
+    (tmp_path / "folder.txt").mkdir()  # it said "no such file" of a path that is there
+    assert one_error_line(cli("classify", "bank", "prod", str(tmp_path / "folder.txt")), code=2).endswith("folder.txt: a folder, not a file")
     odd = tmp_path / "data.xml"
     odd.write_text("<x/>")
     assert "--format" in one_error_line(cli("import", "bank", str(odd)), code=2)

@@ -309,7 +309,7 @@ def classify(
     if input_path != "-":
         source = Path(input_path)
         if not source.is_file():
-            raise UsageError(f"{input_path}: no such file")
+            raise UsageError(f"{input_path}: {'a folder, not a file' if source.is_dir() else 'no such file'}")
         if output is not None and output.exists() and os.path.samefile(output, source):
             raise UsageError(f"-o {output} is the input file; write the output to another file")
         if in_fmt == "auto":
