@@ -49,6 +49,8 @@ def test_a_restore_is_checked_before_anything_is_written(cli, tmp_path, data_dir
     restore = make_cli({"TAGWISE_DATA_DIR": str(target), "TAGWISE_ENDPOINT": "", "TAGWISE_API_KEY": ""})
     not_one = restore("restore", str(tmp_path))
     assert not_one.exit_code == 1 and "has no backup.json" in not_one.stderr
+    # a mistyped path was "not a backup tagwise backup wrote (it has no backup.json)"
+    assert restore("restore", str(tmp_path / "nowhere")).stderr == f"error: {tmp_path / 'nowhere'}: no such folder.\n"
     damaged = tmp_path / "damaged"
     shutil.copytree(folder, damaged)
     with open(damaged / "tagwise.db", "r+b") as db:  # a page in the middle overwritten

@@ -396,6 +396,8 @@ def restore(settings: Settings, source: Path) -> Restored:
 
 
 def _read_manifest(source: Path) -> dict[str, Any]:
+    if not source.is_dir():  # "is not a backup tagwise wrote (it has no backup.json)" of a mistyped path
+        raise InvalidArgument(f"{source}: {'a file, not a backup folder' if source.exists() else 'no such folder'}.")
     try:
         manifest = json.loads((source / "backup.json").read_text())
     except FileNotFoundError:
