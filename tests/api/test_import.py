@@ -241,6 +241,10 @@ def test_a_bad_project_file_is_told_what_is_wrong_and_where(client, banking):
     long_dataset = project_file("msgs", SINGLE, rows)
     long_dataset["assets"]["documents"][2]["dataset"] = "x" * 5_000
     cases.append((long_dataset, "doc2.txt", "The document 'doc2.txt' has dataset '" + "x" * 97 + "…'; use 'Train' or 'Test'."))
+    offsets = project_file("msgs", SINGLE, rows)  # any value was taken without a word; the export's query refuses it
+    offsets["stringIndexType"] = "Utf8CodeUnit"
+    cases.append((offsets, "stringIndexType", ("stringIndexType 'Utf8CodeUnit' is not supported: use Utf16CodeUnit, or leave it out "
+                                               "(tagwise's project files carry no text offsets).")))
     for body, target, message in cases:
         response = client.post(f"{A}/msgs/:import", params=V, json=body)
         assert response.status_code == 400, response.text

@@ -59,6 +59,10 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
         if not isinstance(value, dict):
             raise InvalidArgument(f"The project file needs a 'metadata' object and an 'assets' object; its '{field}' is "
                                   f"{_json_type(value) if field in body else 'missing'}.", target=field)
+    index_type = body.get("stringIndexType")  # as the export and evaluation routes' query: a file counting offsets otherwise
+    if index_type is not None and (not isinstance(index_type, str) or index_type.casefold() != "utf16codeunit"):
+        raise InvalidArgument(f"stringIndexType {shown(index_type)} is not supported: use Utf16CodeUnit, or leave it out "
+                              "(tagwise's project files carry no text offsets).", target="stringIndexType")
     if metadata.get("projectName") not in (None, name):
         raise InvalidArgument(
             f"metadata.projectName {shown(metadata['projectName'])} differs from {name!r} in the URL.", target="projectName"
