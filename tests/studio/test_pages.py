@@ -1083,9 +1083,15 @@ def test_multi_label_class_threshold_is_set_shown_and_reset_from_the_evaluate_pa
         assert refused.status_code == 400 and said in html.unescape(field_error(refused.text, field)), refused.text[-2000:]
         assert f'value="{percent}"' in refused.text
     assert projects.get(ctx, "emo")["settings"] == {"classThresholds": {"love": 0.975}}
-    # the next training is scored with it, and says so; the page then has nothing to warn of
+    # the next training is scored with it, and says so; the page then has nothing to warn of. A class with no
+    # documents is not the model's: its threshold is not said to have replaced a tuned one it never had
+    from tagwise.core import schema
+
+    schema.add_class(ctx, "emo", "grief")
+    projects.upsert(ctx, "emo", {"settings": {"classThresholds": {"love": 0.975, "grief": 0.1}}})
     _train(ctx, "emo", "m2")
     assert models.get(ctx, "emo", "m2")["evaluation"]["tagwise"]["projectClassThresholds"] == {"love": 0.975}
+    projects.upsert(ctx, "emo", {"settings": {"classThresholds": {"grief": None}}})
     assert 'id="class-scored-at"' in saved.text and 'id="class-scored-at"' not in studio.get("/studio/p/emo/evaluate?model=m2").text
 
     reset = studio.post("/studio/p/emo/evaluate/class-threshold", data=form_data(saved.text, "class-threshold-reset-1"))

@@ -424,8 +424,11 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
     # the project's threshold the evaluation was scored at: single-label, None below it (counted as wrong);
     # multi-label, the floor under each class's threshold
     summary["tagwise"]["confidenceThreshold"] = threshold
-    if multi and class_set:  # and the classes whose threshold the project set in place of the tuned one
-        summary["tagwise"]["projectClassThresholds"] = dict(class_set)
+    # and the classes whose threshold the project set in place of the tuned one: of the model's classes only (a class
+    # it never trained on has no tuned threshold, and "scored with grief 0.1 in place of the tuned one" was not so)
+    known = {str(c) for c in model.classes_}
+    if multi and (applied := {c: t for c, t in (class_set or {}).items() if c in known}):
+        summary["tagwise"]["projectClassThresholds"] = applied
     if not multi:
         # what always answering the test set's commonest class would score: the bar a skewed project's model must clear
         counts = Counter(y(test))
