@@ -71,12 +71,19 @@ def test_a_tag_marked_right_is_not_listed_again_while_the_document_keeps_it(ctx,
     tagging.confirm_tags(ctx, "bank", planted.doc_id, location=planted.location, seen=[wrong], by="ann")
     second = label_issues.find_label_issues(ctx, "bank")
     assert planted.location not in {i.location for i in second.issues}
+    kept = tagging.list_documents(ctx, "bank", tagging.DocumentFilter(status="kept"))  # the Data page's "tag marked right"
+    assert [d["location"] for d in kept.items] == [planted.location] and kept.total == 1
     assert (second.kept, second.found) == (1, first.found - 1)
     # a rename carries the mark over; retagged, the mark no longer holds (the tag judged right is not the tag now)
     schema.rename_class(ctx, "bank", wrong, "renamed")
     assert tagging.confirmed_tags(ctx, "bank", [planted.doc_id]) == {planted.doc_id: ["renamed"]}
+    # a page left open from before the rename is refused saying so (it read "was tagged 'renamed' since", as if someone had)
+    with pytest.raises(tagging.TagChanged, match=f"The class '{wrong}' of {planted.location} was renamed, merged or deleted since "
+                                                  "this page showed it; the document is tagged 'renamed' now. Nothing was marked"):
+        tagging.confirm_tags(ctx, "bank", planted.doc_id, location=planted.location, seen=[wrong], by="ann")
     tagging.set_labels(ctx, "bank", planted.doc_id, rows[0]["labels"])
     assert tagging.confirmed_tags(ctx, "bank", [planted.doc_id]) == {}
+    assert tagging.list_documents(ctx, "bank", tagging.DocumentFilter(status="kept")).total == 0
     tagging.set_labels(ctx, "bank", planted.doc_id, ["renamed"])
     tagging.confirm_tags(ctx, "bank", planted.doc_id, location=planted.location, seen=["renamed"], by="ann", keep=False)
     assert tagging.confirmed_tags(ctx, "bank", [planted.doc_id]) == {}

@@ -180,10 +180,7 @@ def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] |
                            "by an import. Nothing was saved.", target="document")
         changed_since = seen is not UNCHECKED and not same_labels(doc["labels"], seen)
         if changed_since and not _sent_again(doc, labels, project, by):
-            who = f" by {doc['tagged_by']}" if doc["tagged_by"] and doc["labels"] is not None else ""
-            raise TagChanged(f"{doc['location']} was tagged {shown_labels(doc['labels'])}{who} since this page showed it "
-                             f"{shown_labels(seen)}{'' if who else ' (someone else is tagging too?)'}. Nothing was saved: it is "
-                             "shown again as it is now; save again to change that.")
+            raise _tagged_since(doc, seen, project, "Nothing was saved: it is shown again as it is now; save again to change that.")
         if changed_since:  # the same save sent twice (a double click): the first one did it; Undo restores what the page showed
             return doc, seen
         if labels is not None:
@@ -199,6 +196,18 @@ def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] |
         docs_db.set_labels(conn, project["id"], doc_id, labels, by if labels is not None else None, now)
         touch(conn, project)
     return dict(doc, labels=labels, tagged_by=by if labels is not None else None, tagged_at=now), doc["labels"]
+
+
+def _tagged_since(doc: dict[str, Any], seen: list[str] | None, project: dict[str, Any], nothing: str) -> TagChanged:
+    """Why a page's save was refused: someone tagged the document since, or a class it showed was renamed,
+    merged or deleted (said as a tag by "someone else", though nobody had tagged anything)."""
+    gone = [label for label in seen or [] if label not in project["classes"]]
+    if gone:
+        return TagChanged(f"The class {', '.join(map(repr, gone))} of {doc['location']} was renamed, merged or deleted since this page "
+                          f"showed it; the document is tagged {shown_labels(doc['labels'])} now. {nothing}")
+    who = f" by {doc['tagged_by']}" if doc["tagged_by"] and doc["labels"] is not None else ""
+    return TagChanged(f"{doc['location']} was tagged {shown_labels(doc['labels'])}{who} since this page showed it "
+                      f"{shown_labels(seen)}{'' if who else ' (someone else is tagging too?)'}. {nothing}")
 
 
 SENT_AGAIN_S = 10  # how soon after a save the same save from the same key is its twin, not a stale page's
@@ -362,9 +371,7 @@ def confirm_tags(ctx: Context, project_name: str, doc_id: int, *, location: str,
             raise NotFound(f"{location} could not be found in project {project_name}: deleted since this page was opened, or replaced "
                            "by an import. Nothing was marked.", target="document")
         if not same_labels(doc["labels"], seen):
-            who = f" by {doc['tagged_by']}" if doc["tagged_by"] and doc["labels"] is not None else ""
-            raise TagChanged(f"{doc['location']} was tagged {shown_labels(doc['labels'])}{who} since this page showed it "
-                             f"{shown_labels(seen)}. Nothing was marked: its row shows it as it is now.")
+            raise _tagged_since(doc, seen, project, "Nothing was marked: its row shows it as it is now.")
         if keep:
             if doc["labels"] is None:
                 raise InvalidArgument(f"{doc['location']} is untagged: there is no tag to mark right.")

@@ -25,6 +25,7 @@ from sqlalchemy import (
     case,
     cast,
     delete,
+    exists,
     false,
     func,
     insert,
@@ -50,7 +51,8 @@ SNIPPET_CHARS = 240
 class DocumentFilter:
     """Which documents of a project a list, a bulk change or a tagging session is about.
 
-    ``status``: ``"untagged"``, ``"tagged"``, ``"noclass"`` (tagged with no class) or None (all); ``dataset``: ``"Train"``, ``"Test"``,
+    ``status``: ``"untagged"``, ``"tagged"``, ``"noclass"`` (tagged with no class), ``"kept"`` (tags marked right
+    against the tag check) or None (all); ``dataset``: ``"Train"``, ``"Test"``,
     ``"none"`` (unassigned) or None; ``label``: documents tagged with this class;
     ``locations``: only these locations (e.g. the mispredicted ones of an evaluation).
     """
@@ -99,6 +101,9 @@ def _where(conn: Connection, project_id: int, flt: DocumentFilter) -> list[Colum
         clauses.append(not_(untagged_clause()))
     elif flt.status == "noclass":  # multi-label: tagged with no class (the JSON text '[]', on both backends)
         clauses.append(cast(documents.c.labels, String) == "[]")
+    elif flt.status == "kept":  # tags someone marked right against the tag check, still the document's (as written then)
+        clauses.append(exists().where(tag_confirmations.c.document_id == documents.c.id,
+                                      cast(tag_confirmations.c.labels, String) == cast(documents.c.labels, String)))
     if flt.label:
         clauses.append(has_label_clause(conn, flt.label))
     if flt.tagged_by:
@@ -463,8 +468,9 @@ def unconfirm(conn: Connection, project_id: int, doc_id: int) -> None:
 
 
 def confirmed(conn: Connection, project_id: int, ids: Sequence[int] | None = None) -> dict[int, list[str]]:
-    """document id -> the tags someone marked right, of the project's documents (of ``ids`` only, if given)
-    whose tags are still those (sorted; a document retagged since has none)."""
+    """document id -> the tags (sorted) someone marked right, of the project's documents (of ``ids`` only, if
+    given) whose tags are still those, as written then (a document retagged since has none; the Data page's
+    "tag marked right" filter reads them so too)."""
     query = (select(tag_confirmations.c.document_id, tag_confirmations.c.labels, documents.c.labels.label("now"))
              .join(documents, documents.c.id == tag_confirmations.c.document_id)
              .where(tag_confirmations.c.project_id == project_id))
@@ -474,7 +480,7 @@ def confirmed(conn: Connection, project_id: int, ids: Sequence[int] | None = Non
     else:
         for chunk in _chunks(list(ids)):
             rows += conn.execute(query.where(tag_confirmations.c.document_id.in_(chunk))).all()
-    return {r.document_id: sorted(r.labels) for r in rows if r.now is not None and sorted(r.now) == sorted(r.labels)}
+    return {r.document_id: sorted(r.labels) for r in rows if r.now is not None and r.now == r.labels}
 
 
 def rename_in_confirmations(conn: Connection, project_id: int, old: str, new: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from tagwise.core.tagging import DocumentFilter
 from tagwise.core.validation import class_form
 
-STATUSES = ("untagged", "tagged", "noclass")
+STATUSES = ("untagged", "tagged", "noclass", "kept")
 DATASETS = ("Train", "Test", "none")
 
 
