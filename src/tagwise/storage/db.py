@@ -89,7 +89,7 @@ class Database:
             yield conn
 
     @contextmanager
-    def write(self, *, wait_s: float | None = None) -> Iterator[Connection]:
+    def write(self, *, wait_s: float | None = None, foreign_keys: bool = True) -> Iterator[Connection]:
         """One transaction: committed when the block ends, rolled back if it raises.
 
         SQLite: writes take turns on a process-wide lock, then ``BEGIN IMMEDIATE`` on the file. A
@@ -98,7 +98,10 @@ class Database:
         ``WRITE_WAIT_S``. While the holder has been held up by another process's lock on the file
         for over ``HELD_UP_S``, a waiting write gives up at once. Either way, :class:`StoreBusy`
         (nothing written). ``wait_s``: a write that can do without, which gives up after this long
-        for either lock (PostgreSQL: for any lock it meets, ``lock_timeout``)."""
+        for either lock (PostgreSQL: for any lock it meets, ``lock_timeout``). ``foreign_keys=False``
+        (SQLite, the migrations): no foreign-key actions, so that a migration that rebuilds a table
+        (copy, drop, rename, as 0009 rebuilt ``documents``) does not cascade the drop into the tables
+        that point at it (every "Tag is right" mark would go)."""
         if not self.is_sqlite:
             with self.writer.begin() as conn:
                 if wait_s is not None:
@@ -116,6 +119,8 @@ class Database:
                 with self.writer.connect() as conn:
                     file_wait = WRITE_WAIT_S if deadline is None else max(deadline - time.monotonic(), 0.0)
                     conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={int(1000 * file_wait)}")
+                    if not foreign_keys:  # outside a transaction, or SQLite ignores it; back on before the pool has it again
+                        conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
                     try:
                         transaction = conn.begin()
                     except sa.exc.OperationalError as exc:
@@ -123,8 +128,12 @@ class Database:
                             raise StoreBusy(_busy_message()) from exc
                         raise
                     self._held_up_since = None
-                    with transaction:
-                        yield conn
+                    try:
+                        with transaction:
+                            yield conn
+                    finally:
+                        if not foreign_keys:
+                            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
             finally:
                 self._held_up_since = None
         finally:
@@ -138,7 +147,7 @@ class Database:
             self.check_file()
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        with self.write() as conn:
+        with self.write(foreign_keys=False) as conn:
             if not self.is_sqlite:
                 # Several processes start at once (serve --workers N, workers): one migrates,
                 # the others wait here and then find the schema at head. SQLite's writer lock does this.
