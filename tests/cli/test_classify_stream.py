@@ -169,6 +169,12 @@ def test_dash_as_output_is_stdout_and_a_run_with_errors_exits_3(deployed, tmp_pa
     source.write_text('{"id": "b", "text": ""}\n{"id": "c", "text": "x", "language": "english"}\n')
     failed = partly(deployed.cli("classify", "bank", "prod", str(source)), failed=2)
     assert [json.loads(line)["id"] for line in failed.stdout.splitlines()] == ["b", "c"]
+    # resumed, the run counts the errors the output holds from before (the rerun the docs advise exited 0)
+    for out in (tmp_path / "out.jsonl", tmp_path / "out.csv"):
+        partly(deployed.cli("classify", "bank", "prod", str(source), "-o", str(out)), failed=2)
+        again = deployed.cli("classify", "bank", "prod", str(source), "-o", str(out))
+        assert again.exit_code == 3 and "classified 0 documents in " in again.stderr
+        assert f"; {out} holds 2 from before that could not be classified" in again.stderr, again.stderr
 
 
 def test_a_documents_language_reaches_the_model(deployed, tmp_path):

@@ -363,13 +363,15 @@ def classify(
     seconds = time.monotonic() - started
     rate = f" ({classified / seconds:,.0f} docs/s)" if classified >= 1000 and seconds > 0 else ""
     note = f"; {failed:,} could not be classified (see their error field)" if failed else ""
+    if done.failed:  # resumed: the lines written before hold some too
+        note += f"; {output} holds {done.failed:,} {'more ' if failed else ''}from before that could not be classified"
     if warned:  # the csv output has no warnings column: a text in a language the model was not trained for went unsaid
         codes = "DocumentTruncated or LanguageNotTrained"
         note += (f"; {warned:,} with a warning ({codes}: " + ("see their warnings field)" if out_fmt != "csv" else
                                                               "--format jsonl shows them)"))
     noun = "document" if classified == 1 else "documents"
     console.print(f"classified {classified:,} {noun} in {seconds:.1f} s{rate}{note}", markup=False)
-    if failed:  # a cron job read exit 0 from a file whose every line was an error
+    if failed or done.failed:  # a cron job read exit 0 from a file whose every line was an error; a resumed run counts the file's
         raise typer.Exit(EXIT_SOME_FAILED)
 
 

@@ -35,6 +35,7 @@ class Done:
     last_id: str | None = None
     last_predictions: int | None = None
     delimiter: str = ","  # a csv OUTPUT's field separator: appended lines keep it
+    failed: int = 0  # of them, documents that could not be classified (an error field): a resumed run's exit code counts them
 
 
 def complete_lines(path: Path) -> int:
@@ -72,7 +73,18 @@ def existing_output(path: Path, fmt: str) -> Done:
                          "or another -o")
     count = lines - (held == "csv")
     delimiter = delimiter or ","
-    return Done(count, *_last_record(path, held, delimiter), delimiter=delimiter) if count else Done(delimiter=delimiter)
+    if not count:
+        return Done(delimiter=delimiter)
+    return Done(count, *_last_record(path, held, delimiter), delimiter=delimiter, failed=_failed(path, held, delimiter, lines))
+
+
+def _failed(path: Path, fmt: str, delimiter: str, lines: int) -> int:
+    """How many of the file's first ``lines`` lines are a document that could not be classified: a
+    rerun that resumes the output exited 0 although it held error lines (exit code 3 said them once)."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        if fmt == "jsonl":  # json.dumps escapes a quote inside a value, so only the key reads '"error": '
+            return sum('"error": ' in line for line in islice(fh, lines))
+        return sum(1 for row in islice(csv.reader(fh, delimiter=delimiter), 1, lines) if len(row) >= 4 and row[3])
 
 
 def skip(docs: Iterator[tuple[str, str, str | None]], count: int) -> tuple[int, tuple[str, str, str | None] | None]:
