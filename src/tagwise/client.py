@@ -111,6 +111,9 @@ class Client:
                 self.on_retry(response, wait_s)
             time.sleep(wait_s)
         if response.is_success:
+            if response.content and response.headers.get("content-type", "").startswith("text/html"):
+                # another web server's page, answered 200: each caller's .json() ended in a 40-line traceback
+                raise RemoteError(_not_ours(response), code="InternalServerError", status=response.status_code)
             return response
         try:
             error = response.json()["error"]
@@ -342,6 +345,8 @@ def _not_ours(response: httpx.Response) -> str:
     ten lines was the CLI's "one-line" error), a proxy's 502 page, or a server that broke."""
     kind = response.headers.get("content-type", "").split(";")[0].strip()
     if kind == "text/html" or response.text.lstrip().startswith("<"):
-        return (f"{response.url.copy_with(query=None)} answered HTTP {response.status_code} with a web page ({kind or 'HTML'}), "
-                "not tagwise's error: is the endpoint a tagwise server (or a proxy in front of one that is down)?")
+        url = response.url
+        where = f"{url.scheme}://{url.host}{f':{url.port}' if url.port else ''}{url.path}"  # no user:password written in the URL
+        return (f"{where} answered HTTP {response.status_code} with a web page ({kind or 'HTML'}), "
+                "where tagwise answers JSON: is the endpoint a tagwise server (or a proxy in front of one that is down)?")
     return f"HTTP {response.status_code}: {' '.join(response.text[:200].split())}"

@@ -58,6 +58,9 @@ def test_usage_errors_exit_2(cli, bank, tmp_path):
     assert "no such file" in one_error_line(cli("classify", "bank", "prod", str(tmp_path / "absent.txt")), code=2)
     (tmp_path / "folder.txt").mkdir()  # it said "no such file" of a path that is there
     assert one_error_line(cli("classify", "bank", "prod", str(tmp_path / "folder.txt")), code=2).endswith("folder.txt: a folder, not a file")
+    os.mkfifo(tmp_path / "pipe")  # what <(cat file) hands over: it read "no such file"
+    assert one_error_line(cli("classify", "bank", "prod", str(tmp_path / "pipe")), code=2).endswith(
+        "pipe: not a regular file (a pipe, as <(cat ...) makes?): pass - and send it to stdin")
     odd = tmp_path / "data.xml"
     odd.write_text("<x/>")
     assert "--format" in one_error_line(cli("import", "bank", str(odd)), code=2)
@@ -139,7 +142,7 @@ def test_a_web_page_instead_of_tagwise_is_one_line(cli):
     class Page(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             body = b"<!DOCTYPE HTML>\n<html>\n<head><title>Error response</title></head>\n<body>Not found</body>\n</html>\n"
-            self.send_response(404)
+            self.send_response(200 if "/projects/" in self.path else 404)  # a 200 page ended in a JSONDecodeError traceback
             self.send_header("Content-Type", "text/html;charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -153,10 +156,12 @@ def test_a_web_page_instead_of_tagwise_is_one_line(cli):
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
         line = one_error_line(cli("--endpoint", url, "--key", "k", "project", "list"))
+        shown = one_error_line(cli("--endpoint", url.replace("//", "//user:s3cret@"), "--key", "k", "project", "show", "bank"))
     finally:
         server.shutdown()
-    assert line == (f"error: {url}/language/authoring/analyze-text/projects answered HTTP 404 with a web page (text/html), not "
-                    "tagwise's error: is the endpoint a tagwise server (or a proxy in front of one that is down)?")
+    assert line == (f"error: {url}/language/authoring/analyze-text/projects answered HTTP 404 with a web page (text/html), where "
+                    "tagwise answers JSON: is the endpoint a tagwise server (or a proxy in front of one that is down)?")
+    assert shown.startswith(f"error: {url}/language/authoring/analyze-text/projects/bank answered HTTP 200 with a web page")
 
 
 @pytest.mark.parametrize(("port", "said"), [("0", "greater than or equal to 1"), ("99999", "less than or equal to 65535")])

@@ -309,7 +309,9 @@ def classify(
     if input_path != "-":
         source = Path(input_path)
         if not source.is_file():
-            raise UsageError(f"{input_path}: {'a folder, not a file' if source.is_dir() else 'no such file'}")
+            what = ("a folder, not a file" if source.is_dir() else "no such file" if not source.exists() else
+                    "not a regular file (a pipe, as <(cat ...) makes?): pass - and send it to stdin")
+            raise UsageError(f"{input_path}: {what}")
         if output is not None and output.exists() and os.path.samefile(output, source):
             raise UsageError(f"-o {output} is the input file; write the output to another file")
         if in_fmt == "auto":
