@@ -61,14 +61,16 @@ def test_ray_engine_matches_the_local_engine(tmp_path, banking, local_ray):
     result = CliRunner().invoke(app, ["classify", "bank", "prod", str(source), "-o", str(cli_out), "--top", "2", "--engine", "ray",
                                       "--batch-size", "500"],
                                 env={"TAGWISE_DATA_DIR": str(settings.data_dir), "TAGWISE_MAX_DOCUMENT_CHARACTERS": "300"})
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # its documents over 300 characters could not be classified, as locally
+    assert "; 3 could not be classified (see their error field)" in result.output
     assert cli_out.read_text() == ray_out.read_text()
 
     local_out = tmp_path / "local.jsonl"
     env = {"TAGWISE_DATA_DIR": str(settings.data_dir), "TAGWISE_MAX_DOCUMENT_CHARACTERS": "300", "HF_HUB_OFFLINE": "1",
            "PATH": "/usr/bin:/bin"}
-    subprocess.run([sys.executable, "-m", "tagwise", "classify", "bank", "prod", str(source), "-o", str(local_out), "--top", "2"],
-                   env=env, check=True, capture_output=True)
+    local = subprocess.run([sys.executable, "-m", "tagwise", "classify", "bank", "prod", str(source), "-o", str(local_out), "--top", "2"],
+                           env=env, check=False, capture_output=True, text=True)
+    assert local.returncode == 3 and "; 3 could not be classified" in local.stderr, local.stderr  # the same exit code as Ray's
     ray_lines, local_lines = ray_out.read_text().splitlines(), local_out.read_text().splitlines()
     assert ray_lines == local_lines
     parsed = [json.loads(line) for line in ray_lines]
