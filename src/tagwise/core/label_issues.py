@@ -259,19 +259,19 @@ def _find(ctx: Context, project: dict[str, Any], key: tuple[str, int, str], fold
             predicted[i] = prediction.labels
     found = _cleanlab_issues(multi, [[index[c] for c in r["labels"]] for r in rows], proba)
     likeliest = None if multi else suggest(proba, np.array([index[label] for label in y]))
-    if not multi:
-        found += _below(proba, np.array([index[label] for label in y]), {i for i, _ in found})
     issues = []
     kept = 0
     for i, quality in found:
         given = list(rows[i]["labels"])
         suggested = predicted[i] if multi else [classes[int(likeliest[i])]]
-        if sorted(suggested) != sorted(given) and confirmed.get(rows[i]["id"]) == sorted(given):
-            kept += 1  # a person read this flag and judged the tag right: listing it again only crowds out the next ones
-        elif sorted(suggested) != sorted(given):
-            sure = (None, None) if multi else (round(float(proba[i, index[given[0]]]), 4), round(float(proba[i, index[suggested[0]]]), 4))
-            issues.append(LabelIssue(rows[i]["id"], rows[i]["location"], given, suggested, round(float(quality), 4),
-                                     " ".join(rows[i]["text"].split())[:160], rows[i]["dataset"], *sure))
+        if sorted(suggested) == sorted(given):
+            continue
+        if rows[i]["id"] in confirmed:  # read with the rows: these tags are the ones a person marked right
+            kept += 1  # they read this flag and judged the tag right: listing it again only crowds out the next ones
+            continue
+        sure = (None, None) if multi else (round(float(proba[i, index[given[0]]]), 4), round(float(proba[i, index[suggested[0]]]), 4))
+        issues.append(LabelIssue(rows[i]["id"], rows[i]["location"], given, suggested, round(float(quality), 4),
+                                 " ".join(rows[i]["text"].split())[:160], rows[i]["dataset"], *sure))
     accuracy = baseline = exact_match = None
     if multi:
         macro_f1, exact_match = _fold_scores(y, predicted, classes)
@@ -305,20 +305,14 @@ def _sample(key: tuple[str, int, str], rows: list[dict[str, Any]], size: int) ->
     return [rows[i] for i in sorted(chosen)], max(len(unread) - size, 0)
 
 
-def _below(proba: np.ndarray, labels: np.ndarray, flagged: set[int]) -> list[tuple[int, float]]:
-    """Single-label: (row, label quality) of the rows cleanlab did not flag whose tag the folds give less than
-    ``EXTRA_BELOW`` and whose likeliest class is another, the least likely tag first (see ``EXTRA_BELOW``)."""
+def _below(proba: np.ndarray, labels: np.ndarray, flagged: set[int]) -> list[int]:
+    """Single-label: the rows cleanlab did not flag whose tag the folds give less than ``EXTRA_BELOW`` and
+    whose likeliest class is another, the least likely tag first (see ``EXTRA_BELOW``)."""
     if EXTRA_BELOW <= 0:
         return []
     given = proba[np.arange(len(labels)), labels]
-    rows = [int(i) for i in np.argsort(given, kind="stable")
+    return [int(i) for i in np.argsort(given, kind="stable")
             if given[i] < EXTRA_BELOW and int(i) not in flagged and int(proba[i].argmax()) != labels[i]]
-    if not rows:
-        return []
-    from cleanlab.rank import get_label_quality_scores
-
-    quality = get_label_quality_scores(labels, proba)
-    return [(i, float(quality[i])) for i in rows]
 
 
 def _fold_scores(given: list[list[str]], predicted: list[list[str]], classes: list[str]) -> tuple[float, float]:
@@ -344,7 +338,8 @@ def suggest(proba: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def _cleanlab_issues(multi: bool, labels: list[list[int]], proba: np.ndarray) -> list[tuple[int, float]]:
-    """(row, label quality) of each likely label error, worst first.
+    """(row, label quality) of each likely label error, worst first: cleanlab's, then (single-label) the
+    tags the folds give under ``EXTRA_BELOW`` that cleanlab let pass (:func:`_below`).
 
     ``n_jobs=1``: cleanlab otherwise forks a process pool, which can deadlock inside a threaded server.
     """
@@ -361,4 +356,5 @@ def _cleanlab_issues(multi: bool, labels: list[list[int]], proba: np.ndarray) ->
         y = np.array([row[0] for row in labels])
         quality = get_label_quality_scores(y, proba)
         ranked = find(labels=y, pred_probs=proba, return_indices_ranked_by="self_confidence", n_jobs=1)
+        ranked = [*map(int, ranked), *_below(proba, y, set(map(int, ranked)))]
     return [(int(i), float(quality[i])) for i in ranked]

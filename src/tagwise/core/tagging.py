@@ -173,11 +173,7 @@ def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] |
     """
     with ctx.db.write() as conn:
         project = require(conn, project_name)
-        doc = docs_db.get(conn, project["id"], doc_id, lock=True)
-        if doc is None or (location is not None and doc["location"] != location):
-            what = location or f"The document {doc_id}"
-            raise NotFound(f"{what} could not be found in project {project_name}: deleted since this page was opened, or replaced "
-                           "by an import. Nothing was saved.", target="document")
+        doc = _as_shown(conn, project, doc_id, location, "Nothing was saved.")
         changed_since = seen is not UNCHECKED and not same_labels(doc["labels"], seen)
         if changed_since and not _sent_again(doc, labels, project, by):
             raise _tagged_since(doc, seen, project, "Nothing was saved: it is shown again as it is now; save again to change that.")
@@ -196,6 +192,17 @@ def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] |
         docs_db.set_labels(conn, project["id"], doc_id, labels, by if labels is not None else None, now)
         touch(conn, project)
     return dict(doc, labels=labels, tagged_by=by if labels is not None else None, tagged_at=now), doc["labels"]
+
+
+def _as_shown(conn: Any, project: dict[str, Any], doc_id: int, location: str | None, nothing: str) -> dict[str, Any]:
+    """The document ``doc_id``, locked, if it is still the one a page showed at ``location`` (SQLite gave a
+    deleted document's id to the next one); else :class:`NotFound` (deleted or replaced), ``nothing`` said."""
+    doc = docs_db.get(conn, project["id"], doc_id, lock=True)
+    if doc is None or (location is not None and doc["location"] != location):
+        what = location or f"The document {doc_id}"
+        raise NotFound(f"{what} could not be found in project {project['name']}: deleted since this page was opened, or replaced "
+                       f"by an import. {nothing}", target="document")
+    return doc
 
 
 def _tagged_since(doc: dict[str, Any], seen: list[str] | None, project: dict[str, Any], nothing: str) -> TagChanged:
@@ -366,10 +373,7 @@ def confirm_tags(ctx: Context, project_name: str, doc_id: int, *, location: str,
     :class:`NotFound`; tagged otherwise since: :class:`TagChanged`, and nothing is marked)."""
     with ctx.db.write() as conn:
         project = require(conn, project_name)
-        doc = docs_db.get(conn, project["id"], doc_id, lock=True)
-        if doc is None or doc["location"] != location:
-            raise NotFound(f"{location} could not be found in project {project_name}: deleted since this page was opened, or replaced "
-                           "by an import. Nothing was marked.", target="document")
+        doc = _as_shown(conn, project, doc_id, location, "Nothing was marked.")
         if not same_labels(doc["labels"], seen):
             raise _tagged_since(doc, seen, project, "Nothing was marked: its row shows it as it is now.")
         if keep:

@@ -101,9 +101,8 @@ def _where(conn: Connection, project_id: int, flt: DocumentFilter) -> list[Colum
         clauses.append(not_(untagged_clause()))
     elif flt.status == "noclass":  # multi-label: tagged with no class (the JSON text '[]', on both backends)
         clauses.append(cast(documents.c.labels, String) == "[]")
-    elif flt.status == "kept":  # tags someone marked right against the tag check, still the document's (as written then)
-        clauses.append(exists().where(tag_confirmations.c.document_id == documents.c.id,
-                                      cast(tag_confirmations.c.labels, String) == cast(documents.c.labels, String)))
+    elif flt.status == "kept":  # tags someone marked right against the tag check, still the document's
+        clauses.append(exists().where(tag_confirmations.c.document_id == documents.c.id, _mark_holds()))
     if flt.label:
         clauses.append(has_label_clause(conn, flt.label))
     if flt.tagged_by:
@@ -467,20 +466,22 @@ def unconfirm(conn: Connection, project_id: int, doc_id: int) -> None:
                                                  tag_confirmations.c.document_id == doc_id))
 
 
+def _mark_holds() -> ColumnElement[bool]:
+    """A mark's tags are still its document's, as written then (a document retagged since has none): what the
+    tag check, the Evaluate page's rows and the Data page's "tag marked right" filter all read."""
+    return cast(tag_confirmations.c.labels, String) == cast(documents.c.labels, String)
+
+
 def confirmed(conn: Connection, project_id: int, ids: Sequence[int] | None = None) -> dict[int, list[str]]:
     """document id -> the tags (sorted) someone marked right, of the project's documents (of ``ids`` only, if
-    given) whose tags are still those, as written then (a document retagged since has none; the Data page's
-    "tag marked right" filter reads them so too)."""
-    query = (select(tag_confirmations.c.document_id, tag_confirmations.c.labels, documents.c.labels.label("now"))
+    given) whose mark still holds (:func:`_mark_holds`)."""
+    query = (select(tag_confirmations.c.document_id, tag_confirmations.c.labels)
              .join(documents, documents.c.id == tag_confirmations.c.document_id)
-             .where(tag_confirmations.c.project_id == project_id))
-    rows = []
+             .where(tag_confirmations.c.project_id == project_id, _mark_holds()))
     if ids is None:
-        rows = list(conn.execute(query))
-    else:
-        for chunk in _chunks(list(ids)):
-            rows += conn.execute(query.where(tag_confirmations.c.document_id.in_(chunk))).all()
-    return {r.document_id: sorted(r.labels) for r in rows if r.now is not None and r.now == r.labels}
+        return {r.document_id: sorted(r.labels) for r in conn.execute(query)}
+    return {r.document_id: sorted(r.labels) for chunk in _chunks(list(ids))
+            for r in conn.execute(query.where(tag_confirmations.c.document_id.in_(chunk)))}
 
 
 def rename_in_confirmations(conn: Connection, project_id: int, old: str, new: str) -> None:

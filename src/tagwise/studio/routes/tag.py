@@ -106,13 +106,19 @@ def tag_is_right(request: Request, project: str, doc: int = Form(..., le=MAX_ID)
     except (tagging.TagChanged, InvalidArgument, NotFound) as exc:
         if isinstance(exc, NotFound) and exc.target != "document":
             raise
-        if re.fullmatch(r"#[\w-]+", row):
-            back = back.split("#")[0] + row
-        return redirect(safe_back(request, back, f"/studio/p/{project}/evaluate"), exc.message, "error")
+        return _back_to_row(request, back, row, f"/studio/p/{project}/evaluate", exc)
     done = (f"{record['location']} is listed again by the next check." if undo else
             f"Kept {record['location']} as {tagging.shown_labels(record['labels'])}: the next check does not list it while it keeps "
             "this tag.")
     return redirect(safe_back(request, back, f"/studio/p/{project}/evaluate"), done)
+
+
+def _back_to_row(request: Request, back: str, row: str, default: str, refused: TagwiseError) -> Response:
+    """A refused fix on the Evaluate page: back to that page at the row refused, with why (a save goes on
+    to the next row; a refusal landed there too, the refused one out of sight)."""
+    if re.fullmatch(r"#[\w-]+", row):
+        back = back.split("#")[0] + row
+    return redirect(safe_back(request, back, default), refused.message, "error")
 
 
 def _tag(request: Request, project: str, doc: int, action: str, then: str, queue: bool, form: FormData, who: str) -> Response:
@@ -136,12 +142,8 @@ def _tag(request: Request, project: str, doc: int, action: str, then: str, queue
     except (tagging.TagChanged, InvalidArgument, NotFound) as exc:  # changed since the page showed it: said, and nothing saved
         if isinstance(exc, NotFound) and exc.target != "document":
             raise
-        if then == "back":  # the Evaluate page's fix buttons: back to that page, which shows the tag as it is now,
-            # at the row refused (a save goes on to the next row; a refusal landed there too, the refused one out of sight)
-            back = str(form.get("back") or "")
-            if re.fullmatch(r"#[\w-]+", row := str(form.get("row") or "")):
-                back = back.split("#")[0] + row
-            return redirect(safe_back(request, back, f"/studio/p/{project}/data"), exc.message, "error")
+        if then == "back":  # the Evaluate page's fix buttons: back to that page, which shows the tag as it is now
+            return _back_to_row(request, str(form.get("back") or ""), str(form.get("row") or ""), f"/studio/p/{project}/data", exc)
         in_queue = queue or then == "queue"
         if isinstance(exc, NotFound):  # gone: on to the queue, or back to the list browsed
             return redirect(base + query(skip=skip) if in_queue else f"/studio/p/{project}/data" + query(**filters.params()),
