@@ -98,6 +98,21 @@ def test_endpoint_without_key_is_a_usage_error(cli):
     assert "--key" in one_error_line(cli("--endpoint", "http://127.0.0.1:9", "project", "list"), code=2)
 
 
+@pytest.mark.parametrize("root, said", [
+    (["--endpoint", ""], "--endpoint is empty"),  # worked on the local data dir and created it
+    (["--key", "k"], "--key is the key of a server given with --endpoint"),  # ignored
+    (["--endpoint", "http://127.0.0.1:9", "--key", "k", "--data-dir", "elsewhere"], "--data-dir is for local work"),
+])
+def test_a_root_option_typed_in_vain_is_a_usage_error(cli, data_dir, root, said):
+    assert said in one_error_line(cli(*root, "project", "list"), code=2)
+    assert not (data_dir.parent / "elsewhere").exists()
+
+
+def test_the_environment_s_root_options_stay_silent(cli):
+    # TAGWISE_API_KEY is also a server's own key and TAGWISE_ENDPOINT may be set empty: the cli fixture sets both ""
+    ok(cli("project", "list"))
+
+
 def test_unreachable_server_is_one_line(cli):
     line = one_error_line(cli("--endpoint", "http://127.0.0.1:9", "--key", "k", "project", "list"))
     assert "cannot reach" in line
@@ -204,15 +219,20 @@ def test_a_folder_that_is_no_encoder_is_one_clear_line(data_dir, tmp_path):
     assert result.stderr.startswith(f"error: TAGWISE_ENCODER_MODEL_DIR: encoder folder {tmp_path}: missing config.json")
 
 
-def test_export_to_a_folder_or_a_missing_folder_names_the_path_and_leaves_nothing(cli, tmp_path):
+@pytest.mark.parametrize("command", [["export", "bank"], ["classify", "bank", "prod", "INPUT"]])
+def test_output_to_a_folder_or_a_missing_folder_names_the_path_and_leaves_nothing(cli, tmp_path, command):
+    # classify wrote "nowhere/out.jsonl: No such file or directory" and exited 1, as a service error
     ok(cli("project", "create", "bank", "--kind", "single"))
+    given = tmp_path / "texts.txt"
+    given.write_text("card lost\n", encoding="utf-8")
+    command = [str(given) if part == "INPUT" else part for part in command]
     folder = tmp_path / "adir"
     folder.mkdir()
-    assert f"{folder} is a folder" in one_error_line(cli("export", "bank", "-o", str(folder)), code=2)
+    assert f"{folder} is a folder; give the file to write" in one_error_line(cli(*command, "-o", str(folder)), code=2)
     missing = tmp_path / "nowhere" / "bank.json"
-    message = one_error_line(cli("export", "bank", "-o", str(missing)), code=2)
+    message = one_error_line(cli(*command, "-o", str(missing)), code=2)
     assert f"{missing}: no folder {missing.parent}" in message and ".tmp-" not in message
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "data"] and not any(folder.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "data", "texts.txt"] and not any(folder.iterdir())
 
 
 def test_a_bad_recipe_is_a_usage_error(cli, bank):

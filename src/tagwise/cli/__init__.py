@@ -15,11 +15,14 @@ calls to a running server. One module per command group:
 
 from __future__ import annotations
 
+import os
+
 import typer
+from typer._click.core import ParameterSource
 
 from tagwise import __version__
 from tagwise.cli import backup, classify, data, keys, models, projects, serve, training
-from tagwise.cli.common import OneLineErrors, Options, set_options
+from tagwise.cli.common import EXIT_USAGE, OneLineErrors, Options, err, set_options
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -38,6 +41,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     endpoint: str = typer.Option(None, envvar="TAGWISE_ENDPOINT", help="URL of a tagwise server; default: work on the local data dir.", show_envvar=True),
     key: str = typer.Option(None, envvar="TAGWISE_API_KEY", help="API key of that server.", show_envvar=True),
     data_dir: str = typer.Option(None, envvar="TAGWISE_DATA_DIR", help="Local data dir (default ./tagwise-data).", show_envvar=True),
@@ -56,7 +60,28 @@ def _root(
       tagwise deploy banking prod --model v1
       tagwise classify banking prod queries.txt -o out.jsonl
     """
+    if problem := _root_option_problem(ctx, endpoint):
+        err().print(f"error: {problem}", markup=False)
+        raise typer.Exit(EXIT_USAGE)
     set_options(Options(endpoint=endpoint, key=key, data_dir=data_dir))
+
+
+def _root_option_problem(ctx: typer.Context, endpoint: str | None) -> str | None:
+    """What a root option typed on the command line would silently not do (the environment's
+    values are not judged: TAGWISE_API_KEY is also a server's own key, TAGWISE_DATA_DIR a server's
+    folder). ``--endpoint ""`` worked on the local data dir, creating it; ``--key`` without an
+    endpoint and ``--data-dir`` with one were ignored."""
+    def typed(name: str) -> bool:
+        return ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+
+    if typed("endpoint") and not (endpoint or "").strip():
+        return "--endpoint is empty: give a tagwise server's URL, or leave --endpoint out to work on the local data dir"
+    if typed("key") and not (endpoint or os.environ.get("TAGWISE_ENDPOINT")):
+        return ("--key is the key of a server given with --endpoint URL (or TAGWISE_ENDPOINT); without one, tagwise "
+                "works on the local data dir and needs no key (a server's own key is TAGWISE_API_KEY or <data dir>/api-key)")
+    if typed("data_dir") and endpoint:
+        return "--data-dir is for local work; with --endpoint the server's own data dir is used: leave one of them out"
+    return None
 
 
 app.command()(serve.serve)

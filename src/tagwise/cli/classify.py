@@ -30,7 +30,7 @@ from typing import IO, Any
 import typer
 
 from tagwise.bulk import batches
-from tagwise.cli.common import EXIT_SOME_FAILED, UsageError, err, handle_errors, opened, progress, sigterm_as_interrupt
+from tagwise.cli.common import EXIT_SOME_FAILED, UsageError, check_output_file, err, handle_errors, opened, progress, sigterm_as_interrupt
 from tagwise.cli.resume import CSV_FIELDS, Done, as_written, check_same_input, check_same_top, existing_output, skip
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_text, not_utf8
 from tagwise.core import csv_header
@@ -303,6 +303,8 @@ def classify(
     out_fmt = (fmt.value if fmt else ("csv" if output and output.suffix.lower() == ".csv" else "jsonl"))
     if language is not None and language_code(language) is None:
         raise UsageError(f"--language {language!r} is not a language code such as 'en' or 'pt-BR'")
+    if output is not None:
+        check_output_file(output, "classified.jsonl")
     in_fmt = input_format.value
     where = "stdin" if input_path == "-" else input_path
     delimiter = "\t" if input_path.lower().endswith(".tsv") else None  # the header decides: , or ;

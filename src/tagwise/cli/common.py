@@ -3,7 +3,8 @@
 Exit codes: 0 ok; 1 the service (local or remote) refused or failed, printed as one line
 ``error: <message>``; 2 usage error, also one line (bad option, missing argument, an input file
 that cannot be read as its format: :class:`UsageError` after parsing, :class:`OneLineErrors`
-for what click finds while parsing); 130 interrupted (Ctrl-C).
+for what click finds while parsing); 3 classify ran but some documents could not be classified;
+130 interrupted (Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -212,6 +214,16 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):  # not a real file descriptor (e.g. captured in tests)
         pass
+
+
+def check_output_file(output: Path, example: str) -> None:
+    """Refuse, as a usage error (exit 2), an OUTPUT that is a folder or in a folder that does not
+    exist, before any work is done (classify wrote "No such file or directory" and exited 1 after
+    loading the model)."""
+    if output.is_dir():
+        raise UsageError(f"{output} is a folder; give the file to write, e.g. -o {output / example}")
+    if not output.parent.is_dir():
+        raise UsageError(f"{output}: no folder {output.parent}")
 
 
 def progress(*, total_known: bool = True) -> Progress:

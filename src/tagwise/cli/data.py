@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tagwise.cli import formats
-from tagwise.cli.common import UsageError, counted, err, handle_errors, opened, out, progress
+from tagwise.cli.common import UsageError, check_output_file, counted, err, handle_errors, opened, out, progress
 from tagwise.cli.projects import KINDS, Kind
 from tagwise.errors import ProjectNotFound, TagwiseError
 
@@ -173,10 +173,7 @@ def export(
       tagwise export banking --model v1 -o banking-v1.json   # then: import, train --manual-split: the same model
     """
     if str(output) != "-":
-        if output.is_dir():
-            raise UsageError(f"{output} is a folder; give the file to write, e.g. -o {output / (name + '.json')}")
-        if not output.parent.is_dir():
-            raise UsageError(f"{output}: no folder {output.parent}")
+        check_output_file(output, name + ".json")
     with opened() as be:
         body = be.export_project(name, model)
     text = json.dumps(body, ensure_ascii=False, indent=1)
