@@ -154,6 +154,24 @@ def test_ids_with_a_slash_are_renamed_and_the_user_is_told(cli, tmp_path):
     assert {d["location"] for d in documents_of(cli, tmp_path, "p")} == {"2024_05_a", "b"}
 
 
+def test_an_id_given_twice_names_both_places_and_imports_nothing(cli, tmp_path, imported):
+    # the service's "The document location 'a' appears twice." named no file and exited 1
+    first = write_jsonl(tmp_path / "train.jsonl", [{"id": "a", "text": "my card is lost", "labels": ["card"]},
+                                                   {"id": "b", "text": "top up failed", "labels": ["top_up"]}])
+    second = tmp_path / "test.csv"
+    second.write_text("id,text,label\nc,where is my card,card\nb,top up did not work,top_up\n", encoding="utf-8")
+    message = one_error_line(cli("import", "bank", str(first), str(second)), code=2)
+    assert message == (f"error: {second}:3: id 'b' is also at {first}:2; each document needs its own id (nothing was imported)")
+    assert "given twice" in one_error_line(cli("import", "bank", str(first), str(tmp_path / "." / "train.jsonl")), code=2)
+    assert len(documents_of(cli, tmp_path, "bank")) == imported
+
+
+def test_an_import_that_creates_its_project_says_so(cli, tmp_path):
+    path = write_jsonl(tmp_path / "ids.jsonl", [{"id": "a", "text": "my card is lost", "labels": ["card"]}])
+    assert "created project newname (multi-label, de)" in ok(cli("import", "newname", str(path), "--kind", "multi", "--language", "de")).stderr
+    assert "created project" not in ok(cli("import", "newname", str(path))).stderr
+
+
 def test_a_tsv_input_is_classified_like_a_tsv_import_reads_it(deployed, tmp_path):
     path = tmp_path / "queries.tsv"
     path.write_text("id\ttext\nq1\tmy card has not arrived\nq2\thow do I top up\n")

@@ -39,7 +39,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass
 class Options:
-    """The root options (``tagwise --endpoint URL --key KEY --data-dir DIR COMMAND``)."""
+    """The root options (``tagwise --endpoint URL --key KEY COMMAND`` or ``tagwise --data-dir DIR COMMAND``)."""
 
     endpoint: str | None = None
     key: str | None = None

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tagwise.cli import formats
-from tagwise.cli.common import UsageError, check_output_file, counted, err, handle_errors, opened, out, progress
+from tagwise.cli.common import UsageError, check_output_file, counted, err, handle_errors, kind_name, opened, out, progress
 from tagwise.cli.projects import KINDS, Kind
 from tagwise.errors import ProjectNotFound, TagwiseError
 
@@ -89,6 +89,8 @@ def import_(
     Example:
       tagwise import banking train.jsonl --split train && tagwise import banking test.jsonl --split test --append
     """
+    if twice := next((f for i, f in enumerate(files) if f.resolve() in {g.resolve() for g in files[:i]}), None):
+        raise UsageError(f"{twice} is given twice; give each file once")
     columns = formats.CsvColumns(text_column, label_column, label_separator or ";", separator_given=label_separator is not None,
                                  id=id_column)
     with opened() as be:
@@ -114,6 +116,7 @@ def import_(
                     classes += file_meta["classes"]
                 docs.extend(file_docs)
                 bar.advance(task)
+            formats.check_unique(docs)
             project_kind = known_kind or metadata.get("projectKind")
             if project_kind is None:
                 raise _no_project(name)
@@ -149,6 +152,9 @@ def import_(
         total, classes = imported.get("projectDocuments"), imported.get("classes")
         what = (f"it now holds {counted(total, 'document') if isinstance(total, int) else 'more documents'}"
                 + (f" and {counted(classes, 'class')}" if isinstance(classes, int) else "") + f"; of these {read:,}: {what.split('; ', 1)[1]}")
+    if project is None:  # as `project create` says it (an import into a mistyped name made a new project without a word)
+        languages = f"{metadata['language']}, multilingual" if metadata.get("multilingual") else metadata["language"]
+        err().print(f"created project {name} ({kind_name(project_kind)}-label, {languages})", markup=False)
     out().print(f"imported {counted(read, 'document')} into {name} ({what})", markup=False)
     if replaced := imported.get("replacedDocuments"):  # a document at a location the project had: replaced, tags and all
         removed = imported.get("tagsRemoved") or 0

@@ -36,6 +36,7 @@ class Doc:
     dataset: str | None = None  # "Train", "Test" or None
     language: str | None = None
     renamed: str | None = None  # "FILE:LINE: id 'a/b' imported as 'a_b'" when the id could not be a location
+    where: str | None = None  # "FILE:LINE" (or the file's document), for an error about the document as a whole
 
 
 @dataclass
@@ -85,6 +86,16 @@ def read(path: Path, fmt: str, multi: bool, columns: CsvColumns) -> tuple[list[D
     raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
+def check_unique(docs: list[Doc]) -> None:
+    """Refuse two documents with one id, naming both places (the service's "The document location 'a'
+    appears twice." named no file or line, and exited 1 as if the service had failed)."""
+    first: dict[str, Doc] = {}
+    for doc in docs:
+        if (seen := first.setdefault(doc.location, doc)) is not doc:
+            raise UsageError(f"{doc.where or 'a document'}: id {doc.location!r} is also at {seen.where or 'another document'}; "
+                             "each document needs its own id (nothing was imported)")
+
+
 def _labels(value: Any, where: str) -> list[str] | None:
     """A row's labels as the studio reads them too, or an error naming the row."""
     try:
@@ -119,10 +130,10 @@ def _doc(raw_id: Any, fallback: str, where: str, text: str, labels: list[str] | 
     """A document from a jsonl or csv row; an id with '/' or '\\' (not allowed in a location) gets '_' instead."""
     language = _language(language, where)
     if raw_id in (None, ""):
-        return Doc(fallback, text, labels, dataset, language)
+        return Doc(fallback, text, labels, dataset, language, where=where)
     location = str(raw_id).replace("/", "_").replace("\\", "_")
     renamed = f"{where}: id {str(raw_id)!r} imported as {location!r}" if location != str(raw_id) else None
-    return Doc(location, text, labels, dataset, language, renamed)
+    return Doc(location, text, labels, dataset, language, renamed, where)
 
 
 def _jsonl(path: Path) -> Iterator[Doc]:
@@ -210,7 +221,7 @@ def _txt_dir(path: Path) -> Iterator[Doc]:
             text = file.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
             raise not_utf8(file, exc) from None
-        yield Doc("__".join(relative.parts), text, labels)
+        yield Doc("__".join(relative.parts), text, labels, where=str(file))
 
 
 def _azure(path: Path) -> tuple[list[Doc], dict[str, Any]]:
@@ -269,7 +280,8 @@ def _azure_doc(item: Any, index: int, where: str) -> Doc:
         labels = [_category(item["class"], f"{name}: class", where)]
     else:
         labels = None
-    return Doc(location, item.get("text"), labels, _dataset(item.get("dataset"), f"{where}: {name}"), item.get("language"))
+    return Doc(location, item.get("text"), labels, _dataset(item.get("dataset"), f"{where}: {name}"), item.get("language"),
+               where=f"{where}: assets.documents[{index}]")
 
 
 def _category(value: Any, what: str, where: str) -> str:
