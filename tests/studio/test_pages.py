@@ -606,6 +606,16 @@ def test_a_flagged_test_document_is_marked_test_and_the_page_says_what_retagging
     rechecked = html.unescape(check_tags(studio, "flag", "m").text)
     assert not re.search(rf'<tr id="issue-\d+"[^>]*>.*?{re.escape(rows[0]["id"])}</a>', rechecked, re.DOTALL)
     assert '(and <a href="/studio/p/flag/data?status=kept" id="issues-kept">1 whose tag someone marked right</a>, not listed)' in rechecked
+    # a mark made by mistake is taken back on the Data page (it was undone only by retagging the document)
+    listed = studio.get("/studio/p/flag/data", params={"status": "kept"}).text
+    assert 'formaction="/studio/p/flag/data/unmark" name="unmark" value="selected"' in listed
+    assert "/data/unmark" not in studio.get("/studio/p/flag/data").text  # only where the marks are listed
+    shown = re.search(r'name="shown" value="([^"]*)"', listed).group(1)
+    taken = studio.post("/studio/p/flag/data/unmark", data={"csrf": studio.csrf, "status": "kept", "unmark": "all", "shown": shown})
+    assert html.unescape(flash(taken.text)) == "1 document(s) no longer marked right: the next tag check may list them again."
+    assert tagging.confirmed_tags(ctx, "flag", [doc["id"]]) == {} and tagging.get_document(ctx, "flag", doc["id"])[1]["labels"] == [wrong]
+    nothing = studio.post("/studio/p/flag/data/unmark", data={"csrf": studio.csrf, "status": "kept", "unmark": "selected", "ids": doc["id"]})
+    assert flash(nothing.text) == "None of them was marked right: nothing changed."
 
 
 def test_the_tag_checks_english_figures_are_said_to_be_so_in_a_project_of_other_languages(studio, banking):

@@ -385,6 +385,20 @@ def confirm_tags(ctx: Context, project_name: str, doc_id: int, *, location: str,
     return doc
 
 
+def unmark_tags(ctx: Context, project_name: str, *, ids: list[int] | None = None, flt: DocumentFilter | None = None,
+                matching: str | None = None) -> int:
+    """Take back "tag is right" for the given documents (or every document matching ``flt``, while
+    ``matching`` the list the user saw): the next tag check may list them again. How many marks went
+    (a mark made by mistake could be undone only by retagging the document)."""
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        targets = ids
+        if targets is None:
+            targets = docs_db.matching_ids(conn, project["id"], flt or DocumentFilter())
+            check_still_matching(targets, matching)
+        return docs_db.unconfirm_many(conn, project["id"], targets)
+
+
 def confirmed_tags(ctx: Context, project_name: str, ids: list[int]) -> dict[int, list[str]]:
     """id -> the tags (sorted) someone marked right, of those of ``ids`` whose tags are still those."""
     with ctx.db.read() as conn:

@@ -466,6 +466,15 @@ def unconfirm(conn: Connection, project_id: int, doc_id: int) -> None:
                                                  tag_confirmations.c.document_id == doc_id))
 
 
+def unconfirm_many(conn: Connection, project_id: int, ids: Iterable[int]) -> int:
+    """Take back the marks of ``ids`` (those that have one); how many there were."""
+    taken = 0
+    for chunk in _chunks(list(ids)):
+        taken += conn.execute(delete(tag_confirmations).where(tag_confirmations.c.project_id == project_id,
+                                                              tag_confirmations.c.document_id.in_(chunk))).rowcount
+    return taken
+
+
 def _mark_holds() -> ColumnElement[bool]:
     """A mark's tags are still its document's, as written then (a document retagged since has none): what the
     tag check, the Evaluate page's rows and the Data page's "tag marked right" filter all read."""

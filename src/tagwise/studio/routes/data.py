@@ -142,6 +142,19 @@ async def assign(request: Request, project: str, to: str = Form(""), scope: str 
     return redirect(back, f"{changed:,} document(s) moved to {where}." + _gone(asked, changed))
 
 
+@router.post("/p/{project}/data/unmark")
+async def unmark(request: Request, project: str, scope: str = Form("selected", alias="unmark"),
+                 _s: Session = Depends(require_csrf)) -> Response:
+    """Take back "tag is right" for the selected documents (or, ``unmark=all``, every one the filters match)."""
+    back, taken, _asked = await _on_documents(request, project, scope, "Take back", "take back the mark of",
+                                              lambda **which: tagging.unmark_tags(context(request), project, **which))
+    if isinstance(taken, Response):
+        return taken
+    if not taken:
+        return redirect(back, "None of them was marked right: nothing changed.")
+    return redirect(back, f"{taken:,} document(s) no longer marked right: the next tag check may list them again.")
+
+
 @router.post("/p/{project}/data/delete")
 async def delete(request: Request, project: str, scope: str = Form("selected", alias="delete"),
                  _s: Session = Depends(require_csrf)) -> Response:
