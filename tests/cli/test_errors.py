@@ -37,8 +37,8 @@ def one_error_line(result, code: int = 1) -> str:
 
 
 def test_service_errors_exit_1_with_one_line(cli, bank):
-    assert "could not be found" in one_error_line(cli("project", "show", "nope"))
     ok(cli("project", "create", "bank", "--kind", "single"))
+    assert "could not be found" in one_error_line(cli("project", "show", "nope"))
     assert "already exists" in one_error_line(cli("project", "create", "bank", "--kind", "single"))
     assert "invalid" in one_error_line(cli("project", "create", "bad name", "--kind", "single"))
     assert "training needs at least" in one_error_line(cli("train", "bank", "--model", "v1"))
@@ -111,6 +111,18 @@ def test_a_root_option_typed_in_vain_is_a_usage_error(cli, data_dir, root, said)
 def test_the_environment_s_root_options_stay_silent(cli):
     # TAGWISE_API_KEY is also a server's own key and TAGWISE_ENDPOINT may be set empty: the cli fixture sets both ""
     ok(cli("project", "list"))
+
+
+def test_a_command_that_starts_an_empty_store_says_so(cli, data_dir):
+    # `tagwise --data-dir typo project list` made an empty store there and listed no projects without a word
+    first = ok(cli("project", "list"))
+    assert first.stderr.startswith(f"note: no tagwise store was at {data_dir / 'tagwise.db'}: this starts an empty one "
+                                   "(a mistyped --data-dir or TAGWISE_DATA_DIR?)\n")
+    assert "note: no tagwise store" not in ok(cli("project", "list")).stderr
+
+
+def test_creating_the_first_project_says_nothing_of_the_store(cli):
+    assert "note:" not in ok(cli("project", "create", "bank", "--kind", "single")).stderr
 
 
 def test_unreachable_server_is_one_line(cli):

@@ -95,7 +95,23 @@ def backend():  # -> Backend, imported lazily
         if not key:
             raise UsageError("--endpoint needs an API key: pass --key KEY or set TAGWISE_API_KEY.")
         return RemoteBackend(endpoint, key)
-    return LocalBackend(load_settings())
+    settings = load_settings()
+    if (store := settings.sqlite_file) is not None and not store.exists() and _command() not in STARTS_A_STORE:
+        # `tagwise --data-dir typo project list` made an empty store there and listed no projects without a word
+        err().print(f"note: no tagwise store was at {store}: this starts an empty one (a mistyped --data-dir or "
+                    "TAGWISE_DATA_DIR?)", markup=False)
+    return LocalBackend(settings)
+
+
+STARTS_A_STORE = {"project create", "import", "key create"}  # the local commands that begin a store on purpose
+
+
+def _command() -> str:
+    """The command being run, without the program's name (``project create``)."""
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    return " ".join(ctx.command_path.split()[1:]) if ctx is not None else ""
 
 
 def load_settings():  # -> Settings, imported lazily
