@@ -89,10 +89,11 @@ def test_no_wait_returns_the_operation_url(remote, bank):
     ok(remote("import", "quick", str(bank.path("train.jsonl")), "--kind", "single"))
     queued = ok(remote("train", "quick", "--model", "v1", "--recipe", "linear", "--no-wait"))
     assert "/train/jobs/" in queued.stdout
-    assert "queued training of quick/v1: the server runs it; tagwise train quick --follow follows it" in queued.stderr
+    job_id = queued.stdout.strip().split("/train/jobs/")[1].split("?")[0]
+    # the id too, which an SDK sample's TRAINING_JOB_ID wants (it was cut out of the URL by hand)
+    assert f"queued training of quick/v1 (job id {job_id}): the server runs it; tagwise train quick --follow follows it" in queued.stderr
     # The server's runner may already have finished the job: then there is nothing to cancel.
     cancelled = ok(remote("train", "quick", "--cancel")).stderr
-    job_id = queued.stdout.strip().split("/train/jobs/")[1].split("?")[0]
     assert f"training job {job_id}" in cancelled or "no training of quick is queued or running" in cancelled
     busy = remote("train", "quick", "--model", "v2", "--recipe", "linear", "--no-wait")
     assert busy.exit_code == 0 or "tagwise train quick --cancel" in busy.stderr

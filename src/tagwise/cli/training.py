@@ -84,7 +84,9 @@ def train(
             local = isinstance(be, LocalBackend)
             where = "a tagwise serve or tagwise worker on this data dir will run it" if local else "the server runs it"
             where += f"; tagwise train {name} --follow follows it, tagwise train {name} --cancel drops it"
-            err().print(f"queued training of {name}/{model}: {where}", markup=False)
+            # a sample's TRAINING_JOB_ID wants the id, which the remote URL holds: it had to be cut out by hand
+            job_id = None if local else str(job).split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+            err().print(f"queued training of {name}/{model}{f' (job id {job_id})' if job_id else ''}: {where}", markup=False)
             return
         job = None
         with sigterm_as_interrupt():  # from before the queueing: a stop before the claim left the job queued for good
