@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.studio.conftest import DESKTOP, banking_rows, screenshot, sign_in, train_on_manual_split
+from tests.studio.conftest import DESKTOP, banking_rows, press, screenshot, sign_in, train_on_manual_split
 
 PROJECT = "a11y"
 CHEQUE, TRANSFER = "balance_not_updated_after_cheque_or_cash_deposit", "balance_not_updated_after_bank_transfer"
@@ -234,6 +234,63 @@ def test_no_page_scrolls_sideways_at_360_px(page, server, project):
         assert width <= PHONE["width"], f"/studio{path} is {width} px wide at {PHONE['width']} px"
 
 
+def test_a_wide_table_on_a_phone_is_a_named_stop_the_arrow_keys_scroll(page, server, project):
+    # the per-class table's links kept its box out of the Tab order: its F1 column was out of a keyboard's reach at 360 px
+    page.set_viewport_size(PHONE)
+    sign_in(page, server)
+    page.goto(f"/studio/p/{PROJECT}/evaluate?model=m1")
+    box = page.locator("section[aria-labelledby=classes-title] .scroll")
+    expect(box).to_have_attribute("tabindex", "0")
+    expect(box).to_have_accessible_name("Per class (weakest first) (scrolls sideways)")
+    box.focus()
+    press(page, "ArrowRight")
+    page.wait_for_function("document.querySelector('section[aria-labelledby=classes-title] .scroll').scrollLeft > 0")
+    page.set_viewport_size(DESKTOP)  # it fits: no extra stop
+    expect(box).not_to_have_attribute("tabindex", "0")
+    # and the sections are one Tab from the top (100 Tabs to the tag check before)
+    expect(page.get_by_role("navigation", name="Sections of this page").get_by_role("link", name="Tags that look wrong")).to_have_attribute("href", "#issues")
+
+
+def test_on_a_phone_the_data_page_still_selects_a_whole_page(page, server, project):
+    # the select-all box sat in the table's header, which a phone's layout hides: 50 boxes to tick one by one
+    page.set_viewport_size(PHONE)
+    sign_in(page, server)
+    page.goto(f"/studio/p/{PROJECT}/data")
+    page.get_by_role("checkbox", name="Select all on this page").check()
+    boxes = page.locator('input[name="ids"]')
+    assert boxes.count() > 1 and all(boxes.nth(i).is_checked() for i in range(boxes.count()))
+
+
+def test_an_error_a_page_opens_with_is_said(page, server, project):
+    # an alert already on the page at load is not read by every screen reader: a refused action went unsaid
+    sign_in(page, server)
+    page.goto(f"/studio/p/{PROJECT}/data")
+    page.locator("#bulk-form button[name=scope][value=selected]").click()
+    expect(page.locator("#flash.error")).to_contain_text("Select documents first")
+    expect(page.locator("#announce")).to_contain_text("Select documents first")
+
+
+def test_every_number_of_the_confusion_matrix_reads_at_4_5_to_1(page, server):
+    # white on the lighter half of the dark cells read 2.2:1 (a "4" at 2.74:1)
+    page.goto(f"{server.url}/studio")
+    cells = "".join(f'<td class="{kind}{" dark" if shade > 0.5 else ""}" style="--shade: {shade}">4</td>'
+                    for kind in ("diag", "off") for shade in [i / 20 for i in range(21)])
+    page.set_content('<link rel="stylesheet" href="/studio/static/studio.css"><main><section class="card">'
+                     f'<table class="heatmap"><tr>{cells}</tr></table></section></main>', wait_until="load")
+    ratios = page.evaluate(r"""() => {
+      const rgb = s => s.match(/[\d.]+/g).map(Number);
+      const lum = ([r, g, b]) => [r, g, b].map(c => { c /= 255; return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; })
+                                          .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+      return [...document.querySelectorAll('.heatmap td')].map(td => {
+        const st = getComputedStyle(td), [r, g, b, a = 1] = rgb(st.backgroundColor);
+        const bg = [r, g, b].map(c => 255 * (1 - a) + c * a);  // over the white card
+        const [l1, l2] = [lum(rgb(st.color)), lum(bg)].sort((x, y) => y - x);
+        return [td.className, td.style.getPropertyValue('--shade'), (l1 + 0.05) / (l2 + 0.05)];
+      });
+    }""")
+    assert min(r[2] for r in ratios) >= 4.5, [r for r in ratios if r[2] < 4.5]
+
+
 def test_similar_long_class_names_are_shown_whole(page, server, project):
     sign_in(page, server)
     page.goto(f"/studio/p/{PROJECT}/tag?doc={project[CHEQUE][0]}")
@@ -251,12 +308,13 @@ def test_without_javascript_no_control_is_shown_that_only_the_script_works(brows
         page = context.new_page()
         sign_in(page, server)
         page.goto(f"/studio/p/{PROJECT}/data")
-        expect(page.get_by_label("Select all on this page")).to_be_hidden()  # display: none, so not read out either
+        assert page.locator("[data-select-all]:visible").count() == 0  # display: none, so not read out either
         expect(page.get_by_role("button", name="Selected", exact=True)).to_be_visible()  # what works without it stays
         page.goto(f"/studio/p/{PROJECT}/tag?doc={project['exchange_rate'][0]}")
         expect(page.get_by_label("Filter classes")).to_be_hidden()
         expect(page.locator("#class-list button").first).to_be_visible()
         assert page.locator("kbd:visible").count() == 0, "shortcut hints shown, though no shortcut works"
+        expect(page.locator("#shortcuts")).to_be_hidden()
         page.goto(f"/studio/p/{PROJECT}/try")
         assert page.locator("kbd:visible").count() == 0
     finally:

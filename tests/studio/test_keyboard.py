@@ -49,11 +49,12 @@ def test_keyboard_only_multi_label_tagging(page, server, tmp_path):
 
     # classes on the schema page, by keyboard
     page.goto(f"/studio/p/{PROJECT}/schema")
+    page.get_by_placeholder("Class name").focus()
     for name in ("joy", "anger", "surprise", "gratitude"):
-        page.get_by_placeholder("Class name").focus()
         type_keys(page, name)
         press(page, "Enter")
         expect(page.locator(".flash.ok")).to_contain_text(f"Class {name} added")
+        expect(page.get_by_placeholder("Class name")).to_be_focused()  # ready for the next (focus was at the top)
     screenshot(page, "schema")
 
     # two .txt uploads
@@ -74,13 +75,30 @@ def test_keyboard_only_multi_label_tagging(page, server, tmp_path):
     # the queue offers a new project's documents spread over it, not in file order: either may come first
     first = "thanks.txt" if "thanks.txt" in page.locator("#doc-title").inner_text() else "rage.txt"
     second = "rage.txt" if first == "thanks.txt" else "thanks.txt"
+    said = page.locator("#announce")  # a tick by key was silent: a screen-reader user could not tell on from off
     press(page, "1")          # toggle joy
+    expect(said).to_have_text("joy ticked (1 ticked: joy)")
     type_keys(page, "grat")        # type-to-filter, Enter toggles the first match
+    expect(said).to_have_text("1 class matches; Enter toggles gratitude")
     press(page, "Enter")
     expect(page.locator("#class-filter")).to_have_value("")
+    expect(said).to_have_text("gratitude ticked (2 ticked: joy, gratitude)")
     press(page, "3")          # surprise
     press(page, "3")          # ... and off again
+    expect(said).to_have_text("surprise unticked (2 ticked: joy, gratitude)")
     press(page, "3")          # ... and on
+    # a filter that matches nothing says so (the list was just empty)
+    type_keys(page, "zzz")
+    expect(page.locator("#filter-none")).to_be_visible()
+    expect(said).to_have_text("No class matches.")
+    press(page, "Escape")
+    expect(page.locator("#filter-none")).to_be_hidden()
+    # single-key shortcuts can be turned off (speech input: a misheard digit saved a tag), and on again
+    page.locator("#shortcuts").uncheck()
+    press(page, "2")
+    expect(page.locator('input[data-key="2"]')).not_to_be_checked()
+    page.locator("#shortcuts").check()
+    page.evaluate("document.activeElement.blur()")  # Enter on the box itself is the box's
     screenshot(page, "keyboard-multi-label")
     press(page, "Enter")      # saves
     expect(page.locator("#doc-title")).to_contain_text(second)

@@ -126,7 +126,8 @@ def add_class(request: Request, project: str, name: str = Form(""), _s: Session 
         schema.add_class(context(request), project, name)
     except (InvalidArgument, Conflict) as exc:
         return _schema_page(request, project, status_for(exc), typed={"name": name}, invalid=refused(exc, "new-class"))
-    return redirect(f"/studio/p/{project}/schema", f"Class {name.strip()} added.")
+    # back at the name box, for the next class (focus was at the top: 12 Tabs to it again)
+    return redirect(f"/studio/p/{project}/schema#new-class", f"Class {name.strip()} added.")
 
 
 @router.post("/p/{project}/classes/rename")

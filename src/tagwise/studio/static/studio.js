@@ -51,6 +51,23 @@
 
     function control(li) { return li.querySelector(multi ? "input[type=checkbox]" : "button"); }
     function visible() { return items.filter(function (li) { return !li.hidden; }); }
+    // single-key shortcuts can be turned off (a misheard digit in speech input saved a tag; WCAG 2.1.4)
+    var shortcuts = document.getElementById("shortcuts");
+    if (shortcuts) {
+      try { shortcuts.checked = window.localStorage.getItem("tagwise.shortcuts") !== "off"; } catch (err) { /* storage blocked: on */ }
+      shortcuts.addEventListener("change", function () {
+        try { window.localStorage.setItem("tagwise.shortcuts", shortcuts.checked ? "on" : "off"); } catch (err) { /* kept for this page only */ }
+        announce(shortcuts.checked ? "Single-key shortcuts on." : "Single-key shortcuts off: tab to a class to tag.");
+      });
+    }
+    function shortcutsOn() { return !shortcuts || shortcuts.checked; }
+    // a key or the filter's Enter ticks or unticks a class: said, as suggested classes start ticked (it was silent)
+    function toggle(box) {
+      box.checked = !box.checked;
+      var ticked = Array.prototype.slice.call(form.querySelectorAll("input[name=tag]:checked")).map(function (b) { return b.value; });
+      announce(box.value + (box.checked ? " ticked" : " unticked") + " (" +
+               (ticked.length ? ticked.length + " ticked: " + ticked.join(", ") : "none ticked: saving gives no class") + ")");
+    }
     // accents, case and ß do not matter when filtering: "ruck" finds "Rückerstattung", as the Data page's search does
     // NFKD: full-width and half-width forms too ("ﾛｸﾞｲﾝ" finds "ログイン", "ｌｏｇｉｎ" finds "login"), as the Data page's search does
     function fold(text) { return text.normalize("NFKD").replace(/[\u0300-\u036f\u3099\u309a]/g, "").toLowerCase().replace(/ß/g, "ss"); }
@@ -58,13 +75,18 @@
     function applyFilter() {
       var q = fold(filter.value.trim());
       items.forEach(function (li) { li.hidden = q !== "" && li.dataset.folded.indexOf(q) === -1; li.classList.remove("first-match"); });
-      var first = visible()[0];
+      var shown = visible(), first = shown[0];
       if (q && first) first.classList.add("first-match");
+      var none = document.getElementById("filter-none");
+      if (none) none.hidden = !(q && !first);
+      // which class Enter takes was only a dashed outline, and no match was an empty list
+      if (q) announce(first ? shown.length + (shown.length === 1 ? " class matches" : " classes match") + "; Enter " +
+                      (multi ? "toggles " : "picks ") + control(first).value : "No class matches.");
     }
     function pick(li) {
       var c = control(li);
       if (!c) return;
-      if (multi) { c.checked = !c.checked; } else { c.click(); }
+      if (multi) { toggle(c); } else { c.click(); }
     }
     if (filter) {
       filter.addEventListener("input", applyFilter);
@@ -88,11 +110,11 @@
         if ((e.ctrlKey || e.metaKey) && e.key === "z" && !typing(e.target)) { if (click("undo")) e.preventDefault(); }
         return;
       }
-      if (typing(e.target)) return;
+      if (typing(e.target) || !shortcutsOn()) return;
       var key = e.key;
       if (/^[0-9]$/.test(key) && form) {
         var target = form.querySelector('[data-key="' + key + '"]');
-        if (target) { e.preventDefault(); if (multi) { target.checked = !target.checked; } else { target.click(); } }
+        if (target) { e.preventDefault(); if (multi) { toggle(target); } else { target.click(); } }
         return;
       }
       if (key === "Enter" && !interactive(e.target)) {
@@ -250,7 +272,8 @@
   // (e.g. the Tag page's "Saved.") once the page is there.
   function setupAnnouncements() {
     // a page's own words, else the message of what was just done ("Tagged ..." after Use suggestion)
-    var said = document.querySelector("[data-announce]") || document.querySelector("#flash:not(.error)");
+    // an error too: an alert a page opens with is not read by every screen reader (a refused save went unsaid)
+    var said = document.querySelector("[data-announce]") || document.querySelector("#flash");
     if (said) announce(said.textContent.replace(/\s+/g, " ").trim());
   }
 
@@ -260,8 +283,36 @@
     if (sticky) document.documentElement.style.scrollPaddingTop = Math.ceil(sticky.getBoundingClientRect().height + 16) + "px";
   }
 
+  // A table wider than its box scrolls sideways, but Chromium lets the keyboard into such a box only while
+  // it holds nothing focusable: on a phone the per-class table's links kept its F1 column out of reach.
+  // Each box that overflows is a named stop of its own (arrow keys scroll it); one that fits is not.
+  function setupScrollRegions() {
+    var boxes = Array.prototype.slice.call(document.querySelectorAll(".scroll"));
+    function headingBefore(el) {
+      for (var node = el; node && node !== document.body; node = node.parentElement) {
+        for (var prev = node.previousElementSibling; prev; prev = prev.previousElementSibling) {
+          if (/^H[1-4]$/.test(prev.tagName)) return prev.textContent.replace(/\s+/g, " ").trim();
+        }
+      }
+      return "Table";
+    }
+    function mark() {
+      boxes.forEach(function (box) {
+        var wide = box.scrollWidth > box.clientWidth + 1;
+        if (wide && !box.hasAttribute("tabindex")) {
+          box.setAttribute("tabindex", "0"); box.setAttribute("role", "region");
+          box.setAttribute("aria-label", headingBefore(box) + " (scrolls sideways)"); box.dataset.region = "1";
+        } else if (!wide && box.dataset.region) {
+          box.removeAttribute("tabindex"); box.removeAttribute("role"); box.removeAttribute("aria-label"); delete box.dataset.region;
+        }
+      });
+    }
+    mark();
+    window.addEventListener("resize", mark);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setupTagging(); setupUpload(); setupJob(); setupIssuesPoll(); setupSelectAll(); setupTry();
-    setupStickyRoom(); setupAnnouncements();
+    setupStickyRoom(); setupScrollRegions(); setupAnnouncements();
   });
 })();
