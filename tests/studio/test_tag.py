@@ -281,7 +281,7 @@ def test_people_tagging_one_project_at_once_are_each_given_another_document(stud
     colleague = _signed_in(studio)
     mine, theirs = studio.get("/studio/p/team/tag").text, colleague.get("/studio/p/team/tag").text
     assert (_title(mine), _title(theirs)) == (f"{first}.txt", f"{second}.txt")
-    assert "1 other person is tagging this project" in studio.get("/studio/p/team/tag").text  # and a reload keeps mine
+    assert "1 other Tag page is tagging this project (other people, or your other tabs)" in studio.get("/studio/p/team/tag").text  # and a reload keeps mine
     assert _title(studio.get("/studio/p/team/tag").text) == f"{first}.txt"
     target, _ = _submit(studio, "team", form_data(mine, "tag-form", press="a"))
     assert _title(studio.get(target).text) == f"{third}.txt"  # the second is open on the colleague's page
