@@ -1053,9 +1053,11 @@ def check_tags(studio, project: str, model: str):
     started = studio.post(f"/studio/p/{project}/evaluate/issues", data={"csrf": studio.csrf, "model": model})
     assert started.status_code == 200 and "Checking the tags in the background" in flash(started.text)
     deadline = time.monotonic() + 120
-    while studio.get(f"/studio/p/{project}/evaluate/issues.json").json()["running"]:
+    while (state := studio.get(f"/studio/p/{project}/evaluate/issues.json").json())["running"]:
+        assert isinstance(state["seconds"], int) and 0 <= state["seconds"] < 120  # the page says how long it has run
         assert time.monotonic() < deadline, "the check did not end"
         time.sleep(0.2)
+    assert state["seconds"] is None
     assert label_issues.check_state(studio.ctx, project)["failed"] is None
     page = studio.get(f"/studio/p/{project}/evaluate", params={"model": model})
     assert 'id="issues-running"' not in page.text and 'id="issues-last"' in page.text

@@ -238,12 +238,16 @@
     } catch (e) { /* storage refused: the page still shows the result */ }
     var running = document.getElementById("issues-running");
     if (!running) return;
+    var elapsed = document.getElementById("issues-elapsed");  // not in the live region: a count each 1.5 s is chatter
     function poll() {
       fetch(running.dataset.poll, {headers: {"Accept": "application/json"}, credentials: "same-origin"}).then(function (r) {
         if (!r.ok) throw new Error("status " + r.status);
         return r.json();
       }).then(function (s) {
-        if (s.running) { setTimeout(poll, 1500); return; }
+        if (s.running) {
+          if (elapsed && typeof s.seconds === "number") elapsed.textContent = " Running for " + s.seconds + " s.";
+          setTimeout(poll, 1500); return;
+        }
         try { sessionStorage.setItem(key, location.pathname); } catch (e) { /* no storage: no announcement */ }
         location.hash = "issues";
         location.reload();
