@@ -110,8 +110,11 @@ def _command() -> str:
     """The command being run, without the program's name (``project create``)."""
     from typer._click.globals import get_current_context
 
-    ctx = get_current_context(silent=True)
-    return " ".join(ctx.command_path.split()[1:]) if ctx is not None else ""
+    names, ctx = [], get_current_context(silent=True)
+    while ctx is not None and ctx.parent is not None:  # the root's name is the program's, "python -m tagwise" too
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
 
 
 def load_settings():  # -> Settings, imported lazily
