@@ -208,3 +208,12 @@ def check_delete_documents_command(cli: CliFn, bank: Slice, tmp_path: Path) -> N
     exported = tmp_path / "v1.json"
     ok(cli("export", "gone", "-o", str(exported), "--model", "v1"))  # the model's saved training data lost them too
     assert not {first, second} & {d["location"] for d in json.loads(exported.read_text())["assets"]["documents"]}
+    # a search's documents, piped: `project documents --json | project delete-documents NAME -` (thousands did not fit argv)
+    third, fourth = bank.train[2]["id"], bank.train[3]["id"]
+    listed = ok(cli("project", "documents", "gone", "--search", third, "--json", "--top", "0")).stdout
+    assert third in listed
+    piped = ok(cli("project", "delete-documents", "gone", "-", "--yes", input=f"{listed}\n{fourth}\n"))
+    assert piped.stderr.startswith("deleted 2 documents of gone") and not {third, fourth} & locations()
+    bad = cli("project", "delete-documents", "gone", "-", "--yes", input='{"text": "no location"}\n')
+    assert bad.exit_code == 2 and "stdin:1: a JSON line without a string 'location'" in bad.stderr
+    assert cli("project", "delete-documents", "gone", "-", "--yes", input="\n").exit_code == 2

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterable
 from enum import Enum
 
 import typer
 from rich.table import Table
 
-from tagwise.cli.common import AS_JSON, YES, confirm, counted, err, handle_errors, kind_name, opened, out, print_json
+from tagwise.cli.common import AS_JSON, YES, UsageError, confirm, counted, err, handle_errors, kind_name, opened, out, print_json
 from tagwise.core.documents import models_note
 
 app = typer.Typer(help="Create, list, show and delete projects, and list and delete their documents.", no_args_is_help=True)
@@ -136,12 +139,31 @@ def delete(
     err().print(f"deleted project {name}", markup=False)
 
 
+def _locations_from(lines: Iterable[str]) -> list[str]:
+    """Locations one per line, or the ``location`` of each JSON line `tagwise project documents --json` prints."""
+    found = []
+    for number, line in enumerate(lines, start=1):
+        if not (line := line.strip()):
+            continue
+        if line.startswith("{"):
+            try:
+                location = json.loads(line).get("location")
+            except (ValueError, AttributeError):
+                location = None
+            if not isinstance(location, str):
+                raise UsageError(f"stdin:{number}: a JSON line without a string 'location'; nothing was deleted")
+            line = location
+        found.append(line)
+    return found
+
+
 @app.command("delete-documents")
 @handle_errors
 def delete_documents(
     name: str = typer.Argument(..., metavar="NAME", help="Project name."),
     locations: list[str] = typer.Argument(..., metavar="LOCATION...", help="The documents' locations, as `tagwise project "
-                                          "documents` lists them."),
+                                          "documents` lists them; '-': read them from stdin, one per line (or the JSON "
+                                          "lines `project documents --json` prints)."),
     yes: bool = YES,
 ) -> None:
     """Delete documents for good, by location: all of them, or none when one is not in the project.
@@ -152,7 +174,12 @@ def delete_documents(
     \b
     Example:
       tagwise project delete-documents banking ticket-17.txt ticket-18.txt --yes
+      tagwise project documents banking --search "ACME Corp" --top 0 --json | tagwise project delete-documents banking - --yes
     """
+    if locations == ["-"]:  # a search's documents, thousands of them, did not fit a command line
+        locations = _locations_from(sys.stdin)
+        if not locations:
+            raise UsageError("no locations on stdin: nothing was deleted")
     confirm(yes, f"Delete {counted(len(set(locations)), 'document')} of project {name} for good?", f"deleting documents of {name}")
     with opened() as be:
         result = be.delete_documents(name, locations)
