@@ -270,6 +270,21 @@ def test_an_error_a_page_opens_with_is_said(page, server, project):
     expect(page.locator("#announce")).to_contain_text("Select documents first")
 
 
+def test_a_class_moved_by_keyboard_keeps_the_focus_on_its_button(page, server, project):
+    sign_in(page, server)
+    page.goto(f"/studio/p/{PROJECT}/schema")
+    third = page.locator("#move-up-3")
+    name = third.get_attribute("aria-label").removeprefix("Move ").removesuffix(" up")
+    third.focus()
+    press(page, "Enter")
+    expect(page.locator("#flash")).to_contain_text(f"Class {name} is now number 2 (key 2 on the Tag page).")
+    expect(page.get_by_role("button", name=f"Move {name} up")).to_be_focused()  # pressed again, it moves on
+    page.get_by_role("button", name=f"Move {name} down").focus()
+    press(page, "Enter")  # back where it was: the other tests' keys follow the order
+    expect(page.locator("#flash")).to_contain_text("is now number 3")
+    expect(page.get_by_role("button", name=f"Move {name} down")).to_be_focused()
+
+
 def test_every_number_of_the_confusion_matrix_reads_at_4_5_to_1(page, server):
     # white on the lighter half of the dark cells read 2.2:1 (a "4" at 2.74:1)
     page.goto(f"{server.url}/studio")

@@ -377,6 +377,29 @@ def test_schema_rename_keeps_tags(studio):
     assert [c["total"] for c in readiness.overview(ctx, "s")["classes"] if c["name"] == "Minor"] == [2]
 
 
+def test_classes_are_reordered_so_the_commonest_get_the_tag_pages_keys(studio):
+    # keys 1-9 and 0 followed the order the classes were first seen in: the commonest could have no key
+    ctx = studio.ctx
+    tagging.create_project(ctx, "order", SINGLE, "en")
+    tagging.add_documents(ctx, "order", [{"location": str(i), "text": f"t{i}", "labels": [f"c{i:02}"]} for i in range(12)])
+    moved = studio.post("/studio/p/order/classes/move", data={"csrf": studio.csrf, "name": "c11", "to": 11, "direction": "up"},
+                        follow_redirects=False)
+    assert moved.headers["location"] == "/studio/p/order/schema#move-up-11"  # the same button, to press again
+    assert projects.get(ctx, "order")["classes"][10:] == ["c11", "c10"]
+    top = studio.post("/studio/p/order/classes/move", data={"csrf": studio.csrf, "name": "c11", "to": 1, "direction": "up"})
+    assert flash(top.text) == "Class c11 is now number 1 (key 1 on the Tag page)."
+    assert projects.get(ctx, "order")["classes"][:2] == ["c11", "c00"]
+    assert 'id="move-down-1"' in top.text and 'id="move-up-1"' not in top.text  # at the top: only down
+    assert 'aria-label="Move c11 down"' in top.text
+    first_doc = tagging.list_documents(ctx, "order", DocumentFilter()).items[0]["id"]
+    tag_page = studio.get(f"/studio/p/order/tag?doc={first_doc}").text
+    assert re.search(r'value="c11"[^>]*data-key="1"', tag_page)
+    last = studio.post("/studio/p/order/classes/move", data={"csrf": studio.csrf, "name": "c00", "to": 99, "direction": "down"},
+                       follow_redirects=False)
+    assert last.headers["location"] == "/studio/p/order/schema#move-up-12"  # clamped to the end, where only up is
+    assert projects.get(ctx, "order")["classes"][-1] == "c00"
+
+
 def test_renaming_or_deleting_a_class_says_what_the_deployments_answer(studio, emotions):
     # a probe: annoyance's threshold set to 30.5% moved to "irritation" with the rename, and production, whose model
     # still answers annoyance, fell back to its tuned 12.1% without a word: "[]" became annoyance 0.18

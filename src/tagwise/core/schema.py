@@ -100,6 +100,20 @@ def delete_class(ctx: Context, project_name: str, name: str) -> int:
     return len(changes)
 
 
+def move_class(ctx: Context, project_name: str, name: str, position: int) -> tuple[int, int]:
+    """Put class ``name`` at ``position`` (1-based; clamped to the list) of the project's classes, the
+    order the Tag page lists them in and gives keys 1-9 and 0 to (they followed the order the classes
+    were first seen in, so a project's commonest class could have no key). Returns (its position, the
+    number of classes)."""
+    with ctx.db.write() as conn:
+        project = require(conn, project_name)
+        _require_class(project, name)
+        others = [c for c in project["classes"] if c != name]
+        at = min(max(int(position), 1), len(others) + 1)
+        touch(conn, project, [*others[:at - 1], name, *others[at - 1:]])
+    return at, len(others) + 1
+
+
 def _require_class(project: dict[str, Any], name: str) -> None:
     if name not in project["classes"]:
         raise NotFound(f"The class {name!r} is not in project {project['name']}.", target="class")

@@ -150,6 +150,17 @@ def rename_class(request: Request, project: str, old: str = Form(""), new: str =
                     f"{new.strip()}.{_threshold_note(old, new.strip(), *served)}")
 
 
+@router.post("/p/{project}/classes/move")
+def move_class(request: Request, project: str, name: str = Form(""), to: int = Form(..., ge=1, le=10_000),
+               direction: str = Form("up"), _s: Session = Depends(require_csrf)) -> Response:
+    """Move a class up or down the list (the Tag page's keys 1-9 and 0 go to the first ten); back at the
+    same button of its new row, so pressing it again moves it on (the other one at either end)."""
+    at, count = schema.move_class(context(request), project, name, to)
+    down = direction == "down" and at < count or at == 1
+    key = f" (key {at % 10} on the Tag page)" if at <= 10 else ""
+    return redirect(f"/studio/p/{project}/schema#move-{'down' if down else 'up'}-{at}", f"Class {name} is now number {at}{key}.")
+
+
 @router.post("/p/{project}/classes/delete")
 def delete_class(request: Request, project: str, name: str = Form(""), _s: Session = Depends(require_csrf)) -> Response:
     served = schema.served_by_name(context(request), project, name)
