@@ -163,7 +163,12 @@ def test_an_azure_feature_tagwise_lacks_is_named_as_such(client):
     assert "tagwise serves the Azure AI Language API under /language/" in older and "POST /language/analyze-text/jobs" in older
     # an action tagwise has, with the wrong method, is still told so
     wrong = client.get("/language/authoring/analyze-text/projects/p/:train", params={"api-version": "2023-04-01"})
-    assert wrong.status_code == 405
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"  # the header RFC 9110 asks for was dropped
+    assert wrong.json()["error"]["message"] == "This method is not allowed on this URL; it takes POST."
+    deleting = client.get("/language/tagwise/projects/p/documents:delete")  # an action tagwise has: not "no route"
+    assert deleting.status_code == 405 and deleting.headers["allow"] == "POST"
+    project = client.post("/language/authoring/analyze-text/projects/p", params={"api-version": "2023-04-01"})
+    assert project.status_code == 405 and project.headers["allow"] == "DELETE, GET, PATCH"  # every route's method, not the first's
 
 
 def test_a_body_that_is_not_utf8_is_told_to_be_sent_as_utf8(client):

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 
 from tagwise.api.middleware import HttpMiddleware
 from tagwise.errors import (
@@ -134,9 +135,10 @@ def install(app: FastAPI) -> None:
             if request.app.openapi_url is None:  # a worker's port: /health and /metrics, and no API reference
                 return error_response(NotFound("No such route: a tagwise worker serves GET /health and GET /metrics only."))
             return error_response(NotFound(no_route_message(path)))
-        if exc.status_code == 405:
-            err = InvalidRequest("This method is not allowed on this URL.")
-            return JSONResponse({"error": err.to_error_object()}, status_code=405)
+        if exc.status_code == 405:  # with an Allow header (RFC 9110 requires it; it was dropped)
+            allowed = _allowed_methods(request)
+            err = InvalidRequest("This method is not allowed on this URL" + (f"; it takes {allowed}." if allowed else "."))
+            return JSONResponse({"error": err.to_error_object()}, status_code=405, headers={"Allow": allowed} if allowed else None)
         # what else Starlette raises is the request's fault (a form it cannot parse): not an "InternalServerError"
         err = InvalidRequest(str(exc.detail)) if 400 <= exc.status_code < 500 else TagwiseError(str(exc.detail))
         return JSONResponse({"error": err.to_error_object()}, status_code=exc.status_code)
@@ -150,7 +152,18 @@ def install(app: FastAPI) -> None:
         return unexpected_response(exc)
 
 
-ACTIONS = frozenset({"import", "export", "train", "swap", "cancel", "classify"})  # the …:action routes tagwise has
+def _allowed_methods(request: Request) -> str:
+    """The methods some route of this URL takes, all of them (Starlette's own header named only the
+    first matching route's: a project's URL has one route per method): each asked of the router."""
+    allowed = []
+    for method in ("DELETE", "GET", "PATCH", "POST", "PUT"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
+ACTIONS = frozenset({"import", "export", "train", "swap", "cancel", "classify", "delete"})  # the …:action routes tagwise has
 
 
 def no_route_message(path: str) -> str:
