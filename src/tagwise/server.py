@@ -81,6 +81,9 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
         lifespan=lifespan,
         docs_url=None,  # openapi.install serves /docs without a CDN
         redoc_url=None,
+        # operationIds after the handlers ("list_projects"): FastAPI's own added the path and method (up to 114
+        # characters), which a client generator turned into 243-character file paths; the names are unique
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.ctx = ctx
     app.state.metrics = Metrics(ctx)

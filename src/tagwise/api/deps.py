@@ -159,24 +159,22 @@ async def json_body(request: Request, *, characters: int | None = None) -> Any:
     return body
 
 
+# the request bodies' models, by name, for the schema's components (openapi.install adds them)
+DECLARED_MODELS: dict[str, dict[str, Any]] = {}
+
+
 def declared_body(model: type[BaseModel], media_types: tuple[str, ...] = ("application/json",)) -> dict[str, Any]:
     """``openapi_extra`` declaring ``model`` as the request body of a route that reads it with
     ``json_body``: the schema documents the body, json_body and the services still validate it (an
-    Azure error, not FastAPI's 422). The model's ``$defs`` are inlined: a ``$ref`` to a model that
-    is not in the schema's components would not resolve."""
-    schema = model.model_json_schema()
-    defs = schema.pop("$defs", {})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref", "")
-            if ref.startswith("#/$defs/"):
-                return walk(defs[ref.removeprefix("#/$defs/")])
-            return {k: walk(v) for k, v in node.items()}
-        return [walk(v) for v in node] if isinstance(node, list) else node
-
-    inlined = walk(schema)
-    return {"requestBody": {"required": True, "content": {media: {"schema": inlined} for media in media_types}}}
+    Azure error, not FastAPI's 422). The model and those it holds are ``#/components/schemas``
+    entries (inlined, a sub-model used twice in one body made client generators drop the route:
+    openapi-python-client skipped ``:import``)."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in {**schema.pop("$defs", {}), model.__name__: schema}.items():
+        if DECLARED_MODELS.setdefault(name, definition) != definition:
+            raise RuntimeError(f"two request models are named {name}: the API reference would mix them up")
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {media: {"schema": ref} for media in media_types}}}
 
 
 def base_url(request: Request) -> str:

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 
-from tagwise.api.deps import API_VERSIONS, api_version
+from tagwise.api.deps import API_VERSIONS, DECLARED_MODELS, api_version
 
 ASSETS_URL = "/docs/assets"
 DEFAULT_API_VERSION = "2023-04-01"  # what azure-ai-textanalytics 5.4.0 sends
@@ -55,7 +55,12 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            declare_api_version(app, build())  # build() caches the schema in app.openapi_schema
+            schema = build()  # caches the schema in app.openapi_schema
+            declare_api_version(app, schema)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name, definition in DECLARED_MODELS.items():  # the request bodies' models (deps.declared_body)
+                if components.setdefault(name, definition) != definition:
+                    raise RuntimeError(f"the API reference has two schemas named {name}")
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema

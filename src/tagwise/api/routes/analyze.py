@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tagwise.api.deps import absolute, api_version, bool_param, check_key, context, declared_body, int_param, json_body
 from tagwise.api.errors import ERROR_RESPONSES
-from tagwise.api.responses import ACCEPTED, accepted, job_state
+from tagwise.api.responses import ACCEPTED, PAGING_PARAMETERS, accepted, job_state
 from tagwise.core import analyze, jobs
 from tagwise.errors import InvalidArgument
 
@@ -56,7 +56,12 @@ async def submit(request: Request, version: str = Depends(api_version)) -> Respo
     return accepted(request, f"/analyze-text/jobs/{job['id']}", version)
 
 
-@router.get("/language/analyze-text/jobs/{job_id}", tags=["runtime"], summary="Analyze job status and results (paged by top/skip)")
+SHOW_STATS = {"name": "showStats", "in": "query", "required": False, "schema": {"type": "boolean", "default": False},
+              "description": "Add document and transaction counts to the results."}
+
+
+@router.get("/language/analyze-text/jobs/{job_id}", tags=["runtime"], summary="Analyze job status and results (paged by top/skip)",
+            openapi_extra={"parameters": [*PAGING_PARAMETERS[:2], SHOW_STATS]})
 def job_status(request: Request, job_id: str, version: str = Depends(api_version)) -> JSONResponse:
     ctx = context(request)
     show_stats = bool_param(request, "showStats")

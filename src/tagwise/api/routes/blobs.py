@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tagwise.api.deps import check_key, context
 from tagwise.api.errors import ERROR_RESPONSES
-from tagwise.api.responses import page
+from tagwise.api.responses import PAGING_PARAMETERS, page
 from tagwise.core import blobs
 from tagwise.core.validation import shown
 from tagwise.errors import InvalidArgument
@@ -70,6 +70,6 @@ def delete_container(request: Request, container: str, every: bool = Query(False
     return {"container": container, "deletedBlobs": blobs.delete_container(context(request), container)}
 
 
-@router.get("", summary="List the container's blobs")
+@router.get("", summary="List the container's blobs", openapi_extra={"parameters": PAGING_PARAMETERS})
 def list_blobs(request: Request, container: str) -> dict:
     return page(request, blobs.list_all(context(request), container))

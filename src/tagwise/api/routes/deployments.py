@@ -29,7 +29,7 @@ class SwapRequest(BaseModel):
     secondDeploymentName: str
 
 
-@project_router.get("", summary="List deployments")
+@project_router.get("", summary="List deployments", openapi_extra={"parameters": PAGING_PARAMETERS})
 def list_deployments(request: Request, project: str, _v: str = Depends(api_version)) -> dict:
     return page(request, [deployments.describe(d) for d in deployments.list_all(context(request), project)])
 

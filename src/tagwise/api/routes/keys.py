@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tagwise.api.deps import check_key, context, declared_body, json_body
 from tagwise.api.errors import ERROR_RESPONSES
-from tagwise.api.responses import page
+from tagwise.api.responses import PAGING_PARAMETERS, page
 from tagwise.core import keys
 from tagwise.errors import InvalidArgument
 
@@ -37,7 +37,7 @@ async def create_key(request: Request) -> JSONResponse:
     return JSONResponse(keys.describe(record, secret), status_code=201)
 
 
-@router.get("", summary="List API keys (without their secrets), revoked ones included")
+@router.get("", summary="List API keys (without their secrets), revoked ones included", openapi_extra={"parameters": PAGING_PARAMETERS})
 def list_keys(request: Request) -> dict:
     return page(request, [keys.describe(k) for k in keys.list_all(context(request))])
 

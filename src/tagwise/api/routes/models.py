@@ -6,14 +6,14 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from tagwise.api.deps import api_version, check_key, context, string_index_type
 from tagwise.api.errors import ERROR_RESPONSES
-from tagwise.api.responses import page
+from tagwise.api.responses import PAGING_PARAMETERS, page
 from tagwise.core import models
 
 router = APIRouter(prefix="/language/authoring/analyze-text/projects/{project}/models", dependencies=[Depends(check_key)], tags=["authoring: models"],
                    responses=ERROR_RESPONSES)
 
 
-@router.get("", summary="List trained models")
+@router.get("", summary="List trained models", openapi_extra={"parameters": PAGING_PARAMETERS})
 def list_models(request: Request, project: str, _v: str = Depends(api_version)) -> dict:
     return page(request, [models.describe(m) for m in models.list_all(context(request), project)])
 
@@ -34,7 +34,7 @@ def evaluation_summary(request: Request, project: str, label: str, _v: str = Dep
     return models.get(context(request), project, label)["evaluation"]
 
 
-@router.get("/{label}/evaluation/result", summary="Per-document evaluation results (test set), paged")
+@router.get("/{label}/evaluation/result", summary="Per-document evaluation results (test set), paged", openapi_extra={"parameters": PAGING_PARAMETERS})
 def evaluation_results(request: Request, project: str, label: str, _v: str = Depends(api_version),
                        _s: None = Depends(string_index_type)) -> dict:
     return page(request, models.get(context(request), project, label)["evaluation_results"])

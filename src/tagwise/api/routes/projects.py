@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tagwise.api.deps import absolute, api_version, check_key, context, declared_body, json_body, string_index_type
 from tagwise.api.errors import ERROR_RESPONSES
-from tagwise.api.responses import ACCEPTED, accepted, job_state, page
+from tagwise.api.responses import ACCEPTED, PAGING_PARAMETERS, accepted, job_state, page
 from tagwise.core import documents, jobs, languages, projects, training
 from tagwise.core.validation import check_kind, shown
 from tagwise.errors import InvalidArgument
@@ -82,18 +82,18 @@ class ProjectFile(BaseModel):
     assets: ProjectAssets
 
 
-@router.get("", summary="List projects")
+@router.get("", summary="List projects", openapi_extra={"parameters": PAGING_PARAMETERS})
 def list_projects(request: Request, _v: str = Depends(api_version)) -> dict:
     return page(request, [projects.describe(p) for p in projects.list_all(context(request))])
 
 
-@router.get("/global/training-config-versions", summary="List training config versions (one per model recipe)")
+@router.get("/global/training-config-versions", summary="List training config versions (one per model recipe)", openapi_extra={"parameters": PAGING_PARAMETERS})
 def list_config_versions(request: Request, _v: str = Depends(api_version)) -> dict:
     _check_kind_param(request)
     return page(request, training.describe_config_versions())
 
 
-@router.get("/global/languages", summary="List the languages the sentence encoders read")
+@router.get("/global/languages", summary="List the languages the sentence encoders read", openapi_extra={"parameters": PAGING_PARAMETERS})
 def list_languages(request: Request, _v: str = Depends(api_version)) -> dict:
     """The languages a sentence encoder was trained on (English: all-MiniLM-L6-v2; the others: the
     multilingual encoder). A project may declare any language code: `linear` reads any language."""

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tagwise.api.deps import api_version, check_key, context, declared_body, json_body
 from tagwise.api.errors import ERROR_RESPONSES
-from tagwise.api.responses import ACCEPTED, accepted, job_state, page
+from tagwise.api.responses import ACCEPTED, PAGING_PARAMETERS, accepted, job_state, page
 from tagwise.core import jobs, projects, training
 
 router = APIRouter(prefix="/language/authoring/analyze-text/projects/{project}", dependencies=[Depends(check_key)],
@@ -42,7 +42,7 @@ async def train(request: Request, project: str, version: str = Depends(api_versi
     return accepted(request, f"/authoring/analyze-text/projects/{project}/train/jobs/{job['id']}", version)
 
 
-@router.get("/train/jobs", summary="List training jobs")
+@router.get("/train/jobs", summary="List training jobs", openapi_extra={"parameters": PAGING_PARAMETERS})
 def list_training_jobs(request: Request, project: str, _v: str = Depends(api_version)) -> dict:
     ctx = context(request)
     projects.get(ctx, project)
