@@ -93,7 +93,8 @@ def api_version(request: Request) -> str:
 
 def string_index_type(
     string_index: str | None = Query(None, alias="stringIndexType", description="How text offsets would be counted: "
-                                     "Utf16CodeUnit, the only value (tagwise's results carry no offsets). May be left out."),
+                                     "Utf16CodeUnit, the only value (tagwise's results carry no offsets). May be left out.",
+                                     json_schema_extra={"enum": ["Utf16CodeUnit"]}),
 ) -> None:
     """Azure's ``stringIndexType`` on export and evaluation results: the Azure SDKs send
     ``Utf16CodeUnit``; another value is refused rather than silently ignored."""

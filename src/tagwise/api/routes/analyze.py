@@ -20,13 +20,13 @@ router = APIRouter(dependencies=[Depends(check_key)], responses=ERROR_RESPONSES)
 
 # The bodies are declared for the schema only: the routes validate them (an Azure error, not a 422).
 class AnalyzeDocument(BaseModel):
-    id: str = Field(description="Caller's id, echoed in the result; unique within the request.")
+    id: str = Field(min_length=1, description="Caller's id, echoed in the result; unique within the request.")
     text: str
     language: str | None = None
 
 
 class AnalyzeInput(BaseModel):
-    documents: list[AnalyzeDocument] = Field(description="Up to TAGWISE_MAX_DOCUMENTS_PER_REQUEST (default 25) documents.")
+    documents: list[AnalyzeDocument] = Field(min_length=1, description="1 to TAGWISE_MAX_DOCUMENTS_PER_REQUEST (default 25) documents.")
 
 
 class TaskParameters(BaseModel):
@@ -43,7 +43,7 @@ class AnalyzeTask(BaseModel):
 class AnalyzeRequest(BaseModel):
     displayName: str | None = None
     analysisInput: AnalyzeInput
-    tasks: list[AnalyzeTask]
+    tasks: list[AnalyzeTask] = Field(min_length=1)
 
 
 @router.post("/language/analyze-text/jobs", tags=["runtime"], summary="Submit documents for classification (asynchronous, Azure)",
@@ -86,13 +86,13 @@ def cancel(request: Request, job_id: str, version: str = Depends(api_version)) -
 
 
 class ClassifyDocument(BaseModel):
-    id: str = Field(description="Caller's id, echoed in the result; unique within the request.")
+    id: str = Field(min_length=1, description="Caller's id, echoed in the result; unique within the request.")
     text: str = Field(description="The text to classify.")
     language: str | None = None
 
 
 class ClassifyRequest(BaseModel):
-    documents: list[ClassifyDocument] = Field(description="Up to TAGWISE_MAX_SYNC_DOCUMENTS (default 1,000) documents.")
+    documents: list[ClassifyDocument] = Field(min_length=1, description="1 to TAGWISE_MAX_SYNC_DOCUMENTS (default 1,000) documents.")
     top: int | None = Field(None, ge=1, description="Also list the next best classes, up to this many entries per document. The chosen classes are always all listed, so a multi-label document may have more.")
 
 

@@ -21,12 +21,12 @@ fleet_router = APIRouter(prefix="/language/tagwise/deployments", tags=["tagwise:
 
 # Declared for the schema only: the services validate the bodies (an Azure error, not a 422).
 class DeployRequest(BaseModel):
-    trainedModelLabel: str = Field(description="The trained model to serve under this name.", examples=["m1"])
+    trainedModelLabel: str = Field(min_length=1, description="The trained model to serve under this name.", examples=["m1"])
 
 
 class SwapRequest(BaseModel):
-    firstDeploymentName: str
-    secondDeploymentName: str
+    firstDeploymentName: str = Field(min_length=1)
+    secondDeploymentName: str = Field(min_length=1)
 
 
 @project_router.get("", summary="List deployments", openapi_extra={"parameters": PAGING_PARAMETERS})

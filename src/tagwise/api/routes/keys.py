@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -18,8 +20,8 @@ router = APIRouter(prefix="/language/tagwise/keys", dependencies=[Depends(check_
 
 
 class KeyCreate(BaseModel):
-    name: str = Field(description="What the key is for, e.g. 'ticket router'. 1 to 100 characters.")
-    role: str = Field(description="'authoring' (everything) or 'runtime' (classification only).")
+    name: str = Field(min_length=1, max_length=100, description="What the key is for, e.g. 'ticket router'. 1 to 100 characters.")
+    role: Literal["authoring", "runtime"] = Field(description="'authoring' (everything) or 'runtime' (classification only).")
     rateLimitPerMinute: int | None = Field(None, ge=0, description="This key's own requests per minute (0 = unlimited); default TAGWISE_RATE_LIMIT_PER_MINUTE.")
 
 

@@ -26,7 +26,7 @@ class EvaluationOptions(BaseModel):
 
 # Declared for the schema only: training.start validates the body (an Azure error, not a 422).
 class TrainRequest(BaseModel):
-    modelLabel: str = Field(description="The model's name; training it again replaces it.", examples=["m1"])
+    modelLabel: str = Field(min_length=1, description="The model's name; training it again replaces it.", examples=["m1"])
     trainingConfigVersion: str = Field(
         "latest", description="'latest' or '2022-05-01' (the default recipe), or a recipe name from GET /global/training-config-versions.",
     )
