@@ -268,6 +268,7 @@ def test_an_error_a_page_opens_with_is_said(page, server, project):
     page.locator("#bulk-form button[name=scope][value=selected]").click()
     expect(page.locator("#flash.error")).to_contain_text("Select documents first")
     expect(page.locator("#announce")).to_contain_text("Select documents first")
+    expect(page.locator("#result-count")).to_be_focused()  # back at the list, not the page's top (30 Tabs to the first row)
 
 
 def test_a_class_moved_by_keyboard_keeps_the_focus_on_its_button(page, server, project):

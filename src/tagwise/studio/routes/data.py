@@ -176,7 +176,8 @@ async def _on_documents(request: Request, project: str, scope: str, verb: str, a
     (its ``shown``, their digest): a stale page's "Delete all 450 matching" deleted 490."""
     form = await request.form()
     filters = Filters.read(form)
-    back = f"/studio/p/{project}/data" + query(**filters.params())
+    # back at the list's count, which takes the focus: it went to the top, 30 Tabs from the first row
+    back = f"/studio/p/{project}/data" + query(**filters.params()) + "#result-count"
     if scope == "all":
         if filters.mismatch:
             raise InvalidArgument(f"{verb} the mismatched documents by selecting them on the page.")
