@@ -347,6 +347,8 @@ def test_with_javascript_the_script_controls_are_there(page, server, project):
     # a class button's name is the class; its digit is a shortcut, not part of the name
     expect(page.locator('#class-list [data-key="1"]')).to_have_accessible_name(re.compile(r"^[a-z_]+$"))
     expect(page.locator('#class-list [data-key="1"]')).to_have_attribute("aria-keyshortcuts", "1")
+    # which one the model suggests is said, not only drawn (a ring at 1.5:1): the names alone read alike
+    expect(page.locator("#class-list .suggested")).to_have_accessible_description("the model's suggestion")
 
 
 def test_repeated_controls_say_which_row_they_act_on(page, server, project):
