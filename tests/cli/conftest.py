@@ -216,4 +216,9 @@ def check_delete_documents_command(cli: CliFn, bank: Slice, tmp_path: Path) -> N
     assert piped.stderr.startswith("deleted 2 documents of gone") and not {third, fourth} & locations()
     bad = cli("project", "delete-documents", "gone", "-", "--yes", input='{"text": "no location"}\n')
     assert bad.exit_code == 2 and "stdin:1: a JSON line without a string 'location'" in bad.stderr
-    assert cli("project", "delete-documents", "gone", "-", "--yes", input="\n").exit_code == 2
+    # a search that found nothing: 0 deleted, exit 0 (a clean-up script under `set -e` went on)
+    assert ok(cli("project", "delete-documents", "gone", "-", "--yes", input="\n")).stderr.startswith("deleted 0 documents of gone")
+    # a line is a location as it is: "doc " stripped deleted "doc"
+    fifth = bank.train[4]["id"]
+    spaced = cli("project", "delete-documents", "gone", "-", "--yes", input=f"{fifth} \n")
+    assert spaced.exit_code == 1 and f"'{fifth} '" in spaced.stderr and fifth in locations()

@@ -163,6 +163,13 @@ def test_an_id_given_twice_names_both_places_and_imports_nothing(cli, tmp_path, 
     message = one_error_line(cli("import", "bank", str(first), str(second)), code=2)
     assert message == (f"error: {second}:3: id 'b' is also at {first}:2; each document needs its own id (nothing was imported)")
     assert "given twice" in one_error_line(cli("import", "bank", str(first), str(tmp_path / "." / "train.jsonl")), code=2)
+    # without ids, a document is named <file name>-<line>: two files named alike are told so, not "give it its own id"
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+    twin = write_jsonl(tmp_path / "one" / "train.jsonl", [{"text": "card lost", "labels": ["card"]}])
+    alike = write_jsonl(tmp_path / "two" / "train.jsonl", [{"text": "top up", "labels": ["top_up"]}])
+    message = one_error_line(cli("import", "bank", str(twin), str(alike)), code=2)
+    assert f"{alike}:1: the location 'train-1' is also that of {twin}:1" in message and "rename one of the files" in message
     assert len(documents_of(cli, tmp_path, "bank")) == imported
 
 

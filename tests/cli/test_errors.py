@@ -108,9 +108,16 @@ def test_a_root_option_typed_in_vain_is_a_usage_error(cli, data_dir, root, said)
     assert not (data_dir.parent / "elsewhere").exists()
 
 
-def test_the_environment_s_root_options_stay_silent(cli):
+def test_the_environment_s_root_options_stay_silent(cli, data_dir):
     # TAGWISE_API_KEY is also a server's own key and TAGWISE_ENDPOINT may be set empty: the cli fixture sets both ""
     ok(cli("project", "list"))
+    # serve reads --data-dir and no endpoint: an exported TAGWISE_ENDPOINT (for the CLI) does not refuse it
+    from tests.cli.conftest import make_cli
+
+    exported = make_cli({"TAGWISE_ENDPOINT": "http://127.0.0.1:9", "TAGWISE_API_KEY": "k"})
+    assert "Invalid value for '--port'" in one_error_line(exported("--data-dir", str(data_dir), "serve", "--port", "0"), code=2)
+    refused = one_error_line(exported("--data-dir", str(data_dir), "project", "list"), code=2)
+    assert "--data-dir is for local work, and this command goes to the server at http://127.0.0.1:9" in refused
 
 
 def test_a_command_that_starts_an_empty_store_says_so(cli, data_dir):
@@ -139,6 +146,10 @@ def test_the_installed_command_runs(tmp_path):
     assert listed.returncode == 0 and "no projects yet" in listed.stderr
     missing = subprocess.run([str(script), "project", "show", "x"], check=False, env=env, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and missing.stderr == "error: The project x could not be found.\n"
+    # run as a module, the program's name is "python -m tagwise": the command is still told from it
+    created = subprocess.run([sys.executable, "-m", "tagwise", "--data-dir", str(tmp_path / "new"), "project", "create", "p", "--kind",
+                              "single"], check=False, env=env, capture_output=True, text=True, timeout=60)
+    assert created.returncode == 0 and created.stderr == "created project p (single-label, en)\n"
 
 
 def test_a_table_whose_reader_left_exits_0(cli, data_dir):

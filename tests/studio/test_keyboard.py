@@ -97,7 +97,10 @@ def test_keyboard_only_multi_label_tagging(page, server, tmp_path):
     page.locator("#shortcuts").uncheck()
     press(page, "2")
     expect(page.locator('input[data-key="2"]')).not_to_be_checked()
+    expect(page.locator("#keys-help")).to_be_hidden()  # nothing advertises keys that do nothing
+    expect(page.locator('input[data-key="2"]')).not_to_have_attribute("aria-keyshortcuts", "2")
     page.locator("#shortcuts").check()
+    expect(page.locator('input[data-key="2"]')).to_have_attribute("aria-keyshortcuts", "2")
     page.evaluate("document.activeElement.blur()")  # Enter on the box itself is the box's
     screenshot(page, "keyboard-multi-label")
     press(page, "Enter")      # saves

@@ -398,6 +398,8 @@ def test_classes_are_reordered_so_the_commonest_get_the_tag_pages_keys(studio):
                        follow_redirects=False)
     assert last.headers["location"] == "/studio/p/order/schema#move-up-12"  # clamped to the end, where only up is
     assert projects.get(ctx, "order")["classes"][-1] == "c00"
+    gone = studio.post("/studio/p/order/classes/move", data={"csrf": studio.csrf, "name": "renamed-since", "to": 1, "direction": "up"})
+    assert gone.url.path == "/studio/p/order/schema" and "Nothing was moved" in html.unescape(flash(gone.text))  # not the Overview
 
 
 def test_renaming_or_deleting_a_class_says_what_the_deployments_answer(studio, emotions):

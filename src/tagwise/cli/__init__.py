@@ -63,14 +63,15 @@ def _root(
     if problem := _root_option_problem(ctx, endpoint):
         err().print(f"error: {problem}", markup=False)
         raise typer.Exit(EXIT_USAGE)
-    set_options(Options(endpoint=endpoint, key=key, data_dir=data_dir))
+    set_options(Options(endpoint=endpoint, key=key, data_dir=data_dir,
+                        data_dir_typed=ctx.get_parameter_source("data_dir") == ParameterSource.COMMANDLINE))
 
 
 def _root_option_problem(ctx: typer.Context, endpoint: str | None) -> str | None:
     """What a root option typed on the command line would silently not do (the environment's
     values are not judged: TAGWISE_API_KEY is also a server's own key, TAGWISE_DATA_DIR a server's
     folder). ``--endpoint ""`` worked on the local data dir, creating it; ``--key`` without an
-    endpoint and ``--data-dir`` with one were ignored."""
+    endpoint was ignored (``--data-dir`` with one is refused by the commands that go to the server)."""
     def typed(name: str) -> bool:
         return ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
 
@@ -79,8 +80,6 @@ def _root_option_problem(ctx: typer.Context, endpoint: str | None) -> str | None
     if typed("key") and not (endpoint or os.environ.get("TAGWISE_ENDPOINT")):
         return ("--key is the key of a server given with --endpoint URL (or TAGWISE_ENDPOINT); without one, tagwise "
                 "works on the local data dir and needs no key (a server's own key is TAGWISE_API_KEY or <data dir>/api-key)")
-    if typed("data_dir") and endpoint:
-        return "--data-dir is for local work; with --endpoint the server's own data dir is used: leave one of them out"
     return None
 
 

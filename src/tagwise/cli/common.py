@@ -44,6 +44,7 @@ class Options:
     endpoint: str | None = None
     key: str | None = None
     data_dir: str | None = None
+    data_dir_typed: bool = False  # --data-dir on the command line, not TAGWISE_DATA_DIR
 
 
 class UsageError(Exception):
@@ -94,6 +95,9 @@ def backend():  # -> Backend, imported lazily
         key = opts.key or os.environ.get("TAGWISE_API_KEY")
         if not key:
             raise UsageError("--endpoint needs an API key: pass --key KEY or set TAGWISE_API_KEY.")
+        if opts.data_dir_typed:  # it was ignored without a word (serve, worker and backup read it: no endpoint there)
+            raise UsageError(f"--data-dir is for local work, and this command goes to the server at {endpoint} (--endpoint or "
+                             "TAGWISE_ENDPOINT): leave one of them out")
         return RemoteBackend(endpoint, key)
     settings = load_settings()
     if (store := settings.sqlite_file) is not None and not store.exists() and _command() not in STARTS_A_STORE:

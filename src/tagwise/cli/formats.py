@@ -37,6 +37,7 @@ class Doc:
     language: str | None = None
     renamed: str | None = None  # "FILE:LINE: id 'a/b' imported as 'a_b'" when the id could not be a location
     where: str | None = None  # "FILE:LINE" (or the file's document), for an error about the document as a whole
+    named: bool = True  # False: no id was given, the location is <file stem>-<line>
 
 
 @dataclass
@@ -92,8 +93,13 @@ def check_unique(docs: list[Doc]) -> None:
     first: dict[str, Doc] = {}
     for doc in docs:
         if (seen := first.setdefault(doc.location, doc)) is not doc:
-            raise UsageError(f"{doc.where or 'a document'}: id {doc.location!r} is also at {seen.where or 'another document'}; "
-                             "each document needs its own id (nothing was imported)")
+            if doc.named and seen.named:
+                raise UsageError(f"{doc.where or 'a document'}: id {doc.location!r} is also at {seen.where or 'another document'}; "
+                                 "each document needs its own id (nothing was imported)")
+            # a document without an id is named after its file and line: two files named alike, or one with such ids
+            raise UsageError(f"{doc.where or 'a document'}: the location {doc.location!r} is also that of {seen.where or 'another document'} "
+                             "(a document without an id is named <file name>-<line>); give the documents ids, or rename one "
+                             "of the files (nothing was imported)")
 
 
 def _labels(value: Any, where: str) -> list[str] | None:
@@ -130,7 +136,7 @@ def _doc(raw_id: Any, fallback: str, where: str, text: str, labels: list[str] | 
     """A document from a jsonl or csv row; an id with '/' or '\\' (not allowed in a location) gets '_' instead."""
     language = _language(language, where)
     if raw_id in (None, ""):
-        return Doc(fallback, text, labels, dataset, language, where=where)
+        return Doc(fallback, text, labels, dataset, language, where=where, named=False)
     location = str(raw_id).replace("/", "_").replace("\\", "_")
     renamed = f"{where}: id {str(raw_id)!r} imported as {location!r}" if location != str(raw_id) else None
     return Doc(location, text, labels, dataset, language, renamed, where)

@@ -140,12 +140,14 @@ def delete(
 
 
 def _locations_from(lines: Iterable[str]) -> list[str]:
-    """Locations one per line, or the ``location`` of each JSON line `tagwise project documents --json` prints."""
+    """Locations one per line (as they are: an id can end in a space, and "doc " stripped deleted "doc"), or
+    the ``location`` of each JSON line `tagwise project documents --json` prints; blank lines are skipped."""
     found = []
-    for number, line in enumerate(lines, start=1):
-        if not (line := line.strip()):
+    for number, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\r\n")
+        if not line.strip():
             continue
-        if line.startswith("{"):
+        if line.lstrip().startswith("{"):
             try:
                 location = json.loads(line).get("location")
             except (ValueError, AttributeError):
@@ -178,8 +180,9 @@ def delete_documents(
     """
     if locations == ["-"]:  # a search's documents, thousands of them, did not fit a command line
         locations = _locations_from(sys.stdin)
-        if not locations:
-            raise UsageError("no locations on stdin: nothing was deleted")
+        if not locations:  # a search that found nothing: a daily clean-up under `set -e` must not stop here
+            err().print(f"deleted 0 documents of {name} (no locations on stdin)", markup=False)
+            return
     confirm(yes, f"Delete {counted(len(set(locations)), 'document')} of project {name} for good?", f"deleting documents of {name}")
     with opened() as be:
         result = be.delete_documents(name, locations)

@@ -9,7 +9,7 @@ from tagwise.api.errors import status_for
 from tagwise.core import projects, readiness, review_queue, schema, tagging
 from tagwise.core.percentfmt import percent
 from tagwise.core.validation import MULTI, SINGLE
-from tagwise.errors import Conflict, InvalidArgument, TagwiseError
+from tagwise.errors import Conflict, InvalidArgument, NotFound, TagwiseError
 from tagwise.studio import auth
 from tagwise.studio.auth import Session, require_csrf, require_session
 from tagwise.studio.web import StudioRoute, context, redirect, refused, render, sign_in_url, studio_path
@@ -155,7 +155,12 @@ def move_class(request: Request, project: str, name: str = Form(""), to: int = F
                direction: str = Form("up"), _s: Session = Depends(require_csrf)) -> Response:
     """Move a class up or down the list (the Tag page's keys 1-9 and 0 go to the first ten); back at the
     same button of its new row, so pressing it again moves it on (the other one at either end)."""
-    at, count = schema.move_class(context(request), project, name, to)
+    try:
+        at, count = schema.move_class(context(request), project, name, to)
+    except NotFound as exc:  # renamed or deleted in another tab: back to the list as it is, saying so (it went to the Overview)
+        if exc.target != "class":
+            raise
+        return redirect(f"/studio/p/{project}/schema", f"{exc.message} Nothing was moved: the list below is as it is now.", "error")
     down = direction == "down" and at < count or at == 1
     key = f" (key {at % 10} on the Tag page)" if at <= 10 else ""
     return redirect(f"/studio/p/{project}/schema#move-{'down' if down else 'up'}-{at}", f"Class {name} is now number {at}{key}.")

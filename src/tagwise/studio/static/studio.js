@@ -53,10 +53,21 @@
     function visible() { return items.filter(function (li) { return !li.hidden; }); }
     // single-key shortcuts can be turned off (a misheard digit in speech input saved a tag; WCAG 2.1.4)
     var shortcuts = document.getElementById("shortcuts");
+    var advertised = Array.prototype.slice.call(document.querySelectorAll("[aria-keyshortcuts]"));
+    advertised.forEach(function (el) { el.dataset.shortcut = el.getAttribute("aria-keyshortcuts"); });
+    // off, nothing advertises them: the hints are hidden and the controls lose aria-keyshortcuts
+    function showShortcuts(on) {
+      document.documentElement.classList.toggle("no-shortcuts", !on);
+      advertised.forEach(function (el) {
+        if (on) { el.setAttribute("aria-keyshortcuts", el.dataset.shortcut); } else { el.removeAttribute("aria-keyshortcuts"); }
+      });
+    }
     if (shortcuts) {
       try { shortcuts.checked = window.localStorage.getItem("tagwise.shortcuts") !== "off"; } catch (err) { /* storage blocked: on */ }
+      showShortcuts(shortcuts.checked);
       shortcuts.addEventListener("change", function () {
         try { window.localStorage.setItem("tagwise.shortcuts", shortcuts.checked ? "on" : "off"); } catch (err) { /* kept for this page only */ }
+        showShortcuts(shortcuts.checked);
         announce(shortcuts.checked ? "Single-key shortcuts on." : "Single-key shortcuts off: tab to a class to tag.");
       });
     }
@@ -79,10 +90,15 @@
       if (q && first) first.classList.add("first-match");
       var none = document.getElementById("filter-none");
       if (none) none.hidden = !(q && !first);
-      // which class Enter takes was only a dashed outline, and no match was an empty list
-      if (q) announce(first ? shown.length + (shown.length === 1 ? " class matches" : " classes match") + "; Enter " +
-                      (multi ? "toggles " : "picks ") + control(first).value : "No class matches.");
+      // which class Enter takes was only a dashed outline, and no match was an empty list: said once typing
+      // pauses (each keystroke's count was said, five times for "admir")
+      clearTimeout(filterSaid);
+      if (q) filterSaid = setTimeout(function () {
+        announce(first ? shown.length + (shown.length === 1 ? " class matches" : " classes match") + "; Enter " +
+                 (multi ? "toggles " : "picks ") + control(first).value : "No class matches.");
+      }, 400);
     }
+    var filterSaid = null;
     function pick(li) {
       var c = control(li);
       if (!c) return;
