@@ -45,6 +45,12 @@ def test_label_issues_find_a_planted_mistake(ctx, banking):
     again = {i.location: i for i in label_issues.label_issues(ctx, "bank").issues}[planted]
     assert again.given == ["renamed"] and again.suggested == rows[0]["labels"]
 
+    # a deleted project's last check, snippets of its texts in it, leaves the process's memory with it (it stayed)
+    from tagwise.core import projects
+
+    held = len(label_issues._issues)
+    projects.delete(ctx, "bank")
+    assert len(label_issues._issues) == held - 1
 
 def test_a_tag_marked_right_is_not_listed_again_while_the_document_keeps_it(ctx, banking):
     # a flag could not be dismissed: by a third check, right tags and test documents took 100 of its 200 rows

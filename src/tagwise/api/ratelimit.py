@@ -14,6 +14,9 @@ import time
 
 from tagwise.errors import TooManyRequests
 
+PRUNE_EVERY = 1000  # checks between two prunings of the buckets
+IDLE_S = 120.0  # a bucket refills in a minute at most: untouched this long it is full, the same as a new one
+
 
 class RateLimiter:
     """``check(key_id, per_minute)`` raises TooManyRequests when the key is over its limit."""
@@ -22,6 +25,7 @@ class RateLimiter:
         self._clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}  # key id -> (tokens, last refill time)
         self._lock = threading.Lock()
+        self._checks = 0
 
     def check(self, key_id: str, per_minute: int) -> None:
         if per_minute <= 0:
@@ -29,6 +33,9 @@ class RateLimiter:
         now = self._clock()
         rate = per_minute / 60.0
         with self._lock:
+            self._checks += 1
+            if self._checks % PRUNE_EVERY == 0:
+                self._prune(now)
             tokens, last = self._buckets.get(key_id, (float(per_minute), now))
             tokens = min(float(per_minute), tokens + (now - last) * rate)
             if tokens >= 1.0:
@@ -39,3 +46,10 @@ class RateLimiter:
         raise TooManyRequests(
             f"Too many requests for this key: its limit is {per_minute} a minute. Retry after {wait} s.", retry_after=wait
         )
+
+    def _prune(self, now: float) -> None:
+        """Drop the buckets untouched for IDLE_S: full again, they hold nothing a new one would not (one per
+        key that ever made a request stayed, revoked keys' too: 170 after a 170-cycle soak)."""
+        for key_id, (_, last) in list(self._buckets.items()):
+            if now - last >= IDLE_S:
+                del self._buckets[key_id]

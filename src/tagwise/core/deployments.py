@@ -159,9 +159,15 @@ def lookup_deployment(ctx: Context, project_name: str, name: str) -> tuple[dict[
         last = ctx.last_served.get((project_name, name))
         if store_unavailable(exc) and last is not None and time.monotonic() - last[1] < STALE_S:
             return last[0]
+        ctx.last_served.pop((project_name, name), None)  # gone (deleted since): nothing to answer from
         raise
     found = (project, deployment, model_id, artifact)
-    ctx.last_served[(project_name, name)] = (found, time.monotonic())
+    now = time.monotonic()
+    if len(ctx.last_served) > 64:  # one entry per name ever served, deleted projects' rows included, grew without end
+        for key, (_, at) in list(ctx.last_served.items()):
+            if now - at >= STALE_S:
+                ctx.last_served.pop(key, None)
+    ctx.last_served[(project_name, name)] = (found, now)
     return found
 
 
@@ -197,6 +203,7 @@ def delete(ctx: Context, project_name: str, name: str) -> None:
         still_served = any(d["model_id"] == deployment["model_id"] for d in records.list_deployments(conn, project["id"]))
     if not still_served:  # its trained model stays, but nothing classifies with it now: free its memory
         ctx.predictors.forget(deployment["model_id"])
+    ctx.last_served.pop((project_name, name), None)
     delete_folders(unused)
     log.info("deployment %s/%s deleted (it served %s, model %s)", project_name, name, deployment["model_label"], deployment["model_id"])
 

@@ -99,6 +99,11 @@ def delete(ctx: Context, name: str) -> None:
                                               "no model was kept.", code="ProjectNotFound")
     for model_id in model_ids:
         ctx.predictors.forget(model_id)
+    for deployment in served:  # what this process kept of them (deployments.lookup_deployment)
+        ctx.last_served.pop((name, deployment), None)
+    from tagwise.core import label_issues  # its last tag check held snippets of its texts until the process ended
+
+    label_issues.forget(ctx, project)
     # the project's folder in this server's model store holds its models and the versions only
     # deployments kept; the paths recorded in the store are not followed: a store copied or
     # restored from another instance records that instance's folders

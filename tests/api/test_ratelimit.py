@@ -1,0 +1,47 @@
+"""The per-key token bucket, on a clock the test moves."""
+
+from __future__ import annotations
+
+import pytest
+
+from tagwise.api import ratelimit
+from tagwise.api.ratelimit import RateLimiter
+from tagwise.errors import TooManyRequests
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_key_gets_its_limit_a_minute_and_is_told_when_to_retry():
+    clock = Clock()
+    limiter = RateLimiter(clock)
+    for _ in range(3):
+        limiter.check("k1", 3)
+    with pytest.raises(TooManyRequests) as refused:
+        limiter.check("k1", 3)
+    assert refused.value.retry_after == 20  # one token every 20 s at 3 a minute
+    limiter.check("k2", 3)  # another key has its own bucket
+    clock.now += 20
+    limiter.check("k1", 3)
+    limiter.check("k1", 0)  # 0: unlimited
+
+
+def test_buckets_of_keys_gone_quiet_are_dropped(monkeypatch):
+    # one bucket stayed per key that ever made a request, revoked keys' too (170 after a 170-cycle soak)
+    monkeypatch.setattr(ratelimit, "PRUNE_EVERY", 10)
+    clock = Clock()
+    limiter = RateLimiter(clock)
+    for n in range(9):
+        limiter.check(f"old{n}", 60)
+    clock.now += ratelimit.IDLE_S
+    limiter.check("new", 60)  # the 10th check prunes
+    assert list(limiter._buckets) == ["new"]
+    for _ in range(59):
+        limiter.check("new", 60)
+    with pytest.raises(TooManyRequests):  # a bucket in use keeps its count through a pruning
+        limiter.check("new", 60)
