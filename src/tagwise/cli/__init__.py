@@ -15,8 +15,6 @@ calls to a running server. One module per command group:
 
 from __future__ import annotations
 
-import os
-
 import typer
 from typer._click.core import ParameterSource
 
@@ -77,7 +75,7 @@ def _root_option_problem(ctx: typer.Context, endpoint: str | None) -> str | None
 
     if typed("endpoint") and not (endpoint or "").strip():
         return "--endpoint is empty: give a tagwise server's URL, or leave --endpoint out to work on the local data dir"
-    if typed("key") and not (endpoint or os.environ.get("TAGWISE_ENDPOINT")):
+    if typed("key") and not endpoint:  # the option reads TAGWISE_ENDPOINT too
         return ("--key is the key of a server given with --endpoint URL (or TAGWISE_ENDPOINT); without one, tagwise "
                 "works on the local data dir and needs no key (a server's own key is TAGWISE_API_KEY or <data dir>/api-key)")
     return None

@@ -14,8 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from tagwise.cli import formats
-from tagwise.cli.common import UsageError, check_output_file, counted, err, handle_errors, kind_name, opened, out, progress
-from tagwise.cli.projects import KINDS, Kind
+from tagwise.cli.common import UsageError, check_output_file, counted, err, handle_errors, opened, out, progress
+from tagwise.cli.projects import KINDS, Kind, say_created
 from tagwise.errors import ProjectNotFound, TagwiseError
 
 
@@ -153,8 +153,7 @@ def import_(
         what = (f"it now holds {counted(total, 'document') if isinstance(total, int) else 'more documents'}"
                 + (f" and {counted(classes, 'class')}" if isinstance(classes, int) else "") + f"; of these {read:,}: {what.split('; ', 1)[1]}")
     if project is None:  # as `project create` says it (an import into a mistyped name made a new project without a word)
-        languages = f"{metadata['language']}, multilingual" if metadata.get("multilingual") else metadata["language"]
-        err().print(f"created project {name} ({kind_name(project_kind)}-label, {languages})", markup=False)
+        say_created(name, project_kind, metadata["language"], metadata.get("multilingual"))
     out().print(f"imported {counted(read, 'document')} into {name} ({what})", markup=False)
     if replaced := imported.get("replacedDocuments"):  # a document at a location the project had: replaced, tags and all
         removed = imported.get("tagsRemoved") or 0

@@ -53,8 +53,13 @@ def create(
         if description is not None:
             body["description"] = description
         project = be.upsert_project(name, body)
-    languages = f"{project['language']}, multilingual" if project.get("multilingual") else project["language"]
-    err().print(f"created project {project['projectName']} ({kind.value}-label, {languages})", markup=False)
+    say_created(project["projectName"], KINDS[kind.value], project["language"], project.get("multilingual"))
+
+
+def say_created(name: str, project_kind: str, language: str, multilingual: bool | None) -> None:
+    """``created project NAME (single-label, en)`` on stderr: `project create` and an import that creates its project."""
+    languages = f"{language}, multilingual" if multilingual else language
+    err().print(f"created project {name} ({kind_name(project_kind)}-label, {languages})", markup=False)
 
 
 @app.command("list")

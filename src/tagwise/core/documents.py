@@ -163,6 +163,16 @@ def check_still_matching(ids: list[int], matching: str | None) -> None:
                        "again and repeat.")
 
 
+def chosen_ids(conn: Any, project_id: int, ids: list[int] | None, flt: DocumentFilter | None, matching: str | None) -> list[int]:
+    """The documents a bulk change acts on: ``ids``, or every document matching ``flt`` while they are
+    still the list the user saw (:func:`check_still_matching`)."""
+    if ids is not None:
+        return ids
+    found = docs_db.matching_ids(conn, project_id, flt or DocumentFilter())
+    check_still_matching(found, matching)
+    return found
+
+
 def delete_documents(ctx: Context, name: str, *, locations: list[str] | None = None, ids: list[int] | None = None,
                      flt: DocumentFilter | None = None, matching: str | None = None) -> dict[str, Any]:
     """Delete documents for good: those at ``locations`` (all of them, or none when one is not in
@@ -180,10 +190,7 @@ def delete_documents(ctx: Context, name: str, *, locations: list[str] | None = N
                 raise NotFound(f"The project {name} has no document at {listed([shown(m) for m in missing], 5)}; nothing was "
                                "deleted.", target="locations")
             ids = [doc["id"] for doc in found.values()]
-        elif ids is None:
-            ids = docs_db.matching_ids(conn, project["id"], flt or DocumentFilter())
-            check_still_matching(ids, matching)
-        gone = docs_db.delete_ids(conn, project["id"], ids)
+        gone = docs_db.delete_ids(conn, project["id"], chosen_ids(conn, project["id"], ids, flt, matching))
         trained_on = records.remove_from_snapshots(conn, project["id"], {location for location, _ in gone}) if gone else []
         records.update_project(conn, project["id"], {"modified_at": utcnow()})
     if gone:

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from tagwise.core.context import Context
-from tagwise.core.documents import check_still_matching, document_language
+from tagwise.core.documents import chosen_ids, document_language
 from tagwise.core.model_results import latest_model, mispredictions
 from tagwise.core.projects import check_quota, new_project_values, require
 from tagwise.core.review_queue import TAG_LEASE_S, Suggestion, next_in_queue, suggest, take
@@ -250,15 +250,11 @@ def shown_labels(labels: list[str] | None) -> str:
 def set_dataset(ctx: Context, project_name: str, dataset: str | None, *, ids: list[int] | None = None,
                 flt: DocumentFilter | None = None, matching: str | None = None) -> int:
     """Put the given documents (or every document matching ``flt``; ``matching``: while they are the list
-    the user saw, :func:`documents.check_still_matching`) in Train, Test or neither."""
+    the user saw, :func:`documents.chosen_ids`) in Train, Test or neither."""
     dataset = _dataset(dataset)
     with ctx.db.write() as conn:
         project = require(conn, project_name)
-        targets = ids
-        if targets is None:
-            targets = docs_db.matching_ids(conn, project["id"], flt or DocumentFilter())
-            check_still_matching(targets, matching)
-        changed = docs_db.set_dataset(conn, project["id"], targets, dataset)
+        changed = docs_db.set_dataset(conn, project["id"], chosen_ids(conn, project["id"], ids, flt, matching), dataset)
         touch(conn, project)
     return changed
 
@@ -381,7 +377,7 @@ def confirm_tags(ctx: Context, project_name: str, doc_id: int, *, location: str,
                 raise InvalidArgument(f"{doc['location']} is untagged: there is no tag to mark right.")
             docs_db.confirm(conn, project["id"], doc_id, doc["labels"], by, utcnow())
         else:
-            docs_db.unconfirm(conn, project["id"], doc_id)
+            docs_db.unconfirm_many(conn, project["id"], [doc_id])
     return doc
 
 
@@ -392,11 +388,7 @@ def unmark_tags(ctx: Context, project_name: str, *, ids: list[int] | None = None
     (a mark made by mistake could be undone only by retagging the document)."""
     with ctx.db.write() as conn:
         project = require(conn, project_name)
-        targets = ids
-        if targets is None:
-            targets = docs_db.matching_ids(conn, project["id"], flt or DocumentFilter())
-            check_still_matching(targets, matching)
-        return docs_db.unconfirm_many(conn, project["id"], targets)
+        return docs_db.unconfirm_many(conn, project["id"], chosen_ids(conn, project["id"], ids, flt, matching))
 
 
 def confirmed_tags(ctx: Context, project_name: str, ids: list[int]) -> dict[int, list[str]]:

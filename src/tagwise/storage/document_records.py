@@ -461,11 +461,6 @@ def confirm(conn: Connection, project_id: int, doc_id: int, labels: list[str], b
                                                   confirmed_by=by, confirmed_at=now))
 
 
-def unconfirm(conn: Connection, project_id: int, doc_id: int) -> None:
-    conn.execute(delete(tag_confirmations).where(tag_confirmations.c.project_id == project_id,
-                                                 tag_confirmations.c.document_id == doc_id))
-
-
 def unconfirm_many(conn: Connection, project_id: int, ids: Iterable[int]) -> int:
     """Take back the marks of ``ids`` (those that have one); how many there were."""
     taken = 0
