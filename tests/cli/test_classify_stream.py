@@ -202,7 +202,7 @@ def test_a_documents_language_reaches_the_model(deployed, tmp_path):
     assert ["warnings" in json.loads(line) for line in out] == [True, False]
 
     refused = deployed.cli("classify", "bank", "prod", str(source), "--language", "german")
-    assert refused.exit_code == 2 and "--language 'german' is not a language code" in refused.stderr
+    assert refused.exit_code == 2 and "Invalid value for '--language': 'german' is not a language code" in refused.stderr
     source.write_text('{"text": "my card", "language": 7}\n')
     refused = deployed.cli("classify", "bank", "prod", str(source))
     assert refused.exit_code == 2 and ":1: 'language' must be a language code" in refused.stderr

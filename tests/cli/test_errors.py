@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -77,6 +78,11 @@ CLICK_USAGE_ERRORS = {  # what click refuses while parsing -> (what the line say
     "frobnicate": ("No such command 'frobnicate'", ""),
     "key revoke": ("Missing argument 'KEY_ID'", "key revoke"),
     "--bogus project list": ("No such option: --bogus", ""),
+    # a bad --language or an over-long --search exited 1 on some commands (the service refused it) and 2 on others
+    "project create bank --kind single --language english": ("Invalid value for '--language': 'english' is not a language code", "project create"),
+    "import bank in.jsonl --kind single --language english": ("Invalid value for '--language'", "import"),
+    "classify bank prod in.txt --language english": ("Invalid value for '--language'", "classify"),
+    "project documents bank --search " + "x" * 1_001: ("Invalid value for '--search': it is 1,001 characters; it takes at most 1,000", "project documents"),
 }
 
 
@@ -85,6 +91,12 @@ def test_click_usage_errors_are_one_error_line(cli, argv):
     message, command = CLICK_USAGE_ERRORS[argv]
     line = one_error_line(cli(argv), code=2)
     assert line.startswith(f"error: {message}") and line.endswith(f"(see {f'tagwise {command}'.strip()} --help)"), line
+
+
+def test_a_language_is_stored_as_the_service_spells_it(cli):
+    ok(cli("project", "create", "bank", "--kind", "single", "--language", "pt_br"))  # a locale's spelling
+    assert "(single-label, pt-BR)" in cli("project", "create", "other", "--kind", "single", "--language", "PT-br").stderr
+    assert json.loads(ok(cli("project", "show", "bank", "--json")).stdout)["project"]["language"] == "pt-BR"
 
 
 def test_help_and_no_arguments_still_show_the_help(cli):

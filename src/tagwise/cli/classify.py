@@ -30,13 +30,22 @@ from typing import IO, Any
 import typer
 
 from tagwise.bulk import batches
-from tagwise.cli.common import EXIT_SOME_FAILED, UsageError, check_output_file, err, handle_errors, opened, progress, sigterm_as_interrupt
+from tagwise.cli.common import (
+    EXIT_SOME_FAILED,
+    UsageError,
+    check_output_file,
+    err,
+    handle_errors,
+    language_option,
+    opened,
+    progress,
+    sigterm_as_interrupt,
+)
 from tagwise.cli.resume import CSV_FIELDS, Done, as_written, check_same_input, check_same_top, existing_output, skip
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_text, not_utf8
 from tagwise.core import csv_header
 from tagwise.core.csv_header import LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of, meta_language
 from tagwise.core.textencoding import json_problem, not_text
-from tagwise.core.validation import language_code
 from tagwise.errors import TagwiseError
 
 
@@ -264,7 +273,7 @@ def classify(
     language_column: str = typer.Option("language", help="Field/column with a document's language code (jsonl, csv), "
                                         "when the input has one; a document in another language than the model's gets "
                                         "a LanguageNotTrained warning."),
-    language: str = typer.Option(None, "--language", metavar="CODE", help="Language of the documents that name none "
+    language: str = typer.Option(None, "--language", metavar="CODE", callback=language_option, help="Language of the documents that name none "
                                  "(e.g. de, pt-BR); default: none declared (a script the model was not trained for is still "
                                  "noticed)."),
     batch_size: int = typer.Option(1000, min=1, max=1000, help="Documents read, classified and written at a time; remotely "
@@ -301,8 +310,6 @@ def classify(
     if output is not None and str(output) == "-":  # as export's -o -: it wrote and resumed a file named "-"
         output = None
     out_fmt = (fmt.value if fmt else ("csv" if output and output.suffix.lower() == ".csv" else "jsonl"))
-    if language is not None and language_code(language) is None:
-        raise UsageError(f"--language {language!r} is not a language code such as 'en' or 'pt-BR'")
     if output is not None:
         check_output_file(output, "classified.jsonl")
     in_fmt = input_format.value

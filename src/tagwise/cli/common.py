@@ -249,6 +249,28 @@ def check_output_file(output: Path, example: str) -> None:
         raise UsageError(f"{output}: no folder {output.parent}")
 
 
+def language_option(value: str | None) -> str | None:
+    """``--language``'s check, as a usage error (exit 2) on every command that takes it, before any
+    work: ``project create --language english`` exited 1 (the service refused it) where
+    ``classify --language english`` exited 2, and ``--language ""`` read "needs language in the body"."""
+    from tagwise.core.validation import language_code
+
+    if value is not None and language_code(value) is None:
+        raise typer.BadParameter(f"{value!r} is not a language code such as 'en', 'de' or 'pt-BR'")
+    return None if value is None else language_code(value)  # as the service spells it: EN is en, pt_br is pt-BR
+
+
+def search_option(value: str | None) -> str | None:
+    """``--search``'s length check as a usage error (exit 2), locally and remotely (the service's
+    refusal exited 1)."""
+    from tagwise.core.validation import MAX_SEARCH_CHARACTERS
+
+    if value is not None and len(value) > MAX_SEARCH_CHARACTERS:
+        raise typer.BadParameter(f"it is {len(value):,} characters; it takes at most {MAX_SEARCH_CHARACTERS:,} "
+                                 "(a few words of the text or its location)")
+    return value
+
+
 def progress(*, total_known: bool = True) -> Progress:
     """A progress bar on stderr; silent when stderr is not a terminal (pipes, CI, tests)."""
     console = err()

@@ -14,7 +14,18 @@ from rich.table import Table
 from rich.text import Text
 
 from tagwise.cli import formats
-from tagwise.cli.common import UsageError, check_output_file, counted, err, handle_errors, opened, out, progress
+from tagwise.cli.common import (
+    UsageError,
+    check_output_file,
+    counted,
+    err,
+    handle_errors,
+    language_option,
+    opened,
+    out,
+    progress,
+    search_option,
+)
 from tagwise.cli.projects import KINDS, Kind, say_created
 from tagwise.errors import ProjectNotFound, TagwiseError
 
@@ -64,7 +75,7 @@ def import_(
     append: bool = typer.Option(False, "--append", help="Keep the project's documents and add these (same location: replaced). "
                                 "Without it the import REPLACES them."),
     kind: Kind = typer.Option(None, "--kind", help="Create the project with this kind if it does not exist yet."),
-    language: str = typer.Option("en", help="Language code of a project created by this import (en, de, pt-BR, zh-Hans, ...); "
+    language: str = typer.Option("en", callback=language_option, help="Language code of a project created by this import (en, de, pt-BR, zh-Hans, ...); "
                                  "a document's own 'language' field or column overrides it for that document."),
     multilingual: bool = typer.Option(False, "--multilingual", help="A project created by this import holds several "
                                       "languages (the multilingual sentence encoder)."),
@@ -210,7 +221,7 @@ def documents(
     dataset: Dataset = typer.Option(None, "--dataset", help="Only documents in this set (none: in neither set)."),
     label: str = typer.Option(None, "--class", metavar="CLASS", help="Only documents tagged with this class."),
     tagged: bool = typer.Option(None, "--tagged/--untagged", help="Only tagged, or only untagged, documents (default: both)."),
-    search: str = typer.Option(None, "--search", metavar="TEXT", help="Only documents whose text or location contains TEXT."),
+    search: str = typer.Option(None, "--search", metavar="TEXT", callback=search_option, help="Only documents whose text or location contains TEXT."),
     top: int = typer.Option(50, "--top", min=0, help="Show at most this many (0: all of them)."),
     skip: int = typer.Option(0, "--skip", min=0, help="Pass over this many matching documents first."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line, with the whole text, instead of a table."),

@@ -10,7 +10,20 @@ from enum import Enum
 import typer
 from rich.table import Table
 
-from tagwise.cli.common import AS_JSON, YES, UsageError, confirm, counted, err, handle_errors, kind_name, opened, out, print_json
+from tagwise.cli.common import (
+    AS_JSON,
+    YES,
+    UsageError,
+    confirm,
+    counted,
+    err,
+    handle_errors,
+    kind_name,
+    language_option,
+    opened,
+    out,
+    print_json,
+)
 from tagwise.core.documents import models_note
 
 app = typer.Typer(help="Create, list, show and delete projects, and list and delete their documents.", no_args_is_help=True)
@@ -28,7 +41,7 @@ class Kind(str, Enum):
 def create(
     name: str = typer.Argument(..., metavar="NAME", help="Project name: ASCII letters, digits, '_', '.', '-' (at most 50; no accents or spaces)."),
     kind: Kind = typer.Option(..., "--kind", help="single: one class per document; multi: any number of classes."),
-    language: str = typer.Option("en", help="Language code of the documents, e.g. en, de, pt-BR."),
+    language: str = typer.Option("en", callback=language_option, help="Language code of the documents, e.g. en, de, pt-BR."),
     multilingual: bool = typer.Option(False, "--multilingual", help="Documents in several languages: models embed them "
                                       "with the multilingual sentence encoder, whatever --language says."),
     description: str = typer.Option(None, help="Free text shown with the project."),

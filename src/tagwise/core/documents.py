@@ -11,6 +11,7 @@ from tagwise.core.projects import check_quota, describe, new_project_values, req
 from tagwise.core.timefmt import iso
 from tagwise.core.validation import (
     LANGUAGE_RULE,
+    MAX_SEARCH_CHARACTERS,
     MULTI,
     check_class_name,
     check_kind,
@@ -400,9 +401,6 @@ def file_document(project: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any
 
 
 LIST_DATASETS = {"train": "Train", "test": "Test", "none": "none"}
-
-
-MAX_SEARCH_CHARACTERS = 1_000  # a search of the document list; the studio's field takes 200
 
 
 def list_documents(ctx: Context, name: str, *, dataset: str | None = None, label: str | None = None, tagged: bool | None = None,

@@ -20,6 +20,7 @@ PROJECT_KINDS = (SINGLE, MULTI)
 RESERVED_PROJECT = "global"  # …/projects/global/… are Azure's account-wide routes
 RESERVED_DEPLOYMENT = "swap"  # …/deployments/swap/jobs/{id} is the swap job's status, not a deployment's job
 SHOWN_CHARS = 100  # how much of a value an error message quotes
+MAX_SEARCH_CHARACTERS = 1_000  # a search of the document list; the studio's field takes 200
 # commas a labels cell may join classes with, which are no label separator: ASCII, ideographic (、), full-width (，),
 # Arabic (،) and small (﹐); "請求、配送" had become one class, as "anger,confusion" had before the ASCII one was checked
 COMMAS = ",\u3001\uff0c\u060c\ufe50"
