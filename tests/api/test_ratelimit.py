@@ -45,3 +45,21 @@ def test_buckets_of_keys_gone_quiet_are_dropped(monkeypatch):
         limiter.check("new", 60)
     with pytest.raises(TooManyRequests):  # a bucket in use keeps its count through a pruning
         limiter.check("new", 60)
+
+
+def test_an_address_sending_wrong_keys_is_refused_before_its_key_is_looked_at():
+    clock = Clock()
+    limiter = RateLimiter(clock)
+    for _ in range(3):
+        limiter.check_wrong_keys("10.0.0.1", 3)  # looking does not spend: a right key costs nothing
+        limiter.wrong_key("10.0.0.1", 3)
+    with pytest.raises(TooManyRequests) as refused:
+        limiter.check_wrong_keys("10.0.0.1", 3)
+    assert refused.value.retry_after == 20 and "Too many wrong API keys from this address" in refused.value.message
+    limiter.check_wrong_keys("10.0.0.2", 3)  # another address is not held up
+    clock.now += 20
+    limiter.check_wrong_keys("10.0.0.1", 3)  # then one guess every 20 s
+    limiter.wrong_key("10.0.0.1", 3)
+    with pytest.raises(TooManyRequests):
+        limiter.check_wrong_keys("10.0.0.1", 3)
+    limiter.check_wrong_keys("10.0.0.1", 0)  # 0: no limit

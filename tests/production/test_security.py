@@ -133,6 +133,19 @@ def test_rate_limit_per_key_answers_429_with_retry_after(tmp_path):
         assert client.get(A, params=V).status_code == 200  # the bootstrap key: its own bucket
 
 
+def test_an_address_guessing_keys_is_held_up_whatever_key_it_sends_next(tmp_path):
+    with app_client(tmp_path, wrong_keys_per_minute=3) as client:
+        assert client.get(A, params=V, headers={HEADER: ""}).status_code == 401  # no key is no guess
+        assert [client.get(A, params=V, headers={HEADER: f"guess{n}"}).status_code for n in range(3)] == [401] * 3
+        refused = client.get(A, params=V)  # the right key, from the same address: not told apart from a guess
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) == 20
+        assert refused.json()["error"]["code"] == "TooManyRequests"
+        assert "Too many wrong API keys from this address" in refused.json()["error"]["message"]
+    with app_client(tmp_path, wrong_keys_per_minute=0) as client:  # 0: guesses are not counted
+        assert {client.get(A, params=V, headers={HEADER: f"guess{n}"}).status_code for n in range(30)} == {401}
+        assert client.get(A, params=V).status_code == 200
+
+
 def test_body_size_limit_on_every_route(tmp_path):
     with app_client(tmp_path, max_body_bytes=1000) as client:
         big = analyze_body(text="x" * 2000)

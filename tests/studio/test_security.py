@@ -61,6 +61,21 @@ def test_wrong_key_is_refused(studio):
     assert "not an API key" in response.text and "tagwise_studio" not in studio.cookies
 
 
+def test_sign_ins_with_wrong_keys_are_held_up(settings):
+    # failed sign-ins were not throttled: a key could be guessed as fast as the server answered
+    from tagwise.server import create_app
+
+    with TestClient(create_app(settings.model_copy(update={"wrong_keys_per_minute": 2}), run_jobs=False),
+                    base_url="http://127.0.0.1") as studio:
+        assert [_login(studio, f"guess{n}").status_code for n in range(2)] == [401, 401]
+        held = _login(studio)  # the right key, next: not told apart from a guess
+        assert held.status_code == 429 and "Too many wrong API keys from this address" in held.text
+        assert "tagwise_studio" not in studio.cookies
+        # the API's header and the sign-in form count together
+        assert studio.get("/language/authoring/analyze-text/projects", params={"api-version": "2023-04-01"},
+                          headers={"Ocp-Apim-Subscription-Key": KEY}).status_code == 429
+
+
 def test_sign_in_form_needs_its_token(studio):
     studio.get("/studio")
     response = studio.post("/studio/login", data={"key": KEY, "token": "forged"})

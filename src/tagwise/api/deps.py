@@ -48,7 +48,7 @@ def check_key(request: Request, given: str | None = Security(KEY_SCHEME)) -> key
     if not given:
         raise Unauthorized(f"Access denied: send your tagwise API key in the {KEY_HEADER} header.")
     ctx = request.app.state.ctx
-    key = keys.verify(ctx, given)
+    key = verify_counted(request, given)
     if key is None:
         raise Unauthorized("Access denied: the API key is wrong or revoked. The server's first key is TAGWISE_API_KEY where that is set, "
                            "else the one it generated, printed at its first start and kept in <data dir>/api-key.")
@@ -65,6 +65,19 @@ def check_key(request: Request, given: str | None = Security(KEY_SCHEME)) -> key
         _limiter(request).check(f"{key.id}:polls", POLLS_PER_REQUEST * per_minute)
     else:
         _limiter(request).check(key.id, per_minute)
+    return key
+
+
+def verify_counted(request: Request, given: str) -> keys.ApiKey | None:
+    """:func:`keys.verify`, refused (429) for a client address over its wrong keys a minute
+    (``TAGWISE_WRONG_KEYS_PER_MINUTE``), which a wrong key counts toward."""
+    ctx = request.app.state.ctx
+    address = request.client.host if request.client else "unknown"
+    per_minute = ctx.settings.wrong_keys_per_minute
+    _limiter(request).check_wrong_keys(address, per_minute)
+    key = keys.verify(ctx, given)
+    if key is None:
+        _limiter(request).wrong_key(address, per_minute)
     return key
 
 

@@ -30,22 +30,47 @@ class RateLimiter:
     def check(self, key_id: str, per_minute: int) -> None:
         if per_minute <= 0:
             return
+        tokens = self._take(key_id, per_minute, spend=True)
+        if tokens is not None:
+            wait = _wait(tokens, per_minute)
+            raise TooManyRequests(
+                f"Too many requests for this key: its limit is {per_minute} a minute. Retry after {wait} s.", retry_after=wait
+            )
+
+    def check_wrong_keys(self, address: str, per_minute: int) -> None:
+        """Refuse (429) a client address that has sent ``per_minute`` wrong keys in a burst, before its key
+        is looked at, until its bucket has a token again: a right key guessed then is not told apart."""
+        if per_minute <= 0:
+            return
+        tokens = self._take(f"wrong-keys:{address}", per_minute, spend=False)
+        if tokens is not None:
+            wait = _wait(tokens, per_minute)
+            raise TooManyRequests(
+                f"Too many wrong API keys from this address: it may send {per_minute} a minute. Retry after {wait} s "
+                "with the right key (TAGWISE_API_KEY, or <data dir>/api-key on the server).", retry_after=wait
+            )
+
+    def wrong_key(self, address: str, per_minute: int) -> None:
+        """Count a wrong or revoked key the address sent."""
+        if per_minute > 0:
+            self._take(f"wrong-keys:{address}", per_minute, spend=True)
+
+    def _take(self, bucket: str, per_minute: int, *, spend: bool) -> float | None:
+        """Refill ``bucket``; with a token in it, take one when ``spend`` and answer None, else the tokens
+        it holds (under one)."""
         now = self._clock()
         rate = per_minute / 60.0
         with self._lock:
             self._checks += 1
             if self._checks % PRUNE_EVERY == 0:
                 self._prune(now)
-            tokens, last = self._buckets.get(key_id, (float(per_minute), now))
+            tokens, last = self._buckets.get(bucket, (float(per_minute), now))
             tokens = min(float(per_minute), tokens + (now - last) * rate)
             if tokens >= 1.0:
-                self._buckets[key_id] = (tokens - 1.0, now)
-                return
-            self._buckets[key_id] = (tokens, now)
-        wait = max(1, math.ceil((1.0 - tokens) / rate))
-        raise TooManyRequests(
-            f"Too many requests for this key: its limit is {per_minute} a minute. Retry after {wait} s.", retry_after=wait
-        )
+                self._buckets[bucket] = (tokens - 1.0 if spend else tokens, now)
+                return None
+            self._buckets[bucket] = (tokens, now)
+            return tokens
 
     def _prune(self, now: float) -> None:
         """Drop the buckets untouched for IDLE_S: full again, they hold nothing a new one would not (one per
@@ -53,3 +78,8 @@ class RateLimiter:
         for key_id, (_, last) in list(self._buckets.items()):
             if now - last >= IDLE_S:
                 del self._buckets[key_id]
+
+
+def _wait(tokens: float, per_minute: int) -> int:
+    """Whole seconds until an empty bucket holds a token again."""
+    return max(1, math.ceil((1.0 - tokens) / (per_minute / 60.0)))

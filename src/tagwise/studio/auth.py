@@ -17,6 +17,7 @@ import secrets
 from fastapi import Request
 from fastapi.responses import Response
 
+from tagwise.api.deps import verify_counted
 from tagwise.core import keys, sessions
 from tagwise.core.sessions import StudioSession as Session
 from tagwise.errors import Forbidden, Unauthorized
@@ -34,7 +35,7 @@ class NotSignedIn(Unauthorized):
 
 def sign_in_key(request: Request, given: str) -> keys.ApiKey:
     """The authoring key ``given`` belongs to; a wrong, revoked or runtime key is refused."""
-    key = keys.verify(request.app.state.ctx, (given or "").strip()) if given and given.strip() else None
+    key = verify_counted(request, given.strip()) if given and given.strip() else None
     if key is None:
         raise Unauthorized("That is not an API key of this server: use the one set in TAGWISE_API_KEY, or the one tagwise "
                            "generated at its first start (kept in <data dir>/api-key).")
