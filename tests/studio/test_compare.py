@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import expect
 
 from tagwise.core import comparison, models, tagging, training
+from tagwise.core.percentfmt import points
 from tests.conftest import KEY
 from tests.studio.conftest import NARROW, fits_width, screenshot, sign_in
 
@@ -57,12 +58,12 @@ def _row(table: str, name: str) -> str:
 
 
 def _shown(change: comparison.Change) -> str:
-    """A change as the page writes it: arrow, points, and a word."""
+    """A change as the page writes it: arrow, points (the difference of the two numbers as shown), and a word."""
+    shown = points(change.a, change.b)  # "2.7%" beside "3.6%" read "+0.8 pts" (the exact difference) before
     if change.verdict == "same":  # the real change, under about one test document's worth ("0.0 pts" over +0.8 before)
-        shown = f"{100 * change.delta:+.1f}"
-        return f"= {'0.0' if shown in ('+0.0', '-0.0') else shown.replace('-', '−')} pts same"
+        return f"= {shown} pts same"
     arrow = "▲" if change.delta > 0 else "▼"
-    return f"{arrow} {100 * change.delta:+.1f} pts {change.verdict}".replace("-", "−") + (" could be chance" if change.could_be_chance else "")
+    return f"{arrow} {shown} pts {change.verdict}" + (" could be chance" if change.could_be_chance else "")
 
 
 @pytest.fixture(scope="module")

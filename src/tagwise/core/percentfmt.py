@@ -36,3 +36,17 @@ def percents(*values: float, digits: int = 1) -> list[str]:
     while digits < 4 and len({f"{100 * v:.{digits}f}" for v in values}) < len(set(values)):
         digits += 1
     return [percent(v, digits) for v in values]
+
+
+def points(a: float, b: float) -> str:
+    """The change from ``a`` to ``b`` in percentage points, as the difference of the two numbers
+    :func:`percents` shows beside each other, with their decimals and a real minus sign: "2.7%"
+    and "3.6%" (0.0274 and 0.0358) change by "+0.9", where the exact difference read "+0.8" beside them.
+
+    >>> [points(0.0274, 0.0358), points(0.9992, 0.9988), points(0.95, 0.9996), points(0.5, 0.5)]
+    ['+0.9', '−0.04', '+4.96', '0.0']
+    """
+    shown = [v.rstrip("%") for v in percents(a, b)]
+    digits = max(len(v.partition(".")[2]) for v in shown)
+    change = f"{float(shown[1]) - float(shown[0]):+.{digits}f}"
+    return change[1:] if float(change) == 0 else change.replace("-", "\u2212")

@@ -27,7 +27,7 @@ from tagwise import __version__
 from tagwise.api.errors import error_response
 from tagwise.core.context import Context
 from tagwise.core.model_results import commonest
-from tagwise.core.percentfmt import percent, percents
+from tagwise.core.percentfmt import percent, percents, points
 from tagwise.errors import InvalidArgument, InvalidRequest, TagwiseError
 from tagwise.studio.auth import SESSION_COOKIE, NotSignedIn, session
 
@@ -62,7 +62,7 @@ env.filters.update(percent=percent, percent_beside=lambda value, other: percents
                    plain_percent=plain_percent, when=_when, urlq=lambda v: quote(str(v), safe=""),
                    small_percent=lambda value: "under 0.1%" if value < 0.001 else percent(value),
                    count=lambda value: f"{value:,}" if isinstance(value, int) else value,  # 1,346 beside 3,200, not 1346
-                   commonest=commonest)
+                   commonest=commonest, points=lambda change: points(change.a, change.b))  # the change between the two shown numbers
 env.globals.update(version=__version__)
 
 
