@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from tagwise import __version__, studio
 from tagwise.api import errors, openapi
 from tagwise.api.limits import BodyLimit
-from tagwise.api.middleware import AzureUrls
+from tagwise.api.middleware import AzureUrls, HeadAsGet
 from tagwise.api.ratelimit import RateLimiter
 from tagwise.api.responses import JsonCharset
 from tagwise.api.routes import analyze, blobs, deployments, documents, health, keys, metrics, models, projects, training
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool | None = None
     app.state.runner = JobRunner(ctx, metrics=app.state.metrics)
     app.state.rate_limiter = RateLimiter()
     errors.install(app)
+    app.add_middleware(HeadAsGet)  # innermost: the router sees GET
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AzureUrls)  # repeated slashes, a trailing / and Azure's query names in any case, before routing
 

@@ -168,7 +168,25 @@ def test_an_azure_feature_tagwise_lacks_is_named_as_such(client):
     deleting = client.get("/language/tagwise/projects/p/documents:delete")  # an action tagwise has: not "no route"
     assert deleting.status_code == 405 and deleting.headers["allow"] == "POST"
     project = client.post("/language/authoring/analyze-text/projects/p", params={"api-version": "2023-04-01"})
-    assert project.status_code == 405 and project.headers["allow"] == "DELETE, GET, PATCH"  # every route's method, not the first's
+    assert project.status_code == 405 and project.headers["allow"] == "DELETE, GET, HEAD, PATCH"  # every route's method, not the first's
+    assets = client.post("/docs/assets/swagger-ui.css")  # a mounted app's 405 had no Allow
+    assert assets.status_code == 405 and assets.headers["allow"] == "GET, HEAD"
+
+
+def test_head_is_answered_wherever_get_is(client):
+    # curl -I and uptime checks probe with HEAD: every URL but /health answered 405
+    V = {"api-version": "2023-04-01"}
+    for url, params in (("/language/authoring/analyze-text/projects", V), ("/studio", {}), ("/docs", {}),
+                        ("/docs/assets/swagger-ui.css", {}), ("/health", {})):
+        got, head = client.get(url, params=params), client.head(url, params=params)
+        assert head.status_code == got.status_code == 200, url
+        assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"], url
+        assert head.headers["content-length"] == got.headers["content-length"], url
+    missing = client.head("/language/authoring/analyze-text/projects/nope", params=V)
+    assert missing.status_code == 404 and missing.content == b""
+    assert client.head("/language/authoring/analyze-text/projects", params=V, headers={"Ocp-Apim-Subscription-Key": "wrong"}).status_code == 401
+    metrics = client.get("/metrics").text  # the route's template, as for a GET
+    assert 'method="HEAD",route="/language/authoring/analyze-text/projects/{project}"' in metrics
 
 
 def test_a_body_that_is_not_utf8_is_told_to_be_sent_as_utf8(client):

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 
 from tagwise.api.middleware import HttpMiddleware
 from tagwise.errors import (
@@ -154,13 +154,21 @@ def install(app: FastAPI) -> None:
 
 def _allowed_methods(request: Request) -> str:
     """The methods some route of this URL takes, all of them (Starlette's own header named only the
-    first matching route's: a project's URL has one route per method): each asked of the router."""
-    allowed = []
-    for method in ("DELETE", "GET", "PATCH", "POST", "PUT"):
-        scope = {**request.scope, "method": method}
-        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
-            allowed.append(method)
-    return ", ".join(allowed)
+    first matching route's: a project's URL has one route per method): each asked of the router,
+    HEAD wherever GET is (middleware.HeadAsGet). A mounted app (the /docs assets, static files)
+    takes GET and HEAD; the scope it raised from is its own, so the URL is asked from the top."""
+    scope = {**request.scope, "root_path": request.scope.get("app_root_path", "")}
+    allowed = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Mount):
+            if route.matches({**scope, "method": "GET"})[0] == Match.FULL:
+                allowed.add("GET")
+            continue
+        allowed.update(method for method in ("DELETE", "GET", "PATCH", "POST", "PUT")
+                       if route.matches({**scope, "method": method})[0] == Match.FULL)
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return ", ".join(sorted(allowed))
 
 
 ACTIONS = frozenset({"import", "export", "train", "swap", "cancel", "classify", "delete"})  # the …:action routes tagwise has

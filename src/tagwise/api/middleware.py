@@ -53,6 +53,34 @@ class AzureUrls(HttpMiddleware):
         await self.app(scope, receive, send)
 
 
+class HeadAsGet(HttpMiddleware):
+    """``HEAD`` is answered as ``GET`` without the body, on every route that takes GET (RFC 9110: a
+    general-purpose server supports both). FastAPI routes take only the methods they declare, so
+    ``curl -I`` and uptime checks that probe with HEAD got 405 on every URL but ``/health``. The
+    router sees a copy of the scope saying GET (uvicorn's own still says HEAD and sends no body);
+    what routing wrote in it (the route, for the metrics) is copied back."""
+
+    ROUTED = ("route", "endpoint", "root_path", "path_params")
+
+    async def http(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        as_get = {**scope, "method": "GET"}
+
+        async def headers_only(message: dict) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body"):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        try:
+            await self.app(as_get, receive, headers_only)
+        finally:
+            scope.update({key: as_get[key] for key in self.ROUTED if key in as_get})
+
+
 def canonical_query(query: bytes) -> bytes:
     """``query`` with each of Azure's parameter names in its own spelling.
 
