@@ -96,7 +96,7 @@ class Client:
             except httpx.HTTPError as exc:
                 where = self.endpoint if not url.startswith("http") else url.split("/language/")[0]
                 lost = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.RemoteProtocolError)
-                raise RemoteError(f"cannot reach the tagwise server at {where}: {exc}", unreachable=lost) from None
+                raise RemoteError(f"cannot reach the tagwise server at {where}{_through_proxy(where)}: {exc}", unreachable=lost) from None
             self.reached = True
             if response.status_code not in (429, 503) or attempt == MAX_RETRIES:
                 break
@@ -350,3 +350,18 @@ def _not_ours(response: httpx.Response) -> str:
         return (f"{where} answered HTTP {response.status_code} with a web page ({kind or 'HTML'}), "
                 "where tagwise answers JSON: is the endpoint a tagwise server (or a proxy in front of one that is down)?")
     return f"HTTP {response.status_code}: {' '.join(response.text[:200].split())}"
+
+
+def _through_proxy(endpoint: str) -> str:
+    """" through the proxy P (...)" when the environment sends requests to ``endpoint`` through a
+    proxy, as httpx does (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY; NO_PROXY skips it): a proxy that cannot
+    reach the server, often a company's that does not see 127.0.0.1, read as the server being down."""
+    import urllib.parse
+    import urllib.request
+
+    parts = urllib.parse.urlsplit(endpoint)
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
+        return ""
+    return f" through the proxy {proxy} (from {parts.scheme.upper()}_PROXY or ALL_PROXY; NO_PROXY={parts.hostname} goes around it)"

@@ -149,6 +149,20 @@ def test_unreachable_server_is_one_line(cli):
     assert "cannot reach" in line
 
 
+def test_a_proxy_in_between_is_named(monkeypatch):
+    # a company's HTTP_PROXY that cannot see 127.0.0.1 read as the server being down
+    from tests.cli.conftest import make_cli
+
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    cli = make_cli({"TAGWISE_ENDPOINT": "", "TAGWISE_API_KEY": ""})
+    line = one_error_line(cli("--endpoint", "http://127.0.0.1:8", "--key", "k", "project", "list"))
+    assert "at http://127.0.0.1:8 through the proxy http://127.0.0.1:9 (from HTTP_PROXY or ALL_PROXY; NO_PROXY=127.0.0.1" in line
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert "proxy" not in one_error_line(cli("--endpoint", "http://127.0.0.1:8", "--key", "k", "project", "list"))
+
+
 def test_the_installed_command_runs(tmp_path):
     script = Path(sys.executable).parent / "tagwise"
     if not script.exists():

@@ -99,7 +99,7 @@ def serve(
         from tagwise.core.context import Context
 
         Context.open(settings).close()
-    where = f"http://{settings.host}:{settings.port}"
+    where = http_url(settings.host, settings.port)
     typer.echo(f"tagwise listening on {where}  (studio: {where}/studio, API docs: {where}/docs)")
     typer.echo(f"store: {settings.store_name}; models: {settings.models_dir}")
     if generated:
@@ -185,7 +185,8 @@ def worker(
         http = serve_in_background(create_worker_app(ctx, runner, counts), listening, settings.log_level)
     typer.echo(f"tagwise worker running jobs of {settings.store_name}; models: {settings.models_dir} (Ctrl-C to stop)")
     if port is not None:
-        typer.echo(f"health and metrics: http://{host}:{port}/health, http://{host}:{port}/metrics")
+        where = http_url(host, port)
+        typer.echo(f"health and metrics: {where}/health, {where}/metrics")
     try:
         while not stop.wait(1.0):
             pass
@@ -196,3 +197,13 @@ def worker(
             http[1].join(timeout=10)
         ctx.close()
     typer.echo("tagwise worker stopped")
+
+
+def http_url(host: str, port: int) -> str:
+    """The base URL a server on ``host:port`` answers at, an IPv6 address in brackets (``http://::1:8080``
+    was printed, which no browser or curl reads).
+
+    >>> http_url("127.0.0.1", 8080), http_url("::1", 8080), http_url("[::]", 80)
+    ('http://127.0.0.1:8080', 'http://[::1]:8080', 'http://[::]:80')
+    """
+    return f"http://[{host.strip('[]')}]:{port}" if ":" in host else f"http://{host}:{port}"
