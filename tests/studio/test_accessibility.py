@@ -251,6 +251,21 @@ def test_a_wide_table_on_a_phone_is_a_named_stop_the_arrow_keys_scroll(page, ser
     expect(page.get_by_role("navigation", name="Sections of this page").get_by_role("link", name="Tags that look wrong")).to_have_attribute("href", "#issues")
 
 
+def test_every_table_is_named_by_its_heading(page, server, project):
+    # a screen reader's list of a page's tables read "table, table, table" (Evaluate has nine)
+    sign_in(page, server)
+    named = {}
+    for path in ("", f"/p/{PROJECT}", f"/p/{PROJECT}/schema", f"/p/{PROJECT}/data", f"/p/{PROJECT}/train",
+                 f"/p/{PROJECT}/evaluate?model=m1", f"/p/{PROJECT}/deployments"):
+        page.goto(f"/studio{path}")
+        tables = page.locator("table")
+        assert tables.count(), path
+        for n in range(tables.count()):
+            expect(tables.nth(n)).to_have_accessible_name(re.compile(r"\S"))
+        named[path] = tables.first.evaluate("t => t.getAttribute('aria-labelledby') && document.getElementById(t.getAttribute('aria-labelledby')).textContent")
+    assert named[f"/p/{PROJECT}/evaluate?model=m1"] == "Scores"
+
+
 def test_on_a_phone_the_data_page_still_selects_a_whole_page(page, server, project):
     # the select-all box sat in the table's header, which a phone's layout hides: 50 boxes to tick one by one
     page.set_viewport_size(PHONE)

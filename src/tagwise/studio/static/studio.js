@@ -306,16 +306,34 @@
   // A table wider than its box scrolls sideways, but Chromium lets the keyboard into such a box only while
   // it holds nothing focusable: on a phone the per-class table's links kept its F1 column out of reach.
   // Each box that overflows is a named stop of its own (arrow keys scroll it); one that fits is not.
+  // the heading a table or its box sits under (its own section's, else the nearest one above)
+  function headingOf(el) {
+    for (var node = el; node && node !== document.body; node = node.parentElement) {
+      for (var prev = node.previousElementSibling; prev; prev = prev.previousElementSibling) {
+        if (/^H[1-4]$/.test(prev.tagName)) return prev;
+      }
+    }
+    return null;
+  }
+
+  function headingBefore(el) {
+    var heading = headingOf(el);
+    return heading ? heading.textContent.replace(/\s+/g, " ").trim() : "Table";
+  }
+
+  // every table is named by its heading: a screen reader's list of tables read "table, table, table"
+  function setupTableNames() {
+    Array.prototype.forEach.call(document.querySelectorAll("table"), function (table, n) {
+      if (table.hasAttribute("aria-label") || table.hasAttribute("aria-labelledby") || table.querySelector("caption")) return;
+      var heading = headingOf(table);
+      if (!heading) return;
+      if (!heading.id) heading.id = "table-heading-" + n;
+      table.setAttribute("aria-labelledby", heading.id);
+    });
+  }
+
   function setupScrollRegions() {
     var boxes = Array.prototype.slice.call(document.querySelectorAll(".scroll"));
-    function headingBefore(el) {
-      for (var node = el; node && node !== document.body; node = node.parentElement) {
-        for (var prev = node.previousElementSibling; prev; prev = prev.previousElementSibling) {
-          if (/^H[1-4]$/.test(prev.tagName)) return prev.textContent.replace(/\s+/g, " ").trim();
-        }
-      }
-      return "Table";
-    }
     function mark() {
       boxes.forEach(function (box) {
         var wide = box.scrollWidth > box.clientWidth + 1;
@@ -333,6 +351,6 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     setupTagging(); setupUpload(); setupJob(); setupIssuesPoll(); setupSelectAll(); setupTry();
-    setupStickyRoom(); setupScrollRegions(); setupAnnouncements();
+    setupStickyRoom(); setupScrollRegions(); setupTableNames(); setupAnnouncements();
   });
 })();
