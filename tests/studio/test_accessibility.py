@@ -301,6 +301,21 @@ def test_a_class_moved_by_keyboard_keeps_the_focus_on_its_button(page, server, p
     expect(page.get_by_role("button", name=f"Move {name} down")).to_be_focused()
 
 
+def test_a_renamed_class_keeps_the_focus_on_its_name_box(page, server, project):
+    # after a rename the focus went to the page's top
+    sign_in(page, server)
+    page.goto(f"/studio/p/{PROJECT}/schema")
+    box = page.locator("#rename-2")
+    name = box.input_value()
+    for new, back in ((f"{name} renamed", name), (name, None)):
+        box.fill(new)
+        press(page, "Enter")
+        expect(page.locator("#flash")).to_contain_text(f"renamed to {new}" if back else f"renamed to {name}")
+        expect(page.locator("#rename-2")).to_be_focused()
+        expect(page.locator("#rename-2")).to_have_value(new)
+        box = page.locator("#rename-2")
+
+
 def test_every_number_of_the_confusion_matrix_reads_at_4_5_to_1(page, server):
     # white on the lighter half of the dark cells read 2.2:1 (a "4" at 2.74:1)
     page.goto(f"{server.url}/studio")

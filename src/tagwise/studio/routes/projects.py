@@ -143,10 +143,13 @@ def rename_class(request: Request, project: str, old: str = Form(""), new: str =
                             invalid=refused(exc, "rename"))
     if old == new.strip():
         return redirect(f"/studio/p/{project}/schema", f"Nothing changed: the class is already named {old}.")
+    # back at the class's name box (its row's place; the one merged into), not the page's top
+    classes = projects.get(context(request), project)["classes"]
+    at = f"/studio/p/{project}/schema" + (f"#rename-{classes.index(new.strip()) + 1}" if new.strip() in classes else "")
     if merging:  # "112 now tagged annoyance" counted the 27 that had both already
-        return redirect(f"/studio/p/{project}/schema", f"Class {old} merged into {new.strip()}: the {changed:,} document(s) tagged {old} "
+        return redirect(at, f"Class {old} merged into {new.strip()}: the {changed:,} document(s) tagged {old} "
                         f"are tagged {new.strip()} now.{_threshold_note(old, None, *served)}")
-    return redirect(f"/studio/p/{project}/schema", f"Class {old} renamed to {new.strip()}; {changed:,} document(s) now tagged "
+    return redirect(at, f"Class {old} renamed to {new.strip()}; {changed:,} document(s) now tagged "
                     f"{new.strip()}.{_threshold_note(old, new.strip(), *served)}")
 
 
