@@ -370,3 +370,30 @@ def test_a_documents_language_is_a_code_in_its_usual_spelling_or_the_import_is_r
     exported = export(client, "langs")
     assert exported["metadata"]["language"] == "en"
     assert {d["language"] for d in exported["assets"]["documents"][2:]} == {"en"}
+
+
+def test_documents_added_with_a_class_that_looks_like_one_the_project_has_are_refused(client, banking):
+    # "CARD_ARRIVAL" appended beside "card_arrival" became a second class (the studio's upload refused it)
+    create_and_import(client, "twins", SINGLE, banking["train"][:20])
+    taken = export(client, "twins")["assets"]["classes"][0]["category"]
+    for twin, whose in ((taken.upper(), "the project's"), ("".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in taken), "the project's")):
+        added = project_file("twins", SINGLE, banking["train"][20:21])
+        added["assets"]["documents"][0].update(location="new.txt", **{"class": {"category": twin}})
+        added["assets"]["classes"] = [{"category": twin}]
+        refused = client.post("/language/tagwise/projects/twins/documents", json=added)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["message"].startswith(f"The class {twin!r} differs from {whose} {taken!r} only in case"), refused.text
+    both = project_file("twins", SINGLE, banking["train"][20:22])  # two new classes of one file that read the same
+    for doc, name in zip(both["assets"]["documents"], ("Refund", "REFUND"), strict=True):
+        doc.update(location=f"{name}.txt", **{"class": {"category": name}})
+    both["assets"]["classes"] = [{"category": "Refund"}, {"category": "REFUND"}]
+    refused = client.post("/language/tagwise/projects/twins/documents", json=both)
+    assert refused.status_code == 400 and "differs from this file's 'Refund' only in case" in refused.json()["error"]["message"]
+    assert len(export(client, "twins")["assets"]["documents"]) == 20  # nothing added
+    # a replacing import takes the file as it is, as Azure does
+    whole = project_file("twins", SINGLE, banking["train"][:10])
+    whole["assets"]["documents"] += both["assets"]["documents"]
+    whole["assets"]["classes"] += both["assets"]["classes"]
+    response = client.post(f"{A}/twins/:import", params=V, json=whole)
+    assert response.status_code == 202, response.text
+    assert wait(client, response.headers["operation-location"])["status"] == "succeeded"

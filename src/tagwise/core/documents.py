@@ -8,6 +8,7 @@ from typing import Any
 from tagwise.core import jobs
 from tagwise.core.context import Context
 from tagwise.core.projects import check_quota, describe, new_project_values, require
+from tagwise.core.schema import how_twins_differ, same_but_case
 from tagwise.core.timefmt import iso
 from tagwise.core.validation import (
     LANGUAGE_RULE,
@@ -94,6 +95,7 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
         if append and project is None:  # deleted since the check above
             raise _nothing_to_append_to(name)
         if append:
+            _check_no_lookalikes(project["classes"], classes)
             classes = list(dict.fromkeys([*project["classes"], *classes]))
             if len(classes) > ctx.settings.max_classes:
                 raise InvalidArgument(f"With these classes the project would have {len(classes)}; the limit is "
@@ -204,6 +206,23 @@ def delete_documents(ctx: Context, name: str, *, locations: list[str] | None = N
         except OSError as exc:  # the documents are deleted (committed): the cache is the next training's to shrink
             log.warning("deleted %d documents of %s, but not their vectors in the embedding cache: %s", len(gone), name, exc)
     return {"deleted": len(gone), "modelsTrainedOnThem": trained_on}
+
+
+def _check_no_lookalikes(project_classes: list[str], adding: list[str]) -> None:
+    """Refuse, as the studio's upload does, an appended class that looks like one the project has (or
+    another one this file adds): other capitals, another width, an invisible character ("CARD_ARRIVAL"
+    beside "card_arrival" was a second class, the same one to a reader and two to the model). A
+    replacing import takes the file's classes as they are, as Azure does."""
+    known = list(project_classes)
+    for label in adding:
+        if label in known:
+            continue
+        if twin := same_but_case(known, label):
+            whose = "the project's" if twin in project_classes else "this file's"
+            raise InvalidArgument(f"The class {label!r} differs from {whose} {twin!r} only in {how_twins_differ(twin, label)}; "
+                                  f"write it {twin!r} (classes that look the same are one class to a reader, and two to the model).",
+                                  target="classes")
+        known.append(label)
 
 
 def _nothing_to_append_to(name: str) -> ProjectNotFound:
