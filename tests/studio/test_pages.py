@@ -562,6 +562,21 @@ def test_a_model_no_better_than_the_commonest_class_is_called_so_on_every_page(s
     assert re.search(r"The folds' models score accuracy \d+\.\d% \(always answering <span dir=\"auto\">Major</span>: \d+\.\d%\) and macro-F1", shown)
 
 
+def test_the_tag_check_names_a_class_it_could_not_check_and_claims_no_sample(studio, banking):
+    # one document of a class of its own read "100 documents (a random sample of the 101 tagged: a check reads at most 100)"
+    ctx = studio.ctx
+    rows = banking["train"]
+    tagging.create_project(ctx, "alone", SINGLE, "en")
+    tagging.add_documents(ctx, "alone", [{"location": r["id"], "text": r["text"], "labels": r["labels"]} for r in rows]
+                          + [{"location": "lonely.txt", "text": "where is my parcel", "labels": ["lonely_class"]}])
+    _train(ctx, "alone", "m")
+    said = " ".join(html.unescape(re.sub(r"<[^>]+>", "", re.search(r'id="issues-last">(.*?)</span>\.?', check_tags(studio, "alone", "m").text,
+                                                                       re.DOTALL).group(0))).split())
+    assert f": {len(rows):,} documents (not the 1 document of lonely_class: a class with one tagged document cannot be checked; " \
+           "tag a second)," in said, said
+    assert "random sample" not in said
+
+
 def test_a_flagged_test_document_is_marked_test_and_the_page_says_what_retagging_it_does(studio, banking):
     # 55 of 177 flags were Test documents: "Use suggestion" on them rewrote the test set toward the model, and
     # the next model was called "+10 pts better" with no prediction changed

@@ -66,6 +66,8 @@ class LabelIssues:
     exact_match: float | None = None
     unread: int = 0  # tagged documents no check has read yet (over ``max_checked``): the next check reads them first
     kept: int = 0  # flagged documents left out of ``issues`` and ``found``: someone marked their tags right ("Tag is right")
+    sampled: int = 0  # over ``max_checked`` tagged documents: the size of the random sample checked
+    alone: tuple[str, ...] = ()  # single-label classes with one tagged document: no fold can learn them, so their documents are left out
 
     @property
     def accuracy_low(self) -> float | None:
@@ -231,8 +233,10 @@ def _find(ctx: Context, project: dict[str, Any], key: tuple[str, int, str], fold
         rows, unread = _sample(key, rows, max_checked)
     checked_ids = [r["id"] for r in rows] if tagged > max_checked else []
     multi = project["kind"] == MULTI
+    alone: tuple[str, ...] = ()
     if not multi:
         counts = Counter(r["labels"][0] for r in rows if r["labels"])
+        alone = tuple(sorted(c for c, n in counts.items() if n < 2))
         rows = [r for r in rows if r["labels"] and counts[r["labels"][0]] >= 2]
     classes = sorted({label for r in rows for label in r["labels"]})
     if len(rows) < MIN_DOCUMENTS or len(classes) < 2:
@@ -282,7 +286,7 @@ def _find(ctx: Context, project: dict[str, Any], key: tuple[str, int, str], fold
         baseline = (commonest, count / len(rows))
     result = LabelIssues(issues[:limit], len(rows), n_splits, round(time.monotonic() - started, 2), utcnow(), accuracy, baseline,
                          found=len(issues), tagged=tagged, macro_f1=macro_f1, exact_match=exact_match,
-                         unread=unread, kept=kept)
+                         unread=unread, kept=kept, sampled=len(checked_ids), alone=alone)
     with _issues_lock:
         _issues[key] = result
         _read.setdefault(key, set()).update(checked_ids)  # once it succeeded: a failed check leaves its sample unread
