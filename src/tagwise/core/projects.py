@@ -117,7 +117,8 @@ def check_quota(ctx: Context, conn) -> None:
     rest of the transaction, so concurrent creations cannot both pass the count."""
     records.lock_project_creation(conn)
     if records.count_projects(conn) >= ctx.settings.max_projects:
-        raise QuotaError(f"This server already holds {ctx.settings.max_projects} projects, its limit; delete one first.")
+        limit = ctx.settings.max_projects
+        raise QuotaError(f"This server already holds {limit:,} project{'' if limit == 1 else 's'}, its limit; delete one first.")
 
 
 def new_project_values(ctx: Context, conn, name: str, body: dict[str, Any], *, kept_language: str | None = None,

@@ -67,13 +67,15 @@ def _ratio(num: float, den: float) -> float:
     return float(num) / float(den) if den else 0.0
 
 
-def _f1(p: float, r: float) -> float:
-    return 2 * p * r / (p + r) if p + r else 0.0
+def _f1(tp: float, fp: float, fn: float) -> float:
+    """F1 from the counts, as scikit-learn computes it: from precision and recall, 0.9625 and 0.9625
+    gave 0.9625000000000001, which a page rounded to 96.3% beside 96.2% and 96.2%."""
+    return _ratio(2 * tp, 2 * tp + fp + fn)
 
 
 def _class_metrics(tp: int, fp: int, fn: int, n: int) -> ClassMetrics:
     p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
-    return ClassMetrics(p, r, _f1(p, r), tp, n - tp - fp - fn, fp, fn, tp + fn)
+    return ClassMetrics(p, r, _f1(tp, fp, fn), tp, n - tp - fp - fn, fp, fn, tp + fn)
 
 
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> float:
@@ -122,7 +124,7 @@ def _summarise(per_class: dict[str, ClassMetrics], tp: int, fp: int, fn: int) ->
         macro = [float(np.mean([getattr(m, k) for m in values])) for k in ("precision", "recall", "f1")]
     else:
         macro = [0.0, 0.0, 0.0]
-    return micro_p, micro_r, _f1(micro_p, micro_r), *macro
+    return micro_p, micro_r, _f1(tp, fp, fn), *macro
 
 
 def _evaluate_single(y_true, y_pred, labels, y_proba) -> EvaluationReport:
