@@ -58,6 +58,8 @@ def test_import_reads_texts_from_the_container(client, banking):
     assert client.delete(f"{BLOBS}/bank-docs/blobs").json()["error"]["message"].startswith("To delete every blob")
     put = client.put(f"{BLOBS}/bank-docs/blobs/", content=b"text", follow_redirects=False)
     assert put.status_code == 400 and "name the blob" in put.json()["error"]["message"]
+    read = client.get(f"{BLOBS}/bank-docs/blobs/", follow_redirects=False)  # a 405 said GET was not allowed at all
+    assert read.status_code == 400 and "name the blob" in read.json()["error"]["message"]
     assert len(client.get(f"{BLOBS}/bank-docs/blobs").json()["value"]) == 12
     assert client.delete(f"{BLOBS}/bank-docs/blobs", params={"all": "true"}).json() == {"container": "bank-docs", "deletedBlobs": 12}
     assert client.get(f"{BLOBS}/bank-docs/blobs").json()["value"] == []

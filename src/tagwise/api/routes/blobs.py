@@ -52,7 +52,7 @@ def delete_blob(request: Request, container: str, location: str) -> Response:
     return Response(status_code=204)
 
 
-@router.api_route("/", methods=["PUT", "DELETE"], include_in_schema=False)
+@router.api_route("/", methods=["GET", "PUT", "DELETE"], include_in_schema=False)
 def empty_location(request: Request, container: str) -> Response:
     """``.../blobs/``: a location that came out empty (the server's slash rule answered a bare 307
     to the container, which a client that does not follow redirects saw without a reason)."""
