@@ -171,7 +171,7 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(allowed))
 
 
-ACTIONS = frozenset({"import", "export", "train", "swap", "cancel", "classify", "delete"})  # the …:action routes tagwise has
+ACTIONS = frozenset({"import", "export", "train", "swap", "cancel", "classify", "delete"})  # the …:action routes (a test keeps it whole)
 
 
 def no_route_message(path: str) -> str:
