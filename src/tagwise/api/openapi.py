@@ -59,8 +59,9 @@ def install(app: FastAPI) -> None:
             declare_api_version(app, schema)
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for name, definition in DECLARED_MODELS.items():  # the request bodies' models (deps.declared_body)
-                if components.setdefault(name, definition) != definition:
+                if _without_nulls(components.setdefault(name, definition)) != _without_nulls(definition):
                     raise RuntimeError(f"the API reference has two schemas named {name}")
+            declared_answers_only(schema)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
@@ -74,6 +75,29 @@ def declare_api_version(app: FastAPI, schema: dict[str, Any]) -> None:
         for method in route.methods:
             operation = schema["paths"][route.path_format][method.lower()]
             operation.setdefault("parameters", []).append(dict(API_VERSION_PARAMETER))
+
+
+def declared_answers_only(schema: dict[str, Any]) -> None:
+    """A response that declares its model (``schemas.answers``) is that model alone. FastAPI merges
+    it into what it infers from a handler's ``-> dict`` (a free-form object titled after the handler),
+    which a client generator reads as a plain dict; the handlers keep the annotation, as it is what
+    serialises their answers."""
+    for path in schema["paths"].values():
+        for operation in path.values():
+            for response in operation.get("responses", {}).values():
+                for media in response.get("content", {}).values():
+                    if "$ref" in (declared := media.get("schema", {})):
+                        media["schema"] = {"$ref": declared["$ref"]}
+
+
+def _without_nulls(node: Any) -> Any:
+    """A schema as FastAPI writes its own components: without the keys whose value is null (a
+    request body's model that is also an answer's is in both, ``"default": null`` only in ours)."""
+    if isinstance(node, dict):
+        return {key: _without_nulls(value) for key, value in node.items() if value is not None}
+    if isinstance(node, list):
+        return [_without_nulls(value) for value in node]
+    return node
 
 
 def _root(request: Request) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from tagwise.api.deps import absolute, api_version, bool_param, check_key, context, declared_body, int_param, json_body
 from tagwise.api.errors import ERROR_RESPONSES
 from tagwise.api.responses import ACCEPTED, PAGING_PARAMETERS, accepted, job_state
+from tagwise.api.schemas import AnalyzeTextJobState, ClassifyResponse, answers
 from tagwise.core import analyze, jobs
 from tagwise.errors import InvalidArgument
 
@@ -61,6 +62,7 @@ SHOW_STATS = {"name": "showStats", "in": "query", "required": False, "schema": {
 
 
 @router.get("/language/analyze-text/jobs/{job_id}", tags=["runtime"], summary="Analyze job status and results (paged by top/skip)",
+            responses=answers(AnalyzeTextJobState, "The job's state, and a page of its documents' results once it has ended."),
             openapi_extra={"parameters": [*PAGING_PARAMETERS[:2], SHOW_STATS]})
 def job_status(request: Request, job_id: str, version: str = Depends(api_version)) -> JSONResponse:
     ctx = context(request)
@@ -96,32 +98,11 @@ class ClassifyRequest(BaseModel):
     top: int | None = Field(None, ge=1, description="Also list the next best classes, up to this many entries per document. The chosen classes are always all listed, so a multi-label document may have more.")
 
 
-class ClassifyClass(BaseModel):
-    category: str
-    confidenceScore: float
-
-
-class ClassifyResult(BaseModel):
-    id: str
-    class_: list[ClassifyClass] = Field(alias="class")
-    warnings: list[dict[str, Any]] = []
-
-
-class ClassifyResponse(BaseModel):
-    projectName: str
-    deploymentName: str
-    trainedModelLabel: str = Field(description="The trained model the deployment served when it answered (a swap or deploy may change it).",
-                                   examples=["m1"])
-    modelId: str = Field(description="That model's id: a retrained label gets a new one, while the deployment keeps the version it was given.")
-    documents: list[ClassifyResult]
-    errors: list[dict[str, Any]]
-
-
 @router.post(
     "/language/tagwise/projects/{project}/deployments/{deployment}:classify",
     tags=["tagwise: runtime"],
     summary="Classify up to 1,000 texts synchronously (low latency)",
-    response_model=ClassifyResponse,
+    responses=answers(ClassifyResponse, "Each document's classes, or its error."),
     openapi_extra=declared_body(ClassifyRequest),
 )
 async def classify(request: Request, project: str, deployment: str) -> JSONResponse:

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from tagwise.api.deps import check_key, context
 from tagwise.api.errors import ERROR_RESPONSES
 from tagwise.api.responses import PAGING_PARAMETERS, page
+from tagwise.api.schemas import BlobList, BlobsDeleted, answers
 from tagwise.core import blobs
 from tagwise.core.validation import shown
 from tagwise.errors import InvalidArgument
@@ -60,7 +61,7 @@ def empty_location(request: Request, container: str) -> Response:
                           + (", or add all=true to .../blobs (no slash) to delete every blob." if request.method == "DELETE" else "."))
 
 
-@router.delete("", summary="Delete every blob of the container (with all=true)")
+@router.delete("", summary="Delete every blob of the container (with all=true)", responses=answers(BlobsDeleted, "How many blobs went."))
 def delete_container(request: Request, container: str, every: bool = Query(False, alias="all", description="true: every blob goes")) -> dict:
     """The texts of a container stay when the projects imported from them are deleted: this removes
     them all. Only with ``all=true``: a delete whose location came out empty must not empty the container."""
@@ -70,6 +71,6 @@ def delete_container(request: Request, container: str, every: bool = Query(False
     return {"container": container, "deletedBlobs": blobs.delete_container(context(request), container)}
 
 
-@router.get("", summary="List the container's blobs", openapi_extra={"parameters": PAGING_PARAMETERS})
+@router.get("", summary="List the container's blobs", responses=answers(BlobList, "A page of blobs."), openapi_extra={"parameters": PAGING_PARAMETERS})
 def list_blobs(request: Request, container: str) -> dict:
     return page(request, blobs.list_all(context(request), container))

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from tagwise.api.deps import api_version, check_key, context, declared_body, json_body
 from tagwise.api.errors import ERROR_RESPONSES
 from tagwise.api.responses import ACCEPTED, PAGING_PARAMETERS, accepted, job_state, page
+from tagwise.api.schemas import Deployment, DeploymentList, JobState, ProjectDeploymentList, answers
 from tagwise.core import deployments, jobs
 
 project_router = APIRouter(prefix="/language/authoring/analyze-text/projects/{project}/deployments", tags=["authoring: deployments"])
@@ -29,7 +30,8 @@ class SwapRequest(BaseModel):
     secondDeploymentName: str = Field(min_length=1)
 
 
-@project_router.get("", summary="List deployments", openapi_extra={"parameters": PAGING_PARAMETERS})
+@project_router.get("", summary="List deployments", responses=answers(DeploymentList, "A page of deployments."),
+                    openapi_extra={"parameters": PAGING_PARAMETERS})
 def list_deployments(request: Request, project: str, _v: str = Depends(api_version)) -> dict:
     return page(request, [deployments.describe(d) for d in deployments.list_all(context(request), project)])
 
@@ -42,12 +44,12 @@ async def swap(request: Request, project: str, version: str = Depends(api_versio
     return accepted(request, f"/authoring/analyze-text/projects/{project}/deployments/swap/jobs/{job['id']}", version)
 
 
-@project_router.get("/swap/jobs/{job_id}", summary="Swap job status")
+@project_router.get("/swap/jobs/{job_id}", summary="Swap job status", responses=answers(JobState, "The job's state."))
 def swap_job(request: Request, project: str, job_id: str, _v: str = Depends(api_version)) -> JSONResponse:
     return job_state(jobs.describe(jobs.get(context(request), job_id, "swap", project)))
 
 
-@project_router.get("/{deployment}", summary="Get a deployment")
+@project_router.get("/{deployment}", summary="Get a deployment", responses=answers(Deployment, "The deployment."))
 def get_deployment(request: Request, project: str, deployment: str, _v: str = Depends(api_version)) -> dict:
     return deployments.describe(deployments.get(context(request), project, deployment))
 
@@ -71,12 +73,13 @@ def delete_deployment(request: Request, project: str, deployment: str, version: 
     return accepted(request, f"/authoring/analyze-text/projects/{project}/deployments/{deployment}/jobs/{job['id']}", version)
 
 
-@project_router.get("/{deployment}/jobs/{job_id}", summary="Deploy or delete-deployment job status")
+@project_router.get("/{deployment}/jobs/{job_id}", summary="Deploy or delete-deployment job status", responses=answers(JobState, "The job's state."))
 def deployment_job(request: Request, project: str, deployment: str, job_id: str, _v: str = Depends(api_version)) -> JSONResponse:
     return job_state(jobs.describe(jobs.get(context(request), job_id, "deployment", project)))
 
 
-@fleet_router.get("", summary="List the deployments of every project (paged)", openapi_extra={"parameters": PAGING_PARAMETERS})
+@fleet_router.get("", summary="List the deployments of every project (paged)",
+                  responses=answers(ProjectDeploymentList, "A page of deployments, each with its project."), openapi_extra={"parameters": PAGING_PARAMETERS})
 def list_every_deployment(request: Request) -> dict:
     """Each project's deployments, projects in the order they were created: the Deployment shape
     (model, trained, deployed and expiry dates) with ``projectName`` and ``projectKind``."""

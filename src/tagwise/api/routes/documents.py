@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from tagwise.api.deps import bool_param, check_key, context, declared_body, json_body
 from tagwise.api.errors import ERROR_RESPONSES
 from tagwise.api.responses import PAGING_PARAMETERS, paged, window
-from tagwise.api.routes.projects import ProjectFile
+from tagwise.api.schemas import DocumentsAdded, DocumentsDeleted, ListedDocumentList, ProjectFile, answers
 from tagwise.core import documents
 from tagwise.errors import InvalidArgument
 
@@ -35,7 +35,7 @@ FILTERS: list[dict] = [
 
 
 @router.get("/documents", summary="List the project's documents with their text, dataset and classes (paged, filtered)",
-            openapi_extra={"parameters": [*PAGING_PARAMETERS, *FILTERS]})
+            responses=answers(ListedDocumentList, "A page of documents."), openapi_extra={"parameters": [*PAGING_PARAMETERS, *FILTERS]})
 def list_documents(request: Request, project: str) -> dict:
     """A page of documents in the order they were added, each as a project file has it (``location``,
     ``language``, ``dataset`` when in a set, ``class`` or ``classes`` when tagged, ``text``) plus
@@ -50,7 +50,7 @@ def list_documents(request: Request, project: str) -> dict:
 
 
 @router.post("/documents", summary="Add documents from a project file (same location: replaced), all or nothing",
-             openapi_extra=declared_body(ProjectFile))
+             responses=answers(DocumentsAdded, "What was added, and the project's counts after it."), openapi_extra=declared_body(ProjectFile))
 async def append_documents(request: Request, project: str) -> dict:
     """The file's documents join the project's, and its classes the project's classes; a document at
     a location the project has replaces it. Validated whole first: a bad document adds nothing.
@@ -62,6 +62,7 @@ async def append_documents(request: Request, project: str) -> dict:
 
 
 @router.post("/documents:delete", summary="Delete documents by location, all or nothing",
+             responses=answers(DocumentsDeleted, "How many went, and the models trained on them."),
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
                  "type": "object", "required": ["locations"],
                  "properties": {"locations": {"type": "array", "items": {"type": "string"}, "minItems": 1}}}}}}})

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from tagwise import __version__
 from tagwise.api.deps import context
 from tagwise.api.errors import ERROR_RESPONSES
+from tagwise.api.schemas import Health, HealthUnavailable, answers
 from tagwise.errors import store_unavailable
 
 router = APIRouter(tags=["tagwise: operations"], responses=ERROR_RESPONSES)
@@ -31,8 +32,8 @@ def _store_answers(request: Request) -> bool:
 
 @router.head("/health", include_in_schema=False)  # load balancers that probe with HEAD
 @router.get("/health", summary="Whether this process can serve: the store answers (no key needed)",
-            responses={200: {"description": '{"status": "ok", "version": ...}'},
-                       503: {"description": '{"status": "unavailable", ...} with Retry-After: the store cannot be reached'}})
+            responses={**answers(Health, "The store answers."),
+                       **answers(HealthUnavailable, "The store cannot be reached (with Retry-After), or the job runner has stopped.", 503)})
 async def health(request: Request) -> JSONResponse:
     if not await run_in_threadpool(_store_answers, request):
         return JSONResponse({"status": "unavailable", "reason": "the store cannot be reached"}, status_code=503,

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from tagwise.api.deps import check_key, context, declared_body, json_body
 from tagwise.api.errors import ERROR_RESPONSES
 from tagwise.api.responses import PAGING_PARAMETERS, page
+from tagwise.api.schemas import ApiKeyList, CreatedApiKey, answers
 from tagwise.core import keys
 from tagwise.errors import InvalidArgument
 
@@ -29,6 +30,7 @@ class KeyCreate(BaseModel):
     "",
     status_code=201,
     summary="Create an API key; the response is the only time its secret is shown",
+    responses=answers(CreatedApiKey, "The key, with its secret.", 201),
     openapi_extra=declared_body(KeyCreate),
 )
 async def create_key(request: Request) -> JSONResponse:
@@ -39,7 +41,8 @@ async def create_key(request: Request) -> JSONResponse:
     return JSONResponse(keys.describe(record, secret), status_code=201)
 
 
-@router.get("", summary="List API keys (without their secrets), revoked ones included", openapi_extra={"parameters": PAGING_PARAMETERS})
+@router.get("", summary="List API keys (without their secrets), revoked ones included", responses=answers(ApiKeyList, "A page of keys."),
+            openapi_extra={"parameters": PAGING_PARAMETERS})
 def list_keys(request: Request) -> dict:
     return page(request, [keys.describe(k) for k in keys.list_all(context(request))])
 

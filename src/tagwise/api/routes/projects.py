@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -12,6 +10,18 @@ from starlette.concurrency import run_in_threadpool
 from tagwise.api.deps import absolute, api_version, check_key, context, declared_body, json_body, string_index_type
 from tagwise.api.errors import ERROR_RESPONSES
 from tagwise.api.responses import ACCEPTED, PAGING_PARAMETERS, accepted, job_state, page
+from tagwise.api.schemas import (
+    ExportJobState,
+    JobState,
+    Project,
+    ProjectFile,
+    ProjectKind,
+    ProjectList,
+    ProjectSettings,
+    SupportedLanguageList,
+    TrainingConfigVersionList,
+    answers,
+)
 from tagwise.core import documents, jobs, languages, projects, training
 from tagwise.core.validation import check_kind, shown
 from tagwise.errors import InvalidArgument
@@ -19,20 +29,8 @@ from tagwise.errors import InvalidArgument
 router = APIRouter(prefix="/language/authoring/analyze-text/projects", dependencies=[Depends(check_key)],
                    tags=["authoring: projects"], responses=ERROR_RESPONSES)
 
-# The bodies below are declared for the schema only: json_body and the services validate them.
-ProjectKind = Literal["CustomSingleLabelClassification", "CustomMultiLabelClassification"]
 
-
-class ProjectSettings(BaseModel):
-    confidenceThreshold: float | None = Field(None, ge=0, le=1, examples=[0.5], description="Single-label: below this confidence the class is \"None\". "
-                                                "Multi-label: a floor under each class's tuned threshold (a class is returned only at or above both).")
-    classThresholds: dict[str, Annotated[float, Field(ge=0, lt=1)] | None] | None = Field(
-        None, examples=[{"neutral": 0.6, "grief": 0.2}],
-        description="Multi-label only (400 in a single-label project): a class's threshold in place of the one tuned at training, "
-                    "higher or lower; confidenceThreshold still applies on top. Each name must be a class of the project; "
-                    "null removes one class's (or, for the whole object, every class's).")
-
-
+# Declared for the schema only: json_body and the services validate it.
 class ProjectPatch(BaseModel):
     """Creating a project needs projectKind, language and storageInputContainerName; an update sends what changes."""
 
@@ -44,56 +42,21 @@ class ProjectPatch(BaseModel):
     settings: ProjectSettings | None = None
 
 
-class ClassRef(BaseModel):
-    category: str
-
-
-class ProjectDocument(BaseModel):
-    location: str = Field(description="Unique in the project, e.g. doc1.txt.")
-    text: str | None = Field(None, description="tagwise: the text inline; without it, read from the blob {container}/{location}.")
-    language: str | None = None
-    dataset: Literal["Train", "Test"] | None = Field(None, description="Used by manual evaluation.")
-    class_: ClassRef | None = Field(None, alias="class", description="Single-label projects.")
-    classes: list[ClassRef] | None = Field(None, description="Multi-label projects.")
-
-
-class ProjectMetadata(BaseModel):
-    projectName: str | None = Field(None, examples=[None], description="The name in the URL, if given (leave it out, or give the URL's).")
-    projectKind: ProjectKind | None = None
-    language: str | None = None
-    storageInputContainerName: str | None = None
-    multilingual: bool | None = Field(None, examples=[False])
-    description: str | None = None
-    settings: ProjectSettings | None = None
-
-
-class ProjectAssets(BaseModel):
-    projectKind: ProjectKind | None = Field(None, description="Or metadata.projectKind.")
-    classes: list[ClassRef] = []
-    documents: list[ProjectDocument] = Field([], description="Replaces every document of the project ([] removes them all).")
-
-
-class ProjectFile(BaseModel):
-    """What :export gives back and :import takes."""
-
-    projectFileVersion: str | None = Field(None, examples=["2022-05-01"])
-    stringIndexType: str | None = Field(None, examples=["Utf16CodeUnit"])
-    metadata: ProjectMetadata
-    assets: ProjectAssets
-
-
-@router.get("", summary="List projects", openapi_extra={"parameters": PAGING_PARAMETERS})
+@router.get("", summary="List projects", responses=answers(ProjectList, "A page of projects."),
+            openapi_extra={"parameters": PAGING_PARAMETERS})
 def list_projects(request: Request, _v: str = Depends(api_version)) -> dict:
     return page(request, [projects.describe(p) for p in projects.list_all(context(request))])
 
 
-@router.get("/global/training-config-versions", summary="List training config versions (one per model recipe)", openapi_extra={"parameters": PAGING_PARAMETERS})
+@router.get("/global/training-config-versions", summary="List training config versions (one per model recipe)",
+            responses=answers(TrainingConfigVersionList, "A page of training config versions."), openapi_extra={"parameters": PAGING_PARAMETERS})
 def list_config_versions(request: Request, _v: str = Depends(api_version)) -> dict:
     _check_kind_param(request)
     return page(request, training.describe_config_versions())
 
 
-@router.get("/global/languages", summary="List the languages the sentence encoders read", openapi_extra={"parameters": PAGING_PARAMETERS})
+@router.get("/global/languages", summary="List the languages the sentence encoders read",
+            responses=answers(SupportedLanguageList, "A page of languages."), openapi_extra={"parameters": PAGING_PARAMETERS})
 def list_languages(request: Request, _v: str = Depends(api_version)) -> dict:
     """The languages a sentence encoder was trained on (English: all-MiniLM-L6-v2; the others: the
     multilingual encoder). A project may declare any language code: `linear` reads any language."""
@@ -109,7 +72,7 @@ def _check_kind_param(request: Request) -> None:
         check_kind(kind)
 
 
-@router.get("/global/deletion-jobs/{job_id}", summary="Project deletion job status")
+@router.get("/global/deletion-jobs/{job_id}", summary="Project deletion job status", responses=answers(JobState, "The job's state."))
 def deletion_job(request: Request, job_id: str, _v: str = Depends(api_version)) -> JSONResponse:
     return job_state(jobs.describe(jobs.get(context(request), job_id, "delete")))
 
@@ -117,7 +80,7 @@ def deletion_job(request: Request, job_id: str, _v: str = Depends(api_version)) 
 @router.patch(
     "/{project}",
     summary="Create or update a project (JSON merge patch)",
-    responses={201: {"description": "Created", "content": {"application/json": {"schema": {}}}}},
+    responses={**answers(Project, "Updated: the project."), **answers(Project, "Created: the project.", 201)},
     openapi_extra=declared_body(ProjectPatch, ("application/merge-patch+json", "application/json")),
 )
 async def upsert_project(request: Request, project: str, _v: str = Depends(api_version)) -> JSONResponse:
@@ -126,7 +89,7 @@ async def upsert_project(request: Request, project: str, _v: str = Depends(api_v
     return JSONResponse(projects.describe(record), status_code=201 if created else 200)
 
 
-@router.get("/{project}", summary="Get a project")
+@router.get("/{project}", summary="Get a project", responses=answers(Project, "The project."))
 def get_project(request: Request, project: str, _v: str = Depends(api_version)) -> dict:
     return projects.describe(projects.get(context(request), project))
 
@@ -152,7 +115,7 @@ async def import_project(request: Request, project: str, version: str = Depends(
     return accepted(request, f"/authoring/analyze-text/projects/{project}/import/jobs/{job['id']}", version)
 
 
-@router.get("/{project}/import/jobs/{job_id}", summary="Import job status")
+@router.get("/{project}/import/jobs/{job_id}", summary="Import job status", responses=answers(JobState, "The job's state."))
 def import_job(request: Request, project: str, job_id: str, _v: str = Depends(api_version)) -> JSONResponse:
     return job_state(jobs.describe(jobs.get(context(request), job_id, "import", project)))
 
@@ -170,7 +133,8 @@ def export_project(request: Request, project: str, version: str = Depends(api_ve
     return accepted(request, f"/authoring/analyze-text/projects/{project}/export/jobs/{job['id']}", version)
 
 
-@router.get("/{project}/export/jobs/{job_id}", summary="Export job status (with resultUrl)")
+@router.get("/{project}/export/jobs/{job_id}", summary="Export job status (with resultUrl)",
+            responses=answers(ExportJobState, "The job's state, with the URL of its result."))
 def export_job(request: Request, project: str, job_id: str, version: str = Depends(api_version)) -> JSONResponse:
     job = jobs.get(context(request), job_id, "export", project)
     body = jobs.describe(job)
@@ -178,7 +142,8 @@ def export_job(request: Request, project: str, job_id: str, version: str = Depen
     return job_state(body)
 
 
-@router.get("/{project}/export/jobs/{job_id}/result", summary="The exported project file")
+@router.get("/{project}/export/jobs/{job_id}/result", summary="The exported project file",
+            responses=answers(ProjectFile, "The project file, each document with its text."))
 def export_result(request: Request, project: str, job_id: str, _v: str = Depends(api_version)) -> dict:
     ctx = context(request)
     job = jobs.get(ctx, job_id, "export", project)

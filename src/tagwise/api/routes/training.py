@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -12,16 +10,11 @@ from starlette.concurrency import run_in_threadpool
 from tagwise.api.deps import api_version, check_key, context, declared_body, json_body
 from tagwise.api.errors import ERROR_RESPONSES
 from tagwise.api.responses import ACCEPTED, PAGING_PARAMETERS, accepted, job_state, page
+from tagwise.api.schemas import EvaluationOptions, TrainingJobList, TrainingJobState, answers
 from tagwise.core import jobs, projects, training
 
 router = APIRouter(prefix="/language/authoring/analyze-text/projects/{project}", dependencies=[Depends(check_key)],
                    tags=["authoring: training"], responses=ERROR_RESPONSES)
-
-
-class EvaluationOptions(BaseModel):
-    kind: Literal["percentage", "manual"] = Field("percentage", description="manual: by each document's dataset (Train/Test).")
-    trainingSplitPercentage: int | None = Field(None, ge=1, le=99, examples=[80], description="Default 80; the two add up to 100.")
-    testingSplitPercentage: int | None = Field(None, ge=1, le=99, examples=[20], description="Default 20.")
 
 
 # Declared for the schema only: training.start validates the body (an Azure error, not a 422).
@@ -42,14 +35,15 @@ async def train(request: Request, project: str, version: str = Depends(api_versi
     return accepted(request, f"/authoring/analyze-text/projects/{project}/train/jobs/{job['id']}", version)
 
 
-@router.get("/train/jobs", summary="List training jobs", openapi_extra={"parameters": PAGING_PARAMETERS})
+@router.get("/train/jobs", summary="List training jobs", responses=answers(TrainingJobList, "A page of training job states."),
+            openapi_extra={"parameters": PAGING_PARAMETERS})
 def list_training_jobs(request: Request, project: str, _v: str = Depends(api_version)) -> dict:
     ctx = context(request)
     projects.get(ctx, project)
     return page(request, [training.describe_job(j) for j in jobs.list_for(ctx, "train", project)])
 
 
-@router.get("/train/jobs/{job_id}", summary="Training job status with percentComplete")
+@router.get("/train/jobs/{job_id}", summary="Training job status with percentComplete", responses=answers(TrainingJobState, "The job's state."))
 def training_job(request: Request, project: str, job_id: str, _v: str = Depends(api_version)) -> JSONResponse:
     return job_state(training.describe_job(jobs.get(context(request), job_id, "train", project)))
 
