@@ -74,7 +74,7 @@ def test_request_bodies_are_declared(schema):
     project_file = paths["/language/authoring/analyze-text/projects/{project}/:import"]["post"]["requestBody"]
     assert {"metadata", "assets"} <= set(_resolved(schema, project_file["content"]["application/json"]["schema"])["properties"])
     patch = paths["/language/authoring/analyze-text/projects/{project}"]["patch"]["requestBody"]["content"]
-    assert "application/merge-patch+json" in patch
+    assert list(patch) == ["application/merge-patch+json"]  # Azure's; declared twice, a generated client's module did not import
     # the bodies' models are components, each once: inlined, a sub-model used twice in a body (ClassRef in the
     # project file) made openapi-python-client skip :import and POST .../documents
     refs = re.findall(r"'\$ref': '#/components/schemas/([^']+)'", str(schema))

@@ -81,7 +81,7 @@ def deletion_job(request: Request, job_id: str, _v: str = Depends(api_version)) 
     "/{project}",
     summary="Create or update a project (JSON merge patch)",
     responses={**answers(Project, "Updated: the project."), **answers(Project, "Created: the project.", 201)},
-    openapi_extra=declared_body(ProjectPatch, ("application/merge-patch+json", "application/json")),
+    openapi_extra=declared_body(ProjectPatch, ("application/merge-patch+json",)),
 )
 async def upsert_project(request: Request, project: str, _v: str = Depends(api_version)) -> JSONResponse:
     body = await json_body(request)
