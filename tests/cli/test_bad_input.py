@@ -61,6 +61,25 @@ def test_classify_of_a_file_that_is_not_utf8_is_refused(deployed, tmp_path, name
     assert f"{path}:{line}: not UTF-8 text (byte 0xe9" in message
 
 
+@pytest.mark.parametrize("suffix, header, batch", [(".jsonl", "", "64"), (".txt", "", "1"), (".csv", "id,text\n", "64")])
+def test_every_document_before_a_line_that_is_not_utf8_is_classified(deployed, tmp_path, suffix, header, batch):
+    # the text stream decodes 8 KB at a time: 1,930 of the 2,000 documents before the bad line were written (none
+    # with --batch-size 1 and one good line), and the batch being filled was dropped
+    def line(n: int) -> str:
+        text = f"my card payment {n} was declined"
+        return json.dumps({"id": f"d{n}", "text": text}) + "\n" if suffix == ".jsonl" else f"d{n},{text}\n" if suffix == ".csv" else text + "\n"
+
+    path, out = tmp_path / f"bad{suffix}", tmp_path / "out.jsonl"
+    path.write_bytes((header + "".join(line(n) for n in range(300))).encode() + b"caf\x81\n" + line(300).encode())
+    bad_line = 301 + bool(header)
+    result = deployed.cli("classify", "bank", "prod", str(path), "-o", str(out), "--batch-size", batch)
+    assert f"{path}:{bad_line}: not UTF-8 text (byte 0x81" in one_error_line(result, code=2)
+    written = [json.loads(row)["id"] for row in out.read_text().splitlines()]
+    assert written == ([f"d{n}" for n in range(300)] if suffix != ".txt" else [str(n) for n in range(1, 301)])
+    again = deployed.cli("classify", "bank", "prod", str(path), "-o", str(out))  # a rerun says the same, the file unchanged
+    assert f"{path}:{bad_line}: not UTF-8 text" in one_error_line(again, code=2) and len(out.read_text().splitlines()) == 300
+
+
 QUOTE = 'text,labels\n"unterminated,a\nmore,b\nand more,c\n'
 
 

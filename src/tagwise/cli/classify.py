@@ -10,6 +10,7 @@ its last line is the id of the input's document at that place).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from enum import Enum
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -106,6 +107,62 @@ def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_colu
         if named is not None and not isinstance(named, str):
             raise UsageError(f"{where}:{number}: {language_column!r} must be a language code such as \"en\", not {json.dumps(named)}")
         yield (str(doc_id) if doc_id not in (None, "") else str(number)), text, named or language
+
+
+class _LinesBefore:
+    """The lines of a file before the one that holds its first byte UTF-8 does not allow, each decoded
+    alone, a byte-order mark dropped and (outside csv, which reads its own line ends) ``\\r\\n`` read as
+    ``\\n``: what the run reads again after meeting that byte."""
+
+    def __init__(self, path: str, csv_lines: bool) -> None:
+        self._lines = self._read(path, csv_lines)
+
+    @staticmethod
+    def _read(path: str, csv_lines: bool) -> Iterator[str]:
+        with open(path, "rb") as fh:
+            for number, raw in enumerate(fh):
+                try:
+                    line = (raw.removeprefix(codecs.BOM_UTF8) if number == 0 else raw).decode("utf-8")
+                except UnicodeDecodeError:
+                    return
+                yield line if csv_lines else line.replace("\r\n", "\n")
+
+    def __iter__(self) -> Iterator[str]:
+        return self._lines
+
+    def readline(self) -> str:
+        return next(self._lines, "")
+
+
+class UpToBadByte:
+    """The input's documents up to a line that is not UTF-8, its error kept (``error``) for the caller
+    to raise once they are classified. The text stream decodes 8 KB at a time, so the error came
+    before the documents of that chunk, and the batch being filled was dropped: 1,930 of the 2,000
+    documents before the bad line were written. ``reread`` reads the file again, one line at a time,
+    and the documents not yet given are given from it (stdin cannot be read again)."""
+
+    def __init__(self, docs: Iterator[Document], reread: Callable[[], Iterator[Document]] | None) -> None:
+        self.error: UnicodeDecodeError | None = None
+        self._docs = docs
+        self._reread = reread
+        self._iter = self._read()
+
+    def __iter__(self) -> Iterator[Document]:
+        return self._iter
+
+    def __next__(self) -> Document:
+        return next(self._iter)
+
+    def _read(self) -> Iterator[Document]:
+        given = 0
+        try:
+            for doc in self._docs:
+                given += 1
+                yield doc
+        except UnicodeDecodeError as exc:
+            self.error = exc
+            if self._reread is not None:
+                yield from islice(self._reread(), given, None)
 
 
 def _csv_documents(stream: IO[str], text_column: str, id_column: str, where: str, delimiter: str | None, language_column: str,
@@ -344,10 +401,15 @@ def classify(
             # a byte-order mark so that Excel reads it as UTF-8; appended lines keep the file's own separator
             separator = done.delimiter if has_content else _separator(input_path, in_fmt, delimiter)
             writer = Writer(sink, out_fmt, header=not has_content, delimiter=separator, bom=output is not None)
-            docs = read_documents(stream, in_fmt, text_column, id_column, where=where, delimiter=delimiter,
-                                  language_column=language_column, language=language)
+            def read(source: Any) -> Iterator[Document]:
+                return read_documents(source, in_fmt, text_column, id_column, where=where, delimiter=delimiter,
+                                      language_column=language_column, language=language)
+
+            docs = UpToBadByte(read(stream), None if input_path == "-" else lambda: read(_LinesBefore(input_path, in_fmt == "csv")))
             if done.count:
                 skipped, last = skip(docs, done.count)
+                if docs.error is not None:  # before where the output got to: said as itself, not as a shorter input
+                    raise docs.error
                 check_same_input(output, where, done, skipped, last[0] if last else None, out_fmt)
                 if last is not None and done.last_predictions is not None:  # the same --top: classify it again
                     [again] = records([last], be.classify(name, deployment, _payload([last]), top))
@@ -361,7 +423,9 @@ def classify(
                     failed += sum(1 for r in rows if "error" in r)
                     warned += sum(1 for r in rows if r.get("warnings"))
                     bar.advance(task, len(rows))
-    except UnicodeDecodeError as exc:  # the documents before the bad byte's chunk are written: a rerun resumes
+            if docs.error is not None:
+                raise docs.error
+    except UnicodeDecodeError as exc:  # the documents before the bad line are written: a rerun resumes after them
         _drop_if_empty(output, created and not classified)
         raise not_utf8(input_path, exc) from None
     except BaseException as exc:
