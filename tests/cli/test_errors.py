@@ -128,6 +128,12 @@ def test_the_environment_s_root_options_stay_silent(cli, data_dir):
 
     exported = make_cli({"TAGWISE_ENDPOINT": "http://127.0.0.1:9", "TAGWISE_API_KEY": "k"})
     assert "Invalid value for '--port'" in one_error_line(exported("--data-dir", str(data_dir), "serve", "--port", "0"), code=2)
+    # backup and restore are local too: with the variable exported for the other commands they refused to run
+    ok(make_cli({"TAGWISE_DATA_DIR": str(data_dir), "TAGWISE_ENDPOINT": "", "TAGWISE_API_KEY": ""})("project", "create", "bank", "--kind", "single"))
+    backed = exported("--data-dir", str(data_dir), "backup", str(data_dir.parent / "nightly"))
+    assert backed.exit_code == 0 and (data_dir.parent / "nightly").is_dir(), backed.stderr
+    typed = exported("--endpoint", "http://127.0.0.1:9", "--key", "k", "backup", str(data_dir.parent / "other"))
+    assert "not through --endpoint" in one_error_line(typed, code=2)
     refused = one_error_line(exported("--data-dir", str(data_dir), "project", "list"), code=2)
     assert "--data-dir is for local work, and this command goes to the server at http://127.0.0.1:9" in refused
 

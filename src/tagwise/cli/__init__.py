@@ -62,7 +62,8 @@ def _root(
         err().print(f"error: {problem}", markup=False)
         raise typer.Exit(EXIT_USAGE)
     set_options(Options(endpoint=endpoint, key=key, data_dir=data_dir,
-                        data_dir_typed=ctx.get_parameter_source("data_dir") == ParameterSource.COMMANDLINE))
+                        data_dir_typed=ctx.get_parameter_source("data_dir") == ParameterSource.COMMANDLINE,
+                        endpoint_typed=ctx.get_parameter_source("endpoint") == ParameterSource.COMMANDLINE))
 
 
 def _root_option_problem(ctx: typer.Context, endpoint: str | None) -> str | None:

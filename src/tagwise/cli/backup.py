@@ -28,7 +28,7 @@ def backup(
     Example (e.g. nightly from cron):
       tagwise backup backups/$(date +%F)
     """
-    if options().endpoint:
+    if options().endpoint_typed:  # an exported TAGWISE_ENDPOINT (for the other commands) is not for it
         raise UsageError("backup works on this machine's store (TAGWISE_DATA_DIR or TAGWISE_DATABASE_URL), not through "
                          "--endpoint: run it where the server runs, with its settings.")
     from tagwise.storage import backup as backups
@@ -88,7 +88,7 @@ def restore(
       tagwise restore backups/2026-11-28
       make serve
     """
-    if options().endpoint:
+    if options().endpoint_typed:  # an exported TAGWISE_ENDPOINT (for the other commands) is not for it
         raise UsageError("restore works on this machine's store (TAGWISE_DATA_DIR or TAGWISE_DATABASE_URL), not through "
                          "--endpoint: run it where the server runs, with its settings, while tagwise is stopped.")
     from tagwise.storage import backup as backups

@@ -45,6 +45,7 @@ class Options:
     key: str | None = None
     data_dir: str | None = None
     data_dir_typed: bool = False  # --data-dir on the command line, not TAGWISE_DATA_DIR
+    endpoint_typed: bool = False  # --endpoint on the command line, not TAGWISE_ENDPOINT
 
 
 class UsageError(Exception):
