@@ -66,7 +66,10 @@ def test_a_value_that_cannot_work_is_refused_at_start(tmp_path):
     # each of these started a server that then failed every request or job, or listened elsewhere
     for bad in ({"port": 70_000}, {"max_body_bytes": 0}, {"max_documents_per_request": -5}, {"max_sync_documents": 0},
                 {"training_timeout_s": 0}, {"rate_limit_per_minute": -1}, {"job_heartbeat_s": 0}, {"max_page_size": 0},
-                {"job_lease_s": 5, "job_heartbeat_s": 5}, {"log_level": "verbose"}, {"public_url": "notaurl"}):
+                {"job_lease_s": 5, "job_heartbeat_s": 5}, {"log_level": "verbose"}, {"public_url": "notaurl"},
+                # these three ended in a 120-170 line traceback at the first use of the store
+                {"database_url": "postgresql://u:pw@h:notaport/db"}, {"database_url": "sqlite:///"},
+                {"database_url": "sqlite:///:memory:"}):
         with pytest.raises(ValidationError):
             Settings(data_dir=tmp_path, **bad)
     assert Settings(data_dir=tmp_path, log_level="WARNING").log_level == "warning"

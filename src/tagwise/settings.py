@@ -81,6 +81,17 @@ class Settings(BaseSettings):
             value = "postgresql://" + value[len("postgres://"):]
         if value and not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
             raise ValueError("tagwise stores its data in SQLite (sqlite:///path) or PostgreSQL (postgresql://...)")
+        if value:  # what got past the prefix and failed later in a 120-line traceback (a port that is no number, no file)
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
+            try:
+                url = make_url(value)
+            except (ArgumentError, ValueError) as exc:  # int()'s ValueError on a port that is no number
+                raise ValueError(f"it is not a URL the store can read ({exc}); e.g. postgresql://user:password@host:5432/tagwise") from None
+            if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+                raise ValueError("a SQLite store needs a file: sqlite:////absolute/path/tagwise.db (an in-memory store "
+                                 "would be gone with each connection; leave the variable unset for <data dir>/tagwise.db)")
         return value
 
     @property

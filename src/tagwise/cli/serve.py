@@ -91,14 +91,19 @@ def serve(
     logs.configure(settings.log_level)
     key, generated = settings.ensure_api_key()
     app = None
-    if workers == 1:  # opens the store now: one it cannot reach is an error line before "listening"
-        from tagwise.server import create_app
+    try:
+        if workers == 1:  # opens the store now: one it cannot reach is an error line before "listening"
+            from tagwise.server import create_app
 
-        app = create_app(settings)
-    else:  # each worker opens it itself: check it once here, or every worker would fail and be respawned forever
-        from tagwise.core.context import Context
+            app = create_app(settings)
+        else:  # each worker opens it itself: check it once here, or every worker would fail and be respawned forever
+            from tagwise.core.context import Context
 
-        Context.open(settings).close()
+            Context.open(settings).close()
+    except BaseException:
+        if generated:  # never printed: the next start generates one again and prints it (it said "API key: in ...")
+            (settings.data_dir / "api-key").unlink(missing_ok=True)
+        raise
     where = http_url(settings.host, settings.port)
     typer.echo(f"tagwise listening on {where}  (studio: {where}/studio, API docs: {where}/docs)")
     typer.echo(f"store: {settings.store_name}; models: {settings.models_dir}")
