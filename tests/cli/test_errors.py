@@ -99,6 +99,14 @@ def test_a_language_is_stored_as_the_service_spells_it(cli):
     assert json.loads(ok(cli("project", "show", "bank", "--json")).stdout)["project"]["language"] == "pt-BR"
 
 
+def test_a_root_option_after_the_command_says_where_it_goes(cli):
+    # it pointed at "tagwise project list --help", which does not list it
+    line = one_error_line(cli("project", "list", "--endpoint", "http://127.0.0.1:9"), code=2)
+    assert line == ("error: No such option: --endpoint (--endpoint goes before the command: tagwise --endpoint ... project list; "
+                    "see tagwise --help)")
+    assert one_error_line(cli("train", "bank", "--data-dir=x"), code=2).endswith("tagwise --data-dir ... train; see tagwise --help)")
+
+
 def test_help_and_no_arguments_still_show_the_help(cli):
     assert ok(cli("train", "--help")).stdout.startswith("Usage: ")
     assert "Usage: " in ok(cli("key", "-h")).stdout

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, NoSuchOption
 from typer._click.exceptions import UsageError as ClickUsageError
 from typer.core import TyperGroup
 
@@ -228,7 +228,14 @@ def usage_line(exc: ClickUsageError) -> str:
     message = " ".join(exc.format_message().split())
     message = message.removesuffix(".")
     hint = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+    if isinstance(exc, NoSuchOption) and exc.ctx is not None and exc.ctx.parent is not None and exc.option_name in ROOT_OPTIONS:
+        # typed after the command, it pointed at a help page that does not list it
+        command = exc.ctx.command_path.split(" ", 1)[1]
+        hint = f" ({exc.option_name} goes before the command: tagwise {exc.option_name} ... {command}; see tagwise --help)"
     return f"error: {message}{hint}"
+
+
+ROOT_OPTIONS = ("--endpoint", "--key", "--data-dir", "--version")
 
 
 def _silence_stdout() -> None:
