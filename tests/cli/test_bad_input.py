@@ -80,6 +80,16 @@ def test_every_document_before_a_line_that_is_not_utf8_is_classified(deployed, t
     assert f"{path}:{bad_line}: not UTF-8 text" in one_error_line(again, code=2) and len(out.read_text().splitlines()) == 300
 
 
+def test_an_id_with_a_control_character_names_its_file_and_line(cli, tmp_path, imported):
+    # the service refused it (exit 1) without saying which file or line
+    jsonl, csv_file = tmp_path / "ctrl.jsonl", tmp_path / "ctrl.csv"
+    jsonl.write_text('{"id": "ok", "text": "x", "labels": ["y"]}\n{"id": "a\\u0001b", "text": "x", "labels": ["y"]}\n')
+    csv_file.write_text('id,text,labels\n"a\tb",x,y\n')
+    assert one_error_line(cli("import", "bank", str(jsonl)), code=2).startswith(f"error: {jsonl}:2: The document location 'a\\x01b' is invalid")
+    assert one_error_line(cli("import", "bank", str(csv_file)), code=2).startswith(f"error: {csv_file}:2: The document location 'a\\tb'")
+    assert len(documents_of(cli, tmp_path, "bank")) == imported
+
+
 QUOTE = 'text,labels\n"unterminated,a\nmore,b\nand more,c\n'
 
 

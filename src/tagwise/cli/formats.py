@@ -18,8 +18,8 @@ from tagwise.cli.common import UsageError
 from tagwise.cli.textfiles import csv_reader, csv_rows, json_text, not_utf8
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of, pick, pick_language, twins
 from tagwise.core.textencoding import json_problem, not_text
-from tagwise.core.validation import COMMAS, class_form, file_labels, file_language, project_kind
-from tagwise.errors import InvalidArgument
+from tagwise.core.validation import COMMAS, check_location, class_form, file_labels, file_language, project_kind
+from tagwise.errors import InvalidArgument, TagwiseError
 
 FORMATS = ("auto", "jsonl", "csv", "azure", "txt-dir")
 SINGLE = "CustomSingleLabelClassification"
@@ -138,6 +138,10 @@ def _doc(raw_id: Any, fallback: str, where: str, text: str, labels: list[str] | 
     if raw_id in (None, ""):
         return Doc(fallback, text, labels, dataset, language, where=where, named=False)
     location = str(raw_id).replace("/", "_").replace("\\", "_")
+    try:  # a control character or a lone surrogate: the service's refusal named neither file nor line, and exited 1
+        check_location(location)
+    except TagwiseError as exc:
+        raise UsageError(f"{where}: {exc.message}") from None
     renamed = f"{where}: id {str(raw_id)!r} imported as {location!r}" if location != str(raw_id) else None
     return Doc(location, text, labels, dataset, language, renamed, where)
 
