@@ -163,6 +163,26 @@ def test_a_remote_training_that_does_not_start_says_why_it_may_wait(capsys, monk
     assert len(notes) == 1 and "TAGWISE_RUN_JOBS=false" in notes[0]
 
 
+def test_a_remote_training_interrupted_before_it_started_says_it_stays_queued(capsys):
+    # Ctrl-C while the job waited for a job runner said "the server goes on training" a job that had not started
+    from tagwise.cli import backends, training
+
+    polls = iter(["notStarted", "notStarted"])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = next(polls, None)
+        if status is None:
+            raise KeyboardInterrupt
+        return httpx.Response(200, json={"jobId": "j", "status": status, "result": {"modelLabel": "m"}})
+
+    remote = backends.RemoteBackend.__new__(backends.RemoteBackend)
+    remote.client, remote.training_status = client_for(handler), None
+    with pytest.raises(KeyboardInterrupt):
+        training._follow(remote, "p", "m", "http://tagwise.test/language/authoring/analyze-text/projects/p/train/jobs/j")
+    assert ("note: the server keeps the training of p/m queued (it has not started); tagwise train p --follow follows it again, "
+            "tagwise train p --cancel stops it") in capsys.readouterr().err
+
+
 def test_polling_an_operation_waits_out_a_proxys_502_while_the_server_restarts(monkeypatch):
     # behind a proxy a restart answers 502 or 504, not a refused connection: the command ended at once
     from tagwise import client as client_module

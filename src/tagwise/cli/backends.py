@@ -304,6 +304,7 @@ class RemoteBackend:
 
         self.client = Client(endpoint, key, on_retry=_say_retry, on_lost=_say_lost)
         self.where = endpoint
+        self.training_status: str | None = None  # the last state wait_training saw
         self.max_documents: int | None = None  # the server's TAGWISE_MAX_SYNC_DOCUMENTS, once it has said it
         self.max_characters: int | None = None  # and its TAGWISE_MAX_SYNC_CHARACTERS
 
@@ -375,6 +376,7 @@ class RemoteBackend:
         def seen(state: dict[str, Any]) -> None:
             nonlocal noted, last
             last = state  # what a cancellation names
+            self.training_status = state.get("status")  # what an interrupted follow says the server does
             on_percent(overall_percent(state))
             if state.get("status") == "notStarted" and not noted and time.monotonic() - since > WAITING_NOTE_S:
                 noted = True  # a server that runs no jobs (TAGWISE_RUN_JOBS=false) and no worker: it waited without a word

@@ -108,7 +108,9 @@ def _follow(be: Any, name: str, model: str, job: str) -> None:
             be.wait_training(name, job, lambda percent: bar.update(task, completed=percent))
         except KeyboardInterrupt:
             if not isinstance(be, LocalBackend):  # "interrupted" read as stopped, and the next train was refused
-                err().print(f"note: the server goes on training {name}/{model}; tagwise train {name} --follow follows it again, "
+                doing = ("keeps the training of {} queued (it has not started)" if be.training_status == "notStarted"
+                         else "goes on training {}").format(f"{name}/{model}")
+                err().print(f"note: the server {doing}; tagwise train {name} --follow follows it again, "
                             f"tagwise train {name} --cancel stops it", markup=False)
             raise
     summary = be.evaluation_summary(name, model)
