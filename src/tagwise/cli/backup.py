@@ -25,7 +25,7 @@ def backup(
     only once the backup is whole; put it back with tagwise restore DIR (docs/operations.md).
 
     \b
-    Example (e.g. nightly from cron):
+    Example (in a crontab line, write the % as \\%: cron reads % as a line end):
       tagwise backup backups/$(date +%F)
     """
     if options().endpoint_typed:  # an exported TAGWISE_ENDPOINT (for the other commands) is not for it
