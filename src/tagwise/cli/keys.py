@@ -13,7 +13,8 @@ from tagwise.cli.common import AS_JSON, UsageError, err, handle_errors, opened, 
 
 PREFIX = re.compile(r"[0-9a-f]{6}")  # what `key list` shows of a secret (core/keys.py: the first 6 of its hex digits)
 
-app = typer.Typer(help="Create, list and revoke API keys (authoring or runtime).", no_args_is_help=True)
+app = typer.Typer(help="Create, list and revoke API keys (authoring or runtime).", no_args_is_help=True,
+                  epilog="Example: tagwise key create router --role runtime")
 
 
 class Role(str, Enum):

@@ -9,8 +9,10 @@ from rich.table import Table
 
 from tagwise.cli.common import AS_JSON, YES, confirm, err, handle_errors, opened, out, print_json
 
-model_app = typer.Typer(help="Delete trained models (tagwise project show lists them).", no_args_is_help=True)
-deployment_app = typer.Typer(help="List, delete and swap deployments (tagwise deploy creates them).", no_args_is_help=True)
+model_app = typer.Typer(help="Delete trained models (tagwise project show lists them).", no_args_is_help=True,
+                        epilog="Example: tagwise model delete banking v1")
+deployment_app = typer.Typer(help="List, delete and swap deployments (tagwise deploy creates them).", no_args_is_help=True,
+                             epilog="Example: tagwise deployment swap banking production staging")
 
 
 @model_app.command("delete")

@@ -26,7 +26,8 @@ from tagwise.cli.common import (
 )
 from tagwise.core.documents import models_note
 
-app = typer.Typer(help="Create, list, show and delete projects, and list and delete their documents.", no_args_is_help=True)
+app = typer.Typer(help="Create, list, show and delete projects, and list and delete their documents.", no_args_is_help=True,
+                  epilog="Example: tagwise project create banking --kind single --language en")
 
 KINDS = {"single": "CustomSingleLabelClassification", "multi": "CustomMultiLabelClassification"}
 
