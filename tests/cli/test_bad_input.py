@@ -90,6 +90,28 @@ def test_an_id_with_a_control_character_names_its_file_and_line(cli, tmp_path, i
     assert len(documents_of(cli, tmp_path, "bank")) == imported
 
 
+def test_reading_again_up_to_a_bad_line_reads_as_the_first_read_did(deployed, tmp_path):
+    # the documents before the bad line are read again from the file: a lone carriage return split a line only in the
+    # first read (a document was skipped and the ids after shifted), a bad byte in a quoted field that runs over two lines
+    # read as "a quoted field is never closed", and a Windows-1252 header as "no column 'text'"
+    lines = [f"my card payment {n} was declined" for n in range(300)]
+    lines[5] = "foo\rbar"
+    txt, out = tmp_path / "cr.txt", tmp_path / "out.jsonl"
+    txt.write_bytes(("\n".join(lines) + "\n").encode() + b"caf\x81\nlast\n")
+    assert f"{txt}:301: not UTF-8 text (byte 0x81" in one_error_line(deployed.cli("classify", "bank", "prod", str(txt), "-o", str(out)), code=2)
+    assert [json.loads(row)["id"] for row in out.read_text().splitlines()] == [str(n) for n in range(1, 302)]
+    multi = tmp_path / "multi.csv"
+    rows = "".join(f"d{n},my card payment {n} was declined\n" for n in range(300))
+    multi.write_bytes(b"id,text\n" + rows.encode() + b'd300,"first line\ncaf\x81 second line"\nd301,ok\n')
+    said = one_error_line(deployed.cli("classify", "bank", "prod", str(multi), "-o", str(tmp_path / "multi.jsonl")), code=2)
+    assert f"{multi}:303: not UTF-8 text (byte 0x81" in said
+    assert len((tmp_path / "multi.jsonl").read_text().splitlines()) == 300
+    excel = tmp_path / "excel.csv"
+    excel.write_bytes("Catégorie,text\nfacture,Où est ma facture\n".encode("cp1252"))
+    said = one_error_line(deployed.cli("classify", "bank", "prod", str(excel), "-o", str(tmp_path / "excel.jsonl")), code=2)
+    assert "it looks like Windows-1252 text" in said
+
+
 QUOTE = 'text,labels\n"unterminated,a\nmore,b\nand more,c\n'
 
 

@@ -111,21 +111,22 @@ def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_colu
 
 class _LinesBefore:
     """The lines of a file before the one that holds its first byte UTF-8 does not allow, each decoded
-    alone, a byte-order mark dropped and (outside csv, which reads its own line ends) ``\\r\\n`` read as
-    ``\\n``: what the run reads again after meeting that byte."""
+    alone, a byte-order mark dropped, and split and translated as the run's text stream did (universal
+    newlines: a lone ``\\r`` ends a line too; csv keeps the line ends): what the run reads again after
+    meeting that byte."""
 
     def __init__(self, path: str, csv_lines: bool) -> None:
-        self._lines = self._read(path, csv_lines)
+        self._lines = self._read(path, "" if csv_lines else None)
 
     @staticmethod
-    def _read(path: str, csv_lines: bool) -> Iterator[str]:
+    def _read(path: str, newline: str | None) -> Iterator[str]:
         with open(path, "rb") as fh:
             for number, raw in enumerate(fh):
                 try:
                     line = (raw.removeprefix(codecs.BOM_UTF8) if number == 0 else raw).decode("utf-8")
                 except UnicodeDecodeError:
                     return
-                yield line if csv_lines else line.replace("\r\n", "\n")
+                yield from io.StringIO(line, newline=newline)  # a raw line ends at \n: a \r\n is never split
 
     def __iter__(self) -> Iterator[str]:
         return self._lines
@@ -162,7 +163,10 @@ class UpToBadByte:
         except UnicodeDecodeError as exc:
             self.error = exc
             if self._reread is not None:
-                yield from islice(self._reread(), given, None)
+                try:
+                    yield from islice(self._reread(), given, None)
+                except UsageError:  # what the cut shows (a header, a quoted field that runs on into the bad line): the byte is the error
+                    return
 
 
 def _csv_documents(stream: IO[str], text_column: str, id_column: str, where: str, delimiter: str | None, language_column: str,
