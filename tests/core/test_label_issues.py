@@ -130,6 +130,18 @@ def test_a_suggestion_weighs_each_class_by_how_confident_the_folds_are_about_it(
     assert list(suggest(proba, labels)[:8]) == [0] * 8
 
 
+def test_a_class_with_one_document_in_a_sample_is_not_said_to_have_one(ctx, banking, monkeypatch):
+    # the sample held one of a class's three documents, and the page said "a class with one tagged document: tag a second"
+    rows = banking["train"]
+    tagging.create_project(ctx, "few", SINGLE, "en")
+    tagging.add_documents(ctx, "few", [{"location": r["id"], "text": r["text"], "labels": r["labels"]} for r in rows]
+                          + [{"location": f"rare{n}", "text": f"rare case {n}", "labels": ["rare"]} for n in range(3)])
+    real = label_issues._sample
+    monkeypatch.setattr(label_issues, "_sample", lambda key, found, size: real(key, [r for r in found if r["location"] not in ("rare1", "rare2")], size))
+    sampled = label_issues.find_label_issues(ctx, "few", max_checked=len(rows))
+    assert sampled.sampled == len(rows) and sampled.alone == ()
+
+
 def test_a_big_project_checks_a_seeded_sample_and_one_check_at_a_time(ctx, banking, monkeypatch):
     # 100,000 tagged documents ran for minutes inside the request at 6 GB, and a second click started a second run
     tagging.create_project(ctx, "big", SINGLE, "en")
@@ -137,6 +149,7 @@ def test_a_big_project_checks_a_seeded_sample_and_one_check_at_a_time(ctx, banki
     tagged = len(banking["train"])
     sampled = label_issues.find_label_issues(ctx, "big", max_checked=100)
     assert (sampled.checked, sampled.tagged, sampled.unread) == (100, tagged, tagged - 100)
+    assert sampled.sampled == 100 and sampled.alone == ()
     # checking again reads the documents no check has read yet first (the same sample each time left a third of a
     # 15,000-document project's mistakes out of reach); once all were read, a new round starts
     read = label_issues._read[label_issues._key(ctx, "big")[1]]

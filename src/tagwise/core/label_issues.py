@@ -229,14 +229,14 @@ def _find(ctx: Context, project: dict[str, Any], key: tuple[str, int, str], fold
         confirmed = docs_db.confirmed(conn, project["id"])
     tagged = len(rows)
     unread = 0
+    multi = project["kind"] == MULTI
+    # classes with one tagged document in the project (not in a sample: a bigger class can have one there too)
+    alone = () if multi else tuple(sorted(c for c, n in Counter(r["labels"][0] for r in rows if r["labels"]).items() if n < 2))
     if tagged > max_checked:
         rows, unread = _sample(key, rows, max_checked)
     checked_ids = [r["id"] for r in rows] if tagged > max_checked else []
-    multi = project["kind"] == MULTI
-    alone: tuple[str, ...] = ()
     if not multi:
         counts = Counter(r["labels"][0] for r in rows if r["labels"])
-        alone = tuple(sorted(c for c, n in counts.items() if n < 2))
         rows = [r for r in rows if r["labels"] and counts[r["labels"][0]] >= 2]
     classes = sorted({label for r in rows for label in r["labels"]})
     if len(rows) < MIN_DOCUMENTS or len(classes) < 2:
