@@ -364,4 +364,7 @@ def _through_proxy(endpoint: str) -> str:
     proxy = proxies.get(parts.scheme) or proxies.get("all")
     if not proxy or urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
         return ""
+    shown = urllib.parse.urlsplit(proxy)
+    if shown.password:  # its password would reach a CI log
+        proxy = shown._replace(netloc=shown.netloc.replace(f":{shown.password}@", ":***@", 1)).geturl()
     return f" through the proxy {proxy} (from {parts.scheme.upper()}_PROXY or ALL_PROXY; NO_PROXY={parts.hostname} goes around it)"

@@ -173,6 +173,9 @@ def test_a_proxy_in_between_is_named(monkeypatch):
     cli = make_cli({"TAGWISE_ENDPOINT": "", "TAGWISE_API_KEY": ""})
     line = one_error_line(cli("--endpoint", "http://127.0.0.1:8", "--key", "k", "project", "list"))
     assert "at http://127.0.0.1:8 through the proxy http://127.0.0.1:9 (from HTTP_PROXY or ALL_PROXY; NO_PROXY=127.0.0.1" in line
+    monkeypatch.setenv("HTTP_PROXY", "http://alice:S3cret@127.0.0.1:9")  # its password would reach a CI log
+    line = one_error_line(cli("--endpoint", "http://127.0.0.1:8", "--key", "k", "project", "list"))
+    assert "through the proxy http://alice:***@127.0.0.1:9 " in line and "S3cret" not in line
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert "proxy" not in one_error_line(cli("--endpoint", "http://127.0.0.1:8", "--key", "k", "project", "list"))
 
