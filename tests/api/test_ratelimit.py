@@ -50,16 +50,30 @@ def test_buckets_of_keys_gone_quiet_are_dropped(monkeypatch):
 def test_an_address_sending_wrong_keys_is_refused_before_its_key_is_looked_at():
     clock = Clock()
     limiter = RateLimiter(clock)
+    for _ in range(5):
+        limiter.check_wrong_keys("10.0.0.1", 3)  # a right key gives its token back: it costs nothing
+        limiter.right_key("10.0.0.1", 3)
     for _ in range(3):
-        limiter.check_wrong_keys("10.0.0.1", 3)  # looking does not spend: a right key costs nothing
-        limiter.wrong_key("10.0.0.1", 3)
+        limiter.check_wrong_keys("10.0.0.1", 3)  # three wrong ones
     with pytest.raises(TooManyRequests) as refused:
         limiter.check_wrong_keys("10.0.0.1", 3)
     assert refused.value.retry_after == 20 and "Too many wrong API keys from this address" in refused.value.message
     limiter.check_wrong_keys("10.0.0.2", 3)  # another address is not held up
     clock.now += 20
     limiter.check_wrong_keys("10.0.0.1", 3)  # then one guess every 20 s
-    limiter.wrong_key("10.0.0.1", 3)
     with pytest.raises(TooManyRequests):
         limiter.check_wrong_keys("10.0.0.1", 3)
     limiter.check_wrong_keys("10.0.0.1", 0)  # 0: no limit
+
+
+def test_an_ipv6_client_counts_by_its_64_and_a_mapped_ipv4_as_itself():
+    # a new source address in the /64 one client holds was a new bucket, and as many guesses again
+    limiter = RateLimiter(Clock())
+    limiter.check_wrong_keys("2001:db8:1:2::1", 2)
+    limiter.check_wrong_keys("2001:db8:1:2:ffff::9", 2)
+    with pytest.raises(TooManyRequests):
+        limiter.check_wrong_keys("2001:db8:1:2::abcd", 2)
+    limiter.check_wrong_keys("2001:db8:1:3::1", 2)  # the next /64 is someone else
+    limiter.check_wrong_keys("::ffff:10.0.0.7", 1)
+    with pytest.raises(TooManyRequests):
+        limiter.check_wrong_keys("10.0.0.7", 1)

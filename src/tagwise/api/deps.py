@@ -70,14 +70,14 @@ def check_key(request: Request, given: str | None = Security(KEY_SCHEME)) -> key
 
 def verify_counted(request: Request, given: str) -> keys.ApiKey | None:
     """:func:`keys.verify`, refused (429) for a client address over its wrong keys a minute
-    (``TAGWISE_WRONG_KEYS_PER_MINUTE``), which a wrong key counts toward."""
+    (``TAGWISE_WRONG_KEYS_PER_MINUTE``), which a wrong key counts toward (a right one gives its token back)."""
     ctx = request.app.state.ctx
     address = request.client.host if request.client else "unknown"
     per_minute = ctx.settings.wrong_keys_per_minute
     _limiter(request).check_wrong_keys(address, per_minute)
     key = keys.verify(ctx, given)
-    if key is None:
-        _limiter(request).wrong_key(address, per_minute)
+    if key is not None:
+        _limiter(request).right_key(address, per_minute)
     return key
 
 

@@ -8,6 +8,7 @@ several server processes a key can make up to N times its limit (say so in the d
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import time
@@ -38,11 +39,13 @@ class RateLimiter:
             )
 
     def check_wrong_keys(self, address: str, per_minute: int) -> None:
-        """Refuse (429) a client address that has sent ``per_minute`` wrong keys in a burst, before its key
-        is looked at, until its bucket has a token again: a right key guessed then is not told apart."""
+        """Take a token from the client address's bucket of wrong keys before its key is looked at, or
+        refuse (429) when it has none: a right key guessed then is not told apart. The caller gives
+        the token back (:meth:`right_key`) when the key was right. Taken first, so that guesses sent
+        at once cannot all pass a look that spends nothing (30 concurrent guesses got 4 answers)."""
         if per_minute <= 0:
             return
-        tokens = self._take(f"wrong-keys:{address}", per_minute, spend=False)
+        tokens = self._take(_wrong_keys_bucket(address), per_minute, spend=True)
         if tokens is not None:
             wait = _wait(tokens, per_minute)
             raise TooManyRequests(
@@ -50,10 +53,15 @@ class RateLimiter:
                 "with the right key (TAGWISE_API_KEY, or <data dir>/api-key on the server).", retry_after=wait
             )
 
-    def wrong_key(self, address: str, per_minute: int) -> None:
-        """Count a wrong or revoked key the address sent."""
-        if per_minute > 0:
-            self._take(f"wrong-keys:{address}", per_minute, spend=True)
+    def right_key(self, address: str, per_minute: int) -> None:
+        """Give back the token :meth:`check_wrong_keys` took: the key was right."""
+        if per_minute <= 0:
+            return
+        bucket = _wrong_keys_bucket(address)
+        with self._lock:
+            if bucket in self._buckets:
+                tokens, last = self._buckets[bucket]
+                self._buckets[bucket] = (min(float(per_minute), tokens + 1.0), last)
 
     def _take(self, bucket: str, per_minute: int, *, spend: bool) -> float | None:
         """Refill ``bucket``; with a token in it, take one when ``spend`` and answer None, else the tokens
@@ -83,3 +91,17 @@ class RateLimiter:
 def _wait(tokens: float, per_minute: int) -> int:
     """Whole seconds until an empty bucket holds a token again."""
     return max(1, math.ceil((1.0 - tokens) / (per_minute / 60.0)))
+
+
+def _wrong_keys_bucket(address: str) -> str:
+    """An address's bucket of wrong keys; an IPv6 address counts by its /64, which one client holds
+    whole (a new source address in it was a new bucket, and as many guesses again)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:  # a test client's "testclient", a unix socket's path
+        return f"wrong-keys:{address}"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # ::ffff:10.0.0.7 is 10.0.0.7
+            return f"wrong-keys:{ip.ipv4_mapped}"
+        return f"wrong-keys:{ipaddress.ip_network(f'{ip}/64', strict=False)}"
+    return f"wrong-keys:{ip}"
