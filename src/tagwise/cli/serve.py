@@ -101,8 +101,8 @@ def serve(
 
             Context.open(settings).close()
     except BaseException:
-        if generated:  # never printed: the next start generates one again and prints it (it said "API key: in ...")
-            (settings.data_dir / "api-key").unlink(missing_ok=True)
+        if generated:  # kept, so printed now: the next start said only "API key: in ..." of a key never shown
+            typer.echo(f"Generated API key (kept in {settings.data_dir / 'api-key'}): {key}")
         raise
     where = http_url(settings.host, settings.port)
     typer.echo(f"tagwise listening on {where}  (studio: {where}/studio, API docs: {where}/docs)")
