@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import expect
 
 from tagwise.core import comparison, models, tagging, training
-from tagwise.core.percentfmt import points
+from tagwise.core.percentfmt import percents, points
 from tests.conftest import KEY
 from tests.studio.conftest import NARROW, fits_width, screenshot, sign_in
 
@@ -132,6 +132,9 @@ def test_per_class_rows_start_with_the_biggest_change_and_can_be_sorted_by_name(
     assert shown == [r.name for r in expected] and len(shown) == 6
     top = expected[0]
     assert abs(top.f1.delta) > 0 and _shown(top.f1) in _text(page, "class-compare")
+    # the two F1 numbers are shown with the decimals their change has ("91.2% · 91.2% · = −0.03 pts" before)
+    row = re.search(rf'<tr data-class="{re.escape(top.name)}">(.*?)</tr>', page, re.DOTALL).group(1)
+    assert [html.unescape(c) for c in re.findall(r"<td>([^<]*%)</td>", row)[2::3]] == percents(top.f1.a, top.f1.b)
     by_name = bank.get("/studio/p/bank/compare?a=v1&b=v2&sort=name").text
     assert re.findall(r'<tr data-class="([^"]+)">', by_name) == sorted(shown, key=str.casefold) and "Sort by biggest change" in by_name
 
