@@ -235,7 +235,7 @@ def usage_line(exc: ClickUsageError) -> str:
     return f"error: {message}{hint}"
 
 
-ROOT_OPTIONS = ("--endpoint", "--key", "--data-dir", "--version")
+ROOT_OPTIONS = ("--endpoint", "--key", "--data-dir")  # --version takes no value: "tagwise --version ... train" reads wrong
 
 
 def _silence_stdout() -> None:
