@@ -88,7 +88,7 @@ def test_a_backup_never_overwrites_and_a_failed_one_leaves_nothing(cli, bank, tm
     assert sorted(p.name for p in tmp_path.iterdir() if p.name in ("b", "c", "empty") or p.name.startswith(".")) == ["b", "empty"]
     assert not (tmp_path / "no-such-data-dir").exists()  # looking for a store made none
 
-    remote = make_cli({"TAGWISE_ENDPOINT": "http://127.0.0.1:9", "TAGWISE_API_KEY": "k"})("backup", str(tmp_path / "d"))
+    remote = cli("--endpoint", "http://127.0.0.1:9", "--key", "k", "backup", str(tmp_path / "d"))  # typed: refused (exported: local)
     assert remote.exit_code == 2 and "run it where the server runs" in remote.stderr
 
 
