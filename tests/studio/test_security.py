@@ -70,6 +70,7 @@ def test_sign_ins_with_wrong_keys_are_held_up(settings):
         assert [_login(studio, f"guess{n}").status_code for n in range(2)] == [401, 401]
         held = _login(studio)  # the right key, next: not told apart from a guess
         assert held.status_code == 429 and "Too many wrong API keys from this address" in held.text
+        assert int(held.headers["Retry-After"]) == 30  # one guess every 30 s at 2 a minute
         assert "tagwise_studio" not in studio.cookies
         # the API's header and the sign-in form count together
         assert studio.get("/language/authoring/analyze-text/projects", params={"api-version": "2023-04-01"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from tagwise.api.errors import status_for
+from tagwise.api.errors import retry_headers, status_for
 from tagwise.core import projects, readiness, review_queue, schema, tagging
 from tagwise.core.percentfmt import percent
 from tagwise.core.validation import MULTI, SINGLE
@@ -51,7 +51,9 @@ async def login(request: Request, key: str = Form(""), token: str = Form(""), ne
     try:
         signed_in = auth.sign_in_key(request, key)
     except TagwiseError as exc:  # the page again, the message tied to the key field (which is not filled in again)
-        return _login_page(request, back, status_for(exc), invalid=refused(exc, "key"))
+        page = _login_page(request, back, status_for(exc), invalid=refused(exc, "key"))
+        page.headers.update(retry_headers(exc))  # too many wrong keys from this address: when to try again
+        return page
     response = redirect(back or "/studio")
     auth.start_session(request, response, signed_in)
     return response
