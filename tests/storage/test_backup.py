@@ -67,6 +67,32 @@ def test_a_backup_taken_during_imports_restores_the_store_of_one_moment(store, b
             server().drop_database(url)
 
 
+def test_a_postgresql_store_reached_through_its_unix_socket_is_backed_up_and_restored(tmp_path):
+    # postgresql:///db?host=/run/postgresql (libpq's spelling for a socket) served, but backup and restore raised
+    # "make_conninfo() got multiple values for keyword argument 'host'"
+    from tagwise.core import tagging
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+    from tagwise.storage import backup
+
+    pg = server()
+    urls = [pg.create_database(), pg.create_database()]
+    socket_urls = [f"postgresql://postgres@/{url.rsplit('/', 1)[1]}?host={pg.root}&port={pg.port}" for url in urls]
+    try:
+        source = Context.open(Settings(data_dir=tmp_path / "a", api_key="k", database_url=socket_urls[0]))
+        try:
+            tagging.create_project(source, "p", "CustomSingleLabelClassification", "en")
+            taken = backup.take(source.settings, tmp_path / "b")
+        finally:
+            source.close()
+        assert taken.counts["projects"] == 1
+        restored = backup.restore(Settings(data_dir=tmp_path / "c", api_key="k", database_url=socket_urls[1]), taken.folder)
+        assert restored.manifest["counts"] == taken.counts
+    finally:
+        for url in urls:
+            pg.drop_database(url)
+
+
 def test_pg_dump_and_pg_restore_get_the_password_in_their_environment_not_their_command_line():
     # `ps` shows every user a command line: SQLAlchemy's URL.set(password=None) had left it in
     from tagwise.storage.backup import _conninfo

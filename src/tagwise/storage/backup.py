@@ -208,9 +208,12 @@ def _pg_tool(name: str, url: str) -> tuple[str, str, dict[str, str]]:
 
 def _pg_connect(dsn: str, env: dict[str, str], doing: str, **options: Any) -> Any:
     import psycopg
+    from psycopg.conninfo import conninfo_to_dict
 
+    if "connect_timeout" not in conninfo_to_dict(dsn):  # the URL's own wins (it was always 10 s)
+        options.setdefault("connect_timeout", 10)
     try:
-        return psycopg.connect(dsn, password=env.get("PGPASSWORD"), connect_timeout=10, **options)
+        return psycopg.connect(dsn, password=env.get("PGPASSWORD"), **options)
     except psycopg.Error as exc:
         reason = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())  # libpq's message spans lines
         raise StoreUnavailable(f"PostgreSQL could not be reached to {doing}: {reason}") from None
@@ -224,8 +227,11 @@ def _conninfo(url: str) -> tuple[str, dict[str, str]]:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
+    # the URL's parts, then its query's (postgresql:///tagwise?host=/run/postgresql: a Unix socket), which win as in
+    # libpq; passed twice, host made make_conninfo raise TypeError
+    parts = {"host": parsed.host, "port": parsed.port, "dbname": parsed.database, "user": parsed.username}
     options = {key: value for key, value in parsed.query.items() if isinstance(value, str)}
-    dsn = make_conninfo(host=parsed.host, port=parsed.port, dbname=parsed.database, user=parsed.username, **options)
+    dsn = make_conninfo(**{**{k: v for k, v in parts.items() if v is not None}, **options})
     env = dict(os.environ)
     if parsed.password:
         env["PGPASSWORD"] = parsed.password
