@@ -326,3 +326,35 @@ def test_jobs_claimed_as_the_runner_stops_are_queued_again_not_left_running(tmp_
         assert not [r for r in caplog.records if r.exc_info]
     finally:
         ctx.close()
+
+
+def test_a_read_only_store_is_one_warning_not_a_traceback_on_every_poll(tmp_path, caplog):
+    # a PostgreSQL store that refuses writes (a hot standby, default_transaction_read_only) logged the claim's traceback on
+    # every poll: 750 tracebacks, 1.2 MB, in 75 s
+    import logging
+
+    import psycopg
+
+    from tests.storage.pg import server
+
+    pg = server()
+    url = pg.create_database()
+    ctx = Context.open(Settings(data_dir=tmp_path / "data", api_key="k", database_url=url, job_heartbeat_s=0.1))
+    try:
+        with psycopg.connect(pg.url(), autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{url.rsplit("/", 1)[1]}" SET default_transaction_read_only = on')
+        ctx.db.dispose()  # the next connections read the setting
+        runner = JobRunner(ctx, poll_s=0.05)
+        with caplog.at_level(logging.INFO, logger="tagwise.jobs"):
+            runner.start()
+            try:
+                time.sleep(1.5)  # 30 polls of each loop, 15 heartbeats
+            finally:
+                runner.stop()
+        said = [r for r in caplog.records if r.name == "tagwise.jobs" and r.levelno >= logging.WARNING]
+        assert not [r for r in said if r.exc_info], [r.getMessage() for r in said][:3]
+        assert said and said[0].getMessage().startswith("the store refuses writes (it is read-only)")
+        assert len(said) <= 2
+    finally:
+        ctx.close()
+        pg.drop_database(url)

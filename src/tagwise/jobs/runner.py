@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from tagwise.core import analyze, jobs, models
 from tagwise.core.context import Context
-from tagwise.errors import StoreBusy, first_line, store_unavailable
+from tagwise.errors import StoreBusy, first_line, store_read_only, store_unavailable
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -215,7 +215,7 @@ class JobRunner:
     def _trouble(self, exc: Exception, where: str) -> float:
         """Log a loop's exception; returns how long the loop waits before it polls again. The store
         being unreachable is logged when it starts and when it ends, not on every poll."""
-        if store_unavailable(exc):
+        if store_unavailable(exc) or store_read_only(exc):  # a read-only store logged a traceback on every poll (1.2 MB in 75 s)
             return self._store.failed(exc)
         log.exception(where)
         return self.poll_s
@@ -461,7 +461,8 @@ class _StoreWatch:
             if self._down_since is None:
                 self._down_since = now
                 reason = first_line(exc) or type(exc).__name__
-                what = "is busy" if isinstance(exc, StoreBusy) else "cannot be reached"  # busy: its reason says why
+                what = ("is busy" if isinstance(exc, StoreBusy) else  # busy: its reason says why
+                        "refuses writes (it is read-only)" if store_read_only(exc) else "cannot be reached")
                 log.warning("the store %s (%s); jobs wait until it is back", what, reason)
             return min(self.MAX_BACKOFF_S, max(self._poll_s, (now - self._down_since) / 2))
 
