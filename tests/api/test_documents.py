@@ -117,6 +117,8 @@ def test_multi_label_documents_tagged_with_no_class_are_tagged(client):
 @pytest.mark.parametrize(("params", "target", "message"), [
     ({"top": "x"}, "top", "The query parameter top must be a whole number, not 'x'."),
     ({"top": "0"}, "top", "The query parameter top must be at least 1."),
+    ({"top": ""}, "top", "The query parameter top is empty: give a whole number, or leave it out."),  # it read as no limit
+    ({"$skip": " "}, "skip", "The query parameter skip is empty: give a whole number, or leave it out."),
     ({"skip": "-1"}, "skip", "The query parameter skip must be at least 0."),
     ({"maxpagesize": "0"}, "maxpagesize", "The query parameter maxpagesize must be at least 1."),
     ({"dataset": "dev"}, "dataset", "The dataset 'dev' is unknown; use Train, Test or none (documents in neither set)."),

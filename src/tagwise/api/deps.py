@@ -206,9 +206,13 @@ def absolute(request: Request, path: str, **query: Any) -> str:
 
 
 def int_param(request: Request, name: str, default: int | None = None, *, minimum: int = 0) -> int | None:
-    raw = request.query_params.get(name) or request.query_params.get(f"${name}")
+    raw = request.query_params.get(name)
+    if raw is None:
+        raw = request.query_params.get(f"${name}")
     if raw is None:
         return default
+    if not raw.strip():  # "?top=" (a script's variable left unset) read as no limit at all
+        raise InvalidArgument(f"The query parameter {name} is empty: give a whole number, or leave it out.", target=name)
     try:
         value = int(raw)
     except ValueError:
