@@ -72,6 +72,7 @@ def test_a_postgresql_store_reached_through_its_unix_socket_is_backed_up_and_res
     # "make_conninfo() got multiple values for keyword argument 'host'"
     from tagwise.core import tagging
     from tagwise.core.context import Context
+    from tagwise.errors import InvalidArgument
     from tagwise.settings import Settings
     from tagwise.storage import backup
 
@@ -88,6 +89,10 @@ def test_a_postgresql_store_reached_through_its_unix_socket_is_backed_up_and_res
         assert taken.counts["projects"] == 1
         restored = backup.restore(Settings(data_dir=tmp_path / "c", api_key="k", database_url=socket_urls[1]), taken.folder)
         assert restored.manifest["counts"] == taken.counts
+        # refused (the database is not empty now): the data dir it named was left behind, empty
+        with pytest.raises(InvalidArgument, match="is not empty"):
+            backup.restore(Settings(data_dir=tmp_path / "d", api_key="k", database_url=socket_urls[1]), taken.folder)
+        assert not (tmp_path / "d").exists()
     finally:
         for url in urls:
             pg.drop_database(url)

@@ -21,6 +21,7 @@ is moved aside first (docs/operations.md, "Backup and restore").
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gzip
 import hashlib
@@ -367,6 +368,7 @@ def restore(settings: Settings, source: Path) -> Restored:
         _check_sqlite(source / "tagwise.db")
     _check_revision(source, manifest, sqlite_file is not None)
     unpacked = store = None
+    made = [folder for folder in (settings.data_dir, models_dir.parent, models_dir) if not folder.exists()]
     try:
         unpacked, folders = _unpack_models(source / "models.tgz", models_dir)  # beside the model store, moved in last
         if sqlite_file is not None:
@@ -391,6 +393,10 @@ def restore(settings: Settings, source: Path) -> Restored:
     finally:
         if unpacked is not None:
             shutil.rmtree(unpacked, ignore_errors=True)
+        if store is None:  # refused or failed before a store was written (a database that is not empty, PostgreSQL
+            for folder in reversed(made):  # away): the folders it made for it go again, those left empty
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
     key = source / "api-key"
     kept_key = key.is_file() and (settings.data_dir / "api-key").exists()
     restored_key = key.is_file() and not kept_key
