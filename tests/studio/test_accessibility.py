@@ -8,6 +8,7 @@ its Test documents are tagged wrongly on purpose, so the Evaluate page lists inc
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -244,7 +245,12 @@ def test_a_wide_table_on_a_phone_is_a_named_stop_the_arrow_keys_scroll(page, ser
     expect(box).to_have_accessible_name("Per class (weakest first) (scrolls sideways)")
     box.focus()
     press(page, "ArrowRight")
-    page.wait_for_function("document.querySelector('section[aria-labelledby=classes-title] .scroll').scrollLeft > 0")
+    # polled from here: wait_for_function polls with eval, which the studio's Content-Security-Policy refuses (the
+    # test failed whenever the scroll had not moved by the first look)
+    deadline = time.monotonic() + 10
+    while box.evaluate("element => element.scrollLeft") <= 0:
+        assert time.monotonic() < deadline, "the arrow key did not scroll the table"
+        page.wait_for_timeout(50)
     page.set_viewport_size(DESKTOP)  # it fits: no extra stop
     expect(box).not_to_have_attribute("tabindex", "0")
     # and the sections are one Tab from the top (100 Tabs to the tag check before)
