@@ -31,7 +31,7 @@ class RateLimiter:
     def check(self, key_id: str, per_minute: int) -> None:
         if per_minute <= 0:
             return
-        tokens = self._take(key_id, per_minute, spend=True)
+        tokens = self._take(key_id, per_minute)
         if tokens is not None:
             wait = _wait(tokens, per_minute)
             raise TooManyRequests(
@@ -45,7 +45,7 @@ class RateLimiter:
         at once cannot all pass a look that spends nothing (30 concurrent guesses got 4 answers)."""
         if per_minute <= 0:
             return
-        tokens = self._take(_wrong_keys_bucket(address), per_minute, spend=True)
+        tokens = self._take(_wrong_keys_bucket(address), per_minute)
         if tokens is not None:
             wait = _wait(tokens, per_minute)
             raise TooManyRequests(
@@ -63,9 +63,8 @@ class RateLimiter:
                 tokens, last = self._buckets[bucket]
                 self._buckets[bucket] = (min(float(per_minute), tokens + 1.0), last)
 
-    def _take(self, bucket: str, per_minute: int, *, spend: bool) -> float | None:
-        """Refill ``bucket``; with a token in it, take one when ``spend`` and answer None, else the tokens
-        it holds (under one)."""
+    def _take(self, bucket: str, per_minute: int) -> float | None:
+        """Refill ``bucket``; with a token in it, take one and answer None, else the tokens it holds (under one)."""
         now = self._clock()
         rate = per_minute / 60.0
         with self._lock:
@@ -75,7 +74,7 @@ class RateLimiter:
             tokens, last = self._buckets.get(bucket, (float(per_minute), now))
             tokens = min(float(per_minute), tokens + (now - last) * rate)
             if tokens >= 1.0:
-                self._buckets[bucket] = (tokens - 1.0 if spend else tokens, now)
+                self._buckets[bucket] = (tokens - 1.0, now)
                 return None
             self._buckets[bucket] = (tokens, now)
             return tokens
