@@ -263,9 +263,11 @@ def language_option(value: str | None) -> str | None:
     ``classify --language english`` exited 2, and ``--language ""`` read "needs language in the body"."""
     from tagwise.core.validation import language_code
 
-    if value is not None and language_code(value) is None:
+    if value is None:
+        return None
+    if (code := language_code(value)) is None:
         raise typer.BadParameter(f"{value!r} is not a language code such as 'en', 'de' or 'pt-BR'")
-    return None if value is None else language_code(value)  # as the service spells it: EN is en, pt_br is pt-BR
+    return code  # as the service spells it: EN is en, pt_br is pt-BR
 
 
 def search_option(value: str | None) -> str | None:
