@@ -69,7 +69,7 @@ def make_cli(env: dict[str, str]) -> CliFn:
 
     runner = CliRunner()
 
-    def cli(*args: str, input: str | None = None) -> Result:
+    def cli(*args: str, input: str | bytes | None = None) -> Result:
         argv = list(args) if len(args) != 1 else shlex.split(args[0])
         result = runner.invoke(app, argv, env=env, input=input, catch_exceptions=False, prog_name="tagwise")
         return Result(result.exit_code, result.stdout, result.stderr)

@@ -22,9 +22,9 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from enum import Enum
-from itertools import chain, islice
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
@@ -109,24 +109,24 @@ def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_colu
         yield (str(doc_id) if doc_id not in (None, "") else str(number)), text, named or language
 
 
-class _LinesBefore:
-    """The lines of a file before the one that holds its first byte UTF-8 does not allow, each decoded
-    alone, a byte-order mark dropped, and split and translated as the run's text stream did (universal
-    newlines: a lone ``\\r`` ends a line too; csv keeps the line ends): what the run reads again after
-    meeting that byte."""
+class DecodedLines:
+    """A binary stream's lines, each decoded alone (a byte-order mark dropped) and split and translated
+    as a text stream would (universal newlines: a lone ``\\r`` ends a line too; csv keeps the line
+    ends), so that a byte UTF-8 does not allow raises at its own line, after every line before it was
+    given. A text stream decodes 8 KB at a time and raised before the lines of the chunk holding that
+    byte: from stdin, which cannot be read again, up to 8 KB of documents before it went unwritten."""
 
-    def __init__(self, path: str, csv_lines: bool) -> None:
-        self._lines = self._read(path, "" if csv_lines else None)
+    def __init__(self, raw: IO[bytes], csv_lines: bool) -> None:
+        self._lines = self._read(raw, "" if csv_lines else None)
 
     @staticmethod
-    def _read(path: str, newline: str | None) -> Iterator[str]:
-        with open(path, "rb") as fh:
-            for number, raw in enumerate(fh):
-                try:
-                    line = (raw.removeprefix(codecs.BOM_UTF8) if number == 0 else raw).decode("utf-8")
-                except UnicodeDecodeError:
-                    return
-                yield from io.StringIO(line, newline=newline)  # a raw line ends at \n: a \r\n is never split
+    def _read(raw: IO[bytes], newline: str | None) -> Iterator[str]:
+        for number, line in enumerate(raw):  # a raw line ends at \n: a \r\n is never split
+            text = (line.removeprefix(codecs.BOM_UTF8) if number == 0 else line).decode("utf-8")
+            if "\r" in text:
+                yield from io.StringIO(text, newline=newline)
+            else:
+                yield text
 
     def __iter__(self) -> Iterator[str]:
         return self._lines
@@ -136,17 +136,13 @@ class _LinesBefore:
 
 
 class UpToBadByte:
-    """The input's documents up to a line that is not UTF-8, its error kept (``error``) for the caller
-    to raise once they are classified. The text stream decodes 8 KB at a time, so the error came
-    before the documents of that chunk, and the batch being filled was dropped: 1,930 of the 2,000
-    documents before the bad line were written. ``reread`` reads the file again, one line at a time,
-    and the documents not yet given are given from it (stdin cannot be read again)."""
+    """The input's documents up to a line that is not UTF-8 (:class:`DecodedLines` raises there), its
+    error kept (``error``) for the caller to raise once they are classified: the batch being filled
+    when it came was dropped with it."""
 
-    def __init__(self, docs: Iterator[Document], reread: Callable[[], Iterator[Document]] | None) -> None:
+    def __init__(self, docs: Iterator[Document]) -> None:
         self.error: UnicodeDecodeError | None = None
-        self._docs = docs
-        self._reread = reread
-        self._iter = self._read()
+        self._iter = self._read(docs)
 
     def __iter__(self) -> Iterator[Document]:
         return self._iter
@@ -154,19 +150,11 @@ class UpToBadByte:
     def __next__(self) -> Document:
         return next(self._iter)
 
-    def _read(self) -> Iterator[Document]:
-        given = 0
+    def _read(self, docs: Iterator[Document]) -> Iterator[Document]:
         try:
-            for doc in self._docs:
-                given += 1
-                yield doc
+            yield from docs
         except UnicodeDecodeError as exc:
             self.error = exc
-            if self._reread is not None:
-                try:
-                    yield from islice(self._reread(), given, None)
-                except UsageError:  # what the cut shows (a header, a quoted field that runs on into the bad line): the byte is the error
-                    return
 
 
 def _csv_documents(stream: IO[str], text_column: str, id_column: str, where: str, delimiter: str | None, language_column: str,
@@ -405,11 +393,8 @@ def classify(
             # a byte-order mark so that Excel reads it as UTF-8; appended lines keep the file's own separator
             separator = done.delimiter if has_content else _separator(input_path, in_fmt, delimiter)
             writer = Writer(sink, out_fmt, header=not has_content, delimiter=separator, bom=output is not None)
-            def read(source: Any) -> Iterator[Document]:
-                return read_documents(source, in_fmt, text_column, id_column, where=where, delimiter=delimiter,
-                                      language_column=language_column, language=language)
-
-            docs = UpToBadByte(read(stream), None if input_path == "-" else lambda: read(_LinesBefore(input_path, in_fmt == "csv")))
+            docs = UpToBadByte(read_documents(stream, in_fmt, text_column, id_column, where=where, delimiter=delimiter,
+                                              language_column=language_column, language=language))
             if done.count:
                 skipped, last = skip(docs, done.count)
                 if docs.error is not None:  # before where the output got to: said as itself, not as a shorter input
@@ -488,13 +473,19 @@ def _drop_if_empty(output: Path | None, drop: bool) -> None:
         output.unlink(missing_ok=True)
 
 
-def _open_input(path: str, fmt: str) -> AbstractContextManager[IO[str]]:
+def _open_input(path: str, fmt: str) -> AbstractContextManager[IO[str] | DecodedLines]:
     if path == "-":  # read as a file is: a byte-order mark (Excel's "CSV UTF-8") hid the id column, the ids became row numbers
         buffer = getattr(sys.stdin, "buffer", None)
         if buffer is None:  # a stdin that is text only (a test's): as it is
             return nullcontext(sys.stdin)
-        return nullcontext(io.TextIOWrapper(buffer, encoding="utf-8-sig", newline="" if fmt == "csv" else None))
-    return open(path, encoding="utf-8-sig", newline="" if fmt == "csv" else None)
+        return nullcontext(DecodedLines(buffer, fmt == "csv"))
+    return _decoded_file(path, fmt == "csv")
+
+
+@contextmanager
+def _decoded_file(path: str, csv_lines: bool) -> Iterator[DecodedLines]:
+    with open(path, "rb") as raw:
+        yield DecodedLines(raw, csv_lines)
 
 
 def _open_output(path: Path | None, append: bool) -> AbstractContextManager[IO[str]]:
