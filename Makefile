@@ -30,7 +30,7 @@ serve: install
 	$(VENV)/bin/tagwise serve
 
 test: install sdk-venvs
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest --durations=15
 
 test-fast: install
 	$(VENV)/bin/python -m pytest -x -q --ignore=tests/sdk
