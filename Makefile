@@ -36,7 +36,7 @@ test-fast: install
 	$(VENV)/bin/python -m pytest -x -q --ignore=tests/sdk
 
 bench: install
-	$(VENV)/bin/python benchmarks/accuracy.py
+	$(VENV)/bin/python -m benchmarks.accuracy
 
 clean:
 	rm -rf $(VENV) .venv-sdk-runtime .venv-sdk-authoring

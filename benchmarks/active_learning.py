@@ -33,7 +33,7 @@ alternative's from ``queue``, paired by seed (mean [min, max] over the seeds). T
     .venv/bin/python -m benchmarks.active_learning --datasets goemotions --budgets 100,200,400,800
     .venv/bin/python -m benchmarks.active_learning --datasets banking77 --recipe ensemble --seeds 1 --quick
 
-``--quick``: budgets 100, 200, 400, one seed, 1,000 test documents: a smoke test.
+``--quick``: budgets 100, 200, 400, one seed, 1,000 test documents (each unless given): a smoke test.
 """
 
 from __future__ import annotations
@@ -305,19 +305,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", default="banking77,hadoop_jira_priority,goemotions")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--recipe", default="linear", help="linear (default, fast), embedding, ensemble or auto")
-    parser.add_argument("--budgets", default="100,200,400,800,1600", help="tag counts at which the model is scored")
+    parser.add_argument("--budgets", default=None, help="tag counts at which the model is scored (default 100,200,400,800,1600)")
     parser.add_argument("--retrain-every", type=int, default=50, help="the person trains a model every this many tags")
-    parser.add_argument("--seeds", type=int, default=3, help="how many seeds (each: another import order and pools)")
+    parser.add_argument("--seeds", type=int, default=None, help="how many seeds (each: another import order and pools; default 3)")
     parser.add_argument("--first-seed", type=int, default=0, help="the seeds are first-seed .. first-seed + seeds - 1")
     parser.add_argument("--test-limit", type=int, default=None, help="score on this many test documents (a seeded subset)")
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("TAGWISE_DATASETS", "/work/shared/datasets")))
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("TAGWISE_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets"))
     parser.add_argument("--json-out", type=Path, default=None, help="append each run as a JSON line; runs already there are reused")
-    parser.add_argument("--quick", action="store_true", help="budgets 100,200,400; one seed; 1,000 test documents")
+    parser.add_argument("--quick", action="store_true", help="budgets 100,200,400; one seed; 1,000 test documents (unless given)")
     args = parser.parse_args(argv)
     # a first model of 50 documents over 77 classes: scikit-learn's "more classes than half the samples" on every fit
     warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")
-    if args.quick:
-        args.budgets, args.seeds, args.test_limit = "100,200,400", 1, args.test_limit or 1000
+    if args.quick:  # what is given explicitly stays: --quick --budgets 100,200 ran 100, 200 and 400
+        args.budgets, args.seeds, args.test_limit = args.budgets or "100,200,400", args.seeds or 1, args.test_limit or 1000
+    args.budgets, args.seeds = args.budgets or "100,200,400,800,1600", args.seeds or 3
     args.budgets = [int(b) for b in args.budgets.split(",")]
     strategies = args.strategies.split(",")
     unknown = set(strategies) - set(STRATEGIES)

@@ -64,7 +64,7 @@ def measure(folder: Path, cache_dir: Path | None) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default="banking77,clinc150,goemotions")
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("TAGWISE_DATASETS", "/work/shared/datasets")))
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("TAGWISE_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets"))
     parser.add_argument("--cache-dir", type=Path, default=None, help="embedding cache (the vectors are not timed)")
     args = parser.parse_args(argv)
     print("| dataset | texts | classes | TF-IDF non-zeros | featurize s | linear head s (estimate) "

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--batch-sizes", default="16,32")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--data", type=Path, default=Path(os.environ.get("TAGWISE_DATASETS", "/work/shared/datasets"))
+    parser.add_argument("--data", type=Path, default=Path(os.environ.get("TAGWISE_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets")
                         / "banking77" / "test.jsonl")
     args = parser.parse_args(argv)
     texts = [json.loads(line)["text"] for line in args.data.open(encoding="utf-8")]

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="a sentence-transformers folder (default: the bundled all-MiniLM-L6-v2)")
     parser.add_argument("--precisions", default="int8,int8-token,bf16",
                         help="int8 (ONNX Runtime, activations scaled per batch), int8-token (per token), bf16 (PyTorch)")
-    parser.add_argument("--data", type=Path, default=Path(os.environ.get("TAGWISE_DATASETS", "/work/shared/datasets"))
+    parser.add_argument("--data", type=Path, default=Path(os.environ.get("TAGWISE_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets")
                         / "banking77")
     args = parser.parse_args(argv)
     if args.model_dir is not None:

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = ROOT.parent / "shared" / "datasets"
+DATASETS = Path(os.environ.get("TAGWISE_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets")
 V = {"api-version": "2023-04-01"}
 A = "/language/authoring/analyze-text/projects"
 # projects not in English (one language per project is the Azure way; sib200 mixes three)

@@ -35,7 +35,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = ROOT.parent / "shared" / "datasets"
+DATASETS = Path(os.environ.get("TAGWISE_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets")
 KEY = "load-benchmark-key-0123456789"
 HEADER = "Ocp-Apim-Subscription-Key"
 V = {"api-version": "2023-04-01"}

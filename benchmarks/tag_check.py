@@ -40,7 +40,7 @@ Printed per dataset, as markdown tables (mean ± sample sd over the noise seeds,
 listed, "Check again", for a few rounds.
 
 Single-label datasets only (banking77, clinc150 in-scope, hadoop_jira_priority). Datasets, from
-``/work/shared/datasets`` (see each README there): BANKING77 (Casanueva et al. 2020,
+``../shared/datasets`` (``TAGWISE_DATASETS`` names another folder; see each README there): BANKING77 (Casanueva et al. 2020,
 PolyAI-LDN/task-specific-datasets, CC BY 4.0); CLINC150 (Larson et al. 2019, clinc/oos-eval,
 CC BY 3.0; in-scope train/test only); Hadoop JIRA priority tickets from GitBugs (Patil 2025,
 av9ash/gitbugs, CC BY 4.0; its priority tags are already noisy, so "precision" there counts only
@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alt-all", action="store_true", help="the alternative reads every tagged document, not the check's 10,000 sample")
     parser.add_argument("--train-limit", type=int, default=None, help="a seeded subset of the train split (smoke tests)")
     parser.add_argument("--test-limit", type=int, default=None, help="a seeded subset of the test split")
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("TAGWISE_DATASETS", "/work/shared/datasets")))
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("TAGWISE_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets"))
     parser.add_argument("--json-out", type=Path, default=None, help="append each run as a JSON line; runs already there are reused")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")

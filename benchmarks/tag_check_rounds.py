@@ -9,13 +9,14 @@ on every row), and test accuracy of `linear` on the tags then.
 ``--judge``: a person who knows the true tags instead: each listed wrong tag retagged to its true
 class (with "Use suggestion" when that is the suggestion), each listed right tag marked "Tag is
 right" (which the next checks leave out). ``--extra-below P``: the check's ``EXTRA_BELOW`` (0: only
-cleanlab's flags). ``--train-limit N``: the first N training documents (a smaller project).
+cleanlab's flags). ``--train-limit N``: a seeded random sample of N training documents (a smaller project).
 
     .venv/bin/python -m benchmarks.tag_check_rounds --dataset banking77 --rate 0.1 --seed 0 --rounds 6 --judge --train-limit 2000
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from collections import Counter
@@ -37,7 +38,7 @@ def main() -> int:
     p.add_argument("--rate", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--data-dir", type=Path, default=Path("/work/shared/datasets"))
+    p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("TAGWISE_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets"))
     p.add_argument("--judge", action="store_true", help="retag listed wrong tags to the truth and mark listed right tags right")
     p.add_argument("--extra-below", type=float, default=label_issues.EXTRA_BELOW)
     p.add_argument("--train-limit", type=int, default=0)
