@@ -255,6 +255,24 @@ def test_a_bad_project_file_is_told_what_is_wrong_and_where(client, banking):
     assert client.get(f"{A}/msgs", params=V).status_code == 404  # nothing was written
 
 
+def test_a_name_that_reads_other_than_it_is_written_is_refused(client, banking):
+    # a right-to-left override drew class "invoice\u202etxt.exe" as "invoiceexe.txt" and turned the flash message after it
+    # around; locations differing only by a zero-width space were drawn alike (deleting "ticket-42.txt" left two listed)
+    rows = banking["train"][:20]
+    override = project_file("rtl", SINGLE, rows)
+    override["assets"]["classes"].append({"category": "invoice\u202etxt.exe"})
+    invisible = project_file("rtl", SINGLE, rows)
+    invisible["assets"]["documents"][3]["location"] = "ticket\u200b-42.txt"
+    for body, said in ((override, "holds U+202E, a direction override"), (invisible, "holds U+200B (invisible, or a direction override)")):
+        response = client.post(f"{A}/rtl/:import", params=V, json=body)
+        assert response.status_code == 400 and said in json.dumps(response.json(), ensure_ascii=False), response.text
+    assert client.get(f"{A}/rtl", params=V).status_code == 404
+    plain = project_file("rtl", SINGLE, rows)
+    plain["assets"]["classes"].append({"category": "فاتورة مزدوجة"})  # right-to-left script itself is fine
+    plain["assets"]["documents"][3]["location"] = "تذكرة-42.txt"
+    assert client.post(f"{A}/rtl/:import", params=V, json=plain).status_code == 202
+
+
 def test_an_import_format_other_than_json_is_refused(client, banking):
     # the authoring SDK's format="aml" (a header) was ignored and the body imported as JSON
     body = project_file("fmt", SINGLE, banking["train"][:20])

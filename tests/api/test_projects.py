@@ -308,3 +308,17 @@ def test_an_export_that_holds_a_threshold_of_1_still_imports(client, banking):
         "settings": {"confidenceThreshold": 1}})  # a PATCH that creates is a PATCH: refused as one that changes
     assert created.status_code == 400 and "from 0 to below 1" in created.json()["error"]["message"]
     assert client.get(f"{A}/fresh", params=V).status_code == 404
+
+
+def test_a_description_is_text_of_at_most_2000_characters(client):
+    # 30 million characters made every user's project list 32 MB (23 s to load in Chromium); a NUL was a 500 on
+    # PostgreSQL (tests/studio/test_hostile_values.py runs this there too); ESC sequences reached the CLI's terminal
+    for description, said in (("before\u0000after", "U+0000 at character 7"), ("\x1b]0;title\x07", "U+001B at character 1"),
+                              ("x" * 2_001, "2,001 characters; it may have at most 2,000")):
+        refused = client.patch(f"{A}/described", params=V, json={**BODY, "projectName": "described", "description": description}, headers=PATCH)
+        assert refused.status_code == 400 and said in refused.json()["error"]["message"], refused.text
+        assert refused.json()["error"]["target"] == "description"
+    assert client.get(f"{A}/described", params=V).status_code == 404
+    kept = "Tickets of the support desk.\n\tRouted by team." + "x" * 1_950
+    assert client.patch(f"{A}/described", params=V, json={**BODY, "projectName": "described", "description": kept}, headers=PATCH).status_code == 201
+    assert client.get(f"{A}/described", params=V).json()["description"] == kept

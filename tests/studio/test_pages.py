@@ -1184,6 +1184,18 @@ def test_the_documents_download_as_a_spreadsheets_csv_and_a_file_is_classified_f
     assert [(d["location"], d["text"], d["labels"]) for d in again] == \
         [(r["location"], r["text"], r["labels"]) for r in rows] + [("new-1", "Où est ma carte ? « vite »", None)]
     assert studio.get("/studio/p/nope/data.csv").status_code == 404
+    # a multi-label class whose name has a comma: its own download was refused ("the labels hold a comma")
+    tagging.create_project(ctx, "commas", MULTI, "en")
+    tagging.add_documents(ctx, "commas", [{"location": "t1", "text": "refund my card now", "labels": ["billing, refunds", "urgent"]},
+                                          {"location": "t2", "text": "card, please", "labels": ["billing, refunds"]}])
+    saved = studio.get("/studio/p/commas/data.csv").content
+    assert b'"billing, refunds|urgent"' in saved
+    again = studio.post("/studio/p/commas/data/upload", data={"csrf": studio.csrf}, files={"files": ("commas.csv", saved, "text/csv")})
+    assert "hold a comma" not in again.text and "error" not in flash(again.text), flash(again.text)
+    assert [d["labels"] for d in parse_file("c.csv", saved, True, classes=["urgent", "billing, refunds"])[0]] == \
+        [["billing, refunds", "urgent"], ["billing, refunds"]]
+    with pytest.raises(InvalidArgument, match="hold a comma"):  # a class the project lacks: still two classes meant, most likely
+        parse_file("c.csv", saved, True, classes=["urgent"])
 
     _train(ctx, "bank", "one")
     deployments.deploy(ctx, "bank", "prod", {"trainedModelLabel": "one"})

@@ -113,6 +113,23 @@ def test_writes_need_the_csrf_token(signed_in):
     assert "de, multilingual" in page.text and next(p for p in _projects(signed_in) if p["name"] == "p2")["multilingual"]
 
 
+def test_a_form_another_site_sent_is_refused_even_with_the_cookies(studio):
+    # a page on another port of this host can set the studio's cookies (cookies ignore ports): it planted the sign-in
+    # token, posted its own key, and the visitor's next tags were saved as the attacker's; browsers say where a form came from
+    page = studio.get("/studio")
+    token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+    for site in ("same-site", "cross-site"):
+        refused = studio.post("/studio/login", data={"key": KEY, "token": token}, headers={"Sec-Fetch-Site": site})
+        assert "another site" in flash(refused.text) and 'name="key"' in refused.text  # still signed out
+    signed = studio.post("/studio/login", data={"key": KEY, "token": token}, headers={"Sec-Fetch-Site": "same-origin"})
+    csrf = _csrf(signed.text)
+    refused = studio.post("/studio/projects", data={"name": "p9", "kind": SINGLE, "language": "en", "csrf": csrf},
+                          headers={"Sec-Fetch-Site": "same-site"})
+    assert "another site" in flash(refused.text) and "p9" not in [p["name"] for p in _projects(studio)]
+    studio.post("/studio/projects", data={"name": "p9", "kind": SINGLE, "language": "en", "csrf": csrf})  # no header: an older browser
+    assert "p9" in [p["name"] for p in _projects(studio)]
+
+
 def test_studio_writes_count_against_the_keys_rate_limit(studio):
     # a key limited to 5 a minute got 429 from the API's 6th request and 30 studio tries in a row
     from tagwise.core import keys

@@ -52,7 +52,23 @@ class UsageError(Exception):
     """A problem with what the user typed or gave us (exit code 2), found after parsing."""
 
 
-class _Stdout(Console):
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # not \t, \n, \r (which Rich drops)
+
+
+class _Plain(Console):
+    """A console that prints text as it is: no Rich markup (a project description "[/oops]" ended
+    ``tagwise project list`` in a traceback, and "[red]" coloured it) and control characters as
+    escapes (``\\x1b``: a document text or description holding ESC sequences rewrote the terminal it
+    was listed in). Progress bars draw with Rich's own control segments, which this leaves alone."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, **kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Any:
+        return super().render_str(_UNPRINTABLE.sub(lambda found: found.group().encode("unicode_escape").decode(), text), **kwargs)
+
+
+class _Stdout(_Plain):
     def on_broken_pipe(self) -> None:
         """``tagwise evaluate ... | grep -q accuracy``: the reader left, nothing to report (rich's own
         exits 1, which failed such a pipeline under ``set -o pipefail``, where classify's output exits 0)."""
@@ -70,7 +86,7 @@ def out() -> Console:
 
 def err() -> Console:
     """Where progress, notes and errors go (stderr), so stdout stays clean for pipes."""
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return _Plain(stderr=True, highlight=False, soft_wrap=True)
 
 
 _current = Options()

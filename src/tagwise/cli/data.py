@@ -11,7 +11,6 @@ from typing import Any
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
 from tagwise.cli import formats
 from tagwise.cli.common import (
@@ -250,9 +249,9 @@ def documents(
             labels = [c["category"] for c in doc.get("classes", [])] if "classes" in doc else \
                 [doc["class"]["category"]] if "class" in doc else []
             text = " ".join(doc["text"].split())
-            # Text: a document's "[b]" is its own, not rich markup
-            table.add_row(Text(doc["location"]), doc.get("dataset", "-"), Text(", ".join(labels)) if doc["tagged"] else "(untagged)",
-                          Text(text if len(text) <= SNIPPET else text[: SNIPPET - 1] + "…"))
+            # as strings: out() reads no markup (a document's "[b]" is its own) and shows control characters as escapes
+            table.add_row(doc["location"], doc.get("dataset", "-"), ", ".join(labels) if doc["tagged"] else "(untagged)",
+                          text if len(text) <= SNIPPET else text[: SNIPPET - 1] + "…")
         out().print(table)
     if not shown:
         err().print(f"no documents in {name} match" if (dataset or label or tagged is not None or search or skip) else

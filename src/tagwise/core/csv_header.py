@@ -204,8 +204,8 @@ def formula_safe(value: str) -> str:
     advice); numbers such as ``-1.5`` stay as they are. Every CSV tagwise writes for a spreadsheet
     passes its cells through this.
 
-    >>> [formula_safe(v) for v in ("=1+1", "@SUM(A1)", "-1.5", "'=x", "plain")]
-    ["'=1+1", "'@SUM(A1)", '-1.5', "''=x", 'plain']
+    >>> [formula_safe(v) for v in ("=1+1", "@SUM(A1)", "-1.5", "'=x", "plain", "\\r=1+1")]
+    ["'=1+1", "'@SUM(A1)", '-1.5', "''=x", 'plain', "'\\r=1+1"]
     """
     return "'" + value if _FORMULA.match(value) and not _NUMBER.fullmatch(value) else value
 
@@ -224,7 +224,7 @@ def unformula(value: Any) -> Any:
     return value
 
 
-_FORMULA = re.compile(r"'*[=+\-@\t|%]")  # leading quotes too: '=x and =x stay two different values
+_FORMULA = re.compile(r"'*[=+\-@\t\r\n|%]")  # OWASP's list and a line feed; leading quotes too: '=x and =x stay two different values
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 # languages whose spreadsheets separate a CSV's fields with ";" (their decimal mark is the comma)

@@ -24,14 +24,12 @@ from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
-from tagwise.core.validation import blank, shown
+from tagwise.core.validation import INVISIBLE, blank, shown
 from tagwise.errors import InvalidArgument, NotFound, store_unavailable
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
 FIRST_KEY_NAME = "the first key"  # the server's own key (TAGWISE_API_KEY, <data dir>/api-key) has no name of its own
-# direction marks and overrides, and invisible spaces (not U+200C/U+200D, which Persian and Indic names need)
-INVISIBLE = frozenset("\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\u061c\ufeff")
 
 log = logging.getLogger(__name__)
 AUTHORING = "authoring"

@@ -188,6 +188,13 @@ def class_form(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
+# direction embeddings, overrides and isolates: drawn, they turn the text after them around ("invoice\u202etxt.exe"
+# reads "invoiceexe.txt", and a message quoting "refund\u202e" read "Class refund.dedda")
+DIRECTION_OVERRIDES = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# they, direction marks and invisible spaces (not U+200C/U+200D, which Persian and Indic names need)
+INVISIBLE = DIRECTION_OVERRIDES | frozenset("\u200b\u200e\u200f\u2060\u061c\ufeff")
+
+
 def check_class_name(value: object) -> str:
     """``value`` checked, in its kept form (``class_form``)."""
     if not isinstance(value, str):
@@ -200,6 +207,9 @@ def check_class_name(value: object) -> str:
             f"The class name {shown(value)} is invalid: use 1 to 50 characters, no ':', no control characters and no lone surrogates.",
             target="category",
         )
+    if override := next((c for c in value if c in DIRECTION_OVERRIDES), None):
+        raise InvalidArgument(f"The class name {shown(value)} holds U+{ord(override):04X}, a direction override, which shows the name "
+                              "other than it is written: leave it out.", target="category")
     return class_form(value)
 
 
@@ -220,6 +230,10 @@ def check_location(value: object) -> str:
             inner_code="InvalidDocument",
             target="location",
         )
+    if hidden := next((c for c in value if c in INVISIBLE), None):
+        # two locations that differ only by it are drawn alike: deleting a customer's "ticket-42.txt" left two more listed
+        raise InvalidRequest(f"The document location {shown(value)} holds U+{ord(hidden):04X} (invisible, or a direction override): a "
+                             "location must read as it is; leave it out.", inner_code="InvalidDocument", target="location")
     return value
 
 

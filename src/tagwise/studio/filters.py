@@ -29,10 +29,10 @@ class Filters:
         return cls(
             q=str(params.get("q") or "").strip()[:200],
             status=status if status in STATUSES else "",
-            label=class_form(str(params.get("label") or "")),  # as class names are kept: a decomposed é finds them
+            label=class_form(_no_controls(str(params.get("label") or ""))),  # as class names are kept: a decomposed é finds them
             dataset=next((d for d in DATASETS if d.lower() == dataset), ""),
             mismatch=str(params.get("mismatch") or "") in ("1", "on", "true"),
-            by=str(params.get("by") or "").strip()[:100],
+            by=_no_controls(str(params.get("by") or "").strip()[:100]),
         )
 
     def to_filter(self) -> DocumentFilter:
@@ -48,3 +48,9 @@ class Filters:
     @property
     def active(self) -> bool:
         return bool(self.params())
+
+
+def _no_controls(value: str) -> str:
+    """A class or tagger filter with its control characters as U+FFFD: no class or key name holds one,
+    so it still finds nothing, and PostgreSQL is not sent a NUL (its text holds none: a 500)."""
+    return "".join("\ufffd" if c < " " or c == "\x7f" else c for c in value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from itertools import chain, islice
 from urllib.parse import quote
 
 from fastapi import Request
@@ -43,9 +44,13 @@ def separator_for(request: Request) -> str:
 
 
 def download(request: Request, filename: str, header: list[str], rows: Iterable[list[str]]) -> StreamingResponse:
-    """A CSV attachment named ``filename``, streamed, separated for the browser's language."""
+    """A CSV attachment named ``filename``, streamed, separated for the browser's language. Its first
+    row is read before the answer starts, so that a query that fails (the store away) is an error
+    page, not a 200 of the header alone that reads as "no documents"."""
+    rows = iter(rows)
+    first = list(islice(rows, 1))
     # "replace": a text that is not valid Unicode (a lone surrogate) cannot end the download halfway
-    body = (chunk.encode("utf-8", errors="replace") for chunk in csv_lines(header, rows, separator_for(request)))
+    body = (chunk.encode("utf-8", errors="replace") for chunk in csv_lines(header, chain(first, rows), separator_for(request)))
     return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": attachment(filename)})
 
 

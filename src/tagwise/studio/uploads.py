@@ -17,6 +17,7 @@ import io
 import json
 import re
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 from tagwise.core import csv_header
 from tagwise.core.csv_header import DATASET_KEYS, LABEL_KEYS, LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, pick, pick_language, unformula
 from tagwise.core.textencoding import OTHER_CODE_PAGE, SAVE_AS_UTF8, WINDOWS_1252, diagnose, json_problem, not_text
-from tagwise.core.validation import COMMAS, blank, file_labels, file_language
+from tagwise.core.validation import COMMAS, blank, class_form, file_labels, file_language
 from tagwise.errors import InvalidArgument
 
 FORMATS = (".txt", ".csv", ".tsv", ".jsonl", ".ndjson")
@@ -84,9 +85,12 @@ def parse(filename: str, data: bytes, multi: bool = False) -> list[dict[str, Any
 
 
 def parse_file(filename: str, data: bytes, multi: bool = False, limit: int | None = None,
-               beyond: str = "", columns: Columns = NO_COLUMNS, named_blank_ok: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
+               beyond: str = "", columns: Columns = NO_COLUMNS, named_blank_ok: bool = False,
+               classes: Collection[str] = ()) -> tuple[list[dict[str, Any]], list[str]]:
     """(documents, the CSV columns not read) of one uploaded file; ``multi``: for a multi-label
-    project, where a labels cell with a comma is refused (``card, payments`` became one class).
+    project, where a labels cell with a comma is refused (``card, payments`` became one class)
+    unless each of its classes with a comma is one of ``classes`` (the project's: its own download
+    of a class "billing, refunds" was refused).
     ``limit``: refused at the document after it, with ``beyond`` said of it (3 million one-word
     rows were read whole, 600 MB, before a limit was checked). ``columns``: the text's and the
     labels' columns when the user named them (a ``.txt`` file has none). ``named_blank_ok``: a row
@@ -104,7 +108,7 @@ def parse_file(filename: str, data: bytes, multi: bool = False, limit: int | Non
         raise _not_utf8(name, data, exc) from None
     counted = _Limit(name, limit, beyond)
     if suffix in (".csv", ".tsv"):
-        return _csv(name, content, "\t" if suffix == ".tsv" else None, multi, counted, columns, named_blank_ok)
+        return _csv(name, content, "\t" if suffix == ".tsv" else None, multi, counted, columns, named_blank_ok, classes)
     if suffix in (".jsonl", ".ndjson"):
         return _jsonl(name, content, counted, columns, named_blank_ok), []
     if suffix == ".txt" or not suffix:
@@ -168,8 +172,15 @@ class _Limit:
             raise InvalidArgument(f"{self.name} has more than {self.limit:,} documents; {self.beyond}")
 
 
-def _csv(name: str, content: str, delimiter: str | None, multi: bool,
-         counted: _Limit, columns: Columns = NO_COLUMNS, named_blank_ok: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
+def _unknown_comma_class(raw: str, classes: Collection[str]) -> bool:
+    """Whether a multi-label labels cell holds a comma that does not belong to one of ``classes``."""
+    known = {class_form(c) for c in classes}
+    return any(any(c in COMMAS for c in part) and class_form(part.strip()) not in known
+               for part in re.split(f"[{re.escape(LABEL_SEPARATORS)}]", raw))
+
+
+def _csv(name: str, content: str, delimiter: str | None, multi: bool, counted: _Limit, columns: Columns = NO_COLUMNS,
+         named_blank_ok: bool = False, classes: Collection[str] = ()) -> tuple[list[dict[str, Any]], list[str]]:
     # Excel's "sep=;" line names the separator (it was read as a header with the columns 'sep=' and '')
     delimiter, named = csv_header.dialect(content.split("\n", 1)[0], delimiter)
     csv.field_size_limit(sys.maxsize)  # a long ticket is refused by the document limit, with its size, not as "field larger than field limit"
@@ -209,7 +220,7 @@ def _csv(name: str, content: str, delimiter: str | None, multi: bool,
                 raise InvalidArgument(f"{where}: {csv_header.misfit(count, fieldnames, delimiter)}"
                                       f"{_labels_tip(delimiter) if count > len(fieldnames) else ''}. Nothing was added.")
             raw = pick(row, LABEL_KEYS)
-            if multi and isinstance(raw, str) and any(c in COMMAS for c in raw):  # "card, payments|refund" made the class "card, payments" too
+            if multi and isinstance(raw, str) and _unknown_comma_class(raw, classes):  # "card, payments|refund" made the class "card, payments" too
                 split = [p.strip() for p in re.split(f"[{COMMAS}{re.escape(LABEL_SEPARATORS)}]", raw) if p.strip()]
                 raise InvalidArgument(f"{where}: the labels {raw!r} hold a comma. Several classes go in the labels field "
                                       f"joined by '|' or ';' ({'|'.join(split)}); a class whose name has a comma can come in a "

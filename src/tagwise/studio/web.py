@@ -28,7 +28,7 @@ from tagwise.api.errors import error_response
 from tagwise.core.context import Context
 from tagwise.core.model_results import commonest
 from tagwise.core.percentfmt import percent, percents, points
-from tagwise.errors import InvalidArgument, InvalidRequest, TagwiseError
+from tagwise.errors import Forbidden, InvalidArgument, InvalidRequest, TagwiseError
 from tagwise.studio.auth import SESSION_COOKIE, NotSignedIn, session
 
 log = logging.getLogger("tagwise.studio")
@@ -165,6 +165,11 @@ class StudioRoute(APIRoute):
 
         async def studio_handler(request: Request) -> Response:
             try:
+                if request.method == "POST" and request.headers.get("sec-fetch-site") in ("same-site", "cross-site"):
+                    # a form another site sent, with cookies: one on another port of this host can set them (cookies
+                    # ignore ports), so its page signed a visitor in with its own key and had their tags saved as its
+                    raise Forbidden("This form was sent from a page of another site (or another port of this host): the studio "
+                                    "takes forms from its own pages only. Open the studio and send it from there.")
                 if request.method == "POST" and request.url.path != "/studio/login" and session(request) is None:
                     # before the form is read: a visitor without a session had the server read 256 MiB uploads
                     raise NotSignedIn("Sign in with the API key first.")

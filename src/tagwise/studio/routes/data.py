@@ -77,14 +77,16 @@ async def upload(request: Request, project: str, files: list[UploadFile], skip_e
         files = [f for f in files if f.filename or f.size]  # a form sent with no file chosen has one empty part
         if not files:
             raise InvalidArgument("Choose one or more files to upload.")
-        multi = (await run_in_threadpool(projects.get, context(request), project))["kind"] == MULTI
+        record = await run_in_threadpool(projects.get, context(request), project)
+        multi = record["kind"] == MULTI
         for file in files:
             data = await file.read()
             if len(data) > limit:
                 raise PayloadTooLarge(f"{file.filename} has {len(data):,} bytes; the limit is {limit:,} (TAGWISE_MAX_BODY_BYTES).")
             # counted as the file is read: 3 million one-letter rows took 88 s and the server to 4 GB
             docs, unread = await run_in_threadpool(uploads.parse_file, file.filename or "upload.txt", data, multi,
-                                                   MAX_UPLOAD_DOCUMENTS - len(items), UPLOAD_BEYOND, columns, bool(skip_existing))
+                                                   MAX_UPLOAD_DOCUMENTS - len(items), UPLOAD_BEYOND, columns, bool(skip_existing),
+                                                   record["classes"])
             items.extend(docs)
             ignored.update(dict.fromkeys(unread))
         prefix = PurePath(files[0].filename or "upload").stem or "upload"

@@ -137,7 +137,8 @@ def _file_documents(ctx, record: dict, file: UploadFile | None, columns: uploads
     try:
         docs, _ignored = uploads.parse_file(file.filename or "documents.txt", data, record["kind"] == MULTI, limit=MAX_TRY_FILE_DOCUMENTS,
                                             beyond=f"Try it classifies up to {MAX_TRY_FILE_DOCUMENTS:,} (about 10-20 seconds). Split "
-                                            "the file, or use tagwise classify, which streams any size.", columns=columns)
+                                            "the file, or use tagwise classify, which streams any size.", columns=columns,
+                                            classes=record["classes"])
     except InvalidArgument as exc:  # the upload's words: Try it adds nothing, so "nothing was added" misread what it does
         raise InvalidArgument(exc.message.replace("othing was added", "othing was classified")) from None
     for number, doc in enumerate(docs, start=1):  # as an upload checks them: a lone surrogate broke the download

@@ -1,0 +1,67 @@
+"""Values a person would not type, on both stores: PostgreSQL's text holds no NUL, so what SQLite took
+quietly was a 500 there (a description, the Data page's class and tagger filters, and their CSV
+download, which answered 200 with its header alone before the server dropped the connection)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tagwise.core import tagging
+from tests.conftest import KEY
+from tests.storage import pg
+
+MULTI = "CustomMultiLabelClassification"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request, tmp_path):
+    from tagwise.settings import Settings
+
+    if request.param == "sqlite":
+        yield Settings(data_dir=tmp_path / "data", api_key=KEY)
+        return
+    server = pg.server()
+    url = server.create_database()
+    yield Settings(data_dir=tmp_path / "data", api_key=KEY, database_url=url)
+    server.drop_database(url)
+
+
+@pytest.fixture
+def studio(settings):
+    from tagwise.server import create_app
+
+    with TestClient(create_app(settings, run_jobs=False), base_url="http://127.0.0.1") as client:
+        token = re.search(r'name="token" value="([^"]+)"', client.get("/studio").text).group(1)
+        page = client.post("/studio/login", data={"key": KEY, "token": token})
+        client.csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        client.ctx = client.app.state.ctx
+        yield client
+
+
+def test_a_description_with_a_nul_is_refused_by_the_api_and_the_studio(studio):
+    body = {"projectKind": MULTI, "language": "en", "storageInputContainerName": "p", "description": "before\u0000after"}
+    refused = studio.patch("/language/authoring/analyze-text/projects/p", params={"api-version": "2023-04-01"}, json=body,
+                           headers={"Ocp-Apim-Subscription-Key": KEY, "Content-Type": "application/merge-patch+json"})
+    assert refused.status_code == 400 and refused.json()["error"]["target"] == "description", refused.text
+    page = studio.post("/studio/projects", data={"name": "p", "kind": MULTI, "language": "en", "description": "a\u0000b",
+                                                 "csrf": studio.csrf})
+    assert page.status_code == 400 and "U+0000" in page.text and "text/html" in page.headers["content-type"]
+    assert tagging.create_project(studio.ctx, "p", MULTI, "en", "a clean one")["description"] == "a clean one"
+
+
+def test_filters_holding_control_characters_find_nothing_on_the_page_and_in_the_download(studio):
+    tagging.create_project(studio.ctx, "p", MULTI, "en")
+    tagging.add_documents(studio.ctx, "p", [{"location": "a", "text": "my card", "labels": ["cards"]}])
+    for params in ({"label": "cards\u0000"}, {"by": "a\u0000b"}, {"label": "\u001b[2K"}):
+        page = studio.get("/studio/p/p/data", params=params)
+        assert page.status_code == 200 and "No documents match" in page.text, params
+        download = studio.get("/studio/p/p/data.csv", params=params)
+        assert download.status_code == 200
+        assert list(csv.reader(io.StringIO(download.content.decode("utf-8-sig")))) == [["location", "text", "labels", "dataset", "language"]]
+    whole = studio.get("/studio/p/p/data.csv", params={"label": "cards"})
+    assert [row[0] for row in csv.reader(io.StringIO(whole.content.decode("utf-8-sig")))] == ["location", "a"]
