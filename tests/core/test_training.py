@@ -191,3 +191,11 @@ def test_a_class_of_out_of_scope_examples_is_told_to_be_tagged_none():
     assert _out_of_scope_class(SINGLE, ["balance", "oos"])[0].startswith("The class 'oos' reads as out-of-scope examples: tag them None")
     assert "The classes 'Out of scope', 'off-topic' read" in _out_of_scope_class(SINGLE, ["Out of scope", "off-topic", "card"])[0]
     assert _out_of_scope_class(SINGLE, ["None", "balance"]) == [] and _out_of_scope_class("CustomMultiLabelClassification", ["oos"]) == []
+
+
+def test_the_copy_check_reads_texts_as_the_models_do_whatever_their_width():
+    # a half-width katakana copy of a training ticket is the same text to a model (its features are NFKC) and went unnoticed
+    train = [{"location": "t1", "text": "カードが届きません", "labels": ["card"]}]
+    test = [{"location": "x1", "text": "ｶｰﾄﾞが届きません", "labels": ["card"]}, {"location": "x2", "text": "返金してください", "labels": ["refund"]}]
+    [note] = training._duplicates(train, test)
+    assert note.startswith("1 of 2 test documents have the same text as a training document") and "x1 (as t1)" in note

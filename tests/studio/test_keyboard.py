@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.studio.conftest import press, screenshot, type_keys
+from tests.studio.conftest import press, screenshot, sign_in, type_keys
 
 PROJECT = "emotions-kb"
 
@@ -129,3 +129,25 @@ def test_keyboard_only_multi_label_tagging(page, server, tmp_path):
     press(page, "Enter")      # saves both
     expect(page.get_by_role("heading", name="Nothing left to tag")).to_be_visible()
     assert sorted(_labels(server, second)) == ["anger", "gratitude"]
+
+
+def test_the_class_filter_folds_arabic_marks_and_hamza_as_the_data_search_does(page, server):
+    # "الغاء" (typed without the hamza) and a fully pointed "إِلْغَاء" showed no class, where the Data page's search finds both
+    from tagwise.core import tagging
+    from tagwise.core.context import Context
+    from tagwise.settings import Settings
+
+    ctx = Context.open(Settings(data_dir=server.data_dir, api_key=server.key), migrate=False)
+    try:
+        tagging.create_project(ctx, "arabic-kb", "CustomSingleLabelClassification", "ar")
+        tagging.add_documents(ctx, "arabic-kb", [{"location": "t1", "text": "أريد إلغاء اشتراكي", "labels": ["إلغاء الاشتراك"]},
+                                                 {"location": "t2", "text": "غيرت عنواني", "labels": ["تغيير العنوان"]},
+                                                 {"location": "t3", "text": "أين طلبي؟"}])
+    finally:
+        ctx.close()
+    sign_in(page, server)
+    page.goto("/studio/p/arabic-kb/tag")
+    for typed in ("الغاء", "إِلْغَاء"):
+        page.locator("#class-filter").fill(typed)
+        expect(page.locator('li[data-name="إلغاء الاشتراك"]')).to_be_visible()
+        expect(page.locator('li[data-name="تغيير العنوان"]')).to_be_hidden()

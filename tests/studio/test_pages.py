@@ -167,7 +167,7 @@ def test_multi_label_evaluation_shows_label_confusion(studio, emotions):
     row = page.text.split('id="wrong-1"', 1)[1].split("</tr>", 1)[0]
     for label in first["customMultiLabelClassificationResult"]["expectedClasses"] + first["customMultiLabelClassificationResult"]["predictedClasses"]:
         shown = f'{100 * first["tagwise"]["scores"][label]:.1f}%'
-        assert f"{label} <span class=\"score\" title=\"the model's probability of {label}\">{shown}</span>" in row, (label, row)
+        assert f"{label}</bdi> <span class=\"score\" title=\"the model's probability of {label}\">{shown}</span>" in row, (label, row)
     # a document tagged with no class has no right classes to add to: said apart (40 of 66 "added annoyance to a
     # document's right classes" were such documents)
     crafted = {"evaluation": {"projectKind": MULTI}, "evaluation_results": [
@@ -598,13 +598,13 @@ def test_a_flagged_test_document_is_marked_test_and_the_page_says_what_retagging
     assert "Use suggestion" in planted.group(1)
     [doc] = tagging.list_documents(ctx, "flag", DocumentFilter(locations=(rows[0]["id"],))).items
     # used, the row keeps the tag the check saw and can put it back (a multi-label suggestion replaces every tag, a right one too)
-    suggested = re.search(r'data-label="Suggested"><span class="chip">([^<]+)</span>', planted.group(1)).group(1)
+    suggested = re.search(r'data-label="Suggested"><span class="chip"><bdi>([^<]+)</bdi></span>', planted.group(1)).group(1)
     fix = {"csrf": studio.csrf, "doc": doc["id"], "location": rows[0]["id"], "seen": json.dumps([wrong]), "then": "back",
            "back": "/studio/p/flag/evaluate?model=m", "tag": html.unescape(suggested)}
     studio.post("/studio/p/flag/tag", data=fix)
     again = studio.get("/studio/p/flag/evaluate", params={"model": "m"}).text
     row = re.search(rf'<tr id="issue-\d+"[^>]*>.*?{re.escape(rows[0]["id"])}</a>(.*?)</tr>', again, re.DOTALL).group(1)
-    assert "fixed" in row and f'<span class="small muted" data-was>(was <span class="chip">{html.escape(wrong)}</span>)</span>' in row
+    assert "fixed" in row and f'<span class="small muted" data-was>(was <span class="chip"><bdi>{html.escape(wrong)}</bdi></span>)</span>' in row
     assert re.search(r'data-put-back aria-label="Put back the tags [^"]+ had">Put back</button>', row)
     studio.post("/studio/p/flag/tag", data={**fix, "seen": json.dumps([html.unescape(suggested)]), "tag": wrong})
     assert tagging.get_document(ctx, "flag", doc["id"])[1]["labels"] == [wrong]
@@ -1056,7 +1056,7 @@ def test_multi_label_confidence_threshold_and_no_class_documents_on_evaluate_try
     assert len(suggestion.labels) >= 2, suggestion  # several classes, so one headline number would say little
     tag_page = studio.get(f"/studio/p/emo/tag?doc={new['id']}").text
     suggested = re.search(r'id="suggestion">(.*?)</p>', tag_page, re.DOTALL).group(1)
-    shown = dict(re.findall(r'<span class="chip suggested">([^<]+) <span class="small">([\d.]+)%</span></span>', suggested))
+    shown = dict(re.findall(r'<span class="chip suggested"><bdi>([^<]+)</bdi> <span class="small">([\d.]+)%</span></span>', suggested))
     assert shown == {label: f"{100 * dict(suggestion.scores)[label]:.1f}" for label in suggestion.labels}
     assert "confident" not in suggested
     # each listed score with the score its class needs: "approval 15%" suggested under an unsuggested "amusement 22%" looked wrong

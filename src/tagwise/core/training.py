@@ -8,6 +8,7 @@ import random
 import re
 import shutil
 import time
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import timedelta
@@ -119,8 +120,8 @@ def _training_language(project: dict[str, Any], train: list[dict]) -> tuple[str,
     shown = ", ".join(f"{code} ({n:,})" for code, n in declared.most_common(3))
     others = f"{sum(declared.values()):,} of the {len(train):,} training documents declare another language than the project's ({shown})"
     if _mostly_other(declared, train):
-        note = (f"{others}: the model was trained as a multilingual project's, with the multilingual "
-                "sentence encoder, and takes any of that encoder's 16 languages without a LanguageNotTrained warning.")
+        note = (f"{others}: the model was trained as a multilingual project's (where its recipe has sentence vectors, from "
+                "the multilingual sentence encoder), and takes any of that encoder's 16 languages without a LanguageNotTrained warning.")
         return "mul", [note]
     notes = []
     if declared:  # under a fifth: built for the project's language alone, and each such document classified later warns
@@ -272,7 +273,8 @@ def _same_text_key(text: str) -> str:
     """A text as the copy check compares it: without case, spacing, punctuation and symbols (a text
     of those only: without case and spacing). Without any spaces, so that "top-up" (its hyphen
     dropped) and "top up" are one text: a test copy that differed so went unnoticed."""
-    folded = text.casefold()
+    folded = (text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)).casefold()  # as the
+    # models read it: a half-width katakana copy of a training ticket went unnoticed
     return "".join(_NOT_WORDS.sub("", folded).split()) or "".join(folded.split())
 
 

@@ -81,7 +81,11 @@
     }
     // accents, case and ß do not matter when filtering: "ruck" finds "Rückerstattung", as the Data page's search does
     // NFKD: full-width and half-width forms too ("ﾛｸﾞｲﾝ" finds "ログイン", "ｌｏｇｉｎ" finds "login"), as the Data page's search does
-    function fold(text) { return text.normalize("NFKD").replace(/[\u0300-\u036f\u3099\u309a]/g, "").toLowerCase().replace(/ß/g, "ss"); }
+    // and, as that search: Arabic's harakat, superscript alif and tatweel, Hebrew's points, the hamza forms of alif ("الغاء" finds "إلغاء")
+    function fold(text) {
+      return text.normalize("NFKD").replace(/[\u0300-\u036f\u3099\u309a\u064b-\u065f\u0670\u0640\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7]/g, "")
+        .replace(/[\u0623\u0625\u0622\u0671]/g, "\u0627").replace(/\u0649/g, "\u064a").replace(/\u0629/g, "\u0647").toLowerCase().replace(/ß/g, "ss");
+    }
     items.forEach(function (li) { li.dataset.folded = fold(li.dataset.name); });
     function applyFilter() {
       var q = fold(filter.value.trim());
