@@ -282,3 +282,14 @@ def test_a_csv_row_with_more_fields_than_its_header_classifies_nothing_past_it(d
     result = deployed.cli("classify", "bank", "prod", str(path), "-o", str(out))
     assert f"{path}:3: 3 fields, but the header has 2 (id, text)" in one_error_line(result, code=2)
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["1"]  # the rows before it, as for other bad lines
+
+
+def test_a_first_import_of_a_csv_refuses_classes_that_look_alike(cli, tmp_path):
+    # the studio's upload and --append refused them; the first `tagwise import` (the usual way to start) let
+    # ログインできない and its half-width twin in as two classes, and Login beside login
+    for rows in ("ログインできない,ログインできない\nﾛｸﾞｲﾝできない,ﾛｸﾞｲﾝできない\n", "my login,Login\nlog in,login\n"):
+        path = tmp_path / "twins.csv"
+        path.write_text("text,labels\n" + rows, encoding="utf-8")
+        said = one_error_line(cli("import", "twins", str(path), "--kind", "single"), code=2)
+        assert "differs from this file's" in said and "only in case" in said
+    assert cli("project", "show", "twins").exit_code == 1  # nothing was created

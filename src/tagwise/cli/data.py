@@ -26,7 +26,7 @@ from tagwise.cli.common import (
     search_option,
 )
 from tagwise.cli.projects import KINDS, Kind, say_created
-from tagwise.errors import ProjectNotFound, TagwiseError
+from tagwise.errors import InvalidArgument, ProjectNotFound, TagwiseError
 
 
 class Split(str, Enum):
@@ -110,6 +110,7 @@ def import_(
         untagged_files: list[Path] = []
         metadata: dict[str, Any] = {}
         classes: list[str] = []
+        project_files = False  # an Azure project file among them: its classes come as they are, as Azure takes them
         with progress() as bar:
             task = bar.add_task("reading", total=len(files))
             for path in files:
@@ -122,6 +123,7 @@ def import_(
                 if file_meta is None and all(d.labels is None for d in file_docs) and formats.detect(path, fmt.value) != "txt-dir":
                     untagged_files.append(path)
                 if file_meta:
+                    project_files = True
                     metadata = {**file_meta, **metadata}
                     classes += file_meta["classes"]
                 docs.extend(file_docs)
@@ -141,6 +143,16 @@ def import_(
             if multilingual:
                 metadata.setdefault("multilingual", True)
             metadata.setdefault("storageInputContainerName", name)
+            if not adding and not project_files:
+                # classes that look alike are one class to a reader: the studio's upload and --append refuse them, and a
+                # first import of a CSV let ログインできない and ﾛｸﾞｲﾝできない in as two
+                from tagwise.core.documents import check_no_lookalikes
+                from tagwise.core.validation import class_form
+
+                try:  # in the form classes are kept: "café" composed and decomposed are one class, not twins
+                    check_no_lookalikes([], list(dict.fromkeys(class_form(label) for doc in docs for label in doc.labels or [])))
+                except InvalidArgument as exc:
+                    raise UsageError(exc.message) from None
             body = formats.project_file(name, project_kind, metadata, docs, classes)
             bar.update(task, description=f"importing {len(docs):,} documents")
             imported = be.import_project(name, body, append=adding)

@@ -95,7 +95,7 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
         if append and project is None:  # deleted since the check above
             raise _nothing_to_append_to(name)
         if append:
-            _check_no_lookalikes(project["classes"], classes)
+            check_no_lookalikes(project["classes"], classes)
             classes = list(dict.fromkeys([*project["classes"], *classes]))
             if len(classes) > ctx.settings.max_classes:
                 raise InvalidArgument(f"With these classes the project would have {len(classes)}; the limit is "
@@ -208,11 +208,12 @@ def delete_documents(ctx: Context, name: str, *, locations: list[str] | None = N
     return {"deleted": len(gone), "modelsTrainedOnThem": trained_on}
 
 
-def _check_no_lookalikes(project_classes: list[str], adding: list[str]) -> None:
+def check_no_lookalikes(project_classes: list[str], adding: list[str]) -> None:
     """Refuse, as the studio's upload does, an appended class that looks like one the project has (or
     another one this file adds): other capitals, another width, an invisible character ("CARD_ARRIVAL"
     beside "card_arrival" was a second class, the same one to a reader and two to the model). A
-    replacing import takes the file's classes as they are, as Azure does."""
+    replacing import takes an Azure project file's classes as they are, as Azure does; ``tagwise
+    import`` checks the classes of a CSV, JSONL or folder with this too."""
     known = list(project_classes)
     for label in adding:
         if label in known:
