@@ -28,7 +28,11 @@ import numpy as np
 from tagwise.errors import InvalidArgument
 
 MANIFEST_KIND = "tagwise.text-classifier"
-FORMAT_VERSION = 1
+# 2 (2026-11-29): TF-IDF features that read optional Arabic and Hebrew marks as absent, keep combining marks in
+# words and may hold a block of single Chinese and Japanese characters, which format 1's readers would read wrong
+# or not at all; a version that reads only 1 refuses such a model by its format, and this one reads both
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 _VERSIONED_LIBRARIES = ("numpy", "scipy", "scikit-learn", "sentence-transformers", "torch", "onnxruntime")
 
 
@@ -106,8 +110,10 @@ def read_manifest(path: Path) -> dict[str, Any]:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InvalidArgument(f"{manifest_path} cannot be read as JSON ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("kind") != MANIFEST_KIND or manifest.get("format_version") != FORMAT_VERSION:
-        raise InvalidArgument(f"{path} is not a tagwise model folder of format {FORMAT_VERSION}")
+    if not isinstance(manifest, dict) or manifest.get("kind") != MANIFEST_KIND or manifest.get("format_version") not in READABLE_FORMATS:
+        found = manifest.get("format_version") if isinstance(manifest, dict) and manifest.get("kind") == MANIFEST_KIND else None
+        newer = f" (it is format {found}, from a newer tagwise)" if isinstance(found, int) and found > FORMAT_VERSION else ""
+        raise InvalidArgument(f"{path} is not a tagwise model folder of format {', '.join(map(str, READABLE_FORMATS))}{newer}")
     return manifest
 
 
