@@ -409,6 +409,14 @@ def test_documents_added_with_a_class_that_looks_like_one_the_project_has_are_re
     both["assets"]["classes"] = [{"category": "Refund"}, {"category": "REFUND"}]
     refused = client.post("/language/tagwise/projects/twins/documents", json=both)
     assert refused.status_code == 400 and "differs from this file's 'Refund' only in case" in refused.json()["error"]["message"]
+    # Arabic script: the Persian and the Arabic yeh are drawn alike, and a hamza or vowel marks are what typing leaves out
+    for first, second in (("تغيير", "تغییر"), ("إلغاء", "الغاء")):
+        arabic = project_file("twins", SINGLE, banking["train"][20:22])
+        for doc, name in zip(arabic["assets"]["documents"], (first, second), strict=True):
+            doc.update(location=f"ar-{len(name)}-{ord(name[-2])}.txt", **{"class": {"category": name}})
+        arabic["assets"]["classes"] = [{"category": first}, {"category": second}]
+        refused = client.post("/language/tagwise/projects/twins/documents", json=arabic)
+        assert refused.status_code == 400 and "only in Arabic spelling" in refused.json()["error"]["message"], refused.text
     assert len(export(client, "twins")["assets"]["documents"]) == 20  # nothing added
     # a replacing import takes the file as it is, as Azure does
     whole = project_file("twins", SINGLE, banking["train"][:10])

@@ -3,6 +3,7 @@ in the same transaction; and the checks on class names that the studio's uploads
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
@@ -63,17 +64,37 @@ def same_but_case(classes: list[str], name: str, renaming: str | None = None) ->
 
 
 def how_twins_differ(twin: str, name: str) -> str:
-    """How two names that look the same differ, for a person: "case", or "case, width or invisible characters"."""
-    return "case" if twin.casefold() == name.casefold() else "case, width or invisible characters"
+    """How two names that look the same differ, for a person: "case", "case, width or invisible
+    characters", or, in Arabic script, its spelling."""
+    if twin.casefold() == name.casefold():
+        return "case"
+    if _ARABIC.search(twin + name) and _plain_looks(twin) != _plain_looks(name):
+        return "Arabic spelling (a hamza, vowel marks, a Persian or Arabic yeh or kaf)"
+    return "case, width or invisible characters"
 
 
 def looks(name: str) -> str:
-    """A class name as a reader sees it: NFKC, case-folded, without invisible (format) characters.
+    """A class name as a reader sees it, or types it: NFKC, case-folded, without invisible (format)
+    characters, and in Arabic script without the marks and hamza forms typing leaves out, with the
+    Persian and the Arabic yeh and kaf as one ("تغییر" and "تغيير" are drawn alike; the studio's search
+    already found "إلغاء" by "الغاء").
 
     >>> looks("ＬＯＧＩＮ") == looks("login") == looks("Log\u200bin"), looks("ﾛｸﾞｲﾝ") == looks("ログイン")
     (True, True)
+    >>> looks("تغییر") == looks("تغيير"), looks("إلغاء") == looks("الغاء") == looks("إِلْغَاء")
+    (True, True)
     """
+    plain = _plain_looks(name)
+    return _ARABIC_MARKS.sub("", plain).translate(_ARABIC_LETTERS) if _ARABIC.search(plain) else plain
+
+
+def _plain_looks(name: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKC", name).casefold() if unicodedata.category(c) != "Cf")
+
+
+_ARABIC = re.compile("[\u0600-\u06ff]")
+_ARABIC_MARKS = re.compile("[\u064b-\u065f\u0670\u0640]")
+_ARABIC_LETTERS = str.maketrans({**dict.fromkeys("أإآٱ", "ا"), "ى": "ي", "ی": "ي", "ک": "ك", "ة": "ه"})
 
 
 def _check_new_name(project: dict[str, Any], name: str, renaming: str | None = None) -> None:
