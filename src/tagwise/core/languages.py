@@ -7,7 +7,8 @@ answers German, Arabic or Japanese text with a class all the same, and nothing t
 - a document that declares its ``language``, when that is not the model's language (a model of a
   multilingual project reads every language; its encoder knows 16);
 - a document that declares none (or the model's own), when most of its letters are of another
-  script than Latin while the model's language is written in Latin letters (Arabic letters sent to an English model). Words
+  script than Latin while the model's language is written in Latin letters (Arabic letters sent to an English model),
+  or of another script than its own while the model's language is written in one (Korean sent to a Japanese model). Words
   are not checked: German in Latin letters, or English tickets full of log lines, would be
   guesses. A declared ``en`` sent to a model of another language counts as none: the Azure SDKs
   send it for every document whose caller gave no language.
@@ -40,6 +41,18 @@ LATIN = frozenset([
     "mg", "mi", "ms", "mt", "nb", "nl", "nn", "no", "ny", "oc", "pl", "pt", "qu", "rm", "ro", "sk", "sl", "sm",
     "sn", "so", "sq", "st", "su", "sv", "sw", "tk", "tl", "tr", "uz", "vi", "wo", "xh", "yo", "zu",
 ])
+# languages written in scripts other than Latin, with the scripts (Unicode's names, the first word of a letter's
+# name) their texts are in: a model for one of them warns of a text mostly in another such script (Korean sent to a
+# Japanese model, Arabic to a Hebrew one answered a class at its prior, 0.22, without a word). A text mostly in Latin
+# letters is not warned of: such tickets are full of product names and English terms
+NON_LATIN = {
+    "ja": {"CJK", "HIRAGANA", "KATAKANA"}, "zh": {"CJK"}, "ko": {"HANGUL", "CJK"}, "ar": {"ARABIC"}, "fa": {"ARABIC"},
+    "ur": {"ARABIC"}, "he": {"HEBREW"}, "yi": {"HEBREW"}, "th": {"THAI"}, "el": {"GREEK"}, "ru": {"CYRILLIC"},
+    "uk": {"CYRILLIC"}, "bg": {"CYRILLIC"}, "be": {"CYRILLIC"}, "mk": {"CYRILLIC"}, "kk": {"CYRILLIC"},
+    "hi": {"DEVANAGARI"}, "mr": {"DEVANAGARI"}, "ne": {"DEVANAGARI"}, "bn": {"BENGALI"}, "ta": {"TAMIL"},
+    "te": {"TELUGU"}, "kn": {"KANNADA"}, "ml": {"MALAYALAM"}, "gu": {"GUJARATI"}, "hy": {"ARMENIAN"},
+    "ka": {"GEORGIAN"}, "am": {"ETHIOPIC"}, "km": {"KHMER"}, "lo": {"LAO"}, "my": {"MYANMAR"}, "si": {"SINHALA"},
+}
 MIN_LETTERS = 10  # fewer letters than this say too little about a script
 # a Han character or a kana or Hangul syllable says as much as a few letters: "我的包裹还没到" (a whole sentence, 7
 # characters) was too short to be checked
@@ -82,6 +95,10 @@ def warning(language: str | None, backend: str | None, text: str, declared: str 
     True
     >>> warning("en", None, "أين بطاقتي؟ لقد فقدتها أمس", "en")["message"][:49]  # ... so the script still counts
     'The document is written mostly in Arabic script, '
+    >>> warning("ja", None, "택배가 아직 안 왔어요 언제 오나요", None)["message"][:51]  # a model of another script's language
+    'The document is written mostly in Korean Hangul, bu'
+    >>> [warning("ja", None, t, None) for t in ("荷物がまだ届かないのですが", "iPhone 15 Pro Max is not charging at all")]
+    [None, None]
     """
     if not language:
         return None
@@ -102,19 +119,25 @@ def warning(language: str | None, backend: str | None, text: str, declared: str 
                             "examples in that language classifies it better.")
         # the model's own language declared: the text's script still speaks (an SDK declares "en" by default)
     script_part = language.replace("_", "-").split("-")[1:2]
-    if primary(language) not in LATIN or (script_part and len(script_part[0]) == 4 and script_part[0].lower() != "latn"):
-        return None  # a multilingual model ("mul"), or a language not (or not always) written in Latin letters
+    if script_part and len(script_part[0]) == 4 and script_part[0].lower() != "latn" and primary(language) not in NON_LATIN:
+        return None  # a language written in another script than usual (sr-Cyrl, az-Arab): not guessed at
     if text.isascii():
         return None
-    script = _other_script(text)
+    if (expected := NON_LATIN.get(primary(language))) is not None:
+        script = _other_script(text, expected)
+    elif primary(language) in LATIN and not (script_part and len(script_part[0]) == 4 and script_part[0].lower() != "latn"):
+        script = _other_script(text)
+    else:
+        return None  # a multilingual model ("mul"), or a language not (or not always) written in Latin letters
     if script is None:
         return None
     return _warning(f"The document is written mostly in {script}, but the model was trained for '{language}' texts: expect weaker "
                     "answers. Send the document's language with it, or train a multilingual project with such examples.")
 
 
-def _other_script(text: str) -> str | None:
-    """The script of most of ``text``'s letters when that is not Latin (e.g. 'Arabic script'), else None."""
+def _other_script(text: str, expected: set[str] | frozenset[str] = frozenset()) -> str | None:
+    """The script of most of ``text``'s letters when that is neither Latin nor one of ``expected``
+    (e.g. 'Arabic script'), else None."""
     counts: dict[str, int] = {}
     letters = 0
     # NFKC: styled and full-width Latin letters (𝐇𝐞𝐥𝐥𝐨, Ｍｙ) are Latin letters
@@ -131,6 +154,8 @@ def _other_script(text: str) -> str | None:
     if sum(counts.values()) * 2 <= letters:
         return None
     script = max(counts, key=counts.__getitem__)
+    if script in expected or sum(n for s, n in counts.items() if s in expected) * 2 > letters:
+        return None
     return {"CJK": "Chinese or Japanese characters (Han)", "HIRAGANA": "Japanese kana", "KATAKANA": "Japanese kana",
             "HANGUL": "Korean Hangul"}.get(script, f"{script.title()} script")
 
