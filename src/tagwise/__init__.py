@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 # is set first. Set here, before anything of tagwise can import it; it reaches training processes too.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["Client", "TextClassifier", "__version__", "evaluate"]
 

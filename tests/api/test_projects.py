@@ -322,3 +322,24 @@ def test_a_description_is_text_of_at_most_2000_characters(client):
     kept = "Tickets of the support desk.\n\tRouted by team." + "x" * 1_950
     assert client.patch(f"{A}/described", params=V, json={**BODY, "projectName": "described", "description": kept}, headers=PATCH).status_code == 201
     assert client.get(f"{A}/described", params=V).json()["description"] == kept
+
+
+def test_a_description_an_older_tagwise_stored_is_kept_by_imports_and_patches(client):
+    # a project whose description an older version took (3,000 characters, an ESC) refused every import and every
+    # PATCH of another field that sent it back
+    from tagwise.storage import records
+
+    assert client.patch(f"{A}/older", params=V, json={**BODY, "projectName": "older"}, headers=PATCH).status_code == 201
+    older = "Tickets\x1b[0m " + "x" * 3_000
+    with client.app.state.ctx.db.write() as conn:
+        records.update_project(conn, records.get_project(conn, "older")["id"], {"description": older})
+    kept = client.patch(f"{A}/older", params=V, json={"description": older, "settings": {"confidenceThreshold": 0.4}}, headers=PATCH)
+    assert kept.status_code == 200 and kept.json()["description"] == older, kept.text
+    body = {"projectFileVersion": "2022-05-01", "stringIndexType": "Utf16CodeUnit",
+            "metadata": {**BODY, "projectName": "older", "description": older},
+            "assets": {"projectKind": SINGLE, "classes": [{"category": "a"}], "documents": [
+                {"location": "d1.txt", "language": "en", "class": {"category": "a"}, "text": "hello"}]}}
+    imported = client.post(f"{A}/older/:import", params=V, json=body)
+    assert imported.status_code == 202, imported.text
+    changed = client.patch(f"{A}/older", params=V, json={"description": older + "!"}, headers=PATCH)
+    assert changed.status_code == 400  # a new value is checked

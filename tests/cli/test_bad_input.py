@@ -88,7 +88,7 @@ def test_every_document_piped_before_a_line_that_is_not_utf8_is_classified(deplo
     piped = "".join(json.dumps({"id": f"d{n}", "text": f"my card payment {n} was declined"}) + "\n" for n in range(300))
     result = deployed.cli("classify", "bank", "prod", "-", "--input-format", "jsonl", "-o", str(out),
                           input=piped.encode() + b"caf\x81\n" + b'{"text": "last"}\n')
-    assert "stdin: not UTF-8 text (byte 0x81)" in one_error_line(result, code=2)
+    assert "stdin:301: not UTF-8 text (byte 0x81 at column 4)" in one_error_line(result, code=2)
     assert [json.loads(row)["id"] for row in out.read_text().splitlines()] == [f"d{n}" for n in range(300)]
 
 

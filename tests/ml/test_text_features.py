@@ -66,8 +66,8 @@ def test_full_width_letters_ligatures_and_half_width_kana_count_as_the_words_the
 
 
 def test_chinese_and_japanese_characters_are_terms_of_their_own_block():
-    # a Chinese clause was one "word" and no single character a feature: `linear` scored 0.57-0.65 in cross-validation on
-    # a probe's small ticket sets, 0.75-0.87 with this block (docs/benchmarks.md)
+    # a Chinese clause was one "word" and no single character a feature: `linear` scored 0.55-0.61 in cross-validation on
+    # a probe's small ticket sets, 0.75-0.86 with this block (docs/benchmarks.md)
     texts = ["我的包裹还没到，已经一个星期了", "我要退款", "卡丢了怎么办", "カードをなくしました", "返金してください"] * 2
     featurizer = TextFeaturizer(min_df=1).fit(texts)
     assert list(featurizer.vectorizers_) == ["word", "char", "cjk"]

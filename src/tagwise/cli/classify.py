@@ -122,7 +122,11 @@ class DecodedLines:
     @staticmethod
     def _read(raw: IO[bytes], newline: str | None) -> Iterator[str]:
         for number, line in enumerate(raw):  # a raw line ends at \n: a \r\n is never split
-            text = (line.removeprefix(codecs.BOM_UTF8) if number == 0 else line).decode("utf-8")
+            try:
+                text = (line.removeprefix(codecs.BOM_UTF8) if number == 0 else line).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                exc.add_note(f"line {number + 1}")  # for stdin's message, which cannot read the input again to find it
+                raise
             if "\r" in text:
                 yield from io.StringIO(text, newline=newline)
             else:

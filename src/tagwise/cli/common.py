@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.text import Text
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, NoSuchOption
 from typer._click.exceptions import UsageError as ClickUsageError
 from typer.core import TyperGroup
@@ -65,7 +66,19 @@ class _Plain(Console):
         super().__init__(markup=False, **kwargs)
 
     def render_str(self, text: str, **kwargs: Any) -> Any:
-        return super().render_str(_UNPRINTABLE.sub(lambda found: found.group().encode("unicode_escape").decode(), text), **kwargs)
+        return super().render_str(_printable(text), **kwargs)
+
+
+def _printable(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda found: found.group().encode("unicode_escape").decode(), text)
+
+
+class _PlainColumn(TextColumn):
+    """A progress bar's text as it is: a file named "a[red]b.csv" showed as a red "ab.csv", and an ESC in a name
+    reached the terminal."""
+
+    def render(self, task: Any) -> Text:
+        return Text(_printable(self.text_format.format(task=task)))
 
 
 class _Stdout(_Plain):
@@ -300,7 +313,7 @@ def search_option(value: str | None) -> str | None:
 def progress(*, total_known: bool = True) -> Progress:
     """A progress bar on stderr; silent when stderr is not a terminal (pipes, CI, tests)."""
     console = err()
-    columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn()]
+    columns: list[Any] = [SpinnerColumn(), _PlainColumn("{task.description}"), BarColumn()]
     columns += [MofNCompleteColumn(), TimeRemainingColumn()] if total_known else [TextColumn("{task.completed:,.0f}")]
     columns.append(TimeElapsedColumn())
     return Progress(*columns, console=console, disable=not console.is_terminal, transient=False)

@@ -26,7 +26,7 @@ from tagwise.cli.common import (
     search_option,
 )
 from tagwise.cli.projects import KINDS, Kind, say_created
-from tagwise.errors import InvalidArgument, ProjectNotFound, TagwiseError
+from tagwise.errors import InvalidArgument, InvalidRequest, ProjectNotFound, TagwiseError
 
 
 class Split(str, Enum):
@@ -147,11 +147,16 @@ def import_(
                 # classes that look alike are one class to a reader: the studio's upload and --append refuse them, and a
                 # first import of a CSV let ログインできない and ﾛｸﾞｲﾝできない in as two
                 from tagwise.core.documents import check_no_lookalikes
-                from tagwise.core.validation import class_form
+                from tagwise.core.validation import check_drawn_as_written, class_form
 
                 try:  # in the form classes are kept: "café" composed and decomposed are one class, not twins
-                    check_no_lookalikes([], list(dict.fromkeys(class_form(label) for doc in docs for label in doc.labels or [])))
-                except InvalidArgument as exc:
+                    new_classes = list(dict.fromkeys(class_form(label) for doc in docs for label in doc.labels or []))
+                    check_no_lookalikes([], new_classes)
+                    for category in new_classes:  # and none drawn otherwise than written, as the studio's upload refuses
+                        check_drawn_as_written(category, "class")
+                    for doc in docs:
+                        check_drawn_as_written(doc.location, "location")
+                except (InvalidArgument, InvalidRequest) as exc:
                     raise UsageError(exc.message) from None
             body = formats.project_file(name, project_kind, metadata, docs, classes)
             bar.update(task, description=f"importing {len(docs):,} documents")

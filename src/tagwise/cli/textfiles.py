@@ -28,7 +28,10 @@ def not_utf8(path: Path | str, exc: UnicodeDecodeError) -> UsageError:
     """The error for a file that is not UTF-8, with the place of its first bad byte (found by rereading it:
     the decoder's own position counts from the start of whatever chunk it was given)."""
     if str(path) == "-":
-        return UsageError(f"stdin: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); send UTF-8")
+        line = next((note.removeprefix("line ") for note in getattr(exc, "__notes__", []) if note.startswith("line ")), None)
+        where = f"stdin:{line}" if line else "stdin"
+        column = f" at column {exc.start + 1}" if line else ""
+        return UsageError(f"{where}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}{column}); send UTF-8")
     converted = Path(path).with_name(f"{Path(path).stem}-utf8{Path(path).suffix}")  # where the iconv lines write
     with open(path, "rb") as fh:
         found = diagnose(str(path), fh)

@@ -6,14 +6,14 @@ from typing import Any
 
 from tagwise.core.context import Context
 from tagwise.core.projects import _container
-from tagwise.core.validation import check_location, check_text
+from tagwise.core.validation import check_drawn_as_written, check_location, check_text
 from tagwise.errors import NotFound
 from tagwise.storage import records
 
 
 def put(ctx: Context, container: str, location: str, text: str) -> bool:
     _container(container)
-    check_location(location)
+    check_drawn_as_written(check_location(location), "location")
     check_text(text, location, ctx.settings.max_document_characters)
     with ctx.db.write() as conn:
         return records.put_blob(conn, container, location, text)

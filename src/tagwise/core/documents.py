@@ -15,6 +15,7 @@ from tagwise.core.validation import (
     MAX_SEARCH_CHARACTERS,
     MULTI,
     check_class_name,
+    check_drawn_as_written,
     check_kind,
     check_location,
     check_name,
@@ -96,6 +97,9 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
             raise _nothing_to_append_to(name)
         if append:
             check_no_lookalikes(project["classes"], classes)
+            for category in classes:
+                if category not in project["classes"]:
+                    check_drawn_as_written(category, "class")
             classes = list(dict.fromkeys([*project["classes"], *classes]))
             if len(classes) > ctx.settings.max_classes:
                 raise InvalidArgument(f"With these classes the project would have {len(classes)}; the limit is "
@@ -116,6 +120,7 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
             project_id = records.insert_project(conn, values)
         else:
             values = new_project_values(ctx, conn, name, dict(describe(project), **meta), kept_language=project["language"],
+                                        kept_description=project["description"],
                                         classes=classes)
             for key in ("name", "kind"):
                 values.pop(key)
@@ -125,6 +130,9 @@ def import_project(ctx: Context, name: str, body: Any, *, append: bool = False) 
         counts: dict[str, int] = {}
         if append:
             had = docs_db.by_locations(conn, project_id, [r["location"] for r in rows], with_text=False)
+            for row in rows:
+                if row["location"] not in had:
+                    check_drawn_as_written(row["location"], "location")
             # said: a nightly export sent again untagged took the team's tags without a word
             counts = {"replacedDocuments": len(had),
                       "tagsRemoved": sum(1 for r in rows if r["labels"] is None and had.get(r["location"], {}).get("labels") is not None)}

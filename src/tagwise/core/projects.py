@@ -123,11 +123,11 @@ def check_quota(ctx: Context, conn) -> None:
 
 
 def new_project_values(ctx: Context, conn, name: str, body: dict[str, Any], *, kept_language: str | None = None,
-                       classes: list[str] | None = None) -> dict[str, Any]:
-    """A project's columns from an Azure project body. ``kept_language``: the language the project
-    already has, taken as it is (an older tagwise accepted codes the current check refuses, and such
-    a project must still take imports). ``classes``: the classes it will have (an import's), which
-    ``settings.classThresholds`` may name; a project created by PATCH has none yet."""
+                       kept_description: str | None = None, classes: list[str] | None = None) -> dict[str, Any]:
+    """A project's columns from an Azure project body. ``kept_language``, ``kept_description``: what the
+    project already has, taken as it is (an older tagwise accepted codes and descriptions the current
+    checks refuse, and such a project must still take imports). ``classes``: the classes it will have
+    (an import's), which ``settings.classThresholds`` may name; a project created by PATCH has none yet."""
     missing = [k for k in ("projectKind", "language", "storageInputContainerName") if body.get(k) in (None, "")]
     if missing:
         raise InvalidArgument(f"Creating project {name} needs {', '.join(missing)} in the body.", target=missing[0])
@@ -140,7 +140,7 @@ def new_project_values(ctx: Context, conn, name: str, body: dict[str, Any], *, k
         "language": body["language"] if kept_language is not None and body["language"] == kept_language else _language(body["language"]),
         "storage_container": _container(body["storageInputContainerName"]),
         "multilingual": _bool(body.get("multilingual", False), "multilingual"),
-        "description": _description(body.get("description")),
+        "description": _description(body.get("description"), kept_description),
         "settings": settings,
         "classes": [],
     }
@@ -162,7 +162,7 @@ def _merge(existing: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     if "multilingual" in patch:
         values["multilingual"] = _bool(patch["multilingual"] or False, "multilingual")
     if "description" in patch:
-        values["description"] = _description(patch["description"])
+        values["description"] = _description(patch["description"], existing["description"])
     if "settings" in patch:
         if patch["settings"] is None:
             values["settings"] = {}
@@ -224,10 +224,13 @@ def _bool(value: object, what: str) -> bool:
 MAX_DESCRIPTION_CHARS = 2_000
 
 
-def _description(value: object) -> str | None:
+def _description(value: object, kept: str | None = None) -> str | None:
     """A project's description: a string of at most 2,000 characters, line breaks and tabs its only
     control characters (30 million characters made every user's project list 32 MB, 23 s to load;
-    a NUL was a 500 on PostgreSQL, whose text holds none)."""
+    a NUL was a 500 on PostgreSQL, whose text holds none); ``kept``, the one the project has, passes
+    as it is (an import or a PATCH of another field sends it back)."""
+    if value is not None and value == kept:
+        return value
     if value is not None and not isinstance(value, str):
         raise InvalidArgument("description must be a string.", target="description")
     if value is not None and len(value) > MAX_DESCRIPTION_CHARS:

@@ -10,7 +10,7 @@ from typing import Any
 from tagwise.core import label_issues
 from tagwise.core.context import Context
 from tagwise.core.projects import patched_settings, require
-from tagwise.core.validation import MULTI, check_class_name
+from tagwise.core.validation import MULTI, check_class_name, check_drawn_as_written
 from tagwise.errors import Conflict, InvalidArgument, NotFound
 from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
@@ -18,7 +18,7 @@ from tagwise.storage.records import utcnow
 
 
 def add_class(ctx: Context, project_name: str, name: str) -> None:
-    name = check_class_name((name or "").strip())
+    name = check_drawn_as_written(check_class_name((name or "").strip()), "class")
     with ctx.db.write() as conn:
         project = require(conn, project_name)
         if name in project["classes"]:
@@ -44,6 +44,7 @@ def rename_class(ctx: Context, project_name: str, old: str, new: str, *, merge: 
         if merging and not merge:
             raise Conflict(f"The class {new!r} already exists; pick another name, or merge {old!r} into it.")
         if not merging:
+            check_drawn_as_written(new, "class")
             _check_new_name(project, new, renaming=old)
         tagged = docs_db.labelled_with(conn, project["id"], old)
         changes = {doc_id: list(dict.fromkeys(new if label == old else label for label in labels)) for doc_id, labels in tagged.items()}
@@ -69,20 +70,20 @@ def how_twins_differ(twin: str, name: str) -> str:
     if twin.casefold() == name.casefold():
         return "case"
     if _ARABIC.search(twin + name) and _plain_looks(twin) != _plain_looks(name):
-        return "Arabic spelling (a hamza, vowel marks, a Persian or Arabic yeh or kaf)"
+        return "Arabic or Hebrew spelling (a hamza, vowel marks or points, a Persian or an Arabic yeh or kaf)"
     return "case, width or invisible characters"
 
 
 def looks(name: str) -> str:
     """A class name as a reader sees it, or types it: NFKC, case-folded, without invisible (format)
-    characters, and in Arabic script without the marks and hamza forms typing leaves out, with the
-    Persian and the Arabic yeh and kaf as one ("تغییر" and "تغيير" are drawn alike; the studio's search
+    characters, and in Arabic and Hebrew script without the marks (and hamza forms) typing leaves out,
+    with the Persian and the Arabic yeh and kaf as one ("تغییر" and "تغيير" are drawn alike; the studio's search
     already found "إلغاء" by "الغاء").
 
     >>> looks("ＬＯＧＩＮ") == looks("login") == looks("Log\u200bin"), looks("ﾛｸﾞｲﾝ") == looks("ログイン")
     (True, True)
-    >>> looks("تغییر") == looks("تغيير"), looks("إلغاء") == looks("الغاء") == looks("إِلْغَاء")
-    (True, True)
+    >>> looks("تغییر") == looks("تغيير"), looks("إلغاء") == looks("الغاء") == looks("إِلْغَاء"), looks("שָׁלוֹם") == looks("שלום")
+    (True, True, True)
     """
     plain = _plain_looks(name)
     return _ARABIC_MARKS.sub("", plain).translate(_ARABIC_LETTERS) if _ARABIC.search(plain) else plain
@@ -92,8 +93,8 @@ def _plain_looks(name: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKC", name).casefold() if unicodedata.category(c) != "Cf")
 
 
-_ARABIC = re.compile("[\u0600-\u06ff]")
-_ARABIC_MARKS = re.compile("[\u064b-\u065f\u0670\u0640]")
+_ARABIC = re.compile("[\u0591-\u06ff]")  # and Hebrew
+_ARABIC_MARKS = re.compile("[\u064b-\u065f\u0670\u0640\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7]")
 _ARABIC_LETTERS = str.maketrans({**dict.fromkeys("أإآٱ", "ا"), "ى": "ي", "ی": "ي", "ک": "ك", "ة": "ه"})
 
 

@@ -22,7 +22,16 @@ from tagwise.core.model_results import latest_model, mispredictions
 from tagwise.core.projects import check_quota, new_project_values, require
 from tagwise.core.review_queue import TAG_LEASE_S, Suggestion, next_in_queue, suggest, take
 from tagwise.core.schema import check_class_limit, how_twins_differ, same_but_case, touch
-from tagwise.core.validation import MULTI, check_class_name, check_location, check_name, check_text, class_form, listed
+from tagwise.core.validation import (
+    MULTI,
+    check_class_name,
+    check_drawn_as_written,
+    check_location,
+    check_name,
+    check_text,
+    class_form,
+    listed,
+)
 from tagwise.errors import Conflict, InvalidArgument, NotFound
 from tagwise.storage import document_records as docs_db
 from tagwise.storage import records
@@ -91,7 +100,7 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
         rows, seen, new_classes = [], set(), []
         for index, item in enumerate(items):
             location = item.get("location") or f"{prefix}-{start + index + 1:06d}.txt"
-            check_location(location)
+            check_drawn_as_written(check_location(location), "location")
             if location in seen:
                 raise InvalidArgument(f"The document {location!r} appears twice in the upload.", target=location)
             seen.add(location)
@@ -99,7 +108,7 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
             labels = _clean_labels(item.get("labels"), multi, location)
             for label in labels or []:
                 if label not in known:
-                    check_class_name(label)
+                    check_drawn_as_written(check_class_name(label), "class")
                     if twin := same_but_case(classes, label):
                         raise InvalidArgument(f"{location}: the class {label!r} differs from the project's {twin!r} only in "
                                               f"{how_twins_differ(twin, label)}; write it {twin!r} (classes that look the same are "

@@ -113,7 +113,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("kind") != MANIFEST_KIND or manifest.get("format_version") not in READABLE_FORMATS:
         found = manifest.get("format_version") if isinstance(manifest, dict) and manifest.get("kind") == MANIFEST_KIND else None
         newer = f" (it is format {found}, from a newer tagwise)" if isinstance(found, int) and found > FORMAT_VERSION else ""
-        raise InvalidArgument(f"{path} is not a tagwise model folder of format {', '.join(map(str, READABLE_FORMATS))}{newer}")
+        raise InvalidArgument(f"{path} is not a tagwise model folder of format {' or '.join(map(str, READABLE_FORMATS))}{newer}")
     return manifest
 
 

@@ -172,16 +172,17 @@ class _Limit:
             raise InvalidArgument(f"{self.name} has more than {self.limit:,} documents; {self.beyond}")
 
 
-def _unknown_comma_class(raw: str, classes: Collection[str]) -> bool:
-    """Whether a multi-label labels cell holds a comma that does not belong to one of ``classes``."""
-    known = {class_form(c) for c in classes}
-    return any(any(c in COMMAS for c in part) and class_form(part.strip()) not in known
-               for part in re.split(f"[{re.escape(LABEL_SEPARATORS)}]", raw))
+def _unknown_comma_class(raw: str, known: frozenset[str]) -> bool:
+    """Whether a multi-label labels cell holds a comma that does not belong to one of the ``known``
+    classes (in their kept form)."""
+    return any(c in COMMAS for c in raw) and any(any(c in COMMAS for c in part) and class_form(part.strip()) not in known
+                                                 for part in re.split(f"[{re.escape(LABEL_SEPARATORS)}]", raw))
 
 
 def _csv(name: str, content: str, delimiter: str | None, multi: bool, counted: _Limit, columns: Columns = NO_COLUMNS,
          named_blank_ok: bool = False, classes: Collection[str] = ()) -> tuple[list[dict[str, Any]], list[str]]:
     # Excel's "sep=;" line names the separator (it was read as a header with the columns 'sep=' and '')
+    known_classes = frozenset(class_form(c) for c in classes)  # once: per row, 100,000 rows of 200 classes took 4.7 s more
     delimiter, named = csv_header.dialect(content.split("\n", 1)[0], delimiter)
     csv.field_size_limit(sys.maxsize)  # a long ticket is refused by the document limit, with its size, not as "field larger than field limit"
     reader = csv.DictReader(io.StringIO(content, newline=""), delimiter=delimiter)
@@ -220,7 +221,7 @@ def _csv(name: str, content: str, delimiter: str | None, multi: bool, counted: _
                 raise InvalidArgument(f"{where}: {csv_header.misfit(count, fieldnames, delimiter)}"
                                       f"{_labels_tip(delimiter) if count > len(fieldnames) else ''}. Nothing was added.")
             raw = pick(row, LABEL_KEYS)
-            if multi and isinstance(raw, str) and _unknown_comma_class(raw, classes):  # "card, payments|refund" made the class "card, payments" too
+            if multi and isinstance(raw, str) and _unknown_comma_class(raw, known_classes):  # "card, payments|refund" made the class "card, payments" too
                 split = [p.strip() for p in re.split(f"[{COMMAS}{re.escape(LABEL_SEPARATORS)}]", raw) if p.strip()]
                 raise InvalidArgument(f"{where}: the labels {raw!r} hold a comma. Several classes go in the labels field "
                                       f"joined by '|' or ';' ({'|'.join(split)}); a class whose name has a comma can come in a "
