@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tagwise.core import tagging
 from tests.conftest import KEY
@@ -29,18 +27,6 @@ def settings(request, tmp_path):
     url = server.create_database()
     yield Settings(data_dir=tmp_path / "data", api_key=KEY, database_url=url)
     server.drop_database(url)
-
-
-@pytest.fixture
-def studio(settings):
-    from tagwise.server import create_app
-
-    with TestClient(create_app(settings, run_jobs=False), base_url="http://127.0.0.1") as client:
-        token = re.search(r'name="token" value="([^"]+)"', client.get("/studio").text).group(1)
-        page = client.post("/studio/login", data={"key": KEY, "token": token})
-        client.csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-        client.ctx = client.app.state.ctx
-        yield client
 
 
 def test_a_description_with_a_nul_is_refused_by_the_api_and_the_studio(studio):
