@@ -141,8 +141,8 @@ class DecodedLines:
 
 class UpToBadByte:
     """The input's documents up to a line that is not UTF-8 (:class:`DecodedLines` raises there), its
-    error kept (``error``) for the caller to raise once they are classified: the batch being filled
-    when it came was dropped with it."""
+    error kept (``error``) for the caller to raise once they are classified: the documents end there,
+    so the batch being filled is classified and written too (raised through the batching, it was lost)."""
 
     def __init__(self, docs: Iterator[Document]) -> None:
         self.error: UnicodeDecodeError | None = None
