@@ -100,6 +100,12 @@ def test_session_cookie_is_secure_over_https(settings):
         response = client.post("/studio/login", data={"key": KEY, "token": token}, follow_redirects=False)
         cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith("tagwise_studio="))
         assert "Secure" in cookie and "HttpOnly" in cookie
+        # the flash message's cookie too (it had none)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/studio").text).group(1)
+        created = client.post("/studio/projects", data={"name": "p1", "kind": SINGLE, "language": "en", "csrf": csrf},
+                              follow_redirects=False)
+        flashed = next(v for k, v in created.headers.multi_items() if k == "set-cookie" and v.startswith("tagwise_studio_flash="))
+        assert "Secure" in flashed and "HttpOnly" in flashed
 
 
 def test_writes_need_the_csrf_token(signed_in):

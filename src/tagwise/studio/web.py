@@ -187,9 +187,19 @@ class StudioRoute(APIRoute):
                                                           "an upload, and 1 MB a field)."))
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
+            if request.url.scheme == "https":
+                _secure_flash(response)
             return response
 
         return studio_handler
+
+
+def _secure_flash(response: Response) -> None:
+    """Over https the flash message's cookie is ``Secure`` too, as the session's is (it is set where no
+    request is at hand: :func:`redirect`)."""
+    flash_cookie = FLASH_COOKIE.encode() + b"="
+    response.raw_headers = [(name, value + b"; Secure" if name == b"set-cookie" and value.startswith(flash_cookie)
+                             and b"secure" not in value.lower() else value) for name, value in response.raw_headers]
 
 
 def _validation_message(exc: RequestValidationError) -> str:
