@@ -29,6 +29,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError, NoSuchOpt
 from typer._click.exceptions import UsageError as ClickUsageError
 from typer.core import TyperGroup
 
+from tagwise.core.validation import CONTROL_BUT_LINE_BREAKS
 from tagwise.errors import TagwiseError
 
 EXIT_ERROR = 1
@@ -53,7 +54,6 @@ class UsageError(Exception):
     """A problem with what the user typed or gave us (exit code 2), found after parsing."""
 
 
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # not \t, \n, \r (which Rich drops)
 
 
 class _Plain(Console):
@@ -70,7 +70,7 @@ class _Plain(Console):
 
 
 def _printable(text: str) -> str:
-    return _UNPRINTABLE.sub(lambda found: found.group().encode("unicode_escape").decode(), text)
+    return CONTROL_BUT_LINE_BREAKS.sub(lambda found: found.group().encode("unicode_escape").decode(), text)  # \r: Rich drops it
 
 
 class _PlainColumn(TextColumn):

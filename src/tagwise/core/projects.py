@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 from typing import Any
 
@@ -13,6 +12,7 @@ from tagwise.core import jobs
 from tagwise.core.context import Context
 from tagwise.core.timefmt import iso
 from tagwise.core.validation import (
+    CONTROL_BUT_LINE_BREAKS,
     MULTI,
     RESERVED_PROJECT,
     check_kind,
@@ -236,13 +236,11 @@ def _description(value: object, kept: str | None = None) -> str | None:
     if value is not None and len(value) > MAX_DESCRIPTION_CHARS:
         raise InvalidArgument(f"The description has {len(value):,} characters; it may have at most {MAX_DESCRIPTION_CHARS:,}.",
                               target="description")
-    if value is not None and (bad := _DESCRIPTION_CONTROL.search(value)):
+    if value is not None and (bad := CONTROL_BUT_LINE_BREAKS.search(value)):
         raise InvalidArgument(f"The description holds the control character U+{ord(bad.group()):04X} at character {bad.start() + 1:,}: "
                               "a description may hold line breaks and tabs, but no other control characters.", target="description")
     return value
 
-
-_DESCRIPTION_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _settings(value: object, *, patch: bool = False) -> dict[str, Any]:

@@ -188,6 +188,11 @@ def class_form(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
+# control characters but tab, line feed and carriage return (C0, DEL and C1): what a description may not hold, and what
+# the CLI prints as escapes (a terminal reads them as commands)
+CONTROL_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 # direction embeddings, overrides and isolates: drawn, they turn the text after them around ("invoice\u202etxt.exe"
 # reads "invoiceexe.txt", and a message quoting "refund\u202e" read "Class refund.dedda")
 DIRECTION_OVERRIDES = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
