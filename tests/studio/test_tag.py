@@ -136,6 +136,19 @@ def test_undo_and_going_back_in_the_queue_stay_in_the_queue(studio):
     assert _title(studio.get(queue).text) == f"{third}.txt"
 
 
+def test_an_undo_bar_is_shown_only_for_this_sessions_own_save(studio):
+    # a link anyone could write (?undo=&was=&now=) showed "Saved ..." for a save nobody made, and one Backspace retagged the
+    # document, saved as the person who pressed it
+    _project(studio.ctx, "u", SINGLE, ["a", "b"], ["a", None])
+    page = studio.get("/studio/p/u/tag").text
+    queue, _ = _submit(studio, "u", form_data(page, "tag-form", press="b"))
+    saved = parse_qs(urlsplit(queue).query)
+    assert "undo-form" in studio.get(queue).text and saved["sig"]
+    forged = {k: v[0] for k, v in saved.items() if k != "sig"}
+    assert 'id="undo-form"' not in studio.get("/studio/p/u/tag", params=forged).text
+    assert 'id="undo-form"' not in studio.get("/studio/p/u/tag", params={**forged, "sig": "0" * 32}).text
+
+
 def test_after_an_undo_in_the_queue_left_arrow_goes_to_the_document_tagged_before(studio):
     # a lead saved A, saved B, pressed Backspace (B restored), then ← to fix A: ← did nothing, and the next tag went to B
     _project(studio.ctx, "u2", SINGLE, ["a", "b"], [None] * 4)

@@ -7,6 +7,8 @@ The tag forms post the picked classes as ``tag``; ``label`` is the list's class 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 
@@ -53,12 +55,15 @@ def _seen(raw: object) -> list[str] | None:
 
 @router.get("/p/{project}/tag", response_class=HTMLResponse)
 def tag_page(request: Request, project: str, doc: int | None = Query(None, le=MAX_ID), skip: str = "", back: str = "",
-             undo: int | None = Query(None, le=MAX_ID), was: str = "", now: str = "", queue: bool = False,
+             undo: int | None = Query(None, le=MAX_ID), was: str = "", now: str = "", sig: str = "", queue: bool = False,
              last: int | None = Query(None, le=MAX_ID), _s: Session = Depends(require_session)) -> Response:
     """The document to tag; ``undo``, ``was`` and ``now``: the document just tagged, its tags before
-    and what the save gave it (JSON), for the Undo bar; ``last``: the queue's document tagged before
-    that one, where ← goes once Undo has restored it (← did nothing after an Undo, and the next
-    tag went to the restored document)."""
+    and what the save gave it (JSON), for the Undo bar, signed for this session (``sig``: a link anyone
+    made showed "Saved ..." for a save nobody made, and one Backspace retagged the document); ``last``:
+    the queue's document tagged before that one, where ← goes once Undo has restored it (← did nothing
+    after an Undo, and the next tag went to the restored document)."""
+    if undo is not None and not hmac.compare_digest(sig, _undo_signature(_s, undo, was, now)):
+        undo = None
     filters = Filters.read(request.query_params)
     skipped = _ids(skip)
     in_queue = doc is None or queue
@@ -92,7 +97,7 @@ async def tag(request: Request, project: str, doc: int = Form(..., le=MAX_ID), a
     ``stay`` or ``undo`` (this document again, in the queue with ``queue``)."""
     form = await request.form()
     # the store's work (and the next document's lookup) runs in the thread pool, as in a def route
-    return await run_in_threadpool(_tag, request, project, doc, action, then, queue, form, _s.key_name)
+    return await run_in_threadpool(_tag, request, project, doc, action, then, queue, form, _s)
 
 
 @router.post("/p/{project}/tag/right")
@@ -121,7 +126,13 @@ def _back_to_row(request: Request, back: str, row: str, default: str, refused: T
     return redirect(safe_back(request, back, default), refused.message, "error")
 
 
-def _tag(request: Request, project: str, doc: int, action: str, then: str, queue: bool, form: FormData, who: str) -> Response:
+def _undo_signature(session: Session, doc: int, was: str, now: str) -> str:
+    """The Undo bar's parameters signed with the session's own secret (its CSRF token)."""
+    return hmac.new(session.csrf.encode(), f"{doc}\n{was}\n{now}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _tag(request: Request, project: str, doc: int, action: str, then: str, queue: bool, form: FormData, session: Session) -> Response:
+    who = session.key_name
     labels = None if action == "untag" else [str(v) for v in form.getlist("tag")]
     if action not in ("save", "untag"):
         raise InvalidArgument(f"Unknown action {action!r}.")
@@ -154,6 +165,7 @@ def _tag(request: Request, project: str, doc: int, action: str, then: str, queue
     done = f"{record['location']}: " + (", ".join(labels) if labels else "untagged" if labels is None else "no class")
     # the Undo bar restores ``was`` only while the document still has ``now``, what this save gave it
     undo = {"undo": doc, "was": json.dumps(previous), "now": json.dumps(labels)}
+    undo["sig"] = _undo_signature(session, doc, undo["was"], undo["now"])
     if then == "back":
         return redirect(safe_back(request, str(form.get("back") or ""), f"/studio/p/{project}/data"), f"Tagged {done}.")
     if then in ("stay", "undo"):
