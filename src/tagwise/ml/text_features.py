@@ -63,8 +63,8 @@ def in_form(texts: list[str], form: str) -> list[str]:
 
 # Chinese and Japanese write no spaces: a clause was one "word", and no single character (卡, 退, 款) was a
 # feature, so `linear` scored 0.55-0.61 in cross-validation on small ticket sets where single characters
-# too gave 0.75-0.86 (benchmarks/other_scripts.py). Those characters are a block of their own, made only where this share of the
-# training texts has them, so that a few stray ones leave other projects' models as they were.
+# too gave 0.75-0.86 (benchmarks/other_scripts.py). Those characters are a block of their own, made only
+# where this share of the training texts has them, so that a few stray ones leave other models as they were.
 CJK_SHARE = 0.05
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")  # kana and Han (half-width kana: NFKC)
 
