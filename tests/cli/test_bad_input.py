@@ -293,3 +293,11 @@ def test_a_first_import_of_a_csv_refuses_classes_that_look_alike(cli, tmp_path):
         said = one_error_line(cli("import", "twins", str(path), "--kind", "single"), code=2)
         assert "differs from this file's" in said and "only in case" in said
     assert cli("project", "show", "twins").exit_code == 1  # nothing was created
+
+
+def test_an_id_that_is_no_unicode_text_names_its_line(deployed, tmp_path):
+    # "\ud800" as a JSON line's id: writing its output line ended in a UnicodeEncodeError traceback, and nothing was written
+    path, out = tmp_path / "ids.jsonl", tmp_path / "out.jsonl"
+    path.write_text('{"id": "ok", "text": "my card"}\n{"id": "\\ud800", "text": "my card was declined"}\n', encoding="utf-8")
+    said = one_error_line(deployed.cli("classify", "bank", "prod", str(path), "-o", str(out)), code=2)
+    assert said.startswith(f"error: {path}:2: the id \"\\ud800\" holds a lone surrogate")

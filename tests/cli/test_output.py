@@ -22,3 +22,10 @@ def test_values_print_as_written_with_control_characters_escaped(cli, tmp_path):
     listed = ok(cli("project", "documents", "mk")).stdout
     assert "refund please\\x1b[2K \\x1b]0;PWNED\\x07 \\x9b31mRED" in listed and "\x1b" not in listed and "\x9b" not in listed
     assert "plain [bold]b[/]" in listed and "[urgent]" in listed
+
+
+def test_an_argument_that_is_not_utf8_is_one_error_line(cli):
+    # Python keeps such a byte as a lone surrogate: `tagwise project create $'caf\xe9'` ended in a UnicodeEncodeError traceback
+    result = cli("project", "create", "caf\udce9", "--kind", "single")
+    assert result.exit_code == 2 and result.stderr.strip() == (
+        "error: the argument 'caf\ufffd' is not UTF-8 text (byte 0xe9): type it again in UTF-8")

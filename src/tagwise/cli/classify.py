@@ -16,6 +16,7 @@ import io
 import json
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import time
@@ -106,7 +107,13 @@ def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_colu
             named = meta_language(row)
         if named is not None and not isinstance(named, str):
             raise UsageError(f"{where}:{number}: {language_column!r} must be a language code such as \"en\", not {json.dumps(named)}")
-        yield (str(doc_id) if doc_id not in (None, "") else str(number)), text, named or language
+        doc_id = str(doc_id) if doc_id not in (None, "") else str(number)
+        if _LONE_SURROGATE.search(doc_id):  # "\ud800" in the JSON: writing the output line ended in a traceback
+            raise UsageError(f"{where}:{number}: the id {json.dumps(doc_id)} holds a lone surrogate, which is no Unicode text: fix the id")
+        yield doc_id, text, named or language
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class DecodedLines:

@@ -233,6 +233,9 @@ class OneLineErrors(TyperGroup):
              standalone_mode: bool = True, **extra: Any) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        if message := _undecodable(sys.argv[1:] if args is None else list(args)):
+            err().print(message, markup=False)
+            sys.exit(EXIT_USAGE)
         try:
             # Not standalone, click (vendored by typer, which is pinned) raises its errors instead of printing
             # them, and an Exit comes back as its code.
@@ -250,6 +253,16 @@ class OneLineErrors(TyperGroup):
             err().print("aborted", markup=False)
             code = EXIT_ERROR
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _undecodable(args: list[Any]) -> str | None:
+    """The error for an argument holding a byte that is not UTF-8 (Python keeps it as a lone surrogate, and
+    a project name so typed ended 13 local commands in a UnicodeEncodeError traceback), else None."""
+    for arg in args:
+        if isinstance(arg, str) and (bad := next((c for c in arg if "\udc80" <= c <= "\udcff"), None)):
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            return f"error: the argument {shown!r} is not UTF-8 text (byte 0x{ord(bad) - 0xDC00:02x}): type it again in UTF-8"
+    return None
 
 
 def usage_line(exc: ClickUsageError) -> str:
