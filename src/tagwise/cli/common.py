@@ -54,8 +54,6 @@ class UsageError(Exception):
     """A problem with what the user typed or gave us (exit code 2), found after parsing."""
 
 
-
-
 class _Plain(Console):
     """A console that prints text as it is: no Rich markup (a project description "[/oops]" ended
     ``tagwise project list`` in a traceback, and "[red]" coloured it) and control characters as

@@ -119,13 +119,14 @@ def warning(language: str | None, backend: str | None, text: str, declared: str 
                             "examples in that language classifies it better.")
         # the model's own language declared: the text's script still speaks (an SDK declares "en" by default)
     script_part = language.replace("_", "-").split("-")[1:2]
-    if script_part and len(script_part[0]) == 4 and script_part[0].lower() != "latn" and primary(language) not in NON_LATIN:
+    other_script_tag = bool(script_part) and len(script_part[0]) == 4 and script_part[0].lower() != "latn"
+    if other_script_tag and primary(language) not in NON_LATIN:
         return None  # a language written in another script than usual (sr-Cyrl, az-Arab): not guessed at
     if text.isascii():
         return None
     if (expected := NON_LATIN.get(primary(language))) is not None:
         script = _other_script(text, expected)
-    elif primary(language) in LATIN and not (script_part and len(script_part[0]) == 4 and script_part[0].lower() != "latn"):
+    elif primary(language) in LATIN:  # (with another script tag it returned above: no Latin language is in NON_LATIN)
         script = _other_script(text)
     else:
         return None  # a multilingual model ("mul"), or a language not (or not always) written in Latin letters

@@ -242,7 +242,6 @@ def _description(value: object, kept: str | None = None) -> str | None:
     return value
 
 
-
 def _settings(value: object, *, patch: bool = False) -> dict[str, Any]:
     """The settings' shapes and ranges checked; ``patch``: a merge patch, whose nulls remove.
 

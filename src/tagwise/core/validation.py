@@ -10,7 +10,7 @@ from collections.abc import Callable
 from tagwise.errors import InvalidArgument, InvalidRequest
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,50}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # C0 and DEL: what class names and locations may not hold
 # a UTF-16 surrogate on its own (JSON lets "\ud800" through): not a character, and no store or
 # tokenizer can encode it; a whole emoji is one code point in a Python string, never two
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -207,7 +207,7 @@ def check_class_name(value: object) -> str:
     if blank(value):  # a zero-width space alone was a class, drawn as an empty button
         raise InvalidArgument(f"The class name {shown(value)} is blank: give it at least one character that is not a space or "
                               "invisible.", target="category")
-    if ":" in value or len(value) > 50 or _CONTROL.search(value) or _LONE_SURROGATE.search(value):
+    if ":" in value or len(value) > 50 or CONTROL.search(value) or _LONE_SURROGATE.search(value):
         raise InvalidArgument(
             f"The class name {shown(value)} is invalid: use 1 to 50 characters, no ':', no control characters and no lone surrogates.",
             target="category",
@@ -224,7 +224,7 @@ def check_location(value: object) -> str:
         or "/" in value
         or "\\" in value
         or value in (".", "..")
-        or _CONTROL.search(value)
+        or CONTROL.search(value)
         or _LONE_SURROGATE.search(value)
     ):
         raise InvalidRequest(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tagwise.core.tagging import DocumentFilter
-from tagwise.core.validation import class_form
+from tagwise.core.validation import CONTROL, class_form
 
 STATUSES = ("untagged", "tagged", "noclass", "kept")
 DATASETS = ("Train", "Test", "none")
@@ -53,4 +53,4 @@ class Filters:
 def _no_controls(value: str) -> str:
     """A class or tagger filter with its control characters as U+FFFD: no class or key name holds one,
     so it still finds nothing, and PostgreSQL is not sent a NUL (its text holds none: a 500)."""
-    return "".join("\ufffd" if c < " " or c == "\x7f" else c for c in value)
+    return CONTROL.sub("\ufffd", value)
