@@ -94,6 +94,8 @@ def import_(
 
     Like Azure, an import replaces the project's documents; use --append to add to them.
     Files are UTF-8; a file or folder with no documents is refused (it would empty the project).
+    Classes that look alike (other capitals or width, Arabic or Hebrew vowel marks) are refused as
+    one class written two ways, except in an Azure project file, taken as it is.
 
     \b
     Example:
