@@ -8,6 +8,7 @@ import pytest
 
 from tests.cli.conftest import ok, partly, write_jsonl
 from tests.cli.test_errors import one_error_line
+from tests.cli.test_import_formats import exported
 
 NOT_UTF8 = {  # file name -> (bytes, the line of the first bad byte): UTF-8 ("naïve") with one Latin-1 byte further on
     "latin1.jsonl": ('{"id": "a", "text": "naïve", "labels": ["x"]}\n'.encode() + '{"id": "b", "text": "caf\xe9", "labels": ["x"]}\n'.encode("latin-1"), 2),
@@ -293,6 +294,22 @@ def test_a_first_import_of_a_csv_refuses_classes_that_look_alike(cli, tmp_path):
         said = one_error_line(cli("import", "twins", str(path), "--kind", "single"), code=2)
         assert "differs from this file's" in said and "only in case" in said
     assert cli("project", "show", "twins").exit_code == 1  # nothing was created
+
+
+def test_a_csv_imported_beside_an_azure_file_is_checked_against_its_classes(cli, tmp_path):
+    # the file's classes are taken as they are (old exports import again); the CSV's were not checked at all
+    project_file, rows = tmp_path / "export.json", tmp_path / "more.csv"
+    project_file.write_text(json.dumps(azure_file([{"location": "a.txt", "text": "I cannot log in", "class": {"category": "Login"}}],
+                                                  classes=[{"category": "Login"}, {"category": "LOGIN"}])))
+    rows.write_text("text,labels\nmy password does not work,login\n", encoding="utf-8")
+    said = one_error_line(cli("import", "twins", str(project_file), str(rows)), code=2)
+    assert "'login' differs from" in said and "'Login' only in case" in said
+    assert cli("project", "show", "twins").exit_code == 1  # nothing was created
+    ok(cli("import", "twins", str(project_file)))  # the file alone, its twins as they are
+    rows.write_text("text,labels\nmy password does not work,password\n", encoding="utf-8")
+    # a new project from both, the CSV named first: the file says the kind ("does not exist; create it first" before)
+    ok(cli("import", "both", str(rows), str(project_file)))
+    assert sorted(d["class"]["category"] for d in exported(cli, tmp_path, "both")["assets"]["documents"]) == ["Login", "password"]
 
 
 def test_an_id_that_is_no_unicode_text_names_its_line(deployed, tmp_path):

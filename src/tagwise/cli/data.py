@@ -42,6 +42,13 @@ class Format(str, Enum):
     txt_dir = "txt-dir"
 
 
+def _project_file(path: Path, fmt: str) -> bool:
+    try:
+        return formats.detect(path, fmt) == "azure"
+    except UsageError:  # said when the file is read
+        return False
+
+
 def _project_or_none(be: Any, name: str) -> dict[str, Any] | None:
     try:
         return be.get_project(name)
@@ -95,7 +102,8 @@ def import_(
     Like Azure, an import replaces the project's documents; use --append to add to them.
     Files are UTF-8; a file or folder with no documents is refused (it would empty the project).
     Classes that look alike (other capitals or width, Arabic or Hebrew vowel marks) are refused as
-    one class written two ways, except in an Azure project file, taken as it is.
+    one class written two ways, except in an Azure project file, taken as it is (a CSV beside one is
+    checked against its classes).
 
     \b
     Example:
@@ -112,10 +120,12 @@ def import_(
         untagged_files: list[Path] = []
         metadata: dict[str, Any] = {}
         classes: list[str] = []
-        project_files = False  # an Azure project file among them: its classes come as they are, as Azure takes them
+        taken_as_is: list[str] = []  # an Azure project file's classes come as they are, as Azure takes them
+        checked: list[formats.Doc] = []  # the documents of the other files: their new classes and locations are checked
         with progress() as bar:
             task = bar.add_task("reading", total=len(files))
-            for path in files:
+            # Azure project files first: their kind is the project's, and a CSV beside one is read (and checked) by it
+            for path in sorted(files, key=lambda f: not _project_file(f, fmt.value)):
                 bar.update(task, description=f"reading {path.name}")
                 if known_kind is None and formats.detect(path, fmt.value) != "azure":
                     raise _no_project(name)
@@ -125,9 +135,12 @@ def import_(
                 if file_meta is None and all(d.labels is None for d in file_docs) and formats.detect(path, fmt.value) != "txt-dir":
                     untagged_files.append(path)
                 if file_meta:
-                    project_files = True
+                    known_kind = known_kind or file_meta["projectKind"]
                     metadata = {**file_meta, **metadata}
                     classes += file_meta["classes"]
+                    taken_as_is += file_meta["classes"]
+                else:
+                    checked.extend(file_docs)
                 docs.extend(file_docs)
                 bar.advance(task)
             formats.check_unique(docs)
@@ -145,18 +158,20 @@ def import_(
             if multilingual:
                 metadata.setdefault("multilingual", True)
             metadata.setdefault("storageInputContainerName", name)
-            if not adding and not project_files:
+            if not adding and checked:
                 # classes that look alike are one class to a reader: the studio's upload and --append refuse them, and a
-                # first import of a CSV let ログインできない and ﾛｸﾞｲﾝできない in as two
+                # first import of a CSV let ログインできない and ﾛｸﾞｲﾝできない in as two; a CSV imported beside an Azure
+                # project file is checked against the file's classes (it was not checked at all)
                 from tagwise.core.documents import check_no_lookalikes
                 from tagwise.core.validation import check_drawn_as_written, class_form
 
                 try:  # in the form classes are kept: "café" composed and decomposed are one class, not twins
-                    new_classes = list(dict.fromkeys(class_form(label) for doc in docs for label in doc.labels or []))
-                    check_no_lookalikes([], new_classes)
+                    new_classes = [c for c in dict.fromkeys(class_form(label) for doc in checked for label in doc.labels or [])
+                                   if c not in taken_as_is]
+                    check_no_lookalikes(taken_as_is, new_classes)
                     for category in new_classes:  # and none drawn otherwise than written, as the studio's upload refuses
                         check_drawn_as_written(category, "class")
-                    for doc in docs:
+                    for doc in checked:
                         check_drawn_as_written(doc.location, "location")
                 except (InvalidArgument, InvalidRequest) as exc:
                     raise UsageError(exc.message) from None
