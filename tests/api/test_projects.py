@@ -324,6 +324,19 @@ def test_a_description_is_text_of_at_most_2000_characters(client):
     assert client.get(f"{A}/described", params=V).json()["description"] == kept
 
 
+def test_settings_are_at_most_20000_characters_and_hold_no_nul(client):
+    # every project read carries them: a 10,000-character key was stored, and every write refuses a NUL but this one
+    for settings, said in (({"k" * 20_001: 1}, "at most 20,000"), ({"note": "a\u0000b"}, "NUL character (U+0000)"),
+                           ({"classThresholds": {"x\u0000": 0.5}}, "NUL character (U+0000)")):
+        refused = client.patch(f"{A}/tuned", params=V, json={**BODY, "projectName": "tuned", "settings": settings}, headers=PATCH)
+        assert refused.status_code == 400 and said in refused.json()["error"]["message"], refused.text
+        assert refused.json()["error"]["target"] == "settings"
+    assert client.get(f"{A}/tuned", params=V).status_code == 404
+    many = {"confidenceThreshold": 0.5, "team": "support", "notes": "ü" * 19_900}
+    assert client.patch(f"{A}/tuned", params=V, json={**BODY, "projectName": "tuned", "settings": many}, headers=PATCH).status_code == 201
+    assert client.get(f"{A}/tuned", params=V).json()["settings"] == many
+
+
 def test_a_description_an_older_tagwise_stored_is_kept_by_imports_and_patches(client):
     # a project whose description an older version took (3,000 characters, an ESC) refused every import and every
     # PATCH of another field that sent it back

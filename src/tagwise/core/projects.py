@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -264,7 +266,29 @@ def _settings(value: object, *, patch: bool = False) -> dict[str, Any]:
             if not (given is None and patch) and not _number(given, 0, 1, below_high=True):
                 raise InvalidArgument(f"settings.classThresholds[{shown(name)}] must be a number from 0 to below 1 (0.6 for 60%)"
                                       f"{', or null to remove it' if patch else ''}, not {shown(given)}.", target="classThresholds")
+    # every project read carries them: a 10,000-character key was stored, and a NUL (which PostgreSQL's jsonb refuses)
+    if (size := len(json.dumps(value, ensure_ascii=False))) > MAX_SETTINGS_CHARACTERS:
+        raise InvalidArgument(f"settings are {size:,} characters as JSON; they may have at most {MAX_SETTINGS_CHARACTERS:,} "
+                              "(200 class thresholds take about 12,000).", target="settings")
+    if any("\x00" in text for text in _strings(value)):
+        raise InvalidArgument("settings hold a NUL character (U+0000): remove it.", target="settings")
     return dict(value)
+
+
+MAX_SETTINGS_CHARACTERS = 20_000
+
+
+def _strings(value: object) -> Iterator[str]:
+    """Every key and string value in a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 def _number(value: object, low: float, high: float, *, below_high: bool) -> bool:
