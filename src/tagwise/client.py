@@ -95,7 +95,8 @@ class Client:
                                       f"{exc.object[max(exc.start - 20, 0):exc.start]!r}...): fix the file's encoding.") from None
             except httpx.HTTPError as exc:
                 where = self.endpoint if not url.startswith("http") else url.split("/language/")[0]
-                lost = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.RemoteProtocolError)
+                # refused, timed out connecting, reset (a server stopping mid-request: ReadError) or dropped unanswered
+                lost = isinstance(exc, httpx.NetworkError | httpx.ConnectTimeout | httpx.RemoteProtocolError)
                 raise RemoteError(f"cannot reach the tagwise server at {where}{_through_proxy(where)}: {exc}", unreachable=lost) from None
             self.reached = True
             if response.status_code not in (429, 503) or attempt == MAX_RETRIES:

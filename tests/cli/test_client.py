@@ -197,6 +197,24 @@ def test_polling_an_operation_waits_out_a_proxys_502_while_the_server_restarts(m
     assert len(lost) == 1 and lost[0].status == 502  # said once per outage
 
 
+def test_polling_an_operation_waits_out_a_connection_reset_by_a_server_stopping(monkeypatch):
+    # a server stopping mid-request resets the connection (ReadError): `tagwise train` gave up at once, in 2 of 3
+    # restarts of an upgrade probe, while the training went on to succeed on another worker
+    from tagwise import client as client_module
+
+    def reset(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
+
+    answers = iter([reset, lambda request: httpx.Response(200, json={"status": "succeeded"})])
+    monkeypatch.setattr(client_module.time, "sleep", lambda _s: None)
+    lost = []
+    client = Client("http://tagwise.test", key="k", poll_s=0.01,
+                    transport=httpx.MockTransport(lambda request: next(answers)(request)), on_lost=lost.append)
+    client.reached = True  # it answered the training's start
+    assert client.wait("http://tagwise.test/language/job/1")["status"] == "succeeded"
+    assert len(lost) == 1 and lost[0].unreachable
+
+
 def test_a_classification_waits_out_a_restart_and_then_gives_up_naming_the_server(monkeypatch):
     # a nightly classify stopped at the first refused connection while the server restarted (7-15 s)
     from tagwise import client as client_module
