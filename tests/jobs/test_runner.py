@@ -222,10 +222,10 @@ def test_a_runner_claims_only_the_analyze_jobs_it_can_start_and_queues_again_tho
     release, started = threading.Event(), threading.Event()
     real = analyze.run_job
 
-    def slow(ctx_, job_id, *rest):  # the one thread is busy with the first job while the others wait for it
+    def slow(ctx_, job_id, *rest, **named):  # the one thread is busy with the first job while the others wait for it
         started.set()
         release.wait(30)
-        return real(ctx_, job_id, *rest)
+        return real(ctx_, job_id, *rest, **named)
 
     monkeypatch.setattr(analyze, "run_job", slow)
     body = {"analysisInput": {"documents": [{"id": "1", "text": "hello"}]},
@@ -358,3 +358,50 @@ def test_a_read_only_store_is_one_warning_not_a_traceback_on_every_poll(tmp_path
     finally:
         ctx.close()
         pg.drop_database(url)
+
+
+def test_a_stopping_runner_heartbeats_the_analyze_jobs_it_runs_and_queues_again_those_it_cannot_finish(tmp_path, monkeypatch, caplog):
+    # it stopped their heartbeats and waited for them without end: a server running 5,000-document jobs took 148 s
+    # to stop, another runner queued them again after the lease, and the job ran twice (both runs recorded)
+    import logging
+    import threading
+
+    from tagwise.core import analyze
+    from tagwise.jobs import runner as runner_module
+
+    ctx = Context.open(Settings(data_dir=tmp_path / "data", api_key="k", analyze_workers=1, job_heartbeat_s=0.1))
+    release, started = threading.Event(), threading.Event()
+    real = analyze.serving
+
+    def long(*args):  # a job longer than the stop lets it run (it then fails: there is no project p)
+        started.set()
+        release.wait(30)
+        return real(*args)
+
+    monkeypatch.setattr(analyze, "serving", long)
+    monkeypatch.setattr(runner_module, "ANALYZE_FINISH_S", 1.0)
+    body = {"analysisInput": {"documents": [{"id": "1", "text": "hello"}]},
+            "tasks": [{"kind": SINGLE, "taskName": "t", "parameters": {"projectName": "p", "deploymentName": "d"}}]}
+    job_id = analyze.submit(ctx, body)["id"]
+    runner = JobRunner(ctx, poll_s=0.05)
+    try:
+        runner.start()
+        assert started.wait(30)
+        with ctx.db.read() as conn:
+            before = records.get_job(conn, job_id)["heartbeat_at"]
+        with caplog.at_level(logging.INFO, logger="tagwise"):
+            begun = time.monotonic()
+            runner.stop()
+            took = time.monotonic() - begun
+            assert took < 5, took  # not the job's length
+            with ctx.db.read() as conn:
+                job = records.get_job(conn, job_id)
+            assert job["status"] == "notStarted" and job["claimed_by"] is None  # for the next runner, at once
+            assert job["heartbeat_at"] > before  # heartbeated while it waited: no other runner swept it meanwhile
+            assert "still running 1 s after its process" in caplog.text and "queued again" in caplog.text
+            release.set()  # its thread ends: its results are not recorded over the next run's
+            wait_for(lambda: "but it was queued again meanwhile" in caplog.text, timeout=30)
+        assert jobs.get(ctx, job_id, "analyze")["status"] == "notStarted"
+    finally:
+        release.set()
+        ctx.close()

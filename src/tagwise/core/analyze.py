@@ -256,10 +256,13 @@ def _task_name(task: dict[str, Any], index: int, named: dict[str, int]) -> str:
     return name
 
 
-def run_job(ctx: Context, job_id: str, tasks_ended: Callable[[list[str]], None] | None = None) -> int:
+def run_job(ctx: Context, job_id: str, tasks_ended: Callable[[list[str]], None] | None = None, *,
+            claimant: str | None = None) -> int:
     """Run every task of an analyze job the caller has claimed; a task that cannot run fails alone.
     Returns how many documents it classified (those of every task that ran; none when it was cancelled meanwhile).
-    ``tasks_ended`` is told how each task ended (``succeeded``, ``failed``, ``cancelled``) once that is recorded."""
+    ``tasks_ended`` is told how each task ended (``succeeded``, ``failed``, ``cancelled``) once that is recorded.
+    ``claimant``: the runner that claimed it; its results are recorded only while the job is still that
+    runner's (a stopping runner hands back what it has not finished, and another runner runs it)."""
     started = time.monotonic()
     with ctx.db.read() as conn:
         job = records.get_job(conn, job_id)
@@ -309,7 +312,11 @@ def run_job(ctx: Context, job_id: str, tasks_ended: Callable[[list[str]], None] 
             items = [_cancelled_item(t, i) for t, i in zip(payload["tasks"], items, strict=True)]
             errors = []
             classified = 0  # its results are dropped: /metrics counts the documents answered, which are none
-        records.update_job(conn, job_id, {"status": status, "result": {"items": items}, "errors": errors, "finished_at": utcnow(), "percent": 100})
+        if not records.update_job(conn, job_id, {"status": status, "result": {"items": items}, "errors": errors, "finished_at": utcnow(),
+                                                 "percent": 100}, only_if_claimed_by=claimant):
+            log.info("analyze job %s: finished here after %.1f s, but it was queued again meanwhile (this runner stopping); "
+                     "its next run answers it", job_id, time.monotonic() - started)
+            return 0
         # every end, as a training's is (a job that succeeded left no line); before the commit, so a
         # client that sees the end finds the line too
         log.info("analyze job %s %s after %.1f s: %d of %d tasks, %d document%s classified", job_id, status,

@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -51,6 +51,11 @@ TIDY_EVERY_S = 600.0  # how often a runner tidies the store (and at its first he
 # reached: a clean stop during a 3-6 s PostgreSQL restart failed the training it was to queue again. Within
 # Docker's default 10 s between SIGTERM and SIGKILL
 STOP_GRACE_S = 8.0
+# how long a stopping runner lets the analyze jobs it is running finish, heartbeating them meanwhile; those
+# still running then go back to the queue. It stopped their heartbeats and waited for them without end: a
+# server running 5,000-document jobs took 148 s to stop, another runner queued them again after the lease,
+# and one ran twice
+ANALYZE_FINISH_S = 5.0
 
 
 class JobRunner:
@@ -70,6 +75,7 @@ class JobRunner:
         self._abandoned: set[str] = set()  # running jobs whose end could not be recorded: the sweep takes them
         self._owned_lock = threading.Lock()
         self._analyzing = 0  # analyze jobs handed to the pool and not finished: a runner claims no more than it can start
+        self._running: dict[Future, str] = {}  # the pool's analyze jobs, until each ends
         self._store = _StoreWatch(poll_s)
         self._silence = _Silence(ctx.settings.job_heartbeat_s)
         self._tidied_at = -TIDY_EVERY_S  # monotonic time the store was last tidied (_tidy)
@@ -94,15 +100,39 @@ class JobRunner:
         # claim: what it claimed is handed back below, never submitted to a pool that is shut down
         for thread in self._threads:
             thread.join(timeout=STOP_GRACE_S + 5)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)  # those that never started are handed back below
+        self._let_analyze_jobs_finish()
         self._hand_back()
+
+    def _let_analyze_jobs_finish(self) -> None:
+        """Wait up to ``ANALYZE_FINISH_S`` for the analyze jobs this runner is running, heartbeating them
+        (no other runner takes them meanwhile). Those still running after it are handed back with the
+        ones that never started: their threads' results are not recorded (``run_job``'s claimant)."""
+        deadline = time.monotonic() + ANALYZE_FINISH_S
+        interval = max(self.ctx.settings.job_heartbeat_s, 0.05)
+        while True:
+            with self._owned_lock:
+                running = [future for future in self._running if future.running()]
+            left = deadline - time.monotonic()
+            if not running or left <= 0:
+                return
+            wait(running, timeout=min(interval, left))
+            with self._owned_lock:
+                owned = list(self._owned)
+            try:
+                with self.ctx.db.write() as conn:
+                    records.heartbeat(conn, owned)
+            except Exception as exc:  # noqa: BLE001 - stopping anyway: the hand-back or the next sweep queues them
+                self._trouble(exc, "heartbeat")
 
     def _hand_back(self) -> None:
         """Queue again the analyze jobs this runner claimed and never ran (they waited for a thread
-        when it stopped), so that the next runner takes them at once: left "running", the next
-        start swept them with "its process ... is gone", which sent operators looking for a crash."""
+        when it stopped) or did not finish in ``ANALYZE_FINISH_S``, so that the next runner takes them
+        at once: left "running", the next start swept them with "its process ... is gone", which sent
+        operators looking for a crash."""
         with self._owned_lock:
             left = sorted(self._owned)
+            unfinished = {job_id for future, job_id in self._running.items() if future.running()}
         if not left:
             return
         def queue_again() -> list[str]:
@@ -118,7 +148,11 @@ class JobRunner:
             log.warning("could not queue %d analyze jobs again while stopping (%s); the next start will", len(left), exc)
             return
         for job_id in back:
-            log.info("analyze job %s: its process (%s) stopped before running it; queued again", job_id, WORKER_ID)
+            if job_id in unfinished:
+                log.info("analyze job %s: still running %.0f s after its process (%s) began to stop; queued again (the next run "
+                         "answers it)", job_id, ANALYZE_FINISH_S, WORKER_ID)
+            else:
+                log.info("analyze job %s: its process (%s) stopped before running it; queued again", job_id, WORKER_ID)
 
     def stalled(self) -> str | None:
         """Why this runner cannot run jobs, if a loop it started has ended (its health check says
@@ -255,17 +289,24 @@ class JobRunner:
                         break
                     with self._owned_lock:
                         self._analyzing += 1
-                    self._pool.submit(self._run_analyze, job_id)
+                        future = self._pool.submit(self._run_analyze, job_id)
+                        self._running[future] = job_id
+                    future.add_done_callback(self._ran)
                 self._store.answered()
             except Exception as exc:  # noqa: BLE001 - a loop must outlive any error: _trouble logs it
                 wait = self._trouble(exc, "analyze loop")
             self._wake_analyze.wait(wait)
             self._wake_analyze.clear()
 
+    def _ran(self, future: Future) -> None:
+        with self._owned_lock:
+            self._running.pop(future, None)
+
     def _run_analyze(self, job_id: str) -> None:
         try:
             try:
-                classified = analyze.run_job(self.ctx, job_id, self.metrics.tasks_ended if self.metrics is not None else None)
+                classified = analyze.run_job(self.ctx, job_id, self.metrics.tasks_ended if self.metrics is not None else None,
+                                             claimant=WORKER_ID)
                 if self.metrics is not None:
                     self.metrics.classified("analyze", classified)
             except Exception as exc:
