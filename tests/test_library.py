@@ -252,7 +252,8 @@ def test_a_confidence_threshold_abstains_as_a_projects_does(datasets, tmp_path):
     assert numbered.score(out_of_scope + texts[:20], [-1] * 3 + codes[:20]) == pytest.approx(right)
     report = evaluate([-1] * 3 + codes[:20], answered, labels=sorted(set(codes)) + [-1])
     assert report.accuracy == pytest.approx(right) and None in report.confusion[-1] and all(isinstance(k, int) for k in report.per_class)
-    multi = TextClassifier(recipe="linear", confidence_threshold=0.99).fit(texts, [[x] for x in labels])
+    with pytest.warns(UserWarning, match="exactly one label"):
+        multi = TextClassifier(recipe="linear", confidence_threshold=0.99).fit(texts, [[x] for x in labels])
     assert multi.predict(out_of_scope) == [[], [], []]
     with pytest.raises(InvalidArgument, match="confidence_threshold must be a number from 0 to below 1"):
         TextClassifier(recipe="linear", confidence_threshold=1.5).fit(texts, labels)  # in fit, before the work (it was at predict)
@@ -261,3 +262,47 @@ def test_a_confidence_threshold_abstains_as_a_projects_does(datasets, tmp_path):
     for seed in (-1, 2**32):  # numpy's own ValueError, which `except InvalidArgument` did not catch
         with pytest.raises(InvalidArgument, match=f"seed must be from 0 to 2\\*\\*32 - 1, not {seed}"):
             TextClassifier(recipe="linear", seed=seed).fit(texts, labels)
+
+
+def test_an_indicator_matrix_given_as_lists_is_refused_and_one_label_lists_are_warned_of(bank):
+    # MultiLabelBinarizer().fit_transform(y).tolist() trained a model of the classes 0 and 1 that answered [0, 1] to
+    # everything; a dataset's own "labels" field ([["card_arrival"], ...]) trained multi-label without a word
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    train, _test = bank
+    texts = [r["text"] for r in train]
+    rows = MultiLabelBinarizer().fit_transform([r["labels"] for r in train])
+    for given in (rows.tolist(), list(rows)):
+        with pytest.raises(InvalidArgument, match="indicator matrix .* given as lists"):
+            TextClassifier(recipe="linear").fit(texts, given)
+    with pytest.warns(UserWarning, match=r"Every text has exactly one label, given as a list: this trained a multi-label model"):
+        clf = TextClassifier(recipe="linear").fit(texts, [r["labels"] for r in train])
+    assert clf.multi_label  # as asked: a warning, not a guess
+    # whole-number label sets of several lengths are label sets
+    assert list(TextClassifier(recipe="linear").fit(texts, [[1, 0] if i % 2 else [0] for i in range(len(texts))]).classes_) == [0, 1]
+
+
+def test_a_grid_over_a_recipe_parameter_is_written_as_scikit_learn_writes_nested_ones(bank):
+    # {"params__C": [...]} ended in "'NoneType' object has no attribute 'set_params'"
+    from sklearn.model_selection import GridSearchCV
+
+    train, _test = bank
+    texts, labels = [r["text"] for r in train], [r["labels"][0] for r in train]
+    search = GridSearchCV(TextClassifier(recipe="linear", params={"C": 1.0}), {"params__C": [0.05, 0.5]}, cv=2).fit(texts, labels)
+    assert [p["params__C"] for p in search.cv_results_["params"]] == [0.05, 0.5]
+    assert search.best_estimator_.params == {"C": search.best_params_["params__C"]}
+    assert TextClassifier(params={"C": 1.0}).set_params(params__C=0.1, seed=2).get_params()["params"] == {"C": 0.1}
+
+
+def test_a_training_jobs_folder_loads_with_its_seed_and_language(tmp_path):
+    # read as seed 0 and "en": a clone of a German project's model trained again with the English encoder
+    from sklearn.base import clone
+
+    from tagwise.ml import build_model, save_model
+
+    texts, labels = ["Karte verloren", "Karte gestohlen", "hallo", "guten Tag"] * 10, ["karte", "karte", "gruss", "gruss"] * 10
+    model = build_model("linear", multi_label=False, seed=42, language="de")
+    model.fit(texts, labels)
+    save_model(model, tmp_path / "m", {"project": "tickets", "modelLabel": "v1"})  # what a training job writes
+    loaded = TextClassifier.load(tmp_path / "m")
+    assert (loaded.seed, loaded.language) == (42, "de") and (clone(loaded).seed, clone(loaded).language) == (42, "de")

@@ -83,6 +83,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                                   "inverse_transform gives the lists back), not a table or a dict.")
         labels = list(labels)
         multi = any(_is_label_set(label) for label in labels)  # a stray None or string among lists is that document's error
+        if multi and _indicator_rows(labels):  # MultiLabelBinarizer's matrix as lists: a model of the classes 0 and 1
+            raise InvalidArgument("The labels look like an indicator matrix (rows of 0 and 1) given as lists: pass each text's "
+                                  "list of labels (MultiLabelBinarizer's inverse_transform gives the lists back).")
         params = dict(self.params or {})
         if clash := [name for name in _OWN_ARGUMENTS if name in params]:
             raise InvalidArgument(f"params cannot set {', '.join(clash)}: give seed and language to TextClassifier itself "
@@ -104,8 +107,20 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         except InvalidParameterError as exc:  # a value scikit-learn refuses, such as C=-1
             raise InvalidArgument(f"bad parameters for recipe {self._recipe_name()!r}: {exc}") from exc
         self.model_ = model
+        if multi and len(labels) > 1 and all(len(label) == 1 for label in labels):  # a dataset's "labels": [["card_arrival"], ...]
+            warnings.warn("Every text has exactly one label, given as a list: this trained a multi-label model (each class "
+                          "decided on its own, so a text may get none or several). For one class per text, pass the labels "
+                          "themselves: [labels[0] for labels in y].", UserWarning, stacklevel=2)
         _warn_about_the_texts(model, texts, language)
         return self
+
+    def set_params(self, **params: Any) -> TextClassifier:
+        """scikit-learn's ``set_params``; ``params__C=0.5`` sets one of the recipe's parameters (a grid
+        ``{"params__C": [0.1, 1.0]}`` ended in "'NoneType' object has no attribute 'set_params'")."""
+        nested = {key.removeprefix("params__"): params.pop(key) for key in list(params) if key.startswith("params__")}
+        if nested:
+            params["params"] = {**(params.get("params", self.params) or {}), **nested}
+        return super().set_params(**params)
 
     def _recipe_name(self) -> str:
         from tagwise.ml import DEFAULT_RECIPE, RECIPES
@@ -200,7 +215,14 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         meta = meta if isinstance(meta, dict) else {}
         params = meta.get("params") if isinstance(meta.get("params"), dict) else None
         threshold = meta.get("confidenceThreshold")
-        clf = cls(recipe=manifest.get("recipe", AUTO), seed=meta.get("seed", 0), language=meta.get("language", "en"), params=params,
+        # a training job's folder says its seed (42) and language in the model's own settings: read as 0 and "en", a
+        # clone trained again otherwise
+        info = manifest.get("info") if isinstance(manifest.get("info"), dict) else {}
+        trained = info.get("hyperparameters") if isinstance(info.get("hyperparameters"), dict) else {}
+        seed = meta.get("seed", trained.get("seed", 0))
+        language = meta.get("language", trained.get("language", "en"))
+        clf = cls(recipe=manifest.get("recipe", AUTO), seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else 0,
+                  language=language if isinstance(language, str) else "en", params=params,
                   confidence_threshold=threshold if isinstance(threshold, int | float) and not isinstance(threshold, bool) else None)
         clf.model_ = load_model(Path(path))
         clf.label_type_ = meta.get("labelType") if meta.get("labelType") in _DECODE else "str"
@@ -255,6 +277,14 @@ def _warn_about_the_texts(model: Any, texts: list[str], language: str) -> None:
         warnings.warn(f"{int(cut.sum()):,} of {len(texts):,} texts are longer than the sentence encoder reads ({window:,} "
                       "word pieces): it sees only their start (the ensemble's word features still read them whole). "
                       "Put what decides the class first.", UserWarning, stacklevel=3)
+
+
+def _indicator_rows(labels: list[Any]) -> bool:
+    """Whether multi-label ``labels`` are rows of an indicator matrix: lists of 0 and 1 of one length,
+    some holding one of them twice (no label set does)."""
+    if not all(_is_label_set(row) and all(_kind(v) in ("int", "bool") and v in (0, 1) for v in row) for row in labels):
+        return False
+    return len({len(row) for row in labels}) == 1 and any(len(set(map(int, row))) < len(row) for row in labels)
 
 
 def _is_label_set(label: Any) -> bool:
