@@ -260,6 +260,20 @@ def test_a_model_whose_files_cannot_be_loaded_is_never_deployed(client, banking,
     assert client.put(f"{A}/bank/deployments/other", params=V, json={"trainedModelLabel": "b"}).status_code == 500
     assert client.get(f"{A}/bank/deployments/other", params=V).status_code == 404
 
+    # trained by a newer tagwise's worker (a rolling upgrade, a rollback): not "damaged", which sent people retraining
+    # it, possibly on the same newer worker
+    import json
+
+    manifest_path = models.located(client.app.state.ctx, {"name": "bank"}, models.get(client.app.state.ctx, "bank", "a")) / "manifest.json"
+    kept = manifest_path.read_text()
+    manifest_path.write_text(json.dumps({**json.loads(kept), "format_version": 99}))
+    client.app.state.ctx.predictors.forget(model_a)
+    newer = client.put(f"{A}/bank/deployments/other", params=V, json={"trainedModelLabel": "a"}).json()["error"]["message"]
+    assert "model a was saved by a newer tagwise (model format 99)" in newer and "deploy it through a server of that version" in newer
+    answer = client.post(CLASSIFY.format(p="bank", d="production"), json={"documents": [{"id": "1", "text": "card"}]})
+    assert answer.status_code == 500 and "saved by a newer tagwise (model format 99" in answer.json()["error"]["message"]
+    manifest_path.write_text(kept)
+
     # a model store restored from another time than the store: the folder is not there at all, and that is said
     import shutil
 

@@ -123,6 +123,12 @@ def check_loadable(ctx: Context, project_name: str, label: str) -> None:
     try:
         ctx.predictors.get(model["model_id"], artifact)
     except ModelUnreadable:
+        from tagwise.ml.persist import newer_format
+
+        if found := newer_format(artifact):  # a newer tagwise's worker trained it: not damaged (an upgrade probe said so)
+            raise ModelUnreadable(f"The trained model {label} was saved by a newer tagwise (model format {found}), which this "
+                                  "server cannot read. Nothing was deployed; deploy it through a server of that version, or "
+                                  "train it again here.") from None
         state = ("has no folder there (a model store restored from another time than the store?)" if not is_saved(artifact)
                  else "its files are damaged or incomplete (the server's log says which part)")
         raise ModelUnreadable(f"The trained model {label} cannot be loaded from the model store: {state}. Nothing was deployed; "

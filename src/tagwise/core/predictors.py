@@ -151,8 +151,14 @@ class PredictorCache:
                         raise ModelUnreadable(f"The model's folder is missing from the model store (model {model_id}): the "
                                               "server's operator restores it from the backup the store came from, or the model "
                                               "is trained again.") from None
+                    from tagwise.ml.persist import newer_format
+
+                    if found := newer_format(Path(artifact)):  # a newer tagwise's worker trained it (mid-upgrade, or after a rollback)
+                        raise ModelUnreadable(f"The model was saved by a newer tagwise (model format {found}, model {model_id}), which "
+                                              "this server cannot read: upgrade this server, or train the model again here and "
+                                              "deploy it.") from None
                     raise ModelUnreadable(f"The model's files in the model store cannot be loaded (model {model_id}); "
-                                       "the server's log says which part is wrong.") from None
+                                          "the server's log says which part is wrong.") from None
                 raise
             with self._lock:
                 self._models[model_id] = model

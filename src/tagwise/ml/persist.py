@@ -102,6 +102,16 @@ def _check_replaceable(path: Path) -> None:
                               "or remove it first (tagwise only replaces a model it saved)") from None
 
 
+def newer_format(path: Path) -> int | None:
+    """The format of a model folder a newer tagwise wrote (one this version cannot read), else None."""
+    try:
+        manifest = json.loads((Path(path) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    found = manifest.get("format_version") if isinstance(manifest, dict) and manifest.get("kind") == MANIFEST_KIND else None
+    return found if isinstance(found, int) and not isinstance(found, bool) and found > FORMAT_VERSION else None
+
+
 def read_manifest(path: Path) -> dict[str, Any]:
     manifest_path = Path(path) / "manifest.json"
     if not manifest_path.is_file():
@@ -111,8 +121,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise InvalidArgument(f"{manifest_path} cannot be read as JSON ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("kind") != MANIFEST_KIND or manifest.get("format_version") not in READABLE_FORMATS:
-        found = manifest.get("format_version") if isinstance(manifest, dict) and manifest.get("kind") == MANIFEST_KIND else None
-        newer = f" (it is format {found}, from a newer tagwise)" if isinstance(found, int) and found > FORMAT_VERSION else ""
+        found = newer_format(path)
+        newer = f" (it is format {found}, from a newer tagwise)" if found else ""
         raise InvalidArgument(f"{path} is not a tagwise model folder of format {' or '.join(map(str, READABLE_FORMATS))}{newer}")
     return manifest
 
