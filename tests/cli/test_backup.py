@@ -106,6 +106,19 @@ def test_a_model_folder_missing_from_the_model_store_is_named(cli, bank, tmp_pat
     assert "warning: the backup has no folder for 1 model its store names (bank/v1-" in restored.stderr
 
 
+def test_a_restore_names_the_models_a_newer_tagwise_saved(cli, bank, tmp_path, data_dir):
+    # a 0.1.0 restored a 0.2.0 backup without a word, and its format-2 deployments then answered 500s
+    ok(cli("project", "create", "bank", "--kind", "single"))
+    ok(cli("import", "bank", str(bank.path("train.jsonl"))))
+    ok(cli("train", "bank", "--model", "v1", "--recipe", "linear"))
+    manifest = next((data_dir / "models" / "bank").iterdir()) / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "format_version": 99}))
+    ok(cli("backup", str(tmp_path / "b")))
+    restore = make_cli({"TAGWISE_DATA_DIR": str(tmp_path / "new"), "TAGWISE_ENDPOINT": "", "TAGWISE_API_KEY": ""})
+    restored = ok(restore("restore", str(tmp_path / "b")))
+    assert "warning: 1 model (bank/v1-" in restored.stderr and "was saved by a newer tagwise than this one" in restored.stderr
+
+
 def test_a_backup_stopped_by_sigterm_leaves_no_hidden_copy(tmp_path):
     # a cron or systemd timeout sends SIGTERM: it left a hidden folder with every document beside the backup
     import os

@@ -105,6 +105,11 @@ def restore(
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         err().print(f"warning: the backup has no folder for {counted(len(missing), 'model')} its store names ({shown}): "
                     "they were missing when it was taken; train them again (tagwise serve names them at its start).", markup=False)
+    if newer := done.newer_models:
+        shown = ", ".join(newer[:5]) + (f" and {len(newer) - 5} more" if len(newer) > 5 else "")
+        err().print(f"warning: {counted(len(newer), 'model')} ({shown}) {'was' if len(newer) == 1 else 'were'} saved by a newer "
+                    "tagwise than this one, which cannot load them: deployments of them answer 500s until they are trained again here (and deployed again), or "
+                    "restore with that version.", markup=False)
     if done.kept_key:
         err().print(f"note: {settings.data_dir / 'api-key'} was there already and is kept; the backup's api-key file was not "
                     "copied over it.", markup=False)

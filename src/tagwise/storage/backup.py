@@ -346,6 +346,7 @@ class Restored:
     model_folders: int
     api_key: bool         # the generated key came back
     kept_key: bool = False  # the data dir had an api-key file already, which was kept (the backup's was not copied)
+    newer_models: list[str] = field(default_factory=list)  # "project/model" folders a newer tagwise saved
 
 
 def restore(settings: Settings, source: Path) -> Restored:
@@ -371,6 +372,7 @@ def restore(settings: Settings, source: Path) -> Restored:
     made = [folder for folder in (settings.data_dir, models_dir.parent, models_dir) if not folder.exists()]
     try:
         unpacked, folders = _unpack_models(source / "models.tgz", models_dir)  # beside the model store, moved in last
+        newer = _newer_models(unpacked)
         if sqlite_file is not None:
             _restore_sqlite(source / "tagwise.db", sqlite_file)
             store = f"SQLite {sqlite_file}"
@@ -404,7 +406,16 @@ def restore(settings: Settings, source: Path) -> Restored:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(key, settings.data_dir / "api-key")
         (settings.data_dir / "api-key").chmod(0o600)
-    return Restored(manifest, store, folders, restored_key, kept_key)
+    return Restored(manifest, store, folders, restored_key, kept_key, newer)
+
+
+def _newer_models(unpacked: Path) -> list[str]:
+    """The model folders (``project/model``) of a format this version cannot read: a backup a newer
+    tagwise took was restored without a word, and those deployments then answered 500s."""
+    from tagwise.ml.persist import newer_format
+
+    return sorted(f"{path.parent.parent.name}/{path.parent.name}" for path in unpacked.glob("*/*/manifest.json")
+                  if newer_format(path.parent))
 
 
 def _read_manifest(source: Path) -> dict[str, Any]:
