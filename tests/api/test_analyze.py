@@ -95,6 +95,7 @@ def test_unknown_deployment_fails_the_task_with_a_reason(served):
     assert job["status"] == "failed"
     assert job["tasks"]["items"][0]["status"] == "failed"
     assert "missing" in job["errors"][0]["message"] and job["errors"][0]["target"] == "#/tasks/items/0"
+    assert job["errors"][0]["code"] == "InvalidRequest"  # azure-compat.md: the request named what is not there
     assert job["error"] == job["errors"][0]  # what azure-core reads into the SDK's exception
     # two failed tasks: the SDK's exception names both (azure-core reads only "error"; 5.4.0 wrote every entry)
     both = run(served, [{"id": "1", "text": "hello"}], [task(deployment="missing"), task(deployment="gone", name="second")])

@@ -272,6 +272,10 @@ def test_a_model_whose_files_cannot_be_loaded_is_never_deployed(client, banking,
     assert "model a was saved by a newer tagwise (model format 99)" in newer and "deploy it through a server of that version" in newer
     answer = client.post(CLASSIFY.format(p="bank", d="production"), json={"documents": [{"id": "1", "text": "card"}]})
     assert answer.status_code == 500 and "saved by a newer tagwise (model format 99" in answer.json()["error"]["message"]
+    job = client.post("/language/analyze-text/jobs", params=V, json={"analysisInput": {"documents": [{"id": "1", "text": "card"}]},
+                      "tasks": [{"kind": SINGLE, "taskName": "t", "parameters": {"projectName": "bank", "deploymentName": "production"}}]})
+    failed = wait(client, job.headers["Operation-Location"])
+    assert failed["status"] == "failed" and failed["errors"][0]["code"] == "InternalServerError"  # the server's fault, not the request's
     manifest_path.write_text(kept)
 
     # a model store restored from another time than the store: the folder is not there at all, and that is said
