@@ -202,7 +202,7 @@ def warm_up_all(ctx: Context) -> None:
 
 def delete(ctx: Context, project_name: str, name: str) -> None:
     with ctx.db.write() as conn:
-        project = require(conn, project_name)
+        project = require(conn, project_name, lock=True)  # after or before a deploy of the same name, never amid it
         deployment = require_deployment(conn, project, name)
         records.delete_deployment(conn, project["id"], name)
         unused = remove_unused(ctx, conn, project, {deployment["model_id"]})
@@ -223,7 +223,9 @@ def swap(ctx: Context, project_name: str, body: Any) -> None:
         raise InvalidArgument("Swapping a deployment with itself does nothing; name two different deployments.")
     now = utcnow()
     with ctx.db.write() as conn:
-        project = require(conn, project_name)
+        # the project first, as a deploy locks it: two swaps at once were one (or left both names on one model), and a
+        # swap beside a deploy deadlocked on PostgreSQL
+        project = require(conn, project_name, lock=True)
         a = require_deployment(conn, project, first)
         b = require_deployment(conn, project, second)
         moved = ("model_label", "model_id", "trained_at", "config_version")

@@ -194,7 +194,7 @@ def delete_documents(ctx: Context, name: str, *, locations: list[str] | None = N
     ``matching``: with ``flt``, the list the user saw (:func:`check_still_matching`).
     Tagwise had no way to delete a document: only a whole project's replacement."""
     with ctx.db.write() as conn:
-        project = require(conn, name)
+        project = require(conn, name, lock=True)
         if locations is not None:
             found = docs_db.by_locations(conn, project["id"], locations, with_text=False)
             if missing := [location for location in dict.fromkeys(locations) if location not in found]:

@@ -133,7 +133,7 @@ def delete(ctx: Context, project_name: str, label: str, model_id: str | None = N
     """Delete a trained model, its folder, snapshot and evaluation; a deployed one is refused.
     ``model_id``: only that model (a page that showed it), not one trained under the label since."""
     with ctx.db.write() as conn:
-        project = require(conn, project_name)
+        project = require(conn, project_name, lock=True)  # not while a deploy of it decides
         model = require_model(conn, project, label)
         if model_id and model["model_id"] != model_id:
             raise Conflict(f"The model {label} was trained again since this page was shown: nothing was deleted. Look at the "

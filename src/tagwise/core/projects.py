@@ -64,7 +64,8 @@ def upsert(ctx: Context, name: str, patch: dict[str, Any]) -> tuple[dict[str, An
             f"projectName {shown(patch['projectName'])} in the body differs from {name!r} in the URL.", target="projectName"
         )
     with ctx.db.write() as conn:
-        existing = records.get_project(conn, name)
+        # locked: two merge patches of settings at once kept one (PostgreSQL), and one beside a delete was a 500
+        existing = records.get_project(conn, name, lock=True)
         now = utcnow()
         if existing is None:
             check_quota(ctx, conn)

@@ -20,7 +20,7 @@ from tagwise.storage.records import utcnow
 def add_class(ctx: Context, project_name: str, name: str) -> None:
     name = check_drawn_as_written(check_class_name((name or "").strip()), "class")
     with ctx.db.write() as conn:
-        project = require(conn, project_name)
+        project = require(conn, project_name, lock=True)
         if name in project["classes"]:
             raise Conflict(f"The class {name!r} already exists in {project_name}.")
         _check_new_name(project, name)
@@ -36,7 +36,7 @@ def rename_class(ctx: Context, project_name: str, old: str, new: str, *, merge: 
     had to retag each ticket by hand."""
     new = check_class_name((new or "").strip())
     with ctx.db.write() as conn:
-        project = require(conn, project_name)
+        project = require(conn, project_name, lock=True)
         _require_class(project, old)
         if new == old:
             return 0
@@ -112,7 +112,7 @@ def _check_new_name(project: dict[str, Any], name: str, renaming: str | None = N
 def delete_class(ctx: Context, project_name: str, name: str) -> int:
     """Remove a class; documents left with no class become untagged. Returns the documents changed."""
     with ctx.db.write() as conn:
-        project = require(conn, project_name)
+        project = require(conn, project_name, lock=True)
         _require_class(project, name)
         tagged = docs_db.labelled_with(conn, project["id"], name)
         changes = {doc_id: ([label for label in labels if label != name] or None) for doc_id, labels in tagged.items()}
@@ -128,7 +128,7 @@ def move_class(ctx: Context, project_name: str, name: str, position: int) -> tup
     were first seen in, so a project's commonest class could have no key). Returns (its position, the
     number of classes)."""
     with ctx.db.write() as conn:
-        project = require(conn, project_name)
+        project = require(conn, project_name, lock=True)
         _require_class(project, name)
         others = [c for c in project["classes"] if c != name]
         at = min(max(int(position), 1), len(others) + 1)

@@ -86,7 +86,7 @@ def add_documents(ctx: Context, project_name: str, items: list[dict[str, Any]], 
         present = docs_db.texts_present(conn, require(conn, project_name)["id"],
                                         [t for t in (item.get("text") for item in items) if isinstance(t, str)])
     with ctx.db.write() as conn:
-        project = require(conn, project_name)
+        project = require(conn, project_name, lock=True)
         skipped = 0
         if skip_existing:
             named = [str(item["location"]) for item in items if item.get("location")]
@@ -181,7 +181,7 @@ def set_labels(ctx: Context, project_name: str, doc_id: int, labels: list[str] |
     nothing is saved: :class:`NotFound` (deleted or replaced) or :class:`TagChanged` (tagged since).
     """
     with ctx.db.write() as conn:
-        project = require(conn, project_name)
+        project = require(conn, project_name, lock=True)
         doc = _as_shown(conn, project, doc_id, location, "Nothing was saved.")
         changed_since = seen is not UNCHECKED and not same_labels(doc["labels"], seen)
         if changed_since and not _sent_again(doc, labels, project, by):
@@ -262,7 +262,7 @@ def set_dataset(ctx: Context, project_name: str, dataset: str | None, *, ids: li
     the user saw, :func:`documents.chosen_ids`) in Train, Test or neither."""
     dataset = _dataset(dataset)
     with ctx.db.write() as conn:
-        project = require(conn, project_name)
+        project = require(conn, project_name, lock=True)
         changed = docs_db.set_dataset(conn, project["id"], chosen_ids(conn, project["id"], ids, flt, matching), dataset)
         touch(conn, project)
     return changed
@@ -277,7 +277,7 @@ def keep_test_set(ctx: Context, project_name: str, model_label: str) -> dict[str
     Returns ``test`` (documents now in Test), ``gone`` (test documents deleted or renamed since the
     training) and ``to_train`` (documents moved out of Test)."""
     with ctx.db.write() as conn:
-        project = require(conn, project_name)
+        project = require(conn, project_name, lock=True)
         model = records.get_model(conn, project["id"], model_label)
         if model is None:
             raise NotFound(f"The trained model {model_label} could not be found in project {project_name}.", target="model")
@@ -377,7 +377,7 @@ def confirm_tags(ctx: Context, project_name: str, doc_id: int, *, location: str,
     ``seen`` are what the page showed, checked as :func:`set_labels` checks them (deleted or replaced:
     :class:`NotFound`; tagged otherwise since: :class:`TagChanged`, and nothing is marked)."""
     with ctx.db.write() as conn:
-        project = require(conn, project_name)
+        project = require(conn, project_name, lock=True)
         doc = _as_shown(conn, project, doc_id, location, "Nothing was marked.")
         if not same_labels(doc["labels"], seen):
             raise _tagged_since(doc, seen, project, "Nothing was marked: its row shows it as it is now.")
@@ -396,7 +396,7 @@ def unmark_tags(ctx: Context, project_name: str, *, ids: list[int] | None = None
     ``matching`` the list the user saw): the next tag check may list them again. How many marks went
     (a mark made by mistake could be undone only by retagging the document)."""
     with ctx.db.write() as conn:
-        project = require(conn, project_name)
+        project = require(conn, project_name, lock=True)
         return docs_db.unconfirm_many(conn, project["id"], chosen_ids(conn, project["id"], ids, flt, matching))
 
 

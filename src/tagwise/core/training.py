@@ -464,7 +464,7 @@ def run(ctx: Context, job_id: str, progress: Callable[[int], None]) -> None:
                 shutil.rmtree(artifact, ignore_errors=True)
                 log.warning("training job %s finished after it was marked %s; its model is not kept", job_id, current["status"])
                 return
-            project_now = records.get_project(conn, project["name"])
+            project_now = records.get_project(conn, project["name"], lock=True)  # as deploys and deletes lock it: one at a time
             # SQLite may give a deleted project's id to the next one: the creation time tells them apart
             if project_now is None or (project_now["id"], project_now["created_at"]) != (project["id"], project["created_at"]):
                 shutil.rmtree(artifact, ignore_errors=True)
