@@ -187,6 +187,8 @@ def warm_up(ctx: Context, project_name: str, name: str) -> None:
         ctx.predictors.get(model_id, artifact).predict_proba(["warm up"])
     except ModelUnreadable as exc:  # said in full by the line before it: no traceback for a known state
         log.warning("could not warm up deployment %s/%s: %s", project_name, name, exc.message)
+    except NotFound:  # deleted since it was listed (or deployed): nothing to warm up, and no traceback
+        log.info("deployment %s/%s was deleted before it was warmed up", project_name, name)
     except Exception:  # never let a warm-up take the server down
         log.warning("could not warm up deployment %s/%s", project_name, name, exc_info=True)
 
