@@ -29,8 +29,11 @@ sdk-venvs: .venv-sdk-runtime/.installed .venv-sdk-authoring/.installed
 serve: install
 	$(VENV)/bin/tagwise serve
 
+# the suite on TEST_WORKERS processes (a file stays on one, with its fixtures), then the tests that time things, alone
+TEST_WORKERS ?= 2
 test: install sdk-venvs
-	$(VENV)/bin/python -m pytest --durations=15
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" --durations=15
+	$(VENV)/bin/python -m pytest -m serial --durations=5
 
 test-fast: install
 	$(VENV)/bin/python -m pytest -x -q --ignore=tests/sdk

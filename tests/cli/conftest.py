@@ -71,7 +71,8 @@ def make_cli(env: dict[str, str]) -> CliFn:
 
     def cli(*args: str, input: str | bytes | None = None) -> Result:
         argv = list(args) if len(args) != 1 else shlex.split(args[0])
-        result = runner.invoke(app, argv, env=env, input=input, catch_exceptions=False, prog_name="tagwise")
+        # COLUMNS unset: tables are as wide as a pipe gets them (pytest-xdist's workers set it to 80)
+        result = runner.invoke(app, argv, env={**env, "COLUMNS": None}, input=input, catch_exceptions=False, prog_name="tagwise")
         return Result(result.exit_code, result.stdout, result.stderr)
 
     return cli

@@ -220,6 +220,7 @@ def _run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int]:
     return seconds, usage.ru_maxrss // 1024
 
 
+@pytest.mark.serial  # a rate floor and peak memory: make test runs it alone
 def test_streams_200k_lines_in_constant_memory(deployed, bank, tmp_path):
     env = dict(os.environ, TAGWISE_DATA_DIR=str(deployed.data_dir), TAGWISE_ENDPOINT="", HF_HUB_OFFLINE="1")
     # Short generated queries (six words) keep the test quick; the claim is about memory, not text length.

@@ -18,6 +18,8 @@ import pytest
 from tests.cli.conftest import make_cli, ok
 from tests.support.live_server import LiveServer, _wait_until_ready, free_port
 
+pytestmark = pytest.mark.serial  # connect timeouts and start-up windows: make test runs it alone
+
 
 def _jobs(data_dir) -> list[dict]:
     """The training jobs in the store, oldest first."""

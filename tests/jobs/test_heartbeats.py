@@ -9,6 +9,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from tagwise.core import jobs, training
 from tagwise.core.documents import import_project
 from tagwise.jobs.runner import JobRunner, _alive, _dead, _gone, _Silence
@@ -16,6 +18,8 @@ from tagwise.storage import records
 from tagwise.storage.records import utcnow
 from tests.api.conftest import SINGLE, project_file
 from tests.jobs.test_runner import dead_pid, training_in_a_runner, wait_for
+
+pytestmark = pytest.mark.serial  # heartbeats and leases of fractions of a second: make test runs it alone
 
 
 def test_a_job_on_another_host_is_dead_only_after_a_lease_of_the_sweepers_own_looks():

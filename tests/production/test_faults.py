@@ -21,6 +21,8 @@ from tests.conftest import DATASETS, read_jsonl
 from tests.production.conftest import KEY
 from tests.production.procs import HEADER, alive, claimant, environment, parent_pid, start_server, start_worker, training_child, wait_for
 
+pytestmark = pytest.mark.serial  # processes killed at a point of a training: make test runs it alone
+
 FAST_SWEEP = {"TAGWISE_JOB_HEARTBEAT_S": "0.3"}
 
 

@@ -7,10 +7,13 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from tests.conftest import DATASETS, read_jsonl
 from tests.production.conftest import KEY, prepare
 from tests.production.procs import HEADER, environment, start_server
+
+pytestmark = pytest.mark.serial  # request latencies while a training runs: make test runs it alone
 
 PROJECTS = "/language/authoring/analyze-text/projects"
 

@@ -11,10 +11,13 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from tests.api.conftest import SINGLE, A, V
 from tests.production.conftest import KEY
 from tests.production.procs import HEADER, environment, start_server, start_worker, wait_for
+
+pytestmark = pytest.mark.serial  # live traffic across processes: make test runs it alone
 
 SYNC = "/language/tagwise/projects/bank/deployments/{}:classify"
 PROBE = "I was charged twice for the same purchase"

@@ -25,6 +25,8 @@ from tests.production.procs import HEADER, claimant, environment, start_server, 
 from tests.production.test_faults import banking_rows
 from tests.storage import pg
 
+pytestmark = pytest.mark.serial  # outages of a few seconds against retry windows: make test runs it alone
+
 OUTAGE_S = 3.0
 
 

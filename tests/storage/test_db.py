@@ -9,6 +9,8 @@ from sqlalchemy import text
 
 from tests.storage.pg import server
 
+pytestmark = pytest.mark.serial  # how long a write waits for a lock: make test runs it alone
+
 
 def test_sqlite_runs_in_wal_mode_and_overwrites_what_it_deletes(ctx):
     with ctx.db.read() as conn:

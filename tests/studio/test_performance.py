@@ -16,6 +16,9 @@ PROJECT = "perf-10k"
 N_DOCS = 10_000
 CLASSES = ["card_arrival", "exchange_rate", "lost_or_stolen_card", "top_up_failed", "change_pin",
            "atm_support", "age_limit", "apple_pay_or_google_pay", "terminate_account", "activate_my_card"]
+
+
+pytestmark = pytest.mark.serial  # pages timed against a budget: make test runs it alone
 BUDGET_S = 1.0
 FIRST_MODEL_USE = {"/tag"}
 
