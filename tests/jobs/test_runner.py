@@ -23,6 +23,8 @@ from tagwise.storage import records
 from tests.api.conftest import SINGLE, project_file
 from tests.support.live_server import free_port
 
+pytestmark = pytest.mark.serial  # heartbeats, stops and their time limits: make test runs it alone
+
 
 def wait_for(predicate, timeout=60.0):
     deadline = time.monotonic() + timeout
@@ -398,10 +400,74 @@ def test_a_stopping_runner_heartbeats_the_analyze_jobs_it_runs_and_queues_again_
                 job = records.get_job(conn, job_id)
             assert job["status"] == "notStarted" and job["claimed_by"] is None  # for the next runner, at once
             assert job["heartbeat_at"] > before  # heartbeated while it waited: no other runner swept it meanwhile
-            assert "still running 1 s after its process" in caplog.text and "queued again" in caplog.text
+            assert "still running when its process" in caplog.text and "queued again" in caplog.text
             release.set()  # its thread ends: its results are not recorded over the next run's
             wait_for(lambda: "but it was queued again meanwhile" in caplog.text, timeout=30)
         assert jobs.get(ctx, job_id, "analyze")["status"] == "notStarted"
     finally:
         release.set()
         ctx.close()
+
+
+def test_a_job_cancelled_while_its_runner_stops_ends_cancelled(tmp_path, monkeypatch):
+    # handing back only "running" jobs left a cancelled one "cancelling" for good, holding one of its key's slots
+    import threading
+
+    from tagwise.core import analyze
+    from tagwise.jobs import runner as runner_module
+
+    ctx = Context.open(Settings(data_dir=tmp_path / "data", api_key="k", analyze_workers=1))
+    release, started = threading.Event(), threading.Event()
+    real = analyze.serving
+
+    def long(*args):
+        started.set()
+        release.wait(30)
+        return real(*args)
+
+    monkeypatch.setattr(analyze, "serving", long)
+    monkeypatch.setattr(runner_module, "ANALYZE_FINISH_S", 0.5)
+    body = {"analysisInput": {"documents": [{"id": "1", "text": "hello"}]},
+            "tasks": [{"kind": SINGLE, "taskName": "t", "parameters": {"projectName": "p", "deploymentName": "d"}}]}
+    job_id = analyze.submit(ctx, body)["id"]
+    runner = JobRunner(ctx, poll_s=0.05)
+    try:
+        runner.start()
+        assert started.wait(30)
+        with ctx.db.write() as conn:
+            jobs.cancel_in(conn, job_id)
+        runner.stop()
+        assert jobs.get(ctx, job_id, "analyze")["status"] == "cancelled"
+    finally:
+        release.set()
+        ctx.close()
+
+
+def test_a_job_still_running_does_not_keep_a_stopped_process_up(tmp_path):
+    # the pool's threads were joined at exit: a worker stopped in 5 s but exited only when its 30 s job ended
+    code = f"""
+import sys, threading, time
+from tagwise.core import analyze
+from tagwise.core.context import Context
+from tagwise.jobs.runner import JobRunner
+from tagwise.settings import Settings
+started = threading.Event()
+def long(*args):
+    started.set()
+    time.sleep(120)
+analyze.serving = long
+ctx = Context.open(Settings(data_dir={str(tmp_path / "data")!r}, api_key="k"))
+body = {{"analysisInput": {{"documents": [{{"id": "1", "text": "hello"}}]}},
+        "tasks": [{{"kind": "{SINGLE}", "taskName": "t", "parameters": {{"projectName": "p", "deploymentName": "d"}}}}]}}
+analyze.submit(ctx, body)
+runner = JobRunner(ctx, poll_s=0.05)
+runner.start()
+assert started.wait(60)
+runner.stop()
+print("stopped", flush=True)
+"""
+    begun = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=100,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0 and "stopped" in done.stdout, done.stderr
+    assert time.monotonic() - begun < 60  # not the job's 120 s

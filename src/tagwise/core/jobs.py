@@ -146,10 +146,10 @@ def progress_recorder(ctx: Context, job_id: str, on_percent: Callable[[int], Non
     return progress
 
 
-def fail(ctx: Context, job_id: str, message: str, code: str = "InternalServerError") -> bool:
-    """Mark a job failed unless it already ended. Returns whether it changed."""
+def fail(ctx: Context, job_id: str, message: str, code: str = "InternalServerError", *, claimant: str | None = None) -> bool:
+    """Mark a job failed unless it already ended (``claimant``: or another runner has it now). Returns whether it changed."""
     with ctx.db.write() as conn:
-        return fail_in(conn, job_id, message, code, stop=False)
+        return fail_in(conn, job_id, message, code, stop=False, claimant=claimant)
 
 
 def timeout_reason(timeout_s: float) -> str:
@@ -203,7 +203,7 @@ def cancel_in(conn, job_id: str, reason: str = CANCELLED_ON_REQUEST) -> None:
     records.update_job(conn, job_id, {"status": "cancelling", **why}, only_if_status=("running",))
 
 
-def fail_in(conn, job_id: str, message: str, code: str, *, stop: bool = True) -> bool:
+def fail_in(conn, job_id: str, message: str, code: str, *, stop: bool = True, claimant: str | None = None) -> bool:
     """:func:`fail` inside the caller's transaction; ``stop``: also ask the job's runner to stop it
     (a running training stops at its next progress step and keeps no model). Returns whether it changed.
 
@@ -211,7 +211,7 @@ def fail_in(conn, job_id: str, message: str, code: str, *, stop: bool = True) ->
     to every Azure SDK poller, where ``cancelled`` left a ``begin_train`` poller waiting forever."""
     values = {"status": "failed", "errors": [{"code": code, "message": message}], "finished_at": utcnow()}
     return records.update_job(conn, job_id, {**values, "cancel_requested": True} if stop else values,
-                              only_if_status=("notStarted", "running", "cancelling"))
+                              only_if_status=("notStarted", "running", "cancelling"), only_if_claimed_by=claimant)
 
 
 def describe(job: dict[str, Any]) -> dict[str, Any]:

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -68,7 +69,7 @@ class JobRunner:
         # one wake-up per loop: a finished analyze job woke the train loop into a write transaction, and one
         # loop's clear() could swallow the other's wake-up
         self._wake_train, self._wake_analyze = threading.Event(), threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=max(ctx.settings.analyze_workers, 1), thread_name_prefix="analyze")
+        self._pool = _DaemonPool(max(ctx.settings.analyze_workers, 1), "analyze")
         self._threads: list[threading.Thread] = []
         self._child: subprocess.Popen | None = None
         self._owned: set[str] = set()  # running jobs this runner answers for (heartbeats)
@@ -100,7 +101,7 @@ class JobRunner:
         # claim: what it claimed is handed back below, never submitted to a pool that is shut down
         for thread in self._threads:
             thread.join(timeout=STOP_GRACE_S + 5)
-        self._pool.shutdown(wait=False, cancel_futures=True)  # those that never started are handed back below
+        self._pool.shutdown()  # those that never started are handed back below
         self._let_analyze_jobs_finish()
         self._hand_back()
 
@@ -108,7 +109,8 @@ class JobRunner:
         """Wait up to ``ANALYZE_FINISH_S`` for the analyze jobs this runner is running, heartbeating them
         (no other runner takes them meanwhile). Those still running after it are handed back with the
         ones that never started: their threads' results are not recorded (``run_job``'s claimant)."""
-        deadline = time.monotonic() + ANALYZE_FINISH_S
+        # and no later than leaves the hand-back 3 s of STOP_GRACE_S (a stop with the store away stays within 10 s)
+        deadline = min(time.monotonic() + ANALYZE_FINISH_S, self._stop_by - 3.0)
         interval = max(self.ctx.settings.job_heartbeat_s, 0.05)
         while True:
             with self._owned_lock:
@@ -138,9 +140,13 @@ class JobRunner:
         def queue_again() -> list[str]:
             with self.ctx.db.write() as conn:  # (a training stopped here went back to the queue already)
                 # still this runner's: one waiting past the lease may have been swept and claimed by another runner
-                return [job_id for job_id in left if (job := records.get_job(conn, job_id)) is not None and job["kind"] == "analyze"
-                        and records.update_job(conn, job_id, {"status": "notStarted", "claimed_by": None}, only_if_status=("running",),
-                                               only_if_claimed_by=WORKER_ID)]
+                analyze_jobs = [job_id for job_id in left if (job := records.get_job(conn, job_id)) is not None and job["kind"] == "analyze"]
+                for job_id in analyze_jobs:  # cancelled while it ran: it ends so (it stayed "cancelling" for good)
+                    records.update_job(conn, job_id, {"status": "cancelled", "finished_at": utcnow()}, only_if_status=("cancelling",),
+                                       only_if_claimed_by=WORKER_ID)
+                return [job_id for job_id in analyze_jobs
+                        if records.update_job(conn, job_id, {"status": "notStarted", "claimed_by": None}, only_if_status=("running",),
+                                              only_if_claimed_by=WORKER_ID)]
 
         try:
             back = self._until_stored(queue_again)
@@ -149,8 +155,8 @@ class JobRunner:
             return
         for job_id in back:
             if job_id in unfinished:
-                log.info("analyze job %s: still running %.0f s after its process (%s) began to stop; queued again (the next run "
-                         "answers it)", job_id, ANALYZE_FINISH_S, WORKER_ID)
+                log.info("analyze job %s: still running when its process (%s) stopped; queued again (the next run answers it)",
+                         job_id, WORKER_ID)
             else:
                 log.info("analyze job %s: its process (%s) stopped before running it; queued again", job_id, WORKER_ID)
 
@@ -185,10 +191,15 @@ class JobRunner:
                                           only_if_status=("running", "cancelling")):
                         ended.append((status, job))
                     log.warning("training job %s: %s; marked %s", job["id"], _why_swept(job, given_up), status)
-            for job in records.jobs_in_status(conn, "analyze", ("running",)):
-                if self._orphaned(job, lease, abandoned):
-                    records.update_job(conn, job["id"], {"status": "notStarted", "claimed_by": None}, only_if_status=("running",))
-                    log.warning("analyze job %s: %s; queued again", job["id"], _why_swept(job, job["id"] in abandoned))
+            for job in records.jobs_in_status(conn, "analyze", ("running", "cancelling")):
+                if not self._orphaned(job, lease, abandoned):
+                    continue
+                if job["status"] == "cancelling":  # cancelled while it ran, and its process went: it ends cancelled
+                    records.update_job(conn, job["id"], {"status": "cancelled", "finished_at": utcnow()}, only_if_status=("cancelling",))
+                    log.warning("analyze job %s: %s; marked cancelled, as asked", job["id"], _why_swept(job, job["id"] in abandoned))
+                    continue
+                records.update_job(conn, job["id"], {"status": "notStarted", "claimed_by": None}, only_if_status=("running",))
+                log.warning("analyze job %s: %s; queued again", job["id"], _why_swept(job, job["id"] in abandoned))
         if self.metrics is not None:
             for status, _ in ended:
                 self.metrics.training_ended(status)
@@ -313,7 +324,7 @@ class JobRunner:
                 if store_unavailable(exc):
                     raise
                 log.exception("analyze job %s", job_id)
-                jobs.fail(self.ctx, job_id, jobs.crash_reason("The analysis", exc))
+                jobs.fail(self.ctx, job_id, jobs.crash_reason("The analysis", exc), claimant=WORKER_ID)  # unless handed back
         except Exception as exc:  # noqa: BLE001 - logged by _trouble
             if store_unavailable(exc):  # its end is not recorded: the sweep queues it again once the store is back
                 self._abandon(job_id)
@@ -462,6 +473,48 @@ class JobRunner:
             except subprocess.TimeoutExpired:
                 pass
         return None
+
+
+class _DaemonPool:
+    """A thread pool for analyze jobs whose threads do not hold the process up when it exits: a stopping
+    runner hands back the jobs it could not finish (their results are then not recorded), and a
+    ThreadPoolExecutor's threads, joined at exit, kept a worker up for as long as such a job ran."""
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._workers, self._name, self._started = workers, name, False
+
+    def submit(self, fn: Callable[..., T], *args: object) -> Future:
+        if not self._started:  # at the first job: a runner never started (a server that runs no jobs) has no threads
+            self._started = True
+            for number in range(self._workers):
+                threading.Thread(target=self._work, name=f"{self._name}_{number}", daemon=True).start()
+        future: Future = Future()
+        self._queue.put((future, fn, args))
+        return future
+
+    def shutdown(self) -> None:
+        """Cancel what has not started; the threads end once their job does."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[0].cancel()  # its done-callbacks run
+                item[0].set_running_or_notify_cancel()
+        for _ in range(self._workers if self._started else 0):
+            self._queue.put(None)
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, fn, args = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - the future holds it, as an executor's does
+                future.set_exception(exc)
 
 
 def kill_group(child: subprocess.Popen) -> None:
