@@ -272,7 +272,8 @@ def test_an_indicator_matrix_given_as_lists_is_refused_and_one_label_lists_are_w
     train, _test = bank
     texts = [r["text"] for r in train]
     rows = MultiLabelBinarizer().fit_transform([r["labels"] for r in train])
-    for given in (rows.tolist(), list(rows)):
+    two = [[1, 0] if i % 2 else [0, 1] for i in range(len(texts))]  # two classes: rows hold no value twice
+    for given in (rows.tolist(), list(rows), two):
         with pytest.raises(InvalidArgument, match="indicator matrix .* given as lists"):
             TextClassifier(recipe="linear").fit(texts, given)
     with pytest.warns(UserWarning, match=r"Every text has exactly one label, given as a list: this trained a multi-label model"):

@@ -281,10 +281,13 @@ def _warn_about_the_texts(model: Any, texts: list[str], language: str) -> None:
 
 def _indicator_rows(labels: list[Any]) -> bool:
     """Whether multi-label ``labels`` are rows of an indicator matrix: lists of 0 and 1 of one length,
-    some holding one of them twice (no label set does)."""
+    some holding one of them twice (no label set does), or every one both (two classes that every
+    text has: nothing to learn)."""
     if not all(_is_label_set(row) and all(_kind(v) in ("int", "bool") and v in (0, 1) for v in row) for row in labels):
         return False
-    return len({len(row) for row in labels}) == 1 and any(len(set(map(int, row))) < len(row) for row in labels)
+    sets = [set(map(int, row)) for row in labels]
+    return len({len(row) for row in labels}) == 1 and (any(len(found) < len(row) for found, row in zip(sets, labels, strict=True))
+                                                      or all(found == {0, 1} for found in sets))
 
 
 def _is_label_set(label: Any) -> bool:

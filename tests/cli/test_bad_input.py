@@ -306,6 +306,11 @@ def test_a_csv_imported_beside_an_azure_file_is_checked_against_its_classes(cli,
     assert "'login' differs from" in said and "'Login' only in case" in said
     assert cli("project", "show", "twins").exit_code == 1  # nothing was created
     ok(cli("import", "twins", str(project_file)))  # the file alone, its twins as they are
+    decomposed = tmp_path / "decomposed.json"  # a CSV naming the file's class as the file writes it is that class
+    decomposed.write_text(json.dumps(azure_file([{"location": "a.txt", "text": "un café", "class": {"category": "cafe\u0301"}}],
+                                                classes=[{"category": "cafe\u0301"}])))
+    rows.write_text("text,labels\nun autre café,cafe\u0301\n", encoding="utf-8")
+    ok(cli("import", "cafe", str(decomposed), str(rows)))
     rows.write_text("text,labels\nmy password does not work,password\n", encoding="utf-8")
     # a new project from both, the CSV named first: the file says the kind ("does not exist; create it first" before)
     ok(cli("import", "both", str(rows), str(project_file)))

@@ -166,7 +166,8 @@ def import_(
                 from tagwise.core.validation import check_drawn_as_written, class_form
 
                 try:  # in the form classes are kept: "café" composed and decomposed are one class, not twins
-                    new_classes = [c for c in dict.fromkeys(class_form(label) for doc in checked for label in doc.labels or [])
+                    new_classes = [c for c in dict.fromkeys(class_form(label) for doc in checked for label in doc.labels or []
+                                                            if label not in taken_as_is)  # the file's own, written alike
                                    if c not in taken_as_is]
                     check_no_lookalikes(taken_as_is, new_classes)
                     for category in new_classes:  # and none drawn otherwise than written, as the studio's upload refuses

@@ -265,9 +265,6 @@ def _task_name(task: dict[str, Any], index: int, named: dict[str, int]) -> str:
     return name
 
 
-SERVER_FAULTS = frozenset({"InternalServerError", "ServiceUnavailable", "InsufficientStorage"})
-
-
 def run_job(ctx: Context, job_id: str, tasks_ended: Callable[[list[str]], None] | None = None, *,
             claimant: str | None = None) -> int:
     """Run every task of an analyze job the caller has claimed; a task that cannot run fails alone.
@@ -312,8 +309,8 @@ def run_job(ctx: Context, job_id: str, tasks_ended: Callable[[list[str]], None] 
         except TagwiseError as exc:
             item["status"] = "failed"
             # the request's fault (no such deployment) is Azure's InvalidRequest; the server's own (a model it cannot
-            # load) keeps its code, as :classify's 500 does
-            code = exc.code if exc.code in SERVER_FAULTS else "InvalidRequest"
+            # load: an error with no code of its own) is InternalServerError, as :classify's 500 says
+            code = "InternalServerError" if exc.code == TagwiseError.code else "InvalidRequest"
             errors.append({"code": code, "message": exc.message, "target": f"#/tasks/items/{index}"})
             # the job answers 200 with the error inside: nothing else would tell the operator
             log.warning("analyze job %s: task %d (%s/%s) failed: %s", job_id, index, task["projectName"], task["deploymentName"], exc.message)
