@@ -8,8 +8,6 @@ from tagwise.api import ratelimit
 from tagwise.api.ratelimit import RateLimiter
 from tagwise.errors import TooManyRequests
 
-pytestmark = pytest.mark.serial  # requests counted per minute: make test runs it alone
-
 
 class Clock:
     def __init__(self) -> None:

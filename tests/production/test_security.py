@@ -98,6 +98,25 @@ def test_rotation_without_downtime(client):
     assert client.get(A, params=V).status_code == 200, "the bootstrap key stays an authoring key"
 
 
+def test_a_client_left_on_a_revoked_key_is_told_so_and_takes_no_other_client_down(tmp_path):
+    # counted as wrong keys, one client nobody updated after a rotation got its whole address refused within a
+    # minute, the new key's requests too (a race probe: 30 of 30 429s)
+    with app_client(tmp_path, wrong_keys_per_minute=3) as client:
+        old = {HEADER: new_key(client, "runtime")}
+        new = {HEADER: new_key(client, "runtime")}
+        old_id = next(k["keyId"] for k in client.get(KEYS).json()["value"] if k["keyPrefix"] == old[HEADER][:6])
+        assert client.delete(f"{KEYS}/{old_id}").status_code == 204
+        for _ in range(10):
+            refused = client.post(ANALYZE, params=V, json=analyze_body(), headers=old)
+            assert refused.status_code == 401, refused.text
+            message = refused.json()["error"]["message"]
+            assert f"this API key ('runtime key', {old_id}) was revoked on" in message and "Use the key that replaced it" in message
+        assert client.post(ANALYZE, params=V, json=analyze_body(), headers=new).status_code == 202
+        for _ in range(3):  # a wrong key is still a guess
+            assert client.get(A, params=V, headers={HEADER: "guessed"}).status_code == 401
+        assert client.get(A, params=V, headers={HEADER: "guessed"}).status_code == 429
+
+
 def test_key_requests_are_validated(client):
     for body in ({"name": "x", "role": "admin"}, {"role": "runtime"}, {"name": "a\x00b", "role": "runtime"},
                  {"name": "x", "role": "runtime", "rateLimitPerMinute": -1},

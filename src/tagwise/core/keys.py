@@ -150,6 +150,15 @@ def verify(ctx: Context, given: str) -> ApiKey | None:
     return key
 
 
+def revoked(ctx: Context, given: str) -> dict[str, Any] | None:
+    """The revoked key ``given`` was (its ``id``, ``name`` and ``revoked_at``), or None: a client still
+    sending it after a rotation is no guesser, and is told so."""
+    hashed = digest(given)
+    with ctx.db.read() as conn:
+        row = records.find_revoked_api_key(conn, hashed)
+    return row if row is not None and hmac.compare_digest(row["key_hash"], hashed) else None
+
+
 def describe(key: dict[str, Any], secret: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "keyId": key["id"],
