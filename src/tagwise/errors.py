@@ -209,6 +209,14 @@ def store_read_only(exc: BaseException) -> bool:
     return getattr(exc.orig, "sqlstate", None) == "25006"
 
 
+def store_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL ending this transaction for another one's sake: a deadlock
+    (40P01) or a serialization failure (40001). Nothing was written; the request may be sent again."""
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
+
+
 def sqlite_code(exc: BaseException) -> int | None:
     """The primary result code of the SQLite error behind a database error (its extended code
     folded: ``SQLITE_IOERR_WRITE`` is ``SQLITE_IOERR``), or None for any other error."""

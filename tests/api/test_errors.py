@@ -350,3 +350,46 @@ def test_urls_as_a_rest_client_written_from_microsofts_pages_sends_them(client):
     assert client.get("/studio/", follow_redirects=False).status_code == 307  # elsewhere as before
     # repeated slashes are one (a URL joined from parts that each carried one)
     assert client.get(A.replace("/authoring/", "/authoring//"), params={"api-version": "2023-04-01"}).status_code == 200
+
+
+def test_a_postgresql_deadlock_is_a_503_that_says_to_send_it_again():
+    # it said "the store cannot be reached", which sent people looking for an outage (a race probe: 13 of 30 swaps
+    # beside a deploy, before both locked the project first)
+    import threading
+
+    import sqlalchemy as sa
+
+    from tagwise.api.errors import unexpected_response
+    from tests.storage import pg
+
+    server = pg.server()
+    url = server.create_database()
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 0), (2, 0)"))
+        raised: list[Exception] = []
+        both_hold_one = threading.Barrier(2)
+
+        def lock_in_order(first: int, second: int) -> None:
+            try:
+                with engine.begin() as conn:
+                    conn.execute(sa.text("UPDATE t SET v = 1 WHERE id = :id"), {"id": first})
+                    both_hold_one.wait(10)
+                    conn.execute(sa.text("UPDATE t SET v = 1 WHERE id = :id"), {"id": second})
+            except sa.exc.DBAPIError as exc:
+                raised.append(exc)
+
+        threads = [threading.Thread(target=lock_in_order, args=pair) for pair in ((1, 2), (2, 1))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert len(raised) == 1  # PostgreSQL ended one of the two
+        response = unexpected_response(raised[0])
+        error = json.loads(response.body)["error"]
+        assert response.status_code == 503 and error["code"] == "ServiceUnavailable"
+        assert "Another request was changing the same data at the same moment" in error["message"] and "Send it again" in error["message"]
+    finally:
+        engine.dispose()
+        server.drop_database(url)

@@ -32,6 +32,7 @@ from tagwise.errors import (
     Unauthorized,
     UnsupportedMediaType,
     first_line,
+    store_conflict,
     store_full,
     store_read_only,
     store_unavailable,
@@ -212,6 +213,10 @@ def unexpected_response(exc: Exception) -> JSONResponse:
                                             "writable again (the server's log names it)."))
     if isinstance(exc, StoreBusy):  # its own message says why
         return store_refusal(exc)
+    if store_conflict(exc):  # it was "the store cannot be reached", which sent people looking for an outage
+        log.warning("answered 503: the store ended this request's transaction for another's (%s)", first_line(exc) or type(exc).__name__)
+        return error_response(StoreUnavailable("Another request was changing the same data at the same moment, and the store "
+                                               "(database) stopped this one; nothing of it was written. Send it again."))
     if store_unavailable(exc):
         reason = first_line(exc) or type(exc).__name__
         log.warning("answered 503: the store cannot be reached (%s)", reason)
