@@ -362,26 +362,26 @@ def test_a_read_only_store_is_one_warning_not_a_traceback_on_every_poll(tmp_path
         pg.drop_database(url)
 
 
-def test_a_stopping_runner_heartbeats_the_analyze_jobs_it_runs_and_queues_again_those_it_cannot_finish(tmp_path, monkeypatch, caplog):
-    # it stopped their heartbeats and waited for them without end: a server running 5,000-document jobs took 148 s
-    # to stop, another runner queued them again after the lease, and the job ran twice (both runs recorded)
-    import logging
+@contextmanager
+def an_analyze_job_held_running(tmp_path, monkeypatch, finish_s: float, **settings) -> Iterator[tuple]:
+    """A runner running one analyze job until ``release`` is set (it then fails: there is no project p),
+    which a stop lets run ``finish_s`` at most; yields (ctx, runner, job id, release)."""
     import threading
 
     from tagwise.core import analyze
     from tagwise.jobs import runner as runner_module
 
-    ctx = Context.open(Settings(data_dir=tmp_path / "data", api_key="k", analyze_workers=1, job_heartbeat_s=0.1))
+    ctx = Context.open(Settings(data_dir=tmp_path / "data", api_key="k", analyze_workers=1, **settings))
     release, started = threading.Event(), threading.Event()
     real = analyze.serving
 
-    def long(*args):  # a job longer than the stop lets it run (it then fails: there is no project p)
+    def long(*args):
         started.set()
         release.wait(30)
         return real(*args)
 
     monkeypatch.setattr(analyze, "serving", long)
-    monkeypatch.setattr(runner_module, "ANALYZE_FINISH_S", 1.0)
+    monkeypatch.setattr(runner_module, "ANALYZE_FINISH_S", finish_s)
     body = {"analysisInput": {"documents": [{"id": "1", "text": "hello"}]},
             "tasks": [{"kind": SINGLE, "taskName": "t", "parameters": {"projectName": "p", "deploymentName": "d"}}]}
     job_id = analyze.submit(ctx, body)["id"]
@@ -389,6 +389,18 @@ def test_a_stopping_runner_heartbeats_the_analyze_jobs_it_runs_and_queues_again_
     try:
         runner.start()
         assert started.wait(30)
+        yield ctx, runner, job_id, release
+    finally:
+        release.set()
+        ctx.close()
+
+
+def test_a_stopping_runner_heartbeats_the_analyze_jobs_it_runs_and_queues_again_those_it_cannot_finish(tmp_path, monkeypatch, caplog):
+    # it stopped their heartbeats and waited for them without end: a server running 5,000-document jobs took 148 s
+    # to stop, another runner queued them again after the lease, and the job ran twice (both runs recorded)
+    import logging
+
+    with an_analyze_job_held_running(tmp_path, monkeypatch, 1.0, job_heartbeat_s=0.1) as (ctx, runner, job_id, release):
         with ctx.db.read() as conn:
             before = records.get_job(conn, job_id)["heartbeat_at"]
         with caplog.at_level(logging.INFO, logger="tagwise"):
@@ -404,43 +416,15 @@ def test_a_stopping_runner_heartbeats_the_analyze_jobs_it_runs_and_queues_again_
             release.set()  # its thread ends: its results are not recorded over the next run's
             wait_for(lambda: "but it was queued again meanwhile" in caplog.text, timeout=30)
         assert jobs.get(ctx, job_id, "analyze")["status"] == "notStarted"
-    finally:
-        release.set()
-        ctx.close()
 
 
 def test_a_job_cancelled_while_its_runner_stops_ends_cancelled(tmp_path, monkeypatch):
     # handing back only "running" jobs left a cancelled one "cancelling" for good, holding one of its key's slots
-    import threading
-
-    from tagwise.core import analyze
-    from tagwise.jobs import runner as runner_module
-
-    ctx = Context.open(Settings(data_dir=tmp_path / "data", api_key="k", analyze_workers=1))
-    release, started = threading.Event(), threading.Event()
-    real = analyze.serving
-
-    def long(*args):
-        started.set()
-        release.wait(30)
-        return real(*args)
-
-    monkeypatch.setattr(analyze, "serving", long)
-    monkeypatch.setattr(runner_module, "ANALYZE_FINISH_S", 0.5)
-    body = {"analysisInput": {"documents": [{"id": "1", "text": "hello"}]},
-            "tasks": [{"kind": SINGLE, "taskName": "t", "parameters": {"projectName": "p", "deploymentName": "d"}}]}
-    job_id = analyze.submit(ctx, body)["id"]
-    runner = JobRunner(ctx, poll_s=0.05)
-    try:
-        runner.start()
-        assert started.wait(30)
+    with an_analyze_job_held_running(tmp_path, monkeypatch, 0.5) as (ctx, runner, job_id, _release):
         with ctx.db.write() as conn:
             jobs.cancel_in(conn, job_id)
         runner.stop()
         assert jobs.get(ctx, job_id, "analyze")["status"] == "cancelled"
-    finally:
-        release.set()
-        ctx.close()
 
 
 def test_a_job_still_running_does_not_keep_a_stopped_process_up(tmp_path):
