@@ -23,20 +23,21 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, wait
+from concurrent import futures
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from tagwise.core import analyze, jobs, models
 from tagwise.core.context import Context
 from tagwise.errors import StoreBusy, first_line, store_read_only, store_unavailable
+from tagwise.jobs.pool import DaemonPool
 from tagwise.storage import records
 from tagwise.storage.records import utcnow
 
@@ -69,7 +70,7 @@ class JobRunner:
         # one wake-up per loop: a finished analyze job woke the train loop into a write transaction, and one
         # loop's clear() could swallow the other's wake-up
         self._wake_train, self._wake_analyze = threading.Event(), threading.Event()
-        self._pool = _DaemonPool(max(ctx.settings.analyze_workers, 1), "analyze")
+        self._pool = DaemonPool(max(ctx.settings.analyze_workers, 1), "analyze")
         self._threads: list[threading.Thread] = []
         self._child: subprocess.Popen | None = None
         self._owned: set[str] = set()  # running jobs this runner answers for (heartbeats)
@@ -118,7 +119,7 @@ class JobRunner:
             left = deadline - time.monotonic()
             if not running or left <= 0:
                 return
-            wait(running, timeout=min(interval, left))
+            futures.wait(running, timeout=min(interval, left))
             with self._owned_lock:
                 owned = list(self._owned)
             try:
@@ -473,48 +474,6 @@ class JobRunner:
             except subprocess.TimeoutExpired:
                 pass
         return None
-
-
-class _DaemonPool:
-    """A thread pool for analyze jobs whose threads do not hold the process up when it exits: a stopping
-    runner hands back the jobs it could not finish (their results are then not recorded), and a
-    ThreadPoolExecutor's threads, joined at exit, kept a worker up for as long as such a job ran."""
-
-    def __init__(self, workers: int, name: str) -> None:
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._workers, self._name, self._started = workers, name, False
-
-    def submit(self, fn: Callable[..., T], *args: object) -> Future:
-        if not self._started:  # at the first job: a runner never started (a server that runs no jobs) has no threads
-            self._started = True
-            for number in range(self._workers):
-                threading.Thread(target=self._work, name=f"{self._name}_{number}", daemon=True).start()
-        future: Future = Future()
-        self._queue.put((future, fn, args))
-        return future
-
-    def shutdown(self) -> None:
-        """Cancel what has not started; the threads end once their job does."""
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not None:
-                item[0].cancel()  # its done-callbacks run
-                item[0].set_running_or_notify_cancel()
-        for _ in range(self._workers if self._started else 0):
-            self._queue.put(None)
-
-    def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            future, fn, args = item
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn(*args))
-            except BaseException as exc:  # noqa: BLE001 - the future holds it, as an executor's does
-                future.set_exception(exc)
 
 
 def kill_group(child: subprocess.Popen) -> None:
