@@ -94,3 +94,11 @@ def test_settings_patched_at_once_keep_both_changes(ctx):
         at_once(lambda i=i: projects.upsert(ctx, "moods", {"settings": {"classThresholds": {"a": 0.1 + i / 100}}}),
                 lambda i=i: projects.upsert(ctx, "moods", {"settings": {"classThresholds": {"b": 0.2 + i / 100}}}))
         assert projects.get(ctx, "moods")["settings"]["classThresholds"] == {"a": 0.1 + i / 100, "b": 0.2 + i / 100}
+
+
+def test_one_project_name_created_twice_at_once_is_one_project_and_one_conflict(ctx):
+    # the studio's "new project" looked, then inserted: on PostgreSQL the second insert was a 500
+    for i in range(ROUNDS):
+        name = f"twice-{i}"
+        made = at_once(*[lambda name=name: tagging.create_project(ctx, name, "CustomSingleLabelClassification", "en")] * 2)
+        assert sorted(type(result).__name__ for result in made) == ["Conflict", "dict"], made

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from tagwise.core.context import Context
 from tagwise.core.documents import chosen_ids, document_language
 from tagwise.core.model_results import latest_model, mispredictions
@@ -54,14 +56,19 @@ def create_project(ctx: Context, name: str, kind: str, language: str, descriptio
     check_name(name, "project")
     body = {"projectKind": kind, "language": language, "storageInputContainerName": name, "description": description or None,
             "multilingual": multilingual}
+    taken = Conflict(f"A project named {name} already exists; pick another name.")
     with ctx.db.write() as conn:
         if records.get_project(conn, name) is not None:
-            raise Conflict(f"A project named {name} already exists; pick another name.")
+            raise taken
         check_quota(ctx, conn)
         values = new_project_values(ctx, conn, name, body)
         now = utcnow()
         values.update(created_at=now, modified_at=now)
-        records.insert_project(conn, values)
+        try:
+            with conn.begin_nested():
+                records.insert_project(conn, values)
+        except IntegrityError:  # PostgreSQL: another request created it since the look above (a 500)
+            raise taken from None
         return records.get_project(conn, name)
 
 
