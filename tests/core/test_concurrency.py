@@ -102,3 +102,13 @@ def test_one_project_name_created_twice_at_once_is_one_project_and_one_conflict(
         name = f"twice-{i}"
         made = at_once(*[lambda name=name: tagging.create_project(ctx, name, "CustomSingleLabelClassification", "en")] * 2)
         assert sorted(type(result).__name__ for result in made) == ["Conflict", "dict"], made
+
+
+def test_one_blob_uploaded_twice_at_once_is_stored_once(ctx, project):
+    # the container upload deleted, then inserted: on PostgreSQL the second insert was a 500
+    from tagwise.core import blobs
+
+    for i in range(ROUNDS):
+        made = at_once(lambda i=i: blobs.put(ctx, project, f"same-{i}.txt", "first"), lambda i=i: blobs.put(ctx, project, f"same-{i}.txt", "second"))
+        assert sorted(made) == [False, True], made  # one created it, the other replaced it
+        assert blobs.get(ctx, project, f"same-{i}.txt") in ("first", "second")

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from tagwise.storage import document_records
 from tagwise.storage.tables import (
@@ -311,8 +312,14 @@ def count_unfinished(conn: Connection, kind: str, key_id: str) -> int:
 
 def put_blob(conn: Connection, container: str, location: str, text: str) -> bool:
     """Store a blob; True when it was created, False when replaced."""
-    existed = conn.execute(delete(blobs).where(blobs.c.container == container, blobs.c.location == location)).rowcount > 0
-    conn.execute(insert(blobs).values(container=container, location=location, text=text, modified_at=utcnow()))
+    where = (blobs.c.container == container, blobs.c.location == location)
+    existed = conn.execute(delete(blobs).where(*where)).rowcount > 0
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(blobs).values(container=container, location=location, text=text, modified_at=utcnow()))
+    except IntegrityError:  # PostgreSQL: the same blob uploaded at once by another request, stored since the delete (a 500)
+        conn.execute(update(blobs).where(*where).values(text=text, modified_at=utcnow()))
+        return False
     return not existed
 
 
