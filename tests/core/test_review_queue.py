@@ -157,8 +157,9 @@ def test_a_store_busy_with_a_long_write_shows_the_tag_page_without_a_lease_and_a
     schema.add_class(ctx, "team", "a")
     tagging.add_documents(ctx, "team", [{"location": f"{i}.txt", "text": f"ticket {i}"} for i in range(30)])
     started = time.monotonic()
-    # as an import holds the store (SQLite) or updates the project's row (PostgreSQL)
-    shown = _while_writing(ctx, lambda conn: schema.touch(conn, require(conn, "team")),
+    # as an import holds the store (SQLite) or locks and updates the project's row (PostgreSQL; a tag save does
+    # that too since every write of a project's state locks it: with FOR UPDATE every page came up empty)
+    shown = _while_writing(ctx, lambda conn: schema.touch(conn, require(conn, "team", lock=True)),
                            lambda: [review_queue.next_in_queue(ctx, "team", holder=f"person-{n}")[0] for n in range(1, 7)])
     assert time.monotonic() - started < 6  # each shown at once
     with ctx.db.read() as conn:

@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tagwise.core.context import Context
 from tagwise.core.model_results import latest_model
@@ -159,6 +159,10 @@ def take(ctx: Context, project_name: str, doc_id: int, holder: str, *, untagged:
         if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             raise
         return False  # as if taken (the next of the queue is tried): falling back to no lease showed one document to two people
+    except IntegrityError:  # PostgreSQL: the project or the document was deleted meanwhile (a 500)
+        with ctx.db.read() as conn:
+            require(conn, project_name)  # the project's 404, if it went
+        return False  # the document went: the next of the queue is tried
     return None
 
 

@@ -65,12 +65,13 @@ def lock_project_creation(conn: Connection) -> None:
 
 
 def get_project(conn: Connection, name: str, *, lock: bool = False) -> dict[str, Any] | None:
-    """The project row; ``lock`` holds it until the transaction ends (PostgreSQL ``FOR UPDATE``:
-    check-then-insert on its jobs or deployments runs one request at a time; SQLite's single
-    writer already does that)."""
+    """The project row; ``lock`` holds it until the transaction ends (PostgreSQL ``FOR NO KEY UPDATE``:
+    every write of the project's state runs one request at a time; SQLite's single writer already
+    does that). Not ``FOR UPDATE``: rows that only point at the project (a Tag page's lease) take a
+    key-share lock on it, which that refused, and the Tag page came up empty behind a tag save."""
     query = select(projects).where(projects.c.name == name)
     if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)
     return _row(conn.execute(query).first())
 
 
