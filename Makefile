@@ -29,11 +29,14 @@ sdk-venvs: .venv-sdk-runtime/.installed .venv-sdk-authoring/.installed
 serve: install
 	$(VENV)/bin/tagwise serve
 
-# the suite on TEST_WORKERS processes (a file stays on one, with its fixtures), then the tests that time things, alone
+# the suite on TEST_WORKERS processes (a file stays on one, with its fixtures), then the tests that time things, alone;
+# both parts run, and make test fails if either did
 TEST_WORKERS ?= 2
 test: install sdk-venvs
-	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" --durations=15
-	$(VENV)/bin/python -m pytest -m serial --durations=5
+	status=0; \
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" --durations=15 || status=$$?; \
+	$(VENV)/bin/python -m pytest -m serial --durations=5 || status=$$?; \
+	exit $$status
 
 test-fast: install
 	$(VENV)/bin/python -m pytest -x -q --ignore=tests/sdk

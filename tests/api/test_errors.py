@@ -6,6 +6,7 @@ import json
 import logging
 import time
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tagwise.server import create_app
@@ -300,6 +301,7 @@ def test_a_chunked_classification_body_is_refused_as_soon_as_it_passes_the_route
     assert response.status_code == 413 and response.json()["error"]["message"].startswith(f"The request body has more than {limit:,} bytes (")
 
 
+@pytest.mark.serial  # times it: make test runs it alone
 def test_a_write_held_up_by_another_processes_lock_is_a_503_saying_busy_while_reads_answer(client, settings, monkeypatch):
     # a script held the SQLite file's write lock for 100 s: a PATCH waited 90 s, and 45 waiting writes left
     # /health without a thread for 84 s

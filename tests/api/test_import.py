@@ -6,6 +6,8 @@ import copy
 import json
 import time
 
+import pytest
+
 from tests.api.conftest import CLASSIFY, MULTI, SINGLE, A, V, create_and_import, project_file, train, wait
 
 BLOBS = "/language/tagwise/containers"
@@ -195,6 +197,7 @@ def test_a_file_of_the_other_kind_is_refused_for_its_kind(client, banking):
     assert response.json()["error"]["target"] == "projectKind"
 
 
+@pytest.mark.serial  # times it: make test runs it alone
 def test_a_class_list_far_over_the_limit_is_refused_at_once(client):
     # each class was compared with every earlier one before the limit was checked: 100,000 took minutes
     body = project_file("many", SINGLE, [])

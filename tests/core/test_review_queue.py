@@ -5,6 +5,8 @@ Every test runs on SQLite and on a real PostgreSQL (``ctx`` in ``tests/core/conf
 
 from __future__ import annotations
 
+import pytest
+
 from tagwise.core import model_results, review_queue, schema, tagging
 from tagwise.storage.document_records import DocumentFilter
 
@@ -145,6 +147,7 @@ def test_sessions_asking_for_the_next_document_at_once_each_get_another(ctx):
     assert review_queue.next_in_queue(ctx, "team")[0] not in given
 
 
+@pytest.mark.serial  # times it: make test runs it alone
 def test_a_store_busy_with_a_long_write_shows_the_tag_page_without_a_lease_and_an_empty_queue_releases(ctx):
     # a review: every Tag page view now writes its lease, and waited behind an import (a minute on SQLite)
     import time
@@ -219,6 +222,7 @@ def test_pages_asking_at_once_after_a_new_model_score_its_pool_once(ctx, banking
     assert len(calls) == 1, calls
 
 
+@pytest.mark.serial  # times it: make test runs it alone
 def test_a_lease_another_session_is_taking_is_passed_over_not_shared(ctx):
     # a PostgreSQL probe: a slow lease made every page waiting on the same document fall back to no lease,
     # and two people were shown one document

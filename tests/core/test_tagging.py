@@ -60,6 +60,7 @@ def test_a_decomposed_accent_tags_with_the_same_class(ctx, project):
         schema.add_class(ctx, "p", composed)
 
 
+@pytest.mark.serial  # times it: make test runs it alone
 def test_an_upload_naming_too_many_classes_is_refused_at_the_first_one_over(ctx, project):
     # each label was looked up in a list inside the write transaction: 40,000 took 25 s and held every write
     items = [{"location": f"u{i}.txt", "text": "t", "labels": f"L{i}"} for i in range(40_000)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine
 
 from tagwise.core import jobs, training
@@ -53,6 +54,7 @@ def test_an_import_waits_for_the_projects_training_to_end(ctx, banking):
     assert import_project(ctx, "bank", project_file("bank", SINGLE, banking["train"][:12]))["projectDocuments"] == 12
 
 
+@pytest.mark.serial  # times it: make test runs it alone
 def test_until_stored_waits_for_the_store_and_gives_up_on_anything_else():
     engine = create_engine(f"postgresql+psycopg://tagwise@127.0.0.1:{free_port()}/tagwise")
     calls = []
