@@ -112,6 +112,11 @@ def test_a_client_left_on_a_revoked_key_is_told_so_and_takes_no_other_client_dow
             message = refused.json()["error"]["message"]
             assert f"this API key ('runtime key', {old_id}) was revoked on" in message and "Use the key that replaced it" in message
         assert client.post(ANALYZE, params=V, json=analyze_body(), headers=new).status_code == 202
+        limited = {HEADER: new_key(client, "runtime", rateLimitPerMinute=2)}  # and within the limit it had, as it was
+        limited_id = next(k["keyId"] for k in client.get(KEYS).json()["value"] if k["keyPrefix"] == limited[HEADER][:6])
+        assert client.delete(f"{KEYS}/{limited_id}").status_code == 204
+        answers = [client.post(ANALYZE, params=V, json=analyze_body(), headers=limited).status_code for _ in range(3)]
+        assert answers == [401, 401, 429], answers
         for _ in range(3):  # a wrong key is still a guess
             assert client.get(A, params=V, headers={HEADER: "guessed"}).status_code == 401
         assert client.get(A, params=V, headers={HEADER: "guessed"}).status_code == 429

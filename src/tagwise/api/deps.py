@@ -86,6 +86,8 @@ def verify_counted(request: Request, given: str) -> keys.ApiKey | None:
         # client at that address down with it, the new key's too (a race probe: 30 of 30 refused within a minute)
         request.state.revoked_key = gone
         _limiter(request).right_key(address, per_minute)
+        # still limited, as the key was: a revoked key sent without end cost a store look-up each time
+        _limiter(request).check(f"{gone['id']}:revoked", keys.per_minute(ctx, gone["rate_limit_per_minute"]))
     elif key is not None:
         _limiter(request).right_key(address, per_minute)
     return key

@@ -115,6 +115,7 @@ def revoke(ctx: Context, key_id: str) -> None:
         records.revoke_api_key(conn, key_id)
         records.delete_studio_sessions(conn, key_id=key_id)  # its studio sessions end with it
     _verified.clear()
+    _revoked.clear()
     log.info("API key %s (%r) revoked", key_id, key["name"])
 
 
@@ -154,9 +155,14 @@ def revoked(ctx: Context, given: str) -> dict[str, Any] | None:
     """The revoked key ``given`` was (its ``id``, ``name`` and ``revoked_at``), or None: a client still
     sending it after a rotation is no guesser, and is told so."""
     hashed = digest(given)
+    now = time.monotonic()
+    if (cached := _revoked.get(hashed)) is not None and cached[1] > now:
+        return cached[0]
     with ctx.db.read() as conn:
         row = records.find_revoked_api_key(conn, hashed)
-    return row if row is not None and hmac.compare_digest(row["key_hash"], hashed) else None
+    found = row if row is not None and hmac.compare_digest(row["key_hash"], hashed) else None
+    _revoked.put(hashed, found, now + (STALE_S if found else CACHE_S))  # a revoked key stays revoked
+    return found
 
 
 def describe(key: dict[str, Any], secret: str | None = None) -> dict[str, Any]:
@@ -175,16 +181,17 @@ def describe(key: dict[str, Any], secret: str | None = None) -> dict[str, Any]:
 
 
 class _Cache:
-    """digest -> (ApiKey or None, expiry); bounded, so garbage keys cannot grow it without end."""
+    """digest -> (what was found: an ApiKey, a revoked key's row, or None; expiry); bounded, so garbage
+    keys cannot grow it without end."""
 
     def __init__(self) -> None:
-        self._items: dict[str, tuple[ApiKey | None, float]] = {}
+        self._items: dict[str, tuple[Any, float]] = {}
         self._lock = threading.Lock()
 
-    def get(self, hashed: str) -> tuple[ApiKey | None, float] | None:
+    def get(self, hashed: str) -> tuple[Any, float] | None:
         return self._items.get(hashed)
 
-    def put(self, hashed: str, key: ApiKey | None, expires: float) -> None:
+    def put(self, hashed: str, key: Any, expires: float) -> None:
         with self._lock:
             if len(self._items) >= _CACHE_MAX:
                 self._items.clear()
@@ -196,3 +203,4 @@ class _Cache:
 
 
 _verified = _Cache()
+_revoked = _Cache()
