@@ -331,6 +331,8 @@ def test_managed_keys_authoring_signs_in_runtime_does_not_and_revoking_ends_the_
     assert "Your projects" in _login(studio, secret).text
     keys.revoke(ctx, authoring["id"])
     assert "Sign in" in studio.get("/studio").text  # at once: the revocation ended its sessions in the store
+    again = _login(studio, secret)  # it said "not an API key of this server"
+    assert "That key (&#39;alice&#39;) was revoked on" in again.text or "That key ('alice') was revoked on" in again.text, again.text[:2000]
 
 
 def test_a_form_is_not_read_before_the_session_is_checked_and_one_it_cannot_parse_is_a_readable_refusal(signed_in, studio):

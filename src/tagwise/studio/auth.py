@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from tagwise.api.deps import verify_counted
 from tagwise.core import keys, sessions
 from tagwise.core.sessions import StudioSession as Session
+from tagwise.core.timefmt import iso
 from tagwise.errors import Forbidden, Unauthorized
 
 SESSION_COOKIE = "tagwise_studio"
@@ -36,6 +37,9 @@ class NotSignedIn(Unauthorized):
 def sign_in_key(request: Request, given: str) -> keys.ApiKey:
     """The authoring key ``given`` belongs to; a wrong, revoked or runtime key is refused."""
     key = verify_counted(request, given.strip()) if given and given.strip() else None
+    if key is None and (gone := getattr(request.state, "revoked_key", None)) is not None:
+        raise Unauthorized(f"That key ({gone['name']!r}) was revoked on {iso(gone['revoked_at'])}: sign in with the key that "
+                           "replaced it.")
     if key is None:
         raise Unauthorized("That is not an API key of this server: use the one set in TAGWISE_API_KEY, or the one tagwise "
                            "generated at its first start (kept in <data dir>/api-key).")
