@@ -138,22 +138,25 @@ class JobRunner:
             unfinished = {job_id for future, job_id in self._running.items() if future.running()}
         if not left:
             return
-        def queue_again() -> list[str]:
+        def queue_again() -> tuple[list[str], list[str]]:
             with self.ctx.db.write() as conn:  # (a training stopped here went back to the queue already)
                 # still this runner's: one waiting past the lease may have been swept and claimed by another runner
                 analyze_jobs = [job_id for job_id in left if (job := records.get_job(conn, job_id)) is not None and job["kind"] == "analyze"]
-                for job_id in analyze_jobs:  # cancelled while it ran: it ends so (it stayed "cancelling" for good)
-                    records.update_job(conn, job_id, {"status": "cancelled", "finished_at": utcnow()}, only_if_status=("cancelling",),
-                                       only_if_claimed_by=WORKER_ID)
-                return [job_id for job_id in analyze_jobs
-                        if records.update_job(conn, job_id, {"status": "notStarted", "claimed_by": None}, only_if_status=("running",),
-                                              only_if_claimed_by=WORKER_ID)]
+                # cancelled while it ran: it ends so (it stayed "cancelling" for good)
+                cancelled = [job_id for job_id in analyze_jobs
+                             if records.update_job(conn, job_id, {"status": "cancelled", "finished_at": utcnow()},
+                                                   only_if_status=("cancelling",), only_if_claimed_by=WORKER_ID)]
+                return cancelled, [job_id for job_id in analyze_jobs
+                                   if records.update_job(conn, job_id, {"status": "notStarted", "claimed_by": None},
+                                                         only_if_status=("running",), only_if_claimed_by=WORKER_ID)]
 
         try:
-            back = self._until_stored(queue_again)
+            cancelled, back = self._until_stored(queue_again)
         except Exception as exc:  # noqa: BLE001 - stopping anyway: the next start's sweep queues them again
             log.warning("could not queue %d analyze jobs again while stopping (%s); the next start will", len(left), exc)
             return
+        for job_id in cancelled:
+            log.info("analyze job %s: cancelled while it ran, as its process (%s) stopped; marked cancelled", job_id, WORKER_ID)
         for job_id in back:
             if job_id in unfinished:
                 log.info("analyze job %s: still running when its process (%s) stopped; queued again (the next run answers it)",
