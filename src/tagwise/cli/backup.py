@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 from tagwise.cli.common import UsageError, counted, err, handle_errors, load_settings, on_sigterm, options, out
+from tagwise.core.validation import listed
 
 
 @handle_errors
@@ -45,7 +46,7 @@ def backup(
     if "api-key" in taken.files:
         out().print(f"  {'api-key':<12} the key tagwise generated", markup=False)
     if taken.missing:
-        shown = ", ".join(taken.missing[:5]) + (f" and {len(taken.missing) - 5} more" if len(taken.missing) > 5 else "")
+        shown = listed(taken.missing, 5)
         err().print(f"warning: {counted(len(taken.missing), 'model folder')} the store names {'was' if len(taken.missing) == 1 else 'were'} not in the model store "
                     f"({settings.models_dir}): {shown}. Deleted while the backup ran, or already missing (tagwise serve names "
                     "them at its start); those models must be trained again after a restore.", markup=False)
@@ -102,11 +103,11 @@ def restore(
                 f"into {done.store}: {held}; {counted(done.model_folders, 'model folder')} in {settings.models_dir}"
                 f"{'; the generated API key' if done.api_key else ''}. Start tagwise.", markup=False)
     if missing := done.manifest.get("missingModelFolders"):
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        shown = listed(missing, 5)
         err().print(f"warning: the backup has no folder for {counted(len(missing), 'model')} its store names ({shown}): "
                     "they were missing when it was taken; train them again (tagwise serve names them at its start).", markup=False)
     if newer := done.newer_models:
-        shown = ", ".join(newer[:5]) + (f" and {len(newer) - 5} more" if len(newer) > 5 else "")
+        shown = listed(newer, 5)
         err().print(f"warning: {counted(len(newer), 'model')} ({shown}) {'was' if len(newer) == 1 else 'were'} saved by a newer "
                     "tagwise than this one, which cannot load them: deployments of them answer 500s until they are trained again here (and deployed again), or "
                     "restore with that version.", markup=False)

@@ -16,7 +16,6 @@ import io
 import json
 import multiprocessing
 import os
-import re
 import signal
 import sys
 import time
@@ -48,6 +47,7 @@ from tagwise.cli.textfiles import csv_reader, csv_rows, json_text, not_utf8
 from tagwise.core import csv_header
 from tagwise.core.csv_header import LANGUAGE_KEYS, LOCATION_KEYS, TEXT_KEYS, first_of, meta_language
 from tagwise.core.textencoding import json_problem, not_text
+from tagwise.core.validation import lone_surrogate
 from tagwise.errors import TagwiseError
 
 
@@ -108,12 +108,10 @@ def read_documents(stream: IO[str], fmt: str, text_column: str = "text", id_colu
         if named is not None and not isinstance(named, str):
             raise UsageError(f"{where}:{number}: {language_column!r} must be a language code such as \"en\", not {json.dumps(named)}")
         doc_id = str(doc_id) if doc_id not in (None, "") else str(number)
-        if _LONE_SURROGATE.search(doc_id):  # "\ud800" in the JSON: writing the output line ended in a traceback
+        if lone_surrogate(doc_id):  # "\ud800" in the JSON: writing the output line ended in a traceback
             raise UsageError(f"{where}:{number}: the id {json.dumps(doc_id)} holds a lone surrogate, which is no Unicode text: fix the id")
         yield doc_id, text, named or language
 
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class DecodedLines:

@@ -119,8 +119,7 @@ def import_(
         docs: list[formats.Doc] = []
         untagged_files: list[Path] = []
         metadata: dict[str, Any] = {}
-        classes: list[str] = []
-        taken_as_is: list[str] = []  # an Azure project file's classes come as they are, as Azure takes them
+        classes: list[str] = []  # an Azure project file's: they come as they are, as Azure takes them
         checked: list[formats.Doc] = []  # the documents of the other files: their new classes and locations are checked
         with progress() as bar:
             task = bar.add_task("reading", total=len(files))
@@ -138,7 +137,6 @@ def import_(
                     known_kind = known_kind or file_meta["projectKind"]
                     metadata = {**file_meta, **metadata}
                     classes += file_meta["classes"]
-                    taken_as_is += file_meta["classes"]
                 else:
                     checked.extend(file_docs)
                 docs.extend(file_docs)
@@ -167,9 +165,9 @@ def import_(
 
                 try:  # in the form classes are kept: "café" composed and decomposed are one class, not twins
                     new_classes = [c for c in dict.fromkeys(class_form(label) for doc in checked for label in doc.labels or []
-                                                            if label not in taken_as_is)  # the file's own, written alike
-                                   if c not in taken_as_is]
-                    check_no_lookalikes(taken_as_is, new_classes)
+                                                            if label not in classes)  # the file's own, written alike
+                                   if c not in classes]
+                    check_no_lookalikes(classes, new_classes)
                     for category in new_classes:  # and none drawn otherwise than written, as the studio's upload refuses
                         check_drawn_as_written(category, "class")
                     for doc in checked:

@@ -400,9 +400,9 @@ def find_api_key(conn: Connection, key_hash: str) -> dict[str, Any] | None:
 
 
 def find_revoked_api_key(conn: Connection, key_hash: str) -> dict[str, Any] | None:
-    """A revoked key with this hash (the last revoked, if one secret was revoked twice)."""
+    """The revoked key with this hash (``key_hash`` is unique)."""
     query = select(api_keys).where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_not(None))
-    return _row(conn.execute(query.order_by(api_keys.c.revoked_at.desc())).first())
+    return _row(conn.execute(query).first())
 
 
 def list_api_keys(conn: Connection) -> list[dict[str, Any]]:
